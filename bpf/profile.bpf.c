@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/*
+ * profile.bpf.c — Ember's sampler, the kernel half. A perf_event program runs
+ * on every cpu-clock tick of every CPU, filters the task, takes kernel and
+ * user stack ids from a stack-trace map and counts {tgid, tid, cgroup,
+ * kstack, ustack} in a hash. User space drains the maps every flush.
+ *
+ * Double buffering: there are two map sets (stacks0/counts0 and
+ * stacks1/counts1). The program writes to the set named by active_set. To
+ * drain, user space flips active_set, then updates the one-slot map-in-map
+ * "barrier", which makes the kernel wait for an RCU grace period
+ * (maybe_wait_bpf_programs) so that every program run that could still see
+ * the old value has finished. The old set is then read and cleared while
+ * nothing writes to it: no sample is counted twice or lost between drains,
+ * and no stack id is read after it could have been reused.
+ *
+ * Nothing is dropped silently: a stack id collision, a full stack map or a
+ * full counts map sends the whole sample through the ring buffer instead
+ * (the slow path), and every such event, and every real loss, increments a
+ * counter in the per-CPU "stats" array.
+ *
+ * tp_btf programs follow fork/exec/exit, so that "a command and all its
+ * descendants" is tracked from the kernel side, and tell user space about new
+ * processes so it can snapshot their mappings before they exit.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "profile.h"
+
+#define PF_KTHREAD 0x00200000
+#define EEXIST 17
+#define ENOMEM 12
+#define EFAULT 14
+
+const volatile __u32 filter_mode = EMBER_FILTER_ALL;
+const volatile __u32 include_idle = 0;
+
+/* Written by user space through the mmapped .bss. */
+__u32 active_set = 0;
+
+typedef __u64 stack_trace_t[EMBER_MAX_STACK_DEPTH];
+
+struct stack_map {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(stack_trace_t));
+	__uint(max_entries, 8192);
+};
+
+struct counts_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct ember_count_key);
+	__type(value, struct ember_count_val);
+	__uint(max_entries, 16384);
+};
+
+struct stack_map stacks0 SEC(".maps");
+struct stack_map stacks1 SEC(".maps");
+struct counts_map counts0 SEC(".maps");
+struct counts_map counts1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(max_entries, EMBER_STAT__COUNT);
+} stats SEC(".maps");
+
+/* tgids to profile (filter modes PIDS and TREE). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 65536);
+} tracked SEC(".maps");
+
+/* tgids already announced to user space. LRU: a forgotten tgid is simply
+ * announced again, which only costs a redundant snapshot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 32768);
+} announced SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+/* Updating this map from user space waits for an RCU grace period. */
+struct barrier_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(max_entries, 1);
+} barrier_inner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct barrier_inner);
+} barrier SEC(".maps") = {
+	.values = { &barrier_inner },
+};
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1; /* per-CPU slot: no other writer */
+}
+
+static __always_inline bool is_tracked(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&tracked, &tgid) != NULL;
+}
+
+static __always_inline void announce(__u32 tgid, __u32 parent, __u32 exec)
+{
+	struct ember_ev_process *e;
+	__u8 one = 1;
+
+	if (!exec && bpf_map_lookup_elem(&announced, &tgid))
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(EMBER_STAT_EVENT_LOST);
+		return; /* not marked announced: the next sample tries again */
+	}
+	e->h.type = EMBER_EV_PROCESS;
+	e->h.tgid = tgid;
+	e->parent_tgid = parent;
+	e->exec = exec;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, 0);
+	bpf_map_update_elem(&announced, &tgid, &one, BPF_ANY);
+}
+
+static __always_inline void fill_names(struct task_struct *task, char *comm,
+				       char *pcomm)
+{
+	bpf_get_current_comm(comm, EMBER_COMM_LEN);
+	BPF_CORE_READ_STR_INTO((char(*)[EMBER_COMM_LEN])pcomm, task, group_leader, comm);
+}
+
+/* The slow path: the whole sample goes to user space through the ring. */
+static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
+				     struct task_struct *task,
+				     const struct ember_count_key *key,
+				     bool want_user)
+{
+	struct ember_ev_raw_sample *e;
+	long n;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(EMBER_STAT_DROP_RINGBUF_FULL);
+		return;
+	}
+	e->h.type = EMBER_EV_RAW_SAMPLE;
+	e->h.tgid = key->tgid;
+	e->tid = key->tid;
+	e->pad = 0;
+	e->cgroup_id = key->cgroup_id;
+	fill_names(task, e->comm, e->pcomm);
+
+	n = bpf_get_stack(ctx, e->ips, sizeof(stack_trace_t), 0);
+	e->kstack_len = n > 0 ? n / sizeof(__u64) : -1;
+	e->ustack_len = -1;
+	if (want_user) {
+		n = bpf_get_stack(ctx, &e->ips[EMBER_MAX_STACK_DEPTH],
+				  sizeof(stack_trace_t), BPF_F_USER_STACK);
+		e->ustack_len = n > 0 ? n / sizeof(__u64) : -1;
+	}
+	if (e->kstack_len < 0 && e->ustack_len < 0) {
+		stat_inc(EMBER_STAT_DROP_RAW_STACK);
+		bpf_ringbuf_discard(e, 0);
+		return;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* Map a stack id result to a key value; true when the slow path is needed. */
+static __always_inline bool check_stackid(long id, bool user, __s32 *out)
+{
+	if (id >= 0) {
+		*out = id;
+		return false;
+	}
+	*out = EMBER_NO_STACK;
+	if (id == -EEXIST) {
+		stat_inc(user ? EMBER_STAT_USTACK_COLLISION : EMBER_STAT_KSTACK_COLLISION);
+		return true;
+	}
+	if (id == -ENOMEM) {
+		stat_inc(EMBER_STAT_STACK_MAP_FULL);
+		return true;
+	}
+	/* -EFAULT on the kernel side just means "sampled in user mode". */
+	if (id == -EFAULT) {
+		if (user)
+			stat_inc(EMBER_STAT_USTACK_FAULT);
+		return false;
+	}
+	stat_inc(EMBER_STAT_STACK_OTHER_ERROR);
+	return false;
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ember_count_key key = {};
+	struct ember_count_val *val, init = {};
+	bool user, slow;
+	void *stacks, *counts;
+	long sid;
+	int err;
+
+	key.tgid = id >> 32;
+	key.tid = (__u32)id;
+	if (key.tid == 0 && !include_idle)
+		return 0;
+	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(key.tgid))
+		return 0;
+
+	stat_inc(EMBER_STAT_SAMPLES);
+	key.cgroup_id = bpf_get_current_cgroup_id();
+	user = key.tid != 0 && !(task->flags & PF_KTHREAD);
+	if (user)
+		announce(key.tgid, 0, 0);
+
+	if (active_set) {
+		stacks = &stacks1;
+		counts = &counts1;
+	} else {
+		stacks = &stacks0;
+		counts = &counts0;
+	}
+
+	sid = bpf_get_stackid(ctx, stacks, 0);
+	slow = check_stackid(sid, false, &key.kstack_id);
+	key.ustack_id = EMBER_NO_STACK;
+	if (user) {
+		sid = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
+		slow |= check_stackid(sid, true, &key.ustack_id);
+	}
+	if (slow) {
+		send_raw(ctx, task, &key, user);
+		return 0;
+	}
+
+	val = bpf_map_lookup_elem(counts, &key);
+	if (val) {
+		__sync_fetch_and_add(&val->count, 1);
+		return 0;
+	}
+	init.count = 1;
+	fill_names(task, init.comm, init.pcomm);
+	err = bpf_map_update_elem(counts, &key, &init, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* Another CPU inserted the same key first. */
+		val = bpf_map_lookup_elem(counts, &key);
+		if (val) {
+			__sync_fetch_and_add(&val->count, 1);
+			return 0;
+		}
+	}
+	if (err) {
+		stat_inc(EMBER_STAT_COUNTS_MAP_FULL);
+		send_raw(ctx, task, &key, user);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u8 one = 1;
+
+	if (filter_mode != EMBER_FILTER_TREE || ptgid == ctgid)
+		return 0;
+	if (!is_tracked(ptgid))
+		return 0;
+	if (bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY))
+		stat_inc(EMBER_STAT_TRACKED_FULL);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+
+	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
+		return 0;
+	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), 1);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	struct ember_ev_exit *e;
+	__u32 tgid = p->tgid;
+
+	/* Only the last thread of the group ends the process. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
+		return 0;
+	bpf_map_delete_elem(&announced, &tgid);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(EMBER_STAT_EVENT_LOST);
+		return 0;
+	}
+	e->h.type = EMBER_EV_EXIT;
+	e->h.tgid = tgid;
+	bpf_ringbuf_submit(e, 0);
+	/* tracked is cleaned by user space after the drain that follows, so
+	 * samples taken while the group was exiting still pass the filter. */
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

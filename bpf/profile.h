@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * profile.h — the ABI shared by profile.bpf.c (kernel side) and sampler.c
+ * (user side): map keys and values, ring buffer records, counter indexes.
+ * Fixed-width types and explicit padding only; both sides must agree byte
+ * for byte.
+ */
+#ifndef EMBER_PROFILE_H
+#define EMBER_PROFILE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define EMBER_MAX_STACK_DEPTH 127
+#define EMBER_COMM_LEN 16
+
+/* Sampler filter modes (const volatile filter_mode). */
+#define EMBER_FILTER_ALL 0   /* every task but idle */
+#define EMBER_FILTER_PIDS 1  /* only tgids present in the tracked map */
+#define EMBER_FILTER_TREE 2  /* like PIDS, and children of tracked tgids are
+                                tracked from fork on */
+
+/* A stack id that means "no stack of this kind" (kernel thread's user stack,
+ * user-mode sample's kernel stack, unreadable stack). */
+#define EMBER_NO_STACK (-1)
+
+/* Key of the in-kernel counts map. */
+struct ember_count_key {
+	__u32 tgid;
+	__u32 tid;
+	__u64 cgroup_id;
+	__s32 kstack_id;
+	__s32 ustack_id;
+};
+
+/* Value of the in-kernel counts map. Names are filled on first insert. */
+struct ember_count_val {
+	__u64 count;
+	char comm[EMBER_COMM_LEN];  /* thread name */
+	char pcomm[EMBER_COMM_LEN]; /* group leader's name */
+};
+
+/*
+ * Counters, one slot each in the per-CPU "stats" array. Some are drops (the
+ * sample is lost), some are recoveries (the sample took the slow path through
+ * the ring buffer and is kept). User space reports all of them.
+ */
+enum ember_stat {
+	EMBER_STAT_SAMPLES = 0,        /* samples that passed the filter */
+	EMBER_STAT_KSTACK_COLLISION,   /* kernel stack id -EEXIST: sent raw */
+	EMBER_STAT_USTACK_COLLISION,   /* user stack id -EEXIST: sent raw */
+	EMBER_STAT_STACK_MAP_FULL,     /* stack id -ENOMEM: sent raw */
+	EMBER_STAT_COUNTS_MAP_FULL,    /* counts insert failed: sent raw */
+	EMBER_STAT_USTACK_FAULT,       /* user stack unreadable (-EFAULT): kept
+	                                  without a user stack */
+	EMBER_STAT_STACK_OTHER_ERROR,  /* any other stack id error: kept without
+	                                  that stack */
+	EMBER_STAT_DROP_RINGBUF_FULL,  /* slow-path sample lost: ring buffer full */
+	EMBER_STAT_DROP_RAW_STACK,     /* slow-path sample lost: bpf_get_stack
+	                                  failed */
+	EMBER_STAT_EVENT_LOST,         /* process event lost: ring buffer full */
+	EMBER_STAT_TRACKED_FULL,       /* a child could not be tracked: map full */
+	EMBER_STAT__COUNT,
+};
+
+/* Ring buffer record types. */
+#define EMBER_EV_PROCESS 1  /* a tgid was seen for the first time / exec'd */
+#define EMBER_EV_EXIT 2     /* a thread group ended */
+#define EMBER_EV_RAW_SAMPLE 3
+
+struct ember_ev_header {
+	__u32 type;
+	__u32 tgid;
+};
+
+struct ember_ev_process {
+	struct ember_ev_header h;
+	__u32 parent_tgid;
+	__u32 exec;                 /* 1 when emitted at exec */
+	char comm[EMBER_COMM_LEN];
+};
+
+struct ember_ev_exit {
+	struct ember_ev_header h;
+};
+
+/* A sample that could not be aggregated in the kernel: whole stacks. */
+struct ember_ev_raw_sample {
+	struct ember_ev_header h;
+	__u32 tid;
+	__u32 pad;
+	__u64 cgroup_id;
+	__s32 kstack_len;           /* frames in ips[0..), or <0 for none */
+	__s32 ustack_len;           /* frames in ips[EMBER_MAX_STACK_DEPTH..) */
+	char comm[EMBER_COMM_LEN];
+	char pcomm[EMBER_COMM_LEN];
+	__u64 ips[2 * EMBER_MAX_STACK_DEPTH];
+};
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * common.h — the few helpers every module needs (sizes, clocks, hex), kept
+ * here so no two modules grow their own copy. Leaf modules may include this
+ * header and nothing else of another module.
+ *
+ * Thread safety: every function here is thread-safe.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t common_now_ns(void);
+
+/* CLOCK_REALTIME in nanoseconds. */
+uint64_t common_wall_ns(void);
+
+/*
+ * Write n bytes of data as lowercase hex into out, which must hold 2n + 1
+ * bytes; always NUL-terminates.
+ */
+void common_hex(const void *data, size_t n, char *out);
+
+/* FNV-1a 64-bit hash of n bytes, continuing from h (start with
+ * COMMON_HASH_SEED). */
+#define COMMON_HASH_SEED 0xcbf29ce484222325ULL
+uint64_t common_hash(uint64_t h, const void *data, size_t n);

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * storage.h — public API of the storage module: the embedded SQLite store of
+ * profiles. The writer (one per file: `ember record`, later `ember agent`)
+ * adds symbolized stacks with their labels and counts, one transaction per
+ * flush; readers (`ember report`, later the web server and `ember diff`)
+ * query merged trees and top-function tables over a time range.
+ *
+ * Data flow: profiler/ drains the sampler, symbolizes with symbolizer/, and
+ * calls store_db__begin / __add_stack / __commit here. Callers never see SQL
+ * or sqlite3.h: a second backend can sit behind the same API.
+ *
+ * Thread safety: a store_db handle is used by one thread at a time. Several
+ * handles (in one or several processes) may open the same file: one writer
+ * and any number of readers (WAL mode). Trees and top tables are independent
+ * objects once returned and may be used from any thread.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The schema version this build writes; older versions are migrated. */
+#define STORE_SCHEMA_VERSION 1
+
+enum store_frame_kind {
+	STORE_FRAME_USER = 0,
+	STORE_FRAME_KERNEL = 1,
+	STORE_FRAME_INLINED = 2,
+	STORE_FRAME_JIT = 3,
+	STORE_FRAME_PROCESS = 4, /* synthetic root frame: the process name */
+};
+
+/* One frame of a stack as the writer receives it. Strings are copied. */
+struct store_frame {
+	const char *name;     /* function name or "module+0xoff"; not NULL */
+	const char *module;   /* module path or name; NULL = unknown */
+	const char *build_id; /* hex build-id or NULL */
+	uint64_t offset;      /* file offset (user) or address (kernel) */
+	const char *file;     /* source file or NULL */
+	uint32_t line;        /* source line or 0 */
+	enum store_frame_kind kind;
+};
+
+/* The labels of one sample. Strings are copied; NULL means "none". */
+struct store_labels {
+	const char *host;
+	const char *process; /* group leader's comm */
+	uint32_t pid;
+	const char *thread;  /* thread's comm */
+	uint32_t tid;
+	uint64_t cgroup_id;
+	const char *extra;   /* free-form "k=v,k=v" labels, or NULL */
+};
+
+enum store_open_flags {
+	STORE_OPEN_READ = 0,        /* read-only; never modifies the file */
+	STORE_OPEN_WRITE = 1 << 0,  /* read-write, create if missing */
+	STORE_OPEN_TRUNCATE = 1 << 1, /* with WRITE: start from an empty file */
+};
+
+struct store_db;
+
+/*
+ * Open (or with STORE_OPEN_WRITE create) the database at path.
+ * Returns 0 and *ret_db, or:
+ *   -ENOENT   file missing (read-only open)
+ *   -EACCES   no permission / read-only file opened for writing
+ *   -ENOTSUP  the file is an Ember database of a newer schema
+ *   -EINVAL   the file is not an Ember database (or is corrupt)
+ *   -EIO      other SQLite failure (store_db__errmsg() is not available
+ *             since there is no handle: use store_strerror()).
+ *   -ENOMEM
+ */
+int store_db__open(const char *path, unsigned flags, struct store_db **ret_db);
+
+/* Close the database. Rolls back an uncommitted flush. NULL is fine. */
+void store_db__close(struct store_db *db);
+
+/*
+ * Last SQLite error text of this handle, for messages (borrowed; valid until
+ * the next call on db). Never NULL.
+ */
+const char *store_db__errmsg(const struct store_db *db);
+
+/*
+ * Begin one flush: all stacks added until store_db__commit() belong to the
+ * time bucket starting at time_s (Unix seconds) and lasting duration_s.
+ * Returns 0, -EBUSY (a flush is already open), -EROFS (read-only handle),
+ * -ENOSPC, -EIO.
+ */
+int store_db__begin(struct store_db *db, int64_t time_s, uint32_t duration_s);
+
+/*
+ * Add count samples of one stack. frames[0] is the root (outermost caller),
+ * frames[n_frames - 1] the leaf. n_frames may be 0 (a sample with no stack).
+ * Adding the same labels and stack twice in one flush adds the counts.
+ * Returns 0, -EINVAL (no open flush, NULL name), -ENOSPC, -EIO, -ENOMEM.
+ */
+int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
+			const struct store_frame *frames, size_t n_frames,
+			uint64_t count);
+
+/*
+ * Within an open flush: add count dropped samples for reason (a short
+ * kebab-case name like "stack-collision"). Returns 0 or -errno as above.
+ */
+int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count);
+
+/* Commit the open flush. Returns 0, -EINVAL (none open), -ENOSPC, -EIO. */
+int store_db__commit(struct store_db *db);
+
+/* Abandon the open flush (no-op when none is open). */
+void store_db__rollback(struct store_db *db);
+
+/*
+ * Set a free-form key/value in the file's metadata (the recording's command,
+ * frequency, start time, ...). Outside or inside a flush. Returns 0 or -errno.
+ */
+int store_db__set_meta(struct store_db *db, const char *key, const char *value);
+
+/*
+ * Read a metadata value. Returns 0 and *ret_value (caller frees), -ENOENT if
+ * the key is absent, or -errno.
+ */
+int store_db__get_meta(struct store_db *db, const char *key, char **ret_value);
+
+/* A query: a time range. Filters by label arrive with the storage issue. */
+struct store_query {
+	int64_t from_s; /* inclusive; INT64_MIN for no bound */
+	int64_t to_s;   /* exclusive; INT64_MAX for no bound */
+};
+
+/* Initialize q to "everything". */
+void store_query_init(struct store_query *q);
+
+/* Totals over a range: samples stored and drops per reason. */
+struct store_drop {
+	const char *reason; /* borrowed from the summary */
+	uint64_t count;
+};
+
+struct store_summary {
+	uint64_t samples;        /* samples stored in the range */
+	uint64_t processes;      /* distinct pids */
+	uint64_t stacks;         /* distinct stacks */
+	int64_t first_s, last_s; /* first and last bucket, 0 when empty */
+	size_t n_drops;
+	struct store_drop *drops;
+};
+
+/*
+ * Summarize the range. Returns 0 and *ret_summary (free with
+ * store_summary__free), or -errno.
+ */
+int store_db__summary(struct store_db *db, const struct store_query *q,
+		      struct store_summary **ret_summary);
+void store_summary__free(struct store_summary *s);
+
+/*
+ * A merged call tree. Node 0 is the synthetic root (name "all", total = all
+ * samples in range). Its children are STORE_FRAME_PROCESS nodes, one per
+ * process name, and below them the stack frames, root first. Every node's
+ * parent index is smaller than its own index.
+ */
+struct store_tree_node {
+	uint32_t parent;        /* index of parent; node 0's parent is 0 */
+	const char *name;       /* borrowed from the tree */
+	const char *module;     /* borrowed; NULL when unknown */
+	const char *file;       /* borrowed; NULL when unknown */
+	uint32_t line;
+	enum store_frame_kind kind;
+	uint64_t self;          /* samples whose leaf is this node */
+	uint64_t total;         /* samples in this node's subtree */
+};
+
+struct store_tree;
+
+/* Query the merged tree for q. Returns 0 and *ret_tree, or -errno. */
+int store_db__query_tree(struct store_db *db, const struct store_query *q,
+			 struct store_tree **ret_tree);
+size_t store_tree__size(const struct store_tree *t);
+const struct store_tree_node *store_tree__node(const struct store_tree *t,
+					       size_t i);
+void store_tree__free(struct store_tree *t);
+
+/*
+ * Top functions of a tree: self = samples where the function is the leaf,
+ * total = samples whose stack contains the function at least once (recursion
+ * counted once). Sorted by self, then total, descending. Functions are
+ * identified by (name, module, kind); process nodes are not functions.
+ */
+struct store_top_entry {
+	const char *name;   /* borrowed from the tree */
+	const char *module; /* borrowed from the tree */
+	enum store_frame_kind kind;
+	uint64_t self;
+	uint64_t total;
+};
+
+/*
+ * Compute the top table of t. Returns 0 and *ret_entries (caller frees the
+ * array, not the strings; valid while t lives) with *ret_n entries, or
+ * -ENOMEM.
+ */
+int store_tree__top(const struct store_tree *t,
+		    struct store_top_entry **ret_entries, size_t *ret_n);
+
+/* Text for a negative errno returned by this module, e.g. for -ENOTSUP
+ * "database was written by a newer Ember". Never NULL. */
+const char *store_strerror(int err);

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * symbolizer.h — public API of the symbolizer module: turns raw instruction
+ * addresses from the sampler (user addresses of one process, or kernel
+ * addresses) into frames with a function name, the module they belong to,
+ * the module's build-id and the file offset of the address.
+ *
+ * Data flow: profiler/ hands every drained stack to a sym_session; the frames
+ * it gets back are written to storage/. Processes are snapshotted (their
+ * /proc/PID/maps and the binaries behind them) when first seen, so a process
+ * that exits before the next drain can still be symbolized.
+ *
+ * Thread safety: a sym_session is used by one thread at a time (the session
+ * loop). Different sessions share nothing.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum sym_frame_kind {
+	SYM_FRAME_USER = 0,
+	SYM_FRAME_KERNEL = 1,
+	SYM_FRAME_INLINED = 2,
+	SYM_FRAME_JIT = 3,
+};
+
+/* Why a frame could not be given a function name. */
+enum sym_miss {
+	SYM_MISS_NONE = 0,        /* resolved */
+	SYM_MISS_NO_MAPPING,      /* address in no known mapping of the process */
+	SYM_MISS_NO_PROCESS,      /* /proc/PID unreadable (exited, forbidden) */
+	SYM_MISS_NO_FILE,         /* binary not readable (deleted, no access) */
+	SYM_MISS_BAD_ELF,         /* binary is not a valid ELF file */
+	SYM_MISS_NO_SYMBOL,       /* no symbol covers the address */
+	SYM_MISS__COUNT,
+};
+
+/*
+ * One resolved frame. All strings are borrowed from the session and stay
+ * valid until sym_session__free(). name is never NULL: an unresolved frame
+ * is named "module+0xoffset" (or "[unknown]" when not even the module is
+ * known), and miss says why.
+ */
+struct sym_frame {
+	const char *name;      /* function name, or "module+0xoff" */
+	const char *module;    /* path of the mapped file, "[kernel.kallsyms]", a
+	                          module name for kernel modules, "[vdso]",
+	                          "[unknown]" */
+	const char *build_id;  /* lowercase hex GNU build-id, or NULL */
+	uint64_t addr;         /* the raw address that was resolved */
+	uint64_t offset;       /* file offset of addr in module (user frames),
+	                          or addr itself (kernel frames) */
+	const char *file;      /* source file, or NULL (DWARF issue fills it) */
+	uint32_t line;         /* source line, or 0 */
+	enum sym_frame_kind kind;
+	enum sym_miss miss;
+};
+
+struct sym_options {
+	/* Root directory prefix for reading /proc and kallsyms; NULL means "/".
+	 * Unit tests leave it NULL. */
+	const char *root;
+	/* Do not read /proc/kallsyms (tests, or when the caller knows kernel
+	 * frames will not be asked for). */
+	bool no_kernel;
+};
+
+/* Per-session counters, for `ember record`'s summary and /metrics. */
+struct sym_stats {
+	uint64_t frames;                   /* frames asked for */
+	uint64_t resolved;                 /* frames given a function name */
+	uint64_t misses[SYM_MISS__COUNT];  /* frames not resolved, per reason */
+	uint64_t processes;                /* processes snapshotted */
+	uint64_t binaries;                 /* distinct binaries loaded */
+};
+
+struct sym_session;
+
+/*
+ * Create a session. opts may be NULL for defaults.
+ * Returns 0 and *ret_session, or -ENOMEM. Kernel symbols are loaded lazily
+ * on the first kernel address; their absence is not an error (frames then
+ * stay "[kernel]+0x...").
+ */
+int sym_session__new(const struct sym_options *opts,
+		     struct sym_session **ret_session);
+
+/* Free a session and every frame string it handed out. NULL is fine. */
+void sym_session__free(struct sym_session *s);
+
+/*
+ * Snapshot process pid now: read /proc/PID/maps and open the executable
+ * mappings' files (through /proc/PID/map_files where the path is gone), so
+ * that later lookups work after the process has exited. Calling it again for
+ * a pid already known refreshes the snapshot (after exec, dlopen).
+ * Returns 0, -ESRCH if the process is gone, -EACCES, or -ENOMEM.
+ */
+int sym_session__note_process(struct sym_session *s, pid_t pid);
+
+/* Drop what is known about pid (after exit, once its samples are drained). */
+void sym_session__forget_process(struct sym_session *s, pid_t pid);
+
+/*
+ * Resolve one user-space address of process pid into *ret_frame.
+ * If pid was never noted, it is noted first. Always fills *ret_frame (an
+ * unresolved frame has miss != SYM_MISS_NONE) and returns 0, or -ENOMEM.
+ * The DWARF issue will let one address expand into several frames (inlined
+ * calls); callers use sym_session__user_frames() for that.
+ */
+int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
+		      struct sym_frame *ret_frame);
+
+/* Resolve one kernel address (from /proc/kallsyms). Same contract. */
+int sym_session__kernel(struct sym_session *s, uint64_t addr,
+			struct sym_frame *ret_frame);
+
+/* Copy the session's counters into *ret_stats. */
+void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats);
+
+/* A short human name for a miss reason ("no-mapping", ...). */
+const char *sym_miss_name(enum sym_miss miss);
