@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sampler.c — the user-space half of the sampler: opens the skeleton of
+ * profile.bpf.c, sizes its maps, opens one cpu-clock perf event per online
+ * CPU and attaches the program; then delivers ring buffer records while the
+ * session waits, and drains the double-buffered maps at every flush (see
+ * profile.bpf.c for why the flip plus map-in-map update is a safe barrier).
+ */
+#include "sampler.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common.h"
+#include "profile.h"
+#include "profile.skel.h"
+
+#define DEFAULT_STACK_ENTRIES 8192
+#define DEFAULT_COUNTS_ENTRIES 16384
+
+_Static_assert((int)SAMPLER_STAT__COUNT == (int)EMBER_STAT__COUNT,
+	       "sampler_stat and ember_stat must match");
+
+struct sampler {
+	struct profile_bpf *skel;
+	struct ring_buffer *rb;
+	int *perf_fds;
+	struct bpf_link **links;
+	unsigned n_cpus_sampled;
+	unsigned n_events;
+	int n_possible_cpus;
+
+	/* Callbacks in effect during a poll or drain. */
+	const struct sampler_callbacks *cb;
+	void *cb_ctx;
+	int cb_err;
+
+	/* tgids whose exit was reported; untracked after the next drain. */
+	uint32_t *exited;
+	size_t n_exited, cap_exited;
+
+	/* Per-drain scratch. */
+	struct ember_count_key *keys;
+	struct ember_count_val *vals;
+	size_t cap_entries;
+	uint32_t *stack_ids;
+	size_t cap_stack_ids;
+};
+
+static __thread char last_error[256] = "";
+
+const char *sampler_last_error(void)
+{
+	return last_error[0] ? last_error : "no error";
+}
+
+static void set_error(const char *fmt, const char *what, int err)
+{
+	snprintf(last_error, sizeof(last_error), fmt, what);
+	if (err) {
+		size_t n = strlen(last_error);
+
+		snprintf(last_error + n, sizeof(last_error) - n, ": %s",
+			 strerror(-err));
+	}
+}
+
+static const char *const stat_names[SAMPLER_STAT__COUNT] = {
+	[SAMPLER_STAT_SAMPLES] = "samples",
+	[SAMPLER_STAT_KSTACK_COLLISION] = "stack-collision-kernel",
+	[SAMPLER_STAT_USTACK_COLLISION] = "stack-collision-user",
+	[SAMPLER_STAT_STACK_MAP_FULL] = "stack-map-full",
+	[SAMPLER_STAT_COUNTS_MAP_FULL] = "counts-map-full",
+	[SAMPLER_STAT_USTACK_FAULT] = "user-stack-unreadable",
+	[SAMPLER_STAT_STACK_OTHER_ERROR] = "stack-error-other",
+	[SAMPLER_STAT_DROP_RINGBUF_FULL] = "ring-buffer-full",
+	[SAMPLER_STAT_DROP_RAW_STACK] = "raw-stack-failed",
+	[SAMPLER_STAT_EVENT_LOST] = "process-event-lost",
+	[SAMPLER_STAT_TRACKED_FULL] = "tracked-map-full",
+};
+
+const char *sampler_stat_name(enum sampler_stat stat)
+{
+	if (stat >= SAMPLER_STAT__COUNT)
+		return "unknown";
+	return stat_names[stat];
+}
+
+bool sampler_stat_is_drop(enum sampler_stat stat)
+{
+	return stat == SAMPLER_STAT_DROP_RINGBUF_FULL ||
+	       stat == SAMPLER_STAT_DROP_RAW_STACK;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	/* Library modules do not print; libbpf's own chatter stays off unless
+	 * asked for while debugging. */
+	if (getenv("EMBER_DEBUG_LIBBPF"))
+		return vfprintf(stderr, fmt, args);
+	return 0;
+}
+
+/* Parse a CPU list like "0-3,5,7-8" into a bitmap of n bits. */
+static int parse_cpu_list(const char *s, bool *cpus, int n)
+{
+	while (*s && *s != '\n') {
+		char *end;
+		long a = strtol(s, &end, 10), b;
+
+		if (end == s)
+			return -EINVAL;
+		b = a;
+		s = end;
+		if (*s == '-') {
+			b = strtol(s + 1, &end, 10);
+			if (end == s + 1)
+				return -EINVAL;
+			s = end;
+		}
+		for (long i = a; i <= b && i < n; i++)
+			if (i >= 0)
+				cpus[i] = true;
+		if (*s == ',')
+			s++;
+	}
+	return 0;
+}
+
+static int read_online_cpus(bool *cpus, int n)
+{
+	char buf[1024];
+	ssize_t len;
+	int fd, err;
+
+	fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, sizeof(buf) - 1);
+	err = len < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	buf[len] = '\0';
+	return parse_cpu_list(buf, cpus, n);
+}
+
+static long read_max_sample_rate(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/perf_event_max_sample_rate", "re");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+static int open_cpu_clock(int cpu, unsigned freq)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.sample_freq = freq,
+		.freq = 1,
+	};
+	int fd;
+
+	fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int handle_record(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+	const struct ember_ev_header *h = data;
+
+	if (size < sizeof(*h) || !s->cb)
+		return 0;
+	switch (h->type) {
+	case EMBER_EV_PROCESS: {
+		const struct ember_ev_process *e = data;
+
+		if (size >= sizeof(*e) && s->cb->on_process)
+			s->cb->on_process(s->cb_ctx, h->tgid, e->exec != 0);
+		break;
+	}
+	case EMBER_EV_EXIT:
+		if (s->n_exited == s->cap_exited) {
+			size_t cap = s->cap_exited ? 2 * s->cap_exited : 64;
+			uint32_t *p = realloc(s->exited, cap * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			s->exited = p;
+			s->cap_exited = cap;
+		}
+		s->exited[s->n_exited++] = h->tgid;
+		if (s->cb->on_exit)
+			s->cb->on_exit(s->cb_ctx, h->tgid);
+		break;
+	case EMBER_EV_RAW_SAMPLE: {
+		const struct ember_ev_raw_sample *e = data;
+		struct sampler_sample smp = {0};
+		char comm[EMBER_COMM_LEN + 1], pcomm[EMBER_COMM_LEN + 1];
+		int err;
+
+		if (size < sizeof(*e) || !s->cb->on_sample)
+			break;
+		memcpy(comm, e->comm, EMBER_COMM_LEN);
+		comm[EMBER_COMM_LEN] = '\0';
+		memcpy(pcomm, e->pcomm, EMBER_COMM_LEN);
+		pcomm[EMBER_COMM_LEN] = '\0';
+		smp.tgid = h->tgid;
+		smp.tid = e->tid;
+		smp.cgroup_id = e->cgroup_id;
+		smp.comm = comm;
+		smp.pcomm = pcomm;
+		smp.kips = (const uint64_t *)e->ips;
+		smp.n_kips = e->kstack_len > 0 ? MIN((size_t)e->kstack_len, EMBER_MAX_STACK_DEPTH) : 0;
+		smp.uips = (const uint64_t *)&e->ips[EMBER_MAX_STACK_DEPTH];
+		smp.n_uips = e->ustack_len > 0 ? MIN((size_t)e->ustack_len, EMBER_MAX_STACK_DEPTH) : 0;
+		smp.user_task = e->ustack_len >= 0;
+		smp.count = 1;
+		err = s->cb->on_sample(s->cb_ctx, &smp);
+		if (err < 0 && !s->cb_err)
+			s->cb_err = err;
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+int sampler__open(const struct sampler_options *opts,
+		  struct sampler **ret_sampler)
+{
+	struct sampler *s = NULL;
+	bool *online = NULL;
+	long max_rate;
+	int err, ncpus;
+
+	last_error[0] = '\0';
+	if (!opts || opts->freq_hz == 0) {
+		set_error("sampling frequency must be at least 1 Hz", "", 0);
+		return -EINVAL;
+	}
+	max_rate = read_max_sample_rate();
+	if (max_rate > 0 && opts->freq_hz > max_rate) {
+		snprintf(last_error, sizeof(last_error),
+			 "sampling frequency %u Hz is above the kernel's limit of %ld Hz "
+			 "(/proc/sys/kernel/perf_event_max_sample_rate)",
+			 opts->freq_hz, max_rate);
+		return -EINVAL;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		set_error("kernel BTF %s is missing", "/sys/kernel/btf/vmlinux", 0);
+		return -ENOENT;
+	}
+
+	libbpf_set_print(libbpf_quiet);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+
+	ncpus = libbpf_num_possible_cpus();
+	if (ncpus <= 0) {
+		err = ncpus < 0 ? ncpus : -ENODEV;
+		set_error("counting %s", "possible CPUs", err);
+		goto fail;
+	}
+	s->n_possible_cpus = ncpus;
+
+	s->skel = profile_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		set_error("opening the %s BPF object", "sampler", err);
+		goto fail;
+	}
+	s->skel->rodata->filter_mode = opts->filter == SAMPLER_FILTER_ALL ? EMBER_FILTER_ALL
+				     : opts->filter == SAMPLER_FILTER_PIDS ? EMBER_FILTER_PIDS
+				     : EMBER_FILTER_TREE;
+	s->skel->rodata->include_idle = opts->include_idle;
+	{
+		unsigned se = opts->stack_map_entries ? opts->stack_map_entries : DEFAULT_STACK_ENTRIES;
+		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : DEFAULT_COUNTS_ENTRIES;
+
+		bpf_map__set_max_entries(s->skel->maps.stacks0, se);
+		bpf_map__set_max_entries(s->skel->maps.stacks1, se);
+		bpf_map__set_max_entries(s->skel->maps.counts0, ce);
+		bpf_map__set_max_entries(s->skel->maps.counts1, ce);
+	}
+
+	err = profile_bpf__load(s->skel);
+	if (err) {
+		set_error("loading the %s BPF programs into the kernel", "sampler", err);
+		goto fail;
+	}
+	/* The tp_btf programs (fork/exec/exit following). */
+	err = profile_bpf__attach(s->skel);
+	if (err) {
+		set_error("attaching the %s tracepoints (sched_process_fork/exec/exit)",
+			  "process", err);
+		goto fail;
+	}
+
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_record, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		set_error("creating the %s ring buffer reader", "event", err);
+		goto fail;
+	}
+
+	online = calloc(ncpus, sizeof(*online));
+	s->perf_fds = calloc(ncpus, sizeof(*s->perf_fds));
+	s->links = calloc(ncpus, sizeof(*s->links));
+	if (!online || !s->perf_fds || !s->links) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = read_online_cpus(online, ncpus);
+	if (err) {
+		/* Without the list, try them all; offline ones fail with ENODEV. */
+		for (int i = 0; i < ncpus; i++)
+			online[i] = true;
+	}
+	for (int cpu = 0; cpu < ncpus; cpu++) {
+		int fd;
+
+		s->perf_fds[cpu] = -1;
+		if (!online[cpu])
+			continue;
+		fd = open_cpu_clock(cpu, opts->freq_hz);
+		if (fd == -ENODEV || fd == -ENXIO)
+			continue; /* went offline meanwhile */
+		if (fd < 0) {
+			err = fd;
+			snprintf(last_error, sizeof(last_error),
+				 "opening the cpu-clock perf event on CPU %d: %s", cpu,
+				 strerror(-err));
+			goto fail;
+		}
+		s->perf_fds[cpu] = fd;
+		s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.on_sample, fd);
+		if (!s->links[cpu]) {
+			err = -errno;
+			snprintf(last_error, sizeof(last_error),
+				 "attaching the sampler to the perf event on CPU %d: %s",
+				 cpu, strerror(-err));
+			goto fail;
+		}
+		s->n_cpus_sampled++;
+	}
+	s->n_events = ncpus;
+	if (s->n_cpus_sampled == 0) {
+		err = -ENODEV;
+		set_error("no %s CPU could be sampled", "online", 0);
+		goto fail;
+	}
+	free(online);
+	*ret_sampler = s;
+	return 0;
+
+fail:
+	free(online);
+	if (s)
+		s->n_events = ncpus > 0 ? ncpus : 0;
+	sampler__free(s);
+	return err;
+}
+
+void sampler__free(struct sampler *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; s->links && i < s->n_events; i++)
+		bpf_link__destroy(s->links[i]);
+	for (unsigned i = 0; s->perf_fds && i < s->n_events; i++)
+		if (s->perf_fds[i] >= 0)
+			close(s->perf_fds[i]);
+	ring_buffer__free(s->rb);
+	profile_bpf__destroy(s->skel);
+	free(s->links);
+	free(s->perf_fds);
+	free(s->exited);
+	free(s->keys);
+	free(s->vals);
+	free(s->stack_ids);
+	free(s);
+}
+
+int sampler__track(struct sampler *s, pid_t tgid)
+{
+	__u32 key = tgid;
+	__u8 one = 1;
+	int err;
+
+	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.tracked), &key, &one, BPF_ANY);
+	if (err)
+		return err == -E2BIG ? -ENOSPC : err;
+	return 0;
+}
+
+static void begin_callbacks(struct sampler *s, const struct sampler_callbacks *cb,
+			    void *ctx)
+{
+	s->cb = cb;
+	s->cb_ctx = ctx;
+	s->cb_err = 0;
+}
+
+int sampler__poll(struct sampler *s, int timeout_ms,
+		  const struct sampler_callbacks *cb, void *ctx)
+{
+	int n;
+
+	begin_callbacks(s, cb, ctx);
+	n = ring_buffer__poll(s->rb, timeout_ms);
+	s->cb = NULL;
+	if (s->cb_err)
+		return s->cb_err;
+	return n;
+}
+
+/* Wait until no program run can still be using the old map set. */
+static int wait_for_programs(struct sampler *s)
+{
+	__u32 zero = 0;
+	int inner = bpf_map__fd(s->skel->maps.barrier_inner);
+
+	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.barrier), &zero, &inner, BPF_ANY);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 256;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	q = realloc(*p, ncap * elem);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = ncap;
+	return 0;
+}
+
+/* Read every entry of a counts map that nothing writes to any more. */
+static int read_counts(struct sampler *s, int fd, size_t *ret_n)
+{
+	struct ember_count_key key, next;
+	size_t n = 0;
+	bool first = true;
+	int err;
+
+	for (;;) {
+		err = bpf_map_get_next_key(fd, first ? NULL : &key, &next);
+		if (err == -ENOENT)
+			break;
+		if (err)
+			return err;
+		first = false;
+		key = next;
+		err = grow((void **)&s->keys, &s->cap_entries, n + 1, sizeof(*s->keys));
+		if (!err && s->cap_entries > 0) {
+			size_t cap = s->cap_entries;
+			void *q = realloc(s->vals, cap * sizeof(*s->vals));
+
+			if (!q)
+				err = -ENOMEM;
+			else
+				s->vals = q;
+		}
+		if (err)
+			return err;
+		if (bpf_map_lookup_elem(fd, &key, &s->vals[n]) != 0)
+			continue;
+		s->keys[n++] = key;
+	}
+	*ret_n = n;
+	return 0;
+}
+
+static int clear_counts(struct sampler *s, int fd, size_t n)
+{
+	/* The set is idle: delete what was read, then anything left over. */
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &s->keys[i]);
+	for (;;) {
+		struct ember_count_key key;
+
+		if (bpf_map_get_next_key(fd, NULL, &key) != 0)
+			break;
+		if (bpf_map_delete_elem(fd, &key) != 0)
+			break;
+	}
+	return 0;
+}
+
+static int clear_stacks(struct sampler *s, int fd)
+{
+	__u32 id, next;
+	size_t n = 0;
+	bool first = true;
+	int err;
+
+	/* Collect first: deleting while walking would restart the walk. */
+	for (;;) {
+		if (bpf_map_get_next_key(fd, first ? NULL : &id, &next) != 0)
+			break;
+		first = false;
+		id = next;
+		err = grow((void **)&s->stack_ids, &s->cap_stack_ids, n + 1,
+			   sizeof(*s->stack_ids));
+		if (err)
+			return err;
+		s->stack_ids[n++] = id;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &s->stack_ids[i]);
+	return 0;
+}
+
+/* Look up a stack id in the (idle) stack map; returns the frame count. */
+static size_t read_stack(int fd, __s32 id, __u64 *ips)
+{
+	size_t n = 0;
+
+	if (id < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &id, ips) != 0)
+		return 0;
+	while (n < EMBER_MAX_STACK_DEPTH && ips[n])
+		n++;
+	return n;
+}
+
+int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
+		   void *ctx)
+{
+	__u64 kips[EMBER_MAX_STACK_DEPTH], uips[EMBER_MAX_STACK_DEPTH];
+	char comm[EMBER_COMM_LEN + 1], pcomm[EMBER_COMM_LEN + 1];
+	__u32 old = s->skel->bss->active_set;
+	int counts_fd, stacks_fd, err;
+	size_t n = 0;
+	int delivered = 0;
+
+	/* Deliver what the ring buffer already holds. */
+	begin_callbacks(s, cb, ctx);
+	ring_buffer__consume(s->rb);
+
+	__atomic_store_n(&s->skel->bss->active_set, !old, __ATOMIC_SEQ_CST);
+	err = wait_for_programs(s);
+	if (err)
+		goto out;
+
+	counts_fd = bpf_map__fd(old ? s->skel->maps.counts1 : s->skel->maps.counts0);
+	stacks_fd = bpf_map__fd(old ? s->skel->maps.stacks1 : s->skel->maps.stacks0);
+	err = read_counts(s, counts_fd, &n);
+	if (err)
+		goto clear;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ember_count_key *k = &s->keys[i];
+		struct sampler_sample smp = {0};
+
+		memcpy(comm, s->vals[i].comm, EMBER_COMM_LEN);
+		comm[EMBER_COMM_LEN] = '\0';
+		memcpy(pcomm, s->vals[i].pcomm, EMBER_COMM_LEN);
+		pcomm[EMBER_COMM_LEN] = '\0';
+		smp.tgid = k->tgid;
+		smp.tid = k->tid;
+		smp.cgroup_id = k->cgroup_id;
+		smp.comm = comm;
+		smp.pcomm = pcomm;
+		smp.kips = (const uint64_t *)kips;
+		smp.n_kips = read_stack(stacks_fd, k->kstack_id, kips);
+		smp.uips = (const uint64_t *)uips;
+		smp.n_uips = read_stack(stacks_fd, k->ustack_id, uips);
+		smp.user_task = k->tid != 0 && k->ustack_id != EMBER_NO_STACK;
+		smp.count = s->vals[i].count;
+		if (cb && cb->on_sample) {
+			err = cb->on_sample(ctx, &smp);
+			if (err < 0 && !s->cb_err)
+				s->cb_err = err;
+		}
+		delivered++;
+	}
+
+clear:
+	clear_counts(s, counts_fd, n);
+	clear_stacks(s, stacks_fd);
+	/* Exited processes had their last samples in this drain. */
+	for (size_t i = 0; i < s->n_exited; i++) {
+		__u32 tgid = s->exited[i];
+
+		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.tracked), &tgid);
+	}
+	s->n_exited = 0;
+out:
+	s->cb = NULL;
+	if (err)
+		return err;
+	if (s->cb_err)
+		return s->cb_err;
+	return delivered;
+}
+
+void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__COUNT])
+{
+	int fd = bpf_map__fd(s->skel->maps.stats);
+	__u64 *vals = calloc(s->n_possible_cpus, sizeof(__u64));
+
+	for (__u32 i = 0; i < SAMPLER_STAT__COUNT; i++) {
+		ret_stats[i] = 0;
+		if (!vals || bpf_map_lookup_elem(fd, &i, vals) != 0)
+			continue;
+		for (int c = 0; c < s->n_possible_cpus; c++)
+			ret_stats[i] += vals[c];
+	}
+	free(vals);
+}
+
+unsigned sampler__cpus(const struct sampler *s)
+{
+	return s->n_cpus_sampled;
+}

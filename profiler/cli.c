@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli.c — error lines and flag parsing shared by the sub-commands.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ember: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ember: warning: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_parse_uint(const char *flag, const char *arg, uint64_t min,
+		   uint64_t max, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	if (!arg || !*arg || *arg == '-' || *arg == '+')
+		goto bad;
+	v = strtoull(arg, &end, 10);
+	if (errno || *end)
+		goto bad;
+	if (v < min || v > max) {
+		cli_error("%s %s is out of range: use a number from %llu to %llu",
+			  flag, arg, (unsigned long long)min, (unsigned long long)max);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+bad:
+	cli_error("%s expects a whole number, not '%s'", flag, arg ? arg : "");
+	return -EINVAL;
+}
+
+void cli_usage_hint(const char *cmd)
+{
+	if (cmd)
+		fprintf(stderr, "Try 'ember %s --help'.\n", cmd);
+	else
+		fprintf(stderr, "Try 'ember --help'.\n");
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli.h — what every sub-command shares: the program name in messages, one
+ * clear error line, and strict number parsing for flags.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit statuses of ember's own failures (a recorded command's status is
+ * passed through unchanged). */
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 1
+
+/* Print "ember: <message>\n" to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "ember: warning: <message>\n" to stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Parse a whole decimal number in [min, max] for flag (used in the message).
+ * Returns 0 and *ret, or -EINVAL after printing an error naming the flag.
+ */
+int cli_parse_uint(const char *flag, const char *arg, uint64_t min,
+		   uint64_t max, uint64_t *ret);
+
+/* "try 'ember CMD --help'" hint after a usage error. */
+void cli_usage_hint(const char *cmd);
+
+/* Sub-commands. Each returns the process exit status. */
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);

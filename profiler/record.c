@@ -1,0 +1,581 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * record.c — `ember record`: profile a command and its descendants, a set of
+ * processes, or the whole system, into an SQLite database, then print one
+ * summary on stderr. With a command, ember exits with the command's own
+ * status so a CI job keeps its meaning.
+ *
+ * Order of work, chosen so that a failure leaves nothing behind that looks
+ * like a recording: check the flags and pids, load the sampler (the step that
+ * needs root), create the database, start the command held at a pipe, track
+ * it, let it exec; flush every --flush seconds; on exit or signal, a final
+ * flush and the metadata that marks the file complete.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "common.h"
+#include "ember_config.h"
+#include "session.h"
+
+#define DEFAULT_FREQ 99
+#define DEFAULT_OUTPUT "ember.db"
+#define MAX_PIDS 1024
+
+struct record_args {
+	unsigned freq;
+	const char *output;
+	pid_t pids[MAX_PIDS];
+	size_t n_pids;
+	bool all;
+	bool idle;
+	uint64_t duration_s;
+	unsigned flush_s;
+	char **command;
+};
+
+static volatile sig_atomic_t got_stop_signal;
+static volatile sig_atomic_t got_sigchld;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGCHLD)
+		got_sigchld = 1;
+	else
+		got_stop_signal = sig;
+}
+
+static void record_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ember record [OPTIONS] -- COMMAND [ARGS...]\n"
+		"       ember record [OPTIONS] -p PID[,PID...]\n"
+		"       ember record [OPTIONS] -a\n"
+		"\n"
+		"Sample the CPU stacks (kernel and user) of a command and all its\n"
+		"descendants, of running processes, or of the whole system, and write\n"
+		"them to an SQLite database. Needs root (CAP_BPF and CAP_PERFMON).\n"
+		"With a command, ember exits with the command's exit status.\n"
+		"\n"
+		"Options:\n"
+		"  -F, --freq HZ         samples per second on each CPU (default %d)\n"
+		"  -o, --output FILE     database to write (default %s; replaced)\n"
+		"  -p, --pid PID[,PID]   profile these running processes\n"
+		"  -a, --all             profile the whole system (with a command: until\n"
+		"                        the command exits)\n"
+		"  -d, --duration SECS   stop after this many seconds\n"
+		"      --flush SECS      write to the database every SECS seconds\n"
+		"                        (default 10); a killed recording keeps every\n"
+		"                        completed flush\n"
+		"      --idle            also count the idle task (pid 0)\n"
+		"  -h, --help            show this help\n",
+		DEFAULT_FREQ, DEFAULT_OUTPUT);
+}
+
+static int parse_pids(const char *arg, struct record_args *a)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint64_t v;
+
+		if (a->n_pids == MAX_PIDS) {
+			cli_error("-p: at most %d processes", MAX_PIDS);
+			err = -EINVAL;
+			break;
+		}
+		err = cli_parse_uint("-p", tok, 1, 4194304, &v);
+		if (err)
+			break;
+		a->pids[a->n_pids++] = v;
+	}
+	if (!err && a->n_pids == 0) {
+		cli_error("-p expects a list of process ids, like -p 123,456");
+		err = -EINVAL;
+	}
+	free(copy);
+	return err;
+}
+
+static int parse_args(int argc, char **argv, struct record_args *a)
+{
+	static const struct option longopts[] = {
+		{ "freq", required_argument, NULL, 'F' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "all", no_argument, NULL, 'a' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "flush", required_argument, NULL, 'f' },
+		{ "idle", no_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t v;
+	int c;
+
+	a->freq = DEFAULT_FREQ;
+	a->output = DEFAULT_OUTPUT;
+	a->flush_s = 10;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+F:o:p:ad:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'F':
+			if (cli_parse_uint("--freq", optarg, 1, 100000, &v))
+				return -EINVAL;
+			a->freq = v;
+			break;
+		case 'o':
+			if (!*optarg) {
+				cli_error("--output expects a file name");
+				return -EINVAL;
+			}
+			a->output = optarg;
+			break;
+		case 'p':
+			if (parse_pids(optarg, a))
+				return -EINVAL;
+			break;
+		case 'a':
+			a->all = true;
+			break;
+		case 'd':
+			if (cli_parse_uint("--duration", optarg, 1, 365ULL * 86400, &v))
+				return -EINVAL;
+			a->duration_s = v;
+			break;
+		case 'f':
+			if (cli_parse_uint("--flush", optarg, 1, 3600, &v))
+				return -EINVAL;
+			a->flush_s = v;
+			break;
+		case 'i':
+			a->idle = true;
+			break;
+		case 'h':
+			record_usage(stdout);
+			exit(0);
+		case ':':
+			cli_error("option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			cli_error("unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		a->command = &argv[optind];
+	if (a->command && a->n_pids) {
+		cli_error("give either a command or -p, not both");
+		return -EINVAL;
+	}
+	if (a->all && a->n_pids) {
+		cli_error("give either -a or -p, not both");
+		return -EINVAL;
+	}
+	if (!a->command && !a->n_pids && !a->all) {
+		cli_error("nothing to profile: give a command after '--', -p PID, or -a");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool pid_alive(pid_t pid)
+{
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+/* Fail early, before anything is loaded or written. */
+static int check_output(const char *path)
+{
+	char *copy = strdup(path), *dir;
+	struct stat st;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	dir = dirname(copy);
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		cli_error("cannot write %s: it is a directory; give a file name with -o", path);
+		err = -EISDIR;
+	} else if (stat(dir, &st) != 0) {
+		cli_error("cannot write %s: directory %s does not exist", path, dir);
+		err = -ENOENT;
+	} else if (access(dir, W_OK) != 0 ||
+		   (access(path, F_OK) == 0 && access(path, W_OK) != 0)) {
+		cli_error("cannot write %s: permission denied; choose another path with -o", path);
+		err = -EACCES;
+	}
+	free(copy);
+	return err;
+}
+
+static void remove_output(const char *path)
+{
+	char buf[4096];
+
+	unlink(path);
+	snprintf(buf, sizeof(buf), "%s-wal", path);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s-shm", path);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s-journal", path);
+	unlink(buf);
+}
+
+static void explain_sampler_error(int err)
+{
+	switch (err) {
+	case -EPERM:
+	case -EACCES:
+		cli_error("not allowed to load BPF programs (%s); run ember record as root "
+			  "(it needs CAP_BPF and CAP_PERFMON)", sampler_last_error());
+		break;
+	case -ENOENT:
+		cli_error("%s; Ember needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+			  sampler_last_error());
+		break;
+	case -EINVAL:
+		cli_error("%s", sampler_last_error());
+		break;
+	default:
+		cli_error("cannot start the sampler: %s", sampler_last_error());
+		break;
+	}
+}
+
+/*
+ * Fork the command, held before exec until released. The child reports an
+ * exec failure through err_fd (close-on-exec: EOF means exec succeeded).
+ */
+static int spawn_held(char **argv, pid_t *ret_pid, int *ret_go_fd, int *ret_err_fd)
+{
+	int go[2], errp[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		int err = -errno;
+
+		close(go[0]);
+		close(go[1]);
+		return err;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(go[0]);
+		close(go[1]);
+		close(errp[0]);
+		close(errp[1]);
+		return err;
+	}
+	if (pid == 0) {
+		char c;
+		int e;
+
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		close(go[1]);
+		close(errp[0]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127); /* ember went away before releasing us */
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(errp[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	close(go[0]);
+	close(errp[1]);
+	*ret_pid = pid;
+	*ret_go_fd = go[1];
+	*ret_err_fd = errp[0];
+	return 0;
+}
+
+static void set_meta_fmt(struct store_db *db, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_meta_fmt(struct store_db *db, const char *key, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	store_db__set_meta(db, key, buf);
+}
+
+static void join_command(char **argv, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; argv && argv[i] && n + 1 < size; i++)
+		n += snprintf(buf + n, size - n, "%s%s", i ? " " : "", argv[i]);
+}
+
+static double pct(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+static void print_summary(const struct record_args *a, const struct session_totals *t,
+			  double seconds)
+{
+	uint64_t dropped = 0, recovered = 0;
+	char buf[1024];
+	size_t n;
+
+	fprintf(stderr, "ember: recorded %.1f s at %u Hz: %llu samples from %llu processes, written to %s\n",
+		seconds, a->freq, (unsigned long long)t->samples_seen,
+		(unsigned long long)t->processes, a->output);
+
+	n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < SAMPLER_STAT__COUNT; i++) {
+		if (!sampler_stat_is_drop(i))
+			continue;
+		dropped += t->sampler[i];
+		n += snprintf(buf + n, sizeof(buf) - n, "%s%s %llu", n ? ", " : "",
+			      sampler_stat_name(i), (unsigned long long)t->sampler[i]);
+	}
+	dropped += t->samples_lost_store;
+	n += snprintf(buf + n, sizeof(buf) - n, ", database-write-failed %llu",
+		      (unsigned long long)t->samples_lost_store);
+	fprintf(stderr, "ember:   dropped %llu samples (%s)\n", (unsigned long long)dropped, buf);
+
+	n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < SAMPLER_STAT__COUNT; i++) {
+		if (i == SAMPLER_STAT_SAMPLES || sampler_stat_is_drop(i) || !t->sampler[i])
+			continue;
+		recovered += t->sampler[i];
+		n += snprintf(buf + n, sizeof(buf) - n, "%s%s %llu", n ? ", " : "",
+			      sampler_stat_name(i), (unsigned long long)t->sampler[i]);
+	}
+	if (recovered)
+		fprintf(stderr, "ember:   events (samples kept): %s\n", buf);
+
+	fprintf(stderr, "ember:   user stacks: %.1f%% of samples from user processes; "
+		"frames symbolized: %.1f%% (%llu of %llu)\n",
+		pct(t->samples_with_ustack, t->samples_user_task),
+		pct(t->sym.resolved, t->sym.frames),
+		(unsigned long long)t->sym.resolved, (unsigned long long)t->sym.frames);
+	if (t->flush_errors)
+		fprintf(stderr, "ember:   %llu of %llu flushes failed to write\n",
+			(unsigned long long)t->flush_errors, (unsigned long long)t->flushes);
+}
+
+static int exit_status_of(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return EXIT_RUNTIME;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct record_args a = {0};
+	struct session_options so = {0};
+	struct session *s = NULL;
+	struct store_db *db = NULL;
+	struct session_totals totals;
+	struct sigaction sa = {0};
+	pid_t child = -1;
+	int go_fd = -1, err_fd = -1, wstatus = 0, err, status = EXIT_RUNTIME;
+	bool child_done = false, forwarded = false, flush_failed = false;
+	uint64_t start_ns, deadline_ns = 0;
+	char cmdline[4096];
+
+	if (parse_args(argc, argv, &a)) {
+		cli_usage_hint("record");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < a.n_pids; i++) {
+		if (!pid_alive(a.pids[i])) {
+			cli_error("no process with pid %d; check the pid with 'ps -p %d'",
+				  a.pids[i], a.pids[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (check_output(a.output))
+		return EXIT_RUNTIME;
+
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+
+	so.freq_hz = a.freq;
+	so.filter = a.all ? SAMPLER_FILTER_ALL
+		  : a.command ? SAMPLER_FILTER_TREE : SAMPLER_FILTER_PIDS;
+	so.include_idle = a.idle;
+	so.flush_seconds = a.flush_s;
+	err = session__new(&so, &s);
+	if (err) {
+		explain_sampler_error(err);
+		return EXIT_RUNTIME;
+	}
+
+	err = store_db__open(a.output, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &db);
+	if (err) {
+		cli_error("cannot create database %s: %s", a.output, store_strerror(err));
+		goto out;
+	}
+	session__set_store(s, db);
+
+	join_command(a.command, cmdline, sizeof(cmdline));
+	store_db__set_meta(db, "status", "recording");
+	store_db__set_meta(db, "ember_version", EMBER_VERSION);
+	set_meta_fmt(db, "frequency_hz", "%u", a.freq);
+	set_meta_fmt(db, "start_time", "%llu", (unsigned long long)(common_wall_ns() / 1000000000ULL));
+	set_meta_fmt(db, "target", "%s", a.command ? "command" : a.all ? "system" : "pids");
+	if (a.command)
+		store_db__set_meta(db, "command", cmdline);
+
+	for (size_t i = 0; i < a.n_pids; i++) {
+		err = session__track(s, a.pids[i]);
+		if (err) {
+			cli_error("cannot track pid %d: %s", a.pids[i], strerror(-err));
+			goto fail_remove;
+		}
+	}
+	if (a.command) {
+		int exec_errno = 0;
+		ssize_t r;
+
+		err = spawn_held(a.command, &child, &go_fd, &err_fd);
+		if (err) {
+			cli_error("cannot start '%s': %s", a.command[0], strerror(-err));
+			goto fail_remove;
+		}
+		if (!a.all) {
+			err = session__track(s, child);
+			if (err) {
+				cli_error("cannot track the command (pid %d): %s", child, strerror(-err));
+				kill(child, SIGKILL);
+				waitpid(child, NULL, 0);
+				goto fail_remove;
+			}
+		}
+		if (write(go_fd, "g", 1) != 1) {
+			cli_error("cannot release the command: %s", strerror(errno));
+			goto fail_remove;
+		}
+		close(go_fd);
+		go_fd = -1;
+		do
+			r = read(err_fd, &exec_errno, sizeof(exec_errno));
+		while (r < 0 && errno == EINTR);
+		close(err_fd);
+		err_fd = -1;
+		if (r == sizeof(exec_errno)) {
+			waitpid(child, NULL, 0);
+			cli_error("cannot run '%s': %s%s", a.command[0], strerror(exec_errno),
+				  exec_errno == ENOENT ? " (check the command name and PATH)" : "");
+			status = exec_errno == ENOENT ? 127 : 126;
+			goto remove;
+		}
+	}
+
+	start_ns = common_now_ns();
+	if (a.duration_s)
+		deadline_ns = start_ns + a.duration_s * 1000000000ULL;
+
+	for (;;) {
+		if (got_stop_signal) {
+			if (child > 0 && !child_done && !forwarded) {
+				/* Let the command end its own way; we stop when it does. */
+				kill(child, got_stop_signal);
+				forwarded = true;
+				got_stop_signal = 0;
+			} else {
+				break;
+			}
+		}
+		if (child > 0 && !child_done && waitpid(child, &wstatus, WNOHANG) == child)
+			child_done = true;
+		if (child_done)
+			break;
+		if (deadline_ns && common_now_ns() >= deadline_ns)
+			break;
+		if (a.n_pids) {
+			bool any = false;
+
+			for (size_t i = 0; i < a.n_pids && !any; i++)
+				any = pid_alive(a.pids[i]);
+			if (!any)
+				break;
+		}
+		err = session__run_once(s, 200);
+		if (err && err != -EINTR && !flush_failed) {
+			cli_warn("%s; sampling goes on",
+				 session__flush_error(s) ? session__flush_error(s) : strerror(-err));
+			flush_failed = true;
+		}
+	}
+
+	err = session__flush(s);
+	if (err && err != -EINTR)
+		cli_warn("final flush: %s",
+			 session__flush_error(s) ? session__flush_error(s) : strerror(-err));
+	session__totals(s, &totals);
+	set_meta_fmt(db, "end_time", "%llu", (unsigned long long)(common_wall_ns() / 1000000000ULL));
+	set_meta_fmt(db, "duration_ns", "%llu", (unsigned long long)(common_now_ns() - start_ns));
+	if (child > 0 && child_done)
+		set_meta_fmt(db, "exit_status", "%d", exit_status_of(wstatus));
+	store_db__set_meta(db, "status", totals.flush_errors ? "incomplete" : "complete");
+	print_summary(&a, &totals, (common_now_ns() - start_ns) / 1e9);
+
+	if (child > 0) {
+		if (!child_done) {
+			/* Stopped by --duration or a second signal: the command
+			 * still runs; its status is not ours to report. */
+			kill(child, SIGTERM);
+			waitpid(child, &wstatus, 0);
+		}
+		status = exit_status_of(wstatus);
+	} else {
+		status = totals.flush_errors ? EXIT_RUNTIME : 0;
+	}
+	goto out;
+
+fail_remove:
+	status = EXIT_RUNTIME;
+remove:
+	store_db__close(db);
+	db = NULL;
+	remove_output(a.output);
+out:
+	if (go_fd >= 0)
+		close(go_fd);
+	if (err_fd >= 0)
+		close(err_fd);
+	session__free(s);
+	store_db__close(db);
+	return status;
+}

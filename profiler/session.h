@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * session.h — the sampling session shared by `ember record` (and, later,
+ * `ember agent`): it owns the sampler, the symbolizer session and the store
+ * writer, waits for ring buffer records between flushes, and at every flush
+ * drains the kernel maps, symbolizes the stacks and writes them in one
+ * transaction.
+ *
+ * Thread safety: one thread drives a session.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sampler.h"
+#include "storage.h"
+#include "symbolizer.h"
+
+struct session_options {
+	unsigned freq_hz;
+	enum sampler_filter filter;
+	bool include_idle;
+	unsigned flush_seconds;
+	const char *extra_labels;    /* "k=v,k=v" or NULL */
+};
+
+/* Totals for the summary line and for /metrics later. */
+struct session_totals {
+	uint64_t samples_seen;       /* samples delivered to user space */
+	uint64_t samples_user_task;  /* ... of them from user processes */
+	uint64_t samples_with_ustack;/* ... of those with a user stack */
+	uint64_t processes;          /* distinct tgids with samples */
+	uint64_t flushes;
+	uint64_t flush_errors;
+	uint64_t samples_lost_store; /* samples of flushes that failed to write */
+	uint64_t sampler[SAMPLER_STAT__COUNT];
+	struct sym_stats sym;
+};
+
+struct session;
+
+/*
+ * Create a session: loads and attaches the sampler, which starts counting at
+ * once. Returns 0 and *ret_session or the error of sampler__open()
+ * (sampler_last_error() describes it), or -ENOMEM.
+ */
+int session__new(const struct session_options *opts,
+		 struct session **ret_session);
+
+/* Set the store the flushes write to (borrowed; must outlive the session).
+ * Must be called before the first session__run_once()/session__flush(). */
+void session__set_store(struct session *s, struct store_db *db);
+
+/* Detach everything. Does not flush. NULL is fine. */
+void session__free(struct session *s);
+
+/* Track a process (filters PIDS and TREE). Returns 0 or -errno. */
+int session__track(struct session *s, pid_t pid);
+
+/*
+ * Wait for events up to timeout_ms, flushing when a flush is due.
+ * Returns 0, -EINTR when interrupted by a signal, or -errno of a failed
+ * flush (the session goes on; the caller decides).
+ */
+int session__run_once(struct session *s, int timeout_ms);
+
+/* Drain and write now (the final flush). Returns 0 or -errno. */
+int session__flush(struct session *s);
+
+/* Current totals. */
+void session__totals(struct session *s, struct session_totals *ret_totals);
+
+/* The last flush error's description, or NULL. Borrowed. */
+const char *session__flush_error(const struct session *s);

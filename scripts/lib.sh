@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: Apache-2.0
+# Shared by scripts/start.sh and scripts/test.sh: install what is missing
+# (Debian 12 packages), then configure and build with meson. Sourced, not run.
+
+set -euo pipefail
+
+EMBER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Needed to build and run ember.
+EMBER_BUILD_PACKAGES=(
+  gcc libc6-dev make pkg-config meson ninja-build clang llvm
+  libbpf-dev bpftool libelf-dev zlib1g-dev
+  libsqlite3-dev libdwarf-dev libunwind-dev libmicrohttpd-dev
+  libc6-dbg python3 binutils
+)
+# Needed by the tests (cross-checks and tools the tests drive).
+EMBER_TEST_PACKAGES=(
+  util-linux procps linux-perf
+)
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+ember_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "missing packages: ${missing[*]}; run this script as root to install them"
+  say "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed: check the network and /etc/apt/sources.list"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install failed for: ${missing[*]}"
+}
+
+# ember_build DIR [meson options...]
+ember_build() {
+  local dir=$1; shift
+  if [ ! -f "$EMBER_ROOT/$dir/build.ninja" ]; then
+    say "configuring $dir"
+    meson setup "$EMBER_ROOT/$dir" "$EMBER_ROOT" "$@" >/dev/null \
+      || die "meson setup failed (see $EMBER_ROOT/$dir/meson-logs/meson-log.txt)"
+  fi
+  say "building $dir"
+  ninja -C "$EMBER_ROOT/$dir" >/dev/null || { ninja -C "$EMBER_ROOT/$dir"; die "build failed"; }
+}

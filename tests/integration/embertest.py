@@ -1,0 +1,99 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Helpers for the privileged tests: run `ember record` on the real kernel
+against the test programs, read the result back with `ember report`, and
+turn folded stacks into something assertions can use.
+
+Environment (set by tests/integration/meson.build):
+  EMBER      path to the ember binary
+  TESTPROGS  directory of the built test programs
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+EMBER = os.environ.get("EMBER", "")
+TESTPROGS = os.environ.get("TESTPROGS", "")
+SKIP = 77
+
+
+def require_root():
+    if os.geteuid() != 0:
+        print("SKIP: needs root to load BPF programs", file=sys.stderr)
+        sys.exit(SKIP)
+    if not EMBER or not os.path.exists(EMBER):
+        fail(f"EMBER={EMBER!r} does not exist")
+
+
+def fail(msg):
+    print(f"FAIL: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+    print(f"ok: {msg}")
+
+
+def prog(name):
+    p = os.path.join(TESTPROGS, name)
+    if not os.path.exists(p):
+        fail(f"test program {p} is missing")
+    return p
+
+
+def tmpdir():
+    return tempfile.mkdtemp(prefix="ember-test-")
+
+
+def run(args, timeout=120, **kw):
+    """Run a command, return CompletedProcess with text output."""
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def record(db, target, *, freq=None, extra=(), timeout=120):
+    """ember record -o db [extra] -- target...; returns CompletedProcess."""
+    args = [EMBER, "record", "-o", db]
+    if freq:
+        args += ["-F", str(freq)]
+    args += list(extra)
+    if target:
+        args += ["--"] + list(target)
+    r = run(args, timeout=timeout)
+    sys.stderr.write(r.stderr)
+    return r
+
+
+def folded(db, extra=()):
+    """Return [(frames list, count)] from ember report --format folded."""
+    r = run([EMBER, "report", db, "--format", "folded", *extra])
+    if r.returncode != 0:
+        fail(f"ember report failed ({r.returncode}): {r.stderr.strip()}")
+    out = []
+    for line in r.stdout.splitlines():
+        stack, _, count = line.rpartition(" ")
+        out.append((stack.split(";"), int(count)))
+    return out
+
+
+def user_frames(frames):
+    """Frames without the process name and without kernel frames."""
+    return [f for f in frames[1:] if not f.endswith("_[k]")]
+
+
+def leaf(frames):
+    u = user_frames(frames)
+    return u[-1] if u else None
+
+
+def total(stacks, pred=lambda f: True):
+    return sum(c for f, c in stacks if pred(f))
+
+
+def has_chain(frames, chain):
+    """True when chain (root first) appears, contiguous, in the user frames
+    and ends at the user leaf."""
+    u = user_frames(frames)
+    n = len(chain)
+    return len(u) >= n and u[-n:] == list(chain)
