@@ -8,6 +8,7 @@
  * (store_query.c) build on the handle opened here.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +370,14 @@ static void close_sqlite(struct store_db *db)
 	db->sql = NULL;
 }
 
+static bool wal_exists(const char *path)
+{
+	char wal[PATH_MAX];
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return access(wal, F_OK) == 0;
+}
+
 static int open_read(struct store_db *db, const char *path)
 {
 	int r;
@@ -381,12 +390,14 @@ static int open_read(struct store_db *db, const char *path)
 	if (r == 0)
 		r = read_version(db);
 	/*
-	 * A WAL file in a directory we cannot write has no -shm to share
-	 * with a writer, so SQLite cannot open it normally. Nobody can be
-	 * writing it either (a writer needs that directory), so read it as
-	 * immutable: SQLite then takes no locks and never touches the files.
+	 * A WAL file without -wal/-shm that we may not create (read-only
+	 * file or directory) cannot be opened normally. No writer has it
+	 * open (a writer keeps -wal while it runs), so read it as immutable:
+	 * SQLite then takes no locks and never touches the files. A -wal
+	 * that exists holds data immutable mode would miss: report instead.
 	 */
-	if (r == -ENOENT || r == -EROFS || r == -EACCES) {
+	if ((r == -ENOENT || r == -EROFS || r == -EACCES) &&
+	    !wal_exists(path)) {
 		close_sqlite(db);
 		r = open_sqlite(db, path, "mode=ro&immutable=1",
 				SQLITE_OPEN_READONLY);
@@ -404,14 +415,13 @@ static int open_read(struct store_db *db, const char *path)
 	return 0;
 }
 
-static int open_write(struct store_db *db, const char *path, unsigned flags)
+static int open_write_checked(struct store_db *db, const char *path,
+			      unsigned flags)
 {
 	int r;
 
 	r = open_sqlite(db, path, "mode=rwc",
 			SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-	if (r == -ENOENT)
-		return -EACCES; /* the directory refused the new file */
 	if (r < 0)
 		return r;
 	/* SQLite quietly falls back to read-only for a file it cannot
@@ -431,12 +441,19 @@ static int open_write(struct store_db *db, const char *path, unsigned flags)
 	}
 	r = store_db__exec(db, "PRAGMA journal_mode = WAL;"
 			   "PRAGMA synchronous = NORMAL");
-	if (r == -EROFS || r == -ENOENT)
-		r = -EACCES; /* e.g. no room for -wal in the directory */
 	if (r < 0)
 		return r;
-	r = migrate(db);
-	if (r == -EROFS)
+	return migrate(db);
+}
+
+static int open_write(struct store_db *db, const char *path, unsigned flags)
+{
+	int r = open_write_checked(db, path, flags);
+
+	/* The file or its directory refused a new file (-wal, -shm, the
+	 * database itself): a permission problem as far as the caller can
+	 * act on it. */
+	if (r == -ENOENT || r == -EROFS)
 		r = -EACCES;
 	return r;
 }
