@@ -156,3 +156,35 @@ uint64_t samples_in(struct store_db *db, int64_t from, int64_t to)
 	store_summary__free(s);
 	return n;
 }
+
+void writer_loop(const char *path, int64_t first, long n, int report_fd)
+{
+	struct store_labels labels = { .host = "h", .process = "loop" };
+	struct store_db *db;
+	char stack[96];
+
+	if (store_db__open(path, STORE_OPEN_WRITE, &db) < 0)
+		_exit(1);
+	for (long k = 0; n < 0 || k < n; k++) {
+		int64_t t = first + k;
+
+		if (store_db__begin(db, t, 1) < 0)
+			_exit(1);
+		for (int j = 0; j < 20; j++) {
+			labels.pid = labels.tid = 100 + j % 3;
+			snprintf(stack, sizeof(stack), "main;work_%d;leaf_%lld",
+				 j, (long long)(t % 50));
+			if (add_folded(db, &labels, stack, STORE_FRAME_USER, 0,
+				       j + 1) < 0)
+				_exit(1);
+		}
+		if (store_db__add_drops(db, "map-full", 1) < 0 ||
+		    store_db__commit(db) < 0)
+			_exit(1);
+		if (report_fd >= 0 &&
+		    write(report_fd, &t, sizeof(t)) != sizeof(t))
+			_exit(1);
+	}
+	store_db__close(db);
+	_exit(0);
+}

@@ -67,3 +67,16 @@ uint64_t file_checksum(const char *path);
 
 /* Summary of [from, to) (samples only). */
 uint64_t samples_in(struct store_db *db, int64_t from, int64_t to);
+
+/* Samples one writer_loop() flush adds: 20 stacks counting 1..20. */
+#define WRITER_FLUSH_SAMPLES 210
+
+/*
+ * Child process body: open path for writing and commit n flushes (n < 0:
+ * forever), flush k in bucket first + k, each adding WRITER_FLUSH_SAMPLES
+ * samples over 20 stacks, some new each time. After each commit, writes
+ * the bucket (int64_t) to report_fd when >= 0. Exits the process: 0 when
+ * done, 1 on any error.
+ */
+void writer_loop(const char *path, int64_t first, long n, int report_fd)
+	__attribute__((noreturn));
