@@ -65,7 +65,7 @@ struct store_db;
 /*
  * Open (or with STORE_OPEN_WRITE create) the database at path.
  * Returns 0 and *ret_db, or:
- *   -ENOENT   file missing (read-only open)
+ *   -ENOENT   file missing (read-only open), or its directory missing
  *   -EACCES   no permission / read-only file opened for writing
  *   -ENOTSUP  the file is an Ember database of a newer schema
  *   -EPROTO   (read-only open) an Ember database of an older schema, which

@@ -415,6 +415,19 @@ static int open_read(struct store_db *db, const char *path)
 	return 0;
 }
 
+/* Whether the directory that holds path exists. */
+static bool dir_exists(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (!slash)
+		return true;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path + 1), path);
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static int open_write_checked(struct store_db *db, const char *path,
 			      unsigned flags)
 {
@@ -453,7 +466,7 @@ static int open_write(struct store_db *db, const char *path, unsigned flags)
 	/* The file or its directory refused a new file (-wal, -shm, the
 	 * database itself): a permission problem as far as the caller can
 	 * act on it. */
-	if (r == -ENOENT || r == -EROFS)
+	if ((r == -ENOENT && dir_exists(path)) || r == -EROFS)
 		r = -EACCES;
 	return r;
 }

@@ -274,6 +274,9 @@ int main(void)
 	char *v;
 
 	CHECK_RC(store_db__open(path, STORE_OPEN_READ, &db), -ENOENT);
+	v = path_in(dir, "missing/profile.db");
+	CHECK_RC(store_db__open(v, STORE_OPEN_WRITE, &db), -ENOENT);
+	free(v);
 	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &db), 0);
 	write_flushes(db);
 	check_summary(db);
