@@ -143,7 +143,7 @@ struct store_query {
 	int64_t to_s;   /* exclusive; INT64_MAX for no bound */
 };
 
-/* Initialize q to "everything". */
+/* Initialize q to "everything". Queries also take q == NULL for that. */
 void store_query_init(struct store_query *q);
 
 /* Totals over a range: samples stored and drops per reason. */
