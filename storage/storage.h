@@ -65,15 +65,26 @@ struct store_db;
 /*
  * Open (or with STORE_OPEN_WRITE create) the database at path.
  * Returns 0 and *ret_db, or:
- *   -ENOENT   file missing (read-only open)
+ *   -ENOENT   file missing (read-only open), or its directory missing
  *   -EACCES   no permission / read-only file opened for writing
  *   -ENOTSUP  the file is an Ember database of a newer schema
- *   -EINVAL   the file is not an Ember database (or is corrupt)
+ *   -EPROTO   (read-only open) an Ember database of an older schema, which
+ *             only a writable open can migrate
+ *   -EINVAL   the file is not an Ember database (or is corrupt); with
+ *             STORE_OPEN_TRUNCATE too: another application's file is never
+ *             overwritten
  *   -EIO      other SQLite failure (store_db__errmsg() is not available
  *             since there is no handle: use store_strerror()).
  *   -ENOMEM
  */
 int store_db__open(const char *path, unsigned flags, struct store_db **ret_db);
+
+/*
+ * A read-only open never modifies the file: no schema creation, no WAL
+ * checkpoint. When the file is in WAL mode and its directory is not
+ * writable (no -shm can be shared with a writer, so none can exist), the
+ * file is read as immutable.
+ */
 
 /* Close the database. Rolls back an uncommitted flush. NULL is fine. */
 void store_db__close(struct store_db *db);
@@ -132,7 +143,7 @@ struct store_query {
 	int64_t to_s;   /* exclusive; INT64_MAX for no bound */
 };
 
-/* Initialize q to "everything". */
+/* Initialize q to "everything". Queries also take q == NULL for that. */
 void store_query_init(struct store_query *q);
 
 /* Totals over a range: samples stored and drops per reason. */
@@ -206,6 +217,15 @@ struct store_top_entry {
  */
 int store_tree__top(const struct store_tree *t,
 		    struct store_top_entry **ret_entries, size_t *ret_n);
+
+/*
+ * Run SQLite's integrity check over the whole file (slow on large files: for
+ * tests, `ember check`, and after a crash). Returns 0 when the file is
+ * intact, 1 when problems were found, or -errno when the check could not
+ * run; on 0 and 1 *ret_msg (caller frees) holds the report ("ok" when
+ * intact, else one problem per line).
+ */
+int store_db__check(struct store_db *db, char **ret_msg);
 
 /* Text for a negative errno returned by this module, e.g. for -ENOTSUP
  * "database was written by a newer Ember". Never NULL. */

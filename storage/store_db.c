@@ -1,0 +1,644 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_db.c — opening, validating and migrating an Ember SQLite file, the
+ * handle's prepared statements, metadata, integrity checks and error texts.
+ * This is the storage module's boundary to SQLite: every result code is
+ * turned into -errno here (store_db__fail) and the SQLite message is kept
+ * for store_db__errmsg(). The writer (store_write.c) and the queries
+ * (store_query.c) build on the handle opened here.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "store_internal.h"
+
+/* How long a reader or writer waits for a lock held by another handle. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/*
+ * Schema migrations: migrations[v] turns a version-v file into version v + 1.
+ * All pending steps run in one transaction together with the user_version
+ * update, so a file is always at exactly one version.
+ *
+ * String references use 0 for "none" rather than NULL so UNIQUE constraints
+ * deduplicate rows with missing values (SQLite treats NULLs as distinct).
+ */
+static const char *const migrations[] = {
+	/* 0 -> 1: the first schema. */
+	"CREATE TABLE strings ("
+	"  id INTEGER PRIMARY KEY,"
+	"  text TEXT NOT NULL UNIQUE);"
+	"CREATE TABLE functions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name INTEGER NOT NULL,"   /* strings.id */
+	"  module INTEGER NOT NULL," /* strings.id or 0 */
+	"  file INTEGER NOT NULL,"   /* strings.id or 0 */
+	"  UNIQUE (name, module, file));"
+	"CREATE TABLE frames ("
+	"  id INTEGER PRIMARY KEY,"
+	"  function INTEGER NOT NULL,"
+	"  line INTEGER NOT NULL,"
+	"  build_id INTEGER NOT NULL," /* strings.id or 0 */
+	"  offset INTEGER NOT NULL,"   /* uint64 stored as int64 */
+	"  kind INTEGER NOT NULL,"     /* enum store_frame_kind */
+	"  UNIQUE (function, line, build_id, offset, kind));"
+	/* A trie of stacks: a stack is the id of its leaf node; 0 is the
+	 * root (the empty stack). Parents always have smaller ids. */
+	"CREATE TABLE stack_nodes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  parent INTEGER NOT NULL,"
+	"  frame INTEGER NOT NULL,"
+	"  UNIQUE (parent, frame));"
+	"CREATE TABLE label_sets ("
+	"  id INTEGER PRIMARY KEY,"
+	"  host INTEGER NOT NULL,"
+	"  process INTEGER NOT NULL,"
+	"  pid INTEGER NOT NULL,"
+	"  thread INTEGER NOT NULL,"
+	"  tid INTEGER NOT NULL,"
+	"  cgroup_id INTEGER NOT NULL,"
+	"  extra INTEGER NOT NULL,"
+	"  UNIQUE (host, process, pid, thread, tid, cgroup_id, extra));"
+	"CREATE INDEX label_sets_process ON label_sets (process);"
+	"CREATE INDEX label_sets_pid ON label_sets (pid);"
+	/* Counts per time bucket; adding the same row again sums. */
+	"CREATE TABLE samples ("
+	"  time_s INTEGER NOT NULL,"
+	"  duration_s INTEGER NOT NULL,"
+	"  label_set INTEGER NOT NULL,"
+	"  node INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  PRIMARY KEY (time_s, label_set, node)) WITHOUT ROWID;"
+	"CREATE TABLE drops ("
+	"  time_s INTEGER NOT NULL,"
+	"  reason INTEGER NOT NULL," /* strings.id */
+	"  count INTEGER NOT NULL,"
+	"  PRIMARY KEY (time_s, reason)) WITHOUT ROWID;"
+	/* One row per committed bucket, even an empty one, so "the
+	 * profiler ran and saw nothing" differs from "no data". */
+	"CREATE TABLE flushes ("
+	"  time_s INTEGER PRIMARY KEY,"
+	"  duration_s INTEGER NOT NULL,"
+	"  n INTEGER NOT NULL);"
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL) WITHOUT ROWID;",
+};
+
+_Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
+	       "one migration step per schema version");
+
+static const char *const stmt_sql[STMT_COUNT] = {
+	[STMT_STRING_GET] = "SELECT id FROM strings WHERE text = ?1",
+	[STMT_STRING_ADD] = "INSERT INTO strings (text) VALUES (?1)",
+	[STMT_FUNCTION_GET] = "SELECT id FROM functions "
+			      "WHERE name = ?1 AND module = ?2 AND file = ?3",
+	[STMT_FUNCTION_ADD] = "INSERT INTO functions (name, module, file) "
+			      "VALUES (?1, ?2, ?3)",
+	[STMT_FRAME_GET] = "SELECT id FROM frames WHERE function = ?1 AND "
+			   "line = ?2 AND build_id = ?3 AND offset = ?4 AND "
+			   "kind = ?5",
+	[STMT_FRAME_ADD] = "INSERT INTO frames (function, line, build_id, "
+			   "offset, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STMT_NODE_GET] = "SELECT id FROM stack_nodes "
+			  "WHERE parent = ?1 AND frame = ?2",
+	[STMT_NODE_ADD] = "INSERT INTO stack_nodes (parent, frame) "
+			  "VALUES (?1, ?2)",
+	[STMT_LABELS_GET] = "SELECT id FROM label_sets WHERE host = ?1 AND "
+			    "process = ?2 AND pid = ?3 AND thread = ?4 AND "
+			    "tid = ?5 AND cgroup_id = ?6 AND extra = ?7",
+	[STMT_LABELS_ADD] = "INSERT INTO label_sets (host, process, pid, "
+			    "thread, tid, cgroup_id, extra) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_SAMPLE_ADD] = "INSERT INTO samples (time_s, duration_s, "
+			    "label_set, node, count) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5) "
+			    "ON CONFLICT (time_s, label_set, node) "
+			    "DO UPDATE SET count = count + excluded.count",
+	[STMT_DROP_ADD] = "INSERT INTO drops (time_s, reason, count) "
+			  "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, reason) "
+			  "DO UPDATE SET count = count + excluded.count",
+	[STMT_FLUSH_ADD] = "INSERT INTO flushes (time_s, duration_s, n) "
+			   "VALUES (?1, ?2, 1) ON CONFLICT (time_s) "
+			   "DO UPDATE SET n = n + 1, "
+			   "duration_s = max(duration_s, excluded.duration_s)",
+	[STMT_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+			  "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	[STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+};
+
+static int err_from_sqlite(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_FORMAT:
+		return -EINVAL;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
+	default:
+		return -EIO;
+	}
+}
+
+int store_db__fail_msg(struct store_db *db, int err, const char *msg)
+{
+	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg);
+	return err;
+}
+
+int store_db__fail(struct store_db *db, int rc)
+{
+	int err = err_from_sqlite(rc);
+
+	/* A failure that SQLite reports as success would be a bug here;
+	 * never let it turn into a 0 return. */
+	if (err == 0)
+		err = -EIO;
+	return store_db__fail_msg(db, err, sqlite3_errmsg(db->sql));
+}
+
+int store_db__stmt(struct store_db *db, enum store_stmt id,
+		   sqlite3_stmt **ret_stmt)
+{
+	sqlite3_stmt *st = db->stmts[id];
+	int rc;
+
+	if (!st) {
+		rc = sqlite3_prepare_v3(db->sql, stmt_sql[id], -1,
+					SQLITE_PREPARE_PERSISTENT, &st, NULL);
+		if (rc != SQLITE_OK)
+			return store_db__fail(db, rc);
+		db->stmts[id] = st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	*ret_stmt = st;
+	return 0;
+}
+
+int store_db__exec(struct store_db *db, const char *sql)
+{
+	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_db__fail(db, rc);
+}
+
+void store_db__drop_caches(struct store_db *db)
+{
+	for (size_t i = 0; i < CACHE_COUNT; i++)
+		store_map__clear(&db->caches[i]);
+}
+
+/* Run a query returning one integer. */
+static int query_int(struct store_db *db, const char *sql, int64_t *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+out:
+	if (rc != SQLITE_OK)
+		rc = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Read the file's identity. Returns the schema version (0 for an empty file
+ * that may become an Ember database), or -EINVAL (another application's file,
+ * not SQLite, corrupt), -ENOTSUP (newer Ember), -errno.
+ */
+static int read_version(struct store_db *db)
+{
+	int64_t app_id, version, n_objects;
+	int r;
+
+	r = query_int(db, "PRAGMA application_id", &app_id);
+	if (r < 0)
+		return r;
+	r = query_int(db, "PRAGMA user_version", &version);
+	if (r < 0)
+		return r;
+	r = query_int(db, "SELECT count(*) FROM sqlite_schema", &n_objects);
+	if (r < 0)
+		return r;
+	if (app_id == 0 && version == 0 && n_objects == 0)
+		return 0;
+	if (app_id != STORE_APPLICATION_ID)
+		return store_db__fail_msg(db, -EINVAL,
+					  "not an Ember database");
+	if (version > STORE_SCHEMA_VERSION)
+		return store_db__fail_msg(db, -ENOTSUP,
+					  "database written by a newer Ember");
+	if (version < 0)
+		return store_db__fail_msg(db, -EINVAL, "bad schema version");
+	return (int)version;
+}
+
+/* Bring a writable file to STORE_SCHEMA_VERSION in one transaction. */
+static int migrate(struct store_db *db)
+{
+	char sql[128];
+	int version, r;
+
+	r = store_db__exec(db, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	/* Read again under the write lock: another writer may have created
+	 * or migrated the file since the first look. */
+	version = read_version(db);
+	if (version < 0) {
+		r = version;
+		goto rollback;
+	}
+	for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
+		r = store_db__exec(db, migrations[v]);
+		if (r < 0)
+			goto rollback;
+	}
+	if (version < STORE_SCHEMA_VERSION) {
+		snprintf(sql, sizeof(sql),
+			 "PRAGMA application_id = %d; PRAGMA user_version = %d",
+			 STORE_APPLICATION_ID, STORE_SCHEMA_VERSION);
+		r = store_db__exec(db, sql);
+		if (r < 0)
+			goto rollback;
+	}
+	return store_db__exec(db, "COMMIT");
+rollback:
+	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	return r;
+}
+
+/* Empty an Ember file in place (STORE_OPEN_TRUNCATE). */
+static int reset(struct store_db *db)
+{
+	int r;
+
+	sqlite3_db_config(db->sql, SQLITE_DBCONFIG_RESET_DATABASE, 1, NULL);
+	r = store_db__exec(db, "VACUUM");
+	sqlite3_db_config(db->sql, SQLITE_DBCONFIG_RESET_DATABASE, 0, NULL);
+	return r;
+}
+
+/*
+ * A "file:" URI for path with every byte that is not plainly safe
+ * percent-encoded, followed by query (e.g. "mode=ro").
+ */
+static char *path_uri(const char *path, const char *query)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t len = strlen(path);
+	char *uri = malloc(5 + 3 * len + 1 + strlen(query) + 1);
+	char *p = uri;
+
+	if (!uri)
+		return NULL;
+	p += sprintf(p, "file:");
+	for (const unsigned char *s = (const unsigned char *)path; *s; s++) {
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr("/-._~", *s)) {
+			*p++ = (char)*s;
+		} else {
+			*p++ = '%';
+			*p++ = hex[*s >> 4];
+			*p++ = hex[*s & 0xf];
+		}
+	}
+	sprintf(p, "?%s", query);
+	return uri;
+}
+
+static int open_sqlite(struct store_db *db, const char *path,
+		       const char *query, int flags)
+{
+	char *uri = path_uri(path, query);
+	int rc;
+
+	if (!uri)
+		return -ENOMEM;
+	rc = sqlite3_open_v2(uri, &db->sql, flags | SQLITE_OPEN_URI |
+			     SQLITE_OPEN_NOMUTEX, NULL);
+	free(uri);
+	if (rc != SQLITE_OK) {
+		if (!db->sql)
+			return -ENOMEM;
+		return store_db__fail(db, rc);
+	}
+	sqlite3_extended_result_codes(db->sql, 1);
+	sqlite3_busy_timeout(db->sql, STORE_BUSY_TIMEOUT_MS);
+	return 0;
+}
+
+static void close_sqlite(struct store_db *db)
+{
+	for (size_t i = 0; i < STMT_COUNT; i++) {
+		sqlite3_finalize(db->stmts[i]);
+		db->stmts[i] = NULL;
+	}
+	sqlite3_close_v2(db->sql);
+	db->sql = NULL;
+}
+
+static bool wal_exists(const char *path)
+{
+	char wal[PATH_MAX];
+
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	return access(wal, F_OK) == 0;
+}
+
+static int open_read(struct store_db *db, const char *path)
+{
+	int r;
+
+	if (access(path, F_OK) < 0)
+		return -errno;
+	if (access(path, R_OK) < 0)
+		return -EACCES;
+	r = open_sqlite(db, path, "mode=ro", SQLITE_OPEN_READONLY);
+	if (r == 0)
+		r = read_version(db);
+	/*
+	 * A WAL file without -wal/-shm that we may not create (read-only
+	 * file or directory) cannot be opened normally. No writer has it
+	 * open (a writer keeps -wal while it runs), so read it as immutable:
+	 * SQLite then takes no locks and never touches the files. A -wal
+	 * that exists holds data immutable mode would miss: report instead.
+	 */
+	if ((r == -ENOENT || r == -EROFS || r == -EACCES) &&
+	    !wal_exists(path)) {
+		close_sqlite(db);
+		r = open_sqlite(db, path, "mode=ro&immutable=1",
+				SQLITE_OPEN_READONLY);
+		if (r == 0)
+			r = read_version(db);
+	}
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return store_db__fail_msg(db, -EINVAL,
+					  "not an Ember database (empty)");
+	if (r < STORE_SCHEMA_VERSION)
+		return store_db__fail_msg(db, -EPROTO,
+					  "database uses an older schema");
+	return 0;
+}
+
+/* Whether the directory that holds path exists. */
+static bool dir_exists(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (!slash)
+		return true;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path + 1), path);
+	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int open_write_checked(struct store_db *db, const char *path,
+			      unsigned flags)
+{
+	int r;
+
+	r = open_sqlite(db, path, "mode=rwc",
+			SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	if (r < 0)
+		return r;
+	/* SQLite quietly falls back to read-only for a file it cannot
+	 * write; a writer wants to know now, not at the first flush. */
+	if (sqlite3_db_readonly(db->sql, "main") == 1)
+		return store_db__fail_msg(db, -EACCES,
+					  "database file is read-only");
+	/* Validate before anything writes, so another application's file
+	 * is left exactly as it was. */
+	r = read_version(db);
+	if (r < 0)
+		return r;
+	if (flags & STORE_OPEN_TRUNCATE) {
+		r = reset(db);
+		if (r < 0)
+			return r;
+	}
+	r = store_db__exec(db, "PRAGMA journal_mode = WAL;"
+			   "PRAGMA synchronous = NORMAL");
+	if (r < 0)
+		return r;
+	return migrate(db);
+}
+
+static int open_write(struct store_db *db, const char *path, unsigned flags)
+{
+	int r = open_write_checked(db, path, flags);
+
+	/* The file or its directory refused a new file (-wal, -shm, the
+	 * database itself): a permission problem as far as the caller can
+	 * act on it. */
+	if ((r == -ENOENT && dir_exists(path)) || r == -EROFS)
+		r = -EACCES;
+	return r;
+}
+
+int store_db__open(const char *path, unsigned flags, struct store_db **ret_db)
+{
+	struct store_db *db;
+	int r;
+
+	if (!path || !ret_db)
+		return -EINVAL;
+	db = calloc(1, sizeof(*db));
+	if (!db)
+		return -ENOMEM;
+	db->writable = flags & STORE_OPEN_WRITE;
+	if (db->writable)
+		r = open_write(db, path, flags);
+	else
+		r = open_read(db, path);
+	if (r < 0) {
+		store_db__close(db);
+		return r;
+	}
+	*ret_db = db;
+	return 0;
+}
+
+void store_db__close(struct store_db *db)
+{
+	if (!db)
+		return;
+	store_db__rollback(db);
+	close_sqlite(db);
+	for (size_t i = 0; i < CACHE_COUNT; i++)
+		store_map__free(&db->caches[i]);
+	free(db);
+}
+
+const char *store_db__errmsg(const struct store_db *db)
+{
+	if (!db)
+		return "no database handle";
+	return db->errmsg;
+}
+
+int store_db__set_meta(struct store_db *db, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	if (!db || !key || !value)
+		return -EINVAL;
+	if (!db->writable)
+		return store_db__fail_msg(db, -EROFS, "read-only handle");
+	r = store_db__stmt(db, STMT_META_SET, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+}
+
+int store_db__get_meta(struct store_db *db, const char *key, char **ret_value)
+{
+	sqlite3_stmt *st;
+	char *value;
+	int r, rc;
+
+	if (!db || !key || !ret_value)
+		return -EINVAL;
+	r = store_db__stmt(db, STMT_META_GET, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		r = -ENOENT;
+	} else if (rc != SQLITE_ROW) {
+		r = store_db__fail(db, rc);
+	} else {
+		value = strdup((const char *)sqlite3_column_text(st, 0));
+		if (!value) {
+			r = -ENOMEM;
+		} else {
+			*ret_value = value;
+			r = 0;
+		}
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+int store_db__check(struct store_db *db, char **ret_msg)
+{
+	sqlite3_stmt *st = NULL;
+	char *msg = NULL, *grown;
+	size_t len = 0;
+	bool ok = false;
+	int r = 0, rc;
+
+	if (!db || !ret_msg)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(db->sql, "PRAGMA integrity_check", -1, &st,
+				NULL);
+	if (rc != SQLITE_OK) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *line = (const char *)sqlite3_column_text(st, 0);
+		size_t n = strlen(line ? line : "");
+
+		grown = realloc(msg, len + n + 2);
+		if (!grown) {
+			r = -ENOMEM;
+			goto out;
+		}
+		msg = grown;
+		if (len)
+			msg[len++] = '\n';
+		memcpy(msg + len, line ? line : "", n + 1);
+		len += n;
+	}
+	if (rc != SQLITE_DONE) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	if (!msg) {
+		r = -EIO;
+		goto out;
+	}
+	ok = strcmp(msg, "ok") == 0;
+	*ret_msg = msg;
+	msg = NULL;
+	r = ok ? 0 : 1;
+out:
+	sqlite3_finalize(st);
+	free(msg);
+	return r;
+}
+
+const char *store_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case -ENOENT:
+		return "database file not found";
+	case -EACCES:
+		return "permission denied: the database file or its directory "
+		       "is not writable";
+	case -EROFS:
+		return "database is open read-only";
+	case -ENOTSUP:
+		return "database was written by a newer Ember";
+	case -EPROTO:
+		return "database uses an older schema; open it for writing "
+		       "once to upgrade it";
+	case -EINVAL:
+		return "not an Ember database, corrupt, or invalid argument";
+	case -EBUSY:
+		return "database is busy (another writer, or a flush is "
+		       "already open)";
+	case -ENOSPC:
+		return "disk full";
+	case -ENOMEM:
+		return "out of memory";
+	case -EIO:
+		return "database I/O error";
+	default:
+		return "unknown storage error";
+	}
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_write.c — the writer side of the storage module: one transaction per
+ * flush, symbolized stacks turned into deduplicated strings, functions,
+ * frames and stack-trie nodes, and counts summed per (bucket, label set,
+ * stack). Called by profiler/ once per flush interval with the stacks it
+ * drained from the sampler and symbolized.
+ *
+ * Ids are looked up through in-memory caches first, so a stack seen before
+ * costs one UPSERT of its count and no SELECT.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+/* One bound value of a get-or-add statement pair. */
+struct bind_val {
+	const char *text; /* bound as text when not NULL */
+	int64_t i;
+};
+
+static void bind_vals(sqlite3_stmt *st, const struct bind_val *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (v[i].text)
+			sqlite3_bind_text(st, i + 1, v[i].text, -1,
+					  SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, i + 1, v[i].i);
+	}
+}
+
+/*
+ * The id of the row described by v in one deduplicated table: from the
+ * cache, else SELECT (get), else INSERT (add). The get and add statements
+ * take the same parameters in the same order.
+ */
+static int get_or_add(struct store_db *db, enum store_cache cache,
+		      const void *key, size_t key_len, enum store_stmt get,
+		      const struct bind_val *v, int n, int64_t *ret_id)
+{
+	struct store_map *map = &db->caches[cache];
+	sqlite3_stmt *st;
+	int64_t id;
+	int r, rc;
+
+	if (store_map__get(map, key, key_len, &id)) {
+		*ret_id = id;
+		return 0;
+	}
+	r = store_db__stmt(db, get, &st);
+	if (r < 0)
+		return r;
+	bind_vals(st, v, n);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		id = sqlite3_column_int64(st, 0);
+	} else if (rc == SQLITE_DONE) {
+		/* Each *_ADD statement directly follows its *_GET. */
+		r = store_db__stmt(db, get + 1, &st);
+		if (r < 0)
+			return r;
+		bind_vals(st, v, n);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_DONE)
+			return store_db__fail(db, rc);
+		id = sqlite3_last_insert_rowid(db->sql);
+	} else {
+		return store_db__fail(db, rc);
+	}
+	sqlite3_reset(st);
+	if (map->n >= STORE_CACHE_MAX)
+		store_map__clear(map);
+	r = store_map__put(map, key, key_len, id, NULL);
+	if (r < 0)
+		return r;
+	*ret_id = id;
+	return 0;
+}
+
+/* String id of text; 0 for NULL ("none"). */
+static int string_id(struct store_db *db, const char *text, int64_t *ret_id)
+{
+	struct bind_val v = { .text = text };
+
+	if (!text) {
+		*ret_id = 0;
+		return 0;
+	}
+	return get_or_add(db, CACHE_STRING, text, strlen(text),
+			  STMT_STRING_GET, &v, 1, ret_id);
+}
+
+/* Get or add the row of an all-integer table; v[].i doubles as cache key. */
+static int ints_id(struct store_db *db, enum store_cache cache,
+		   enum store_stmt get, const int64_t *vals, int n,
+		   int64_t *ret_id)
+{
+	struct bind_val v[8] = { 0 };
+
+	for (int i = 0; i < n; i++)
+		v[i].i = vals[i];
+	return get_or_add(db, cache, vals, n * sizeof(*vals), get, v, n,
+			  ret_id);
+}
+
+static int labels_id(struct store_db *db, const struct store_labels *l,
+		     int64_t *ret_id)
+{
+	static const struct store_labels none;
+	int64_t k[7];
+	int r;
+
+	if (!l)
+		l = &none;
+	if ((r = string_id(db, l->host, &k[0])) < 0 ||
+	    (r = string_id(db, l->process, &k[1])) < 0 ||
+	    (r = string_id(db, l->thread, &k[3])) < 0 ||
+	    (r = string_id(db, l->extra, &k[6])) < 0)
+		return r;
+	k[2] = l->pid;
+	k[4] = l->tid;
+	k[5] = (int64_t)l->cgroup_id;
+	return ints_id(db, CACHE_LABELS, STMT_LABELS_GET, k, 7, ret_id);
+}
+
+static int frame_id(struct store_db *db, const struct store_frame *f,
+		    int64_t *ret_id)
+{
+	int64_t fn[3], fr[5];
+	int r;
+
+	if (!f->name)
+		return store_db__fail_msg(db, -EINVAL, "frame without a name");
+	if ((r = string_id(db, f->name, &fn[0])) < 0 ||
+	    (r = string_id(db, f->module, &fn[1])) < 0 ||
+	    (r = string_id(db, f->file, &fn[2])) < 0 ||
+	    (r = string_id(db, f->build_id, &fr[2])) < 0)
+		return r;
+	r = ints_id(db, CACHE_FUNCTION, STMT_FUNCTION_GET, fn, 3, &fr[0]);
+	if (r < 0)
+		return r;
+	fr[1] = f->line;
+	fr[3] = (int64_t)f->offset;
+	fr[4] = f->kind;
+	return ints_id(db, CACHE_FRAME, STMT_FRAME_GET, fr, 5, ret_id);
+}
+
+static int step_done(struct store_db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+}
+
+int store_db__begin(struct store_db *db, int64_t time_s, uint32_t duration_s)
+{
+	int r;
+
+	if (!db)
+		return -EINVAL;
+	if (!db->writable)
+		return store_db__fail_msg(db, -EROFS, "read-only handle");
+	if (db->in_flush)
+		return store_db__fail_msg(db, -EBUSY, "a flush is already open");
+	r = store_db__exec(db, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	db->in_flush = true;
+	db->flush_time_s = time_s;
+	db->flush_duration_s = duration_s;
+	return 0;
+}
+
+int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
+			const struct store_frame *frames, size_t n_frames,
+			uint64_t count)
+{
+	int64_t labels_set, node = 0, key[2];
+	sqlite3_stmt *st;
+	int r;
+
+	if (!db || (n_frames && !frames))
+		return -EINVAL;
+	if (!db->in_flush)
+		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	r = labels_id(db, labels, &labels_set);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n_frames; i++) {
+		key[0] = node;
+		r = frame_id(db, &frames[i], &key[1]);
+		if (r < 0)
+			return r;
+		r = ints_id(db, CACHE_NODE, STMT_NODE_GET, key, 2, &node);
+		if (r < 0)
+			return r;
+	}
+	r = store_db__stmt(db, STMT_SAMPLE_ADD, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, db->flush_time_s);
+	sqlite3_bind_int64(st, 2, db->flush_duration_s);
+	sqlite3_bind_int64(st, 3, labels_set);
+	sqlite3_bind_int64(st, 4, node);
+	sqlite3_bind_int64(st, 5, (int64_t)count);
+	return step_done(db, st);
+}
+
+int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count)
+{
+	sqlite3_stmt *st;
+	int64_t reason_id;
+	int r;
+
+	if (!db || !reason)
+		return -EINVAL;
+	if (!db->in_flush)
+		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	r = string_id(db, reason, &reason_id);
+	if (r < 0)
+		return r;
+	r = store_db__stmt(db, STMT_DROP_ADD, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, db->flush_time_s);
+	sqlite3_bind_int64(st, 2, reason_id);
+	sqlite3_bind_int64(st, 3, (int64_t)count);
+	return step_done(db, st);
+}
+
+int store_db__commit(struct store_db *db)
+{
+	sqlite3_stmt *st;
+	int r;
+
+	if (!db)
+		return -EINVAL;
+	if (!db->in_flush)
+		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	r = store_db__stmt(db, STMT_FLUSH_ADD, &st);
+	if (r < 0)
+		goto fail;
+	sqlite3_bind_int64(st, 1, db->flush_time_s);
+	sqlite3_bind_int64(st, 2, db->flush_duration_s);
+	r = step_done(db, st);
+	if (r < 0)
+		goto fail;
+	r = store_db__exec(db, "COMMIT");
+	if (r < 0)
+		goto fail;
+	db->in_flush = false;
+	return 0;
+fail:
+	store_db__rollback(db);
+	return r;
+}
+
+void store_db__rollback(struct store_db *db)
+{
+	if (!db || !db->in_flush)
+		return;
+	/* Keep the error message of what made the caller give up. */
+	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+	db->in_flush = false;
+	/* Ids cached during the flush may name rows that are now gone. */
+	store_db__drop_caches(db);
+}
