@@ -66,6 +66,10 @@ struct sym_options {
 	/* Do not read /proc/kallsyms (tests, or when the caller knows kernel
 	 * frames will not be asked for). */
 	bool no_kernel;
+	/* Directory holding separate debug files by build-id
+	 * (DEBUG_DIR/.build-id/xx/yyyy.debug). NULL means ROOT/usr/lib/debug;
+	 * "" disables the lookup. Added by the symbolization issue. */
+	const char *debug_dir;
 };
 
 /* Per-session counters, for `ember record`'s summary and /metrics. */

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * elf.c — loads one ELF binary with libelf into a sym_elf: the PT_LOAD
+ * segments (file offset -> virtual address), the GNU build-id, and the
+ * function symbols of .symtab, .dynsym and the separate build-id debug file
+ * (DEBUG_DIR/.build-id/xx/yyyy.debug), sorted and deduplicated once so that
+ * lookups are a binary search. Sits between maps (which say which file an
+ * address belongs to) and the session (which names frames). Files are read
+ * with pread (ELF_C_READ), never mmap'ed, so a file truncated under us gives
+ * an error, not SIGBUS; everything kept is copied out before elf_end().
+ */
+#include "sym-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+#ifndef STT_GNU_IFUNC
+#define STT_GNU_IFUNC 10
+#endif
+#ifndef NT_GNU_BUILD_ID
+#define NT_GNU_BUILD_ID 3
+#endif
+
+/* More than any real binary has; a corrupt header cannot make us loop on. */
+#define MAX_SYMS (16u << 20)
+#define MAX_BUILD_ID 64
+/* Nested symbols (a local label symbol inside a bigger function) are found
+ * by looking back this far from the nearest lower symbol. */
+#define LOOKBACK 8
+
+struct raw_sym {
+	uint64_t addr;
+	uint64_t size;
+	uint64_t sec_end;  /* end of the symbol's section, 0 if unknown */
+	uint32_t name;
+	uint32_t rank;
+};
+
+struct builder {
+	struct raw_sym *v;
+	size_t n, cap;
+	char *names;
+	size_t len, names_cap;
+};
+
+static int builder_name(struct builder *b, const char *name, uint32_t *ret_off)
+{
+	size_t n = strlen(name) + 1;
+
+	if (b->len + n > UINT32_MAX)
+		return -ENOMEM;
+	if (b->len + n > b->names_cap) {
+		size_t cap = MAX(b->names_cap * 2, b->len + n + 4096);
+		char *p = realloc(b->names, cap);
+
+		if (!p)
+			return -ENOMEM;
+		b->names = p;
+		b->names_cap = cap;
+	}
+	memcpy(b->names + b->len, name, n);
+	*ret_off = (uint32_t)b->len;
+	b->len += n;
+	return 0;
+}
+
+static int builder_add(struct builder *b, const struct raw_sym *rs)
+{
+	if (b->n >= MAX_SYMS)
+		return -ENOEXEC;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 1024;
+		struct raw_sym *p = reallocarray(b->v, cap, sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		b->v = p;
+		b->cap = cap;
+	}
+	b->v[b->n++] = *rs;
+	return 0;
+}
+
+/*
+ * Lower rank = better name for an address shared by several symbols: a sized
+ * symbol, then global over weak over local, then fewer leading underscores
+ * (qsort over __qsort), then the shorter name.
+ */
+static uint32_t sym_rank(const char *name, unsigned bind, uint64_t size)
+{
+	uint32_t underscores = 0, len = (uint32_t)MIN(strlen(name), 0xffffu);
+	uint32_t bind_rank = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
+
+	while (name[underscores] == '_' && underscores < 0xff)
+		underscores++;
+	return (size ? 0u : 1u << 28) | bind_rank << 24 | underscores << 16 | len;
+}
+
+static int collect_table(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
+			 struct builder *b)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+	size_t shnum, n;
+	int r;
+
+	if (!data || entsize == 0 || elf_getshdrnum(elf, &shnum) < 0)
+		return 0;  /* an unreadable table just gives no symbols */
+	n = data->d_size / entsize;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Shdr sec;
+		Elf_Scn *sec_scn;
+		const char *name;
+		unsigned type;
+		bool exec;
+		struct raw_sym rs;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			break;
+		type = GELF_ST_TYPE(sym.st_info);
+		if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
+			continue;
+		if (sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE ||
+		    sym.st_shndx >= shnum || sym.st_value == 0)
+			continue;
+		sec_scn = elf_getscn(elf, sym.st_shndx);
+		if (!sec_scn || !gelf_getshdr(sec_scn, &sec))
+			continue;
+		exec = sec.sh_flags & SHF_EXECINSTR;
+		/* Untyped symbols are labels; keep only sized ones in code. */
+		if (type == STT_NOTYPE && (!exec || sym.st_size == 0))
+			continue;
+		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
+		if (!name || !name[0])
+			continue;
+		rs = (struct raw_sym){
+			.addr = sym.st_value,
+			.size = sym.st_size,
+			.sec_end = sec.sh_addr + sec.sh_size > sec.sh_addr ?
+				   sec.sh_addr + sec.sh_size : 0,
+			.rank = sym_rank(name, GELF_ST_BIND(sym.st_info), sym.st_size),
+		};
+		r = builder_name(b, name, &rs.name);
+		if (r < 0)
+			return r;
+		r = builder_add(b, &rs);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int collect_symbols(Elf *elf, bool symtab_only, struct builder *b)
+{
+	Elf_Scn *scn = NULL;
+	int r;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		if (shdr.sh_type != SHT_SYMTAB &&
+		    (symtab_only || shdr.sh_type != SHT_DYNSYM))
+			continue;
+		r = collect_table(elf, scn, &shdr, b);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Finds the NT_GNU_BUILD_ID note in data; returns its length or 0. */
+static size_t note_build_id(Elf_Data *data, unsigned char *out)
+{
+	size_t off = 0, next, name_off, desc_off;
+	GElf_Nhdr nhdr;
+
+	while (off < data->d_size &&
+	       (next = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
+		if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
+		    memcmp((char *)data->d_buf + name_off, "GNU", 4) == 0 &&
+		    nhdr.n_descsz > 0 && nhdr.n_descsz <= MAX_BUILD_ID) {
+			memcpy(out, (char *)data->d_buf + desc_off, nhdr.n_descsz);
+			return nhdr.n_descsz;
+		}
+		off = next;
+	}
+	return 0;
+}
+
+/* Returns the build-id as malloc'ed hex in *ret_hex (NULL if none). */
+static int read_build_id(Elf *elf, char **ret_hex)
+{
+	unsigned char id[MAX_BUILD_ID];
+	size_t len = 0, phnum;
+	Elf_Scn *scn = NULL;
+	char *hex;
+
+	while (!len && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (data)
+			len = note_build_id(data, id);
+	}
+	/* Without section headers (sstrip'ed files) the notes are still
+	 * reachable through PT_NOTE. */
+	for (size_t i = 0; !len && elf_getphdrnum(elf, &phnum) == 0 && i < phnum; i++) {
+		GElf_Phdr ph;
+		Elf_Data *data;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		data = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
+					    ELF_T_NHDR);
+		if (data)
+			len = note_build_id(data, id);
+	}
+	if (!len) {
+		*ret_hex = NULL;
+		return 0;
+	}
+	hex = malloc(2 * len + 1);
+	if (!hex)
+		return -ENOMEM;
+	common_hex(id, len, hex);
+	*ret_hex = hex;
+	return 0;
+}
+
+static int read_loads(Elf *elf, struct sym_elf *e)
+{
+	size_t phnum;
+
+	if (elf_getphdrnum(elf, &phnum) < 0 || phnum == 0 || phnum > 65535)
+		return -ENOEXEC;
+	e->loads = calloc(phnum, sizeof(*e->loads));
+	if (!e->loads)
+		return -ENOMEM;
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			return -ENOEXEC;
+		if (ph.p_type != PT_LOAD || ph.p_filesz == 0)
+			continue;
+		e->loads[e->n_loads++] = (struct sym_elf_load){
+			.offset = ph.p_offset,
+			.filesz = ph.p_filesz,
+			.vaddr = ph.p_vaddr,
+		};
+	}
+	return e->n_loads ? 0 : -ENOEXEC;
+}
+
+static Elf *elf_open(int fd)
+{
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	GElf_Ehdr ehdr;
+
+	if (!elf)
+		return NULL;
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr)) {
+		elf_end(elf);
+		return NULL;
+	}
+	return elf;
+}
+
+/*
+ * Adds the .symtab of the separate debug file for build_id, if there is one
+ * and its build-id matches. Its absence is not an error.
+ */
+static int collect_debug_file(const char *debug_dir, const char *build_id,
+			      struct builder *b, bool *ret_found)
+{
+	char path[4096], *id = NULL;
+	Elf *elf = NULL;
+	int fd, r = 0;
+
+	if (strlen(build_id) < 4)
+		return 0;
+	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", debug_dir,
+		 build_id, build_id + 2);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	elf = elf_open(fd);
+	if (!elf)
+		goto out;
+	r = read_build_id(elf, &id);
+	if (r < 0 || !id || strcmp(id, build_id) != 0)
+		goto out;
+	r = collect_symbols(elf, true, b);
+	if (r == 0)
+		*ret_found = true;
+out:
+	free(id);
+	elf_end(elf);
+	close(fd);
+	return r;
+}
+
+static const char *g_names;  /* qsort has no context argument */
+
+static int raw_cmp(const void *pa, const void *pb)
+{
+	const struct raw_sym *a = pa, *b = pb;
+
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	return strcmp(g_names + a->name, g_names + b->name);
+}
+
+/* Sorts, merges aliases and turns sizes into end addresses. */
+static int finish_symbols(struct builder *b, struct sym_elf *e)
+{
+	size_t n = 0;
+
+	g_names = b->names;
+	if (b->n)
+		qsort(b->v, b->n, sizeof(*b->v), raw_cmp);
+	g_names = NULL;
+	e->syms = calloc(b->n ? b->n : 1, sizeof(*e->syms));
+	if (!e->syms)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->n;) {
+		size_t j = i;
+		uint64_t end = 0, sec_end = 0;
+
+		/* i is the best-ranked alias at this address. */
+		for (; j < b->n && b->v[j].addr == b->v[i].addr; j++) {
+			if (b->v[j].size)
+				end = MAX(end, b->v[j].addr + b->v[j].size);
+			if (b->v[j].sec_end > b->v[j].addr)
+				sec_end = sec_end ? MIN(sec_end, b->v[j].sec_end) : b->v[j].sec_end;
+		}
+		if (!end) {
+			/* Unsized: up to the next symbol, inside its section. */
+			end = j < b->n ? b->v[j].addr : sec_end;
+			if (sec_end && end > sec_end)
+				end = sec_end;
+		}
+		e->syms[n++] = (struct sym_elf_sym){
+			.addr = b->v[i].addr,
+			.end = end,
+			.name = b->v[i].name,
+			.rank = b->v[i].rank,
+		};
+		i = j;
+	}
+	e->n_syms = n;
+	e->names = b->names;
+	e->names_len = b->len;
+	b->names = NULL;
+	return 0;
+}
+
+int sym_elf__load_fd(int fd, const char *debug_dir, struct sym_elf **ret_elf)
+{
+	struct builder b = { 0 };
+	struct sym_elf *e = NULL;
+	Elf *elf = NULL;
+	int r;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EIO;
+	elf = elf_open(fd);
+	if (!elf)
+		return -ENOEXEC;
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = read_loads(elf, e);
+	if (r < 0)
+		goto fail;
+	r = read_build_id(elf, &e->build_id);
+	if (r < 0)
+		goto fail;
+	r = collect_symbols(elf, false, &b);
+	if (r < 0)
+		goto fail;
+	if (debug_dir && e->build_id) {
+		r = collect_debug_file(debug_dir, e->build_id, &b, &e->debug_file);
+		if (r < 0)
+			goto fail;
+	}
+	r = finish_symbols(&b, e);
+	if (r < 0)
+		goto fail;
+	free(b.v);
+	elf_end(elf);
+	*ret_elf = e;
+	return 0;
+fail:
+	free(b.names);
+	free(b.v);
+	sym_elf__free(e);
+	elf_end(elf);
+	return r;
+}
+
+void sym_elf__free(struct sym_elf *e)
+{
+	if (!e)
+		return;
+	free(e->build_id);
+	free(e->loads);
+	free(e->syms);
+	free(e->names);
+	free(e);
+}
+
+int sym_elf__offset_to_vaddr(const struct sym_elf *e, uint64_t offset,
+			     uint64_t *ret_vaddr)
+{
+	for (size_t i = 0; i < e->n_loads; i++) {
+		const struct sym_elf_load *l = &e->loads[i];
+
+		if (offset >= l->offset && offset - l->offset < l->filesz) {
+			*ret_vaddr = offset - l->offset + l->vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+const char *sym_elf__lookup(const struct sym_elf *e, uint64_t vaddr)
+{
+	size_t lo = 0, hi = e->n_syms;
+
+	/* Find the first symbol above vaddr; the candidate is just before. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (e->syms[mid].addr <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo, k = 0; i > 0 && k < LOOKBACK; i--, k++) {
+		const struct sym_elf_sym *sym = &e->syms[i - 1];
+
+		if (vaddr < sym->end)
+			return e->names + sym->name;
+	}
+	return NULL;
+}

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sym-internal.h — private interfaces between the files of the symbolizer
+ * module: a small hash table and string interner (hash.c), the per-binary ELF
+ * object (elf.c), /proc/PID/maps parsing (maps.c) and kallsyms (kernel.c).
+ * symbolizer.c ties them into the public sym_session API. Nothing outside
+ * symbolizer/ includes this header except the module's own tests and the
+ * fuzz entry point.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- hash.c: open-addressing table of (hash, pointer) ---------------- */
+
+/*
+ * The table stores pointers under a 64-bit hash; equality is decided by the
+ * caller's callback, so one table type serves pids, file identities,
+ * build-ids and strings. Values must not be NULL.
+ */
+typedef bool (*sym_htab_eq_fn)(const void *value, const void *key);
+
+struct sym_htab_slot {
+	uint64_t hash;
+	void *value;
+};
+
+struct sym_htab {
+	struct sym_htab_slot *slots;
+	size_t cap;    /* power of two, or 0 */
+	size_t used;   /* live values plus tombstones */
+	size_t count;  /* live values */
+};
+
+void *sym_htab__find(const struct sym_htab *t, uint64_t hash,
+		     sym_htab_eq_fn eq, const void *key);
+/* Returns 0 or -ENOMEM. Does not check for an existing equal value. */
+int sym_htab__insert(struct sym_htab *t, uint64_t hash, void *value);
+/* Removes and returns the matching value, or NULL. */
+void *sym_htab__remove(struct sym_htab *t, uint64_t hash,
+		       sym_htab_eq_fn eq, const void *key);
+/* Calls fn on every value (e.g. to free them); the table is then emptied. */
+void sym_htab__fini(struct sym_htab *t, void (*fn)(void *value));
+
+/* Strings interned in arena chunks; pointers stay valid until fini. */
+struct sym_strings {
+	struct sym_htab tab;
+	struct sym_chunk *chunks;
+	size_t bytes;  /* total interned bytes, for bounding memory */
+};
+
+/* Returns the interned copy of s[0..len), or NULL on ENOMEM. */
+const char *sym_strings__intern(struct sym_strings *st, const char *s, size_t len);
+const char *sym_strings__printf(struct sym_strings *st, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sym_strings__fini(struct sym_strings *st);
+
+/* ---- elf.c: one ELF binary's symbol table ----------------------------- */
+
+/*
+ * What the symbolizer keeps of one binary: its PT_LOAD segments (for the
+ * file offset -> virtual address conversion), its GNU build-id and a sorted,
+ * deduplicated table of function symbols from .symtab, .dynsym and the
+ * separate build-id debug file when there is one. Built once and read-only
+ * afterwards. The DWARF issue adds line tables and inline trees here.
+ */
+struct sym_elf_sym {
+	uint64_t addr;
+	uint64_t end;    /* exclusive */
+	uint32_t name;   /* offset into sym_elf.names */
+	uint32_t rank;   /* lower is a better name among aliases */
+};
+
+struct sym_elf_load {
+	uint64_t offset;
+	uint64_t filesz;
+	uint64_t vaddr;
+};
+
+struct sym_elf {
+	char *build_id;  /* lowercase hex, or NULL */
+	struct sym_elf_load *loads;
+	size_t n_loads;
+	struct sym_elf_sym *syms;
+	size_t n_syms;
+	char *names;
+	size_t names_len;
+	bool debug_file;  /* symbols were taken from a build-id debug file too */
+};
+
+/*
+ * Load the ELF file open at fd (the fd is not closed nor kept). When
+ * debug_dir is not NULL and the binary has a build-id, also read
+ * DEBUG_DIR/.build-id/xx/rest.debug and use its .symtab.
+ * Returns 0 and *ret_elf, -ENOEXEC for anything that is not a usable ELF
+ * file (truncated, corrupt), -ENOMEM, or -EIO.
+ */
+int sym_elf__load_fd(int fd, const char *debug_dir, struct sym_elf **ret_elf);
+void sym_elf__free(struct sym_elf *e);
+
+/*
+ * Convert a file offset to the ELF virtual address through the PT_LOAD
+ * segment that contains it. Returns 0 and *ret_vaddr, or -ENOENT.
+ */
+int sym_elf__offset_to_vaddr(const struct sym_elf *e, uint64_t offset,
+			     uint64_t *ret_vaddr);
+
+/* The name of the function symbol covering vaddr, or NULL. Borrowed. */
+const char *sym_elf__lookup(const struct sym_elf *e, uint64_t vaddr);
+
+/* ---- maps.c: /proc/PID/maps ------------------------------------------- */
+
+enum sym_map_kind {
+	SYM_MAP_FILE = 0,
+	SYM_MAP_VDSO,
+	SYM_MAP_VSYSCALL,
+	SYM_MAP_ANON,     /* anonymous executable memory (JIT) */
+	SYM_MAP_SPECIAL,  /* another "[...]" mapping, e.g. [uprobes] */
+};
+
+struct sym_maps_entry {
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;
+	uint64_t inode;
+	unsigned dev_major;
+	unsigned dev_minor;
+	bool deleted;       /* path ended in " (deleted)" (suffix removed) */
+	enum sym_map_kind kind;
+	char *path;         /* owned; "" for anonymous mappings */
+};
+
+/*
+ * Parse one line of a maps file. Returns 1 and *ret_entry (path owned by the
+ * caller) for an executable mapping, 0 for a line to skip, -EINVAL for a
+ * malformed line, or -ENOMEM.
+ */
+int sym_maps__parse_line(const char *line, struct sym_maps_entry *ret_entry);
+
+/*
+ * Read ROOT/proc/PID/maps and return its executable mappings sorted by start.
+ * Returns 0, -ESRCH (no such process), -EACCES, or -ENOMEM.
+ */
+int sym_maps__read(const char *root, pid_t pid,
+		   struct sym_maps_entry **ret_entries, size_t *ret_n);
+void sym_maps__free(struct sym_maps_entry *entries, size_t n);
+
+/* ---- kernel.c: /proc/kallsyms ----------------------------------------- */
+
+struct sym_kernel;
+
+/*
+ * Load a kallsyms file. Returns 0 and *ret_kernel, -ENOENT/-EACCES when it
+ * cannot be read, -ENODATA when it holds no usable address (kptr_restrict),
+ * or -ENOMEM.
+ */
+int sym_kernel__load(const char *path, struct sym_kernel **ret_kernel);
+void sym_kernel__free(struct sym_kernel *k);
+
+/*
+ * Look addr up. Returns 0 and the borrowed *ret_name and *ret_module (NULL
+ * for the core kernel), or -ENOENT.
+ */
+int sym_kernel__lookup(const struct sym_kernel *k, uint64_t addr,
+		       const char **ret_name, const char **ret_module);

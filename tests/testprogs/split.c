@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * split.c — a CPU-bound test program whose profile is known by construction.
+ * Three chains share the CPU 6:3:1 (60 %, 30 %, 10 %):
+ *
+ *   main -> run_a -> leaf_a    6 units a round
+ *   main -> run_b -> leaf_b    3 units a round
+ *   main -> run_c -> leaf_c    1 unit a round
+ *
+ * A unit is BURN_UNIT_ITERS iterations of the same loop body (~100 µs), and
+ * the chains take turns every round (~1 ms), so the shares hold over any
+ * window longer than a few milliseconds. With --threads N the work runs in N
+ * threads instead of main, each through worker_main -> run_X -> leaf_X.
+ * More than 99 % of the time is spent in the leaves.
+ *
+ * Used by the privileged tests (expected split, expected chains) and by
+ * bench/sampler-overhead (--report prints the units done: the throughput).
+ *
+ * Usage: split [--seconds S] [--threads N] [--report]
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "burn.h"
+
+#define UNITS_A 6
+#define UNITS_B 3
+#define UNITS_C 1
+
+static uint64_t deadline_ns;
+
+__attribute__((noinline)) void leaf_a(uint64_t units);
+__attribute__((noinline)) void leaf_b(uint64_t units);
+__attribute__((noinline)) void leaf_c(uint64_t units);
+__attribute__((noinline)) void run_a(void);
+__attribute__((noinline)) void run_b(void);
+__attribute__((noinline)) void run_c(void);
+__attribute__((noinline)) void *worker_main(void *arg);
+
+__attribute__((noinline)) void leaf_a(uint64_t units)
+{
+	burn(0x5eed1, units * BURN_UNIT_ITERS);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void leaf_b(uint64_t units)
+{
+	burn(0x5eed2, units * BURN_UNIT_ITERS);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void leaf_c(uint64_t units)
+{
+	burn(0x5eed3, units * BURN_UNIT_ITERS);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void run_a(void)
+{
+	leaf_a(UNITS_A);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void run_b(void)
+{
+	leaf_b(UNITS_B);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void run_c(void)
+{
+	leaf_c(UNITS_C);
+	__asm__ volatile("" ::: "memory");
+}
+
+/*
+ * Rounds until the deadline; returns the units done. Always inlined, so the
+ * caller (main or worker_main) is the direct parent of run_X in the stack.
+ */
+static inline __attribute__((always_inline)) uint64_t split_rounds(void)
+{
+	uint64_t units = 0;
+
+	do {
+		run_a();
+		run_b();
+		run_c();
+		units += UNITS_A + UNITS_B + UNITS_C;
+	} while (burn_now_ns() < deadline_ns);
+	return units;
+}
+
+__attribute__((noinline)) void *worker_main(void *arg)
+{
+	uint64_t *ret_units = arg;
+
+	*ret_units = split_rounds();
+	return NULL;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: split [--seconds S] [--threads N] [--report]\n"
+		   "  Burns CPU in leaf_a/leaf_b/leaf_c in the ratio 6:3:1.\n"
+		   "  --seconds S  run for S seconds of wall time (default 3)\n"
+		   "  --threads N  run the split in N threads (worker_main)\n"
+		   "               instead of in main (default 0: main)\n"
+		   "  --report     print the work done: units=U seconds=S\n");
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long seconds = 3, threads = 0;
+	uint64_t start, total = 0, *units = NULL;
+	pthread_t *tids = NULL;
+	bool report = false;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--report")) {
+			report = true;
+		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+			if (args_uint(argv[++i], 86400, &seconds) < 0 || !seconds)
+				goto bad;
+		} else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+			if (args_uint(argv[++i], 1024, &threads) < 0)
+				goto bad;
+		} else if (!strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else {
+			goto bad;
+		}
+	}
+
+	start = burn_now_ns();
+	deadline_ns = start + seconds * 1000000000ULL;
+	if (threads == 0) {
+		total = split_rounds();
+	} else {
+		tids = calloc(threads, sizeof(*tids));
+		units = calloc(threads, sizeof(*units));
+		if (!tids || !units) {
+			fprintf(stderr, "split: out of memory\n");
+			return 1;
+		}
+		for (unsigned long t = 0; t < threads; t++) {
+			r = pthread_create(&tids[t], NULL, worker_main, &units[t]);
+			if (r) {
+				fprintf(stderr, "split: creating thread %lu: %s\n",
+					t, strerror(r));
+				return 1;
+			}
+		}
+		for (unsigned long t = 0; t < threads; t++) {
+			pthread_join(tids[t], NULL);
+			total += units[t];
+		}
+	}
+	if (report)
+		printf("units=%llu seconds=%.3f\n", (unsigned long long)total,
+		       (double)(burn_now_ns() - start) / 1e9);
+	free(tids);
+	free(units);
+	return 0;
+bad:
+	usage(stderr);
+	return 2;
+}
