@@ -195,9 +195,26 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	return 0;
 }
 
+/* A zombie has exited: it only waits for its parent to reap it. */
 static bool pid_alive(pid_t pid)
 {
-	return kill(pid, 0) == 0 || errno == EPERM;
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	if (kill(pid, 0) != 0 && errno != EPERM)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
 }
 
 /* Fail early, before anything is loaded or written. */
@@ -380,8 +397,8 @@ static void print_summary(const struct record_args *a, const struct session_tota
 	fprintf(stderr, "ember:   user stacks: %.1f%% of samples from user processes; "
 		"frames symbolized: %.1f%% (%llu of %llu)\n",
 		pct(t->samples_with_ustack, t->samples_user_task),
-		pct(t->sym.resolved, t->sym.frames),
-		(unsigned long long)t->sym.resolved, (unsigned long long)t->sym.frames);
+		pct(t->frames_resolved, t->frames),
+		(unsigned long long)t->frames_resolved, (unsigned long long)t->frames);
 	if (t->flush_errors)
 		fprintf(stderr, "ember:   %llu of %llu flushes failed to write\n",
 			(unsigned long long)t->flush_errors, (unsigned long long)t->flushes);

@@ -122,12 +122,12 @@ static int cmp_line(const void *a, const void *b)
 	return strcmp(((const struct line *)a)->text, ((const struct line *)b)->text);
 }
 
-/* Append s to the growing buffer, replacing ';' and newlines, which would
- * break the folded format. */
-static int append_name(char **buf, size_t *len, size_t *cap, const char *s,
-		       const char *suffix)
+/* Append sep, then s with suffix, to the growing buffer; ';' and newlines
+ * inside a name would break the folded format and become ':'. */
+static int append_name(char **buf, size_t *len, size_t *cap, const char *sep,
+		       const char *s, const char *suffix)
 {
-	size_t need = *len + strlen(s) + strlen(suffix) + 2;
+	size_t need = *len + strlen(sep) + strlen(s) + strlen(suffix) + 1;
 
 	if (need > *cap) {
 		size_t ncap = *cap ? *cap : 256;
@@ -141,6 +141,8 @@ static int append_name(char **buf, size_t *len, size_t *cap, const char *s,
 		*buf = p;
 		*cap = ncap;
 	}
+	for (; *sep; sep++)
+		(*buf)[(*len)++] = *sep;
 	for (; *s; s++)
 		(*buf)[(*len)++] = (*s == ';' || *s == '\n') ? ':' : *s;
 	for (; *suffix; suffix++)
@@ -172,9 +174,9 @@ static int print_folded(const struct store_tree *t, FILE *out)
 		while (depth-- > 0) {
 			const struct store_tree_node *f = store_tree__node(t, path[depth]);
 
-			if (len && (err = append_name(&text, &len, &cap, ";", "")))
-				break;
-			if ((err = append_name(&text, &len, &cap, f->name, kind_suffix(f->kind))))
+			err = append_name(&text, &len, &cap, len ? ";" : "", f->name,
+					  kind_suffix(f->kind));
+			if (err)
 				break;
 		}
 		if (err) {

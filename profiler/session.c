@@ -133,6 +133,15 @@ static void to_store_frame(const struct sym_frame *f, struct store_frame *out)
 	out->kind = to_store_kind(f->kind);
 }
 
+/* Symbolization coverage weighted by samples: a frame in a stack seen 1000
+ * times counts 1000 times, as a reader of the profile sees it. */
+static void count_frame(struct session *s, const struct sym_frame *f, uint64_t count)
+{
+	s->totals.frames += count;
+	if (f->miss == SYM_MISS_NONE)
+		s->totals.frames_resolved += count;
+}
+
 /* Symbolize one stack and add it to the open flush. */
 static int store_sample(struct session *s, const struct sampler_sample *smp)
 {
@@ -158,6 +167,7 @@ static int store_sample(struct session *s, const struct sampler_sample *smp)
 		err = sym_session__user(s->sym, smp->tgid, i == 0 ? a : a - 1, &f);
 		if (err)
 			return err;
+		count_frame(s, &f, smp->count);
 		to_store_frame(&f, &s->frames[n++]);
 	}
 	for (size_t i = smp->n_kips; i-- > 0 && n < MAX_FRAMES;) {
@@ -166,6 +176,7 @@ static int store_sample(struct session *s, const struct sampler_sample *smp)
 		err = sym_session__kernel(s->sym, i == 0 ? a : a - 1, &f);
 		if (err)
 			return err;
+		count_frame(s, &f, smp->count);
 		to_store_frame(&f, &s->frames[n++]);
 	}
 	return store_db__add_stack(s->db, &labels, s->frames, n, smp->count);

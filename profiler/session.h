@@ -32,6 +32,8 @@ struct session_totals {
 	uint64_t samples_user_task;  /* ... of them from user processes */
 	uint64_t samples_with_ustack;/* ... of those with a user stack */
 	uint64_t processes;          /* distinct tgids with samples */
+	uint64_t frames;             /* frames written, weighted by samples */
+	uint64_t frames_resolved;    /* ... of them given a function name */
 	uint64_t flushes;
 	uint64_t flush_errors;
 	uint64_t samples_lost_store; /* samples of flushes that failed to write */
