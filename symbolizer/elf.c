@@ -444,17 +444,8 @@ int sym_elf__offset_to_vaddr(const struct sym_elf *e, uint64_t offset,
 
 const char *sym_elf__lookup(const struct sym_elf *e, uint64_t vaddr)
 {
-	size_t lo = 0, hi = e->n_syms;
+	size_t lo = sym_sorted__count_le(e->syms, e->n_syms, sizeof(*e->syms), vaddr);
 
-	/* Find the first symbol above vaddr; the candidate is just before. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (e->syms[mid].addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (size_t i = lo, k = 0; i > 0 && k < LOOKBACK; i--, k++) {
 		const struct sym_elf_sym *sym = &e->syms[i - 1];
 
