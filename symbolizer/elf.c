@@ -314,17 +314,16 @@ out:
 	return r;
 }
 
-static const char *g_names;  /* qsort has no context argument */
-
-static int raw_cmp(const void *pa, const void *pb)
+static int raw_cmp(const void *pa, const void *pb, void *names)
 {
 	const struct raw_sym *a = pa, *b = pb;
+	const char *names_ = names;
 
 	if (a->addr != b->addr)
 		return a->addr < b->addr ? -1 : 1;
 	if (a->rank != b->rank)
 		return a->rank < b->rank ? -1 : 1;
-	return strcmp(g_names + a->name, g_names + b->name);
+	return strcmp(names_ + a->name, names_ + b->name);
 }
 
 /* Sorts, merges aliases and turns sizes into end addresses. */
@@ -332,10 +331,9 @@ static int finish_symbols(struct builder *b, struct sym_elf *e)
 {
 	size_t n = 0;
 
-	g_names = b->names;
+	/* qsort_r: sessions on different threads may load binaries at once */
 	if (b->n)
-		qsort(b->v, b->n, sizeof(*b->v), raw_cmp);
-	g_names = NULL;
+		qsort_r(b->v, b->n, sizeof(*b->v), raw_cmp, b->names);
 	e->syms = calloc(b->n ? b->n : 1, sizeof(*e->syms));
 	if (!e->syms)
 		return -ENOMEM;
