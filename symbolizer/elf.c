@@ -314,17 +314,16 @@ out:
 	return r;
 }
 
-static const char *g_names;  /* qsort has no context argument */
-
-static int raw_cmp(const void *pa, const void *pb)
+static int raw_cmp(const void *pa, const void *pb, void *names)
 {
 	const struct raw_sym *a = pa, *b = pb;
+	const char *names_ = names;
 
 	if (a->addr != b->addr)
 		return a->addr < b->addr ? -1 : 1;
 	if (a->rank != b->rank)
 		return a->rank < b->rank ? -1 : 1;
-	return strcmp(g_names + a->name, g_names + b->name);
+	return strcmp(names_ + a->name, names_ + b->name);
 }
 
 /* Sorts, merges aliases and turns sizes into end addresses. */
@@ -332,10 +331,9 @@ static int finish_symbols(struct builder *b, struct sym_elf *e)
 {
 	size_t n = 0;
 
-	g_names = b->names;
+	/* qsort_r: sessions on different threads may load binaries at once */
 	if (b->n)
-		qsort(b->v, b->n, sizeof(*b->v), raw_cmp);
-	g_names = NULL;
+		qsort_r(b->v, b->n, sizeof(*b->v), raw_cmp, b->names);
 	e->syms = calloc(b->n ? b->n : 1, sizeof(*e->syms));
 	if (!e->syms)
 		return -ENOMEM;
@@ -444,17 +442,8 @@ int sym_elf__offset_to_vaddr(const struct sym_elf *e, uint64_t offset,
 
 const char *sym_elf__lookup(const struct sym_elf *e, uint64_t vaddr)
 {
-	size_t lo = 0, hi = e->n_syms;
+	size_t lo = sym_sorted__count_le(e->syms, e->n_syms, sizeof(*e->syms), vaddr);
 
-	/* Find the first symbol above vaddr; the candidate is just before. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (e->syms[mid].addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	for (size_t i = lo, k = 0; i > 0 && k < LOOKBACK; i--, k++) {
 		const struct sym_elf_sym *sym = &e->syms[i - 1];
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * hash.c — the symbolizer's two containers: an open-addressing hash table of
- * pointers (processes by pid, binaries by file identity and by build-id) and
- * a string interner whose strings live in arena chunks until the session is
+ * hash.c — the symbolizer's containers: an open-addressing hash table of
+ * pointers (processes by pid, binaries by file identity and by build-id), the
+ * binary search shared by its sorted address tables, and a string interner whose strings live in arena chunks until the session is
  * freed. Every string a sym_frame carries comes from the interner, so frames
  * stay valid however the caches behind them change.
  */
@@ -115,6 +115,24 @@ void sym_htab__fini(struct sym_htab *t, void (*fn)(void *value))
 			fn(t->slots[i].value);
 	free(t->slots);
 	*t = (struct sym_htab){ 0 };
+}
+
+size_t sym_sorted__count_le(const void *base, size_t n, size_t elem_size,
+			    uint64_t key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint64_t v;
+
+		memcpy(&v, (const char *)base + mid * elem_size, sizeof(v));
+		if (v <= key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* ---- interner ---------------------------------------------------------- */

@@ -19,7 +19,7 @@
 #define LAST_SYMBOL_SPAN 4096
 
 struct sym_ksym {
-	uint64_t addr;
+	uint64_t addr;    /* first: sym_sorted__count_le() searches it */
 	uint32_t name;    /* offset in names */
 	uint32_t module;  /* offset in names, or UINT32_MAX for the core */
 };
@@ -166,18 +166,10 @@ void sym_kernel__free(struct sym_kernel *k)
 int sym_kernel__lookup(const struct sym_kernel *k, uint64_t addr,
 		       const char **ret_name, const char **ret_module)
 {
-	size_t lo = 0, hi = k->n;
+	size_t lo = sym_sorted__count_le(k->syms, k->n, sizeof(*k->syms), addr);
 	const struct sym_ksym *sym, *next;
 	uint64_t end;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (k->syms[mid].addr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == 0)
 		return -ENOENT;
 	sym = &k->syms[lo - 1];

@@ -45,6 +45,14 @@ void *sym_htab__remove(struct sym_htab *t, uint64_t hash,
 /* Calls fn on every value (e.g. to free them); the table is then emptied. */
 void sym_htab__fini(struct sym_htab *t, void (*fn)(void *value));
 
+/*
+ * For an array of n elements of elem_size bytes sorted by a leading uint64_t
+ * field (an address), the number of elements whose field is <= key: the
+ * candidate covering key, if any, is at index result - 1.
+ */
+size_t sym_sorted__count_le(const void *base, size_t n, size_t elem_size,
+			    uint64_t key);
+
 /* Strings interned in arena chunks; pointers stay valid until fini. */
 struct sym_strings {
 	struct sym_htab tab;
@@ -68,7 +76,7 @@ void sym_strings__fini(struct sym_strings *st);
  * afterwards. The DWARF issue adds line tables and inline trees here.
  */
 struct sym_elf_sym {
-	uint64_t addr;
+	uint64_t addr;   /* first: sym_sorted__count_le() searches it */
 	uint64_t end;    /* exclusive */
 	uint32_t name;   /* offset into sym_elf.names */
 	uint32_t rank;   /* lower is a better name among aliases */

@@ -45,7 +45,8 @@ struct file_key {
 };
 
 struct sym_mapping {
-	uint64_t start, end, offset;
+	uint64_t start;  /* first: sym_sorted__count_le() searches it */
+	uint64_t end, offset;
 	enum sym_map_kind kind;
 	const char *module;      /* interned path, "[vdso]", "[anon]", ... */
 	const char *base;        /* interned basename of module */
@@ -491,16 +492,9 @@ void sym_session__forget_process(struct sym_session *s, pid_t pid)
 static const struct sym_mapping *mapping_find(const struct sym_process *proc,
 					      uint64_t addr)
 {
-	size_t lo = 0, hi = proc->n_maps;
+	size_t lo = sym_sorted__count_le(proc->maps, proc->n_maps, sizeof(*proc->maps),
+					 addr);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (proc->maps[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == 0 || addr >= proc->maps[lo - 1].end)
 		return NULL;
 	return &proc->maps[lo - 1];

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test-symbolizer-child.c — symbolizes other processes: a non-PIE and a PIE
+ * fixture child while they run and after they have exited (snapshot taken
+ * before the exit), a child whose binary was deleted while it runs, a pid
+ * that does not exist, and forget_process. Names are checked against the
+ * fixture's own function names and against addr2line / readelf.
+ *
+ * Usage: test-symbolizer-child NON_PIE_FIXTURE PIE_FIXTURE
+ */
+#include <fcntl.h>
+#include <limits.h>
+
+#include "symbolizer-test.h"
+
+static const char *const expect[] = { "fixture_alpha", "fixture_beta_static" };
+
+static void check_names(struct sym_session *s, const struct test_child *c,
+			const char *bin, const char *when)
+{
+	char buf[512];
+
+	for (int i = 0; i < 2; i++) {
+		struct sym_frame f;
+
+		CHECK(sym_session__user(s, c->pid, c->addrs[i] + 3, &f) == 0);
+		test_print_frame(when, &f);
+		CHECK_STR(f.name, expect[i]);
+		CHECK_STR(f.module, bin);
+		CHECK(f.miss == SYM_MISS_NONE);
+		CHECK(f.kind == SYM_FRAME_USER);
+		CHECK(f.addr == c->addrs[i] + 3);
+		/* build-id as readelf prints it */
+		test_run(buf, sizeof(buf),
+			 "readelf -n '%s' | sed -n 's/.*Build ID: //p'", bin);
+		CHECK(buf[0] != '\0');
+		CHECK_STR(f.build_id, buf);
+	}
+}
+
+static void test_non_pie(const char *bin)
+{
+	struct sym_session *s = NULL;
+	struct test_child c;
+	struct sym_stats st;
+	struct sym_frame f;
+	char buf[512];
+
+	CHECK(sym_session__new(&(struct sym_options){ .no_kernel = true }, &s) == 0);
+	CHECK(test_child_start(bin, &c) == 0);
+	CHECK(c.n_addrs == 2);
+	CHECK(sym_session__note_process(s, c.pid) == 0);
+	check_names(s, &c, bin, "non-pie live");
+	/* In an ET_EXEC, the run-time address is the link address. */
+	test_run(buf, sizeof(buf), "addr2line -f -e '%s' 0x%" PRIx64, bin, c.addrs[0] + 3);
+	CHECK_STR(buf, "fixture_alpha");
+
+	test_child_stop(&c);
+	check_names(s, &c, bin, "non-pie exited");
+	sym_session__stats(s, &st);
+	CHECK(st.processes == 1);
+	CHECK(st.resolved == 4);
+
+	/* Re-noting an exited pid keeps the snapshot. */
+	CHECK(sym_session__note_process(s, c.pid) == -ESRCH);
+	check_names(s, &c, bin, "non-pie after re-note");
+
+	sym_session__forget_process(s, c.pid);
+	CHECK(sym_session__user(s, c.pid, c.addrs[0], &f) == 0);
+	CHECK(f.miss == SYM_MISS_NO_PROCESS);
+	CHECK_STR(f.name, "[unknown]");
+	sym_session__stats(s, &st);
+	CHECK(st.misses[SYM_MISS_NO_PROCESS] == 1);
+	sym_session__free(s);
+}
+
+static void test_pie(const char *bin)
+{
+	struct sym_session *s = NULL;
+	struct test_child c, c2;
+	struct sym_stats st;
+
+	CHECK(sym_session__new(&(struct sym_options){ .no_kernel = true }, &s) == 0);
+	CHECK(test_child_start(bin, &c) == 0);
+	CHECK(test_child_start(bin, &c2) == 0);
+	/* Not noted: the first lookup notes it. */
+	check_names(s, &c, bin, "pie live");
+	check_names(s, &c2, bin, "pie second process");
+	sym_session__stats(s, &st);
+	CHECK(st.processes == 2);
+	/* Both processes share one binary object for the executable. */
+	test_child_stop(&c);
+	test_child_stop(&c2);
+	check_names(s, &c, bin, "pie exited");
+	sym_session__free(s);
+}
+
+static void test_deleted(const char *bin)
+{
+	char copy[] = "/tmp/ember-sym-deleted-XXXXXX", cmd[PATH_MAX * 2];
+	struct sym_session *s = NULL;
+	struct test_child c;
+	struct sym_frame f;
+	int fd = mkstemp(copy);
+
+	CHECK(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod +x '%s'", bin, copy, copy);
+	CHECK(system(cmd) == 0);
+	CHECK(test_child_start(copy, &c) == 0);
+	CHECK(unlink(copy) == 0);
+	CHECK(sym_session__new(&(struct sym_options){ .no_kernel = true }, &s) == 0);
+	CHECK(sym_session__user(s, c.pid, c.addrs[0] + 3, &f) == 0);
+	test_print_frame("deleted binary", &f);
+	CHECK_STR(f.module, copy);
+	if (geteuid() == 0) {
+		/* root can open /proc/PID/map_files */
+		CHECK_STR(f.name, "fixture_alpha");
+		CHECK(f.miss == SYM_MISS_NONE);
+	} else {
+		char want[PATH_MAX];
+
+		snprintf(want, sizeof(want), "%s+0x%" PRIx64, strrchr(copy, '/') + 1, f.offset);
+		CHECK_STR(f.name, want);
+		CHECK(f.miss == SYM_MISS_NO_FILE);
+	}
+	test_child_stop(&c);
+	sym_session__free(s);
+}
+
+static void test_no_such_pid(void)
+{
+	struct sym_session *s = NULL;
+	struct sym_frame f;
+	pid_t pid = INT_MAX - 7;
+
+	CHECK(sym_session__new(NULL, &s) == 0);
+	CHECK(sym_session__note_process(s, pid) == -ESRCH);
+	CHECK(sym_session__user(s, pid, 0x401000, &f) == 0);
+	CHECK(f.miss == SYM_MISS_NO_PROCESS);
+	CHECK_STR(f.name, "[unknown]");
+	CHECK_STR(f.module, "[unknown]");
+	CHECK(f.build_id == NULL);
+	sym_session__forget_process(s, pid);
+	sym_session__forget_process(NULL, pid);
+	sym_session__free(s);
+	sym_session__free(NULL);
+}
+
+int main(int argc, char **argv)
+{
+	char *nopie, *pie;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s NON_PIE_FIXTURE PIE_FIXTURE\n", argv[0]);
+		return 2;
+	}
+	nopie = test_abs(argv[1]);
+	pie = test_abs(argv[2]);
+
+	test_non_pie(nopie);
+	test_pie(pie);
+	test_deleted(pie);
+	free(nopie);
+	free(pie);
+	test_no_such_pid();
+	return test_exit();
+}
