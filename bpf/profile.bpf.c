@@ -64,9 +64,9 @@ struct counts_map counts1 SEC(".maps");
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, EMBER_STAT__COUNT);
-} stats SEC(".maps");
+	__type(value, struct ember_cpu_state);
+	__uint(max_entries, 1);
+} cpu_state SEC(".maps");
 
 /* tgids to profile (filter modes PIDS and TREE). */
 struct {
@@ -107,12 +107,22 @@ struct {
 	.values = { &barrier_inner },
 };
 
+static __always_inline struct ember_cpu_state *get_cpu_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_state, &zero);
+}
+
+/* Per-CPU slot: no other writer. Programs on one CPU do not nest here:
+ * perf_event programs run with bpf_prog_active held, tracepoints on this
+ * path use the same per-CPU recursion guard. */
 static __always_inline void stat_inc(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	struct ember_cpu_state *st = get_cpu_state();
 
-	if (v)
-		*v += 1; /* per-CPU slot: no other writer */
+	if (st && idx < EMBER_STAT__COUNT)
+		st->stats[idx] += 1;
 }
 
 static __always_inline bool is_tracked(__u32 tgid)
@@ -218,6 +228,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ember_count_key key = {};
 	struct ember_count_val *val, init = {};
+	struct ember_cpu_state *st;
 	bool user, slow;
 	void *stacks, *counts;
 	long sid;
@@ -230,11 +241,16 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(key.tgid))
 		return 0;
 
-	stat_inc(EMBER_STAT_SAMPLES);
+	st = get_cpu_state();
+	if (!st)
+		return 0;
+	st->stats[EMBER_STAT_SAMPLES] += 1;
 	key.cgroup_id = bpf_get_current_cgroup_id();
 	user = key.tid != 0 && !(task->flags & PF_KTHREAD);
-	if (user)
+	if (user && st->last_tgid != key.tgid) {
 		announce(key.tgid, 0, 0);
+		st->last_tgid = key.tgid;
+	}
 
 	if (active_set) {
 		stacks = &stacks1;

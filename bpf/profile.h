@@ -64,6 +64,15 @@ enum ember_stat {
 	EMBER_STAT__COUNT,
 };
 
+/* Per-CPU state: the counters and the last tgid announced on this CPU
+ * (most consecutive samples on a CPU belong to the same process, so this
+ * saves the announced-map lookup on the hot path). One lookup per sample. */
+struct ember_cpu_state {
+	__u64 stats[EMBER_STAT__COUNT];
+	__u32 last_tgid;
+	__u32 pad;
+};
+
 /* Ring buffer record types. */
 #define EMBER_EV_PROCESS 1  /* a tgid was seen for the first time / exec'd */
 #define EMBER_EV_EXIT 2     /* a thread group ended */

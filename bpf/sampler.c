@@ -625,16 +625,18 @@ out:
 
 void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__COUNT])
 {
-	int fd = bpf_map__fd(s->skel->maps.stats);
-	__u64 *vals = calloc(s->n_possible_cpus, sizeof(__u64));
+	int fd = bpf_map__fd(s->skel->maps.cpu_state);
+	struct ember_cpu_state *vals = calloc(s->n_possible_cpus, sizeof(*vals));
+	__u32 zero = 0;
 
-	for (__u32 i = 0; i < SAMPLER_STAT__COUNT; i++) {
-		ret_stats[i] = 0;
-		if (!vals || bpf_map_lookup_elem(fd, &i, vals) != 0)
-			continue;
-		for (int c = 0; c < s->n_possible_cpus; c++)
-			ret_stats[i] += vals[c];
+	memset(ret_stats, 0, SAMPLER_STAT__COUNT * sizeof(ret_stats[0]));
+	if (!vals || bpf_map_lookup_elem(fd, &zero, vals) != 0) {
+		free(vals);
+		return;
 	}
+	for (int c = 0; c < s->n_possible_cpus; c++)
+		for (int i = 0; i < SAMPLER_STAT__COUNT; i++)
+			ret_stats[i] += vals[c].stats[i];
 	free(vals);
 }
 
