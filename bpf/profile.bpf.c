@@ -40,6 +40,9 @@ const volatile __u32 include_idle = 0;
 /* Written by user space through the mmapped .bss. */
 __u32 active_set = 0;
 
+/* Bumped at every exec: invalidates the per-CPU "last announced" caches. */
+__u64 exec_gen = 0;
+
 typedef __u64 stack_trace_t[EMBER_MAX_STACK_DEPTH];
 
 struct stack_map {
@@ -130,6 +133,13 @@ static __always_inline bool is_tracked(__u32 tgid)
 	return bpf_map_lookup_elem(&tracked, &tgid) != NULL;
 }
 
+/*
+ * Tell user space about a process so it snapshots the mappings while the
+ * process exists. At exec the new image is announced at once (in case it
+ * exits quickly) and its "announced" mark is dropped, so that the first
+ * sample after exec announces it again, by which time the dynamic loader
+ * has usually mapped the libraries.
+ */
 static __always_inline void announce(__u32 tgid, __u32 parent, __u32 exec)
 {
 	struct ember_ev_process *e;
@@ -148,7 +158,10 @@ static __always_inline void announce(__u32 tgid, __u32 parent, __u32 exec)
 	e->exec = exec;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
-	bpf_map_update_elem(&announced, &tgid, &one, BPF_ANY);
+	if (exec)
+		bpf_map_delete_elem(&announced, &tgid);
+	else
+		bpf_map_update_elem(&announced, &tgid, &one, BPF_ANY);
 }
 
 static __always_inline void fill_names(struct task_struct *task, char *comm,
@@ -247,9 +260,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	st->stats[EMBER_STAT_SAMPLES] += 1;
 	key.cgroup_id = bpf_get_current_cgroup_id();
 	user = key.tid != 0 && !(task->flags & PF_KTHREAD);
-	if (user && st->last_tgid != key.tgid) {
-		announce(key.tgid, 0, 0);
+	if (user && (st->last_tgid != key.tgid || st->last_gen != exec_gen)) {
+		st->last_gen = exec_gen;
 		st->last_tgid = key.tgid;
+		announce(key.tgid, 0, 0);
 	}
 
 	if (active_set) {
@@ -318,6 +332,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
+	__sync_fetch_and_add(&exec_gen, 1);
 	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), 1);
 	return 0;
 }

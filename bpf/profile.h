@@ -69,6 +69,7 @@ enum ember_stat {
  * saves the announced-map lookup on the hot path). One lookup per sample. */
 struct ember_cpu_state {
 	__u64 stats[EMBER_STAT__COUNT];
+	__u64 last_gen;   /* exec_gen when last_tgid was announced */
 	__u32 last_tgid;
 	__u32 pad;
 };

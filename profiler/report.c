@@ -212,6 +212,8 @@ static int print_top(const struct store_tree *t, FILE *out, uint64_t limit)
 		const char *mod = e[i].module ? strrchr(e[i].module, '/') : NULL;
 
 		mod = mod ? mod + 1 : e[i].module;
+		if (mod && !strcmp(mod, "[unknown]"))
+			mod = NULL;
 		fprintf(out, "%10llu %6.2f%% %10llu %6.2f%%  %s%s%s%s%s\n",
 			(unsigned long long)e[i].self, all ? 100.0 * e[i].self / all : 0.0,
 			(unsigned long long)e[i].total, all ? 100.0 * e[i].total / all : 0.0,

@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from embertest import *  # noqa: F401,F403
 
 EXPECTED = {"leaf_a": 0.6, "leaf_b": 0.3, "leaf_c": 0.1}
-TOLERANCE = 0.04  # share points; ~2000+ samples give a s.d. under 1.2 points
+TOLERANCE = 0.05  # share points; ~4000 samples give a s.d. under 0.8 points,
+                  # the rest is room for a noisy 2-vCPU VM
 
 
 def check_split(db, root, threads):
@@ -47,13 +48,13 @@ def main():
     split = prog("split")
 
     db = os.path.join(d, "single.db")
-    r = record(db, [split, "--seconds", "4"], freq=499)
+    r = record(db, [split, "--seconds", "4"], freq=999)
     check(r.returncode == 0, f"ember record exits with split's status 0 (got {r.returncode})")
     check("samples from" in r.stderr and "dropped" in r.stderr, "summary printed on stderr")
     check_split(db, "main", threads=0)
 
     db = os.path.join(d, "threads.db")
-    r = record(db, [split, "--seconds", "4", "--threads", "2"], freq=499)
+    r = record(db, [split, "--seconds", "4", "--threads", "2"], freq=999)
     check(r.returncode == 0, f"multi-threaded record exits 0 (got {r.returncode})")
     check_split(db, "worker_main", threads=2)
 
