@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -360,7 +361,7 @@ static double pct(uint64_t part, uint64_t whole)
 static void print_summary(const struct record_args *a, const struct session_totals *t,
 			  double seconds)
 {
-	uint64_t dropped = 0, recovered = 0;
+	uint64_t dropped = session_dropped(t), recovered = 0;
 	char buf[1024];
 	size_t n;
 
@@ -373,11 +374,9 @@ static void print_summary(const struct record_args *a, const struct session_tota
 	for (int i = 0; i < SAMPLER_STAT__COUNT; i++) {
 		if (!sampler_stat_is_drop(i))
 			continue;
-		dropped += t->sampler[i];
 		n += snprintf(buf + n, sizeof(buf) - n, "%s%s %llu", n ? ", " : "",
 			      sampler_stat_name(i), (unsigned long long)t->sampler[i]);
 	}
-	dropped += t->samples_lost_store;
 	n += snprintf(buf + n, sizeof(buf) - n, ", database-write-failed %llu",
 		      (unsigned long long)t->samples_lost_store);
 	fprintf(stderr, "ember:   dropped %llu samples (%s)\n", (unsigned long long)dropped, buf);
@@ -404,6 +403,11 @@ static void print_summary(const struct record_args *a, const struct session_tota
 			(unsigned long long)t->flush_errors, (unsigned long long)t->flushes);
 }
 
+static uint64_t timeval_ns(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000000ULL + (uint64_t)tv->tv_usec * 1000ULL;
+}
+
 static int exit_status_of(int wstatus)
 {
 	if (WIFEXITED(wstatus))
@@ -421,6 +425,7 @@ int cmd_record(int argc, char **argv)
 	struct store_db *db = NULL;
 	struct session_totals totals;
 	struct sigaction sa = {0};
+	struct rusage child_usage = {0};
 	pid_t child = -1;
 	int go_fd = -1, err_fd = -1, wstatus = 0, err, status = EXIT_RUNTIME;
 	bool child_done = false, forwarded = false, flush_failed = false;
@@ -534,7 +539,7 @@ int cmd_record(int argc, char **argv)
 				break;
 			}
 		}
-		if (child > 0 && !child_done && waitpid(child, &wstatus, WNOHANG) == child)
+		if (child > 0 && !child_done && wait4(child, &wstatus, WNOHANG, &child_usage) == child)
 			child_done = true;
 		if (child_done)
 			break;
@@ -563,8 +568,21 @@ int cmd_record(int argc, char **argv)
 	session__totals(s, &totals);
 	set_meta_fmt(db, "end_time", "%llu", (unsigned long long)(common_wall_ns() / 1000000000ULL));
 	set_meta_fmt(db, "duration_ns", "%llu", (unsigned long long)(common_now_ns() - start_ns));
-	if (child > 0 && child_done)
+	if (child > 0 && child_done) {
 		set_meta_fmt(db, "exit_status", "%d", exit_status_of(wstatus));
+		/* CPU time of the command and its reaped descendants. */
+		set_meta_fmt(db, "command_cpu_ns", "%llu",
+			     (unsigned long long)(timeval_ns(&child_usage.ru_utime) +
+						  timeval_ns(&child_usage.ru_stime)));
+	}
+	/* The accounting a reader can check: every sample the kernel counted
+	 * is either written or counted as dropped. */
+	set_meta_fmt(db, "samples_kernel", "%llu",
+		     (unsigned long long)totals.sampler[SAMPLER_STAT_SAMPLES]);
+	set_meta_fmt(db, "samples_written", "%llu",
+		     (unsigned long long)(totals.samples_seen - totals.samples_lost_store));
+	set_meta_fmt(db, "samples_dropped", "%llu",
+		     (unsigned long long)(session_dropped(&totals)));
 	store_db__set_meta(db, "status", totals.flush_errors ? "incomplete" : "complete");
 	print_summary(&a, &totals, (common_now_ns() - start_ns) / 1e9);
 

@@ -407,6 +407,16 @@ int session__run_once(struct session *s, int timeout_ms)
 	return err < 0 ? err : 0;
 }
 
+uint64_t session_dropped(const struct session_totals *t)
+{
+	uint64_t n = t->samples_lost_store;
+
+	for (int i = 0; i < SAMPLER_STAT__COUNT; i++)
+		if (sampler_stat_is_drop(i))
+			n += t->sampler[i];
+	return n;
+}
+
 void session__totals(struct session *s, struct session_totals *ret_totals)
 {
 	*ret_totals = s->totals;

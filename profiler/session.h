@@ -71,6 +71,9 @@ int session__run_once(struct session *s, int timeout_ms);
 /* Drain and write now (the final flush). Returns 0 or -errno. */
 int session__flush(struct session *s);
 
+/* Samples lost, all reasons: in the kernel and when writing. */
+uint64_t session_dropped(const struct session_totals *t);
+
 /* Current totals. */
 void session__totals(struct session *s, struct session_totals *ret_totals);
 

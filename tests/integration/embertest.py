@@ -97,3 +97,13 @@ def has_chain(frames, chain):
     u = user_frames(frames)
     n = len(chain)
     return len(u) >= n and u[-n:] == list(chain)
+
+
+def read_meta(db):
+    """The database's metadata, read-only (sqlite3 from Python's stdlib)."""
+    import sqlite3
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return dict(con.execute("select key, value from meta"))
+    finally:
+        con.close()

@@ -27,15 +27,6 @@ def bad(args, want_code, want_text, db=None, **kw):
     return r
 
 
-def meta_status(db):
-    import sqlite3
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return dict(con.execute("select key, value from meta"))
-    finally:
-        con.close()
-
-
 def main():
     require_root()
     d = tmpdir()
@@ -110,7 +101,7 @@ def main():
     check(total(stacks, lambda f: f[0] == "split") > 50, "system-wide profile contains split")
     check(total(stacks, lambda f: f[0] == "swapper/0" or f[0].startswith("swapper")) == 0,
           "idle is excluded by default")
-    check(meta_status(db).get("status") == "complete", "the file is marked complete")
+    check(read_meta(db).get("status") == "complete", "the file is marked complete")
 
     # SIGINT ends a recording cleanly and keeps what was collected.
     db = os.path.join(d, "sigint.db")
@@ -120,7 +111,7 @@ def main():
     _, err = p.communicate(timeout=30)
     check(p.returncode == 0, f"SIGINT ends record -a with status 0 (got {p.returncode}: {err.strip()!r})")
     check("samples from" in err, "summary printed after SIGINT")
-    check(meta_status(db).get("status") == "complete", "the file is complete after SIGINT")
+    check(read_meta(db).get("status") == "complete", "the file is complete after SIGINT")
 
     # kill -9 keeps what was flushed; report says it did not finish.
     db = os.path.join(d, "killed.db")

@@ -53,10 +53,26 @@ def main():
     check("samples from" in r.stderr and "dropped" in r.stderr, "summary printed on stderr")
     check_split(db, "main", threads=0)
 
+    # Many drains (--flush 1): the double-buffered maps must neither lose
+    # nor double-count a sample. Every sample the kernel counted is in the
+    # database or counted as dropped, and the count matches the CPU time
+    # the workload used (cpu-clock ticks while it runs).
     db = os.path.join(d, "threads.db")
-    r = record(db, [split, "--seconds", "4", "--threads", "2"], freq=999)
+    r = record(db, [split, "--seconds", "4", "--threads", "2"], freq=999, extra=["--flush", "1"])
     check(r.returncode == 0, f"multi-threaded record exits 0 (got {r.returncode})")
     check_split(db, "worker_main", threads=2)
+    meta = read_meta(db)
+    stored = total(folded(db))
+    kernel = int(meta["samples_kernel"])
+    dropped = int(meta["samples_dropped"])
+    check(stored == int(meta["samples_written"]), f"report totals ({stored}) = samples written")
+    check(stored + dropped == kernel,
+          f"written {stored} + dropped {dropped} = counted in the kernel {kernel}")
+    check(dropped == 0, "nothing dropped at 999 Hz on 2 CPUs")
+    cpu_s = int(meta["command_cpu_ns"]) / 1e9
+    expected = cpu_s * 999
+    check(abs(kernel - expected) / expected <= 0.05,
+          f"samples {kernel} match the command's CPU time {cpu_s:.2f} s x 999 Hz = {expected:.0f} within 5%")
 
 
 if __name__ == "__main__":
