@@ -44,6 +44,8 @@ struct record_args {
 	bool idle;
 	uint64_t duration_s;
 	unsigned flush_s;
+	unsigned stack_entries;
+	unsigned counts_entries;
 	char **command;
 };
 
@@ -81,6 +83,10 @@ static void record_usage(FILE *out)
 		"                        (default 10); a killed recording keeps every\n"
 		"                        completed flush\n"
 		"      --idle            also count the idle task (pid 0)\n"
+		"      --stack-map-entries N   stacks per kernel map set (default 8192)\n"
+		"      --counts-map-entries N  {process, thread, stacks} keys per kernel map\n"
+		"                        set (default 16384); when either fills up, samples\n"
+		"                        take a slower path and are still kept\n"
 		"  -h, --help            show this help\n",
 		DEFAULT_FREQ, DEFAULT_OUTPUT);
 }
@@ -123,6 +129,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "flush", required_argument, NULL, 'f' },
 		{ "idle", no_argument, NULL, 'i' },
+		{ "stack-map-entries", required_argument, NULL, 'S' },
+		{ "counts-map-entries", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -167,6 +175,16 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'i':
 			a->idle = true;
+			break;
+		case 'S':
+			if (cli_parse_uint("--stack-map-entries", optarg, 1, 1 << 20, &v))
+				return -EINVAL;
+			a->stack_entries = v;
+			break;
+		case 'C':
+			if (cli_parse_uint("--counts-map-entries", optarg, 1, 1 << 22, &v))
+				return -EINVAL;
+			a->counts_entries = v;
 			break;
 		case 'h':
 			record_usage(stdout);
@@ -457,6 +475,8 @@ int cmd_record(int argc, char **argv)
 		  : a.command ? SAMPLER_FILTER_TREE : SAMPLER_FILTER_PIDS;
 	so.include_idle = a.idle;
 	so.flush_seconds = a.flush_s;
+	so.stack_map_entries = a.stack_entries;
+	so.counts_map_entries = a.counts_entries;
 	err = session__new(&so, &s);
 	if (err) {
 		explain_sampler_error(err);

@@ -214,11 +214,13 @@ static int print_top(const struct store_tree *t, FILE *out, uint64_t limit)
 		mod = mod ? mod + 1 : e[i].module;
 		if (mod && !strcmp(mod, "[unknown]"))
 			mod = NULL;
+		/* "[kernel.kallsyms]" is bracketed already; file names are not. */
 		fprintf(out, "%10llu %6.2f%% %10llu %6.2f%%  %s%s%s%s%s\n",
 			(unsigned long long)e[i].self, all ? 100.0 * e[i].self / all : 0.0,
 			(unsigned long long)e[i].total, all ? 100.0 * e[i].total / all : 0.0,
 			e[i].name, kind_suffix(e[i].kind),
-			mod ? " [" : "", mod ? mod : "", mod ? "]" : "");
+			!mod ? "" : mod[0] == '[' ? " " : " [", mod ? mod : "",
+			!mod || mod[0] == '[' ? "" : "]");
 	}
 	free(e);
 	return 0;

@@ -270,6 +270,8 @@ int session__new(const struct session_options *opts,
 		.freq_hz = opts->freq_hz,
 		.filter = opts->filter,
 		.include_idle = opts->include_idle,
+		.stack_map_entries = opts->stack_map_entries,
+		.counts_map_entries = opts->counts_map_entries,
 	};
 	struct session *s;
 	int err;

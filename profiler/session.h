@@ -23,6 +23,8 @@ struct session_options {
 	enum sampler_filter filter;
 	bool include_idle;
 	unsigned flush_seconds;
+	unsigned stack_map_entries;  /* 0 = sampler default */
+	unsigned counts_map_entries; /* 0 = sampler default */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
 };
 

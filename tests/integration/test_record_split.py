@@ -74,6 +74,22 @@ def main():
     check(abs(kernel - expected) / expected <= 0.05,
           f"samples {kernel} match the command's CPU time {cpu_s:.2f} s x 999 Hz = {expected:.0f} within 5%")
 
+    # Maps far too small: stack id collisions and full maps send samples
+    # through the ring buffer (the slow path). They must all be kept, with
+    # the same shares and chains, and the events counted in the summary.
+    db = os.path.join(d, "tiny.db")
+    r = record(db, [split, "--seconds", "3", "--threads", "2"], freq=999,
+               extra=["--stack-map-entries", "4", "--counts-map-entries", "2", "--flush", "1"])
+    check(r.returncode == 0, f"record with tiny maps exits 0 (got {r.returncode})")
+    check("stack-collision" in r.stderr or "map-full" in r.stderr,
+          "summary reports slow-path events")
+    check_split(db, "worker_main", threads=2)
+    meta = read_meta(db)
+    stored = total(folded(db))
+    check(stored + int(meta["samples_dropped"]) == int(meta["samples_kernel"]),
+          f"slow path: written {stored} + dropped {meta['samples_dropped']} = kernel {meta['samples_kernel']}")
+    check(int(meta["samples_dropped"]) == 0, "slow path: nothing dropped")
+
 
 if __name__ == "__main__":
     main()
