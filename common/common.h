@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -26,6 +27,13 @@ uint64_t common_wall_ns(void);
  * bytes; always NUL-terminates.
  */
 void common_hex(const void *data, size_t n, char *out);
+
+/*
+ * Write s to f as a JSON string literal, quotes included: escapes quotes,
+ * backslashes and control characters; bytes that are not valid UTF-8 become
+ * U+FFFD so the output is always valid JSON. NULL is written as null.
+ */
+void common_json_string(FILE *f, const char *s);
 
 /* FNV-1a 64-bit hash of n bytes, continuing from h (start with
  * COMMON_HASH_SEED). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * main.c — `ember`: dispatches to the sub-commands (record, report) and
+ * main.c — `ember`: dispatches to the sub-commands (record, report, diff) and
  * answers --help and --version.
  */
 #include <stdio.h>
@@ -16,6 +16,7 @@ static const struct {
 } commands[] = {
 	{ "record", cmd_record, "profile a command, processes or the whole system into a database" },
 	{ "report", cmd_report, "print a recorded profile as folded stacks or a top table" },
+	{ "diff", cmd_diff, "compare two profiles; exit 1 when a function got significantly slower" },
 };
 
 static void usage(FILE *out)

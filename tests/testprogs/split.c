@@ -16,7 +16,7 @@
  * Used by the privileged tests (expected split, expected chains) and by
  * bench/sampler-overhead (--report prints the units done: the throughput).
  *
- * Usage: split [--seconds S] [--threads N] [--report]
+ * Usage: split [--seconds S] [--threads N] [--weights A:B:C] [--report]
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -27,9 +27,9 @@
 #include "args.h"
 #include "burn.h"
 
-#define UNITS_A 6
-#define UNITS_B 3
-#define UNITS_C 1
+/* Units per round; --weights A:B:C changes them (ember diff's tests run
+ * 6:3:1 as the base and 6:3:2 as a head where leaf_c does twice the work). */
+static unsigned long units_a = 6, units_b = 3, units_c = 1;
 
 static uint64_t deadline_ns;
 
@@ -61,19 +61,19 @@ __attribute__((noinline)) void leaf_c(uint64_t units)
 
 __attribute__((noinline)) void run_a(void)
 {
-	leaf_a(UNITS_A);
+	leaf_a(units_a);
 	__asm__ volatile("" ::: "memory");
 }
 
 __attribute__((noinline)) void run_b(void)
 {
-	leaf_b(UNITS_B);
+	leaf_b(units_b);
 	__asm__ volatile("" ::: "memory");
 }
 
 __attribute__((noinline)) void run_c(void)
 {
-	leaf_c(UNITS_C);
+	leaf_c(units_c);
 	__asm__ volatile("" ::: "memory");
 }
 
@@ -89,7 +89,7 @@ static inline __attribute__((always_inline)) uint64_t split_rounds(void)
 		run_a();
 		run_b();
 		run_c();
-		units += UNITS_A + UNITS_B + UNITS_C;
+		units += units_a + units_b + units_c;
 	} while (burn_now_ns() < deadline_ns);
 	return units;
 }
@@ -102,10 +102,30 @@ __attribute__((noinline)) void *worker_main(void *arg)
 	return NULL;
 }
 
+static int parse_weights(const char *s)
+{
+	char buf[64], *b, *c;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	b = strchr(buf, ':');
+	c = b ? strchr(b + 1, ':') : NULL;
+	if (!b || !c)
+		return -EINVAL;
+	*b++ = '\0';
+	*c++ = '\0';
+	if (args_uint(buf, 1000, &units_a) < 0 || args_uint(b, 1000, &units_b) < 0 ||
+	    args_uint(c, 1000, &units_c) < 0 || !units_a || !units_b || !units_c)
+		return -EINVAL;
+	return 0;
+}
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: split [--seconds S] [--threads N] [--report]\n"
+	fprintf(f, "usage: split [--seconds S] [--threads N] [--weights A:B:C] [--report]\n"
 		   "  Burns CPU in leaf_a/leaf_b/leaf_c in the ratio 6:3:1.\n"
+		   "  --weights A:B:C  units per round instead (each 1..1000)\n"
 		   "  --seconds S  run for S seconds of wall time (default 3)\n"
 		   "  --threads N  run the split in N threads (worker_main)\n"
 		   "               instead of in main (default 0: main)\n"
@@ -128,6 +148,9 @@ int main(int argc, char **argv)
 				goto bad;
 		} else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
 			if (args_uint(argv[++i], 1024, &threads) < 0)
+				goto bad;
+		} else if (!strcmp(argv[i], "--weights") && i + 1 < argc) {
+			if (parse_weights(argv[++i]) < 0)
 				goto bad;
 		} else if (!strcmp(argv[i], "--help")) {
 			usage(stdout);

@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * diff.c — `ember diff BASE HEAD`: did this change make anything slower, and
+ * where. Reads both profiles through the storage API, compares every
+ * function's share of samples (compare.c), prints a report for a terminal,
+ * a pull request (Markdown) or a machine (JSON), and exits 0 when nothing
+ * regressed, 1 when something did, 2 on a usage or input error, so a CI job
+ * can act on it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common.h"
+#include "compare.h"
+#include "storage.h"
+
+#define EXIT_REGRESSION 1
+
+enum diff_format { DIFF_TEXT, DIFF_MARKDOWN, DIFF_JSON };
+
+struct diff_args {
+	const char *base, *head;
+	struct cmp_options cmp;
+	enum diff_format format;
+	const char *output;
+	uint64_t limit;
+};
+
+/* One side, loaded: the tree keeps the strings the inputs borrow. */
+struct side {
+	struct store_tree *tree;
+	struct store_top_entry *top;
+	struct cmp_input *in;
+	size_t n;
+	uint64_t samples;
+};
+
+static void diff_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ember diff BASE HEAD [OPTIONS]\n"
+		"\n"
+		"Compare two profiles (databases from ember record) function by function:\n"
+		"each function's share of samples, self and total, so run lengths do not\n"
+		"matter. A change is a regression when it is statistically significant\n"
+		"(two-proportion test, Holm-corrected over all functions) and larger than\n"
+		"the threshold.\n"
+		"\n"
+		"Exit status: 0 no regression, 1 at least one regression, 2 usage or input\n"
+		"error. Improvements are reported and never fail.\n"
+		"\n"
+		"Options:\n"
+		"  -t, --threshold PCT   smallest change that matters, in percentage points\n"
+		"                        of share (default 1.0)\n"
+		"  -a, --alpha A         family-wise significance level (default 0.05)\n"
+		"  -m, --min-samples N   test only functions with N samples on both sides\n"
+		"                        together (default 10)\n"
+		"  -f, --format FORMAT   text (default), markdown or json\n"
+		"  -o, --output FILE     write the report to FILE\n"
+		"  -n, --limit N         text/markdown: list at most N rows per section\n"
+		"                        (default 20, 0 = all)\n"
+		"  -h, --help            show this help\n");
+}
+
+static int parse_double(const char *flag, const char *arg, double lo, double hi,
+			bool lo_open, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || isnan(v)) {
+		cli_error("%s expects a number, not '%s'", flag, arg);
+		return -EINVAL;
+	}
+	if (v > hi || v < lo || (lo_open && v == lo)) {
+		cli_error("%s %s is out of range: use a number %s %g and at most %g",
+			  flag, arg, lo_open ? "above" : "from", lo, hi);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct diff_args *a)
+{
+	static const struct option longopts[] = {
+		{ "threshold", required_argument, NULL, 't' },
+		{ "alpha", required_argument, NULL, 'a' },
+		{ "min-samples", required_argument, NULL, 'm' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "limit", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	a->cmp.threshold_pp = 1.0;
+	a->cmp.alpha = 0.05;
+	a->cmp.min_samples = 10;
+	a->limit = 20;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "t:a:m:f:o:n:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (parse_double("--threshold", optarg, 0, 100, false, &a->cmp.threshold_pp))
+				return -EINVAL;
+			break;
+		case 'a':
+			if (parse_double("--alpha", optarg, 0, 0.5, true, &a->cmp.alpha))
+				return -EINVAL;
+			break;
+		case 'm':
+			if (cli_parse_uint("--min-samples", optarg, 1, UINT32_MAX, &a->cmp.min_samples))
+				return -EINVAL;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "text")) {
+				a->format = DIFF_TEXT;
+			} else if (!strcmp(optarg, "markdown")) {
+				a->format = DIFF_MARKDOWN;
+			} else if (!strcmp(optarg, "json")) {
+				a->format = DIFF_JSON;
+			} else {
+				cli_error("unknown format '%s': use text, markdown or json", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'n':
+			if (cli_parse_uint("--limit", optarg, 0, UINT32_MAX, &a->limit))
+				return -EINVAL;
+			break;
+		case 'h':
+			diff_usage(stdout);
+			exit(0);
+		case ':':
+			cli_error("option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			cli_error("unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (argc - optind != 2) {
+		cli_error("give two profiles: ember diff BASE HEAD");
+		return -EINVAL;
+	}
+	a->base = argv[optind];
+	a->head = argv[optind + 1];
+	return 0;
+}
+
+static void side_free(struct side *s)
+{
+	free(s->in);
+	free(s->top);
+	store_tree__free(s->tree);
+}
+
+static int load_side(const char *what, const char *path, struct side *s)
+{
+	struct store_db *db = NULL;
+	struct store_query q;
+	int err;
+
+	err = store_db__open(path, STORE_OPEN_READ, &db);
+	if (err) {
+		if (err == -ENOENT)
+			cli_error("cannot open %s profile %s: no such file", what, path);
+		else
+			cli_error("cannot open %s profile %s: %s", what, path, store_strerror(err));
+		return err;
+	}
+	store_query_init(&q);
+	err = store_db__query_tree(db, &q, &s->tree);
+	if (!err)
+		err = store_tree__top(s->tree, &s->top, &s->n);
+	store_db__close(db);
+	if (err) {
+		cli_error("cannot read the %s profile %s: %s", what, path, store_strerror(err));
+		return err;
+	}
+	s->samples = store_tree__size(s->tree) ? store_tree__node(s->tree, 0)->total : 0;
+	if (s->samples == 0) {
+		cli_error("the %s profile %s holds no samples: record it again, longer", what, path);
+		return -ENODATA;
+	}
+	s->in = calloc(s->n ? s->n : 1, sizeof(*s->in));
+	if (!s->in)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n; i++) {
+		s->in[i].name = s->top[i].name;
+		s->in[i].module = s->top[i].module;
+		s->in[i].kind = s->top[i].kind;
+		s->in[i].self = s->top[i].self;
+		s->in[i].total = s->top[i].total;
+	}
+	return 0;
+}
+
+static const char *kind_name(int kind)
+{
+	switch (kind) {
+	case STORE_FRAME_KERNEL:
+		return "kernel";
+	case STORE_FRAME_INLINED:
+		return "inlined";
+	case STORE_FRAME_JIT:
+		return "jit";
+	default:
+		return "user";
+	}
+}
+
+static const char *module_file(const char *m)
+{
+	const char *s = m ? strrchr(m, '/') : NULL;
+
+	return s ? s + 1 : m;
+}
+
+static void fmt_p(double p, char *buf, size_t n)
+{
+	if (p < 1e-16)
+		snprintf(buf, n, "<1e-16");
+	else if (p < 0.001)
+		snprintf(buf, n, "%.1e", p);
+	else
+		snprintf(buf, n, "%.3f", p);
+}
+
+enum section {
+	SEC_REG_SELF, SEC_REG_TOTAL, SEC_IMP_SELF, SEC_IMP_TOTAL,
+	SEC_HEAD_ONLY, SEC_BASE_ONLY, SEC__COUNT
+};
+
+static bool in_section(const struct cmp_row *r, enum section s, const struct cmp_options *o)
+{
+	switch (s) {
+	case SEC_REG_SELF:
+		return r->regression && r->metric == CMP_SELF;
+	case SEC_REG_TOTAL:
+		return r->regression && r->metric == CMP_TOTAL && !r->echoes_self;
+	case SEC_IMP_SELF:
+		return r->improvement && r->metric == CMP_SELF;
+	case SEC_IMP_TOTAL:
+		return r->improvement && r->metric == CMP_TOTAL && !r->echoes_self;
+	case SEC_HEAD_ONLY:
+		/* New functions worth a look, not already listed above. */
+		return r->presence == CMP_HEAD_ONLY && r->metric == CMP_SELF &&
+		       !r->regression && r->head_count >= o->min_samples;
+	case SEC_BASE_ONLY:
+		return r->presence == CMP_BASE_ONLY && r->metric == CMP_SELF &&
+		       !r->improvement && r->base_count >= o->min_samples;
+	default:
+		return false;
+	}
+}
+
+static const char *const section_title[SEC__COUNT] = {
+	"Regressions: slower in their own code (self)",
+	"Regressions: slower through their callees (total)",
+	"Improvements: faster in their own code (self)",
+	"Improvements: faster through their callees (total)",
+	"Only in head", "Only in base",
+};
+
+static void print_text(FILE *out, const struct diff_args *a, const struct cmp_report *r)
+{
+	fprintf(out, "base %s: %llu samples; head %s: %llu samples\n", a->base,
+		(unsigned long long)r->base_samples, a->head, (unsigned long long)r->head_samples);
+	fprintf(out, "threshold %.2f points of share, alpha %g, Holm-corrected over %zu tests\n",
+		a->cmp.threshold_pp, a->cmp.alpha, r->n_tests);
+	for (int s = 0; s < SEC__COUNT; s++) {
+		size_t shown = 0, n = 0;
+
+		for (size_t i = 0; i < r->n_rows; i++)
+			n += in_section(&r->rows[i], s, &a->cmp);
+		if (!n)
+			continue;
+		fprintf(out, "\n%s (%zu)\n", section_title[s], n);
+		fprintf(out, "  %-6s %8s %8s %8s  %-19s %8s  %s\n", "metric", "base", "head",
+			"change", "interval (points)", "p (adj)", "function");
+		for (size_t i = 0; i < r->n_rows; i++) {
+			const struct cmp_row *row = &r->rows[i];
+			const char *mod = module_file(row->module);
+			char p[32], ci[48];
+
+			if (!in_section(row, s, &a->cmp))
+				continue;
+			if (a->limit && shown++ >= a->limit) {
+				fprintf(out, "  ... %zu more (--limit 0 shows all)\n", n - a->limit);
+				break;
+			}
+			fmt_p(row->p_adjusted, p, sizeof(p));
+			snprintf(ci, sizeof(ci), "[%+.2f, %+.2f]", row->ci_low_pp, row->ci_high_pp);
+			fprintf(out, "  %-6s %7.2f%% %7.2f%% %+8.2f  %-19s %8s  %s%s%s%s\n",
+				row->metric == CMP_SELF ? "self" : "total",
+				100 * row->base_share, 100 * row->head_share, row->delta_pp, ci, p,
+				row->name, mod ? " [" : "", mod ? mod : "", mod ? "]" : "");
+		}
+	}
+	fprintf(out, "\n%s: %zu regression%s, %zu improvement%s\n",
+		r->n_regressions ? "FAIL" : "OK", r->n_regressions,
+		r->n_regressions == 1 ? "" : "s", r->n_improvements,
+		r->n_improvements == 1 ? "" : "s");
+}
+
+/* Markdown table cells must not contain '|' or newlines. */
+static void md_cell(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '|')
+			fputs("\\|", out);
+		else if (*s == '\n')
+			fputc(' ', out);
+		else if (*s == '`')
+			fputc('\'', out);
+		else
+			fputc(*s, out);
+	}
+}
+
+static void print_markdown(FILE *out, const struct diff_args *a, const struct cmp_report *r)
+{
+	fprintf(out, "### Ember CPU profile diff: %s\n\n",
+		r->n_regressions ? "regressions found" : "no regression");
+	fprintf(out, "%zu regression%s, %zu improvement%s. Base: %llu samples, head: %llu samples. "
+		"A regression is a rise in a function's share of samples larger than %.2f points "
+		"and significant at alpha %g (Holm-corrected over %zu tests).\n",
+		r->n_regressions, r->n_regressions == 1 ? "" : "s",
+		r->n_improvements, r->n_improvements == 1 ? "" : "s",
+		(unsigned long long)r->base_samples, (unsigned long long)r->head_samples,
+		a->cmp.threshold_pp, a->cmp.alpha, r->n_tests);
+	for (int s = 0; s < SEC__COUNT; s++) {
+		size_t shown = 0, n = 0;
+
+		for (size_t i = 0; i < r->n_rows; i++)
+			n += in_section(&r->rows[i], s, &a->cmp);
+		if (!n)
+			continue;
+		fprintf(out, "\n#### %s (%zu)\n\n", section_title[s], n);
+		fprintf(out, "| function | module | metric | base | head | change (points) | interval | p (adj) |\n");
+		fprintf(out, "| --- | --- | --- | ---: | ---: | ---: | --- | ---: |\n");
+		for (size_t i = 0; i < r->n_rows; i++) {
+			const struct cmp_row *row = &r->rows[i];
+			char p[32];
+
+			if (!in_section(row, s, &a->cmp))
+				continue;
+			if (a->limit && shown++ >= a->limit) {
+				fprintf(out, "\n%zu more not shown.\n", n - a->limit);
+				break;
+			}
+			fmt_p(row->p_adjusted, p, sizeof(p));
+			fputs("| `", out);
+			md_cell(out, row->name);
+			fputs("` | ", out);
+			md_cell(out, module_file(row->module));
+			fprintf(out, " | %s | %.2f%% | %.2f%% | %+.2f | [%+.2f, %+.2f] | %s |\n",
+				row->metric == CMP_SELF ? "self" : "total",
+				100 * row->base_share, 100 * row->head_share, row->delta_pp,
+				row->ci_low_pp, row->ci_high_pp, p);
+		}
+	}
+}
+
+static void json_num(FILE *out, const char *key, double v, bool comma)
+{
+	if (isfinite(v))
+		fprintf(out, "\"%s\":%.17g%s", key, v, comma ? "," : "");
+	else
+		fprintf(out, "\"%s\":null%s", key, comma ? "," : "");
+}
+
+static void print_json(FILE *out, const struct diff_args *a, const struct cmp_report *r)
+{
+	static const char *const presence[] = { "both", "base_only", "head_only" };
+
+	fputs("{\"version\":1,\"base\":{\"path\":", out);
+	common_json_string(out, a->base);
+	fprintf(out, ",\"samples\":%llu},\"head\":{\"path\":", (unsigned long long)r->base_samples);
+	common_json_string(out, a->head);
+	fprintf(out, ",\"samples\":%llu},", (unsigned long long)r->head_samples);
+	json_num(out, "threshold_pp", a->cmp.threshold_pp, true);
+	json_num(out, "alpha", a->cmp.alpha, true);
+	fprintf(out, "\"min_samples\":%llu,\"tests\":%zu,\"regressions\":%zu,\"improvements\":%zu,"
+		"\"changes\":[", (unsigned long long)a->cmp.min_samples, r->n_tests,
+		r->n_regressions, r->n_improvements);
+	for (size_t i = 0; i < r->n_rows; i++) {
+		const struct cmp_row *row = &r->rows[i];
+
+		fputs(i ? ",{\"function\":" : "{\"function\":", out);
+		common_json_string(out, row->name);
+		fputs(",\"module\":", out);
+		common_json_string(out, row->module);
+		fprintf(out, ",\"kind\":\"%s\",\"metric\":\"%s\",\"presence\":\"%s\","
+			"\"base_count\":%llu,\"head_count\":%llu,",
+			kind_name(row->kind), row->metric == CMP_SELF ? "self" : "total",
+			presence[row->presence], (unsigned long long)row->base_count,
+			(unsigned long long)row->head_count);
+		json_num(out, "base_share", row->base_share, true);
+		json_num(out, "head_share", row->head_share, true);
+		json_num(out, "delta_pp", row->delta_pp, true);
+		json_num(out, "ci_low_pp", row->ci_low_pp, true);
+		json_num(out, "ci_high_pp", row->ci_high_pp, true);
+		json_num(out, "p_value", row->p_value, true);
+		json_num(out, "p_adjusted", row->p_adjusted, true);
+		fprintf(out, "\"tested\":%s,\"regression\":%s,\"improvement\":%s}",
+			row->tested ? "true" : "false", row->regression ? "true" : "false",
+			row->improvement ? "true" : "false");
+	}
+	fputs("]}\n", out);
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	struct diff_args a = {0};
+	struct side base = {0}, head = {0};
+	struct cmp_report *r = NULL;
+	FILE *out = stdout;
+	int err, status = EXIT_USAGE;
+
+	if (parse_args(argc, argv, &a)) {
+		cli_usage_hint("diff");
+		return EXIT_USAGE;
+	}
+	if (load_side("base", a.base, &base) || load_side("head", a.head, &head))
+		goto out;
+	err = cmp_compare(base.in, base.n, base.samples, head.in, head.n, head.samples,
+			  &a.cmp, &r);
+	if (err) {
+		cli_error("cannot compare the profiles: %s", strerror(-err));
+		goto out;
+	}
+	if (a.output) {
+		out = fopen(a.output, "we");
+		if (!out) {
+			cli_error("cannot write %s: %s", a.output, strerror(errno));
+			out = stdout;
+			goto out;
+		}
+	}
+	if (a.format == DIFF_JSON)
+		print_json(out, &a, r);
+	else if (a.format == DIFF_MARKDOWN)
+		print_markdown(out, &a, r);
+	else
+		print_text(out, &a, r);
+	if (fflush(out) != 0 || ferror(out)) {
+		cli_error("cannot write the report: %s", strerror(errno));
+		goto out;
+	}
+	status = r->n_regressions ? EXIT_REGRESSION : 0;
+out:
+	if (out != stdout && fclose(out) != 0 && status != EXIT_USAGE) {
+		cli_error("cannot write %s: %s", a.output, strerror(errno));
+		status = EXIT_USAGE;
+	}
+	cmp_report_free(r);
+	side_free(&base);
+	side_free(&head);
+	return status;
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Privileged: `ember diff` on real recordings. The `split` test program
+runs 6:3:1 as the base and 6:3:2 as the head (leaf_c does twice the work):
+diff must exit 1 and name exactly leaf_c (self) and its caller run_c
+(total), growing by a plausible amount. Two recordings of the same program,
+also of different lengths, must exit 0. Bad input exits 2 with a clear
+message."""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from embertest import *  # noqa: F401,F403
+
+
+def diff(base, head, *extra):
+    r = run([EMBER, "diff", base, head, *extra])
+    sys.stderr.write(r.stderr)
+    return r
+
+
+def main():
+    require_root()
+    d = tmpdir()
+    split = prog("split")
+
+    def rec(name, seconds, weights="6:3:1"):
+        db = os.path.join(d, name + ".db")
+        r = record(db, [split, "--seconds", str(seconds), "--threads", "2",
+                        "--weights", weights], freq=999)
+        check(r.returncode == 0, f"recorded {name}")
+        return db
+
+    base = rec("base", 3)
+    head = rec("head", 3, "6:3:2")
+    same = rec("same", 3)
+    longer = rec("longer", 6)
+
+    r = diff(base, head, "--format", "json")
+    check(r.returncode == 1, f"doubled leaf_c: exit 1 (got {r.returncode})")
+    rep = json.loads(r.stdout)
+    regs = [c for c in rep["changes"] if c["regression"]]
+    self_regs = {c["function"] for c in regs if c["metric"] == "self"}
+    total_regs = {c["function"] for c in regs if c["metric"] == "total"}
+    check(self_regs == {"leaf_c"}, f"exactly leaf_c regressed in self time ({self_regs})")
+    # Callers of leaf_c may grow in total terms; nothing else may.
+    callers = {f for fr, _ in folded(head) if leaf(fr) == "leaf_c" for f in fr[1:]}
+    check({"leaf_c", "run_c"} <= total_regs <= callers,
+          f"leaf_c and its callers (run_c, ...) regressed in total, nothing else ({total_regs})")
+    lc = next(c for c in regs if c["function"] == "leaf_c" and c["metric"] == "self")
+    # 1/10 of the work -> 2/11: +8.2 points
+    check(4.0 < lc["delta_pp"] < 12.0, f"leaf_c grew by a plausible {lc['delta_pp']:.2f} points")
+    check(lc["head_share"] > lc["base_share"], "direction: head share is larger")
+    check(rep["regressions"] == 2, f"two functions regressed ({rep['regressions']})")
+    check(not any(c["regression"] for c in rep["changes"] if c["function"] in ("leaf_a", "leaf_b")),
+          "leaf_a and leaf_b are not regressions")
+
+    r = diff(base, head)
+    check(r.returncode == 1 and "leaf_c" in r.stdout and "FAIL" in r.stdout, "text report names leaf_c")
+    r = diff(base, head, "--format", "markdown")
+    check(r.returncode == 1 and "| `leaf_c` |" in r.stdout, "markdown table row for leaf_c")
+    out = os.path.join(d, "report.md")
+    r = diff(base, head, "--format", "markdown", "-o", out)
+    check(r.returncode == 1 and "leaf_c" in open(out).read(), "report written with -o")
+
+    r = diff(base, same)
+    check(r.returncode == 0, f"two recordings of the same program: exit 0 (got {r.returncode}):\n{r.stdout}")
+    r = diff(base, longer)
+    check(r.returncode == 0, f"same split, 3 s vs 6 s: exit 0 (got {r.returncode}):\n{r.stdout}")
+    # Reversed, leaf_c's shrinking is an improvement (leaf_a's and leaf_b's
+    # shares grow instead: shares add up to 100%).
+    r = diff(head, base, "--format", "json")
+    rep = json.loads(r.stdout)
+    check(any(c["improvement"] and c["function"] == "leaf_c" and c["metric"] == "self"
+              for c in rep["changes"]), "reversed: leaf_c is an improvement")
+
+    # Bad input: exit 2 with a clear message.
+    def bad(args, text):
+        r = run([EMBER, "diff", *args])
+        check(r.returncode == 2, f"diff {' '.join(args)}: exit 2 (got {r.returncode})")
+        check(text in r.stderr and r.stderr.startswith("ember: "), f"message mentions {text!r}: {r.stderr.strip()!r}")
+
+    bad([base], "give two profiles")
+    bad([base, os.path.join(d, "missing.db")], "no such file")
+    bad([base, head, "--threshold", "150"], "out of range")
+    bad([base, head, "--alpha", "0"], "out of range")
+    bad([base, head, "--alpha", "x"], "expects a number")
+    bad([base, head, "--format", "html"], "unknown format")
+    sleeper = subprocess.Popen(["sleep", "5"])
+    empty = os.path.join(d, "empty.db")
+    r = run([EMBER, "record", "-o", empty, "-p", str(sleeper.pid), "-d", "1"])
+    sleeper.kill()
+    sleeper.wait()
+    check(r.returncode == 0, "recorded a sleeping process")
+    bad([base, empty], "holds no samples")
+    junk = os.path.join(d, "junk")
+    with open(junk, "w") as f:
+        f.write("not a profile")
+    bad([junk, base], "cannot open base profile")
+
+
+if __name__ == "__main__":
+    main()
