@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,4 +62,25 @@ void cli_usage_hint(const char *cmd)
 		fprintf(stderr, "Try 'ember %s --help'.\n", cmd);
 	else
 		fprintf(stderr, "Try 'ember --help'.\n");
+}
+
+int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
+		     bool lo_open, double *ret)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || isnan(v)) {
+		cli_error("%s expects a number, not '%s'", flag, arg);
+		return -EINVAL;
+	}
+	if (v > hi || v < lo || (lo_open && v == lo)) {
+		cli_error("%s %s is out of range: use a number %s %g and at most %g",
+			  flag, arg, lo_open ? "above" : "from", lo, hi);
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
 }

@@ -26,6 +26,13 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_parse_uint(const char *flag, const char *arg, uint64_t min,
 		   uint64_t max, uint64_t *ret);
 
+/*
+ * Parse a number in [lo, hi] (or (lo, hi] with lo_open) for flag. Returns 0
+ * and *ret, or -EINVAL after printing an error naming the flag.
+ */
+int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
+		     bool lo_open, double *ret);
+
 /* "try 'ember CMD --help'" hint after a usage error. */
 void cli_usage_hint(const char *cmd);
 

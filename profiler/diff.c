@@ -67,27 +67,6 @@ static void diff_usage(FILE *out)
 		"  -h, --help            show this help\n");
 }
 
-static int parse_double(const char *flag, const char *arg, double lo, double hi,
-			bool lo_open, double *ret)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || isnan(v)) {
-		cli_error("%s expects a number, not '%s'", flag, arg);
-		return -EINVAL;
-	}
-	if (v > hi || v < lo || (lo_open && v == lo)) {
-		cli_error("%s %s is out of range: use a number %s %g and at most %g",
-			  flag, arg, lo_open ? "above" : "from", lo, hi);
-		return -EINVAL;
-	}
-	*ret = v;
-	return 0;
-}
-
 static int parse_args(int argc, char **argv, struct diff_args *a)
 {
 	static const struct option longopts[] = {
@@ -111,11 +90,11 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 	while ((c = getopt_long(argc, argv, "t:a:m:f:o:n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (parse_double("--threshold", optarg, 0, 100, false, &a->cmp.threshold_pp))
+			if (cli_parse_double("--threshold", optarg, 0, 100, false, &a->cmp.threshold_pp))
 				return -EINVAL;
 			break;
 		case 'a':
-			if (parse_double("--alpha", optarg, 0, 0.5, true, &a->cmp.alpha))
+			if (cli_parse_double("--alpha", optarg, 0, 0.5, true, &a->cmp.alpha))
 				return -EINVAL;
 			break;
 		case 'm':

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +29,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "compare.h"
 #include "ember_config.h"
 #include "session.h"
 
@@ -46,6 +48,8 @@ struct record_args {
 	unsigned flush_s;
 	unsigned stack_entries;
 	unsigned counts_entries;
+	unsigned repeat;
+	double threshold_pp;
 	char **command;
 };
 
@@ -83,6 +87,12 @@ static void record_usage(FILE *out)
 		"                        (default 10); a killed recording keeps every\n"
 		"                        completed flush\n"
 		"      --idle            also count the idle task (pid 0)\n"
+		"  -r, --repeat N        run the command N times into the same database, so\n"
+		"                        a short benchmark gathers enough samples for\n"
+		"                        ember diff (stops at the first failing run)\n"
+		"  -t, --threshold PCT   the change, in points of share, the summary says\n"
+		"                        how many samples ember diff needs to detect\n"
+		"                        (default 1.0)\n"
 		"      --stack-map-entries N   stacks per kernel map set (default 8192)\n"
 		"      --counts-map-entries N  {process, thread, stacks} keys per kernel map\n"
 		"                        set (default 16384); when either fills up, samples\n"
@@ -129,6 +139,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "flush", required_argument, NULL, 'f' },
 		{ "idle", no_argument, NULL, 'i' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "threshold", required_argument, NULL, 't' },
 		{ "stack-map-entries", required_argument, NULL, 'S' },
 		{ "counts-map-entries", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
@@ -140,6 +152,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	a->freq = DEFAULT_FREQ;
 	a->output = DEFAULT_OUTPUT;
 	a->flush_s = 10;
+	a->repeat = 1;
+	a->threshold_pp = 1.0;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+F:o:p:ad:h", longopts, NULL)) != -1) {
@@ -176,6 +190,15 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'i':
 			a->idle = true;
 			break;
+		case 'r':
+			if (cli_parse_uint("--repeat", optarg, 1, 100000, &v))
+				return -EINVAL;
+			a->repeat = v;
+			break;
+		case 't':
+			if (cli_parse_double("--threshold", optarg, 0, 100, true, &a->threshold_pp))
+				return -EINVAL;
+			break;
 		case 'S':
 			if (cli_parse_uint("--stack-map-entries", optarg, 1, 1 << 20, &v))
 				return -EINVAL;
@@ -205,6 +228,10 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	}
 	if (a->all && a->n_pids) {
 		cli_error("give either -a or -p, not both");
+		return -EINVAL;
+	}
+	if (a->repeat > 1 && !a->command) {
+		cli_error("--repeat needs a command to run again");
 		return -EINVAL;
 	}
 	if (!a->command && !a->n_pids && !a->all) {
@@ -416,6 +443,17 @@ static void print_summary(const struct record_args *a, const struct session_tota
 		pct(t->samples_with_ustack, t->samples_user_task),
 		pct(t->frames_resolved, t->frames),
 		(unsigned long long)t->frames_resolved, (unsigned long long)t->frames);
+	if (a->command) {
+		uint64_t n50 = cmp_samples_needed(0.5 - a->threshold_pp / 200, a->threshold_pp, 0.05, 0.8);
+		uint64_t n10 = cmp_samples_needed(0.1, a->threshold_pp, 0.05, 0.8);
+
+		fprintf(stderr, "ember:   to detect a %.2g-point change with ember diff (alpha 0.05, "
+			"power 80%%): ~%llu samples per side for a function near 10%% of the "
+			"profile, ~%llu near 50%%; this recording has %llu%s\n",
+			a->threshold_pp, (unsigned long long)n10, (unsigned long long)n50,
+			(unsigned long long)t->samples_seen,
+			t->samples_seen < n10 ? " (use --repeat or a longer run)" : "");
+	}
 	if (t->flush_errors)
 		fprintf(stderr, "ember:   %llu of %llu flushes failed to write\n",
 			(unsigned long long)t->flush_errors, (unsigned long long)t->flushes);
@@ -424,6 +462,61 @@ static void print_summary(const struct record_args *a, const struct session_tota
 static uint64_t timeval_ns(const struct timeval *tv)
 {
 	return (uint64_t)tv->tv_sec * 1000000000ULL + (uint64_t)tv->tv_usec * 1000ULL;
+}
+
+static void add_usage(struct rusage *sum, const struct rusage *u)
+{
+	timeradd(&sum->ru_utime, &u->ru_utime, &sum->ru_utime);
+	timeradd(&sum->ru_stime, &u->ru_stime, &sum->ru_stime);
+}
+
+/*
+ * Start the command held at a pipe, track it, release it to exec. Returns 0
+ * and *ret_child, EXIT_RUNTIME after an error message, or the shell's status
+ * for a command that could not be executed (127 not found, 126 otherwise).
+ */
+static int start_command(const struct record_args *a, struct session *s, pid_t *ret_child)
+{
+	int go_fd = -1, err_fd = -1, exec_errno = 0, err, status = EXIT_RUNTIME;
+	pid_t child = -1;
+	ssize_t r;
+
+	err = spawn_held(a->command, &child, &go_fd, &err_fd);
+	if (err) {
+		cli_error("cannot start '%s': %s", a->command[0], strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	if (!a->all) {
+		err = session__track(s, child);
+		if (err) {
+			cli_error("cannot track the command (pid %d): %s", child, strerror(-err));
+			goto kill_child;
+		}
+	}
+	if (write(go_fd, "g", 1) != 1) {
+		cli_error("cannot release the command: %s", strerror(errno));
+		goto kill_child;
+	}
+	close(go_fd);
+	do
+		r = read(err_fd, &exec_errno, sizeof(exec_errno));
+	while (r < 0 && errno == EINTR);
+	close(err_fd);
+	if (r == sizeof(exec_errno)) {
+		waitpid(child, NULL, 0);
+		cli_error("cannot run '%s': %s%s", a->command[0], strerror(exec_errno),
+			  exec_errno == ENOENT ? " (check the command name and PATH)" : "");
+		return exec_errno == ENOENT ? 127 : 126;
+	}
+	*ret_child = child;
+	return 0;
+
+kill_child:
+	close(go_fd);
+	close(err_fd);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	return status;
 }
 
 static int exit_status_of(int wstatus)
@@ -443,9 +536,10 @@ int cmd_record(int argc, char **argv)
 	struct store_db *db = NULL;
 	struct session_totals totals;
 	struct sigaction sa = {0};
-	struct rusage child_usage = {0};
+	struct rusage child_usage = {0}, usage;
+	unsigned runs = 0;
 	pid_t child = -1;
-	int go_fd = -1, err_fd = -1, wstatus = 0, err, status = EXIT_RUNTIME;
+	int wstatus = 0, err, status = EXIT_RUNTIME;
 	bool child_done = false, forwarded = false, flush_failed = false;
 	uint64_t start_ns, deadline_ns = 0;
 	char cmdline[4096];
@@ -507,41 +601,12 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 	if (a.command) {
-		int exec_errno = 0;
-		ssize_t r;
-
-		err = spawn_held(a.command, &child, &go_fd, &err_fd);
-		if (err) {
-			cli_error("cannot start '%s': %s", a.command[0], strerror(-err));
+		status = start_command(&a, s, &child);
+		if (status == EXIT_RUNTIME)
 			goto fail_remove;
-		}
-		if (!a.all) {
-			err = session__track(s, child);
-			if (err) {
-				cli_error("cannot track the command (pid %d): %s", child, strerror(-err));
-				kill(child, SIGKILL);
-				waitpid(child, NULL, 0);
-				goto fail_remove;
-			}
-		}
-		if (write(go_fd, "g", 1) != 1) {
-			cli_error("cannot release the command: %s", strerror(errno));
-			goto fail_remove;
-		}
-		close(go_fd);
-		go_fd = -1;
-		do
-			r = read(err_fd, &exec_errno, sizeof(exec_errno));
-		while (r < 0 && errno == EINTR);
-		close(err_fd);
-		err_fd = -1;
-		if (r == sizeof(exec_errno)) {
-			waitpid(child, NULL, 0);
-			cli_error("cannot run '%s': %s%s", a.command[0], strerror(exec_errno),
-				  exec_errno == ENOENT ? " (check the command name and PATH)" : "");
-			status = exec_errno == ENOENT ? 127 : 126;
+		if (status)
 			goto remove;
-		}
+		runs = 1;
 	}
 
 	start_ns = common_now_ns();
@@ -559,8 +624,23 @@ int cmd_record(int argc, char **argv)
 				break;
 			}
 		}
-		if (child > 0 && !child_done && wait4(child, &wstatus, WNOHANG, &child_usage) == child)
+		if (child > 0 && !child_done && wait4(child, &wstatus, WNOHANG, &usage) == child) {
 			child_done = true;
+			add_usage(&child_usage, &usage);
+			/* --repeat: the next run, unless this one failed or we
+			 * were asked to stop. */
+			if (runs < a.repeat && exit_status_of(wstatus) == 0 && !forwarded &&
+			    !got_stop_signal) {
+				int st = start_command(&a, s, &child);
+
+				if (st) {
+					wstatus = st << 8; /* as if the run exited st */
+				} else {
+					runs++;
+					child_done = false;
+				}
+			}
+		}
 		if (child_done)
 			break;
 		if (deadline_ns && common_now_ns() >= deadline_ns)
@@ -590,6 +670,7 @@ int cmd_record(int argc, char **argv)
 	set_meta_fmt(db, "duration_ns", "%llu", (unsigned long long)(common_now_ns() - start_ns));
 	if (child > 0 && child_done) {
 		set_meta_fmt(db, "exit_status", "%d", exit_status_of(wstatus));
+		set_meta_fmt(db, "runs", "%u", runs);
 		/* CPU time of the command and its reaped descendants. */
 		set_meta_fmt(db, "command_cpu_ns", "%llu",
 			     (unsigned long long)(timeval_ns(&child_usage.ru_utime) +
@@ -626,10 +707,6 @@ remove:
 	db = NULL;
 	remove_output(a.output);
 out:
-	if (go_fd >= 0)
-		close(go_fd);
-	if (err_fd >= 0)
-		close(err_fd);
 	session__free(s);
 	store_db__close(db);
 	return status;

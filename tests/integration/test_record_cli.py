@@ -39,7 +39,20 @@ def main():
     r = record(db, ["sh", "-c", "kill -TERM $$"])
     check(r.returncode == 128 + 15, f"a command killed by SIGTERM gives 143 (got {r.returncode})")
 
+    # --repeat runs the command again into the same database, and stops at
+    # the first failing run with that run's status.
+    db = os.path.join(d, "repeat.db")
+    r = record(db, [split, "--seconds", "1"], freq=199, extra=["--repeat", "3"])
+    meta = read_meta(db)
+    check(r.returncode == 0 and meta.get("runs") == "3", f"--repeat 3 ran 3 times ({meta.get('runs')})")
+    cpu = int(meta["command_cpu_ns"]) / 1e9
+    check(2.7 < cpu < 3.5, f"CPU time of all runs is summed ({cpu:.2f} s)")
+    check("samples per side" in r.stderr, "summary says how many samples a diff needs")
+    r = record(db, ["sh", "-c", "exit 4"], extra=["--repeat", "3"])
+    check(r.returncode == 4 and read_meta(db).get("runs") == "1", "--repeat stops at a failing run")
+
     # Bad input.
+    bad(["record", "--repeat", "2", "-a"], 2, "--repeat needs a command")
     bad(["record", "--bogus"], 2, "unknown option '--bogus'")
     bad(["record", "-F", "abc", "--", "true"], 2, "--freq expects a whole number")
     bad(["record", "-F", "0", "--", "true"], 2, "out of range")
