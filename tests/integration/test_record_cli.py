@@ -46,7 +46,9 @@ def main():
     meta = read_meta(db)
     check(r.returncode == 0 and meta.get("runs") == "3", f"--repeat 3 ran 3 times ({meta.get('runs')})")
     cpu = int(meta["command_cpu_ns"]) / 1e9
-    check(2.7 < cpu < 3.5, f"CPU time of all runs is summed ({cpu:.2f} s)")
+    kernel = int(meta["samples_kernel"])
+    check(cpu > 1.5 and abs(kernel - cpu * 199) <= 0.1 * cpu * 199,
+          f"samples of all runs ({kernel}) match their summed CPU time ({cpu:.2f} s x 199 Hz)")
     check("samples per side" in r.stderr, "summary says how many samples a diff needs")
     r = record(db, ["sh", "-c", "exit 4"], extra=["--repeat", "3"])
     check(r.returncode == 4 and read_meta(db).get("runs") == "1", "--repeat stops at a failing run")
