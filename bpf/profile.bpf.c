@@ -36,6 +36,9 @@
 
 const volatile __u32 filter_mode = EMBER_FILTER_ALL;
 const volatile __u32 include_idle = 0;
+const volatile __u32 unwind_mode = EMBER_UNWIND_FP;
+/* Bytes of user stack copied per DWARF sample; <= EMBER_MAX_SNAPSHOT. */
+const volatile __u32 snapshot_size = 16384;
 
 /* Written by user space through the mmapped .bss. */
 __u32 active_set = 0;
@@ -78,6 +81,32 @@ struct {
 	__type(value, __u8);
 	__uint(max_entries, 65536);
 } tracked SEC(".maps");
+
+/* AUTO mode: how to unwind each process (EMBER_UNWIND_FP or _DWARF),
+ * decided by user space from the process's executable. Absent: FP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, __u8);
+	__uint(max_entries, 65536);
+} proc_unwind SEC(".maps");
+
+/* Scratch space for one DWARF sample per CPU, indexed by CPU number (a
+ * per-CPU array cannot hold values above 32 KB; sampling programs do not
+ * nest on a CPU, so each slot has one user at a time). The extra page lets
+ * the verifier accept a masked offset plus a chunk of up to one page.
+ * max_entries is set to the number of possible CPUs by user space. */
+struct dwarf_scratch {
+	struct ember_ev_dwarf_sample ev;
+	__u8 slack[4096];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct dwarf_scratch);
+	__uint(max_entries, 1);
+} dwarf_buf SEC(".maps");
 
 /* tgids already announced to user space. LRU: a forgotten tgid is simply
  * announced again, which only costs a redundant snapshot. */
@@ -208,6 +237,121 @@ static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* True when the 8 bytes before w end with a call instruction: w is then
+ * likely a return address (direct call rel32, or an indirect call
+ * through a register or memory operand). */
+static __always_inline bool looks_like_ra(__u64 w)
+{
+	__u8 b[8];
+
+	if (w < 4096 || bpf_probe_read_user(b, sizeof(b), (void *)(w - 8)))
+		return false;
+	return b[3] == 0xe8 ||                              /* call rel32 */
+	       (b[6] == 0xff && (b[7] & 0x38) == 0x10) ||   /* call *%reg */
+	       (b[5] == 0xff && (b[6] & 0x38) == 0x10) ||   /* call *(%reg) + sib/disp8 */
+	       (b[2] == 0xff && (b[3] & 0x38) == 0x10) ||   /* call *disp32(%reg) */
+	       (b[1] == 0xff && (b[2] & 0x38) == 0x10);     /* call *disp32(%reg,sib) */
+}
+
+/* Leaf repair words: see ember_count_key.top_ra. */
+static __always_inline void read_top_ra(struct task_struct *task, __u64 ra[2])
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__u64 w[2] = {};
+
+	if (!regs || bpf_probe_read_user(w, sizeof(w), (void *)regs->sp))
+		return;
+	ra[0] = looks_like_ra(w[0]) ? w[0] : 0;
+	ra[1] = looks_like_ra(w[1]) ? w[1] : 0;
+}
+
+/* The DWARF path: user registers, the top of the user stack and the
+ * kernel stack go to user space, which unwinds them with the CFI. */
+static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
+				       struct task_struct *task,
+				       const struct ember_count_key *key)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct dwarf_scratch *buf;
+	struct ember_ev_dwarf_sample *e;
+	__u32 cpu = bpf_get_smp_processor_id(), off = 0, size = snapshot_size;
+	__u64 sp;
+	long n;
+
+	buf = bpf_map_lookup_elem(&dwarf_buf, &cpu);
+	if (!buf || !regs)
+		return;
+	e = &buf->ev;
+	e->h.type = EMBER_EV_DWARF_SAMPLE;
+	e->h.tgid = key->tgid;
+	e->tid = key->tid;
+	e->cgroup_id = key->cgroup_id;
+	e->pad = 0;
+	fill_names(task, e->comm, e->pcomm);
+	e->regs[0] = regs->ax;
+	e->regs[1] = regs->dx;
+	e->regs[2] = regs->cx;
+	e->regs[3] = regs->bx;
+	e->regs[4] = regs->si;
+	e->regs[5] = regs->di;
+	e->regs[6] = regs->bp;
+	e->regs[7] = regs->sp;
+	e->regs[8] = regs->r8;
+	e->regs[9] = regs->r9;
+	e->regs[10] = regs->r10;
+	e->regs[11] = regs->r11;
+	e->regs[12] = regs->r12;
+	e->regs[13] = regs->r13;
+	e->regs[14] = regs->r14;
+	e->regs[15] = regs->r15;
+	e->regs[16] = regs->ip;
+	n = bpf_get_stack(ctx, e->kips, sizeof(e->kips), 0);
+	e->kstack_len = n > 0 ? n / sizeof(__u64) : -1;
+
+	/* Page by page, so a snapshot that runs past the end of the stack
+	 * keeps everything up to that end. */
+	if (size > EMBER_MAX_SNAPSHOT)
+		size = EMBER_MAX_SNAPSHOT;
+	sp = regs->sp;
+	for (int i = 0; i < EMBER_MAX_SNAPSHOT / 4096 + 1; i++) {
+		__u64 addr = sp + off;
+		__u32 chunk = 4096 - (addr & 4095);
+
+		if (off >= size)
+			break;
+		if (chunk > size - off)
+			chunk = size - off;
+		if (chunk > 4096)
+			break;
+		if (bpf_probe_read_user(&e->stack[off & (EMBER_MAX_SNAPSHOT - 1)], chunk,
+					(void *)addr)) {
+			stat_inc(EMBER_STAT_SNAPSHOT_SHORT);
+			break;
+		}
+		off += chunk;
+	}
+	e->stack_len = off;
+	off = offsetof(struct ember_ev_dwarf_sample, stack) + off;
+	if (off > sizeof(*e))
+		off = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, off, 0)) {
+		stat_inc(EMBER_STAT_DROP_DWARF_RINGBUF);
+		return;
+	}
+	stat_inc(EMBER_STAT_DWARF_SAMPLES);
+}
+
+/* How to unwind this sample's user stack. */
+static __always_inline __u32 choose_unwind(__u32 tgid)
+{
+	__u8 *m;
+
+	if (unwind_mode != EMBER_UNWIND_AUTO)
+		return unwind_mode;
+	m = bpf_map_lookup_elem(&proc_unwind, &tgid);
+	return m ? *m : EMBER_UNWIND_FP;
+}
+
 /* Map a stack id result to a key value; true when the slow path is needed. */
 static __always_inline bool check_stackid(long id, bool user, __s32 *out)
 {
@@ -265,6 +409,13 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		st->last_tgid = key.tgid;
 		announce(key.tgid, 0, 0);
 	}
+
+	if (user && choose_unwind(key.tgid) == EMBER_UNWIND_DWARF) {
+		send_dwarf(ctx, task, &key);
+		return 0;
+	}
+	if (user)
+		read_top_ra(task, key.top_ra);
 
 	if (active_set) {
 		stacks = &stacks1;

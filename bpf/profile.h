@@ -21,6 +21,23 @@
 #define EMBER_FILTER_TREE 2  /* like PIDS, and children of tracked tgids are
                                 tracked from fork on */
 
+/* Unwinding modes (const volatile unwind_mode) and per-process choices
+ * (values of the proc_unwind map, written by user space in AUTO mode). */
+#define EMBER_UNWIND_FP 0     /* kernel frame-pointer walk (+ leaf repair) */
+#define EMBER_UNWIND_DWARF 1  /* registers + stack snapshot, unwound in user
+                                 space with the binaries' CFI */
+#define EMBER_UNWIND_AUTO 2   /* per process, from what its binary contains */
+
+/* Largest user stack snapshot, bytes; a power of two. */
+#define EMBER_MAX_SNAPSHOT 32768
+
+/* User registers in DWARF x86_64 numbering: rax rdx rcx rbx rsi rdi rbp
+ * rsp r8..r15 rip. */
+#define EMBER_NUM_REGS 17
+#define EMBER_REG_BP 6
+#define EMBER_REG_SP 7
+#define EMBER_REG_IP 16
+
 /* A stack id that means "no stack of this kind" (kernel thread's user stack,
  * user-mode sample's kernel stack, unreadable stack). */
 #define EMBER_NO_STACK (-1)
@@ -32,6 +49,12 @@ struct ember_count_key {
 	__u64 cgroup_id;
 	__s32 kstack_id;
 	__s32 ustack_id;
+	/* Frame-pointer mode: the two words at the top of the user stack
+	 * when they look like return addresses (0 otherwise). A leaf without
+	 * a frame (GCC leaves leaves frameless even with
+	 * -fno-omit-frame-pointer) makes the kernel's walk skip its caller;
+	 * user space checks the leaf's CFI and inserts the right word. */
+	__u64 top_ra[2];
 };
 
 /* Value of the in-kernel counts map. Names are filled on first insert. */
@@ -61,6 +84,9 @@ enum ember_stat {
 	                                  failed */
 	EMBER_STAT_EVENT_LOST,         /* process event lost: ring buffer full */
 	EMBER_STAT_TRACKED_FULL,       /* a child could not be tracked: map full */
+	EMBER_STAT_DWARF_SAMPLES,      /* samples sent with a stack snapshot */
+	EMBER_STAT_DROP_DWARF_RINGBUF, /* snapshot sample lost: ring buffer full */
+	EMBER_STAT_SNAPSHOT_SHORT,     /* snapshot cut short by an unreadable page */
 	EMBER_STAT__COUNT,
 };
 
@@ -78,6 +104,7 @@ struct ember_cpu_state {
 #define EMBER_EV_PROCESS 1  /* a tgid was seen for the first time / exec'd */
 #define EMBER_EV_EXIT 2     /* a thread group ended */
 #define EMBER_EV_RAW_SAMPLE 3
+#define EMBER_EV_DWARF_SAMPLE 4
 
 struct ember_ev_header {
 	__u32 type;
@@ -106,6 +133,22 @@ struct ember_ev_raw_sample {
 	char comm[EMBER_COMM_LEN];
 	char pcomm[EMBER_COMM_LEN];
 	__u64 ips[2 * EMBER_MAX_STACK_DEPTH];
+};
+
+/* A user-mode sample for DWARF unwinding: registers, the top of the user
+ * stack and the kernel stack. Sent with only stack_len bytes of stack. */
+struct ember_ev_dwarf_sample {
+	struct ember_ev_header h;
+	__u32 tid;
+	__u32 stack_len;            /* bytes in stack[] */
+	__u64 cgroup_id;
+	__s32 kstack_len;           /* frames in kips[], or <0 for none */
+	__u32 pad;
+	char comm[EMBER_COMM_LEN];
+	char pcomm[EMBER_COMM_LEN];
+	__u64 regs[EMBER_NUM_REGS];
+	__u64 kips[EMBER_MAX_STACK_DEPTH];
+	__u8 stack[EMBER_MAX_SNAPSHOT];
 };
 
 #endif

@@ -43,6 +43,7 @@ struct sampler {
 	const struct sampler_callbacks *cb;
 	void *cb_ctx;
 	int cb_err;
+	uint64_t dwarf_unhandled;
 
 	/* tgids whose exit was reported; untracked after the next drain. */
 	uint32_t *exited;
@@ -86,6 +87,9 @@ static const char *const stat_names[SAMPLER_STAT__COUNT] = {
 	[SAMPLER_STAT_DROP_RAW_STACK] = "raw-stack-failed",
 	[SAMPLER_STAT_EVENT_LOST] = "process-event-lost",
 	[SAMPLER_STAT_TRACKED_FULL] = "tracked-map-full",
+	[SAMPLER_STAT_DWARF_SAMPLES] = "dwarf-samples",
+	[SAMPLER_STAT_DROP_DWARF_RINGBUF] = "dwarf-ring-buffer-full",
+	[SAMPLER_STAT_SNAPSHOT_SHORT] = "stack-snapshot-short",
 };
 
 const char *sampler_stat_name(enum sampler_stat stat)
@@ -98,7 +102,8 @@ const char *sampler_stat_name(enum sampler_stat stat)
 bool sampler_stat_is_drop(enum sampler_stat stat)
 {
 	return stat == SAMPLER_STAT_DROP_RINGBUF_FULL ||
-	       stat == SAMPLER_STAT_DROP_RAW_STACK;
+	       stat == SAMPLER_STAT_DROP_RAW_STACK ||
+	       stat == SAMPLER_STAT_DROP_DWARF_RINGBUF;
 }
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
@@ -212,6 +217,38 @@ static int handle_record(void *ctx, void *data, size_t size)
 		if (s->cb->on_exit)
 			s->cb->on_exit(s->cb_ctx, h->tgid);
 		break;
+	case EMBER_EV_DWARF_SAMPLE: {
+		const struct ember_ev_dwarf_sample *e = data;
+		size_t hdr = offsetof(struct ember_ev_dwarf_sample, stack);
+		struct sampler_dwarf_sample smp = {0};
+		char comm[EMBER_COMM_LEN + 1], pcomm[EMBER_COMM_LEN + 1];
+		int err;
+
+		if (size < hdr || e->stack_len > size - hdr || e->stack_len > EMBER_MAX_SNAPSHOT)
+			break;
+		if (!s->cb->on_dwarf_sample) {
+			s->dwarf_unhandled++;
+			break;
+		}
+		memcpy(comm, e->comm, EMBER_COMM_LEN);
+		comm[EMBER_COMM_LEN] = '\0';
+		memcpy(pcomm, e->pcomm, EMBER_COMM_LEN);
+		pcomm[EMBER_COMM_LEN] = '\0';
+		smp.tgid = h->tgid;
+		smp.tid = e->tid;
+		smp.cgroup_id = e->cgroup_id;
+		smp.comm = comm;
+		smp.pcomm = pcomm;
+		smp.kips = (const uint64_t *)e->kips;
+		smp.n_kips = e->kstack_len > 0 ? MIN((size_t)e->kstack_len, EMBER_MAX_STACK_DEPTH) : 0;
+		smp.regs = (const uint64_t *)e->regs;
+		smp.stack = e->stack;
+		smp.stack_len = e->stack_len;
+		err = s->cb->on_dwarf_sample(s->cb_ctx, &smp);
+		if (err < 0 && !s->cb_err)
+			s->cb_err = err;
+		break;
+	}
 	case EMBER_EV_RAW_SAMPLE: {
 		const struct ember_ev_raw_sample *e = data;
 		struct sampler_sample smp = {0};
@@ -295,6 +332,15 @@ int sampler__open(const struct sampler_options *opts,
 				     : opts->filter == SAMPLER_FILTER_PIDS ? EMBER_FILTER_PIDS
 				     : EMBER_FILTER_TREE;
 	s->skel->rodata->include_idle = opts->include_idle;
+	s->skel->rodata->unwind_mode = opts->unwind == SAMPLER_UNWIND_DWARF ? EMBER_UNWIND_DWARF
+				     : opts->unwind == SAMPLER_UNWIND_AUTO ? EMBER_UNWIND_AUTO
+				     : EMBER_UNWIND_FP;
+	if (opts->snapshot_bytes > EMBER_MAX_SNAPSHOT) {
+		set_error("the stack snapshot size is limited to %s bytes", "32768", 0);
+		err = -EINVAL;
+		goto fail;
+	}
+	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : 16384;
 	{
 		unsigned se = opts->stack_map_entries ? opts->stack_map_entries : DEFAULT_STACK_ENTRIES;
 		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : DEFAULT_COUNTS_ENTRIES;
@@ -303,6 +349,9 @@ int sampler__open(const struct sampler_options *opts,
 		bpf_map__set_max_entries(s->skel->maps.stacks1, se);
 		bpf_map__set_max_entries(s->skel->maps.counts0, ce);
 		bpf_map__set_max_entries(s->skel->maps.counts1, ce);
+		/* One DWARF scratch slot per CPU; only DWARF modes need them. */
+		bpf_map__set_max_entries(s->skel->maps.dwarf_buf,
+					 opts->unwind == SAMPLER_UNWIND_FP ? 1 : ncpus);
 	}
 
 	err = profile_bpf__load(s->skel);
@@ -596,6 +645,8 @@ int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
 		smp.n_uips = read_stack(stacks_fd, k->ustack_id, uips);
 		smp.user_task = k->tid != 0 && k->ustack_id != EMBER_NO_STACK;
 		smp.count = s->vals[i].count;
+		smp.top_ra[0] = k->top_ra[0];
+		smp.top_ra[1] = k->top_ra[1];
 		if (cb && cb->on_sample) {
 			err = cb->on_sample(ctx, &smp);
 			if (err < 0 && !s->cb_err)
@@ -623,6 +674,21 @@ out:
 	return delivered;
 }
 
+int sampler__set_unwind(struct sampler *s, pid_t tgid, enum sampler_unwind mode)
+{
+	__u32 key = tgid;
+	__u8 v = mode == SAMPLER_UNWIND_DWARF ? EMBER_UNWIND_DWARF : EMBER_UNWIND_FP;
+
+	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key, &v, BPF_ANY);
+}
+
+void sampler__forget_unwind(struct sampler *s, pid_t tgid)
+{
+	__u32 key = tgid;
+
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key);
+}
+
 void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__COUNT])
 {
 	int fd = bpf_map__fd(s->skel->maps.cpu_state);
@@ -637,6 +703,8 @@ void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__CO
 	for (int c = 0; c < s->n_possible_cpus; c++)
 		for (int i = 0; i < SAMPLER_STAT__COUNT; i++)
 			ret_stats[i] += vals[c].stats[i];
+	/* Delivered but nobody could unwind them: lost. */
+	ret_stats[SAMPLER_STAT_DROP_DWARF_RINGBUF] += s->dwarf_unhandled;
 	free(vals);
 }
 

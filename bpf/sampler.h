@@ -26,12 +26,25 @@ enum sampler_filter {
 	SAMPLER_FILTER_TREE,     /* those processes and all their descendants */
 };
 
+enum sampler_unwind {
+	SAMPLER_UNWIND_FP = 0,   /* frame pointers, walked by the kernel */
+	SAMPLER_UNWIND_DWARF,    /* stack snapshots, unwound in user space */
+	SAMPLER_UNWIND_AUTO,     /* per process: sampler__set_unwind() */
+};
+
+#define SAMPLER_MAX_SNAPSHOT 32768
+#define SAMPLER_NUM_REGS 17  /* DWARF x86_64 numbering, rip last */
+
 struct sampler_options {
 	unsigned freq_hz;              /* samples per second per CPU; > 0 */
 	enum sampler_filter filter;
 	bool include_idle;             /* count the idle task (pid 0) */
 	unsigned stack_map_entries;    /* per map set; 0 = default (8192) */
 	unsigned counts_map_entries;   /* per map set; 0 = default (16384) */
+	enum sampler_unwind unwind;    /* how user stacks are walked */
+	unsigned snapshot_bytes;       /* DWARF: user stack bytes copied per
+	                                  sample; 0 = default (16384), at most
+	                                  SAMPLER_MAX_SNAPSHOT */
 };
 
 /* Counters reported by sampler__stats(); see profile.h for meanings. */
@@ -47,6 +60,9 @@ enum sampler_stat {
 	SAMPLER_STAT_DROP_RAW_STACK,
 	SAMPLER_STAT_EVENT_LOST,
 	SAMPLER_STAT_TRACKED_FULL,
+	SAMPLER_STAT_DWARF_SAMPLES,
+	SAMPLER_STAT_DROP_DWARF_RINGBUF,
+	SAMPLER_STAT_SNAPSHOT_SHORT,
 	SAMPLER_STAT__COUNT,
 };
 
@@ -69,6 +85,24 @@ struct sampler_sample {
 	size_t n_uips;
 	bool user_task;          /* false for kernel threads and idle */
 	uint64_t count;
+	/* Frame-pointer samples: the words at the top of the user stack that
+	 * look like return addresses (0 if not), for repairing the caller of
+	 * a frameless leaf. */
+	uint64_t top_ra[2];
+};
+
+/* A user-mode sample to unwind with DWARF CFI (registers + stack copy). */
+struct sampler_dwarf_sample {
+	uint32_t tgid;
+	uint32_t tid;
+	uint64_t cgroup_id;
+	const char *comm;
+	const char *pcomm;
+	const uint64_t *kips;    /* kernel addresses, leaf first */
+	size_t n_kips;
+	const uint64_t *regs;    /* SAMPLER_NUM_REGS registers */
+	const void *stack;       /* copy of the user stack from regs[sp] */
+	size_t stack_len;
 };
 
 struct sampler_callbacks {
@@ -79,6 +113,10 @@ struct sampler_callbacks {
 	/* A stack with its count. Return < 0 to stop (the error is returned by
 	 * the sampler call; the drain still clears the kernel maps). */
 	int (*on_sample)(void *ctx, const struct sampler_sample *sample);
+	/* A DWARF-mode sample (delivered as the ring buffer brings it; the
+	 * pointers are valid during the call only). NULL: such samples are
+	 * counted as lost. */
+	int (*on_dwarf_sample)(void *ctx, const struct sampler_dwarf_sample *sample);
 };
 
 struct sampler;
@@ -121,6 +159,15 @@ int sampler__poll(struct sampler *s, int timeout_ms,
  */
 int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
 		   void *ctx);
+
+/*
+ * AUTO mode: unwind process tgid with frame pointers (SAMPLER_UNWIND_FP) or
+ * DWARF (SAMPLER_UNWIND_DWARF) from now on. Returns 0 or -errno.
+ */
+int sampler__set_unwind(struct sampler *s, pid_t tgid, enum sampler_unwind mode);
+
+/* Forget tgid's AUTO choice (after it exited). */
+void sampler__forget_unwind(struct sampler *s, pid_t tgid);
 
 /* Cumulative counters since open, summed over CPUs. */
 void sampler__stats(const struct sampler *s,
