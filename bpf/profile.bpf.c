@@ -314,14 +314,15 @@ static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
 		size = EMBER_MAX_SNAPSHOT;
 	sp = regs->sp;
 	for (int i = 0; i < EMBER_MAX_SNAPSHOT / 4096 + 1; i++) {
-		__u64 addr = sp + off;
-		__u32 chunk = 4096 - (addr & 4095);
+		__u64 addr = sp + off, chunk, left;
 
 		if (off >= size)
 			break;
-		if (chunk > size - off)
-			chunk = size - off;
-		if (chunk > 4096)
+		chunk = 4096 - (addr & 4095);
+		left = (__u64)(size - off) & 0xffff;
+		if (chunk > left)
+			chunk = left;
+		if (chunk == 0 || chunk > 4096)
 			break;
 		if (bpf_probe_read_user(&e->stack[off & (EMBER_MAX_SNAPSHOT - 1)], chunk,
 					(void *)addr)) {

@@ -89,7 +89,7 @@ static const char *const stat_names[SAMPLER_STAT__COUNT] = {
 	[SAMPLER_STAT_TRACKED_FULL] = "tracked-map-full",
 	[SAMPLER_STAT_DWARF_SAMPLES] = "dwarf-samples",
 	[SAMPLER_STAT_DROP_DWARF_RINGBUF] = "dwarf-ring-buffer-full",
-	[SAMPLER_STAT_SNAPSHOT_SHORT] = "stack-snapshot-short",
+	[SAMPLER_STAT_SNAPSHOT_SHORT] = "snapshot-reached-stack-end",
 };
 
 const char *sampler_stat_name(enum sampler_stat stat)

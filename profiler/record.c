@@ -50,6 +50,8 @@ struct record_args {
 	unsigned counts_entries;
 	unsigned repeat;
 	double threshold_pp;
+	enum sampler_unwind unwind;
+	unsigned snapshot_bytes;
 	char **command;
 };
 
@@ -87,6 +89,13 @@ static void record_usage(FILE *out)
 		"                        (default 10); a killed recording keeps every\n"
 		"                        completed flush\n"
 		"      --idle            also count the idle task (pid 0)\n"
+		"  -u, --unwind MODE     how user stacks are walked: fp (frame pointers,\n"
+		"                        walked by the kernel), dwarf (a copy of the top\n"
+		"                        of the stack, unwound with the binaries' CFI),\n"
+		"                        or auto (default): fp for processes whose\n"
+		"                        executable keeps frame pointers, dwarf otherwise\n"
+		"      --stack-snapshot BYTES  stack copied per dwarf sample (default\n"
+		"                        16384, at most 32768)\n"
 		"  -r, --repeat N        run the command N times into the same database, so\n"
 		"                        a short benchmark gathers enough samples for\n"
 		"                        ember diff (stops at the first failing run)\n"
@@ -140,6 +149,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "flush", required_argument, NULL, 'f' },
 		{ "idle", no_argument, NULL, 'i' },
 		{ "repeat", required_argument, NULL, 'r' },
+		{ "unwind", required_argument, NULL, 'u' },
+		{ "stack-snapshot", required_argument, NULL, 'B' },
 		{ "threshold", required_argument, NULL, 't' },
 		{ "stack-map-entries", required_argument, NULL, 'S' },
 		{ "counts-map-entries", required_argument, NULL, 'C' },
@@ -154,6 +165,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	a->flush_s = 10;
 	a->repeat = 1;
 	a->threshold_pp = 1.0;
+	a->unwind = SAMPLER_UNWIND_AUTO;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+F:o:p:ad:h", longopts, NULL)) != -1) {
@@ -189,6 +201,23 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'i':
 			a->idle = true;
+			break;
+		case 'u':
+			if (!strcmp(optarg, "fp")) {
+				a->unwind = SAMPLER_UNWIND_FP;
+			} else if (!strcmp(optarg, "dwarf")) {
+				a->unwind = SAMPLER_UNWIND_DWARF;
+			} else if (!strcmp(optarg, "auto")) {
+				a->unwind = SAMPLER_UNWIND_AUTO;
+			} else {
+				cli_error("unknown unwinding mode '%s': use fp, dwarf or auto", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'B':
+			if (cli_parse_uint("--stack-snapshot", optarg, 512, SAMPLER_MAX_SNAPSHOT, &v))
+				return -EINVAL;
+			a->snapshot_bytes = v;
 			break;
 		case 'r':
 			if (cli_parse_uint("--repeat", optarg, 1, 100000, &v))
@@ -306,8 +335,15 @@ static void explain_sampler_error(int err)
 	switch (err) {
 	case -EPERM:
 	case -EACCES:
-		cli_error("not allowed to load BPF programs (%s); run ember record as root "
-			  "(it needs CAP_BPF and CAP_PERFMON)", sampler_last_error());
+		if (geteuid() != 0) {
+			cli_error("not allowed to load BPF programs (%s); run ember record as root "
+				  "(it needs CAP_BPF and CAP_PERFMON)", sampler_last_error());
+			break;
+		}
+		/* As root, EACCES comes from the verifier refusing a program. */
+		cli_error("the kernel refused the sampler (%s); this is a bug in Ember or an "
+			  "unsupported kernel: please report it with the output of "
+			  "EMBER_DEBUG_LIBBPF=1 ember record ...", sampler_last_error());
 		break;
 	case -ENOENT:
 		cli_error("%s; Ember needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
@@ -443,6 +479,23 @@ static void print_summary(const struct record_args *a, const struct session_tota
 		pct(t->samples_with_ustack, t->samples_user_task),
 		pct(t->frames_resolved, t->frames),
 		(unsigned long long)t->frames_resolved, (unsigned long long)t->frames);
+	fprintf(stderr, "ember:   unwinding (%s): %.1f%% of user stacks reach their root frame",
+		a->unwind == SAMPLER_UNWIND_FP ? "fp" : a->unwind == SAMPLER_UNWIND_DWARF ? "dwarf" : "auto",
+		pct(t->ustack_complete, t->samples_with_ustack));
+	if (t->dwarf_samples) {
+		fprintf(stderr, "; %llu samples unwound with DWARF (%.1f us, %.0f stack bytes each)",
+			(unsigned long long)t->dwarf_samples,
+			t->unwind_ns / 1e3 / t->dwarf_samples,
+			(double)t->unwind_bytes / t->dwarf_samples);
+		for (int i = 1; i < SYM_UNWIND__COUNT; i++)
+			if (t->unwind_end[i])
+				fprintf(stderr, ", %s %llu", sym_unwind_end_name(i),
+					(unsigned long long)t->unwind_end[i]);
+	}
+	if (t->leaf_repairs)
+		fprintf(stderr, "; %llu frameless leaves given their caller",
+			(unsigned long long)t->leaf_repairs);
+	fputc('\n', stderr);
 	if (a->command) {
 		uint64_t n50 = cmp_samples_needed(0.5 - a->threshold_pp / 200, a->threshold_pp, 0.05, 0.8);
 		uint64_t n10 = cmp_samples_needed(0.1, a->threshold_pp, 0.05, 0.8);
@@ -571,6 +624,8 @@ int cmd_record(int argc, char **argv)
 	so.flush_seconds = a.flush_s;
 	so.stack_map_entries = a.stack_entries;
 	so.counts_map_entries = a.counts_entries;
+	so.unwind = a.unwind;
+	so.snapshot_bytes = a.snapshot_bytes;
 	err = session__new(&so, &s);
 	if (err) {
 		explain_sampler_error(err);

@@ -18,13 +18,26 @@
 
 #include "common.h"
 
-#define MAX_FRAMES 256
+#define MAX_FRAMES 320
+/* User frames kept per stack: the kernel's limit, also for DWARF. */
+#define EMBER_STACK_MAX 127
 
-struct raw_sample {
+/* How a user stack was obtained, for completeness and [truncated]. */
+#define UNWIND_FP (-1) /* kernel frame-pointer walk; judged by its root */
+
+/*
+ * A stack aggregated in user space: slow-path samples and DWARF-unwound
+ * samples arrive one by one between flushes; identical ones are counted
+ * together before they are symbolized and stored.
+ */
+struct agg_entry {
+	uint64_t hash;
 	struct sampler_sample smp;
+	int unwind_end;        /* UNWIND_FP or an enum sym_unwind_end */
 	char comm[17], pcomm[17];
-	uint64_t ips[]; /* n_kips kernel, then n_uips user */
+	uint64_t ips[];        /* n_kips kernel, then n_uips user */
 };
+
 
 struct session {
 	struct session_options opts;
@@ -36,9 +49,13 @@ struct session {
 	uint64_t next_flush_ns;
 	int64_t bucket_start_s;
 
-	/* Slow-path samples waiting for the next flush. */
-	struct raw_sample **raw;
-	size_t n_raw, cap_raw;
+	/* Stacks waiting for the next flush (open addressing, NULL = free). */
+	struct agg_entry **agg;
+	size_t cap_agg, n_agg;
+
+	struct session_quality *quality;
+	size_t n_quality, cap_quality;
+	uint64_t unwind_ips[MAX_FRAMES];
 
 	/* Processes that exited; forgotten after the next flush. */
 	uint32_t *exited;
@@ -142,8 +159,45 @@ static void count_frame(struct session *s, const struct sym_frame *f, uint64_t c
 		s->totals.frames_resolved += count;
 }
 
-/* Symbolize one stack and add it to the open flush. */
-static int store_sample(struct session *s, const struct sampler_sample *smp)
+/* Functions at which a user stack is whole: the process's or a thread's
+ * first frame. */
+static bool is_root_frame(const char *name)
+{
+	static const char *const roots[] = {
+		"_start", "__libc_start_main", "__libc_start_main_impl",
+		"__libc_start_call_main", "start_thread", "clone", "clone3",
+		"__clone", "__clone3", "__clone_internal", "thread_start",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(roots); i++)
+		if (!strcmp(name, roots[i]))
+			return true;
+	return false;
+}
+
+static void note_quality(struct session *s, const char *module, bool complete,
+			 uint64_t count)
+{
+	struct session_quality q = { module, 0, 0 };
+	size_t i;
+
+	for (i = 0; i < s->n_quality; i++)
+		if (s->quality[i].module == module)
+			break;
+	if (i == s->n_quality &&
+	    push((void **)&s->quality, &s->n_quality, &s->cap_quality, sizeof(q), &q))
+		return;
+	s->quality[i].samples += count;
+	if (complete)
+		s->quality[i].complete += count;
+}
+
+/*
+ * Symbolize one stack and add it to the open flush. unwind_end says how
+ * the user stack was walked: UNWIND_FP (the kernel's frame-pointer walk,
+ * whose leaf may need its caller repaired) or how a DWARF unwind ended.
+ */
+static int store_sample(struct session *s, const struct sampler_sample *smp, int unwind_end)
 {
 	struct store_labels labels = {
 		.host = s->host,
@@ -154,32 +208,71 @@ static int store_sample(struct session *s, const struct sampler_sample *smp)
 		.cgroup_id = smp->cgroup_id,
 		.extra = s->opts.extra_labels,
 	};
+	uint64_t uips[EMBER_STACK_MAX + 1], caller;
+	size_t nu = MIN(smp->n_uips, (size_t)EMBER_STACK_MAX), n = 0, first;
+	const char *leaf_module = NULL;
 	struct sym_frame f;
-	size_t n = 0;
+	bool complete;
 	int err;
 
+	memcpy(uips, smp->uips, nu * sizeof(uint64_t));
+	/* A frameless leaf: the kernel's walk went from it straight to its
+	 * caller's caller. The leaf's CFI says which top-of-stack word is the
+	 * return address into the missing caller. */
+	if (unwind_end == UNWIND_FP && nu >= 1 && (smp->top_ra[0] || smp->top_ra[1]) &&
+	    sym_session__leaf_caller(s->sym, smp->tgid, uips[0], smp->top_ra, &caller) == 0 &&
+	    (nu < 2 || uips[1] != caller)) {
+		memmove(&uips[2], &uips[1], (nu - 1) * sizeof(uint64_t));
+		uips[1] = caller;
+		nu++;
+		s->totals.leaf_repairs += smp->count;
+	}
+
+	/* Room for a [truncated] marker at the root. */
+	first = 1;
 	/* Stacks come leaf first; the store wants root first. Every address
 	 * but the leaf is a return address: look up addr - 1 so a call at the
 	 * very end of a function is attributed to that function. */
-	for (size_t i = smp->n_uips; i-- > 0 && n < MAX_FRAMES;) {
-		uint64_t a = smp->uips[i];
+	for (size_t i = nu; i-- > 0 && first + n < MAX_FRAMES;) {
+		uint64_t a = uips[i];
 
 		err = sym_session__user(s->sym, smp->tgid, i == 0 ? a : a - 1, &f);
 		if (err)
 			return err;
 		count_frame(s, &f, smp->count);
-		to_store_frame(&f, &s->frames[n++]);
+		to_store_frame(&f, &s->frames[first + n++]);
+		if (i == 0)
+			leaf_module = f.module;
 	}
-	for (size_t i = smp->n_kips; i-- > 0 && n < MAX_FRAMES;) {
+	if (nu) {
+		if (unwind_end == UNWIND_FP)
+			/* The outermost frame, or the one below it when the
+			 * walk ran one step into garbage. */
+			complete = is_root_frame(s->frames[first].name) ||
+				   (n >= 2 && is_root_frame(s->frames[first + 1].name));
+		else
+			complete = unwind_end == SYM_UNWIND_ROOT;
+		if (unwind_end >= 0)
+			s->totals.unwind_end[unwind_end] += smp->count;
+		s->totals.ustack_complete += complete ? smp->count : 0;
+		note_quality(s, leaf_module, complete, smp->count);
+		if (!complete) {
+			s->frames[0] = (struct store_frame){ .name = "[truncated]",
+							      .kind = STORE_FRAME_USER };
+			first = 0;
+			n++;
+		}
+	}
+	for (size_t i = smp->n_kips; i-- > 0 && first + n < MAX_FRAMES;) {
 		uint64_t a = smp->kips[i];
 
 		err = sym_session__kernel(s->sym, i == 0 ? a : a - 1, &f);
 		if (err)
 			return err;
 		count_frame(s, &f, smp->count);
-		to_store_frame(&f, &s->frames[n++]);
+		to_store_frame(&f, &s->frames[first + n++]);
 	}
-	return store_db__add_stack(s->db, &labels, s->frames, n, smp->count);
+	return store_db__add_stack(s->db, &labels, &s->frames[first], n, smp->count);
 }
 
 static void count_sample(struct session *s, const struct sampler_sample *smp)
@@ -193,45 +286,130 @@ static void count_sample(struct session *s, const struct sampler_sample *smp)
 	note_tgid(s, smp->tgid);
 }
 
-static int buffer_raw(struct session *s, const struct sampler_sample *smp)
+static uint64_t agg_hash(const struct sampler_sample *smp, int unwind_end)
 {
-	size_t n = smp->n_kips + smp->n_uips;
-	struct raw_sample *r = malloc(sizeof(*r) + n * sizeof(uint64_t));
+	uint64_t h = COMMON_HASH_SEED;
 
-	if (!r)
+	h = common_hash(h, &smp->tgid, sizeof(smp->tgid));
+	h = common_hash(h, &smp->tid, sizeof(smp->tid));
+	h = common_hash(h, &smp->cgroup_id, sizeof(smp->cgroup_id));
+	h = common_hash(h, &unwind_end, sizeof(unwind_end));
+	h = common_hash(h, smp->comm, strlen(smp->comm));
+	h = common_hash(h, smp->pcomm, strlen(smp->pcomm));
+	h = common_hash(h, &smp->n_kips, sizeof(smp->n_kips));
+	h = common_hash(h, smp->kips, smp->n_kips * sizeof(uint64_t));
+	h = common_hash(h, &smp->n_uips, sizeof(smp->n_uips));
+	h = common_hash(h, smp->uips, smp->n_uips * sizeof(uint64_t));
+	h = common_hash(h, smp->top_ra, sizeof(smp->top_ra));
+	return h;
+}
+
+static bool agg_equal(const struct agg_entry *e, uint64_t hash,
+		      const struct sampler_sample *smp, int unwind_end)
+{
+	const struct sampler_sample *a = &e->smp;
+
+	return e->hash == hash && e->unwind_end == unwind_end && a->tgid == smp->tgid &&
+	       a->tid == smp->tid && a->cgroup_id == smp->cgroup_id &&
+	       a->n_kips == smp->n_kips && a->n_uips == smp->n_uips &&
+	       !strcmp(a->comm, smp->comm) && !strcmp(a->pcomm, smp->pcomm) &&
+	       !memcmp(a->kips, smp->kips, smp->n_kips * sizeof(uint64_t)) &&
+	       !memcmp(a->uips, smp->uips, smp->n_uips * sizeof(uint64_t)) &&
+	       !memcmp(a->top_ra, smp->top_ra, sizeof(a->top_ra));
+}
+
+static int agg_grow(struct session *s)
+{
+	size_t ncap = s->cap_agg ? 2 * s->cap_agg : 256;
+	struct agg_entry **n = calloc(ncap, sizeof(*n));
+
+	if (!n)
 		return -ENOMEM;
-	r->smp = *smp;
-	snprintf(r->comm, sizeof(r->comm), "%s", smp->comm);
-	snprintf(r->pcomm, sizeof(r->pcomm), "%s", smp->pcomm);
-	memcpy(r->ips, smp->kips, smp->n_kips * sizeof(uint64_t));
-	memcpy(r->ips + smp->n_kips, smp->uips, smp->n_uips * sizeof(uint64_t));
-	r->smp.comm = r->comm;
-	r->smp.pcomm = r->pcomm;
-	r->smp.kips = r->ips;
-	r->smp.uips = r->ips + smp->n_kips;
-	if (push((void **)&s->raw, &s->n_raw, &s->cap_raw, sizeof(r), &r)) {
-		free(r);
-		return -ENOMEM;
+	for (size_t i = 0; i < s->cap_agg; i++) {
+		struct agg_entry *e = s->agg[i];
+		size_t j;
+
+		if (!e)
+			continue;
+		for (j = e->hash & (ncap - 1); n[j]; j = (j + 1) & (ncap - 1))
+			;
+		n[j] = e;
 	}
+	free(s->agg);
+	s->agg = n;
+	s->cap_agg = ncap;
 	return 0;
 }
+
+/* Count smp (copied) in the user-space aggregate. */
+static int agg_add(struct session *s, const struct sampler_sample *smp, int unwind_end)
+{
+	uint64_t h = agg_hash(smp, unwind_end);
+	struct agg_entry *e;
+	size_t i, n;
+
+	if (2 * (s->n_agg + 1) > s->cap_agg && agg_grow(s))
+		return -ENOMEM;
+	for (i = h & (s->cap_agg - 1); s->agg[i]; i = (i + 1) & (s->cap_agg - 1)) {
+		if (agg_equal(s->agg[i], h, smp, unwind_end)) {
+			s->agg[i]->smp.count += smp->count;
+			return 0;
+		}
+	}
+	n = smp->n_kips + smp->n_uips;
+	e = malloc(sizeof(*e) + n * sizeof(uint64_t));
+	if (!e)
+		return -ENOMEM;
+	e->hash = h;
+	e->unwind_end = unwind_end;
+	e->smp = *smp;
+	snprintf(e->comm, sizeof(e->comm), "%s", smp->comm);
+	snprintf(e->pcomm, sizeof(e->pcomm), "%s", smp->pcomm);
+	memcpy(e->ips, smp->kips, smp->n_kips * sizeof(uint64_t));
+	memcpy(e->ips + smp->n_kips, smp->uips, smp->n_uips * sizeof(uint64_t));
+	e->smp.comm = e->comm;
+	e->smp.pcomm = e->pcomm;
+	e->smp.kips = e->ips;
+	e->smp.uips = e->ips + smp->n_kips;
+	s->agg[i] = e;
+	s->n_agg++;
+	return 0;
+}
+
+static void agg_clear(struct session *s)
+{
+	for (size_t i = 0; i < s->cap_agg; i++) {
+		free(s->agg[i]);
+		s->agg[i] = NULL;
+	}
+	s->n_agg = 0;
+}
+
+static int write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end);
 
 static int on_sample(void *ctx, const struct sampler_sample *smp)
 {
 	struct session *s = ctx;
-	int err;
 
 	/* Slow-path samples arrive between flushes; they are counted and
-	 * stored when the flush replays them. */
+	 * stored when the flush writes the aggregate. */
 	if (!s->in_flush)
-		return buffer_raw(s, smp);
+		return agg_add(s, smp, UNWIND_FP);
+	return write_sample(s, smp, UNWIND_FP);
+}
+
+/* Count and store one (aggregated) sample in the open flush. */
+static int write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end)
+{
+	int err;
+
 	count_sample(s, smp);
 	s->flush_samples += smp->count;
 	if (s->has_flush_error) {
 		s->lost_in_flush += smp->count;
 		return 0;
 	}
-	err = store_sample(s, smp);
+	err = store_sample(s, smp, unwind_end);
 	if (err) {
 		s->lost_in_flush += smp->count;
 		s->has_flush_error = true;
@@ -245,9 +423,49 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 {
 	struct session *s = ctx;
 
+	uint64_t start, end;
+	bool dwarf;
+
 	/* Snapshot now: the process may be gone by the next flush. Failure
 	 * (already exited) shows up later as unresolved frames. */
 	sym_session__note_process(s->sym, tgid);
+	/* AUTO: DWARF only for processes whose executable has no frame
+	 * pointers, so the copy cost is paid only where it buys something. */
+	if (s->opts.unwind == SAMPLER_UNWIND_AUTO &&
+	    sym_session__exe(s->sym, tgid, &start, &end, &dwarf) == 0)
+		sampler__set_unwind(s->sampler, tgid,
+				    dwarf ? SAMPLER_UNWIND_DWARF : SAMPLER_UNWIND_FP);
+}
+
+static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
+{
+	struct session *s = ctx;
+	struct sampler_sample smp = {
+		.tgid = d->tgid,
+		.tid = d->tid,
+		.cgroup_id = d->cgroup_id,
+		.comm = d->comm,
+		.pcomm = d->pcomm,
+		.kips = d->kips,
+		.n_kips = d->n_kips,
+		.uips = s->unwind_ips,
+		.user_task = true,
+		.count = 1,
+	};
+	enum sym_unwind_end end;
+	uint64_t t0 = common_now_ns();
+	int err;
+
+	err = sym_session__unwind(s->sym, d->tgid, d->regs, d->stack, d->stack_len,
+				  s->unwind_ips, EMBER_STACK_MAX, &smp.n_uips, &end);
+	s->totals.unwind_ns += common_now_ns() - t0;
+	s->totals.unwind_bytes += d->stack_len;
+	if (err)
+		return err;
+	s->totals.dwarf_samples++;
+	if (s->in_flush)
+		return write_sample(s, &smp, end);
+	return agg_add(s, &smp, end);
 }
 
 static void on_exit_ev(void *ctx, uint32_t tgid)
@@ -261,6 +479,7 @@ static const struct sampler_callbacks callbacks = {
 	.on_process = on_process,
 	.on_exit = on_exit_ev,
 	.on_sample = on_sample,
+	.on_dwarf_sample = on_dwarf_sample,
 };
 
 int session__new(const struct session_options *opts,
@@ -272,6 +491,8 @@ int session__new(const struct session_options *opts,
 		.include_idle = opts->include_idle,
 		.stack_map_entries = opts->stack_map_entries,
 		.counts_map_entries = opts->counts_map_entries,
+		.unwind = opts->unwind,
+		.snapshot_bytes = opts->snapshot_bytes,
 	};
 	struct session *s;
 	int err;
@@ -311,9 +532,9 @@ void session__free(struct session *s)
 		return;
 	sampler__free(s->sampler);
 	sym_session__free(s->sym);
-	for (size_t i = 0; i < s->n_raw; i++)
-		free(s->raw[i]);
-	free(s->raw);
+	agg_clear(s);
+	free(s->agg);
+	free(s->quality);
 	free(s->exited);
 	free(s->tgids);
 	free(s);
@@ -360,11 +581,10 @@ int session__flush(struct session *s)
 	}
 
 	s->in_flush = true;
-	for (size_t i = 0; i < s->n_raw; i++) {
-		on_sample(s, &s->raw[i]->smp);
-		free(s->raw[i]);
-	}
-	s->n_raw = 0;
+	for (size_t i = 0; i < s->cap_agg; i++)
+		if (s->agg[i])
+			write_sample(s, &s->agg[i]->smp, s->agg[i]->unwind_end);
+	agg_clear(s);
 	derr = sampler__drain(s->sampler, &callbacks, s);
 	s->in_flush = false;
 
@@ -425,6 +645,12 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 	ret_totals->processes = s->n_tgids;
 	sampler__stats(s->sampler, ret_totals->sampler);
 	sym_session__stats(s->sym, &ret_totals->sym);
+}
+
+size_t session__quality(struct session *s, const struct session_quality **ret)
+{
+	*ret = s->quality;
+	return s->n_quality;
 }
 
 const char *session__flush_error(const struct session *s)

@@ -25,6 +25,8 @@ struct session_options {
 	unsigned flush_seconds;
 	unsigned stack_map_entries;  /* 0 = sampler default */
 	unsigned counts_map_entries; /* 0 = sampler default */
+	enum sampler_unwind unwind;  /* fp, dwarf or auto */
+	unsigned snapshot_bytes;     /* DWARF stack copy; 0 = default */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
 };
 
@@ -36,6 +38,12 @@ struct session_totals {
 	uint64_t processes;          /* distinct tgids with samples */
 	uint64_t frames;             /* frames written, weighted by samples */
 	uint64_t frames_resolved;    /* ... of them given a function name */
+	uint64_t ustack_complete;    /* samples whose user stack reaches a root */
+	uint64_t leaf_repairs;       /* FP samples given their leaf's caller */
+	uint64_t dwarf_samples;      /* samples unwound with DWARF CFI */
+	uint64_t unwind_ns;          /* time spent unwinding them */
+	uint64_t unwind_bytes;       /* stack bytes copied for them */
+	uint64_t unwind_end[SYM_UNWIND__COUNT]; /* how DWARF unwinds ended */
 	uint64_t flushes;
 	uint64_t flush_errors;
 	uint64_t samples_lost_store; /* samples of flushes that failed to write */
@@ -75,6 +83,14 @@ int session__flush(struct session *s);
 
 /* Samples lost, all reasons: in the kernel and when writing. */
 uint64_t session_dropped(const struct session_totals *t);
+
+/* Per-binary unwind quality: samples whose leaf is in module, and how many
+ * of them reach a root frame. Valid until the session is freed. */
+struct session_quality {
+	const char *module;
+	uint64_t samples, complete;
+};
+size_t session__quality(struct session *s, const struct session_quality **ret);
 
 /* Current totals. */
 void session__totals(struct session *s, struct session_totals *ret_totals);

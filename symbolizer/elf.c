@@ -403,6 +403,9 @@ int sym_elf__load_fd(int fd, const char *debug_dir, struct sym_elf **ret_elf)
 	r = finish_symbols(&b, e);
 	if (r < 0)
 		goto fail;
+	r = sym_cfi__load(elf, &e->cfi);
+	if (r < 0)
+		goto fail;
 	free(b.v);
 	elf_end(elf);
 	*ret_elf = e;
@@ -421,6 +424,7 @@ void sym_elf__free(struct sym_elf *e)
 		return;
 	free(e->build_id);
 	free(e->loads);
+	sym_cfi__fini(&e->cfi);
 	free(e->syms);
 	free(e->names);
 	free(e);

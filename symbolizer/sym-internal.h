@@ -66,6 +66,33 @@ const char *sym_strings__printf(struct sym_strings *st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sym_strings__fini(struct sym_strings *st);
 
+/* ---- cfi.c: call frame information for DWARF unwinding ----------------- */
+
+/*
+ * Copies of .eh_frame_hdr and .eh_frame with their virtual addresses (each
+ * followed by zeroed slack, so whole-word reads at the end are safe), and a
+ * count of FDEs that use %rbp as the CFA register.
+ */
+struct sym_cfi {
+	uint8_t *hdr;
+	uint64_t hdr_vaddr;
+	size_t hdr_size;
+	uint8_t *eh_frame;
+	uint64_t eh_vaddr;
+	size_t eh_size;
+	size_t fdes, fdes_with_fp;
+};
+
+typedef struct Elf Elf;
+
+/* Fill c from elf. Returns 0 (also when there is no CFI) or -ENOMEM. */
+int sym_cfi__load(Elf *elf, struct sym_cfi *c);
+void sym_cfi__fini(struct sym_cfi *c);
+/* True when at least half of the functions keep a frame pointer. */
+bool sym_cfi__has_frame_pointers(const struct sym_cfi *c);
+/* Read the 8 bytes at vaddr from the copied sections; -ENOENT outside. */
+int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word);
+
 /* ---- elf.c: one ELF binary's symbol table ----------------------------- */
 
 /*
@@ -97,6 +124,7 @@ struct sym_elf {
 	char *names;
 	size_t names_len;
 	bool debug_file;  /* symbols were taken from a build-id debug file too */
+	struct sym_cfi cfi;
 };
 
 /*
@@ -155,6 +183,23 @@ int sym_maps__parse_line(const char *line, struct sym_maps_entry *ret_entry);
 int sym_maps__read(const char *root, pid_t pid,
 		   struct sym_maps_entry **ret_entries, size_t *ret_n);
 void sym_maps__free(struct sym_maps_entry *entries, size_t n);
+
+/* ---- symbolizer.c, for unwind.c ----------------------------------------- */
+
+struct sym_session;
+
+/*
+ * The binary mapped at addr in pid (snapshotting or refreshing the process
+ * as sym_session__user does): its ELF object and the bias to add to its
+ * virtual addresses to get addresses in the process, and the mapping's
+ * range. Returns 0, or -ENOENT (no file-backed mapping with a usable ELF).
+ */
+int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
+			const struct sym_elf **ret_elf, uint64_t *ret_bias,
+			uint64_t *ret_start, uint64_t *ret_end);
+
+/* unwind.c: drop libunwind's cached frames of pid (exit, exec, forget). */
+void sym_unwind__forget(const struct sym_session *s, pid_t pid);
 
 /* ---- kernel.c: /proc/kallsyms ----------------------------------------- */
 

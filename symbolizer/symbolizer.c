@@ -434,6 +434,8 @@ int sym_session__note_process(struct sym_session *s, pid_t pid)
 	size_t n = 0;
 	int r;
 
+	/* New mappings (exec, dlopen): cached frames may be stale. */
+	sym_unwind__forget(s, pid);
 	proc = process_find(s, pid);
 	if (!proc) {
 		proc = calloc(1, sizeof(*proc));
@@ -484,6 +486,7 @@ void sym_session__forget_process(struct sym_session *s, pid_t pid)
 {
 	if (!s)
 		return;
+	sym_unwind__forget(s, pid);
 	process_free(sym_htab__remove(&s->procs, pid_hash(pid), proc_eq, &pid));
 }
 
@@ -562,20 +565,19 @@ static int frame_from_mapping(struct sym_session *s, const struct sym_mapping *m
 	return f->name ? 0 : -ENOMEM;
 }
 
-int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
-		      struct sym_frame *ret_frame)
+/*
+ * The mapping of pid that holds addr, snapshotting the process if it was
+ * never noted and re-reading it once for code mapped later (dlopen). NULL
+ * with *ret_miss set when there is none. Returns 0 or -ENOMEM.
+ */
+static int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
+			const struct sym_mapping **ret_m, enum sym_miss *ret_miss)
 {
-	struct sym_frame f = {
-		.name = unknown,
-		.module = unknown,
-		.addr = addr,
-		.kind = SYM_FRAME_USER,
-		.miss = SYM_MISS_NO_PROCESS,
-	};
 	const struct sym_mapping *m = NULL;
 	struct sym_process *proc;
 	int r = 0;
 
+	*ret_miss = SYM_MISS_NO_PROCESS;
 	proc = process_find(s, pid);
 	/* Never noted, or unreadable last time (not gone): try now. */
 	if (!proc || (!proc->snapshotted && !proc->gone &&
@@ -592,8 +594,25 @@ int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
 			r = sym_session__note_process(s, pid);
 			m = mapping_find(proc, addr);
 		}
-		f.miss = SYM_MISS_NO_MAPPING;
+		*ret_miss = SYM_MISS_NO_MAPPING;
 	}
+	*ret_m = m;
+	return r == -ENOMEM ? r : 0;
+}
+
+int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
+		      struct sym_frame *ret_frame)
+{
+	struct sym_frame f = {
+		.name = unknown,
+		.module = unknown,
+		.addr = addr,
+		.kind = SYM_FRAME_USER,
+	};
+	const struct sym_mapping *m = NULL;
+	int r;
+
+	r = find_mapping(s, pid, addr, &m, &f.miss);
 	if (r == -ENOMEM)
 		goto out;
 	r = m ? frame_from_mapping(s, m, addr, &f) : 0;
@@ -605,6 +624,53 @@ out:
 	frame_count(s, &f);
 	*ret_frame = f;
 	return r == -ENOMEM ? r : 0;
+}
+
+int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
+		     uint64_t *ret_end, bool *ret_wants_dwarf)
+{
+	const struct sym_mapping *m = NULL;
+	struct sym_process *proc;
+
+	proc = process_find(s, pid);
+	if (!proc || !proc->snapshotted) {
+		if (sym_session__note_process(s, pid) == -ENOMEM)
+			return -ENOMEM;
+		proc = process_find(s, pid);
+	}
+	if (!proc || !proc->snapshotted)
+		return -ESRCH;
+	/* The executable is mapped below its libraries (PIE at 0x55..., fixed
+	 * at 0x400000; libraries near the top of the address space). */
+	for (size_t i = 0; i < proc->n_maps && !m; i++)
+		if (proc->maps[i].kind == SYM_MAP_FILE)
+			m = &proc->maps[i];
+	if (!m || !m->bin || !m->bin->elf)
+		return -ENOENT;
+	*ret_start = m->start;
+	*ret_end = m->end;
+	*ret_wants_dwarf = m->bin->elf->cfi.eh_frame &&
+			   !sym_cfi__has_frame_pointers(&m->bin->elf->cfi);
+	return 0;
+}
+
+int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
+			const struct sym_elf **ret_elf, uint64_t *ret_bias,
+			uint64_t *ret_start, uint64_t *ret_end)
+{
+	const struct sym_mapping *m = NULL;
+	enum sym_miss miss;
+	uint64_t vaddr;
+
+	if (find_mapping(s, pid, addr, &m, &miss) < 0 || !m || !m->bin || !m->bin->elf)
+		return -ENOENT;
+	if (sym_elf__offset_to_vaddr(m->bin->elf, m->offset, &vaddr) < 0)
+		return -ENOENT;
+	*ret_elf = m->bin->elf;
+	*ret_bias = m->start - vaddr;
+	*ret_start = m->start;
+	*ret_end = m->end;
+	return 0;
 }
 
 int sym_session__kernel(struct sym_session *s, uint64_t addr,

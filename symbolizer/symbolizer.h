@@ -126,3 +126,53 @@ void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats
 
 /* A short human name for a miss reason ("no-mapping", ...). */
 const char *sym_miss_name(enum sym_miss miss);
+
+/* ---- unwinding user stacks with DWARF CFI (unwind.c) ------------------- */
+
+/* Registers of a sample, DWARF x86_64 numbering: rax rdx rcx rbx rsi rdi
+ * rbp rsp r8..r15 rip. */
+#define SYM_UNWIND_REGS 17
+
+/* How an unwind ended. */
+enum sym_unwind_end {
+	SYM_UNWIND_ROOT = 0,      /* reached the outermost frame (the CFI says
+	                             there is no caller: _start, clone, ...) */
+	SYM_UNWIND_STACK_SHORT,   /* the stack copy ended first */
+	SYM_UNWIND_NO_CFI,        /* an address without unwind information */
+	SYM_UNWIND_BAD_FRAME,     /* the CFI led to an impossible frame */
+	SYM_UNWIND_DEPTH,         /* more frames than asked for */
+	SYM_UNWIND__COUNT,
+};
+
+/* Short kebab-case name of an end ("root", "stack-snapshot-too-short"). */
+const char *sym_unwind_end_name(enum sym_unwind_end end);
+
+/*
+ * Unwind the user stack of pid from its registers and a copy of stack_len
+ * bytes of its stack starting at regs[rsp]. Writes up to max addresses,
+ * leaf first (the first is regs[rip], the others return addresses) and says
+ * how the walk ended. Returns 0, -EINVAL (max 0), -ENOMEM.
+ */
+int sym_session__unwind(struct sym_session *s, pid_t pid,
+			const uint64_t regs[SYM_UNWIND_REGS], const void *stack,
+			size_t stack_len, uint64_t *ret_ips, size_t max,
+			size_t *ret_n, enum sym_unwind_end *ret_end);
+
+/*
+ * Frame-pointer stacks: when the leaf at leaf_ip has no frame of its own
+ * (its CFI puts the return address at the top of the stack), the kernel's
+ * walk skipped its caller. top holds the two words at the top of the stack.
+ * Returns 0 and *ret_caller (the caller's return address) when a caller
+ * must be inserted, or -ENOENT when the walk was right or cannot be judged.
+ */
+int sym_session__leaf_caller(struct sym_session *s, pid_t pid, uint64_t leaf_ip,
+			     const uint64_t top[2], uint64_t *ret_caller);
+
+/*
+ * The main executable of pid: its text mapping's range and whether it
+ * needs DWARF unwinding (it has CFI and most of its functions keep no
+ * frame pointer). Returns 0, -ESRCH, -ENOENT (no usable executable
+ * mapping) or -ENOMEM.
+ */
+int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
+		     uint64_t *ret_end, bool *ret_wants_dwarf);

@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * unwind.c — DWARF unwinding of user stacks with libunwind's remote API.
+ * The sampler hands over a sample's user registers and a copy of the top of
+ * its user stack; libunwind walks the frames with the CFI of the binaries
+ * mapped in the process (.eh_frame_hdr and .eh_frame, copied when the binary
+ * was loaded, see cfi.c), reading stack words from the copy. The same
+ * machinery, given only the two words at the top of the stack, repairs the
+ * caller of a frameless leaf in frame-pointer mode, and the CFI's shape
+ * decides AUTO mode's choice per process.
+ *
+ * Called from the session loop's thread only (as the rest of sym_session).
+ */
+#include "symbolizer.h"
+#include "sym-internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libunwind.h>
+
+/* Not in libunwind's public headers, but exported: the lookup of one IP in
+ * an .eh_frame_hdr search table, as used by perf and others. */
+extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip,
+					      unw_dyn_info_t *di, unw_proc_info_t *pi,
+					      int need_unwind_info, void *arg);
+
+/* Where the fake stack lives for the leaf repair: any address no real
+ * binary can be mapped at. */
+#define FAKE_SP 0x1000ULL
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+struct unwind_ctx {
+	struct sym_session *s;
+	pid_t pid;
+	const uint64_t *regs;
+	const uint8_t *stack;
+	uint64_t sp;
+	size_t stack_len;
+	bool stack_short;        /* a read fell beyond the copied stack */
+	bool no_cfi;             /* an IP had no unwind information */
+	/* Binaries found by find_proc_info: their CFI tables live in
+	 * read-only mappings the symbolizer does not keep, so access_mem
+	 * looks for table addresses here. */
+	struct {
+		const struct sym_elf *elf;
+		uint64_t bias;
+	} seen[8];
+	size_t n_seen, next_seen;
+};
+
+static void remember(struct unwind_ctx *c, const struct sym_elf *e, uint64_t bias)
+{
+	for (size_t i = 0; i < c->n_seen; i++)
+		if (c->seen[i].elf == e && c->seen[i].bias == bias)
+			return;
+	if (c->n_seen < ARRAY_LEN(c->seen)) {
+		c->seen[c->n_seen].elf = e;
+		c->seen[c->n_seen++].bias = bias;
+		return;
+	}
+	c->seen[c->next_seen].elf = e;
+	c->seen[c->next_seen].bias = bias;
+	c->next_seen = (c->next_seen + 1) % ARRAY_LEN(c->seen);
+}
+
+static __thread unw_addr_space_t addr_space;
+/* The process whose frames libunwind's cache holds. */
+static __thread pid_t cached_pid;
+static __thread const struct sym_session *cached_session;
+
+struct eh_frame_hdr {
+	uint8_t version;
+	uint8_t eh_frame_ptr_enc;
+	uint8_t fde_count_enc;
+	uint8_t table_enc;
+};
+
+#define DW_EH_PE_udata4 0x03
+#define DW_EH_PE_sdata4 0x0b
+#define DW_EH_PE_pcrel 0x10
+#define DW_EH_PE_datarel 0x30
+
+static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
+			  int need_unwind_info, void *arg)
+{
+	struct unwind_ctx *c = arg;
+	const struct sym_elf *e;
+	const struct eh_frame_hdr *h;
+	uint64_t bias, start, end;
+	uint32_t fde_count;
+	unw_dyn_info_t di;
+
+	if (sym_session__locate(c->s, c->pid, ip, &e, &bias, &start, &end) < 0 ||
+	    !e->cfi.hdr || e->cfi.hdr_size < 12 || !e->cfi.eh_frame) {
+		c->no_cfi = true;
+		return -UNW_ENOINFO;
+	}
+	h = (const struct eh_frame_hdr *)e->cfi.hdr;
+	/* The encodings every x86_64 linker writes; anything else is skipped
+	 * rather than misread. */
+	if (h->version != 1 || h->fde_count_enc != DW_EH_PE_udata4 ||
+	    h->table_enc != (DW_EH_PE_datarel | DW_EH_PE_sdata4) ||
+	    (h->eh_frame_ptr_enc & 0x0f) != DW_EH_PE_sdata4) {
+		c->no_cfi = true;
+		return -UNW_ENOINFO;
+	}
+	remember(c, e, bias);
+	memcpy(&fde_count, e->cfi.hdr + 8, sizeof(fde_count));
+	if ((uint64_t)fde_count * 8 > e->cfi.hdr_size - 12) {
+		c->no_cfi = true;
+		return -UNW_ENOINFO;
+	}
+	memset(&di, 0, sizeof(di));
+	di.format = UNW_INFO_FORMAT_REMOTE_TABLE;
+	di.start_ip = start;
+	di.end_ip = end;
+	di.u.rti.segbase = bias + e->cfi.hdr_vaddr;
+	di.u.rti.table_data = bias + e->cfi.hdr_vaddr + 12;
+	di.u.rti.table_len = (uint64_t)fde_count * 8 / sizeof(unw_word_t);
+	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
+}
+
+static void put_unwind_info(unw_addr_space_t as, unw_proc_info_t *pi, void *arg)
+{
+	/* libunwind frees what dwarf_search_unwind_table allocated itself. */
+}
+
+static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dilap, void *arg)
+{
+	return -UNW_ENOINFO;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
+		      int write, void *arg)
+{
+	struct unwind_ctx *c = arg;
+	const struct sym_elf *e;
+	uint64_t bias, start, end, word;
+
+	if (write)
+		return -UNW_EINVAL;
+	if (addr >= c->sp && addr - c->sp + sizeof(word) <= c->stack_len) {
+		memcpy(valp, c->stack + (addr - c->sp), sizeof(word));
+		return 0;
+	}
+	/* Just past the copy: the stack was deeper than the snapshot. */
+	if (addr >= c->sp && addr - c->sp < (1u << 20)) {
+		c->stack_short = true;
+		return -UNW_EINVAL;
+	}
+	/* The CFI tables of the binaries met so far, at their addresses in
+	 * the process. */
+	for (size_t i = 0; i < c->n_seen; i++) {
+		if (sym_cfi__read(&c->seen[i].elf->cfi, addr - c->seen[i].bias, &word) == 0) {
+			*valp = word;
+			return 0;
+		}
+	}
+	if (sym_session__locate(c->s, c->pid, addr, &e, &bias, &start, &end) == 0 &&
+	    sym_cfi__read(&e->cfi, addr - bias, &word) == 0) {
+		*valp = word;
+		return 0;
+	}
+	return -UNW_EINVAL;
+}
+
+static int access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *valp,
+		      int write, void *arg)
+{
+	struct unwind_ctx *c = arg;
+
+	if (write || reg < 0 || reg >= SYM_UNWIND_REGS)
+		return -UNW_EBADREG;
+	*valp = c->regs[reg];
+	return 0;
+}
+
+static int access_fpreg(unw_addr_space_t as, unw_regnum_t reg, unw_fpreg_t *val,
+			int write, void *arg)
+{
+	return -UNW_EBADREG;
+}
+
+static int resume(unw_addr_space_t as, unw_cursor_t *cu, void *arg)
+{
+	return -UNW_EINVAL;
+}
+
+static int get_proc_name(unw_addr_space_t as, unw_word_t addr, char *bufp,
+			 size_t buf_len, unw_word_t *offp, void *arg)
+{
+	return -UNW_EINVAL;
+}
+
+static unw_accessors_t accessors = {
+	.find_proc_info = find_proc_info,
+	.put_unwind_info = put_unwind_info,
+	.get_dyn_info_list_addr = get_dyn_info_list_addr,
+	.access_mem = access_mem,
+	.access_reg = access_reg,
+	.access_fpreg = access_fpreg,
+	.resume = resume,
+	.get_proc_name = get_proc_name,
+};
+
+static unw_addr_space_t get_addr_space(const struct sym_session *s, pid_t pid)
+{
+	if (addr_space && (pid != cached_pid || s != cached_session)) {
+		unw_flush_cache(addr_space, 0, 0);
+		cached_pid = pid;
+		cached_session = s;
+	}
+	if (!addr_space) {
+		addr_space = unw_create_addr_space(&accessors, 0);
+		/* One address space serves every process, and the same
+		 * address means different code in different processes: the
+		 * cache is flushed whenever the process changes. */
+		if (addr_space)
+			unw_set_caching_policy(addr_space, UNW_CACHE_GLOBAL);
+	}
+	if (addr_space) {
+		cached_pid = pid;
+		cached_session = s;
+	}
+	return addr_space;
+}
+
+void sym_unwind__forget(const struct sym_session *s, pid_t pid)
+{
+	/* The process exited (or exec'd): its pid may come back with other
+	 * code at the same addresses. */
+	if (addr_space && s == cached_session && pid == cached_pid) {
+		unw_flush_cache(addr_space, 0, 0);
+		cached_pid = 0;
+	}
+}
+
+const char *sym_unwind_end_name(enum sym_unwind_end end)
+{
+	static const char *const names[SYM_UNWIND__COUNT] = {
+		[SYM_UNWIND_ROOT] = "root",
+		[SYM_UNWIND_STACK_SHORT] = "stack-snapshot-too-short",
+		[SYM_UNWIND_NO_CFI] = "no-unwind-info",
+		[SYM_UNWIND_BAD_FRAME] = "bad-frame",
+		[SYM_UNWIND_DEPTH] = "too-deep",
+	};
+
+	if ((unsigned)end >= SYM_UNWIND__COUNT)
+		return "invalid";
+	return names[end];
+}
+
+int sym_session__unwind(struct sym_session *s, pid_t pid,
+			const uint64_t regs[SYM_UNWIND_REGS], const void *stack,
+			size_t stack_len, uint64_t *ret_ips, size_t max,
+			size_t *ret_n, enum sym_unwind_end *ret_end)
+{
+	struct unwind_ctx c = {
+		.s = s,
+		.pid = pid,
+		.regs = regs,
+		.stack = stack,
+		.sp = regs[UNW_X86_64_RSP],
+		.stack_len = stack_len,
+	};
+	unw_addr_space_t as = get_addr_space(s, pid);
+	enum sym_unwind_end end = SYM_UNWIND_DEPTH;
+	unw_cursor_t cursor;
+	size_t n = 0;
+	int r;
+
+	if (!as)
+		return -ENOMEM;
+	if (max == 0)
+		return -EINVAL;
+	ret_ips[n++] = regs[UNW_X86_64_RIP];
+	if (unw_init_remote(&cursor, as, &c) < 0) {
+		end = SYM_UNWIND_BAD_FRAME;
+		goto out;
+	}
+	while (n < max) {
+		unw_word_t ip;
+
+		r = unw_step(&cursor);
+		if (r == 0) {
+			end = SYM_UNWIND_ROOT;
+			break;
+		}
+		if (r < 0 || unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0) {
+			end = c.stack_short ? SYM_UNWIND_STACK_SHORT
+			    : c.no_cfi ? SYM_UNWIND_NO_CFI : SYM_UNWIND_BAD_FRAME;
+			break;
+		}
+		if (ip == 0) {
+			end = SYM_UNWIND_ROOT;
+			break;
+		}
+		ret_ips[n++] = ip;
+	}
+out:
+	*ret_n = n;
+	*ret_end = end;
+	return 0;
+}
+
+int sym_session__leaf_caller(struct sym_session *s, pid_t pid, uint64_t leaf_ip,
+			     const uint64_t top[2], uint64_t *ret_caller)
+{
+	uint64_t regs[SYM_UNWIND_REGS] = {0};
+	struct unwind_ctx c = {
+		.s = s,
+		.pid = pid,
+		.regs = regs,
+		.stack = (const uint8_t *)top,
+		.sp = FAKE_SP,
+		.stack_len = 2 * sizeof(uint64_t),
+	};
+	unw_addr_space_t as = get_addr_space(s, pid);
+	unw_cursor_t cursor;
+	unw_word_t ip, sp;
+
+	if (!as)
+		return -ENOMEM;
+	regs[UNW_X86_64_RIP] = leaf_ip;
+	regs[UNW_X86_64_RSP] = FAKE_SP;
+	/* %rbp points nowhere: a leaf whose CFA is %rbp-based has a frame,
+	 * the kernel's walk was right, and the step fails here. */
+	regs[UNW_X86_64_RBP] = 0;
+	if (unw_init_remote(&cursor, as, &c) < 0 || unw_step(&cursor) <= 0 ||
+	    unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0 ||
+	    unw_get_reg(&cursor, UNW_REG_SP, &sp) < 0)
+		return -ENOENT;
+	/* The return address must have come from the two words we have. */
+	if (sp > FAKE_SP + 2 * sizeof(uint64_t) || ip == 0 ||
+	    (ip != top[0] && ip != top[1]))
+		return -ENOENT;
+	*ret_caller = ip;
+	return 0;
+}
