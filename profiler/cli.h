@@ -32,3 +32,4 @@ void cli_usage_hint(const char *cmd);
 /* Sub-commands. Each returns the process exit status. */
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_import(int argc, char **argv);

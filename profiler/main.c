@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * main.c — `ember`: dispatches to the sub-commands (record, report) and
+ * main.c — `ember`: dispatches to the sub-commands (record, report, import) and
  * answers --help and --version.
  */
 #include <stdio.h>
@@ -15,7 +15,8 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "record", cmd_record, "profile a command, processes or the whole system into a database" },
-	{ "report", cmd_report, "print a recorded profile as folded stacks or a top table" },
+	{ "report", cmd_report, "print a profile as a top table, or export it (folded, pprof, speedscope)" },
+	{ "import", cmd_import, "turn a pprof profile made elsewhere into a database" },
 };
 
 static void usage(FILE *out)
