@@ -40,3 +40,4 @@ void cli_usage_hint(const char *cmd);
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_import(int argc, char **argv);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * main.c — `ember`: dispatches to the sub-commands (record, report, diff) and
- * answers --help and --version.
+ * main.c — `ember`: dispatches to the sub-commands (record, report, diff,
+ * import) and answers --help and --version.
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,8 +15,9 @@ static const struct {
 	const char *summary;
 } commands[] = {
 	{ "record", cmd_record, "profile a command, processes or the whole system into a database" },
-	{ "report", cmd_report, "print a recorded profile as folded stacks or a top table" },
+	{ "report", cmd_report, "print a profile as a top table, or export it (folded, pprof, speedscope)" },
 	{ "diff", cmd_diff, "compare two profiles; exit 1 when a function got significantly slower" },
+	{ "import", cmd_import, "turn a pprof profile made elsewhere into a database" },
 };
 
 static void usage(FILE *out)

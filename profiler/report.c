@@ -1,20 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * report.c — `ember report FILE`: reads a database (never modifying it) and
- * prints the merged profile as folded stacks (the FlameGraph / inferno /
- * `profile -f` convention: root first, process name first, ';'-separated,
- * one count per line) or as a top table of functions by self and total.
+ * prints the merged profile as a top table of functions by self and total,
+ * or exports it through the storage module: folded stacks (the FlameGraph /
+ * inferno / `profile -f` convention), pprof (gzipped profile.proto) or
+ * speedscope JSON.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "storage.h"
 
-enum report_format { FORMAT_FOLDED, FORMAT_TOP };
+enum report_format { FORMAT_FOLDED, FORMAT_TOP, FORMAT_PPROF, FORMAT_SPEEDSCOPE };
 
 struct report_args {
 	const char *path;
@@ -26,7 +28,7 @@ struct report_args {
 static void report_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ember report FILE [--format folded|top] [-o OUT] [--limit N]\n"
+		"Usage: ember report FILE [--format folded|top|pprof|speedscope] [-o OUT] [--limit N]\n"
 		"\n"
 		"Print the profile stored in FILE (from ember record). The database is\n"
 		"only read, never modified.\n"
@@ -36,6 +38,9 @@ static void report_usage(FILE *out)
 		"                        count (input for flamegraph.pl and inferno);\n"
 		"                        kernel frames end in _[k] (default)\n"
 		"                        top: functions by self and total samples\n"
+		"                        pprof: gzipped profile.proto, for go tool pprof\n"
+		"                        and other pprof viewers (needs -o or a pipe)\n"
+		"                        speedscope: JSON for speedscope.app\n"
 		"  -o, --output OUT      write to OUT instead of standard output\n"
 		"  -n, --limit N         top: show N functions (default 30, 0 = all)\n"
 		"  -h, --help            show this help\n");
@@ -63,8 +68,13 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 				a->format = FORMAT_FOLDED;
 			} else if (!strcmp(optarg, "top")) {
 				a->format = FORMAT_TOP;
+			} else if (!strcmp(optarg, "pprof")) {
+				a->format = FORMAT_PPROF;
+			} else if (!strcmp(optarg, "speedscope")) {
+				a->format = FORMAT_SPEEDSCOPE;
 			} else {
-				cli_error("unknown format '%s': use folded or top", optarg);
+				cli_error("unknown format '%s': use folded, top, pprof or speedscope",
+					  optarg);
 				return -EINVAL;
 			}
 			break;
@@ -95,6 +105,11 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		return -EINVAL;
 	}
 	a->path = argv[optind];
+	/* Binary output would garble the terminal and help nobody. */
+	if (a->format == FORMAT_PPROF && !a->output && isatty(STDOUT_FILENO)) {
+		cli_error("pprof output is binary: give -o FILE.pb.gz or redirect standard output");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -110,91 +125,6 @@ static const char *kind_suffix(enum store_frame_kind k)
 	default:
 		return "";
 	}
-}
-
-struct line {
-	char *text;
-	uint64_t count;
-};
-
-static int cmp_line(const void *a, const void *b)
-{
-	return strcmp(((const struct line *)a)->text, ((const struct line *)b)->text);
-}
-
-/* Append sep, then s with suffix, to the growing buffer; ';' and newlines
- * inside a name would break the folded format and become ':'. */
-static int append_name(char **buf, size_t *len, size_t *cap, const char *sep,
-		       const char *s, const char *suffix)
-{
-	size_t need = *len + strlen(sep) + strlen(s) + strlen(suffix) + 1;
-
-	if (need > *cap) {
-		size_t ncap = *cap ? *cap : 256;
-		char *p;
-
-		while (ncap < need)
-			ncap *= 2;
-		p = realloc(*buf, ncap);
-		if (!p)
-			return -ENOMEM;
-		*buf = p;
-		*cap = ncap;
-	}
-	for (; *sep; sep++)
-		(*buf)[(*len)++] = *sep;
-	for (; *s; s++)
-		(*buf)[(*len)++] = (*s == ';' || *s == '\n') ? ':' : *s;
-	for (; *suffix; suffix++)
-		(*buf)[(*len)++] = *suffix;
-	(*buf)[*len] = '\0';
-	return 0;
-}
-
-static int print_folded(const struct store_tree *t, FILE *out)
-{
-	size_t n = store_tree__size(t), n_lines = 0;
-	struct line *lines = calloc(n ? n : 1, sizeof(*lines));
-	size_t *path = calloc(n ? n : 1, sizeof(*path));
-	int err = 0;
-
-	if (!lines || !path) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 1; i < n; i++) {
-		const struct store_tree_node *node = store_tree__node(t, i);
-		size_t depth = 0, len = 0, cap = 0;
-		char *text = NULL;
-
-		if (!node->self)
-			continue;
-		for (size_t j = i; j != 0; j = store_tree__node(t, j)->parent)
-			path[depth++] = j;
-		while (depth-- > 0) {
-			const struct store_tree_node *f = store_tree__node(t, path[depth]);
-
-			err = append_name(&text, &len, &cap, len ? ";" : "", f->name,
-					  kind_suffix(f->kind));
-			if (err)
-				break;
-		}
-		if (err) {
-			free(text);
-			goto out;
-		}
-		lines[n_lines].text = text;
-		lines[n_lines++].count = node->self;
-	}
-	qsort(lines, n_lines, sizeof(*lines), cmp_line);
-	for (size_t i = 0; i < n_lines; i++)
-		fprintf(out, "%s %llu\n", lines[i].text, (unsigned long long)lines[i].count);
-out:
-	for (size_t i = 0; lines && i < n_lines; i++)
-		free(lines[i].text);
-	free(lines);
-	free(path);
-	return err;
 }
 
 static int print_top(const struct store_tree *t, FILE *out, uint64_t limit)
@@ -271,9 +201,27 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 	}
-	err = a.format == FORMAT_TOP ? print_top(tree, out, a.limit) : print_folded(tree, out);
-	if (err) {
-		cli_error("cannot print the report: %s", strerror(-err));
+	switch (a.format) {
+	case FORMAT_TOP:
+		err = print_top(tree, out, a.limit);
+		break;
+	case FORMAT_PPROF:
+		err = store_db__export_tree(db, &q, tree, STORE_EXPORT_PPROF, out);
+		break;
+	case FORMAT_SPEEDSCOPE:
+		err = store_db__export_tree(db, &q, tree, STORE_EXPORT_SPEEDSCOPE, out);
+		break;
+	default:
+		err = store_db__export_tree(db, &q, tree, STORE_EXPORT_FOLDED, out);
+		break;
+	}
+	if (err == -EIO) {
+		cli_error("cannot write the report to %s: %s", a.output ? a.output : "standard output",
+			  strerror(errno));
+		goto out;
+	} else if (err) {
+		cli_error("cannot export the profile in %s: %s%s%s", a.path, store_strerror(err),
+			  *store_db__errmsg(db) ? ": " : "", store_db__errmsg(db));
 		goto out;
 	}
 	if (fflush(out) != 0 || ferror(out)) {

@@ -9,14 +9,25 @@ EMBER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Needed to build and run ember.
 EMBER_BUILD_PACKAGES=(
   gcc libc6-dev make pkg-config meson ninja-build clang llvm
-  libbpf-dev bpftool libelf-dev zlib1g-dev
+  libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler
   libsqlite3-dev libdwarf-dev libunwind-dev libmicrohttpd-dev
   libc6-dbg python3 binutils
 )
 # Needed by the tests (cross-checks and tools the tests drive).
 EMBER_TEST_PACKAGES=(
-  util-linux procps linux-perf
+  util-linux procps linux-perf nodejs
 )
+
+# npm ci for the tests' independent decoders (npm's pprof-format, pinned by
+# tests/node/package-lock.json). Debian's nodejs comes without npm; a
+# nodejs from elsewhere (NodeSource) brings its own, and Debian's npm
+# package would conflict with it, so npm is installed only when missing.
+ember_npm_ci() {
+  command -v npm >/dev/null 2>&1 || ember_install npm
+  say "installing the tests' npm packages (tests/node)"
+  (cd "$EMBER_ROOT/tests/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+    || die "npm ci failed in tests/node: check the network and the npm registry"
+}
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

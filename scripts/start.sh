@@ -22,4 +22,4 @@ echo
 echo
 echo "Database: $DB"
 echo "Profile anything:  $EMBER record -o out.db -- COMMAND ARGS..."
-echo "                   $EMBER report out.db --format folded|top"
+echo "                   $EMBER report out.db --format folded|top|pprof|speedscope"

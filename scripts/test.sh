@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "run as root: the privileged tests load BPF programs (sudo $0)"
 ember_install "${EMBER_BUILD_PACKAGES[@]}" "${EMBER_TEST_PACKAGES[@]}"
+ember_npm_ci
 ember_build build
 ember_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
 

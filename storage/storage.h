@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The schema version this build writes; older versions are migrated. */
 #define STORE_SCHEMA_VERSION 1
@@ -217,6 +218,60 @@ struct store_top_entry {
  */
 int store_tree__top(const struct store_tree *t,
 		    struct store_top_entry **ret_entries, size_t *ret_n);
+
+/* ---- exports and import ---- */
+
+enum store_export_format {
+	/* One line per stack with a self count: "process;root;...;leaf N",
+	 * sorted; kernel frames end in "_[k]", inlined "_[i]", JIT "_[j]". */
+	STORE_EXPORT_FOLDED,
+	/* pprof's profile.proto, gzipped: sample types samples/count and
+	 * (when the file knows its frequency) cpu/nanoseconds, the process
+	 * name as the string label "process". */
+	STORE_EXPORT_PPROF,
+	/* speedscope's JSON file format: one "sampled" profile per process,
+	 * weights in samples (unit "none"). */
+	STORE_EXPORT_SPEEDSCOPE,
+};
+
+/*
+ * Write the merged tree of q in format fmt to out (not closed; errors of
+ * out are reported). Whatever filters q holds apply, since every format is
+ * written from the tree. db is also read for what the tree does not hold:
+ * the recording frequency (meta "frequency_hz"), the time span of the
+ * flushes in the range, build-ids and file offsets of frames.
+ * Returns 0, -EINVAL (bad argument or format), -EIO (writing out failed;
+ * errno-style detail is in errno), -ENOMEM, or a query's -errno.
+ */
+int store_db__export(struct store_db *db, const struct store_query *q,
+		     enum store_export_format fmt, FILE *out);
+
+/* The same for a tree already queried from db with q (as `ember report`
+ * does to warn about an empty range first). */
+int store_db__export_tree(struct store_db *db, const struct store_query *q,
+			  const struct store_tree *t,
+			  enum store_export_format fmt, FILE *out);
+
+/*
+ * Import a pprof profile (profile.proto, gzipped or not; data/size are the
+ * file's bytes) into db as one flush at the profile's time_nanos (the
+ * current time when it has none), lasting its duration_nanos (at least 1 s).
+ * Counts come from the first sample type whose unit is "count", else from
+ * a cpu/nanoseconds type divided by the period. Locations become frames
+ * root first (inlined lines as STORE_FRAME_INLINED, frames of a
+ * "[kernel...]" mapping as STORE_FRAME_KERNEL); the sample labels
+ * "process", "thread" (strings), "pid", "tid" (numbers) become labels, the
+ * process defaulting to the main mapping's file name. Sets meta
+ * "frequency_hz" from a cpu period. db must be writable with no flush open;
+ * nothing is written unless the whole profile is valid.
+ * Returns 0 and, when ret_samples is not NULL, the samples imported;
+ * -EBADMSG for input that is not a valid profile (not gzip or protobuf,
+ * truncated, references that point nowhere, absurd sizes: the reason is in
+ * store_db__errmsg()), -E2BIG for a profile over the size limits,
+ * -EBUSY, -EROFS, -ENOSPC, -EIO, -ENOMEM.
+ */
+int store_db__import_pprof(struct store_db *db, const void *data,
+			   size_t size, uint64_t *ret_samples);
 
 /*
  * Run SQLite's integrity check over the whole file (slow on large files: for

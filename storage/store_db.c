@@ -638,6 +638,12 @@ const char *store_strerror(int err)
 		return "out of memory";
 	case -EIO:
 		return "database I/O error";
+	case -EBADMSG:
+		return "not a valid pprof profile";
+	case -E2BIG:
+		return "profile is too large";
+	case -ERANGE:
+		return "a sample count is out of range";
 	default:
 		return "unknown storage error";
 	}

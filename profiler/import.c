@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * import.c — `ember import FILE -o DB`: turns a pprof profile made
+ * elsewhere (gzipped or not) into an Ember database, so `ember report` and
+ * later the web UI and `ember diff` can show and compare it. The storage
+ * module decodes and validates the profile and writes it as one flush; this
+ * file reads the input, and builds the database under a temporary name in
+ * the same directory that replaces DB only once it is complete, so a bad
+ * input or a crash never leaves a half-written DB behind.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ember_config.h"
+#include "storage.h"
+
+/* Larger inputs are refused before reading (the decoder has its own
+ * limits on the uncompressed size). */
+#define IMPORT_MAX_FILE (256u << 20)
+
+struct import_args {
+	const char *input;
+	const char *output;
+};
+
+static void import_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ember import FILE -o DB\n"
+		"\n"
+		"Import a pprof profile (profile.proto, gzipped or not, as written by\n"
+		"Go's pprof, 'ember report --format pprof' and most profilers) into the\n"
+		"Ember database DB, which is created or replaced. Sample counts come\n"
+		"from the first sample type counted in samples, else from CPU time\n"
+		"divided by the period; the labels process, thread, pid and tid are kept.\n"
+		"\n"
+		"Options:\n"
+		"  -o, --output DB       the database to write (required)\n"
+		"  -h, --help            show this help\n");
+}
+
+static int parse_args(int argc, char **argv, struct import_args *a)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'h':
+			import_usage(stdout);
+			exit(0);
+		case ':':
+			cli_error("option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			cli_error("unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("which profile? give a pprof FILE to import");
+		return -EINVAL;
+	}
+	if (optind + 1 < argc) {
+		cli_error("unexpected argument '%s': give one FILE", argv[optind + 1]);
+		return -EINVAL;
+	}
+	if (!a->output) {
+		cli_error("where to? give the database to write with -o DB");
+		return -EINVAL;
+	}
+	a->input = argv[optind];
+	return 0;
+}
+
+/* Read the whole file. Prints the error. */
+static int read_input(const char *path, void **ret_data, size_t *ret_size)
+{
+	struct stat st;
+	FILE *f = fopen(path, "rbe");
+	void *data = NULL;
+	size_t got;
+
+	if (!f) {
+		cli_error("cannot read %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		cli_error("cannot read %s: not a regular file", path);
+		fclose(f);
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size > IMPORT_MAX_FILE) {
+		cli_error("cannot import %s: it is larger than %u MiB", path, IMPORT_MAX_FILE >> 20);
+		fclose(f);
+		return -E2BIG;
+	}
+	data = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!data) {
+		cli_error("cannot read %s: out of memory", path);
+		fclose(f);
+		return -ENOMEM;
+	}
+	got = fread(data, 1, (size_t)st.st_size, f);
+	if (ferror(f) || got != (size_t)st.st_size) {
+		cli_error("cannot read %s: %s", path, ferror(f) ? strerror(errno) : "file changed while reading");
+		free(data);
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	*ret_data = data;
+	*ret_size = got;
+	return 0;
+}
+
+/* Remove a database file and its WAL companions. */
+static void remove_db(const char *path)
+{
+	char side[4096];
+
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+}
+
+/* Refuse to replace a file that is not an Ember database. */
+static int check_output(const char *path)
+{
+	struct store_db *db;
+	struct stat st;
+	int err;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	if (S_ISDIR(st.st_mode)) {
+		cli_error("cannot write %s: it is a directory; give a file name with -o", path);
+		return -EISDIR;
+	}
+	if (st.st_size == 0)
+		return 0;
+	err = store_db__open(path, STORE_OPEN_READ, &db);
+	if (err == -EINVAL) {
+		cli_error("%s exists and is not an Ember database; choose another -o", path);
+		return err;
+	}
+	store_db__close(db);
+	return 0;
+}
+
+int cmd_import(int argc, char **argv)
+{
+	struct import_args a = { 0 };
+	struct store_db *db = NULL;
+	char *tmp = NULL;
+	uint64_t samples = 0;
+	void *data = NULL;
+	size_t size = 0;
+	int fd, err, ret = EXIT_RUNTIME;
+
+	if (parse_args(argc, argv, &a)) {
+		cli_usage_hint("import");
+		return EXIT_USAGE;
+	}
+	if (read_input(a.input, &data, &size) < 0 || check_output(a.output) < 0)
+		goto out;
+	if (asprintf(&tmp, "%s.import-XXXXXX", a.output) < 0) {
+		tmp = NULL;
+		cli_error("out of memory");
+		goto out;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		cli_error("cannot write %s: %s", a.output, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto out;
+	}
+	close(fd);
+	err = store_db__open(tmp, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &db);
+	if (err) {
+		cli_error("cannot create %s: %s", tmp, store_strerror(err));
+		goto out;
+	}
+	err = store_db__import_pprof(db, data, size, &samples);
+	if (err == -EBADMSG || err == -E2BIG) {
+		cli_error("cannot import %s: %s", a.input, store_db__errmsg(db));
+		goto out;
+	} else if (err) {
+		cli_error("cannot import %s into %s: %s", a.input, a.output, store_strerror(err));
+		goto out;
+	}
+	if ((err = store_db__set_meta(db, "ember_version", EMBER_VERSION)) < 0 ||
+	    (err = store_db__set_meta(db, "imported_from", a.input)) < 0 ||
+	    (err = store_db__set_meta(db, "target", "import")) < 0 ||
+	    (err = store_db__set_meta(db, "status", "complete")) < 0) {
+		cli_error("cannot write %s: %s", a.output, store_strerror(err));
+		goto out;
+	}
+	store_db__close(db);
+	db = NULL;
+	/* The old file's WAL must not be replayed into the new one. */
+	remove_db(a.output);
+	if (rename(tmp, a.output) < 0) {
+		cli_error("cannot write %s: %s", a.output, strerror(errno));
+		goto out;
+	}
+	fprintf(stderr, "ember: imported %llu samples from %s into %s\n",
+		(unsigned long long)samples, a.input, a.output);
+	ret = 0;
+out:
+	store_db__close(db);
+	if (tmp && ret != 0)
+		remove_db(tmp);
+	free(tmp);
+	free(data);
+	return ret;
+}

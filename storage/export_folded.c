@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * export_folded.c — the merged tree as folded stacks, the text format of
+ * FlameGraph's stackcollapse scripts, inferno and bcc's `profile -f`: one
+ * line per stack that has samples of its own, the process name first, then
+ * the frames root first, ';'-separated, a space and the count. Lines are
+ * sorted so two exports of the same data compare equal. Used by
+ * `ember report --format folded` and, later, the web server's export.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_export.h"
+
+const char *store_kind_suffix(enum store_frame_kind k)
+{
+	switch (k) {
+	case STORE_FRAME_KERNEL:
+		return "_[k]";
+	case STORE_FRAME_INLINED:
+		return "_[i]";
+	case STORE_FRAME_JIT:
+		return "_[j]";
+	default:
+		return "";
+	}
+}
+
+struct folded_line {
+	char *text;
+	uint64_t count;
+};
+
+static int compare_lines(const void *a, const void *b)
+{
+	return strcmp(((const struct folded_line *)a)->text,
+		      ((const struct folded_line *)b)->text);
+}
+
+/* Append sep, then s with suffix; ';' and newlines inside a name would
+ * break the format and become ':'. */
+static int append_name(char **buf, size_t *len, size_t *cap, const char *sep,
+		       const char *s, const char *suffix)
+{
+	size_t need = *len + strlen(sep) + strlen(s) + strlen(suffix) + 1;
+
+	if (need > *cap) {
+		size_t ncap = *cap ? *cap : 256;
+		char *p;
+
+		while (ncap < need)
+			ncap *= 2;
+		p = realloc(*buf, ncap);
+		if (!p)
+			return -ENOMEM;
+		*buf = p;
+		*cap = ncap;
+	}
+	for (; *sep; sep++)
+		(*buf)[(*len)++] = *sep;
+	for (; *s; s++)
+		(*buf)[(*len)++] = (*s == ';' || *s == '\n' || *s == '\r') ?
+					   ':' : *s;
+	for (; *suffix; suffix++)
+		(*buf)[(*len)++] = *suffix;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+/* The folded text of the path from the root to node i (node 0 excluded). */
+static int path_text(const struct store_tree *t, size_t i, size_t *path,
+		     char **ret_text)
+{
+	size_t depth = 0, len = 0, cap = 0;
+	char *text = NULL;
+	int r = 0;
+
+	for (size_t j = i; j != 0; j = store_tree__node(t, j)->parent)
+		path[depth++] = j;
+	while (depth-- > 0) {
+		const struct store_tree_node *f = store_tree__node(t, path[depth]);
+
+		r = append_name(&text, &len, &cap, len ? ";" : "", f->name,
+				store_kind_suffix(f->kind));
+		if (r < 0) {
+			free(text);
+			return r;
+		}
+	}
+	*ret_text = text;
+	return 0;
+}
+
+int store_export_folded(const struct store_tree *t, FILE *out)
+{
+	size_t n = store_tree__size(t), n_lines = 0;
+	struct folded_line *lines = calloc(n ? n : 1, sizeof(*lines));
+	size_t *path = calloc(n ? n : 1, sizeof(*path));
+	int r = 0;
+
+	if (!lines || !path) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 1; i < n; i++) {
+		const struct store_tree_node *node = store_tree__node(t, i);
+
+		if (!node->self)
+			continue;
+		r = path_text(t, i, path, &lines[n_lines].text);
+		if (r < 0)
+			goto out;
+		lines[n_lines++].count = node->self;
+	}
+	qsort(lines, n_lines, sizeof(*lines), compare_lines);
+	for (size_t i = 0; i < n_lines; i++)
+		if (fprintf(out, "%s %llu\n", lines[i].text,
+			    (unsigned long long)lines[i].count) < 0) {
+			r = -EIO;
+			goto out;
+		}
+out:
+	for (size_t i = 0; lines && i < n_lines; i++)
+		free(lines[i].text);
+	free(lines);
+	free(path);
+	return r;
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_export.c — store_db__export(): queries the merged tree for a query
+ * (so every filter of the query applies to every format), reads what the
+ * formats need besides the tree (frequency, time span, name) and hands both
+ * to the writer of the format (export_folded.c, export_pprof.c,
+ * export_speedscope.c).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_export.h"
+#include "store_internal.h"
+
+static void info_free(struct store_export_info *info)
+{
+	free(info->name);
+}
+
+/* The span of the flushes whose buckets start in q's range. */
+static int read_span(struct store_db *db, const struct store_query *q,
+		     struct store_export_info *info)
+{
+	sqlite3_stmt *st;
+	int64_t from = q ? q->from_s : INT64_MIN, to = q ? q->to_s : INT64_MAX;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(db->sql,
+				"SELECT min(time_s), max(time_s + duration_s) "
+				"FROM flushes WHERE time_s >= ?1 AND time_s < ?2",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = store_db__fail(db, rc);
+	} else if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		int64_t first = sqlite3_column_int64(st, 0);
+		int64_t end = sqlite3_column_int64(st, 1);
+
+		/* Seconds since 1970 fit nanoseconds until 2262. */
+		if (first > 0 && end >= first && end < INT64_MAX / 1000000000) {
+			info->start_ns = first * 1000000000;
+			info->duration_ns = (end - first) * 1000000000;
+		}
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int read_info(struct store_db *db, const struct store_query *q,
+		     struct store_export_info *info)
+{
+	char *value = NULL, *end;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	r = store_db__get_meta(db, "frequency_hz", &value);
+	if (r == 0) {
+		unsigned long long hz;
+
+		errno = 0;
+		hz = strtoull(value, &end, 10);
+		/* A value we cannot read is treated as unknown, not an error:
+		 * the counts are still right. */
+		if (!errno && *end == '\0' && hz > 0 && hz <= 1000000000)
+			info->frequency_hz = hz;
+		free(value);
+	} else if (r != -ENOENT) {
+		return r;
+	}
+	r = store_db__get_meta(db, "command", &info->name);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	return read_span(db, q, info);
+}
+
+int store_db__export_tree(struct store_db *db, const struct store_query *q,
+			  const struct store_tree *t,
+			  enum store_export_format fmt, FILE *out)
+{
+	struct store_export_info info;
+	int r;
+
+	if (!db || !t || !out)
+		return -EINVAL;
+	r = read_info(db, q, &info);
+	if (r < 0)
+		goto out;
+	switch (fmt) {
+	case STORE_EXPORT_FOLDED:
+		r = store_export_folded(t, out);
+		break;
+	case STORE_EXPORT_PPROF:
+		r = store_export_pprof(db, t, &info, out);
+		break;
+	case STORE_EXPORT_SPEEDSCOPE:
+		r = store_export_speedscope(t, &info, out);
+		break;
+	default:
+		r = -EINVAL;
+		break;
+	}
+	if (r == 0 && (fflush(out) != 0 || ferror(out)))
+		r = -EIO;
+out:
+	info_free(&info);
+	return r;
+}
+
+int store_db__export(struct store_db *db, const struct store_query *q,
+		     enum store_export_format fmt, FILE *out)
+{
+	struct store_tree *t = NULL;
+	int r;
+
+	if (!db || !out)
+		return -EINVAL;
+	r = store_db__query_tree(db, q, &t);
+	if (r < 0)
+		return r;
+	r = store_db__export_tree(db, q, t, fmt, out);
+	store_tree__free(t);
+	return r;
+}
