@@ -13,9 +13,10 @@ EMBER_BUILD_PACKAGES=(
   libsqlite3-dev libdwarf-dev libunwind-dev libmicrohttpd-dev
   libc6-dbg python3 binutils
 )
-# Needed by the tests (cross-checks and tools the tests drive).
+# Needed by the tests (cross-checks and tools the tests drive): the browser
+# tests (tests/web/) run Debian's Chromium under node + playwright-core.
 EMBER_TEST_PACKAGES=(
-  util-linux procps linux-perf
+  util-linux procps linux-perf chromium nodejs
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
@@ -45,4 +46,17 @@ ember_build() {
   fi
   say "building $dir"
   ninja -C "$EMBER_ROOT/$dir" >/dev/null || { ninja -C "$EMBER_ROOT/$dir"; die "build failed"; }
+}
+
+# Browser tests' npm packages (package.json, pinned by package-lock.json):
+# npm ci when node_modules is missing or older than the lock file. npm comes
+# with NodeSource's nodejs; Debian's nodejs needs the separate npm package.
+ember_npm_ci() {
+  command -v npm >/dev/null 2>&1 || ember_install npm
+  local stamp="$EMBER_ROOT/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$EMBER_ROOT/package-lock.json" -nt "$stamp" ]; then
+    say "npm ci (browser test packages)"
+    (cd "$EMBER_ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+      || die "npm ci failed: check that the npm registry is reachable"
+  fi
 }

@@ -4,11 +4,12 @@
 # missing, build a normal and an ASan+UBSan tree, run every test suite
 # (unit in both trees; privileged, which loads BPF, in the normal one), and
 # fail if any test failed or was skipped: on these machines everything can
-# run, so a skip is a failure.
+# run, so a skip is a failure. The web suite drives Chromium (tests/web/).
 source "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "run as root: the privileged tests load BPF programs (sudo $0)"
 ember_install "${EMBER_BUILD_PACKAGES[@]}" "${EMBER_TEST_PACKAGES[@]}"
+ember_npm_ci
 ember_build build
 ember_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
 
