@@ -202,6 +202,15 @@ export function start({ html }) {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
       return res.end(fs.readFileSync(html));
     }
+    if (u.pathname === '/report.html') {
+      // a static report as `ember diff --html` will write it: the same page
+      // with the data inline, no API behind it
+      const data = { meta: routes['/api/v1/meta'](), tree: buildTree(recs), diff: null };
+      const page = fs.readFileSync(html, 'utf8').replace('<script>',
+        () => `<script>window.EMBER_DATA = ${JSON.stringify(data).replace(/</g, '\\u003c')};</script>\n<script>`);
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      return res.end(page);
+    }
     if (u.pathname.startsWith('/api/v1/export/')) {
       res.writeHead(200, { 'Content-Type': 'text/plain' });
       return res.end('export\n');

@@ -76,11 +76,17 @@
       }
       /* x labels */
       ctx.fillStyle = '#6b7280'; ctx.textAlign = 'center'; ctx.textBaseline = 'top';
-      var ticks = Math.max(2, Math.floor(pw / 110));
-      for (var k = 0; k <= ticks; k++) {
-        var tt = d.from + (d.to - d.from) * k / ticks;
-        ctx.textAlign = k === 0 ? 'left' : k === ticks ? 'right' : 'center';
-        ctx.fillText(fmtTime(tt, d.to - d.from, (d.to - d.from) / ticks), PAD_L + pw * k / ticks, PAD_T + ph + 4);
+      /* ticks at round times (1 s .. 1 week apart), about 110 px apart */
+      var span = d.to - d.from, want = span / Math.max(2, Math.floor(pw / 110));
+      var steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+      var tick = steps[steps.length - 1];
+      for (var si = 0; si < steps.length; si++) if (steps[si] >= want) { tick = steps[si]; break; }
+      var tz = tick >= 3600 ? new Date(d.from * 1000).getTimezoneOffset() * 60 : 0;
+      for (var tt = Math.ceil((d.from - tz) / tick) * tick + tz; tt <= d.to; tt += tick) {
+        var tx = xAt(tt);
+        ctx.textAlign = tx - PAD_L < 30 ? 'left' : PAD_L + pw - tx < 30 ? 'right' : 'center';
+        ctx.fillRect(tx, PAD_T + ph, 1, 3);
+        ctx.fillText(fmtTime(tt, span, tick), tx, PAD_T + ph + 4);
       }
       /* selections: dim outside the head range */
       var drawSel = function (r, fill, stroke) {
@@ -89,6 +95,12 @@
         ctx.strokeStyle = stroke; ctx.lineWidth = 1.5;
         ctx.strokeRect(a, PAD_T, b - a, ph);
       };
+      if (st.sel && !st.base) { /* fade what lies outside the selected range */
+        ctx.fillStyle = 'rgba(255,255,255,0.6)';
+        var sa = Math.max(PAD_L, xAt(st.sel[0])), sb = Math.min(PAD_L + pw, xAt(st.sel[1]));
+        ctx.fillRect(PAD_L, PAD_T, sa - PAD_L, ph);
+        ctx.fillRect(sb, PAD_T, PAD_L + pw - sb, ph);
+      }
       if (st.base) drawSel(st.base, 'rgba(37,99,235,0.14)', 'rgba(37,99,235,0.8)');
       if (st.sel) drawSel(st.sel, 'rgba(220,38,38,0.10)', 'rgba(220,38,38,0.75)');
       if (st.drag) drawSel([Math.min(st.drag.a, st.drag.b), Math.max(st.drag.a, st.drag.b)],
