@@ -13,21 +13,11 @@ EMBER_BUILD_PACKAGES=(
   libsqlite3-dev libdwarf-dev libunwind-dev libmicrohttpd-dev
   libc6-dbg python3 binutils
 )
-# Needed by the tests (cross-checks and tools the tests drive).
+# Needed by the tests (cross-checks and tools the tests drive): the browser
+# tests (tests/web/) run Debian's Chromium under node + playwright-core.
 EMBER_TEST_PACKAGES=(
-  util-linux procps linux-perf nodejs
+  util-linux procps linux-perf chromium nodejs
 )
-
-# npm ci for the tests' independent decoders (npm's pprof-format, pinned by
-# tests/node/package-lock.json). Debian's nodejs comes without npm; a
-# nodejs from elsewhere (NodeSource) brings its own, and Debian's npm
-# package would conflict with it, so npm is installed only when missing.
-ember_npm_ci() {
-  command -v npm >/dev/null 2>&1 || ember_install npm
-  say "installing the tests' npm packages (tests/node)"
-  (cd "$EMBER_ROOT/tests/node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
-    || die "npm ci failed in tests/node: check the network and the npm registry"
-}
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -56,4 +46,19 @@ ember_build() {
   fi
   say "building $dir"
   ninja -C "$EMBER_ROOT/$dir" >/dev/null || { ninja -C "$EMBER_ROOT/$dir"; die "build failed"; }
+}
+
+# The tests' npm packages (package.json, pinned by package-lock.json):
+# playwright-core for the browser tests, pprof-format as an independent
+# pprof decoder. npm ci when node_modules is missing or older than the lock
+# file. npm comes with NodeSource's nodejs; Debian's nodejs needs the
+# separate npm package, which would conflict with NodeSource's.
+ember_npm_ci() {
+  command -v npm >/dev/null 2>&1 || ember_install npm
+  local stamp="$EMBER_ROOT/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$EMBER_ROOT/package-lock.json" -nt "$stamp" ]; then
+    say "npm ci (test packages)"
+    (cd "$EMBER_ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+      || die "npm ci failed: check that the npm registry is reachable"
+  fi
 }

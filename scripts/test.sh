@@ -4,7 +4,7 @@
 # missing, build a normal and an ASan+UBSan tree, run every test suite
 # (unit in both trees; privileged, which loads BPF, in the normal one), and
 # fail if any test failed or was skipped: on these machines everything can
-# run, so a skip is a failure.
+# run, so a skip is a failure. The web suite drives Chromium (tests/web/).
 source "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "run as root: the privileged tests load BPF programs (sudo $0)"

@@ -19,8 +19,8 @@ TOLERANCE = 0.05  # as in test_record_split.py
 
 def main():
     require_root()
-    if not NODE or not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "pprof-format")):
-        fail("node and pprof-format are needed: install nodejs and run 'npm ci' in tests/node "
+    if not NODE or not os.path.isdir(os.path.join(NODE_DIR, "..", "..", "node_modules", "pprof-format")):
+        fail("node and pprof-format are needed: install nodejs and run 'npm ci' at the repository root "
              "(scripts/test.sh does both)")
     d = tmpdir()
     db = os.path.join(d, "split.db")

@@ -11,7 +11,7 @@ and must hold the same stacks. Then `ember import` of the pprof file must
 give back the same folded text, and bad files must fail cleanly.
 
 Environment (set by tests/unit/meson.build): EMBER, EXPORT_STORE (the
-test-storage-export binary), NODE, NODE_DIR (tests/node, where `npm ci`
+test-storage-export binary), NODE, NODE_DIR (tests/node; `npm ci` at the root
 installed pprof-format)."""
 import json
 import os
@@ -194,8 +194,8 @@ def main():
     if not NODE:
         fail("node was not found when the build was configured: install nodejs "
              "(scripts/test.sh does) and run 'meson setup --reconfigure'")
-    if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "pprof-format")):
-        fail(f"pprof-format is not installed: run 'npm ci' in {NODE_DIR} "
+    if not os.path.isdir(os.path.join(NODE_DIR, "..", "..", "node_modules", "pprof-format")):
+        fail(f"pprof-format is not installed: run 'npm ci' at the repository root "
              "(scripts/test.sh does)")
     with tempfile.TemporaryDirectory(prefix="ember-exports-") as d:
         test_known(d)
