@@ -512,6 +512,34 @@ static void print_summary(const struct record_args *a, const struct session_tota
 			(unsigned long long)t->flush_errors, (unsigned long long)t->flushes);
 }
 
+/* Per binary: "module<TAB>samples<TAB>complete" lines, for report and diff. */
+static void store_unwind_quality(struct store_db *db, struct session *s)
+{
+	const struct session_quality *q;
+	size_t n = session__quality(s, &q), len = 0, cap = 0;
+	char *buf = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t need = len + strlen(q[i].module ? q[i].module : "[unknown]") + 48;
+		char *p;
+
+		if (need > cap) {
+			cap = need * 2;
+			p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				return;
+			}
+			buf = p;
+		}
+		len += snprintf(buf + len, cap - len, "%s\t%llu\t%llu\n",
+				q[i].module ? q[i].module : "[unknown]",
+				(unsigned long long)q[i].samples, (unsigned long long)q[i].complete);
+	}
+	store_db__set_meta(db, "unwind_quality", buf ? buf : "");
+	free(buf);
+}
+
 static uint64_t timeval_ns(const struct timeval *tv)
 {
 	return (uint64_t)tv->tv_sec * 1000000000ULL + (uint64_t)tv->tv_usec * 1000ULL;
@@ -739,6 +767,11 @@ int cmd_record(int argc, char **argv)
 		     (unsigned long long)(totals.samples_seen - totals.samples_lost_store));
 	set_meta_fmt(db, "samples_dropped", "%llu",
 		     (unsigned long long)(session_dropped(&totals)));
+	set_meta_fmt(db, "samples_dwarf", "%llu", (unsigned long long)totals.dwarf_samples);
+	set_meta_fmt(db, "leaf_repairs", "%llu", (unsigned long long)totals.leaf_repairs);
+	set_meta_fmt(db, "ustack_samples", "%llu", (unsigned long long)totals.samples_with_ustack);
+	set_meta_fmt(db, "ustack_complete", "%llu", (unsigned long long)totals.ustack_complete);
+	store_unwind_quality(db, s);
 	store_db__set_meta(db, "status", totals.flush_errors ? "incomplete" : "complete");
 	print_summary(&a, &totals, (common_now_ns() - start_ns) / 1e9);
 

@@ -61,9 +61,11 @@ static uint32_t rd32(const uint8_t *p)
 }
 
 /*
- * Count FDEs, and those whose instructions make %rbp the CFA register
- * (DW_CFA_def_cfa_register 6, or DW_CFA_def_cfa 6 n): functions with a
- * frame pointer. A byte scan of the instructions is enough for a vote.
+ * Count the FDEs of functions that move the CFA at all (any instruction
+ * but DW_CFA_nop: frameless leaves have none and say nothing about the
+ * build), and those that make %rbp the CFA register (DW_CFA_def_cfa_register
+ * 6, or DW_CFA_def_cfa 6 n): functions with a frame pointer. A byte scan of
+ * the instructions is enough for a vote.
  */
 static void vote_frame_pointers(struct sym_cfi *c)
 {
@@ -83,8 +85,16 @@ static void vote_frame_pointers(struct sym_cfi *c)
 		if (id != 0 && len > 12) {
 			/* FDE: pc_begin and pc_range (4 bytes each in the
 			 * encodings x86_64 toolchains use), then instructions. */
-			const uint8_t *ins = body + 12;
+			const uint8_t *ins = body + 12, *q;
 
+			/* Skip the augmentation data (its length, a ULEB128
+			 * that is a single byte in practice). */
+			if (ins < next && *ins < 0x80)
+				ins += 1 + *ins;
+			for (q = ins; q < next && *q == 0; q++)
+				;
+			if (q == next)
+				goto skip; /* no CFA change: a frameless leaf */
 			fdes++;
 			for (; ins + 1 < next; ins++) {
 				if ((ins[0] == 0x0d && ins[1] == 0x06) ||
@@ -94,6 +104,7 @@ static void vote_frame_pointers(struct sym_cfi *c)
 				}
 			}
 		}
+skip:
 		p = next;
 	}
 	c->fdes = fdes;

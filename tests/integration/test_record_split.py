@@ -4,9 +4,10 @@
 leaf_a/leaf_b/leaf_c through run_a/run_b/run_c), single- and
 multi-threaded, and check the shares and every leaf's caller chain.
 
-The program is the clang -fno-omit-frame-pointer build: until the unwinding
-issue lands, only there is a frame-pointer walk exact (GCC leaves leaf
-functions frameless, which would hide each leaf's caller)."""
+The program is the clang -fno-omit-frame-pointer build, walked by frame
+pointers in auto mode; its leaves are frameless (register-only loops), so
+their callers come from Ember's leaf repair. test_unwind.py covers builds
+without frame pointers."""
 import os
 import sys
 

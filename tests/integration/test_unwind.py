@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Privileged: whole user stacks without frame pointers. Programs built with
+gcc -O2 -fomit-frame-pointer (a comparator called by libc's qsort, a
+recursion 100 deep, a multi-threaded split) must come out with the full
+caller chain up to main or the thread start in at least 95% of the hot
+function's samples, unwound with DWARF in auto mode. The same split built
+with frame pointers (gcc, whose leaves stay frameless, and clang) must be
+walked by the frame-pointer path in auto mode, with exact shares and chains
+thanks to the leaf repair. A stack that cannot be completed must say so
+with a [truncated] frame."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from embertest import *  # noqa: F401,F403
+
+
+def user_chain(frames):
+    return user_frames(frames)
+
+
+def share_with(stacks, leaf_name, pred):
+    hot = [(f, c) for f, c in stacks if leaf(f) == leaf_name]
+    n = total(hot)
+    ok = total(hot, pred)
+    return ok, n
+
+
+def is_subsequence(want, have):
+    it = iter(have)
+    return all(any(x == y for y in it) for x in want)
+
+
+def main():
+    require_root()
+    d = tmpdir()
+
+    # qsort: main -> sort_loop -> qsort -> (libc) -> cmp_values
+    db = os.path.join(d, "qsort.db")
+    r = record(db, [prog("qsort-nofp"), "--seconds", "3"], freq=499)
+    check(r.returncode == 0, "recorded qsort-nofp")
+    meta = read_meta(db)
+    check(int(meta["samples_dwarf"]) > 0, "auto mode unwound qsort-nofp with DWARF")
+    stacks = folded(db)
+
+    def qsort_chain(f):
+        u = user_chain(f)
+        return (u[:1] == ["_start"] and is_subsequence(["main", "sort_loop", "qsort_r", "cmp_values"], u)
+                and u.index("main") < u.index("sort_loop") < u.index("qsort_r"))
+
+    ok, n = share_with(stacks, "cmp_values", qsort_chain)
+    check(n > 500, f"cmp_values is hot ({n} samples)")
+    check(ok / n >= 0.95, f"{ok}/{n} cmp_values samples have _start..main;sort_loop;qsort_r;...;cmp_values")
+    check(any("msort_with_tmp" in x for f, _ in stacks for x in f),
+          "libc's internal msort_with_tmp frames are named (libc6-dbg)")
+
+    # Recursion deeper than 64 frames.
+    db = os.path.join(d, "recurse.db")
+    r = record(db, [prog("recurse-nofp"), "--seconds", "3"], freq=499)
+    check(r.returncode == 0, "recorded recurse-nofp")
+    stacks = folded(db)
+
+    def deep_chain(f):
+        u = user_chain(f)
+        return u[:1] == ["_start"] and "main" in u and u[u.index("main") + 1:] == ["descend"] * 100 + ["deep_leaf"]
+
+    ok, n = share_with(stacks, "deep_leaf", deep_chain)
+    check(n > 500, f"deep_leaf is hot ({n} samples)")
+    check(ok / n >= 0.95, f"{ok}/{n} deep_leaf samples have main, 100 x descend, deep_leaf")
+
+    # Threads without frame pointers.
+    db = os.path.join(d, "threads.db")
+    r = record(db, [prog("split-nofp"), "--seconds", "3", "--threads", "2"], freq=499)
+    check(r.returncode == 0, "recorded split-nofp --threads 2")
+    stacks = folded(db)
+    for name in ("leaf_a", "leaf_b", "leaf_c"):
+        run_fn = "run_" + name[-1]
+        ok, n = share_with(stacks, name, lambda f, r_=run_fn, l_=name:
+                           user_chain(f)[:2] in (["clone3", "start_thread"], ["clone", "start_thread"])
+                           and user_chain(f)[-3:] == ["worker_main", r_, l_])
+        check(n > 50 and ok / n >= 0.95, f"{ok}/{n} {name} samples: clone3;start_thread;worker_main;{run_fn};{name}")
+
+    # Frame-pointer builds go through the frame-pointer path in auto mode.
+    for p in ("split-gccfp", "split"):
+        db = os.path.join(d, p + ".db")
+        r = record(db, [prog(p), "--seconds", "3"], freq=499)
+        check(r.returncode == 0, f"recorded {p}")
+        meta = read_meta(db)
+        check(meta["samples_dwarf"] == "0", f"{p}: auto mode used frame pointers (no DWARF samples)")
+        stacks = [(f, c) for f, c in folded(db) if f[0] == p]
+        leaves = {x: total(stacks, lambda f, x_=x: leaf(f) == x_) for x in ("leaf_a", "leaf_b", "leaf_c")}
+        all_leaves = sum(leaves.values())
+        for name, want in (("leaf_a", 0.6), ("leaf_b", 0.3), ("leaf_c", 0.1)):
+            got = leaves[name] / all_leaves
+            check(abs(got - want) <= 0.05, f"{p}: {name} share {got:.3f} is about {want}")
+            ok, n = share_with(stacks, name, lambda f, l_=name: has_chain(f, ["main", "run_" + l_[-1], l_]))
+            check(ok / n >= 0.99, f"{p}: {ok}/{n} {name} samples have main;run_{name[-1]};{name}")
+    check(int(read_meta(os.path.join(d, "split-gccfp.db"))["leaf_repairs"]) > 0,
+          "gcc's frameless leaves were given their callers")
+
+    # Forced frame pointers on a program without them: visibly truncated.
+    db = os.path.join(d, "fp-on-nofp.db")
+    r = record(db, [prog("split-nofp"), "--seconds", "2"], freq=499, extra=["--unwind", "fp"])
+    check(r.returncode == 0, "recorded split-nofp with --unwind fp")
+    stacks = folded(db)
+    trunc = total(stacks, lambda f: len(f) > 1 and f[1] == "[truncated]")
+    check(trunc / total(stacks) >= 0.5, f"incomplete stacks start with [truncated] ({trunc}/{total(stacks)})")
+    check("reach their root frame" in r.stderr, "the summary states unwind completeness")
+
+    # --unwind dwarf also works on a frame-pointer program.
+    db = os.path.join(d, "dwarf-on-fp.db")
+    r = record(db, [prog("split"), "--seconds", "2"], freq=499, extra=["--unwind", "dwarf"])
+    stacks = folded(db)
+    ok, n = share_with(stacks, "leaf_a", lambda f: user_chain(f)[:1] == ["_start"] and has_chain(f, ["main", "run_a", "leaf_a"]))
+    check(r.returncode == 0 and ok / n >= 0.95, f"--unwind dwarf: {ok}/{n} leaf_a samples complete")
+
+    bad = run([EMBER, "record", "--unwind", "magic", "--", "true"])
+    check(bad.returncode == 2 and "unknown unwinding mode" in bad.stderr, "bad --unwind is refused")
+
+
+if __name__ == "__main__":
+    main()

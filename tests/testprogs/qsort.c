@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * qsort.c — a program that spends most of its time in a comparator called
+ * by libc's qsort, the case frame pointers cannot handle on Debian: libc is
+ * built without them, so a frame-pointer walk from cmp_values stops or goes
+ * wrong inside qsort's merge sort. The chain a correct unwinder must give:
+ *
+ *   main -> sort_loop -> qsort (libc: qsort_r, msort_with_tmp...) -> cmp_values
+ *
+ * The comparator does extra work per call so that it, not libc's merging,
+ * is the hot function.
+ *
+ * Usage: qsort [--seconds S]
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "burn.h"
+
+#define N_VALUES 4096
+
+__attribute__((noinline)) int cmp_values(const void *a, const void *b);
+__attribute__((noinline)) uint64_t sort_loop(uint64_t deadline_ns);
+
+__attribute__((noinline)) int cmp_values(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	burn(x ^ y, 200);
+	__asm__ volatile("" ::: "memory");
+	return (x > y) - (x < y);
+}
+
+__attribute__((noinline)) uint64_t sort_loop(uint64_t deadline_ns)
+{
+	static uint32_t values[N_VALUES];
+	uint64_t rounds = 0, seed = 12345;
+
+	do {
+		for (size_t i = 0; i < N_VALUES; i++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			values[i] = seed >> 33;
+		}
+		qsort(values, N_VALUES, sizeof(values[0]), cmp_values);
+		rounds++;
+	} while (burn_now_ns() < deadline_ns);
+	__asm__ volatile("" ::: "memory");
+	return rounds;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long seconds = 3;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+			if (args_uint(argv[++i], 86400, &seconds) < 0 || !seconds)
+				goto bad;
+		} else {
+			goto bad;
+		}
+	}
+	if (sort_loop(burn_now_ns() + seconds * 1000000000ULL) == 0)
+		return 1;
+	return 0;
+bad:
+	fprintf(stderr, "usage: qsort [--seconds S]\n");
+	return 2;
+}
