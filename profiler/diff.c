@@ -17,7 +17,9 @@
 #include "cli.h"
 #include "common.h"
 #include "compare.h"
+#include "ember_config.h"
 #include "storage.h"
+#include "web.h"
 
 #define EXIT_REGRESSION 1
 
@@ -28,6 +30,7 @@ struct diff_args {
 	struct cmp_options cmp;
 	enum diff_format format;
 	const char *output;
+	const char *html;
 	uint64_t limit;
 };
 
@@ -62,6 +65,9 @@ static void diff_usage(FILE *out)
 		"                        together (default 10)\n"
 		"  -f, --format FORMAT   text (default), markdown or json\n"
 		"  -o, --output FILE     write the report to FILE\n"
+		"      --html FILE       also write a self-contained HTML report: the\n"
+		"                        differential flame graph (red grew, blue shrank)\n"
+		"                        and the table of changes; opens without a server\n"
 		"  -n, --limit N         text/markdown: list at most N rows per section\n"
 		"                        (default 20, 0 = all)\n"
 		"  -h, --help            show this help\n");
@@ -76,6 +82,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -119,6 +126,9 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 		case 'n':
 			if (cli_parse_uint("--limit", optarg, 0, UINT32_MAX, &a->limit))
 				return -EINVAL;
+			break;
+		case 'H':
+			a->html = optarg;
 			break;
 		case 'h':
 			diff_usage(stdout);
@@ -403,6 +413,104 @@ static void print_json(FILE *out, const struct diff_args *a, const struct cmp_re
 	fputs("]}\n", out);
 }
 
+/* The table of changes above the flame graph in the HTML report. */
+static void html_intro(FILE *out, const struct diff_args *a, const struct cmp_report *r)
+{
+	fputs("<style>#diff-report td,#diff-report th{padding:2px 10px}"
+	      "#diff-report tbody tr:nth-child(odd){background:rgba(0,0,0,.035)}</style>"
+	      "<section id=\"diff-report\" style=\"font:13px system-ui,sans-serif;"
+	      "padding:10px 16px;border-bottom:1px solid #ccc\">", out);
+	fprintf(out, "<h2 style=\"margin:0 0 6px\">%s: %zu regression%s, %zu improvement%s</h2>",
+		r->n_regressions ? "Regressions found" : "No regression", r->n_regressions,
+		r->n_regressions == 1 ? "" : "s", r->n_improvements,
+		r->n_improvements == 1 ? "" : "s");
+	fputs("<p style=\"margin:0 0 6px\">Base <code>", out);
+	web_html_escape(out, a->base);
+	fprintf(out, "</code>: %llu samples; head <code>", (unsigned long long)r->base_samples);
+	web_html_escape(out, a->head);
+	fprintf(out, "</code>: %llu samples. Threshold %.2f points of share, alpha %g, "
+		"Holm-corrected over %zu tests. In the flame graph below, red grew and "
+		"blue shrank (share of samples, head vs base).</p>",
+		(unsigned long long)r->head_samples, a->cmp.threshold_pp, a->cmp.alpha, r->n_tests);
+	fputs("<table id=\"diff-table\" style=\"border-collapse:collapse\"><thead><tr>"
+	      "<th align=left>verdict</th><th align=left>function</th><th align=left>module</th>"
+	      "<th>metric</th><th align=right>base</th><th align=right>head</th>"
+	      "<th align=right>change (points)</th><th>interval</th><th align=right>p (adj)</th>"
+	      "</tr></thead><tbody>", out);
+	for (int sec = 0; sec < SEC__COUNT; sec++) {
+		for (size_t i = 0; i < r->n_rows; i++) {
+			const struct cmp_row *row = &r->rows[i];
+			char p[32];
+
+			if (!in_section(row, sec, &a->cmp))
+				continue;
+			fmt_p(row->p_adjusted, p, sizeof(p));
+			fprintf(out, "<tr class=\"%s\" style=\"color:%s\"><td>%s</td><td><code>",
+				row->regression ? "regression" : row->improvement ? "improvement" : "other",
+				row->regression ? "#b00" : row->improvement ? "#036" : "#333",
+				row->regression ? "regression" : row->improvement ? "improvement"
+				: row->presence == CMP_HEAD_ONLY ? "only in head" : "only in base");
+			web_html_escape(out, row->name);
+			fputs("</code></td><td>", out);
+			web_html_escape(out, module_file(row->module));
+			fprintf(out, "</td><td>%s</td><td align=right>%.2f%%</td><td align=right>%.2f%%</td>"
+				"<td align=right>%+.2f</td><td>[%+.2f, %+.2f]</td><td align=right>%s</td></tr>",
+				row->metric == CMP_SELF ? "self" : "total", 100 * row->base_share,
+				100 * row->head_share, row->delta_pp, row->ci_low_pp, row->ci_high_pp, p);
+		}
+	}
+	fputs("</tbody></table></section>", out);
+}
+
+static int write_html(const struct diff_args *a, const struct side *base,
+		      const struct side *head, const struct cmp_report *r)
+{
+	struct web_tree_range range = {0};
+	char *data = NULL, *intro = NULL;
+	size_t data_len = 0, intro_len = 0;
+	FILE *d, *in, *out;
+	int err;
+
+	d = open_memstream(&data, &data_len);
+	in = open_memstream(&intro, &intro_len);
+	if (!d || !in) {
+		if (d)
+			fclose(d);
+		if (in)
+			fclose(in);
+		free(data);
+		free(intro);
+		return -ENOMEM;
+	}
+	fputs("{\"diff\":", d);
+	err = web_write_tree_json(d, head->tree, base->tree, &range);
+	if (!err) {
+		fputs(",\"tree\":", d);
+		err = web_write_tree_json(d, head->tree, NULL, &range);
+	}
+	fprintf(d, ",\"meta\":{\"version\":\"%s\",\"first\":0,\"last\":0,\"step\":10,"
+		"\"samples\":%llu,\"processes\":0,\"drops\":[],\"meta\":{}},"
+		"\"timeline\":{\"from\":0,\"to\":0,\"step\":10,\"samples\":[],\"drops\":[]},"
+		"\"labels\":{\"labels\":[]}}", EMBER_VERSION, (unsigned long long)r->head_samples);
+	html_intro(in, a, r);
+	fclose(d);
+	fclose(in);
+	if (err)
+		goto out;
+	out = fopen(a->html, "we");
+	if (!out) {
+		err = -errno;
+		goto out;
+	}
+	err = web_write_static_report(out, "Ember diff", data, "diff=1", intro);
+	if (fclose(out) != 0 && !err)
+		err = -errno;
+out:
+	free(data);
+	free(intro);
+	return err;
+}
+
 int cmd_diff(int argc, char **argv)
 {
 	struct diff_args a = {0};
@@ -440,6 +548,13 @@ int cmd_diff(int argc, char **argv)
 	if (fflush(out) != 0 || ferror(out)) {
 		cli_error("cannot write the report: %s", strerror(errno));
 		goto out;
+	}
+	if (a.html) {
+		err = write_html(&a, &base, &head, r);
+		if (err) {
+			cli_error("cannot write the HTML report %s: %s", a.html, strerror(-err));
+			goto out;
+		}
 	}
 	status = r->n_regressions ? EXIT_REGRESSION : 0;
 out:

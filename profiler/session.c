@@ -53,6 +53,15 @@ struct session {
 	struct agg_entry **agg;
 	size_t cap_agg, n_agg;
 
+	/* Processes to snapshot again shortly: a process announced at exec
+	 * or at its first sample may not have mapped its libraries yet. */
+	struct resnap {
+		uint32_t pid;
+		uint32_t round;   /* 0, 1: the delays below */
+		uint64_t due_ns;
+	} *resnaps;
+	size_t n_resnaps, cap_resnaps;
+
 	struct session_quality *quality;
 	size_t n_quality, cap_quality;
 	uint64_t unwind_ips[MAX_FRAMES];
@@ -419,6 +428,50 @@ static int write_sample(struct session *s, const struct sampler_sample *smp, int
 	return 0;
 }
 
+/* After an announcement, the snapshot is taken again after these delays
+ * (ld.so maps a program's libraries within a few milliseconds; later
+ * dlopens are caught by the symbolizer's refresh on a miss). */
+static const uint64_t resnap_delay_ns[] = { 20000000ULL, 250000000ULL };
+
+static void schedule_resnap(struct session *s, uint32_t pid, uint32_t round)
+{
+	struct resnap r = { pid, round, common_now_ns() + resnap_delay_ns[round] };
+
+	for (size_t i = 0; i < s->n_resnaps; i++) {
+		if (s->resnaps[i].pid == pid) {
+			s->resnaps[i] = r;
+			return;
+		}
+	}
+	push((void **)&s->resnaps, &s->n_resnaps, &s->cap_resnaps, sizeof(r), &r);
+}
+
+/* Take the snapshots that are due; returns ms until the next one (or -1). */
+static int run_resnaps(struct session *s)
+{
+	uint64_t now = common_now_ns(), next = UINT64_MAX;
+
+	for (size_t i = 0; i < s->n_resnaps;) {
+		struct resnap *r = &s->resnaps[i];
+
+		if (r->due_ns > now) {
+			next = MIN(next, r->due_ns);
+			i++;
+			continue;
+		}
+		sym_session__note_process(s->sym, r->pid);
+		if (r->round + 1 < ARRAY_SIZE(resnap_delay_ns)) {
+			r->round++;
+			r->due_ns = now + resnap_delay_ns[r->round];
+			next = MIN(next, r->due_ns);
+			i++;
+		} else {
+			*r = s->resnaps[--s->n_resnaps];
+		}
+	}
+	return next == UINT64_MAX ? -1 : (int)((next - now) / 1000000ULL + 1);
+}
+
 static void on_process(void *ctx, uint32_t tgid, bool exec)
 {
 	struct session *s = ctx;
@@ -429,6 +482,7 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 	/* Snapshot now: the process may be gone by the next flush. Failure
 	 * (already exited) shows up later as unresolved frames. */
 	sym_session__note_process(s->sym, tgid);
+	schedule_resnap(s, tgid, 0);
 	/* AUTO: DWARF only for processes whose executable has no frame
 	 * pointers, so the copy cost is paid only where it buys something. */
 	if (s->opts.unwind == SAMPLER_UNWIND_AUTO &&
@@ -535,6 +589,7 @@ void session__free(struct session *s)
 	agg_clear(s);
 	free(s->agg);
 	free(s->quality);
+	free(s->resnaps);
 	free(s->exited);
 	free(s->tgids);
 	free(s);
@@ -621,10 +676,15 @@ int session__run_once(struct session *s, int timeout_ms)
 	uint64_t now = common_now_ns();
 	int err;
 
+	int resnap_ms;
+
 	if (now >= s->next_flush_ns)
 		return session__flush(s);
 	if ((uint64_t)timeout_ms * 1000000ULL > s->next_flush_ns - now)
 		timeout_ms = (s->next_flush_ns - now) / 1000000ULL + 1;
+	resnap_ms = run_resnaps(s);
+	if (resnap_ms >= 0 && resnap_ms < timeout_ms)
+		timeout_ms = resnap_ms;
 	err = sampler__poll(s->sampler, timeout_ms, &callbacks, s);
 	return err < 0 ? err : 0;
 }

@@ -14,6 +14,8 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from embertest import *  # noqa: F401,F403
 
+SOURCE_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
 
 def diff(base, head, *extra):
     r = run([EMBER, "diff", base, head, *extra])
@@ -65,6 +67,22 @@ def main():
     out = os.path.join(d, "report.md")
     r = diff(base, head, "--format", "markdown", "-o", out)
     check(r.returncode == 1 and "leaf_c" in open(out).read(), "report written with -o")
+
+    # The HTML report in Chromium: leaf_c drawn as grown, both shares in
+    # its tooltip, listed as a regression; no server, no network.
+    html = os.path.join(d, "diff.html")
+    r = diff(base, head, "--html", html, "--format", "json")
+    check(r.returncode == 1 and os.path.getsize(html) > 10000, "--html writes the report")
+    lc_total = next(c for c in json.loads(r.stdout)["changes"]
+                    if c["function"] == "leaf_c" and c["metric"] == "total")
+    artifacts = os.environ.get("ARTIFACTS", d)
+    os.makedirs(artifacts, exist_ok=True)
+    node = os.environ.get("NODE") or "node"
+    b = run([node, os.path.join(SOURCE_ROOT, "tests/web/test-diff-html.mjs"), html, "leaf_c",
+             f"{100 * lc_total['base_share']:.4f}", f"{100 * lc_total['head_share']:.4f}",
+             os.path.join(artifacts, "diff-report.png")], timeout=120)
+    sys.stderr.write(b.stdout + b.stderr)
+    check(b.returncode == 0, "Chromium: leaf_c is red, its tooltip shows both shares, the table lists it")
 
     r = diff(base, same)
     check(r.returncode == 0, f"two recordings of the same program: exit 0 (got {r.returncode}):\n{r.stdout}")

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+// `ember diff --html` opened from a file in Debian's Chromium, with no
+// server and no network: the regressed function is drawn as grown (red),
+// its tooltip shows both shares and the change, and the table names it.
+//
+// Usage: node tests/web/test-diff-html.mjs REPORT.html FUNCTION BASE_PCT HEAD_PCT [SCREENSHOT.png]
+// BASE_PCT/HEAD_PCT: the function's total share on each side, in percent, as
+// `ember diff --format json` reports them. Exit 0 when every check passes.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const [report, fn, basePct, headPct, shotPath] = process.argv.slice(2);
+if (!report || !fn || basePct === undefined || headPct === undefined) {
+  console.error('usage: test-diff-html.mjs REPORT.html FUNCTION BASE_PCT HEAD_PCT [SCREENSHOT.png]');
+  process.exit(2);
+}
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const { chromium } = createRequire(path.join(root, 'package.json'))('playwright-core');
+
+let failed = 0;
+function check(cond, what, detail = '') {
+  console.log(`${cond ? 'ok' : 'not ok'} - ${what}${detail ? ': ' + detail : ''}`);
+  if (!cond) failed++;
+}
+
+const chrome = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--disable-quic', '--allow-file-access-from-files'],
+});
+try {
+  const page = await chrome.newPage({ viewport: { width: 1400, height: 1000 } });
+  const offsite = [], errors = [];
+  await page.route('**/*', (r) => {
+    if (!r.request().url().startsWith('file:')) { offsite.push(r.request().url()); return r.abort(); }
+    return r.continue();
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto('file://' + path.resolve(report));
+  await page.waitForFunction(() => Number(document.body.dataset.loaded || 0) >= 1, null, { timeout: 15000 });
+  check(await page.evaluate(() => !!(window.emberApp.tree() && window.emberApp.tree().diff)), 'the report opens in diff mode');
+  const i = await page.evaluate((n) => window.emberApp.find(n), fn);
+  check(i != null && i >= 0, `${fn} is in the flame graph`);
+  const rect = await page.evaluate((k) => window.emberApp.flame.rectOf(k), i);
+  const rgb = await page.evaluate((r) => {
+    const c = document.getElementById('flame'), dpr = window.devicePixelRatio || 1;
+    const d = c.getContext('2d').getImageData(Math.floor((r.x + Math.min(r.w / 2, 4)) * dpr), Math.floor((r.y + 3) * dpr), 1, 1).data;
+    return [d[0], d[1], d[2]];
+  }, rect);
+  check(rgb[0] > rgb[1] + 40 && rgb[0] > rgb[2] + 40, `${fn} is colored as grown (red)`, rgb.join(','));
+  const box = await page.locator('#flame').boundingBox();
+  await page.mouse.move(box.x + rect.x + rect.w / 2, box.y + rect.y + rect.h / 2);
+  await page.waitForSelector('#tooltip:not([hidden])');
+  const tip = await page.locator('#tooltip').innerText();
+  const b = Number(basePct).toFixed(2), h = Number(headPct).toFixed(2);
+  check(tip.includes(b + '%') && tip.includes(h + '%'), `tooltip shows both shares (${b}% and ${h}%)`, tip.replace(/\n/g, ' | '));
+  const m = tip.match(/([+-]\d+\.\d+) pp/);
+  check(m && Math.abs(Number(m[1]) - (Number(headPct) - Number(basePct))) <= 0.02, 'tooltip shows the change in points',
+    tip.replace(/\n/g, ' | '));
+  const rows = await page.locator('#diff-table tr.regression').allInnerTexts();
+  check(rows.some((t) => t.includes(fn)), `the table lists ${fn} as a regression`, rows.join(' / '));
+  check(offsite.length === 0, 'nothing is fetched from anywhere', offsite.join(' '));
+  check(errors.length === 0, 'no script errors', errors.join(' '));
+  if (shotPath) await page.screenshot({ path: shotPath, fullPage: true });
+} finally {
+  await chrome.close();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * tree_json.c — store trees as the API's columnar JSON (web/API.md): string
+ * tables for names, modules and files, then one array per node field, so a
+ * browser loads hundreds of thousands of nodes into typed arrays. For a diff
+ * the two trees are merged by path first: a node of either tree maps to the
+ * merged node with the same parent and the same frame (name, module, file,
+ * line, kind), and each merged node carries both sides' counts.
+ */
+#include "web.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+struct mnode {
+	uint32_t parent;
+	const struct store_tree_node *frame; /* the first tree node mapped here */
+	uint64_t self, total, base_self, base_total;
+	uint32_t name, module, file;         /* string table indexes */
+};
+
+/* Open addressing of uint32 indexes (UINT32_MAX = free), keyed by hash. */
+struct index_map {
+	uint32_t *slots;
+	uint64_t *hashes;
+	size_t cap, n;
+};
+
+struct strtab {
+	struct index_map map;
+	const char **strs;
+	size_t n, cap;
+};
+
+struct merge {
+	struct mnode *nodes;
+	size_t n, cap;
+	struct index_map map;
+	struct strtab names, modules, files;
+};
+
+static uint64_t str_hash(uint64_t h, const char *s)
+{
+	if (!s)
+		return common_hash(h, "\0\1", 2);
+	return common_hash(h, s, strlen(s) + 1);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return !strcmp(a, b);
+}
+
+static int map_grow(struct index_map *m)
+{
+	size_t ncap = m->cap ? 2 * m->cap : 1024;
+	uint32_t *slots = malloc(ncap * sizeof(*slots));
+	uint64_t *hashes = malloc(ncap * sizeof(*hashes));
+
+	if (!slots || !hashes) {
+		free(slots);
+		free(hashes);
+		return -ENOMEM;
+	}
+	memset(slots, 0xff, ncap * sizeof(*slots));
+	for (size_t i = 0; i < m->cap; i++) {
+		size_t j;
+
+		if (m->slots[i] == UINT32_MAX)
+			continue;
+		for (j = m->hashes[i] & (ncap - 1); slots[j] != UINT32_MAX; j = (j + 1) & (ncap - 1))
+			;
+		slots[j] = m->slots[i];
+		hashes[j] = m->hashes[i];
+	}
+	free(m->slots);
+	free(m->hashes);
+	m->slots = slots;
+	m->hashes = hashes;
+	m->cap = ncap;
+	return 0;
+}
+
+static void map_free(struct index_map *m)
+{
+	free(m->slots);
+	free(m->hashes);
+}
+
+/* Index of s in the table, adding it. NULL and "" are index 0 for modules
+ * and files (the table is created with "" first). */
+static int strtab_index(struct strtab *t, const char *s, uint32_t *ret)
+{
+	uint64_t h = str_hash(COMMON_HASH_SEED, s ? s : "");
+	size_t i;
+
+	if (!s)
+		s = "";
+	if (2 * (t->map.n + 1) > t->map.cap && map_grow(&t->map))
+		return -ENOMEM;
+	for (i = h & (t->map.cap - 1); t->map.slots[i] != UINT32_MAX; i = (i + 1) & (t->map.cap - 1)) {
+		if (t->map.hashes[i] == h && !strcmp(t->strs[t->map.slots[i]], s)) {
+			*ret = t->map.slots[i];
+			return 0;
+		}
+	}
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? 2 * t->cap : 256;
+		const char **p = realloc(t->strs, ncap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		t->strs = p;
+		t->cap = ncap;
+	}
+	t->strs[t->n] = s;
+	t->map.slots[i] = t->n;
+	t->map.hashes[i] = h;
+	t->map.n++;
+	*ret = t->n++;
+	return 0;
+}
+
+static uint64_t node_hash(uint32_t parent, const struct store_tree_node *f)
+{
+	uint64_t h = common_hash(COMMON_HASH_SEED, &parent, sizeof(parent));
+
+	h = str_hash(h, f->name);
+	h = str_hash(h, f->module);
+	h = str_hash(h, f->file);
+	h = common_hash(h, &f->line, sizeof(f->line));
+	return common_hash(h, &f->kind, sizeof(f->kind));
+}
+
+static bool same_frame(const struct store_tree_node *a, const struct store_tree_node *b)
+{
+	return a->kind == b->kind && a->line == b->line && str_eq(a->name, b->name) &&
+	       str_eq(a->module, b->module) && str_eq(a->file, b->file);
+}
+
+/* The merged node for frame f under merged parent; created if new. */
+static int merged_index(struct merge *m, uint32_t parent, const struct store_tree_node *f,
+			uint32_t *ret)
+{
+	uint64_t h = node_hash(parent, f);
+	size_t i;
+
+	if (2 * (m->map.n + 1) > m->map.cap && map_grow(&m->map))
+		return -ENOMEM;
+	for (i = h & (m->map.cap - 1); m->map.slots[i] != UINT32_MAX; i = (i + 1) & (m->map.cap - 1)) {
+		const struct mnode *n = &m->nodes[m->map.slots[i]];
+
+		if (m->map.hashes[i] == h && n->parent == parent && same_frame(n->frame, f)) {
+			*ret = m->map.slots[i];
+			return 0;
+		}
+	}
+	if (m->n == m->cap) {
+		size_t ncap = m->cap ? 2 * m->cap : 1024;
+		struct mnode *p = realloc(m->nodes, ncap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		m->nodes = p;
+		m->cap = ncap;
+	}
+	memset(&m->nodes[m->n], 0, sizeof(m->nodes[m->n]));
+	m->nodes[m->n].parent = parent;
+	m->nodes[m->n].frame = f;
+	m->map.slots[i] = m->n;
+	m->map.hashes[i] = h;
+	m->map.n++;
+	*ret = m->n++;
+	return 0;
+}
+
+static int add_tree(struct merge *m, const struct store_tree *t, bool base)
+{
+	size_t n = store_tree__size(t);
+	uint32_t *to = calloc(n ? n : 1, sizeof(*to));
+	int err = 0;
+
+	if (!to)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct store_tree_node *f = store_tree__node(t, i);
+		uint32_t idx = 0;
+
+		/* Both roots are merged node 0. */
+		if (i == 0) {
+			if (m->n == 0)
+				err = merged_index(m, 0, f, &idx);
+		} else {
+			err = merged_index(m, to[f->parent], f, &idx);
+		}
+		if (err)
+			break;
+		to[i] = idx;
+		if (base) {
+			m->nodes[idx].base_self += f->self;
+			m->nodes[idx].base_total += f->total;
+		} else {
+			m->nodes[idx].self += f->self;
+			m->nodes[idx].total += f->total;
+		}
+	}
+	free(to);
+	return err;
+}
+
+static void write_strs(FILE *out, const char *key, const struct strtab *t)
+{
+	fprintf(out, "\"%s\":[", key);
+	for (size_t i = 0; i < t->n; i++) {
+		if (i)
+			fputc(',', out);
+		common_json_string(out, t->strs[i]);
+	}
+	fputc(']', out);
+}
+
+#define WRITE_COLUMN(out, m, key, expr)                                  \
+	do {                                                             \
+		fprintf(out, ",\"%s\":[", key);                          \
+		for (size_t i_ = 0; i_ < (m)->n; i_++) {                 \
+			const struct mnode *n_ = &(m)->nodes[i_];        \
+			fprintf(out, i_ ? ",%llu" : "%llu",              \
+				(unsigned long long)(expr));             \
+		}                                                        \
+		fputc(']', out);                                         \
+	} while (0)
+
+int web_write_tree_json(FILE *out, const struct store_tree *head,
+			const struct store_tree *base, const struct web_tree_range *r)
+{
+	struct merge m = {0};
+	uint64_t samples = 0, base_samples = 0;
+	uint32_t unused;
+	int err;
+
+	/* Index 0 of modules and files means unknown. */
+	err = strtab_index(&m.modules, "", &unused);
+	if (!err)
+		err = strtab_index(&m.files, "", &unused);
+	if (!err)
+		err = add_tree(&m, head, false);
+	if (!err && base)
+		err = add_tree(&m, base, true);
+	for (size_t i = 0; i < m.n && !err; i++) {
+		const struct store_tree_node *f = m.nodes[i].frame;
+
+		err = strtab_index(&m.names, f->name, &m.nodes[i].name);
+		if (!err)
+			err = strtab_index(&m.modules, f->module, &m.nodes[i].module);
+		if (!err)
+			err = strtab_index(&m.files, f->file, &m.nodes[i].file);
+	}
+	if (err)
+		goto out;
+	if (m.n) {
+		samples = m.nodes[0].total;
+		base_samples = m.nodes[0].base_total;
+	}
+
+	fputc('{', out);
+	if (base)
+		fprintf(out, "\"base_from\":%lld,\"base_to\":%lld,\"base_samples\":%llu,",
+			(long long)r->base_from, (long long)r->base_to,
+			(unsigned long long)base_samples);
+	fprintf(out, "\"from\":%lld,\"to\":%lld,\"samples\":%llu,", (long long)r->from,
+		(long long)r->to, (unsigned long long)samples);
+	write_strs(out, "names", &m.names);
+	fputc(',', out);
+	write_strs(out, "modules", &m.modules);
+	fputc(',', out);
+	write_strs(out, "files", &m.files);
+	fputs(",\"nodes\":{\"parent\":[", out);
+	for (size_t i = 0; i < m.n; i++)
+		fprintf(out, i ? ",%u" : "%u", m.nodes[i].parent);
+	fputc(']', out);
+	WRITE_COLUMN(out, &m, "name", n_->name);
+	WRITE_COLUMN(out, &m, "module", n_->module);
+	WRITE_COLUMN(out, &m, "file", n_->file);
+	WRITE_COLUMN(out, &m, "line", n_->frame->line);
+	WRITE_COLUMN(out, &m, "kind", n_->frame->kind);
+	WRITE_COLUMN(out, &m, "self", n_->self);
+	WRITE_COLUMN(out, &m, "total", n_->total);
+	if (base) {
+		WRITE_COLUMN(out, &m, "base_self", n_->base_self);
+		WRITE_COLUMN(out, &m, "base_total", n_->base_total);
+	}
+	fputs("},\"truncated\":0}", out);
+	if (ferror(out))
+		err = -EIO;
+out:
+	free(m.nodes);
+	map_free(&m.map);
+	map_free(&m.names.map);
+	map_free(&m.modules.map);
+	map_free(&m.files.map);
+	free(m.names.strs);
+	free(m.modules.strs);
+	free(m.files.strs);
+	return err;
+}
