@@ -132,6 +132,7 @@ struct ember_ev_raw_sample {
 	__s32 ustack_len;           /* frames in ips[EMBER_MAX_STACK_DEPTH..) */
 	char comm[EMBER_COMM_LEN];
 	char pcomm[EMBER_COMM_LEN];
+	__u64 top_ra[2];            /* as in ember_count_key */
 	__u64 ips[2 * EMBER_MAX_STACK_DEPTH];
 };
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -272,6 +273,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 		smp.n_uips = e->ustack_len > 0 ? MIN((size_t)e->ustack_len, EMBER_MAX_STACK_DEPTH) : 0;
 		smp.user_task = e->ustack_len >= 0;
 		smp.count = 1;
+		smp.top_ra[0] = e->top_ra[0];
+		smp.top_ra[1] = e->top_ra[1];
 		err = s->cb->on_sample(s->cb_ctx, &smp);
 		if (err < 0 && !s->cb_err)
 			s->cb_err = err;
@@ -359,13 +362,6 @@ int sampler__open(const struct sampler_options *opts,
 		set_error("loading the %s BPF programs into the kernel", "sampler", err);
 		goto fail;
 	}
-	/* The tp_btf programs (fork/exec/exit following). */
-	err = profile_bpf__attach(s->skel);
-	if (err) {
-		set_error("attaching the %s tracepoints (sched_process_fork/exec/exit)",
-			  "process", err);
-		goto fail;
-	}
 
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_record, s, NULL);
 	if (!s->rb) {
@@ -418,6 +414,15 @@ int sampler__open(const struct sampler_options *opts,
 	if (s->n_cpus_sampled == 0) {
 		err = -ENODEV;
 		set_error("no %s CPU could be sampled", "online", 0);
+		goto fail;
+	}
+	/* The tp_btf programs (fork/exec/exit following), after the perf
+	 * events so sampling starts as early as it can; callers start the
+	 * processes to follow only once this returns. */
+	err = profile_bpf__attach(s->skel);
+	if (err) {
+		set_error("attaching the %s tracepoints (sched_process_fork/exec/exit)",
+			  "process", err);
 		goto fail;
 	}
 	free(online);
@@ -611,14 +616,14 @@ int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
 	size_t n = 0;
 	int delivered = 0;
 
-	/* Deliver what the ring buffer already holds. */
 	begin_callbacks(s, cb, ctx);
-	ring_buffer__consume(s->rb);
-
 	__atomic_store_n(&s->skel->bss->active_set, !old, __ATOMIC_SEQ_CST);
 	err = wait_for_programs(s);
 	if (err)
 		goto out;
+	/* Every record a program wrote before the flip is in the ring buffer
+	 * now: deliver them with this drain. */
+	ring_buffer__consume(s->rb);
 
 	counts_fd = bpf_map__fd(old ? s->skel->maps.counts1 : s->skel->maps.counts0);
 	stacks_fd = bpf_map__fd(old ? s->skel->maps.stacks1 : s->skel->maps.stacks0);
@@ -706,6 +711,13 @@ void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__CO
 	/* Delivered but nobody could unwind them: lost. */
 	ret_stats[SAMPLER_STAT_DROP_DWARF_RINGBUF] += s->dwarf_unhandled;
 	free(vals);
+}
+
+void sampler__stop(struct sampler *s)
+{
+	for (unsigned i = 0; s->perf_fds && i < s->n_events; i++)
+		if (s->perf_fds[i] >= 0)
+			ioctl(s->perf_fds[i], PERF_EVENT_IOC_DISABLE, 0);
 }
 
 unsigned sampler__cpus(const struct sampler *s)

@@ -173,6 +173,13 @@ void sampler__forget_unwind(struct sampler *s, pid_t tgid);
 void sampler__stats(const struct sampler *s,
 		    uint64_t ret_stats[SAMPLER_STAT__COUNT]);
 
+/*
+ * Stop sampling (the perf events are disabled; the maps and the ring
+ * buffer keep what was collected). A drain after this delivers everything,
+ * so the counters and the drained samples agree exactly.
+ */
+void sampler__stop(struct sampler *s);
+
 /* Number of CPUs sampled. */
 unsigned sampler__cpus(const struct sampler *s);
 

@@ -744,6 +744,7 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 
+	session__stop(s);
 	err = session__flush(s);
 	if (err && err != -EINTR)
 		cli_warn("final flush: %s",

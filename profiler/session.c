@@ -575,6 +575,11 @@ fail:
 	return err;
 }
 
+void session__stop(struct session *s)
+{
+	sampler__stop(s->sampler);
+}
+
 void session__set_store(struct session *s, struct store_db *db)
 {
 	s->db = db;

@@ -78,6 +78,9 @@ int session__track(struct session *s, pid_t pid);
  */
 int session__run_once(struct session *s, int timeout_ms);
 
+/* Stop sampling before the final flush, so it holds every sample. */
+void session__stop(struct session *s);
+
 /* Drain and write now (the final flush). Returns 0 or -errno. */
 int session__flush(struct session *s);
 

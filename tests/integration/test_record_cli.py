@@ -116,7 +116,10 @@ def main():
     check(total(stacks, lambda f: f[0] == "split") > 50, "system-wide profile contains split")
     check(total(stacks, lambda f: f[0] == "swapper/0" or f[0].startswith("swapper")) == 0,
           "idle is excluded by default")
-    check(read_meta(db).get("status") == "complete", "the file is marked complete")
+    meta = read_meta(db)
+    check(meta.get("status") == "complete", "the file is marked complete")
+    check(int(meta["samples_written"]) + int(meta["samples_dropped"]) == int(meta["samples_kernel"]),
+          "system-wide: every sample counted in the kernel is written or counted as dropped")
 
     # SIGINT ends a recording cleanly and keeps what was collected.
     db = os.path.join(d, "sigint.db")
