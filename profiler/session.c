@@ -4,7 +4,9 @@
  * flushes it waits on the sampler's ring buffer, snapshotting processes as
  * they appear (so short-lived ones can still be symbolized) and buffering the
  * rare slow-path samples; at each flush it drains the kernel maps, turns each
- * stack into frames (root first, user frames then kernel frames) and writes
+ * stack into frames (root first, user frames then kernel frames; a user
+ * address inside inlined code becomes its function and then the inlined
+ * callees) and writes
  * them with their labels in one transaction, together with the counters'
  * increments since the previous flush.
  */
@@ -19,6 +21,8 @@
 #include "common.h"
 
 #define MAX_FRAMES 256
+/* Frames one user address may expand to (inlined calls). */
+#define MAX_INLINE_FRAMES 32
 
 struct raw_sample {
 	struct sampler_sample smp;
@@ -57,6 +61,7 @@ struct session {
 	bool has_flush_error;
 
 	struct store_frame frames[MAX_FRAMES];
+	struct sym_frame inl[MAX_INLINE_FRAMES];
 };
 
 static int push(void **arr, size_t *n, size_t *cap, size_t elem, const void *v)
@@ -163,12 +168,18 @@ static int store_sample(struct session *s, const struct sampler_sample *smp)
 	 * very end of a function is attributed to that function. */
 	for (size_t i = smp->n_uips; i-- > 0 && n < MAX_FRAMES;) {
 		uint64_t a = smp->uips[i];
+		size_t k = 0;
 
-		err = sym_session__user(s->sym, smp->tgid, i == 0 ? a : a - 1, &f);
+		/* One address is the real function plus the functions inlined
+		 * into it, innermost first: store them outermost first. */
+		err = sym_session__user_frames(s->sym, smp->tgid, i == 0 ? a : a - 1,
+					       s->inl, MAX_INLINE_FRAMES, &k);
 		if (err)
 			return err;
-		count_frame(s, &f, smp->count);
-		to_store_frame(&f, &s->frames[n++]);
+		while (k-- > 0 && n < MAX_FRAMES) {
+			count_frame(s, &s->inl[k], smp->count);
+			to_store_frame(&s->inl[k], &s->frames[n++]);
+		}
 	}
 	for (size_t i = smp->n_kips; i-- > 0 && n < MAX_FRAMES;) {
 		uint64_t a = smp->kips[i];
