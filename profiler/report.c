@@ -21,12 +21,13 @@ struct report_args {
 	const char *output;
 	enum report_format format;
 	uint64_t limit;
+	bool lines;
 };
 
 static void report_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ember report FILE [--format folded|top] [-o OUT] [--limit N]\n"
+		"Usage: ember report FILE [--format folded|top] [--lines] [-o OUT] [--limit N]\n"
 		"\n"
 		"Print the profile stored in FILE (from ember record). The database is\n"
 		"only read, never modified.\n"
@@ -34,7 +35,10 @@ static void report_usage(FILE *out)
 		"Options:\n"
 		"  -f, --format FORMAT   folded: one line per stack, root first, with its\n"
 		"                        count (input for flamegraph.pl and inferno);\n"
-		"                        kernel frames end in _[k] (default)\n"
+		"                        kernel frames end in _[k], inlined ones in _[i],\n"
+		"                        JIT ones in _[j] (default)\n"
+		"  -l, --lines           folded: each frame as 'function (file:line)'\n"
+		"                        where the line is known\n"
 		"                        top: functions by self and total samples\n"
 		"  -o, --output OUT      write to OUT instead of standard output\n"
 		"  -n, --limit N         top: show N functions (default 30, 0 = all)\n"
@@ -47,6 +51,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "lines", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -56,7 +61,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 	a->limit = 30;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:n:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:n:lh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "folded")) {
@@ -74,6 +79,9 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		case 'n':
 			if (cli_parse_uint("--limit", optarg, 0, 1000000000, &a->limit))
 				return -EINVAL;
+			break;
+		case 'l':
+			a->lines = true;
 			break;
 		case 'h':
 			report_usage(stdout);
@@ -151,7 +159,18 @@ static int append_name(char **buf, size_t *len, size_t *cap, const char *sep,
 	return 0;
 }
 
-static int print_folded(const struct store_tree *t, FILE *out)
+/* "name (file:line)" for --lines, else the name alone; "_[i]" and other
+ * kind suffixes stay last. Returns the text in buf (or f->name). */
+static const char *frame_text(const struct store_tree_node *f, bool lines,
+			      char *buf, size_t size)
+{
+	if (!lines || !f->file || !f->line)
+		return f->name;
+	snprintf(buf, size, "%s (%s:%u)", f->name, f->file, (unsigned)f->line);
+	return buf;
+}
+
+static int print_folded(const struct store_tree *t, FILE *out, bool with_lines)
 {
 	size_t n = store_tree__size(t), n_lines = 0;
 	struct line *lines = calloc(n ? n : 1, sizeof(*lines));
@@ -173,8 +192,10 @@ static int print_folded(const struct store_tree *t, FILE *out)
 			path[depth++] = j;
 		while (depth-- > 0) {
 			const struct store_tree_node *f = store_tree__node(t, path[depth]);
+			char buf[8192];
 
-			err = append_name(&text, &len, &cap, len ? ";" : "", f->name,
+			err = append_name(&text, &len, &cap, len ? ";" : "",
+					  frame_text(f, with_lines, buf, sizeof(buf)),
 					  kind_suffix(f->kind));
 			if (err)
 				break;
@@ -187,8 +208,17 @@ static int print_folded(const struct store_tree *t, FILE *out)
 		lines[n_lines++].count = node->self;
 	}
 	qsort(lines, n_lines, sizeof(*lines), cmp_line);
-	for (size_t i = 0; i < n_lines; i++)
-		fprintf(out, "%s %llu\n", lines[i].text, (unsigned long long)lines[i].count);
+	/* Frames that differ only by line print alike without --lines: one
+	 * line per printed stack. */
+	for (size_t i = 0; i < n_lines;) {
+		uint64_t count = 0;
+		size_t j = i;
+
+		for (; j < n_lines && !strcmp(lines[j].text, lines[i].text); j++)
+			count += lines[j].count;
+		fprintf(out, "%s %llu\n", lines[i].text, (unsigned long long)count);
+		i = j;
+	}
 out:
 	for (size_t i = 0; lines && i < n_lines; i++)
 		free(lines[i].text);
@@ -271,7 +301,8 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 	}
-	err = a.format == FORMAT_TOP ? print_top(tree, out, a.limit) : print_folded(tree, out);
+	err = a.format == FORMAT_TOP ? print_top(tree, out, a.limit) :
+	      print_folded(tree, out, a.lines);
 	if (err) {
 		cli_error("cannot print the report: %s", strerror(-err));
 		goto out;
