@@ -46,6 +46,7 @@ struct record_args {
 	unsigned flush_s;
 	unsigned stack_entries;
 	unsigned counts_entries;
+	bool no_demangle;
 	char **command;
 };
 
@@ -87,6 +88,7 @@ static void record_usage(FILE *out)
 		"      --counts-map-entries N  {process, thread, stacks} keys per kernel map\n"
 		"                        set (default 16384); when either fills up, samples\n"
 		"                        take a slower path and are still kept\n"
+		"      --no-demangle     keep C++ and Rust function names mangled\n"
 		"  -h, --help            show this help\n",
 		DEFAULT_FREQ, DEFAULT_OUTPUT);
 }
@@ -131,6 +133,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "idle", no_argument, NULL, 'i' },
 		{ "stack-map-entries", required_argument, NULL, 'S' },
 		{ "counts-map-entries", required_argument, NULL, 'C' },
+		{ "no-demangle", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -155,6 +158,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 				return -EINVAL;
 			}
 			a->output = optarg;
+			break;
+		case 'N':
+			a->no_demangle = true;
 			break;
 		case 'p':
 			if (parse_pids(optarg, a))
@@ -477,6 +483,7 @@ int cmd_record(int argc, char **argv)
 	so.flush_seconds = a.flush_s;
 	so.stack_map_entries = a.stack_entries;
 	so.counts_map_entries = a.counts_entries;
+	so.sym.no_demangle = a.no_demangle;
 	err = session__new(&so, &s);
 	if (err) {
 		explain_sampler_error(err);

@@ -296,7 +296,7 @@ int session__new(const struct session_options *opts,
 	if (gethostname(s->host, sizeof(s->host) - 1) != 0)
 		snprintf(s->host, sizeof(s->host), "localhost");
 
-	err = sym_session__new(NULL, &s->sym);
+	err = sym_session__new(&s->opts.sym, &s->sym);
 	if (err)
 		goto fail;
 	err = sampler__open(&so, &s->sampler);

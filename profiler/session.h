@@ -26,6 +26,7 @@ struct session_options {
 	unsigned stack_map_entries;  /* 0 = sampler default */
 	unsigned counts_map_entries; /* 0 = sampler default */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
+	struct sym_options sym;      /* symbolizer options (zero: defaults) */
 };
 
 /* Totals for the summary line and for /metrics later. */

@@ -11,7 +11,7 @@ EMBER_BUILD_PACKAGES=(
   gcc libc6-dev make pkg-config meson ninja-build clang llvm
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libsqlite3-dev libdwarf-dev libunwind-dev libmicrohttpd-dev
-  libc6-dbg python3 binutils liblzma-dev libiberty-dev
+  libc6-dbg python3 binutils liblzma-dev libiberty-dev g++
 )
 # Needed by the tests (cross-checks and tools the tests drive).
 EMBER_TEST_PACKAGES=(

@@ -169,6 +169,26 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 /* Bytes held by d (tables and strings; not libdwarf's own buffers). */
 size_t sym_dwarf__memory(const struct sym_dwarf *d);
 
+/* ---- demangle.c ------------------------------------------------------- */
+
+/* The demangled form of a C++ or Rust name (caller frees), or NULL when
+ * name is not mangled or cannot be demangled. */
+char *sym_demangle(const char *name);
+
+/* ---- perfmap.c: JIT symbols from /tmp/perf-PID.map --------------------- */
+
+struct sym_perfmap;
+
+/*
+ * Read a perf map file ("START SIZE NAME" per line, hex). Returns 0 and
+ * *ret_map, -ENOENT (or another -errno of open), or -ENOMEM. Malformed lines
+ * are skipped.
+ */
+int sym_perfmap__load(const char *path, struct sym_perfmap **ret_map);
+void sym_perfmap__free(struct sym_perfmap *m);
+/* The name covering addr, or NULL. Borrowed. */
+const char *sym_perfmap__lookup(const struct sym_perfmap *m, uint64_t addr);
+
 /* ---- maps.c: /proc/PID/maps ------------------------------------------- */
 
 enum sym_map_kind {

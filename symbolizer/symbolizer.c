@@ -80,6 +80,8 @@ struct sym_process {
 	pid_t pid;
 	struct sym_mapping *maps;
 	size_t n_maps;
+	struct sym_perfmap *perfmap;  /* JIT symbols, read on first JIT address */
+	uint64_t perfmap_ns;          /* when it was last read (or tried) */
 	bool snapshotted;  /* maps were read at least once */
 	bool gone;         /* the last read found the process gone */
 	uint64_t read_ns;  /* when maps were last read (or tried) */
@@ -89,6 +91,8 @@ struct sym_session {
 	char *root;       /* "" for "/" */
 	char *debug_dir;  /* NULL: no debug file lookup */
 	bool no_kernel;
+	bool no_demangle;
+	struct sym_htab demangled;  /* mangled -> struct demangled */
 	struct sym_strings strings;
 	struct sym_htab procs;     /* pid -> sym_process */
 	struct sym_htab keys;      /* file_key -> (owns) file_key */
@@ -138,6 +142,7 @@ static void process_free(void *p)
 	if (!proc)
 		return;
 	free(proc->maps);
+	sym_perfmap__free(proc->perfmap);
 	free(proc);
 }
 
@@ -667,6 +672,50 @@ static const char *intern(struct sym_session *s, const char *str)
 	return str ? sym_strings__intern(&s->strings, str, strlen(str)) : NULL;
 }
 
+struct demangled {
+	const char *mangled;  /* interned */
+	const char *name;     /* interned */
+};
+
+static bool demangled_eq(const void *value, const void *key)
+{
+	return strcmp(((const struct demangled *)value)->mangled, key) == 0;
+}
+
+static void demangled_free(void *d)
+{
+	free(d);
+}
+
+/* A function name as frames show it: interned, demangled unless the
+ * session says not to (each mangled name is demangled once). NULL on
+ * ENOMEM; str NULL gives NULL. */
+static const char *intern_name(struct sym_session *s, const char *str)
+{
+	struct demangled *d;
+	uint64_t h;
+	char *dem;
+
+	if (!str || s->no_demangle || str[0] != '_' || (str[1] != 'Z' && str[1] != 'R'))
+		return intern(s, str);
+	h = common_hash(COMMON_HASH_SEED, str, strlen(str));
+	d = sym_htab__find(&s->demangled, h, demangled_eq, str);
+	if (d)
+		return d->name;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	dem = sym_demangle(str);
+	d->mangled = intern(s, str);
+	d->name = dem ? intern(s, dem) : d->mangled;
+	free(dem);
+	if (!d->mangled || !d->name || sym_htab__insert(&s->demangled, h, d) < 0) {
+		free(d);
+		return NULL;
+	}
+	return d->name;
+}
+
 /*
  * The frames of a file-backed address: DWARF names, lines and inline chain,
  * the ELF symbol for the name where DWARF has none. ret_frames[0..*ret_n)
@@ -717,7 +766,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 		const char *name = df[i].name ? df[i].name : outer ? elf_name : "[inlined]";
 
 		ret_frames[n] = (struct sym_frame){
-			.name = name ? intern(s, name) : NULL,
+			.name = intern_name(s, name),
 			.file = intern(s, df[i].file),
 			.line = df[i].file ? df[i].line : 0,
 			.kind = outer ? SYM_FRAME_USER : SYM_FRAME_INLINED,
@@ -729,7 +778,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 	}
 	if (n == 0) {
 		ret_frames[0] = (struct sym_frame){
-			.name = intern(s, elf_name),
+			.name = intern_name(s, elf_name),
 			.kind = SYM_FRAME_USER,
 			.miss = elf_name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
 		};
@@ -757,9 +806,36 @@ unnamed:
 	return ret_frames[0].name ? 0 : -ENOMEM;
 }
 
+/*
+ * The JIT symbol at addr from ROOT/tmp/perf-PID.map: read on the first JIT
+ * address of the process, and again on a miss at most once a second while
+ * the process lives (the JIT keeps appending). The file usually outlives
+ * the process, so an exited process still gets a first read.
+ */
+static const char *perfmap_lookup(struct sym_session *s, struct sym_process *proc,
+				  uint64_t addr)
+{
+	const char *name = proc->perfmap ? sym_perfmap__lookup(proc->perfmap, addr) : NULL;
+	uint64_t now = common_now_ns();
+	struct sym_perfmap *fresh;
+	char path[4096];
+
+	if (name || (proc->perfmap_ns &&
+		     (proc->gone || now - proc->perfmap_ns < REFRESH_INTERVAL_NS)))
+		return name;
+	proc->perfmap_ns = now;
+	snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", s->root, (int)proc->pid);
+	if (sym_perfmap__load(path, &fresh) < 0)
+		return NULL;
+	sym_perfmap__free(proc->perfmap);
+	proc->perfmap = fresh;
+	return sym_perfmap__lookup(fresh, addr);
+}
+
 /* Fills frames[0..*ret_n) from mapping m; returns 0 or -ENOMEM. Every
  * frame gets the common fields of proto. */
-static int frames_from_mapping(struct sym_session *s, const struct sym_mapping *m,
+static int frames_from_mapping(struct sym_session *s, struct sym_process *proc,
+			       const struct sym_mapping *m,
 			       uint64_t addr, const struct sym_frame *proto,
 			       struct sym_frame *frames, size_t max, size_t *ret_n)
 {
@@ -796,6 +872,7 @@ static int frames_from_mapping(struct sym_session *s, const struct sym_mapping *
 	case SYM_MAP_ANON:
 		f.kind = SYM_FRAME_JIT;
 		f.offset = addr - m->start;
+		name = perfmap_lookup(s, proc, addr);
 		break;
 	case SYM_MAP_SPECIAL:
 		f.offset = addr - m->start;
@@ -803,7 +880,7 @@ static int frames_from_mapping(struct sym_session *s, const struct sym_mapping *
 	}
 	if (name) {
 		f.miss = SYM_MISS_NONE;
-		f.name = sym_strings__intern(&s->strings, name, strlen(name));
+		f.name = intern_name(s, name);
 	} else {
 		f.name = sym_strings__printf(&s->strings, "%s+0x%" PRIx64, m->base,
 					     f.offset);
@@ -849,7 +926,7 @@ static int user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
 	if (r == -ENOMEM)
 		goto fail;
 	if (m) {
-		r = frames_from_mapping(s, m, addr, &f, ret_frames, max, ret_n);
+		r = frames_from_mapping(s, proc, m, addr, &f, ret_frames, max, ret_n);
 		if (r < 0)
 			goto fail;
 		return 0;
@@ -926,9 +1003,13 @@ int sym_session__kernel(struct sym_session *s, uint64_t addr,
 			r = 0;
 	}
 	if (r == 0 && s->kernel && sym_kernel__lookup(s->kernel, addr, &name, &module) == 0) {
-		f.name = sym_strings__intern(&s->strings, name, strlen(name));
-		if (module)
+		if (module) {
+			/* "name [module]", as perf shows module frames */
+			f.name = sym_strings__printf(&s->strings, "%s [%s]", name, module);
 			f.module = sym_strings__intern(&s->strings, module, strlen(module));
+		} else {
+			f.name = sym_strings__intern(&s->strings, name, strlen(name));
+		}
 		f.miss = SYM_MISS_NONE;
 	} else {
 		f.name = sym_strings__printf(&s->strings, "[kernel]+0x%" PRIx64, addr);
@@ -975,6 +1056,7 @@ int sym_session__new(const struct sym_options *opts, struct sym_session **ret_se
 	if ((!opts || !opts->debug_dir || opts->debug_dir[0]) && !s->debug_dir)
 		goto nomem;
 	s->no_kernel = opts && opts->no_kernel;
+	s->no_demangle = opts && opts->no_demangle;
 	*ret_session = s;
 	return 0;
 nomem:
@@ -994,6 +1076,7 @@ void sym_session__free(struct sym_session *s)
 	sym_htab__fini(&s->procs, process_free);
 	sym_htab__fini(&s->keys, key_free);
 	sym_htab__fini(&s->ids, NULL);
+	sym_htab__fini(&s->demangled, demangled_free);
 	for (size_t i = 0; i < s->n_bins; i++) {
 		sym_dwarf__free(s->bins[i]->dwarf);
 		cache_clear(s->bins[i]);
@@ -1012,4 +1095,14 @@ void sym_session__free(struct sym_session *s)
 void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats)
 {
 	*ret_stats = s->stats;
+	ret_stats->memory = 0;
+	for (size_t i = 0; i < s->n_bins; i++) {
+		const struct sym_binary *bin = s->bins[i];
+
+		ret_stats->memory += sym_dwarf__memory(bin->dwarf) + cache_memory(bin);
+		if (bin->elf)
+			ret_stats->memory += bin->elf->n_syms * sizeof(*bin->elf->syms) +
+					     bin->elf->names_len;
+	}
+	ret_stats->memory += s->strings.bytes;
 }

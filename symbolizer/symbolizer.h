@@ -45,7 +45,8 @@ enum sym_miss {
  * known), and miss says why.
  */
 struct sym_frame {
-	const char *name;      /* function name, or "module+0xoff" */
+	const char *name;      /* function name (demangled), "name [module]"
+	                          for kernel module code, or "module+0xoff" */
 	const char *module;    /* path of the mapped file, "[kernel.kallsyms]", a
 	                          module name for kernel modules, "[vdso]",
 	                          "[unknown]" */
@@ -72,6 +73,8 @@ struct sym_options {
 	 * (DEBUG_DIR/.build-id/xx/yyyy.debug). NULL means ROOT/usr/lib/debug;
 	 * "" disables the lookup. Added by the symbolization issue. */
 	const char *debug_dir;
+	/* Keep C++ and Rust names mangled (as in the symbol table). */
+	bool no_demangle;
 };
 
 /* Per-session counters, for `ember record`'s summary and /metrics. */
@@ -82,6 +85,9 @@ struct sym_stats {
 	uint64_t misses[SYM_MISS__COUNT];  /* frames not resolved, per reason */
 	uint64_t processes;                /* processes snapshotted */
 	uint64_t binaries;                 /* distinct binaries loaded */
+	uint64_t memory;                   /* bytes held for binaries (symbols,
+	                                      DWARF tables, address caches) and
+	                                      frame strings */
 };
 
 struct sym_session;
