@@ -22,12 +22,13 @@ struct report_args {
 	enum report_format format;
 	uint64_t limit;
 	bool lines;
+	bool coverage;
 };
 
 static void report_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ember report FILE [--format folded|top] [--lines] [-o OUT] [--limit N]\n"
+		"Usage: ember report FILE [--format folded|top] [--lines] [--coverage] [-o OUT] [--limit N]\n"
 		"\n"
 		"Print the profile stored in FILE (from ember record). The database is\n"
 		"only read, never modified.\n"
@@ -40,6 +41,9 @@ static void report_usage(FILE *out)
 		"  -l, --lines           folded: each frame as 'function (file:line)'\n"
 		"                        where the line is known\n"
 		"                        top: functions by self and total samples\n"
+		"  -c, --coverage        instead of the profile: per binary, the frames\n"
+		"                        seen and the share given a function name and a\n"
+		"                        file:line (sample-weighted)\n"
 		"  -o, --output OUT      write to OUT instead of standard output\n"
 		"  -n, --limit N         top: show N functions (default 30, 0 = all)\n"
 		"  -h, --help            show this help\n");
@@ -52,6 +56,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		{ "output", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "lines", no_argument, NULL, 'l' },
+		{ "coverage", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -61,7 +66,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 	a->limit = 30;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:n:lh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:n:lch", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "folded")) {
@@ -82,6 +87,9 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 			break;
 		case 'l':
 			a->lines = true;
+			break;
+		case 'c':
+			a->coverage = true;
 			break;
 		case 'h':
 			report_usage(stdout);
@@ -256,6 +264,29 @@ static int print_top(const struct store_tree *t, FILE *out, uint64_t limit)
 	return 0;
 }
 
+static int print_coverage(struct store_db *db, FILE *out)
+{
+	struct store_coverage *c = NULL;
+	size_t n = 0;
+	int err;
+
+	err = store_db__query_coverage(db, NULL, &c, &n);
+	if (err)
+		return err;
+	fprintf(out, "%10s %9s %9s  %-12s %s\n", "FRAMES", "FUNCTION%", "LINE%",
+		"BUILD-ID", "BINARY");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%10llu %8.2f%% %8.2f%%  %-12.12s %s\n",
+			(unsigned long long)c[i].seen,
+			c[i].seen ? 100.0 * c[i].with_function / c[i].seen : 0.0,
+			c[i].seen ? 100.0 * c[i].with_line / c[i].seen : 0.0,
+			c[i].build_id ? c[i].build_id : "-", c[i].module);
+	if (n == 0)
+		fprintf(out, "(no coverage recorded in this file)\n");
+	store_coverage__free(c, n);
+	return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = {0};
@@ -301,7 +332,8 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 	}
-	err = a.format == FORMAT_TOP ? print_top(tree, out, a.limit) :
+	err = a.coverage ? print_coverage(db, out) :
+	      a.format == FORMAT_TOP ? print_top(tree, out, a.limit) :
 	      print_folded(tree, out, a.lines);
 	if (err) {
 		cli_error("cannot print the report: %s", strerror(-err));

@@ -30,6 +30,13 @@ struct raw_sample {
 	uint64_t ips[]; /* n_kips kernel, then n_uips user */
 };
 
+/* Symbolization coverage of one binary in the open flush. */
+struct coverage {
+	const char *module;    /* borrowed from the symbolizer session */
+	const char *build_id;
+	uint64_t seen, with_function, with_line;
+};
+
 struct session {
 	struct session_options opts;
 	struct sampler *sampler;
@@ -62,6 +69,11 @@ struct session {
 
 	struct store_frame frames[MAX_FRAMES];
 	struct sym_frame inl[MAX_INLINE_FRAMES];
+
+	/* Per-binary coverage of the open flush (open addressing on the
+	 * module pointer: the symbolizer interns module strings). */
+	struct coverage *cov;
+	size_t cap_cov, n_cov;
 };
 
 static int push(void **arr, size_t *n, size_t *cap, size_t elem, const void *v)
@@ -140,11 +152,76 @@ static void to_store_frame(const struct sym_frame *f, struct store_frame *out)
 
 /* Symbolization coverage weighted by samples: a frame in a stack seen 1000
  * times counts 1000 times, as a reader of the profile sees it. */
+static uint64_t ptr_hash(const void *p)
+{
+	return ((uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL) >> 20;
+}
+
+static struct coverage *coverage_slot(struct session *s, const char *module)
+{
+	size_t i;
+
+	if (2 * (s->n_cov + 1) > s->cap_cov) {
+		size_t ncap = s->cap_cov ? 2 * s->cap_cov : 64;
+		struct coverage *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (size_t j = 0; j < s->cap_cov; j++) {
+			if (!s->cov[j].module)
+				continue;
+			for (i = ptr_hash(s->cov[j].module) & (ncap - 1); n[i].module;
+			     i = (i + 1) & (ncap - 1))
+				;
+			n[i] = s->cov[j];
+		}
+		free(s->cov);
+		s->cov = n;
+		s->cap_cov = ncap;
+	}
+	for (i = ptr_hash(module) & (s->cap_cov - 1); s->cov[i].module;
+	     i = (i + 1) & (s->cap_cov - 1))
+		if (s->cov[i].module == module)
+			return &s->cov[i];
+	s->cov[i].module = module;
+	s->n_cov++;
+	return &s->cov[i];
+}
+
 static void count_frame(struct session *s, const struct sym_frame *f, uint64_t count)
 {
+	struct coverage *c = f->module ? coverage_slot(s, f->module) : NULL;
+
 	s->totals.frames += count;
 	if (f->miss == SYM_MISS_NONE)
 		s->totals.frames_resolved += count;
+	if (c) {
+		c->build_id = c->build_id ? c->build_id : f->build_id;
+		c->seen += count;
+		c->with_function += f->miss == SYM_MISS_NONE ? count : 0;
+		c->with_line += f->file ? count : 0;
+	}
+}
+
+/* Writes the flush's coverage rows and starts counting anew. */
+static int write_coverage(struct session *s)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < s->cap_cov && !err; i++)
+		if (s->cov[i].module)
+			err = store_db__add_coverage(s->db, s->cov[i].module,
+						     s->cov[i].build_id, s->cov[i].seen,
+						     s->cov[i].with_function,
+						     s->cov[i].with_line);
+	return err;
+}
+
+static void reset_coverage(struct session *s)
+{
+	if (s->cov)
+		memset(s->cov, 0, s->cap_cov * sizeof(*s->cov));
+	s->n_cov = 0;
 }
 
 /* Symbolize one stack and add it to the open flush. */
@@ -327,6 +404,7 @@ void session__free(struct session *s)
 	free(s->raw);
 	free(s->exited);
 	free(s->tgids);
+	free(s->cov);
 	free(s);
 }
 
@@ -380,7 +458,9 @@ int session__flush(struct session *s)
 	s->in_flush = false;
 
 	if (!s->has_flush_error) {
-		err = write_counters(s);
+		err = write_coverage(s);
+		if (!err)
+			err = write_counters(s);
 		if (!err && s->lost_in_flush == 0)
 			err = store_db__commit(s->db);
 		if (err) {
@@ -395,6 +475,7 @@ int session__flush(struct session *s)
 		s->totals.samples_lost_store += s->flush_samples;
 	}
 	s->totals.flushes++;
+	reset_coverage(s);
 
 	for (size_t i = 0; i < s->n_exited; i++)
 		sym_session__forget_process(s->sym, s->exited[i]);
