@@ -30,6 +30,18 @@ struct raw_sample {
 	uint64_t ips[]; /* n_kips kernel, then n_uips user */
 };
 
+/* A process announced a moment ago: its dynamic loader may still be
+ * mapping libraries, so its snapshot is refreshed while it is young. */
+struct young {
+	uint32_t tgid;
+	uint64_t first_ns, last_ns;
+};
+
+/* How long a process counts as young, and how often it is re-read then. */
+#define YOUNG_NS (300ULL * 1000000ULL)
+#define YOUNG_REFRESH_NS (5ULL * 1000000ULL)
+#define MAX_YOUNG 256
+
 /* Symbolization coverage of one binary in the open flush. */
 struct coverage {
 	const char *module;    /* borrowed from the symbolizer session */
@@ -69,6 +81,9 @@ struct session {
 
 	struct store_frame frames[MAX_FRAMES];
 	struct sym_frame inl[MAX_INLINE_FRAMES];
+
+	struct young young[MAX_YOUNG];
+	size_t n_young;
 
 	/* Per-binary coverage of the open flush (open addressing on the
 	 * module pointer: the symbolizer interns module strings). */
@@ -333,9 +348,43 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 {
 	struct session *s = ctx;
 
+	uint64_t now = common_now_ns();
+
 	/* Snapshot now: the process may be gone by the next flush. Failure
 	 * (already exited) shows up later as unresolved frames. */
 	sym_session__note_process(s->sym, tgid);
+	/* ... and again while it is young (see refresh_young()). */
+	for (size_t i = 0; i < s->n_young; i++)
+		if (s->young[i].tgid == tgid)
+			return;
+	if (s->n_young < MAX_YOUNG)
+		s->young[s->n_young++] = (struct young){ tgid, now, now };
+}
+
+/*
+ * A process announced at exec, or at a first sample taken while ld.so was
+ * still at work, has a snapshot without its libraries; a ~30 ms process is
+ * gone before the flush could re-read it. Re-read young processes every few
+ * milliseconds until they are YOUNG_NS old or gone.
+ */
+static void refresh_young(struct session *s)
+{
+	uint64_t now = common_now_ns();
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_young; i++) {
+		struct young y = s->young[i];
+
+		if (now - y.first_ns > YOUNG_NS)
+			continue;
+		if (now - y.last_ns >= YOUNG_REFRESH_NS) {
+			y.last_ns = now;
+			if (sym_session__note_process(s->sym, y.tgid) == -ESRCH)
+				continue;
+		}
+		s->young[n++] = y;
+	}
+	s->n_young = n;
 }
 
 static void on_exit_ev(void *ctx, uint32_t tgid)
@@ -497,7 +546,12 @@ int session__run_once(struct session *s, int timeout_ms)
 		return session__flush(s);
 	if ((uint64_t)timeout_ms * 1000000ULL > s->next_flush_ns - now)
 		timeout_ms = (s->next_flush_ns - now) / 1000000ULL + 1;
+	/* Young processes are re-read every few milliseconds: wake up for
+	 * them even when the ring buffer is quiet. */
+	if (s->n_young && timeout_ms > (int)(YOUNG_REFRESH_NS / 1000000ULL))
+		timeout_ms = (int)(YOUNG_REFRESH_NS / 1000000ULL);
 	err = sampler__poll(s->sampler, timeout_ms, &callbacks, s);
+	refresh_young(s);
 	return err < 0 ? err : 0;
 }
 
