@@ -37,7 +37,6 @@ struct diff_args {
 /* One side, loaded: the tree keeps the strings the inputs borrow. */
 struct side {
 	struct store_tree *tree;
-	struct store_top_entry *top;
 	struct cmp_input *in;
 	size_t n;
 	uint64_t samples;
@@ -150,11 +149,119 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 	return 0;
 }
 
+static const struct store_tree *sort_tree; /* for cmp_node_key */
+
+static int str_cmp0(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int node_key_cmp(const struct store_tree_node *a, const struct store_tree_node *b)
+{
+	int c = strcmp(a->name, b->name);
+
+	if (!c)
+		c = str_cmp0(a->module, b->module);
+	if (!c)
+		c = (a->kind > b->kind) - (a->kind < b->kind);
+	return c;
+}
+
+static int cmp_node_key(const void *x, const void *y)
+{
+	return node_key_cmp(store_tree__node(sort_tree, *(const size_t *)x),
+			    store_tree__node(sort_tree, *(const size_t *)y));
+}
+
 static void side_free(struct side *s)
 {
 	free(s->in);
-	free(s->top);
 	store_tree__free(s->tree);
+}
+
+/*
+ * Per function (name, module, kind): total = samples whose stack holds it
+ * (recursion counted once), self = samples whose leaf is it. Code inlined
+ * into a function is that function's own machine code, so an inlined leaf
+ * counts as self for the inlined function and for the real function it
+ * sits in: a function that got slower in code the compiler inlined into it
+ * is still named. Process and root nodes are not functions.
+ */
+static int function_table(const struct store_tree *t, struct cmp_input **ret_in, size_t *ret_n)
+{
+	size_t n = store_tree__size(t), nf = 0;
+	uint32_t *fn = calloc(n ? n : 1, sizeof(*fn)); /* node -> function + 1 */
+	uint64_t *seen = calloc(n ? n : 1, sizeof(*seen));
+	struct cmp_input *in = calloc(n ? n : 1, sizeof(*in));
+	uint64_t mark = 0;
+
+	if (!fn || !seen || !in) {
+		free(fn);
+		free(seen);
+		free(in);
+		return -ENOMEM;
+	}
+	/* Functions: one entry per distinct (name, module, kind). Linear
+	 * probing over the nodes seen so far would be quadratic; a sort of
+	 * node indexes by key keeps it n log n. */
+	{
+		size_t *order = calloc(n ? n : 1, sizeof(*order)), m = 0;
+
+		if (!order) {
+			free(fn);
+			free(seen);
+			free(in);
+			return -ENOMEM;
+		}
+		for (size_t i = 1; i < n; i++)
+			if (store_tree__node(t, i)->kind != STORE_FRAME_PROCESS)
+				order[m++] = i;
+		sort_tree = t;
+		qsort(order, m, sizeof(*order), cmp_node_key);
+		for (size_t k = 0; k < m; k++) {
+			const struct store_tree_node *a = store_tree__node(t, order[k]);
+
+			if (k == 0 || node_key_cmp(store_tree__node(t, order[k - 1]), a) != 0) {
+				in[nf].name = a->name;
+				in[nf].module = a->module;
+				in[nf].kind = a->kind;
+				nf++;
+			}
+			fn[order[k]] = nf;
+		}
+		free(order);
+	}
+	for (size_t i = 1; i < n; i++) {
+		const struct store_tree_node *leaf = store_tree__node(t, i);
+		bool in_inline = leaf->kind == STORE_FRAME_INLINED, credited = false;
+
+		if (!leaf->self || !fn[i])
+			continue;
+		in[fn[i] - 1].self += leaf->self;
+		mark++;
+		for (size_t j = i; j != 0; j = store_tree__node(t, j)->parent) {
+			const struct store_tree_node *f = store_tree__node(t, j);
+			size_t k = fn[j];
+
+			if (!k)
+				continue;
+			/* The real function the inlined leaf sits in. */
+			if (in_inline && !credited && j != i && f->kind != STORE_FRAME_INLINED) {
+				if (seen[k - 1] != mark)
+					in[k - 1].self += leaf->self;
+				credited = true;
+			}
+			if (seen[k - 1] != mark) {
+				seen[k - 1] = mark;
+				in[k - 1].total += leaf->self;
+			}
+		}
+	}
+	free(fn);
+	free(seen);
+	*ret_in = in;
+	*ret_n = nf;
+	return 0;
 }
 
 static int load_side(const char *what, const char *path, struct side *s)
@@ -173,8 +280,6 @@ static int load_side(const char *what, const char *path, struct side *s)
 	}
 	store_query_init(&q);
 	err = store_db__query_tree(db, &q, &s->tree);
-	if (!err)
-		err = store_tree__top(s->tree, &s->top, &s->n);
 	store_db__close(db);
 	if (err) {
 		cli_error("cannot read the %s profile %s: %s", what, path, store_strerror(err));
@@ -185,17 +290,10 @@ static int load_side(const char *what, const char *path, struct side *s)
 		cli_error("the %s profile %s holds no samples: record it again, longer", what, path);
 		return -ENODATA;
 	}
-	s->in = calloc(s->n ? s->n : 1, sizeof(*s->in));
-	if (!s->in)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->n; i++) {
-		s->in[i].name = s->top[i].name;
-		s->in[i].module = s->top[i].module;
-		s->in[i].kind = s->top[i].kind;
-		s->in[i].self = s->top[i].self;
-		s->in[i].total = s->top[i].total;
-	}
-	return 0;
+	err = function_table(s->tree, &s->in, &s->n);
+	if (err)
+		cli_error("cannot compare the %s profile %s: %s", what, path, strerror(-err));
+	return err;
 }
 
 static const char *kind_name(int kind)

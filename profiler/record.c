@@ -52,6 +52,7 @@ struct record_args {
 	double threshold_pp;
 	enum sampler_unwind unwind;
 	unsigned snapshot_bytes;
+	bool no_demangle;
 	char **command;
 };
 
@@ -106,6 +107,7 @@ static void record_usage(FILE *out)
 		"      --counts-map-entries N  {process, thread, stacks} keys per kernel map\n"
 		"                        set (default 16384); when either fills up, samples\n"
 		"                        take a slower path and are still kept\n"
+		"      --no-demangle     keep C++ and Rust function names mangled\n"
 		"  -h, --help            show this help\n",
 		DEFAULT_FREQ, DEFAULT_OUTPUT);
 }
@@ -154,6 +156,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "threshold", required_argument, NULL, 't' },
 		{ "stack-map-entries", required_argument, NULL, 'S' },
 		{ "counts-map-entries", required_argument, NULL, 'C' },
+		{ "no-demangle", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -181,6 +184,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 				return -EINVAL;
 			}
 			a->output = optarg;
+			break;
+		case 'N':
+			a->no_demangle = true;
 			break;
 		case 'p':
 			if (parse_pids(optarg, a))
@@ -654,6 +660,7 @@ int cmd_record(int argc, char **argv)
 	so.counts_map_entries = a.counts_entries;
 	so.unwind = a.unwind;
 	so.snapshot_bytes = a.snapshot_bytes;
+	so.sym.no_demangle = a.no_demangle;
 	err = session__new(&so, &s);
 	if (err) {
 		explain_sampler_error(err);

@@ -23,12 +23,15 @@ struct report_args {
 	const char *output;
 	enum report_format format;
 	uint64_t limit;
+	bool lines;
+	bool coverage;
 };
 
 static void report_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ember report FILE [--format folded|top|pprof|speedscope] [-o OUT] [--limit N]\n"
+		"Usage: ember report FILE [--format folded|top|pprof|speedscope] [--lines]\n"
+		"                         [--coverage] [-o OUT] [--limit N]\n"
 		"\n"
 		"Print the profile stored in FILE (from ember record). The database is\n"
 		"only read, never modified.\n"
@@ -36,11 +39,18 @@ static void report_usage(FILE *out)
 		"Options:\n"
 		"  -f, --format FORMAT   folded: one line per stack, root first, with its\n"
 		"                        count (input for flamegraph.pl and inferno);\n"
-		"                        kernel frames end in _[k] (default)\n"
+		"                        kernel frames end in _[k], inlined ones in _[i],\n"
+		"                        JIT ones in _[j] (default)\n"
 		"                        top: functions by self and total samples\n"
 		"                        pprof: gzipped profile.proto, for go tool pprof\n"
 		"                        and other pprof viewers (needs -o or a pipe)\n"
 		"                        speedscope: JSON for speedscope.app\n"
+		"  -l, --lines           folded: each frame as 'function (file:line)'\n"
+		"                        where the line is known\n"
+		"  -c, --coverage        instead of the profile: per binary, the frames\n"
+		"                        seen and the share given a function name and a\n"
+		"                        file:line (sample-weighted), and the share of\n"
+		"                        samples whose user stack reaches its root frame\n"
 		"  -o, --output OUT      write to OUT instead of standard output\n"
 		"  -n, --limit N         top: show N functions (default 30, 0 = all)\n"
 		"  -h, --help            show this help\n");
@@ -52,6 +62,8 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'n' },
+		{ "lines", no_argument, NULL, 'l' },
+		{ "coverage", no_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -61,7 +73,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 	a->limit = 30;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:n:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:o:n:lch", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "folded")) {
@@ -84,6 +96,12 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		case 'n':
 			if (cli_parse_uint("--limit", optarg, 0, 1000000000, &a->limit))
 				return -EINVAL;
+			break;
+		case 'l':
+			a->lines = true;
+			break;
+		case 'c':
+			a->coverage = true;
 			break;
 		case 'h':
 			report_usage(stdout);
@@ -156,6 +174,54 @@ static int print_top(const struct store_tree *t, FILE *out, uint64_t limit)
 	return 0;
 }
 
+/* Unwind quality per binary, as `ember record` stored it. */
+static void print_unwind_quality(struct store_db *db, FILE *out)
+{
+	char *q = NULL, *save = NULL, *line;
+
+	if (store_db__get_meta(db, "unwind_quality", &q) != 0 || !*q) {
+		free(q);
+		return;
+	}
+	fprintf(out, "\n%10s %9s  %s\n", "SAMPLES", "COMPLETE%", "BINARY (of the leaf; user stacks reaching their root)");
+	for (line = strtok_r(q, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		unsigned long long n, ok;
+
+		if (!t2)
+			continue;
+		*t1 = '\0';
+		n = strtoull(t1 + 1, NULL, 10);
+		ok = strtoull(t2 + 1, NULL, 10);
+		fprintf(out, "%10llu %8.2f%%  %s\n", n, n ? 100.0 * ok / n : 0.0, line);
+	}
+	free(q);
+}
+
+static int print_coverage(struct store_db *db, FILE *out)
+{
+	struct store_coverage *c = NULL;
+	size_t n = 0;
+	int err;
+
+	err = store_db__query_coverage(db, NULL, &c, &n);
+	if (err)
+		return err;
+	fprintf(out, "%10s %9s %9s  %-12s %s\n", "FRAMES", "FUNCTION%", "LINE%",
+		"BUILD-ID", "BINARY");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%10llu %8.2f%% %8.2f%%  %-12.12s %s\n",
+			(unsigned long long)c[i].seen,
+			c[i].seen ? 100.0 * c[i].with_function / c[i].seen : 0.0,
+			c[i].seen ? 100.0 * c[i].with_line / c[i].seen : 0.0,
+			c[i].build_id ? c[i].build_id : "-", c[i].module);
+	if (n == 0)
+		fprintf(out, "(no symbolization coverage recorded in this file)\n");
+	store_coverage__free(c, n);
+	print_unwind_quality(db, out);
+	return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = {0};
@@ -201,6 +267,14 @@ int cmd_report(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (a.coverage) {
+		err = print_coverage(db, out);
+		if (err) {
+			cli_error("cannot read the coverage in %s: %s", a.path, store_strerror(err));
+			goto out;
+		}
+		goto flush;
+	}
 	switch (a.format) {
 	case FORMAT_TOP:
 		err = print_top(tree, out, a.limit);
@@ -212,7 +286,8 @@ int cmd_report(int argc, char **argv)
 		err = store_db__export_tree(db, &q, tree, STORE_EXPORT_SPEEDSCOPE, out);
 		break;
 	default:
-		err = store_db__export_tree(db, &q, tree, STORE_EXPORT_FOLDED, out);
+		err = store_db__export_tree(db, &q, tree, a.lines ? STORE_EXPORT_FOLDED_LINES
+								 : STORE_EXPORT_FOLDED, out);
 		break;
 	}
 	if (err == -EIO) {
@@ -224,6 +299,7 @@ int cmd_report(int argc, char **argv)
 			  *store_db__errmsg(db) ? ": " : "", store_db__errmsg(db));
 		goto out;
 	}
+flush:
 	if (fflush(out) != 0 || ferror(out)) {
 		cli_error("cannot write the report: %s", strerror(errno));
 		goto out;

@@ -4,7 +4,9 @@
  * flushes it waits on the sampler's ring buffer, snapshotting processes as
  * they appear (so short-lived ones can still be symbolized) and buffering the
  * rare slow-path samples; at each flush it drains the kernel maps, turns each
- * stack into frames (root first, user frames then kernel frames) and writes
+ * stack into frames (root first, user frames then kernel frames; a user
+ * address inside inlined code becomes its function and then the inlined
+ * callees) and writes
  * them with their labels in one transaction, together with the counters'
  * increments since the previous flush.
  */
@@ -19,8 +21,10 @@
 #include "common.h"
 
 #define MAX_FRAMES 320
-/* User frames kept per stack: the kernel's limit, also for DWARF. */
+/* User addresses kept per stack: the kernel's limit, also for DWARF. */
 #define EMBER_STACK_MAX 127
+/* Frames one user address may expand to (inlined calls). */
+#define MAX_INLINE_FRAMES 32
 
 /* How a user stack was obtained, for completeness and [truncated]. */
 #define UNWIND_FP (-1) /* kernel frame-pointer walk; judged by its root */
@@ -38,6 +42,24 @@ struct agg_entry {
 	uint64_t ips[];        /* n_kips kernel, then n_uips user */
 };
 
+/* A process announced a moment ago: its dynamic loader may still be
+ * mapping libraries, so its snapshot is refreshed while it is young. */
+struct young {
+	uint32_t tgid;
+	uint64_t first_ns, last_ns;
+};
+
+/* How long a process counts as young, and how often it is re-read then. */
+#define YOUNG_NS (300ULL * 1000000ULL)
+#define YOUNG_REFRESH_NS (5ULL * 1000000ULL)
+#define MAX_YOUNG 256
+
+/* Symbolization coverage of one binary in the open flush. */
+struct coverage {
+	const char *module;    /* borrowed from the symbolizer session */
+	const char *build_id;
+	uint64_t seen, with_function, with_line;
+};
 
 struct session {
 	struct session_options opts;
@@ -52,15 +74,6 @@ struct session {
 	/* Stacks waiting for the next flush (open addressing, NULL = free). */
 	struct agg_entry **agg;
 	size_t cap_agg, n_agg;
-
-	/* Processes to snapshot again shortly: a process announced at exec
-	 * or at its first sample may not have mapped its libraries yet. */
-	struct resnap {
-		uint32_t pid;
-		uint32_t round;   /* 0, 1: the delays below */
-		uint64_t due_ns;
-	} *resnaps;
-	size_t n_resnaps, cap_resnaps;
 
 	struct session_quality *quality;
 	size_t n_quality, cap_quality;
@@ -83,6 +96,15 @@ struct session {
 	bool has_flush_error;
 
 	struct store_frame frames[MAX_FRAMES];
+	struct sym_frame inl[MAX_INLINE_FRAMES];
+
+	struct young young[MAX_YOUNG];
+	size_t n_young;
+
+	/* Per-binary coverage of the open flush (open addressing on the
+	 * module pointer: the symbolizer interns module strings). */
+	struct coverage *cov;
+	size_t cap_cov, n_cov;
 };
 
 static int push(void **arr, size_t *n, size_t *cap, size_t elem, const void *v)
@@ -161,11 +183,76 @@ static void to_store_frame(const struct sym_frame *f, struct store_frame *out)
 
 /* Symbolization coverage weighted by samples: a frame in a stack seen 1000
  * times counts 1000 times, as a reader of the profile sees it. */
+static uint64_t ptr_hash(const void *p)
+{
+	return ((uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL) >> 20;
+}
+
+static struct coverage *coverage_slot(struct session *s, const char *module)
+{
+	size_t i;
+
+	if (2 * (s->n_cov + 1) > s->cap_cov) {
+		size_t ncap = s->cap_cov ? 2 * s->cap_cov : 64;
+		struct coverage *n = calloc(ncap, sizeof(*n));
+
+		if (!n)
+			return NULL;
+		for (size_t j = 0; j < s->cap_cov; j++) {
+			if (!s->cov[j].module)
+				continue;
+			for (i = ptr_hash(s->cov[j].module) & (ncap - 1); n[i].module;
+			     i = (i + 1) & (ncap - 1))
+				;
+			n[i] = s->cov[j];
+		}
+		free(s->cov);
+		s->cov = n;
+		s->cap_cov = ncap;
+	}
+	for (i = ptr_hash(module) & (s->cap_cov - 1); s->cov[i].module;
+	     i = (i + 1) & (s->cap_cov - 1))
+		if (s->cov[i].module == module)
+			return &s->cov[i];
+	s->cov[i].module = module;
+	s->n_cov++;
+	return &s->cov[i];
+}
+
 static void count_frame(struct session *s, const struct sym_frame *f, uint64_t count)
 {
+	struct coverage *c = f->module ? coverage_slot(s, f->module) : NULL;
+
 	s->totals.frames += count;
 	if (f->miss == SYM_MISS_NONE)
 		s->totals.frames_resolved += count;
+	if (c) {
+		c->build_id = c->build_id ? c->build_id : f->build_id;
+		c->seen += count;
+		c->with_function += f->miss == SYM_MISS_NONE ? count : 0;
+		c->with_line += f->file ? count : 0;
+	}
+}
+
+/* Writes the flush's coverage rows and starts counting anew. */
+static int write_coverage(struct session *s)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < s->cap_cov && !err; i++)
+		if (s->cov[i].module)
+			err = store_db__add_coverage(s->db, s->cov[i].module,
+						     s->cov[i].build_id, s->cov[i].seen,
+						     s->cov[i].with_function,
+						     s->cov[i].with_line);
+	return err;
+}
+
+static void reset_coverage(struct session *s)
+{
+	if (s->cov)
+		memset(s->cov, 0, s->cap_cov * sizeof(*s->cov));
+	s->n_cov = 0;
 }
 
 /* Functions at which a user stack is whole: the process's or a thread's
@@ -244,14 +331,20 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 	 * very end of a function is attributed to that function. */
 	for (size_t i = nu; i-- > 0 && first + n < MAX_FRAMES;) {
 		uint64_t a = uips[i];
+		size_t k = 0;
 
-		err = sym_session__user(s->sym, smp->tgid, i == 0 ? a : a - 1, &f);
+		/* One address is the real function plus the functions inlined
+		 * into it, innermost first: store them outermost first. */
+		err = sym_session__user_frames(s->sym, smp->tgid, i == 0 ? a : a - 1,
+					       s->inl, MAX_INLINE_FRAMES, &k);
 		if (err)
 			return err;
-		count_frame(s, &f, smp->count);
-		to_store_frame(&f, &s->frames[first + n++]);
 		if (i == 0)
-			leaf_module = f.module;
+			leaf_module = s->inl[0].module;
+		while (k-- > 0 && first + n < MAX_FRAMES) {
+			count_frame(s, &s->inl[k], smp->count);
+			to_store_frame(&s->inl[k], &s->frames[first + n++]);
+		}
 	}
 	if (nu) {
 		if (unwind_end == UNWIND_FP)
@@ -428,67 +521,53 @@ static int write_sample(struct session *s, const struct sampler_sample *smp, int
 	return 0;
 }
 
-/* After an announcement, the snapshot is taken again after these delays
- * (ld.so maps a program's libraries within a few milliseconds; later
- * dlopens are caught by the symbolizer's refresh on a miss). */
-static const uint64_t resnap_delay_ns[] = { 20000000ULL, 250000000ULL };
-
-static void schedule_resnap(struct session *s, uint32_t pid, uint32_t round)
-{
-	struct resnap r = { pid, round, common_now_ns() + resnap_delay_ns[round] };
-
-	for (size_t i = 0; i < s->n_resnaps; i++) {
-		if (s->resnaps[i].pid == pid) {
-			s->resnaps[i] = r;
-			return;
-		}
-	}
-	push((void **)&s->resnaps, &s->n_resnaps, &s->cap_resnaps, sizeof(r), &r);
-}
-
-/* Take the snapshots that are due; returns ms until the next one (or -1). */
-static int run_resnaps(struct session *s)
-{
-	uint64_t now = common_now_ns(), next = UINT64_MAX;
-
-	for (size_t i = 0; i < s->n_resnaps;) {
-		struct resnap *r = &s->resnaps[i];
-
-		if (r->due_ns > now) {
-			next = MIN(next, r->due_ns);
-			i++;
-			continue;
-		}
-		sym_session__note_process(s->sym, r->pid);
-		if (r->round + 1 < ARRAY_SIZE(resnap_delay_ns)) {
-			r->round++;
-			r->due_ns = now + resnap_delay_ns[r->round];
-			next = MIN(next, r->due_ns);
-			i++;
-		} else {
-			*r = s->resnaps[--s->n_resnaps];
-		}
-	}
-	return next == UINT64_MAX ? -1 : (int)((next - now) / 1000000ULL + 1);
-}
-
 static void on_process(void *ctx, uint32_t tgid, bool exec)
 {
 	struct session *s = ctx;
-
-	uint64_t start, end;
+	uint64_t now = common_now_ns(), start, end;
 	bool dwarf;
 
 	/* Snapshot now: the process may be gone by the next flush. Failure
 	 * (already exited) shows up later as unresolved frames. */
 	sym_session__note_process(s->sym, tgid);
-	schedule_resnap(s, tgid, 0);
 	/* AUTO: DWARF only for processes whose executable has no frame
 	 * pointers, so the copy cost is paid only where it buys something. */
 	if (s->opts.unwind == SAMPLER_UNWIND_AUTO &&
 	    sym_session__exe(s->sym, tgid, &start, &end, &dwarf) == 0)
 		sampler__set_unwind(s->sampler, tgid,
 				    dwarf ? SAMPLER_UNWIND_DWARF : SAMPLER_UNWIND_FP);
+	/* ... and again while it is young (see refresh_young()). */
+	for (size_t i = 0; i < s->n_young; i++)
+		if (s->young[i].tgid == tgid)
+			return;
+	if (s->n_young < MAX_YOUNG)
+		s->young[s->n_young++] = (struct young){ tgid, now, now };
+}
+
+/*
+ * A process announced at exec, or at a first sample taken while ld.so was
+ * still at work, has a snapshot without its libraries; a ~30 ms process is
+ * gone before the flush could re-read it. Re-read young processes every few
+ * milliseconds until they are YOUNG_NS old or gone.
+ */
+static void refresh_young(struct session *s)
+{
+	uint64_t now = common_now_ns();
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_young; i++) {
+		struct young y = s->young[i];
+
+		if (now - y.first_ns > YOUNG_NS)
+			continue;
+		if (now - y.last_ns >= YOUNG_REFRESH_NS) {
+			y.last_ns = now;
+			if (sym_session__note_process(s->sym, y.tgid) == -ESRCH)
+				continue;
+		}
+		s->young[n++] = y;
+	}
+	s->n_young = n;
 }
 
 static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
@@ -560,7 +639,7 @@ int session__new(const struct session_options *opts,
 	if (gethostname(s->host, sizeof(s->host) - 1) != 0)
 		snprintf(s->host, sizeof(s->host), "localhost");
 
-	err = sym_session__new(NULL, &s->sym);
+	err = sym_session__new(&s->opts.sym, &s->sym);
 	if (err)
 		goto fail;
 	err = sampler__open(&so, &s->sampler);
@@ -594,9 +673,9 @@ void session__free(struct session *s)
 	agg_clear(s);
 	free(s->agg);
 	free(s->quality);
-	free(s->resnaps);
 	free(s->exited);
 	free(s->tgids);
+	free(s->cov);
 	free(s);
 }
 
@@ -649,7 +728,9 @@ int session__flush(struct session *s)
 	s->in_flush = false;
 
 	if (!s->has_flush_error) {
-		err = write_counters(s);
+		err = write_coverage(s);
+		if (!err)
+			err = write_counters(s);
 		if (!err && s->lost_in_flush == 0)
 			err = store_db__commit(s->db);
 		if (err) {
@@ -664,6 +745,7 @@ int session__flush(struct session *s)
 		s->totals.samples_lost_store += s->flush_samples;
 	}
 	s->totals.flushes++;
+	reset_coverage(s);
 
 	for (size_t i = 0; i < s->n_exited; i++)
 		sym_session__forget_process(s->sym, s->exited[i]);
@@ -681,16 +763,16 @@ int session__run_once(struct session *s, int timeout_ms)
 	uint64_t now = common_now_ns();
 	int err;
 
-	int resnap_ms;
-
 	if (now >= s->next_flush_ns)
 		return session__flush(s);
 	if ((uint64_t)timeout_ms * 1000000ULL > s->next_flush_ns - now)
 		timeout_ms = (s->next_flush_ns - now) / 1000000ULL + 1;
-	resnap_ms = run_resnaps(s);
-	if (resnap_ms >= 0 && resnap_ms < timeout_ms)
-		timeout_ms = resnap_ms;
+	/* Young processes are re-read every few milliseconds: wake up for
+	 * them even when the ring buffer is quiet. */
+	if (s->n_young && timeout_ms > (int)(YOUNG_REFRESH_NS / 1000000ULL))
+		timeout_ms = (int)(YOUNG_REFRESH_NS / 1000000ULL);
 	err = sampler__poll(s->sampler, timeout_ms, &callbacks, s);
+	refresh_young(s);
 	return err < 0 ? err : 0;
 }
 

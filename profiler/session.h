@@ -28,6 +28,7 @@ struct session_options {
 	enum sampler_unwind unwind;  /* fp, dwarf or auto */
 	unsigned snapshot_bytes;     /* DWARF stack copy; 0 = default */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
+	struct sym_options sym;      /* symbolizer options (zero: defaults) */
 };
 
 /* Totals for the summary line and for /metrics later. */

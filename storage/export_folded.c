@@ -68,8 +68,19 @@ static int append_name(char **buf, size_t *len, size_t *cap, const char *sep,
 	return 0;
 }
 
+/* "name (file:line)" with lines where the line is known, else the name;
+ * the kind suffix stays last. Returns the text in buf (or f->name). */
+static const char *frame_text(const struct store_tree_node *f, bool lines,
+			      char *buf, size_t size)
+{
+	if (!lines || !f->file || !f->line)
+		return f->name;
+	snprintf(buf, size, "%s (%s:%u)", f->name, f->file, (unsigned)f->line);
+	return buf;
+}
+
 /* The folded text of the path from the root to node i (node 0 excluded). */
-static int path_text(const struct store_tree *t, size_t i, size_t *path,
+static int path_text(const struct store_tree *t, size_t i, bool lines, size_t *path,
 		     char **ret_text)
 {
 	size_t depth = 0, len = 0, cap = 0;
@@ -80,8 +91,10 @@ static int path_text(const struct store_tree *t, size_t i, size_t *path,
 		path[depth++] = j;
 	while (depth-- > 0) {
 		const struct store_tree_node *f = store_tree__node(t, path[depth]);
+		char buf[8192];
 
-		r = append_name(&text, &len, &cap, len ? ";" : "", f->name,
+		r = append_name(&text, &len, &cap, len ? ";" : "",
+				frame_text(f, lines, buf, sizeof(buf)),
 				store_kind_suffix(f->kind));
 		if (r < 0) {
 			free(text);
@@ -92,7 +105,7 @@ static int path_text(const struct store_tree *t, size_t i, size_t *path,
 	return 0;
 }
 
-int store_export_folded(const struct store_tree *t, FILE *out)
+int store_export_folded(const struct store_tree *t, bool with_lines, FILE *out)
 {
 	size_t n = store_tree__size(t), n_lines = 0;
 	struct folded_line *lines = calloc(n ? n : 1, sizeof(*lines));
@@ -108,18 +121,26 @@ int store_export_folded(const struct store_tree *t, FILE *out)
 
 		if (!node->self)
 			continue;
-		r = path_text(t, i, path, &lines[n_lines].text);
+		r = path_text(t, i, with_lines, path, &lines[n_lines].text);
 		if (r < 0)
 			goto out;
 		lines[n_lines++].count = node->self;
 	}
 	qsort(lines, n_lines, sizeof(*lines), compare_lines);
-	for (size_t i = 0; i < n_lines; i++)
-		if (fprintf(out, "%s %llu\n", lines[i].text,
-			    (unsigned long long)lines[i].count) < 0) {
+	/* Frames that differ only by line print alike without lines: one
+	 * output line per printed stack. */
+	for (size_t i = 0; i < n_lines;) {
+		uint64_t count = 0;
+		size_t j = i;
+
+		for (; j < n_lines && !strcmp(lines[j].text, lines[i].text); j++)
+			count += lines[j].count;
+		if (fprintf(out, "%s %llu\n", lines[i].text, (unsigned long long)count) < 0) {
 			r = -EIO;
 			goto out;
 		}
+		i = j;
+	}
 out:
 	for (size_t i = 0; lines && i < n_lines; i++)
 		free(lines[i].text);

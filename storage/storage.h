@@ -120,6 +120,16 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
  */
 int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count);
 
+/*
+ * Within an open flush: add symbolization coverage for one binary (module
+ * path, build-id or NULL): frames seen, frames given a function name, frames
+ * given a file and line (each weighted as the caller counts them).
+ * Returns 0 or -errno as above.
+ */
+int store_db__add_coverage(struct store_db *db, const char *module,
+			   const char *build_id, uint64_t seen,
+			   uint64_t with_function, uint64_t with_line);
+
 /* Commit the open flush. Returns 0, -EINVAL (none open), -ENOSPC, -EIO. */
 int store_db__commit(struct store_db *db);
 
@@ -225,6 +235,9 @@ enum store_export_format {
 	/* One line per stack with a self count: "process;root;...;leaf N",
 	 * sorted; kernel frames end in "_[k]", inlined "_[i]", JIT "_[j]". */
 	STORE_EXPORT_FOLDED,
+	/* The same, each frame as "function (file:line)" where the line is
+	 * known; stacks that print alike are merged. */
+	STORE_EXPORT_FOLDED_LINES,
 	/* pprof's profile.proto, gzipped: sample types samples/count and
 	 * (when the file knows its frequency) cpu/nanoseconds, the process
 	 * name as the string label "process". */
@@ -272,6 +285,24 @@ int store_db__export_tree(struct store_db *db, const struct store_query *q,
  */
 int store_db__import_pprof(struct store_db *db, const void *data,
 			   size_t size, uint64_t *ret_samples);
+/* Symbolization coverage of one binary over a range (the caller owns the
+ * strings through store_coverage__free). */
+struct store_coverage {
+	char *module;
+	char *build_id;  /* NULL when the binary has none */
+	uint64_t seen;
+	uint64_t with_function;
+	uint64_t with_line;
+};
+
+/*
+ * Coverage per binary over q (NULL: everything), most frames first. A file
+ * written before coverage was recorded gives 0 entries. Returns 0 and
+ * *ret_entries / *ret_n (free with store_coverage__free), or -errno.
+ */
+int store_db__query_coverage(struct store_db *db, const struct store_query *q,
+			     struct store_coverage **ret_entries, size_t *ret_n);
+void store_coverage__free(struct store_coverage *c, size_t n);
 
 /*
  * Run SQLite's integrity check over the whole file (slow on large files: for

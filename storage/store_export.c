@@ -92,7 +92,8 @@ int store_db__export_tree(struct store_db *db, const struct store_query *q,
 		goto out;
 	switch (fmt) {
 	case STORE_EXPORT_FOLDED:
-		r = store_export_folded(t, out);
+	case STORE_EXPORT_FOLDED_LINES:
+		r = store_export_folded(t, fmt == STORE_EXPORT_FOLDED_LINES, out);
 		break;
 	case STORE_EXPORT_PPROF:
 		r = store_export_pprof(db, t, &info, out);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "storage.h"
@@ -24,7 +25,7 @@ struct store_export_info {
 const char *store_kind_suffix(enum store_frame_kind k);
 
 /* Each writer returns 0, -ENOMEM, -EIO (out failed) or a query's -errno. */
-int store_export_folded(const struct store_tree *t, FILE *out);
+int store_export_folded(const struct store_tree *t, bool with_lines, FILE *out);
 int store_export_speedscope(const struct store_tree *t,
 			    const struct store_export_info *info, FILE *out);
 int store_export_pprof(struct store_db *db, const struct store_tree *t,

@@ -2,12 +2,14 @@
 /*
  * elf.c — loads one ELF binary with libelf into a sym_elf: the PT_LOAD
  * segments (file offset -> virtual address), the GNU build-id, and the
- * function symbols of .symtab, .dynsym and the separate build-id debug file
- * (DEBUG_DIR/.build-id/xx/yyyy.debug), sorted and deduplicated once so that
+ * function symbols of .symtab, .dynsym, the separate debug file (found by
+ * build-id in DEBUG_DIR/.build-id/xx/yyyy.debug or by .gnu_debuglink) and
+ * MiniDebugInfo (.gnu_debugdata, xz), sorted and deduplicated once so that
  * lookups are a binary search. Sits between maps (which say which file an
  * address belongs to) and the session (which names frames). Files are read
  * with pread (ELF_C_READ), never mmap'ed, so a file truncated under us gives
  * an error, not SIGBUS; everything kept is copied out before elf_end().
+ * It also picks the file whose DWARF dwarf.c will read, and keeps it open.
  */
 #include "sym-internal.h"
 
@@ -15,10 +17,12 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "common.h"
 
@@ -280,21 +284,74 @@ static Elf *elf_open(int fd)
 	return elf;
 }
 
+/* The section called want, with contents in the file, or NULL. */
+static Elf_Scn *find_section(Elf *elf, const char *want)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS ||
+		    shdr.sh_size == 0)
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (name && !strcmp(name, want))
+			return scn;
+	}
+	return NULL;
+}
+
+static bool has_debug_info(Elf *elf)
+{
+	return find_section(elf, ".debug_info") || find_section(elf, ".zdebug_info");
+}
+
+static Elf_Data *section_data(Elf *elf, const char *want)
+{
+	Elf_Scn *scn = find_section(elf, want);
+
+	return scn ? elf_getdata(scn, NULL) : NULL;
+}
+
 /*
- * Adds the .symtab of the separate debug file for build_id, if there is one
- * and its build-id matches. Its absence is not an error.
+ * Uses the debug file open at fd: its .symtab, and its DWARF when the
+ * binary has none. Takes fd (closes it unless kept as e->dwarf_fd).
  */
-static int collect_debug_file(const char *debug_dir, const char *build_id,
-			      struct builder *b, bool *ret_found)
+static int use_debug_file(int fd, Elf *elf, struct sym_elf *e, struct builder *b)
+{
+	int r = collect_symbols(elf, true, b);
+
+	if (r == 0) {
+		e->debug_file = true;
+		if (e->dwarf_fd < 0 && has_debug_info(elf)) {
+			e->dwarf_fd = fd;
+			return 0;
+		}
+	}
+	close(fd);
+	return r;
+}
+
+/*
+ * DEBUG_DIR/.build-id/xx/rest.debug, when it exists and its build-id
+ * matches. Returns 1 when used, 0 when there is none, or -ENOMEM.
+ */
+static int collect_build_id_file(const char *debug_dir, struct sym_elf *e,
+				 struct builder *b)
 {
 	char path[4096], *id = NULL;
 	Elf *elf = NULL;
 	int fd, r = 0;
 
-	if (strlen(build_id) < 4)
+	if (!debug_dir || !e->build_id || strlen(e->build_id) < 4)
 		return 0;
 	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", debug_dir,
-		 build_id, build_id + 2);
+		 e->build_id, e->build_id + 2);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -302,15 +359,135 @@ static int collect_debug_file(const char *debug_dir, const char *build_id,
 	if (!elf)
 		goto out;
 	r = read_build_id(elf, &id);
-	if (r < 0 || !id || strcmp(id, build_id) != 0)
+	if (r < 0 || !id || strcmp(id, e->build_id) != 0)
 		goto out;
-	r = collect_symbols(elf, true, b);
+	r = use_debug_file(fd, elf, e, b);
+	fd = -1;
 	if (r == 0)
-		*ret_found = true;
+		r = 1;
 out:
 	free(id);
 	elf_end(elf);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+/* CRC-32 of a whole file, as .gnu_debuglink records it. */
+static int file_crc(int fd, uint32_t *ret_crc)
+{
+	unsigned char buf[65536];
+	uLong crc = crc32(0, Z_NULL, 0);
+	off_t off = 0;
+	ssize_t n;
+
+	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+		crc = crc32(crc, buf, (uInt)n);
+		off += n;
+	}
+	if (n < 0)
+		return -errno;
+	*ret_crc = (uint32_t)crc;
+	return 0;
+}
+
+/*
+ * The .gnu_debuglink file: next to the binary, in .debug/ next to it, or
+ * under DEBUG_DIR with the binary's directory, with a matching CRC.
+ * Returns 1 when used, 0 when there is none, or -ENOMEM.
+ */
+static int collect_debuglink(Elf *self, const struct sym_elf_where *where,
+			     struct sym_elf *e, struct builder *b)
+{
+	Elf_Data *data = section_data(self, ".gnu_debuglink");
+	const char *link, *slash;
+	char dir[4096], path[8192];
+	uint32_t want, crc = 0;
+	size_t len;
+
+	if (!where || !where->path || !data || data->d_size < 8)
+		return 0;
+	link = data->d_buf;
+	len = strnlen(link, data->d_size);
+	if (len == 0 || len + 1 + 4 > data->d_size || strchr(link, '/'))
+		return 0;
+	/* the CRC is the 4-byte aligned word after the name */
+	memcpy(&want, (const char *)data->d_buf + ((len + 4) & ~(size_t)3), 4);
+	slash = strrchr(where->path, '/');
+	if (!slash)
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - where->path), where->path);
+	for (int i = 0; i < 3; i++) {
+		Elf *elf;
+		int fd, r;
+
+		if (i == 0)
+			snprintf(path, sizeof(path), "%s%s/%s",
+				 where->prefix ? where->prefix : "", dir, link);
+		else if (i == 1)
+			snprintf(path, sizeof(path), "%s%s/.debug/%s",
+				 where->prefix ? where->prefix : "", dir, link);
+		else if (where->debug_dir)
+			snprintf(path, sizeof(path), "%s%s/%s", where->debug_dir, dir, link);
+		else
+			break;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (file_crc(fd, &crc) < 0 || crc != want || !(elf = elf_open(fd))) {
+			close(fd);
+			continue;
+		}
+		r = use_debug_file(fd, elf, e, b);
+		elf_end(elf);
+		return r < 0 ? r : 1;
+	}
+	return 0;
+}
+
+/* The xz-compressed ELF image in .gnu_debugdata (MiniDebugInfo) holds a
+ * .symtab of the functions .dynsym lacks; it is small (kilobytes). */
+#define MAX_MINI_DEBUG (64u << 20)
+
+static int collect_mini_debug(Elf *self, struct sym_elf *e, struct builder *b)
+{
+	Elf_Data *data = section_data(self, ".gnu_debugdata");
+	size_t out_size = 0, in_pos = 0, out_pos = 0;
+	uint64_t memlimit = MAX_MINI_DEBUG;
+	unsigned char *out = NULL;
+	Elf *elf = NULL;
+	lzma_ret lr = LZMA_BUF_ERROR;
+	int r = 0;
+
+	if (!data || data->d_size == 0)
+		return 0;
+	for (out_size = MAX(data->d_size * 8, 65536); out_size <= MAX_MINI_DEBUG;
+	     out_size *= 4) {
+		unsigned char *p = realloc(out, out_size);
+
+		if (!p) {
+			free(out);
+			return -ENOMEM;
+		}
+		out = p;
+		in_pos = out_pos = 0;
+		memlimit = MAX_MINI_DEBUG;
+		lr = lzma_stream_buffer_decode(&memlimit, 0, NULL, data->d_buf, &in_pos,
+					       data->d_size, out, &out_pos, out_size);
+		if (lr != LZMA_BUF_ERROR)
+			break;
+	}
+	if (out_size > MAX_MINI_DEBUG || lr != LZMA_OK)
+		goto out;
+	elf = elf_memory((char *)out, out_pos);
+	if (!elf || elf_kind(elf) != ELF_K_ELF)
+		goto out;
+	r = collect_symbols(elf, true, b);
+	if (r == 0)
+		e->mini_debug = true;
+out:
+	elf_end(elf);
+	free(out);
 	return r;
 }
 
@@ -369,7 +546,8 @@ static int finish_symbols(struct builder *b, struct sym_elf *e)
 	return 0;
 }
 
-int sym_elf__load_fd(int fd, const char *debug_dir, struct sym_elf **ret_elf)
+int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
+		     struct sym_elf **ret_elf)
 {
 	struct builder b = { 0 };
 	struct sym_elf *e = NULL;
@@ -386,6 +564,7 @@ int sym_elf__load_fd(int fd, const char *debug_dir, struct sym_elf **ret_elf)
 		r = -ENOMEM;
 		goto fail;
 	}
+	e->dwarf_fd = -1;
 	r = read_loads(elf, e);
 	if (r < 0)
 		goto fail;
@@ -395,11 +574,20 @@ int sym_elf__load_fd(int fd, const char *debug_dir, struct sym_elf **ret_elf)
 	r = collect_symbols(elf, false, &b);
 	if (r < 0)
 		goto fail;
-	if (debug_dir && e->build_id) {
-		r = collect_debug_file(debug_dir, e->build_id, &b, &e->debug_file);
-		if (r < 0)
+	if (has_debug_info(elf)) {
+		e->dwarf_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (e->dwarf_fd < 0) {
+			r = -errno;
 			goto fail;
+		}
 	}
+	r = collect_build_id_file(where ? where->debug_dir : NULL, e, &b);
+	if (r == 0)
+		r = collect_debuglink(elf, where, e, &b);
+	if (r == 0)
+		r = collect_mini_debug(elf, e, &b);
+	if (r < 0)
+		goto fail;
 	r = finish_symbols(&b, e);
 	if (r < 0)
 		goto fail;
@@ -427,6 +615,8 @@ void sym_elf__free(struct sym_elf *e)
 	sym_cfi__fini(&e->cfi);
 	free(e->syms);
 	free(e->names);
+	if (e->dwarf_fd >= 0)
+		close(e->dwarf_fd);
 	free(e);
 }
 

@@ -123,18 +123,37 @@ struct sym_elf {
 	size_t n_syms;
 	char *names;
 	size_t names_len;
-	bool debug_file;  /* symbols were taken from a build-id debug file too */
+	bool debug_file;  /* symbols were taken from a separate debug file too */
+	bool mini_debug;  /* symbols were taken from .gnu_debugdata too */
+	int dwarf_fd;     /* the file holding .debug_info (this one or its
+	                     debug file), or -1 */
 	struct sym_cfi cfi;
 };
 
 /*
- * Load the ELF file open at fd (the fd is not closed nor kept). When
- * debug_dir is not NULL and the binary has a build-id, also read
- * DEBUG_DIR/.build-id/xx/rest.debug and use its .symtab.
+ * Where to look for the separate debug file of a binary: debug_dir holds
+ * DEBUG_DIR/.build-id/xx/rest.debug and DEBUG_DIR/PATH-DIR/LINK; path is the
+ * binary's path as the process sees it, and prefix what to put before it to
+ * open it from here (ROOT/proc/PID/root); .gnu_debuglink files are looked
+ * for in PREFIX/PATH-DIR and PREFIX/PATH-DIR/.debug too. Any may be NULL.
+ */
+struct sym_elf_where {
+	const char *debug_dir;
+	const char *prefix;
+	const char *path;
+};
+
+/*
+ * Load the ELF file open at fd (the fd is not closed; a dup is kept in
+ * dwarf_fd when it holds DWARF). Symbols come from the file, from its
+ * separate debug file (by build-id, else by .gnu_debuglink with a matching
+ * CRC) and from MiniDebugInfo (.gnu_debugdata); DWARF from the file, else
+ * from the debug file. where may be NULL.
  * Returns 0 and *ret_elf, -ENOEXEC for anything that is not a usable ELF
  * file (truncated, corrupt), -ENOMEM, or -EIO.
  */
-int sym_elf__load_fd(int fd, const char *debug_dir, struct sym_elf **ret_elf);
+int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
+		     struct sym_elf **ret_elf);
 void sym_elf__free(struct sym_elf *e);
 
 /*
@@ -146,6 +165,57 @@ int sym_elf__offset_to_vaddr(const struct sym_elf *e, uint64_t offset,
 
 /* The name of the function symbol covering vaddr, or NULL. Borrowed. */
 const char *sym_elf__lookup(const struct sym_elf *e, uint64_t vaddr);
+
+/* ---- dwarf.c: DWARF lines and inlined subroutines ------------------ */
+
+struct sym_dwarf;
+
+/* One frame from DWARF; strings are borrowed from the sym_dwarf. */
+struct sym_dwarf_frame {
+	const char *name;  /* linkage name or name, or NULL */
+	const char *file;  /* source file, or NULL */
+	uint32_t line;     /* 0 when file is NULL */
+};
+
+/*
+ * Open the DWARF of the ELF file at fd (a dup of fd is kept; the CU list is
+ * read now, everything else on first use). Returns 0 and *ret_dwarf,
+ * -ENODATA when the file has no usable DWARF, or -ENOMEM.
+ */
+int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf);
+void sym_dwarf__free(struct sym_dwarf *d);
+
+/*
+ * Resolve an ELF virtual address: up to max frames, innermost (inlined)
+ * first, the real function last; each caller's file:line is the call site.
+ * Returns the number of frames (0 when no CU covers vaddr; a single frame
+ * may have a NULL name but a line), or -ENOMEM.
+ */
+int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
+		      struct sym_dwarf_frame *ret_frames, size_t max);
+
+/* Bytes held by d (tables and strings; not libdwarf's own buffers). */
+size_t sym_dwarf__memory(const struct sym_dwarf *d);
+
+/* ---- demangle.c ------------------------------------------------------- */
+
+/* The demangled form of a C++ or Rust name (caller frees), or NULL when
+ * name is not mangled or cannot be demangled. */
+char *sym_demangle(const char *name);
+
+/* ---- perfmap.c: JIT symbols from /tmp/perf-PID.map --------------------- */
+
+struct sym_perfmap;
+
+/*
+ * Read a perf map file ("START SIZE NAME" per line, hex). Returns 0 and
+ * *ret_map, -ENOENT (or another -errno of open), or -ENOMEM. Malformed lines
+ * are skipped.
+ */
+int sym_perfmap__load(const char *path, struct sym_perfmap **ret_map);
+void sym_perfmap__free(struct sym_perfmap *m);
+/* The name covering addr, or NULL. Borrowed. */
+const char *sym_perfmap__lookup(const struct sym_perfmap *m, uint64_t addr);
 
 /* ---- maps.c: /proc/PID/maps ------------------------------------------- */
 

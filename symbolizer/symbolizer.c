@@ -32,10 +32,32 @@
 
 static const char unknown[] = "[unknown]";
 
+/* One address' frames, as handed out (session-interned strings). */
+struct cached_frame {
+	const char *name;
+	const char *file;
+	uint32_t line;
+	uint8_t kind;   /* enum sym_frame_kind */
+	uint8_t miss;   /* enum sym_miss */
+};
+
+struct cache_slot {
+	uint64_t vaddr;  /* 0 with n == 0: empty */
+	uint32_t first;  /* index into cache_frames */
+	uint32_t n;
+};
+
 struct sym_binary {
 	struct sym_elf *elf;   /* NULL when loading failed */
 	enum sym_miss fail;    /* why elf is NULL */
 	const char *build_id;  /* interned, or NULL */
+	struct sym_dwarf *dwarf;
+	bool dwarf_tried;
+	/* Address cache: vaddr -> frames, open addressing; emptied when full. */
+	struct cache_slot *cache;
+	size_t cache_cap, cache_used;
+	struct cached_frame *cache_frames;
+	size_t n_cache_frames, cap_cache_frames;
 };
 
 /* The identity of a file as fstat() sees it: an alias to a loaded binary. */
@@ -58,6 +80,8 @@ struct sym_process {
 	pid_t pid;
 	struct sym_mapping *maps;
 	size_t n_maps;
+	struct sym_perfmap *perfmap;  /* JIT symbols, read on first JIT address */
+	uint64_t perfmap_ns;          /* when it was last read (or tried) */
 	bool snapshotted;  /* maps were read at least once */
 	bool gone;         /* the last read found the process gone */
 	uint64_t read_ns;  /* when maps were last read (or tried) */
@@ -67,6 +91,8 @@ struct sym_session {
 	char *root;       /* "" for "/" */
 	char *debug_dir;  /* NULL: no debug file lookup */
 	bool no_kernel;
+	bool no_demangle;
+	struct sym_htab demangled;  /* mangled -> struct demangled */
 	struct sym_strings strings;
 	struct sym_htab procs;     /* pid -> sym_process */
 	struct sym_htab keys;      /* file_key -> (owns) file_key */
@@ -116,6 +142,7 @@ static void process_free(void *p)
 	if (!proc)
 		return;
 	free(proc->maps);
+	sym_perfmap__free(proc->perfmap);
 	free(proc);
 }
 
@@ -169,7 +196,7 @@ static int binary_add(struct sym_session *s, struct sym_binary *bin)
  * -ENOMEM.
  */
 static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *key,
-			  struct sym_binary **ret_bin)
+			  const struct sym_elf_where *where, struct sym_binary **ret_bin)
 {
 	struct sym_binary *bin = NULL, *known;
 	struct file_key *alias = NULL;
@@ -184,7 +211,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 			return 0;
 		}
 	}
-	r = sym_elf__load_fd(fd, s->debug_dir, &elf);
+	r = sym_elf__load_fd(fd, where, &elf);
 	if (r == -ENOMEM)
 		return r;
 	known = elf && elf->build_id ?
@@ -285,10 +312,17 @@ static int mapping_open(const struct sym_session *s, pid_t pid,
 static int mapping_file_binary(struct sym_session *s, pid_t pid,
 			       const struct sym_maps_entry *m, struct sym_mapping *ret)
 {
-	struct stat st;
+	char prefix[4096];
+	struct sym_elf_where where = {
+		.debug_dir = s->debug_dir,
+		.prefix = prefix,
+		.path = m->path,
+	};
+	struct stat st = {0};
 	struct file_key key;
 	int fd, r;
 
+	snprintf(prefix, sizeof(prefix), "%s/proc/%d/root", s->root, (int)pid);
 	fd = mapping_open(s, pid, m, &st);
 	if (fd < 0) {
 		ret->fail = SYM_MISS_NO_FILE;
@@ -301,7 +335,7 @@ static int mapping_file_binary(struct sym_session *s, pid_t pid,
 			    (uint64_t)st.st_mtim.tv_nsec,
 		.size = (uint64_t)st.st_size,
 	};
-	r = binary_from_fd(s, fd, &key, &ret->bin);
+	r = binary_from_fd(s, fd, &key, &where, &ret->bin);
 	close(fd);
 	return r;
 }
@@ -372,7 +406,7 @@ static int mapping_vdso_binary(struct sym_session *s, pid_t pid,
 	fd = memfd_create("ember-vdso", MFD_CLOEXEC);
 	if (fd < 0 || write(fd, buf, size) != (ssize_t)size)
 		goto out;
-	r = binary_from_fd(s, fd, NULL, &ret->bin);
+	r = binary_from_fd(s, fd, NULL, NULL, &ret->bin);
 	if (r < 0)
 		goto out;
 	free(s->vdso_image);
@@ -434,8 +468,6 @@ int sym_session__note_process(struct sym_session *s, pid_t pid)
 	size_t n = 0;
 	int r;
 
-	/* New mappings (exec, dlopen): cached frames may be stale. */
-	sym_unwind__forget(s, pid);
 	proc = process_find(s, pid);
 	if (!proc) {
 		proc = calloc(1, sizeof(*proc));
@@ -523,46 +555,340 @@ static const char *vsyscall_name(uint64_t offset)
 	}
 }
 
-/* Fills f from mapping m; returns 0 or -ENOMEM. */
-static int frame_from_mapping(struct sym_session *s, const struct sym_mapping *m,
-			      uint64_t addr, struct sym_frame *f)
-{
-	const char *name = NULL;
-	uint64_t vaddr;
+/* ---- the per-binary address cache ------------------------------------ */
 
-	f->module = m->module;
-	f->offset = addr - m->start + m->offset;
-	f->miss = SYM_MISS_NO_SYMBOL;
+/* Entries per binary before the cache is emptied and refilled. */
+#define CACHE_MAX_ENTRIES (1u << 18)
+
+static uint64_t vaddr_hash(uint64_t vaddr)
+{
+	return (vaddr * 0x9e3779b97f4a7c15ULL) >> 24;
+}
+
+static const struct cache_slot *cache_find(const struct sym_binary *bin, uint64_t vaddr)
+{
+	size_t mask = bin->cache_cap - 1;
+
+	if (!bin->cache_cap)
+		return NULL;
+	for (size_t i = vaddr_hash(vaddr) & mask;; i = (i + 1) & mask) {
+		const struct cache_slot *slot = &bin->cache[i];
+
+		if (slot->n == 0)
+			return NULL;
+		if (slot->vaddr == vaddr)
+			return slot;
+	}
+}
+
+static void cache_clear(struct sym_binary *bin)
+{
+	free(bin->cache);
+	free(bin->cache_frames);
+	bin->cache = NULL;
+	bin->cache_frames = NULL;
+	bin->cache_cap = bin->cache_used = 0;
+	bin->n_cache_frames = bin->cap_cache_frames = 0;
+}
+
+static size_t cache_memory(const struct sym_binary *bin)
+{
+	return bin->cache_cap * sizeof(*bin->cache) +
+	       bin->cap_cache_frames * sizeof(*bin->cache_frames);
+}
+
+/* Remember frames[0..n) for vaddr. Failure to allocate is not an error:
+ * the address is just resolved again next time. */
+static void cache_put(struct sym_binary *bin, uint64_t vaddr,
+		      const struct sym_frame *frames, size_t n)
+{
+	size_t mask, i;
+
+	if (n == 0 || n > UINT32_MAX)
+		return;
+	if (bin->cache_used >= CACHE_MAX_ENTRIES || bin->n_cache_frames + n > UINT32_MAX)
+		cache_clear(bin);
+	if (2 * (bin->cache_used + 1) > bin->cache_cap) {
+		size_t ncap = bin->cache_cap ? bin->cache_cap * 2 : 1024;
+		struct cache_slot *slots = calloc(ncap, sizeof(*slots));
+
+		if (!slots)
+			return;
+		for (size_t j = 0; j < bin->cache_cap; j++) {
+			if (!bin->cache[j].n)
+				continue;
+			for (i = vaddr_hash(bin->cache[j].vaddr) & (ncap - 1); slots[i].n;
+			     i = (i + 1) & (ncap - 1))
+				;
+			slots[i] = bin->cache[j];
+		}
+		free(bin->cache);
+		bin->cache = slots;
+		bin->cache_cap = ncap;
+	}
+	if (bin->n_cache_frames + n > bin->cap_cache_frames) {
+		size_t ncap = MAX(bin->cap_cache_frames * 2, bin->n_cache_frames + n + 1024);
+		struct cached_frame *p = reallocarray(bin->cache_frames, ncap, sizeof(*p));
+
+		if (!p)
+			return;
+		bin->cache_frames = p;
+		bin->cap_cache_frames = ncap;
+	}
+	mask = bin->cache_cap - 1;
+	for (i = vaddr_hash(vaddr) & mask; bin->cache[i].n; i = (i + 1) & mask)
+		;
+	bin->cache[i] = (struct cache_slot){
+		.vaddr = vaddr, .first = (uint32_t)bin->n_cache_frames, .n = (uint32_t)n,
+	};
+	bin->cache_used++;
+	for (size_t j = 0; j < n; j++)
+		bin->cache_frames[bin->n_cache_frames++] = (struct cached_frame){
+			.name = frames[j].name,
+			.file = frames[j].file,
+			.line = frames[j].line,
+			.kind = (uint8_t)frames[j].kind,
+			.miss = (uint8_t)frames[j].miss,
+		};
+}
+
+/* ---- frames ------------------------------------------------------------- */
+
+/* Frames of one address, innermost first; more are cut (see lookup). */
+#define MAX_INLINE 64
+
+static struct sym_dwarf *binary_dwarf(struct sym_binary *bin)
+{
+	if (!bin->dwarf_tried) {
+		bin->dwarf_tried = true;
+		if (bin->elf->dwarf_fd >= 0 &&
+		    sym_dwarf__open(bin->elf->dwarf_fd, &bin->dwarf) < 0)
+			bin->dwarf = NULL;
+	}
+	return bin->dwarf;
+}
+
+static const char *intern(struct sym_session *s, const char *str)
+{
+	return str ? sym_strings__intern(&s->strings, str, strlen(str)) : NULL;
+}
+
+struct demangled {
+	const char *mangled;  /* interned */
+	const char *name;     /* interned */
+};
+
+static bool demangled_eq(const void *value, const void *key)
+{
+	return strcmp(((const struct demangled *)value)->mangled, key) == 0;
+}
+
+static void demangled_free(void *d)
+{
+	free(d);
+}
+
+/* A function name as frames show it: interned, demangled unless the
+ * session says not to (each mangled name is demangled once). NULL on
+ * ENOMEM; str NULL gives NULL. */
+static const char *intern_name(struct sym_session *s, const char *str)
+{
+	struct demangled *d;
+	uint64_t h;
+	char *dem;
+
+	if (!str || s->no_demangle || str[0] != '_' || (str[1] != 'Z' && str[1] != 'R'))
+		return intern(s, str);
+	h = common_hash(COMMON_HASH_SEED, str, strlen(str));
+	d = sym_htab__find(&s->demangled, h, demangled_eq, str);
+	if (d)
+		return d->name;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	dem = sym_demangle(str);
+	d->mangled = intern(s, str);
+	d->name = dem ? intern(s, dem) : d->mangled;
+	free(dem);
+	if (!d->mangled || !d->name || sym_htab__insert(&s->demangled, h, d) < 0) {
+		free(d);
+		return NULL;
+	}
+	return d->name;
+}
+
+/*
+ * The frames of a file-backed address: DWARF names, lines and inline chain,
+ * the ELF symbol for the name where DWARF has none. ret_frames[0..*ret_n)
+ * get name, file, line, kind and miss; the caller fills the rest. Returns
+ * 0 or -ENOMEM.
+ */
+static int binary_frames(struct sym_session *s, struct sym_binary *bin,
+			 const struct sym_mapping *m, uint64_t offset,
+			 struct sym_frame *ret_frames, size_t max, size_t *ret_n)
+{
+	struct sym_dwarf_frame df[MAX_INLINE];
+	const struct cache_slot *slot;
+	struct sym_dwarf *dwarf;
+	const char *elf_name = NULL;
+	uint64_t vaddr;
+	size_t n = 0;
+	int nd = 0;
+
+	if (sym_elf__offset_to_vaddr(bin->elf, offset, &vaddr) < 0)
+		goto unnamed;
+	slot = cache_find(bin, vaddr);
+	if (slot) {
+		n = MIN(slot->n, max);
+		for (size_t i = 0; i < n; i++) {
+			/* keep the outermost frame when cut */
+			const struct cached_frame *c =
+				&bin->cache_frames[slot->first + (i == n - 1 ? slot->n - 1 : i)];
+
+			ret_frames[i].name = c->name;
+			ret_frames[i].file = c->file;
+			ret_frames[i].line = c->line;
+			ret_frames[i].kind = c->kind;
+			ret_frames[i].miss = c->miss;
+		}
+		*ret_n = n;
+		return 0;
+	}
+	dwarf = binary_dwarf(bin);
+	if (dwarf) {
+		nd = sym_dwarf__lookup(dwarf, vaddr, df, MIN(max, MAX_INLINE));
+		if (nd < 0)
+			return nd;
+	}
+	if (nd == 0 || !df[nd - 1].name)
+		elf_name = sym_elf__lookup(bin->elf, vaddr);
+	for (int i = 0; i < nd; i++) {
+		bool outer = i == nd - 1;
+		const char *name = df[i].name ? df[i].name : outer ? elf_name : "[inlined]";
+
+		ret_frames[n] = (struct sym_frame){
+			.name = intern_name(s, name),
+			.file = intern(s, df[i].file),
+			.line = df[i].file ? df[i].line : 0,
+			.kind = outer ? SYM_FRAME_USER : SYM_FRAME_INLINED,
+			.miss = name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
+		};
+		if ((name && !ret_frames[n].name) || (df[i].file && !ret_frames[n].file))
+			return -ENOMEM;
+		n++;
+	}
+	if (n == 0) {
+		ret_frames[0] = (struct sym_frame){
+			.name = intern_name(s, elf_name),
+			.kind = SYM_FRAME_USER,
+			.miss = elf_name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
+		};
+		if (elf_name && !ret_frames[0].name)
+			return -ENOMEM;
+		n = 1;
+	}
+	/* No name: module+0xoffset, so that it can be symbolized later. */
+	if (!ret_frames[n - 1].name) {
+		ret_frames[n - 1].name = sym_strings__printf(&s->strings, "%s+0x%" PRIx64,
+							      m->base, offset);
+		if (!ret_frames[n - 1].name)
+			return -ENOMEM;
+	}
+	cache_put(bin, vaddr, ret_frames, n);
+	*ret_n = n;
+	return 0;
+unnamed:
+	ret_frames[0] = (struct sym_frame){
+		.name = sym_strings__printf(&s->strings, "%s+0x%" PRIx64, m->base, offset),
+		.kind = SYM_FRAME_USER,
+		.miss = SYM_MISS_NO_SYMBOL,
+	};
+	*ret_n = 1;
+	return ret_frames[0].name ? 0 : -ENOMEM;
+}
+
+/*
+ * The JIT symbol at addr from ROOT/tmp/perf-PID.map: read on the first JIT
+ * address of the process, and again on a miss at most once a second while
+ * the process lives (the JIT keeps appending). The file usually outlives
+ * the process, so an exited process still gets a first read.
+ */
+static const char *perfmap_lookup(struct sym_session *s, struct sym_process *proc,
+				  uint64_t addr)
+{
+	const char *name = proc->perfmap ? sym_perfmap__lookup(proc->perfmap, addr) : NULL;
+	uint64_t now = common_now_ns();
+	struct sym_perfmap *fresh;
+	char path[4096];
+
+	if (name || (proc->perfmap_ns &&
+		     (proc->gone || now - proc->perfmap_ns < REFRESH_INTERVAL_NS)))
+		return name;
+	proc->perfmap_ns = now;
+	snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", s->root, (int)proc->pid);
+	if (sym_perfmap__load(path, &fresh) < 0)
+		return NULL;
+	sym_perfmap__free(proc->perfmap);
+	proc->perfmap = fresh;
+	return sym_perfmap__lookup(fresh, addr);
+}
+
+/* Fills frames[0..*ret_n) from mapping m; returns 0 or -ENOMEM. Every
+ * frame gets the common fields of proto. */
+static int frames_from_mapping(struct sym_session *s, struct sym_process *proc,
+			       const struct sym_mapping *m,
+			       uint64_t addr, const struct sym_frame *proto,
+			       struct sym_frame *frames, size_t max, size_t *ret_n)
+{
+	struct sym_frame f = *proto;
+	const char *name = NULL;
+	size_t n = 1;
+	int r = 0;
+
+	f.module = m->module;
+	f.offset = addr - m->start + m->offset;
+	f.miss = SYM_MISS_NO_SYMBOL;
 	switch (m->kind) {
 	case SYM_MAP_FILE:
 	case SYM_MAP_VDSO:
 		if (!m->bin || !m->bin->elf) {
-			f->miss = m->fail ? m->fail : SYM_MISS_NO_FILE;
+			f.miss = m->fail ? m->fail : SYM_MISS_NO_FILE;
 			break;
 		}
-		f->build_id = m->bin->build_id;
-		if (sym_elf__offset_to_vaddr(m->bin->elf, f->offset, &vaddr) == 0)
-			name = sym_elf__lookup(m->bin->elf, vaddr);
-		break;
+		f.build_id = m->bin->build_id;
+		r = binary_frames(s, m->bin, m, f.offset, frames, max, &n);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < n; i++) {
+			frames[i].module = f.module;
+			frames[i].build_id = f.build_id;
+			frames[i].addr = f.addr;
+			frames[i].offset = f.offset;
+		}
+		*ret_n = n;
+		return 0;
 	case SYM_MAP_VSYSCALL:
 		name = vsyscall_name(addr - m->start);
 		break;
 	case SYM_MAP_ANON:
-		f->kind = SYM_FRAME_JIT;
-		f->offset = addr - m->start;
+		f.kind = SYM_FRAME_JIT;
+		f.offset = addr - m->start;
+		name = perfmap_lookup(s, proc, addr);
 		break;
 	case SYM_MAP_SPECIAL:
-		f->offset = addr - m->start;
+		f.offset = addr - m->start;
 		break;
 	}
 	if (name) {
-		f->miss = SYM_MISS_NONE;
-		f->name = sym_strings__intern(&s->strings, name, strlen(name));
+		f.miss = SYM_MISS_NONE;
+		f.name = intern_name(s, name);
 	} else {
-		f->name = sym_strings__printf(&s->strings, "%s+0x%" PRIx64, m->base,
-					      f->offset);
+		f.name = sym_strings__printf(&s->strings, "%s+0x%" PRIx64, m->base,
+					     f.offset);
 	}
-	return f->name ? 0 : -ENOMEM;
+	frames[0] = f;
+	*ret_n = 1;
+	return f.name ? 0 : -ENOMEM;
 }
 
 /*
@@ -571,7 +897,8 @@ static int frame_from_mapping(struct sym_session *s, const struct sym_mapping *m
  * with *ret_miss set when there is none. Returns 0 or -ENOMEM.
  */
 static int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
-			const struct sym_mapping **ret_m, enum sym_miss *ret_miss)
+			struct sym_process **ret_proc, const struct sym_mapping **ret_m,
+			enum sym_miss *ret_miss)
 {
 	const struct sym_mapping *m = NULL;
 	struct sym_process *proc;
@@ -596,12 +923,14 @@ static int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
 		}
 		*ret_miss = SYM_MISS_NO_MAPPING;
 	}
+	*ret_proc = proc;
 	*ret_m = m;
 	return r == -ENOMEM ? r : 0;
 }
 
-int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
-		      struct sym_frame *ret_frame)
+/* sym_session__user_frames() without counting. */
+static int user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
+		       struct sym_frame *ret_frames, size_t max, size_t *ret_n)
 {
 	struct sym_frame f = {
 		.name = unknown,
@@ -610,20 +939,27 @@ int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
 		.kind = SYM_FRAME_USER,
 	};
 	const struct sym_mapping *m = NULL;
+	struct sym_process *proc = NULL;
 	int r;
 
-	r = find_mapping(s, pid, addr, &m, &f.miss);
+	r = find_mapping(s, pid, addr, &proc, &m, &f.miss);
 	if (r == -ENOMEM)
-		goto out;
-	r = m ? frame_from_mapping(s, m, addr, &f) : 0;
-	if (r < 0) {
-		f.name = unknown;
-		f.module = unknown;
+		goto fail;
+	if (m) {
+		r = frames_from_mapping(s, proc, m, addr, &f, ret_frames, max, ret_n);
+		if (r < 0)
+			goto fail;
+		return 0;
 	}
-out:
-	frame_count(s, &f);
-	*ret_frame = f;
-	return r == -ENOMEM ? r : 0;
+	ret_frames[0] = f;
+	*ret_n = 1;
+	return 0;
+fail:
+	f.name = unknown;
+	f.module = unknown;
+	ret_frames[0] = f;
+	*ret_n = 1;
+	return -ENOMEM;
 }
 
 int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
@@ -659,10 +995,11 @@ int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
 			uint64_t *ret_start, uint64_t *ret_end)
 {
 	const struct sym_mapping *m = NULL;
+	struct sym_process *proc;
 	enum sym_miss miss;
 	uint64_t vaddr;
 
-	if (find_mapping(s, pid, addr, &m, &miss) < 0 || !m || !m->bin || !m->bin->elf)
+	if (find_mapping(s, pid, addr, &proc, &m, &miss) < 0 || !m || !m->bin || !m->bin->elf)
 		return -ENOENT;
 	if (sym_elf__offset_to_vaddr(m->bin->elf, m->offset, &vaddr) < 0)
 		return -ENOENT;
@@ -671,6 +1008,43 @@ int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
 	*ret_start = m->start;
 	*ret_end = m->end;
 	return 0;
+}
+
+static void frame_count_line(struct sym_session *s, const struct sym_frame *f)
+{
+	frame_count(s, f);
+	if (f->file)
+		s->stats.with_line++;
+}
+
+int sym_session__user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
+			     struct sym_frame *ret_frames, size_t max, size_t *ret_n)
+{
+	size_t n = 0;
+	int r;
+
+	if (max == 0)
+		return -EINVAL;
+	r = user_frames(s, pid, addr, ret_frames, max, &n);
+	for (size_t i = 0; i < n; i++)
+		frame_count_line(s, &ret_frames[i]);
+	*ret_n = n;
+	return r;
+}
+
+int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
+		      struct sym_frame *ret_frame)
+{
+	struct sym_frame frames[MAX_INLINE];
+	size_t n = 0;
+	int r;
+
+	r = user_frames(s, pid, addr, frames, MAX_INLINE, &n);
+	/* the real function: the outermost frame */
+	*ret_frame = frames[n - 1];
+	ret_frame->kind = ret_frame->kind == SYM_FRAME_INLINED ? SYM_FRAME_USER : ret_frame->kind;
+	frame_count_line(s, ret_frame);
+	return r;
 }
 
 int sym_session__kernel(struct sym_session *s, uint64_t addr,
@@ -697,9 +1071,13 @@ int sym_session__kernel(struct sym_session *s, uint64_t addr,
 			r = 0;
 	}
 	if (r == 0 && s->kernel && sym_kernel__lookup(s->kernel, addr, &name, &module) == 0) {
-		f.name = sym_strings__intern(&s->strings, name, strlen(name));
-		if (module)
+		if (module) {
+			/* "name [module]", as perf shows module frames */
+			f.name = sym_strings__printf(&s->strings, "%s [%s]", name, module);
 			f.module = sym_strings__intern(&s->strings, module, strlen(module));
+		} else {
+			f.name = sym_strings__intern(&s->strings, name, strlen(name));
+		}
 		f.miss = SYM_MISS_NONE;
 	} else {
 		f.name = sym_strings__printf(&s->strings, "[kernel]+0x%" PRIx64, addr);
@@ -746,6 +1124,7 @@ int sym_session__new(const struct sym_options *opts, struct sym_session **ret_se
 	if ((!opts || !opts->debug_dir || opts->debug_dir[0]) && !s->debug_dir)
 		goto nomem;
 	s->no_kernel = opts && opts->no_kernel;
+	s->no_demangle = opts && opts->no_demangle;
 	*ret_session = s;
 	return 0;
 nomem:
@@ -765,7 +1144,10 @@ void sym_session__free(struct sym_session *s)
 	sym_htab__fini(&s->procs, process_free);
 	sym_htab__fini(&s->keys, key_free);
 	sym_htab__fini(&s->ids, NULL);
+	sym_htab__fini(&s->demangled, demangled_free);
 	for (size_t i = 0; i < s->n_bins; i++) {
+		sym_dwarf__free(s->bins[i]->dwarf);
+		cache_clear(s->bins[i]);
 		sym_elf__free(s->bins[i]->elf);
 		free(s->bins[i]);
 	}
@@ -781,4 +1163,14 @@ void sym_session__free(struct sym_session *s)
 void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats)
 {
 	*ret_stats = s->stats;
+	ret_stats->memory = 0;
+	for (size_t i = 0; i < s->n_bins; i++) {
+		const struct sym_binary *bin = s->bins[i];
+
+		ret_stats->memory += sym_dwarf__memory(bin->dwarf) + cache_memory(bin);
+		if (bin->elf)
+			ret_stats->memory += bin->elf->n_syms * sizeof(*bin->elf->syms) +
+					     bin->elf->names_len;
+	}
+	ret_stats->memory += s->strings.bytes;
 }

@@ -45,7 +45,8 @@ enum sym_miss {
  * known), and miss says why.
  */
 struct sym_frame {
-	const char *name;      /* function name, or "module+0xoff" */
+	const char *name;      /* function name (demangled), "name [module]"
+	                          for kernel module code, or "module+0xoff" */
 	const char *module;    /* path of the mapped file, "[kernel.kallsyms]", a
 	                          module name for kernel modules, "[vdso]",
 	                          "[unknown]" */
@@ -53,8 +54,10 @@ struct sym_frame {
 	uint64_t addr;         /* the raw address that was resolved */
 	uint64_t offset;       /* file offset of addr in module (user frames),
 	                          or addr itself (kernel frames) */
-	const char *file;      /* source file, or NULL (DWARF issue fills it) */
-	uint32_t line;         /* source line, or 0 */
+	const char *file;      /* source file from DWARF, or NULL */
+	uint32_t line;         /* source line, or 0 when file is NULL; for
+	                          the caller of an inlined frame, the line of
+	                          the inlined call */
 	enum sym_frame_kind kind;
 	enum sym_miss miss;
 };
@@ -70,15 +73,21 @@ struct sym_options {
 	 * (DEBUG_DIR/.build-id/xx/yyyy.debug). NULL means ROOT/usr/lib/debug;
 	 * "" disables the lookup. Added by the symbolization issue. */
 	const char *debug_dir;
+	/* Keep C++ and Rust names mangled (as in the symbol table). */
+	bool no_demangle;
 };
 
 /* Per-session counters, for `ember record`'s summary and /metrics. */
 struct sym_stats {
 	uint64_t frames;                   /* frames asked for */
 	uint64_t resolved;                 /* frames given a function name */
+	uint64_t with_line;                /* frames given a file and line */
 	uint64_t misses[SYM_MISS__COUNT];  /* frames not resolved, per reason */
 	uint64_t processes;                /* processes snapshotted */
 	uint64_t binaries;                 /* distinct binaries loaded */
+	uint64_t memory;                   /* bytes held for binaries (symbols,
+	                                      DWARF tables, address caches) and
+	                                      frame strings */
 };
 
 struct sym_session;
@@ -111,11 +120,27 @@ void sym_session__forget_process(struct sym_session *s, pid_t pid);
  * Resolve one user-space address of process pid into *ret_frame.
  * If pid was never noted, it is noted first. Always fills *ret_frame (an
  * unresolved frame has miss != SYM_MISS_NONE) and returns 0, or -ENOMEM.
- * The DWARF issue will let one address expand into several frames (inlined
- * calls); callers use sym_session__user_frames() for that.
+ * Where the address is inside inlined code, this is the real (outermost)
+ * function, with the line of the inlined call; sym_session__user_frames()
+ * gives the whole chain.
  */
 int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
 		      struct sym_frame *ret_frame);
+
+/*
+ * Resolve one user-space address of process pid into 1..max frames:
+ * ret_frames[0] is the innermost inlined function (kind SYM_FRAME_INLINED,
+ * file:line of the address), each next one its caller (file:line of the
+ * inlined call), and ret_frames[*ret_n - 1] the real function (kind
+ * SYM_FRAME_USER, or SYM_FRAME_JIT). Without inlining, or without DWARF,
+ * one frame. When the chain is longer than max, the innermost max - 1 and
+ * the real function are kept. All frames share addr, offset, module and
+ * build_id. Always writes at least one frame and *ret_n; returns 0,
+ * -EINVAL (max == 0), or -ENOMEM (frames still written, unresolved).
+ */
+int sym_session__user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
+			     struct sym_frame *ret_frames, size_t max,
+			     size_t *ret_n);
 
 /* Resolve one kernel address (from /proc/kallsyms). Same contract. */
 int sym_session__kernel(struct sym_session *s, uint64_t addr,

@@ -77,9 +77,11 @@ def folded(db, extra=()):
     return out
 
 
-def user_frames(frames):
-    """Frames without the process name and without kernel frames."""
-    return [f for f in frames[1:] if not f.endswith("_[k]")]
+def user_frames(frames, inlined=False):
+    """Frames without the process name and without kernel frames: the real
+    functions, and with inlined=True also the inlined ones (_[i])."""
+    return [f for f in frames[1:] if not f.endswith("_[k]")
+            and (inlined or not f.endswith("_[i]"))]
 
 
 def leaf(frames):

@@ -45,7 +45,8 @@ def main():
     stacks = folded(db)
 
     def qsort_chain(f):
-        u = user_chain(f)
+        # libc's own name for it: qsort_r (symbol table) or __qsort_r (DWARF)
+        u = ["qsort_r" if x == "__qsort_r" else x for x in user_chain(f)]
         return (u[:1] == ["_start"] and is_subsequence(["main", "sort_loop", "qsort_r", "cmp_values"], u)
                 and u.index("main") < u.index("sort_loop") < u.index("qsort_r"))
 

@@ -87,13 +87,13 @@ static void test_kallsyms(void)
 	f = kernel(s, 0xffffffff81000410);
 	CHECK_STR(f.name, "last_core");
 	f = kernel(s, 0xffffffffc0000050);
-	CHECK_STR(f.name, "ext4_fn");
+	CHECK_STR(f.name, "ext4_fn [ext4]");
 	CHECK_STR(f.module, "ext4");
 	f = kernel(s, 0xffffffffc0000150);
-	CHECK_STR(f.name, "ext4_fn2");
+	CHECK_STR(f.name, "ext4_fn2 [ext4]");
 	CHECK_STR(f.module, "ext4");
 	f = kernel(s, 0xffffffffc0010010);
-	CHECK_STR(f.name, "xfs_fn");
+	CHECK_STR(f.name, "xfs_fn [xfs]");
 	CHECK_STR(f.module, "xfs");
 	/* below the first symbol, far past the last one of the kernel, of a
 	 * module, and of everything */

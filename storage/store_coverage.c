@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_coverage.c — how well each binary was symbolized: per flush and per
+ * binary (module path and build-id), the frames seen, the frames given a
+ * function name and the frames given a file and line. The writer adds them
+ * inside a flush (profiler/ counts them while it symbolizes); readers sum
+ * them over a time range for `ember report --coverage`. The table is created
+ * by the first writer that needs it, so files without it read as "no
+ * coverage recorded" and the schema version does not change.
+ */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char create_sql[] =
+	"CREATE TABLE IF NOT EXISTS coverage ("
+	" time_s INTEGER NOT NULL,"
+	" module TEXT NOT NULL,"
+	" build_id TEXT NOT NULL DEFAULT '',"
+	" seen INTEGER NOT NULL,"
+	" with_function INTEGER NOT NULL,"
+	" with_line INTEGER NOT NULL,"
+	" PRIMARY KEY (time_s, module, build_id)) WITHOUT ROWID";
+
+int store_db__add_coverage(struct store_db *db, const char *module,
+			   const char *build_id, uint64_t seen,
+			   uint64_t with_function, uint64_t with_line)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (!db || !module)
+		return -EINVAL;
+	if (!db->in_flush)
+		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	r = store_db__exec(db, create_sql);
+	if (r < 0)
+		return r;
+	rc = sqlite3_prepare_v2(db->sql,
+		"INSERT INTO coverage (time_s, module, build_id, seen, with_function, with_line)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT (time_s, module, build_id) DO UPDATE SET"
+		" seen = seen + ?4, with_function = with_function + ?5,"
+		" with_line = with_line + ?6", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, db->flush_time_s);
+	sqlite3_bind_text(st, 2, module, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, build_id ? build_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)seen);
+	sqlite3_bind_int64(st, 5, (int64_t)with_function);
+	sqlite3_bind_int64(st, 6, (int64_t)with_line);
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+void store_coverage__free(struct store_coverage *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++) {
+		free(c[i].module);
+		free(c[i].build_id);
+	}
+	free(c);
+}
+
+int store_db__query_coverage(struct store_db *db, const struct store_query *q,
+			     struct store_coverage **ret_entries, size_t *ret_n)
+{
+	struct store_query all;
+	struct store_coverage *v = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	if (!db)
+		return -EINVAL;
+	if (!q) {
+		store_query_init(&all);
+		q = &all;
+	}
+	rc = sqlite3_prepare_v2(db->sql,
+		"SELECT module, build_id, sum(seen), sum(with_function), sum(with_line)"
+		" FROM coverage WHERE time_s >= ?1 AND time_s < ?2"
+		" GROUP BY module, build_id ORDER BY sum(seen) DESC, module", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		/* written before coverage was recorded: nothing to show */
+		if (strstr(sqlite3_errmsg(db->sql), "no such table")) {
+			*ret_entries = NULL;
+			*ret_n = 0;
+			return 0;
+		}
+		return store_db__fail(db, rc);
+	}
+	sqlite3_bind_int64(st, 1, q->from_s);
+	sqlite3_bind_int64(st, 2, q->to_s);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *module = (const char *)sqlite3_column_text(st, 0);
+		const char *id = (const char *)sqlite3_column_text(st, 1);
+
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct store_coverage *p = reallocarray(v, ncap, sizeof(*p));
+
+			if (!p) {
+				r = -ENOMEM;
+				break;
+			}
+			v = p;
+			cap = ncap;
+		}
+		v[n] = (struct store_coverage){
+			.module = strdup(module ? module : ""),
+			.build_id = id && id[0] ? strdup(id) : NULL,
+			.seen = (uint64_t)sqlite3_column_int64(st, 2),
+			.with_function = (uint64_t)sqlite3_column_int64(st, 3),
+			.with_line = (uint64_t)sqlite3_column_int64(st, 4),
+		};
+		n++;
+		if (!v[n - 1].module || (id && id[0] && !v[n - 1].build_id)) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		store_coverage__free(v, n);
+		return r;
+	}
+	*ret_entries = v;
+	*ret_n = n;
+	return 0;
+}

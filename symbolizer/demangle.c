@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * demangle.c — C++ and Rust names made readable with libiberty's demangler
+ * (the one binutils and GDB use), so that frames say
+ * "ns::Box<int>::get() const" rather than "_ZNK2ns3BoxIiE3getEv". The session
+ * calls it on every name it interns for a frame (the per-binary address
+ * cache keeps the result); only names that look mangled are passed on.
+ */
+#include "sym-internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libiberty/demangle.h>
+
+char *sym_demangle(const char *name)
+{
+	/* _Z: Itanium C++ (and Rust legacy); _R: Rust v0. */
+	if (!name || name[0] != '_' || (name[1] != 'Z' && name[1] != 'R'))
+		return NULL;
+	return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO);
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""Symbolization as a user sees it in `ember report`:
+
+- short-lived processes: `shortlived` starts hundreds of processes that
+  each burn ~30 ms and exit; they are gone long before the flush, and >= 95%
+  of their samples must still name short_leaf (the mappings and binaries
+  are captured when a process is first seen);
+- `report --lines` prints `function (file:line)`, with the line addr2line
+  gives for the same function, and inlined frames end in _[i];
+- `report --coverage` lists the test program with its frames resolved to
+  a function and a line.
+"""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from embertest import (EMBER, check, fail, folded, leaf, prog, record,  # noqa: E402
+                       require_root, run, tmpdir, total)
+
+
+def main():
+    require_root()
+    d = tmpdir()
+
+    # Hundreds of ~30 ms processes.
+    db = os.path.join(d, "short.db")
+    r = record(db, [prog("shortlived"), "--count", "300", "--parallel", "2", "--ms", "30"],
+               freq=499, timeout=300)
+    check(r.returncode == 0, f"record of shortlived exits 0 (got {r.returncode})")
+    stacks = folded(db)
+    # The children re-exec /proc/self/exe (comm "exe"); the parent, which
+    # only waits, keeps the name "shortlived".
+    children = [(f, c) for f, c in stacks if f[0] != "shortlived"]
+    all_child = total(children)
+    named = total(children, lambda f: leaf(f) == "short_leaf")
+    check(all_child > 500, f"enough samples of the short-lived processes ({all_child})")
+    bad = sorted(((c, ";".join(f)) for f, c in children if leaf(f) != "short_leaf"),
+                 reverse=True)[:5]
+    for c, f in bad:
+        print(f"  not short_leaf: {c} {f}")
+    check(named >= 0.95 * all_child,
+          f">= 95% of short-lived samples name short_leaf ({named}/{all_child})")
+    unknown = total(children, lambda f: any(x == "[unknown]" or "+0x" in x for x in f[1:]
+                                            if not x.endswith("_[k]")))
+    check(unknown <= 0.05 * all_child, f"few unknown user frames ({unknown}/{all_child})")
+
+    # --lines on the same file: short_leaf's line is the one addr2line gives
+    # for the start of short_leaf's body.
+    r = run([EMBER, "report", db, "--format", "folded", "--lines"])
+    check(r.returncode == 0, "report --lines exits 0")
+    m = re.search(r"short_leaf \(([^:;]+/shortlived\.c):(\d+)\)", r.stdout)
+    check(m is not None, "report --lines prints 'short_leaf (.../shortlived.c:LINE)'")
+    src = open(m.group(1)).read().splitlines()
+    line = int(m.group(2))
+    lo = next(i for i, s in enumerate(src, 1) if s.startswith("__attribute__((noinline)) void short_leaf(uint64_t cpu_ns)") and not s.endswith(";"))
+    check(lo < line <= lo + 4, f"short_leaf's line {line} is inside short_leaf (starts at {lo})")
+    check(re.search(r"\(([^;]+):\d+\)_\[i\]", r.stdout) is not None,
+          "inlined frames carry file:line and end in _[i]")
+
+    r = run([EMBER, "report", db, "--coverage"])
+    check(r.returncode == 0, "report --coverage exits 0")
+    row = next((l for l in r.stdout.splitlines() if l.endswith("/shortlived")), None)
+    check(row is not None, "coverage lists the shortlived binary")
+    frames, fn, ln = row.split()[:3]
+    check(int(frames) > 0 and float(fn.rstrip("%")) >= 95 and float(ln.rstrip("%")) >= 95,
+          f"shortlived's frames have names and lines ({row.strip()})")
+
+
+if __name__ == "__main__":
+    main()

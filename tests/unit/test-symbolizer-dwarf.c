@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test-symbolizer-dwarf.c — DWARF names, lines and inlined frames of a -O2
+ * -g child (fixture-inline.c: a helper inlined twice, itself inlining
+ * another), non-PIE and PIE, then stripped with its debug file found by
+ * build-id in a fake debug root, then stripped with a .gnu_debuglink. Every
+ * byte of hot_outer is resolved and compared, frame by frame (name, file,
+ * line, innermost first), with `addr2line -f -i` on the unstripped binary;
+ * the inline chain hot_mix <- hot_helper <- hot_outer and its call-site
+ * lines are asserted against the source.
+ *
+ * Usage: test-symbolizer-dwarf NON_PIE PIE SOURCE
+ */
+#include <sys/stat.h>
+
+#include "symbolizer-test.h"
+
+#define MAX_CMP 4096
+
+struct a2l_frame {
+	char name[256];
+	char file[1024];
+	unsigned line;
+};
+
+static unsigned source_line(const char *src, const char *pattern)
+{
+	char buf[64];
+
+	test_run(buf, sizeof(buf), "grep -n -F '%s' '%s' | head -1 | cut -d: -f1",
+		 pattern, src);
+	return (unsigned)atoi(buf);
+}
+
+/* Value and size of symbol name in bin, from nm. */
+static int nm_symbol(const char *bin, const char *name, uint64_t *ret_addr,
+		     uint64_t *ret_size)
+{
+	char buf[256];
+
+	test_run(buf, sizeof(buf), "nm -S '%s' | awk '$4 == \"%s\" { print $1, $2 }'",
+		 bin, name);
+	if (sscanf(buf, "%" SCNx64 " %" SCNx64, ret_addr, ret_size) != 2)
+		return -1;
+	return 0;
+}
+
+/* Splits "file:line (discriminator n)" from addr2line. */
+static void a2l_location(const char *s, struct a2l_frame *f)
+{
+	const char *colon = strrchr(s, ':');
+
+	f->file[0] = '\0';
+	f->line = 0;
+	if (!colon || strncmp(s, "??", 2) == 0)
+		return;
+	snprintf(f->file, sizeof(f->file), "%.*s", (int)(colon - s), s);
+	f->line = (unsigned)strtoul(colon + 1, NULL, 10);
+	if (f->line == 0)
+		f->file[0] = '\0';
+}
+
+/*
+ * Resolves addrs[0..n) (run-time) of pid and compares with addr2line on
+ * bin at vaddrs[0..n). Returns the number of addresses that differ.
+ */
+static size_t compare(struct sym_session *s, pid_t pid, const char *bin,
+		      const uint64_t *addrs, const uint64_t *vaddrs, size_t n,
+		      const char *what, size_t *ret_inlined)
+{
+	char path[] = "/tmp/ember-a2l-XXXXXX", cmd[4096], line[2048];
+	size_t bad = 0, inlined = 0, i = 0;
+	struct a2l_frame *a2l = calloc(64, sizeof(*a2l));
+	int fd = mkstemp(path), na = -1;
+	FILE *f, *p;
+
+	CHECK(fd >= 0 && a2l);
+	f = fdopen(fd, "w");
+	for (size_t k = 0; k < n; k++)
+		fprintf(f, "0x%" PRIx64 "\n", vaddrs[k]);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "addr2line -f -i -a -e '%s' < %s", bin, path);
+	p = popen(cmd, "r");
+	CHECK(p != NULL);
+	/* Blocks: "0xADDR", then name and file:line per frame. */
+	for (bool more = true; more;) {
+		more = p && fgets(line, sizeof(line), p);
+		line[strcspn(line, "\n")] = '\0';
+		if (!more || (line[0] == '0' && line[1] == 'x')) {
+			if (na >= 0) {
+				struct sym_frame fr[64];
+				size_t nf = 0;
+				bool same;
+
+				CHECK(sym_session__user_frames(s, pid, addrs[i], fr, 64, &nf) == 0);
+				same = (int)nf == na;
+				for (size_t j = 0; same && j < nf; j++) {
+					same = strcmp(fr[j].name, a2l[j].name) == 0 &&
+					       fr[j].line == a2l[j].line &&
+					       strcmp(fr[j].file ? fr[j].file : "", a2l[j].file) == 0 &&
+					       fr[j].kind == (j + 1 < nf ? SYM_FRAME_INLINED
+									 : SYM_FRAME_USER);
+				}
+				if (nf >= 3)
+					inlined++;
+				if (!same && bad++ < 5) {
+					fprintf(stderr, "%s: 0x%" PRIx64 " differs:\n", what, vaddrs[i]);
+					for (size_t j = 0; j < nf; j++)
+						fprintf(stderr, "  ember    %s %s:%u kind %d\n", fr[j].name,
+							fr[j].file ? fr[j].file : "??", fr[j].line,
+							fr[j].kind);
+					for (int j = 0; j < na; j++)
+						fprintf(stderr, "  addr2line %s %s:%u\n", a2l[j].name,
+							a2l[j].file, a2l[j].line);
+				}
+				i++;
+			}
+			na = 0;
+			continue;
+		}
+		if (na < 0 || na >= 64)
+			continue;
+		if (!fgets(cmd, sizeof(cmd), p))
+			break;
+		cmd[strcspn(cmd, "\n")] = '\0';
+		snprintf(a2l[na].name, sizeof(a2l[na].name), "%.255s", line);
+		a2l_location(cmd, &a2l[na]);
+		na++;
+	}
+	if (p)
+		pclose(p);
+	unlink(path);
+	free(a2l);
+	CHECK(i == n);
+	fprintf(stderr, "%s: %zu addresses, %zu differ from addr2line, %zu in 2-deep inlines\n",
+		what, n, bad, inlined);
+	*ret_inlined = inlined;
+	return bad;
+}
+
+/*
+ * Runs run_bin, resolves every byte of its hot_outer with a session using
+ * debug_dir, and compares with addr2line on ref_bin (same code, with
+ * symbols and DWARF).
+ */
+static void check_binary(const char *run_bin, const char *ref_bin, const char *debug_dir,
+			 const char *src, const char *what)
+{
+	struct sym_options opts = { .no_kernel = true, .debug_dir = debug_dir };
+	static uint64_t addrs[MAX_CMP], vaddrs[MAX_CMP];
+	struct sym_session *s = NULL;
+	uint64_t vaddr = 0, size = 0;
+	size_t n, inlined = 0;
+	struct test_child c;
+	struct sym_frame fr[64];
+	size_t nf = 0;
+	bool chain = false;
+	unsigned mix_line = source_line(src, "return v * 31u"),
+		 helper_line = source_line(src, "acc = hot_mix(acc, i)"),
+		 outer_line = source_line(src, "unsigned a = hot_helper(x)");
+	struct sym_stats st;
+
+	CHECK(nm_symbol(ref_bin, "hot_outer", &vaddr, &size) == 0);
+	CHECK(size > 0 && mix_line && helper_line && outer_line);
+	CHECK(sym_session__new(&opts, &s) == 0);
+	CHECK(test_child_start(run_bin, &c) == 0);
+	CHECK(sym_session__note_process(s, c.pid) == 0);
+	/* after exit: the snapshot and the kept debug file descriptors */
+	test_child_stop(&c);
+	n = size < MAX_CMP ? size : MAX_CMP;
+	for (size_t i = 0; i < n; i++) {
+		addrs[i] = c.addrs[0] + i;
+		vaddrs[i] = vaddr + i;
+	}
+	CHECK(compare(s, c.pid, ref_bin, addrs, vaddrs, n, what, &inlined) == 0);
+	CHECK(inlined > 0);
+
+	/* Some address is in hot_mix, inlined into hot_helper, inlined into
+	 * hot_outer: each caller at the line of the inlined call. */
+	for (size_t i = 0; i < n && !chain; i++) {
+		CHECK(sym_session__user_frames(s, c.pid, addrs[i], fr, 64, &nf) == 0);
+		chain = nf == 3 && !strcmp(fr[0].name, "hot_mix") && fr[0].line == mix_line &&
+			!strcmp(fr[1].name, "hot_helper") && fr[1].line == helper_line &&
+			!strcmp(fr[2].name, "hot_outer") && fr[2].kind == SYM_FRAME_USER &&
+			fr[0].kind == SYM_FRAME_INLINED && fr[1].kind == SYM_FRAME_INLINED &&
+			fr[0].file && strstr(fr[0].file, "fixture-inline.c");
+		if (chain) {
+			struct sym_frame one;
+
+			/* the single-frame API gives the real function */
+			CHECK(sym_session__user(s, c.pid, addrs[i], &one) == 0);
+			CHECK_STR(one.name, "hot_outer");
+			CHECK(one.kind == SYM_FRAME_USER);
+			CHECK(one.offset == fr[0].offset && one.build_id == fr[0].build_id);
+		}
+	}
+	CHECK(chain);
+	/* ... and hot_outer's own frames sit at its two calls of hot_helper */
+	CHECK(sym_session__user_frames(s, c.pid, c.addrs[0], fr, 64, &nf) == 0);
+	CHECK(nf >= 1 && !strcmp(fr[nf - 1].name, "hot_outer"));
+	/* a short max keeps the innermost and the real function */
+	for (size_t i = 0; i < n; i++) {
+		CHECK(sym_session__user_frames(s, c.pid, addrs[i], fr, 2, &nf) == 0);
+		CHECK(nf >= 1 && nf <= 2 && !strcmp(fr[nf - 1].name, "hot_outer"));
+	}
+	CHECK(sym_session__user_frames(s, c.pid, addrs[0], fr, 0, &nf) == -EINVAL);
+	sym_session__stats(s, &st);
+	CHECK(st.with_line > 0 && st.with_line <= st.frames);
+	sym_session__free(s);
+}
+
+static char tmp_root[] = "/tmp/ember-sym-dwarf-XXXXXX";
+
+static void sh(const char *fmt, const char *a, const char *b, const char *c2)
+{
+	char cmd[8192], out[512];
+
+	snprintf(cmd, sizeof(cmd), fmt, a, b, c2);
+	test_run(out, sizeof(out), "%s >/dev/null 2>&1 && echo ok", cmd);
+	if (strcmp(out, "ok") != 0) {
+		fprintf(stderr, "failed: %s\n", cmd);
+		test_failures++;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char bin[8192], dbg[8192], id[256], dir[8192];
+	char *nopie, *pie, *src;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: %s NON_PIE PIE SOURCE\n", argv[0]);
+		return 2;
+	}
+	nopie = test_abs(argv[1]);
+	pie = test_abs(argv[2]);
+	src = test_abs(argv[3]);
+	check_binary(nopie, nopie, "", src, "non-pie");
+	check_binary(pie, pie, "", src, "pie");
+
+	CHECK(mkdtemp(tmp_root) != NULL);
+	/* Stripped, debug file in DEBUG_DIR/.build-id/xx/rest.debug. */
+	test_run(id, sizeof(id), "readelf -n '%s' | sed -n 's/.*Build ID: //p'", pie);
+	CHECK(strlen(id) > 4);
+	snprintf(dir, sizeof(dir), "%s/debug/.build-id/%.2s", tmp_root, id);
+	snprintf(dbg, sizeof(dbg), "%.4000s/%s.debug", dir, id + 2);
+	snprintf(bin, sizeof(bin), "%s/stripped-build-id", tmp_root);
+	sh("mkdir -p '%s'%s%s", dir, "", "");
+	sh("objcopy --only-keep-debug '%s' '%s'%s", pie, dbg, "");
+	sh("strip -s '%s' -o '%s'%s", pie, bin, "");
+	snprintf(dir, sizeof(dir), "%s/debug", tmp_root);
+	check_binary(bin, pie, dir, src, "stripped, build-id debug file");
+
+	/* Stripped, .gnu_debuglink to a file next to it (no build-id dir). */
+	snprintf(bin, sizeof(bin), "%s/stripped-link", tmp_root);
+	snprintf(dbg, sizeof(dbg), "%s/stripped-link.dbg", tmp_root);
+	sh("objcopy --only-keep-debug '%s' '%s'%s", nopie, dbg, "");
+	sh("strip -s '%s' -o '%s.tmp'%s", nopie, bin, "");
+	sh("objcopy --add-gnu-debuglink='%s' '%s.tmp' '%s'", dbg, bin, bin);
+	sh("chmod +x '%s'%s%s", bin, "", "");
+	check_binary(bin, nopie, "", src, "stripped, debuglink");
+
+	/* The same, debug file in .debug/ next to the binary. */
+	snprintf(dir, sizeof(dir), "%s/.debug", tmp_root);
+	sh("mkdir -p '%s' && mv '%s' '%s'", dir, dbg, dir);
+	check_binary(bin, nopie, "", src, "stripped, debuglink in .debug/");
+
+	/* Without any debug file, a stripped binary has no names and says so. */
+	snprintf(dir, sizeof(dir), "%s/.debug/stripped-link.dbg", tmp_root);
+	unlink(dir);
+	{
+		struct sym_session *s = NULL;
+		struct test_child c;
+		struct sym_frame f;
+
+		CHECK(sym_session__new(&(struct sym_options){ .no_kernel = true,
+							       .debug_dir = "" }, &s) == 0);
+		CHECK(test_child_start(bin, &c) == 0);
+		CHECK(sym_session__user(s, c.pid, c.addrs[0] + 4, &f) == 0);
+		test_print_frame("stripped, no debug file", &f);
+		CHECK(f.miss == SYM_MISS_NO_SYMBOL && f.file == NULL && f.line == 0);
+		CHECK(strstr(f.name, "stripped-link+0x") == f.name);
+		test_child_stop(&c);
+		sym_session__free(s);
+	}
+	test_run(bin, sizeof(bin), "rm -rf '%s' && echo ok", tmp_root);
+	free(nopie);
+	free(pie);
+	free(src);
+	return test_exit();
+}
