@@ -12,14 +12,25 @@
  * Per CPU: count, sum, max, a log-linear histogram (timer_cost.h), and the
  * time of the first expiry (the bench uses it as "the profiler is sampling").
  * The loader reads and resets the per-CPU record between runs.
+ *
+ * owner_tgid, when set, keeps only the hrtimers of perf events owned by that
+ * process (the hrtimer is embedded in its struct perf_event, whose owner is
+ * the task that opened it), so another profiler running on the machine at
+ * the same time is counted apart (foreign) instead of in the figures.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
 #include "timer_cost.h"
 
 /* Address of perf_swevent_hrtimer, from /proc/kallsyms; set before load. */
 const volatile __u64 perf_hrtimer_fn = 0;
+
+/* Process whose perf events are measured; 0 = every one. Not a const
+ * volatile tunable: the loader changes it between runs, through the
+ * mmapped .bss. */
+__u32 owner_tgid = 0;
 
 struct timer_cost_start {
 	__u64 timer;
@@ -54,6 +65,37 @@ static __always_inline __u32 log2_u64(__u64 v)
 	return r;
 }
 
+/* The tgid of the process that opened the perf event the hrtimer belongs to
+ * (0 when the kernel owns it). */
+static __always_inline __u32 event_owner_tgid(struct hrtimer *timer)
+{
+	struct perf_event *event;
+	struct task_struct *owner;
+
+	event = (void *)timer - (bpf_core_field_offset(struct perf_event, hw) +
+				 bpf_core_field_offset(struct hw_perf_event, hrtimer));
+	owner = BPF_CORE_READ(event, owner);
+	if (!owner)
+		return 0;
+	return BPF_CORE_READ(owner, tgid);
+}
+
+/* Is this expiry one to measure? Counts the ones filtered out by owner. */
+static __always_inline bool measured(struct hrtimer *timer,
+				     struct timer_cost_stats *s, bool entry)
+{
+	__u32 want = owner_tgid;
+
+	if ((__u64)timer->function != perf_hrtimer_fn)
+		return false;
+	if (want && event_owner_tgid(timer) != want) {
+		if (entry)
+			s->foreign++;
+		return false;
+	}
+	return true;
+}
+
 static __always_inline __u32 bucket_of(__u64 ns)
 {
 	__u32 k;
@@ -77,7 +119,7 @@ int BPF_PROG(on_expire_entry, struct hrtimer *timer, ktime_t *now)
 		return 0;
 	st = bpf_map_lookup_elem(&starts, &zero);
 	s = bpf_map_lookup_elem(&stats, &zero);
-	if (!st || !s)
+	if (!st || !s || !measured(timer, s, true))
 		return 0;
 	ts = bpf_ktime_get_ns();
 	if (!s->first_ns)
@@ -101,7 +143,7 @@ int BPF_PROG(on_expire_exit, struct hrtimer *timer)
 		return 0;
 	st = bpf_map_lookup_elem(&starts, &zero);
 	s = bpf_map_lookup_elem(&stats, &zero);
-	if (!st || !s)
+	if (!st || !s || !measured(timer, s, false))
 		return 0;
 	if (st->timer != (__u64)timer || !st->ts || ts < st->ts) {
 		/* Attached between an entry and its exit, or a reset. */

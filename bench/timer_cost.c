@@ -13,6 +13,10 @@
  *                               once attached, then answer commands read
  *                               from stdin, one a line:
  *                                 reset  zero the counters; answers "ok"
+ *                                 owner PID  measure only the perf events
+ *                                        that process opens (0 = all;
+ *                                        the others count as "foreign");
+ *                                        answers "ok"
  *                                 read   one JSON line with the figures
  *                                 quit   exit (so does end of input)
  *
@@ -34,7 +38,7 @@
 #include "timer_cost.skel.h"
 
 struct timer_cost_summary {
-	uint64_t count, sum_ns, max_ns, first_ns, last_ns, unmatched;
+	uint64_t count, sum_ns, max_ns, first_ns, last_ns, unmatched, foreign;
 	uint64_t p50_ns, p90_ns, p99_ns;
 	uint64_t hist[TC_BUCKETS];
 	unsigned ncpus;
@@ -133,6 +137,7 @@ static int summary_read(struct timer_cost_bpf *skel, struct timer_cost_summary *
 		s->count += t->count;
 		s->sum_ns += t->sum_ns;
 		s->unmatched += t->unmatched;
+		s->foreign += t->foreign;
 		if (t->max_ns > s->max_ns)
 			s->max_ns = t->max_ns;
 		if (t->first_ns && (!s->first_ns || t->first_ns < s->first_ns))
@@ -178,9 +183,11 @@ static void summary_print_json(const struct timer_cost_summary *s)
 	       ",\"mean_ns\":%.1f,\"p50_ns\":%" PRIu64 ",\"p90_ns\":%" PRIu64
 	       ",\"p99_ns\":%" PRIu64 ",\"max_ns\":%" PRIu64
 	       ",\"first_ns\":%" PRIu64 ",\"last_ns\":%" PRIu64
-	       ",\"unmatched\":%" PRIu64 ",\"cpu_count\":[",
+	       ",\"unmatched\":%" PRIu64 ",\"foreign\":%" PRIu64
+	       ",\"cpu_count\":[",
 	       s->count, s->sum_ns, mean_ns(s), s->p50_ns, s->p90_ns,
-	       s->p99_ns, s->max_ns, s->first_ns, s->last_ns, s->unmatched);
+	       s->p99_ns, s->max_ns, s->first_ns, s->last_ns, s->unmatched,
+	       s->foreign);
 	for (unsigned c = 0; c < s->ncpus; c++)
 		printf("%s%" PRIu64, c ? "," : "", s->cpu_count[c]);
 	printf("]}\n");
@@ -225,6 +232,18 @@ static int run_control(struct timer_cost_bpf *skel, struct timer_cost_summary *s
 			if (r < 0)
 				return r;
 			summary_print_json(s);
+		} else if (!strncmp(line, "owner ", 6)) {
+			char *end;
+			unsigned long pid = strtoul(line + 6, &end, 10);
+
+			if (*end || end == line + 6 || pid > UINT32_MAX) {
+				printf("error bad pid\n");
+			} else {
+				/* The programs read it on their next run. */
+				skel->bss->owner_tgid = pid;
+				printf("ok\n");
+			}
+			fflush(stdout);
 		} else if (!strcmp(line, "quit")) {
 			break;
 		} else {

@@ -27,6 +27,8 @@ struct timer_cost_stats {
 	__u64 first_ns;       /* CLOCK_MONOTONIC of the first entry; 0 = none */
 	__u64 last_ns;        /* CLOCK_MONOTONIC of the last entry */
 	__u64 unmatched;      /* exits without a matching entry */
+	__u64 foreign;        /* expiries of events another process owns
+	                         (only counted while owner_tgid is set) */
 	__u64 hist[TC_BUCKETS];
 };
 
