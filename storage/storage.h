@@ -137,13 +137,64 @@ int store_db__set_meta(struct store_db *db, const char *key, const char *value);
  */
 int store_db__get_meta(struct store_db *db, const char *key, char **ret_value);
 
-/* A query: a time range. Filters by label arrive with the storage issue. */
+/*
+ * Label filters. An expression is a comma-separated list of terms, all of
+ * which must hold (AND):
+ *
+ *   label=value    label!=value    label=~regex    label!~regex
+ *
+ * Labels: host, process, pid, thread, tid, cgroup (the numeric cgroup id),
+ * and any free-form label given to `ember record --label k=v` (stored in
+ * store_labels.extra). A label a sample does not have reads as "". Values
+ * may be double-quoted ("a,b"; \" and \\ escape inside quotes); spaces
+ * around terms are ignored. Regexes are POSIX extended and anchored at both
+ * ends, as in Prometheus: process=~"post.*" matches "postgres", not
+ * "xpostgres".
+ */
+struct store_filter;
+
+/*
+ * Parse expr. Returns 0 and *ret_filter (free with store_filter__free), or
+ * -EINVAL and *ret_error (caller frees; a one-line message that names the
+ * position and what was expected), or -ENOMEM. An empty expression
+ * (NULL, "" or only spaces) is a filter that matches everything.
+ */
+int store_filter__parse(const char *expr, struct store_filter **ret_filter,
+			char **ret_error);
+void store_filter__free(struct store_filter *f);
+
+/*
+ * Whether the labels of one sample pass f (NULL passes everything). For the
+ * writer's side and tests; queries apply filters in SQL.
+ */
+bool store_filter__match(const struct store_filter *f,
+			 const struct store_labels *labels);
+
+/*
+ * Parse a point in time for --from/--to and the web API, relative to now_s:
+ *   "now", "now-1h", "-15m", "-1h30m", "-2d" (units s, m, h, d, w),
+ *   Unix seconds ("1700000000"),
+ *   RFC 3339 ("2024-05-01T12:00:00Z", "...+02:00"), and
+ *   "YYYY-MM-DD HH:MM[:SS]" or "YYYY-MM-DD" in local time.
+ * Returns 0 and *ret_s (Unix seconds), or -EINVAL and *ret_error (caller
+ * frees) for text that is none of these or a time before 1970 or after
+ * 9999, or -ENOMEM.
+ */
+int store_time_parse(const char *text, int64_t now_s, int64_t *ret_s,
+		     char **ret_error);
+
+/* A query: a time range and an optional label filter. */
 struct store_query {
 	int64_t from_s; /* inclusive; INT64_MIN for no bound */
 	int64_t to_s;   /* exclusive; INT64_MAX for no bound */
+	const struct store_filter *filter; /* borrowed; NULL = all samples */
 };
 
-/* Initialize q to "everything". Queries also take q == NULL for that. */
+/*
+ * Initialize q to "everything". Queries also take q == NULL for that.
+ * Queries return -EINVAL (with store_db__errmsg() saying so) when
+ * from_s > to_s; from_s == to_s is an empty range.
+ */
 void store_query_init(struct store_query *q);
 
 /* Totals over a range: samples stored and drops per reason. */

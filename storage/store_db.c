@@ -357,7 +357,7 @@ static int open_sqlite(struct store_db *db, const char *path,
 	}
 	sqlite3_extended_result_codes(db->sql, 1);
 	sqlite3_busy_timeout(db->sql, STORE_BUSY_TIMEOUT_MS);
-	return 0;
+	return store_filter__register(db->sql);
 }
 
 static void close_sqlite(struct store_db *db)

@@ -82,6 +82,24 @@ int store_db__stmt(struct store_db *db, enum store_stmt id,
 /* Run SQL without results. Returns 0 or -errno. */
 int store_db__exec(struct store_db *db, const char *sql);
 
+/*
+ * Prepare a query over samples (alias s): every "%s" in sql_fmt becomes the
+ * label clause of q's filter (or "1"); ?1 and ?2 are bound to the range,
+ * ?3 to the filter. Returns 0 and *ret_st (caller finalizes), -EINVAL for
+ * an inverted range, or -errno.
+ */
+int store_query__prepare(struct store_db *db, const char *sql_fmt,
+			 const struct store_query *q, sqlite3_stmt **ret_st);
+
+/* Pointer type name under which queries bind a struct store_filter. */
+#define STORE_FILTER_POINTER "ember_filter"
+
+/*
+ * Register ember_labels_match(filter, host, process, pid, thread, tid,
+ * cgroup, extra) on a connection (store_filter.c). Returns 0 or -ENOMEM.
+ */
+int store_filter__register(sqlite3 *sql);
+
 /* Drop the writer's id caches (after a rollback they may name rows that no
  * longer exist). */
 void store_db__drop_caches(struct store_db *db);

@@ -12,6 +12,7 @@
  * are equal pointers.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,26 +29,56 @@ void store_query_init(struct store_query *q)
 {
 	q->from_s = INT64_MIN;
 	q->to_s = INT64_MAX;
+	q->filter = NULL;
 }
 
-static const struct store_query everything = { INT64_MIN, INT64_MAX };
+static const struct store_query everything = { INT64_MIN, INT64_MAX, NULL };
 
-/* Prepare sql and bind ?1, ?2 to the range of q. */
+/* The samples (alias s) whose label set passes the filter bound as ?3. */
+#define LABEL_CLAUSE                                                        \
+	"s.label_set IN (SELECT l.id FROM label_sets l "                    \
+	"LEFT JOIN strings h ON h.id = l.host "                             \
+	"LEFT JOIN strings p ON p.id = l.process "                          \
+	"LEFT JOIN strings t ON t.id = l.thread "                           \
+	"LEFT JOIN strings e ON e.id = l.extra "                            \
+	"WHERE ember_labels_match(?3, h.text, p.text, l.pid, t.text, "      \
+	"l.tid, l.cgroup_id, e.text))"
+
+int store_query__prepare(struct store_db *db, const char *sql_fmt,
+			 const struct store_query *q, sqlite3_stmt **ret_st)
+{
+	const char *clause;
+	sqlite3_stmt *st;
+	char *sql;
+	int rc;
+
+	if (!q)
+		q = &everything;
+	if (q->from_s > q->to_s)
+		return store_db__fail_msg(db, -EINVAL,
+					  "time range ends before it starts");
+	clause = q->filter ? LABEL_CLAUSE : "1";
+	/* Every %s in sql_fmt is the filter clause. */
+	if (asprintf(&sql, sql_fmt, clause, clause, clause, clause) < 0)
+		return -ENOMEM;
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, q->from_s);
+	sqlite3_bind_int64(st, 2, q->to_s);
+	if (q->filter)
+		sqlite3_bind_pointer(st, 3, (void *)q->filter,
+				     STORE_FILTER_POINTER, NULL);
+	*ret_st = st;
+	return 0;
+}
+
+/* Prepare sql (no filter placeholders) and bind ?1, ?2 to the range. */
 static int prepare_range(struct store_db *db, const char *sql,
 			 const struct store_query *q, sqlite3_stmt **ret_st)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	if (!q)
-		q = &everything;
-	sqlite3_bind_int64(st, 1, q->from_s);
-	sqlite3_bind_int64(st, 2, q->to_s);
-	*ret_st = st;
-	return 0;
+	return store_query__prepare(db, sql, q, ret_st);
 }
 
 void store_summary__free(struct store_summary *s)
@@ -111,13 +142,13 @@ int store_db__summary(struct store_db *db, const struct store_query *q,
 	if (!s)
 		return -ENOMEM;
 	r = prepare_range(db,
-			  "SELECT (SELECT sum(count) FROM samples "
-			  "        WHERE time_s >= ?1 AND time_s < ?2),"
+			  "SELECT (SELECT sum(count) FROM samples s "
+			  "        WHERE time_s >= ?1 AND time_s < ?2 AND %s),"
 			  " (SELECT count(DISTINCT l.pid) FROM samples s "
 			  "  JOIN label_sets l ON l.id = s.label_set "
-			  "  WHERE s.time_s >= ?1 AND s.time_s < ?2),"
-			  " (SELECT count(DISTINCT node) FROM samples "
-			  "  WHERE time_s >= ?1 AND time_s < ?2),"
+			  "  WHERE s.time_s >= ?1 AND s.time_s < ?2 AND %s),"
+			  " (SELECT count(DISTINCT node) FROM samples s "
+			  "  WHERE time_s >= ?1 AND time_s < ?2 AND %s),"
 			  " (SELECT min(time_s) FROM flushes "
 			  "  WHERE time_s >= ?1 AND time_s < ?2),"
 			  " (SELECT max(time_s) FROM flushes "
@@ -236,8 +267,9 @@ static int load_raw_nodes(struct tree_build *b, const struct store_query *q)
 
 	r = prepare_range(b->db,
 			  "WITH RECURSIVE need (id) AS ("
-			  "  SELECT DISTINCT node FROM samples "
-			  "  WHERE time_s >= ?1 AND time_s < ?2 AND node != 0"
+			  "  SELECT DISTINCT node FROM samples s "
+			  "  WHERE time_s >= ?1 AND time_s < ?2 AND node != 0 "
+			  "  AND %s"
 			  "  UNION "
 			  "  SELECT n.parent FROM stack_nodes n "
 			  "  JOIN need ON n.id = need.id WHERE n.parent != 0) "
@@ -398,7 +430,7 @@ static int merge_counts(struct tree_build *b, const struct store_query *q)
 			  "SELECT l.process, p.text, s.node, sum(s.count) "
 			  "FROM samples s JOIN label_sets l ON l.id = s.label_set "
 			  "LEFT JOIN strings p ON p.id = l.process "
-			  "WHERE s.time_s >= ?1 AND s.time_s < ?2 "
+			  "WHERE s.time_s >= ?1 AND s.time_s < ?2 AND %s "
 			  "GROUP BY l.process, s.node "
 			  "ORDER BY l.process, s.node", q, &st);
 	if (r < 0)
