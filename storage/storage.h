@@ -270,6 +270,70 @@ int store_tree__top(const struct store_tree *t,
 		    struct store_top_entry **ret_entries, size_t *ret_n);
 
 /*
+ * Timeline: samples per step over q's range, optionally one series per
+ * value of a label. Step k covers [from_s + k * step_s, from_s + (k + 1) *
+ * step_s); a bucket counts in the step where it starts (a downsampled
+ * bucket longer than the step lands in one step).
+ */
+struct store_timeline_series {
+	const char *value; /* label value (borrowed); NULL when not split */
+	uint64_t total;    /* sum of counts */
+	uint64_t *counts;  /* n_steps entries */
+};
+
+struct store_timeline {
+	int64_t from_s;     /* start of step 0 */
+	int64_t step_s;
+	size_t n_steps;
+	size_t n_series;    /* 1 when not split; 0 when the range is empty */
+	struct store_timeline_series *series; /* by total, descending */
+};
+
+/* At most this many steps per timeline. */
+#define STORE_TIMELINE_MAX_STEPS 100000
+
+/*
+ * Query the timeline of q. An unbounded end of q's range is taken from the
+ * data. step_s 0 picks a step that gives at most 500 steps (a multiple of
+ * the 10 s flush, minute, hour or day). split_label NULL: one series;
+ * else one series per value of that label (any label a filter takes).
+ * Returns 0 and *ret_timeline (free with store_timeline__free), -EINVAL
+ * (inverted range, negative step, more than STORE_TIMELINE_MAX_STEPS
+ * steps; store_db__errmsg() says which), -ENOMEM or -errno.
+ */
+int store_db__query_timeline(struct store_db *db, const struct store_query *q,
+			     int64_t step_s, const char *split_label,
+			     struct store_timeline **ret_timeline);
+void store_timeline__free(struct store_timeline *t);
+
+/* One value of a label and the samples that carry it. */
+struct store_label_value {
+	char *value;
+	uint64_t samples;
+};
+
+/*
+ * Names of the labels present in q's range (with q's filter): the
+ * built-in host, process, pid, thread, tid, cgroup, then free-form labels
+ * sorted by name. Returns 0 and *ret_names (NULL-terminated; free with
+ * store_strv_free) and *ret_n, or -errno. An empty range gives no names.
+ */
+int store_db__label_names(struct store_db *db, const struct store_query *q,
+			  char ***ret_names, size_t *ret_n);
+void store_strv_free(char **strv);
+
+/*
+ * Values of label name in q's range with their sample counts, by count
+ * descending then value. Samples without the label count under "".
+ * Returns 0 and *ret_values (free with store_label_values_free(v, n)) and
+ * *ret_n, or -errno.
+ */
+int store_db__label_values(struct store_db *db, const struct store_query *q,
+			   const char *name, struct store_label_value **ret_values,
+			   size_t *ret_n);
+void store_label_values_free(struct store_label_value *v, size_t n);
+
+/*
  * Run SQLite's integrity check over the whole file (slow on large files: for
  * tests, `ember check`, and after a crash). Returns 0 when the file is
  * intact, 1 when problems were found, or -errno when the check could not

@@ -263,36 +263,42 @@ static const char *extra_value(const char *extra, const char *name,
 	return "";
 }
 
+const char *store_labels__value(const struct store_labels *l,
+				const char *name, char *buf, size_t size)
+{
+	const char *v;
+
+	if (!strcmp(name, "host")) {
+		v = l->host;
+	} else if (!strcmp(name, "process")) {
+		v = l->process;
+	} else if (!strcmp(name, "thread")) {
+		v = l->thread;
+	} else if (!strcmp(name, "pid")) {
+		snprintf(buf, size, "%" PRIu32, l->pid);
+		v = buf;
+	} else if (!strcmp(name, "tid")) {
+		snprintf(buf, size, "%" PRIu32, l->tid);
+		v = buf;
+	} else if (!strcmp(name, "cgroup")) {
+		snprintf(buf, size, "%" PRIu64, l->cgroup_id);
+		v = buf;
+	} else {
+		v = extra_value(l->extra, name, buf, size);
+	}
+	return v ? v : "";
+}
+
 static bool match_labels(const struct store_filter *f,
 			 const struct store_labels *l)
 {
-	char num[32], buf[1024];
+	char buf[1024];
 
 	for (size_t i = 0; f && i < f->n; i++) {
 		const struct filter_term *t = &f->terms[i];
-		const char *v;
+		const char *v = store_labels__value(l, t->label, buf, sizeof(buf));
 		bool eq;
 
-		if (!strcmp(t->label, "host")) {
-			v = l->host;
-		} else if (!strcmp(t->label, "process")) {
-			v = l->process;
-		} else if (!strcmp(t->label, "thread")) {
-			v = l->thread;
-		} else if (!strcmp(t->label, "pid")) {
-			snprintf(num, sizeof(num), "%" PRIu32, l->pid);
-			v = num;
-		} else if (!strcmp(t->label, "tid")) {
-			snprintf(num, sizeof(num), "%" PRIu32, l->tid);
-			v = num;
-		} else if (!strcmp(t->label, "cgroup")) {
-			snprintf(num, sizeof(num), "%" PRIu64, l->cgroup_id);
-			v = num;
-		} else {
-			v = extra_value(l->extra, t->label, buf, sizeof(buf));
-		}
-		if (!v)
-			v = "";
 		if (t->has_re)
 			eq = regexec(&t->re, v, 0, NULL, 0) == 0;
 		else

@@ -91,6 +91,21 @@ int store_db__exec(struct store_db *db, const char *sql);
 int store_query__prepare(struct store_db *db, const char *sql_fmt,
 			 const struct store_query *q, sqlite3_stmt **ret_st);
 
+/*
+ * The value of label name (built-in or free-form) in l, as a filter sees
+ * it: numbers in decimal, "" when absent. May use buf. Never NULL.
+ */
+const char *store_labels__value(const struct store_labels *l,
+				const char *name, char *buf, size_t size);
+
+/* SQL selecting the label texts of label_sets l, for store_labels__row:
+ * host, process, pid, thread, tid, cgroup_id, extra. */
+#define STORE_LABEL_COLUMNS                                                 \
+	"(SELECT text FROM strings WHERE id = l.host), "                    \
+	"(SELECT text FROM strings WHERE id = l.process), l.pid, "          \
+	"(SELECT text FROM strings WHERE id = l.thread), l.tid, "           \
+	"l.cgroup_id, (SELECT text FROM strings WHERE id = l.extra)"
+
 /* Pointer type name under which queries bind a struct store_filter. */
 #define STORE_FILTER_POINTER "ember_filter"
 
