@@ -514,7 +514,7 @@ int cmd_record(int argc, char **argv)
 	pid_t child = -1;
 	int go_fd = -1, err_fd = -1, wstatus = 0, err, status = EXIT_RUNTIME;
 	bool child_done = false, forwarded = false, flush_failed = false;
-	uint64_t start_ns, deadline_ns = 0;
+	uint64_t start_ns, deadline_ns = 0, failed_flushes = 0;
 	char cmdline[4096];
 
 	if (parse_args(argc, argv, &a)) {
@@ -654,9 +654,20 @@ int cmd_record(int argc, char **argv)
 		}
 		err = session__run_once(s, 200);
 		if (err && err != -EINTR && !flush_failed) {
-			cli_warn("%s; sampling goes on",
+			cli_warn("%s; sampling goes on, and writing is tried again at each flush",
 				 session__flush_error(s) ? session__flush_error(s) : strerror(-err));
 			flush_failed = true;
+			session__totals(s, &totals);
+			failed_flushes = totals.flushes;
+		} else if (!err && flush_failed) {
+			session__totals(s, &totals);
+			if (totals.flushes > failed_flushes) {
+				cli_warn("writing to %s resumed; %llu samples of %llu failed "
+					 "flushes were lost (counted as database-write-failed)",
+					 a.output, (unsigned long long)totals.samples_lost_store,
+					 (unsigned long long)totals.flush_errors);
+				flush_failed = false;
+			}
 		}
 	}
 

@@ -26,6 +26,8 @@ struct session_options {
 	unsigned stack_map_entries;  /* 0 = sampler default */
 	unsigned counts_map_entries; /* 0 = sampler default */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
+	const struct store_policy *policy; /* retention; NULL = defaults */
+	unsigned maintain_seconds;   /* run retention this often; 0 = 600 */
 };
 
 /* Totals for the summary line and for /metrics later. */
@@ -39,6 +41,8 @@ struct session_totals {
 	uint64_t flushes;
 	uint64_t flush_errors;
 	uint64_t samples_lost_store; /* samples of flushes that failed to write */
+	uint64_t maintain_runs;      /* retention runs, and those that failed */
+	uint64_t maintain_errors;
 	uint64_t sampler[SAMPLER_STAT__COUNT];
 	struct sym_stats sym;
 };

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* The schema version this build writes; older versions are migrated. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 enum store_frame_kind {
 	STORE_FRAME_USER = 0,
@@ -332,6 +332,61 @@ int store_db__label_values(struct store_db *db, const struct store_query *q,
 			   const char *name, struct store_label_value **ret_values,
 			   size_t *ret_n);
 void store_label_values_free(struct store_label_value *v, size_t n);
+
+/*
+ * Retention and downsampling, run by the writer (store_db__maintain).
+ * Buckets that start more than tiers[i].after_s before now are merged into
+ * buckets of tiers[i].step_s seconds (counts summed per label set and
+ * stack: totals stay exact); buckets that start more than max_age_s before
+ * now are removed; while the data takes more than max_bytes, the oldest
+ * tenth of the time span is removed. Then label sets, stack nodes, frames,
+ * functions and strings that nothing refers to any more are collected and
+ * the free pages are given back to the file system.
+ */
+#define STORE_POLICY_TIERS 4
+
+struct store_policy {
+	struct {
+		int64_t after_s; /* 0 = tier unused */
+		int64_t step_s;  /* the coarser bucket, a multiple of 10 s */
+	} tiers[STORE_POLICY_TIERS];
+	int64_t max_age_s;   /* 0 = keep forever */
+	uint64_t max_bytes;  /* 0 = no size limit */
+};
+
+/* The written defaults: 10 s buckets become 1 min buckets after 1 day and
+ * 1 h buckets after 7 days; data older than 30 days goes; at most 1 GiB. */
+#define STORE_POLICY_DOWNSAMPLE_1 86400
+#define STORE_POLICY_STEP_1 60
+#define STORE_POLICY_DOWNSAMPLE_2 (7 * 86400)
+#define STORE_POLICY_STEP_2 3600
+#define STORE_POLICY_MAX_AGE (30 * 86400)
+#define STORE_POLICY_MAX_BYTES (1ULL << 30)
+
+/* Fill p with the defaults above. */
+void store_policy_init(struct store_policy *p);
+
+struct store_maintain_stats {
+	uint64_t rows_merged;     /* sample rows folded into coarser buckets */
+	uint64_t rows_removed;    /* sample rows removed by age or size */
+	uint64_t samples_removed; /* their counts */
+	uint64_t rows_collected;  /* unreferenced rows of the other tables */
+	uint64_t bytes_before;    /* database file size before and after */
+	uint64_t bytes_after;
+};
+
+/*
+ * Apply policy p (NULL: the defaults) as of now_s. Writable handles only,
+ * outside a flush. Each run is one transaction, so a crash leaves the
+ * file as before or as after; the space is given back afterwards with
+ * incremental vacuum. Cost grows with the data it touches: call it every
+ * few minutes, not every flush. Returns 0 and fills *ret_stats (may be
+ * NULL), -EROFS, -EBUSY (a flush is open), -EINVAL (a bad policy: a step
+ * not positive, tiers not in increasing order), -ENOSPC, -EIO.
+ */
+int store_db__maintain(struct store_db *db, int64_t now_s,
+		       const struct store_policy *p,
+		       struct store_maintain_stats *ret_stats);
 
 /*
  * Run SQLite's integrity check over the whole file (slow on large files: for

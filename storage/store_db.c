@@ -89,6 +89,11 @@ static const char *const migrations[] = {
 	"CREATE TABLE meta ("
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL) WITHOUT ROWID;",
+	/* 1 -> 2: no table changes; the file uses auto_vacuum =
+	 * INCREMENTAL so retention can give space back. A new file gets
+	 * it before its first table; an older file is converted by one
+	 * VACUUM after the migration (convert_auto_vacuum). */
+	"",
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -300,6 +305,23 @@ rollback:
 	return r;
 }
 
+/*
+ * Files of schema 1 were created without auto_vacuum: retention could free
+ * pages but never shrink the file. Switching needs one VACUUM, which
+ * rewrites the file (and needs as much free space again); a crash during
+ * it leaves the old file, and the next writable open tries again.
+ */
+static int convert_auto_vacuum(struct store_db *db)
+{
+	int64_t mode;
+	int r;
+
+	r = query_int(db, "PRAGMA auto_vacuum", &mode);
+	if (r < 0 || mode == 2)
+		return r;
+	return store_db__exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM");
+}
+
 /* Empty an Ember file in place (STORE_OPEN_TRUNCATE). */
 static int reset(struct store_db *db)
 {
@@ -451,12 +473,22 @@ static int open_write_checked(struct store_db *db, const char *path,
 		r = reset(db);
 		if (r < 0)
 			return r;
+		r = 0;
+	}
+	/* Only takes effect before the first table is created. */
+	if (r == 0) {
+		r = store_db__exec(db, "PRAGMA auto_vacuum = INCREMENTAL");
+		if (r < 0)
+			return r;
 	}
 	r = store_db__exec(db, "PRAGMA journal_mode = WAL;"
 			   "PRAGMA synchronous = NORMAL");
 	if (r < 0)
 		return r;
-	return migrate(db);
+	r = migrate(db);
+	if (r < 0)
+		return r;
+	return convert_auto_vacuum(db);
 }
 
 static int open_write(struct store_db *db, const char *path, unsigned flags)
