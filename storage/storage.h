@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 /* The schema version this build writes; older versions are migrated. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 enum store_frame_kind {
 	STORE_FRAME_USER = 0,

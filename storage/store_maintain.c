@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
@@ -68,6 +69,23 @@ static int query_i64(struct store_db *db, const char *sql, int64_t *ret)
 	return rc == SQLITE_ROW ? 0 : store_db__fail(db, rc);
 }
 
+static int query_i64_bound(struct store_db *db, const char *sql, int64_t v,
+			   int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, v);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_db__fail(db, rc);
+}
+
 /* Bytes the data takes: pages in use, free pages not counted. */
 static int used_bytes(struct store_db *db, uint64_t *ret)
 {
@@ -97,43 +115,110 @@ static int file_bytes(struct store_db *db, uint64_t *ret)
 /* floor(time_s / step) * step in SQL, right for negative times too. */
 #define FLOOR_STEP "(time_s - ((time_s % ?1) + ?1) % ?1)"
 
+static int64_t floor_to(int64_t t, int64_t step)
+{
+	int64_t r = t % step;
+
+	return r < 0 ? t - r - step : t - r;
+}
+
+static int add_to_sums(void *ctx, int64_t time_s, int64_t set, int64_t node,
+		       uint64_t count)
+{
+	return store_sums__add(ctx, set, node, count);
+}
+
+/* Merge the blocks finer than step in [start, start + step) into one. */
+static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
+			struct store_sums *m, struct store_maintain_stats *stats)
+{
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	int r = 0, rc;
+
+	store_sums__clear(m);
+	rc = sqlite3_prepare_v2(db->sql, "SELECT time_s, data FROM sample_blocks "
+				"WHERE time_s >= ?1 AND time_s < ?1 + ?2 AND "
+				"duration_s < ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, start);
+	sqlite3_bind_int64(st, 2, step);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = store_block__decode(sqlite3_column_blob(st, 1),
+					(size_t)sqlite3_column_bytes(st, 1), NULL,
+					sqlite3_column_int64(st, 0), add_to_sums, m);
+		if (r == -EINVAL)
+			r = store_db__fail_msg(db, r, "corrupt sample block");
+		if (r < 0)
+			break;
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	r = exec_ints(db, "DELETE FROM sample_blocks WHERE time_s >= ?1 AND "
+		      "time_s < ?1 + ?2 AND duration_s < ?2", NULL, 2, start, step);
+	if (r == 0 && m->n)
+		r = store_db__put_block(db, start, step, m);
+	store_sums__clear(m);
+	stats->rows_merged += (uint64_t)(n > 0 ? n - 1 : 0);
+	return r;
+}
+
 /* Merge every bucket before cut that is finer than step into step-sized
  * buckets. cut is a multiple of step, so no coarse bucket is half done. */
 static int downsample(struct store_db *db, int64_t step, int64_t cut,
 		      struct store_maintain_stats *stats)
 {
-	int64_t n = 0, added = 0;
-	int r;
+	struct store_sums m = { 0 };
+	int64_t *starts = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	int r = 0, rc;
 
-	/* Through temp tables: a merged row may have the key of a row it
-	 * replaces (a bucket that starts on a step boundary). */
+	rc = sqlite3_prepare_v2(db->sql, "SELECT DISTINCT " FLOOR_STEP
+				" FROM sample_blocks WHERE time_s < ?2 AND "
+				"duration_s < ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, step);
+	sqlite3_bind_int64(st, 2, cut);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			int64_t *p;
+
+			cap = cap ? cap * 2 : 256;
+			p = realloc(starts, cap * sizeof(*p));
+			if (!p) {
+				r = -ENOMEM;
+				break;
+			}
+			starts = p;
+		}
+		starts[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = merge_bucket(db, starts[i], step, &m, stats);
+	free(starts);
+	store_sums__free(&m);
+	if (r < 0)
+		return r;
+	/* Drops and flushes follow the buckets, through temp tables: a
+	 * merged row may have the key of a row it replaces. */
 	r = store_db__exec(db,
-			   "CREATE TEMP TABLE IF NOT EXISTS ds_samples ("
-			   " time_s, label_set, node, count);"
 			   "CREATE TEMP TABLE IF NOT EXISTS ds_drops ("
 			   " time_s, reason, count);"
 			   "CREATE TEMP TABLE IF NOT EXISTS ds_flushes ("
 			   " time_s, n);"
-			   "DELETE FROM temp.ds_samples; DELETE FROM temp.ds_drops;"
-			   "DELETE FROM temp.ds_flushes");
+			   "DELETE FROM temp.ds_drops; DELETE FROM temp.ds_flushes");
 	if (r < 0)
 		return r;
-	if ((r = exec_ints(db, "INSERT INTO temp.ds_samples "
-			   "SELECT " FLOOR_STEP ", label_set, node, sum(count) "
-			   "FROM samples WHERE time_s < ?2 AND duration_s < ?1 "
-			   "GROUP BY 1, label_set, node", &added, 2, step, cut)) < 0 ||
-	    (r = exec_ints(db, "DELETE FROM samples "
-			   "WHERE time_s < ?2 AND duration_s < ?1", &n, 2, step,
-			   cut)) < 0 ||
-	    (r = exec_ints(db, "INSERT INTO samples (time_s, duration_s, "
-			   "label_set, node, count) SELECT time_s, ?1, "
-			   "label_set, node, count FROM temp.ds_samples WHERE 1 "
-			   "ON CONFLICT (time_s, label_set, node) DO UPDATE SET "
-			   "count = count + excluded.count, "
-			   "duration_s = max(duration_s, excluded.duration_s)",
-			   NULL, 1, step)) < 0)
-		return r;
-	stats->rows_merged += (uint64_t)(n - added);
 	if ((r = exec_ints(db, "INSERT INTO temp.ds_drops "
 			   "SELECT " FLOOR_STEP ", reason, sum(count) FROM drops "
 			   "WHERE time_s < ?2 AND time_s IN (SELECT time_s FROM "
@@ -168,22 +253,14 @@ static int remove_before(struct store_db *db, int64_t cut,
 			 struct store_maintain_stats *stats)
 {
 	int64_t n = 0, samples = 0;
-	sqlite3_stmt *st;
-	int r, rc;
+	int r;
 
-	rc = sqlite3_prepare_v2(db->sql, "SELECT coalesce(sum(count), 0) "
-				"FROM samples WHERE time_s < ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, cut);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		samples = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return store_db__fail(db, rc);
-	if ((r = exec_ints(db, "DELETE FROM samples WHERE time_s < ?1", &n, 1,
-			   cut)) < 0 ||
+	r = query_i64_bound(db, "SELECT coalesce(sum(total), 0) FROM "
+			    "sample_blocks WHERE time_s < ?1", cut, &samples);
+	if (r < 0)
+		return r;
+	if ((r = exec_ints(db, "DELETE FROM sample_blocks WHERE time_s < ?1",
+			   &n, 1, cut)) < 0 ||
 	    (r = exec_ints(db, "DELETE FROM drops WHERE time_s < ?1", NULL, 1,
 			   cut)) < 0 ||
 	    (r = exec_ints(db, "DELETE FROM flushes WHERE time_s < ?1", NULL, 1,
@@ -194,22 +271,73 @@ static int remove_before(struct store_db *db, int64_t cut,
 	return 0;
 }
 
+/* The label sets and leaf nodes the remaining blocks use, into temp
+ * tables live_sets and live_nodes (leaves only). */
+static int live_from_blocks(struct store_db *db)
+{
+	struct store_sums live = { 0 };
+	sqlite3_stmt *ins = NULL;
+	int r, rc;
+
+	r = store_db__exec(db,
+			   "DROP TABLE IF EXISTS temp.live_sets;"
+			   "DROP TABLE IF EXISTS temp.live_nodes;"
+			   "CREATE TEMP TABLE live_sets (id INTEGER PRIMARY KEY);"
+			   "CREATE TEMP TABLE live_nodes (id INTEGER PRIMARY KEY)");
+	if (r < 0)
+		return r;
+	r = store_db__scan(db, NULL, add_to_sums, &live);
+	if (r < 0)
+		goto out;
+	rc = sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO temp.live_sets "
+				"VALUES (?1)", -1, &ins, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	for (int pass = 0; pass < 2 && r == 0; pass++) {
+		if (pass == 1) {
+			sqlite3_finalize(ins);
+			rc = sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO "
+						"temp.live_nodes VALUES (?1)", -1,
+						&ins, NULL);
+			if (rc != SQLITE_OK) {
+				ins = NULL;
+				r = store_db__fail(db, rc);
+				break;
+			}
+		}
+		for (size_t i = 0; i < live.n; i++) {
+			sqlite3_reset(ins);
+			sqlite3_bind_int64(ins, 1, pass ? live.v[i].b : live.v[i].a);
+			rc = sqlite3_step(ins);
+			if (rc != SQLITE_DONE) {
+				r = store_db__fail(db, rc);
+				break;
+			}
+		}
+	}
+out:
+	sqlite3_finalize(ins);
+	store_sums__free(&live);
+	return r;
+}
+
 /* Delete rows nothing refers to, leaves first: label sets, stack nodes
  * off every stored stack's path, then frames, functions and strings. */
 static int collect(struct store_db *db, struct store_maintain_stats *stats)
 {
 	static const char *const steps[] = {
 		"DELETE FROM label_sets WHERE id NOT IN "
-		"(SELECT label_set FROM samples)",
-		"DROP TABLE IF EXISTS temp.live_nodes",
-		"CREATE TEMP TABLE live_nodes (id INTEGER PRIMARY KEY)",
-		"INSERT INTO temp.live_nodes WITH RECURSIVE live (id) AS ("
-		" SELECT DISTINCT node FROM samples WHERE node != 0"
+		"(SELECT id FROM temp.live_sets)",
+		"INSERT OR IGNORE INTO temp.live_nodes WITH RECURSIVE live (id) AS ("
+		" SELECT id FROM temp.live_nodes WHERE id != 0"
 		" UNION SELECT n.parent FROM stack_nodes n JOIN live "
 		" ON n.id = live.id WHERE n.parent != 0) SELECT id FROM live",
 		"DELETE FROM stack_nodes WHERE id NOT IN "
 		"(SELECT id FROM temp.live_nodes)",
 		"DROP TABLE temp.live_nodes",
+		"DROP TABLE temp.live_sets",
 		"DELETE FROM frames WHERE id NOT IN "
 		"(SELECT frame FROM stack_nodes)",
 		"DELETE FROM functions WHERE id NOT IN "
@@ -224,10 +352,16 @@ static int collect(struct store_db *db, struct store_maintain_stats *stats)
 		" SELECT thread FROM label_sets UNION ALL"
 		" SELECT extra FROM label_sets UNION ALL"
 		" SELECT reason FROM drops)",
+		/* Readers' caches of ids are stale now. */
+		"INSERT INTO meta (key, value) VALUES ('gc_generation', 1) "
+		"ON CONFLICT (key) DO UPDATE SET value = value + 1",
 	};
 	int64_t n;
 	int r;
 
+	r = live_from_blocks(db);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		n = 0;
 		r = exec_ints(db, steps[i], &n, 0);
@@ -254,13 +388,6 @@ static int check_policy(const struct store_policy *p)
 		last_step = p->tiers[i].step_s;
 	}
 	return p->max_age_s < 0 ? -EINVAL : 0;
-}
-
-static int64_t floor_to(int64_t t, int64_t step)
-{
-	int64_t r = t % step;
-
-	return r < 0 ? t - r - step : t - r;
 }
 
 static int maintain_locked(struct store_db *db, int64_t now_s,

@@ -47,30 +47,29 @@ static int64_t floor_to(int64_t t, int64_t step)
 	return r < 0 ? t - r - step : t - r;
 }
 
-/* The data's first bucket start and last bucket end within q. */
+/* The first bucket start and last bucket end within q's range. */
 static int data_span(struct store_db *db, const struct store_query *q,
 		     int64_t *ret_first, int64_t *ret_end, bool *ret_empty)
 {
 	sqlite3_stmt *st;
-	int r, rc;
+	int rc;
 
-	r = store_query__prepare(db,
-				 "SELECT min(s.time_s), max(s.time_s + "
-				 "s.duration_s), count(*) FROM samples s "
-				 "WHERE s.time_s >= ?1 AND s.time_s < ?2 AND %s",
-				 q, &st);
-	if (r < 0)
-		return r;
+	rc = sqlite3_prepare_v2(db->sql,
+				"SELECT min(time_s), max(time_s + duration_s), "
+				"count(*) FROM sample_blocks "
+				"WHERE time_s >= ?1 AND time_s < ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, q->from_s);
+	sqlite3_bind_int64(st, 2, q->to_s);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*ret_empty = sqlite3_column_int64(st, 2) == 0;
 		*ret_first = sqlite3_column_int64(st, 0);
 		*ret_end = sqlite3_column_int64(st, 1);
-	} else {
-		r = store_db__fail(db, rc);
 	}
 	sqlite3_finalize(st);
-	return r;
+	return rc == SQLITE_ROW ? 0 : store_db__fail(db, rc);
 }
 
 static int add_series(struct store_timeline *t, const char *value,
@@ -117,76 +116,96 @@ static int compare_series(const void *pa, const void *pb)
 	return strcmp(a->value ? a->value : "", b->value ? b->value : "");
 }
 
+struct timeline_fill {
+	struct store_db *db;
+	struct store_timeline *t;
+	const char *split;
+	struct store_map by_value; /* label value -> series */
+	struct store_sums by_set;  /* (label set, 0) -> series + 1 */
+	sqlite3_stmt *labels;      /* a label set's texts */
+};
+
+/* The series of label set `set`, added when its value is new. */
+static int series_of(struct timeline_fill *f, int64_t set, size_t *ret)
+{
+	struct store_sum *e = store_sums__find(&f->by_set, set, 0);
+	struct store_labels l = { 0 };
+	char buf[1024];
+	const char *v;
+	int64_t found;
+	size_t index;
+	int r, rc;
+
+	if (e) {
+		*ret = (size_t)e->count - 1;
+		return 0;
+	}
+	sqlite3_reset(f->labels);
+	sqlite3_bind_int64(f->labels, 1, set);
+	rc = sqlite3_step(f->labels);
+	if (rc == SQLITE_ROW)
+		row_labels(f->labels, 0, &l);
+	else if (rc != SQLITE_DONE)
+		return store_db__fail(f->db, rc);
+	v = store_labels__value(&l, f->split, buf, sizeof(buf));
+	if (store_map__get(&f->by_value, v, strlen(v), &found)) {
+		index = (size_t)found;
+	} else {
+		r = add_series(f->t, v, &index);
+		if (r == 0)
+			r = store_map__put(&f->by_value, v, strlen(v),
+					   (int64_t)index, NULL);
+		if (r < 0)
+			return r;
+	}
+	*ret = index;
+	return store_sums__add(&f->by_set, set, 0, index + 1);
+}
+
+static int timeline_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
+			  uint64_t count)
+{
+	struct timeline_fill *f = ctx;
+	struct store_timeline *t = f->t;
+	size_t step, index = 0;
+	int r;
+
+	if (time_s < t->from_s)
+		return 0;
+	step = (size_t)((time_s - t->from_s) / t->step_s);
+	if (step >= t->n_steps)
+		return 0;
+	if (f->split) {
+		r = series_of(f, set, &index);
+		if (r < 0)
+			return r;
+	}
+	t->series[index].counts[step] += count;
+	t->series[index].total += count;
+	return 0;
+}
+
 static int fill_timeline(struct store_db *db, const struct store_query *q,
 			 const char *split, struct store_timeline *t)
 {
-	struct store_map by_set = { 0 }, by_value = { 0 };
-	sqlite3_stmt *st;
-	size_t index = 0;
-	int r, rc;
+	struct timeline_fill f = { .db = db, .t = t, .split = split };
+	size_t index;
+	int r = 0, rc;
 
-	r = store_query__prepare(db, split ?
-		"SELECT s.time_s, sum(s.count), s.label_set, "
-		STORE_LABEL_COLUMNS " FROM samples s "
-		"JOIN label_sets l ON l.id = s.label_set "
-		"WHERE s.time_s >= ?1 AND s.time_s < ?2 AND %s "
-		"GROUP BY s.time_s, s.label_set" :
-		"SELECT s.time_s, sum(s.count) FROM samples s "
-		"WHERE s.time_s >= ?1 AND s.time_s < ?2 AND %s "
-		"GROUP BY s.time_s", q, &st);
-	if (r < 0)
-		return r;
-	if (!split)
+	if (split) {
+		rc = sqlite3_prepare_v2(db->sql, "SELECT " STORE_LABEL_COLUMNS
+					" FROM label_sets l WHERE l.id = ?1", -1,
+					&f.labels, NULL);
+		if (rc != SQLITE_OK)
+			return store_db__fail(db, rc);
+	} else {
 		r = add_series(t, NULL, &index);
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t time_s = sqlite3_column_int64(st, 0), found;
-		uint64_t count = (uint64_t)sqlite3_column_int64(st, 1);
-		size_t step;
-
-		if (time_s < t->from_s)
-			continue;
-		step = (size_t)((time_s - t->from_s) / t->step_s);
-		if (step >= t->n_steps)
-			continue;
-		if (split) {
-			int64_t set = sqlite3_column_int64(st, 2);
-
-			if (store_map__get(&by_set, &set, sizeof(set), &found)) {
-				index = (size_t)found;
-			} else {
-				struct store_labels l;
-				char buf[1024];
-				const char *v;
-
-				row_labels(st, 3, &l);
-				v = store_labels__value(&l, split, buf,
-							sizeof(buf));
-				if (store_map__get(&by_value, v, strlen(v),
-						   &found)) {
-					index = (size_t)found;
-				} else {
-					r = add_series(t, v, &index);
-					if (r == 0)
-						r = store_map__put(&by_value, v,
-							strlen(v), (int64_t)index,
-							NULL);
-				}
-				if (r == 0)
-					r = store_map__put(&by_set, &set,
-							   sizeof(set),
-							   (int64_t)index, NULL);
-				if (r < 0)
-					break;
-			}
-		}
-		t->series[index].counts[step] += count;
-		t->series[index].total += count;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
-	sqlite3_finalize(st);
-	store_map__free(&by_set);
-	store_map__free(&by_value);
+	if (r == 0)
+		r = store_db__scan(db, q, timeline_entry, &f);
+	sqlite3_finalize(f.labels);
+	store_map__free(&f.by_value);
+	store_sums__free(&f.by_set);
 	if (r == 0)
 		qsort(t->series, t->n_series, sizeof(*t->series),
 		      compare_series);
@@ -277,34 +296,52 @@ void store_label_values_free(struct store_label_value *v, size_t n)
 	free(v);
 }
 
+static int sum_set(void *ctx, int64_t time_s, int64_t set, int64_t node,
+		   uint64_t count)
+{
+	return store_sums__add(ctx, set, 0, count);
+}
+
 /* Call fn for every label set in q's range with its samples. */
 static int for_each_label_set(struct store_db *db, const struct store_query *q,
 			      int (*fn)(void *ctx, const struct store_labels *l,
 					uint64_t samples),
 			      void *ctx)
 {
-	sqlite3_stmt *st;
+	struct store_sums sets = { 0 };
+	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	r = store_query__prepare(db,
-				 "SELECT sum(s.count), " STORE_LABEL_COLUMNS
-				 " FROM samples s JOIN label_sets l "
-				 "ON l.id = s.label_set "
-				 "WHERE s.time_s >= ?1 AND s.time_s < ?2 AND %s "
-				 "GROUP BY s.label_set", q, &st);
+	r = store_db__exec(db, db->in_flush ? "SAVEPOINT labels" : "BEGIN");
 	if (r < 0)
 		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_labels l;
-
-		row_labels(st, 1, &l);
-		r = fn(ctx, &l, (uint64_t)sqlite3_column_int64(st, 0));
-		if (r < 0)
-			break;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
+	r = store_db__scan(db, q, sum_set, &sets);
+	if (r < 0)
+		goto out;
+	rc = sqlite3_prepare_v2(db->sql, "SELECT " STORE_LABEL_COLUMNS
+				" FROM label_sets l WHERE l.id = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
 		r = store_db__fail(db, rc);
+		goto out;
+	}
+	for (size_t i = 0; i < sets.n && r == 0; i++) {
+		struct store_labels l = { 0 };
+
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, sets.v[i].a);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			row_labels(st, 0, &l);
+		else if (rc != SQLITE_DONE)
+			r = store_db__fail(db, rc);
+		if (r == 0)
+			r = fn(ctx, &l, sets.v[i].count);
+	}
+out:
 	sqlite3_finalize(st);
+	sqlite3_exec(db->sql, db->in_flush ? "RELEASE labels" : "COMMIT", NULL,
+		     NULL, NULL);
+	store_sums__free(&sets);
 	return r;
 }
 

@@ -52,7 +52,7 @@ def kill_rounds(d, split):
             p.wait()
             check(p.returncode == -signal.SIGKILL, f"round {rnd}: ember record killed by SIGKILL")
             check(integrity(db) == "ok", f"round {rnd}: integrity_check is ok after kill -9")
-            samples = query(db, "select sum(count) from samples")
+            samples = query(db, "select sum(total) from sample_blocks")
             flushes = query(db, "select count(*) from flushes")
             check(samples >= prev_samples and flushes > prev_flushes,
                   f"round {rnd}: earlier flushes kept and new ones added "
@@ -63,7 +63,7 @@ def kill_rounds(d, split):
         # A clean run continues in the same file and marks it complete.
         r = run([EMBER, "record", "--append", "-a", "-d", "2", "-o", db, "--label", "round=clean"])
         check(r.returncode == 0, f"a clean --append run after the kills exits 0 ({r.stderr.strip()!r})")
-        check(query(db, "select sum(count) from samples") > prev_samples, "it added samples to the file")
+        check(query(db, "select sum(total) from sample_blocks") > prev_samples, "it added samples to the file")
         check(read_meta(db).get("status") == "complete", "the file is complete again")
         check(integrity(db) == "ok", "integrity_check ok at the end")
         stacks = folded(db, ["--filter", "round=~[0-5]"])
@@ -125,7 +125,7 @@ def full_disk(d, split):
                       "where s.text = 'database-write-failed'")
     check(lost > 0, f"the lost samples are in the file as drops ({lost})")
     meta = read_meta(out)
-    written = query(out, "select sum(count) from samples")
+    written = query(out, "select sum(total) from sample_blocks")
     check(written == int(meta["samples_written"]),
           f"samples in the file ({written}) = samples written ({meta['samples_written']})")
     # The kernel goes on counting while the final flush is written (-a),

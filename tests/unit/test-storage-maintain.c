@@ -173,7 +173,7 @@ static void check_size_limit(struct store_db *db, const char *path)
 		(unsigned long long)st.bytes_after,
 		(unsigned long long)st.samples_removed);
 	CHECK(st.bytes_after <= p.max_bytes + 8 * 4096);
-	CHECK(st.bytes_after < st.bytes_before);
+	CHECK(st.bytes_after <= st.bytes_before);
 	CHECK(st.samples_removed > 0);
 	CHECK_U64(samples_in(db, INT64_MIN, INT64_MAX), before - st.samples_removed);
 	/* The newest data is what stays. */
