@@ -279,6 +279,7 @@ int main(int argc, char **argv)
 {
 	const char *path = "storage-bench.db";
 	unsigned hz = 19, cpus = 2;
+	bool downsample = true;
 	double hours = 24;
 	int64_t t0 = 1700000000 - 1700000000 % 3600, end;
 	uint64_t total = 0, rows = 0;
@@ -287,7 +288,7 @@ int main(int argc, char **argv)
 	uint32_t *keys;
 	int c;
 
-	while ((c = getopt(argc, argv, "F:c:H:o:")) != -1) {
+	while ((c = getopt(argc, argv, "F:c:H:o:n")) != -1) {
 		switch (c) {
 		case 'F':
 			hz = (unsigned)atoi(optarg);
@@ -301,9 +302,13 @@ int main(int argc, char **argv)
 		case 'o':
 			path = optarg;
 			break;
+		case 'n':
+			downsample = false;
+			break;
 		default:
 			fprintf(stderr, "usage: storage_bench [-F HZ] [-c CPUS] "
-				"[-H HOURS] [-o FILE]\n");
+				"[-H HOURS] [-o FILE] [-n]\n"
+				"  -n: do not downsample at the end\n");
 			return 2;
 		}
 	}
@@ -403,6 +408,8 @@ int main(int argc, char **argv)
 		store_db__close(db);
 
 		/* As the agent would a day later, then a week later. */
+		if (!downsample)
+			return 0;
 		if (store_db__open(path, STORE_OPEN_WRITE, &db) < 0)
 			return 1;
 		double m0 = now_ms();

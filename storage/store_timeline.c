@@ -145,7 +145,10 @@ static int series_of(struct timeline_fill *f, int64_t set, size_t *ret)
 	rc = sqlite3_step(f->labels);
 	if (rc == SQLITE_ROW)
 		row_labels(f->labels, 0, &l);
-	else if (rc != SQLITE_DONE)
+	else if (rc == SQLITE_DONE)
+		return store_db__fail_msg(f->db, -EINVAL, "corrupt sample block: "
+					  "unknown label set");
+	else
 		return store_db__fail(f->db, rc);
 	v = store_labels__value(&l, f->split, buf, sizeof(buf));
 	if (store_map__get(&f->by_value, v, strlen(v), &found)) {
@@ -332,7 +335,10 @@ static int for_each_label_set(struct store_db *db, const struct store_query *q,
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
 			row_labels(st, 0, &l);
-		else if (rc != SQLITE_DONE)
+		else if (rc == SQLITE_DONE)
+			r = store_db__fail_msg(db, -EINVAL, "corrupt sample block: "
+					       "unknown label set");
+		else
 			r = store_db__fail(db, rc);
 		if (r == 0)
 			r = fn(ctx, &l, sets.v[i].count);

@@ -145,6 +145,37 @@ int main(int argc, char **argv)
 	free(msg);
 	store_db__close(db);
 
+	/* A block whose bytes are garbage (valid SQLite, bad payload): a
+	 * clean error from every query that decodes it, no crash. */
+	{
+		static const char *const garbage[] = {
+			"UPDATE sample_blocks SET data = x'ffffffffffffffffffffff'",
+			"UPDATE sample_blocks SET data = x'0105'",
+			"UPDATE sample_blocks SET data = x'7f020101'", /* a label set that does not exist */
+		};
+		struct store_summary *s;
+		struct store_tree *t;
+		struct store_timeline *tl;
+		sqlite3 *sql;
+
+		CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &db), 0);
+		CHECK_RC(store_db__begin(db, 5000, 10), 0);
+		CHECK_RC(add_folded(db, NULL, "main;x", STORE_FRAME_USER, 0, 3), 0);
+		CHECK_RC(store_db__commit(db), 0);
+		store_db__close(db);
+		for (size_t i = 0; i < 3; i++) {
+			CHECK(sqlite3_open(path, &sql) == SQLITE_OK);
+			CHECK(sqlite3_exec(sql, garbage[i], NULL, NULL, NULL) == SQLITE_OK);
+			sqlite3_close(sql);
+			CHECK_RC(store_db__open(path, STORE_OPEN_READ, &db), 0);
+			CHECK_RC(store_db__query_tree(db, NULL, &t), -EINVAL);
+			CHECK(strstr(store_db__errmsg(db), "corrupt") != NULL);
+			CHECK_RC(store_db__summary(db, NULL, &s), -EINVAL);
+			CHECK_RC(store_db__query_timeline(db, NULL, 0, "pid", &tl), -EINVAL);
+			store_db__close(db);
+		}
+	}
+
 	free(script);
 	free(path);
 	cleanup_tempdir(dir);
