@@ -3,8 +3,11 @@
  * storage.h — public API of the storage module: the embedded SQLite store of
  * profiles. The writer (one per file: `ember record`, later `ember agent`)
  * adds symbolized stacks with their labels and counts, one transaction per
- * flush; readers (`ember report`, later the web server and `ember diff`)
- * query merged trees and top-function tables over a time range.
+ * flush, and runs retention (store_db__maintain) every few minutes;
+ * readers (`ember report`, later the web server and `ember diff`) query
+ * merged trees, top-function tables, timelines and label values over a
+ * time range with an optional label filter (struct store_query). This is
+ * the one query API for all of them.
  *
  * Data flow: profiler/ drains the sampler, symbolizes with symbolizer/, and
  * calls store_db__begin / __add_stack / __commit here. Callers never see SQL
