@@ -406,6 +406,8 @@ void store_cache__free(struct store_read_cache *c)
 	free(c->node_parent);
 	free(c->node_frame);
 	free(c->frames);
+	free(c->frame_ident);
+	store_map__free(&c->idents);
 	free(c->set_process);
 	free(c->set_pid);
 	store_map__free(&c->strings);
@@ -498,8 +500,12 @@ static int load_frames(struct store_db *db, struct store_read_cache *c)
 		int64_t id = sqlite3_column_int64(st, 0);
 		struct store_tree_node *f;
 
-		r = fit((void **)&c->frames, &c->frame_cap, sizeof(*c->frames), id);
-		if (r < 0)
+		size_t cap = c->frame_cap;
+		uint64_t key[5];
+		int64_t ident;
+
+		if ((r = fit((void **)&c->frame_ident, &cap, sizeof(int64_t), id)) < 0 ||
+		    (r = fit((void **)&c->frames, &c->frame_cap, sizeof(*c->frames), id)) < 0)
 			break;
 		f = &c->frames[id];
 		f->line = (uint32_t)sqlite3_column_int64(st, 1);
@@ -510,6 +516,20 @@ static int load_frames(struct store_db *db, struct store_read_cache *c)
 			break;
 		if (!f->name)
 			f->name = "[unknown]";
+		/* Frames that differ only in offset or build-id are one
+		 * frame in a tree: give them one identity. */
+		key[0] = (uintptr_t)f->name;
+		key[1] = (uintptr_t)f->module;
+		key[2] = (uintptr_t)f->file;
+		key[3] = f->line;
+		key[4] = (uint64_t)f->kind;
+		if (!store_map__get(&c->idents, key, sizeof(key), &ident)) {
+			ident = id;
+			r = store_map__put(&c->idents, key, sizeof(key), id, NULL);
+			if (r < 0)
+				break;
+		}
+		c->frame_ident[id] = ident;
 		if (id > c->max_frame)
 			c->max_frame = id;
 	}

@@ -96,7 +96,9 @@ struct store_read_cache {
 	size_t node_cap;
 	int64_t max_node;
 	struct store_tree_node *frames; /* name, module, file, line, kind */
+	int64_t *frame_ident; /* the first frame id with the same identity */
 	size_t frame_cap;
+	struct store_map idents; /* (name, module, file, line, kind) -> id */
 	int64_t max_frame;
 	const char **set_process;
 	uint32_t *set_pid;

@@ -266,7 +266,7 @@ struct tree_build {
 	struct store_db *db;
 	struct store_tree *t;
 	struct store_sums counts;   /* (process name, stack node) -> count */
-	struct store_map children;  /* (parent, frame identity) -> node */
+	struct store_sums children; /* (parent, frame identity) -> node */
 	struct store_sums placed;   /* (process node, stack node) -> node */
 	struct store_map processes; /* process name -> node */
 	int64_t *path;              /* scratch: stack nodes, leaf first */
@@ -286,22 +286,21 @@ static int count_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 			       node, count);
 }
 
-/* The child of parent for frame f (texts owned by the read cache), added
- * with the tree's own copies of the texts when missing. */
-static int child_of(struct tree_build *b, uint32_t parent,
-		    const struct store_tree_node *f, uint32_t *ret_index)
+/* The child of parent for cached frame id (texts owned by the read
+ * cache), added with the tree's own copies of the texts when missing. */
+static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
+		    uint32_t *ret_index)
 {
-	uint64_t key[6] = {
-		parent, (uintptr_t)f->name, (uintptr_t)f->module,
-		(uintptr_t)f->file, f->line, (uint64_t)f->kind,
-	};
+	const struct store_read_cache *c = &b->db->cache;
+	const struct store_tree_node *f = &c->frames[frame];
+	struct store_sum *found;
 	struct store_tree_node node = *f;
 	uint32_t index;
-	int64_t found;
 	int r;
 
-	if (store_map__get(&b->children, key, sizeof(key), &found)) {
-		*ret_index = (uint32_t)found;
+	found = store_sums__find(&b->children, parent, c->frame_ident[frame]);
+	if (found) {
+		*ret_index = (uint32_t)found->count;
 		return 0;
 	}
 	node.parent = parent;
@@ -313,7 +312,7 @@ static int child_of(struct tree_build *b, uint32_t parent,
 	r = tree_add(b->t, &node, &index);
 	if (r < 0)
 		return r;
-	r = store_map__put(&b->children, key, sizeof(key), index, NULL);
+	r = store_sums__add(&b->children, parent, c->frame_ident[frame], index);
 	if (r < 0)
 		return r;
 	*ret_index = index;
@@ -323,7 +322,7 @@ static int child_of(struct tree_build *b, uint32_t parent,
 static int process_node(struct tree_build *b, const char *name,
 			uint32_t *ret_index)
 {
-	struct store_tree_node f = { .kind = STORE_FRAME_PROCESS, .name = name };
+	struct store_tree_node f = { .kind = STORE_FRAME_PROCESS };
 	int64_t found;
 	uint32_t index;
 	int r;
@@ -332,10 +331,11 @@ static int process_node(struct tree_build *b, const char *name,
 		*ret_index = (uint32_t)found;
 		return 0;
 	}
-	r = child_of(b, 0, &f, &index);
-	if (r < 0)
-		return r;
-	r = store_map__put(&b->processes, &name, sizeof(name), index, NULL);
+	r = tree_intern(b->t, name, &f.name);
+	if (r == 0)
+		r = tree_add(b->t, &f, &index);
+	if (r == 0)
+		r = store_map__put(&b->processes, &name, sizeof(name), index, NULL);
 	if (r < 0)
 		return r;
 	*ret_index = index;
@@ -380,7 +380,7 @@ static int place_stack(struct tree_build *b, uint32_t proc, int64_t node,
 	while (depth > 0) {
 		int64_t id = b->path[--depth];
 
-		r = child_of(b, at, &c->frames[c->node_frame[id]], &at);
+		r = child_of(b, at, c->node_frame[id], &at);
 		if (r < 0)
 			return r;
 		r = store_sums__add(&b->placed, proc, id, at);
@@ -438,7 +438,7 @@ out:
 	store_tree__free(b.t);
 	free(b.path);
 	store_sums__free(&b.counts);
-	store_map__free(&b.children);
+	store_sums__free(&b.children);
 	store_sums__free(&b.placed);
 	store_map__free(&b.processes);
 	return r;
