@@ -150,6 +150,20 @@ static __always_inline struct ember_cpu_state *get_cpu_state(void)
 /* Per-CPU slot: no other writer. Programs on one CPU do not nest here:
  * perf_event programs run with bpf_prog_active held, tracepoints on this
  * path use the same per-CPU recursion guard. */
+/*
+ * Samples in the ring buffer do not wake user space one by one: a wakeup
+ * per sample would preempt the profiled program for each of them. User
+ * space polls at least every 50 ms; a ring buffer a quarter full wakes it
+ * at once.
+ */
+static __always_inline __u64 sample_wakeup_flags(void)
+{
+	/* Forced: the default (adaptive) wakeup only fires when the consumer
+	 * has caught up, which it has not while it sleeps. */
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > (1 << 20) ? BPF_RB_FORCE_WAKEUP
+									: BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	struct ember_cpu_state *st = get_cpu_state();
@@ -237,7 +251,7 @@ static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
 		bpf_ringbuf_discard(e, 0);
 		return;
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, sample_wakeup_flags());
 }
 
 /* True when the 8 bytes before w end with a call instruction: w is then
@@ -338,7 +352,7 @@ static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
 	off = offsetof(struct ember_ev_dwarf_sample, stack) + off;
 	if (off > sizeof(*e))
 		off = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, off, 0)) {
+	if (bpf_ringbuf_output(&events, e, off, sample_wakeup_flags())) {
 		stat_inc(EMBER_STAT_DROP_DWARF_RINGBUF);
 		return;
 	}

@@ -484,6 +484,13 @@ int sampler__poll(struct sampler *s, int timeout_ms,
 
 	begin_callbacks(s, cb, ctx);
 	n = ring_buffer__poll(s->rb, timeout_ms);
+	/* Samples do not wake us one by one (see profile.bpf.c): take what
+	 * arrived quietly, also when the wait timed out. */
+	if (n >= 0) {
+		int m = ring_buffer__consume(s->rb);
+
+		n = m < 0 ? m : n + m;
+	}
 	s->cb = NULL;
 	if (s->cb_err)
 		return s->cb_err;

@@ -54,6 +54,8 @@ struct record_args {
 	unsigned snapshot_bytes;
 	bool no_demangle;
 	char **command;
+	char labels[4096]; /* "k=v,k=v" from --label, "" when none */
+	bool append;
 };
 
 static volatile sig_atomic_t got_stop_signal;
@@ -81,7 +83,8 @@ static void record_usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -F, --freq HZ         samples per second on each CPU (default %d)\n"
-		"  -o, --output FILE     database to write (default %s; replaced)\n"
+		"  -o, --output FILE     database to write (default %s; replaced unless\n"
+		"                        --append)\n"
 		"  -p, --pid PID[,PID]   profile these running processes\n"
 		"  -a, --all             profile the whole system (with a command: until\n"
 		"                        the command exits)\n"
@@ -108,6 +111,12 @@ static void record_usage(FILE *out)
 		"                        set (default 16384); when either fills up, samples\n"
 		"                        take a slower path and are still kept\n"
 		"      --no-demangle     keep C++ and Rust function names mangled\n"
+		"  -l, --label K=V       add label K with value V to every sample (repeat\n"
+		"                        for more); filter on it with 'ember report\n"
+		"                        --filter K=V'. K: letters, digits, '_'; V: no ','\n"
+		"  -A, --append          continue in FILE if it is an Ember database\n"
+		"                        (after a restart or a crash) instead of\n"
+		"                        replacing it\n"
 		"  -h, --help            show this help\n",
 		DEFAULT_FREQ, DEFAULT_OUTPUT);
 }
@@ -140,6 +149,55 @@ static int parse_pids(const char *arg, struct record_args *a)
 	return err;
 }
 
+static int add_label(const char *arg, struct record_args *a)
+{
+	static const char *const builtin[] = {
+		"host", "process", "pid", "thread", "tid", "cgroup",
+	};
+	const char *eq = strchr(arg, '=');
+	size_t klen = eq ? (size_t)(eq - arg) : 0, n = strlen(a->labels);
+
+	if (!eq || klen == 0) {
+		cli_error("--label expects KEY=VALUE, like --label env=prod, not '%s'", arg);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < klen; i++) {
+		char c = arg[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+		      (i > 0 && c >= '0' && c <= '9'))) {
+			cli_error("--label %s: the key may hold letters, digits and '_' "
+				  "and must not start with a digit", arg);
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+		if (strlen(builtin[i]) == klen && !strncmp(arg, builtin[i], klen)) {
+			cli_error("--label %s: '%s' is set by ember itself; choose another key",
+				  arg, builtin[i]);
+			return -EINVAL;
+		}
+	}
+	if (strchr(eq + 1, ',')) {
+		cli_error("--label %s: the value must not contain ','", arg);
+		return -EINVAL;
+	}
+	for (const char *p = a->labels; *p;) {
+		if (!strncmp(p, arg, klen) && p[klen] == '=') {
+			cli_error("--label %.*s given twice", (int)klen, arg);
+			return -EINVAL;
+		}
+		p = strchr(p, ',');
+		p = p ? p + 1 : "";
+	}
+	if (n + strlen(arg) + 2 > sizeof(a->labels)) {
+		cli_error("--label: too many labels");
+		return -EINVAL;
+	}
+	snprintf(a->labels + n, sizeof(a->labels) - n, "%s%s", n ? "," : "", arg);
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
 	static const struct option longopts[] = {
@@ -157,6 +215,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "stack-map-entries", required_argument, NULL, 'S' },
 		{ "counts-map-entries", required_argument, NULL, 'C' },
 		{ "no-demangle", no_argument, NULL, 'N' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "append", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -171,7 +231,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	a->unwind = SAMPLER_UNWIND_AUTO;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+F:o:p:ad:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+F:o:p:ad:l:Ah", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			if (cli_parse_uint("--freq", optarg, 1, 100000, &v))
@@ -243,6 +303,13 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			if (cli_parse_uint("--counts-map-entries", optarg, 1, 1 << 22, &v))
 				return -EINVAL;
 			a->counts_entries = v;
+			break;
+		case 'l':
+			if (add_label(optarg, a))
+				return -EINVAL;
+			break;
+		case 'A':
+			a->append = true;
 			break;
 		case 'h':
 			record_usage(stdout);
@@ -628,7 +695,7 @@ int cmd_record(int argc, char **argv)
 	pid_t child = -1;
 	int wstatus = 0, err, status = EXIT_RUNTIME;
 	bool child_done = false, forwarded = false, flush_failed = false;
-	uint64_t start_ns, deadline_ns = 0;
+	uint64_t start_ns, deadline_ns = 0, failed_flushes = 0;
 	char cmdline[4096];
 
 	if (parse_args(argc, argv, &a)) {
@@ -661,15 +728,17 @@ int cmd_record(int argc, char **argv)
 	so.unwind = a.unwind;
 	so.snapshot_bytes = a.snapshot_bytes;
 	so.sym.no_demangle = a.no_demangle;
+	so.extra_labels = a.labels[0] ? a.labels : NULL;
 	err = session__new(&so, &s);
 	if (err) {
 		explain_sampler_error(err);
 		return EXIT_RUNTIME;
 	}
 
-	err = store_db__open(a.output, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &db);
+	err = store_db__open(a.output, STORE_OPEN_WRITE | (a.append ? 0 : STORE_OPEN_TRUNCATE), &db);
 	if (err) {
-		cli_error("cannot create database %s: %s", a.output, store_strerror(err));
+		cli_error("cannot %s database %s: %s", a.append ? "continue in" : "create",
+			  a.output, store_strerror(err));
 		goto out;
 	}
 	session__set_store(s, db);
@@ -678,7 +747,17 @@ int cmd_record(int argc, char **argv)
 	store_db__set_meta(db, "status", "recording");
 	store_db__set_meta(db, "ember_version", EMBER_VERSION);
 	set_meta_fmt(db, "frequency_hz", "%u", a.freq);
-	set_meta_fmt(db, "start_time", "%llu", (unsigned long long)(common_wall_ns() / 1000000000ULL));
+	{
+		char *first = NULL;
+
+		/* --append keeps the first start; each run notes its own. */
+		if (!a.append || store_db__get_meta(db, "start_time", &first) < 0)
+			set_meta_fmt(db, "start_time", "%llu",
+				     (unsigned long long)(common_wall_ns() / 1000000000ULL));
+		free(first);
+		set_meta_fmt(db, "run_start_time", "%llu",
+			     (unsigned long long)(common_wall_ns() / 1000000000ULL));
+	}
 	set_meta_fmt(db, "target", "%s", a.command ? "command" : a.all ? "system" : "pids");
 	if (a.command)
 		store_db__set_meta(db, "command", cmdline);
@@ -743,11 +822,22 @@ int cmd_record(int argc, char **argv)
 			if (!any)
 				break;
 		}
-		err = session__run_once(s, 200);
+		err = session__run_once(s, 50);
 		if (err && err != -EINTR && !flush_failed) {
-			cli_warn("%s; sampling goes on",
+			cli_warn("%s; sampling goes on, and writing is tried again at each flush",
 				 session__flush_error(s) ? session__flush_error(s) : strerror(-err));
 			flush_failed = true;
+			session__totals(s, &totals);
+			failed_flushes = totals.flushes;
+		} else if (!err && flush_failed) {
+			session__totals(s, &totals);
+			if (totals.flushes > failed_flushes) {
+				cli_warn("writing to %s resumed; %llu samples of %llu failed "
+					 "flushes were lost (counted as database-write-failed)",
+					 a.output, (unsigned long long)totals.samples_lost_store,
+					 (unsigned long long)totals.flush_errors);
+				flush_failed = false;
+			}
 		}
 	}
 
@@ -801,7 +891,9 @@ fail_remove:
 remove:
 	store_db__close(db);
 	db = NULL;
-	remove_output(a.output);
+	/* A file we continued in holds earlier recordings: keep it. */
+	if (!a.append)
+		remove_output(a.output);
 out:
 	session__free(s);
 	store_db__close(db);

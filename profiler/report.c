@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "cli.h"
 #include "storage.h"
@@ -25,13 +26,15 @@ struct report_args {
 	uint64_t limit;
 	bool lines;
 	bool coverage;
+	const char *from, *to, *filter;
 };
 
 static void report_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ember report FILE [--format folded|top|pprof|speedscope] [--lines]\n"
-		"                         [--coverage] [-o OUT] [--limit N]\n"
+		"                    [--coverage] [-o OUT] [--limit N]\n"
+		"                    [--from T] [--to T] [--filter EXPR]\n"
 		"\n"
 		"Print the profile stored in FILE (from ember record). The database is\n"
 		"only read, never modified.\n"
@@ -53,6 +56,17 @@ static void report_usage(FILE *out)
 		"                        samples whose user stack reaches its root frame\n"
 		"  -o, --output OUT      write to OUT instead of standard output\n"
 		"  -n, --limit N         top: show N functions (default 30, 0 = all)\n"
+		"      --from T          only samples at or after T, --to T: before T.\n"
+		"                        T is Unix seconds, 2024-05-01T12:00:00Z (RFC 3339),\n"
+		"                        'YYYY-MM-DD HH:MM:SS' (local time), now, or\n"
+		"                        relative to now: -15m, -1h, -2d, now-1h30m\n"
+		"      --filter EXPR     only samples whose labels match EXPR: terms\n"
+		"                        joined by ',' (all must hold), each\n"
+		"                        LABEL=VALUE, LABEL!=VALUE, LABEL=~REGEX or\n"
+		"                        LABEL!~REGEX; labels: host, process, pid,\n"
+		"                        thread, tid, cgroup, and those given to\n"
+		"                        'ember record --label'. Example:\n"
+		"                        --filter 'process=~post.*,pid!=42'\n"
 		"  -h, --help            show this help\n");
 }
 
@@ -64,6 +78,9 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		{ "limit", required_argument, NULL, 'n' },
 		{ "lines", no_argument, NULL, 'l' },
 		{ "coverage", no_argument, NULL, 'c' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "filter", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -102,6 +119,15 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 			break;
 		case 'c':
 			a->coverage = true;
+			break;
+		case 'F':
+			a->from = optarg;
+			break;
+		case 'T':
+			a->to = optarg;
+			break;
+		case 'L':
+			a->filter = optarg;
 			break;
 		case 'h':
 			report_usage(stdout);
@@ -222,12 +248,88 @@ static int print_coverage(struct store_db *db, FILE *out)
 	return 0;
 }
 
+static void format_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!localtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, size, "%lld", (long long)t);
+}
+
+/* The query of --from, --to and --filter; prints the error and returns
+ * -EINVAL for text that does not parse or a range that is inverted,
+ * -ERANGE for a range that lies outside the recording. */
+static int build_query(const struct report_args *a, struct store_db *db,
+		       struct store_query *q, struct store_filter **ret_filter)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct store_summary *span = NULL;
+	char *msg = NULL, b1[64], b2[64], b3[64], b4[64];
+	int err;
+
+	store_query_init(q);
+	if (a->from && store_time_parse(a->from, now, &q->from_s, &msg) < 0)
+		goto bad_time;
+	if (a->to && store_time_parse(a->to, now, &q->to_s, &msg) < 0)
+		goto bad_time;
+	if (a->from && a->to && q->from_s >= q->to_s) {
+		format_time(q->from_s, b1, sizeof(b1));
+		format_time(q->to_s, b2, sizeof(b2));
+		cli_error("--from %s (%s) is not before --to %s (%s): the range is %s",
+			  a->from, b1, a->to, b2,
+			  q->from_s == q->to_s ? "empty" : "inverted; swap them");
+		return -EINVAL;
+	}
+	if (a->filter) {
+		err = store_filter__parse(a->filter, ret_filter, &msg);
+		if (err) {
+			cli_error("--filter '%s': %s", a->filter,
+				  msg ? msg : strerror(-err));
+			free(msg);
+			return -EINVAL;
+		}
+		q->filter = *ret_filter;
+	}
+	if (!a->from && !a->to)
+		return 0;
+	/* A range that misses the recording entirely is a mistake worth
+	 * naming (a wrong day, a time zone), not an empty profile. */
+	err = store_db__summary(db, NULL, &span);
+	if (err) {
+		cli_error("cannot read %s: %s", a->path, store_strerror(err));
+		return err;
+	}
+	if (span->first_s || span->last_s) {
+		/* The last bucket lasts up to a flush interval; be generous. */
+		int64_t last_end = span->last_s + 3600;
+
+		if (q->to_s <= span->first_s || q->from_s > last_end) {
+			format_time(q->from_s == INT64_MIN ? span->first_s : q->from_s, b1, sizeof(b1));
+			format_time(q->to_s == INT64_MAX ? span->last_s : q->to_s, b2, sizeof(b2));
+			format_time(span->first_s, b3, sizeof(b3));
+			format_time(span->last_s, b4, sizeof(b4));
+			cli_error("the range %s .. %s is outside the recording in %s, "
+				  "which spans %s .. %s", b1, b2, a->path, b3, b4);
+			store_summary__free(span);
+			return -ERANGE;
+		}
+	}
+	store_summary__free(span);
+	return 0;
+bad_time:
+	cli_error("%s", msg ? msg : "cannot read the time");
+	free(msg);
+	return -EINVAL;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = {0};
 	struct store_db *db = NULL;
 	struct store_tree *tree = NULL;
 	struct store_query q;
+	struct store_filter *filter = NULL;
 	char *status = NULL;
 	FILE *out = stdout;
 	int err, ret = EXIT_RUNTIME;
@@ -250,14 +352,21 @@ int cmd_report(int argc, char **argv)
 			 a.path, !strcmp(status, "recording") ? "still being written or was interrupted" : status);
 	free(status);
 
-	store_query_init(&q);
+	err = build_query(&a, db, &q, &filter);
+	if (err) {
+		/* Text that does not parse is a usage error; a range
+		 * that misses the recording is about this file. */
+		ret = err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+		goto out;
+	}
 	err = store_db__query_tree(db, &q, &tree);
 	if (err) {
 		cli_error("cannot read the profile in %s: %s", a.path, store_strerror(err));
 		goto out;
 	}
 	if (store_tree__size(tree) <= 1 || store_tree__node(tree, 0)->total == 0)
-		cli_warn("%s holds no samples", a.path);
+		cli_warn("%s holds no samples%s", a.path,
+			 a.filter || a.from || a.to ? " in the given range and filter" : "");
 
 	if (a.output) {
 		out = fopen(a.output, "we");
@@ -311,6 +420,7 @@ out:
 		ret = EXIT_RUNTIME;
 	}
 	store_tree__free(tree);
+	store_filter__free(filter);
 	store_db__close(db);
 	return ret;
 }

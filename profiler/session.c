@@ -69,7 +69,10 @@ struct session {
 	char host[256];
 
 	uint64_t next_flush_ns;
+	uint64_t next_maintain_ns;
 	int64_t bucket_start_s;
+	/* Samples of failed flushes not yet written as drops. */
+	uint64_t lost_unrecorded;
 
 	/* Stacks waiting for the next flush (open addressing, NULL = free). */
 	struct agg_entry **agg;
@@ -646,7 +649,10 @@ int session__new(const struct session_options *opts,
 	if (err)
 		goto fail;
 	s->bucket_start_s = common_wall_ns() / 1000000000ULL;
+	if (!s->opts.maintain_seconds)
+		s->opts.maintain_seconds = 600;
 	s->next_flush_ns = common_now_ns() + s->opts.flush_seconds * 1000000000ULL;
+	s->next_maintain_ns = common_now_ns() + s->opts.maintain_seconds * 1000000000ULL;
 	*ret_session = s;
 	return 0;
 fail:
@@ -699,8 +705,29 @@ static int write_counters(struct session *s)
 		if (err)
 			return err;
 	}
+	/* What earlier flushes could not write (a full disk): in the file
+	 * as soon as writing works again. */
+	if (s->lost_unrecorded) {
+		err = store_db__add_drops(s->db, "database-write-failed",
+					  s->lost_unrecorded);
+		if (err)
+			return err;
+	}
 	memcpy(s->prev_stats, now, sizeof(now));
 	return 0;
+}
+
+/* Retention every maintain_seconds, right after a flush so the store has
+ * the whole interval to itself. A failure (a full disk) is counted; the
+ * next run tries again. */
+static void maybe_maintain(struct session *s, int64_t now_s)
+{
+	if (common_now_ns() < s->next_maintain_ns)
+		return;
+	s->totals.maintain_runs++;
+	if (store_db__maintain(s->db, now_s, s->opts.policy, NULL) < 0)
+		s->totals.maintain_errors++;
+	s->next_maintain_ns = common_now_ns() + s->opts.maintain_seconds * 1000000000ULL;
 }
 
 int session__flush(struct session *s)
@@ -740,9 +767,15 @@ int session__flush(struct session *s)
 		}
 	}
 	if (s->has_flush_error) {
+		/* Rolled back whole (a full disk, an I/O error): sampling
+		 * goes on and the next flush tries again. */
 		store_db__rollback(s->db);
 		s->totals.flush_errors++;
 		s->totals.samples_lost_store += s->flush_samples;
+		s->lost_unrecorded += s->flush_samples;
+	} else {
+		s->lost_unrecorded = 0;
+		maybe_maintain(s, now_s);
 	}
 	s->totals.flushes++;
 	reset_coverage(s);

@@ -29,6 +29,8 @@ struct session_options {
 	unsigned snapshot_bytes;     /* DWARF stack copy; 0 = default */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
 	struct sym_options sym;      /* symbolizer options (zero: defaults) */
+	const struct store_policy *policy; /* retention; NULL = defaults */
+	unsigned maintain_seconds;   /* run retention this often; 0 = 600 */
 };
 
 /* Totals for the summary line and for /metrics later. */
@@ -48,6 +50,8 @@ struct session_totals {
 	uint64_t flushes;
 	uint64_t flush_errors;
 	uint64_t samples_lost_store; /* samples of flushes that failed to write */
+	uint64_t maintain_runs;      /* retention runs, and those that failed */
+	uint64_t maintain_errors;
 	uint64_t sampler[SAMPLER_STAT__COUNT];
 	struct sym_stats sym;
 };

@@ -3,8 +3,11 @@
  * storage.h — public API of the storage module: the embedded SQLite store of
  * profiles. The writer (one per file: `ember record`, later `ember agent`)
  * adds symbolized stacks with their labels and counts, one transaction per
- * flush; readers (`ember report`, later the web server and `ember diff`)
- * query merged trees and top-function tables over a time range.
+ * flush, and runs retention (store_db__maintain) every few minutes;
+ * readers (`ember report`, later the web server and `ember diff`) query
+ * merged trees, top-function tables, timelines and label values over a
+ * time range with an optional label filter (struct store_query). This is
+ * the one query API for all of them.
  *
  * Data flow: profiler/ drains the sampler, symbolizes with symbolizer/, and
  * calls store_db__begin / __add_stack / __commit here. Callers never see SQL
@@ -23,7 +26,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes; older versions are migrated. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
 
 enum store_frame_kind {
 	STORE_FRAME_USER = 0,
@@ -148,13 +151,64 @@ int store_db__set_meta(struct store_db *db, const char *key, const char *value);
  */
 int store_db__get_meta(struct store_db *db, const char *key, char **ret_value);
 
-/* A query: a time range. Filters by label arrive with the storage issue. */
+/*
+ * Label filters. An expression is a comma-separated list of terms, all of
+ * which must hold (AND):
+ *
+ *   label=value    label!=value    label=~regex    label!~regex
+ *
+ * Labels: host, process, pid, thread, tid, cgroup (the numeric cgroup id),
+ * and any free-form label given to `ember record --label k=v` (stored in
+ * store_labels.extra). A label a sample does not have reads as "". Values
+ * may be double-quoted ("a,b"; \" and \\ escape inside quotes); spaces
+ * around terms are ignored. Regexes are POSIX extended and anchored at both
+ * ends, as in Prometheus: process=~"post.*" matches "postgres", not
+ * "xpostgres".
+ */
+struct store_filter;
+
+/*
+ * Parse expr. Returns 0 and *ret_filter (free with store_filter__free), or
+ * -EINVAL and *ret_error (caller frees; a one-line message that names the
+ * position and what was expected), or -ENOMEM. An empty expression
+ * (NULL, "" or only spaces) is a filter that matches everything.
+ */
+int store_filter__parse(const char *expr, struct store_filter **ret_filter,
+			char **ret_error);
+void store_filter__free(struct store_filter *f);
+
+/*
+ * Whether the labels of one sample pass f (NULL passes everything). For the
+ * writer's side and tests; queries apply filters in SQL.
+ */
+bool store_filter__match(const struct store_filter *f,
+			 const struct store_labels *labels);
+
+/*
+ * Parse a point in time for --from/--to and the web API, relative to now_s:
+ *   "now", "now-1h", "-15m", "-1h30m", "-2d" (units s, m, h, d, w),
+ *   Unix seconds ("1700000000"),
+ *   RFC 3339 ("2024-05-01T12:00:00Z", "...+02:00"), and
+ *   "YYYY-MM-DD HH:MM[:SS]" or "YYYY-MM-DD" in local time.
+ * Returns 0 and *ret_s (Unix seconds), or -EINVAL and *ret_error (caller
+ * frees) for text that is none of these or a time before 1970 or after
+ * 9999, or -ENOMEM.
+ */
+int store_time_parse(const char *text, int64_t now_s, int64_t *ret_s,
+		     char **ret_error);
+
+/* A query: a time range and an optional label filter. */
 struct store_query {
 	int64_t from_s; /* inclusive; INT64_MIN for no bound */
 	int64_t to_s;   /* exclusive; INT64_MAX for no bound */
+	const struct store_filter *filter; /* borrowed; NULL = all samples */
 };
 
-/* Initialize q to "everything". Queries also take q == NULL for that. */
+/*
+ * Initialize q to "everything". Queries also take q == NULL for that.
+ * Queries return -EINVAL (with store_db__errmsg() saying so) when
+ * from_s > to_s; from_s == to_s is an empty range.
+ */
 void store_query_init(struct store_query *q);
 
 /* Totals over a range: samples stored and drops per reason. */
@@ -303,6 +357,125 @@ struct store_coverage {
 int store_db__query_coverage(struct store_db *db, const struct store_query *q,
 			     struct store_coverage **ret_entries, size_t *ret_n);
 void store_coverage__free(struct store_coverage *c, size_t n);
+
+/*
+ * Timeline: samples per step over q's range, optionally one series per
+ * value of a label. Step k covers [from_s + k * step_s, from_s + (k + 1) *
+ * step_s); a bucket counts in the step where it starts (a downsampled
+ * bucket longer than the step lands in one step).
+ */
+struct store_timeline_series {
+	const char *value; /* label value (borrowed); NULL when not split */
+	uint64_t total;    /* sum of counts */
+	uint64_t *counts;  /* n_steps entries */
+};
+
+struct store_timeline {
+	int64_t from_s;     /* start of step 0 */
+	int64_t step_s;
+	size_t n_steps;
+	size_t n_series;    /* 1 when not split; 0 when the range is empty */
+	struct store_timeline_series *series; /* by total, descending */
+};
+
+/* At most this many steps per timeline. */
+#define STORE_TIMELINE_MAX_STEPS 100000
+
+/*
+ * Query the timeline of q. An unbounded end of q's range is taken from the
+ * data. step_s 0 picks a step that gives at most 500 steps (a multiple of
+ * the 10 s flush, minute, hour or day). split_label NULL: one series;
+ * else one series per value of that label (any label a filter takes).
+ * Returns 0 and *ret_timeline (free with store_timeline__free), -EINVAL
+ * (inverted range, negative step, more than STORE_TIMELINE_MAX_STEPS
+ * steps; store_db__errmsg() says which), -ENOMEM or -errno.
+ */
+int store_db__query_timeline(struct store_db *db, const struct store_query *q,
+			     int64_t step_s, const char *split_label,
+			     struct store_timeline **ret_timeline);
+void store_timeline__free(struct store_timeline *t);
+
+/* One value of a label and the samples that carry it. */
+struct store_label_value {
+	char *value;
+	uint64_t samples;
+};
+
+/*
+ * Names of the labels present in q's range (with q's filter): the
+ * built-in host, process, pid, thread, tid, cgroup, then free-form labels
+ * sorted by name. Returns 0 and *ret_names (NULL-terminated; free with
+ * store_strv_free) and *ret_n, or -errno. An empty range gives no names.
+ */
+int store_db__label_names(struct store_db *db, const struct store_query *q,
+			  char ***ret_names, size_t *ret_n);
+void store_strv_free(char **strv);
+
+/*
+ * Values of label name in q's range with their sample counts, by count
+ * descending then value. Samples without the label count under "".
+ * Returns 0 and *ret_values (free with store_label_values_free(v, n)) and
+ * *ret_n, or -errno.
+ */
+int store_db__label_values(struct store_db *db, const struct store_query *q,
+			   const char *name, struct store_label_value **ret_values,
+			   size_t *ret_n);
+void store_label_values_free(struct store_label_value *v, size_t n);
+
+/*
+ * Retention and downsampling, run by the writer (store_db__maintain).
+ * Buckets that start more than tiers[i].after_s before now are merged into
+ * buckets of tiers[i].step_s seconds (counts summed per label set and
+ * stack: totals stay exact); buckets that start more than max_age_s before
+ * now are removed; while the data takes more than max_bytes, the oldest
+ * tenth of the time span is removed. Then label sets, stack nodes, frames,
+ * functions and strings that nothing refers to any more are collected and
+ * the free pages are given back to the file system.
+ */
+#define STORE_POLICY_TIERS 4
+
+struct store_policy {
+	struct {
+		int64_t after_s; /* 0 = tier unused */
+		int64_t step_s;  /* the coarser bucket, a multiple of 10 s */
+	} tiers[STORE_POLICY_TIERS];
+	int64_t max_age_s;   /* 0 = keep forever */
+	uint64_t max_bytes;  /* 0 = no size limit */
+};
+
+/* The written defaults: 10 s buckets become 1 min buckets after 1 day and
+ * 1 h buckets after 7 days; data older than 30 days goes; at most 1 GiB. */
+#define STORE_POLICY_DOWNSAMPLE_1 86400
+#define STORE_POLICY_STEP_1 60
+#define STORE_POLICY_DOWNSAMPLE_2 (7 * 86400)
+#define STORE_POLICY_STEP_2 3600
+#define STORE_POLICY_MAX_AGE (30 * 86400)
+#define STORE_POLICY_MAX_BYTES (1ULL << 30)
+
+/* Fill p with the defaults above. */
+void store_policy_init(struct store_policy *p);
+
+struct store_maintain_stats {
+	uint64_t rows_merged;     /* sample rows folded into coarser buckets */
+	uint64_t rows_removed;    /* sample rows removed by age or size */
+	uint64_t samples_removed; /* their counts */
+	uint64_t rows_collected;  /* unreferenced rows of the other tables */
+	uint64_t bytes_before;    /* database file size before and after */
+	uint64_t bytes_after;
+};
+
+/*
+ * Apply policy p (NULL: the defaults) as of now_s. Writable handles only,
+ * outside a flush. Each run is one transaction, so a crash leaves the
+ * file as before or as after; the space is given back afterwards with
+ * incremental vacuum. Cost grows with the data it touches: call it every
+ * few minutes, not every flush. Returns 0 and fills *ret_stats (may be
+ * NULL), -EROFS, -EBUSY (a flush is open), -EINVAL (a bad policy: a step
+ * not positive, tiers not in increasing order), -ENOSPC, -EIO.
+ */
+int store_db__maintain(struct store_db *db, int64_t now_s,
+		       const struct store_policy *p,
+		       struct store_maintain_stats *ret_stats);
 
 /*
  * Run SQLite's integrity check over the whole file (slow on large files: for

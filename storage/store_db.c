@@ -29,8 +29,13 @@
  * String references use 0 for "none" rather than NULL so UNIQUE constraints
  * deduplicate rows with missing values (SQLite treats NULLs as distinct).
  */
-static const char *const migrations[] = {
-	/* 0 -> 1: the first schema. */
+static int migrate_blocks(struct store_db *db);
+
+static const struct {
+	const char *sql;
+	int (*convert)(struct store_db *db); /* after sql, or NULL */
+} migrations[] = {
+	/* 0 -> 1: the first schema. */ {
 	"CREATE TABLE strings ("
 	"  id INTEGER PRIMARY KEY,"
 	"  text TEXT NOT NULL UNIQUE);"
@@ -88,7 +93,20 @@ static const char *const migrations[] = {
 	"  n INTEGER NOT NULL);"
 	"CREATE TABLE meta ("
 	"  key TEXT PRIMARY KEY,"
-	"  value TEXT NOT NULL) WITHOUT ROWID;",
+	"  value TEXT NOT NULL) WITHOUT ROWID;", NULL },
+	/* 1 -> 2: no table changes; the file uses auto_vacuum =
+	 * INCREMENTAL so retention can give space back. A new file gets
+	 * it before its first table; an older file is converted by one
+	 * VACUUM after the migration (convert_auto_vacuum). */
+	{ "", NULL },
+	/* 2 -> 3: samples packed per bucket. One row per time bucket holds
+	 * every (label set, stack, count) of it varint-coded (store_block.c):
+	 * a row per sample key cost 25 bytes and one B-tree probe each. */
+	{ "CREATE TABLE sample_blocks ("
+	  "  time_s INTEGER PRIMARY KEY,"
+	  "  duration_s INTEGER NOT NULL,"
+	  "  total INTEGER NOT NULL," /* sum of the counts in data */
+	  "  data BLOB NOT NULL);", migrate_blocks },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -116,11 +134,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_LABELS_ADD] = "INSERT INTO label_sets (host, process, pid, "
 			    "thread, tid, cgroup_id, extra) "
 			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[STMT_SAMPLE_ADD] = "INSERT INTO samples (time_s, duration_s, "
-			    "label_set, node, count) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5) "
-			    "ON CONFLICT (time_s, label_set, node) "
-			    "DO UPDATE SET count = count + excluded.count",
+	[STMT_BLOCK_GET] = "SELECT duration_s, data FROM sample_blocks "
+			   "WHERE time_s = ?1",
+	[STMT_BLOCK_PUT] = "INSERT OR REPLACE INTO sample_blocks (time_s, "
+			   "duration_s, total, data) VALUES (?1, ?2, ?3, ?4)",
 	[STMT_DROP_ADD] = "INSERT INTO drops (time_s, reason, count) "
 			  "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, reason) "
 			  "DO UPDATE SET count = count + excluded.count",
@@ -282,7 +299,9 @@ static int migrate(struct store_db *db)
 		goto rollback;
 	}
 	for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
-		r = store_db__exec(db, migrations[v]);
+		r = store_db__exec(db, migrations[v].sql);
+		if (r == 0 && migrations[v].convert)
+			r = migrations[v].convert(db);
 		if (r < 0)
 			goto rollback;
 	}
@@ -298,6 +317,73 @@ static int migrate(struct store_db *db)
 rollback:
 	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 	return r;
+}
+
+/* Schema 2 -> 3: the rows of samples become one block per bucket. */
+static int migrate_blocks(struct store_db *db)
+{
+	struct store_sums m = { 0 };
+	sqlite3_stmt *st = NULL;
+	int64_t time_s = 0, duration_s = 0;
+	bool any = false;
+	int r = 0, rc;
+
+	rc = sqlite3_prepare_v2(db->sql, "SELECT time_s, duration_s, label_set, "
+				"node, count FROM samples ORDER BY time_s", -1,
+				&st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t t = sqlite3_column_int64(st, 0);
+
+		if (any && t != time_s) {
+			r = store_db__put_block(db, time_s, duration_s, &m);
+			store_sums__clear(&m);
+			if (r < 0)
+				goto out;
+			duration_s = 0;
+		}
+		any = true;
+		time_s = t;
+		duration_s = MAX(duration_s, sqlite3_column_int64(st, 1));
+		r = store_sums__add(&m, sqlite3_column_int64(st, 2),
+				    sqlite3_column_int64(st, 3),
+				    (uint64_t)sqlite3_column_int64(st, 4));
+		if (r < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	if (any)
+		r = store_db__put_block(db, time_s, duration_s, &m);
+	if (r == 0) {
+		sqlite3_finalize(st);
+		st = NULL;
+		r = store_db__exec(db, "DROP TABLE samples");
+	}
+out:
+	sqlite3_finalize(st);
+	store_sums__free(&m);
+	return r;
+}
+
+/*
+ * Files of schema 1 were created without auto_vacuum: retention could free
+ * pages but never shrink the file. Switching needs one VACUUM, which
+ * rewrites the file (and needs as much free space again); a crash during
+ * it leaves the old file, and the next writable open tries again.
+ */
+static int convert_auto_vacuum(struct store_db *db)
+{
+	int64_t mode;
+	int r;
+
+	r = query_int(db, "PRAGMA auto_vacuum", &mode);
+	if (r < 0 || mode == 2)
+		return r;
+	return store_db__exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM");
 }
 
 /* Empty an Ember file in place (STORE_OPEN_TRUNCATE). */
@@ -357,7 +443,7 @@ static int open_sqlite(struct store_db *db, const char *path,
 	}
 	sqlite3_extended_result_codes(db->sql, 1);
 	sqlite3_busy_timeout(db->sql, STORE_BUSY_TIMEOUT_MS);
-	return 0;
+	return store_filter__register(db->sql);
 }
 
 static void close_sqlite(struct store_db *db)
@@ -451,12 +537,22 @@ static int open_write_checked(struct store_db *db, const char *path,
 		r = reset(db);
 		if (r < 0)
 			return r;
+		r = 0;
+	}
+	/* Only takes effect before the first table is created. */
+	if (r == 0) {
+		r = store_db__exec(db, "PRAGMA auto_vacuum = INCREMENTAL");
+		if (r < 0)
+			return r;
 	}
 	r = store_db__exec(db, "PRAGMA journal_mode = WAL;"
 			   "PRAGMA synchronous = NORMAL");
 	if (r < 0)
 		return r;
-	return migrate(db);
+	r = migrate(db);
+	if (r < 0)
+		return r;
+	return convert_auto_vacuum(db);
 }
 
 static int open_write(struct store_db *db, const char *path, unsigned flags)
@@ -502,6 +598,8 @@ void store_db__close(struct store_db *db)
 	close_sqlite(db);
 	for (size_t i = 0; i < CACHE_COUNT; i++)
 		store_map__free(&db->caches[i]);
+	store_sums__free(&db->flush_sums);
+	store_cache__free(&db->cache);
 	free(db);
 }
 

@@ -36,7 +36,8 @@ enum store_stmt {
 	STMT_NODE_ADD,
 	STMT_LABELS_GET,
 	STMT_LABELS_ADD,
-	STMT_SAMPLE_ADD,
+	STMT_BLOCK_GET,
+	STMT_BLOCK_PUT,
 	STMT_DROP_ADD,
 	STMT_FLUSH_ADD,
 	STMT_META_SET,
@@ -54,6 +55,58 @@ enum store_cache {
 	CACHE_COUNT,
 };
 
+/* (a, b) -> summed count, in insertion order (v[0..n)); hashed. */
+struct store_sum {
+	int64_t a, b;
+	uint64_t count;
+};
+
+struct store_sums {
+	struct store_sum *v;
+	size_t n, vcap;
+	uint32_t *slots; /* indices into v, UINT32_MAX = empty */
+	size_t cap;
+};
+
+/* Add count to (a, b). Returns 0 or -ENOMEM. */
+int store_sums__add(struct store_sums *m, int64_t a, int64_t b, uint64_t count);
+/* The entry of (a, b), or NULL. Valid until the next add. */
+struct store_sum *store_sums__find(const struct store_sums *m, int64_t a,
+				   int64_t b);
+void store_sums__clear(struct store_sums *m);
+void store_sums__free(struct store_sums *m);
+
+/* A set of label-set ids (a filter's matches). */
+struct store_lsset {
+	uint8_t *bits;
+	size_t n; /* ids < n may be set */
+};
+
+void store_lsset__free(struct store_lsset *s);
+
+/*
+ * Per-handle caches of what trees need, indexed by id: stack nodes,
+ * frames (texts interned in strings), label sets' process names and pids.
+ * Filled incrementally (ids only grow) and dropped when the file's
+ * gc_generation changes (retention deleted rows; ids may be reused).
+ */
+struct store_read_cache {
+	int64_t generation;
+	int64_t *node_parent, *node_frame;
+	size_t node_cap;
+	int64_t max_node;
+	struct store_tree_node *frames; /* name, module, file, line, kind */
+	int64_t *frame_ident; /* the first frame id with the same identity */
+	size_t frame_cap;
+	struct store_map idents; /* (name, module, file, line, kind) -> id */
+	int64_t max_frame;
+	const char **set_process;
+	uint32_t *set_pid;
+	size_t set_cap;
+	int64_t max_set;
+	struct store_map strings;
+};
+
 struct store_db {
 	sqlite3 *sql;
 	bool writable;
@@ -62,8 +115,54 @@ struct store_db {
 	uint32_t flush_duration_s;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	struct store_map caches[CACHE_COUNT];
+	struct store_sums flush_sums; /* (label set, node) -> count */
+	struct store_read_cache cache;
 	char errmsg[256];
 };
+
+/* Called for every entry of a block. Returns 0 or -errno to stop. */
+typedef int (*store_block_fn)(void *ctx, int64_t time_s, int64_t label_set,
+			      int64_t node, uint64_t count);
+
+/*
+ * Encode the entries of m (sorted in place; clear m afterwards) as a block.
+ * Returns 0 and *ret_data (caller frees), *ret_len, *ret_total, or -ENOMEM.
+ */
+int store_block__encode(struct store_sums *m, unsigned char **ret_data,
+			size_t *ret_len, uint64_t *ret_total);
+
+/*
+ * Call fn for each entry of a block whose label set is in allow (NULL: all).
+ * Returns 0, fn's error, or -EINVAL for a malformed block.
+ */
+int store_block__decode(const void *data, size_t len,
+			const struct store_lsset *allow, int64_t time_s,
+			store_block_fn fn, void *ctx);
+
+/*
+ * Write the entries of m as the block of bucket time_s, added to what the
+ * bucket holds already. m is sorted and must be cleared afterwards.
+ * Returns 0 or -errno.
+ */
+int store_db__put_block(struct store_db *db, int64_t time_s,
+			int64_t duration_s, struct store_sums *m);
+
+/* The label sets that pass f. Returns 0 and *ret (free with
+ * store_lsset__free), or -errno. */
+int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
+			  struct store_lsset *ret);
+
+/*
+ * Call fn for every entry of every block in q's range that passes q's
+ * filter. Returns 0, -EINVAL (inverted range, corrupt block), or -errno.
+ */
+int store_db__scan(struct store_db *db, const struct store_query *q,
+		   store_block_fn fn, void *ctx);
+
+/* Bring db->cache up to date; inside the caller's read transaction.
+ * Returns 0 or -errno. */
+int store_db__refresh_cache(struct store_db *db);
+void store_cache__free(struct store_read_cache *c);
 
 /*
  * Convert a SQLite result code to -errno and remember sqlite3_errmsg() (or
@@ -81,6 +180,38 @@ int store_db__stmt(struct store_db *db, enum store_stmt id,
 
 /* Run SQL without results. Returns 0 or -errno. */
 int store_db__exec(struct store_db *db, const char *sql);
+
+/*
+ * Start a read of one snapshot (BEGIN, or a savepoint inside the writer's
+ * open flush) and bring the read caches up to date. Returns 0 or -errno;
+ * on 0, end it with store_db__read_end.
+ */
+int store_db__read_begin(struct store_db *db);
+void store_db__read_end(struct store_db *db);
+
+/*
+ * The value of label name (built-in or free-form) in l, as a filter sees
+ * it: numbers in decimal, "" when absent. May use buf. Never NULL.
+ */
+const char *store_labels__value(const struct store_labels *l,
+				const char *name, char *buf, size_t size);
+
+/* SQL selecting the label texts of label_sets l: host, process, pid,
+ * thread, tid, cgroup_id, extra. */
+#define STORE_LABEL_COLUMNS                                                 \
+	"(SELECT text FROM strings WHERE id = l.host), "                    \
+	"(SELECT text FROM strings WHERE id = l.process), l.pid, "          \
+	"(SELECT text FROM strings WHERE id = l.thread), l.tid, "           \
+	"l.cgroup_id, (SELECT text FROM strings WHERE id = l.extra)"
+
+/* Pointer type name under which queries bind a struct store_filter. */
+#define STORE_FILTER_POINTER "ember_filter"
+
+/*
+ * Register ember_labels_match(filter, host, process, pid, thread, tid,
+ * cgroup, extra) on a connection (store_filter.c). Returns 0 or -ENOMEM.
+ */
+int store_filter__register(sqlite3 *sql);
 
 /* Drop the writer's id caches (after a rollback they may name rows that no
  * longer exist). */

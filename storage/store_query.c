@@ -12,6 +12,7 @@
  * are equal pointers.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +29,10 @@ void store_query_init(struct store_query *q)
 {
 	q->from_s = INT64_MIN;
 	q->to_s = INT64_MAX;
+	q->filter = NULL;
 }
 
-static const struct store_query everything = { INT64_MIN, INT64_MAX };
+static const struct store_query everything = { INT64_MIN, INT64_MAX, NULL };
 
 /* Prepare sql and bind ?1, ?2 to the range of q. */
 static int prepare_range(struct store_db *db, const char *sql,
@@ -39,15 +41,36 @@ static int prepare_range(struct store_db *db, const char *sql,
 	sqlite3_stmt *st;
 	int rc;
 
+	if (!q)
+		q = &everything;
+	if (q->from_s > q->to_s)
+		return store_db__fail_msg(db, -EINVAL,
+					  "time range ends before it starts");
 	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_db__fail(db, rc);
-	if (!q)
-		q = &everything;
 	sqlite3_bind_int64(st, 1, q->from_s);
 	sqlite3_bind_int64(st, 2, q->to_s);
 	*ret_st = st;
 	return 0;
+}
+
+int store_db__read_begin(struct store_db *db)
+{
+	int r = store_db__exec(db, db->in_flush ? "SAVEPOINT rd" : "BEGIN");
+
+	if (r < 0)
+		return r;
+	r = store_db__refresh_cache(db);
+	if (r < 0)
+		store_db__read_end(db);
+	return r;
+}
+
+void store_db__read_end(struct store_db *db)
+{
+	sqlite3_exec(db->sql, db->in_flush ? "RELEASE rd" : "COMMIT", NULL,
+		     NULL, NULL);
 }
 
 void store_summary__free(struct store_summary *s)
@@ -98,11 +121,35 @@ out:
 	return r;
 }
 
+struct summary_acc {
+	struct store_db *db;
+	uint64_t samples;
+	struct store_sums pids, nodes;
+};
+
+static int summary_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
+			 uint64_t count)
+{
+	struct summary_acc *a = ctx;
+	const struct store_read_cache *c = &a->db->cache;
+	int r;
+
+	if (set < 0 || set > c->max_set)
+		return -EINVAL;
+	a->samples += count;
+	r = store_sums__add(&a->pids, c->set_pid[set], 0, count);
+	if (r == 0)
+		r = store_sums__add(&a->nodes, node, 0, count);
+	return r;
+}
+
 int store_db__summary(struct store_db *db, const struct store_query *q,
 		      struct store_summary **ret_summary)
 {
+	struct summary_acc acc = { .db = db };
 	struct store_summary *s;
 	sqlite3_stmt *st = NULL;
+	bool reading = false;
 	int r, rc;
 
 	if (!db || !ret_summary)
@@ -111,17 +158,19 @@ int store_db__summary(struct store_db *db, const struct store_query *q,
 	if (!s)
 		return -ENOMEM;
 	r = prepare_range(db,
-			  "SELECT (SELECT sum(count) FROM samples "
-			  "        WHERE time_s >= ?1 AND time_s < ?2),"
-			  " (SELECT count(DISTINCT l.pid) FROM samples s "
-			  "  JOIN label_sets l ON l.id = s.label_set "
-			  "  WHERE s.time_s >= ?1 AND s.time_s < ?2),"
-			  " (SELECT count(DISTINCT node) FROM samples "
-			  "  WHERE time_s >= ?1 AND time_s < ?2),"
-			  " (SELECT min(time_s) FROM flushes "
+			  "SELECT (SELECT min(time_s) FROM flushes "
 			  "  WHERE time_s >= ?1 AND time_s < ?2),"
 			  " (SELECT max(time_s) FROM flushes "
 			  "  WHERE time_s >= ?1 AND time_s < ?2)", q, &st);
+	if (r < 0)
+		goto out;
+	r = store_db__read_begin(db);
+	if (r < 0)
+		goto out;
+	reading = true;
+	r = store_db__scan(db, q, summary_entry, &acc);
+	if (r == -EINVAL && !strstr(db->errmsg, "range"))
+		r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r < 0)
 		goto out;
 	rc = sqlite3_step(st);
@@ -130,18 +179,22 @@ int store_db__summary(struct store_db *db, const struct store_query *q,
 		goto out;
 	}
 	/* NULL (empty range) reads as 0, as documented. */
-	s->samples = (uint64_t)sqlite3_column_int64(st, 0);
-	s->processes = (uint64_t)sqlite3_column_int64(st, 1);
-	s->stacks = (uint64_t)sqlite3_column_int64(st, 2);
-	s->first_s = sqlite3_column_int64(st, 3);
-	s->last_s = sqlite3_column_int64(st, 4);
+	s->samples = acc.samples;
+	s->processes = acc.pids.n;
+	s->stacks = acc.nodes.n;
+	s->first_s = sqlite3_column_int64(st, 0);
+	s->last_s = sqlite3_column_int64(st, 1);
 	r = summary_drops(db, q, s);
 	if (r < 0)
 		goto out;
 	*ret_summary = s;
 	s = NULL;
 out:
+	if (reading)
+		store_db__read_end(db);
 	sqlite3_finalize(st);
+	store_sums__free(&acc.pids);
+	store_sums__free(&acc.nodes);
 	store_summary__free(s);
 	return r;
 }
@@ -209,140 +262,80 @@ static int tree_add(struct store_tree *t, const struct store_tree_node *node,
 	return 0;
 }
 
-/* A stack node as loaded from the file, frame texts interned. */
-struct raw_node {
-	int64_t id, parent;
-	struct store_tree_node frame; /* parent/self/total unused */
-};
-
 struct tree_build {
 	struct store_db *db;
 	struct store_tree *t;
-	struct raw_node *raw;
-	size_t n_raw;
-	struct store_map raw_index;  /* stack node id -> raw index */
-	struct store_map children;   /* (parent, frame identity) -> node */
-	struct store_map placed;     /* (process node, stack node) -> node */
-	struct store_map processes;  /* process string id -> node */
-	size_t *path;                /* scratch: raw indices, leaf first */
+	struct store_sums counts;   /* (process name, stack node) -> count */
+	struct store_sums children; /* (parent, frame identity) -> node */
+	struct store_sums placed;   /* (process node, stack node) -> node */
+	struct store_map processes; /* process name -> node */
+	int64_t *path;              /* scratch: stack nodes, leaf first */
+	size_t path_cap;
 };
 
-static int load_raw_nodes(struct tree_build *b, const struct store_query *q)
+static int count_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
+		       uint64_t count)
 {
-	sqlite3_stmt *st;
-	struct raw_node *grown, *rn;
-	size_t cap = 0;
-	int r, rc;
+	struct tree_build *b = ctx;
+	const struct store_read_cache *c = &b->db->cache;
 
-	r = prepare_range(b->db,
-			  "WITH RECURSIVE need (id) AS ("
-			  "  SELECT DISTINCT node FROM samples "
-			  "  WHERE time_s >= ?1 AND time_s < ?2 AND node != 0"
-			  "  UNION "
-			  "  SELECT n.parent FROM stack_nodes n "
-			  "  JOIN need ON n.id = need.id WHERE n.parent != 0) "
-			  "SELECT n.id, n.parent, f.line, f.kind, "
-			  "       sn.text, sm.text, sf.text "
-			  "FROM need JOIN stack_nodes n ON n.id = need.id "
-			  "JOIN frames f ON f.id = n.frame "
-			  "JOIN functions fn ON fn.id = f.function "
-			  "LEFT JOIN strings sn ON sn.id = fn.name "
-			  "LEFT JOIN strings sm ON sm.id = fn.module "
-			  "LEFT JOIN strings sf ON sf.id = fn.file", q, &st);
-	if (r < 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (b->n_raw == cap) {
-			cap = cap ? cap * 2 : 256;
-			grown = realloc(b->raw, cap * sizeof(*grown));
-			if (!grown) {
-				r = -ENOMEM;
-				goto out;
-			}
-			b->raw = grown;
-		}
-		rn = &b->raw[b->n_raw];
-		memset(rn, 0, sizeof(*rn));
-		rn->id = sqlite3_column_int64(st, 0);
-		rn->parent = sqlite3_column_int64(st, 1);
-		rn->frame.line = (uint32_t)sqlite3_column_int64(st, 2);
-		rn->frame.kind = (enum store_frame_kind)sqlite3_column_int(st, 3);
-		if ((r = tree_intern(b->t, (const char *)sqlite3_column_text(st, 4),
-				     &rn->frame.name)) < 0 ||
-		    (r = tree_intern(b->t, (const char *)sqlite3_column_text(st, 5),
-				     &rn->frame.module)) < 0 ||
-		    (r = tree_intern(b->t, (const char *)sqlite3_column_text(st, 6),
-				     &rn->frame.file)) < 0)
-			goto out;
-		if (!rn->frame.name)
-			rn->frame.name = "[unknown]";
-		r = store_map__put(&b->raw_index, &rn->id, sizeof(rn->id),
-				   (int64_t)b->n_raw, NULL);
-		if (r < 0)
-			goto out;
-		b->n_raw++;
-	}
-	if (rc != SQLITE_DONE)
-		r = store_db__fail(b->db, rc);
-	else
-		b->path = malloc((b->n_raw + 1) * sizeof(*b->path));
-	if (r == 0 && !b->path)
-		r = -ENOMEM;
-out:
-	sqlite3_finalize(st);
-	return r;
+	if (set < 0 || set > c->max_set || node < 0 || node > c->max_node)
+		return -EINVAL;
+	/* Process names are interned: the pointer identifies the name. */
+	return store_sums__add(&b->counts, (int64_t)(uintptr_t)c->set_process[set],
+			       node, count);
 }
 
-/* The child of parent for frame f, added when missing. */
-static int child_of(struct tree_build *b, uint32_t parent,
-		    const struct store_tree_node *f, uint32_t *ret_index)
+/* The child of parent for cached frame id (texts owned by the read
+ * cache), added with the tree's own copies of the texts when missing. */
+static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
+		    uint32_t *ret_index)
 {
-	uint64_t key[6] = {
-		parent, (uintptr_t)f->name, (uintptr_t)f->module,
-		(uintptr_t)f->file, f->line, (uint64_t)f->kind,
-	};
+	const struct store_read_cache *c = &b->db->cache;
+	const struct store_tree_node *f = &c->frames[frame];
+	struct store_sum *found;
 	struct store_tree_node node = *f;
 	uint32_t index;
-	int64_t found;
 	int r;
 
-	if (store_map__get(&b->children, key, sizeof(key), &found)) {
-		*ret_index = (uint32_t)found;
+	found = store_sums__find(&b->children, parent, c->frame_ident[frame]);
+	if (found) {
+		*ret_index = (uint32_t)found->count;
 		return 0;
 	}
 	node.parent = parent;
 	node.self = node.total = 0;
+	if ((r = tree_intern(b->t, f->name, &node.name)) < 0 ||
+	    (r = tree_intern(b->t, f->module, &node.module)) < 0 ||
+	    (r = tree_intern(b->t, f->file, &node.file)) < 0)
+		return r;
 	r = tree_add(b->t, &node, &index);
 	if (r < 0)
 		return r;
-	r = store_map__put(&b->children, key, sizeof(key), index, NULL);
+	r = store_sums__add(&b->children, parent, c->frame_ident[frame], index);
 	if (r < 0)
 		return r;
 	*ret_index = index;
 	return 0;
 }
 
-static int process_node(struct tree_build *b, int64_t process_id,
-			const char *name, uint32_t *ret_index)
+static int process_node(struct tree_build *b, const char *name,
+			uint32_t *ret_index)
 {
 	struct store_tree_node f = { .kind = STORE_FRAME_PROCESS };
 	int64_t found;
 	uint32_t index;
 	int r;
 
-	if (store_map__get(&b->processes, &process_id, sizeof(process_id),
-			   &found)) {
+	if (store_map__get(&b->processes, &name, sizeof(name), &found)) {
 		*ret_index = (uint32_t)found;
 		return 0;
 	}
-	r = tree_intern(b->t, name ? name : "[unknown]", &f.name);
-	if (r < 0)
-		return r;
-	r = child_of(b, 0, &f, &index);
-	if (r < 0)
-		return r;
-	r = store_map__put(&b->processes, &process_id, sizeof(process_id),
-			   index, NULL);
+	r = tree_intern(b->t, name, &f.name);
+	if (r == 0)
+		r = tree_add(b->t, &f, &index);
+	if (r == 0)
+		r = store_map__put(&b->processes, &name, sizeof(name), index, NULL);
 	if (r < 0)
 		return r;
 	*ret_index = index;
@@ -353,34 +346,44 @@ static int process_node(struct tree_build *b, int64_t process_id,
 static int place_stack(struct tree_build *b, uint32_t proc, int64_t node,
 		       uint32_t *ret_index)
 {
-	int64_t key[2] = { proc, node }, found, raw;
+	const struct store_read_cache *c = &b->db->cache;
+	struct store_sum *found;
 	size_t depth = 0;
 	uint32_t at = proc;
 	int r;
 
 	/* Walk up to the root or the first node placed already. */
 	while (node != 0) {
-		key[1] = node;
-		if (store_map__get(&b->placed, key, sizeof(key), &found)) {
-			at = (uint32_t)found;
+		found = store_sums__find(&b->placed, proc, node);
+		if (found) {
+			at = (uint32_t)found->count;
 			break;
 		}
 		/* More steps than nodes means a cycle: a corrupt file. */
-		if (!store_map__get(&b->raw_index, &node, sizeof(node), &raw) ||
-		    depth > b->n_raw)
+		if (node < 0 || node > c->max_node || depth > (size_t)c->max_node ||
+		    c->node_frame[node] <= 0 || c->node_frame[node] > c->max_frame ||
+		    c->frames[c->node_frame[node]].name == NULL)
 			return store_db__fail_msg(b->db, -EINVAL,
 						  "corrupt stack trie");
-		b->path[depth++] = (size_t)raw;
-		node = b->raw[raw].parent;
+		if (depth == b->path_cap) {
+			size_t cap = b->path_cap ? b->path_cap * 2 : 64;
+			int64_t *p = realloc(b->path, cap * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			b->path = p;
+			b->path_cap = cap;
+		}
+		b->path[depth++] = node;
+		node = c->node_parent[node];
 	}
 	while (depth > 0) {
-		const struct raw_node *rn = &b->raw[b->path[--depth]];
+		int64_t id = b->path[--depth];
 
-		r = child_of(b, at, &rn->frame, &at);
+		r = child_of(b, at, c->node_frame[id], &at);
 		if (r < 0)
 			return r;
-		key[1] = rn->id;
-		r = store_map__put(&b->placed, key, sizeof(key), at, NULL);
+		r = store_sums__add(&b->placed, proc, id, at);
 		if (r < 0)
 			return r;
 	}
@@ -388,44 +391,12 @@ static int place_stack(struct tree_build *b, uint32_t proc, int64_t node,
 	return 0;
 }
 
-static int merge_counts(struct tree_build *b, const struct store_query *q)
-{
-	sqlite3_stmt *st;
-	uint32_t proc, at = 0;
-	int r, rc;
-
-	r = prepare_range(b->db,
-			  "SELECT l.process, p.text, s.node, sum(s.count) "
-			  "FROM samples s JOIN label_sets l ON l.id = s.label_set "
-			  "LEFT JOIN strings p ON p.id = l.process "
-			  "WHERE s.time_s >= ?1 AND s.time_s < ?2 "
-			  "GROUP BY l.process, s.node "
-			  "ORDER BY l.process, s.node", q, &st);
-	if (r < 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = process_node(b, sqlite3_column_int64(st, 0),
-				 (const char *)sqlite3_column_text(st, 1), &proc);
-		if (r < 0)
-			goto out;
-		r = place_stack(b, proc, sqlite3_column_int64(st, 2), &at);
-		if (r < 0)
-			goto out;
-		b->t->nodes[at].self += (uint64_t)sqlite3_column_int64(st, 3);
-	}
-	if (rc != SQLITE_DONE)
-		r = store_db__fail(b->db, rc);
-out:
-	sqlite3_finalize(st);
-	return r;
-}
-
 int store_db__query_tree(struct store_db *db, const struct store_query *q,
 			 struct store_tree **ret_tree)
 {
 	struct store_tree_node root = { .name = "all" };
 	struct tree_build b = { .db = db };
-	uint32_t index;
+	uint32_t index, proc, at = 0;
 	int r;
 
 	if (!db || !ret_tree)
@@ -436,16 +407,24 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 	r = tree_add(b.t, &root, &index);
 	if (r < 0)
 		goto out;
-	/* Both queries in one read transaction: a writer committing in
-	 * between must not add counts for nodes that were not loaded. */
-	r = store_db__exec(db, db->in_flush ? "SAVEPOINT tree" : "BEGIN");
+	/* One read transaction: the caches and the blocks are one
+	 * snapshot, so every node a block names is loaded. */
+	r = store_db__read_begin(db);
 	if (r < 0)
 		goto out;
-	r = load_raw_nodes(&b, q);
-	if (r == 0)
-		r = merge_counts(&b, q);
-	sqlite3_exec(db->sql, db->in_flush ? "RELEASE tree" : "COMMIT",
-		     NULL, NULL, NULL);
+	r = store_db__scan(db, q, count_entry, &b);
+	if (r == -EINVAL && !strstr(db->errmsg, "range"))
+		r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
+	for (size_t i = 0; r == 0 && i < b.counts.n; i++) {
+		const struct store_sum *e = &b.counts.v[i];
+
+		r = process_node(&b, (const char *)(uintptr_t)e->a, &proc);
+		if (r == 0)
+			r = place_stack(&b, proc, e->b, &at);
+		if (r == 0)
+			b.t->nodes[at].self += e->count;
+	}
+	store_db__read_end(db);
 	if (r < 0)
 		goto out;
 	/* Parents precede children, so one backward pass sums subtrees. */
@@ -457,11 +436,10 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 	b.t = NULL;
 out:
 	store_tree__free(b.t);
-	free(b.raw);
 	free(b.path);
-	store_map__free(&b.raw_index);
-	store_map__free(&b.children);
-	store_map__free(&b.placed);
+	store_sums__free(&b.counts);
+	store_sums__free(&b.children);
+	store_sums__free(&b.placed);
 	store_map__free(&b.processes);
 	return r;
 }

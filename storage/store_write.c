@@ -7,7 +7,8 @@
  * drained from the sampler and symbolized.
  *
  * Ids are looked up through in-memory caches first, so a stack seen before
- * costs one UPSERT of its count and no SELECT.
+ * costs no SQL at all: counts are summed in memory per (label set, stack)
+ * and written as one packed block per flush (store_block.c).
  */
 #include <errno.h>
 #include <string.h>
@@ -179,7 +180,6 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 			uint64_t count)
 {
 	int64_t labels_set, node = 0, key[2];
-	sqlite3_stmt *st;
 	int r;
 
 	if (!db || (n_frames && !frames))
@@ -198,15 +198,9 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 		if (r < 0)
 			return r;
 	}
-	r = store_db__stmt(db, STMT_SAMPLE_ADD, &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, db->flush_time_s);
-	sqlite3_bind_int64(st, 2, db->flush_duration_s);
-	sqlite3_bind_int64(st, 3, labels_set);
-	sqlite3_bind_int64(st, 4, node);
-	sqlite3_bind_int64(st, 5, (int64_t)count);
-	return step_done(db, st);
+	/* Counted in memory; the flush's block is written at commit. */
+	r = store_sums__add(&db->flush_sums, labels_set, node, count);
+	return r < 0 ? store_db__fail_msg(db, r, "out of memory") : 0;
 }
 
 int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count)
@@ -240,6 +234,13 @@ int store_db__commit(struct store_db *db)
 		return -EINVAL;
 	if (!db->in_flush)
 		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	if (db->flush_sums.n) {
+		r = store_db__put_block(db, db->flush_time_s,
+					db->flush_duration_s, &db->flush_sums);
+		store_sums__clear(&db->flush_sums);
+		if (r < 0)
+			goto fail;
+	}
 	r = store_db__stmt(db, STMT_FLUSH_ADD, &st);
 	if (r < 0)
 		goto fail;
@@ -265,6 +266,7 @@ void store_db__rollback(struct store_db *db)
 	/* Keep the error message of what made the caller give up. */
 	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 	db->in_flush = false;
+	store_sums__clear(&db->flush_sums);
 	/* Ids cached during the flush may name rows that are now gone. */
 	store_db__drop_caches(db);
 }

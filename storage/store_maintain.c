@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_maintain.c — retention and downsampling, run by the writer between
+ * flushes (profiler/session.c calls store_db__maintain every few minutes):
+ * old buckets are merged into coarser ones with their counts summed, data
+ * past the maximum age or beyond the maximum size is removed, rows nothing
+ * refers to any more are collected, and free pages go back to the file
+ * system (the file uses auto_vacuum = INCREMENTAL, see store_db.c).
+ *
+ * Everything but the vacuum is one transaction: a crash leaves the file as
+ * before or as after a run.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+void store_policy_init(struct store_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->tiers[0].after_s = STORE_POLICY_DOWNSAMPLE_1;
+	p->tiers[0].step_s = STORE_POLICY_STEP_1;
+	p->tiers[1].after_s = STORE_POLICY_DOWNSAMPLE_2;
+	p->tiers[1].step_s = STORE_POLICY_STEP_2;
+	p->max_age_s = STORE_POLICY_MAX_AGE;
+	p->max_bytes = STORE_POLICY_MAX_BYTES;
+}
+
+/* Run sql with ?1.. bound to n int64 values; *ret_changes (may be NULL)
+ * gets the rows it changed. */
+static int exec_ints(struct store_db *db, const char *sql, int64_t *ret_changes,
+		     int n, ...)
+{
+	sqlite3_stmt *st;
+	va_list ap;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+	va_end(ap);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_db__fail(db, rc);
+	if (ret_changes)
+		*ret_changes = sqlite3_changes64(db->sql);
+	return 0;
+}
+
+static int query_i64(struct store_db *db, const char *sql, int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_db__fail(db, rc);
+}
+
+static int query_i64_bound(struct store_db *db, const char *sql, int64_t v,
+			   int64_t *ret)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, v);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*ret = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_db__fail(db, rc);
+}
+
+/* Bytes the data takes: pages in use, free pages not counted. */
+static int used_bytes(struct store_db *db, uint64_t *ret)
+{
+	int64_t pages, free_pages, size;
+	int r;
+
+	if ((r = query_i64(db, "PRAGMA page_count", &pages)) < 0 ||
+	    (r = query_i64(db, "PRAGMA freelist_count", &free_pages)) < 0 ||
+	    (r = query_i64(db, "PRAGMA page_size", &size)) < 0)
+		return r;
+	*ret = (uint64_t)((pages - free_pages) * size);
+	return 0;
+}
+
+static int file_bytes(struct store_db *db, uint64_t *ret)
+{
+	int64_t pages, size;
+	int r;
+
+	if ((r = query_i64(db, "PRAGMA page_count", &pages)) < 0 ||
+	    (r = query_i64(db, "PRAGMA page_size", &size)) < 0)
+		return r;
+	*ret = (uint64_t)(pages * size);
+	return 0;
+}
+
+/* floor(time_s / step) * step in SQL, right for negative times too. */
+#define FLOOR_STEP "(time_s - ((time_s % ?1) + ?1) % ?1)"
+
+static int64_t floor_to(int64_t t, int64_t step)
+{
+	int64_t r = t % step;
+
+	return r < 0 ? t - r - step : t - r;
+}
+
+static int add_to_sums(void *ctx, int64_t time_s, int64_t set, int64_t node,
+		       uint64_t count)
+{
+	return store_sums__add(ctx, set, node, count);
+}
+
+/* Merge the blocks finer than step in [start, start + step) into one. */
+static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
+			struct store_sums *m, struct store_maintain_stats *stats)
+{
+	sqlite3_stmt *st;
+	int64_t n = 0;
+	int r = 0, rc;
+
+	store_sums__clear(m);
+	rc = sqlite3_prepare_v2(db->sql, "SELECT time_s, data FROM sample_blocks "
+				"WHERE time_s >= ?1 AND time_s < ?1 + ?2 AND "
+				"duration_s < ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, start);
+	sqlite3_bind_int64(st, 2, step);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = store_block__decode(sqlite3_column_blob(st, 1),
+					(size_t)sqlite3_column_bytes(st, 1), NULL,
+					sqlite3_column_int64(st, 0), add_to_sums, m);
+		if (r == -EINVAL)
+			r = store_db__fail_msg(db, r, "corrupt sample block");
+		if (r < 0)
+			break;
+		n++;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	if (r < 0)
+		return r;
+	r = exec_ints(db, "DELETE FROM sample_blocks WHERE time_s >= ?1 AND "
+		      "time_s < ?1 + ?2 AND duration_s < ?2", NULL, 2, start, step);
+	if (r == 0 && m->n)
+		r = store_db__put_block(db, start, step, m);
+	store_sums__clear(m);
+	stats->rows_merged += (uint64_t)(n > 0 ? n - 1 : 0);
+	return r;
+}
+
+/* Merge every bucket before cut that is finer than step into step-sized
+ * buckets. cut is a multiple of step, so no coarse bucket is half done. */
+static int downsample(struct store_db *db, int64_t step, int64_t cut,
+		      struct store_maintain_stats *stats)
+{
+	struct store_sums m = { 0 };
+	int64_t *starts = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st;
+	int r = 0, rc;
+
+	rc = sqlite3_prepare_v2(db->sql, "SELECT DISTINCT " FLOOR_STEP
+				" FROM sample_blocks WHERE time_s < ?2 AND "
+				"duration_s < ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, step);
+	sqlite3_bind_int64(st, 2, cut);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			int64_t *p;
+
+			cap = cap ? cap * 2 : 256;
+			p = realloc(starts, cap * sizeof(*p));
+			if (!p) {
+				r = -ENOMEM;
+				break;
+			}
+			starts = p;
+		}
+		starts[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = merge_bucket(db, starts[i], step, &m, stats);
+	free(starts);
+	store_sums__free(&m);
+	if (r < 0)
+		return r;
+	/* Drops and flushes follow the buckets, through temp tables: a
+	 * merged row may have the key of a row it replaces. */
+	r = store_db__exec(db,
+			   "CREATE TEMP TABLE IF NOT EXISTS ds_drops ("
+			   " time_s, reason, count);"
+			   "CREATE TEMP TABLE IF NOT EXISTS ds_flushes ("
+			   " time_s, n);"
+			   "DELETE FROM temp.ds_drops; DELETE FROM temp.ds_flushes");
+	if (r < 0)
+		return r;
+	if ((r = exec_ints(db, "INSERT INTO temp.ds_drops "
+			   "SELECT " FLOOR_STEP ", reason, sum(count) FROM drops "
+			   "WHERE time_s < ?2 AND time_s IN (SELECT time_s FROM "
+			   "flushes WHERE time_s < ?2 AND duration_s < ?1) "
+			   "GROUP BY 1, reason", NULL, 2, step, cut)) < 0 ||
+	    (r = exec_ints(db, "INSERT INTO temp.ds_flushes "
+			   "SELECT " FLOOR_STEP ", sum(n) FROM flushes "
+			   "WHERE time_s < ?2 AND duration_s < ?1 GROUP BY 1",
+			   NULL, 2, step, cut)) < 0 ||
+	    (r = exec_ints(db, "DELETE FROM drops WHERE time_s < ?2 AND "
+			   "time_s IN (SELECT time_s FROM flushes WHERE "
+			   "time_s < ?2 AND duration_s < ?1)", NULL, 2, step,
+			   cut)) < 0 ||
+	    (r = exec_ints(db, "DELETE FROM flushes "
+			   "WHERE time_s < ?2 AND duration_s < ?1", NULL, 2,
+			   step, cut)) < 0 ||
+	    (r = exec_ints(db, "INSERT INTO drops (time_s, reason, count) "
+			   "SELECT time_s, reason, count FROM temp.ds_drops "
+			   "WHERE 1 ON CONFLICT (time_s, reason) DO UPDATE SET "
+			   "count = count + excluded.count", NULL, 0)) < 0 ||
+	    (r = exec_ints(db, "INSERT INTO flushes (time_s, duration_s, n) "
+			   "SELECT time_s, ?1, n FROM temp.ds_flushes WHERE 1 "
+			   "ON CONFLICT (time_s) DO UPDATE SET n = n + excluded.n, "
+			   "duration_s = max(duration_s, excluded.duration_s)",
+			   NULL, 1, step)) < 0)
+		return r;
+	return 0;
+}
+
+/* Remove every bucket that starts before cut. */
+static int remove_before(struct store_db *db, int64_t cut,
+			 struct store_maintain_stats *stats)
+{
+	int64_t n = 0, samples = 0;
+	int r;
+
+	r = query_i64_bound(db, "SELECT coalesce(sum(total), 0) FROM "
+			    "sample_blocks WHERE time_s < ?1", cut, &samples);
+	if (r < 0)
+		return r;
+	if ((r = exec_ints(db, "DELETE FROM sample_blocks WHERE time_s < ?1",
+			   &n, 1, cut)) < 0 ||
+	    (r = exec_ints(db, "DELETE FROM drops WHERE time_s < ?1", NULL, 1,
+			   cut)) < 0 ||
+	    (r = exec_ints(db, "DELETE FROM flushes WHERE time_s < ?1", NULL, 1,
+			   cut)) < 0)
+		return r;
+	stats->rows_removed += (uint64_t)n;
+	stats->samples_removed += (uint64_t)samples;
+	return 0;
+}
+
+/* The label sets and leaf nodes the remaining blocks use, into temp
+ * tables live_sets and live_nodes (leaves only). */
+static int live_from_blocks(struct store_db *db)
+{
+	struct store_sums live = { 0 };
+	sqlite3_stmt *ins = NULL;
+	int r, rc;
+
+	r = store_db__exec(db,
+			   "DROP TABLE IF EXISTS temp.live_sets;"
+			   "DROP TABLE IF EXISTS temp.live_nodes;"
+			   "CREATE TEMP TABLE live_sets (id INTEGER PRIMARY KEY);"
+			   "CREATE TEMP TABLE live_nodes (id INTEGER PRIMARY KEY)");
+	if (r < 0)
+		return r;
+	r = store_db__scan(db, NULL, add_to_sums, &live);
+	if (r < 0)
+		goto out;
+	rc = sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO temp.live_sets "
+				"VALUES (?1)", -1, &ins, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	for (int pass = 0; pass < 2 && r == 0; pass++) {
+		if (pass == 1) {
+			sqlite3_finalize(ins);
+			rc = sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO "
+						"temp.live_nodes VALUES (?1)", -1,
+						&ins, NULL);
+			if (rc != SQLITE_OK) {
+				ins = NULL;
+				r = store_db__fail(db, rc);
+				break;
+			}
+		}
+		for (size_t i = 0; i < live.n; i++) {
+			sqlite3_reset(ins);
+			sqlite3_bind_int64(ins, 1, pass ? live.v[i].b : live.v[i].a);
+			rc = sqlite3_step(ins);
+			if (rc != SQLITE_DONE) {
+				r = store_db__fail(db, rc);
+				break;
+			}
+		}
+	}
+out:
+	sqlite3_finalize(ins);
+	store_sums__free(&live);
+	return r;
+}
+
+/* Delete rows nothing refers to, leaves first: label sets, stack nodes
+ * off every stored stack's path, then frames, functions and strings. */
+static int collect(struct store_db *db, struct store_maintain_stats *stats)
+{
+	static const char *const steps[] = {
+		"DELETE FROM label_sets WHERE id NOT IN "
+		"(SELECT id FROM temp.live_sets)",
+		"INSERT OR IGNORE INTO temp.live_nodes WITH RECURSIVE live (id) AS ("
+		" SELECT id FROM temp.live_nodes WHERE id != 0"
+		" UNION SELECT n.parent FROM stack_nodes n JOIN live "
+		" ON n.id = live.id WHERE n.parent != 0) SELECT id FROM live",
+		"DELETE FROM stack_nodes WHERE id NOT IN "
+		"(SELECT id FROM temp.live_nodes)",
+		"DROP TABLE temp.live_nodes",
+		"DROP TABLE temp.live_sets",
+		"DELETE FROM frames WHERE id NOT IN "
+		"(SELECT frame FROM stack_nodes)",
+		"DELETE FROM functions WHERE id NOT IN "
+		"(SELECT function FROM frames)",
+		"DELETE FROM strings WHERE id NOT IN ("
+		" SELECT name FROM functions UNION ALL"
+		" SELECT module FROM functions UNION ALL"
+		" SELECT file FROM functions UNION ALL"
+		" SELECT build_id FROM frames UNION ALL"
+		" SELECT host FROM label_sets UNION ALL"
+		" SELECT process FROM label_sets UNION ALL"
+		" SELECT thread FROM label_sets UNION ALL"
+		" SELECT extra FROM label_sets UNION ALL"
+		" SELECT reason FROM drops)",
+		/* Readers' caches of ids are stale now. */
+		"INSERT INTO meta (key, value) VALUES ('gc_generation', 1) "
+		"ON CONFLICT (key) DO UPDATE SET value = value + 1",
+	};
+	int64_t n;
+	int r;
+
+	r = live_from_blocks(db);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		n = 0;
+		r = exec_ints(db, steps[i], &n, 0);
+		if (r < 0)
+			return r;
+		if (!strncmp(steps[i], "DELETE", 6))
+			stats->rows_collected += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int check_policy(const struct store_policy *p)
+{
+	int64_t last_after = 0, last_step = 0;
+
+	for (int i = 0; i < STORE_POLICY_TIERS; i++) {
+		if (!p->tiers[i].after_s)
+			continue;
+		if (p->tiers[i].after_s < 0 || p->tiers[i].step_s <= 0 ||
+		    p->tiers[i].after_s <= last_after ||
+		    p->tiers[i].step_s <= last_step)
+			return -EINVAL;
+		last_after = p->tiers[i].after_s;
+		last_step = p->tiers[i].step_s;
+	}
+	return p->max_age_s < 0 ? -EINVAL : 0;
+}
+
+static int maintain_locked(struct store_db *db, int64_t now_s,
+			   const struct store_policy *p,
+			   struct store_maintain_stats *stats)
+{
+	bool removed = false;
+	uint64_t used;
+	int r;
+
+	for (int i = 0; i < STORE_POLICY_TIERS; i++) {
+		int64_t step = p->tiers[i].step_s, cut;
+
+		if (!p->tiers[i].after_s)
+			continue;
+		cut = floor_to(now_s - p->tiers[i].after_s, step);
+		r = downsample(db, step, cut, stats);
+		if (r < 0)
+			return r;
+	}
+	if (p->max_age_s) {
+		uint64_t before = stats->rows_removed;
+
+		/* A bucket is past the age once it has ended: the longest
+		 * bucket is the coarsest step. */
+		r = remove_before(db, now_s - p->max_age_s, stats);
+		if (r < 0)
+			return r;
+		removed |= stats->rows_removed > before;
+	}
+	if (removed) {
+		r = collect(db, stats);
+		if (r < 0)
+			return r;
+	}
+	/* Over the size limit: drop the oldest tenth of the span, collect,
+	 * measure again. Bounded: each round removes data or stops. */
+	for (int round = 0; p->max_bytes && round < 30; round++) {
+		int64_t first, last;
+
+		r = used_bytes(db, &used);
+		if (r < 0)
+			return r;
+		if (used <= p->max_bytes)
+			break;
+		if ((r = query_i64(db, "SELECT coalesce(min(time_s), 0) "
+				   "FROM flushes", &first)) < 0 ||
+		    (r = query_i64(db, "SELECT coalesce(max(time_s), 0) "
+				   "FROM flushes", &last)) < 0)
+			return r;
+		if (last <= first)
+			break; /* one bucket left: keep the newest data */
+		r = remove_before(db, first + (last - first) / 10 + 1, stats);
+		if (r == 0)
+			r = collect(db, stats);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int store_db__maintain(struct store_db *db, int64_t now_s,
+		       const struct store_policy *p,
+		       struct store_maintain_stats *ret_stats)
+{
+	struct store_maintain_stats stats = { 0 };
+	struct store_policy defaults;
+	int r;
+
+	if (!db)
+		return -EINVAL;
+	if (!p) {
+		store_policy_init(&defaults);
+		p = &defaults;
+	}
+	if (check_policy(p) < 0)
+		return store_db__fail_msg(db, -EINVAL, "bad retention policy");
+	if (!db->writable)
+		return store_db__fail_msg(db, -EROFS, "read-only handle");
+	if (db->in_flush)
+		return store_db__fail_msg(db, -EBUSY, "a flush is open");
+	r = file_bytes(db, &stats.bytes_before);
+	if (r < 0)
+		return r;
+	r = store_db__exec(db, "BEGIN IMMEDIATE");
+	if (r < 0)
+		return r;
+	r = maintain_locked(db, now_s, p, &stats);
+	if (r == 0)
+		r = store_db__exec(db, "COMMIT");
+	if (r < 0) {
+		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+		return r;
+	}
+	/* Collected rows may be named by the id caches. */
+	store_db__drop_caches(db);
+	/* Give the free pages back; harmless on a file without
+	 * auto_vacuum (then it does nothing). */
+	r = store_db__exec(db, "PRAGMA incremental_vacuum");
+	if (r == 0)
+		r = store_db__exec(db, "PRAGMA wal_checkpoint(PASSIVE)");
+	if (r == 0)
+		r = file_bytes(db, &stats.bytes_after);
+	if (r < 0)
+		return r;
+	if (ret_stats)
+		*ret_stats = stats;
+	return 0;
+}

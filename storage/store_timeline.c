@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_timeline.c — the read side's label-aware queries: timelines
+ * (samples per step, optionally one series per value of a label) and the
+ * label names and values present in a range, for the web UI's time chart
+ * and filter pickers and for `ember report`. Counts are summed in SQL per
+ * (bucket, label set); C only maps label sets to series.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "store_internal.h"
+
+void store_timeline__free(struct store_timeline *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n_series; i++) {
+		free((char *)t->series[i].value);
+		free(t->series[i].counts);
+	}
+	free(t->series);
+	free(t);
+}
+
+/* A step that gives at most 500 steps over span seconds. */
+static int64_t auto_step(int64_t span)
+{
+	static const int64_t nice[] = {
+		10, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600,
+		12 * 3600, 86400,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(nice); i++)
+		if (span / nice[i] < 500)
+			return nice[i];
+	return (span / 500 / 86400 + 1) * 86400;
+}
+
+static int64_t floor_to(int64_t t, int64_t step)
+{
+	int64_t r = t % step;
+
+	return r < 0 ? t - r - step : t - r;
+}
+
+/* The first bucket start and last bucket end within q's range. */
+static int data_span(struct store_db *db, const struct store_query *q,
+		     int64_t *ret_first, int64_t *ret_end, bool *ret_empty)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->sql,
+				"SELECT min(time_s), max(time_s + duration_s), "
+				"count(*) FROM sample_blocks "
+				"WHERE time_s >= ?1 AND time_s < ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, q->from_s);
+	sqlite3_bind_int64(st, 2, q->to_s);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_empty = sqlite3_column_int64(st, 2) == 0;
+		*ret_first = sqlite3_column_int64(st, 0);
+		*ret_end = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_db__fail(db, rc);
+}
+
+static int add_series(struct store_timeline *t, const char *value,
+		      size_t *ret_index)
+{
+	struct store_timeline_series *grown, *s;
+
+	grown = realloc(t->series, (t->n_series + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	t->series = grown;
+	s = &t->series[t->n_series];
+	memset(s, 0, sizeof(*s));
+	s->counts = calloc(t->n_steps ? t->n_steps : 1, sizeof(uint64_t));
+	if (value)
+		s->value = strdup(value);
+	if (!s->counts || (value && !s->value)) {
+		free(s->counts);
+		free((char *)s->value);
+		return -ENOMEM;
+	}
+	*ret_index = t->n_series++;
+	return 0;
+}
+
+/* Read the label texts of a row from column col on (STORE_LABEL_COLUMNS). */
+static void row_labels(sqlite3_stmt *st, int col, struct store_labels *l)
+{
+	l->host = (const char *)sqlite3_column_text(st, col);
+	l->process = (const char *)sqlite3_column_text(st, col + 1);
+	l->pid = (uint32_t)sqlite3_column_int64(st, col + 2);
+	l->thread = (const char *)sqlite3_column_text(st, col + 3);
+	l->tid = (uint32_t)sqlite3_column_int64(st, col + 4);
+	l->cgroup_id = (uint64_t)sqlite3_column_int64(st, col + 5);
+	l->extra = (const char *)sqlite3_column_text(st, col + 6);
+}
+
+static int compare_series(const void *pa, const void *pb)
+{
+	const struct store_timeline_series *a = pa, *b = pb;
+
+	if (a->total != b->total)
+		return a->total < b->total ? 1 : -1;
+	return strcmp(a->value ? a->value : "", b->value ? b->value : "");
+}
+
+struct timeline_fill {
+	struct store_db *db;
+	struct store_timeline *t;
+	const char *split;
+	struct store_map by_value; /* label value -> series */
+	struct store_sums by_set;  /* (label set, 0) -> series + 1 */
+	sqlite3_stmt *labels;      /* a label set's texts */
+};
+
+/* The series of label set `set`, added when its value is new. */
+static int series_of(struct timeline_fill *f, int64_t set, size_t *ret)
+{
+	struct store_sum *e = store_sums__find(&f->by_set, set, 0);
+	struct store_labels l = { 0 };
+	char buf[1024];
+	const char *v;
+	int64_t found;
+	size_t index;
+	int r, rc;
+
+	if (e) {
+		*ret = (size_t)e->count - 1;
+		return 0;
+	}
+	sqlite3_reset(f->labels);
+	sqlite3_bind_int64(f->labels, 1, set);
+	rc = sqlite3_step(f->labels);
+	if (rc == SQLITE_ROW)
+		row_labels(f->labels, 0, &l);
+	else if (rc == SQLITE_DONE)
+		return store_db__fail_msg(f->db, -EINVAL, "corrupt sample block: "
+					  "unknown label set");
+	else
+		return store_db__fail(f->db, rc);
+	v = store_labels__value(&l, f->split, buf, sizeof(buf));
+	if (store_map__get(&f->by_value, v, strlen(v), &found)) {
+		index = (size_t)found;
+	} else {
+		r = add_series(f->t, v, &index);
+		if (r == 0)
+			r = store_map__put(&f->by_value, v, strlen(v),
+					   (int64_t)index, NULL);
+		if (r < 0)
+			return r;
+	}
+	*ret = index;
+	return store_sums__add(&f->by_set, set, 0, index + 1);
+}
+
+static int timeline_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
+			  uint64_t count)
+{
+	struct timeline_fill *f = ctx;
+	struct store_timeline *t = f->t;
+	size_t step, index = 0;
+	int r;
+
+	if (time_s < t->from_s)
+		return 0;
+	step = (size_t)((time_s - t->from_s) / t->step_s);
+	if (step >= t->n_steps)
+		return 0;
+	if (f->split) {
+		r = series_of(f, set, &index);
+		if (r < 0)
+			return r;
+	}
+	t->series[index].counts[step] += count;
+	t->series[index].total += count;
+	return 0;
+}
+
+static int fill_timeline(struct store_db *db, const struct store_query *q,
+			 const char *split, struct store_timeline *t)
+{
+	struct timeline_fill f = { .db = db, .t = t, .split = split };
+	size_t index;
+	int r = 0, rc;
+
+	if (split) {
+		rc = sqlite3_prepare_v2(db->sql, "SELECT " STORE_LABEL_COLUMNS
+					" FROM label_sets l WHERE l.id = ?1", -1,
+					&f.labels, NULL);
+		if (rc != SQLITE_OK)
+			return store_db__fail(db, rc);
+	} else {
+		r = add_series(t, NULL, &index);
+	}
+	if (r == 0)
+		r = store_db__scan(db, q, timeline_entry, &f);
+	sqlite3_finalize(f.labels);
+	store_map__free(&f.by_value);
+	store_sums__free(&f.by_set);
+	if (r == 0)
+		qsort(t->series, t->n_series, sizeof(*t->series),
+		      compare_series);
+	return r;
+}
+
+int store_db__query_timeline(struct store_db *db, const struct store_query *q,
+			     int64_t step_s, const char *split_label,
+			     struct store_timeline **ret_timeline)
+{
+	struct store_query range = { INT64_MIN, INT64_MAX, NULL };
+	struct store_timeline *t = NULL;
+	int64_t first = 0, end = 0, from, to;
+	bool empty = true;
+	int r;
+
+	if (!db || !ret_timeline)
+		return -EINVAL;
+	if (q)
+		range = *q;
+	if (range.from_s > range.to_s)
+		return store_db__fail_msg(db, -EINVAL,
+					  "time range ends before it starts");
+	if (step_s < 0)
+		return store_db__fail_msg(db, -EINVAL, "negative step");
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	r = store_db__exec(db, db->in_flush ? "SAVEPOINT timeline" : "BEGIN");
+	if (r < 0)
+		goto out;
+	r = data_span(db, &range, &first, &end, &empty);
+	if (r < 0)
+		goto end;
+	from = range.from_s != INT64_MIN ? range.from_s : first;
+	to = range.to_s != INT64_MAX ? range.to_s : end;
+	if (range.from_s == INT64_MIN && range.to_s == INT64_MAX && empty)
+		goto end; /* nothing anywhere: no steps, no series */
+	if (to <= from) {
+		to = from; /* an empty range: no steps */
+		goto end_ok;
+	}
+	if (step_s == 0)
+		step_s = auto_step(to - from);
+	if (range.from_s == INT64_MIN)
+		from = floor_to(from, step_s);
+	if ((to - from) / step_s >= STORE_TIMELINE_MAX_STEPS) {
+		r = store_db__fail_msg(db, -EINVAL,
+				       "too many steps: choose a longer step "
+				       "or a shorter range");
+		goto end;
+	}
+	t->from_s = from;
+	t->step_s = step_s;
+	t->n_steps = (size_t)((to - from + step_s - 1) / step_s);
+end_ok:
+	t->from_s = from;
+	t->step_s = step_s;
+	if (t->n_steps)
+		r = fill_timeline(db, &range, split_label, t);
+end:
+	sqlite3_exec(db->sql, db->in_flush ? "RELEASE timeline" : "COMMIT",
+		     NULL, NULL, NULL);
+	if (r < 0)
+		goto out;
+	*ret_timeline = t;
+	t = NULL;
+out:
+	store_timeline__free(t);
+	return r;
+}
+
+/* ---- label names and values ---- */
+
+void store_strv_free(char **strv)
+{
+	if (!strv)
+		return;
+	for (char **p = strv; *p; p++)
+		free(*p);
+	free(strv);
+}
+
+void store_label_values_free(struct store_label_value *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].value);
+	free(v);
+}
+
+static int sum_set(void *ctx, int64_t time_s, int64_t set, int64_t node,
+		   uint64_t count)
+{
+	return store_sums__add(ctx, set, 0, count);
+}
+
+/* Call fn for every label set in q's range with its samples. */
+static int for_each_label_set(struct store_db *db, const struct store_query *q,
+			      int (*fn)(void *ctx, const struct store_labels *l,
+					uint64_t samples),
+			      void *ctx)
+{
+	struct store_sums sets = { 0 };
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	r = store_db__exec(db, db->in_flush ? "SAVEPOINT labels" : "BEGIN");
+	if (r < 0)
+		return r;
+	r = store_db__scan(db, q, sum_set, &sets);
+	if (r < 0)
+		goto out;
+	rc = sqlite3_prepare_v2(db->sql, "SELECT " STORE_LABEL_COLUMNS
+				" FROM label_sets l WHERE l.id = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	for (size_t i = 0; i < sets.n && r == 0; i++) {
+		struct store_labels l = { 0 };
+
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, sets.v[i].a);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			row_labels(st, 0, &l);
+		else if (rc == SQLITE_DONE)
+			r = store_db__fail_msg(db, -EINVAL, "corrupt sample block: "
+					       "unknown label set");
+		else
+			r = store_db__fail(db, rc);
+		if (r == 0)
+			r = fn(ctx, &l, sets.v[i].count);
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_exec(db->sql, db->in_flush ? "RELEASE labels" : "COMMIT", NULL,
+		     NULL, NULL);
+	store_sums__free(&sets);
+	return r;
+}
+
+struct value_acc {
+	const char *name;
+	struct store_map index; /* value -> entry */
+	struct store_label_value *v;
+	size_t n;
+};
+
+static int add_value(struct value_acc *a, const char *value, uint64_t samples)
+{
+	struct store_label_value *grown;
+	int64_t found;
+	int r;
+
+	if (store_map__get(&a->index, value, strlen(value), &found)) {
+		a->v[found].samples += samples;
+		return 0;
+	}
+	grown = realloc(a->v, (a->n + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	a->v = grown;
+	a->v[a->n].value = strdup(value);
+	if (!a->v[a->n].value)
+		return -ENOMEM;
+	a->v[a->n].samples = samples;
+	r = store_map__put(&a->index, value, strlen(value), (int64_t)a->n,
+			   NULL);
+	if (r < 0) {
+		free(a->v[a->n].value);
+		return r;
+	}
+	a->n++;
+	return 0;
+}
+
+static int value_of_set(void *ctx, const struct store_labels *l,
+			uint64_t samples)
+{
+	struct value_acc *a = ctx;
+	char buf[1024];
+
+	return add_value(a, store_labels__value(l, a->name, buf, sizeof(buf)),
+			 samples);
+}
+
+/* Every free-form key of a label set, as a value with no samples. */
+static int names_of_set(void *ctx, const struct store_labels *l,
+			uint64_t samples)
+{
+	struct value_acc *a = ctx;
+	char key[256];
+
+	for (const char *p = l->extra; p && *p;) {
+		const char *eq = strchr(p, '='), *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		int r;
+
+		if (eq && (size_t)(eq - p) < n) {
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - p), p);
+			r = add_value(a, key, samples);
+			if (r < 0)
+				return r;
+		}
+		p = end ? end + 1 : p + n;
+	}
+	return 0;
+}
+
+static int compare_values(const void *pa, const void *pb)
+{
+	const struct store_label_value *a = pa, *b = pb;
+
+	if (a->samples != b->samples)
+		return a->samples < b->samples ? 1 : -1;
+	return strcmp(a->value, b->value);
+}
+
+static int compare_names(const void *pa, const void *pb)
+{
+	const struct store_label_value *a = pa, *b = pb;
+
+	return strcmp(a->value, b->value);
+}
+
+int store_db__label_values(struct store_db *db, const struct store_query *q,
+			   const char *name, struct store_label_value **ret_values,
+			   size_t *ret_n)
+{
+	struct value_acc a = { .name = name };
+	int r;
+
+	if (!db || !name || !ret_values || !ret_n)
+		return -EINVAL;
+	r = for_each_label_set(db, q, value_of_set, &a);
+	store_map__free(&a.index);
+	if (r < 0) {
+		store_label_values_free(a.v, a.n);
+		return r;
+	}
+	if (a.n)
+		qsort(a.v, a.n, sizeof(*a.v), compare_values);
+	*ret_values = a.v;
+	*ret_n = a.n;
+	return 0;
+}
+
+int store_db__label_names(struct store_db *db, const struct store_query *q,
+			  char ***ret_names, size_t *ret_n)
+{
+	static const char *const builtin[] = {
+		"host", "process", "pid", "thread", "tid", "cgroup",
+	};
+	struct value_acc a = { 0 };
+	struct store_summary *s = NULL;
+	char **names = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!db || !ret_names || !ret_n)
+		return -EINVAL;
+	r = store_db__summary(db, q, &s);
+	if (r < 0)
+		return r;
+	r = for_each_label_set(db, q, names_of_set, &a);
+	if (r < 0)
+		goto out;
+	if (a.n)
+		qsort(a.v, a.n, sizeof(*a.v), compare_names);
+	names = calloc(ARRAY_SIZE(builtin) + a.n + 1, sizeof(*names));
+	if (!names) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (s->samples) {
+		for (size_t i = 0; i < ARRAY_SIZE(builtin); i++) {
+			names[n] = strdup(builtin[i]);
+			if (!names[n++]) {
+				r = -ENOMEM;
+				goto out;
+			}
+		}
+	}
+	for (size_t i = 0; i < a.n; i++) {
+		names[n++] = a.v[i].value;
+		a.v[i].value = NULL;
+	}
+	*ret_names = names;
+	*ret_n = n;
+	names = NULL;
+out:
+	store_strv_free(names);
+	store_label_values_free(a.v, a.n);
+	store_map__free(&a.index);
+	store_summary__free(s);
+	return r;
+}
