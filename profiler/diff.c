@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "common.h"
 #include "compare.h"
+#include "query.h"
 #include "ember_config.h"
 #include "storage.h"
 #include "web.h"
@@ -32,6 +34,9 @@ struct diff_args {
 	const char *output;
 	const char *html;
 	uint64_t limit;
+	/* Ranges and filters: head's, and base's (defaulting to head's). */
+	const char *from, *to, *filter;
+	const char *base_from, *base_to, *base_filter;
 };
 
 /* One side, loaded: the tree keeps the strings the inputs borrow. */
@@ -47,7 +52,8 @@ static void diff_usage(FILE *out)
 	fprintf(out,
 		"Usage: ember diff BASE HEAD [OPTIONS]\n"
 		"\n"
-		"Compare two profiles (databases from ember record) function by function:\n"
+		"Compare two profiles function by function. Each is a database from ember\n"
+		"record or a pprof file (gzipped or not):\n"
 		"each function's share of samples, self and total, so run lengths do not\n"
 		"matter. A change is a regression when it is statistically significant\n"
 		"(two-proportion test, Holm-corrected over all functions) and larger than\n"
@@ -67,6 +73,11 @@ static void diff_usage(FILE *out)
 		"      --html FILE       also write a self-contained HTML report: the\n"
 		"                        differential flame graph (red grew, blue shrank)\n"
 		"                        and the table of changes; opens without a server\n"
+		"      --from T, --to T, --filter EXPR\n"
+		"                        narrow both profiles (as in ember report)\n"
+		"      --base-from T, --base-to T, --base-filter EXPR\n"
+		"                        narrow the base differently (e.g. two time ranges\n"
+		"                        of one agent database: ember diff DB DB ...)\n"
 		"  -n, --limit N         text/markdown: list at most N rows per section\n"
 		"                        (default 20, 0 = all)\n"
 		"  -h, --help            show this help\n");
@@ -82,6 +93,12 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 		{ "output", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'n' },
 		{ "html", required_argument, NULL, 'H' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "to", required_argument, NULL, 'T' },
+		{ "filter", required_argument, NULL, 'L' },
+		{ "base-from", required_argument, NULL, 'B' },
+		{ "base-to", required_argument, NULL, 'E' },
+		{ "base-filter", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -128,6 +145,24 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 			break;
 		case 'H':
 			a->html = optarg;
+			break;
+		case 'F':
+			a->from = optarg;
+			break;
+		case 'T':
+			a->to = optarg;
+			break;
+		case 'L':
+			a->filter = optarg;
+			break;
+		case 'B':
+			a->base_from = optarg;
+			break;
+		case 'E':
+			a->base_to = optarg;
+			break;
+		case 'R':
+			a->base_filter = optarg;
 			break;
 		case 'h':
 			diff_usage(stdout);
@@ -264,30 +299,144 @@ static int function_table(const struct store_tree *t, struct cmp_input **ret_in,
 	return 0;
 }
 
-static int load_side(const char *what, const char *path, struct side *s)
+/* True when path starts like an SQLite file (an Ember database). */
+static bool is_sqlite_file(const char *path)
 {
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	FILE *f = fopen(path, "re");
+	bool yes;
+
+	if (!f)
+		return true; /* let the database open say what is wrong */
+	yes = fread(head, 1, sizeof(head), f) == sizeof(head) && !memcmp(head, magic, 16);
+	fclose(f);
+	return yes;
+}
+
+/*
+ * A pprof file is imported into a temporary database first, so both kinds
+ * of input go through the same queries. Returns 0 and the open database
+ * and its path (to unlink), or -errno after a message.
+ */
+static int open_pprof(const char *what, const char *path, struct store_db **ret_db,
+		      char **ret_tmp)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char *tmp = NULL, *data = NULL;
+	struct store_db *db = NULL;
+	size_t size = 0, cap = 0;
+	FILE *f;
+	int fd, err;
+
+	f = fopen(path, "re");
+	if (!f) {
+		err = -errno;
+		cli_error("cannot open %s profile %s: %s", what, path, strerror(-err));
+		return err;
+	}
+	for (;;) {
+		size_t n;
+
+		if (size == cap) {
+			char *p;
+
+			cap = cap ? 2 * cap : 1 << 16;
+			if (cap > (512u << 20)) {
+				err = -E2BIG;
+				cli_error("the %s profile %s is larger than 512 MB", what, path);
+				goto fail;
+			}
+			p = realloc(data, cap);
+			if (!p) {
+				err = -ENOMEM;
+				cli_error("out of memory reading %s", path);
+				goto fail;
+			}
+			data = p;
+		}
+		n = fread(data + size, 1, cap - size, f);
+		size += n;
+		if (n == 0)
+			break;
+	}
+	if (asprintf(&tmp, "%s/ember-diff-XXXXXX", dir) < 0) {
+		tmp = NULL;
+		err = -ENOMEM;
+		goto fail;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		err = -errno;
+		cli_error("cannot create a temporary database in %s: %s", dir, strerror(-err));
+		goto fail;
+	}
+	close(fd);
+	err = store_db__open(tmp, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &db);
+	if (!err)
+		err = store_db__import_pprof(db, data, size, NULL);
+	if (err) {
+		cli_error("the %s profile %s is neither an Ember database nor a pprof profile "
+			  "(%s%s%s)", what, path, store_strerror(err), db ? ": " : "",
+			  db ? store_db__errmsg(db) : "");
+		store_db__close(db);
+		db = NULL;
+		unlink(tmp);
+		goto fail;
+	}
+	fclose(f);
+	free(data);
+	*ret_db = db;
+	*ret_tmp = tmp;
+	return 0;
+fail:
+	fclose(f);
+	free(data);
+	free(tmp);
+	return err;
+}
+
+static int load_side(const char *what, const char *path, const char *from, const char *to,
+		     const char *filter, const char *prefix, struct side *s)
+{
+	struct store_filter *flt = NULL;
 	struct store_db *db = NULL;
 	struct store_query q;
+	char *tmp = NULL;
 	int err;
 
-	err = store_db__open(path, STORE_OPEN_READ, &db);
-	if (err) {
-		if (err == -ENOENT)
-			cli_error("cannot open %s profile %s: no such file", what, path);
-		else
-			cli_error("cannot open %s profile %s: %s", what, path, store_strerror(err));
-		return err;
+	if (is_sqlite_file(path)) {
+		err = store_db__open(path, STORE_OPEN_READ, &db);
+		if (err) {
+			if (err == -ENOENT)
+				cli_error("cannot open %s profile %s: no such file", what, path);
+			else
+				cli_error("cannot open %s profile %s: %s", what, path, store_strerror(err));
+			return err;
+		}
+	} else {
+		err = open_pprof(what, path, &db, &tmp);
+		if (err)
+			return err;
 	}
-	store_query_init(&q);
-	err = store_db__query_tree(db, &q, &s->tree);
+	err = query_from_flags(path, db, from, to, filter, prefix, &q, &flt);
+	if (!err) {
+		err = store_db__query_tree(db, &q, &s->tree);
+		if (err)
+			cli_error("cannot read the %s profile %s: %s", what, path, store_strerror(err));
+	}
+	store_filter__free(flt);
 	store_db__close(db);
-	if (err) {
-		cli_error("cannot read the %s profile %s: %s", what, path, store_strerror(err));
-		return err;
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
 	}
+	if (err)
+		return err;
 	s->samples = store_tree__size(s->tree) ? store_tree__node(s->tree, 0)->total : 0;
 	if (s->samples == 0) {
-		cli_error("the %s profile %s holds no samples: record it again, longer", what, path);
+		cli_error("the %s profile %s holds no samples%s: record it again, longer", what, path,
+			  from || to || filter ? " in the given range and filter" : "");
 		return -ENODATA;
 	}
 	err = function_table(s->tree, &s->in, &s->n);
@@ -621,7 +770,10 @@ int cmd_diff(int argc, char **argv)
 		cli_usage_hint("diff");
 		return EXIT_USAGE;
 	}
-	if (load_side("base", a.base, &base) || load_side("head", a.head, &head))
+	if (load_side("base", a.base, a.base_from ? a.base_from : a.from,
+		      a.base_to ? a.base_to : a.to, a.base_filter ? a.base_filter : a.filter,
+		      a.base_from || a.base_to || a.base_filter ? "base-" : "", &base) ||
+	    load_side("head", a.head, a.from, a.to, a.filter, "", &head))
 		goto out;
 	err = cmp_compare(base.in, base.n, base.samples, head.in, head.n, head.samples,
 			  &a.cmp, &r);

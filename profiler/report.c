@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "query.h"
 #include "storage.h"
 
 enum report_format { FORMAT_FOLDED, FORMAT_TOP, FORMAT_PPROF, FORMAT_SPEEDSCOPE };
@@ -248,81 +249,6 @@ static int print_coverage(struct store_db *db, FILE *out)
 	return 0;
 }
 
-static void format_time(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!localtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
-		snprintf(buf, size, "%lld", (long long)t);
-}
-
-/* The query of --from, --to and --filter; prints the error and returns
- * -EINVAL for text that does not parse or a range that is inverted,
- * -ERANGE for a range that lies outside the recording. */
-static int build_query(const struct report_args *a, struct store_db *db,
-		       struct store_query *q, struct store_filter **ret_filter)
-{
-	int64_t now = (int64_t)time(NULL);
-	struct store_summary *span = NULL;
-	char *msg = NULL, b1[64], b2[64], b3[64], b4[64];
-	int err;
-
-	store_query_init(q);
-	if (a->from && store_time_parse(a->from, now, &q->from_s, &msg) < 0)
-		goto bad_time;
-	if (a->to && store_time_parse(a->to, now, &q->to_s, &msg) < 0)
-		goto bad_time;
-	if (a->from && a->to && q->from_s >= q->to_s) {
-		format_time(q->from_s, b1, sizeof(b1));
-		format_time(q->to_s, b2, sizeof(b2));
-		cli_error("--from %s (%s) is not before --to %s (%s): the range is %s",
-			  a->from, b1, a->to, b2,
-			  q->from_s == q->to_s ? "empty" : "inverted; swap them");
-		return -EINVAL;
-	}
-	if (a->filter) {
-		err = store_filter__parse(a->filter, ret_filter, &msg);
-		if (err) {
-			cli_error("--filter '%s': %s", a->filter,
-				  msg ? msg : strerror(-err));
-			free(msg);
-			return -EINVAL;
-		}
-		q->filter = *ret_filter;
-	}
-	if (!a->from && !a->to)
-		return 0;
-	/* A range that misses the recording entirely is a mistake worth
-	 * naming (a wrong day, a time zone), not an empty profile. */
-	err = store_db__summary(db, NULL, &span);
-	if (err) {
-		cli_error("cannot read %s: %s", a->path, store_strerror(err));
-		return err;
-	}
-	if (span->first_s || span->last_s) {
-		/* The last bucket lasts up to a flush interval; be generous. */
-		int64_t last_end = span->last_s + 3600;
-
-		if (q->to_s <= span->first_s || q->from_s > last_end) {
-			format_time(q->from_s == INT64_MIN ? span->first_s : q->from_s, b1, sizeof(b1));
-			format_time(q->to_s == INT64_MAX ? span->last_s : q->to_s, b2, sizeof(b2));
-			format_time(span->first_s, b3, sizeof(b3));
-			format_time(span->last_s, b4, sizeof(b4));
-			cli_error("the range %s .. %s is outside the recording in %s, "
-				  "which spans %s .. %s", b1, b2, a->path, b3, b4);
-			store_summary__free(span);
-			return -ERANGE;
-		}
-	}
-	store_summary__free(span);
-	return 0;
-bad_time:
-	cli_error("%s", msg ? msg : "cannot read the time");
-	free(msg);
-	return -EINVAL;
-}
-
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = {0};
@@ -352,7 +278,7 @@ int cmd_report(int argc, char **argv)
 			 a.path, !strcmp(status, "recording") ? "still being written or was interrupted" : status);
 	free(status);
 
-	err = build_query(&a, db, &q, &filter);
+	err = query_from_flags(a.path, db, a.from, a.to, a.filter, "", &q, &filter);
 	if (err) {
 		/* Text that does not parse is a usage error; a range
 		 * that misses the recording is about this file. */

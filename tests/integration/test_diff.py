@@ -84,6 +84,19 @@ def main():
     sys.stderr.write(b.stdout + b.stderr)
     check(b.returncode == 0, "Chromium: leaf_c is red, its tooltip shows both shares, the table lists it")
 
+    # pprof on one side (exported from the head database), database on the
+    # other: the same verdict.
+    pb = os.path.join(d, "head.pb.gz")
+    r = run([EMBER, "report", head, "--format", "pprof", "-o", pb])
+    check(r.returncode == 0, "head exported as pprof")
+    r = diff(base, pb, "--format", "json")
+    rep = json.loads(r.stdout) if r.stdout else {"changes": []}
+    check(r.returncode == 1 and any(c["function"] == "leaf_c" and c["metric"] == "self" and c["regression"]
+                                    for c in rep["changes"]),
+          "database vs pprof: leaf_c regressed, exit 1")
+    r = diff(pb, base)
+    check(r.returncode in (0, 1) and "leaf_c" in r.stdout, "pprof as the base works too")
+
     r = diff(base, same)
     check(r.returncode == 0, f"two recordings of the same program: exit 0 (got {r.returncode}):\n{r.stdout}")
     r = diff(base, longer)
@@ -107,6 +120,8 @@ def main():
     bad([base, head, "--alpha", "0"], "out of range")
     bad([base, head, "--alpha", "x"], "expects a number")
     bad([base, head, "--format", "html"], "unknown format")
+    bad([base, head, "--filter", "process=no-such-process"], "holds no samples in the given range and filter")
+    bad([base, head, "--from", "yesterday-ish"], "cannot read time")
     sleeper = subprocess.Popen(["sleep", "5"])
     empty = os.path.join(d, "empty.db")
     r = run([EMBER, "record", "-o", empty, "-p", str(sleeper.pid), "-d", "1"])

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * query.c — the command line's time ranges and filters (--from, --to,
+ * --filter, and diff's --base-* variants) turned into a storage query, with
+ * one clear message for text that does not parse, an inverted range, or a
+ * range that misses the recording. Shared by report and diff.
+ */
+#include "query.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static void format_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!localtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, size, "%lld", (long long)t);
+}
+
+int query_from_flags(const char *path, struct store_db *db, const char *from,
+		     const char *to, const char *filter, const char *prefix,
+		     struct store_query *q, struct store_filter **ret_filter)
+{
+	int64_t now = (int64_t)time(NULL);
+	struct store_summary *span = NULL;
+	char *msg = NULL, b1[64], b2[64], b3[64], b4[64];
+	int err;
+
+	store_query_init(q);
+	if (from && store_time_parse(from, now, &q->from_s, &msg) < 0)
+		goto bad_time;
+	if (to && store_time_parse(to, now, &q->to_s, &msg) < 0)
+		goto bad_time;
+	if (from && to && q->from_s >= q->to_s) {
+		format_time(q->from_s, b1, sizeof(b1));
+		format_time(q->to_s, b2, sizeof(b2));
+		cli_error("--%sfrom %s (%s) is not before --%sto %s (%s): the range is %s",
+			  prefix, from, b1, prefix, to, b2,
+			  q->from_s == q->to_s ? "empty" : "inverted; swap them");
+		return -EINVAL;
+	}
+	if (filter) {
+		err = store_filter__parse(filter, ret_filter, &msg);
+		if (err) {
+			cli_error("--%sfilter '%s': %s", prefix, filter,
+				  msg ? msg : strerror(-err));
+			free(msg);
+			return -EINVAL;
+		}
+		q->filter = *ret_filter;
+	}
+	if (!from && !to)
+		return 0;
+	/* A range that misses the recording entirely is a mistake worth
+	 * naming (a wrong day, a time zone), not an empty profile. */
+	err = store_db__summary(db, NULL, &span);
+	if (err) {
+		cli_error("cannot read %s: %s", path, store_strerror(err));
+		return err;
+	}
+	if (span->first_s || span->last_s) {
+		/* The last bucket lasts up to a flush interval; be generous. */
+		int64_t last_end = span->last_s + 3600;
+
+		if (q->to_s <= span->first_s || q->from_s > last_end) {
+			format_time(q->from_s == INT64_MIN ? span->first_s : q->from_s, b1, sizeof(b1));
+			format_time(q->to_s == INT64_MAX ? span->last_s : q->to_s, b2, sizeof(b2));
+			format_time(span->first_s, b3, sizeof(b3));
+			format_time(span->last_s, b4, sizeof(b4));
+			cli_error("the range %s .. %s is outside the recording in %s, "
+				  "which spans %s .. %s", b1, b2, path, b3, b4);
+			store_summary__free(span);
+			return -ERANGE;
+		}
+	}
+	store_summary__free(span);
+	return 0;
+bad_time:
+	cli_error("%s", msg ? msg : "cannot read the time");
+	free(msg);
+	return -EINVAL;
+}
+

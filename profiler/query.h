@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * query.h — building a storage query from command-line flags (see query.c).
+ */
+#pragma once
+
+#include "storage.h"
+
+/*
+ * Fill q from the flag texts (each may be NULL): from and to (any form
+ * store_time_parse accepts), filter (store_filter__parse syntax). prefix
+ * names the flags in messages ("" for --from, "base-" for --base-from).
+ * *ret_filter receives the parsed filter (the caller frees it; q borrows
+ * it). db and path are used to name a range that misses the recording.
+ * Prints the error and returns -EINVAL (does not parse, range inverted),
+ * -ERANGE (outside the recording) or another -errno.
+ */
+int query_from_flags(const char *path, struct store_db *db, const char *from,
+		     const char *to, const char *filter, const char *prefix,
+		     struct store_query *q, struct store_filter **ret_filter);
