@@ -132,7 +132,7 @@ def main():
     junk = os.path.join(d, "junk")
     with open(junk, "w") as f:
         f.write("not a profile")
-    bad([junk, base], "cannot open base profile")
+    bad([junk, base], "is neither an Ember database nor a pprof profile")
 
 
 if __name__ == "__main__":
