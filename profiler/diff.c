@@ -406,7 +406,7 @@ static int load_side(const char *what, const char *path, const char *from, const
 	int err;
 
 	if (is_sqlite_file(path)) {
-		err = store_db__open(path, STORE_OPEN_READ, &db);
+		err = query_open_db(path, &db, &tmp);
 		if (err) {
 			if (err == -ENOENT)
 				cli_error("cannot open %s profile %s: no such file", what, path);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -88,3 +90,61 @@ bad_time:
 	return -EINVAL;
 }
 
+
+static int copy_file(const char *from, int to_fd)
+{
+	char buf[1 << 16];
+	ssize_t n;
+	int fd = open(from, O_RDONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(to_fd, buf + off, n - off);
+
+			if (w < 0) {
+				err = -errno;
+				goto out;
+			}
+			off += w;
+		}
+	}
+	if (n < 0)
+		err = -errno;
+out:
+	close(fd);
+	return err;
+}
+
+int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp)
+{
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char *tmp = NULL;
+	int fd, err;
+
+	*ret_tmp = NULL;
+	err = store_db__open(path, STORE_OPEN_READ, ret_db);
+	if (err != -EPROTO)
+		return err;
+	/* An older schema: migrate a private copy, leave the file as it is. */
+	if (asprintf(&tmp, "%s/ember-read-XXXXXX", dir) < 0)
+		return -ENOMEM;
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		err = -errno;
+		free(tmp);
+		return err;
+	}
+	err = copy_file(path, fd);
+	close(fd);
+	if (!err)
+		err = store_db__open(tmp, STORE_OPEN_WRITE, ret_db);
+	if (err) {
+		unlink(tmp);
+		free(tmp);
+		return err;
+	}
+	*ret_tmp = tmp;
+	return 0;
+}

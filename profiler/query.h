@@ -18,3 +18,12 @@
 int query_from_flags(const char *path, struct store_db *db, const char *from,
 		     const char *to, const char *filter, const char *prefix,
 		     struct store_query *q, struct store_filter **ret_filter);
+
+/*
+ * Open a database to read it, without ever writing to it. A file of an
+ * older schema (which only a writer can migrate) is copied to a temporary
+ * file that is migrated and read instead; *ret_tmp then names it (unlink
+ * and free it after closing), else it is NULL. Returns 0 or the -errno of
+ * store_db__open (no message printed).
+ */
+int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp);

@@ -256,7 +256,7 @@ int cmd_report(int argc, char **argv)
 	struct store_tree *tree = NULL;
 	struct store_query q;
 	struct store_filter *filter = NULL;
-	char *status = NULL;
+	char *status = NULL, *tmp = NULL;
 	FILE *out = stdout;
 	int err, ret = EXIT_RUNTIME;
 
@@ -264,7 +264,7 @@ int cmd_report(int argc, char **argv)
 		cli_usage_hint("report");
 		return EXIT_USAGE;
 	}
-	err = store_db__open(a.path, STORE_OPEN_READ, &db);
+	err = query_open_db(a.path, &db, &tmp);
 	if (err) {
 		if (err == -ENOENT)
 			cli_error("cannot open %s: no such file; record one with 'ember record -o %s -- COMMAND'",
@@ -348,5 +348,9 @@ out:
 	store_tree__free(tree);
 	store_filter__free(filter);
 	store_db__close(db);
+	if (tmp) {
+		unlink(tmp);
+		free(tmp);
+	}
 	return ret;
 }
