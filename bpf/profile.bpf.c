@@ -278,8 +278,13 @@ static __always_inline void read_top_ra(struct task_struct *task, __u64 ra[2])
 
 	if (!regs || bpf_probe_read_user(w, sizeof(w), (void *)regs->sp))
 		return;
-	ra[0] = looks_like_ra(w[0]) ? w[0] : 0;
-	ra[1] = looks_like_ra(w[1]) ? w[1] : 0;
+	/* A frameless leaf has its return address right at the top; the
+	 * second word matters only when the first is not one (a leaf caught
+	 * after pushing a register). One check instead of two, usually. */
+	if (looks_like_ra(w[0]))
+		ra[0] = w[0];
+	else if (looks_like_ra(w[1]))
+		ra[1] = w[1];
 }
 
 /* The DWARF path: user registers, the top of the user stack and the
