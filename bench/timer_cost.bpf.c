@@ -15,8 +15,9 @@
  *
  * owner_tgid, when set, keeps only the hrtimers of perf events owned by that
  * process (the hrtimer is embedded in its struct perf_event, whose owner is
- * the task that opened it), so another profiler running on the machine at
- * the same time is counted apart (foreign) instead of in the figures.
+ * the task that opened it; an inherited event counts as its parent's), so
+ * another profiler running on the machine at the same time is counted apart
+ * (foreign) instead of in the figures.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -66,15 +67,22 @@ static __always_inline __u32 log2_u64(__u64 v)
 }
 
 /* The tgid of the process that opened the perf event the hrtimer belongs to
- * (0 when the kernel owns it). */
+ * (0 when the kernel owns it). An event the kernel cloned for a new thread
+ * or child of a profiled task (attr.inherit, as `perf record -- CMD` uses)
+ * has no owner of its own: it belongs to whoever opened its parent. */
 static __always_inline __u32 event_owner_tgid(struct hrtimer *timer)
 {
-	struct perf_event *event;
+	struct perf_event *event, *parent;
 	struct task_struct *owner;
 
 	event = (void *)timer - (bpf_core_field_offset(struct perf_event, hw) +
 				 bpf_core_field_offset(struct hw_perf_event, hrtimer));
 	owner = BPF_CORE_READ(event, owner);
+	if (!owner) {
+		parent = BPF_CORE_READ(event, parent);
+		if (parent)
+			owner = BPF_CORE_READ(parent, owner);
+	}
 	if (!owner)
 		return 0;
 	return BPF_CORE_READ(owner, tgid);
