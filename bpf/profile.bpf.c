@@ -38,7 +38,7 @@ const volatile __u32 filter_mode = EMBER_FILTER_ALL;
 const volatile __u32 include_idle = 0;
 const volatile __u32 unwind_mode = EMBER_UNWIND_FP;
 /* Bytes of user stack copied per DWARF sample; <= EMBER_MAX_SNAPSHOT. */
-const volatile __u32 snapshot_size = 16384;
+const volatile __u32 snapshot_size = 8192;
 
 /* Written by user space through the mmapped .bss. */
 __u32 active_set = 0;
@@ -90,6 +90,15 @@ struct {
 	__type(value, __u8);
 	__uint(max_entries, 65536);
 } proc_unwind SEC(".maps");
+
+/* AUTO mode: the choice made for an executable file, so a process that
+ * execs a known binary is unwound the right way from its first sample. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct ember_file_key);
+	__type(value, __u8);
+	__uint(max_entries, 16384);
+} exe_unwind SEC(".maps");
 
 /* Scratch space for one DWARF sample per CPU, indexed by CPU number (a
  * per-CPU array cannot hold values above 32 KB; sampling programs do not
@@ -372,7 +381,11 @@ static __always_inline __u32 choose_unwind(__u32 tgid)
 	if (unwind_mode != EMBER_UNWIND_AUTO)
 		return unwind_mode;
 	m = bpf_map_lookup_elem(&proc_unwind, &tgid);
-	return m ? *m : EMBER_UNWIND_FP;
+	/* Not decided yet (user space decides when the process is announced,
+	 * within milliseconds): DWARF, which is right for every binary; the
+	 * frame-pointer walk would cut these first stacks short in most of
+	 * Debian's programs. */
+	return m ? *m : EMBER_UNWIND_DWARF;
 }
 
 /* Map a stack id result to a key value; true when the slow path is needed. */
@@ -507,6 +520,20 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
 	__sync_fetch_and_add(&exec_gen, 1);
+	/* A new image: the old one's unwinding choice no longer applies; a
+	 * binary seen before brings its own. */
+	if (unwind_mode == EMBER_UNWIND_AUTO) {
+		struct ember_file_key fk = {
+			.dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev),
+			.ino = BPF_CORE_READ(bprm, file, f_inode, i_ino),
+		};
+		__u8 *m = bpf_map_lookup_elem(&exe_unwind, &fk);
+
+		if (m)
+			bpf_map_update_elem(&proc_unwind, &tgid, m, BPF_ANY);
+		else
+			bpf_map_delete_elem(&proc_unwind, &tgid);
+	}
 	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), 1);
 	return 0;
 }

@@ -28,6 +28,13 @@
                                  space with the binaries' CFI */
 #define EMBER_UNWIND_AUTO 2   /* per process, from what its binary contains */
 
+/* Key of the exe_unwind map: an executable file, as the kernel names it
+ * (s_dev in the kernel's encoding: major << 20 | minor). */
+struct ember_file_key {
+	__u64 dev;
+	__u64 ino;
+};
+
 /* Largest user stack snapshot, bytes; a power of two. */
 #define EMBER_MAX_SNAPSHOT 32768
 

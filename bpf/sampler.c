@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -343,7 +344,7 @@ int sampler__open(const struct sampler_options *opts,
 		err = -EINVAL;
 		goto fail;
 	}
-	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : 16384;
+	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : 8192;
 	{
 		unsigned se = opts->stack_map_entries ? opts->stack_map_entries : DEFAULT_STACK_ENTRIES;
 		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : DEFAULT_COUNTS_ENTRIES;
@@ -692,6 +693,19 @@ int sampler__set_unwind(struct sampler *s, pid_t tgid, enum sampler_unwind mode)
 	__u8 v = mode == SAMPLER_UNWIND_DWARF ? EMBER_UNWIND_DWARF : EMBER_UNWIND_FP;
 
 	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key, &v, BPF_ANY);
+}
+
+int sampler__set_exe_unwind(struct sampler *s, uint64_t st_dev, uint64_t st_ino,
+			    enum sampler_unwind mode)
+{
+	/* The kernel's dev_t is major << 20 | minor, not glibc's encoding. */
+	struct ember_file_key k = {
+		.dev = ((uint64_t)major(st_dev) << 20) | minor(st_dev),
+		.ino = st_ino,
+	};
+	__u8 v = mode == SAMPLER_UNWIND_DWARF ? EMBER_UNWIND_DWARF : EMBER_UNWIND_FP;
+
+	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.exe_unwind), &k, &v, BPF_ANY);
 }
 
 void sampler__forget_unwind(struct sampler *s, pid_t tgid)

@@ -43,7 +43,7 @@ struct sampler_options {
 	unsigned counts_map_entries;   /* per map set; 0 = default (16384) */
 	enum sampler_unwind unwind;    /* how user stacks are walked */
 	unsigned snapshot_bytes;       /* DWARF: user stack bytes copied per
-	                                  sample; 0 = default (16384), at most
+	                                  sample; 0 = default (8192), at most
 	                                  SAMPLER_MAX_SNAPSHOT */
 };
 
@@ -165,6 +165,13 @@ int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
  * DWARF (SAMPLER_UNWIND_DWARF) from now on. Returns 0 or -errno.
  */
 int sampler__set_unwind(struct sampler *s, pid_t tgid, enum sampler_unwind mode);
+
+/*
+ * AUTO mode: remember the choice for an executable file (dev and inode as
+ * stat() gives them), so processes that exec it later start with it.
+ */
+int sampler__set_exe_unwind(struct sampler *s, uint64_t st_dev, uint64_t st_ino,
+			    enum sampler_unwind mode);
 
 /* Forget tgid's AUTO choice (after it exited). */
 void sampler__forget_unwind(struct sampler *s, pid_t tgid);

@@ -99,7 +99,7 @@ static void record_usage(FILE *out)
 		"                        or auto (default): fp for processes whose\n"
 		"                        executable keeps frame pointers, dwarf otherwise\n"
 		"      --stack-snapshot BYTES  stack copied per dwarf sample (default\n"
-		"                        16384, at most 32768)\n"
+		"                        8192, as perf; at most 32768)\n"
 		"  -r, --repeat N        run the command N times into the same database, so\n"
 		"                        a short benchmark gathers enough samples for\n"
 		"                        ember diff (stops at the first failing run)\n"

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -536,9 +537,17 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 	/* AUTO: DWARF only for processes whose executable has no frame
 	 * pointers, so the copy cost is paid only where it buys something. */
 	if (s->opts.unwind == SAMPLER_UNWIND_AUTO &&
-	    sym_session__exe(s->sym, tgid, &start, &end, &dwarf) == 0)
-		sampler__set_unwind(s->sampler, tgid,
-				    dwarf ? SAMPLER_UNWIND_DWARF : SAMPLER_UNWIND_FP);
+	    sym_session__exe(s->sym, tgid, &start, &end, &dwarf) == 0) {
+		enum sampler_unwind mode = dwarf ? SAMPLER_UNWIND_DWARF : SAMPLER_UNWIND_FP;
+		char path[64];
+		struct stat st;
+
+		sampler__set_unwind(s->sampler, tgid, mode);
+		/* Later execs of the same file start right. */
+		snprintf(path, sizeof(path), "/proc/%u/exe", tgid);
+		if (stat(path, &st) == 0)
+			sampler__set_exe_unwind(s->sampler, st.st_dev, st.st_ino, mode);
+	}
 	/* ... and again while it is young (see refresh_young()). */
 	for (size_t i = 0; i < s->n_young; i++)
 		if (s->young[i].tgid == tgid)
