@@ -103,6 +103,7 @@ struct sym_dwarf {
 	struct dw_name_slot *names;  /* DIE offset -> name, open addressing */
 	size_t names_cap, names_used;
 	size_t bytes;                /* arrays held, for the memory bound */
+	size_t section_bytes;        /* debug sections libdwarf reads in */
 	/* scratch while reading one CU */
 	struct dw_raw_range *raw;
 	size_t n_raw, cap_raw;
@@ -760,6 +761,13 @@ static int list_cus(struct sym_dwarf *d)
 	return 0;
 }
 
+/* The sections a lookup makes libdwarf load. */
+static const char *const dw_sections[] = {
+	".debug_info", ".debug_abbrev", ".debug_line", ".debug_str",
+	".debug_ranges", ".debug_rnglists", ".debug_line_str", ".debug_addr",
+	".debug_str_offsets",
+};
+
 int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
 {
 	struct sym_dwarf *d;
@@ -784,6 +792,15 @@ int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
 		d->dbg = NULL;
 		sym_dwarf__free(d);
 		return -ENODATA;
+	}
+	/* libdwarf copies each section it reads into memory: count them. */
+	for (size_t i = 0; i < sizeof(dw_sections) / sizeof(dw_sections[0]); i++) {
+		Dwarf_Addr addr = 0;
+		Dwarf_Unsigned size = 0;
+
+		if (dw_res(d, dwarf_get_section_info_by_name(d->dbg, dw_sections[i], &addr,
+							     &size, &d->err)) == DW_DLV_OK)
+			d->section_bytes += size;
 	}
 	r = list_cus(d);
 	if (r < 0) {
@@ -825,7 +842,8 @@ void sym_dwarf__free(struct sym_dwarf *d)
 
 size_t sym_dwarf__memory(const struct sym_dwarf *d)
 {
-	return d ? sizeof(*d) + d->bytes + d->strings.bytes + d->cap_raw * sizeof(*d->raw) : 0;
+	return d ? sizeof(*d) + d->bytes + d->section_bytes + d->strings.bytes +
+		   d->cap_raw * sizeof(*d->raw) : 0;
 }
 
 /* ---- lookups --------------------------------------------------------------- */
