@@ -207,6 +207,11 @@ void sym_dwarf__free(struct sym_dwarf *d);
 int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 		      struct sym_dwarf_frame *ret_frames, size_t max);
 
+/* The i-th compile unit address range [*ret_lo, *ret_hi), in address
+ * order. Returns 0, or -ENOENT past the last one. */
+int sym_dwarf__range(const struct sym_dwarf *d, size_t i, uint64_t *ret_lo,
+		     uint64_t *ret_hi);
+
 /* Bytes held by d: tables, strings, and the debug sections libdwarf
  * reads into memory (counted in full from the open). */
 size_t sym_dwarf__memory(const struct sym_dwarf *d);
