@@ -53,6 +53,7 @@ struct record_args {
 	enum sampler_unwind unwind;
 	unsigned snapshot_bytes;
 	bool no_demangle;
+	uint64_t symbolizer_mb;  /* 0: the symbolizer's default bound */
 	char **command;
 	char labels[4096]; /* "k=v,k=v" from --label, "" when none */
 	bool append;
@@ -111,6 +112,10 @@ static void record_usage(FILE *out)
 		"                        set (default 16384); when either fills up, samples\n"
 		"                        take a slower path and are still kept\n"
 		"      --no-demangle     keep C++ and Rust function names mangled\n"
+		"      --symbolizer-memory MB  bound on what the symbolizer keeps of\n"
+		"                        binaries (symbols, DWARF, caches; default 256);\n"
+		"                        least recently used binaries are unloaded and\n"
+		"                        read again when needed\n"
 		"  -l, --label K=V       add label K with value V to every sample (repeat\n"
 		"                        for more); filter on it with 'ember report\n"
 		"                        --filter K=V'. K: letters, digits, '_'; V: no ','\n"
@@ -215,6 +220,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "stack-map-entries", required_argument, NULL, 'S' },
 		{ "counts-map-entries", required_argument, NULL, 'C' },
 		{ "no-demangle", no_argument, NULL, 'N' },
+		{ "symbolizer-memory", required_argument, NULL, 'Y' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "append", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
@@ -247,6 +253,11 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'N':
 			a->no_demangle = true;
+			break;
+		case 'Y':
+			if (cli_parse_uint("--symbolizer-memory", optarg, 1, 1 << 20, &v))
+				return -EINVAL;
+			a->symbolizer_mb = v;
 			break;
 		case 'p':
 			if (parse_pids(optarg, a))
@@ -728,6 +739,7 @@ int cmd_record(int argc, char **argv)
 	so.unwind = a.unwind;
 	so.snapshot_bytes = a.snapshot_bytes;
 	so.sym.no_demangle = a.no_demangle;
+	so.sym.max_memory = a.symbolizer_mb << 20;
 	so.extra_labels = a.labels[0] ? a.labels : NULL;
 	err = session__new(&so, &s);
 	if (err) {

@@ -15,8 +15,10 @@ EMBER_BUILD_PACKAGES=(
 )
 # Needed by the tests (cross-checks and tools the tests drive): the browser
 # tests (tests/web/) run Debian's Chromium under node + playwright-core.
+# elfutils: eu-addr2line, a peer in bench/symbolize (llvm-symbolizer comes
+# with llvm, addr2line with binutils).
 EMBER_TEST_PACKAGES=(
-  util-linux procps linux-perf chromium nodejs
+  util-linux procps linux-perf chromium nodejs elfutils
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

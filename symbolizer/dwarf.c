@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #include <dwarf.h>
+#include <gelf.h>
 #include <libdwarf.h>
+#include <libelf.h>
 
 #include "common.h"
 
@@ -103,6 +105,7 @@ struct sym_dwarf {
 	struct dw_name_slot *names;  /* DIE offset -> name, open addressing */
 	size_t names_cap, names_used;
 	size_t bytes;                /* arrays held, for the memory bound */
+	size_t section_bytes;        /* debug sections libdwarf reads in */
 	/* scratch while reading one CU */
 	struct dw_raw_range *raw;
 	size_t n_raw, cap_raw;
@@ -760,6 +763,100 @@ static int list_cus(struct sym_dwarf *d)
 	return 0;
 }
 
+/*
+ * The unit headers of a DWARF 5 .debug_rnglists or .debug_loclists: each
+ * unit fits in the section, has version 5, an address size of 4 or 8, no
+ * segment selector, and an offset table inside the unit. libdwarf
+ * 20210528 reads every such header when it first reads .debug_info, and
+ * frees a buffer twice on a bad one (found by fuzz-dwarf.c): such a file
+ * is refused before libdwarf sees it.
+ */
+static bool lists_sane(const unsigned char *p, size_t size)
+{
+	size_t off = 0;
+
+	while (off < size) {
+		uint64_t len;
+		uint32_t len32, count;
+		size_t hdr, offsize;
+		uint16_t version;
+
+		if (size - off < 4)
+			return false;
+		memcpy(&len32, p + off, 4);
+		if (len32 == 0xffffffffu) {
+			if (size - off < 12)
+				return false;
+			memcpy(&len, p + off + 4, 8);
+			hdr = 12;
+			offsize = 8;
+		} else if (len32 >= 0xfffffff0u) {
+			return false;
+		} else {
+			len = len32;
+			hdr = 4;
+			offsize = 4;
+		}
+		/* version(2) address_size(1) segment_selector_size(1) count(4) */
+		if (len < 8 || len > size - off - hdr)
+			return false;
+		memcpy(&version, p + off + hdr, 2);
+		memcpy(&count, p + off + hdr + 4, 4);
+		if (version != 5 || (p[off + hdr + 2] != 4 && p[off + hdr + 2] != 8) ||
+		    p[off + hdr + 3] != 0 || (uint64_t)count * offsize > len - 8)
+			return false;
+		off += hdr + (size_t)len;
+	}
+	return true;
+}
+
+/* False when the file's DWARF would trip libdwarf (see lists_sane()). */
+static bool sections_sane(int fd)
+{
+	Elf *elf;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	bool ok = true;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return false;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf)
+		return false;
+	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) < 0) {
+		elf_end(elf);
+		return false;
+	}
+	while (ok && (scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!name || (strcmp(name, ".debug_rnglists") != 0 &&
+			      strcmp(name, ".debug_loclists") != 0))
+			continue;
+		if ((shdr.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0) {
+			ok = false;
+			break;
+		}
+		data = elf_getdata(scn, NULL);
+		ok = data && data->d_buf ? lists_sane(data->d_buf, data->d_size)
+					 : shdr.sh_size == 0;
+	}
+	elf_end(elf);
+	return ok;
+}
+
+/* The sections a lookup makes libdwarf load. */
+static const char *const dw_sections[] = {
+	".debug_info", ".debug_abbrev", ".debug_line", ".debug_str",
+	".debug_ranges", ".debug_rnglists", ".debug_line_str", ".debug_addr",
+	".debug_str_offsets",
+};
+
 int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
 {
 	struct sym_dwarf *d;
@@ -774,6 +871,10 @@ int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
 		free(d);
 		return r;
 	}
+	if (!sections_sane(d->fd)) {
+		sym_dwarf__free(d);
+		return -ENODATA;
+	}
 	res = dwarf_init_b(d->fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL,
 			   &d->dbg, &d->err);
 	if (res != DW_DLV_OK) {
@@ -784,6 +885,15 @@ int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
 		d->dbg = NULL;
 		sym_dwarf__free(d);
 		return -ENODATA;
+	}
+	/* libdwarf copies each section it reads into memory: count them. */
+	for (size_t i = 0; i < sizeof(dw_sections) / sizeof(dw_sections[0]); i++) {
+		Dwarf_Addr addr = 0;
+		Dwarf_Unsigned size = 0;
+
+		if (dw_res(d, dwarf_get_section_info_by_name(d->dbg, dw_sections[i], &addr,
+							     &size, &d->err)) == DW_DLV_OK)
+			d->section_bytes += size;
 	}
 	r = list_cus(d);
 	if (r < 0) {
@@ -823,9 +933,20 @@ void sym_dwarf__free(struct sym_dwarf *d)
 	free(d);
 }
 
+int sym_dwarf__range(const struct sym_dwarf *d, size_t i, uint64_t *ret_lo,
+		     uint64_t *ret_hi)
+{
+	if (i >= d->n_ranges)
+		return -ENOENT;
+	*ret_lo = d->ranges[i].lo;
+	*ret_hi = d->ranges[i].hi;
+	return 0;
+}
+
 size_t sym_dwarf__memory(const struct sym_dwarf *d)
 {
-	return d ? sizeof(*d) + d->bytes + d->strings.bytes + d->cap_raw * sizeof(*d->raw) : 0;
+	return d ? sizeof(*d) + d->bytes + d->section_bytes + d->strings.bytes +
+		   d->cap_raw * sizeof(*d->raw) : 0;
 }
 
 /* ---- lookups --------------------------------------------------------------- */

@@ -320,21 +320,50 @@ static Elf_Data *section_data(Elf *elf, const char *want)
 
 /*
  * Uses the debug file open at fd: its .symtab, and its DWARF when the
- * binary has none. Takes fd (closes it unless kept as e->dwarf_fd).
+ * binary has none. Takes fd: kept as e->debug_fd (so the binary can be
+ * loaded again without looking for it), or closed on failure.
  */
 static int use_debug_file(int fd, Elf *elf, struct sym_elf *e, struct builder *b)
 {
 	int r = collect_symbols(elf, true, b);
 
-	if (r == 0) {
-		e->debug_file = true;
-		if (e->dwarf_fd < 0 && has_debug_info(elf)) {
-			e->dwarf_fd = fd;
-			return 0;
-		}
+	if (r < 0) {
+		close(fd);
+		return r;
 	}
-	close(fd);
-	return r;
+	e->debug_file = true;
+	e->debug_fd = fd;
+	if (e->dwarf_fd < 0 && has_debug_info(elf)) {
+		e->dwarf_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (e->dwarf_fd < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * The debug file a previous load chose (where->debug_fd), without looking
+ * again: the process whose root it was found through may be gone. Returns
+ * 1 when used, 0 when there is none, or -ENOMEM.
+ */
+static int collect_known_debug_file(int known, struct sym_elf *e, struct builder *b)
+{
+	Elf *elf;
+	int fd, r;
+
+	if (known < 0)
+		return 0;
+	fd = fcntl(known, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return -errno;
+	elf = elf_open(fd);
+	if (!elf) {
+		close(fd);
+		return 0;
+	}
+	r = use_debug_file(fd, elf, e, b);
+	elf_end(elf);
+	return r < 0 ? r : 1;
 }
 
 /*
@@ -565,6 +594,7 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 		goto fail;
 	}
 	e->dwarf_fd = -1;
+	e->debug_fd = -1;
 	r = read_loads(elf, e);
 	if (r < 0)
 		goto fail;
@@ -581,9 +611,13 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 			goto fail;
 		}
 	}
-	r = collect_build_id_file(where ? where->debug_dir : NULL, e, &b);
-	if (r == 0)
-		r = collect_debuglink(elf, where, e, &b);
+	if (where && where->have_debug_fd) {
+		r = collect_known_debug_file(where->debug_fd, e, &b);
+	} else {
+		r = collect_build_id_file(where ? where->debug_dir : NULL, e, &b);
+		if (r == 0)
+			r = collect_debuglink(elf, where, e, &b);
+	}
 	if (r == 0)
 		r = collect_mini_debug(elf, e, &b);
 	if (r < 0)
@@ -617,6 +651,8 @@ void sym_elf__free(struct sym_elf *e)
 	free(e->names);
 	if (e->dwarf_fd >= 0)
 		close(e->dwarf_fd);
+	if (e->debug_fd >= 0)
+		close(e->debug_fd);
 	free(e);
 }
 
@@ -632,6 +668,15 @@ int sym_elf__offset_to_vaddr(const struct sym_elf *e, uint64_t offset,
 		}
 	}
 	return -ENOENT;
+}
+
+size_t sym_elf__memory(const struct sym_elf *e)
+{
+	if (!e)
+		return 0;
+	return sizeof(*e) + e->n_loads * sizeof(*e->loads) + e->n_syms * sizeof(*e->syms) +
+	       e->names_len + (e->build_id ? strlen(e->build_id) + 1 : 0) +
+	       e->cfi.hdr_size + e->cfi.eh_size;
 }
 
 const char *sym_elf__lookup(const struct sym_elf *e, uint64_t vaddr)

@@ -108,6 +108,34 @@ void *sym_htab__remove(struct sym_htab *t, uint64_t hash,
 	}
 }
 
+void sym_htab__remove_if(struct sym_htab *t, bool (*pred)(const void *value, const void *arg),
+			 const void *arg, void (*fn)(void *value))
+{
+	for (size_t i = 0; i < t->cap; i++) {
+		void *value = t->slots[i].value;
+
+		if (!value || value == TOMBSTONE || !pred(value, arg))
+			continue;
+		t->slots[i].value = TOMBSTONE;
+		t->count--;
+		if (fn)
+			fn(value);
+	}
+}
+
+void *sym_htab__next(const struct sym_htab *t, size_t *pos)
+{
+	for (; *pos < t->cap; (*pos)++) {
+		void *value = t->slots[*pos].value;
+
+		if (value && value != TOMBSTONE) {
+			(*pos)++;
+			return value;
+		}
+	}
+	return NULL;
+}
+
 void sym_htab__fini(struct sym_htab *t, void (*fn)(void *value))
 {
 	for (size_t i = 0; fn && i < t->cap; i++)

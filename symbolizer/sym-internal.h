@@ -42,6 +42,12 @@ int sym_htab__insert(struct sym_htab *t, uint64_t hash, void *value);
 /* Removes and returns the matching value, or NULL. */
 void *sym_htab__remove(struct sym_htab *t, uint64_t hash,
 		       sym_htab_eq_fn eq, const void *key);
+/* Removes every value for which pred(value, arg) is true, passing it to
+ * fn (may be NULL). */
+void sym_htab__remove_if(struct sym_htab *t, bool (*pred)(const void *value, const void *arg),
+			 const void *arg, void (*fn)(void *value));
+/* Iteration: *pos starts at 0; returns the next value, or NULL at the end. */
+void *sym_htab__next(const struct sym_htab *t, size_t *pos);
 /* Calls fn on every value (e.g. to free them); the table is then emptied. */
 void sym_htab__fini(struct sym_htab *t, void (*fn)(void *value));
 
@@ -127,6 +133,7 @@ struct sym_elf {
 	bool mini_debug;  /* symbols were taken from .gnu_debugdata too */
 	int dwarf_fd;     /* the file holding .debug_info (this one or its
 	                     debug file), or -1 */
+	int debug_fd;     /* the separate debug file used, or -1 */
 	struct sym_cfi cfi;
 };
 
@@ -141,6 +148,9 @@ struct sym_elf_where {
 	const char *debug_dir;
 	const char *prefix;
 	const char *path;
+	/* Reloading: use debug_fd (-1: none) instead of looking again. */
+	bool have_debug_fd;
+	int debug_fd;
 };
 
 /*
@@ -162,6 +172,9 @@ void sym_elf__free(struct sym_elf *e);
  */
 int sym_elf__offset_to_vaddr(const struct sym_elf *e, uint64_t offset,
 			     uint64_t *ret_vaddr);
+
+/* Bytes held by e: segments, symbols, names, CFI copies. NULL gives 0. */
+size_t sym_elf__memory(const struct sym_elf *e);
 
 /* The name of the function symbol covering vaddr, or NULL. Borrowed. */
 const char *sym_elf__lookup(const struct sym_elf *e, uint64_t vaddr);
@@ -194,7 +207,13 @@ void sym_dwarf__free(struct sym_dwarf *d);
 int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 		      struct sym_dwarf_frame *ret_frames, size_t max);
 
-/* Bytes held by d (tables and strings; not libdwarf's own buffers). */
+/* The i-th compile unit address range [*ret_lo, *ret_hi), in address
+ * order. Returns 0, or -ENOENT past the last one. */
+int sym_dwarf__range(const struct sym_dwarf *d, size_t i, uint64_t *ret_lo,
+		     uint64_t *ret_hi);
+
+/* Bytes held by d: tables, strings, and the debug sections libdwarf
+ * reads into memory (counted in full from the open). */
 size_t sym_dwarf__memory(const struct sym_dwarf *d);
 
 /* ---- demangle.c ------------------------------------------------------- */

@@ -48,8 +48,15 @@ struct cache_slot {
 };
 
 struct sym_binary {
-	struct sym_elf *elf;   /* NULL when loading failed */
-	enum sym_miss fail;    /* why elf is NULL */
+	struct sym_elf *elf;   /* NULL when loading failed, or evicted */
+	enum sym_miss fail;    /* why elf is NULL (not evicted) */
+	bool evicted;          /* unloaded for the memory bound: reload from fd */
+	int fd;                /* the binary, kept to reload it, or -1 */
+	int debug_fd;          /* its separate debug file, or -1 */
+	size_t mem;            /* bytes accounted in sym_session.bin_memory */
+	uint64_t last_use;     /* sym_session.tick when last used */
+	uint32_t refs, live_refs;  /* mappings of (live) processes, counted
+	                              by an eviction pass */
 	const char *build_id;  /* interned, or NULL */
 	struct sym_dwarf *dwarf;
 	bool dwarf_tried;
@@ -105,6 +112,9 @@ struct sym_session {
 	struct sym_kernel *kernel;
 	bool kernel_tried;
 	struct sym_stats stats;
+	uint64_t max_memory;  /* bound on bin_memory */
+	uint64_t bin_memory;  /* sum of every binary's mem */
+	uint64_t tick;        /* binary uses, for least-recently-used order */
 };
 
 const char *sym_miss_name(enum sym_miss miss)
@@ -173,6 +183,85 @@ static bool id_eq(const void *value, const void *key)
 	return bin->build_id && strcmp(bin->build_id, key) == 0;
 }
 
+static size_t cache_memory(const struct sym_binary *bin);
+static void cache_clear(struct sym_binary *bin);
+
+/* Re-count what bin holds (after a load, a CU, an address cached). */
+static void binary_account(struct sym_session *s, struct sym_binary *bin)
+{
+	s->bin_memory -= bin->mem;
+	bin->mem = sizeof(*bin) + sym_elf__memory(bin->elf) +
+		   sym_dwarf__memory(bin->dwarf) + cache_memory(bin);
+	s->bin_memory += bin->mem;
+}
+
+/* Keep the debug file in the binary, not in its (evictable) sym_elf. */
+static void binary_take_debug_fd(struct sym_binary *bin)
+{
+	if (bin->elf->debug_fd >= 0) {
+		if (bin->debug_fd < 0)
+			bin->debug_fd = bin->elf->debug_fd;
+		else
+			close(bin->elf->debug_fd);
+		bin->elf->debug_fd = -1;
+	}
+}
+
+/* Drop everything loaded for bin; binary_elf() loads it again. */
+static void binary_unload(struct sym_session *s, struct sym_binary *bin)
+{
+	sym_dwarf__free(bin->dwarf);
+	bin->dwarf = NULL;
+	bin->dwarf_tried = false;
+	cache_clear(bin);
+	if (bin->elf) {
+		sym_elf__free(bin->elf);
+		bin->elf = NULL;
+		bin->evicted = bin->fd >= 0;
+		if (!bin->evicted)
+			bin->fail = SYM_MISS_NO_FILE;
+	}
+	binary_account(s, bin);
+}
+
+/*
+ * The ELF object of bin, loaded again from the kept fd when it was
+ * evicted; NULL when the binary is unusable. Marks bin as used.
+ */
+static struct sym_elf *binary_elf(struct sym_session *s, struct sym_binary *bin)
+{
+	struct sym_elf_where where = {
+		.have_debug_fd = true,
+		.debug_fd = bin->debug_fd,
+	};
+
+	bin->last_use = ++s->tick;
+	if (!bin->evicted)
+		return bin->elf;
+	bin->evicted = false;
+	if (sym_elf__load_fd(bin->fd, &where, &bin->elf) < 0) {
+		bin->elf = NULL;
+		bin->fail = SYM_MISS_BAD_ELF;
+		return NULL;
+	}
+	binary_take_debug_fd(bin);
+	s->stats.reloads++;
+	binary_account(s, bin);
+	return bin->elf;
+}
+
+static void binary_free(struct sym_binary *bin)
+{
+	sym_dwarf__free(bin->dwarf);
+	cache_clear(bin);
+	sym_elf__free(bin->elf);
+	if (bin->fd >= 0)
+		close(bin->fd);
+	if (bin->debug_fd >= 0)
+		close(bin->debug_fd);
+	free(bin);
+}
+
 static int binary_add(struct sym_session *s, struct sym_binary *bin)
 {
 	if (s->n_bins == s->cap_bins) {
@@ -226,9 +315,14 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 		bin = calloc(1, sizeof(*bin));
 		if (!bin)
 			goto nomem;
+		bin->fd = bin->debug_fd = -1;
 		bin->elf = elf;
 		bin->fail = elf ? SYM_MISS_NONE : SYM_MISS_BAD_ELF;
 		elf = NULL;
+		if (bin->elf) {
+			binary_take_debug_fd(bin);
+			bin->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		}
 		if (bin->elf && bin->elf->build_id) {
 			bin->build_id = sym_strings__intern(&s->strings, bin->elf->build_id,
 							    strlen(bin->elf->build_id));
@@ -250,6 +344,8 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 		}
 		if (bin->elf)
 			s->stats.binaries++;
+		bin->last_use = ++s->tick;
+		binary_account(s, bin);
 	}
 	if (key) {
 		alias = malloc(sizeof(*alias));
@@ -262,10 +358,8 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 	*ret_bin = bin;
 	return 0;
 nomem:
-	if (bin && bin != known) {
-		sym_elf__free(bin->elf);
-		free(bin);
-	}
+	if (bin && bin != known)
+		binary_free(bin);
 	sym_elf__free(elf);
 	return -ENOMEM;
 }
@@ -460,7 +554,7 @@ static int mapping_make(struct sym_session *s, pid_t pid,
 	return 0;
 }
 
-int sym_session__note_process(struct sym_session *s, pid_t pid)
+static int note_process(struct sym_session *s, pid_t pid)
 {
 	struct sym_maps_entry *entries = NULL;
 	struct sym_mapping *maps = NULL;
@@ -511,6 +605,112 @@ int sym_session__note_process(struct sym_session *s, pid_t pid)
 out:
 	free(maps);
 	sym_maps__free(entries, n);
+	return r;
+}
+
+/* ---- the memory bound -------------------------------------------------- */
+
+static void count_refs(struct sym_session *s)
+{
+	struct sym_process *proc;
+	size_t pos = 0;
+
+	for (size_t i = 0; i < s->n_bins; i++)
+		s->bins[i]->refs = s->bins[i]->live_refs = 0;
+	while ((proc = sym_htab__next(&s->procs, &pos))) {
+		for (size_t i = 0; i < proc->n_maps; i++) {
+			struct sym_binary *bin = proc->maps[i].bin;
+
+			if (!bin)
+				continue;
+			bin->refs++;
+			if (!proc->gone)
+				bin->live_refs++;
+		}
+	}
+}
+
+static bool key_of_bin(const void *value, const void *bin)
+{
+	return ((const struct file_key *)value)->bin == bin;
+}
+
+static void key_free(void *k)
+{
+	free(k);
+}
+
+/* Free bin, which no process maps, and every way to find it. */
+static void binary_forget(struct sym_session *s, size_t i)
+{
+	struct sym_binary *bin = s->bins[i];
+
+	sym_htab__remove_if(&s->keys, key_of_bin, bin, key_free);
+	if (bin->build_id)
+		sym_htab__remove(&s->ids, common_hash(COMMON_HASH_SEED, bin->build_id,
+						      strlen(bin->build_id)),
+				 id_eq, bin->build_id);
+	s->bin_memory -= bin->mem;
+	binary_free(bin);
+	s->bins[i] = s->bins[--s->n_bins];
+}
+
+static int evict_cmp(const void *pa, const void *pb)
+{
+	const struct sym_binary *a = *(struct sym_binary *const *)pa;
+	const struct sym_binary *b = *(struct sym_binary *const *)pb;
+
+	/* binaries of live processes last, then least recently used first */
+	if ((a->live_refs > 0) != (b->live_refs > 0))
+		return a->live_refs > 0 ? 1 : -1;
+	return a->last_use < b->last_use ? -1 : a->last_use > b->last_use;
+}
+
+/*
+ * Over the bound: unload least recently used binaries until a quarter of
+ * the bound is free again (so a full cache does not evict on every call).
+ * Binaries no live process maps go first: gone processes keep theirs as a
+ * file to reload from, and one that nothing maps is forgotten. Then those
+ * of live processes, except the binary used last.
+ */
+static void evict(struct sym_session *s)
+{
+	struct sym_binary **order;
+	uint64_t target = s->max_memory - s->max_memory / 4;
+	size_t n = 0;
+
+	if (s->bin_memory <= s->max_memory)
+		return;
+	count_refs(s);
+	order = malloc(s->n_bins * sizeof(*order) + 1);
+	if (!order)
+		return;
+	for (size_t i = 0; i < s->n_bins; i++)
+		if (s->bins[i]->elf && s->bins[i]->last_use != s->tick)
+			order[n++] = s->bins[i];
+	qsort(order, n, sizeof(*order), evict_cmp);
+	for (size_t i = 0; i < n && s->bin_memory > target; i++) {
+		s->stats.evictions++;
+		binary_unload(s, order[i]);
+	}
+	free(order);
+	/* Nothing maps these: forget them (a process that maps one later
+	 * finds it again). The vdso binary is kept for the next process. */
+	for (size_t i = 0; i < s->n_bins;) {
+		struct sym_binary *bin = s->bins[i];
+
+		if (bin->refs == 0 && bin != s->vdso_bin && (!bin->elf || bin->evicted))
+			binary_forget(s, i);
+		else
+			i++;
+	}
+}
+
+int sym_session__note_process(struct sym_session *s, pid_t pid)
+{
+	int r = note_process(s, pid);
+
+	evict(s);
 	return r;
 }
 
@@ -851,12 +1051,14 @@ static int frames_from_mapping(struct sym_session *s, struct sym_process *proc,
 	switch (m->kind) {
 	case SYM_MAP_FILE:
 	case SYM_MAP_VDSO:
-		if (!m->bin || !m->bin->elf) {
-			f.miss = m->fail ? m->fail : SYM_MISS_NO_FILE;
+		if (!m->bin || !binary_elf(s, m->bin)) {
+			f.miss = m->bin && m->bin->fail ? m->bin->fail :
+				 m->fail ? m->fail : SYM_MISS_NO_FILE;
 			break;
 		}
 		f.build_id = m->bin->build_id;
 		r = binary_frames(s, m->bin, m, f.offset, frames, max, &n);
+		binary_account(s, m->bin);
 		if (r < 0)
 			return r;
 		for (size_t i = 0; i < n; i++) {
@@ -909,7 +1111,7 @@ static int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
 	/* Never noted, or unreadable last time (not gone): try now. */
 	if (!proc || (!proc->snapshotted && !proc->gone &&
 		      common_now_ns() - proc->read_ns >= REFRESH_INTERVAL_NS)) {
-		r = sym_session__note_process(s, pid);
+		r = note_process(s, pid);
 		proc = process_find(s, pid);
 	}
 	if (proc && proc->snapshotted) {
@@ -918,7 +1120,7 @@ static int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
 		 * not more than once a second per process. */
 		if (!m && !proc->gone &&
 		    common_now_ns() - proc->read_ns >= REFRESH_INTERVAL_NS) {
-			r = sym_session__note_process(s, pid);
+			r = note_process(s, pid);
 			m = mapping_find(proc, addr);
 		}
 		*ret_miss = SYM_MISS_NO_MAPPING;
@@ -970,7 +1172,7 @@ int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
 
 	proc = process_find(s, pid);
 	if (!proc || !proc->snapshotted) {
-		if (sym_session__note_process(s, pid) == -ENOMEM)
+		if (note_process(s, pid) == -ENOMEM)
 			return -ENOMEM;
 		proc = process_find(s, pid);
 	}
@@ -981,7 +1183,7 @@ int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
 	for (size_t i = 0; i < proc->n_maps && !m; i++)
 		if (proc->maps[i].kind == SYM_MAP_FILE)
 			m = &proc->maps[i];
-	if (!m || !m->bin || !m->bin->elf)
+	if (!m || !m->bin || !binary_elf(s, m->bin))
 		return -ENOENT;
 	*ret_start = m->start;
 	*ret_end = m->end;
@@ -999,7 +1201,8 @@ int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
 	enum sym_miss miss;
 	uint64_t vaddr;
 
-	if (find_mapping(s, pid, addr, &proc, &m, &miss) < 0 || !m || !m->bin || !m->bin->elf)
+	if (find_mapping(s, pid, addr, &proc, &m, &miss) < 0 || !m || !m->bin ||
+	    !binary_elf(s, m->bin))
 		return -ENOENT;
 	if (sym_elf__offset_to_vaddr(m->bin->elf, m->offset, &vaddr) < 0)
 		return -ENOENT;
@@ -1028,6 +1231,7 @@ int sym_session__user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
 	r = user_frames(s, pid, addr, ret_frames, max, &n);
 	for (size_t i = 0; i < n; i++)
 		frame_count_line(s, &ret_frames[i]);
+	evict(s);
 	*ret_n = n;
 	return r;
 }
@@ -1044,6 +1248,7 @@ int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
 	*ret_frame = frames[n - 1];
 	ret_frame->kind = ret_frame->kind == SYM_FRAME_INLINED ? SYM_FRAME_USER : ret_frame->kind;
 	frame_count_line(s, ret_frame);
+	evict(s);
 	return r;
 }
 
@@ -1125,16 +1330,12 @@ int sym_session__new(const struct sym_options *opts, struct sym_session **ret_se
 		goto nomem;
 	s->no_kernel = opts && opts->no_kernel;
 	s->no_demangle = opts && opts->no_demangle;
+	s->max_memory = opts && opts->max_memory ? opts->max_memory : SYM_DEFAULT_MAX_MEMORY;
 	*ret_session = s;
 	return 0;
 nomem:
 	sym_session__free(s);
 	return -ENOMEM;
-}
-
-static void key_free(void *k)
-{
-	free(k);
 }
 
 void sym_session__free(struct sym_session *s)
@@ -1145,12 +1346,8 @@ void sym_session__free(struct sym_session *s)
 	sym_htab__fini(&s->keys, key_free);
 	sym_htab__fini(&s->ids, NULL);
 	sym_htab__fini(&s->demangled, demangled_free);
-	for (size_t i = 0; i < s->n_bins; i++) {
-		sym_dwarf__free(s->bins[i]->dwarf);
-		cache_clear(s->bins[i]);
-		sym_elf__free(s->bins[i]->elf);
-		free(s->bins[i]);
-	}
+	for (size_t i = 0; i < s->n_bins; i++)
+		binary_free(s->bins[i]);
 	free(s->bins);
 	free(s->vdso_image);
 	sym_kernel__free(s->kernel);
@@ -1163,14 +1360,6 @@ void sym_session__free(struct sym_session *s)
 void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats)
 {
 	*ret_stats = s->stats;
-	ret_stats->memory = 0;
-	for (size_t i = 0; i < s->n_bins; i++) {
-		const struct sym_binary *bin = s->bins[i];
-
-		ret_stats->memory += sym_dwarf__memory(bin->dwarf) + cache_memory(bin);
-		if (bin->elf)
-			ret_stats->memory += bin->elf->n_syms * sizeof(*bin->elf->syms) +
-					     bin->elf->names_len;
-	}
-	ret_stats->memory += s->strings.bytes;
+	ret_stats->binary_memory = s->bin_memory;
+	ret_stats->memory = s->bin_memory + s->strings.bytes;
 }

@@ -75,7 +75,18 @@ struct sym_options {
 	const char *debug_dir;
 	/* Keep C++ and Rust names mangled (as in the symbol table). */
 	bool no_demangle;
+	/* Bound, in bytes, on what the session holds for binaries (symbol
+	 * tables, DWARF line tables and inline trees with the libdwarf
+	 * sections behind them, address caches, CFI copies). 0 means
+	 * SYM_DEFAULT_MAX_MEMORY. Over the bound, the least recently used
+	 * binaries are unloaded (those no live process maps first) and
+	 * reloaded from their kept file on their next address. A single
+	 * binary bigger than the bound stays loaded while it is used. */
+	uint64_t max_memory;
 };
+
+/* The default bound on binaries' memory: 256 MiB. */
+#define SYM_DEFAULT_MAX_MEMORY (256ULL << 20)
 
 /* Per-session counters, for `ember record`'s summary and /metrics. */
 struct sym_stats {
@@ -88,6 +99,11 @@ struct sym_stats {
 	uint64_t memory;                   /* bytes held for binaries (symbols,
 	                                      DWARF tables, address caches) and
 	                                      frame strings */
+	uint64_t binary_memory;            /* the part of memory held for
+	                                      binaries: what max_memory bounds */
+	uint64_t evictions;                /* binaries unloaded to stay under
+	                                      max_memory */
+	uint64_t reloads;                  /* unloaded binaries loaded again */
 };
 
 struct sym_session;
@@ -146,7 +162,12 @@ int sym_session__user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
 int sym_session__kernel(struct sym_session *s, uint64_t addr,
 			struct sym_frame *ret_frame);
 
-/* Copy the session's counters into *ret_stats. */
+/*
+ * Copy the session's counters into *ret_stats. Binaries are evicted at the
+ * end of sym_session__user(), sym_session__user_frames() and
+ * sym_session__note_process(), so binary_memory is within the bound after
+ * each of them (unless one binary alone is bigger).
+ */
 void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats);
 
 /* A short human name for a miss reason ("no-mapping", ...). */

@@ -4,8 +4,8 @@
  * first miss does not re-read maps within a second of the last read (bounded
  * cost), a later one does. Then the library's functions resolve, including
  * one in a second executable PT_LOAD segment whose virtual address differs
- * from its file offset, and a static function only .symtab knows; names are
- * compared with addr2line on the library.
+ * from its file offset, and a static function only .symtab knows; names and
+ * file:line are compared with addr2line on the library.
  *
  * Usage: test-symbolizer-dlopen FIXTURE_LIB
  */
@@ -36,6 +36,21 @@ static void check_fn(struct sym_session *s, const void *fn, const char *name,
 	test_run(buf, sizeof(buf), "addr2line -f -e '%s' 0x%" PRIx64, lib,
 		 (uint64_t)(addr - (const char *)info.dli_fbase));
 	CHECK_STR(buf, name);
+	/* The line: the outermost frame's, the last of addr2line -i (a
+	 * frame's line is that of the call inlined there, if any). */
+	test_run(buf, sizeof(buf), "addr2line -i -e '%s' 0x%" PRIx64 " | tail -n 1 | "
+		 "sed 's/ (discriminator [0-9]*)//'", lib,
+		 (uint64_t)(addr - (const char *)info.dli_fbase));
+	CHECK(strstr(buf, "??") == NULL);  /* the fixture has DWARF lines */
+	CHECK(f.file != NULL);
+	if (f.file) {
+		const char *base = strrchr(f.file, '/');
+		char want[4096];
+
+		snprintf(want, sizeof(want), "%s:%u", base ? base + 1 : f.file, f.line);
+		base = strrchr(buf, '/');
+		CHECK_STR(want, base ? base + 1 : buf);
+	}
 }
 
 int main(int argc, char **argv)
