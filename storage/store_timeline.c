@@ -531,20 +531,21 @@ int store_db__span(struct store_db *db, const struct store_query *q,
 	r = data_span(db, &range, &first, &end, &empty);
 	if (r < 0)
 		goto out;
-	/* The flush interval: the longest of the last few flushes (the
-	 * final flush of a run is usually shorter). */
+	/* The flush interval: the most common length among the last
+	 * flushes (a final flush is shorter, a slow one a second longer). */
 	rc = sqlite3_prepare_v2(db->sql,
-				"SELECT max(duration_s) FROM (SELECT duration_s "
-				"FROM flushes ORDER BY time_s DESC LIMIT 8)",
+				"SELECT duration_s FROM (SELECT duration_s FROM flushes "
+				"ORDER BY time_s DESC LIMIT 16) GROUP BY duration_s "
+				"ORDER BY count(*) DESC, duration_s LIMIT 1",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		r = store_db__fail(db, rc);
 		goto out;
 	}
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+	if (rc == SQLITE_ROW)
 		step = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_ROW) {
+	else if (rc != SQLITE_DONE) {
 		r = store_db__fail(db, rc);
 		goto out;
 	}
