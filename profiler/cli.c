@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void cli_error(const char *fmt, ...)
 {
@@ -82,5 +83,54 @@ int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
 		return -EINVAL;
 	}
 	*ret = v;
+	return 0;
+}
+
+int cli_add_label(const char *arg, char *labels, size_t size)
+{
+	static const char *const builtin[] = {
+		"host", "process", "pid", "thread", "tid", "cgroup",
+	};
+	const char *eq = strchr(arg, '=');
+	size_t klen = eq ? (size_t)(eq - arg) : 0, n = strlen(labels);
+
+	if (!eq || klen == 0) {
+		cli_error("--label expects KEY=VALUE, like --label env=prod, not '%s'", arg);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < klen; i++) {
+		char c = arg[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+		      (i > 0 && c >= '0' && c <= '9'))) {
+			cli_error("--label %s: the key may hold letters, digits and '_' "
+				  "and must not start with a digit", arg);
+			return -EINVAL;
+		}
+	}
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
+		if (strlen(builtin[i]) == klen && !strncmp(arg, builtin[i], klen)) {
+			cli_error("--label %s: '%s' is set by ember itself; choose another key",
+				  arg, builtin[i]);
+			return -EINVAL;
+		}
+	}
+	if (strchr(eq + 1, ',')) {
+		cli_error("--label %s: the value must not contain ','", arg);
+		return -EINVAL;
+	}
+	for (const char *p = labels; *p;) {
+		if (!strncmp(p, arg, klen) && p[klen] == '=') {
+			cli_error("--label %.*s given twice", (int)klen, arg);
+			return -EINVAL;
+		}
+		p = strchr(p, ',');
+		p = p ? p + 1 : "";
+	}
+	if (n + strlen(arg) + 2 > size) {
+		cli_error("--label: too many labels");
+		return -EINVAL;
+	}
+	snprintf(labels + n, size - n, "%s%s", n ? "," : "", arg);
 	return 0;
 }

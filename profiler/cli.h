@@ -6,6 +6,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Exit statuses of ember's own failures (a recorded command's status is
@@ -36,8 +37,17 @@ int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
 /* "try 'ember CMD --help'" hint after a usage error. */
 void cli_usage_hint(const char *cmd);
 
+/*
+ * Check one --label K=V (K: letters, digits, '_', not a built-in label; V:
+ * no ',') and append it to the "k=v,k=v" list in labels (size bytes).
+ * Returns 0, or -EINVAL after printing an error naming the flag.
+ */
+int cli_add_label(const char *arg, char *labels, size_t size);
+
 /* Sub-commands. Each returns the process exit status. */
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+int cmd_serve(int argc, char **argv);

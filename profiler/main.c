@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c — `ember`: dispatches to the sub-commands (record, report, diff,
- * import) and answers --help and --version.
+ * import, agent, serve) and answers --help and --version.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +18,8 @@ static const struct {
 	{ "report", cmd_report, "print a profile as a top table, or export it (folded, pprof, speedscope)" },
 	{ "diff", cmd_diff, "compare two profiles; exit 1 when a function got significantly slower" },
 	{ "import", cmd_import, "turn a pprof profile made elsewhere into a database" },
+	{ "agent", cmd_agent, "profile the whole system all the time and serve the web UI" },
+	{ "serve", cmd_serve, "serve the web UI over an existing database (read-only)" },
 };
 
 static void usage(FILE *out)

@@ -156,51 +156,7 @@ static int parse_pids(const char *arg, struct record_args *a)
 
 static int add_label(const char *arg, struct record_args *a)
 {
-	static const char *const builtin[] = {
-		"host", "process", "pid", "thread", "tid", "cgroup",
-	};
-	const char *eq = strchr(arg, '=');
-	size_t klen = eq ? (size_t)(eq - arg) : 0, n = strlen(a->labels);
-
-	if (!eq || klen == 0) {
-		cli_error("--label expects KEY=VALUE, like --label env=prod, not '%s'", arg);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < klen; i++) {
-		char c = arg[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-		      (i > 0 && c >= '0' && c <= '9'))) {
-			cli_error("--label %s: the key may hold letters, digits and '_' "
-				  "and must not start with a digit", arg);
-			return -EINVAL;
-		}
-	}
-	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
-		if (strlen(builtin[i]) == klen && !strncmp(arg, builtin[i], klen)) {
-			cli_error("--label %s: '%s' is set by ember itself; choose another key",
-				  arg, builtin[i]);
-			return -EINVAL;
-		}
-	}
-	if (strchr(eq + 1, ',')) {
-		cli_error("--label %s: the value must not contain ','", arg);
-		return -EINVAL;
-	}
-	for (const char *p = a->labels; *p;) {
-		if (!strncmp(p, arg, klen) && p[klen] == '=') {
-			cli_error("--label %.*s given twice", (int)klen, arg);
-			return -EINVAL;
-		}
-		p = strchr(p, ',');
-		p = p ? p + 1 : "";
-	}
-	if (n + strlen(arg) + 2 > sizeof(a->labels)) {
-		cli_error("--label: too many labels");
-		return -EINVAL;
-	}
-	snprintf(a->labels + n, sizeof(a->labels) - n, "%s%s", n ? "," : "", arg);
-	return 0;
+	return cli_add_label(arg, a->labels, sizeof(a->labels));
 }
 
 static int parse_args(int argc, char **argv, struct record_args *a)

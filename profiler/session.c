@@ -694,6 +694,25 @@ void session__free(struct session *s)
 	free(s);
 }
 
+int session__reset_symbolizer(struct session *s)
+{
+	struct sym_session *fresh;
+	int err;
+
+	if (s->in_flush)
+		return -EBUSY;
+	err = sym_session__new(&s->opts.sym, &fresh);
+	if (err)
+		return err;
+	sym_session__free(s->sym);
+	s->sym = fresh;
+	/* Their module names were borrowed from the old session. */
+	s->n_quality = 0;
+	reset_coverage(s);
+	s->n_young = 0;
+	return 0;
+}
+
 int session__track(struct session *s, pid_t pid)
 {
 	return sampler__track(s->sampler, pid);

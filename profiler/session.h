@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * session.h — the sampling session shared by `ember record` (and, later,
- * `ember agent`): it owns the sampler, the symbolizer session and the store
+ * session.h — the sampling session shared by `ember record` and
+ * `ember agent`: it owns the sampler, the symbolizer session and the store
  * writer, waits for ring buffer records between flushes, and at every flush
  * drains the kernel maps, symbolizes the stacks and writes them in one
  * transaction.
@@ -99,6 +99,16 @@ struct session_quality {
 	uint64_t samples, complete;
 };
 size_t session__quality(struct session *s, const struct session_quality **ret);
+
+/*
+ * Drop the symbolizer's caches (binaries, symbols, DWARF, process maps) by
+ * starting a fresh symbolizer session, to bound memory: call it right after
+ * a flush. Processes still running are read again from /proc on their next
+ * sample; one that exited since the last flush loses its names. Forgets the
+ * per-binary quality (session__quality). Returns 0, -EBUSY (inside a
+ * flush) or -ENOMEM (the old caches are kept).
+ */
+int session__reset_symbolizer(struct session *s);
 
 /* Current totals. */
 void session__totals(struct session *s, struct session_totals *ret_totals);

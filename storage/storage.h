@@ -486,6 +486,32 @@ int store_db__maintain(struct store_db *db, int64_t now_s,
  */
 int store_db__check(struct store_db *db, char **ret_msg);
 
+/*
+ * The data's time span within q (NULL: everything): the start of the first
+ * bucket and the end of the last one (both 0 when there is none), and the
+ * flush interval the latest buckets were written with (ret_step may be
+ * NULL). Cheap: reads the bucket index, not the samples. Returns 0, -EINVAL
+ * (inverted range) or -errno.
+ */
+int store_db__span(struct store_db *db, const struct store_query *q,
+		   int64_t *ret_first, int64_t *ret_end, uint32_t *ret_step);
+
+/*
+ * Dropped samples (all reasons) per step: adds to counts[k] the drops of
+ * the flushes starting in [from_s + k * step_s, from_s + (k + 1) * step_s)
+ * for k < n_steps (drops carry no labels, so no filter applies).
+ * Returns 0, -EINVAL or -errno.
+ */
+int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s,
+			     size_t n_steps, uint64_t *counts);
+
+/*
+ * Give the queries of db a deadline (CLOCK_MONOTONIC nanoseconds, as
+ * common_now_ns(); 0 removes it): a query still running then stops and
+ * returns -ETIMEDOUT. For servers that must answer within a bound.
+ */
+void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns);
+
 /* Text for a negative errno returned by this module, e.g. for -ENOTSUP
  * "database was written by a newer Ember". Never NULL. */
 const char *store_strerror(int err);

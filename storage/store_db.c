@@ -175,9 +175,29 @@ static int err_from_sqlite(int rc)
 		return -EINVAL;
 	case SQLITE_CANTOPEN:
 		return -ENOENT;
+	case SQLITE_INTERRUPT:
+		return -ETIMEDOUT;
 	default:
 		return -EIO;
 	}
+}
+
+/* SQLite's progress handler: a non-zero return interrupts the statement,
+ * which then fails with SQLITE_INTERRUPT (-ETIMEDOUT). */
+static int deadline_check(void *ctx)
+{
+	const struct store_db *db = ctx;
+
+	return db->deadline_ns && common_now_ns() > db->deadline_ns;
+}
+
+void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns)
+{
+	if (!db)
+		return;
+	db->deadline_ns = deadline_ns;
+	sqlite3_progress_handler(db->sql, deadline_ns ? 10000 : 0,
+				 deadline_ns ? deadline_check : NULL, db);
 }
 
 int store_db__fail_msg(struct store_db *db, int err, const char *msg)
@@ -742,6 +762,8 @@ const char *store_strerror(int err)
 		return "profile is too large";
 	case -ERANGE:
 		return "a sample count is out of range";
+	case -ETIMEDOUT:
+		return "query timed out";
 	default:
 		return "unknown storage error";
 	}

@@ -117,6 +117,7 @@ struct store_db {
 	struct store_map caches[CACHE_COUNT];
 	struct store_sums flush_sums; /* (label set, node) -> count */
 	struct store_read_cache cache;
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no deadline */
 	char errmsg[256];
 };
 

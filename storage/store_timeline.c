@@ -507,3 +507,92 @@ out:
 	store_summary__free(s);
 	return r;
 }
+
+int store_db__span(struct store_db *db, const struct store_query *q,
+		   int64_t *ret_first, int64_t *ret_end, uint32_t *ret_step)
+{
+	struct store_query range;
+	sqlite3_stmt *st = NULL;
+	int64_t first = 0, end = 0, step = 10;
+	bool empty = true;
+	int r, rc;
+
+	store_query_init(&range);
+	if (!db)
+		return -EINVAL;
+	if (q)
+		range = *q;
+	if (range.from_s > range.to_s)
+		return store_db__fail_msg(db, -EINVAL,
+					  "time range ends before it starts");
+	r = store_db__exec(db, db->in_flush ? "SAVEPOINT span" : "BEGIN");
+	if (r < 0)
+		return r;
+	r = data_span(db, &range, &first, &end, &empty);
+	if (r < 0)
+		goto out;
+	/* The flush interval: the most common length among the last
+	 * flushes (a final flush is shorter, a slow one a second longer). */
+	rc = sqlite3_prepare_v2(db->sql,
+				"SELECT duration_s FROM (SELECT duration_s FROM flushes "
+				"ORDER BY time_s DESC LIMIT 16) GROUP BY duration_s "
+				"ORDER BY count(*) DESC, duration_s LIMIT 1",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		step = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	if (step < 1)
+		step = 1;
+	if (step > 86400)
+		step = 86400;
+	if (empty)
+		first = end = 0;
+	*ret_first = first;
+	*ret_end = end;
+	if (ret_step)
+		*ret_step = (uint32_t)step;
+out:
+	sqlite3_finalize(st);
+	store_db__exec(db, db->in_flush ? "RELEASE span" : "COMMIT");
+	return r;
+}
+
+int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s,
+			     size_t n_steps, uint64_t *counts)
+{
+	sqlite3_stmt *st;
+	int64_t to_s;
+	int rc;
+
+	if (!db || step_s <= 0 || (n_steps && !counts))
+		return -EINVAL;
+	if (n_steps == 0)
+		return 0;
+	if ((uint64_t)n_steps > (uint64_t)(INT64_MAX - from_s) / (uint64_t)step_s)
+		return store_db__fail_msg(db, -EINVAL, "too many steps");
+	to_s = from_s + (int64_t)n_steps * step_s;
+	rc = sqlite3_prepare_v2(db->sql,
+				"SELECT time_s, sum(count) FROM drops "
+				"WHERE time_s >= ?1 AND time_s < ?2 GROUP BY time_s",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, from_s);
+	sqlite3_bind_int64(st, 2, to_s);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t k = (size_t)((sqlite3_column_int64(st, 0) - from_s) / step_s);
+
+		if (k < n_steps)
+			counts[k] += (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+}

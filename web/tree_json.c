@@ -214,6 +214,73 @@ static int add_tree(struct merge *m, const struct store_tree *t, bool base)
 	return err;
 }
 
+static int by_weight(const void *a, const void *b, void *ctx)
+{
+	const struct mnode *nodes = ctx;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	uint64_t wi = nodes[i].total + nodes[i].base_total;
+	uint64_t wj = nodes[j].total + nodes[j].base_total;
+
+	if (wi != wj)
+		return wi > wj ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/*
+ * Keep the max_nodes heaviest nodes (head + base total). A parent weighs at
+ * least as much as its child and comes first among equals, so the kept set
+ * holds every kept node's parent; each dropped subtree's counts go to its
+ * parent's self, which keeps every total exact.
+ */
+static int truncate_merge(struct merge *m, size_t max_nodes, size_t *ret_dropped)
+{
+	uint32_t *order, *newidx;
+	size_t n = m->n, k = 0;
+
+	*ret_dropped = 0;
+	if (!max_nodes || n <= max_nodes)
+		return 0;
+	order = malloc(n * sizeof(*order));
+	newidx = malloc(n * sizeof(*newidx));
+	if (!order || !newidx) {
+		free(order);
+		free(newidx);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		order[i] = i;
+		newidx[i] = UINT32_MAX;
+	}
+	qsort_r(order, n, sizeof(*order), by_weight, m->nodes);
+	for (size_t i = 0; i < max_nodes; i++)
+		newidx[order[i]] = 0;
+	newidx[0] = 0;
+	for (size_t i = 1; i < n; i++)
+		if (newidx[i] != UINT32_MAX && newidx[m->nodes[i].parent] == UINT32_MAX)
+			newidx[i] = UINT32_MAX;
+	for (size_t i = n; i-- > 1;) {
+		struct mnode *p = &m->nodes[m->nodes[i].parent];
+
+		if (newidx[i] == UINT32_MAX && newidx[m->nodes[i].parent] != UINT32_MAX) {
+			p->self += m->nodes[i].total;
+			p->base_self += m->nodes[i].base_total;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (newidx[i] == UINT32_MAX)
+			continue;
+		newidx[i] = k;
+		m->nodes[k] = m->nodes[i];
+		m->nodes[k].parent = i ? newidx[m->nodes[k].parent] : 0;
+		k++;
+	}
+	*ret_dropped = n - k;
+	m->n = k;
+	free(order);
+	free(newidx);
+	return 0;
+}
+
 static void write_strs(FILE *out, const char *key, const struct strtab *t)
 {
 	fprintf(out, "\"%s\":[", key);
@@ -239,8 +306,16 @@ static void write_strs(FILE *out, const char *key, const struct strtab *t)
 int web_write_tree_json(FILE *out, const struct store_tree *head,
 			const struct store_tree *base, const struct web_tree_range *r)
 {
+	return web_write_tree_json_max(out, head, base, r, 0);
+}
+
+int web_write_tree_json_max(FILE *out, const struct store_tree *head,
+			    const struct store_tree *base,
+			    const struct web_tree_range *r, size_t max_nodes)
+{
 	struct merge m = {0};
 	uint64_t samples = 0, base_samples = 0;
+	size_t dropped = 0;
 	uint32_t unused;
 	int err;
 
@@ -252,6 +327,8 @@ int web_write_tree_json(FILE *out, const struct store_tree *head,
 		err = add_tree(&m, head, false);
 	if (!err && base)
 		err = add_tree(&m, base, true);
+	if (!err)
+		err = truncate_merge(&m, max_nodes, &dropped);
 	for (size_t i = 0; i < m.n && !err; i++) {
 		const struct store_tree_node *f = m.nodes[i].frame;
 
@@ -288,14 +365,15 @@ int web_write_tree_json(FILE *out, const struct store_tree *head,
 	WRITE_COLUMN(out, &m, "module", n_->module);
 	WRITE_COLUMN(out, &m, "file", n_->file);
 	WRITE_COLUMN(out, &m, "line", n_->frame->line);
-	WRITE_COLUMN(out, &m, "kind", n_->frame->kind);
+	/* The root is synthetic, like the process nodes (web/API.md). */
+	WRITE_COLUMN(out, &m, "kind", i_ ? n_->frame->kind : STORE_FRAME_PROCESS);
 	WRITE_COLUMN(out, &m, "self", n_->self);
 	WRITE_COLUMN(out, &m, "total", n_->total);
 	if (base) {
 		WRITE_COLUMN(out, &m, "base_self", n_->base_self);
 		WRITE_COLUMN(out, &m, "base_total", n_->base_total);
 	}
-	fputs("},\"truncated\":0}", out);
+	fprintf(out, "},\"truncated\":%zu}", dropped);
 	if (ferror(out))
 		err = -EIO;
 out:

@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * web.h — public API of the web module: the JSON the API serves (web/API.md)
- * and the self-contained HTML reports built from the embedded UI. The
- * libmicrohttpd server (issue 6) answers /api/v1/tree and /api/v1/diff with
- * web_write_tree_json(); `ember diff --html` writes the same diff JSON into
- * a static page with web_write_static_report().
+ * web.h — public API of the web module: the HTTP server (libmicrohttpd) that
+ * serves the embedded UI, the JSON API of web/API.md, exports, /metrics and
+ * /healthz over one database, read-only; the JSON writer of /api/v1/tree and
+ * /api/v1/diff; and the self-contained HTML reports built from the embedded
+ * UI (`ember diff --html` writes the diff JSON into a static page with
+ * web_write_static_report()).
+ *
+ * Data flow: `ember agent` and `ember serve` start a server over the file the
+ * session writes (or an existing file); handlers open their own read-only
+ * store_db handle, one per server thread, and query it through storage.h.
  *
  * Thread safety: every function here is thread-safe; trees passed in are
- * only read.
+ * only read. web_server__set_metrics() may be called from any thread while
+ * the server runs; web_server__stop() once, from the thread that started it.
  */
 #pragma once
 
@@ -32,6 +38,16 @@ int web_write_tree_json(FILE *out, const struct store_tree *head,
 			const struct store_tree *base, const struct web_tree_range *r);
 
 /*
+ * The same, keeping at most max_nodes nodes (0: all): the heaviest (head
+ * plus base total) stay, every smaller subtree is merged into its parent's
+ * self (totals stay exact) and "truncated" says how many nodes went.
+ * Returns 0, -ENOMEM or -EIO.
+ */
+int web_write_tree_json_max(FILE *out, const struct store_tree *head,
+			    const struct store_tree *base,
+			    const struct web_tree_range *r, size_t max_nodes);
+
+/*
  * Write the embedded UI as one standalone HTML file whose data is inline:
  * data_json is the text of a JavaScript object ({"diff": ..., "tree": ...,
  * "meta": ..., "timeline": ..., "labels": ...}) the page reads as
@@ -44,3 +60,82 @@ int web_write_static_report(FILE *out, const char *title, const char *data_json,
 
 /* Write s with HTML special characters escaped. */
 void web_html_escape(FILE *out, const char *s);
+
+/* ---- the HTTP server ---- */
+
+/* Default listen address: loopback only. Port 7478 is registered to no
+ * common service and clashes with no usual development port. */
+#define WEB_DEFAULT_ADDRESS "127.0.0.1"
+#define WEB_DEFAULT_PORT 7478
+
+/* At most this many drop reasons in struct web_metrics. */
+#define WEB_METRICS_MAX_DROPS 16
+
+/*
+ * The counters a running agent publishes for /metrics (the server has no
+ * sampler of its own). Strings must stay valid while the server runs
+ * (string literals, or names from sampler_stat_name()).
+ */
+struct web_metrics {
+	uint64_t samples;            /* samples delivered to user space */
+	uint64_t samples_written;    /* ... of them written to the database */
+	struct {
+		const char *reason;
+		uint64_t count;
+	} drops[WEB_METRICS_MAX_DROPS];
+	size_t n_drops;
+	uint64_t flushes, flush_errors;
+	double last_flush_seconds;   /* duration of the latest flush */
+	double flush_seconds_sum;    /* of all flushes */
+	uint64_t frames, frames_symbolized;
+	uint64_t user_stacks, user_stacks_complete;
+	uint64_t processes;
+	uint64_t symbolizer_memory_bytes;
+	uint64_t memory_budget_bytes; /* 0: no budget */
+	uint64_t cache_resets;       /* symbolizer caches dropped for the budget */
+	uint64_t rss_bytes;          /* resident memory when published */
+};
+
+struct web_options {
+	const char *db_path;        /* database to serve, opened read-only */
+	const char *address;        /* IPv4 or IPv6 literal; NULL = loopback */
+	uint16_t port;              /* 0 = any free port (web_server__port) */
+	unsigned threads;           /* worker threads; 0 = 4 */
+	unsigned max_connections;   /* 0 = 64 */
+	unsigned connection_timeout_s; /* idle connections closed; 0 = 30 */
+	unsigned query_timeout_ms;  /* a query taking longer is a 503; 0 = 30000 */
+};
+
+struct web_server;
+
+/*
+ * Parse "ADDR:PORT", "[V6ADDR]:PORT", ":PORT", "PORT" or "ADDR" into
+ * *ret_address (caller frees; WEB_DEFAULT_ADDRESS when absent) and
+ * *ret_port (WEB_DEFAULT_PORT when absent; 0 asks for any free port). Returns 0,
+ * -EINVAL (not an address, port out of range) or -ENOMEM.
+ */
+int web_parse_listen(const char *text, char **ret_address, uint16_t *ret_port);
+
+/*
+ * Check that opts->db_path opens read-only, then listen and serve on
+ * libmicrohttpd's own thread pool. Returns 0 and *ret_server, or -EINVAL
+ * (bad address or options), -EADDRINUSE, -EACCES (a privileged port), an
+ * error of store_db__open() for the database (see storage.h), -ENOMEM, or
+ * -EIO (the server did not start). The database is only ever read.
+ */
+int web_server__start(const struct web_options *opts,
+		      struct web_server **ret_server);
+
+/* The port the server listens on (the one chosen when opts->port was 0). */
+uint16_t web_server__port(const struct web_server *srv);
+
+/* Publish the agent's counters for /metrics (copied). */
+void web_server__set_metrics(struct web_server *srv, const struct web_metrics *m);
+
+/* Stop listening, finish the requests in flight, close every handle. NULL
+ * is fine. */
+void web_server__stop(struct web_server *srv);
+
+/* This process's resident memory in bytes (from /proc/self/statm), 0 when
+ * unknown. */
+uint64_t web_rss_bytes(void);

@@ -1,0 +1,504 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * agent.c — `ember agent`: always-on, system-wide profiling into one SQLite
+ * file (continued across restarts) with the web UI served over it; and
+ * `ember serve`: the same web UI over an existing file, read-only, without
+ * root.
+ *
+ * The agent's main thread drives the sampling session (sampler ->
+ * symbolizer -> store, one flush every --flush seconds, retention every
+ * ten minutes with the storage defaults); the web server answers on its own
+ * threads with read-only handles, and reads the agent's counters through
+ * web_server__set_metrics(), published at most once a second. SIGTERM and
+ * SIGINT stop sampling, write the final flush and the accounting, then stop
+ * the server.
+ *
+ * Memory: the kernel maps and the per-flush buffers are fixed or emptied
+ * at every flush; what grows with time is the symbolizer's cache of
+ * binaries, symbols and DWARF (for every process ever seen). With
+ * --memory MB, after a flush that leaves the resident size above the budget
+ * (or the symbolizer holding more than half of it), the symbolizer is
+ * started afresh and freed memory is returned to the system (malloc_trim).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "common.h"
+#include "ember_config.h"
+#include "session.h"
+#include "web.h"
+
+#define AGENT_DEFAULT_FREQ 19
+#define AGENT_DEFAULT_DB "ember.db"
+#define AGENT_DEFAULT_MEMORY_MB 256
+
+static volatile sig_atomic_t got_stop_signal;
+
+static void on_signal(int sig)
+{
+	got_stop_signal = sig;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = {0};
+
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int parse_listen(const char *arg, char **ret_addr, uint16_t *ret_port)
+{
+	int err = web_parse_listen(arg, ret_addr, ret_port);
+
+	if (err == -EINVAL)
+		cli_error("--listen expects ADDRESS:PORT (like 127.0.0.1:%d or [::1]:%d), not '%s'",
+			  WEB_DEFAULT_PORT, WEB_DEFAULT_PORT, arg);
+	else if (err)
+		cli_error("--listen: %s", strerror(-err));
+	return err;
+}
+
+static void explain_server_error(int err, const char *db, const char *addr, uint16_t port)
+{
+	switch (err) {
+	case -EADDRINUSE:
+		cli_error("cannot listen on %s:%u: the port is in use; choose another with "
+			  "--listen ADDRESS:PORT", addr, port);
+		break;
+	case -EACCES:
+		cli_error("cannot listen on %s:%u: permission denied (ports below 1024 need "
+			  "root); choose another with --listen", addr, port);
+		break;
+	case -EADDRNOTAVAIL:
+	case -EINVAL:
+		cli_error("cannot listen on %s:%u: no such address on this host", addr, port);
+		break;
+	case -EIO:
+		cli_error("cannot start the web server on %s:%u", addr, port);
+		break;
+	default:
+		cli_error("cannot serve %s: %s", db, store_strerror(err));
+		break;
+	}
+}
+
+static void print_url(const char *addr, uint16_t port)
+{
+	bool v6 = strchr(addr, ':') != NULL;
+
+	fprintf(stderr, "ember: web UI at http://%s%s%s:%u/\n", v6 ? "[" : "", addr,
+		v6 ? "]" : "", port);
+	fflush(stderr);
+}
+
+/* ---- ember serve ---- */
+
+static void serve_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ember serve --db FILE [--listen ADDRESS:PORT]\n"
+		"\n"
+		"Serve the web UI and its JSON API (web/API.md), /metrics and /healthz\n"
+		"over an existing Ember database, read-only: nothing is ever written to\n"
+		"FILE. Needs no root. Runs until Ctrl-C or SIGTERM.\n"
+		"\n"
+		"Options:\n"
+		"      --db FILE         the database (from ember record or ember agent)\n"
+		"  -L, --listen ADDR:PORT  address to listen on (default %s:%d; give\n"
+		"                        0.0.0.0 or [::] only on a trusted network: the\n"
+		"                        API has no authentication)\n"
+		"  -h, --help            show this help\n",
+		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct web_options wo = {0};
+	struct web_server *srv = NULL;
+	const char *db = NULL;
+	char *addr = NULL;
+	uint16_t port = WEB_DEFAULT_PORT;
+	int c, err;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+d:L:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'L':
+			free(addr);
+			addr = NULL;
+			if (parse_listen(optarg, &addr, &port)) {
+				cli_usage_hint("serve");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			serve_usage(stdout);
+			free(addr);
+			return 0;
+		default:
+			cli_error("unknown option '%s'", argv[optind - 1]);
+			cli_usage_hint("serve");
+			free(addr);
+			return EXIT_USAGE;
+		}
+	}
+	if (!db || optind < argc) {
+		cli_error(db ? "unexpected argument '%s'" : "give the database with --db FILE",
+			  optind < argc ? argv[optind] : "");
+		cli_usage_hint("serve");
+		free(addr);
+		return EXIT_USAGE;
+	}
+	if (!addr && !(addr = strdup(WEB_DEFAULT_ADDRESS)))
+		return EXIT_RUNTIME;
+	install_signals();
+	wo.db_path = db;
+	wo.address = addr;
+	wo.port = port;
+	err = web_server__start(&wo, &srv);
+	if (err) {
+		explain_server_error(err, db, addr, port);
+		free(addr);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "ember: serving %s (read-only)\n", db);
+	print_url(addr, web_server__port(srv));
+	{
+		sigset_t block, old;
+
+		/* Block the stop signals, then wait with them unblocked: no
+		 * signal is lost between the check and the wait. */
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		sigprocmask(SIG_BLOCK, &block, &old);
+		while (!got_stop_signal)
+			sigsuspend(&old);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	web_server__stop(srv);
+	free(addr);
+	return 0;
+}
+
+/* ---- ember agent ---- */
+
+struct agent_args {
+	const char *db;
+	char *addr;
+	uint16_t port;
+	unsigned freq;
+	unsigned flush_s;
+	uint64_t memory_mb;
+	char labels[4096];
+};
+
+static void agent_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ember agent [--db FILE] [--listen ADDRESS:PORT] [-F HZ] [--flush SECS]\n"
+		"                   [--label K=V]... [--memory MB]\n"
+		"\n"
+		"Profile every CPU all the time into FILE (continued if it exists, so a\n"
+		"restart loses nothing) and serve the web UI over it. Needs root (CAP_BPF\n"
+		"and CAP_PERFMON). SIGTERM or Ctrl-C ends it with a final flush.\n"
+		"Retention: 10 s buckets for a day, 1 min for a week, 1 h after that, up\n"
+		"to 30 days and 1 GiB.\n"
+		"\n"
+		"Options:\n"
+		"      --db FILE         database (default %s)\n"
+		"  -L, --listen ADDR:PORT  web UI and API address (default %s:%d; the API\n"
+		"                        has no authentication: keep it on loopback or a\n"
+		"                        trusted network)\n"
+		"  -F, --freq HZ         samples per second on each CPU (default %d)\n"
+		"      --flush SECS      write to the database every SECS seconds (default 10)\n"
+		"  -l, --label K=V       add label K=V to every sample (repeatable)\n"
+		"  -m, --memory MB       memory budget (default %d): above it, the\n"
+		"                        symbolizer's caches are dropped after a flush;\n"
+		"                        /metrics shows the resident size and the budget\n"
+		"  -h, --help            show this help\n",
+		AGENT_DEFAULT_DB, WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, AGENT_DEFAULT_FREQ,
+		AGENT_DEFAULT_MEMORY_MB);
+}
+
+static int parse_agent_args(int argc, char **argv, struct agent_args *a)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'L' },
+		{ "freq", required_argument, NULL, 'F' },
+		{ "flush", required_argument, NULL, 'f' },
+		{ "label", required_argument, NULL, 'l' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t v;
+	int c;
+
+	a->db = AGENT_DEFAULT_DB;
+	a->port = WEB_DEFAULT_PORT;
+	a->freq = AGENT_DEFAULT_FREQ;
+	a->flush_s = 10;
+	a->memory_mb = AGENT_DEFAULT_MEMORY_MB;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+d:L:F:l:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (!*optarg) {
+				cli_error("--db expects a file name");
+				return -EINVAL;
+			}
+			a->db = optarg;
+			break;
+		case 'L':
+			free(a->addr);
+			a->addr = NULL;
+			if (parse_listen(optarg, &a->addr, &a->port))
+				return -EINVAL;
+			break;
+		case 'F':
+			if (cli_parse_uint("--freq", optarg, 1, 100000, &v))
+				return -EINVAL;
+			a->freq = v;
+			break;
+		case 'f':
+			if (cli_parse_uint("--flush", optarg, 1, 3600, &v))
+				return -EINVAL;
+			a->flush_s = v;
+			break;
+		case 'l':
+			if (cli_add_label(optarg, a->labels, sizeof(a->labels)))
+				return -EINVAL;
+			break;
+		case 'm':
+			if (cli_parse_uint("--memory", optarg, 16, 1 << 20, &v))
+				return -EINVAL;
+			a->memory_mb = v;
+			break;
+		case 'h':
+			agent_usage(stdout);
+			free(a->addr);
+			exit(0);
+		default:
+			cli_error("unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		cli_error("unexpected argument '%s': the agent profiles the whole system", argv[optind]);
+		return -EINVAL;
+	}
+	if (!a->addr && !(a->addr = strdup(WEB_DEFAULT_ADDRESS)))
+		return -ENOMEM;
+	return 0;
+}
+
+static void set_meta_fmt(struct store_db *db, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_meta_fmt(struct store_db *db, const char *key, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	store_db__set_meta(db, key, buf);
+}
+
+/* What the agent tells /metrics, from the session's totals. */
+static void publish(struct web_server *srv, const struct session_totals *t,
+		    const struct agent_args *a, double last_flush_s, double flush_sum_s,
+		    uint64_t resets)
+{
+	struct web_metrics m = {0};
+
+	m.samples = t->samples_seen;
+	m.samples_written = t->samples_seen - t->samples_lost_store;
+	for (int i = 0; i < SAMPLER_STAT__COUNT && m.n_drops < WEB_METRICS_MAX_DROPS - 1; i++) {
+		if (!sampler_stat_is_drop(i))
+			continue;
+		m.drops[m.n_drops].reason = sampler_stat_name(i);
+		m.drops[m.n_drops++].count = t->sampler[i];
+	}
+	m.drops[m.n_drops].reason = "database-write-failed";
+	m.drops[m.n_drops++].count = t->samples_lost_store;
+	m.flushes = t->flushes;
+	m.flush_errors = t->flush_errors;
+	m.last_flush_seconds = last_flush_s;
+	m.flush_seconds_sum = flush_sum_s;
+	m.frames = t->frames;
+	m.frames_symbolized = t->frames_resolved;
+	m.user_stacks = t->samples_with_ustack;
+	m.user_stacks_complete = t->ustack_complete;
+	m.processes = t->processes;
+	m.symbolizer_memory_bytes = t->sym.memory;
+	m.memory_budget_bytes = a->memory_mb << 20;
+	m.cache_resets = resets;
+	m.rss_bytes = web_rss_bytes();
+	web_server__set_metrics(srv, &m);
+}
+
+/* The accounting a reader can check, as `ember record` writes it. */
+static void write_accounting(struct store_db *db, const struct session_totals *t)
+{
+	set_meta_fmt(db, "end_time", "%llu", (unsigned long long)(common_wall_ns() / 1000000000ULL));
+	set_meta_fmt(db, "samples_kernel", "%llu",
+		     (unsigned long long)t->sampler[SAMPLER_STAT_SAMPLES]);
+	set_meta_fmt(db, "samples_written", "%llu",
+		     (unsigned long long)(t->samples_seen - t->samples_lost_store));
+	set_meta_fmt(db, "samples_dropped", "%llu", (unsigned long long)session_dropped(t));
+	set_meta_fmt(db, "flushes", "%llu", (unsigned long long)t->flushes);
+	set_meta_fmt(db, "ustack_samples", "%llu", (unsigned long long)t->samples_with_ustack);
+	set_meta_fmt(db, "ustack_complete", "%llu", (unsigned long long)t->ustack_complete);
+}
+
+int cmd_agent(int argc, char **argv)
+{
+	struct agent_args a = {0};
+	struct session_options so = {0};
+	struct session *s = NULL;
+	struct store_db *db = NULL;
+	struct web_server *srv = NULL;
+	struct web_options wo = {0};
+	struct session_totals t;
+	uint64_t flushes_seen = 0, resets = 0, last_publish = 0, budget;
+	double last_flush_s = 0, flush_sum_s = 0;
+	bool warned = false;
+	int err, status = EXIT_RUNTIME;
+	char *first = NULL;
+
+	if (parse_agent_args(argc, argv, &a)) {
+		cli_usage_hint("agent");
+		free(a.addr);
+		return EXIT_USAGE;
+	}
+	budget = a.memory_mb << 20;
+	install_signals();
+
+	so.freq_hz = a.freq;
+	so.filter = SAMPLER_FILTER_ALL;
+	so.flush_seconds = a.flush_s;
+	so.unwind = SAMPLER_UNWIND_AUTO;
+	so.extra_labels = a.labels[0] ? a.labels : NULL;
+	err = session__new(&so, &s);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			cli_error("not allowed to load BPF programs (%s); run ember agent as root "
+				  "(it needs CAP_BPF and CAP_PERFMON), or use 'ember serve' to only "
+				  "look at a database", sampler_last_error());
+		else
+			cli_error("cannot start the sampler: %s", sampler_last_error());
+		goto out;
+	}
+	err = store_db__open(a.db, STORE_OPEN_WRITE, &db);
+	if (err) {
+		cli_error("cannot open database %s: %s%s", a.db, store_strerror(err),
+			  err == -ENOENT ? " (does its directory exist?)" : "");
+		goto out;
+	}
+	session__set_store(s, db);
+	store_db__set_meta(db, "status", "recording");
+	store_db__set_meta(db, "ember_version", EMBER_VERSION);
+	store_db__set_meta(db, "target", "system");
+	store_db__set_meta(db, "command", "ember agent");
+	set_meta_fmt(db, "frequency_hz", "%u", a.freq);
+	set_meta_fmt(db, "agent_labels", "%s", a.labels);
+	if (store_db__get_meta(db, "start_time", &first) < 0)
+		set_meta_fmt(db, "start_time", "%llu",
+			     (unsigned long long)(common_wall_ns() / 1000000000ULL));
+	free(first);
+	set_meta_fmt(db, "run_start_time", "%llu",
+		     (unsigned long long)(common_wall_ns() / 1000000000ULL));
+
+	wo.db_path = a.db;
+	wo.address = a.addr;
+	wo.port = a.port;
+	err = web_server__start(&wo, &srv);
+	if (err) {
+		explain_server_error(err, a.db, a.addr, a.port);
+		goto out;
+	}
+	fprintf(stderr, "ember: agent sampling every CPU at %u Hz into %s, a flush every %u s, "
+		"memory budget %llu MB\n", a.freq, a.db, a.flush_s,
+		(unsigned long long)a.memory_mb);
+	print_url(a.addr, web_server__port(srv));
+
+	while (!got_stop_signal) {
+		uint64_t before = common_now_ns();
+
+		err = session__run_once(s, 200);
+		session__totals(s, &t);
+		if (t.flushes != flushes_seen) {
+			uint64_t rss;
+
+			last_flush_s = (common_now_ns() - before) / 1e9;
+			flush_sum_s += last_flush_s;
+			flushes_seen = t.flushes;
+			if (err && err != -EINTR && !warned) {
+				cli_warn("%s; sampling goes on, and writing is tried again at each flush",
+					 session__flush_error(s) ? session__flush_error(s)
+								 : strerror(-err));
+				warned = true;
+			} else if (!err) {
+				warned = false;
+			}
+			rss = web_rss_bytes();
+			if (rss > budget || t.sym.memory > budget / 2) {
+				if (session__reset_symbolizer(s) == 0) {
+					resets++;
+					malloc_trim(0);
+				}
+			}
+			last_publish = 0;
+		}
+		if (common_now_ns() - last_publish >= 1000000000ULL) {
+			publish(srv, &t, &a, last_flush_s, flush_sum_s, resets);
+			last_publish = common_now_ns();
+		}
+	}
+
+	session__stop(s);
+	err = session__flush(s);
+	if (err && err != -EINTR)
+		cli_warn("final flush: %s",
+			 session__flush_error(s) ? session__flush_error(s) : strerror(-err));
+	session__totals(s, &t);
+	write_accounting(db, &t);
+	store_db__set_meta(db, "status", t.flush_errors ? "incomplete" : "complete");
+	fprintf(stderr, "ember: agent stopped: %llu samples in %llu flushes, %llu dropped, "
+		"written to %s\n", (unsigned long long)t.samples_seen,
+		(unsigned long long)t.flushes, (unsigned long long)session_dropped(&t), a.db);
+	status = t.flush_errors ? EXIT_RUNTIME : 0;
+out:
+	web_server__stop(srv);
+	session__free(s);
+	store_db__close(db);
+	free(a.addr);
+	return status;
+}

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Helpers for the tests of the web server: start `ember serve` or
+`ember agent` on a free loopback port, read the URL it prints, and make
+requests with the standard library only."""
+import hashlib
+import http.client
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+
+from embertest import EMBER, fail
+
+
+def start(args, preexec_fn=None, timeout=30):
+    """Start EMBER args... (serve or agent, with --listen 127.0.0.1:0) and
+    wait for its URL. Returns (Popen, base_url, stderr_lines)."""
+    p = subprocess.Popen([EMBER, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         preexec_fn=preexec_fn)
+    buf = b""
+    deadline = time.time() + timeout
+    fd = p.stderr.fileno()
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.5)
+        if r:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            buf += chunk
+            text = buf.decode(errors="replace")
+            for line in text.splitlines(keepends=True):
+                if "web UI at http://" in line and line.endswith("\n"):
+                    url = line.split("web UI at ", 1)[1].strip().rstrip("/")
+                    return p, url, text.splitlines()
+        if p.poll() is not None:
+            break
+    p.kill()
+    fail(f"ember {args[0]} did not print its URL: {buf.decode(errors='replace')}")
+
+
+def stop(p, timeout=60):
+    """SIGTERM, wait; returns (exit status, remaining stderr)."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        _, err = p.communicate(timeout=timeout)
+        err = err.decode(errors="replace") if err else ""
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail(f"ember did not stop within {timeout} s of SIGTERM")
+    return p.returncode, err
+
+
+def request(base, path, method="GET", timeout=60, headers=None):
+    """One request on a fresh connection: (status, headers dict with
+    lower-case names, body bytes)."""
+    host, port = base.split("//", 1)[1].rsplit(":", 1)
+    c = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        c.putrequest(method, path, skip_accept_encoding=True)
+        for k, v in (headers or {}).items():
+            c.putheader(k, v)
+        c.endheaders()
+        r = c.getresponse()
+        body = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+    finally:
+        c.close()
+
+
+def get_json(base, path):
+    status, hdrs, body = request(base, path)
+    if status != 200:
+        fail(f"GET {path}: {status} {body[:300]!r}")
+    if not hdrs.get("content-type", "").startswith("application/json"):
+        fail(f"GET {path}: content type {hdrs.get('content-type')}")
+    return json.loads(body)
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def tree_check(t):
+    """The columnar tree's invariants (web/API.md); returns an error text or
+    None."""
+    n = t["nodes"]
+    size = len(n["parent"])
+    for k in ("name", "module", "file", "line", "kind", "self", "total"):
+        if len(n[k]) != size:
+            return f"column {k} has {len(n[k])} entries, not {size}"
+    child_sum = [0] * size
+    for i in range(1, size):
+        if not n["parent"][i] < i:
+            return f"node {i}: parent {n['parent'][i]} is not smaller"
+        child_sum[n["parent"][i]] += n["total"][i]
+    for i in range(size):
+        if n["total"][i] != n["self"][i] + child_sum[i]:
+            return f"node {i}: total {n['total'][i]} != self {n['self'][i]} + children {child_sum[i]}"
+    if size and n["total"][0] != t["samples"]:
+        return "root total is not the samples"
+    return None
+
+
+def node_index(t, name, parent=None):
+    n, names = t["nodes"], t["names"]
+    for i in range(1, len(n["parent"])):
+        if names[n["name"][i]] == name and (parent is None or names[n["name"][n["parent"][i]]] == parent):
+            return i
+    return -1

@@ -1,0 +1,1208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * server.c — the HTTP server: libmicrohttpd on its own thread pool, over
+ * one database opened read-only. It serves the embedded UI at / and the
+ * JSON API of web/API.md (meta, tree, diff, timeline, labels, top, exports),
+ * plus /metrics (Prometheus text) and /healthz. The last step of the data
+ * flow: storage queries -> JSON or export bytes -> the browser.
+ *
+ * Each pool thread opens its own read-only store_db handle on first use
+ * (SQLite handles are never shared between threads) and keeps it until the
+ * server stops; a handle that failed with an I/O or format error is dropped
+ * and opened again by the next request. Every parameter is checked before
+ * any query runs: unknown, repeated, malformed or out-of-range parameters
+ * are 400s naming the parameter; queries run under a deadline (503 when
+ * they exceed it). Nothing here writes to the database: the handles are
+ * opened with STORE_OPEN_READ, which never modifies the file.
+ */
+#include "web.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "common.h"
+#include "ember_config.h"
+#include "ui_assets.h"
+
+/* Limits of web/API.md. */
+#define MAX_QUERY_BYTES 8192
+#define MAX_FILTER_BYTES 4096
+#define MAX_PARAMS 16
+#define DEFAULT_MAX_NODES 1000000
+#define MAX_MAX_NODES 5000000
+#define TIMELINE_POINTS 1000
+#define TIMELINE_MAX_POINTS 10000
+/* A request line or headers larger than this are refused by libmicrohttpd
+ * itself (414/431) before any handler runs. */
+#define CONNECTION_MEMORY 65536
+
+struct web_server {
+	struct MHD_Daemon *daemon;
+	int listen_fd;
+	uint16_t port;
+	char *db_path;
+	unsigned query_timeout_ms;
+	pthread_key_t db_key;
+	bool key_made;
+	pthread_mutex_t lock; /* guards metrics */
+	struct web_metrics metrics;
+	bool have_metrics;
+	uint64_t requests, errors; /* atomics */
+};
+
+/* One request's query parameters (decoded by libmicrohttpd). */
+struct params {
+	struct {
+		const char *key, *value;
+	} kv[MAX_PARAMS];
+	size_t n;
+	size_t bytes;
+	bool too_many;
+};
+
+/* What a handler answers: a status, a body and its type, or an error. */
+struct reply {
+	unsigned status;
+	char *body;          /* malloc'd (or NULL with static_body) */
+	size_t len;
+	const void *static_body;
+	const char *type;
+	char disposition[160];
+	const char *error;   /* status >= 400: message ... */
+	char error_buf[512];
+	const char *parameter; /* ... and the parameter at fault, or NULL */
+};
+
+/* ---- helpers ---- */
+
+static void fail(struct reply *r, unsigned status, const char *param, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void fail(struct reply *r, unsigned status, const char *param, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->error_buf, sizeof(r->error_buf), fmt, ap);
+	va_end(ap);
+	r->status = status;
+	r->error = r->error_buf;
+	r->parameter = param;
+}
+
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
+				     const char *key, const char *value)
+{
+	struct params *p = cls;
+
+	p->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
+	if (p->n == MAX_PARAMS) {
+		p->too_many = true;
+		return MHD_YES;
+	}
+	p->kv[p->n].key = key;
+	p->kv[p->n].value = value ? value : "";
+	p->n++;
+	return MHD_YES;
+}
+
+/*
+ * Check the parameters against allowed (NULL-terminated): unknown and
+ * repeated ones are 400s. Returns true when they are fine.
+ */
+static bool check_params(const struct params *p, const char *const *allowed, struct reply *r)
+{
+	if (p->bytes > MAX_QUERY_BYTES) {
+		fail(r, 400, NULL, "query string longer than %d bytes", MAX_QUERY_BYTES);
+		return false;
+	}
+	if (p->too_many) {
+		fail(r, 400, NULL, "more than %d parameters", MAX_PARAMS);
+		return false;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		bool known = false;
+
+		for (size_t a = 0; allowed[a] && !known; a++)
+			known = !strcmp(allowed[a], p->kv[i].key);
+		if (!known) {
+			fail(r, 400, p->kv[i].key, "unknown parameter");
+			return false;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(p->kv[j].key, p->kv[i].key)) {
+				fail(r, 400, p->kv[i].key, "parameter given twice");
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+static const char *get(const struct params *p, const char *key)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (!strcmp(p->kv[i].key, key))
+			return p->kv[i].value;
+	return NULL;
+}
+
+/* A whole decimal number in [min, max]; absent: dflt. */
+static bool get_uint(const struct params *p, const char *key, uint64_t min, uint64_t max,
+		     uint64_t dflt, uint64_t *ret, struct reply *r)
+{
+	const char *v = get(p, key);
+	uint64_t n = 0;
+
+	if (!v) {
+		*ret = dflt;
+		return true;
+	}
+	if (!*v || strlen(v) > 19) {
+		fail(r, 400, key, "expected a number from %llu to %llu",
+		     (unsigned long long)min, (unsigned long long)max);
+		return false;
+	}
+	for (const char *c = v; *c; c++) {
+		if (*c < '0' || *c > '9') {
+			fail(r, 400, key, "expected a number from %llu to %llu",
+			     (unsigned long long)min, (unsigned long long)max);
+			return false;
+		}
+		n = n * 10 + (uint64_t)(*c - '0');
+	}
+	if (n < min || n > max) {
+		fail(r, 400, key, "out of range: from %llu to %llu",
+		     (unsigned long long)min, (unsigned long long)max);
+		return false;
+	}
+	*ret = n;
+	return true;
+}
+
+/* A query side: time range (and whether each end was given) and filter. */
+struct side {
+	struct store_query q;
+	struct store_filter *filter;
+	bool has_from, has_to;
+};
+
+static bool get_time(const struct params *p, const char *key, int64_t now, int64_t *ret,
+		     bool *ret_given, struct reply *r)
+{
+	const char *v = get(p, key);
+	char *msg = NULL;
+
+	*ret_given = v != NULL;
+	if (!v)
+		return true;
+	if (store_time_parse(v, now, ret, &msg) < 0) {
+		fail(r, 400, key, "%s", msg ? msg : "not a time");
+		free(msg);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Parse prefix+from, prefix+to, prefix+filter. A base side (dflt non-NULL)
+ * takes the head's value for what it does not give.
+ */
+static bool parse_side(const struct params *p, const char *prefix, const struct side *dflt,
+		       const char *head_filter, struct side *s, struct reply *r)
+{
+	static const char *const names[2][3] = {
+		{ "from", "to", "filter" },
+		{ "base_from", "base_to", "base_filter" },
+	};
+	const char *const *k = names[prefix[0] ? 1 : 0];
+	int64_t now = (int64_t)(common_wall_ns() / 1000000000ULL);
+	const char *expr;
+	char *msg = NULL;
+
+	store_query_init(&s->q);
+	if (!get_time(p, k[0], now, &s->q.from_s, &s->has_from, r) ||
+	    !get_time(p, k[1], now, &s->q.to_s, &s->has_to, r))
+		return false;
+	if (dflt) {
+		if (!s->has_from) {
+			s->q.from_s = dflt->q.from_s;
+			s->has_from = dflt->has_from;
+		}
+		if (!s->has_to) {
+			s->q.to_s = dflt->q.to_s;
+			s->has_to = dflt->has_to;
+		}
+	}
+	if (s->q.from_s > s->q.to_s) {
+		fail(r, 400, k[0], "%s is after %s", k[0], k[1]);
+		return false;
+	}
+	expr = get(p, k[2]);
+	if (!expr && dflt)
+		expr = head_filter;
+	if (expr && strlen(expr) > MAX_FILTER_BYTES) {
+		fail(r, 400, k[2], "filter longer than %d bytes", MAX_FILTER_BYTES);
+		return false;
+	}
+	if (expr && store_filter__parse(expr, &s->filter, &msg) < 0) {
+		fail(r, 400, k[2], "%s", msg ? msg : "bad filter");
+		free(msg);
+		return false;
+	}
+	s->q.filter = s->filter;
+	return true;
+}
+
+/* ---- the per-thread database handle ---- */
+
+static void close_db(void *db)
+{
+	store_db__close(db);
+}
+
+static int thread_db(struct web_server *srv, struct store_db **ret)
+{
+	struct store_db *db = pthread_getspecific(srv->db_key);
+	int err;
+
+	if (!db) {
+		err = store_db__open(srv->db_path, STORE_OPEN_READ, &db);
+		if (err)
+			return err;
+		if (pthread_setspecific(srv->db_key, db)) {
+			store_db__close(db);
+			return -ENOMEM;
+		}
+	}
+	store_db__set_deadline(db, common_now_ns() +
+			       (uint64_t)srv->query_timeout_ms * 1000000ULL);
+	*ret = db;
+	return 0;
+}
+
+/* A storage error as a reply; handles that may be broken are dropped. */
+static void fail_store(struct web_server *srv, struct store_db *db, int err, struct reply *r)
+{
+	if (err == -ETIMEDOUT) {
+		fail(r, 503, NULL, "query timed out");
+	} else if (err == -EBUSY) {
+		fail(r, 503, NULL, "database busy, try again");
+	} else if (err == -ENOENT || err == -EPROTO) {
+		fail(r, 503, NULL, "database cannot be read now: %s", store_strerror(err));
+	} else {
+		fail(r, 500, NULL, "%s: %s", store_strerror(err),
+		     db ? store_db__errmsg(db) : "opening the database");
+	}
+	if (db && err != -ETIMEDOUT && err != -EBUSY && err != -ENOMEM) {
+		pthread_setspecific(srv->db_key, NULL);
+		store_db__close(db);
+	}
+}
+
+/* A memstream for a reply body. */
+static FILE *body_open(struct reply *r)
+{
+	FILE *f = open_memstream(&r->body, &r->len);
+
+	if (!f)
+		fail(r, 500, NULL, "out of memory");
+	return f;
+}
+
+static bool body_close(FILE *f, struct reply *r, int err)
+{
+	if (fclose(f) != 0 && !err)
+		err = -ENOMEM;
+	if (err) {
+		free(r->body);
+		r->body = NULL;
+		fail(r, 500, NULL, "writing the answer: %s", strerror(-err));
+		return false;
+	}
+	r->status = 200;
+	if (!r->type)
+		r->type = "application/json; charset=utf-8";
+	return true;
+}
+
+/* The range a reply reports: the given ends, else the data's. */
+static int resolve_range(struct store_db *db, const struct side *s, int64_t *ret_from,
+			 int64_t *ret_to)
+{
+	int64_t first = 0, end = 0;
+	int err = 0;
+
+	if (!s->has_from || !s->has_to) {
+		struct store_query all;
+
+		store_query_init(&all);
+		all.from_s = s->q.from_s;
+		all.to_s = s->q.to_s;
+		err = store_db__span(db, &all, &first, &end, NULL);
+	}
+	*ret_from = s->has_from ? s->q.from_s : first;
+	*ret_to = s->has_to ? s->q.to_s : end;
+	if (*ret_to < *ret_from)
+		*ret_to = *ret_from;
+	return err;
+}
+
+/* ---- endpoints ---- */
+
+static void api_meta(struct web_server *srv, const struct params *p, struct reply *r)
+{
+	static const char *const allowed[] = { NULL };
+	static const char *const keys[][2] = {
+		{ "command", "command" }, { "frequency_hz", "frequency" },
+		{ "target", "target" }, { "status", "status" },
+		{ "start_time", "start_time" }, { "end_time", "end_time" },
+		{ "ember_version", "ember_version" }, { "agent_labels", "labels" },
+	};
+	struct store_summary *sum = NULL;
+	struct store_db *db;
+	int64_t first, end;
+	uint32_t step = 10;
+	FILE *f;
+	int err;
+
+	if (!check_params(p, allowed, r))
+		return;
+	err = thread_db(srv, &db);
+	if (!err)
+		err = store_db__summary(db, NULL, &sum);
+	if (!err)
+		err = store_db__span(db, NULL, &first, &end, &step);
+	if (err) {
+		fail_store(srv, err == -ENOENT && !sum ? NULL : db, err, r);
+		store_summary__free(sum);
+		return;
+	}
+	f = body_open(r);
+	if (!f) {
+		store_summary__free(sum);
+		return;
+	}
+	fprintf(f, "{\"version\":\"%s\",\"first\":%lld,\"last\":%lld,\"step\":%u,"
+		"\"samples\":%llu,\"processes\":%llu,\"drops\":[",
+		EMBER_VERSION, (long long)sum->first_s, (long long)sum->last_s, step,
+		(unsigned long long)sum->samples, (unsigned long long)sum->processes);
+	for (size_t i = 0; i < sum->n_drops; i++) {
+		fprintf(f, "%s{\"reason\":", i ? "," : "");
+		common_json_string(f, sum->drops[i].reason);
+		fprintf(f, ",\"count\":%llu}", (unsigned long long)sum->drops[i].count);
+	}
+	fputs("],\"meta\":{", f);
+	for (size_t i = 0, n = 0; i < ARRAY_SIZE(keys); i++) {
+		char *v = NULL;
+
+		if (store_db__get_meta(db, keys[i][0], &v) < 0)
+			continue;
+		fprintf(f, "%s\"%s\":", n++ ? "," : "", keys[i][1]);
+		common_json_string(f, v);
+		free(v);
+	}
+	fputs("}}", f);
+	store_summary__free(sum);
+	body_close(f, r, ferror(f) ? -EIO : 0);
+}
+
+static void api_tree(struct web_server *srv, const struct params *p, bool diff, struct reply *r)
+{
+	static const char *const tree_params[] = { "from", "to", "filter", "max_nodes", NULL };
+	static const char *const diff_params[] = { "from", "to", "filter", "base_from", "base_to",
+						   "base_filter", "max_nodes", NULL };
+	struct side head = {0}, base = {0};
+	struct store_tree *ht = NULL, *bt = NULL;
+	struct web_tree_range range = {0};
+	struct store_db *db = NULL;
+	uint64_t max_nodes;
+	FILE *f;
+	int err;
+
+	if (!check_params(p, diff ? diff_params : tree_params, r) ||
+	    !get_uint(p, "max_nodes", 1, MAX_MAX_NODES, DEFAULT_MAX_NODES, &max_nodes, r) ||
+	    !parse_side(p, "", NULL, NULL, &head, r) ||
+	    (diff && !parse_side(p, "base_", &head, get(p, "filter"), &base, r)))
+		goto out;
+	err = thread_db(srv, &db);
+	if (err) {
+		fail_store(srv, NULL, err, r);
+		goto out;
+	}
+	err = store_db__query_tree(db, &head.q, &ht);
+	if (!err && diff)
+		err = store_db__query_tree(db, &base.q, &bt);
+	if (!err)
+		err = resolve_range(db, &head, &range.from, &range.to);
+	if (!err && diff)
+		err = resolve_range(db, &base, &range.base_from, &range.base_to);
+	if (err) {
+		fail_store(srv, db, err, r);
+		goto out;
+	}
+	f = body_open(r);
+	if (f)
+		body_close(f, r, web_write_tree_json_max(f, ht, bt, &range, max_nodes));
+out:
+	store_tree__free(ht);
+	store_tree__free(bt);
+	store_filter__free(head.filter);
+	store_filter__free(base.filter);
+}
+
+static void api_timeline(struct web_server *srv, const struct params *p, struct reply *r)
+{
+	static const char *const allowed[] = { "from", "to", "filter", "step", NULL };
+	struct side s = {0};
+	struct store_timeline *t = NULL;
+	struct store_db *db = NULL;
+	uint64_t *drops = NULL, step;
+	int64_t from, to;
+	uint32_t bucket = 10;
+	FILE *f;
+	int err;
+
+	if (!check_params(p, allowed, r) ||
+	    !get_uint(p, "step", 1, 100ULL * 365 * 86400, 0, &step, r) ||
+	    !parse_side(p, "", NULL, NULL, &s, r))
+		goto out;
+	err = thread_db(srv, &db);
+	if (err) {
+		fail_store(srv, NULL, err, r);
+		goto out;
+	}
+	err = resolve_range(db, &s, &from, &to);
+	if (!err)
+		err = store_db__span(db, NULL, &(int64_t){0}, &(int64_t){0}, &bucket);
+	if (err) {
+		fail_store(srv, db, err, r);
+		goto out;
+	}
+	if (step == 0) {
+		uint64_t span = (uint64_t)(to - from);
+		uint64_t k = (span + (uint64_t)bucket * TIMELINE_POINTS - 1) /
+			     ((uint64_t)bucket * TIMELINE_POINTS);
+
+		step = (uint64_t)bucket * (k ? k : 1);
+	} else if ((uint64_t)(to - from) / step >= TIMELINE_MAX_POINTS) {
+		fail(r, 400, "step", "more than %d points: choose a longer step or a shorter range",
+		     TIMELINE_MAX_POINTS);
+		goto out;
+	}
+	err = store_db__query_timeline(db, &s.q, (int64_t)step, NULL, &t);
+	if (err) {
+		fail_store(srv, db, err, r);
+		goto out;
+	}
+	drops = calloc(t->n_steps ? t->n_steps : 1, sizeof(*drops));
+	if (!drops) {
+		fail(r, 500, NULL, "out of memory");
+		goto out;
+	}
+	err = store_db__drops_timeline(db, t->from_s, t->step_s, t->n_steps, drops);
+	if (err) {
+		fail_store(srv, db, err, r);
+		goto out;
+	}
+	f = body_open(r);
+	if (!f)
+		goto out;
+	fprintf(f, "{\"from\":%lld,\"to\":%lld,\"step\":%lld,\"samples\":[",
+		(long long)t->from_s, (long long)(t->from_s + (int64_t)t->n_steps * t->step_s),
+		(long long)t->step_s);
+	for (size_t i = 0; i < t->n_steps; i++)
+		fprintf(f, i ? ",%llu" : "%llu",
+			(unsigned long long)(t->n_series ? t->series[0].counts[i] : 0));
+	fputs("],\"drops\":[", f);
+	for (size_t i = 0; i < t->n_steps; i++)
+		fprintf(f, i ? ",%llu" : "%llu", (unsigned long long)drops[i]);
+	fputs("]}", f);
+	body_close(f, r, ferror(f) ? -EIO : 0);
+out:
+	free(drops);
+	store_timeline__free(t);
+	store_filter__free(s.filter);
+}
+
+static const char *const builtin_labels[] = { "host", "process", "pid", "thread", "tid", "cgroup" };
+
+static void api_labels(struct web_server *srv, const struct params *p, struct reply *r)
+{
+	static const char *const allowed[] = { "from", "to", "limit", NULL };
+	struct side s = {0};
+	struct store_db *db = NULL;
+	char **names = NULL;
+	size_t n_names = 0;
+	uint64_t limit;
+	FILE *f = NULL;
+	int err;
+
+	if (!check_params(p, allowed, r) ||
+	    !get_uint(p, "limit", 1, 1000000, 1000, &limit, r) ||
+	    !parse_side(p, "", NULL, NULL, &s, r))
+		goto out;
+	err = thread_db(srv, &db);
+	if (err) {
+		fail_store(srv, NULL, err, r);
+		goto out;
+	}
+	err = store_db__label_names(db, &s.q, &names, &n_names);
+	if (err) {
+		fail_store(srv, db, err, r);
+		goto out;
+	}
+	f = body_open(r);
+	if (!f)
+		goto out;
+	fputs("{\"labels\":[", f);
+	for (size_t i = 0; i < ARRAY_SIZE(builtin_labels) + n_names; i++) {
+		const char *name = i < ARRAY_SIZE(builtin_labels) ? builtin_labels[i]
+				 : names[i - ARRAY_SIZE(builtin_labels)];
+		struct store_label_value *v = NULL;
+		size_t nv = 0;
+		bool dup = false;
+
+		for (size_t b = 0; b < ARRAY_SIZE(builtin_labels) && i >= ARRAY_SIZE(builtin_labels); b++)
+			dup |= !strcmp(builtin_labels[b], name);
+		if (dup)
+			continue;
+		err = store_db__label_values(db, &s.q, name, &v, &nv);
+		if (err) {
+			fclose(f);
+			free(r->body);
+			r->body = NULL;
+			fail_store(srv, db, err, r);
+			goto out;
+		}
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		common_json_string(f, name);
+		fputs(",\"values\":[", f);
+		for (size_t k = 0; k < nv && k < limit; k++) {
+			fputs(k ? ",{\"value\":" : "{\"value\":", f);
+			common_json_string(f, v[k].value);
+			fprintf(f, ",\"samples\":%llu}", (unsigned long long)v[k].samples);
+		}
+		fprintf(f, "],\"truncated\":%zu}", nv > limit ? nv - (size_t)limit : 0);
+		store_label_values_free(v, nv);
+	}
+	fputs("]}", f);
+	body_close(f, r, ferror(f) ? -EIO : 0);
+out:
+	store_strv_free(names);
+	store_filter__free(s.filter);
+}
+
+static int by_total(const void *a, const void *b)
+{
+	const struct store_top_entry *x = a, *y = b;
+
+	if (x->total != y->total)
+		return x->total > y->total ? -1 : 1;
+	if (x->self != y->self)
+		return x->self > y->self ? -1 : 1;
+	return 0;
+}
+
+static void api_top(struct web_server *srv, const struct params *p, struct reply *r)
+{
+	static const char *const allowed[] = { "from", "to", "filter", "limit", "sort", NULL };
+	struct store_top_entry *e = NULL;
+	struct store_tree *t = NULL;
+	struct side s = {0};
+	struct store_db *db = NULL;
+	const char *sort = get(p, "sort");
+	uint64_t limit;
+	size_t n = 0;
+	FILE *f;
+	int err;
+
+	if (!check_params(p, allowed, r) ||
+	    !get_uint(p, "limit", 0, UINT32_MAX, 100, &limit, r) ||
+	    !parse_side(p, "", NULL, NULL, &s, r))
+		goto out;
+	if (sort && strcmp(sort, "self") && strcmp(sort, "total")) {
+		fail(r, 400, "sort", "expected self or total");
+		goto out;
+	}
+	err = thread_db(srv, &db);
+	if (err) {
+		fail_store(srv, NULL, err, r);
+		goto out;
+	}
+	err = store_db__query_tree(db, &s.q, &t);
+	if (!err)
+		err = store_tree__top(t, &e, &n);
+	if (err) {
+		fail_store(srv, db, err, r);
+		goto out;
+	}
+	if (sort && !strcmp(sort, "total"))
+		qsort(e, n, sizeof(*e), by_total);
+	if (limit && n > limit)
+		n = limit;
+	f = body_open(r);
+	if (!f)
+		goto out;
+	fprintf(f, "{\"samples\":%llu,\"functions\":[",
+		(unsigned long long)(store_tree__size(t) ? store_tree__node(t, 0)->total : 0));
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ",{\"name\":" : "{\"name\":", f);
+		common_json_string(f, e[i].name);
+		fputs(",\"module\":", f);
+		common_json_string(f, e[i].module ? e[i].module : "");
+		fprintf(f, ",\"kind\":%d,\"self\":%llu,\"total\":%llu}", (int)e[i].kind,
+			(unsigned long long)e[i].self, (unsigned long long)e[i].total);
+	}
+	fputs("]}", f);
+	body_close(f, r, ferror(f) ? -EIO : 0);
+out:
+	free(e);
+	store_tree__free(t);
+	store_filter__free(s.filter);
+}
+
+static void api_export(struct web_server *srv, const struct params *p, const char *fmt_name,
+		       struct reply *r)
+{
+	static const char *const allowed[] = { "from", "to", "filter", NULL };
+	static const struct {
+		const char *name, *ext, *type;
+		enum store_export_format fmt;
+	} formats[] = {
+		{ "pprof", "pb.gz", "application/octet-stream", STORE_EXPORT_PPROF },
+		{ "folded", "folded.txt", "text/plain; charset=utf-8", STORE_EXPORT_FOLDED },
+		{ "speedscope", "speedscope.json", "application/json", STORE_EXPORT_SPEEDSCOPE },
+	};
+	struct store_tree *t = NULL;
+	struct store_db *db = NULL;
+	struct side s = {0};
+	int64_t from, to;
+	size_t k;
+	FILE *f;
+	int err;
+
+	for (k = 0; k < ARRAY_SIZE(formats) && strcmp(formats[k].name, fmt_name); k++)
+		;
+	if (k == ARRAY_SIZE(formats)) {
+		fail(r, 404, NULL, "not found");
+		return;
+	}
+	if (!check_params(p, allowed, r) || !parse_side(p, "", NULL, NULL, &s, r))
+		goto out;
+	err = thread_db(srv, &db);
+	if (err) {
+		fail_store(srv, NULL, err, r);
+		goto out;
+	}
+	err = store_db__query_tree(db, &s.q, &t);
+	if (!err)
+		err = resolve_range(db, &s, &from, &to);
+	if (err) {
+		fail_store(srv, db, err, r);
+		goto out;
+	}
+	f = body_open(r);
+	if (!f)
+		goto out;
+	err = store_db__export_tree(db, &s.q, t, formats[k].fmt, f);
+	r->type = formats[k].type;
+	snprintf(r->disposition, sizeof(r->disposition),
+		 "attachment; filename=\"ember-%lld-%lld.%s\"", (long long)from, (long long)to,
+		 formats[k].ext);
+	if (err && err != -EIO && err != -ENOMEM) {
+		fclose(f);
+		free(r->body);
+		r->body = NULL;
+		fail_store(srv, db, err, r);
+		goto out;
+	}
+	body_close(f, r, err);
+out:
+	store_tree__free(t);
+	store_filter__free(s.filter);
+}
+
+/* ---- /metrics ---- */
+
+static void metric(FILE *f, const char *name, const char *type, const char *help, double v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+}
+
+static void prom_label(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+uint64_t web_rss_bytes(void)
+{
+	unsigned long long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "%llu %llu", &size, &resident);
+	fclose(f);
+	return n == 2 ? resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+static uint64_t file_size(const char *path, const char *suffix)
+{
+	char buf[4096];
+	struct stat st;
+
+	snprintf(buf, sizeof(buf), "%s%s", path, suffix);
+	return stat(buf, &st) == 0 ? (uint64_t)st.st_size : 0;
+}
+
+static void api_metrics(struct web_server *srv, const struct params *p, struct reply *r)
+{
+	static const char *const allowed[] = { NULL };
+	struct web_metrics m;
+	bool have;
+	FILE *f;
+
+	if (!check_params(p, allowed, r))
+		return;
+	pthread_mutex_lock(&srv->lock);
+	m = srv->metrics;
+	have = srv->have_metrics;
+	pthread_mutex_unlock(&srv->lock);
+	f = body_open(r);
+	if (!f)
+		return;
+	r->type = "text/plain; version=0.0.4; charset=utf-8";
+	if (have) {
+		metric(f, "ember_samples_total", "counter", "Samples the sampler delivered.", m.samples);
+		metric(f, "ember_samples_written_total", "counter",
+		       "Samples written to the database.", m.samples_written);
+		fputs("# HELP ember_dropped_samples_total Samples lost, per reason.\n"
+		      "# TYPE ember_dropped_samples_total counter\n", f);
+		for (size_t i = 0; i < m.n_drops && i < WEB_METRICS_MAX_DROPS; i++) {
+			fputs("ember_dropped_samples_total{reason=\"", f);
+			prom_label(f, m.drops[i].reason);
+			fprintf(f, "\"} %llu\n", (unsigned long long)m.drops[i].count);
+		}
+		metric(f, "ember_flushes_total", "counter", "Flushes to the database.", m.flushes);
+		metric(f, "ember_flush_errors_total", "counter", "Flushes that failed to write.",
+		       m.flush_errors);
+		metric(f, "ember_flush_duration_seconds", "gauge", "Duration of the latest flush.",
+		       m.last_flush_seconds);
+		metric(f, "ember_flush_duration_seconds_total", "counter",
+		       "Time spent in all flushes.", m.flush_seconds_sum);
+		metric(f, "ember_frames_total", "counter", "Frames symbolized, weighted by samples.",
+		       m.frames);
+		metric(f, "ember_frames_symbolized_total", "counter",
+		       "Frames given a function name.", m.frames_symbolized);
+		metric(f, "ember_symbolization_ratio", "gauge", "Share of frames given a function name.",
+		       m.frames ? (double)m.frames_symbolized / m.frames : 0);
+		metric(f, "ember_user_stacks_total", "counter", "Samples with a user stack.",
+		       m.user_stacks);
+		metric(f, "ember_user_stacks_complete_total", "counter",
+		       "Samples whose user stack reaches its root frame.", m.user_stacks_complete);
+		metric(f, "ember_unwind_complete_ratio", "gauge",
+		       "Share of user stacks that reach their root frame.",
+		       m.user_stacks ? (double)m.user_stacks_complete / m.user_stacks : 0);
+		metric(f, "ember_processes", "gauge", "Distinct processes sampled.", m.processes);
+		metric(f, "ember_symbolizer_memory_bytes", "gauge",
+		       "Memory held by the symbolizer's caches.", m.symbolizer_memory_bytes);
+		metric(f, "ember_memory_budget_bytes", "gauge",
+		       "The agent's memory budget (0: none).", m.memory_budget_bytes);
+		metric(f, "ember_cache_resets_total", "counter",
+		       "Symbolizer caches dropped to stay within the budget.", m.cache_resets);
+	} else {
+		struct store_summary *sum = NULL;
+		struct store_coverage *cov = NULL;
+		struct store_db *db = NULL;
+		size_t n_cov = 0;
+		uint64_t seen = 0, fn = 0;
+		int err = thread_db(srv, &db);
+
+		if (!err)
+			err = store_db__summary(db, NULL, &sum);
+		if (!err)
+			err = store_db__query_coverage(db, NULL, &cov, &n_cov);
+		if (err) {
+			fclose(f);
+			free(r->body);
+			r->body = NULL;
+			r->type = NULL;
+			store_summary__free(sum);
+			fail_store(srv, db, err, r);
+			return;
+		}
+		metric(f, "ember_samples_total", "counter", "Samples stored in the database.",
+		       sum->samples);
+		fputs("# HELP ember_dropped_samples_total Samples lost, per reason.\n"
+		      "# TYPE ember_dropped_samples_total counter\n", f);
+		for (size_t i = 0; i < sum->n_drops; i++) {
+			fputs("ember_dropped_samples_total{reason=\"", f);
+			prom_label(f, sum->drops[i].reason);
+			fprintf(f, "\"} %llu\n", (unsigned long long)sum->drops[i].count);
+		}
+		for (size_t i = 0; i < n_cov; i++) {
+			seen += cov[i].seen;
+			fn += cov[i].with_function;
+		}
+		metric(f, "ember_frames_total", "counter", "Frames stored, weighted by samples.", seen);
+		metric(f, "ember_frames_symbolized_total", "counter",
+		       "Frames given a function name.", fn);
+		metric(f, "ember_symbolization_ratio", "gauge", "Share of frames given a function name.",
+		       seen ? (double)fn / seen : 0);
+		metric(f, "ember_processes", "gauge", "Distinct processes in the database.",
+		       sum->processes);
+		store_summary__free(sum);
+		store_coverage__free(cov, n_cov);
+	}
+	metric(f, "ember_database_size_bytes", "gauge", "Database file size, with its WAL.",
+	       (double)(file_size(srv->db_path, "") + file_size(srv->db_path, "-wal")));
+	metric(f, "ember_resident_memory_bytes", "gauge", "Resident memory of this process.",
+	       (double)web_rss_bytes());
+	metric(f, "ember_http_requests_total", "counter", "HTTP requests answered.",
+	       (double)__atomic_load_n(&srv->requests, __ATOMIC_RELAXED));
+	metric(f, "ember_http_errors_total", "counter", "HTTP requests answered with an error.",
+	       (double)__atomic_load_n(&srv->errors, __ATOMIC_RELAXED));
+	body_close(f, r, ferror(f) ? -EIO : 0);
+}
+
+/* ---- dispatch ---- */
+
+static void route(struct web_server *srv, const char *url, const struct params *p,
+		  struct reply *r)
+{
+	static const char *const none[] = { NULL };
+	const char *export_prefix = "/api/v1/export/";
+
+	if (!strcmp(url, "/") || !strcmp(url, "/index.html")) {
+		if (!check_params(p, none, r))
+			return;
+		r->status = 200;
+		r->static_body = web_ui_index_html;
+		r->len = web_ui_index_html_len;
+		r->type = "text/html; charset=utf-8";
+	} else if (!strcmp(url, "/healthz")) {
+		r->status = 200;
+		r->static_body = "ok\n";
+		r->len = 3;
+		r->type = "text/plain; charset=utf-8";
+	} else if (!strcmp(url, "/metrics")) {
+		api_metrics(srv, p, r);
+	} else if (!strcmp(url, "/api/v1/meta")) {
+		api_meta(srv, p, r);
+	} else if (!strcmp(url, "/api/v1/tree")) {
+		api_tree(srv, p, false, r);
+	} else if (!strcmp(url, "/api/v1/diff")) {
+		api_tree(srv, p, true, r);
+	} else if (!strcmp(url, "/api/v1/timeline")) {
+		api_timeline(srv, p, r);
+	} else if (!strcmp(url, "/api/v1/labels")) {
+		api_labels(srv, p, r);
+	} else if (!strcmp(url, "/api/v1/top")) {
+		api_top(srv, p, r);
+	} else if (!strncmp(url, export_prefix, strlen(export_prefix))) {
+		api_export(srv, p, url + strlen(export_prefix), r);
+	} else {
+		fail(r, 404, NULL, "not found");
+	}
+}
+
+static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection *c,
+				  struct reply *r, bool method_not_allowed)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (r->error) {
+		FILE *f;
+
+		free(r->body);
+		r->body = NULL;
+		r->len = 0;
+		f = open_memstream(&r->body, &r->len);
+		if (f) {
+			fputs("{\"error\":", f);
+			common_json_string(f, r->error);
+			if (r->parameter) {
+				fputs(",\"parameter\":", f);
+				common_json_string(f, r->parameter);
+			}
+			fputs("}", f);
+			if (fclose(f) != 0) {
+				free(r->body);
+				r->body = NULL;
+			}
+		}
+		if (!r->body)
+			return MHD_NO;
+		r->type = "application/json; charset=utf-8";
+		r->static_body = NULL;
+		__atomic_fetch_add(&srv->errors, 1, __ATOMIC_RELAXED);
+	}
+	if (r->body) {
+		resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(r->body);
+	} else {
+		resp = MHD_create_response_from_buffer(r->len, (void *)r->static_body,
+						       MHD_RESPMEM_PERSISTENT);
+	}
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	if (r->disposition[0])
+		MHD_add_response_header(resp, "Content-Disposition", r->disposition);
+	if (method_not_allowed)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(c, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct web_server *srv = cls;
+	struct reply r = {0};
+	struct params p = {0};
+
+	__atomic_fetch_add(&srv->requests, 1, __ATOMIC_RELAXED);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+		/* Answered at once: a body, if any, is never read. */
+		fail(&r, 405, NULL, "method not allowed: use GET");
+		return send_reply(srv, c, &r, true);
+	}
+	if (*upload_data_size) {
+		/* A GET with a body: ignore the body. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &p);
+	route(srv, url ? url : "", &p, &r);
+	return send_reply(srv, c, &r, false);
+}
+
+/* ---- start and stop ---- */
+
+int web_parse_listen(const char *text, char **ret_address, uint16_t *ret_port)
+{
+	const char *host = text, *port = NULL, *colon;
+	size_t host_len;
+	char *addr;
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	if (!text)
+		return -EINVAL;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || (close[1] && close[1] != ':'))
+			return -EINVAL;
+		host = text + 1;
+		host_len = (size_t)(close - host);
+		port = close[1] ? close + 2 : NULL;
+	} else if ((colon = strrchr(text, ':')) && strchr(text, ':') == colon) {
+		host_len = (size_t)(colon - text);
+		port = colon + 1;
+	} else if (!strchr(text, '.') && !strchr(text, ':')) {
+		host_len = 0;
+		port = text; /* only a port */
+	} else {
+		host_len = strlen(text);
+	}
+	if (host_len == 0) {
+		addr = strdup(WEB_DEFAULT_ADDRESS);
+	} else {
+		addr = strndup(host, host_len);
+	}
+	if (!addr)
+		return -ENOMEM;
+	if (inet_pton(AF_INET, addr, buf) != 1 && inet_pton(AF_INET6, addr, buf) != 1) {
+		free(addr);
+		return -EINVAL;
+	}
+	if (port) {
+		unsigned long v = 0;
+
+		if (!*port || strlen(port) > 5) {
+			free(addr);
+			return -EINVAL;
+		}
+		for (const char *c = port; *c; c++) {
+			if (*c < '0' || *c > '9') {
+				free(addr);
+				return -EINVAL;
+			}
+			v = v * 10 + (unsigned long)(*c - '0');
+		}
+		if (v > 65535) {
+			free(addr);
+			return -EINVAL;
+		}
+		*ret_port = (uint16_t)v;
+	} else {
+		*ret_port = WEB_DEFAULT_PORT;
+	}
+	*ret_address = addr;
+	return 0;
+}
+
+static int open_listener(const char *address, uint16_t port, int *ret_fd, uint16_t *ret_port,
+			 bool *ret_v6)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t len;
+	int fd, one = 1, err;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+
+	if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		len = sizeof(*v4);
+		*ret_v6 = false;
+	} else if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		len = sizeof(*v6);
+		*ret_v6 = true;
+	} else {
+		return -EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	*ret_port = ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+	*ret_fd = fd;
+	return 0;
+}
+
+int web_server__start(const struct web_options *opts, struct web_server **ret_server)
+{
+	struct web_server *srv;
+	struct store_db *probe = NULL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	bool v6 = false;
+	int err;
+
+	if (!opts || !opts->db_path || !ret_server)
+		return -EINVAL;
+	/* Fail at start, with the storage module's reason, rather than
+	 * answer 503 to every request. */
+	err = store_db__open(opts->db_path, STORE_OPEN_READ, &probe);
+	if (err)
+		return err;
+	store_db__close(probe);
+
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	srv->listen_fd = -1;
+	pthread_mutex_init(&srv->lock, NULL);
+	srv->query_timeout_ms = opts->query_timeout_ms ? opts->query_timeout_ms : 30000;
+	srv->db_path = strdup(opts->db_path);
+	if (!srv->db_path) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (pthread_key_create(&srv->db_key, close_db)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	srv->key_made = true;
+	err = open_listener(opts->address ? opts->address : WEB_DEFAULT_ADDRESS, opts->port,
+			    &srv->listen_fd, &srv->port, &v6);
+	if (err)
+		goto fail;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	srv->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, srv,
+		MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opts->threads ? opts->threads : 4),
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)(opts->max_connections ? opts->max_connections : 64),
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)(opts->connection_timeout_s ? opts->connection_timeout_s : 30),
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+		MHD_OPTION_END);
+	if (!srv->daemon) {
+		err = -EIO;
+		goto fail;
+	}
+	*ret_server = srv;
+	return 0;
+fail:
+	web_server__stop(srv);
+	return err;
+}
+
+uint16_t web_server__port(const struct web_server *srv)
+{
+	return srv->port;
+}
+
+void web_server__set_metrics(struct web_server *srv, const struct web_metrics *m)
+{
+	if (!srv || !m)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	srv->metrics = *m;
+	srv->have_metrics = true;
+	pthread_mutex_unlock(&srv->lock);
+}
+
+void web_server__stop(struct web_server *srv)
+{
+	if (!srv)
+		return;
+	/* Joins the pool threads, whose handles close with them (the key's
+	 * destructor). */
+	if (srv->daemon)
+		MHD_stop_daemon(srv->daemon); /* closes the listening socket */
+	else if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	if (srv->key_made)
+		pthread_key_delete(srv->db_key);
+	pthread_mutex_destroy(&srv->lock);
+	free(srv->db_path);
+	free(srv);
+}
