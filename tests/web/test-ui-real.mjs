@@ -121,8 +121,17 @@ try {
   await page.waitForTimeout(300);
 
   // zoom into run_a: leaf_a fills (nearly) all of it
-  const ra = await rectOf(page, runA);
-  const box = await page.locator('#flame').boundingBox();
+  // The layout can still move after the search is cleared (the result
+  // line goes away): click only once the point hits run_a.
+  let ra, box;
+  for (let k = 0; k < 50; k++) {
+    ra = await rectOf(page, runA);
+    box = await page.locator('#flame').boundingBox();
+    const hit = await page.evaluate(([x, y]) => window.emberApp.flame.frameAt(x, y), [ra.x + ra.w / 2, ra.y + ra.h / 2]);
+    const still = await page.locator('#flame').boundingBox();
+    if (hit === runA && still.y === box.y) break;
+    await page.waitForTimeout(100);
+  }
   await page.mouse.click(box.x + ra.x + ra.w / 2, box.y + ra.y + ra.h / 2);
   await page.waitForFunction(() => /zoom=/.test(location.hash));
   await page.waitForTimeout(300);

@@ -112,19 +112,24 @@
     return p.reverse();
   }
 
-  /* Node reached by following names from the root; the deepest match. */
+  /* Node reached by following names from the root; the deepest match.
+   * Siblings may share a name (an inlined call at two lines, the same
+   * function in two modules): every one is tried, and the path that goes
+   * deepest wins, the widest on a tie. */
   function findPath(t, path) {
-    var cur = 0;
-    for (var k = 0; k < path.length; k++) {
-      var next = -1;
+    var best = 0, bestDepth = 0;
+    function walk(cur, k) {
+      if (k > bestDepth || (k === bestDepth && k > 0 && t.total[cur] > t.total[best])) {
+        best = cur; bestDepth = k;
+      }
+      if (k === path.length) return;
       for (var j = t.childStart[cur]; j < t.childStart[cur + 1]; j++) {
         var c = t.childList[j];
-        if (t.names[t.name[c]] === path[k]) { next = c; break; }
+        if (t.names[t.name[c]] === path[k]) walk(c, k + 1);
       }
-      if (next < 0) break;
-      cur = next;
     }
-    return cur;
+    walk(0, 0);
+    return best;
   }
 
   function ancestors(t, i) {
