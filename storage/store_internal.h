@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <zlib.h>
 
 #include "storage.h"
 #include "store_map.h"
@@ -109,6 +110,7 @@ struct store_read_cache {
 
 struct store_db {
 	sqlite3 *sql;
+	int migrating_from; /* schema version a running migration started at */
 	bool writable;
 	bool in_flush;
 	int64_t flush_time_s;
@@ -124,6 +126,16 @@ struct store_db {
 typedef int (*store_block_fn)(void *ctx, int64_t time_s, int64_t label_set,
 			      int64_t node, uint64_t count);
 
+/* The first byte of a block: how the body is stored (store_block.c). */
+enum store_block_encoding {
+	STORE_BLOCK_PLAIN = 1,
+	STORE_BLOCK_DEFLATE = 2,
+};
+
+/* Largest body a block may claim (a corrupt length is refused before any
+ * allocation): 64 MiB, some 6 million entries. */
+#define STORE_BLOCK_MAX (64u << 20)
+
 /*
  * Encode the entries of m (sorted in place; clear m afterwards) as a block.
  * Returns 0 and *ret_data (caller frees), *ret_len, *ret_total, or -ENOMEM.
@@ -131,13 +143,33 @@ typedef int (*store_block_fn)(void *ctx, int64_t time_s, int64_t label_set,
 int store_block__encode(struct store_sums *m, unsigned char **ret_data,
 			size_t *ret_len, uint64_t *ret_total);
 
+/* What decoding keeps from one block to the next (an inflate state and a
+ * buffer); a zeroed struct is ready. */
+struct store_block_reader {
+	z_stream z;
+	bool z_ready;
+	unsigned char *buf;
+	size_t cap;
+};
+
+void store_block_reader__free(struct store_block_reader *rd);
+
 /*
- * Call fn for each entry of a block whose label set is in allow (NULL: all).
- * Returns 0, fn's error, or -EINVAL for a malformed block.
+ * Call fn for each entry of a block whose label set is in allow (NULL: all),
+ * by (node, label set). rd (NULL: a one-off) is reused across calls.
+ * Returns 0, fn's error, -EINVAL for a malformed or undecompressable
+ * block, -ENOMEM.
  */
-int store_block__decode(const void *data, size_t len,
-			const struct store_lsset *allow, int64_t time_s,
-			store_block_fn fn, void *ctx);
+int store_block__decode(struct store_block_reader *rd, const void *data,
+			size_t len, const struct store_lsset *allow,
+			int64_t time_s, store_block_fn fn, void *ctx);
+
+/*
+ * Call fn for each entry of a schema-3 block (the 3 -> 4 migration), with
+ * time_s 0. Returns 0, fn's error, or -EINVAL for a malformed block.
+ */
+int store_block__decode_v3(const void *data, size_t len,
+			   store_block_fn fn, void *ctx);
 
 /*
  * Write the entries of m as the block of bucket time_s, added to what the
