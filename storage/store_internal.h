@@ -27,13 +27,9 @@
 
 /* Prepared statements kept for the life of the handle. */
 enum store_stmt {
-	STMT_STRING_GET,
 	STMT_STRING_ADD,
-	STMT_FUNCTION_GET,
 	STMT_FUNCTION_ADD,
-	STMT_FRAME_GET,
 	STMT_FRAME_ADD,
-	STMT_NODE_GET,
 	STMT_NODE_ADD,
 	STMT_LABELS_GET,
 	STMT_LABELS_ADD,
@@ -46,7 +42,13 @@ enum store_stmt {
 	STMT_COUNT,
 };
 
-/* The id caches of the writer, one per deduplicated table. */
+/*
+ * The id caches of the writer, one per deduplicated table. Strings,
+ * functions, frames and stack nodes have no UNIQUE index (schema 4): their
+ * caches are complete copies of the tables' keys, brought up to date at
+ * each store_db__begin under the write lock, and never trimmed. Label sets
+ * keep their index and a bounded cache.
+ */
 enum store_cache {
 	CACHE_STRING,
 	CACHE_FUNCTION,
@@ -117,6 +119,9 @@ struct store_db {
 	uint32_t flush_duration_s;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	struct store_map caches[CACHE_COUNT];
+	int64_t cache_max_id[CACHE_COUNT]; /* largest id loaded from the file */
+	int64_t mirror_generation;         /* gc_generation the copies match */
+	bool mirror_valid;
 	struct store_sums flush_sums; /* (label set, node) -> count */
 	struct store_read_cache cache;
 	char errmsg[256];

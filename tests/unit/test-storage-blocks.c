@@ -163,6 +163,59 @@ static void check_corrupt(void)
 	store_sums__free(&in);
 }
 
+static int64_t count_rows(struct store_db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+
+	CHECK(sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Without UNIQUE indexes the writers deduplicate: two writers taking turns
+ * on one file, and a writer after retention collected rows, add each
+ * string, function, frame and node once. */
+static void check_writers_dedup(void)
+{
+	struct store_maintain_stats st;
+	struct store_db *a, *b;
+	char *dir = make_tempdir(), *path = path_in(dir, "dedup.db");
+
+	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &a), 0);
+	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &b), 0);
+	CHECK_RC(store_db__begin(a, 1000, 10), 0);
+	CHECK_RC(add_folded(a, NULL, "main;a", STORE_FRAME_USER, 0, 1), 0);
+	CHECK_RC(store_db__commit(a), 0);
+	CHECK_RC(store_db__begin(b, 1010, 10), 0);
+	CHECK_RC(add_folded(b, NULL, "main;a;b", STORE_FRAME_USER, 0, 2), 0);
+	CHECK_RC(store_db__commit(b), 0);
+	CHECK_RC(store_db__begin(a, 1020, 10), 0);
+	CHECK_RC(add_folded(a, NULL, "main;a;b", STORE_FRAME_USER, 0, 3), 0);
+	CHECK_RC(store_db__commit(a), 0);
+	CHECK_U64(count_rows(a, "SELECT count(*) FROM stack_nodes"), 3);
+	CHECK_U64(count_rows(a, "SELECT count(*) FROM frames"), 3);
+	CHECK_U64(count_rows(a, "SELECT count(DISTINCT text) - count(*) "
+			     "FROM strings"), 0);
+	/* b collects "main;a" (too old), then a writes it again. */
+	CHECK_RC(store_db__maintain(b, 1005 + 86400, &(struct store_policy){
+		.max_age_s = 86400 }, &st), 0);
+	CHECK_U64(st.samples_removed, 1);
+	CHECK_RC(store_db__begin(a, 1030, 10), 0);
+	CHECK_RC(add_folded(a, NULL, "main;a", STORE_FRAME_USER, 0, 4), 0);
+	CHECK_RC(add_folded(a, NULL, "main;a;b", STORE_FRAME_USER, 0, 4), 0);
+	CHECK_RC(store_db__commit(a), 0);
+	CHECK_U64(count_rows(a, "SELECT count(*) FROM stack_nodes"), 3);
+	CHECK_U64(count_rows(a, "SELECT count(*) FROM frames"), 3);
+	CHECK_U64(samples_in(a, INT64_MIN, INT64_MAX), 2 + 3 + 8);
+	store_db__close(b);
+	store_db__close(a);
+	free(path);
+	cleanup_tempdir(dir);
+}
+
 int main(void)
 {
 	struct store_lsset allow = { .n = 16 };
@@ -181,5 +234,6 @@ int main(void)
 	round_trip(3, 6, &allow);
 	free(allow.bits);
 	check_corrupt();
+	check_writers_dedup();
 	return 0;
 }
