@@ -1,23 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store_block.c — the packed sample storage of schema 3 and the read
+ * store_block.c — the packed sample storage (schema 4) and the read
  * caches built on it. One row of sample_blocks holds a whole time bucket:
- * every (label set, stack, count) of it, sorted and varint-coded with
- * deltas, so a day of 10 s flushes is 8640 rows instead of millions. The
- * writer collects a flush in memory (store_sums) and writes one block at
- * commit; readers scan blocks in a range, skip label sets a filter
- * excludes without decoding them, and resolve stacks through per-handle
- * caches of stack nodes, frames and label sets, loaded incrementally (ids
- * only grow) and dropped when retention has collected rows.
+ * every (label set, stack, count) of it, sorted, delta- and varint-coded
+ * in columns and deflated when that is smaller, so a day of 10 s flushes is
+ * 8640 rows of ~700 bytes instead of millions of rows. The writer collects
+ * a flush in memory (store_sums) and writes one block at commit; readers
+ * scan blocks in a range and resolve stacks through per-handle caches of
+ * stack nodes, frames and label sets, loaded incrementally (ids only grow)
+ * and dropped when retention has collected rows.
  *
- * Block format, repeated per label set in ascending id order:
- *   varint label_set - previous label_set
- *   varint byte length of the entries that follow
- *   entries, nodes ascending: varint node - previous node, varint count
+ * Block format: one byte of encoding, then
+ *   STORE_BLOCK_PLAIN:   body
+ *   STORE_BLOCK_DEFLATE: varint body length, raw deflate (RFC 1951) of body
+ * body: varint n, varint length of the node column, varint length of the
+ * set column, then three columns of n varints each, entries sorted by
+ * (node, label set): node - previous node; zigzag(label set - previous
+ * label set); count. Sorting by node puts a stack's threads together and
+ * keeps node deltas small; columns keep alike bytes together for deflate
+ * (together -39% against schema 3's per-label-set rows in the benchmark).
+ *
+ * Schema 3 blocks (store_block__decode_v3, read by the migration only) were
+ * per label set in ascending id: varint label-set delta, varint byte
+ * length, then (varint node delta, varint count) pairs.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "store_internal.h"
 
@@ -152,61 +162,247 @@ static bool get_varint(const unsigned char **p, const unsigned char *end,
 	return false;
 }
 
+/* Entries by (node, label set): popular stacks of several threads sit
+ * together and the node column is ascending. */
 static int compare_sums(const void *pa, const void *pb)
 {
 	const struct store_sum *x = pa, *y = pb;
 
-	if (x->a != y->a)
-		return x->a < y->a ? -1 : 1;
 	if (x->b != y->b)
 		return x->b < y->b ? -1 : 1;
+	if (x->a != y->a)
+		return x->a < y->a ? -1 : 1;
 	return 0;
+}
+
+static uint64_t zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/*
+ * Deflate in into out (raw deflate, no zlib header). Returns the
+ * compressed length, or 0 when it does not fit in cap bytes (then the
+ * block is stored plain).
+ */
+static size_t deflate_into(const unsigned char *in, size_t len,
+			   unsigned char *out, size_t cap)
+{
+	z_stream z = { 0 };
+	size_t n = 0;
+
+	if (deflateInit2(&z, 6, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+		return 0;
+	z.next_in = (unsigned char *)in;
+	z.avail_in = (uInt)len;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_FINISH) == Z_STREAM_END)
+		n = z.total_out;
+	deflateEnd(&z);
+	return n;
 }
 
 int store_block__encode(struct store_sums *m, unsigned char **ret_data,
 			size_t *ret_len, uint64_t *ret_total)
 {
-	/* Worst case: every entry its own set, 10 bytes per varint. */
-	unsigned char *buf = malloc(m->n * 40 + 1), *p = buf, *len_at;
-	int64_t prev_set = 0;
+	/* Three columns of at most 10-byte varints, a header, and the
+	 * same again for the compressed copy. */
+	size_t cap = m->n * 30 + 64, body_len, zlen;
+	unsigned char *body = malloc(cap), *out = malloc(cap + 16);
+	unsigned char *nodes, *sets, *counts, *p;
+	int64_t prev_node = 0, prev_set = 0;
 	uint64_t total = 0;
-	size_t i = 0;
 
-	if (!buf)
+	if (!body || !out) {
+		free(body);
+		free(out);
 		return -ENOMEM;
+	}
 	qsort(m->v, m->n, sizeof(*m->v), compare_sums);
 	/* The order changed: the slot index is stale; callers clear m after
-	 * encoding. */
-	while (i < m->n) {
-		int64_t set = m->v[i].a, prev_node = 0;
-		unsigned char tmp[4096 * 20], *q = tmp;
-		size_t j = i;
+	 * encoding. Columns are built apart, then joined after a header
+	 * that gives their lengths. */
+	nodes = body + 32;
+	sets = nodes + m->n * 10;
+	counts = sets + m->n * 10;
+	{
+		unsigned char *pn = nodes, *ps = sets, *pc = counts;
 
-		while (j < m->n && m->v[j].a == set && q - tmp < (long)sizeof(tmp) - 20) {
-			q += put_varint(q, (uint64_t)(m->v[j].b - prev_node));
-			q += put_varint(q, m->v[j].count);
-			prev_node = m->v[j].b;
-			total += m->v[j].count;
-			j++;
+		for (size_t i = 0; i < m->n; i++) {
+			pn += put_varint(pn, (uint64_t)(m->v[i].b - prev_node));
+			ps += put_varint(ps, zigzag(m->v[i].a - prev_set));
+			pc += put_varint(pc, m->v[i].count);
+			prev_node = m->v[i].b;
+			prev_set = m->v[i].a;
+			total += m->v[i].count;
 		}
-		p += put_varint(p, (uint64_t)(set - prev_set));
-		len_at = p;
-		p += put_varint(p, (uint64_t)(q - tmp));
-		(void)len_at;
-		memcpy(p, tmp, (size_t)(q - tmp));
-		p += q - tmp;
-		prev_set = set;
-		i = j;
+		p = body;
+		p += put_varint(p, m->n);
+		p += put_varint(p, (uint64_t)(pn - nodes));
+		p += put_varint(p, (uint64_t)(ps - sets));
+		memmove(p, nodes, (size_t)(pn - nodes));
+		p += pn - nodes;
+		memmove(p, sets, (size_t)(ps - sets));
+		p += ps - sets;
+		memmove(p, counts, (size_t)(pc - counts));
+		p += pc - counts;
+		body_len = (size_t)(p - body);
 	}
-	*ret_data = buf;
-	*ret_len = (size_t)(p - buf);
+	/* Compressed when that is smaller (small blocks often are not). */
+	p = out;
+	*p++ = STORE_BLOCK_DEFLATE;
+	p += put_varint(p, body_len);
+	zlen = deflate_into(body, body_len, p, body_len > (size_t)(p - out) + 1 ?
+			    body_len - (size_t)(p - out) - 1 : 0);
+	if (zlen) {
+		p += zlen;
+	} else {
+		p = out;
+		*p++ = STORE_BLOCK_PLAIN;
+		memcpy(p, body, body_len);
+		p += body_len;
+	}
+	free(body);
+	*ret_data = out;
+	*ret_len = (size_t)(p - out);
 	*ret_total = total;
 	return 0;
 }
 
-int store_block__decode(const void *data, size_t len,
-			const struct store_lsset *allow, int64_t time_s,
-			store_block_fn fn, void *ctx)
+void store_block_reader__free(struct store_block_reader *rd)
+{
+	if (rd->z_ready)
+		inflateEnd(&rd->z);
+	free(rd->buf);
+	memset(rd, 0, sizeof(*rd));
+}
+
+/* Inflate a block body of exactly len bytes into rd->buf. Returns 0,
+ * -EINVAL (corrupt) or -ENOMEM. */
+static int inflate_body(struct store_block_reader *rd, const unsigned char *in,
+			size_t in_len, size_t len)
+{
+	int zr;
+
+	if (len > rd->cap) {
+		size_t cap = rd->cap ? rd->cap : 4096;
+		unsigned char *buf;
+
+		while (cap < len)
+			cap *= 2;
+		buf = realloc(rd->buf, cap);
+		if (!buf)
+			return -ENOMEM;
+		rd->buf = buf;
+		rd->cap = cap;
+	}
+	/* One inflate state for every block a scan reads: its window is
+	 * the costly part to set up. */
+	if (!rd->z_ready) {
+		if (inflateInit2(&rd->z, -15) != Z_OK)
+			return -ENOMEM;
+		rd->z_ready = true;
+	} else if (inflateReset(&rd->z) != Z_OK) {
+		return -EINVAL;
+	}
+	rd->z.next_in = (unsigned char *)in;
+	rd->z.avail_in = (uInt)in_len;
+	rd->z.next_out = rd->buf;
+	rd->z.avail_out = (uInt)len;
+	zr = inflate(&rd->z, Z_FINISH);
+	if (zr != Z_STREAM_END || rd->z.total_out != len || rd->z.avail_in != 0)
+		return -EINVAL;
+	return 0;
+}
+
+static int decode_body(const unsigned char *p, const unsigned char *end,
+		       const struct store_lsset *allow, int64_t time_s,
+		       store_block_fn fn, void *ctx)
+{
+	const unsigned char *pn, *ps, *pc, *nodes_end, *sets_end;
+	uint64_t n, nodes_len, sets_len, v;
+	int64_t node = 0, set = 0;
+	int r;
+
+	if (!get_varint(&p, end, &n) || !get_varint(&p, end, &nodes_len) ||
+	    !get_varint(&p, end, &sets_len) ||
+	    nodes_len > (uint64_t)(end - p) ||
+	    sets_len > (uint64_t)(end - p) - nodes_len ||
+	    n > (uint64_t)(end - p))
+		return -EINVAL;
+	pn = p;
+	nodes_end = ps = p + nodes_len;
+	sets_end = pc = ps + sets_len;
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t delta, zset, count;
+
+		if (!get_varint(&pn, nodes_end, &delta) ||
+		    !get_varint(&ps, sets_end, &zset) ||
+		    !get_varint(&pc, end, &count))
+			return -EINVAL;
+		if (delta > (uint64_t)INT64_MAX - (uint64_t)node)
+			return -EINVAL;
+		node += (int64_t)delta;
+		v = (uint64_t)set + (uint64_t)unzigzag(zset);
+		set = (int64_t)v;
+		if (set < 0)
+			return -EINVAL;
+		if (allow && ((uint64_t)set >= allow->n ||
+			      !(allow->bits[set / 8] & (1u << (set % 8)))))
+			continue;
+		r = fn(ctx, time_s, set, node, count);
+		if (r < 0)
+			return r;
+	}
+	/* Every column read to its end, nothing left over. */
+	if (pn != nodes_end || ps != sets_end || pc != end)
+		return -EINVAL;
+	return 0;
+}
+
+int store_block__decode(struct store_block_reader *rd, const void *data,
+			size_t len, const struct store_lsset *allow,
+			int64_t time_s, store_block_fn fn, void *ctx)
+{
+	struct store_block_reader one = { 0 };
+	const unsigned char *p = data, *end = p + len;
+	uint64_t body_len;
+	int r;
+
+	if (len == 0)
+		return -EINVAL;
+	switch (*p++) {
+	case STORE_BLOCK_PLAIN:
+		return decode_body(p, end, allow, time_s, fn, ctx);
+	case STORE_BLOCK_DEFLATE:
+		/* Deflate expands at most ~1032:1; anything claiming more
+		 * is corrupt, and the bound keeps the allocation sane. */
+		if (!get_varint(&p, end, &body_len) || body_len == 0 ||
+		    body_len > (uint64_t)(end - p) * 1032 ||
+		    body_len > STORE_BLOCK_MAX)
+			return -EINVAL;
+		r = inflate_body(rd ? rd : &one, p, (size_t)(end - p),
+				 (size_t)body_len);
+		if (r == 0) {
+			rd = rd ? rd : &one;
+			r = decode_body(rd->buf, rd->buf + body_len, allow,
+					time_s, fn, ctx);
+		}
+		store_block_reader__free(&one);
+		return r;
+	default:
+		return -EINVAL;
+	}
+}
+
+int store_block__decode_v3(const void *data, size_t len,
+			   store_block_fn fn, void *ctx)
 {
 	const unsigned char *p = data, *end = p + len;
 	uint64_t set = 0, v;
@@ -222,17 +418,12 @@ int store_block__decode(const void *data, size_t len,
 		if (!get_varint(&p, end, &n) || n > (uint64_t)(end - p))
 			return -EINVAL;
 		set_end = p + n;
-		if (allow && (set >= allow->n ||
-			      !(allow->bits[set / 8] & (1u << (set % 8))))) {
-			p = set_end;
-			continue;
-		}
 		while (p < set_end) {
 			if (!get_varint(&p, set_end, &delta) ||
 			    !get_varint(&p, set_end, &v))
 				return -EINVAL;
 			node += delta;
-			r = fn(ctx, time_s, (int64_t)set, (int64_t)node, v);
+			r = fn(ctx, 0, (int64_t)set, (int64_t)node, v);
 			if (r < 0)
 				return r;
 		}
@@ -269,7 +460,7 @@ int store_db__put_block(struct store_db *db, int64_t time_s,
 
 		if (old > duration_s)
 			duration_s = old;
-		r = store_block__decode(sqlite3_column_blob(st, 1),
+		r = store_block__decode(NULL, sqlite3_column_blob(st, 1),
 					(size_t)sqlite3_column_bytes(st, 1), NULL,
 					time_s, add_to_sums, m);
 		if (r == -EINVAL)
@@ -358,6 +549,7 @@ int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
 int store_db__scan(struct store_db *db, const struct store_query *q,
 		   store_block_fn fn, void *ctx)
 {
+	struct store_block_reader rd = { 0 };
 	struct store_lsset allow = { 0 };
 	int64_t from = q ? q->from_s : INT64_MIN, to = q ? q->to_s : INT64_MAX;
 	sqlite3_stmt *st = NULL;
@@ -381,7 +573,7 @@ int store_db__scan(struct store_db *db, const struct store_query *q,
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, to);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = store_block__decode(sqlite3_column_blob(st, 1),
+		r = store_block__decode(&rd, sqlite3_column_blob(st, 1),
 					(size_t)sqlite3_column_bytes(st, 1),
 					allow.bits ? &allow : NULL,
 					sqlite3_column_int64(st, 0), fn, ctx);
@@ -396,6 +588,7 @@ int store_db__scan(struct store_db *db, const struct store_query *q,
 out:
 	sqlite3_finalize(st);
 	store_lsset__free(&allow);
+	store_block_reader__free(&rd);
 	return r;
 }
 

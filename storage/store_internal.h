@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <zlib.h>
 
 #include "storage.h"
 #include "store_map.h"
@@ -26,13 +27,9 @@
 
 /* Prepared statements kept for the life of the handle. */
 enum store_stmt {
-	STMT_STRING_GET,
 	STMT_STRING_ADD,
-	STMT_FUNCTION_GET,
 	STMT_FUNCTION_ADD,
-	STMT_FRAME_GET,
 	STMT_FRAME_ADD,
-	STMT_NODE_GET,
 	STMT_NODE_ADD,
 	STMT_LABELS_GET,
 	STMT_LABELS_ADD,
@@ -45,7 +42,13 @@ enum store_stmt {
 	STMT_COUNT,
 };
 
-/* The id caches of the writer, one per deduplicated table. */
+/*
+ * The id caches of the writer, one per deduplicated table. Strings,
+ * functions, frames and stack nodes have no UNIQUE index (schema 4): their
+ * caches are complete copies of the tables' keys, brought up to date at
+ * each store_db__begin under the write lock, and never trimmed. Label sets
+ * keep their index and a bounded cache.
+ */
 enum store_cache {
 	CACHE_STRING,
 	CACHE_FUNCTION,
@@ -109,12 +112,16 @@ struct store_read_cache {
 
 struct store_db {
 	sqlite3 *sql;
+	int migrating_from; /* schema version a running migration started at */
 	bool writable;
 	bool in_flush;
 	int64_t flush_time_s;
 	uint32_t flush_duration_s;
 	sqlite3_stmt *stmts[STMT_COUNT];
 	struct store_map caches[CACHE_COUNT];
+	int64_t cache_max_id[CACHE_COUNT]; /* largest id loaded from the file */
+	int64_t mirror_generation;         /* gc_generation the copies match */
+	bool mirror_valid;
 	struct store_sums flush_sums; /* (label set, node) -> count */
 	struct store_read_cache cache;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no deadline */
@@ -125,6 +132,16 @@ struct store_db {
 typedef int (*store_block_fn)(void *ctx, int64_t time_s, int64_t label_set,
 			      int64_t node, uint64_t count);
 
+/* The first byte of a block: how the body is stored (store_block.c). */
+enum store_block_encoding {
+	STORE_BLOCK_PLAIN = 1,
+	STORE_BLOCK_DEFLATE = 2,
+};
+
+/* Largest body a block may claim (a corrupt length is refused before any
+ * allocation): 64 MiB, some 6 million entries. */
+#define STORE_BLOCK_MAX (64u << 20)
+
 /*
  * Encode the entries of m (sorted in place; clear m afterwards) as a block.
  * Returns 0 and *ret_data (caller frees), *ret_len, *ret_total, or -ENOMEM.
@@ -132,13 +149,33 @@ typedef int (*store_block_fn)(void *ctx, int64_t time_s, int64_t label_set,
 int store_block__encode(struct store_sums *m, unsigned char **ret_data,
 			size_t *ret_len, uint64_t *ret_total);
 
+/* What decoding keeps from one block to the next (an inflate state and a
+ * buffer); a zeroed struct is ready. */
+struct store_block_reader {
+	z_stream z;
+	bool z_ready;
+	unsigned char *buf;
+	size_t cap;
+};
+
+void store_block_reader__free(struct store_block_reader *rd);
+
 /*
- * Call fn for each entry of a block whose label set is in allow (NULL: all).
- * Returns 0, fn's error, or -EINVAL for a malformed block.
+ * Call fn for each entry of a block whose label set is in allow (NULL: all),
+ * by (node, label set). rd (NULL: a one-off) is reused across calls.
+ * Returns 0, fn's error, -EINVAL for a malformed or undecompressable
+ * block, -ENOMEM.
  */
-int store_block__decode(const void *data, size_t len,
-			const struct store_lsset *allow, int64_t time_s,
-			store_block_fn fn, void *ctx);
+int store_block__decode(struct store_block_reader *rd, const void *data,
+			size_t len, const struct store_lsset *allow,
+			int64_t time_s, store_block_fn fn, void *ctx);
+
+/*
+ * Call fn for each entry of a schema-3 block (the 3 -> 4 migration), with
+ * time_s 0. Returns 0, fn's error, or -EINVAL for a malformed block.
+ */
+int store_block__decode_v3(const void *data, size_t len,
+			   store_block_fn fn, void *ctx);
 
 /*
  * Write the entries of m as the block of bucket time_s, added to what the

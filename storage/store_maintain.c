@@ -130,7 +130,8 @@ static int add_to_sums(void *ctx, int64_t time_s, int64_t set, int64_t node,
 
 /* Merge the blocks finer than step in [start, start + step) into one. */
 static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
-			struct store_sums *m, struct store_maintain_stats *stats)
+			struct store_sums *m, struct store_block_reader *rd,
+			struct store_maintain_stats *stats)
 {
 	sqlite3_stmt *st;
 	int64_t n = 0;
@@ -145,7 +146,7 @@ static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
 	sqlite3_bind_int64(st, 1, start);
 	sqlite3_bind_int64(st, 2, step);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = store_block__decode(sqlite3_column_blob(st, 1),
+		r = store_block__decode(rd, sqlite3_column_blob(st, 1),
 					(size_t)sqlite3_column_bytes(st, 1), NULL,
 					sqlite3_column_int64(st, 0), add_to_sums, m);
 		if (r == -EINVAL)
@@ -173,6 +174,7 @@ static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
 static int downsample(struct store_db *db, int64_t step, int64_t cut,
 		      struct store_maintain_stats *stats)
 {
+	struct store_block_reader rd = { 0 };
 	struct store_sums m = { 0 };
 	int64_t *starts = NULL;
 	size_t n = 0, cap = 0;
@@ -204,8 +206,9 @@ static int downsample(struct store_db *db, int64_t step, int64_t cut,
 		r = store_db__fail(db, rc);
 	sqlite3_finalize(st);
 	for (size_t i = 0; r == 0 && i < n; i++)
-		r = merge_bucket(db, starts[i], step, &m, stats);
+		r = merge_bucket(db, starts[i], step, &m, &rd, stats);
 	free(starts);
+	store_block_reader__free(&rd);
 	store_sums__free(&m);
 	if (r < 0)
 		return r;

@@ -11,6 +11,7 @@
  * and written as one packed block per flush (store_block.c).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_internal.h"
@@ -34,49 +35,131 @@ static void bind_vals(sqlite3_stmt *st, const struct bind_val *v, int n)
 
 /*
  * The id of the row described by v in one deduplicated table: from the
- * cache, else SELECT (get), else INSERT (add). The get and add statements
- * take the same parameters in the same order.
+ * cache, else (label sets only) SELECT with get, else INSERT with add. A
+ * table without a UNIQUE index has a complete cache (store_db__begin
+ * loads it), so a miss there means a new row.
  */
 static int get_or_add(struct store_db *db, enum store_cache cache,
 		      const void *key, size_t key_len, enum store_stmt get,
-		      const struct bind_val *v, int n, int64_t *ret_id)
+		      enum store_stmt add, const struct bind_val *v, int n,
+		      int64_t *ret_id)
 {
 	struct store_map *map = &db->caches[cache];
+	bool complete = cache != CACHE_LABELS;
 	sqlite3_stmt *st;
 	int64_t id;
-	int r, rc;
+	int r, rc = SQLITE_DONE;
 
 	if (store_map__get(map, key, key_len, &id)) {
 		*ret_id = id;
 		return 0;
 	}
-	r = store_db__stmt(db, get, &st);
-	if (r < 0)
-		return r;
-	bind_vals(st, v, n);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		id = sqlite3_column_int64(st, 0);
-	} else if (rc == SQLITE_DONE) {
-		/* Each *_ADD statement directly follows its *_GET. */
-		r = store_db__stmt(db, get + 1, &st);
+	if (!complete) {
+		r = store_db__stmt(db, get, &st);
 		if (r < 0)
 			return r;
 		bind_vals(st, v, n);
 		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			id = sqlite3_column_int64(st, 0);
+		else if (rc != SQLITE_DONE)
+			return store_db__fail(db, rc);
+		sqlite3_reset(st);
+	}
+	if (rc == SQLITE_DONE) {
+		r = store_db__stmt(db, add, &st);
+		if (r < 0)
+			return r;
+		bind_vals(st, v, n);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
 			return store_db__fail(db, rc);
 		id = sqlite3_last_insert_rowid(db->sql);
-	} else {
-		return store_db__fail(db, rc);
 	}
-	sqlite3_reset(st);
-	if (map->n >= STORE_CACHE_MAX)
+	if (!complete && map->n >= STORE_CACHE_MAX)
 		store_map__clear(map);
 	r = store_map__put(map, key, key_len, id, NULL);
 	if (r < 0)
 		return r;
+	if (id > db->cache_max_id[cache])
+		db->cache_max_id[cache] = id;
 	*ret_id = id;
+	return 0;
+}
+
+/* Load the rows of a table without UNIQUE index that its cache does not
+ * hold yet (ids only grow between collections). sql selects id and then
+ * n_ints integer key columns, or one text column when n_ints is 0. */
+static int load_cache(struct store_db *db, enum store_cache cache,
+		      const char *sql, int n_ints)
+{
+	struct store_map *map = &db->caches[cache];
+	sqlite3_stmt *st;
+	int64_t key[8];
+	int r = 0, rc;
+
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, db->cache_max_id[cache]);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+
+		if (n_ints) {
+			for (int i = 0; i < n_ints; i++)
+				key[i] = sqlite3_column_int64(st, i + 1);
+			r = store_map__put(map, key, n_ints * sizeof(*key), id,
+					   NULL);
+		} else {
+			const unsigned char *text = sqlite3_column_text(st, 1);
+
+			r = text ? store_map__put(map, text,
+						  (size_t)sqlite3_column_bytes(st, 1),
+						  id, NULL) : 0;
+		}
+		if (r < 0)
+			break;
+		if (id > db->cache_max_id[cache])
+			db->cache_max_id[cache] = id;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * Bring the complete caches up to date, under the write lock: rows another
+ * writer added since (ids above what we hold), or everything after a
+ * collection (gc_generation moved: ids may have been reused).
+ */
+static int sync_caches(struct store_db *db)
+{
+	char *gen = NULL;
+	int64_t g;
+	int r;
+
+	r = store_db__get_meta(db, "gc_generation", &gen);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	g = gen ? atoll(gen) : 0;
+	free(gen);
+	if (!db->mirror_valid || g != db->mirror_generation) {
+		store_db__drop_caches(db);
+		db->mirror_generation = g;
+	}
+	if ((r = load_cache(db, CACHE_STRING, "SELECT id, text FROM strings "
+			    "WHERE id > ?1", 0)) < 0 ||
+	    (r = load_cache(db, CACHE_FUNCTION, "SELECT id, name, module, file "
+			    "FROM functions WHERE id > ?1", 3)) < 0 ||
+	    (r = load_cache(db, CACHE_FRAME, "SELECT id, function, line, "
+			    "build_id, offset, kind FROM frames WHERE id > ?1",
+			    5)) < 0 ||
+	    (r = load_cache(db, CACHE_NODE, "SELECT id, parent, frame FROM "
+			    "stack_nodes WHERE id > ?1", 2)) < 0)
+		return r;
+	db->mirror_valid = true;
 	return 0;
 }
 
@@ -90,19 +173,19 @@ static int string_id(struct store_db *db, const char *text, int64_t *ret_id)
 		return 0;
 	}
 	return get_or_add(db, CACHE_STRING, text, strlen(text),
-			  STMT_STRING_GET, &v, 1, ret_id);
+			  STMT_COUNT, STMT_STRING_ADD, &v, 1, ret_id);
 }
 
 /* Get or add the row of an all-integer table; v[].i doubles as cache key. */
 static int ints_id(struct store_db *db, enum store_cache cache,
-		   enum store_stmt get, const int64_t *vals, int n,
-		   int64_t *ret_id)
+		   enum store_stmt get, enum store_stmt add, const int64_t *vals,
+		   int n, int64_t *ret_id)
 {
 	struct bind_val v[8] = { 0 };
 
 	for (int i = 0; i < n; i++)
 		v[i].i = vals[i];
-	return get_or_add(db, cache, vals, n * sizeof(*vals), get, v, n,
+	return get_or_add(db, cache, vals, n * sizeof(*vals), get, add, v, n,
 			  ret_id);
 }
 
@@ -123,7 +206,8 @@ static int labels_id(struct store_db *db, const struct store_labels *l,
 	k[2] = l->pid;
 	k[4] = l->tid;
 	k[5] = (int64_t)l->cgroup_id;
-	return ints_id(db, CACHE_LABELS, STMT_LABELS_GET, k, 7, ret_id);
+	return ints_id(db, CACHE_LABELS, STMT_LABELS_GET, STMT_LABELS_ADD, k, 7,
+		       ret_id);
 }
 
 static int frame_id(struct store_db *db, const struct store_frame *f,
@@ -139,13 +223,15 @@ static int frame_id(struct store_db *db, const struct store_frame *f,
 	    (r = string_id(db, f->file, &fn[2])) < 0 ||
 	    (r = string_id(db, f->build_id, &fr[2])) < 0)
 		return r;
-	r = ints_id(db, CACHE_FUNCTION, STMT_FUNCTION_GET, fn, 3, &fr[0]);
+	r = ints_id(db, CACHE_FUNCTION, STMT_COUNT, STMT_FUNCTION_ADD, fn, 3,
+		    &fr[0]);
 	if (r < 0)
 		return r;
 	fr[1] = f->line;
 	fr[3] = (int64_t)f->offset;
 	fr[4] = f->kind;
-	return ints_id(db, CACHE_FRAME, STMT_FRAME_GET, fr, 5, ret_id);
+	return ints_id(db, CACHE_FRAME, STMT_COUNT, STMT_FRAME_ADD, fr, 5,
+		       ret_id);
 }
 
 static int step_done(struct store_db *db, sqlite3_stmt *st)
@@ -169,6 +255,12 @@ int store_db__begin(struct store_db *db, int64_t time_s, uint32_t duration_s)
 	r = store_db__exec(db, "BEGIN IMMEDIATE");
 	if (r < 0)
 		return r;
+	r = sync_caches(db);
+	if (r < 0) {
+		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
+		store_db__drop_caches(db);
+		return r;
+	}
 	db->in_flush = true;
 	db->flush_time_s = time_s;
 	db->flush_duration_s = duration_s;
@@ -194,7 +286,8 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 		r = frame_id(db, &frames[i], &key[1]);
 		if (r < 0)
 			return r;
-		r = ints_id(db, CACHE_NODE, STMT_NODE_GET, key, 2, &node);
+		r = ints_id(db, CACHE_NODE, STMT_COUNT, STMT_NODE_ADD, key, 2,
+			    &node);
 		if (r < 0)
 			return r;
 	}
