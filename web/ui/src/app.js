@@ -469,12 +469,16 @@
     stats: function () { return lastStats; },
     top: function () { return topRows || (tree ? (topRows = T.top(tree)) : null); },
     /* node index of the first node with this name (and parent name), or -1 */
+    /* The node named name (under a parent named parentName): the widest
+     * when several match (the same call reached along two paths). */
     find: function (name, parentName) {
+      var best = -1;
       for (var i = 1; tree && i < tree.n; i++) {
         if (tree.names[tree.name[i]] === name &&
-          (parentName === undefined || tree.names[tree.name[tree.parent[i]]] === parentName)) return i;
+          (parentName === undefined || tree.names[tree.name[tree.parent[i]]] === parentName) &&
+          (best < 0 || tree.total[i] > tree.total[best])) best = i;
       }
-      return -1;
+      return best;
     },
     zoomTo: zoomTo,
   };
