@@ -317,20 +317,6 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 	return 0;
 }
 
-static void set_meta_fmt(struct store_db *db, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_meta_fmt(struct store_db *db, const char *key, const char *fmt, ...)
-{
-	char buf[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	store_db__set_meta(db, key, buf);
-}
-
 /* What the agent tells /metrics, from the session's totals. */
 static void publish(struct web_server *srv, const struct session_totals *t,
 		    const struct agent_args *a, double last_flush_s, double flush_sum_s,
@@ -362,20 +348,6 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.cache_resets = resets;
 	m.rss_bytes = web_rss_bytes();
 	web_server__set_metrics(srv, &m);
-}
-
-/* The accounting a reader can check, as `ember record` writes it. */
-static void write_accounting(struct store_db *db, const struct session_totals *t)
-{
-	set_meta_fmt(db, "end_time", "%llu", (unsigned long long)(common_wall_ns() / 1000000000ULL));
-	set_meta_fmt(db, "samples_kernel", "%llu",
-		     (unsigned long long)t->sampler[SAMPLER_STAT_SAMPLES]);
-	set_meta_fmt(db, "samples_written", "%llu",
-		     (unsigned long long)(t->samples_seen - t->samples_lost_store));
-	set_meta_fmt(db, "samples_dropped", "%llu", (unsigned long long)session_dropped(t));
-	set_meta_fmt(db, "flushes", "%llu", (unsigned long long)t->flushes);
-	set_meta_fmt(db, "ustack_samples", "%llu", (unsigned long long)t->samples_with_ustack);
-	set_meta_fmt(db, "ustack_complete", "%llu", (unsigned long long)t->ustack_complete);
 }
 
 int cmd_agent(int argc, char **argv)
@@ -427,13 +399,13 @@ int cmd_agent(int argc, char **argv)
 	store_db__set_meta(db, "ember_version", EMBER_VERSION);
 	store_db__set_meta(db, "target", "system");
 	store_db__set_meta(db, "command", "ember agent");
-	set_meta_fmt(db, "frequency_hz", "%u", a.freq);
-	set_meta_fmt(db, "agent_labels", "%s", a.labels);
+	store_db__set_metaf(db, "frequency_hz", "%u", a.freq);
+	store_db__set_metaf(db, "agent_labels", "%s", a.labels);
 	if (store_db__get_meta(db, "start_time", &first) < 0)
-		set_meta_fmt(db, "start_time", "%llu",
+		store_db__set_metaf(db, "start_time", "%llu",
 			     (unsigned long long)(common_wall_ns() / 1000000000ULL));
 	free(first);
-	set_meta_fmt(db, "run_start_time", "%llu",
+	store_db__set_metaf(db, "run_start_time", "%llu",
 		     (unsigned long long)(common_wall_ns() / 1000000000ULL));
 
 	wo.db_path = a.db;
@@ -489,7 +461,7 @@ int cmd_agent(int argc, char **argv)
 		cli_warn("final flush: %s",
 			 session__flush_error(s) ? session__flush_error(s) : strerror(-err));
 	session__totals(s, &t);
-	write_accounting(db, &t);
+	session__write_accounting(s, db);
 	store_db__set_meta(db, "status", t.flush_errors ? "incomplete" : "complete");
 	fprintf(stderr, "ember: agent stopped: %llu samples in %llu flushes, %llu dropped, "
 		"written to %s\n", (unsigned long long)t.samples_seen,

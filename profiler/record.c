@@ -451,20 +451,6 @@ static int spawn_held(char **argv, pid_t *ret_pid, int *ret_go_fd, int *ret_err_
 	return 0;
 }
 
-static void set_meta_fmt(struct store_db *db, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_meta_fmt(struct store_db *db, const char *key, const char *fmt, ...)
-{
-	char buf[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	store_db__set_meta(db, key, buf);
-}
-
 static void join_command(char **argv, char *buf, size_t size)
 {
 	size_t n = 0;
@@ -553,34 +539,6 @@ static void print_summary(const struct record_args *a, const struct session_tota
 	if (t->flush_errors)
 		fprintf(stderr, "ember:   %llu of %llu flushes failed to write\n",
 			(unsigned long long)t->flush_errors, (unsigned long long)t->flushes);
-}
-
-/* Per binary: "module<TAB>samples<TAB>complete" lines, for report and diff. */
-static void store_unwind_quality(struct store_db *db, struct session *s)
-{
-	const struct session_quality *q;
-	size_t n = session__quality(s, &q), len = 0, cap = 0;
-	char *buf = NULL;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t need = len + strlen(q[i].module ? q[i].module : "[unknown]") + 48;
-		char *p;
-
-		if (need > cap) {
-			cap = need * 2;
-			p = realloc(buf, cap);
-			if (!p) {
-				free(buf);
-				return;
-			}
-			buf = p;
-		}
-		len += snprintf(buf + len, cap - len, "%s\t%llu\t%llu\n",
-				q[i].module ? q[i].module : "[unknown]",
-				(unsigned long long)q[i].samples, (unsigned long long)q[i].complete);
-	}
-	store_db__set_meta(db, "unwind_quality", buf ? buf : "");
-	free(buf);
 }
 
 static uint64_t timeval_ns(const struct timeval *tv)
@@ -717,19 +675,19 @@ int cmd_record(int argc, char **argv)
 	join_command(a.command, cmdline, sizeof(cmdline));
 	store_db__set_meta(db, "status", "recording");
 	store_db__set_meta(db, "ember_version", EMBER_VERSION);
-	set_meta_fmt(db, "frequency_hz", "%u", a.freq);
+	store_db__set_metaf(db, "frequency_hz", "%u", a.freq);
 	{
 		char *first = NULL;
 
 		/* --append keeps the first start; each run notes its own. */
 		if (!a.append || store_db__get_meta(db, "start_time", &first) < 0)
-			set_meta_fmt(db, "start_time", "%llu",
+			store_db__set_metaf(db, "start_time", "%llu",
 				     (unsigned long long)(common_wall_ns() / 1000000000ULL));
 		free(first);
-		set_meta_fmt(db, "run_start_time", "%llu",
+		store_db__set_metaf(db, "run_start_time", "%llu",
 			     (unsigned long long)(common_wall_ns() / 1000000000ULL));
 	}
-	set_meta_fmt(db, "target", "%s", a.command ? "command" : a.all ? "system" : "pids");
+	store_db__set_metaf(db, "target", "%s", a.command ? "command" : a.all ? "system" : "pids");
 	if (a.command)
 		store_db__set_meta(db, "command", cmdline);
 
@@ -818,29 +776,16 @@ int cmd_record(int argc, char **argv)
 		cli_warn("final flush: %s",
 			 session__flush_error(s) ? session__flush_error(s) : strerror(-err));
 	session__totals(s, &totals);
-	set_meta_fmt(db, "end_time", "%llu", (unsigned long long)(common_wall_ns() / 1000000000ULL));
-	set_meta_fmt(db, "duration_ns", "%llu", (unsigned long long)(common_now_ns() - start_ns));
+	store_db__set_metaf(db, "duration_ns", "%llu", (unsigned long long)(common_now_ns() - start_ns));
 	if (child > 0 && child_done) {
-		set_meta_fmt(db, "exit_status", "%d", exit_status_of(wstatus));
-		set_meta_fmt(db, "runs", "%u", runs);
+		store_db__set_metaf(db, "exit_status", "%d", exit_status_of(wstatus));
+		store_db__set_metaf(db, "runs", "%u", runs);
 		/* CPU time of the command and its reaped descendants. */
-		set_meta_fmt(db, "command_cpu_ns", "%llu",
+		store_db__set_metaf(db, "command_cpu_ns", "%llu",
 			     (unsigned long long)(timeval_ns(&child_usage.ru_utime) +
 						  timeval_ns(&child_usage.ru_stime)));
 	}
-	/* The accounting a reader can check: every sample the kernel counted
-	 * is either written or counted as dropped. */
-	set_meta_fmt(db, "samples_kernel", "%llu",
-		     (unsigned long long)totals.sampler[SAMPLER_STAT_SAMPLES]);
-	set_meta_fmt(db, "samples_written", "%llu",
-		     (unsigned long long)(totals.samples_seen - totals.samples_lost_store));
-	set_meta_fmt(db, "samples_dropped", "%llu",
-		     (unsigned long long)(session_dropped(&totals)));
-	set_meta_fmt(db, "samples_dwarf", "%llu", (unsigned long long)totals.dwarf_samples);
-	set_meta_fmt(db, "leaf_repairs", "%llu", (unsigned long long)totals.leaf_repairs);
-	set_meta_fmt(db, "ustack_samples", "%llu", (unsigned long long)totals.samples_with_ustack);
-	set_meta_fmt(db, "ustack_complete", "%llu", (unsigned long long)totals.ustack_complete);
-	store_unwind_quality(db, s);
+	session__write_accounting(s, db);
 	store_db__set_meta(db, "status", totals.flush_errors ? "incomplete" : "complete");
 	print_summary(&a, &totals, (common_now_ns() - start_ns) / 1e9);
 

@@ -837,6 +837,54 @@ int session__run_once(struct session *s, int timeout_ms)
 	return err < 0 ? err : 0;
 }
 
+/* Per binary: "module<TAB>samples<TAB>complete" lines, for report and diff. */
+static void write_unwind_quality(struct store_db *db, struct session *s)
+{
+	const struct session_quality *q;
+	size_t n = session__quality(s, &q), len = 0, cap = 0;
+	char *buf = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t need = len + strlen(q[i].module ? q[i].module : "[unknown]") + 48;
+		char *p;
+
+		if (need > cap) {
+			cap = need * 2;
+			p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				return;
+			}
+			buf = p;
+		}
+		len += snprintf(buf + len, cap - len, "%s\t%llu\t%llu\n",
+				q[i].module ? q[i].module : "[unknown]",
+				(unsigned long long)q[i].samples, (unsigned long long)q[i].complete);
+	}
+	store_db__set_meta(db, "unwind_quality", buf ? buf : "");
+	free(buf);
+}
+
+void session__write_accounting(struct session *s, struct store_db *db)
+{
+	struct session_totals t;
+
+	session__totals(s, &t);
+	store_db__set_metaf(db, "end_time", "%llu",
+			    (unsigned long long)(common_wall_ns() / 1000000000ULL));
+	store_db__set_metaf(db, "samples_kernel", "%llu",
+			    (unsigned long long)t.sampler[SAMPLER_STAT_SAMPLES]);
+	store_db__set_metaf(db, "samples_written", "%llu",
+			    (unsigned long long)(t.samples_seen - t.samples_lost_store));
+	store_db__set_metaf(db, "samples_dropped", "%llu", (unsigned long long)session_dropped(&t));
+	store_db__set_metaf(db, "samples_dwarf", "%llu", (unsigned long long)t.dwarf_samples);
+	store_db__set_metaf(db, "leaf_repairs", "%llu", (unsigned long long)t.leaf_repairs);
+	store_db__set_metaf(db, "ustack_samples", "%llu", (unsigned long long)t.samples_with_ustack);
+	store_db__set_metaf(db, "ustack_complete", "%llu", (unsigned long long)t.ustack_complete);
+	store_db__set_metaf(db, "flushes", "%llu", (unsigned long long)t.flushes);
+	write_unwind_quality(db, s);
+}
+
 uint64_t session_dropped(const struct session_totals *t)
 {
 	uint64_t n = t->samples_lost_store;

@@ -110,6 +110,14 @@ size_t session__quality(struct session *s, const struct session_quality **ret);
  */
 int session__reset_symbolizer(struct session *s);
 
+/*
+ * Write the accounting a reader can check into db's metadata: samples
+ * counted in the kernel, written and dropped (every counted sample is one
+ * of the two), DWARF samples, leaf repairs, user stacks and how many reached
+ * their root, flushes, and the unwind quality per binary.
+ */
+void session__write_accounting(struct session *s, struct store_db *db);
+
 /* Current totals. */
 void session__totals(struct session *s, struct session_totals *ret_totals);
 

@@ -145,6 +145,10 @@ void store_db__rollback(struct store_db *db);
  */
 int store_db__set_meta(struct store_db *db, const char *key, const char *value);
 
+/* store_db__set_meta with a printf-style value (truncated at 4 KB). */
+int store_db__set_metaf(struct store_db *db, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /*
  * Read a metadata value. Returns 0 and *ret_value (caller frees), -ENOENT if
  * the key is absent, or -errno.

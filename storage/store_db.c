@@ -8,6 +8,7 @@
  * (store_query.c) build on the handle opened here.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -733,6 +734,17 @@ const char *store_db__errmsg(const struct store_db *db)
 	if (!db)
 		return "no database handle";
 	return db->errmsg;
+}
+
+int store_db__set_metaf(struct store_db *db, const char *key, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return store_db__set_meta(db, key, buf);
 }
 
 int store_db__set_meta(struct store_db *db, const char *key, const char *value)

@@ -31,6 +31,22 @@
  * 6:3:1 as the base and 6:3:2 as a head where leaf_c does twice the work). */
 static unsigned long units_a = 6, units_b = 3, units_c = 1;
 
+/*
+ * Each round is scaled by 1..4, drawn per round: the split within a round
+ * stays exact, but the rounds stop being strictly periodic. A periodic
+ * workload sampled by a periodic timer aliases: samples keep landing at the
+ * same phase of the round, and a 3 s profile can read 55:34:11 or 67:25:8
+ * where the work is 60:30:10.
+ */
+static __thread unsigned long round_scale = 1;
+static __thread uint64_t round_rng;
+
+static void next_round_scale(void)
+{
+	round_rng = round_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	round_scale = 1 + (round_rng >> 62);
+}
+
 static uint64_t deadline_ns;
 
 __attribute__((noinline)) void leaf_a(uint64_t units);
@@ -61,19 +77,19 @@ __attribute__((noinline)) void leaf_c(uint64_t units)
 
 __attribute__((noinline)) void run_a(void)
 {
-	leaf_a(units_a);
+	leaf_a(units_a * round_scale);
 	__asm__ volatile("" ::: "memory");
 }
 
 __attribute__((noinline)) void run_b(void)
 {
-	leaf_b(units_b);
+	leaf_b(units_b * round_scale);
 	__asm__ volatile("" ::: "memory");
 }
 
 __attribute__((noinline)) void run_c(void)
 {
-	leaf_c(units_c);
+	leaf_c(units_c * round_scale);
 	__asm__ volatile("" ::: "memory");
 }
 
@@ -89,7 +105,8 @@ static inline __attribute__((always_inline)) uint64_t split_rounds(void)
 		run_a();
 		run_b();
 		run_c();
-		units += units_a + units_b + units_c;
+		units += (units_a + units_b + units_c) * round_scale;
+		next_round_scale();
 	} while (burn_now_ns() < deadline_ns);
 	return units;
 }
