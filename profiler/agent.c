@@ -140,7 +140,7 @@ int cmd_serve(int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+d:L:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:L:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			db = optarg;
@@ -158,7 +158,7 @@ int cmd_serve(int argc, char **argv)
 			free(addr);
 			return 0;
 		default:
-			cli_error("unknown option '%s'", argv[optind - 1]);
+			cli_option_error(c, argv);
 			cli_usage_hint("serve");
 			free(addr);
 			return EXIT_USAGE;
@@ -265,7 +265,7 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 	a->memory_mb = AGENT_DEFAULT_MEMORY_MB;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+d:L:F:l:m:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:L:F:l:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (!*optarg) {
@@ -304,8 +304,7 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 			free(a->addr);
 			exit(0);
 		default:
-			cli_error("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (optind < argc) {

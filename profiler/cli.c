@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +55,27 @@ int cli_parse_uint(const char *flag, const char *arg, uint64_t min,
 	return 0;
 bad:
 	cli_error("%s expects a whole number, not '%s'", flag, arg ? arg : "");
+	return -EINVAL;
+}
+
+int cli_option_error(int c, char **argv)
+{
+	const char *arg = argv[optind - 1];
+	char opt[64];
+
+	/* A long option is named as written (up to any '='); a short one by
+	 * its letter, which also works inside a bundle like -aF. optopt is the
+	 * long option's internal value for a long one, so it cannot name it. */
+	if (!strncmp(arg, "--", 2))
+		snprintf(opt, sizeof(opt), "%.*s", (int)strcspn(arg, "="), arg);
+	else if (optopt)
+		snprintf(opt, sizeof(opt), "-%c", optopt);
+	else
+		snprintf(opt, sizeof(opt), "%s", arg);
+	if (c == ':')
+		cli_error("option '%s' needs a value", opt);
+	else
+		cli_error("unknown option '%s'", opt);
 	return -EINVAL;
 }
 

@@ -34,6 +34,13 @@ int cli_parse_uint(const char *flag, const char *arg, uint64_t min,
 int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
 		     bool lo_open, double *ret);
 
+/*
+ * After getopt_long() returned c == ':' (a value missing: optstrings start
+ * with ':', after '+' where there is one) or '?' (an unknown option): print
+ * which option and what was wrong. Returns -EINVAL.
+ */
+int cli_option_error(int c, char **argv);
+
 /* "try 'ember CMD --help'" hint after a usage error. */
 void cli_usage_hint(const char *cmd);
 

@@ -110,7 +110,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 	a->limit = 20;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "t:a:m:f:o:n:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:a:m:f:o:n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (cli_parse_double("--threshold", optarg, 0, 100, false, &a->cmp.threshold_pp))
@@ -167,12 +167,8 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 		case 'h':
 			diff_usage(stdout);
 			exit(0);
-		case ':':
-			cli_error("option '%s' needs a value", argv[optind - 1]);
-			return -EINVAL;
 		default:
-			cli_error("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (argc - optind != 2) {

@@ -64,12 +64,8 @@ static int parse_args(int argc, char **argv, struct import_args *a)
 		case 'h':
 			import_usage(stdout);
 			exit(0);
-		case ':':
-			cli_error("option '%s' needs a value", argv[optind - 1]);
-			return -EINVAL;
 		default:
-			cli_error("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (optind >= argc) {

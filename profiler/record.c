@@ -154,11 +154,6 @@ static int parse_pids(const char *arg, struct record_args *a)
 	return err;
 }
 
-static int add_label(const char *arg, struct record_args *a)
-{
-	return cli_add_label(arg, a->labels, sizeof(a->labels));
-}
-
 static int parse_args(int argc, char **argv, struct record_args *a)
 {
 	static const struct option longopts[] = {
@@ -193,7 +188,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 	a->unwind = SAMPLER_UNWIND_AUTO;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+F:o:p:ad:l:Ah", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:F:o:p:ad:l:Ah", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'F':
 			if (cli_parse_uint("--freq", optarg, 1, 100000, &v))
@@ -272,7 +267,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			a->counts_entries = v;
 			break;
 		case 'l':
-			if (add_label(optarg, a))
+			if (cli_add_label(optarg, a->labels, sizeof(a->labels)))
 				return -EINVAL;
 			break;
 		case 'A':
@@ -281,12 +276,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'h':
 			record_usage(stdout);
 			exit(0);
-		case ':':
-			cli_error("option '%s' needs a value", argv[optind - 1]);
-			return -EINVAL;
 		default:
-			cli_error("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (optind < argc)

@@ -91,7 +91,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 	a->limit = 30;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:n:lch", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:o:n:lch", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "folded")) {
@@ -133,12 +133,8 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		case 'h':
 			report_usage(stdout);
 			exit(0);
-		case ':':
-			cli_error("option '%s' needs a value", argv[optind - 1]);
-			return -EINVAL;
 		default:
-			cli_error("unknown option '%s'", argv[optind - 1]);
-			return -EINVAL;
+			return cli_option_error(c, argv);
 		}
 	}
 	if (optind >= argc) {

@@ -56,6 +56,9 @@ def main():
     # Bad input.
     bad(["record", "--repeat", "2", "-a"], 2, "--repeat needs a command")
     bad(["record", "--bogus"], 2, "unknown option '--bogus'")
+    bad(["record", "-F"], 2, "option '-F' needs a value")
+    bad(["record", "--stack-snapshot"], 2, "option '--stack-snapshot' needs a value")
+    bad(["report", "x.db", "--format"], 2, "option '--format' needs a value")
     bad(["record", "-F", "abc", "--", "true"], 2, "--freq expects a whole number")
     bad(["record", "-F", "0", "--", "true"], 2, "out of range")
     bad(["record"], 2, "nothing to profile")
