@@ -190,6 +190,19 @@ static int open_cpu_clock(int cpu, unsigned freq)
 	return fd < 0 ? -errno : fd;
 }
 
+/* A kernel comm (not always NUL-terminated) as a C string. */
+static void copy_comm(char dst[EMBER_COMM_LEN + 1], const char src[EMBER_COMM_LEN])
+{
+	memcpy(dst, src, EMBER_COMM_LEN);
+	dst[EMBER_COMM_LEN] = '\0';
+}
+
+/* Frames in a record's stack: its length, or 0 when there is none. */
+static size_t frames_of(__s32 len)
+{
+	return len > 0 ? MIN((size_t)len, EMBER_MAX_STACK_DEPTH) : 0;
+}
+
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct sampler *s = ctx;
@@ -232,17 +245,15 @@ static int handle_record(void *ctx, void *data, size_t size)
 			s->dwarf_unhandled++;
 			break;
 		}
-		memcpy(comm, e->comm, EMBER_COMM_LEN);
-		comm[EMBER_COMM_LEN] = '\0';
-		memcpy(pcomm, e->pcomm, EMBER_COMM_LEN);
-		pcomm[EMBER_COMM_LEN] = '\0';
+		copy_comm(comm, e->comm);
+		copy_comm(pcomm, e->pcomm);
 		smp.tgid = h->tgid;
 		smp.tid = e->tid;
 		smp.cgroup_id = e->cgroup_id;
 		smp.comm = comm;
 		smp.pcomm = pcomm;
 		smp.kips = (const uint64_t *)e->kips;
-		smp.n_kips = e->kstack_len > 0 ? MIN((size_t)e->kstack_len, EMBER_MAX_STACK_DEPTH) : 0;
+		smp.n_kips = frames_of(e->kstack_len);
 		smp.regs = (const uint64_t *)e->regs;
 		smp.stack = e->stack;
 		smp.stack_len = e->stack_len;
@@ -259,19 +270,17 @@ static int handle_record(void *ctx, void *data, size_t size)
 
 		if (size < sizeof(*e) || !s->cb->on_sample)
 			break;
-		memcpy(comm, e->comm, EMBER_COMM_LEN);
-		comm[EMBER_COMM_LEN] = '\0';
-		memcpy(pcomm, e->pcomm, EMBER_COMM_LEN);
-		pcomm[EMBER_COMM_LEN] = '\0';
+		copy_comm(comm, e->comm);
+		copy_comm(pcomm, e->pcomm);
 		smp.tgid = h->tgid;
 		smp.tid = e->tid;
 		smp.cgroup_id = e->cgroup_id;
 		smp.comm = comm;
 		smp.pcomm = pcomm;
 		smp.kips = (const uint64_t *)e->ips;
-		smp.n_kips = e->kstack_len > 0 ? MIN((size_t)e->kstack_len, EMBER_MAX_STACK_DEPTH) : 0;
+		smp.n_kips = frames_of(e->kstack_len);
 		smp.uips = (const uint64_t *)&e->ips[EMBER_MAX_STACK_DEPTH];
-		smp.n_uips = e->ustack_len > 0 ? MIN((size_t)e->ustack_len, EMBER_MAX_STACK_DEPTH) : 0;
+		smp.n_uips = frames_of(e->ustack_len);
 		smp.user_task = e->ustack_len >= 0;
 		smp.count = 1;
 		smp.top_ra[0] = e->top_ra[0];
@@ -643,10 +652,8 @@ int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
 		const struct ember_count_key *k = &s->keys[i];
 		struct sampler_sample smp = {0};
 
-		memcpy(comm, s->vals[i].comm, EMBER_COMM_LEN);
-		comm[EMBER_COMM_LEN] = '\0';
-		memcpy(pcomm, s->vals[i].pcomm, EMBER_COMM_LEN);
-		pcomm[EMBER_COMM_LEN] = '\0';
+		copy_comm(comm, s->vals[i].comm);
+		copy_comm(pcomm, s->vals[i].pcomm);
 		smp.tgid = k->tgid;
 		smp.tid = k->tid;
 		smp.cgroup_id = k->cgroup_id;

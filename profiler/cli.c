@@ -10,6 +10,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <string.h>
 
 void cli_error(const char *fmt, ...)
@@ -155,4 +158,82 @@ int cli_add_label(const char *arg, char *labels, size_t size)
 	}
 	snprintf(labels + n, size - n, "%s%s", n ? "," : "", arg);
 	return 0;
+}
+
+void cli_remove_db(const char *path)
+{
+	static const char *const sides[] = { "", "-wal", "-shm", "-journal" };
+	char buf[4096];
+
+	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
+		snprintf(buf, sizeof(buf), "%s%s", path, sides[i]);
+		unlink(buf);
+	}
+}
+
+int cli_read_file(const char *path, size_t max, void **ret_data, size_t *ret_size)
+{
+	struct stat st;
+	FILE *f = fopen(path, "rbe");
+	void *data = NULL;
+	size_t got;
+	int err;
+
+	if (!f) {
+		err = -errno;
+		cli_error("cannot read %s: %s", path, strerror(-err));
+		return err;
+	}
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
+		cli_error("cannot read %s: not a regular file", path);
+		fclose(f);
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		cli_error("cannot read %s: it is larger than %zu MiB", path, max >> 20);
+		fclose(f);
+		return -E2BIG;
+	}
+	data = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!data) {
+		cli_error("cannot read %s: out of memory", path);
+		fclose(f);
+		return -ENOMEM;
+	}
+	got = fread(data, 1, (size_t)st.st_size, f);
+	if (ferror(f) || got != (size_t)st.st_size) {
+		cli_error("cannot read %s: %s", path,
+			  ferror(f) ? strerror(errno) : "file changed while reading");
+		free(data);
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	*ret_data = data;
+	*ret_size = got;
+	return 0;
+}
+
+const char *cli_tmp_dir(void)
+{
+	const char *d = getenv("TMPDIR");
+
+	return d && *d ? d : "/tmp";
+}
+
+int cli_temp_file(const char *prefix, char **ret_path)
+{
+	char *path;
+	int fd;
+
+	if (asprintf(&path, "%s-XXXXXX", prefix) < 0)
+		return -ENOMEM;
+	fd = mkstemp(path);
+	if (fd < 0) {
+		fd = -errno;
+		free(path);
+		return fd;
+	}
+	*ret_path = path;
+	return fd;
 }

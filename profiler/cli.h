@@ -41,6 +41,23 @@ int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
  */
 int cli_option_error(int c, char **argv);
 
+/* Remove a database file and its SQLite companions (-wal, -shm, -journal). */
+void cli_remove_db(const char *path);
+
+/*
+ * Read the whole regular file at path (at most max bytes) into *ret_data
+ * (caller frees) and *ret_size. Prints what went wrong and returns -errno.
+ */
+int cli_read_file(const char *path, size_t max, void **ret_data, size_t *ret_size);
+
+/*
+ * Create a new empty file named prefix + "-XXXXXX" (mkstemp). Returns its
+ * fd and *ret_path (caller frees), or -errno. cli_tmp_dir() is $TMPDIR or
+ * /tmp, for prefixes of private scratch files.
+ */
+int cli_temp_file(const char *prefix, char **ret_path);
+const char *cli_tmp_dir(void);
+
 /* "try 'ember CMD --help'" hint after a usage error. */
 void cli_usage_hint(const char *cmd);
 

@@ -24,6 +24,8 @@
 #include "web.h"
 
 #define EXIT_REGRESSION 1
+/* A pprof input larger than this is refused (as ember import does). */
+#define DIFF_MAX_PPROF (256u << 20)
 
 enum diff_format { DIFF_TEXT, DIFF_MARKDOWN, DIFF_JSON };
 
@@ -318,54 +320,22 @@ static bool is_sqlite_file(const char *path)
 static int open_pprof(const char *what, const char *path, struct store_db **ret_db,
 		      char **ret_tmp)
 {
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char *tmp = NULL, *data = NULL;
+	char prefix[4096], *tmp = NULL;
 	struct store_db *db = NULL;
-	size_t size = 0, cap = 0;
-	FILE *f;
+	void *data = NULL;
+	size_t size = 0;
 	int fd, err;
 
-	f = fopen(path, "re");
-	if (!f) {
-		err = -errno;
-		cli_error("cannot open %s profile %s: %s", what, path, strerror(-err));
+	err = cli_read_file(path, DIFF_MAX_PPROF, &data, &size);
+	if (err)
 		return err;
-	}
-	for (;;) {
-		size_t n;
-
-		if (size == cap) {
-			char *p;
-
-			cap = cap ? 2 * cap : 1 << 16;
-			if (cap > (512u << 20)) {
-				err = -E2BIG;
-				cli_error("the %s profile %s is larger than 512 MB", what, path);
-				goto fail;
-			}
-			p = realloc(data, cap);
-			if (!p) {
-				err = -ENOMEM;
-				cli_error("out of memory reading %s", path);
-				goto fail;
-			}
-			data = p;
-		}
-		n = fread(data + size, 1, cap - size, f);
-		size += n;
-		if (n == 0)
-			break;
-	}
-	if (asprintf(&tmp, "%s/ember-diff-XXXXXX", dir) < 0) {
-		tmp = NULL;
-		err = -ENOMEM;
-		goto fail;
-	}
-	fd = mkstemp(tmp);
+	snprintf(prefix, sizeof(prefix), "%s/ember-diff", cli_tmp_dir());
+	fd = cli_temp_file(prefix, &tmp);
 	if (fd < 0) {
-		err = -errno;
-		cli_error("cannot create a temporary database in %s: %s", dir, strerror(-err));
-		goto fail;
+		err = fd;
+		cli_error("cannot create a temporary database in %s: %s", cli_tmp_dir(),
+			  strerror(-err));
+		goto out;
 	}
 	close(fd);
 	err = store_db__open(tmp, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &db);
@@ -376,19 +346,14 @@ static int open_pprof(const char *what, const char *path, struct store_db **ret_
 			  "(%s%s%s)", what, path, store_strerror(err), db ? ": " : "",
 			  db ? store_db__errmsg(db) : "");
 		store_db__close(db);
-		db = NULL;
-		unlink(tmp);
-		goto fail;
+		cli_remove_db(tmp);
+		free(tmp);
+		goto out;
 	}
-	fclose(f);
-	free(data);
 	*ret_db = db;
 	*ret_tmp = tmp;
-	return 0;
-fail:
-	fclose(f);
+out:
 	free(data);
-	free(tmp);
 	return err;
 }
 
@@ -424,7 +389,7 @@ static int load_side(const char *what, const char *path, const char *from, const
 	store_filter__free(flt);
 	store_db__close(db);
 	if (tmp) {
-		unlink(tmp);
+		cli_remove_db(tmp);
 		free(tmp);
 	}
 	if (err)
@@ -508,6 +473,15 @@ static const char *const section_title[SEC__COUNT] = {
 	"Only in head", "Only in base",
 };
 
+static size_t section_size(const struct cmp_report *r, enum section s, const struct cmp_options *o)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_rows; i++)
+		n += in_section(&r->rows[i], s, o);
+	return n;
+}
+
 static void print_text(FILE *out, const struct diff_args *a, const struct cmp_report *r)
 {
 	fprintf(out, "base %s: %llu samples; head %s: %llu samples\n", a->base,
@@ -515,10 +489,8 @@ static void print_text(FILE *out, const struct diff_args *a, const struct cmp_re
 	fprintf(out, "threshold %.2f points of share, alpha %g, Holm-corrected over %zu tests\n",
 		a->cmp.threshold_pp, a->cmp.alpha, r->n_tests);
 	for (int s = 0; s < SEC__COUNT; s++) {
-		size_t shown = 0, n = 0;
+		size_t shown = 0, n = section_size(r, s, &a->cmp);
 
-		for (size_t i = 0; i < r->n_rows; i++)
-			n += in_section(&r->rows[i], s, &a->cmp);
 		if (!n)
 			continue;
 		fprintf(out, "\n%s (%zu)\n", section_title[s], n);
@@ -576,10 +548,8 @@ static void print_markdown(FILE *out, const struct diff_args *a, const struct cm
 		(unsigned long long)r->base_samples, (unsigned long long)r->head_samples,
 		a->cmp.threshold_pp, a->cmp.alpha, r->n_tests);
 	for (int s = 0; s < SEC__COUNT; s++) {
-		size_t shown = 0, n = 0;
+		size_t shown = 0, n = section_size(r, s, &a->cmp);
 
-		for (size_t i = 0; i < r->n_rows; i++)
-			n += in_section(&r->rows[i], s, &a->cmp);
 		if (!n)
 			continue;
 		fprintf(out, "\n#### %s (%zu)\n\n", section_title[s], n);

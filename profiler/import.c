@@ -85,58 +85,6 @@ static int parse_args(int argc, char **argv, struct import_args *a)
 }
 
 /* Read the whole file. Prints the error. */
-static int read_input(const char *path, void **ret_data, size_t *ret_size)
-{
-	struct stat st;
-	FILE *f = fopen(path, "rbe");
-	void *data = NULL;
-	size_t got;
-
-	if (!f) {
-		cli_error("cannot read %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode)) {
-		cli_error("cannot read %s: not a regular file", path);
-		fclose(f);
-		return -EINVAL;
-	}
-	if ((uint64_t)st.st_size > IMPORT_MAX_FILE) {
-		cli_error("cannot import %s: it is larger than %u MiB", path, IMPORT_MAX_FILE >> 20);
-		fclose(f);
-		return -E2BIG;
-	}
-	data = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!data) {
-		cli_error("cannot read %s: out of memory", path);
-		fclose(f);
-		return -ENOMEM;
-	}
-	got = fread(data, 1, (size_t)st.st_size, f);
-	if (ferror(f) || got != (size_t)st.st_size) {
-		cli_error("cannot read %s: %s", path, ferror(f) ? strerror(errno) : "file changed while reading");
-		free(data);
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	*ret_data = data;
-	*ret_size = got;
-	return 0;
-}
-
-/* Remove a database file and its WAL companions. */
-static void remove_db(const char *path)
-{
-	char side[4096];
-
-	unlink(path);
-	snprintf(side, sizeof(side), "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", path);
-	unlink(side);
-}
-
 /* Refuse to replace a file that is not an Ember database. */
 static int check_output(const char *path)
 {
@@ -165,7 +113,7 @@ int cmd_import(int argc, char **argv)
 {
 	struct import_args a = { 0 };
 	struct store_db *db = NULL;
-	char *tmp = NULL;
+	char *tmp = NULL, *prefix = NULL;
 	uint64_t samples = 0;
 	void *data = NULL;
 	size_t size = 0;
@@ -175,18 +123,16 @@ int cmd_import(int argc, char **argv)
 		cli_usage_hint("import");
 		return EXIT_USAGE;
 	}
-	if (read_input(a.input, &data, &size) < 0 || check_output(a.output) < 0)
+	if (cli_read_file(a.input, IMPORT_MAX_FILE, &data, &size) < 0 || check_output(a.output) < 0)
 		goto out;
-	if (asprintf(&tmp, "%s.import-XXXXXX", a.output) < 0) {
-		tmp = NULL;
+	if (asprintf(&prefix, "%s.import", a.output) < 0) {
 		cli_error("out of memory");
 		goto out;
 	}
-	fd = mkstemp(tmp);
+	fd = cli_temp_file(prefix, &tmp);
+	free(prefix);
 	if (fd < 0) {
-		cli_error("cannot write %s: %s", a.output, strerror(errno));
-		free(tmp);
-		tmp = NULL;
+		cli_error("cannot write %s: %s", a.output, strerror(-fd));
 		goto out;
 	}
 	close(fd);
@@ -213,7 +159,7 @@ int cmd_import(int argc, char **argv)
 	store_db__close(db);
 	db = NULL;
 	/* The old file's WAL must not be replayed into the new one. */
-	remove_db(a.output);
+	cli_remove_db(a.output);
 	if (rename(tmp, a.output) < 0) {
 		cli_error("cannot write %s: %s", a.output, strerror(errno));
 		goto out;
@@ -224,7 +170,7 @@ int cmd_import(int argc, char **argv)
 out:
 	store_db__close(db);
 	if (tmp && ret != 0)
-		remove_db(tmp);
+		cli_remove_db(tmp);
 	free(tmp);
 	free(data);
 	return ret;

@@ -119,8 +119,7 @@ out:
 
 int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp)
 {
-	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-	char *tmp = NULL;
+	char prefix[4096], *tmp = NULL;
 	int fd, err;
 
 	*ret_tmp = NULL;
@@ -128,20 +127,16 @@ int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp)
 	if (err != -EPROTO)
 		return err;
 	/* An older schema: migrate a private copy, leave the file as it is. */
-	if (asprintf(&tmp, "%s/ember-read-XXXXXX", dir) < 0)
-		return -ENOMEM;
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err = -errno;
-		free(tmp);
-		return err;
-	}
+	snprintf(prefix, sizeof(prefix), "%s/ember-read", cli_tmp_dir());
+	fd = cli_temp_file(prefix, &tmp);
+	if (fd < 0)
+		return fd;
 	err = copy_file(path, fd);
 	close(fd);
 	if (!err)
 		err = store_db__open(tmp, STORE_OPEN_WRITE, ret_db);
 	if (err) {
-		unlink(tmp);
+		cli_remove_db(tmp);
 		free(tmp);
 		return err;
 	}

@@ -348,19 +348,6 @@ static int check_output(const char *path)
 	return err;
 }
 
-static void remove_output(const char *path)
-{
-	char buf[4096];
-
-	unlink(path);
-	snprintf(buf, sizeof(buf), "%s-wal", path);
-	unlink(buf);
-	snprintf(buf, sizeof(buf), "%s-shm", path);
-	unlink(buf);
-	snprintf(buf, sizeof(buf), "%s-journal", path);
-	unlink(buf);
-}
-
 static void explain_sampler_error(int err)
 {
 	switch (err) {
@@ -800,7 +787,7 @@ remove:
 	db = NULL;
 	/* A file we continued in holds earlier recordings: keep it. */
 	if (!a.append)
-		remove_output(a.output);
+		cli_remove_db(a.output);
 out:
 	session__free(s);
 	store_db__close(db);

@@ -154,20 +154,6 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 	return 0;
 }
 
-static const char *kind_suffix(enum store_frame_kind k)
-{
-	switch (k) {
-	case STORE_FRAME_KERNEL:
-		return "_[k]";
-	case STORE_FRAME_INLINED:
-		return "_[i]";
-	case STORE_FRAME_JIT:
-		return "_[j]";
-	default:
-		return "";
-	}
-}
-
 static int print_top(const struct store_tree *t, FILE *out, uint64_t limit)
 {
 	struct store_top_entry *e = NULL;
@@ -189,7 +175,7 @@ static int print_top(const struct store_tree *t, FILE *out, uint64_t limit)
 		fprintf(out, "%10llu %6.2f%% %10llu %6.2f%%  %s%s%s%s%s\n",
 			(unsigned long long)e[i].self, all ? 100.0 * e[i].self / all : 0.0,
 			(unsigned long long)e[i].total, all ? 100.0 * e[i].total / all : 0.0,
-			e[i].name, kind_suffix(e[i].kind),
+			e[i].name, store_kind_suffix(e[i].kind),
 			!mod ? "" : mod[0] == '[' ? " " : " [", mod ? mod : "",
 			!mod || mod[0] == '[' ? "" : "]");
 	}
@@ -345,7 +331,7 @@ out:
 	store_filter__free(filter);
 	store_db__close(db);
 	if (tmp) {
-		unlink(tmp);
+		cli_remove_db(tmp);
 		free(tmp);
 	}
 	return ret;

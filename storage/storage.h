@@ -289,6 +289,10 @@ int store_tree__top(const struct store_tree *t,
 
 /* ---- exports and import ---- */
 
+/* The suffix folded text gives a frame of kind k: "_[k]" kernel, "_[i]"
+ * inlined, "_[j]" JIT, "" otherwise. A static string. Thread-safe. */
+const char *store_kind_suffix(enum store_frame_kind k);
+
 enum store_export_format {
 	/* One line per stack with a self count: "process;root;...;leaf N",
 	 * sorted; kernel frames end in "_[k]", inlined "_[i]", JIT "_[j]". */

@@ -21,9 +21,6 @@ struct store_export_info {
 	char *name;            /* meta "command", or NULL */
 };
 
-/* The suffix folded text gives a frame of kind k ("_[k]", "" for user). */
-const char *store_kind_suffix(enum store_frame_kind k);
-
 /* Each writer returns 0, -ENOMEM, -EIO (out failed) or a query's -errno. */
 int store_export_folded(const struct store_tree *t, bool with_lines, FILE *out);
 int store_export_speedscope(const struct store_tree *t,

@@ -49,8 +49,12 @@ try {
     return [d[0], d[1], d[2]];
   }, rect);
   check(rgb[0] > rgb[1] + 40 && rgb[0] > rgb[2] + 40, `${fn} is colored as grown (red)`, rgb.join(','));
+  // The report's table sits above the graph: bring the graph into view,
+  // then move onto the frame from outside it so the hover always fires.
+  await page.locator('#flame').scrollIntoViewIfNeeded();
   const box = await page.locator('#flame').boundingBox();
-  await page.mouse.move(box.x + rect.x + rect.w / 2, box.y + rect.y + rect.h / 2);
+  await page.mouse.move(1, 1);
+  await page.mouse.move(box.x + rect.x + rect.w / 2, box.y + rect.y + rect.h / 2, { steps: 4 });
   await page.waitForSelector('#tooltip:not([hidden])');
   const tip = await page.locator('#tooltip').innerText();
   const b = Number(basePct).toFixed(2), h = Number(headPct).toFixed(2);
