@@ -379,12 +379,7 @@ int cmd_agent(int argc, char **argv)
 	so.extra_labels = a.labels[0] ? a.labels : NULL;
 	err = session__new(&so, &s);
 	if (err) {
-		if (err == -EPERM || err == -EACCES)
-			cli_error("not allowed to load BPF programs (%s); run ember agent as root "
-				  "(it needs CAP_BPF and CAP_PERFMON), or use 'ember serve' to only "
-				  "look at a database", sampler_last_error());
-		else
-			cli_error("cannot start the sampler: %s", sampler_last_error());
+		session_explain_error(err, "agent", "or use 'ember serve' to only look at a database");
 		goto out;
 	}
 	err = store_db__open(a.db, STORE_OPEN_WRITE, &db);

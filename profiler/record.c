@@ -348,34 +348,6 @@ static int check_output(const char *path)
 	return err;
 }
 
-static void explain_sampler_error(int err)
-{
-	switch (err) {
-	case -EPERM:
-	case -EACCES:
-		if (geteuid() != 0) {
-			cli_error("not allowed to load BPF programs (%s); run ember record as root "
-				  "(it needs CAP_BPF and CAP_PERFMON)", sampler_last_error());
-			break;
-		}
-		/* As root, EACCES comes from the verifier refusing a program. */
-		cli_error("the kernel refused the sampler (%s); this is a bug in Ember or an "
-			  "unsupported kernel: please report it with the output of "
-			  "EMBER_DEBUG_LIBBPF=1 ember record ...", sampler_last_error());
-		break;
-	case -ENOENT:
-		cli_error("%s; Ember needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
-			  sampler_last_error());
-		break;
-	case -EINVAL:
-		cli_error("%s", sampler_last_error());
-		break;
-	default:
-		cli_error("cannot start the sampler: %s", sampler_last_error());
-		break;
-	}
-}
-
 /*
  * Fork the command, held before exec until released. The child reports an
  * exec failure through err_fd (close-on-exec: EOF means exec succeeded).
@@ -638,7 +610,7 @@ int cmd_record(int argc, char **argv)
 	so.extra_labels = a.labels[0] ? a.labels : NULL;
 	err = session__new(&so, &s);
 	if (err) {
-		explain_sampler_error(err);
+		session_explain_error(err, "record", NULL);
 		return EXIT_RUNTIME;
 	}
 

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "common.h"
 
 #define MAX_FRAMES 320
@@ -672,6 +673,35 @@ fail:
 void session__stop(struct session *s)
 {
 	sampler__stop(s->sampler);
+}
+
+void session_explain_error(int err, const char *cmd, const char *hint)
+{
+	switch (err) {
+	case -EPERM:
+	case -EACCES:
+		if (geteuid() != 0) {
+			cli_error("not allowed to load BPF programs (%s); run ember %s as root "
+				  "(it needs CAP_BPF and CAP_PERFMON)%s%s", sampler_last_error(),
+				  cmd, hint ? ", " : "", hint ? hint : "");
+			break;
+		}
+		/* As root, EACCES comes from the verifier refusing a program. */
+		cli_error("the kernel refused the sampler (%s); this is a bug in Ember or an "
+			  "unsupported kernel: please report it with the output of "
+			  "EMBER_DEBUG_LIBBPF=1 ember %s ...", sampler_last_error(), cmd);
+		break;
+	case -ENOENT:
+		cli_error("%s; Ember needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+			  sampler_last_error());
+		break;
+	case -EINVAL:
+		cli_error("%s", sampler_last_error());
+		break;
+	default:
+		cli_error("cannot start the sampler: %s", sampler_last_error());
+		break;
+	}
 }
 
 void session__set_store(struct session *s, struct store_db *db)

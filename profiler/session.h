@@ -66,6 +66,13 @@ struct session;
 int session__new(const struct session_options *opts,
 		 struct session **ret_session);
 
+/*
+ * Print one clear line for an error of session__new() (not root, no BTF,
+ * the verifier refusing a program, a bad frequency...). cmd names the
+ * sub-command in the advice; hint (or NULL) is added to the not-root case.
+ */
+void session_explain_error(int err, const char *cmd, const char *hint);
+
 /* Set the store the flushes write to (borrowed; must outlive the session).
  * Must be called before the first session__run_once()/session__flush(). */
 void session__set_store(struct session *s, struct store_db *db);
