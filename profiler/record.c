@@ -54,6 +54,7 @@ struct record_args {
 	unsigned snapshot_bytes;
 	bool no_demangle;
 	uint64_t symbolizer_mb;  /* 0: the symbolizer's default bound */
+	const char *cache_dir;   /* NULL: the session's default */
 	char **command;
 	char labels[4096]; /* "k=v,k=v" from --label, "" when none */
 	bool append;
@@ -116,6 +117,11 @@ static void record_usage(FILE *out)
 		"                        binaries (symbols, DWARF, caches; default 256);\n"
 		"                        least recently used binaries are unloaded and\n"
 		"                        read again when needed\n"
+		"      --cache-dir DIR   keep what is costly to derive and the same every\n"
+		"                        run (inflated copies of compressed debug files, the\n"
+		"                        kernel's symbols for this boot) in DIR (default\n"
+		"                        $EMBER_CACHE_DIR, else " SYM_DEFAULT_CACHE_DIR ");\n"
+		"                        'none' for no cache\n"
 		"  -l, --label K=V       add label K with value V to every sample (repeat\n"
 		"                        for more); filter on it with 'ember report\n"
 		"                        --filter K=V'. K: letters, digits, '_'; V: no ','\n"
@@ -172,6 +178,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "counts-map-entries", required_argument, NULL, 'C' },
 		{ "no-demangle", no_argument, NULL, 'N' },
 		{ "symbolizer-memory", required_argument, NULL, 'Y' },
+		{ "cache-dir", required_argument, NULL, 'K' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "append", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
@@ -209,6 +216,13 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			if (cli_parse_uint("--symbolizer-memory", optarg, 1, 1 << 20, &v))
 				return -EINVAL;
 			a->symbolizer_mb = v;
+			break;
+		case 'K':
+			if (!*optarg) {
+				cli_error("--cache-dir expects a directory, or 'none'");
+				return -EINVAL;
+			}
+			a->cache_dir = strcmp(optarg, "none") == 0 ? "" : optarg;
 			break;
 		case 'p':
 			if (parse_pids(optarg, a))
@@ -451,10 +465,16 @@ static void print_summary(const struct record_args *a, const struct session_tota
 		fprintf(stderr, "ember:   events (samples kept): %s\n", buf);
 
 	fprintf(stderr, "ember:   user stacks: %.1f%% of samples from user processes; "
-		"frames symbolized: %.1f%% (%llu of %llu)\n",
+		"frames symbolized: %.1f%% (%llu of %llu)",
 		pct(t->samples_with_ustack, t->samples_user_task),
 		pct(t->frames_resolved, t->frames),
 		(unsigned long long)t->frames_resolved, (unsigned long long)t->frames);
+	if (t->sym.cache_hits || t->sym.cache_writes || t->sym.cache_errors)
+		fprintf(stderr, "; symbolizer cache: %llu read, %llu written, %llu failed",
+			(unsigned long long)t->sym.cache_hits,
+			(unsigned long long)t->sym.cache_writes,
+			(unsigned long long)t->sym.cache_errors);
+	fputc('\n', stderr);
 	fprintf(stderr, "ember:   unwinding (%s): %.1f%% of user stacks reach their root frame",
 		a->unwind == SAMPLER_UNWIND_FP ? "fp" : a->unwind == SAMPLER_UNWIND_DWARF ? "dwarf" : "auto",
 		pct(t->ustack_complete, t->samples_with_ustack));
@@ -607,6 +627,7 @@ int cmd_record(int argc, char **argv)
 	so.snapshot_bytes = a.snapshot_bytes;
 	so.sym.no_demangle = a.no_demangle;
 	so.sym.max_memory = a.symbolizer_mb << 20;
+	so.sym.cache_dir = a.cache_dir;
 	so.extra_labels = a.labels[0] ? a.labels : NULL;
 	err = session__new(&so, &s);
 	if (err) {

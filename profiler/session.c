@@ -652,6 +652,15 @@ int session__new(const struct session_options *opts,
 	if (gethostname(s->host, sizeof(s->host) - 1) != 0)
 		snprintf(s->host, sizeof(s->host), "localhost");
 
+	/* The symbolizer's on-disk cache, unless the caller chose: a
+	 * recording in CI or a restarted agent should not inflate libc's
+	 * debug file and parse kallsyms again. */
+	if (!s->opts.sym.cache_dir) {
+		const char *env = getenv("EMBER_CACHE_DIR");
+
+		s->opts.sym.cache_dir = env ? (strcmp(env, "none") == 0 ? "" : env)
+					    : SYM_DEFAULT_CACHE_DIR;
+	}
 	err = sym_session__new(&s->opts.sym, &s->sym);
 	if (err)
 		goto fail;

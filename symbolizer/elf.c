@@ -202,8 +202,7 @@ static size_t note_build_id(Elf_Data *data, unsigned char *out)
 	return 0;
 }
 
-/* Returns the build-id as malloc'ed hex in *ret_hex (NULL if none). */
-static int read_build_id(Elf *elf, char **ret_hex)
+int sym_elf_read_build_id(Elf *elf, char **ret_hex)
 {
 	unsigned char id[MAX_BUILD_ID];
 	size_t len = 0, phnum;
@@ -387,7 +386,7 @@ static int collect_build_id_file(const char *debug_dir, struct sym_elf *e,
 	elf = elf_open(fd);
 	if (!elf)
 		goto out;
-	r = read_build_id(elf, &id);
+	r = sym_elf_read_build_id(elf, &id);
 	if (r < 0 || !id || strcmp(id, e->build_id) != 0)
 		goto out;
 	r = use_debug_file(fd, elf, e, b);
@@ -598,7 +597,7 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 	r = read_loads(elf, e);
 	if (r < 0)
 		goto fail;
-	r = read_build_id(elf, &e->build_id);
+	r = sym_elf_read_build_id(elf, &e->build_id);
 	if (r < 0)
 		goto fail;
 	r = collect_symbols(elf, false, &b);

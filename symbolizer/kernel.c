@@ -9,10 +9,14 @@
  */
 #include "sym-internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -29,7 +33,29 @@ struct sym_kernel {
 	size_t n;
 	char *names;
 	size_t len, names_cap;
+	/* Loaded from the cache: the core kernel only. Addresses outside
+	 * [core_lo, core_hi) (modules, BPF programs, trampolines) make
+	 * lookups read path in full, once, into full. */
+	bool core_only;
+	uint64_t core_lo, core_hi;
+	char *path;
+	struct sym_kernel *full;
+	bool full_tried;
 };
+
+/* The cache entry: this header, n struct sym_ksym, then len bytes of names. */
+struct kcache_header {
+	char magic[8];
+	char boot_id[40];
+	uint64_t n;
+	uint64_t len;
+	uint64_t core_lo, core_hi;
+};
+
+#define KCACHE_MAGIC "EMBKSYM1"
+/* More core text symbols than any kernel has; a corrupt entry cannot make
+ * us allocate without bound. */
+#define KCACHE_MAX_SYMS (8u << 20)
 
 static int kernel_name(struct sym_kernel *k, const char *s, size_t n, uint32_t *ret_off)
 {
@@ -117,7 +143,7 @@ static int kernel_line(struct sym_kernel *k, char *line, size_t *cap,
 	return 0;
 }
 
-int sym_kernel__load(const char *path, struct sym_kernel **ret_kernel)
+static int kernel_parse(const char *path, struct sym_kernel **ret_kernel)
 {
 	struct sym_kernel *k = NULL;
 	uint32_t prev_module = UINT32_MAX;
@@ -154,16 +180,209 @@ out:
 	return r;
 }
 
+static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
+		       const char **ret_name, const char **ret_module);
+
+/* This boot's id (ROOT/proc/sys/kernel/random/boot_id) into id[40]. */
+static int boot_id(const char *root, char id[40])
+{
+	char path[4096];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/proc/sys/kernel/random/boot_id", root);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	memset(id, 0, 40);
+	n = fread(id, 1, 39, f);
+	fclose(f);
+	while (n > 0 && (id[n - 1] == '\n' || id[n - 1] == ' '))
+		id[--n] = '\0';
+	/* a UUID: it names the cache entry */
+	return n == 36 && strspn(id, "0123456789abcdef-") == 36 ? 0 : -EINVAL;
+}
+
+static int kcache_read(const char *entry, const char id[40], struct sym_kernel **ret_kernel)
+{
+	struct kcache_header h;
+	struct sym_kernel *k = NULL;
+	struct stat st;
+	int fd, r = -EINVAL;
+
+	fd = open(entry, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+	    memcmp(h.magic, KCACHE_MAGIC, 8) != 0 || memcmp(h.boot_id, id, 40) != 0 ||
+	    h.n == 0 || h.n > KCACHE_MAX_SYMS || h.len == 0 || h.len > UINT32_MAX ||
+	    (uint64_t)st.st_size != sizeof(h) + h.n * sizeof(struct sym_ksym) + h.len)
+		goto out;
+	k = calloc(1, sizeof(*k));
+	if (!k || !(k->syms = calloc(h.n, sizeof(*k->syms))) || !(k->names = malloc(h.len))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (pread(fd, k->syms, h.n * sizeof(*k->syms), sizeof(h)) !=
+		    (ssize_t)(h.n * sizeof(*k->syms)) ||
+	    pread(fd, k->names, h.len, (off_t)(sizeof(h) + h.n * sizeof(*k->syms))) !=
+		    (ssize_t)h.len ||
+	    k->names[h.len - 1] != '\0')
+		goto out;
+	/* What lookups rely on: sorted, names inside the table, core only. */
+	for (size_t i = 0; i < h.n; i++)
+		if (k->syms[i].name >= h.len || k->syms[i].module != UINT32_MAX ||
+		    (i > 0 && k->syms[i].addr < k->syms[i - 1].addr) ||
+		    k->syms[i].addr < h.core_lo || k->syms[i].addr >= h.core_hi)
+			goto out;
+	k->n = h.n;
+	k->len = k->names_cap = h.len;
+	k->core_only = true;
+	k->core_lo = h.core_lo;
+	k->core_hi = h.core_hi;
+	*ret_kernel = k;
+	k = NULL;
+	r = 0;
+out:
+	sym_kernel__free(k);
+	close(fd);
+	return r;
+}
+
+/* Writes the core kernel's symbols of k (a full parse) as the cache entry
+ * dir/id, and removes the entries of other boots. */
+static int kcache_write(const char *dir, const char *entry, const char id[40],
+			const struct sym_kernel *k)
+{
+	struct kcache_header h = { .core_lo = UINT64_MAX };
+	struct sym_ksym *core;
+	char *tmp = NULL;
+	size_t n = 0;
+	DIR *d;
+	struct dirent *e;
+	int fd, r = 0;
+
+	core = calloc(k->n, sizeof(*core));
+	if (!core)
+		return -ENOMEM;
+	for (size_t i = 0; i < k->n; i++) {
+		if (k->syms[i].module != UINT32_MAX)
+			continue;
+		core[n++] = k->syms[i];
+		h.core_lo = MIN(h.core_lo, k->syms[i].addr);
+		h.core_hi = MAX(h.core_hi, k->syms[i].addr + LAST_SYMBOL_SPAN);
+	}
+	if (n == 0) {
+		free(core);
+		return -ENODATA;
+	}
+	memcpy(h.magic, KCACHE_MAGIC, 8);
+	memcpy(h.boot_id, id, 40);
+	h.n = n;
+	/* The names of modules are kept too: the table is small enough. */
+	h.len = k->len;
+	fd = sym_cache__create(dir, &tmp);
+	if (fd < 0) {
+		free(core);
+		return fd;
+	}
+	if (write(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    write(fd, core, n * sizeof(*core)) != (ssize_t)(n * sizeof(*core)) ||
+	    write(fd, k->names, k->len) != (ssize_t)k->len)
+		r = errno ? -errno : -EIO;
+	free(core);
+	if (r < 0) {
+		sym_cache__abandon(fd, tmp);
+		return r;
+	}
+	/* Kernel addresses are for root only (kptr_restrict): so is the
+	 * entry. */
+	r = sym_cache__commit(fd, tmp, entry, 0600);
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] != '.' && strcmp(e->d_name, id) != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	if (d)
+		closedir(d);
+	return r;
+}
+
+int sym_kernel__load(const char *root, const char *cache_dir, struct sym_kernel **ret_kernel,
+		     int *ret_cache)
+{
+	char path[4096], id[40], *dir = NULL, *entry = NULL;
+	struct sym_kernel *k = NULL;
+	int r, cache = 0;
+
+	snprintf(path, sizeof(path), "%s/proc/kallsyms", root);
+	/* Kernel text does not move within a boot (KASLR is chosen at boot),
+	 * so the core kernel's symbols are cached per boot id; only modules
+	 * and BPF programs come and go, and they are read when asked for. */
+	if (cache_dir && *cache_dir && boot_id(root, id) == 0 &&
+	    asprintf(&dir, "%s/kallsyms", cache_dir) >= 0 &&
+	    asprintf(&entry, "%s/%s", dir, id) >= 0) {
+		r = kcache_read(entry, id, &k);
+		if (r == 0) {
+			k->path = strdup(path);
+			if (!k->path) {
+				sym_kernel__free(k);
+				k = NULL;
+				r = -ENOMEM;
+				goto out;
+			}
+			cache = 1;
+			goto done;
+		}
+		cache = r == -ENOENT ? 0 : -1;
+	}
+	r = kernel_parse(path, &k);
+	if (r < 0)
+		goto out;
+	if (entry) {
+		int w = kcache_write(dir, entry, id, k);
+
+		cache = w == 0 ? 2 : w == -ENODATA ? cache : -1;
+	}
+done:
+	*ret_kernel = k;
+	*ret_cache = cache;
+	r = 0;
+out:
+	free(dir);
+	free(entry);
+	return r;
+}
+
 void sym_kernel__free(struct sym_kernel *k)
 {
 	if (!k)
 		return;
+	sym_kernel__free(k->full);
+	free(k->path);
 	free(k->syms);
 	free(k->names);
 	free(k);
 }
 
-int sym_kernel__lookup(const struct sym_kernel *k, uint64_t addr,
+int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
+		       const char **ret_name, const char **ret_module)
+{
+	if (k->core_only && (addr < k->core_lo || addr >= k->core_hi)) {
+		if (!k->full_tried) {
+			k->full_tried = true;
+			if (kernel_parse(k->path, &k->full) < 0)
+				k->full = NULL;
+		}
+		if (!k->full)
+			return -ENOENT;
+		k = k->full;
+	}
+	return ksym_lookup(k, addr, ret_name, ret_module);
+}
+
+static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
 		       const char **ret_name, const char **ret_module)
 {
 	size_t lo = sym_sorted__count_le(k->syms, k->n, sizeof(*k->syms), addr);

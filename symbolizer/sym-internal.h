@@ -290,21 +290,60 @@ int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
 /* unwind.c: drop libunwind's cached frames of pid (exit, exec, forget). */
 void sym_unwind__forget(const struct sym_session *s, pid_t pid);
 
+/* ---- elf.c helpers used by cache.c -------------------------------------- */
+
+/* The GNU build-id of elf as malloc'ed lowercase hex in *ret_hex (NULL if
+ * it has none). Returns 0 or -ENOMEM. */
+int sym_elf_read_build_id(Elf *elf, char **ret_hex);
+
+/* ---- cache.c: the on-disk cache ----------------------------------------- */
+
+/* mkdir -p with mode 0755. Returns 0 or -errno. */
+int sym_cache__mkdirs(const char *path);
+/* A new temporary file in dir (created if missing): returns its fd and
+ * *ret_tmp_path (the caller's), or -errno. */
+int sym_cache__create(const char *dir, char **ret_tmp_path);
+/* Makes the temporary file durable, gives it mode and renames it to path;
+ * closes fd and frees tmp_path whatever happens. Returns 0 or -errno (then
+ * it is gone). */
+int sym_cache__commit(int fd, char *tmp_path, const char *path, mode_t mode);
+/* Closes and removes a temporary file that will not be committed. */
+void sym_cache__abandon(int fd, char *tmp_path);
+
+/*
+ * The uncompressed copy of the debug file open at fd, whose build-id is
+ * build_id (lowercase hex), in CACHE_DIR/debug/: opened when present and
+ * valid, else written when fd has compressed DWARF sections (keeping the
+ * copies under max_bytes, 0 for the default). Returns 0 (found) or 1
+ * (written) with *ret_fd, the caller's; -ENOENT when there is nothing to
+ * cache (no cache_dir or build-id, nothing compressed); other -errno when
+ * the cache could not be used (the caller reads fd).
+ */
+int sym_cache__debug_copy(const char *cache_dir, uint64_t max_bytes, const char *build_id,
+			  int fd, int *ret_fd);
+
 /* ---- kernel.c: /proc/kallsyms ----------------------------------------- */
 
 struct sym_kernel;
 
 /*
- * Load a kallsyms file. Returns 0 and *ret_kernel, -ENOENT/-EACCES when it
+ * Load ROOT/proc/kallsyms (root "" for the host). With cache_dir, the core
+ * kernel's symbols come from CACHE_DIR/kallsyms/BOOT-ID (the boot id read
+ * from ROOT/proc/sys/kernel/random/boot_id)
+ * when present, else are written there after the parse; *ret_cache says
+ * what happened: 0 no cache, 1 read from it, 2 written, -1 it failed (the
+ * file was parsed). Returns 0 and *ret_kernel, -ENOENT/-EACCES when it
  * cannot be read, -ENODATA when it holds no usable address (kptr_restrict),
  * or -ENOMEM.
  */
-int sym_kernel__load(const char *path, struct sym_kernel **ret_kernel);
+int sym_kernel__load(const char *root, const char *cache_dir, struct sym_kernel **ret_kernel,
+		     int *ret_cache);
 void sym_kernel__free(struct sym_kernel *k);
 
 /*
  * Look addr up. Returns 0 and the borrowed *ret_name and *ret_module (NULL
- * for the core kernel), or -ENOENT.
+ * for the core kernel), or -ENOENT. An address outside the core kernel of
+ * a table read from the cache makes it read kallsyms in full, once.
  */
-int sym_kernel__lookup(const struct sym_kernel *k, uint64_t addr,
+int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
 		       const char **ret_name, const char **ret_module);

@@ -97,6 +97,8 @@ struct sym_process {
 struct sym_session {
 	char *root;       /* "" for "/" */
 	char *debug_dir;  /* NULL: no debug file lookup */
+	char *cache_dir;  /* NULL: no on-disk cache */
+	uint64_t cache_max_bytes;
 	bool no_kernel;
 	bool no_demangle;
 	struct sym_htab demangled;  /* mangled -> struct demangled */
@@ -857,13 +859,30 @@ static void cache_put(struct sym_binary *bin, uint64_t vaddr,
 /* Frames of one address, innermost first; more are cut (see lookup). */
 #define MAX_INLINE 64
 
-static struct sym_dwarf *binary_dwarf(struct sym_binary *bin)
+static struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *bin)
 {
+	int fd, copy = -1, r;
+
 	if (!bin->dwarf_tried) {
 		bin->dwarf_tried = true;
-		if (bin->elf->dwarf_fd >= 0 &&
-		    sym_dwarf__open(bin->elf->dwarf_fd, &bin->dwarf) < 0)
+		fd = bin->elf->dwarf_fd;
+		if (fd < 0)
+			return NULL;
+		/* Compressed DWARF (Debian's debug packages) is inflated once
+		 * into the cache rather than on every run. */
+		r = sym_cache__debug_copy(s->cache_dir, s->cache_max_bytes,
+					  bin->elf->build_id, fd, &copy);
+		if (r >= 0) {
+			fd = copy;
+			s->stats.cache_hits += r == 0;
+			s->stats.cache_writes += r == 1;
+		} else if (r != -ENOENT) {
+			s->stats.cache_errors++;
+		}
+		if (sym_dwarf__open(fd, &bin->dwarf) < 0)
 			bin->dwarf = NULL;
+		if (copy >= 0)
+			close(copy);
 	}
 	return bin->dwarf;
 }
@@ -954,7 +973,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 		*ret_n = n;
 		return 0;
 	}
-	dwarf = binary_dwarf(bin);
+	dwarf = binary_dwarf(s, bin);
 	if (dwarf) {
 		nd = sym_dwarf__lookup(dwarf, vaddr, df, MIN(max, MAX_INLINE));
 		if (nd < 0)
@@ -1266,14 +1285,16 @@ int sym_session__kernel(struct sym_session *s, uint64_t addr,
 	int r = 0;
 
 	if (!s->kernel_tried && !s->no_kernel) {
-		char path[4096];
+		int cache = 0;
 
 		s->kernel_tried = true;
-		snprintf(path, sizeof(path), "%s/proc/kallsyms", s->root);
 		/* Without kallsyms kernel frames keep their address. */
-		r = sym_kernel__load(path, &s->kernel);
+		r = sym_kernel__load(s->root, s->cache_dir, &s->kernel, &cache);
 		if (r != -ENOMEM)
 			r = 0;
+		s->stats.cache_hits += cache == 1;
+		s->stats.cache_writes += cache == 2;
+		s->stats.cache_errors += cache < 0;
 	}
 	if (r == 0 && s->kernel && sym_kernel__lookup(s->kernel, addr, &name, &module) == 0) {
 		if (module) {
@@ -1331,6 +1352,13 @@ int sym_session__new(const struct sym_options *opts, struct sym_session **ret_se
 	s->no_kernel = opts && opts->no_kernel;
 	s->no_demangle = opts && opts->no_demangle;
 	s->max_memory = opts && opts->max_memory ? opts->max_memory : SYM_DEFAULT_MAX_MEMORY;
+	if (opts && opts->cache_dir && opts->cache_dir[0]) {
+		s->cache_dir = strdup(opts->cache_dir);
+		if (!s->cache_dir)
+			goto nomem;
+	}
+	s->cache_max_bytes = opts && opts->cache_max_bytes ? opts->cache_max_bytes
+							   : SYM_DEFAULT_CACHE_MAX_BYTES;
 	*ret_session = s;
 	return 0;
 nomem:
@@ -1353,6 +1381,7 @@ void sym_session__free(struct sym_session *s)
 	sym_kernel__free(s->kernel);
 	sym_strings__fini(&s->strings);
 	free(s->debug_dir);
+	free(s->cache_dir);
 	free(s->root);
 	free(s);
 }

@@ -83,10 +83,23 @@ struct sym_options {
 	 * reloaded from their kept file on their next address. A single
 	 * binary bigger than the bound stays loaded while it is used. */
 	uint64_t max_memory;
+	/* Directory of the on-disk cache kept between runs (uncompressed
+	 * copies of debug files whose DWARF is compressed, by build-id; the
+	 * core kernel's symbols for this boot). NULL or "" means none; a
+	 * directory that cannot be created or written is not an error, the
+	 * session then works without it. */
+	const char *cache_dir;
+	/* Bound on the debug copies in cache_dir, in bytes; 0 means
+	 * SYM_DEFAULT_CACHE_MAX_BYTES. */
+	uint64_t cache_max_bytes;
 };
 
 /* The default bound on binaries' memory: 256 MiB. */
 #define SYM_DEFAULT_MAX_MEMORY (256ULL << 20)
+/* The default bound on the on-disk debug copies: 1 GiB. */
+#define SYM_DEFAULT_CACHE_MAX_BYTES (1ULL << 30)
+/* The cache directory the profiler uses unless told otherwise. */
+#define SYM_DEFAULT_CACHE_DIR "/var/cache/ember"
 
 /* Per-session counters, for `ember record`'s summary and /metrics. */
 struct sym_stats {
@@ -104,6 +117,12 @@ struct sym_stats {
 	uint64_t evictions;                /* binaries unloaded to stay under
 	                                      max_memory */
 	uint64_t reloads;                  /* unloaded binaries loaded again */
+	uint64_t cache_hits;               /* debug copies and kernel symbols
+	                                      read from cache_dir */
+	uint64_t cache_writes;             /* entries written to cache_dir */
+	uint64_t cache_errors;             /* entries that could not be read
+	                                      or written (the originals were
+	                                      used) */
 };
 
 struct sym_session;

@@ -56,6 +56,24 @@ def main():
     check(any("msort_with_tmp" in x for f, _ in stacks for x in f),
           "libc's internal msort_with_tmp frames are named (libc6-dbg)")
 
+    # The symbolizer's on-disk cache: the first recording inflates libc's
+    # compressed debug file and keeps the kernel's symbols, the second
+    # reads both back, and both name libc's frames with file:line alike.
+    cache = os.path.join(d, "cache")
+    lines = []
+    for n, want in ((1, "0 read, 2 written, 0 failed"), (2, "2 read, 0 written, 0 failed")):
+        db = os.path.join(d, f"qsort-cache{n}.db")
+        r = record(db, [prog("qsort-nofp"), "--seconds", "1"], freq=499,
+                   extra=("--cache-dir", cache))
+        check(r.returncode == 0 and f"symbolizer cache: {want}" in r.stderr,
+              f"recording {n} with --cache-dir: symbolizer cache: {want}")
+        lines.append({x for f, _ in folded(db, ("--lines",)) for x in f if "msort_with_tmp" in x})
+    check(all(any("msort.c:" in x for x in s) for s in lines) and lines[0] & lines[1],
+          f"libc frames have file:line with and without the cache ({sorted(lines[1])[:2]})")
+    r = record(os.path.join(d, "nocache.db"), [prog("qsort-nofp"), "--seconds", "1"], freq=499,
+               extra=("--cache-dir", "none"))
+    check(r.returncode == 0 and "symbolizer cache" not in r.stderr, "--cache-dir none uses no cache")
+
     # Recursion deeper than 64 frames.
     db = os.path.join(d, "recurse.db")
     r = record(db, [prog("recurse-nofp"), "--seconds", "3"], freq=499)

@@ -143,10 +143,16 @@ static size_t compare(struct sym_session *s, pid_t pid, const char *bin,
  * debug_dir, and compares with addr2line on ref_bin (same code, with
  * symbols and DWARF).
  */
+/* The on-disk cache check_binary's sessions use (NULL: none), and the
+ * counters of its last session. */
+static const char *cache_dir;
+static struct sym_stats last_stats;
+
 static void check_binary(const char *run_bin, const char *ref_bin, const char *debug_dir,
 			 const char *src, const char *what)
 {
-	struct sym_options opts = { .no_kernel = true, .debug_dir = debug_dir };
+	struct sym_options opts = { .no_kernel = true, .debug_dir = debug_dir,
+				    .cache_dir = cache_dir };
 	static uint64_t addrs[MAX_CMP], vaddrs[MAX_CMP];
 	struct sym_session *s = NULL;
 	uint64_t vaddr = 0, size = 0;
@@ -206,6 +212,7 @@ static void check_binary(const char *run_bin, const char *ref_bin, const char *d
 	CHECK(sym_session__user_frames(s, c.pid, addrs[0], fr, 0, &nf) == -EINVAL);
 	sym_session__stats(s, &st);
 	CHECK(st.with_line > 0 && st.with_line <= st.frames);
+	last_stats = st;
 	sym_session__free(s);
 }
 
@@ -250,6 +257,36 @@ int main(int argc, char **argv)
 	sh("strip -s '%s' -o '%s'%s", pie, bin, "");
 	snprintf(dir, sizeof(dir), "%s/debug", tmp_root);
 	check_binary(bin, pie, dir, src, "stripped, build-id debug file");
+
+	/* The same with its DWARF compressed (as Debian's debug packages
+	 * ship it), with an on-disk cache: the first session writes an
+	 * inflated copy, the next reads it, a corrupt copy is replaced; the
+	 * frames are the same every time. */
+	sh("objcopy --compress-debug-sections=zlib '%s' '%s.z'%s", dbg, dbg, "");
+	sh("mv '%s.z' '%s'%s", dbg, dbg, "");
+	{
+		char cdir[4096], entry[8192 + 64], out[256];
+
+		snprintf(cdir, sizeof(cdir), "%.4000s/cache", tmp_root);
+		snprintf(entry, sizeof(entry), "%s/debug/%.2s/%s.debug", cdir, id, id + 2);
+		test_run(out, sizeof(out), "readelf -SW '%s' | grep '[.]debug_' | grep -c ' C '", dbg);
+		CHECK(atoi(out) > 0);
+		cache_dir = cdir;
+		check_binary(bin, pie, dir, src, "compressed debug file, cache written");
+		CHECK(last_stats.cache_writes == 1 && last_stats.cache_hits == 0);
+		test_run(out, sizeof(out), "readelf -SW '%s' | grep '[.]debug_' | grep -c ' C '", entry);
+		CHECK(strcmp(out, "0") == 0);
+		check_binary(bin, pie, dir, src, "compressed debug file, cache read");
+		CHECK(last_stats.cache_hits == 1 && last_stats.cache_writes == 0);
+		test_run(out, sizeof(out), "head -c 4096 /dev/urandom > '%s' && echo ok", entry);
+		check_binary(bin, pie, dir, src, "compressed debug file, corrupt cache entry");
+		CHECK(last_stats.cache_writes == 1 && last_stats.cache_errors == 0);
+		/* an unwritable cache is no error: the debug file is read */
+		snprintf(cdir, sizeof(cdir), "/proc/ember-no-such-dir");
+		check_binary(bin, pie, dir, src, "compressed debug file, unusable cache");
+		CHECK(last_stats.cache_writes == 0 && last_stats.cache_errors == 1);
+		cache_dir = NULL;
+	}
 
 	/* Stripped, .gnu_debuglink to a file next to it (no build-id dir). */
 	snprintf(bin, sizeof(bin), "%s/stripped-link", tmp_root);

@@ -112,6 +112,61 @@ static void test_kallsyms(void)
 	check_kernel_miss(s, 0xffffffff81000150);
 	sym_session__free(s);
 
+	/* The on-disk cache: the core kernel's symbols are kept per boot id
+	 * and read back by the next session, which still reads kallsyms
+	 * for a module's address; another boot id reads kallsyms again. */
+	{
+		char cache[PATH_MAX], entry[PATH_MAX + 64], out[64];
+		struct stat sb;
+
+		snprintf(cache, sizeof(cache), "%s/cache", root);
+		snprintf(entry, sizeof(entry), "%s/kallsyms/%s", cache,
+			 "11111111-2222-3333-4444-555555555555");
+		test_run(out, sizeof(out), "mkdir -p '%s/proc/sys/kernel/random' && echo ok", root);
+		put("proc/sys/kernel/random/boot_id", "11111111-2222-3333-4444-555555555555\n");
+		o.cache_dir = cache;
+		o.no_kernel = false;
+		CHECK(sym_session__new(&o, &s) == 0);
+		CHECK_STR(kernel(s, 0xffffffff81000150).name, "do_one");
+		sym_session__stats(s, &st);
+		CHECK(st.cache_writes == 1 && st.cache_hits == 0);
+		sym_session__free(s);
+		CHECK(stat(entry, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+
+		/* kallsyms now says otherwise: the core comes from the cache,
+		 * the module from the file */
+		put("proc/kallsyms",
+		    "ffffffff81000000 T _stext\n"
+		    "ffffffff81000100 T renamed_one\n"
+		    "ffffffff81000400 T last_core\n"
+		    "ffffffffc0000000 t ext4_new\t[ext4]\n");
+		CHECK(sym_session__new(&o, &s) == 0);
+		CHECK_STR(kernel(s, 0xffffffff81000150).name, "do_one");
+		CHECK_STR(kernel(s, 0xffffffff81000410).name, "last_core");
+		CHECK_STR(kernel(s, 0xffffffffc0000050).name, "ext4_new [ext4]");
+		check_kernel_miss(s, 0xffffffff80000000);
+		sym_session__stats(s, &st);
+		CHECK(st.cache_hits == 1 && st.cache_writes == 0);
+		sym_session__free(s);
+
+		/* a corrupt entry is not used, and is written again */
+		test_run(out, sizeof(out), "printf garbage > '%s' && echo ok", entry);
+		CHECK(sym_session__new(&o, &s) == 0);
+		CHECK_STR(kernel(s, 0xffffffff81000150).name, "renamed_one");
+		sym_session__stats(s, &st);
+		CHECK(st.cache_hits == 0 && st.cache_writes == 1);
+		sym_session__free(s);
+
+		/* after a reboot: the new kallsyms, and the old entry is gone */
+		put("proc/kallsyms", "ffffffff82000000 T _stext\nffffffff82000100 T rebooted\n");
+		put("proc/sys/kernel/random/boot_id", "66666666-2222-3333-4444-555555555555\n");
+		CHECK(sym_session__new(&o, &s) == 0);
+		CHECK_STR(kernel(s, 0xffffffff82000150).name, "rebooted");
+		sym_session__free(s);
+		CHECK(stat(entry, &sb) < 0);
+		o.cache_dir = NULL;
+	}
+
 	/* kptr_restrict: every address is zero */
 	put("proc/kallsyms", "0000000000000000 T _stext\n0000000000000000 T do_one\n");
 	o.no_kernel = false;
