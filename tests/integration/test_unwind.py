@@ -10,6 +10,7 @@ walked by the frame-pointer path in auto mode, with exact shares and chains
 thanks to the leaf repair. A stack that cannot be completed must say so
 with a [truncated] frame."""
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -59,14 +60,22 @@ def main():
     # The symbolizer's on-disk cache: the first recording inflates libc's
     # compressed debug file and keeps the kernel's symbols, the second
     # reads both back, and both name libc's frames with file:line alike.
+    # (Which binaries' DWARF is read depends on where samples land: ld.so's
+    # debug file is compressed too, and is read when a sample hits it.)
     cache = os.path.join(d, "cache")
     lines = []
-    for n, want in ((1, "0 read, 2 written, 0 failed"), (2, "2 read, 0 written, 0 failed")):
+    for n in (1, 2):
         db = os.path.join(d, f"qsort-cache{n}.db")
         r = record(db, [prog("qsort-nofp"), "--seconds", "1"], freq=499,
                    extra=("--cache-dir", cache))
-        check(r.returncode == 0 and f"symbolizer cache: {want}" in r.stderr,
-              f"recording {n} with --cache-dir: symbolizer cache: {want}")
+        m = re.search(r"symbolizer cache: (\d+) read, (\d+) written, (\d+) failed", r.stderr)
+        got = tuple(map(int, m.groups())) if m else None
+        if n == 1:
+            check(r.returncode == 0 and got and got[0] == 0 and got[1] >= 2 and got[2] == 0,
+                  f"recording 1 with --cache-dir writes libc's debug file and kallsyms ({got})")
+        else:
+            check(r.returncode == 0 and got and got[0] >= 2 and got[2] == 0,
+                  f"recording 2 with --cache-dir reads them back ({got})")
         lines.append({x for f, _ in folded(db, ("--lines",)) for x in f if "msort_with_tmp" in x})
     check(all(any("msort.c:" in x for x in s) for s in lines) and lines[0] & lines[1],
           f"libc frames have file:line with and without the cache ({sorted(lines[1])[:2]})")
