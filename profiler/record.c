@@ -491,6 +491,10 @@ static void print_summary(const struct record_args *a, const struct session_tota
 	if (t->leaf_repairs)
 		fprintf(stderr, "; %llu frameless leaves given their caller",
 			(unsigned long long)t->leaf_repairs);
+	if (t->auto_fp_kept_dwarf)
+		fprintf(stderr, "; %llu processes with frame pointers unwound with DWARF "
+			"(their stacks pass through code without them)",
+			(unsigned long long)t->auto_fp_kept_dwarf);
 	fputc('\n', stderr);
 	if (a->command) {
 		/* 95% power after a correction for ~10 tests (Holm's first

@@ -63,6 +63,42 @@ struct coverage {
 	uint64_t seen, with_function, with_line;
 };
 
+/*
+ * AUTO mode: an executable that keeps frame pointers is walked by the
+ * kernel, unless its stacks pass through code that does not keep them
+ * (libc's qsort calling the program's comparator; libc calling itself):
+ * there the walk goes wrong. Which binaries a process's stacks pass through
+ * is only known from its samples, so such a process is first unwound with
+ * DWARF for PROBATION_SAMPLES samples, which tell; then it goes to frame
+ * pointers unless more than PROBATION_NOFP_PCT % of them had a caller frame
+ * in code without frame pointers. The choice is kept per executable file.
+ */
+#define PROBATION_SAMPLES 64
+#define PROBATION_NOFP_PCT 10
+/* A process that exits after this many samples still decides for its file. */
+#define PROBATION_MIN_SAMPLES 16
+#define MAX_PROBATION 256
+
+struct probation {
+	uint32_t tgid;
+	uint32_t samples, through_nofp;
+	uint64_t dev, ino;
+};
+
+struct decided_file {
+	uint64_t dev, ino;
+	enum sampler_unwind mode;
+};
+
+/* A frame-pointer process's samples in the open flush, and those cut short
+ * in code without frame pointers: a process whose stacks start passing
+ * through such code after its probation goes to DWARF at the flush. */
+#define MAX_FP_WATCH 1024
+struct fp_watch {
+	uint32_t tgid;
+	uint64_t samples, cut;
+};
+
 struct session {
 	struct session_options opts;
 	struct sampler *sampler;
@@ -105,6 +141,13 @@ struct session {
 
 	struct young young[MAX_YOUNG];
 	size_t n_young;
+
+	struct probation probation[MAX_PROBATION];
+	size_t n_probation;
+	struct decided_file *decided;
+	size_t n_decided, cap_decided;
+	struct fp_watch fp_watch[MAX_FP_WATCH];
+	size_t n_fp_watch;
 
 	/* Per-binary coverage of the open flush (open addressing on the
 	 * module pointer: the symbolizer interns module strings). */
@@ -293,6 +336,75 @@ static void note_quality(struct session *s, const char *module, bool complete,
 		s->quality[i].complete += count;
 }
 
+static struct decided_file *decided_find(const struct session *s, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < s->n_decided; i++)
+		if (s->decided[i].dev == dev && s->decided[i].ino == ino)
+			return &s->decided[i];
+	return NULL;
+}
+
+static void fp_watch_add(struct session *s, uint32_t tgid, const uint64_t *uips, size_t nu,
+			 bool complete, uint64_t count)
+{
+	struct fp_watch *w = NULL;
+	bool fp;
+
+	for (size_t i = 0; i < s->n_fp_watch && !w; i++)
+		if (s->fp_watch[i].tgid == tgid)
+			w = &s->fp_watch[i];
+	if (!w) {
+		if (s->n_fp_watch == MAX_FP_WATCH)
+			return;
+		w = &s->fp_watch[s->n_fp_watch++];
+		*w = (struct fp_watch){ .tgid = tgid };
+	}
+	w->samples += count;
+	if (complete)
+		return;
+	/* Cut short where the walk left code without frame pointers? (Not
+	 * a recursion deeper than the walk, or JIT code.) */
+	for (size_t i = 1; i < nu; i++)
+		if (sym_session__frame_pointers(s->sym, tgid, uips[i] - 1, &fp) == 0 && !fp) {
+			w->cut += count;
+			return;
+		}
+}
+
+/* At the end of a flush: frame-pointer processes whose stacks were cut in
+ * code without frame pointers (more than PROBATION_NOFP_PCT %) go to
+ * DWARF, and so do later execs of their file. */
+static void fp_watch_apply(struct session *s)
+{
+	for (size_t i = 0; i < s->n_fp_watch; i++) {
+		const struct fp_watch *w = &s->fp_watch[i];
+		char path[64];
+		struct stat st;
+
+		if (w->cut * 100 <= w->samples * PROBATION_NOFP_PCT || w->cut < 2)
+			continue;
+		/* (Samples the kernel walked before the switch arrive at the
+		 * next flush too: a process is switched, and counted, once.) */
+		sampler__set_unwind(s->sampler, w->tgid, SAMPLER_UNWIND_DWARF);
+		snprintf(path, sizeof(path), "/proc/%u/exe", w->tgid);
+		if (stat(path, &st) == 0) {
+			struct decided_file d = { st.st_dev, st.st_ino, SAMPLER_UNWIND_DWARF };
+			struct decided_file *old = decided_find(s, d.dev, d.ino);
+
+			if (old && old->mode == SAMPLER_UNWIND_DWARF)
+				continue;
+			sampler__set_exe_unwind(s->sampler, d.dev, d.ino, d.mode);
+			if (old)
+				old->mode = d.mode;
+			else
+				push((void **)&s->decided, &s->n_decided, &s->cap_decided,
+				     sizeof(d), &d);
+		}
+		s->totals.auto_fp_kept_dwarf++;
+	}
+	s->n_fp_watch = 0;
+}
+
 /*
  * Symbolize one stack and add it to the open flush. unwind_end says how
  * the user stack was walked: UNWIND_FP (the kernel's frame-pointer walk,
@@ -363,6 +475,8 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 			s->totals.unwind_end[unwind_end] += smp->count;
 		s->totals.ustack_complete += complete ? smp->count : 0;
 		note_quality(s, leaf_module, complete, smp->count);
+		if (unwind_end == UNWIND_FP && s->opts.unwind == SAMPLER_UNWIND_AUTO)
+			fp_watch_add(s, smp->tgid, uips, nu, complete, smp->count);
 		if (!complete) {
 			s->frames[0] = (struct store_frame){ .name = "[truncated]",
 							      .kind = STORE_FRAME_USER };
@@ -526,29 +640,116 @@ static int write_sample(struct session *s, const struct sampler_sample *smp, int
 	return 0;
 }
 
+static struct probation *probation_find(struct session *s, uint32_t tgid)
+{
+	for (size_t i = 0; i < s->n_probation; i++)
+		if (s->probation[i].tgid == tgid)
+			return &s->probation[i];
+	return NULL;
+}
+
+/* Ends p's probation: the file's choice, and the process's when it lives. */
+static void probation_end(struct session *s, struct probation *p, bool alive)
+{
+	struct decided_file d = { p->dev, p->ino, SAMPLER_UNWIND_FP };
+
+	if ((uint64_t)p->through_nofp * 100 > (uint64_t)p->samples * PROBATION_NOFP_PCT)
+		d.mode = SAMPLER_UNWIND_DWARF;
+	if (alive || p->samples >= PROBATION_MIN_SAMPLES) {
+		if (alive)
+			sampler__set_unwind(s->sampler, p->tgid, d.mode);
+		sampler__set_exe_unwind(s->sampler, d.dev, d.ino, d.mode);
+		if (!decided_find(s, d.dev, d.ino))
+			push((void **)&s->decided, &s->n_decided, &s->cap_decided, sizeof(d), &d);
+		if (d.mode == SAMPLER_UNWIND_DWARF)
+			s->totals.auto_fp_kept_dwarf++;
+		else
+			s->totals.auto_fp++;
+	}
+	*p = s->probation[--s->n_probation];
+}
+
+/* A DWARF sample of a process on probation: does its stack pass through
+ * code without frame pointers (a caller frame; the leaf's caller is
+ * repaired on the frame-pointer path)? */
+static void probation_sample(struct session *s, uint32_t tgid, const uint64_t *ips, size_t n)
+{
+	struct probation *p = probation_find(s, tgid);
+	bool fp;
+
+	if (!p)
+		return;
+	p->samples++;
+	/* The outermost frame is not stepped out of, nor are the start-up
+	 * functions at the root (libc's __libc_start_call_main, start_thread),
+	 * where the frame-pointer walk ends anyway. */
+	for (size_t i = 1; i + 1 < n; i++) {
+		struct sym_frame f;
+
+		if (sym_session__frame_pointers(s->sym, tgid, ips[i] - 1, &fp) < 0 || fp)
+			continue;
+		if (sym_session__user(s->sym, tgid, ips[i] - 1, &f) == 0 && is_root_frame(f.name))
+			break;
+		p->through_nofp++;
+		break;
+	}
+	if (p->samples >= PROBATION_SAMPLES)
+		probation_end(s, p, true);
+}
+
+/* AUTO: how to unwind a process just seen (see struct probation). */
+static void choose_unwind(struct session *s, uint32_t tgid, bool exec)
+{
+	struct probation *p = probation_find(s, tgid);
+	const struct decided_file *d;
+	uint64_t start, end;
+	char path[64];
+	struct stat st;
+	bool dwarf;
+
+	if (p && !exec)
+		return;  /* seen again while on probation */
+	if (p)
+		*p = s->probation[--s->n_probation];  /* a new image */
+	if (sym_session__exe(s->sym, tgid, &start, &end, &dwarf) < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/exe", tgid);
+	if (stat(path, &st) < 0) {
+		sampler__set_unwind(s->sampler, tgid,
+				    dwarf ? SAMPLER_UNWIND_DWARF : SAMPLER_UNWIND_FP);
+		return;
+	}
+	/* No frame pointers: DWARF, and later execs of the file start so. */
+	if (dwarf) {
+		sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_DWARF);
+		sampler__set_exe_unwind(s->sampler, st.st_dev, st.st_ino, SAMPLER_UNWIND_DWARF);
+		return;
+	}
+	d = decided_find(s, st.st_dev, st.st_ino);
+	if (d) {
+		sampler__set_unwind(s->sampler, tgid, d->mode);
+		return;
+	}
+	if (s->n_probation == MAX_PROBATION) {
+		sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_FP);
+		return;
+	}
+	s->probation[s->n_probation++] = (struct probation){
+		.tgid = tgid, .dev = st.st_dev, .ino = st.st_ino,
+	};
+	sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_DWARF);
+}
+
 static void on_process(void *ctx, uint32_t tgid, bool exec)
 {
 	struct session *s = ctx;
-	uint64_t now = common_now_ns(), start, end;
-	bool dwarf;
+	uint64_t now = common_now_ns();
 
 	/* Snapshot now: the process may be gone by the next flush. Failure
 	 * (already exited) shows up later as unresolved frames. */
 	sym_session__note_process(s->sym, tgid);
-	/* AUTO: DWARF only for processes whose executable has no frame
-	 * pointers, so the copy cost is paid only where it buys something. */
-	if (s->opts.unwind == SAMPLER_UNWIND_AUTO &&
-	    sym_session__exe(s->sym, tgid, &start, &end, &dwarf) == 0) {
-		enum sampler_unwind mode = dwarf ? SAMPLER_UNWIND_DWARF : SAMPLER_UNWIND_FP;
-		char path[64];
-		struct stat st;
-
-		sampler__set_unwind(s->sampler, tgid, mode);
-		/* Later execs of the same file start right. */
-		snprintf(path, sizeof(path), "/proc/%u/exe", tgid);
-		if (stat(path, &st) == 0)
-			sampler__set_exe_unwind(s->sampler, st.st_dev, st.st_ino, mode);
-	}
+	if (s->opts.unwind == SAMPLER_UNWIND_AUTO)
+		choose_unwind(s, tgid, exec);
 	/* ... and again while it is young (see refresh_young()). */
 	for (size_t i = 0; i < s->n_young; i++)
 		if (s->young[i].tgid == tgid)
@@ -609,6 +810,8 @@ static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 	if (err)
 		return err;
 	s->totals.dwarf_samples++;
+	if (s->n_probation)
+		probation_sample(s, d->tgid, s->unwind_ips, smp.n_uips);
 	if (s->in_flush)
 		return write_sample(s, &smp, end);
 	return agg_add(s, &smp, end);
@@ -617,7 +820,10 @@ static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 static void on_exit_ev(void *ctx, uint32_t tgid)
 {
 	struct session *s = ctx;
+	struct probation *p = probation_find(s, tgid);
 
+	if (p)
+		probation_end(s, p, false);
 	push((void **)&s->exited, &s->n_exited, &s->cap_exited, sizeof(tgid), &tgid);
 }
 
@@ -728,6 +934,7 @@ void session__free(struct session *s)
 	free(s->agg);
 	free(s->quality);
 	free(s->exited);
+	free(s->decided);
 	free(s->tgids);
 	free(s->cov);
 	free(s);
@@ -820,6 +1027,7 @@ int session__flush(struct session *s)
 	agg_clear(s);
 	derr = sampler__drain(s->sampler, &callbacks, s);
 	s->in_flush = false;
+	fp_watch_apply(s);
 
 	if (!s->has_flush_error) {
 		err = write_coverage(s);

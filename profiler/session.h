@@ -43,6 +43,12 @@ struct session_totals {
 	uint64_t frames_resolved;    /* ... of them given a function name */
 	uint64_t ustack_complete;    /* samples whose user stack reaches a root */
 	uint64_t leaf_repairs;       /* FP samples given their leaf's caller */
+	uint64_t auto_fp;            /* AUTO: processes of executables with
+	                                frame pointers walked with them after
+	                                their probation */
+	uint64_t auto_fp_kept_dwarf; /* ... unwound with DWARF instead: their
+	                                stacks pass through code without frame
+	                                pointers */
 	uint64_t dwarf_samples;      /* samples unwound with DWARF CFI */
 	uint64_t unwind_ns;          /* time spent unwinding them */
 	uint64_t unwind_bytes;       /* stack bytes copied for them */

@@ -1211,6 +1211,22 @@ int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
 	return 0;
 }
 
+int sym_session__frame_pointers(struct sym_session *s, pid_t pid, uint64_t addr,
+				bool *ret_fp)
+{
+	const struct sym_elf *e;
+	uint64_t bias, start, end;
+	int r;
+
+	r = sym_session__locate(s, pid, addr, &e, &bias, &start, &end);
+	if (r < 0)
+		return r;
+	if (!e->cfi.eh_frame)
+		return -ENOENT;
+	*ret_fp = sym_cfi__has_frame_pointers(&e->cfi);
+	return 0;
+}
+
 int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
 			const struct sym_elf **ret_elf, uint64_t *ret_bias,
 			uint64_t *ret_start, uint64_t *ret_end)

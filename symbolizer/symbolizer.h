@@ -239,5 +239,15 @@ int sym_session__leaf_caller(struct sym_session *s, pid_t pid, uint64_t leaf_ip,
  * frame pointer). Returns 0, -ESRCH, -ENOENT (no usable executable
  * mapping) or -ENOMEM.
  */
+/*
+ * Whether the code at addr in pid keeps frame pointers, by the vote of its
+ * binary's CFI (as sym_session__exe() decides for the executable): a
+ * frame-pointer walk that passes through a frame of code without them goes
+ * wrong. Returns 0 and *ret_fp, -ENOENT (no binary with CFI there),
+ * -ESRCH or -ENOMEM.
+ */
+int sym_session__frame_pointers(struct sym_session *s, pid_t pid, uint64_t addr,
+				bool *ret_fp);
+
 int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
 		     uint64_t *ret_end, bool *ret_wants_dwarf);
