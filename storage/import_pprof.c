@@ -23,6 +23,9 @@
 #include "store_export.h"
 #include "store_internal.h"
 
+/* Kernel addresses on x86-64 and arm64: the upper half. */
+#define KERNEL_HALF 0xffff800000000000ULL
+
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__Sample Sample;
 typedef Perftools__Profiles__Location Location;
@@ -406,7 +409,12 @@ static size_t sample_frames(const struct reader *rd, const Sample *s,
 				base.module = str(rd, m->filename);
 			if (*str(rd, m->build_id))
 				base.build_id = str(rd, m->build_id);
-			if (base.module && !strncmp(base.module, "[kernel", 7))
+			/* The core kernel's mapping is [kernel.kallsyms]; a
+			 * module's is its name (bpf, ext4), at a kernel address
+			 * (the upper half; [vsyscall] is up there too, but user
+			 * code). */
+			if (base.module && (!strncmp(base.module, "[kernel", 7) ||
+					    (l->address >= KERNEL_HALF && base.module[0] != '[')))
 				base.kind = STORE_FRAME_KERNEL;
 			else if (l->address >= m->memory_start)
 				base.offset = l->address - m->memory_start +

@@ -61,12 +61,10 @@ def main():
     diff = [x for x in a if x not in b] + [x for x in b if x not in a]
     for x in diff[:10]:
         print(f"  differs: {';'.join(x[0])} {x[1]}")
-    # Known gap: a rare stack cut short at a process's very first sample
-    # ([truncated]) has come back different once in many runs; everything
-    # else must round-trip exactly, and the totals always.
+    # (A difference seen once in many runs was a kernel module's frame,
+    # a BPF program's at a process's exit, coming back as a user frame.)
     check(sum(c for _, c in a) == sum(c for _, c in b), "the import keeps the sample total")
-    check(all(x[0][1:2] == ["[truncated]"] for x in diff),
-          f"the imported profile reports the same folded stacks as the recording ({len(diff)} differ)")
+    check(not diff, f"the imported profile reports the same folded stacks as the recording ({len(diff)} differ)")
 
 
 if __name__ == "__main__":

@@ -201,6 +201,50 @@ static void test_pprof_roundtrip(const char *dir, struct store_db *d)
 	free(path);
 }
 
+/* Frames whose kind the pprof mapping must carry: a kernel module's (a
+ * BPF program's, at a kernel address, mapping "bpf"), the core kernel's,
+ * and user frames of [vdso] and [vsyscall] (the latter at a kernel-half
+ * address). */
+static void test_pprof_kinds(const char *dir)
+{
+	struct store_frame f[] = {
+		{ .name = "main", .module = "/usr/bin/app", .offset = 0x1000 },
+		{ .name = "__vdso_time", .module = "[vdso]", .offset = 0x900 },
+		{ .name = "vsyscall_time", .module = "[vsyscall]", .offset = 0xffffffffff600400 },
+		{ .name = "entry", .module = "[kernel.kallsyms]", .offset = 0xffffffff81000100,
+		  .kind = STORE_FRAME_KERNEL },
+		{ .name = "bpf_prog_1234_on_exit [bpf]", .module = "bpf",
+		  .offset = 0xffffffffc0001000, .kind = STORE_FRAME_KERNEL },
+	};
+	static const char want[] =
+		"app;main;__vdso_time;vsyscall_time;entry_[k];bpf_prog_1234_on_exit [bpf]_[k] 3\n";
+	char *src = path_in(dir, "kinds.db"), *dst = path_in(dir, "kinds-imported.db");
+	struct store_db *d, *imp;
+	char *pb, *text;
+	size_t size;
+
+	CHECK_RC(store_db__open(src, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &d), 0);
+	CHECK_RC(store_db__begin(d, 1700000000, 10), 0);
+	CHECK_RC(store_db__add_stack(d, &app, f, 5, 3), 0);
+	CHECK_RC(store_db__commit(d), 0);
+	text = export_to_memory(d, NULL, STORE_EXPORT_FOLDED, &size);
+	CHECK(strcmp(text, want) == 0);
+	free(text);
+	pb = export_to_memory(d, NULL, STORE_EXPORT_PPROF, &size);
+	CHECK_RC(store_db__open(dst, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &imp), 0);
+	CHECK_RC(store_db__import_pprof(imp, pb, size, NULL), 0);
+	text = export_to_memory(imp, NULL, STORE_EXPORT_FOLDED, &size);
+	if (strcmp(text, want) != 0)
+		fprintf(stderr, "imported: %s", text);
+	CHECK(strcmp(text, want) == 0);
+	free(text);
+	free(pb);
+	store_db__close(imp);
+	store_db__close(d);
+	free(src);
+	free(dst);
+}
+
 static void test_bad_input(const char *dir, struct store_db *d)
 {
 	static const uint8_t garbage[] = "this is not a profile at all";
@@ -281,6 +325,7 @@ int main(int argc, char **argv)
 	CHECK_RC(store_db__open(path, STORE_OPEN_READ, &d), 0);
 	test_folded(d);
 	test_pprof_roundtrip(dir, d);
+	test_pprof_kinds(dir);
 	test_speedscope(d);
 	test_bad_input(dir, d);
 	CHECK_RC(store_db__export(d, NULL, (enum store_export_format)99, stdout), -EINVAL);
