@@ -14,6 +14,12 @@
  * are 400s naming the parameter; queries run under a deadline (503 when
  * they exceed it). Nothing here writes to the database: the handles are
  * opened with STORE_OPEN_READ, which never modifies the file.
+ *
+ * DNS rebinding: a web page on another site can make a browser resolve its
+ * own name to 127.0.0.1 and read the API with the page's name in Host. A
+ * server on a loopback address therefore answers only requests whose Host
+ * is a loopback name or address (or a name given with --allow-host), and
+ * refuses the others with 421 before any handler runs.
  */
 #include "web.h"
 
@@ -25,6 +31,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -56,6 +63,9 @@ struct web_server {
 	unsigned query_timeout_ms;
 	pthread_key_t db_key;
 	bool key_made;
+	bool check_host;      /* refuse Host headers not allowed (421) */
+	const char *const *allowed_hosts;
+	size_t n_allowed_hosts;
 	pthread_mutex_t lock; /* guards metrics */
 	struct web_metrics metrics;
 	bool have_metrics;
@@ -754,19 +764,6 @@ static void prom_label(FILE *f, const char *s)
 	}
 }
 
-uint64_t web_rss_bytes(void)
-{
-	unsigned long long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "re");
-	int n;
-
-	if (!f)
-		return 0;
-	n = fscanf(f, "%llu %llu", &size, &resident);
-	fclose(f);
-	return n == 2 ? resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
-}
-
 static uint64_t file_size(const char *path, const char *suffix)
 {
 	char buf[4096];
@@ -811,6 +808,20 @@ static void api_metrics(struct web_server *srv, const struct params *p, struct r
 		       m.last_flush_seconds);
 		metric(f, "ember_flush_duration_seconds_total", "counter",
 		       "Time spent in all flushes.", m.flush_seconds_sum);
+		metric(f, "ember_flush_cpu_seconds", "gauge", "CPU time of the latest flush.",
+		       m.last_flush_cpu_seconds);
+		metric(f, "ember_flush_cpu_seconds_total", "counter", "CPU time of all flushes.",
+		       m.flush_cpu_seconds_sum);
+		metric(f, "ember_flush_interval_seconds", "gauge",
+		       "The flush interval (--flush).", m.flush_interval_seconds);
+		metric(f, "ember_flush_lateness_seconds", "gauge",
+		       "How late the latest flush started.", m.last_flush_late_seconds);
+		metric(f, "ember_flushes_late_total", "counter",
+		       "Flushes that started a second or more after they were due.",
+		       m.flushes_late);
+		metric(f, "ember_early_flushes_total", "counter",
+		       "Flushes made early to bound the stacks buffered between flushes.",
+		       m.early_flushes);
 		metric(f, "ember_frames_total", "counter", "Frames symbolized, weighted by samples.",
 		       m.frames);
 		metric(f, "ember_frames_symbolized_total", "counter",
@@ -829,6 +840,23 @@ static void api_metrics(struct web_server *srv, const struct params *p, struct r
 		       "Memory held by the symbolizer's caches.", m.symbolizer_memory_bytes);
 		metric(f, "ember_memory_budget_bytes", "gauge",
 		       "The agent's memory budget (0: none).", m.memory_budget_bytes);
+		fputs("# HELP ember_cache_memory_bytes Memory held per cache.\n"
+		      "# TYPE ember_cache_memory_bytes gauge\n", f);
+		for (size_t i = 0; i < m.n_caches && i < WEB_METRICS_MAX_CACHES; i++) {
+			fputs("ember_cache_memory_bytes{cache=\"", f);
+			prom_label(f, m.caches[i].name);
+			fprintf(f, "\"} %llu\n", (unsigned long long)m.caches[i].bytes);
+		}
+		fputs("# HELP ember_cache_evictions_total Entries dropped per cache to stay "
+		      "within the budget.\n# TYPE ember_cache_evictions_total counter\n", f);
+		for (size_t i = 0; i < m.n_caches && i < WEB_METRICS_MAX_CACHES; i++) {
+			fputs("ember_cache_evictions_total{cache=\"", f);
+			prom_label(f, m.caches[i].name);
+			fprintf(f, "\"} %llu\n", (unsigned long long)m.caches[i].evictions);
+		}
+		metric(f, "ember_memory_trims_total", "counter",
+		       "Times the budget was passed between flushes and caches were shed.",
+		       m.memory_trims);
 		metric(f, "ember_cache_resets_total", "counter",
 		       "Symbolizer caches dropped to stay within the budget.", m.cache_resets);
 	} else {
@@ -878,12 +906,140 @@ static void api_metrics(struct web_server *srv, const struct params *p, struct r
 	metric(f, "ember_database_size_bytes", "gauge", "Database file size, with its WAL.",
 	       (double)(file_size(srv->db_path, "") + file_size(srv->db_path, "-wal")));
 	metric(f, "ember_resident_memory_bytes", "gauge", "Resident memory of this process.",
-	       (double)web_rss_bytes());
+	       (double)common_rss_bytes());
 	metric(f, "ember_http_requests_total", "counter", "HTTP requests answered.",
 	       (double)__atomic_load_n(&srv->requests, __ATOMIC_RELAXED));
 	metric(f, "ember_http_errors_total", "counter", "HTTP requests answered with an error.",
 	       (double)__atomic_load_n(&srv->errors, __ATOMIC_RELAXED));
 	body_close(f, r, ferror(f) ? -EIO : 0);
+}
+
+/* ---- the Host header (DNS rebinding) ---- */
+
+static bool v4_is_loopback(const struct in_addr *a)
+{
+	return (ntohl(a->s_addr) >> 24) == 127;
+}
+
+static bool v6_is_loopback(const struct in6_addr *a)
+{
+	struct in_addr v4;
+
+	if (IN6_IS_ADDR_LOOPBACK(a))
+		return true;
+	if (!IN6_IS_ADDR_V4MAPPED(a))
+		return false;
+	memcpy(&v4, &a->s6_addr[12], sizeof(v4));
+	return v4_is_loopback(&v4);
+}
+
+bool web_address_is_loopback(const char *address)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (!address)
+		return false;
+	if (inet_pton(AF_INET, address, &a4) == 1)
+		return v4_is_loopback(&a4);
+	return inet_pton(AF_INET6, address, &a6) == 1 && v6_is_loopback(&a6);
+}
+
+/* Host header value -> the name (brackets of an IPv6 literal removed) and
+ * whether it was bracketed; false when malformed (bad port, junk). */
+static bool split_host(const char *host, const char **ret_name, size_t *ret_len,
+		       bool *ret_v6)
+{
+	const char *port, *colon;
+	unsigned long v = 0;
+
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+
+		if (!close)
+			return false;
+		*ret_name = host + 1;
+		*ret_len = (size_t)(close - host - 1);
+		*ret_v6 = true;
+		port = close + 1;
+		if (*port && *port != ':')
+			return false;
+	} else {
+		colon = strchr(host, ':');
+		*ret_name = host;
+		*ret_len = colon ? (size_t)(colon - host) : strlen(host);
+		*ret_v6 = false;
+		port = colon ? colon : "";
+	}
+	if (*port == ':') {
+		port++;
+		if (!*port || strlen(port) > 5)
+			return false;
+		for (const char *c = port; *c; c++) {
+			if (*c < '0' || *c > '9')
+				return false;
+			v = v * 10 + (unsigned long)(*c - '0');
+		}
+		if (v > 65535)
+			return false;
+	}
+	return *ret_len > 0;
+}
+
+static bool name_is_loopback(const char *name, size_t len, bool v6)
+{
+	char buf[256];
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if (v6)
+		return inet_pton(AF_INET6, buf, &a6) == 1 && v6_is_loopback(&a6);
+	if (buf[len - 1] == '.')
+		buf[--len] = '\0'; /* "localhost." is the same name */
+	/* RFC 6761: localhost and every name under it resolve to loopback. */
+	if (!strcasecmp(buf, "localhost") ||
+	    (len > 10 && !strcasecmp(buf + len - 10, ".localhost")))
+		return true;
+	return inet_pton(AF_INET, buf, &a4) == 1 && v4_is_loopback(&a4);
+}
+
+bool web_host_allowed(const char *host, const char *const *allowed, size_t n_allowed)
+{
+	const char *name;
+	size_t len;
+	bool v6;
+
+	if (!host)
+		return true;
+	for (size_t i = 0; i < n_allowed; i++)
+		if (allowed[i] && !strcmp(allowed[i], "*"))
+			return true;
+	if (!split_host(host, &name, &len, &v6))
+		return false;
+	for (const char *c = name; c < name + len; c++)
+		if ((unsigned char)*c <= ' ' || *c == '/' || *c == '@' || *c == '\\')
+			return false;
+	if (name_is_loopback(name, len, v6))
+		return true;
+	for (size_t i = 0; i < n_allowed; i++) {
+		const char *a = allowed[i];
+		size_t alen;
+
+		if (!a)
+			continue;
+		alen = strlen(a);
+		if (a[0] == '[' && alen >= 2 && a[alen - 1] == ']') {
+			a++;
+			alen -= 2;
+		}
+		if (alen == len && !strncasecmp(a, name, len))
+			return true;
+	}
+	return false;
 }
 
 /* ---- dispatch ---- */
@@ -993,6 +1149,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct params p = {0};
 
 	__atomic_fetch_add(&srv->requests, 1, __ATOMIC_RELAXED);
+	if (srv->check_host) {
+		const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							       MHD_HTTP_HEADER_HOST);
+
+		if (!web_host_allowed(host, srv->allowed_hosts, srv->n_allowed_hosts)) {
+			/* Answered at once, like a wrong method: no handler,
+			 * no database, for a page on another site. */
+			fail(&r, 421, NULL, "Host '%.200s' is not allowed: this server answers "
+			     "loopback names only (DNS rebinding protection); start it with "
+			     "--allow-host NAME to accept another name", host);
+			return send_reply(srv, c, &r, false);
+		}
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
 		/* Answered at once: a body, if any, is never read. */
 		fail(&r, 405, NULL, "method not allowed: use GET");
@@ -1138,6 +1307,11 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 	srv->listen_fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	srv->query_timeout_ms = opts->query_timeout_ms ? opts->query_timeout_ms : 30000;
+	srv->allowed_hosts = opts->allowed_hosts;
+	srv->n_allowed_hosts = opts->allowed_hosts ? opts->n_allowed_hosts : 0;
+	srv->check_host = srv->n_allowed_hosts > 0 ||
+			  web_address_is_loopback(opts->address ? opts->address
+								: WEB_DEFAULT_ADDRESS);
 	srv->db_path = strdup(opts->db_path);
 	if (!srv->db_path) {
 		err = -ENOMEM;
