@@ -80,6 +80,7 @@ struct session {
 	uint64_t next_flush_ns;
 	uint64_t next_maintain_ns;
 	uint64_t next_budget_check_ns;
+	uint64_t budget_check_ns;  /* backs off while trims do not help */
 	unsigned stacks_since_check;
 	int64_t bucket_start_s;
 	/* Samples of failed flushes not yet written as drops. */
@@ -536,22 +537,39 @@ static int on_sample(void *ctx, const struct sampler_sample *smp)
  * check does not trim again at once, is freed, and give freed memory back
  * (malloc_trim). Safe at any time: snapshots and frame strings stay, and
  * unloaded binaries are read again from their kept files when needed.
+ *
+ * Binaries keep at least an eighth of the budget, and while trims do not
+ * bring the resident size under the budget (what is left is not the
+ * symbolizer's) checks back off up to the flush interval: reloading the
+ * same binaries every quarter second would cost the CPU and the cadence
+ * without freeing anything.
  */
 static void keep_budget(struct session *s)
 {
-	uint64_t rss, over, bins;
+	uint64_t rss, over, bins, floor, max_ns;
 	struct sym_stats st;
 
 	if (!s->opts.memory_budget || common_now_ns() < s->next_budget_check_ns)
 		return;
-	s->next_budget_check_ns = common_now_ns() + BUDGET_CHECK_NS;
+	max_ns = s->opts.flush_seconds * 1000000000ULL;
 	rss = common_rss_bytes();
-	if (rss <= s->opts.memory_budget)
+	if (rss <= s->opts.memory_budget) {
+		s->budget_check_ns = BUDGET_CHECK_NS;
+		s->next_budget_check_ns = common_now_ns() + s->budget_check_ns;
 		return;
+	}
+	if (s->budget_check_ns && s->totals.memory_trims)
+		s->budget_check_ns = MIN(2 * s->budget_check_ns, MAX(max_ns, BUDGET_CHECK_NS));
+	else
+		s->budget_check_ns = BUDGET_CHECK_NS;
+	s->next_budget_check_ns = common_now_ns() + s->budget_check_ns;
 	sym_session__stats(s->sym, &st);
 	over = rss - s->opts.memory_budget + s->opts.memory_budget / 8;
+	floor = s->opts.memory_budget / 8;
 	bins = st.binary_memory;
-	sym_session__trim(s->sym, bins > over ? bins - over : 0);
+	if (bins <= floor)
+		return;
+	sym_session__trim(s->sym, bins > over + floor ? bins - over : floor);
 	malloc_trim(0);
 	s->totals.memory_trims++;
 }
