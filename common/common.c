@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * common.c — clocks, hex and hashing shared by all modules.
+ * common.c — clocks, resident memory, hex and hashing shared by all modules.
  */
 #include "common.h"
 
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 uint64_t common_now_ns(void)
 {
@@ -21,6 +22,19 @@ uint64_t common_wall_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t common_rss_bytes(void)
+{
+	unsigned long long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "%llu %llu", &size, &resident);
+	fclose(f);
+	return n == 2 ? resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
 void common_hex(const void *data, size_t n, char *out)

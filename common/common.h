@@ -22,6 +22,10 @@ uint64_t common_now_ns(void);
 /* CLOCK_REALTIME in nanoseconds. */
 uint64_t common_wall_ns(void);
 
+/* This process's resident memory in bytes (from /proc/self/statm), 0 when
+ * unknown. */
+uint64_t common_rss_bytes(void);
+
 /*
  * Write n bytes of data as lowercase hex into out, which must hold 2n + 1
  * bytes; always NUL-terminates.

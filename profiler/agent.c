@@ -13,12 +13,18 @@
  * SIGINT stop sampling, write the final flush and the accounting, then stop
  * the server.
  *
- * Memory: the kernel maps and the per-flush buffers are fixed or emptied
- * at every flush; what grows with time is the symbolizer's cache of
- * binaries, symbols and DWARF (for every process ever seen). With
- * --memory MB, after a flush that leaves the resident size above the budget
- * (or the symbolizer holding more than half of it), the symbolizer is
- * started afresh and freed memory is returned to the system (malloc_trim).
+ * Memory (--memory MB, the budget B): what grows is bounded where it
+ * grows, also between flushes and inside one. The symbolizer's binaries
+ * (symbols, DWARF, address caches) are bounded at B/2 by its own LRU
+ * eviction, at every lookup and process snapshot; stacks buffered between
+ * flushes at B/8 by an early flush. Every quarter second (every 64 stacks
+ * inside a flush) the session compares the resident size with B: above
+ * it, least recently used binaries are unloaded until the excess (plus
+ * B/8) is freed, and freed memory goes back to the system (malloc_trim;
+ * big blocks are mmapped, see M_MMAP_THRESHOLD below). What eviction
+ * cannot shrink, interned names and process snapshots, is dropped after a
+ * flush by starting the symbolizer afresh when it holds more than B/4.
+ * /metrics shows each cache's bytes and evictions.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -94,6 +100,42 @@ static void explain_server_error(int err, const char *db, const char *addr, uint
 	}
 }
 
+/* --allow-host names (borrowed from argv), for web_options. */
+#define MAX_ALLOW_HOSTS 16
+
+struct allow_hosts {
+	const char *names[MAX_ALLOW_HOSTS];
+	size_t n;
+};
+
+static int add_allow_host(const char *arg, struct allow_hosts *h)
+{
+	size_t len = strlen(arg);
+
+	if (h->n == MAX_ALLOW_HOSTS) {
+		cli_error("--allow-host: at most %d names", MAX_ALLOW_HOSTS);
+		return -EINVAL;
+	}
+	bool bracketed = len > 2 && arg[0] == '[' && arg[len - 1] == ']';
+
+	/* A name as browsers send it in Host, without the port: a colon only
+	 * inside an IPv6 literal's brackets. */
+	if (len == 0 || len > 253 || strpbrk(arg, " \t/@?#\\") ||
+	    (strchr(arg, ':') && !bracketed)) {
+		cli_error("--allow-host expects a host name without a port (like "
+			  "ember.example.com or [fd00::1]), not '%s'", arg);
+		return -EINVAL;
+	}
+	h->names[h->n++] = arg;
+	return 0;
+}
+
+static void set_allow_hosts(struct web_options *wo, const struct allow_hosts *h)
+{
+	wo->allowed_hosts = h->names;
+	wo->n_allowed_hosts = h->n;
+}
+
 static void print_url(const char *addr, uint16_t port)
 {
 	bool v6 = strchr(addr, ':') != NULL;
@@ -103,12 +145,18 @@ static void print_url(const char *addr, uint16_t port)
 	fflush(stderr);
 }
 
+#define ALLOW_HOST_HELP \
+	"      --allow-host NAME also answer requests for Host NAME (repeatable;\n" \
+	"                        '*' for any): on loopback the server refuses\n" \
+	"                        other names with 421 (DNS rebinding); for use\n" \
+	"                        behind a reverse proxy\n"
+
 /* ---- ember serve ---- */
 
 static void serve_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ember serve --db FILE [--listen ADDRESS:PORT]\n"
+		"Usage: ember serve --db FILE [--listen ADDRESS:PORT] [--allow-host NAME]...\n"
 		"\n"
 		"Serve the web UI and its JSON API (web/API.md), /metrics and /healthz\n"
 		"over an existing Ember database, read-only: nothing is ever written to\n"
@@ -119,8 +167,9 @@ static void serve_usage(FILE *out)
 		"  -L, --listen ADDR:PORT  address to listen on (default %s:%d; give\n"
 		"                        0.0.0.0 or [::] only on a trusted network: the\n"
 		"                        API has no authentication)\n"
+		"%s"
 		"  -h, --help            show this help\n",
-		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT);
+		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, ALLOW_HOST_HELP);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -128,10 +177,12 @@ int cmd_serve(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'L' },
+		{ "allow-host", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct web_options wo = {0};
+	struct allow_hosts hosts = {0};
 	struct web_server *srv = NULL;
 	const char *db = NULL;
 	char *addr = NULL;
@@ -150,6 +201,13 @@ int cmd_serve(int argc, char **argv)
 			addr = NULL;
 			if (parse_listen(optarg, &addr, &port)) {
 				cli_usage_hint("serve");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'H':
+			if (add_allow_host(optarg, &hosts)) {
+				cli_usage_hint("serve");
+				free(addr);
 				return EXIT_USAGE;
 			}
 			break;
@@ -177,6 +235,7 @@ int cmd_serve(int argc, char **argv)
 	wo.db_path = db;
 	wo.address = addr;
 	wo.port = port;
+	set_allow_hosts(&wo, &hosts);
 	err = web_server__start(&wo, &srv);
 	if (err) {
 		explain_server_error(err, db, addr, port);
@@ -212,6 +271,7 @@ struct agent_args {
 	unsigned freq;
 	unsigned flush_s;
 	uint64_t memory_mb;
+	struct allow_hosts hosts;
 	char labels[4096];
 };
 
@@ -219,7 +279,7 @@ static void agent_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ember agent [--db FILE] [--listen ADDRESS:PORT] [-F HZ] [--flush SECS]\n"
-		"                   [--label K=V]... [--memory MB]\n"
+		"                   [--label K=V]... [--memory MB] [--allow-host NAME]...\n"
 		"\n"
 		"Profile every CPU all the time into FILE (continued if it exists, so a\n"
 		"restart loses nothing) and serve the web UI over it. Needs root (CAP_BPF\n"
@@ -232,12 +292,13 @@ static void agent_usage(FILE *out)
 		"  -L, --listen ADDR:PORT  web UI and API address (default %s:%d; the API\n"
 		"                        has no authentication: keep it on loopback or a\n"
 		"                        trusted network)\n"
+		ALLOW_HOST_HELP
 		"  -F, --freq HZ         samples per second on each CPU (default %d)\n"
 		"      --flush SECS      write to the database every SECS seconds (default 10)\n"
 		"  -l, --label K=V       add label K=V to every sample (repeatable)\n"
-		"  -m, --memory MB       memory budget (default %d): above it, the\n"
-		"                        symbolizer's caches are dropped after a flush;\n"
-		"                        /metrics shows the resident size and the budget\n"
+		"  -m, --memory MB       memory budget (default %d): caches evict to keep\n"
+		"                        the resident size under it; /metrics shows the\n"
+		"                        budget, each cache's bytes and evictions\n"
 		"  -h, --help            show this help\n",
 		AGENT_DEFAULT_DB, WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, AGENT_DEFAULT_FREQ,
 		AGENT_DEFAULT_MEMORY_MB);
@@ -252,6 +313,7 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 		{ "flush", required_argument, NULL, 'f' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "memory", required_argument, NULL, 'm' },
+		{ "allow-host", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -299,6 +361,10 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 				return -EINVAL;
 			a->memory_mb = v;
 			break;
+		case 'H':
+			if (add_allow_host(optarg, &a->hosts))
+				return -EINVAL;
+			break;
 		case 'h':
 			agent_usage(stdout);
 			free(a->addr);
@@ -316,10 +382,25 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 	return 0;
 }
 
+/* The budget's counters, for /metrics. */
+struct agent_memory {
+	uint64_t budget;
+	uint64_t resets;       /* symbolizer started afresh after a flush */
+};
+
+static void add_cache(struct web_metrics *m, const char *name, uint64_t bytes,
+		      uint64_t evictions)
+{
+	if (m->n_caches == WEB_METRICS_MAX_CACHES)
+		return;
+	m->caches[m->n_caches].name = name;
+	m->caches[m->n_caches].bytes = bytes;
+	m->caches[m->n_caches++].evictions = evictions;
+}
+
 /* What the agent tells /metrics, from the session's totals. */
 static void publish(struct web_server *srv, const struct session_totals *t,
-		    const struct agent_args *a, double last_flush_s, double flush_sum_s,
-		    uint64_t resets)
+		    const struct agent_args *a, const struct agent_memory *mem)
 {
 	struct web_metrics m = {0};
 
@@ -335,18 +416,48 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.drops[m.n_drops++].count = t->samples_lost_store;
 	m.flushes = t->flushes;
 	m.flush_errors = t->flush_errors;
-	m.last_flush_seconds = last_flush_s;
-	m.flush_seconds_sum = flush_sum_s;
+	m.flush_interval_seconds = a->flush_s;
+	m.last_flush_seconds = t->last_flush_ns / 1e9;
+	m.flush_seconds_sum = t->flush_ns / 1e9;
+	m.last_flush_cpu_seconds = t->last_flush_cpu_ns / 1e9;
+	m.flush_cpu_seconds_sum = t->flush_cpu_ns / 1e9;
+	m.last_flush_late_seconds = t->last_flush_late_ns / 1e9;
+	m.flushes_late = t->flushes_late;
+	m.early_flushes = t->early_flushes;
 	m.frames = t->frames;
 	m.frames_symbolized = t->frames_resolved;
 	m.user_stacks = t->samples_with_ustack;
 	m.user_stacks_complete = t->ustack_complete;
 	m.processes = t->processes;
 	m.symbolizer_memory_bytes = t->sym.memory;
-	m.memory_budget_bytes = a->memory_mb << 20;
-	m.cache_resets = resets;
-	m.rss_bytes = web_rss_bytes();
+	m.memory_budget_bytes = mem->budget;
+	add_cache(&m, "symbolizer-binaries", t->sym.binary_memory, t->sym.evictions);
+	add_cache(&m, "symbolizer-names", t->sym.string_memory, 0);
+	add_cache(&m, "symbolizer-processes", t->sym.process_memory, 0);
+	add_cache(&m, "kernel-symbols", t->sym.kernel_memory, 0);
+	add_cache(&m, "pending-stacks", t->pending_memory, t->early_flushes);
+	add_cache(&m, "session", t->session_memory, 0);
+	m.memory_trims = t->memory_trims;
+	m.cache_resets = mem->resets;
+	m.rss_bytes = common_rss_bytes();
 	web_server__set_metrics(srv, &m);
+}
+
+/*
+ * After a flush: names and process snapshots, which eviction does not
+ * shrink, are dropped with a fresh symbolizer when the budget is passed
+ * and they hold more than a quarter of it. (Binaries are kept under the
+ * budget by the session itself, also inside a flush.)
+ */
+static void reset_if_over(struct session *s, struct agent_memory *mem,
+			  const struct session_totals *t)
+{
+	if (common_rss_bytes() > mem->budget &&
+	    t->sym.string_memory + t->sym.process_memory > mem->budget / 4 &&
+	    session__reset_symbolizer(s) == 0) {
+		mem->resets++;
+		malloc_trim(0);
+	}
 }
 
 int cmd_agent(int argc, char **argv)
@@ -358,8 +469,8 @@ int cmd_agent(int argc, char **argv)
 	struct web_server *srv = NULL;
 	struct web_options wo = {0};
 	struct session_totals t;
-	uint64_t flushes_seen = 0, resets = 0, last_publish = 0, budget;
-	double last_flush_s = 0, flush_sum_s = 0;
+	struct agent_memory mem = {0};
+	uint64_t flushes_seen = 0, last_publish = 0;
 	bool warned = false;
 	int err, status = EXIT_RUNTIME;
 	char *first = NULL;
@@ -369,14 +480,22 @@ int cmd_agent(int argc, char **argv)
 		free(a.addr);
 		return EXIT_USAGE;
 	}
-	budget = a.memory_mb << 20;
+	mem.budget = a.memory_mb << 20;
 	install_signals();
+	/* Blocks of 128 KiB and more (DWARF sections, symbol tables, hash
+	 * arrays) are mmapped and go back to the system when freed; glibc's
+	 * sliding threshold would move them onto the heap, where eviction
+	 * frees them without returning the memory. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 
 	so.freq_hz = a.freq;
 	so.filter = SAMPLER_FILTER_ALL;
 	so.flush_seconds = a.flush_s;
 	so.unwind = SAMPLER_UNWIND_AUTO;
 	so.extra_labels = a.labels[0] ? a.labels : NULL;
+	so.sym.max_memory = mem.budget / 2;
+	so.memory_budget = mem.budget;
+	so.max_pending_bytes = mem.budget / 8;
 	err = session__new(&so, &s);
 	if (err) {
 		session_explain_error(err, "agent", "or use 'ember serve' to only look at a database");
@@ -405,6 +524,7 @@ int cmd_agent(int argc, char **argv)
 	wo.db_path = a.db;
 	wo.address = a.addr;
 	wo.port = a.port;
+	set_allow_hosts(&wo, &a.hosts);
 	err = web_server__start(&wo, &srv);
 	if (err) {
 		explain_server_error(err, a.db, a.addr, a.port);
@@ -416,15 +536,10 @@ int cmd_agent(int argc, char **argv)
 	print_url(a.addr, web_server__port(srv));
 
 	while (!got_stop_signal) {
-		uint64_t before = common_now_ns();
-
 		err = session__run_once(s, 200);
 		session__totals(s, &t);
 		if (t.flushes != flushes_seen) {
-			uint64_t rss;
-
-			last_flush_s = (common_now_ns() - before) / 1e9;
-			flush_sum_s += last_flush_s;
+			reset_if_over(s, &mem, &t);
 			flushes_seen = t.flushes;
 			if (err && err != -EINTR && !warned) {
 				cli_warn("%s; sampling goes on, and writing is tried again at each flush",
@@ -434,17 +549,11 @@ int cmd_agent(int argc, char **argv)
 			} else if (!err) {
 				warned = false;
 			}
-			rss = web_rss_bytes();
-			if (rss > budget || t.sym.memory > budget / 2) {
-				if (session__reset_symbolizer(s) == 0) {
-					resets++;
-					malloc_trim(0);
-				}
-			}
 			last_publish = 0;
 		}
 		if (common_now_ns() - last_publish >= 1000000000ULL) {
-			publish(srv, &t, &a, last_flush_s, flush_sum_s, resets);
+			session__totals(s, &t);
+			publish(srv, &t, &a, &mem);
 			last_publish = common_now_ns();
 		}
 	}

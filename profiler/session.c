@@ -13,10 +13,12 @@
 #include "session.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -55,6 +57,11 @@ struct young {
 #define YOUNG_NS (300ULL * 1000000ULL)
 #define YOUNG_REFRESH_NS (5ULL * 1000000ULL)
 #define MAX_YOUNG 256
+
+/* How often the resident size is compared with the memory budget, and
+ * every how many stacks a flush looks at the clock for it. */
+#define BUDGET_CHECK_NS (250ULL * 1000000ULL)
+#define BUDGET_CHECK_STACKS 64
 
 /* Symbolization coverage of one binary in the open flush. */
 struct coverage {
@@ -108,13 +115,19 @@ struct session {
 
 	uint64_t next_flush_ns;
 	uint64_t next_maintain_ns;
+	uint64_t next_budget_check_ns;
+	uint64_t budget_check_ns;  /* backs off while trims do not help */
+	unsigned stacks_since_check;
 	int64_t bucket_start_s;
 	/* Samples of failed flushes not yet written as drops. */
 	uint64_t lost_unrecorded;
 
-	/* Stacks waiting for the next flush (open addressing, NULL = free). */
+	/* Stacks waiting for the next flush (open addressing, NULL = free),
+	 * and the bytes they hold with the slot array: past
+	 * opts.max_pending_bytes the session flushes early. */
 	struct agg_entry **agg;
 	size_t cap_agg, n_agg;
+	uint64_t agg_bytes;
 
 	struct session_quality *quality;
 	size_t n_quality, cap_quality;
@@ -557,6 +570,7 @@ static int agg_grow(struct session *s)
 		n[j] = e;
 	}
 	free(s->agg);
+	s->agg_bytes += (ncap - s->cap_agg) * sizeof(*n);
 	s->agg = n;
 	s->cap_agg = ncap;
 	return 0;
@@ -594,8 +608,13 @@ static int agg_add(struct session *s, const struct sampler_sample *smp, int unwi
 	e->smp.uips = e->ips + smp->n_kips;
 	s->agg[i] = e;
 	s->n_agg++;
+	s->agg_bytes += sizeof(*e) + n * sizeof(uint64_t);
 	return 0;
 }
+
+/* Slot arrays up to this size are kept for the next interval; a burst's
+ * bigger array goes back to the system. */
+#define AGG_KEEP_SLOTS 4096
 
 static void agg_clear(struct session *s)
 {
@@ -604,6 +623,12 @@ static void agg_clear(struct session *s)
 		s->agg[i] = NULL;
 	}
 	s->n_agg = 0;
+	if (s->cap_agg > AGG_KEEP_SLOTS) {
+		free(s->agg);
+		s->agg = NULL;
+		s->cap_agg = 0;
+	}
+	s->agg_bytes = s->cap_agg * sizeof(*s->agg);
 }
 
 static int write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end);
@@ -619,6 +644,50 @@ static int on_sample(void *ctx, const struct sampler_sample *smp)
 	return write_sample(s, smp, UNWIND_FP);
 }
 
+/*
+ * Keep the resident size under opts.memory_budget, also in the middle of a
+ * flush that symbolizes hundreds of new binaries: unload least recently
+ * used binaries until the excess, and an eighth of the budget so the next
+ * check does not trim again at once, is freed, and give freed memory back
+ * (malloc_trim). Safe at any time: snapshots and frame strings stay, and
+ * unloaded binaries are read again from their kept files when needed.
+ *
+ * Binaries keep at least an eighth of the budget, and while trims do not
+ * bring the resident size under the budget (what is left is not the
+ * symbolizer's) checks back off up to the flush interval: reloading the
+ * same binaries every quarter second would cost the CPU and the cadence
+ * without freeing anything.
+ */
+static void keep_budget(struct session *s)
+{
+	uint64_t rss, over, bins, floor, max_ns;
+	struct sym_stats st;
+
+	if (!s->opts.memory_budget || common_now_ns() < s->next_budget_check_ns)
+		return;
+	max_ns = s->opts.flush_seconds * 1000000000ULL;
+	rss = common_rss_bytes();
+	if (rss <= s->opts.memory_budget) {
+		s->budget_check_ns = BUDGET_CHECK_NS;
+		s->next_budget_check_ns = common_now_ns() + s->budget_check_ns;
+		return;
+	}
+	if (s->budget_check_ns && s->totals.memory_trims)
+		s->budget_check_ns = MIN(2 * s->budget_check_ns, MAX(max_ns, BUDGET_CHECK_NS));
+	else
+		s->budget_check_ns = BUDGET_CHECK_NS;
+	s->next_budget_check_ns = common_now_ns() + s->budget_check_ns;
+	sym_session__stats(s->sym, &st);
+	over = rss - s->opts.memory_budget + s->opts.memory_budget / 8;
+	floor = s->opts.memory_budget / 8;
+	bins = st.binary_memory;
+	if (bins <= floor)
+		return;
+	sym_session__trim(s->sym, bins > over + floor ? bins - over : floor);
+	malloc_trim(0);
+	s->totals.memory_trims++;
+}
+
 /* Count and store one (aggregated) sample in the open flush. */
 static int write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end)
 {
@@ -626,6 +695,10 @@ static int write_sample(struct session *s, const struct sampler_sample *smp, int
 
 	count_sample(s, smp);
 	s->flush_samples += smp->count;
+	if (++s->stacks_since_check == BUDGET_CHECK_STACKS) {
+		s->stacks_since_check = 0;
+		keep_budget(s);
+	}
 	if (s->has_flush_error) {
 		s->lost_in_flush += smp->count;
 		return 0;
@@ -1004,11 +1077,43 @@ static void maybe_maintain(struct session *s, int64_t now_s)
 	s->next_maintain_ns = common_now_ns() + s->opts.maintain_seconds * 1000000000ULL;
 }
 
-int session__flush(struct session *s)
+static uint64_t thread_cpu_ns(void)
 {
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The next flush is due one interval after the one just due, not after
+ * this flush ended: the time a flush takes does not stretch the cadence.
+ * A flush that overran whole intervals (a stalled disk) skips to the next
+ * slot of the grid; its bucket then covers the longer span.
+ */
+static void schedule_next(struct session *s, bool early)
+{
+	uint64_t step = s->opts.flush_seconds * 1000000000ULL, now = common_now_ns();
+
+	if (early)
+		return;
+	s->next_flush_ns += step;
+	if (s->next_flush_ns <= now)
+		s->next_flush_ns += ((now - s->next_flush_ns) / step + 1) * step;
+}
+
+static int flush(struct session *s, bool early)
+{
+	uint64_t t0 = common_now_ns(), cpu0 = thread_cpu_ns();
 	int64_t now_s = common_wall_ns() / 1000000000ULL;
 	int64_t dur = now_s - s->bucket_start_s;
 	int err, derr;
+
+	if (!early) {
+		s->totals.last_flush_late_ns = t0 > s->next_flush_ns ? t0 - s->next_flush_ns : 0;
+		s->totals.flushes_late += s->totals.last_flush_late_ns >= 1000000000ULL;
+	}
 
 	s->has_flush_error = false;
 	s->lost_in_flush = 0;
@@ -1060,10 +1165,20 @@ int session__flush(struct session *s)
 	s->n_exited = 0;
 
 	s->bucket_start_s = now_s;
-	s->next_flush_ns = common_now_ns() + s->opts.flush_seconds * 1000000000ULL;
+	schedule_next(s, early);
+	s->totals.early_flushes += early;
+	s->totals.last_flush_ns = common_now_ns() - t0;
+	s->totals.flush_ns += s->totals.last_flush_ns;
+	s->totals.last_flush_cpu_ns = thread_cpu_ns() - cpu0;
+	s->totals.flush_cpu_ns += s->totals.last_flush_cpu_ns;
 	if (derr < 0)
 		return derr;
 	return s->has_flush_error ? -EIO : 0;
+}
+
+int session__flush(struct session *s)
+{
+	return flush(s, false);
 }
 
 int session__run_once(struct session *s, int timeout_ms)
@@ -1072,7 +1187,12 @@ int session__run_once(struct session *s, int timeout_ms)
 	int err;
 
 	if (now >= s->next_flush_ns)
-		return session__flush(s);
+		return flush(s, false);
+	/* Stacks buffered between flushes (slow-path and DWARF samples) are
+	 * bounded: past the limit they are written now, in an early flush
+	 * that leaves the cadence alone. */
+	if (s->opts.max_pending_bytes && s->agg_bytes > s->opts.max_pending_bytes)
+		return flush(s, true);
 	if ((uint64_t)timeout_ms * 1000000ULL > s->next_flush_ns - now)
 		timeout_ms = (s->next_flush_ns - now) / 1000000ULL + 1;
 	/* Young processes are re-read every few milliseconds: wake up for
@@ -1081,6 +1201,7 @@ int session__run_once(struct session *s, int timeout_ms)
 		timeout_ms = (int)(YOUNG_REFRESH_NS / 1000000ULL);
 	err = sampler__poll(s->sampler, timeout_ms, &callbacks, s);
 	refresh_young(s);
+	keep_budget(s);
 	return err < 0 ? err : 0;
 }
 
@@ -1146,6 +1267,11 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 {
 	*ret_totals = s->totals;
 	ret_totals->processes = s->n_tgids;
+	ret_totals->pending_memory = s->agg_bytes;
+	ret_totals->session_memory = s->cap_tgids * sizeof(*s->tgids) +
+				     s->cap_quality * sizeof(*s->quality) +
+				     s->cap_cov * sizeof(*s->cov) +
+				     s->cap_exited * sizeof(*s->exited);
 	sampler__stats(s->sampler, ret_totals->sampler);
 	sym_session__stats(s->sym, &ret_totals->sym);
 }

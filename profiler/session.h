@@ -31,6 +31,14 @@ struct session_options {
 	struct sym_options sym;      /* symbolizer options (zero: defaults) */
 	const struct store_policy *policy; /* retention; NULL = defaults */
 	unsigned maintain_seconds;   /* run retention this often; 0 = 600 */
+	uint64_t memory_budget;      /* resident bytes: above it, checked
+	                                every 250 ms also inside a flush, the
+	                                symbolizer's least recently used
+	                                binaries are unloaded; 0 = none */
+	uint64_t max_pending_bytes;  /* stacks buffered between flushes
+	                                (slow-path, DWARF) past this are
+	                                written in an early flush; 0 = no
+	                                bound */
 };
 
 /* Totals for the summary line and for /metrics later. */
@@ -55,6 +63,17 @@ struct session_totals {
 	uint64_t unwind_end[SYM_UNWIND__COUNT]; /* how DWARF unwinds ended */
 	uint64_t flushes;
 	uint64_t flush_errors;
+	uint64_t early_flushes;      /* ... of them for the pending bound */
+	uint64_t flushes_late;       /* started 1 s or more after due */
+	uint64_t last_flush_late_ns; /* how late the latest one started */
+	uint64_t last_flush_ns, flush_ns;         /* wall time: latest, all */
+	uint64_t last_flush_cpu_ns, flush_cpu_ns; /* CPU time: latest, all */
+	uint64_t pending_memory;     /* bytes of stacks buffered for the
+	                                next flush */
+	uint64_t session_memory;     /* the session's own tables (processes
+	                                seen, per-binary counts) */
+	uint64_t memory_trims;       /* times the budget was passed and
+	                                binaries were unloaded */
 	uint64_t samples_lost_store; /* samples of flushes that failed to write */
 	uint64_t maintain_runs;      /* retention runs, and those that failed */
 	uint64_t maintain_errors;
@@ -90,7 +109,10 @@ void session__free(struct session *s);
 int session__track(struct session *s, pid_t pid);
 
 /*
- * Wait for events up to timeout_ms, flushing when a flush is due.
+ * Wait for events up to timeout_ms, flushing when a flush is due (flushes
+ * are due on a fixed grid, one every flush_seconds from the start,
+ * however long each takes) or early when the buffered stacks pass
+ * max_pending_bytes.
  * Returns 0, -EINTR when interrupted by a signal, or -errno of a failed
  * flush (the session goes on; the caller decides).
  */
@@ -122,6 +144,8 @@ size_t session__quality(struct session *s, const struct session_quality **ret);
  * flush) or -ENOMEM (the old caches are kept).
  */
 int session__reset_symbolizer(struct session *s);
+
+
 
 /*
  * Write the accounting a reader can check into db's metadata: samples

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "store_internal.h"
 
 enum filter_op { OP_EQ, OP_NE, OP_RE, OP_NRE };
@@ -136,11 +137,110 @@ static int parse_value(const char *expr, size_t *pos, char **ret_value,
 	return 0;
 }
 
+/*
+ * glibc's regcomp expands every repetition into copies of what it repeats:
+ * "a+++..." doubles the tree at each '+', "(a{1000}){1000}" makes a
+ * million nodes, and one 300-byte filter made it allocate more than a
+ * gigabyte (found by web/fuzz-query.c). Before compiling, the size of the
+ * expanded pattern is bounded from above: an atom counts 1, a group the
+ * sum of what it holds, '*', '+' and '?' double what they follow, {m,n}
+ * multiplies it by n + 1 (m + 2 without n).
+ */
+#define REGEX_MAX_COST 10000
+#define REGEX_MAX_DEPTH 32
+
+static uint64_t cost_mul(uint64_t a, uint64_t b)
+{
+	/* both are at most about 10 * REGEX_MAX_COST: no overflow */
+	return MIN(a * b, (uint64_t)REGEX_MAX_COST + 1);
+}
+
+static uint64_t regex_cost(const char **p, int depth)
+{
+	uint64_t total = 0;
+
+	if (depth > REGEX_MAX_DEPTH)
+		return REGEX_MAX_COST + 1;
+	while (**p && **p != ')' && total <= REGEX_MAX_COST) {
+		uint64_t atom = 1;
+		const char *c = *p;
+
+		if (*c == '(') {
+			*p = c + 1;
+			atom = 1 + regex_cost(p, depth + 1);
+			if (**p == ')')
+				(*p)++;
+		} else if (*c == '[') {
+			/* a bracket expression is one atom: skip to its ']' */
+			c++;
+			c += *c == '^';
+			c += *c == ']';
+			while (*c && *c != ']') {
+				if (*c == '[' && (c[1] == ':' || c[1] == '.' || c[1] == '=')) {
+					const char *end = strchr(c + 2, c[1]);
+
+					c = end && end[1] == ']' ? end + 2 : c + 1;
+				} else {
+					c++;
+				}
+			}
+			*p = *c ? c + 1 : c;
+		} else if (*c == '\\' && c[1]) {
+			*p = c + 2;
+		} else {
+			*p = c + 1;
+		}
+		for (;;) {
+			if (**p == '*' || **p == '+' || **p == '?') {
+				atom = cost_mul(atom, 2);
+				(*p)++;
+			} else if (**p == '{') {
+				unsigned long m = 0, n = 0;
+				bool has_n = false;
+				const char *q = *p + 1;
+
+				while (*q >= '0' && *q <= '9' && m <= REGEX_MAX_COST)
+					m = m * 10 + (unsigned long)(*q++ - '0');
+				if (*q == ',') {
+					q++;
+					while (*q >= '0' && *q <= '9' && n <= REGEX_MAX_COST) {
+						n = n * 10 + (unsigned long)(*q++ - '0');
+						has_n = true;
+					}
+				} else {
+					n = m;
+					has_n = true;
+				}
+				atom = cost_mul(atom, (has_n ? n : m + 1) + 1);
+				*p = *q == '}' ? q + 1 : q;
+			} else {
+				break;
+			}
+		}
+		total = MIN(total + atom, (uint64_t)REGEX_MAX_COST + 1);
+		if (**p == '|')
+			(*p)++;
+	}
+	return total;
+}
+
 static int compile_term(struct filter_term *t, char **ret_error)
 {
 	char *anchored, msg[256];
+	const char *p = t->value;
+	uint64_t cost = 0;
 	int rc;
 
+	/* A stray ')' ends a group early: go on from after it. */
+	while (*p && cost <= REGEX_MAX_COST) {
+		cost += regex_cost(&p, 0);
+		if (*p == ')')
+			p++;
+	}
+	if (cost > REGEX_MAX_COST)
+		return set_error(ret_error, "regular expression for label '%s' too complex: "
+				 "its repetitions would expand to more than %d states",
+				 t->label, REGEX_MAX_COST);
 	if (asprintf(&anchored, "^(%s)$", t->value) < 0)
 		return -ENOMEM;
 	rc = regcomp(&t->re, anchored, REG_EXTENDED | REG_NOSUB);

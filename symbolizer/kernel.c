@@ -355,6 +355,12 @@ out:
 	return r;
 }
 
+size_t sym_kernel__memory(const struct sym_kernel *k)
+{
+	return k ? sizeof(*k) + k->n * sizeof(*k->syms) + k->names_cap +
+		   sym_kernel__memory(k->full) : 0;
+}
+
 void sym_kernel__free(struct sym_kernel *k)
 {
 	if (!k)

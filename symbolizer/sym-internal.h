@@ -339,6 +339,8 @@ struct sym_kernel;
 int sym_kernel__load(const char *root, const char *cache_dir, struct sym_kernel **ret_kernel,
 		     int *ret_cache);
 void sym_kernel__free(struct sym_kernel *k);
+/* Bytes the table holds (0 for NULL). */
+size_t sym_kernel__memory(const struct sym_kernel *k);
 
 /*
  * Look addr up. Returns 0 and the borrowed *ret_name and *ret_module (NULL

@@ -116,6 +116,7 @@ struct sym_session {
 	struct sym_stats stats;
 	uint64_t max_memory;  /* bound on bin_memory */
 	uint64_t bin_memory;  /* sum of every binary's mem */
+	uint64_t proc_memory; /* process snapshots: structs and mappings */
 	uint64_t tick;        /* binary uses, for least-recently-used order */
 };
 
@@ -574,6 +575,7 @@ static int note_process(struct sym_session *s, pid_t pid)
 			free(proc);
 			return -ENOMEM;
 		}
+		s->proc_memory += sizeof(*proc);
 	}
 	proc->read_ns = common_now_ns();
 	r = sym_maps__read(s->root, pid, &entries, &n);
@@ -597,6 +599,7 @@ static int note_process(struct sym_session *s, pid_t pid)
 			goto out;
 	}
 	free(proc->maps);
+	s->proc_memory += (n - proc->n_maps) * sizeof(*maps);
 	proc->maps = maps;
 	proc->n_maps = n;
 	maps = NULL;
@@ -675,14 +678,11 @@ static int evict_cmp(const void *pa, const void *pb)
  * file to reload from, and one that nothing maps is forgotten. Then those
  * of live processes, except the binary used last.
  */
-static void evict(struct sym_session *s)
+static void evict_to(struct sym_session *s, uint64_t target)
 {
 	struct sym_binary **order;
-	uint64_t target = s->max_memory - s->max_memory / 4;
 	size_t n = 0;
 
-	if (s->bin_memory <= s->max_memory)
-		return;
 	count_refs(s);
 	order = malloc(s->n_bins * sizeof(*order) + 1);
 	if (!order)
@@ -708,6 +708,18 @@ static void evict(struct sym_session *s)
 	}
 }
 
+static void evict(struct sym_session *s)
+{
+	if (s->bin_memory > s->max_memory)
+		evict_to(s, s->max_memory - s->max_memory / 4);
+}
+
+void sym_session__trim(struct sym_session *s, uint64_t max_bytes)
+{
+	if (s && s->bin_memory > max_bytes)
+		evict_to(s, max_bytes);
+}
+
 int sym_session__note_process(struct sym_session *s, pid_t pid)
 {
 	int r = note_process(s, pid);
@@ -718,10 +730,15 @@ int sym_session__note_process(struct sym_session *s, pid_t pid)
 
 void sym_session__forget_process(struct sym_session *s, pid_t pid)
 {
+	struct sym_process *proc;
+
 	if (!s)
 		return;
 	sym_unwind__forget(s, pid);
-	process_free(sym_htab__remove(&s->procs, pid_hash(pid), proc_eq, &pid));
+	proc = sym_htab__remove(&s->procs, pid_hash(pid), proc_eq, &pid);
+	if (proc)
+		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps);
+	process_free(proc);
 }
 
 /* ---- frames ------------------------------------------------------------- */
@@ -1406,5 +1423,9 @@ void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats
 {
 	*ret_stats = s->stats;
 	ret_stats->binary_memory = s->bin_memory;
-	ret_stats->memory = s->bin_memory + s->strings.bytes;
+	ret_stats->string_memory = s->strings.bytes;
+	ret_stats->process_memory = s->proc_memory;
+	ret_stats->kernel_memory = sym_kernel__memory(s->kernel);
+	ret_stats->memory = s->bin_memory + s->strings.bytes + s->proc_memory +
+			    ret_stats->kernel_memory;
 }

@@ -109,11 +109,13 @@ struct sym_stats {
 	uint64_t misses[SYM_MISS__COUNT];  /* frames not resolved, per reason */
 	uint64_t processes;                /* processes snapshotted */
 	uint64_t binaries;                 /* distinct binaries loaded */
-	uint64_t memory;                   /* bytes held for binaries (symbols,
-	                                      DWARF tables, address caches) and
-	                                      frame strings */
-	uint64_t binary_memory;            /* the part of memory held for
-	                                      binaries: what max_memory bounds */
+	uint64_t memory;                   /* bytes held: the four below */
+	uint64_t binary_memory;            /* held for binaries (symbols, DWARF
+	                                      tables, address caches): what
+	                                      max_memory bounds */
+	uint64_t string_memory;            /* interned frame strings */
+	uint64_t process_memory;           /* process snapshots (mappings) */
+	uint64_t kernel_memory;            /* the kallsyms table */
 	uint64_t evictions;                /* binaries unloaded to stay under
 	                                      max_memory */
 	uint64_t reloads;                  /* unloaded binaries loaded again */
@@ -188,6 +190,15 @@ int sym_session__kernel(struct sym_session *s, uint64_t addr,
  * each of them (unless one binary alone is bigger).
  */
 void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats);
+
+/*
+ * Unload least recently used binaries until binary_memory is at most
+ * max_bytes (binaries no live process maps first; never the one used last),
+ * as the bound does, but now and to a lower mark: for a caller whose whole
+ * memory budget is tight between lookups. Frames handed out stay valid;
+ * unloaded binaries are loaded again on their next address. NULL is fine.
+ */
+void sym_session__trim(struct sym_session *s, uint64_t max_bytes);
 
 /* A short human name for a miss reason ("no-mapping", ...). */
 const char *sym_miss_name(enum sym_miss miss);

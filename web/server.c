@@ -14,6 +14,12 @@
  * are 400s naming the parameter; queries run under a deadline (503 when
  * they exceed it). Nothing here writes to the database: the handles are
  * opened with STORE_OPEN_READ, which never modifies the file.
+ *
+ * DNS rebinding: a web page on another site can make a browser resolve its
+ * own name to 127.0.0.1 and read the API with the page's name in Host. A
+ * server on a loopback address therefore answers only requests whose Host
+ * is a loopback name or address (or a name given with --allow-host), and
+ * refuses the others with 421 before any handler runs.
  */
 #include "web.h"
 
@@ -25,6 +31,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -34,14 +41,10 @@
 
 #include "common.h"
 #include "ember_config.h"
+#include "request.h"
 #include "ui_assets.h"
 
-/* Limits of web/API.md. */
-#define MAX_QUERY_BYTES 8192
-#define MAX_FILTER_BYTES 4096
-#define MAX_PARAMS 16
-#define DEFAULT_MAX_NODES 1000000
-#define MAX_MAX_NODES 5000000
+/* Limits of web/API.md (the parameters' own are in request.c). */
 #define TIMELINE_POINTS 1000
 #define TIMELINE_MAX_POINTS 10000
 /* A request line or headers larger than this are refused by libmicrohttpd
@@ -56,6 +59,9 @@ struct web_server {
 	unsigned query_timeout_ms;
 	pthread_key_t db_key;
 	bool key_made;
+	bool check_host;      /* refuse Host headers not allowed (421) */
+	const char *const *allowed_hosts;
+	size_t n_allowed_hosts;
 	pthread_mutex_t lock; /* guards metrics */
 	struct web_metrics metrics;
 	bool have_metrics;
@@ -63,44 +69,6 @@ struct web_server {
 };
 
 /* One request's query parameters (decoded by libmicrohttpd). */
-struct params {
-	struct {
-		const char *key, *value;
-	} kv[MAX_PARAMS];
-	size_t n;
-	size_t bytes;
-	bool too_many;
-};
-
-/* What a handler answers: a status, a body and its type, or an error. */
-struct reply {
-	unsigned status;
-	char *body;          /* malloc'd (or NULL with static_body) */
-	size_t len;
-	const void *static_body;
-	const char *type;
-	char disposition[160];
-	const char *error;   /* status >= 400: message ... */
-	char error_buf[512];
-	const char *parameter; /* ... and the parameter at fault, or NULL */
-};
-
-/* ---- helpers ---- */
-
-static void fail(struct reply *r, unsigned status, const char *param, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void fail(struct reply *r, unsigned status, const char *param, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->error_buf, sizeof(r->error_buf), fmt, ap);
-	va_end(ap);
-	r->status = status;
-	r->error = r->error_buf;
-	r->parameter = param;
-}
 
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
 				     const char *key, const char *value)
@@ -116,154 +84,6 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
 	p->kv[p->n].value = value ? value : "";
 	p->n++;
 	return MHD_YES;
-}
-
-/*
- * Check the parameters against allowed (NULL-terminated): unknown and
- * repeated ones are 400s. Returns true when they are fine.
- */
-static bool check_params(const struct params *p, const char *const *allowed, struct reply *r)
-{
-	if (p->bytes > MAX_QUERY_BYTES) {
-		fail(r, 400, NULL, "query string longer than %d bytes", MAX_QUERY_BYTES);
-		return false;
-	}
-	if (p->too_many) {
-		fail(r, 400, NULL, "more than %d parameters", MAX_PARAMS);
-		return false;
-	}
-	for (size_t i = 0; i < p->n; i++) {
-		bool known = false;
-
-		for (size_t a = 0; allowed[a] && !known; a++)
-			known = !strcmp(allowed[a], p->kv[i].key);
-		if (!known) {
-			fail(r, 400, p->kv[i].key, "unknown parameter");
-			return false;
-		}
-		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(p->kv[j].key, p->kv[i].key)) {
-				fail(r, 400, p->kv[i].key, "parameter given twice");
-				return false;
-			}
-		}
-	}
-	return true;
-}
-
-static const char *get(const struct params *p, const char *key)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (!strcmp(p->kv[i].key, key))
-			return p->kv[i].value;
-	return NULL;
-}
-
-/* A whole decimal number in [min, max]; absent: dflt. */
-static bool get_uint(const struct params *p, const char *key, uint64_t min, uint64_t max,
-		     uint64_t dflt, uint64_t *ret, struct reply *r)
-{
-	const char *v = get(p, key);
-	uint64_t n = 0;
-
-	if (!v) {
-		*ret = dflt;
-		return true;
-	}
-	if (!*v || strlen(v) > 19) {
-		fail(r, 400, key, "expected a number from %llu to %llu",
-		     (unsigned long long)min, (unsigned long long)max);
-		return false;
-	}
-	for (const char *c = v; *c; c++) {
-		if (*c < '0' || *c > '9') {
-			fail(r, 400, key, "expected a number from %llu to %llu",
-			     (unsigned long long)min, (unsigned long long)max);
-			return false;
-		}
-		n = n * 10 + (uint64_t)(*c - '0');
-	}
-	if (n < min || n > max) {
-		fail(r, 400, key, "out of range: from %llu to %llu",
-		     (unsigned long long)min, (unsigned long long)max);
-		return false;
-	}
-	*ret = n;
-	return true;
-}
-
-/* A query side: time range (and whether each end was given) and filter. */
-struct side {
-	struct store_query q;
-	struct store_filter *filter;
-	bool has_from, has_to;
-};
-
-static bool get_time(const struct params *p, const char *key, int64_t now, int64_t *ret,
-		     bool *ret_given, struct reply *r)
-{
-	const char *v = get(p, key);
-	char *msg = NULL;
-
-	*ret_given = v != NULL;
-	if (!v)
-		return true;
-	if (store_time_parse(v, now, ret, &msg) < 0) {
-		fail(r, 400, key, "%s", msg ? msg : "not a time");
-		free(msg);
-		return false;
-	}
-	return true;
-}
-
-/*
- * Parse prefix+from, prefix+to, prefix+filter. A base side (dflt non-NULL)
- * takes the head's value for what it does not give.
- */
-static bool parse_side(const struct params *p, const char *prefix, const struct side *dflt,
-		       const char *head_filter, struct side *s, struct reply *r)
-{
-	static const char *const names[2][3] = {
-		{ "from", "to", "filter" },
-		{ "base_from", "base_to", "base_filter" },
-	};
-	const char *const *k = names[prefix[0] ? 1 : 0];
-	int64_t now = (int64_t)(common_wall_ns() / 1000000000ULL);
-	const char *expr;
-	char *msg = NULL;
-
-	store_query_init(&s->q);
-	if (!get_time(p, k[0], now, &s->q.from_s, &s->has_from, r) ||
-	    !get_time(p, k[1], now, &s->q.to_s, &s->has_to, r))
-		return false;
-	if (dflt) {
-		if (!s->has_from) {
-			s->q.from_s = dflt->q.from_s;
-			s->has_from = dflt->has_from;
-		}
-		if (!s->has_to) {
-			s->q.to_s = dflt->q.to_s;
-			s->has_to = dflt->has_to;
-		}
-	}
-	if (s->q.from_s > s->q.to_s) {
-		fail(r, 400, k[0], "%s is after %s", k[0], k[1]);
-		return false;
-	}
-	expr = get(p, k[2]);
-	if (!expr && dflt)
-		expr = head_filter;
-	if (expr && strlen(expr) > MAX_FILTER_BYTES) {
-		fail(r, 400, k[2], "filter longer than %d bytes", MAX_FILTER_BYTES);
-		return false;
-	}
-	if (expr && store_filter__parse(expr, &s->filter, &msg) < 0) {
-		fail(r, 400, k[2], "%s", msg ? msg : "bad filter");
-		free(msg);
-		return false;
-	}
-	s->q.filter = s->filter;
-	return true;
 }
 
 /* ---- the per-thread database handle ---- */
@@ -297,13 +117,13 @@ static int thread_db(struct web_server *srv, struct store_db **ret)
 static void fail_store(struct web_server *srv, struct store_db *db, int err, struct reply *r)
 {
 	if (err == -ETIMEDOUT) {
-		fail(r, 503, NULL, "query timed out");
+		web_fail(r, 503, NULL, "query timed out");
 	} else if (err == -EBUSY) {
-		fail(r, 503, NULL, "database busy, try again");
+		web_fail(r, 503, NULL, "database busy, try again");
 	} else if (err == -ENOENT || err == -EPROTO) {
-		fail(r, 503, NULL, "database cannot be read now: %s", store_strerror(err));
+		web_fail(r, 503, NULL, "database cannot be read now: %s", store_strerror(err));
 	} else {
-		fail(r, 500, NULL, "%s: %s", store_strerror(err),
+		web_fail(r, 500, NULL, "%s: %s", store_strerror(err),
 		     db ? store_db__errmsg(db) : "opening the database");
 	}
 	if (db && err != -ETIMEDOUT && err != -EBUSY && err != -ENOMEM) {
@@ -318,7 +138,7 @@ static FILE *body_open(struct reply *r)
 	FILE *f = open_memstream(&r->body, &r->len);
 
 	if (!f)
-		fail(r, 500, NULL, "out of memory");
+		web_fail(r, 500, NULL, "out of memory");
 	return f;
 }
 
@@ -329,7 +149,7 @@ static bool body_close(FILE *f, struct reply *r, int err)
 	if (err) {
 		free(r->body);
 		r->body = NULL;
-		fail(r, 500, NULL, "writing the answer: %s", strerror(-err));
+		web_fail(r, 500, NULL, "writing the answer: %s", strerror(-err));
 		return false;
 	}
 	r->status = 200;
@@ -362,9 +182,8 @@ static int resolve_range(struct store_db *db, const struct side *s, int64_t *ret
 
 /* ---- endpoints ---- */
 
-static void api_meta(struct web_server *srv, const struct params *p, struct reply *r)
+static void api_meta(struct web_server *srv, struct reply *r)
 {
-	static const char *const allowed[] = { NULL };
 	static const char *const keys[][2] = {
 		{ "command", "command" }, { "frequency_hz", "frequency" },
 		{ "target", "target" }, { "status", "status" },
@@ -378,8 +197,6 @@ static void api_meta(struct web_server *srv, const struct params *p, struct repl
 	FILE *f;
 	int err;
 
-	if (!check_params(p, allowed, r))
-		return;
 	err = thread_db(srv, &db);
 	if (!err)
 		err = store_db__summary(db, NULL, &sum);
@@ -419,72 +236,57 @@ static void api_meta(struct web_server *srv, const struct params *p, struct repl
 	body_close(f, r, ferror(f) ? -EIO : 0);
 }
 
-static void api_tree(struct web_server *srv, const struct params *p, bool diff, struct reply *r)
+static void api_tree(struct web_server *srv, const struct request *q, struct reply *r)
 {
-	static const char *const tree_params[] = { "from", "to", "filter", "max_nodes", NULL };
-	static const char *const diff_params[] = { "from", "to", "filter", "base_from", "base_to",
-						   "base_filter", "max_nodes", NULL };
-	struct side head = {0}, base = {0};
+	const struct side *head = &q->head, *base = &q->base;
+	bool diff = q->ep == WEB_EP_DIFF;
 	struct store_tree *ht = NULL, *bt = NULL;
 	struct web_tree_range range = {0};
 	struct store_db *db = NULL;
-	uint64_t max_nodes;
 	FILE *f;
 	int err;
 
-	if (!check_params(p, diff ? diff_params : tree_params, r) ||
-	    !get_uint(p, "max_nodes", 1, MAX_MAX_NODES, DEFAULT_MAX_NODES, &max_nodes, r) ||
-	    !parse_side(p, "", NULL, NULL, &head, r) ||
-	    (diff && !parse_side(p, "base_", &head, get(p, "filter"), &base, r)))
-		goto out;
 	err = thread_db(srv, &db);
 	if (err) {
 		fail_store(srv, NULL, err, r);
 		goto out;
 	}
-	err = store_db__query_tree(db, &head.q, &ht);
+	err = store_db__query_tree(db, &head->q, &ht);
 	if (!err && diff)
-		err = store_db__query_tree(db, &base.q, &bt);
+		err = store_db__query_tree(db, &base->q, &bt);
 	if (!err)
-		err = resolve_range(db, &head, &range.from, &range.to);
+		err = resolve_range(db, head, &range.from, &range.to);
 	if (!err && diff)
-		err = resolve_range(db, &base, &range.base_from, &range.base_to);
+		err = resolve_range(db, base, &range.base_from, &range.base_to);
 	if (err) {
 		fail_store(srv, db, err, r);
 		goto out;
 	}
 	f = body_open(r);
 	if (f)
-		body_close(f, r, web_write_tree_json_max(f, ht, bt, &range, max_nodes));
+		body_close(f, r, web_write_tree_json_max(f, ht, bt, &range, q->max_nodes));
 out:
 	store_tree__free(ht);
 	store_tree__free(bt);
-	store_filter__free(head.filter);
-	store_filter__free(base.filter);
 }
 
-static void api_timeline(struct web_server *srv, const struct params *p, struct reply *r)
+static void api_timeline(struct web_server *srv, const struct request *q, struct reply *r)
 {
-	static const char *const allowed[] = { "from", "to", "filter", "step", NULL };
-	struct side s = {0};
+	const struct side *s = &q->head;
 	struct store_timeline *t = NULL;
 	struct store_db *db = NULL;
-	uint64_t *drops = NULL, step;
+	uint64_t *drops = NULL, step = q->step;
 	int64_t from, to;
 	uint32_t bucket = 10;
 	FILE *f;
 	int err;
 
-	if (!check_params(p, allowed, r) ||
-	    !get_uint(p, "step", 1, 100ULL * 365 * 86400, 0, &step, r) ||
-	    !parse_side(p, "", NULL, NULL, &s, r))
-		goto out;
 	err = thread_db(srv, &db);
 	if (err) {
 		fail_store(srv, NULL, err, r);
 		goto out;
 	}
-	err = resolve_range(db, &s, &from, &to);
+	err = resolve_range(db, s, &from, &to);
 	if (!err)
 		err = store_db__span(db, NULL, &(int64_t){0}, &(int64_t){0}, &bucket);
 	if (err) {
@@ -498,18 +300,18 @@ static void api_timeline(struct web_server *srv, const struct params *p, struct 
 
 		step = (uint64_t)bucket * (k ? k : 1);
 	} else if ((uint64_t)(to - from) / step >= TIMELINE_MAX_POINTS) {
-		fail(r, 400, "step", "more than %d points: choose a longer step or a shorter range",
+		web_fail(r, 400, "step", "more than %d points: choose a longer step or a shorter range",
 		     TIMELINE_MAX_POINTS);
 		goto out;
 	}
-	err = store_db__query_timeline(db, &s.q, (int64_t)step, NULL, &t);
+	err = store_db__query_timeline(db, &s->q, (int64_t)step, NULL, &t);
 	if (err) {
 		fail_store(srv, db, err, r);
 		goto out;
 	}
 	drops = calloc(t->n_steps ? t->n_steps : 1, sizeof(*drops));
 	if (!drops) {
-		fail(r, 500, NULL, "out of memory");
+		web_fail(r, 500, NULL, "out of memory");
 		goto out;
 	}
 	err = store_db__drops_timeline(db, t->from_s, t->step_s, t->n_steps, drops);
@@ -534,32 +336,26 @@ static void api_timeline(struct web_server *srv, const struct params *p, struct 
 out:
 	free(drops);
 	store_timeline__free(t);
-	store_filter__free(s.filter);
 }
 
 static const char *const builtin_labels[] = { "host", "process", "pid", "thread", "tid", "cgroup" };
 
-static void api_labels(struct web_server *srv, const struct params *p, struct reply *r)
+static void api_labels(struct web_server *srv, const struct request *q, struct reply *r)
 {
-	static const char *const allowed[] = { "from", "to", "limit", NULL };
-	struct side s = {0};
+	const struct side *s = &q->head;
 	struct store_db *db = NULL;
 	char **names = NULL;
 	size_t n_names = 0;
-	uint64_t limit;
+	uint64_t limit = q->limit;
 	FILE *f = NULL;
 	int err;
 
-	if (!check_params(p, allowed, r) ||
-	    !get_uint(p, "limit", 1, 1000000, 1000, &limit, r) ||
-	    !parse_side(p, "", NULL, NULL, &s, r))
-		goto out;
 	err = thread_db(srv, &db);
 	if (err) {
 		fail_store(srv, NULL, err, r);
 		goto out;
 	}
-	err = store_db__label_names(db, &s.q, &names, &n_names);
+	err = store_db__label_names(db, &s->q, &names, &n_names);
 	if (err) {
 		fail_store(srv, db, err, r);
 		goto out;
@@ -579,7 +375,7 @@ static void api_labels(struct web_server *srv, const struct params *p, struct re
 			dup |= !strcmp(builtin_labels[b], name);
 		if (dup)
 			continue;
-		err = store_db__label_values(db, &s.q, name, &v, &nv);
+		err = store_db__label_values(db, &s->q, name, &v, &nv);
 		if (err) {
 			fclose(f);
 			free(r->body);
@@ -602,7 +398,6 @@ static void api_labels(struct web_server *srv, const struct params *p, struct re
 	body_close(f, r, ferror(f) ? -EIO : 0);
 out:
 	store_strv_free(names);
-	store_filter__free(s.filter);
 }
 
 static int by_total(const void *a, const void *b)
@@ -616,40 +411,29 @@ static int by_total(const void *a, const void *b)
 	return 0;
 }
 
-static void api_top(struct web_server *srv, const struct params *p, struct reply *r)
+static void api_top(struct web_server *srv, const struct request *q, struct reply *r)
 {
-	static const char *const allowed[] = { "from", "to", "filter", "limit", "sort", NULL };
 	struct store_top_entry *e = NULL;
 	struct store_tree *t = NULL;
-	struct side s = {0};
 	struct store_db *db = NULL;
-	const char *sort = get(p, "sort");
-	uint64_t limit;
+	uint64_t limit = q->limit;
 	size_t n = 0;
 	FILE *f;
 	int err;
 
-	if (!check_params(p, allowed, r) ||
-	    !get_uint(p, "limit", 0, UINT32_MAX, 100, &limit, r) ||
-	    !parse_side(p, "", NULL, NULL, &s, r))
-		goto out;
-	if (sort && strcmp(sort, "self") && strcmp(sort, "total")) {
-		fail(r, 400, "sort", "expected self or total");
-		goto out;
-	}
 	err = thread_db(srv, &db);
 	if (err) {
 		fail_store(srv, NULL, err, r);
 		goto out;
 	}
-	err = store_db__query_tree(db, &s.q, &t);
+	err = store_db__query_tree(db, &q->head.q, &t);
 	if (!err)
 		err = store_tree__top(t, &e, &n);
 	if (err) {
 		fail_store(srv, db, err, r);
 		goto out;
 	}
-	if (sort && !strcmp(sort, "total"))
+	if (q->sort_total)
 		qsort(e, n, sizeof(*e), by_total);
 	if (limit && n > limit)
 		n = limit;
@@ -671,13 +455,10 @@ static void api_top(struct web_server *srv, const struct params *p, struct reply
 out:
 	free(e);
 	store_tree__free(t);
-	store_filter__free(s.filter);
 }
 
-static void api_export(struct web_server *srv, const struct params *p, const char *fmt_name,
-		       struct reply *r)
+static void api_export(struct web_server *srv, const struct request *q, struct reply *r)
 {
-	static const char *const allowed[] = { "from", "to", "filter", NULL };
 	static const struct {
 		const char *name, *ext, *type;
 		enum store_export_format fmt;
@@ -686,30 +467,22 @@ static void api_export(struct web_server *srv, const struct params *p, const cha
 		{ "folded", "folded.txt", "text/plain; charset=utf-8", STORE_EXPORT_FOLDED },
 		{ "speedscope", "speedscope.json", "application/json", STORE_EXPORT_SPEEDSCOPE },
 	};
+	const struct side *s = &q->head;
+	size_t k = (size_t)q->export_format;
 	struct store_tree *t = NULL;
 	struct store_db *db = NULL;
-	struct side s = {0};
 	int64_t from, to;
-	size_t k;
 	FILE *f;
 	int err;
 
-	for (k = 0; k < ARRAY_SIZE(formats) && strcmp(formats[k].name, fmt_name); k++)
-		;
-	if (k == ARRAY_SIZE(formats)) {
-		fail(r, 404, NULL, "not found");
-		return;
-	}
-	if (!check_params(p, allowed, r) || !parse_side(p, "", NULL, NULL, &s, r))
-		goto out;
 	err = thread_db(srv, &db);
 	if (err) {
 		fail_store(srv, NULL, err, r);
 		goto out;
 	}
-	err = store_db__query_tree(db, &s.q, &t);
+	err = store_db__query_tree(db, &s->q, &t);
 	if (!err)
-		err = resolve_range(db, &s, &from, &to);
+		err = resolve_range(db, s, &from, &to);
 	if (err) {
 		fail_store(srv, db, err, r);
 		goto out;
@@ -717,7 +490,7 @@ static void api_export(struct web_server *srv, const struct params *p, const cha
 	f = body_open(r);
 	if (!f)
 		goto out;
-	err = store_db__export_tree(db, &s.q, t, formats[k].fmt, f);
+	err = store_db__export_tree(db, &s->q, t, formats[k].fmt, f);
 	r->type = formats[k].type;
 	snprintf(r->disposition, sizeof(r->disposition),
 		 "attachment; filename=\"ember-%lld-%lld.%s\"", (long long)from, (long long)to,
@@ -732,7 +505,6 @@ static void api_export(struct web_server *srv, const struct params *p, const cha
 	body_close(f, r, err);
 out:
 	store_tree__free(t);
-	store_filter__free(s.filter);
 }
 
 /* ---- /metrics ---- */
@@ -754,19 +526,6 @@ static void prom_label(FILE *f, const char *s)
 	}
 }
 
-uint64_t web_rss_bytes(void)
-{
-	unsigned long long size = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "re");
-	int n;
-
-	if (!f)
-		return 0;
-	n = fscanf(f, "%llu %llu", &size, &resident);
-	fclose(f);
-	return n == 2 ? resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
-}
-
 static uint64_t file_size(const char *path, const char *suffix)
 {
 	char buf[4096];
@@ -776,15 +535,12 @@ static uint64_t file_size(const char *path, const char *suffix)
 	return stat(buf, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
-static void api_metrics(struct web_server *srv, const struct params *p, struct reply *r)
+static void api_metrics(struct web_server *srv, struct reply *r)
 {
-	static const char *const allowed[] = { NULL };
 	struct web_metrics m;
 	bool have;
 	FILE *f;
 
-	if (!check_params(p, allowed, r))
-		return;
 	pthread_mutex_lock(&srv->lock);
 	m = srv->metrics;
 	have = srv->have_metrics;
@@ -811,6 +567,20 @@ static void api_metrics(struct web_server *srv, const struct params *p, struct r
 		       m.last_flush_seconds);
 		metric(f, "ember_flush_duration_seconds_total", "counter",
 		       "Time spent in all flushes.", m.flush_seconds_sum);
+		metric(f, "ember_flush_cpu_seconds", "gauge", "CPU time of the latest flush.",
+		       m.last_flush_cpu_seconds);
+		metric(f, "ember_flush_cpu_seconds_total", "counter", "CPU time of all flushes.",
+		       m.flush_cpu_seconds_sum);
+		metric(f, "ember_flush_interval_seconds", "gauge",
+		       "The flush interval (--flush).", m.flush_interval_seconds);
+		metric(f, "ember_flush_lateness_seconds", "gauge",
+		       "How late the latest flush started.", m.last_flush_late_seconds);
+		metric(f, "ember_flushes_late_total", "counter",
+		       "Flushes that started a second or more after they were due.",
+		       m.flushes_late);
+		metric(f, "ember_early_flushes_total", "counter",
+		       "Flushes made early to bound the stacks buffered between flushes.",
+		       m.early_flushes);
 		metric(f, "ember_frames_total", "counter", "Frames symbolized, weighted by samples.",
 		       m.frames);
 		metric(f, "ember_frames_symbolized_total", "counter",
@@ -829,6 +599,23 @@ static void api_metrics(struct web_server *srv, const struct params *p, struct r
 		       "Memory held by the symbolizer's caches.", m.symbolizer_memory_bytes);
 		metric(f, "ember_memory_budget_bytes", "gauge",
 		       "The agent's memory budget (0: none).", m.memory_budget_bytes);
+		fputs("# HELP ember_cache_memory_bytes Memory held per cache.\n"
+		      "# TYPE ember_cache_memory_bytes gauge\n", f);
+		for (size_t i = 0; i < m.n_caches && i < WEB_METRICS_MAX_CACHES; i++) {
+			fputs("ember_cache_memory_bytes{cache=\"", f);
+			prom_label(f, m.caches[i].name);
+			fprintf(f, "\"} %llu\n", (unsigned long long)m.caches[i].bytes);
+		}
+		fputs("# HELP ember_cache_evictions_total Entries dropped per cache to stay "
+		      "within the budget.\n# TYPE ember_cache_evictions_total counter\n", f);
+		for (size_t i = 0; i < m.n_caches && i < WEB_METRICS_MAX_CACHES; i++) {
+			fputs("ember_cache_evictions_total{cache=\"", f);
+			prom_label(f, m.caches[i].name);
+			fprintf(f, "\"} %llu\n", (unsigned long long)m.caches[i].evictions);
+		}
+		metric(f, "ember_memory_trims_total", "counter",
+		       "Times the budget was passed between flushes and caches were shed.",
+		       m.memory_trims);
 		metric(f, "ember_cache_resets_total", "counter",
 		       "Symbolizer caches dropped to stay within the budget.", m.cache_resets);
 	} else {
@@ -878,7 +665,7 @@ static void api_metrics(struct web_server *srv, const struct params *p, struct r
 	metric(f, "ember_database_size_bytes", "gauge", "Database file size, with its WAL.",
 	       (double)(file_size(srv->db_path, "") + file_size(srv->db_path, "-wal")));
 	metric(f, "ember_resident_memory_bytes", "gauge", "Resident memory of this process.",
-	       (double)web_rss_bytes());
+	       (double)common_rss_bytes());
 	metric(f, "ember_http_requests_total", "counter", "HTTP requests answered.",
 	       (double)__atomic_load_n(&srv->requests, __ATOMIC_RELAXED));
 	metric(f, "ember_http_errors_total", "counter", "HTTP requests answered with an error.",
@@ -891,40 +678,52 @@ static void api_metrics(struct web_server *srv, const struct params *p, struct r
 static void route(struct web_server *srv, const char *url, const struct params *p,
 		  struct reply *r)
 {
-	static const char *const none[] = { NULL };
-	const char *export_prefix = "/api/v1/export/";
+	struct request q;
 
-	if (!strcmp(url, "/") || !strcmp(url, "/index.html")) {
-		if (!check_params(p, none, r))
-			return;
+	if (!web_request_parse(url, p, (int64_t)(common_wall_ns() / 1000000000ULL), &q, r)) {
+		web_request_free(&q);
+		return;
+	}
+	switch (q.ep) {
+	case WEB_EP_UI:
 		r->status = 200;
 		r->static_body = web_ui_index_html;
 		r->len = web_ui_index_html_len;
 		r->type = "text/html; charset=utf-8";
-	} else if (!strcmp(url, "/healthz")) {
+		break;
+	case WEB_EP_HEALTHZ:
 		r->status = 200;
 		r->static_body = "ok\n";
 		r->len = 3;
 		r->type = "text/plain; charset=utf-8";
-	} else if (!strcmp(url, "/metrics")) {
-		api_metrics(srv, p, r);
-	} else if (!strcmp(url, "/api/v1/meta")) {
-		api_meta(srv, p, r);
-	} else if (!strcmp(url, "/api/v1/tree")) {
-		api_tree(srv, p, false, r);
-	} else if (!strcmp(url, "/api/v1/diff")) {
-		api_tree(srv, p, true, r);
-	} else if (!strcmp(url, "/api/v1/timeline")) {
-		api_timeline(srv, p, r);
-	} else if (!strcmp(url, "/api/v1/labels")) {
-		api_labels(srv, p, r);
-	} else if (!strcmp(url, "/api/v1/top")) {
-		api_top(srv, p, r);
-	} else if (!strncmp(url, export_prefix, strlen(export_prefix))) {
-		api_export(srv, p, url + strlen(export_prefix), r);
-	} else {
-		fail(r, 404, NULL, "not found");
+		break;
+	case WEB_EP_METRICS:
+		api_metrics(srv, r);
+		break;
+	case WEB_EP_META:
+		api_meta(srv, r);
+		break;
+	case WEB_EP_TREE:
+	case WEB_EP_DIFF:
+		api_tree(srv, &q, r);
+		break;
+	case WEB_EP_TIMELINE:
+		api_timeline(srv, &q, r);
+		break;
+	case WEB_EP_LABELS:
+		api_labels(srv, &q, r);
+		break;
+	case WEB_EP_TOP:
+		api_top(srv, &q, r);
+		break;
+	case WEB_EP_EXPORT:
+		api_export(srv, &q, r);
+		break;
+	case WEB_EP_NOT_FOUND:
+		web_fail(r, 404, NULL, "not found");
+		break;
 	}
+	web_request_free(&q);
 }
 
 static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection *c,
@@ -993,9 +792,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct params p = {0};
 
 	__atomic_fetch_add(&srv->requests, 1, __ATOMIC_RELAXED);
+	if (srv->check_host) {
+		const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							       MHD_HTTP_HEADER_HOST);
+
+		if (!web_host_allowed(host, srv->allowed_hosts, srv->n_allowed_hosts)) {
+			/* Answered at once, like a wrong method: no handler,
+			 * no database, for a page on another site. */
+			web_fail(&r, 421, NULL, "Host '%.200s' is not allowed: this server answers "
+			     "loopback names only (DNS rebinding protection); start it with "
+			     "--allow-host NAME to accept another name", host);
+			return send_reply(srv, c, &r, false);
+		}
+	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
 		/* Answered at once: a body, if any, is never read. */
-		fail(&r, 405, NULL, "method not allowed: use GET");
+		web_fail(&r, 405, NULL, "method not allowed: use GET");
 		return send_reply(srv, c, &r, true);
 	}
 	if (*upload_data_size) {
@@ -1138,6 +950,11 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 	srv->listen_fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
 	srv->query_timeout_ms = opts->query_timeout_ms ? opts->query_timeout_ms : 30000;
+	srv->allowed_hosts = opts->allowed_hosts;
+	srv->n_allowed_hosts = opts->allowed_hosts ? opts->n_allowed_hosts : 0;
+	srv->check_host = srv->n_allowed_hosts > 0 ||
+			  web_address_is_loopback(opts->address ? opts->address
+								: WEB_DEFAULT_ADDRESS);
 	srv->db_path = strdup(opts->db_path);
 	if (!srv->db_path) {
 		err = -ENOMEM;

@@ -17,6 +17,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -68,8 +69,9 @@ void web_html_escape(FILE *out, const char *s);
 #define WEB_DEFAULT_ADDRESS "127.0.0.1"
 #define WEB_DEFAULT_PORT 7478
 
-/* At most this many drop reasons in struct web_metrics. */
+/* At most this many drop reasons, and caches, in struct web_metrics. */
 #define WEB_METRICS_MAX_DROPS 16
+#define WEB_METRICS_MAX_CACHES 8
 
 /*
  * The counters a running agent publishes for /metrics (the server has no
@@ -85,13 +87,26 @@ struct web_metrics {
 	} drops[WEB_METRICS_MAX_DROPS];
 	size_t n_drops;
 	uint64_t flushes, flush_errors;
+	double flush_interval_seconds; /* the --flush interval */
 	double last_flush_seconds;   /* duration of the latest flush */
 	double flush_seconds_sum;    /* of all flushes */
+	double last_flush_cpu_seconds, flush_cpu_seconds_sum; /* CPU time */
+	double last_flush_late_seconds; /* the latest flush started this late */
+	uint64_t flushes_late;       /* flushes started 1 s or more late */
+	uint64_t early_flushes;      /* flushes for the pending-stacks bound */
 	uint64_t frames, frames_symbolized;
 	uint64_t user_stacks, user_stacks_complete;
 	uint64_t processes;
 	uint64_t symbolizer_memory_bytes;
 	uint64_t memory_budget_bytes; /* 0: no budget */
+	struct {
+		const char *name;        /* "symbolizer-binaries", ... */
+		uint64_t bytes;          /* held now */
+		uint64_t evictions;      /* entries dropped to stay in budget */
+	} caches[WEB_METRICS_MAX_CACHES];
+	size_t n_caches;
+	uint64_t memory_trims;       /* times the budget was passed between
+	                                flushes and caches were shed */
 	uint64_t cache_resets;       /* symbolizer caches dropped for the budget */
 	uint64_t rss_bytes;          /* resident memory when published */
 };
@@ -104,6 +119,13 @@ struct web_options {
 	unsigned max_connections;   /* 0 = 64 */
 	unsigned connection_timeout_s; /* idle connections closed; 0 = 30 */
 	unsigned query_timeout_ms;  /* a query taking longer is a 503; 0 = 30000 */
+	/* Host header check (DNS rebinding): when the server listens on a
+	 * loopback address, or when allowed_hosts are given, a request whose
+	 * Host is not a loopback name (localhost, *.localhost, 127.x.y.z,
+	 * [::1], any port) nor one of these names (any port; "*": any host)
+	 * is a 421. Borrowed until web_server__stop(). */
+	const char *const *allowed_hosts;
+	size_t n_allowed_hosts;
 };
 
 struct web_server;
@@ -115,6 +137,18 @@ struct web_server;
  * -EINVAL (not an address, port out of range) or -ENOMEM.
  */
 int web_parse_listen(const char *text, char **ret_address, uint16_t *ret_port);
+
+/*
+ * Whether the Host header value host is allowed (see web_options):
+ * a loopback name or address with an optional port, or one of allowed
+ * (compared without the port, case-insensitively; "*" allows any). A
+ * missing Host (NULL: HTTP/1.0) is allowed, malformed ones are not.
+ * Pure; exposed for the fuzz entry point and tests.
+ */
+bool web_host_allowed(const char *host, const char *const *allowed, size_t n_allowed);
+
+/* Whether address (an IPv4 or IPv6 literal) is a loopback address. */
+bool web_address_is_loopback(const char *address);
 
 /*
  * Check that opts->db_path opens read-only, then listen and serve on
@@ -135,7 +169,3 @@ void web_server__set_metrics(struct web_server *srv, const struct web_metrics *m
 /* Stop listening, finish the requests in flight, close every handle. NULL
  * is fine. */
 void web_server__stop(struct web_server *srv);
-
-/* This process's resident memory in bytes (from /proc/self/statm), 0 when
- * unknown. */
-uint64_t web_rss_bytes(void);

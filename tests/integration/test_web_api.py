@@ -222,6 +222,31 @@ check(st == 200 and body == b"", "HEAD /api/v1/tree is a 200 without a body")
 st, h, body = w.request(base, "/", method="HEAD")
 check(st == 200 and body == b"" and h["content-type"].startswith("text/html"), "HEAD / is a 200")
 
+# ---- Host header: DNS rebinding protection on loopback
+port_s = base.rsplit(":", 1)[1]
+GOOD_HOSTS = [f"127.0.0.1:{port_s}", "127.0.0.1", f"localhost:{port_s}", "LOCALHOST", "localhost.",
+              f"[::1]:{port_s}", "[::1]", "127.1.2.3:80", "app.localhost:8080",
+              f"[::ffff:127.0.0.1]:{port_s}"]
+BAD_HOSTS = [f"evil.example.com:{port_s}", "evil.example.com", "127.0.0.1.evil.com", "localhost.evil.com",
+             "evillocalhost", f"localhost:{port_s}@evil.com", "[::1]x", "[::2]", "127.0.0.1:99999",
+             "127.0.0.1:", "", "10.0.0.1", "[::1", "local host", "0.0.0.0", "%6c%6fcalhost"]
+bad = []
+for h in GOOD_HOSTS:
+    st, _, body = w.request(base, "/api/v1/meta", headers={"Host": h})
+    if st != 200:
+        bad.append(f"Host {h!r}: {st} {body[:100]!r}")
+for h in BAD_HOSTS:
+    for path in ("/api/v1/tree", "/", "/healthz", "/metrics"):
+        st, hd, body = w.request(base, path, headers={"Host": h})
+        try:
+            j = json.loads(body)
+        except ValueError:
+            j = {}
+        if st != 421 or "rebinding" not in j.get("error", "") or b"leaf_a" in body:
+            bad.append(f"Host {h!r} {path}: {st} {body[:100]!r}")
+check(not bad, f"{len(GOOD_HOSTS)} loopback Host headers are answered, {len(BAD_HOSTS)} other names get a 421 "
+      "JSON error on every path (DNS rebinding)" + ("; " + "; ".join(bad) if bad else ""))
+
 # ---- garbage on the wire and idle connections
 host, port = base.split("//")[1].split(":")
 port = int(port)
@@ -291,6 +316,22 @@ check(m2["samples"] == total and t2["samples"] == total, "serve as user nobody r
 rc, err = w.stop(p2)
 check(rc == 0 and w.sha256(os.path.join(ro, "split.db")) == digest2 and sorted(os.listdir(ro)) == ["split.db"],
       "... and leaves it, and its directory, untouched")
+
+# --allow-host: a name for a reverse proxy, or any with '*'
+p3, base3, _ = w.start(["serve", "--db", db, "--listen", "127.0.0.1:0", "--allow-host", "ember.example.com",
+                        "--allow-host", "[fd00::1]"])
+codes = [w.request(base3, "/api/v1/meta", headers={"Host": h})[0]
+         for h in ("ember.example.com:8443", "EMBER.example.com", "[fd00::1]:80", "localhost", "evil.example.com",
+                   "example.com")]
+check(codes == [200, 200, 200, 200, 421, 421],
+      f"--allow-host NAME adds NAME (any port) to the loopback names, others stay refused ({codes})")
+w.stop(p3)
+p3, base3, _ = w.start(["serve", "--db", db, "--listen", "127.0.0.1:0", "--allow-host", "*"])
+st = w.request(base3, "/api/v1/meta", headers={"Host": "anything.example"})[0]
+check(st == 200, f"--allow-host '*' answers any Host ({st})")
+w.stop(p3)
+r = run([EMBER, "serve", "--db", db, "--allow-host", "evil.com:80"])
+check(r.returncode == 2 and "--allow-host" in r.stderr, "--allow-host with a port is a usage error")
 
 r = run([EMBER, "serve", "--db", os.path.join(d, "missing.db")])
 check(r.returncode != 0 and "missing.db" in r.stderr, f"serve of a missing file fails clearly ({r.stderr.strip()})")

@@ -54,11 +54,13 @@ def stop(p, timeout=60):
 
 def request(base, path, method="GET", timeout=60, headers=None):
     """One request on a fresh connection: (status, headers dict with
-    lower-case names, body bytes)."""
+    lower-case names, body bytes). A "Host" in headers replaces the one
+    http.client would send."""
     host, port = base.split("//", 1)[1].rsplit(":", 1)
     c = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
-        c.putrequest(method, path, skip_accept_encoding=True)
+        c.putrequest(method, path, skip_accept_encoding=True,
+                     skip_host="Host" in (headers or {}))
         for k, v in (headers or {}).items():
             c.putheader(k, v)
         c.endheaders()

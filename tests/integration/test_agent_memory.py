@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`ember agent --memory 64` under process churn that symbolizes many new
+processes and binaries per interval (shortlived: hundreds of fork+exec
+children; forker: forked children; and copies of shortlived with no
+build-id, so each copy is a binary of its own with its own DWARF): the
+resident size, sampled from /proc/PID/status every quarter second, stays
+near the budget also between and inside flushes, /metrics shows the
+budget, each cache's bytes and the evictions that kept it there, and the
+profile is still symbolized (short_leaf named after its processes exit)."""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+from embertest import check, folded, prog, require_root, tmpdir
+import webtest as w
+
+require_root()
+BUDGET_MB = 64
+DURATION = 40
+FLUSH = 2
+d = tmpdir()
+db = os.path.join(d, "agent.db")
+
+# 40 distinct binaries: copies of one program without its build-id, told
+# apart by file identity, so each is loaded (ELF and DWARF) on its own
+copies = []
+for i in range(40):
+    c = os.path.join(d, f"short{i}")
+    subprocess.run(["objcopy", "--remove-section", ".note.gnu.build-id", prog("shortlived"), c], check=True)
+    copies.append(c)
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+p, base, _ = w.start(["agent", "--db", db, "--listen", "127.0.0.1:0", "--flush", str(FLUSH),
+                      "-F", "49", "--memory", str(BUDGET_MB)])
+t0 = time.time()
+work, rss, k = [], [], 0
+while time.time() - t0 < DURATION:
+    work = [x for x in work if x.poll() is None]
+    # churn, not CPU load: the agent must get the CPU to flush (the
+    # cadence under load is test_agent_soak's)
+    if len(work) < 4:
+        work.append(subprocess.Popen([prog("shortlived"), "--count", "20", "--parallel", "1", "--ms", "10"]))
+        work.append(subprocess.Popen([prog("forker"), "--children", "1", "--seconds", "0.5"]))
+        for _ in range(2):
+            work.append(subprocess.Popen([copies[k % len(copies)], "--child", "10"]))
+            k += 1
+    rss.append((time.time() - t0, rss_kb(p.pid)))
+    time.sleep(0.25)
+for x in work:
+    x.wait(timeout=60)
+time.sleep(FLUSH + 1)
+st, _, body = w.request(base, "/metrics")
+text = body.decode()
+rc, err = w.stop(p)
+check(rc == 0, f"the agent exits 0 on SIGTERM ({err.strip().splitlines()[-1] if err.strip() else ''})")
+
+
+def metric(name):
+    m = re.search(r"^" + re.escape(name) + r" ([0-9.e+]+)$", text, re.M)
+    return float(m.group(1)) if m else None
+
+
+caches = dict(re.findall(r'^ember_cache_memory_bytes\{cache="([a-z-]+)"\} ([0-9]+)$', text, re.M))
+evictions = dict(re.findall(r'^ember_cache_evictions_total\{cache="([a-z-]+)"\} ([0-9]+)$', text, re.M))
+budget = metric("ember_memory_budget_bytes")
+check(budget == BUDGET_MB << 20, f"/metrics shows the budget ({budget})")
+check(set(caches) >= {"symbolizer-binaries", "symbolizer-names", "symbolizer-processes", "kernel-symbols",
+                      "pending-stacks"} and set(evictions) == set(caches),
+      f"/metrics shows each cache's bytes and evictions ({caches}, {evictions})")
+check(int(caches["symbolizer-binaries"]) <= (BUDGET_MB << 20) // 2,
+      f"the symbolizer's binaries stay within half the budget ({int(caches['symbolizer-binaries']) >> 20} MB)")
+evicted = int(evictions["symbolizer-binaries"])
+trims = metric("ember_memory_trims_total")
+check(evicted > 0, f"binaries were evicted to stay within the budget ({evicted} evictions, {trims} trims)")
+# after the first flush (start-up: BPF maps, kallsyms, the database)
+late = [kb for t_, kb in rss if t_ >= FLUSH + 1]
+peak = max(late)
+print(f"# rss (s, MB): {[(round(a), b // 1024) for a, b in rss[::8]]}")
+# About 40 MB are not caches (libraries, BPF maps, SQLite, the web
+# server's threads, the store's id caches) and libdwarf's transient
+# reads come and go between checks: the median holds near the budget,
+# peaks pass it (measured: median 70 MB, peak 101 MB on a loaded VM).
+median = sorted(late)[len(late) // 2]
+check(peak <= BUDGET_MB * 1024 * 2 and median <= BUDGET_MB * 1024 * 5 // 4,
+      f"resident memory stays near the {BUDGET_MB} MB budget: median {median // 1024} MB, at most "
+      f"{peak // 1024} MB over {len(late)} samples, also during flushes")
+
+stacks = folded(db)
+short = sum(n for frames, n in stacks if "short_leaf" in frames)
+named = sum(n for frames, n in stacks if "short_work" in frames and "short_leaf" in frames)
+total_short = sum(n for frames, n in stacks if frames and frames[0].startswith("short"))
+ratio = metric("ember_symbolization_ratio")
+check(short > 20 and named >= 0.9 * short,
+      f"profiles are still symbolized: short_leaf has {short} samples, {named} under short_work "
+      f"(symbolization ratio {ratio})")
+shutil.rmtree(d, ignore_errors=True)
+print("test_agent_memory: all checks passed")

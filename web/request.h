@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * request.h — private to web/: one request's decoded query parameters, its
+ * checked form (route, time ranges, filters, numbers) and the reply a
+ * handler builds. request.c turns outside input into these without any
+ * database; server.c answers them; fuzz-query.c fuzzes request.c.
+ *
+ * Thread safety: the functions are pure; each request has its own structs.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage.h"
+
+#define MAX_PARAMS 16
+
+/* One request's query parameters (decoded: libmicrohttpd, or the fuzzer). */
+struct params {
+	struct {
+		const char *key, *value;
+	} kv[MAX_PARAMS];
+	size_t n;
+	size_t bytes;
+	bool too_many;
+};
+
+/* What a handler answers: a status, a body and its type, or an error. */
+struct reply {
+	unsigned status;
+	char *body;          /* malloc'd (or NULL with static_body) */
+	size_t len;
+	const void *static_body;
+	const char *type;
+	char disposition[160];
+	const char *error;   /* status >= 400: message ... */
+	char error_buf[512];
+	const char *parameter; /* ... and the parameter at fault, or NULL */
+};
+
+
+/* A query side: time range (and whether each end was given) and filter. */
+struct side {
+	struct store_query q;
+	struct store_filter *filter;
+	bool has_from, has_to;
+};
+
+enum web_endpoint {
+	WEB_EP_NOT_FOUND, WEB_EP_UI, WEB_EP_HEALTHZ, WEB_EP_METRICS, WEB_EP_META,
+	/* from here on, endpoints with a time range and (but labels) a filter */
+	WEB_EP_TREE, WEB_EP_DIFF, WEB_EP_TIMELINE, WEB_EP_LABELS, WEB_EP_TOP, WEB_EP_EXPORT,
+};
+
+/* A request after every check: what the handler needs and nothing else. */
+struct request {
+	enum web_endpoint ep;
+	int export_format;       /* WEB_EP_EXPORT: pprof, folded, speedscope */
+	struct side head, base;  /* base: WEB_EP_DIFF only */
+	uint64_t max_nodes;      /* tree, diff */
+	uint64_t step;           /* timeline; 0 = choose */
+	uint64_t limit;          /* labels, top */
+	bool sort_total;         /* top */
+};
+
+/* Set r to an error: status, the parameter at fault (or NULL), message. */
+void web_fail(struct reply *r, unsigned status, const char *param, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The value of parameter key, or NULL. */
+const char *web_param(const struct params *p, const char *key);
+
+/*
+ * Route url and check every parameter of p the way web/API.md says, with
+ * now (Unix seconds) for relative times. Returns true and fills *q (free
+ * it with web_request_free(), also after false), or false with the error
+ * (400 naming the parameter, 404) in *r.
+ */
+bool web_request_parse(const char *url, const struct params *p, int64_t now,
+		       struct request *q, struct reply *r);
+void web_request_free(struct request *q);
