@@ -30,7 +30,9 @@ enum store_stmt {
 	STMT_STRING_ADD,
 	STMT_FUNCTION_ADD,
 	STMT_FRAME_ADD,
-	STMT_NODE_ADD,
+	STMT_CHUNK_LOAD,
+	STMT_CHUNK_LAST,
+	STMT_CHUNK_PUT,
 	STMT_LABELS_GET,
 	STMT_LABELS_ADD,
 	STMT_BLOCK_GET,
@@ -44,16 +46,16 @@ enum store_stmt {
 
 /*
  * The id caches of the writer, one per deduplicated table. Strings,
- * functions, frames and stack nodes have no UNIQUE index (schema 4): their
- * caches are complete copies of the tables' keys, brought up to date at
- * each store_db__begin under the write lock, and never trimmed. Label sets
- * keep their index and a bounded cache.
+ * functions and frames have no UNIQUE index (schema 4): their caches are
+ * complete copies of the tables' keys, brought up to date at each
+ * store_db__begin under the write lock, and never trimmed. Label sets
+ * keep their index and a bounded cache. Stack nodes have their own
+ * complete index (struct store_db's nodes).
  */
 enum store_cache {
 	CACHE_STRING,
 	CACHE_FUNCTION,
 	CACHE_FRAME,
-	CACHE_NODE,
 	CACHE_LABELS,
 	CACHE_COUNT,
 };
@@ -78,6 +80,22 @@ struct store_sum *store_sums__find(const struct store_sums *m, int64_t a,
 				   int64_t b);
 void store_sums__clear(struct store_sums *m);
 void store_sums__free(struct store_sums *m);
+
+/* A stack-trie node (store_trie.c). */
+/* Nodes per chunk of the packed trie: a chunk is rewritten whole when a flush appends to it,
+ * so it stays small (~10 KiB packed); larger chunks deflate only a little
+ * better. */
+#define STORE_TRIE_CHUNK 4096
+
+struct store_trie_node {
+	int64_t id, parent, frame;
+};
+
+/* A growable array of nodes, by ascending id. */
+struct store_trie_nodes {
+	struct store_trie_node *v;
+	size_t n, cap;
+};
 
 /* A set of label-set ids (a filter's matches). */
 struct store_lsset {
@@ -123,6 +141,12 @@ struct store_db {
 	int64_t mirror_generation;         /* gc_generation the copies match */
 	bool mirror_valid;
 	struct store_sums flush_sums; /* (label set, node) -> count */
+	/* The writer's index of the stack trie: (parent, frame) -> id for
+	 * every stored node (in the count field), loaded with the caches;
+	 * max_node is the largest id, new_nodes what this flush adds. */
+	struct store_sums nodes;
+	int64_t max_node;
+	struct store_trie_nodes new_nodes;
 	struct store_read_cache cache;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no deadline */
 	char errmsg[256];
@@ -142,6 +166,14 @@ enum store_block_encoding {
  * allocation): 64 MiB, some 6 million entries. */
 #define STORE_BLOCK_MAX (64u << 20)
 
+/* LEB128 varints: put returns the bytes written (at most 10); get reads
+ * from [*p, end) and is false when truncated or too long. */
+size_t store_varint__put(unsigned char *p, uint64_t v);
+bool store_varint__get(const unsigned char **p, const unsigned char *end,
+		       uint64_t *ret);
+uint64_t store_zigzag(int64_t v);
+int64_t store_unzigzag(uint64_t v);
+
 /*
  * Encode the entries of m (sorted in place; clear m afterwards) as a block.
  * Returns 0 and *ret_data (caller frees), *ret_len, *ret_total, or -ENOMEM.
@@ -159,6 +191,19 @@ struct store_block_reader {
 };
 
 void store_block_reader__free(struct store_block_reader *rd);
+
+/*
+ * A packed body as stored (sample blocks, trie chunks): one encoding byte,
+ * then the body plain or, when smaller, its varint length and its raw
+ * deflate. seal returns 0 and *ret_data (caller frees), *ret_len, or
+ * -ENOMEM. open returns 0 and the body (borrowed from data or rd->buf,
+ * valid until rd's next use), or -EINVAL (corrupt), -ENOMEM.
+ */
+int store_pack__seal(const unsigned char *body, size_t len,
+		     unsigned char **ret_data, size_t *ret_len);
+int store_pack__open(struct store_block_reader *rd, const void *data,
+		     size_t len, const unsigned char **ret_body,
+		     size_t *ret_len);
 
 /*
  * Call fn for each entry of a block whose label set is in allow (NULL: all),
@@ -254,3 +299,34 @@ int store_filter__register(sqlite3 *sql);
 /* Drop the writer's id caches (after a rollback they may name rows that no
  * longer exist). */
 void store_db__drop_caches(struct store_db *db);
+
+/* ---- the packed stack trie (store_trie.c, schema 5) ---- */
+
+
+int store_trie_nodes__push(struct store_trie_nodes *a, int64_t id,
+			   int64_t parent, int64_t frame);
+void store_trie_nodes__free(struct store_trie_nodes *a);
+
+/*
+ * Call fn for every stored node with an id above after, by ascending id
+ * (inside the caller's transaction). Returns 0, fn's error, -EINVAL
+ * ("corrupt stack trie": a chunk that does not decode, ids out of order,
+ * a parent not below its child), or -errno.
+ */
+typedef int (*store_trie_fn)(void *ctx, const struct store_trie_node *n);
+int store_trie__load(struct store_db *db, int64_t after, store_trie_fn fn,
+		     void *ctx);
+
+/*
+ * Append nodes (ascending ids above every stored id) in the writer's
+ * transaction: the last chunk is filled up and rewritten, new chunks
+ * follow. Returns 0, -EINVAL (ids out of order, corrupt last chunk), or
+ * -errno.
+ */
+int store_trie__append(struct store_db *db, const struct store_trie_node *v,
+		       size_t n);
+
+/* Replace the whole trie with nodes (ascending ids), packed anew.
+ * Returns 0 or -errno. */
+int store_trie__replace(struct store_db *db, const struct store_trie_node *v,
+			size_t n);

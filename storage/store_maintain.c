@@ -12,8 +12,10 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "store_internal.h"
 
@@ -274,55 +276,114 @@ static int remove_before(struct store_db *db, int64_t cut,
 	return 0;
 }
 
-/* The label sets and leaf nodes the remaining blocks use, into temp
- * tables live_sets and live_nodes (leaves only). */
-static int live_from_blocks(struct store_db *db)
+/* Fill temp table name (one integer column id) with ids; duplicates are
+ * fine. */
+static int temp_ids(struct store_db *db, const char *name,
+		    int64_t (*get)(const void *v, size_t i), const void *v,
+		    size_t n)
 {
-	struct store_sums live = { 0 };
 	sqlite3_stmt *ins = NULL;
+	char sql[128];
 	int r, rc;
 
-	r = store_db__exec(db,
-			   "DROP TABLE IF EXISTS temp.live_sets;"
-			   "DROP TABLE IF EXISTS temp.live_nodes;"
-			   "CREATE TEMP TABLE live_sets (id INTEGER PRIMARY KEY);"
-			   "CREATE TEMP TABLE live_nodes (id INTEGER PRIMARY KEY)");
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS temp.%s;"
+		 "CREATE TEMP TABLE %s (id INTEGER PRIMARY KEY)", name, name);
+	r = store_db__exec(db, sql);
 	if (r < 0)
 		return r;
-	r = store_db__scan(db, NULL, add_to_sums, &live);
+	snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO temp.%s VALUES (?1)",
+		 name);
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &ins, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, get(v, i));
+		rc = sqlite3_step(ins);
+		if (rc != SQLITE_DONE) {
+			r = store_db__fail(db, rc);
+			break;
+		}
+	}
+	sqlite3_finalize(ins);
+	return r;
+}
+
+static int64_t sum_set(const void *v, size_t i)
+{
+	return ((const struct store_sum *)v)[i].a;
+}
+
+static int64_t node_frame(const void *v, size_t i)
+{
+	return ((const struct store_trie_node *)v)[i].frame;
+}
+
+static int push_node(void *ctx, const struct store_trie_node *n)
+{
+	return store_trie_nodes__push(ctx, n->id, n->parent, n->frame);
+}
+
+/* The index of node id in all (ascending ids), or -1. */
+static ssize_t node_index(const struct store_trie_nodes *all, int64_t id)
+{
+	size_t lo = 0, hi = all->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (all->v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < all->n && all->v[lo].id == id ? (ssize_t)lo : -1;
+}
+
+/*
+ * Keep the stack nodes on the path of a stack some block still uses:
+ * leaves from the blocks, then every ancestor (parents have smaller ids,
+ * so one pass from the largest id down marks whole paths). The trie is
+ * repacked when anything goes; the frames still used go to
+ * temp.live_frames.
+ */
+static int collect_nodes(struct store_db *db, const struct store_sums *live,
+			 struct store_maintain_stats *stats)
+{
+	struct store_trie_nodes all = { 0 };
+	bool *keep = NULL;
+	size_t kept = 0;
+	ssize_t k;
+	int r;
+
+	r = store_trie__load(db, 0, push_node, &all);
 	if (r < 0)
 		goto out;
-	rc = sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO temp.live_sets "
-				"VALUES (?1)", -1, &ins, NULL);
-	if (rc != SQLITE_OK) {
-		r = store_db__fail(db, rc);
+	keep = calloc(all.n + 1, sizeof(*keep));
+	if (!keep) {
+		r = -ENOMEM;
 		goto out;
 	}
-	for (int pass = 0; pass < 2 && r == 0; pass++) {
-		if (pass == 1) {
-			sqlite3_finalize(ins);
-			rc = sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO "
-						"temp.live_nodes VALUES (?1)", -1,
-						&ins, NULL);
-			if (rc != SQLITE_OK) {
-				ins = NULL;
-				r = store_db__fail(db, rc);
-				break;
-			}
-		}
-		for (size_t i = 0; i < live.n; i++) {
-			sqlite3_reset(ins);
-			sqlite3_bind_int64(ins, 1, pass ? live.v[i].b : live.v[i].a);
-			rc = sqlite3_step(ins);
-			if (rc != SQLITE_DONE) {
-				r = store_db__fail(db, rc);
-				break;
-			}
-		}
+	for (size_t i = 0; i < live->n; i++)
+		if ((k = node_index(&all, live->v[i].b)) >= 0)
+			keep[k] = true;
+	for (size_t i = all.n; i-- > 0;)
+		if (keep[i] && all.v[i].parent &&
+		    (k = node_index(&all, all.v[i].parent)) >= 0)
+			keep[k] = true;
+	for (size_t i = 0; i < all.n; i++)
+		if (keep[i])
+			all.v[kept++] = all.v[i];
+	if (kept < all.n) {
+		stats->rows_collected += all.n - kept;
+		r = store_trie__replace(db, all.v, kept);
+		if (r < 0)
+			goto out;
 	}
+	r = temp_ids(db, "live_frames", node_frame, all.v, kept);
 out:
-	sqlite3_finalize(ins);
-	store_sums__free(&live);
+	free(keep);
+	store_trie_nodes__free(&all);
 	return r;
 }
 
@@ -333,16 +394,10 @@ static int collect(struct store_db *db, struct store_maintain_stats *stats)
 	static const char *const steps[] = {
 		"DELETE FROM label_sets WHERE id NOT IN "
 		"(SELECT id FROM temp.live_sets)",
-		"INSERT OR IGNORE INTO temp.live_nodes WITH RECURSIVE live (id) AS ("
-		" SELECT id FROM temp.live_nodes WHERE id != 0"
-		" UNION SELECT n.parent FROM stack_nodes n JOIN live "
-		" ON n.id = live.id WHERE n.parent != 0) SELECT id FROM live",
-		"DELETE FROM stack_nodes WHERE id NOT IN "
-		"(SELECT id FROM temp.live_nodes)",
-		"DROP TABLE temp.live_nodes",
-		"DROP TABLE temp.live_sets",
 		"DELETE FROM frames WHERE id NOT IN "
-		"(SELECT frame FROM stack_nodes)",
+		"(SELECT id FROM temp.live_frames)",
+		"DROP TABLE temp.live_frames",
+		"DROP TABLE temp.live_sets",
 		"DELETE FROM functions WHERE id NOT IN "
 		"(SELECT function FROM frames)",
 		"DELETE FROM strings WHERE id NOT IN ("
@@ -359,10 +414,17 @@ static int collect(struct store_db *db, struct store_maintain_stats *stats)
 		"INSERT INTO meta (key, value) VALUES ('gc_generation', 1) "
 		"ON CONFLICT (key) DO UPDATE SET value = value + 1",
 	};
+	struct store_sums live = { 0 };
 	int64_t n;
 	int r;
 
-	r = live_from_blocks(db);
+	/* The label sets and leaf nodes the remaining blocks use. */
+	r = store_db__scan(db, NULL, add_to_sums, &live);
+	if (r == 0)
+		r = temp_ids(db, "live_sets", sum_set, live.v, live.n);
+	if (r == 0)
+		r = collect_nodes(db, &live, stats);
+	store_sums__free(&live);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {

@@ -8,7 +8,9 @@
  *
  * Ids are looked up through in-memory caches first, so a stack seen before
  * costs no SQL at all: counts are summed in memory per (label set, stack)
- * and written as one packed block per flush (store_block.c).
+ * and written as one packed block per flush (store_block.c); new stack
+ * nodes get the next ids and are appended to the packed trie at commit
+ * (store_trie.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -129,6 +131,15 @@ static int load_cache(struct store_db *db, enum store_cache cache,
 	return r;
 }
 
+static int index_node(void *ctx, const struct store_trie_node *n)
+{
+	struct store_db *db = ctx;
+
+	db->max_node = n->id;
+	return store_sums__add(&db->nodes, n->parent, n->frame,
+			       (uint64_t)n->id);
+}
+
 /*
  * Bring the complete caches up to date, under the write lock: rows another
  * writer added since (ids above what we hold), or everything after a
@@ -156,8 +167,7 @@ static int sync_caches(struct store_db *db)
 	    (r = load_cache(db, CACHE_FRAME, "SELECT id, function, line, "
 			    "build_id, offset, kind FROM frames WHERE id > ?1",
 			    5)) < 0 ||
-	    (r = load_cache(db, CACHE_NODE, "SELECT id, parent, frame FROM "
-			    "stack_nodes WHERE id > ?1", 2)) < 0)
+	    (r = store_trie__load(db, db->max_node, index_node, db)) < 0)
 		return r;
 	db->mirror_valid = true;
 	return 0;
@@ -242,6 +252,30 @@ static int step_done(struct store_db *db, sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
 }
 
+/* The node under parent with frame: from the index, else the next id
+ * (written to the trie at commit). */
+static int node_id(struct store_db *db, int64_t parent, int64_t frame,
+		   int64_t *ret_id)
+{
+	struct store_sum *e = store_sums__find(&db->nodes, parent, frame);
+	int64_t id;
+	int r;
+
+	if (e) {
+		*ret_id = (int64_t)e->count;
+		return 0;
+	}
+	id = db->max_node + 1;
+	r = store_sums__add(&db->nodes, parent, frame, (uint64_t)id);
+	if (r == 0)
+		r = store_trie_nodes__push(&db->new_nodes, id, parent, frame);
+	if (r < 0)
+		return store_db__fail_msg(db, r, "out of memory");
+	db->max_node = id;
+	*ret_id = id;
+	return 0;
+}
+
 int store_db__begin(struct store_db *db, int64_t time_s, uint32_t duration_s)
 {
 	int r;
@@ -271,7 +305,7 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 			const struct store_frame *frames, size_t n_frames,
 			uint64_t count)
 {
-	int64_t labels_set, node = 0, key[2];
+	int64_t labels_set, node = 0, frame;
 	int r;
 
 	if (!db || (n_frames && !frames))
@@ -282,12 +316,10 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n_frames; i++) {
-		key[0] = node;
-		r = frame_id(db, &frames[i], &key[1]);
+		r = frame_id(db, &frames[i], &frame);
 		if (r < 0)
 			return r;
-		r = ints_id(db, CACHE_NODE, STMT_COUNT, STMT_NODE_ADD, key, 2,
-			    &node);
+		r = node_id(db, node, frame, &node);
 		if (r < 0)
 			return r;
 	}
@@ -327,6 +359,10 @@ int store_db__commit(struct store_db *db)
 		return -EINVAL;
 	if (!db->in_flush)
 		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	r = store_trie__append(db, db->new_nodes.v, db->new_nodes.n);
+	db->new_nodes.n = 0;
+	if (r < 0)
+		goto fail;
 	if (db->flush_sums.n) {
 		r = store_db__put_block(db, db->flush_time_s,
 					db->flush_duration_s, &db->flush_sums);

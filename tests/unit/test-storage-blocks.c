@@ -195,7 +195,7 @@ static void check_writers_dedup(void)
 	CHECK_RC(store_db__begin(a, 1020, 10), 0);
 	CHECK_RC(add_folded(a, NULL, "main;a;b", STORE_FRAME_USER, 0, 3), 0);
 	CHECK_RC(store_db__commit(a), 0);
-	CHECK_U64(count_rows(a, "SELECT count(*) FROM stack_nodes"), 3);
+	CHECK_U64(count_rows(a, "SELECT sum(n) FROM stack_chunks"), 3);
 	CHECK_U64(count_rows(a, "SELECT count(*) FROM frames"), 3);
 	CHECK_U64(count_rows(a, "SELECT count(DISTINCT text) - count(*) "
 			     "FROM strings"), 0);
@@ -207,7 +207,7 @@ static void check_writers_dedup(void)
 	CHECK_RC(add_folded(a, NULL, "main;a", STORE_FRAME_USER, 0, 4), 0);
 	CHECK_RC(add_folded(a, NULL, "main;a;b", STORE_FRAME_USER, 0, 4), 0);
 	CHECK_RC(store_db__commit(a), 0);
-	CHECK_U64(count_rows(a, "SELECT count(*) FROM stack_nodes"), 3);
+	CHECK_U64(count_rows(a, "SELECT sum(n) FROM stack_chunks"), 3);
 	CHECK_U64(count_rows(a, "SELECT count(*) FROM frames"), 3);
 	CHECK_U64(samples_in(a, INT64_MIN, INT64_MAX), 2 + 3 + 8);
 	store_db__close(b);
