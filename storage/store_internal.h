@@ -85,7 +85,7 @@ void store_sums__free(struct store_sums *m);
 /* Nodes per chunk of the packed trie: a chunk is rewritten whole when a flush appends to it,
  * so it stays small (~10 KiB packed); larger chunks deflate only a little
  * better. */
-#define STORE_TRIE_CHUNK 4096
+#define STORE_TRIE_CHUNK 1024
 
 struct store_trie_node {
 	int64_t id, parent, frame;
