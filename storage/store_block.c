@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store_block.c — the packed sample storage (schema 4) and the read
+ * store_block.c — the packed sample storage (schema 4 on) and the read
  * caches built on it. One row of sample_blocks holds a whole time bucket:
  * every (label set, stack, count) of it, sorted, delta- and varint-coded
  * in columns and deflated when that is smaller, so a day of 10 s flushes is
