@@ -622,8 +622,12 @@ void store_cache__free(struct store_read_cache *c)
 {
 	free(c->node_parent);
 	free(c->node_frame);
+	free(c->string_text);
+	free(c->functions);
 	free(c->frames);
 	free(c->frame_ident);
+	free(c->frame_offset);
+	free(c->frame_build_id);
 	store_map__free(&c->idents);
 	free(c->set_process);
 	free(c->set_pid);
@@ -670,7 +674,7 @@ static int fit(void **arr, size_t *cap, size_t elem, int64_t id)
 	return 0;
 }
 
-static int cache_node(void *ctx, const struct store_trie_node *n)
+static int cache_node(void *ctx, const struct store_row *n)
 {
 	struct store_read_cache *c = ctx;
 	size_t cap = c->node_cap;
@@ -679,73 +683,131 @@ static int cache_node(void *ctx, const struct store_trie_node *n)
 	if ((r = fit((void **)&c->node_parent, &cap, sizeof(int64_t), n->id)) < 0 ||
 	    (r = fit((void **)&c->node_frame, &c->node_cap, sizeof(int64_t), n->id)) < 0)
 		return r;
-	c->node_parent[n->id] = n->parent;
-	c->node_frame[n->id] = n->frame;
+	c->node_parent[n->id] = n->v[0];
+	c->node_frame[n->id] = n->v[1];
 	c->max_node = n->id;
 	return 0;
 }
 
 static int load_nodes(struct store_db *db, struct store_read_cache *c)
 {
-	return store_trie__load(db, c->max_node, cache_node, c);
+	return store_packed__load(db, STORE_PACKED_NODES, c->max_node,
+				  cache_node, c);
 }
 
-static int load_frames(struct store_db *db, struct store_read_cache *c)
+static int load_strings(struct store_db *db, struct store_read_cache *c)
 {
 	sqlite3_stmt *st;
 	int r = 0, rc;
 
-	rc = sqlite3_prepare_v2(db->sql,
-				"SELECT f.id, f.line, f.kind, sn.text, sm.text, sf.text "
-				"FROM frames f JOIN functions fn ON fn.id = f.function "
-				"LEFT JOIN strings sn ON sn.id = fn.name "
-				"LEFT JOIN strings sm ON sm.id = fn.module "
-				"LEFT JOIN strings sf ON sf.id = fn.file "
-				"WHERE f.id > ?1", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM strings "
+				"WHERE id > ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, c->max_frame);
+	sqlite3_bind_int64(st, 1, c->max_string);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
-		struct store_tree_node *f;
 
-		size_t cap = c->frame_cap;
-		uint64_t key[5];
-		int64_t ident;
-
-		if ((r = fit((void **)&c->frame_ident, &cap, sizeof(int64_t), id)) < 0 ||
-		    (r = fit((void **)&c->frames, &c->frame_cap, sizeof(*c->frames), id)) < 0)
+		if ((r = fit((void **)&c->string_text, &c->string_cap,
+			     sizeof(*c->string_text), id)) < 0 ||
+		    (r = intern(c, (const char *)sqlite3_column_text(st, 1),
+				&c->string_text[id])) < 0)
 			break;
-		f = &c->frames[id];
-		f->line = (uint32_t)sqlite3_column_int64(st, 1);
-		f->kind = (enum store_frame_kind)sqlite3_column_int(st, 2);
-		if ((r = intern(c, (const char *)sqlite3_column_text(st, 3), &f->name)) < 0 ||
-		    (r = intern(c, (const char *)sqlite3_column_text(st, 4), &f->module)) < 0 ||
-		    (r = intern(c, (const char *)sqlite3_column_text(st, 5), &f->file)) < 0)
-			break;
-		if (!f->name)
-			f->name = "[unknown]";
-		/* Frames that differ only in offset or build-id are one
-		 * frame in a tree: give them one identity. */
-		key[0] = (uintptr_t)f->name;
-		key[1] = (uintptr_t)f->module;
-		key[2] = (uintptr_t)f->file;
-		key[3] = f->line;
-		key[4] = (uint64_t)f->kind;
-		if (!store_map__get(&c->idents, key, sizeof(key), &ident)) {
-			ident = id;
-			r = store_map__put(&c->idents, key, sizeof(key), id, NULL);
-			if (r < 0)
-				break;
-		}
-		c->frame_ident[id] = ident;
-		if (id > c->max_frame)
-			c->max_frame = id;
+		if (id > c->max_string)
+			c->max_string = id;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_db__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* The text of string id; NULL for 0 ("none") and unknown ids (a file
+ * that lost a string reads as a missing value, as a LEFT JOIN would). */
+static const char *string_of(const struct store_read_cache *c, int64_t id)
+{
+	return id > 0 && id <= c->max_string ? c->string_text[id] : NULL;
+}
+
+static int cache_function(void *ctx, const struct store_row *row)
+{
+	struct store_read_cache *c = ctx;
+	struct store_cached_function *f;
+	int r;
+
+	r = fit((void **)&c->functions, &c->function_cap, sizeof(*c->functions),
+		row->id);
+	if (r < 0)
+		return r;
+	f = &c->functions[row->id];
+	f->name = string_of(c, row->v[0]);
+	f->module = string_of(c, row->v[1]);
+	f->file = string_of(c, row->v[2]);
+	f->known = true;
+	c->max_function = row->id;
+	return 0;
+}
+
+static int cache_frame(void *ctx, const struct store_row *row)
+{
+	struct store_read_cache *c = ctx;
+	const struct store_cached_function *fn;
+	struct store_tree_node *f;
+	size_t cap = c->frame_cap;
+	uint64_t key[5];
+	int64_t ident;
+	int r;
+
+	if ((r = fit((void **)&c->frame_ident, &cap, sizeof(int64_t), row->id)) < 0 ||
+	    (cap = c->frame_cap,
+	     r = fit((void **)&c->frame_offset, &cap, sizeof(uint64_t), row->id)) < 0 ||
+	    (cap = c->frame_cap,
+	     r = fit((void **)&c->frame_build_id, &cap, sizeof(char *), row->id)) < 0 ||
+	    (r = fit((void **)&c->frames, &c->frame_cap, sizeof(*c->frames), row->id)) < 0)
+		return r;
+	c->max_frame = row->id;
+	if (row->v[0] > c->max_function || !c->functions[row->v[0]].known)
+		/* A frame of a function that is gone: it stays unnamed, and a
+		 * tree that needs it reports a corrupt file. */
+		return 0;
+	fn = &c->functions[row->v[0]];
+	f = &c->frames[row->id];
+	f->name = fn->name ? fn->name : "[unknown]";
+	f->module = fn->module;
+	f->file = fn->file;
+	f->line = (uint32_t)row->v[1];
+	f->kind = (enum store_frame_kind)row->v[4];
+	c->frame_build_id[row->id] = string_of(c, row->v[2]);
+	c->frame_offset[row->id] = (uint64_t)row->v[3];
+	/* Frames that differ only in offset or build-id are one frame in a
+	 * tree: give them one identity. */
+	key[0] = (uintptr_t)f->name;
+	key[1] = (uintptr_t)f->module;
+	key[2] = (uintptr_t)f->file;
+	key[3] = f->line;
+	key[4] = (uint64_t)f->kind;
+	if (!store_map__get(&c->idents, key, sizeof(key), &ident)) {
+		ident = row->id;
+		r = store_map__put(&c->idents, key, sizeof(key), row->id, NULL);
+		if (r < 0)
+			return r;
+	}
+	c->frame_ident[row->id] = ident;
+	return 0;
+}
+
+/* Strings first: functions name them; functions before the frames that
+ * name them. Within one snapshot every reference is loaded. */
+static int load_frames(struct store_db *db, struct store_read_cache *c)
+{
+	int r;
+
+	if ((r = load_strings(db, c)) < 0 ||
+	    (r = store_packed__load(db, STORE_PACKED_FUNCTIONS, c->max_function,
+				    cache_function, c)) < 0)
+		return r;
+	return store_packed__load(db, STORE_PACKED_FRAMES, c->max_frame,
+				  cache_frame, c);
 }
 
 static int load_sets(struct store_db *db, struct store_read_cache *c)

@@ -32,7 +32,7 @@
  */
 static int migrate_blocks(struct store_db *db);
 static int recode_blocks(struct store_db *db);
-static int pack_trie(struct store_db *db);
+static int pack_tables(struct store_db *db);
 
 static const struct {
 	const char *sql;
@@ -147,13 +147,17 @@ static const struct {
 	  "INSERT INTO stack_nodes4 SELECT id, parent, frame FROM stack_nodes;"
 	  "DROP TABLE stack_nodes;"
 	  "ALTER TABLE stack_nodes4 RENAME TO stack_nodes;", recode_blocks },
-	/* 4 -> 5: the stack trie packed in chunks of consecutive node ids
-	 * (store_trie.c): 2.3 MB of rows for a day become ~0.5 MB. */
-	{ "CREATE TABLE stack_chunks ("
-	  "  id INTEGER PRIMARY KEY," /* its first node's id */
-	  "  last INTEGER NOT NULL,"  /* its last node's id */
-	  "  n INTEGER NOT NULL,"     /* nodes in it */
-	  "  data BLOB NOT NULL);", pack_trie },
+	/* 4 -> 5: the stack trie, frames and functions packed in chunks of
+	 * consecutive ids (store_packed.c): 3 MB of rows for the
+	 * benchmark's day become ~0.6 MB. Each table: the chunk's first
+	 * and last row id, its row count, the packed rows. */
+	{ "CREATE TABLE stack_chunks (id INTEGER PRIMARY KEY,"
+	  "  last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);"
+	  "CREATE TABLE frame_chunks (id INTEGER PRIMARY KEY,"
+	  "  last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);"
+	  "CREATE TABLE function_chunks (id INTEGER PRIMARY KEY,"
+	  "  last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);",
+	  pack_tables },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -161,16 +165,24 @@ _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_STRING_ADD] = "INSERT INTO strings (text) VALUES (?1)",
-	[STMT_FUNCTION_ADD] = "INSERT INTO functions (name, module, file) "
-			      "VALUES (?1, ?2, ?3)",
-	[STMT_FRAME_ADD] = "INSERT INTO frames (function, line, build_id, "
-			   "offset, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[STMT_CHUNK_LOAD] = "SELECT id, last, n, data FROM stack_chunks "
+	[STMT_NODES_LOAD] = "SELECT id, last, n, data FROM stack_chunks "
 			    "WHERE last > ?1 ORDER BY id",
-	[STMT_CHUNK_LAST] = "SELECT id, last, n, data FROM stack_chunks "
+	[STMT_NODES_LAST] = "SELECT id, last, n, data FROM stack_chunks "
 			    "ORDER BY id DESC LIMIT 1",
-	[STMT_CHUNK_PUT] = "INSERT OR REPLACE INTO stack_chunks (id, last, n, "
-			   "data) VALUES (?1, ?2, ?3, ?4)",
+	[STMT_NODES_PUT] = "INSERT OR REPLACE INTO stack_chunks (id, last, n, data) "
+			   "VALUES (?1, ?2, ?3, ?4)",
+	[STMT_FRAMES_LOAD] = "SELECT id, last, n, data FROM frame_chunks "
+			    "WHERE last > ?1 ORDER BY id",
+	[STMT_FRAMES_LAST] = "SELECT id, last, n, data FROM frame_chunks "
+			    "ORDER BY id DESC LIMIT 1",
+	[STMT_FRAMES_PUT] = "INSERT OR REPLACE INTO frame_chunks (id, last, n, data) "
+			   "VALUES (?1, ?2, ?3, ?4)",
+	[STMT_FUNCTIONS_LOAD] = "SELECT id, last, n, data FROM function_chunks "
+			    "WHERE last > ?1 ORDER BY id",
+	[STMT_FUNCTIONS_LAST] = "SELECT id, last, n, data FROM function_chunks "
+			    "ORDER BY id DESC LIMIT 1",
+	[STMT_FUNCTIONS_PUT] = "INSERT OR REPLACE INTO function_chunks (id, last, n, data) "
+			   "VALUES (?1, ?2, ?3, ?4)",
 	[STMT_LABELS_GET] = "SELECT id FROM label_sets WHERE host = ?1 AND "
 			    "process = ?2 AND pid = ?3 AND thread = ?4 AND "
 			    "tid = ?5 AND cgroup_id = ?6 AND extra = ?7",
@@ -294,7 +306,8 @@ void store_db__drop_caches(struct store_db *db)
 	}
 	store_sums__clear(&db->nodes);
 	db->max_node = 0;
-	db->new_nodes.n = 0;
+	for (size_t i = 0; i < STORE_PACKED_COUNT; i++)
+		db->new_rows[i].n = 0;
 	db->mirror_valid = false;
 }
 
@@ -501,21 +514,23 @@ out:
 	return r;
 }
 
-/* Schema 4 -> 5: the rows of stack_nodes packed into stack_chunks. */
-static int pack_trie(struct store_db *db)
+/* Pack the rows sql selects (id, then the columns, by id) into table t. */
+static int pack_rows(struct store_db *db, const char *sql,
+		     enum store_packed_table t)
 {
-	struct store_trie_nodes all = { 0 };
+	struct store_rows all = { 0 };
 	sqlite3_stmt *st = NULL;
 	int r = 0, rc;
 
-	rc = sqlite3_prepare_v2(db->sql, "SELECT id, parent, frame FROM "
-				"stack_nodes ORDER BY id", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_db__fail(db, rc);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = store_trie_nodes__push(&all, sqlite3_column_int64(st, 0),
-					   sqlite3_column_int64(st, 1),
-					   sqlite3_column_int64(st, 2));
+		struct store_row row = { .id = sqlite3_column_int64(st, 0) };
+
+		for (int c = 1; c < sqlite3_column_count(st); c++)
+			row.v[c - 1] = sqlite3_column_int64(st, c);
+		r = store_rows__push(&all, &row);
 		if (r < 0)
 			break;
 	}
@@ -523,14 +538,31 @@ static int pack_trie(struct store_db *db)
 		r = store_db__fail(db, rc);
 	sqlite3_finalize(st);
 	if (r == 0)
-		r = store_trie__replace(db, all.v, all.n);
-	if (r == -EINVAL)
-		r = store_db__fail_msg(db, r, "corrupt stack trie (schema 4): "
-				       "cannot migrate");
-	if (r == 0)
-		r = store_db__exec(db, "DROP TABLE stack_nodes");
-	store_trie_nodes__free(&all);
+		r = store_packed__replace(db, t, all.v, all.n);
+	store_rows__free(&all);
 	return r;
+}
+
+/* Schema 4 -> 5: the rows of stack_nodes, frames and functions packed. */
+static int pack_tables(struct store_db *db)
+{
+	int r;
+
+	if ((r = pack_rows(db, "SELECT id, parent, frame FROM stack_nodes "
+			   "ORDER BY id", STORE_PACKED_NODES)) < 0 ||
+	    (r = pack_rows(db, "SELECT id, function, line, build_id, offset, "
+			   "kind FROM frames ORDER BY id", STORE_PACKED_FRAMES)) < 0 ||
+	    (r = pack_rows(db, "SELECT id, name, module, file FROM functions "
+			   "ORDER BY id", STORE_PACKED_FUNCTIONS)) < 0) {
+		if (r == -EINVAL)
+			r = store_db__fail_msg(db, r, "a stack node without frame, "
+					       "a frame without function or a "
+					       "parent after its child (schema 4): "
+					       "cannot migrate");
+		return r;
+	}
+	return store_db__exec(db, "DROP TABLE stack_nodes; DROP TABLE frames;"
+			      "DROP TABLE functions");
 }
 
 /*
@@ -773,7 +805,8 @@ void store_db__close(struct store_db *db)
 		store_map__free(&db->caches[i]);
 	store_sums__free(&db->flush_sums);
 	store_sums__free(&db->nodes);
-	store_trie_nodes__free(&db->new_nodes);
+	for (size_t i = 0; i < STORE_PACKED_COUNT; i++)
+		store_rows__free(&db->new_rows[i]);
 	store_cache__free(&db->cache);
 	free(db);
 }

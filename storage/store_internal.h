@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <zlib.h>
 
 #include "storage.h"
@@ -28,11 +29,15 @@
 /* Prepared statements kept for the life of the handle. */
 enum store_stmt {
 	STMT_STRING_ADD,
-	STMT_FUNCTION_ADD,
-	STMT_FRAME_ADD,
-	STMT_CHUNK_LOAD,
-	STMT_CHUNK_LAST,
-	STMT_CHUNK_PUT,
+	STMT_NODES_LOAD,
+	STMT_NODES_LAST,
+	STMT_NODES_PUT,
+	STMT_FRAMES_LOAD,
+	STMT_FRAMES_LAST,
+	STMT_FRAMES_PUT,
+	STMT_FUNCTIONS_LOAD,
+	STMT_FUNCTIONS_LAST,
+	STMT_FUNCTIONS_PUT,
 	STMT_LABELS_GET,
 	STMT_LABELS_ADD,
 	STMT_BLOCK_GET,
@@ -81,21 +86,37 @@ struct store_sum *store_sums__find(const struct store_sums *m, int64_t a,
 void store_sums__clear(struct store_sums *m);
 void store_sums__free(struct store_sums *m);
 
-/* A stack-trie node (store_trie.c). */
-/* Nodes per chunk of the packed trie: a chunk is rewritten whole when a flush appends to it,
- * so it stays small (~10 KiB packed); larger chunks deflate only a little
- * better. */
-#define STORE_TRIE_CHUNK 1024
+/* Rows per chunk of a packed table (store_packed.c): a chunk is rewritten
+ * whole when a flush appends to it, so it stays small (~3 KiB packed),
+ * and several share a 16 KiB page. */
+#define STORE_PACKED_CHUNK 1024
+#define STORE_PACKED_COLS 5
 
-struct store_trie_node {
-	int64_t id, parent, frame;
+/* The packed tables: stack trie (parent, frame), frames (function, line,
+ * build_id, offset, kind), functions (name, module, file). */
+enum store_packed_table {
+	STORE_PACKED_NODES,
+	STORE_PACKED_FRAMES,
+	STORE_PACKED_FUNCTIONS,
+	STORE_PACKED_COUNT,
 };
 
-/* A growable array of nodes, by ascending id. */
-struct store_trie_nodes {
-	struct store_trie_node *v;
+/* A row of a packed table: its id and its columns (unused ones 0). */
+struct store_row {
+	int64_t id;
+	int64_t v[STORE_PACKED_COLS];
+};
+
+/* A growable array of rows, by ascending id. */
+struct store_rows {
+	struct store_row *v;
 	size_t n, cap;
 };
+
+int store_rows__push(struct store_rows *a, const struct store_row *row);
+void store_rows__free(struct store_rows *a);
+/* The index of the row with id in a (ascending ids), or -1. */
+ssize_t store_rows__find(const struct store_rows *a, int64_t id);
 
 /* A set of label-set ids (a filter's matches). */
 struct store_lsset {
@@ -104,6 +125,11 @@ struct store_lsset {
 };
 
 void store_lsset__free(struct store_lsset *s);
+
+struct store_cached_function {
+	const char *name, *module, *file; /* interned; NULL = none */
+	bool known; /* a stored function */
+};
 
 /*
  * Per-handle caches of what trees need, indexed by id: stack nodes,
@@ -116,8 +142,16 @@ struct store_read_cache {
 	int64_t *node_parent, *node_frame;
 	size_t node_cap;
 	int64_t max_node;
+	const char **string_text; /* by strings.id; NULL = none */
+	size_t string_cap;
+	int64_t max_string;
+	struct store_cached_function *functions;
+	size_t function_cap;
+	int64_t max_function;
 	struct store_tree_node *frames; /* name, module, file, line, kind */
 	int64_t *frame_ident; /* the first frame id with the same identity */
+	uint64_t *frame_offset;
+	const char **frame_build_id;
 	size_t frame_cap;
 	struct store_map idents; /* (name, module, file, line, kind) -> id */
 	int64_t max_frame;
@@ -143,10 +177,11 @@ struct store_db {
 	struct store_sums flush_sums; /* (label set, node) -> count */
 	/* The writer's index of the stack trie: (parent, frame) -> id for
 	 * every stored node (in the count field), loaded with the caches;
-	 * max_node is the largest id, new_nodes what this flush adds. */
+	 * max_node is the largest id. */
 	struct store_sums nodes;
 	int64_t max_node;
-	struct store_trie_nodes new_nodes;
+	/* Rows of the packed tables this flush adds (written at commit). */
+	struct store_rows new_rows[STORE_PACKED_COUNT];
 	struct store_read_cache cache;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no deadline */
 	char errmsg[256];
@@ -300,33 +335,31 @@ int store_filter__register(sqlite3 *sql);
  * longer exist). */
 void store_db__drop_caches(struct store_db *db);
 
-/* ---- the packed stack trie (store_trie.c, schema 5) ---- */
-
-
-int store_trie_nodes__push(struct store_trie_nodes *a, int64_t id,
-			   int64_t parent, int64_t frame);
-void store_trie_nodes__free(struct store_trie_nodes *a);
+/* ---- packed tables (store_packed.c, schema 5) ---- */
 
 /*
- * Call fn for every stored node with an id above after, by ascending id
- * (inside the caller's transaction). Returns 0, fn's error, -EINVAL
- * ("corrupt stack trie": a chunk that does not decode, ids out of order,
- * a parent not below its child), or -errno.
+ * Call fn for every stored row of table t with an id above after, by
+ * ascending id (inside the caller's transaction). Returns 0, fn's error,
+ * -EINVAL ("corrupt stack trie" and the like: a chunk that does not
+ * decode, ids out of order, a parent not below its child), or -errno.
  */
-typedef int (*store_trie_fn)(void *ctx, const struct store_trie_node *n);
-int store_trie__load(struct store_db *db, int64_t after, store_trie_fn fn,
-		     void *ctx);
+typedef int (*store_row_fn)(void *ctx, const struct store_row *row);
+int store_packed__load(struct store_db *db, enum store_packed_table t,
+		       int64_t after, store_row_fn fn, void *ctx);
+/* Every row of table t into *ret (appended). Returns as above. */
+int store_packed__load_all(struct store_db *db, enum store_packed_table t,
+			   struct store_rows *ret);
 
 /*
- * Append nodes (ascending ids above every stored id) in the writer's
- * transaction: the last chunk is filled up and rewritten, new chunks
- * follow. Returns 0, -EINVAL (ids out of order, corrupt last chunk), or
- * -errno.
+ * Append rows (ascending ids above every stored id) to table t in the
+ * writer's transaction: the last chunk is filled up and rewritten, new
+ * chunks follow. Returns 0, -EINVAL (ids out of order, corrupt last
+ * chunk), or -errno.
  */
-int store_trie__append(struct store_db *db, const struct store_trie_node *v,
-		       size_t n);
+int store_packed__append(struct store_db *db, enum store_packed_table t,
+			 const struct store_row *v, size_t n);
 
-/* Replace the whole trie with nodes (ascending ids), packed anew.
+/* Replace all of table t with rows v (ascending ids), packed anew.
  * Returns 0 or -errno. */
-int store_trie__replace(struct store_db *db, const struct store_trie_node *v,
-			size_t n);
+int store_packed__replace(struct store_db *db, enum store_packed_table t,
+			  const struct store_row *v, size_t n);

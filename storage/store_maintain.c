@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "common.h"
 #include "store_internal.h"
 
 void store_policy_init(struct store_policy *p)
@@ -276,10 +277,9 @@ static int remove_before(struct store_db *db, int64_t cut,
 	return 0;
 }
 
-/* Fill temp table name (one integer column id) with ids; duplicates are
- * fine. */
-static int temp_ids(struct store_db *db, const char *name,
-		    int64_t (*get)(const void *v, size_t i), const void *v,
+/* Fill temp table name (one integer column id) with ids[0..n);
+ * duplicates are fine. */
+static int temp_ids(struct store_db *db, const char *name, const int64_t *ids,
 		    size_t n)
 {
 	sqlite3_stmt *ins = NULL;
@@ -298,7 +298,7 @@ static int temp_ids(struct store_db *db, const char *name,
 		return store_db__fail(db, rc);
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_reset(ins);
-		sqlite3_bind_int64(ins, 1, get(v, i));
+		sqlite3_bind_int64(ins, 1, ids[i]);
 		rc = sqlite3_step(ins);
 		if (rc != SQLITE_DONE) {
 			r = store_db__fail(db, rc);
@@ -309,81 +309,96 @@ static int temp_ids(struct store_db *db, const char *name,
 	return r;
 }
 
-static int64_t sum_set(const void *v, size_t i)
+/* Mark in keep (indexed like all) the rows that column col of the rows
+ * of from names. */
+static void mark_refs(const struct store_rows *all, bool *keep,
+		      const struct store_rows *from, int col)
 {
-	return ((const struct store_sum *)v)[i].a;
+	ssize_t k;
+
+	for (size_t i = 0; i < from->n; i++)
+		if ((k = store_rows__find(all, from->v[i].v[col])) >= 0)
+			keep[k] = true;
 }
 
-static int64_t node_frame(const void *v, size_t i)
+/* Keep the rows of all (table t) that keep marks, and repack t when any
+ * go. */
+static int keep_rows(struct store_db *db, enum store_packed_table t,
+		     struct store_rows *all, const bool *keep,
+		     struct store_maintain_stats *stats)
 {
-	return ((const struct store_trie_node *)v)[i].frame;
-}
+	size_t kept = 0;
 
-static int push_node(void *ctx, const struct store_trie_node *n)
-{
-	return store_trie_nodes__push(ctx, n->id, n->parent, n->frame);
-}
-
-/* The index of node id in all (ascending ids), or -1. */
-static ssize_t node_index(const struct store_trie_nodes *all, int64_t id)
-{
-	size_t lo = 0, hi = all->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (all->v[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < all->n && all->v[lo].id == id ? (ssize_t)lo : -1;
+	for (size_t i = 0; i < all->n; i++)
+		if (keep[i])
+			all->v[kept++] = all->v[i];
+	if (kept == all->n)
+		return 0;
+	stats->rows_collected += all->n - kept;
+	all->n = kept;
+	return store_packed__replace(db, t, all->v, kept);
 }
 
 /*
- * Keep the stack nodes on the path of a stack some block still uses:
- * leaves from the blocks, then every ancestor (parents have smaller ids,
- * so one pass from the largest id down marks whole paths). The trie is
- * repacked when anything goes; the frames still used go to
- * temp.live_frames.
+ * Collect the packed tables: the stack nodes on the path of a stack some
+ * block still uses (leaves from the blocks, then every ancestor: parents
+ * have smaller ids, so one pass from the largest id down marks whole
+ * paths), the frames those nodes name, the functions of those frames. A
+ * table is repacked when any of its rows go (ids stay). The strings the
+ * kept frames and functions name go to temp.live_strings.
  */
-static int collect_nodes(struct store_db *db, const struct store_sums *live,
-			 struct store_maintain_stats *stats)
+static int collect_packed(struct store_db *db, const struct store_sums *live,
+			  struct store_maintain_stats *stats)
 {
-	struct store_trie_nodes all = { 0 };
+	struct store_rows nodes = { 0 }, frames = { 0 }, functions = { 0 };
+	int64_t *strings = NULL;
 	bool *keep = NULL;
-	size_t kept = 0;
+	size_t n = 0;
 	ssize_t k;
 	int r;
 
-	r = store_trie__load(db, 0, push_node, &all);
-	if (r < 0)
+	if ((r = store_packed__load_all(db, STORE_PACKED_NODES, &nodes)) < 0 ||
+	    (r = store_packed__load_all(db, STORE_PACKED_FRAMES, &frames)) < 0 ||
+	    (r = store_packed__load_all(db, STORE_PACKED_FUNCTIONS, &functions)) < 0)
 		goto out;
-	keep = calloc(all.n + 1, sizeof(*keep));
-	if (!keep) {
+	keep = calloc(MAX(nodes.n, MAX(frames.n, functions.n)) + 1, sizeof(*keep));
+	strings = calloc(3 * functions.n + frames.n + 1, sizeof(*strings));
+	if (!keep || !strings) {
 		r = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < live->n; i++)
-		if ((k = node_index(&all, live->v[i].b)) >= 0)
+		if ((k = store_rows__find(&nodes, live->v[i].b)) >= 0)
 			keep[k] = true;
-	for (size_t i = all.n; i-- > 0;)
-		if (keep[i] && all.v[i].parent &&
-		    (k = node_index(&all, all.v[i].parent)) >= 0)
+	for (size_t i = nodes.n; i-- > 0;)
+		if (keep[i] && nodes.v[i].v[0] &&
+		    (k = store_rows__find(&nodes, nodes.v[i].v[0])) >= 0)
 			keep[k] = true;
-	for (size_t i = 0; i < all.n; i++)
-		if (keep[i])
-			all.v[kept++] = all.v[i];
-	if (kept < all.n) {
-		stats->rows_collected += all.n - kept;
-		r = store_trie__replace(db, all.v, kept);
-		if (r < 0)
-			goto out;
-	}
-	r = temp_ids(db, "live_frames", node_frame, all.v, kept);
+	r = keep_rows(db, STORE_PACKED_NODES, &nodes, keep, stats);
+	if (r < 0)
+		goto out;
+	memset(keep, 0, frames.n * sizeof(*keep));
+	mark_refs(&frames, keep, &nodes, 1);
+	r = keep_rows(db, STORE_PACKED_FRAMES, &frames, keep, stats);
+	if (r < 0)
+		goto out;
+	memset(keep, 0, functions.n * sizeof(*keep));
+	mark_refs(&functions, keep, &frames, 0);
+	r = keep_rows(db, STORE_PACKED_FUNCTIONS, &functions, keep, stats);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < functions.n; i++)
+		for (int c = 0; c < 3; c++)
+			strings[n++] = functions.v[i].v[c];
+	for (size_t i = 0; i < frames.n; i++)
+		strings[n++] = frames.v[i].v[2]; /* build-id */
+	r = temp_ids(db, "live_strings", strings, n);
 out:
+	free(strings);
 	free(keep);
-	store_trie_nodes__free(&all);
+	store_rows__free(&functions);
+	store_rows__free(&frames);
+	store_rows__free(&nodes);
 	return r;
 }
 
@@ -394,36 +409,37 @@ static int collect(struct store_db *db, struct store_maintain_stats *stats)
 	static const char *const steps[] = {
 		"DELETE FROM label_sets WHERE id NOT IN "
 		"(SELECT id FROM temp.live_sets)",
-		"DELETE FROM frames WHERE id NOT IN "
-		"(SELECT id FROM temp.live_frames)",
-		"DROP TABLE temp.live_frames",
-		"DROP TABLE temp.live_sets",
-		"DELETE FROM functions WHERE id NOT IN "
-		"(SELECT function FROM frames)",
 		"DELETE FROM strings WHERE id NOT IN ("
-		" SELECT name FROM functions UNION ALL"
-		" SELECT module FROM functions UNION ALL"
-		" SELECT file FROM functions UNION ALL"
-		" SELECT build_id FROM frames UNION ALL"
+		" SELECT id FROM temp.live_strings UNION ALL"
 		" SELECT host FROM label_sets UNION ALL"
 		" SELECT process FROM label_sets UNION ALL"
 		" SELECT thread FROM label_sets UNION ALL"
 		" SELECT extra FROM label_sets UNION ALL"
 		" SELECT reason FROM drops)",
+		"DROP TABLE temp.live_strings",
+		"DROP TABLE temp.live_sets",
 		/* Readers' caches of ids are stale now. */
 		"INSERT INTO meta (key, value) VALUES ('gc_generation', 1) "
 		"ON CONFLICT (key) DO UPDATE SET value = value + 1",
 	};
 	struct store_sums live = { 0 };
-	int64_t n;
+	int64_t n, *sets = NULL;
 	int r;
 
 	/* The label sets and leaf nodes the remaining blocks use. */
 	r = store_db__scan(db, NULL, add_to_sums, &live);
+	if (r == 0) {
+		sets = malloc((live.n + 1) * sizeof(*sets));
+		if (!sets)
+			r = -ENOMEM;
+	}
+	for (size_t i = 0; r == 0 && i < live.n; i++)
+		sets[i] = live.v[i].a;
 	if (r == 0)
-		r = temp_ids(db, "live_sets", sum_set, live.v, live.n);
+		r = temp_ids(db, "live_sets", sets, live.n);
 	if (r == 0)
-		r = collect_nodes(db, &live, stats);
+		r = collect_packed(db, &live, stats);
+	free(sets);
 	store_sums__free(&live);
 	if (r < 0)
 		return r;

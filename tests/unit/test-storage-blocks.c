@@ -196,7 +196,7 @@ static void check_writers_dedup(void)
 	CHECK_RC(add_folded(a, NULL, "main;a;b", STORE_FRAME_USER, 0, 3), 0);
 	CHECK_RC(store_db__commit(a), 0);
 	CHECK_U64(count_rows(a, "SELECT sum(n) FROM stack_chunks"), 3);
-	CHECK_U64(count_rows(a, "SELECT count(*) FROM frames"), 3);
+	CHECK_U64(count_rows(a, "SELECT sum(n) FROM frame_chunks"), 3);
 	CHECK_U64(count_rows(a, "SELECT count(DISTINCT text) - count(*) "
 			     "FROM strings"), 0);
 	/* b collects "main;a" (too old), then a writes it again. */
@@ -208,7 +208,7 @@ static void check_writers_dedup(void)
 	CHECK_RC(add_folded(a, NULL, "main;a;b", STORE_FRAME_USER, 0, 4), 0);
 	CHECK_RC(store_db__commit(a), 0);
 	CHECK_U64(count_rows(a, "SELECT sum(n) FROM stack_chunks"), 3);
-	CHECK_U64(count_rows(a, "SELECT count(*) FROM frames"), 3);
+	CHECK_U64(count_rows(a, "SELECT sum(n) FROM frame_chunks"), 3);
 	CHECK_U64(samples_in(a, INT64_MIN, INT64_MAX), 2 + 3 + 8);
 	store_db__close(b);
 	store_db__close(a);
@@ -220,13 +220,13 @@ static void check_writers_dedup(void)
 #define TRIE_COUNT(i) ((uint64_t)(i) % 5 + 1)
 #define TRIE_STACKS 3000
 
-/* Chunks hold at most STORE_TRIE_CHUNK nodes, do not overlap, and hold
+/* Chunks hold at most STORE_PACKED_CHUNK nodes, do not overlap, and hold
  * n nodes in all. */
 static void check_chunks(struct store_db *db, int64_t n)
 {
 	CHECK_U64(count_rows(db, "SELECT coalesce(sum(n), 0) FROM stack_chunks"), n);
 	CHECK(count_rows(db, "SELECT coalesce(max(n), 0) FROM stack_chunks") <=
-	      STORE_TRIE_CHUNK);
+	      STORE_PACKED_CHUNK);
 	CHECK_U64(count_rows(db, "SELECT count(*) FROM stack_chunks a JOIN "
 			     "stack_chunks b ON b.id > a.id AND b.id <= a.last"), 0);
 }
@@ -248,7 +248,7 @@ static void check_trie_stack(struct store_db *db, int i, bool present)
 }
 
 /* The packed trie: nodes appended across flushes by two writers taking
- * turns fill chunks up to STORE_TRIE_CHUNK; a collection repacks them;
+ * turns fill chunks up to STORE_PACKED_CHUNK; a collection repacks them;
  * a chunk that does not decode is a clear error, never a wrong tree. */
 static void check_trie(void)
 {
@@ -277,7 +277,7 @@ static void check_trie(void)
 	}
 	check_chunks(w[0], 1 + 2 * TRIE_STACKS);
 	CHECK(count_rows(w[0], "SELECT count(*) FROM stack_chunks") >
-	      2 * TRIE_STACKS / STORE_TRIE_CHUNK);
+	      2 * TRIE_STACKS / STORE_PACKED_CHUNK);
 	CHECK_RC(store_db__open(path, STORE_OPEN_READ, &rd), 0);
 	CHECK_U64(samples_in(rd, INT64_MIN, INT64_MAX), want);
 	check_trie_stack(rd, 17, true);
@@ -289,6 +289,15 @@ static void check_trie(void)
 				    &st), 0);
 	CHECK(st.rows_collected >= TRIE_STACKS);
 	check_chunks(w[0], 1 + TRIE_STACKS);
+	/* Their frames, functions and names too: one each per node. */
+	CHECK_U64(count_rows(w[0], "SELECT sum(n) FROM frame_chunks"),
+		  1 + TRIE_STACKS);
+	CHECK_U64(count_rows(w[0], "SELECT sum(n) FROM function_chunks"),
+		  1 + TRIE_STACKS);
+	CHECK_U64(count_rows(w[0], "SELECT count(*) FROM strings WHERE "
+			     "text IN ('f17', 'g17')"), 0);
+	CHECK_U64(count_rows(w[0], "SELECT count(*) FROM strings WHERE "
+			     "text IN ('f2017', 'g2017', 'root', 'app', 'p')"), 5);
 	CHECK_U64(samples_in(rd, INT64_MIN, INT64_MAX), later);
 	check_trie_stack(rd, 17, false);
 	check_trie_stack(rd, TRIE_STACKS - 1, true);
@@ -299,6 +308,8 @@ static void check_trie(void)
 			    TRIE_COUNT(17)), 0);
 	CHECK_RC(store_db__commit(w[0]), 0);
 	check_chunks(w[0], 3 + TRIE_STACKS);
+	CHECK_U64(count_rows(w[0], "SELECT sum(n) FROM frame_chunks"),
+		  3 + TRIE_STACKS);
 	CHECK_U64(count_rows(w[0], "SELECT max(last) FROM stack_chunks"),
 		  1 + 2 * TRIE_STACKS + 2);
 	check_trie_stack(rd, 17, true);
