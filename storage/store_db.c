@@ -163,26 +163,21 @@ static const struct {
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
 
+/* The statements of a packed table (store_packed.c): its chunks above an
+ * id, its last chunk, a chunk written. */
+#define PACKED_STMTS(NAME, table)                                          \
+	[STMT_##NAME##_LOAD] = "SELECT id, last, n, data FROM " table        \
+			       " WHERE last > ?1 ORDER BY id",               \
+	[STMT_##NAME##_LAST] = "SELECT id, last, n, data FROM " table        \
+			       " ORDER BY id DESC LIMIT 1",                  \
+	[STMT_##NAME##_PUT] = "INSERT OR REPLACE INTO " table                \
+			      " (id, last, n, data) VALUES (?1, ?2, ?3, ?4)"
+
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_STRING_ADD] = "INSERT INTO strings (text) VALUES (?1)",
-	[STMT_NODES_LOAD] = "SELECT id, last, n, data FROM stack_chunks "
-			    "WHERE last > ?1 ORDER BY id",
-	[STMT_NODES_LAST] = "SELECT id, last, n, data FROM stack_chunks "
-			    "ORDER BY id DESC LIMIT 1",
-	[STMT_NODES_PUT] = "INSERT OR REPLACE INTO stack_chunks (id, last, n, data) "
-			   "VALUES (?1, ?2, ?3, ?4)",
-	[STMT_FRAMES_LOAD] = "SELECT id, last, n, data FROM frame_chunks "
-			    "WHERE last > ?1 ORDER BY id",
-	[STMT_FRAMES_LAST] = "SELECT id, last, n, data FROM frame_chunks "
-			    "ORDER BY id DESC LIMIT 1",
-	[STMT_FRAMES_PUT] = "INSERT OR REPLACE INTO frame_chunks (id, last, n, data) "
-			   "VALUES (?1, ?2, ?3, ?4)",
-	[STMT_FUNCTIONS_LOAD] = "SELECT id, last, n, data FROM function_chunks "
-			    "WHERE last > ?1 ORDER BY id",
-	[STMT_FUNCTIONS_LAST] = "SELECT id, last, n, data FROM function_chunks "
-			    "ORDER BY id DESC LIMIT 1",
-	[STMT_FUNCTIONS_PUT] = "INSERT OR REPLACE INTO function_chunks (id, last, n, data) "
-			   "VALUES (?1, ?2, ?3, ?4)",
+	PACKED_STMTS(NODES, "stack_chunks"),
+	PACKED_STMTS(FRAMES, "frame_chunks"),
+	PACKED_STMTS(FUNCTIONS, "function_chunks"),
 	[STMT_LABELS_GET] = "SELECT id FROM label_sets WHERE host = ?1 AND "
 			    "process = ?2 AND pid = ?3 AND thread = ?4 AND "
 			    "tid = ?5 AND cgroup_id = ?6 AND extra = ?7",

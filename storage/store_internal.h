@@ -50,12 +50,12 @@ enum store_stmt {
 };
 
 /*
- * The id caches of the writer, one per deduplicated table. Strings,
- * functions and frames have no UNIQUE index (schema 4): their caches are
- * complete copies of the tables' keys, brought up to date at each
- * store_db__begin under the write lock, and never trimmed. Label sets
- * keep their index and a bounded cache. Stack nodes have their own
- * complete index (struct store_db's nodes).
+ * The id caches of the writer, one per deduplicated table. Strings (rows
+ * without UNIQUE index), functions and frames (packed tables, schema 5)
+ * have complete caches: copies of the tables' keys, brought up to date at
+ * each store_db__begin under the write lock, and never trimmed; a miss
+ * means a new row. Label sets keep their index and a bounded cache. Stack
+ * nodes have their own complete index (struct store_db's nodes).
  */
 enum store_cache {
 	CACHE_STRING,
