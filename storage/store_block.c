@@ -132,35 +132,6 @@ void store_sums__free(struct store_sums *m)
 
 /* ---- varints and blocks ---- */
 
-size_t store_varint__put(unsigned char *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (unsigned char)v;
-	return n;
-}
-
-bool store_varint__get(const unsigned char **p, const unsigned char *end,
-		       uint64_t *ret)
-{
-	uint64_t v = 0;
-
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		unsigned char c = *(*p)++;
-
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*ret = v;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Entries by (node, label set): popular stacks of several threads sit
  * together and the node column is ascending. */
 static int compare_sums(const void *pa, const void *pb)
@@ -172,16 +143,6 @@ static int compare_sums(const void *pa, const void *pb)
 	if (x->a != y->a)
 		return x->a < y->a ? -1 : 1;
 	return 0;
-}
-
-uint64_t store_zigzag(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-int64_t store_unzigzag(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
 /*

@@ -202,12 +202,46 @@ enum store_block_encoding {
 #define STORE_BLOCK_MAX (64u << 20)
 
 /* LEB128 varints: put returns the bytes written (at most 10); get reads
- * from [*p, end) and is false when truncated or too long. */
-size_t store_varint__put(unsigned char *p, uint64_t v);
-bool store_varint__get(const unsigned char **p, const unsigned char *end,
-		       uint64_t *ret);
-uint64_t store_zigzag(int64_t v);
-int64_t store_unzigzag(uint64_t v);
+ * from [*p, end) and is false when truncated or too long. Inline: they
+ * are the inner loop of every block and chunk decoded. */
+static inline size_t store_varint__put(unsigned char *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (unsigned char)v;
+	return n;
+}
+
+static inline bool store_varint__get(const unsigned char **p,
+				     const unsigned char *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		unsigned char c = *(*p)++;
+
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*ret = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+static inline uint64_t store_zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t store_unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
 
 /*
  * Encode the entries of m (sorted in place; clear m afterwards) as a block.
