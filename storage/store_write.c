@@ -9,8 +9,8 @@
  * Ids are looked up through in-memory caches first, so a stack seen before
  * costs no SQL at all: counts are summed in memory per (label set, stack)
  * and written as one packed block per flush (store_block.c); new stack
- * stack nodes, frames and functions get the next ids and are appended to
- * their packed tables at commit (store_packed.c).
+ * nodes, frames and functions get the next ids and are appended to their
+ * packed tables at commit (store_packed.c).
  */
 #include <errno.h>
 #include <stdlib.h>
