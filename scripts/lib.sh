@@ -16,9 +16,10 @@ EMBER_BUILD_PACKAGES=(
 # Needed by the tests (cross-checks and tools the tests drive): the browser
 # tests (tests/web/) run Debian's Chromium under node + playwright-core.
 # elfutils: eu-addr2line, a peer in bench/symbolize (llvm-symbolizer comes
-# with llvm, addr2line with binutils).
+# with llvm, addr2line with binutils). sqlite3: the shell bench/storage
+# uses to show where the bytes of its file go.
 EMBER_TEST_PACKAGES=(
-  util-linux procps linux-perf chromium nodejs elfutils
+  util-linux procps linux-perf chromium nodejs elfutils sqlite3
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

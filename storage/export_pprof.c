@@ -136,59 +136,55 @@ static int site_key(const char *name, const char *module, const char *file,
 	return 0;
 }
 
-/* Build-ids and offsets of every stored frame, per frame identity; the
- * tree keeps neither (it merges frames at different offsets). */
+/* Build-ids and offsets of every stored frame, per frame identity (the
+ * smallest offset, with its build-id); the tree keeps neither (it merges
+ * frames at different offsets). From the handle's read cache. */
 static int load_sites(struct store_db *db, struct pprof_build *b)
 {
-	sqlite3_stmt *st;
+	const struct store_read_cache *c = &db->cache;
 	size_t cap = 0;
-	int r = 0, rc;
+	int r;
 
-	rc = sqlite3_prepare_v2(db->sql,
-				"SELECT sn.text, sm.text, sf.text, f.line, f.kind, "
-				"       sb.text, min(f.offset) "
-				"FROM frames f JOIN functions fn ON fn.id = f.function "
-				"LEFT JOIN strings sn ON sn.id = fn.name "
-				"LEFT JOIN strings sm ON sm.id = fn.module "
-				"LEFT JOIN strings sf ON sf.id = fn.file "
-				"LEFT JOIN strings sb ON sb.id = f.build_id "
-				"GROUP BY fn.id, f.line, f.kind",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *build_id = (const char *)sqlite3_column_text(st, 5);
+	r = store_db__read_begin(db);
+	if (r < 0)
+		return r;
+	for (int64_t id = 1; r == 0 && id <= c->max_frame; id++) {
+		const struct store_tree_node *f = &c->frames[id];
+		const char *build_id = c->frame_build_id[id];
 		struct frame_site *site;
+		int64_t found;
 		char *key;
 		size_t len;
 
-		r = grow((void **)&b->sites_v, &cap, b->n_sites,
-			 sizeof(*b->sites_v));
+		if (!f->name)
+			continue; /* no such frame */
+		r = site_key(f->name, f->module, f->file, f->line, f->kind,
+			     &key, &len);
 		if (r < 0)
 			break;
-		r = site_key((const char *)sqlite3_column_text(st, 0),
-			     (const char *)sqlite3_column_text(st, 1),
-			     (const char *)sqlite3_column_text(st, 2),
-			     (uint32_t)sqlite3_column_int64(st, 3),
-			     sqlite3_column_int(st, 4), &key, &len);
-		if (r < 0)
-			break;
-		r = store_map__put(&b->sites, key, len, (int64_t)b->n_sites,
-				   NULL);
-		free(key);
-		if (r < 0)
-			break;
-		site = &b->sites_v[b->n_sites++];
-		site->offset = (uint64_t)sqlite3_column_int64(st, 6);
-		site->build_id = build_id && *build_id ? strdup(build_id) : NULL;
-		if (build_id && *build_id && !site->build_id) {
-			r = -ENOMEM;
-			break;
+		if (store_map__get(&b->sites, key, len, &found)) {
+			site = &b->sites_v[found];
+			free(key);
+			if (c->frame_offset[id] >= site->offset)
+				continue;
+			free(site->build_id);
+		} else {
+			r = grow((void **)&b->sites_v, &cap, b->n_sites,
+				 sizeof(*b->sites_v));
+			if (r == 0)
+				r = store_map__put(&b->sites, key, len,
+						   (int64_t)b->n_sites, NULL);
+			free(key);
+			if (r < 0)
+				break;
+			site = &b->sites_v[b->n_sites++];
 		}
+		site->offset = c->frame_offset[id];
+		site->build_id = build_id && *build_id ? strdup(build_id) : NULL;
+		if (build_id && *build_id && !site->build_id)
+			r = -ENOMEM;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
-	sqlite3_finalize(st);
+	store_db__read_end(db);
 	return r;
 }
 

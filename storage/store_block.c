@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store_block.c — the packed sample storage (schema 4) and the read
+ * store_block.c — the packed sample storage (schema 4 on) and the read
  * caches built on it. One row of sample_blocks holds a whole time bucket:
  * every (label set, stack, count) of it, sorted, delta- and varint-coded
  * in columns and deflated when that is smaller, so a day of 10 s flushes is
@@ -132,36 +132,6 @@ void store_sums__free(struct store_sums *m)
 
 /* ---- varints and blocks ---- */
 
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (unsigned char)v;
-	return n;
-}
-
-/* Read a varint from [*p, end); false when truncated or too long. */
-static bool get_varint(const unsigned char **p, const unsigned char *end,
-		       uint64_t *ret)
-{
-	uint64_t v = 0;
-
-	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-		unsigned char c = *(*p)++;
-
-		v |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*ret = v;
-			return true;
-		}
-	}
-	return false;
-}
-
 /* Entries by (node, label set): popular stacks of several threads sit
  * together and the node column is ascending. */
 static int compare_sums(const void *pa, const void *pb)
@@ -173,16 +143,6 @@ static int compare_sums(const void *pa, const void *pb)
 	if (x->a != y->a)
 		return x->a < y->a ? -1 : 1;
 	return 0;
-}
-
-static uint64_t zigzag(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static int64_t unzigzag(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
 }
 
 /*
@@ -211,19 +171,16 @@ static size_t deflate_into(const unsigned char *in, size_t len,
 int store_block__encode(struct store_sums *m, unsigned char **ret_data,
 			size_t *ret_len, uint64_t *ret_total)
 {
-	/* Three columns of at most 10-byte varints, a header, and the
-	 * same again for the compressed copy. */
-	size_t cap = m->n * 30 + 64, body_len, zlen;
-	unsigned char *body = malloc(cap), *out = malloc(cap + 16);
+	/* Three columns of at most 10-byte varints and a header. */
+	size_t cap = m->n * 30 + 64, body_len;
+	unsigned char *body = malloc(cap);
 	unsigned char *nodes, *sets, *counts, *p;
 	int64_t prev_node = 0, prev_set = 0;
 	uint64_t total = 0;
+	int r;
 
-	if (!body || !out) {
-		free(body);
-		free(out);
+	if (!body)
 		return -ENOMEM;
-	}
 	qsort(m->v, m->n, sizeof(*m->v), compare_sums);
 	/* The order changed: the slot index is stale; callers clear m after
 	 * encoding. Columns are built apart, then joined after a header
@@ -235,17 +192,17 @@ int store_block__encode(struct store_sums *m, unsigned char **ret_data,
 		unsigned char *pn = nodes, *ps = sets, *pc = counts;
 
 		for (size_t i = 0; i < m->n; i++) {
-			pn += put_varint(pn, (uint64_t)(m->v[i].b - prev_node));
-			ps += put_varint(ps, zigzag(m->v[i].a - prev_set));
-			pc += put_varint(pc, m->v[i].count);
+			pn += store_varint__put(pn, (uint64_t)(m->v[i].b - prev_node));
+			ps += store_varint__put(ps, store_zigzag(m->v[i].a - prev_set));
+			pc += store_varint__put(pc, m->v[i].count);
 			prev_node = m->v[i].b;
 			prev_set = m->v[i].a;
 			total += m->v[i].count;
 		}
 		p = body;
-		p += put_varint(p, m->n);
-		p += put_varint(p, (uint64_t)(pn - nodes));
-		p += put_varint(p, (uint64_t)(ps - sets));
+		p += store_varint__put(p, m->n);
+		p += store_varint__put(p, (uint64_t)(pn - nodes));
+		p += store_varint__put(p, (uint64_t)(ps - sets));
 		memmove(p, nodes, (size_t)(pn - nodes));
 		p += pn - nodes;
 		memmove(p, sets, (size_t)(ps - sets));
@@ -254,10 +211,26 @@ int store_block__encode(struct store_sums *m, unsigned char **ret_data,
 		p += pc - counts;
 		body_len = (size_t)(p - body);
 	}
-	/* Compressed when that is smaller (small blocks often are not). */
+	r = store_pack__seal(body, body_len, ret_data, ret_len);
+	free(body);
+	if (r < 0)
+		return r;
+	*ret_total = total;
+	return 0;
+}
+
+int store_pack__seal(const unsigned char *body, size_t body_len,
+		     unsigned char **ret_data, size_t *ret_len)
+{
+	unsigned char *out = malloc(body_len + 16), *p;
+	size_t zlen;
+
+	if (!out)
+		return -ENOMEM;
+	/* Compressed when that is smaller (small bodies often are not). */
 	p = out;
 	*p++ = STORE_BLOCK_DEFLATE;
-	p += put_varint(p, body_len);
+	p += store_varint__put(p, body_len);
 	zlen = deflate_into(body, body_len, p, body_len > (size_t)(p - out) + 1 ?
 			    body_len - (size_t)(p - out) - 1 : 0);
 	if (zlen) {
@@ -268,10 +241,8 @@ int store_block__encode(struct store_sums *m, unsigned char **ret_data,
 		memcpy(p, body, body_len);
 		p += body_len;
 	}
-	free(body);
 	*ret_data = out;
 	*ret_len = (size_t)(p - out);
-	*ret_total = total;
 	return 0;
 }
 
@@ -330,8 +301,8 @@ static int decode_body(const unsigned char *p, const unsigned char *end,
 	int64_t node = 0, set = 0;
 	int r;
 
-	if (!get_varint(&p, end, &n) || !get_varint(&p, end, &nodes_len) ||
-	    !get_varint(&p, end, &sets_len) ||
+	if (!store_varint__get(&p, end, &n) || !store_varint__get(&p, end, &nodes_len) ||
+	    !store_varint__get(&p, end, &sets_len) ||
 	    nodes_len > (uint64_t)(end - p) ||
 	    sets_len > (uint64_t)(end - p) - nodes_len ||
 	    n > (uint64_t)(end - p))
@@ -342,14 +313,14 @@ static int decode_body(const unsigned char *p, const unsigned char *end,
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t delta, zset, count;
 
-		if (!get_varint(&pn, nodes_end, &delta) ||
-		    !get_varint(&ps, sets_end, &zset) ||
-		    !get_varint(&pc, end, &count))
+		if (!store_varint__get(&pn, nodes_end, &delta) ||
+		    !store_varint__get(&ps, sets_end, &zset) ||
+		    !store_varint__get(&pc, end, &count))
 			return -EINVAL;
 		if (delta > (uint64_t)INT64_MAX - (uint64_t)node)
 			return -EINVAL;
 		node += (int64_t)delta;
-		v = (uint64_t)set + (uint64_t)unzigzag(zset);
+		v = (uint64_t)set + (uint64_t)store_unzigzag(zset);
 		set = (int64_t)v;
 		if (set < 0)
 			return -EINVAL;
@@ -366,11 +337,10 @@ static int decode_body(const unsigned char *p, const unsigned char *end,
 	return 0;
 }
 
-int store_block__decode(struct store_block_reader *rd, const void *data,
-			size_t len, const struct store_lsset *allow,
-			int64_t time_s, store_block_fn fn, void *ctx)
+int store_pack__open(struct store_block_reader *rd, const void *data,
+		     size_t len, const unsigned char **ret_body,
+		     size_t *ret_len)
 {
-	struct store_block_reader one = { 0 };
 	const unsigned char *p = data, *end = p + len;
 	uint64_t body_len;
 	int r;
@@ -379,26 +349,41 @@ int store_block__decode(struct store_block_reader *rd, const void *data,
 		return -EINVAL;
 	switch (*p++) {
 	case STORE_BLOCK_PLAIN:
-		return decode_body(p, end, allow, time_s, fn, ctx);
+		*ret_body = p;
+		*ret_len = (size_t)(end - p);
+		return 0;
 	case STORE_BLOCK_DEFLATE:
 		/* Deflate expands at most ~1032:1; anything claiming more
 		 * is corrupt, and the bound keeps the allocation sane. */
-		if (!get_varint(&p, end, &body_len) || body_len == 0 ||
+		if (!store_varint__get(&p, end, &body_len) || body_len == 0 ||
 		    body_len > (uint64_t)(end - p) * 1032 ||
 		    body_len > STORE_BLOCK_MAX)
 			return -EINVAL;
-		r = inflate_body(rd ? rd : &one, p, (size_t)(end - p),
-				 (size_t)body_len);
-		if (r == 0) {
-			rd = rd ? rd : &one;
-			r = decode_body(rd->buf, rd->buf + body_len, allow,
-					time_s, fn, ctx);
-		}
-		store_block_reader__free(&one);
-		return r;
+		r = inflate_body(rd, p, (size_t)(end - p), (size_t)body_len);
+		if (r < 0)
+			return r;
+		*ret_body = rd->buf;
+		*ret_len = (size_t)body_len;
+		return 0;
 	default:
 		return -EINVAL;
 	}
+}
+
+int store_block__decode(struct store_block_reader *rd, const void *data,
+			size_t len, const struct store_lsset *allow,
+			int64_t time_s, store_block_fn fn, void *ctx)
+{
+	struct store_block_reader one = { 0 };
+	const unsigned char *body;
+	size_t body_len;
+	int r;
+
+	r = store_pack__open(rd ? rd : &one, data, len, &body, &body_len);
+	if (r == 0)
+		r = decode_body(body, body + body_len, allow, time_s, fn, ctx);
+	store_block_reader__free(&one);
+	return r;
 }
 
 int store_block__decode_v3(const void *data, size_t len,
@@ -412,15 +397,15 @@ int store_block__decode_v3(const void *data, size_t len,
 		const unsigned char *set_end;
 		uint64_t node = 0, delta, n;
 
-		if (!get_varint(&p, end, &v))
+		if (!store_varint__get(&p, end, &v))
 			return -EINVAL;
 		set += v;
-		if (!get_varint(&p, end, &n) || n > (uint64_t)(end - p))
+		if (!store_varint__get(&p, end, &n) || n > (uint64_t)(end - p))
 			return -EINVAL;
 		set_end = p + n;
 		while (p < set_end) {
-			if (!get_varint(&p, set_end, &delta) ||
-			    !get_varint(&p, set_end, &v))
+			if (!store_varint__get(&p, set_end, &delta) ||
+			    !store_varint__get(&p, set_end, &v))
 				return -EINVAL;
 			node += delta;
 			r = fn(ctx, 0, (int64_t)set, (int64_t)node, v);
@@ -598,8 +583,12 @@ void store_cache__free(struct store_read_cache *c)
 {
 	free(c->node_parent);
 	free(c->node_frame);
+	free(c->string_text);
+	free(c->functions);
 	free(c->frames);
 	free(c->frame_ident);
+	free(c->frame_offset);
+	free(c->frame_build_id);
 	store_map__free(&c->idents);
 	free(c->set_process);
 	free(c->set_pid);
@@ -646,90 +635,140 @@ static int fit(void **arr, size_t *cap, size_t elem, int64_t id)
 	return 0;
 }
 
-static int load_nodes(struct store_db *db, struct store_read_cache *c)
+static int cache_node(void *ctx, const struct store_row *n)
 {
-	sqlite3_stmt *st;
-	int r = 0, rc;
+	struct store_read_cache *c = ctx;
+	size_t cap = c->node_cap;
+	int r;
 
-	rc = sqlite3_prepare_v2(db->sql, "SELECT id, parent, frame FROM "
-				"stack_nodes WHERE id > ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, c->max_node);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		size_t cap = c->node_cap;
-
-		if ((r = fit((void **)&c->node_parent, &cap, sizeof(int64_t), id)) < 0 ||
-		    (r = fit((void **)&c->node_frame, &c->node_cap, sizeof(int64_t), id)) < 0)
-			break;
-		c->node_parent[id] = sqlite3_column_int64(st, 1);
-		c->node_frame[id] = sqlite3_column_int64(st, 2);
-		if (id > c->max_node)
-			c->max_node = id;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
-	sqlite3_finalize(st);
-	return r == -EINVAL ? store_db__fail_msg(db, r, "corrupt stack trie") : r;
+	if ((r = fit((void **)&c->node_parent, &cap, sizeof(int64_t), n->id)) < 0 ||
+	    (r = fit((void **)&c->node_frame, &c->node_cap, sizeof(int64_t), n->id)) < 0)
+		return r;
+	c->node_parent[n->id] = n->v[0];
+	c->node_frame[n->id] = n->v[1];
+	c->max_node = n->id;
+	return 0;
 }
 
-static int load_frames(struct store_db *db, struct store_read_cache *c)
+static int load_nodes(struct store_db *db, struct store_read_cache *c)
+{
+	return store_packed__load(db, STORE_PACKED_NODES, c->max_node,
+				  cache_node, c);
+}
+
+static int load_strings(struct store_db *db, struct store_read_cache *c)
 {
 	sqlite3_stmt *st;
 	int r = 0, rc;
 
-	rc = sqlite3_prepare_v2(db->sql,
-				"SELECT f.id, f.line, f.kind, sn.text, sm.text, sf.text "
-				"FROM frames f JOIN functions fn ON fn.id = f.function "
-				"LEFT JOIN strings sn ON sn.id = fn.name "
-				"LEFT JOIN strings sm ON sm.id = fn.module "
-				"LEFT JOIN strings sf ON sf.id = fn.file "
-				"WHERE f.id > ?1", -1, &st, NULL);
+	rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM strings "
+				"WHERE id > ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, c->max_frame);
+	sqlite3_bind_int64(st, 1, c->max_string);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
-		struct store_tree_node *f;
 
-		size_t cap = c->frame_cap;
-		uint64_t key[5];
-		int64_t ident;
-
-		if ((r = fit((void **)&c->frame_ident, &cap, sizeof(int64_t), id)) < 0 ||
-		    (r = fit((void **)&c->frames, &c->frame_cap, sizeof(*c->frames), id)) < 0)
+		if ((r = fit((void **)&c->string_text, &c->string_cap,
+			     sizeof(*c->string_text), id)) < 0 ||
+		    (r = intern(c, (const char *)sqlite3_column_text(st, 1),
+				&c->string_text[id])) < 0)
 			break;
-		f = &c->frames[id];
-		f->line = (uint32_t)sqlite3_column_int64(st, 1);
-		f->kind = (enum store_frame_kind)sqlite3_column_int(st, 2);
-		if ((r = intern(c, (const char *)sqlite3_column_text(st, 3), &f->name)) < 0 ||
-		    (r = intern(c, (const char *)sqlite3_column_text(st, 4), &f->module)) < 0 ||
-		    (r = intern(c, (const char *)sqlite3_column_text(st, 5), &f->file)) < 0)
-			break;
-		if (!f->name)
-			f->name = "[unknown]";
-		/* Frames that differ only in offset or build-id are one
-		 * frame in a tree: give them one identity. */
-		key[0] = (uintptr_t)f->name;
-		key[1] = (uintptr_t)f->module;
-		key[2] = (uintptr_t)f->file;
-		key[3] = f->line;
-		key[4] = (uint64_t)f->kind;
-		if (!store_map__get(&c->idents, key, sizeof(key), &ident)) {
-			ident = id;
-			r = store_map__put(&c->idents, key, sizeof(key), id, NULL);
-			if (r < 0)
-				break;
-		}
-		c->frame_ident[id] = ident;
-		if (id > c->max_frame)
-			c->max_frame = id;
+		if (id > c->max_string)
+			c->max_string = id;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_db__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* The text of string id; NULL for 0 ("none") and unknown ids (a file
+ * that lost a string reads as a missing value, as a LEFT JOIN would). */
+static const char *string_of(const struct store_read_cache *c, int64_t id)
+{
+	return id > 0 && id <= c->max_string ? c->string_text[id] : NULL;
+}
+
+static int cache_function(void *ctx, const struct store_row *row)
+{
+	struct store_read_cache *c = ctx;
+	struct store_cached_function *f;
+	int r;
+
+	r = fit((void **)&c->functions, &c->function_cap, sizeof(*c->functions),
+		row->id);
+	if (r < 0)
+		return r;
+	f = &c->functions[row->id];
+	f->name = string_of(c, row->v[0]);
+	f->module = string_of(c, row->v[1]);
+	f->file = string_of(c, row->v[2]);
+	f->known = true;
+	c->max_function = row->id;
+	return 0;
+}
+
+static int cache_frame(void *ctx, const struct store_row *row)
+{
+	struct store_read_cache *c = ctx;
+	const struct store_cached_function *fn;
+	struct store_tree_node *f;
+	size_t cap = c->frame_cap;
+	uint64_t key[5];
+	int64_t ident;
+	int r;
+
+	if ((r = fit((void **)&c->frame_ident, &cap, sizeof(int64_t), row->id)) < 0 ||
+	    (cap = c->frame_cap,
+	     r = fit((void **)&c->frame_offset, &cap, sizeof(uint64_t), row->id)) < 0 ||
+	    (cap = c->frame_cap,
+	     r = fit((void **)&c->frame_build_id, &cap, sizeof(char *), row->id)) < 0 ||
+	    (r = fit((void **)&c->frames, &c->frame_cap, sizeof(*c->frames), row->id)) < 0)
+		return r;
+	c->max_frame = row->id;
+	if (row->v[0] > c->max_function || !c->functions[row->v[0]].known)
+		/* A frame of a function that is gone: it stays unnamed, and a
+		 * tree that needs it reports a corrupt file. */
+		return 0;
+	fn = &c->functions[row->v[0]];
+	f = &c->frames[row->id];
+	f->name = fn->name ? fn->name : "[unknown]";
+	f->module = fn->module;
+	f->file = fn->file;
+	f->line = (uint32_t)row->v[1];
+	f->kind = (enum store_frame_kind)row->v[4];
+	c->frame_build_id[row->id] = string_of(c, row->v[2]);
+	c->frame_offset[row->id] = (uint64_t)row->v[3];
+	/* Frames that differ only in offset or build-id are one frame in a
+	 * tree: give them one identity. */
+	key[0] = (uintptr_t)f->name;
+	key[1] = (uintptr_t)f->module;
+	key[2] = (uintptr_t)f->file;
+	key[3] = f->line;
+	key[4] = (uint64_t)f->kind;
+	if (!store_map__get(&c->idents, key, sizeof(key), &ident)) {
+		ident = row->id;
+		r = store_map__put(&c->idents, key, sizeof(key), row->id, NULL);
+		if (r < 0)
+			return r;
+	}
+	c->frame_ident[row->id] = ident;
+	return 0;
+}
+
+/* Strings first: functions name them; functions before the frames that
+ * name them. Within one snapshot every reference is loaded. */
+static int load_frames(struct store_db *db, struct store_read_cache *c)
+{
+	int r;
+
+	if ((r = load_strings(db, c)) < 0 ||
+	    (r = store_packed__load(db, STORE_PACKED_FUNCTIONS, c->max_function,
+				    cache_function, c)) < 0)
+		return r;
+	return store_packed__load(db, STORE_PACKED_FRAMES, c->max_frame,
+				  cache_frame, c);
 }
 
 static int load_sets(struct store_db *db, struct store_read_cache *c)

@@ -32,6 +32,7 @@
  */
 static int migrate_blocks(struct store_db *db);
 static int recode_blocks(struct store_db *db);
+static int pack_tables(struct store_db *db);
 
 static const struct {
 	const char *sql;
@@ -146,19 +147,37 @@ static const struct {
 	  "INSERT INTO stack_nodes4 SELECT id, parent, frame FROM stack_nodes;"
 	  "DROP TABLE stack_nodes;"
 	  "ALTER TABLE stack_nodes4 RENAME TO stack_nodes;", recode_blocks },
+	/* 4 -> 5: the stack trie, frames and functions packed in chunks of
+	 * consecutive ids (store_packed.c): 3 MB of rows for the
+	 * benchmark's day become ~0.6 MB. Each table: the chunk's first
+	 * and last row id, its row count, the packed rows. */
+	{ "CREATE TABLE stack_chunks (id INTEGER PRIMARY KEY,"
+	  "  last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);"
+	  "CREATE TABLE frame_chunks (id INTEGER PRIMARY KEY,"
+	  "  last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);"
+	  "CREATE TABLE function_chunks (id INTEGER PRIMARY KEY,"
+	  "  last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);",
+	  pack_tables },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
 
+/* The statements of a packed table (store_packed.c): its chunks above an
+ * id, its last chunk, a chunk written. */
+#define PACKED_STMTS(NAME, table)                                          \
+	[STMT_##NAME##_LOAD] = "SELECT id, last, n, data FROM " table        \
+			       " WHERE last > ?1 ORDER BY id",               \
+	[STMT_##NAME##_LAST] = "SELECT id, last, n, data FROM " table        \
+			       " ORDER BY id DESC LIMIT 1",                  \
+	[STMT_##NAME##_PUT] = "INSERT OR REPLACE INTO " table                \
+			      " (id, last, n, data) VALUES (?1, ?2, ?3, ?4)"
+
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_STRING_ADD] = "INSERT INTO strings (text) VALUES (?1)",
-	[STMT_FUNCTION_ADD] = "INSERT INTO functions (name, module, file) "
-			      "VALUES (?1, ?2, ?3)",
-	[STMT_FRAME_ADD] = "INSERT INTO frames (function, line, build_id, "
-			   "offset, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
-	[STMT_NODE_ADD] = "INSERT INTO stack_nodes (parent, frame) "
-			  "VALUES (?1, ?2)",
+	PACKED_STMTS(NODES, "stack_chunks"),
+	PACKED_STMTS(FRAMES, "frame_chunks"),
+	PACKED_STMTS(FUNCTIONS, "function_chunks"),
 	[STMT_LABELS_GET] = "SELECT id FROM label_sets WHERE host = ?1 AND "
 			    "process = ?2 AND pid = ?3 AND thread = ?4 AND "
 			    "tid = ?5 AND cgroup_id = ?6 AND extra = ?7",
@@ -280,6 +299,10 @@ void store_db__drop_caches(struct store_db *db)
 		store_map__clear(&db->caches[i]);
 		db->cache_max_id[i] = 0;
 	}
+	store_sums__clear(&db->nodes);
+	db->max_node = 0;
+	for (size_t i = 0; i < STORE_PACKED_COUNT; i++)
+		db->new_rows[i].n = 0;
 	db->mirror_valid = false;
 }
 
@@ -484,6 +507,57 @@ out:
 	sqlite3_finalize(st);
 	store_sums__free(&m);
 	return r;
+}
+
+/* Pack the rows sql selects (id, then the columns, by id) into table t. */
+static int pack_rows(struct store_db *db, const char *sql,
+		     enum store_packed_table t)
+{
+	struct store_rows all = { 0 };
+	sqlite3_stmt *st = NULL;
+	int r = 0, rc;
+
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_row row = { .id = sqlite3_column_int64(st, 0) };
+
+		for (int c = 1; c < sqlite3_column_count(st); c++)
+			row.v[c - 1] = sqlite3_column_int64(st, c);
+		r = store_rows__push(&all, &row);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	if (r == 0)
+		r = store_packed__replace(db, t, all.v, all.n);
+	store_rows__free(&all);
+	return r;
+}
+
+/* Schema 4 -> 5: the rows of stack_nodes, frames and functions packed. */
+static int pack_tables(struct store_db *db)
+{
+	int r;
+
+	if ((r = pack_rows(db, "SELECT id, parent, frame FROM stack_nodes "
+			   "ORDER BY id", STORE_PACKED_NODES)) < 0 ||
+	    (r = pack_rows(db, "SELECT id, function, line, build_id, offset, "
+			   "kind FROM frames ORDER BY id", STORE_PACKED_FRAMES)) < 0 ||
+	    (r = pack_rows(db, "SELECT id, name, module, file FROM functions "
+			   "ORDER BY id", STORE_PACKED_FUNCTIONS)) < 0) {
+		if (r == -EINVAL)
+			r = store_db__fail_msg(db, r, "a stack node without frame, "
+					       "a frame without function or a "
+					       "parent after its child (schema 4): "
+					       "cannot migrate");
+		return r;
+	}
+	return store_db__exec(db, "DROP TABLE stack_nodes; DROP TABLE frames;"
+			      "DROP TABLE functions");
 }
 
 /*
@@ -725,6 +799,9 @@ void store_db__close(struct store_db *db)
 	for (size_t i = 0; i < CACHE_COUNT; i++)
 		store_map__free(&db->caches[i]);
 	store_sums__free(&db->flush_sums);
+	store_sums__free(&db->nodes);
+	for (size_t i = 0; i < STORE_PACKED_COUNT; i++)
+		store_rows__free(&db->new_rows[i]);
 	store_cache__free(&db->cache);
 	free(db);
 }

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <zlib.h>
 
 #include "storage.h"
@@ -28,9 +29,15 @@
 /* Prepared statements kept for the life of the handle. */
 enum store_stmt {
 	STMT_STRING_ADD,
-	STMT_FUNCTION_ADD,
-	STMT_FRAME_ADD,
-	STMT_NODE_ADD,
+	STMT_NODES_LOAD,
+	STMT_NODES_LAST,
+	STMT_NODES_PUT,
+	STMT_FRAMES_LOAD,
+	STMT_FRAMES_LAST,
+	STMT_FRAMES_PUT,
+	STMT_FUNCTIONS_LOAD,
+	STMT_FUNCTIONS_LAST,
+	STMT_FUNCTIONS_PUT,
 	STMT_LABELS_GET,
 	STMT_LABELS_ADD,
 	STMT_BLOCK_GET,
@@ -43,17 +50,17 @@ enum store_stmt {
 };
 
 /*
- * The id caches of the writer, one per deduplicated table. Strings,
- * functions, frames and stack nodes have no UNIQUE index (schema 4): their
- * caches are complete copies of the tables' keys, brought up to date at
- * each store_db__begin under the write lock, and never trimmed. Label sets
- * keep their index and a bounded cache.
+ * The id caches of the writer, one per deduplicated table. Strings (rows
+ * without UNIQUE index), functions and frames (packed tables, schema 5)
+ * have complete caches: copies of the tables' keys, brought up to date at
+ * each store_db__begin under the write lock, and never trimmed; a miss
+ * means a new row. Label sets keep their index and a bounded cache. Stack
+ * nodes have their own complete index (struct store_db's nodes).
  */
 enum store_cache {
 	CACHE_STRING,
 	CACHE_FUNCTION,
 	CACHE_FRAME,
-	CACHE_NODE,
 	CACHE_LABELS,
 	CACHE_COUNT,
 };
@@ -79,6 +86,38 @@ struct store_sum *store_sums__find(const struct store_sums *m, int64_t a,
 void store_sums__clear(struct store_sums *m);
 void store_sums__free(struct store_sums *m);
 
+/* Rows per chunk of a packed table (store_packed.c): a chunk is rewritten
+ * whole when a flush appends to it, so it stays small (~3 KiB packed),
+ * and several share a 16 KiB page. */
+#define STORE_PACKED_CHUNK 1024
+#define STORE_PACKED_COLS 5
+
+/* The packed tables: stack trie (parent, frame), frames (function, line,
+ * build_id, offset, kind), functions (name, module, file). */
+enum store_packed_table {
+	STORE_PACKED_NODES,
+	STORE_PACKED_FRAMES,
+	STORE_PACKED_FUNCTIONS,
+	STORE_PACKED_COUNT,
+};
+
+/* A row of a packed table: its id and its columns (unused ones 0). */
+struct store_row {
+	int64_t id;
+	int64_t v[STORE_PACKED_COLS];
+};
+
+/* A growable array of rows, by ascending id. */
+struct store_rows {
+	struct store_row *v;
+	size_t n, cap;
+};
+
+int store_rows__push(struct store_rows *a, const struct store_row *row);
+void store_rows__free(struct store_rows *a);
+/* The index of the row with id in a (ascending ids), or -1. */
+ssize_t store_rows__find(const struct store_rows *a, int64_t id);
+
 /* A set of label-set ids (a filter's matches). */
 struct store_lsset {
 	uint8_t *bits;
@@ -86,6 +125,11 @@ struct store_lsset {
 };
 
 void store_lsset__free(struct store_lsset *s);
+
+struct store_cached_function {
+	const char *name, *module, *file; /* interned; NULL = none */
+	bool known; /* a stored function */
+};
 
 /*
  * Per-handle caches of what trees need, indexed by id: stack nodes,
@@ -98,8 +142,16 @@ struct store_read_cache {
 	int64_t *node_parent, *node_frame;
 	size_t node_cap;
 	int64_t max_node;
+	const char **string_text; /* by strings.id; NULL = none */
+	size_t string_cap;
+	int64_t max_string;
+	struct store_cached_function *functions;
+	size_t function_cap;
+	int64_t max_function;
 	struct store_tree_node *frames; /* name, module, file, line, kind */
 	int64_t *frame_ident; /* the first frame id with the same identity */
+	uint64_t *frame_offset;
+	const char **frame_build_id;
 	size_t frame_cap;
 	struct store_map idents; /* (name, module, file, line, kind) -> id */
 	int64_t max_frame;
@@ -123,6 +175,13 @@ struct store_db {
 	int64_t mirror_generation;         /* gc_generation the copies match */
 	bool mirror_valid;
 	struct store_sums flush_sums; /* (label set, node) -> count */
+	/* The writer's index of the stack trie: (parent, frame) -> id for
+	 * every stored node (in the count field), loaded with the caches;
+	 * max_node is the largest id. */
+	struct store_sums nodes;
+	int64_t max_node;
+	/* Rows of the packed tables this flush adds (written at commit). */
+	struct store_rows new_rows[STORE_PACKED_COUNT];
 	struct store_read_cache cache;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no deadline */
 	char errmsg[256];
@@ -142,6 +201,48 @@ enum store_block_encoding {
  * allocation): 64 MiB, some 6 million entries. */
 #define STORE_BLOCK_MAX (64u << 20)
 
+/* LEB128 varints: put returns the bytes written (at most 10); get reads
+ * from [*p, end) and is false when truncated or too long. Inline: they
+ * are the inner loop of every block and chunk decoded. */
+static inline size_t store_varint__put(unsigned char *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (unsigned char)v;
+	return n;
+}
+
+static inline bool store_varint__get(const unsigned char **p,
+				     const unsigned char *end, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+		unsigned char c = *(*p)++;
+
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*ret = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+static inline uint64_t store_zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t store_unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
 /*
  * Encode the entries of m (sorted in place; clear m afterwards) as a block.
  * Returns 0 and *ret_data (caller frees), *ret_len, *ret_total, or -ENOMEM.
@@ -159,6 +260,19 @@ struct store_block_reader {
 };
 
 void store_block_reader__free(struct store_block_reader *rd);
+
+/*
+ * A packed body as stored (sample blocks, trie chunks): one encoding byte,
+ * then the body plain or, when smaller, its varint length and its raw
+ * deflate. seal returns 0 and *ret_data (caller frees), *ret_len, or
+ * -ENOMEM. open returns 0 and the body (borrowed from data or rd->buf,
+ * valid until rd's next use), or -EINVAL (corrupt), -ENOMEM.
+ */
+int store_pack__seal(const unsigned char *body, size_t len,
+		     unsigned char **ret_data, size_t *ret_len);
+int store_pack__open(struct store_block_reader *rd, const void *data,
+		     size_t len, const unsigned char **ret_body,
+		     size_t *ret_len);
 
 /*
  * Call fn for each entry of a block whose label set is in allow (NULL: all),
@@ -254,3 +368,32 @@ int store_filter__register(sqlite3 *sql);
 /* Drop the writer's id caches (after a rollback they may name rows that no
  * longer exist). */
 void store_db__drop_caches(struct store_db *db);
+
+/* ---- packed tables (store_packed.c, schema 5) ---- */
+
+/*
+ * Call fn for every stored row of table t with an id above after, by
+ * ascending id (inside the caller's transaction). Returns 0, fn's error,
+ * -EINVAL ("corrupt stack trie" and the like: a chunk that does not
+ * decode, ids out of order, a parent not below its child), or -errno.
+ */
+typedef int (*store_row_fn)(void *ctx, const struct store_row *row);
+int store_packed__load(struct store_db *db, enum store_packed_table t,
+		       int64_t after, store_row_fn fn, void *ctx);
+/* Every row of table t into *ret (appended). Returns as above. */
+int store_packed__load_all(struct store_db *db, enum store_packed_table t,
+			   struct store_rows *ret);
+
+/*
+ * Append rows (ascending ids above every stored id) to table t in the
+ * writer's transaction: the last chunk is filled up and rewritten, new
+ * chunks follow. Returns 0, -EINVAL (ids out of order, corrupt last
+ * chunk), or -errno.
+ */
+int store_packed__append(struct store_db *db, enum store_packed_table t,
+			 const struct store_row *v, size_t n);
+
+/* Replace all of table t with rows v (ascending ids), packed anew.
+ * Returns 0 or -errno. */
+int store_packed__replace(struct store_db *db, enum store_packed_table t,
+			  const struct store_row *v, size_t n);

@@ -12,9 +12,12 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
+#include "common.h"
 #include "store_internal.h"
 
 void store_policy_init(struct store_policy *p)
@@ -274,55 +277,128 @@ static int remove_before(struct store_db *db, int64_t cut,
 	return 0;
 }
 
-/* The label sets and leaf nodes the remaining blocks use, into temp
- * tables live_sets and live_nodes (leaves only). */
-static int live_from_blocks(struct store_db *db)
+/* Fill temp table name (one integer column id) with ids[0..n);
+ * duplicates are fine. */
+static int temp_ids(struct store_db *db, const char *name, const int64_t *ids,
+		    size_t n)
 {
-	struct store_sums live = { 0 };
 	sqlite3_stmt *ins = NULL;
+	char sql[128];
 	int r, rc;
 
-	r = store_db__exec(db,
-			   "DROP TABLE IF EXISTS temp.live_sets;"
-			   "DROP TABLE IF EXISTS temp.live_nodes;"
-			   "CREATE TEMP TABLE live_sets (id INTEGER PRIMARY KEY);"
-			   "CREATE TEMP TABLE live_nodes (id INTEGER PRIMARY KEY)");
+	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS temp.%s;"
+		 "CREATE TEMP TABLE %s (id INTEGER PRIMARY KEY)", name, name);
+	r = store_db__exec(db, sql);
 	if (r < 0)
 		return r;
-	r = store_db__scan(db, NULL, add_to_sums, &live);
+	snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO temp.%s VALUES (?1)",
+		 name);
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &ins, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_reset(ins);
+		sqlite3_bind_int64(ins, 1, ids[i]);
+		rc = sqlite3_step(ins);
+		if (rc != SQLITE_DONE) {
+			r = store_db__fail(db, rc);
+			break;
+		}
+	}
+	sqlite3_finalize(ins);
+	return r;
+}
+
+/* Mark in keep (indexed like all) the rows that column col of the rows
+ * of from names. */
+static void mark_refs(const struct store_rows *all, bool *keep,
+		      const struct store_rows *from, int col)
+{
+	ssize_t k;
+
+	for (size_t i = 0; i < from->n; i++)
+		if ((k = store_rows__find(all, from->v[i].v[col])) >= 0)
+			keep[k] = true;
+}
+
+/* Keep the rows of all (table t) that keep marks, and repack t when any
+ * go. */
+static int keep_rows(struct store_db *db, enum store_packed_table t,
+		     struct store_rows *all, const bool *keep,
+		     struct store_maintain_stats *stats)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < all->n; i++)
+		if (keep[i])
+			all->v[kept++] = all->v[i];
+	if (kept == all->n)
+		return 0;
+	stats->rows_collected += all->n - kept;
+	all->n = kept;
+	return store_packed__replace(db, t, all->v, kept);
+}
+
+/*
+ * Collect the packed tables: the stack nodes on the path of a stack some
+ * block still uses (leaves from the blocks, then every ancestor: parents
+ * have smaller ids, so one pass from the largest id down marks whole
+ * paths), the frames those nodes name, the functions of those frames. A
+ * table is repacked when any of its rows go (ids stay). The strings the
+ * kept frames and functions name go to temp.live_strings.
+ */
+static int collect_packed(struct store_db *db, const struct store_sums *live,
+			  struct store_maintain_stats *stats)
+{
+	struct store_rows nodes = { 0 }, frames = { 0 }, functions = { 0 };
+	int64_t *strings = NULL;
+	bool *keep = NULL;
+	size_t n = 0;
+	ssize_t k;
+	int r;
+
+	if ((r = store_packed__load_all(db, STORE_PACKED_NODES, &nodes)) < 0 ||
+	    (r = store_packed__load_all(db, STORE_PACKED_FRAMES, &frames)) < 0 ||
+	    (r = store_packed__load_all(db, STORE_PACKED_FUNCTIONS, &functions)) < 0)
+		goto out;
+	keep = calloc(MAX(nodes.n, MAX(frames.n, functions.n)) + 1, sizeof(*keep));
+	strings = calloc(3 * functions.n + frames.n + 1, sizeof(*strings));
+	if (!keep || !strings) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < live->n; i++)
+		if ((k = store_rows__find(&nodes, live->v[i].b)) >= 0)
+			keep[k] = true;
+	for (size_t i = nodes.n; i-- > 0;)
+		if (keep[i] && nodes.v[i].v[0] &&
+		    (k = store_rows__find(&nodes, nodes.v[i].v[0])) >= 0)
+			keep[k] = true;
+	r = keep_rows(db, STORE_PACKED_NODES, &nodes, keep, stats);
 	if (r < 0)
 		goto out;
-	rc = sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO temp.live_sets "
-				"VALUES (?1)", -1, &ins, NULL);
-	if (rc != SQLITE_OK) {
-		r = store_db__fail(db, rc);
+	memset(keep, 0, frames.n * sizeof(*keep));
+	mark_refs(&frames, keep, &nodes, 1);
+	r = keep_rows(db, STORE_PACKED_FRAMES, &frames, keep, stats);
+	if (r < 0)
 		goto out;
-	}
-	for (int pass = 0; pass < 2 && r == 0; pass++) {
-		if (pass == 1) {
-			sqlite3_finalize(ins);
-			rc = sqlite3_prepare_v2(db->sql, "INSERT OR IGNORE INTO "
-						"temp.live_nodes VALUES (?1)", -1,
-						&ins, NULL);
-			if (rc != SQLITE_OK) {
-				ins = NULL;
-				r = store_db__fail(db, rc);
-				break;
-			}
-		}
-		for (size_t i = 0; i < live.n; i++) {
-			sqlite3_reset(ins);
-			sqlite3_bind_int64(ins, 1, pass ? live.v[i].b : live.v[i].a);
-			rc = sqlite3_step(ins);
-			if (rc != SQLITE_DONE) {
-				r = store_db__fail(db, rc);
-				break;
-			}
-		}
-	}
+	memset(keep, 0, functions.n * sizeof(*keep));
+	mark_refs(&functions, keep, &frames, 0);
+	r = keep_rows(db, STORE_PACKED_FUNCTIONS, &functions, keep, stats);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < functions.n; i++)
+		for (int c = 0; c < 3; c++)
+			strings[n++] = functions.v[i].v[c];
+	for (size_t i = 0; i < frames.n; i++)
+		strings[n++] = frames.v[i].v[2]; /* build-id */
+	r = temp_ids(db, "live_strings", strings, n);
 out:
-	sqlite3_finalize(ins);
-	store_sums__free(&live);
+	free(strings);
+	free(keep);
+	store_rows__free(&functions);
+	store_rows__free(&frames);
+	store_rows__free(&nodes);
 	return r;
 }
 
@@ -333,36 +409,38 @@ static int collect(struct store_db *db, struct store_maintain_stats *stats)
 	static const char *const steps[] = {
 		"DELETE FROM label_sets WHERE id NOT IN "
 		"(SELECT id FROM temp.live_sets)",
-		"INSERT OR IGNORE INTO temp.live_nodes WITH RECURSIVE live (id) AS ("
-		" SELECT id FROM temp.live_nodes WHERE id != 0"
-		" UNION SELECT n.parent FROM stack_nodes n JOIN live "
-		" ON n.id = live.id WHERE n.parent != 0) SELECT id FROM live",
-		"DELETE FROM stack_nodes WHERE id NOT IN "
-		"(SELECT id FROM temp.live_nodes)",
-		"DROP TABLE temp.live_nodes",
-		"DROP TABLE temp.live_sets",
-		"DELETE FROM frames WHERE id NOT IN "
-		"(SELECT frame FROM stack_nodes)",
-		"DELETE FROM functions WHERE id NOT IN "
-		"(SELECT function FROM frames)",
 		"DELETE FROM strings WHERE id NOT IN ("
-		" SELECT name FROM functions UNION ALL"
-		" SELECT module FROM functions UNION ALL"
-		" SELECT file FROM functions UNION ALL"
-		" SELECT build_id FROM frames UNION ALL"
+		" SELECT id FROM temp.live_strings UNION ALL"
 		" SELECT host FROM label_sets UNION ALL"
 		" SELECT process FROM label_sets UNION ALL"
 		" SELECT thread FROM label_sets UNION ALL"
 		" SELECT extra FROM label_sets UNION ALL"
 		" SELECT reason FROM drops)",
+		"DROP TABLE temp.live_strings",
+		"DROP TABLE temp.live_sets",
 		/* Readers' caches of ids are stale now. */
 		"INSERT INTO meta (key, value) VALUES ('gc_generation', 1) "
 		"ON CONFLICT (key) DO UPDATE SET value = value + 1",
 	};
-	int64_t n;
+	struct store_sums live = { 0 };
+	int64_t n, *sets = NULL;
 	int r;
 
-	r = live_from_blocks(db);
+	/* The label sets and leaf nodes the remaining blocks use. */
+	r = store_db__scan(db, NULL, add_to_sums, &live);
+	if (r == 0) {
+		sets = malloc((live.n + 1) * sizeof(*sets));
+		if (!sets)
+			r = -ENOMEM;
+	}
+	for (size_t i = 0; r == 0 && i < live.n; i++)
+		sets[i] = live.v[i].a;
+	if (r == 0)
+		r = temp_ids(db, "live_sets", sets, live.n);
+	if (r == 0)
+		r = collect_packed(db, &live, stats);
+	free(sets);
+	store_sums__free(&live);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {

@@ -8,7 +8,9 @@
  *
  * Ids are looked up through in-memory caches first, so a stack seen before
  * costs no SQL at all: counts are summed in memory per (label set, stack)
- * and written as one packed block per flush (store_block.c).
+ * and written as one packed block per flush (store_block.c); new stack
+ * nodes, frames and functions get the next ids and are appended to their
+ * packed tables at commit (store_packed.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -88,45 +90,70 @@ static int get_or_add(struct store_db *db, enum store_cache cache,
 	return 0;
 }
 
-/* Load the rows of a table without UNIQUE index that its cache does not
- * hold yet (ids only grow between collections). sql selects id and then
- * n_ints integer key columns, or one text column when n_ints is 0. */
-static int load_cache(struct store_db *db, enum store_cache cache,
-		      const char *sql, int n_ints)
+/* Load the strings the cache does not hold yet (ids only grow between
+ * collections). */
+static int load_strings(struct store_db *db)
 {
-	struct store_map *map = &db->caches[cache];
+	struct store_map *map = &db->caches[CACHE_STRING];
 	sqlite3_stmt *st;
-	int64_t key[8];
 	int r = 0, rc;
 
-	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM strings "
+				"WHERE id > ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, db->cache_max_id[cache]);
+	sqlite3_bind_int64(st, 1, db->cache_max_id[CACHE_STRING]);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
+		const unsigned char *text = sqlite3_column_text(st, 1);
 
-		if (n_ints) {
-			for (int i = 0; i < n_ints; i++)
-				key[i] = sqlite3_column_int64(st, i + 1);
-			r = store_map__put(map, key, n_ints * sizeof(*key), id,
-					   NULL);
-		} else {
-			const unsigned char *text = sqlite3_column_text(st, 1);
-
-			r = text ? store_map__put(map, text,
-						  (size_t)sqlite3_column_bytes(st, 1),
-						  id, NULL) : 0;
-		}
+		r = text ? store_map__put(map, text,
+					  (size_t)sqlite3_column_bytes(st, 1),
+					  id, NULL) : 0;
 		if (r < 0)
 			break;
-		if (id > db->cache_max_id[cache])
-			db->cache_max_id[cache] = id;
+		if (id > db->cache_max_id[CACHE_STRING])
+			db->cache_max_id[CACHE_STRING] = id;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_db__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
+}
+
+static int index_node(void *ctx, const struct store_row *n)
+{
+	struct store_db *db = ctx;
+
+	db->max_node = n->id;
+	return store_sums__add(&db->nodes, n->v[0], n->v[1], (uint64_t)n->id);
+}
+
+/* Loading the cache of a packed table: its columns are the key. */
+struct cache_load {
+	struct store_db *db;
+	enum store_cache cache;
+	int n_cols;
+};
+
+static int cache_row(void *ctx, const struct store_row *row)
+{
+	const struct cache_load *l = ctx;
+	int r;
+
+	r = store_map__put(&l->db->caches[l->cache], row->v,
+			   (size_t)l->n_cols * sizeof(*row->v), row->id, NULL);
+	if (r == 0)
+		l->db->cache_max_id[l->cache] = row->id;
+	return r;
+}
+
+static int load_packed(struct store_db *db, enum store_cache cache,
+		       enum store_packed_table t, int n_cols)
+{
+	struct cache_load l = { db, cache, n_cols };
+
+	return store_packed__load(db, t, db->cache_max_id[cache], cache_row, &l);
 }
 
 /*
@@ -149,15 +176,11 @@ static int sync_caches(struct store_db *db)
 		store_db__drop_caches(db);
 		db->mirror_generation = g;
 	}
-	if ((r = load_cache(db, CACHE_STRING, "SELECT id, text FROM strings "
-			    "WHERE id > ?1", 0)) < 0 ||
-	    (r = load_cache(db, CACHE_FUNCTION, "SELECT id, name, module, file "
-			    "FROM functions WHERE id > ?1", 3)) < 0 ||
-	    (r = load_cache(db, CACHE_FRAME, "SELECT id, function, line, "
-			    "build_id, offset, kind FROM frames WHERE id > ?1",
-			    5)) < 0 ||
-	    (r = load_cache(db, CACHE_NODE, "SELECT id, parent, frame FROM "
-			    "stack_nodes WHERE id > ?1", 2)) < 0)
+	if ((r = load_strings(db)) < 0 ||
+	    (r = load_packed(db, CACHE_FUNCTION, STORE_PACKED_FUNCTIONS, 3)) < 0 ||
+	    (r = load_packed(db, CACHE_FRAME, STORE_PACKED_FRAMES, 5)) < 0 ||
+	    (r = store_packed__load(db, STORE_PACKED_NODES, db->max_node,
+				    index_node, db)) < 0)
 		return r;
 	db->mirror_valid = true;
 	return 0;
@@ -210,6 +233,44 @@ static int labels_id(struct store_db *db, const struct store_labels *l,
 		       ret_id);
 }
 
+/* A new row of packed table t with columns vals and the next id, written
+ * at commit. Returns 0 and *ret_id, or -ENOMEM. */
+static int packed_add(struct store_db *db, enum store_packed_table t,
+		      int64_t id, const int64_t *vals, int n, int64_t *ret_id)
+{
+	struct store_row row = { .id = id };
+	int r;
+
+	memcpy(row.v, vals, (size_t)n * sizeof(*vals));
+	r = store_rows__push(&db->new_rows[t], &row);
+	if (r < 0)
+		return store_db__fail_msg(db, r, "out of memory");
+	*ret_id = id;
+	return 0;
+}
+
+/* The id of the frame or function with columns vals: from the cache (a
+ * complete copy of the table's keys), else a new row. */
+static int packed_id(struct store_db *db, enum store_cache cache,
+		     enum store_packed_table t, const int64_t *vals, int n,
+		     int64_t *ret_id)
+{
+	struct store_map *map = &db->caches[cache];
+	int64_t id;
+	int r;
+
+	if (store_map__get(map, vals, (size_t)n * sizeof(*vals), &id)) {
+		*ret_id = id;
+		return 0;
+	}
+	id = db->cache_max_id[cache] + 1;
+	r = store_map__put(map, vals, (size_t)n * sizeof(*vals), id, NULL);
+	if (r < 0)
+		return store_db__fail_msg(db, r, "out of memory");
+	db->cache_max_id[cache] = id;
+	return packed_add(db, t, id, vals, n, ret_id);
+}
+
 static int frame_id(struct store_db *db, const struct store_frame *f,
 		    int64_t *ret_id)
 {
@@ -223,15 +284,13 @@ static int frame_id(struct store_db *db, const struct store_frame *f,
 	    (r = string_id(db, f->file, &fn[2])) < 0 ||
 	    (r = string_id(db, f->build_id, &fr[2])) < 0)
 		return r;
-	r = ints_id(db, CACHE_FUNCTION, STMT_COUNT, STMT_FUNCTION_ADD, fn, 3,
-		    &fr[0]);
+	r = packed_id(db, CACHE_FUNCTION, STORE_PACKED_FUNCTIONS, fn, 3, &fr[0]);
 	if (r < 0)
 		return r;
 	fr[1] = f->line;
 	fr[3] = (int64_t)f->offset;
 	fr[4] = f->kind;
-	return ints_id(db, CACHE_FRAME, STMT_COUNT, STMT_FRAME_ADD, fr, 5,
-		       ret_id);
+	return packed_id(db, CACHE_FRAME, STORE_PACKED_FRAMES, fr, 5, ret_id);
 }
 
 static int step_done(struct store_db *db, sqlite3_stmt *st)
@@ -240,6 +299,27 @@ static int step_done(struct store_db *db, sqlite3_stmt *st)
 
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+}
+
+/* The node under parent with frame: from the index, else the next id
+ * (written to the trie at commit). */
+static int node_id(struct store_db *db, int64_t parent, int64_t frame,
+		   int64_t *ret_id)
+{
+	struct store_sum *e = store_sums__find(&db->nodes, parent, frame);
+	int64_t id, vals[2] = { parent, frame };
+	int r;
+
+	if (e) {
+		*ret_id = (int64_t)e->count;
+		return 0;
+	}
+	id = db->max_node + 1;
+	r = store_sums__add(&db->nodes, parent, frame, (uint64_t)id);
+	if (r < 0)
+		return store_db__fail_msg(db, r, "out of memory");
+	db->max_node = id;
+	return packed_add(db, STORE_PACKED_NODES, id, vals, 2, ret_id);
 }
 
 int store_db__begin(struct store_db *db, int64_t time_s, uint32_t duration_s)
@@ -271,7 +351,7 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 			const struct store_frame *frames, size_t n_frames,
 			uint64_t count)
 {
-	int64_t labels_set, node = 0, key[2];
+	int64_t labels_set, node = 0, frame;
 	int r;
 
 	if (!db || (n_frames && !frames))
@@ -282,12 +362,10 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n_frames; i++) {
-		key[0] = node;
-		r = frame_id(db, &frames[i], &key[1]);
+		r = frame_id(db, &frames[i], &frame);
 		if (r < 0)
 			return r;
-		r = ints_id(db, CACHE_NODE, STMT_COUNT, STMT_NODE_ADD, key, 2,
-			    &node);
+		r = node_id(db, node, frame, &node);
 		if (r < 0)
 			return r;
 	}
@@ -327,6 +405,13 @@ int store_db__commit(struct store_db *db)
 		return -EINVAL;
 	if (!db->in_flush)
 		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	for (int t = 0; t < STORE_PACKED_COUNT; t++) {
+		r = store_packed__append(db, t, db->new_rows[t].v,
+					 db->new_rows[t].n);
+		db->new_rows[t].n = 0;
+		if (r < 0)
+			goto fail;
+	}
 	if (db->flush_sums.n) {
 		r = store_db__put_block(db, db->flush_time_s,
 					db->flush_duration_s, &db->flush_sums);

@@ -195,8 +195,8 @@ static void check_writers_dedup(void)
 	CHECK_RC(store_db__begin(a, 1020, 10), 0);
 	CHECK_RC(add_folded(a, NULL, "main;a;b", STORE_FRAME_USER, 0, 3), 0);
 	CHECK_RC(store_db__commit(a), 0);
-	CHECK_U64(count_rows(a, "SELECT count(*) FROM stack_nodes"), 3);
-	CHECK_U64(count_rows(a, "SELECT count(*) FROM frames"), 3);
+	CHECK_U64(count_rows(a, "SELECT sum(n) FROM stack_chunks"), 3);
+	CHECK_U64(count_rows(a, "SELECT sum(n) FROM frame_chunks"), 3);
 	CHECK_U64(count_rows(a, "SELECT count(DISTINCT text) - count(*) "
 			     "FROM strings"), 0);
 	/* b collects "main;a" (too old), then a writes it again. */
@@ -207,11 +207,131 @@ static void check_writers_dedup(void)
 	CHECK_RC(add_folded(a, NULL, "main;a", STORE_FRAME_USER, 0, 4), 0);
 	CHECK_RC(add_folded(a, NULL, "main;a;b", STORE_FRAME_USER, 0, 4), 0);
 	CHECK_RC(store_db__commit(a), 0);
-	CHECK_U64(count_rows(a, "SELECT count(*) FROM stack_nodes"), 3);
-	CHECK_U64(count_rows(a, "SELECT count(*) FROM frames"), 3);
+	CHECK_U64(count_rows(a, "SELECT sum(n) FROM stack_chunks"), 3);
+	CHECK_U64(count_rows(a, "SELECT sum(n) FROM frame_chunks"), 3);
 	CHECK_U64(samples_in(a, INT64_MIN, INT64_MAX), 2 + 3 + 8);
 	store_db__close(b);
 	store_db__close(a);
+	free(path);
+	cleanup_tempdir(dir);
+}
+
+/* Samples of stack i in check_trie. */
+#define TRIE_COUNT(i) ((uint64_t)(i) % 5 + 1)
+#define TRIE_STACKS 3000
+
+/* Chunks hold at most STORE_PACKED_CHUNK nodes, do not overlap, and hold
+ * n nodes in all. */
+static void check_chunks(struct store_db *db, int64_t n)
+{
+	CHECK_U64(count_rows(db, "SELECT coalesce(sum(n), 0) FROM stack_chunks"), n);
+	CHECK(count_rows(db, "SELECT coalesce(max(n), 0) FROM stack_chunks") <=
+	      STORE_PACKED_CHUNK);
+	CHECK_U64(count_rows(db, "SELECT count(*) FROM stack_chunks a JOIN "
+			     "stack_chunks b ON b.id > a.id AND b.id <= a.last"), 0);
+}
+
+static void check_trie_stack(struct store_db *db, int i, bool present)
+{
+	struct store_tree *t;
+	char path[64];
+	long at;
+
+	snprintf(path, sizeof(path), "p;root;f%d;g%d", i, i);
+	CHECK_RC(store_db__query_tree(db, NULL, &t), 0);
+	tree_check_invariants(t);
+	at = tree_find(t, path);
+	CHECK(present == (at >= 0));
+	if (present)
+		CHECK_U64(store_tree__node(t, (size_t)at)->self, TRIE_COUNT(i));
+	store_tree__free(t);
+}
+
+/* The packed trie: nodes appended across flushes by two writers taking
+ * turns fill chunks up to STORE_PACKED_CHUNK; a collection repacks them;
+ * a chunk that does not decode is a clear error, never a wrong tree. */
+static void check_trie(void)
+{
+	struct store_labels l = { .process = "p" };
+	char *dir = make_tempdir(), *path = path_in(dir, "trie.db");
+	struct store_db *w[2], *rd;
+	struct store_maintain_stats st;
+	uint64_t want = 0, later = 0;
+	char stack[64];
+
+	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &w[0]), 0);
+	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &w[1]), 0);
+	/* Stack i is root;f<i>;g<i>: 2 new nodes each, 300 per flush. */
+	for (int k = 0; k < TRIE_STACKS / 300; k++) {
+		struct store_db *db = w[k % 2];
+
+		CHECK_RC(store_db__begin(db, 1000 + 10 * k, 10), 0);
+		for (int i = k * 300; i < (k + 1) * 300; i++) {
+			snprintf(stack, sizeof(stack), "root;f%d;g%d", i, i);
+			CHECK_RC(add_folded(db, &l, stack, STORE_FRAME_USER, 0,
+					    TRIE_COUNT(i)), 0);
+			want += TRIE_COUNT(i);
+			later += i >= TRIE_STACKS / 2 ? TRIE_COUNT(i) : 0;
+		}
+		CHECK_RC(store_db__commit(db), 0);
+	}
+	check_chunks(w[0], 1 + 2 * TRIE_STACKS);
+	CHECK(count_rows(w[0], "SELECT count(*) FROM stack_chunks") >
+	      2 * TRIE_STACKS / STORE_PACKED_CHUNK);
+	CHECK_RC(store_db__open(path, STORE_OPEN_READ, &rd), 0);
+	CHECK_U64(samples_in(rd, INT64_MIN, INT64_MAX), want);
+	check_trie_stack(rd, 17, true);
+	check_trie_stack(rd, TRIE_STACKS - 1, true);
+
+	/* The first half of the flushes goes: their stacks' nodes too. */
+	CHECK_RC(store_db__maintain(w[1], 1000 + 10 * (TRIE_STACKS / 600) + 86400,
+				    &(struct store_policy){ .max_age_s = 86400 },
+				    &st), 0);
+	CHECK(st.rows_collected >= TRIE_STACKS);
+	check_chunks(w[0], 1 + TRIE_STACKS);
+	/* Their frames, functions and names too: one each per node. */
+	CHECK_U64(count_rows(w[0], "SELECT sum(n) FROM frame_chunks"),
+		  1 + TRIE_STACKS);
+	CHECK_U64(count_rows(w[0], "SELECT sum(n) FROM function_chunks"),
+		  1 + TRIE_STACKS);
+	CHECK_U64(count_rows(w[0], "SELECT count(*) FROM strings WHERE "
+			     "text IN ('f17', 'g17')"), 0);
+	CHECK_U64(count_rows(w[0], "SELECT count(*) FROM strings WHERE "
+			     "text IN ('f2017', 'g2017', 'root', 'app', 'p')"), 5);
+	CHECK_U64(samples_in(rd, INT64_MIN, INT64_MAX), later);
+	check_trie_stack(rd, 17, false);
+	check_trie_stack(rd, TRIE_STACKS - 1, true);
+	/* The other writer learns of the collection and adds a stack again:
+	 * new ids above the last stored one. */
+	CHECK_RC(store_db__begin(w[0], 5000, 10), 0);
+	CHECK_RC(add_folded(w[0], &l, "root;f17;g17", STORE_FRAME_USER, 0,
+			    TRIE_COUNT(17)), 0);
+	CHECK_RC(store_db__commit(w[0]), 0);
+	check_chunks(w[0], 3 + TRIE_STACKS);
+	CHECK_U64(count_rows(w[0], "SELECT sum(n) FROM frame_chunks"),
+		  3 + TRIE_STACKS);
+	CHECK_U64(count_rows(w[0], "SELECT max(last) FROM stack_chunks"),
+		  1 + 2 * TRIE_STACKS + 2);
+	check_trie_stack(rd, 17, true);
+	store_db__close(rd);
+
+	/* A chunk with another chunk's bytes: refused by readers and
+	 * writers alike. */
+	CHECK(sqlite3_exec(w[0]->sql, "UPDATE stack_chunks SET data = (SELECT "
+			   "data FROM stack_chunks ORDER BY id LIMIT 1) WHERE "
+			   "id = (SELECT max(id) FROM stack_chunks)", NULL, NULL,
+			   NULL) == SQLITE_OK);
+	CHECK_RC(store_db__open(path, STORE_OPEN_READ, &rd), 0);
+	CHECK_RC(store_db__query_tree(rd, NULL, &(struct store_tree *){ NULL }),
+		 -EINVAL);
+	CHECK(strstr(store_db__errmsg(rd), "corrupt stack trie") != NULL);
+	store_db__close(rd);
+	store_db__close(w[1]);
+	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &w[1]), 0);
+	CHECK_RC(store_db__begin(w[1], 6000, 10), -EINVAL);
+	CHECK(strstr(store_db__errmsg(w[1]), "corrupt stack trie") != NULL);
+	store_db__close(w[1]);
+	store_db__close(w[0]);
 	free(path);
 	cleanup_tempdir(dir);
 }
@@ -235,5 +355,6 @@ int main(void)
 	free(allow.bits);
 	check_corrupt();
 	check_writers_dedup();
+	check_trie();
 	return 0;
 }

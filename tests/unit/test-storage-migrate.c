@@ -95,6 +95,60 @@ static void check_v1_data(struct store_db *db)
 	free(v);
 }
 
+#define CHAIN 3000
+#define CHAIN_ROWS(what)                                                  \
+	"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n " \
+	"WHERE i < 3000) INSERT INTO " what " FROM n;"
+
+/*
+ * Schema 4 -> 5 with more rows than a packed chunk holds: the v1 file
+ * plus a stack CHAIN frames deep (that many strings, functions, frames
+ * and nodes), taken through every step; the stack comes back whole.
+ */
+static void check_large(const char *dir, const char *script)
+{
+	char *path = path_in(dir, "large.db");
+	const struct store_tree_node *nd;
+	struct store_db *db;
+	struct store_tree *t;
+	long leaf = -1;
+	char name[16];
+	size_t at;
+
+	make_v1(path, script);
+	make_v1(path,
+		CHAIN_ROWS("strings (id, text) SELECT 100 + i, 'fn' || i")
+		CHAIN_ROWS("functions (id, name, module, file) "
+			   "SELECT 100 + i, 100 + i, 7, 0")
+		CHAIN_ROWS("frames (id, function, line, build_id, offset, kind) "
+			   "SELECT 100 + i, 100 + i, i, 0, 16 * i, 0")
+		CHAIN_ROWS("stack_nodes (id, parent, frame) SELECT 100 + i, "
+			   "CASE i WHEN 1 THEN 0 ELSE 99 + i END, 100 + i")
+		"INSERT INTO samples VALUES (1020, 10, 1, 100 + 3000, 9);"
+		"INSERT INTO flushes VALUES (1020, 10, 1);");
+	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &db), 0);
+	CHECK_RC(store_db__query_tree(db, NULL, &t), 0);
+	tree_check_invariants(t);
+	CHECK_U64(store_tree__node(t, 0)->total, 14 + 9);
+	for (size_t i = 1; i < store_tree__size(t); i++)
+		if (!strcmp(store_tree__node(t, i)->name, "fn3000"))
+			leaf = (long)i;
+	CHECK(leaf > 0);
+	CHECK_U64(store_tree__node(t, (size_t)leaf)->self, 9);
+	at = (size_t)leaf;
+	for (int k = CHAIN; k >= 1; k--) {
+		nd = store_tree__node(t, at);
+		snprintf(name, sizeof(name), "fn%d", k);
+		CHECK(strcmp(nd->name, name) == 0 && nd->line == (uint32_t)k &&
+		      strcmp(nd->module, "/usr/bin/app") == 0);
+		at = nd->parent;
+	}
+	CHECK(strcmp(store_tree__node(t, at)->name, "app") == 0);
+	store_tree__free(t);
+	store_db__close(db);
+	free(path);
+}
+
 int main(int argc, char **argv)
 {
 	char *dir = make_tempdir();
@@ -223,6 +277,7 @@ int main(int argc, char **argv)
 		free(path3);
 	}
 
+	check_large(dir, script);
 	free(script);
 	free(path);
 	cleanup_tempdir(dir);
