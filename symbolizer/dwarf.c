@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gelf.h>
@@ -1377,10 +1378,12 @@ struct line_hdr {
 };
 
 /* Appends a row (or an end of sequence) to the CU's scratch rows. */
-static int row_add(struct sym_dwarf *d, size_t *n, uint64_t addr, int64_t line,
-		   uint64_t file, bool end, size_t n_files)
+static inline __attribute__((always_inline)) int
+row_add(struct sym_dwarf *d, size_t *n, uint64_t addr, int64_t line, uint64_t file,
+	bool end, size_t n_files)
 {
-	if (grow((void **)&d->rows, &d->cap_rows, *n + 1, sizeof(*d->rows)) < 0)
+	if (__builtin_expect(*n == d->cap_rows, 0) &&
+	    grow((void **)&d->rows, &d->cap_rows, *n + 1, sizeof(*d->rows)) < 0)
 		return -ENOMEM;
 	d->rows[*n] = (struct dw_row){
 		.l = {
@@ -1629,6 +1632,39 @@ static int ival_emit(struct dw_cu *cu, size_t *cap, uint64_t lo, uint64_t hi,
  * Nested scope ranges -> disjoint intervals, each naming its innermost
  * scope: a sweep in start order with a stack of the open ranges.
  */
+/*
+ * Sorts v by raw_cmp() with tmp (n elements) as scratch: a bottom-up
+ * merge sort whose comparisons are inlined, which skips merging two runs
+ * already in order. Scope ranges come in DIE order, mostly sorted
+ * already, and qsort's indirect calls cost more than the merging.
+ */
+static void raw_sort(struct dw_raw_range *v, struct dw_raw_range *tmp, size_t n)
+{
+	struct dw_raw_range *src = v, *dst = tmp, *t;
+
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t i = 0; i < n; i += 2 * w) {
+			size_t mid = MIN(i + w, n), end = MIN(i + 2 * w, n);
+			size_t a = i, b = mid, k = i;
+
+			if (mid == end || raw_cmp(&src[mid - 1], &src[mid]) <= 0) {
+				memcpy(dst + i, src + i, (end - i) * sizeof(*src));
+				continue;
+			}
+			while (a < mid && b < end)
+				dst[k++] = raw_cmp(&src[b], &src[a]) < 0 ? src[b++] : src[a++];
+			memcpy(dst + k, src + a, (mid - a) * sizeof(*src));
+			k += mid - a;
+			memcpy(dst + k, src + b, (end - b) * sizeof(*src));
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+}
+
 static int build_ivals(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	struct dw_raw_range *stack;
@@ -1638,10 +1674,10 @@ static int build_ivals(struct sym_dwarf *d, struct dw_cu *cu)
 
 	if (!d->n_raw)
 		return 0;
-	qsort(d->raw, d->n_raw, sizeof(*d->raw), raw_cmp);
 	stack = calloc(d->n_raw, sizeof(*stack));
 	if (!stack)
 		return -ENOMEM;
+	raw_sort(d->raw, stack, d->n_raw);
 	for (size_t i = 0; i < d->n_raw && r == 0; i++) {
 		struct dw_raw_range rr = d->raw[i];
 
@@ -1858,20 +1894,49 @@ static int sect_id(const char *name, bool *ret_gnu_z)
 	return -1;
 }
 
+/* zlib inflates at most about 1032:1; a larger claimed size is corrupt. */
+#define MAX_INFLATE 1100
+
+/* The uncompressed size a compressed section claims, or 0 when its
+ * header cannot be read. */
+static uint64_t compressed_size(int fd, Elf_Scn *scn, const GElf_Shdr *shdr, bool gnu_z)
+{
+	uint8_t hdr[12];
+	GElf_Chdr chdr;
+	uint64_t size = 0;
+
+	if (!gnu_z)
+		return gelf_getchdr(scn, &chdr) ? chdr.ch_size : 0;
+	/* "ZLIB" and the size, big-endian */
+	if (shdr->sh_size < sizeof(hdr) ||
+	    pread(fd, hdr, sizeof(hdr), (off_t)shdr->sh_offset) != (ssize_t)sizeof(hdr) ||
+	    memcmp(hdr, "ZLIB", 4) != 0)
+		return 0;
+	for (int i = 4; i < 12; i++)
+		size = size << 8 | hdr[i];
+	return size;
+}
+
 /* Reads a section into a buffer of our own: uncompressed ones straight
- * from the file, compressed ones through libelf. String sections are cut
- * after their last NUL so every offset inside names a whole string. */
-static int sect_load(int fd, Elf_Scn *scn, const GElf_Shdr *shdr, bool gnu_z, int id,
-		     struct dw_sect *out)
+ * from the file, compressed ones through libelf. A section that does not
+ * fit in the file, or claims to inflate beyond reason, is left out. String
+ * sections are cut after their last NUL so every offset inside names a
+ * whole string. */
+static int sect_load(int fd, uint64_t file_size, Elf_Scn *scn, const GElf_Shdr *shdr,
+		     bool gnu_z, int id, struct dw_sect *out)
 {
 	uint8_t *buf;
 	size_t size;
 
-	if (shdr->sh_type == SHT_NOBITS || out->p)
+	if (shdr->sh_type == SHT_NOBITS || out->p || shdr->sh_offset > file_size ||
+	    shdr->sh_size > file_size - shdr->sh_offset)
 		return 0;
 	if ((shdr->sh_flags & SHF_COMPRESSED) || gnu_z) {
+		uint64_t claimed = compressed_size(fd, scn, shdr, gnu_z);
 		Elf_Data *data;
 
+		if (claimed == 0 || claimed / MAX_INFLATE > shdr->sh_size)
+			return 0;
 		if ((gnu_z ? elf_compress_gnu(scn, 0, 0) : elf_compress(scn, 0, 0)) < 0)
 			return 0;
 		data = elf_getdata(scn, NULL);
@@ -1912,10 +1977,11 @@ static int sections_load(struct sym_dwarf *d, int fd)
 {
 	Elf *elf;
 	Elf_Scn *scn = NULL;
+	struct stat st;
 	size_t shstrndx;
 	int r = 0;
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
+	if (elf_version(EV_CURRENT) == EV_NONE || fstat(fd, &st) < 0)
 		return -ENODATA;
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
@@ -1937,7 +2003,8 @@ static int sections_load(struct sym_dwarf *d, int fd)
 		name = elf_strptr(elf, shstrndx, shdr.sh_name);
 		id = name ? sect_id(name, &gnu_z) : -1;
 		if (id >= 0)
-			r = sect_load(fd, scn, &shdr, gnu_z, id, &d->sec[id]);
+			r = sect_load(fd, (uint64_t)st.st_size, scn, &shdr, gnu_z, id,
+				      &d->sec[id]);
 	}
 	elf_end(elf);
 	for (int i = 0; i < SEC_N; i++)
@@ -2006,11 +2073,13 @@ int sym_dwarf__range(const struct sym_dwarf *d, size_t i, uint64_t *ret_lo,
 
 size_t sym_dwarf__memory(const struct sym_dwarf *d)
 {
-	const struct dw_abbrevs *ab[] = { &d->ab_cur, &d->ab_other };
+	const struct dw_abbrevs *ab[2];
 	size_t n;
 
 	if (!d)
 		return 0;
+	ab[0] = &d->ab_cur;
+	ab[1] = &d->ab_other;
 	n = sizeof(*d) + d->bytes + d->section_bytes + d->strings.bytes +
 	    d->cap_raw * sizeof(*d->raw) + d->cap_rows * sizeof(*d->rows) +
 	    d->cap_seqs * sizeof(*d->seqs);
