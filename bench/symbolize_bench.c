@@ -15,7 +15,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,6 +138,33 @@ static int read_addrs(const char *path, uint64_t **ret, size_t *ret_n)
 	return 0;
 }
 
+/* Waits (up to about 10 s) until pid has an executable mapping of path. */
+static bool target_mapped(pid_t pid, const char *path)
+{
+	char maps[64], line[PATH_MAX + 128];
+	size_t plen = strlen(path);
+
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	for (int i = 0; i < 10000; i++) {
+		FILE *f = fopen(maps, "r");
+		bool found = false;
+
+		while (f && !found && fgets(line, sizeof(line), f)) {
+			size_t len = strcspn(line, "\n");
+
+			line[len] = '\0';
+			found = strstr(line, " r-xp ") && len >= plen &&
+				strcmp(line + len - plen, path) == 0;
+		}
+		if (f)
+			fclose(f);
+		if (found)
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	struct sym_session *s = NULL;
@@ -145,6 +174,7 @@ int main(int argc, char **argv)
 	size_t n = 0;
 	unsigned passes = 1;
 	int in[2], status, argi = 1;
+	char want[PATH_MAX];
 	pid_t child;
 	FILE *f;
 
@@ -172,20 +202,13 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(in[0]);
-	/* exec done once /proc/PID/exe is the target */
-	for (int i = 0; i < 2000; i++) {
-		char exe[4096], want[4096];
-		char link[64];
-		ssize_t len;
-
-		snprintf(link, sizeof(link), "/proc/%d/exe", (int)child);
-		len = readlink(link, exe, sizeof(exe) - 1);
-		if (len > 0 && realpath(argv[argi], want)) {
-			exe[len] = '\0';
-			if (strcmp(exe, want) == 0)
-				break;
-		}
-		usleep(1000);
+	/* Exec done once /proc/PID/maps shows the target's code: its exe link
+	 * changes before the kernel maps its segments, and a loaded machine
+	 * was seen to symbolize in between (every address unnamed). */
+	if (!realpath(argv[argi], want) || !target_mapped(child, want)) {
+		fprintf(stderr, "symbolize_bench: %s did not start\n", argv[argi]);
+		kill(child, SIGKILL);
+		return 1;
 	}
 
 	t0 = common_now_ns();

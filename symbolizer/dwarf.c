@@ -1492,6 +1492,20 @@ static int line_program(struct sym_dwarf *d, struct dw_cu *cu, const struct line
 	return r;
 }
 
+/* Appends a row to cu->lines unless it changes nothing for a lookup: only
+ * the last row at an address counts, and a row that says what the row
+ * before it says is not needed (a lookup takes the last row at or below
+ * an address). gcc emits a row for every view, column and is_stmt
+ * change: this keeps about one row in N. */
+static void line_keep(struct dw_cu *cu, size_t *k, const struct dw_line *l)
+{
+	if (*k && cu->lines[*k - 1].addr == l->addr)
+		(*k)--;
+	if (*k && cu->lines[*k - 1].line == l->line && cu->lines[*k - 1].file == l->file)
+		return;
+	cu->lines[(*k)++] = *l;
+}
+
 /*
  * Sorted rows into cu->lines: sequences ordered by their first address
  * and laid end to end are sorted already in the usual case (no two
@@ -1500,7 +1514,9 @@ static int line_program(struct sym_dwarf *d, struct dw_cu *cu, const struct line
 static int lines_finish(struct sym_dwarf *d, struct dw_cu *cu, size_t n, size_t n_seqs)
 {
 	const struct dw_row *prev = NULL;
+	bool sorted = true;
 	size_t k = 0;
+	void *p;
 
 	if (n == 0)
 		return 0;
@@ -1508,24 +1524,26 @@ static int lines_finish(struct sym_dwarf *d, struct dw_cu *cu, size_t n, size_t 
 	if (!cu->lines)
 		return -ENOMEM;
 	qsort_r(d->seqs, n_seqs, sizeof(*d->seqs), seq_cmp, d->rows);
-	for (size_t s = 0; s < n_seqs && k <= n; s++) {
-		for (size_t i = 0; i < d->seqs[s].n; i++) {
+	for (size_t s = 0; s < n_seqs && sorted; s++) {
+		for (size_t i = 0; i < d->seqs[s].n && sorted; i++) {
 			const struct dw_row *row = &d->rows[d->seqs[s].first + i];
 
-			if (prev && line_cmp(prev, row) > 0) {
-				k = n + 1;  /* not sorted */
-				break;
-			}
-			cu->lines[k++] = row->l;
+			sorted = !prev || line_cmp(prev, row) <= 0;
+			if (sorted)
+				line_keep(cu, &k, &row->l);
 			prev = row;
 		}
 	}
-	if (k != n) {
+	if (!sorted) {
 		qsort(d->rows, n, sizeof(*d->rows), line_cmp);
+		k = 0;
 		for (size_t i = 0; i < n; i++)
-			cu->lines[i] = d->rows[i].l;
+			line_keep(cu, &k, &d->rows[i].l);
 	}
-	cu->n_lines = n;
+	p = realloc(cu->lines, k * sizeof(*cu->lines));
+	if (p)
+		cu->lines = p;
+	cu->n_lines = k;
 	return 0;
 }
 
