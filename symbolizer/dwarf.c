@@ -44,6 +44,8 @@
 /* Overlapping CU ranges are rare; look back this far from the nearest. */
 #define CU_LOOKBACK 8
 #define NO_FILE UINT32_MAX
+/* Bytes read first for a unit DIE when listing units. */
+#define UNIT_DIE_READ 4096
 
 /* The DWARF 5 constants used here (DWARF 5 standard, section 7). */
 enum {
@@ -118,8 +120,18 @@ static const char *const sec_names[SEC_N] = {
 };
 
 struct dw_sect {
-	uint8_t *p;   /* malloc'd copy, or NULL */
+	uint8_t *p;          /* in memory, or NULL: read through windows */
 	size_t size;
+	uint64_t file_off;   /* where an uncompressed section is in the file */
+	bool present;
+};
+
+/* Bytes of a section read from the file on demand (struct dw_sect.p NULL):
+ * .debug_info and .debug_line are read one unit at a time, so a binary
+ * holds its DWARF tables but not the sections they came from. */
+struct dw_win {
+	uint8_t *buf;
+	size_t cap;
 };
 
 /* A read position; reading past end sets bad and yields zeros. */
@@ -214,6 +226,10 @@ static struct dw_cur sect_cur(const struct dw_sect *s, uint64_t off, uint64_t le
 }
 
 /* ---- the object ------------------------------------------------------------ */
+
+struct sym_dwarf;
+static const uint8_t *sect_read(struct sym_dwarf *d, int sec, uint64_t off, uint64_t len,
+				struct dw_win *w);
 
 struct dw_line {
 	uint64_t addr;   /* first: sym_sorted__count_le() searches it */
@@ -314,6 +330,7 @@ struct dw_abbrevs {
 };
 
 struct sym_dwarf {
+	int fd;                      /* for the sections read on demand */
 	struct dw_sect sec[SEC_N];
 	struct dw_cu *cus;           /* every unit, in section order */
 	size_t n_cus;
@@ -327,7 +344,13 @@ struct sym_dwarf {
 	/* abbrevs of the unit being read, and of another unit a reference
 	 * points into */
 	struct dw_abbrevs ab_cur, ab_other;
-	/* scratch while reading one CU */
+	/* scratch while reading one CU: its bytes (unit_base is .debug_info
+	 * offset loading->off), another unit a reference points into, and
+	 * the CU's line program */
+	const struct dw_cu *loading;
+	const uint8_t *unit_base;
+	struct dw_win win_unit, win_other, win_line;
+	const struct dw_cu *other;   /* the unit win_other holds, or NULL */
 	struct dw_raw_range *raw;
 	size_t n_raw, cap_raw;
 	struct dw_row *rows;
@@ -761,14 +784,15 @@ static void attrs_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 /* Moves c past the children of the DIE just read (whose sibling, if any,
  * is given): one jump when the sibling is sane, else DIE by DIE. */
 static void children_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-			  const struct dw_val *sibling, const uint8_t *info,
+			  const struct dw_val *sibling, const uint8_t *base,
 			  struct dw_cur *c)
 {
 	size_t level = 1;
 
-	if (sibling->kind == V_REF && sibling->u < cu->end &&
-	    info + sibling->u > c->p) {
-		c->p = info + sibling->u;
+	/* base: the unit's bytes, at .debug_info offset cu->off */
+	if (sibling->kind == V_REF && sibling->u >= cu->off && sibling->u < cu->end &&
+	    base + (sibling->u - cu->off) > c->p) {
+		c->p = base + (sibling->u - cu->off);
 		return;
 	}
 	while (level && !c->bad) {
@@ -1020,6 +1044,7 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		       const char **ret_name)
 {
 	const struct dw_cu *cu;
+	const uint8_t *base;
 	struct dw_abbrevs *ab;
 	struct dw_die die;
 	struct dw_cur c;
@@ -1046,7 +1071,16 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		return r;
 	if (r < 0)
 		return 0;
-	c = sect_cur(&d->sec[SEC_INFO], off, cu->end - off);
+	if (cu == d->loading) {
+		base = d->unit_base;
+	} else {
+		base = d->other == cu ? d->win_other.buf :
+		       sect_read(d, SEC_INFO, cu->off, cu->end - cu->off, &d->win_other);
+		d->other = base ? cu : NULL;
+	}
+	if (!base)
+		return 0;
+	c = (struct dw_cur){ .p = base + (off - cu->off), .end = base + (cu->end - cu->off) };
 	if (die_read(cu, ab, &c, &die) <= 0)
 		return name_put(d, off, NULL);
 	r = die_name(d, cu, &die, hops, ret_name);
@@ -1143,7 +1177,7 @@ static bool tag_scope(uint16_t tag)
 static int walk(struct sym_dwarf *d, struct dw_cu *cu, struct dw_cur *c)
 {
 	static const struct dw_val no_sibling = { .kind = V_NONE };
-	const uint8_t *info = d->sec[SEC_INFO].p;
+	const uint8_t *info = d->unit_base;
 	const struct dw_abbrevs *ab = &d->ab_cur;
 	int32_t parents[MAX_DIE_DEPTH + 1];
 	size_t depth = 0;
@@ -1552,6 +1586,7 @@ static int lines_finish(struct sym_dwarf *d, struct dw_cu *cu, size_t n, size_t 
 static int read_lines(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	const struct dw_sect *s = &d->sec[SEC_LINE];
+	const uint8_t *p;
 	struct lnct_entry *dirs = NULL, *files = NULL;
 	size_t n_dirs = 0, n_files = 0, n_rows = 0, n_seqs = 0;
 	struct dw_cu lcu = *cu;
@@ -1563,7 +1598,12 @@ static int read_lines(struct sym_dwarf *d, struct dw_cu *cu)
 
 	if (!cu->has_lines || cu->stmt_list >= s->size)
 		return 0;
-	c = sect_cur(s, cu->stmt_list, s->size - cu->stmt_list);
+	/* the unit length first, then the whole unit */
+	p = sect_read(d, SEC_LINE, cu->stmt_list, MIN(12, s->size - cu->stmt_list),
+		      &d->win_line);
+	if (!p)
+		return 0;
+	c = (struct dw_cur){ .p = p, .end = p + MIN(12, s->size - cu->stmt_list) };
 	len = cur_u(&c, 4);
 	lcu.off_size = 4;
 	if (len == 0xffffffff) {
@@ -1572,9 +1612,13 @@ static int read_lines(struct sym_dwarf *d, struct dw_cu *cu)
 	} else if (len >= 0xfffffff0) {
 		return 0;
 	}
-	if (c.bad || len > (uint64_t)(c.end - c.p))
+	hdr_len = (uint64_t)(c.p - p);
+	if (c.bad || len > s->size - cu->stmt_list - hdr_len)
 		return 0;
-	c.end = c.p + len;
+	p = sect_read(d, SEC_LINE, cu->stmt_list, hdr_len + len, &d->win_line);
+	if (!p)
+		return 0;
+	c = (struct dw_cur){ .p = p + hdr_len, .end = p + hdr_len + len };
 	version = (uint16_t)cur_u(&c, 2);
 	if (version < 2 || version > 5)
 		return 0;
@@ -1735,6 +1779,18 @@ static void cu_drop(struct dw_cu *cu)
 	cu->n_lines = cu->n_files = cu->n_scopes = cu->cap_scopes = cu->n_ivals = 0;
 }
 
+/* The scratch of reading units from the file, between CUs. */
+static void windows_free(struct sym_dwarf *d)
+{
+	struct dw_win *w[] = { &d->win_unit, &d->win_other, &d->win_line };
+
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		free(w[i]->buf);
+		*w[i] = (struct dw_win){ 0 };
+	}
+	d->other = NULL;
+}
+
 static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	struct dw_die die;
@@ -1752,12 +1808,22 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 		return 0;
 	}
 	d->n_raw = 0;
+	d->unit_base = sect_read(d, SEC_INFO, cu->off, cu->end - cu->off, &d->win_unit);
+	if (!d->unit_base) {
+		cu->failed = true;  /* the file shrank under us */
+		return 0;
+	}
+	d->loading = cu;
 	r = read_lines(d, cu);
-	c = sect_cur(&d->sec[SEC_INFO], cu->die_off, cu->end - cu->die_off);
+	c = (struct dw_cur){ .p = d->unit_base + (cu->die_off - cu->off),
+			     .end = d->unit_base + (cu->end - cu->off) };
 	if (r == 0 && die_read(cu, &d->ab_cur, &c, &die) > 0 && die.children)
 		r = walk(d, cu, &c);
 	if (r == 0)
 		r = build_ivals(d, cu);
+	d->loading = NULL;
+	d->unit_base = NULL;
+	windows_free(d);
 	if (r < 0) {
 		/* Out of memory: forget the half-read CU, try again later. */
 		cu_drop(cu);
@@ -1805,9 +1871,20 @@ static int unit_die(struct sym_dwarf *d, struct dw_cu *cu, size_t *cap_ranges)
 	r = abbrevs_load(d, &d->ab_cur, cu);
 	if (r < 0)
 		return r == -ENOMEM ? r : 0;
-	c = sect_cur(&d->sec[SEC_INFO], cu->die_off, cu->end - cu->die_off);
-	if (die_read(cu, &d->ab_cur, &c, &die) <= 0)
-		return 0;
+	/* The unit DIE is near the start: read a little of the unit, all of
+	 * it only when the DIE does not fit (a huge inline producer string). */
+	for (uint64_t want = MIN(UNIT_DIE_READ, cu->end - cu->die_off);; want = cu->end - cu->die_off) {
+		const uint8_t *p = sect_read(d, SEC_INFO, cu->die_off, want, &d->win_unit);
+
+		if (!p)
+			return 0;
+		c = (struct dw_cur){ .p = p, .end = p + want };
+		r = die_read(cu, &d->ab_cur, &c, &die);
+		if (r > 0)
+			break;
+		if (r == 0 || want == cu->end - cu->die_off)
+			return 0;
+	}
 	/* DWARF 5 bases, defaulting to just past the first table header */
 	cu->str_offsets_base = die.str_offsets_base.kind == V_U ? die.str_offsets_base.u :
 			       wide ? 16 : 8;
@@ -1841,8 +1918,11 @@ static int list_cus(struct sym_dwarf *d)
 	int r;
 
 	while (off < info->size) {
-		struct dw_cur c = sect_cur(info, off, info->size - off);
-		uint64_t len = cur_u(&c, 4), abbrev_off, end;
+		/* the longest unit header: 64-bit DWARF 5 type unit */
+		uint64_t want = MIN(40, info->size - off);
+		const uint8_t *p = sect_read(d, SEC_INFO, off, want, &d->win_unit);
+		struct dw_cur c = { .p = p, .end = p ? p + want : NULL, .bad = !p };
+		uint64_t start = off, len = cur_u(&c, 4), abbrev_off, end;
 		uint8_t off_size = 4, addr_size, type = DW_UT_compile;
 		uint16_t version;
 		struct dw_cu *cu;
@@ -1853,10 +1933,9 @@ static int list_cus(struct sym_dwarf *d)
 		} else if (len >= 0xfffffff0) {
 			break;
 		}
-		if (c.bad || len > (uint64_t)(c.end - c.p))
+		if (c.bad || len > info->size - off - (uint64_t)(c.p - p))
 			break;
-		end = (uint64_t)(c.p - info->p) + len;
-		c.end = c.p + len;
+		end = off + (uint64_t)(c.p - p) + len;
 		version = (uint16_t)cur_u(&c, 2);
 		if (version >= 5) {
 			type = (uint8_t)cur_u(&c, 1);
@@ -1871,20 +1950,22 @@ static int list_cus(struct sym_dwarf *d)
 			addr_size = (uint8_t)cur_u(&c, 1);
 		}
 		off = end;
-		if (c.bad || version < 2 || version > 5 || (addr_size != 4 && addr_size != 8))
+		if (c.bad || version < 2 || version > 5 || (addr_size != 4 && addr_size != 8) ||
+		    start + (uint64_t)(c.p - p) > end)
 			continue;
 		if (grow((void **)&d->cus, &cap_cus, d->n_cus + 1, sizeof(*d->cus)) < 0)
 			return -ENOMEM;
 		cu = &d->cus[d->n_cus++];
 		*cu = (struct dw_cu){
-			.off = end - len - (off_size == 8 ? 12 : 4), .end = end,
-			.die_off = (uint64_t)(c.p - info->p), .abbrev_off = abbrev_off,
+			.off = start, .end = end,
+			.die_off = start + (uint64_t)(c.p - p), .abbrev_off = abbrev_off,
 			.version = version, .addr_size = addr_size, .off_size = off_size,
 		};
 		r = unit_die(d, cu, &cap_ranges);
 		if (r < 0)
 			return r;
 	}
+	windows_free(d);
 	if (d->n_ranges)
 		qsort(d->ranges, d->n_ranges, sizeof(*d->ranges), curange_cmp);
 	d->bytes += cap_cus * sizeof(*d->cus) + cap_ranges * sizeof(*d->ranges);
@@ -1946,8 +2027,8 @@ static int sect_load(int fd, uint64_t file_size, Elf_Scn *scn, const GElf_Shdr *
 	uint8_t *buf;
 	size_t size;
 
-	if (shdr->sh_type == SHT_NOBITS || out->p || shdr->sh_offset > file_size ||
-	    shdr->sh_size > file_size - shdr->sh_offset)
+	if (shdr->sh_type == SHT_NOBITS || out->present || shdr->sh_offset > file_size ||
+	    shdr->sh_size > file_size - shdr->sh_offset || shdr->sh_size == 0)
 		return 0;
 	if ((shdr->sh_flags & SHF_COMPRESSED) || gnu_z) {
 		uint64_t claimed = compressed_size(fd, scn, shdr, gnu_z);
@@ -1965,9 +2046,14 @@ static int sect_load(int fd, uint64_t file_size, Elf_Scn *scn, const GElf_Shdr *
 		if (!buf)
 			return -ENOMEM;
 		memcpy(buf, data->d_buf, size);
+	} else if (id == SEC_INFO || id == SEC_LINE) {
+		/* read a unit at a time through a window (sect_read()) */
+		*out = (struct dw_sect){ .size = shdr->sh_size, .file_off = shdr->sh_offset,
+					 .present = true };
+		return 0;
 	} else {
 		size = shdr->sh_size;
-		if (size == 0 || size > SIZE_MAX / 2)
+		if (size > SIZE_MAX / 2)
 			return 0;
 		buf = malloc(size);
 		if (!buf)
@@ -1986,9 +2072,36 @@ static int sect_load(int fd, uint64_t file_size, Elf_Scn *scn, const GElf_Shdr *
 	if (id == SEC_STR || id == SEC_LINE_STR)
 		while (size && buf[size - 1] != '\0')
 			size--;
-	out->p = buf;
-	out->size = size;
+	*out = (struct dw_sect){ .p = buf, .size = size, .present = true };
 	return 0;
+}
+
+static const uint8_t *sect_read(struct sym_dwarf *d, int sec, uint64_t off, uint64_t len,
+				struct dw_win *w)
+{
+	const struct dw_sect *s = &d->sec[sec];
+
+	if (!s->present || off > s->size || len > s->size - off)
+		return NULL;
+	if (s->p)
+		return s->p + off;
+	if (len > w->cap) {
+		uint8_t *p = realloc(w->buf, len);
+
+		if (!p)
+			return NULL;
+		w->buf = p;
+		w->cap = len;
+	}
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pread(d->fd, w->buf + done, len - done,
+				  (off_t)(s->file_off + off + done));
+
+		if (n <= 0)
+			return NULL;  /* the file shrank: treated as corrupt */
+		done += (size_t)n;
+	}
+	return w->buf;
 }
 
 static int sections_load(struct sym_dwarf *d, int fd)
@@ -2026,7 +2139,8 @@ static int sections_load(struct sym_dwarf *d, int fd)
 	}
 	elf_end(elf);
 	for (int i = 0; i < SEC_N; i++)
-		d->section_bytes += d->sec[i].size;
+		if (d->sec[i].p)
+			d->section_bytes += d->sec[i].size;
 	return r;
 }
 
@@ -2038,8 +2152,15 @@ int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	r = sections_load(d, fd);
-	if (r == 0 && (!d->sec[SEC_INFO].p || !d->sec[SEC_ABBREV].p))
+	/* kept: units are read from the file when first looked up */
+	d->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (d->fd < 0) {
+		r = -errno;
+		free(d);
+		return r;
+	}
+	r = sections_load(d, d->fd);
+	if (r == 0 && (!d->sec[SEC_INFO].present || !d->sec[SEC_ABBREV].present))
 		r = -ENODATA;
 	if (r == 0)
 		r = list_cus(d);
@@ -2075,7 +2196,10 @@ void sym_dwarf__free(struct sym_dwarf *d)
 	free(d->seqs);
 	abbrevs_fini(&d->ab_cur);
 	abbrevs_fini(&d->ab_other);
+	windows_free(d);
 	sym_strings__fini(&d->strings);
+	if (d->fd >= 0)
+		close(d->fd);
 	free(d);
 }
 
