@@ -65,21 +65,28 @@ static int out_str(struct out *o, const char *str, char end)
 	return 0;
 }
 
-static int out_uint(struct out *o, uint64_t v, unsigned base, unsigned width, char end)
+/* v as 16 hex digits, then end */
+static int out_hex16(struct out *o, uint64_t v, char end)
+{
+	if (out_room(o, 17) < 0)
+		return -ENOMEM;
+	for (int i = 15; i >= 0; i--, v >>= 4)
+		o->buf[o->len + (size_t)i] = "0123456789abcdef"[v & 15];
+	o->buf[o->len + 16] = end;
+	o->len += 17;
+	return 0;
+}
+
+/* v in decimal, then end */
+static int out_dec(struct out *o, uint64_t v, char end)
 {
 	char tmp[24];
 	size_t n = 0;
 
-	/* constant divisors: the compiler turns them into multiplications */
 	do {
-		if (base == 16) {
-			tmp[n++] = "0123456789abcdef"[v & 15];
-			v >>= 4;
-		} else {
-			tmp[n++] = (char)('0' + v % 10);
-			v /= 10;
-		}
-	} while (v || n < width);
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
 	if (out_room(o, n + 1) < 0)
 		return -ENOMEM;
 	while (n)
@@ -101,12 +108,12 @@ static int pass(struct sym_session *s, pid_t pid, const uint64_t *addrs, size_t 
 		    out_str(o, "0x", '\0') < 0)
 			return -ENOMEM;
 		o->len--;
-		if (out_uint(o, addrs[i], 16, 16, '\n') < 0)
+		if (out_hex16(o, addrs[i], '\n') < 0)
 			return -ENOMEM;
 		for (size_t k = 0; k < nf; k++)
 			if (out_str(o, f[k].miss == SYM_MISS_NONE ? f[k].name : "??", '\n') < 0 ||
 			    out_str(o, f[k].file ? f[k].file : "??", ':') < 0 ||
-			    out_uint(o, f[k].file ? f[k].line : 0, 10, 1, '\n') < 0)
+			    out_dec(o, f[k].file ? f[k].line : 0, '\n') < 0)
 				return -ENOMEM;
 	}
 	return 0;
