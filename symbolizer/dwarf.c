@@ -251,14 +251,14 @@ struct dw_seq {
 struct dw_scope {
 	const char *name;       /* interned in sym_dwarf.strings, or NULL */
 	const char *call_file;  /* call site of an inlined scope, or NULL */
-	uint32_t call_line;
 	int32_t parent;         /* index of the enclosing scope, or -1 */
-	bool inlined;
+	uint32_t call_line : 31;
+	uint32_t inlined : 1;
 };
 
 struct dw_ival {
-	uint64_t lo;  /* first: sym_sorted__count_le() searches it */
-	uint64_t hi;
+	uint64_t lo;   /* first: sym_sorted__count_le() searches it */
+	uint32_t len;  /* [lo, lo + len); longer ranges take several */
 	uint32_t scope;
 };
 
@@ -375,6 +375,18 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 	*arr = p;
 	*cap = ncap;
 	return 0;
+}
+
+/* Gives back an array's unused tail (a failure keeps the larger array). */
+static void shrink(void **arr, size_t n, size_t elem)
+{
+	void *p;
+
+	if (!*arr || n == 0)
+		return;
+	p = reallocarray(*arr, n, elem);
+	if (p)
+		*arr = p;
 }
 
 /* ---- abbreviations ------------------------------------------------------------ */
@@ -1129,7 +1141,9 @@ static int scope_add(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_die 
 	if (sc.inlined) {
 		uint32_t file = val_u32(&die->call_file);
 
-		sc.call_line = val_u32(&die->call_line);
+		uint32_t line = val_u32(&die->call_line);
+
+		sc.call_line = line <= INT32_MAX ? line : 0;
 		/* call_file is an index into the CU's line table file list */
 		sc.call_file = file < cu->n_files ? cu->files[file] : NULL;
 	}
@@ -1550,7 +1564,6 @@ static int lines_finish(struct sym_dwarf *d, struct dw_cu *cu, size_t n, size_t 
 	const struct dw_row *prev = NULL;
 	bool sorted = true;
 	size_t k = 0;
-	void *p;
 
 	if (n == 0)
 		return 0;
@@ -1574,9 +1587,7 @@ static int lines_finish(struct sym_dwarf *d, struct dw_cu *cu, size_t n, size_t 
 		for (size_t i = 0; i < n; i++)
 			line_keep(cu, &k, &d->rows[i].l);
 	}
-	p = realloc(cu->lines, k * sizeof(*cu->lines));
-	if (p)
-		cu->lines = p;
+	shrink((void **)&cu->lines, k, sizeof(*cu->lines));
 	cu->n_lines = k;
 	return 0;
 }
@@ -1674,19 +1685,26 @@ static int raw_cmp(const void *pa, const void *pb)
 	return a->scope < b->scope ? -1 : a->scope > b->scope;
 }
 
+/* Appends [lo, hi) -> scope, merged with the interval before when they
+ * touch. Code ranges longer than 4 GiB exist only in corrupt DWARF: they
+ * are cut to their first 4 GiB. */
 static int ival_emit(struct dw_cu *cu, size_t *cap, uint64_t lo, uint64_t hi,
 		     uint32_t scope)
 {
+	struct dw_ival *last = cu->n_ivals ? &cu->ivals[cu->n_ivals - 1] : NULL;
+	uint32_t len;
+
 	if (lo >= hi)
 		return 0;
-	if (cu->n_ivals && cu->ivals[cu->n_ivals - 1].hi == lo &&
-	    cu->ivals[cu->n_ivals - 1].scope == scope) {
-		cu->ivals[cu->n_ivals - 1].hi = hi;
+	len = (uint32_t)MIN(hi - lo, (uint64_t)UINT32_MAX);
+	if (last && last->scope == scope && last->lo + last->len == lo &&
+	    len <= UINT32_MAX - last->len) {
+		last->len += len;
 		return 0;
 	}
 	if (grow((void **)&cu->ivals, cap, cu->n_ivals + 1, sizeof(*cu->ivals)) < 0)
 		return -ENOMEM;
-	cu->ivals[cu->n_ivals++] = (struct dw_ival){ .lo = lo, .hi = hi, .scope = scope };
+	cu->ivals[cu->n_ivals++] = (struct dw_ival){ .lo = lo, .len = len, .scope = scope };
 	return 0;
 }
 
@@ -1830,6 +1848,10 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 		cu->loaded = false;
 		return r;
 	}
+	/* held for the binary's life: no slack */
+	shrink((void **)&cu->scopes, cu->n_scopes, sizeof(*cu->scopes));
+	cu->cap_scopes = cu->n_scopes;
+	shrink((void **)&cu->ivals, cu->n_ivals, sizeof(*cu->ivals));
 	d->bytes += cu->n_lines * sizeof(*cu->lines) + cu->n_files * sizeof(*cu->files) +
 		    cu->cap_scopes * sizeof(*cu->scopes) + cu->n_ivals * sizeof(*cu->ivals);
 	return 0;
@@ -2268,7 +2290,7 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 		line = cu->lines[i - 1].line;
 	}
 	i = sym_sorted__count_le(cu->ivals, cu->n_ivals, sizeof(*cu->ivals), vaddr);
-	if (i > 0 && vaddr < cu->ivals[i - 1].hi)
+	if (i > 0 && vaddr - cu->ivals[i - 1].lo < cu->ivals[i - 1].len)
 		s = cu->ivals[i - 1].scope;
 	ret_frames[n++] = (struct sym_dwarf_frame){
 		.name = s >= 0 ? cu->scopes[s].name : NULL,
