@@ -157,7 +157,26 @@ static uint64_t cpu_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* Waits (up to about 10 s) until pid has an executable mapping of path. */
+/* True when pid sits in read(2) (x86-64 syscall 0): the target blocks
+ * there on its stdin once ld.so has mapped its libraries. Unreadable
+ * (not root): assumed true, the mapping check alone decides. */
+static bool target_reading(pid_t pid)
+{
+	char path[64], buf[32];
+	FILE *f;
+	bool reading;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	reading = !fgets(buf, sizeof(buf), f) || strncmp(buf, "0 ", 2) == 0;
+	fclose(f);
+	return reading;
+}
+
+/* Waits (up to about 10 s) until pid has an executable mapping of path
+ * and waits on its stdin. */
 static bool target_mapped(pid_t pid, const char *path)
 {
 	char maps[64], line[PATH_MAX + 128];
@@ -177,7 +196,7 @@ static bool target_mapped(pid_t pid, const char *path)
 		}
 		if (f)
 			fclose(f);
-		if (found)
+		if (found && target_reading(pid))
 			return true;
 		usleep(1000);
 	}
@@ -221,9 +240,11 @@ int main(int argc, char **argv)
 		_exit(127);
 	}
 	close(in[0]);
-	/* Exec done once /proc/PID/maps shows the target's code: its exe link
-	 * changes before the kernel maps its segments, and a loaded machine
-	 * was seen to symbolize in between (every address unnamed). */
+	/* Exec done once /proc/PID/maps shows the target's code and it waits
+	 * on stdin: its exe link changes before the kernel maps its segments,
+	 * and a loaded machine was seen to symbolize in between (every address
+	 * unnamed); ld.so maps libc later still (the count of binaries, and
+	 * so the memory per binary, varied from run to run). */
 	if (!realpath(argv[argi], want) || !target_mapped(child, want)) {
 		fprintf(stderr, "symbolize_bench: %s did not start\n", argv[argi]);
 		kill(child, SIGKILL);
