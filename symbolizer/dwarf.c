@@ -25,6 +25,7 @@
  */
 #include "sym-internal.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -143,14 +144,34 @@ struct dw_cur {
 static uint64_t cur_u(struct dw_cur *c, unsigned n)
 {
 	uint64_t v = 0;
+	uint32_t v32;
+	uint16_t v16;
 
 	if ((size_t)(c->end - c->p) < n) {
 		c->bad = true;
 		c->p = c->end;
 		return 0;
 	}
-	for (unsigned i = 0; i < n; i++)
-		v |= (uint64_t)c->p[i] << (8 * i);
+	switch (n) {
+	case 1:
+		v = c->p[0];
+		break;
+	case 2:
+		memcpy(&v16, c->p, 2);
+		v = le16toh(v16);
+		break;
+	case 4:
+		memcpy(&v32, c->p, 4);
+		v = le32toh(v32);
+		break;
+	case 8:
+		memcpy(&v, c->p, 8);
+		v = le64toh(v);
+		break;
+	default:
+		for (unsigned i = 0; i < n; i++)
+			v |= (uint64_t)c->p[i] << (8 * i);
+	}
 	c->p += n;
 	return v;
 }
@@ -1521,6 +1542,12 @@ static int line_program(struct sym_dwarf *d, struct dw_cu *cu, const struct line
 		case DW_LNS_set_file:
 			file = cur_uleb(c);
 			break;
+		case DW_LNS_set_column:
+			cur_uleb(c);
+			break;
+		case DW_LNS_negate_stmt:
+		case DW_LNS_set_basic_block:
+			break;
 		case DW_LNS_const_add_pc:
 			addr += (uint64_t)((255 - h->opcode_base) / h->line_range) * h->min_inst;
 			break;
@@ -1545,7 +1572,8 @@ static int line_program(struct sym_dwarf *d, struct dw_cu *cu, const struct line
  * before it says is not needed (a lookup takes the last row at or below
  * an address). gcc emits a row for every view, column and is_stmt
  * change: this keeps about one row in N. */
-static void line_keep(struct dw_cu *cu, size_t *k, const struct dw_line *l)
+static inline __attribute__((always_inline)) void
+line_keep(struct dw_cu *cu, size_t *k, const struct dw_line *l)
 {
 	if (*k && cu->lines[*k - 1].addr == l->addr)
 		(*k)--;
