@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dwarf.c — DWARF line tables and inlined subroutines of one binary (or of
- * its separate debug file), read with libdwarf. Opening lists the compile
- * units and their address ranges only; a CU's line table and scope tree
- * (subprograms and inlined subroutines, nested) are read on the first lookup
- * that falls into it and kept as sorted arrays:
+ * its separate debug file), read by our own DWARF 2-5 decoder. Opening
+ * reads the debug sections and lists the compile units and their address
+ * ranges only; a CU's line table and scope tree (subprograms and inlined
+ * subroutines, nested) are read on the first lookup that falls into it and
+ * kept as sorted arrays:
  *
  *   lines   address -> (file, line), last row at an address wins (as BFD)
  *   ivals   disjoint address intervals -> innermost scope
@@ -12,21 +13,27 @@
  *
  * so a lookup is three binary searches and a walk up the parents. Sits
  * below elf.c's symbol table: the session asks here first for names, lines
- * and inline chains, and falls back to ELF symbols for names. libdwarf reads
- * the file lazily through the fd, which this object keeps open: a deleted
- * binary stays readable.
+ * and inline chains, and falls back to ELF symbols for names.
+ *
+ * Why not libdwarf: reading a CU's scope tree through one libdwarf call
+ * per attribute, with a malloc'd object per DIE, attribute and line row,
+ * made a cold lookup slower than addr2line. Here a CU is one pass over its
+ * bytes: DIEs whose tags cannot hold code are skipped by their abbrev's
+ * fixed size (or their DW_AT_sibling), and only the attributes a scope
+ * needs are decoded. Every read is bounds-checked against the unit or the
+ * section; corrupt input ends the unit being read, never the process.
  */
 #include "sym-internal.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <dwarf.h>
 #include <gelf.h>
-#include <libdwarf.h>
 #include <libelf.h>
 
 #include "common.h"
@@ -38,37 +45,260 @@
 /* Overlapping CU ranges are rare; look back this far from the nearest. */
 #define CU_LOOKBACK 8
 #define NO_FILE UINT32_MAX
+/* Bytes read first for a unit DIE when listing units. */
+#define UNIT_DIE_READ 4096
+
+/* The DWARF 5 constants used here (DWARF 5 standard, section 7). */
+enum {
+	DW_TAG_class_type = 0x02, DW_TAG_entry_point = 0x03,
+	DW_TAG_lexical_block = 0x0b, DW_TAG_compile_unit = 0x11,
+	DW_TAG_structure_type = 0x13, DW_TAG_union_type = 0x17,
+	DW_TAG_inlined_subroutine = 0x1d, DW_TAG_module = 0x1e,
+	DW_TAG_catch_block = 0x25, DW_TAG_subprogram = 0x2e,
+	DW_TAG_try_block = 0x32, DW_TAG_namespace = 0x39,
+};
+
+enum {
+	DW_AT_sibling = 0x01, DW_AT_name = 0x03, DW_AT_stmt_list = 0x10,
+	DW_AT_low_pc = 0x11, DW_AT_high_pc = 0x12, DW_AT_comp_dir = 0x1b,
+	DW_AT_abstract_origin = 0x31, DW_AT_specification = 0x47,
+	DW_AT_ranges = 0x55, DW_AT_call_file = 0x58, DW_AT_call_line = 0x59,
+	DW_AT_linkage_name = 0x6e, DW_AT_str_offsets_base = 0x72,
+	DW_AT_addr_base = 0x73, DW_AT_rnglists_base = 0x74,
+	DW_AT_MIPS_linkage_name = 0x2007, DW_AT_GNU_addr_base = 0x2133,
+};
+
+enum {
+	DW_FORM_addr = 0x01, DW_FORM_block2 = 0x03, DW_FORM_block4 = 0x04,
+	DW_FORM_data2 = 0x05, DW_FORM_data4 = 0x06, DW_FORM_data8 = 0x07,
+	DW_FORM_string = 0x08, DW_FORM_block = 0x09, DW_FORM_block1 = 0x0a,
+	DW_FORM_data1 = 0x0b, DW_FORM_flag = 0x0c, DW_FORM_sdata = 0x0d,
+	DW_FORM_strp = 0x0e, DW_FORM_udata = 0x0f, DW_FORM_ref_addr = 0x10,
+	DW_FORM_ref1 = 0x11, DW_FORM_ref2 = 0x12, DW_FORM_ref4 = 0x13,
+	DW_FORM_ref8 = 0x14, DW_FORM_ref_udata = 0x15, DW_FORM_indirect = 0x16,
+	DW_FORM_sec_offset = 0x17, DW_FORM_exprloc = 0x18,
+	DW_FORM_flag_present = 0x19, DW_FORM_strx = 0x1a, DW_FORM_addrx = 0x1b,
+	DW_FORM_ref_sup4 = 0x1c, DW_FORM_strp_sup = 0x1d, DW_FORM_data16 = 0x1e,
+	DW_FORM_line_strp = 0x1f, DW_FORM_ref_sig8 = 0x20,
+	DW_FORM_implicit_const = 0x21, DW_FORM_loclistx = 0x22,
+	DW_FORM_rnglistx = 0x23, DW_FORM_ref_sup8 = 0x24, DW_FORM_strx1 = 0x25,
+	DW_FORM_strx2 = 0x26, DW_FORM_strx3 = 0x27, DW_FORM_strx4 = 0x28,
+	DW_FORM_addrx1 = 0x29, DW_FORM_addrx2 = 0x2a, DW_FORM_addrx3 = 0x2b,
+	DW_FORM_addrx4 = 0x2c, DW_FORM_GNU_addr_index = 0x1f01,
+	DW_FORM_GNU_str_index = 0x1f02, DW_FORM_GNU_ref_alt = 0x1f20,
+	DW_FORM_GNU_strp_alt = 0x1f21,
+};
+
+enum {
+	DW_UT_compile = 1, DW_UT_type = 2, DW_UT_skeleton = 4,
+	DW_UT_split_compile = 5, DW_UT_split_type = 6,
+};
+
+enum {
+	DW_LNS_copy = 1, DW_LNS_advance_pc, DW_LNS_advance_line, DW_LNS_set_file,
+	DW_LNS_set_column, DW_LNS_negate_stmt, DW_LNS_set_basic_block,
+	DW_LNS_const_add_pc, DW_LNS_fixed_advance_pc,
+	DW_LNE_end_sequence = 1, DW_LNE_set_address, DW_LNE_define_file,
+	DW_LNCT_path = 1, DW_LNCT_directory_index = 2,
+};
+
+enum {
+	DW_RLE_end_of_list, DW_RLE_base_addressx, DW_RLE_startx_endx,
+	DW_RLE_startx_length, DW_RLE_offset_pair, DW_RLE_base_address,
+	DW_RLE_start_end, DW_RLE_start_length,
+};
+
+/* ---- sections and a bounds-checked reader --------------------------------- */
+
+enum {
+	SEC_INFO, SEC_ABBREV, SEC_LINE, SEC_STR, SEC_LINE_STR, SEC_STR_OFFSETS,
+	SEC_ADDR, SEC_RANGES, SEC_RNGLISTS, SEC_N,
+};
+
+static const char *const sec_names[SEC_N] = {
+	"info", "abbrev", "line", "str", "line_str", "str_offsets", "addr",
+	"ranges", "rnglists",
+};
+
+struct dw_sect {
+	uint8_t *p;          /* in memory, or NULL: read through windows */
+	size_t size;
+	uint64_t file_off;   /* where an uncompressed section is in the file */
+	bool present;
+};
+
+/* Bytes of a section read from the file on demand (struct dw_sect.p NULL):
+ * .debug_info and .debug_line are read one unit at a time, so a binary
+ * holds its DWARF tables but not the sections they came from. */
+struct dw_win {
+	uint8_t *buf;
+	size_t cap;
+};
+
+/* A read position; reading past end sets bad and yields zeros. */
+struct dw_cur {
+	const uint8_t *p, *end;
+	bool bad;
+};
+
+static uint64_t cur_u(struct dw_cur *c, unsigned n)
+{
+	uint64_t v = 0;
+	uint32_t v32;
+	uint16_t v16;
+
+	if ((size_t)(c->end - c->p) < n) {
+		c->bad = true;
+		c->p = c->end;
+		return 0;
+	}
+	switch (n) {
+	case 1:
+		v = c->p[0];
+		break;
+	case 2:
+		memcpy(&v16, c->p, 2);
+		v = le16toh(v16);
+		break;
+	case 4:
+		memcpy(&v32, c->p, 4);
+		v = le32toh(v32);
+		break;
+	case 8:
+		memcpy(&v, c->p, 8);
+		v = le64toh(v);
+		break;
+	default:
+		for (unsigned i = 0; i < n; i++)
+			v |= (uint64_t)c->p[i] << (8 * i);
+	}
+	c->p += n;
+	return v;
+}
+
+static uint64_t cur_uleb(struct dw_cur *c)
+{
+	uint64_t v = 0;
+
+	for (unsigned shift = 0; c->p < c->end; shift += 7) {
+		uint8_t b = *c->p++;
+
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return v;
+	}
+	c->bad = true;
+	return 0;
+}
+
+static int64_t cur_sleb(struct dw_cur *c)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	while (c->p < c->end) {
+		uint8_t b = *c->p++;
+
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80)) {
+			if (shift < 64 && (b & 0x40))
+				v |= ~(uint64_t)0 << shift;
+			return (int64_t)v;
+		}
+	}
+	c->bad = true;
+	return 0;
+}
+
+static void cur_skip(struct dw_cur *c, uint64_t n)
+{
+	if ((uint64_t)(c->end - c->p) < n) {
+		c->bad = true;
+		c->p = c->end;
+	} else {
+		c->p += n;
+	}
+}
+
+/* An inline string: NULL (and bad) when it runs off the end. */
+static const char *cur_str(struct dw_cur *c)
+{
+	const uint8_t *nul = memchr(c->p, 0, (size_t)(c->end - c->p));
+	const char *s = (const char *)c->p;
+
+	if (!nul) {
+		c->bad = true;
+		c->p = c->end;
+		return NULL;
+	}
+	c->p = nul + 1;
+	return s;
+}
+
+/* A cursor on [off, off + len) of a section, bad when it does not fit. */
+static struct dw_cur sect_cur(const struct dw_sect *s, uint64_t off, uint64_t len)
+{
+	if (off > s->size || len > s->size - off)
+		return (struct dw_cur){ .p = NULL, .end = NULL, .bad = true };
+	return (struct dw_cur){ .p = s->p + off, .end = s->p + off + len };
+}
+
+/* ---- the object ------------------------------------------------------------ */
+
+struct sym_dwarf;
+static const uint8_t *sect_read(struct sym_dwarf *d, int sec, uint64_t off, uint64_t len,
+				struct dw_win *w);
 
 struct dw_line {
 	uint64_t addr;   /* first: sym_sorted__count_le() searches it */
 	uint32_t line;   /* 0 for an end-of-sequence row */
 	uint32_t file;   /* index into dw_cu.files, or NO_FILE */
+};
+
+/* A line row while a CU's table is built (sorted, then copied compact). */
+struct dw_row {
+	struct dw_line l;
 	uint32_t order;  /* row order, to keep the last row at an address */
 	bool end;
+};
+
+struct dw_seq {
+	size_t first, n;
 };
 
 struct dw_scope {
 	const char *name;       /* interned in sym_dwarf.strings, or NULL */
 	const char *call_file;  /* call site of an inlined scope, or NULL */
-	uint32_t call_line;
 	int32_t parent;         /* index of the enclosing scope, or -1 */
-	bool inlined;
+	uint32_t call_line : 31;
+	uint32_t inlined : 1;
 };
 
 struct dw_ival {
-	uint64_t lo;  /* first: sym_sorted__count_le() searches it */
-	uint64_t hi;
+	uint64_t lo;   /* first: sym_sorted__count_le() searches it */
+	uint32_t len;  /* [lo, lo + len); longer ranges take several */
 	uint32_t scope;
 };
 
+/* One unit of .debug_info (compile, partial or type unit). */
 struct dw_cu {
-	uint64_t die_off;
-	bool loaded, failed;
+	uint64_t off, end;        /* the unit's bytes in .debug_info */
+	uint64_t die_off;         /* its unit DIE */
+	uint64_t abbrev_off;
+	uint64_t base;            /* unit DIE's low_pc: base of range lists */
+	uint64_t str_offsets_base, addr_base, rnglists_base;
+	uint64_t stmt_list;
+	const char *comp_dir;     /* interned, or NULL */
 	uint16_t version;
-	uint64_t base;           /* CU low_pc: base of DWARF 4 range lists */
+	uint8_t addr_size, off_size;
+	bool code;                /* a compile unit: has scopes to read */
+	bool has_lines, loaded, failed;
 	struct dw_line *lines;
 	size_t n_lines;
-	const char **files;
+	const char **files;       /* by DWARF file number; NULL entries */
 	size_t n_files;
 	struct dw_scope *scopes;
 	size_t n_scopes, cap_scopes;
@@ -89,15 +319,41 @@ struct dw_raw_range {
 };
 
 struct dw_name_slot {
-	uint64_t off;       /* 0: empty (offset 0 is a CU header, never a DIE) */
+	uint64_t off;       /* 0: empty (offset 0 is a unit header, never a DIE) */
 	const char *name;   /* NULL: the DIE has no name */
 };
 
+struct dw_spec {
+	uint16_t at, form;
+	int64_t implicit;   /* DW_FORM_implicit_const's value */
+};
+
+struct dw_abbrev {
+	uint64_t code;
+	uint32_t spec, n_spec;  /* specs[spec .. spec + n_spec) */
+	int32_t fixed;          /* attribute bytes when every form has a fixed
+				 * size in this unit, else -1 */
+	uint16_t tag;
+	bool children, sibling;
+};
+
+/* The abbreviation table of one unit (its offset and sizes decide the
+ * fixed sizes, so a table is parsed per unit shape). */
+struct dw_abbrevs {
+	bool valid, dense;      /* dense: v[i].code == i + 1 */
+	uint64_t off;
+	uint16_t version;
+	uint8_t addr_size, off_size;
+	struct dw_abbrev *v;
+	size_t n, cap;
+	struct dw_spec *specs;
+	size_t n_specs, cap_specs;
+};
+
 struct sym_dwarf {
-	int fd;
-	Dwarf_Debug dbg;
-	Dwarf_Error err;
-	struct dw_cu *cus;
+	int fd;                      /* for the sections read on demand */
+	struct dw_sect sec[SEC_N];
+	struct dw_cu *cus;           /* every unit, in section order */
 	size_t n_cus;
 	struct dw_curange *ranges;
 	size_t n_ranges;
@@ -105,21 +361,24 @@ struct sym_dwarf {
 	struct dw_name_slot *names;  /* DIE offset -> name, open addressing */
 	size_t names_cap, names_used;
 	size_t bytes;                /* arrays held, for the memory bound */
-	size_t section_bytes;        /* debug sections libdwarf reads in */
-	/* scratch while reading one CU */
+	size_t section_bytes;        /* debug sections held */
+	/* abbrevs of the unit being read, and of another unit a reference
+	 * points into */
+	struct dw_abbrevs ab_cur, ab_other;
+	/* scratch while reading one CU: its bytes (unit_base is .debug_info
+	 * offset loading->off), another unit a reference points into, and
+	 * the CU's line program */
+	const struct dw_cu *loading;
+	const uint8_t *unit_base;
+	struct dw_win win_unit, win_other, win_line;
+	const struct dw_cu *other;   /* the unit win_other holds, or NULL */
 	struct dw_raw_range *raw;
 	size_t n_raw, cap_raw;
+	struct dw_row *rows;
+	size_t cap_rows;
+	struct dw_seq *seqs;
+	size_t cap_seqs;
 };
-
-/* Every libdwarf call gets &d->err; release what a failure allocated. */
-static int dw_res(struct sym_dwarf *d, int res)
-{
-	if (res == DW_DLV_ERROR && d->err) {
-		dwarf_dealloc_error(d->dbg, d->err);
-		d->err = NULL;
-	}
-	return res;
-}
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
@@ -139,79 +398,569 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+/* Gives back an array's unused tail (a failure keeps the larger array). */
+static void shrink(void **arr, size_t n, size_t elem)
+{
+	void *p;
+
+	if (!*arr || n == 0)
+		return;
+	p = reallocarray(*arr, n, elem);
+	if (p)
+		*arr = p;
+}
+
+/* ---- abbreviations ------------------------------------------------------------ */
+
+/* Bytes a form takes in a unit of this shape, or -1 when it varies. */
+static int form_size(uint16_t form, uint16_t version, uint8_t addr_size,
+		     uint8_t off_size)
+{
+	switch (form) {
+	case DW_FORM_addr:
+		return addr_size;
+	case DW_FORM_flag_present:
+	case DW_FORM_implicit_const:
+		return 0;
+	case DW_FORM_data1: case DW_FORM_ref1: case DW_FORM_flag:
+	case DW_FORM_strx1: case DW_FORM_addrx1:
+		return 1;
+	case DW_FORM_data2: case DW_FORM_ref2: case DW_FORM_strx2:
+	case DW_FORM_addrx2:
+		return 2;
+	case DW_FORM_strx3: case DW_FORM_addrx3:
+		return 3;
+	case DW_FORM_data4: case DW_FORM_ref4: case DW_FORM_strx4:
+	case DW_FORM_addrx4: case DW_FORM_ref_sup4:
+		return 4;
+	case DW_FORM_data8: case DW_FORM_ref8: case DW_FORM_ref_sig8:
+	case DW_FORM_ref_sup8:
+		return 8;
+	case DW_FORM_data16:
+		return 16;
+	case DW_FORM_strp: case DW_FORM_line_strp: case DW_FORM_sec_offset:
+	case DW_FORM_strp_sup: case DW_FORM_GNU_ref_alt: case DW_FORM_GNU_strp_alt:
+		return off_size;
+	case DW_FORM_ref_addr:
+		return version <= 2 ? addr_size : off_size;
+	default:
+		return -1;
+	}
+}
+
+static int abbrev_cmp(const void *pa, const void *pb)
+{
+	const struct dw_abbrev *a = pa, *b = pb;
+
+	return a->code < b->code ? -1 : a->code > b->code;
+}
+
+/* Parses the table of cu into ab unless it already holds it. Returns 0,
+ * -ENOMEM, or -EINVAL when the table is corrupt. */
+static int abbrevs_load(struct sym_dwarf *d, struct dw_abbrevs *ab,
+			const struct dw_cu *cu)
+{
+	const struct dw_sect *s = &d->sec[SEC_ABBREV];
+	struct dw_cur c;
+
+	if (ab->valid && ab->off == cu->abbrev_off && ab->version == cu->version &&
+	    ab->addr_size == cu->addr_size && ab->off_size == cu->off_size)
+		return 0;
+	ab->valid = false;
+	ab->n = ab->n_specs = 0;
+	if (cu->abbrev_off >= s->size)
+		return -EINVAL;
+	c = sect_cur(s, cu->abbrev_off, s->size - cu->abbrev_off);
+	for (;;) {
+		struct dw_abbrev a = { .fixed = 0 };
+		uint64_t code = cur_uleb(&c), tag;
+
+		if (c.bad)
+			return -EINVAL;
+		if (code == 0)
+			break;
+		tag = cur_uleb(&c);
+		a.code = code;
+		a.tag = tag > UINT16_MAX ? 0 : (uint16_t)tag;
+		a.children = cur_u(&c, 1) != 0;
+		a.spec = (uint32_t)ab->n_specs;
+		for (;;) {
+			uint64_t at = cur_uleb(&c), form = cur_uleb(&c);
+			struct dw_spec sp;
+			int size;
+
+			if (c.bad)
+				return -EINVAL;
+			if (at == 0 && form == 0)
+				break;
+			sp = (struct dw_spec){
+				.at = at > UINT16_MAX ? 0 : (uint16_t)at,
+				.form = form > UINT16_MAX ? 0 : (uint16_t)form,
+			};
+			if (form == DW_FORM_implicit_const)
+				sp.implicit = cur_sleb(&c);
+			if (grow((void **)&ab->specs, &ab->cap_specs, ab->n_specs + 1,
+				 sizeof(*ab->specs)) < 0)
+				return -ENOMEM;
+			ab->specs[ab->n_specs++] = sp;
+			a.n_spec++;
+			if (sp.at == DW_AT_sibling)
+				a.sibling = true;
+			size = form_size(sp.form, cu->version, cu->addr_size, cu->off_size);
+			a.fixed = size < 0 || a.fixed < 0 ? -1 : a.fixed + size;
+		}
+		if (grow((void **)&ab->v, &ab->cap, ab->n + 1, sizeof(*ab->v)) < 0)
+			return -ENOMEM;
+		ab->v[ab->n++] = a;
+	}
+	ab->dense = true;
+	for (size_t i = 0; i < ab->n && ab->dense; i++)
+		ab->dense = ab->v[i].code == i + 1;
+	if (!ab->dense)
+		qsort(ab->v, ab->n, sizeof(*ab->v), abbrev_cmp);
+	ab->off = cu->abbrev_off;
+	ab->version = cu->version;
+	ab->addr_size = cu->addr_size;
+	ab->off_size = cu->off_size;
+	ab->valid = true;
+	return 0;
+}
+
+static const struct dw_abbrev *abbrev_find(const struct dw_abbrevs *ab, uint64_t code)
+{
+	size_t lo = 0, hi = ab->n;
+
+	if (ab->dense)
+		return code - 1 < ab->n ? &ab->v[code - 1] : NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ab->v[mid].code == code)
+			return &ab->v[mid];
+		if (ab->v[mid].code < code)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* ---- attribute values ------------------------------------------------------------ */
+
+enum { V_NONE, V_U, V_STR, V_STRX, V_ADDR, V_ADDRX, V_REF, V_IDX };
+
+struct dw_val {
+	uint64_t u;
+	const char *s;
+	uint8_t kind;
+};
+
+/* Reads one attribute value of form; unknown forms make c bad (their size
+ * is unknown, so nothing after them can be read). */
+static void form_read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
+		      int64_t implicit, struct dw_val *v)
+{
+	v->kind = V_U;
+	switch (form) {
+	case DW_FORM_addr:
+		v->kind = V_ADDR;
+		v->u = cur_u(c, cu->addr_size);
+		return;
+	case DW_FORM_data1: case DW_FORM_flag:
+		v->u = cur_u(c, 1);
+		return;
+	case DW_FORM_data2:
+		v->u = cur_u(c, 2);
+		return;
+	case DW_FORM_data4:
+		v->u = cur_u(c, 4);
+		return;
+	case DW_FORM_data8:
+		v->u = cur_u(c, 8);
+		return;
+	case DW_FORM_sdata:
+		v->u = (uint64_t)cur_sleb(c);
+		return;
+	case DW_FORM_udata:
+		v->u = cur_uleb(c);
+		return;
+	case DW_FORM_implicit_const:
+		v->u = (uint64_t)implicit;
+		return;
+	case DW_FORM_flag_present:
+		v->u = 1;
+		return;
+	case DW_FORM_sec_offset:
+		v->u = cur_u(c, cu->off_size);
+		return;
+	case DW_FORM_string:
+		v->kind = V_STR;
+		v->s = cur_str(c);
+		if (!v->s)
+			v->kind = V_NONE;
+		return;
+	case DW_FORM_strp: case DW_FORM_line_strp:
+		/* resolved by val_str(): the offset and which section */
+		v->kind = V_STR;
+		v->s = NULL;
+		v->u = cur_u(c, cu->off_size) << 1 | (form == DW_FORM_line_strp);
+		return;
+	case DW_FORM_strx: case DW_FORM_GNU_str_index:
+		v->kind = V_STRX;
+		v->u = cur_uleb(c);
+		return;
+	case DW_FORM_strx1: case DW_FORM_strx2: case DW_FORM_strx3: case DW_FORM_strx4:
+		v->kind = V_STRX;
+		v->u = cur_u(c, form - DW_FORM_strx1 + 1);
+		return;
+	case DW_FORM_addrx: case DW_FORM_GNU_addr_index:
+		v->kind = V_ADDRX;
+		v->u = cur_uleb(c);
+		return;
+	case DW_FORM_addrx1: case DW_FORM_addrx2: case DW_FORM_addrx3: case DW_FORM_addrx4:
+		v->kind = V_ADDRX;
+		v->u = cur_u(c, form - DW_FORM_addrx1 + 1);
+		return;
+	case DW_FORM_ref1: case DW_FORM_ref2: case DW_FORM_ref4: case DW_FORM_ref8:
+		v->kind = V_REF;
+		v->u = cu->off + cur_u(c, form == DW_FORM_ref1 ? 1 : form == DW_FORM_ref2 ? 2 :
+					  form == DW_FORM_ref4 ? 4 : 8);
+		return;
+	case DW_FORM_ref_udata:
+		v->kind = V_REF;
+		v->u = cu->off + cur_uleb(c);
+		return;
+	case DW_FORM_ref_addr:
+		v->kind = V_REF;
+		v->u = cur_u(c, cu->version <= 2 ? cu->addr_size : cu->off_size);
+		return;
+	case DW_FORM_rnglistx: case DW_FORM_loclistx:
+		v->kind = V_IDX;
+		v->u = cur_uleb(c);
+		return;
+	case DW_FORM_block1:
+		cur_skip(c, cur_u(c, 1));
+		break;
+	case DW_FORM_block2:
+		cur_skip(c, cur_u(c, 2));
+		break;
+	case DW_FORM_block4:
+		cur_skip(c, cur_u(c, 4));
+		break;
+	case DW_FORM_block: case DW_FORM_exprloc:
+		cur_skip(c, cur_uleb(c));
+		break;
+	case DW_FORM_data16:
+		cur_skip(c, 16);
+		break;
+	case DW_FORM_ref_sig8: case DW_FORM_ref_sup8:
+		cur_skip(c, 8);
+		break;
+	case DW_FORM_ref_sup4:
+		cur_skip(c, 4);
+		break;
+	case DW_FORM_strp_sup: case DW_FORM_GNU_ref_alt: case DW_FORM_GNU_strp_alt:
+		/* in a supplementary (dwz) file, which is not read */
+		cur_skip(c, cu->off_size);
+		break;
+	case DW_FORM_indirect: {
+		uint64_t f = cur_uleb(c);
+
+		if (f == DW_FORM_indirect || f > UINT16_MAX || f == DW_FORM_implicit_const)
+			c->bad = true;
+		else
+			form_read(cu, c, (uint16_t)f, 0, v);
+		return;
+	}
+	default:
+		c->bad = true;
+		break;
+	}
+	v->kind = V_NONE;
+}
+
+/* A string in .debug_str / .debug_line_str (sections end in a NUL, see
+ * sect_load()), or NULL. */
+static const char *sect_str(const struct sym_dwarf *d, int sec, uint64_t off)
+{
+	const struct dw_sect *s = &d->sec[sec];
+
+	return off < s->size ? (const char *)s->p + off : NULL;
+}
+
+/* An offset-size entry of a table at base + index * off_size, or false. */
+static bool table_entry(const struct sym_dwarf *d, int sec, uint64_t base,
+			uint64_t index, uint8_t size, uint64_t *ret)
+{
+	struct dw_cur c;
+
+	if (index > UINT32_MAX)
+		return false;
+	c = sect_cur(&d->sec[sec], base + index * size, size);
+	*ret = cur_u(&c, size);
+	return !c.bad;
+}
+
+static const char *val_str(const struct sym_dwarf *d, const struct dw_cu *cu,
+			   const struct dw_val *v)
+{
+	uint64_t off;
+
+	if (v->kind == V_STR)
+		return v->s ? v->s : sect_str(d, v->u & 1 ? SEC_LINE_STR : SEC_STR, v->u >> 1);
+	if (v->kind == V_STRX &&
+	    table_entry(d, SEC_STR_OFFSETS, cu->str_offsets_base, v->u, cu->off_size, &off))
+		return sect_str(d, SEC_STR, off);
+	return NULL;
+}
+
+static bool val_addr(const struct sym_dwarf *d, const struct dw_cu *cu,
+		     const struct dw_val *v, uint64_t *ret)
+{
+	if (v->kind == V_ADDR) {
+		*ret = v->u;
+		return true;
+	}
+	return v->kind == V_ADDRX &&
+	       table_entry(d, SEC_ADDR, cu->addr_base, v->u, cu->addr_size, ret);
+}
+
+/* ---- DIEs ------------------------------------------------------------------------ */
+
+/* The attributes of a DIE this file uses; kind V_NONE when absent. */
+struct dw_die {
+	uint16_t tag;
+	bool children;
+	struct dw_val name, linkage, low, high, ranges, origin, spec, call_file,
+		call_line, sibling, stmt_list, comp_dir, str_offsets_base, addr_base,
+		rnglists_base;
+};
+
+/* Reads the attributes of a DIE with abbrev a. Returns 1, or -EINVAL
+ * when corrupt. */
+static int die_attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+		     const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die)
+{
+	die->tag = a->tag;
+	die->children = a->children;
+	die->name.kind = die->linkage.kind = die->low.kind = die->high.kind =
+		die->ranges.kind = die->origin.kind = die->spec.kind =
+		die->call_file.kind = die->call_line.kind = die->sibling.kind =
+		die->stmt_list.kind = die->comp_dir.kind = die->str_offsets_base.kind =
+		die->addr_base.kind = die->rnglists_base.kind = V_NONE;
+	for (uint32_t i = 0; i < a->n_spec && !c->bad; i++) {
+		const struct dw_spec *sp = &ab->specs[a->spec + i];
+		struct dw_val v, *dst;
+
+		form_read(cu, c, sp->form, sp->implicit, &v);
+		switch (sp->at) {
+		case DW_AT_name: dst = &die->name; break;
+		case DW_AT_linkage_name: dst = &die->linkage; break;
+		case DW_AT_MIPS_linkage_name:
+			/* DW_AT_linkage_name wins, whichever comes first */
+			if (die->linkage.kind != V_NONE)
+				continue;
+			dst = &die->linkage;
+			break;
+		case DW_AT_low_pc: dst = &die->low; break;
+		case DW_AT_high_pc: dst = &die->high; break;
+		case DW_AT_ranges: dst = &die->ranges; break;
+		case DW_AT_abstract_origin: dst = &die->origin; break;
+		case DW_AT_specification: dst = &die->spec; break;
+		case DW_AT_call_file: dst = &die->call_file; break;
+		case DW_AT_call_line: dst = &die->call_line; break;
+		case DW_AT_sibling: dst = &die->sibling; break;
+		case DW_AT_stmt_list: dst = &die->stmt_list; break;
+		case DW_AT_comp_dir: dst = &die->comp_dir; break;
+		case DW_AT_str_offsets_base: dst = &die->str_offsets_base; break;
+		case DW_AT_addr_base: case DW_AT_GNU_addr_base: dst = &die->addr_base; break;
+		case DW_AT_rnglists_base: dst = &die->rnglists_base; break;
+		default: continue;
+		}
+		*dst = v;
+	}
+	return c->bad ? -EINVAL : 1;
+}
+
+/* Reads the DIE at c (its abbrev code and attributes). Returns 1 for a
+ * DIE, 0 for a null entry (end of siblings), -EINVAL when corrupt. */
+static int die_read(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+		    struct dw_cur *c, struct dw_die *die)
+{
+	uint64_t code = cur_uleb(c);
+	const struct dw_abbrev *a;
+
+	if (c->bad)
+		return -EINVAL;
+	if (code == 0)
+		return 0;
+	a = abbrev_find(ab, code);
+	if (!a)
+		return -EINVAL;
+	return die_attrs(cu, ab, a, c, die);
+}
+
+/* Skips the attributes of a DIE with abbrev a. */
+static void attrs_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+		       const struct dw_abbrev *a, struct dw_cur *c)
+{
+	struct dw_val v;
+
+	if (a->fixed >= 0) {
+		cur_skip(c, (uint64_t)a->fixed);
+		return;
+	}
+	for (uint32_t i = 0; i < a->n_spec && !c->bad; i++)
+		form_read(cu, c, ab->specs[a->spec + i].form, 0, &v);
+}
+
+/* Moves c past the children of the DIE just read (whose sibling, if any,
+ * is given): one jump when the sibling is sane, else DIE by DIE. */
+static void children_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+			  const struct dw_val *sibling, const uint8_t *base,
+			  struct dw_cur *c)
+{
+	size_t level = 1;
+
+	/* base: the unit's bytes, at .debug_info offset cu->off */
+	if (sibling->kind == V_REF && sibling->u >= cu->off && sibling->u < cu->end &&
+	    base + (sibling->u - cu->off) > c->p) {
+		c->p = base + (sibling->u - cu->off);
+		return;
+	}
+	while (level && !c->bad) {
+		uint64_t code = cur_uleb(c);
+		const struct dw_abbrev *a;
+
+		if (code == 0) {
+			level--;
+			continue;
+		}
+		a = abbrev_find(ab, code);
+		if (!a) {
+			c->bad = true;
+			break;
+		}
+		attrs_skip(cu, ab, a, c);
+		if (a->children)
+			level++;
+	}
+}
+
+/* The unit holding global .debug_info offset off, or NULL. */
+static const struct dw_cu *cu_at(const struct sym_dwarf *d, uint64_t off)
+{
+	size_t lo = 0, hi = d->n_cus;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (off < d->cus[mid].off)
+			hi = mid;
+		else if (off >= d->cus[mid].end)
+			lo = mid + 1;
+		else
+			return &d->cus[mid];
+	}
+	return NULL;
+}
+
 /* ---- address ranges of a DIE ------------------------------------------- */
 
 typedef int (*range_fn)(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg);
 
-static int ranges_v5(struct sym_dwarf *d, Dwarf_Attribute attr, Dwarf_Half form,
-		     range_fn fn, void *arg)
+static int ranges_v5(struct sym_dwarf *d, const struct dw_cu *cu,
+		     const struct dw_val *v, range_fn fn, void *arg)
 {
-	Dwarf_Rnglists_Head head = NULL;
-	Dwarf_Unsigned value = 0, count = 0, global = 0;
-	Dwarf_Off off = 0;
+	const struct dw_sect *s = &d->sec[SEC_RNGLISTS];
+	uint64_t off = v->u, base = cu->base;
+	struct dw_cur c;
 	int r = 0;
 
-	if (form == DW_FORM_rnglistx) {
-		if (dw_res(d, dwarf_formudata(attr, &value, &d->err)) != DW_DLV_OK)
+	if (v->kind == V_IDX) {
+		if (!table_entry(d, SEC_RNGLISTS, cu->rnglists_base, v->u, cu->off_size, &off))
 			return 0;
-	} else {
-		if (dw_res(d, dwarf_global_formref(attr, &off, &d->err)) != DW_DLV_OK)
-			return 0;
-		value = off;
-	}
-	if (dw_res(d, dwarf_rnglists_get_rle_head(attr, form, value, &head, &count,
-						   &global, &d->err)) != DW_DLV_OK)
+		off += cu->rnglists_base;
+	} else if (v->kind != V_U) {
 		return 0;
-	for (Dwarf_Unsigned i = 0; i < count && r == 0; i++) {
-		unsigned len = 0, code = 0;
-		Dwarf_Unsigned raw1, raw2, lo = 0, hi = 0;
-		Dwarf_Bool unavailable = 0;
+	}
+	if (off >= s->size)
+		return 0;
+	c = sect_cur(s, off, s->size - off);
+	while (r == 0 && !c.bad) {
+		uint8_t code = (uint8_t)cur_u(&c, 1);
+		struct dw_val x = { .kind = V_ADDRX };
+		uint64_t lo = 0, hi = 0;
 
-		if (dw_res(d, dwarf_get_rnglists_entry_fields_a(head, i, &len, &code,
-				&raw1, &raw2, &unavailable, &lo, &hi, &d->err)) != DW_DLV_OK)
-			break;
-		if (code == DW_RLE_end_of_list)
-			break;
-		if (unavailable || code == DW_RLE_base_address ||
-		    code == DW_RLE_base_addressx)
+		switch (code) {
+		case DW_RLE_end_of_list:
+			return 0;
+		case DW_RLE_base_addressx:
+			x.u = cur_uleb(&c);
+			if (!val_addr(d, cu, &x, &base))
+				return 0;
 			continue;
-		if (lo < hi && lo != 0)
+		case DW_RLE_startx_endx:
+			x.u = cur_uleb(&c);
+			if (!val_addr(d, cu, &x, &lo))
+				return 0;
+			x.u = cur_uleb(&c);
+			if (!val_addr(d, cu, &x, &hi))
+				return 0;
+			break;
+		case DW_RLE_startx_length:
+			x.u = cur_uleb(&c);
+			if (!val_addr(d, cu, &x, &lo))
+				return 0;
+			hi = lo + cur_uleb(&c);
+			break;
+		case DW_RLE_offset_pair:
+			lo = base + cur_uleb(&c);
+			hi = base + cur_uleb(&c);
+			break;
+		case DW_RLE_base_address:
+			base = cur_u(&c, cu->addr_size);
+			continue;
+		case DW_RLE_start_end:
+			lo = cur_u(&c, cu->addr_size);
+			hi = cur_u(&c, cu->addr_size);
+			break;
+		case DW_RLE_start_length:
+			lo = cur_u(&c, cu->addr_size);
+			hi = lo + cur_uleb(&c);
+			break;
+		default:
+			return 0;
+		}
+		if (!c.bad && lo < hi && lo != 0)
 			r = fn(d, lo, hi, arg);
 	}
-	dwarf_dealloc_rnglists_head(head);
 	return r;
 }
 
-static int ranges_v4(struct sym_dwarf *d, Dwarf_Die die, Dwarf_Attribute attr,
-		     uint64_t base, range_fn fn, void *arg)
+static int ranges_v4(struct sym_dwarf *d, const struct dw_cu *cu,
+		     const struct dw_val *v, range_fn fn, void *arg)
 {
-	Dwarf_Ranges *rb = NULL;
-	Dwarf_Signed n = 0;
-	Dwarf_Unsigned bytes = 0;
-	Dwarf_Off off = 0, real = 0;
+	const struct dw_sect *s = &d->sec[SEC_RANGES];
+	uint64_t base = cu->base, all = cu->addr_size == 8 ? UINT64_MAX : UINT32_MAX;
+	struct dw_cur c;
 	int r = 0;
 
-	if (dw_res(d, dwarf_global_formref(attr, &off, &d->err)) != DW_DLV_OK) {
-		Dwarf_Unsigned u = 0;
-
-		if (dw_res(d, dwarf_formudata(attr, &u, &d->err)) != DW_DLV_OK)
-			return 0;
-		off = u;
-	}
-	if (dw_res(d, dwarf_get_ranges_b(d->dbg, off, die, &real, &rb, &n, &bytes,
-					 &d->err)) != DW_DLV_OK)
+	if (v->kind != V_U || v->u >= s->size || (cu->addr_size != 4 && cu->addr_size != 8))
 		return 0;
-	for (Dwarf_Signed i = 0; i < n && r == 0; i++) {
-		if (rb[i].dwr_type == DW_RANGES_END)
+	c = sect_cur(s, v->u, s->size - v->u);
+	while (r == 0) {
+		uint64_t a = cur_u(&c, cu->addr_size), b = cur_u(&c, cu->addr_size);
+
+		if (c.bad || (a == 0 && b == 0))
 			break;
-		if (rb[i].dwr_type == DW_RANGES_ADDRESS_SELECTION) {
-			base = rb[i].dwr_addr2;
+		if (a == all) {
+			base = b;
 			continue;
 		}
-		if (rb[i].dwr_addr1 < rb[i].dwr_addr2 && base + rb[i].dwr_addr1 != 0)
-			r = fn(d, base + rb[i].dwr_addr1, base + rb[i].dwr_addr2, arg);
+		if (a < b && base + a != 0)
+			r = fn(d, base + a, base + b, arg);
 	}
-	dwarf_ranges_dealloc(d->dbg, rb, n);
 	return r;
 }
 
@@ -219,35 +968,28 @@ static int ranges_v4(struct sym_dwarf *d, Dwarf_Die die, Dwarf_Attribute attr,
  * Calls fn for each address range of die (low_pc/high_pc or DW_AT_ranges).
  * Returns 1 when the DIE has ranges, 0 when none, or fn's -errno.
  */
-static int die_ranges(struct sym_dwarf *d, Dwarf_Die die, uint16_t version,
-		      uint64_t base, range_fn fn, void *arg)
+static int die_ranges(struct sym_dwarf *d, const struct dw_cu *cu,
+		      const struct dw_die *die, range_fn fn, void *arg)
 {
-	Dwarf_Addr lo = 0, hi = 0;
-	Dwarf_Half form = 0;
-	enum Dwarf_Form_Class cls = DW_FORM_CLASS_UNKNOWN;
-	Dwarf_Attribute attr = NULL;
+	uint64_t lo, hi;
 	int r;
 
-	if (dw_res(d, dwarf_lowpc(die, &lo, &d->err)) == DW_DLV_OK &&
-	    dw_res(d, dwarf_highpc_b(die, &hi, &form, &cls, &d->err)) == DW_DLV_OK) {
-		if (cls == DW_FORM_CLASS_CONSTANT)
-			hi += lo;
+	if (val_addr(d, cu, &die->low, &lo) && die->high.kind != V_NONE) {
+		if (die->high.kind == V_U)
+			hi = lo + die->high.u;
+		else if (!val_addr(d, cu, &die->high, &hi))
+			return 0;
 		if (lo >= hi || lo == 0)
 			return 0;
 		r = fn(d, lo, hi, arg);
 		return r < 0 ? r : 1;
 	}
-	if (dw_res(d, dwarf_attr(die, DW_AT_ranges, &attr, &d->err)) != DW_DLV_OK)
+	if (die->ranges.kind == V_NONE)
 		return 0;
-	if (dw_res(d, dwarf_whatform(attr, &form, &d->err)) != DW_DLV_OK) {
-		dwarf_dealloc_attribute(attr);
-		return 0;
-	}
-	if (form == DW_FORM_rnglistx || version >= 5)
-		r = ranges_v5(d, attr, form, fn, arg);
+	if (die->ranges.kind == V_IDX || cu->version >= 5)
+		r = ranges_v5(d, cu, &die->ranges, fn, arg);
 	else
-		r = ranges_v4(d, die, attr, base, fn, arg);
-	dwarf_dealloc_attribute(attr);
+		r = ranges_v4(d, cu, &die->ranges, fn, arg);
 	return r < 0 ? r : 1;
 }
 
@@ -296,36 +1038,6 @@ static int name_put(struct sym_dwarf *d, uint64_t off, const char *name)
 	return 0;
 }
 
-static const char *attr_string(struct sym_dwarf *d, Dwarf_Die die, Dwarf_Half at)
-{
-	Dwarf_Attribute attr = NULL;
-	char *s = NULL;
-
-	if (dw_res(d, dwarf_attr(die, at, &attr, &d->err)) != DW_DLV_OK)
-		return NULL;
-	if (dw_res(d, dwarf_formstring(attr, &s, &d->err)) != DW_DLV_OK)
-		s = NULL;
-	dwarf_dealloc_attribute(attr);
-	return s;
-}
-
-static bool attr_ref(struct sym_dwarf *d, Dwarf_Die die, Dwarf_Half at,
-		     uint64_t *ret_off)
-{
-	Dwarf_Attribute attr = NULL;
-	Dwarf_Off off = 0;
-	int res;
-
-	if (dw_res(d, dwarf_attr(die, at, &attr, &d->err)) != DW_DLV_OK)
-		return false;
-	res = dw_res(d, dwarf_global_formref(attr, &off, &d->err));
-	dwarf_dealloc_attribute(attr);
-	if (res != DW_DLV_OK || off == 0)
-		return false;
-	*ret_off = off;
-	return true;
-}
-
 static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		       const char **ret_name);
 
@@ -335,29 +1047,27 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
  * the name of its abstract origin or specification. Returns 0 and
  * *ret_name (interned, or NULL when there is none), or -ENOMEM.
  */
-static int die_name(struct sym_dwarf *d, Dwarf_Die die, int hops,
-		    const char **ret_name)
+static int die_name(struct sym_dwarf *d, const struct dw_cu *cu,
+		    const struct dw_die *die, int hops, const char **ret_name)
 {
-	const char *s;
-	uint64_t ref;
+	const char *s = val_str(d, cu, &die->linkage);
 
-	s = attr_string(d, die, DW_AT_linkage_name);
-	if (!s)
-		s = attr_string(d, die, DW_AT_MIPS_linkage_name);
 	/* Only a mangled (C++, Rust) linkage name says more than the name; a
 	 * C asm label (glibc's __GI_qsort for qsort) says less. */
 	if (s && strncmp(s, "_Z", 2) != 0 && strncmp(s, "_R", 2) != 0)
 		s = NULL;
 	if (!s)
-		s = attr_string(d, die, DW_AT_name);
+		s = val_str(d, cu, &die->name);
 	if (s) {
 		*ret_name = sym_strings__intern(&d->strings, s, strlen(s));
 		return *ret_name ? 0 : -ENOMEM;
 	}
-	if (hops < MAX_NAME_HOPS &&
-	    (attr_ref(d, die, DW_AT_abstract_origin, &ref) ||
-	     attr_ref(d, die, DW_AT_specification, &ref)))
-		return die_name_at(d, ref, hops + 1, ret_name);
+	if (hops < MAX_NAME_HOPS) {
+		if (die->origin.kind == V_REF && die->origin.u)
+			return die_name_at(d, die->origin.u, hops + 1, ret_name);
+		if (die->spec.kind == V_REF && die->spec.u)
+			return die_name_at(d, die->spec.u, hops + 1, ret_name);
+	}
 	*ret_name = NULL;
 	return 0;
 }
@@ -366,7 +1076,11 @@ static int die_name(struct sym_dwarf *d, Dwarf_Die die, int hops,
 static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		       const char **ret_name)
 {
-	Dwarf_Die die = NULL;
+	const struct dw_cu *cu;
+	const uint8_t *base;
+	struct dw_abbrevs *ab;
+	struct dw_die die;
+	struct dw_cur c;
 	int r;
 
 	if (d->names_cap) {
@@ -377,18 +1091,38 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 			return 0;
 		}
 	}
-	if (dw_res(d, dwarf_offdie_b(d->dbg, off, true, &die, &d->err)) != DW_DLV_OK) {
-		*ret_name = NULL;
+	*ret_name = NULL;
+	cu = cu_at(d, off);
+	if (!cu || off < cu->die_off)
 		return 0;
+	/* The unit being read keeps its table; other units share a second. */
+	ab = d->ab_cur.valid && d->ab_cur.off == cu->abbrev_off &&
+	     d->ab_cur.version == cu->version && d->ab_cur.addr_size == cu->addr_size &&
+	     d->ab_cur.off_size == cu->off_size ? &d->ab_cur : &d->ab_other;
+	r = abbrevs_load(d, ab, cu);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return 0;
+	if (cu == d->loading) {
+		base = d->unit_base;
+	} else {
+		base = d->other == cu ? d->win_other.buf :
+		       sect_read(d, SEC_INFO, cu->off, cu->end - cu->off, &d->win_other);
+		d->other = base ? cu : NULL;
 	}
-	r = die_name(d, die, hops, ret_name);
-	dwarf_dealloc_die(die);
+	if (!base)
+		return 0;
+	c = (struct dw_cur){ .p = base + (off - cu->off), .end = base + (cu->end - cu->off) };
+	if (die_read(cu, ab, &c, &die) <= 0)
+		return name_put(d, off, NULL);
+	r = die_name(d, cu, &die, hops, ret_name);
 	if (r < 0)
 		return r;
 	return name_put(d, off, *ret_name);
 }
 
-/* ---- one compile unit ---------------------------------------------------- */
+/* ---- one compile unit: scopes ---------------------------------------------- */
 
 static int raw_add(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg)
 {
@@ -402,40 +1136,35 @@ static int raw_add(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg)
 	return 0;
 }
 
-static uint32_t call_line(struct sym_dwarf *d, Dwarf_Die die, Dwarf_Half at)
+static uint32_t val_u32(const struct dw_val *v)
 {
-	Dwarf_Attribute attr = NULL;
-	Dwarf_Unsigned v = 0;
-
-	if (dw_res(d, dwarf_attr(die, at, &attr, &d->err)) != DW_DLV_OK)
-		return 0;
-	if (dw_res(d, dwarf_formudata(attr, &v, &d->err)) != DW_DLV_OK)
-		v = 0;
-	dwarf_dealloc_attribute(attr);
-	return v > UINT32_MAX ? 0 : (uint32_t)v;
+	return v->kind == V_U && v->u <= UINT32_MAX ? (uint32_t)v->u : 0;
 }
 
-static int scope_add(struct sym_dwarf *d, struct dw_cu *cu, Dwarf_Die die,
-		     Dwarf_Half tag, int32_t parent, uint32_t depth,
-		     int32_t *ret_scope)
+static int scope_add(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_die *die,
+		     int32_t parent, uint32_t depth, int32_t *ret_scope)
 {
 	struct dw_raw_range proto = { .depth = depth, .scope = (uint32_t)cu->n_scopes };
-	struct dw_scope sc = { .parent = parent, .inlined = tag == DW_TAG_inlined_subroutine };
+	struct dw_scope sc = {
+		.parent = parent, .inlined = die->tag == DW_TAG_inlined_subroutine,
+	};
 	size_t n_raw = d->n_raw;
 	int r;
 
-	r = die_ranges(d, die, cu->version, cu->base, raw_add, &proto);
+	r = die_ranges(d, cu, die, raw_add, &proto);
 	if (r <= 0) {
 		*ret_scope = -1;
 		return r;
 	}
-	r = die_name(d, die, 0, &sc.name);
+	r = die_name(d, cu, die, 0, &sc.name);
 	if (r < 0)
 		return r;
 	if (sc.inlined) {
-		uint32_t file = call_line(d, die, DW_AT_call_file);
+		uint32_t file = val_u32(&die->call_file);
 
-		sc.call_line = call_line(d, die, DW_AT_call_line);
+		uint32_t line = val_u32(&die->call_line);
+
+		sc.call_line = line <= INT32_MAX ? line : 0;
 		/* call_file is an index into the CU's line table file list */
 		sc.call_file = file < cu->n_files ? cu->files[file] : NULL;
 	}
@@ -449,145 +1178,528 @@ static int scope_add(struct sym_dwarf *d, struct dw_cu *cu, Dwarf_Die die,
 	return 0;
 }
 
-static int walk(struct sym_dwarf *d, struct dw_cu *cu, Dwarf_Die parent_die,
-		int32_t parent, uint32_t depth)
+/* Tags whose children may hold code but that are no scope themselves. */
+static bool tag_container(uint16_t tag)
 {
-	Dwarf_Die die = NULL, next = NULL;
-	int r = 0;
+	switch (tag) {
+	case DW_TAG_lexical_block:
+	case DW_TAG_namespace:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_module:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+		return true;
+	default:
+		return false;
+	}
+}
 
-	if (depth > MAX_DIE_DEPTH)
-		return 0;
-	if (dw_res(d, dwarf_child(parent_die, &die, &d->err)) != DW_DLV_OK)
-		return 0;
-	while (die && r == 0) {
-		Dwarf_Half tag = 0;
-		int32_t scope;
+static bool tag_scope(uint16_t tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_entry_point;
+}
 
-		if (dw_res(d, dwarf_tag(die, &tag, &d->err)) != DW_DLV_OK)
-			tag = 0;
-		switch (tag) {
-		case DW_TAG_subprogram:
-		case DW_TAG_inlined_subroutine:
-		case DW_TAG_entry_point:
-			r = scope_add(d, cu, die, tag, parent, depth, &scope);
+/*
+ * One pass over the DIEs below the unit DIE (c is just past it): scopes
+ * with code become dw_scopes and raw ranges; the children of everything
+ * else (types, variables, declarations, abstract instances) are skipped,
+ * most without decoding an attribute. A corrupt DIE ends the walk,
+ * keeping what was read. Returns 0 or -ENOMEM.
+ */
+static int walk(struct sym_dwarf *d, struct dw_cu *cu, struct dw_cur *c)
+{
+	static const struct dw_val no_sibling = { .kind = V_NONE };
+	const uint8_t *info = d->unit_base;
+	const struct dw_abbrevs *ab = &d->ab_cur;
+	int32_t parents[MAX_DIE_DEPTH + 1];
+	size_t depth = 0;
+
+	parents[0] = -1;
+	while (!c->bad && c->p < c->end) {
+		uint64_t code = cur_uleb(c);
+		const struct dw_abbrev *a;
+		struct dw_die die;
+		int32_t parent = parents[depth];
+		bool descend;
+
+		if (code == 0) {
+			if (depth == 0)
+				break;
+			depth--;
+			continue;
+		}
+		a = abbrev_find(ab, code);
+		if (!a)
+			break;
+		if (!tag_scope(a->tag) && !tag_container(a->tag) && !a->sibling) {
+			attrs_skip(cu, ab, a, c);
+			if (a->children)
+				children_skip(cu, ab, &no_sibling, info, c);
+			continue;
+		}
+		if (die_attrs(cu, ab, a, c, &die) < 0)
+			break;
+		if (tag_scope(a->tag)) {
+			int32_t scope;
+			int r = scope_add(d, cu, &die, parent, (uint32_t)depth, &scope);
+
+			if (r < 0)
+				return r;
 			/* No range: a declaration or an abstract instance,
 			 * whose children have no code either. */
-			if (r == 0 && scope >= 0)
-				r = walk(d, cu, die, scope, depth + 1);
-			break;
-		case DW_TAG_lexical_block:
-		case DW_TAG_namespace:
-		case DW_TAG_class_type:
-		case DW_TAG_structure_type:
-		case DW_TAG_union_type:
-		case DW_TAG_module:
-		case DW_TAG_try_block:
-		case DW_TAG_catch_block:
-			r = walk(d, cu, die, parent, depth + 1);
-			break;
-		default:
-			break;
+			descend = scope >= 0;
+			parent = scope;
+		} else {
+			descend = tag_container(a->tag);
 		}
-		next = NULL;
-		if (dw_res(d, dwarf_siblingof_b(d->dbg, die, true, &next, &d->err)) != DW_DLV_OK)
-			next = NULL;
-		dwarf_dealloc_die(die);
-		die = next;
+		if (!die.children)
+			continue;
+		if (descend && depth < MAX_DIE_DEPTH)
+			parents[++depth] = parent;
+		else
+			children_skip(cu, ab, &die.sibling, info, c);
 	}
-	if (die)
-		dwarf_dealloc_die(die);
-	return r;
+	return 0;
 }
+
+/* ---- one compile unit: lines ------------------------------------------------ */
 
 static int line_cmp(const void *pa, const void *pb)
 {
-	const struct dw_line *a = pa, *b = pb;
+	const struct dw_row *a = pa, *b = pb;
 
-	if (a->addr != b->addr)
-		return a->addr < b->addr ? -1 : 1;
+	if (a->l.addr != b->l.addr)
+		return a->l.addr < b->l.addr ? -1 : 1;
 	/* An end of sequence before a row that starts another one there. */
 	if (a->end != b->end)
 		return a->end ? -1 : 1;
 	return a->order < b->order ? -1 : a->order > b->order;
 }
 
-static int read_lines(struct sym_dwarf *d, struct dw_cu *cu, Dwarf_Die cudie)
+static int seq_cmp(const void *pa, const void *pb, void *arg)
 {
-	Dwarf_Unsigned version = 0;
-	Dwarf_Small table_count = 0;
-	Dwarf_Line_Context ctx = NULL;
-	Dwarf_Line *rows = NULL;
-	Dwarf_Signed n_rows = 0, base = 1, count = 0, end = 0, n_src = 0;
-	char **src = NULL;
+	const struct dw_seq *a = pa, *b = pb;
+	const struct dw_row *rows = arg;
+
+	return line_cmp(&rows[a->first], &rows[b->first]);
+}
+
+/*
+ * The path of a line table file as addr2line prints it: an absolute name
+ * as is, else under its directory, a relative directory under the CU's
+ * comp_dir. Returns the interned path; NULL with *ret_err on ENOMEM.
+ */
+static const char *file_path(struct sym_dwarf *d, const char *comp_dir,
+			     const char *dir, const char *name, int *ret_err)
+{
+	const char *top = NULL, *sub = NULL, *s;
+	char *buf;
+	size_t len;
+
+	if (!name)
+		return NULL;
+	if (name[0] != '/') {
+		sub = dir;
+		if (!sub || sub[0] != '/')
+			top = comp_dir;
+		if (!top) {
+			top = sub;
+			sub = NULL;
+		}
+	}
+	if (!top) {
+		s = sym_strings__intern(&d->strings, name, strlen(name));
+		goto out;
+	}
+	len = strlen(top) + strlen(name) + (sub ? strlen(sub) + 1 : 0) + 2;
+	buf = malloc(len);
+	if (!buf) {
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	if (sub)
+		snprintf(buf, len, "%s/%s/%s", top, sub, name);
+	else
+		snprintf(buf, len, "%s/%s", top, name);
+	s = sym_strings__intern(&d->strings, buf, strlen(buf));
+	free(buf);
+out:
+	if (!s)
+		*ret_err = -ENOMEM;
+	return s;
+}
+
+/* A directory or file entry list of a DWARF 5 line table header: each
+ * entry's path and directory index by the given (content, form) pairs. */
+struct lnct_entry {
+	const char *path;
+	uint64_t dir;
+};
+
+static int lnct_read(struct sym_dwarf *d, const struct dw_cu *lcu, struct dw_cur *c,
+		     struct lnct_entry **ret, size_t *ret_n)
+{
+	uint64_t fmt[2 * 16], count;
+	uint8_t n_fmt = (uint8_t)cur_u(c, 1);
+	struct lnct_entry *v;
+
+	if (n_fmt > 16)
+		return -EINVAL;
+	for (unsigned i = 0; i < n_fmt; i++) {
+		fmt[2 * i] = cur_uleb(c);
+		fmt[2 * i + 1] = cur_uleb(c);
+	}
+	count = cur_uleb(c);
+	/* every entry takes at least a byte, unless no format: then none */
+	if (c->bad || (n_fmt && count > (uint64_t)(c->end - c->p)) || (!n_fmt && count))
+		return -EINVAL;
+	v = calloc(count ? count : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint64_t k = 0; k < count && !c->bad; k++) {
+		for (unsigned i = 0; i < n_fmt; i++) {
+			struct dw_val val;
+
+			if (fmt[2 * i + 1] > UINT16_MAX || fmt[2 * i + 1] == DW_FORM_implicit_const) {
+				c->bad = true;
+				break;
+			}
+			form_read(lcu, c, (uint16_t)fmt[2 * i + 1], 0, &val);
+			if (fmt[2 * i] == DW_LNCT_path)
+				v[k].path = val_str(d, lcu, &val);
+			else if (fmt[2 * i] == DW_LNCT_directory_index && val.kind == V_U)
+				v[k].dir = val.u;
+		}
+	}
+	if (c->bad) {
+		free(v);
+		return -EINVAL;
+	}
+	*ret = v;
+	*ret_n = (size_t)count;
+	return 0;
+}
+
+/* DWARF 2-4: a list of strings, or of files (name, dir, mtime, length),
+ * up to an empty name. */
+static int v4_entries(struct dw_cur *c, bool files, struct lnct_entry **ret,
+		      size_t *ret_n)
+{
+	struct lnct_entry *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (;;) {
+		const char *s = cur_str(c);
+
+		if (!s) {
+			free(v);
+			return -EINVAL;
+		}
+		if (!*s)
+			break;
+		if (grow((void **)&v, &cap, n + 1, sizeof(*v)) < 0) {
+			free(v);
+			return -ENOMEM;
+		}
+		v[n] = (struct lnct_entry){ .path = s };
+		if (files) {
+			v[n].dir = cur_uleb(c);
+			cur_uleb(c);
+			cur_uleb(c);
+		}
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* cu->files[] from the header's lists: DWARF 5 numbers files and dirs
+ * from 0, earlier versions from 1 (0 is no file, and dir 0 the comp_dir). */
+static int files_make(struct sym_dwarf *d, struct dw_cu *cu, bool v5,
+		      const struct lnct_entry *dirs, size_t n_dirs,
+		      const struct lnct_entry *files, size_t n_files)
+{
+	size_t first = v5 ? 0 : 1;
+	int err = 0;
+
+	cu->files = calloc(n_files + first + 1, sizeof(*cu->files));
+	if (!cu->files)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_files && !err; i++) {
+		uint64_t dir = v5 ? files[i].dir : files[i].dir - 1;  /* 0 -> none */
+
+		cu->files[first + i] = file_path(d, cu->comp_dir,
+						 dir < n_dirs ? dirs[dir].path : NULL,
+						 files[i].path, &err);
+	}
+	cu->n_files = n_files + first;
+	return err;
+}
+
+struct line_hdr {
+	uint8_t min_inst, line_range, opcode_base;
+	int8_t line_base;
+	uint8_t std_len[256];
+};
+
+/* Appends a row (or an end of sequence) to the CU's scratch rows. */
+static inline __attribute__((always_inline)) int
+row_add(struct sym_dwarf *d, size_t *n, uint64_t addr, int64_t line, uint64_t file,
+	bool end, size_t n_files)
+{
+	if (__builtin_expect(*n == d->cap_rows, 0) &&
+	    grow((void **)&d->rows, &d->cap_rows, *n + 1, sizeof(*d->rows)) < 0)
+		return -ENOMEM;
+	d->rows[*n] = (struct dw_row){
+		.l = {
+			.addr = addr,
+			.line = end || line < 0 || line > UINT32_MAX ? 0 : (uint32_t)line,
+			.file = !end && file < n_files ? (uint32_t)file : NO_FILE,
+		},
+		.order = (uint32_t)*n,
+		.end = end,
+	};
+	(*n)++;
+	return 0;
+}
+
+static int seq_add(struct sym_dwarf *d, size_t *n_seqs, size_t first, size_t n_rows)
+{
+	if (n_rows == first)
+		return 0;
+	if (grow((void **)&d->seqs, &d->cap_seqs, *n_seqs + 1, sizeof(*d->seqs)) < 0)
+		return -ENOMEM;
+	d->seqs[(*n_seqs)++] = (struct dw_seq){ .first = first, .n = n_rows - first };
+	return 0;
+}
+
+/*
+ * Runs the line program (c: just past the header) into d->rows, one
+ * sequence after another (d->seqs). Returns 0 or -ENOMEM; a corrupt
+ * program ends early with the rows read so far.
+ */
+static int line_program(struct sym_dwarf *d, struct dw_cu *cu, const struct line_hdr *h,
+			struct dw_cur *c, size_t *ret_rows, size_t *ret_seqs)
+{
+	uint64_t addr = 0, file = 1;
+	int64_t line = 1;
+	size_t n = 0, n_seqs = 0, seq = 0;
 	int r = 0;
 
-	if (dw_res(d, dwarf_srclines_b(cudie, &version, &table_count, &ctx,
-				       &d->err)) != DW_DLV_OK)
-		return 0;
-	if (dw_res(d, dwarf_srclines_from_linecontext(ctx, &rows, &n_rows,
-						      &d->err)) != DW_DLV_OK)
-		n_rows = 0;
-	if (dw_res(d, dwarf_srclines_files_indexes(ctx, &base, &count, &end,
-						   &d->err)) != DW_DLV_OK)
-		base = version >= 5 ? 0 : 1;
-	if (dw_res(d, dwarf_srcfiles(cudie, &src, &n_src, &d->err)) != DW_DLV_OK)
-		n_src = 0;
-	/* files[] is indexed by DWARF file number: DWARF 5 counts from 0,
-	 * earlier versions from 1 (and srcfiles starts at file 1). */
-	if (n_src > 0 && base >= 0 && base <= 1) {
-		cu->files = calloc((size_t)(n_src + base), sizeof(*cu->files));
-		if (!cu->files) {
-			r = -ENOMEM;
-			goto out;
-		}
-		cu->n_files = (size_t)(n_src + base);
-		for (Dwarf_Signed i = 0; i < n_src; i++) {
-			cu->files[i + base] = sym_strings__intern(&d->strings, src[i],
-								  strlen(src[i]));
-			if (!cu->files[i + base]) {
-				r = -ENOMEM;
-				goto out;
-			}
-		}
-	}
-	if (n_rows > 0) {
-		cu->lines = calloc((size_t)n_rows, sizeof(*cu->lines));
-		if (!cu->lines) {
-			r = -ENOMEM;
-			goto out;
-		}
-	}
-	for (Dwarf_Signed i = 0; i < n_rows; i++) {
-		Dwarf_Addr addr = 0;
-		Dwarf_Unsigned line = 0, file = 0;
-		Dwarf_Bool is_end = 0;
+	while (r == 0 && c->p < c->end && !c->bad) {
+		uint8_t op = (uint8_t)cur_u(c, 1);
 
-		if (dw_res(d, dwarf_lineaddr(rows[i], &addr, &d->err)) != DW_DLV_OK)
+		if (op >= h->opcode_base) {
+			unsigned adj = op - h->opcode_base;
+
+			addr += (uint64_t)(adj / h->line_range) * h->min_inst;
+			line += h->line_base + (int)(adj % h->line_range);
+			r = row_add(d, &n, addr, line, file, false, cu->n_files);
 			continue;
-		if (dw_res(d, dwarf_lineendsequence(rows[i], &is_end, &d->err)) != DW_DLV_OK)
-			is_end = 0;
-		if (!is_end &&
-		    (dw_res(d, dwarf_lineno(rows[i], &line, &d->err)) != DW_DLV_OK ||
-		     dw_res(d, dwarf_line_srcfileno(rows[i], &file, &d->err)) != DW_DLV_OK))
-			continue;
-		cu->lines[cu->n_lines++] = (struct dw_line){
-			.addr = addr,
-			.line = is_end || line > UINT32_MAX ? 0 : (uint32_t)line,
-			.file = !is_end && file < cu->n_files ? (uint32_t)file : NO_FILE,
-			.order = (uint32_t)i,
-			.end = is_end,
-		};
+		}
+		switch (op) {
+		case 0: {
+			uint64_t len = cur_uleb(c);
+			const uint8_t *next;
+			uint8_t sub;
+
+			if (c->bad || len > (uint64_t)(c->end - c->p)) {
+				c->bad = true;
+				break;
+			}
+			next = c->p + len;
+			if (len == 0)
+				break;
+			sub = (uint8_t)cur_u(c, 1);
+			if (sub == DW_LNE_end_sequence) {
+				r = row_add(d, &n, addr, line, file, true, cu->n_files);
+				r = r ? r : seq_add(d, &n_seqs, seq, n);
+				seq = n;
+				addr = 0;
+				file = 1;
+				line = 1;
+			} else if (sub == DW_LNE_set_address && (len == 5 || len == 9)) {
+				addr = cur_u(c, (unsigned)len - 1);
+			}
+			/* DW_LNE_define_file (DWARF 2-4, unused by compilers
+			 * for decades) and others are skipped. */
+			c->p = next;
+			break;
+		}
+		case DW_LNS_copy:
+			r = row_add(d, &n, addr, line, file, false, cu->n_files);
+			break;
+		case DW_LNS_advance_pc:
+			addr += cur_uleb(c) * h->min_inst;
+			break;
+		case DW_LNS_advance_line:
+			line += cur_sleb(c);
+			break;
+		case DW_LNS_set_file:
+			file = cur_uleb(c);
+			break;
+		case DW_LNS_set_column:
+			cur_uleb(c);
+			break;
+		case DW_LNS_negate_stmt:
+		case DW_LNS_set_basic_block:
+			break;
+		case DW_LNS_const_add_pc:
+			addr += (uint64_t)((255 - h->opcode_base) / h->line_range) * h->min_inst;
+			break;
+		case DW_LNS_fixed_advance_pc:
+			addr += cur_u(c, 2);
+			break;
+		default:
+			for (unsigned i = 0; i < h->std_len[op]; i++)
+				cur_uleb(c);
+			break;
+		}
 	}
-	qsort(cu->lines, cu->n_lines, sizeof(*cu->lines), line_cmp);
-out:
-	for (Dwarf_Signed i = 0; i < n_src; i++)
-		dwarf_dealloc(d->dbg, src[i], DW_DLA_STRING);
-	if (src)
-		dwarf_dealloc(d->dbg, src, DW_DLA_LIST);
-	dwarf_srclines_dealloc_b(ctx);
+	/* A last sequence without its end row still gives its rows. */
+	r = r ? r : seq_add(d, &n_seqs, seq, n);
+	*ret_rows = n;
+	*ret_seqs = n_seqs;
 	return r;
 }
 
+/* Appends a row to cu->lines unless it changes nothing for a lookup: only
+ * the last row at an address counts, and a row that says what the row
+ * before it says is not needed (a lookup takes the last row at or below
+ * an address). gcc emits a row for every view, column and is_stmt
+ * change: this keeps about one row in N. */
+static inline __attribute__((always_inline)) void
+line_keep(struct dw_cu *cu, size_t *k, const struct dw_line *l)
+{
+	if (*k && cu->lines[*k - 1].addr == l->addr)
+		(*k)--;
+	if (*k && cu->lines[*k - 1].line == l->line && cu->lines[*k - 1].file == l->file)
+		return;
+	cu->lines[(*k)++] = *l;
+}
+
+/*
+ * Sorted rows into cu->lines: sequences ordered by their first address
+ * and laid end to end are sorted already in the usual case (no two
+ * sequences overlap), which is checked; otherwise all rows are sorted.
+ */
+static int lines_finish(struct sym_dwarf *d, struct dw_cu *cu, size_t n, size_t n_seqs)
+{
+	const struct dw_row *prev = NULL;
+	bool sorted = true;
+	size_t k = 0;
+
+	if (n == 0)
+		return 0;
+	cu->lines = malloc(n * sizeof(*cu->lines));
+	if (!cu->lines)
+		return -ENOMEM;
+	qsort_r(d->seqs, n_seqs, sizeof(*d->seqs), seq_cmp, d->rows);
+	for (size_t s = 0; s < n_seqs && sorted; s++) {
+		for (size_t i = 0; i < d->seqs[s].n && sorted; i++) {
+			const struct dw_row *row = &d->rows[d->seqs[s].first + i];
+
+			sorted = !prev || line_cmp(prev, row) <= 0;
+			if (sorted)
+				line_keep(cu, &k, &row->l);
+			prev = row;
+		}
+	}
+	if (!sorted) {
+		qsort(d->rows, n, sizeof(*d->rows), line_cmp);
+		k = 0;
+		for (size_t i = 0; i < n; i++)
+			line_keep(cu, &k, &d->rows[i].l);
+	}
+	shrink((void **)&cu->lines, k, sizeof(*cu->lines));
+	cu->n_lines = k;
+	return 0;
+}
+
+/* The line table of cu: files and sorted rows. Returns 0 (also when it is
+ * missing or corrupt) or -ENOMEM. */
+static int read_lines(struct sym_dwarf *d, struct dw_cu *cu)
+{
+	const struct dw_sect *s = &d->sec[SEC_LINE];
+	const uint8_t *p;
+	struct lnct_entry *dirs = NULL, *files = NULL;
+	size_t n_dirs = 0, n_files = 0, n_rows = 0, n_seqs = 0;
+	struct dw_cu lcu = *cu;
+	struct line_hdr h = { 0 };
+	struct dw_cur c, prog;
+	uint64_t len, hdr_len;
+	uint16_t version;
+	int r;
+
+	if (!cu->has_lines || cu->stmt_list >= s->size)
+		return 0;
+	/* the unit length first, then the whole unit */
+	p = sect_read(d, SEC_LINE, cu->stmt_list, MIN(12, s->size - cu->stmt_list),
+		      &d->win_line);
+	if (!p)
+		return 0;
+	c = (struct dw_cur){ .p = p, .end = p + MIN(12, s->size - cu->stmt_list) };
+	len = cur_u(&c, 4);
+	lcu.off_size = 4;
+	if (len == 0xffffffff) {
+		len = cur_u(&c, 8);
+		lcu.off_size = 8;
+	} else if (len >= 0xfffffff0) {
+		return 0;
+	}
+	hdr_len = (uint64_t)(c.p - p);
+	if (c.bad || len > s->size - cu->stmt_list - hdr_len)
+		return 0;
+	p = sect_read(d, SEC_LINE, cu->stmt_list, hdr_len + len, &d->win_line);
+	if (!p)
+		return 0;
+	c = (struct dw_cur){ .p = p + hdr_len, .end = p + hdr_len + len };
+	version = (uint16_t)cur_u(&c, 2);
+	if (version < 2 || version > 5)
+		return 0;
+	if (version >= 5) {
+		lcu.addr_size = (uint8_t)cur_u(&c, 1);
+		cur_u(&c, 1);  /* segment selector size */
+	}
+	hdr_len = cur_u(&c, lcu.off_size);
+	if (c.bad || hdr_len > (uint64_t)(c.end - c.p))
+		return 0;
+	prog = (struct dw_cur){ .p = c.p + hdr_len, .end = c.end };
+	c.end = prog.p;
+	h.min_inst = (uint8_t)cur_u(&c, 1);
+	if (version >= 4)
+		cur_u(&c, 1);  /* maximum_operations_per_instruction: no VLIW */
+	cur_u(&c, 1);          /* default_is_stmt: every row counts */
+	h.line_base = (int8_t)cur_u(&c, 1);
+	h.line_range = (uint8_t)cur_u(&c, 1);
+	h.opcode_base = (uint8_t)cur_u(&c, 1);
+	if (c.bad || h.line_range == 0 || h.opcode_base == 0)
+		return 0;
+	for (unsigned i = 1; i < h.opcode_base; i++)
+		h.std_len[i] = (uint8_t)cur_u(&c, 1);
+	if (version >= 5) {
+		r = lnct_read(d, &lcu, &c, &dirs, &n_dirs);
+		r = r ? r : lnct_read(d, &lcu, &c, &files, &n_files);
+	} else {
+		r = v4_entries(&c, false, &dirs, &n_dirs);
+		r = r ? r : v4_entries(&c, true, &files, &n_files);
+	}
+	if (r == 0)
+		r = files_make(d, cu, version >= 5, dirs, n_dirs, files, n_files);
+	free(dirs);
+	free(files);
+	if (r == -EINVAL)
+		return 0;
+	if (r == 0)
+		r = line_program(d, cu, &h, &prog, &n_rows, &n_seqs);
+	if (r == 0)
+		r = lines_finish(d, cu, n_rows, n_seqs);
+	return r;
+}
 static int raw_cmp(const void *pa, const void *pb)
 {
 	const struct dw_raw_range *a = pa, *b = pb;
@@ -601,19 +1713,26 @@ static int raw_cmp(const void *pa, const void *pb)
 	return a->scope < b->scope ? -1 : a->scope > b->scope;
 }
 
+/* Appends [lo, hi) -> scope, merged with the interval before when they
+ * touch. Code ranges longer than 4 GiB exist only in corrupt DWARF: they
+ * are cut to their first 4 GiB. */
 static int ival_emit(struct dw_cu *cu, size_t *cap, uint64_t lo, uint64_t hi,
 		     uint32_t scope)
 {
+	struct dw_ival *last = cu->n_ivals ? &cu->ivals[cu->n_ivals - 1] : NULL;
+	uint32_t len;
+
 	if (lo >= hi)
 		return 0;
-	if (cu->n_ivals && cu->ivals[cu->n_ivals - 1].hi == lo &&
-	    cu->ivals[cu->n_ivals - 1].scope == scope) {
-		cu->ivals[cu->n_ivals - 1].hi = hi;
+	len = (uint32_t)MIN(hi - lo, (uint64_t)UINT32_MAX);
+	if (last && last->scope == scope && last->lo + last->len == lo &&
+	    len <= UINT32_MAX - last->len) {
+		last->len += len;
 		return 0;
 	}
 	if (grow((void **)&cu->ivals, cap, cu->n_ivals + 1, sizeof(*cu->ivals)) < 0)
 		return -ENOMEM;
-	cu->ivals[cu->n_ivals++] = (struct dw_ival){ .lo = lo, .hi = hi, .scope = scope };
+	cu->ivals[cu->n_ivals++] = (struct dw_ival){ .lo = lo, .len = len, .scope = scope };
 	return 0;
 }
 
@@ -621,6 +1740,39 @@ static int ival_emit(struct dw_cu *cu, size_t *cap, uint64_t lo, uint64_t hi,
  * Nested scope ranges -> disjoint intervals, each naming its innermost
  * scope: a sweep in start order with a stack of the open ranges.
  */
+/*
+ * Sorts v by raw_cmp() with tmp (n elements) as scratch: a bottom-up
+ * merge sort whose comparisons are inlined, which skips merging two runs
+ * already in order. Scope ranges come in DIE order, mostly sorted
+ * already, and qsort's indirect calls cost more than the merging.
+ */
+static void raw_sort(struct dw_raw_range *v, struct dw_raw_range *tmp, size_t n)
+{
+	struct dw_raw_range *src = v, *dst = tmp, *t;
+
+	for (size_t w = 1; w < n; w *= 2) {
+		for (size_t i = 0; i < n; i += 2 * w) {
+			size_t mid = MIN(i + w, n), end = MIN(i + 2 * w, n);
+			size_t a = i, b = mid, k = i;
+
+			if (mid == end || raw_cmp(&src[mid - 1], &src[mid]) <= 0) {
+				memcpy(dst + i, src + i, (end - i) * sizeof(*src));
+				continue;
+			}
+			while (a < mid && b < end)
+				dst[k++] = raw_cmp(&src[b], &src[a]) < 0 ? src[b++] : src[a++];
+			memcpy(dst + k, src + a, (mid - a) * sizeof(*src));
+			k += mid - a;
+			memcpy(dst + k, src + b, (end - b) * sizeof(*src));
+		}
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+}
+
 static int build_ivals(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	struct dw_raw_range *stack;
@@ -630,10 +1782,10 @@ static int build_ivals(struct sym_dwarf *d, struct dw_cu *cu)
 
 	if (!d->n_raw)
 		return 0;
-	qsort(d->raw, d->n_raw, sizeof(*d->raw), raw_cmp);
 	stack = calloc(d->n_raw, sizeof(*stack));
 	if (!stack)
 		return -ENOMEM;
+	raw_sort(d->raw, stack, d->n_raw);
 	for (size_t i = 0; i < d->n_raw && r == 0; i++) {
 		struct dw_raw_range rr = d->raw[i];
 
@@ -660,33 +1812,74 @@ static int build_ivals(struct sym_dwarf *d, struct dw_cu *cu)
 	return r;
 }
 
+static void cu_drop(struct dw_cu *cu)
+{
+	free(cu->lines);
+	free(cu->files);
+	free(cu->scopes);
+	free(cu->ivals);
+	cu->lines = NULL;
+	cu->files = NULL;
+	cu->scopes = NULL;
+	cu->ivals = NULL;
+	cu->n_lines = cu->n_files = cu->n_scopes = cu->cap_scopes = cu->n_ivals = 0;
+}
+
+/* The scratch of reading units from the file, between CUs. */
+static void windows_free(struct sym_dwarf *d)
+{
+	struct dw_win *w[] = { &d->win_unit, &d->win_other, &d->win_line };
+
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		free(w[i]->buf);
+		*w[i] = (struct dw_win){ 0 };
+	}
+	d->other = NULL;
+}
+
 static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 {
-	Dwarf_Die cudie = NULL;
+	struct dw_die die;
+	struct dw_cur c;
 	int r;
 
 	cu->loaded = true;
-	if (dw_res(d, dwarf_offdie_b(d->dbg, cu->die_off, true, &cudie, &d->err)) != DW_DLV_OK) {
+	r = cu->code ? abbrevs_load(d, &d->ab_cur, cu) : -EINVAL;
+	if (r == -ENOMEM) {
+		cu->loaded = false;
+		return r;
+	}
+	if (r < 0) {
 		cu->failed = true;
 		return 0;
 	}
 	d->n_raw = 0;
-	r = read_lines(d, cu, cudie);
-	if (r == 0)
-		r = walk(d, cu, cudie, -1, 0);
+	d->unit_base = sect_read(d, SEC_INFO, cu->off, cu->end - cu->off, &d->win_unit);
+	if (!d->unit_base) {
+		cu->failed = true;  /* the file shrank under us */
+		return 0;
+	}
+	d->loading = cu;
+	r = read_lines(d, cu);
+	c = (struct dw_cur){ .p = d->unit_base + (cu->die_off - cu->off),
+			     .end = d->unit_base + (cu->end - cu->off) };
+	if (r == 0 && die_read(cu, &d->ab_cur, &c, &die) > 0 && die.children)
+		r = walk(d, cu, &c);
 	if (r == 0)
 		r = build_ivals(d, cu);
-	dwarf_dealloc_die(cudie);
+	d->loading = NULL;
+	d->unit_base = NULL;
+	windows_free(d);
 	if (r < 0) {
 		/* Out of memory: forget the half-read CU, try again later. */
-		free(cu->lines);
-		free(cu->files);
-		free(cu->scopes);
-		free(cu->ivals);
-		*cu = (struct dw_cu){ .die_off = cu->die_off, .version = cu->version,
-				      .base = cu->base };
+		cu_drop(cu);
+		cu->loaded = false;
 		return r;
 	}
+	/* held for the binary's life: no slack */
+	shrink((void **)&cu->scopes, cu->n_scopes, sizeof(*cu->scopes));
+	cu->cap_scopes = cu->n_scopes;
+	shrink((void **)&cu->ivals, cu->n_ivals, sizeof(*cu->ivals));
 	d->bytes += cu->n_lines * sizeof(*cu->lines) + cu->n_files * sizeof(*cu->files) +
 		    cu->cap_scopes * sizeof(*cu->scopes) + cu->n_ivals * sizeof(*cu->ivals);
 	return 0;
@@ -696,8 +1889,7 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 
 static int curange_add(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg)
 {
-	static size_t dummy;
-	size_t *cap = arg ? arg : &dummy;
+	size_t *cap = arg;
 
 	if (grow((void **)&d->ranges, cap, d->n_ranges + 1, sizeof(*d->ranges)) < 0)
 		return -ENOMEM;
@@ -716,218 +1908,346 @@ static int curange_cmp(const void *pa, const void *pb)
 	return a->cu < b->cu ? -1 : a->cu > b->cu;
 }
 
+/* The unit DIE of cu: its bases, comp_dir, line table, and (for a
+ * compile unit) its address ranges. Returns 0 or -ENOMEM. */
+static int unit_die(struct sym_dwarf *d, struct dw_cu *cu, size_t *cap_ranges)
+{
+	bool wide = cu->off_size == 8;
+	struct dw_die die;
+	struct dw_cur c;
+	const char *s;
+	int r;
+
+	r = abbrevs_load(d, &d->ab_cur, cu);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	/* The unit DIE is near the start: read a little of the unit, all of
+	 * it only when the DIE does not fit (a huge inline producer string). */
+	for (uint64_t want = MIN(UNIT_DIE_READ, cu->end - cu->die_off);; want = cu->end - cu->die_off) {
+		const uint8_t *p = sect_read(d, SEC_INFO, cu->die_off, want, &d->win_unit);
+
+		if (!p)
+			return 0;
+		c = (struct dw_cur){ .p = p, .end = p + want };
+		r = die_read(cu, &d->ab_cur, &c, &die);
+		if (r > 0)
+			break;
+		if (r == 0 || want == cu->end - cu->die_off)
+			return 0;
+	}
+	/* DWARF 5 bases, defaulting to just past the first table header */
+	cu->str_offsets_base = die.str_offsets_base.kind == V_U ? die.str_offsets_base.u :
+			       wide ? 16 : 8;
+	cu->addr_base = die.addr_base.kind == V_U ? die.addr_base.u : wide ? 16 : 8;
+	cu->rnglists_base = die.rnglists_base.kind == V_U ? die.rnglists_base.u :
+			    wide ? 20 : 12;
+	if (!val_addr(d, cu, &die.low, &cu->base))
+		cu->base = 0;
+	s = val_str(d, cu, &die.comp_dir);
+	if (s) {
+		cu->comp_dir = sym_strings__intern(&d->strings, s, strlen(s));
+		if (!cu->comp_dir)
+			return -ENOMEM;
+	}
+	cu->has_lines = die.stmt_list.kind == V_U;
+	cu->stmt_list = die.stmt_list.u;
+	cu->code = die.tag == DW_TAG_compile_unit;
+	if (!cu->code)
+		return 0;
+	r = die_ranges(d, cu, &die, curange_add, cap_ranges);
+	return r < 0 ? r : 0;
+}
+
+/* Lists the units of .debug_info with their CU ranges. Returns 0 or
+ * -ENOMEM; a corrupt unit header ends the list. */
 static int list_cus(struct sym_dwarf *d)
 {
+	const struct dw_sect *info = &d->sec[SEC_INFO];
 	size_t cap_cus = 0, cap_ranges = 0;
+	uint64_t off = 0;
+	int r;
 
-	for (;;) {
-		Dwarf_Unsigned len = 0, abbrev = 0, typeoff = 0, next = 0;
-		Dwarf_Half version = 0, asize = 0, lsize = 0, esize = 0, type = 0;
-		Dwarf_Sig8 sig;
-		Dwarf_Off off = 0;
-		Dwarf_Addr low = 0;
-		Dwarf_Die cudie = NULL;
-		Dwarf_Half tag = 0;
+	while (off < info->size) {
+		/* the longest unit header: 64-bit DWARF 5 type unit */
+		uint64_t want = MIN(40, info->size - off);
+		const uint8_t *p = sect_read(d, SEC_INFO, off, want, &d->win_unit);
+		struct dw_cur c = { .p = p, .end = p ? p + want : NULL, .bad = !p };
+		uint64_t start = off, len = cur_u(&c, 4), abbrev_off, end;
+		uint8_t off_size = 4, addr_size, type = DW_UT_compile;
+		uint16_t version;
 		struct dw_cu *cu;
-		int res, r;
 
-		res = dw_res(d, dwarf_next_cu_header_d(d->dbg, true, &len, &version,
-				&abbrev, &asize, &lsize, &esize, &sig, &typeoff, &next,
-				&type, &d->err));
-		if (res != DW_DLV_OK)
-			break;  /* the end, or corrupt: keep what was read */
-		if (dw_res(d, dwarf_siblingof_b(d->dbg, NULL, true, &cudie, &d->err)) != DW_DLV_OK)
+		if (len == 0xffffffff) {
+			len = cur_u(&c, 8);
+			off_size = 8;
+		} else if (len >= 0xfffffff0) {
 			break;
-		if (dw_res(d, dwarf_tag(cudie, &tag, &d->err)) != DW_DLV_OK ||
-		    tag != DW_TAG_compile_unit ||
-		    dw_res(d, dwarf_dieoffset(cudie, &off, &d->err)) != DW_DLV_OK) {
-			dwarf_dealloc_die(cudie);
+		}
+		if (c.bad || len > info->size - off - (uint64_t)(c.p - p))
+			break;
+		end = off + (uint64_t)(c.p - p) + len;
+		version = (uint16_t)cur_u(&c, 2);
+		if (version >= 5) {
+			type = (uint8_t)cur_u(&c, 1);
+			addr_size = (uint8_t)cur_u(&c, 1);
+			abbrev_off = cur_u(&c, off_size);
+			if (type == DW_UT_skeleton || type == DW_UT_split_compile)
+				cur_skip(&c, 8);
+			else if (type == DW_UT_type || type == DW_UT_split_type)
+				cur_skip(&c, 8 + off_size);
+		} else {
+			abbrev_off = cur_u(&c, off_size);
+			addr_size = (uint8_t)cur_u(&c, 1);
+		}
+		off = end;
+		if (c.bad || version < 2 || version > 5 || (addr_size != 4 && addr_size != 8) ||
+		    start + (uint64_t)(c.p - p) > end)
 			continue;
-		}
-		if (grow((void **)&d->cus, &cap_cus, d->n_cus + 1, sizeof(*d->cus)) < 0) {
-			dwarf_dealloc_die(cudie);
+		if (grow((void **)&d->cus, &cap_cus, d->n_cus + 1, sizeof(*d->cus)) < 0)
 			return -ENOMEM;
-		}
-		if (dw_res(d, dwarf_lowpc(cudie, &low, &d->err)) != DW_DLV_OK)
-			low = 0;
 		cu = &d->cus[d->n_cus++];
-		*cu = (struct dw_cu){ .die_off = off, .version = version, .base = low };
-		r = die_ranges(d, cudie, version, low, curange_add, &cap_ranges);
-		dwarf_dealloc_die(cudie);
+		*cu = (struct dw_cu){
+			.off = start, .end = end,
+			.die_off = start + (uint64_t)(c.p - p), .abbrev_off = abbrev_off,
+			.version = version, .addr_size = addr_size, .off_size = off_size,
+		};
+		r = unit_die(d, cu, &cap_ranges);
 		if (r < 0)
 			return r;
 	}
+	windows_free(d);
 	if (d->n_ranges)
 		qsort(d->ranges, d->n_ranges, sizeof(*d->ranges), curange_cmp);
 	d->bytes += cap_cus * sizeof(*d->cus) + cap_ranges * sizeof(*d->ranges);
 	return 0;
 }
 
-/*
- * The unit headers of a DWARF 5 .debug_rnglists or .debug_loclists: each
- * unit fits in the section, has version 5, an address size of 4 or 8, no
- * segment selector, and an offset table inside the unit. libdwarf
- * 20210528 reads every such header when it first reads .debug_info, and
- * frees a buffer twice on a bad one (found by fuzz-dwarf.c): such a file
- * is refused before libdwarf sees it.
- */
-static bool lists_sane(const unsigned char *p, size_t size)
+/* Which of our sections a section name is (".debug_X", or ".zdebug_X"
+ * compressed the GNU way), or -1. */
+static int sect_id(const char *name, bool *ret_gnu_z)
 {
-	size_t off = 0;
+	const char *rest;
 
-	while (off < size) {
-		uint64_t len;
-		uint32_t len32, count;
-		size_t hdr, offsize;
-		uint16_t version;
-
-		if (size - off < 4)
-			return false;
-		memcpy(&len32, p + off, 4);
-		if (len32 == 0xffffffffu) {
-			if (size - off < 12)
-				return false;
-			memcpy(&len, p + off + 4, 8);
-			hdr = 12;
-			offsize = 8;
-		} else if (len32 >= 0xfffffff0u) {
-			return false;
-		} else {
-			len = len32;
-			hdr = 4;
-			offsize = 4;
-		}
-		/* version(2) address_size(1) segment_selector_size(1) count(4) */
-		if (len < 8 || len > size - off - hdr)
-			return false;
-		memcpy(&version, p + off + hdr, 2);
-		memcpy(&count, p + off + hdr + 4, 4);
-		if (version != 5 || (p[off + hdr + 2] != 4 && p[off + hdr + 2] != 8) ||
-		    p[off + hdr + 3] != 0 || (uint64_t)count * offsize > len - 8)
-			return false;
-		off += hdr + (size_t)len;
+	if (!strncmp(name, ".debug_", 7)) {
+		rest = name + 7;
+		*ret_gnu_z = false;
+	} else if (!strncmp(name, ".zdebug_", 8)) {
+		rest = name + 8;
+		*ret_gnu_z = true;
+	} else {
+		return -1;
 	}
-	return true;
+	for (int i = 0; i < SEC_N; i++)
+		if (!strcmp(rest, sec_names[i]))
+			return i;
+	return -1;
 }
 
-/* False when the file's DWARF would trip libdwarf (see lists_sane()). */
-static bool sections_sane(int fd)
+/* zlib inflates at most about 1032:1; a larger claimed size is corrupt. */
+#define MAX_INFLATE 1100
+
+/* The uncompressed size a compressed section claims, or 0 when its
+ * header cannot be read. */
+static uint64_t compressed_size(int fd, Elf_Scn *scn, const GElf_Shdr *shdr, bool gnu_z)
+{
+	uint8_t hdr[12];
+	GElf_Chdr chdr;
+	uint64_t size = 0;
+
+	if (!gnu_z)
+		return gelf_getchdr(scn, &chdr) ? chdr.ch_size : 0;
+	/* "ZLIB" and the size, big-endian */
+	if (shdr->sh_size < sizeof(hdr) ||
+	    pread(fd, hdr, sizeof(hdr), (off_t)shdr->sh_offset) != (ssize_t)sizeof(hdr) ||
+	    memcmp(hdr, "ZLIB", 4) != 0)
+		return 0;
+	for (int i = 4; i < 12; i++)
+		size = size << 8 | hdr[i];
+	return size;
+}
+
+/* Reads a section into a buffer of our own: uncompressed ones straight
+ * from the file, compressed ones through libelf. A section that does not
+ * fit in the file, or claims to inflate beyond reason, is left out. String
+ * sections are cut after their last NUL so every offset inside names a
+ * whole string. */
+static int sect_load(int fd, uint64_t file_size, Elf_Scn *scn, const GElf_Shdr *shdr,
+		     bool gnu_z, int id, struct dw_sect *out)
+{
+	uint8_t *buf;
+	size_t size;
+
+	if (shdr->sh_type == SHT_NOBITS || out->present || shdr->sh_offset > file_size ||
+	    shdr->sh_size > file_size - shdr->sh_offset || shdr->sh_size == 0)
+		return 0;
+	if ((shdr->sh_flags & SHF_COMPRESSED) || gnu_z) {
+		uint64_t claimed = compressed_size(fd, scn, shdr, gnu_z);
+		Elf_Data *data;
+
+		if (claimed == 0 || claimed / MAX_INFLATE > shdr->sh_size)
+			return 0;
+		if ((gnu_z ? elf_compress_gnu(scn, 0, 0) : elf_compress(scn, 0, 0)) < 0)
+			return 0;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || !data->d_size)
+			return 0;
+		size = data->d_size;
+		buf = malloc(size);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, data->d_buf, size);
+	} else if (id == SEC_INFO || id == SEC_LINE) {
+		/* read a unit at a time through a window (sect_read()) */
+		*out = (struct dw_sect){ .size = shdr->sh_size, .file_off = shdr->sh_offset,
+					 .present = true };
+		return 0;
+	} else {
+		size = shdr->sh_size;
+		if (size > SIZE_MAX / 2)
+			return 0;
+		buf = malloc(size);
+		if (!buf)
+			return -ENOMEM;
+		for (size_t done = 0; done < size;) {
+			ssize_t n = pread(fd, buf + done, size - done,
+					  (off_t)(shdr->sh_offset + done));
+
+			if (n <= 0) {
+				free(buf);
+				return 0;  /* past the end of the file: no section */
+			}
+			done += (size_t)n;
+		}
+	}
+	if (id == SEC_STR || id == SEC_LINE_STR)
+		while (size && buf[size - 1] != '\0')
+			size--;
+	*out = (struct dw_sect){ .p = buf, .size = size, .present = true };
+	return 0;
+}
+
+static const uint8_t *sect_read(struct sym_dwarf *d, int sec, uint64_t off, uint64_t len,
+				struct dw_win *w)
+{
+	const struct dw_sect *s = &d->sec[sec];
+
+	if (!s->present || off > s->size || len > s->size - off)
+		return NULL;
+	if (s->p)
+		return s->p + off;
+	if (len > w->cap) {
+		uint8_t *p = realloc(w->buf, len);
+
+		if (!p)
+			return NULL;
+		w->buf = p;
+		w->cap = len;
+	}
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pread(d->fd, w->buf + done, len - done,
+				  (off_t)(s->file_off + off + done));
+
+		if (n <= 0)
+			return NULL;  /* the file shrank: treated as corrupt */
+		done += (size_t)n;
+	}
+	return w->buf;
+}
+
+static int sections_load(struct sym_dwarf *d, int fd)
 {
 	Elf *elf;
 	Elf_Scn *scn = NULL;
+	struct stat st;
 	size_t shstrndx;
-	bool ok = true;
+	int r = 0;
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return false;
+	if (elf_version(EV_CURRENT) == EV_NONE || fstat(fd, &st) < 0)
+		return -ENODATA;
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
-		return false;
-	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) < 0) {
+		return -ENODATA;
+	/* The decoder reads little-endian values. */
+	if (elf_kind(elf) != ELF_K_ELF || elf_getident(elf, NULL)[EI_DATA] != ELFDATA2LSB ||
+	    elf_getshdrstrndx(elf, &shstrndx) < 0) {
 		elf_end(elf);
-		return false;
+		return -ENODATA;
 	}
-	while (ok && (scn = elf_nextscn(elf, scn))) {
+	while (r == 0 && (scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr shdr;
-		Elf_Data *data;
 		const char *name;
+		bool gnu_z;
+		int id;
 
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+		if (!gelf_getshdr(scn, &shdr))
 			continue;
 		name = elf_strptr(elf, shstrndx, shdr.sh_name);
-		if (!name || (strcmp(name, ".debug_rnglists") != 0 &&
-			      strcmp(name, ".debug_loclists") != 0))
-			continue;
-		if ((shdr.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0) {
-			ok = false;
-			break;
-		}
-		data = elf_getdata(scn, NULL);
-		ok = data && data->d_buf ? lists_sane(data->d_buf, data->d_size)
-					 : shdr.sh_size == 0;
+		id = name ? sect_id(name, &gnu_z) : -1;
+		if (id >= 0)
+			r = sect_load(fd, (uint64_t)st.st_size, scn, &shdr, gnu_z, id,
+				      &d->sec[id]);
 	}
 	elf_end(elf);
-	return ok;
+	for (int i = 0; i < SEC_N; i++)
+		if (d->sec[i].p)
+			d->section_bytes += d->sec[i].size;
+	return r;
 }
-
-/* The sections a lookup makes libdwarf load. */
-static const char *const dw_sections[] = {
-	".debug_info", ".debug_abbrev", ".debug_line", ".debug_str",
-	".debug_ranges", ".debug_rnglists", ".debug_line_str", ".debug_addr",
-	".debug_str_offsets",
-};
 
 int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
 {
 	struct sym_dwarf *d;
-	int res, r;
+	int r;
 
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	/* kept: units are read from the file when first looked up */
 	d->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (d->fd < 0) {
 		r = -errno;
 		free(d);
 		return r;
 	}
-	if (!sections_sane(d->fd)) {
-		sym_dwarf__free(d);
-		return -ENODATA;
-	}
-	res = dwarf_init_b(d->fd, DW_DLC_READ, DW_GROUPNUMBER_ANY, NULL, NULL,
-			   &d->dbg, &d->err);
-	if (res != DW_DLV_OK) {
-		/* No DWARF (NO_ENTRY) or not readable: nothing to use. The
-		 * error, if any, belongs to no dbg. */
-		if (res == DW_DLV_ERROR && d->err)
-			dwarf_dealloc(NULL, d->err, DW_DLA_ERROR);
-		d->dbg = NULL;
-		sym_dwarf__free(d);
-		return -ENODATA;
-	}
-	/* libdwarf copies each section it reads into memory: count them. */
-	for (size_t i = 0; i < sizeof(dw_sections) / sizeof(dw_sections[0]); i++) {
-		Dwarf_Addr addr = 0;
-		Dwarf_Unsigned size = 0;
-
-		if (dw_res(d, dwarf_get_section_info_by_name(d->dbg, dw_sections[i], &addr,
-							     &size, &d->err)) == DW_DLV_OK)
-			d->section_bytes += size;
-	}
-	r = list_cus(d);
+	r = sections_load(d, d->fd);
+	if (r == 0 && (!d->sec[SEC_INFO].present || !d->sec[SEC_ABBREV].present))
+		r = -ENODATA;
+	if (r == 0)
+		r = list_cus(d);
+	if (r == 0 && d->n_ranges == 0)
+		r = -ENODATA;
 	if (r < 0) {
 		sym_dwarf__free(d);
 		return r;
 	}
-	if (d->n_ranges == 0) {
-		sym_dwarf__free(d);
-		return -ENODATA;
-	}
 	*ret_dwarf = d;
 	return 0;
+}
+
+static void abbrevs_fini(struct dw_abbrevs *ab)
+{
+	free(ab->v);
+	free(ab->specs);
 }
 
 void sym_dwarf__free(struct sym_dwarf *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n_cus; i++) {
-		free(d->cus[i].lines);
-		free(d->cus[i].files);
-		free(d->cus[i].scopes);
-		free(d->cus[i].ivals);
-	}
+	for (size_t i = 0; i < d->n_cus; i++)
+		cu_drop(&d->cus[i]);
+	for (int i = 0; i < SEC_N; i++)
+		free(d->sec[i].p);
 	free(d->cus);
 	free(d->ranges);
 	free(d->names);
 	free(d->raw);
+	free(d->rows);
+	free(d->seqs);
+	abbrevs_fini(&d->ab_cur);
+	abbrevs_fini(&d->ab_other);
+	windows_free(d);
 	sym_strings__fini(&d->strings);
-	if (d->dbg) {
-		Dwarf_Error err = NULL;
-
-		dwarf_finish(d->dbg, &err);
-	}
 	if (d->fd >= 0)
 		close(d->fd);
 	free(d);
@@ -945,8 +2265,19 @@ int sym_dwarf__range(const struct sym_dwarf *d, size_t i, uint64_t *ret_lo,
 
 size_t sym_dwarf__memory(const struct sym_dwarf *d)
 {
-	return d ? sizeof(*d) + d->bytes + d->section_bytes + d->strings.bytes +
-		   d->cap_raw * sizeof(*d->raw) : 0;
+	const struct dw_abbrevs *ab[2];
+	size_t n;
+
+	if (!d)
+		return 0;
+	ab[0] = &d->ab_cur;
+	ab[1] = &d->ab_other;
+	n = sizeof(*d) + d->bytes + d->section_bytes + d->strings.bytes +
+	    d->cap_raw * sizeof(*d->raw) + d->cap_rows * sizeof(*d->rows) +
+	    d->cap_seqs * sizeof(*d->seqs);
+	for (size_t i = 0; i < 2; i++)
+		n += ab[i]->cap * sizeof(*ab[i]->v) + ab[i]->cap_specs * sizeof(*ab[i]->specs);
+	return n;
 }
 
 /* ---- lookups --------------------------------------------------------------- */
@@ -981,13 +2312,13 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 	if (cu->failed)
 		return 0;
 	i = sym_sorted__count_le(cu->lines, cu->n_lines, sizeof(*cu->lines), vaddr);
-	if (i > 0 && !cu->lines[i - 1].end && cu->lines[i - 1].line &&
-	    cu->lines[i - 1].file != NO_FILE) {
+	/* an end-of-sequence row has line 0 and no file */
+	if (i > 0 && cu->lines[i - 1].line && cu->lines[i - 1].file != NO_FILE) {
 		file = cu->files[cu->lines[i - 1].file];
 		line = cu->lines[i - 1].line;
 	}
 	i = sym_sorted__count_le(cu->ivals, cu->n_ivals, sizeof(*cu->ivals), vaddr);
-	if (i > 0 && vaddr < cu->ivals[i - 1].hi)
+	if (i > 0 && vaddr - cu->ivals[i - 1].lo < cu->ivals[i - 1].len)
 		s = cu->ivals[i - 1].scope;
 	ret_frames[n++] = (struct sym_dwarf_frame){
 		.name = s >= 0 ? cu->scopes[s].name : NULL,

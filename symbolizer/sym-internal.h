@@ -212,8 +212,9 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 int sym_dwarf__range(const struct sym_dwarf *d, size_t i, uint64_t *ret_lo,
 		     uint64_t *ret_hi);
 
-/* Bytes held by d: tables, strings, and the debug sections libdwarf
- * reads into memory (counted in full from the open). */
+/* Bytes held by d: tables, strings, and the debug sections kept in
+ * memory (all but .debug_info and .debug_line, which are read a unit at
+ * a time, unless compressed). */
 size_t sym_dwarf__memory(const struct sym_dwarf *d);
 
 /* ---- demangle.c ------------------------------------------------------- */

@@ -47,6 +47,21 @@ struct cache_slot {
 	uint32_t n;
 };
 
+/* DWARF and ELF strings -> the session's copies, by pointer: every address
+ * of a function hands out the same name and file, and hashing and
+ * comparing them again cost more than the DWARF lookup. Open addressing;
+ * emptied with the address cache, since the keys die with the binary's
+ * DWARF and symbols. */
+struct memo_slot {
+	const char *from;  /* NULL: empty */
+	const char *to;
+};
+
+struct str_memo {
+	struct memo_slot *slots;
+	size_t cap, used;
+};
+
 struct sym_binary {
 	struct sym_elf *elf;   /* NULL when loading failed, or evicted */
 	enum sym_miss fail;    /* why elf is NULL (not evicted) */
@@ -65,6 +80,7 @@ struct sym_binary {
 	size_t cache_cap, cache_used;
 	struct cached_frame *cache_frames;
 	size_t n_cache_frames, cap_cache_frames;
+	struct str_memo names, files;  /* emptied with the cache */
 };
 
 /* The identity of a file as fstat() sees it: an alias to a loaded binary. */
@@ -800,8 +816,16 @@ static const struct cache_slot *cache_find(const struct sym_binary *bin, uint64_
 	}
 }
 
+static void memo_clear(struct str_memo *m)
+{
+	free(m->slots);
+	*m = (struct str_memo){ 0 };
+}
+
 static void cache_clear(struct sym_binary *bin)
 {
+	memo_clear(&bin->names);
+	memo_clear(&bin->files);
 	free(bin->cache);
 	free(bin->cache_frames);
 	bin->cache = NULL;
@@ -813,7 +837,8 @@ static void cache_clear(struct sym_binary *bin)
 static size_t cache_memory(const struct sym_binary *bin)
 {
 	return bin->cache_cap * sizeof(*bin->cache) +
-	       bin->cap_cache_frames * sizeof(*bin->cache_frames);
+	       bin->cap_cache_frames * sizeof(*bin->cache_frames) +
+	       (bin->names.cap + bin->files.cap) * sizeof(struct memo_slot);
 }
 
 /* Remember frames[0..n) for vaddr. Failure to allocate is not an error:
@@ -907,6 +932,63 @@ static struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *
 static const char *intern(struct sym_session *s, const char *str)
 {
 	return str ? sym_strings__intern(&s->strings, str, strlen(str)) : NULL;
+}
+
+static size_t memo_index(const struct str_memo *m, const char *from)
+{
+	size_t mask = m->cap - 1;
+
+	for (size_t i = (size_t)(((uintptr_t)from * 0x9e3779b97f4a7c15ULL) >> 20) & mask;;
+	     i = (i + 1) & mask)
+		if (m->slots[i].from == from || !m->slots[i].from)
+			return i;
+}
+
+/* Remembers from -> to; a failed allocation only forgets. */
+static void memo_put(struct str_memo *m, const char *from, const char *to)
+{
+	struct memo_slot *slot;
+
+	if (2 * (m->used + 1) > m->cap) {
+		struct str_memo bigger = { .cap = m->cap ? m->cap * 2 : 256 };
+
+		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+		if (!bigger.slots)
+			return;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slots[i].from)
+				bigger.slots[memo_index(&bigger, m->slots[i].from)] = m->slots[i];
+		bigger.used = m->used;
+		free(m->slots);
+		*m = bigger;
+	}
+	slot = &m->slots[memo_index(m, from)];
+	if (!slot->from)
+		m->used++;
+	*slot = (struct memo_slot){ .from = from, .to = to };
+}
+
+static const char *intern_name(struct sym_session *s, const char *str);
+
+/* intern_name() (names) or intern() (files) of a binary's string, through
+ * the binary's memo. */
+static const char *memo_intern(struct sym_session *s, struct str_memo *m, const char *str,
+			       bool name)
+{
+	const char *to;
+
+	if (!str)
+		return NULL;
+	if (m->cap) {
+		const struct memo_slot *slot = &m->slots[memo_index(m, str)];
+
+		if (slot->from)
+			return slot->to;
+	}
+	to = name ? intern_name(s, str) : intern(s, str);
+	if (to)
+		memo_put(m, str, to);
+	return to;
 }
 
 struct demangled {
@@ -1003,8 +1085,8 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 		const char *name = df[i].name ? df[i].name : outer ? elf_name : "[inlined]";
 
 		ret_frames[n] = (struct sym_frame){
-			.name = intern_name(s, name),
-			.file = intern(s, df[i].file),
+			.name = memo_intern(s, &bin->names, name, true),
+			.file = memo_intern(s, &bin->files, df[i].file, false),
 			.line = df[i].file ? df[i].line : 0,
 			.kind = outer ? SYM_FRAME_USER : SYM_FRAME_INLINED,
 			.miss = name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
@@ -1015,7 +1097,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 	}
 	if (n == 0) {
 		ret_frames[0] = (struct sym_frame){
-			.name = intern_name(s, elf_name),
+			.name = memo_intern(s, &bin->names, elf_name, true),
 			.kind = SYM_FRAME_USER,
 			.miss = elf_name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
 		};

@@ -76,7 +76,7 @@ struct sym_options {
 	/* Keep C++ and Rust names mangled (as in the symbol table). */
 	bool no_demangle;
 	/* Bound, in bytes, on what the session holds for binaries (symbol
-	 * tables, DWARF line tables and inline trees with the libdwarf
+	 * tables, DWARF line tables and inline trees and the small debug
 	 * sections behind them, address caches, CFI copies). 0 means
 	 * SYM_DEFAULT_MAX_MEMORY. Over the bound, the least recently used
 	 * binaries are unloaded (those no live process maps first) and

@@ -7,9 +7,14 @@
  * byte of hot_outer is resolved and compared, frame by frame (name, file,
  * line, innermost first), with `addr2line -f -i` on the unstripped binary;
  * the inline chain hot_mix <- hot_helper <- hot_outer and its call-site
- * lines are asserted against the source.
+ * lines are asserted against the source. The same for the non-PIE binary
+ * with its debug sections compressed (zlib, SHF_COMPRESSED, as Debian's
+ * debug packages ship them; and GNU .zdebug_*), and for a DWARF 4 build.
+ * INCLUDED (fixture-included.c) has its code in an included file, BODY:
+ * every byte of it must name BODY, at a line of its function (addr2line
+ * 2.40 names the including file there, so it is no reference).
  *
- * Usage: test-symbolizer-dwarf NON_PIE PIE SOURCE
+ * Usage: test-symbolizer-dwarf NON_PIE PIE SOURCE DWARF4 INCLUDED BODY
  */
 #include <sys/stat.h>
 
@@ -216,6 +221,41 @@ static void check_binary(const char *run_bin, const char *ref_bin, const char *d
 	sym_session__free(s);
 }
 
+/* Every byte of included_fn names body, within the function's lines. */
+static void check_included(const char *bin, const char *body)
+{
+	struct sym_session *s = NULL;
+	unsigned lo = source_line(body, "unsigned included_fn(unsigned x)"),
+		 hi = source_line(body, "return acc;") + 1;
+	uint64_t vaddr = 0, size = 0;
+	size_t good = 0, nf = 0;
+	struct test_child c;
+	struct sym_frame fr[8];
+
+	CHECK(lo > 0 && hi > lo);
+	CHECK(nm_symbol(bin, "included_fn", &vaddr, &size) == 0);
+	CHECK(size > 0);
+	CHECK(sym_session__new(&(struct sym_options){ .no_kernel = true, .debug_dir = "" },
+			       &s) == 0);
+	CHECK(test_child_start(bin, &c) == 0);
+	for (uint64_t i = 0; i < size; i++) {
+		char *file;
+
+		CHECK(sym_session__user_frames(s, c.pid, c.addrs[0] + i, fr, 8, &nf) == 0);
+		/* the path as compiled: meson's is relative to the build dir */
+		file = nf >= 1 && fr[0].file ? realpath(fr[0].file, NULL) : NULL;
+		good += file && !strcmp(fr[nf - 1].name, "included_fn") && !strcmp(file, body) &&
+			fr[0].line >= lo && fr[0].line <= hi;
+		free(file);
+		if (i == 0)
+			test_print_frame("included_fn", &fr[0]);
+	}
+	fprintf(stderr, "included: %zu of %" PRIu64 " addresses name %s\n", good, size, body);
+	CHECK(good == size);
+	test_child_stop(&c);
+	sym_session__free(s);
+}
+
 static char tmp_root[] = "/tmp/ember-sym-dwarf-XXXXXX";
 
 static void sh(const char *fmt, const char *a, const char *b, const char *c2)
@@ -233,19 +273,37 @@ static void sh(const char *fmt, const char *a, const char *b, const char *c2)
 int main(int argc, char **argv)
 {
 	char bin[8192], dbg[8192], id[256], dir[8192];
-	char *nopie, *pie, *src;
+	char *nopie, *pie, *src, *dwarf4, *included, *body;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s NON_PIE PIE SOURCE\n", argv[0]);
+	if (argc != 7) {
+		fprintf(stderr, "usage: %s NON_PIE PIE SOURCE DWARF4 INCLUDED BODY\n", argv[0]);
 		return 2;
 	}
 	nopie = test_abs(argv[1]);
 	pie = test_abs(argv[2]);
 	src = test_abs(argv[3]);
+	dwarf4 = test_abs(argv[4]);
+	included = test_abs(argv[5]);
+	body = test_abs(argv[6]);
 	check_binary(nopie, nopie, "", src, "non-pie");
 	check_binary(pie, pie, "", src, "pie");
+	check_binary(dwarf4, dwarf4, "", src, "DWARF 4");
+	check_included(included, body);
 
 	CHECK(mkdtemp(tmp_root) != NULL);
+	/* Compressed debug sections, both ways, compared with addr2line on
+	 * the uncompressed binary. */
+	snprintf(bin, sizeof(bin), "%s/compressed", tmp_root);
+	sh("objcopy --compress-debug-sections=zlib '%s' '%s'%s", nopie, bin, "");
+	test_run(id, sizeof(id), "readelf -SW '%s' | grep -c ' \\.debug_info .* C '", bin);
+	CHECK(strcmp(id, "1") == 0);
+	check_binary(bin, nopie, "", src, "compressed debug sections");
+	snprintf(bin, sizeof(bin), "%s/compressed-gnu", tmp_root);
+	sh("objcopy --compress-debug-sections=zlib-gnu '%s' '%s'%s", nopie, bin, "");
+	test_run(id, sizeof(id), "readelf -SW '%s' | grep -c ' \\.zdebug_info '", bin);
+	CHECK(strcmp(id, "1") == 0);
+	check_binary(bin, nopie, "", src, "compressed debug sections (.zdebug)");
+
 	/* Stripped, debug file in DEBUG_DIR/.build-id/xx/rest.debug. */
 	test_run(id, sizeof(id), "readelf -n '%s' | sed -n 's/.*Build ID: //p'", pie);
 	CHECK(strlen(id) > 4);
@@ -324,5 +382,8 @@ int main(int argc, char **argv)
 	free(nopie);
 	free(pie);
 	free(src);
+	free(dwarf4);
+	free(included);
+	free(body);
 	return test_exit();
 }
