@@ -33,13 +33,12 @@ struct sym_kernel {
 	size_t n;
 	char *names;
 	size_t len, names_cap;
-	/* Loaded from the cache: the core kernel only. Addresses outside
-	 * [core_lo, core_hi) (modules, BPF programs, trampolines) make
-	 * lookups read path in full, once, into full. */
+	/* Loaded from the cache: the core kernel only. An address outside
+	 * [core_lo, core_hi) (a module, a BPF program, a trampoline) makes a
+	 * lookup read path in full, once, in its place. */
 	bool core_only;
 	uint64_t core_lo, core_hi;
 	char *path;
-	struct sym_kernel *full;
 	bool full_tried;
 };
 
@@ -357,15 +356,13 @@ out:
 
 size_t sym_kernel__memory(const struct sym_kernel *k)
 {
-	return k ? sizeof(*k) + k->n * sizeof(*k->syms) + k->names_cap +
-		   sym_kernel__memory(k->full) : 0;
+	return k ? sizeof(*k) + k->n * sizeof(*k->syms) + k->names_cap : 0;
 }
 
 void sym_kernel__free(struct sym_kernel *k)
 {
 	if (!k)
 		return;
-	sym_kernel__free(k->full);
 	free(k->path);
 	free(k->syms);
 	free(k->names);
@@ -376,14 +373,25 @@ int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
 		       const char **ret_name, const char **ret_module)
 {
 	if (k->core_only && (addr < k->core_lo || addr >= k->core_hi)) {
-		if (!k->full_tried) {
-			k->full_tried = true;
-			if (kernel_parse(k->path, &k->full) < 0)
-				k->full = NULL;
-		}
-		if (!k->full)
+		struct sym_kernel *full = NULL;
+
+		if (k->full_tried)
 			return -ENOENT;
-		k = k->full;
+		k->full_tried = true;
+		if (kernel_parse(k->path, &full) < 0)
+			return -ENOENT;
+		/* The full table replaces the core one (a superset). */
+		free(k->syms);
+		free(k->names);
+		k->syms = full->syms;
+		k->n = full->n;
+		k->names = full->names;
+		k->len = full->len;
+		k->names_cap = full->names_cap;
+		k->core_only = false;
+		full->syms = NULL;
+		full->names = NULL;
+		sym_kernel__free(full);
 	}
 	return ksym_lookup(k, addr, ret_name, ret_module);
 }

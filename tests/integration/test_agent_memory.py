@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""`ember agent --memory 64` under process churn that symbolizes many new
+"""`ember agent --memory 40` under process churn that symbolizes many new
 processes and binaries per interval (shortlived: hundreds of fork+exec
 children; forker: forked children; and copies of shortlived with no
 build-id, so each copy is a binary of its own with its own DWARF): the
@@ -17,7 +17,7 @@ from embertest import check, folded, prog, require_root, tmpdir
 import webtest as w
 
 require_root()
-BUDGET_MB = 64
+BUDGET_MB = 40
 DURATION = 40
 FLUSH = 2
 d = tmpdir()
@@ -86,12 +86,13 @@ check(evicted > 0, f"binaries were evicted to stay within the budget ({evicted} 
 late = [kb for t_, kb in rss if t_ >= FLUSH + 1]
 peak = max(late)
 print(f"# rss (s, MB): {[(round(a), b // 1024) for a, b in rss[::8]]}")
-# About 40 MB are not caches (libraries, BPF maps, SQLite, the web
-# server's threads, the store's id caches) and libdwarf's transient
-# reads come and go between checks: the median holds near the budget,
-# peaks pass it (measured: median 70 MB, peak 101 MB on a loaded VM).
+# Some 25-30 MB are not caches (libraries, BPF maps, SQLite, the web
+# server's threads, the store's id caches): with a 40 MB budget the caches
+# must give way (measured: median 38 MB, peak 39 MB; 64 MB with
+# libdwarf's reader, which held 2x the bytes per binary, gave median 70
+# MB and peaks of 101 MB on a loaded VM).
 median = sorted(late)[len(late) // 2]
-check(peak <= BUDGET_MB * 1024 * 2 and median <= BUDGET_MB * 1024 * 5 // 4,
+check(peak <= BUDGET_MB * 1024 * 3 // 2 and median <= BUDGET_MB * 1024 * 5 // 4,
       f"resident memory stays near the {BUDGET_MB} MB budget: median {median // 1024} MB, at most "
       f"{peak // 1024} MB over {len(late)} samples, also during flushes")
 
