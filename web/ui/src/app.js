@@ -70,6 +70,7 @@
 
   function load() {
     var my = ++seq;
+    E.api.mark('load');
     dataKey = keyOf();
     document.body.classList.add('loading');
     var treeP = state.diff ? api.diff(headQuery(), baseQuery()) : api.tree(headQuery());
@@ -78,9 +79,11 @@
     return Promise.all([treeP, tlP, lbP]).then(function (r) {
       if (my !== seq) return;
       showError(null);
+      E.api.mark('data');
       var t0 = performance.now();
       tree = T.fromJSON(r[0]);
       var prepMs = performance.now() - t0;
+      E.api.mark('prepared');
       timelineData = r[1]; labels = r[2];
       flame.setTree(tree);
       searchRes = null; topRows = null;
@@ -89,6 +92,7 @@
       lastStats.prepareMs = prepMs;
       renderStatus();
       document.body.classList.remove('loading');
+      E.api.mark('drawn');
       document.body.dataset.loaded = String(my);
     }).catch(function (err) {
       if (my !== seq || err.name === 'AbortError') return;
