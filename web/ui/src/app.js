@@ -26,7 +26,10 @@
   var selectBase = false;
 
   /* ---------- formatting ---------- */
-  function fmtN(v) { return Math.round(v).toLocaleString('en-US'); }
+  /* 1234567 -> "1,234,567". Not toLocaleString: its first call in a page
+   * loads the ICU number formatter, 20-100 ms on the first draw
+   * (bench/ui-render). */
+  function fmtN(v) { return String(Math.round(v)).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
   function pct(v, of) { return of ? (100 * v / of).toFixed(v / of < 0.001 && v ? 3 : 2) + '%' : '–'; }
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) {
