@@ -12,6 +12,17 @@
 
   var BUILTIN = ['host', 'process', 'pid', 'thread', 'tid', 'cgroup'];
 
+  /*
+   * Timing marks for benchmarks (bench/ui-render) and the devtools
+   * Performance panel: performance.mark('ember:' + what), the previous mark
+   * of that name cleared first, so a long session keeps one of each.
+   */
+  function mark(what) {
+    if (typeof performance === 'undefined' || !performance.mark) return;
+    performance.clearMarks('ember:' + what);
+    performance.mark('ember:' + what);
+  }
+
   function quote(v) { return '"' + String(v).replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"'; }
 
   /* {label: value} -> 'label="value",...' (store_filter__parse syntax) */
@@ -47,7 +58,9 @@
         .then(function (r) {
           return r.text().then(function (body) {
             var j = null;
+            mark(name + ':body');
             try { j = body ? JSON.parse(body) : null; } catch (e) { j = null; }
+            mark(name + ':parsed');
             if (!r.ok) {
               var err = new Error((j && j.error) || ('HTTP ' + r.status + ' from ' + path));
               err.status = r.status; err.parameter = j && j.parameter;
@@ -94,5 +107,5 @@
       labels: give('labels'), exportUrl: function () { return null; }, live: false };
   }
 
-  E.api = { http: http, inline: inline, filterExpr: filterExpr, BUILTIN: BUILTIN };
+  E.api = { http: http, inline: inline, filterExpr: filterExpr, mark: mark, BUILTIN: BUILTIN };
 })(window.Ember = window.Ember || {});

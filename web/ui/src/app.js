@@ -26,7 +26,10 @@
   var selectBase = false;
 
   /* ---------- formatting ---------- */
-  function fmtN(v) { return Math.round(v).toLocaleString('en-US'); }
+  /* 1234567 -> "1,234,567". Not toLocaleString: its first call in a page
+   * loads the ICU number formatter, 20-100 ms on the first draw
+   * (bench/ui-render). */
+  function fmtN(v) { return String(Math.round(v)).replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
   function pct(v, of) { return of ? (100 * v / of).toFixed(v / of < 0.001 && v ? 3 : 2) + '%' : '–'; }
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) {
@@ -70,6 +73,7 @@
 
   function load() {
     var my = ++seq;
+    E.api.mark('load');
     dataKey = keyOf();
     document.body.classList.add('loading');
     var treeP = state.diff ? api.diff(headQuery(), baseQuery()) : api.tree(headQuery());
@@ -78,9 +82,11 @@
     return Promise.all([treeP, tlP, lbP]).then(function (r) {
       if (my !== seq) return;
       showError(null);
+      E.api.mark('data');
       var t0 = performance.now();
       tree = T.fromJSON(r[0]);
       var prepMs = performance.now() - t0;
+      E.api.mark('prepared');
       timelineData = r[1]; labels = r[2];
       flame.setTree(tree);
       searchRes = null; topRows = null;
@@ -89,6 +95,7 @@
       lastStats.prepareMs = prepMs;
       renderStatus();
       document.body.classList.remove('loading');
+      E.api.mark('drawn');
       document.body.dataset.loaded = String(my);
     }).catch(function (err) {
       if (my !== seq || err.name === 'AbortError') return;

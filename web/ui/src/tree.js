@@ -15,6 +15,9 @@
   var KIND_NAMES = ['user', 'kernel', 'inlined', 'jit', 'process'];
 
   function typed(Ctor, arr, n) {
+    /* the constructor copies a whole array natively: several times faster
+     * than an element loop at 200,000 nodes (bench/ui-render) */
+    if (arr && arr.length === n) return new Ctor(arr);
     var a = new Ctor(n);
     if (arr) for (var i = 0; i < n; i++) a[i] = arr[i];
     return a;
