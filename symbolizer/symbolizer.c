@@ -604,6 +604,21 @@ static int note_process(struct sym_session *s, pid_t pid)
 		proc->gone = r == -ESRCH;
 		goto out;
 	}
+	/* Re-read while young and unchanged (the common case): keep the
+	 * snapshot rather than look every file up again. */
+	if (proc->snapshotted && n == proc->n_maps) {
+		bool same = true;
+
+		for (size_t i = 0; i < n && same; i++)
+			same = entries[i].start == proc->maps[i].start &&
+			       entries[i].end == proc->maps[i].end &&
+			       entries[i].offset == proc->maps[i].offset &&
+			       entries[i].kind == proc->maps[i].kind;
+		if (same) {
+			proc->gone = false;
+			goto out;
+		}
+	}
 	maps = calloc(n ? n : 1, sizeof(*maps));
 	if (!maps) {
 		r = -ENOMEM;

@@ -79,23 +79,39 @@
     var treeP = state.diff ? api.diff(headQuery(), baseQuery()) : api.tree(headQuery());
     var tlP = api.timeline(headQuery()).catch(function () { return null; });
     var lbP = api.labels(headQuery()).catch(function () { return null; });
-    return Promise.all([treeP, tlP, lbP]).then(function (r) {
+    /* The flame graph is drawn as soon as its tree is here: the label
+     * values over a long range can take longer than the tree (bench/
+     * api-latency: /labels over 24 h ~1 s), and the timeline and the filters
+     * fill in when theirs arrive. The page counts as loaded when all are. */
+    var drawnP = treeP.then(function (data) {
       if (my !== seq) return;
       showError(null);
       E.api.mark('data');
       var t0 = performance.now();
-      tree = T.fromJSON(r[0]);
+      tree = T.fromJSON(data);
       var prepMs = performance.now() - t0;
       E.api.mark('prepared');
-      timelineData = r[1]; labels = r[2];
       flame.setTree(tree);
       searchRes = null; topRows = null;
-      renderFilters(); renderTimeline(); renderSummary();
+      renderSummary();
       draw();
       lastStats.prepareMs = prepMs;
       renderStatus();
-      document.body.classList.remove('loading');
       E.api.mark('drawn');
+    });
+    var tlDone = tlP.then(function (r) {
+      if (my !== seq) return;
+      timelineData = r;
+      return drawnP.then(function () { if (my === seq) renderTimeline(); });
+    });
+    var lbDone = lbP.then(function (r) {
+      if (my !== seq) return;
+      labels = r;
+      return drawnP.then(function () { if (my === seq) renderFilters(); });
+    });
+    return Promise.all([drawnP, tlDone, lbDone]).then(function () {
+      if (my !== seq) return;
+      document.body.classList.remove('loading');
       document.body.dataset.loaded = String(my);
     }).catch(function (err) {
       if (my !== seq || err.name === 'AbortError') return;
