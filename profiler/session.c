@@ -861,6 +861,33 @@ static void refresh_young(struct session *s)
 	s->n_young = n;
 }
 
+/*
+ * AUTO mode unwinds a process whose executable keeps frame pointers both
+ * ways (DWARF on probation, or for good when its stacks pass through code
+ * without frame pointers; the kernel's walk otherwise). The walk ends where
+ * libc's start-up code begins (__libc_start_call_main, start_thread), DWARF
+ * goes on to _start or clone3: without a common shape one process would
+ * show two roots, and one function two nodes under the same caller. So such
+ * a process's DWARF stacks end where the walk ends too. Returns the new
+ * length of ips (leaf first).
+ */
+static size_t fp_shape(struct session *s, uint32_t tgid, const uint64_t *ips, size_t n)
+{
+	uint64_t start, end;
+	bool dwarf;
+
+	if (n < 2 || sym_session__exe(s->sym, tgid, &start, &end, &dwarf) < 0 || dwarf)
+		return n;
+	for (size_t j = n - 1; j >= 1 && j + 4 >= n; j--) {
+		struct sym_frame f;
+
+		if (sym_session__user(s->sym, tgid, ips[j] - 1, &f) == 0 &&
+		    (!strcmp(f.name, "__libc_start_call_main") || !strcmp(f.name, "start_thread")))
+			return j + 1;
+	}
+	return n;
+}
+
 static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 {
 	struct session *s = ctx;
@@ -889,6 +916,8 @@ static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 	s->totals.dwarf_samples++;
 	if (s->n_probation)
 		probation_sample(s, d->tgid, s->unwind_ips, smp.n_uips);
+	if (s->opts.unwind == SAMPLER_UNWIND_AUTO && end == SYM_UNWIND_ROOT)
+		smp.n_uips = fp_shape(s, d->tgid, s->unwind_ips, smp.n_uips);
 	if (s->in_flush)
 		return write_sample(s, &smp, end);
 	return agg_add(s, &smp, end);

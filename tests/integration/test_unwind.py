@@ -138,9 +138,12 @@ def main():
     # A program with frame pointers whose comparator libc's qsort calls:
     # the frame-pointer walk breaks inside libc, so auto mode must keep it
     # on DWARF after its probation ...
+    # (Such a process's stacks begin where the frame-pointer walk would
+    # end, __libc_start_call_main, whichever way they were unwound.)
     def fp_qsort_chain(f):
         u = ["qsort_r" if x == "__qsort_r" else x for x in user_chain(f)]
-        return u[:1] == ["_start"] and is_subsequence(["main", "sort_loop", "qsort_r", "cmp_values"], u)
+        return u[:2] == ["__libc_start_call_main", "main"] and \
+            is_subsequence(["main", "sort_loop", "qsort_r", "cmp_values"], u)
 
     db = os.path.join(d, "qsort-fp.db")
     r = record(db, [prog("qsort"), "--seconds", "3"], freq=499)
