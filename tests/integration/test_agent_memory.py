@@ -23,10 +23,10 @@ FLUSH = 2
 d = tmpdir()
 db = os.path.join(d, "agent.db")
 
-# 40 distinct binaries: copies of one program without its build-id, told
+# 150 distinct binaries: copies of one program without its build-id, told
 # apart by file identity, so each is loaded (ELF and DWARF) on its own
 copies = []
-for i in range(40):
+for i in range(150):
     c = os.path.join(d, f"short{i}")
     subprocess.run(["objcopy", "--remove-section", ".note.gnu.build-id", prog("shortlived"), c], check=True)
     copies.append(c)

@@ -72,12 +72,18 @@ def main():
                    extra=("--cache-dir", cache))
         m = re.search(r"symbolizer cache: (\d+) read, (\d+) written, (\d+) failed", r.stderr)
         got = tuple(map(int, m.groups())) if m else None
+        # (kallsyms is read, and cached, only when a sample has kernel
+        # frames: a CPU-bound program may have none in one run and some in
+        # the next.)
         if n == 1:
-            check(r.returncode == 0 and got and got[0] == 0 and got[1] >= 2 and got[2] == 0,
-                  f"recording 1 with --cache-dir writes libc's debug file and kallsyms ({got})")
+            libc_copy = [os.path.join(dp, f) for dp, _, fs in os.walk(os.path.join(cache, "debug"))
+                         for f in fs if f.endswith(".debug")]
+            check(r.returncode == 0 and got and got[0] == 0 and got[1] >= 1 and got[2] == 0
+                  and libc_copy,
+                  f"recording 1 with --cache-dir writes libc's inflated debug file ({got}, {libc_copy})")
         else:
-            check(r.returncode == 0 and got and got[0] >= 2 and got[2] == 0,
-                  f"recording 2 with --cache-dir reads them back ({got})")
+            check(r.returncode == 0 and got and got[0] >= 1 and got[2] == 0,
+                  f"recording 2 with --cache-dir reads it back ({got})")
         lines.append({x for f, _ in folded(db, ("--lines",)) for x in f if "msort_with_tmp" in x})
     check(all(any("msort.c:" in x for x in s) for s in lines) and lines[0] & lines[1],
           f"libc frames have file:line with and without the cache ({sorted(lines[1])[:2]})")
