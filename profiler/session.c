@@ -357,6 +357,27 @@ static struct decided_file *decided_find(const struct session *s, uint64_t dev, 
 	return NULL;
 }
 
+/*
+ * The choice for an executable file: later execs of it start with mode in
+ * the kernel (exe_unwind), and choose_unwind() gives it to processes of
+ * it seen from user space. Returns false when mode was already its choice.
+ */
+static bool decide_file(struct session *s, uint64_t dev, uint64_t ino,
+			enum sampler_unwind mode)
+{
+	struct decided_file *old = decided_find(s, dev, ino);
+	struct decided_file d = { dev, ino, mode };
+
+	if (old && old->mode == mode)
+		return false;
+	sampler__set_exe_unwind(s->sampler, dev, ino, mode);
+	if (old)
+		old->mode = mode;
+	else
+		push((void **)&s->decided, &s->n_decided, &s->cap_decided, sizeof(d), &d);
+	return true;
+}
+
 static void fp_watch_add(struct session *s, uint32_t tgid, const uint64_t *uips, size_t nu,
 			 bool complete, uint64_t count)
 {
@@ -400,19 +421,9 @@ static void fp_watch_apply(struct session *s)
 		 * next flush too: a process is switched, and counted, once.) */
 		sampler__set_unwind(s->sampler, w->tgid, SAMPLER_UNWIND_DWARF);
 		snprintf(path, sizeof(path), "/proc/%u/exe", w->tgid);
-		if (stat(path, &st) == 0) {
-			struct decided_file d = { st.st_dev, st.st_ino, SAMPLER_UNWIND_DWARF };
-			struct decided_file *old = decided_find(s, d.dev, d.ino);
-
-			if (old && old->mode == SAMPLER_UNWIND_DWARF)
-				continue;
-			sampler__set_exe_unwind(s->sampler, d.dev, d.ino, d.mode);
-			if (old)
-				old->mode = d.mode;
-			else
-				push((void **)&s->decided, &s->n_decided, &s->cap_decided,
-				     sizeof(d), &d);
-		}
+		if (stat(path, &st) == 0 &&
+		    !decide_file(s, st.st_dev, st.st_ino, SAMPLER_UNWIND_DWARF))
+			continue;
 		s->totals.auto_fp_kept_dwarf++;
 	}
 	s->n_fp_watch = 0;
@@ -724,17 +735,15 @@ static struct probation *probation_find(struct session *s, uint32_t tgid)
 /* Ends p's probation: the file's choice, and the process's when it lives. */
 static void probation_end(struct session *s, struct probation *p, bool alive)
 {
-	struct decided_file d = { p->dev, p->ino, SAMPLER_UNWIND_FP };
+	enum sampler_unwind mode = SAMPLER_UNWIND_FP;
 
 	if ((uint64_t)p->through_nofp * 100 > (uint64_t)p->samples * PROBATION_NOFP_PCT)
-		d.mode = SAMPLER_UNWIND_DWARF;
+		mode = SAMPLER_UNWIND_DWARF;
 	if (alive || p->samples >= PROBATION_MIN_SAMPLES) {
 		if (alive)
-			sampler__set_unwind(s->sampler, p->tgid, d.mode);
-		sampler__set_exe_unwind(s->sampler, d.dev, d.ino, d.mode);
-		if (!decided_find(s, d.dev, d.ino))
-			push((void **)&s->decided, &s->n_decided, &s->cap_decided, sizeof(d), &d);
-		if (d.mode == SAMPLER_UNWIND_DWARF)
+			sampler__set_unwind(s->sampler, p->tgid, mode);
+		decide_file(s, p->dev, p->ino, mode);
+		if (mode == SAMPLER_UNWIND_DWARF)
 			s->totals.auto_fp_kept_dwarf++;
 		else
 			s->totals.auto_fp++;
