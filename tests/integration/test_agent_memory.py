@@ -32,14 +32,6 @@ for i in range(150):
     copies.append(c)
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 p, base, _ = w.start(["agent", "--db", db, "--listen", "127.0.0.1:0", "--flush", str(FLUSH),
                       "-F", "49", "--memory", str(BUDGET_MB)])
 t0 = time.time()
@@ -54,7 +46,7 @@ while time.time() - t0 < DURATION:
         for _ in range(2):
             work.append(subprocess.Popen([copies[k % len(copies)], "--child", "10"]))
             k += 1
-    rss.append((time.time() - t0, rss_kb(p.pid)))
+    rss.append((time.time() - t0, w.rss_kb(p.pid)))
     time.sleep(0.25)
 for x in work:
     x.wait(timeout=60)

@@ -23,14 +23,6 @@ d = tmpdir()
 db = os.path.join(d, "agent.db")
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 p, base, lines = w.start(["agent", "--db", db, "--listen", "127.0.0.1:0", "--flush", str(FLUSH),
                           "-F", "49", "--label", "soak=1", "--memory", str(BUDGET_MB)])
 check(any("49 Hz" in x for x in lines), "the agent says what it samples and prints its URL")
@@ -43,7 +35,7 @@ while time.time() - t_start < DURATION:
     if len(work) < 3:
         work.append(subprocess.Popen([prog("shortlived"), "--count", "60", "--parallel", "3", "--ms", "20"]))
         work.append(subprocess.Popen([prog("forker"), "--children", "2", "--seconds", "1"]))
-    rss.append((time.time() - t_start, rss_kb(p.pid)))
+    rss.append((time.time() - t_start, w.rss_kb(p.pid)))
     st, _, _ = w.request(base, "/api/v1/tree?from=-1m&max_nodes=5000")
     queries += st == 200
     time.sleep(2)

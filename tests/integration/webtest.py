@@ -80,6 +80,15 @@ def get_json(base, path):
     return json.loads(body)
 
 
+def rss_kb(pid):
+    """VmRSS of pid in KiB (0 once it has none: exited)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
