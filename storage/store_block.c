@@ -459,17 +459,8 @@ int store_db__put_block(struct store_db *db, int64_t time_s,
 	r = store_block__encode(m, &data, &len, &total);
 	if (r < 0)
 		return r;
-	r = store_db__stmt(db, STMT_BLOCK_PUT, &st);
-	if (r == 0) {
-		sqlite3_bind_int64(st, 1, time_s);
-		sqlite3_bind_int64(st, 2, duration_s);
-		sqlite3_bind_int64(st, 3, (int64_t)total);
-		sqlite3_bind_blob(st, 4, data, (int)len, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			r = store_db__fail(db, rc);
-	}
+	r = store_db__put_blob(db, STMT_BLOCK_PUT, time_s, duration_s, (int64_t)total,
+			       data, len);
 	free(data);
 	return r;
 }

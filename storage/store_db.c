@@ -286,6 +286,24 @@ int store_db__stmt(struct store_db *db, enum store_stmt id,
 	return 0;
 }
 
+int store_db__put_blob(struct store_db *db, enum store_stmt id, int64_t a, int64_t b,
+		       int64_t c, const void *data, size_t len)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	r = store_db__stmt(db, id, &st);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	sqlite3_bind_int64(st, 3, c);
+	sqlite3_bind_blob(st, 4, data, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+}
+
 int store_db__exec(struct store_db *db, const char *sql)
 {
 	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);

@@ -330,6 +330,11 @@ int store_db__fail_msg(struct store_db *db, int err, const char *msg);
 int store_db__stmt(struct store_db *db, enum store_stmt id,
 		   sqlite3_stmt **ret_stmt);
 
+/* Run statement id (an INSERT of three integers and a blob: a sample
+ * block, a packed chunk) with those values. Returns 0 or -errno. */
+int store_db__put_blob(struct store_db *db, enum store_stmt id, int64_t a, int64_t b,
+		       int64_t c, const void *data, size_t len);
+
 /* Run SQL without results. Returns 0 or -errno. */
 int store_db__exec(struct store_db *db, const char *sql);
 

@@ -265,24 +265,13 @@ static int chunk_put(struct store_db *db, enum store_packed_table t,
 		     const struct store_row *v, size_t n)
 {
 	unsigned char *data;
-	sqlite3_stmt *st;
 	size_t len;
-	int r, rc;
+	int r;
 
 	r = chunk_encode(t, v, n, &data, &len);
 	if (r < 0)
 		return r;
-	r = store_db__stmt(db, tables[t].put, &st);
-	if (r == 0) {
-		sqlite3_bind_int64(st, 1, v[0].id);
-		sqlite3_bind_int64(st, 2, v[n - 1].id);
-		sqlite3_bind_int64(st, 3, (int64_t)n);
-		sqlite3_bind_blob(st, 4, data, (int)len, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			r = store_db__fail(db, rc);
-	}
+	r = store_db__put_blob(db, tables[t].put, v[0].id, v[n - 1].id, (int64_t)n, data, len);
 	free(data);
 	return r;
 }
