@@ -311,11 +311,65 @@ static double time_timeline(struct store_db *db, int64_t from, int64_t to,
 	return best;
 }
 
+/* The flame-graph and timeline query figures over the file at path, whose
+ * data ends at end. Returns 0 or -1. */
+static int queries(const char *path, int64_t end)
+{
+	struct store_db *db;
+	uint64_t n;
+	size_t nodes, series;
+	struct { const char *name; int64_t span; } r[] = {
+		{ "last 5 min", 300 }, { "last 1 h", 3600 },
+		{ "last 24 h", 86400 },
+	};
+	/* A new read handle loads its caches (stack nodes, frames,
+	 * label sets) at its first query. */
+	{
+		double w0 = now_ms(), c0 = cpu_ms();
+		struct store_tree *tree;
+		struct store_query q = { .from_s = end - 86400, .to_s = end };
+
+		if (store_db__open(path, STORE_OPEN_READ, &db) < 0 ||
+		    store_db__query_tree(db, &q, &tree) < 0)
+			return 1;
+		store_tree__free(tree);
+		printf("  first 24 h query (cold)   %8.1f ms wall, %6.1f ms CPU "
+		       "(new handle, loads its caches)\n", now_ms() - w0,
+		       cpu_ms() - c0);
+	}
+	/* procs[0]'s name is shared by 15 pids: a typical filter. */
+	for (size_t i = 0; i < 3; i++) {
+		double cpu, fcpu;
+		double ms = time_tree(db, end - r[i].span, end, NULL, &n, &nodes,
+				      &cpu);
+		double fms;
+		uint64_t fn;
+		size_t fnodes;
+
+		fms = time_tree(db, end - r[i].span, end, "process=postgres",
+				&fn, &fnodes, &fcpu);
+		printf("  flame graph %-13s %8.1f ms wall, %6.1f ms CPU (%llu samples, "
+		       "%zu nodes); process=postgres %6.1f ms wall, %6.1f ms CPU "
+		       "(%llu samples)\n", r[i].name, ms, cpu,
+		       (unsigned long long)n, nodes, fms, fcpu,
+		       (unsigned long long)fn);
+	}
+	for (size_t i = 1; i < 3; i++) {
+		double ms = time_timeline(db, end - r[i].span, end, NULL, &series);
+		double sms = time_timeline(db, end - r[i].span, end, "process", &series);
+
+		printf("  timeline %-16s %8.1f ms CPU; split by process %7.1f ms CPU "
+		       "(%zu series)\n", r[i].name, ms, sms, series);
+	}
+	store_db__close(db);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = "storage-bench.db", *keep = NULL;
 	unsigned hz = 19, cpus = 2;
-	bool downsample = true;
+	bool downsample = true, query_only = false;
 	double hours = 24;
 	int64_t t0 = 1700000000 - 1700000000 % 3600, end;
 	uint64_t total = 0, rows = 0;
@@ -324,7 +378,7 @@ int main(int argc, char **argv)
 	uint32_t *keys;
 	int c;
 
-	while ((c = getopt(argc, argv, "F:c:H:o:nk:")) != -1) {
+	while ((c = getopt(argc, argv, "F:c:H:o:nk:q")) != -1) {
 		switch (c) {
 		case 'F':
 			hz = (unsigned)atoi(optarg);
@@ -344,14 +398,21 @@ int main(int argc, char **argv)
 		case 'k':
 			keep = optarg;
 			break;
+		case 'q':
+			query_only = true;
+			break;
 		default:
 			fprintf(stderr, "usage: storage_bench [-F HZ] [-c CPUS] "
-				"[-H HOURS] [-o FILE] [-n] [-k COPY]\n"
+				"[-H HOURS] [-o FILE] [-n] [-k COPY] [-q]\n"
 				"  -n: do not downsample at the end\n"
+				"  -q: only the queries, over an existing FILE written "
+				"with the same -H\n"
 				"  -k: copy the day's file to COPY before downsampling\n");
 			return 2;
 		}
 	}
+	if (query_only)
+		return queries(path, t0 + (int64_t)(hours * 3600 / FLUSH_S) * FLUSH_S) < 0;
 	generate();
 	unlink(path);
 	if (store_db__open(path, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &db) < 0) {
@@ -401,8 +462,6 @@ int main(int argc, char **argv)
 	{
 		long size = file_size(path);
 		double days = hours / 24;
-		uint64_t n;
-		size_t nodes, series;
 		struct store_maintain_stats st;
 
 		printf("storage benchmark: %u CPUs at %u Hz, %.1f h, %d processes, "
@@ -423,50 +482,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "cannot copy %s to %s\n", path, keep);
 			return 1;
 		}
-		struct { const char *name; int64_t span; } r[] = {
-			{ "last 5 min", 300 }, { "last 1 h", 3600 },
-			{ "last 24 h", 86400 },
-		};
-		/* A new read handle loads its caches (stack nodes, frames,
-		 * label sets) at its first query. */
-		{
-			double w0 = now_ms(), c0 = cpu_ms();
-			struct store_tree *tree;
-			struct store_query q = { .from_s = end - 86400, .to_s = end };
-
-			if (store_db__open(path, STORE_OPEN_READ, &db) < 0 ||
-			    store_db__query_tree(db, &q, &tree) < 0)
-				return 1;
-			store_tree__free(tree);
-			printf("  first 24 h query (cold)   %8.1f ms wall, %6.1f ms CPU "
-			       "(new handle, loads its caches)\n", now_ms() - w0,
-			       cpu_ms() - c0);
-		}
-		/* procs[0]'s name is shared by 15 pids: a typical filter. */
-		for (size_t i = 0; i < 3; i++) {
-			double cpu, fcpu;
-			double ms = time_tree(db, end - r[i].span, end, NULL, &n, &nodes,
-					      &cpu);
-			double fms;
-			uint64_t fn;
-			size_t fnodes;
-
-			fms = time_tree(db, end - r[i].span, end, "process=postgres",
-					&fn, &fnodes, &fcpu);
-			printf("  flame graph %-13s %8.1f ms wall, %6.1f ms CPU (%llu samples, "
-			       "%zu nodes); process=postgres %6.1f ms wall, %6.1f ms CPU "
-			       "(%llu samples)\n", r[i].name, ms, cpu,
-			       (unsigned long long)n, nodes, fms, fcpu,
-			       (unsigned long long)fn);
-		}
-		for (size_t i = 1; i < 3; i++) {
-			double ms = time_timeline(db, end - r[i].span, end, NULL, &series);
-			double sms = time_timeline(db, end - r[i].span, end, "process", &series);
-
-			printf("  timeline %-16s %8.1f ms CPU; split by process %7.1f ms CPU "
-			       "(%zu series)\n", r[i].name, ms, sms, series);
-		}
-		store_db__close(db);
+		if (queries(path, end) < 0)
+			return 1;
 
 		/* A writer that takes over the file (an agent restarting)
 		 * loads what it deduplicates against at its first begin. */

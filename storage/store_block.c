@@ -572,8 +572,7 @@ out:
 
 void store_cache__free(struct store_read_cache *c)
 {
-	free(c->node_parent);
-	free(c->node_frame);
+	free(c->nodes);
 	free(c->string_text);
 	free(c->functions);
 	free(c->frames);
@@ -629,14 +628,22 @@ static int fit(void **arr, size_t *cap, size_t elem, int64_t id)
 static int cache_node(void *ctx, const struct store_row *n)
 {
 	struct store_read_cache *c = ctx;
-	size_t cap = c->node_cap;
+	struct store_cached_node *cn;
 	int r;
 
-	if ((r = fit((void **)&c->node_parent, &cap, sizeof(int64_t), n->id)) < 0 ||
-	    (r = fit((void **)&c->node_frame, &c->node_cap, sizeof(int64_t), n->id)) < 0)
+	if (n->id >= UINT32_MAX)
+		return -EINVAL;
+	r = fit((void **)&c->nodes, &c->node_cap, sizeof(*c->nodes), n->id);
+	if (r < 0)
 		return r;
-	c->node_parent[n->id] = n->v[0];
-	c->node_frame[n->id] = n->v[1];
+	cn = &c->nodes[n->id];
+	if (n->v[0] >= 0 && n->v[0] < UINT32_MAX && n->v[1] > 0 &&
+	    n->v[1] < UINT32_MAX) {
+		cn->parent = (uint32_t)n->v[0];
+		cn->frame = (uint32_t)n->v[1];
+	} else {
+		cn->parent = cn->frame = 0;
+	}
 	c->max_node = n->id;
 	return 0;
 }

@@ -137,9 +137,15 @@ struct store_cached_function {
  * Filled incrementally (ids only grow) and dropped when the file's
  * gc_generation changes (retention deleted rows; ids may be reused).
  */
+/* A stack node of the read cache; frame 0 marks one that cannot be used
+ * (a file whose ids do not fit: corrupt). */
+struct store_cached_node {
+	uint32_t parent, frame;
+};
+
 struct store_read_cache {
 	int64_t generation;
-	int64_t *node_parent, *node_frame;
+	struct store_cached_node *nodes; /* by stack node id */
 	size_t node_cap;
 	int64_t max_node;
 	const char **string_text; /* by strings.id; NULL = none */

@@ -4,12 +4,12 @@
  * call trees and top-function tables over a time range, for `ember report`
  * now and the web server and `ember diff` later.
  *
- * A tree is built in three steps: SQL sums the counts per (process, stack
- * node) in the range; one recursive query loads every stack node those
- * stacks pass through with its frame's texts; C then walks each stack from
- * its leaf up to the first node already placed and merges identical frames
- * under the same parent. Strings are interned in the tree, so equal texts
- * are equal pointers.
+ * A tree is built in three steps: the sample blocks in the range are
+ * summed per (process name, stack node); the sums are grouped by process;
+ * each stack is walked from its leaf up to the first node already placed
+ * for its process (an array by stack node, stamped per process), and the
+ * nodes below are placed, identical frames under one parent merging.
+ * Strings are interned in the tree, so equal texts are equal pointers.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -267,8 +267,14 @@ struct tree_build {
 	struct store_tree *t;
 	struct store_sums counts;   /* (process name, stack node) -> count */
 	struct store_sums children; /* (parent, frame identity) -> node */
-	struct store_sums placed;   /* (process node, stack node) -> node */
-	struct store_map processes; /* process name -> node */
+	/* By stack node: the tree node it was placed at, valid when its
+	 * stamp is the current process's (placement is per process). */
+	struct placed {
+		uint32_t stamp, at;
+	} *placed;
+	/* By frame identity: a tree node that already has its texts. */
+	uint32_t *ident_node;
+	struct store_sums texts;    /* (read cache's text, 0) -> tree's copy */
 	int64_t *path;              /* scratch: stack nodes, leaf first */
 	size_t path_cap;
 };
@@ -286,6 +292,30 @@ static int count_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 			       node, count);
 }
 
+/* The tree's copy of a text of the read cache, whose texts are interned:
+ * the pointer identifies the text. */
+static int intern_cached(struct tree_build *b, const char *text,
+			 const char **ret)
+{
+	struct store_sum *found;
+	int r;
+
+	if (!text) {
+		*ret = NULL;
+		return 0;
+	}
+	found = store_sums__find(&b->texts, (int64_t)(uintptr_t)text, 0);
+	if (found) {
+		*ret = (const char *)(uintptr_t)found->count;
+		return 0;
+	}
+	r = tree_intern(b->t, text, ret);
+	if (r == 0)
+		r = store_sums__add(&b->texts, (int64_t)(uintptr_t)text, 0,
+				    (uint64_t)(uintptr_t)*ret);
+	return r;
+}
+
 /* The child of parent for cached frame id (texts owned by the read
  * cache), added with the tree's own copies of the texts when missing. */
 static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
@@ -293,76 +323,68 @@ static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
 {
 	const struct store_read_cache *c = &b->db->cache;
 	const struct store_tree_node *f = &c->frames[frame];
+	int64_t ident = c->frame_ident[frame];
 	struct store_sum *found;
 	struct store_tree_node node = *f;
 	uint32_t index;
 	int r;
 
-	found = store_sums__find(&b->children, parent, c->frame_ident[frame]);
+	if (!f->name)
+		return store_db__fail_msg(b->db, -EINVAL, "corrupt stack trie");
+	found = store_sums__find(&b->children, parent, ident);
 	if (found) {
 		*ret_index = (uint32_t)found->count;
 		return 0;
 	}
 	node.parent = parent;
 	node.self = node.total = 0;
-	if ((r = tree_intern(b->t, f->name, &node.name)) < 0 ||
-	    (r = tree_intern(b->t, f->module, &node.module)) < 0 ||
-	    (r = tree_intern(b->t, f->file, &node.file)) < 0)
+	if (b->ident_node[ident]) {
+		/* The same texts are in the tree already. */
+		const struct store_tree_node *same = &b->t->nodes[b->ident_node[ident]];
+
+		node.name = same->name;
+		node.module = same->module;
+		node.file = same->file;
+	} else if ((r = intern_cached(b, f->name, &node.name)) < 0 ||
+		   (r = intern_cached(b, f->module, &node.module)) < 0 ||
+		   (r = intern_cached(b, f->file, &node.file)) < 0) {
 		return r;
+	}
 	r = tree_add(b->t, &node, &index);
 	if (r < 0)
 		return r;
-	r = store_sums__add(&b->children, parent, c->frame_ident[frame], index);
+	b->ident_node[ident] = index;
+	r = store_sums__add(&b->children, parent, ident, index);
 	if (r < 0)
 		return r;
 	*ret_index = index;
 	return 0;
 }
 
-static int process_node(struct tree_build *b, const char *name,
-			uint32_t *ret_index)
-{
-	struct store_tree_node f = { .kind = STORE_FRAME_PROCESS };
-	int64_t found;
-	uint32_t index;
-	int r;
-
-	if (store_map__get(&b->processes, &name, sizeof(name), &found)) {
-		*ret_index = (uint32_t)found;
-		return 0;
-	}
-	r = tree_intern(b->t, name, &f.name);
-	if (r == 0)
-		r = tree_add(b->t, &f, &index);
-	if (r == 0)
-		r = store_map__put(&b->processes, &name, sizeof(name), index, NULL);
-	if (r < 0)
-		return r;
-	*ret_index = index;
-	return 0;
-}
-
-/* The tree node of stack node `node` under process node proc. */
-static int place_stack(struct tree_build *b, uint32_t proc, int64_t node,
-		       uint32_t *ret_index)
+/* The tree node of stack node `node` under process node proc, whose
+ * placements carry stamp. */
+static int place_stack(struct tree_build *b, uint32_t proc, uint32_t stamp,
+		       int64_t node, uint32_t *ret_index)
 {
 	const struct store_read_cache *c = &b->db->cache;
-	struct store_sum *found;
 	size_t depth = 0;
 	uint32_t at = proc;
 	int r;
 
 	/* Walk up to the root or the first node placed already. */
 	while (node != 0) {
-		found = store_sums__find(&b->placed, proc, node);
-		if (found) {
-			at = (uint32_t)found->count;
+		const struct store_cached_node *cn;
+
+		/* More steps than nodes means a cycle: a corrupt file. */
+		if (node < 0 || node > c->max_node || depth > (size_t)c->max_node)
+			return store_db__fail_msg(b->db, -EINVAL,
+						  "corrupt stack trie");
+		if (b->placed[node].stamp == stamp) {
+			at = b->placed[node].at;
 			break;
 		}
-		/* More steps than nodes means a cycle: a corrupt file. */
-		if (node < 0 || node > c->max_node || depth > (size_t)c->max_node ||
-		    c->node_frame[node] <= 0 || c->node_frame[node] > c->max_frame ||
-		    c->frames[c->node_frame[node]].name == NULL)
+		cn = &c->nodes[node];
+		if (cn->frame == 0 || cn->frame > c->max_frame)
 			return store_db__fail_msg(b->db, -EINVAL,
 						  "corrupt stack trie");
 		if (depth == b->path_cap) {
@@ -375,20 +397,97 @@ static int place_stack(struct tree_build *b, uint32_t proc, int64_t node,
 			b->path_cap = cap;
 		}
 		b->path[depth++] = node;
-		node = c->node_parent[node];
+		node = cn->parent;
 	}
 	while (depth > 0) {
 		int64_t id = b->path[--depth];
 
-		r = child_of(b, at, c->node_frame[id], &at);
+		r = child_of(b, at, c->nodes[id].frame, &at);
 		if (r < 0)
 			return r;
-		r = store_sums__add(&b->placed, proc, id, at);
-		if (r < 0)
-			return r;
+		b->placed[id] = (struct placed){ stamp, at };
 	}
 	*ret_index = at;
 	return 0;
+}
+
+/* Place every counted stack, one process at a time (in the order the
+ * processes were first seen), and add the counts to the leaves' selves. */
+static int place_counts(struct tree_build *b)
+{
+	const struct store_read_cache *c = &b->db->cache;
+	size_t n = b->counts.n, n_procs = 0;
+	uint32_t *proc_of = NULL, *procs = NULL, *first = NULL;
+	struct leaf {
+		int64_t node;
+		uint64_t count;
+	} *grouped = NULL;
+	struct store_sums known = { 0 }; /* (name, 0) -> its number */
+	const char *last = NULL;
+	uint32_t at = 0;
+	int r = -ENOMEM;
+
+	b->placed = calloc((size_t)c->max_node + 1, sizeof(*b->placed));
+	b->ident_node = calloc((size_t)c->max_frame + 1, sizeof(uint32_t));
+	proc_of = malloc((n + 1) * sizeof(*proc_of));
+	procs = malloc((n + 1) * sizeof(*procs));
+	first = calloc(n + 2, sizeof(*first));
+	grouped = malloc((n + 1) * sizeof(*grouped));
+	if (!b->placed || !b->ident_node || !proc_of || !procs || !first ||
+	    !grouped)
+		goto out;
+	/* The process node of each entry, numbered by first appearance. */
+	for (size_t i = 0; i < n; i++) {
+		const char *name = (const char *)(uintptr_t)b->counts.v[i].a;
+		struct store_sum *e;
+		size_t k;
+
+		if (i > 0 && name == last) {
+			proc_of[i] = proc_of[i - 1];
+			continue;
+		}
+		e = store_sums__find(&known, (int64_t)(uintptr_t)name, 0);
+		if (e) {
+			k = (size_t)e->count;
+		} else {
+			struct store_tree_node f = { .kind = STORE_FRAME_PROCESS };
+
+			k = n_procs++;
+			if ((r = tree_intern(b->t, name, &f.name)) < 0 ||
+			    (r = tree_add(b->t, &f, &procs[k])) < 0 ||
+			    (r = store_sums__add(&known, (int64_t)(uintptr_t)name, 0,
+						 k)) < 0)
+				goto out;
+		}
+		proc_of[i] = (uint32_t)k;
+		last = name;
+	}
+	/* Group by process, keeping the order within (a counting sort). */
+	for (size_t i = 0; i < n; i++)
+		first[proc_of[i] + 1]++;
+	for (size_t k = 0; k < n_procs; k++)
+		first[k + 1] += first[k];
+	for (size_t i = 0; i < n; i++)
+		grouped[first[proc_of[i]]++] =
+			(struct leaf){ b->counts.v[i].b, b->counts.v[i].count };
+	/* first[k] is now where process k's run ends. */
+	for (size_t k = 0, i = 0; k < n_procs; k++) {
+		for (; i < first[k]; i++) {
+			r = place_stack(b, procs[k], (uint32_t)k + 1,
+					grouped[i].node, &at);
+			if (r < 0)
+				goto out;
+			b->t->nodes[at].self += grouped[i].count;
+		}
+	}
+	r = 0;
+out:
+	free(proc_of);
+	free(procs);
+	free(first);
+	free(grouped);
+	store_sums__free(&known);
+	return r;
 }
 
 int store_db__query_tree(struct store_db *db, const struct store_query *q,
@@ -396,7 +495,7 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 {
 	struct store_tree_node root = { .name = "all" };
 	struct tree_build b = { .db = db };
-	uint32_t index, proc, at = 0;
+	uint32_t index;
 	int r;
 
 	if (!db || !ret_tree)
@@ -415,15 +514,8 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 	r = store_db__scan(db, q, count_entry, &b);
 	if (r == -EINVAL && !strstr(db->errmsg, "range"))
 		r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
-	for (size_t i = 0; r == 0 && i < b.counts.n; i++) {
-		const struct store_sum *e = &b.counts.v[i];
-
-		r = process_node(&b, (const char *)(uintptr_t)e->a, &proc);
-		if (r == 0)
-			r = place_stack(&b, proc, e->b, &at);
-		if (r == 0)
-			b.t->nodes[at].self += e->count;
-	}
+	if (r == 0)
+		r = place_counts(&b);
 	store_db__read_end(db);
 	if (r < 0)
 		goto out;
@@ -437,10 +529,11 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 out:
 	store_tree__free(b.t);
 	free(b.path);
+	free(b.placed);
+	free(b.ident_node);
 	store_sums__free(&b.counts);
 	store_sums__free(&b.children);
-	store_sums__free(&b.placed);
-	store_map__free(&b.processes);
+	store_sums__free(&b.texts);
 	return r;
 }
 
