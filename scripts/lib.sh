@@ -9,7 +9,7 @@ EMBER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Needed to build and run ember.
 EMBER_BUILD_PACKAGES=(
   gcc libc6-dev make pkg-config meson ninja-build clang llvm
-  libbpf-dev bpftool libelf-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler
+  libbpf-dev bpftool libelf-dev zlib1g-dev libdeflate-dev libprotobuf-c-dev protobuf-c-compiler
   libsqlite3-dev libunwind-dev libmicrohttpd-dev
   libc6-dbg python3 binutils liblzma-dev libiberty-dev g++
 )

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "storage.h"
 #include "store_map.h"
@@ -256,11 +256,10 @@ static inline int64_t store_unzigzag(uint64_t v)
 int store_block__encode(struct store_sums *m, unsigned char **ret_data,
 			size_t *ret_len, uint64_t *ret_total);
 
-/* What decoding keeps from one block to the next (an inflate state and a
- * buffer); a zeroed struct is ready. */
+/* What decoding keeps from one block to the next (a libdeflate
+ * decompressor and a buffer); a zeroed struct is ready. */
 struct store_block_reader {
-	z_stream z;
-	bool z_ready;
+	struct libdeflate_decompressor *inflater;
 	unsigned char *buf;
 	size_t cap;
 };

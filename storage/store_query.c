@@ -265,7 +265,16 @@ static int tree_add(struct store_tree *t, const struct store_tree_node *node,
 struct tree_build {
 	struct store_db *db;
 	struct store_tree *t;
-	struct store_sums counts;   /* (process name, stack node) -> count */
+	/* The counts of the range by (process name, stack node): by stack
+	 * node for the first process seen with it, in touched (in the order
+	 * first seen), and in others for further processes. */
+	struct node_count {
+		const char *process;
+		uint64_t count;
+	} *by_node;
+	uint32_t *touched;
+	size_t n_touched;
+	struct store_sums others;   /* (process name, stack node) -> count */
 	struct store_sums children; /* (parent, frame identity) -> node */
 	/* By stack node: the tree node it was placed at, valid when its
 	 * stamp is the current process's (placement is per process). */
@@ -284,12 +293,26 @@ static int count_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 {
 	struct tree_build *b = ctx;
 	const struct store_read_cache *c = &b->db->cache;
+	struct node_count *nc;
+	const char *process;
 
 	if (set < 0 || set > c->max_set || node < 0 || node > c->max_node)
 		return -EINVAL;
 	/* Process names are interned: the pointer identifies the name. */
-	return store_sums__add(&b->counts, (int64_t)(uintptr_t)c->set_process[set],
-			       node, count);
+	process = c->set_process[set] ? c->set_process[set] : "[unknown]";
+	nc = &b->by_node[node];
+	if (nc->process == process) {
+		nc->count += count;
+		return 0;
+	}
+	if (!nc->process) {
+		nc->process = process;
+		nc->count = count;
+		b->touched[b->n_touched++] = (uint32_t)node;
+		return 0;
+	}
+	return store_sums__add(&b->others, (int64_t)(uintptr_t)process, node,
+			       count);
 }
 
 /* The tree's copy of a text of the read cache, whose texts are interned:
@@ -411,19 +434,41 @@ static int place_stack(struct tree_build *b, uint32_t proc, uint32_t stamp,
 	return 0;
 }
 
+/* The i-th count of the range: (process name, stack node, count). */
+static void count_at(const struct tree_build *b, size_t i,
+		     const char **ret_process, int64_t *ret_node,
+		     uint64_t *ret_count)
+{
+	if (i < b->n_touched) {
+		const struct node_count *nc = &b->by_node[b->touched[i]];
+
+		*ret_process = nc->process;
+		*ret_node = b->touched[i];
+		*ret_count = nc->count;
+	} else {
+		const struct store_sum *e = &b->others.v[i - b->n_touched];
+
+		*ret_process = (const char *)(uintptr_t)e->a;
+		*ret_node = e->b;
+		*ret_count = e->count;
+	}
+}
+
 /* Place every counted stack, one process at a time (in the order the
  * processes were first seen), and add the counts to the leaves' selves. */
 static int place_counts(struct tree_build *b)
 {
 	const struct store_read_cache *c = &b->db->cache;
-	size_t n = b->counts.n, n_procs = 0;
+	size_t n = b->n_touched + b->others.n, n_procs = 0;
 	uint32_t *proc_of = NULL, *procs = NULL, *first = NULL;
 	struct leaf {
 		int64_t node;
 		uint64_t count;
 	} *grouped = NULL;
 	struct store_sums known = { 0 }; /* (name, 0) -> its number */
-	const char *last = NULL;
+	const char *last = NULL, *name;
+	int64_t node;
+	uint64_t count;
 	uint32_t at = 0;
 	int r = -ENOMEM;
 
@@ -436,12 +481,12 @@ static int place_counts(struct tree_build *b)
 	if (!b->placed || !b->ident_node || !proc_of || !procs || !first ||
 	    !grouped)
 		goto out;
-	/* The process node of each entry, numbered by first appearance. */
+	/* The process node of each count, numbered by first appearance. */
 	for (size_t i = 0; i < n; i++) {
-		const char *name = (const char *)(uintptr_t)b->counts.v[i].a;
 		struct store_sum *e;
 		size_t k;
 
+		count_at(b, i, &name, &node, &count);
 		if (i > 0 && name == last) {
 			proc_of[i] = proc_of[i - 1];
 			continue;
@@ -467,9 +512,10 @@ static int place_counts(struct tree_build *b)
 		first[proc_of[i] + 1]++;
 	for (size_t k = 0; k < n_procs; k++)
 		first[k + 1] += first[k];
-	for (size_t i = 0; i < n; i++)
-		grouped[first[proc_of[i]]++] =
-			(struct leaf){ b->counts.v[i].b, b->counts.v[i].count };
+	for (size_t i = 0; i < n; i++) {
+		count_at(b, i, &name, &node, &count);
+		grouped[first[proc_of[i]]++] = (struct leaf){ node, count };
+	}
 	/* first[k] is now where process k's run ends. */
 	for (size_t k = 0, i = 0; k < n_procs; k++) {
 		for (; i < first[k]; i++) {
@@ -511,7 +557,12 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 	r = store_db__read_begin(db);
 	if (r < 0)
 		goto out;
-	r = store_db__scan(db, q, count_entry, &b);
+	b.by_node = calloc((size_t)db->cache.max_node + 1, sizeof(*b.by_node));
+	b.touched = malloc(((size_t)db->cache.max_node + 1) * sizeof(*b.touched));
+	if (!b.by_node || !b.touched)
+		r = -ENOMEM;
+	if (r == 0)
+		r = store_db__scan(db, q, count_entry, &b);
 	if (r == -EINVAL && !strstr(db->errmsg, "range"))
 		r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r == 0)
@@ -531,7 +582,9 @@ out:
 	free(b.path);
 	free(b.placed);
 	free(b.ident_node);
-	store_sums__free(&b.counts);
+	free(b.by_node);
+	free(b.touched);
+	store_sums__free(&b.others);
 	store_sums__free(&b.children);
 	store_sums__free(&b.texts);
 	return r;
