@@ -557,7 +557,10 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	}
 	e->h.type = EMBER_EV_EXIT;
 	e->h.tgid = tgid;
-	bpf_ringbuf_submit(e, 0);
+	/* Not urgent: read at the consumer's next wake-up (an announcement,
+	 * or its poll timeout). Waking it for every exit was a third of its
+	 * wake-ups under process churn. */
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	/* tracked is cleaned by user space after the drain that follows, so
 	 * samples taken while the group was exiting still pass the filter. */
 	return 0;

@@ -832,7 +832,12 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 	sym_session__note_process(s->sym, tgid);
 	if (s->opts.unwind == SAMPLER_UNWIND_AUTO)
 		choose_unwind(s, tgid, exec);
-	/* ... and again while it is young (see refresh_young()). */
+	/* ... and again while it is young (see refresh_young()), once it has
+	 * been sampled: the first sample after exec announces the process
+	 * again. Most processes of a busy host's churn are never sampled;
+	 * re-reading each of them was most of the agent's CPU there. */
+	if (exec)
+		return;
 	for (size_t i = 0; i < s->n_young; i++)
 		if (s->young[i].tgid == tgid)
 			return;
@@ -841,10 +846,10 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 }
 
 /*
- * A process announced at exec, or at a first sample taken while ld.so was
- * still at work, has a snapshot without its libraries; a ~30 ms process is
- * gone before the flush could re-read it. Re-read young processes every few
- * milliseconds until they are YOUNG_NS old or gone.
+ * A process announced at a first sample taken while ld.so was still at
+ * work has a snapshot without its libraries; a ~30 ms process is gone
+ * before the flush could re-read it. Re-read young sampled processes every
+ * few milliseconds until they are YOUNG_NS old or gone.
  */
 static void refresh_young(struct session *s)
 {
@@ -1303,6 +1308,11 @@ uint64_t session_dropped(const struct session_totals *t)
 		if (sampler_stat_is_drop(i))
 			n += t->sampler[i];
 	return n;
+}
+
+uint64_t session__flushes(const struct session *s)
+{
+	return s->totals.flushes;
 }
 
 void session__totals(struct session *s, struct session_totals *ret_totals)

@@ -155,6 +155,8 @@ int session__reset_symbolizer(struct session *s);
  */
 void session__write_accounting(struct session *s, struct store_db *db);
 
+/* Flushes done so far (cheap: no kernel counters are read). */
+uint64_t session__flushes(const struct session *s);
 /* Current totals. */
 void session__totals(struct session *s, struct session_totals *ret_totals);
 

@@ -260,17 +260,20 @@ struct sym_maps_entry {
 };
 
 /*
- * Parse one line of a maps file. Returns 1 and *ret_entry (path owned by the
- * caller) for an executable mapping, 0 for a line to skip, -EINVAL for a
- * malformed line, or -ENOMEM.
+ * Parse one line of a maps file, line[0..len) without its newline. Returns 1
+ * and *ret_entry (path owned by the caller) for an executable mapping, 0 for
+ * a line to skip (not executable), -EINVAL for a malformed line, or -ENOMEM.
  */
-int sym_maps__parse_line(const char *line, struct sym_maps_entry *ret_entry);
+int sym_maps__parse_line(const char *line, size_t len,
+			 struct sym_maps_entry *ret_entry);
 
 /*
  * Read ROOT/proc/PID/maps and return its executable mappings sorted by start.
- * Returns 0, -ESRCH (no such process), -EACCES, or -ENOMEM.
+ * *buf (capacity *buf_cap; NULL and 0 at first) holds the file's text and is
+ * kept for the next call; the caller frees it. Returns 0, -ESRCH (no such
+ * process), -EACCES, or -ENOMEM.
  */
-int sym_maps__read(const char *root, pid_t pid,
+int sym_maps__read(const char *root, pid_t pid, char **buf, size_t *buf_cap,
 		   struct sym_maps_entry **ret_entries, size_t *ret_n);
 void sym_maps__free(struct sym_maps_entry *entries, size_t n);
 

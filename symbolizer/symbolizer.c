@@ -89,6 +89,25 @@ struct file_key {
 	struct sym_binary *bin;
 };
 
+/*
+ * A mapped file as /proc/PID/maps names it (device, inode and interned
+ * path), and the binary it was opened as at checked_ns. Within
+ * SEEN_TRUST_NS of that check a new process's mapping of it takes the
+ * binary without opening the file again: under process churn, opening
+ * every mapped file of every new process (a path walk each) was a tenth of
+ * the agent's CPU. A file rewritten in place within that second is the
+ * price: its new processes keep the old symbols until the next check.
+ */
+struct seen_file {
+	unsigned dev_major, dev_minor;
+	uint64_t ino;
+	const char *path;
+	uint64_t checked_ns;
+	struct sym_binary *bin;
+};
+
+#define SEEN_TRUST_NS 1000000000ULL
+
 struct sym_mapping {
 	uint64_t start;  /* first: sym_sorted__count_le() searches it */
 	uint64_t end, offset;
@@ -122,11 +141,15 @@ struct sym_session {
 	struct sym_htab procs;     /* pid -> sym_process */
 	struct sym_htab keys;      /* file_key -> (owns) file_key */
 	struct sym_htab ids;       /* build-id -> sym_binary */
+	struct sym_htab seen;      /* struct seen_file, by maps' view of a file */
 	struct sym_binary **bins;  /* owns every binary */
 	size_t n_bins, cap_bins;
 	unsigned char *vdso_image; /* last vdso image loaded, and its binary */
 	size_t vdso_size;
+	bool vdso_high;            /* it was mapped above 4 GiB (a 64-bit process) */
 	struct sym_binary *vdso_bin;
+	char *maps_text;           /* sym_maps__read's buffer, kept */
+	size_t maps_cap;
 	struct sym_kernel *kernel;
 	bool kernel_tried;
 	struct sym_stats stats;
@@ -193,6 +216,22 @@ static bool key_eq(const void *value, const void *key)
 
 	return a->dev == b->dev && a->ino == b->ino &&
 	       a->mtime_ns == b->mtime_ns && a->size == b->size;
+}
+
+static uint64_t seen_hash(unsigned major, unsigned minor, uint64_t ino,
+			  const char *path)
+{
+	uint64_t k[4] = { major, minor, ino, (uintptr_t)path };
+
+	return common_hash(COMMON_HASH_SEED, k, sizeof(k));
+}
+
+static bool seen_eq(const void *value, const void *key)
+{
+	const struct seen_file *a = value, *b = key;
+
+	return a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
+	       a->ino == b->ino && a->path == b->path;
 }
 
 static bool id_eq(const void *value, const void *key)
@@ -431,10 +470,23 @@ static int mapping_file_binary(struct sym_session *s, pid_t pid,
 		.prefix = prefix,
 		.path = m->path,
 	};
+	struct seen_file want = {
+		.dev_major = m->dev_major, .dev_minor = m->dev_minor,
+		.ino = m->inode, .path = ret->module,
+	}, *seen = NULL;
+	uint64_t hash = seen_hash(want.dev_major, want.dev_minor, want.ino, want.path);
+	uint64_t now = common_now_ns();
 	struct stat st = {0};
 	struct file_key key;
 	int fd, r;
 
+	if (!m->deleted) {
+		seen = sym_htab__find(&s->seen, hash, seen_eq, &want);
+		if (seen && now - seen->checked_ns < SEEN_TRUST_NS) {
+			ret->bin = seen->bin;
+			return 0;
+		}
+	}
 	snprintf(prefix, sizeof(prefix), "%s/proc/%d/root", s->root, (int)pid);
 	fd = mapping_open(s, pid, m, &st);
 	if (fd < 0) {
@@ -450,7 +502,22 @@ static int mapping_file_binary(struct sym_session *s, pid_t pid,
 	};
 	r = binary_from_fd(s, fd, &key, &where, &ret->bin);
 	close(fd);
-	return r;
+	if (r < 0 || m->deleted)
+		return r;
+	/* Remember the check (failing to is only slower). */
+	if (!seen) {
+		seen = malloc(sizeof(*seen));
+		if (seen && sym_htab__insert(&s->seen, hash, seen) < 0) {
+			free(seen);
+			seen = NULL;
+		}
+	}
+	if (seen) {
+		*seen = want;
+		seen->checked_ns = now;
+		seen->bin = ret->bin;
+	}
+	return 0;
 }
 
 /* Size of an in-memory ELF image from its headers (for our own vdso). */
@@ -506,6 +573,14 @@ static int mapping_vdso_binary(struct sym_session *s, pid_t pid,
 	ret->fail = SYM_MISS_NO_FILE;
 	if (size > MAX_VDSO_SIZE)
 		return 0;
+	/* Every 64-bit process of a kernel has the same vdso (mapped above
+	 * 4 GiB; a 32-bit or x32 process's is below): once one is loaded,
+	 * reading each new process's memory for it again is not needed. */
+	if (s->vdso_bin && s->vdso_high && m->start >= 1ULL << 32 &&
+	    s->vdso_size == size) {
+		ret->bin = s->vdso_bin;
+		return 0;
+	}
 	buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;
@@ -525,6 +600,7 @@ static int mapping_vdso_binary(struct sym_session *s, pid_t pid,
 	free(s->vdso_image);
 	s->vdso_image = buf;
 	s->vdso_size = size;
+	s->vdso_high = m->start >= 1ULL << 32;
 	s->vdso_bin = ret->bin;
 	buf = NULL;
 out:
@@ -594,7 +670,7 @@ static int note_process(struct sym_session *s, pid_t pid)
 		s->proc_memory += sizeof(*proc);
 	}
 	proc->read_ns = common_now_ns();
-	r = sym_maps__read(s->root, pid, &entries, &n);
+	r = sym_maps__read(s->root, pid, &s->maps_text, &s->maps_cap, &entries, &n);
 	/* A zombie has an empty maps file; keep what was seen before. */
 	if (r == 0 && n == 0 && proc->snapshotted)
 		r = -ESRCH;
@@ -676,12 +752,18 @@ static void key_free(void *k)
 	free(k);
 }
 
+static bool seen_of_bin(const void *value, const void *bin)
+{
+	return ((const struct seen_file *)value)->bin == bin;
+}
+
 /* Free bin, which no process maps, and every way to find it. */
 static void binary_forget(struct sym_session *s, size_t i)
 {
 	struct sym_binary *bin = s->bins[i];
 
 	sym_htab__remove_if(&s->keys, key_of_bin, bin, key_free);
+	sym_htab__remove_if(&s->seen, seen_of_bin, bin, key_free);
 	if (bin->build_id)
 		sym_htab__remove(&s->ids, common_hash(COMMON_HASH_SEED, bin->build_id,
 						      strlen(bin->build_id)),
@@ -1503,11 +1585,13 @@ void sym_session__free(struct sym_session *s)
 	sym_htab__fini(&s->procs, process_free);
 	sym_htab__fini(&s->keys, key_free);
 	sym_htab__fini(&s->ids, NULL);
+	sym_htab__fini(&s->seen, key_free);
 	sym_htab__fini(&s->demangled, demangled_free);
 	for (size_t i = 0; i < s->n_bins; i++)
 		binary_free(s->bins[i]);
 	free(s->bins);
 	free(s->vdso_image);
+	free(s->maps_text);
 	sym_kernel__free(s->kernel);
 	sym_strings__fini(&s->strings);
 	free(s->debug_dir);
