@@ -93,10 +93,19 @@ void common_json_string(FILE *f, const char *s)
 		fputs("null", f);
 		return;
 	}
-	fputc('"', f);
+	putc('"', f);
 	while (*p) {
+		const unsigned char *run = p;
 		size_t n;
 
+		/* Plain ASCII goes out in runs: one call per run, not per
+		 * byte (a large tree's string tables are mostly names). */
+		while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			fwrite(run, 1, (size_t)(p - run), f);
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"':
 			fputs("\\\"", f);
@@ -131,5 +140,5 @@ void common_json_string(FILE *f, const char *s)
 		fwrite(p, 1, n, f);
 		p += n;
 	}
-	fputc('"', f);
+	putc('"', f);
 }

@@ -410,6 +410,24 @@ struct store_label_value {
 };
 
 /*
+ * The label sets of q's range (with q's filter) and their samples, read in
+ * one pass over the range; label names and values are then answered from
+ * it in memory (the web UI asks for every label's values at once). Returns
+ * 0 and *ret_sets (free with store_label_sets__free), or -errno.
+ */
+struct store_label_sets;
+int store_db__label_sets(struct store_db *db, const struct store_query *q,
+			 struct store_label_sets **ret_sets);
+void store_label_sets__free(struct store_label_sets *sets);
+/* As store_db__label_names and store_db__label_values, from sets. */
+int store_label_sets__names(const struct store_label_sets *sets,
+			    char ***ret_names, size_t *ret_n);
+int store_label_sets__values(const struct store_label_sets *sets,
+			     const char *name,
+			     struct store_label_value **ret_values,
+			     size_t *ret_n);
+
+/*
  * Names of the labels present in q's range (with q's filter): the
  * built-in host, process, pid, thread, tid, cgroup, then free-form labels
  * sorted by name. Returns 0 and *ret_names (NULL-terminated; free with

@@ -435,16 +435,97 @@ static int compare_names(const void *pa, const void *pb)
 	return strcmp(a->value, b->value);
 }
 
-int store_db__label_values(struct store_db *db, const struct store_query *q,
-			   const char *name, struct store_label_value **ret_values,
-			   size_t *ret_n)
+struct store_label_sets {
+	struct labeled {
+		struct store_labels l; /* texts owned */
+		uint64_t samples;
+	} *v;
+	size_t n, cap;
+};
+
+void store_label_sets__free(struct store_label_sets *sets)
 {
-	struct value_acc a = { .name = name };
+	if (!sets)
+		return;
+	for (size_t i = 0; i < sets->n; i++) {
+		free((char *)sets->v[i].l.host);
+		free((char *)sets->v[i].l.process);
+		free((char *)sets->v[i].l.thread);
+		free((char *)sets->v[i].l.extra);
+	}
+	free(sets->v);
+	free(sets);
+}
+
+static int copy_text(const char *text, const char **ret)
+{
+	*ret = NULL;
+	if (!text)
+		return 0;
+	*ret = strdup(text);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int keep_set(void *ctx, const struct store_labels *l, uint64_t samples)
+{
+	struct store_label_sets *sets = ctx;
+	struct labeled *e;
+
+	if (sets->n == sets->cap) {
+		size_t cap = sets->cap ? sets->cap * 2 : 64;
+		struct labeled *v = realloc(sets->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		sets->v = v;
+		sets->cap = cap;
+	}
+	e = &sets->v[sets->n++];
+	memset(e, 0, sizeof(*e));
+	e->l.pid = l->pid;
+	e->l.tid = l->tid;
+	e->l.cgroup_id = l->cgroup_id;
+	e->samples = samples;
+	if (copy_text(l->host, &e->l.host) < 0 ||
+	    copy_text(l->process, &e->l.process) < 0 ||
+	    copy_text(l->thread, &e->l.thread) < 0 ||
+	    copy_text(l->extra, &e->l.extra) < 0)
+		return -ENOMEM; /* freed with the rest */
+	return 0;
+}
+
+int store_db__label_sets(struct store_db *db, const struct store_query *q,
+			 struct store_label_sets **ret_sets)
+{
+	struct store_label_sets *sets;
 	int r;
 
-	if (!db || !name || !ret_values || !ret_n)
+	if (!db || !ret_sets)
 		return -EINVAL;
-	r = for_each_label_set(db, q, value_of_set, &a);
+	sets = calloc(1, sizeof(*sets));
+	if (!sets)
+		return -ENOMEM;
+	r = for_each_label_set(db, q, keep_set, sets);
+	if (r < 0) {
+		store_label_sets__free(sets);
+		return r;
+	}
+	*ret_sets = sets;
+	return 0;
+}
+
+int store_label_sets__values(const struct store_label_sets *sets,
+			     const char *name,
+			     struct store_label_value **ret_values,
+			     size_t *ret_n)
+{
+	struct value_acc a = { .name = name };
+	int r = 0;
+
+	if (!sets || !name || !ret_values || !ret_n)
+		return -EINVAL;
+	for (size_t i = 0; i < sets->n && r == 0; i++)
+		r = value_of_set(&a, &sets->v[i].l, sets->v[i].samples);
 	store_map__free(&a.index);
 	if (r < 0) {
 		store_label_values_free(a.v, a.n);
@@ -457,24 +538,24 @@ int store_db__label_values(struct store_db *db, const struct store_query *q,
 	return 0;
 }
 
-int store_db__label_names(struct store_db *db, const struct store_query *q,
-			  char ***ret_names, size_t *ret_n)
+int store_label_sets__names(const struct store_label_sets *sets,
+			    char ***ret_names, size_t *ret_n)
 {
 	static const char *const builtin[] = {
 		"host", "process", "pid", "thread", "tid", "cgroup",
 	};
 	struct value_acc a = { 0 };
-	struct store_summary *s = NULL;
 	char **names = NULL;
+	uint64_t samples = 0;
 	size_t n = 0;
-	int r;
+	int r = 0;
 
-	if (!db || !ret_names || !ret_n)
+	if (!sets || !ret_names || !ret_n)
 		return -EINVAL;
-	r = store_db__summary(db, q, &s);
-	if (r < 0)
-		return r;
-	r = for_each_label_set(db, q, names_of_set, &a);
+	for (size_t i = 0; i < sets->n && r == 0; i++) {
+		samples += sets->v[i].samples;
+		r = names_of_set(&a, &sets->v[i].l, sets->v[i].samples);
+	}
 	if (r < 0)
 		goto out;
 	if (a.n)
@@ -484,7 +565,7 @@ int store_db__label_names(struct store_db *db, const struct store_query *q,
 		r = -ENOMEM;
 		goto out;
 	}
-	if (s->samples) {
+	if (samples) {
 		for (size_t i = 0; i < ARRAY_SIZE(builtin); i++) {
 			names[n] = strdup(builtin[i]);
 			if (!names[n++]) {
@@ -504,7 +585,37 @@ out:
 	store_strv_free(names);
 	store_label_values_free(a.v, a.n);
 	store_map__free(&a.index);
-	store_summary__free(s);
+	return r;
+}
+
+int store_db__label_values(struct store_db *db, const struct store_query *q,
+			   const char *name, struct store_label_value **ret_values,
+			   size_t *ret_n)
+{
+	struct store_label_sets *sets = NULL;
+	int r;
+
+	if (!db || !name || !ret_values || !ret_n)
+		return -EINVAL;
+	r = store_db__label_sets(db, q, &sets);
+	if (r == 0)
+		r = store_label_sets__values(sets, name, ret_values, ret_n);
+	store_label_sets__free(sets);
+	return r;
+}
+
+int store_db__label_names(struct store_db *db, const struct store_query *q,
+			  char ***ret_names, size_t *ret_n)
+{
+	struct store_label_sets *sets = NULL;
+	int r;
+
+	if (!db || !ret_names || !ret_n)
+		return -EINVAL;
+	r = store_db__label_sets(db, q, &sets);
+	if (r == 0)
+		r = store_label_sets__names(sets, ret_names, ret_n);
+	store_label_sets__free(sets);
 	return r;
 }
 

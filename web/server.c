@@ -343,6 +343,7 @@ static const char *const builtin_labels[] = { "host", "process", "pid", "thread"
 static void api_labels(struct web_server *srv, const struct request *q, struct reply *r)
 {
 	const struct side *s = &q->head;
+	struct store_label_sets *sets = NULL;
 	struct store_db *db = NULL;
 	char **names = NULL;
 	size_t n_names = 0;
@@ -355,7 +356,10 @@ static void api_labels(struct web_server *srv, const struct request *q, struct r
 		fail_store(srv, NULL, err, r);
 		goto out;
 	}
-	err = store_db__label_names(db, &s->q, &names, &n_names);
+	/* One pass over the range for every label's values. */
+	err = store_db__label_sets(db, &s->q, &sets);
+	if (!err)
+		err = store_label_sets__names(sets, &names, &n_names);
 	if (err) {
 		fail_store(srv, db, err, r);
 		goto out;
@@ -375,7 +379,7 @@ static void api_labels(struct web_server *srv, const struct request *q, struct r
 			dup |= !strcmp(builtin_labels[b], name);
 		if (dup)
 			continue;
-		err = store_db__label_values(db, &s->q, name, &v, &nv);
+		err = store_label_sets__values(sets, name, &v, &nv);
 		if (err) {
 			fclose(f);
 			free(r->body);
@@ -397,6 +401,7 @@ static void api_labels(struct web_server *srv, const struct request *q, struct r
 	fputs("]}", f);
 	body_close(f, r, ferror(f) ? -EIO : 0);
 out:
+	store_label_sets__free(sets);
 	store_strv_free(names);
 }
 

@@ -34,6 +34,9 @@ struct strtab {
 	struct index_map map;
 	const char **strs;
 	size_t n, cap;
+	/* The texts of one tree are interned (equal texts are equal
+	 * pointers): then the pointer is the key, no text is hashed. */
+	bool by_pointer;
 };
 
 struct merge {
@@ -97,15 +100,23 @@ static void map_free(struct index_map *m)
  * and files (the table is created with "" first). */
 static int strtab_index(struct strtab *t, const char *s, uint32_t *ret)
 {
-	uint64_t h = str_hash(COMMON_HASH_SEED, s ? s : "");
+	uint64_t h;
 	size_t i;
 
-	if (!s)
-		s = "";
+	if (!s || !*s)
+		s = "";  /* one pointer for every empty text */
+	if (t->by_pointer) {
+		h = (uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	} else {
+		h = str_hash(COMMON_HASH_SEED, s);
+	}
 	if (2 * (t->map.n + 1) > t->map.cap && map_grow(&t->map))
 		return -ENOMEM;
 	for (i = h & (t->map.cap - 1); t->map.slots[i] != UINT32_MAX; i = (i + 1) & (t->map.cap - 1)) {
-		if (t->map.hashes[i] == h && !strcmp(t->strs[t->map.slots[i]], s)) {
+		if (t->map.hashes[i] == h &&
+		    (t->strs[t->map.slots[i]] == s ||
+		     (!t->by_pointer && !strcmp(t->strs[t->map.slots[i]], s)))) {
 			*ret = t->map.slots[i];
 			return 0;
 		}
@@ -177,6 +188,27 @@ static int merged_index(struct merge *m, uint32_t parent, const struct store_tre
 	m->map.hashes[i] = h;
 	m->map.n++;
 	*ret = m->n++;
+	return 0;
+}
+
+/* The nodes of one tree as they are: a store tree's nodes are unique per
+ * (parent, frame) already, parents first. */
+static int copy_tree(struct merge *m, const struct store_tree *t)
+{
+	size_t n = store_tree__size(t);
+
+	m->nodes = calloc(n ? n : 1, sizeof(*m->nodes));
+	if (!m->nodes)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_tree_node *f = store_tree__node(t, i);
+
+		m->nodes[i].parent = i ? f->parent : 0;
+		m->nodes[i].frame = f;
+		m->nodes[i].self = f->self;
+		m->nodes[i].total = f->total;
+	}
+	m->n = m->cap = n;
 	return 0;
 }
 
@@ -281,26 +313,75 @@ static int truncate_merge(struct merge *m, size_t max_nodes, size_t *ret_dropped
 	return 0;
 }
 
-static void write_strs(FILE *out, const char *key, const struct strtab *t)
+/* Output through a local buffer: one fprintf per number was half of the
+ * time of a large tree's answer. */
+struct out {
+	FILE *f;
+	size_t n;
+	char buf[65536];
+};
+
+static void out_flush(struct out *o)
 {
-	fprintf(out, "\"%s\":[", key);
-	for (size_t i = 0; i < t->n; i++) {
-		if (i)
-			fputc(',', out);
-		common_json_string(out, t->strs[i]);
-	}
-	fputc(']', out);
+	if (o->n)
+		fwrite(o->buf, 1, o->n, o->f);
+	o->n = 0;
 }
 
-#define WRITE_COLUMN(out, m, key, expr)                                  \
+static void out_str(struct out *o, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (o->n + len > sizeof(o->buf))
+		out_flush(o);
+	if (len > sizeof(o->buf)) {
+		fwrite(s, 1, len, o->f);
+		return;
+	}
+	memcpy(o->buf + o->n, s, len);
+	o->n += len;
+}
+
+/* sep (when not 0), then v in decimal. */
+static void out_u64(struct out *o, char sep, uint64_t v)
+{
+	char tmp[24];
+	size_t k = sizeof(tmp);
+
+	if (o->n + 22 > sizeof(o->buf))
+		out_flush(o);
+	do {
+		tmp[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (sep)
+		o->buf[o->n++] = sep;
+	memcpy(o->buf + o->n, tmp + k, sizeof(tmp) - k);
+	o->n += sizeof(tmp) - k;
+}
+
+static void write_strs(struct out *o, const char *key, const struct strtab *t)
+{
+	out_str(o, "\"");
+	out_str(o, key);
+	out_str(o, "\":[");
+	out_flush(o);
+	for (size_t i = 0; i < t->n; i++) {
+		if (i)
+			fputc(',', o->f);
+		common_json_string(o->f, t->strs[i]);
+	}
+	fputc(']', o->f);
+}
+
+#define WRITE_COLUMN(o, m, key, expr)                                    \
 	do {                                                             \
-		fprintf(out, ",\"%s\":[", key);                          \
+		out_str(o, ",\"" key "\":[");                              \
 		for (size_t i_ = 0; i_ < (m)->n; i_++) {                 \
 			const struct mnode *n_ = &(m)->nodes[i_];        \
-			fprintf(out, i_ ? ",%llu" : "%llu",              \
-				(unsigned long long)(expr));             \
+			out_u64(o, i_ ? ',' : 0, (uint64_t)(expr));      \
 		}                                                        \
-		fputc(']', out);                                         \
+		out_str(o, "]");                                         \
 	} while (0)
 
 int web_write_tree_json(FILE *out, const struct store_tree *head,
@@ -317,14 +398,17 @@ int web_write_tree_json_max(FILE *out, const struct store_tree *head,
 	uint64_t samples = 0, base_samples = 0;
 	size_t dropped = 0;
 	uint32_t unused;
+	struct out *o = NULL;
 	int err;
 
+	/* One tree's texts are interned; a diff's two trees have their own. */
+	m.names.by_pointer = m.modules.by_pointer = m.files.by_pointer = !base;
 	/* Index 0 of modules and files means unknown. */
 	err = strtab_index(&m.modules, "", &unused);
 	if (!err)
 		err = strtab_index(&m.files, "", &unused);
 	if (!err)
-		err = add_tree(&m, head, false);
+		err = base ? add_tree(&m, head, false) : copy_tree(&m, head);
 	if (!err && base)
 		err = add_tree(&m, base, true);
 	if (!err)
@@ -338,8 +422,12 @@ int web_write_tree_json_max(FILE *out, const struct store_tree *head,
 		if (!err)
 			err = strtab_index(&m.files, f->file, &m.nodes[i].file);
 	}
+	if (!err && !(o = malloc(sizeof(*o))))
+		err = -ENOMEM;
 	if (err)
 		goto out;
+	o->f = out;
+	o->n = 0;
 	if (m.n) {
 		samples = m.nodes[0].total;
 		base_samples = m.nodes[0].base_total;
@@ -352,31 +440,33 @@ int web_write_tree_json_max(FILE *out, const struct store_tree *head,
 			(unsigned long long)base_samples);
 	fprintf(out, "\"from\":%lld,\"to\":%lld,\"samples\":%llu,", (long long)r->from,
 		(long long)r->to, (unsigned long long)samples);
-	write_strs(out, "names", &m.names);
+	write_strs(o, "names", &m.names);
 	fputc(',', out);
-	write_strs(out, "modules", &m.modules);
+	write_strs(o, "modules", &m.modules);
 	fputc(',', out);
-	write_strs(out, "files", &m.files);
-	fputs(",\"nodes\":{\"parent\":[", out);
+	write_strs(o, "files", &m.files);
+	out_str(o, ",\"nodes\":{\"parent\":[");
 	for (size_t i = 0; i < m.n; i++)
-		fprintf(out, i ? ",%u" : "%u", m.nodes[i].parent);
-	fputc(']', out);
-	WRITE_COLUMN(out, &m, "name", n_->name);
-	WRITE_COLUMN(out, &m, "module", n_->module);
-	WRITE_COLUMN(out, &m, "file", n_->file);
-	WRITE_COLUMN(out, &m, "line", n_->frame->line);
+		out_u64(o, i ? ',' : 0, m.nodes[i].parent);
+	out_str(o, "]");
+	WRITE_COLUMN(o, &m, "name", n_->name);
+	WRITE_COLUMN(o, &m, "module", n_->module);
+	WRITE_COLUMN(o, &m, "file", n_->file);
+	WRITE_COLUMN(o, &m, "line", n_->frame->line);
 	/* The root is synthetic, like the process nodes (web/API.md). */
-	WRITE_COLUMN(out, &m, "kind", i_ ? n_->frame->kind : STORE_FRAME_PROCESS);
-	WRITE_COLUMN(out, &m, "self", n_->self);
-	WRITE_COLUMN(out, &m, "total", n_->total);
+	WRITE_COLUMN(o, &m, "kind", i_ ? n_->frame->kind : STORE_FRAME_PROCESS);
+	WRITE_COLUMN(o, &m, "self", n_->self);
+	WRITE_COLUMN(o, &m, "total", n_->total);
 	if (base) {
-		WRITE_COLUMN(out, &m, "base_self", n_->base_self);
-		WRITE_COLUMN(out, &m, "base_total", n_->base_total);
+		WRITE_COLUMN(o, &m, "base_self", n_->base_self);
+		WRITE_COLUMN(o, &m, "base_total", n_->base_total);
 	}
+	out_flush(o);
 	fprintf(out, "},\"truncated\":%zu}", dropped);
 	if (ferror(out))
 		err = -EIO;
 out:
+	free(o);
 	free(m.nodes);
 	map_free(&m.map);
 	map_free(&m.names.map);
