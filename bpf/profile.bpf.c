@@ -210,7 +210,13 @@ static __always_inline void announce(__u32 tgid, __u32 parent, __u32 exec)
 	e->parent_tgid = parent;
 	e->exec = exec;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, 0);
+	/* Forced: the process may live a few milliseconds. The adaptive
+	 * wake-up fires only for a record at the consumer's position, and
+	 * records before this one may be waiting without one (exits, DWARF
+	 * samples): announcements then waited for the consumer's poll
+	 * timeout, and a third of a churn's short processes were gone
+	 * before their snapshot. */
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	if (exec)
 		bpf_map_delete_elem(&announced, &tgid);
 	else
@@ -557,9 +563,9 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	}
 	e->h.type = EMBER_EV_EXIT;
 	e->h.tgid = tgid;
-	/* Not urgent: read at the consumer's next wake-up (an announcement,
-	 * or its poll timeout). Waking it for every exit was a third of its
-	 * wake-ups under process churn. */
+	/* Not urgent: read at the consumer's next wake-up (an announcement
+	 * forces one, or its poll times out). Waking it for every exit was a
+	 * third of its wake-ups under process churn. */
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 	/* tracked is cleaned by user space after the drain that follows, so
 	 * samples taken while the group was exiting still pass the filter. */

@@ -51,10 +51,14 @@ struct agg_entry {
 struct young {
 	uint32_t tgid;
 	uint64_t first_ns, last_ns;
+	bool sampled; /* announced by a sample, not only by its exec */
 };
 
 /* How long a process counts as young, and how often it is re-read then. */
 #define YOUNG_NS (300ULL * 1000000ULL)
+/* ... and how long one that has not been sampled is (re-read at 5 and 10
+ * ms: ld.so has mapped the libraries of most programs by then). */
+#define YOUNG_EXEC_NS (15ULL * 1000000ULL)
 #define YOUNG_REFRESH_NS (5ULL * 1000000ULL)
 #define MAX_YOUNG 256
 
@@ -832,24 +836,30 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 	sym_session__note_process(s->sym, tgid);
 	if (s->opts.unwind == SAMPLER_UNWIND_AUTO)
 		choose_unwind(s, tgid, exec);
-	/* ... and again while it is young (see refresh_young()), once it has
-	 * been sampled: the first sample after exec announces the process
-	 * again. Most processes of a busy host's churn are never sampled;
-	 * re-reading each of them was most of the agent's CPU there. */
-	if (exec)
-		return;
-	for (size_t i = 0; i < s->n_young; i++)
-		if (s->young[i].tgid == tgid)
+	/* ... and again while it is young (see refresh_young()). */
+	for (size_t i = 0; i < s->n_young; i++) {
+		if (s->young[i].tgid == tgid) {
+			if (exec)
+				s->young[i] = (struct young){ tgid, now, now, false };
+			else
+				s->young[i].sampled = true;
 			return;
+		}
+	}
 	if (s->n_young < MAX_YOUNG)
-		s->young[s->n_young++] = (struct young){ tgid, now, now };
+		s->young[s->n_young++] = (struct young){ tgid, now, now, !exec };
 }
 
 /*
- * A process announced at a first sample taken while ld.so was still at
- * work has a snapshot without its libraries; a ~30 ms process is gone
- * before the flush could re-read it. Re-read young sampled processes every
- * few milliseconds until they are YOUNG_NS old or gone.
+ * A process announced at exec, or at a first sample taken while ld.so was
+ * still at work, has a snapshot without its libraries; a ~30 ms process is
+ * gone before the flush could re-read it. Re-read young processes every few
+ * milliseconds until they are gone or old: YOUNG_NS once sampled,
+ * YOUNG_EXEC_NS before. Most processes of a busy host's churn are never
+ * sampled; re-reading each of them for 300 ms was most of the agent's CPU
+ * there, and without the early re-reads a short process sampled before its
+ * announcement was handled kept a snapshot without its libraries (a third
+ * of the churn's user stacks lost their leaf).
  */
 static void refresh_young(struct session *s)
 {
@@ -859,7 +869,7 @@ static void refresh_young(struct session *s)
 	for (size_t i = 0; i < s->n_young; i++) {
 		struct young y = s->young[i];
 
-		if (now - y.first_ns > YOUNG_NS)
+		if (now - y.first_ns > (y.sampled ? YOUNG_NS : YOUNG_EXEC_NS))
 			continue;
 		/* Every 5 ms at first, then as often as the process is old
 		 * (5, 10, 20, 40... ms): ld.so maps the libraries in the first
