@@ -276,6 +276,8 @@ int sym_maps__parse_line(const char *line, size_t len,
 int sym_maps__read(const char *root, pid_t pid, char **buf, size_t *buf_cap,
 		   struct sym_maps_entry **ret_entries, size_t *ret_n);
 void sym_maps__free(struct sym_maps_entry *entries, size_t n);
+/* Tests: read the maps file's text even where PROCMAP_QUERY works. */
+extern bool sym_maps_no_query;
 
 /* ---- symbolizer.c, for unwind.c ----------------------------------------- */
 

@@ -148,10 +148,45 @@ static void check_self(void)
 	free(buf);
 }
 
+/* Where the kernel has PROCMAP_QUERY, it and the maps file's text give the
+ * same mappings (but [vsyscall], which is not a mapping of the process's
+ * own and only the text shows). */
+static void check_query_vs_text(void)
+{
+	struct sym_maps_entry *q = NULL, *t = NULL;
+	size_t nq = 0, nt = 0, k = 0, cap = 0;
+	char *buf = NULL;
+
+	CHECK(sym_maps__read("", getpid(), &buf, &cap, &q, &nq) == 0);
+	sym_maps_no_query = true;
+	CHECK(sym_maps__read("", getpid(), &buf, &cap, &t, &nt) == 0);
+	sym_maps_no_query = false;
+	for (size_t i = 0; i < nt; i++) {
+		if (t[i].kind == SYM_MAP_VSYSCALL)
+			continue;
+		CHECK(k < nq);
+		if (k >= nq)
+			break;
+		CHECK(q[k].start == t[i].start && q[k].end == t[i].end);
+		CHECK(q[k].offset == t[i].offset && q[k].inode == t[i].inode);
+		CHECK(q[k].dev_major == t[i].dev_major && q[k].dev_minor == t[i].dev_minor);
+		CHECK(q[k].kind == t[i].kind && q[k].deleted == t[i].deleted);
+		CHECK_STR(q[k].path, t[i].path);
+		k++;
+	}
+	CHECK(k == nq);
+	sym_maps__free(q, nq);
+	sym_maps__free(t, nt);
+	free(buf);
+}
+
 int main(void)
 {
 	check_good();
 	check_bad();
+	check_self();
+	check_query_vs_text();
+	sym_maps_no_query = true;
 	check_self();
 	return test_exit();
 }
