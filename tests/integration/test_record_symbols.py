@@ -34,14 +34,22 @@ def main():
     # only waits, keeps the name "shortlived".
     children = [(f, c) for f, c in stacks if f[0] != "shortlived"]
     all_child = total(children)
-    named = total(children, lambda f: leaf(f) == "short_leaf")
     check(all_child > 500, f"enough samples of the short-lived processes ({all_child})")
-    bad = sorted(((c, ";".join(f)) for f, c in children if leaf(f) != "short_leaf"),
-                 reverse=True)[:5]
+    # Of the samples taken in the program's own code (below main: not the
+    # exec, ld.so's start-up or exit_group's teardown, 1-2 % here), short_leaf
+    # is named. Where it burns CPU it calls clock_gettime, and a leaf in
+    # libc or the vdso keeps short_leaf as its caller: named all the same.
+    in_main = [(f, c) for f, c in children if "main" in f]
+    all_main = total(in_main)
+    named = total(in_main, lambda f: leaf(f) == "short_leaf" or "short_leaf" in f)
+    bad = sorted(((c, ";".join(f)) for f, c in in_main
+                  if leaf(f) != "short_leaf" and "short_leaf" not in f), reverse=True)[:5]
     for c, f in bad:
         print(f"  not short_leaf: {c} {f}")
-    check(named >= 0.95 * all_child,
-          f">= 95% of short-lived samples name short_leaf ({named}/{all_child})")
+    check(all_main >= 0.9 * all_child,
+          f">= 90% of short-lived samples are in main ({all_main}/{all_child})")
+    check(named >= 0.95 * all_main,
+          f">= 95% of short-lived samples in main name short_leaf ({named}/{all_main})")
     unknown = total(children, lambda f: any(x == "[unknown]" or "+0x" in x for x in f[1:]
                                             if not x.endswith("_[k]")))
     check(unknown <= 0.05 * all_child, f"few unknown user frames ({unknown}/{all_child})")
