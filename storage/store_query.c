@@ -283,7 +283,6 @@ struct tree_build {
 	} *placed;
 	/* By frame identity: a tree node that already has its texts. */
 	uint32_t *ident_node;
-	struct store_sums texts;    /* (read cache's text, 0) -> tree's copy */
 	int64_t *path;              /* scratch: stack nodes, leaf first */
 	size_t path_cap;
 };
@@ -315,30 +314,6 @@ static int count_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 			       count);
 }
 
-/* The tree's copy of a text of the read cache, whose texts are interned:
- * the pointer identifies the text. */
-static int intern_cached(struct tree_build *b, const char *text,
-			 const char **ret)
-{
-	struct store_sum *found;
-	int r;
-
-	if (!text) {
-		*ret = NULL;
-		return 0;
-	}
-	found = store_sums__find(&b->texts, (int64_t)(uintptr_t)text, 0);
-	if (found) {
-		*ret = (const char *)(uintptr_t)found->count;
-		return 0;
-	}
-	r = tree_intern(b->t, text, ret);
-	if (r == 0)
-		r = store_sums__add(&b->texts, (int64_t)(uintptr_t)text, 0,
-				    (uint64_t)(uintptr_t)*ret);
-	return r;
-}
-
 /* The child of parent for cached frame id (texts owned by the read
  * cache), added with the tree's own copies of the texts when missing. */
 static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
@@ -368,9 +343,9 @@ static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
 		node.name = same->name;
 		node.module = same->module;
 		node.file = same->file;
-	} else if ((r = intern_cached(b, f->name, &node.name)) < 0 ||
-		   (r = intern_cached(b, f->module, &node.module)) < 0 ||
-		   (r = intern_cached(b, f->file, &node.file)) < 0) {
+	} else if ((r = tree_intern(b->t, f->name, &node.name)) < 0 ||
+		   (r = tree_intern(b->t, f->module, &node.module)) < 0 ||
+		   (r = tree_intern(b->t, f->file, &node.file)) < 0) {
 		return r;
 	}
 	r = tree_add(b->t, &node, &index);
@@ -586,7 +561,6 @@ out:
 	free(b.touched);
 	store_sums__free(&b.others);
 	store_sums__free(&b.children);
-	store_sums__free(&b.texts);
 	return r;
 }
 
