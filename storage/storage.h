@@ -257,7 +257,10 @@ struct store_tree_node {
 
 struct store_tree;
 
-/* Query the merged tree for q. Returns 0 and *ret_tree, or -errno. */
+/* Query the merged tree for q. Returns 0 and *ret_tree, or -errno. The
+ * tree is the caller's (store_tree__free), its texts included: it may
+ * outlive db. A handle keeps the work arrays of its last tree query for
+ * the next, when they take 8 MiB or less. */
 int store_db__query_tree(struct store_db *db, const struct store_query *q,
 			 struct store_tree **ret_tree);
 size_t store_tree__size(const struct store_tree *t);

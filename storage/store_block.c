@@ -599,8 +599,7 @@ static int intern(struct store_read_cache *c, const char *text,
 	return 0;
 }
 
-/* Make room for index id in an array of elem-sized entries. */
-static int fit(void **arr, size_t *cap, size_t elem, int64_t id)
+int store_fit(void **arr, size_t *cap, size_t elem, int64_t id)
 {
 	size_t ncap;
 	void *p;
@@ -629,7 +628,7 @@ static int cache_node(void *ctx, const struct store_row *n)
 
 	if (n->id >= UINT32_MAX)
 		return -EINVAL;
-	r = fit((void **)&c->nodes, &c->node_cap, sizeof(*c->nodes), n->id);
+	r = store_fit((void **)&c->nodes, &c->node_cap, sizeof(*c->nodes), n->id);
 	if (r < 0)
 		return r;
 	cn = &c->nodes[n->id];
@@ -663,7 +662,7 @@ static int load_strings(struct store_db *db, struct store_read_cache *c)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
 
-		if ((r = fit((void **)&c->string_text, &c->string_cap,
+		if ((r = store_fit((void **)&c->string_text, &c->string_cap,
 			     sizeof(*c->string_text), id)) < 0 ||
 		    (r = intern(c, (const char *)sqlite3_column_text(st, 1),
 				&c->string_text[id])) < 0)
@@ -690,7 +689,7 @@ static int cache_function(void *ctx, const struct store_row *row)
 	struct store_cached_function *f;
 	int r;
 
-	r = fit((void **)&c->functions, &c->function_cap, sizeof(*c->functions),
+	r = store_fit((void **)&c->functions, &c->function_cap, sizeof(*c->functions),
 		row->id);
 	if (r < 0)
 		return r;
@@ -713,12 +712,12 @@ static int cache_frame(void *ctx, const struct store_row *row)
 	int64_t ident;
 	int r;
 
-	if ((r = fit((void **)&c->frame_ident, &cap, sizeof(int64_t), row->id)) < 0 ||
+	if ((r = store_fit((void **)&c->frame_ident, &cap, sizeof(int64_t), row->id)) < 0 ||
 	    (cap = c->frame_cap,
-	     r = fit((void **)&c->frame_offset, &cap, sizeof(uint64_t), row->id)) < 0 ||
+	     r = store_fit((void **)&c->frame_offset, &cap, sizeof(uint64_t), row->id)) < 0 ||
 	    (cap = c->frame_cap,
-	     r = fit((void **)&c->frame_build_id, &cap, sizeof(char *), row->id)) < 0 ||
-	    (r = fit((void **)&c->frames, &c->frame_cap, sizeof(*c->frames), row->id)) < 0)
+	     r = store_fit((void **)&c->frame_build_id, &cap, sizeof(char *), row->id)) < 0 ||
+	    (r = store_fit((void **)&c->frames, &c->frame_cap, sizeof(*c->frames), row->id)) < 0)
 		return r;
 	c->max_frame = row->id;
 	if (row->v[0] > c->max_function || !c->functions[row->v[0]].known)
@@ -781,8 +780,8 @@ static int load_sets(struct store_db *db, struct store_read_cache *c)
 		int64_t id = sqlite3_column_int64(st, 0);
 		size_t cap = c->set_cap;
 
-		if ((r = fit((void **)&c->set_pid, &cap, sizeof(*c->set_pid), id)) < 0 ||
-		    (r = fit((void **)&c->set_process, &c->set_cap,
+		if ((r = store_fit((void **)&c->set_pid, &cap, sizeof(*c->set_pid), id)) < 0 ||
+		    (r = store_fit((void **)&c->set_process, &c->set_cap,
 			     sizeof(*c->set_process), id)) < 0)
 			break;
 		r = intern(c, (const char *)sqlite3_column_text(st, 1),

@@ -821,6 +821,7 @@ void store_db__close(struct store_db *db)
 	for (size_t i = 0; i < STORE_PACKED_COUNT; i++)
 		store_rows__free(&db->new_rows[i]);
 	store_cache__free(&db->cache);
+	store_tree_scratch__free(db->tree_scratch);
 	free(db);
 }
 

@@ -86,6 +86,11 @@ struct store_sum *store_sums__find(const struct store_sums *m, int64_t a,
 void store_sums__clear(struct store_sums *m);
 void store_sums__free(struct store_sums *m);
 
+/* Make room for index id in *arr, an array of elem-sized entries with
+ * *cap of them: grown by doubling, the new entries zeroed. Returns 0,
+ * -EINVAL for a negative id or -ENOMEM. */
+int store_fit(void **arr, size_t *cap, size_t elem, int64_t id);
+
 /* Rows per chunk of a packed table (store_packed.c): a chunk is rewritten
  * whole when a flush appends to it, so it stays small (~3 KiB packed),
  * and several share a 16 KiB page. */
@@ -189,6 +194,9 @@ struct store_db {
 	/* Rows of the packed tables this flush adds (written at commit). */
 	struct store_rows new_rows[STORE_PACKED_COUNT];
 	struct store_read_cache cache;
+	/* What a tree query keeps for the next (store_query.c); NULL until
+	 * the first. Arrays by cached node and frame: sized to the cache. */
+	struct store_tree_scratch *tree_scratch;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no deadline */
 	char errmsg[256];
 };
@@ -320,6 +328,7 @@ int store_db__scan(struct store_db *db, const struct store_query *q,
  * Returns 0 or -errno. */
 int store_db__refresh_cache(struct store_db *db);
 void store_cache__free(struct store_read_cache *c);
+void store_tree_scratch__free(struct store_tree_scratch *s);
 
 /*
  * Convert a SQLite result code to -errno and remember sqlite3_errmsg() (or

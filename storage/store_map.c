@@ -2,8 +2,10 @@
 /*
  * store_map.c — the byte-key hash map behind the storage module's id caches
  * and the query side's string interning and node merging (see store_map.h).
- * Linear probing, grown at 50% load, keys copied into their own allocation so
- * pointers to them survive growth.
+ * Linear probing, grown at 50% load. Keys are copied into an arena of
+ * blocks, so pointers to them survive growth, a cleared map frees a few
+ * blocks rather than every key, and a reader can keep the keys past the
+ * map (a query's tree points at the read cache's interned texts).
  */
 #include "store_map.h"
 
@@ -12,6 +14,72 @@
 #include <string.h>
 
 #include "common.h"
+
+struct store_arena {
+	unsigned long refs;
+	struct arena_block {
+		struct arena_block *next;
+		unsigned char data[];
+	} *blocks;
+	unsigned char *at; /* free space of the newest block */
+	size_t left, next_size;
+};
+
+#define ARENA_FIRST 4096
+#define ARENA_MAX (1u << 20)
+
+struct store_arena *store_map__arena(const struct store_map *m)
+{
+	if (m->arena)
+		__atomic_add_fetch(&m->arena->refs, 1, __ATOMIC_RELAXED);
+	return m->arena;
+}
+
+void store_arena__unref(struct store_arena *a)
+{
+	struct arena_block *b, *next;
+
+	if (!a || __atomic_sub_fetch(&a->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	for (b = a->blocks; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	free(a);
+}
+
+/* n bytes from the map's arena, or NULL. */
+static unsigned char *arena_alloc(struct store_map *m, size_t n)
+{
+	struct store_arena *a = m->arena;
+	struct arena_block *b;
+	unsigned char *p;
+	size_t size;
+
+	if (!a) {
+		a = calloc(1, sizeof(*a));
+		if (!a)
+			return NULL;
+		a->refs = 1;
+		a->next_size = ARENA_FIRST;
+		m->arena = a;
+	}
+	if (n > a->left) {
+		size = MAX(a->next_size, n);
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		b->next = a->blocks;
+		a->blocks = b;
+		a->at = b->data;
+		a->left = size;
+		a->next_size = MIN(a->next_size * 2, ARENA_MAX);
+	}
+	p = a->at;
+	a->at += n;
+	a->left -= n;
+	return p;
+}
 
 static uint64_t key_hash(const void *key, size_t len)
 {
@@ -91,7 +159,7 @@ int store_map__put(struct store_map *m, const void *key, size_t len,
 	if (!e->key) {
 		/* +1 so a key that is text without its NUL can still be
 		 * handed out as a C string. */
-		copy = malloc(len + 1);
+		copy = arena_alloc(m, len + 1);
 		if (!copy)
 			return -ENOMEM;
 		memcpy(copy, key, len);
@@ -109,11 +177,11 @@ int store_map__put(struct store_map *m, const void *key, size_t len,
 
 void store_map__clear(struct store_map *m)
 {
-	for (size_t i = 0; i < m->cap; i++) {
-		free(m->slots[i].key);
-		m->slots[i].key = NULL;
-	}
+	if (m->n > 0)
+		memset(m->slots, 0, m->cap * sizeof(*m->slots));
 	m->n = 0;
+	store_arena__unref(m->arena);
+	m->arena = NULL;
 }
 
 void store_map__free(struct store_map *m)

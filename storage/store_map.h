@@ -19,19 +19,31 @@ struct store_map_entry {
 	unsigned char *key; /* NULL = empty slot */
 };
 
+/* Where a map's keys live: blocks freed together when the last
+ * reference goes (the map holds one; store_arena__ref gives more). */
+struct store_arena;
+
 struct store_map {
 	struct store_map_entry *slots;
 	size_t cap; /* power of two, or 0 */
 	size_t n;
+	struct store_arena *arena; /* NULL until the first key */
 };
+
+/* A new reference to m's keys as they are now (NULL when it has none):
+ * they stay valid, unchanged, until store_arena__unref, also after the
+ * map is cleared or freed. Thread-safe on distinct references. */
+struct store_arena *store_map__arena(const struct store_map *m);
+void store_arena__unref(struct store_arena *a);
 
 /* Find key: returns 1 and *ret_value, or 0 when absent. */
 int store_map__get(const struct store_map *m, const void *key, size_t len,
 		   int64_t *ret_value);
 
 /*
- * Insert key or replace its value. The key bytes are copied; *ret_key (may be
- * NULL) receives the stored copy, stable until the map is cleared or freed.
+ * Insert key or replace its value. The key bytes are copied (with a NUL
+ * after them); *ret_key (may be NULL) receives the stored copy, stable
+ * until the map is cleared or freed (or longer: store_map__arena).
  * Returns 0 or -ENOMEM.
  */
 int store_map__put(struct store_map *m, const void *key, size_t len,

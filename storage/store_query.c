@@ -9,7 +9,8 @@
  * each stack is walked from its leaf up to the first node already placed
  * for its process (an array by stack node, stamped per process), and the
  * nodes below are placed, identical frames under one parent merging.
- * Strings are interned in the tree, so equal texts are equal pointers.
+ * Texts are the read cache's interned ones (equal texts are equal
+ * pointers), kept alive by the tree's reference to them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +23,9 @@
 struct store_tree {
 	struct store_tree_node *nodes;
 	size_t n, cap;
-	struct store_map strings; /* interned texts; nodes point into keys */
+	/* The read cache's interned texts, which the nodes point into: kept
+	 * alive by this reference after the cache has moved on or closed. */
+	struct store_arena *texts;
 };
 
 void store_query_init(struct store_query *q)
@@ -219,26 +222,8 @@ void store_tree__free(struct store_tree *t)
 	if (!t)
 		return;
 	free(t->nodes);
-	store_map__free(&t->strings);
+	store_arena__unref(t->texts);
 	free(t);
-}
-
-/* The tree's copy of text (NULL stays NULL). */
-static int tree_intern(struct store_tree *t, const char *text,
-		       const char **ret)
-{
-	const void *key;
-	int r;
-
-	if (!text) {
-		*ret = NULL;
-		return 0;
-	}
-	r = store_map__put(&t->strings, text, strlen(text), 0, &key);
-	if (r < 0)
-		return r;
-	*ret = key;
-	return 0;
 }
 
 static int tree_add(struct store_tree *t, const struct store_tree_node *node,
@@ -262,100 +247,241 @@ static int tree_add(struct store_tree *t, const struct store_tree_node *node,
 	return 0;
 }
 
+/*
+ * What a tree query leaves on its handle for the next one: an array by
+ * stack node, sized to the read cache, the children table and the work
+ * lists. Allocated afresh at every query, their megabytes of zeroed pages
+ * cost a third of a last-hour query in page faults; kept, they are put
+ * back at rest when a query ends: counts zero (the touched nodes are
+ * reset), the children table empty, placements marked with stamps that
+ * no later query repeats.
+ */
+struct store_tree_scratch {
+	struct at_node {
+		const char *process; /* first process counted here; NULL none */
+		uint64_t count;
+		uint32_t stamp, at;  /* tree node placed at, for process stamp */
+	} *nodes;
+	size_t node_cap;
+	uint32_t stamp;        /* the last used */
+	uint32_t *touched;     /* nodes counted, in the order first seen */
+	size_t touched_cap, n_touched;
+	struct store_sums others;   /* (process name, stack node) -> count */
+	/* (parent, frame identity) -> tree node, open addressing with the
+	 * keys in the slots: one cache line a lookup, where the placement
+	 * spends its time. Identity 0 marks an empty slot. */
+	struct child_slot {
+		uint32_t parent, ident, index;
+	} *children;
+	size_t children_cap, n_children; /* cap: 0 or a power of two */
+	int64_t *path;              /* stack nodes, leaf first */
+	size_t path_cap;
+	/* By count: its process's number; by process: its tree node and the
+	 * end of its run in grouped, the counts grouped by process. */
+	uint32_t *proc_of, *procs, *first;
+	struct leaf {
+		int64_t node;
+		uint64_t count;
+	} *grouped;
+	size_t proc_of_cap, procs_cap, first_cap, grouped_cap;
+};
+
+/* What a handle keeps between tree queries at most: the last hour of a
+ * busy day's file (150,000 stack nodes, 60,000 tree nodes) takes 8 MiB; a
+ * bigger scratch is freed after its query, so each of the web server's
+ * handles (one a thread) holds at most this much. */
+#define SCRATCH_KEEP (16u << 20)
+
+void store_tree_scratch__free(struct store_tree_scratch *s)
+{
+	if (!s)
+		return;
+	free(s->nodes);
+	free(s->touched);
+	store_sums__free(&s->others);
+	free(s->children);
+	free(s->path);
+	free(s->proc_of);
+	free(s->procs);
+	free(s->first);
+	free(s->grouped);
+	free(s);
+}
+
+static size_t scratch_bytes(const struct store_tree_scratch *s)
+{
+	return s->node_cap * sizeof(*s->nodes) +
+	       s->touched_cap * sizeof(*s->touched) +
+	       s->others.vcap * sizeof(*s->others.v) +
+	       s->others.cap * sizeof(*s->others.slots) +
+	       s->children_cap * sizeof(*s->children) +
+	       s->path_cap * sizeof(*s->path) +
+	       s->proc_of_cap * sizeof(*s->proc_of) +
+	       s->procs_cap * sizeof(*s->procs) +
+	       s->first_cap * sizeof(*s->first) +
+	       s->grouped_cap * sizeof(*s->grouped);
+}
+
+/* The handle's scratch, with an entry for every cached stack node: grown
+ * to the cache and an eighth more (not doubled: it is kept). */
+static int scratch_for(struct store_db *db, struct store_tree_scratch **ret)
+{
+	struct store_tree_scratch *s = db->tree_scratch;
+	size_t need = (size_t)db->cache.max_node + 1;
+
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		db->tree_scratch = s;
+	}
+	if (need > s->node_cap) {
+		size_t cap = need + need / 8;
+		struct at_node *p = realloc(s->nodes, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		memset(p + s->node_cap, 0, (cap - s->node_cap) * sizeof(*p));
+		s->nodes = p;
+		s->node_cap = cap;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* Put the handle's scratch back at rest (also after a failed query), or
+ * free it when it is over SCRATCH_KEEP. */
+static void scratch_rest(struct store_db *db)
+{
+	struct store_tree_scratch *s = db->tree_scratch;
+
+	if (scratch_bytes(s) > SCRATCH_KEEP) {
+		store_tree_scratch__free(s);
+		db->tree_scratch = NULL;
+		return;
+	}
+	for (size_t i = 0; i < s->n_touched; i++) {
+		s->nodes[s->touched[i]].process = NULL;
+		s->nodes[s->touched[i]].count = 0;
+	}
+	s->n_touched = 0;
+	if (s->n_children > 0)
+		memset(s->children, 0, s->children_cap * sizeof(*s->children));
+	s->n_children = 0;
+	store_sums__clear(&s->others);
+}
+
+/* The slot of (parent, ident) in the children table: where it is, or the
+ * empty slot where it would go. */
+static struct child_slot *child_slot(const struct store_tree_scratch *s,
+				     uint32_t parent, uint32_t ident)
+{
+	uint64_t key = (uint64_t)parent << 32 | ident;
+	size_t mask = s->children_cap - 1;
+	size_t j = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & mask;
+
+	while (s->children[j].ident != 0 &&
+	       (s->children[j].ident != ident || s->children[j].parent != parent))
+		j = (j + 1) & mask;
+	return &s->children[j];
+}
+
+/* Room for one more child: the table at most half full. */
+static int children_reserve(struct store_tree_scratch *s)
+{
+	struct child_slot *old = s->children;
+	size_t old_cap = s->children_cap, cap;
+
+	if (s->n_children + 1 <= s->children_cap / 2)
+		return 0;
+	cap = old_cap ? old_cap * 2 : 4096;
+	s->children = calloc(cap, sizeof(*s->children));
+	if (!s->children) {
+		s->children = old;
+		return -ENOMEM;
+	}
+	s->children_cap = cap;
+	for (size_t i = 0; i < old_cap; i++)
+		if (old[i].ident != 0)
+			*child_slot(s, old[i].parent, old[i].ident) = old[i];
+	free(old);
+	return 0;
+}
+
 struct tree_build {
 	struct store_db *db;
 	struct store_tree *t;
-	/* The counts of the range by (process name, stack node): by stack
-	 * node for the first process seen with it, in touched (in the order
-	 * first seen), and in others for further processes. */
-	struct node_count {
-		const char *process;
-		uint64_t count;
-	} *by_node;
-	uint32_t *touched;
-	size_t n_touched;
-	struct store_sums others;   /* (process name, stack node) -> count */
-	struct store_sums children; /* (parent, frame identity) -> node */
-	/* By stack node: the tree node it was placed at, valid when its
-	 * stamp is the current process's (placement is per process). */
-	struct placed {
-		uint32_t stamp, at;
-	} *placed;
-	/* By frame identity: a tree node that already has its texts. */
-	uint32_t *ident_node;
-	int64_t *path;              /* scratch: stack nodes, leaf first */
-	size_t path_cap;
+	struct store_tree_scratch *s;
 };
 
+/* Sum the range's counts by (process name, stack node): by stack node
+ * for the first process seen with it, in others for further ones. */
 static int count_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 		       uint64_t count)
 {
 	struct tree_build *b = ctx;
 	const struct store_read_cache *c = &b->db->cache;
-	struct node_count *nc;
+	struct store_tree_scratch *s = b->s;
+	struct at_node *at;
 	const char *process;
 
 	if (set < 0 || set > c->max_set || node < 0 || node > c->max_node)
 		return -EINVAL;
 	/* Process names are interned: the pointer identifies the name. */
 	process = c->set_process[set] ? c->set_process[set] : "[unknown]";
-	nc = &b->by_node[node];
-	if (nc->process == process) {
-		nc->count += count;
+	at = &s->nodes[node];
+	if (at->process == process) {
+		at->count += count;
 		return 0;
 	}
-	if (!nc->process) {
-		nc->process = process;
-		nc->count = count;
-		b->touched[b->n_touched++] = (uint32_t)node;
+	if (!at->process) {
+		/* Listed first, so the rest after a failure resets it. */
+		if (s->n_touched == s->touched_cap) {
+			int r = store_fit((void **)&s->touched, &s->touched_cap,
+					  sizeof(*s->touched),
+					  (int64_t)s->n_touched);
+
+			if (r < 0)
+				return r;
+		}
+		s->touched[s->n_touched++] = (uint32_t)node;
+		at->process = process;
+		at->count = count;
 		return 0;
 	}
-	return store_sums__add(&b->others, (int64_t)(uintptr_t)process, node,
+	return store_sums__add(&s->others, (int64_t)(uintptr_t)process, node,
 			       count);
 }
 
-/* The child of parent for cached frame id (texts owned by the read
- * cache), added with the tree's own copies of the texts when missing. */
+/* The child of parent for cached frame id, added when missing. */
 static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
 		    uint32_t *ret_index)
 {
 	const struct store_read_cache *c = &b->db->cache;
-	const struct store_tree_node *f = &c->frames[frame];
+	struct store_tree_scratch *s = b->s;
 	int64_t ident = c->frame_ident[frame];
-	struct store_sum *found;
-	struct store_tree_node node = *f;
-	uint32_t index;
+	struct child_slot *slot;
+	struct store_tree_node node;
 	int r;
 
-	if (!f->name)
+	/* Identity 0: a frame whose function is gone. */
+	if (ident <= 0 || ident > UINT32_MAX)
 		return store_db__fail_msg(b->db, -EINVAL, "corrupt stack trie");
-	found = store_sums__find(&b->children, parent, ident);
-	if (found) {
-		*ret_index = (uint32_t)found->count;
+	if ((r = children_reserve(s)) < 0)
+		return r;
+	slot = child_slot(s, parent, (uint32_t)ident);
+	if (slot->ident != 0) {
+		*ret_index = slot->index;
 		return 0;
 	}
+	node = c->frames[frame];
 	node.parent = parent;
 	node.self = node.total = 0;
-	if (b->ident_node[ident]) {
-		/* The same texts are in the tree already. */
-		const struct store_tree_node *same = &b->t->nodes[b->ident_node[ident]];
-
-		node.name = same->name;
-		node.module = same->module;
-		node.file = same->file;
-	} else if ((r = tree_intern(b->t, f->name, &node.name)) < 0 ||
-		   (r = tree_intern(b->t, f->module, &node.module)) < 0 ||
-		   (r = tree_intern(b->t, f->file, &node.file)) < 0) {
-		return r;
-	}
-	r = tree_add(b->t, &node, &index);
+	r = tree_add(b->t, &node, ret_index);
 	if (r < 0)
 		return r;
-	b->ident_node[ident] = index;
-	r = store_sums__add(&b->children, parent, ident, index);
-	if (r < 0)
-		return r;
-	*ret_index = index;
+	*slot = (struct child_slot){ parent, (uint32_t)ident, *ret_index };
+	s->n_children++;
 	return 0;
 }
 
@@ -365,6 +491,7 @@ static int place_stack(struct tree_build *b, uint32_t proc, uint32_t stamp,
 		       int64_t node, uint32_t *ret_index)
 {
 	const struct store_read_cache *c = &b->db->cache;
+	struct store_tree_scratch *s = b->s;
 	size_t depth = 0;
 	uint32_t at = proc;
 	int r;
@@ -377,51 +504,46 @@ static int place_stack(struct tree_build *b, uint32_t proc, uint32_t stamp,
 		if (node < 0 || node > c->max_node || depth > (size_t)c->max_node)
 			return store_db__fail_msg(b->db, -EINVAL,
 						  "corrupt stack trie");
-		if (b->placed[node].stamp == stamp) {
-			at = b->placed[node].at;
+		if (s->nodes[node].stamp == stamp) {
+			at = s->nodes[node].at;
 			break;
 		}
 		cn = &c->nodes[node];
 		if (cn->frame == 0 || cn->frame > c->max_frame)
 			return store_db__fail_msg(b->db, -EINVAL,
 						  "corrupt stack trie");
-		if (depth == b->path_cap) {
-			size_t cap = b->path_cap ? b->path_cap * 2 : 64;
-			int64_t *p = realloc(b->path, cap * sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			b->path = p;
-			b->path_cap = cap;
-		}
-		b->path[depth++] = node;
+		if ((r = store_fit((void **)&s->path, &s->path_cap,
+				   sizeof(*s->path), (int64_t)depth)) < 0)
+			return r;
+		s->path[depth++] = node;
 		node = cn->parent;
 	}
 	while (depth > 0) {
-		int64_t id = b->path[--depth];
+		int64_t id = s->path[--depth];
 
 		r = child_of(b, at, c->nodes[id].frame, &at);
 		if (r < 0)
 			return r;
-		b->placed[id] = (struct placed){ stamp, at };
+		s->nodes[id].stamp = stamp;
+		s->nodes[id].at = at;
 	}
 	*ret_index = at;
 	return 0;
 }
 
 /* The i-th count of the range: (process name, stack node, count). */
-static void count_at(const struct tree_build *b, size_t i,
+static void count_at(const struct store_tree_scratch *s, size_t i,
 		     const char **ret_process, int64_t *ret_node,
 		     uint64_t *ret_count)
 {
-	if (i < b->n_touched) {
-		const struct node_count *nc = &b->by_node[b->touched[i]];
+	if (i < s->n_touched) {
+		const struct at_node *at = &s->nodes[s->touched[i]];
 
-		*ret_process = nc->process;
-		*ret_node = b->touched[i];
-		*ret_count = nc->count;
+		*ret_process = at->process;
+		*ret_node = s->touched[i];
+		*ret_count = at->count;
 	} else {
-		const struct store_sum *e = &b->others.v[i - b->n_touched];
+		const struct store_sum *e = &s->others.v[i - s->n_touched];
 
 		*ret_process = (const char *)(uintptr_t)e->a;
 		*ret_node = e->b;
@@ -433,80 +555,81 @@ static void count_at(const struct tree_build *b, size_t i,
  * processes were first seen), and add the counts to the leaves' selves. */
 static int place_counts(struct tree_build *b)
 {
-	const struct store_read_cache *c = &b->db->cache;
-	size_t n = b->n_touched + b->others.n, n_procs = 0;
-	uint32_t *proc_of = NULL, *procs = NULL, *first = NULL;
-	struct leaf {
-		int64_t node;
-		uint64_t count;
-	} *grouped = NULL;
+	struct store_tree_scratch *s = b->s;
+	size_t n = s->n_touched + s->others.n, n_procs = 0;
 	struct store_sums known = { 0 }; /* (name, 0) -> its number */
 	const char *last = NULL, *name;
 	int64_t node;
 	uint64_t count;
 	uint32_t at = 0;
-	int r = -ENOMEM;
+	int r;
 
-	b->placed = calloc((size_t)c->max_node + 1, sizeof(*b->placed));
-	b->ident_node = calloc((size_t)c->max_frame + 1, sizeof(uint32_t));
-	proc_of = malloc((n + 1) * sizeof(*proc_of));
-	procs = malloc((n + 1) * sizeof(*procs));
-	first = calloc(n + 2, sizeof(*first));
-	grouped = malloc((n + 1) * sizeof(*grouped));
-	if (!b->placed || !b->ident_node || !proc_of || !procs || !first ||
-	    !grouped)
-		goto out;
+	if ((r = store_fit((void **)&s->proc_of, &s->proc_of_cap,
+			   sizeof(*s->proc_of), (int64_t)n)) < 0 ||
+	    (r = store_fit((void **)&s->procs, &s->procs_cap,
+			   sizeof(*s->procs), (int64_t)n)) < 0 ||
+	    (r = store_fit((void **)&s->first, &s->first_cap,
+			   sizeof(*s->first), (int64_t)n + 1)) < 0 ||
+	    (r = store_fit((void **)&s->grouped, &s->grouped_cap,
+			   sizeof(*s->grouped), (int64_t)n)) < 0)
+		return r;
 	/* The process node of each count, numbered by first appearance. */
 	for (size_t i = 0; i < n; i++) {
 		struct store_sum *e;
 		size_t k;
 
-		count_at(b, i, &name, &node, &count);
+		count_at(s, i, &name, &node, &count);
 		if (i > 0 && name == last) {
-			proc_of[i] = proc_of[i - 1];
+			s->proc_of[i] = s->proc_of[i - 1];
 			continue;
 		}
 		e = store_sums__find(&known, (int64_t)(uintptr_t)name, 0);
 		if (e) {
 			k = (size_t)e->count;
 		} else {
-			struct store_tree_node f = { .kind = STORE_FRAME_PROCESS };
+			struct store_tree_node f = { .name = name,
+						     .kind = STORE_FRAME_PROCESS };
 
 			k = n_procs++;
-			if ((r = tree_intern(b->t, name, &f.name)) < 0 ||
-			    (r = tree_add(b->t, &f, &procs[k])) < 0 ||
+			if ((r = tree_add(b->t, &f, &s->procs[k])) < 0 ||
 			    (r = store_sums__add(&known, (int64_t)(uintptr_t)name, 0,
 						 k)) < 0)
 				goto out;
 		}
-		proc_of[i] = (uint32_t)k;
+		s->proc_of[i] = (uint32_t)k;
 		last = name;
 	}
 	/* Group by process, keeping the order within (a counting sort). */
+	memset(s->first, 0, (n_procs + 1) * sizeof(*s->first));
 	for (size_t i = 0; i < n; i++)
-		first[proc_of[i] + 1]++;
+		s->first[s->proc_of[i] + 1]++;
 	for (size_t k = 0; k < n_procs; k++)
-		first[k + 1] += first[k];
+		s->first[k + 1] += s->first[k];
 	for (size_t i = 0; i < n; i++) {
-		count_at(b, i, &name, &node, &count);
-		grouped[first[proc_of[i]]++] = (struct leaf){ node, count };
+		count_at(s, i, &name, &node, &count);
+		s->grouped[s->first[s->proc_of[i]]++] = (struct leaf){ node, count };
+	}
+	/* Each process places with a stamp of its own; when the stamps run
+	 * out, every old placement is forgotten. */
+	if (s->stamp > UINT32_MAX - n_procs - 1) {
+		for (size_t i = 0; i < s->node_cap; i++)
+			s->nodes[i].stamp = 0;
+		s->stamp = 0;
 	}
 	/* first[k] is now where process k's run ends. */
 	for (size_t k = 0, i = 0; k < n_procs; k++) {
-		for (; i < first[k]; i++) {
-			r = place_stack(b, procs[k], (uint32_t)k + 1,
-					grouped[i].node, &at);
+		uint32_t stamp = ++s->stamp;
+
+		for (; i < s->first[k]; i++) {
+			r = place_stack(b, s->procs[k], stamp, s->grouped[i].node,
+					&at);
 			if (r < 0)
 				goto out;
-			b->t->nodes[at].self += grouped[i].count;
+			b->t->nodes[at].self += s->grouped[i].count;
 		}
 	}
 	r = 0;
 out:
-	free(proc_of);
-	free(procs);
-	free(first);
-	free(grouped);
 	store_sums__free(&known);
 	return r;
 }
@@ -532,35 +655,32 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 	r = store_db__read_begin(db);
 	if (r < 0)
 		goto out;
-	b.by_node = calloc((size_t)db->cache.max_node + 1, sizeof(*b.by_node));
-	b.touched = malloc(((size_t)db->cache.max_node + 1) * sizeof(*b.touched));
-	if (!b.by_node || !b.touched)
-		r = -ENOMEM;
+	b.t->texts = store_map__arena(&db->cache.strings);
+	r = scratch_for(db, &b.s);
 	if (r == 0)
 		r = store_db__scan(db, q, count_entry, &b);
 	if (r == -EINVAL && !strstr(db->errmsg, "range"))
 		r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r == 0)
 		r = place_counts(&b);
+	if (b.s)
+		scratch_rest(db);
 	store_db__read_end(db);
 	if (r < 0)
 		goto out;
-	/* Parents precede children, so one backward pass sums subtrees. */
-	for (size_t i = 0; i < b.t->n; i++)
-		b.t->nodes[i].total = b.t->nodes[i].self;
-	for (size_t i = b.t->n - 1; i > 0; i--)
-		b.t->nodes[b.t->nodes[i].parent].total += b.t->nodes[i].total;
+	/* Parents precede children, so one backward pass sums subtrees:
+	 * a node's children have added to its total when it is reached. */
+	for (size_t i = b.t->n - 1; i > 0; i--) {
+		struct store_tree_node *n = &b.t->nodes[i];
+
+		n->total += n->self;
+		b.t->nodes[n->parent].total += n->total;
+	}
+	b.t->nodes[0].total += b.t->nodes[0].self;
 	*ret_tree = b.t;
 	b.t = NULL;
 out:
 	store_tree__free(b.t);
-	free(b.path);
-	free(b.placed);
-	free(b.ident_node);
-	free(b.by_node);
-	free(b.touched);
-	store_sums__free(&b.others);
-	store_sums__free(&b.children);
 	return r;
 }
 
