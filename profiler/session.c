@@ -157,6 +157,7 @@ struct session {
 	struct sym_frame inl[MAX_INLINE_FRAMES];
 
 	struct young young[MAX_YOUNG];
+	uint64_t young_due_ns; /* the next re-read; UINT64_MAX: none */
 	size_t n_young;
 
 	struct probation probation[MAX_PROBATION];
@@ -830,24 +831,42 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 {
 	struct session *s = ctx;
 	uint64_t now = common_now_ns();
+	size_t i;
 
+	for (i = 0; i < s->n_young && s->young[i].tgid != tgid; i++)
+		;
 	/* Snapshot now: the process may be gone by the next flush. Failure
-	 * (already exited) shows up later as unresolved frames. */
-	sym_session__note_process(s->sym, tgid);
+	 * (already exited) shows up later as unresolved frames. A young
+	 * process is watched: its maps file stays open for the re-reads
+	 * (after an exec, a new one). */
+	if (i == s->n_young && s->n_young == MAX_YOUNG)
+		sym_session__note_process(s->sym, tgid);
+	else if (exec)
+		sym_session__watch_process(s->sym, tgid);
+	else
+		sym_session__refresh_process(s->sym, tgid);
 	if (s->opts.unwind == SAMPLER_UNWIND_AUTO)
 		choose_unwind(s, tgid, exec);
 	/* ... and again while it is young (see refresh_young()). */
-	for (size_t i = 0; i < s->n_young; i++) {
-		if (s->young[i].tgid == tgid) {
-			if (exec)
-				s->young[i] = (struct young){ tgid, now, now, false };
-			else
-				s->young[i].sampled = true;
-			return;
-		}
-	}
-	if (s->n_young < MAX_YOUNG)
+	if (i == s->n_young && s->n_young == MAX_YOUNG)
+		return;
+	s->young_due_ns = MIN(s->young_due_ns, now + YOUNG_REFRESH_NS);
+	if (i == s->n_young)
 		s->young[s->n_young++] = (struct young){ tgid, now, now, !exec };
+	else if (exec)
+		s->young[i] = (struct young){ tgid, now, now, false };
+	else
+		s->young[i].sampled = true;
+}
+
+/* When young process y is next due for a re-read. */
+static uint64_t young_due(const struct young *y)
+{
+	/* Every 5 ms at first, then as often as the process is old (5, 10,
+	 * 20, 40... ms): ld.so maps the libraries in the first milliseconds;
+	 * a re-read every 5 ms for 300 ms of each of 40 new processes a
+	 * second was most of the agent's CPU. */
+	return y->last_ns + MAX(YOUNG_REFRESH_NS, y->last_ns - y->first_ns);
 }
 
 /*
@@ -859,30 +878,39 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
  * sampled; re-reading each of them for 300 ms was most of the agent's CPU
  * there, and without the early re-reads a short process sampled before its
  * announcement was handled kept a snapshot without its libraries (a third
- * of the churn's user stacks lost their leaf).
+ * of the churn's user stacks lost their leaf). A process stays listed until
+ * it is old (a sample may still make it young for longer), but its maps
+ * file is closed once no re-read is due before then.
+ *
+ * Re-reads the young processes that are due; returns the earliest time the
+ * next one is, UINT64_MAX when none is.
  */
-static void refresh_young(struct session *s)
+static uint64_t refresh_young(struct session *s)
 {
-	uint64_t now = common_now_ns();
+	uint64_t now = common_now_ns(), next = UINT64_MAX;
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->n_young; i++) {
 		struct young y = s->young[i];
+		uint64_t old_at = y.first_ns + (y.sampled ? YOUNG_NS : YOUNG_EXEC_NS);
 
-		if (now - y.first_ns > (y.sampled ? YOUNG_NS : YOUNG_EXEC_NS))
+		if (now > old_at) {
+			sym_session__unwatch_process(s->sym, y.tgid);
 			continue;
-		/* Every 5 ms at first, then as often as the process is old
-		 * (5, 10, 20, 40... ms): ld.so maps the libraries in the first
-		 * milliseconds; a re-read every 5 ms for 300 ms of each of 40
-		 * new processes a second was most of the agent's CPU. */
-		if (now - y.last_ns >= MAX(YOUNG_REFRESH_NS, y.last_ns - y.first_ns)) {
-			y.last_ns = now;
-			if (sym_session__note_process(s->sym, y.tgid) == -ESRCH)
-				continue;
 		}
+		if (now >= young_due(&y)) {
+			y.last_ns = now;
+			if (sym_session__refresh_process(s->sym, y.tgid) == -ESRCH)
+				continue;
+			if (young_due(&y) > old_at)
+				sym_session__unwatch_process(s->sym, y.tgid);
+		}
+		if (young_due(&y) <= old_at)
+			next = MIN(next, young_due(&y));
 		s->young[n++] = y;
 	}
 	s->n_young = n;
+	return next;
 }
 
 /*
@@ -982,6 +1010,7 @@ int session__new(const struct session_options *opts,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->young_due_ns = UINT64_MAX;
 	s->opts = *opts;
 	if (!s->opts.flush_seconds)
 		s->opts.flush_seconds = 10;
@@ -1086,6 +1115,7 @@ int session__reset_symbolizer(struct session *s)
 	s->n_quality = 0;
 	reset_coverage(s);
 	s->n_young = 0;
+	s->young_due_ns = UINT64_MAX;
 	return 0;
 }
 
@@ -1252,12 +1282,19 @@ int session__run_once(struct session *s, int timeout_ms)
 		return flush(s, true);
 	if ((uint64_t)timeout_ms * 1000000ULL > s->next_flush_ns - now)
 		timeout_ms = (s->next_flush_ns - now) / 1000000ULL + 1;
-	/* Young processes are re-read every few milliseconds: wake up for
-	 * them even when the ring buffer is quiet. */
-	if (s->n_young && timeout_ms > (int)(YOUNG_REFRESH_NS / 1000000ULL))
-		timeout_ms = (int)(YOUNG_REFRESH_NS / 1000000ULL);
+	/* Young processes are re-read after a few milliseconds: wake up for
+	 * the next one due even when the ring buffer is quiet (and only
+	 * then: with processes starting all the time, a fixed 5 ms poll was
+	 * 200 wake-ups a second). */
+	if (s->young_due_ns != UINT64_MAX) {
+		uint64_t wait = s->young_due_ns > now ? s->young_due_ns - now : 0;
+		int ms = (int)((wait + 999999) / 1000000);
+
+		if (timeout_ms > ms)
+			timeout_ms = ms;
+	}
 	err = sampler__poll(s->sampler, timeout_ms, &callbacks, s);
-	refresh_young(s);
+	s->young_due_ns = refresh_young(s);
 	keep_budget(s);
 	return err < 0 ? err : 0;
 }

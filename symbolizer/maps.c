@@ -305,22 +305,31 @@ static int maps_query(int fd, struct entries *e)
 	}
 }
 
-int sym_maps__read(const char *root, pid_t pid, char **buf, size_t *buf_cap,
-		   struct sym_maps_entry **ret_entries, size_t *ret_n)
+int sym_maps__open(const char *root, pid_t pid, int *ret_fd)
 {
-	struct entries e = { 0 };
 	char path[4096];
-	int fd, r;
+	int fd;
 
 	snprintf(path, sizeof(path), "%s/proc/%d/maps", root, (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT || errno == ESRCH ? -ESRCH :
 		       errno == ENOMEM ? -ENOMEM : -EACCES;
+	*ret_fd = fd;
+	return 0;
+}
+
+int sym_maps__read_fd(int fd, char **buf, size_t *buf_cap,
+		      struct sym_maps_entry **ret_entries, size_t *ret_n)
+{
+	struct entries e = { 0 };
+	int r;
+
 	r = maps_query(fd, &e);
+	/* The text from its start: the fd may have been read before. */
 	if (r == 0)
-		r = maps_text(fd, buf, buf_cap, &e);
-	close(fd);
+		r = lseek(fd, 0, SEEK_SET) < 0 ? -errno :
+		    maps_text(fd, buf, buf_cap, &e);
 	if (r < 0) {
 		sym_maps__free(e.v, e.n);
 		/* A process that exits while we read gives ESRCH. */
@@ -332,4 +341,17 @@ int sym_maps__read(const char *root, pid_t pid, char **buf, size_t *buf_cap,
 	*ret_entries = e.v;
 	*ret_n = e.n;
 	return 0;
+}
+
+int sym_maps__read(const char *root, pid_t pid, char **buf, size_t *buf_cap,
+		   struct sym_maps_entry **ret_entries, size_t *ret_n)
+{
+	int fd, r;
+
+	r = sym_maps__open(root, pid, &fd);
+	if (r < 0)
+		return r;
+	r = sym_maps__read_fd(fd, buf, buf_cap, ret_entries, ret_n);
+	close(fd);
+	return r;
 }

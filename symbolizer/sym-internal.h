@@ -275,6 +275,17 @@ int sym_maps__parse_line(const char *line, size_t len,
  */
 int sym_maps__read(const char *root, pid_t pid, char **buf, size_t *buf_cap,
 		   struct sym_maps_entry **ret_entries, size_t *ret_n);
+
+/*
+ * The same in two steps, for a process read several times: open its maps
+ * file (0 and *ret_fd, the caller's to close, or an error as above), then
+ * read through the fd as often as needed. The fd stays bound to the
+ * address space it was opened on: after the process's exec, or its exit,
+ * a read gives -ESRCH, and only a new open tells the two apart.
+ */
+int sym_maps__open(const char *root, pid_t pid, int *ret_fd);
+int sym_maps__read_fd(int fd, char **buf, size_t *buf_cap,
+		   struct sym_maps_entry **ret_entries, size_t *ret_n);
 void sym_maps__free(struct sym_maps_entry *entries, size_t n);
 /* Tests: read the maps file's text even where PROCMAP_QUERY works. */
 extern bool sym_maps_no_query;

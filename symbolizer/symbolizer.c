@@ -127,6 +127,7 @@ struct sym_process {
 	bool snapshotted;  /* maps were read at least once */
 	bool gone;         /* the last read found the process gone */
 	uint64_t read_ns;  /* when maps were last read (or tried) */
+	int maps_fd;       /* kept open while watched (re-reads); -1 none */
 };
 
 struct sym_session {
@@ -139,6 +140,7 @@ struct sym_session {
 	struct sym_htab demangled;  /* mangled -> struct demangled */
 	struct sym_strings strings;
 	struct sym_htab procs;     /* pid -> sym_process */
+	size_t watched;            /* processes with a maps fd kept open */
 	struct sym_htab keys;      /* file_key -> (owns) file_key */
 	struct sym_htab ids;       /* build-id -> sym_binary */
 	struct sym_htab seen;      /* struct seen_file, by maps' view of a file */
@@ -193,6 +195,8 @@ static void process_free(void *p)
 
 	if (!proc)
 		return;
+	if (proc->maps_fd >= 0)
+		close(proc->maps_fd);
 	free(proc->maps);
 	sym_perfmap__free(proc->perfmap);
 	free(proc);
@@ -649,7 +653,55 @@ static int mapping_make(struct sym_session *s, pid_t pid,
 	return 0;
 }
 
-static int note_process(struct sym_session *s, pid_t pid)
+static void unwatch(struct sym_session *s, struct sym_process *proc)
+{
+	if (proc->maps_fd < 0)
+		return;
+	close(proc->maps_fd);
+	proc->maps_fd = -1;
+	s->watched--;
+}
+
+/*
+ * The executable mappings of proc: through its kept maps fd when reuse
+ * allows (a re-read of a watched process: no path walk, no open), else
+ * from a new open, kept when watch asks (and fewer than MAX_WATCHED are).
+ * A kept fd that reads -ESRCH may be bound to the address space of
+ * before an exec: a new open decides.
+ */
+#define MAX_WATCHED 128
+
+static int read_maps(struct sym_session *s, struct sym_process *proc,
+		     bool reuse, bool watch, struct sym_maps_entry **ret_entries,
+		     size_t *ret_n)
+{
+	int fd, r;
+
+	if (reuse && proc->maps_fd >= 0) {
+		r = sym_maps__read_fd(proc->maps_fd, &s->maps_text, &s->maps_cap,
+				      ret_entries, ret_n);
+		/* Empty: the text path's answer for a gone address space. */
+		if (r == 0 && *ret_n == 0)
+			sym_maps__free(*ret_entries, 0);
+		else if (r != -ESRCH)
+			return r;
+	}
+	unwatch(s, proc);
+	r = sym_maps__open(s->root, proc->pid, &fd);
+	if (r < 0)
+		return r;
+	r = sym_maps__read_fd(fd, &s->maps_text, &s->maps_cap, ret_entries, ret_n);
+	if (r == 0 && watch && s->watched < MAX_WATCHED) {
+		proc->maps_fd = fd;
+		s->watched++;
+	} else {
+		close(fd);
+	}
+	return r;
+}
+
+static int note_process(struct sym_session *s, pid_t pid, bool reuse,
+			bool watch)
 {
 	struct sym_maps_entry *entries = NULL;
 	struct sym_mapping *maps = NULL;
@@ -663,6 +715,7 @@ static int note_process(struct sym_session *s, pid_t pid)
 		if (!proc)
 			return -ENOMEM;
 		proc->pid = pid;
+		proc->maps_fd = -1;
 		if (sym_htab__insert(&s->procs, pid_hash(pid), proc) < 0) {
 			free(proc);
 			return -ENOMEM;
@@ -670,7 +723,7 @@ static int note_process(struct sym_session *s, pid_t pid)
 		s->proc_memory += sizeof(*proc);
 	}
 	proc->read_ns = common_now_ns();
-	r = sym_maps__read(s->root, pid, &s->maps_text, &s->maps_cap, &entries, &n);
+	r = read_maps(s, proc, reuse, watch, &entries, &n);
 	/* A zombie has an empty maps file; keep what was seen before. */
 	if (r == 0 && n == 0 && proc->snapshotted)
 		r = -ESRCH;
@@ -835,10 +888,34 @@ void sym_session__trim(struct sym_session *s, uint64_t max_bytes)
 
 int sym_session__note_process(struct sym_session *s, pid_t pid)
 {
-	int r = note_process(s, pid);
+	int r = note_process(s, pid, false, false);
 
 	evict(s);
 	return r;
+}
+
+int sym_session__watch_process(struct sym_session *s, pid_t pid)
+{
+	int r = note_process(s, pid, false, true);
+
+	evict(s);
+	return r;
+}
+
+int sym_session__refresh_process(struct sym_session *s, pid_t pid)
+{
+	int r = note_process(s, pid, true, true);
+
+	evict(s);
+	return r;
+}
+
+void sym_session__unwatch_process(struct sym_session *s, pid_t pid)
+{
+	struct sym_process *proc = s ? process_find(s, pid) : NULL;
+
+	if (proc)
+		unwatch(s, proc);
 }
 
 void sym_session__forget_process(struct sym_session *s, pid_t pid)
@@ -849,8 +926,10 @@ void sym_session__forget_process(struct sym_session *s, pid_t pid)
 		return;
 	sym_unwind__forget(s, pid);
 	proc = sym_htab__remove(&s->procs, pid_hash(pid), proc_eq, &pid);
-	if (proc)
+	if (proc) {
 		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps);
+		unwatch(s, proc);
+	}
 	process_free(proc);
 }
 
@@ -1326,7 +1405,7 @@ static int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
 	/* Never noted, or unreadable last time (not gone): try now. */
 	if (!proc || (!proc->snapshotted && !proc->gone &&
 		      common_now_ns() - proc->read_ns >= REFRESH_INTERVAL_NS)) {
-		r = note_process(s, pid);
+		r = note_process(s, pid, true, false);
 		proc = process_find(s, pid);
 	}
 	if (proc && proc->snapshotted) {
@@ -1335,7 +1414,7 @@ static int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
 		 * not more than once a second per process. */
 		if (!m && !proc->gone &&
 		    common_now_ns() - proc->read_ns >= REFRESH_INTERVAL_NS) {
-			r = note_process(s, pid);
+			r = note_process(s, pid, true, false);
 			m = mapping_find(proc, addr);
 		}
 		*ret_miss = SYM_MISS_NO_MAPPING;
@@ -1387,7 +1466,7 @@ int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
 
 	proc = process_find(s, pid);
 	if (!proc || !proc->snapshotted) {
-		if (note_process(s, pid) == -ENOMEM)
+		if (note_process(s, pid, true, false) == -ENOMEM)
 			return -ENOMEM;
 		proc = process_find(s, pid);
 	}

@@ -150,6 +150,18 @@ void sym_session__free(struct sym_session *s);
  */
 int sym_session__note_process(struct sym_session *s, pid_t pid);
 
+/*
+ * For a process that will be re-read in the next moments (its dynamic
+ * loader still mapping libraries): watch is note_process that keeps the
+ * maps file open, refresh re-reads through it (no open, no path walk;
+ * falls back to a new open, after an exec, say), unwatch closes it (so
+ * does forget_process). At most 128 processes are watched at a time;
+ * beyond, refresh opens anew. Same returns as note_process.
+ */
+int sym_session__watch_process(struct sym_session *s, pid_t pid);
+int sym_session__refresh_process(struct sym_session *s, pid_t pid);
+void sym_session__unwatch_process(struct sym_session *s, pid_t pid);
+
 /* Drop what is known about pid (after exit, once its samples are drained). */
 void sym_session__forget_process(struct sym_session *s, pid_t pid);
 

@@ -103,12 +103,12 @@ struct test_child {
 	int n_addrs;
 };
 
-/* Starts path, reads the line of addresses it prints. Returns 0 or -1. */
-static inline int test_child_start(const char *path, struct test_child *c)
+/* Forks a child that runs path (once a byte can be read from gate_fd, when
+ * it is not -1); *ret_out reads its stdout. Returns 0 or -1. */
+static inline int test_child_spawn(const char *path, struct test_child *c,
+				   int gate_fd, FILE **ret_out)
 {
 	int in[2], out[2];
-	char line[512], *p, *end;
-	FILE *f;
 
 	/* close-on-exec, or a second child would hold the first one's stdin */
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
@@ -117,20 +117,31 @@ static inline int test_child_start(const char *path, struct test_child *c)
 	if (c->pid < 0)
 		return -1;
 	if (c->pid == 0) {
+		char go;
+
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		close(in[1]);
 		close(out[0]);
+		if (gate_fd >= 0 && read(gate_fd, &go, 1) != 1)
+			_exit(126);
 		execl(path, path, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
 	close(out[1]);
 	c->stdin_fd = in[1];
-	f = fdopen(out[0], "r");
-	if (!f || !fgets(line, sizeof(line), f)) {
-		if (f)
-			fclose(f);
+	*ret_out = fdopen(out[0], "r");
+	return *ret_out ? 0 : -1;
+}
+
+/* Reads the line of addresses the child prints, and closes f. */
+static inline int test_child_addrs(struct test_child *c, FILE *f)
+{
+	char line[512], *p, *end;
+
+	if (!fgets(line, sizeof(line), f)) {
+		fclose(f);
 		return -1;
 	}
 	fclose(f);
@@ -143,6 +154,16 @@ static inline int test_child_start(const char *path, struct test_child *c)
 		c->addrs[c->n_addrs++] = v;
 	}
 	return c->n_addrs > 0 ? 0 : -1;
+}
+
+/* Starts path, reads the line of addresses it prints. Returns 0 or -1. */
+static inline int test_child_start(const char *path, struct test_child *c)
+{
+	FILE *f;
+
+	if (test_child_spawn(path, c, -1, &f) < 0)
+		return -1;
+	return test_child_addrs(c, f);
 }
 
 /* Closes the child's stdin and reaps it. */

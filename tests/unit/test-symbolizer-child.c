@@ -3,7 +3,8 @@
  * test-symbolizer-child.c — symbolizes other processes: a non-PIE and a PIE
  * fixture child while they run and after they have exited (snapshot taken
  * before the exit), a child whose binary was deleted while it runs, a pid
- * that does not exist, and forget_process. Names are checked against the
+ * that does not exist, forget_process, and a watched process (maps file kept
+ * open) that execs and exits between re-reads. Names are checked against the
  * fixture's own function names and against addr2line / readelf.
  *
  * Usage: test-symbolizer-child NON_PIE_FIXTURE PIE_FIXTURE
@@ -12,6 +13,7 @@
 #include <limits.h>
 
 #include "symbolizer-test.h"
+#include "sym-internal.h"
 
 static const char *const expect[] = { "fixture_alpha", "fixture_beta_static" };
 
@@ -128,6 +130,45 @@ static void test_deleted(const char *bin)
 	sym_session__free(s);
 }
 
+/* A watched process's maps fd is bound to the address space it was opened
+ * on: a refresh after the process's exec must still see the new image
+ * (through a new open), and one after its exit says so. */
+static void test_watch_exec(const char *bin)
+{
+	struct sym_session *s = NULL;
+	struct test_child c = { 0 };
+	struct sym_frame f;
+	int gate[2];
+	FILE *out;
+
+	CHECK(sym_session__new(&(struct sym_options){ .no_kernel = true }, &s) == 0);
+	CHECK(pipe2(gate, O_CLOEXEC) == 0);
+	CHECK(test_child_spawn(bin, &c, gate[0], &out) == 0);
+	/* Before its exec the child is a copy of this test. */
+	CHECK(sym_session__watch_process(s, c.pid) == 0);
+	CHECK(sym_session__refresh_process(s, c.pid) == 0);
+	CHECK(sym_session__user(s, c.pid, (uint64_t)(uintptr_t)&test_watch_exec,
+				&f) == 0);
+	CHECK_STR(f.name, "test_watch_exec");
+	CHECK(write(gate[1], "g", 1) == 1);
+	CHECK(test_child_addrs(&c, out) == 0);
+	CHECK(sym_session__refresh_process(s, c.pid) == 0);
+	check_names(s, &c, bin, "watched, after exec");
+	/* A second refresh reads through the new fd. */
+	CHECK(sym_session__refresh_process(s, c.pid) == 0);
+	check_names(s, &c, bin, "watched, re-read");
+	test_child_stop(&c);
+	CHECK(sym_session__refresh_process(s, c.pid) == -ESRCH);
+	check_names(s, &c, bin, "watched, exited");
+	sym_session__unwatch_process(s, c.pid);
+	sym_session__unwatch_process(s, c.pid);
+	sym_session__unwatch_process(NULL, c.pid);
+	sym_session__forget_process(s, c.pid);
+	close(gate[0]);
+	close(gate[1]);
+	sym_session__free(s);
+}
+
 static void test_no_such_pid(void)
 {
 	struct sym_session *s = NULL;
@@ -161,6 +202,11 @@ int main(int argc, char **argv)
 	test_non_pie(nopie);
 	test_pie(pie);
 	test_deleted(pie);
+	test_watch_exec(pie);
+	/* The same through the maps file's text (kernels before 6.11). */
+	sym_maps_no_query = true;
+	test_watch_exec(pie);
+	sym_maps_no_query = false;
 	free(nopie);
 	free(pie);
 	test_no_such_pid();
