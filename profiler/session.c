@@ -60,6 +60,10 @@ struct young {
  * ms: ld.so has mapped the libraries of most programs by then). */
 #define YOUNG_EXEC_NS (15ULL * 1000000ULL)
 #define YOUNG_REFRESH_NS (5ULL * 1000000ULL)
+/* The loop wakes this long after the first re-read is due, to do those
+ * due by then together: processes started together (a pipeline, a
+ * parallel build) share one wake-up. */
+#define YOUNG_SLACK_NS (2ULL * 1000000ULL)
 #define MAX_YOUNG 256
 
 /* How often the resident size is compared with the memory budget, and
@@ -1287,7 +1291,8 @@ int session__run_once(struct session *s, int timeout_ms)
 	 * then: with processes starting all the time, a fixed 5 ms poll was
 	 * 200 wake-ups a second). */
 	if (s->young_due_ns != UINT64_MAX) {
-		uint64_t wait = s->young_due_ns > now ? s->young_due_ns - now : 0;
+		uint64_t due = s->young_due_ns + YOUNG_SLACK_NS;
+		uint64_t wait = due > now ? due - now : 0;
 		int ms = (int)((wait + 999999) / 1000000);
 
 		if (timeout_ms > ms)
