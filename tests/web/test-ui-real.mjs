@@ -122,18 +122,27 @@ try {
 
   // zoom into run_a: leaf_a fills (nearly) all of it
   // The layout can still move after the search is cleared (the result
-  // line goes away): click only once the point hits run_a.
-  let ra, box;
-  for (let k = 0; k < 50; k++) {
-    ra = await rectOf(page, runA);
-    box = await page.locator('#flame').boundingBox();
+  // line goes away, the tree may be fetched again): click only once the
+  // point hits run_a, and click again (as a user would) if a click landed
+  // while the canvas moved. Never clicking run_a at all is a failure.
+  let clicks = 0, zoomed = false;
+  for (let k = 0; k < 50 && !zoomed && clicks < 5; k++) {
+    const ra = await rectOf(page, runA);
+    const box = await page.locator('#flame').boundingBox();
     const hit = await page.evaluate(([x, y]) => window.emberApp.flame.frameAt(x, y), [ra.x + ra.w / 2, ra.y + ra.h / 2]);
     const still = await page.locator('#flame').boundingBox();
-    if (hit === runA && still.y === box.y) break;
-    await page.waitForTimeout(100);
+    if (hit !== runA || still.y !== box.y) {
+      await page.waitForTimeout(100);
+      continue;
+    }
+    await page.mouse.click(box.x + ra.x + ra.w / 2, box.y + ra.y + ra.h / 2);
+    clicks++;
+    zoomed = await page.waitForFunction(() => /zoom=/.test(location.hash), null, { timeout: 3000 })
+      .then(() => true, () => false);
   }
-  await page.mouse.click(box.x + ra.x + ra.w / 2, box.y + ra.y + ra.h / 2);
-  await page.waitForFunction(() => /zoom=/.test(location.hash));
+  check(zoomed, 'a click on run_a zooms (the URL gets zoom=)', `${clicks} click(s) on run_a`);
+  if (clicks > 1)
+    console.log(`note: run_a needed ${clicks} clicks (the canvas moved under the first)`);
   await page.waitForTimeout(300);
   const h = await hashParams(page);
   check(h.zoom && h.zoom.endsWith(';run_a'), 'clicking run_a zooms to it (its path is in the URL)', h.zoom);
