@@ -663,7 +663,7 @@ static int load_strings(struct store_db *db, struct store_read_cache *c)
 		int64_t id = sqlite3_column_int64(st, 0);
 
 		if ((r = store_fit((void **)&c->string_text, &c->string_cap,
-			     sizeof(*c->string_text), id)) < 0 ||
+				   sizeof(*c->string_text), id)) < 0 ||
 		    (r = intern(c, (const char *)sqlite3_column_text(st, 1),
 				&c->string_text[id])) < 0)
 			break;
@@ -689,8 +689,8 @@ static int cache_function(void *ctx, const struct store_row *row)
 	struct store_cached_function *f;
 	int r;
 
-	r = store_fit((void **)&c->functions, &c->function_cap, sizeof(*c->functions),
-		row->id);
+	r = store_fit((void **)&c->functions, &c->function_cap,
+		      sizeof(*c->functions), row->id);
 	if (r < 0)
 		return r;
 	f = &c->functions[row->id];
@@ -782,7 +782,7 @@ static int load_sets(struct store_db *db, struct store_read_cache *c)
 
 		if ((r = store_fit((void **)&c->set_pid, &cap, sizeof(*c->set_pid), id)) < 0 ||
 		    (r = store_fit((void **)&c->set_process, &c->set_cap,
-			     sizeof(*c->set_process), id)) < 0)
+				   sizeof(*c->set_process), id)) < 0)
 			break;
 		r = intern(c, (const char *)sqlite3_column_text(st, 1),
 			   &c->set_process[id]);
