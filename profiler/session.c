@@ -835,15 +835,18 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 {
 	struct session *s = ctx;
 	uint64_t now = common_now_ns();
+	bool young;
 	size_t i;
 
 	for (i = 0; i < s->n_young && s->young[i].tgid != tgid; i++)
 		;
+	/* Listed already, or room to list it (see refresh_young()). */
+	young = i < s->n_young || s->n_young < MAX_YOUNG;
 	/* Snapshot now: the process may be gone by the next flush. Failure
 	 * (already exited) shows up later as unresolved frames. A young
 	 * process is watched: its maps file stays open for the re-reads
 	 * (after an exec, a new one). */
-	if (i == s->n_young && s->n_young == MAX_YOUNG)
+	if (!young)
 		sym_session__note_process(s->sym, tgid);
 	else if (exec)
 		sym_session__watch_process(s->sym, tgid);
@@ -851,8 +854,8 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 		sym_session__refresh_process(s->sym, tgid);
 	if (s->opts.unwind == SAMPLER_UNWIND_AUTO)
 		choose_unwind(s, tgid, exec);
-	/* ... and again while it is young (see refresh_young()). */
-	if (i == s->n_young && s->n_young == MAX_YOUNG)
+	/* ... and again while it is young. */
+	if (!young)
 		return;
 	s->young_due_ns = MIN(s->young_due_ns, now + YOUNG_REFRESH_NS);
 	if (i == s->n_young)
