@@ -140,8 +140,10 @@ static int collect_table(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
 		if (!sec_scn || !gelf_getshdr(sec_scn, &sec))
 			continue;
 		exec = sec.sh_flags & SHF_EXECINSTR;
-		/* Untyped symbols are labels; keep only sized ones in code. */
-		if (type == STT_NOTYPE && (!exec || sym.st_size == 0))
+		/* Untyped symbols are labels: only those in code name code
+		 * (assembly entry points such as ld.so's _start, which have
+		 * no size either; finish_symbols() bounds them). */
+		if (type == STT_NOTYPE && !exec)
 			continue;
 		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
 		if (!name || !name[0])
@@ -531,9 +533,15 @@ static int raw_cmp(const void *pa, const void *pb, void *names)
 	return strcmp(names_ + a->name, names_ + b->name);
 }
 
-/* Sorts, merges aliases and turns sizes into end addresses. */
+/*
+ * Sorts, merges aliases and turns sizes into end addresses. An unsized
+ * symbol (an assembly label) covers the addresses up to the next symbol,
+ * within its section, as addr2line and perf name them; one inside a sized
+ * function is a label of that function and covers nothing.
+ */
 static int finish_symbols(struct builder *b, struct sym_elf *e)
 {
+	uint64_t sized_end = 0;  /* end of the sized symbols so far */
 	size_t n = 0;
 
 	/* qsort_r: sessions on different threads may load binaries at once */
@@ -553,8 +561,13 @@ static int finish_symbols(struct builder *b, struct sym_elf *e)
 			if (b->v[j].sec_end > b->v[j].addr)
 				sec_end = sec_end ? MIN(sec_end, b->v[j].sec_end) : b->v[j].sec_end;
 		}
-		if (!end) {
-			/* Unsized: up to the next symbol, inside its section. */
+		if (end) {
+			sized_end = MAX(sized_end, end);
+		} else {
+			if (b->v[i].addr < sized_end) {
+				i = j;
+				continue;
+			}
 			end = j < b->n ? b->v[j].addr : sec_end;
 			if (sec_end && end > sec_end)
 				end = sec_end;
