@@ -13,6 +13,7 @@
  */
 #include "sym-internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -55,9 +56,40 @@ struct builder {
 	size_t len, names_cap;
 };
 
+/*
+ * How much of a symbol's name is the function's own name: without the
+ * suffixes GCC and LLVM give the parts and copies they make of a function
+ * (main.cold, f.part.0, _ZL1fi.constprop.0.isra.0, Rust's .llvm.1234), so
+ * a function is named alike from the symbol table and from DWARF, which
+ * names every part by its function.
+ */
+static size_t name_len_unsuffixed(const char *name)
+{
+	static const char *const words[] = {
+		"cold", "part", "isra", "constprop", "lto_priv", "localalias", "llvm", "clone",
+	};
+
+	for (const char *dot = strchr(name, '.'); dot && dot > name; dot = strchr(dot + 1, '.')) {
+		const char *p = dot;
+		bool ok = true;
+
+		while (ok && *p == '.') {
+			size_t n = strcspn(p + 1, ".");
+
+			ok = n > 0 && strspn(p + 1, "0123456789") == n;
+			for (size_t i = 0; !ok && i < sizeof(words) / sizeof(words[0]); i++)
+				ok = strlen(words[i]) == n && !strncmp(p + 1, words[i], n);
+			p += 1 + n;
+		}
+		if (ok && !*p && !isdigit((unsigned char)dot[1]))
+			return (size_t)(dot - name);
+	}
+	return strlen(name);
+}
+
 static int builder_name(struct builder *b, const char *name, uint32_t *ret_off)
 {
-	size_t n = strlen(name) + 1;
+	size_t n = name_len_unsuffixed(name) + 1;
 
 	if (b->len + n > UINT32_MAX)
 		return -ENOMEM;
@@ -70,7 +102,8 @@ static int builder_name(struct builder *b, const char *name, uint32_t *ret_off)
 		b->names = p;
 		b->names_cap = cap;
 	}
-	memcpy(b->names + b->len, name, n);
+	memcpy(b->names + b->len, name, n - 1);
+	b->names[b->len + n - 1] = '\0';
 	*ret_off = (uint32_t)b->len;
 	b->len += n;
 	return 0;
