@@ -416,6 +416,8 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.drops[m.n_drops++].count = t->samples_lost_store;
 	m.flushes = t->flushes;
 	m.flush_errors = t->flush_errors;
+	m.write_failing = t->write_failing;
+	m.write_resumes = t->write_resumes;
 	m.flush_interval_seconds = a->flush_s;
 	m.last_flush_seconds = t->last_flush_ns / 1e9;
 	m.flush_seconds_sum = t->flush_ns / 1e9;
@@ -543,12 +545,17 @@ int cmd_agent(int argc, char **argv)
 			session__totals(s, &t);
 			reset_if_over(s, &mem, &t);
 			flushes_seen = t.flushes;
-			if (err && err != -EINTR && !warned) {
+			if (t.write_failing && !warned) {
 				cli_warn("%s; sampling goes on, and writing is tried again at each flush",
 					 session__flush_error(s) ? session__flush_error(s)
 								 : strerror(-err));
 				warned = true;
-			} else if (!err) {
+			} else if (!t.write_failing && warned) {
+				fprintf(stderr, "ember: writing to %s resumed; %llu samples of %llu "
+					"failed flushes lost so far (counted as database-write-failed)\n",
+					a.db, (unsigned long long)t.samples_lost_store,
+					(unsigned long long)t.flush_errors);
+				fflush(stderr);
 				warned = false;
 			}
 			last_publish = 0;

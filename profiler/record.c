@@ -511,8 +511,11 @@ static void print_summary(const struct record_args *a, const struct session_tota
 			t->samples_seen < n10 ? " (use --repeat or a longer run)" : "");
 	}
 	if (t->flush_errors)
-		fprintf(stderr, "ember:   %llu of %llu flushes failed to write\n",
-			(unsigned long long)t->flush_errors, (unsigned long long)t->flushes);
+		fprintf(stderr, "ember:   %llu of %llu flushes failed to write (%llu samples lost); "
+			"%s\n", (unsigned long long)t->flush_errors, (unsigned long long)t->flushes,
+			(unsigned long long)t->samples_lost_store,
+			t->write_failing ? "writing had not resumed at the end" :
+			"writing resumed after them, the lost samples are counted in the file");
 }
 
 static uint64_t timeval_ns(const struct timeval *tv)

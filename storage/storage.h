@@ -516,6 +516,17 @@ int store_db__maintain(struct store_db *db, int64_t now_s,
 int store_db__check(struct store_db *db, char **ret_msg);
 
 /*
+ * Copy what the WAL holds into the database file (a writable handle, no
+ * flush open). truncate: also cut the WAL file to nothing, waiting for
+ * readers up to the busy timeout; else only what no reader needs is
+ * copied (a passive checkpoint), after which the next flush writes the
+ * WAL from its start. The writer does this by itself after a failed
+ * commit and at open; the caller may do it to give space back. Returns 0,
+ * -EBUSY (readers kept part of the WAL), -ENOSPC, -EIO, -EINVAL.
+ */
+int store_db__checkpoint(struct store_db *db, bool truncate);
+
+/*
  * The data's time span within q (NULL: everything): the start of the first
  * bucket and the end of the last one (both 0 when there is none), and the
  * flush interval the latest buckets were written with (ret_step may be

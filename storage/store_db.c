@@ -595,6 +595,46 @@ static int convert_auto_vacuum(struct store_db *db)
 	return store_db__exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM");
 }
 
+/*
+ * Keep the WAL small. SQLite's default checkpoints after 1000 pages, 16
+ * MiB of WAL with our 16 KiB pages, and never shrinks the file: on a small
+ * disk the WAL alone filled it, and since the automatic checkpoint runs
+ * only after a commit that succeeded, a commit that needed the WAL to grow
+ * never succeeded again (also after a restart). Checkpoint after about
+ * STORE_WAL_CHECKPOINT_BYTES and cut the WAL back to STORE_WAL_LIMIT_BYTES
+ * when it restarts; a failed commit checkpoints too (store_db__commit).
+ */
+static int bound_wal(struct store_db *db)
+{
+	char sql[128];
+	int64_t page;
+	int r;
+
+	r = query_int(db, "PRAGMA page_size", &page);
+	if (r < 0)
+		return r;
+	snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %lld;"
+		 "PRAGMA journal_size_limit = %lld",
+		 (long long)(STORE_WAL_CHECKPOINT_BYTES / (page > 0 ? page : 4096)),
+		 (long long)STORE_WAL_LIMIT_BYTES);
+	return store_db__exec(db, sql);
+}
+
+int store_db__checkpoint(struct store_db *db, bool truncate)
+{
+	int busy = 0, log = 0, done = 0, rc;
+
+	if (!db || !db->writable || db->in_flush)
+		return -EINVAL;
+	rc = sqlite3_wal_checkpoint_v2(db->sql, NULL, truncate ?
+				       SQLITE_CHECKPOINT_TRUNCATE :
+				       SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc != SQLITE_OK)
+		return err_from_sqlite(rc) ? err_from_sqlite(rc) : -EIO;
+	busy = log != done;
+	return busy ? -EBUSY : 0;
+}
+
 /* Empty an Ember file in place (STORE_OPEN_TRUNCATE). */
 static int reset(struct store_db *db)
 {
@@ -767,10 +807,21 @@ static int open_write_checked(struct store_db *db, const char *path,
 			   "PRAGMA synchronous = NORMAL");
 	if (r < 0)
 		return r;
+	r = bound_wal(db);
+	if (r < 0)
+		return r;
 	r = migrate(db);
 	if (r < 0)
 		return r;
-	return convert_auto_vacuum(db);
+	r = convert_auto_vacuum(db);
+	if (r < 0)
+		return r;
+	/* What a previous run left in the WAL (a full disk, a crash) goes
+	 * into the file now and the WAL is cut to nothing, so its space is
+	 * free before the first flush. Best effort: a reader in the way or
+	 * a disk still full leave it for the checkpoints after commits. */
+	store_db__checkpoint(db, true);
+	return 0;
 }
 
 static int open_write(struct store_db *db, const char *path, unsigned flags)

@@ -26,6 +26,12 @@
  */
 #define STORE_CACHE_MAX (1u << 20)
 
+/* The WAL: checkpointed after about this many bytes (wal_autocheckpoint,
+ * in pages of the file's size), and cut back to at most STORE_WAL_LIMIT_BYTES
+ * when it starts over (journal_size_limit). */
+#define STORE_WAL_CHECKPOINT_BYTES (1u << 20)
+#define STORE_WAL_LIMIT_BYTES (2u << 20)
+
 /* Prepared statements kept for the life of the handle. */
 enum store_stmt {
 	STMT_STRING_ADD,
