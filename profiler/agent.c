@@ -273,6 +273,7 @@ struct agent_args {
 	uint64_t memory_mb;
 	struct allow_hosts hosts;
 	char labels[4096];
+	struct cli_file_opts files; /* --group, --force */
 };
 
 static void agent_usage(FILE *out)
@@ -299,6 +300,7 @@ static void agent_usage(FILE *out)
 		"  -m, --memory MB       memory budget (default %d): caches evict to keep\n"
 		"                        the resident size under it; /metrics shows the\n"
 		"                        budget, each cache's bytes and evictions\n"
+		FILE_OPTIONS_HELP
 		"  -h, --help            show this help\n",
 		AGENT_DEFAULT_DB, WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, AGENT_DEFAULT_FREQ,
 		AGENT_DEFAULT_MEMORY_MB);
@@ -314,6 +316,8 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 		{ "label", required_argument, NULL, 'l' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "allow-host", required_argument, NULL, 'H' },
+		{ "group", required_argument, NULL, 'G' },
+		{ "force", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -364,6 +368,13 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 		case 'H':
 			if (add_allow_host(optarg, &a->hosts))
 				return -EINVAL;
+			break;
+		case 'G':
+			if (cli_parse_group(optarg, &a->files))
+				return -EINVAL;
+			break;
+		case 'O':
+			a->files.force = true;
 			break;
 		case 'h':
 			agent_usage(stdout);
@@ -498,17 +509,16 @@ int cmd_agent(int argc, char **argv)
 	so.sym.max_memory = mem.budget / 2;
 	so.memory_budget = mem.budget;
 	so.max_pending_bytes = mem.budget / 8;
+	if (cli_file_check(a.db, CLI_FILE_DATABASE, &a.files))
+		goto out;
 	err = session__new(&so, &s);
 	if (err) {
 		session_explain_error(err, "agent", "or use 'ember serve' to only look at a database");
 		goto out;
 	}
-	err = store_db__open(a.db, STORE_OPEN_WRITE, &db);
-	if (err) {
-		cli_error("cannot open database %s: %s%s", a.db, store_strerror(err),
-			  err == -ENOENT ? " (does its directory exist?)" : "");
+	err = cli_db_open(a.db, STORE_OPEN_WRITE, &a.files, &db, NULL);
+	if (err)
 		goto out;
-	}
 	session__set_store(s, db);
 	store_db__set_meta(db, "status", "recording");
 	store_db__set_meta(db, "ember_version", EMBER_VERSION);
