@@ -391,7 +391,8 @@ static int load_side(const char *what, const char *path, const char *from, const
 	if (!err) {
 		err = store_db__query_tree(db, &q, &s->tree);
 		if (err)
-			cli_error("cannot read the %s profile %s: %s", what, path, store_strerror(err));
+			cli_error("cannot read the %s profile %s: %s (%s)", what, path,
+				  store_strerror(err), store_db__errmsg(db));
 	}
 	store_filter__free(flt);
 	store_db__close(db);

@@ -278,7 +278,8 @@ int cmd_report(int argc, char **argv)
 	}
 	err = store_db__query_tree(db, &q, &tree);
 	if (err) {
-		cli_error("cannot read the profile in %s: %s", a.path, store_strerror(err));
+		cli_error("cannot read the profile in %s: %s (%s)", a.path, store_strerror(err),
+			  store_db__errmsg(db));
 		goto out;
 	}
 	if (store_tree__size(tree) <= 1 || store_tree__node(tree, 0)->total == 0)
