@@ -9,6 +9,7 @@ damaged and names the time range (or that every range is affected)."""
 import json
 import os
 import random
+import re
 import shutil
 
 from embertest import EMBER, check, fail, prog, record, require_root, run, tmpdir
@@ -99,3 +100,16 @@ for pg, off in cases:
 check(bad == 0, f"{len(cases)} flipped bits: every reader gave the original answer ({exact}) "
       f"or an error naming the damage ({damaged}), never other stacks")
 check(damaged > len(cases), "the flips were seen (most pages are read by every query)")
+
+# No kernel address anywhere a reader sees (KASLR): not in names, not in
+# the speedscope or the API's JSON (pprof's addresses are the stored
+# offsets, which for kernel frames are offsets in the function).
+kaddr = re.compile(r"(?i)(0x)?ffff[89a-f][0-9a-f]{11}")
+speed = run([EMBER, "report", db, "--format", "speedscope"])
+texts = {"folded": base_report.stdout, "speedscope": speed.stdout,
+         "API tree": base_tree.decode(errors="replace")}
+check("_[k]" in base_report.stdout, "the recording has kernel frames")
+for what, text in texts.items():
+    m = kaddr.search(text)
+    check(not m and "[kernel]+0x" not in text,
+          f"{what}: no kernel address{' (found ' + m.group(0) + ')' if m else ''}")
