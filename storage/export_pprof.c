@@ -15,7 +15,8 @@
  *    build-id from the frames table), a location per distinct frame, with
  *    inlined frames folded into the location of the frame they were
  *    inlined into (pprof's multi-line locations). A location's address is
- *    the smallest file offset (kernel: address) stored for that frame, and
+ *    the smallest file offset (kernel: offset in the function, never an
+ *    address) stored for that frame, and
  *    its mapping starts at 0 with file offset 0, so address = file offset;
  *  - time_nanos and duration_nanos: the flushes in the queried range.
  */
