@@ -206,11 +206,15 @@ static const struct frame_site *find_site(struct pprof_build *b,
 	return site;
 }
 
+/* Every kernel frame, a module's too, is in the one kernel mapping: its
+ * location holds an offset in the function, not an address, so a
+ * module's own mapping could not be told from a user binary's by a
+ * reader (a module's frame keeps its module in its name, "f [bpf]"). */
 static const char *module_of(const struct store_tree_node *nd)
 {
-	if (nd->module)
-		return nd->module;
-	return nd->kind == STORE_FRAME_KERNEL ? KERNEL_MODULE : NULL;
+	if (nd->kind == STORE_FRAME_KERNEL)
+		return KERNEL_MODULE;
+	return nd->module;
 }
 
 /* Mapping id (1-based) of node nd's module; 0 when it has none. */
