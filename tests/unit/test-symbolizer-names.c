@@ -16,6 +16,8 @@
  *    methods, internal-linkage templates), Rust with legacy and v0
  *    mangling (fixture-names.rs), C (fixture-inline.c); and a list of
  *    names that must come out exactly;
+ *  - the names are the same from a stripped copy's symbol table and from
+ *    a copy whose DWARF dwz moved in part to a multifile;
  *  - ld.so's entry points, assembly labels without a size, are named as
  *    addr2line names them;
  *  - code in anonymous executable memory is named from /tmp/perf-PID.map
@@ -505,6 +507,71 @@ static void test_symtab_alike(const char *what, const char *bin)
 	free(funcs);
 }
 
+/*
+ * The names built from DIEs do not depend on where the DIEs are: bin and
+ * a copy whose DWARF dwz moved in part to a multifile (as Debian's debug
+ * packages are made; abstract instances, types and namespaces then sit in
+ * partial units of another file) give the same frames for every
+ * instruction. addr2line 2.40 loses half of this program's inline chains
+ * to such a file, so Ember on bin is the reference.
+ */
+static void test_dwz_alike(const char *what, const char *bin)
+{
+	char dir[] = "/tmp/ember-names-dwz-XXXXXX", a[4200], out[64];
+	struct sym_session *s = NULL;
+	struct test_child full = { 0 }, dwz = { 0 };
+	struct strv insns = { 0 };
+	struct func *funcs;
+	size_t n, compared = 0, differ = 0;
+	uint64_t bias_full, bias_dwz;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(a, sizeof(a), "%s/a", dir);
+	test_run(out, sizeof(out), "cd '%s' && cp '%s' a && cp '%s' b && "
+		 "dwz -m common.debug -M '%s/common.debug' a b && "
+		 "readelf -S a | grep -q gnu_debugaltlink && echo ok", dir, bin, bin, dir);
+	CHECK_STR(out, "ok");
+	n = funcs_read(bin, NULL, &funcs);
+	run_lines(&insns, "objdump -d --no-show-raw-insn '%s' | awk '/^ +[0-9a-f]+:/ "
+		  "{ sub(\":\", \"\", $1); print $1 }'", bin);
+	CHECK(sym_session__new(&(struct sym_options){ .no_kernel = true }, &s) == 0);
+	CHECK(test_child_start(bin, &full) == 0);
+	CHECK(test_child_start(a, &dwz) == 0);
+	bias_full = load_bias(full.pid, bin);
+	bias_dwz = load_bias(dwz.pid, a);
+	for (size_t i = 0; i < insns.n; i++) {
+		uint64_t addr = strtoull(insns.v[i], NULL, 16);
+		struct sym_frame f1[MAX_CHAIN], f2[MAX_CHAIN];
+		size_t n1 = 0, n2 = 0;
+		bool same;
+
+		if (!func_at(funcs, n, addr))
+			continue;
+		CHECK(sym_session__user_frames(s, full.pid, addr + bias_full, f1, MAX_CHAIN,
+					       &n1) == 0);
+		CHECK(sym_session__user_frames(s, dwz.pid, addr + bias_dwz, f2, MAX_CHAIN,
+					       &n2) == 0);
+		same = n1 == n2;
+		for (size_t k = 0; same && k < n1; k++)
+			same = !strcmp(f1[k].name, f2[k].name) && f1[k].line == f2[k].line;
+		if (!same && differ++ < 5)
+			fprintf(stderr, "%s, dwz: 0x%" PRIx64 ": %s (%zu frames), with dwz %s (%zu)\n",
+				what, addr, f1[0].name, n1, f2[0].name, n2);
+		compared++;
+	}
+	fprintf(stderr, "%s: %zu addresses, %zu named otherwise once dwz'ed\n", what, compared,
+		differ);
+	CHECK(compared > 100 && differ == 0);
+	test_child_stop(&dwz);
+	test_child_stop(&full);
+	sym_session__free(s);
+	test_run(out, sizeof(out), "rm -rf '%s' && echo ok", dir);
+	strv_free(&insns);
+	for (size_t i = 0; i < n; i++)
+		free(funcs[i].name);
+	free(funcs);
+}
+
 /* Whether Ember named a frame want, exactly. */
 static void check_seen(const char *what, struct strv *seen, const char *want)
 {
@@ -678,6 +745,7 @@ static void test_cxx_names(const char *gxx, const char *gxx_o0, const char *clan
 		check_seen("g++", &seen, must[i]);
 	strv_free(&seen);
 	test_symtab_alike("g++", gxx);
+	test_dwz_alike("g++", gxx);
 
 	/* clang writes the linkage names GCC leaves out; addr2line 2.40
 	 * misses the inline chains of its DWARF 5 (llvm-symbolizer has them) */
