@@ -406,11 +406,16 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 
 	m.samples = t->samples_seen;
 	m.samples_written = t->samples_seen - t->samples_lost_store;
-	for (int i = 0; i < SAMPLER_STAT__COUNT && m.n_drops < WEB_METRICS_MAX_DROPS - 1; i++) {
-		if (!sampler_stat_is_drop(i))
+	for (int i = 0; i < SAMPLER_STAT__COUNT; i++) {
+		if (i == SAMPLER_STAT_SAMPLES)
 			continue;
-		m.drops[m.n_drops].reason = sampler_stat_name(i);
-		m.drops[m.n_drops++].count = t->sampler[i];
+		if (sampler_stat_is_drop(i) && m.n_drops < WEB_METRICS_MAX_DROPS - 1) {
+			m.drops[m.n_drops].reason = sampler_stat_name(i);
+			m.drops[m.n_drops++].count = t->sampler[i];
+		} else if (!sampler_stat_is_drop(i) && m.n_events < WEB_METRICS_MAX_DROPS) {
+			m.events[m.n_events].reason = sampler_stat_name(i);
+			m.events[m.n_events++].count = t->sampler[i];
+		}
 	}
 	m.drops[m.n_drops].reason = "database-write-failed";
 	m.drops[m.n_drops++].count = t->samples_lost_store;

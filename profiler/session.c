@@ -1142,7 +1142,12 @@ static int write_counters(struct session *s)
 
 		if (i == SAMPLER_STAT_SAMPLES || d == 0)
 			continue;
-		err = store_db__add_drops(s->db, sampler_stat_name(i), d);
+		/* Lost samples are drops; the rest happened to samples
+		 * that are in the file (a slow path, a stack cut short). */
+		if (sampler_stat_is_drop(i))
+			err = store_db__add_drops(s->db, sampler_stat_name(i), d);
+		else
+			err = store_db__add_events(s->db, sampler_stat_name(i), d);
 		if (err)
 			return err;
 	}

@@ -26,7 +26,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes; older versions are migrated. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 enum store_frame_kind {
 	STORE_FRAME_USER = 0,
@@ -118,10 +118,20 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 			uint64_t count);
 
 /*
- * Within an open flush: add count dropped samples for reason (a short
- * kebab-case name like "stack-collision"). Returns 0 or -errno as above.
+ * Within an open flush: add count samples that were lost, for reason (a
+ * short kebab-case name like "ring-buffer-full"). Only samples that are
+ * not in the file belong here: readers show them as dropped.
+ * Returns 0 or -errno as above.
  */
 int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count);
+
+/*
+ * Within an open flush: count an event that happened count times to
+ * samples that were kept (a kebab-case name like "dwarf-samples": a slow
+ * path taken, a stack cut short). Readers list events apart from drops.
+ * Returns 0 or -errno as above.
+ */
+int store_db__add_events(struct store_db *db, const char *name, uint64_t count);
 
 /*
  * Within an open flush: add symbolization coverage for one binary (module
@@ -215,9 +225,10 @@ struct store_query {
  */
 void store_query_init(struct store_query *q);
 
-/* Totals over a range: samples stored and drops per reason. */
+/* Totals over a range: samples stored, drops per reason, events. */
 struct store_drop {
-	const char *reason; /* borrowed from the summary */
+	const char *reason; /* drop reason or event name; borrowed from the
+			       summary */
 	uint64_t count;
 };
 
@@ -226,8 +237,10 @@ struct store_summary {
 	uint64_t processes;      /* distinct pids */
 	uint64_t stacks;         /* distinct stacks */
 	int64_t first_s, last_s; /* first and last bucket, 0 when empty */
-	size_t n_drops;
+	size_t n_drops;          /* samples lost, by reason (by name) */
 	struct store_drop *drops;
+	size_t n_events;         /* events of kept samples (by name) */
+	struct store_drop *events;
 };
 
 /*

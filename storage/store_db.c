@@ -158,6 +158,25 @@ static const struct {
 	  "CREATE TABLE function_chunks (id INTEGER PRIMARY KEY,"
 	  "  last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);",
 	  pack_tables },
+	/* 5 -> 6: events apart from drops. Until now the session wrote
+	 * every sampler counter into drops, also those that count samples
+	 * kept (a slow path taken, a stack cut short), and readers showed
+	 * them as lost. Those names move to events; drops keeps what was
+	 * lost. */
+	{ "CREATE TABLE events ("
+	  "  time_s INTEGER NOT NULL,"
+	  "  name INTEGER NOT NULL," /* strings.id */
+	  "  count INTEGER NOT NULL,"
+	  "  PRIMARY KEY (time_s, name)) WITHOUT ROWID;"
+	  "CREATE TEMP TABLE v6_events AS SELECT id FROM strings WHERE text IN ("
+	  "  'stack-collision-kernel', 'stack-collision-user',"
+	  "  'stack-map-full', 'counts-map-full', 'user-stack-unreadable',"
+	  "  'stack-error-other', 'process-event-lost', 'tracked-map-full',"
+	  "  'dwarf-samples', 'snapshot-reached-stack-end');"
+	  "INSERT INTO events SELECT time_s, reason, count FROM drops"
+	  "  WHERE reason IN (SELECT id FROM temp.v6_events);"
+	  "DELETE FROM drops WHERE reason IN (SELECT id FROM temp.v6_events);"
+	  "DROP TABLE temp.v6_events;", NULL },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -191,6 +210,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_DROP_ADD] = "INSERT INTO drops (time_s, reason, count) "
 			  "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, reason) "
 			  "DO UPDATE SET count = count + excluded.count",
+	[STMT_EVENT_ADD] = "INSERT INTO events (time_s, name, count) "
+			   "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, name) "
+			   "DO UPDATE SET count = count + excluded.count",
 	[STMT_FLUSH_ADD] = "INSERT INTO flushes (time_s, duration_s, n) "
 			   "VALUES (?1, ?2, 1) ON CONFLICT (time_s) "
 			   "DO UPDATE SET n = n + 1, "

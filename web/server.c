@@ -221,6 +221,12 @@ static void api_meta(struct web_server *srv, struct reply *r)
 		common_json_string(f, sum->drops[i].reason);
 		fprintf(f, ",\"count\":%llu}", (unsigned long long)sum->drops[i].count);
 	}
+	fputs("],\"events\":[", f);
+	for (size_t i = 0; i < sum->n_events; i++) {
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		common_json_string(f, sum->events[i].reason);
+		fprintf(f, ",\"count\":%llu}", (unsigned long long)sum->events[i].count);
+	}
 	fputs("],\"meta\":{", f);
 	for (size_t i = 0, n = 0; i < ARRAY_SIZE(keys); i++) {
 		char *v = NULL;
@@ -531,6 +537,22 @@ static void prom_label(FILE *f, const char *s)
 	}
 }
 
+/* Drops and events, one labelled line each (the agent's and the file's). */
+static void prom_counts(FILE *f, const char *name, const char *help, const char *label,
+			const struct store_drop *c, size_t n)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s{%s=\"", name, label);
+		prom_label(f, c[i].reason);
+		fprintf(f, "\"} %llu\n", (unsigned long long)c[i].count);
+	}
+}
+
+#define HELP_DROPS "Samples lost, per reason."
+#define HELP_EVENTS "Events of samples that were kept (a slow path taken, " \
+	"a stack cut short), per event; not losses."
+
 static uint64_t file_size(const char *path, const char *suffix)
 {
 	char buf[4096];
@@ -558,13 +580,10 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		metric(f, "ember_samples_total", "counter", "Samples the sampler delivered.", m.samples);
 		metric(f, "ember_samples_written_total", "counter",
 		       "Samples written to the database.", m.samples_written);
-		fputs("# HELP ember_dropped_samples_total Samples lost, per reason.\n"
-		      "# TYPE ember_dropped_samples_total counter\n", f);
-		for (size_t i = 0; i < m.n_drops && i < WEB_METRICS_MAX_DROPS; i++) {
-			fputs("ember_dropped_samples_total{reason=\"", f);
-			prom_label(f, m.drops[i].reason);
-			fprintf(f, "\"} %llu\n", (unsigned long long)m.drops[i].count);
-		}
+		prom_counts(f, "ember_dropped_samples_total", HELP_DROPS, "reason", m.drops,
+			    MIN(m.n_drops, (size_t)WEB_METRICS_MAX_DROPS));
+		prom_counts(f, "ember_sample_events_total", HELP_EVENTS, "event", m.events,
+			    MIN(m.n_events, (size_t)WEB_METRICS_MAX_DROPS));
 		metric(f, "ember_flushes_total", "counter", "Flushes to the database.", m.flushes);
 		metric(f, "ember_flush_errors_total", "counter", "Flushes that failed to write.",
 		       m.flush_errors);
@@ -646,13 +665,10 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		}
 		metric(f, "ember_samples_total", "counter", "Samples stored in the database.",
 		       sum->samples);
-		fputs("# HELP ember_dropped_samples_total Samples lost, per reason.\n"
-		      "# TYPE ember_dropped_samples_total counter\n", f);
-		for (size_t i = 0; i < sum->n_drops; i++) {
-			fputs("ember_dropped_samples_total{reason=\"", f);
-			prom_label(f, sum->drops[i].reason);
-			fprintf(f, "\"} %llu\n", (unsigned long long)sum->drops[i].count);
-		}
+		prom_counts(f, "ember_dropped_samples_total", HELP_DROPS, "reason", sum->drops,
+			    sum->n_drops);
+		prom_counts(f, "ember_sample_events_total", HELP_EVENTS, "event", sum->events,
+			    sum->n_events);
 		for (size_t i = 0; i < n_cov; i++) {
 			seen += cov[i].seen;
 			fn += cov[i].with_function;

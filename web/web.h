@@ -69,7 +69,8 @@ void web_html_escape(FILE *out, const char *s);
 #define WEB_DEFAULT_ADDRESS "127.0.0.1"
 #define WEB_DEFAULT_PORT 7478
 
-/* At most this many drop reasons, and caches, in struct web_metrics. */
+/* At most this many drop reasons (and events), and caches, in struct
+ * web_metrics. */
 #define WEB_METRICS_MAX_DROPS 16
 #define WEB_METRICS_MAX_CACHES 8
 
@@ -81,11 +82,12 @@ void web_html_escape(FILE *out, const char *s);
 struct web_metrics {
 	uint64_t samples;            /* samples delivered to user space */
 	uint64_t samples_written;    /* ... of them written to the database */
-	struct {
-		const char *reason;
-		uint64_t count;
-	} drops[WEB_METRICS_MAX_DROPS];
+	/* Samples lost, per reason; events of samples that were kept (a
+	 * slow path taken, a stack cut short), per name. */
+	struct store_drop drops[WEB_METRICS_MAX_DROPS];
 	size_t n_drops;
+	struct store_drop events[WEB_METRICS_MAX_DROPS];
+	size_t n_events;
 	uint64_t flushes, flush_errors;
 	double flush_interval_seconds; /* the --flush interval */
 	double last_flush_seconds;   /* duration of the latest flush */
