@@ -99,7 +99,37 @@ try {
   check(await page.evaluate(() => window.emberApp.tree().samples) === total, 'tree has every sample of the profile', `${total}`);
   check(await page.locator('#filter-process option').count() >= 3, 'process filter offers values from /api/v1/labels');
   check((await page.locator('#summary').innerText()).includes('3 dropped'), 'summary shows dropped samples from /api/v1/meta');
+  check(!(await page.locator('#summary').innerText()).includes('120') &&
+    (await page.locator('#summary-samples').getAttribute('title')).includes('dwarf-samples: 120'),
+  'events are not shown as drops (they are in the samples\' tooltip)');
   await shot(page, '01-flame');
+
+  // ---- 1b. the first screen (1400x900, default view): the root and the
+  // widest frames are in it, and an 80-deep tower does not stretch the page
+  {
+    const first = await page.evaluate(() => {
+      const t = window.emberApp.tree(), f = window.emberApp.flame, c = document.getElementById('flame');
+      const box = c.getBoundingClientRect(), wrap = c.parentNode.getBoundingClientRect();
+      const inView = (i) => {
+        const r = f.rectOf(i);
+        if (!r) return false;
+        const y0 = box.top + r.y, y1 = y0 + r.h;
+        return y0 >= Math.max(0, wrap.top) - 0.5 && y1 <= Math.min(window.innerHeight, wrap.bottom) + 0.5 && r.w > 0;
+      };
+      let widest = -1, deepest = 0;
+      for (let i = 1; i < t.n; i++) {
+        if (t.kind[i] !== 4 && (widest < 0 || t.total[i] > t.total[widest])) widest = i;
+        if (t.depth[i] > t.depth[deepest]) deepest = i;
+      }
+      return { mode: f.mode(), root: inView(0), widest: inView(widest), widestName: t.names[t.name[widest]],
+        hot: inView(window.emberApp.find('hot_loop', 'compute')), depth: t.depth[deepest],
+        page: document.documentElement.scrollHeight, canvas: c.clientHeight };
+    });
+    check(first.mode === 'icicle' && first.root && first.widest && first.hot,
+      'default view: the root, the widest frame and hot_loop are in the first screen', JSON.stringify(first));
+    check(first.depth >= 80 && first.canvas > 80 * 18 && first.page <= 900,
+      'a tower 80 frames deep scrolls inside the graph instead of stretching the page', JSON.stringify(first));
+  }
 
   // ---- 2. the known hot function is the widest frame under its caller
   const compute = await node(page, 'compute', 'main');
@@ -175,14 +205,20 @@ try {
   await page.waitForFunction(() => !/zoom=/.test(location.hash));
   check(await page.evaluate(() => window.emberApp.flame.zoom()) === 0, 'breadcrumb "all" zooms back out');
 
-  // ---- 5. icicle mode
-  await page.click('#mode-seg [data-mode=icicle]');
-  const rootFlame = await page.evaluate(() => { window.emberApp.flame.setMode('flame'); const r = window.emberApp.flame.rectOf(0); window.emberApp.flame.setMode('icicle'); return r; });
+  // ---- 5. flame mode: the root at the bottom, still in sight
   const rootIcicle = await rectOf(page, 0);
-  check(rootIcicle.y === 0 && rootFlame.y > 0 && (await hashParams(page)).mode === 'icicle',
-    'icicle mode puts the root at the top (flame: at the bottom) and is in the URL', `${rootIcicle.y} vs ${rootFlame.y}`);
-  await shot(page, '05-icicle');
   await page.click('#mode-seg [data-mode=flame]');
+  const rootFlame = await rectOf(page, 0);
+  const flameSeen = await page.evaluate((r) => {
+    const c = document.getElementById('flame'), w = c.parentNode.getBoundingClientRect();
+    const y = c.getBoundingClientRect().top + r.y;
+    return y >= w.top && y + r.h <= w.bottom + 0.5 && y + r.h <= window.innerHeight;
+  }, rootFlame);
+  check(rootIcicle.y === 0 && rootFlame.y > 0 && (await hashParams(page)).mode === 'flame' && flameSeen,
+    'flame mode puts the root at the bottom, scrolled into sight, and is in the URL (icicle is the default)',
+    `${rootIcicle.y} vs ${rootFlame.y}`);
+  await shot(page, '05-flame');
+  await page.click('#mode-seg [data-mode=icicle]');
 
   // ---- 6. timeline drag selects the range: URL and requests follow
   const tl = await page.locator('#timeline').boundingBox();
