@@ -573,6 +573,11 @@ int cmd_agent(int argc, char **argv)
 	session__totals(s, &t);
 	session__write_accounting(s, db);
 	store_db__set_meta(db, "status", t.flush_errors ? "incomplete" : "complete");
+	/* Stopped, the file is no longer live: one file, once the server's
+	 * own readers are closed. */
+	web_server__stop(srv);
+	srv = NULL;
+	cli_seal_db(db, a.db);
 	fprintf(stderr, "ember: agent stopped: %llu samples in %llu flushes, %llu dropped, "
 		"written to %s\n", (unsigned long long)t.samples_seen,
 		(unsigned long long)t.flushes, (unsigned long long)session_dropped(&t), a.db);

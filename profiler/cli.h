@@ -44,6 +44,15 @@ int cli_option_error(int c, char **argv);
 /* Remove a database file and its SQLite companions (-wal, -shm, -journal). */
 void cli_remove_db(const char *path);
 
+struct store_db;
+
+/*
+ * A finished file becomes one self-contained file (store_db__seal); when
+ * that cannot be done, warns that path-wal belongs with it. Returns the
+ * store's result.
+ */
+int cli_seal_db(struct store_db *db, const char *path);
+
 /*
  * Read the whole regular file at path (at most max bytes) into *ret_data
  * (caller frees) and *ret_size. Prints what went wrong and returns -errno.

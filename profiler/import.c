@@ -100,7 +100,7 @@ static int check_output(const char *path)
 	}
 	if (st.st_size == 0)
 		return 0;
-	err = store_db__open(path, STORE_OPEN_READ, &db);
+	err = store_db__open(path, STORE_OPEN_READ | STORE_OPEN_TIDY, &db);
 	if (err == -EINVAL) {
 		cli_error("%s exists and is not an Ember database; choose another -o", path);
 		return err;
@@ -154,6 +154,12 @@ int cmd_import(int argc, char **argv)
 	    (err = store_db__set_meta(db, "target", "import")) < 0 ||
 	    (err = store_db__set_meta(db, "status", "complete")) < 0) {
 		cli_error("cannot write %s: %s", a.output, store_strerror(err));
+		goto out;
+	}
+	/* Nobody else has the new file open: it becomes one file. */
+	err = store_db__seal(db);
+	if (err) {
+		cli_error("cannot write %s: %s", a.output, store_db__errmsg(db));
 		goto out;
 	}
 	store_db__close(db);

@@ -123,7 +123,8 @@ int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp)
 	int fd, err;
 
 	*ret_tmp = NULL;
-	err = store_db__open(path, STORE_OPEN_READ, ret_db);
+	/* report and diff hold one handle on a file at a time. */
+	err = store_db__open(path, STORE_OPEN_READ | STORE_OPEN_TIDY, ret_db);
 	if (err != -EPROTO)
 		return err;
 	/* An older schema: migrate a private copy, leave the file as it is. */
@@ -133,6 +134,19 @@ int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp)
 		return fd;
 	err = copy_file(path, fd);
 	close(fd);
+	/* Flushes of an interrupted recording may still be in its -wal. */
+	if (!err) {
+		char wal[4096 + 8], tmp_wal[4096 + 8];
+
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		snprintf(tmp_wal, sizeof(tmp_wal), "%s-wal", tmp);
+		if (access(wal, F_OK) == 0) {
+			fd = open(tmp_wal, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			err = fd < 0 ? -errno : copy_file(wal, fd);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
 	if (!err)
 		err = store_db__open(tmp, STORE_OPEN_WRITE, ret_db);
 	if (err) {

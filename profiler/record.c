@@ -762,6 +762,8 @@ int cmd_record(int argc, char **argv)
 	}
 	session__write_accounting(s, db);
 	store_db__set_meta(db, "status", totals.flush_errors ? "incomplete" : "complete");
+	/* One file to hand on, not three. */
+	cli_seal_db(db, a.output);
 	print_summary(&a, &totals, (common_now_ns() - start_ns) / 1e9);
 
 	if (child > 0) {

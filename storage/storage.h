@@ -62,6 +62,13 @@ enum store_open_flags {
 	STORE_OPEN_READ = 0,        /* read-only; never modifies the file */
 	STORE_OPEN_WRITE = 1 << 0,  /* read-write, create if missing */
 	STORE_OPEN_TRUNCATE = 1 << 1, /* with WRITE: start from an empty file */
+	/* Without WRITE: a WAL file's -wal and -shm that did not exist
+	 * before this open are removed at close when no other connection
+	 * has the file open (as SQLite's last writer does), so a one-shot
+	 * reader leaves the directory as it found it. Only for a process
+	 * whose other handles on the file are all closed by then (the
+	 * check uses the file's POSIX locks, which are per process). */
+	STORE_OPEN_TIDY = 1 << 2,
 };
 
 struct store_db;
@@ -89,6 +96,18 @@ int store_db__open(const char *path, unsigned flags, struct store_db **ret_db);
  * writable (no -shm can be shared with a writer, so none can exist), the
  * file is read as immutable.
  */
+
+/*
+ * Make a finished file one self-contained file: checkpoint the WAL into it
+ * and leave WAL mode (journal_mode DELETE), which removes -wal and -shm,
+ * so it can be copied, attached or mailed alone, and read-only opens
+ * create nothing beside it. A writable open (the next --append, an agent
+ * restart) switches it back to WAL. Call after the last flush, before
+ * store_db__close. Returns 0, -EBUSY (a flush is open, or another
+ * connection has the file open: it stays in WAL mode, whole and
+ * consistent), -EROFS (read-only handle), -EIO.
+ */
+int store_db__seal(struct store_db *db);
 
 /* Close the database. Rolls back an uncommitted flush. NULL is fine. */
 void store_db__close(struct store_db *db);

@@ -199,6 +199,7 @@ struct store_db {
 	 * the first. Arrays by cached node and frame: sized to the cache. */
 	struct store_tree_scratch *tree_scratch;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no deadline */
+	char *tidy_path;      /* STORE_OPEN_TIDY: -wal and -shm to remove */
 	char errmsg[256];
 };
 
