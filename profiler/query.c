@@ -3,11 +3,14 @@
  * query.c — the command line's time ranges and filters (--from, --to,
  * --filter, and diff's --base-* variants) turned into a storage query, with
  * one clear message for text that does not parse, an inverted range, or a
- * range that misses the recording. Shared by report and diff.
+ * range that misses the recording; and opening what report and diff read:
+ * an Ember database (never written; an older schema through a migrated
+ * private copy) or a pprof file (through a temporary database).
  */
 #include "query.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,4 +159,87 @@ int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp)
 	}
 	*ret_tmp = tmp;
 	return 0;
+}
+
+/* A pprof input larger than this is refused (as ember import does). */
+#define QUERY_MAX_PPROF (256u << 20)
+
+/* True when path starts like an SQLite file (an Ember database). */
+static bool is_sqlite_file(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	FILE *f = fopen(path, "re");
+	bool yes;
+
+	if (!f)
+		return true; /* let the database open say what is wrong */
+	yes = fread(head, 1, sizeof(head), f) == sizeof(head) && !memcmp(head, magic, 16);
+	fclose(f);
+	return yes;
+}
+
+static int open_pprof(const char *what, const char *path,
+		      const struct store_pprof_options *opts, struct store_db **ret_db,
+		      char **ret_tmp, struct store_pprof_choice *ret_choice)
+{
+	char prefix[4096], *tmp = NULL;
+	struct store_db *db = NULL;
+	void *data = NULL;
+	size_t size = 0;
+	int fd, err;
+
+	err = cli_read_file(path, QUERY_MAX_PPROF, &data, &size);
+	if (err)
+		return err;
+	snprintf(prefix, sizeof(prefix), "%s/ember-pprof", cli_tmp_dir());
+	fd = cli_temp_file(prefix, &tmp);
+	if (fd < 0) {
+		err = fd;
+		cli_error("cannot create a temporary database in %s: %s", cli_tmp_dir(),
+			  strerror(-err));
+		goto out;
+	}
+	close(fd);
+	err = store_db__open(tmp, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &db);
+	if (!err)
+		err = store_db__import_pprof(db, data, size, opts, NULL, ret_choice);
+	if (err) {
+		if (err == -ENOENT && db)
+			cli_error("%s: %s", path, store_db__errmsg(db));
+		else
+			cli_error("the %s%sprofile %s is neither an Ember database nor a "
+				  "pprof profile (%s%s%s)", what, *what ? " " : "", path,
+				  store_strerror(err), db ? ": " : "",
+				  db ? store_db__errmsg(db) : "");
+		store_db__close(db);
+		cli_remove_db(tmp);
+		free(tmp);
+		goto out;
+	}
+	*ret_db = db;
+	*ret_tmp = tmp;
+out:
+	free(data);
+	return err;
+}
+
+int query_open_profile(const char *what, const char *path,
+		       const struct store_pprof_options *opts, struct store_db **ret_db,
+		       char **ret_tmp, bool *ret_pprof, struct store_pprof_choice *ret_choice)
+{
+	bool sqlite = is_sqlite_file(path);
+	int err;
+
+	if (ret_pprof)
+		*ret_pprof = !sqlite;
+	if (!sqlite)
+		return open_pprof(what, path, opts, ret_db, ret_tmp, ret_choice);
+	err = query_open_db(path, ret_db, ret_tmp);
+	if (err == -ENOENT)
+		cli_error("cannot open %s%s%s: no such file", what, *what ? " profile " : "", path);
+	else if (err)
+		cli_error("cannot open %s%s%s: %s", what, *what ? " profile " : "", path,
+			  store_strerror(err));
+	return err;
 }

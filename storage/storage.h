@@ -362,26 +362,54 @@ int store_db__export_tree(struct store_db *db, const struct store_query *q,
 			  const struct store_tree *t,
 			  enum store_export_format fmt, FILE *out);
 
+/* Which of a pprof profile's sample values to import (pprof's
+ * -sample_index). */
+struct store_pprof_options {
+	const char *sample_type; /* by type name ("alloc_space"; as pprof, an
+				    "inuse_" prefix may be left out); or NULL */
+	int64_t sample_index;    /* by index (0-based) when >= 0 */
+	/* neither: the profile's default_sample_type, else its last type,
+	 * as pprof chooses */
+};
+
+/* The sample type an import took, and all the profile has. */
+struct store_pprof_choice {
+	size_t index, n_types;
+	char type[64], unit[64];  /* "cpu", "nanoseconds" (cut at 63 bytes) */
+	bool per_period;          /* nanoseconds divided by the cpu period:
+				     the counts are samples */
+	char types[512];          /* "samples/count, cpu/nanoseconds" */
+};
+
 /*
  * Import a pprof profile (profile.proto, gzipped or not; data/size are the
  * file's bytes) into db as one flush at the profile's time_nanos (the
- * current time when it has none), lasting its duration_nanos (at least 1 s).
- * Counts come from the first sample type whose unit is "count", else from
- * a cpu/nanoseconds type divided by the period. Locations become frames
+ * current time when it has none), lasting its duration_nanos (at least 1 s;
+ * the exact start and duration are kept in meta profile_time_ns and
+ * profile_duration_ns for the export).
+ * The counts are the sample value opts picks (NULL: as pprof does, the
+ * default_sample_type, else the last type): a nanoseconds value with a
+ * cpu/nanoseconds period is divided by the period (counts are samples),
+ * any other is taken as it is (bytes, object counts, delay); meta
+ * sample_type says which ("type/unit") and count_unit what a count is
+ * ("samples", "bytes", ...). Locations become frames
  * root first (inlined lines as STORE_FRAME_INLINED, frames of a
  * "[kernel...]" mapping as STORE_FRAME_KERNEL); the sample labels
  * "process", "thread" (strings), "pid", "tid" (numbers) become labels, the
  * process defaulting to the main mapping's file name. Sets meta
  * "frequency_hz" from a cpu period. db must be writable with no flush open;
  * nothing is written unless the whole profile is valid.
- * Returns 0 and, when ret_samples is not NULL, the samples imported;
- * -EBADMSG for input that is not a valid profile (not gzip or protobuf,
- * truncated, references that point nowhere, absurd sizes: the reason is in
- * store_db__errmsg()), -E2BIG for a profile over the size limits,
- * -EBUSY, -EROFS, -ENOSPC, -EIO, -ENOMEM.
+ * Returns 0 and, when not NULL, the counts imported (their sum) and the
+ * sample type taken; -EBADMSG for input that is not a valid profile (not
+ * gzip or protobuf, truncated, references that point nowhere, absurd
+ * sizes, a legacy pre-protobuf profile: the reason is in
+ * store_db__errmsg()), -ENOENT when opts names a sample type or index the
+ * profile does not have (the message lists its types), -E2BIG for a
+ * profile over the size limits, -EBUSY, -EROFS, -ENOSPC, -EIO, -ENOMEM.
  */
-int store_db__import_pprof(struct store_db *db, const void *data,
-			   size_t size, uint64_t *ret_samples);
+int store_db__import_pprof(struct store_db *db, const void *data, size_t size,
+			   const struct store_pprof_options *opts,
+			   uint64_t *ret_samples, struct store_pprof_choice *ret_choice);
 /* Symbolization coverage of one binary over a range (the caller owns the
  * strings through store_coverage__free). */
 struct store_coverage {

@@ -129,7 +129,9 @@
     var events = meta && meta.events && meta.events.length ? meta.events : [];
     var evTitle = events.length ? ' title="' + esc('Events (these samples were kept):\n' +
       events.map(function (x) { return x.name + ': ' + fmtN(x.count); }).join('\n')) + '"' : '';
-    if (tree) parts.push('<span id="summary-samples"' + evTitle + '><b>' + fmtN(tree.samples) + '</b> samples</span>');
+    /* an imported heap or contention profile counts bytes or delay */
+    var unit = meta && meta.meta && meta.meta.count_unit && meta.meta.count_unit !== 'samples' ? meta.meta.count_unit : 'samples';
+    if (tree) parts.push('<span id="summary-samples"' + evTitle + '><b>' + fmtN(tree.samples) + '</b> ' + esc(unit) + '</span>');
     if (tree && tree.diff) parts.push('base <b>' + fmtN(tree.baseSamples) + '</b>');
     var lost = meta && meta.drops ? meta.drops.filter(function (x) { return x.count > 0; }) : [];
     if (lost.length) {
