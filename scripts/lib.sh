@@ -17,9 +17,13 @@ EMBER_BUILD_PACKAGES=(
 # tests (tests/web/) run Debian's Chromium under node + playwright-core.
 # elfutils: eu-addr2line, a peer in bench/symbolize (llvm-symbolizer comes
 # with llvm, addr2line with binutils). sqlite3: the shell bench/storage
-# uses to show where the bytes of its file go.
+# uses to show where the bytes of its file go. golang-go and
+# golang-github-google-pprof-dev: Go's pprof, built from Debian's source by
+# the import test (tests/unit/test_import_pprof.py) to check what Ember
+# imports and exports against `pprof -sample_index`.
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3
+  golang-go golang-github-google-pprof-dev
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
