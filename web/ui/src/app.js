@@ -102,12 +102,12 @@
     var tlDone = tlP.then(function (r) {
       if (my !== seq) return;
       timelineData = r;
-      return drawnP.then(function () { if (my === seq) renderTimeline(); });
+      return drawnP.then(function () { if (my === seq) { renderTimeline(); refit(); } });
     });
     var lbDone = lbP.then(function (r) {
       if (my !== seq) return;
       labels = r;
-      return drawnP.then(function () { if (my === seq) renderFilters(); });
+      return drawnP.then(function () { if (my === seq) { renderFilters(); refit(); } });
     });
     return Promise.all([drawnP, tlDone, lbDone]).then(function () {
       if (my !== seq) return;
@@ -280,6 +280,21 @@
     if (k && k.length === key.length && k.every(function (v, i) { return v === key[i]; })) return;
     wrap.emberKey = key;
     wrap.scrollTop = renderer.mode() === 'icicle' ? 0 : wrap.scrollHeight;
+  }
+
+  /* The filters and the timeline fill in after the graph is drawn and
+   * move it down: its box is measured again (its scroll stays). */
+  function refit() {
+    if (!tree) return;
+    if (state.view === 'flame') {
+      fit($('flame'), flame, firstScreenHeight($('flame')), $('flame').parentNode.emberKey || []);
+    } else if (state.view === 'sandwich') {
+      var half = Math.max(160, Math.floor(firstScreenHeight($('callers')) / 2));
+      ['callers', 'callees'].forEach(function (id) {
+        var r = id === 'callers' ? callers : callees;
+        fit($(id), r, half, $(id).parentNode.emberKey || []);
+      });
+    }
   }
 
   function renderLegend() {
