@@ -208,10 +208,9 @@ static int open_pprof(const char *what, const char *path,
 		if (err == -ENOENT && db)
 			cli_error("%s: %s", path, store_db__errmsg(db));
 		else
-			cli_error("the %s%sprofile %s is neither an Ember database nor a "
-				  "pprof profile (%s%s%s)", what, *what ? " " : "", path,
-				  store_strerror(err), db ? ": " : "",
-				  db ? store_db__errmsg(db) : "");
+			cli_error("cannot open %s%s%s: it is neither an Ember database nor a "
+				  "pprof profile (%s)", what, *what ? " profile " : "", path,
+				  db && *store_db__errmsg(db) ? store_db__errmsg(db) : store_strerror(err));
 		store_db__close(db);
 		cli_remove_db(tmp);
 		free(tmp);
@@ -237,7 +236,9 @@ int query_open_profile(const char *what, const char *path,
 		return open_pprof(what, path, opts, ret_db, ret_tmp, ret_choice);
 	err = query_open_db(path, ret_db, ret_tmp);
 	if (err == -ENOENT)
-		cli_error("cannot open %s%s%s: no such file", what, *what ? " profile " : "", path);
+		cli_error("cannot open %s%s%s: no such file%s%s%s", what, *what ? " profile " : "",
+			  path, *what ? "" : "; record one with 'ember record -o ",
+			  *what ? "" : path, *what ? "" : " -- COMMAND'");
 	else if (err)
 		cli_error("cannot open %s%s%s: %s", what, *what ? " profile " : "", path,
 			  store_strerror(err));
