@@ -45,6 +45,12 @@ try:
     print(res.stdout)
     print(res.stderr)
     shown = next((json.loads(line[7:]) for line in res.stdout.splitlines() if line.startswith("RESULT ")), None)
+    st, _, body = w.request(base, "/metrics")
+    text = body.decode()
+    ev = re.search(r'^ember_sample_events_total\{event="dwarf-samples"\} (\d+)$', text, re.M)
+    check(st == 200 and ev is not None and int(ev.group(1)) > 0 and
+          'ember_dropped_samples_total{reason="dwarf-samples"}' not in text,
+          f"/metrics: dwarf-samples is an event ({ev and ev.group(1)}), not a drop reason")
 finally:
     rc, err = w.stop(p)
     work.kill()

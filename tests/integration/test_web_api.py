@@ -149,6 +149,8 @@ check(st == 200 and h["content-type"].startswith("text/plain") and f"ember_sampl
       "ember_database_size_bytes " in text and "ember_resident_memory_bytes " in text and
       "# TYPE ember_samples_total counter" in text,
       "/metrics: Prometheus text with samples, database size and RSS")
+check("# TYPE ember_dropped_samples_total counter" in text and "# TYPE ember_sample_events_total counter" in text,
+      "/metrics: drops and events are two families")
 
 # ---- malformed parameters: 400 naming the parameter
 BAD = [
