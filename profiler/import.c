@@ -27,6 +27,7 @@
 struct import_args {
 	const char *input;
 	const char *output;
+	struct cli_file_opts files; /* --group, --force */
 	struct store_pprof_options pick;
 };
 
@@ -48,6 +49,7 @@ static void import_usage(FILE *out)
 		"  -t, --sample-type NAME  import this sample type (pprof's -sample_index\n"
 		"                        NAME: alloc_space, inuse_objects, contentions...)\n"
 		"  -i, --sample-index N  import the N-th sample type (0-based)\n"
+		FILE_OPTIONS_HELP
 		"  -h, --help            show this help\n");
 }
 
@@ -57,6 +59,8 @@ static int parse_args(int argc, char **argv, struct import_args *a)
 		{ "output", required_argument, NULL, 'o' },
 		{ "sample-type", required_argument, NULL, 't' },
 		{ "sample-index", required_argument, NULL, 'i' },
+		{ "group", required_argument, NULL, 'G' },
+		{ "force", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -78,6 +82,13 @@ static int parse_args(int argc, char **argv, struct import_args *a)
 			if (cli_parse_uint("--sample-index", optarg, 0, 1000000, &index))
 				return -EINVAL;
 			a->pick.sample_index = (int64_t)index;
+			break;
+		case 'G':
+			if (cli_parse_group(optarg, &a->files))
+				return -EINVAL;
+			break;
+		case 'O':
+			a->files.force = true;
 			break;
 		case 'h':
 			import_usage(stdout);
@@ -103,31 +114,6 @@ static int parse_args(int argc, char **argv, struct import_args *a)
 		return -EINVAL;
 	}
 	a->input = argv[optind];
-	return 0;
-}
-
-/* Read the whole file. Prints the error. */
-/* Refuse to replace a file that is not an Ember database. */
-static int check_output(const char *path)
-{
-	struct store_db *db;
-	struct stat st;
-	int err;
-
-	if (stat(path, &st) < 0)
-		return 0;
-	if (S_ISDIR(st.st_mode)) {
-		cli_error("cannot write %s: it is a directory; give a file name with -o", path);
-		return -EISDIR;
-	}
-	if (st.st_size == 0)
-		return 0;
-	err = store_db__open(path, STORE_OPEN_READ | STORE_OPEN_TIDY, &db);
-	if (err == -EINVAL) {
-		cli_error("%s exists and is not an Ember database; choose another -o", path);
-		return err;
-	}
-	store_db__close(db);
 	return 0;
 }
 
@@ -161,7 +147,8 @@ int cmd_import(int argc, char **argv)
 		cli_usage_hint("import");
 		return EXIT_USAGE;
 	}
-	if (cli_read_file(a.input, IMPORT_MAX_FILE, &data, &size) < 0 || check_output(a.output) < 0)
+	if (cli_read_file(a.input, IMPORT_MAX_FILE, &data, &size) < 0 ||
+	    cli_file_check(a.output, CLI_FILE_DATABASE, &a.files) < 0)
 		goto out;
 	if (asprintf(&prefix, "%s.import", a.output) < 0) {
 		cli_error("out of memory");
@@ -171,6 +158,15 @@ int cmd_import(int argc, char **argv)
 	free(prefix);
 	if (fd < 0) {
 		cli_error("cannot write %s: %s", a.output, strerror(-fd));
+		goto out;
+	}
+	/* mkstemp made it 0600; the group, when asked, now: the rename
+	 * keeps it. */
+	if (a.files.shared && (fchown(fd, (uid_t)-1, a.files.gid) < 0 ||
+			       fchmod(fd, cli_file_mode(&a.files)) < 0)) {
+		cli_error("cannot give %s to group %u: %s", tmp, (unsigned)a.files.gid,
+			  strerror(errno));
+		close(fd);
 		goto out;
 	}
 	close(fd);
@@ -207,7 +203,11 @@ int cmd_import(int argc, char **argv)
 	}
 	store_db__close(db);
 	db = NULL;
-	/* The old file's WAL must not be replayed into the new one. */
+	/* Checked again right before: the rename replaces whatever is at
+	 * the path (a link itself, never its target). The old file's WAL
+	 * must not be replayed into the new one. */
+	if (cli_file_check(a.output, CLI_FILE_DATABASE, &a.files) < 0)
+		goto out;
 	cli_remove_db(a.output);
 	if (rename(tmp, a.output) < 0) {
 		cli_error("cannot write %s: %s", a.output, strerror(errno));

@@ -31,6 +31,7 @@ struct report_args {
 	bool coverage;
 	const char *from, *to, *filter;
 	struct store_pprof_options pick; /* pprof input's sample type */
+	struct cli_file_opts files; /* --group */
 };
 
 static void report_usage(FILE *out)
@@ -79,6 +80,7 @@ static void report_usage(FILE *out)
 		"                        -sample_index; default: the profile's default\n"
 		"                        type, else its last)\n"
 		"  -i, --sample-index N  pprof input: show the N-th sample type (0-based)\n"
+		GROUP_OPTION_HELP
 		"  -h, --help            show this help\n");
 }
 
@@ -95,6 +97,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		{ "filter", required_argument, NULL, 'L' },
 		{ "sample-type", required_argument, NULL, 't' },
 		{ "sample-index", required_argument, NULL, 'i' },
+		{ "group", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -154,6 +157,10 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 			if (cli_parse_uint("--sample-index", optarg, 0, 1000000, &index))
 				return -EINVAL;
 			a->pick.sample_index = (int64_t)index;
+			break;
+		case 'G':
+			if (cli_parse_group(optarg, &a->files))
+				return -EINVAL;
 			break;
 		case 'h':
 			report_usage(stdout);
@@ -311,6 +318,8 @@ int cmd_report(int argc, char **argv)
 		cli_usage_hint("report");
 		return EXIT_USAGE;
 	}
+	if (a.output && cli_file_check(a.output, CLI_FILE_OUTPUT, &a.files))
+		return EXIT_RUNTIME;
 	err = query_open_profile("", a.path, &a.pick, &db, &tmp, &pprof, &choice);
 	if (err)
 		return err == -ENOENT && pprof ? EXIT_USAGE : EXIT_RUNTIME;
@@ -343,7 +352,8 @@ int cmd_report(int argc, char **argv)
 	}
 	err = store_db__query_tree(db, &q, &tree);
 	if (err) {
-		cli_error("cannot read the profile in %s: %s", a.path, store_strerror(err));
+		cli_error("cannot read the profile in %s: %s (%s)", a.path, store_strerror(err),
+			  store_db__errmsg(db));
 		goto out;
 	}
 	if (store_tree__size(tree) <= 1 || store_tree__node(tree, 0)->total == 0)
@@ -351,9 +361,8 @@ int cmd_report(int argc, char **argv)
 			 a.filter || a.from || a.to ? " in the given range and filter" : "");
 
 	if (a.output) {
-		out = fopen(a.output, "we");
+		out = cli_output_open(a.output, &a.files);
 		if (!out) {
-			cli_error("cannot write %s: %s", a.output, strerror(errno));
 			out = stdout;
 			goto out;
 		}
