@@ -7,8 +7,7 @@ one changes nothing beside it.
   -shm; SQLite's header says rollback journal), also after --append, and
   it holds every sample the summary counted;
 - `ember report` (every format) leaves the directory exactly as it was:
-  for a finished recording, for a WAL-mode file without -wal (an older
-  recording), and for a recording killed with SIGKILL (its -wal stays
+  for a finished recording and for a recording killed with SIGKILL (its -wal stays
   unchanged, and its -shm, the WAL's index, stays);
 - `ember report --format html -o flame.html` opens from the file in
   Chromium with no request beyond it, the recorded program as the widest
@@ -106,16 +105,8 @@ def main():
     check(b.returncode == 0, f"the HTML report opens in Chromium with split on top and {hot} hottest")
     os.unlink(html)
 
-    # An older recording in WAL mode whose writer closed (no -wal, no -shm).
-    d2 = tmpdir()
-    old = os.path.join(d2, "old.db")
-    shutil.copy(db, old)
-    con = sqlite3.connect(old)
-    check(con.execute("pragma journal_mode=wal").fetchone()[0] == "wal", "a copy switched to WAL mode")
-    con.close()
-    check(sorted(os.listdir(d2)) == ["old.db"] and journal_mode_byte(old) == (2, 2),
-          "a WAL-mode file alone, as older versions left their recordings")
-    reports_leave_dir(d2, old, "a WAL-mode file without -wal")
+    # (A WAL-mode file without -wal, as older versions left recordings, is
+    # tests/unit/test_import_pprof.py's: the store's own writer makes one.)
 
     # A recording killed with SIGKILL: its -wal and -shm are its data.
     d3 = tmpdir()
@@ -141,7 +132,7 @@ def main():
         os.kill(c, signal.SIGKILL)
     check("killed.db-wal" in os.listdir(d3), f"a killed recording keeps its -wal: {os.listdir(d3)}")
     reports_leave_dir(d3, killed, "a recording killed with SIGKILL")
-    for x in (d, d2, d3):
+    for x in (d, d3):
         shutil.rmtree(x)
 
 

@@ -22,7 +22,8 @@ types and a CPU profile whose default_sample_type is its first. Then:
 - `ember report` leaves the directory of what it reads as it was.
 
 Environment (tests/unit/meson.build): EMBER, NODE, NODE_DIR, GO_PPROF_DIR
-(where Go's pprof is built once)."""
+(where Go's pprof is built once), EXPORT_STORE (test-storage-export, whose
+--write leaves a store in WAL mode)."""
 import json
 import os
 import re
@@ -35,6 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "integration"))
 from embertest import check, fail  # noqa: E402
 
 EMBER = os.environ["EMBER"]
+EXPORT_STORE = os.environ["EXPORT_STORE"]
 NODE = os.environ.get("NODE", "")
 NODE_DIR = os.environ["NODE_DIR"]
 GO_PPROF_DIR = os.environ.get("GO_PPROF_DIR", "")
@@ -207,11 +209,25 @@ def main():
           and all(p["samples"] == [] and p["weights"] == [] for p in j["profiles"]),
           "an empty speedscope export has a profile for activeProfileIndex to point at")
 
-    # report reads, and leaves the directory as it was.
+    # report reads, and leaves the directory as it was: imports are one
+    # file, and so is a WAL-mode file whose writer closed without leaving
+    # WAL mode (as recordings were before), which SQLite's read-only opens
+    # would leave -wal and -shm beside.
+    old = os.path.join(d, "old.db")
+    subprocess.run([EXPORT_STORE, "--write", old], check=True)
+    with open(old, "rb") as f:
+        head = f.read(20)
+    check(head[18:20] == b"\x02\x02" and not os.path.exists(old + "-wal"),
+          "the store's writer left a WAL-mode file alone")
     before = sorted(os.listdir(d))
-    for f in ("heap.db", "cpu.db", "heap.pb.gz"):
-        run([EMBER, "report", os.path.join(d, f), "--format", "top"])
-    check(sorted(os.listdir(d)) == before, "ember report leaves no file beside what it read")
+    for f in ("heap.db", "cpu.db", "heap.pb.gz", "old.db"):
+        for fmt in ("top", "folded"):
+            r = run([EMBER, "report", os.path.join(d, f), "--format", fmt])
+            check(r.returncode == 0, f"report --format {fmt} {f}")
+    r = run([EMBER, "diff", old, old])
+    check(r.returncode == 0, "diff of the WAL-mode file with itself")
+    check(sorted(os.listdir(d)) == before, f"ember report and diff leave no file beside what they read "
+          f"({sorted(os.listdir(d))})")
     shutil.rmtree(d)
 
 
