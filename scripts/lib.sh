@@ -17,9 +17,11 @@ EMBER_BUILD_PACKAGES=(
 # tests (tests/web/) run Debian's Chromium under node + playwright-core.
 # elfutils: eu-addr2line, a peer in bench/symbolize (llvm-symbolizer comes
 # with llvm, addr2line with binutils). sqlite3: the shell bench/storage
-# uses to show where the bytes of its file go.
+# uses to show where the bytes of its file go. cppcheck, xz-utils, gzip,
+# sqlite3, nodejs: real programs bench/accuracy and test_accuracy profile
+# against perf.
 EMBER_TEST_PACKAGES=(
-  util-linux procps linux-perf chromium nodejs elfutils sqlite3
+  util-linux procps linux-perf chromium nodejs elfutils sqlite3 cppcheck xz-utils gzip
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
