@@ -429,6 +429,27 @@ static double pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+/* Debug information found but not read: the files, units and sections per
+ * reason, and the frames that lost a name, a line or inlined calls. */
+static void print_debug_issues(const struct session_totals *t)
+{
+	uint64_t frames = 0;
+	bool any = false;
+
+	for (int i = 1; i < SYM_DEBUG__COUNT; i++) {
+		if (!t->sym.debug_issues[i] && !t->frames_debug[i])
+			continue;
+		fprintf(stderr, "%s%s %llu", any ? ", " : "ember:   debug info not read: ",
+			sym_debug_issue_name(i), (unsigned long long)t->sym.debug_issues[i]);
+		frames += t->frames_debug[i];
+		any = true;
+	}
+	if (any)
+		fprintf(stderr, " (files, units or sections); %.1f%% of frames (%llu) lost a name, "
+			"line or inlined call to it; per binary: ember report --coverage\n",
+			pct(frames, t->frames), (unsigned long long)frames);
+}
+
 static void print_summary(const struct record_args *a, const struct session_totals *t,
 			  double seconds)
 {
@@ -475,6 +496,7 @@ static void print_summary(const struct record_args *a, const struct session_tota
 			(unsigned long long)t->sym.cache_writes,
 			(unsigned long long)t->sym.cache_errors);
 	fputc('\n', stderr);
+	print_debug_issues(t);
 	fprintf(stderr, "ember:   unwinding (%s): %.1f%% of user stacks reach their root frame",
 		a->unwind == SAMPLER_UNWIND_FP ? "fp" : a->unwind == SAMPLER_UNWIND_DWARF ? "dwarf" : "auto",
 		pct(t->ustack_complete, t->samples_with_ustack));

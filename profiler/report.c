@@ -218,12 +218,20 @@ static int print_coverage(struct store_db *db, FILE *out)
 		return err;
 	fprintf(out, "%10s %9s %9s  %-12s %s\n", "FRAMES", "FUNCTION%", "LINE%",
 		"BUILD-ID", "BINARY");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "%10llu %8.2f%% %8.2f%%  %-12.12s %s\n",
 			(unsigned long long)c[i].seen,
 			c[i].seen ? 100.0 * c[i].with_function / c[i].seen : 0.0,
 			c[i].seen ? 100.0 * c[i].with_line / c[i].seen : 0.0,
 			c[i].build_id ? c[i].build_id : "-", c[i].module);
+		/* debug information that was there but not read, and what it
+		 * cost: the share of this binary's frames */
+		for (size_t k = 0; k < c[i].n_issues; k++)
+			fprintf(out, "%10llu %8.2f%%  %-22s debug info not read: %s\n",
+				(unsigned long long)c[i].issues[k].frames,
+				c[i].seen ? 100.0 * c[i].issues[k].frames / c[i].seen : 0.0, "",
+				c[i].issues[k].reason);
+	}
 	if (n == 0)
 		fprintf(out, "(no symbolization coverage recorded in this file)\n");
 	store_coverage__free(c, n);

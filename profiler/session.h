@@ -49,6 +49,8 @@ struct session_totals {
 	uint64_t processes;          /* distinct tgids with samples */
 	uint64_t frames;             /* frames written, weighted by samples */
 	uint64_t frames_resolved;    /* ... of them given a function name */
+	uint64_t frames_debug[SYM_DEBUG__COUNT]; /* ... whose debug info was
+	                                there but not read, per reason */
 	uint64_t ustack_complete;    /* samples whose user stack reaches a root */
 	uint64_t leaf_repairs;       /* FP samples given their leaf's caller */
 	uint64_t auto_fp;            /* AUTO: processes of executables with

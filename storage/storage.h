@@ -133,6 +133,15 @@ int store_db__add_coverage(struct store_db *db, const char *module,
 			   const char *build_id, uint64_t seen,
 			   uint64_t with_function, uint64_t with_line);
 
+/*
+ * Within an open flush: add frames of one binary whose debug information
+ * was there but could not be read, for reason (a short kebab-case name
+ * like "dwo-missing"). Returns 0 or -errno as above.
+ */
+int store_db__add_coverage_issue(struct store_db *db, const char *module,
+				 const char *build_id, const char *reason,
+				 uint64_t frames);
+
 /* Commit the open flush. Returns 0, -EINVAL (none open), -ENOSPC, -EIO. */
 int store_db__commit(struct store_db *db);
 
@@ -352,12 +361,21 @@ int store_db__import_pprof(struct store_db *db, const void *data,
 			   size_t size, uint64_t *ret_samples);
 /* Symbolization coverage of one binary over a range (the caller owns the
  * strings through store_coverage__free). */
+struct store_coverage_issue {
+	char *reason;
+	uint64_t frames;
+};
+
 struct store_coverage {
 	char *module;
 	char *build_id;  /* NULL when the binary has none */
 	uint64_t seen;
 	uint64_t with_function;
 	uint64_t with_line;
+	/* frames whose debug information could not be read, per reason,
+	 * most first */
+	struct store_coverage_issue *issues;
+	size_t n_issues;
 };
 
 /*

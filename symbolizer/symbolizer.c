@@ -45,6 +45,7 @@ struct cached_frame {
 	uint32_t line;
 	uint8_t kind;   /* enum sym_frame_kind */
 	uint8_t miss;   /* enum sym_miss */
+	uint8_t debug;  /* enum sym_debug_issue */
 };
 
 struct cache_slot {
@@ -74,6 +75,12 @@ struct sym_binary {
 	bool evicted;          /* unloaded for the memory bound: reload from fd */
 	int fd;                /* the binary, kept to reload it, or -1 */
 	int debug_fd;          /* its separate debug file, or -1 */
+	struct sym_dwarf_files dfiles; /* what its DWARF refers to */
+	/* debug issues counted in sym_stats: the most any load of its DWARF
+	 * found (a reload finds the same again), and what its frames lose
+	 * when the DWARF could not be opened at all */
+	uint32_t issues[SYM_DEBUG__COUNT];
+	uint8_t dwarf_issue;
 	size_t mem;            /* bytes accounted in sym_session.bin_memory */
 	uint64_t last_use;     /* sym_session.tick when last used */
 	uint32_t refs, live_refs;  /* mappings of (live) processes, counted
@@ -216,6 +223,24 @@ const char *sym_miss_name(enum sym_miss miss)
 	return names[miss];
 }
 
+const char *sym_debug_issue_name(enum sym_debug_issue issue)
+{
+	static const char *const names[SYM_DEBUG__COUNT] = {
+		[SYM_DEBUG_OK] = "none",
+		[SYM_DEBUG_ALT_MISSING] = "alt-missing",
+		[SYM_DEBUG_ALT_MISMATCH] = "alt-build-id-mismatch",
+		[SYM_DEBUG_DWO_MISSING] = "dwo-missing",
+		[SYM_DEBUG_DWO_MISMATCH] = "dwo-id-mismatch",
+		[SYM_DEBUG_UNKNOWN_FORM] = "unknown-form",
+		[SYM_DEBUG_COMPRESSION] = "unsupported-compression",
+		[SYM_DEBUG_CORRUPT] = "corrupt",
+	};
+
+	if ((unsigned)issue >= SYM_DEBUG__COUNT)
+		return "invalid";
+	return names[issue];
+}
+
 /* ---- processes ---------------------------------------------------------- */
 
 static uint64_t pid_hash(pid_t pid)
@@ -309,15 +334,23 @@ static void binary_account(struct sym_session *s, struct sym_binary *bin)
 	s->bin_memory += bin->mem;
 }
 
-/* Keep the debug file in the binary, not in its (evictable) sym_elf. */
+/* Keep the debug file, and the files its DWARF refers to, in the binary,
+ * not in its (evictable) sym_elf: a reload does not look for them. */
 static void binary_take_debug_fd(struct sym_binary *bin)
 {
+	struct sym_dwarf_files *f = &bin->elf->files;
+
 	if (bin->elf->debug_fd >= 0) {
 		if (bin->debug_fd < 0)
 			bin->debug_fd = bin->elf->debug_fd;
 		else
 			close(bin->elf->debug_fd);
 		bin->elf->debug_fd = -1;
+	}
+	if (f->alt_fd >= 0 || f->alt_issue || f->dwp_fd >= 0 || f->root_fd >= 0) {
+		sym_dwarf_files__close(&bin->dfiles);
+		bin->dfiles = *f;
+		*f = (struct sym_dwarf_files){ .alt_fd = -1, .dwp_fd = -1, .root_fd = -1 };
 	}
 }
 
@@ -376,6 +409,7 @@ static void binary_free(struct sym_binary *bin)
 		close(bin->fd);
 	if (bin->debug_fd >= 0)
 		close(bin->debug_fd);
+	sym_dwarf_files__close(&bin->dfiles);
 	free(bin);
 }
 
@@ -433,6 +467,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 		if (!bin)
 			goto nomem;
 		bin->fd = bin->debug_fd = -1;
+		bin->dfiles = (struct sym_dwarf_files){ .alt_fd = -1, .dwp_fd = -1, .root_fd = -1 };
 		bin->elf = elf;
 		bin->fail = elf ? SYM_MISS_NONE : SYM_MISS_BAD_ELF;
 		elf = NULL;
@@ -1129,6 +1164,7 @@ static void cache_put(struct sym_binary *bin, uint64_t vaddr,
 			.line = frames[j].line,
 			.kind = (uint8_t)frames[j].kind,
 			.miss = (uint8_t)frames[j].miss,
+			.debug = (uint8_t)frames[j].debug,
 		};
 }
 
@@ -1137,8 +1173,19 @@ static void cache_put(struct sym_binary *bin, uint64_t vaddr,
 /* Frames of one address, innermost first; more are cut (see lookup). */
 #define MAX_INLINE 64
 
+/* The session's count of debug issues follows the binary's most. */
+static void binary_issues(struct sym_session *s, struct sym_binary *bin, const uint32_t *now)
+{
+	for (int i = 1; i < SYM_DEBUG__COUNT; i++)
+		if (now[i] > bin->issues[i]) {
+			s->stats.debug_issues[i] += now[i] - bin->issues[i];
+			bin->issues[i] = now[i];
+		}
+}
+
 static struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *bin)
 {
+	uint32_t issues[SYM_DEBUG__COUNT] = { 0 };
 	int fd, copy = -1, r;
 
 	if (!bin->dwarf_tried) {
@@ -1157,10 +1204,18 @@ static struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *
 		} else if (r != -ENOENT) {
 			s->stats.cache_errors++;
 		}
-		if (sym_dwarf__open(fd, &bin->dwarf) < 0)
+		if (sym_dwarf__open(fd, &bin->dfiles, &bin->dwarf, issues) < 0)
 			bin->dwarf = NULL;
 		if (copy >= 0)
 			close(copy);
+		binary_issues(s, bin, issues);
+		/* DWARF that could not be opened for one of these costs every
+		 * frame its lines */
+		bin->dwarf_issue = SYM_DEBUG_OK;
+		if (!bin->dwarf)
+			for (int i = 1; i < SYM_DEBUG__COUNT && !bin->dwarf_issue; i++)
+				if (issues[i])
+					bin->dwarf_issue = (uint8_t)i;
 	}
 	return bin->dwarf;
 }
@@ -1304,6 +1359,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 			ret_frames[i].line = c->line;
 			ret_frames[i].kind = c->kind;
 			ret_frames[i].miss = c->miss;
+			ret_frames[i].debug = c->debug;
 		}
 		*ret_n = n;
 		return 0;
@@ -1313,6 +1369,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 		nd = sym_dwarf__lookup(dwarf, vaddr, df, MIN(max, MAX_INLINE));
 		if (nd < 0)
 			return nd;
+		binary_issues(s, bin, sym_dwarf__issues(dwarf));
 	}
 	if (nd == 0 || !df[nd - 1].name)
 		elf_name = sym_elf__lookup(bin->elf, vaddr);
@@ -1326,6 +1383,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 			.line = df[i].file ? df[i].line : 0,
 			.kind = outer ? SYM_FRAME_USER : SYM_FRAME_INLINED,
 			.miss = name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
+			.debug = df[i].issue,
 		};
 		if ((name && !ret_frames[n].name) || (df[i].file && !ret_frames[n].file))
 			return -ENOMEM;
@@ -1336,6 +1394,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 			.name = memo_intern(s, &bin->names, elf_name, true),
 			.kind = SYM_FRAME_USER,
 			.miss = elf_name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
+			.debug = bin->dwarf_issue,
 		};
 		if (elf_name && !ret_frames[0].name)
 			return -ENOMEM;

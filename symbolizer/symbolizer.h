@@ -39,6 +39,29 @@ enum sym_miss {
 };
 
 /*
+ * Debug information found but not (wholly) read, per reason: counted per
+ * file, unit or section in sym_stats.debug_issues, and given to the frames
+ * whose name, line or inline chain it cost (sym_frame.debug).
+ */
+enum sym_debug_issue {
+	SYM_DEBUG_OK = 0,
+	SYM_DEBUG_ALT_MISSING,    /* the dwz / DWARF 5 supplementary file that
+	                             .gnu_debugaltlink or .debug_sup names is
+	                             not found */
+	SYM_DEBUG_ALT_MISMATCH,   /* found, but its build-id is another */
+	SYM_DEBUG_DWO_MISSING,    /* a split unit's .dwo (or its .dwp entry)
+	                             is not found */
+	SYM_DEBUG_DWO_MISMATCH,   /* a .dwo is found but holds another unit
+	                             (its dwo id differs) */
+	SYM_DEBUG_UNKNOWN_FORM,   /* a unit uses an attribute form the reader
+	                             does not know: read up to it */
+	SYM_DEBUG_COMPRESSION,    /* a section compressed in a way the reader
+	                             cannot inflate */
+	SYM_DEBUG_CORRUPT,        /* a section or unit that fails its checks */
+	SYM_DEBUG__COUNT,
+};
+
+/*
  * One resolved frame. All strings are borrowed from the session and stay
  * valid until sym_session__free(). name is never NULL: an unresolved frame
  * is named "module+0xoffset" (or "[unknown]" when not even the module is
@@ -60,6 +83,8 @@ struct sym_frame {
 	                          the inlined call */
 	enum sym_frame_kind kind;
 	enum sym_miss miss;
+	enum sym_debug_issue debug;  /* debug information that existed for
+	                                this frame but could not be read */
 };
 
 struct sym_options {
@@ -125,6 +150,10 @@ struct sym_stats {
 	uint64_t cache_errors;             /* entries that could not be read
 	                                      or written (the originals were
 	                                      used) */
+	uint64_t debug_issues[SYM_DEBUG__COUNT]; /* debug files, units and
+	                                      sections that could not be read,
+	                                      per reason (each binary's once,
+	                                      however often it is reloaded) */
 	uint64_t unwind_file_reads;        /* blocks of mapped files read for
 	                                      the DWARF unwinder (personality
 	                                      pointers, code bytes) */
@@ -220,6 +249,9 @@ void sym_session__trim(struct sym_session *s, uint64_t max_bytes);
 
 /* A short human name for a miss reason ("no-mapping", ...). */
 const char *sym_miss_name(enum sym_miss miss);
+
+/* A short kebab-case name for a debug issue ("alt-missing", ...). */
+const char *sym_debug_issue_name(enum sym_debug_issue issue);
 
 /* ---- unwinding user stacks with DWARF CFI (unwind.c) ------------------- */
 
