@@ -301,10 +301,10 @@ bool sym_cfi__has_frame_pointers(const struct sym_cfi *c)
 	return c->fdes && 2 * c->fdes_with_fp >= c->fdes;
 }
 
-bool sym_cfi__signal_frame(const struct sym_cfi *c, uint64_t vaddr)
+bool sym_cfi__in_ranges(const struct sym_cfi_range *r, size_t n, uint64_t addr)
 {
-	for (size_t i = 0; i < c->n_sig; i++)
-		if (vaddr >= c->sig[i].lo && vaddr < c->sig[i].hi)
+	for (size_t i = 0; i < n; i++)
+		if (addr >= r[i].lo && addr < r[i].hi)
 			return true;
 	return false;
 }

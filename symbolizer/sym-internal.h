@@ -103,8 +103,9 @@ int sym_cfi__load(Elf *elf, struct sym_cfi *c);
 void sym_cfi__fini(struct sym_cfi *c);
 /* True when at least half of the functions keep a frame pointer. */
 bool sym_cfi__has_frame_pointers(const struct sym_cfi *c);
-/* True when vaddr is in a signal trampoline (an FDE whose CIE says "S"). */
-bool sym_cfi__signal_frame(const struct sym_cfi *c, uint64_t vaddr);
+/* True when addr is in one of the n ranges r (signal trampolines, at
+ * virtual addresses or at their addresses in a process). */
+bool sym_cfi__in_ranges(const struct sym_cfi_range *r, size_t n, uint64_t addr);
 /* Read the 8 bytes at vaddr from the copied sections; -ENOENT outside. */
 int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word);
 

@@ -1818,12 +1818,8 @@ bool sym_session__signal_trampoline(struct sym_session *s, pid_t pid, uint64_t a
 	const struct sym_cfi_range *r;
 	size_t n;
 
-	if (sym_session__signal_ranges(s, pid, &r, &n) < 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (addr >= r[i].lo && addr < r[i].hi)
-			return true;
-	return false;
+	return sym_session__signal_ranges(s, pid, &r, &n) == 0 &&
+	       sym_cfi__in_ranges(r, n, addr);
 }
 
 void sym_session__count_unserved(struct sym_session *s, uint64_t reads)

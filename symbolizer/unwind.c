@@ -312,14 +312,6 @@ const char *sym_unwind_end_name(enum sym_unwind_end end)
 	return names[end];
 }
 
-static bool in_ranges(const struct sym_cfi_range *r, size_t n, uint64_t addr)
-{
-	for (size_t i = 0; i < n; i++)
-		if (addr >= r[i].lo && addr < r[i].hi)
-			return true;
-	return false;
-}
-
 static int unwind(struct sym_session *s, pid_t pid,
 		  const uint64_t regs[SYM_UNWIND_REGS], const void *stack,
 		  size_t stack_len, uint64_t *ret_ips, size_t max,
@@ -348,7 +340,7 @@ static int unwind(struct sym_session *s, pid_t pid,
 	if (sym_session__signal_ranges(s, pid, &sig, &n_sig) == -ENOMEM)
 		return -ENOMEM;
 	ret_ips[n++] = regs[UNW_X86_64_RIP];
-	after_sig = in_ranges(sig, n_sig, regs[UNW_X86_64_RIP]);
+	after_sig = sym_cfi__in_ranges(sig, n_sig, regs[UNW_X86_64_RIP]);
 	if (unw_init_remote(&cursor, as, &c) < 0) {
 		end = SYM_UNWIND_BAD_FRAME;
 		goto out;
@@ -376,7 +368,7 @@ static int unwind(struct sym_session *s, pid_t pid,
 		 * byte) and the frame the signal interrupted (its exact
 		 * instruction) are not calls: one past, so that the caller's
 		 * addr - 1 finds them. */
-		if (in_ranges(sig, n_sig, ip)) {
+		if (sym_cfi__in_ranges(sig, n_sig, ip)) {
 			ret_ips[n++] = ip + 1;
 			after_sig = true;
 		} else {
