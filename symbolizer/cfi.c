@@ -152,7 +152,8 @@ static bool read_pc(const uint8_t *p, const uint8_t *end, uint64_t vaddr, uint8_
 	size_t n = enc_size(enc);
 	int64_t v;
 
-	if (!n || (size_t)(end - p) < n || ((enc & 0x70) != 0 && (enc & 0x70) != 0x10))
+	if (!n || p > end || (size_t)(end - p) < n ||
+	    ((enc & 0x70) != 0 && (enc & 0x70) != 0x10))
 		return false;
 	if (n == 2) {
 		int16_t x;
