@@ -1266,8 +1266,11 @@ static int flush(struct session *s, bool early)
 		s->totals.flush_errors++;
 		s->totals.samples_lost_store += s->flush_samples;
 		s->lost_unrecorded += s->flush_samples;
+		s->totals.write_failing++;
 	} else {
 		s->lost_unrecorded = 0;
+		s->totals.write_resumes += s->totals.write_failing > 0;
+		s->totals.write_failing = 0;
 		maybe_maintain(s, now_s);
 	}
 	s->totals.flushes++;

@@ -77,6 +77,10 @@ struct session_totals {
 	uint64_t memory_trims;       /* times the budget was passed and
 	                                binaries were unloaded */
 	uint64_t samples_lost_store; /* samples of flushes that failed to write */
+	uint64_t write_failing;      /* flushes failed since the last one
+	                                that wrote (0: writing works) */
+	uint64_t write_resumes;      /* times writing worked again after
+	                                failed flushes */
 	uint64_t maintain_runs;      /* retention runs, and those that failed */
 	uint64_t maintain_errors;
 	uint64_t sampler[SAMPLER_STAT__COUNT];

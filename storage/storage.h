@@ -26,7 +26,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes; older versions are migrated. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 enum store_frame_kind {
 	STORE_FRAME_USER = 0,
@@ -532,6 +532,17 @@ int store_db__maintain(struct store_db *db, int64_t now_s,
  * intact, else one problem per line).
  */
 int store_db__check(struct store_db *db, char **ret_msg);
+
+/*
+ * Copy what the WAL holds into the database file (a writable handle, no
+ * flush open). truncate: also cut the WAL file to nothing, waiting for
+ * readers up to the busy timeout; else only what no reader needs is
+ * copied (a passive checkpoint), after which the next flush writes the
+ * WAL from its start. The writer does this by itself after a failed
+ * commit and at open; the caller may do it to give space back. Returns 0,
+ * -EBUSY (readers kept part of the WAL), -ENOSPC, -EIO, -EINVAL.
+ */
+int store_db__checkpoint(struct store_db *db, bool truncate);
 
 /*
  * The data's time span within q (NULL: everything): the start of the first

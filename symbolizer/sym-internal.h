@@ -480,8 +480,10 @@ size_t sym_kernel__memory(const struct sym_kernel *k);
 
 /*
  * Look addr up. Returns 0 and the borrowed *ret_name and *ret_module (NULL
- * for the core kernel), or -ENOENT. An address outside the core kernel of
- * a table read from the cache makes it read kallsyms in full, once.
+ * for the core kernel) and *ret_offset (addr minus the symbol's start), or
+ * -ENOENT. An address outside the core kernel of a table read from the
+ * cache makes it read kallsyms in full, once.
  */
 int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
-		       const char **ret_name, const char **ret_module);
+		       const char **ret_name, const char **ret_module,
+		       uint64_t *ret_offset);

@@ -1869,21 +1869,25 @@ int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
 int sym_session__kernel(struct sym_session *s, uint64_t addr,
 			struct sym_frame *ret_frame)
 {
+	/* No kernel address leaves here but in f.addr: with KASLR one
+	 * address gives away the kernel's random offset to whoever reads a
+	 * profile. A frame keeps its offset in its function (as perf shows
+	 * "name+0x1a"); one that kallsyms does not name is "[unknown]". */
 	struct sym_frame f = {
 		.module = "[kernel.kallsyms]",
 		.addr = addr,
-		.offset = addr,
 		.kind = SYM_FRAME_KERNEL,
 		.miss = SYM_MISS_NO_SYMBOL,
 	};
 	const char *name, *module;
+	uint64_t offset;
 	int r = 0;
 
 	if (!s->kernel_tried && !s->no_kernel) {
 		int cache = 0;
 
 		s->kernel_tried = true;
-		/* Without kallsyms kernel frames keep their address. */
+		/* Without kallsyms kernel frames are "[unknown]". */
 		r = sym_kernel__load(s->root, s->cache_dir, &s->kernel, &cache);
 		if (r != -ENOMEM)
 			r = 0;
@@ -1891,7 +1895,9 @@ int sym_session__kernel(struct sym_session *s, uint64_t addr,
 		s->stats.cache_writes += cache == 2;
 		s->stats.cache_errors += cache < 0;
 	}
-	if (r == 0 && s->kernel && sym_kernel__lookup(s->kernel, addr, &name, &module) == 0) {
+	if (r == 0 && s->kernel &&
+	    sym_kernel__lookup(s->kernel, addr, &name, &module, &offset) == 0) {
+		f.offset = offset;
 		if (module) {
 			/* "name [module]", as perf shows module frames */
 			f.name = sym_strings__printf(&s->strings, "%s [%s]", name, module);
@@ -1901,7 +1907,7 @@ int sym_session__kernel(struct sym_session *s, uint64_t addr,
 		}
 		f.miss = SYM_MISS_NONE;
 	} else {
-		f.name = sym_strings__printf(&s->strings, "[kernel]+0x%" PRIx64, addr);
+		f.name = unknown;
 	}
 	if (!f.name || !f.module) {
 		r = -ENOMEM;

@@ -76,7 +76,10 @@ struct sym_frame {
 	const char *build_id;  /* lowercase hex GNU build-id, or NULL */
 	uint64_t addr;         /* the raw address that was resolved */
 	uint64_t offset;       /* file offset of addr in module (user frames),
-	                          or addr itself (kernel frames) */
+	                          or addr's offset in its function (kernel
+	                          frames: never the address, which with KASLR
+	                          would give the kernel's offset away; 0 for
+	                          "[unknown]") */
 	const char *file;      /* source file from DWARF, or NULL */
 	uint32_t line;         /* source line, or 0 when file is NULL; for
 	                          the caller of an inlined frame, the line of
