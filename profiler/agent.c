@@ -446,6 +446,7 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.frames_symbolized = t->frames_resolved;
 	m.user_stacks = t->samples_with_ustack;
 	m.user_stacks_complete = t->ustack_complete;
+	m.unwind_unserved = t->sym.unwind_unserved;
 	m.processes = t->processes;
 	m.symbolizer_memory_bytes = t->sym.memory;
 	m.memory_budget_bytes = mem->budget;

@@ -22,9 +22,11 @@ EMBER_BUILD_PACKAGES=(
 # golang-go and golang-github-google-pprof-dev: Go's pprof, built from
 # Debian's source by the import test (tests/unit/test_import_pprof.py) to
 # check what Ember imports and exports against `pprof -sample_index`.
+# cppcheck, xz-utils, gzip, sqlite3, nodejs: real programs bench/accuracy
+# and test_accuracy profile against perf.
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
-  golang-go golang-github-google-pprof-dev
+  golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip
 )
 
 say() { printf '==> %s\n' "$*" >&2; }

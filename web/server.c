@@ -514,6 +514,9 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		metric(f, "ember_unwind_complete_ratio", "gauge",
 		       "Share of user stacks that reach their root frame.",
 		       m.user_stacks ? (double)m.user_stacks_complete / m.user_stacks : 0);
+		metric(f, "ember_unwind_reads_unserved_total", "counter",
+		       "Words the DWARF unwinder asked for that were neither in the stack "
+		       "copy nor in a mapped file.", m.unwind_unserved);
 		metric(f, "ember_processes", "gauge", "Distinct processes sampled.", m.processes);
 		metric(f, "ember_symbolizer_memory_bytes", "gauge",
 		       "Memory held by the symbolizer's caches.", m.symbolizer_memory_bytes);

@@ -123,6 +123,7 @@ struct web_metrics {
 	uint64_t early_flushes;      /* flushes for the pending-stacks bound */
 	uint64_t frames, frames_symbolized;
 	uint64_t user_stacks, user_stacks_complete;
+	uint64_t unwind_unserved;    /* DWARF unwinder reads not served */
 	uint64_t processes;
 	uint64_t symbolizer_memory_bytes;
 	uint64_t memory_budget_bytes; /* 0: no budget */
