@@ -19,10 +19,16 @@ EMBER_BUILD_PACKAGES=(
 # with llvm, addr2line with binutils). sqlite3: the shell bench/storage
 # uses to show where the bytes of its file go. dwz: the DWARF tests make
 # dwz multifiles (as Debian's and Fedora's debug packages are made).
-# rustc: the Rust fixtures of the name tests (legacy and v0 mangling;
-# Debian's 1.63 takes -C symbol-mangling-version=v0).
+# golang-go and golang-github-google-pprof-dev: Go's pprof, built from
+# Debian's source by the import test (tests/unit/test_import_pprof.py) to
+# check what Ember imports and exports against `pprof -sample_index`.
+# cppcheck, xz-utils, gzip, sqlite3, nodejs: real programs bench/accuracy
+# and test_accuracy profile against perf. rustc: the Rust fixtures of the
+# name tests (legacy and v0 mangling; Debian's 1.63 takes
+# -C symbol-mangling-version=v0).
 EMBER_TEST_PACKAGES=(
-  util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz rustc
+  util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
+  golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip rustc
 )
 
 say() { printf '==> %s\n' "$*" >&2; }
