@@ -232,6 +232,10 @@ struct store_query {
 	int64_t from_s; /* inclusive; INT64_MIN for no bound */
 	int64_t to_s;   /* exclusive; INT64_MAX for no bound */
 	const struct store_filter *filter; /* borrowed; NULL = all samples */
+	/* Tree queries (and what is built on them: top functions, exports):
+	 * at most this many nodes, else -E2BIG with store_db__errmsg()
+	 * saying so; 0 = no bound. A node holds about 100 bytes. */
+	size_t max_tree_nodes;
 };
 
 /*
@@ -283,7 +287,8 @@ struct store_tree_node {
 
 struct store_tree;
 
-/* Query the merged tree for q. Returns 0 and *ret_tree, or -errno. The
+/* Query the merged tree for q. Returns 0 and *ret_tree, -E2BIG when it
+ * would have more than q->max_tree_nodes nodes, or -errno. The
  * tree is the caller's (store_tree__free), its texts included: it may
  * outlive db. A handle keeps the work arrays of its last tree query for
  * the next, when they take 8 MiB or less. */
