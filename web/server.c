@@ -231,7 +231,11 @@ static bool body_close(FILE *f, struct reply *r, int err)
 		memset(&body_tls, 0, sizeof(body_tls));
 		return false;
 	}
-	r->body = body_tls.buf;
+	/* held until sent: no more than its length (growth doubled it) */
+	r->body = body_tls.len && body_tls.len < body_tls.cap ? realloc(body_tls.buf, body_tls.len)
+							     : NULL;
+	if (!r->body)
+		r->body = body_tls.buf;
 	r->len = body_tls.len;
 	memset(&body_tls, 0, sizeof(body_tls));
 	if (err) {
@@ -402,7 +406,9 @@ static void api_timeline(struct web_server *srv, const struct request *q, struct
 		web_fail(r, 500, NULL, "out of memory");
 		goto out;
 	}
-	err = store_db__drops_timeline(db, t->from_s, t->step_s, t->n_steps, drops);
+	/* an empty database has no steps (and no step) */
+	if (t->n_steps)
+		err = store_db__drops_timeline(db, t->from_s, t->step_s, t->n_steps, drops);
 	if (err) {
 		fail_store(srv, db, err, r);
 		goto out;
@@ -412,7 +418,7 @@ static void api_timeline(struct web_server *srv, const struct request *q, struct
 		goto out;
 	fprintf(f, "{\"from\":%lld,\"to\":%lld,\"step\":%lld,\"samples\":[",
 		(long long)t->from_s, (long long)(t->from_s + (int64_t)t->n_steps * t->step_s),
-		(long long)t->step_s);
+		(long long)(t->step_s ? t->step_s : (int64_t)step));
 	for (size_t i = 0; i < t->n_steps; i++)
 		fprintf(f, i ? ",%llu" : "%llu",
 			(unsigned long long)(t->n_series ? t->series[0].counts[i] : 0));
