@@ -114,6 +114,22 @@ def raw_request(port, target, timeout=10):
         return None, None
 
 
+def open_slow(port, n, path):
+    """n connections that send a request line and a Host header, no more
+    (yet)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket()
+        s.settimeout(10)
+        try:
+            s.connect(("127.0.0.1", port))
+            s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        except OSError:
+            pass  # shut already for a newer one: fine
+        socks.append(s)
+    return socks
+
+
 # ---- serve --memory 64, as nobody
 BUDGET_MB = 64
 p, base, _ = start(["serve", "--db", db, "--listen", "127.0.0.1:0", "--memory", str(BUDGET_MB)],
@@ -172,16 +188,7 @@ check(0 < peak < BUDGET_MB * 1024,
       f"265 MB a request before)")
 
 # ---- 200 slow connections: a header line every 2 s
-slow = []
-for i in range(200):
-    s = socket.socket()
-    s.settimeout(10)
-    try:
-        s.connect(("127.0.0.1", port))
-        s.sendall(b"GET /api/v1/meta HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-    except OSError:
-        pass  # shut already for a newer one: fine
-    slow.append(s)
+slow = open_slow(port, 200, b"/api/v1/meta")
 probes, stop_probes = [], threading.Event()
 
 
@@ -362,16 +369,7 @@ check(not errors, "the agent refuses the costly regex filters from 4 clients at 
 check(rss and max(rss) < 256 * 1024,
       f"the agent's resident size stays under its --memory 256 MB during the attack (peak {max(rss) // 1024} MB; "
       "817 MB before, over the unit's MemoryMax=512M)")
-slow = []
-for i in range(200):
-    s = socket.socket()
-    s.settimeout(10)
-    try:
-        s.connect(("127.0.0.1", port))
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-    except OSError:
-        pass
-    slow.append(s)
+slow = open_slow(port, 200, b"/healthz")
 answered = []
 for _ in range(6):
     for path in ("/healthz", "/metrics"):
