@@ -292,6 +292,7 @@ struct agent_args {
 	uint64_t memory_mb;
 	struct allow_hosts hosts;
 	char labels[4096];
+	struct cli_file_opts files; /* --group, --force */
 };
 
 static void agent_usage(FILE *out)
@@ -319,6 +320,7 @@ static void agent_usage(FILE *out)
 		"                        the resident size under it; /metrics shows the\n"
 		"                        budget, each cache's bytes and evictions; HTTP\n"
 		"                        requests in flight take at most a quarter\n"
+		FILE_OPTIONS_HELP
 		"  -h, --help            show this help\n",
 		AGENT_DEFAULT_DB, WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, AGENT_DEFAULT_FREQ,
 		AGENT_DEFAULT_MEMORY_MB);
@@ -334,6 +336,8 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 		{ "label", required_argument, NULL, 'l' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "allow-host", required_argument, NULL, 'H' },
+		{ "group", required_argument, NULL, 'G' },
+		{ "force", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -385,6 +389,13 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 			if (add_allow_host(optarg, &a->hosts))
 				return -EINVAL;
 			break;
+		case 'G':
+			if (cli_parse_group(optarg, &a->files))
+				return -EINVAL;
+			break;
+		case 'O':
+			a->files.force = true;
+			break;
 		case 'h':
 			agent_usage(stdout);
 			free(a->addr);
@@ -426,16 +437,23 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 
 	m.samples = t->samples_seen;
 	m.samples_written = t->samples_seen - t->samples_lost_store;
-	for (int i = 0; i < SAMPLER_STAT__COUNT && m.n_drops < WEB_METRICS_MAX_DROPS - 1; i++) {
-		if (!sampler_stat_is_drop(i))
+	for (int i = 0; i < SAMPLER_STAT__COUNT; i++) {
+		if (i == SAMPLER_STAT_SAMPLES)
 			continue;
-		m.drops[m.n_drops].reason = sampler_stat_name(i);
-		m.drops[m.n_drops++].count = t->sampler[i];
+		if (sampler_stat_is_drop(i) && m.n_drops < WEB_METRICS_MAX_DROPS - 1) {
+			m.drops[m.n_drops].reason = sampler_stat_name(i);
+			m.drops[m.n_drops++].count = t->sampler[i];
+		} else if (!sampler_stat_is_drop(i) && m.n_events < WEB_METRICS_MAX_DROPS) {
+			m.events[m.n_events].reason = sampler_stat_name(i);
+			m.events[m.n_events++].count = t->sampler[i];
+		}
 	}
 	m.drops[m.n_drops].reason = "database-write-failed";
 	m.drops[m.n_drops++].count = t->samples_lost_store;
 	m.flushes = t->flushes;
 	m.flush_errors = t->flush_errors;
+	m.write_failing = t->write_failing;
+	m.write_resumes = t->write_resumes;
 	m.flush_interval_seconds = a->flush_s;
 	m.last_flush_seconds = t->last_flush_ns / 1e9;
 	m.flush_seconds_sum = t->flush_ns / 1e9;
@@ -448,6 +466,7 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.frames_symbolized = t->frames_resolved;
 	m.user_stacks = t->samples_with_ustack;
 	m.user_stacks_complete = t->ustack_complete;
+	m.unwind_unserved = t->sym.unwind_unserved;
 	m.processes = t->processes;
 	m.symbolizer_memory_bytes = t->sym.memory;
 	m.memory_budget_bytes = mem->budget;
@@ -516,17 +535,16 @@ int cmd_agent(int argc, char **argv)
 	so.sym.max_memory = mem.budget / 2;
 	so.memory_budget = mem.budget;
 	so.max_pending_bytes = mem.budget / 8;
+	if (cli_file_check(a.db, CLI_FILE_DATABASE, &a.files))
+		goto out;
 	err = session__new(&so, &s);
 	if (err) {
 		session_explain_error(err, "agent", "or use 'ember serve' to only look at a database");
 		goto out;
 	}
-	err = store_db__open(a.db, STORE_OPEN_WRITE, &db);
-	if (err) {
-		cli_error("cannot open database %s: %s%s", a.db, store_strerror(err),
-			  err == -ENOENT ? " (does its directory exist?)" : "");
+	err = cli_db_open(a.db, STORE_OPEN_WRITE, &a.files, &db, NULL);
+	if (err)
 		goto out;
-	}
 	session__set_store(s, db);
 	store_db__set_meta(db, "status", "recording");
 	store_db__set_meta(db, "ember_version", EMBER_VERSION);
@@ -564,12 +582,17 @@ int cmd_agent(int argc, char **argv)
 			session__totals(s, &t);
 			reset_if_over(s, &mem, &t);
 			flushes_seen = t.flushes;
-			if (err && err != -EINTR && !warned) {
+			if (t.write_failing && !warned) {
 				cli_warn("%s; sampling goes on, and writing is tried again at each flush",
 					 session__flush_error(s) ? session__flush_error(s)
 								 : strerror(-err));
 				warned = true;
-			} else if (!err) {
+			} else if (!t.write_failing && warned) {
+				fprintf(stderr, "ember: writing to %s resumed; %llu samples of %llu "
+					"failed flushes lost so far (counted as database-write-failed)\n",
+					a.db, (unsigned long long)t.samples_lost_store,
+					(unsigned long long)t.flush_errors);
+				fflush(stderr);
 				warned = false;
 			}
 			last_publish = 0;
@@ -589,6 +612,11 @@ int cmd_agent(int argc, char **argv)
 	session__totals(s, &t);
 	session__write_accounting(s, db);
 	store_db__set_meta(db, "status", t.flush_errors ? "incomplete" : "complete");
+	/* Stopped, the file is no longer live: one file, once the server's
+	 * own readers are closed. */
+	web_server__stop(srv);
+	srv = NULL;
+	cli_seal_db(db, a.db);
 	fprintf(stderr, "ember: agent stopped: %llu samples in %llu flushes, %llu dropped, "
 		"written to %s\n", (unsigned long long)t.samples_seen,
 		(unsigned long long)t.flushes, (unsigned long long)session_dropped(&t), a.db);

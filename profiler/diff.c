@@ -24,8 +24,6 @@
 #include "web.h"
 
 #define EXIT_REGRESSION 1
-/* A pprof input larger than this is refused (as ember import does). */
-#define DIFF_MAX_PPROF (256u << 20)
 
 enum diff_format { DIFF_TEXT, DIFF_MARKDOWN, DIFF_JSON };
 
@@ -39,6 +37,7 @@ struct diff_args {
 	/* Ranges and filters: head's, and base's (defaulting to head's). */
 	const char *from, *to, *filter;
 	const char *base_from, *base_to, *base_filter;
+	struct cli_file_opts files; /* --group */
 };
 
 /* One side, loaded: the tree keeps the strings the inputs borrow. */
@@ -82,6 +81,7 @@ static void diff_usage(FILE *out)
 		"                        of one agent database: ember diff DB DB ...)\n"
 		"  -n, --limit N         text/markdown: list at most N rows per section\n"
 		"                        (default 20, 0 = all)\n"
+		GROUP_OPTION_HELP
 		"  -h, --help            show this help\n");
 }
 
@@ -101,6 +101,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 		{ "base-from", required_argument, NULL, 'B' },
 		{ "base-to", required_argument, NULL, 'E' },
 		{ "base-filter", required_argument, NULL, 'R' },
+		{ "group", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -147,6 +148,10 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 			break;
 		case 'H':
 			a->html = optarg;
+			break;
+		case 'G':
+			if (cli_parse_group(optarg, &a->files))
+				return -EINVAL;
 			break;
 		case 'F':
 			a->from = optarg;
@@ -297,66 +302,6 @@ static int function_table(const struct store_tree *t, struct cmp_input **ret_in,
 	return 0;
 }
 
-/* True when path starts like an SQLite file (an Ember database). */
-static bool is_sqlite_file(const char *path)
-{
-	static const char magic[16] = "SQLite format 3";
-	char head[16];
-	FILE *f = fopen(path, "re");
-	bool yes;
-
-	if (!f)
-		return true; /* let the database open say what is wrong */
-	yes = fread(head, 1, sizeof(head), f) == sizeof(head) && !memcmp(head, magic, 16);
-	fclose(f);
-	return yes;
-}
-
-/*
- * A pprof file is imported into a temporary database first, so both kinds
- * of input go through the same queries. Returns 0 and the open database
- * and its path (to unlink), or -errno after a message.
- */
-static int open_pprof(const char *what, const char *path, struct store_db **ret_db,
-		      char **ret_tmp)
-{
-	char prefix[4096], *tmp = NULL;
-	struct store_db *db = NULL;
-	void *data = NULL;
-	size_t size = 0;
-	int fd, err;
-
-	err = cli_read_file(path, DIFF_MAX_PPROF, &data, &size);
-	if (err)
-		return err;
-	snprintf(prefix, sizeof(prefix), "%s/ember-diff", cli_tmp_dir());
-	fd = cli_temp_file(prefix, &tmp);
-	if (fd < 0) {
-		err = fd;
-		cli_error("cannot create a temporary database in %s: %s", cli_tmp_dir(),
-			  strerror(-err));
-		goto out;
-	}
-	close(fd);
-	err = store_db__open(tmp, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &db);
-	if (!err)
-		err = store_db__import_pprof(db, data, size, NULL);
-	if (err) {
-		cli_error("the %s profile %s is neither an Ember database nor a pprof profile "
-			  "(%s%s%s)", what, path, store_strerror(err), db ? ": " : "",
-			  db ? store_db__errmsg(db) : "");
-		store_db__close(db);
-		cli_remove_db(tmp);
-		free(tmp);
-		goto out;
-	}
-	*ret_db = db;
-	*ret_tmp = tmp;
-out:
-	free(data);
-	return err;
-}
-
 static int load_side(const char *what, const char *path, const char *from, const char *to,
 		     const char *filter, const char *prefix, struct side *s)
 {
@@ -366,25 +311,15 @@ static int load_side(const char *what, const char *path, const char *from, const
 	char *tmp = NULL;
 	int err;
 
-	if (is_sqlite_file(path)) {
-		err = query_open_db(path, &db, &tmp);
-		if (err) {
-			if (err == -ENOENT)
-				cli_error("cannot open %s profile %s: no such file", what, path);
-			else
-				cli_error("cannot open %s profile %s: %s", what, path, store_strerror(err));
-			return err;
-		}
-	} else {
-		err = open_pprof(what, path, &db, &tmp);
-		if (err)
-			return err;
-	}
+	err = query_open_profile(what, path, NULL, &db, &tmp, NULL, NULL);
+	if (err)
+		return err;
 	err = query_from_flags(path, db, from, to, filter, prefix, &q, &flt);
 	if (!err) {
 		err = store_db__query_tree(db, &q, &s->tree);
 		if (err)
-			cli_error("cannot read the %s profile %s: %s", what, path, store_strerror(err));
+			cli_error("cannot read the %s profile %s: %s (%s)", what, path,
+				  store_strerror(err), store_db__errmsg(db));
 	}
 	store_filter__free(flt);
 	store_db__close(db);
@@ -710,9 +645,9 @@ static int write_html(const struct diff_args *a, const struct side *base,
 	fclose(in);
 	if (err)
 		goto out;
-	out = fopen(a->html, "we");
+	out = cli_output_open(a->html, &a->files);
 	if (!out) {
-		err = -errno;
+		err = -ECANCELED; /* said why */
 		goto out;
 	}
 	err = web_write_static_report(out, "Ember diff", data, "diff=1", intro);
@@ -736,6 +671,10 @@ int cmd_diff(int argc, char **argv)
 		cli_usage_hint("diff");
 		return EXIT_USAGE;
 	}
+	/* Outputs that cannot be written fail before the work. */
+	if ((a.output && cli_file_check(a.output, CLI_FILE_OUTPUT, &a.files)) ||
+	    (a.html && cli_file_check(a.html, CLI_FILE_OUTPUT, &a.files)))
+		goto out;
 	if (load_side("base", a.base, a.base_from ? a.base_from : a.from,
 		      a.base_to ? a.base_to : a.to, a.base_filter ? a.base_filter : a.filter,
 		      a.base_from || a.base_to || a.base_filter ? "base-" : "", &base) ||
@@ -748,9 +687,8 @@ int cmd_diff(int argc, char **argv)
 		goto out;
 	}
 	if (a.output) {
-		out = fopen(a.output, "we");
+		out = cli_output_open(a.output, &a.files);
 		if (!out) {
-			cli_error("cannot write %s: %s", a.output, strerror(errno));
 			out = stdout;
 			goto out;
 		}
@@ -767,8 +705,9 @@ int cmd_diff(int argc, char **argv)
 	}
 	if (a.html) {
 		err = write_html(&a, &base, &head, r);
-		if (err) {
+		if (err && err != -ECANCELED)
 			cli_error("cannot write the HTML report %s: %s", a.html, strerror(-err));
+		if (err) {
 			goto out;
 		}
 	}

@@ -76,6 +76,8 @@ struct coverage {
 	const char *module;    /* borrowed from the symbolizer session */
 	const char *build_id;
 	uint64_t seen, with_function, with_line;
+	uint64_t debug[SYM_DEBUG__COUNT];  /* frames whose debug info was
+	                                      there but not read, per reason */
 };
 
 /*
@@ -296,11 +298,15 @@ static void count_frame(struct session *s, const struct sym_frame *f, uint64_t c
 	s->totals.frames += count;
 	if (f->miss == SYM_MISS_NONE)
 		s->totals.frames_resolved += count;
+	if ((unsigned)f->debug < SYM_DEBUG__COUNT && f->debug != SYM_DEBUG_OK)
+		s->totals.frames_debug[f->debug] += count;
 	if (c) {
 		c->build_id = c->build_id ? c->build_id : f->build_id;
 		c->seen += count;
 		c->with_function += f->miss == SYM_MISS_NONE ? count : 0;
 		c->with_line += f->file ? count : 0;
+		if ((unsigned)f->debug < SYM_DEBUG__COUNT && f->debug != SYM_DEBUG_OK)
+			c->debug[f->debug] += count;
 	}
 }
 
@@ -309,12 +315,19 @@ static int write_coverage(struct session *s)
 {
 	int err = 0;
 
-	for (size_t i = 0; i < s->cap_cov && !err; i++)
-		if (s->cov[i].module)
-			err = store_db__add_coverage(s->db, s->cov[i].module,
-						     s->cov[i].build_id, s->cov[i].seen,
-						     s->cov[i].with_function,
-						     s->cov[i].with_line);
+	for (size_t i = 0; i < s->cap_cov && !err; i++) {
+		if (!s->cov[i].module)
+			continue;
+		err = store_db__add_coverage(s->db, s->cov[i].module, s->cov[i].build_id,
+					     s->cov[i].seen, s->cov[i].with_function,
+					     s->cov[i].with_line);
+		for (int k = 1; k < SYM_DEBUG__COUNT && !err; k++)
+			if (s->cov[i].debug[k])
+				err = store_db__add_coverage_issue(s->db, s->cov[i].module,
+								   s->cov[i].build_id,
+								   sym_debug_issue_name(k),
+								   s->cov[i].debug[k]);
+	}
 	return err;
 }
 
@@ -483,9 +496,15 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 		uint64_t a = uips[i];
 		size_t k = 0;
 
+		/* (The kernel's walk gives a signal handler's return address,
+		 * the trampoline's first byte, which is not after a call; the
+		 * DWARF unwinder has added one to such frames already.) */
+		if (i > 0 && !(unwind_end == UNWIND_FP &&
+			       sym_session__signal_trampoline(s->sym, smp->tgid, a)))
+			a--;
 		/* One address is the real function plus the functions inlined
 		 * into it, innermost first: store them outermost first. */
-		err = sym_session__user_frames(s->sym, smp->tgid, i == 0 ? a : a - 1,
+		err = sym_session__user_frames(s->sym, smp->tgid, a,
 					       s->inl, MAX_INLINE_FRAMES, &k);
 		if (err)
 			return err;
@@ -1142,7 +1161,12 @@ static int write_counters(struct session *s)
 
 		if (i == SAMPLER_STAT_SAMPLES || d == 0)
 			continue;
-		err = store_db__add_drops(s->db, sampler_stat_name(i), d);
+		/* Lost samples are drops; the rest happened to samples
+		 * that are in the file (a slow path, a stack cut short). */
+		if (sampler_stat_is_drop(i))
+			err = store_db__add_drops(s->db, sampler_stat_name(i), d);
+		else
+			err = store_db__add_events(s->db, sampler_stat_name(i), d);
 		if (err)
 			return err;
 	}
@@ -1247,8 +1271,11 @@ static int flush(struct session *s, bool early)
 		s->totals.flush_errors++;
 		s->totals.samples_lost_store += s->flush_samples;
 		s->lost_unrecorded += s->flush_samples;
+		s->totals.write_failing++;
 	} else {
 		s->lost_unrecorded = 0;
+		s->totals.write_resumes += s->totals.write_failing > 0;
+		s->totals.write_failing = 0;
 		maybe_maintain(s, now_s);
 	}
 	s->totals.flushes++;

@@ -8,6 +8,7 @@
  * (store_query.c) build on the handle opened here.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -33,6 +34,8 @@
 static int migrate_blocks(struct store_db *db);
 static int recode_blocks(struct store_db *db);
 static int pack_tables(struct store_db *db);
+static int scrub_kernel(struct store_db *db);
+static int check_checksums(struct store_db *db);
 
 static const struct {
 	const char *sql;
@@ -158,6 +161,32 @@ static const struct {
 	  "CREATE TABLE function_chunks (id INTEGER PRIMARY KEY,"
 	  "  last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);",
 	  pack_tables },
+	/* 5 -> 6: no kernel addresses (with KASLR one gives the kernel's
+	 * offset away): kernel frames keep offset 0 (new ones their offset
+	 * in the function), "[kernel]+0xADDR" names become "[unknown]". And
+	 * a checksum in every page (store_vfs.c): the 8 reserved bytes per
+	 * page come with a VACUUM after the migration (convert_checksums). */
+	{ "UPDATE strings SET text = '[unknown]' WHERE text GLOB '[[]kernel]+0x*'",
+	  scrub_kernel },
+	/* 6 -> 7: events apart from drops. Until now the session wrote
+	 * every sampler counter into drops, also those that count samples
+	 * kept (a slow path taken, a stack cut short), and readers showed
+	 * them as lost. Those names move to events; drops keeps what was
+	 * lost. */
+	{ "CREATE TABLE events ("
+	  "  time_s INTEGER NOT NULL,"
+	  "  name INTEGER NOT NULL," /* strings.id */
+	  "  count INTEGER NOT NULL,"
+	  "  PRIMARY KEY (time_s, name)) WITHOUT ROWID;"
+	  "CREATE TEMP TABLE v7_events AS SELECT id FROM strings WHERE text IN ("
+	  "  'stack-collision-kernel', 'stack-collision-user',"
+	  "  'stack-map-full', 'counts-map-full', 'user-stack-unreadable',"
+	  "  'stack-error-other', 'process-event-lost', 'tracked-map-full',"
+	  "  'dwarf-samples', 'snapshot-reached-stack-end');"
+	  "INSERT INTO events SELECT time_s, reason, count FROM drops"
+	  "  WHERE reason IN (SELECT id FROM temp.v7_events);"
+	  "DELETE FROM drops WHERE reason IN (SELECT id FROM temp.v7_events);"
+	  "DROP TABLE temp.v7_events;", NULL },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -191,6 +220,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_DROP_ADD] = "INSERT INTO drops (time_s, reason, count) "
 			  "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, reason) "
 			  "DO UPDATE SET count = count + excluded.count",
+	[STMT_EVENT_ADD] = "INSERT INTO events (time_s, name, count) "
+			   "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, name) "
+			   "DO UPDATE SET count = count + excluded.count",
 	[STMT_FLUSH_ADD] = "INSERT INTO flushes (time_s, duration_s, n) "
 			   "VALUES (?1, ?2, 1) ON CONFLICT (time_s) "
 			   "DO UPDATE SET n = n + 1, "
@@ -202,6 +234,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 
 static int err_from_sqlite(int rc)
 {
+	/* A page that fails its checksum (store_vfs.c). */
+	if (rc == SQLITE_IOERR_DATA)
+		return -EUCLEAN;
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_ROW:
@@ -264,6 +299,9 @@ int store_db__fail(struct store_db *db, int rc)
 	 * never let it turn into a 0 return. */
 	if (err == 0)
 		err = -EIO;
+	if (err == -EUCLEAN)
+		return store_db__fail_msg(db, err, "a page of the file fails its checksum: "
+					  "the time range asked for cannot be read");
 	return store_db__fail_msg(db, err, sqlite3_errmsg(db->sql));
 }
 
@@ -578,6 +616,78 @@ static int pack_tables(struct store_db *db)
 			      "DROP TABLE functions");
 }
 
+/* Schema 5 -> 6: kernel frames lose their address. */
+static int scrub_kernel(struct store_db *db)
+{
+	struct store_rows all = { 0 };
+	int r;
+
+	r = store_packed__load_all(db, STORE_PACKED_FRAMES, &all);
+	for (size_t i = 0; r == 0 && i < all.n; i++)
+		if (all.v[i].v[4] == STORE_FRAME_KERNEL)
+			all.v[i].v[3] = 0;
+	if (r == 0)
+		r = store_packed__replace(db, STORE_PACKED_FRAMES, all.v, all.n);
+	store_rows__free(&all);
+	return r;
+}
+
+/* The reserved bytes per page the file has (or, on a new file, will
+ * have); with want >= 0, ask for want (taking effect on a new file, or
+ * at the next VACUUM). */
+static int reserve_bytes(struct store_db *db, int want)
+{
+	int n = want;
+
+	if (sqlite3_file_control(db->sql, "main", SQLITE_FCNTL_RESERVE_BYTES, &n) != SQLITE_OK)
+		return -1;
+	return n;
+}
+
+/* How the checksum VFS treats this file's pages (STORE_FCNTL_CHECKSUMS). */
+static void set_checksums(struct store_db *db, int mode)
+{
+	sqlite3_file_control(db->sql, "main", STORE_FCNTL_CHECKSUMS, &mode);
+}
+
+/*
+ * Give a file of an older schema its page checksums: one VACUUM rewrites
+ * every page with 8 reserved bytes, each page with its checksum (as
+ * convert_auto_vacuum, it needs as much free space again; a crash leaves
+ * the old file). Then every page read is checked.
+ */
+static int convert_checksums(struct store_db *db)
+{
+	int r;
+
+	if (reserve_bytes(db, -1) == STORE_PAGE_RESERVE) {
+		set_checksums(db, 1);
+		return 0;
+	}
+	/* A file of this schema had them from the start: its header is
+	 * damaged, and rewriting the file would hide it. */
+	if (db->migrating_from >= 6)
+		return check_checksums(db);
+	set_checksums(db, 2);
+	reserve_bytes(db, STORE_PAGE_RESERVE);
+	r = store_db__exec(db, "VACUUM");
+	if (r == 0 && reserve_bytes(db, -1) != STORE_PAGE_RESERVE)
+		r = store_db__fail_msg(db, -EIO, "cannot give the file page checksums");
+	set_checksums(db, r == 0 ? 1 : 0);
+	return r;
+}
+
+/* A file of this schema has a checksum in every page: check them all. A
+ * header that says otherwise was damaged. */
+static int check_checksums(struct store_db *db)
+{
+	if (reserve_bytes(db, -1) != STORE_PAGE_RESERVE)
+		return store_db__fail_msg(db, -EUCLEAN, "damaged database header "
+					  "(its pages should carry checksums)");
+	set_checksums(db, 1);
+	return 0;
+}
+
 /*
  * Files of schema 1 were created without auto_vacuum: retention could free
  * pages but never shrink the file. Switching needs one VACUUM, which
@@ -593,6 +703,46 @@ static int convert_auto_vacuum(struct store_db *db)
 	if (r < 0 || mode == 2)
 		return r;
 	return store_db__exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM");
+}
+
+/*
+ * Keep the WAL small. SQLite's default checkpoints after 1000 pages, 16
+ * MiB of WAL with our 16 KiB pages, and never shrinks the file: on a small
+ * disk the WAL alone filled it, and since the automatic checkpoint runs
+ * only after a commit that succeeded, a commit that needed the WAL to grow
+ * never succeeded again (also after a restart). Checkpoint after about
+ * STORE_WAL_CHECKPOINT_BYTES and cut the WAL back to STORE_WAL_LIMIT_BYTES
+ * when it restarts; a failed commit checkpoints too (store_db__commit).
+ */
+static int bound_wal(struct store_db *db)
+{
+	char sql[128];
+	int64_t page;
+	int r;
+
+	r = query_int(db, "PRAGMA page_size", &page);
+	if (r < 0)
+		return r;
+	snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %lld;"
+		 "PRAGMA journal_size_limit = %lld",
+		 (long long)(STORE_WAL_CHECKPOINT_BYTES / (page > 0 ? page : 4096)),
+		 (long long)STORE_WAL_LIMIT_BYTES);
+	return store_db__exec(db, sql);
+}
+
+int store_db__checkpoint(struct store_db *db, bool truncate)
+{
+	int busy = 0, log = 0, done = 0, rc;
+
+	if (!db || !db->writable || db->in_flush)
+		return -EINVAL;
+	rc = sqlite3_wal_checkpoint_v2(db->sql, NULL, truncate ?
+				       SQLITE_CHECKPOINT_TRUNCATE :
+				       SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc != SQLITE_OK)
+		return err_from_sqlite(rc) ? err_from_sqlite(rc) : -EIO;
+	busy = log != done;
+	return busy ? -EBUSY : 0;
 }
 
 /* Empty an Ember file in place (STORE_OPEN_TRUNCATE). */
@@ -642,8 +792,12 @@ static int open_sqlite(struct store_db *db, const char *path,
 
 	if (!uri)
 		return -ENOMEM;
+	if (store_vfs__register() < 0) {
+		free(uri);
+		return -ENOSYS;
+	}
 	rc = sqlite3_open_v2(uri, &db->sql, flags | SQLITE_OPEN_URI |
-			     SQLITE_OPEN_NOMUTEX, NULL);
+			     SQLITE_OPEN_NOMUTEX, STORE_VFS_NAME);
 	free(uri);
 	if (rc != SQLITE_OK) {
 		if (!db->sql)
@@ -665,12 +819,12 @@ static void close_sqlite(struct store_db *db)
 	db->sql = NULL;
 }
 
-static bool wal_exists(const char *path)
+static bool side_file_exists(const char *path, const char *suffix)
 {
-	char wal[PATH_MAX];
+	char side[PATH_MAX];
 
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	return access(wal, F_OK) == 0;
+	snprintf(side, sizeof(side), "%s%s", path, suffix);
+	return access(side, F_OK) == 0;
 }
 
 static int open_read(struct store_db *db, const char *path)
@@ -692,7 +846,7 @@ static int open_read(struct store_db *db, const char *path)
 	 * that exists holds data immutable mode would miss: report instead.
 	 */
 	if ((r == -ENOENT || r == -EROFS || r == -EACCES) &&
-	    !wal_exists(path)) {
+	    !side_file_exists(path, "-wal")) {
 		close_sqlite(db);
 		r = open_sqlite(db, path, "mode=ro&immutable=1",
 				SQLITE_OPEN_READONLY);
@@ -707,7 +861,7 @@ static int open_read(struct store_db *db, const char *path)
 	if (r < STORE_SCHEMA_VERSION)
 		return store_db__fail_msg(db, -EPROTO,
 					  "database uses an older schema");
-	return 0;
+	return check_checksums(db);
 }
 
 /* Whether the directory that holds path exists. */
@@ -751,6 +905,10 @@ static int open_write_checked(struct store_db *db, const char *path,
 
 		if (e < 0)
 			return e;
+		/* Page checksums from the first page on (store_vfs.c); a
+		 * reset rewrites the old pages, which may have none. */
+		reserve_bytes(db, STORE_PAGE_RESERVE);
+		set_checksums(db, r == 0 ? 1 : 2);
 	}
 	if (flags & STORE_OPEN_TRUNCATE) {
 		r = reset(db);
@@ -767,10 +925,24 @@ static int open_write_checked(struct store_db *db, const char *path,
 			   "PRAGMA synchronous = NORMAL");
 	if (r < 0)
 		return r;
+	r = bound_wal(db);
+	if (r < 0)
+		return r;
 	r = migrate(db);
 	if (r < 0)
 		return r;
-	return convert_auto_vacuum(db);
+	r = convert_auto_vacuum(db);
+	if (r < 0)
+		return r;
+	r = convert_checksums(db);
+	if (r < 0)
+		return r;
+	/* What a previous run left in the WAL (a full disk, a crash) goes
+	 * into the file now and the WAL is cut to nothing, so its space is
+	 * free before the first flush. Best effort: a reader in the way or
+	 * a disk still full leave it for the checkpoints after commits. */
+	store_db__checkpoint(db, true);
+	return 0;
 }
 
 static int open_write(struct store_db *db, const char *path, unsigned flags)
@@ -796,6 +968,12 @@ int store_db__open(const char *path, unsigned flags, struct store_db **ret_db)
 	if (!db)
 		return -ENOMEM;
 	db->writable = flags & STORE_OPEN_WRITE;
+	/* Side files this reader's open creates go again at close. */
+	if (!db->writable && (flags & STORE_OPEN_TIDY) && !side_file_exists(path, "-wal") &&
+	    !side_file_exists(path, "-shm") && !(db->tidy_path = strdup(path))) {
+		free(db);
+		return -ENOMEM;
+	}
 	if (db->writable)
 		r = open_write(db, path, flags);
 	else
@@ -808,12 +986,85 @@ int store_db__open(const char *path, unsigned flags, struct store_db **ret_db)
 	return 0;
 }
 
+/*
+ * SQLite's lock bytes (the lock-byte page of its file format): every
+ * connection to a WAL file holds a read lock on the SHARED range of the
+ * database file while it is open, and the last one to close, seeing it
+ * can take a write lock there, deletes -wal and -shm. A read-only
+ * connection never does, so they stay behind a reader. This does the
+ * same for a handle opened with STORE_OPEN_TIDY, under the same lock:
+ * nobody else has the file open, and nobody opens it meanwhile.
+ */
+#define STORE_SQLITE_PENDING 0x40000000
+#define STORE_SQLITE_SHARED_FIRST (STORE_SQLITE_PENDING + 2)
+#define STORE_SQLITE_SHARED_SIZE 510
+
+static void remove_side_files(const char *path)
+{
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = STORE_SQLITE_SHARED_FIRST,
+			    .l_len = STORE_SQLITE_SHARED_SIZE };
+	char wal[PATH_MAX], shm[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal) ||
+	    snprintf(shm, sizeof(shm), "%s-shm", path) >= (int)sizeof(shm))
+		return;
+	/* A write lock needs a writable descriptor; nothing is written. */
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (fcntl(fd, F_SETLK, &lk) == 0) {
+		/* A -wal with frames holds another writer's data. */
+		if (lstat(wal, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+			unlink(wal);
+		if (lstat(wal, &st) < 0 && lstat(shm, &st) == 0 && S_ISREG(st.st_mode))
+			unlink(shm);
+	}
+	close(fd); /* and with it the lock */
+}
+
+int store_db__seal(struct store_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mode;
+	int r, rc;
+
+	if (!db || !db->sql)
+		return -EINVAL;
+	if (!db->writable)
+		return -EROFS;
+	if (db->in_flush)
+		return -EBUSY;
+	/* Checkpoints the WAL into the file and deletes -wal and -shm; it
+	 * needs the file to itself, and says "wal" when another
+	 * connection has it open. */
+	rc = sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode = DELETE", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	mode = (const char *)sqlite3_column_text(st, 0);
+	r = mode && !strcmp(mode, "delete") ? 0 :
+		store_db__fail_msg(db, -EBUSY, "another connection has the file open");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
 void store_db__close(struct store_db *db)
 {
 	if (!db)
 		return;
 	store_db__rollback(db);
 	close_sqlite(db);
+	if (db->tidy_path) {
+		remove_side_files(db->tidy_path);
+		free(db->tidy_path);
+	}
 	for (size_t i = 0; i < CACHE_COUNT; i++)
 		store_map__free(&db->caches[i]);
 	store_sums__free(&db->flush_sums);
@@ -977,6 +1228,8 @@ const char *store_strerror(int err)
 		return "a sample count is out of range";
 	case -ETIMEDOUT:
 		return "query timed out";
+	case -EUCLEAN:
+		return "the database is damaged";
 	default:
 		return "unknown storage error";
 	}

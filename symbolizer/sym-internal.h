@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <elf.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,6 +80,10 @@ void sym_strings__fini(struct sym_strings *st);
  * followed by zeroed slack, so whole-word reads at the end are safe), and a
  * count of FDEs that use %rbp as the CFA register.
  */
+struct sym_cfi_range {
+	uint64_t lo, hi;  /* virtual addresses, hi exclusive */
+};
+
 struct sym_cfi {
 	uint8_t *hdr;
 	uint64_t hdr_vaddr;
@@ -87,6 +92,8 @@ struct sym_cfi {
 	uint64_t eh_vaddr;
 	size_t eh_size;
 	size_t fdes, fdes_with_fp;
+	struct sym_cfi_range *sig;  /* signal trampolines (CIE "S"), at most 8 */
+	size_t n_sig;
 };
 
 typedef struct Elf Elf;
@@ -96,8 +103,72 @@ int sym_cfi__load(Elf *elf, struct sym_cfi *c);
 void sym_cfi__fini(struct sym_cfi *c);
 /* True when at least half of the functions keep a frame pointer. */
 bool sym_cfi__has_frame_pointers(const struct sym_cfi *c);
+/* True when addr is in one of the n ranges r (signal trampolines, at
+ * virtual addresses or at their addresses in a process). */
+bool sym_cfi__in_ranges(const struct sym_cfi_range *r, size_t n, uint64_t addr);
 /* Read the 8 bytes at vaddr from the copied sections; -ENOENT outside. */
 int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word);
+
+/* ---- compress.c: compressed sections ------------------------------------- */
+
+typedef struct Elf_Scn Elf_Scn;
+
+/* How a section is compressed (filled by sym_section_compression()). */
+struct sym_compressed {
+	bool compressed;
+	bool gnu;            /* .zdebug_*: "ZLIB" and a big-endian size */
+	uint32_t type;       /* ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD, ... */
+	uint64_t size;       /* inflated size (GNU: read by the inflate) */
+	uint64_t align;
+	uint64_t data_off;   /* the compressed bytes in the file */
+	uint64_t data_len;
+};
+
+/*
+ * Is the section (named name) compressed, and how: 1 and *ret when it is
+ * (SHF_COMPRESSED or .zdebug_*), 0 when not, -EINVAL when its header is
+ * unreadable. shdr is the section's header (a GElf_Shdr).
+ */
+int sym_section_compression(Elf *elf, Elf_Scn *scn, const Elf64_Shdr *shdr,
+			    const char *name, struct sym_compressed *ret);
+
+/*
+ * The inflated bytes of a compressed section of the file open at fd, of
+ * file_size bytes, read with pread: *ret_buf (c->size bytes and a NUL
+ * after them, the caller's to free). zlib and zstd. Returns 0,
+ * -EPROTONOSUPPORT for another compression, -EINVAL when corrupt (or
+ * claiming more than 1100 times its compressed size), -ENOMEM.
+ */
+int sym_section_inflate(int fd, uint64_t file_size, const Elf64_Shdr *shdr,
+			struct sym_compressed *c, uint8_t **ret_buf);
+
+/* ---- elf.c + dwarf.c: the files a binary's DWARF refers to ----------- */
+
+/*
+ * Found when the binary is loaded, while its process (and so its root)
+ * still exists, and kept with the binary: the dwz / DWARF 5
+ * supplementary file named by .gnu_debugaltlink or .debug_sup (its
+ * build-id checked), PATH.dwp next to the binary, and the root that the
+ * .dwo paths of split units resolve in. fds are -1 when absent.
+ */
+struct sym_dwarf_files {
+	int alt_fd;
+	uint8_t alt_issue;  /* enum sym_debug_issue: why a named
+	                       supplementary file is not alt_fd */
+	int dwp_fd;
+	int root_fd;        /* O_PATH directory: the process's root, or -1
+	                       for ours */
+};
+
+/* Closes the fds and sets them to -1. */
+void sym_dwarf_files__close(struct sym_dwarf_files *f);
+
+/*
+ * Opens a debug file other users may control, at path inside root_fd
+ * (-1: path as it is): the one place every separate debug file, dwz
+ * file, .dwo and .dwp is opened. Returns the fd or -errno.
+ */
+int sym_debug_open(int root_fd, const char *path);
 
 /* ---- elf.c: one ELF binary's symbol table ----------------------------- */
 
@@ -134,6 +205,7 @@ struct sym_elf {
 	int dwarf_fd;     /* the file holding .debug_info (this one or its
 	                     debug file), or -1 */
 	int debug_fd;     /* the separate debug file used, or -1 */
+	struct sym_dwarf_files files;  /* what the DWARF refers to */
 	struct sym_cfi cfi;
 };
 
@@ -188,14 +260,23 @@ struct sym_dwarf_frame {
 	const char *name;  /* linkage name or name, or NULL */
 	const char *file;  /* source file, or NULL */
 	uint32_t line;     /* 0 when file is NULL */
+	uint8_t issue;     /* enum sym_debug_issue: what this frame lost */
 };
 
 /*
  * Open the DWARF of the ELF file at fd (a dup of fd is kept; the CU list is
- * read now, everything else on first use). Returns 0 and *ret_dwarf,
+ * read now, everything else on first use), with the files it refers to
+ * (files may be NULL: none; their fds are borrowed, dups are kept).
+ * ret_issues (SYM_DEBUG__COUNT counters, or NULL) gets what could not be
+ * read at the open, also when it fails. Returns 0 and *ret_dwarf,
  * -ENODATA when the file has no usable DWARF, or -ENOMEM.
  */
-int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf);
+int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
+		    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues);
+
+/* What could not be read so far, per enum sym_debug_issue (units are
+ * counted when first looked up). */
+const uint32_t *sym_dwarf__issues(const struct sym_dwarf *d);
 void sym_dwarf__free(struct sym_dwarf *d);
 
 /*
@@ -293,16 +374,54 @@ extern bool sym_maps_no_query;
 /* ---- symbolizer.c, for unwind.c ----------------------------------------- */
 
 struct sym_session;
+struct sym_binary;
 
 /*
  * The binary mapped at addr in pid (snapshotting or refreshing the process
- * as sym_session__user does): its ELF object and the bias to add to its
- * virtual addresses to get addresses in the process, and the mapping's
+ * as sym_session__user does): its ELF object, the binary (for
+ * sym_binary__read(); ret_bin may be NULL), the bias to add to its virtual
+ * addresses to get addresses in the process, and the executable mapping's
  * range. Returns 0, or -ENOENT (no file-backed mapping with a usable ELF).
  */
 int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
-			const struct sym_elf **ret_elf, uint64_t *ret_bias,
-			uint64_t *ret_start, uint64_t *ret_end);
+			const struct sym_elf **ret_elf, struct sym_binary **ret_bin,
+			uint64_t *ret_bias, uint64_t *ret_start, uint64_t *ret_end);
+
+/*
+ * The binary whose image (its PT_LOAD segments' file contents, all of
+ * them: ld.so maps an object's segments with one bias) covers addr in
+ * pid, and that bias: for the words the unwinder reads outside the
+ * executable mappings the snapshot lists (.eh_frame, .data.rel.ro).
+ * Binaries evicted since the process was snapshotted, whose bias was never
+ * needed, are not looked at. Returns 0, or -ENOENT.
+ */
+int sym_session__locate_image(struct sym_session *s, pid_t pid, uint64_t addr,
+			      struct sym_binary **ret_bin, uint64_t *ret_bias);
+
+/*
+ * The 8 bytes at ELF virtual address vaddr of bin as its file maps them
+ * into a process: from the CFI copies, else from the file contents of the
+ * PT_LOAD segment holding vaddr (.text, .rodata, .data.rel.ro, .got,
+ * .data: the bytes before relocation), read from the binary's kept fd
+ * through a few cached blocks accounted to the binary. A word running
+ * past the segment's file contents reads zeros there. Returns 0 and
+ * *ret_word, -ENOENT (vaddr in no segment's file contents: .bss, heap,
+ * another binary), -EIO (the file could not be read) or -ENOMEM.
+ */
+int sym_binary__read(struct sym_session *s, struct sym_binary *bin, uint64_t vaddr,
+		     uint64_t *ret_word);
+
+/*
+ * The signal trampolines of pid's binaries (sym_cfi.sig) at their
+ * addresses in the process, found on first need after each change of its
+ * mappings. Borrowed until the next snapshot of pid. Returns 0, -ENOENT
+ * (no snapshot) or -ENOMEM.
+ */
+int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
+			       const struct sym_cfi_range **ret_ranges, size_t *ret_n);
+
+/* unwind.c: reads the unwinder asked for that nothing could serve. */
+void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
 
 /* unwind.c: drop libunwind's cached frames of pid (exit, exec, forget). */
 void sym_unwind__forget(const struct sym_session *s, pid_t pid);
@@ -361,8 +480,10 @@ size_t sym_kernel__memory(const struct sym_kernel *k);
 
 /*
  * Look addr up. Returns 0 and the borrowed *ret_name and *ret_module (NULL
- * for the core kernel), or -ENOENT. An address outside the core kernel of
- * a table read from the cache makes it read kallsyms in full, once.
+ * for the core kernel) and *ret_offset (addr minus the symbol's start), or
+ * -ENOENT. An address outside the core kernel of a table read from the
+ * cache makes it read kallsyms in full, once.
  */
 int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
-		       const char **ret_name, const char **ret_module);
+		       const char **ret_name, const char **ret_module,
+		       uint64_t *ret_offset);
