@@ -305,6 +305,43 @@ static Elf_Scn *find_section(Elf *elf, const char *want)
 	return NULL;
 }
 
+/*
+ * Bytes a load reads whole from elf and builds from what it reads: the
+ * symbol tables (the table built from them takes about as much again),
+ * their string tables, the CFI copies, MiniDebugInfo (at its bound). What
+ * a section header claims is charged before libelf reads anything, so a
+ * sparse file whose .symtab claims gigabytes is refused, not read.
+ */
+static uint64_t elf_cost(Elf *elf, bool symtab_only)
+{
+	Elf_Scn *scn = NULL;
+	uint64_t cost = 0;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr, str;
+		Elf_Scn *link;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (shdr.sh_type == SHT_SYMTAB || (!symtab_only && shdr.sh_type == SHT_DYNSYM)) {
+			cost += 2 * shdr.sh_size;
+			link = elf_getscn(elf, shdr.sh_link);
+			if (link && gelf_getshdr(link, &str) && str.sh_type != SHT_NOBITS)
+				cost += str.sh_size;
+		} else if (!symtab_only && name &&
+			   (!strcmp(name, ".eh_frame") || !strcmp(name, ".eh_frame_hdr") ||
+			    !strcmp(name, ".gnu_debugdata"))) {
+			cost += shdr.sh_size;
+		}
+	}
+	return cost;
+}
+
 static bool has_debug_info(Elf *elf)
 {
 	return find_section(elf, ".debug_info") || find_section(elf, ".zdebug_info");
@@ -317,15 +354,40 @@ static Elf_Data *section_data(Elf *elf, const char *want)
 	return scn ? elf_getdata(scn, NULL) : NULL;
 }
 
+static uint64_t where_max_bytes(const struct sym_elf_where *where)
+{
+	return where && where->max_bytes ? where->max_bytes : SYM_DEFAULT_MAX_MEMORY;
+}
+
+/* A debug file or anything else a binary names, opened by the rules for
+ * files other users control (see file.c): in the process's root when
+ * in_root, else in the profiler's (DEBUG_DIR). */
+static int open_named(const struct sym_elf_where *where, bool in_root, const char *path)
+{
+	struct sym_fs fs = {
+		.root_fd = in_root && where ? where->fs.root_fd : -1,
+		.refused = where ? where->fs.refused : NULL,
+	};
+
+	return sym_file_open(&fs, path, NULL, NULL);
+}
+
 /*
  * Uses the debug file open at fd: its .symtab, and its DWARF when the
  * binary has none. Takes fd: kept as e->debug_fd (so the binary can be
  * loaded again without looking for it), or closed on failure.
  */
-static int use_debug_file(int fd, Elf *elf, struct sym_elf *e, struct builder *b)
+static int use_debug_file(int fd, Elf *elf, const struct sym_elf_where *where,
+			  struct sym_elf *e, struct builder *b)
 {
-	int r = collect_symbols(elf, true, b);
+	int r;
 
+	if (elf_cost(elf, true) > where_max_bytes(where)) {
+		sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_BUDGET);
+		close(fd);
+		return 0;
+	}
+	r = collect_symbols(elf, true, b);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -345,7 +407,8 @@ static int use_debug_file(int fd, Elf *elf, struct sym_elf *e, struct builder *b
  * again: the process whose root it was found through may be gone. Returns
  * 1 when used, 0 when there is none, or -ENOMEM.
  */
-static int collect_known_debug_file(int known, struct sym_elf *e, struct builder *b)
+static int collect_known_debug_file(int known, const struct sym_elf_where *where,
+				    struct sym_elf *e, struct builder *b)
 {
 	Elf *elf;
 	int fd, r;
@@ -360,27 +423,27 @@ static int collect_known_debug_file(int known, struct sym_elf *e, struct builder
 		close(fd);
 		return 0;
 	}
-	r = use_debug_file(fd, elf, e, b);
+	r = use_debug_file(fd, elf, where, e, b);
 	elf_end(elf);
-	return r < 0 ? r : 1;
+	return r < 0 ? r : e->debug_file;
 }
 
 /*
  * DEBUG_DIR/.build-id/xx/rest.debug, when it exists and its build-id
  * matches. Returns 1 when used, 0 when there is none, or -ENOMEM.
  */
-static int collect_build_id_file(const char *debug_dir, struct sym_elf *e,
+static int collect_build_id_file(const struct sym_elf_where *where, struct sym_elf *e,
 				 struct builder *b)
 {
 	char path[4096], *id = NULL;
 	Elf *elf = NULL;
 	int fd, r = 0;
 
-	if (!debug_dir || !e->build_id || strlen(e->build_id) < 4)
+	if (!where || !where->debug_dir || !e->build_id || strlen(e->build_id) < 4)
 		return 0;
-	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", debug_dir,
+	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", where->debug_dir,
 		 e->build_id, e->build_id + 2);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_named(where, false, path);
 	if (fd < 0)
 		return 0;
 	elf = elf_open(fd);
@@ -389,10 +452,10 @@ static int collect_build_id_file(const char *debug_dir, struct sym_elf *e,
 	r = sym_elf_read_build_id(elf, &id);
 	if (r < 0 || !id || strcmp(id, e->build_id) != 0)
 		goto out;
-	r = use_debug_file(fd, elf, e, b);
+	r = use_debug_file(fd, elf, where, e, b);
 	fd = -1;
 	if (r == 0)
-		r = 1;
+		r = e->debug_file;
 out:
 	free(id);
 	elf_end(elf);
@@ -401,20 +464,37 @@ out:
 	return r;
 }
 
-/* CRC-32 of a whole file, as .gnu_debuglink records it. */
-static int file_crc(int fd, uint32_t *ret_crc)
+/* CRC-32 of a whole file, as .gnu_debuglink records it: the file is
+ * another user's, so the read is bounded in time (its size is bounded by
+ * the open). */
+static int file_crc(const struct sym_elf_where *where, int fd, uint32_t *ret_crc)
 {
-	unsigned char buf[65536];
+	static const size_t chunk = 1u << 16;
+	uint64_t deadline = common_now_ns() + SYM_FILE_READ_NS;
+	unsigned char *buf = malloc(chunk);
 	uLong crc = crc32(0, Z_NULL, 0);
-	off_t off = 0;
-	ssize_t n;
+	struct stat st;
+	uint64_t off = 0;
+	int r = 0;
 
-	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+	if (!buf)
+		return -ENOMEM;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	while (r == 0 && off < (uint64_t)st.st_size) {
+		size_t n = (size_t)MIN((uint64_t)chunk, (uint64_t)st.st_size - off);
+
+		r = sym_file_read_at(where ? &where->fs : NULL, fd, buf, n, off, 0);
+		if (r == 0 && common_now_ns() > deadline) {
+			sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_SLOW);
+			r = -EPERM;
+		}
 		crc = crc32(crc, buf, (uInt)n);
 		off += n;
 	}
-	if (n < 0)
-		return -errno;
+	free(buf);
+	if (r < 0)
+		return r;
 	*ret_crc = (uint32_t)crc;
 	return 0;
 }
@@ -449,26 +529,32 @@ static int collect_debuglink(Elf *self, const struct sym_elf_where *where,
 		Elf *elf;
 		int fd, r;
 
+		/* next to the binary and in .debug/ are the process's files:
+		 * resolved in its root */
 		if (i == 0)
-			snprintf(path, sizeof(path), "%s%s/%s",
-				 where->prefix ? where->prefix : "", dir, link);
+			snprintf(path, sizeof(path), "%s/%s", dir, link);
 		else if (i == 1)
-			snprintf(path, sizeof(path), "%s%s/.debug/%s",
-				 where->prefix ? where->prefix : "", dir, link);
+			snprintf(path, sizeof(path), "%s/.debug/%s", dir, link);
 		else if (where->debug_dir)
 			snprintf(path, sizeof(path), "%s%s/%s", where->debug_dir, dir, link);
 		else
 			break;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_named(where, i < 2, path);
 		if (fd < 0)
 			continue;
-		if (file_crc(fd, &crc) < 0 || crc != want || !(elf = elf_open(fd))) {
+		r = file_crc(where, fd, &crc);
+		if (r == -ENOMEM) {
+			close(fd);
+			return r;
+		}
+		if (r < 0 || crc != want || !(elf = elf_open(fd))) {
 			close(fd);
 			continue;
 		}
-		r = use_debug_file(fd, elf, e, b);
+		r = use_debug_file(fd, elf, where, e, b);
 		elf_end(elf);
-		return r < 0 ? r : 1;
+		if (r < 0 || e->debug_file)
+			return r < 0 ? r : 1;
 	}
 	return 0;
 }
@@ -477,11 +563,14 @@ static int collect_debuglink(Elf *self, const struct sym_elf_where *where,
  * .symtab of the functions .dynsym lacks; it is small (kilobytes). */
 #define MAX_MINI_DEBUG (64u << 20)
 
-static int collect_mini_debug(Elf *self, struct sym_elf *e, struct builder *b)
+static int collect_mini_debug(Elf *self, const struct sym_elf_where *where,
+			      struct sym_elf *e, struct builder *b)
 {
 	Elf_Data *data = section_data(self, ".gnu_debugdata");
 	size_t out_size = 0, in_pos = 0, out_pos = 0;
-	uint64_t memlimit = MAX_MINI_DEBUG;
+	/* the image and xz's own memory, charged to the bound */
+	uint64_t max = MIN((uint64_t)MAX_MINI_DEBUG, where_max_bytes(where) / 4);
+	uint64_t memlimit = max;
 	unsigned char *out = NULL;
 	Elf *elf = NULL;
 	lzma_ret lr = LZMA_BUF_ERROR;
@@ -489,8 +578,7 @@ static int collect_mini_debug(Elf *self, struct sym_elf *e, struct builder *b)
 
 	if (!data || data->d_size == 0)
 		return 0;
-	for (out_size = MAX(data->d_size * 8, 65536); out_size <= MAX_MINI_DEBUG;
-	     out_size *= 4) {
+	for (out_size = MAX(data->d_size * 8, 65536); out_size <= max; out_size *= 4) {
 		unsigned char *p = realloc(out, out_size);
 
 		if (!p) {
@@ -499,13 +587,17 @@ static int collect_mini_debug(Elf *self, struct sym_elf *e, struct builder *b)
 		}
 		out = p;
 		in_pos = out_pos = 0;
-		memlimit = MAX_MINI_DEBUG;
+		memlimit = max;
 		lr = lzma_stream_buffer_decode(&memlimit, 0, NULL, data->d_buf, &in_pos,
 					       data->d_size, out, &out_pos, out_size);
 		if (lr != LZMA_BUF_ERROR)
 			break;
 	}
-	if (out_size > MAX_MINI_DEBUG || lr != LZMA_OK)
+	if (out_size > max || lr == LZMA_MEMLIMIT_ERROR) {
+		sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_BUDGET);
+		goto out;
+	}
+	if (lr != LZMA_OK)
 		goto out;
 	elf = elf_memory((char *)out, out_pos);
 	if (!elf || elf_kind(elf) != ELF_K_ELF)
@@ -587,6 +679,11 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 	elf = elf_open(fd);
 	if (!elf)
 		return -ENOEXEC;
+	if (elf_cost(elf, false) > where_max_bytes(where)) {
+		sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_BUDGET);
+		elf_end(elf);
+		return -EFBIG;
+	}
 	e = calloc(1, sizeof(*e));
 	if (!e) {
 		r = -ENOMEM;
@@ -611,14 +708,14 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 		}
 	}
 	if (where && where->have_debug_fd) {
-		r = collect_known_debug_file(where->debug_fd, e, &b);
+		r = collect_known_debug_file(where->debug_fd, where, e, &b);
 	} else {
-		r = collect_build_id_file(where ? where->debug_dir : NULL, e, &b);
+		r = collect_build_id_file(where, e, &b);
 		if (r == 0)
 			r = collect_debuglink(elf, where, e, &b);
 	}
 	if (r == 0)
-		r = collect_mini_debug(elf, e, &b);
+		r = collect_mini_debug(elf, where, e, &b);
 	if (r < 0)
 		goto fail;
 	r = finish_symbols(&b, e);

@@ -19,6 +19,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <link.h>
@@ -29,6 +30,9 @@
 #define REFRESH_INTERVAL_NS 1000000000ULL
 /* The vdso is a few pages; refuse to copy anything much larger. */
 #define MAX_VDSO_SIZE (1u << 20)
+/* A perf map is read up to its last 64 MiB (or a quarter of the memory
+ * bound): a long-running JIT's map grows without end. */
+#define SYM_PERFMAP_MAX_BYTES (64ULL << 20)
 
 static const char unknown[] = "[unknown]";
 
@@ -124,6 +128,12 @@ struct sym_process {
 	size_t n_maps;
 	struct sym_perfmap *perfmap;  /* JIT symbols, read on first JIT address */
 	uint64_t perfmap_ns;          /* when it was last read (or tried) */
+	uid_t uid;                    /* its user when its maps were last opened */
+	bool uid_known;
+	bool jit;                     /* has anonymous executable memory */
+	bool host_root;               /* its root is ROOT (checked while it
+	                                 lived, for JIT processes: its perf map
+	                                 is read after it exits) */
 	bool snapshotted;  /* maps were read at least once */
 	bool gone;         /* the last read found the process gone */
 	uint64_t read_ns;  /* when maps were last read (or tried) */
@@ -154,6 +164,12 @@ struct sym_session {
 	size_t maps_cap;
 	struct sym_kernel *kernel;
 	bool kernel_tried;
+	/* The root of the process being snapshotted (opened on its first
+	 * file, closed at the end of the snapshot): its files are resolved
+	 * in it. */
+	pid_t root_pid;
+	struct sym_fs root_fs;
+	int root_err;  /* opening it failed: -errno */
 	struct sym_stats stats;
 	uint64_t max_memory;  /* bound on bin_memory */
 	uint64_t bin_memory;  /* sum of every binary's mem */
@@ -293,6 +309,8 @@ static void binary_unload(struct sym_session *s, struct sym_binary *bin)
 static struct sym_elf *binary_elf(struct sym_session *s, struct sym_binary *bin)
 {
 	struct sym_elf_where where = {
+		.fs = { .root_fd = -1, .refused = s->stats.refused },
+		.max_bytes = s->max_memory,
 		.have_debug_fd = true,
 		.debug_fd = bin->debug_fd,
 	};
@@ -352,6 +370,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 	struct sym_binary *bin = NULL, *known;
 	struct file_key *alias = NULL;
 	struct sym_elf *elf = NULL;
+	enum sym_miss fail;
 	int r;
 
 	if (key) {
@@ -365,6 +384,9 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 	r = sym_elf__load_fd(fd, where, &elf);
 	if (r == -ENOMEM)
 		return r;
+	/* Over the memory bound (counted as such): not read, as a file
+	 * that could not be. */
+	fail = r == -EFBIG ? SYM_MISS_NO_FILE : SYM_MISS_BAD_ELF;
 	known = elf && elf->build_id ?
 		sym_htab__find(&s->ids, common_hash(COMMON_HASH_SEED, elf->build_id,
 						    strlen(elf->build_id)),
@@ -379,7 +401,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 			goto nomem;
 		bin->fd = bin->debug_fd = -1;
 		bin->elf = elf;
-		bin->fail = elf ? SYM_MISS_NONE : SYM_MISS_BAD_ELF;
+		bin->fail = elf ? SYM_MISS_NONE : fail;
 		elf = NULL;
 		if (bin->elf) {
 			binary_take_debug_fd(bin);
@@ -427,53 +449,80 @@ nomem:
 }
 
 /*
- * Opens the file behind a mapping: through ROOT/proc/PID/root/PATH (the
- * process' own mount namespace) when that is still the mapped inode, else
- * through ROOT/proc/PID/map_files/START-END, which works for deleted and
- * replaced files (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE).
+ * The root of pid, for the files of its snapshot: opened once per
+ * snapshot (see note_process()). Returns 0 and the borrowed *ret_fs, or
+ * -errno (the process is gone).
  */
-static int mapping_open(const struct sym_session *s, pid_t pid,
+static int process_root(struct sym_session *s, pid_t pid, const struct sym_fs **ret_fs)
+{
+	char path[4096];
+
+	if (s->root_pid != pid) {
+		if (s->root_fs.root_fd >= 0)
+			close(s->root_fs.root_fd);
+		s->root_fs = (struct sym_fs){ .root_fd = -1, .refused = s->stats.refused };
+		s->root_pid = pid;
+		snprintf(path, sizeof(path), "%s/proc/%d/root", s->root, (int)pid);
+		s->root_err = sym_fs__open_root(&s->root_fs, path);
+	}
+	*ret_fs = &s->root_fs;
+	return s->root_err;
+}
+
+static void process_root_close(struct sym_session *s)
+{
+	if (s->root_fs.root_fd >= 0)
+		close(s->root_fs.root_fd);
+	s->root_fs.root_fd = -1;
+	s->root_pid = 0;
+}
+
+/*
+ * Opens the file behind a mapping (see file.c for the rules): its path
+ * resolved inside the process's root, when that is still the mapped file
+ * (same device and inode), else ROOT/proc/PID/map_files/START-END, the
+ * kernel's own link to it, which works for deleted and replaced files
+ * (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE).
+ */
+static int mapping_open(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct stat *ret_st)
 {
+	const struct sym_fs *fs;
+	struct sym_file_rules rules = {
+		.flags = SYM_FILE_MATCH,
+		.dev = makedev(m->dev_major, m->dev_minor),
+		.ino = m->inode,
+	};
 	char path[8192];
-	struct stat st;
 	int fd, err = -ENOENT;
 
 	if (!m->deleted) {
-		snprintf(path, sizeof(path), "%s/proc/%d/root%s", s->root, (int)pid, m->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_ino == m->inode) {
-				*ret_st = st;
-				return fd;
-			}
-			close(fd);
-		} else {
-			err = -errno;
-		}
+		err = process_root(s, pid, &fs);
+		fd = err < 0 ? err : sym_file_open(fs, m->path, &rules, ret_st);
+		if (fd >= 0)
+			return fd;
+		err = fd;
 	}
 	snprintf(path, sizeof(path), "%s/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
 		 s->root, (int)pid, m->start, m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	rules = (struct sym_file_rules){ .flags = SYM_FILE_PROC_LINK };
+	fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
+			   path, &rules, ret_st);
 	if (fd < 0)
-		return err == -ENOENT ? -errno : err;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -ENOENT;
-	}
-	*ret_st = st;
+		return err == -ENOENT ? fd : err;
 	return fd;
 }
 
 static int mapping_file_binary(struct sym_session *s, pid_t pid,
 			       const struct sym_maps_entry *m, struct sym_mapping *ret)
 {
-	char prefix[4096];
 	struct sym_elf_where where = {
 		.debug_dir = s->debug_dir,
-		.prefix = prefix,
+		.fs = { .root_fd = -1, .refused = s->stats.refused },
+		.max_bytes = s->max_memory,
 		.path = m->path,
 	};
+	const struct sym_fs *fs;
 	struct seen_file want = {
 		.dev_major = m->dev_major, .dev_minor = m->dev_minor,
 		.ino = m->inode, .path = ret->module,
@@ -491,12 +540,14 @@ static int mapping_file_binary(struct sym_session *s, pid_t pid,
 			return 0;
 		}
 	}
-	snprintf(prefix, sizeof(prefix), "%s/proc/%d/root", s->root, (int)pid);
 	fd = mapping_open(s, pid, m, &st);
 	if (fd < 0) {
 		ret->fail = SYM_MISS_NO_FILE;
 		return 0;
 	}
+	/* debug files next to it are resolved in the process's root too */
+	if (process_root(s, pid, &fs) == 0)
+		where.fs = *fs;
 	key = (struct file_key){
 		.dev = st.st_dev,
 		.ino = st.st_ino,
@@ -540,7 +591,7 @@ static size_t elf_image_size(const ElfW(Ehdr) *eh)
  * allowed, our own vdso is the same kernel image when its size matches (a
  * 32-bit process has another vdso of another size).
  */
-static int vdso_read(const struct sym_session *s, pid_t pid,
+static int vdso_read(struct sym_session *s, pid_t pid,
 		     const struct sym_maps_entry *m, unsigned char *buf)
 {
 	size_t size = m->end - m->start;
@@ -550,7 +601,8 @@ static int vdso_read(const struct sym_session *s, pid_t pid,
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/proc/%d/mem", s->root, (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
+			   path, NULL, NULL);
 	if (fd >= 0) {
 		ssize_t got = pread(fd, buf, size, (off_t)m->start);
 
@@ -675,6 +727,7 @@ static int read_maps(struct sym_session *s, struct sym_process *proc,
 		     bool reuse, bool watch, struct sym_maps_entry **ret_entries,
 		     size_t *ret_n)
 {
+	struct stat st;
 	int fd, r;
 
 	if (reuse && proc->maps_fd >= 0) {
@@ -690,6 +743,11 @@ static int read_maps(struct sym_session *s, struct sym_process *proc,
 	r = sym_maps__open(s->root, proc->pid, &fd);
 	if (r < 0)
 		return r;
+	/* its user, for its perf map after it exits */
+	if (fstat(fd, &st) == 0) {
+		proc->uid = st.st_uid;
+		proc->uid_known = true;
+	}
 	r = sym_maps__read_fd(fd, &s->maps_text, &s->maps_cap, ret_entries, ret_n);
 	if (r == 0 && watch && s->watched < MAX_WATCHED) {
 		proc->maps_fd = fd;
@@ -698,6 +756,19 @@ static int read_maps(struct sym_session *s, struct sym_process *proc,
 		close(fd);
 	}
 	return r;
+}
+
+/* Whether pid's root is ROOT: its perf map is then ROOT/tmp/perf-PID.map
+ * also after it exits. */
+static bool same_root(const struct sym_session *s, pid_t pid)
+{
+	char path[4096];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "%s/proc/%d/root", s->root, (int)pid);
+	if (stat(path, &a) < 0 || stat(s->root[0] ? s->root : "/", &b) < 0)
+		return false;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 static int note_process(struct sym_session *s, pid_t pid, bool reuse,
@@ -757,6 +828,10 @@ static int note_process(struct sym_session *s, pid_t pid, bool reuse,
 		r = mapping_make(s, pid, &entries[i], &maps[i]);
 		if (r < 0)
 			goto out;
+		if (entries[i].kind == SYM_MAP_ANON && !proc->jit) {
+			proc->jit = true;
+			proc->host_root = same_root(s, pid);
+		}
 	}
 	free(proc->maps);
 	s->proc_memory += (n - proc->n_maps) * sizeof(*maps);
@@ -768,6 +843,7 @@ static int note_process(struct sym_session *s, pid_t pid, bool reuse,
 	proc->snapshotted = true;
 	proc->gone = false;
 out:
+	process_root_close(s);
 	free(maps);
 	sym_maps__free(entries, n);
 	return r;
@@ -927,7 +1003,8 @@ void sym_session__forget_process(struct sym_session *s, pid_t pid)
 	sym_unwind__forget(s, pid);
 	proc = sym_htab__remove(&s->procs, pid_hash(pid), proc_eq, &pid);
 	if (proc) {
-		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps);
+		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps) +
+				  sym_perfmap__memory(proc->perfmap);
 		unwatch(s, proc);
 	}
 	process_free(proc);
@@ -1301,29 +1378,101 @@ unnamed:
 	return ret_frames[0].name ? 0 : -ENOMEM;
 }
 
+/* The pid of pid in its own pid namespace (the NStgid line of its status),
+ * or pid itself. */
+static pid_t ns_pid(const struct sym_session *s, pid_t pid)
+{
+	char path[4096], line[256];
+	pid_t ns = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc/%d/status", s->root, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *last;
+
+		if (strncmp(line, "NStgid:", 7) != 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		last = strrchr(line, '\t');
+		if (last && atoi(last + 1) > 0)
+			ns = atoi(last + 1);
+		break;
+	}
+	fclose(f);
+	return ns;
+}
+
 /*
- * The JIT symbol at addr from ROOT/tmp/perf-PID.map: read on the first JIT
- * address of the process, and again on a miss at most once a second while
- * the process lives (the JIT keeps appending). The file usually outlives
- * the process, so an exited process still gets a first read.
+ * Open the perf map of proc, as perf does and more strictly: the file the
+ * process itself calls /tmp/perf-NSPID.map (in its root and pid
+ * namespace; for an exited process, ROOT/tmp/perf-PID.map when its root
+ * was ROOT), a regular file, not a symlink, owned by root or by the
+ * process's user (a map written by anyone else could name a root
+ * process's frames). Returns an fd or -errno.
+ */
+static int perfmap_open(struct sym_session *s, struct sym_process *proc)
+{
+	struct sym_fs fs = { .root_fd = -1, .refused = s->stats.refused };
+	struct sym_file_rules rules = { .flags = SYM_FILE_NOFOLLOW | SYM_FILE_OWNER };
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	/* its user now (a server may have dropped root since it started) */
+	snprintf(path, sizeof(path), "%s/proc/%d", s->root, (int)proc->pid);
+	if (stat(path, &st) == 0) {
+		rules.owner = st.st_uid;
+		snprintf(path, sizeof(path), "%s/proc/%d/root", s->root, (int)proc->pid);
+		if (sym_fs__open_root(&fs, path) < 0)
+			return -ESRCH;
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map",
+			 (int)(fs.root_fd >= 0 ? ns_pid(s, proc->pid) : proc->pid));
+	} else if (proc->host_root && proc->uid_known) {
+		rules.owner = proc->uid;
+		snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", s->root, (int)proc->pid);
+	} else {
+		return -ESRCH;
+	}
+	fd = sym_file_open(&fs, path, &rules, NULL);
+	if (fs.root_fd >= 0)
+		close(fs.root_fd);
+	return fd;
+}
+
+/*
+ * The JIT symbol at addr from the process's perf map (perfmap_open()):
+ * read on the first JIT address of the process, and again on a miss at
+ * most once a second while the process lives (the JIT keeps appending).
+ * The file usually outlives the process, so an exited process still gets
+ * a first read. What the map holds counts as the process's memory.
  */
 static const char *perfmap_lookup(struct sym_session *s, struct sym_process *proc,
 				  uint64_t addr)
 {
 	const char *name = proc->perfmap ? sym_perfmap__lookup(proc->perfmap, addr) : NULL;
 	uint64_t now = common_now_ns();
+	struct sym_fs fs = { .root_fd = -1, .refused = s->stats.refused };
 	struct sym_perfmap *fresh;
-	char path[4096];
+	int fd, r;
 
 	if (name || (proc->perfmap_ns &&
 		     (proc->gone || now - proc->perfmap_ns < REFRESH_INTERVAL_NS)))
 		return name;
 	proc->perfmap_ns = now;
-	snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", s->root, (int)proc->pid);
-	if (sym_perfmap__load(path, &fresh) < 0)
+	fd = perfmap_open(s, proc);
+	if (fd < 0)
 		return NULL;
+	r = sym_perfmap__read_fd(fd, MIN(SYM_PERFMAP_MAX_BYTES, s->max_memory / 4), &fs, &fresh);
+	close(fd);
+	if (r < 0)
+		return NULL;
+	s->proc_memory -= sym_perfmap__memory(proc->perfmap);
 	sym_perfmap__free(proc->perfmap);
 	proc->perfmap = fresh;
+	s->proc_memory += sym_perfmap__memory(fresh);
 	return sym_perfmap__lookup(fresh, addr);
 }
 
@@ -1640,6 +1789,7 @@ int sym_session__new(const struct sym_options *opts, struct sym_session **ret_se
 		s->debug_dir = strdup(opts->debug_dir);
 	if ((!opts || !opts->debug_dir || opts->debug_dir[0]) && !s->debug_dir)
 		goto nomem;
+	s->root_fs.root_fd = -1;
 	s->no_kernel = opts && opts->no_kernel;
 	s->no_demangle = opts && opts->no_demangle;
 	s->max_memory = opts && opts->max_memory ? opts->max_memory : SYM_DEFAULT_MAX_MEMORY;
@@ -1661,6 +1811,7 @@ void sym_session__free(struct sym_session *s)
 {
 	if (!s)
 		return;
+	process_root_close(s);
 	sym_htab__fini(&s->procs, process_free);
 	sym_htab__fini(&s->keys, key_free);
 	sym_htab__fini(&s->ids, NULL);

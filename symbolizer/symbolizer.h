@@ -62,6 +62,34 @@ struct sym_frame {
 	enum sym_miss miss;
 };
 
+/*
+ * Why a file was not read on behalf of a profiled process (its binaries,
+ * debug files, perf map): Ember runs as root and these files belong to
+ * other users. Every refusal is counted in sym_stats.refused.
+ */
+enum sym_refusal {
+	SYM_REFUSED_NOT_REGULAR = 0, /* a FIFO, device, socket or directory */
+	SYM_REFUSED_SYMLINK,      /* a perf map that is a symlink */
+	SYM_REFUSED_OWNER,        /* a perf map owned by neither root nor the
+	                             process's user */
+	SYM_REFUSED_OUTSIDE_ROOT, /* a path that leads out of the process's
+	                             root (absolute symlink, "..", a /proc
+	                             magic link) to nothing inside it */
+	SYM_REFUSED_TOO_BIG,      /* larger than its bound (a file, a perf map
+	                             or one of its lines) */
+	SYM_REFUSED_NOT_MAPPED,   /* not the mapped file: device or inode
+	                             differ (replaced, or a trick) */
+	SYM_REFUSED_BUDGET,       /* debug sections (compressed ones at their
+	                             inflated size) or tables that would pass
+	                             the memory bound: refused before reading */
+	SYM_REFUSED_SLOW,         /* a read past its time bound, or an open
+	                             that would wait (a lease its owner holds) */
+	SYM_REFUSED__COUNT,
+};
+
+/* A short kebab-case name of a refusal ("not-regular", ...). */
+const char *sym_refusal_name(enum sym_refusal reason);
+
 struct sym_options {
 	/* Root directory prefix for reading /proc and kallsyms; NULL means "/".
 	 * Unit tests leave it NULL. */
@@ -125,6 +153,8 @@ struct sym_stats {
 	uint64_t cache_errors;             /* entries that could not be read
 	                                      or written (the originals were
 	                                      used) */
+	uint64_t refused[SYM_REFUSED__COUNT]; /* files (and reads) refused,
+	                                      per reason: see sym_refusal */
 };
 
 struct sym_session;
