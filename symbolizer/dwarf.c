@@ -35,6 +35,7 @@
 
 #include <gelf.h>
 #include <libelf.h>
+#include <zlib.h>
 
 #include "common.h"
 
@@ -169,6 +170,13 @@ static uint64_t cur_u(struct dw_cur *c, unsigned n)
 		v = le64toh(v);
 		break;
 	default:
+		/* no value is wider than 8 bytes: a wider field (an address
+		 * size a corrupt header claims) is an error, not a shift */
+		if (n > 8) {
+			c->bad = true;
+			c->p = c->end;
+			return 0;
+		}
 		for (unsigned i = 0; i < n; i++)
 			v |= (uint64_t)c->p[i] << (8 * i);
 	}
@@ -352,6 +360,9 @@ struct dw_abbrevs {
 
 struct sym_dwarf {
 	int fd;                      /* for the sections read on demand */
+	uint64_t max_bytes;          /* the memory bound: sections held, a
+	                                unit's window, a CU's tables */
+	uint64_t over_budget;        /* units given up for max_bytes */
 	struct dw_sect sec[SEC_N];
 	struct dw_cu *cus;           /* every unit, in section order */
 	size_t n_cus;
@@ -1128,6 +1139,8 @@ static int raw_add(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg)
 {
 	const struct dw_raw_range *proto = arg;
 
+	if ((d->n_raw + 1) * sizeof(*d->raw) > d->max_bytes)
+		return -EFBIG;
 	if (grow((void **)&d->raw, &d->cap_raw, d->n_raw + 1, sizeof(*d->raw)) < 0)
 		return -ENOMEM;
 	d->raw[d->n_raw++] = (struct dw_raw_range){
@@ -1167,6 +1180,10 @@ static int scope_add(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_die 
 		sc.call_line = line <= INT32_MAX ? line : 0;
 		/* call_file is an index into the CU's line table file list */
 		sc.call_file = file < cu->n_files ? cu->files[file] : NULL;
+	}
+	if ((cu->n_scopes + 1) * sizeof(*cu->scopes) > d->max_bytes) {
+		d->n_raw = n_raw;
+		return -EFBIG;
 	}
 	if (grow((void **)&cu->scopes, &cu->cap_scopes, cu->n_scopes + 1,
 		 sizeof(*cu->scopes)) < 0) {
@@ -1451,9 +1468,12 @@ static inline __attribute__((always_inline)) int
 row_add(struct sym_dwarf *d, size_t *n, uint64_t addr, int64_t line, uint64_t file,
 	bool end, size_t n_files)
 {
-	if (__builtin_expect(*n == d->cap_rows, 0) &&
-	    grow((void **)&d->rows, &d->cap_rows, *n + 1, sizeof(*d->rows)) < 0)
-		return -ENOMEM;
+	if (__builtin_expect(*n == d->cap_rows, 0)) {
+		if ((*n + 1) * sizeof(*d->rows) > d->max_bytes)
+			return -EFBIG;
+		if (grow((void **)&d->rows, &d->cap_rows, *n + 1, sizeof(*d->rows)) < 0)
+			return -ENOMEM;
+	}
 	d->rows[*n] = (struct dw_row){
 		.l = {
 			.addr = addr,
@@ -1664,6 +1684,9 @@ static int read_lines(struct sym_dwarf *d, struct dw_cu *cu)
 	if (version >= 5) {
 		lcu.addr_size = (uint8_t)cur_u(&c, 1);
 		cur_u(&c, 1);  /* segment selector size */
+		/* read as the unit's (DW_FORM_addr in the entry formats) */
+		if (lcu.addr_size != 4 && lcu.addr_size != 8)
+			return 0;
 	}
 	hdr_len = cur_u(&c, lcu.off_size);
 	if (c.bad || hdr_len > (uint64_t)(c.end - c.p))
@@ -1870,6 +1893,14 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 	d->loading = NULL;
 	d->unit_base = NULL;
 	windows_free(d);
+	if (r == -EFBIG) {
+		/* Its tables would pass the memory bound (a corrupt or
+		 * hostile unit): given up for good, as a corrupt one. */
+		cu_drop(cu);
+		cu->failed = true;
+		d->over_budget++;
+		return 0;
+	}
 	if (r < 0) {
 		/* Out of memory: forget the half-read CU, try again later. */
 		cu_drop(cu);
@@ -2046,33 +2077,122 @@ static int sect_id(const char *name, bool *ret_gnu_z)
 /* zlib inflates at most about 1032:1; a larger claimed size is corrupt. */
 #define MAX_INFLATE 1100
 
-/* The uncompressed size a compressed section claims, or 0 when its
- * header cannot be read. */
-static uint64_t compressed_size(int fd, Elf_Scn *scn, const GElf_Shdr *shdr, bool gnu_z)
+/* A compressed section: its stream's format and where it starts, and
+ * the size it claims to inflate to. */
+struct zsect {
+	uint64_t size;      /* claimed; 0: unreadable header */
+	uint64_t data_off;  /* the stream, from the section's start */
+	bool zlib;          /* a zlib stream we inflate; else libelf does */
+};
+
+static struct zsect compressed_info(int fd, Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
+				    bool gnu_z)
 {
+	struct zsect z = { 0 };
 	uint8_t hdr[12];
 	GElf_Chdr chdr;
-	uint64_t size = 0;
 
-	if (!gnu_z)
-		return gelf_getchdr(scn, &chdr) ? chdr.ch_size : 0;
+	if (!gnu_z) {
+		if (!gelf_getchdr(scn, &chdr))
+			return z;
+		z.size = chdr.ch_size;
+		z.zlib = chdr.ch_type == ELFCOMPRESS_ZLIB;
+		z.data_off = gelf_getclass(elf) == ELFCLASS32 ? sizeof(Elf32_Chdr)
+							      : sizeof(Elf64_Chdr);
+		return z;
+	}
 	/* "ZLIB" and the size, big-endian */
 	if (shdr->sh_size < sizeof(hdr) ||
 	    pread(fd, hdr, sizeof(hdr), (off_t)shdr->sh_offset) != (ssize_t)sizeof(hdr) ||
 	    memcmp(hdr, "ZLIB", 4) != 0)
-		return 0;
+		return z;
 	for (int i = 4; i < 12; i++)
-		size = size << 8 | hdr[i];
-	return size;
+		z.size = z.size << 8 | hdr[i];
+	z.zlib = true;
+	z.data_off = sizeof(hdr);
+	return z;
+}
+
+/*
+ * Inflates a zlib section into a buffer of exactly the claimed size,
+ * reading the stream from the file a chunk at a time: the memory is what
+ * was charged for it, and a stream that gives more or less than it claims
+ * is corrupt. Returns 0 and *ret_buf, -EINVAL (corrupt) or -ENOMEM.
+ */
+static int inflate_section(int fd, const GElf_Shdr *shdr, const struct zsect *z,
+			   uint8_t **ret_buf)
+{
+	const size_t chunk = 1u << 16;
+	uint64_t in_off = shdr->sh_offset + z->data_off, in_end = shdr->sh_offset + shdr->sh_size;
+	uint8_t *in = malloc(chunk), *out = malloc(z->size);
+	uint64_t left = z->size;
+	z_stream zs = { 0 };
+	int zr = Z_OK, r = -EINVAL;
+
+	if (!in || !out || inflateInit(&zs) != Z_OK) {
+		free(in);
+		free(out);
+		return -ENOMEM;
+	}
+	zs.next_out = out;
+	while (zr == Z_OK) {
+		if (zs.avail_in == 0) {
+			ssize_t n = in_off < in_end ?
+				    pread(fd, in, (size_t)MIN((uint64_t)chunk, in_end - in_off),
+					  (off_t)in_off) : 0;
+
+			if (n <= 0)
+				break;
+			in_off += (uint64_t)n;
+			zs.next_in = in;
+			zs.avail_in = (uInt)n;
+		}
+		if (zs.avail_out == 0) {
+			if (left == 0)
+				break;  /* full, and the stream goes on: corrupt */
+			zs.avail_out = (uInt)MIN(left, (uint64_t)UINT32_MAX);
+			left -= zs.avail_out;
+		}
+		zr = inflate(&zs, Z_NO_FLUSH);
+	}
+	if (zr == Z_STREAM_END && zs.total_out == z->size)
+		r = 0;
+	inflateEnd(&zs);
+	free(in);
+	if (r < 0) {
+		free(out);
+		return r;
+	}
+	*ret_buf = out;
+	return 0;
+}
+
+/* What a section costs held in memory: compressed ones at the size they
+ * claim (twice when libelf inflates them: its copy and ours), the two
+ * read a unit at a time nothing. 0 for one that is left out. */
+static uint64_t sect_cost(int fd, uint64_t file_size, Elf *elf, Elf_Scn *scn,
+			  const GElf_Shdr *shdr, bool gnu_z, int id)
+{
+	if (shdr->sh_type == SHT_NOBITS || shdr->sh_offset > file_size ||
+	    shdr->sh_size > file_size - shdr->sh_offset || shdr->sh_size == 0)
+		return 0;
+	if ((shdr->sh_flags & SHF_COMPRESSED) || gnu_z) {
+		struct zsect z = compressed_info(fd, elf, scn, shdr, gnu_z);
+
+		if (z.size == 0 || z.size / MAX_INFLATE > shdr->sh_size)
+			return 0;  /* corrupt: left out */
+		return z.zlib ? z.size : 2 * z.size;
+	}
+	return id == SEC_INFO || id == SEC_LINE ? 0 : shdr->sh_size;
 }
 
 /* Reads a section into a buffer of our own: uncompressed ones straight
- * from the file, compressed ones through libelf. A section that does not
- * fit in the file, or claims to inflate beyond reason, is left out. String
- * sections are cut after their last NUL so every offset inside names a
- * whole string. */
-static int sect_load(int fd, uint64_t file_size, Elf_Scn *scn, const GElf_Shdr *shdr,
-		     bool gnu_z, int id, struct dw_sect *out)
+ * from the file, compressed ones inflated (zlib by us, others through
+ * libelf). A section that does not fit in the file, or claims to inflate
+ * beyond reason, is left out. String sections are cut after their last
+ * NUL so every offset inside names a whole string. */
+static int sect_load(int fd, uint64_t file_size, Elf *elf, Elf_Scn *scn,
+		     const GElf_Shdr *shdr, bool gnu_z, int id, struct dw_sect *out)
 {
 	uint8_t *buf;
 	size_t size;
@@ -2081,21 +2201,29 @@ static int sect_load(int fd, uint64_t file_size, Elf_Scn *scn, const GElf_Shdr *
 	    shdr->sh_size > file_size - shdr->sh_offset || shdr->sh_size == 0)
 		return 0;
 	if ((shdr->sh_flags & SHF_COMPRESSED) || gnu_z) {
-		uint64_t claimed = compressed_size(fd, scn, shdr, gnu_z);
+		struct zsect z = compressed_info(fd, elf, scn, shdr, gnu_z);
 		Elf_Data *data;
+		int r;
 
-		if (claimed == 0 || claimed / MAX_INFLATE > shdr->sh_size)
+		if (z.size == 0 || z.size / MAX_INFLATE > shdr->sh_size || z.size > SIZE_MAX / 2)
 			return 0;
-		if ((gnu_z ? elf_compress_gnu(scn, 0, 0) : elf_compress(scn, 0, 0)) < 0)
-			return 0;
-		data = elf_getdata(scn, NULL);
-		if (!data || !data->d_buf || !data->d_size)
-			return 0;
-		size = data->d_size;
-		buf = malloc(size);
-		if (!buf)
-			return -ENOMEM;
-		memcpy(buf, data->d_buf, size);
+		if (z.zlib) {
+			r = inflate_section(fd, shdr, &z, &buf);
+			if (r < 0)
+				return r == -ENOMEM ? r : 0;
+			size = z.size;
+		} else {
+			if ((gnu_z ? elf_compress_gnu(scn, 0, 0) : elf_compress(scn, 0, 0)) < 0)
+				return 0;
+			data = elf_getdata(scn, NULL);
+			if (!data || !data->d_buf || !data->d_size)
+				return 0;
+			size = data->d_size;
+			buf = malloc(size);
+			if (!buf)
+				return -ENOMEM;
+			memcpy(buf, data->d_buf, size);
+		}
 	} else if (id == SEC_INFO || id == SEC_LINE) {
 		/* read a unit at a time through a window (sect_read()) */
 		*out = (struct dw_sect){ .size = shdr->sh_size, .file_off = shdr->sh_offset,
@@ -2135,6 +2263,10 @@ static const uint8_t *sect_read(struct sym_dwarf *d, int sec, uint64_t off, uint
 		return NULL;
 	if (s->p)
 		return s->p + off;
+	if (len > d->max_bytes) {
+		d->over_budget++;
+		return NULL;  /* a unit bigger than the memory bound */
+	}
 	if (len > w->cap) {
 		uint8_t *p = realloc(w->buf, len);
 
@@ -2154,12 +2286,20 @@ static const uint8_t *sect_read(struct sym_dwarf *d, int sec, uint64_t off, uint
 	return w->buf;
 }
 
-static int sections_load(struct sym_dwarf *d, int fd)
+/*
+ * Walks the debug sections of the ELF file at fd: with d NULL, adds up
+ * what loading them would hold (*ret_cost, the largest in *ret_largest);
+ * else loads them into d. Returns 0, -ENODATA (not a usable ELF file) or
+ * -ENOMEM.
+ */
+static int sections_walk(int fd, struct sym_dwarf *d, uint64_t *ret_cost,
+			 uint64_t *ret_largest)
 {
 	Elf *elf;
 	Elf_Scn *scn = NULL;
 	struct stat st;
 	size_t shstrndx;
+	bool seen[SEC_N] = { false };
 	int r = 0;
 
 	if (elf_version(EV_CURRENT) == EV_NONE || fstat(fd, &st) < 0)
@@ -2173,6 +2313,8 @@ static int sections_load(struct sym_dwarf *d, int fd)
 		elf_end(elf);
 		return -ENODATA;
 	}
+	if (ret_cost)
+		*ret_cost = *ret_largest = 0;
 	while (r == 0 && (scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr shdr;
 		const char *name;
@@ -2183,25 +2325,59 @@ static int sections_load(struct sym_dwarf *d, int fd)
 			continue;
 		name = elf_strptr(elf, shstrndx, shdr.sh_name);
 		id = name ? sect_id(name, &gnu_z) : -1;
-		if (id >= 0)
-			r = sect_load(fd, (uint64_t)st.st_size, scn, &shdr, gnu_z, id,
+		if (id < 0)
+			continue;
+		if (d) {
+			r = sect_load(fd, (uint64_t)st.st_size, elf, scn, &shdr, gnu_z, id,
 				      &d->sec[id]);
+		} else if (!seen[id]) {
+			/* the first usable one of a name is the one loaded */
+			uint64_t c = sect_cost(fd, (uint64_t)st.st_size, elf, scn, &shdr,
+					       gnu_z, id);
+
+			seen[id] = c > 0;
+			*ret_cost += c;
+			*ret_largest = MAX(*ret_largest, c);
+		}
 	}
 	elf_end(elf);
-	for (int i = 0; i < SEC_N; i++)
-		if (d->sec[i].p)
-			d->section_bytes += d->sec[i].size;
+	if (d)
+		for (int i = 0; i < SEC_N; i++)
+			if (d->sec[i].p)
+				d->section_bytes += d->sec[i].size;
 	return r;
 }
 
-int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
+int sym_dwarf__cost(int fd, uint64_t *ret_bytes)
+{
+	uint64_t cost, largest;
+	int r = sections_walk(fd, NULL, &cost, &largest);
+
+	if (r < 0)
+		return r;
+	*ret_bytes = largest > SYM_DWARF_MAX_SECTION ? UINT64_MAX : cost;
+	return 0;
+}
+
+int sym_dwarf__open_bounded(int fd, uint64_t max_bytes, struct sym_dwarf **ret_dwarf)
 {
 	struct sym_dwarf *d;
+	uint64_t cost, largest;
 	int r;
 
+	if (max_bytes == 0)
+		max_bytes = SYM_DEFAULT_MAX_MEMORY;
+	/* Charged before anything is read or inflated: a section claiming
+	 * hundreds of MB from a few hundred KB is refused, not inflated. */
+	r = sections_walk(fd, NULL, &cost, &largest);
+	if (r < 0)
+		return r;
+	if (cost > max_bytes || largest > SYM_DWARF_MAX_SECTION)
+		return -EFBIG;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->max_bytes = max_bytes;
 	/* kept: units are read from the file when first looked up */
 	d->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 	if (d->fd < 0) {
@@ -2209,7 +2385,7 @@ int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
 		free(d);
 		return r;
 	}
-	r = sections_load(d, d->fd);
+	r = sections_walk(d->fd, d, NULL, NULL);
 	if (r == 0 && (!d->sec[SEC_INFO].present || !d->sec[SEC_ABBREV].present))
 		r = -ENODATA;
 	if (r == 0)
@@ -2222,6 +2398,16 @@ int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
 	}
 	*ret_dwarf = d;
 	return 0;
+}
+
+int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
+{
+	return sym_dwarf__open_bounded(fd, 0, ret_dwarf);
+}
+
+uint64_t sym_dwarf__over_budget(const struct sym_dwarf *d)
+{
+	return d ? d->over_budget : 0;
 }
 
 static void abbrevs_fini(struct dw_abbrevs *ab)

@@ -276,6 +276,30 @@ struct sym_dwarf_frame {
  * -ENODATA when the file has no usable DWARF, or -ENOMEM.
  */
 int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf);
+
+/* No one debug section is held above this (per-section cap). */
+#define SYM_DWARF_MAX_SECTION (1ULL << 30)
+
+/*
+ * sym_dwarf__open() under a memory bound (0: SYM_DEFAULT_MAX_MEMORY): the
+ * sections it would hold, compressed ones at the size they claim
+ * inflated, are added up from the section headers first, and over
+ * max_bytes (or one over SYM_DWARF_MAX_SECTION) nothing is read:
+ * -EFBIG. Afterwards a unit's window and a CU's tables are bounded by it
+ * too (a unit over it gives no lines, counted in
+ * sym_dwarf__over_budget()). Other returns as sym_dwarf__open().
+ */
+int sym_dwarf__open_bounded(int fd, uint64_t max_bytes, struct sym_dwarf **ret_dwarf);
+
+/*
+ * What sym_dwarf__open_bounded() would charge for the file at fd, from
+ * its section headers: 0 and *ret_bytes (UINT64_MAX when one section
+ * passes SYM_DWARF_MAX_SECTION), or -ENODATA.
+ */
+int sym_dwarf__cost(int fd, uint64_t *ret_bytes);
+
+/* Units given up because they would pass the memory bound. */
+uint64_t sym_dwarf__over_budget(const struct sym_dwarf *d);
 void sym_dwarf__free(struct sym_dwarf *d);
 
 /*
@@ -419,13 +443,16 @@ void sym_cache__abandon(int fd, char *tmp_path);
  * The uncompressed copy of the debug file open at fd, whose build-id is
  * build_id (lowercase hex), in CACHE_DIR/debug/: opened when present and
  * valid, else written when fd has compressed DWARF sections (keeping the
- * copies under max_bytes, 0 for the default). Returns 0 (found) or 1
- * (written) with *ret_fd, the caller's; -ENOENT when there is nothing to
- * cache (no cache_dir or build-id, nothing compressed); other -errno when
- * the cache could not be used (the caller reads fd).
+ * copies under max_bytes, 0 for the default) and writing it costs no
+ * more than max_memory (the file and its sections inflated, in memory).
+ * Returns 0 (found) or 1 (written) with *ret_fd, the caller's; -ENOENT
+ * when there is nothing to cache (no cache_dir or build-id, nothing
+ * compressed); -EFBIG when inflating would pass max_memory (nothing is
+ * written); other -errno when the cache could not be used (the caller
+ * reads fd).
  */
 int sym_cache__debug_copy(const char *cache_dir, uint64_t max_bytes, const char *build_id,
-			  int fd, int *ret_fd);
+			  int fd, uint64_t max_memory, int *ret_fd);
 
 /* ---- kernel.c: /proc/kallsyms ----------------------------------------- */
 

@@ -1154,8 +1154,17 @@ static void cache_put(struct sym_binary *bin, uint64_t vaddr,
 /* Frames of one address, innermost first; more are cut (see lookup). */
 #define MAX_INLINE 64
 
+/*
+ * The DWARF of bin, opened on its first address. What it will hold (its
+ * debug sections, compressed ones at the size they claim inflated) is
+ * charged to the memory bound before anything is read or inflated: over
+ * the bound it is refused (over-budget; the binary keeps its ELF
+ * symbols), and never written to the on-disk cache; within it, other
+ * binaries are unloaded first to make room.
+ */
 static struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *bin)
 {
+	uint64_t cost = 0;
 	int fd, copy = -1, r;
 
 	if (!bin->dwarf_tried) {
@@ -1163,19 +1172,33 @@ static struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *
 		fd = bin->elf->dwarf_fd;
 		if (fd < 0)
 			return NULL;
+		if (sym_dwarf__cost(fd, &cost) < 0)
+			return NULL;
 		/* Compressed DWARF (Debian's debug packages) is inflated once
-		 * into the cache rather than on every run. */
-		r = sym_cache__debug_copy(s->cache_dir, s->cache_max_bytes,
-					  bin->elf->build_id, fd, &copy);
+		 * into the cache rather than on every run; what the bound
+		 * refuses is not written there. */
+		r = cost > s->max_memory ? -EFBIG :
+		    sym_cache__debug_copy(s->cache_dir, s->cache_max_bytes,
+					  bin->elf->build_id, fd, s->max_memory, &copy);
 		if (r >= 0) {
 			fd = copy;
 			s->stats.cache_hits += r == 0;
 			s->stats.cache_writes += r == 1;
-		} else if (r != -ENOENT) {
+			if (sym_dwarf__cost(fd, &cost) < 0)
+				cost = 0;
+		} else if (r == -EFBIG && cost > s->max_memory) {
+			s->stats.refused[SYM_REFUSED_BUDGET]++;
+			return NULL;
+		} else if (r != -ENOENT && r != -EFBIG) {
 			s->stats.cache_errors++;
 		}
-		if (sym_dwarf__open(fd, &bin->dwarf) < 0)
+		if (s->bin_memory + cost > s->max_memory)
+			evict_to(s, s->max_memory > cost ? s->max_memory - cost : 0);
+		r = sym_dwarf__open_bounded(fd, s->max_memory, &bin->dwarf);
+		if (r < 0)
 			bin->dwarf = NULL;
+		if (r == -EFBIG)
+			s->stats.refused[SYM_REFUSED_BUDGET]++;
 		if (copy >= 0)
 			close(copy);
 	}
