@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -163,17 +164,25 @@ int sym_file_open(const struct sym_fs *fs, const char *path,
 	return fd;
 }
 
-int sym_fs__open_root(struct sym_fs *fs, const char *path)
+int sym_fs__open_root(struct sym_fs *fs, const char *root, pid_t pid)
 {
-	struct stat st, own;
-	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char path[4096];
+	struct stat st, own, ns, own_ns;
+	int fd;
 
+	snprintf(path, sizeof(path), "%s/proc/%d/root", root, (int)pid);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	/* A process in the profiler's own root (most of them) resolves
-	 * paths as the profiler does: no root of its own to stay in. */
+	/* A process in the profiler's own root and mount namespace (most
+	 * of them) sees paths as the profiler does: no root of its own to
+	 * stay in. The same root directory under other mounts (a container
+	 * with a /tmp of its own) is another root. */
+	snprintf(path, sizeof(path), "%s/proc/%d/ns/mnt", root, (int)pid);
 	if (fstat(fd, &st) == 0 && stat("/", &own) == 0 && st.st_dev == own.st_dev &&
-	    st.st_ino == own.st_ino) {
+	    st.st_ino == own.st_ino &&
+	    (stat(path, &ns) < 0 || stat("/proc/self/ns/mnt", &own_ns) < 0 ||
+	     (ns.st_dev == own_ns.st_dev && ns.st_ino == own_ns.st_ino))) {
 		close(fd);
 		fd = -1;
 	}

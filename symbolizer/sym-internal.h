@@ -130,11 +130,12 @@ int sym_file_open(const struct sym_fs *fs, const char *path,
 		  const struct sym_file_rules *rules, struct stat *ret_st);
 
 /*
- * Set fs->root_fd to the directory at path (ROOT/proc/PID/root), or to -1
- * when that is the profiler's own root. Returns 0 or -errno (the process
- * is gone). The caller closes a root_fd >= 0.
+ * Set fs->root_fd to the root of process pid (ROOT/proc/PID/root), or to
+ * -1 when that is the profiler's own root in its own mount namespace.
+ * Returns 0 or -errno (the process is gone). The caller closes a
+ * root_fd >= 0.
  */
-int sym_fs__open_root(struct sym_fs *fs, const char *path);
+int sym_fs__open_root(struct sym_fs *fs, const char *root, pid_t pid);
 
 /* Count a refusal in fs (NULL is fine). */
 void sym_fs__refuse(const struct sym_fs *fs, enum sym_refusal reason);

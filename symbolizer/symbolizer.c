@@ -455,15 +455,12 @@ nomem:
  */
 static int process_root(struct sym_session *s, pid_t pid, const struct sym_fs **ret_fs)
 {
-	char path[4096];
-
 	if (s->root_pid != pid) {
 		if (s->root_fs.root_fd >= 0)
 			close(s->root_fs.root_fd);
 		s->root_fs = (struct sym_fs){ .root_fd = -1, .refused = s->stats.refused };
 		s->root_pid = pid;
-		snprintf(path, sizeof(path), "%s/proc/%d/root", s->root, (int)pid);
-		s->root_err = sym_fs__open_root(&s->root_fs, path);
+		s->root_err = sym_fs__open_root(&s->root_fs, s->root, pid);
 	}
 	*ret_fs = &s->root_fs;
 	return s->root_err;
@@ -762,13 +759,14 @@ static int read_maps(struct sym_session *s, struct sym_process *proc,
  * also after it exits. */
 static bool same_root(const struct sym_session *s, pid_t pid)
 {
-	char path[4096];
-	struct stat a, b;
+	struct sym_fs fs = { .root_fd = -1 };
 
-	snprintf(path, sizeof(path), "%s/proc/%d/root", s->root, (int)pid);
-	if (stat(path, &a) < 0 || stat(s->root[0] ? s->root : "/", &b) < 0)
+	if (s->root[0] || sym_fs__open_root(&fs, s->root, pid) < 0)
 		return false;
-	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	if (fs.root_fd < 0)
+		return true;
+	close(fs.root_fd);
+	return false;
 }
 
 static int note_process(struct sym_session *s, pid_t pid, bool reuse,
@@ -1448,8 +1446,7 @@ static int perfmap_open(struct sym_session *s, struct sym_process *proc)
 	snprintf(path, sizeof(path), "%s/proc/%d", s->root, (int)proc->pid);
 	if (stat(path, &st) == 0) {
 		rules.owner = st.st_uid;
-		snprintf(path, sizeof(path), "%s/proc/%d/root", s->root, (int)proc->pid);
-		if (sym_fs__open_root(&fs, path) < 0)
+		if (sym_fs__open_root(&fs, s->root, proc->pid) < 0)
 			return -ESRCH;
 		snprintf(path, sizeof(path), "/tmp/perf-%d.map",
 			 (int)(fs.root_fd >= 0 ? ns_pid(s, proc->pid) : proc->pid));
