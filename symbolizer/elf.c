@@ -359,9 +359,14 @@ static uint64_t where_max_bytes(const struct sym_elf_where *where)
 	return where && where->max_bytes ? where->max_bytes : SYM_DEFAULT_MAX_MEMORY;
 }
 
-/* A debug file or anything else a binary names, opened by the rules for
- * files other users control (see file.c): in the process's root when
- * in_root, else in the profiler's (DEBUG_DIR). */
+/*
+ * Every file a binary or its debug file names (a debug file by build-id or
+ * .gnu_debuglink, a dwz alt file, a .dwo or .dwp) is opened here, by the
+ * rules for files other users control (file.c: regular, non-blocking,
+ * bounded, refusals counted): a path the process gave resolved inside its
+ * root when in_root, else one under DEBUG_DIR in the profiler's root.
+ * Returns an fd or -errno (-EPERM: refused and counted).
+ */
 static int open_named(const struct sym_elf_where *where, bool in_root, const char *path)
 {
 	struct sym_fs fs = {
