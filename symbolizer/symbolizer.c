@@ -477,37 +477,47 @@ static void process_root_close(struct sym_session *s)
 /*
  * Opens the file behind a mapping (see file.c for the rules): its path
  * resolved inside the process's root, when that is still the mapped file
- * (same device and inode), else ROOT/proc/PID/map_files/START-END, the
- * kernel's own link to it, which works for deleted and replaced files
- * (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE).
+ * (the device and inode the maps line gives), else
+ * ROOT/proc/PID/map_files/START-END, the kernel's own link to it, which
+ * works for deleted and replaced files (needs CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE). A path that led to another file is counted as
+ * not-mapped-file, unless map_files shows it was the same file after all:
+ * on btrfs (a subvolume's files have a device of their own, the maps line
+ * gives the file system's) and overlayfs before Linux 6.8 (the maps line
+ * gives the layer's file) the two views of a device differ.
  */
 static int mapping_open(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct stat *ret_st)
 {
 	const struct sym_fs *fs;
-	struct sym_file_rules rules = {
-		.flags = SYM_FILE_MATCH,
-		.dev = makedev(m->dev_major, m->dev_minor),
-		.ino = m->inode,
-	};
+	struct sym_file_rules rules = { .flags = SYM_FILE_PROC_LINK };
+	struct stat st = { 0 }, st_link;
+	bool other = false;
 	char path[8192];
-	int fd, err = -ENOENT;
+	int fd = -ENOENT, link_fd;
 
-	if (!m->deleted) {
-		err = process_root(s, pid, &fs);
-		fd = err < 0 ? err : sym_file_open(fs, m->path, &rules, ret_st);
-		if (fd >= 0)
+	if (!m->deleted && process_root(s, pid, &fs) == 0) {
+		fd = sym_file_open(fs, m->path, NULL, &st);
+		if (fd >= 0 && st.st_dev == makedev(m->dev_major, m->dev_minor) &&
+		    st.st_ino == m->inode) {
+			*ret_st = st;
 			return fd;
-		err = fd;
+		}
+		if (fd >= 0) {
+			close(fd);
+			other = true;
+		}
 	}
 	snprintf(path, sizeof(path), "%s/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
 		 s->root, (int)pid, m->start, m->end);
-	rules = (struct sym_file_rules){ .flags = SYM_FILE_PROC_LINK };
-	fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
-			   path, &rules, ret_st);
-	if (fd < 0)
-		return err == -ENOENT ? fd : err;
-	return fd;
+	link_fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
+				path, &rules, &st_link);
+	if (other && (link_fd < 0 || st_link.st_dev != st.st_dev || st_link.st_ino != st.st_ino))
+		s->stats.refused[SYM_REFUSED_NOT_MAPPED]++;
+	if (link_fd < 0)
+		return other ? -ENOENT : link_fd == -ENOENT ? fd : link_fd;
+	*ret_st = st_link;
+	return link_fd;
 }
 
 static int mapping_file_binary(struct sym_session *s, pid_t pid,

@@ -11,7 +11,8 @@
  * it would pass the memory bound (a compression bomb costs nothing); and
  * a session over a fake root whose process has a FIFO as its debuglink
  * file and a symlink as its perf map keeps naming its frames and counts
- * both.
+ * both; a mapping whose path leads to another file than the mapped one
+ * counts too, one whose device only looks different (btrfs) does not.
  *
  * Usage: test-symbolizer-files FIXTURE_INLINE_NOPIE
  */
@@ -299,6 +300,7 @@ static void test_session(const char *fixture)
 	struct sym_session *s = NULL;
 	struct sym_stats st;
 	struct sym_frame f;
+	unsigned long copy_ino;
 	struct stat sb;
 	uint64_t addr;
 
@@ -317,11 +319,25 @@ static void test_session(const char *fixture)
 	test_run(out, sizeof(out), "nm '%s' | awk '$3 == \"hot_outer\" { print $1 }'", fixture);
 	addr = strtoull(out, NULL, 16);
 	CHECK(addr != 0);
-	/* non-PIE: mapped at its link address; the path as the process sees it */
+	/* non-PIE: mapped at its link address; the path as the process sees
+	 * it. Then the same file with the device shown otherwise (as on
+	 * btrfs: map_files shows it is the same file), and a path that leads
+	 * to another file than the mapped one (its copy, as map_files says) */
+	test_run(out, sizeof(out), "cp '%1$s/app/prog' '%1$s/app/copy' && stat -c %%i '%1$s/app/copy'",
+		 r);
+	copy_ino = strtoul(out, NULL, 10);
 	snprintf(text, sizeof(text),
 		 "00400000-00800000 r-xp 00000000 %02x:%02x %lu /app/prog\n"
+		 "10400000-10800000 r-xp 00000000 %02x:%02x %lu /app/prog\n"
+		 "20400000-20800000 r-xp 00000000 %02x:%02x %lu /app/prog\n"
 		 "7f4000000000-7f4000001000 r-xp 00000000 00:00 0 \n",
-		 major(sb.st_dev), minor(sb.st_dev), (unsigned long)sb.st_ino);
+		 major(sb.st_dev), minor(sb.st_dev), (unsigned long)sb.st_ino,
+		 major(sb.st_dev) + 1, minor(sb.st_dev), (unsigned long)sb.st_ino,
+		 major(sb.st_dev), minor(sb.st_dev), copy_ino);
+	CHECK_STR(test_run(out, sizeof(out), "mkdir '%1$s/proc/%2$d/map_files' && "
+			   "ln -s '%3$s/app/prog' '%1$s/proc/%2$d/map_files/10400000-10800000' && "
+			   "ln -s '%3$s/app/copy' '%1$s/proc/%2$d/map_files/20400000-20800000' && echo ok",
+			   root, PID, r), "ok");
 	snprintf(path, sizeof(path), "fake/proc/%d/maps", PID);
 	put(path, text);
 	snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", r, PID);
@@ -338,9 +354,17 @@ static void test_session(const char *fixture)
 	CHECK(sym_session__user(s, PID, 0x7f4000000020, &f) == 0);
 	CHECK_STR(f.name, "[anon]+0x20");
 	CHECK(f.kind == SYM_FRAME_JIT && f.miss == SYM_MISS_NO_SYMBOL);
+	for (int i = 1; i <= 2; i++) {
+		CHECK(sym_session__user(s, PID, addr + 0x10000000ULL * i, &f) == 0);
+		test_print_frame("prog again", &f);
+		CHECK_STR(f.name, "hot_outer");
+	}
+	/* (the snapshot opened all three: prog, and the copy, a binary of
+	 * its own whose debuglink is the same FIFO) */
 	sym_session__stats(s, &st);
-	CHECK(st.refused[SYM_REFUSED_NOT_REGULAR] == 1);
+	CHECK(st.refused[SYM_REFUSED_NOT_REGULAR] == 2);
 	CHECK(st.refused[SYM_REFUSED_SYMLINK] == 1);
+	CHECK(st.refused[SYM_REFUSED_NOT_MAPPED] == 1);  /* the copy's mapping only */
 
 	/* its own map, in its root: read (after the once-a-second wait) */
 	unlink(path);

@@ -288,6 +288,9 @@ static void test_maps(const char *lib)
 	snprintf(cmd, sizeof(cmd), "%s+0x%" PRIx64, strrchr(lib, '/') + 1, off);
 	CHECK_STR(f.name, cmd);
 	CHECK(f.miss == SYM_MISS_NO_FILE);
+	/* its path leads to another file than the mapped one: counted */
+	sym_session__stats(s, &st);
+	CHECK(st.refused[SYM_REFUSED_NOT_MAPPED] == 1);
 
 	CHECK(sym_session__user(s, PID, 0x7f4000000020, &f) == 0);
 	CHECK_STR(f.name, "[anon]+0x20");
