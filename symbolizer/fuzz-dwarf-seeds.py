@@ -5,11 +5,14 @@
 # objcopy --only-keep-debug): the file itself, then for each debug section
 # a copy with the section truncated (its size in the section header
 # halved, and the file cut in the middle of it), its unit header zeroed,
-# its first length made huge, and bytes overwritten at fixed places.
+# its first length made huge, and bytes overwritten at fixed places; a
+# DWARF 5 line header with an impossible address size; and the file with
+# its debug sections compressed (zlib, and zlib-gnu's .zdebug_*).
 #
 # Usage: fuzz-dwarf-seeds.py DEBUG_FILE OUT_DIR
 import os
 import struct
+import subprocess
 import sys
 
 SECTIONS = [".debug_info", ".debug_abbrev", ".debug_line", ".debug_str",
@@ -62,6 +65,24 @@ def main():
         b = bytearray(data)
         struct.pack_into("<Q", b, hdr + 0x18, len(data) - 8)
         put(tag + "-offset-past-end", bytes(b))
+        if name == ".debug_line" and struct.unpack_from("<H", data, off + 4)[0] >= 5:
+            # DWARF 5: an address size no value has, and the directory
+            # entries' path in DW_FORM_addr, read at that size (UBSan
+            # found cur_u shifting by 64 for it)
+            b = bytearray(data)
+            b[off + 6] = 16
+            opcode_base = data[off + 17]
+            fmt = off + 18 + opcode_base - 1  # directory_entry_format_count
+            if data[fmt] >= 1 and data[fmt + 1] == 1:  # DW_LNCT_path
+                b[fmt + 2] = 0x01  # DW_FORM_addr
+            put(tag + "-address-size-16", bytes(b))
+    # compressed sections, inflated by the reader itself: SHF_COMPRESSED
+    # and GNU .zdebug_*
+    for kind in ("zlib", "zlib-gnu"):
+        tmp = os.path.join(out, ".tmp-" + kind)
+        subprocess.run(["objcopy", f"--compress-debug-sections={kind}", src, tmp], check=True)
+        put("compressed-" + kind, open(tmp, "rb").read())
+        os.unlink(tmp)
 
 
 if __name__ == "__main__":
