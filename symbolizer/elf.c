@@ -489,11 +489,9 @@ static int file_crc(const struct sym_elf_where *where, int fd, uint32_t *ret_crc
 	while (r == 0 && off < (uint64_t)st.st_size) {
 		size_t n = (size_t)MIN((uint64_t)chunk, (uint64_t)st.st_size - off);
 
-		r = sym_file_read_at(where ? &where->fs : NULL, fd, buf, n, off, 0);
-		if (r == 0 && common_now_ns() > deadline) {
-			sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_SLOW);
-			r = -EPERM;
-		}
+		r = sym_file_read_at(where ? &where->fs : NULL, fd, buf, n, off, deadline);
+		if (r < 0)
+			break;
 		crc = crc32(crc, buf, (uInt)n);
 		off += n;
 	}

@@ -198,9 +198,11 @@ int sym_file_read_at(const struct sym_fs *fs, int fd, void *buf, size_t len, uin
 	const size_t chunk = 1u << 20;
 
 	for (size_t done = 0; done < len;) {
-		ssize_t n = pread(fd, (char *)buf + done, MIN(len - done, chunk),
-				  (off_t)(off + done));
+		ssize_t n;
 
+		if (deadline_ns && common_now_ns() > deadline_ns)
+			return refuse(fs, SYM_REFUSED_SLOW);
+		n = pread(fd, (char *)buf + done, MIN(len - done, chunk), (off_t)(off + done));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -208,8 +210,6 @@ int sym_file_read_at(const struct sym_fs *fs, int fd, void *buf, size_t len, uin
 		if (n == 0)
 			return -EIO;  /* shorter than it said: it shrank */
 		done += (size_t)n;
-		if (deadline_ns && done < len && common_now_ns() > deadline_ns)
-			return refuse(fs, SYM_REFUSED_SLOW);
 	}
 	return 0;
 }

@@ -110,11 +110,7 @@ int sym_perfmap__read_fd(int fd, uint64_t max_bytes, const struct sym_fs *fs,
 		size_t want = (size_t)MIN((uint64_t)(bufsz - have), end - off), at = 0;
 		char *nl;
 
-		r = sym_file_read_at(fs, fd, buf + have, want, off, 0);
-		if (r == 0 && common_now_ns() > deadline) {
-			sym_fs__refuse(fs, SYM_REFUSED_SLOW);
-			r = -EPERM;
-		}
+		r = sym_file_read_at(fs, fd, buf + have, want, off, deadline);
 		if (r == -EIO) {
 			r = 0;  /* truncated while read: keep what was read */
 			break;

@@ -142,8 +142,10 @@ void sym_fs__refuse(const struct sym_fs *fs, enum sym_refusal reason);
 
 /*
  * Read exactly len bytes at off. deadline_ns (CLOCK_MONOTONIC, 0: none)
- * is checked between 1 MiB chunks. Returns 0, -EIO (the file is shorter),
- * -EPERM (past the deadline: counted as too-slow in fs), or -errno.
+ * is checked before every read of at most 1 MiB, so a caller reading a
+ * file piece by piece passes the same deadline to each call. Returns 0,
+ * -EIO (the file is shorter), -EPERM (past the deadline: counted as
+ * too-slow in fs), or -errno.
  */
 int sym_file_read_at(const struct sym_fs *fs, int fd, void *buf, size_t len, uint64_t off,
 		     uint64_t deadline_ns);

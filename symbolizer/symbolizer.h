@@ -109,7 +109,10 @@ struct sym_options {
 	 * SYM_DEFAULT_MAX_MEMORY. Over the bound, the least recently used
 	 * binaries are unloaded (those no live process maps first) and
 	 * reloaded from their kept file on their next address. A single
-	 * binary bigger than the bound stays loaded while it is used. */
+	 * binary bigger than the bound stays loaded while it is used; but
+	 * one whose symbol tables, or whose DWARF's debug sections
+	 * (compressed ones at their inflated size), alone would pass the
+	 * bound is not read (counted in refused[SYM_REFUSED_BUDGET]). */
 	uint64_t max_memory;
 	/* Directory of the on-disk cache kept between runs (uncompressed
 	 * copies of debug files whose DWARF is compressed, by build-id; the
