@@ -273,6 +273,7 @@ struct agent_args {
 	uint64_t memory_mb;
 	struct allow_hosts hosts;
 	char labels[4096];
+	struct cli_file_opts files; /* --group, --force */
 };
 
 static void agent_usage(FILE *out)
@@ -299,6 +300,7 @@ static void agent_usage(FILE *out)
 		"  -m, --memory MB       memory budget (default %d): caches evict to keep\n"
 		"                        the resident size under it; /metrics shows the\n"
 		"                        budget, each cache's bytes and evictions\n"
+		FILE_OPTIONS_HELP
 		"  -h, --help            show this help\n",
 		AGENT_DEFAULT_DB, WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, AGENT_DEFAULT_FREQ,
 		AGENT_DEFAULT_MEMORY_MB);
@@ -314,6 +316,8 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 		{ "label", required_argument, NULL, 'l' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "allow-host", required_argument, NULL, 'H' },
+		{ "group", required_argument, NULL, 'G' },
+		{ "force", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -364,6 +368,13 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 		case 'H':
 			if (add_allow_host(optarg, &a->hosts))
 				return -EINVAL;
+			break;
+		case 'G':
+			if (cli_parse_group(optarg, &a->files))
+				return -EINVAL;
+			break;
+		case 'O':
+			a->files.force = true;
 			break;
 		case 'h':
 			agent_usage(stdout);
@@ -416,6 +427,8 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.drops[m.n_drops++].count = t->samples_lost_store;
 	m.flushes = t->flushes;
 	m.flush_errors = t->flush_errors;
+	m.write_failing = t->write_failing;
+	m.write_resumes = t->write_resumes;
 	m.flush_interval_seconds = a->flush_s;
 	m.last_flush_seconds = t->last_flush_ns / 1e9;
 	m.flush_seconds_sum = t->flush_ns / 1e9;
@@ -502,17 +515,16 @@ int cmd_agent(int argc, char **argv)
 	so.sym.max_memory = mem.budget / 2;
 	so.memory_budget = mem.budget;
 	so.max_pending_bytes = mem.budget / 8;
+	if (cli_file_check(a.db, CLI_FILE_DATABASE, &a.files))
+		goto out;
 	err = session__new(&so, &s);
 	if (err) {
 		session_explain_error(err, "agent", "or use 'ember serve' to only look at a database");
 		goto out;
 	}
-	err = store_db__open(a.db, STORE_OPEN_WRITE, &db);
-	if (err) {
-		cli_error("cannot open database %s: %s%s", a.db, store_strerror(err),
-			  err == -ENOENT ? " (does its directory exist?)" : "");
+	err = cli_db_open(a.db, STORE_OPEN_WRITE, &a.files, &db, NULL);
+	if (err)
 		goto out;
-	}
 	session__set_store(s, db);
 	store_db__set_meta(db, "status", "recording");
 	store_db__set_meta(db, "ember_version", EMBER_VERSION);
@@ -549,12 +561,17 @@ int cmd_agent(int argc, char **argv)
 			session__totals(s, &t);
 			reset_if_over(s, &mem, &t);
 			flushes_seen = t.flushes;
-			if (err && err != -EINTR && !warned) {
+			if (t.write_failing && !warned) {
 				cli_warn("%s; sampling goes on, and writing is tried again at each flush",
 					 session__flush_error(s) ? session__flush_error(s)
 								 : strerror(-err));
 				warned = true;
-			} else if (!err) {
+			} else if (!t.write_failing && warned) {
+				fprintf(stderr, "ember: writing to %s resumed; %llu samples of %llu "
+					"failed flushes lost so far (counted as database-write-failed)\n",
+					a.db, (unsigned long long)t.samples_lost_store,
+					(unsigned long long)t.flush_errors);
+				fflush(stderr);
 				warned = false;
 			}
 			last_publish = 0;

@@ -160,15 +160,21 @@ int cli_add_label(const char *arg, char *labels, size_t size)
 	return 0;
 }
 
-void cli_remove_db(const char *path)
+void cli_remove_companions(const char *path)
 {
-	static const char *const sides[] = { "", "-wal", "-shm", "-journal" };
+	static const char *const sides[] = { "-wal", "-shm", "-journal" };
 	char buf[4096];
 
 	for (size_t i = 0; i < sizeof(sides) / sizeof(sides[0]); i++) {
 		snprintf(buf, sizeof(buf), "%s%s", path, sides[i]);
 		unlink(buf);
 	}
+}
+
+void cli_remove_db(const char *path)
+{
+	unlink(path);
+	cli_remove_companions(path);
 }
 
 int cli_read_file(const char *path, size_t max, void **ret_data, size_t *ret_size)

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 /* Exit statuses of ember's own failures (a recorded command's status is
  * passed through unchanged). */
@@ -43,6 +45,77 @@ int cli_option_error(int c, char **argv);
 
 /* Remove a database file and its SQLite companions (-wal, -shm, -journal). */
 void cli_remove_db(const char *path);
+/* Remove only the companions. */
+void cli_remove_companions(const char *path);
+
+/* ---- the files ember writes (files.c) ---- */
+
+/* How a file is written: private (0600) by default; shared = 0640 with
+ * group gid (--group); force: a database may replace a file that is not
+ * an Ember database (--force). */
+struct cli_file_opts {
+	bool shared;
+	gid_t gid;
+	bool force;
+};
+
+enum cli_file_kind {
+	CLI_FILE_DATABASE, /* an Ember database: created, continued or replaced */
+	CLI_FILE_OUTPUT,   /* a report, export or HTML page: created or truncated */
+};
+
+/* The help text of --group and --force, for the commands that write a
+ * database. */
+#define GROUP_OPTION_HELP \
+	"      --group NAME      share what is written with group NAME (mode\n" \
+	"                        0640; by default it is private to its owner, 0600)\n"
+#define FILE_OPTIONS_HELP GROUP_OPTION_HELP \
+	"      --force           replace FILE even if it is not an Ember database\n" \
+	"                        (a regular file; links and devices are refused)\n"
+
+/* Parse --group NAME (a group name or number) into o. Prints and returns
+ * -EINVAL for a group that does not exist. */
+int cli_parse_group(const char *arg, struct cli_file_opts *o);
+
+/* The mode of the files ember writes with o (NULL: defaults). */
+mode_t cli_file_mode(const struct cli_file_opts *o);
+
+/*
+ * The one way ember opens a file to write it. Refuses (with one message
+ * naming the file, and what to do) a symbolic link (names its target), a
+ * directory, FIFO, device or socket; for CLI_FILE_DATABASE an existing file
+ * that is not an Ember database, empty or not, unless o->force (then it is
+ * emptied and its -wal/-shm/-journal removed); for CLI_FILE_OUTPUT an
+ * existing SQLite database (an output file is truncated). Creates a new
+ * file exclusively and never through a link; gives the file the mode of o
+ * (0600, or 0640 and the group). Returns the fd (O_RDWR, close-on-exec)
+ * and *ret_created (may be NULL: the file is new or was replaced with
+ * --force), or -errno after printing.
+ */
+int cli_file_open(const char *path, enum cli_file_kind kind, const struct cli_file_opts *o,
+		  bool *ret_created);
+
+/* cli_file_open's checks only, changing nothing: for a failure before
+ * the slow part of a command. Returns 0 or -errno after printing. */
+int cli_file_check(const char *path, enum cli_file_kind kind, const struct cli_file_opts *o);
+
+/* cli_file_open for an output, as a stdio stream ("w"). NULL after
+ * printing the reason. */
+FILE *cli_output_open(const char *path, const struct cli_file_opts *o);
+
+/* Give the -wal, -shm and -journal beside the database path the mode of o;
+ * refuses (prints, -EEXIST) one that is a link or not a regular file. */
+int cli_db_companions(const char *path, const struct cli_file_opts *o);
+
+struct store_db;
+/*
+ * Open the database at path to write it (store_db__open with flags,
+ * which include STORE_OPEN_WRITE) after cli_file_open's checks, and check
+ * that SQLite opened the file that was checked. Prints the reason of a
+ * failure and returns -errno; a file created here is removed again.
+ */
+int cli_db_open(const char *path, unsigned flags, const struct cli_file_opts *o,
+		struct store_db **ret_db, bool *ret_created);
 
 /*
  * Read the whole regular file at path (at most max bytes) into *ret_data

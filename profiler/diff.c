@@ -39,6 +39,7 @@ struct diff_args {
 	/* Ranges and filters: head's, and base's (defaulting to head's). */
 	const char *from, *to, *filter;
 	const char *base_from, *base_to, *base_filter;
+	struct cli_file_opts files; /* --group */
 };
 
 /* One side, loaded: the tree keeps the strings the inputs borrow. */
@@ -82,6 +83,7 @@ static void diff_usage(FILE *out)
 		"                        of one agent database: ember diff DB DB ...)\n"
 		"  -n, --limit N         text/markdown: list at most N rows per section\n"
 		"                        (default 20, 0 = all)\n"
+		GROUP_OPTION_HELP
 		"  -h, --help            show this help\n");
 }
 
@@ -101,6 +103,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 		{ "base-from", required_argument, NULL, 'B' },
 		{ "base-to", required_argument, NULL, 'E' },
 		{ "base-filter", required_argument, NULL, 'R' },
+		{ "group", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -147,6 +150,10 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 			break;
 		case 'H':
 			a->html = optarg;
+			break;
+		case 'G':
+			if (cli_parse_group(optarg, &a->files))
+				return -EINVAL;
 			break;
 		case 'F':
 			a->from = optarg;
@@ -384,7 +391,8 @@ static int load_side(const char *what, const char *path, const char *from, const
 	if (!err) {
 		err = store_db__query_tree(db, &q, &s->tree);
 		if (err)
-			cli_error("cannot read the %s profile %s: %s", what, path, store_strerror(err));
+			cli_error("cannot read the %s profile %s: %s (%s)", what, path,
+				  store_strerror(err), store_db__errmsg(db));
 	}
 	store_filter__free(flt);
 	store_db__close(db);
@@ -710,9 +718,9 @@ static int write_html(const struct diff_args *a, const struct side *base,
 	fclose(in);
 	if (err)
 		goto out;
-	out = fopen(a->html, "we");
+	out = cli_output_open(a->html, &a->files);
 	if (!out) {
-		err = -errno;
+		err = -ECANCELED; /* said why */
 		goto out;
 	}
 	err = web_write_static_report(out, "Ember diff", data, "diff=1", intro);
@@ -736,6 +744,10 @@ int cmd_diff(int argc, char **argv)
 		cli_usage_hint("diff");
 		return EXIT_USAGE;
 	}
+	/* Outputs that cannot be written fail before the work. */
+	if ((a.output && cli_file_check(a.output, CLI_FILE_OUTPUT, &a.files)) ||
+	    (a.html && cli_file_check(a.html, CLI_FILE_OUTPUT, &a.files)))
+		goto out;
 	if (load_side("base", a.base, a.base_from ? a.base_from : a.from,
 		      a.base_to ? a.base_to : a.to, a.base_filter ? a.base_filter : a.filter,
 		      a.base_from || a.base_to || a.base_filter ? "base-" : "", &base) ||
@@ -748,9 +760,8 @@ int cmd_diff(int argc, char **argv)
 		goto out;
 	}
 	if (a.output) {
-		out = fopen(a.output, "we");
+		out = cli_output_open(a.output, &a.files);
 		if (!out) {
-			cli_error("cannot write %s: %s", a.output, strerror(errno));
 			out = stdout;
 			goto out;
 		}
@@ -767,8 +778,9 @@ int cmd_diff(int argc, char **argv)
 	}
 	if (a.html) {
 		err = write_html(&a, &base, &head, r);
-		if (err) {
+		if (err && err != -ECANCELED)
 			cli_error("cannot write the HTML report %s: %s", a.html, strerror(-err));
+		if (err) {
 			goto out;
 		}
 	}

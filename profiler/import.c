@@ -27,6 +27,7 @@
 struct import_args {
 	const char *input;
 	const char *output;
+	struct cli_file_opts files; /* --group, --force */
 };
 
 static void import_usage(FILE *out)
@@ -42,6 +43,7 @@ static void import_usage(FILE *out)
 		"\n"
 		"Options:\n"
 		"  -o, --output DB       the database to write (required)\n"
+		FILE_OPTIONS_HELP
 		"  -h, --help            show this help\n");
 }
 
@@ -49,6 +51,8 @@ static int parse_args(int argc, char **argv, struct import_args *a)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "group", required_argument, NULL, 'G' },
+		{ "force", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -60,6 +64,13 @@ static int parse_args(int argc, char **argv, struct import_args *a)
 		switch (c) {
 		case 'o':
 			a->output = optarg;
+			break;
+		case 'G':
+			if (cli_parse_group(optarg, &a->files))
+				return -EINVAL;
+			break;
+		case 'O':
+			a->files.force = true;
 			break;
 		case 'h':
 			import_usage(stdout);
@@ -85,30 +96,6 @@ static int parse_args(int argc, char **argv, struct import_args *a)
 }
 
 /* Read the whole file. Prints the error. */
-/* Refuse to replace a file that is not an Ember database. */
-static int check_output(const char *path)
-{
-	struct store_db *db;
-	struct stat st;
-	int err;
-
-	if (stat(path, &st) < 0)
-		return 0;
-	if (S_ISDIR(st.st_mode)) {
-		cli_error("cannot write %s: it is a directory; give a file name with -o", path);
-		return -EISDIR;
-	}
-	if (st.st_size == 0)
-		return 0;
-	err = store_db__open(path, STORE_OPEN_READ, &db);
-	if (err == -EINVAL) {
-		cli_error("%s exists and is not an Ember database; choose another -o", path);
-		return err;
-	}
-	store_db__close(db);
-	return 0;
-}
-
 int cmd_import(int argc, char **argv)
 {
 	struct import_args a = { 0 };
@@ -123,7 +110,8 @@ int cmd_import(int argc, char **argv)
 		cli_usage_hint("import");
 		return EXIT_USAGE;
 	}
-	if (cli_read_file(a.input, IMPORT_MAX_FILE, &data, &size) < 0 || check_output(a.output) < 0)
+	if (cli_read_file(a.input, IMPORT_MAX_FILE, &data, &size) < 0 ||
+	    cli_file_check(a.output, CLI_FILE_DATABASE, &a.files) < 0)
 		goto out;
 	if (asprintf(&prefix, "%s.import", a.output) < 0) {
 		cli_error("out of memory");
@@ -133,6 +121,15 @@ int cmd_import(int argc, char **argv)
 	free(prefix);
 	if (fd < 0) {
 		cli_error("cannot write %s: %s", a.output, strerror(-fd));
+		goto out;
+	}
+	/* mkstemp made it 0600; the group, when asked, now: the rename
+	 * keeps it. */
+	if (a.files.shared && (fchown(fd, (uid_t)-1, a.files.gid) < 0 ||
+			       fchmod(fd, cli_file_mode(&a.files)) < 0)) {
+		cli_error("cannot give %s to group %u: %s", tmp, (unsigned)a.files.gid,
+			  strerror(errno));
+		close(fd);
 		goto out;
 	}
 	close(fd);
@@ -158,7 +155,11 @@ int cmd_import(int argc, char **argv)
 	}
 	store_db__close(db);
 	db = NULL;
-	/* The old file's WAL must not be replayed into the new one. */
+	/* Checked again right before: the rename replaces whatever is at
+	 * the path (a link itself, never its target). The old file's WAL
+	 * must not be replayed into the new one. */
+	if (cli_file_check(a.output, CLI_FILE_DATABASE, &a.files) < 0)
+		goto out;
 	cli_remove_db(a.output);
 	if (rename(tmp, a.output) < 0) {
 		cli_error("cannot write %s: %s", a.output, strerror(errno));

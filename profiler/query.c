@@ -64,7 +64,7 @@ int query_from_flags(const char *path, struct store_db *db, const char *from,
 	 * naming (a wrong day, a time zone), not an empty profile. */
 	err = store_db__summary(db, NULL, &span);
 	if (err) {
-		cli_error("cannot read %s: %s", path, store_strerror(err));
+		cli_error("cannot read %s: %s (%s)", path, store_strerror(err), store_db__errmsg(db));
 		return err;
 	}
 	if (span->first_s || span->last_s) {

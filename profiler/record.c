@@ -58,6 +58,7 @@ struct record_args {
 	char **command;
 	char labels[4096]; /* "k=v,k=v" from --label, "" when none */
 	bool append;
+	struct cli_file_opts files; /* --group, --force */
 };
 
 static volatile sig_atomic_t got_stop_signal;
@@ -128,6 +129,7 @@ static void record_usage(FILE *out)
 		"  -A, --append          continue in FILE if it is an Ember database\n"
 		"                        (after a restart or a crash) instead of\n"
 		"                        replacing it\n"
+		FILE_OPTIONS_HELP
 		"  -h, --help            show this help\n",
 		DEFAULT_FREQ, DEFAULT_OUTPUT);
 }
@@ -181,6 +183,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "cache-dir", required_argument, NULL, 'K' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "append", no_argument, NULL, 'A' },
+		{ "group", required_argument, NULL, 'G' },
+		{ "force", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -287,6 +291,13 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'A':
 			a->append = true;
 			break;
+		case 'G':
+			if (cli_parse_group(optarg, &a->files))
+				return -EINVAL;
+			break;
+		case 'O':
+			a->files.force = true;
+			break;
 		case 'h':
 			record_usage(stdout);
 			exit(0);
@@ -335,31 +346,6 @@ static bool pid_alive(pid_t pid)
 	buf[n] = '\0';
 	p = strrchr(buf, ')');
 	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
-}
-
-/* Fail early, before anything is loaded or written. */
-static int check_output(const char *path)
-{
-	char *copy = strdup(path), *dir;
-	struct stat st;
-	int err = 0;
-
-	if (!copy)
-		return -ENOMEM;
-	dir = dirname(copy);
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-		cli_error("cannot write %s: it is a directory; give a file name with -o", path);
-		err = -EISDIR;
-	} else if (stat(dir, &st) != 0) {
-		cli_error("cannot write %s: directory %s does not exist", path, dir);
-		err = -ENOENT;
-	} else if (access(dir, W_OK) != 0 ||
-		   (access(path, F_OK) == 0 && access(path, W_OK) != 0)) {
-		cli_error("cannot write %s: permission denied; choose another path with -o", path);
-		err = -EACCES;
-	}
-	free(copy);
-	return err;
 }
 
 /*
@@ -449,6 +435,27 @@ static void print_refused(const struct session_totals *t)
 			"module and offset\n", (unsigned long long)total, buf);
 }
 
+/* Debug information found but not read: the files, units and sections per
+ * reason, and the frames that lost a name, a line or inlined calls. */
+static void print_debug_issues(const struct session_totals *t)
+{
+	uint64_t frames = 0;
+	bool any = false;
+
+	for (int i = 1; i < SYM_DEBUG__COUNT; i++) {
+		if (!t->sym.debug_issues[i] && !t->frames_debug[i])
+			continue;
+		fprintf(stderr, "%s%s %llu", any ? ", " : "ember:   debug info not read: ",
+			sym_debug_issue_name(i), (unsigned long long)t->sym.debug_issues[i]);
+		frames += t->frames_debug[i];
+		any = true;
+	}
+	if (any)
+		fprintf(stderr, " (files, units or sections); %.1f%% of frames (%llu) lost a name, "
+			"line or inlined call to it; per binary: ember report --coverage\n",
+			pct(frames, t->frames), (unsigned long long)frames);
+}
+
 static void print_summary(const struct record_args *a, const struct session_totals *t,
 			  double seconds)
 {
@@ -495,6 +502,7 @@ static void print_summary(const struct record_args *a, const struct session_tota
 			(unsigned long long)t->sym.cache_writes,
 			(unsigned long long)t->sym.cache_errors);
 	fputc('\n', stderr);
+	print_debug_issues(t);
 	fprintf(stderr, "ember:   unwinding (%s): %.1f%% of user stacks reach their root frame",
 		a->unwind == SAMPLER_UNWIND_FP ? "fp" : a->unwind == SAMPLER_UNWIND_DWARF ? "dwarf" : "auto",
 		pct(t->ustack_complete, t->samples_with_ustack));
@@ -532,8 +540,11 @@ static void print_summary(const struct record_args *a, const struct session_tota
 	}
 	print_refused(t);
 	if (t->flush_errors)
-		fprintf(stderr, "ember:   %llu of %llu flushes failed to write\n",
-			(unsigned long long)t->flush_errors, (unsigned long long)t->flushes);
+		fprintf(stderr, "ember:   %llu of %llu flushes failed to write (%llu samples lost); "
+			"%s\n", (unsigned long long)t->flush_errors, (unsigned long long)t->flushes,
+			(unsigned long long)t->samples_lost_store,
+			t->write_failing ? "writing had not resumed at the end" :
+			"writing resumed after them, the lost samples are counted in the file");
 }
 
 static uint64_t timeval_ns(const struct timeval *tv)
@@ -632,7 +643,8 @@ int cmd_record(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (check_output(a.output))
+	/* Fail early, before anything is loaded or written. */
+	if (cli_file_check(a.output, CLI_FILE_DATABASE, &a.files))
 		return EXIT_RUNTIME;
 
 	sa.sa_handler = on_signal;
@@ -660,12 +672,10 @@ int cmd_record(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 
-	err = store_db__open(a.output, STORE_OPEN_WRITE | (a.append ? 0 : STORE_OPEN_TRUNCATE), &db);
-	if (err) {
-		cli_error("cannot %s database %s: %s", a.append ? "continue in" : "create",
-			  a.output, store_strerror(err));
+	err = cli_db_open(a.output, STORE_OPEN_WRITE | (a.append ? 0 : STORE_OPEN_TRUNCATE),
+			  &a.files, &db, NULL);
+	if (err)
 		goto out;
-	}
 	session__set_store(s, db);
 
 	join_command(a.command, cmdline, sizeof(cmdline));

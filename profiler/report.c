@@ -28,6 +28,7 @@ struct report_args {
 	bool lines;
 	bool coverage;
 	const char *from, *to, *filter;
+	struct cli_file_opts files; /* --group */
 };
 
 static void report_usage(FILE *out)
@@ -68,6 +69,7 @@ static void report_usage(FILE *out)
 		"                        thread, tid, cgroup, and those given to\n"
 		"                        'ember record --label'. Example:\n"
 		"                        --filter 'process=~post.*,pid!=42'\n"
+		GROUP_OPTION_HELP
 		"  -h, --help            show this help\n");
 }
 
@@ -82,6 +84,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'T' },
 		{ "filter", required_argument, NULL, 'L' },
+		{ "group", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -129,6 +132,10 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 			break;
 		case 'L':
 			a->filter = optarg;
+			break;
+		case 'G':
+			if (cli_parse_group(optarg, &a->files))
+				return -EINVAL;
 			break;
 		case 'h':
 			report_usage(stdout);
@@ -218,12 +225,20 @@ static int print_coverage(struct store_db *db, FILE *out)
 		return err;
 	fprintf(out, "%10s %9s %9s  %-12s %s\n", "FRAMES", "FUNCTION%", "LINE%",
 		"BUILD-ID", "BINARY");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		fprintf(out, "%10llu %8.2f%% %8.2f%%  %-12.12s %s\n",
 			(unsigned long long)c[i].seen,
 			c[i].seen ? 100.0 * c[i].with_function / c[i].seen : 0.0,
 			c[i].seen ? 100.0 * c[i].with_line / c[i].seen : 0.0,
 			c[i].build_id ? c[i].build_id : "-", c[i].module);
+		/* debug information that was there but not read, and what it
+		 * cost: the share of this binary's frames */
+		for (size_t k = 0; k < c[i].n_issues; k++)
+			fprintf(out, "%10llu %8.2f%%  %-22s debug info not read: %s\n",
+				(unsigned long long)c[i].issues[k].frames,
+				c[i].seen ? 100.0 * c[i].issues[k].frames / c[i].seen : 0.0, "",
+				c[i].issues[k].reason);
+	}
 	if (n == 0)
 		fprintf(out, "(no symbolization coverage recorded in this file)\n");
 	store_coverage__free(c, n);
@@ -246,6 +261,8 @@ int cmd_report(int argc, char **argv)
 		cli_usage_hint("report");
 		return EXIT_USAGE;
 	}
+	if (a.output && cli_file_check(a.output, CLI_FILE_OUTPUT, &a.files))
+		return EXIT_RUNTIME;
 	err = query_open_db(a.path, &db, &tmp);
 	if (err) {
 		if (err == -ENOENT)
@@ -269,7 +286,8 @@ int cmd_report(int argc, char **argv)
 	}
 	err = store_db__query_tree(db, &q, &tree);
 	if (err) {
-		cli_error("cannot read the profile in %s: %s", a.path, store_strerror(err));
+		cli_error("cannot read the profile in %s: %s (%s)", a.path, store_strerror(err),
+			  store_db__errmsg(db));
 		goto out;
 	}
 	if (store_tree__size(tree) <= 1 || store_tree__node(tree, 0)->total == 0)
@@ -277,9 +295,8 @@ int cmd_report(int argc, char **argv)
 			 a.filter || a.from || a.to ? " in the given range and filter" : "");
 
 	if (a.output) {
-		out = fopen(a.output, "we");
+		out = cli_output_open(a.output, &a.files);
 		if (!out) {
-			cli_error("cannot write %s: %s", a.output, strerror(errno));
 			out = stdout;
 			goto out;
 		}

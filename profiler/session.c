@@ -76,6 +76,8 @@ struct coverage {
 	const char *module;    /* borrowed from the symbolizer session */
 	const char *build_id;
 	uint64_t seen, with_function, with_line;
+	uint64_t debug[SYM_DEBUG__COUNT];  /* frames whose debug info was
+	                                      there but not read, per reason */
 };
 
 /*
@@ -298,11 +300,15 @@ static void count_frame(struct session *s, const struct sym_frame *f, uint64_t c
 	s->totals.frames += count;
 	if (f->miss == SYM_MISS_NONE)
 		s->totals.frames_resolved += count;
+	if ((unsigned)f->debug < SYM_DEBUG__COUNT && f->debug != SYM_DEBUG_OK)
+		s->totals.frames_debug[f->debug] += count;
 	if (c) {
 		c->build_id = c->build_id ? c->build_id : f->build_id;
 		c->seen += count;
 		c->with_function += f->miss == SYM_MISS_NONE ? count : 0;
 		c->with_line += f->file ? count : 0;
+		if ((unsigned)f->debug < SYM_DEBUG__COUNT && f->debug != SYM_DEBUG_OK)
+			c->debug[f->debug] += count;
 	}
 }
 
@@ -311,12 +317,19 @@ static int write_coverage(struct session *s)
 {
 	int err = 0;
 
-	for (size_t i = 0; i < s->cap_cov && !err; i++)
-		if (s->cov[i].module)
-			err = store_db__add_coverage(s->db, s->cov[i].module,
-						     s->cov[i].build_id, s->cov[i].seen,
-						     s->cov[i].with_function,
-						     s->cov[i].with_line);
+	for (size_t i = 0; i < s->cap_cov && !err; i++) {
+		if (!s->cov[i].module)
+			continue;
+		err = store_db__add_coverage(s->db, s->cov[i].module, s->cov[i].build_id,
+					     s->cov[i].seen, s->cov[i].with_function,
+					     s->cov[i].with_line);
+		for (int k = 1; k < SYM_DEBUG__COUNT && !err; k++)
+			if (s->cov[i].debug[k])
+				err = store_db__add_coverage_issue(s->db, s->cov[i].module,
+								   s->cov[i].build_id,
+								   sym_debug_issue_name(k),
+								   s->cov[i].debug[k]);
+	}
 	return err;
 }
 
@@ -1253,8 +1266,11 @@ static int flush(struct session *s, bool early)
 		s->totals.flush_errors++;
 		s->totals.samples_lost_store += s->flush_samples;
 		s->lost_unrecorded += s->flush_samples;
+		s->totals.write_failing++;
 	} else {
 		s->lost_unrecorded = 0;
+		s->totals.write_resumes += s->totals.write_failing > 0;
+		s->totals.write_failing = 0;
 		maybe_maintain(s, now_s);
 	}
 	s->totals.flushes++;

@@ -49,6 +49,8 @@ struct session_totals {
 	uint64_t processes;          /* distinct tgids with samples */
 	uint64_t frames;             /* frames written, weighted by samples */
 	uint64_t frames_resolved;    /* ... of them given a function name */
+	uint64_t frames_debug[SYM_DEBUG__COUNT]; /* ... whose debug info was
+	                                there but not read, per reason */
 	uint64_t ustack_complete;    /* samples whose user stack reaches a root */
 	uint64_t leaf_repairs;       /* FP samples given their leaf's caller */
 	uint64_t auto_fp;            /* AUTO: processes of executables with
@@ -75,6 +77,10 @@ struct session_totals {
 	uint64_t memory_trims;       /* times the budget was passed and
 	                                binaries were unloaded */
 	uint64_t samples_lost_store; /* samples of flushes that failed to write */
+	uint64_t write_failing;      /* flushes failed since the last one
+	                                that wrote (0: writing works) */
+	uint64_t write_resumes;      /* times writing worked again after
+	                                failed flushes */
 	uint64_t maintain_runs;      /* retention runs, and those that failed */
 	uint64_t maintain_errors;
 	uint64_t sampler[SAMPLER_STAT__COUNT];

@@ -11,15 +11,16 @@ EMBER_BUILD_PACKAGES=(
   gcc libc6-dev make pkg-config meson ninja-build clang llvm
   libbpf-dev bpftool libelf-dev zlib1g-dev libdeflate-dev libprotobuf-c-dev protobuf-c-compiler
   libsqlite3-dev libunwind-dev libmicrohttpd-dev
-  libc6-dbg python3 binutils liblzma-dev libiberty-dev g++
+  libc6-dbg python3 binutils liblzma-dev libiberty-dev g++ libzstd-dev
 )
 # Needed by the tests (cross-checks and tools the tests drive): the browser
 # tests (tests/web/) run Debian's Chromium under node + playwright-core.
 # elfutils: eu-addr2line, a peer in bench/symbolize (llvm-symbolizer comes
 # with llvm, addr2line with binutils). sqlite3: the shell bench/storage
-# uses to show where the bytes of its file go.
+# uses to show where the bytes of its file go. dwz: the DWARF tests make
+# dwz multifiles (as Debian's and Fedora's debug packages are made).
 EMBER_TEST_PACKAGES=(
-  util-linux procps linux-perf chromium nodejs elfutils sqlite3
+  util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
   libclang-rt-14-dev
 )
 # libclang-rt-14-dev: libFuzzer's runtime, for the fuzz suite (build-fuzz).

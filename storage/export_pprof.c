@@ -15,7 +15,8 @@
  *    build-id from the frames table), a location per distinct frame, with
  *    inlined frames folded into the location of the frame they were
  *    inlined into (pprof's multi-line locations). A location's address is
- *    the smallest file offset (kernel: address) stored for that frame, and
+ *    the smallest file offset (kernel: offset in the function, never an
+ *    address) stored for that frame, and
  *    its mapping starts at 0 with file offset 0, so address = file offset;
  *  - time_nanos and duration_nanos: the flushes in the queried range.
  */
@@ -205,11 +206,15 @@ static const struct frame_site *find_site(struct pprof_build *b,
 	return site;
 }
 
+/* Every kernel frame, a module's too, is in the one kernel mapping: its
+ * location holds an offset in the function, not an address, so a
+ * module's own mapping could not be told from a user binary's by a
+ * reader (a module's frame keeps its module in its name, "f [bpf]"). */
 static const char *module_of(const struct store_tree_node *nd)
 {
-	if (nd->module)
-		return nd->module;
-	return nd->kind == STORE_FRAME_KERNEL ? KERNEL_MODULE : NULL;
+	if (nd->kind == STORE_FRAME_KERNEL)
+		return KERNEL_MODULE;
+	return nd->module;
 }
 
 /* Mapping id (1-based) of node nd's module; 0 when it has none. */

@@ -26,7 +26,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes; older versions are migrated. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 
 enum store_frame_kind {
 	STORE_FRAME_USER = 0,
@@ -132,6 +132,15 @@ int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count)
 int store_db__add_coverage(struct store_db *db, const char *module,
 			   const char *build_id, uint64_t seen,
 			   uint64_t with_function, uint64_t with_line);
+
+/*
+ * Within an open flush: add frames of one binary whose debug information
+ * was there but could not be read, for reason (a short kebab-case name
+ * like "dwo-missing"). Returns 0 or -errno as above.
+ */
+int store_db__add_coverage_issue(struct store_db *db, const char *module,
+				 const char *build_id, const char *reason,
+				 uint64_t frames);
 
 /* Commit the open flush. Returns 0, -EINVAL (none open), -ENOSPC, -EIO. */
 int store_db__commit(struct store_db *db);
@@ -352,12 +361,21 @@ int store_db__import_pprof(struct store_db *db, const void *data,
 			   size_t size, uint64_t *ret_samples);
 /* Symbolization coverage of one binary over a range (the caller owns the
  * strings through store_coverage__free). */
+struct store_coverage_issue {
+	char *reason;
+	uint64_t frames;
+};
+
 struct store_coverage {
 	char *module;
 	char *build_id;  /* NULL when the binary has none */
 	uint64_t seen;
 	uint64_t with_function;
 	uint64_t with_line;
+	/* frames whose debug information could not be read, per reason,
+	 * most first */
+	struct store_coverage_issue *issues;
+	size_t n_issues;
 };
 
 /*
@@ -514,6 +532,17 @@ int store_db__maintain(struct store_db *db, int64_t now_s,
  * intact, else one problem per line).
  */
 int store_db__check(struct store_db *db, char **ret_msg);
+
+/*
+ * Copy what the WAL holds into the database file (a writable handle, no
+ * flush open). truncate: also cut the WAL file to nothing, waiting for
+ * readers up to the busy timeout; else only what no reader needs is
+ * copied (a passive checkpoint), after which the next flush writes the
+ * WAL from its start. The writer does this by itself after a failed
+ * commit and at open; the caller may do it to give space back. Returns 0,
+ * -EBUSY (readers kept part of the WAL), -ENOSPC, -EIO, -EINVAL.
+ */
+int store_db__checkpoint(struct store_db *db, bool truncate);
 
 /*
  * The data's time span within q (NULL: everything): the start of the first

@@ -25,8 +25,10 @@
  * length, then (varint node delta, varint count) pairs.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_internal.h"
 
@@ -518,9 +520,81 @@ int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
 	return r;
 }
 
+/* A time as "2024-05-01T12:00:10Z" (UTC), for messages. */
+static void utc(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (t == INT64_MAX || t == INT64_MIN || !gmtime_r(&tt, &tm) ||
+	    !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, size, "%s", t == INT64_MAX ? "the end" : "the start");
+}
+
+/* Whether the first block at or after t (and its data) can be read. */
+static bool block_readable(struct store_db *db, int64_t t, int64_t *ret_next)
+{
+	sqlite3_stmt *st = NULL;
+	bool ok;
+	int rc;
+
+	if (sqlite3_prepare_v2(db->sql, "SELECT time_s, data FROM sample_blocks "
+			       "WHERE time_s >= ?1 ORDER BY time_s LIMIT 1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_int64(st, 1, t);
+	rc = sqlite3_step(st);
+	ok = rc == SQLITE_DONE || (rc == SQLITE_ROW && sqlite3_column_blob(st, 1) &&
+				   sqlite3_errcode(db->sql) != SQLITE_IOERR_DATA);
+	*ret_next = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : INT64_MAX;
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/*
+ * A read of the blocks after after (the last one read) failed its page
+ * checksum: find where readable blocks start again (the seeks that land on
+ * the damaged page fail, those past it do not), and name the range.
+ */
+static int damaged_range(struct store_db *db, int64_t after, int64_t to)
+{
+	int64_t lo = after == INT64_MIN ? INT64_MIN : after + 1, hi = to, next = INT64_MAX;
+	char a[32], b[32], msg[160];
+
+	/* Smallest t in (lo, hi] from which the blocks read again. */
+	if (!block_readable(db, hi, &next)) {
+		hi = INT64_MAX;
+	} else {
+		while (hi - lo > 1) {
+			int64_t mid = lo + (int64_t)(((uint64_t)hi - (uint64_t)lo) / 2);
+
+			if (block_readable(db, mid, &next))
+				hi = mid;
+			else
+				lo = mid;
+		}
+	}
+	utc(after == INT64_MIN ? INT64_MIN : after, a, sizeof(a));
+	utc(hi, b, sizeof(b));
+	snprintf(msg, sizeof(msg), "damaged sample blocks between %s and %s: a page "
+		 "of the file fails its checksum", a, b);
+	return store_db__fail_msg(db, -EUCLEAN, msg);
+}
+
+/* A block that does not decode, named by its time. */
+static int corrupt_block(struct store_db *db, int64_t time_s)
+{
+	char a[32], msg[96];
+
+	utc(time_s, a, sizeof(a));
+	snprintf(msg, sizeof(msg), "corrupt sample block at %s", a);
+	return store_db__fail_msg(db, -EINVAL, msg);
+}
+
 int store_db__scan(struct store_db *db, const struct store_query *q,
 		   store_block_fn fn, void *ctx)
 {
+	int64_t last_read = INT64_MIN;
 	struct store_block_reader rd = { 0 };
 	struct store_lsset allow = { 0 };
 	int64_t from = q ? q->from_s : INT64_MIN, to = q ? q->to_s : INT64_MAX;
@@ -545,17 +619,26 @@ int store_db__scan(struct store_db *db, const struct store_query *q,
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, to);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = store_block__decode(&rd, sqlite3_column_blob(st, 1),
-					(size_t)sqlite3_column_bytes(st, 1),
-					allow.bits ? &allow : NULL,
-					sqlite3_column_int64(st, 0), fn, ctx);
+		const void *data = sqlite3_column_blob(st, 1);
+		int64_t t = sqlite3_column_int64(st, 0);
+
+		/* The data's pages are read here: a checksum failure of an
+		 * overflow page shows as the row's error. */
+		if (sqlite3_errcode(db->sql) == SQLITE_IOERR_DATA) {
+			rc = SQLITE_IOERR_DATA;
+			break;
+		}
+		r = store_block__decode(&rd, data, (size_t)sqlite3_column_bytes(st, 1),
+					allow.bits ? &allow : NULL, t, fn, ctx);
 		if (r == -EINVAL)
-			r = store_db__fail_msg(db, -EINVAL,
-					       "corrupt sample block");
+			r = corrupt_block(db, t);
 		if (r < 0)
 			goto out;
+		last_read = t;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc == SQLITE_IOERR_DATA)
+		r = damaged_range(db, last_read, to);
+	else if (rc != SQLITE_DONE)
 		r = store_db__fail(db, rc);
 out:
 	sqlite3_finalize(st);

@@ -4,9 +4,12 @@
  * binary (module path and build-id), the frames seen, the frames given a
  * function name and the frames given a file and line. The writer adds them
  * inside a flush (profiler/ counts them while it symbolizes); readers sum
- * them over a time range for `ember report --coverage`. The table is created
- * by the first writer that needs it, so files without it read as "no
- * coverage recorded" and the schema version does not change.
+ * them over a time range for `ember report --coverage`. Beside it, per
+ * binary and reason, the frames whose debug information was there but
+ * could not be read (a dwz file or .dwo missing, a form or compression
+ * the reader does not know). The tables are created by the first writer
+ * that needs them, so files without them read as "no coverage recorded"
+ * (or no issues) and the schema version does not change.
  */
 #include "store_internal.h"
 
@@ -23,6 +26,47 @@ static const char create_sql[] =
 	" with_function INTEGER NOT NULL,"
 	" with_line INTEGER NOT NULL,"
 	" PRIMARY KEY (time_s, module, build_id)) WITHOUT ROWID";
+
+static const char create_issue_sql[] =
+	"CREATE TABLE IF NOT EXISTS coverage_issue ("
+	" time_s INTEGER NOT NULL,"
+	" module TEXT NOT NULL,"
+	" build_id TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL,"
+	" frames INTEGER NOT NULL,"
+	" PRIMARY KEY (time_s, module, build_id, reason)) WITHOUT ROWID";
+
+int store_db__add_coverage_issue(struct store_db *db, const char *module,
+				 const char *build_id, const char *reason,
+				 uint64_t frames)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	if (!db || !module || !reason)
+		return -EINVAL;
+	if (!db->in_flush)
+		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	r = store_db__exec(db, create_issue_sql);
+	if (r < 0)
+		return r;
+	rc = sqlite3_prepare_v2(db->sql,
+		"INSERT INTO coverage_issue (time_s, module, build_id, reason, frames)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (time_s, module, build_id, reason) DO UPDATE SET"
+		" frames = frames + ?5", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, db->flush_time_s);
+	sqlite3_bind_text(st, 2, module, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, build_id ? build_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)frames);
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}
 
 int store_db__add_coverage(struct store_db *db, const char *module,
 			   const char *build_id, uint64_t seen,
@@ -63,8 +107,61 @@ void store_coverage__free(struct store_coverage *c, size_t n)
 	for (size_t i = 0; c && i < n; i++) {
 		free(c[i].module);
 		free(c[i].build_id);
+		for (size_t k = 0; k < c[i].n_issues; k++)
+			free(c[i].issues[k].reason);
+		free(c[i].issues);
 	}
 	free(c);
+}
+
+/* The issues of every entry of v over [from_s, to_s), from the
+ * coverage_issue table when the file has one. Returns 0 or -errno. */
+static int query_issues(struct store_db *db, int64_t from_s, int64_t to_s,
+			struct store_coverage *v, size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r = 0;
+
+	rc = sqlite3_prepare_v2(db->sql,
+		"SELECT module, build_id, reason, sum(frames) FROM coverage_issue"
+		" WHERE time_s >= ?1 AND time_s < ?2"
+		" GROUP BY module, build_id, reason ORDER BY sum(frames) DESC, reason",
+		-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return strstr(sqlite3_errmsg(db->sql), "no such table") ? 0 : store_db__fail(db, rc);
+	sqlite3_bind_int64(st, 1, from_s);
+	sqlite3_bind_int64(st, 2, to_s);
+	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *module = (const char *)sqlite3_column_text(st, 0);
+		const char *id = (const char *)sqlite3_column_text(st, 1);
+		const char *reason = (const char *)sqlite3_column_text(st, 2);
+
+		for (size_t i = 0; i < n && module && reason; i++) {
+			struct store_coverage_issue *p;
+
+			if (strcmp(v[i].module, module) != 0 ||
+			    strcmp(v[i].build_id ? v[i].build_id : "", id ? id : "") != 0)
+				continue;
+			p = reallocarray(v[i].issues, v[i].n_issues + 1, sizeof(*p));
+			if (!p) {
+				r = -ENOMEM;
+				break;
+			}
+			v[i].issues = p;
+			p[v[i].n_issues].reason = strdup(reason);
+			p[v[i].n_issues].frames = (uint64_t)sqlite3_column_int64(st, 3);
+			if (!p[v[i].n_issues].reason) {
+				r = -ENOMEM;
+				break;
+			}
+			v[i].n_issues++;
+			break;
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	return r;
 }
 
 int store_db__query_coverage(struct store_db *db, const struct store_query *q,
@@ -128,6 +225,8 @@ int store_db__query_coverage(struct store_db *db, const struct store_query *q,
 	if (r == 0 && rc != SQLITE_DONE)
 		r = store_db__fail(db, rc);
 	sqlite3_finalize(st);
+	if (r == 0)
+		r = query_issues(db, q->from_s, q->to_s, v, n);
 	if (r < 0) {
 		store_coverage__free(v, n);
 		return r;

@@ -33,6 +33,8 @@
 static int migrate_blocks(struct store_db *db);
 static int recode_blocks(struct store_db *db);
 static int pack_tables(struct store_db *db);
+static int scrub_kernel(struct store_db *db);
+static int check_checksums(struct store_db *db);
 
 static const struct {
 	const char *sql;
@@ -158,6 +160,13 @@ static const struct {
 	  "CREATE TABLE function_chunks (id INTEGER PRIMARY KEY,"
 	  "  last INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);",
 	  pack_tables },
+	/* 5 -> 6: no kernel addresses (with KASLR one gives the kernel's
+	 * offset away): kernel frames keep offset 0 (new ones their offset
+	 * in the function), "[kernel]+0xADDR" names become "[unknown]". And
+	 * a checksum in every page (store_vfs.c): the 8 reserved bytes per
+	 * page come with a VACUUM after the migration (convert_checksums). */
+	{ "UPDATE strings SET text = '[unknown]' WHERE text GLOB '[[]kernel]+0x*'",
+	  scrub_kernel },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -202,6 +211,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 
 static int err_from_sqlite(int rc)
 {
+	/* A page that fails its checksum (store_vfs.c). */
+	if (rc == SQLITE_IOERR_DATA)
+		return -EUCLEAN;
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_ROW:
@@ -264,6 +276,9 @@ int store_db__fail(struct store_db *db, int rc)
 	 * never let it turn into a 0 return. */
 	if (err == 0)
 		err = -EIO;
+	if (err == -EUCLEAN)
+		return store_db__fail_msg(db, err, "a page of the file fails its checksum: "
+					  "the time range asked for cannot be read");
 	return store_db__fail_msg(db, err, sqlite3_errmsg(db->sql));
 }
 
@@ -578,6 +593,78 @@ static int pack_tables(struct store_db *db)
 			      "DROP TABLE functions");
 }
 
+/* Schema 5 -> 6: kernel frames lose their address. */
+static int scrub_kernel(struct store_db *db)
+{
+	struct store_rows all = { 0 };
+	int r;
+
+	r = store_packed__load_all(db, STORE_PACKED_FRAMES, &all);
+	for (size_t i = 0; r == 0 && i < all.n; i++)
+		if (all.v[i].v[4] == STORE_FRAME_KERNEL)
+			all.v[i].v[3] = 0;
+	if (r == 0)
+		r = store_packed__replace(db, STORE_PACKED_FRAMES, all.v, all.n);
+	store_rows__free(&all);
+	return r;
+}
+
+/* The reserved bytes per page the file has (or, on a new file, will
+ * have); with want >= 0, ask for want (taking effect on a new file, or
+ * at the next VACUUM). */
+static int reserve_bytes(struct store_db *db, int want)
+{
+	int n = want;
+
+	if (sqlite3_file_control(db->sql, "main", SQLITE_FCNTL_RESERVE_BYTES, &n) != SQLITE_OK)
+		return -1;
+	return n;
+}
+
+/* How the checksum VFS treats this file's pages (STORE_FCNTL_CHECKSUMS). */
+static void set_checksums(struct store_db *db, int mode)
+{
+	sqlite3_file_control(db->sql, "main", STORE_FCNTL_CHECKSUMS, &mode);
+}
+
+/*
+ * Give a file of an older schema its page checksums: one VACUUM rewrites
+ * every page with 8 reserved bytes, each page with its checksum (as
+ * convert_auto_vacuum, it needs as much free space again; a crash leaves
+ * the old file). Then every page read is checked.
+ */
+static int convert_checksums(struct store_db *db)
+{
+	int r;
+
+	if (reserve_bytes(db, -1) == STORE_PAGE_RESERVE) {
+		set_checksums(db, 1);
+		return 0;
+	}
+	/* A file of this schema had them from the start: its header is
+	 * damaged, and rewriting the file would hide it. */
+	if (db->migrating_from >= 6)
+		return check_checksums(db);
+	set_checksums(db, 2);
+	reserve_bytes(db, STORE_PAGE_RESERVE);
+	r = store_db__exec(db, "VACUUM");
+	if (r == 0 && reserve_bytes(db, -1) != STORE_PAGE_RESERVE)
+		r = store_db__fail_msg(db, -EIO, "cannot give the file page checksums");
+	set_checksums(db, r == 0 ? 1 : 0);
+	return r;
+}
+
+/* A file of this schema has a checksum in every page: check them all. A
+ * header that says otherwise was damaged. */
+static int check_checksums(struct store_db *db)
+{
+	if (reserve_bytes(db, -1) != STORE_PAGE_RESERVE)
+		return store_db__fail_msg(db, -EUCLEAN, "damaged database header "
+					  "(its pages should carry checksums)");
+	set_checksums(db, 1);
+	return 0;
+}
+
 /*
  * Files of schema 1 were created without auto_vacuum: retention could free
  * pages but never shrink the file. Switching needs one VACUUM, which
@@ -593,6 +680,46 @@ static int convert_auto_vacuum(struct store_db *db)
 	if (r < 0 || mode == 2)
 		return r;
 	return store_db__exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM");
+}
+
+/*
+ * Keep the WAL small. SQLite's default checkpoints after 1000 pages, 16
+ * MiB of WAL with our 16 KiB pages, and never shrinks the file: on a small
+ * disk the WAL alone filled it, and since the automatic checkpoint runs
+ * only after a commit that succeeded, a commit that needed the WAL to grow
+ * never succeeded again (also after a restart). Checkpoint after about
+ * STORE_WAL_CHECKPOINT_BYTES and cut the WAL back to STORE_WAL_LIMIT_BYTES
+ * when it restarts; a failed commit checkpoints too (store_db__commit).
+ */
+static int bound_wal(struct store_db *db)
+{
+	char sql[128];
+	int64_t page;
+	int r;
+
+	r = query_int(db, "PRAGMA page_size", &page);
+	if (r < 0)
+		return r;
+	snprintf(sql, sizeof(sql), "PRAGMA wal_autocheckpoint = %lld;"
+		 "PRAGMA journal_size_limit = %lld",
+		 (long long)(STORE_WAL_CHECKPOINT_BYTES / (page > 0 ? page : 4096)),
+		 (long long)STORE_WAL_LIMIT_BYTES);
+	return store_db__exec(db, sql);
+}
+
+int store_db__checkpoint(struct store_db *db, bool truncate)
+{
+	int busy = 0, log = 0, done = 0, rc;
+
+	if (!db || !db->writable || db->in_flush)
+		return -EINVAL;
+	rc = sqlite3_wal_checkpoint_v2(db->sql, NULL, truncate ?
+				       SQLITE_CHECKPOINT_TRUNCATE :
+				       SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	if (rc != SQLITE_OK)
+		return err_from_sqlite(rc) ? err_from_sqlite(rc) : -EIO;
+	busy = log != done;
+	return busy ? -EBUSY : 0;
 }
 
 /* Empty an Ember file in place (STORE_OPEN_TRUNCATE). */
@@ -642,8 +769,12 @@ static int open_sqlite(struct store_db *db, const char *path,
 
 	if (!uri)
 		return -ENOMEM;
+	if (store_vfs__register() < 0) {
+		free(uri);
+		return -ENOSYS;
+	}
 	rc = sqlite3_open_v2(uri, &db->sql, flags | SQLITE_OPEN_URI |
-			     SQLITE_OPEN_NOMUTEX, NULL);
+			     SQLITE_OPEN_NOMUTEX, STORE_VFS_NAME);
 	free(uri);
 	if (rc != SQLITE_OK) {
 		if (!db->sql)
@@ -707,7 +838,7 @@ static int open_read(struct store_db *db, const char *path)
 	if (r < STORE_SCHEMA_VERSION)
 		return store_db__fail_msg(db, -EPROTO,
 					  "database uses an older schema");
-	return 0;
+	return check_checksums(db);
 }
 
 /* Whether the directory that holds path exists. */
@@ -751,6 +882,10 @@ static int open_write_checked(struct store_db *db, const char *path,
 
 		if (e < 0)
 			return e;
+		/* Page checksums from the first page on (store_vfs.c); a
+		 * reset rewrites the old pages, which may have none. */
+		reserve_bytes(db, STORE_PAGE_RESERVE);
+		set_checksums(db, r == 0 ? 1 : 2);
 	}
 	if (flags & STORE_OPEN_TRUNCATE) {
 		r = reset(db);
@@ -767,10 +902,24 @@ static int open_write_checked(struct store_db *db, const char *path,
 			   "PRAGMA synchronous = NORMAL");
 	if (r < 0)
 		return r;
+	r = bound_wal(db);
+	if (r < 0)
+		return r;
 	r = migrate(db);
 	if (r < 0)
 		return r;
-	return convert_auto_vacuum(db);
+	r = convert_auto_vacuum(db);
+	if (r < 0)
+		return r;
+	r = convert_checksums(db);
+	if (r < 0)
+		return r;
+	/* What a previous run left in the WAL (a full disk, a crash) goes
+	 * into the file now and the WAL is cut to nothing, so its space is
+	 * free before the first flush. Best effort: a reader in the way or
+	 * a disk still full leave it for the checkpoints after commits. */
+	store_db__checkpoint(db, true);
+	return 0;
 }
 
 static int open_write(struct store_db *db, const char *path, unsigned flags)
@@ -977,6 +1126,8 @@ const char *store_strerror(int err)
 		return "a sample count is out of range";
 	case -ETIMEDOUT:
 		return "query timed out";
+	case -EUCLEAN:
+		return "the database is damaged";
 	default:
 		return "unknown storage error";
 	}

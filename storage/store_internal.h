@@ -26,6 +26,23 @@
  */
 #define STORE_CACHE_MAX (1u << 20)
 
+/* The WAL: checkpointed after about this many bytes (wal_autocheckpoint,
+ * in pages of the file's size), and cut back to at most STORE_WAL_LIMIT_BYTES
+ * when it starts over (journal_size_limit). */
+#define STORE_WAL_CHECKPOINT_BYTES (1u << 20)
+#define STORE_WAL_LIMIT_BYTES (2u << 20)
+
+/* Page checksums (store_vfs.c): the VFS every handle opens its file
+ * with, the reserved bytes per page that hold a checksum, and the file
+ * control with which the store says how a file's pages are checked (int:
+ * 1 write and check, 2 write only, 0 neither). */
+#define STORE_VFS_NAME "ember-checksum"
+#define STORE_PAGE_RESERVE 8
+#define STORE_FCNTL_CHECKSUMS 0x45424d01
+
+/* Register the checksum VFS (once per process). Returns 0 or -ENOSYS. */
+int store_vfs__register(void);
+
 /* Prepared statements kept for the life of the handle. */
 enum store_stmt {
 	STMT_STRING_ADD,

@@ -65,6 +65,10 @@ int store_db__read_begin(struct store_db *db)
 	if (r < 0)
 		return r;
 	r = store_db__refresh_cache(db);
+	if (r == -EUCLEAN)
+		r = store_db__fail_msg(db, r, "damaged stack, frame, string or label tables "
+				       "(used by every time range): a page of the file "
+				       "fails its checksum");
 	if (r < 0)
 		store_db__read_end(db);
 	return r;

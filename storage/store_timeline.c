@@ -672,7 +672,8 @@ int store_db__span(struct store_db *db, const struct store_query *q,
 		*ret_step = (uint32_t)step;
 out:
 	sqlite3_finalize(st);
-	store_db__exec(db, db->in_flush ? "RELEASE span" : "COMMIT");
+	/* Ending the read must not replace the error's message. */
+	sqlite3_exec(db->sql, db->in_flush ? "RELEASE span" : "COMMIT", NULL, NULL, NULL);
 	return r;
 }
 

@@ -434,6 +434,13 @@ int store_db__commit(struct store_db *db)
 	return 0;
 fail:
 	store_db__rollback(db);
+	/* A full disk: what earlier flushes committed goes from the WAL
+	 * into the file (when the file can grow), so the next flush writes
+	 * the WAL from its start in the space it already has instead of
+	 * growing it. Without this a WAL that needed to grow stayed as it
+	 * was for good: the automatic checkpoint follows only a commit that
+	 * succeeded. */
+	store_db__checkpoint(db, false);
 	return r;
 }
 

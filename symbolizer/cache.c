@@ -174,24 +174,68 @@ static int copy_file(int in, int out)
 }
 
 /* Rewrites the ELF file open read-write at fd with its compressed DWARF
- * sections inflated; libelf lays the file out again. */
+ * sections inflated (zlib or zstd: compress.c, since Debian 12's libelf
+ * knows no zstd); libelf lays the file out again. */
 static int inflate_in_place(int fd)
 {
 	Elf *elf = elf_begin(fd, ELF_C_RDWR, NULL);
 	Elf_Scn *scn = NULL;
-	size_t shstrndx;
+	uint8_t **bufs = NULL;
+	size_t shstrndx, n_bufs = 0;
+	struct stat st;
 	int r = 0;
 
 	if (!elf)
 		return -EINVAL;
-	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) < 0)
+	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) < 0 ||
+	    fstat(fd, &st) < 0)
 		r = -EINVAL;
-	while (r == 0 && (scn = elf_nextscn(elf, scn)))
-		if (is_compressed_debug(elf, shstrndx, scn) && elf_compress(scn, 0, 0) < 0)
+	while (r == 0 && (scn = elf_nextscn(elf, scn))) {
+		struct sym_compressed z;
+		Elf_Data *data;
+		GElf_Shdr shdr;
+		uint8_t *buf, **p;
+
+		if (!is_compressed_debug(elf, shstrndx, scn) || !gelf_getshdr(scn, &shdr))
+			continue;
+		if (sym_section_compression(elf, scn, &shdr, ".debug", &z) <= 0) {
 			r = -EINVAL;
+			break;
+		}
+		r = sym_section_inflate(fd, (uint64_t)st.st_size, &shdr, &z, &buf);
+		if (r < 0)
+			break;
+		p = reallocarray(bufs, n_bufs + 1, sizeof(*bufs));
+		if (!p) {
+			free(buf);
+			r = -ENOMEM;
+			break;
+		}
+		bufs = p;
+		bufs[n_bufs++] = buf;
+		data = elf_getdata(scn, NULL);
+		if (!data) {
+			r = -EINVAL;
+			break;
+		}
+		/* the section's one data block becomes the inflated bytes */
+		data->d_buf = buf;
+		data->d_size = (size_t)z.size;
+		data->d_type = ELF_T_BYTE;
+		data->d_off = 0;
+		data->d_align = z.align ? z.align : 1;
+		shdr.sh_flags &= ~(GElf_Xword)SHF_COMPRESSED;
+		shdr.sh_size = z.size;
+		shdr.sh_addralign = data->d_align;
+		if (!gelf_update_shdr(scn, &shdr) || !elf_flagdata(data, ELF_C_SET, ELF_F_DIRTY))
+			r = -EINVAL;
+	}
 	if (r == 0 && elf_update(elf, ELF_C_WRITE) < 0)
 		r = -EIO;
 	elf_end(elf);
+	for (size_t i = 0; i < n_bufs; i++)
+		free(bufs[i]);
+	free(bufs);
 	return r;
 }
 

@@ -35,9 +35,9 @@
 
 #include <gelf.h>
 #include <libelf.h>
-#include <zlib.h>
 
 #include "common.h"
+#include "symbolizer.h"
 
 /* Nested DIEs deeper than this are corrupt or not worth following. */
 #define MAX_DIE_DEPTH 64
@@ -57,6 +57,7 @@ enum {
 	DW_TAG_inlined_subroutine = 0x1d, DW_TAG_module = 0x1e,
 	DW_TAG_catch_block = 0x25, DW_TAG_subprogram = 0x2e,
 	DW_TAG_try_block = 0x32, DW_TAG_namespace = 0x39,
+	DW_TAG_partial_unit = 0x3c, DW_TAG_skeleton_unit = 0x4a,
 };
 
 enum {
@@ -66,7 +67,9 @@ enum {
 	DW_AT_ranges = 0x55, DW_AT_call_file = 0x58, DW_AT_call_line = 0x59,
 	DW_AT_linkage_name = 0x6e, DW_AT_str_offsets_base = 0x72,
 	DW_AT_addr_base = 0x73, DW_AT_rnglists_base = 0x74,
-	DW_AT_MIPS_linkage_name = 0x2007, DW_AT_GNU_addr_base = 0x2133,
+	DW_AT_dwo_name = 0x76, DW_AT_MIPS_linkage_name = 0x2007,
+	DW_AT_GNU_dwo_name = 0x2130, DW_AT_GNU_dwo_id = 0x2131,
+	DW_AT_GNU_ranges_base = 0x2132, DW_AT_GNU_addr_base = 0x2133,
 };
 
 enum {
@@ -111,21 +114,25 @@ enum {
 
 /* ---- sections and a bounds-checked reader --------------------------------- */
 
+/* Sections of a file; a .dwo or .dwp has the first six as NAME.dwo and
+ * an index of its units. */
 enum {
-	SEC_INFO, SEC_ABBREV, SEC_LINE, SEC_STR, SEC_LINE_STR, SEC_STR_OFFSETS,
-	SEC_ADDR, SEC_RANGES, SEC_RNGLISTS, SEC_N,
+	SEC_INFO, SEC_ABBREV, SEC_LINE, SEC_STR, SEC_STR_OFFSETS, SEC_RNGLISTS,
+	SEC_LINE_STR, SEC_ADDR, SEC_RANGES, SEC_CU_INDEX, SEC_N,
 };
 
 static const char *const sec_names[SEC_N] = {
-	"info", "abbrev", "line", "str", "line_str", "str_offsets", "addr",
-	"ranges", "rnglists",
+	"info", "abbrev", "line", "str", "str_offsets", "rnglists", "line_str",
+	"addr", "ranges", "cu_index",
 };
 
 struct dw_sect {
 	uint8_t *p;          /* in memory, or NULL: read through windows */
 	size_t size;
 	uint64_t file_off;   /* where an uncompressed section is in the file */
+	int fd;              /* the file, for windows (borrowed) */
 	bool present;
+	bool owned;          /* p is ours to free (not a view into another) */
 };
 
 /* Bytes of a section read from the file on demand (struct dw_sect.p NULL):
@@ -134,12 +141,14 @@ struct dw_sect {
 struct dw_win {
 	uint8_t *buf;
 	size_t cap;
+	uint64_t max;  /* the memory bound: a longer unit is not read */
 };
 
-/* A read position; reading past end sets bad and yields zeros. */
+/* A read position; reading past end sets bad and yields zeros. A form
+ * the reader does not know sets unknown too. */
 struct dw_cur {
 	const uint8_t *p, *end;
-	bool bad;
+	bool bad, unknown;
 };
 
 static uint64_t cur_u(struct dw_cur *c, unsigned n)
@@ -249,16 +258,32 @@ static const char *cur_str(struct dw_cur *c)
 /* A cursor on [off, off + len) of a section, bad when it does not fit. */
 static struct dw_cur sect_cur(const struct dw_sect *s, uint64_t off, uint64_t len)
 {
-	if (off > s->size || len > s->size - off)
+	if (!s->p || off > s->size || len > s->size - off)
 		return (struct dw_cur){ .p = NULL, .end = NULL, .bad = true };
 	return (struct dw_cur){ .p = s->p + off, .end = s->p + off + len };
 }
 
 /* ---- the object ------------------------------------------------------------ */
 
-struct sym_dwarf;
-static const uint8_t *sect_read(struct sym_dwarf *d, int sec, uint64_t off, uint64_t len,
+static const uint8_t *sect_read(const struct dw_sect *s, uint64_t off, uint64_t len,
 				struct dw_win *w);
+
+/*
+ * A DIE reference names the file it points into: the binary's DWARF, the
+ * supplementary (dwz) file, or one split unit (a .dwo, or its part of a
+ * .dwp), whose offsets are its own. The space is in the top 16 bits.
+ */
+#define SPACE_MAIN 0u
+#define SPACE_ALT 1u
+#define SPACE_SPLIT 2u  /* + the skeleton unit's index */
+#define REF_BITS 48
+#define REF_MASK ((1ULL << REF_BITS) - 1)
+#define REF(space, off) ((uint64_t)(space) << REF_BITS | ((off) & REF_MASK))
+#define REF_SPACE(r) ((uint32_t)((r) >> REF_BITS))
+#define REF_OFF(r) ((r) & REF_MASK)
+
+/* Which string section a V_STR offset is in. */
+enum { STR_MAIN, STR_LINE, STR_ALT };
 
 struct dw_line {
 	uint64_t addr;   /* first: sym_sorted__count_le() searches it */
@@ -281,8 +306,9 @@ struct dw_scope {
 	const char *name;       /* interned in sym_dwarf.strings, or NULL */
 	const char *call_file;  /* call site of an inlined scope, or NULL */
 	int32_t parent;         /* index of the enclosing scope, or -1 */
-	uint32_t call_line : 31;
+	uint32_t call_line : 30;
 	uint32_t inlined : 1;
+	uint32_t lost : 1;      /* its name is in a supplementary file we lack */
 };
 
 struct dw_ival {
@@ -291,23 +317,37 @@ struct dw_ival {
 	uint32_t scope;
 };
 
-/* One unit of .debug_info (compile, partial or type unit). */
+/* One unit of .debug_info (compile, partial, skeleton or type unit), or
+ * of a .dwo's .debug_info.dwo (a split unit). */
 struct dw_cu {
+	const struct dw_sect *sec;  /* its file's sections, or a split unit's
+	                               views of its .dwo's and of ours */
 	uint64_t off, end;        /* the unit's bytes in .debug_info */
 	uint64_t die_off;         /* its unit DIE */
 	uint64_t abbrev_off;
 	uint64_t base;            /* unit DIE's low_pc: base of range lists */
 	uint64_t str_offsets_base, addr_base, rnglists_base;
+	uint64_t ranges_base;     /* DWARF 4 split units: DW_AT_GNU_ranges_base */
+	uint64_t dwo_ranges_base; /* a DWARF 4 skeleton's, for its split unit */
 	uint64_t stmt_list;
+	uint64_t dwo_id;          /* a skeleton's (or split unit's) dwo id */
 	const char *comp_dir;     /* interned, or NULL */
+	const char *dwo_name;     /* a skeleton's .dwo, interned, or NULL */
+	uint32_t space;           /* SPACE_*: where its references point */
 	uint16_t version;
-	uint8_t addr_size, off_size;
+	uint8_t addr_size, off_size, unit_type;
+	uint8_t issue;            /* enum sym_debug_issue: what it lost */
 	bool code;                /* a compile unit: has scopes to read */
+	bool split;               /* a skeleton: its DIEs are in a .dwo */
+	bool has_dwo_id;
 	bool has_lines, loaded, failed;
 	struct dw_line *lines;
 	size_t n_lines;
 	const char **files;       /* by DWARF file number; NULL entries */
 	size_t n_files;
+	const char **call_files;  /* a skeleton's: its .dwo's file table,
+	                             which DW_AT_call_file numbers; else NULL */
+	size_t n_call_files;
 	struct dw_scope *scopes;
 	size_t n_scopes, cap_scopes;
 	struct dw_ival *ivals;
@@ -349,6 +389,7 @@ struct dw_abbrev {
  * fixed sizes, so a table is parsed per unit shape). */
 struct dw_abbrevs {
 	bool valid, dense;      /* dense: v[i].code == i + 1 */
+	const struct dw_sect *sec;  /* the .debug_abbrev it is in */
 	uint64_t off;
 	uint16_t version;
 	uint8_t addr_size, off_size;
@@ -358,14 +399,32 @@ struct dw_abbrevs {
 	size_t n_specs, cap_specs;
 };
 
-struct sym_dwarf {
+/* One file of DWARF: the binary's (or its debug file), the supplementary
+ * (dwz) file, a .dwp, or the .dwo being read. */
+struct dw_file {
 	int fd;                      /* for the sections read on demand */
-	uint64_t max_bytes;          /* the memory bound: sections held, a
-	                                unit's window, a CU's tables */
-	uint64_t over_budget;        /* units given up for max_bytes */
 	struct dw_sect sec[SEC_N];
 	struct dw_cu *cus;           /* every unit, in section order */
 	size_t n_cus;
+};
+
+struct sym_dwarf {
+	uint64_t max_bytes;          /* the memory bound: sections held, a
+	                                unit's window, a CU's tables */
+	uint64_t over_budget;        /* units (and .dwo files) given up for it */
+	uint64_t *refused;           /* the session's refusal counters */
+	struct dw_file main;         /* the units looked up by address */
+	struct dw_file alt;          /* the dwz / supplementary file, if any */
+	struct dw_file dwp;          /* NAME.dwp, if any */
+	struct dw_file dwo;          /* the .dwo of the unit being read */
+	int root_fd;                 /* where .dwo paths resolve, or -1 */
+	uint8_t alt_issue;           /* SYM_DEBUG_ALT_*: a named alt file is
+	                                not there */
+	bool name_lost;              /* a name was in the missing alt file */
+	/* the split unit being read, and its views of the sections */
+	struct dw_cu split;
+	struct dw_sect split_sec[SEC_N];
+	uint32_t issues[SYM_DEBUG__COUNT];
 	struct dw_curange *ranges;
 	size_t n_ranges;
 	struct sym_strings strings;
@@ -466,16 +525,22 @@ static int abbrev_cmp(const void *pa, const void *pb)
 	return a->code < b->code ? -1 : a->code > b->code;
 }
 
+static bool abbrevs_hold(const struct dw_abbrevs *ab, const struct dw_cu *cu)
+{
+	return ab->valid && ab->sec == &cu->sec[SEC_ABBREV] && ab->off == cu->abbrev_off &&
+	       ab->version == cu->version && ab->addr_size == cu->addr_size &&
+	       ab->off_size == cu->off_size;
+}
+
 /* Parses the table of cu into ab unless it already holds it. Returns 0,
  * -ENOMEM, or -EINVAL when the table is corrupt. */
 static int abbrevs_load(struct sym_dwarf *d, struct dw_abbrevs *ab,
 			const struct dw_cu *cu)
 {
-	const struct dw_sect *s = &d->sec[SEC_ABBREV];
+	const struct dw_sect *s = &cu->sec[SEC_ABBREV];
 	struct dw_cur c;
 
-	if (ab->valid && ab->off == cu->abbrev_off && ab->version == cu->version &&
-	    ab->addr_size == cu->addr_size && ab->off_size == cu->off_size)
+	if (abbrevs_hold(ab, cu))
 		return 0;
 	ab->valid = false;
 	ab->n = ab->n_specs = 0;
@@ -529,6 +594,7 @@ static int abbrevs_load(struct sym_dwarf *d, struct dw_abbrevs *ab,
 		ab->dense = ab->v[i].code == i + 1;
 	if (!ab->dense)
 		qsort(ab->v, ab->n, sizeof(*ab->v), abbrev_cmp);
+	ab->sec = &cu->sec[SEC_ABBREV];
 	ab->off = cu->abbrev_off;
 	ab->version = cu->version;
 	ab->addr_size = cu->addr_size;
@@ -611,10 +677,13 @@ static void form_read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
 			v->kind = V_NONE;
 		return;
 	case DW_FORM_strp: case DW_FORM_line_strp:
+	case DW_FORM_strp_sup: case DW_FORM_GNU_strp_alt:
 		/* resolved by val_str(): the offset and which section */
 		v->kind = V_STR;
 		v->s = NULL;
-		v->u = cur_u(c, cu->off_size) << 1 | (form == DW_FORM_line_strp);
+		v->u = cur_u(c, cu->off_size) << 2 |
+		       (form == DW_FORM_line_strp ? STR_LINE :
+			form == DW_FORM_strp ? STR_MAIN : STR_ALT);
 		return;
 	case DW_FORM_strx: case DW_FORM_GNU_str_index:
 		v->kind = V_STRX;
@@ -634,16 +703,26 @@ static void form_read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
 		return;
 	case DW_FORM_ref1: case DW_FORM_ref2: case DW_FORM_ref4: case DW_FORM_ref8:
 		v->kind = V_REF;
-		v->u = cu->off + cur_u(c, form == DW_FORM_ref1 ? 1 : form == DW_FORM_ref2 ? 2 :
-					  form == DW_FORM_ref4 ? 4 : 8);
+		v->u = REF(cu->space, cu->off + cur_u(c, form == DW_FORM_ref1 ? 1 :
+						      form == DW_FORM_ref2 ? 2 :
+						      form == DW_FORM_ref4 ? 4 : 8));
 		return;
 	case DW_FORM_ref_udata:
 		v->kind = V_REF;
-		v->u = cu->off + cur_uleb(c);
+		v->u = REF(cu->space, cu->off + cur_uleb(c));
 		return;
 	case DW_FORM_ref_addr:
 		v->kind = V_REF;
-		v->u = cur_u(c, cu->version <= 2 ? cu->addr_size : cu->off_size);
+		v->u = REF(cu->space, cur_u(c, cu->version <= 2 ? cu->addr_size : cu->off_size));
+		return;
+	/* into the supplementary file: dwz's GNU forms, DWARF 5's */
+	case DW_FORM_GNU_ref_alt:
+		v->kind = V_REF;
+		v->u = REF(SPACE_ALT, cur_u(c, cu->off_size));
+		return;
+	case DW_FORM_ref_sup4: case DW_FORM_ref_sup8:
+		v->kind = V_REF;
+		v->u = REF(SPACE_ALT, cur_u(c, form == DW_FORM_ref_sup4 ? 4 : 8));
 		return;
 	case DW_FORM_rnglistx: case DW_FORM_loclistx:
 		v->kind = V_IDX;
@@ -664,15 +743,9 @@ static void form_read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
 	case DW_FORM_data16:
 		cur_skip(c, 16);
 		break;
-	case DW_FORM_ref_sig8: case DW_FORM_ref_sup8:
+	case DW_FORM_ref_sig8:
+		/* type units' contents are not read */
 		cur_skip(c, 8);
-		break;
-	case DW_FORM_ref_sup4:
-		cur_skip(c, 4);
-		break;
-	case DW_FORM_strp_sup: case DW_FORM_GNU_ref_alt: case DW_FORM_GNU_strp_alt:
-		/* in a supplementary (dwz) file, which is not read */
-		cur_skip(c, cu->off_size);
 		break;
 	case DW_FORM_indirect: {
 		uint64_t f = cur_uleb(c);
@@ -685,29 +758,28 @@ static void form_read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
 	}
 	default:
 		c->bad = true;
+		c->unknown = true;
 		break;
 	}
 	v->kind = V_NONE;
 }
 
-/* A string in .debug_str / .debug_line_str (sections end in a NUL, see
- * sect_load()), or NULL. */
-static const char *sect_str(const struct sym_dwarf *d, int sec, uint64_t off)
+/* A string in .debug_str / .debug_line_str (in-memory string sections
+ * end in a NUL, see sect_load()), or NULL. */
+static const char *sect_str(const struct dw_sect *s, uint64_t off)
 {
-	const struct dw_sect *s = &d->sec[sec];
-
-	return off < s->size ? (const char *)s->p + off : NULL;
+	return s->p && off < s->size ? (const char *)s->p + off : NULL;
 }
 
 /* An offset-size entry of a table at base + index * off_size, or false. */
-static bool table_entry(const struct sym_dwarf *d, int sec, uint64_t base,
-			uint64_t index, uint8_t size, uint64_t *ret)
+static bool table_entry(const struct dw_sect *s, uint64_t base, uint64_t index,
+			uint8_t size, uint64_t *ret)
 {
 	struct dw_cur c;
 
 	if (index > UINT32_MAX)
 		return false;
-	c = sect_cur(&d->sec[sec], base + index * size, size);
+	c = sect_cur(s, base + index * size, size);
 	*ret = cur_u(&c, size);
 	return !c.bad;
 }
@@ -717,23 +789,29 @@ static const char *val_str(const struct sym_dwarf *d, const struct dw_cu *cu,
 {
 	uint64_t off;
 
-	if (v->kind == V_STR)
-		return v->s ? v->s : sect_str(d, v->u & 1 ? SEC_LINE_STR : SEC_STR, v->u >> 1);
+	if (v->kind == V_STR) {
+		if (v->s)
+			return v->s;
+		switch (v->u & 3) {
+		case STR_MAIN: return sect_str(&cu->sec[SEC_STR], v->u >> 2);
+		case STR_LINE: return sect_str(&cu->sec[SEC_LINE_STR], v->u >> 2);
+		default: return sect_str(&d->alt.sec[SEC_STR], v->u >> 2);
+		}
+	}
 	if (v->kind == V_STRX &&
-	    table_entry(d, SEC_STR_OFFSETS, cu->str_offsets_base, v->u, cu->off_size, &off))
-		return sect_str(d, SEC_STR, off);
+	    table_entry(&cu->sec[SEC_STR_OFFSETS], cu->str_offsets_base, v->u, cu->off_size, &off))
+		return sect_str(&cu->sec[SEC_STR], off);
 	return NULL;
 }
 
-static bool val_addr(const struct sym_dwarf *d, const struct dw_cu *cu,
-		     const struct dw_val *v, uint64_t *ret)
+static bool val_addr(const struct dw_cu *cu, const struct dw_val *v, uint64_t *ret)
 {
 	if (v->kind == V_ADDR) {
 		*ret = v->u;
 		return true;
 	}
 	return v->kind == V_ADDRX &&
-	       table_entry(d, SEC_ADDR, cu->addr_base, v->u, cu->addr_size, ret);
+	       table_entry(&cu->sec[SEC_ADDR], cu->addr_base, v->u, cu->addr_size, ret);
 }
 
 /* ---- DIEs ------------------------------------------------------------------------ */
@@ -744,7 +822,7 @@ struct dw_die {
 	bool children;
 	struct dw_val name, linkage, low, high, ranges, origin, spec, call_file,
 		call_line, sibling, stmt_list, comp_dir, str_offsets_base, addr_base,
-		rnglists_base;
+		rnglists_base, dwo_name, dwo_id, ranges_base;
 };
 
 /* Reads the attributes of a DIE with abbrev a. Returns 1, or -EINVAL
@@ -758,7 +836,8 @@ static int die_attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 		die->ranges.kind = die->origin.kind = die->spec.kind =
 		die->call_file.kind = die->call_line.kind = die->sibling.kind =
 		die->stmt_list.kind = die->comp_dir.kind = die->str_offsets_base.kind =
-		die->addr_base.kind = die->rnglists_base.kind = V_NONE;
+		die->addr_base.kind = die->rnglists_base.kind = die->dwo_name.kind =
+		die->dwo_id.kind = die->ranges_base.kind = V_NONE;
 	for (uint32_t i = 0; i < a->n_spec && !c->bad; i++) {
 		const struct dw_spec *sp = &ab->specs[a->spec + i];
 		struct dw_val v, *dst;
@@ -786,6 +865,9 @@ static int die_attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 		case DW_AT_str_offsets_base: dst = &die->str_offsets_base; break;
 		case DW_AT_addr_base: case DW_AT_GNU_addr_base: dst = &die->addr_base; break;
 		case DW_AT_rnglists_base: dst = &die->rnglists_base; break;
+		case DW_AT_dwo_name: case DW_AT_GNU_dwo_name: dst = &die->dwo_name; break;
+		case DW_AT_GNU_dwo_id: dst = &die->dwo_id; break;
+		case DW_AT_GNU_ranges_base: dst = &die->ranges_base; break;
 		default: continue;
 		}
 		*dst = v;
@@ -834,9 +916,10 @@ static void children_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 	size_t level = 1;
 
 	/* base: the unit's bytes, at .debug_info offset cu->off */
-	if (sibling->kind == V_REF && sibling->u >= cu->off && sibling->u < cu->end &&
-	    base + (sibling->u - cu->off) > c->p) {
-		c->p = base + (sibling->u - cu->off);
+	if (sibling->kind == V_REF && REF_SPACE(sibling->u) == cu->space &&
+	    REF_OFF(sibling->u) >= cu->off && REF_OFF(sibling->u) < cu->end &&
+	    base + (REF_OFF(sibling->u) - cu->off) > c->p) {
+		c->p = base + (REF_OFF(sibling->u) - cu->off);
 		return;
 	}
 	while (level && !c->bad) {
@@ -858,21 +941,37 @@ static void children_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 	}
 }
 
-/* The unit holding global .debug_info offset off, or NULL. */
-static const struct dw_cu *cu_at(const struct sym_dwarf *d, uint64_t off)
+/* The unit of file f holding its .debug_info offset off, or NULL. */
+static const struct dw_cu *file_cu_at(const struct dw_file *f, uint64_t off)
 {
-	size_t lo = 0, hi = d->n_cus;
+	size_t lo = 0, hi = f->n_cus;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (off < d->cus[mid].off)
+		if (off < f->cus[mid].off)
 			hi = mid;
-		else if (off >= d->cus[mid].end)
+		else if (off >= f->cus[mid].end)
 			lo = mid + 1;
 		else
-			return &d->cus[mid];
+			return &f->cus[mid];
 	}
+	return NULL;
+}
+
+/* The unit a reference points into, or NULL (a split unit's only while it
+ * is read; the supplementary file's only when we have it). */
+static const struct dw_cu *cu_at(const struct sym_dwarf *d, uint64_t ref)
+{
+	uint32_t space = REF_SPACE(ref);
+	uint64_t off = REF_OFF(ref);
+
+	if (space == SPACE_MAIN)
+		return file_cu_at(&d->main, off);
+	if (space == SPACE_ALT)
+		return file_cu_at(&d->alt, off);
+	if (d->split.sec && d->split.space == space && off >= d->split.off && off < d->split.end)
+		return &d->split;
 	return NULL;
 }
 
@@ -883,13 +982,13 @@ typedef int (*range_fn)(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg
 static int ranges_v5(struct sym_dwarf *d, const struct dw_cu *cu,
 		     const struct dw_val *v, range_fn fn, void *arg)
 {
-	const struct dw_sect *s = &d->sec[SEC_RNGLISTS];
+	const struct dw_sect *s = &cu->sec[SEC_RNGLISTS];
 	uint64_t off = v->u, base = cu->base;
 	struct dw_cur c;
 	int r = 0;
 
 	if (v->kind == V_IDX) {
-		if (!table_entry(d, SEC_RNGLISTS, cu->rnglists_base, v->u, cu->off_size, &off))
+		if (!table_entry(s, cu->rnglists_base, v->u, cu->off_size, &off))
 			return 0;
 		off += cu->rnglists_base;
 	} else if (v->kind != V_U) {
@@ -908,20 +1007,20 @@ static int ranges_v5(struct sym_dwarf *d, const struct dw_cu *cu,
 			return 0;
 		case DW_RLE_base_addressx:
 			x.u = cur_uleb(&c);
-			if (!val_addr(d, cu, &x, &base))
+			if (!val_addr(cu, &x, &base))
 				return 0;
 			continue;
 		case DW_RLE_startx_endx:
 			x.u = cur_uleb(&c);
-			if (!val_addr(d, cu, &x, &lo))
+			if (!val_addr(cu, &x, &lo))
 				return 0;
 			x.u = cur_uleb(&c);
-			if (!val_addr(d, cu, &x, &hi))
+			if (!val_addr(cu, &x, &hi))
 				return 0;
 			break;
 		case DW_RLE_startx_length:
 			x.u = cur_uleb(&c);
-			if (!val_addr(d, cu, &x, &lo))
+			if (!val_addr(cu, &x, &lo))
 				return 0;
 			hi = lo + cur_uleb(&c);
 			break;
@@ -952,14 +1051,16 @@ static int ranges_v5(struct sym_dwarf *d, const struct dw_cu *cu,
 static int ranges_v4(struct sym_dwarf *d, const struct dw_cu *cu,
 		     const struct dw_val *v, range_fn fn, void *arg)
 {
-	const struct dw_sect *s = &d->sec[SEC_RANGES];
+	const struct dw_sect *s = &cu->sec[SEC_RANGES];
 	uint64_t base = cu->base, all = cu->addr_size == 8 ? UINT64_MAX : UINT32_MAX;
+	uint64_t off = v->u + cu->ranges_base;
 	struct dw_cur c;
 	int r = 0;
 
-	if (v->kind != V_U || v->u >= s->size || (cu->addr_size != 4 && cu->addr_size != 8))
+	if (v->kind != V_U || off < v->u || off >= s->size ||
+	    (cu->addr_size != 4 && cu->addr_size != 8))
 		return 0;
-	c = sect_cur(s, v->u, s->size - v->u);
+	c = sect_cur(s, off, s->size - off);
 	while (r == 0) {
 		uint64_t a = cur_u(&c, cu->addr_size), b = cur_u(&c, cu->addr_size);
 
@@ -985,10 +1086,10 @@ static int die_ranges(struct sym_dwarf *d, const struct dw_cu *cu,
 	uint64_t lo, hi;
 	int r;
 
-	if (val_addr(d, cu, &die->low, &lo) && die->high.kind != V_NONE) {
+	if (val_addr(cu, &die->low, &lo) && die->high.kind != V_NONE) {
 		if (die->high.kind == V_U)
 			hi = lo + die->high.u;
-		else if (!val_addr(d, cu, &die->high, &hi))
+		else if (!val_addr(cu, &die->high, &hi))
 			return 0;
 		if (lo >= hi || lo == 0)
 			return 0;
@@ -1052,6 +1153,15 @@ static int name_put(struct sym_dwarf *d, uint64_t off, const char *name)
 static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		       const char **ret_name);
 
+/* The name cache's mark for a DIE whose name is in a supplementary file
+ * we do not have. */
+static const char lost_name[] = "";
+
+static bool str_in_alt(const struct dw_val *v)
+{
+	return v->kind == V_STR && !v->s && (v->u & 3) == STR_ALT;
+}
+
 /*
  * The name of a subprogram-like DIE: its mangled linkage name (so C++ and
  * Rust names come out fully qualified once demangled), else its name, else
@@ -1073,6 +1183,9 @@ static int die_name(struct sym_dwarf *d, const struct dw_cu *cu,
 		*ret_name = sym_strings__intern(&d->strings, s, strlen(s));
 		return *ret_name ? 0 : -ENOMEM;
 	}
+	/* dwz moves names to its file's .debug_str too */
+	if (d->alt_issue && (str_in_alt(&die->linkage) || str_in_alt(&die->name)))
+		d->name_lost = true;
 	if (hops < MAX_NAME_HOPS) {
 		if (die->origin.kind == V_REF && die->origin.u)
 			return die_name_at(d, die->origin.u, hops + 1, ret_name);
@@ -1092,24 +1205,29 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 	struct dw_abbrevs *ab;
 	struct dw_die die;
 	struct dw_cur c;
+	bool lost;
 	int r;
 
 	if (d->names_cap) {
 		struct dw_name_slot *slot = name_slot(d, off);
 
 		if (slot->off == off) {
-			*ret_name = slot->name;
+			*ret_name = slot->name == lost_name ? NULL : slot->name;
+			d->name_lost |= slot->name == lost_name;
 			return 0;
 		}
 	}
 	*ret_name = NULL;
 	cu = cu_at(d, off);
-	if (!cu || off < cu->die_off)
+	if (!cu && REF_SPACE(off) == SPACE_ALT && d->alt_issue) {
+		/* the name is in the dwz file we could not have */
+		d->name_lost = true;
+		return 0;
+	}
+	if (!cu || REF_OFF(off) < cu->die_off)
 		return 0;
 	/* The unit being read keeps its table; other units share a second. */
-	ab = d->ab_cur.valid && d->ab_cur.off == cu->abbrev_off &&
-	     d->ab_cur.version == cu->version && d->ab_cur.addr_size == cu->addr_size &&
-	     d->ab_cur.off_size == cu->off_size ? &d->ab_cur : &d->ab_other;
+	ab = abbrevs_hold(&d->ab_cur, cu) ? &d->ab_cur : &d->ab_other;
 	r = abbrevs_load(d, ab, cu);
 	if (r == -ENOMEM)
 		return r;
@@ -1119,18 +1237,23 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		base = d->unit_base;
 	} else {
 		base = d->other == cu ? d->win_other.buf :
-		       sect_read(d, SEC_INFO, cu->off, cu->end - cu->off, &d->win_other);
+		       sect_read(&cu->sec[SEC_INFO], cu->off, cu->end - cu->off, &d->win_other);
 		d->other = base ? cu : NULL;
 	}
 	if (!base)
 		return 0;
-	c = (struct dw_cur){ .p = base + (off - cu->off), .end = base + (cu->end - cu->off) };
+	c = (struct dw_cur){ .p = base + (REF_OFF(off) - cu->off),
+			     .end = base + (cu->end - cu->off) };
 	if (die_read(cu, ab, &c, &die) <= 0)
 		return name_put(d, off, NULL);
+	lost = d->name_lost;
+	d->name_lost = false;
 	r = die_name(d, cu, &die, hops, ret_name);
 	if (r < 0)
 		return r;
-	return name_put(d, off, *ret_name);
+	r = name_put(d, off, *ret_name ? *ret_name : d->name_lost ? lost_name : NULL);
+	d->name_lost |= lost;
+	return r;
 }
 
 /* ---- one compile unit: scopes ---------------------------------------------- */
@@ -1154,8 +1277,11 @@ static uint32_t val_u32(const struct dw_val *v)
 	return v->kind == V_U && v->u <= UINT32_MAX ? (uint32_t)v->u : 0;
 }
 
-static int scope_add(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_die *die,
-		     int32_t parent, uint32_t depth, int32_t *ret_scope)
+/* A scope of the DIE just read from unit ucu, kept in cu (the same unit,
+ * or the skeleton of the split unit ucu). */
+static int scope_add(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
+		     const struct dw_die *die, int32_t parent, uint32_t depth,
+		     int32_t *ret_scope)
 {
 	struct dw_raw_range proto = { .depth = depth, .scope = (uint32_t)cu->n_scopes };
 	struct dw_scope sc = {
@@ -1164,22 +1290,26 @@ static int scope_add(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_die 
 	size_t n_raw = d->n_raw;
 	int r;
 
-	r = die_ranges(d, cu, die, raw_add, &proto);
+	r = die_ranges(d, ucu, die, raw_add, &proto);
 	if (r <= 0) {
 		*ret_scope = -1;
 		return r;
 	}
-	r = die_name(d, cu, die, 0, &sc.name);
+	d->name_lost = false;
+	r = die_name(d, ucu, die, 0, &sc.name);
 	if (r < 0)
 		return r;
+	sc.lost = !sc.name && d->name_lost;
 	if (sc.inlined) {
 		uint32_t file = val_u32(&die->call_file);
-
 		uint32_t line = val_u32(&die->call_line);
+		const char **files = cu->call_files ? cu->call_files : cu->files;
+		size_t n_files = cu->call_files ? cu->n_call_files : cu->n_files;
 
-		sc.call_line = line <= INT32_MAX ? line : 0;
-		/* call_file is an index into the CU's line table file list */
-		sc.call_file = file < cu->n_files ? cu->files[file] : NULL;
+		sc.call_line = line < 1u << 30 ? line : 0;
+		/* call_file is an index into the unit's line table file list
+		 * (a split unit's: its .dwo's) */
+		sc.call_file = file < n_files ? files[file] : NULL;
 	}
 	if ((cu->n_scopes + 1) * sizeof(*cu->scopes) > d->max_bytes) {
 		d->n_raw = n_raw;
@@ -1226,7 +1356,8 @@ static bool tag_scope(uint16_t tag)
  * most without decoding an attribute. A corrupt DIE ends the walk,
  * keeping what was read. Returns 0 or -ENOMEM.
  */
-static int walk(struct sym_dwarf *d, struct dw_cu *cu, struct dw_cur *c)
+static int walk(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
+		struct dw_cur *c)
 {
 	static const struct dw_val no_sibling = { .kind = V_NONE };
 	const uint8_t *info = d->unit_base;
@@ -1249,19 +1380,21 @@ static int walk(struct sym_dwarf *d, struct dw_cu *cu, struct dw_cur *c)
 			continue;
 		}
 		a = abbrev_find(ab, code);
-		if (!a)
+		if (!a) {
+			c->bad = true;
 			break;
+		}
 		if (!tag_scope(a->tag) && !tag_container(a->tag) && !a->sibling) {
-			attrs_skip(cu, ab, a, c);
+			attrs_skip(ucu, ab, a, c);
 			if (a->children)
-				children_skip(cu, ab, &no_sibling, info, c);
+				children_skip(ucu, ab, &no_sibling, info, c);
 			continue;
 		}
-		if (die_attrs(cu, ab, a, c, &die) < 0)
+		if (die_attrs(ucu, ab, a, c, &die) < 0)
 			break;
 		if (tag_scope(a->tag)) {
 			int32_t scope;
-			int r = scope_add(d, cu, &die, parent, (uint32_t)depth, &scope);
+			int r = scope_add(d, ucu, cu, &die, parent, (uint32_t)depth, &scope);
 
 			if (r < 0)
 				return r;
@@ -1277,7 +1410,7 @@ static int walk(struct sym_dwarf *d, struct dw_cu *cu, struct dw_cur *c)
 		if (descend && depth < MAX_DIE_DEPTH)
 			parents[++depth] = parent;
 		else
-			children_skip(cu, ab, &die.sibling, info, c);
+			children_skip(ucu, ab, &die.sibling, info, c);
 	}
 	return 0;
 }
@@ -1434,26 +1567,29 @@ static int v4_entries(struct dw_cur *c, bool files, struct lnct_entry **ret,
 	return 0;
 }
 
-/* cu->files[] from the header's lists: DWARF 5 numbers files and dirs
- * from 0, earlier versions from 1 (0 is no file, and dir 0 the comp_dir). */
-static int files_make(struct sym_dwarf *d, struct dw_cu *cu, bool v5,
+/* The file table (*ret, *ret_n) from the header's lists: DWARF 5 numbers
+ * files and dirs from 0, earlier versions from 1 (0 is no file, and dir 0
+ * the comp_dir). */
+static int files_make(struct sym_dwarf *d, const struct dw_cu *cu, bool v5,
 		      const struct lnct_entry *dirs, size_t n_dirs,
-		      const struct lnct_entry *files, size_t n_files)
+		      const struct lnct_entry *files, size_t n_files,
+		      const char ***ret, size_t *ret_n)
 {
 	size_t first = v5 ? 0 : 1;
+	const char **v;
 	int err = 0;
 
-	cu->files = calloc(n_files + first + 1, sizeof(*cu->files));
-	if (!cu->files)
+	v = calloc(n_files + first + 1, sizeof(*v));
+	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < n_files && !err; i++) {
 		uint64_t dir = v5 ? files[i].dir : files[i].dir - 1;  /* 0 -> none */
 
-		cu->files[first + i] = file_path(d, cu->comp_dir,
-						 dir < n_dirs ? dirs[dir].path : NULL,
-						 files[i].path, &err);
+		v[first + i] = file_path(d, cu->comp_dir, dir < n_dirs ? dirs[dir].path : NULL,
+					 files[i].path, &err);
 	}
-	cu->n_files = n_files + first;
+	*ret = v;
+	*ret_n = n_files + first;
 	return err;
 }
 
@@ -1640,47 +1776,52 @@ static int lines_finish(struct sym_dwarf *d, struct dw_cu *cu, size_t n, size_t 
 	return 0;
 }
 
-/* The line table of cu: files and sorted rows. Returns 0 (also when it is
- * missing or corrupt) or -ENOMEM. */
-static int read_lines(struct sym_dwarf *d, struct dw_cu *cu)
+/*
+ * The line table of cu at offset off of its .debug_line: files and sorted
+ * rows. With ucu (a split unit, whose sections name the .dwo's table and
+ * strings), only the file table, into cu->call_files. Returns 0 (also when
+ * it is missing or corrupt: then cu->issue says so) or -ENOMEM.
+ */
+static int read_lines(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_cu *ucu,
+		      uint64_t off)
 {
-	const struct dw_sect *s = &d->sec[SEC_LINE];
+	const struct dw_sect *s = ucu ? &ucu->sec[SEC_LINE] : &cu->sec[SEC_LINE];
 	const uint8_t *p;
 	struct lnct_entry *dirs = NULL, *files = NULL;
 	size_t n_dirs = 0, n_files = 0, n_rows = 0, n_seqs = 0;
-	struct dw_cu lcu = *cu;
+	struct dw_cu lcu = ucu ? *ucu : *cu;
 	struct line_hdr h = { 0 };
 	struct dw_cur c, prog;
 	uint64_t len, hdr_len;
 	uint16_t version;
 	int r;
 
-	if (!cu->has_lines || cu->stmt_list >= s->size)
+	if (!s->present || off >= s->size)
 		return 0;
+	lcu.comp_dir = cu->comp_dir;
 	/* the unit length first, then the whole unit */
-	p = sect_read(d, SEC_LINE, cu->stmt_list, MIN(12, s->size - cu->stmt_list),
-		      &d->win_line);
+	p = sect_read(s, off, MIN(12, s->size - off), &d->win_line);
 	if (!p)
-		return 0;
-	c = (struct dw_cur){ .p = p, .end = p + MIN(12, s->size - cu->stmt_list) };
+		goto corrupt;
+	c = (struct dw_cur){ .p = p, .end = p + MIN(12, s->size - off) };
 	len = cur_u(&c, 4);
 	lcu.off_size = 4;
 	if (len == 0xffffffff) {
 		len = cur_u(&c, 8);
 		lcu.off_size = 8;
 	} else if (len >= 0xfffffff0) {
-		return 0;
+		goto corrupt;
 	}
 	hdr_len = (uint64_t)(c.p - p);
-	if (c.bad || len > s->size - cu->stmt_list - hdr_len)
-		return 0;
-	p = sect_read(d, SEC_LINE, cu->stmt_list, hdr_len + len, &d->win_line);
+	if (c.bad || len > s->size - off - hdr_len)
+		goto corrupt;
+	p = sect_read(s, off, hdr_len + len, &d->win_line);
 	if (!p)
-		return 0;
+		goto corrupt;
 	c = (struct dw_cur){ .p = p + hdr_len, .end = p + hdr_len + len };
 	version = (uint16_t)cur_u(&c, 2);
 	if (version < 2 || version > 5)
-		return 0;
+		goto corrupt;
 	if (version >= 5) {
 		lcu.addr_size = (uint8_t)cur_u(&c, 1);
 		cur_u(&c, 1);  /* segment selector size */
@@ -1690,7 +1831,7 @@ static int read_lines(struct sym_dwarf *d, struct dw_cu *cu)
 	}
 	hdr_len = cur_u(&c, lcu.off_size);
 	if (c.bad || hdr_len > (uint64_t)(c.end - c.p))
-		return 0;
+		goto corrupt;
 	prog = (struct dw_cur){ .p = c.p + hdr_len, .end = c.end };
 	c.end = prog.p;
 	h.min_inst = (uint8_t)cur_u(&c, 1);
@@ -1701,7 +1842,7 @@ static int read_lines(struct sym_dwarf *d, struct dw_cu *cu)
 	h.line_range = (uint8_t)cur_u(&c, 1);
 	h.opcode_base = (uint8_t)cur_u(&c, 1);
 	if (c.bad || h.line_range == 0 || h.opcode_base == 0)
-		return 0;
+		goto corrupt;
 	for (unsigned i = 1; i < h.opcode_base; i++)
 		h.std_len[i] = (uint8_t)cur_u(&c, 1);
 	if (version >= 5) {
@@ -1711,17 +1852,26 @@ static int read_lines(struct sym_dwarf *d, struct dw_cu *cu)
 		r = v4_entries(&c, false, &dirs, &n_dirs);
 		r = r ? r : v4_entries(&c, true, &files, &n_files);
 	}
-	if (r == 0)
-		r = files_make(d, cu, version >= 5, dirs, n_dirs, files, n_files);
+	if (r == 0 && ucu)
+		r = files_make(d, &lcu, version >= 5, dirs, n_dirs, files, n_files,
+			       &cu->call_files, &cu->n_call_files);
+	else if (r == 0)
+		r = files_make(d, &lcu, version >= 5, dirs, n_dirs, files, n_files,
+			       &cu->files, &cu->n_files);
 	free(dirs);
 	free(files);
-	if (r == -EINVAL)
+	if (r == -EINVAL) {
+		cu->issue = c.unknown ? SYM_DEBUG_UNKNOWN_FORM : SYM_DEBUG_CORRUPT;
 		return 0;
-	if (r == 0)
+	}
+	if (r == 0 && !ucu)
 		r = line_program(d, cu, &h, &prog, &n_rows, &n_seqs);
-	if (r == 0)
+	if (r == 0 && !ucu)
 		r = lines_finish(d, cu, n_rows, n_seqs);
 	return r;
+corrupt:
+	cu->issue = SYM_DEBUG_CORRUPT;
+	return 0;
 }
 static int raw_cmp(const void *pa, const void *pb)
 {
@@ -1839,13 +1989,16 @@ static void cu_drop(struct dw_cu *cu)
 {
 	free(cu->lines);
 	free(cu->files);
+	free(cu->call_files);
 	free(cu->scopes);
 	free(cu->ivals);
 	cu->lines = NULL;
 	cu->files = NULL;
+	cu->call_files = NULL;
 	cu->scopes = NULL;
 	cu->ivals = NULL;
-	cu->n_lines = cu->n_files = cu->n_scopes = cu->cap_scopes = cu->n_ivals = 0;
+	cu->n_lines = cu->n_files = cu->n_call_files = cu->n_scopes = cu->cap_scopes =
+		cu->n_ivals = 0;
 }
 
 /* The scratch of reading units from the file, between CUs. */
@@ -1855,68 +2008,25 @@ static void windows_free(struct sym_dwarf *d)
 
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
 		free(w[i]->buf);
-		*w[i] = (struct dw_win){ 0 };
+		*w[i] = (struct dw_win){ .max = w[i]->max };
 	}
 	d->other = NULL;
 }
 
-static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
+static void file_free(struct dw_file *f)
 {
-	struct dw_die die;
-	struct dw_cur c;
-	int r;
-
-	cu->loaded = true;
-	r = cu->code ? abbrevs_load(d, &d->ab_cur, cu) : -EINVAL;
-	if (r == -ENOMEM) {
-		cu->loaded = false;
-		return r;
-	}
-	if (r < 0) {
-		cu->failed = true;
-		return 0;
-	}
-	d->n_raw = 0;
-	d->unit_base = sect_read(d, SEC_INFO, cu->off, cu->end - cu->off, &d->win_unit);
-	if (!d->unit_base) {
-		cu->failed = true;  /* the file shrank under us */
-		return 0;
-	}
-	d->loading = cu;
-	r = read_lines(d, cu);
-	c = (struct dw_cur){ .p = d->unit_base + (cu->die_off - cu->off),
-			     .end = d->unit_base + (cu->end - cu->off) };
-	if (r == 0 && die_read(cu, &d->ab_cur, &c, &die) > 0 && die.children)
-		r = walk(d, cu, &c);
-	if (r == 0)
-		r = build_ivals(d, cu);
-	d->loading = NULL;
-	d->unit_base = NULL;
-	windows_free(d);
-	if (r == -EFBIG) {
-		/* Its tables would pass the memory bound (a corrupt or
-		 * hostile unit): given up for good, as a corrupt one. */
-		cu_drop(cu);
-		cu->failed = true;
-		d->over_budget++;
-		return 0;
-	}
-	if (r < 0) {
-		/* Out of memory: forget the half-read CU, try again later. */
-		cu_drop(cu);
-		cu->loaded = false;
-		return r;
-	}
-	/* held for the binary's life: no slack */
-	shrink((void **)&cu->scopes, cu->n_scopes, sizeof(*cu->scopes));
-	cu->cap_scopes = cu->n_scopes;
-	shrink((void **)&cu->ivals, cu->n_ivals, sizeof(*cu->ivals));
-	d->bytes += cu->n_lines * sizeof(*cu->lines) + cu->n_files * sizeof(*cu->files) +
-		    cu->cap_scopes * sizeof(*cu->scopes) + cu->n_ivals * sizeof(*cu->ivals);
-	return 0;
+	for (size_t i = 0; i < f->n_cus; i++)
+		cu_drop(&f->cus[i]);
+	for (int i = 0; i < SEC_N; i++)
+		if (f->sec[i].owned)
+			free(f->sec[i].p);
+	free(f->cus);
+	if (f->fd >= 0)
+		close(f->fd);
+	*f = (struct dw_file){ .fd = -1 };
 }
 
-/* ---- opening ------------------------------------------------------------- */
+/* ---- units ------------------------------------------------------------------ */
 
 static int curange_add(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg)
 {
@@ -1925,7 +2035,7 @@ static int curange_add(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg)
 	if (grow((void **)&d->ranges, cap, d->n_ranges + 1, sizeof(*d->ranges)) < 0)
 		return -ENOMEM;
 	d->ranges[d->n_ranges++] = (struct dw_curange){
-		.lo = lo, .hi = hi, .cu = (uint32_t)(d->n_cus - 1),
+		.lo = lo, .hi = hi, .cu = (uint32_t)(d->main.n_cus - 1),
 	};
 	return 0;
 }
@@ -1939,41 +2049,120 @@ static int curange_cmp(const void *pa, const void *pb)
 	return a->cu < b->cu ? -1 : a->cu > b->cu;
 }
 
-/* The unit DIE of cu: its bases, comp_dir, line table, and (for a
- * compile unit) its address ranges. Returns 0 or -ENOMEM. */
-static int unit_die(struct sym_dwarf *d, struct dw_cu *cu, size_t *cap_ranges)
+/*
+ * The header of the unit at off of the .debug_info (or .debug_info.dwo)
+ * info: fills cu's offsets, version, sizes, type and (DWARF 5 skeleton and
+ * split units) dwo id. Returns 1 and *ret_next, 0 when the unit is not one
+ * to read (another version, address size), or -EINVAL when the header is
+ * corrupt (the list ends there).
+ */
+static int unit_header(struct sym_dwarf *d, const struct dw_sect *info, uint64_t off,
+		       struct dw_cu *cu, uint64_t *ret_next)
 {
-	bool wide = cu->off_size == 8;
-	struct dw_die die;
-	struct dw_cur c;
-	const char *s;
-	int r;
+	/* the longest unit header: 64-bit DWARF 5 type unit */
+	uint64_t want = MIN(40, info->size - off);
+	const uint8_t *p = sect_read(info, off, want, &d->win_unit);
+	struct dw_cur c = { .p = p, .end = p ? p + want : NULL, .bad = !p };
+	uint64_t len = cur_u(&c, 4), abbrev_off, end;
+	uint8_t off_size = 4, addr_size, type = DW_UT_compile;
+	uint64_t dwo_id = 0;
+	uint16_t version;
 
-	r = abbrevs_load(d, &d->ab_cur, cu);
-	if (r < 0)
+	if (len == 0xffffffff) {
+		len = cur_u(&c, 8);
+		off_size = 8;
+	} else if (len >= 0xfffffff0) {
+		return -EINVAL;
+	}
+	if (c.bad || len > info->size - off - (uint64_t)(c.p - p))
+		return -EINVAL;
+	end = off + (uint64_t)(c.p - p) + len;
+	version = (uint16_t)cur_u(&c, 2);
+	if (version >= 5) {
+		type = (uint8_t)cur_u(&c, 1);
+		addr_size = (uint8_t)cur_u(&c, 1);
+		abbrev_off = cur_u(&c, off_size);
+		if (type == DW_UT_skeleton || type == DW_UT_split_compile)
+			dwo_id = cur_u(&c, 8);
+		else if (type == DW_UT_type || type == DW_UT_split_type)
+			cur_skip(&c, 8 + off_size);
+	} else {
+		abbrev_off = cur_u(&c, off_size);
+		addr_size = (uint8_t)cur_u(&c, 1);
+	}
+	*ret_next = end;
+	if (c.bad || version < 2 || version > 5 || (addr_size != 4 && addr_size != 8) ||
+	    off + (uint64_t)(c.p - p) > end)
+		return 0;
+	*cu = (struct dw_cu){
+		.off = off, .end = end, .die_off = off + (uint64_t)(c.p - p),
+		.abbrev_off = abbrev_off, .version = version, .addr_size = addr_size,
+		.off_size = off_size, .unit_type = type, .dwo_id = dwo_id,
+		.has_dwo_id = type == DW_UT_skeleton || type == DW_UT_split_compile,
+	};
+	return 1;
+}
+
+/* Reads the unit DIE of cu (abbrevs into d->ab_cur). Returns 1 and *die,
+ * 0 when it cannot be read (cu->issue says why), or -ENOMEM. */
+static int unit_die_read(struct sym_dwarf *d, struct dw_cu *cu, struct dw_die *die)
+{
+	int r = abbrevs_load(d, &d->ab_cur, cu);
+
+	if (r < 0) {
+		cu->issue = SYM_DEBUG_CORRUPT;
 		return r == -ENOMEM ? r : 0;
+	}
 	/* The unit DIE is near the start: read a little of the unit, all of
 	 * it only when the DIE does not fit (a huge inline producer string). */
 	for (uint64_t want = MIN(UNIT_DIE_READ, cu->end - cu->die_off);; want = cu->end - cu->die_off) {
-		const uint8_t *p = sect_read(d, SEC_INFO, cu->die_off, want, &d->win_unit);
+		const uint8_t *p = sect_read(&cu->sec[SEC_INFO], cu->die_off, want, &d->win_unit);
+		struct dw_cur c;
 
 		if (!p)
 			return 0;
 		c = (struct dw_cur){ .p = p, .end = p + want };
-		r = die_read(cu, &d->ab_cur, &c, &die);
+		r = die_read(cu, &d->ab_cur, &c, die);
 		if (r > 0)
-			break;
-		if (r == 0 || want == cu->end - cu->die_off)
+			return 1;
+		if (r == 0 || want == cu->end - cu->die_off) {
+			cu->issue = c.unknown ? SYM_DEBUG_UNKNOWN_FORM : SYM_DEBUG_CORRUPT;
 			return 0;
+		}
 	}
-	/* DWARF 5 bases, defaulting to just past the first table header */
-	cu->str_offsets_base = die.str_offsets_base.kind == V_U ? die.str_offsets_base.u :
-			       wide ? 16 : 8;
-	cu->addr_base = die.addr_base.kind == V_U ? die.addr_base.u : wide ? 16 : 8;
-	cu->rnglists_base = die.rnglists_base.kind == V_U ? die.rnglists_base.u :
+}
+
+/* The bases of cu from its unit DIE: DWARF 5's default to just past the
+ * first table header; a DWARF 4 split unit's string offsets have none. */
+static void unit_bases(struct dw_cu *cu, const struct dw_die *die)
+{
+	bool wide = cu->off_size == 8;
+
+	cu->str_offsets_base = die->str_offsets_base.kind == V_U ? die->str_offsets_base.u :
+			       cu->version < 5 ? 0 : wide ? 16 : 8;
+	cu->addr_base = die->addr_base.kind == V_U ? die->addr_base.u : wide ? 16 : 8;
+	cu->rnglists_base = die->rnglists_base.kind == V_U ? die->rnglists_base.u :
 			    wide ? 20 : 12;
-	if (!val_addr(d, cu, &die.low, &cu->base))
+	if (!val_addr(cu, &die->low, &cu->base))
 		cu->base = 0;
+}
+
+/* The unit DIE of cu: its bases, comp_dir, line table, whether its DIEs
+ * are in a .dwo, and (for a compile or skeleton unit of the binary) its
+ * address ranges. Returns 0 or -ENOMEM. */
+static int unit_die(struct sym_dwarf *d, struct dw_cu *cu, size_t *cap_ranges)
+{
+	struct dw_die die;
+	const char *s;
+	int r;
+
+	r = unit_die_read(d, cu, &die);
+	if (r <= 0) {
+		if (r == 0 && cu->issue)
+			d->issues[cu->issue]++;
+		return r;
+	}
+	unit_bases(cu, &die);
 	s = val_str(d, cu, &die.comp_dir);
 	if (s) {
 		cu->comp_dir = sym_strings__intern(&d->strings, s, strlen(s));
@@ -1982,252 +2171,519 @@ static int unit_die(struct sym_dwarf *d, struct dw_cu *cu, size_t *cap_ranges)
 	}
 	cu->has_lines = die.stmt_list.kind == V_U;
 	cu->stmt_list = die.stmt_list.u;
-	cu->code = die.tag == DW_TAG_compile_unit;
-	if (!cu->code)
+	cu->code = die.tag == DW_TAG_compile_unit || die.tag == DW_TAG_skeleton_unit;
+	if (!cu->code || !cap_ranges)
 		return 0;
+	/* A skeleton (DWARF 5), or GCC's DWARF 4 split unit: the DIEs are in
+	 * DW_AT_dwo_name; lines and ranges are here. */
+	if (cu->unit_type == DW_UT_skeleton || die.dwo_name.kind != V_NONE) {
+		cu->split = true;
+		s = val_str(d, cu, &die.dwo_name);
+		if (s) {
+			cu->dwo_name = sym_strings__intern(&d->strings, s, strlen(s));
+			if (!cu->dwo_name)
+				return -ENOMEM;
+		}
+		if (die.dwo_id.kind == V_U) {
+			cu->dwo_id = die.dwo_id.u;
+			cu->has_dwo_id = true;
+		}
+		if (die.ranges_base.kind == V_U)
+			cu->dwo_ranges_base = die.ranges_base.u;
+	}
 	r = die_ranges(d, cu, &die, curange_add, cap_ranges);
 	return r < 0 ? r : 0;
 }
 
-/* Lists the units of .debug_info with their CU ranges. Returns 0 or
+/* Lists the units of f's .debug_info (space: where references into it
+ * point), with the compile units' ranges when ranges. Returns 0 or
  * -ENOMEM; a corrupt unit header ends the list. */
-static int list_cus(struct sym_dwarf *d)
+static int list_cus(struct sym_dwarf *d, struct dw_file *f, uint32_t space, bool ranges)
 {
-	const struct dw_sect *info = &d->sec[SEC_INFO];
+	const struct dw_sect *info = &f->sec[SEC_INFO];
 	size_t cap_cus = 0, cap_ranges = 0;
-	uint64_t off = 0;
-	int r;
+	uint64_t off = 0, next;
+	int r = 0;
 
 	while (off < info->size) {
-		/* the longest unit header: 64-bit DWARF 5 type unit */
-		uint64_t want = MIN(40, info->size - off);
-		const uint8_t *p = sect_read(d, SEC_INFO, off, want, &d->win_unit);
-		struct dw_cur c = { .p = p, .end = p ? p + want : NULL, .bad = !p };
-		uint64_t start = off, len = cur_u(&c, 4), abbrev_off, end;
-		uint8_t off_size = 4, addr_size, type = DW_UT_compile;
-		uint16_t version;
-		struct dw_cu *cu;
+		struct dw_cu cu;
 
-		if (len == 0xffffffff) {
-			len = cur_u(&c, 8);
-			off_size = 8;
-		} else if (len >= 0xfffffff0) {
+		r = unit_header(d, info, off, &cu, &next);
+		if (r < 0) {
+			d->issues[SYM_DEBUG_CORRUPT]++;
 			break;
 		}
-		if (c.bad || len > info->size - off - (uint64_t)(c.p - p))
-			break;
-		end = off + (uint64_t)(c.p - p) + len;
-		version = (uint16_t)cur_u(&c, 2);
-		if (version >= 5) {
-			type = (uint8_t)cur_u(&c, 1);
-			addr_size = (uint8_t)cur_u(&c, 1);
-			abbrev_off = cur_u(&c, off_size);
-			if (type == DW_UT_skeleton || type == DW_UT_split_compile)
-				cur_skip(&c, 8);
-			else if (type == DW_UT_type || type == DW_UT_split_type)
-				cur_skip(&c, 8 + off_size);
-		} else {
-			abbrev_off = cur_u(&c, off_size);
-			addr_size = (uint8_t)cur_u(&c, 1);
-		}
-		off = end;
-		if (c.bad || version < 2 || version > 5 || (addr_size != 4 && addr_size != 8) ||
-		    start + (uint64_t)(c.p - p) > end)
+		off = next;
+		if (r == 0)
 			continue;
-		if (grow((void **)&d->cus, &cap_cus, d->n_cus + 1, sizeof(*d->cus)) < 0)
+		if (grow((void **)&f->cus, &cap_cus, f->n_cus + 1, sizeof(*f->cus)) < 0)
 			return -ENOMEM;
-		cu = &d->cus[d->n_cus++];
-		*cu = (struct dw_cu){
-			.off = start, .end = end,
-			.die_off = start + (uint64_t)(c.p - p), .abbrev_off = abbrev_off,
-			.version = version, .addr_size = addr_size, .off_size = off_size,
-		};
-		r = unit_die(d, cu, &cap_ranges);
+		cu.sec = f->sec;
+		cu.space = space;
+		f->cus[f->n_cus++] = cu;
+		r = unit_die(d, &f->cus[f->n_cus - 1], ranges ? &cap_ranges : NULL);
 		if (r < 0)
 			return r;
 	}
 	windows_free(d);
 	if (d->n_ranges)
 		qsort(d->ranges, d->n_ranges, sizeof(*d->ranges), curange_cmp);
-	d->bytes += cap_cus * sizeof(*d->cus) + cap_ranges * sizeof(*d->ranges);
+	d->bytes += cap_cus * sizeof(*f->cus) + cap_ranges * sizeof(*d->ranges);
 	return 0;
 }
 
-/* Which of our sections a section name is (".debug_X", or ".zdebug_X"
- * compressed the GNU way), or -1. */
-static int sect_id(const char *name, bool *ret_gnu_z)
+/* ---- split units: .dwo files and .dwp packages ------------------------------ */
+
+/* A view of [off, off + size) of s, or an absent section when it does
+ * not fit. */
+static struct dw_sect sect_view(const struct dw_sect *s, uint64_t off, uint64_t size)
+{
+	if (!s->present || off > s->size || size > s->size - off)
+		return (struct dw_sect){ .fd = -1 };
+	return (struct dw_sect){
+		.p = s->p ? s->p + off : NULL, .size = size, .file_off = s->file_off + off,
+		.fd = s->fd, .present = true,
+	};
+}
+
+/* Our section for a DW_SECT_* column of a .dwp index: version 2 (GNU's,
+ * for DWARF 4) and 5 share the numbers used here but for 8. */
+static int dwp_column(uint32_t version, uint64_t id)
+{
+	switch (id) {
+	case 1: return SEC_INFO;
+	case 3: return SEC_ABBREV;
+	case 4: return SEC_LINE;
+	case 6: return SEC_STR_OFFSETS;
+	case 8: return version == 5 ? SEC_RNGLISTS : -1;
+	default: return -1;
+	}
+}
+
+/* The unit of dwo id id in the .dwp: the views of its contributions in
+ * d->split_sec. Returns true when found. */
+static bool dwp_find(struct sym_dwarf *d, uint64_t id)
+{
+	const struct dw_sect *ix = &d->dwp.sec[SEC_CU_INDEX];
+	struct dw_cur c = sect_cur(ix, 0, ix->size), h, t;
+	uint64_t version, cols, units, slots, mask, slot, step, row = 0;
+
+	version = cur_u(&c, 4);  /* 5: two bytes and two of padding */
+	cols = cur_u(&c, 4);
+	units = cur_u(&c, 4);
+	slots = cur_u(&c, 4);
+	if (c.bad || (version != 2 && version != 5) || cols == 0 || cols > 16 ||
+	    slots == 0 || (slots & (slots - 1)) || slots > (1u << 24) || units > (1u << 24) ||
+	    (uint64_t)(c.end - c.p) < slots * 12 + cols * 4 + units * cols * 8)
+		return false;
+	mask = slots - 1;
+	step = ((id >> 32) & mask) | 1;
+	slot = id & mask;
+	for (uint64_t k = 0; k < slots; k++, slot = (slot + step) & mask) {
+		uint64_t sig, r;
+
+		h = (struct dw_cur){ .p = c.p + slot * 8, .end = c.end };
+		sig = cur_u(&h, 8);
+		h = (struct dw_cur){ .p = c.p + slots * 8 + slot * 4, .end = c.end };
+		r = cur_u(&h, 4);
+		if (r && sig == id) {
+			row = r;
+			break;
+		}
+		if (!r && !sig)
+			break;
+	}
+	if (row == 0 || row > units)
+		return false;
+	/* columns' section ids, then the offsets and sizes of each row */
+	for (uint64_t col = 0; col < cols; col++) {
+		const uint8_t *ids = c.p + slots * 12;
+		const uint8_t *offs = ids + cols * 4, *sizes = offs + units * cols * 4;
+		uint64_t sid, off, size;
+		int sec;
+
+		t = (struct dw_cur){ .p = ids + col * 4, .end = c.end };
+		sid = cur_u(&t, 4);
+		t = (struct dw_cur){ .p = offs + ((row - 1) * cols + col) * 4, .end = c.end };
+		off = cur_u(&t, 4);
+		t = (struct dw_cur){ .p = sizes + ((row - 1) * cols + col) * 4, .end = c.end };
+		size = cur_u(&t, 4);
+		sec = dwp_column((uint32_t)version, sid);
+		if (!t.bad && sec >= 0)
+			d->split_sec[sec] = sect_view(&d->dwp.sec[sec], off, size);
+	}
+	d->split_sec[SEC_STR] = sect_view(&d->dwp.sec[SEC_STR], 0, d->dwp.sec[SEC_STR].size);
+	return d->split_sec[SEC_INFO].present && d->split_sec[SEC_ABBREV].present;
+}
+
+static int file_load(struct sym_dwarf *d, struct dw_file *f, int fd, bool dwo);
+static int file_cost(int fd, bool dwo, uint64_t *ret_cost);
+
+/* The .dwo of skeleton sk: DW_AT_dwo_name, under DW_AT_comp_dir unless
+ * absolute, in the process's root. Returns 0 (its sections in
+ * d->split_sec), -ENOENT, or -ENOMEM. */
+static int dwo_open(struct sym_dwarf *d, const struct dw_cu *sk)
+{
+	uint64_t cost = 0;
+	char *path = NULL;
+	int fd, r;
+
+	if (!sk->dwo_name)
+		return -ENOENT;
+	if (sk->dwo_name[0] == '/' || !sk->comp_dir)
+		path = strdup(sk->dwo_name);
+	else if (asprintf(&path, "%s/%s", sk->comp_dir, sk->dwo_name) < 0)
+		path = NULL;
+	if (!path)
+		return -ENOMEM;
+	fd = sym_debug_open(&(struct sym_fs){ .root_fd = d->root_fd, .refused = d->refused },
+			    path);
+	free(path);
+	if (fd < 0)
+		return fd == -ENOMEM ? fd : -ENOENT;
+	/* the .dwo is another user's file too: charged before it is read */
+	if (file_cost(fd, true, &cost) < 0 || cost > d->max_bytes) {
+		if (cost > d->max_bytes) {
+			d->over_budget++;
+			if (d->refused)
+				d->refused[SYM_REFUSED_BUDGET]++;
+		}
+		close(fd);
+		return -ENOENT;
+	}
+	r = file_load(d, &d->dwo, fd, true);
+	if (r < 0)
+		return r;
+	if (!d->dwo.sec[SEC_INFO].present || !d->dwo.sec[SEC_ABBREV].present)
+		return -ENODATA;
+	for (int i = SEC_INFO; i <= SEC_RNGLISTS; i++)
+		d->split_sec[i] = sect_view(&d->dwo.sec[i], 0, d->dwo.sec[i].size);
+	return 0;
+}
+
+/* Forgets the split unit read last (and closes its .dwo). */
+static void split_end(struct sym_dwarf *d)
+{
+	file_free(&d->dwo);
+	memset(d->split_sec, 0, sizeof(d->split_sec));
+	d->split = (struct dw_cu){ 0 };
+	/* the views are gone: so are abbreviations parsed from them */
+	if (d->ab_cur.sec == &d->split_sec[SEC_ABBREV])
+		d->ab_cur.valid = false;
+	if (d->ab_other.sec == &d->split_sec[SEC_ABBREV])
+		d->ab_other.valid = false;
+}
+
+/*
+ * The split unit of skeleton sk (the index-th unit) into d->split: from
+ * the .dwp when it has the dwo id, else from the .dwo, checked against
+ * the dwo id. Returns 1 when found, 0 when not (sk->issue says why), or
+ * -ENOMEM.
+ */
+static int split_begin(struct sym_dwarf *d, struct dw_cu *sk, size_t index)
+{
+	const struct dw_sect *info;
+	uint64_t off = 0, next;
+	bool found = false, other = false;
+	int r;
+
+	split_end(d);
+	if (!(d->dwp.sec[SEC_CU_INDEX].present && sk->has_dwo_id && dwp_find(d, sk->dwo_id))) {
+		memset(d->split_sec, 0, sizeof(d->split_sec));
+		r = dwo_open(d, sk);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			split_end(d);
+			sk->issue = r == -ENOENT ? SYM_DEBUG_DWO_MISSING : SYM_DEBUG_CORRUPT;
+			return 0;
+		}
+	}
+	/* addresses and DWARF 4 ranges stay in the binary */
+	d->split_sec[SEC_ADDR] = d->main.sec[SEC_ADDR];
+	d->split_sec[SEC_RANGES] = d->main.sec[SEC_RANGES];
+	d->split_sec[SEC_ADDR].owned = d->split_sec[SEC_RANGES].owned = false;
+	info = &d->split_sec[SEC_INFO];
+	while (!found && off < info->size) {
+		struct dw_cu cu;
+		struct dw_die die;
+
+		r = unit_header(d, info, off, &cu, &next);
+		if (r < 0)
+			break;
+		off = next;
+		if (r == 0 || (cu.version >= 5 && cu.unit_type != DW_UT_split_compile))
+			continue;
+		cu.sec = d->split_sec;
+		cu.space = SPACE_SPLIT + (uint32_t)index;
+		cu.addr_base = sk->addr_base;
+		r = unit_die_read(d, &cu, &die);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
+		if (die.dwo_id.kind == V_U) {
+			cu.dwo_id = die.dwo_id.u;
+			cu.has_dwo_id = true;
+		}
+		if (sk->has_dwo_id && (!cu.has_dwo_id || cu.dwo_id != sk->dwo_id)) {
+			other = true;
+			continue;
+		}
+		unit_bases(&cu, &die);
+		/* what the skeleton says for the whole unit */
+		cu.addr_base = sk->addr_base;
+		if (!val_addr(&cu, &die.low, &cu.base))
+			cu.base = sk->base;
+		cu.ranges_base = sk->dwo_ranges_base;
+		cu.comp_dir = sk->comp_dir;
+		cu.code = true;
+		d->split = cu;
+		found = true;
+	}
+	if (!found) {
+		split_end(d);
+		sk->issue = other ? SYM_DEBUG_DWO_MISMATCH : SYM_DEBUG_CORRUPT;
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- one compile unit ------------------------------------------------------- */
+
+static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
+{
+	const struct dw_cu *ucu = cu;  /* the unit whose DIEs are read */
+	struct dw_die die;
+	struct dw_cur c = { .bad = false };
+	int r = 0;
+
+	cu->loaded = true;
+	cu->issue = SYM_DEBUG_OK;
+	if (!cu->code) {
+		cu->failed = true;
+		return 0;
+	}
+	d->n_raw = 0;
+	if (cu->has_lines)
+		r = read_lines(d, cu, NULL, cu->stmt_list);
+	if (r == 0 && cu->split) {
+		r = split_begin(d, cu, (size_t)(cu - d->main.cus));
+		ucu = r > 0 ? &d->split : NULL;
+		/* the .dwo's file table numbers DW_AT_call_file */
+		if (ucu && d->split_sec[SEC_LINE].present)
+			r = read_lines(d, cu, ucu, 0);
+		r = r < 0 ? r : 0;
+	}
+	if (r == 0 && ucu) {
+		r = abbrevs_load(d, &d->ab_cur, ucu);
+		if (r == -EINVAL) {
+			cu->issue = cu->issue ? cu->issue : SYM_DEBUG_CORRUPT;
+			r = 0;
+			ucu = NULL;
+		}
+	}
+	if (r == 0 && ucu) {
+		d->unit_base = sect_read(&ucu->sec[SEC_INFO], ucu->off, ucu->end - ucu->off,
+					 &d->win_unit);
+		if (!d->unit_base)
+			cu->failed = true;  /* the file shrank under us */
+	}
+	if (r == 0 && ucu && d->unit_base) {
+		d->loading = ucu;
+		c = (struct dw_cur){ .p = d->unit_base + (ucu->die_off - ucu->off),
+				     .end = d->unit_base + (ucu->end - ucu->off) };
+		r = die_read(ucu, &d->ab_cur, &c, &die);
+		if (r > 0 && die.children)
+			r = walk(d, ucu, cu, &c);
+		r = r < 0 && r != -EINVAL ? r : 0;
+		if (c.bad && !cu->issue)
+			cu->issue = c.unknown ? SYM_DEBUG_UNKNOWN_FORM : SYM_DEBUG_CORRUPT;
+	}
+	if (r == 0)
+		r = build_ivals(d, cu);
+	d->loading = NULL;
+	d->unit_base = NULL;
+	windows_free(d);
+	split_end(d);
+	if (r == -EFBIG) {
+		/* Its tables would pass the memory bound (a corrupt or
+		 * hostile unit): given up for good, as a corrupt one. */
+		cu_drop(cu);
+		cu->failed = true;
+		d->over_budget++;
+		d->issues[SYM_DEBUG_CORRUPT]++;
+		return 0;
+	}
+	if (r < 0) {
+		/* Out of memory: forget the half-read CU, try again later. */
+		cu_drop(cu);
+		cu->loaded = false;
+		cu->failed = false;
+		return r;
+	}
+	if (cu->issue)
+		d->issues[cu->issue]++;
+	/* held for the binary's life: no slack */
+	shrink((void **)&cu->scopes, cu->n_scopes, sizeof(*cu->scopes));
+	cu->cap_scopes = cu->n_scopes;
+	shrink((void **)&cu->ivals, cu->n_ivals, sizeof(*cu->ivals));
+	d->bytes += cu->n_lines * sizeof(*cu->lines) + cu->n_files * sizeof(*cu->files) +
+		    cu->n_call_files * sizeof(*cu->call_files) +
+		    cu->cap_scopes * sizeof(*cu->scopes) + cu->n_ivals * sizeof(*cu->ivals);
+	return 0;
+}
+
+/* ---- opening ------------------------------------------------------------- */
+
+/* Which of our sections a section name is: ".debug_X" (or ".zdebug_X",
+ * compressed the GNU way); in a .dwo or .dwp ".debug_X.dwo" and the unit
+ * index. -1 for others. */
+static int sect_id(const char *name, bool dwo)
 {
 	const char *rest;
+	size_t len;
 
-	if (!strncmp(name, ".debug_", 7)) {
+	if (!strncmp(name, ".debug_", 7))
 		rest = name + 7;
-		*ret_gnu_z = false;
-	} else if (!strncmp(name, ".zdebug_", 8)) {
+	else if (!strncmp(name, ".zdebug_", 8))
 		rest = name + 8;
-		*ret_gnu_z = true;
-	} else {
+	else
 		return -1;
+	len = strlen(rest);
+	if (dwo && !strcmp(rest, sec_names[SEC_CU_INDEX]))
+		return SEC_CU_INDEX;
+	if (dwo) {
+		if (len < 4 || strcmp(rest + len - 4, ".dwo") != 0)
+			return -1;
+		len -= 4;
 	}
-	for (int i = 0; i < SEC_N; i++)
-		if (!strcmp(rest, sec_names[i]))
+	for (int i = 0; i < (dwo ? SEC_RNGLISTS + 1 : SEC_CU_INDEX); i++)
+		if (strlen(sec_names[i]) == len && !strncmp(rest, sec_names[i], len))
 			return i;
 	return -1;
 }
 
-/* zlib inflates at most about 1032:1; a larger claimed size is corrupt. */
-#define MAX_INFLATE 1100
-
-/* A compressed section: its stream's format and where it starts, and
- * the size it claims to inflate to. */
-struct zsect {
-	uint64_t size;      /* claimed; 0: unreadable header */
-	uint64_t data_off;  /* the stream, from the section's start */
-	bool zlib;          /* a zlib stream we inflate; else libelf does */
-};
-
-static struct zsect compressed_info(int fd, Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
-				    bool gnu_z)
-{
-	struct zsect z = { 0 };
-	uint8_t hdr[12];
-	GElf_Chdr chdr;
-
-	if (!gnu_z) {
-		if (!gelf_getchdr(scn, &chdr))
-			return z;
-		z.size = chdr.ch_size;
-		z.zlib = chdr.ch_type == ELFCOMPRESS_ZLIB;
-		z.data_off = gelf_getclass(elf) == ELFCLASS32 ? sizeof(Elf32_Chdr)
-							      : sizeof(Elf64_Chdr);
-		return z;
-	}
-	/* "ZLIB" and the size, big-endian */
-	if (shdr->sh_size < sizeof(hdr) ||
-	    pread(fd, hdr, sizeof(hdr), (off_t)shdr->sh_offset) != (ssize_t)sizeof(hdr) ||
-	    memcmp(hdr, "ZLIB", 4) != 0)
-		return z;
-	for (int i = 4; i < 12; i++)
-		z.size = z.size << 8 | hdr[i];
-	z.zlib = true;
-	z.data_off = sizeof(hdr);
-	return z;
-}
-
 /*
- * Inflates a zlib section into a buffer of exactly the claimed size,
- * reading the stream from the file a chunk at a time: the memory is what
- * was charged for it, and a stream that gives more or less than it claims
- * is corrupt. Returns 0 and *ret_buf, -EINVAL (corrupt) or -ENOMEM.
+ * What a section costs held in memory, from its header: a compressed one
+ * at the size it claims inflated, .debug_info and .debug_line (also a
+ * .dwo's) nothing (read a unit at a time), others their size. 0 for one that
+ * is left out (corrupt, or compressed beyond what zlib and zstd do).
  */
-static int inflate_section(int fd, const GElf_Shdr *shdr, const struct zsect *z,
-			   uint8_t **ret_buf)
-{
-	const size_t chunk = 1u << 16;
-	uint64_t in_off = shdr->sh_offset + z->data_off, in_end = shdr->sh_offset + shdr->sh_size;
-	uint8_t *in = malloc(chunk), *out = malloc(z->size);
-	uint64_t left = z->size;
-	z_stream zs = { 0 };
-	int zr = Z_OK, r = -EINVAL;
-
-	if (!in || !out || inflateInit(&zs) != Z_OK) {
-		free(in);
-		free(out);
-		return -ENOMEM;
-	}
-	zs.next_out = out;
-	while (zr == Z_OK) {
-		if (zs.avail_in == 0) {
-			ssize_t n = in_off < in_end ?
-				    pread(fd, in, (size_t)MIN((uint64_t)chunk, in_end - in_off),
-					  (off_t)in_off) : 0;
-
-			if (n <= 0)
-				break;
-			in_off += (uint64_t)n;
-			zs.next_in = in;
-			zs.avail_in = (uInt)n;
-		}
-		if (zs.avail_out == 0) {
-			if (left == 0)
-				break;  /* full, and the stream goes on: corrupt */
-			zs.avail_out = (uInt)MIN(left, (uint64_t)UINT32_MAX);
-			left -= zs.avail_out;
-		}
-		zr = inflate(&zs, Z_NO_FLUSH);
-	}
-	if (zr == Z_STREAM_END && zs.total_out == z->size)
-		r = 0;
-	inflateEnd(&zs);
-	free(in);
-	if (r < 0) {
-		free(out);
-		return r;
-	}
-	*ret_buf = out;
-	return 0;
-}
-
-/* What a section costs held in memory: compressed ones at the size they
- * claim (twice when libelf inflates them: its copy and ours), the two
- * read a unit at a time nothing. 0 for one that is left out. */
 static uint64_t sect_cost(int fd, uint64_t file_size, Elf *elf, Elf_Scn *scn,
-			  const GElf_Shdr *shdr, bool gnu_z, int id)
+			  const GElf_Shdr *shdr, const char *name, int id)
 {
-	if (shdr->sh_type == SHT_NOBITS || shdr->sh_offset > file_size ||
-	    shdr->sh_size > file_size - shdr->sh_offset || shdr->sh_size == 0)
-		return 0;
-	if ((shdr->sh_flags & SHF_COMPRESSED) || gnu_z) {
-		struct zsect z = compressed_info(fd, elf, scn, shdr, gnu_z);
+	struct sym_compressed z;
+	uint8_t hdr[12];
+	int r;
 
-		if (z.size == 0 || z.size / MAX_INFLATE > shdr->sh_size)
-			return 0;  /* corrupt: left out */
-		return z.zlib ? z.size : 2 * z.size;
+	if (shdr->sh_type == SHT_NOBITS || shdr->sh_size == 0 ||
+	    shdr->sh_offset > file_size || shdr->sh_size > file_size - shdr->sh_offset)
+		return 0;
+	r = sym_section_compression(elf, scn, shdr, name, &z);
+	if (r < 0)
+		return 0;
+	if (r > 0 && z.gnu) {
+		/* "ZLIB" and the size, big-endian */
+		if (shdr->sh_size < sizeof(hdr) ||
+		    pread(fd, hdr, sizeof(hdr), (off_t)shdr->sh_offset) != (ssize_t)sizeof(hdr) ||
+		    memcmp(hdr, "ZLIB", 4) != 0)
+			return 0;
+		for (int i = 4; i < 12; i++)
+			z.size = z.size << 8 | hdr[i];
 	}
+	if (r > 0)
+		return z.size / 1100 > z.data_len ? 0 : z.size;
 	return id == SEC_INFO || id == SEC_LINE ? 0 : shdr->sh_size;
 }
 
-/* Reads a section into a buffer of our own: uncompressed ones straight
- * from the file, compressed ones inflated (zlib by us, others through
- * libelf). A section that does not fit in the file, or claims to inflate
- * beyond reason, is left out. String sections are cut after their last
- * NUL so every offset inside names a whole string. */
-static int sect_load(int fd, uint64_t file_size, Elf *elf, Elf_Scn *scn,
-		     const GElf_Shdr *shdr, bool gnu_z, int id, struct dw_sect *out)
+/* What loading the debug sections of the ELF file at fd would hold
+ * (sect_cost(), the first section of each kind), or UINT64_MAX when one
+ * section would pass SYM_DWARF_MAX_SECTION. Returns 0 or -ENODATA. */
+static int file_cost(int fd, bool dwo, uint64_t *ret_cost)
 {
+	bool seen[SEC_N] = { false };
+	Elf_Scn *scn = NULL;
+	uint64_t cost = 0, largest = 0;
+	struct stat st;
+	size_t shstrndx;
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE || fstat(fd, &st) < 0)
+		return -ENODATA;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf)
+		return -ENODATA;
+	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) < 0) {
+		elf_end(elf);
+		return -ENODATA;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name;
+		uint64_t c;
+		int id;
+
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		id = name ? sect_id(name, dwo) : -1;
+		if (id < 0 || seen[id])
+			continue;
+		c = sect_cost(fd, (uint64_t)st.st_size, elf, scn, &shdr, name, id);
+		seen[id] = c > 0;
+		cost += c;
+		largest = MAX(largest, c);
+	}
+	elf_end(elf);
+	*ret_cost = largest > SYM_DWARF_MAX_SECTION ? UINT64_MAX : cost;
+	return 0;
+}
+
+int sym_dwarf__cost(int fd, uint64_t *ret_bytes)
+{
+	return file_cost(fd, false, ret_bytes);
+}
+
+/* Reads a section into a buffer of our own: uncompressed ones straight
+ * from the file, compressed ones inflated (zlib or zstd). A section that
+ * does not fit in the file, claims to inflate beyond reason, or is
+ * compressed in a way we cannot inflate is left out and counted. String
+ * sections are cut after their last NUL so every offset inside names a
+ * whole string. */
+static int sect_load(struct sym_dwarf *d, int fd, uint64_t file_size, Elf *elf,
+		     Elf_Scn *scn, const GElf_Shdr *shdr, const char *name, int id,
+		     struct dw_sect *out)
+{
+	struct sym_compressed z;
 	uint8_t *buf;
 	size_t size;
+	int r;
 
-	if (shdr->sh_type == SHT_NOBITS || out->present || shdr->sh_offset > file_size ||
-	    shdr->sh_size > file_size - shdr->sh_offset || shdr->sh_size == 0)
+	if (shdr->sh_type == SHT_NOBITS || out->present || shdr->sh_size == 0)
 		return 0;
-	if ((shdr->sh_flags & SHF_COMPRESSED) || gnu_z) {
-		struct zsect z = compressed_info(fd, elf, scn, shdr, gnu_z);
-		Elf_Data *data;
-		int r;
-
-		if (z.size == 0 || z.size / MAX_INFLATE > shdr->sh_size || z.size > SIZE_MAX / 2)
+	if (shdr->sh_offset > file_size || shdr->sh_size > file_size - shdr->sh_offset) {
+		d->issues[SYM_DEBUG_CORRUPT]++;
+		return 0;
+	}
+	r = sym_section_compression(elf, scn, shdr, name, &z);
+	if (r < 0) {
+		d->issues[SYM_DEBUG_CORRUPT]++;
+		return 0;
+	}
+	if (r > 0) {
+		r = sym_section_inflate(fd, file_size, shdr, &z, &buf);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			d->issues[r == -EPROTONOSUPPORT ? SYM_DEBUG_COMPRESSION : SYM_DEBUG_CORRUPT]++;
 			return 0;
-		if (z.zlib) {
-			r = inflate_section(fd, shdr, &z, &buf);
-			if (r < 0)
-				return r == -ENOMEM ? r : 0;
-			size = z.size;
-		} else {
-			if ((gnu_z ? elf_compress_gnu(scn, 0, 0) : elf_compress(scn, 0, 0)) < 0)
-				return 0;
-			data = elf_getdata(scn, NULL);
-			if (!data || !data->d_buf || !data->d_size)
-				return 0;
-			size = data->d_size;
-			buf = malloc(size);
-			if (!buf)
-				return -ENOMEM;
-			memcpy(buf, data->d_buf, size);
 		}
+		size = (size_t)z.size;
 	} else if (id == SEC_INFO || id == SEC_LINE) {
 		/* read a unit at a time through a window (sect_read()) */
 		*out = (struct dw_sect){ .size = shdr->sh_size, .file_off = shdr->sh_offset,
-					 .present = true };
+					 .fd = fd, .present = true };
 		return 0;
 	} else {
 		size = shdr->sh_size;
@@ -2250,23 +2706,20 @@ static int sect_load(int fd, uint64_t file_size, Elf *elf, Elf_Scn *scn,
 	if (id == SEC_STR || id == SEC_LINE_STR)
 		while (size && buf[size - 1] != '\0')
 			size--;
-	*out = (struct dw_sect){ .p = buf, .size = size, .present = true };
+	*out = (struct dw_sect){ .p = buf, .size = size, .fd = fd, .present = true,
+				 .owned = true };
 	return 0;
 }
 
-static const uint8_t *sect_read(struct sym_dwarf *d, int sec, uint64_t off, uint64_t len,
+static const uint8_t *sect_read(const struct dw_sect *s, uint64_t off, uint64_t len,
 				struct dw_win *w)
 {
-	const struct dw_sect *s = &d->sec[sec];
-
 	if (!s->present || off > s->size || len > s->size - off)
 		return NULL;
 	if (s->p)
 		return s->p + off;
-	if (len > d->max_bytes) {
-		d->over_budget++;
+	if (w->max && len > w->max)
 		return NULL;  /* a unit bigger than the memory bound */
-	}
 	if (len > w->cap) {
 		uint8_t *p = realloc(w->buf, len);
 
@@ -2276,7 +2729,7 @@ static const uint8_t *sect_read(struct sym_dwarf *d, int sec, uint64_t off, uint
 		w->cap = len;
 	}
 	for (size_t done = 0; done < len;) {
-		ssize_t n = pread(d->fd, w->buf + done, len - done,
+		ssize_t n = pread(s->fd, w->buf + done, len - done,
 				  (off_t)(s->file_off + off + done));
 
 		if (n <= 0)
@@ -2286,22 +2739,19 @@ static const uint8_t *sect_read(struct sym_dwarf *d, int sec, uint64_t off, uint
 	return w->buf;
 }
 
-/*
- * Walks the debug sections of the ELF file at fd: with d NULL, adds up
- * what loading them would hold (*ret_cost, the largest in *ret_largest);
- * else loads them into d. Returns 0, -ENODATA (not a usable ELF file) or
- * -ENOMEM.
- */
-static int sections_walk(int fd, struct sym_dwarf *d, uint64_t *ret_cost,
-			 uint64_t *ret_largest)
+/* The debug sections of the ELF file at fd into f, which takes fd (a
+ * .dwo or .dwp's when dwo). Returns 0 (sections that cannot be read are
+ * left out and counted), -ENODATA when it is no little-endian ELF file,
+ * or -ENOMEM. */
+static int file_load(struct sym_dwarf *d, struct dw_file *f, int fd, bool dwo)
 {
 	Elf *elf;
 	Elf_Scn *scn = NULL;
 	struct stat st;
 	size_t shstrndx;
-	bool seen[SEC_N] = { false };
 	int r = 0;
 
+	f->fd = fd;
 	if (elf_version(EV_CURRENT) == EV_NONE || fstat(fd, &st) < 0)
 		return -ENODATA;
 	elf = elf_begin(fd, ELF_C_READ, NULL);
@@ -2313,85 +2763,112 @@ static int sections_walk(int fd, struct sym_dwarf *d, uint64_t *ret_cost,
 		elf_end(elf);
 		return -ENODATA;
 	}
-	if (ret_cost)
-		*ret_cost = *ret_largest = 0;
 	while (r == 0 && (scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr shdr;
 		const char *name;
-		bool gnu_z;
 		int id;
 
 		if (!gelf_getshdr(scn, &shdr))
 			continue;
 		name = elf_strptr(elf, shstrndx, shdr.sh_name);
-		id = name ? sect_id(name, &gnu_z) : -1;
-		if (id < 0)
-			continue;
-		if (d) {
-			r = sect_load(fd, (uint64_t)st.st_size, elf, scn, &shdr, gnu_z, id,
-				      &d->sec[id]);
-		} else if (!seen[id]) {
-			/* the first usable one of a name is the one loaded */
-			uint64_t c = sect_cost(fd, (uint64_t)st.st_size, elf, scn, &shdr,
-					       gnu_z, id);
-
-			seen[id] = c > 0;
-			*ret_cost += c;
-			*ret_largest = MAX(*ret_largest, c);
-		}
+		id = name ? sect_id(name, dwo) : -1;
+		if (id >= 0)
+			r = sect_load(d, fd, (uint64_t)st.st_size, elf, scn, &shdr, name, id,
+				      &f->sec[id]);
 	}
 	elf_end(elf);
-	if (d)
-		for (int i = 0; i < SEC_N; i++)
-			if (d->sec[i].p)
-				d->section_bytes += d->sec[i].size;
+	/* a .dwo is read and closed within one unit's load: scratch */
+	for (int i = 0; i < SEC_N && f != &d->dwo; i++)
+		if (f->sec[i].owned)
+			d->section_bytes += f->sec[i].size;
 	return r;
 }
 
-int sym_dwarf__cost(int fd, uint64_t *ret_bytes)
+/* The supplementary file: its units, so that references into it find
+ * their DIEs. A file without them is one we do not have. */
+static int alt_load(struct sym_dwarf *d, int alt_fd)
 {
-	uint64_t cost, largest;
-	int r = sections_walk(fd, NULL, &cost, &largest);
+	int fd = fcntl(alt_fd, F_DUPFD_CLOEXEC, 3), r;
 
-	if (r < 0)
+	if (fd < 0)
+		return -errno;
+	r = file_load(d, &d->alt, fd, false);
+	if (r == 0 && d->alt.sec[SEC_INFO].present && d->alt.sec[SEC_ABBREV].present)
+		r = list_cus(d, &d->alt, SPACE_ALT, false);
+	if (r == -ENOMEM)
 		return r;
-	*ret_bytes = largest > SYM_DWARF_MAX_SECTION ? UINT64_MAX : cost;
+	if (r < 0 || d->alt.n_cus == 0) {
+		file_free(&d->alt);
+		d->alt_issue = SYM_DEBUG_CORRUPT;
+		d->issues[SYM_DEBUG_CORRUPT]++;
+	}
 	return 0;
 }
 
-int sym_dwarf__open_bounded(int fd, uint64_t max_bytes, struct sym_dwarf **ret_dwarf)
+int sym_dwarf__open_bounded(int fd, const struct sym_dwarf_files *files, uint64_t max_bytes,
+			    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues)
 {
+	uint64_t cost = 0, more;
 	struct sym_dwarf *d;
-	uint64_t cost, largest;
-	int r;
+	int dfd, r;
 
 	if (max_bytes == 0)
 		max_bytes = SYM_DEFAULT_MAX_MEMORY;
 	/* Charged before anything is read or inflated: a section claiming
-	 * hundreds of MB from a few hundred KB is refused, not inflated. */
-	r = sections_walk(fd, NULL, &cost, &largest);
+	 * hundreds of MB from a few hundred KB is refused, not inflated (the
+	 * supplementary file and the .dwp are held too). */
+	r = file_cost(fd, false, &cost);
 	if (r < 0)
 		return r;
-	if (cost > max_bytes || largest > SYM_DWARF_MAX_SECTION)
+	if (r == 0 && files && files->alt_fd >= 0 && file_cost(files->alt_fd, false, &more) == 0)
+		cost = more > UINT64_MAX - cost ? UINT64_MAX : cost + more;
+	if (r == 0 && files && files->dwp_fd >= 0 && file_cost(files->dwp_fd, true, &more) == 0)
+		cost = more > UINT64_MAX - cost ? UINT64_MAX : cost + more;
+	if (cost > max_bytes)
 		return -EFBIG;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	d->max_bytes = max_bytes;
+	d->win_unit.max = d->win_other.max = d->win_line.max = max_bytes;
+	d->refused = files ? files->refused : NULL;
+	d->main.fd = d->alt.fd = d->dwp.fd = d->dwo.fd = d->root_fd = -1;
 	/* kept: units are read from the file when first looked up */
-	d->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (d->fd < 0) {
+	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dfd < 0) {
 		r = -errno;
 		free(d);
 		return r;
 	}
-	r = sections_walk(d->fd, d, NULL, NULL);
-	if (r == 0 && (!d->sec[SEC_INFO].present || !d->sec[SEC_ABBREV].present))
+	r = file_load(d, &d->main, dfd, false);
+	if (r == 0 && files && files->alt_fd >= 0)
+		r = alt_load(d, files->alt_fd);
+	else if (r == 0 && files && files->alt_issue) {
+		d->alt_issue = files->alt_issue;
+		d->issues[files->alt_issue]++;
+	}
+	if (r == 0 && files && files->dwp_fd >= 0) {
+		dfd = fcntl(files->dwp_fd, F_DUPFD_CLOEXEC, 3);
+		r = dfd < 0 ? -errno : file_load(d, &d->dwp, dfd, true);
+		if (r == -ENODATA) {
+			file_free(&d->dwp);
+			d->issues[SYM_DEBUG_CORRUPT]++;
+			r = 0;
+		}
+	}
+	if (r == 0 && files && files->root_fd >= 0) {
+		d->root_fd = fcntl(files->root_fd, F_DUPFD_CLOEXEC, 3);
+		if (d->root_fd < 0)
+			r = -errno;
+	}
+	if (r == 0 && (!d->main.sec[SEC_INFO].present || !d->main.sec[SEC_ABBREV].present))
 		r = -ENODATA;
 	if (r == 0)
-		r = list_cus(d);
+		r = list_cus(d, &d->main, SPACE_MAIN, true);
 	if (r == 0 && d->n_ranges == 0)
 		r = -ENODATA;
+	if (ret_issues)
+		memcpy(ret_issues, d->issues, sizeof(d->issues));
 	if (r < 0) {
 		sym_dwarf__free(d);
 		return r;
@@ -2400,9 +2877,10 @@ int sym_dwarf__open_bounded(int fd, uint64_t max_bytes, struct sym_dwarf **ret_d
 	return 0;
 }
 
-int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf)
+int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
+		    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues)
 {
-	return sym_dwarf__open_bounded(fd, 0, ret_dwarf);
+	return sym_dwarf__open_bounded(fd, files, 0, ret_dwarf, ret_issues);
 }
 
 uint64_t sym_dwarf__over_budget(const struct sym_dwarf *d)
@@ -2420,11 +2898,10 @@ void sym_dwarf__free(struct sym_dwarf *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n_cus; i++)
-		cu_drop(&d->cus[i]);
-	for (int i = 0; i < SEC_N; i++)
-		free(d->sec[i].p);
-	free(d->cus);
+	split_end(d);
+	file_free(&d->main);
+	file_free(&d->alt);
+	file_free(&d->dwp);
 	free(d->ranges);
 	free(d->names);
 	free(d->raw);
@@ -2434,9 +2911,14 @@ void sym_dwarf__free(struct sym_dwarf *d)
 	abbrevs_fini(&d->ab_other);
 	windows_free(d);
 	sym_strings__fini(&d->strings);
-	if (d->fd >= 0)
-		close(d->fd);
+	if (d->root_fd >= 0)
+		close(d->root_fd);
 	free(d);
+}
+
+const uint32_t *sym_dwarf__issues(const struct sym_dwarf *d)
+{
+	return d->issues;
 }
 
 int sym_dwarf__range(const struct sym_dwarf *d, size_t i, uint64_t *ret_lo,
@@ -2474,7 +2956,7 @@ static struct dw_cu *cu_find(struct sym_dwarf *d, uint64_t vaddr)
 
 	for (size_t i = lo, k = 0; i > 0 && k < CU_LOOKBACK; i--, k++)
 		if (vaddr < d->ranges[i - 1].hi)
-			return &d->cus[d->ranges[i - 1].cu];
+			return &d->main.cus[d->ranges[i - 1].cu];
 	return NULL;
 }
 
@@ -2510,16 +2992,21 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 		.name = s >= 0 ? cu->scopes[s].name : NULL,
 		.file = file,
 		.line = file ? line : 0,
+		/* a unit that lost its DIEs (a .dwo missing, a form we do
+		 * not know) costs the innermost frame its inline chain */
+		.issue = s >= 0 && cu->scopes[s].lost ? d->alt_issue : cu->issue,
 	};
 	/* Up the inline chain: each caller is at the call site of its callee.
 	 * When max is short, the outermost (real) function replaces the last
 	 * inlined one kept. */
 	while (s >= 0 && cu->scopes[s].inlined && cu->scopes[s].parent >= 0) {
 		const struct dw_scope *sc = &cu->scopes[s];
+		const struct dw_scope *up = &cu->scopes[sc->parent];
 		struct sym_dwarf_frame f = {
-			.name = cu->scopes[sc->parent].name,
+			.name = up->name,
 			.file = sc->call_file,
 			.line = sc->call_file ? sc->call_line : 0,
+			.issue = up->lost ? d->alt_issue : SYM_DEBUG_OK,
 		};
 
 		if (n < max)

@@ -9,7 +9,12 @@
  * address belongs to) and the session (which names frames). Files are read
  * with pread (ELF_C_READ), never mmap'ed, so a file truncated under us gives
  * an error, not SIGBUS; everything kept is copied out before elf_end().
- * It also picks the file whose DWARF dwarf.c will read, and keeps it open.
+ * It also picks the file whose DWARF dwarf.c will read, and keeps it open,
+ * with the files that DWARF refers to (a dwz / supplementary file, a .dwp,
+ * the root .dwo paths resolve in), found now while the process that maps
+ * the binary, and so its root, exists. Every debug file is opened by
+ * sym_debug_open(), that is by the rules of file.c for files other users
+ * control (elf.c: open_named()).
  */
 #include "sym-internal.h"
 
@@ -17,14 +22,18 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <linux/openat2.h>
 #include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "common.h"
+#include "symbolizer.h"
 
 #ifndef STT_GNU_IFUNC
 #define STT_GNU_IFUNC 10
@@ -354,6 +363,11 @@ static Elf_Data *section_data(Elf *elf, const char *want)
 	return scn ? elf_getdata(scn, NULL) : NULL;
 }
 
+int sym_debug_open(const struct sym_fs *fs, const char *path)
+{
+	return sym_file_open(fs, path, NULL, NULL);
+}
+
 static uint64_t where_max_bytes(const struct sym_elf_where *where)
 {
 	return where && where->max_bytes ? where->max_bytes : SYM_DEFAULT_MAX_MEMORY;
@@ -361,10 +375,10 @@ static uint64_t where_max_bytes(const struct sym_elf_where *where)
 
 /*
  * Every file a binary or its debug file names (a debug file by build-id or
- * .gnu_debuglink, a dwz alt file, a .dwo or .dwp) is opened here, by the
- * rules for files other users control (file.c: regular, non-blocking,
+ * .gnu_debuglink, a dwz / supplementary file, a .dwp) is opened here, by
+ * the rules for files other users control (file.c: regular, non-blocking,
  * bounded, refusals counted): a path the process gave resolved inside its
- * root when in_root, else one under DEBUG_DIR in the profiler's root.
+ * root when in_root, else a path in the profiler's root (DEBUG_DIR).
  * Returns an fd or -errno (-EPERM: refused and counted).
  */
 static int open_named(const struct sym_elf_where *where, bool in_root, const char *path)
@@ -374,16 +388,38 @@ static int open_named(const struct sym_elf_where *where, bool in_root, const cha
 		.refused = where ? where->fs.refused : NULL,
 	};
 
-	return sym_file_open(&fs, path, NULL, NULL);
+	return sym_debug_open(&fs, path);
+}
+
+/* Where the file holding the DWARF was found, for the files it names
+ * relative to itself: a path as the process sees it, or as we do. */
+struct dwarf_at {
+	char path[4096];
+	bool in_root;
+};
+
+void sym_dwarf_files__close(struct sym_dwarf_files *f)
+{
+	if (f->alt_fd >= 0)
+		close(f->alt_fd);
+	if (f->dwp_fd >= 0)
+		close(f->dwp_fd);
+	if (f->root_fd >= 0)
+		close(f->root_fd);
+	f->alt_fd = f->dwp_fd = f->root_fd = -1;
 }
 
 /*
- * Uses the debug file open at fd: its .symtab, and its DWARF when the
- * binary has none. Takes fd: kept as e->debug_fd (so the binary can be
- * loaded again without looking for it), or closed on failure.
+ * Uses the debug file open at fd (found at path, in the process's root
+ * when in_root): its .symtab, and its DWARF when the binary has none.
+ * Takes fd: kept as e->debug_fd (so the binary can be loaded again without
+ * looking for it), or closed on failure. *at becomes path when the DWARF
+ * is this file's. One whose symbol table alone would pass the memory
+ * bound is not used (over-budget).
  */
 static int use_debug_file(int fd, Elf *elf, const struct sym_elf_where *where,
-			  struct sym_elf *e, struct builder *b)
+			  struct sym_elf *e, struct builder *b, const char *path, bool in_root,
+			  struct dwarf_at *at)
 {
 	int r;
 
@@ -403,6 +439,10 @@ static int use_debug_file(int fd, Elf *elf, const struct sym_elf_where *where,
 		e->dwarf_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (e->dwarf_fd < 0)
 			return -errno;
+		if (path && at) {
+			snprintf(at->path, sizeof(at->path), "%s", path);
+			at->in_root = in_root;
+		}
 	}
 	return 0;
 }
@@ -428,7 +468,7 @@ static int collect_known_debug_file(int known, const struct sym_elf_where *where
 		close(fd);
 		return 0;
 	}
-	r = use_debug_file(fd, elf, where, e, b);
+	r = use_debug_file(fd, elf, where, e, b, NULL, false, NULL);
 	elf_end(elf);
 	return r < 0 ? r : e->debug_file;
 }
@@ -438,7 +478,7 @@ static int collect_known_debug_file(int known, const struct sym_elf_where *where
  * matches. Returns 1 when used, 0 when there is none, or -ENOMEM.
  */
 static int collect_build_id_file(const struct sym_elf_where *where, struct sym_elf *e,
-				 struct builder *b)
+				 struct builder *b, struct dwarf_at *at)
 {
 	char path[4096], *id = NULL;
 	Elf *elf = NULL;
@@ -457,7 +497,7 @@ static int collect_build_id_file(const struct sym_elf_where *where, struct sym_e
 	r = sym_elf_read_build_id(elf, &id);
 	if (r < 0 || !id || strcmp(id, e->build_id) != 0)
 		goto out;
-	r = use_debug_file(fd, elf, where, e, b);
+	r = use_debug_file(fd, elf, where, e, b, path, false, at);
 	fd = -1;
 	if (r == 0)
 		r = e->debug_file;
@@ -508,7 +548,7 @@ static int file_crc(const struct sym_elf_where *where, int fd, uint32_t *ret_crc
  * Returns 1 when used, 0 when there is none, or -ENOMEM.
  */
 static int collect_debuglink(Elf *self, const struct sym_elf_where *where,
-			     struct sym_elf *e, struct builder *b)
+			     struct sym_elf *e, struct builder *b, struct dwarf_at *at)
 {
 	Elf_Data *data = section_data(self, ".gnu_debuglink");
 	const char *link, *slash;
@@ -554,11 +594,257 @@ static int collect_debuglink(Elf *self, const struct sym_elf_where *where,
 			close(fd);
 			continue;
 		}
-		r = use_debug_file(fd, elf, where, e, b);
+		r = use_debug_file(fd, elf, where, e, b, path, i < 2, at);
 		elf_end(elf);
 		if (r < 0 || e->debug_file)
 			return r < 0 ? r : 1;
 	}
+	return 0;
+}
+
+/* ---- the files the DWARF refers to ------------------------------------ */
+
+/*
+ * The .debug_sup section of elf (DWARF 5: version 5, is_supplementary, a
+ * path, a ULEB128 checksum length and the checksum) when is_supplementary
+ * is sup: 1 with the path (empty in a supplementary file) and the
+ * checksum, else 0.
+ */
+static int debug_sup(Elf *elf, bool sup, char *path, size_t path_size, unsigned char *id,
+		     size_t *ret_id_len)
+{
+	Elf_Data *data = section_data(elf, ".debug_sup");
+	const unsigned char *p;
+	size_t n, len, off, clen = 0;
+
+	if (!data || !data->d_buf || data->d_size < 5)
+		return 0;
+	p = data->d_buf;
+	n = data->d_size;
+	if ((p[0] | p[1] << 8) != 5 || p[2] != sup)
+		return 0;
+	len = strnlen((const char *)p + 3, n - 3);
+	if (3 + len >= n || len >= path_size)
+		return 0;
+	memcpy(path, p + 3, len + 1);
+	off = 3 + len + 1;
+	for (unsigned shift = 0; off < n && shift < 28; shift += 7) {
+		clen |= (size_t)(p[off] & 0x7f) << shift;
+		if (!(p[off++] & 0x80))
+			break;
+	}
+	if (clen > n - off)
+		return 0;
+	*ret_id_len = MIN(clen, (size_t)MAX_BUILD_ID);
+	memcpy(id, p + off, *ret_id_len);
+	return 1;
+}
+
+/*
+ * The supplementary file the DWARF file elf names: .gnu_debugaltlink (dwz:
+ * the path, a NUL, the file's build-id) or .debug_sup (DWARF 5; the
+ * checksum, which the supplementary file's own .debug_sup repeats).
+ * Returns 1 with the path, the id (*ret_id_len 0: nothing to check) and
+ * *ret_sup, or 0 when it names none.
+ */
+static int alt_link(Elf *elf, char *path, size_t path_size, unsigned char *id,
+		    size_t *ret_id_len, bool *ret_sup)
+{
+	Elf_Data *data = section_data(elf, ".gnu_debugaltlink");
+	const unsigned char *p;
+	size_t n, len;
+
+	*ret_sup = false;
+	if (data && data->d_buf && data->d_size > 1) {
+		p = data->d_buf;
+		n = data->d_size;
+		len = strnlen((const char *)p, n);
+		if (len == 0 || len >= n || len >= path_size)
+			return 0;
+		memcpy(path, p, len + 1);
+		*ret_id_len = MIN(n - len - 1, (size_t)MAX_BUILD_ID);
+		memcpy(id, p + len + 1, *ret_id_len);
+		return 1;
+	}
+	*ret_sup = true;
+	return debug_sup(elf, false, path, path_size, id, ret_id_len) && path[0];
+}
+
+/* The candidate path for a supplementary file whose identity is want
+ * (lowercase hex, "" when there is nothing to check): its build-id, or
+ * for a DWARF 5 one (sup) its .debug_sup checksum. Returns its fd, or -1;
+ * *mismatch is set when it is an ELF file of another identity. */
+static int alt_try(const struct sym_elf_where *where, bool in_root, const char *path,
+		   const char *want, bool sup, bool *mismatch)
+{
+	int fd = open_named(where, in_root, path);
+	unsigned char sum[MAX_BUILD_ID];
+	char *id = NULL, name[8];
+	size_t len = 0;
+	Elf *elf;
+	bool ok;
+
+	if (fd < 0)
+		return -1;
+	elf = elf_open(fd);
+	if (elf && sup && debug_sup(elf, true, name, sizeof(name), sum, &len)) {
+		id = malloc(2 * len + 1);
+		if (id) {
+			common_hex(sum, len, id);
+			id[2 * len] = '\0';
+		}
+	} else if (elf && !sup && sym_elf_read_build_id(elf, &id) < 0) {
+		id = NULL;
+	}
+	ok = elf && (!*want || (id && !strcmp(id, want)));
+	if (elf && !ok)
+		*mismatch = true;
+	free(id);
+	elf_end(elf);
+	if (!ok) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The supplementary file of the DWARF file elf (found at dwarf_path):
+ * as its link says (an absolute path in the process's root and in ours,
+ * a relative one beside the debug file, also through its real path),
+ * then by its build-id in DEBUG_DIR/.build-id/, then in DEBUG_DIR/.dwz/
+ * (Debian's /usr/lib/debug/.dwz/TRIPLET/PACKAGE.debug). The first whose
+ * build-id matches is kept in e->files.
+ */
+static void find_alt(Elf *elf, const struct sym_elf_where *where, const struct dwarf_at *at,
+		     int dwarf_fd, struct sym_elf *e)
+{
+	char link[2048], want[2 * MAX_BUILD_ID + 1], path[8192], dir[4096];
+	const char *debug_dir = where ? where->debug_dir : NULL, *base, *slash;
+	unsigned char id[MAX_BUILD_ID];
+	size_t id_len = 0;
+	const char *dwarf_path = at->path;
+	bool mismatch = false, sup, in_root;
+	int fd = -1;
+	ssize_t n;
+
+	if (!alt_link(elf, link, sizeof(link), id, &id_len, &sup))
+		return;
+	common_hex(id, id_len, want);
+	want[2 * id_len] = '\0';
+	base = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+	for (int i = 0; i < 8 && fd < 0; i++) {
+		path[0] = '\0';
+		in_root = false;
+		switch (i) {
+		case 0:  /* absolute, in the process's root */
+			if (link[0] == '/' && where && where->fs.root_fd >= 0) {
+				snprintf(path, sizeof(path), "%s", link);
+				in_root = true;
+			}
+			break;
+		case 1:  /* absolute, in ours */
+			if (link[0] == '/')
+				snprintf(path, sizeof(path), "%s", link);
+			break;
+		case 2:  /* relative to the debug file */
+			slash = strrchr(dwarf_path, '/');
+			if (link[0] != '/' && slash)
+				snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - dwarf_path),
+					 dwarf_path, link);
+			in_root = at->in_root;
+			break;
+		case 3:  /* relative to where a build-id link points */
+			snprintf(dir, sizeof(dir), "/proc/self/fd/%d", dwarf_fd);
+			n = link[0] != '/' ? readlink(dir, path, sizeof(path) - 1) : -1;
+			path[n > 0 ? n : 0] = '\0';
+			slash = strrchr(path, '/');
+			if (slash) {
+				snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+				snprintf(path, sizeof(path), "%s/%s", dir, link);
+			} else {
+				path[0] = '\0';
+			}
+			break;
+		case 4:  /* /usr/lib/debug/... under our DEBUG_DIR */
+			if (debug_dir && !strncmp(link, "/usr/lib/debug/", 15))
+				snprintf(path, sizeof(path), "%s/%s", debug_dir, link + 15);
+			break;
+		case 5:  /* by build-id */
+			if (debug_dir && id_len >= 2 && !sup)
+				snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", debug_dir,
+					 want, want + 2);
+			break;
+		case 6:  /* DEBUG_DIR/.dwz/DIR/NAME, DEBUG_DIR/.dwz/NAME */
+			slash = base > link + 1 ? memrchr(link, '/', (size_t)(base - link - 1)) : NULL;
+			if (debug_dir && slash)
+				snprintf(path, sizeof(path), "%s/.dwz/%s", debug_dir, slash + 1);
+			break;
+		case 7:
+			if (debug_dir)
+				snprintf(path, sizeof(path), "%s/.dwz/%s", debug_dir, base);
+			break;
+		}
+		if (path[0])
+			fd = alt_try(where, in_root, path, want, sup, &mismatch);
+	}
+	e->files.alt_fd = fd;
+	if (fd < 0)
+		e->files.alt_issue = mismatch ? SYM_DEBUG_ALT_MISMATCH : SYM_DEBUG_ALT_MISSING;
+}
+
+/* Does the DWARF of elf keep its DIEs in .dwo files: a DWARF 5 skeleton
+ * unit first, or GCC's DWARF 4 split units (the only DWARF 4 with a
+ * .debug_addr)? */
+static bool dwarf_is_split(Elf *elf)
+{
+	Elf_Scn *scn = find_section(elf, ".debug_info");
+	bool addr = find_section(elf, ".debug_addr") != NULL;
+	const unsigned char *p;
+	unsigned version, type;
+	GElf_Shdr sh;
+	Elf_Data *data;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || (sh.sh_flags & SHF_COMPRESSED))
+		return addr;
+	data = elf_getdata_rawchunk(elf, (int64_t)sh.sh_offset, MIN(sh.sh_size, 16), ELF_T_BYTE);
+	if (!data || data->d_size < 16)
+		return false;
+	p = data->d_buf;
+	if ((p[0] & p[1] & p[2] & p[3]) == 0xff)
+		p += 8;  /* 64-bit DWARF */
+	version = p[4] | p[5] << 8;
+	type = p[6];
+	return version == 5 ? type == 4 /* DW_UT_skeleton */ : version < 5 && addr;
+}
+
+/* What the DWARF at e->dwarf_fd refers to (see struct sym_dwarf_files). */
+static int find_dwarf_files(struct sym_elf *e, const struct sym_elf_where *where,
+			    const struct dwarf_at *at)
+{
+	char path[8192];
+	int fd = fcntl(e->dwarf_fd, F_DUPFD_CLOEXEC, 3);
+	Elf *elf;
+
+	if (fd < 0)
+		return -errno;
+	elf = elf_open(fd);
+	if (elf) {
+		find_alt(elf, where, at, e->dwarf_fd, e);
+		if (dwarf_is_split(elf) && where && where->path) {
+			snprintf(path, sizeof(path), "%s.dwp", where->path);
+			e->files.dwp_fd = open_named(where, true, path);
+			if (e->files.dwp_fd < 0)
+				e->files.dwp_fd = -1;
+			/* .dwo paths resolve in the process's root, also
+			 * once the process is gone (-1: ours) */
+			if (where->fs.root_fd >= 0)
+				e->files.root_fd = fcntl(where->fs.root_fd, F_DUPFD_CLOEXEC, 3);
+		}
+		e->files.refused = where ? where->fs.refused : NULL;
+		elf_end(elf);
+	}
+	close(fd);
 	return 0;
 }
 
@@ -674,6 +960,7 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 {
 	struct builder b = { 0 };
 	struct sym_elf *e = NULL;
+	struct dwarf_at at = { "", false };
 	Elf *elf = NULL;
 	int r;
 
@@ -694,6 +981,7 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 	}
 	e->dwarf_fd = -1;
 	e->debug_fd = -1;
+	e->files = (struct sym_dwarf_files){ .alt_fd = -1, .dwp_fd = -1, .root_fd = -1 };
 	r = read_loads(elf, e);
 	if (r < 0)
 		goto fail;
@@ -709,13 +997,23 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 			r = -errno;
 			goto fail;
 		}
+		if (where && where->path) {
+			snprintf(at.path, sizeof(at.path), "%s", where->path);
+			at.in_root = true;
+		}
 	}
 	if (where && where->have_debug_fd) {
 		r = collect_known_debug_file(where->debug_fd, where, e, &b);
 	} else {
-		r = collect_build_id_file(where, e, &b);
+		r = collect_build_id_file(where, e, &b, &at);
 		if (r == 0)
-			r = collect_debuglink(elf, where, e, &b);
+			r = collect_debuglink(elf, where, e, &b, &at);
+		/* a reload keeps what the first load found (the binary has it) */
+		if (r >= 0 && e->dwarf_fd >= 0) {
+			int r2 = find_dwarf_files(e, where, &at);
+
+			r = r2 < 0 ? r2 : r;
+		}
 	}
 	if (r == 0)
 		r = collect_mini_debug(elf, where, e, &b);
@@ -752,6 +1050,7 @@ void sym_elf__free(struct sym_elf *e)
 		close(e->dwarf_fd);
 	if (e->debug_fd >= 0)
 		close(e->debug_fd);
+	sym_dwarf_files__close(&e->files);
 	free(e);
 }
 

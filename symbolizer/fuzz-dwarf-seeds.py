@@ -1,15 +1,25 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-# Makes the seed corpus of fuzz-dwarf.c from a small -O2 -g ELF file (the
-# debug file of tests/unit/symbolizer-fixtures/fixture-inline.c made with
-# objcopy --only-keep-debug): the file itself, then for each debug section
-# a copy with the section truncated (its size in the section header
-# halved, and the file cut in the middle of it), its unit header zeroed,
-# its first length made huge, and bytes overwritten at fixed places; a
-# DWARF 5 line header with an impossible address size; and the file with
-# its debug sections compressed (zlib, and zlib-gnu's .zdebug_*).
+# Makes the seed corpus of fuzz-dwarf.c from small -O2 -g ELF files: the
+# file itself, then for each debug section a copy with the section
+# truncated (its size in the section header halved, and the file cut in
+# the middle of it), its unit header zeroed, its first length made huge,
+# and bytes overwritten at fixed places. The files (from
+# tests/unit/symbolizer-fixtures/fixture-inline.c):
+#   pristine    its debug file (objcopy --only-keep-debug); seeds unprefixed
+#   dwz, dwz5   the binary after dwz -m with a second one (GNU forms; -5
+#               for DWARF 5's .debug_sup forms), the multifile added as a
+#               section .fuzz_alt (fuzz-dwarf.c hands it over as the alt)
+#   split5      -gsplit-dwarf, its llvm-dwp package as .fuzz_dwp
+#   split4      -gdwarf-4 -gsplit-dwarf, binutils dwp's package (index v2)
+#   zstd        objcopy --compress-debug-sections=zstd
+# Each but pristine gives seeds NAME-SECTION-MUTATION; .fuzz_alt and
+# .fuzz_dwp are mutated as a whole like the debug sections. pristine also
+# gives a DWARF 5 line header with an impossible address size, and
+# itself with its debug sections compressed by zlib and zlib-gnu
+# (.zdebug_*), which the reader inflates itself.
 #
-# Usage: fuzz-dwarf-seeds.py DEBUG_FILE OUT_DIR
+# Usage: fuzz-dwarf-seeds.py OUT_DIR NAME=FILE...
 import os
 import struct
 import subprocess
@@ -17,7 +27,8 @@ import sys
 
 SECTIONS = [".debug_info", ".debug_abbrev", ".debug_line", ".debug_str",
             ".debug_line_str", ".debug_rnglists", ".debug_ranges",
-            ".debug_aranges", ".debug_loclists"]
+            ".debug_aranges", ".debug_loclists", ".debug_addr",
+            ".debug_str_offsets", ".fuzz_alt", ".fuzz_dwp"]
 
 
 def sections(data):
@@ -36,16 +47,21 @@ def sections(data):
     return out
 
 
-def main():
-    src, out = sys.argv[1], sys.argv[2]
-    data = open(src, "rb").read()
-    os.makedirs(out, exist_ok=True)
+# The sections the new forms and files are read through (the others are
+# the same code as pristine's).
+EXTRA = [".debug_info", ".debug_abbrev", ".debug_str", ".debug_addr",
+         ".debug_str_offsets", ".fuzz_alt", ".fuzz_dwp"]
+
+
+def seeds(out, label, data):
+    prefix = "" if label == "pristine" else label + "-"
+    wanted = SECTIONS if label == "pristine" else EXTRA
     def put(name, blob):
-        with open(os.path.join(out, name), "wb") as f:
+        with open(os.path.join(out, prefix + name), "wb") as f:
             f.write(blob)
-    put("pristine", data)
+    put("pristine" if label == "pristine" else "whole", data)
     for name, (hdr, off, size) in sorted(sections(data).items()):
-        if name not in SECTIONS or size < 16:
+        if name not in wanted or size < 16:
             continue
         tag = name.lstrip(".")
         b = bytearray(data)
@@ -76,13 +92,24 @@ def main():
             if data[fmt] >= 1 and data[fmt + 1] == 1:  # DW_LNCT_path
                 b[fmt + 2] = 0x01  # DW_FORM_addr
             put(tag + "-address-size-16", bytes(b))
-    # compressed sections, inflated by the reader itself: SHF_COMPRESSED
-    # and GNU .zdebug_*
-    for kind in ("zlib", "zlib-gnu"):
-        tmp = os.path.join(out, ".tmp-" + kind)
-        subprocess.run(["objcopy", f"--compress-debug-sections={kind}", src, tmp], check=True)
-        put("compressed-" + kind, open(tmp, "rb").read())
-        os.unlink(tmp)
+    if label == "pristine":
+        src = os.path.join(out, ".tmp-src")
+        with open(src, "wb") as f:
+            f.write(data)
+        for kind in ("zlib", "zlib-gnu"):
+            tmp = os.path.join(out, ".tmp-" + kind)
+            subprocess.run(["objcopy", f"--compress-debug-sections={kind}", src, tmp], check=True)
+            put("compressed-" + kind, open(tmp, "rb").read())
+            os.unlink(tmp)
+        os.unlink(src)
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    for arg in sys.argv[2:]:
+        label, _, path = arg.partition("=")
+        seeds(out, label, open(path, "rb").read())
 
 
 if __name__ == "__main__":

@@ -180,7 +180,8 @@ out:
 }
 
 static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
-		       const char **ret_name, const char **ret_module);
+		       const char **ret_name, const char **ret_module,
+		       uint64_t *ret_offset);
 
 /* This boot's id (ROOT/proc/sys/kernel/random/boot_id) into id[40]. */
 static int boot_id(const char *root, char id[40])
@@ -370,7 +371,8 @@ void sym_kernel__free(struct sym_kernel *k)
 }
 
 int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
-		       const char **ret_name, const char **ret_module)
+		       const char **ret_name, const char **ret_module,
+		       uint64_t *ret_offset)
 {
 	if (k->core_only && (addr < k->core_lo || addr >= k->core_hi)) {
 		struct sym_kernel *full = NULL;
@@ -393,11 +395,12 @@ int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
 		full->names = NULL;
 		sym_kernel__free(full);
 	}
-	return ksym_lookup(k, addr, ret_name, ret_module);
+	return ksym_lookup(k, addr, ret_name, ret_module, ret_offset);
 }
 
 static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
-		       const char **ret_name, const char **ret_module)
+		       const char **ret_name, const char **ret_module,
+		       uint64_t *ret_offset)
 {
 	size_t lo = sym_sorted__count_le(k->syms, k->n, sizeof(*k->syms), addr);
 	const struct sym_ksym *sym, *next;
@@ -416,5 +419,6 @@ static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
 		return -ENOENT;
 	*ret_name = k->names + sym->name;
 	*ret_module = sym->module == UINT32_MAX ? NULL : k->names + sym->module;
+	*ret_offset = addr - sym->addr;
 	return 0;
 }

@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include <elf.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -177,6 +178,70 @@ bool sym_cfi__has_frame_pointers(const struct sym_cfi *c);
 /* Read the 8 bytes at vaddr from the copied sections; -ENOENT outside. */
 int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word);
 
+/* ---- compress.c: compressed sections ------------------------------------- */
+
+typedef struct Elf_Scn Elf_Scn;
+
+/* How a section is compressed (filled by sym_section_compression()). */
+struct sym_compressed {
+	bool compressed;
+	bool gnu;            /* .zdebug_*: "ZLIB" and a big-endian size */
+	uint32_t type;       /* ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD, ... */
+	uint64_t size;       /* inflated size (GNU: read by the inflate) */
+	uint64_t align;
+	uint64_t data_off;   /* the compressed bytes in the file */
+	uint64_t data_len;
+};
+
+/*
+ * Is the section (named name) compressed, and how: 1 and *ret when it is
+ * (SHF_COMPRESSED or .zdebug_*), 0 when not, -EINVAL when its header is
+ * unreadable. shdr is the section's header (a GElf_Shdr).
+ */
+int sym_section_compression(Elf *elf, Elf_Scn *scn, const Elf64_Shdr *shdr,
+			    const char *name, struct sym_compressed *ret);
+
+/*
+ * The inflated bytes of a compressed section of the file open at fd, of
+ * file_size bytes, read with pread: *ret_buf (c->size bytes and a NUL
+ * after them, the caller's to free). zlib and zstd. Returns 0,
+ * -EPROTONOSUPPORT for another compression, -EINVAL when corrupt (or
+ * claiming more than 1100 times its compressed size), -ENOMEM.
+ */
+int sym_section_inflate(int fd, uint64_t file_size, const Elf64_Shdr *shdr,
+			struct sym_compressed *c, uint8_t **ret_buf);
+
+/* ---- elf.c + dwarf.c: the files a binary's DWARF refers to ----------- */
+
+/*
+ * Found when the binary is loaded, while its process (and so its root)
+ * still exists, and kept with the binary: the dwz / DWARF 5
+ * supplementary file named by .gnu_debugaltlink or .debug_sup (its
+ * build-id checked), PATH.dwp next to the binary, and the root that the
+ * .dwo paths of split units resolve in. fds are -1 when absent.
+ */
+struct sym_dwarf_files {
+	int alt_fd;
+	uint8_t alt_issue;  /* enum sym_debug_issue: why a named
+	                       supplementary file is not alt_fd */
+	int dwp_fd;
+	int root_fd;        /* O_PATH directory: the process's root, or -1
+	                       for ours */
+	uint64_t *refused;  /* the session's refusal counters (sym_fs), for
+	                       the .dwo files opened later, or NULL */
+};
+
+/* Closes the fds and sets them to -1. */
+void sym_dwarf_files__close(struct sym_dwarf_files *f);
+
+/*
+ * Opens a debug file other users may control, at path inside fs->root_fd
+ * (-1: path as it is), by the rules of sym_file_open(): the one place
+ * every separate debug file, dwz file, .dwo and .dwp is opened. Returns
+ * the fd or -errno (-EPERM: refused, counted in fs->refused).
+ */
+int sym_debug_open(const struct sym_fs *fs, const char *path);
+
 /* ---- elf.c: one ELF binary's symbol table ----------------------------- */
 
 /*
@@ -212,6 +277,7 @@ struct sym_elf {
 	int dwarf_fd;     /* the file holding .debug_info (this one or its
 	                     debug file), or -1 */
 	int debug_fd;     /* the separate debug file used, or -1 */
+	struct sym_dwarf_files files;  /* what the DWARF refers to */
 	struct sym_cfi cfi;
 };
 
@@ -271,14 +337,19 @@ struct sym_dwarf_frame {
 	const char *name;  /* linkage name or name, or NULL */
 	const char *file;  /* source file, or NULL */
 	uint32_t line;     /* 0 when file is NULL */
+	uint8_t issue;     /* enum sym_debug_issue: what this frame lost */
 };
 
 /*
  * Open the DWARF of the ELF file at fd (a dup of fd is kept; the CU list is
- * read now, everything else on first use). Returns 0 and *ret_dwarf,
+ * read now, everything else on first use), with the files it refers to
+ * (files may be NULL: none; their fds are borrowed, dups are kept).
+ * ret_issues (SYM_DEBUG__COUNT counters, or NULL) gets what could not be
+ * read at the open, also when it fails. Returns 0 and *ret_dwarf,
  * -ENODATA when the file has no usable DWARF, or -ENOMEM.
  */
-int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf);
+int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
+		    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues);
 
 /* No one debug section is held above this (per-section cap). */
 #define SYM_DWARF_MAX_SECTION (1ULL << 30)
@@ -292,7 +363,8 @@ int sym_dwarf__open(int fd, struct sym_dwarf **ret_dwarf);
  * too (a unit over it gives no lines, counted in
  * sym_dwarf__over_budget()). Other returns as sym_dwarf__open().
  */
-int sym_dwarf__open_bounded(int fd, uint64_t max_bytes, struct sym_dwarf **ret_dwarf);
+int sym_dwarf__open_bounded(int fd, const struct sym_dwarf_files *files, uint64_t max_bytes,
+			    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues);
 
 /*
  * What sym_dwarf__open_bounded() would charge for the file at fd, from
@@ -303,6 +375,10 @@ int sym_dwarf__cost(int fd, uint64_t *ret_bytes);
 
 /* Units given up because they would pass the memory bound. */
 uint64_t sym_dwarf__over_budget(const struct sym_dwarf *d);
+
+/* What could not be read so far, per enum sym_debug_issue (units are
+ * counted when first looked up). */
+const uint32_t *sym_dwarf__issues(const struct sym_dwarf *d);
 void sym_dwarf__free(struct sym_dwarf *d);
 
 /*
@@ -479,8 +555,10 @@ size_t sym_kernel__memory(const struct sym_kernel *k);
 
 /*
  * Look addr up. Returns 0 and the borrowed *ret_name and *ret_module (NULL
- * for the core kernel), or -ENOENT. An address outside the core kernel of
- * a table read from the cache makes it read kallsyms in full, once.
+ * for the core kernel) and *ret_offset (addr minus the symbol's start), or
+ * -ENOENT. An address outside the core kernel of a table read from the
+ * cache makes it read kallsyms in full, once.
  */
 int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
-		       const char **ret_name, const char **ret_module);
+		       const char **ret_name, const char **ret_module,
+		       uint64_t *ret_offset);

@@ -43,6 +43,7 @@ struct cached_frame {
 	uint32_t line;
 	uint8_t kind;   /* enum sym_frame_kind */
 	uint8_t miss;   /* enum sym_miss */
+	uint8_t debug;  /* enum sym_debug_issue */
 };
 
 struct cache_slot {
@@ -72,6 +73,12 @@ struct sym_binary {
 	bool evicted;          /* unloaded for the memory bound: reload from fd */
 	int fd;                /* the binary, kept to reload it, or -1 */
 	int debug_fd;          /* its separate debug file, or -1 */
+	struct sym_dwarf_files dfiles; /* what its DWARF refers to */
+	/* debug issues counted in sym_stats: the most any load of its DWARF
+	 * found (a reload finds the same again), and what its frames lose
+	 * when the DWARF could not be opened at all */
+	uint32_t issues[SYM_DEBUG__COUNT];
+	uint8_t dwarf_issue;
 	size_t mem;            /* bytes accounted in sym_session.bin_memory */
 	uint64_t last_use;     /* sym_session.tick when last used */
 	uint32_t refs, live_refs;  /* mappings of (live) processes, counted
@@ -193,6 +200,24 @@ const char *sym_miss_name(enum sym_miss miss)
 	return names[miss];
 }
 
+const char *sym_debug_issue_name(enum sym_debug_issue issue)
+{
+	static const char *const names[SYM_DEBUG__COUNT] = {
+		[SYM_DEBUG_OK] = "none",
+		[SYM_DEBUG_ALT_MISSING] = "alt-missing",
+		[SYM_DEBUG_ALT_MISMATCH] = "alt-build-id-mismatch",
+		[SYM_DEBUG_DWO_MISSING] = "dwo-missing",
+		[SYM_DEBUG_DWO_MISMATCH] = "dwo-id-mismatch",
+		[SYM_DEBUG_UNKNOWN_FORM] = "unknown-form",
+		[SYM_DEBUG_COMPRESSION] = "unsupported-compression",
+		[SYM_DEBUG_CORRUPT] = "corrupt",
+	};
+
+	if ((unsigned)issue >= SYM_DEBUG__COUNT)
+		return "invalid";
+	return names[issue];
+}
+
 /* ---- processes ---------------------------------------------------------- */
 
 static uint64_t pid_hash(pid_t pid)
@@ -273,15 +298,23 @@ static void binary_account(struct sym_session *s, struct sym_binary *bin)
 	s->bin_memory += bin->mem;
 }
 
-/* Keep the debug file in the binary, not in its (evictable) sym_elf. */
+/* Keep the debug file, and the files its DWARF refers to, in the binary,
+ * not in its (evictable) sym_elf: a reload does not look for them. */
 static void binary_take_debug_fd(struct sym_binary *bin)
 {
+	struct sym_dwarf_files *f = &bin->elf->files;
+
 	if (bin->elf->debug_fd >= 0) {
 		if (bin->debug_fd < 0)
 			bin->debug_fd = bin->elf->debug_fd;
 		else
 			close(bin->elf->debug_fd);
 		bin->elf->debug_fd = -1;
+	}
+	if (f->alt_fd >= 0 || f->alt_issue || f->dwp_fd >= 0 || f->root_fd >= 0) {
+		sym_dwarf_files__close(&bin->dfiles);
+		bin->dfiles = *f;
+		*f = (struct sym_dwarf_files){ .alt_fd = -1, .dwp_fd = -1, .root_fd = -1 };
 	}
 }
 
@@ -339,6 +372,7 @@ static void binary_free(struct sym_binary *bin)
 		close(bin->fd);
 	if (bin->debug_fd >= 0)
 		close(bin->debug_fd);
+	sym_dwarf_files__close(&bin->dfiles);
 	free(bin);
 }
 
@@ -400,6 +434,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 		if (!bin)
 			goto nomem;
 		bin->fd = bin->debug_fd = -1;
+		bin->dfiles = (struct sym_dwarf_files){ .alt_fd = -1, .dwp_fd = -1, .root_fd = -1 };
 		bin->elf = elf;
 		bin->fail = elf ? SYM_MISS_NONE : fail;
 		elf = NULL;
@@ -1154,6 +1189,7 @@ static void cache_put(struct sym_binary *bin, uint64_t vaddr,
 			.line = frames[j].line,
 			.kind = (uint8_t)frames[j].kind,
 			.miss = (uint8_t)frames[j].miss,
+			.debug = (uint8_t)frames[j].debug,
 		};
 }
 
@@ -1161,6 +1197,16 @@ static void cache_put(struct sym_binary *bin, uint64_t vaddr,
 
 /* Frames of one address, innermost first; more are cut (see lookup). */
 #define MAX_INLINE 64
+
+/* The session's count of debug issues follows the binary's most. */
+static void binary_issues(struct sym_session *s, struct sym_binary *bin, const uint32_t *now)
+{
+	for (int i = 1; i < SYM_DEBUG__COUNT; i++)
+		if (now[i] > bin->issues[i]) {
+			s->stats.debug_issues[i] += now[i] - bin->issues[i];
+			bin->issues[i] = now[i];
+		}
+}
 
 /*
  * The DWARF of bin, opened on its first address. What it will hold (its
@@ -1172,6 +1218,7 @@ static void cache_put(struct sym_binary *bin, uint64_t vaddr,
  */
 static struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *bin)
 {
+	uint32_t issues[SYM_DEBUG__COUNT] = { 0 };
 	uint64_t cost = 0;
 	int fd, copy = -1, r;
 
@@ -1202,13 +1249,21 @@ static struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *
 		}
 		if (s->bin_memory + cost > s->max_memory)
 			evict_to(s, s->max_memory > cost ? s->max_memory - cost : 0);
-		r = sym_dwarf__open_bounded(fd, s->max_memory, &bin->dwarf);
+		r = sym_dwarf__open_bounded(fd, &bin->dfiles, s->max_memory, &bin->dwarf, issues);
 		if (r < 0)
 			bin->dwarf = NULL;
 		if (r == -EFBIG)
 			s->stats.refused[SYM_REFUSED_BUDGET]++;
 		if (copy >= 0)
 			close(copy);
+		binary_issues(s, bin, issues);
+		/* DWARF that could not be opened for one of these costs every
+		 * frame its lines */
+		bin->dwarf_issue = SYM_DEBUG_OK;
+		if (!bin->dwarf)
+			for (int i = 1; i < SYM_DEBUG__COUNT && !bin->dwarf_issue; i++)
+				if (issues[i])
+					bin->dwarf_issue = (uint8_t)i;
 	}
 	return bin->dwarf;
 }
@@ -1352,6 +1407,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 			ret_frames[i].line = c->line;
 			ret_frames[i].kind = c->kind;
 			ret_frames[i].miss = c->miss;
+			ret_frames[i].debug = c->debug;
 		}
 		*ret_n = n;
 		return 0;
@@ -1361,6 +1417,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 		nd = sym_dwarf__lookup(dwarf, vaddr, df, MIN(max, MAX_INLINE));
 		if (nd < 0)
 			return nd;
+		binary_issues(s, bin, sym_dwarf__issues(dwarf));
 	}
 	if (nd == 0 || !df[nd - 1].name)
 		elf_name = sym_elf__lookup(bin->elf, vaddr);
@@ -1374,6 +1431,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 			.line = df[i].file ? df[i].line : 0,
 			.kind = outer ? SYM_FRAME_USER : SYM_FRAME_INLINED,
 			.miss = name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
+			.debug = df[i].issue,
 		};
 		if ((name && !ret_frames[n].name) || (df[i].file && !ret_frames[n].file))
 			return -ENOMEM;
@@ -1384,6 +1442,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 			.name = memo_intern(s, &bin->names, elf_name, true),
 			.kind = SYM_FRAME_USER,
 			.miss = elf_name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
+			.debug = bin->dwarf_issue,
 		};
 		if (elf_name && !ret_frames[0].name)
 			return -ENOMEM;
@@ -1744,21 +1803,25 @@ int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
 int sym_session__kernel(struct sym_session *s, uint64_t addr,
 			struct sym_frame *ret_frame)
 {
+	/* No kernel address leaves here but in f.addr: with KASLR one
+	 * address gives away the kernel's random offset to whoever reads a
+	 * profile. A frame keeps its offset in its function (as perf shows
+	 * "name+0x1a"); one that kallsyms does not name is "[unknown]". */
 	struct sym_frame f = {
 		.module = "[kernel.kallsyms]",
 		.addr = addr,
-		.offset = addr,
 		.kind = SYM_FRAME_KERNEL,
 		.miss = SYM_MISS_NO_SYMBOL,
 	};
 	const char *name, *module;
+	uint64_t offset;
 	int r = 0;
 
 	if (!s->kernel_tried && !s->no_kernel) {
 		int cache = 0;
 
 		s->kernel_tried = true;
-		/* Without kallsyms kernel frames keep their address. */
+		/* Without kallsyms kernel frames are "[unknown]". */
 		r = sym_kernel__load(s->root, s->cache_dir, &s->kernel, &cache);
 		if (r != -ENOMEM)
 			r = 0;
@@ -1766,7 +1829,9 @@ int sym_session__kernel(struct sym_session *s, uint64_t addr,
 		s->stats.cache_writes += cache == 2;
 		s->stats.cache_errors += cache < 0;
 	}
-	if (r == 0 && s->kernel && sym_kernel__lookup(s->kernel, addr, &name, &module) == 0) {
+	if (r == 0 && s->kernel &&
+	    sym_kernel__lookup(s->kernel, addr, &name, &module, &offset) == 0) {
+		f.offset = offset;
 		if (module) {
 			/* "name [module]", as perf shows module frames */
 			f.name = sym_strings__printf(&s->strings, "%s [%s]", name, module);
@@ -1776,7 +1841,7 @@ int sym_session__kernel(struct sym_session *s, uint64_t addr,
 		}
 		f.miss = SYM_MISS_NONE;
 	} else {
-		f.name = sym_strings__printf(&s->strings, "[kernel]+0x%" PRIx64, addr);
+		f.name = unknown;
 	}
 	if (!f.name || !f.module) {
 		r = -ENOMEM;

@@ -39,6 +39,29 @@ enum sym_miss {
 };
 
 /*
+ * Debug information found but not (wholly) read, per reason: counted per
+ * file, unit or section in sym_stats.debug_issues, and given to the frames
+ * whose name, line or inline chain it cost (sym_frame.debug).
+ */
+enum sym_debug_issue {
+	SYM_DEBUG_OK = 0,
+	SYM_DEBUG_ALT_MISSING,    /* the dwz / DWARF 5 supplementary file that
+	                             .gnu_debugaltlink or .debug_sup names is
+	                             not found */
+	SYM_DEBUG_ALT_MISMATCH,   /* found, but its build-id is another */
+	SYM_DEBUG_DWO_MISSING,    /* a split unit's .dwo (or its .dwp entry)
+	                             is not found */
+	SYM_DEBUG_DWO_MISMATCH,   /* a .dwo is found but holds another unit
+	                             (its dwo id differs) */
+	SYM_DEBUG_UNKNOWN_FORM,   /* a unit uses an attribute form the reader
+	                             does not know: read up to it */
+	SYM_DEBUG_COMPRESSION,    /* a section compressed in a way the reader
+	                             cannot inflate */
+	SYM_DEBUG_CORRUPT,        /* a section or unit that fails its checks */
+	SYM_DEBUG__COUNT,
+};
+
+/*
  * One resolved frame. All strings are borrowed from the session and stay
  * valid until sym_session__free(). name is never NULL: an unresolved frame
  * is named "module+0xoffset" (or "[unknown]" when not even the module is
@@ -53,13 +76,18 @@ struct sym_frame {
 	const char *build_id;  /* lowercase hex GNU build-id, or NULL */
 	uint64_t addr;         /* the raw address that was resolved */
 	uint64_t offset;       /* file offset of addr in module (user frames),
-	                          or addr itself (kernel frames) */
+	                          or addr's offset in its function (kernel
+	                          frames: never the address, which with KASLR
+	                          would give the kernel's offset away; 0 for
+	                          "[unknown]") */
 	const char *file;      /* source file from DWARF, or NULL */
 	uint32_t line;         /* source line, or 0 when file is NULL; for
 	                          the caller of an inlined frame, the line of
 	                          the inlined call */
 	enum sym_frame_kind kind;
 	enum sym_miss miss;
+	enum sym_debug_issue debug;  /* debug information that existed for
+	                                this frame but could not be read */
 };
 
 /*
@@ -156,6 +184,10 @@ struct sym_stats {
 	uint64_t cache_errors;             /* entries that could not be read
 	                                      or written (the originals were
 	                                      used) */
+	uint64_t debug_issues[SYM_DEBUG__COUNT]; /* debug files, units and
+	                                      sections that could not be read,
+	                                      per reason (each binary's once,
+	                                      however often it is reloaded) */
 	uint64_t refused[SYM_REFUSED__COUNT]; /* files (and reads) refused,
 	                                      per reason: see sym_refusal */
 };
@@ -247,6 +279,9 @@ void sym_session__trim(struct sym_session *s, uint64_t max_bytes);
 
 /* A short human name for a miss reason ("no-mapping", ...). */
 const char *sym_miss_name(enum sym_miss miss);
+
+/* A short kebab-case name for a debug issue ("alt-missing", ...). */
+const char *sym_debug_issue_name(enum sym_debug_issue issue);
 
 /* ---- unwinding user stacks with DWARF CFI (unwind.c) ------------------- */
 

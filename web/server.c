@@ -568,6 +568,12 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		metric(f, "ember_flushes_total", "counter", "Flushes to the database.", m.flushes);
 		metric(f, "ember_flush_errors_total", "counter", "Flushes that failed to write.",
 		       m.flush_errors);
+		metric(f, "ember_database_write_failing", "gauge",
+		       "Flushes failed in a row since the last one that wrote (0: writing works).",
+		       m.write_failing);
+		metric(f, "ember_database_write_resumes_total", "counter",
+		       "Times writing worked again after failed flushes (a disk that was full).",
+		       m.write_resumes);
 		metric(f, "ember_flush_duration_seconds", "gauge", "Duration of the latest flush.",
 		       m.last_flush_seconds);
 		metric(f, "ember_flush_duration_seconds_total", "counter",
@@ -677,6 +683,8 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 	}
 	metric(f, "ember_database_size_bytes", "gauge", "Database file size, with its WAL.",
 	       (double)(file_size(srv->db_path, "") + file_size(srv->db_path, "-wal")));
+	metric(f, "ember_database_wal_bytes", "gauge", "Size of the database's WAL file.",
+	       (double)file_size(srv->db_path, "-wal"));
 	metric(f, "ember_resident_memory_bytes", "gauge", "Resident memory of this process.",
 	       (double)common_rss_bytes());
 	metric(f, "ember_http_requests_total", "counter", "HTTP requests answered.",

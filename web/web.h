@@ -88,6 +88,8 @@ struct web_metrics {
 	} drops[WEB_METRICS_MAX_DROPS];
 	size_t n_drops;
 	uint64_t flushes, flush_errors;
+	uint64_t write_failing;      /* flushes failed in a row (0: writing works) */
+	uint64_t write_resumes;      /* times writing worked again after failures */
 	double flush_interval_seconds; /* the --flush interval */
 	double last_flush_seconds;   /* duration of the latest flush */
 	double flush_seconds_sum;    /* of all flushes */

@@ -8,6 +8,7 @@ full disk (a tmpfs in a private mount namespace, shrunk to what is in use
 while recording, grown again later): flushes fail and are counted, sampling
 goes on, writing resumes, and every sample is accounted for."""
 import os
+import zlib
 import random
 import signal
 import sqlite3
@@ -169,8 +170,17 @@ def report_errors(d):
     with open(newer, "wb") as f:
         data = bytearray(before)
         data[60:64] = (99).to_bytes(4, "big")
+        # As a newer Ember would write it: page 1 keeps a valid checksum
+        # (CRC32 of all but the 8 reserved bytes, then "EMBc").
+        size = int.from_bytes(data[16:18], "big") or 65536
+        crc = zlib.crc32(bytes(data[:size - 8]))
+        data[size - 8:size] = crc.to_bytes(4, "little") + b"EMBc"
         f.write(data)
     bad(["report", newer], 1, "newer Ember")
+    with open(newer, "wb") as f:
+        data[100] ^= 1
+        f.write(data)
+    bad(["report", newer], 1, "damaged")
     corrupt = os.path.join(d, "corrupt.db")
     with open(corrupt, "wb") as f:
         data = bytearray(before)

@@ -218,7 +218,10 @@ int main(int argc, char **argv)
 		CHECK_RC(store_db__commit(db), 0);
 		store_db__close(db);
 		for (size_t i = 0; i < 3; i++) {
-			CHECK(sqlite3_open(path, &sql) == SQLITE_OK);
+			/* Through the checksum VFS, as the writer would:
+			 * what is tested is the block decoder. */
+			CHECK(sqlite3_open_v2(path, &sql, SQLITE_OPEN_READWRITE,
+					      "ember-checksum") == SQLITE_OK);
 			CHECK(sqlite3_exec(sql, garbage[i], NULL, NULL, NULL) == SQLITE_OK);
 			sqlite3_close(sql);
 			CHECK_RC(store_db__open(path, STORE_OPEN_READ, &db), 0);

@@ -69,6 +69,11 @@ static void a2l_location(const char *s, struct a2l_frame *f)
  * Resolves addrs[0..n) (run-time) of pid and compares with addr2line on
  * bin at vaddrs[0..n). Returns the number of addresses that differ.
  */
+/* The reference: addr2line, or llvm-symbolizer where addr2line cannot
+ * read the format (split DWARF); both print "0xADDR", then name and
+ * file:line per frame, innermost first. */
+static const char *reference = "addr2line -f -i -a -e";
+
 static size_t compare(struct sym_session *s, pid_t pid, const char *bin,
 		      const uint64_t *addrs, const uint64_t *vaddrs, size_t n,
 		      const char *what, size_t *ret_inlined)
@@ -84,7 +89,7 @@ static size_t compare(struct sym_session *s, pid_t pid, const char *bin,
 	for (size_t k = 0; k < n; k++)
 		fprintf(f, "0x%" PRIx64 "\n", vaddrs[k]);
 	fclose(f);
-	snprintf(cmd, sizeof(cmd), "addr2line -f -i -a -e '%s' < %s", bin, path);
+	snprintf(cmd, sizeof(cmd), "%s '%s' < %s", reference, bin, path);
 	p = popen(cmd, "r");
 	CHECK(p != NULL);
 	/* Blocks: "0xADDR", then name and file:line per frame. */
@@ -217,7 +222,80 @@ static void check_binary(const char *run_bin, const char *ref_bin, const char *d
 	CHECK(sym_session__user_frames(s, c.pid, addrs[0], fr, 0, &nf) == -EINVAL);
 	sym_session__stats(s, &st);
 	CHECK(st.with_line > 0 && st.with_line <= st.frames);
+	/* everything was read: no debug issue on any frame or counter */
+	for (size_t i = 0; i < n; i++) {
+		CHECK(sym_session__user_frames(s, c.pid, addrs[i], fr, 64, &nf) == 0);
+		for (size_t j = 0; j < nf; j++)
+			CHECK(fr[j].debug == SYM_DEBUG_OK);
+	}
+	for (int i = 0; i < SYM_DEBUG__COUNT; i++)
+		if (st.debug_issues[i])
+			fprintf(stderr, "%s: debug issue %s %" PRIu64 "\n", what,
+				sym_debug_issue_name(i), st.debug_issues[i]);
+	for (int i = 0; i < SYM_DEBUG__COUNT; i++)
+		CHECK(st.debug_issues[i] == 0);
 	last_stats = st;
+	sym_session__free(s);
+}
+
+/*
+ * Debug information that is there but cannot be read: every address of
+ * hot_outer in run_bin still resolves (its name from the symbol table,
+ * its line where the binary has it), the frames say what they lost, and
+ * the session counts it once under issue.
+ */
+static void check_issue(const char *run_bin, const char *ref_bin, const char *debug_dir,
+			enum sym_debug_issue issue, bool lines, const char *what)
+{
+	struct sym_options opts = { .no_kernel = true, .debug_dir = debug_dir };
+	struct sym_session *s = NULL;
+	uint64_t vaddr = 0, size = 0;
+	size_t marked = 0, named = 0, with_line = 0, nf = 0;
+	char libc[64];
+	struct test_child c;
+	struct sym_frame fr[64];
+	struct sym_stats st;
+
+	CHECK(nm_symbol(ref_bin, "hot_outer", &vaddr, &size) == 0);
+	CHECK(sym_session__new(&opts, &s) == 0);
+	CHECK(test_child_start(run_bin, &c) == 0);
+	CHECK(sym_session__note_process(s, c.pid) == 0);
+	/* an address in libc, to use another binary before a trim */
+	test_run(libc, sizeof(libc), "grep 'r-xp.*libc' /proc/%d/maps | head -1 | cut -d- -f1",
+		 (int)c.pid);
+	CHECK(libc[0] != '\0');
+	test_child_stop(&c);
+	for (uint64_t i = 0; i < size; i++) {
+		CHECK(sym_session__user_frames(s, c.pid, c.addrs[0] + i, fr, 64, &nf) == 0);
+		CHECK(nf >= 1);
+		named += !strcmp(fr[nf - 1].name, "hot_outer");
+		with_line += fr[0].file != NULL;
+		for (size_t j = 0; j < nf; j++)
+			if (fr[j].debug == issue) {
+				marked++;
+				break;
+			}
+	}
+	sym_session__stats(s, &st);
+	fprintf(stderr, "%s: %" PRIu64 " addresses, %zu named hot_outer, %zu with a line, "
+		"%zu marked %s; counted %" PRIu64 "\n", what, size, named, with_line, marked,
+		sym_debug_issue_name(issue), st.debug_issues[issue]);
+	CHECK(named == size);
+	CHECK(marked > 0);
+	CHECK(!lines || with_line == size);
+	CHECK(st.debug_issues[issue] >= 1);
+	/* counted once, however many lookups, also after a reload */
+	CHECK(sym_session__user_frames(s, c.pid, strtoull(libc, NULL, 16), fr, 64, &nf) == 0);
+	sym_session__trim(s, 0);
+	for (uint64_t i = 0; i < size; i++)
+		CHECK(sym_session__user_frames(s, c.pid, c.addrs[0] + i, fr, 64, &nf) == 0);
+	{
+		struct sym_stats again;
+
+		sym_session__stats(s, &again);
+		CHECK(again.reloads >= 1);
+		CHECK(memcmp(again.debug_issues, st.debug_issues, sizeof(st.debug_issues)) == 0);
+	}
 	sym_session__free(s);
 }
 
@@ -270,6 +348,191 @@ static void sh(const char *fmt, const char *a, const char *b, const char *c2)
 	}
 }
 
+/* The build-id of bin, hex. */
+static void build_id(const char *bin, char *out, size_t size)
+{
+	test_run(out, size, "readelf -n '%s' | sed -n 's/.*Build ID: //p'", bin);
+}
+
+/*
+ * zstd (ELFCOMPRESS_ZSTD, as binutils 2.40 writes it and Debian 12's
+ * libelf cannot inflate): in the binary, and in a build-id debug file
+ * through the on-disk cache (written, then read).
+ */
+static void check_zstd(const char *nopie, const char *pie, const char *src)
+{
+	char bin[8192], dbg[8192], dir[8192], id[256], out[256], cdir[8192];
+
+	snprintf(bin, sizeof(bin), "%s/zstd", tmp_root);
+	sh("objcopy --compress-debug-sections=zstd '%s' '%s'%s", nopie, bin, "");
+	/* ch_type 2 in every compressed section's header */
+	test_run(out, sizeof(out), "python3 -c \"import struct,sys\n"
+		 "d=open(sys.argv[1],'rb').read()\n"
+		 "o,=struct.unpack_from('<Q',d,0x28);e,n,x=struct.unpack_from('<HHH',d,0x3a)\n"
+		 "print(sum(1 for i in range(n) if struct.unpack_from('<Q',d,o+i*e+8)[0]&0x800 "
+		 "and struct.unpack_from('<I',d,struct.unpack_from('<Q',d,o+i*e+24)[0])[0]==2))\" "
+		 "'%s'", bin);
+	CHECK(atoi(out) >= 3);
+	check_binary(bin, nopie, "", src, "zstd-compressed debug sections");
+
+	build_id(pie, id, sizeof(id));
+	snprintf(dir, sizeof(dir), "%s/zdebug/.build-id/%.2s", tmp_root, id);
+	snprintf(dbg, sizeof(dbg), "%.4000s/%s.debug", dir, id + 2);
+	snprintf(bin, sizeof(bin), "%s/zstd-stripped", tmp_root);
+	sh("mkdir -p '%s' && objcopy --only-keep-debug --compress-debug-sections=zstd '%s' '%s'",
+	   dir, pie, dbg);
+	sh("strip -s '%s' -o '%s'%s", pie, bin, "");
+	snprintf(dir, sizeof(dir), "%s/zdebug", tmp_root);
+	snprintf(cdir, sizeof(cdir), "%s/zcache", tmp_root);
+	cache_dir = cdir;
+	check_binary(bin, pie, dir, src, "zstd debug file, cache written");
+	CHECK(last_stats.cache_writes == 1 && last_stats.cache_errors == 0);
+	check_binary(bin, pie, dir, src, "zstd debug file, cache read");
+	CHECK(last_stats.cache_hits == 1 && last_stats.cache_errors == 0);
+	cache_dir = NULL;
+	check_binary(bin, pie, dir, src, "zstd debug file, no cache");
+
+	/* a compression nobody knows (ch_type 0x7f): counted, not read */
+	snprintf(bin, sizeof(bin), "%s/zunknown", tmp_root);
+	test_run(out, sizeof(out), "python3 -c \"import struct,sys\n"
+		 "d=bytearray(open(sys.argv[1],'rb').read())\n"
+		 "o,=struct.unpack_from('<Q',d,0x28);e,n,x=struct.unpack_from('<HHH',d,0x3a)\n"
+		 "for i in range(n):\n"
+		 " h=o+i*e\n"
+		 " if struct.unpack_from('<Q',d,h+8)[0]&0x800: struct.pack_into('<I',d,struct.unpack_from('<Q',d,h+24)[0],0x7f)\n"
+		 "open(sys.argv[2],'wb').write(d)\n"
+		 "print('ok')\" '%s/zstd' '%s'", tmp_root, bin);
+	CHECK(strcmp(out, "ok") == 0);
+	sh("chmod +x '%s'%s%s", bin, "", "");
+	check_issue(bin, nopie, "", SYM_DEBUG_COMPRESSION, false, "unknown compression");
+}
+
+/*
+ * dwz: the non-PIE and PIE fixtures share a multifile (dwz -m), DWARF 4
+ * style (.gnu_debugaltlink, DW_FORM_GNU_ref_alt / GNU_strp_alt) and
+ * DWARF 5 (-5: .debug_sup, DW_FORM_ref_sup4 / strp_sup): the inlined
+ * functions' abstract origins move there. Frames as for the plain build,
+ * with the multifile named by its absolute path, by a relative one, and
+ * found only in DEBUG_DIR/.dwz/; then missing, and with another build-id.
+ */
+static void check_dwz(const char *nopie, const char *pie, const char *src)
+{
+	char d[8192], out[512], a[8192], dbg[8192], what[256];
+	const char *modes[] = { "", "-5" };
+
+	for (int m = 0; m < 2; m++) {
+		const char *tag = m ? "dwz -5" : "dwz";
+
+		snprintf(d, sizeof(d), "%s/dwz%d", tmp_root, m);
+		snprintf(a, sizeof(a), "%s/a", d);
+		/* the multifile named by its absolute path */
+		test_run(out, sizeof(out), "mkdir -p '%s' && cd '%s' && cp '%s' a && cp '%s' b && "
+			 "dwz %s -m '%s/common.debug' -M '%s/common.debug' a b >/dev/null 2>&1 && "
+			 "echo ok", d, d, nopie, pie, modes[m], d, d);
+		CHECK(strcmp(out, "ok") == 0);
+		test_run(out, sizeof(out), "readelf -S '%s' | grep -c '%s'", a,
+			 m ? "debug_sup" : "gnu_debugaltlink");
+		CHECK(strcmp(out, "1") == 0);
+		/* references into the multifile */
+		test_run(out, sizeof(out), "readelf --debug-dump=abbrev '%s' | grep -c -E '%s'", a,
+			 m ? "DW_FORM_(ref_sup4|strp_sup)" : "DW_FORM_GNU_(ref|strp)_alt");
+		CHECK(atoi(out) > 0);
+		snprintf(what, sizeof(what), "%s, absolute link", tag);
+		check_binary(a, nopie, "", src, what);
+		snprintf(what, sizeof(what), "%s, absolute link (PIE)", tag);
+		snprintf(dbg, sizeof(dbg), "%s/b", d);
+		check_binary(dbg, pie, "", src, what);
+
+		/* missing: the inlined frames lose their names, and say so */
+		sh("mv '%s/common.debug' '%s/common.debug.away'%s", d, d, "");
+		snprintf(what, sizeof(what), "%s, multifile missing", tag);
+		check_issue(a, nopie, "", SYM_DEBUG_ALT_MISSING, true, what);
+		/* another file in its place: not its build-id (checksum) */
+		sh("cp '%s' '%s/common.debug'%s", nopie, d, "");
+		snprintf(what, sizeof(what), "%s, multifile of another build", tag);
+		check_issue(a, nopie, "", SYM_DEBUG_ALT_MISMATCH, true, what);
+
+		/* Debian's layout: the link says /usr/lib/debug/.dwz/TRIPLET/
+		 * NAME, found under our DEBUG_DIR */
+		test_run(out, sizeof(out), "cd '%s' && mkdir -p debug/.dwz/x86_64-linux-gnu && "
+			 "cp '%s' a2 && cp '%s' b2 && dwz %s -m debug/.dwz/x86_64-linux-gnu/t.debug "
+			 "-M /usr/lib/debug/.dwz/x86_64-linux-gnu/t.debug a2 b2 >/dev/null 2>&1 && "
+			 "echo ok", d, nopie, pie, modes[m]);
+		CHECK(strcmp(out, "ok") == 0);
+		snprintf(a, sizeof(a), "%s/a2", d);
+		snprintf(dbg, sizeof(dbg), "%s/debug", d);
+		snprintf(what, sizeof(what), "%s, in DEBUG_DIR/.dwz/", tag);
+		check_binary(a, nopie, dbg, src, what);
+	}
+
+	/* a relative link, resolved beside the debug file */
+	snprintf(d, sizeof(d), "%s/dwzrel", tmp_root);
+	test_run(out, sizeof(out), "mkdir -p '%s/sub' && cd '%s' && cp '%s' a && cp '%s' b && "
+		 "dwz -m sub/common.debug -M sub/common.debug a b >/dev/null 2>&1 && echo ok",
+		 d, d, nopie, pie);
+	CHECK(strcmp(out, "ok") == 0);
+	snprintf(a, sizeof(a), "%s/a", d);
+	check_binary(a, nopie, "", src, "dwz, relative link");
+}
+
+/*
+ * Split DWARF: the fixture built with -gsplit-dwarf (DWARF 5 skeleton
+ * units, and DWARF 4 with GNU's DW_AT_GNU_dwo_name), its .dwo beside the
+ * object (DW_AT_comp_dir + DW_AT_dwo_name), then packed into NAME.dwp
+ * (llvm-dwp for DWARF 5, version 5 index; binutils' dwp for DWARF 4,
+ * version 2; binutils 2.40's dwp crashes on DWARF 5). Frames as for the
+ * plain -g build of the same source and compared with llvm-symbolizer on
+ * the split binary (addr2line cannot read .dwo). Then the .dwo missing,
+ * and one of another build.
+ */
+static void check_split(const char *src)
+{
+	char d[8192], out[512], plain[8192], bin[8192], what[256];
+
+	for (int v = 4; v <= 5; v++) {
+		snprintf(d, sizeof(d), "%s/split%d", tmp_root, v);
+		snprintf(plain, sizeof(plain), "%s/plain", d);
+		snprintf(bin, sizeof(bin), "%s/split", d);
+		test_run(out, sizeof(out), "mkdir -p '%s' && cd '%s' && "
+			 "gcc -O2 -g -gdwarf-%d -fno-pie -no-pie '%s' -o plain && "
+			 "gcc -O2 -g -gdwarf-%d -gsplit-dwarf -fno-pie -c '%s' -o split.o && "
+			 "gcc -no-pie split.o -o split && test -f split.dwo && echo ok",
+			 d, d, v, src, v, src);
+		CHECK(strcmp(out, "ok") == 0);
+		/* the same code as the plain build */
+		test_run(out, sizeof(out), "cd '%s' && for f in plain split; do objdump -d "
+			 "--no-addresses $f | sed -n '/<hot_outer>:/,/^$/p' > $f.s; done && "
+			 "test -s plain.s && cmp -s plain.s split.s && echo same", d);
+		CHECK(strcmp(out, "same") == 0);
+		snprintf(what, sizeof(what), "split DWARF %d, .dwo", v);
+		check_binary(bin, plain, "", src, what);
+		reference = "llvm-symbolizer --output-style=GNU -f -i -a -e";
+		snprintf(what, sizeof(what), "split DWARF %d, .dwo, against llvm-symbolizer", v);
+		check_binary(bin, bin, "", src, what);
+		reference = "addr2line -f -i -a -e";
+
+		/* packed: NAME.dwp next to the binary, the .dwo gone */
+		test_run(out, sizeof(out), "cd '%s' && %s -e split -o split.dwp && mv split.dwo "
+			 "split.dwo.away && echo ok", d, v == 5 ? "llvm-dwp" : "dwp");
+		CHECK(strcmp(out, "ok") == 0);
+		snprintf(what, sizeof(what), "split DWARF %d, .dwp", v);
+		check_binary(bin, plain, "", src, what);
+
+		/* neither: the skeleton still gives lines, the frames say what
+		 * they lost */
+		sh("mv '%s/split.dwp' '%s/split.dwp.away'%s", d, d, "");
+		snprintf(what, sizeof(what), "split DWARF %d, .dwo missing", v);
+		check_issue(bin, plain, "", SYM_DEBUG_DWO_MISSING, true, what);
+		/* the .dwo of another build (another dwo id) */
+		test_run(out, sizeof(out), "cd '%s' && mkdir -p other && cd other && "
+			 "gcc -O1 -g -gdwarf-%d -gsplit-dwarf -fno-pie -c '%s' -o split.o && "
+			 "cp split.dwo ../split.dwo && echo ok", d, v, src);
+		CHECK(strcmp(out, "ok") == 0);
+		snprintf(what, sizeof(what), "split DWARF %d, .dwo of another build", v);
+		check_issue(bin, plain, "", SYM_DEBUG_DWO_MISMATCH, true, what);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char bin[8192], dbg[8192], id[256], dir[8192];
@@ -291,6 +554,9 @@ int main(int argc, char **argv)
 	check_included(included, body);
 
 	CHECK(mkdtemp(tmp_root) != NULL);
+	check_zstd(nopie, pie, src);
+	check_dwz(nopie, pie, src);
+	check_split(src);
 	/* Compressed debug sections, both ways, compared with addr2line on
 	 * the uncompressed binary. */
 	snprintf(bin, sizeof(bin), "%s/compressed", tmp_root);

@@ -265,8 +265,8 @@ static void test_dwarf_bound(const char *fixture)
 	int fd = open(fixture, O_RDONLY | O_CLOEXEC);
 
 	CHECK(fd >= 0 && sym_dwarf__cost(fd, &cost) == 0 && cost > 0);
-	CHECK(sym_dwarf__open_bounded(fd, cost - 1, &d) == -EFBIG);
-	CHECK(sym_dwarf__open_bounded(fd, cost, &d) == 0);
+	CHECK(sym_dwarf__open_bounded(fd, NULL, cost - 1, &d, NULL) == -EFBIG);
+	CHECK(sym_dwarf__open_bounded(fd, NULL, cost, &d, NULL) == 0);
 	sym_dwarf__free(d);
 	d = NULL;
 	close(fd);
@@ -285,7 +285,7 @@ static void test_dwarf_bound(const char *fixture)
 	CHECK(fd >= 0 && sym_dwarf__cost(fd, &bomb_cost) == 0);
 	CHECK(bomb_cost >= (64ULL << 20));
 	rss = max_rss_kb();
-	CHECK(sym_dwarf__open_bounded(fd, 32ULL << 20, &d) == -EFBIG);
+	CHECK(sym_dwarf__open_bounded(fd, NULL, 32ULL << 20, &d, NULL) == -EFBIG);
 	CHECK(max_rss_kb() - rss < 8 * 1024);
 	close(fd);
 }

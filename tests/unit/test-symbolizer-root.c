@@ -42,17 +42,18 @@ static struct sym_frame kernel(struct sym_session *s, uint64_t addr)
 	CHECK(sym_session__kernel(s, addr, &f) == 0);
 	test_print_frame("kernel", &f);
 	CHECK(f.kind == SYM_FRAME_KERNEL);
-	CHECK(f.offset == addr);
+	/* Never the address (KASLR): the offset in the function. */
+	CHECK(f.offset != addr && f.offset < 0x100000);
 	return f;
 }
 
 static void check_kernel_miss(struct sym_session *s, uint64_t addr)
 {
 	struct sym_frame f = kernel(s, addr);
-	char want[64];
 
-	snprintf(want, sizeof(want), "[kernel]+0x%" PRIx64, addr);
-	CHECK_STR(f.name, want);
+
+	CHECK_STR(f.name, "[unknown]");
+	CHECK(f.offset == 0);
 	CHECK(f.miss == SYM_MISS_NO_SYMBOL);
 }
 
@@ -81,14 +82,17 @@ static void test_kallsyms(void)
 	CHECK_STR(f.name, "do_one");
 	CHECK_STR(f.module, "[kernel.kallsyms]");
 	CHECK(f.miss == SYM_MISS_NONE);
+	CHECK(f.offset == 0x50);
 	f = kernel(s, 0xffffffff81000100);
 	CHECK_STR(f.name, "do_one");
+	CHECK(f.offset == 0);
 	f = kernel(s, 0xffffffff810000ff);
 	CHECK_STR(f.name, "_stext");
 	f = kernel(s, 0xffffffff81000410);
 	CHECK_STR(f.name, "last_core");
 	f = kernel(s, 0xffffffffc0000050);
 	CHECK_STR(f.name, "ext4_fn [ext4]");
+	CHECK(f.offset == 0x50);
 	CHECK_STR(f.module, "ext4");
 	f = kernel(s, 0xffffffffc0000150);
 	CHECK_STR(f.name, "ext4_fn2 [ext4]");
