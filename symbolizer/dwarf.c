@@ -2566,7 +2566,8 @@ static int sect_id(const char *name, bool dwo)
 
 /*
  * What a section costs held in memory, from its header: a compressed one
- * at the size it claims inflated, .debug_info and .debug_line (also a
+ * at the size it claims inflated (and its own while that is made),
+ * .debug_info and .debug_line (also a
  * .dwo's) nothing (read a unit at a time), others their size. 0 for one that
  * is left out (corrupt, or compressed beyond what zlib and zstd do).
  */
@@ -2592,8 +2593,9 @@ static uint64_t sect_cost(int fd, uint64_t file_size, Elf *elf, Elf_Scn *scn,
 		for (int i = 4; i < 12; i++)
 			z.size = z.size << 8 | hdr[i];
 	}
+	/* held inflated, and the compressed bytes while it is inflated */
 	if (r > 0)
-		return z.size / 1100 > z.data_len ? 0 : z.size;
+		return z.size / 1100 > z.data_len ? 0 : z.size + z.data_len;
 	return id == SEC_INFO || id == SEC_LINE ? 0 : shdr->sh_size;
 }
 
