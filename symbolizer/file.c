@@ -164,12 +164,27 @@ int sym_file_open(const struct sym_fs *fs, const char *path,
 	return fd;
 }
 
-int sym_fs__open_root(struct sym_fs *fs, const char *root, pid_t pid)
+int sym_fs__open_root(struct sym_fs *fs, const char *root, pid_t pid,
+		      struct sym_own_root *own)
 {
 	char path[4096];
-	struct stat st, own, ns, own_ns;
+	struct stat st, ns;
 	int fd;
 
+	/* the profiler's own root and mount namespace do not change: asked
+	 * once per session, not once per process */
+	if (!own->known) {
+		struct stat r, n;
+
+		if (stat("/", &r) < 0)
+			return -errno;
+		own->dev = r.st_dev;
+		own->ino = r.st_ino;
+		own->has_ns = stat("/proc/self/ns/mnt", &n) == 0;
+		own->ns_dev = n.st_dev;
+		own->ns_ino = n.st_ino;
+		own->known = true;
+	}
 	snprintf(path, sizeof(path), "%s/proc/%d/root", root, (int)pid);
 	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -179,10 +194,9 @@ int sym_fs__open_root(struct sym_fs *fs, const char *root, pid_t pid)
 	 * stay in. The same root directory under other mounts (a container
 	 * with a /tmp of its own) is another root. */
 	snprintf(path, sizeof(path), "%s/proc/%d/ns/mnt", root, (int)pid);
-	if (fstat(fd, &st) == 0 && stat("/", &own) == 0 && st.st_dev == own.st_dev &&
-	    st.st_ino == own.st_ino &&
-	    (stat(path, &ns) < 0 || stat("/proc/self/ns/mnt", &own_ns) < 0 ||
-	     (ns.st_dev == own_ns.st_dev && ns.st_ino == own_ns.st_ino))) {
+	if (fstat(fd, &st) == 0 && st.st_dev == own->dev && st.st_ino == own->ino &&
+	    (!own->has_ns || stat(path, &ns) < 0 ||
+	     (ns.st_dev == own->ns_dev && ns.st_ino == own->ns_ino))) {
 		close(fd);
 		fd = -1;
 	}

@@ -130,13 +130,21 @@ struct sym_file_rules {
 int sym_file_open(const struct sym_fs *fs, const char *path,
 		  const struct sym_file_rules *rules, struct stat *ret_st);
 
+/* The profiler's own root and mount namespace, learnt once (zero it). */
+struct sym_own_root {
+	bool known, has_ns;
+	dev_t dev, ns_dev;
+	ino_t ino, ns_ino;
+};
+
 /*
  * Set fs->root_fd to the root of process pid (ROOT/proc/PID/root), or to
- * -1 when that is the profiler's own root in its own mount namespace.
- * Returns 0 or -errno (the process is gone). The caller closes a
- * root_fd >= 0.
+ * -1 when that is the profiler's own root in its own mount namespace
+ * (own: the session's, filled on first use). Returns 0 or -errno (the
+ * process is gone). The caller closes a root_fd >= 0.
  */
-int sym_fs__open_root(struct sym_fs *fs, const char *root, pid_t pid);
+int sym_fs__open_root(struct sym_fs *fs, const char *root, pid_t pid,
+		      struct sym_own_root *own);
 
 /* Count a refusal in fs (NULL is fine). */
 void sym_fs__refuse(const struct sym_fs *fs, enum sym_refusal reason);

@@ -177,6 +177,7 @@ struct sym_session {
 	pid_t root_pid;
 	struct sym_fs root_fs;
 	int root_err;  /* opening it failed: -errno */
+	struct sym_own_root own_root;
 	struct sym_stats stats;
 	uint64_t max_memory;  /* bound on bin_memory */
 	uint64_t bin_memory;  /* sum of every binary's mem */
@@ -495,7 +496,7 @@ static int process_root(struct sym_session *s, pid_t pid, const struct sym_fs **
 			close(s->root_fs.root_fd);
 		s->root_fs = (struct sym_fs){ .root_fd = -1, .refused = s->stats.refused };
 		s->root_pid = pid;
-		s->root_err = sym_fs__open_root(&s->root_fs, s->root, pid);
+		s->root_err = sym_fs__open_root(&s->root_fs, s->root, pid, &s->own_root);
 	}
 	*ret_fs = &s->root_fs;
 	return s->root_err;
@@ -769,7 +770,6 @@ static int read_maps(struct sym_session *s, struct sym_process *proc,
 		     bool reuse, bool watch, struct sym_maps_entry **ret_entries,
 		     size_t *ret_n)
 {
-	struct stat st;
 	int fd, r;
 
 	if (reuse && proc->maps_fd >= 0) {
@@ -785,11 +785,6 @@ static int read_maps(struct sym_session *s, struct sym_process *proc,
 	r = sym_maps__open(s->root, proc->pid, &fd);
 	if (r < 0)
 		return r;
-	/* its user, for its perf map after it exits */
-	if (fstat(fd, &st) == 0) {
-		proc->uid = st.st_uid;
-		proc->uid_known = true;
-	}
 	r = sym_maps__read_fd(fd, &s->maps_text, &s->maps_cap, ret_entries, ret_n);
 	if (r == 0 && watch && s->watched < MAX_WATCHED) {
 		proc->maps_fd = fd;
@@ -802,11 +797,11 @@ static int read_maps(struct sym_session *s, struct sym_process *proc,
 
 /* Whether pid's root is ROOT: its perf map is then ROOT/tmp/perf-PID.map
  * also after it exits. */
-static bool same_root(const struct sym_session *s, pid_t pid)
+static bool same_root(struct sym_session *s, pid_t pid)
 {
 	struct sym_fs fs = { .root_fd = -1 };
 
-	if (s->root[0] || sym_fs__open_root(&fs, s->root, pid) < 0)
+	if (s->root[0] || sym_fs__open_root(&fs, s->root, pid, &s->own_root) < 0)
 		return false;
 	if (fs.root_fd < 0)
 		return true;
@@ -872,8 +867,18 @@ static int note_process(struct sym_session *s, pid_t pid, bool reuse,
 		if (r < 0)
 			goto out;
 		if (entries[i].kind == SYM_MAP_ANON && !proc->jit) {
+			/* a JIT: its perf map may be read after it exits,
+			 * as its user's file in its root */
+			char path[4096];
+			struct stat st;
+
 			proc->jit = true;
 			proc->host_root = same_root(s, pid);
+			snprintf(path, sizeof(path), "%s/proc/%d", s->root, (int)pid);
+			if (stat(path, &st) == 0) {
+				proc->uid = st.st_uid;
+				proc->uid_known = true;
+			}
 		}
 	}
 	free(proc->maps);
@@ -1515,7 +1520,7 @@ static int perfmap_open(struct sym_session *s, struct sym_process *proc)
 	snprintf(path, sizeof(path), "%s/proc/%d", s->root, (int)proc->pid);
 	if (stat(path, &st) == 0) {
 		rules.owner = st.st_uid;
-		if (sym_fs__open_root(&fs, s->root, proc->pid) < 0)
+		if (sym_fs__open_root(&fs, s->root, proc->pid, &s->own_root) < 0)
 			return -ESRCH;
 		snprintf(path, sizeof(path), "/tmp/perf-%d.map",
 			 (int)(fs.root_fd >= 0 ? ns_pid(s, proc->pid) : proc->pid));
