@@ -417,11 +417,16 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 
 	m.samples = t->samples_seen;
 	m.samples_written = t->samples_seen - t->samples_lost_store;
-	for (int i = 0; i < SAMPLER_STAT__COUNT && m.n_drops < WEB_METRICS_MAX_DROPS - 1; i++) {
-		if (!sampler_stat_is_drop(i))
+	for (int i = 0; i < SAMPLER_STAT__COUNT; i++) {
+		if (i == SAMPLER_STAT_SAMPLES)
 			continue;
-		m.drops[m.n_drops].reason = sampler_stat_name(i);
-		m.drops[m.n_drops++].count = t->sampler[i];
+		if (sampler_stat_is_drop(i) && m.n_drops < WEB_METRICS_MAX_DROPS - 1) {
+			m.drops[m.n_drops].reason = sampler_stat_name(i);
+			m.drops[m.n_drops++].count = t->sampler[i];
+		} else if (!sampler_stat_is_drop(i) && m.n_events < WEB_METRICS_MAX_DROPS) {
+			m.events[m.n_events].reason = sampler_stat_name(i);
+			m.events[m.n_events++].count = t->sampler[i];
+		}
 	}
 	m.drops[m.n_drops].reason = "database-write-failed";
 	m.drops[m.n_drops++].count = t->samples_lost_store;
@@ -441,6 +446,7 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.frames_symbolized = t->frames_resolved;
 	m.user_stacks = t->samples_with_ustack;
 	m.user_stacks_complete = t->ustack_complete;
+	m.unwind_unserved = t->sym.unwind_unserved;
 	m.processes = t->processes;
 	m.symbolizer_memory_bytes = t->sym.memory;
 	m.memory_budget_bytes = mem->budget;
@@ -591,6 +597,11 @@ int cmd_agent(int argc, char **argv)
 	session__totals(s, &t);
 	session__write_accounting(s, db);
 	store_db__set_meta(db, "status", t.flush_errors ? "incomplete" : "complete");
+	/* Stopped, the file is no longer live: one file, once the server's
+	 * own readers are closed. */
+	web_server__stop(srv);
+	srv = NULL;
+	cli_seal_db(db, a.db);
 	fprintf(stderr, "ember: agent stopped: %llu samples in %llu flushes, %llu dropped, "
 		"written to %s\n", (unsigned long long)t.samples_seen,
 		(unsigned long long)t.flushes, (unsigned long long)session_dropped(&t), a.db);

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <string.h>
 
+#include "storage.h"
+
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -175,6 +177,19 @@ void cli_remove_db(const char *path)
 {
 	unlink(path);
 	cli_remove_companions(path);
+}
+
+int cli_seal_db(struct store_db *db, const char *path)
+{
+	int err = store_db__seal(db);
+
+	if (err == -EBUSY)
+		cli_warn("%s is open in another program, so it stays in WAL mode: "
+			 "keep %s-wal with it when you copy it", path, path);
+	else if (err)
+		cli_warn("%s stays in WAL mode (%s): keep %s-wal with it when you copy it",
+			 path, store_db__errmsg(db), path);
+	return err;
 }
 
 int cli_read_file(const char *path, size_t max, void **ret_data, size_t *ret_size)

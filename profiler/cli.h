@@ -117,6 +117,15 @@ struct store_db;
 int cli_db_open(const char *path, unsigned flags, const struct cli_file_opts *o,
 		struct store_db **ret_db, bool *ret_created);
 
+struct store_db;
+
+/*
+ * A finished file becomes one self-contained file (store_db__seal); when
+ * that cannot be done, warns that path-wal belongs with it. Returns the
+ * store's result.
+ */
+int cli_seal_db(struct store_db *db, const char *path);
+
 /*
  * Read the whole regular file at path (at most max bytes) into *ret_data
  * (caller frees) and *ret_size. Prints what went wrong and returns -errno.

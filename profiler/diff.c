@@ -24,8 +24,6 @@
 #include "web.h"
 
 #define EXIT_REGRESSION 1
-/* A pprof input larger than this is refused (as ember import does). */
-#define DIFF_MAX_PPROF (256u << 20)
 
 enum diff_format { DIFF_TEXT, DIFF_MARKDOWN, DIFF_JSON };
 
@@ -304,66 +302,6 @@ static int function_table(const struct store_tree *t, struct cmp_input **ret_in,
 	return 0;
 }
 
-/* True when path starts like an SQLite file (an Ember database). */
-static bool is_sqlite_file(const char *path)
-{
-	static const char magic[16] = "SQLite format 3";
-	char head[16];
-	FILE *f = fopen(path, "re");
-	bool yes;
-
-	if (!f)
-		return true; /* let the database open say what is wrong */
-	yes = fread(head, 1, sizeof(head), f) == sizeof(head) && !memcmp(head, magic, 16);
-	fclose(f);
-	return yes;
-}
-
-/*
- * A pprof file is imported into a temporary database first, so both kinds
- * of input go through the same queries. Returns 0 and the open database
- * and its path (to unlink), or -errno after a message.
- */
-static int open_pprof(const char *what, const char *path, struct store_db **ret_db,
-		      char **ret_tmp)
-{
-	char prefix[4096], *tmp = NULL;
-	struct store_db *db = NULL;
-	void *data = NULL;
-	size_t size = 0;
-	int fd, err;
-
-	err = cli_read_file(path, DIFF_MAX_PPROF, &data, &size);
-	if (err)
-		return err;
-	snprintf(prefix, sizeof(prefix), "%s/ember-diff", cli_tmp_dir());
-	fd = cli_temp_file(prefix, &tmp);
-	if (fd < 0) {
-		err = fd;
-		cli_error("cannot create a temporary database in %s: %s", cli_tmp_dir(),
-			  strerror(-err));
-		goto out;
-	}
-	close(fd);
-	err = store_db__open(tmp, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &db);
-	if (!err)
-		err = store_db__import_pprof(db, data, size, NULL);
-	if (err) {
-		cli_error("the %s profile %s is neither an Ember database nor a pprof profile "
-			  "(%s%s%s)", what, path, store_strerror(err), db ? ": " : "",
-			  db ? store_db__errmsg(db) : "");
-		store_db__close(db);
-		cli_remove_db(tmp);
-		free(tmp);
-		goto out;
-	}
-	*ret_db = db;
-	*ret_tmp = tmp;
-out:
-	free(data);
-	return err;
-}
-
 static int load_side(const char *what, const char *path, const char *from, const char *to,
 		     const char *filter, const char *prefix, struct side *s)
 {
@@ -373,20 +311,9 @@ static int load_side(const char *what, const char *path, const char *from, const
 	char *tmp = NULL;
 	int err;
 
-	if (is_sqlite_file(path)) {
-		err = query_open_db(path, &db, &tmp);
-		if (err) {
-			if (err == -ENOENT)
-				cli_error("cannot open %s profile %s: no such file", what, path);
-			else
-				cli_error("cannot open %s profile %s: %s", what, path, store_strerror(err));
-			return err;
-		}
-	} else {
-		err = open_pprof(what, path, &db, &tmp);
-		if (err)
-			return err;
-	}
+	err = query_open_profile(what, path, NULL, &db, &tmp, NULL, NULL);
+	if (err)
+		return err;
 	err = query_from_flags(path, db, from, to, filter, prefix, &q, &flt);
 	if (!err) {
 		err = store_db__query_tree(db, &q, &s->tree);

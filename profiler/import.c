@@ -28,21 +28,27 @@ struct import_args {
 	const char *input;
 	const char *output;
 	struct cli_file_opts files; /* --group, --force */
+	struct store_pprof_options pick;
 };
 
 static void import_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ember import FILE -o DB\n"
+		"Usage: ember import FILE -o DB [--sample-type NAME | --sample-index N]\n"
 		"\n"
 		"Import a pprof profile (profile.proto, gzipped or not, as written by\n"
 		"Go's pprof, 'ember report --format pprof' and most profilers) into the\n"
-		"Ember database DB, which is created or replaced. Sample counts come\n"
-		"from the first sample type counted in samples, else from CPU time\n"
-		"divided by the period; the labels process, thread, pid and tid are kept.\n"
+		"Ember database DB, which is created or replaced. The counts are one of\n"
+		"the profile's sample types, chosen as pprof does: the profile's default\n"
+		"type, else its last (CPU time in a CPU profile, divided by the period\n"
+		"into samples; in-use bytes in a heap profile; delay in a contention\n"
+		"profile). The labels process, thread, pid and tid are kept.\n"
 		"\n"
 		"Options:\n"
 		"  -o, --output DB       the database to write (required)\n"
+		"  -t, --sample-type NAME  import this sample type (pprof's -sample_index\n"
+		"                        NAME: alloc_space, inuse_objects, contentions...)\n"
+		"  -i, --sample-index N  import the N-th sample type (0-based)\n"
 		FILE_OPTIONS_HELP
 		"  -h, --help            show this help\n");
 }
@@ -51,19 +57,31 @@ static int parse_args(int argc, char **argv, struct import_args *a)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "sample-type", required_argument, NULL, 't' },
+		{ "sample-index", required_argument, NULL, 'i' },
 		{ "group", required_argument, NULL, 'G' },
 		{ "force", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	uint64_t index;
 	int c;
 
+	a->pick.sample_index = -1;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:t:i:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			a->output = optarg;
+			break;
+		case 't':
+			a->pick.sample_type = optarg;
+			break;
+		case 'i':
+			if (cli_parse_uint("--sample-index", optarg, 0, 1000000, &index))
+				return -EINVAL;
+			a->pick.sample_index = (int64_t)index;
 			break;
 		case 'G':
 			if (cli_parse_group(optarg, &a->files))
@@ -91,15 +109,34 @@ static int parse_args(int argc, char **argv, struct import_args *a)
 		cli_error("where to? give the database to write with -o DB");
 		return -EINVAL;
 	}
+	if (a->pick.sample_type && a->pick.sample_index >= 0) {
+		cli_error("give --sample-type or --sample-index, not both");
+		return -EINVAL;
+	}
 	a->input = argv[optind];
 	return 0;
 }
 
-/* Read the whole file. Prints the error. */
+/* What was imported, and from which of the profile's sample types. */
+static void import_say(const struct import_args *a, uint64_t n,
+		       const struct store_pprof_choice *c)
+{
+	fprintf(stderr, "ember: imported %llu %s from %s into %s: sample type %s/%s",
+		(unsigned long long)n, c->per_period || !strcmp(c->unit, "count") ?
+		"samples" : c->unit, a->input, a->output, c->type, c->unit);
+	if (c->per_period)
+		fputs(" divided by the period", stderr);
+	if (c->n_types > 1)
+		fprintf(stderr, " (#%zu of %s; --sample-type picks another)", c->index,
+			c->types);
+	fputc('\n', stderr);
+}
+
 int cmd_import(int argc, char **argv)
 {
 	struct import_args a = { 0 };
 	struct store_db *db = NULL;
+	struct store_pprof_choice choice;
 	char *tmp = NULL, *prefix = NULL;
 	uint64_t samples = 0;
 	void *data = NULL;
@@ -138,8 +175,13 @@ int cmd_import(int argc, char **argv)
 		cli_error("cannot create %s: %s", tmp, store_strerror(err));
 		goto out;
 	}
-	err = store_db__import_pprof(db, data, size, &samples);
-	if (err == -EBADMSG || err == -E2BIG) {
+	err = store_db__import_pprof(db, data, size, &a.pick, &samples, &choice);
+	if (err == -ENOENT) {
+		cli_error("cannot import %s: %s; pick one with --sample-type NAME or "
+			  "--sample-index N", a.input, store_db__errmsg(db));
+		ret = EXIT_USAGE;
+		goto out;
+	} else if (err == -EBADMSG || err == -E2BIG) {
 		cli_error("cannot import %s: %s", a.input, store_db__errmsg(db));
 		goto out;
 	} else if (err) {
@@ -151,6 +193,12 @@ int cmd_import(int argc, char **argv)
 	    (err = store_db__set_meta(db, "target", "import")) < 0 ||
 	    (err = store_db__set_meta(db, "status", "complete")) < 0) {
 		cli_error("cannot write %s: %s", a.output, store_strerror(err));
+		goto out;
+	}
+	/* Nobody else has the new file open: it becomes one file. */
+	err = store_db__seal(db);
+	if (err) {
+		cli_error("cannot write %s: %s", a.output, store_db__errmsg(db));
 		goto out;
 	}
 	store_db__close(db);
@@ -165,8 +213,7 @@ int cmd_import(int argc, char **argv)
 		cli_error("cannot write %s: %s", a.output, strerror(errno));
 		goto out;
 	}
-	fprintf(stderr, "ember: imported %llu samples from %s into %s\n",
-		(unsigned long long)samples, a.input, a.output);
+	import_say(&a, samples, &choice);
 	ret = 0;
 out:
 	store_db__close(db);

@@ -3,11 +3,14 @@
  * query.c — the command line's time ranges and filters (--from, --to,
  * --filter, and diff's --base-* variants) turned into a storage query, with
  * one clear message for text that does not parse, an inverted range, or a
- * range that misses the recording. Shared by report and diff.
+ * range that misses the recording; and opening what report and diff read:
+ * an Ember database (never written; an older schema through a migrated
+ * private copy) or a pprof file (through a temporary database).
  */
 #include "query.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +126,8 @@ int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp)
 	int fd, err;
 
 	*ret_tmp = NULL;
-	err = store_db__open(path, STORE_OPEN_READ, ret_db);
+	/* report and diff hold one handle on a file at a time. */
+	err = store_db__open(path, STORE_OPEN_READ | STORE_OPEN_TIDY, ret_db);
 	if (err != -EPROTO)
 		return err;
 	/* An older schema: migrate a private copy, leave the file as it is. */
@@ -133,6 +137,19 @@ int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp)
 		return fd;
 	err = copy_file(path, fd);
 	close(fd);
+	/* Flushes of an interrupted recording may still be in its -wal. */
+	if (!err) {
+		char wal[4096 + 8], tmp_wal[4096 + 8];
+
+		snprintf(wal, sizeof(wal), "%s-wal", path);
+		snprintf(tmp_wal, sizeof(tmp_wal), "%s-wal", tmp);
+		if (access(wal, F_OK) == 0) {
+			fd = open(tmp_wal, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			err = fd < 0 ? -errno : copy_file(wal, fd);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
 	if (!err)
 		err = store_db__open(tmp, STORE_OPEN_WRITE, ret_db);
 	if (err) {
@@ -142,4 +159,88 @@ int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp)
 	}
 	*ret_tmp = tmp;
 	return 0;
+}
+
+/* A pprof input larger than this is refused (as ember import does). */
+#define QUERY_MAX_PPROF (256u << 20)
+
+/* True when path starts like an SQLite file (an Ember database). */
+static bool is_sqlite_file(const char *path)
+{
+	static const char magic[16] = "SQLite format 3";
+	char head[16];
+	FILE *f = fopen(path, "re");
+	bool yes;
+
+	if (!f)
+		return true; /* let the database open say what is wrong */
+	yes = fread(head, 1, sizeof(head), f) == sizeof(head) && !memcmp(head, magic, 16);
+	fclose(f);
+	return yes;
+}
+
+static int open_pprof(const char *what, const char *path,
+		      const struct store_pprof_options *opts, struct store_db **ret_db,
+		      char **ret_tmp, struct store_pprof_choice *ret_choice)
+{
+	char prefix[4096], *tmp = NULL;
+	struct store_db *db = NULL;
+	void *data = NULL;
+	size_t size = 0;
+	int fd, err;
+
+	err = cli_read_file(path, QUERY_MAX_PPROF, &data, &size);
+	if (err)
+		return err;
+	snprintf(prefix, sizeof(prefix), "%s/ember-pprof", cli_tmp_dir());
+	fd = cli_temp_file(prefix, &tmp);
+	if (fd < 0) {
+		err = fd;
+		cli_error("cannot create a temporary database in %s: %s", cli_tmp_dir(),
+			  strerror(-err));
+		goto out;
+	}
+	close(fd);
+	err = store_db__open(tmp, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &db);
+	if (!err)
+		err = store_db__import_pprof(db, data, size, opts, NULL, ret_choice);
+	if (err) {
+		if (err == -ENOENT && db)
+			cli_error("%s: %s", path, store_db__errmsg(db));
+		else
+			cli_error("cannot open %s%s%s: it is neither an Ember database nor a "
+				  "pprof profile (%s)", what, *what ? " profile " : "", path,
+				  db && *store_db__errmsg(db) ? store_db__errmsg(db) : store_strerror(err));
+		store_db__close(db);
+		cli_remove_db(tmp);
+		free(tmp);
+		goto out;
+	}
+	*ret_db = db;
+	*ret_tmp = tmp;
+out:
+	free(data);
+	return err;
+}
+
+int query_open_profile(const char *what, const char *path,
+		       const struct store_pprof_options *opts, struct store_db **ret_db,
+		       char **ret_tmp, bool *ret_pprof, struct store_pprof_choice *ret_choice)
+{
+	bool sqlite = is_sqlite_file(path);
+	int err;
+
+	if (ret_pprof)
+		*ret_pprof = !sqlite;
+	if (!sqlite)
+		return open_pprof(what, path, opts, ret_db, ret_tmp, ret_choice);
+	err = query_open_db(path, ret_db, ret_tmp);
+	if (err == -ENOENT)
+		cli_error("cannot open %s%s%s: no such file%s%s%s", what, *what ? " profile " : "",
+			  path, *what ? "" : "; record one with 'ember record -o ",
+			  *what ? "" : path, *what ? "" : " -- COMMAND'");
+	else if (err)
+		cli_error("cannot open %s%s%s: %s", what, *what ? " profile " : "", path,
+			  store_strerror(err));
+	return err;
 }

@@ -27,3 +27,17 @@ int query_from_flags(const char *path, struct store_db *db, const char *from,
  * store_db__open (no message printed).
  */
 int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp);
+
+/*
+ * Open a profile to read it: an Ember database (as query_open_db), or a
+ * pprof file (gzipped or not, the sample value opts picks; NULL: as
+ * pprof), which is imported into a temporary database first so both go
+ * through the same queries. what names the profile in messages ("base",
+ * "head", or "" ). *ret_tmp names a temporary database to remove after
+ * closing (cli_remove_db, free) or is NULL; *ret_pprof, when not NULL, is
+ * set to whether the file was pprof and ret_choice (may be NULL) to the
+ * sample type taken. Prints what went wrong and returns -errno.
+ */
+int query_open_profile(const char *what, const char *path,
+		       const struct store_pprof_options *opts, struct store_db **ret_db,
+		       char **ret_tmp, bool *ret_pprof, struct store_pprof_choice *ret_choice);

@@ -516,6 +516,9 @@ static void print_summary(const struct record_args *a, const struct session_tota
 				fprintf(stderr, ", %s %llu", sym_unwind_end_name(i),
 					(unsigned long long)t->unwind_end[i]);
 	}
+	if (t->sym.unwind_unserved)
+		fprintf(stderr, "; %llu reads of the unwinder outside the stack copy and the "
+			"mapped files not served", (unsigned long long)t->sym.unwind_unserved);
 	if (t->leaf_repairs)
 		fprintf(stderr, "; %llu frameless leaves given their caller",
 			(unsigned long long)t->leaf_repairs);
@@ -793,6 +796,8 @@ int cmd_record(int argc, char **argv)
 	}
 	session__write_accounting(s, db);
 	store_db__set_meta(db, "status", totals.flush_errors ? "incomplete" : "complete");
+	/* One file to hand on, not three. */
+	cli_seal_db(db, a.output);
 	print_summary(&a, &totals, (common_now_ns() - start_ns) / 1e9);
 
 	if (child > 0) {

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * report.c — `ember report FILE`: reads a database (never modifying it) and
- * prints the merged profile as a top table of functions by self and total,
- * or exports it through the storage module: folded stacks (the FlameGraph /
- * inferno / `profile -f` convention), pprof (gzipped profile.proto) or
- * speedscope JSON.
+ * report.c — `ember report FILE`: reads a database (never modifying it) or
+ * a pprof file, and prints the merged profile as a top table of functions
+ * by self and total, or exports it through the storage module: folded
+ * stacks (the FlameGraph / inferno / `profile -f` convention), pprof
+ * (gzipped profile.proto) or speedscope JSON; or writes the web UI with
+ * the profile inline as one HTML file (web_write_profile_html).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,8 +18,9 @@
 #include "cli.h"
 #include "query.h"
 #include "storage.h"
+#include "web.h"
 
-enum report_format { FORMAT_FOLDED, FORMAT_TOP, FORMAT_PPROF, FORMAT_SPEEDSCOPE };
+enum report_format { FORMAT_FOLDED, FORMAT_TOP, FORMAT_PPROF, FORMAT_SPEEDSCOPE, FORMAT_HTML };
 
 struct report_args {
 	const char *path;
@@ -28,18 +30,20 @@ struct report_args {
 	bool lines;
 	bool coverage;
 	const char *from, *to, *filter;
+	struct store_pprof_options pick; /* pprof input's sample type */
 	struct cli_file_opts files; /* --group */
 };
 
 static void report_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ember report FILE [--format folded|top|pprof|speedscope] [--lines]\n"
+		"Usage: ember report FILE [--format folded|top|pprof|speedscope|html] [--lines]\n"
 		"                    [--coverage] [-o OUT] [--limit N]\n"
 		"                    [--from T] [--to T] [--filter EXPR]\n"
+		"                    [--sample-type NAME | --sample-index N]\n"
 		"\n"
-		"Print the profile stored in FILE (from ember record). The database is\n"
-		"only read, never modified.\n"
+		"Print the profile stored in FILE: a database from ember record or ember\n"
+		"agent (only read, never modified), or a pprof profile (gzipped or not).\n"
 		"\n"
 		"Options:\n"
 		"  -f, --format FORMAT   folded: one line per stack, root first, with its\n"
@@ -50,6 +54,9 @@ static void report_usage(FILE *out)
 		"                        pprof: gzipped profile.proto, for go tool pprof\n"
 		"                        and other pprof viewers (needs -o or a pipe)\n"
 		"                        speedscope: JSON for speedscope.app\n"
+		"                        html: the web UI with this profile inline, one\n"
+		"                        file that opens without a server (needs -o or\n"
+		"                        a pipe)\n"
 		"  -l, --lines           folded: each frame as 'function (file:line)'\n"
 		"                        where the line is known\n"
 		"  -c, --coverage        instead of the profile: per binary, the frames\n"
@@ -69,6 +76,10 @@ static void report_usage(FILE *out)
 		"                        thread, tid, cgroup, and those given to\n"
 		"                        'ember record --label'. Example:\n"
 		"                        --filter 'process=~post.*,pid!=42'\n"
+		"  -t, --sample-type NAME  pprof input: show this sample type (pprof's\n"
+		"                        -sample_index; default: the profile's default\n"
+		"                        type, else its last)\n"
+		"  -i, --sample-index N  pprof input: show the N-th sample type (0-based)\n"
 		GROUP_OPTION_HELP
 		"  -h, --help            show this help\n");
 }
@@ -84,17 +95,21 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		{ "from", required_argument, NULL, 'F' },
 		{ "to", required_argument, NULL, 'T' },
 		{ "filter", required_argument, NULL, 'L' },
+		{ "sample-type", required_argument, NULL, 't' },
+		{ "sample-index", required_argument, NULL, 'i' },
 		{ "group", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	uint64_t index;
 	int c;
 
 	a->format = FORMAT_FOLDED;
 	a->limit = 30;
+	a->pick.sample_index = -1;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":f:o:n:lch", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":f:o:n:lct:i:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (!strcmp(optarg, "folded")) {
@@ -105,9 +120,11 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 				a->format = FORMAT_PPROF;
 			} else if (!strcmp(optarg, "speedscope")) {
 				a->format = FORMAT_SPEEDSCOPE;
+			} else if (!strcmp(optarg, "html")) {
+				a->format = FORMAT_HTML;
 			} else {
-				cli_error("unknown format '%s': use folded, top, pprof or speedscope",
-					  optarg);
+				cli_error("unknown format '%s': use folded, top, pprof, speedscope "
+					  "or html", optarg);
 				return -EINVAL;
 			}
 			break;
@@ -132,6 +149,14 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 			break;
 		case 'L':
 			a->filter = optarg;
+			break;
+		case 't':
+			a->pick.sample_type = optarg;
+			break;
+		case 'i':
+			if (cli_parse_uint("--sample-index", optarg, 0, 1000000, &index))
+				return -EINVAL;
+			a->pick.sample_index = (int64_t)index;
 			break;
 		case 'G':
 			if (cli_parse_group(optarg, &a->files))
@@ -158,10 +183,18 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 		cli_error("pprof output is binary: give -o FILE.pb.gz or redirect standard output");
 		return -EINVAL;
 	}
+	if (a->format == FORMAT_HTML && !a->output && isatty(STDOUT_FILENO)) {
+		cli_error("html output is a web page: give -o FILE.html or redirect standard output");
+		return -EINVAL;
+	}
+	if (a->pick.sample_type && a->pick.sample_index >= 0) {
+		cli_error("give --sample-type or --sample-index, not both");
+		return -EINVAL;
+	}
 	return 0;
 }
 
-static int print_top(const struct store_tree *t, FILE *out, uint64_t limit)
+static int print_top(const struct store_tree *t, FILE *out, uint64_t limit, const char *unit)
 {
 	struct store_top_entry *e = NULL;
 	uint64_t all = store_tree__size(t) ? store_tree__node(t, 0)->total : 0;
@@ -186,6 +219,13 @@ static int print_top(const struct store_tree *t, FILE *out, uint64_t limit)
 			!mod ? "" : mod[0] == '[' ? " " : " [", mod ? mod : "",
 			!mod || mod[0] == '[' ? "" : "]");
 	}
+	/* What the percentages are of, and what the table left out. */
+	fprintf(out, "%10llu %6.2f%% %10s %7s  total: %llu %s in %zu function%s",
+		(unsigned long long)all, all ? 100.0 : 0.0, "", "",
+		(unsigned long long)all, unit, n, n == 1 ? "" : "s");
+	if (limit && n > limit)
+		fprintf(out, " (%llu shown; --limit 0 shows all)", (unsigned long long)limit);
+	fputc('\n', out);
 	free(e);
 	return 0;
 }
@@ -246,6 +286,21 @@ static int print_coverage(struct store_db *db, FILE *out)
 	return 0;
 }
 
+/* Samples the recording lost are not in the report: say so. Cheap: the
+ * drops table, not the samples. */
+static void note_drops(struct store_db *db, const char *path)
+{
+	int64_t first = 0, end = 0;
+	uint64_t lost = 0;
+
+	if (store_db__span(db, NULL, &first, &end, NULL) < 0 || end <= first ||
+	    store_db__drops_timeline(db, first, end - first, 1, &lost) < 0 || !lost)
+		return;
+	cli_warn("%llu samples were lost while %s was recorded and are not in this "
+		 "report (per reason: ember serve --db %s, /api/v1/meta or /metrics)",
+		 (unsigned long long)lost, path, path);
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct report_args a = {0};
@@ -253,8 +308,10 @@ int cmd_report(int argc, char **argv)
 	struct store_tree *tree = NULL;
 	struct store_query q;
 	struct store_filter *filter = NULL;
-	char *status = NULL, *tmp = NULL;
+	char *status = NULL, *tmp = NULL, *unit = NULL;
+	struct store_pprof_choice choice;
 	FILE *out = stdout;
+	bool pprof = false;
 	int err, ret = EXIT_RUNTIME;
 
 	if (parse_args(argc, argv, &a)) {
@@ -263,14 +320,23 @@ int cmd_report(int argc, char **argv)
 	}
 	if (a.output && cli_file_check(a.output, CLI_FILE_OUTPUT, &a.files))
 		return EXIT_RUNTIME;
-	err = query_open_db(a.path, &db, &tmp);
-	if (err) {
-		if (err == -ENOENT)
-			cli_error("cannot open %s: no such file; record one with 'ember record -o %s -- COMMAND'",
-				  a.path, a.path);
-		else
-			cli_error("cannot open %s: %s", a.path, store_strerror(err));
-		return EXIT_RUNTIME;
+	err = query_open_profile("", a.path, &a.pick, &db, &tmp, &pprof, &choice);
+	if (err)
+		return err == -ENOENT && pprof ? EXIT_USAGE : EXIT_RUNTIME;
+	if (!pprof && (a.pick.sample_type || a.pick.sample_index >= 0)) {
+		cli_error("--sample-type and --sample-index choose among a pprof profile's "
+			  "values; %s is an Ember database", a.path);
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (pprof && choice.n_types > 1)
+		fprintf(stderr, "ember: %s: sample type %s/%s%s (#%zu of %s; --sample-type "
+			"picks another)\n", a.path, choice.type, choice.unit,
+			choice.per_period ? " as samples" : "", choice.index, choice.types);
+	note_drops(db, a.path);
+	if (store_db__get_meta(db, "count_unit", &unit) < 0) {
+		free(unit);
+		unit = NULL;
 	}
 	if (store_db__get_meta(db, "status", &status) == 0 && strcmp(status, "complete") != 0)
 		cli_warn("%s is %s (the recording did not finish cleanly); showing what was flushed",
@@ -311,7 +377,12 @@ int cmd_report(int argc, char **argv)
 	}
 	switch (a.format) {
 	case FORMAT_TOP:
-		err = print_top(tree, out, a.limit);
+		err = print_top(tree, out, a.limit, unit ? unit : "samples");
+		break;
+	case FORMAT_HTML:
+		err = web_write_profile_html(out, db, &q, tree, a.path);
+		if (err == -EIO)
+			errno = EIO;
 		break;
 	case FORMAT_PPROF:
 		err = store_db__export_tree(db, &q, tree, STORE_EXPORT_PPROF, out);
@@ -344,6 +415,7 @@ out:
 		cli_error("cannot write %s: %s", a.output, strerror(errno));
 		ret = EXIT_RUNTIME;
 	}
+	free(unit);
 	store_tree__free(tree);
 	store_filter__free(filter);
 	store_db__close(db);

@@ -498,9 +498,15 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 		uint64_t a = uips[i];
 		size_t k = 0;
 
+		/* (The kernel's walk gives a signal handler's return address,
+		 * the trampoline's first byte, which is not after a call; the
+		 * DWARF unwinder has added one to such frames already.) */
+		if (i > 0 && !(unwind_end == UNWIND_FP &&
+			       sym_session__signal_trampoline(s->sym, smp->tgid, a)))
+			a--;
 		/* One address is the real function plus the functions inlined
 		 * into it, innermost first: store them outermost first. */
-		err = sym_session__user_frames(s->sym, smp->tgid, i == 0 ? a : a - 1,
+		err = sym_session__user_frames(s->sym, smp->tgid, a,
 					       s->inl, MAX_INLINE_FRAMES, &k);
 		if (err)
 			return err;
@@ -1161,7 +1167,12 @@ static int write_counters(struct session *s)
 
 		if (i == SAMPLER_STAT_SAMPLES || d == 0)
 			continue;
-		err = store_db__add_drops(s->db, sampler_stat_name(i), d);
+		/* Lost samples are drops; the rest happened to samples
+		 * that are in the file (a slow path, a stack cut short). */
+		if (sampler_stat_is_drop(i))
+			err = store_db__add_drops(s->db, sampler_stat_name(i), d);
+		else
+			err = store_db__add_events(s->db, sampler_stat_name(i), d);
 		if (err)
 			return err;
 	}

@@ -19,8 +19,14 @@ EMBER_BUILD_PACKAGES=(
 # with llvm, addr2line with binutils). sqlite3: the shell bench/storage
 # uses to show where the bytes of its file go. dwz: the DWARF tests make
 # dwz multifiles (as Debian's and Fedora's debug packages are made).
+# golang-go and golang-github-google-pprof-dev: Go's pprof, built from
+# Debian's source by the import test (tests/unit/test_import_pprof.py) to
+# check what Ember imports and exports against `pprof -sample_index`.
+# cppcheck, xz-utils, gzip, sqlite3, nodejs: real programs bench/accuracy
+# and test_accuracy profile against perf.
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
+  golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip
   libclang-rt-14-dev
 )
 # libclang-rt-14-dev: libFuzzer's runtime, for the fuzz suite (build-fuzz).

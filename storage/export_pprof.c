@@ -18,7 +18,12 @@
  *    the smallest file offset (kernel: offset in the function, never an
  *    address) stored for that frame, and
  *    its mapping starts at 0 with file offset 0, so address = file offset;
- *  - time_nanos and duration_nanos: the flushes in the queried range.
+ *  - the first mapping is the program's (pprof names the profile after it):
+ *    the executable of the heaviest process;
+ *  - time_nanos and duration_nanos: the flushes in the queried range, or an
+ *    imported profile's own when the whole file is exported;
+ *  - an imported profile whose counts are not samples (bytes, delay) keeps
+ *    its sample type (alloc_space/bytes) as the only one.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -435,6 +440,61 @@ fail:
 	return r;
 }
 
+static bool is_program_of(const char *module, const char *process)
+{
+	const char *base = strrchr(module, '/');
+
+	base = base ? base + 1 : module;
+	/* comm is the file name cut at 15 bytes: python3 runs python3.11 */
+	return *process && !strncmp(base, process, strlen(process));
+}
+
+/*
+ * pprof takes the first mapping for the program (the File: of its
+ * header; importers name the process after it), so the executable of the
+ * heaviest process goes first: the heaviest module named like the
+ * process, else the heaviest module right under the process (the
+ * outermost user frame, _start's). Not libpython3.11.so because python's
+ * first sample happened to be in it.
+ */
+static int main_mapping_first(struct pprof_build *b)
+{
+	const struct store_tree *t = b->t;
+	size_t n = store_tree__size(t), proc = 0, best = 0, outer = 0;
+	uint32_t *owner;
+	uint64_t id;
+
+	for (size_t i = 1; i < n; i++)
+		if (store_tree__node(t, i)->parent == 0 &&
+		    (!proc || store_tree__node(t, i)->total > store_tree__node(t, proc)->total))
+			proc = i;
+	if (!proc)
+		return 0;
+	owner = calloc(n, sizeof(*owner));
+	if (!owner)
+		return -ENOMEM;
+	for (size_t i = 1; i < n; i++) {
+		const struct store_tree_node *nd = store_tree__node(t, i);
+
+		owner[i] = nd->parent == 0 ? (uint32_t)i : owner[nd->parent];
+		if (owner[i] != proc || !nd->module ||
+		    (nd->kind != STORE_FRAME_USER && nd->kind != STORE_FRAME_INLINED))
+			continue;
+		if (is_program_of(nd->module, store_tree__node(t, proc)->name) &&
+		    (!best || nd->total > store_tree__node(t, best)->total))
+			best = i;
+		if (nd->parent == proc && (!outer || nd->total > store_tree__node(t, outer)->total))
+			outer = i;
+	}
+	free(owner);
+	if (!best)
+		best = outer;
+	if (!best)
+		return 0;
+	return mapping_id(b, store_tree__node(t, best),
+			  find_site(b, store_tree__node(t, best)), &id);
+}
+
 static int build_samples(struct pprof_build *b, uint64_t period_ns)
 {
 	size_t n = store_tree__size(b->t);
@@ -634,10 +694,14 @@ int store_export_pprof(struct store_db *db, const struct store_tree *t,
 	}
 	/* The string table must start with "". */
 	if ((r = string_index(&b, "", &empty)) < 0 ||
-	    (r = string_index(&b, "samples", &types[0].type)) < 0 ||
-	    (r = string_index(&b, "count", &types[0].unit)) < 0)
+	    (r = string_index(&b, info->value_type ? info->value_type : "samples",
+			      &types[0].type)) < 0 ||
+	    (r = string_index(&b, info->value_unit ? info->value_unit : "count",
+			      &types[0].unit)) < 0)
 		goto out;
-	if (info->frequency_hz) {
+	/* Counts that are bytes or delay (an imported heap or contention
+	 * profile) are no CPU samples: no cpu type for them. */
+	if (info->frequency_hz && !info->value_unit) {
 		period_ns = (1000000000 + info->frequency_hz / 2) /
 			    info->frequency_hz;
 		if ((r = string_index(&b, "cpu", &types[1].type)) < 0 ||
@@ -663,6 +727,9 @@ int store_export_pprof(struct store_db *db, const struct store_tree *t,
 		p.comment = &comment;
 	}
 	r = load_sites(db, &b);
+	if (r < 0)
+		goto out;
+	r = main_mapping_first(&b);
 	if (r < 0)
 		goto out;
 	r = build_samples(&b, period_ns);

@@ -224,6 +224,11 @@ int store_export_speedscope(const struct store_tree *t,
 			      out);
 		begin = end;
 	}
+	/* No samples (a filter that matched nothing): one empty profile, so
+	 * activeProfileIndex points at one and speedscope opens the file. */
+	if (!n_profiles)
+		fputs("{\"type\":\"sampled\",\"name\":\"no samples\",\"unit\":\"none\","
+		      "\"startValue\":0,\"endValue\":0,\"samples\":[],\"weights\":[]}", out);
 	fputs("]}\n", out);
 	r = ferror(out) ? -EIO : 0;
 out:

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct store_pprof_header h;
 	char msg[256];
 
-	if (store_pprof_read(data, size, &sink, &h, msg, sizeof(msg)) == 0 &&
+	if (store_pprof_read(data, size, NULL, &sink, &h, msg, sizeof(msg)) == 0 &&
 	    sum < h.samples)
 		__builtin_trap();
 	return 0;

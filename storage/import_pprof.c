@@ -171,13 +171,78 @@ static uint64_t location_id(const Profile *p, size_t i)
 	return p->location[i]->id;
 }
 
-/* Which sample value counts samples, and how to turn it into a count. */
-static int pick_value(struct reader *rd, struct store_pprof_header *h)
+/* "type/unit, type/unit, ..." of every sample type, cut to fit. */
+static void list_types(const struct reader *rd, char *buf, size_t size)
 {
 	const Profile *p = rd->p;
-	const char *pt_type = NULL, *pt_unit = NULL;
+	size_t n = 0;
 
-	for (size_t i = 0; i < p->n_sample_type; i++)
+	buf[0] = '\0';
+	for (size_t i = 0; i < p->n_sample_type && n + 1 < size; i++) {
+		int w = snprintf(buf + n, size - n, "%s%s/%s", i ? ", " : "",
+				 str(rd, p->sample_type[i]->type),
+				 str(rd, p->sample_type[i]->unit));
+
+		n += w > 0 ? (size_t)w : 0;
+	}
+	if (n >= size && size > 4)
+		memcpy(buf + size - 4, "...", 4);
+}
+
+/*
+ * Which sample value holds the counts, as pprof's -sample_index chooses:
+ * by index, by type name (an "inuse_" prefix may be left out), else the
+ * profile's default_sample_type, else the last type.
+ */
+static int choose_index(struct reader *rd, const struct store_pprof_options *opts,
+			struct store_pprof_choice *c, size_t *ret)
+{
+	const Profile *p = rd->p;
+	const char *want = opts ? opts->sample_type : NULL;
+
+	if (opts && !want && opts->sample_index >= 0) {
+		if ((uint64_t)opts->sample_index >= p->n_sample_type)
+			return bad(rd, -ENOENT, "sample index %lld is outside 0..%zu: "
+				   "the profile has %s", (long long)opts->sample_index,
+				   p->n_sample_type - 1, c->types);
+		*ret = (size_t)opts->sample_index;
+		return 0;
+	}
+	if (!want && p->default_sample_type > 0 && str_ok(rd, p->default_sample_type))
+		want = str(rd, p->default_sample_type);
+	if (!want) {
+		*ret = p->n_sample_type - 1;
+		return 0;
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < p->n_sample_type; i++) {
+			const char *t = str(rd, p->sample_type[i]->type);
+
+			if (!strcmp(t, want) || (pass && !strncmp(want, "inuse_", 6) &&
+						 !strcmp(t, want + 6))) {
+				*ret = i;
+				return 0;
+			}
+		}
+	if (opts && opts->sample_type)
+		return bad(rd, -ENOENT, "the profile has no sample type '%s': it has %s",
+			   opts->sample_type, c->types);
+	/* A default_sample_type that names none: pprof's own fallback. */
+	*ret = p->n_sample_type - 1;
+	return 0;
+}
+
+/* Which sample value holds the counts, and how to turn it into one. */
+static int pick_value(struct reader *rd, const struct store_pprof_options *opts,
+		      struct store_pprof_header *h)
+{
+	const Profile *p = rd->p;
+	const char *pt_type = NULL, *pt_unit = NULL, *unit;
+	struct store_pprof_choice *c = &h->value;
+	size_t i;
+	int r;
+
+	for (i = 0; i < p->n_sample_type; i++)
 		if (!str_ok(rd, p->sample_type[i]->type) ||
 		    !str_ok(rd, p->sample_type[i]->unit))
 			return bad(rd, -EBADMSG, "sample type #%zu names a string "
@@ -194,21 +259,24 @@ static int pick_value(struct reader *rd, struct store_pprof_header *h)
 	    !strcmp(pt_unit, "nanoseconds") && p->period > 0)
 		h->frequency_hz = (uint64_t)(1000000000 + p->period / 2) /
 				  (uint64_t)p->period;
-	for (size_t i = 0; i < p->n_sample_type; i++)
-		if (!strcmp(str(rd, p->sample_type[i]->unit), "count")) {
-			rd->value_index = i;
-			rd->divide_by = 1;
-			return 0;
-		}
-	for (size_t i = 0; i < p->n_sample_type; i++)
-		if (!strcmp(str(rd, p->sample_type[i]->unit), "nanoseconds") &&
-		    pt_unit && !strcmp(pt_unit, "nanoseconds") && p->period > 0) {
-			rd->value_index = i;
-			rd->divide_by = (uint64_t)p->period;
-			return 0;
-		}
-	return bad(rd, -EBADMSG, "no sample type counts samples: want one with "
-		   "unit \"count\", or nanoseconds with a period in nanoseconds");
+	c->n_types = p->n_sample_type;
+	list_types(rd, c->types, sizeof(c->types));
+	r = choose_index(rd, opts, c, &i);
+	if (r < 0)
+		return r;
+	unit = str(rd, p->sample_type[i]->unit);
+	c->index = i;
+	snprintf(c->type, sizeof(c->type), "%s", str(rd, p->sample_type[i]->type));
+	snprintf(c->unit, sizeof(c->unit), "%s", unit);
+	rd->value_index = i;
+	rd->divide_by = 1;
+	/* CPU time in a profile sampled every period: samples again. */
+	if (!strcmp(unit, "nanoseconds") && pt_unit && !strcmp(pt_unit, "nanoseconds") &&
+	    p->period > 0) {
+		rd->divide_by = (uint64_t)p->period;
+		c->per_period = true;
+	}
+	return 0;
 }
 
 static int check_tables(struct reader *rd)
@@ -328,7 +396,8 @@ static const char *basename_of(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-static int validate(struct reader *rd, struct store_pprof_header *h)
+static int validate(struct reader *rd, const struct store_pprof_options *opts,
+		    struct store_pprof_header *h)
 {
 	const Profile *p = rd->p;
 	int r;
@@ -338,7 +407,7 @@ static int validate(struct reader *rd, struct store_pprof_header *h)
 			   "the empty string");
 	if (p->n_sample_type == 0)
 		return bad(rd, -EBADMSG, "the profile has no sample types");
-	if ((r = pick_value(rd, h)) < 0 || (r = check_tables(rd)) < 0 ||
+	if ((r = pick_value(rd, opts, h)) < 0 || (r = check_tables(rd)) < 0 ||
 	    (r = check_samples(rd, h)) < 0)
 		return r;
 	for (size_t i = 0; i < p->n_comment; i++)
@@ -490,7 +559,35 @@ out:
 	return r;
 }
 
+/*
+ * The formats pprof read before profile.proto, which Go's pprof still
+ * converts: text profiles (heap, contention, thread, goroutine) and the
+ * binary CPU profile of gperftools and old Go (words 0, 3, 0, period, 0).
+ * What one is, or NULL.
+ */
+static const char *legacy_format(const uint8_t *b, size_t n)
+{
+	static const char *const text[] = {
+		"heap profile:", "heap_v2/", "--- heap", "--- contention",
+		"--- mutex", "--- threadz", "--- growthz", "--- fragmentationz",
+		"goroutine profile:", "threadcreate profile:", "--- symbol",
+	};
+	static const uint8_t cpu64[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0 };
+	static const uint8_t cpu64be[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3 };
+	static const uint8_t cpu32[8] = { 0, 0, 0, 0, 3, 0, 0, 0 };
+	static const uint8_t cpu32be[8] = { 0, 0, 0, 0, 0, 0, 0, 3 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(text); i++)
+		if (n >= strlen(text[i]) && !memcmp(b, text[i], strlen(text[i])))
+			return "a text profile";
+	if ((n >= 24 && (!memcmp(b, cpu64, 16) || !memcmp(b, cpu64be, 16))) ||
+	    (n >= 12 && (!memcmp(b, cpu32, 8) || !memcmp(b, cpu32be, 8))))
+		return "a binary CPU profile";
+	return NULL;
+}
+
 int store_pprof_read(const void *data, size_t size,
+		     const struct store_pprof_options *opts,
 		     const struct store_pprof_sink *sink,
 		     struct store_pprof_header *ret_header,
 		     char *errmsg, size_t errlen)
@@ -513,6 +610,13 @@ int store_pprof_read(const void *data, size_t size,
 			return r;
 		bytes = plain;
 	}
+	if (legacy_format(bytes, size)) {
+		r = bad(&rd, -EBADMSG, "this is %s in pprof's legacy format (before "
+			"profile.proto), which Ember does not read: convert it with "
+			"'pprof -proto [BINARY] FILE > FILE.pb.gz' first",
+			legacy_format(bytes, size));
+		goto out;
+	}
 	p = perftools__profiles__profile__unpack(NULL, size, bytes);
 	if (!p) {
 		r = bad(&rd, -EBADMSG, "not a pprof profile: %s",
@@ -523,7 +627,7 @@ int store_pprof_read(const void *data, size_t size,
 		goto out;
 	}
 	rd.p = p;
-	r = validate(&rd, &h);
+	r = validate(&rd, opts, &h);
 	if (r == 0)
 		r = feed(&rd, sink, &h);
 	if (r == 0 && ret_header)
@@ -548,6 +652,7 @@ struct import_ctx {
 static int import_start(void *ctx, const struct store_pprof_header *h)
 {
 	struct import_ctx *ic = ctx;
+	const struct store_pprof_choice *c = &h->value;
 	int64_t time_s = h->time_nanos > 0 ? h->time_nanos / 1000000000 :
 					     (int64_t)(common_wall_ns() / 1000000000);
 	int64_t duration = h->duration_nanos > 0 ?
@@ -562,6 +667,19 @@ static int import_start(void *ctx, const struct store_pprof_header *h)
 	if (r < 0)
 		return r;
 	ic->begun = true;
+	/* What a count is, and the exact span (buckets are whole seconds). */
+	if ((r = store_db__set_metaf(ic->db, "sample_type", "%s/%s", c->type, c->unit)) < 0 ||
+	    (r = store_db__set_meta(ic->db, "count_unit", c->per_period ||
+				    !strcmp(c->unit, "count") ? "samples" : c->unit)) < 0)
+		return r;
+	if (h->time_nanos > 0 &&
+	    (r = store_db__set_metaf(ic->db, "profile_time_ns", "%lld",
+				     (long long)h->time_nanos)) < 0)
+		return r;
+	if (h->duration_nanos > 0 &&
+	    (r = store_db__set_metaf(ic->db, "profile_duration_ns", "%lld",
+				     (long long)h->duration_nanos)) < 0)
+		return r;
 	if (!h->frequency_hz)
 		return 0;
 	/* Keep a frequency the file already has (a recording's). */
@@ -581,8 +699,9 @@ static int import_sample(void *ctx, const struct store_pprof_sample *s)
 				   s->count);
 }
 
-int store_db__import_pprof(struct store_db *db, const void *data,
-			   size_t size, uint64_t *ret_samples)
+int store_db__import_pprof(struct store_db *db, const void *data, size_t size,
+			   const struct store_pprof_options *opts,
+			   uint64_t *ret_samples, struct store_pprof_choice *ret_choice)
 {
 	struct import_ctx ic = { .db = db };
 	struct store_pprof_sink sink = { import_start, import_sample, &ic };
@@ -597,7 +716,7 @@ int store_db__import_pprof(struct store_db *db, const void *data,
 	if (db->in_flush)
 		return -EBUSY;
 	msg[0] = '\0';
-	r = store_pprof_read(data, size, &sink, &h, msg, sizeof(msg));
+	r = store_pprof_read(data, size, opts, &sink, &h, msg, sizeof(msg));
 	if (r == 0)
 		r = store_db__commit(db);
 	if (r < 0) {
@@ -609,5 +728,7 @@ int store_db__import_pprof(struct store_db *db, const void *data,
 	}
 	if (ret_samples)
 		*ret_samples = h.samples;
+	if (ret_choice)
+		*ret_choice = h.value;
 	return 0;
 }

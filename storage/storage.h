@@ -26,7 +26,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes; older versions are migrated. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 
 enum store_frame_kind {
 	STORE_FRAME_USER = 0,
@@ -62,6 +62,13 @@ enum store_open_flags {
 	STORE_OPEN_READ = 0,        /* read-only; never modifies the file */
 	STORE_OPEN_WRITE = 1 << 0,  /* read-write, create if missing */
 	STORE_OPEN_TRUNCATE = 1 << 1, /* with WRITE: start from an empty file */
+	/* Without WRITE: a WAL file's -wal and -shm that did not exist
+	 * before this open are removed at close when no other connection
+	 * has the file open (as SQLite's last writer does), so a one-shot
+	 * reader leaves the directory as it found it. Only for a process
+	 * whose other handles on the file are all closed by then (the
+	 * check uses the file's POSIX locks, which are per process). */
+	STORE_OPEN_TIDY = 1 << 2,
 };
 
 struct store_db;
@@ -89,6 +96,18 @@ int store_db__open(const char *path, unsigned flags, struct store_db **ret_db);
  * writable (no -shm can be shared with a writer, so none can exist), the
  * file is read as immutable.
  */
+
+/*
+ * Make a finished file one self-contained file: checkpoint the WAL into it
+ * and leave WAL mode (journal_mode DELETE), which removes -wal and -shm,
+ * so it can be copied, attached or mailed alone, and read-only opens
+ * create nothing beside it. A writable open (the next --append, an agent
+ * restart) switches it back to WAL. Call after the last flush, before
+ * store_db__close. Returns 0, -EBUSY (a flush is open, or another
+ * connection has the file open: it stays in WAL mode, whole and
+ * consistent), -EROFS (read-only handle), -EIO.
+ */
+int store_db__seal(struct store_db *db);
 
 /* Close the database. Rolls back an uncommitted flush. NULL is fine. */
 void store_db__close(struct store_db *db);
@@ -118,10 +137,20 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 			uint64_t count);
 
 /*
- * Within an open flush: add count dropped samples for reason (a short
- * kebab-case name like "stack-collision"). Returns 0 or -errno as above.
+ * Within an open flush: add count samples that were lost, for reason (a
+ * short kebab-case name like "ring-buffer-full"). Only samples that are
+ * not in the file belong here: readers show them as dropped.
+ * Returns 0 or -errno as above.
  */
 int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count);
+
+/*
+ * Within an open flush: count an event that happened count times to
+ * samples that were kept (a kebab-case name like "dwarf-samples": a slow
+ * path taken, a stack cut short). Readers list events apart from drops.
+ * Returns 0 or -errno as above.
+ */
+int store_db__add_events(struct store_db *db, const char *name, uint64_t count);
 
 /*
  * Within an open flush: add symbolization coverage for one binary (module
@@ -224,9 +253,10 @@ struct store_query {
  */
 void store_query_init(struct store_query *q);
 
-/* Totals over a range: samples stored and drops per reason. */
+/* Totals over a range: samples stored, drops per reason, events. */
 struct store_drop {
-	const char *reason; /* borrowed from the summary */
+	const char *reason; /* drop reason or event name; borrowed from the
+			       summary */
 	uint64_t count;
 };
 
@@ -235,8 +265,10 @@ struct store_summary {
 	uint64_t processes;      /* distinct pids */
 	uint64_t stacks;         /* distinct stacks */
 	int64_t first_s, last_s; /* first and last bucket, 0 when empty */
-	size_t n_drops;
+	size_t n_drops;          /* samples lost, by reason (by name) */
 	struct store_drop *drops;
+	size_t n_events;         /* events of kept samples (by name) */
+	struct store_drop *events;
 };
 
 /*
@@ -339,26 +371,54 @@ int store_db__export_tree(struct store_db *db, const struct store_query *q,
 			  const struct store_tree *t,
 			  enum store_export_format fmt, FILE *out);
 
+/* Which of a pprof profile's sample values to import (pprof's
+ * -sample_index). */
+struct store_pprof_options {
+	const char *sample_type; /* by type name ("alloc_space"; as pprof, an
+				    "inuse_" prefix may be left out); or NULL */
+	int64_t sample_index;    /* by index (0-based) when >= 0 */
+	/* neither: the profile's default_sample_type, else its last type,
+	 * as pprof chooses */
+};
+
+/* The sample type an import took, and all the profile has. */
+struct store_pprof_choice {
+	size_t index, n_types;
+	char type[64], unit[64];  /* "cpu", "nanoseconds" (cut at 63 bytes) */
+	bool per_period;          /* nanoseconds divided by the cpu period:
+				     the counts are samples */
+	char types[512];          /* "samples/count, cpu/nanoseconds" */
+};
+
 /*
  * Import a pprof profile (profile.proto, gzipped or not; data/size are the
  * file's bytes) into db as one flush at the profile's time_nanos (the
- * current time when it has none), lasting its duration_nanos (at least 1 s).
- * Counts come from the first sample type whose unit is "count", else from
- * a cpu/nanoseconds type divided by the period. Locations become frames
+ * current time when it has none), lasting its duration_nanos (at least 1 s;
+ * the exact start and duration are kept in meta profile_time_ns and
+ * profile_duration_ns for the export).
+ * The counts are the sample value opts picks (NULL: as pprof does, the
+ * default_sample_type, else the last type): a nanoseconds value with a
+ * cpu/nanoseconds period is divided by the period (counts are samples),
+ * any other is taken as it is (bytes, object counts, delay); meta
+ * sample_type says which ("type/unit") and count_unit what a count is
+ * ("samples", "bytes", ...). Locations become frames
  * root first (inlined lines as STORE_FRAME_INLINED, frames of a
  * "[kernel...]" mapping as STORE_FRAME_KERNEL); the sample labels
  * "process", "thread" (strings), "pid", "tid" (numbers) become labels, the
  * process defaulting to the main mapping's file name. Sets meta
  * "frequency_hz" from a cpu period. db must be writable with no flush open;
  * nothing is written unless the whole profile is valid.
- * Returns 0 and, when ret_samples is not NULL, the samples imported;
- * -EBADMSG for input that is not a valid profile (not gzip or protobuf,
- * truncated, references that point nowhere, absurd sizes: the reason is in
- * store_db__errmsg()), -E2BIG for a profile over the size limits,
- * -EBUSY, -EROFS, -ENOSPC, -EIO, -ENOMEM.
+ * Returns 0 and, when not NULL, the counts imported (their sum) and the
+ * sample type taken; -EBADMSG for input that is not a valid profile (not
+ * gzip or protobuf, truncated, references that point nowhere, absurd
+ * sizes, a legacy pre-protobuf profile: the reason is in
+ * store_db__errmsg()), -ENOENT when opts names a sample type or index the
+ * profile does not have (the message lists its types), -E2BIG for a
+ * profile over the size limits, -EBUSY, -EROFS, -ENOSPC, -EIO, -ENOMEM.
  */
-int store_db__import_pprof(struct store_db *db, const void *data,
-			   size_t size, uint64_t *ret_samples);
+int store_db__import_pprof(struct store_db *db, const void *data, size_t size,
+			   const struct store_pprof_options *opts,
+			   uint64_t *ret_samples, struct store_pprof_choice *ret_choice);
 /* Symbolization coverage of one binary over a range (the caller owns the
  * strings through store_coverage__free). */
 struct store_coverage_issue {

@@ -8,6 +8,7 @@
  * (store_query.c) build on the handle opened here.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <limits.h>
 #include <stdio.h>
@@ -167,6 +168,25 @@ static const struct {
 	 * page come with a VACUUM after the migration (convert_checksums). */
 	{ "UPDATE strings SET text = '[unknown]' WHERE text GLOB '[[]kernel]+0x*'",
 	  scrub_kernel },
+	/* 6 -> 7: events apart from drops. Until now the session wrote
+	 * every sampler counter into drops, also those that count samples
+	 * kept (a slow path taken, a stack cut short), and readers showed
+	 * them as lost. Those names move to events; drops keeps what was
+	 * lost. */
+	{ "CREATE TABLE events ("
+	  "  time_s INTEGER NOT NULL,"
+	  "  name INTEGER NOT NULL," /* strings.id */
+	  "  count INTEGER NOT NULL,"
+	  "  PRIMARY KEY (time_s, name)) WITHOUT ROWID;"
+	  "CREATE TEMP TABLE v7_events AS SELECT id FROM strings WHERE text IN ("
+	  "  'stack-collision-kernel', 'stack-collision-user',"
+	  "  'stack-map-full', 'counts-map-full', 'user-stack-unreadable',"
+	  "  'stack-error-other', 'process-event-lost', 'tracked-map-full',"
+	  "  'dwarf-samples', 'snapshot-reached-stack-end');"
+	  "INSERT INTO events SELECT time_s, reason, count FROM drops"
+	  "  WHERE reason IN (SELECT id FROM temp.v7_events);"
+	  "DELETE FROM drops WHERE reason IN (SELECT id FROM temp.v7_events);"
+	  "DROP TABLE temp.v7_events;", NULL },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -200,6 +220,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_DROP_ADD] = "INSERT INTO drops (time_s, reason, count) "
 			  "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, reason) "
 			  "DO UPDATE SET count = count + excluded.count",
+	[STMT_EVENT_ADD] = "INSERT INTO events (time_s, name, count) "
+			   "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, name) "
+			   "DO UPDATE SET count = count + excluded.count",
 	[STMT_FLUSH_ADD] = "INSERT INTO flushes (time_s, duration_s, n) "
 			   "VALUES (?1, ?2, 1) ON CONFLICT (time_s) "
 			   "DO UPDATE SET n = n + 1, "
@@ -796,12 +819,12 @@ static void close_sqlite(struct store_db *db)
 	db->sql = NULL;
 }
 
-static bool wal_exists(const char *path)
+static bool side_file_exists(const char *path, const char *suffix)
 {
-	char wal[PATH_MAX];
+	char side[PATH_MAX];
 
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	return access(wal, F_OK) == 0;
+	snprintf(side, sizeof(side), "%s%s", path, suffix);
+	return access(side, F_OK) == 0;
 }
 
 static int open_read(struct store_db *db, const char *path)
@@ -823,7 +846,7 @@ static int open_read(struct store_db *db, const char *path)
 	 * that exists holds data immutable mode would miss: report instead.
 	 */
 	if ((r == -ENOENT || r == -EROFS || r == -EACCES) &&
-	    !wal_exists(path)) {
+	    !side_file_exists(path, "-wal")) {
 		close_sqlite(db);
 		r = open_sqlite(db, path, "mode=ro&immutable=1",
 				SQLITE_OPEN_READONLY);
@@ -945,6 +968,12 @@ int store_db__open(const char *path, unsigned flags, struct store_db **ret_db)
 	if (!db)
 		return -ENOMEM;
 	db->writable = flags & STORE_OPEN_WRITE;
+	/* Side files this reader's open creates go again at close. */
+	if (!db->writable && (flags & STORE_OPEN_TIDY) && !side_file_exists(path, "-wal") &&
+	    !side_file_exists(path, "-shm") && !(db->tidy_path = strdup(path))) {
+		free(db);
+		return -ENOMEM;
+	}
 	if (db->writable)
 		r = open_write(db, path, flags);
 	else
@@ -957,12 +986,85 @@ int store_db__open(const char *path, unsigned flags, struct store_db **ret_db)
 	return 0;
 }
 
+/*
+ * SQLite's lock bytes (the lock-byte page of its file format): every
+ * connection to a WAL file holds a read lock on the SHARED range of the
+ * database file while it is open, and the last one to close, seeing it
+ * can take a write lock there, deletes -wal and -shm. A read-only
+ * connection never does, so they stay behind a reader. This does the
+ * same for a handle opened with STORE_OPEN_TIDY, under the same lock:
+ * nobody else has the file open, and nobody opens it meanwhile.
+ */
+#define STORE_SQLITE_PENDING 0x40000000
+#define STORE_SQLITE_SHARED_FIRST (STORE_SQLITE_PENDING + 2)
+#define STORE_SQLITE_SHARED_SIZE 510
+
+static void remove_side_files(const char *path)
+{
+	struct flock lk = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = STORE_SQLITE_SHARED_FIRST,
+			    .l_len = STORE_SQLITE_SHARED_SIZE };
+	char wal[PATH_MAX], shm[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal) ||
+	    snprintf(shm, sizeof(shm), "%s-shm", path) >= (int)sizeof(shm))
+		return;
+	/* A write lock needs a writable descriptor; nothing is written. */
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (fcntl(fd, F_SETLK, &lk) == 0) {
+		/* A -wal with frames holds another writer's data. */
+		if (lstat(wal, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+			unlink(wal);
+		if (lstat(wal, &st) < 0 && lstat(shm, &st) == 0 && S_ISREG(st.st_mode))
+			unlink(shm);
+	}
+	close(fd); /* and with it the lock */
+}
+
+int store_db__seal(struct store_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	const char *mode;
+	int r, rc;
+
+	if (!db || !db->sql)
+		return -EINVAL;
+	if (!db->writable)
+		return -EROFS;
+	if (db->in_flush)
+		return -EBUSY;
+	/* Checkpoints the WAL into the file and deletes -wal and -shm; it
+	 * needs the file to itself, and says "wal" when another
+	 * connection has it open. */
+	rc = sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode = DELETE", -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		r = store_db__fail(db, rc);
+		goto out;
+	}
+	mode = (const char *)sqlite3_column_text(st, 0);
+	r = mode && !strcmp(mode, "delete") ? 0 :
+		store_db__fail_msg(db, -EBUSY, "another connection has the file open");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
 void store_db__close(struct store_db *db)
 {
 	if (!db)
 		return;
 	store_db__rollback(db);
 	close_sqlite(db);
+	if (db->tidy_path) {
+		remove_side_files(db->tidy_path);
+		free(db->tidy_path);
+	}
 	for (size_t i = 0; i < CACHE_COUNT; i++)
 		store_map__free(&db->caches[i]);
 	store_sums__free(&db->flush_sums);

@@ -16,6 +16,61 @@
 static void info_free(struct store_export_info *info)
 {
 	free(info->name);
+	free(info->value_type);
+	free(info->value_unit);
+}
+
+/* meta key as a positive int64 into *v; absent or unreadable: unchanged. */
+static int meta_i64(struct store_db *db, const char *key, int64_t *v)
+{
+	char *value = NULL, *end;
+	long long x;
+	int r;
+
+	r = store_db__get_meta(db, key, &value);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	errno = 0;
+	x = strtoll(value, &end, 10);
+	if (!errno && *end == '\0' && x > 0)
+		*v = x;
+	free(value);
+	return 0;
+}
+
+/*
+ * An imported profile knows its exact start and duration (the buckets
+ * have whole seconds: a 2.0003 s profile's bucket lasts 3 s); a query of
+ * the whole file exports those. And what its counts are when not samples.
+ */
+static int read_imported(struct store_db *db, const struct store_query *q,
+			 struct store_export_info *info)
+{
+	char *type = NULL, *slash;
+	int r;
+
+	if (!q || (q->from_s == INT64_MIN && q->to_s == INT64_MAX)) {
+		if ((r = meta_i64(db, "profile_time_ns", &info->start_ns)) < 0 ||
+		    (r = meta_i64(db, "profile_duration_ns", &info->duration_ns)) < 0)
+			return r;
+	}
+	r = store_db__get_meta(db, "count_unit", &info->value_unit);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (!strcmp(info->value_unit, "samples") ||
+	    store_db__get_meta(db, "sample_type", &type) < 0 || !(slash = strchr(type, '/'))) {
+		free(type);
+		free(info->value_unit);
+		info->value_unit = NULL;
+		return 0;
+	}
+	*slash = '\0';
+	info->value_type = type;
+	return 0;
 }
 
 /* The span of the flushes whose buckets start in q's range. */
@@ -75,7 +130,8 @@ static int read_info(struct store_db *db, const struct store_query *q,
 	r = store_db__get_meta(db, "command", &info->name);
 	if (r < 0 && r != -ENOENT)
 		return r;
-	return read_span(db, q, info);
+	r = read_span(db, q, info);
+	return r < 0 ? r : read_imported(db, q, info);
 }
 
 int store_db__export_tree(struct store_db *db, const struct store_query *q,

@@ -19,6 +19,10 @@ struct store_export_info {
 	int64_t start_ns;      /* first flush in the range; 0 when empty */
 	int64_t duration_ns;   /* to the end of the last flush in the range */
 	char *name;            /* meta "command", or NULL */
+	/* An imported profile's values when they are not samples (meta
+	 * sample_type "alloc_space/bytes" and count_unit "bytes"), else
+	 * NULL. */
+	char *value_type, *value_unit;
 };
 
 /* Each writer returns 0, -ENOMEM, -EIO (out failed) or a query's -errno. */
@@ -42,6 +46,7 @@ struct store_pprof_header {
 	int64_t duration_nanos;
 	uint64_t frequency_hz; /* from a cpu/nanoseconds period; 0 = unknown */
 	uint64_t samples;      /* sum of all counts */
+	struct store_pprof_choice value; /* the sample type taken */
 };
 
 /* Called by store_pprof_read: start() once after the whole profile was
@@ -61,10 +66,14 @@ struct store_pprof_sink {
 
 /*
  * Decode a pprof profile (gzipped or not), validate all of it, then feed
- * it to sink. Returns 0 and *ret_header (may be NULL), -EBADMSG or -E2BIG
- * with the reason in errmsg (size errlen), -ENOMEM, or a sink's error.
+ * it to sink, with the sample value opts picks (NULL: as pprof, see
+ * store_db__import_pprof). Returns 0 and *ret_header (may be NULL),
+ * -EBADMSG or -E2BIG with the reason in errmsg (size errlen), -ENOENT
+ * (opts names a sample type the profile does not have; errmsg lists
+ * them), -ENOMEM, or a sink's error.
  */
 int store_pprof_read(const void *data, size_t size,
+		     const struct store_pprof_options *opts,
 		     const struct store_pprof_sink *sink,
 		     struct store_pprof_header *ret_header,
 		     char *errmsg, size_t errlen);

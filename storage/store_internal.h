@@ -60,6 +60,7 @@ enum store_stmt {
 	STMT_BLOCK_GET,
 	STMT_BLOCK_PUT,
 	STMT_DROP_ADD,
+	STMT_EVENT_ADD,
 	STMT_FLUSH_ADD,
 	STMT_META_SET,
 	STMT_META_GET,
@@ -215,6 +216,7 @@ struct store_db {
 	 * the first. Arrays by cached node and frame: sized to the cache. */
 	struct store_tree_scratch *tree_scratch;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no deadline */
+	char *tidy_path;      /* STORE_OPEN_TIDY: -wal and -shm to remove */
 	char errmsg[256];
 };
 

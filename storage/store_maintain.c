@@ -172,6 +172,37 @@ static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
 	return r;
 }
 
+/* The rows of table (drops or events; col names the reason) of the
+ * buckets before cut finer than step, summed into step-sized buckets. */
+static int downsample_counts(struct store_db *db, const char *table,
+			     const char *col, int64_t step, int64_t cut)
+{
+	char ins[512], del[256], put[256];
+	int r;
+
+	snprintf(ins, sizeof(ins), "INSERT INTO temp.ds_counts SELECT "
+		 "%s, %s, sum(count) FROM %s WHERE time_s < ?2 AND "
+		 "time_s IN (SELECT time_s FROM flushes WHERE time_s < ?2 AND "
+		 "duration_s < ?1) GROUP BY 1, %s", FLOOR_STEP, col, table, col);
+	snprintf(del, sizeof(del), "DELETE FROM %s WHERE time_s < ?2 AND "
+		 "time_s IN (SELECT time_s FROM flushes WHERE time_s < ?2 AND "
+		 "duration_s < ?1)", table);
+	snprintf(put, sizeof(put), "INSERT INTO %s (time_s, %s, count) "
+		 "SELECT time_s, name, count FROM temp.ds_counts WHERE 1 "
+		 "ON CONFLICT (time_s, %s) DO UPDATE SET "
+		 "count = count + excluded.count", table, col, col);
+	r = store_db__exec(db, "CREATE TEMP TABLE IF NOT EXISTS ds_counts ("
+			   " time_s, name, count);"
+			   "DELETE FROM temp.ds_counts");
+	if (r == 0)
+		r = exec_ints(db, ins, NULL, 2, step, cut);
+	if (r == 0)
+		r = exec_ints(db, del, NULL, 2, step, cut);
+	if (r == 0)
+		r = exec_ints(db, put, NULL, 0);
+	return r;
+}
+
 /* Merge every bucket before cut that is finer than step into step-sized
  * buckets. cut is a multiple of step, so no coarse bucket is half done. */
 static int downsample(struct store_db *db, int64_t step, int64_t cut,
@@ -215,36 +246,25 @@ static int downsample(struct store_db *db, int64_t step, int64_t cut,
 	store_sums__free(&m);
 	if (r < 0)
 		return r;
-	/* Drops and flushes follow the buckets, through temp tables: a
-	 * merged row may have the key of a row it replaces. */
+	/* Drops, events and flushes follow the buckets, through temp
+	 * tables: a merged row may have the key of a row it replaces. The
+	 * counts go first: which buckets were fine is read from flushes. */
+	if ((r = downsample_counts(db, "drops", "reason", step, cut)) < 0 ||
+	    (r = downsample_counts(db, "events", "name", step, cut)) < 0)
+		return r;
 	r = store_db__exec(db,
-			   "CREATE TEMP TABLE IF NOT EXISTS ds_drops ("
-			   " time_s, reason, count);"
 			   "CREATE TEMP TABLE IF NOT EXISTS ds_flushes ("
 			   " time_s, n);"
-			   "DELETE FROM temp.ds_drops; DELETE FROM temp.ds_flushes");
+			   "DELETE FROM temp.ds_flushes");
 	if (r < 0)
 		return r;
-	if ((r = exec_ints(db, "INSERT INTO temp.ds_drops "
-			   "SELECT " FLOOR_STEP ", reason, sum(count) FROM drops "
-			   "WHERE time_s < ?2 AND time_s IN (SELECT time_s FROM "
-			   "flushes WHERE time_s < ?2 AND duration_s < ?1) "
-			   "GROUP BY 1, reason", NULL, 2, step, cut)) < 0 ||
-	    (r = exec_ints(db, "INSERT INTO temp.ds_flushes "
+	if ((r = exec_ints(db, "INSERT INTO temp.ds_flushes "
 			   "SELECT " FLOOR_STEP ", sum(n) FROM flushes "
 			   "WHERE time_s < ?2 AND duration_s < ?1 GROUP BY 1",
 			   NULL, 2, step, cut)) < 0 ||
-	    (r = exec_ints(db, "DELETE FROM drops WHERE time_s < ?2 AND "
-			   "time_s IN (SELECT time_s FROM flushes WHERE "
-			   "time_s < ?2 AND duration_s < ?1)", NULL, 2, step,
-			   cut)) < 0 ||
 	    (r = exec_ints(db, "DELETE FROM flushes "
 			   "WHERE time_s < ?2 AND duration_s < ?1", NULL, 2,
 			   step, cut)) < 0 ||
-	    (r = exec_ints(db, "INSERT INTO drops (time_s, reason, count) "
-			   "SELECT time_s, reason, count FROM temp.ds_drops "
-			   "WHERE 1 ON CONFLICT (time_s, reason) DO UPDATE SET "
-			   "count = count + excluded.count", NULL, 0)) < 0 ||
 	    (r = exec_ints(db, "INSERT INTO flushes (time_s, duration_s, n) "
 			   "SELECT time_s, ?1, n FROM temp.ds_flushes WHERE 1 "
 			   "ON CONFLICT (time_s) DO UPDATE SET n = n + excluded.n, "
@@ -268,6 +288,8 @@ static int remove_before(struct store_db *db, int64_t cut,
 	if ((r = exec_ints(db, "DELETE FROM sample_blocks WHERE time_s < ?1",
 			   &n, 1, cut)) < 0 ||
 	    (r = exec_ints(db, "DELETE FROM drops WHERE time_s < ?1", NULL, 1,
+			   cut)) < 0 ||
+	    (r = exec_ints(db, "DELETE FROM events WHERE time_s < ?1", NULL, 1,
 			   cut)) < 0 ||
 	    (r = exec_ints(db, "DELETE FROM flushes WHERE time_s < ?1", NULL, 1,
 			   cut)) < 0)
@@ -415,7 +437,8 @@ static int collect(struct store_db *db, struct store_maintain_stats *stats)
 		" SELECT process FROM label_sets UNION ALL"
 		" SELECT thread FROM label_sets UNION ALL"
 		" SELECT extra FROM label_sets UNION ALL"
-		" SELECT reason FROM drops)",
+		" SELECT reason FROM drops UNION ALL"
+		" SELECT name FROM events)",
 		"DROP TABLE temp.live_strings",
 		"DROP TABLE temp.live_sets",
 		/* Readers' caches of ids are stale now. */

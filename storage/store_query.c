@@ -87,39 +87,40 @@ void store_summary__free(struct store_summary *s)
 	for (size_t i = 0; i < s->n_drops; i++)
 		free((char *)s->drops[i].reason);
 	free(s->drops);
+	for (size_t i = 0; i < s->n_events; i++)
+		free((char *)s->events[i].reason);
+	free(s->events);
 	free(s);
 }
 
-static int summary_drops(struct store_db *db, const struct store_query *q,
-			 struct store_summary *s)
+/* Counts by name over the range from sql (?1, ?2: the range), into
+ * *list (drops or events). */
+static int summary_counts(struct store_db *db, const struct store_query *q,
+			  const char *sql, struct store_drop **list, size_t *n)
 {
 	sqlite3_stmt *st;
 	struct store_drop *grown;
 	char *reason;
 	int r, rc;
 
-	r = prepare_range(db,
-			  "SELECT s.text, sum(d.count) FROM drops d "
-			  "JOIN strings s ON s.id = d.reason "
-			  "WHERE d.time_s >= ?1 AND d.time_s < ?2 "
-			  "GROUP BY d.reason ORDER BY s.text", q, &st);
+	r = prepare_range(db, sql, q, &st);
 	if (r < 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		grown = realloc(s->drops, (s->n_drops + 1) * sizeof(*grown));
+		grown = realloc(*list, (*n + 1) * sizeof(*grown));
 		if (!grown) {
 			r = -ENOMEM;
 			goto out;
 		}
-		s->drops = grown;
+		*list = grown;
 		reason = strdup((const char *)sqlite3_column_text(st, 0));
 		if (!reason) {
 			r = -ENOMEM;
 			goto out;
 		}
-		s->drops[s->n_drops].reason = reason;
-		s->drops[s->n_drops].count = (uint64_t)sqlite3_column_int64(st, 1);
-		s->n_drops++;
+		grown[*n].reason = reason;
+		grown[*n].count = (uint64_t)sqlite3_column_int64(st, 1);
+		(*n)++;
 	}
 	if (rc != SQLITE_DONE)
 		r = store_db__fail(db, rc);
@@ -191,7 +192,16 @@ int store_db__summary(struct store_db *db, const struct store_query *q,
 	s->stacks = acc.nodes.n;
 	s->first_s = sqlite3_column_int64(st, 0);
 	s->last_s = sqlite3_column_int64(st, 1);
-	r = summary_drops(db, q, s);
+	r = summary_counts(db, q, "SELECT s.text, sum(d.count) FROM drops d "
+			   "JOIN strings s ON s.id = d.reason "
+			   "WHERE d.time_s >= ?1 AND d.time_s < ?2 "
+			   "GROUP BY d.reason ORDER BY s.text", &s->drops, &s->n_drops);
+	if (r < 0)
+		goto out;
+	r = summary_counts(db, q, "SELECT s.text, sum(e.count) FROM events e "
+			   "JOIN strings s ON s.id = e.name "
+			   "WHERE e.time_s >= ?1 AND e.time_s < ?2 "
+			   "GROUP BY e.name ORDER BY s.text", &s->events, &s->n_events);
 	if (r < 0)
 		goto out;
 	*ret_summary = s;

@@ -374,26 +374,38 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 	return r < 0 ? store_db__fail_msg(db, r, "out of memory") : 0;
 }
 
-int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count)
+/* A (time, name) -> count row of drops or events, summed. */
+static int add_count(struct store_db *db, enum store_stmt stmt, const char *name,
+		     uint64_t count)
 {
 	sqlite3_stmt *st;
 	int64_t reason_id;
 	int r;
 
-	if (!db || !reason)
+	if (!db || !name)
 		return -EINVAL;
 	if (!db->in_flush)
 		return store_db__fail_msg(db, -EINVAL, "no open flush");
-	r = string_id(db, reason, &reason_id);
+	r = string_id(db, name, &reason_id);
 	if (r < 0)
 		return r;
-	r = store_db__stmt(db, STMT_DROP_ADD, &st);
+	r = store_db__stmt(db, stmt, &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, db->flush_time_s);
 	sqlite3_bind_int64(st, 2, reason_id);
 	sqlite3_bind_int64(st, 3, (int64_t)count);
 	return step_done(db, st);
+}
+
+int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count)
+{
+	return add_count(db, STMT_DROP_ADD, reason, count);
+}
+
+int store_db__add_events(struct store_db *db, const char *name, uint64_t count)
+{
+	return add_count(db, STMT_EVENT_ADD, name, count);
 }
 
 int store_db__commit(struct store_db *db)

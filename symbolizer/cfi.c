@@ -5,7 +5,9 @@
  * information), with their virtual addresses, kept with the binary's symbols
  * so a process can be unwound after it exits; and a look at the CFI that
  * tells whether the binary was built with frame pointers (most functions
- * move the CFA to %rbp), which decides AUTO mode's choice for a process.
+ * move the CFA to %rbp), which decides AUTO mode's choice for a process,
+ * and where its signal trampolines are (FDEs of a CIE with augmentation
+ * "S": glibc's __restore_rt), whose frames are not calls.
  */
 #include "sym-internal.h"
 
@@ -60,16 +62,154 @@ static uint32_t rd32(const uint8_t *p)
 	return v;
 }
 
+static uint64_t uleb(const uint8_t **pp, const uint8_t *end)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+
+	while (*pp < end) {
+		uint8_t b = *(*pp)++;
+
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80))
+			break;
+	}
+	return v;
+}
+
+/* Bytes of a pointer in encoding enc (its low nibble), or 0 if unknown. */
+static size_t enc_size(uint8_t enc)
+{
+	switch (enc & 0x0f) {
+	case 0x00: return 8;                  /* absptr */
+	case 0x02: case 0x0a: return 2;       /* udata2, sdata2 */
+	case 0x03: case 0x0b: return 4;       /* udata4, sdata4 */
+	case 0x04: case 0x0c: return 8;       /* udata8, sdata8 */
+	default: return 0;
+	}
+}
+
 /*
- * Count the FDEs of functions that move the CFA at all (any instruction
- * but DW_CFA_nop: frameless leaves have none and say nothing about the
- * build), and those that make %rbp the CFA register (DW_CFA_def_cfa_register
- * 6, or DW_CFA_def_cfa 6 n): functions with a frame pointer. A byte scan of
- * the instructions is enough for a vote.
+ * A CIE's augmentation: whether it marks signal frames ("S"), and the
+ * encoding of its FDEs' addresses ("R"). body is the CIE after its length
+ * field, next its end. Returns false when it cannot be read.
  */
-static void vote_frame_pointers(struct sym_cfi *c)
+static bool parse_cie(const uint8_t *body, const uint8_t *next, bool *ret_signal,
+		      uint8_t *ret_fde_enc)
+{
+	const uint8_t *p = body + 4, *aug;
+	uint8_t version, fde_enc = 0;  /* absptr */
+	bool signal = false;
+
+	if (p >= next || (*p != 1 && *p != 3))
+		return false;
+	version = *p++;
+	aug = p;
+	while (p < next && *p)
+		p++;
+	if (p >= next)
+		return false;
+	p++;
+	if (*aug == 'z') {
+		uleb(&p, next);              /* code alignment */
+		uleb(&p, next);              /* data alignment (an SLEB128) */
+		if (version == 1)
+			p++;                 /* return address column */
+		else
+			uleb(&p, next);
+		uleb(&p, next);              /* augmentation data length */
+		for (const uint8_t *a = aug + 1; *a; a++) {
+			size_t n;
+
+			if (p >= next)
+				return false;
+			if (*a == 'P') {
+				if (!(n = enc_size(*p)))
+					return false;
+				p += 1 + n;
+			} else if (*a == 'L') {
+				p++;
+			} else if (*a == 'R') {
+				fde_enc = *p++;
+			} else if (*a == 'S') {
+				signal = true;
+			}
+			/* 'B', 'G': no data */
+		}
+	}
+	*ret_signal = signal;
+	*ret_fde_enc = fde_enc;
+	return true;
+}
+
+/* The address at p (virtual address vaddr) in encoding enc: absolute or
+ * pc-relative, the only ones x86_64 toolchains write for FDEs. */
+static bool read_pc(const uint8_t *p, const uint8_t *end, uint64_t vaddr, uint8_t enc,
+		    uint64_t *ret)
+{
+	size_t n = enc_size(enc);
+	int64_t v;
+
+	if (!n || p > end || (size_t)(end - p) < n ||
+	    ((enc & 0x70) != 0 && (enc & 0x70) != 0x10))
+		return false;
+	if (n == 2) {
+		int16_t x;
+
+		memcpy(&x, p, 2);
+		v = (enc & 0x08) ? (int64_t)x : (int64_t)(uint16_t)x;
+	} else if (n == 4) {
+		int32_t x;
+
+		memcpy(&x, p, 4);
+		v = (enc & 0x08) ? (int64_t)x : (int64_t)(uint32_t)x;
+	} else {
+		memcpy(&v, p, 8);
+	}
+	*ret = (uint64_t)v + ((enc & 0x70) == 0x10 ? vaddr : 0);
+	return true;
+}
+
+/* A signal trampoline's code, from the FDE at fde (up to next) of a CIE
+ * that says "S". Returns 0 or -ENOMEM. */
+static int add_signal_range(struct sym_cfi *c, const uint8_t *fde, const uint8_t *next,
+			    uint8_t enc)
+{
+	const uint8_t *pc = fde + 8;
+	uint64_t vaddr = c->eh_vaddr + (uint64_t)(pc - c->eh_frame), lo, len;
+	struct sym_cfi_range *r;
+	size_t n = enc_size(enc);
+
+	/* pc_range has pc_begin's size, and is never pc-relative */
+	if (!n || !read_pc(pc, next, vaddr, enc, &lo) || !read_pc(pc + n, next, 0, enc & 0x0f, &len))
+		return 0;
+	if (c->n_sig == 8)
+		return 0;  /* glibc has one */
+	r = realloc(c->sig, (c->n_sig + 1) * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	c->sig = r;
+	c->sig[c->n_sig++] = (struct sym_cfi_range){ lo, lo + len };
+	return 0;
+}
+
+/*
+ * One pass over the FDEs. Count those of functions that move the CFA at
+ * all (any instruction but DW_CFA_nop: frameless leaves have none and say
+ * nothing about the build), and those that make %rbp the CFA register
+ * (DW_CFA_def_cfa_register 6, or DW_CFA_def_cfa 6 n): functions with a
+ * frame pointer. A byte scan of the instructions is enough for a vote.
+ * And note the code of signal trampolines (CIE augmentation "S"), whose
+ * frames are not calls. Returns 0 or -ENOMEM.
+ */
+static int scan_fdes(struct sym_cfi *c)
 {
 	const uint8_t *p = c->eh_frame, *end = c->eh_frame + c->eh_size;
+	const uint8_t *last_cie = NULL;
+	bool cie_signal = false;
+	uint8_t cie_enc = 0;
 	size_t fdes = 0, with_fp = 0;
 
 	while (p + 8 <= end) {
@@ -82,6 +222,22 @@ static void vote_frame_pointers(struct sym_cfi *c)
 			break;
 		next = body + len;
 		id = rd32(body);
+		/* An FDE's id is the distance back to its CIE. */
+		if (id != 0 && id <= (size_t)(body - c->eh_frame)) {
+			const uint8_t *cie = body - id;
+
+			if (cie != last_cie) {
+				uint32_t cie_len = (size_t)(end - cie) >= 8 ? rd32(cie) : 0;
+
+				last_cie = cie;
+				if (cie_len < 5 || cie_len > (size_t)(end - cie - 4) ||
+				    rd32(cie + 4) != 0 ||
+				    !parse_cie(cie + 4, cie + 4 + cie_len, &cie_signal, &cie_enc))
+					cie_signal = false;
+			}
+			if (cie_signal && add_signal_range(c, p, next, cie_enc) < 0)
+				return -ENOMEM;
+		}
 		if (id != 0 && len > 12) {
 			/* FDE: pc_begin and pc_range (4 bytes each in the
 			 * encodings x86_64 toolchains use), then instructions. */
@@ -109,6 +265,7 @@ skip:
 	}
 	c->fdes = fdes;
 	c->fdes_with_fp = with_fp;
+	return 0;
 }
 
 int sym_cfi__load(Elf *elf, struct sym_cfi *c)
@@ -124,8 +281,10 @@ int sym_cfi__load(Elf *elf, struct sym_cfi *c)
 		sym_cfi__fini(c);
 		return r;
 	}
-	if (c->eh_frame)
-		vote_frame_pointers(c);
+	if (c->eh_frame && scan_fdes(c) < 0) {
+		sym_cfi__fini(c);
+		return -ENOMEM;
+	}
 	/* A binary without CFI is not an error: it cannot be DWARF-unwound. */
 	return 0;
 }
@@ -134,12 +293,21 @@ void sym_cfi__fini(struct sym_cfi *c)
 {
 	free(c->hdr);
 	free(c->eh_frame);
+	free(c->sig);
 	memset(c, 0, sizeof(*c));
 }
 
 bool sym_cfi__has_frame_pointers(const struct sym_cfi *c)
 {
 	return c->fdes && 2 * c->fdes_with_fp >= c->fdes;
+}
+
+bool sym_cfi__in_ranges(const struct sym_cfi_range *r, size_t n, uint64_t addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (addr >= r[i].lo && addr < r[i].hi)
+			return true;
+	return false;
 }
 
 int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word)

@@ -1074,7 +1074,7 @@ size_t sym_elf__memory(const struct sym_elf *e)
 		return 0;
 	return sizeof(*e) + e->n_loads * sizeof(*e->loads) + e->n_syms * sizeof(*e->syms) +
 	       e->names_len + (e->build_id ? strlen(e->build_id) + 1 : 0) +
-	       e->cfi.hdr_size + e->cfi.eh_size;
+	       e->cfi.hdr_size + e->cfi.eh_size + e->cfi.n_sig * sizeof(*e->cfi.sig);
 }
 
 const char *sym_elf__lookup(const struct sym_elf *e, uint64_t vaddr)

@@ -166,6 +166,10 @@ int sym_file_read_at(const struct sym_fs *fs, int fd, void *buf, size_t len, uin
  * followed by zeroed slack, so whole-word reads at the end are safe), and a
  * count of FDEs that use %rbp as the CFA register.
  */
+struct sym_cfi_range {
+	uint64_t lo, hi;  /* virtual addresses, hi exclusive */
+};
+
 struct sym_cfi {
 	uint8_t *hdr;
 	uint64_t hdr_vaddr;
@@ -174,6 +178,8 @@ struct sym_cfi {
 	uint64_t eh_vaddr;
 	size_t eh_size;
 	size_t fdes, fdes_with_fp;
+	struct sym_cfi_range *sig;  /* signal trampolines (CIE "S"), at most 8 */
+	size_t n_sig;
 };
 
 typedef struct Elf Elf;
@@ -183,6 +189,9 @@ int sym_cfi__load(Elf *elf, struct sym_cfi *c);
 void sym_cfi__fini(struct sym_cfi *c);
 /* True when at least half of the functions keep a frame pointer. */
 bool sym_cfi__has_frame_pointers(const struct sym_cfi *c);
+/* True when addr is in one of the n ranges r (signal trampolines, at
+ * virtual addresses or at their addresses in a process). */
+bool sym_cfi__in_ranges(const struct sym_cfi_range *r, size_t n, uint64_t addr);
 /* Read the 8 bytes at vaddr from the copied sections; -ENOENT outside. */
 int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word);
 
@@ -492,16 +501,54 @@ extern bool sym_maps_no_query;
 /* ---- symbolizer.c, for unwind.c ----------------------------------------- */
 
 struct sym_session;
+struct sym_binary;
 
 /*
  * The binary mapped at addr in pid (snapshotting or refreshing the process
- * as sym_session__user does): its ELF object and the bias to add to its
- * virtual addresses to get addresses in the process, and the mapping's
+ * as sym_session__user does): its ELF object, the binary (for
+ * sym_binary__read(); ret_bin may be NULL), the bias to add to its virtual
+ * addresses to get addresses in the process, and the executable mapping's
  * range. Returns 0, or -ENOENT (no file-backed mapping with a usable ELF).
  */
 int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
-			const struct sym_elf **ret_elf, uint64_t *ret_bias,
-			uint64_t *ret_start, uint64_t *ret_end);
+			const struct sym_elf **ret_elf, struct sym_binary **ret_bin,
+			uint64_t *ret_bias, uint64_t *ret_start, uint64_t *ret_end);
+
+/*
+ * The binary whose image (its PT_LOAD segments' file contents, all of
+ * them: ld.so maps an object's segments with one bias) covers addr in
+ * pid, and that bias: for the words the unwinder reads outside the
+ * executable mappings the snapshot lists (.eh_frame, .data.rel.ro).
+ * Binaries evicted since the process was snapshotted, whose bias was never
+ * needed, are not looked at. Returns 0, or -ENOENT.
+ */
+int sym_session__locate_image(struct sym_session *s, pid_t pid, uint64_t addr,
+			      struct sym_binary **ret_bin, uint64_t *ret_bias);
+
+/*
+ * The 8 bytes at ELF virtual address vaddr of bin as its file maps them
+ * into a process: from the CFI copies, else from the file contents of the
+ * PT_LOAD segment holding vaddr (.text, .rodata, .data.rel.ro, .got,
+ * .data: the bytes before relocation), read from the binary's kept fd
+ * through a few cached blocks accounted to the binary. A word running
+ * past the segment's file contents reads zeros there. Returns 0 and
+ * *ret_word, -ENOENT (vaddr in no segment's file contents: .bss, heap,
+ * another binary), -EIO (the file could not be read) or -ENOMEM.
+ */
+int sym_binary__read(struct sym_session *s, struct sym_binary *bin, uint64_t vaddr,
+		     uint64_t *ret_word);
+
+/*
+ * The signal trampolines of pid's binaries (sym_cfi.sig) at their
+ * addresses in the process, found on first need after each change of its
+ * mappings. Borrowed until the next snapshot of pid. Returns 0, -ENOENT
+ * (no snapshot) or -ENOMEM.
+ */
+int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
+			       const struct sym_cfi_range **ret_ranges, size_t *ret_n);
+
+/* unwind.c: reads the unwinder asked for that nothing could serve. */
+void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
 
 /* unwind.c: drop libunwind's cached frames of pid (exit, exec, forget). */
 void sym_unwind__forget(const struct sym_session *s, pid_t pid);

@@ -28,6 +28,12 @@
 
 /* A missing mapping re-reads /proc/PID/maps at most this often per pid. */
 #define REFRESH_INTERVAL_NS 1000000000ULL
+/* ... and a watched (young) one's, through its kept fd, this often: ld.so
+ * maps the libraries in the process's first milliseconds, and the DWARF
+ * samples taken then are unwound as they are drained, which can be before
+ * the next scheduled re-read. Without it, one to five stacks of every
+ * `ember record -- CMD` ended at libc's __libc_start_call_main. */
+#define REFRESH_WATCHED_NS 1000000ULL
 /* The vdso is a few pages; refuse to copy anything much larger. */
 #define MAX_VDSO_SIZE (1u << 20)
 /* A perf map is read up to its last 64 MiB (or a quarter of the memory
@@ -92,6 +98,32 @@ struct sym_binary {
 	struct cached_frame *cache_frames;
 	size_t n_cache_frames, cap_cache_frames;
 	struct str_memo names, files;  /* emptied with the cache */
+	/* The ELF virtual addresses its PT_LOAD segments' file contents
+	 * span, kept across eviction (sym_session__locate_image()). */
+	uint64_t image_lo, image_hi;
+	bool has_sig;  /* it has signal trampolines (sym_cfi.sig) */
+	/* Blocks of the file read for the unwinder (image_read()); NULL
+	 * until the first such read, dropped with the ELF object. */
+	struct image_block *blocks;
+	unsigned next_block;
+};
+
+/*
+ * A block of a binary's file as the unwinder asked for it: beyond the
+ * stack copy and the CFI copies, libunwind reads the personality routine's
+ * address indirectly from the binary's data (every C++ function with a
+ * destructor or a catch), and code bytes where the CFI ends (PLT stubs,
+ * signal trampolines). A few words per binary, read again at every flush
+ * and every change of process (libunwind's cache is per process): a
+ * handful of blocks, not the whole data segment.
+ */
+#define IMAGE_BLOCK_SIZE 512
+#define IMAGE_BLOCKS 4
+
+struct image_block {
+	uint64_t offset;  /* file offset of data[0] */
+	size_t len;       /* bytes read; 0: empty */
+	uint8_t data[IMAGE_BLOCK_SIZE];
 };
 
 /* The identity of a file as fstat() sees it: an alias to a loaded binary. */
@@ -127,6 +159,8 @@ struct sym_mapping {
 	const char *base;        /* interned basename of module */
 	struct sym_binary *bin;  /* file and vdso mappings, NULL on failure */
 	enum sym_miss fail;      /* when bin is NULL */
+	bool has_bias;           /* bias is known (set on first need) */
+	uint64_t bias;           /* process address - ELF virtual address */
 };
 
 struct sym_process {
@@ -141,6 +175,11 @@ struct sym_process {
 	bool host_root;               /* its root is ROOT (checked while it
 	                                 lived, for JIT processes: its perf map
 	                                 is read after it exits) */
+	/* Signal trampolines in the process (sym_session__signal_ranges()),
+	 * found on first need after each change of maps. */
+	struct sym_cfi_range *sig;
+	size_t n_sig;
+	bool sig_known;
 	bool snapshotted;  /* maps were read at least once */
 	bool gone;         /* the last read found the process gone */
 	uint64_t read_ns;  /* when maps were last read (or tried) */
@@ -240,6 +279,7 @@ static void process_free(void *p)
 	if (proc->maps_fd >= 0)
 		close(proc->maps_fd);
 	free(proc->maps);
+	free(proc->sig);
 	sym_perfmap__free(proc->perfmap);
 	free(proc);
 }
@@ -293,9 +333,21 @@ static void cache_clear(struct sym_binary *bin);
 /* Re-count what bin holds (after a load, a CU, an address cached). */
 static void binary_account(struct sym_session *s, struct sym_binary *bin)
 {
+	if (bin->elf && bin->elf->cfi.n_sig)
+		bin->has_sig = true;
+	if (bin->elf && bin->image_hi == 0) {
+		bin->image_lo = UINT64_MAX;
+		for (size_t i = 0; i < bin->elf->n_loads; i++) {
+			const struct sym_elf_load *l = &bin->elf->loads[i];
+
+			bin->image_lo = MIN(bin->image_lo, l->vaddr);
+			bin->image_hi = MAX(bin->image_hi, l->vaddr + l->filesz);
+		}
+	}
 	s->bin_memory -= bin->mem;
 	bin->mem = sizeof(*bin) + sym_elf__memory(bin->elf) +
-		   sym_dwarf__memory(bin->dwarf) + cache_memory(bin);
+		   sym_dwarf__memory(bin->dwarf) + cache_memory(bin) +
+		   (bin->blocks ? IMAGE_BLOCKS * sizeof(*bin->blocks) : 0);
 	s->bin_memory += bin->mem;
 }
 
@@ -326,6 +378,8 @@ static void binary_unload(struct sym_session *s, struct sym_binary *bin)
 	bin->dwarf = NULL;
 	bin->dwarf_tried = false;
 	cache_clear(bin);
+	free(bin->blocks);
+	bin->blocks = NULL;
 	if (bin->elf) {
 		sym_elf__free(bin->elf);
 		bin->elf = NULL;
@@ -368,6 +422,7 @@ static void binary_free(struct sym_binary *bin)
 {
 	sym_dwarf__free(bin->dwarf);
 	cache_clear(bin);
+	free(bin->blocks);
 	sym_elf__free(bin->elf);
 	if (bin->fd >= 0)
 		close(bin->fd);
@@ -886,6 +941,11 @@ static int note_process(struct sym_session *s, pid_t pid, bool reuse,
 	proc->maps = maps;
 	proc->n_maps = n;
 	maps = NULL;
+	s->proc_memory -= proc->n_sig * sizeof(*proc->sig);
+	free(proc->sig);
+	proc->sig = NULL;
+	proc->n_sig = 0;
+	proc->sig_known = false;
 	if (!proc->snapshotted)
 		s->stats.processes++;
 	proc->snapshotted = true;
@@ -1635,28 +1695,41 @@ static int frames_from_mapping(struct sym_session *s, struct sym_process *proc,
  * never noted and re-reading it once for code mapped later (dlopen). NULL
  * with *ret_miss set when there is none. Returns 0 or -ENOMEM.
  */
+/* The process, noted now if it never was, or was unreadable last time
+ * (not gone; at most once a second). *ret_proc may be NULL, or not
+ * snapshotted. Returns 0 or -ENOMEM. */
+static int process_get(struct sym_session *s, pid_t pid, struct sym_process **ret_proc)
+{
+	struct sym_process *proc = process_find(s, pid);
+	int r = 0;
+
+	if (!proc || (!proc->snapshotted && !proc->gone &&
+		      common_now_ns() - proc->read_ns >= REFRESH_INTERVAL_NS)) {
+		r = note_process(s, pid, true, false);
+		proc = process_find(s, pid);
+	}
+	*ret_proc = proc;
+	return r == -ENOMEM ? r : 0;
+}
+
 static int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
 			struct sym_process **ret_proc, const struct sym_mapping **ret_m,
 			enum sym_miss *ret_miss)
 {
 	const struct sym_mapping *m = NULL;
 	struct sym_process *proc;
-	int r = 0;
+	int r;
 
 	*ret_miss = SYM_MISS_NO_PROCESS;
-	proc = process_find(s, pid);
-	/* Never noted, or unreadable last time (not gone): try now. */
-	if (!proc || (!proc->snapshotted && !proc->gone &&
-		      common_now_ns() - proc->read_ns >= REFRESH_INTERVAL_NS)) {
-		r = note_process(s, pid, true, false);
-		proc = process_find(s, pid);
-	}
+	r = process_get(s, pid, &proc);
 	if (proc && proc->snapshotted) {
 		m = mapping_find(proc, addr);
 		/* Code mapped after the snapshot (dlopen): re-read once, and
-		 * not more than once a second per process. */
+		 * not more than once a second per process (a millisecond
+		 * while it is watched). */
 		if (!m && !proc->gone &&
-		    common_now_ns() - proc->read_ns >= REFRESH_INTERVAL_NS) {
+		    common_now_ns() - proc->read_ns >= (proc->maps_fd >= 0 ? REFRESH_WATCHED_NS
+									  : REFRESH_INTERVAL_NS)) {
 			r = note_process(s, pid, true, false);
 			m = mapping_find(proc, addr);
 		}
@@ -1736,7 +1809,7 @@ int sym_session__frame_pointers(struct sym_session *s, pid_t pid, uint64_t addr,
 	uint64_t bias, start, end;
 	int r;
 
-	r = sym_session__locate(s, pid, addr, &e, &bias, &start, &end);
+	r = sym_session__locate(s, pid, addr, &e, NULL, &bias, &start, &end);
 	if (r < 0)
 		return r;
 	if (!e->cfi.eh_frame)
@@ -1746,8 +1819,8 @@ int sym_session__frame_pointers(struct sym_session *s, pid_t pid, uint64_t addr,
 }
 
 int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
-			const struct sym_elf **ret_elf, uint64_t *ret_bias,
-			uint64_t *ret_start, uint64_t *ret_end)
+			const struct sym_elf **ret_elf, struct sym_binary **ret_bin,
+			uint64_t *ret_bias, uint64_t *ret_start, uint64_t *ret_end)
 {
 	const struct sym_mapping *m = NULL;
 	struct sym_process *proc;
@@ -1757,13 +1830,185 @@ int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
 	if (find_mapping(s, pid, addr, &proc, &m, &miss) < 0 || !m || !m->bin ||
 	    !binary_elf(s, m->bin))
 		return -ENOENT;
-	if (sym_elf__offset_to_vaddr(m->bin->elf, m->offset, &vaddr) < 0)
-		return -ENOENT;
+	if (!m->has_bias) {
+		if (sym_elf__offset_to_vaddr(m->bin->elf, m->offset, &vaddr) < 0)
+			return -ENOENT;
+		/* (The snapshot's own entry: only the cached bias changes.) */
+		((struct sym_mapping *)m)->bias = m->start - vaddr;
+		((struct sym_mapping *)m)->has_bias = true;
+	}
 	*ret_elf = m->bin->elf;
-	*ret_bias = m->start - vaddr;
+	if (ret_bin)
+		*ret_bin = m->bin;
+	*ret_bias = m->bias;
 	*ret_start = m->start;
 	*ret_end = m->end;
 	return 0;
+}
+
+/* len bytes (at most a word) at file offset off of bin's file, through
+ * its blocks. Returns 0, -EIO (not in the file) or -ENOMEM. */
+static int image_read(struct sym_session *s, struct sym_binary *bin, uint64_t off,
+		      size_t len, uint8_t *ret)
+{
+	uint64_t start = off & ~(uint64_t)(IMAGE_BLOCK_SIZE - 1);
+	struct image_block *b;
+	ssize_t got;
+
+	if (bin->fd < 0)
+		return -EIO;
+	for (unsigned i = 0; bin->blocks && i < IMAGE_BLOCKS; i++) {
+		b = &bin->blocks[i];
+		if (b->len && off >= b->offset && off - b->offset + len <= b->len) {
+			memcpy(ret, b->data + (off - b->offset), len);
+			return 0;
+		}
+	}
+	/* A word across two blocks (never an aligned one): read as is. */
+	if (off + len > start + IMAGE_BLOCK_SIZE) {
+		s->stats.unwind_file_reads++;
+		got = pread(bin->fd, ret, len, (off_t)off);
+		return got == (ssize_t)len ? 0 : -EIO;
+	}
+	if (!bin->blocks) {
+		bin->blocks = calloc(IMAGE_BLOCKS, sizeof(*bin->blocks));
+		if (!bin->blocks)
+			return -ENOMEM;
+		binary_account(s, bin);
+	}
+	b = &bin->blocks[bin->next_block];
+	bin->next_block = (bin->next_block + 1) % IMAGE_BLOCKS;
+	s->stats.unwind_file_reads++;
+	got = pread(bin->fd, b->data, IMAGE_BLOCK_SIZE, (off_t)start);
+	b->offset = start;
+	b->len = got > 0 ? (size_t)got : 0;
+	if (off - start + len > b->len)
+		return -EIO;  /* the file shrank under us */
+	memcpy(ret, b->data + (off - start), len);
+	return 0;
+}
+
+int sym_binary__read(struct sym_session *s, struct sym_binary *bin, uint64_t vaddr,
+		     uint64_t *ret_word)
+{
+	const struct sym_elf *e = binary_elf(s, bin);
+	uint8_t buf[sizeof(*ret_word)] = {0};
+
+	if (!e)
+		return -ENOENT;
+	if (sym_cfi__read(&e->cfi, vaddr, ret_word) == 0)
+		return 0;
+	for (size_t i = 0; i < e->n_loads; i++) {
+		const struct sym_elf_load *l = &e->loads[i];
+		uint64_t in;
+		int r;
+
+		if (vaddr < l->vaddr || vaddr - l->vaddr >= l->filesz)
+			continue;
+		in = vaddr - l->vaddr;
+		/* A word that runs past the file's part of the segment
+		 * gets zeros there (.bss as the loader leaves it): libunwind
+		 * reads whole aligned words for the bytes it wants, and the
+		 * bytes it wants are in the file. */
+		r = image_read(s, bin, l->offset + in, MIN(sizeof(buf), l->filesz - in), buf);
+		if (r < 0)
+			return r;
+		memcpy(ret_word, buf, sizeof(buf));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int sym_session__locate_image(struct sym_session *s, pid_t pid, uint64_t addr,
+			      struct sym_binary **ret_bin, uint64_t *ret_bias)
+{
+	struct sym_process *proc = process_find(s, pid);
+
+	if (!proc || !proc->snapshotted)
+		return -ENOENT;
+	for (size_t i = 0; i < proc->n_maps; i++) {
+		struct sym_mapping *m = &proc->maps[i];
+		uint64_t vaddr;
+
+		if (!m->bin || !m->bin->image_hi)
+			continue;
+		/* The bias is learnt while the binary is loaded (reloading
+		 * every evicted binary of the process to test one address
+		 * would cost more than the read is worth). */
+		if (!m->has_bias) {
+			if (!m->bin->elf ||
+			    sym_elf__offset_to_vaddr(m->bin->elf, m->offset, &vaddr) < 0)
+				continue;
+			m->bias = m->start - vaddr;
+			m->has_bias = true;
+		}
+		if (addr - m->bias >= m->bin->image_lo && addr - m->bias < m->bin->image_hi) {
+			*ret_bin = m->bin;
+			*ret_bias = m->bias;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
+			       const struct sym_cfi_range **ret_ranges, size_t *ret_n)
+{
+	struct sym_process *proc;
+
+	if (process_get(s, pid, &proc) < 0)
+		return -ENOMEM;
+	if (!proc || !proc->snapshotted)
+		return -ENOENT;
+	for (size_t i = 0; i < proc->n_maps && !proc->sig_known; i++) {
+		struct sym_mapping *m = &proc->maps[i];
+		const struct sym_elf *e;
+		uint64_t vaddr;
+
+		if (!m->bin || !m->bin->has_sig || !(e = binary_elf(s, m->bin)))
+			continue;
+		if (!m->has_bias) {
+			if (sym_elf__offset_to_vaddr(e, m->offset, &vaddr) < 0)
+				continue;
+			m->bias = m->start - vaddr;
+			m->has_bias = true;
+		}
+		for (size_t k = 0; k < e->cfi.n_sig; k++) {
+			struct sym_cfi_range r = { e->cfi.sig[k].lo + m->bias,
+						   e->cfi.sig[k].hi + m->bias }, *p;
+			bool dup = false;
+
+			/* (a binary with several executable mappings) */
+			for (size_t j = 0; j < proc->n_sig && !dup; j++)
+				dup = proc->sig[j].lo == r.lo && proc->sig[j].hi == r.hi;
+			if (dup)
+				continue;
+			p = reallocarray(proc->sig, proc->n_sig + 1, sizeof(*p));
+			if (!p)
+				return -ENOMEM;
+			proc->sig = p;
+			proc->sig[proc->n_sig++] = r;
+			s->proc_memory += sizeof(*p);
+		}
+	}
+	proc->sig_known = true;
+	*ret_ranges = proc->sig;
+	*ret_n = proc->n_sig;
+	return 0;
+}
+
+bool sym_session__signal_trampoline(struct sym_session *s, pid_t pid, uint64_t addr)
+{
+	const struct sym_cfi_range *r;
+	size_t n;
+
+	return sym_session__signal_ranges(s, pid, &r, &n) == 0 &&
+	       sym_cfi__in_ranges(r, n, addr);
+}
+
+void sym_session__count_unserved(struct sym_session *s, uint64_t reads)
+{
+	s->stats.unwind_unserved += reads;
 }
 
 static void frame_count_line(struct sym_session *s, const struct sym_frame *f)

@@ -188,6 +188,12 @@ struct sym_stats {
 	                                      sections that could not be read,
 	                                      per reason (each binary's once,
 	                                      however often it is reloaded) */
+	uint64_t unwind_file_reads;        /* blocks of mapped files read for
+	                                      the DWARF unwinder (personality
+	                                      pointers, code bytes) */
+	uint64_t unwind_unserved;          /* words the unwinder asked for
+	                                      that were neither in the stack
+	                                      copy nor in a mapped file */
 	uint64_t refused[SYM_REFUSED__COUNT]; /* files (and reads) refused,
 	                                      per reason: see sym_refusal */
 };
@@ -297,6 +303,8 @@ enum sym_unwind_end {
 	SYM_UNWIND_NO_CFI,        /* an address without unwind information */
 	SYM_UNWIND_BAD_FRAME,     /* the CFI led to an impossible frame */
 	SYM_UNWIND_DEPTH,         /* more frames than asked for */
+	SYM_UNWIND_NO_MEMORY,     /* the step needed memory that is neither
+	                             in the stack copy nor in a mapped file */
 	SYM_UNWIND__COUNT,
 };
 
@@ -306,13 +314,25 @@ const char *sym_unwind_end_name(enum sym_unwind_end end);
 /*
  * Unwind the user stack of pid from its registers and a copy of stack_len
  * bytes of its stack starting at regs[rsp]. Writes up to max addresses,
- * leaf first (the first is regs[rip], the others return addresses) and says
- * how the walk ended. Returns 0, -EINVAL (max 0), -ENOMEM.
+ * leaf first, and says how the walk ended. The first is regs[rip]; the
+ * others are return addresses, except that a frame that is not a call (a
+ * signal trampoline such as glibc's __restore_rt, and the frame the
+ * signal interrupted) is given as its address plus one: every address but
+ * the first is to be looked up at addr - 1. Returns 0, -EINVAL (max 0),
+ * -ENOMEM.
  */
 int sym_session__unwind(struct sym_session *s, pid_t pid,
 			const uint64_t regs[SYM_UNWIND_REGS], const void *stack,
 			size_t stack_len, uint64_t *ret_ips, size_t max,
 			size_t *ret_n, enum sym_unwind_end *ret_end);
+
+/*
+ * Whether addr is in a signal trampoline of pid (code whose CFI says
+ * "S", glibc's __restore_rt): a frame-pointer walk gives the trampoline's
+ * own address as a signal handler's return address, to be looked up as
+ * is, not at addr - 1.
+ */
+bool sym_session__signal_trampoline(struct sym_session *s, pid_t pid, uint64_t addr);
 
 /*
  * Frame-pointer stacks: when the leaf at leaf_ip has no frame of its own

@@ -4,7 +4,10 @@
  * The sampler hands over a sample's user registers and a copy of the top of
  * its user stack; libunwind walks the frames with the CFI of the binaries
  * mapped in the process (.eh_frame_hdr and .eh_frame, copied when the binary
- * was loaded, see cfi.c), reading stack words from the copy. The same
+ * was loaded, see cfi.c), reading stack words from the copy and any other
+ * word it asks for (the personality routine's address that C++ functions'
+ * CIEs point to in the binary's data, code bytes) from the file mapped
+ * there (sym_binary__read), and nothing else. The same
  * machinery, given only the two words at the top of the stack, repairs the
  * caller of a frameless leaf in frame-pointer mode, and the CFI's shape
  * decides AUTO mode's choice per process.
@@ -42,29 +45,33 @@ struct unwind_ctx {
 	const uint8_t *stack;
 	uint64_t sp;
 	size_t stack_len;
+	/* What went wrong in the current step (reset before each). */
 	bool stack_short;        /* a read fell beyond the copied stack */
 	bool no_cfi;             /* an IP had no unwind information */
-	/* Binaries found by find_proc_info: their CFI tables live in
-	 * read-only mappings the symbolizer does not keep, so access_mem
-	 * looks for table addresses here. */
+	bool unserved;           /* a read was in no mapped file either */
+	uint64_t n_unserved;
+	/* Binaries found by find_proc_info: the words the CFI points to
+	 * (its tables, a CIE's personality pointer in .data.rel.ro or
+	 * .got) lie in their non-executable segments, which the process
+	 * snapshot does not list; access_mem looks for them here first. */
 	struct {
-		const struct sym_elf *elf;
+		struct sym_binary *bin;
 		uint64_t bias;
 	} seen[8];
 	size_t n_seen, next_seen;
 };
 
-static void remember(struct unwind_ctx *c, const struct sym_elf *e, uint64_t bias)
+static void remember(struct unwind_ctx *c, struct sym_binary *bin, uint64_t bias)
 {
 	for (size_t i = 0; i < c->n_seen; i++)
-		if (c->seen[i].elf == e && c->seen[i].bias == bias)
+		if (c->seen[i].bin == bin && c->seen[i].bias == bias)
 			return;
 	if (c->n_seen < ARRAY_LEN(c->seen)) {
-		c->seen[c->n_seen].elf = e;
+		c->seen[c->n_seen].bin = bin;
 		c->seen[c->n_seen++].bias = bias;
 		return;
 	}
-	c->seen[c->next_seen].elf = e;
+	c->seen[c->next_seen].bin = bin;
 	c->seen[c->next_seen].bias = bias;
 	c->next_seen = (c->next_seen + 1) % ARRAY_LEN(c->seen);
 }
@@ -91,12 +98,13 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 {
 	struct unwind_ctx *c = arg;
 	const struct sym_elf *e;
+	struct sym_binary *bin;
 	const struct eh_frame_hdr *h;
 	uint64_t bias, start, end;
 	uint32_t fde_count;
 	unw_dyn_info_t di;
 
-	if (sym_session__locate(c->s, c->pid, ip, &e, &bias, &start, &end) < 0 ||
+	if (sym_session__locate(c->s, c->pid, ip, &e, &bin, &bias, &start, &end) < 0 ||
 	    !e->cfi.hdr || e->cfi.hdr_size < 12 || !e->cfi.eh_frame) {
 		c->no_cfi = true;
 		return -UNW_ENOINFO;
@@ -110,7 +118,7 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 		c->no_cfi = true;
 		return -UNW_ENOINFO;
 	}
-	remember(c, e, bias);
+	remember(c, bin, bias);
 	memcpy(&fde_count, e->cfi.hdr + 8, sizeof(fde_count));
 	if ((uint64_t)fde_count * 8 > e->cfi.hdr_size - 12) {
 		c->no_cfi = true;
@@ -140,8 +148,8 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 		      int write, void *arg)
 {
 	struct unwind_ctx *c = arg;
-	const struct sym_elf *e;
-	uint64_t bias, start, end, word;
+	struct sym_binary *bin;
+	uint64_t bias, word;
 
 	if (write)
 		return -UNW_EINVAL;
@@ -154,19 +162,30 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 		c->stack_short = true;
 		return -UNW_EINVAL;
 	}
-	/* The CFI tables of the binaries met so far, at their addresses in
-	 * the process. */
+	/* The images of the binaries met so far (their CFI copies, then
+	 * their segments' file contents), at their addresses in the
+	 * process: ld.so maps every segment of an object with one bias. */
 	for (size_t i = 0; i < c->n_seen; i++) {
-		if (sym_cfi__read(&c->seen[i].elf->cfi, addr - c->seen[i].bias, &word) == 0) {
+		if (sym_binary__read(c->s, c->seen[i].bin, addr - c->seen[i].bias, &word) == 0) {
 			*valp = word;
 			return 0;
 		}
 	}
-	if (sym_session__locate(c->s, c->pid, addr, &e, &bias, &start, &end) == 0 &&
-	    sym_cfi__read(&e->cfi, addr - bias, &word) == 0) {
+	/* Else the binary whose image holds addr: code bytes (libunwind
+	 * looks at the instructions of PLT stubs and signal trampolines), and
+	 * the CFI of a binary whose FDE libunwind did not look up this time
+	 * (its cache keeps the rules of an address, but the rules of a
+	 * signal trampoline are DWARF expressions it reads from .eh_frame). */
+	if (sym_session__locate_image(c->s, c->pid, addr, &bin, &bias) == 0 &&
+	    sym_binary__read(c->s, bin, addr - bias, &word) == 0) {
+		remember(c, bin, bias);
 		*valp = word;
 		return 0;
 	}
+	/* Heap, anonymous (JIT) memory, .bss, another thread's stack: never
+	 * guessed. */
+	c->unserved = true;
+	c->n_unserved++;
 	return -UNW_EINVAL;
 }
 
@@ -285,6 +304,7 @@ const char *sym_unwind_end_name(enum sym_unwind_end end)
 		[SYM_UNWIND_NO_CFI] = "no-unwind-info",
 		[SYM_UNWIND_BAD_FRAME] = "bad-frame",
 		[SYM_UNWIND_DEPTH] = "too-deep",
+		[SYM_UNWIND_NO_MEMORY] = "memory-not-served",
 	};
 
 	if ((unsigned)end >= SYM_UNWIND__COUNT)
@@ -307,15 +327,20 @@ static int unwind(struct sym_session *s, pid_t pid,
 	};
 	unw_addr_space_t as = get_addr_space(s, pid);
 	enum sym_unwind_end end = SYM_UNWIND_DEPTH;
+	const struct sym_cfi_range *sig = NULL;
+	size_t n = 0, n_sig = 0;
 	unw_cursor_t cursor;
-	size_t n = 0;
+	bool after_sig;
 	int r;
 
 	if (!as)
 		return -ENOMEM;
 	if (max == 0)
 		return -EINVAL;
+	if (sym_session__signal_ranges(s, pid, &sig, &n_sig) == -ENOMEM)
+		return -ENOMEM;
 	ret_ips[n++] = regs[UNW_X86_64_RIP];
+	after_sig = sym_cfi__in_ranges(sig, n_sig, regs[UNW_X86_64_RIP]);
 	if (unw_init_remote(&cursor, as, &c) < 0) {
 		end = SYM_UNWIND_BAD_FRAME;
 		goto out;
@@ -323,6 +348,7 @@ static int unwind(struct sym_session *s, pid_t pid,
 	while (n < max) {
 		unw_word_t ip;
 
+		c.stack_short = c.no_cfi = c.unserved = false;
 		r = unw_step(&cursor);
 		if (r == 0) {
 			end = SYM_UNWIND_ROOT;
@@ -330,16 +356,29 @@ static int unwind(struct sym_session *s, pid_t pid,
 		}
 		if (r < 0 || unw_get_reg(&cursor, UNW_REG_IP, &ip) < 0) {
 			end = c.stack_short ? SYM_UNWIND_STACK_SHORT
-			    : c.no_cfi ? SYM_UNWIND_NO_CFI : SYM_UNWIND_BAD_FRAME;
+			    : c.no_cfi ? SYM_UNWIND_NO_CFI
+			    : c.unserved ? SYM_UNWIND_NO_MEMORY : SYM_UNWIND_BAD_FRAME;
 			break;
 		}
 		if (ip == 0) {
 			end = SYM_UNWIND_ROOT;
 			break;
 		}
-		ret_ips[n++] = ip;
+		/* A signal trampoline (the handler "returns" to its first
+		 * byte) and the frame the signal interrupted (its exact
+		 * instruction) are not calls: one past, so that the caller's
+		 * addr - 1 finds them. */
+		if (sym_cfi__in_ranges(sig, n_sig, ip)) {
+			ret_ips[n++] = ip + 1;
+			after_sig = true;
+		} else {
+			ret_ips[n++] = after_sig ? ip + 1 : ip;
+			after_sig = false;
+		}
 	}
 out:
+	if (c.n_unserved)
+		sym_session__count_unserved(s, c.n_unserved);
 	*ret_n = n;
 	*ret_end = end;
 	return 0;

@@ -3,11 +3,14 @@
  * report_html.c — standalone HTML reports: the embedded UI page (the same
  * renderer the server serves) with its data inline as window.EMBER_DATA, an
  * optional block of HTML above it, and a title. The result opens from a CI
- * artifact with no server and no network.
+ * artifact with no server and no network: `ember diff --html` and
+ * `ember report --format html` (web_write_profile_html: one profile with
+ * the tree, meta, timeline and labels the live UI would fetch).
  */
 #include "web.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -92,4 +95,51 @@ int web_write_static_report(FILE *out, const char *title, const char *data_json,
 	fputs("</script>\n", out);
 	fwrite(script, 1, end - script, out);
 	return ferror(out) ? -EIO : 0;
+}
+
+int web_write_profile_html(FILE *out, struct store_db *db, const struct store_query *q,
+			   const struct store_tree *tree, const char *title)
+{
+	struct web_tree_range range = { 0 };
+	struct store_query all;
+	char *data = NULL;
+	size_t len = 0;
+	int64_t first = 0, end = 0;
+	FILE *d;
+	int err;
+
+	store_query_init(&all);
+	if (q) {
+		all.from_s = q->from_s;
+		all.to_s = q->to_s;
+	}
+	err = store_db__span(db, &all, &first, &end, NULL);
+	if (err)
+		return err;
+	range.from = first;
+	range.to = end;
+	d = open_memstream(&data, &len);
+	if (!d)
+		return -ENOMEM;
+	fputs("{\"tree\":", d);
+	err = web_write_tree_json(d, tree, NULL, &range);
+	if (!err) {
+		fputs(",\"meta\":", d);
+		err = web_write_meta_json(d, db);
+	}
+	if (!err) {
+		fputs(",\"timeline\":", d);
+		err = web_write_timeline_json(d, db, q, first, end, 0);
+	}
+	if (!err) {
+		fputs(",\"labels\":", d);
+		err = web_write_labels_json(d, db, q, 1000);
+	}
+	fputc('}', d);
+	if (fclose(d) != 0 && !err)
+		err = -ENOMEM;
+	if (!err)
+		err = web_write_static_report(out, title, data, NULL, NULL);
+	free(data);
+	return err;
 }

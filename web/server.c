@@ -45,7 +45,6 @@
 #include "ui_assets.h"
 
 /* Limits of web/API.md (the parameters' own are in request.c). */
-#define TIMELINE_POINTS 1000
 #define TIMELINE_MAX_POINTS 10000
 /* A request line or headers larger than this are refused by libmicrohttpd
  * itself (414/431) before any handler runs. */
@@ -182,58 +181,36 @@ static int resolve_range(struct store_db *db, const struct side *s, int64_t *ret
 
 /* ---- endpoints ---- */
 
+/* A failure after the body was started: no half answer. */
+static void body_fail(struct web_server *srv, struct store_db *db, FILE *f,
+		      struct reply *r, int err)
+{
+	fclose(f);
+	free(r->body);
+	r->body = NULL;
+	r->type = NULL;
+	fail_store(srv, db, err, r);
+}
+
 static void api_meta(struct web_server *srv, struct reply *r)
 {
-	static const char *const keys[][2] = {
-		{ "command", "command" }, { "frequency_hz", "frequency" },
-		{ "target", "target" }, { "status", "status" },
-		{ "start_time", "start_time" }, { "end_time", "end_time" },
-		{ "ember_version", "ember_version" }, { "agent_labels", "labels" },
-	};
-	struct store_summary *sum = NULL;
 	struct store_db *db;
-	int64_t first, end;
-	uint32_t step = 10;
 	FILE *f;
 	int err;
 
 	err = thread_db(srv, &db);
-	if (!err)
-		err = store_db__summary(db, NULL, &sum);
-	if (!err)
-		err = store_db__span(db, NULL, &first, &end, &step);
 	if (err) {
-		fail_store(srv, err == -ENOENT && !sum ? NULL : db, err, r);
-		store_summary__free(sum);
+		fail_store(srv, NULL, err, r);
 		return;
 	}
 	f = body_open(r);
-	if (!f) {
-		store_summary__free(sum);
+	if (!f)
 		return;
-	}
-	fprintf(f, "{\"version\":\"%s\",\"first\":%lld,\"last\":%lld,\"step\":%u,"
-		"\"samples\":%llu,\"processes\":%llu,\"drops\":[",
-		EMBER_VERSION, (long long)sum->first_s, (long long)sum->last_s, step,
-		(unsigned long long)sum->samples, (unsigned long long)sum->processes);
-	for (size_t i = 0; i < sum->n_drops; i++) {
-		fprintf(f, "%s{\"reason\":", i ? "," : "");
-		common_json_string(f, sum->drops[i].reason);
-		fprintf(f, ",\"count\":%llu}", (unsigned long long)sum->drops[i].count);
-	}
-	fputs("],\"meta\":{", f);
-	for (size_t i = 0, n = 0; i < ARRAY_SIZE(keys); i++) {
-		char *v = NULL;
-
-		if (store_db__get_meta(db, keys[i][0], &v) < 0)
-			continue;
-		fprintf(f, "%s\"%s\":", n++ ? "," : "", keys[i][1]);
-		common_json_string(f, v);
-		free(v);
-	}
-	fputs("}}", f);
-	store_summary__free(sum);
-	body_close(f, r, ferror(f) ? -EIO : 0);
+	err = web_write_meta_json(f, db);
+	if (err == -EIO || !err)
+		body_close(f, r, err);
+	else
+		body_fail(srv, db, f, r, err);
 }
 
 static void api_tree(struct web_server *srv, const struct request *q, struct reply *r)
@@ -273,136 +250,55 @@ out:
 static void api_timeline(struct web_server *srv, const struct request *q, struct reply *r)
 {
 	const struct side *s = &q->head;
-	struct store_timeline *t = NULL;
 	struct store_db *db = NULL;
-	uint64_t *drops = NULL, step = q->step;
 	int64_t from, to;
-	uint32_t bucket = 10;
 	FILE *f;
 	int err;
 
 	err = thread_db(srv, &db);
 	if (err) {
 		fail_store(srv, NULL, err, r);
-		goto out;
+		return;
 	}
 	err = resolve_range(db, s, &from, &to);
-	if (!err)
-		err = store_db__span(db, NULL, &(int64_t){0}, &(int64_t){0}, &bucket);
 	if (err) {
 		fail_store(srv, db, err, r);
-		goto out;
+		return;
 	}
-	if (step == 0) {
-		uint64_t span = (uint64_t)(to - from);
-		uint64_t k = (span + (uint64_t)bucket * TIMELINE_POINTS - 1) /
-			     ((uint64_t)bucket * TIMELINE_POINTS);
-
-		step = (uint64_t)bucket * (k ? k : 1);
-	} else if ((uint64_t)(to - from) / step >= TIMELINE_MAX_POINTS) {
+	if (q->step && (uint64_t)(to - from) / q->step >= TIMELINE_MAX_POINTS) {
 		web_fail(r, 400, "step", "more than %d points: choose a longer step or a shorter range",
-		     TIMELINE_MAX_POINTS);
-		goto out;
-	}
-	err = store_db__query_timeline(db, &s->q, (int64_t)step, NULL, &t);
-	if (err) {
-		fail_store(srv, db, err, r);
-		goto out;
-	}
-	drops = calloc(t->n_steps ? t->n_steps : 1, sizeof(*drops));
-	if (!drops) {
-		web_fail(r, 500, NULL, "out of memory");
-		goto out;
-	}
-	err = store_db__drops_timeline(db, t->from_s, t->step_s, t->n_steps, drops);
-	if (err) {
-		fail_store(srv, db, err, r);
-		goto out;
+			 TIMELINE_MAX_POINTS);
+		return;
 	}
 	f = body_open(r);
 	if (!f)
-		goto out;
-	fprintf(f, "{\"from\":%lld,\"to\":%lld,\"step\":%lld,\"samples\":[",
-		(long long)t->from_s, (long long)(t->from_s + (int64_t)t->n_steps * t->step_s),
-		(long long)t->step_s);
-	for (size_t i = 0; i < t->n_steps; i++)
-		fprintf(f, i ? ",%llu" : "%llu",
-			(unsigned long long)(t->n_series ? t->series[0].counts[i] : 0));
-	fputs("],\"drops\":[", f);
-	for (size_t i = 0; i < t->n_steps; i++)
-		fprintf(f, i ? ",%llu" : "%llu", (unsigned long long)drops[i]);
-	fputs("]}", f);
-	body_close(f, r, ferror(f) ? -EIO : 0);
-out:
-	free(drops);
-	store_timeline__free(t);
+		return;
+	err = web_write_timeline_json(f, db, &s->q, from, to, q->step);
+	if (err == -EIO || !err)
+		body_close(f, r, err);
+	else
+		body_fail(srv, db, f, r, err);
 }
-
-static const char *const builtin_labels[] = { "host", "process", "pid", "thread", "tid", "cgroup" };
 
 static void api_labels(struct web_server *srv, const struct request *q, struct reply *r)
 {
-	const struct side *s = &q->head;
-	struct store_label_sets *sets = NULL;
 	struct store_db *db = NULL;
-	char **names = NULL;
-	size_t n_names = 0;
-	uint64_t limit = q->limit;
-	FILE *f = NULL;
+	FILE *f;
 	int err;
 
 	err = thread_db(srv, &db);
 	if (err) {
 		fail_store(srv, NULL, err, r);
-		goto out;
-	}
-	/* One pass over the range for every label's values. */
-	err = store_db__label_sets(db, &s->q, &sets);
-	if (!err)
-		err = store_label_sets__names(sets, &names, &n_names);
-	if (err) {
-		fail_store(srv, db, err, r);
-		goto out;
+		return;
 	}
 	f = body_open(r);
 	if (!f)
-		goto out;
-	fputs("{\"labels\":[", f);
-	for (size_t i = 0; i < ARRAY_SIZE(builtin_labels) + n_names; i++) {
-		const char *name = i < ARRAY_SIZE(builtin_labels) ? builtin_labels[i]
-				 : names[i - ARRAY_SIZE(builtin_labels)];
-		struct store_label_value *v = NULL;
-		size_t nv = 0;
-		bool dup = false;
-
-		for (size_t b = 0; b < ARRAY_SIZE(builtin_labels) && i >= ARRAY_SIZE(builtin_labels); b++)
-			dup |= !strcmp(builtin_labels[b], name);
-		if (dup)
-			continue;
-		err = store_label_sets__values(sets, name, &v, &nv);
-		if (err) {
-			fclose(f);
-			free(r->body);
-			r->body = NULL;
-			fail_store(srv, db, err, r);
-			goto out;
-		}
-		fprintf(f, "%s{\"name\":", i ? "," : "");
-		common_json_string(f, name);
-		fputs(",\"values\":[", f);
-		for (size_t k = 0; k < nv && k < limit; k++) {
-			fputs(k ? ",{\"value\":" : "{\"value\":", f);
-			common_json_string(f, v[k].value);
-			fprintf(f, ",\"samples\":%llu}", (unsigned long long)v[k].samples);
-		}
-		fprintf(f, "],\"truncated\":%zu}", nv > limit ? nv - (size_t)limit : 0);
-		store_label_values_free(v, nv);
-	}
-	fputs("]}", f);
-	body_close(f, r, ferror(f) ? -EIO : 0);
-out:
-	store_label_sets__free(sets);
-	store_strv_free(names);
+		return;
+	err = web_write_labels_json(f, db, &q->head.q, q->limit);
+	if (err == -EIO || !err)
+		body_close(f, r, err);
+	else
+		body_fail(srv, db, f, r, err);
 }
 
 static int by_total(const void *a, const void *b)
@@ -531,6 +427,22 @@ static void prom_label(FILE *f, const char *s)
 	}
 }
 
+/* Drops and events, one labelled line each (the agent's and the file's). */
+static void prom_counts(FILE *f, const char *name, const char *help, const char *label,
+			const struct store_drop *c, size_t n)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%s{%s=\"", name, label);
+		prom_label(f, c[i].reason);
+		fprintf(f, "\"} %llu\n", (unsigned long long)c[i].count);
+	}
+}
+
+#define HELP_DROPS "Samples lost, per reason."
+#define HELP_EVENTS "Events of samples that were kept (a slow path taken, " \
+	"a stack cut short), per event; not losses."
+
 static uint64_t file_size(const char *path, const char *suffix)
 {
 	char buf[4096];
@@ -558,13 +470,10 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		metric(f, "ember_samples_total", "counter", "Samples the sampler delivered.", m.samples);
 		metric(f, "ember_samples_written_total", "counter",
 		       "Samples written to the database.", m.samples_written);
-		fputs("# HELP ember_dropped_samples_total Samples lost, per reason.\n"
-		      "# TYPE ember_dropped_samples_total counter\n", f);
-		for (size_t i = 0; i < m.n_drops && i < WEB_METRICS_MAX_DROPS; i++) {
-			fputs("ember_dropped_samples_total{reason=\"", f);
-			prom_label(f, m.drops[i].reason);
-			fprintf(f, "\"} %llu\n", (unsigned long long)m.drops[i].count);
-		}
+		prom_counts(f, "ember_dropped_samples_total", HELP_DROPS, "reason", m.drops,
+			    MIN(m.n_drops, (size_t)WEB_METRICS_MAX_DROPS));
+		prom_counts(f, "ember_sample_events_total", HELP_EVENTS, "event", m.events,
+			    MIN(m.n_events, (size_t)WEB_METRICS_MAX_DROPS));
 		metric(f, "ember_flushes_total", "counter", "Flushes to the database.", m.flushes);
 		metric(f, "ember_flush_errors_total", "counter", "Flushes that failed to write.",
 		       m.flush_errors);
@@ -605,6 +514,9 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		metric(f, "ember_unwind_complete_ratio", "gauge",
 		       "Share of user stacks that reach their root frame.",
 		       m.user_stacks ? (double)m.user_stacks_complete / m.user_stacks : 0);
+		metric(f, "ember_unwind_reads_unserved_total", "counter",
+		       "Words the DWARF unwinder asked for that were neither in the stack "
+		       "copy nor in a mapped file.", m.unwind_unserved);
 		metric(f, "ember_processes", "gauge", "Distinct processes sampled.", m.processes);
 		metric(f, "ember_symbolizer_memory_bytes", "gauge",
 		       "Memory held by the symbolizer's caches.", m.symbolizer_memory_bytes);
@@ -660,13 +572,10 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		}
 		metric(f, "ember_samples_total", "counter", "Samples stored in the database.",
 		       sum->samples);
-		fputs("# HELP ember_dropped_samples_total Samples lost, per reason.\n"
-		      "# TYPE ember_dropped_samples_total counter\n", f);
-		for (size_t i = 0; i < sum->n_drops; i++) {
-			fputs("ember_dropped_samples_total{reason=\"", f);
-			prom_label(f, sum->drops[i].reason);
-			fprintf(f, "\"} %llu\n", (unsigned long long)sum->drops[i].count);
-		}
+		prom_counts(f, "ember_dropped_samples_total", HELP_DROPS, "reason", sum->drops,
+			    sum->n_drops);
+		prom_counts(f, "ember_sample_events_total", HELP_EVENTS, "event", sum->events,
+			    sum->n_events);
 		for (size_t i = 0; i < n_cov; i++) {
 			seen += cov[i].seen;
 			fn += cov[i].with_function;

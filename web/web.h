@@ -49,6 +49,19 @@ int web_write_tree_json_max(FILE *out, const struct store_tree *head,
 			    const struct web_tree_range *r, size_t max_nodes);
 
 /*
+ * The JSON objects of GET /api/v1/meta, /timeline and /labels (API.md)
+ * from db: meta of the whole file; the timeline of q's samples from from
+ * to to (Unix seconds) per step seconds (0: at most 1,000 points); the
+ * label values of q's range, at most limit per label. For the server and
+ * static reports. Return 0, -EIO when writing failed, or a query's -errno.
+ */
+int web_write_meta_json(FILE *f, struct store_db *db);
+int web_write_timeline_json(FILE *f, struct store_db *db, const struct store_query *q,
+			    int64_t from, int64_t to, uint64_t step);
+int web_write_labels_json(FILE *f, struct store_db *db, const struct store_query *q,
+			  uint64_t limit);
+
+/*
  * Write the embedded UI as one standalone HTML file whose data is inline:
  * data_json is the text of a JavaScript object ({"diff": ..., "tree": ...,
  * "meta": ..., "timeline": ..., "labels": ...}) the page reads as
@@ -58,6 +71,16 @@ int web_write_tree_json_max(FILE *out, const struct store_tree *head,
  */
 int web_write_static_report(FILE *out, const char *title, const char *data_json,
 			    const char *initial_hash, const char *intro_html);
+
+/*
+ * The same for one profile (`ember report --format html`): the tree of q
+ * (already queried from db), with the file's meta and q's timeline and
+ * label values inline, so the page shows what the live UI would (its
+ * range and filter controls show the data but fetch nothing). Returns 0,
+ * -ENOMEM, -EIO, or a query's -errno.
+ */
+int web_write_profile_html(FILE *out, struct store_db *db, const struct store_query *q,
+			   const struct store_tree *tree, const char *title);
 
 /* Write s with HTML special characters escaped. */
 void web_html_escape(FILE *out, const char *s);
@@ -69,7 +92,8 @@ void web_html_escape(FILE *out, const char *s);
 #define WEB_DEFAULT_ADDRESS "127.0.0.1"
 #define WEB_DEFAULT_PORT 7478
 
-/* At most this many drop reasons, and caches, in struct web_metrics. */
+/* At most this many drop reasons (and events), and caches, in struct
+ * web_metrics. */
 #define WEB_METRICS_MAX_DROPS 16
 #define WEB_METRICS_MAX_CACHES 8
 #define WEB_METRICS_MAX_REFUSALS 12
@@ -82,11 +106,12 @@ void web_html_escape(FILE *out, const char *s);
 struct web_metrics {
 	uint64_t samples;            /* samples delivered to user space */
 	uint64_t samples_written;    /* ... of them written to the database */
-	struct {
-		const char *reason;
-		uint64_t count;
-	} drops[WEB_METRICS_MAX_DROPS];
+	/* Samples lost, per reason; events of samples that were kept (a
+	 * slow path taken, a stack cut short), per name. */
+	struct store_drop drops[WEB_METRICS_MAX_DROPS];
 	size_t n_drops;
+	struct store_drop events[WEB_METRICS_MAX_DROPS];
+	size_t n_events;
 	uint64_t flushes, flush_errors;
 	uint64_t write_failing;      /* flushes failed in a row (0: writing works) */
 	uint64_t write_resumes;      /* times writing worked again after failures */
@@ -99,6 +124,7 @@ struct web_metrics {
 	uint64_t early_flushes;      /* flushes for the pending-stacks bound */
 	uint64_t frames, frames_symbolized;
 	uint64_t user_stacks, user_stacks_complete;
+	uint64_t unwind_unserved;    /* DWARF unwinder reads not served */
 	uint64_t processes;
 	uint64_t symbolizer_memory_bytes;
 	uint64_t memory_budget_bytes; /* 0: no budget */

@@ -109,3 +109,38 @@ def read_meta(db):
         return dict(con.execute("select key, value from meta"))
     finally:
         con.close()
+
+
+# Tests never depend on how much CPU the machine has free: a workload on a
+# busy machine gets less CPU, and so fewer samples. Counts are checked
+# against the CPU time the workload got, shares with a tolerance that
+# widens when fewer samples came.
+
+def command_cpu_samples(db):
+    """Samples the recorded command's CPU time should give: its CPU time
+    (meta command_cpu_ns, the command and its reaped descendants) times
+    the recording's frequency."""
+    meta = read_meta(db)
+    return int(meta["command_cpu_ns"]) / 1e9 * int(meta["frequency_hz"])
+
+
+def child_cpu_seconds(p):
+    """Wait for Popen p and return the CPU time (user + system) it and its
+    reaped children used."""
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return ru.ru_utime + ru.ru_stime
+
+
+def check_samples_for_cpu(n, cpu_samples, what, share=0.8):
+    """n samples of what a workload ran are at least share of what its CPU
+    time gives (each sampled CPU ticks at the frequency while it runs)."""
+    check(cpu_samples > 0 and n >= share * cpu_samples,
+          f"{what}: {n} samples for the {cpu_samples:.0f} its CPU time gives (at least {share:.0%})")
+
+
+def share_tolerance(n, p, floor):
+    """A share measured over n samples: floor, or four binomial standard
+    deviations when fewer samples make that wider."""
+    import math
+    return max(floor, 4 * math.sqrt(p * (1 - p) / max(n, 1)))

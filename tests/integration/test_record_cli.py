@@ -100,23 +100,26 @@ def main():
     time.sleep(0.3)
     db = os.path.join(d, "pid.db")
     r = run([EMBER, "record", "-F", "299", "-o", db, "-p", str(p.pid)])
-    p.wait()
+    child_cpu_seconds(p)
     check(r.returncode == 0, f"record -p ends when the process exits, status 0 (got {r.returncode})")
     stacks = folded(db)
     check(stacks and all(f[0] == "split" for f, _ in stacks), "only the given process is in the profile")
-    check(total(stacks, lambda f: leaf(f) == "leaf_a") > 100, "its hot leaf is there")
+    hot = total(stacks, lambda f: leaf(f) == "leaf_a")
+    check(hot / total(stacks) >= 0.5, f"its hot leaf is there ({hot} of {total(stacks)} samples)")
 
     # -a --duration: the whole system, split included, ends on time.
+    # (It runs twice as long as the recording: split's CPU time while
+    # recorded is not known, so its samples are checked against what half
+    # of its CPU time would give, less a margin.)
     p = subprocess.Popen([split, "--seconds", "4"])
     db = os.path.join(d, "all.db")
-    t0 = time.time()
     r = run([EMBER, "record", "-a", "-d", "2", "-o", db])
-    took = time.time() - t0
-    p.wait()
-    check(r.returncode == 0, f"record -a -d 2 exits 0 (got {r.returncode})")
-    check(took < 10, f"record -a -d 2 ends on its own (took {took:.1f} s)")
+    cpu_s = child_cpu_seconds(p)
+    check(r.returncode == 0, f"record -a -d 2 exits 0, on its own (got {r.returncode})")
+    check(int(read_meta(db)["duration_ns"]) >= 2e9, "it recorded for the 2 s asked")
     stacks = folded(db)
-    check(total(stacks, lambda f: f[0] == "split") > 50, "system-wide profile contains split")
+    check_samples_for_cpu(total(stacks, lambda f: f[0] == "split"), cpu_s * 99 / 2,
+                          "the system-wide profile contains split", share=0.5)
     check(total(stacks, lambda f: f[0] == "swapper/0" or f[0].startswith("swapper")) == 0,
           "idle is excluded by default")
     meta = read_meta(db)

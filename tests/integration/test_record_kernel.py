@@ -20,7 +20,7 @@ def main():
     check(r.returncode == 0, f"record exits 0 (got {r.returncode})")
     stacks = [(f, c) for f, c in folded(db) if f[0] == "syscalls"]
     all_ = total(stacks)
-    check(all_ > 500, f"enough samples ({all_})")
+    check_samples_for_cpu(all_, command_cpu_samples(db), "syscalls")
     kern = [(f, c) for f, c in stacks if any(x.endswith("_[k]") for x in f)]
     k = total(kern)
     check(k / all_ >= 0.4, f"{k}/{all_} samples have kernel frames")

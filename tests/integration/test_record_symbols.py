@@ -16,7 +16,8 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from embertest import (EMBER, check, fail, folded, leaf, prog, record,  # noqa: E402
+from embertest import (EMBER, check, check_samples_for_cpu, command_cpu_samples, fail,  # noqa: E402
+                       folded, leaf, prog, record,
                        require_root, run, tmpdir, total)
 
 
@@ -34,7 +35,8 @@ def main():
     # only waits, keeps the name "shortlived".
     children = [(f, c) for f, c in stacks if f[0] != "shortlived"]
     all_child = total(children)
-    check(all_child > 500, f"enough samples of the short-lived processes ({all_child})")
+    check_samples_for_cpu(all_child, command_cpu_samples(db) - total(stacks, lambda f: f[0] == "shortlived"),
+                          "the short-lived processes")
     # Of the samples taken in the program's own code (below main: not the
     # exec, ld.so's start-up or exit_group's teardown, 1-2 % here), short_leaf
     # is named. Where it burns CPU it calls clock_gettime, and a leaf in

@@ -15,7 +15,8 @@ import shutil
 import socket
 import time
 
-from embertest import check, fail, prog, record, require_root, tmpdir, run, EMBER
+from embertest import (check, check_samples_for_cpu, command_cpu_samples, fail, prog, record,
+                       require_root, tmpdir, run, EMBER)
 import webtest as w
 
 require_root()
@@ -37,7 +38,8 @@ st, h, body = w.request(base, "/healthz")
 check(st == 200 and body == b"ok\n", "/healthz answers ok")
 
 meta = w.get_json(base, "/api/v1/meta")
-check(meta["samples"] > 500 and meta["processes"] == 1, f"meta: samples and processes ({meta['samples']})")
+check_samples_for_cpu(meta["samples"], command_cpu_samples(db), "meta: the samples of split", share=0.9)
+check(meta["processes"] == 1, f"meta: one process ({meta['processes']})")
 check(meta["first"] > 0 and meta["last"] >= meta["first"] and meta["step"] == 1,
       f"meta: first/last buckets and the 1 s flush step ({meta['first']}..{meta['last']}, {meta['step']})")
 check("split" in meta["meta"].get("command", "") and meta["meta"].get("frequency") == "499",
@@ -147,6 +149,8 @@ check(st == 200 and h["content-type"].startswith("text/plain") and f"ember_sampl
       "ember_database_size_bytes " in text and "ember_resident_memory_bytes " in text and
       "# TYPE ember_samples_total counter" in text,
       "/metrics: Prometheus text with samples, database size and RSS")
+check("# TYPE ember_dropped_samples_total counter" in text and "# TYPE ember_sample_events_total counter" in text,
+      "/metrics: drops and events are two families")
 
 # ---- malformed parameters: 400 naming the parameter
 BAD = [
@@ -283,7 +287,9 @@ with concurrent.futures.ThreadPoolExecutor(max_workers=150) as ex:
     results = list(ex.map(one, range(600)))
 ok = sum(1 for x in results if x == 200)
 others = sorted({str(x) for x in results if x != 200})
-check(ok >= 300 and all(x == 200 or isinstance(x, str) for x in results),
+# At least the server's 64 connections' worth are answered, whatever the
+# load (the rest may be refused at the limit, never answered with an error).
+check(ok >= 64 and all(x == 200 or isinstance(x, str) for x in results),
       f"600 requests over 150 concurrent connections: {ok} answered 200 in {time.time() - t0:.1f} s, "
       f"the rest refused at the connection limit ({others}), no error status")
 st, _, _ = w.request(base, "/api/v1/meta")

@@ -163,7 +163,7 @@ static void test_pprof_roundtrip(const char *dir, struct store_db *d)
 	pb = export_to_memory(d, NULL, STORE_EXPORT_PPROF, &size);
 	CHECK(size > 20 && (uint8_t)pb[0] == 0x1f && (uint8_t)pb[1] == 0x8b);
 	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &imp), 0);
-	CHECK_RC(store_db__import_pprof(imp, pb, size, &samples), 0);
+	CHECK_RC(store_db__import_pprof(imp, pb, size, NULL, &samples, NULL), 0);
 	CHECK_U64(samples, 70);
 	check_same_tree(d, imp);
 	folded = export_to_memory(imp, NULL, STORE_EXPORT_FOLDED, &fsize);
@@ -190,7 +190,7 @@ static void test_pprof_roundtrip(const char *dir, struct store_db *d)
 		z.next_out = raw;
 		z.avail_out = 1 << 20;
 		CHECK(inflate(&z, Z_FINISH) == Z_STREAM_END);
-		CHECK_RC(store_db__import_pprof(imp, raw, z.total_out, &samples), 0);
+		CHECK_RC(store_db__import_pprof(imp, raw, z.total_out, NULL, &samples, NULL), 0);
 		CHECK_U64(samples, 70);
 		CHECK_U64(samples_in(imp, INT64_MIN, INT64_MAX), 140);
 		inflateEnd(&z);
@@ -232,7 +232,7 @@ static void test_pprof_kinds(const char *dir)
 	free(text);
 	pb = export_to_memory(d, NULL, STORE_EXPORT_PPROF, &size);
 	CHECK_RC(store_db__open(dst, STORE_OPEN_WRITE | STORE_OPEN_TRUNCATE, &imp), 0);
-	CHECK_RC(store_db__import_pprof(imp, pb, size, NULL), 0);
+	CHECK_RC(store_db__import_pprof(imp, pb, size, NULL, NULL, NULL), 0);
 	text = export_to_memory(imp, NULL, STORE_EXPORT_FOLDED, &size);
 	if (strcmp(text, want) != 0)
 		fprintf(stderr, "imported: %s", text);
@@ -259,22 +259,22 @@ static void test_bad_input(const char *dir, struct store_db *d)
 	size_t size;
 
 	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &imp), 0);
-	CHECK_RC(store_db__import_pprof(imp, "", 0, NULL), -EBADMSG);
-	CHECK_RC(store_db__import_pprof(imp, garbage, sizeof(garbage), NULL), -EBADMSG);
+	CHECK_RC(store_db__import_pprof(imp, "", 0, NULL, NULL, NULL), -EBADMSG);
+	CHECK_RC(store_db__import_pprof(imp, garbage, sizeof(garbage), NULL, NULL, NULL), -EBADMSG);
 	CHECK(strstr(store_db__errmsg(imp), "not a pprof profile") != NULL);
-	CHECK_RC(store_db__import_pprof(imp, gzip_garbage, sizeof(gzip_garbage), NULL),
+	CHECK_RC(store_db__import_pprof(imp, gzip_garbage, sizeof(gzip_garbage), NULL, NULL, NULL),
 		 -EBADMSG);
 	CHECK(strstr(store_db__errmsg(imp), "gzip") != NULL);
-	CHECK_RC(store_db__import_pprof(imp, bad_strings, sizeof(bad_strings), NULL),
+	CHECK_RC(store_db__import_pprof(imp, bad_strings, sizeof(bad_strings), NULL, NULL, NULL),
 		 -EBADMSG);
 	CHECK(strstr(store_db__errmsg(imp), "string table") != NULL);
-	CHECK_RC(store_db__import_pprof(imp, bad_index, sizeof(bad_index), NULL),
+	CHECK_RC(store_db__import_pprof(imp, bad_index, sizeof(bad_index), NULL, NULL, NULL),
 		 -EBADMSG);
 	CHECK(strstr(store_db__errmsg(imp), "does not exist") != NULL);
 	/* Every truncation of a real export fails cleanly. */
 	pb = export_to_memory(d, NULL, STORE_EXPORT_PPROF, &size);
 	for (size_t n = 0; n < size; n++)
-		CHECK_RC(store_db__import_pprof(imp, pb, n, NULL), -EBADMSG);
+		CHECK_RC(store_db__import_pprof(imp, pb, n, NULL, NULL, NULL), -EBADMSG);
 	free(pb);
 	/* Nothing was written: no flush, no samples. */
 	{
@@ -288,7 +288,7 @@ static void test_bad_input(const char *dir, struct store_db *d)
 	store_db__close(imp);
 	/* A reader cannot import. */
 	CHECK_RC(store_db__open(path, STORE_OPEN_READ, &imp), 0);
-	CHECK_RC(store_db__import_pprof(imp, garbage, sizeof(garbage), NULL), -EROFS);
+	CHECK_RC(store_db__import_pprof(imp, garbage, sizeof(garbage), NULL, NULL, NULL), -EROFS);
 	store_db__close(imp);
 	free(path);
 }

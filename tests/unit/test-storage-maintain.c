@@ -62,6 +62,7 @@ static void write_data(struct store_db *db)
 					    0, count_of(k, p)), 0);
 		}
 		CHECK_RC(store_db__add_drops(db, "map-full", 1), 0);
+		CHECK_RC(store_db__add_events(db, "dwarf-samples", 2), 0);
 		CHECK_RC(store_db__commit(db), 0);
 	}
 }
@@ -80,17 +81,23 @@ static uint64_t process_total(struct store_db *db, const char *name)
 	return n;
 }
 
-static uint64_t drops_in(struct store_db *db, int64_t from, int64_t to)
+/* Drops (events = false) or events in [from, to). */
+static uint64_t counts_in(struct store_db *db, int64_t from, int64_t to, bool events)
 {
 	struct store_query q = { .from_s = from, .to_s = to };
 	struct store_summary *s;
 	uint64_t n = 0;
 
 	CHECK_RC(store_db__summary(db, &q, &s), 0);
-	for (size_t i = 0; i < s->n_drops; i++)
-		n += s->drops[i].count;
+	for (size_t i = 0; i < (events ? s->n_events : s->n_drops); i++)
+		n += (events ? s->events : s->drops)[i].count;
 	store_summary__free(s);
 	return n;
+}
+
+static uint64_t drops_in(struct store_db *db, int64_t from, int64_t to)
+{
+	return counts_in(db, from, to, false);
 }
 
 static void check_policy_run(struct store_db *db, const struct store_policy *p)
@@ -119,6 +126,9 @@ static void check_policy_run(struct store_db *db, const struct store_policy *p)
 		CHECK_U64(process_total(db, procs[i].process),
 			  expected(age_cut, NOW, i));
 	CHECK_U64(drops_in(db, age_cut, INT64_MAX), (NOW - age_cut) / 10);
+	/* Events follow the buckets as drops do, and stay events. */
+	CHECK_U64(counts_in(db, INT64_MIN, age_cut, true), 0);
+	CHECK_U64(counts_in(db, age_cut, INT64_MAX, true), 2 * (NOW - age_cut) / 10);
 
 	/* Older than an hour: 600 s buckets, all counts on the start. */
 	for (int64_t t0 = age_cut; t0 < cut2; t0 += 600) {

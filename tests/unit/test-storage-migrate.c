@@ -280,6 +280,43 @@ int main(int argc, char **argv)
 		free(path3);
 	}
 
+	/* Schema 5 -> 6: counters of kept samples that earlier files wrote
+	 * as drops become events; real drops stay drops. */
+	{
+		char *path5 = path_in(dir, "v5-events.db");
+		struct store_summary *s;
+
+		make_v1(path5, script);
+		make_v1(path5,
+			"INSERT INTO strings (id, text) VALUES (8, 'dwarf-samples'),"
+			" (9, 'stack-collision-user'), (10, 'ring-buffer-full');"
+			"INSERT INTO drops (time_s, reason, count) VALUES"
+			" (1000, 8, 40), (1010, 8, 2), (1010, 9, 5), (1010, 10, 1)");
+		CHECK_RC(store_db__open(path5, STORE_OPEN_WRITE, &db), 0);
+		CHECK_RC(store_db__summary(db, NULL, &s), 0);
+		CHECK_U64(s->n_drops, 2);
+		CHECK(strcmp(s->drops[0].reason, "map-full") == 0);
+		CHECK_U64(s->drops[0].count, 3);
+		CHECK(strcmp(s->drops[1].reason, "ring-buffer-full") == 0);
+		CHECK_U64(s->drops[1].count, 1);
+		CHECK_U64(s->n_events, 2);
+		CHECK(strcmp(s->events[0].reason, "dwarf-samples") == 0);
+		CHECK_U64(s->events[0].count, 42);
+		CHECK(strcmp(s->events[1].reason, "stack-collision-user") == 0);
+		CHECK_U64(s->events[1].count, 5);
+		store_summary__free(s);
+		/* The timeline of drops counts only what was lost. */
+		{
+			uint64_t counts[2] = { 0, 0 };
+
+			CHECK_RC(store_db__drops_timeline(db, 1000, 10, 2, counts), 0);
+			CHECK_U64(counts[0], 3);
+			CHECK_U64(counts[1], 1);
+		}
+		store_db__close(db);
+		free(path5);
+	}
+
 	check_large(dir, script);
 	free(script);
 	free(path);

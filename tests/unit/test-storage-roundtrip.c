@@ -43,6 +43,7 @@ static void write_flushes(struct store_db *db)
 		 0);
 	CHECK_RC(store_db__add_drops(db, "map-full", 2), 0);
 	CHECK_RC(store_db__add_drops(db, "stack-collision", 1), 0);
+	CHECK_RC(store_db__add_events(db, "dwarf-samples", 4), 0);
 	CHECK_RC(store_db__commit(db), 0);
 
 	CHECK_RC(store_db__begin(db, 110, 10), 0);
@@ -51,6 +52,8 @@ static void write_flushes(struct store_db *db)
 	CHECK_RC(add_folded(db, &db20, "", STORE_FRAME_USER, 0, 2), 0);
 	CHECK_RC(store_db__add_stack(db, &kernel0, &idle, 1, 5), 0);
 	CHECK_RC(store_db__add_drops(db, "map-full", 3), 0);
+	CHECK_RC(store_db__add_events(db, "dwarf-samples", 2), 0);
+	CHECK_RC(store_db__add_events(db, "snapshot-reached-stack-end", 1), 0);
 	CHECK_RC(store_db__commit(db), 0);
 
 	CHECK_RC(store_db__begin(db, 120, 10), 0);
@@ -96,6 +99,12 @@ static void check_summary(struct store_db *db)
 	CHECK_U64(s->drops[0].count, 5);
 	CHECK(strcmp(s->drops[1].reason, "stack-collision") == 0);
 	CHECK_U64(s->drops[1].count, 1);
+	/* Events are listed apart and never count as drops. */
+	CHECK_U64(s->n_events, 2);
+	CHECK(strcmp(s->events[0].reason, "dwarf-samples") == 0);
+	CHECK_U64(s->events[0].count, 6);
+	CHECK(strcmp(s->events[1].reason, "snapshot-reached-stack-end") == 0);
+	CHECK_U64(s->events[1].count, 1);
 	store_summary__free(s);
 
 	q.from_s = 110;
@@ -107,6 +116,8 @@ static void check_summary(struct store_db *db)
 	CHECK_U64(s->last_s, 110);
 	CHECK_U64(s->n_drops, 1);
 	CHECK_U64(s->drops[0].count, 3);
+	CHECK_U64(s->n_events, 2);
+	CHECK_U64(s->events[0].count, 2);
 	store_summary__free(s);
 
 	q.from_s = 0;

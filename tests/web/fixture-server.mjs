@@ -36,6 +36,9 @@ const STACKS = {
     [[SRV('main'), SRV('interp'), SRV('recurse'), f('parse', U, '/usr/bin/server', 'parse.c', 99)], 6, 6],
     [[SRV('main'), f('poll', U, '/usr/lib/x86_64-linux-gnu/libc.so.6'), ...KWRITE.slice(0, 1),
       f('do_sys_poll', K, '[kernel]', '', 0)], 4, 4],
+    // a narrow tower 80 frames deep (deep recursion): it must not push the
+    // widest frames out of the first screen, nor stretch the page
+    [[SRV('main'), SRV('interp'), ...Array.from({ length: 78 }, (_, k) => SRV('descend_' + k))], 1, 1],
   ],
 };
 
@@ -163,7 +166,7 @@ export function start({ html }) {
   const routes = {
     '/api/v1/meta': () => ({ version: '0.1.0', first: T0, last: T0 + (BUCKETS - 1) * STEP, step: STEP,
       samples: recs.reduce((a, r) => a + r.count, 0), processes: 2,
-      drops: [{ reason: 'stack-collision', count: 3 }], meta: { command: 'split --seconds 600', frequency: '19' } }),
+      drops: [{ reason: 'ring-buffer-full', count: 3 }], events: [{ name: 'dwarf-samples', count: 120 }], meta: { command: 'split --seconds 600', frequency: '19' } }),
     '/api/v1/tree': (u) => {
       const p = params(u, ['from', 'to', 'filter', 'max_nodes']);
       return { from: p.from, to: p.to, ...buildTree(select(recs, p.from, p.to, p.filter)) };

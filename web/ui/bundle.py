@@ -26,7 +26,8 @@ def main():
     if n_css == 0 or n_js == 0:
         sys.exit(f"bundle.py: {index}: found {n_css} stylesheets and {n_js} scripts to inline")
     # The bundle must not reach out: no external references left.
-    for bad in (r'<script[^>]+src=', r'<link[^>]+href=', r'https?://'):
+    # (data: URIs, such as the icon, are inline.)
+    for bad in (r'<script[^>]+src=', r'<link(?![^>]*href="data:)[^>]+href=', r'https?://'):
         m = re.search(bad, html)
         if m:
             sys.exit(f"bundle.py: external reference left in the page: {html[m.start():m.start() + 80]!r}")

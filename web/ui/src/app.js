@@ -102,12 +102,12 @@
     var tlDone = tlP.then(function (r) {
       if (my !== seq) return;
       timelineData = r;
-      return drawnP.then(function () { if (my === seq) renderTimeline(); });
+      return drawnP.then(function () { if (my === seq) { renderTimeline(); refit(); } });
     });
     var lbDone = lbP.then(function (r) {
       if (my !== seq) return;
       labels = r;
-      return drawnP.then(function () { if (my === seq) renderFilters(); });
+      return drawnP.then(function () { if (my === seq) { renderFilters(); refit(); } });
     });
     return Promise.all([drawnP, tlDone, lbDone]).then(function () {
       if (my !== seq) return;
@@ -123,11 +123,21 @@
   /* ---------- header ---------- */
   function renderSummary() {
     var parts = [];
-    if (tree) parts.push('<b>' + fmtN(tree.samples) + '</b> samples');
+    /* Events (a slow path taken, a stack cut short) happened to samples
+     * that are in the profile: told on hover, never as losses. Only
+     * drops, samples that are not in the profile, are shown as such. */
+    var events = meta && meta.events && meta.events.length ? meta.events : [];
+    var evTitle = events.length ? ' title="' + esc('Events (these samples were kept):\n' +
+      events.map(function (x) { return x.name + ': ' + fmtN(x.count); }).join('\n')) + '"' : '';
+    /* an imported heap or contention profile counts bytes or delay */
+    var unit = meta && meta.meta && meta.meta.count_unit && meta.meta.count_unit !== 'samples' ? meta.meta.count_unit : 'samples';
+    if (tree) parts.push('<span id="summary-samples"' + evTitle + '><b>' + fmtN(tree.samples) + '</b> ' + esc(unit) + '</span>');
     if (tree && tree.diff) parts.push('base <b>' + fmtN(tree.baseSamples) + '</b>');
-    if (meta && meta.drops && meta.drops.length) {
-      var d = meta.drops.reduce(function (a, x) { return a + x.count; }, 0);
-      parts.push('<span class="warn" title="' + esc(meta.drops.map(function (x) { return x.reason + ': ' + x.count; }).join('\n')) +
+    var lost = meta && meta.drops ? meta.drops.filter(function (x) { return x.count > 0; }) : [];
+    if (lost.length) {
+      var d = lost.reduce(function (a, x) { return a + x.count; }, 0);
+      parts.push('<span id="summary-dropped" class="warn" title="' + esc('Samples lost, not in the profile:\n' +
+        lost.map(function (x) { return x.reason + ': ' + fmtN(x.count); }).join('\n')) +
         '">' + fmtN(d) + ' dropped</span>');
     }
     if (meta && meta.meta && meta.meta.command) parts.push('<span class="muted">' + esc(meta.meta.command) + '</span>');
@@ -241,10 +251,50 @@
     flame.setHighlight(match);
     renderLegend();
     renderCrumbs();
-    if (state.view === 'flame') lastStats = flame.render();
-    else if (state.view === 'top') renderTop();
+    if (state.view === 'flame') {
+      lastStats = flame.render();
+      fit($('flame'), flame, firstScreenHeight($('flame')), [tree, z, state.mode]);
+    } else if (state.view === 'top') renderTop();
     else renderSandwich();
     renderStatus();
+  }
+
+  /*
+   * The first screen shows the root and the widest frames: a graph deeper
+   * than the room left below its top scrolls in its own box instead of
+   * stretching the page, and the box starts at the root (the top in icicle
+   * mode, the bottom in flame mode). The scroll position is set again only
+   * when what is drawn changes (tree, zoom, mode), not on hover redraws.
+   */
+  function firstScreenHeight(canvas) {
+    var wrap = canvas.parentNode, r = wrap.getBoundingClientRect();
+    /* what stays under the graph: the hint, the status line, margins */
+    var below = document.documentElement.scrollHeight - (r.bottom + window.scrollY);
+    return Math.max(200, Math.floor(window.innerHeight - (r.top + window.scrollY) - Math.max(0, below)));
+  }
+
+  function fit(canvas, renderer, maxPx, key) {
+    var wrap = canvas.parentNode;
+    wrap.style.maxHeight = maxPx + 'px';
+    var k = wrap.emberKey;
+    if (k && k.length === key.length && k.every(function (v, i) { return v === key[i]; })) return;
+    wrap.emberKey = key;
+    wrap.scrollTop = renderer.mode() === 'icicle' ? 0 : wrap.scrollHeight;
+  }
+
+  /* The filters and the timeline fill in after the graph is drawn and
+   * move it down: its box is measured again (its scroll stays). */
+  function refit() {
+    if (!tree) return;
+    if (state.view === 'flame') {
+      fit($('flame'), flame, firstScreenHeight($('flame')), $('flame').parentNode.emberKey || []);
+    } else if (state.view === 'sandwich') {
+      var half = Math.max(160, Math.floor(firstScreenHeight($('callers')) / 2));
+      ['callers', 'callees'].forEach(function (id) {
+        var r = id === 'callers' ? callers : callees;
+        fit($(id), r, half, $(id).parentNode.emberKey || []);
+      });
+    }
   }
 
   function renderLegend() {
@@ -402,6 +452,11 @@
     callers.setHighlight(m ? T.search(s.callers, m).match : null);
     callees.setHighlight(m ? T.search(s.callees, m).match : null);
     var a = callers.render(), b = callees.render();
+    /* the function sits where the two graphs meet: callers end at their
+     * bottom, callees start at their top */
+    var half = Math.max(160, Math.floor(firstScreenHeight($('callers')) / 2));
+    fit($('callers'), callers, half, [tree, fn, state.fnmod]);
+    fit($('callees'), callees, half, [tree, fn, state.fnmod]);
     lastStats = { ms: a.ms + b.ms, drawn: a.drawn + b.drawn, labels: a.labels + b.labels };
   }
 

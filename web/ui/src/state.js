@@ -8,7 +8,8 @@
  *   f.LABEL=VALUE     head filters (one value per label)
  *   diff=1            diff mode; bfrom, bto, bf.LABEL=VALUE the base
  *   q, re=1           search text, regex mode
- *   mode=icicle       icicle instead of flame graph
+ *   mode=flame        root at the bottom (default: icicle, root at the
+ *                     top, as Pyroscope, Parca and speedscope start)
  *   view=top|sandwich the table or the sandwich of fn (+ fnmod)
  *   zoom=a;b;c        zoomed frame as its path of names from the process
  *   sort=total        top table order
@@ -18,7 +19,7 @@
 
   function defaults() {
     return { from: null, to: null, filters: {}, diff: false, bfrom: null, bto: null, bfilters: {},
-      q: '', re: false, mode: 'flame', view: 'flame', zoom: [], fn: '', fnmod: null, sort: 'self' };
+      q: '', re: false, mode: 'icicle', view: 'flame', zoom: [], fn: '', fnmod: null, sort: 'self' };
   }
 
   function num(v) {
@@ -34,7 +35,7 @@
     s.bfrom = num(p.get('bfrom')); s.bto = num(p.get('bto'));
     s.diff = p.get('diff') === '1';
     s.q = p.get('q') || ''; s.re = p.get('re') === '1';
-    s.mode = p.get('mode') === 'icicle' ? 'icicle' : 'flame';
+    s.mode = p.get('mode') === 'flame' ? 'flame' : 'icicle';
     var v = p.get('view');
     s.view = v === 'top' || v === 'sandwich' ? v : 'flame';
     s.zoom = p.get('zoom') ? p.get('zoom').split(';') : [];
@@ -61,7 +62,7 @@
     }
     if (s.q) p.set('q', s.q);
     if (s.q && s.re) p.set('re', '1');
-    if (s.mode !== 'flame') p.set('mode', s.mode);
+    if (s.mode !== 'icicle') p.set('mode', s.mode);
     if (s.view !== 'flame') p.set('view', s.view);
     if (s.zoom.length) p.set('zoom', s.zoom.join(';'));
     if (s.fn) p.set('fn', s.fn);

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test-symbolizer-unwind.c — DWARF unwinding of the test process's own
+ * stack, captured as the sampler captures one (registers and a copy of the
+ * stack's top) and unwound by sym_session__unwind():
+ *
+ * - through C++ frames with exception-handling data (the fixture library,
+ *   g++ -O2 -fomit-frame-pointer, CIE "zPLR"): libunwind reads their
+ *   personality routine's pointer from the library's data, which the
+ *   session must serve from the file (and from its cached block the
+ *   second time);
+ * - through a signal handler's frame (glibc's __restore_rt, CIE "zRS"),
+ *   named as the trampoline, not as the byte before it;
+ * - into anonymous executable memory (no CFI): libunwind's guesses read
+ *   memory no file holds, which is refused and counted, never guessed.
+ *
+ * Usage: test-symbolizer-unwind FIXTURE_UNWIND_LIB
+ */
+#include <dlfcn.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "symbolizer-test.h"
+#include "sym-internal.h"
+
+#define STACK_COPY 8192
+#define MAX_IPS 64
+
+struct capture {
+	uint64_t regs[SYM_UNWIND_REGS];
+	uint8_t stack[STACK_COPY];
+	size_t len;
+};
+
+static struct capture cap;
+
+/* The end of the mapping holding addr (our stack), from /proc/self/maps. */
+static uint64_t mapping_end(uint64_t addr)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long lo, hi;
+	char line[512];
+	uint64_t end = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && addr >= lo && addr < hi)
+			end = hi;
+	fclose(f);
+	return end;
+}
+
+/* Byte by byte and not instrumented: the stack holds ASan's redzones. */
+__attribute__((no_sanitize_address, noinline))
+static void copy_stack(uint8_t *to, const volatile uint8_t *from, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		to[i] = from[i];
+}
+
+/* The registers and the stack as they are here, in the order of
+ * SYM_UNWIND_REGS (rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip). */
+__attribute__((noinline)) void capture_here(void);
+__attribute__((noinline)) void capture_here(void)
+{
+	static const int order[SYM_UNWIND_REGS] = {
+		REG_RAX, REG_RDX, REG_RCX, REG_RBX, REG_RSI, REG_RDI, REG_RBP, REG_RSP,
+		REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+		REG_RIP,
+	};
+	ucontext_t uc;
+	uint64_t sp, end;
+
+	memset(&uc, 0, sizeof(uc));
+	CHECK(getcontext(&uc) == 0);
+	for (int i = 0; i < SYM_UNWIND_REGS; i++)
+		cap.regs[i] = (uint64_t)uc.uc_mcontext.gregs[order[i]];
+	sp = cap.regs[7];
+	end = mapping_end(sp);
+	CHECK(end > sp);
+	cap.len = end - sp < STACK_COPY ? end - sp : STACK_COPY;
+	copy_stack(cap.stack, (const volatile uint8_t *)(uintptr_t)sp, cap.len);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* Unwinds cap, names the frames (innermost first) into names[]. */
+static size_t unwind_names(struct sym_session *s, const char **names, uint64_t *ips,
+			   enum sym_unwind_end *ret_end)
+{
+	size_t n = 0;
+
+	CHECK(sym_session__unwind(s, getpid(), cap.regs, cap.stack, cap.len, ips, MAX_IPS,
+				  &n, ret_end) == 0);
+	for (size_t i = 0; i < n; i++) {
+		struct sym_frame f;
+
+		CHECK(sym_session__user(s, getpid(), i ? ips[i] - 1 : ips[i], &f) == 0);
+		names[i] = f.name;
+		fprintf(stderr, "  #%zu 0x%" PRIx64 " %s\n", i, ips[i], f.name);
+	}
+	fprintf(stderr, "  end: %s\n", sym_unwind_end_name(*ret_end));
+	return n;
+}
+
+/* The index of name in names[from..n), or n. */
+static size_t find(const char **names, size_t n, size_t from, const char *name)
+{
+	for (size_t i = from; i < n; i++)
+		if (!strcmp(names[i], name))
+			return i;
+	return n;
+}
+
+__attribute__((noinline)) void run_cxx(void (*fn)(void (*)(void)));
+__attribute__((noinline)) void run_cxx(void (*fn)(void (*)(void)))
+{
+	fn(capture_here);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void test_cxx_frames(const char *lib)
+{
+	void *h = dlopen(lib, RTLD_NOW);
+	void (*try_fn)(void (*)(void)) = h ? (void (*)(void (*)(void)))dlsym(h, "fixture_cxx_try") : NULL;
+	const char *names[MAX_IPS];
+	uint64_t ips[MAX_IPS];
+	struct sym_options o = { .no_kernel = true };
+	struct sym_session *s = NULL;
+	enum sym_unwind_end end;
+	struct sym_stats st1, st2;
+	size_t n, i_raii, i_try, i_run, i_main;
+
+	CHECK(try_fn != NULL);
+	if (!try_fn)
+		return;
+	run_cxx(try_fn);
+	CHECK(sym_session__new(&o, &s) == 0);
+	fprintf(stderr, "C++ frames:\n");
+	n = unwind_names(s, names, ips, &end);
+	i_raii = find(names, n, 0, "fixture_cxx_raii");
+	i_try = find(names, n, 0, "fixture_cxx_try");
+	i_run = find(names, n, 0, "run_cxx");
+	i_main = find(names, n, 0, "main");
+	CHECK(n > 0 && !strcmp(names[0], "capture_here"));
+	CHECK(i_raii == 1 && i_try == 2 && i_run == 3 && i_main > i_run && i_main < n);
+	CHECK(end == SYM_UNWIND_ROOT);
+	sym_session__stats(s, &st1);
+	/* The personality pointers (the fixture's, libstdc++'s) came from the
+	 * files, and nothing was refused. */
+	CHECK(st1.unwind_file_reads > 0);
+	CHECK(st1.unwind_unserved == 0);
+
+	/* Again without libunwind's cache: the words come from the blocks
+	 * kept with the binaries, not from the file again. */
+	sym_unwind__forget(s, getpid());
+	n = unwind_names(s, names, ips, &end);
+	sym_session__stats(s, &st2);
+	CHECK(end == SYM_UNWIND_ROOT && find(names, n, 0, "fixture_cxx_raii") == 1);
+	CHECK(st2.unwind_file_reads == st1.unwind_file_reads);
+	sym_session__free(s);
+}
+
+__attribute__((noinline)) static void on_usr1(int sig)
+{
+	(void)sig;
+	capture_here();
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) void run_signal(void);
+__attribute__((noinline)) void run_signal(void)
+{
+	raise(SIGUSR1);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void test_signal_frame(void)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct sym_options o = { .no_kernel = true };
+	const char *names[MAX_IPS];
+	uint64_t ips[MAX_IPS];
+	struct sym_session *s = NULL;
+	enum sym_unwind_end end;
+	size_t n, i_tramp;
+
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+	run_signal();
+	CHECK(sym_session__new(&o, &s) == 0);
+	fprintf(stderr, "signal frame:\n");
+	n = unwind_names(s, names, ips, &end);
+	i_tramp = find(names, n, 0, "__restore_rt");
+	CHECK(n > 2 && !strcmp(names[0], "capture_here") && !strcmp(names[1], "on_usr1"));
+	/* The handler returns to the trampoline's first byte: reported one
+	 * past it, so that addr - 1 names the trampoline. */
+	CHECK(i_tramp == 2);
+	CHECK(find(names, n, i_tramp, "raise") < n);
+	CHECK(find(names, n, i_tramp, "run_signal") < find(names, n, i_tramp, "main"));
+	CHECK(find(names, n, i_tramp, "main") < n);
+	CHECK(end == SYM_UNWIND_ROOT);
+	CHECK(i_tramp < n && sym_session__signal_trampoline(s, getpid(), ips[i_tramp] - 1));
+	CHECK(!sym_session__signal_trampoline(s, getpid(), ips[1] - 1));
+	sym_session__free(s);
+}
+
+static void test_no_cfi(void)
+{
+	struct sym_options o = { .no_kernel = true };
+	uint64_t ips[MAX_IPS];
+	void *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct sym_session *s = NULL;
+	enum sym_unwind_end end;
+	struct sym_stats st;
+	uint64_t *heap = malloc(64);
+	size_t n = 0;
+
+	CHECK(code != MAP_FAILED && heap);
+	if (code == MAP_FAILED || !heap)
+		return;
+	memset(code, 0xc3, 4096);
+	/* A "JIT" frame: no CFI anywhere; libunwind then looks at the code
+	 * and follows %rbp, here into the heap. */
+	memset(cap.regs, 0, sizeof(cap.regs));
+	memset(cap.stack, 0, 64);
+	cap.len = 64;
+	cap.regs[16] = (uint64_t)(uintptr_t)code + 16;
+	cap.regs[7] = 0x10000;  /* rsp: the copy's address, nobody's memory */
+	cap.regs[6] = (uint64_t)(uintptr_t)heap;
+	memset(heap, 0, 64);
+	CHECK(sym_session__new(&o, &s) == 0);
+	CHECK(sym_session__unwind(s, getpid(), cap.regs, cap.stack, cap.len, ips, MAX_IPS,
+				  &n, &end) == 0);
+	sym_session__stats(s, &st);
+	fprintf(stderr, "no CFI: %zu frames, end %s, %" PRIu64 " reads not served\n", n,
+		sym_unwind_end_name(end), st.unwind_unserved);
+	CHECK(n >= 1 && ips[0] == cap.regs[16]);
+	CHECK(end != SYM_UNWIND_ROOT);
+	CHECK(st.unwind_unserved > 0);
+	sym_session__free(s);
+	munmap(code, 4096);
+	free(heap);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s FIXTURE_UNWIND_LIB\n", argv[0]);
+		return 2;
+	}
+	test_cxx_frames(argv[1]);
+	test_signal_frame();
+	test_no_cfi();
+	return test_exit();
+}
