@@ -411,7 +411,6 @@ struct dw_file {
 struct sym_dwarf {
 	uint64_t max_bytes;          /* the memory bound: sections held, a
 	                                unit's window, a CU's tables */
-	uint64_t over_budget;        /* units (and .dwo files) given up for it */
 	uint64_t *refused;           /* the session's refusal counters */
 	struct dw_file main;         /* the units looked up by address */
 	struct dw_file alt;          /* the dwz / supplementary file, if any */
@@ -2343,11 +2342,8 @@ static int dwo_open(struct sym_dwarf *d, const struct dw_cu *sk)
 		return fd == -ENOMEM ? fd : -ENOENT;
 	/* the .dwo is another user's file too: charged before it is read */
 	if (file_cost(fd, true, &cost) < 0 || cost > d->max_bytes) {
-		if (cost > d->max_bytes) {
-			d->over_budget++;
-			if (d->refused)
-				d->refused[SYM_REFUSED_BUDGET]++;
-		}
+		if (cost > d->max_bytes && d->refused)
+			d->refused[SYM_REFUSED_BUDGET]++;
 		close(fd);
 		return -ENOENT;
 	}
@@ -2511,7 +2507,6 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 		 * hostile unit): given up for good, as a corrupt one. */
 		cu_drop(cu);
 		cu->failed = true;
-		d->over_budget++;
 		d->issues[SYM_DEBUG_CORRUPT]++;
 		return 0;
 	}
@@ -2883,11 +2878,6 @@ int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
 		    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues)
 {
 	return sym_dwarf__open_bounded(fd, files, 0, ret_dwarf, ret_issues);
-}
-
-uint64_t sym_dwarf__over_budget(const struct sym_dwarf *d)
-{
-	return d ? d->over_budget : 0;
 }
 
 static void abbrevs_fini(struct dw_abbrevs *ab)

@@ -377,8 +377,9 @@ int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
  * inflated, are added up from the section headers first, and over
  * max_bytes (or one over SYM_DWARF_MAX_SECTION) nothing is read:
  * -EFBIG. Afterwards a unit's window and a CU's tables are bounded by it
- * too (a unit over it gives no lines, counted in
- * sym_dwarf__over_budget()). Other returns as sym_dwarf__open().
+ * too (a unit over it gives no lines, counted as a corrupt one), and so
+ * is each .dwo (refused as over-budget in files->refused). Other returns
+ * as sym_dwarf__open().
  */
 int sym_dwarf__open_bounded(int fd, const struct sym_dwarf_files *files, uint64_t max_bytes,
 			    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues);
@@ -390,8 +391,6 @@ int sym_dwarf__open_bounded(int fd, const struct sym_dwarf_files *files, uint64_
  */
 int sym_dwarf__cost(int fd, uint64_t *ret_bytes);
 
-/* Units given up because they would pass the memory bound. */
-uint64_t sym_dwarf__over_budget(const struct sym_dwarf *d);
 
 /* What could not be read so far, per enum sym_debug_issue (units are
  * counted when first looked up). */
