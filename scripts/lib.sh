@@ -23,10 +23,12 @@ EMBER_BUILD_PACKAGES=(
 # Debian's source by the import test (tests/unit/test_import_pprof.py) to
 # check what Ember imports and exports against `pprof -sample_index`.
 # cppcheck, xz-utils, gzip, sqlite3, nodejs: real programs bench/accuracy
-# and test_accuracy profile against perf.
+# and test_accuracy profile against perf. rustc: the Rust fixtures of the
+# name tests (legacy and v0 mangling; Debian's 1.63 takes
+# -C symbol-mangling-version=v0).
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
-  golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip
+  golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip rustc
   libclang-rt-14-dev
 )
 # libclang-rt-14-dev: libFuzzer's runtime, for the fuzz suite (build-fuzz).

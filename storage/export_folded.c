@@ -38,12 +38,12 @@ static int compare_lines(const void *a, const void *b)
 		      ((const struct folded_line *)b)->text);
 }
 
-/* Append sep, then s with suffix; ';' and newlines inside a name would
- * break the format and become ':'. */
+/* Append sep, then s; ';' and newlines inside a name would break the
+ * format and become ':'. */
 static int append_name(char **buf, size_t *len, size_t *cap, const char *sep,
-		       const char *s, const char *suffix)
+		       const char *s)
 {
-	size_t need = *len + strlen(sep) + strlen(s) + strlen(suffix) + 1;
+	size_t need = *len + strlen(sep) + strlen(s) + 1;
 
 	if (need > *cap) {
 		size_t ncap = *cap ? *cap : 256;
@@ -62,21 +62,27 @@ static int append_name(char **buf, size_t *len, size_t *cap, const char *sep,
 	for (; *s; s++)
 		(*buf)[(*len)++] = (*s == ';' || *s == '\n' || *s == '\r') ?
 					   ':' : *s;
-	for (; *suffix; suffix++)
-		(*buf)[(*len)++] = *suffix;
 	(*buf)[*len] = '\0';
 	return 0;
 }
 
-/* "name (file:line)" with lines where the line is known, else the name;
- * the kind suffix stays last. Returns the text in buf (or f->name). */
-static const char *frame_text(const struct store_tree_node *f, bool lines,
-			      char *buf, size_t size)
+/* One frame after sep: the name with its kind suffix ("inner_[i]"), then
+ * " (file:line)" with lines where the line is known. The marker belongs
+ * to the function: "inner_[i] (app.c:30)". */
+static int append_frame(char **buf, size_t *len, size_t *cap, const char *sep,
+			const struct store_tree_node *f, bool lines)
 {
-	if (!lines || !f->file || !f->line)
-		return f->name;
-	snprintf(buf, size, "%s (%s:%u)", f->name, f->file, (unsigned)f->line);
-	return buf;
+	char line[32];
+	int r;
+
+	r = append_name(buf, len, cap, sep, f->name);
+	if (r == 0)
+		r = append_name(buf, len, cap, store_kind_suffix(f->kind), "");
+	if (r < 0 || !lines || !f->file || !f->line)
+		return r;
+	snprintf(line, sizeof(line), ":%u)", (unsigned)f->line);
+	r = append_name(buf, len, cap, " (", f->file);
+	return r < 0 ? r : append_name(buf, len, cap, line, "");
 }
 
 /* The folded text of the path from the root to node i (node 0 excluded). */
@@ -90,12 +96,8 @@ static int path_text(const struct store_tree *t, size_t i, bool lines, size_t *p
 	for (size_t j = i; j != 0; j = store_tree__node(t, j)->parent)
 		path[depth++] = j;
 	while (depth-- > 0) {
-		const struct store_tree_node *f = store_tree__node(t, path[depth]);
-		char buf[8192];
-
-		r = append_name(&text, &len, &cap, len ? ";" : "",
-				frame_text(f, lines, buf, sizeof(buf)),
-				store_kind_suffix(f->kind));
+		r = append_frame(&text, &len, &cap, len ? ";" : "",
+				 store_tree__node(t, path[depth]), lines);
 		if (r < 0) {
 			free(text);
 			return r;

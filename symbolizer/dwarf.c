@@ -13,7 +13,10 @@
  *
  * so a lookup is three binary searches and a walk up the parents. Sits
  * below elf.c's symbol table: the session asks here first for names, lines
- * and inline chains, and falls back to ELF symbols for names.
+ * and inline chains, and falls back to ELF symbols for names. Names are
+ * linkage names (the session demangles them), or in C++, where GCC writes
+ * none, built from the DIEs as the demangler would write them (see "C++
+ * names built from DWARF").
  *
  * Why not libdwarf: reading a CU's scope tree through one libdwarf call
  * per attribute, with a malloc'd object per DIE, attribute and line row,
@@ -28,6 +31,8 @@
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -60,6 +65,23 @@ enum {
 	DW_TAG_partial_unit = 0x3c, DW_TAG_skeleton_unit = 0x4a,
 };
 
+/* Tags of types and template parameters, for names built from DWARF. */
+enum {
+	DW_TAG_array_type = 0x01, DW_TAG_enumeration_type = 0x04,
+	DW_TAG_formal_parameter = 0x05, DW_TAG_pointer_type = 0x0f,
+	DW_TAG_reference_type = 0x10, DW_TAG_subroutine_type = 0x15,
+	DW_TAG_typedef = 0x16, DW_TAG_unspecified_parameters = 0x18,
+	DW_TAG_ptr_to_member_type = 0x1f, DW_TAG_subrange_type = 0x21,
+	DW_TAG_base_type = 0x24, DW_TAG_const_type = 0x26,
+	DW_TAG_template_type_param = 0x2f, DW_TAG_template_value_param = 0x30,
+	DW_TAG_volatile_type = 0x35, DW_TAG_restrict_type = 0x37,
+	DW_TAG_unspecified_type = 0x3b, DW_TAG_type_unit = 0x41,
+	DW_TAG_rvalue_reference_type = 0x42, DW_TAG_template_alias = 0x43,
+	DW_TAG_GNU_template_template_param = 0x4106,
+	DW_TAG_GNU_template_parameter_pack = 0x4107,
+	DW_TAG_GNU_formal_parameter_pack = 0x4108,
+};
+
 enum {
 	DW_AT_sibling = 0x01, DW_AT_name = 0x03, DW_AT_stmt_list = 0x10,
 	DW_AT_low_pc = 0x11, DW_AT_high_pc = 0x12, DW_AT_comp_dir = 0x1b,
@@ -70,6 +92,26 @@ enum {
 	DW_AT_dwo_name = 0x76, DW_AT_MIPS_linkage_name = 0x2007,
 	DW_AT_GNU_dwo_name = 0x2130, DW_AT_GNU_dwo_id = 0x2131,
 	DW_AT_GNU_ranges_base = 0x2132, DW_AT_GNU_addr_base = 0x2133,
+};
+
+/* Attributes of types, parameters and units, for names built from DWARF. */
+enum {
+	DW_AT_byte_size = 0x0b, DW_AT_language = 0x13, DW_AT_const_value = 0x1c,
+	DW_AT_containing_type = 0x1d, DW_AT_upper_bound = 0x2f,
+	DW_AT_artificial = 0x34, DW_AT_count = 0x37, DW_AT_declaration = 0x3c,
+	DW_AT_encoding = 0x3e, DW_AT_external = 0x3f, DW_AT_type = 0x49,
+	DW_AT_reference = 0x77, DW_AT_rvalue_reference = 0x78,
+	DW_AT_GNU_template_name = 0x2110,
+};
+
+enum {
+	DW_ATE_boolean = 0x02, DW_ATE_signed = 0x05, DW_ATE_signed_char = 0x06,
+	DW_LANG_C89 = 0x01, DW_LANG_C = 0x02, DW_LANG_C_plus_plus = 0x04,
+	DW_LANG_C99 = 0x0c, DW_LANG_ObjC_plus_plus = 0x11,
+	DW_LANG_C_plus_plus_03 = 0x19, DW_LANG_C_plus_plus_11 = 0x1a,
+	DW_LANG_Rust = 0x1c, DW_LANG_C11 = 0x1d, DW_LANG_C_plus_plus_14 = 0x21,
+	DW_LANG_C_plus_plus_17 = 0x2a, DW_LANG_C_plus_plus_20 = 0x2b,
+	DW_LANG_C17 = 0x2c,
 };
 
 enum {
@@ -341,6 +383,8 @@ struct dw_cu {
 	bool split;               /* a skeleton: its DIEs are in a .dwo */
 	bool has_dwo_id;
 	bool has_lines, loaded, failed;
+	bool lang_read;           /* lang holds the unit's DW_AT_language */
+	uint16_t lang;
 	struct dw_line *lines;
 	size_t n_lines;
 	const char **files;       /* by DWARF file number; NULL entries */
@@ -369,6 +413,23 @@ struct dw_raw_range {
 struct dw_name_slot {
 	uint64_t off;       /* 0: empty (offset 0 is a unit header, never a DIE) */
 	const char *name;   /* NULL: the DIE has no name */
+};
+
+/* One DIE with children in a unit's parent index: [start, end) holds it
+ * and its children; up is the enclosing entry, or -1. */
+struct dw_pentry {
+	uint64_t start;     /* first: sym_sorted__count_le() searches it */
+	uint64_t end;
+	int32_t up;
+};
+
+/* Which DIE encloses which, for one unit, in DIE order (built when a name
+ * needs its enclosing namespaces and classes; see pidx_get()). */
+struct dw_pidx {
+	const struct dw_cu *cu;  /* NULL: empty */
+	struct dw_pentry *v;
+	size_t n, cap;
+	bool failed;
 };
 
 struct dw_spec {
@@ -441,6 +502,8 @@ struct sym_dwarf {
 	const uint8_t *unit_base;
 	struct dw_win win_unit, win_other, win_line;
 	const struct dw_cu *other;   /* the unit win_other holds, or NULL */
+	/* parent indexes of the unit being read and of another one */
+	struct dw_pidx pidx[2];
 	struct dw_raw_range *raw;
 	size_t n_raw, cap_raw;
 	struct dw_row *rows;
@@ -824,10 +887,43 @@ struct dw_die {
 		rnglists_base, dwo_name, dwo_id, ranges_base;
 };
 
-/* Reads the attributes of a DIE with abbrev a. Returns 1, or -EINVAL
- * when corrupt. */
-static int die_attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-		     const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die)
+/* What only names built from DWARF read of a DIE (types, flags, values;
+ * see cxx_name()); zeroed, every value V_NONE, when absent. */
+struct dw_more {
+	struct dw_val type, const_value, upper_bound, count, containing, template_name;
+	uint64_t encoding, byte_size, language;
+	bool has_type, external, declaration, artificial, reference, rvalue_reference;
+};
+
+static void more_attr(struct dw_more *m, uint16_t at, const struct dw_val *v)
+{
+	bool flag = v->kind == V_U && v->u != 0;
+
+	switch (at) {
+	case DW_AT_type: m->type = *v; m->has_type = true; break;
+	case DW_AT_const_value: m->const_value = *v; break;
+	case DW_AT_upper_bound: m->upper_bound = *v; break;
+	case DW_AT_count: m->count = *v; break;
+	case DW_AT_containing_type: m->containing = *v; break;
+	case DW_AT_GNU_template_name: m->template_name = *v; break;
+	case DW_AT_encoding: m->encoding = v->kind == V_U ? v->u : 0; break;
+	case DW_AT_byte_size: m->byte_size = v->kind == V_U ? v->u : 0; break;
+	case DW_AT_language: m->language = v->kind == V_U ? v->u : 0; break;
+	case DW_AT_external: m->external = flag; break;
+	case DW_AT_declaration: m->declaration = flag; break;
+	case DW_AT_artificial: m->artificial = flag; break;
+	case DW_AT_reference: m->reference = flag; break;
+	case DW_AT_rvalue_reference: m->rvalue_reference = flag; break;
+	default: break;
+	}
+}
+
+/* Reads the attributes of a DIE with abbrev a, the ones struct dw_more
+ * holds into more when it is not NULL. Returns 1, or -EINVAL when
+ * corrupt. */
+static int die_attrs_more(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+			  const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die,
+			  struct dw_more *more)
 {
 	die->tag = a->tag;
 	die->children = a->children;
@@ -867,11 +963,20 @@ static int die_attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 		case DW_AT_dwo_name: case DW_AT_GNU_dwo_name: dst = &die->dwo_name; break;
 		case DW_AT_GNU_dwo_id: dst = &die->dwo_id; break;
 		case DW_AT_GNU_ranges_base: dst = &die->ranges_base; break;
-		default: continue;
+		default:
+			if (more)
+				more_attr(more, sp->at, &v);
+			continue;
 		}
 		*dst = v;
 	}
 	return c->bad ? -EINVAL : 1;
+}
+
+static int die_attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+		     const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die)
+{
+	return die_attrs_more(cu, ab, a, c, die, NULL);
 }
 
 /* Reads the DIE at c (its abbrev code and attributes). Returns 1 for a
@@ -1149,8 +1254,92 @@ static int name_put(struct sym_dwarf *d, uint64_t off, const char *name)
 	return 0;
 }
 
+/* The bytes and abbreviations of unit cu: the unit being read keeps its
+ * own, another unit shares a second window and table (reading one there
+ * invalidates what was read of the unit before). Returns 0, -ENOMEM, or
+ * -EINVAL when the unit cannot be read. */
+static int unit_view(struct sym_dwarf *d, const struct dw_cu *cu,
+		     struct dw_abbrevs **ret_ab, const uint8_t **ret_base)
+{
+	struct dw_abbrevs *ab;
+	const uint8_t *base;
+	int r;
+
+	ab = abbrevs_hold(&d->ab_cur, cu) ? &d->ab_cur : &d->ab_other;
+	r = abbrevs_load(d, ab, cu);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EINVAL;
+	if (cu == d->loading) {
+		base = d->unit_base;
+	} else {
+		base = d->other == cu ? d->win_other.buf :
+		       sect_read(&cu->sec[SEC_INFO], cu->off, cu->end - cu->off, &d->win_other);
+		d->other = base ? cu : NULL;
+	}
+	if (!base)
+		return -EINVAL;
+	*ret_ab = ab;
+	*ret_base = base;
+	return 0;
+}
+
+/* The unit's DW_AT_language, read from its unit DIE once (0: none). */
+static uint16_t cu_lang(struct sym_dwarf *d, const struct dw_cu *ccu)
+{
+	/* units live in writable arrays; only this cache is written */
+	struct dw_cu *cu = (struct dw_cu *)ccu;
+	struct dw_abbrevs *ab;
+	const uint8_t *base;
+	const struct dw_abbrev *a;
+	struct dw_more more = { .language = 0 };
+	struct dw_die die;
+	struct dw_cur c;
+
+	if (cu->lang_read)
+		return cu->lang;
+	if (unit_view(d, cu, &ab, &base) < 0)
+		return 0;  /* tried again next time: ENOMEM passes */
+	cu->lang_read = true;
+	c = (struct dw_cur){ .p = base + (cu->die_off - cu->off),
+			     .end = base + (cu->end - cu->off) };
+	a = abbrev_find(ab, cur_uleb(&c));
+	if (a && !c.bad && die_attrs_more(cu, ab, a, &c, &die, &more) > 0 &&
+	    more.language <= UINT16_MAX)
+		cu->lang = (uint16_t)more.language;
+	return cu->lang;
+}
+
+/* The language names are built for: the compile unit being read (a dwz
+ * partial unit holding a DIE it refers to need not say). */
+static uint16_t name_lang(struct sym_dwarf *d, const struct dw_cu *cu)
+{
+	return cu_lang(d, d->loading ? d->loading : cu);
+}
+
+static bool lang_is_cxx(uint16_t lang)
+{
+	switch (lang) {
+	case DW_LANG_C_plus_plus: case DW_LANG_ObjC_plus_plus:
+	case DW_LANG_C_plus_plus_03: case DW_LANG_C_plus_plus_11:
+	case DW_LANG_C_plus_plus_14: case DW_LANG_C_plus_plus_17:
+	case DW_LANG_C_plus_plus_20:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool mangled(const char *s)
+{
+	return s[0] == '_' && (s[1] == 'Z' || s[1] == 'R');
+}
+
 static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		       const char **ret_name);
+static int cxx_name(struct sym_dwarf *d, uint64_t off, const char **ret_name);
+struct nbuf;
+static int cxx_build(struct sym_dwarf *d, uint64_t off, bool ret, struct nbuf *out,
+		     int depth);
 
 /* The name cache's mark for a DIE whose name is in a supplementary file
  * we do not have. */
@@ -1162,25 +1351,46 @@ static bool str_in_alt(const struct dw_val *v)
 }
 
 /*
- * The name of a subprogram-like DIE: its mangled linkage name (so C++ and
- * Rust names come out fully qualified once demangled), else its name, else
- * the name of its abstract origin or specification. Returns 0 and
- * *ret_name (interned, or NULL when there is none), or -ENOMEM.
+ * The name of a subprogram-like DIE at off: its mangled linkage name (so
+ * C++ and Rust names come out fully qualified once demangled), else, in
+ * C++, the qualified name built from the DIEs around it as the demangler
+ * would write it (GCC leaves the linkage name out of internal-linkage
+ * functions, templates and lambdas), else its name, else the name of its
+ * abstract origin or specification. Returns 0 and *ret_name (interned, or
+ * NULL when there is none), or -ENOMEM.
  */
 static int die_name(struct sym_dwarf *d, const struct dw_cu *cu,
-		    const struct dw_die *die, int hops, const char **ret_name)
+		    const struct dw_die *die, uint64_t off, int hops,
+		    const char **ret_name)
 {
 	const char *s = val_str(d, cu, &die->linkage);
+	int r;
 
-	/* Only a mangled (C++, Rust) linkage name says more than the name; a
-	 * C asm label (glibc's __GI_qsort for qsort) says less. */
-	if (s && strncmp(s, "_Z", 2) != 0 && strncmp(s, "_R", 2) != 0)
+	/* A plain linkage name is a C asm label (glibc's __GI_qsort for
+	 * qsort), which says less than the name, or in Rust the exported
+	 * symbol (rust_begin_unwind for begin_panic_handler), which is what
+	 * nm and perf show. */
+	if (s && !mangled(s) && name_lang(d, cu) != DW_LANG_Rust)
 		s = NULL;
-	if (!s)
-		s = val_str(d, cu, &die->name);
 	if (s) {
 		*ret_name = sym_strings__intern(&d->strings, s, strlen(s));
 		return *ret_name ? 0 : -ENOMEM;
+	}
+	s = val_str(d, cu, &die->name);
+	if (s) {
+		/* interned first: building may read another unit into the
+		 * window s points into */
+		const char *plain = sym_strings__intern(&d->strings, s, strlen(s));
+
+		if (!plain)
+			return -ENOMEM;
+		if (lang_is_cxx(name_lang(d, cu))) {
+			r = cxx_name(d, off, ret_name);
+			if (r < 0 || *ret_name)
+				return r;
+		}
+		*ret_name = plain;
+		return 0;
 	}
 	/* dwz moves names to its file's .debug_str too */
 	if (d->alt_issue && (str_in_alt(&die->linkage) || str_in_alt(&die->name)))
@@ -1225,34 +1435,1283 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 	}
 	if (!cu || REF_OFF(off) < cu->die_off)
 		return 0;
-	/* The unit being read keeps its table; other units share a second. */
-	ab = abbrevs_hold(&d->ab_cur, cu) ? &d->ab_cur : &d->ab_other;
-	r = abbrevs_load(d, ab, cu);
-	if (r == -ENOMEM)
-		return r;
+	r = unit_view(d, cu, &ab, &base);
 	if (r < 0)
-		return 0;
-	if (cu == d->loading) {
-		base = d->unit_base;
-	} else {
-		base = d->other == cu ? d->win_other.buf :
-		       sect_read(&cu->sec[SEC_INFO], cu->off, cu->end - cu->off, &d->win_other);
-		d->other = base ? cu : NULL;
-	}
-	if (!base)
-		return 0;
+		return r == -ENOMEM ? r : 0;
 	c = (struct dw_cur){ .p = base + (REF_OFF(off) - cu->off),
 			     .end = base + (cu->end - cu->off) };
 	if (die_read(cu, ab, &c, &die) <= 0)
 		return name_put(d, off, NULL);
 	lost = d->name_lost;
 	d->name_lost = false;
-	r = die_name(d, cu, &die, hops, ret_name);
+	r = die_name(d, cu, &die, off, hops, ret_name);
 	if (r < 0)
 		return r;
 	r = name_put(d, off, *ret_name ? *ret_name : d->name_lost ? lost_name : NULL);
 	d->name_lost |= lost;
 	return r;
+}
+
+/* ---- C++ names built from DWARF --------------------------------------------- */
+
+/*
+ * Where GCC leaves DW_AT_linkage_name out (functions with internal
+ * linkage: in anonymous namespaces, static, templates instantiated with a
+ * local type such as a lambda, lambdas' operator()), the name is built
+ * from the DIEs as libiberty's demangler (nm -C, addr2line -C, perf)
+ * would print the linkage name: enclosing namespaces ("(anonymous
+ * namespace)") and classes from the unit's parent index, template
+ * arguments from the template parameter DIEs (types printed the
+ * demangler's way: "long", "char const*", "int (*)(int)",
+ * "std::vector<int, std::allocator<int> >", "main::{lambda(int)#1}"), the
+ * parameter list, "const" methods, and the return type of template
+ * functions. Types are named once per DIE (the names table caches them
+ * beside the functions). What DWARF does not say cannot be matched: a
+ * return or parameter type the mangled name writes as a dependent type
+ * (std::enable_if<...>::type) comes out resolved, and a lambda's number
+ * is its place among the lambdas of its function, as GCC numbers them.
+ * Anything the builder does not know (an unknown tag, a type unit, a
+ * reference it cannot follow) gives up: the DIE's own name is used.
+ */
+
+/* Bounds on a built name: nesting of types and prefixes, and length. */
+#define MAX_BUILD_DEPTH 64
+#define MAX_BUILT_NAME (64u << 10)
+
+/* A DIE as the name builder reads it. */
+struct dw_ndie {
+	uint64_t off;        /* global .debug_info offset */
+	uint64_t child;      /* its first child, 0 without children */
+	uint64_t next;       /* its next sibling (see ndie_next()) */
+	bool next_unknown;   /* children but no DW_AT_sibling */
+	uint16_t tag;        /* 0: a null entry (the end of a list of children) */
+	const char *name, *linkage, *template_name;
+	uint64_t origin, spec;  /* DIE offsets, 0 for none */
+	struct dw_more m;
+};
+
+/* A string of a DIE read from a unit other than the one being loaded may
+ * sit in a window the next read replaces: interned then. */
+static const char *ndie_str(struct sym_dwarf *d, const struct dw_cu *cu,
+			    const struct dw_val *v, int *err)
+{
+	const char *s = val_str(d, cu, v);
+
+	if (s && cu != d->loading && v->kind == V_STR && v->s) {
+		s = sym_strings__intern(&d->strings, s, strlen(s));
+		if (!s)
+			*err = -ENOMEM;
+	}
+	return s;
+}
+
+/* Reads the DIE at global offset off. Returns 1, 0 for a null entry,
+ * -ENOMEM, or -EINVAL (unreadable, corrupt). */
+static int ndie_at(struct sym_dwarf *d, uint64_t off, struct dw_ndie *nd)
+{
+	const struct dw_cu *cu = cu_at(d, off);
+	const struct dw_abbrev *a;
+	struct dw_abbrevs *ab;
+	const uint8_t *base;
+	struct dw_die die;
+	struct dw_cur c;
+	uint64_t code;
+	int r, err = 0;
+
+	if (!cu || REF_OFF(off) < cu->die_off)
+		return -EINVAL;
+	r = unit_view(d, cu, &ab, &base);
+	if (r < 0)
+		return r;
+	memset(nd, 0, sizeof(*nd));
+	nd->off = off;
+	c = (struct dw_cur){ .p = base + (REF_OFF(off) - cu->off),
+			     .end = base + (cu->end - cu->off) };
+	code = cur_uleb(&c);
+	if (c.bad)
+		return -EINVAL;
+	if (code == 0)
+		return 0;
+	a = abbrev_find(ab, code);
+	if (!a || die_attrs_more(cu, ab, a, &c, &die, &nd->m) < 0)
+		return -EINVAL;
+	nd->tag = die.tag;
+	nd->name = ndie_str(d, cu, &die.name, &err);
+	nd->linkage = ndie_str(d, cu, &die.linkage, &err);
+	nd->template_name = ndie_str(d, cu, &nd->m.template_name, &err);
+	nd->origin = die.origin.kind == V_REF ? die.origin.u : 0;
+	nd->spec = die.spec.kind == V_REF ? die.spec.u : 0;
+	if (err)
+		return err;
+	nd->next = REF(cu->space, cu->off + (uint64_t)(c.p - base));
+	if (die.children) {
+		const struct dw_val *sib = &die.sibling;
+
+		nd->child = nd->next;
+		/* where the children end is known from DW_AT_sibling, else
+		 * from the parent index when it is needed (ndie_next()) */
+		nd->next = sib->kind == V_REF && REF_SPACE(sib->u) == cu->space &&
+			   REF_OFF(sib->u) > REF_OFF(nd->child) && REF_OFF(sib->u) < cu->end ?
+			   sib->u : 0;
+		nd->next_unknown = !nd->next;
+	}
+	return 1;
+}
+
+/* Reads the DIE a reference attribute names (V_REF), as ndie_at(). */
+static int ndie_ref(struct sym_dwarf *d, const struct dw_val *v, struct dw_ndie *nd)
+{
+	return v->kind == V_REF ? ndie_at(d, v->u, nd) : -EINVAL;
+}
+
+static void pidx_free(struct sym_dwarf *d)
+{
+	for (size_t i = 0; i < 2; i++) {
+		free(d->pidx[i].v);
+		d->pidx[i] = (struct dw_pidx){ 0 };
+	}
+}
+
+/* Every DIE with children of cu, in DIE order, with its extent (offsets in
+ * its file) and the entry that encloses it: one pass over the unit,
+ * attributes skipped. */
+static int pidx_build(struct sym_dwarf *d, const struct dw_cu *cu, struct dw_pidx *px)
+{
+	int32_t stack[MAX_DIE_DEPTH + 1];
+	struct dw_abbrevs *ab;
+	const uint8_t *base;
+	struct dw_cur c;
+	int top = -1, r;
+
+	px->cu = cu;
+	px->n = 0;
+	px->failed = true;
+	r = unit_view(d, cu, &ab, &base);
+	if (r < 0)
+		return r == -ENOMEM ? r : 0;
+	c = (struct dw_cur){ .p = base + (cu->die_off - cu->off),
+			     .end = base + (cu->end - cu->off) };
+	while (!c.bad && c.p < c.end) {
+		uint64_t off = cu->off + (uint64_t)(c.p - base);
+		uint64_t code = cur_uleb(&c);
+		const struct dw_abbrev *a;
+
+		if (code == 0) {
+			if (top < 0)
+				break;
+			px->v[stack[top--]].end = cu->off + (uint64_t)(c.p - base);
+			if (top < 0)
+				break;
+			continue;
+		}
+		a = abbrev_find(ab, code);
+		if (!a)
+			return 0;
+		attrs_skip(cu, ab, a, &c);
+		if (!a->children) {
+			if (top < 0)
+				break;  /* a unit DIE without children */
+			continue;
+		}
+		if (top >= MAX_DIE_DEPTH || px->n >= INT32_MAX)
+			return 0;
+		if (grow((void **)&px->v, &px->cap, px->n + 1, sizeof(*px->v)) < 0)
+			return -ENOMEM;
+		px->v[px->n] = (struct dw_pentry){
+			.start = off, .end = cu->end, .up = top >= 0 ? stack[top] : -1,
+		};
+		stack[++top] = (int32_t)px->n++;
+	}
+	px->failed = c.bad;
+	return 0;
+}
+
+/* The parent index of the unit holding off (the unit being loaded keeps
+ * slot 0), or NULL when it cannot be built; *err gets -ENOMEM. */
+static const struct dw_pidx *pidx_get(struct sym_dwarf *d, const struct dw_cu *cu, int *err)
+{
+	struct dw_pidx *px = &d->pidx[cu == d->loading ? 0 : 1];
+	int r;
+
+	if (px->cu != cu) {
+		r = pidx_build(d, cu, px);
+		if (r < 0) {
+			px->cu = NULL;
+			*err = r;
+			return NULL;
+		}
+	}
+	return px->failed ? NULL : px;
+}
+
+/* The offset of the DIE whose child the DIE at off is. Returns 1, 0 when
+ * it has none (a unit DIE), -ENOMEM or -EINVAL. */
+static int die_parent(struct sym_dwarf *d, uint64_t off, uint64_t *ret_parent)
+{
+	const struct dw_cu *cu = cu_at(d, off);
+	const struct dw_pidx *px;
+	uint64_t at = REF_OFF(off);
+	int64_t k;
+	int err = 0;
+
+	if (!cu || at == 0)
+		return -EINVAL;
+	px = pidx_get(d, cu, &err);
+	if (!px)
+		return err ? err : -EINVAL;
+	/* the last DIE with children before off, then up to one around it */
+	k = (int64_t)sym_sorted__count_le(px->v, px->n, sizeof(*px->v), at - 1) - 1;
+	for (; k >= 0 && px->v[k].end <= at; k = px->v[k].up)
+		;
+	if (k < 0)
+		return 0;
+	*ret_parent = REF(cu->space, px->v[k].start);
+	return 1;
+}
+
+/* The offset of the sibling after nd, 0 when it cannot be known. */
+static uint64_t ndie_next(struct sym_dwarf *d, const struct dw_ndie *nd)
+{
+	const struct dw_cu *cu;
+	const struct dw_pidx *px;
+	size_t i;
+	int err = 0;
+
+	if (!nd->next_unknown)
+		return nd->next;
+	cu = cu_at(d, nd->off);
+	px = cu ? pidx_get(d, cu, &err) : NULL;
+	if (!px)
+		return 0;
+	i = sym_sorted__count_le(px->v, px->n, sizeof(*px->v), REF_OFF(nd->off));
+	return i > 0 && px->v[i - 1].start == REF_OFF(nd->off) ?
+	       REF(cu->space, px->v[i - 1].end) : 0;
+}
+
+/* A growing name; err is sticky: -ENOMEM, or -EINVAL when the builder
+ * gives up (too long, a DIE it cannot read or name). */
+struct nbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+};
+
+static void nb_add(struct nbuf *b, const char *s, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n + 1 > MAX_BUILT_NAME) {
+		b->err = -EINVAL;
+		return;
+	}
+	if (grow((void **)&b->p, &b->cap, b->len + n + 1, 1) < 0) {
+		b->err = -ENOMEM;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void nb_str(struct nbuf *b, const char *s)
+{
+	nb_add(b, s, strlen(s));
+}
+
+static char nb_last(const struct nbuf *b)
+{
+	return b->len ? b->p[b->len - 1] : '\0';
+}
+
+/* Appends other (and frees it), passing its error on. */
+static void nb_take(struct nbuf *b, struct nbuf *other)
+{
+	if (other->err && !b->err)
+		b->err = other->err;
+	if (other->len)
+		nb_add(b, other->p, other->len);
+	free(other->p);
+	*other = (struct nbuf){ 0 };
+}
+
+static void nb_fail(struct nbuf *b, int r)
+{
+	if (!b->err)
+		b->err = r == -ENOMEM ? r : -EINVAL;
+}
+
+/* Appends the name of the type or scope DIE at off when it was built
+ * before (the names table holds them beside the functions' names, by DIE
+ * offset; NULL: it could not be built). Returns whether it was. */
+static bool cache_put(struct sym_dwarf *d, uint64_t off, struct nbuf *b)
+{
+	struct dw_name_slot *slot;
+
+	if (!d->names_cap)
+		return false;
+	slot = name_slot(d, off);
+	if (slot->off != off)
+		return false;
+	if (slot->name)
+		nb_str(b, slot->name);
+	else
+		nb_fail(b, -EINVAL);
+	return true;
+}
+
+/* Keeps what q built for the DIE at off (or that it failed) and appends
+ * it to b; frees q. */
+static void cache_take(struct sym_dwarf *d, uint64_t off, struct nbuf *q, struct nbuf *b)
+{
+	const char *name;
+	int r;
+
+	if (q->err == -ENOMEM) {
+		nb_take(b, q);
+		return;
+	}
+	name = q->err ? NULL : sym_strings__intern(&d->strings, q->p, q->len);
+	r = !q->err && !name ? -ENOMEM : name_put(d, off, name);
+	free(q->p);
+	*q = (struct nbuf){ 0 };
+	if (r < 0 || !name)
+		nb_fail(b, r < 0 ? r : -EINVAL);
+	else
+		nb_str(b, name);
+}
+
+/* Base type names as the demangler writes them. */
+static const char *base_name(const char *name)
+{
+	static const char *const map[][2] = {
+		{ "long int", "long" }, { "long unsigned int", "unsigned long" },
+		{ "short int", "short" }, { "short unsigned int", "unsigned short" },
+		{ "long long int", "long long" },
+		{ "long long unsigned int", "unsigned long long" },
+		{ "__int128 unsigned", "unsigned __int128" }, { "_Bool", "bool" },
+		{ "complex float", "float _Complex" },
+		{ "complex double", "double _Complex" },
+		{ "complex long double", "long double _Complex" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(name, map[i][0]))
+			return map[i][1];
+	return name;
+}
+
+/* The length of name without the template arguments GCC appends to it
+ * ("sort<...>", "operator()<...>", "operator<< <...>"). */
+static size_t name_base_len(const char *name)
+{
+	const char *p = name;
+
+	if (!strncmp(p, "operator", 8) && strchr("<>=!+-*/%^&|~,()[]", p[8])) {
+		p += 8;
+		if (!strncmp(p, "()", 2) || !strncmp(p, "[]", 2))
+			p += 2;
+		else
+			while (*p && strchr("<>=!+-*/%^&|~,", *p))
+				p++;
+		while (*p == ' ')
+			p++;
+		if (*p != '<')
+			return strlen(name);
+		while (p > name && p[-1] == ' ')
+			p--;
+		return (size_t)(p - name);
+	}
+	p = strchr(name, '<');
+	return p ? (size_t)(p - name) : strlen(name);
+}
+
+/* Where the closing bracket of the list opened at s[0] is, or NULL. */
+static const char *list_end(const char *s)
+{
+	int depth = 0;
+
+	for (const char *p = s; *p; p++) {
+		if (*p == '<' || *p == '(' || *p == '[')
+			depth++;
+		else if ((*p == '>' || *p == ')' || *p == ']') && --depth == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static void gcc_args(const char *s, size_t n, struct nbuf *b, int depth);
+
+/* How many arguments the list between lt and gt (its brackets) has. */
+static int count_args(const char *lt, const char *gt)
+{
+	int level = 0, n = gt > lt + 1;
+
+	for (const char *p = lt + 1; p < gt; p++) {
+		if (*p == '<' || *p == '(' || *p == '[')
+			level++;
+		else if (*p == '>' || *p == ')' || *p == ']')
+			level--;
+		else if (*p == ',' && level == 0)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * One template argument as GCC spells it in DW_AT_name ("const
+ * std::pair<const int, long int>*", "7"), the demangler's way ("std::pair<
+ * int const, long> const*"). What it cannot rewrite surely (lambdas,
+ * function types) gives up.
+ */
+static void gcc_arg(const char *s, size_t n, struct nbuf *b, int depth)
+{
+	size_t lead = 0, end = n;
+	bool is_const = false, is_volatile = false;
+	const char *name, *base;
+
+	while (n && s[0] == ' ')
+		s++, n--;
+	while (n && s[n - 1] == ' ')
+		n--;
+	for (;;) {
+		if (n - lead > 6 && !strncmp(s + lead, "const ", 6)) {
+			is_const = true;
+			lead += 6;
+		} else if (n - lead > 9 && !strncmp(s + lead, "volatile ", 9)) {
+			is_volatile = true;
+			lead += 9;
+		} else {
+			break;
+		}
+	}
+	/* the declarator after the type: pointers, references, their cv */
+	for (end = n; end > lead;) {
+		if (strchr("*& ", s[end - 1]))
+			end--;
+		else if (end - lead > 6 && !strncmp(s + end - 6, " const", 6))
+			end -= 6;
+		else if (end - lead > 9 && !strncmp(s + end - 9, " volatile", 9))
+			end -= 9;
+		else
+			break;
+	}
+	for (const char *p = s + lead; p < s + end; p++) {
+		if (*p == '(' && (size_t)(s + end - p) >= 21 &&
+		    !strncmp(p, "(anonymous namespace)", 21))
+			p += 20;
+		else if (*p == '(' || *p == '{')
+			depth = MAX_BUILD_DEPTH + 1;
+	}
+	if (end == lead || depth > MAX_BUILD_DEPTH) {
+		nb_fail(b, -EINVAL);
+		return;
+	}
+	/* a builtin type of several words, or a name with its arguments */
+	base = strndup(s + lead, end - lead);
+	if (!base) {
+		nb_fail(b, -ENOMEM);
+		return;
+	}
+	name = base_name(base);
+	if (name != base) {
+		nb_str(b, name);
+	} else {
+		for (const char *p = base; *p && !b->err;) {
+			const char *lt = strchr(p, '<'), *gt;
+
+			if (!lt) {
+				nb_str(b, p);
+				break;
+			}
+			gt = list_end(lt);
+			if (!gt) {
+				nb_fail(b, -EINVAL);
+				break;
+			}
+			nb_add(b, p, (size_t)(lt - p));
+			gcc_args(lt + 1, (size_t)(gt - lt - 1), b, depth + 1);
+			p = gt + 1;
+		}
+	}
+	free((char *)base);
+	if (is_const)
+		nb_str(b, " const");
+	if (is_volatile)
+		nb_str(b, " volatile");
+	for (size_t i = end; i < n; i++)
+		if (s[i] != ' ' || (i + 1 < n && s[i + 1] != '*' && s[i + 1] != '&'))
+			nb_add(b, s + i, 1);
+}
+
+/* "<args>" from GCC's spelling of the list (s, n: what is between the
+ * brackets), with the demangler's spaces. */
+static void gcc_args(const char *s, size_t n, struct nbuf *b, int depth)
+{
+	size_t start = 0;
+	int level = 0, k = 0;
+
+	if (nb_last(b) == '<')
+		nb_str(b, " ");
+	nb_str(b, "<");
+	for (size_t i = 0; i <= n && !b->err; i++) {
+		if (i < n && (s[i] == '<' || s[i] == '(' || s[i] == '['))
+			level++;
+		else if (i < n && (s[i] == '>' || s[i] == ')' || s[i] == ']'))
+			level--;
+		if (i < n && (s[i] != ',' || level))
+			continue;
+		if (i > start || k) {
+			if (k++)
+				nb_str(b, ", ");
+			gcc_arg(s + start, i - start, b, depth);
+		}
+		start = i + 1;
+	}
+	if (nb_last(b) == '>')
+		nb_str(b, " ");
+	nb_str(b, ">");
+}
+
+static void put_type(struct sym_dwarf *d, bool has, const struct dw_val *type,
+		     const char *inner, struct nbuf *b, int depth);
+static void put_scope(struct sym_dwarf *d, const struct dw_ndie *t, struct nbuf *b,
+		      int depth);
+static void put_prefix(struct sym_dwarf *d, uint64_t off, struct nbuf *b, int depth);
+
+/* The type a DIE refers to, through typedefs (and cv qualifiers when
+ * cv), read into *nd. Returns 1, 0 for void, or < 0. */
+static int type_resolve(struct sym_dwarf *d, const struct dw_more *m, bool cv,
+			struct dw_ndie *nd)
+{
+	bool has = m->has_type;
+	struct dw_val v = m->type;
+
+	for (int i = 0; i < MAX_BUILD_DEPTH; i++) {
+		int r;
+
+		if (!has)
+			return 0;
+		r = ndie_ref(d, &v, nd);
+		if (r <= 0)
+			return r < 0 ? r : -EINVAL;
+		if (nd->tag != DW_TAG_typedef && nd->tag != DW_TAG_template_alias &&
+		    !(cv && (nd->tag == DW_TAG_const_type || nd->tag == DW_TAG_volatile_type)))
+			return 1;
+		has = nd->m.has_type;
+		v = nd->m.type;
+	}
+	return -EINVAL;
+}
+
+/* How the class a this pointer points to is qualified: " const",
+ * " volatile", " const volatile", or "". */
+static const char *this_cv(struct sym_dwarf *d, const struct dw_more *pointer)
+{
+	struct dw_ndie q;
+	struct dw_more m = *pointer;
+	bool c = false, v = false;
+
+	for (int i = 0; i < 4 && type_resolve(d, &m, false, &q) > 0; i++) {
+		if (q.tag == DW_TAG_const_type)
+			c = true;
+		else if (q.tag == DW_TAG_volatile_type)
+			v = true;
+		else
+			break;
+		m = q.m;
+	}
+	return c && v ? " const volatile" : c ? " const" : v ? " volatile" : "";
+}
+
+/* A function type's parameter list "(int, char const*)" from the
+ * children of fn (formal parameters, "..."), without the artificial
+ * this; *ret_cv gets what qualifies this ("const", "volatile"), or "". */
+static void put_params(struct sym_dwarf *d, const struct dw_ndie *fn, struct nbuf *b,
+		       const char **ret_cv, int depth)
+{
+	uint64_t stack[2] = { fn->child, 0 };
+	int level = 0, n = 0;
+
+	*ret_cv = "";
+	nb_str(b, "(");
+	while (level >= 0 && !b->err) {
+		struct dw_ndie ch, t;
+		int r;
+
+		if (!stack[level]) {
+			level--;
+			continue;
+		}
+		r = ndie_at(d, stack[level], &ch);
+		if (r <= 0) {
+			if (r < 0)
+				nb_fail(b, r);
+			level--;
+			continue;
+		}
+		stack[level] = ndie_next(d, &ch);
+		if (ch.tag == DW_TAG_GNU_formal_parameter_pack && level == 0 && ch.child) {
+			stack[++level] = ch.child;
+			continue;
+		}
+		if (ch.tag == DW_TAG_unspecified_parameters) {
+			nb_str(b, n++ ? ", ..." : "...");
+			continue;
+		}
+		if (ch.tag != DW_TAG_formal_parameter)
+			continue;
+		if (ch.m.artificial) {
+			/* this: a pointer to the (cv-qualified) class */
+			if (n == 0 && type_resolve(d, &ch.m, true, &t) > 0 &&
+			    t.tag == DW_TAG_pointer_type)
+				*ret_cv = this_cv(d, &t.m);
+			continue;
+		}
+		if (n++)
+			nb_str(b, ", ");
+		/* top-level cv qualifiers are not part of the signature */
+		r = type_resolve(d, &ch.m, true, &t);
+		if (r < 0) {
+			nb_fail(b, r);
+			break;
+		}
+		if (r == 0) {
+			nb_str(b, "void");
+			continue;
+		}
+		put_type(d, true, &(struct dw_val){ .kind = V_REF, .u = t.off }, "", b,
+			 depth + 1);
+	}
+	nb_str(b, ")");
+}
+
+/* A template value argument as the demangler prints a literal: "8",
+ * "8u", "8l", "8ul", "true", "(char)97", "(E)1". */
+static void put_literal(struct sym_dwarf *d, const struct dw_ndie *p, struct nbuf *b,
+			int depth)
+{
+	struct dw_ndie t;
+	const char *name, *suffix = NULL;
+	char num[32];
+	uint64_t u = p->m.const_value.u;
+	bool sign;
+	int r;
+
+	if (p->m.const_value.kind != V_U) {
+		nb_fail(b, -EINVAL);
+		return;
+	}
+	r = type_resolve(d, &p->m, true, &t);
+	if (r <= 0 || (t.tag != DW_TAG_base_type && t.tag != DW_TAG_enumeration_type)) {
+		nb_fail(b, r < 0 ? r : -EINVAL);
+		return;
+	}
+	if (t.tag == DW_TAG_enumeration_type) {
+		struct dw_ndie under;
+
+		sign = type_resolve(d, &t.m, true, &under) <= 0 ||
+		       under.m.encoding == DW_ATE_signed || under.m.encoding == DW_ATE_signed_char;
+		name = NULL;
+	} else {
+		name = base_name(t.name ? t.name : "");
+		sign = t.m.encoding == DW_ATE_signed || t.m.encoding == DW_ATE_signed_char;
+		if (t.m.encoding == DW_ATE_boolean) {
+			nb_str(b, u ? "true" : "false");
+			return;
+		}
+	}
+	if (sign && t.m.byte_size > 0 && t.m.byte_size < 8 &&
+	    (u >> (8 * t.m.byte_size - 1)) & 1)
+		u |= ~(uint64_t)0 << (8 * t.m.byte_size);
+	if (sign)
+		snprintf(num, sizeof(num), "%" PRId64, (int64_t)u);
+	else
+		snprintf(num, sizeof(num), "%" PRIu64, u);
+	if (name) {
+		if (!strcmp(name, "int"))
+			suffix = "";
+		else if (!strcmp(name, "unsigned int"))
+			suffix = "u";
+		else if (!strcmp(name, "long"))
+			suffix = "l";
+		else if (!strcmp(name, "unsigned long"))
+			suffix = "ul";
+		else if (!strcmp(name, "long long"))
+			suffix = "ll";
+		else if (!strcmp(name, "unsigned long long"))
+			suffix = "ull";
+	}
+	if (suffix) {
+		nb_str(b, num);
+		nb_str(b, suffix);
+		return;
+	}
+	nb_str(b, "(");
+	if (name)
+		nb_str(b, name);
+	else
+		put_scope(d, &t, b, depth + 1);
+	nb_str(b, ")");
+	nb_str(b, num);
+}
+
+/* One template argument: a type, a value, or a template's name. */
+static void put_targ(struct sym_dwarf *d, const struct dw_ndie *p, struct nbuf *b,
+		     int *n, int depth)
+{
+	if (p->tag != DW_TAG_template_type_param && p->tag != DW_TAG_template_value_param &&
+	    p->tag != DW_TAG_GNU_template_template_param)
+		return;
+	if ((*n)++)
+		nb_str(b, ", ");
+	if (p->tag == DW_TAG_template_type_param)
+		put_type(d, p->m.has_type, &p->m.type, "", b, depth + 1);
+	else if (p->tag == DW_TAG_template_value_param)
+		put_literal(d, p, b, depth + 1);
+	else if (p->template_name)
+		nb_str(b, p->template_name);
+	else
+		nb_fail(b, -EINVAL);
+}
+
+/* "<args>" of a template instance from the children of x, with the
+ * demangler's spaces ("operator< <int>", "A<B<int> >"). Returns how many
+ * arguments it has (0 for an empty parameter pack: "std::tuple<>"), or -1
+ * when x is no template. */
+static int put_targs(struct sym_dwarf *d, const struct dw_ndie *x, struct nbuf *b,
+		     int depth)
+{
+	struct nbuf args = { 0 };
+	bool is_template = false;
+	int n = 0;
+
+	for (uint64_t at = x->child; at && !args.err;) {
+		struct dw_ndie ch, el;
+		int r = ndie_at(d, at, &ch);
+
+		if (r <= 0) {
+			if (r < 0)
+				nb_fail(&args, r);
+			break;
+		}
+		at = ndie_next(d, &ch);
+		if (ch.tag == DW_TAG_GNU_template_parameter_pack) {
+			is_template = true;
+			for (uint64_t e = ch.child; e && !args.err; e = ndie_next(d, &el)) {
+				r = ndie_at(d, e, &el);
+				if (r <= 0) {
+					if (r < 0)
+						nb_fail(&args, r);
+					break;
+				}
+				put_targ(d, &el, &args, &n, depth);
+			}
+			continue;
+		}
+		if (ch.tag == DW_TAG_template_type_param ||
+		    ch.tag == DW_TAG_template_value_param ||
+		    ch.tag == DW_TAG_GNU_template_template_param) {
+			is_template = true;
+			put_targ(d, &ch, &args, &n, depth);
+		}
+	}
+	if (!is_template) {
+		nb_take(b, &args);
+		return -1;
+	}
+	if (nb_last(b) == '<')
+		nb_str(b, " ");
+	nb_str(b, "<");
+	nb_take(b, &args);
+	if (nb_last(b) == '>')
+		nb_str(b, " ");
+	nb_str(b, ">");
+	return n;
+}
+
+/* The child subprogram of class t named "operator()" (with or without
+ * template arguments), or 0 when t is no lambda's closure type. */
+static int closure_call(struct sym_dwarf *d, const struct dw_ndie *t, struct dw_ndie *ret_op)
+{
+	bool lambda = false, found = false;
+
+	if (t->name || (t->tag != DW_TAG_class_type && t->tag != DW_TAG_structure_type))
+		return 0;
+	for (uint64_t at = t->child; at;) {
+		struct dw_ndie ch;
+		int r = ndie_at(d, at, &ch);
+
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		at = ndie_next(d, &ch);
+		if (ch.tag != DW_TAG_subprogram || !ch.name)
+			continue;
+		if (!strcmp(ch.name, "<lambda>") || !strcmp(ch.name, "~<lambda>"))
+			lambda = true;
+		if (!found && name_base_len(ch.name) == 10 && !strncmp(ch.name, "operator()", 10)) {
+			*ret_op = ch;
+			found = true;
+		}
+	}
+	return lambda && found;
+}
+
+/* Which lambda of its function t is, counting from 1 in DIE order as GCC
+ * numbers them (the function's own closure types, also in its lexical
+ * blocks). Returns the number, or < 0. */
+static int closure_number(struct sym_dwarf *d, const struct dw_ndie *t, uint64_t fn)
+{
+	uint64_t stack[MAX_BUILD_DEPTH];
+	struct dw_ndie f;
+	int level = 0, n = 0, r;
+
+	r = ndie_at(d, fn, &f);
+	if (r <= 0)
+		return r < 0 ? r : -EINVAL;
+	stack[0] = f.child;
+	while (level >= 0) {
+		struct dw_ndie ch, op;
+
+		if (!stack[level]) {
+			level--;
+			continue;
+		}
+		if (stack[level] == t->off)
+			return n + 1;
+		r = ndie_at(d, stack[level], &ch);
+		if (r <= 0) {
+			if (r < 0)
+				return r;
+			level--;
+			continue;
+		}
+		stack[level] = ndie_next(d, &ch);
+		if (ch.tag == DW_TAG_lexical_block && ch.child && level + 1 < MAX_BUILD_DEPTH) {
+			stack[++level] = ch.child;
+			continue;
+		}
+		r = closure_call(d, &ch, &op);
+		if (r < 0)
+			return r;
+		n += r;
+	}
+	return -EINVAL;
+}
+
+/* "{lambda(int)#1}", a lambda's closure type, op its operator(). */
+static void put_closure(struct sym_dwarf *d, const struct dw_ndie *t,
+			const struct dw_ndie *op, struct nbuf *b, int depth)
+{
+	uint64_t fn = t->off;
+	const char *cv;
+	char num[24];
+	int r;
+
+	/* its function: the nearest enclosing DIE that is no block */
+	do {
+		struct dw_ndie p;
+
+		r = die_parent(d, fn, &fn);
+		if (r <= 0 || (r = ndie_at(d, fn, &p)) <= 0) {
+			nb_fail(b, r < 0 ? r : -EINVAL);
+			return;
+		}
+		if (p.tag != DW_TAG_lexical_block)
+			break;
+	} while (1);
+	r = closure_number(d, t, fn);
+	if (r < 0) {
+		nb_fail(b, r);
+		return;
+	}
+	nb_str(b, "{lambda");
+	put_params(d, op, b, &cv, depth + 1);
+	snprintf(num, sizeof(num), "#%d}", r);
+	nb_str(b, num);
+}
+
+/*
+ * The demangler's short names of std's character streams and (old ABI)
+ * string: a name that spells one out in full is written the short way.
+ */
+static void std_abbrev(struct nbuf *b)
+{
+	static const char *const map[][2] = {
+		{ "std::basic_string<char, std::char_traits<char>, std::allocator<char> >",
+		  "std::string" },
+		{ "std::basic_istream<char, std::char_traits<char> >", "std::istream" },
+		{ "std::basic_ostream<char, std::char_traits<char> >", "std::ostream" },
+		{ "std::basic_iostream<char, std::char_traits<char> >", "std::iostream" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]) && !b->err; i++)
+		if (b->len && !strcmp(b->p, map[i][0])) {
+			b->len = 0;
+			nb_str(b, map[i][1]);
+		}
+}
+
+/* The qualified name of a namespace, class, struct, union or enum (also
+ * a lambda's closure type): "geo::Vec<double, 8>", cached by offset. */
+static void put_scope(struct sym_dwarf *d, const struct dw_ndie *t, struct nbuf *b,
+		      int depth)
+{
+	struct nbuf q = { 0 };
+	struct dw_ndie op;
+	int r;
+
+	if (cache_put(d, t->off, b))
+		return;
+	if (depth > MAX_BUILD_DEPTH) {
+		nb_fail(b, -EINVAL);
+		return;
+	}
+	put_prefix(d, t->off, &q, depth + 1);
+	if (t->tag == DW_TAG_namespace) {
+		nb_str(&q, t->name ? t->name : "(anonymous namespace)");
+	} else if (t->name) {
+		size_t len = name_base_len(t->name);
+		const char *lt = t->name[len] == '<' ? t->name + len : NULL;
+		const char *gt = lt ? list_end(lt) : NULL;
+		size_t mark;
+
+		nb_add(&q, t->name, len);
+		mark = q.len;
+		/* The arguments from the parameter DIEs; GCC's spelling of
+		 * them where there are none (a declaration) or where GCC
+		 * left some out (an empty parameter pack for
+		 * std::tuple<int, long>, a defaulted value). */
+		r = put_targs(d, t, &q, depth + 1);
+		if (gt && r != count_args(lt, gt) && !q.err) {
+			q.len = mark;
+			gcc_args(lt + 1, (size_t)(gt - lt - 1), &q, depth + 1);
+		}
+	} else if ((r = closure_call(d, t, &op)) > 0) {
+		put_closure(d, t, &op, &q, depth + 1);
+	} else {
+		nb_fail(&q, r < 0 ? r : -EINVAL);  /* {unnamed type#N}: not built */
+	}
+	std_abbrev(&q);
+	cache_take(d, t->off, &q, b);
+}
+
+/* A function as the scope of what is declared in it ("main",
+ * "f(int)", "A::g() const", "h<int>(int)": without the return type):
+ * demangled from its linkage name, else built. */
+static void put_function_scope(struct sym_dwarf *d, uint64_t off, struct nbuf *b,
+			       int depth)
+{
+	struct dw_ndie f;
+	char *dem;
+	int r;
+
+	for (int hops = 0; hops <= MAX_NAME_HOPS; hops++) {
+		r = ndie_at(d, off, &f);
+		if (r <= 0)
+			break;
+		if (f.linkage && mangled(f.linkage)) {
+			dem = sym_demangle_scope(f.linkage);
+			if (dem)
+				nb_str(b, dem);
+			else
+				nb_fail(b, -EINVAL);
+			free(dem);
+			return;
+		}
+		if (f.name) {
+			if (cxx_build(d, off, false, b, depth + 1) == 0)
+				nb_str(b, f.name);
+			return;
+		}
+		off = f.origin ? f.origin : f.spec;
+		if (!off)
+			break;
+	}
+	nb_fail(b, r < 0 ? r : -EINVAL);
+}
+
+/* "ns::Class<int>::", what encloses the DIE at off ("" at unit level);
+ * lexical blocks are not part of names. */
+static void put_prefix(struct sym_dwarf *d, uint64_t off, struct nbuf *b, int depth)
+{
+	struct dw_ndie p;
+	uint64_t at = off;
+	int r;
+
+	for (;;) {
+		r = die_parent(d, at, &at);
+		if (r <= 0 || (r = ndie_at(d, at, &p)) <= 0) {
+			if (r < 0)
+				nb_fail(b, r);
+			return;
+		}
+		if (p.tag != DW_TAG_lexical_block)
+			break;
+	}
+	switch (p.tag) {
+	case DW_TAG_compile_unit: case DW_TAG_partial_unit: case DW_TAG_type_unit:
+	case DW_TAG_skeleton_unit:
+		return;
+	case DW_TAG_namespace: case DW_TAG_class_type: case DW_TAG_structure_type:
+	case DW_TAG_union_type: case DW_TAG_enumeration_type:
+		put_scope(d, &p, b, depth + 1);
+		break;
+	case DW_TAG_subprogram:
+		put_function_scope(d, p.off, b, depth + 1);
+		break;
+	default:
+		nb_fail(b, -EINVAL);
+		return;
+	}
+	nb_str(b, "::");
+}
+
+/* Whether the type a DIE refers to is a function or an array (which a
+ * pointer to must parenthesize: "int (*)(int)"). */
+static bool type_needs_parens(struct sym_dwarf *d, const struct dw_more *m)
+{
+	struct dw_ndie t;
+
+	return type_resolve(d, m, false, &t) > 0 &&
+	       (t.tag == DW_TAG_subroutine_type || t.tag == DW_TAG_array_type);
+}
+
+static void put_type_at(struct sym_dwarf *d, bool has, const struct dw_val *type,
+			const char *inner, struct nbuf *b, int depth);
+
+/* A type as the demangler prints it, around the declarator inner ("" at
+ * the top): "char const*", "int (*)(int)", "int (&) [3]". A type without
+ * a declarator around it is named once, cached by its DIE's offset. */
+static void put_type(struct sym_dwarf *d, bool has, const struct dw_val *type,
+		     const char *inner, struct nbuf *b, int depth)
+{
+	struct nbuf t = { 0 };
+
+	if (!has || inner[0] || type->kind != V_REF || b->err) {
+		put_type_at(d, has, type, inner, b, depth);
+		return;
+	}
+	if (cache_put(d, type->u, b))
+		return;
+	put_type_at(d, has, type, "", &t, depth);
+	cache_take(d, type->u, &t, b);
+}
+
+static void put_type_at(struct sym_dwarf *d, bool has, const struct dw_val *type,
+			const char *inner, struct nbuf *b, int depth)
+{
+	struct dw_ndie t;
+	const char *op = NULL, *cv;
+	char *in = NULL;
+	int r;
+
+	if (b->err)
+		return;
+	if (!has) {
+		nb_str(b, "void");
+		nb_str(b, inner);
+		return;
+	}
+	if (depth > MAX_BUILD_DEPTH) {
+		nb_fail(b, -EINVAL);
+		return;
+	}
+	r = ndie_ref(d, type, &t);
+	if (r <= 0) {
+		nb_fail(b, r < 0 ? r : -EINVAL);
+		return;
+	}
+	switch (t.tag) {
+	case DW_TAG_base_type:
+	case DW_TAG_unspecified_type:
+		if (!t.name)
+			nb_fail(b, -EINVAL);
+		else
+			nb_str(b, t.tag == DW_TAG_base_type ? base_name(t.name) : t.name);
+		nb_str(b, inner);
+		return;
+	case DW_TAG_class_type: case DW_TAG_structure_type: case DW_TAG_union_type:
+	case DW_TAG_enumeration_type:
+		put_scope(d, &t, b, depth + 1);
+		nb_str(b, inner);
+		return;
+	case DW_TAG_typedef: case DW_TAG_template_alias:
+		put_type(d, t.m.has_type, &t.m.type, inner, b, depth + 1);
+		return;
+	case DW_TAG_const_type: op = " const"; break;
+	case DW_TAG_volatile_type: op = " volatile"; break;
+	case DW_TAG_restrict_type: op = " restrict"; break;
+	case DW_TAG_pointer_type: op = "*"; break;
+	case DW_TAG_reference_type: op = "&"; break;
+	case DW_TAG_rvalue_reference_type: op = "&&"; break;
+	case DW_TAG_ptr_to_member_type: {
+		struct nbuf cls = { 0 };
+
+		put_type(d, true, &t.m.containing, "", &cls, depth + 1);
+		if (!cls.err)
+			r = type_needs_parens(d, &t.m) ?
+			    asprintf(&in, "(%s::*%s)", cls.p, inner) :
+			    asprintf(&in, " %s::*%s", cls.p, inner);
+		if (cls.err || r < 0)
+			nb_fail(b, cls.err ? cls.err : -ENOMEM);
+		else
+			put_type(d, t.m.has_type, &t.m.type, in, b, depth + 1);
+		free(cls.p);
+		free(in);
+		return;
+	}
+	case DW_TAG_subroutine_type: {
+		struct nbuf params = { 0 };
+
+		put_params(d, &t, &params, &cv, depth + 1);
+		put_type(d, t.m.has_type, &t.m.type, "", b, depth + 1);
+		nb_str(b, " ");
+		nb_str(b, inner);
+		nb_take(b, &params);
+		nb_str(b, cv);
+		return;
+	}
+	case DW_TAG_array_type: {
+		put_type(d, t.m.has_type, &t.m.type, "", b, depth + 1);
+		nb_str(b, " ");
+		if (inner[0]) {
+			nb_str(b, inner);
+			nb_str(b, " ");
+		}
+		for (uint64_t at = t.child; at && !b->err;) {
+			struct dw_ndie s;
+			char dim[32] = "[]";
+
+			r = ndie_at(d, at, &s);
+			if (r <= 0) {
+				if (r < 0)
+					nb_fail(b, r);
+				break;
+			}
+			at = ndie_next(d, &s);
+			if (s.tag != DW_TAG_subrange_type)
+				continue;
+			if (s.m.count.kind == V_U)
+				snprintf(dim, sizeof(dim), "[%" PRIu64 "]", s.m.count.u);
+			else if (s.m.upper_bound.kind == V_U && s.m.upper_bound.u < UINT64_MAX)
+				snprintf(dim, sizeof(dim), "[%" PRIu64 "]", s.m.upper_bound.u + 1);
+			nb_str(b, dim);
+		}
+		return;
+	}
+	default:
+		nb_fail(b, -EINVAL);
+		return;
+	}
+	/* qualifiers and pointers wrap the declarator; a pointer to a
+	 * function or an array parenthesizes it */
+	if (op[0] != ' ' && type_needs_parens(d, &t.m))
+		r = asprintf(&in, "(%s%s)", op, inner);
+	else
+		r = asprintf(&in, "%s%s", op, inner);
+	if (r < 0) {
+		nb_fail(b, -ENOMEM);
+		return;
+	}
+	put_type(d, t.m.has_type, &t.m.type, in, b, depth + 1);
+	free(in);
+}
+
+/*
+ * The qualified name of the subprogram at off (the DIE holding its name,
+ * at the end of its specification / abstract origin chain) as the
+ * demangler writes it, into out; with ret, the return type a template
+ * function's name starts with. Returns 1 when built, 0 when the name is
+ * not mangled (extern "C", made by the compiler: used as it is), or
+ * out->err.
+ */
+static int cxx_build(struct sym_dwarf *d, uint64_t off, bool ret, struct nbuf *out,
+		     int depth)
+{
+	struct nbuf pre = { 0 }, targs = { 0 }, params = { 0 };
+	struct dw_ndie x, cls;
+	uint64_t parent;
+	const char *cv = "";
+	size_t base_len;
+	bool member, is_template, conversion, ctor = false;
+	int r;
+
+	r = depth > MAX_BUILD_DEPTH ? -EINVAL : ndie_at(d, off, &x);
+	if (r <= 0 || !x.name) {
+		nb_fail(out, r);
+		return out->err;
+	}
+	r = die_parent(d, off, &parent);
+	if (r == 1)
+		r = ndie_at(d, parent, &cls);
+	if (r < 0) {
+		nb_fail(out, r);
+		return out->err;
+	}
+	member = r == 1 && (cls.tag == DW_TAG_class_type || cls.tag == DW_TAG_structure_type ||
+			    cls.tag == DW_TAG_union_type);
+	/* extern "C" (main among them): no mangled name */
+	if (x.m.external && !member)
+		return 0;
+	/* made by the compiler, not mangled (_GLOBAL__sub_I_x, clang's
+	 * __cxx_global_var_init), but for GCC's static initializer; GCC
+	 * calls a lambda's operator() artificial too */
+	if (x.m.artificial && !member &&
+	    strncmp(x.name, "__static_initialization_and_destruction_", 40))
+		return 0;
+	base_len = name_base_len(x.name);
+	conversion = !strncmp(x.name, "operator ", 9) && strncmp(x.name + 9, "new", 3) &&
+		     strncmp(x.name + 9, "delete", 6) && strncmp(x.name + 9, "co_await", 8) &&
+		     strncmp(x.name + 9, "\"\"", 2);
+	if (member && cls.name) {
+		size_t cls_len = name_base_len(cls.name);
+		const char *n = x.name[0] == '~' ? x.name + 1 : x.name;
+
+		ctor = base_len - (size_t)(n != x.name) == cls_len &&
+		       !strncmp(n, cls.name, cls_len);
+	}
+	put_prefix(d, off, &pre, depth + 1);
+	is_template = put_targs(d, &x, &targs, depth + 1) >= 0;
+	put_params(d, &x, &params, &cv, depth + 1);
+	/* a template function's mangled name holds its return type */
+	if (ret && is_template && !ctor && !conversion) {
+		put_type(d, x.m.has_type, &x.m.type, "", out, depth + 1);
+		nb_str(out, " ");
+	}
+	nb_take(out, &pre);
+	if (conversion) {
+		nb_str(out, "operator ");
+		put_type(d, x.m.has_type, &x.m.type, "", out, depth + 1);
+	} else {
+		nb_add(out, x.name, base_len);
+	}
+	nb_take(out, &targs);
+	nb_take(out, &params);
+	nb_str(out, cv);
+	if (x.m.reference)
+		nb_str(out, " &");
+	else if (x.m.rvalue_reference)
+		nb_str(out, " &&");
+	return out->err ? out->err : 1;
+}
+
+/* cxx_build() with the return type, interned. Returns 0 and *ret_name
+ * (NULL when it cannot be built), or -ENOMEM. */
+static int cxx_name(struct sym_dwarf *d, uint64_t off, const char **ret_name)
+{
+	struct nbuf out = { 0 };
+	int r = cxx_build(d, off, true, &out, 0);
+
+	*ret_name = NULL;
+	if (r == 1) {
+		*ret_name = sym_strings__intern(&d->strings, out.p, out.len);
+		if (!*ret_name)
+			r = -ENOMEM;
+	}
+	free(out.p);
+	return r == -ENOMEM ? r : 0;
 }
 
 /* ---- one compile unit: scopes ---------------------------------------------- */
@@ -1276,11 +2735,11 @@ static uint32_t val_u32(const struct dw_val *v)
 	return v->kind == V_U && v->u <= UINT32_MAX ? (uint32_t)v->u : 0;
 }
 
-/* A scope of the DIE just read from unit ucu, kept in cu (the same unit,
- * or the skeleton of the split unit ucu). */
+/* A scope of the DIE just read from unit ucu (at reference off), kept in
+ * cu (the same unit, or the skeleton of the split unit ucu). */
 static int scope_add(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
-		     const struct dw_die *die, int32_t parent, uint32_t depth,
-		     int32_t *ret_scope)
+		     const struct dw_die *die, uint64_t off, int32_t parent,
+		     uint32_t depth, int32_t *ret_scope)
 {
 	struct dw_raw_range proto = { .depth = depth, .scope = (uint32_t)cu->n_scopes };
 	struct dw_scope sc = {
@@ -1295,7 +2754,7 @@ static int scope_add(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu 
 		return r;
 	}
 	d->name_lost = false;
-	r = die_name(d, ucu, die, 0, &sc.name);
+	r = die_name(d, ucu, die, off, 0, &sc.name);
 	if (r < 0)
 		return r;
 	sc.lost = !sc.name && d->name_lost;
@@ -1366,6 +2825,7 @@ static int walk(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
 
 	parents[0] = -1;
 	while (!c->bad && c->p < c->end) {
+		uint64_t off = REF(ucu->space, ucu->off + (uint64_t)(c->p - info));
 		uint64_t code = cur_uleb(c);
 		const struct dw_abbrev *a;
 		struct dw_die die;
@@ -1393,7 +2853,8 @@ static int walk(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
 			break;
 		if (tag_scope(a->tag)) {
 			int32_t scope;
-			int r = scope_add(d, ucu, cu, &die, parent, (uint32_t)depth, &scope);
+			int r = scope_add(d, ucu, cu, &die, off, parent, (uint32_t)depth,
+					  &scope);
 
 			if (r < 0)
 				return r;
@@ -2010,6 +3471,7 @@ static void windows_free(struct sym_dwarf *d)
 		*w[i] = (struct dw_win){ .max = w[i]->max };
 	}
 	d->other = NULL;
+	pidx_free(d);
 }
 
 static void file_free(struct dw_file *f)

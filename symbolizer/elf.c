@@ -18,6 +18,7 @@
  */
 #include "sym-internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -64,9 +65,40 @@ struct builder {
 	size_t len, names_cap;
 };
 
+/*
+ * How much of a symbol's name is the function's own name: without the
+ * suffixes GCC and LLVM give the parts and copies they make of a function
+ * (main.cold, f.part.0, _ZL1fi.constprop.0.isra.0, Rust's .llvm.1234), so
+ * a function is named alike from the symbol table and from DWARF, which
+ * names every part by its function.
+ */
+static size_t name_len_unsuffixed(const char *name)
+{
+	static const char *const words[] = {
+		"cold", "part", "isra", "constprop", "lto_priv", "localalias", "llvm", "clone",
+	};
+
+	for (const char *dot = strchr(name, '.'); dot && dot > name; dot = strchr(dot + 1, '.')) {
+		const char *p = dot;
+		bool ok = true;
+
+		while (ok && *p == '.') {
+			size_t n = strcspn(p + 1, ".");
+
+			ok = n > 0 && strspn(p + 1, "0123456789") == n;
+			for (size_t i = 0; !ok && i < sizeof(words) / sizeof(words[0]); i++)
+				ok = strlen(words[i]) == n && !strncmp(p + 1, words[i], n);
+			p += 1 + n;
+		}
+		if (ok && !*p && !isdigit((unsigned char)dot[1]))
+			return (size_t)(dot - name);
+	}
+	return strlen(name);
+}
+
 static int builder_name(struct builder *b, const char *name, uint32_t *ret_off)
 {
-	size_t n = strlen(name) + 1;
+	size_t n = name_len_unsuffixed(name) + 1;
 
 	if (b->len + n > UINT32_MAX)
 		return -ENOMEM;
@@ -79,7 +111,8 @@ static int builder_name(struct builder *b, const char *name, uint32_t *ret_off)
 		b->names = p;
 		b->names_cap = cap;
 	}
-	memcpy(b->names + b->len, name, n);
+	memcpy(b->names + b->len, name, n - 1);
+	b->names[b->len + n - 1] = '\0';
 	*ret_off = (uint32_t)b->len;
 	b->len += n;
 	return 0;
@@ -149,8 +182,10 @@ static int collect_table(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
 		if (!sec_scn || !gelf_getshdr(sec_scn, &sec))
 			continue;
 		exec = sec.sh_flags & SHF_EXECINSTR;
-		/* Untyped symbols are labels; keep only sized ones in code. */
-		if (type == STT_NOTYPE && (!exec || sym.st_size == 0))
+		/* Untyped symbols are labels: only those in code name code
+		 * (assembly entry points such as ld.so's _start, which have
+		 * no size either; finish_symbols() bounds them). */
+		if (type == STT_NOTYPE && !exec)
 			continue;
 		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
 		if (!name || !name[0])
@@ -912,9 +947,15 @@ static int raw_cmp(const void *pa, const void *pb, void *names)
 	return strcmp(names_ + a->name, names_ + b->name);
 }
 
-/* Sorts, merges aliases and turns sizes into end addresses. */
+/*
+ * Sorts, merges aliases and turns sizes into end addresses. An unsized
+ * symbol (an assembly label) covers the addresses up to the next symbol,
+ * within its section, as addr2line and perf name them; one inside a sized
+ * function is a label of that function and covers nothing.
+ */
 static int finish_symbols(struct builder *b, struct sym_elf *e)
 {
+	uint64_t sized_end = 0;  /* end of the sized symbols so far */
 	size_t n = 0;
 
 	/* qsort_r: sessions on different threads may load binaries at once */
@@ -934,8 +975,13 @@ static int finish_symbols(struct builder *b, struct sym_elf *e)
 			if (b->v[j].sec_end > b->v[j].addr)
 				sec_end = sec_end ? MIN(sec_end, b->v[j].sec_end) : b->v[j].sec_end;
 		}
-		if (!end) {
-			/* Unsized: up to the next symbol, inside its section. */
+		if (end) {
+			sized_end = MAX(sized_end, end);
+		} else {
+			if (b->v[i].addr < sized_end) {
+				i = j;
+				continue;
+			}
 			end = j < b->n ? b->v[j].addr : sec_end;
 			if (sec_end && end > sec_end)
 				end = sec_end;

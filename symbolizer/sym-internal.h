@@ -421,6 +421,10 @@ size_t sym_dwarf__memory(const struct sym_dwarf *d);
 /* The demangled form of a C++ or Rust name (caller frees), or NULL when
  * name is not mangled or cannot be demangled. */
 char *sym_demangle(const char *name);
+/* The same, without the return type a template function's name begins
+ * with: the function as the scope of what is declared in it, as in
+ * "f<int>(int)::{lambda(int)#1}". */
+char *sym_demangle_scope(const char *name);
 
 /* ---- perfmap.c: JIT symbols from /tmp/perf-PID.map --------------------- */
 

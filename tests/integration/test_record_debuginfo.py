@@ -52,7 +52,7 @@ def inlined_burn(db):
             continue
         in_a += count
         i = names.index("leaf_a")
-        if any(re.match(r"burn \(.*burn\.h:\d+\)_\[i\]$", f) for f in frames[i + 1:]):
+        if any(re.match(r"burn_\[i\] \(.*burn\.h:\d+\)$", f) for f in frames[i + 1:]):
             with_burn += count
     return in_a, with_burn
 

@@ -66,8 +66,10 @@ def main():
     line = int(m.group(2))
     lo = next(i for i, s in enumerate(src, 1) if s.startswith("__attribute__((noinline)) void short_leaf(uint64_t cpu_ns)") and not s.endswith(";"))
     check(lo < line <= lo + 4, f"short_leaf's line {line} is inside short_leaf (starts at {lo})")
-    check(re.search(r"\(([^;]+):\d+\)_\[i\]", r.stdout) is not None,
-          "inlined frames carry file:line and end in _[i]")
+    check(re.search(r"_\[i\] \(([^;]+):\d+\)", r.stdout) is not None,
+          "inlined frames end in _[i], then carry file:line")
+    check(re.search(r"\)_\[i\]", r.stdout) is None,
+          "no marker after a file:line")
 
     r = run([EMBER, "report", db, "--coverage"])
     check(r.returncode == 0, "report --coverage exits 0")

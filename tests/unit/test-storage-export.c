@@ -41,6 +41,15 @@ static const char expected_folded[] =
 	"db 1\n"
 	"db;main;query 10\n";
 
+/* The same with --lines. */
+static const char expected_folded_lines[] =
+	"app;main (app.c:10);compute (app.c:20) 30\n"
+	"app;main (app.c:10);compute (app.c:20);inner_[i] (app.c:30) 20\n"
+	"app;main (app.c:10);compute (app.c:20);write_[k];vfs_write_[k] 5\n"
+	"app;main (app.c:10);idle (app.c:40) 4\n"
+	"db 1\n"
+	"db;main (app.c:5);query (app.c:6) 10\n";
+
 static void write_store(const char *path)
 {
 	struct store_frame a[] = { F("main", 10), F("compute", 20), F("inner", 30),
@@ -138,6 +147,11 @@ static void test_folded(struct store_db *d)
 
 	CHECK(size == strlen(expected_folded));
 	CHECK(strcmp(text, expected_folded) == 0);
+	free(text);
+
+	/* --lines: the kind marker stays on the function, the line follows. */
+	text = export_to_memory(d, NULL, STORE_EXPORT_FOLDED_LINES, &size);
+	CHECK(strcmp(text, expected_folded_lines) == 0);
 	free(text);
 
 	/* A range: only the second bucket. */
