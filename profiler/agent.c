@@ -478,6 +478,12 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	add_cache(&m, "session", t->session_memory, 0);
 	m.memory_trims = t->memory_trims;
 	m.cache_resets = mem->resets;
+	_Static_assert(SYM_REFUSED__COUNT <= WEB_METRICS_MAX_REFUSALS,
+		       "every refusal reason fits in web_metrics");
+	for (int i = 0; i < SYM_REFUSED__COUNT; i++) {
+		m.refused[m.n_refused].reason = sym_refusal_name(i);
+		m.refused[m.n_refused++].count = t->sym.refused[i];
+	}
 	m.rss_bytes = common_rss_bytes();
 	web_server__set_metrics(srv, &m);
 }
