@@ -71,12 +71,22 @@ uint64_t common_hash(uint64_t h, const void *data, size_t n);
  */
 int common_grow(void **arr, size_t *cap, size_t need, size_t elem, bool zero);
 
+/* common_grow() with the check for room inline: appends that fit cost a
+ * comparison, not a call. */
+static inline int common_grow_inline_(void **arr, size_t *cap, size_t need, size_t elem,
+				      bool zero)
+{
+	if (__builtin_expect(need <= *cap, 1))
+		return 0;
+	return common_grow(arr, cap, need, elem, zero);
+}
+
 /* common_grow() for an array pointer variable `arr` (any element type) and
  * its size_t capacity `cap`. */
 #define COMMON_GROW(arr, cap, need) \
-	common_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)), false)
+	common_grow_inline_((void **)&(arr), &(cap), (need), sizeof(*(arr)), false)
 #define COMMON_GROW0(arr, cap, need) \
-	common_grow((void **)&(arr), &(cap), (need), sizeof(*(arr)), true)
+	common_grow_inline_((void **)&(arr), &(cap), (need), sizeof(*(arr)), true)
 
 /*
  * A byte-string key: len bytes at p, which need not be NUL-terminated.
@@ -127,7 +137,7 @@ struct common_map_block;
  * An open-addressing hash map with linear probing over a power-of-two
  * table: a control byte per slot (empty, removed, or seven bits of the
  * entry's hash, so a probe rarely compares another key) and the entries
- * inline. It doubles when entries and removed slots would pass 3/4 of the
+ * inline. It doubles when entries and removed slots would pass half of the
  * table. A zeroed struct is an empty map; the fields are private.
  *
  * Every call names the map's type, the same one for the map's whole life.
