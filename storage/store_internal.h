@@ -193,7 +193,6 @@ struct store_read_cache {
 
 struct store_db {
 	sqlite3 *sql;
-	int migrating_from; /* schema version a running migration started at */
 	bool writable;
 	bool in_flush;
 	int64_t flush_time_s;
@@ -370,6 +369,33 @@ int store_db__put_blob(struct store_db *db, enum store_stmt id, int64_t a, int64
 
 /* Run SQL without results. Returns 0 or -errno. */
 int store_db__exec(struct store_db *db, const char *sql);
+
+/* Run a query returning one integer into *ret. Returns 0 or -errno. */
+int store_sql__query_int(struct store_db *db, const char *sql, int64_t *ret);
+
+/*
+ * The file's schema version (0 for an empty file that may become an
+ * Ember database), or -EINVAL (another application's file, not SQLite,
+ * corrupt), -ENOTSUP (a newer Ember's), -errno.
+ */
+int store_sql__version(struct store_db *db);
+
+/* The reserved bytes per page the file has (or, on a new file, will
+ * have), -1 when unknown; with want >= 0, ask for want (taking effect
+ * on a new file, or at the next VACUUM). */
+int store_sql__reserve_bytes(struct store_db *db, int want);
+
+/* How the checksum VFS treats the file's pages (STORE_FCNTL_CHECKSUMS). */
+void store_sql__set_checksums(struct store_db *db, int mode);
+
+/* A file of the current schema has a checksum in every page: check them
+ * all from now on. Returns 0, or -EUCLEAN when its header says it has
+ * none (damaged). */
+int store_sql__check_checksums(struct store_db *db);
+
+/* Bring a writable file to STORE_SCHEMA_VERSION (store_migrate.c), its
+ * auto-vacuum and page checksums included. Returns 0 or -errno. */
+int store_migrate__run(struct store_db *db);
 
 /*
  * Start a read of one snapshot (BEGIN, or a savepoint inside the writer's
