@@ -706,14 +706,14 @@ int store_db__import_pprof(struct store_db *db, const void *data, size_t size,
 	struct import_ctx ic = { .db = db };
 	struct store_pprof_sink sink = { import_start, import_sample, &ic };
 	struct store_pprof_header h;
-	char msg[sizeof(db->errmsg)];
+	char msg[STORE_ERRMSG_SIZE];
 	int r;
 
 	if (!db || (!data && size))
 		return -EINVAL;
 	if (!db->writable)
 		return -EROFS;
-	if (db->in_flush)
+	if (store_write__in_flush(db))
 		return -EBUSY;
 	msg[0] = '\0';
 	r = store_pprof_read(data, size, opts, &sink, &h, msg, sizeof(msg));
@@ -723,7 +723,7 @@ int store_db__import_pprof(struct store_db *db, const void *data, size_t size,
 		if (ic.begun)
 			store_db__rollback(db);
 		if (msg[0])
-			store_db__fail_msg(db, r, msg);
+			store_sql__fail_msg(db, r, msg);
 		return r;
 	}
 	if (ret_samples)

@@ -422,8 +422,8 @@ static int add_to_sums(void *ctx, int64_t time_s, int64_t set, int64_t node,
 	return store_sums__add(ctx, set, node, count);
 }
 
-int store_db__put_block(struct store_db *db, int64_t time_s,
-			int64_t duration_s, struct store_sums *m)
+int store_block__put(struct store_db *db, int64_t time_s,
+		     int64_t duration_s, struct store_sums *m)
 {
 	unsigned char *data = NULL;
 	uint64_t total;
@@ -433,7 +433,8 @@ int store_db__put_block(struct store_db *db, int64_t time_s,
 
 	/* A bucket written before (a restart in the same second, a merge
 	 * target): add its entries. */
-	r = store_db__stmt(db, STMT_BLOCK_GET, &st);
+	r = store_sql__stmt(db, STMT_BLOCK_GET, "SELECT duration_s, data FROM "
+			    "sample_blocks WHERE time_s = ?1", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, time_s);
@@ -447,9 +448,9 @@ int store_db__put_block(struct store_db *db, int64_t time_s,
 					(size_t)sqlite3_column_bytes(st, 1), NULL,
 					time_s, add_to_sums, m);
 		if (r == -EINVAL)
-			r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
+			r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	} else if (rc != SQLITE_DONE) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	}
 	sqlite3_reset(st);
 	if (r < 0)
@@ -457,8 +458,10 @@ int store_db__put_block(struct store_db *db, int64_t time_s,
 	r = store_block__encode(m, &data, &len, &total);
 	if (r < 0)
 		return r;
-	r = store_db__put_blob(db, STMT_BLOCK_PUT, time_s, duration_s, (int64_t)total,
-			       data, len);
+	r = store_sql__put_blob(db, STMT_BLOCK_PUT, "INSERT OR REPLACE INTO "
+				"sample_blocks (time_s, duration_s, total, data) "
+				"VALUES (?1, ?2, ?3, ?4)", time_s, duration_s,
+				(int64_t)total, data, len);
 	free(data);
 	return r;
 }
@@ -471,7 +474,7 @@ void store_lsset__free(struct store_lsset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
+int store_block__filter_sets(struct store_db *db, const struct store_filter *f,
 			  struct store_lsset *ret)
 {
 	sqlite3_stmt *st;
@@ -487,7 +490,7 @@ int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
 		"WHERE ember_labels_match(?1, h.text, p.text, l.pid, t.text, "
 		"l.tid, l.cgroup_id, e.text)", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_pointer(st, 1, (void *)f, STORE_FILTER_POINTER, NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -506,7 +509,7 @@ int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
 			ret->bits[id / 8] |= (uint8_t)(1u << (id % 8));
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	if (r == 0 && !ret->bits) {
 		/* Nothing matches: an empty set, not "everything". */
 		ret->bits = calloc(1, 1);
@@ -578,7 +581,7 @@ static int damaged_range(struct store_db *db, int64_t after, int64_t to)
 	utc(hi, b, sizeof(b));
 	snprintf(msg, sizeof(msg), "damaged sample blocks between %s and %s: a page "
 		 "of the file fails its checksum", a, b);
-	return store_db__fail_msg(db, -EUCLEAN, msg);
+	return store_sql__fail_msg(db, -EUCLEAN, msg);
 }
 
 /* A block that does not decode, named by its time. */
@@ -588,10 +591,10 @@ static int corrupt_block(struct store_db *db, int64_t time_s)
 
 	utc(time_s, a, sizeof(a));
 	snprintf(msg, sizeof(msg), "corrupt sample block at %s", a);
-	return store_db__fail_msg(db, -EINVAL, msg);
+	return store_sql__fail_msg(db, -EINVAL, msg);
 }
 
-int store_db__scan(struct store_db *db, const struct store_query *q,
+int store_block__scan(struct store_db *db, const struct store_query *q,
 		   store_block_fn fn, void *ctx)
 {
 	int64_t last_read = INT64_MIN;
@@ -602,10 +605,10 @@ int store_db__scan(struct store_db *db, const struct store_query *q,
 	int r = 0, rc;
 
 	if (from > to)
-		return store_db__fail_msg(db, -EINVAL,
+		return store_sql__fail_msg(db, -EINVAL,
 					  "time range ends before it starts");
 	if (q && q->filter) {
-		r = store_db__filter_sets(db, q->filter, &allow);
+		r = store_block__filter_sets(db, q->filter, &allow);
 		if (r < 0)
 			return r;
 	}
@@ -613,7 +616,7 @@ int store_db__scan(struct store_db *db, const struct store_query *q,
 				"SELECT time_s, data FROM sample_blocks "
 				"WHERE time_s >= ?1 AND time_s < ?2", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, from);
@@ -639,7 +642,7 @@ int store_db__scan(struct store_db *db, const struct store_query *q,
 	if (rc == SQLITE_IOERR_DATA)
 		r = damaged_range(db, last_read, to);
 	else if (rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 out:
 	sqlite3_finalize(st);
 	store_lsset__free(&allow);
@@ -740,7 +743,7 @@ static int load_strings(struct store_db *db, struct store_read_cache *c)
 	rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM strings "
 				"WHERE id > ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, c->max_string);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -754,7 +757,7 @@ static int load_strings(struct store_db *db, struct store_read_cache *c)
 			c->max_string = id;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -857,7 +860,7 @@ static int load_sets(struct store_db *db, struct store_read_cache *c)
 				"LEFT JOIN strings s ON s.id = l.process "
 				"WHERE l.id > ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, c->max_set);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -878,7 +881,7 @@ static int load_sets(struct store_db *db, struct store_read_cache *c)
 			c->max_set = id;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
 }

@@ -41,13 +41,15 @@ int store_db__add_coverage_issue(struct store_db *db, const char *module,
 				 uint64_t frames)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t time_s;
 	int rc, r;
 
 	if (!db || !module || !reason)
 		return -EINVAL;
-	if (!db->in_flush)
-		return store_db__fail_msg(db, -EINVAL, "no open flush");
-	r = store_db__exec(db, create_issue_sql);
+	r = store_write__flush_time(db, &time_s);
+	if (r < 0)
+		return r;
+	r = store_sql__exec(db, create_issue_sql);
 	if (r < 0)
 		return r;
 	rc = sqlite3_prepare_v2(db->sql,
@@ -56,14 +58,14 @@ int store_db__add_coverage_issue(struct store_db *db, const char *module,
 		" ON CONFLICT (time_s, module, build_id, reason) DO UPDATE SET"
 		" frames = frames + ?5", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, db->flush_time_s);
+		return store_sql__fail(db, rc);
+	sqlite3_bind_int64(st, 1, time_s);
 	sqlite3_bind_text(st, 2, module, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, build_id ? build_id : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (int64_t)frames);
 	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -73,13 +75,15 @@ int store_db__add_coverage(struct store_db *db, const char *module,
 			   uint64_t with_function, uint64_t with_line)
 {
 	sqlite3_stmt *st = NULL;
+	int64_t time_s;
 	int rc, r;
 
 	if (!db || !module)
 		return -EINVAL;
-	if (!db->in_flush)
-		return store_db__fail_msg(db, -EINVAL, "no open flush");
-	r = store_db__exec(db, create_sql);
+	r = store_write__flush_time(db, &time_s);
+	if (r < 0)
+		return r;
+	r = store_sql__exec(db, create_sql);
 	if (r < 0)
 		return r;
 	rc = sqlite3_prepare_v2(db->sql,
@@ -89,15 +93,15 @@ int store_db__add_coverage(struct store_db *db, const char *module,
 		" seen = seen + ?4, with_function = with_function + ?5,"
 		" with_line = with_line + ?6", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, db->flush_time_s);
+		return store_sql__fail(db, rc);
+	sqlite3_bind_int64(st, 1, time_s);
 	sqlite3_bind_text(st, 2, module, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, build_id ? build_id : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)seen);
 	sqlite3_bind_int64(st, 5, (int64_t)with_function);
 	sqlite3_bind_int64(st, 6, (int64_t)with_line);
 	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -128,7 +132,7 @@ static int query_issues(struct store_db *db, int64_t from_s, int64_t to_s,
 		" GROUP BY module, build_id, reason ORDER BY sum(frames) DESC, reason",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return strstr(sqlite3_errmsg(db->sql), "no such table") ? 0 : store_db__fail(db, rc);
+		return strstr(sqlite3_errmsg(db->sql), "no such table") ? 0 : store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, from_s);
 	sqlite3_bind_int64(st, 2, to_s);
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -159,7 +163,7 @@ static int query_issues(struct store_db *db, int64_t from_s, int64_t to_s,
 		}
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -190,7 +194,7 @@ int store_db__query_coverage(struct store_db *db, const struct store_query *q,
 			*ret_n = 0;
 			return 0;
 		}
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	}
 	sqlite3_bind_int64(st, 1, q->from_s);
 	sqlite3_bind_int64(st, 2, q->to_s);
@@ -223,7 +227,7 @@ int store_db__query_coverage(struct store_db *db, const struct store_query *q,
 		}
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	if (r == 0)
 		r = query_issues(db, q->from_s, q->to_s, v, n);

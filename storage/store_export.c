@@ -86,12 +86,12 @@ static int read_span(struct store_db *db, const struct store_query *q,
 				"FROM flushes WHERE time_s >= ?1 AND time_s < ?2",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, from);
 	sqlite3_bind_int64(st, 2, to);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	} else if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
 		int64_t first = sqlite3_column_int64(st, 0);
 		int64_t end = sqlite3_column_int64(st, 1);

@@ -20,12 +20,6 @@
 /* PRAGMA application_id of every Ember database: "EMBR". */
 #define STORE_APPLICATION_ID 0x454d4252
 
-/*
- * A writer cache is dropped when it grows past this many entries, so a
- * long-running agent's memory stays bounded; ids are then looked up again.
- */
-#define STORE_CACHE_MAX (1u << 20)
-
 /* The WAL: checkpointed after about this many bytes (wal_autocheckpoint,
  * in pages of the file's size), and cut back to at most STORE_WAL_LIMIT_BYTES
  * when it starts over (journal_size_limit). */
@@ -65,22 +59,6 @@ enum store_stmt {
 	STMT_META_SET,
 	STMT_META_GET,
 	STMT_COUNT,
-};
-
-/*
- * The id caches of the writer, one per deduplicated table. Strings (rows
- * without UNIQUE index), functions and frames (packed tables, schema 5)
- * have complete caches: copies of the tables' keys, brought up to date at
- * each store_db__begin under the write lock, and never trimmed; a miss
- * means a new row. Label sets keep their index and a bounded cache. Stack
- * nodes have their own complete index (struct store_db's nodes).
- */
-enum store_cache {
-	CACHE_STRING,
-	CACHE_FUNCTION,
-	CACHE_FRAME,
-	CACHE_LABELS,
-	CACHE_COUNT,
 };
 
 /* (a, b) -> summed count, in insertion order (v[0..n)); hashed. */
@@ -191,32 +169,28 @@ struct store_read_cache {
 	struct store_map strings;
 };
 
+/* The state the layers above the connection keep on a handle: each is
+ * created and freed by its own layer (store_db__close closes them top
+ * down, before the connection). Opaque here. */
+struct store_writer;       /* store_write.c: the open flush, the id caches */
+struct store_tree_scratch; /* store_query.c: a tree query's work arrays */
+
+/* Messages of store_db__errmsg() are cut at this size. */
+#define STORE_ERRMSG_SIZE 256
+
 struct store_db {
+	/* Layer 1 (store_sql.c): the connection. */
 	sqlite3 *sql;
 	bool writable;
-	bool in_flush;
-	int64_t flush_time_s;
-	uint32_t flush_duration_s;
+	bool read_savepoint;  /* the read in progress is a savepoint */
 	sqlite3_stmt *stmts[STMT_COUNT];
-	struct store_map caches[CACHE_COUNT];
-	int64_t cache_max_id[CACHE_COUNT]; /* largest id loaded from the file */
-	int64_t mirror_generation;         /* gc_generation the copies match */
-	bool mirror_valid;
-	struct store_sums flush_sums; /* (label set, node) -> count */
-	/* The writer's index of the stack trie: (parent, frame) -> id for
-	 * every stored node (in the count field), loaded with the caches;
-	 * max_node is the largest id. */
-	struct store_sums nodes;
-	int64_t max_node;
-	/* Rows of the packed tables this flush adds (written at commit). */
-	struct store_rows new_rows[STORE_PACKED_COUNT];
-	struct store_read_cache cache;
-	/* What a tree query keeps for the next (store_query.c); NULL until
-	 * the first. Arrays by cached node and frame: sized to the cache. */
-	struct store_tree_scratch *tree_scratch;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no deadline */
 	char *tidy_path;      /* STORE_OPEN_TIDY: -wal and -shm to remove */
-	char errmsg[256];
+	char errmsg[STORE_ERRMSG_SIZE];
+	/* The layers above. */
+	struct store_writer *writer;
+	struct store_read_cache cache;
+	struct store_tree_scratch *tree_scratch;
 };
 
 /* Called for every entry of a block. Returns 0 or -errno to stop. */
@@ -327,48 +301,69 @@ int store_block__decode_v3(const void *data, size_t len,
  * bucket holds already. m is sorted and must be cleared afterwards.
  * Returns 0 or -errno.
  */
-int store_db__put_block(struct store_db *db, int64_t time_s,
-			int64_t duration_s, struct store_sums *m);
+int store_block__put(struct store_db *db, int64_t time_s,
+		     int64_t duration_s, struct store_sums *m);
 
 /* The label sets that pass f. Returns 0 and *ret (free with
  * store_lsset__free), or -errno. */
-int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
-			  struct store_lsset *ret);
+int store_block__filter_sets(struct store_db *db, const struct store_filter *f,
+			     struct store_lsset *ret);
 
 /*
  * Call fn for every entry of every block in q's range that passes q's
  * filter. Returns 0, -EINVAL (inverted range, corrupt block), or -errno.
  */
-int store_db__scan(struct store_db *db, const struct store_query *q,
-		   store_block_fn fn, void *ctx);
+int store_block__scan(struct store_db *db, const struct store_query *q,
+		      store_block_fn fn, void *ctx);
 
 /* Bring db->cache up to date; inside the caller's read transaction.
  * Returns 0 or -errno. */
 int store_db__refresh_cache(struct store_db *db);
 void store_cache__free(struct store_read_cache *c);
-void store_tree_scratch__free(struct store_tree_scratch *s);
 
 /*
  * Convert a SQLite result code to -errno and remember sqlite3_errmsg() (or
  * what, when SQLite has nothing to say) for store_db__errmsg().
  */
-int store_db__fail(struct store_db *db, int rc);
+int store_sql__fail(struct store_db *db, int rc);
 
 /* Remember a message of our own for store_db__errmsg(); returns err. */
-int store_db__fail_msg(struct store_db *db, int err, const char *msg);
+int store_sql__fail_msg(struct store_db *db, int err, const char *msg);
 
-/* Get prepared statement id (prepared on first use), reset and with its
- * bindings cleared. Returns 0 and *ret_stmt (borrowed), or -errno. */
-int store_db__stmt(struct store_db *db, enum store_stmt id,
-		   sqlite3_stmt **ret_stmt);
+/* Prepared statement id, prepared from sql (the SQL of the layer that
+ * owns the slot) on first use, reset and with its bindings cleared.
+ * Returns 0 and *ret_stmt (borrowed), or -errno. */
+int store_sql__stmt(struct store_db *db, enum store_stmt id, const char *sql,
+		    sqlite3_stmt **ret_stmt);
 
 /* Run statement id (an INSERT of three integers and a blob: a sample
  * block, a packed chunk) with those values. Returns 0 or -errno. */
-int store_db__put_blob(struct store_db *db, enum store_stmt id, int64_t a, int64_t b,
-		       int64_t c, const void *data, size_t len);
+int store_sql__put_blob(struct store_db *db, enum store_stmt id, const char *sql,
+			int64_t a, int64_t b, int64_t c, const void *data, size_t len);
 
 /* Run SQL without results. Returns 0 or -errno. */
-int store_db__exec(struct store_db *db, const char *sql);
+int store_sql__exec(struct store_db *db, const char *sql);
+
+/* Open the file at path for store_db__open (flags as there): validated,
+ * in WAL mode with its bounds when writable, not yet migrated. Returns 0
+ * or -errno; on failure too, store_sql__close releases what it took. */
+int store_sql__open(struct store_db *db, const char *path, unsigned flags);
+void store_sql__close(struct store_db *db);
+
+/* store_db__seal's work, on a writable handle with no flush open. */
+int store_sql__seal(struct store_db *db);
+
+/* Whether a transaction is open on the connection (a flush, a
+ * maintenance run, a read). */
+bool store_sql__in_transaction(const struct store_db *db);
+
+/*
+ * A read of one snapshot: BEGIN, or, inside a transaction already open
+ * (the writer's flush), SAVEPOINT name. Reads do not nest. Returns 0 or
+ * -errno; on 0, end it with store_sql__read_end(db, name).
+ */
+int store_sql__read_begin(struct store_db *db, const char *name);
+void store_sql__read_end(struct store_db *db, const char *name);
 
 /* Run a query returning one integer into *ret. Returns 0 or -errno. */
 int store_sql__query_int(struct store_db *db, const char *sql, int64_t *ret);
@@ -429,9 +424,17 @@ const char *store_labels__value(const struct store_labels *l,
  */
 int store_filter__register(sqlite3 *sql);
 
-/* Drop the writer's id caches (after a rollback they may name rows that no
- * longer exist). */
-void store_db__drop_caches(struct store_db *db);
+/* ---- the layers above, for the public handle (store_db.c) ---- */
+
+/* The writer (store_write.c): whether a flush is open; the open flush's
+ * time (-EINVAL "no open flush" when none); roll back and free the
+ * writer's state. */
+bool store_write__in_flush(const struct store_db *db);
+int store_write__flush_time(struct store_db *db, int64_t *ret_time_s);
+void store_write__close(struct store_db *db);
+
+/* Free what the tree queries keep on db (store_query.c). */
+void store_query__close(struct store_db *db);
 
 /* ---- packed tables (store_packed.c, schema 5) ---- */
 

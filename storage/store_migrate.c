@@ -191,7 +191,7 @@ static int migrate(struct store_db *db, int *ret_from)
 	char sql[128];
 	int version, r;
 
-	r = store_db__exec(db, "BEGIN IMMEDIATE");
+	r = store_sql__exec(db, "BEGIN IMMEDIATE");
 	if (r < 0)
 		return r;
 	/* Read again under the write lock: another writer may have created
@@ -202,7 +202,7 @@ static int migrate(struct store_db *db, int *ret_from)
 		goto rollback;
 	}
 	for (int v = version; v < STORE_SCHEMA_VERSION; v++) {
-		r = store_db__exec(db, migrations[v].sql);
+		r = store_sql__exec(db, migrations[v].sql);
 		if (r == 0 && migrations[v].convert)
 			r = migrations[v].convert(db, version);
 		if (r < 0)
@@ -212,11 +212,11 @@ static int migrate(struct store_db *db, int *ret_from)
 		snprintf(sql, sizeof(sql),
 			 "PRAGMA application_id = %d; PRAGMA user_version = %d",
 			 STORE_APPLICATION_ID, STORE_SCHEMA_VERSION);
-		r = store_db__exec(db, sql);
+		r = store_sql__exec(db, sql);
 		if (r < 0)
 			goto rollback;
 	}
-	r = store_db__exec(db, "COMMIT");
+	r = store_sql__exec(db, "COMMIT");
 	if (r == 0)
 		*ret_from = version;
 	return r;
@@ -239,12 +239,12 @@ static int migrate_blocks(struct store_db *db, int from)
 				"node, count FROM samples ORDER BY time_s", -1,
 				&st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t t = sqlite3_column_int64(st, 0);
 
 		if (any && t != time_s) {
-			r = store_db__put_block(db, time_s, duration_s, &m);
+			r = store_block__put(db, time_s, duration_s, &m);
 			store_sums__clear(&m);
 			if (r < 0)
 				goto out;
@@ -260,15 +260,15 @@ static int migrate_blocks(struct store_db *db, int from)
 			goto out;
 	}
 	if (rc != SQLITE_DONE) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	if (any)
-		r = store_db__put_block(db, time_s, duration_s, &m);
+		r = store_block__put(db, time_s, duration_s, &m);
 	if (r == 0) {
 		sqlite3_finalize(st);
 		st = NULL;
-		r = store_db__exec(db, "DROP TABLE samples");
+		r = store_sql__exec(db, "DROP TABLE samples");
 	}
 out:
 	sqlite3_finalize(st);
@@ -302,7 +302,7 @@ static int recode_blocks(struct store_db *db, int from)
 					"data = ?2, total = ?3 WHERE time_s = ?1",
 					-1, &put, NULL);
 	if (rc != SQLITE_OK) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -311,7 +311,7 @@ static int recode_blocks(struct store_db *db, int from)
 					   (size_t)sqlite3_column_bytes(st, 1),
 					   recode_one, &m);
 		if (r == -EINVAL)
-			r = store_db__fail_msg(db, r, "corrupt sample block "
+			r = store_sql__fail_msg(db, r, "corrupt sample block "
 					       "(schema 3): cannot migrate");
 		if (r == 0)
 			r = store_block__encode(&m, &data, &len, &total);
@@ -325,12 +325,12 @@ static int recode_blocks(struct store_db *db, int from)
 		free(data);
 		data = NULL;
 		if (rc != SQLITE_DONE) {
-			r = store_db__fail(db, rc);
+			r = store_sql__fail(db, rc);
 			goto out;
 		}
 	}
 	if (rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 out:
 	sqlite3_finalize(put);
 	sqlite3_finalize(st);
@@ -348,7 +348,7 @@ static int pack_rows(struct store_db *db, const char *sql,
 
 	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_row row = { .id = sqlite3_column_int64(st, 0) };
 
@@ -359,7 +359,7 @@ static int pack_rows(struct store_db *db, const char *sql,
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	if (r == 0)
 		r = store_packed__replace(db, t, all.v, all.n);
@@ -380,13 +380,13 @@ static int pack_tables(struct store_db *db, int from)
 	    (r = pack_rows(db, "SELECT id, name, module, file FROM functions "
 			   "ORDER BY id", STORE_PACKED_FUNCTIONS)) < 0) {
 		if (r == -EINVAL)
-			r = store_db__fail_msg(db, r, "a stack node without frame, "
+			r = store_sql__fail_msg(db, r, "a stack node without frame, "
 					       "a frame without function or a "
 					       "parent after its child (schema 4): "
 					       "cannot migrate");
 		return r;
 	}
-	return store_db__exec(db, "DROP TABLE stack_nodes; DROP TABLE frames;"
+	return store_sql__exec(db, "DROP TABLE stack_nodes; DROP TABLE frames;"
 			      "DROP TABLE functions");
 }
 
@@ -427,9 +427,9 @@ static int convert_checksums(struct store_db *db, int from)
 		return store_sql__check_checksums(db);
 	store_sql__set_checksums(db, 2);
 	store_sql__reserve_bytes(db, STORE_PAGE_RESERVE);
-	r = store_db__exec(db, "VACUUM");
+	r = store_sql__exec(db, "VACUUM");
 	if (r == 0 && store_sql__reserve_bytes(db, -1) != STORE_PAGE_RESERVE)
-		r = store_db__fail_msg(db, -EIO, "cannot give the file page checksums");
+		r = store_sql__fail_msg(db, -EIO, "cannot give the file page checksums");
 	store_sql__set_checksums(db, r == 0 ? 1 : 0);
 	return r;
 }
@@ -448,7 +448,7 @@ static int convert_auto_vacuum(struct store_db *db)
 	r = store_sql__query_int(db, "PRAGMA auto_vacuum", &mode);
 	if (r < 0 || mode == 2)
 		return r;
-	return store_db__exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM");
+	return store_sql__exec(db, "PRAGMA auto_vacuum = INCREMENTAL; VACUUM");
 }
 
 

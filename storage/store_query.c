@@ -47,11 +47,11 @@ static int prepare_range(struct store_db *db, const char *sql,
 	if (!q)
 		q = &everything;
 	if (q->from_s > q->to_s)
-		return store_db__fail_msg(db, -EINVAL,
+		return store_sql__fail_msg(db, -EINVAL,
 					  "time range ends before it starts");
 	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, q->from_s);
 	sqlite3_bind_int64(st, 2, q->to_s);
 	*ret_st = st;
@@ -60,13 +60,13 @@ static int prepare_range(struct store_db *db, const char *sql,
 
 int store_db__read_begin(struct store_db *db)
 {
-	int r = store_db__exec(db, db->in_flush ? "SAVEPOINT rd" : "BEGIN");
+	int r = store_sql__read_begin(db, "rd");
 
 	if (r < 0)
 		return r;
 	r = store_db__refresh_cache(db);
 	if (r == -EUCLEAN)
-		r = store_db__fail_msg(db, r, "damaged stack, frame, string or label tables "
+		r = store_sql__fail_msg(db, r, "damaged stack, frame, string or label tables "
 				       "(used by every time range): a page of the file "
 				       "fails its checksum");
 	if (r < 0)
@@ -76,8 +76,7 @@ int store_db__read_begin(struct store_db *db)
 
 void store_db__read_end(struct store_db *db)
 {
-	sqlite3_exec(db->sql, db->in_flush ? "RELEASE rd" : "COMMIT", NULL,
-		     NULL, NULL);
+	store_sql__read_end(db, "rd");
 }
 
 void store_summary__free(struct store_summary *s)
@@ -123,7 +122,7 @@ static int summary_counts(struct store_db *db, const struct store_query *q,
 		(*n)++;
 	}
 	if (rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 out:
 	sqlite3_finalize(st);
 	return r;
@@ -176,14 +175,14 @@ int store_db__summary(struct store_db *db, const struct store_query *q,
 	if (r < 0)
 		goto out;
 	reading = true;
-	r = store_db__scan(db, q, summary_entry, &acc);
+	r = store_block__scan(db, q, summary_entry, &acc);
 	if (r == -EINVAL && !strstr(db->errmsg, "range"))
-		r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
+		r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r < 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	/* NULL (empty range) reads as 0, as documented. */
@@ -307,7 +306,7 @@ struct store_tree_scratch {
  * handles (one a thread) holds at most this much. */
 #define SCRATCH_KEEP (8u << 20)
 
-void store_tree_scratch__free(struct store_tree_scratch *s)
+static void scratch_free(struct store_tree_scratch *s)
 {
 	if (!s)
 		return;
@@ -371,7 +370,7 @@ static void scratch_rest(struct store_db *db)
 	struct store_tree_scratch *s = db->tree_scratch;
 
 	if (scratch_bytes(s) > SCRATCH_KEEP) {
-		store_tree_scratch__free(s);
+		scratch_free(s);
 		db->tree_scratch = NULL;
 		return;
 	}
@@ -481,7 +480,7 @@ static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
 
 	/* Identity 0: a frame whose function is gone. */
 	if (ident <= 0 || ident > UINT32_MAX)
-		return store_db__fail_msg(b->db, -EINVAL, "corrupt stack trie");
+		return store_sql__fail_msg(b->db, -EINVAL, "corrupt stack trie");
 	if ((r = children_reserve(s)) < 0)
 		return r;
 	slot = child_slot(s, parent, (uint32_t)ident);
@@ -517,7 +516,7 @@ static int place_stack(struct tree_build *b, uint32_t proc, uint32_t stamp,
 
 		/* More steps than nodes means a cycle: a corrupt file. */
 		if (node < 0 || node > c->max_node || depth > (size_t)c->max_node)
-			return store_db__fail_msg(b->db, -EINVAL,
+			return store_sql__fail_msg(b->db, -EINVAL,
 						  "corrupt stack trie");
 		if (s->nodes[node].stamp == stamp) {
 			at = s->nodes[node].at;
@@ -525,7 +524,7 @@ static int place_stack(struct tree_build *b, uint32_t proc, uint32_t stamp,
 		}
 		cn = &c->nodes[node];
 		if (cn->frame == 0 || cn->frame > c->max_frame)
-			return store_db__fail_msg(b->db, -EINVAL,
+			return store_sql__fail_msg(b->db, -EINVAL,
 						  "corrupt stack trie");
 		if ((r = store_fit((void **)&s->path, &s->path_cap,
 				   sizeof(*s->path), (int64_t)depth)) < 0)
@@ -673,9 +672,9 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 	b.t->texts = store_map__arena(&db->cache.strings);
 	r = scratch_for(db, &b.s);
 	if (r == 0)
-		r = store_db__scan(db, q, count_entry, &b);
+		r = store_block__scan(db, q, count_entry, &b);
 	if (r == -EINVAL && !strstr(db->errmsg, "range"))
-		r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
+		r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r == 0)
 		r = place_counts(&b);
 	if (b.s)
@@ -697,6 +696,12 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 out:
 	store_tree__free(b.t);
 	return r;
+}
+
+void store_query__close(struct store_db *db)
+{
+	scratch_free(db->tree_scratch);
+	db->tree_scratch = NULL;
 }
 
 /* ---- top functions ---- */

@@ -59,7 +59,7 @@ static int data_span(struct store_db *db, const struct store_query *q,
 				"count(*) FROM sample_blocks "
 				"WHERE time_s >= ?1 AND time_s < ?2", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, q->from_s);
 	sqlite3_bind_int64(st, 2, q->to_s);
 	rc = sqlite3_step(st);
@@ -69,7 +69,7 @@ static int data_span(struct store_db *db, const struct store_query *q,
 		*ret_end = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : store_db__fail(db, rc);
+	return rc == SQLITE_ROW ? 0 : store_sql__fail(db, rc);
 }
 
 static int add_series(struct store_timeline *t, const char *value,
@@ -146,10 +146,10 @@ static int series_of(struct timeline_fill *f, int64_t set, size_t *ret)
 	if (rc == SQLITE_ROW)
 		row_labels(f->labels, 0, &l);
 	else if (rc == SQLITE_DONE)
-		return store_db__fail_msg(f->db, -EINVAL, "corrupt sample block: "
+		return store_sql__fail_msg(f->db, -EINVAL, "corrupt sample block: "
 					  "unknown label set");
 	else
-		return store_db__fail(f->db, rc);
+		return store_sql__fail(f->db, rc);
 	v = store_labels__value(&l, f->split, buf, sizeof(buf));
 	if (store_map__get(&f->by_value, v, strlen(v), &found)) {
 		index = (size_t)found;
@@ -200,12 +200,12 @@ static int fill_timeline(struct store_db *db, const struct store_query *q,
 					" FROM label_sets l WHERE l.id = ?1", -1,
 					&f.labels, NULL);
 		if (rc != SQLITE_OK)
-			return store_db__fail(db, rc);
+			return store_sql__fail(db, rc);
 	} else {
 		r = add_series(t, NULL, &index);
 	}
 	if (r == 0)
-		r = store_db__scan(db, q, timeline_entry, &f);
+		r = store_block__scan(db, q, timeline_entry, &f);
 	sqlite3_finalize(f.labels);
 	store_map__free(&f.by_value);
 	store_sums__free(&f.by_set);
@@ -230,14 +230,14 @@ int store_db__query_timeline(struct store_db *db, const struct store_query *q,
 	if (q)
 		range = *q;
 	if (range.from_s > range.to_s)
-		return store_db__fail_msg(db, -EINVAL,
+		return store_sql__fail_msg(db, -EINVAL,
 					  "time range ends before it starts");
 	if (step_s < 0)
-		return store_db__fail_msg(db, -EINVAL, "negative step");
+		return store_sql__fail_msg(db, -EINVAL, "negative step");
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	r = store_db__exec(db, db->in_flush ? "SAVEPOINT timeline" : "BEGIN");
+	r = store_sql__read_begin(db, "timeline");
 	if (r < 0)
 		goto out;
 	r = data_span(db, &range, &first, &end, &empty);
@@ -256,7 +256,7 @@ int store_db__query_timeline(struct store_db *db, const struct store_query *q,
 	if (range.from_s == INT64_MIN)
 		from = floor_to(from, step_s);
 	if ((to - from) / step_s >= STORE_TIMELINE_MAX_STEPS) {
-		r = store_db__fail_msg(db, -EINVAL,
+		r = store_sql__fail_msg(db, -EINVAL,
 				       "too many steps: choose a longer step "
 				       "or a shorter range");
 		goto end;
@@ -270,8 +270,7 @@ end_ok:
 	if (t->n_steps)
 		r = fill_timeline(db, &range, split_label, t);
 end:
-	sqlite3_exec(db->sql, db->in_flush ? "RELEASE timeline" : "COMMIT",
-		     NULL, NULL, NULL);
+	store_sql__read_end(db, "timeline");
 	if (r < 0)
 		goto out;
 	*ret_timeline = t;
@@ -315,16 +314,16 @@ static int for_each_label_set(struct store_db *db, const struct store_query *q,
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	r = store_db__exec(db, db->in_flush ? "SAVEPOINT labels" : "BEGIN");
+	r = store_sql__read_begin(db, "labels");
 	if (r < 0)
 		return r;
-	r = store_db__scan(db, q, sum_set, &sets);
+	r = store_block__scan(db, q, sum_set, &sets);
 	if (r < 0)
 		goto out;
 	rc = sqlite3_prepare_v2(db->sql, "SELECT " STORE_LABEL_COLUMNS
 				" FROM label_sets l WHERE l.id = ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	for (size_t i = 0; i < sets.n && r == 0; i++) {
@@ -336,17 +335,16 @@ static int for_each_label_set(struct store_db *db, const struct store_query *q,
 		if (rc == SQLITE_ROW)
 			row_labels(st, 0, &l);
 		else if (rc == SQLITE_DONE)
-			r = store_db__fail_msg(db, -EINVAL, "corrupt sample block: "
+			r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block: "
 					       "unknown label set");
 		else
-			r = store_db__fail(db, rc);
+			r = store_sql__fail(db, rc);
 		if (r == 0)
 			r = fn(ctx, &l, sets.v[i].count);
 	}
 out:
 	sqlite3_finalize(st);
-	sqlite3_exec(db->sql, db->in_flush ? "RELEASE labels" : "COMMIT", NULL,
-		     NULL, NULL);
+	store_sql__read_end(db, "labels");
 	store_sums__free(&sets);
 	return r;
 }
@@ -634,9 +632,9 @@ int store_db__span(struct store_db *db, const struct store_query *q,
 	if (q)
 		range = *q;
 	if (range.from_s > range.to_s)
-		return store_db__fail_msg(db, -EINVAL,
+		return store_sql__fail_msg(db, -EINVAL,
 					  "time range ends before it starts");
-	r = store_db__exec(db, db->in_flush ? "SAVEPOINT span" : "BEGIN");
+	r = store_sql__read_begin(db, "span");
 	if (r < 0)
 		return r;
 	r = data_span(db, &range, &first, &end, &empty);
@@ -650,14 +648,14 @@ int store_db__span(struct store_db *db, const struct store_query *q,
 				"ORDER BY count(*) DESC, duration_s LIMIT 1",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		step = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	if (step < 1)
@@ -672,8 +670,7 @@ int store_db__span(struct store_db *db, const struct store_query *q,
 		*ret_step = (uint32_t)step;
 out:
 	sqlite3_finalize(st);
-	/* Ending the read must not replace the error's message. */
-	sqlite3_exec(db->sql, db->in_flush ? "RELEASE span" : "COMMIT", NULL, NULL, NULL);
+	store_sql__read_end(db, "span");
 	return r;
 }
 
@@ -689,14 +686,14 @@ int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s
 	if (n_steps == 0)
 		return 0;
 	if ((uint64_t)n_steps > (uint64_t)(INT64_MAX - from_s) / (uint64_t)step_s)
-		return store_db__fail_msg(db, -EINVAL, "too many steps");
+		return store_sql__fail_msg(db, -EINVAL, "too many steps");
 	to_s = from_s + (int64_t)n_steps * step_s;
 	rc = sqlite3_prepare_v2(db->sql,
 				"SELECT time_s, sum(count) FROM drops "
 				"WHERE time_s >= ?1 AND time_s < ?2 GROUP BY time_s",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, from_s);
 	sqlite3_bind_int64(st, 2, to_s);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -706,5 +703,5 @@ int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s
 			counts[k] += (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 }
