@@ -220,11 +220,19 @@ int store_filter__parse(const char *expr, struct store_filter **ret_filter,
 void store_filter__free(struct store_filter *f);
 
 /*
- * Whether the labels of one sample pass f (NULL passes everything). For the
- * writer's side and tests; queries apply filters in SQL.
+ * Whether the labels of one sample pass f (NULL passes everything).
+ * Thread-safe on a filter no one frees meanwhile.
  */
 bool store_filter__match(const struct store_filter *f,
 			 const struct store_labels *labels);
+
+/*
+ * The value of label name (built-in or free-form) in l, as a filter sees
+ * it: numbers in decimal, "" when absent. May write to buf (size bytes)
+ * and return it; never NULL. Thread-safe.
+ */
+const char *store_labels__value(const struct store_labels *l,
+				const char *name, char *buf, size_t size);
 
 /*
  * Parse a point in time for --from/--to and the web API, relative to now_s:
@@ -592,17 +600,6 @@ int store_db__maintain(struct store_db *db, int64_t now_s,
  * intact, else one problem per line).
  */
 int store_db__check(struct store_db *db, char **ret_msg);
-
-/*
- * Copy what the WAL holds into the database file (a writable handle, no
- * flush open). truncate: also cut the WAL file to nothing, waiting for
- * readers up to the busy timeout; else only what no reader needs is
- * copied (a passive checkpoint), after which the next flush writes the
- * WAL from its start. The writer does this by itself after a failed
- * commit and at open; the caller may do it to give space back. Returns 0,
- * -EBUSY (readers kept part of the WAL), -ENOSPC, -EIO, -EINVAL.
- */
-int store_db__checkpoint(struct store_db *db, bool truncate);
 
 /*
  * The data's time span within q (NULL: everything): the start of the first

@@ -11,7 +11,7 @@
  * that needs them, so files without them read as "no coverage recorded"
  * (or no issues) and the schema version does not change.
  */
-#include "store_internal.h"
+#include "store_ops.h"
 
 #include <errno.h>
 #include <stdlib.h>

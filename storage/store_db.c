@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "store_internal.h"
+#include "store_ops.h"
 
 /* Whether the directory that holds path exists. */
 static bool dir_exists(const char *path)
@@ -50,7 +50,7 @@ int store_db__open(const char *path, unsigned flags, struct store_db **ret_db)
 		 * Best effort: a reader in the way or a disk still full
 		 * leave it for the checkpoints after commits. */
 		if (r == 0)
-			store_db__checkpoint(db, true);
+			store_sql__checkpoint(db, true);
 	}
 	/* The file or its directory refused a new file (-wal, -shm, the
 	 * database itself): a permission problem as far as the caller can
@@ -82,7 +82,7 @@ void store_db__close(struct store_db *db)
 		return;
 	store_write__close(db);
 	store_query__close(db);
-	store_cache__free(&db->cache);
+	store_cache__close(db);
 	store_sql__close(db);
 	free(db);
 }

@@ -2,19 +2,25 @@
 /*
  * store_export.c — store_db__export(): queries the merged tree for a query
  * (so every filter of the query applies to every format), reads what the
- * formats need besides the tree (frequency, time span, name) and hands both
- * to the writer of the format (export_folded.c, export_pprof.c,
- * export_speedscope.c).
+ * formats need besides the tree (frequency, time span, name, where the
+ * frames are in their binaries) and hands both to the writer of the
+ * format (export_folded.c, export_pprof.c, export_speedscope.c), which
+ * know no store. Above the queries and the read cache (layer 5,
+ * storage/DESIGN.md).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_export.h"
-#include "store_internal.h"
+#include "store_formats.h"
+#include "store_ops.h"
 
 static void info_free(struct store_export_info *info)
 {
+	if (info->sites) {
+		store_frame_sites__free((struct store_frame_sites *)info->sites);
+		free((struct store_frame_sites *)info->sites);
+	}
 	free(info->name);
 	free(info->value_type);
 	free(info->value_unit);
@@ -106,6 +112,29 @@ static int read_span(struct store_db *db, const struct store_query *q,
 	return r;
 }
 
+/* Build-ids and offsets of every stored frame, per frame identity (the
+ * smallest offset, with its build-id), from the handle's read cache. */
+static int read_sites(struct store_db *db, struct store_export_info *info)
+{
+	struct store_frame_sites *sites = calloc(1, sizeof(*sites));
+	struct store_read_cache *c;
+	int r;
+
+	if (!sites)
+		return -ENOMEM;
+	info->sites = sites;
+	r = store_cache__read_begin(db, &c);
+	if (r < 0)
+		return r;
+	for (int64_t id = 1; r == 0 && id <= c->max_frame; id++)
+		if (c->frames[id].name) /* else no such frame */
+			r = store_frame_sites__add(sites, &c->frames[id],
+						   c->frame_offset[id],
+						   c->frame_build_id[id]);
+	store_cache__read_end(db);
+	return r;
+}
+
 static int read_info(struct store_db *db, const struct store_query *q,
 		     struct store_export_info *info)
 {
@@ -152,7 +181,9 @@ int store_db__export_tree(struct store_db *db, const struct store_query *q,
 		r = store_export_folded(t, fmt == STORE_EXPORT_FOLDED_LINES, out);
 		break;
 	case STORE_EXPORT_PPROF:
-		r = store_export_pprof(db, t, &info, out);
+		r = read_sites(db, &info);
+		if (r == 0)
+			r = store_export_pprof(t, &info, out);
 		break;
 	case STORE_EXPORT_SPEEDSCOPE:
 		r = store_export_speedscope(t, &info, out);

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "common.h"
-#include "store_internal.h"
+#include "store_ops.h"
 
 void store_policy_init(struct store_policy *p)
 {

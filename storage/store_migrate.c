@@ -13,7 +13,7 @@
 #include <stdlib.h>
 
 #include "common.h"
-#include "store_internal.h"
+#include "store_ops.h"
 
 /*
  * Schema migrations: migrations[v] turns a version-v file into version v + 1.
@@ -228,7 +228,6 @@ rollback:
 /* Schema 2 -> 3: the rows of samples become one block per bucket. */
 static int migrate_blocks(struct store_db *db, int from)
 {
-	(void)from;
 	struct store_sums m = { 0 };
 	sqlite3_stmt *st = NULL;
 	int64_t time_s = 0, duration_s = 0;
@@ -370,7 +369,6 @@ static int pack_rows(struct store_db *db, const char *sql,
 /* Schema 4 -> 5: the rows of stack_nodes, frames and functions packed. */
 static int pack_tables(struct store_db *db, int from)
 {
-	(void)from;
 	int r;
 
 	if ((r = pack_rows(db, "SELECT id, parent, frame FROM stack_nodes "
@@ -393,7 +391,6 @@ static int pack_tables(struct store_db *db, int from)
 /* Schema 5 -> 6: kernel frames lose their address. */
 static int scrub_kernel(struct store_db *db, int from)
 {
-	(void)from;
 	struct store_rows all = { 0 };
 	int r;
 

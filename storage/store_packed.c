@@ -36,7 +36,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "store_internal.h"
+#include "store_pack.h"
 
 /* The statements of a packed table: its chunks above an id, its last
  * chunk, a chunk written, all of it deleted. */

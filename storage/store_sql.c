@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "store_internal.h"
+#include "store_sql.h"
 
 /* How long a reader or writer waits for a lock held by another handle. */
 #define STORE_BUSY_TIMEOUT_MS 5000
@@ -251,7 +251,7 @@ static int bound_wal(struct store_db *db)
 	return store_sql__exec(db, sql);
 }
 
-int store_db__checkpoint(struct store_db *db, bool truncate)
+int store_sql__checkpoint(struct store_db *db, bool truncate)
 {
 	int busy = 0, log = 0, done = 0, rc;
 
@@ -305,6 +305,30 @@ static char *path_uri(const char *path, const char *query)
 	return uri;
 }
 
+/*
+ * ember_labels_match(filter, host, process, pid, thread, tid, cgroup,
+ * extra): 1 when the label_sets row passes the filter bound as a pointer
+ * (STORE_FILTER_POINTER), so a query evaluates a filter per label set.
+ */
+static void sql_labels_match(sqlite3_context *ctx, int argc,
+			     sqlite3_value **argv)
+{
+	const struct store_filter *f =
+		sqlite3_value_pointer(argv[0], STORE_FILTER_POINTER);
+	struct store_labels l = {
+		.host = (const char *)sqlite3_value_text(argv[1]),
+		.process = (const char *)sqlite3_value_text(argv[2]),
+		.pid = (uint32_t)sqlite3_value_int64(argv[3]),
+		.thread = (const char *)sqlite3_value_text(argv[4]),
+		.tid = (uint32_t)sqlite3_value_int64(argv[5]),
+		.cgroup_id = (uint64_t)sqlite3_value_int64(argv[6]),
+		.extra = (const char *)sqlite3_value_text(argv[7]),
+	};
+
+	(void)argc;
+	sqlite3_result_int(ctx, store_filter__match(f, &l));
+}
+
 static int open_sqlite(struct store_db *db, const char *path,
 		       const char *query, int flags)
 {
@@ -327,7 +351,10 @@ static int open_sqlite(struct store_db *db, const char *path,
 	}
 	sqlite3_extended_result_codes(db->sql, 1);
 	sqlite3_busy_timeout(db->sql, STORE_BUSY_TIMEOUT_MS);
-	return store_filter__register(db->sql);
+	rc = sqlite3_create_function(db->sql, "ember_labels_match", 8,
+				     SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
+				     NULL, sql_labels_match, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : -ENOMEM;
 }
 
 static void close_sqlite(struct store_db *db)

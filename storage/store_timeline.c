@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_internal.h"
+#include "store_ops.h"
 
 void store_timeline__free(struct store_timeline *t)
 {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "store_ops.h"
 
 /*
  * A writer cache is dropped when it grows past this many entries, so a
@@ -559,7 +559,7 @@ fail:
 	 * growing it. Without this a WAL that needed to grow stayed as it
 	 * was for good: the automatic checkpoint follows only a commit that
 	 * succeeded. */
-	store_db__checkpoint(db, false);
+	store_sql__checkpoint(db, false);
 	return r;
 }
 

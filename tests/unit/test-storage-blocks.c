@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "storage-test.h"
-#include "store_internal.h"
+#include "store_pack.h"
 
 struct collect {
 	struct store_sums got;
