@@ -318,10 +318,20 @@ const struct store_tree_node *store_tree__node(const struct store_tree *t,
 void store_tree__free(struct store_tree *t);
 
 /*
- * Top functions of a tree: self = samples where the function is the leaf,
- * total = samples whose stack contains the function at least once (recursion
- * counted once). Sorted by self, then total, descending. Functions are
- * identified by (name, module, kind); process nodes are not functions.
+ * The function table of a tree, the one every view shows (`ember report`'s
+ * top table, `ember diff`'s comparison, the web API's /top): a function
+ * is (name, module, kind); process nodes and the root are not functions.
+ *  - total: samples whose stack holds the function at least once
+ *    (recursion counted once).
+ *  - self: samples whose leaf is the function, and, for a leaf inlined
+ *    into a function, that function too: inlined code is the machine code
+ *    of the function it sits in (the first frame above the leaf that is
+ *    not inlined), so a function slower in code the compiler inlined into
+ *    it is named by its self. Not when that function is the inlined leaf's
+ *    own (recursion, counted once), nor when no real function is above it.
+ *    So selfs may add up to more than the samples; totals always could.
+ * Sorted by self, then total, descending, then name, module and kind.
+ * Pure: any store's tree, merged trees included (their head side).
  */
 struct store_top_entry {
 	const char *name;   /* borrowed from the tree */
@@ -332,12 +342,39 @@ struct store_top_entry {
 };
 
 /*
- * Compute the top table of t. Returns 0 and *ret_entries (caller frees the
- * array, not the strings; valid while t lives) with *ret_n entries, or
- * -ENOMEM.
+ * Compute the function table of t. Returns 0 and *ret_entries (caller
+ * frees the array, not the strings; valid while t lives) with *ret_n
+ * entries, or -EINVAL (t NULL), -ENOMEM.
  */
 int store_tree__top(const struct store_tree *t,
 		    struct store_top_entry **ret_entries, size_t *ret_n);
+
+/*
+ * Merge two trees by path for a comparison (the web API's /diff, `ember
+ * diff --html`): a node of either tree maps to the merged node with the
+ * same parent and the same frame (name, module, file, line, kind); both
+ * roots are node 0. Node self and total are head's (0 for a path only
+ * base has), store_tree__base gives base's. Nodes come in head's order,
+ * then the paths only base has; parents precede children. The merged
+ * tree owns its texts (interned anew: equal texts are equal pointers) and
+ * is independent of both trees afterwards. Either tree may be from any
+ * store. Returns 0 and *ret_tree (store_tree__free), or -EINVAL (a tree
+ * NULL), -ENOMEM.
+ */
+int store_tree__merge(const struct store_tree *base,
+		      const struct store_tree *head,
+		      struct store_tree **ret_tree);
+
+/* Base's counts of a node of a merged tree. */
+struct store_base_counts {
+	uint64_t self;
+	uint64_t total;
+};
+
+/* Base's counts of node i of t: NULL when t is not a merged tree or i is
+ * out of range. */
+const struct store_base_counts *store_tree__base(const struct store_tree *t,
+						 size_t i);
 
 /* ---- exports and import ---- */
 

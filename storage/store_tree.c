@@ -2,10 +2,13 @@
 /*
  * store_tree.c — layer 0 of the storage module (storage/DESIGN.md): what
  * is computed over a merged call tree once a query has built it, the
- * same for every view: the tree's nodes and the top-function table.
- * Pure: no SQLite, no handle.
+ * same for every view and every store: the tree's nodes, the function
+ * table (report's top, diff's comparison, the web API's /top) and the
+ * merge of two trees by path (the diff views). Pure: no SQLite, no
+ * handle.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +32,7 @@ void store_tree__free(struct store_tree *t)
 	if (!t)
 		return;
 	free(t->nodes);
+	free(t->base);
 	store_arena__unref(t->texts);
 	free(t);
 }
@@ -66,7 +70,31 @@ static int compare_top(const void *pa, const void *pb)
 	c = strcmp(a->name, b->name);
 	if (c)
 		return c;
-	return strcmp(a->module ? a->module : "", b->module ? b->module : "");
+	c = strcmp(a->module ? a->module : "", b->module ? b->module : "");
+	if (c)
+		return c;
+	return (a->kind > b->kind) - (a->kind < b->kind);
+}
+
+/*
+ * The function an inlined node i's own samples also count for: that of
+ * the first frame above it that is not inlined, unless a node on the way
+ * (i included) is of that same function or there is none (a process
+ * node or the root comes first). SIZE_MAX: none.
+ */
+static size_t inlined_into(const struct store_tree *t, const size_t *func,
+			   size_t i)
+{
+	size_t j = t->nodes[i].parent;
+
+	while (j != 0 && t->nodes[j].kind == STORE_FRAME_INLINED)
+		j = t->nodes[j].parent;
+	if (j == 0 || func[j] == SIZE_MAX)
+		return SIZE_MAX;
+	for (size_t k = i; k != j; k = t->nodes[k].parent)
+		if (func[k] == func[j])
+			return SIZE_MAX;
+	return func[j];
 }
 
 int store_tree__top(const struct store_tree *t,
@@ -112,6 +140,13 @@ int store_tree__top(const struct store_tree *t,
 		}
 		func[i] = (size_t)found;
 		entries[found].self += nd->self;
+		/* Parents come first: their functions are known. */
+		if (nd->self && nd->kind == STORE_FRAME_INLINED) {
+			size_t into = inlined_into(t, func, i);
+
+			if (into != SIZE_MAX)
+				entries[into].self += nd->self;
+		}
 	}
 	/* Children lists, then a depth-first walk that knows which functions
 	 * are on the path: a node adds its subtree's samples to its
@@ -155,4 +190,122 @@ out:
 	free(active);
 	store_map__free(&functions);
 	return r;
+}
+
+/* ---- merging ---- */
+
+/* The merged tree's copy of text (NULL stays NULL), interned in texts. */
+static int intern(struct store_map *texts, const char *text, const char **ret)
+{
+	const void *key;
+	int r;
+
+	if (!text) {
+		*ret = NULL;
+		return 0;
+	}
+	r = store_map__put(texts, text, strlen(text), 0, &key);
+	if (r == 0)
+		*ret = key;
+	return r;
+}
+
+struct merge {
+	struct store_tree *t;
+	struct store_map texts; /* text -> 0: the merged tree's texts */
+	struct store_map paths; /* (parent, frame) -> merged node */
+};
+
+/* Map the nodes of tree from into the merge, adding the paths it lacks
+ * (with no counts): to[i] is the merged node of from's node i. */
+static int merge_map(struct merge *m, const struct store_tree *from,
+		     uint32_t *to)
+{
+	for (size_t i = 0; i < from->n; i++) {
+		struct store_tree_node nd = from->nodes[i];
+		/* Interned texts: the pointers are the frame's identity. */
+		struct {
+			uint64_t name, module, file;
+			uint32_t parent, line, kind;
+		} key = { 0 };
+		int64_t found;
+		int r;
+
+		if (i == 0 && m->t->n) { /* both roots are node 0 */
+			to[0] = 0;
+			continue;
+		}
+		nd.parent = i ? to[nd.parent] : 0;
+		if ((r = intern(&m->texts, nd.name, &nd.name)) < 0 ||
+		    (r = intern(&m->texts, nd.module, &nd.module)) < 0 ||
+		    (r = intern(&m->texts, nd.file, &nd.file)) < 0)
+			return r;
+		key.name = (uintptr_t)nd.name;
+		key.module = (uintptr_t)nd.module;
+		key.file = (uintptr_t)nd.file;
+		key.parent = nd.parent;
+		key.line = nd.line;
+		key.kind = (uint32_t)nd.kind;
+		if (store_map__get(&m->paths, &key, sizeof(key), &found)) {
+			to[i] = (uint32_t)found;
+			continue;
+		}
+		nd.self = nd.total = 0;
+		if ((r = store_tree__add(m->t, &nd, &to[i])) < 0 ||
+		    (r = store_map__put(&m->paths, &key, sizeof(key), to[i],
+					NULL)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int store_tree__merge(const struct store_tree *base,
+		      const struct store_tree *head,
+		      struct store_tree **ret_tree)
+{
+	struct merge m = { 0 };
+	uint32_t *head_to = NULL, *base_to = NULL;
+	int r = -ENOMEM;
+
+	if (!base || !head || !ret_tree)
+		return -EINVAL;
+	m.t = calloc(1, sizeof(*m.t));
+	head_to = malloc((head->n ? head->n : 1) * sizeof(*head_to));
+	base_to = malloc((base->n ? base->n : 1) * sizeof(*base_to));
+	if (!m.t || !head_to || !base_to)
+		goto out;
+	if ((r = merge_map(&m, head, head_to)) < 0 ||
+	    (r = merge_map(&m, base, base_to)) < 0)
+		goto out;
+	r = -ENOMEM;
+	m.t->base = calloc(m.t->n ? m.t->n : 1, sizeof(*m.t->base));
+	if (!m.t->base)
+		goto out;
+	for (size_t i = 0; i < head->n; i++) {
+		m.t->nodes[head_to[i]].self += head->nodes[i].self;
+		m.t->nodes[head_to[i]].total += head->nodes[i].total;
+	}
+	for (size_t i = 0; i < base->n; i++) {
+		m.t->base[base_to[i]].self += base->nodes[i].self;
+		m.t->base[base_to[i]].total += base->nodes[i].total;
+	}
+	m.t->texts = store_map__arena(&m.texts);
+	*ret_tree = m.t;
+	m.t = NULL;
+	r = 0;
+out:
+	store_tree__free(m.t);
+	store_map__free(&m.texts);
+	store_map__free(&m.paths);
+	free(head_to);
+	free(base_to);
+	return r;
+}
+
+const struct store_base_counts *store_tree__base(const struct store_tree *t,
+						 size_t i)
+{
+	if (!t || !t->base || i >= t->n)
+		return NULL;
+	return &t->base[i];
 }

@@ -21,6 +21,8 @@ struct store_tree {
 	 * reference after whatever interned them (a handle's read cache)
 	 * has moved on or closed. */
 	struct store_arena *texts;
+	/* A merged tree's base side, by node (NULL: not a merged tree). */
+	struct store_base_counts *base;
 };
 
 /* Append a copy of node; its index in *ret_index. Parents must come
