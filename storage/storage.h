@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * storage.h — public API of the storage module: the embedded SQLite store of
- * profiles. The writer (one per file: `ember record`, later `ember agent`)
+ * storage.h — public API of the storage module: the store of profiles,
+ * today the embedded SQLite file (one per recording or agent). The writer (one per file: `ember record`, later `ember agent`)
  * adds symbolized stacks with their labels and counts, one transaction per
  * flush, and runs retention (store_db__maintain) every few minutes;
  * readers (`ember report`, later the web server and `ember diff`) query
@@ -11,7 +11,15 @@
  *
  * Data flow: profiler/ drains the sampler, symbolizes with symbolizer/, and
  * calls store_db__begin / __add_stack / __commit here. Callers never see SQL
- * or sqlite3.h: a second backend can sit behind the same API.
+ * or sqlite3.h. A store_db is a handle of one backend (storage/DESIGN.md,
+ * store_backend.h: SQLite today; the fleet's ClickHouse store is to be the
+ * second): every function below on a store_db keeps the contract it
+ * documents whatever the backend, and what is computed over trees
+ * (store_tree__top, store_tree__merge) and the exports are written once
+ * above the backends, so `ember report`, `ember diff` and the web server
+ * show the same numbers from any store. A backend that cannot do an
+ * operation (retention on a server-side store, writing to a read-only
+ * one) answers -ENOSYS.
  *
  * Thread safety: a store_db handle is used by one thread at a time. Several
  * handles (in one or several processes) may open the same file: one writer
@@ -74,7 +82,9 @@ enum store_open_flags {
 struct store_db;
 
 /*
- * Open (or with STORE_OPEN_WRITE create) the database at path.
+ * Open (or with STORE_OPEN_WRITE create) the database at path, a file
+ * (the SQLite backend). A URL (scheme://...) names another backend's
+ * store: none is built in yet (-EPROTONOSUPPORT).
  * Returns 0 and *ret_db, or:
  *   -ENOENT   file missing (read-only open), or its directory missing
  *   -EACCES   no permission / read-only file opened for writing
@@ -86,6 +96,7 @@ struct store_db;
  *             overwritten
  *   -EIO      other SQLite failure (store_db__errmsg() is not available
  *             since there is no handle: use store_strerror()).
+ *   -EPROTONOSUPPORT  path is a URL of a backend this build lacks
  *   -ENOMEM
  */
 int store_db__open(const char *path, unsigned flags, struct store_db **ret_db);
@@ -113,7 +124,7 @@ int store_db__seal(struct store_db *db);
 void store_db__close(struct store_db *db);
 
 /*
- * Last SQLite error text of this handle, for messages (borrowed; valid until
+ * Last error text of this handle (SQLite's, or the store's own), for messages (borrowed; valid until
  * the next call on db). Never NULL.
  */
 const char *store_db__errmsg(const struct store_db *db);

@@ -443,7 +443,7 @@ static int add_to_sums(void *ctx, int64_t time_s, int64_t set, int64_t node,
 	return store_sums__add(ctx, set, node, count);
 }
 
-int store_block__put(struct store_db *db, int64_t time_s,
+int store_block__put(struct store_sqlite *db, int64_t time_s,
 		     int64_t duration_s, struct store_sums *m)
 {
 	unsigned char *data = NULL;
@@ -495,7 +495,7 @@ void store_lsset__free(struct store_lsset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int store_block__filter_sets(struct store_db *db, const struct store_filter *f,
+int store_block__filter_sets(struct store_sqlite *db, const struct store_filter *f,
 			  struct store_lsset *ret)
 {
 	sqlite3_stmt *st;
@@ -556,7 +556,7 @@ static void utc(int64_t t, char *buf, size_t size)
 }
 
 /* Whether the first block at or after t (and its data) can be read. */
-static bool block_readable(struct store_db *db, int64_t t, int64_t *ret_next)
+static bool block_readable(struct store_sqlite *db, int64_t t, int64_t *ret_next)
 {
 	sqlite3_stmt *st = NULL;
 	bool ok;
@@ -580,7 +580,7 @@ static bool block_readable(struct store_db *db, int64_t t, int64_t *ret_next)
  * checksum: find where readable blocks start again (the seeks that land on
  * the damaged page fail, those past it do not), and name the range.
  */
-static int damaged_range(struct store_db *db, int64_t after, int64_t to)
+static int damaged_range(struct store_sqlite *db, int64_t after, int64_t to)
 {
 	int64_t lo = after == INT64_MIN ? INT64_MIN : after + 1, hi = to, next = INT64_MAX;
 	char a[32], b[32], msg[160];
@@ -606,7 +606,7 @@ static int damaged_range(struct store_db *db, int64_t after, int64_t to)
 }
 
 /* A block that does not decode, named by its time. */
-static int corrupt_block(struct store_db *db, int64_t time_s)
+static int corrupt_block(struct store_sqlite *db, int64_t time_s)
 {
 	char a[32], msg[96];
 
@@ -615,7 +615,7 @@ static int corrupt_block(struct store_db *db, int64_t time_s)
 	return store_sql__fail_msg(db, -EINVAL, msg);
 }
 
-int store_block__scan(struct store_db *db, const struct store_query *q,
+int store_block__scan(struct store_sqlite *db, const struct store_query *q,
 		   store_block_fn fn, void *ctx)
 {
 	int64_t last_read = INT64_MIN;

@@ -75,13 +75,13 @@ static int cache_node(void *ctx, const struct store_row *n)
 	return 0;
 }
 
-static int load_nodes(struct store_db *db, struct store_read_cache *c)
+static int load_nodes(struct store_sqlite *db, struct store_read_cache *c)
 {
 	return store_packed__load(db, STORE_PACKED_NODES, c->max_node,
 				  cache_node, c);
 }
 
-static int load_strings(struct store_db *db, struct store_read_cache *c)
+static int load_strings(struct store_sqlite *db, struct store_read_cache *c)
 {
 	sqlite3_stmt *st;
 	int r = 0, rc;
@@ -184,7 +184,7 @@ static int cache_frame(void *ctx, const struct store_row *row)
 
 /* Strings first: functions name them; functions before the frames that
  * name them. Within one snapshot every reference is loaded. */
-static int load_frames(struct store_db *db, struct store_read_cache *c)
+static int load_frames(struct store_sqlite *db, struct store_read_cache *c)
 {
 	int r;
 
@@ -196,7 +196,7 @@ static int load_frames(struct store_db *db, struct store_read_cache *c)
 				  cache_frame, c);
 }
 
-static int load_sets(struct store_db *db, struct store_read_cache *c)
+static int load_sets(struct store_sqlite *db, struct store_read_cache *c)
 {
 	sqlite3_stmt *st;
 	int r = 0, rc;
@@ -234,14 +234,14 @@ static int load_sets(struct store_db *db, struct store_read_cache *c)
 
 /* Bring c up to date: rows with ids above what it holds (ids only grow),
  * or all of them after a collection. */
-static int refresh(struct store_db *db, struct store_read_cache *c)
+static int refresh(struct store_sqlite *db, struct store_read_cache *c)
 {
 	char *gen = NULL;
 	int r;
 
 	/* Retention collected rows since the cache was filled: ids may
 	 * have been reused; start over. */
-	r = store_db__get_meta(db, "gc_generation", &gen);
+	r = store_sqlite__get_meta(&db->base, "gc_generation", &gen);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	if ((gen ? atoll(gen) : 0) != c->generation) {
@@ -255,7 +255,7 @@ static int refresh(struct store_db *db, struct store_read_cache *c)
 	return 0;
 }
 
-int store_cache__read_begin(struct store_db *db, struct store_read_cache **ret_cache)
+int store_cache__read_begin(struct store_sqlite *db, struct store_read_cache **ret_cache)
 {
 	int r;
 
@@ -277,12 +277,12 @@ int store_cache__read_begin(struct store_db *db, struct store_read_cache **ret_c
 	return 0;
 }
 
-void store_cache__read_end(struct store_db *db)
+void store_cache__read_end(struct store_sqlite *db)
 {
 	store_sql__read_end(db, "rd");
 }
 
-void store_cache__close(struct store_db *db)
+void store_cache__close(struct store_sqlite *db)
 {
 	if (!db->cache)
 		return;

@@ -62,8 +62,8 @@ struct store_read_cache {
  * -errno (-EUCLEAN with a message naming the tables a damaged page
  * belongs to); on 0, end the read with store_cache__read_end.
  */
-int store_cache__read_begin(struct store_db *db, struct store_read_cache **ret_cache);
-void store_cache__read_end(struct store_db *db);
+int store_cache__read_begin(struct store_sqlite *db, struct store_read_cache **ret_cache);
+void store_cache__read_end(struct store_sqlite *db);
 
 /* Free db's read cache (the public close, before the connection). */
-void store_cache__close(struct store_db *db);
+void store_cache__close(struct store_sqlite *db);

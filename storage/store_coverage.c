@@ -36,10 +36,11 @@ static const char create_issue_sql[] =
 	" frames INTEGER NOT NULL,"
 	" PRIMARY KEY (time_s, module, build_id, reason)) WITHOUT ROWID";
 
-int store_db__add_coverage_issue(struct store_db *db, const char *module,
+int store_sqlite__add_coverage_issue(struct store_db *handle, const char *module,
 				 const char *build_id, const char *reason,
 				 uint64_t frames)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st = NULL;
 	int64_t time_s;
 	int rc, r;
@@ -70,10 +71,11 @@ int store_db__add_coverage_issue(struct store_db *db, const char *module,
 	return r;
 }
 
-int store_db__add_coverage(struct store_db *db, const char *module,
+int store_sqlite__add_coverage(struct store_db *handle, const char *module,
 			   const char *build_id, uint64_t seen,
 			   uint64_t with_function, uint64_t with_line)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st = NULL;
 	int64_t time_s;
 	int rc, r;
@@ -120,7 +122,7 @@ void store_coverage__free(struct store_coverage *c, size_t n)
 
 /* The issues of every entry of v over [from_s, to_s), from the
  * coverage_issue table when the file has one. Returns 0 or -errno. */
-static int query_issues(struct store_db *db, int64_t from_s, int64_t to_s,
+static int query_issues(struct store_sqlite *db, int64_t from_s, int64_t to_s,
 			struct store_coverage *v, size_t n)
 {
 	sqlite3_stmt *st = NULL;
@@ -168,9 +170,10 @@ static int query_issues(struct store_db *db, int64_t from_s, int64_t to_s,
 	return r;
 }
 
-int store_db__query_coverage(struct store_db *db, const struct store_query *q,
+int store_sqlite__query_coverage(struct store_db *handle, const struct store_query *q,
 			     struct store_coverage **ret_entries, size_t *ret_n)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_query all;
 	struct store_coverage *v = NULL;
 	size_t n = 0, cap = 0;

@@ -1,90 +1,248 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store_db.c — the public handle of the storage module, on top of its
- * layers (storage/DESIGN.md): store_db__open opens the file (layer 1,
- * store_sql.c) and brings a writable one to the current schema
- * (store_migrate.c); store_db__close closes the layers top down, each
- * freeing the state it keeps on the handle (the writer's flush and id
- * caches, the query's work arrays, the read cache) before the
- * connection; store_db__seal finishes a file; store_strerror says what
- * an error of the module means.
+ * store_db.c — the public handle of storage.h, above the backends
+ * (storage/DESIGN.md, layer 5): store_db__open picks the backend for a
+ * source (a path: SQLite, store_sqlite.c), and each function of storage.h
+ * that a backend does hands on to its operation (store_backend.h), so
+ * profiler/ and web/ talk to one interface whatever keeps the data.
+ * Also what every backend shares: the last error's message, meta with a
+ * format, store_strerror.
  */
 #include <errno.h>
-#include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "store_ops.h"
+#include "store_backend.h"
 
-/* Whether the directory that holds path exists. */
-static bool dir_exists(const char *path)
+/* Whether source names a store by URL (scheme://...), not a file. */
+static bool is_url(const char *source)
 {
-	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX];
-	struct stat st;
+	size_t n = strspn(source, "abcdefghijklmnopqrstuvwxyz0123456789+.-");
 
-	if (!slash)
-		return true;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path + 1), path);
-	return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	return n > 0 && source[0] >= 'a' && source[0] <= 'z' &&
+	       !strncmp(source + n, "://", 3);
 }
 
 int store_db__open(const char *path, unsigned flags, struct store_db **ret_db)
 {
-	struct store_db *db;
-	int r;
-
 	if (!path || !ret_db)
 		return -EINVAL;
-	db = calloc(1, sizeof(*db));
-	if (!db)
-		return -ENOMEM;
-	r = store_sql__open(db, path, flags);
-	if (r == 0 && db->writable) {
-		r = store_migrate__run(db);
-		/* What a previous run left in the WAL (a full disk, a
-		 * crash) goes into the file now and the WAL is cut to
-		 * nothing, so its space is free before the first flush.
-		 * Best effort: a reader in the way or a disk still full
-		 * leave it for the checkpoints after commits. */
-		if (r == 0)
-			store_sql__checkpoint(db, true);
-	}
-	/* The file or its directory refused a new file (-wal, -shm, the
-	 * database itself): a permission problem as far as the caller can
-	 * act on it. */
-	if (db->writable && ((r == -ENOENT && dir_exists(path)) || r == -EROFS))
-		r = -EACCES;
-	if (r < 0) {
-		store_db__close(db);
-		return r;
-	}
-	*ret_db = db;
-	return 0;
-}
-
-int store_db__seal(struct store_db *db)
-{
-	if (!db || !db->sql)
-		return -EINVAL;
-	if (!db->writable)
-		return -EROFS;
-	if (store_write__in_flush(db))
-		return -EBUSY;
-	return store_sql__seal(db);
+	/* Only files today; the fleet store (clickhouse://) will be the
+	 * second backend. */
+	if (is_url(path))
+		return -EPROTONOSUPPORT;
+	return store_sqlite__open(path, flags, ret_db);
 }
 
 void store_db__close(struct store_db *db)
 {
+	if (db)
+		db->ops->close(db);
+}
+
+const char *store_db__errmsg(const struct store_db *db)
+{
 	if (!db)
-		return;
-	store_write__close(db);
-	store_query__close(db);
-	store_cache__close(db);
-	store_sql__close(db);
-	free(db);
+		return "no database handle";
+	return db->errmsg;
+}
+
+int store_db__fail_msg(struct store_db *db, int err, const char *msg)
+{
+	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg);
+	return err;
+}
+
+int store_db__set_metaf(struct store_db *db, const char *key, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return store_db__set_meta(db, key, buf);
+}
+
+/* ---- the backend's operations ---- */
+
+int store_db__seal(struct store_db *db)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->seal(db);
+}
+
+int store_db__begin(struct store_db *db, int64_t time_s, uint32_t duration_s)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->begin(db, time_s, duration_s);
+}
+
+int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
+			const struct store_frame *frames, size_t n_frames,
+			uint64_t count)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->add_stack(db, labels, frames, n_frames, count);
+}
+
+int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->add_drops(db, reason, count);
+}
+
+int store_db__add_events(struct store_db *db, const char *name, uint64_t count)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->add_events(db, name, count);
+}
+
+int store_db__add_coverage(struct store_db *db, const char *module,
+			   const char *build_id, uint64_t seen,
+			   uint64_t with_function, uint64_t with_line)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->add_coverage(db, module, build_id, seen, with_function, with_line);
+}
+
+int store_db__add_coverage_issue(struct store_db *db, const char *module,
+				 const char *build_id, const char *reason,
+				 uint64_t frames)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->add_coverage_issue(db, module, build_id, reason, frames);
+}
+
+int store_db__commit(struct store_db *db)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->commit(db);
+}
+
+void store_db__rollback(struct store_db *db)
+{
+	if (db)
+		db->ops->rollback(db);
+}
+
+int store_db__set_meta(struct store_db *db, const char *key, const char *value)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->set_meta(db, key, value);
+}
+
+int store_db__get_meta(struct store_db *db, const char *key, char **ret_value)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->get_meta(db, key, ret_value);
+}
+
+int store_db__summary(struct store_db *db, const struct store_query *q,
+		      struct store_summary **ret_summary)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->summary(db, q, ret_summary);
+}
+
+int store_db__query_tree(struct store_db *db, const struct store_query *q,
+			 struct store_tree **ret_tree)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->query_tree(db, q, ret_tree);
+}
+
+int store_db__query_coverage(struct store_db *db, const struct store_query *q,
+			     struct store_coverage **ret_entries, size_t *ret_n)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->query_coverage(db, q, ret_entries, ret_n);
+}
+
+int store_db__query_timeline(struct store_db *db, const struct store_query *q,
+			     int64_t step_s, const char *split_label,
+			     struct store_timeline **ret_timeline)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->query_timeline(db, q, step_s, split_label, ret_timeline);
+}
+
+int store_db__label_sets(struct store_db *db, const struct store_query *q,
+			 struct store_label_sets **ret_sets)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->label_sets(db, q, ret_sets);
+}
+
+int store_db__label_names(struct store_db *db, const struct store_query *q,
+			  char ***ret_names, size_t *ret_n)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->label_names(db, q, ret_names, ret_n);
+}
+
+int store_db__label_values(struct store_db *db, const struct store_query *q,
+			   const char *name, struct store_label_value **ret_values,
+			   size_t *ret_n)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->label_values(db, q, name, ret_values, ret_n);
+}
+
+int store_db__maintain(struct store_db *db, int64_t now_s,
+		       const struct store_policy *p,
+		       struct store_maintain_stats *ret_stats)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->maintain(db, now_s, p, ret_stats);
+}
+
+int store_db__check(struct store_db *db, char **ret_msg)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->check(db, ret_msg);
+}
+
+int store_db__span(struct store_db *db, const struct store_query *q,
+		   int64_t *ret_first, int64_t *ret_end, uint32_t *ret_step)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->span(db, q, ret_first, ret_end, ret_step);
+}
+
+int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s,
+			     size_t n_steps, uint64_t *counts)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->drops_timeline(db, from_s, step_s, n_steps, counts);
+}
+
+void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns)
+{
+	if (db)
+		db->ops->set_deadline(db, deadline_ns);
 }
 
 const char *store_strerror(int err)
@@ -125,6 +283,11 @@ const char *store_strerror(int err)
 		return "query timed out";
 	case -EUCLEAN:
 		return "the database is damaged";
+	case -EPROTONOSUPPORT:
+		return "no storage backend for this kind of source "
+		       "(give the path of a database file)";
+	case -ENOSYS:
+		return "this kind of store cannot do that";
 	default:
 		return "unknown storage error";
 	}

@@ -5,7 +5,8 @@
  * formats need besides the tree (frequency, time span, name, where the
  * frames are in their binaries) and hands both to the writer of the
  * format (export_folded.c, export_pprof.c, export_speedscope.c), which
- * know no store. Above the queries and the read cache (layer 5,
+ * know no store. On the interface of storage.h and the backend's
+ * operations (store_backend.h), so every backend exports alike (layer 7,
  * storage/DESIGN.md).
  */
 #include <errno.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 
 #include "store_formats.h"
-#include "store_ops.h"
+#include "store_backend.h"
 
 static void info_free(struct store_export_info *info)
 {
@@ -83,56 +84,26 @@ static int read_imported(struct store_db *db, const struct store_query *q,
 static int read_span(struct store_db *db, const struct store_query *q,
 		     struct store_export_info *info)
 {
-	sqlite3_stmt *st;
-	int64_t from = q ? q->from_s : INT64_MIN, to = q ? q->to_s : INT64_MAX;
-	int rc, r = 0;
+	int64_t first = 0, end = 0;
+	int r = db->ops->flush_span(db, q, &first, &end);
 
-	rc = sqlite3_prepare_v2(db->sql,
-				"SELECT min(time_s), max(time_s + duration_s) "
-				"FROM flushes WHERE time_s >= ?1 AND time_s < ?2",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_sql__fail(db, rc);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		r = store_sql__fail(db, rc);
-	} else if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		int64_t first = sqlite3_column_int64(st, 0);
-		int64_t end = sqlite3_column_int64(st, 1);
-
-		/* Seconds since 1970 fit nanoseconds until 2262. */
-		if (first > 0 && end >= first && end < INT64_MAX / 1000000000) {
-			info->start_ns = first * 1000000000;
-			info->duration_ns = (end - first) * 1000000000;
-		}
+	/* Seconds since 1970 fit nanoseconds until 2262. */
+	if (r == 0 && first > 0 && end >= first && end < INT64_MAX / 1000000000) {
+		info->start_ns = first * 1000000000;
+		info->duration_ns = (end - first) * 1000000000;
 	}
-	sqlite3_finalize(st);
 	return r;
 }
 
-/* Build-ids and offsets of every stored frame, per frame identity (the
- * smallest offset, with its build-id), from the handle's read cache. */
+/* Where each frame is in its binary (pprof's mappings and addresses). */
 static int read_sites(struct store_db *db, struct store_export_info *info)
 {
 	struct store_frame_sites *sites = calloc(1, sizeof(*sites));
-	struct store_read_cache *c;
-	int r;
 
 	if (!sites)
 		return -ENOMEM;
 	info->sites = sites;
-	r = store_cache__read_begin(db, &c);
-	if (r < 0)
-		return r;
-	for (int64_t id = 1; r == 0 && id <= c->max_frame; id++)
-		if (c->frames[id].name) /* else no such frame */
-			r = store_frame_sites__add(sites, &c->frames[id],
-						   c->frame_offset[id],
-						   c->frame_build_id[id]);
-	store_cache__read_end(db);
-	return r;
+	return db->ops->frame_sites(db, sites);
 }
 
 static int read_info(struct store_db *db, const struct store_query *q,

@@ -4,7 +4,8 @@
  * validated whole by import_pprof.c, written into a store as one flush
  * through the writer (store_db__begin / __add_stack / __commit) with
  * what it says about itself in meta (sample type, exact span,
- * frequency). Above the writer (layer 5, storage/DESIGN.md).
+ * frequency). On storage.h's writer, so any backend that writes imports
+ * alike (layer 7, storage/DESIGN.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,8 +13,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_formats.h"
-#include "store_ops.h"
+#include "store_backend.h"
 
 struct import_ctx {
 	struct store_db *db;
@@ -82,10 +82,9 @@ int store_db__import_pprof(struct store_db *db, const void *data, size_t size,
 
 	if (!db || (!data && size))
 		return -EINVAL;
-	if (!db->writable)
-		return -EROFS;
-	if (store_write__in_flush(db))
-		return -EBUSY;
+	r = db->ops->can_write(db);
+	if (r < 0)
+		return r;
 	msg[0] = '\0';
 	r = store_pprof_read(data, size, opts, &sink, &h, msg, sizeof(msg));
 	if (r == 0)
@@ -94,7 +93,7 @@ int store_db__import_pprof(struct store_db *db, const void *data, size_t size,
 		if (ic.begun)
 			store_db__rollback(db);
 		if (msg[0])
-			store_sql__fail_msg(db, r, msg);
+			store_db__fail_msg(db, r, msg);
 		return r;
 	}
 	if (ret_samples)

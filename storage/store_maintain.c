@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_maintain.c — retention and downsampling, run by the writer between
- * flushes (profiler/session.c calls store_db__maintain every few minutes):
+ * flushes (profiler/session.c calls store_sqlite__maintain every few minutes):
  * old buckets are merged into coarser ones with their counts summed, data
  * past the maximum age or beyond the maximum size is removed, rows nothing
  * refers to any more are collected, and free pages go back to the file
- * system (the file uses auto_vacuum = INCREMENTAL, see store_db.c).
+ * system (the file uses auto_vacuum = INCREMENTAL, see store_migrate.c).
  *
  * Everything but the vacuum is one transaction: a crash leaves the file as
  * before or as after a run.
@@ -33,7 +33,7 @@ void store_policy_init(struct store_policy *p)
 
 /* Run sql with ?1.. bound to n int64 values; *ret_changes (may be NULL)
  * gets the rows it changed. */
-static int exec_ints(struct store_db *db, const char *sql, int64_t *ret_changes,
+static int exec_ints(struct store_sqlite *db, const char *sql, int64_t *ret_changes,
 		     int n, ...)
 {
 	sqlite3_stmt *st;
@@ -57,7 +57,7 @@ static int exec_ints(struct store_db *db, const char *sql, int64_t *ret_changes,
 	return 0;
 }
 
-static int query_i64(struct store_db *db, const char *sql, int64_t *ret)
+static int query_i64(struct store_sqlite *db, const char *sql, int64_t *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -72,7 +72,7 @@ static int query_i64(struct store_db *db, const char *sql, int64_t *ret)
 	return rc == SQLITE_ROW ? 0 : store_sql__fail(db, rc);
 }
 
-static int query_i64_bound(struct store_db *db, const char *sql, int64_t v,
+static int query_i64_bound(struct store_sqlite *db, const char *sql, int64_t v,
 			   int64_t *ret)
 {
 	sqlite3_stmt *st;
@@ -90,7 +90,7 @@ static int query_i64_bound(struct store_db *db, const char *sql, int64_t v,
 }
 
 /* Bytes the data takes: pages in use, free pages not counted. */
-static int used_bytes(struct store_db *db, uint64_t *ret)
+static int used_bytes(struct store_sqlite *db, uint64_t *ret)
 {
 	int64_t pages, free_pages, size;
 	int r;
@@ -103,7 +103,7 @@ static int used_bytes(struct store_db *db, uint64_t *ret)
 	return 0;
 }
 
-static int file_bytes(struct store_db *db, uint64_t *ret)
+static int file_bytes(struct store_sqlite *db, uint64_t *ret)
 {
 	int64_t pages, size;
 	int r;
@@ -132,7 +132,7 @@ static int add_to_sums(void *ctx, int64_t time_s, int64_t set, int64_t node,
 }
 
 /* Merge the blocks finer than step in [start, start + step) into one. */
-static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
+static int merge_bucket(struct store_sqlite *db, int64_t start, int64_t step,
 			struct store_sums *m, struct store_block_reader *rd,
 			struct store_maintain_stats *stats)
 {
@@ -174,7 +174,7 @@ static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
 
 /* The rows of table (drops or events; col names the reason) of the
  * buckets before cut finer than step, summed into step-sized buckets. */
-static int downsample_counts(struct store_db *db, const char *table,
+static int downsample_counts(struct store_sqlite *db, const char *table,
 			     const char *col, int64_t step, int64_t cut)
 {
 	char ins[512], del[256], put[256];
@@ -205,7 +205,7 @@ static int downsample_counts(struct store_db *db, const char *table,
 
 /* Merge every bucket before cut that is finer than step into step-sized
  * buckets. cut is a multiple of step, so no coarse bucket is half done. */
-static int downsample(struct store_db *db, int64_t step, int64_t cut,
+static int downsample(struct store_sqlite *db, int64_t step, int64_t cut,
 		      struct store_maintain_stats *stats)
 {
 	struct store_block_reader rd = { 0 };
@@ -275,7 +275,7 @@ static int downsample(struct store_db *db, int64_t step, int64_t cut,
 }
 
 /* Remove every bucket that starts before cut. */
-static int remove_before(struct store_db *db, int64_t cut,
+static int remove_before(struct store_sqlite *db, int64_t cut,
 			 struct store_maintain_stats *stats)
 {
 	int64_t n = 0, samples = 0;
@@ -301,7 +301,7 @@ static int remove_before(struct store_db *db, int64_t cut,
 
 /* Fill temp table name (one integer column id) with ids[0..n);
  * duplicates are fine. */
-static int temp_ids(struct store_db *db, const char *name, const int64_t *ids,
+static int temp_ids(struct store_sqlite *db, const char *name, const int64_t *ids,
 		    size_t n)
 {
 	sqlite3_stmt *ins = NULL;
@@ -345,7 +345,7 @@ static void mark_refs(const struct store_rows *all, bool *keep,
 
 /* Keep the rows of all (table t) that keep marks, and repack t when any
  * go. */
-static int keep_rows(struct store_db *db, enum store_packed_table t,
+static int keep_rows(struct store_sqlite *db, enum store_packed_table t,
 		     struct store_rows *all, const bool *keep,
 		     struct store_maintain_stats *stats)
 {
@@ -369,7 +369,7 @@ static int keep_rows(struct store_db *db, enum store_packed_table t,
  * table is repacked when any of its rows go (ids stay). The strings the
  * kept frames and functions name go to temp.live_strings.
  */
-static int collect_packed(struct store_db *db, const struct store_sums *live,
+static int collect_packed(struct store_sqlite *db, const struct store_sums *live,
 			  struct store_maintain_stats *stats)
 {
 	struct store_rows nodes = { 0 }, frames = { 0 }, functions = { 0 };
@@ -426,7 +426,7 @@ out:
 
 /* Delete rows nothing refers to, leaves first: label sets, stack nodes
  * off every stored stack's path, then frames, functions and strings. */
-static int collect(struct store_db *db, struct store_maintain_stats *stats)
+static int collect(struct store_sqlite *db, struct store_maintain_stats *stats)
 {
 	static const char *const steps[] = {
 		"DELETE FROM label_sets WHERE id NOT IN "
@@ -494,7 +494,7 @@ static int check_policy(const struct store_policy *p)
 	return p->max_age_s < 0 ? -EINVAL : 0;
 }
 
-static int maintain_locked(struct store_db *db, int64_t now_s,
+static int maintain_locked(struct store_sqlite *db, int64_t now_s,
 			   const struct store_policy *p,
 			   struct store_maintain_stats *stats)
 {
@@ -553,10 +553,11 @@ static int maintain_locked(struct store_db *db, int64_t now_s,
 	return 0;
 }
 
-int store_db__maintain(struct store_db *db, int64_t now_s,
+int store_sqlite__maintain(struct store_db *handle, int64_t now_s,
 		       const struct store_policy *p,
 		       struct store_maintain_stats *ret_stats)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_maintain_stats stats = { 0 };
 	struct store_policy defaults;
 	int r;

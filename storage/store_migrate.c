@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_migrate.c — the schema's history: migrations[v] turns a version-v
- * file into version v + 1, and a writable open (store_db.c) brings every
+ * file into version v + 1, and a writable open (store_sqlite.c) brings every
  * older file to STORE_SCHEMA_VERSION with store_migrate__run before
  * anything else touches it. Each step is SQL and optionally a C
  * conversion, written with the layers below (blocks and packed tables);
@@ -23,16 +23,16 @@
  * String references use 0 for "none" rather than NULL so UNIQUE constraints
  * deduplicate rows with missing values (SQLite treats NULLs as distinct).
  */
-static int migrate_blocks(struct store_db *db, int from);
-static int recode_blocks(struct store_db *db, int from);
-static int pack_tables(struct store_db *db, int from);
-static int scrub_kernel(struct store_db *db, int from);
+static int migrate_blocks(struct store_sqlite *db, int from);
+static int recode_blocks(struct store_sqlite *db, int from);
+static int pack_tables(struct store_sqlite *db, int from);
+static int scrub_kernel(struct store_sqlite *db, int from);
 
 static const struct {
 	const char *sql;
 	/* after sql, or NULL; from: the version the file had before
 	 * the migration started */
-	int (*convert)(struct store_db *db, int from);
+	int (*convert)(struct store_sqlite *db, int from);
 } migrations[] = {
 	/* 0 -> 1: the first schema. */ {
 	"CREATE TABLE strings ("
@@ -186,7 +186,7 @@ _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
 	       "one migration step per schema version");
 
 /* Bring a writable file to STORE_SCHEMA_VERSION in one transaction. */
-static int migrate(struct store_db *db, int *ret_from)
+static int migrate(struct store_sqlite *db, int *ret_from)
 {
 	char sql[128];
 	int version, r;
@@ -226,7 +226,7 @@ rollback:
 }
 
 /* Schema 2 -> 3: the rows of samples become one block per bucket. */
-static int migrate_blocks(struct store_db *db, int from)
+static int migrate_blocks(struct store_sqlite *db, int from)
 {
 	struct store_sums m = { 0 };
 	sqlite3_stmt *st = NULL;
@@ -283,7 +283,7 @@ static int recode_one(void *ctx, int64_t time_s, int64_t set, int64_t node,
 
 /* Schema 3 -> 4: every block re-encoded in the new format. Blocks that the
  * 2 -> 3 step just wrote (a file older than 3) are new already. */
-static int recode_blocks(struct store_db *db, int from)
+static int recode_blocks(struct store_sqlite *db, int from)
 {
 	struct store_sums m = { 0 };
 	sqlite3_stmt *st = NULL, *put = NULL;
@@ -338,7 +338,7 @@ out:
 }
 
 /* Pack the rows sql selects (id, then the columns, by id) into table t. */
-static int pack_rows(struct store_db *db, const char *sql,
+static int pack_rows(struct store_sqlite *db, const char *sql,
 		     enum store_packed_table t)
 {
 	struct store_rows all = { 0 };
@@ -367,7 +367,7 @@ static int pack_rows(struct store_db *db, const char *sql,
 }
 
 /* Schema 4 -> 5: the rows of stack_nodes, frames and functions packed. */
-static int pack_tables(struct store_db *db, int from)
+static int pack_tables(struct store_sqlite *db, int from)
 {
 	int r;
 
@@ -389,7 +389,7 @@ static int pack_tables(struct store_db *db, int from)
 }
 
 /* Schema 5 -> 6: kernel frames lose their address. */
-static int scrub_kernel(struct store_db *db, int from)
+static int scrub_kernel(struct store_sqlite *db, int from)
 {
 	struct store_rows all = { 0 };
 	int r;
@@ -410,7 +410,7 @@ static int scrub_kernel(struct store_db *db, int from)
  * convert_auto_vacuum, it needs as much free space again; a crash leaves
  * the old file). Then every page read is checked.
  */
-static int convert_checksums(struct store_db *db, int from)
+static int convert_checksums(struct store_sqlite *db, int from)
 {
 	int r;
 
@@ -437,7 +437,7 @@ static int convert_checksums(struct store_db *db, int from)
  * rewrites the file (and needs as much free space again); a crash during
  * it leaves the old file, and the next writable open tries again.
  */
-static int convert_auto_vacuum(struct store_db *db)
+static int convert_auto_vacuum(struct store_sqlite *db)
 {
 	int64_t mode;
 	int r;
@@ -449,7 +449,7 @@ static int convert_auto_vacuum(struct store_db *db)
 }
 
 
-int store_migrate__run(struct store_db *db)
+int store_migrate__run(struct store_sqlite *db)
 {
 	int from = 0, r;
 

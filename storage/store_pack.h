@@ -192,19 +192,19 @@ int store_block__decode_v3(const void *data, size_t len,
  * bucket holds already. m is sorted and must be cleared afterwards.
  * Returns 0 or -errno.
  */
-int store_block__put(struct store_db *db, int64_t time_s,
+int store_block__put(struct store_sqlite *db, int64_t time_s,
 		     int64_t duration_s, struct store_sums *m);
 
 /* The label sets that pass f. Returns 0 and *ret (free with
  * store_lsset__free), or -errno. */
-int store_block__filter_sets(struct store_db *db, const struct store_filter *f,
+int store_block__filter_sets(struct store_sqlite *db, const struct store_filter *f,
 			     struct store_lsset *ret);
 
 /*
  * Call fn for every entry of every block in q's range that passes q's
  * filter. Returns 0, -EINVAL (inverted range, corrupt block), or -errno.
  */
-int store_block__scan(struct store_db *db, const struct store_query *q,
+int store_block__scan(struct store_sqlite *db, const struct store_query *q,
 		      store_block_fn fn, void *ctx);
 
 /* ---- packed tables (store_packed.c, schema 5) ---- */
@@ -216,10 +216,10 @@ int store_block__scan(struct store_db *db, const struct store_query *q,
  * decode, ids out of order, a parent not below its child), or -errno.
  */
 typedef int (*store_row_fn)(void *ctx, const struct store_row *row);
-int store_packed__load(struct store_db *db, enum store_packed_table t,
+int store_packed__load(struct store_sqlite *db, enum store_packed_table t,
 		       int64_t after, store_row_fn fn, void *ctx);
 /* Every row of table t into *ret (appended). Returns as above. */
-int store_packed__load_all(struct store_db *db, enum store_packed_table t,
+int store_packed__load_all(struct store_sqlite *db, enum store_packed_table t,
 			   struct store_rows *ret);
 
 /*
@@ -228,10 +228,10 @@ int store_packed__load_all(struct store_db *db, enum store_packed_table t,
  * chunks follow. Returns 0, -EINVAL (ids out of order, corrupt last
  * chunk), or -errno.
  */
-int store_packed__append(struct store_db *db, enum store_packed_table t,
+int store_packed__append(struct store_sqlite *db, enum store_packed_table t,
 			 const struct store_row *v, size_t n);
 
 /* Replace all of table t with rows v (ascending ids), packed anew.
  * Returns 0 or -errno. */
-int store_packed__replace(struct store_db *db, enum store_packed_table t,
+int store_packed__replace(struct store_sqlite *db, enum store_packed_table t,
 			  const struct store_row *v, size_t n);

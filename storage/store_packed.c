@@ -223,7 +223,7 @@ static int chunk_decode(enum store_packed_table t,
 	return 0;
 }
 
-static int corrupt(struct store_db *db, enum store_packed_table t, int r)
+static int corrupt(struct store_sqlite *db, enum store_packed_table t, int r)
 {
 	char msg[64];
 
@@ -233,7 +233,7 @@ static int corrupt(struct store_db *db, enum store_packed_table t, int r)
 	return store_sql__fail_msg(db, r, msg);
 }
 
-int store_packed__load(struct store_db *db, enum store_packed_table t,
+int store_packed__load(struct store_sqlite *db, enum store_packed_table t,
 		       int64_t after, store_row_fn fn, void *ctx)
 {
 	struct store_block_reader rd = { 0 };
@@ -270,7 +270,7 @@ int store_packed__load(struct store_db *db, enum store_packed_table t,
 
 /* Write v[0..n) as the chunk of table t that starts at v[0].id
  * (replacing it). */
-static int chunk_put(struct store_db *db, enum store_packed_table t,
+static int chunk_put(struct store_sqlite *db, enum store_packed_table t,
 		     const struct store_row *v, size_t n)
 {
 	unsigned char *data;
@@ -288,7 +288,7 @@ static int chunk_put(struct store_db *db, enum store_packed_table t,
 
 /* Write v[0..n) (checked: valid, ascending above after) in chunks of
  * STORE_PACKED_CHUNK, after the rows already in tail (which it fills). */
-static int put_after(struct store_db *db, enum store_packed_table t,
+static int put_after(struct store_sqlite *db, enum store_packed_table t,
 		     struct store_rows *tail, int64_t after,
 		     const struct store_row *v, size_t n)
 {
@@ -319,7 +319,7 @@ static int push_row(void *ctx, const struct store_row *row)
 	return store_rows__push(ctx, row);
 }
 
-int store_packed__append(struct store_db *db, enum store_packed_table t,
+int store_packed__append(struct store_sqlite *db, enum store_packed_table t,
 			 const struct store_row *v, size_t n)
 {
 	struct store_block_reader rd = { 0 };
@@ -355,7 +355,7 @@ int store_packed__append(struct store_db *db, enum store_packed_table t,
 	return r;
 }
 
-int store_packed__replace(struct store_db *db, enum store_packed_table t,
+int store_packed__replace(struct store_sqlite *db, enum store_packed_table t,
 			  const struct store_row *v, size_t n)
 {
 	struct store_rows tail = { 0 };
@@ -368,7 +368,7 @@ int store_packed__replace(struct store_db *db, enum store_packed_table t,
 	return r;
 }
 
-int store_packed__load_all(struct store_db *db, enum store_packed_table t,
+int store_packed__load_all(struct store_sqlite *db, enum store_packed_table t,
 			   struct store_rows *ret)
 {
 	return store_packed__load(db, t, 0, push_row, ret);

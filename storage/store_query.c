@@ -32,7 +32,7 @@ void store_query_init(struct store_query *q)
 static const struct store_query everything = { INT64_MIN, INT64_MAX, NULL };
 
 /* Prepare sql and bind ?1, ?2 to the range of q. */
-static int prepare_range(struct store_db *db, const char *sql,
+static int prepare_range(struct store_sqlite *db, const char *sql,
 			 const struct store_query *q, sqlite3_stmt **ret_st)
 {
 	sqlite3_stmt *st;
@@ -67,7 +67,7 @@ void store_summary__free(struct store_summary *s)
 
 /* Counts by name over the range from sql (?1, ?2: the range), into
  * *list (drops or events). */
-static int summary_counts(struct store_db *db, const struct store_query *q,
+static int summary_counts(struct store_sqlite *db, const struct store_query *q,
 			  const char *sql, struct store_drop **list, size_t *n)
 {
 	sqlite3_stmt *st;
@@ -123,9 +123,10 @@ static int summary_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 	return r;
 }
 
-int store_db__summary(struct store_db *db, const struct store_query *q,
+int store_sqlite__summary(struct store_db *handle, const struct store_query *q,
 		      struct store_summary **ret_summary)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct summary_acc acc = { 0 };
 	struct store_read_cache *cache;
 	struct store_summary *s;
@@ -151,7 +152,7 @@ int store_db__summary(struct store_db *db, const struct store_query *q,
 	reading = true;
 	acc.c = cache;
 	r = store_block__scan(db, q, summary_entry, &acc);
-	if (r == -EINVAL && !strstr(db->errmsg, "range"))
+	if (r == -EINVAL && !strstr(db->base.errmsg, "range"))
 		r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r < 0)
 		goto out;
@@ -268,7 +269,7 @@ static size_t scratch_bytes(const struct store_tree_scratch *s)
 
 /* The handle's scratch, with an entry for every cached stack node: grown
  * to the cache and an eighth more (not doubled: it is kept). */
-static int scratch_for(struct store_db *db, const struct store_read_cache *c,
+static int scratch_for(struct store_sqlite *db, const struct store_read_cache *c,
 		       struct store_tree_scratch **ret)
 {
 	struct store_tree_scratch *s = db->tree_scratch;
@@ -296,7 +297,7 @@ static int scratch_for(struct store_db *db, const struct store_read_cache *c,
 
 /* Put the handle's scratch back at rest (also after a failed query), or
  * free it when it is over SCRATCH_KEEP. */
-static void scratch_rest(struct store_db *db)
+static void scratch_rest(struct store_sqlite *db)
 {
 	struct store_tree_scratch *s = db->tree_scratch;
 
@@ -354,7 +355,7 @@ static int children_reserve(struct store_tree_scratch *s)
 }
 
 struct tree_build {
-	struct store_db *db;
+	struct store_sqlite *db;
 	const struct store_read_cache *c;
 	struct store_tree *t;
 	struct store_tree_scratch *s;
@@ -580,9 +581,10 @@ out:
 	return r;
 }
 
-int store_db__query_tree(struct store_db *db, const struct store_query *q,
+int store_sqlite__query_tree(struct store_db *handle, const struct store_query *q,
 			 struct store_tree **ret_tree)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_tree_node root = { .name = "all" };
 	struct tree_build b = { .db = db };
 	struct store_read_cache *cache;
@@ -607,7 +609,7 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 	r = scratch_for(db, cache, &b.s);
 	if (r == 0)
 		r = store_block__scan(db, q, count_entry, &b);
-	if (r == -EINVAL && !strstr(db->errmsg, "range"))
+	if (r == -EINVAL && !strstr(db->base.errmsg, "range"))
 		r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r == 0)
 		r = place_counts(&b);
@@ -632,7 +634,7 @@ out:
 	return r;
 }
 
-void store_query__close(struct store_db *db)
+void store_query__close(struct store_sqlite *db)
 {
 	scratch_free(db->tree_scratch);
 	db->tree_scratch = NULL;

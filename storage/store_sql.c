@@ -6,9 +6,10 @@
  * store_vfs.c), the prepared statements the layers above keep, reads of
  * one snapshot, metadata, checkpoints, the integrity check, and the
  * boundary to SQLite's result codes: every one is turned into -errno
- * here (store_sql__fail) and its message kept for store_db__errmsg().
+ * here (store_sql__fail) and its message kept for store_db__errmsg()
+ * (in the handle's head, struct store_db).
  * Nothing here knows the writer, the queries or the migrations: the
- * public open (store_db.c) runs the migrations after this layer has
+ * backend's open (store_sqlite.c) runs the migrations after this layer has
  * opened the file, and closes the layers above before this one.
  */
 #include <errno.h>
@@ -66,13 +67,14 @@ static int err_from_sqlite(int rc)
  * which then fails with SQLITE_INTERRUPT (-ETIMEDOUT). */
 static int deadline_check(void *ctx)
 {
-	const struct store_db *db = ctx;
+	const struct store_sqlite *db = ctx;
 
 	return db->deadline_ns && common_now_ns() > db->deadline_ns;
 }
 
-void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns)
+void store_sqlite__set_deadline(struct store_db *handle, uint64_t deadline_ns)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	if (!db)
 		return;
 	db->deadline_ns = deadline_ns;
@@ -80,13 +82,13 @@ void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns)
 				 deadline_ns ? deadline_check : NULL, db);
 }
 
-int store_sql__fail_msg(struct store_db *db, int err, const char *msg)
+int store_sql__fail_msg(struct store_sqlite *db, int err, const char *msg)
 {
-	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg);
+	snprintf(db->base.errmsg, sizeof(db->base.errmsg), "%s", msg);
 	return err;
 }
 
-int store_sql__fail(struct store_db *db, int rc)
+int store_sql__fail(struct store_sqlite *db, int rc)
 {
 	int err = err_from_sqlite(rc);
 
@@ -100,7 +102,7 @@ int store_sql__fail(struct store_db *db, int rc)
 	return store_sql__fail_msg(db, err, sqlite3_errmsg(db->sql));
 }
 
-int store_sql__stmt(struct store_db *db, enum store_stmt id, const char *sql,
+int store_sql__stmt(struct store_sqlite *db, enum store_stmt id, const char *sql,
 		    sqlite3_stmt **ret_stmt)
 {
 	sqlite3_stmt *st = db->stmts[id];
@@ -119,7 +121,7 @@ int store_sql__stmt(struct store_db *db, enum store_stmt id, const char *sql,
 	return 0;
 }
 
-int store_sql__put_blob(struct store_db *db, enum store_stmt id, const char *sql,
+int store_sql__put_blob(struct store_sqlite *db, enum store_stmt id, const char *sql,
 			int64_t a, int64_t b, int64_t c, const void *data, size_t len)
 {
 	sqlite3_stmt *st;
@@ -137,7 +139,7 @@ int store_sql__put_blob(struct store_db *db, enum store_stmt id, const char *sql
 	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 }
 
-int store_sql__exec(struct store_db *db, const char *sql)
+int store_sql__exec(struct store_sqlite *db, const char *sql)
 {
 	int rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
 
@@ -145,7 +147,7 @@ int store_sql__exec(struct store_db *db, const char *sql)
 }
 
 /* Run a query returning one integer. */
-int store_sql__query_int(struct store_db *db, const char *sql, int64_t *ret)
+int store_sql__query_int(struct store_sqlite *db, const char *sql, int64_t *ret)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -170,7 +172,7 @@ out:
  * that may become an Ember database), or -EINVAL (another application's file,
  * not SQLite, corrupt), -ENOTSUP (newer Ember), -errno.
  */
-int store_sql__version(struct store_db *db)
+int store_sql__version(struct store_sqlite *db)
 {
 	int64_t app_id, version, n_objects;
 	int r;
@@ -200,7 +202,7 @@ int store_sql__version(struct store_db *db)
 /* The reserved bytes per page the file has (or, on a new file, will
  * have); with want >= 0, ask for want (taking effect on a new file, or
  * at the next VACUUM). */
-int store_sql__reserve_bytes(struct store_db *db, int want)
+int store_sql__reserve_bytes(struct store_sqlite *db, int want)
 {
 	int n = want;
 
@@ -210,14 +212,14 @@ int store_sql__reserve_bytes(struct store_db *db, int want)
 }
 
 /* How the checksum VFS treats this file's pages (STORE_FCNTL_CHECKSUMS). */
-void store_sql__set_checksums(struct store_db *db, int mode)
+void store_sql__set_checksums(struct store_sqlite *db, int mode)
 {
 	sqlite3_file_control(db->sql, "main", STORE_FCNTL_CHECKSUMS, &mode);
 }
 
 /* A file of this schema has a checksum in every page: check them all. A
  * header that says otherwise was damaged. */
-int store_sql__check_checksums(struct store_db *db)
+int store_sql__check_checksums(struct store_sqlite *db)
 {
 	if (store_sql__reserve_bytes(db, -1) != STORE_PAGE_RESERVE)
 		return store_sql__fail_msg(db, -EUCLEAN, "damaged database header "
@@ -233,9 +235,9 @@ int store_sql__check_checksums(struct store_db *db)
  * only after a commit that succeeded, a commit that needed the WAL to grow
  * never succeeded again (also after a restart). Checkpoint after about
  * STORE_WAL_CHECKPOINT_BYTES and cut the WAL back to STORE_WAL_LIMIT_BYTES
- * when it restarts; a failed commit checkpoints too (store_db__commit).
+ * when it restarts; a failed commit checkpoints too (store_sqlite__commit).
  */
-static int bound_wal(struct store_db *db)
+static int bound_wal(struct store_sqlite *db)
 {
 	char sql[128];
 	int64_t page;
@@ -251,7 +253,7 @@ static int bound_wal(struct store_db *db)
 	return store_sql__exec(db, sql);
 }
 
-int store_sql__checkpoint(struct store_db *db, bool truncate)
+int store_sql__checkpoint(struct store_sqlite *db, bool truncate)
 {
 	int busy = 0, log = 0, done = 0, rc;
 
@@ -267,7 +269,7 @@ int store_sql__checkpoint(struct store_db *db, bool truncate)
 }
 
 /* Empty an Ember file in place (STORE_OPEN_TRUNCATE). */
-static int reset(struct store_db *db)
+static int reset(struct store_sqlite *db)
 {
 	int r;
 
@@ -329,7 +331,7 @@ static void sql_labels_match(sqlite3_context *ctx, int argc,
 	sqlite3_result_int(ctx, store_filter__match(f, &l));
 }
 
-static int open_sqlite(struct store_db *db, const char *path,
+static int open_sqlite(struct store_sqlite *db, const char *path,
 		       const char *query, int flags)
 {
 	char *uri = path_uri(path, query);
@@ -357,7 +359,7 @@ static int open_sqlite(struct store_db *db, const char *path,
 	return rc == SQLITE_OK ? 0 : -ENOMEM;
 }
 
-static void close_sqlite(struct store_db *db)
+static void close_sqlite(struct store_sqlite *db)
 {
 	for (size_t i = 0; i < STMT_COUNT; i++) {
 		sqlite3_finalize(db->stmts[i]);
@@ -375,7 +377,7 @@ static bool side_file_exists(const char *path, const char *suffix)
 	return access(side, F_OK) == 0;
 }
 
-static int open_read(struct store_db *db, const char *path)
+static int open_read(struct store_sqlite *db, const char *path)
 {
 	int r;
 
@@ -412,7 +414,7 @@ static int open_read(struct store_db *db, const char *path)
 	return store_sql__check_checksums(db);
 }
 
-static int open_write(struct store_db *db, const char *path, unsigned flags)
+static int open_write(struct store_sqlite *db, const char *path, unsigned flags)
 {
 	int r;
 
@@ -501,7 +503,7 @@ static void remove_side_files(const char *path)
 	close(fd); /* and with it the lock */
 }
 
-int store_sql__seal(struct store_db *db)
+int store_sql__seal(struct store_sqlite *db)
 {
 	sqlite3_stmt *st = NULL;
 	const char *mode;
@@ -525,7 +527,7 @@ out:
 	return r;
 }
 
-int store_sql__open(struct store_db *db, const char *path, unsigned flags)
+int store_sql__open(struct store_sqlite *db, const char *path, unsigned flags)
 {
 	db->writable = flags & STORE_OPEN_WRITE;
 	/* Side files this reader's open creates go again at close. */
@@ -535,7 +537,7 @@ int store_sql__open(struct store_db *db, const char *path, unsigned flags)
 	return db->writable ? open_write(db, path, flags) : open_read(db, path);
 }
 
-void store_sql__close(struct store_db *db)
+void store_sql__close(struct store_sqlite *db)
 {
 	close_sqlite(db);
 	if (db->tidy_path) {
@@ -545,12 +547,12 @@ void store_sql__close(struct store_db *db)
 	}
 }
 
-bool store_sql__in_transaction(const struct store_db *db)
+bool store_sql__in_transaction(const struct store_sqlite *db)
 {
 	return db->sql && !sqlite3_get_autocommit(db->sql);
 }
 
-int store_sql__read_begin(struct store_db *db, const char *name)
+int store_sql__read_begin(struct store_sqlite *db, const char *name)
 {
 	char sql[64];
 
@@ -561,7 +563,7 @@ int store_sql__read_begin(struct store_db *db, const char *name)
 	return store_sql__exec(db, sql);
 }
 
-void store_sql__read_end(struct store_db *db, const char *name)
+void store_sql__read_end(struct store_sqlite *db, const char *name)
 {
 	char sql[64];
 
@@ -572,31 +574,14 @@ void store_sql__read_end(struct store_db *db, const char *name)
 	db->read_savepoint = false;
 }
 
-const char *store_db__errmsg(const struct store_db *db)
-{
-	if (!db)
-		return "no database handle";
-	return db->errmsg;
-}
-
 static const char meta_set_sql[] =
 	"INSERT INTO meta (key, value) VALUES (?1, ?2) "
 	"ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 static const char meta_get_sql[] = "SELECT value FROM meta WHERE key = ?1";
 
-int store_db__set_metaf(struct store_db *db, const char *key, const char *fmt, ...)
+int store_sqlite__set_meta(struct store_db *handle, const char *key, const char *value)
 {
-	char buf[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return store_db__set_meta(db, key, buf);
-}
-
-int store_db__set_meta(struct store_db *db, const char *key, const char *value)
-{
+	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st;
 	int r, rc;
 
@@ -614,8 +599,9 @@ int store_db__set_meta(struct store_db *db, const char *key, const char *value)
 	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 }
 
-int store_db__get_meta(struct store_db *db, const char *key, char **ret_value)
+int store_sqlite__get_meta(struct store_db *handle, const char *key, char **ret_value)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st;
 	char *value;
 	int r, rc;
@@ -644,8 +630,9 @@ int store_db__get_meta(struct store_db *db, const char *key, char **ret_value)
 	return r;
 }
 
-int store_db__check(struct store_db *db, char **ret_msg)
+int store_sqlite__check(struct store_db *handle, char **ret_msg)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st = NULL;
 	char *msg = NULL, *grown;
 	size_t len = 0;

@@ -48,7 +48,7 @@ static int64_t floor_to(int64_t t, int64_t step)
 }
 
 /* The first bucket start and last bucket end within q's range. */
-static int data_span(struct store_db *db, const struct store_query *q,
+static int data_span(struct store_sqlite *db, const struct store_query *q,
 		     int64_t *ret_first, int64_t *ret_end, bool *ret_empty)
 {
 	sqlite3_stmt *st;
@@ -117,7 +117,7 @@ static int compare_series(const void *pa, const void *pb)
 }
 
 struct timeline_fill {
-	struct store_db *db;
+	struct store_sqlite *db;
 	struct store_timeline *t;
 	const char *split;
 	struct store_map by_value; /* label value -> series */
@@ -188,7 +188,7 @@ static int timeline_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 	return 0;
 }
 
-static int fill_timeline(struct store_db *db, const struct store_query *q,
+static int fill_timeline(struct store_sqlite *db, const struct store_query *q,
 			 const char *split, struct store_timeline *t)
 {
 	struct timeline_fill f = { .db = db, .t = t, .split = split };
@@ -215,10 +215,11 @@ static int fill_timeline(struct store_db *db, const struct store_query *q,
 	return r;
 }
 
-int store_db__query_timeline(struct store_db *db, const struct store_query *q,
+int store_sqlite__query_timeline(struct store_db *handle, const struct store_query *q,
 			     int64_t step_s, const char *split_label,
 			     struct store_timeline **ret_timeline)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_query range = { INT64_MIN, INT64_MAX, NULL };
 	struct store_timeline *t = NULL;
 	int64_t first = 0, end = 0, from, to;
@@ -305,7 +306,7 @@ static int sum_set(void *ctx, int64_t time_s, int64_t set, int64_t node,
 }
 
 /* Call fn for every label set in q's range with its samples. */
-static int for_each_label_set(struct store_db *db, const struct store_query *q,
+static int for_each_label_set(struct store_sqlite *db, const struct store_query *q,
 			      int (*fn)(void *ctx, const struct store_labels *l,
 					uint64_t samples),
 			      void *ctx)
@@ -492,9 +493,10 @@ static int keep_set(void *ctx, const struct store_labels *l, uint64_t samples)
 	return 0;
 }
 
-int store_db__label_sets(struct store_db *db, const struct store_query *q,
+int store_sqlite__label_sets(struct store_db *handle, const struct store_query *q,
 			 struct store_label_sets **ret_sets)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_label_sets *sets;
 	int r;
 
@@ -586,40 +588,43 @@ out:
 	return r;
 }
 
-int store_db__label_values(struct store_db *db, const struct store_query *q,
+int store_sqlite__label_values(struct store_db *handle, const struct store_query *q,
 			   const char *name, struct store_label_value **ret_values,
 			   size_t *ret_n)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_label_sets *sets = NULL;
 	int r;
 
 	if (!db || !name || !ret_values || !ret_n)
 		return -EINVAL;
-	r = store_db__label_sets(db, q, &sets);
+	r = store_sqlite__label_sets(&db->base, q, &sets);
 	if (r == 0)
 		r = store_label_sets__values(sets, name, ret_values, ret_n);
 	store_label_sets__free(sets);
 	return r;
 }
 
-int store_db__label_names(struct store_db *db, const struct store_query *q,
+int store_sqlite__label_names(struct store_db *handle, const struct store_query *q,
 			  char ***ret_names, size_t *ret_n)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_label_sets *sets = NULL;
 	int r;
 
 	if (!db || !ret_names || !ret_n)
 		return -EINVAL;
-	r = store_db__label_sets(db, q, &sets);
+	r = store_sqlite__label_sets(&db->base, q, &sets);
 	if (r == 0)
 		r = store_label_sets__names(sets, ret_names, ret_n);
 	store_label_sets__free(sets);
 	return r;
 }
 
-int store_db__span(struct store_db *db, const struct store_query *q,
+int store_sqlite__span(struct store_db *handle, const struct store_query *q,
 		   int64_t *ret_first, int64_t *ret_end, uint32_t *ret_step)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_query range;
 	sqlite3_stmt *st = NULL;
 	int64_t first = 0, end = 0, step = 10;
@@ -674,9 +679,10 @@ out:
 	return r;
 }
 
-int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s,
+int store_sqlite__drops_timeline(struct store_db *handle, int64_t from_s, int64_t step_s,
 			     size_t n_steps, uint64_t *counts)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st;
 	int64_t to_s;
 	int rc;

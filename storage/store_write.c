@@ -28,7 +28,7 @@
  * The id caches of the writer, one per deduplicated table. Strings (rows
  * without UNIQUE index), functions and frames (packed tables, schema 5)
  * have complete caches: copies of the tables' keys, brought up to date at
- * each store_db__begin under the write lock, and never trimmed; a miss
+ * each store_sqlite__begin under the write lock, and never trimmed; a miss
  * means a new row. Label sets keep their index and a bounded cache. Stack
  * nodes have their own complete index (struct store_writer's nodes).
  */
@@ -41,7 +41,7 @@ enum store_cache {
 };
 
 /* The writer's state on a handle (db->writer): created by the first
- * store_db__begin, freed by store_write__close. */
+ * store_sqlite__begin, freed by store_write__close. */
 struct store_writer {
 	bool in_flush;
 	int64_t flush_time_s;
@@ -81,7 +81,7 @@ static const char *const sql_of[STMT_COUNT] = {
 			   "duration_s = max(duration_s, excluded.duration_s)",
 };
 
-static int stmt(struct store_db *db, enum store_stmt id, sqlite3_stmt **ret)
+static int stmt(struct store_sqlite *db, enum store_stmt id, sqlite3_stmt **ret)
 {
 	return store_sql__stmt(db, id, sql_of[id], ret);
 }
@@ -121,10 +121,10 @@ static void bind_vals(sqlite3_stmt *st, const struct bind_val *v, int n)
 /*
  * The id of the row described by v in one deduplicated table: from the
  * cache, else (label sets only) SELECT with get, else INSERT with add. A
- * table without a UNIQUE index has a complete cache (store_db__begin
+ * table without a UNIQUE index has a complete cache (store_sqlite__begin
  * loads it), so a miss there means a new row.
  */
-static int get_or_add(struct store_db *db, enum store_cache cache,
+static int get_or_add(struct store_sqlite *db, enum store_cache cache,
 		      const void *key, size_t key_len, enum store_stmt get,
 		      enum store_stmt add, const struct bind_val *v, int n,
 		      int64_t *ret_id)
@@ -176,7 +176,7 @@ static int get_or_add(struct store_db *db, enum store_cache cache,
 
 /* Load the strings the cache does not hold yet (ids only grow between
  * collections). */
-static int load_strings(struct store_db *db)
+static int load_strings(struct store_sqlite *db)
 {
 	struct store_writer *w = db->writer;
 	struct store_map *map = &w->caches[CACHE_STRING];
@@ -233,7 +233,7 @@ static int cache_row(void *ctx, const struct store_row *row)
 	return r;
 }
 
-static int load_packed(struct store_db *db, enum store_cache cache,
+static int load_packed(struct store_sqlite *db, enum store_cache cache,
 		       enum store_packed_table t, int n_cols)
 {
 	struct store_writer *w = db->writer;
@@ -247,14 +247,14 @@ static int load_packed(struct store_db *db, enum store_cache cache,
  * writer added since (ids above what we hold), or everything after a
  * collection (gc_generation moved: ids may have been reused).
  */
-static int sync_caches(struct store_db *db)
+static int sync_caches(struct store_sqlite *db)
 {
 	struct store_writer *w = db->writer;
 	char *gen = NULL;
 	int64_t g;
 	int r;
 
-	r = store_db__get_meta(db, "gc_generation", &gen);
+	r = store_sqlite__get_meta(&db->base, "gc_generation", &gen);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	g = gen ? atoll(gen) : 0;
@@ -274,7 +274,7 @@ static int sync_caches(struct store_db *db)
 }
 
 /* String id of text; 0 for NULL ("none"). */
-static int string_id(struct store_db *db, const char *text, int64_t *ret_id)
+static int string_id(struct store_sqlite *db, const char *text, int64_t *ret_id)
 {
 	struct bind_val v = { .text = text };
 
@@ -287,7 +287,7 @@ static int string_id(struct store_db *db, const char *text, int64_t *ret_id)
 }
 
 /* Get or add the row of an all-integer table; v[].i doubles as cache key. */
-static int ints_id(struct store_db *db, enum store_cache cache,
+static int ints_id(struct store_sqlite *db, enum store_cache cache,
 		   enum store_stmt get, enum store_stmt add, const int64_t *vals,
 		   int n, int64_t *ret_id)
 {
@@ -299,7 +299,7 @@ static int ints_id(struct store_db *db, enum store_cache cache,
 			  ret_id);
 }
 
-static int labels_id(struct store_db *db, const struct store_labels *l,
+static int labels_id(struct store_sqlite *db, const struct store_labels *l,
 		     int64_t *ret_id)
 {
 	static const struct store_labels none;
@@ -322,7 +322,7 @@ static int labels_id(struct store_db *db, const struct store_labels *l,
 
 /* A new row of packed table t with columns vals and the next id, written
  * at commit. Returns 0 and *ret_id, or -ENOMEM. */
-static int packed_add(struct store_db *db, enum store_packed_table t,
+static int packed_add(struct store_sqlite *db, enum store_packed_table t,
 		      int64_t id, const int64_t *vals, int n, int64_t *ret_id)
 {
 	struct store_writer *w = db->writer;
@@ -339,7 +339,7 @@ static int packed_add(struct store_db *db, enum store_packed_table t,
 
 /* The id of the frame or function with columns vals: from the cache (a
  * complete copy of the table's keys), else a new row. */
-static int packed_id(struct store_db *db, enum store_cache cache,
+static int packed_id(struct store_sqlite *db, enum store_cache cache,
 		     enum store_packed_table t, const int64_t *vals, int n,
 		     int64_t *ret_id)
 {
@@ -360,7 +360,7 @@ static int packed_id(struct store_db *db, enum store_cache cache,
 	return packed_add(db, t, id, vals, n, ret_id);
 }
 
-static int frame_id(struct store_db *db, const struct store_frame *f,
+static int frame_id(struct store_sqlite *db, const struct store_frame *f,
 		    int64_t *ret_id)
 {
 	int64_t fn[3], fr[5];
@@ -382,7 +382,7 @@ static int frame_id(struct store_db *db, const struct store_frame *f,
 	return packed_id(db, CACHE_FRAME, STORE_PACKED_FRAMES, fr, 5, ret_id);
 }
 
-static int step_done(struct store_db *db, sqlite3_stmt *st)
+static int step_done(struct store_sqlite *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
@@ -392,7 +392,7 @@ static int step_done(struct store_db *db, sqlite3_stmt *st)
 
 /* The node under parent with frame: from the index, else the next id
  * (written to the trie at commit). */
-static int node_id(struct store_db *db, int64_t parent, int64_t frame,
+static int node_id(struct store_sqlite *db, int64_t parent, int64_t frame,
 		   int64_t *ret_id)
 {
 	struct store_writer *w = db->writer;
@@ -413,7 +413,7 @@ static int node_id(struct store_db *db, int64_t parent, int64_t frame,
 }
 
 /* The writer of db with a flush open, or NULL (and the message said). */
-static struct store_writer *flushing(struct store_db *db)
+static struct store_writer *flushing(struct store_sqlite *db)
 {
 	if (!db->writer || !db->writer->in_flush) {
 		store_sql__fail_msg(db, -EINVAL, "no open flush");
@@ -422,8 +422,9 @@ static struct store_writer *flushing(struct store_db *db)
 	return db->writer;
 }
 
-int store_db__begin(struct store_db *db, int64_t time_s, uint32_t duration_s)
+int store_sqlite__begin(struct store_db *handle, int64_t time_s, uint32_t duration_s)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_writer *w;
 	int r;
 
@@ -451,10 +452,11 @@ int store_db__begin(struct store_db *db, int64_t time_s, uint32_t duration_s)
 	return 0;
 }
 
-int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
+int store_sqlite__add_stack(struct store_db *handle, const struct store_labels *labels,
 			const struct store_frame *frames, size_t n_frames,
 			uint64_t count)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_writer *w;
 	int64_t labels_set, node = 0, frame;
 	int r;
@@ -480,7 +482,7 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 }
 
 /* A (time, name) -> count row of drops or events, summed. */
-static int add_count(struct store_db *db, enum store_stmt id, const char *name,
+static int add_count(struct store_sqlite *db, enum store_stmt id, const char *name,
 		     uint64_t count)
 {
 	struct store_writer *w;
@@ -504,18 +506,21 @@ static int add_count(struct store_db *db, enum store_stmt id, const char *name,
 	return step_done(db, st);
 }
 
-int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count)
+int store_sqlite__add_drops(struct store_db *handle, const char *reason, uint64_t count)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	return add_count(db, STMT_DROP_ADD, reason, count);
 }
 
-int store_db__add_events(struct store_db *db, const char *name, uint64_t count)
+int store_sqlite__add_events(struct store_db *handle, const char *name, uint64_t count)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	return add_count(db, STMT_EVENT_ADD, name, count);
 }
 
-int store_db__commit(struct store_db *db)
+int store_sqlite__commit(struct store_db *handle)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_writer *w;
 	sqlite3_stmt *st;
 	int r;
@@ -552,7 +557,7 @@ int store_db__commit(struct store_db *db)
 	w->in_flush = false;
 	return 0;
 fail:
-	store_db__rollback(db);
+	store_sqlite__rollback(&db->base);
 	/* A full disk: what earlier flushes committed goes from the WAL
 	 * into the file (when the file can grow), so the next flush writes
 	 * the WAL from its start in the space it already has instead of
@@ -563,8 +568,9 @@ fail:
 	return r;
 }
 
-void store_db__rollback(struct store_db *db)
+void store_sqlite__rollback(struct store_db *handle)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_writer *w = db ? db->writer : NULL;
 
 	if (!w || !w->in_flush)
@@ -577,12 +583,12 @@ void store_db__rollback(struct store_db *db)
 	drop_caches(w);
 }
 
-bool store_write__in_flush(const struct store_db *db)
+bool store_write__in_flush(const struct store_sqlite *db)
 {
 	return db->writer && db->writer->in_flush;
 }
 
-int store_write__flush_time(struct store_db *db, int64_t *ret_time_s)
+int store_write__flush_time(struct store_sqlite *db, int64_t *ret_time_s)
 {
 	struct store_writer *w = flushing(db);
 
@@ -592,13 +598,13 @@ int store_write__flush_time(struct store_db *db, int64_t *ret_time_s)
 	return 0;
 }
 
-void store_write__close(struct store_db *db)
+void store_write__close(struct store_sqlite *db)
 {
 	struct store_writer *w = db->writer;
 
 	if (!w)
 		return;
-	store_db__rollback(db);
+	store_sqlite__rollback(&db->base);
 	for (size_t i = 0; i < CACHE_COUNT; i++)
 		store_map__free(&w->caches[i]);
 	store_sums__free(&w->flush_sums);
