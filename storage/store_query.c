@@ -27,9 +27,10 @@ void store_query_init(struct store_query *q)
 	q->from_s = INT64_MIN;
 	q->to_s = INT64_MAX;
 	q->filter = NULL;
+	q->max_tree_nodes = 0;
 }
 
-static const struct store_query everything = { INT64_MIN, INT64_MAX, NULL };
+static const struct store_query everything = { .from_s = INT64_MIN, .to_s = INT64_MAX };
 
 /* Prepare sql and bind ?1, ?2 to the range of q. */
 static int prepare_range(struct store_sqlite *db, const char *sql,
@@ -596,6 +597,7 @@ int store_sqlite__query_tree(struct store_db *handle, const struct store_query *
 	b.t = calloc(1, sizeof(*b.t));
 	if (!b.t)
 		return -ENOMEM;
+	b.t->max = q ? q->max_tree_nodes : 0;
 	r = store_tree__add(b.t, &root, &index);
 	if (r < 0)
 		goto out;
@@ -613,6 +615,12 @@ int store_sqlite__query_tree(struct store_db *handle, const struct store_query *
 		r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r == 0)
 		r = place_counts(&b);
+	if (r == -E2BIG) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "the tree has more than %zu nodes", b.t->max);
+		r = store_sql__fail_msg(db, -E2BIG, msg);
+	}
 	if (b.s)
 		scratch_rest(db);
 	store_cache__read_end(db);

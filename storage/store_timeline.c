@@ -220,7 +220,7 @@ int store_sqlite__query_timeline(struct store_db *handle, const struct store_que
 			     struct store_timeline **ret_timeline)
 {
 	struct store_sqlite *db = store_sqlite__of(handle);
-	struct store_query range = { INT64_MIN, INT64_MAX, NULL };
+	struct store_query range = { .from_s = INT64_MIN, .to_s = INT64_MAX };
 	struct store_timeline *t = NULL;
 	int64_t first = 0, end = 0, from, to;
 	bool empty = true;

@@ -44,9 +44,13 @@ int store_tree__add(struct store_tree *t, const struct store_tree_node *node,
 
 	if (t->n == UINT32_MAX)
 		return -ENOMEM;
+	if (t->max && t->n >= t->max)
+		return -E2BIG;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
 
+		if (t->max && cap > t->max)
+			cap = t->max;
 		grown = realloc(t->nodes, cap * sizeof(*grown));
 		if (!grown)
 			return -ENOMEM;

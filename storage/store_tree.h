@@ -17,6 +17,7 @@
 struct store_tree {
 	struct store_tree_node *nodes;
 	size_t n, cap;
+	size_t max; /* at most this many nodes (-E2BIG); 0: no bound */
 	/* The interned texts the nodes point into: kept alive by this
 	 * reference after whatever interned them (a handle's read cache)
 	 * has moved on or closed. */
@@ -26,6 +27,7 @@ struct store_tree {
 };
 
 /* Append a copy of node; its index in *ret_index. Parents must come
- * before their children. Returns 0 or -ENOMEM. */
+ * before their children. Returns 0, -E2BIG (t->max nodes already) or
+ * -ENOMEM. */
 int store_tree__add(struct store_tree *t, const struct store_tree_node *node,
 		    uint32_t *ret_index);
