@@ -369,11 +369,10 @@ void store_tree__free(struct store_tree *t);
  *    into a function, that function too: inlined code is the machine code
  *    of the function it sits in (the first frame above the leaf that is
  *    not inlined), so a function slower in code the compiler inlined into
- *    it is named by its self. Not when that function is the inlined leaf's
- *    own (recursion, counted once), nor when no real function is above it.
- *    So selfs may add up to more than the samples; totals always could.
+ *    it is named by its self; none when no real function is above it. So
+ *    selfs may add up to more than the samples; totals always could.
  * Sorted by self, then total, descending, then name, module and kind.
- * Pure: any store's tree, merged trees included (their head side).
+ * Pure: any store's tree; of a merged tree, its head's functions.
  */
 struct store_top_entry {
 	const char *name;   /* borrowed from the tree */

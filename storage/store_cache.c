@@ -81,31 +81,24 @@ static int load_nodes(struct store_sqlite *db, struct store_read_cache *c)
 				  cache_node, c);
 }
 
+static int cache_string(void *ctx, int64_t id, const char *text, size_t len)
+{
+	struct store_read_cache *c = ctx;
+	int r;
+
+	(void)len;
+	if ((r = store_fit((void **)&c->string_text, &c->string_cap,
+			   sizeof(*c->string_text), id)) < 0 ||
+	    (r = intern(c, text, &c->string_text[id])) < 0)
+		return r;
+	if (id > c->max_string)
+		c->max_string = id;
+	return 0;
+}
+
 static int load_strings(struct store_sqlite *db, struct store_read_cache *c)
 {
-	sqlite3_stmt *st;
-	int r = 0, rc;
-
-	rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM strings "
-				"WHERE id > ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_sql__fail(db, rc);
-	sqlite3_bind_int64(st, 1, c->max_string);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-
-		if ((r = store_fit((void **)&c->string_text, &c->string_cap,
-				   sizeof(*c->string_text), id)) < 0 ||
-		    (r = intern(c, (const char *)sqlite3_column_text(st, 1),
-				&c->string_text[id])) < 0)
-			break;
-		if (id > c->max_string)
-			c->max_string = id;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_sql__fail(db, rc);
-	sqlite3_finalize(st);
-	return r;
+	return store_packed__load_strings(db, c->max_string, cache_string, c);
 }
 
 /* The text of string id; NULL for 0 ("none") and unknown ids (a file

@@ -235,3 +235,14 @@ int store_packed__append(struct store_sqlite *db, enum store_packed_table t,
  * Returns 0 or -errno. */
 int store_packed__replace(struct store_sqlite *db, enum store_packed_table t,
 			  const struct store_row *v, size_t n);
+
+/*
+ * Call fn for every row of strings with an id above after (the texts
+ * frames, functions and label sets point at; rows, not packed yet),
+ * text NULL for a NULL row. Returns 0, fn's error, or
+ * -errno.
+ */
+typedef int (*store_string_fn)(void *ctx, int64_t id, const char *text,
+			       size_t len);
+int store_packed__load_strings(struct store_sqlite *db, int64_t after,
+			       store_string_fn fn, void *ctx);

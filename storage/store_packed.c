@@ -388,3 +388,29 @@ ssize_t store_rows__find(const struct store_rows *a, int64_t id)
 	}
 	return lo < a->n && a->v[lo].id == id ? (ssize_t)lo : -1;
 }
+
+int store_packed__load_strings(struct store_sqlite *db, int64_t after,
+			       store_string_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	int r = 0, rc;
+
+	rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM strings "
+				"WHERE id > ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_sql__fail(db, rc);
+	sqlite3_bind_int64(st, 1, after);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* The text first, then its length (SQLite's order). */
+		const char *text = (const char *)sqlite3_column_text(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+
+		r = fn(ctx, sqlite3_column_int64(st, 0), text, len);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_sql__fail(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}

@@ -82,9 +82,9 @@ static int compare_top(const void *pa, const void *pb)
 
 /*
  * The function an inlined node i's own samples also count for: that of
- * the first frame above it that is not inlined, unless a node on the way
- * (i included) is of that same function or there is none (a process
- * node or the root comes first). SIZE_MAX: none.
+ * the first frame above it that is not inlined; SIZE_MAX when a process
+ * node or the root comes first. (It is never one of the inlined
+ * functions on the way: a function is (name, module, kind).)
  */
 static size_t inlined_into(const struct store_tree *t, const size_t *func,
 			   size_t i)
@@ -93,12 +93,7 @@ static size_t inlined_into(const struct store_tree *t, const size_t *func,
 
 	while (j != 0 && t->nodes[j].kind == STORE_FRAME_INLINED)
 		j = t->nodes[j].parent;
-	if (j == 0 || func[j] == SIZE_MAX)
-		return SIZE_MAX;
-	for (size_t k = i; k != j; k = t->nodes[k].parent)
-		if (func[k] == func[j])
-			return SIZE_MAX;
-	return func[j];
+	return j == 0 ? SIZE_MAX : func[j];
 }
 
 int store_tree__top(const struct store_tree *t,
@@ -108,7 +103,7 @@ int store_tree__top(const struct store_tree *t,
 	struct store_top_entry *entries = NULL;
 	size_t *first = NULL, *next = NULL, *stack = NULL, *func = NULL;
 	uint32_t *active = NULL;
-	size_t n = 0, depth = 0;
+	size_t n = 0, depth = 0, kept;
 	int r = -ENOMEM;
 
 	if (!t || !ret_entries || !ret_n)
@@ -180,6 +175,13 @@ int store_tree__top(const struct store_tree *t,
 		for (size_t c = first[i]; c != SIZE_MAX; c = next[c])
 			stack[depth++] = c;
 	}
+	/* A merged tree's paths only its base has are no function of its
+	 * head (a tree from a query has no node without samples). */
+	kept = 0;
+	for (size_t i = 0; i < n; i++)
+		if (entries[i].total)
+			entries[kept++] = entries[i];
+	n = kept;
 	qsort(entries, n, sizeof(*entries), compare_top);
 	*ret_entries = entries;
 	*ret_n = n;

@@ -174,36 +174,25 @@ static int get_or_add(struct store_sqlite *db, enum store_cache cache,
 	return 0;
 }
 
+static int cache_string(void *ctx, int64_t id, const char *text, size_t len)
+{
+	struct store_writer *w = ctx;
+	int r;
+
+	r = text ? store_map__put(&w->caches[CACHE_STRING], text, len, id, NULL) : 0;
+	if (r == 0 && id > w->cache_max_id[CACHE_STRING])
+		w->cache_max_id[CACHE_STRING] = id;
+	return r;
+}
+
 /* Load the strings the cache does not hold yet (ids only grow between
  * collections). */
 static int load_strings(struct store_sqlite *db)
 {
 	struct store_writer *w = db->writer;
-	struct store_map *map = &w->caches[CACHE_STRING];
-	sqlite3_stmt *st;
-	int r = 0, rc;
 
-	rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM strings "
-				"WHERE id > ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_sql__fail(db, rc);
-	sqlite3_bind_int64(st, 1, w->cache_max_id[CACHE_STRING]);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		const unsigned char *text = sqlite3_column_text(st, 1);
-
-		r = text ? store_map__put(map, text,
-					  (size_t)sqlite3_column_bytes(st, 1),
-					  id, NULL) : 0;
-		if (r < 0)
-			break;
-		if (id > w->cache_max_id[CACHE_STRING])
-			w->cache_max_id[CACHE_STRING] = id;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_sql__fail(db, rc);
-	sqlite3_finalize(st);
-	return r;
+	return store_packed__load_strings(db, w->cache_max_id[CACHE_STRING],
+					  cache_string, w);
 }
 
 static int index_node(void *ctx, const struct store_row *n)

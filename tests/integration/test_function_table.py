@@ -55,7 +55,7 @@ for frames, count in stacks:
         j = len(fs) - 2
         while j >= 0 and fs[j][1] == "inlined":
             j -= 1
-        if j >= 0 and fs[j] not in fs[j + 1:]:
+        if j >= 0:
             truth[fs[j]][0] += count
 samples = sum(c for _, c in stacks)
 inl = {f for f in truth if f[1] == "inlined"}

@@ -199,16 +199,13 @@
 
   /*
    * The function an inlined node v's own samples also count for: that of
-   * the first frame above it that is not inlined, unless a node on the way
-   * (v included) is of that function, or none is (a process node or the
-   * root comes first: -1). key: function id per node.
+   * the first frame above it that is not inlined, -1 when a process node
+   * or the root comes first. key: function id per node.
    */
   function inlinedInto(t, key, v) {
     var j = t.parent[v];
     while (j !== 0 && t.kind[j] === KIND.INLINED) j = t.parent[j];
-    if (j === 0 || key[j] < 0) return -1;
-    for (var k = v; k !== j; k = t.parent[k]) if (key[k] === key[j]) return -1;
-    return key[j];
+    return j === 0 ? -1 : key[j];
   }
 
   /*
