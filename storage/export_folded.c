@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_export.h"
+#include "store_formats.h"
 
 const char *store_kind_suffix(enum store_frame_kind k)
 {
