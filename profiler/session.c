@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,11 +98,11 @@ struct coverage {
 struct probation {
 	uint32_t tgid;
 	uint32_t samples, through_nofp;
-	uint64_t dev, ino;
+	struct sym_file_id file;
 };
 
 struct decided_file {
-	uint64_t dev, ino;
+	struct sym_file_id file;
 	enum sampler_unwind mode;
 };
 
@@ -371,10 +370,11 @@ static void note_quality(struct session *s, const char *module, bool complete,
 		s->quality[i].complete += count;
 }
 
-static struct decided_file *decided_find(const struct session *s, uint64_t dev, uint64_t ino)
+static struct decided_file *decided_find(const struct session *s,
+					 const struct sym_file_id *file)
 {
 	for (size_t i = 0; i < s->n_decided; i++)
-		if (s->decided[i].dev == dev && s->decided[i].ino == ino)
+		if (s->decided[i].file.dev == file->dev && s->decided[i].file.ino == file->ino)
 			return &s->decided[i];
 	return NULL;
 }
@@ -384,15 +384,15 @@ static struct decided_file *decided_find(const struct session *s, uint64_t dev, 
  * the kernel (exe_unwind), and choose_unwind() gives it to processes of
  * it seen from user space. Returns false when mode was already its choice.
  */
-static bool decide_file(struct session *s, uint64_t dev, uint64_t ino,
+static bool decide_file(struct session *s, const struct sym_file_id *file,
 			enum sampler_unwind mode)
 {
-	struct decided_file *old = decided_find(s, dev, ino);
-	struct decided_file d = { dev, ino, mode };
+	struct decided_file *old = decided_find(s, file);
+	struct decided_file d = { *file, mode };
 
 	if (old && old->mode == mode)
 		return false;
-	sampler__set_exe_unwind(s->sampler, dev, ino, mode);
+	sampler__set_exe_unwind(s->sampler, file->dev, file->ino, mode);
 	if (old)
 		old->mode = mode;
 	else
@@ -404,9 +404,9 @@ static void fp_watch_add(struct session *s, uint32_t tgid, const uint64_t *uips,
 			 bool complete, uint64_t count)
 {
 	struct fp_watch *w = NULL;
-	bool fp;
+	size_t i;
 
-	for (size_t i = 0; i < s->n_fp_watch && !w; i++)
+	for (i = 0; i < s->n_fp_watch && !w; i++)
 		if (s->fp_watch[i].tgid == tgid)
 			w = &s->fp_watch[i];
 	if (!w) {
@@ -416,15 +416,10 @@ static void fp_watch_add(struct session *s, uint32_t tgid, const uint64_t *uips,
 		*w = (struct fp_watch){ .tgid = tgid };
 	}
 	w->samples += count;
-	if (complete)
-		return;
 	/* Cut short where the walk left code without frame pointers? (Not
 	 * a recursion deeper than the walk, or JIT code.) */
-	for (size_t i = 1; i < nu; i++)
-		if (sym_session__frame_pointers(s->sym, tgid, uips[i] - 1, &fp) == 0 && !fp) {
-			w->cut += count;
-			return;
-		}
+	if (!complete && sym_session__stack_without_fp(s->sym, tgid, uips, nu, &i) == 0)
+		w->cut += count;
 }
 
 /* At the end of a flush: frame-pointer processes whose stacks were cut in
@@ -434,17 +429,15 @@ static void fp_watch_apply(struct session *s)
 {
 	for (size_t i = 0; i < s->n_fp_watch; i++) {
 		const struct fp_watch *w = &s->fp_watch[i];
-		char path[64];
-		struct stat st;
+		struct sym_file_id file;
 
 		if (w->cut * 100 <= w->samples * PROBATION_NOFP_PCT || w->cut < 2)
 			continue;
 		/* (Samples the kernel walked before the switch arrive at the
 		 * next flush too: a process is switched, and counted, once.) */
 		sampler__set_unwind(s->sampler, w->tgid, SAMPLER_UNWIND_DWARF);
-		snprintf(path, sizeof(path), "/proc/%u/exe", w->tgid);
-		if (stat(path, &st) == 0 &&
-		    !decide_file(s, st.st_dev, st.st_ino, SAMPLER_UNWIND_DWARF))
+		if (sym_session__exe_id(s->sym, w->tgid, &file) == 0 &&
+		    !decide_file(s, &file, SAMPLER_UNWIND_DWARF))
 			continue;
 		s->totals.auto_fp_kept_dwarf++;
 	}
@@ -770,7 +763,7 @@ static void probation_end(struct session *s, struct probation *p, bool alive)
 	if (alive || p->samples >= PROBATION_MIN_SAMPLES) {
 		if (alive)
 			sampler__set_unwind(s->sampler, p->tgid, mode);
-		decide_file(s, p->dev, p->ino, mode);
+		decide_file(s, &p->file, mode);
 		if (mode == SAMPLER_UNWIND_DWARF)
 			s->totals.auto_fp_kept_dwarf++;
 		else
@@ -785,7 +778,7 @@ static void probation_end(struct session *s, struct probation *p, bool alive)
 static void probation_sample(struct session *s, uint32_t tgid, const uint64_t *ips, size_t n)
 {
 	struct probation *p = probation_find(s, tgid);
-	bool fp;
+	size_t i;
 
 	if (!p)
 		return;
@@ -793,15 +786,11 @@ static void probation_sample(struct session *s, uint32_t tgid, const uint64_t *i
 	/* The outermost frame is not stepped out of, nor are the start-up
 	 * functions at the root (libc's __libc_start_call_main, start_thread),
 	 * where the frame-pointer walk ends anyway. */
-	for (size_t i = 1; i + 1 < n; i++) {
+	if (n >= 2 && sym_session__stack_without_fp(s->sym, tgid, ips, n - 1, &i) == 0) {
 		struct sym_frame f;
 
-		if (sym_session__frame_pointers(s->sym, tgid, ips[i] - 1, &fp) < 0 || fp)
-			continue;
-		if (sym_session__user(s->sym, tgid, ips[i] - 1, &f) == 0 && is_root_frame(f.name))
-			break;
-		p->through_nofp++;
-		break;
+		if (sym_session__user(s->sym, tgid, ips[i] - 1, &f) != 0 || !is_root_frame(f.name))
+			p->through_nofp++;
 	}
 	if (p->samples >= PROBATION_SAMPLES)
 		probation_end(s, p, true);
@@ -812,19 +801,16 @@ static void choose_unwind(struct session *s, uint32_t tgid, bool exec)
 {
 	struct probation *p = probation_find(s, tgid);
 	const struct decided_file *d;
-	uint64_t start, end;
-	char path[64];
-	struct stat st;
+	struct sym_file_id file;
 	bool dwarf;
 
 	if (p && !exec)
 		return;  /* seen again while on probation */
 	if (p)
 		*p = s->probation[--s->n_probation];  /* a new image */
-	if (sym_session__exe(s->sym, tgid, &start, &end, &dwarf) < 0)
+	if (sym_session__exe(s->sym, tgid, &dwarf) < 0)
 		return;
-	snprintf(path, sizeof(path), "/proc/%u/exe", tgid);
-	if (stat(path, &st) < 0) {
+	if (sym_session__exe_id(s->sym, tgid, &file) < 0) {
 		sampler__set_unwind(s->sampler, tgid,
 				    dwarf ? SAMPLER_UNWIND_DWARF : SAMPLER_UNWIND_FP);
 		return;
@@ -832,10 +818,10 @@ static void choose_unwind(struct session *s, uint32_t tgid, bool exec)
 	/* No frame pointers: DWARF, and later execs of the file start so. */
 	if (dwarf) {
 		sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_DWARF);
-		sampler__set_exe_unwind(s->sampler, st.st_dev, st.st_ino, SAMPLER_UNWIND_DWARF);
+		sampler__set_exe_unwind(s->sampler, file.dev, file.ino, SAMPLER_UNWIND_DWARF);
 		return;
 	}
-	d = decided_find(s, st.st_dev, st.st_ino);
+	d = decided_find(s, &file);
 	if (d) {
 		sampler__set_unwind(s->sampler, tgid, d->mode);
 		return;
@@ -844,9 +830,7 @@ static void choose_unwind(struct session *s, uint32_t tgid, bool exec)
 		sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_FP);
 		return;
 	}
-	s->probation[s->n_probation++] = (struct probation){
-		.tgid = tgid, .dev = st.st_dev, .ino = st.st_ino,
-	};
+	s->probation[s->n_probation++] = (struct probation){ .tgid = tgid, .file = file };
 	sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_DWARF);
 }
 
@@ -951,10 +935,9 @@ static uint64_t refresh_young(struct session *s)
  */
 static size_t fp_shape(struct session *s, uint32_t tgid, const uint64_t *ips, size_t n)
 {
-	uint64_t start, end;
 	bool dwarf;
 
-	if (n < 2 || sym_session__exe(s->sym, tgid, &start, &end, &dwarf) < 0 || dwarf)
+	if (n < 2 || sym_session__exe(s->sym, tgid, &dwarf) < 0 || dwarf)
 		return n;
 	for (size_t j = n - 1; j >= 1 && j + 4 >= n; j--) {
 		struct sym_frame f;
