@@ -23,9 +23,12 @@
 #include "cli.h"
 #include "common.h"
 
+/* The sampler's registers are what the unwinder reads. */
+_Static_assert(SAMPLER_NUM_REGS == SYM_UNWIND_REGS,
+	       "the sampler and the unwinder must agree on the registers");
+
+/* Frames of one stored stack (user addresses expand to inlined calls). */
 #define MAX_FRAMES 320
-/* User addresses kept per stack: the kernel's limit, also for DWARF. */
-#define EMBER_STACK_MAX 127
 /* Frames one user address may expand to (inlined calls). */
 #define MAX_INLINE_FRAMES 32
 
@@ -460,8 +463,8 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 		.cgroup_id = smp->cgroup_id,
 		.extra = s->opts.extra_labels,
 	};
-	uint64_t uips[EMBER_STACK_MAX + 1], caller;
-	size_t nu = MIN(smp->n_uips, (size_t)EMBER_STACK_MAX), n = 0, first;
+	uint64_t uips[SAMPLER_MAX_STACK_DEPTH + 1], caller;
+	size_t nu = MIN(smp->n_uips, (size_t)SAMPLER_MAX_STACK_DEPTH), n = 0, first;
 	const char *leaf_module = NULL;
 	struct sym_frame f;
 	bool complete;
@@ -969,7 +972,7 @@ static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 	int err;
 
 	err = sym_session__unwind(s->sym, d->tgid, d->regs, d->stack, d->stack_len,
-				  s->unwind_ips, EMBER_STACK_MAX, &smp.n_uips, &end);
+				  s->unwind_ips, SAMPLER_MAX_STACK_DEPTH, &smp.n_uips, &end);
 	s->totals.unwind_ns += common_now_ns() - t0;
 	s->totals.unwind_bytes += d->stack_len;
 	if (err)
