@@ -2,13 +2,13 @@
 /*
  * session.c — the sampling session: sampler -> symbolizer -> store. Between
  * flushes it waits on the sampler's ring buffer, snapshotting processes as
- * they appear (so short-lived ones can still be symbolized) and buffering the
- * rare slow-path samples; at each flush it drains the kernel maps, turns each
- * stack into frames (root first, user frames then kernel frames; a user
- * address inside inlined code becomes its function and then the inlined
- * callees) and writes
- * them with their labels in one transaction, together with the counters'
- * increments since the previous flush.
+ * they appear (so short-lived ones can still be symbolized), giving them an
+ * unwinding mode (unwind_auto.c) and buffering the slow-path and DWARF
+ * samples; at each flush it drains the kernel maps, turns each stack into
+ * frames (root first, user frames then kernel frames; a user address inside
+ * inlined code becomes its function and then the inlined callees) and
+ * writes them with their labels in one transaction, together with the
+ * counters' increments since the previous flush.
  */
 #include "session.h"
 
@@ -20,8 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "cli.h"
 #include "common.h"
+#include "unwind_auto.h"
+#include "ustack.h"
 
 /* The sampler's registers are what the unwinder reads. */
 _Static_assert(SAMPLER_NUM_REGS == SYM_UNWIND_REGS,
@@ -82,42 +85,6 @@ struct coverage {
 	                                      there but not read, per reason */
 };
 
-/*
- * AUTO mode: an executable that keeps frame pointers is walked by the
- * kernel, unless its stacks pass through code that does not keep them
- * (libc's qsort calling the program's comparator; libc calling itself):
- * there the walk goes wrong. Which binaries a process's stacks pass through
- * is only known from its samples, so such a process is first unwound with
- * DWARF for PROBATION_SAMPLES samples, which tell; then it goes to frame
- * pointers unless more than PROBATION_NOFP_PCT % of them had a caller frame
- * in code without frame pointers. The choice is kept per executable file.
- */
-#define PROBATION_SAMPLES 64
-#define PROBATION_NOFP_PCT 10
-/* A process that exits after this many samples still decides for its file. */
-#define PROBATION_MIN_SAMPLES 16
-#define MAX_PROBATION 256
-
-struct probation {
-	uint32_t tgid;
-	uint32_t samples, through_nofp;
-	struct sym_file_id file;
-};
-
-struct decided_file {
-	struct sym_file_id file;
-	enum sampler_unwind mode;
-};
-
-/* A frame-pointer process's samples in the open flush, and those cut short
- * in code without frame pointers: a process whose stacks start passing
- * through such code after its probation goes to DWARF at the flush. */
-#define MAX_FP_WATCH 1024
-struct fp_watch {
-	uint32_t tgid;
-	uint64_t samples, cut;
-};
-
 struct session {
 	struct session_options opts;
 	struct sampler *sampler;
@@ -143,7 +110,7 @@ struct session {
 
 	struct session_quality *quality;
 	size_t n_quality, cap_quality;
-	uint64_t unwind_ips[MAX_FRAMES];
+	uint64_t unwind_ips[SAMPLER_MAX_STACK_DEPTH];
 
 	/* Processes that exited; forgotten after the next flush. */
 	uint32_t *exited;
@@ -155,7 +122,9 @@ struct session {
 
 	uint64_t prev_stats[SAMPLER_STAT__COUNT];
 	struct session_totals totals;
-	bool in_flush;         /* samples go to the store, not the buffer */
+	/* A flush is writing: its frames are borrowed from sym, which
+	 * session__reset_symbolizer() must not replace then. */
+	bool flushing;
 	uint64_t lost_in_flush;/* samples of a flush that failed to write */
 	uint64_t flush_samples;/* samples in the flush being written */
 	char flush_error[256];
@@ -164,38 +133,17 @@ struct session {
 	struct store_frame frames[MAX_FRAMES];
 	struct sym_frame inl[MAX_INLINE_FRAMES];
 
+	struct unwind_auto *autou;  /* --unwind auto only */
+
 	struct young young[MAX_YOUNG];
 	uint64_t young_due_ns; /* the next re-read; UINT64_MAX: none */
 	size_t n_young;
-
-	struct probation probation[MAX_PROBATION];
-	size_t n_probation;
-	struct decided_file *decided;
-	size_t n_decided, cap_decided;
-	struct fp_watch fp_watch[MAX_FP_WATCH];
-	size_t n_fp_watch;
 
 	/* Per-binary coverage of the open flush (open addressing on the
 	 * module pointer: the symbolizer interns module strings). */
 	struct coverage *cov;
 	size_t cap_cov, n_cov;
 };
-
-static int push(void **arr, size_t *n, size_t *cap, size_t elem, const void *v)
-{
-	if (*n == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 64;
-		void *p = realloc(*arr, ncap * elem);
-
-		if (!p)
-			return -ENOMEM;
-		*arr = p;
-		*cap = ncap;
-	}
-	memcpy((char *)*arr + *n * elem, v, elem);
-	(*n)++;
-	return 0;
-}
 
 static void note_tgid(struct session *s, uint32_t tgid)
 {
@@ -340,22 +288,6 @@ static void reset_coverage(struct session *s)
 	s->n_cov = 0;
 }
 
-/* Functions at which a user stack is whole: the process's or a thread's
- * first frame. */
-static bool is_root_frame(const char *name)
-{
-	static const char *const roots[] = {
-		"_start", "__libc_start_main", "__libc_start_main_impl",
-		"__libc_start_call_main", "start_thread", "clone", "clone3",
-		"__clone", "__clone3", "__clone_internal", "thread_start",
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(roots); i++)
-		if (!strcmp(name, roots[i]))
-			return true;
-	return false;
-}
-
 static void note_quality(struct session *s, const char *module, bool complete,
 			 uint64_t count)
 {
@@ -365,86 +297,15 @@ static void note_quality(struct session *s, const char *module, bool complete,
 	for (i = 0; i < s->n_quality; i++)
 		if (s->quality[i].module == module)
 			break;
-	if (i == s->n_quality &&
-	    push((void **)&s->quality, &s->n_quality, &s->cap_quality, sizeof(q), &q))
-		return;
+	if (i == s->n_quality) {
+		if (array_grow((void **)&s->quality, &s->cap_quality, s->n_quality + 1,
+			       sizeof(q)))
+			return;
+		s->quality[s->n_quality++] = q;
+	}
 	s->quality[i].samples += count;
 	if (complete)
 		s->quality[i].complete += count;
-}
-
-static struct decided_file *decided_find(const struct session *s,
-					 const struct sym_file_id *file)
-{
-	for (size_t i = 0; i < s->n_decided; i++)
-		if (s->decided[i].file.dev == file->dev && s->decided[i].file.ino == file->ino)
-			return &s->decided[i];
-	return NULL;
-}
-
-/*
- * The choice for an executable file: later execs of it start with mode in
- * the kernel (exe_unwind), and choose_unwind() gives it to processes of
- * it seen from user space. Returns false when mode was already its choice.
- */
-static bool decide_file(struct session *s, const struct sym_file_id *file,
-			enum sampler_unwind mode)
-{
-	struct decided_file *old = decided_find(s, file);
-	struct decided_file d = { *file, mode };
-
-	if (old && old->mode == mode)
-		return false;
-	sampler__set_exe_unwind(s->sampler, file->dev, file->ino, mode);
-	if (old)
-		old->mode = mode;
-	else
-		push((void **)&s->decided, &s->n_decided, &s->cap_decided, sizeof(d), &d);
-	return true;
-}
-
-static void fp_watch_add(struct session *s, uint32_t tgid, const uint64_t *uips, size_t nu,
-			 bool complete, uint64_t count)
-{
-	struct fp_watch *w = NULL;
-	size_t i;
-
-	for (i = 0; i < s->n_fp_watch && !w; i++)
-		if (s->fp_watch[i].tgid == tgid)
-			w = &s->fp_watch[i];
-	if (!w) {
-		if (s->n_fp_watch == MAX_FP_WATCH)
-			return;
-		w = &s->fp_watch[s->n_fp_watch++];
-		*w = (struct fp_watch){ .tgid = tgid };
-	}
-	w->samples += count;
-	/* Cut short where the walk left code without frame pointers? (Not
-	 * a recursion deeper than the walk, or JIT code.) */
-	if (!complete && sym_session__stack_without_fp(s->sym, tgid, uips, nu, &i) == 0)
-		w->cut += count;
-}
-
-/* At the end of a flush: frame-pointer processes whose stacks were cut in
- * code without frame pointers (more than PROBATION_NOFP_PCT %) go to
- * DWARF, and so do later execs of their file. */
-static void fp_watch_apply(struct session *s)
-{
-	for (size_t i = 0; i < s->n_fp_watch; i++) {
-		const struct fp_watch *w = &s->fp_watch[i];
-		struct sym_file_id file;
-
-		if (w->cut * 100 <= w->samples * PROBATION_NOFP_PCT || w->cut < 2)
-			continue;
-		/* (Samples the kernel walked before the switch arrive at the
-		 * next flush too: a process is switched, and counted, once.) */
-		sampler__set_unwind(s->sampler, w->tgid, SAMPLER_UNWIND_DWARF);
-		if (sym_session__exe_id(s->sym, w->tgid, &file) == 0 &&
-		    !decide_file(s, &file, SAMPLER_UNWIND_DWARF))
-			continue;
-		s->totals.auto_fp_kept_dwarf++;
-	}
-	s->n_fp_watch = 0;
 }
 
 /*
@@ -515,16 +376,17 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 		if (unwind_end == UNWIND_FP)
 			/* The outermost frame, or the one below it when the
 			 * walk ran one step into garbage. */
-			complete = is_root_frame(s->frames[first].name) ||
-				   (n >= 2 && is_root_frame(s->frames[first + 1].name));
+			complete = ustack_is_root(s->frames[first].name) ||
+				   (n >= 2 && ustack_is_root(s->frames[first + 1].name));
 		else
 			complete = unwind_end == SYM_UNWIND_ROOT;
 		if (unwind_end >= 0)
 			s->totals.unwind_end[unwind_end] += smp->count;
 		s->totals.ustack_complete += complete ? smp->count : 0;
 		note_quality(s, leaf_module, complete, smp->count);
-		if (unwind_end == UNWIND_FP && s->opts.unwind == SAMPLER_UNWIND_AUTO)
-			fp_watch_add(s, smp->tgid, uips, nu, complete, smp->count);
+		if (unwind_end == UNWIND_FP && s->autou)
+			unwind_auto__fp_stack(s->autou, s->sym, smp->tgid, uips, nu, complete,
+					      smp->count);
 		if (!complete) {
 			s->frames[0] = (struct store_frame){ .name = "[truncated]",
 							      .kind = STORE_FRAME_USER };
@@ -666,19 +528,6 @@ static void agg_clear(struct session *s)
 	s->agg_bytes = s->cap_agg * sizeof(*s->agg);
 }
 
-static int write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end);
-
-static int on_sample(void *ctx, const struct sampler_sample *smp)
-{
-	struct session *s = ctx;
-
-	/* Slow-path samples arrive between flushes; they are counted and
-	 * stored when the flush writes the aggregate. */
-	if (!s->in_flush)
-		return agg_add(s, smp, UNWIND_FP);
-	return write_sample(s, smp, UNWIND_FP);
-}
-
 /*
  * Keep the resident size under opts.memory_budget, also in the middle of a
  * flush that symbolizes hundreds of new binaries: unload least recently
@@ -723,11 +572,11 @@ static void keep_budget(struct session *s)
 	s->totals.memory_trims++;
 }
 
-/* Count and store one (aggregated) sample in the open flush. */
-static int write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end)
+/* Count and store one (aggregated) sample in the open flush. A failed
+ * write is remembered; the flush's later samples are only counted, and
+ * the flush is rolled back. */
+static void write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end)
 {
-	int err;
-
 	count_sample(s, smp);
 	s->flush_samples += smp->count;
 	if (++s->stacks_since_check == BUDGET_CHECK_STACKS) {
@@ -736,105 +585,14 @@ static int write_sample(struct session *s, const struct sampler_sample *smp, int
 	}
 	if (s->has_flush_error) {
 		s->lost_in_flush += smp->count;
-		return 0;
+		return;
 	}
-	err = store_sample(s, smp, unwind_end);
-	if (err) {
+	if (store_sample(s, smp, unwind_end)) {
 		s->lost_in_flush += smp->count;
 		s->has_flush_error = true;
 		snprintf(s->flush_error, sizeof(s->flush_error),
 			 "writing samples: %s", store_db__errmsg(s->db));
 	}
-	return 0;
-}
-
-static struct probation *probation_find(struct session *s, uint32_t tgid)
-{
-	for (size_t i = 0; i < s->n_probation; i++)
-		if (s->probation[i].tgid == tgid)
-			return &s->probation[i];
-	return NULL;
-}
-
-/* Ends p's probation: the file's choice, and the process's when it lives. */
-static void probation_end(struct session *s, struct probation *p, bool alive)
-{
-	enum sampler_unwind mode = SAMPLER_UNWIND_FP;
-
-	if ((uint64_t)p->through_nofp * 100 > (uint64_t)p->samples * PROBATION_NOFP_PCT)
-		mode = SAMPLER_UNWIND_DWARF;
-	if (alive || p->samples >= PROBATION_MIN_SAMPLES) {
-		if (alive)
-			sampler__set_unwind(s->sampler, p->tgid, mode);
-		decide_file(s, &p->file, mode);
-		if (mode == SAMPLER_UNWIND_DWARF)
-			s->totals.auto_fp_kept_dwarf++;
-		else
-			s->totals.auto_fp++;
-	}
-	*p = s->probation[--s->n_probation];
-}
-
-/* A DWARF sample of a process on probation: does its stack pass through
- * code without frame pointers (a caller frame; the leaf's caller is
- * repaired on the frame-pointer path)? */
-static void probation_sample(struct session *s, uint32_t tgid, const uint64_t *ips, size_t n)
-{
-	struct probation *p = probation_find(s, tgid);
-	size_t i;
-
-	if (!p)
-		return;
-	p->samples++;
-	/* The outermost frame is not stepped out of, nor are the start-up
-	 * functions at the root (libc's __libc_start_call_main, start_thread),
-	 * where the frame-pointer walk ends anyway. */
-	if (n >= 2 && sym_session__stack_without_fp(s->sym, tgid, ips, n - 1, &i) == 0) {
-		struct sym_frame f;
-
-		if (sym_session__user(s->sym, tgid, ips[i] - 1, &f) != 0 || !is_root_frame(f.name))
-			p->through_nofp++;
-	}
-	if (p->samples >= PROBATION_SAMPLES)
-		probation_end(s, p, true);
-}
-
-/* AUTO: how to unwind a process just seen (see struct probation). */
-static void choose_unwind(struct session *s, uint32_t tgid, bool exec)
-{
-	struct probation *p = probation_find(s, tgid);
-	const struct decided_file *d;
-	struct sym_file_id file;
-	bool dwarf;
-
-	if (p && !exec)
-		return;  /* seen again while on probation */
-	if (p)
-		*p = s->probation[--s->n_probation];  /* a new image */
-	if (sym_session__exe(s->sym, tgid, &dwarf) < 0)
-		return;
-	if (sym_session__exe_id(s->sym, tgid, &file) < 0) {
-		sampler__set_unwind(s->sampler, tgid,
-				    dwarf ? SAMPLER_UNWIND_DWARF : SAMPLER_UNWIND_FP);
-		return;
-	}
-	/* No frame pointers: DWARF, and later execs of the file start so. */
-	if (dwarf) {
-		sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_DWARF);
-		sampler__set_exe_unwind(s->sampler, file.dev, file.ino, SAMPLER_UNWIND_DWARF);
-		return;
-	}
-	d = decided_find(s, &file);
-	if (d) {
-		sampler__set_unwind(s->sampler, tgid, d->mode);
-		return;
-	}
-	if (s->n_probation == MAX_PROBATION) {
-		sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_FP);
-		return;
-	}
-	s->probation[s->n_probation++] = (struct probation){ .tgid = tgid, .file = file };
-	sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_DWARF);
 }
 
 static void on_process(void *ctx, uint32_t tgid, bool exec)
@@ -858,8 +616,8 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 		sym_session__watch_process(s->sym, tgid);
 	else
 		sym_session__refresh_process(s->sym, tgid);
-	if (s->opts.unwind == SAMPLER_UNWIND_AUTO)
-		choose_unwind(s, tgid, exec);
+	if (s->autou)
+		unwind_auto__process(s->autou, s->sym, tgid, exec);
 	/* ... and again while it is young. */
 	if (!young)
 		return;
@@ -926,35 +684,46 @@ static uint64_t refresh_young(struct session *s)
 	return next;
 }
 
+/* ---- the sampler's callbacks ------------------------------------------- */
+
 /*
- * AUTO mode unwinds a process whose executable keeps frame pointers both
- * ways (DWARF on probation, or for good when its stacks pass through code
- * without frame pointers; the kernel's walk otherwise). The walk ends where
- * libc's start-up code begins (__libc_start_call_main, start_thread), DWARF
- * goes on to _start or clone3: without a common shape one process would
- * show two roots, and one function two nodes under the same caller. So such
- * a process's DWARF stacks end where the walk ends too. Returns the new
- * length of ips (leaf first).
+ * Two sets, one meaning each: between flushes (sampler__poll) the ring
+ * buffer's samples are buffered in the aggregate; inside a flush
+ * (sampler__drain) the drained stacks, and the ring buffer's samples
+ * still queued, are written into the open flush.
  */
-static size_t fp_shape(struct session *s, uint32_t tgid, const uint64_t *ips, size_t n)
-{
-	bool dwarf;
 
-	if (n < 2 || sym_session__exe(s->sym, tgid, &dwarf) < 0 || dwarf)
-		return n;
-	for (size_t j = n - 1; j >= 1 && j + 4 >= n; j--) {
-		struct sym_frame f;
-
-		if (sym_session__user(s->sym, tgid, ips[j] - 1, &f) == 0 &&
-		    (!strcmp(f.name, "__libc_start_call_main") || !strcmp(f.name, "start_thread")))
-			return j + 1;
-	}
-	return n;
-}
-
-static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
+static void on_exit_ev(void *ctx, uint32_t tgid)
 {
 	struct session *s = ctx;
+
+	if (s->autou)
+		unwind_auto__exit(s->autou, tgid);
+	if (!array_grow((void **)&s->exited, &s->cap_exited, s->n_exited + 1, sizeof(tgid)))
+		s->exited[s->n_exited++] = tgid;
+}
+
+/* Slow-path samples between flushes: counted and stored when the flush
+ * writes the aggregate. */
+static int buffer_sample(void *ctx, const struct sampler_sample *smp)
+{
+	struct session *s = ctx;
+
+	return agg_add(s, smp, UNWIND_FP);
+}
+
+/* The stacks of the drain. */
+static int write_drained_sample(void *ctx, const struct sampler_sample *smp)
+{
+	write_sample(ctx, smp, UNWIND_FP);
+	return 0;
+}
+
+/* Unwind DWARF sample d into s->unwind_ips, described by *ret_smp and
+ * *ret_end. Returns 0 or the -errno of the unwinder. */
+static int unwind_sample(struct session *s, const struct sampler_dwarf_sample *d,
+			 struct sampler_sample *ret_smp, enum sym_unwind_end *ret_end)
+{
 	struct sampler_sample smp = {
 		.tgid = d->tgid,
 		.tid = d->tid,
@@ -978,30 +747,49 @@ static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 	if (err)
 		return err;
 	s->totals.dwarf_samples++;
-	if (s->n_probation)
-		probation_sample(s, d->tgid, s->unwind_ips, smp.n_uips);
-	if (s->opts.unwind == SAMPLER_UNWIND_AUTO && end == SYM_UNWIND_ROOT)
-		smp.n_uips = fp_shape(s, d->tgid, s->unwind_ips, smp.n_uips);
-	if (s->in_flush)
-		return write_sample(s, &smp, end);
-	return agg_add(s, &smp, end);
+	if (s->autou)
+		smp.n_uips = unwind_auto__dwarf_stack(s->autou, s->sym, d->tgid, s->unwind_ips,
+						      smp.n_uips, end);
+	*ret_smp = smp;
+	*ret_end = end;
+	return 0;
 }
 
-static void on_exit_ev(void *ctx, uint32_t tgid)
+static int buffer_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 {
 	struct session *s = ctx;
-	struct probation *p = probation_find(s, tgid);
+	struct sampler_sample smp;
+	enum sym_unwind_end end;
+	int err = unwind_sample(s, d, &smp, &end);
 
-	if (p)
-		probation_end(s, p, false);
-	push((void **)&s->exited, &s->n_exited, &s->cap_exited, sizeof(tgid), &tgid);
+	return err ? err : agg_add(s, &smp, end);
 }
 
-static const struct sampler_callbacks callbacks = {
+static int write_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
+{
+	struct session *s = ctx;
+	struct sampler_sample smp;
+	enum sym_unwind_end end;
+	int err = unwind_sample(s, d, &smp, &end);
+
+	if (err)
+		return err;
+	write_sample(s, &smp, end);
+	return 0;
+}
+
+static const struct sampler_callbacks wait_callbacks = {
 	.on_process = on_process,
 	.on_exit = on_exit_ev,
-	.on_sample = on_sample,
-	.on_dwarf_sample = on_dwarf_sample,
+	.on_sample = buffer_sample,
+	.on_dwarf_sample = buffer_dwarf_sample,
+};
+
+static const struct sampler_callbacks flush_callbacks = {
+	.on_process = on_process,
+	.on_exit = on_exit_ev,
+	.on_sample = write_drained_sample,
+	.on_dwarf_sample = write_dwarf_sample,
 };
 
 int session__new(const struct session_options *opts,
@@ -1044,6 +832,11 @@ int session__new(const struct session_options *opts,
 	err = sampler__open(&so, &s->sampler);
 	if (err)
 		goto fail;
+	if (s->opts.unwind == SAMPLER_UNWIND_AUTO) {
+		err = unwind_auto__new(s->sampler, &s->autou);
+		if (err)
+			goto fail;
+	}
 	s->bucket_start_s = common_wall_ns() / 1000000000ULL;
 	if (!s->opts.maintain_seconds)
 		s->opts.maintain_seconds = 600;
@@ -1099,13 +892,13 @@ void session__free(struct session *s)
 {
 	if (!s)
 		return;
+	unwind_auto__free(s->autou);
 	sampler__free(s->sampler);
 	sym_session__free(s->sym);
 	agg_clear(s);
 	free(s->agg);
 	free(s->quality);
 	free(s->exited);
-	free(s->decided);
 	free(s->tgids);
 	free(s->cov);
 	free(s);
@@ -1116,7 +909,7 @@ int session__reset_symbolizer(struct session *s)
 	struct sym_session *fresh;
 	int err;
 
-	if (s->in_flush)
+	if (s->flushing)
 		return -EBUSY;
 	err = sym_session__new(&s->opts.sym, &fresh);
 	if (err)
@@ -1229,14 +1022,15 @@ static int flush(struct session *s, bool early)
 			 "starting a flush: %s", store_db__errmsg(s->db));
 	}
 
-	s->in_flush = true;
+	s->flushing = true;
 	for (size_t i = 0; i < s->cap_agg; i++)
 		if (s->agg[i])
 			write_sample(s, &s->agg[i]->smp, s->agg[i]->unwind_end);
 	agg_clear(s);
-	derr = sampler__drain(s->sampler, &callbacks, s);
-	s->in_flush = false;
-	fp_watch_apply(s);
+	derr = sampler__drain(s->sampler, &flush_callbacks, s);
+	s->flushing = false;
+	if (s->autou)
+		unwind_auto__flush(s->autou, s->sym);
 
 	if (!s->has_flush_error) {
 		err = write_coverage(s);
@@ -1314,7 +1108,7 @@ int session__run_once(struct session *s, int timeout_ms)
 		if (timeout_ms > ms)
 			timeout_ms = ms;
 	}
-	err = sampler__poll(s->sampler, timeout_ms, &callbacks, s);
+	err = sampler__poll(s->sampler, timeout_ms, &wait_callbacks, s);
 	s->young_due_ns = refresh_young(s);
 	keep_budget(s);
 	return err < 0 ? err : 0;
@@ -1392,6 +1186,9 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 				     s->cap_quality * sizeof(*s->quality) +
 				     s->cap_cov * sizeof(*s->cov) +
 				     s->cap_exited * sizeof(*s->exited);
+	if (s->autou)
+		unwind_auto__counts(s->autou, &ret_totals->auto_fp,
+				    &ret_totals->auto_fp_kept_dwarf);
 	sampler__stats(s->sampler, ret_totals->sampler);
 	sym_session__stats(s->sym, &ret_totals->sym);
 }
