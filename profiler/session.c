@@ -31,9 +31,13 @@
 #include "ustack.h"
 #include "young.h"
 
-/* The sampler's registers are what the unwinder reads. */
+/* Where the sampler and the symbolizer meet: the registers of a DWARF
+ * sample are what the unwinder reads, and the top-of-stack words of a
+ * frame-pointer sample what sym_session__leaf_caller() reads. */
 _Static_assert(SAMPLER_NUM_REGS == SYM_UNWIND_REGS,
 	       "the sampler and the unwinder must agree on the registers");
+_Static_assert(sizeof(((struct sampler_sample *)0)->top_ra) == 2 * sizeof(uint64_t),
+	       "sym_session__leaf_caller() reads two top-of-stack words");
 
 /* Frames of one stored stack (user addresses expand to inlined calls). */
 #define MAX_FRAMES 320

@@ -140,9 +140,8 @@ int young__timeout_ms(const struct young *y, uint64_t now_ns, int timeout_ms)
 	uint64_t due, wait;
 	int ms;
 
-	/* Only when a re-read is due: a 5 ms poll whenever any process was
-	 * young woke the loop all the time under churn, 76 wake-ups a second
-	 * against 60 now. */
+	/* Only when a re-read is due: under churn, a 5 ms poll whenever any
+	 * process is young wakes the loop 76 times a second, against 60. */
 	if (y->due_ns == UINT64_MAX)
 		return timeout_ms;
 	due = y->due_ns + YOUNG_SLACK_NS;
