@@ -77,6 +77,8 @@ struct session {
 
 	uint64_t prev_stats[SAMPLER_STAT__COUNT];
 	struct session_totals totals;
+	/* Files refused by symbolizers replaced since (counters only grow). */
+	uint64_t refused_before[SYM_REFUSED__COUNT];
 	/* A flush is writing: its frames are borrowed from sym, which
 	 * session__reset_symbolizer() must not replace then. */
 	bool flushing;
@@ -532,6 +534,7 @@ void session__free(struct session *s)
 int session__reset_symbolizer(struct session *s)
 {
 	struct sym_session *fresh;
+	struct sym_stats st;
 	int err;
 
 	if (s->flushing)
@@ -539,6 +542,9 @@ int session__reset_symbolizer(struct session *s)
 	err = sym_session__new(&s->opts.sym, &fresh);
 	if (err)
 		return err;
+	sym_session__stats(s->sym, &st);
+	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
+		s->refused_before[i] += st.refused[i];
 	sym_session__free(s->sym);
 	s->sym = fresh;
 	/* Their module names were borrowed from the old session. */
@@ -778,6 +784,8 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 				    &ret_totals->auto_fp_kept_dwarf);
 	sampler__stats(s->sampler, ret_totals->sampler);
 	sym_session__stats(s->sym, &ret_totals->sym);
+	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
+		ret_totals->sym.refused[i] += s->refused_before[i];
 }
 
 const char *session__flush_error(const struct session *s)
