@@ -194,6 +194,10 @@ bool sym_cfi__has_frame_pointers(const struct sym_cfi *c);
 bool sym_cfi__in_ranges(const struct sym_cfi_range *r, size_t n, uint64_t addr);
 /* Read the 8 bytes at vaddr from the copied sections; -ENOENT outside. */
 int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word);
+/* The start (virtual address) of the function whose FDE covers vaddr,
+ * found through .eh_frame_hdr's table: 0 and *ret_lo, or -ENOENT when no
+ * FDE covers it or the CFI cannot be read. */
+int sym_cfi__function(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_lo);
 
 /* ---- compress.c: compressed sections ------------------------------------- */
 
