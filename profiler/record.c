@@ -57,6 +57,7 @@ struct record_args {
 	const char *cache_dir;   /* NULL: the session's default */
 	char **command;
 	char labels[4096]; /* "k=v,k=v" from --label, "" when none */
+	char run_labels[4200]; /* --repeat: labels and this run's run=N */
 	bool append;
 	struct cli_file_opts files; /* --group, --force */
 };
@@ -105,7 +106,9 @@ static void record_usage(FILE *out)
 		"                        8192, as perf; at most 32768)\n"
 		"  -r, --repeat N        run the command N times into the same database, so\n"
 		"                        a short benchmark gathers enough samples for\n"
-		"                        ember diff (stops at the first failing run)\n"
+		"                        ember diff (stops at the first failing run);\n"
+		"                        each run's samples carry the label run=1..N,\n"
+		"                        so that ember diff sees how much runs differ\n"
 		"  -t, --threshold PCT   the change, in points of share, the summary says\n"
 		"                        how many samples ember diff needs to detect\n"
 		"                        (default 1.0)\n"
@@ -319,11 +322,46 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		cli_error("--repeat needs a command to run again");
 		return -EINVAL;
 	}
+	if (a->repeat > 1 && (!strncmp(a->labels, "run=", 4) || strstr(a->labels, ",run="))) {
+		cli_error("--label run=...: with --repeat, ember labels each run run=1..N itself");
+		return -EINVAL;
+	}
 	if (!a->command && !a->n_pids && !a->all) {
 		cli_error("nothing to profile: give a command after '--', -p PID, or -a");
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * --repeat: the labels of run number run (--label's, then run=N). Runs
+ * continue the numbering of the runs a file --append'ed to holds.
+ */
+static void set_run_labels(struct record_args *a, struct session *s, unsigned run)
+{
+	snprintf(a->run_labels, sizeof(a->run_labels), "%s%srun=%u", a->labels,
+		 a->labels[0] ? "," : "", run);
+	session__set_extra_labels(s, a->run_labels);
+}
+
+static unsigned runs_in_file(struct store_db *db)
+{
+	struct store_label_value *v = NULL;
+	struct store_query q;
+	unsigned most = 0;
+	size_t n = 0;
+
+	store_query_init(&q);
+	if (store_db__label_values(db, &q, "run", &v, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned long r = strtoul(v[i].value, NULL, 10);
+
+		if (r > most && r < 1000000)
+			most = (unsigned)r;
+	}
+	store_label_values_free(v, n);
+	return most;
 }
 
 /* A zombie has exited: it only waits for its parent to reap it. */
@@ -628,7 +666,7 @@ int cmd_record(int argc, char **argv)
 	struct session_totals totals;
 	struct sigaction sa = {0};
 	struct rusage child_usage = {0}, usage;
-	unsigned runs = 0;
+	unsigned runs = 0, first_run = 1;
 	pid_t child = -1;
 	int wstatus = 0, err, status = EXIT_RUNTIME;
 	bool child_done = false, forwarded = false, flush_failed = false;
@@ -680,6 +718,11 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		goto out;
 	session__set_store(s, db);
+	if (a.repeat > 1) {
+		if (a.append)
+			first_run += runs_in_file(db);
+		set_run_labels(&a, s, first_run);
+	}
 
 	join_command(a.command, cmdline, sizeof(cmdline));
 	store_db__set_meta(db, "status", "recording");
@@ -738,7 +781,18 @@ int cmd_record(int argc, char **argv)
 			 * were asked to stop. */
 			if (runs < a.repeat && exit_status_of(wstatus) == 0 && !forwarded &&
 			    !got_stop_signal) {
-				int st = start_command(&a, s, &child);
+				int st;
+
+				/* Every sample of the run that ended is in the
+				 * kernel's maps now: drained under its label,
+				 * the next run gets its own. */
+				err = session__flush(s);
+				if (err && err != -EINTR)
+					cli_warn("flush between runs: %s",
+						 session__flush_error(s) ? session__flush_error(s)
+									 : strerror(-err));
+				set_run_labels(&a, s, first_run + runs);
+				st = start_command(&a, s, &child);
 
 				if (st) {
 					wstatus = st << 8; /* as if the run exited st */

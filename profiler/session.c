@@ -1111,6 +1111,11 @@ void session__set_store(struct session *s, struct store_db *db)
 	s->db = db;
 }
 
+void session__set_extra_labels(struct session *s, const char *labels)
+{
+	s->opts.extra_labels = labels;
+}
+
 void session__free(struct session *s)
 {
 	if (!s)

@@ -108,6 +108,11 @@ void session_explain_error(int err, const char *cmd, const char *hint);
  * Must be called before the first session__run_once()/session__flush(). */
 void session__set_store(struct session *s, struct store_db *db);
 
+/* Label the samples of later flushes with labels ("k=v,k=v" or NULL;
+ * borrowed, must outlive the session) instead of opts->extra_labels. To
+ * give each part of a recording its labels, flush before the change. */
+void session__set_extra_labels(struct session *s, const char *labels);
+
 /* Detach everything. Does not flush. NULL is fine. */
 void session__free(struct session *s);
 
