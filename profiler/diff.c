@@ -526,6 +526,15 @@ static void runs_sentence(FILE *out, const struct diff_args *a, const struct cmp
 			r->base_runs, r->head_runs, r->base_runs + r->head_runs - 2);
 }
 
+/* The spread of a function's share between runs, or "-" with one run. */
+static void fmt_run_sd(const struct cmp_row *row, char *buf, size_t n)
+{
+	if (isfinite(row->run_sd_pp))
+		snprintf(buf, n, "%.2f", row->run_sd_pp);
+	else
+		snprintf(buf, n, "-");
+}
+
 enum section {
 	SEC_REG_SELF, SEC_REG_TOTAL, SEC_IMP_SELF, SEC_IMP_TOTAL,
 	SEC_HEAD_ONLY, SEC_BASE_ONLY, SEC__COUNT
@@ -585,12 +594,12 @@ static void print_text(FILE *out, const struct diff_args *a, const struct cmp_re
 		if (!n)
 			continue;
 		fprintf(out, "\n%s (%zu)\n", section_title[s], n);
-		fprintf(out, "  %-6s %8s %8s %8s %8s  %-19s %8s  %s\n", "metric", "base", "head",
-			"change", "noise", "interval (points)", "p (adj)", "function");
+		fprintf(out, "  %-6s %8s %8s %8s %8s %7s  %-19s %8s  %s\n", "metric", "base", "head",
+			"change", "noise", "run sd", "interval (points)", "p (adj)", "function");
 		for (size_t i = 0; i < r->n_rows; i++) {
 			const struct cmp_row *row = &r->rows[i];
 			const char *mod = module_file(row->module);
-			char p[32], ci[48];
+			char p[32], ci[48], sd[32];
 
 			if (!in_section(row, s, &a->cmp))
 				continue;
@@ -600,10 +609,11 @@ static void print_text(FILE *out, const struct diff_args *a, const struct cmp_re
 			}
 			fmt_p(row->p_adjusted, p, sizeof(p));
 			snprintf(ci, sizeof(ci), "[%+.2f, %+.2f]", row->ci_low_pp, row->ci_high_pp);
-			fprintf(out, "  %-6s %7.2f%% %7.2f%% %+8.2f %8.2f  %-19s %8s  %s%s%s%s\n",
+			fmt_run_sd(row, sd, sizeof(sd));
+			fprintf(out, "  %-6s %7.2f%% %7.2f%% %+8.2f %8.2f %7s  %-19s %8s  %s%s%s%s\n",
 				row->metric == CMP_SELF ? "self" : "total",
 				100 * row->base_share, 100 * row->head_share, row->delta_pp,
-				row->noise_pp, ci, p,
+				row->noise_pp, sd, ci, p,
 				row->name, mod ? " [" : "", mod ? mod : "", mod ? "]" : "");
 		}
 	}
@@ -641,18 +651,18 @@ static void print_markdown(FILE *out, const struct diff_args *a, const struct cm
 		a->cmp.threshold_pp, a->cmp.alpha, r->n_tests);
 	runs_sentence(out, a, r);
 	fputs(" Noise: the standard deviation of the change that sampling and run-to-run "
-	      "noise give.\n", out);
+	      "noise give; run sd: how much the function's share moves between runs.\n", out);
 	for (int s = 0; s < SEC__COUNT; s++) {
 		size_t shown = 0, n = section_size(r, s, &a->cmp);
 
 		if (!n)
 			continue;
 		fprintf(out, "\n#### %s (%zu)\n\n", section_title[s], n);
-		fprintf(out, "| function | module | metric | base | head | change (points) | noise | interval | p (adj) |\n");
-		fprintf(out, "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |\n");
+		fprintf(out, "| function | module | metric | base | head | change (points) | noise | run sd | interval | p (adj) |\n");
+		fprintf(out, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n");
 		for (size_t i = 0; i < r->n_rows; i++) {
 			const struct cmp_row *row = &r->rows[i];
-			char p[32];
+			char p[32], sd[32];
 
 			if (!in_section(row, s, &a->cmp))
 				continue;
@@ -665,10 +675,11 @@ static void print_markdown(FILE *out, const struct diff_args *a, const struct cm
 			md_cell(out, row->name);
 			fputs("` | ", out);
 			md_cell(out, module_file(row->module));
-			fprintf(out, " | %s | %.2f%% | %.2f%% | %+.2f | ±%.2f | [%+.2f, %+.2f] | %s |\n",
+			fmt_run_sd(row, sd, sizeof(sd));
+			fprintf(out, " | %s | %.2f%% | %.2f%% | %+.2f | ±%.2f | %s | [%+.2f, %+.2f] | %s |\n",
 				row->metric == CMP_SELF ? "self" : "total",
 				100 * row->base_share, 100 * row->head_share, row->delta_pp,
-				row->noise_pp, row->ci_low_pp, row->ci_high_pp, p);
+				row->noise_pp, sd, row->ci_low_pp, row->ci_high_pp, p);
 		}
 	}
 }

@@ -19,8 +19,6 @@ perf's by perf's share of that binary's PLT stubs (bash: about 2.6 %),
 less what Ember names as PLT stubs itself. The sqlite3 shell is left out:
 its PLT stubs are 5 % of its samples, and they are all there is to see
 there (see bench/README.md)."""
-import importlib.machinery
-import importlib.util
 import math
 import os
 import sys
@@ -34,19 +32,9 @@ SECONDS = 4
 Z = 3.5  # standard errors: ~60 comparisons, none may fail by chance
 
 
-def load_accuracy():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        "..", "..", "bench", "accuracy")
-    loader = importlib.machinery.SourceFileLoader("accuracy", path)
-    spec = importlib.util.spec_from_loader("accuracy", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
 def main():
     require_root()
-    acc = load_accuracy()
+    acc = load_bench("accuracy")
     args = acc.parse_args(["--ember", EMBER, "--seconds", str(SECONDS),
                            "--programs", ",".join(PROGRAMS)])
     missing = acc.check_tools(args)
