@@ -213,7 +213,7 @@ static struct side_stats side_stats(const struct cmp_side *side, const struct cm
 }
 
 static void fill_row(struct cmp_row *r, const struct side_stats *b, const struct side_stats *h,
-		     double one_run_dispersion)
+		     double assumed_dispersion)
 {
 	uint64_t x1 = b->x, n1 = b->n, x2 = h->x, n2 = h->n;
 	double p1 = (double)x1 / n1, p2 = (double)x2 / n2;
@@ -232,7 +232,7 @@ static void fill_row(struct cmp_row *r, const struct side_stats *b, const struct
 		r->df = df;
 		r->run_sd_pp = 100.0 * sqrt((b->ss + h->ss) / df);
 	} else {
-		r->dispersion = fmax(1.0, one_run_dispersion);
+		r->dispersion = assumed_dispersion;
 		r->df = INFINITY;
 		r->run_sd_pp = NAN;
 	}
@@ -337,7 +337,7 @@ static void add_rows(struct cmp_report *r, const struct cmp_side *bs, const stru
 		row->kind = any->kind;
 		row->presence = b && h ? CMP_BOTH : b ? CMP_BASE_ONLY : CMP_HEAD_ONLY;
 		row->metric = metric;
-		fill_row(row, &sb, &sh, o->one_run_dispersion);
+		fill_row(row, &sb, &sh, r->assumed_dispersion);
 		row->tested = sb.x + sh.x >= o->min_samples;
 		r->n_rows++;
 	}
@@ -382,6 +382,11 @@ int cmp_compare_sides(const struct cmp_side *bs, const struct cmp_side *hs,
 	r->base_runs = bs->n_runs > 1 ? bs->n_runs : 1;
 	r->head_runs = hs->n_runs > 1 ? hs->n_runs : 1;
 	r->dispersion_assumed = r->base_runs == 1 && r->head_runs == 1;
+	/* Each side's run wanders by w p(1-p): the difference by twice that,
+	 * against p(1-p)(1/n1 + 1/n2) of sampling noise. */
+	r->assumed_dispersion = opts->one_run_dispersion >= 1 ? opts->one_run_dispersion
+		: 1 + 2 * fmax(0, opts->one_run_wander) /
+			  (1.0 / (double)bs->samples + 1.0 / (double)hs->samples);
 
 	while (i < n_base || j < n_head) {
 		int c = i == n_base ? 1 : j == n_head ? -1 : cmp_keyed(&kb[i], &kh[j]);

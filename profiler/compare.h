@@ -16,8 +16,7 @@
  * freedom, runs - 1 per side; never below 1), and the change is tested
  * with Student's t on those degrees of freedom, as a quasi-binomial GLM
  * does. With one run on each side nothing shows the run-to-run noise: the
- * dispersion is the assumed opts->one_run_dispersion and the test is a z
- * test. The test is the two-proportion test (pooled variance) scaled by
+ * dispersion is assumed (cmp_options) and the test is a z test. The test is the two-proportion test (pooled variance) scaled by
  * the dispersion, its interval the Wald interval of the difference scaled
  * the same way, and the p-values of all tests are corrected for their
  * number with Holm's step-down method, which keeps the family-wise
@@ -55,16 +54,24 @@ struct cmp_side {
 	const uint64_t *run_samples; /* [n_runs]: samples of each run */
 };
 
-/* The dispersion `ember diff` assumes when neither side has repeated runs
- * (calibrated on real programs: bench/README.md, diff-calibration). */
-#define CMP_ONE_RUN_DISPERSION 8.0
+/*
+ * With one run per side, `ember diff` takes each function's share to wander
+ * from run to run with variance CMP_ONE_RUN_WANDER x p (1 - p), on top of
+ * sampling noise: a run of n samples has dispersion 1 + wander x n. The
+ * largest bench/diff-calibration measured (python3's page-fault kernel
+ * functions, runs of 2,500 samples) was 0.016.
+ */
+#define CMP_ONE_RUN_WANDER 0.02
 
 struct cmp_options {
 	double threshold_pp; /* practical size, in percentage points of share */
 	double alpha;        /* family-wise significance level */
 	uint64_t min_samples;/* combined samples a function needs to be tested */
-	double one_run_dispersion; /* assumed with one run per side; 0 or 1:
-	                              pure binomial noise */
+	/* One run per side: the dispersion assumed is one_run_dispersion
+	 * when >= 1, else 1 + 2 w / (1/n_base + 1/n_head) for the wander w =
+	 * one_run_wander (both 0: pure binomial noise). */
+	double one_run_dispersion;
+	double one_run_wander;
 };
 
 enum cmp_metric { CMP_SELF = 0, CMP_TOTAL = 1 };
@@ -105,7 +112,8 @@ struct cmp_report {
 	                          first, then by |delta| descending */
 	size_t n_regressions, n_improvements; /* functions, not rows */
 	size_t base_runs, head_runs; /* >= 1 */
-	bool dispersion_assumed; /* one run per side: opts->one_run_dispersion */
+	bool dispersion_assumed; /* one run per side */
+	double assumed_dispersion; /* what it assumed then */
 };
 
 /*

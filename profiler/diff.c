@@ -79,7 +79,9 @@ static void diff_usage(FILE *out)
 		"                        together (default 10)\n"
 		"  -d, --dispersion D    run-to-run noise assumed when neither profile has\n"
 		"                        repeated runs, as variance over sampling noise's\n"
-		"                        (default %g; 1: sampling noise only)\n"
+		"                        (1: sampling noise only); by default each share\n"
+		"                        is taken to wander between runs by %g p(1-p),\n"
+		"                        which is D = 1 + %g x samples per side\n"
 		"  -f, --format FORMAT   text (default), markdown or json\n"
 		"  -o, --output FILE     write the report to FILE\n"
 		"      --html FILE       also write a self-contained HTML report: the\n"
@@ -93,7 +95,7 @@ static void diff_usage(FILE *out)
 		"  -n, --limit N         text/markdown: list at most N rows per section\n"
 		"                        (default 20, 0 = all)\n"
 		GROUP_OPTION_HELP
-		"  -h, --help            show this help\n", CMP_ONE_RUN_DISPERSION);
+		"  -h, --help            show this help\n", CMP_ONE_RUN_WANDER, CMP_ONE_RUN_WANDER);
 }
 
 static int parse_args(int argc, char **argv, struct diff_args *a)
@@ -122,7 +124,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 	a->cmp.threshold_pp = 1.0;
 	a->cmp.alpha = 0.05;
 	a->cmp.min_samples = 10;
-	a->cmp.one_run_dispersion = CMP_ONE_RUN_DISPERSION;
+	a->cmp.one_run_wander = CMP_ONE_RUN_WANDER;
 	a->limit = 20;
 	opterr = 0;
 	optind = 1;
@@ -516,10 +518,15 @@ static void fmt_p(double p, char *buf, size_t n)
 /* What the test knew of run-to-run noise, one sentence. */
 static void runs_sentence(FILE *out, const struct diff_args *a, const struct cmp_report *r)
 {
-	if (r->dispersion_assumed)
+	if (r->dispersion_assumed && a->cmp.one_run_dispersion >= 1)
 		fprintf(out, "One run per side: the run-to-run noise cannot be seen, so a dispersion "
-			"of %g is assumed (record with --repeat to measure it).",
-			a->cmp.one_run_dispersion);
+			"of %g is assumed (--dispersion; record with --repeat to measure it).",
+			r->assumed_dispersion);
+	else if (r->dispersion_assumed)
+		fprintf(out, "One run per side: the run-to-run noise cannot be seen, so a dispersion "
+			"of %.1f is assumed (each share taken to wander between runs by %g p(1-p), "
+			"as much as real programs do; record with --repeat to measure it).",
+			r->assumed_dispersion, a->cmp.one_run_wander);
 	else
 		fprintf(out, "Runs: base %zu, head %zu; each function's run-to-run noise is "
 			"measured from them (t test on %zu degrees of freedom).",
@@ -704,7 +711,8 @@ static void print_json(FILE *out, const struct diff_args *a, const struct cmp_re
 	fprintf(out, ",\"samples\":%llu,\"runs\":%zu},\"dispersion_assumed\":%s,",
 		(unsigned long long)r->head_samples, r->head_runs,
 		r->dispersion_assumed ? "true" : "false");
-	json_num(out, "one_run_dispersion", a->cmp.one_run_dispersion, true);
+	json_num(out, "assumed_dispersion", r->dispersion_assumed ? r->assumed_dispersion : NAN,
+		 true);
 	json_num(out, "threshold_pp", a->cmp.threshold_pp, true);
 	json_num(out, "alpha", a->cmp.alpha, true);
 	fprintf(out, "\"min_samples\":%llu,\"tests\":%zu,\"regressions\":%zu,\"improvements\":%zu,"

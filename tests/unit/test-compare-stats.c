@@ -208,6 +208,17 @@ static void test_helpers(void)
 	      cmp_t_upper(0.005, 4));
 	CHECK(fabs(cmp_t_two_sided(2.228139, 10) - 0.05) < 1e-6, "P(|T10| > 2.228)");
 	CHECK(fabs(cmp_t_two_sided(1.959964, INFINITY) - 0.05) < 1e-6, "normal limit");
+	/* One run per side, wander 0.02 over 1,000 and 4,000 samples:
+	 * 1 + 2 x 0.02 / (1/1000 + 1/4000) = 33 */
+	{
+		struct cmp_input in[] = { { .name = "f", .self = 100, .total = 100 } };
+		struct cmp_options w = { .alpha = 0.05, .min_samples = 10, .one_run_wander = 0.02 };
+
+		CHECK(cmp_compare(in, 1, 1000, in, 1, 4000, &w, &r) == 0 && r &&
+		      r->dispersion_assumed && fabs(r->assumed_dispersion - 33) < 1e-9 &&
+		      fabs(r->rows[0].dispersion - 33) < 1e-9, "assumed dispersion");
+		cmp_report_free(r);
+	}
 }
 
 #define RUNS 5
