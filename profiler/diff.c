@@ -324,7 +324,7 @@ static int function_table(const struct store_tree *t, struct cmp_input **ret_in,
 	return 0;
 }
 
-/* The order function_table() gives its functions in (node_key_cmp's). */
+/* A function's key: (name, module, kind). */
 static int input_key_cmp(const struct cmp_input *a, const struct cmp_input *b)
 {
 	int c = strcmp(a->name, b->name);
@@ -334,6 +334,17 @@ static int input_key_cmp(const struct cmp_input *a, const struct cmp_input *b)
 	if (!c)
 		c = (a->kind > b->kind) - (a->kind < b->kind);
 	return c;
+}
+
+static int cmp_input_by_key(const void *x, const void *y)
+{
+	return input_key_cmp(x, y);
+}
+
+static int cmp_input_ptr_by_key(const void *x, const void *y)
+{
+	return input_key_cmp(*(const struct cmp_input *const *)x,
+			     *(const struct cmp_input *const *)y);
 }
 
 /* "FILTER,run=VALUE" (VALUE quoted), the filter of one run. */
@@ -358,13 +369,14 @@ static char *run_filter(const char *filter, const char *value)
  * The runs of a side: the values of the label "run" (record --repeat sets
  * run=1..N) in the side's range and filter. With two or more, each run's
  * tree gives every function's self and total in that run, matched to the
- * side's functions by key (both tables come sorted by it). One run, or
+ * side's functions by key (both sorted by it, then merged). One run, or
  * none labelled: s->n_runs stays 0.
  */
 static int load_runs(const char *what, const char *path, struct store_db *db,
 		     struct store_query *q, const char *filter, struct side *s)
 {
 	struct store_label_value *v = NULL;
+	const struct cmp_input **by_key = NULL;
 	size_t nv = 0;
 	int err;
 
@@ -378,10 +390,14 @@ static int load_runs(const char *what, const char *path, struct store_db *db,
 		goto out;
 	s->run_samples = calloc(nv, sizeof(*s->run_samples));
 	s->run_counts = calloc(2 * (s->n ? s->n : 1) * nv, sizeof(*s->run_counts));
-	if (!s->run_samples || !s->run_counts) {
+	by_key = calloc(s->n ? s->n : 1, sizeof(*by_key));
+	if (!s->run_samples || !s->run_counts || !by_key) {
 		err = -ENOMEM;
 		goto fail;
 	}
+	for (size_t i = 0; i < s->n; i++)
+		by_key[i] = &s->in[i];
+	qsort(by_key, s->n, sizeof(*by_key), cmp_input_ptr_by_key);
 	for (size_t r = 0; r < nv; r++) {
 		struct store_filter *flt = NULL;
 		struct store_query rq = *q;
@@ -414,14 +430,17 @@ static int load_runs(const char *what, const char *path, struct store_db *db,
 			cli_error("cannot compare the %s profile %s: %s", what, path, strerror(-err));
 			goto fail;
 		}
+		qsort(in, n, sizeof(*in), cmp_input_by_key);
 		for (size_t j = 0; j < n; j++) {
 			int c = -1;
 
-			while (i < s->n && (c = input_key_cmp(&s->in[i], &in[j])) < 0)
+			while (i < s->n && (c = input_key_cmp(by_key[i], &in[j])) < 0)
 				i++;
 			if (i < s->n && c == 0) {
-				s->run_counts[(2 * i) * nv + r] = in[j].self;
-				s->run_counts[(2 * i + 1) * nv + r] = in[j].total;
+				size_t f = (size_t)(by_key[i] - s->in);
+
+				s->run_counts[(2 * f) * nv + r] = in[j].self;
+				s->run_counts[(2 * f + 1) * nv + r] = in[j].total;
 			}
 		}
 		free(in);
@@ -433,9 +452,11 @@ static int load_runs(const char *what, const char *path, struct store_db *db,
 	}
 	s->n_runs = nv;
 out:
+	free(by_key);
 	store_label_values_free(v, nv);
 	return 0;
 fail:
+	free(by_key);
 	store_label_values_free(v, nv);
 	return err;
 }
