@@ -20,6 +20,7 @@ static const struct {
 	{ "import", cmd_import, "turn a pprof profile made elsewhere into a database" },
 	{ "agent", cmd_agent, "profile the whole system all the time and serve the web UI" },
 	{ "serve", cmd_serve, "serve the web UI over an existing database (read-only)" },
+	{ "fleet-init", cmd_fleet_init, "create the fleet tables in ClickHouse (a server or a cluster)" },
 };
 
 static void usage(FILE *out)

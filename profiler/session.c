@@ -1042,7 +1042,9 @@ int session__new(const struct session_options *opts,
 	s->opts = *opts;
 	if (!s->opts.flush_seconds)
 		s->opts.flush_seconds = 10;
-	if (gethostname(s->host, sizeof(s->host) - 1) != 0)
+	if (opts->host)
+		snprintf(s->host, sizeof(s->host), "%s", opts->host);
+	else if (gethostname(s->host, sizeof(s->host) - 1) != 0)
 		snprintf(s->host, sizeof(s->host), "localhost");
 
 	/* The symbolizer's on-disk cache, unless the caller chose: a

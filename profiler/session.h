@@ -28,6 +28,7 @@ struct session_options {
 	enum sampler_unwind unwind;  /* fp, dwarf or auto */
 	unsigned snapshot_bytes;     /* DWARF stack copy; 0 = default */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
+	const char *host;            /* the host label; NULL = gethostname() */
 	struct sym_options sym;      /* symbolizer options (zero: defaults) */
 	const struct store_policy *policy; /* retention; NULL = defaults */
 	unsigned maintain_seconds;   /* run retention this often; 0 = 600 */

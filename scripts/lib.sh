@@ -12,6 +12,7 @@ EMBER_BUILD_PACKAGES=(
   libbpf-dev bpftool libelf-dev zlib1g-dev libdeflate-dev libprotobuf-c-dev protobuf-c-compiler
   libsqlite3-dev libunwind-dev libmicrohttpd-dev
   libc6-dbg python3 binutils liblzma-dev libiberty-dev g++ libzstd-dev
+  libcurl4-openssl-dev
 )
 # Needed by the tests (cross-checks and tools the tests drive): the browser
 # tests (tests/web/) run Debian's Chromium under node + playwright-core.
@@ -29,9 +30,12 @@ EMBER_BUILD_PACKAGES=(
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
   golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip rustc
-  libclang-rt-14-dev
+  libclang-rt-14-dev clickhouse-server
 )
 # libclang-rt-14-dev: libFuzzer's runtime, for the fuzz suite (build-fuzz).
+# clickhouse-server (Debian's 18.16): the fleet tests start their own
+# servers on loopback ports with temporary data folders (never the
+# system service, which the package installs but does not need running).
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

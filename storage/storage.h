@@ -664,3 +664,6 @@ void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns);
 /* Text for a negative errno returned by this module, e.g. for -ENOTSUP
  * "database was written by a newer Ember". Never NULL. */
 const char *store_strerror(int err);
+
+/* The fleet store: shipping to ClickHouse. */
+#include "store_clickhouse.h"

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "store_ch.h"
 #include "store_internal.h"
 
 /* How long a reader or writer waits for a lock held by another handle. */
@@ -1073,6 +1074,7 @@ void store_db__close(struct store_db *db)
 		store_rows__free(&db->new_rows[i]);
 	store_cache__free(&db->cache);
 	store_tree_scratch__free(db->tree_scratch);
+	store_ship__free(db->ship);
 	free(db);
 }
 

@@ -218,6 +218,9 @@ struct store_db {
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = no deadline */
 	char *tidy_path;      /* STORE_OPEN_TIDY: -wal and -shm to remove */
 	char errmsg[256];
+	/* Shipping (store_db__ship_enable): the open flush's shipment for
+	 * ClickHouse (store_ch_ship.c); NULL when not shipping. */
+	struct store_ship *ship;
 };
 
 /* Called for every entry of a block. Returns 0 or -errno to stop. */

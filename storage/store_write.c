@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_ch.h"
 #include "store_internal.h"
 
 /* One bound value of a get-or-add statement pair. */
@@ -371,6 +372,8 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 	}
 	/* Counted in memory; the flush's block is written at commit. */
 	r = store_sums__add(&db->flush_sums, labels_set, node, count);
+	if (r >= 0 && db->ship)
+		r = store_ship__add(db->ship, labels, frames, n_frames, count);
 	return r < 0 ? store_db__fail_msg(db, r, "out of memory") : 0;
 }
 
@@ -439,10 +442,18 @@ int store_db__commit(struct store_db *db)
 	r = step_done(db, st);
 	if (r < 0)
 		goto fail;
+	if (db->ship) {
+		/* in the flush's transaction: shipped if and only if stored */
+		r = store_outbox__put(db);
+		if (r < 0)
+			goto fail;
+	}
 	r = store_db__exec(db, "COMMIT");
 	if (r < 0)
 		goto fail;
 	db->in_flush = false;
+	if (db->ship)
+		store_ship__committed(db->ship);
 	return 0;
 fail:
 	store_db__rollback(db);
@@ -464,6 +475,8 @@ void store_db__rollback(struct store_db *db)
 	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 	db->in_flush = false;
 	store_sums__clear(&db->flush_sums);
+	if (db->ship)
+		store_ship__abort(db->ship);
 	/* Ids cached during the flush may name rows that are now gone. */
 	store_db__drop_caches(db);
 }

@@ -144,6 +144,17 @@ struct web_metrics {
 	                                        not read, per reason */
 	size_t n_refused;
 	uint64_t rss_bytes;          /* resident memory when published */
+	/* Shipping to ClickHouse (agent --remote). */
+	bool shipping;
+	uint64_t ship_backlog_flushes;  /* queued in the file, not acknowledged */
+	uint64_t ship_backlog_samples;
+	uint64_t ship_backlog_bytes;
+	double ship_backlog_age_seconds; /* since the oldest queued bucket; 0 */
+	uint64_t shipped_flushes, shipped_samples, shipped_bytes;
+	uint64_t ship_found;            /* found in ClickHouse already (an
+	                                   earlier attempt's answer was lost) */
+	uint64_t ship_errors;           /* attempts that failed */
+	uint64_t ship_failing;          /* ... in a row (0: shipping works) */
 };
 
 struct web_options {
