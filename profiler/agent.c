@@ -52,6 +52,8 @@
 #define SERVE_DEFAULT_MEMORY_MB 256
 /* A stopping agent ships what is queued for at most this long. */
 #define AGENT_SHIP_DRAIN_MS 5000
+/* The outbox's default bound: some 1.5 days of a busy host's flushes. */
+#define AGENT_SHIP_BACKLOG_MB 256
 
 static volatile sig_atomic_t got_stop_signal;
 
@@ -301,6 +303,7 @@ struct agent_args {
 	const char *remote_password_file;
 	const char *remote_ca;
 	unsigned remote_timeout_s;
+	uint64_t remote_backlog_mb;
 };
 
 static void agent_usage(FILE *out)
@@ -348,10 +351,13 @@ static void agent_usage(FILE *out)
 		"      --remote-password-file FILE  the password: FILE's first line\n"
 		"      --remote-ca FILE  CA certificates for https (default: the system's)\n"
 		"      --remote-timeout SECS  each request to ClickHouse (default 10)\n"
+		"      --remote-backlog MB  queue at most this much for ClickHouse (default\n"
+		"                        %d); flushes past it stay in the file but are\n"
+		"                        never shipped (counted: ember_ship_refused_*)\n"
 		FILE_OPTIONS_HELP
 		"  -h, --help            show this help\n",
 		AGENT_DEFAULT_DB, WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, AGENT_DEFAULT_FREQ,
-		AGENT_DEFAULT_MEMORY_MB);
+		AGENT_DEFAULT_MEMORY_MB, AGENT_SHIP_BACKLOG_MB);
 }
 
 static int parse_agent_args(int argc, char **argv, struct agent_args *a)
@@ -371,6 +377,7 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 		{ "remote-password-file", required_argument, NULL, 'P' },
 		{ "remote-ca", required_argument, NULL, 'C' },
 		{ "remote-timeout", required_argument, NULL, 'T' },
+		{ "remote-backlog", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -379,6 +386,7 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 
 	a->db = AGENT_DEFAULT_DB;
 	a->remote_timeout_s = 10;
+	a->remote_backlog_mb = AGENT_SHIP_BACKLOG_MB;
 	a->port = WEB_DEFAULT_PORT;
 	a->freq = AGENT_DEFAULT_FREQ;
 	a->flush_s = 10;
@@ -452,6 +460,11 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 				return -EINVAL;
 			a->remote_timeout_s = v;
 			break;
+		case 'B':
+			if (cli_parse_uint("--remote-backlog", optarg, 1, 1 << 20, &v))
+				return -EINVAL;
+			a->remote_backlog_mb = v;
+			break;
 		case 'h':
 			agent_usage(stdout);
 			free(a->addr);
@@ -511,6 +524,8 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 		m.shipped_samples = st.samples;
 		m.shipped_bytes = st.bytes;
 		m.ship_found = st.found;
+		m.ship_refused_flushes = st.backlog.refused_flushes;
+		m.ship_refused_samples = st.backlog.refused_samples;
 		m.ship_errors = st.errors;
 		m.ship_failing = st.failing;
 	}
@@ -643,7 +658,7 @@ int cmd_agent(int argc, char **argv)
 		goto out;
 	session__set_store(s, db);
 	if (ch) {
-		err = store_db__ship_enable(db);
+		err = store_db__ship_enable(db, (uint64_t)a.remote_backlog_mb << 20);
 		if (err) {
 			cli_error("cannot prepare %s for shipping to ClickHouse: %s", a.db,
 				  store_db__errmsg(db));

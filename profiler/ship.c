@@ -34,6 +34,7 @@ struct shipper {
 	pthread_cond_t cond;
 	bool woken, stopping;
 	uint64_t drain_deadline_ns; /* while stopping */
+	bool counted, told_full;    /* the thread's own */
 	struct shipper_stats stats;
 };
 
@@ -105,11 +106,23 @@ static bool wait_ms(struct shipper *sh, unsigned ms)
 static void update_backlog(struct shipper *sh, struct store_db *db)
 {
 	struct store_ship_backlog b;
+	uint64_t refused;
 
 	if (store_db__ship_backlog(db, &b) == 0) {
 		pthread_mutex_lock(&sh->lock);
+		refused = sh->stats.backlog.refused_samples;
 		sh->stats.backlog = b;
 		pthread_mutex_unlock(&sh->lock);
+		/* (the first count is what earlier runs refused) */
+		if (sh->counted && b.refused_samples > refused && !sh->told_full)
+			say("warning: the queue for ClickHouse in %s is full (--remote-backlog): "
+			    "new flushes stay in the file but are not shipped (%llu samples so far, "
+			    "ember_ship_refused_samples_total)", sh->db_path,
+			    (unsigned long long)b.refused_samples);
+		sh->told_full = sh->told_full || (sh->counted && b.refused_samples > refused);
+		if (b.flushes == 0)
+			sh->told_full = false; /* drained: told again if it fills again */
+		sh->counted = true;
 	}
 }
 

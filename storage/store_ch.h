@@ -99,8 +99,17 @@ int store_ship__encode(struct store_ship *s, int64_t time_s, uint32_t duration_s
 /* The flush committed: its definitions count as shipped from now on (a
  * later shipment names them without repeating them). Clears the rows. */
 void store_ship__committed(struct store_ship *s);
-/* The flush was abandoned: forget its rows and definitions. */
+/* The flush was abandoned, or committed without its shipment: forget its
+ * rows, and every definition (some were never queued). */
 void store_ship__abort(struct store_ship *s);
+
+/* The queue's bound (store_db__ship_enable), and the bytes it held when
+ * last counted (-1: not counted since this writer began). */
+void store_ship__set_bound(struct store_ship *s, uint64_t max_bytes);
+uint64_t store_ship__bound(const struct store_ship *s);
+int64_t *store_ship__queued_bytes(struct store_ship *s);
+/* store_ship__abort after the flush committed without its shipment. */
+void store_ship__refused(struct store_ship *s);
 
 /* Section t of a blob: 0 and its gzip bytes (possibly empty), or -EINVAL
  * for a blob that does not parse. */

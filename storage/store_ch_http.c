@@ -459,7 +459,7 @@ int store_ch__query(struct store_ch *ch, const char *sql, char **ret_text)
 		.database = ch->database,
 		.body = sql,
 		.body_len = strlen(sql),
-		.what = "a query",
+		.what = "running a query",
 	};
 	char *text = NULL;
 	int err;

@@ -106,6 +106,18 @@ static int exec(struct store_ch *ch, const char *what, const char *fmt, ...)
 	return err;
 }
 
+/* A SELECT; *ret_text gets its answer. */
+static int ask(struct store_ch *ch, const char *sql, const char *what, char **ret_text)
+{
+	struct store_ch_request rq = {
+		.body = sql,
+		.body_len = strlen(sql),
+		.what = what,
+	};
+
+	return store_ch__request(ch, &rq, ret_text);
+}
+
 /* The data tables (suffix "" on a single server, "_local" on shards). */
 static int create_data_tables(struct store_ch *ch, const char *suffix)
 {
@@ -141,7 +153,7 @@ static int read_version(struct store_ch *ch, int *ret_version, char **ret_layout
 
 	snprintf(sql, sizeof(sql), "SELECT version, layout FROM `%s`.`" SCHEMA_TABLE
 		 "` ORDER BY version DESC LIMIT 1", ch->database);
-	err = store_ch__query(ch, sql, &text);
+	err = ask(ch, sql, "checking the schema version", &text);
 	if (err)
 		return err;
 	tab = strchr(text, '\t');
@@ -168,7 +180,7 @@ static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 
 	snprintf(sql, sizeof(sql), "SELECT name FROM system.tables WHERE database = '%s'",
 		 ch->database);
-	err = store_ch__query(ch, sql, &text);
+	err = ask(ch, sql, "listing the tables", &text);
 	if (err)
 		return err;
 	for (int t = 0; t < STORE_CH_TABLES; t++) {

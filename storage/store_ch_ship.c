@@ -48,6 +48,10 @@ struct store_ship {
 	struct ship_row *rows;
 	size_t n_rows, rows_cap;
 	char *host;      /* the first sample's host */
+	uint64_t max_bytes;     /* the queue's bound; 0: none */
+	int64_t queued_bytes;   /* the queue's bytes when last counted, plus
+	                           what this writer queued since; -1: unknown */
+	bool refused;           /* this flush is committed without shipment */
 	char *labels;    /* scratch: the labels' columns */
 	size_t labels_cap;
 };
@@ -98,6 +102,7 @@ int store_ship__new(struct store_ship **ret)
 
 	if (!s)
 		return -ENOMEM;
+	s->queued_bytes = -1;
 	if (open_streams(s)) {
 		store_ship__free(s);
 		return -ENOMEM;
@@ -430,8 +435,34 @@ out:
 	return r;
 }
 
+void store_ship__set_bound(struct store_ship *s, uint64_t max_bytes)
+{
+	s->max_bytes = max_bytes;
+}
+
+uint64_t store_ship__bound(const struct store_ship *s)
+{
+	return s->max_bytes;
+}
+
+int64_t *store_ship__queued_bytes(struct store_ship *s)
+{
+	return &s->queued_bytes;
+}
+
+void store_ship__refused(struct store_ship *s)
+{
+	s->refused = true;
+}
+
 void store_ship__committed(struct store_ship *s)
 {
+	if (s->refused) {
+		/* later shipments must not name this one's definitions */
+		s->refused = false;
+		store_ship__abort(s);
+		return;
+	}
 	clear_flush(s);
 	for (int i = 0; i < 3; i++)
 		if (s->known[i].n > SHIP_KNOWN_MAX)
@@ -440,6 +471,7 @@ void store_ship__committed(struct store_ship *s)
 
 void store_ship__abort(struct store_ship *s)
 {
+	s->refused = false;
 	clear_flush(s);
 	/* the abandoned flush's definitions were never queued */
 	for (int i = 0; i < 3; i++)

@@ -113,10 +113,13 @@ int store_ch__query(struct store_ch *ch, const char *sql, char **ret_text);
 /*
  * From the next store_db__begin on, every flush this writer handle
  * commits is also queued for ClickHouse in the file's outbox, in the
- * same transaction (created when missing). Outside a flush. Returns 0,
- * -EROFS, -EBUSY (a flush is open), -ENOMEM, -EIO.
+ * same transaction (created when missing). While the queue holds more
+ * than max_bytes (0: no bound), a flush is stored but not queued: its
+ * samples are counted as refused (store_ship_backlog), never shipped.
+ * Outside a flush. Returns 0, -EROFS, -EBUSY (a flush is open),
+ * -ENOMEM, -EIO.
  */
-int store_db__ship_enable(struct store_db *db);
+int store_db__ship_enable(struct store_db *db, uint64_t max_bytes);
 
 struct store_ship_result {
 	uint64_t seq;        /* the outbox entry (ascending) */
@@ -145,6 +148,8 @@ struct store_ship_backlog {
 	uint64_t samples;
 	uint64_t bytes;      /* their compressed size in the file */
 	int64_t oldest_s;    /* bucket time of the oldest; 0 when none */
+	uint64_t refused_flushes; /* stored but never queued: the queue was */
+	uint64_t refused_samples; /* over its bound (all time, this file) */
 };
 
 /* What the outbox of db's file holds (all zero when it has none).

@@ -33,7 +33,7 @@
 	"samples INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, " \
 	"data BLOB NOT NULL)"
 
-int store_db__ship_enable(struct store_db *db)
+int store_db__ship_enable(struct store_db *db, uint64_t max_bytes)
 {
 	int r;
 
@@ -48,7 +48,64 @@ int store_db__ship_enable(struct store_db *db)
 		return r;
 	if (!db->ship && store_ship__new(&db->ship) < 0)
 		return store_db__fail_msg(db, -ENOMEM, "out of memory");
+	store_ship__set_bound(db->ship, max_bytes);
 	return 0;
+}
+
+/* The bytes of the queued shipments, or -errno. */
+static int64_t outbox_bytes(struct store_db *db)
+{
+	sqlite3_stmt *st;
+	int64_t n;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->sql, "SELECT coalesce(sum(length(data)), 0) FROM ship_outbox",
+				-1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_db__fail(db, rc);
+	rc = sqlite3_step(st);
+	n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : store_db__fail(db, rc);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* Add n to the meta counter key (inside the open flush). */
+static int add_meta_count(struct store_db *db, const char *key, uint64_t n)
+{
+	char *v = NULL;
+	unsigned long long old = 0;
+	int r = store_db__get_meta(db, key, &v);
+
+	if (r == 0) {
+		old = strtoull(v, NULL, 10);
+		free(v);
+	} else if (r != -ENOENT) {
+		return r;
+	}
+	return store_db__set_metaf(db, key, "%llu", old + (unsigned long long)n);
+}
+
+/*
+ * Whether a shipment of len bytes fits under the queue's bound: the queue
+ * is counted when the running figure (which ignores what the shipper
+ * removed, so it only overestimates) says it does not. 1 fits, 0 not,
+ * -errno.
+ */
+static int fits(struct store_db *db, size_t len)
+{
+	uint64_t max = store_ship__bound(db->ship);
+	int64_t *queued = store_ship__queued_bytes(db->ship);
+
+	if (!max)
+		return 1;
+	if (*queued < 0 || (uint64_t)*queued + len > max) {
+		int64_t n = outbox_bytes(db);
+
+		if (n < 0)
+			return (int)n;
+		*queued = n;
+	}
+	return (uint64_t)*queued + len <= max;
 }
 
 static uint64_t new_batch(void)
@@ -77,6 +134,17 @@ int store_outbox__put(struct store_db *db)
 		return store_db__fail_msg(db, r, "out of memory encoding a shipment");
 	if (!samples)
 		return 0;
+	r = fits(db, len);
+	if (r <= 0) {
+		free(blob);
+		if (r < 0)
+			return r;
+		/* stored, not shipped: counted, in the flush's transaction */
+		store_ship__refused(db->ship);
+		r = add_meta_count(db, "ship_refused_flushes", 1);
+		return r < 0 ? r : add_meta_count(db, "ship_refused_samples", samples);
+	}
+	*store_ship__queued_bytes(db->ship) += (int64_t)len;
 	rc = sqlite3_prepare_v2(db->sql, "INSERT INTO ship_outbox (batch, host, time_s, samples, "
 				"data) VALUES (?, ?, ?, ?, ?)", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
@@ -348,6 +416,15 @@ int store_db__ship_backlog(struct store_db *db, struct store_ship_backlog *ret)
 	if (!db || !ret)
 		return -EINVAL;
 	*ret = (struct store_ship_backlog){0};
+	for (int i = 0; i < 2; i++) {
+		char *v = NULL;
+
+		if (store_db__get_meta(db, i ? "ship_refused_samples" : "ship_refused_flushes",
+				       &v) == 0) {
+			*(i ? &ret->refused_samples : &ret->refused_flushes) = strtoull(v, NULL, 10);
+			free(v);
+		}
+	}
 	r = has_outbox(db);
 	if (r <= 0)
 		return r;

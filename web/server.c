@@ -658,6 +658,11 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 			metric(f, "ember_ship_found_total", "counter",
 			       "Queued flushes found in ClickHouse already (an earlier attempt's "
 			       "answer was lost): removed, not sent again.", m.ship_found);
+			metric(f, "ember_ship_refused_flushes_total", "counter",
+			       "Flushes kept in the file but never shipped: the queue was full.",
+			       m.ship_refused_flushes);
+			metric(f, "ember_ship_refused_samples_total", "counter",
+			       "Samples of those flushes.", m.ship_refused_samples);
 			metric(f, "ember_ship_errors_total", "counter",
 			       "Shipping attempts that failed.", m.ship_errors);
 			metric(f, "ember_ship_failing", "gauge",

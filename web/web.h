@@ -153,6 +153,9 @@ struct web_metrics {
 	uint64_t shipped_flushes, shipped_samples, shipped_bytes;
 	uint64_t ship_found;            /* found in ClickHouse already (an
 	                                   earlier attempt's answer was lost) */
+	uint64_t ship_refused_flushes;  /* stored, never queued: the queue was
+	                                   over --remote-backlog */
+	uint64_t ship_refused_samples;
 	uint64_t ship_errors;           /* attempts that failed */
 	uint64_t ship_failing;          /* ... in a row (0: shipping works) */
 };
