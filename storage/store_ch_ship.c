@@ -25,8 +25,8 @@
 
 /* Known definitions are forgotten past this many (then sent again once:
  * harmless, ClickHouse folds them), so a long-running writer's memory
- * stays bounded. */
-#define SHIP_KNOWN_MAX (1u << 20)
+ * stays bounded (some 10 MB per set at the bound). */
+#define SHIP_KNOWN_MAX (1u << 17)
 #define SHIP_GZIP_LEVEL 6
 #define SHIP_HEADER (4 * STORE_CH_TABLES)
 
