@@ -312,7 +312,8 @@ static void agent_usage(FILE *out)
 		"Usage: ember agent [--db FILE] [--listen ADDRESS:PORT] [-F HZ] [--flush SECS]\n"
 		"                   [--label K=V]... [--memory MB] [--allow-host NAME]...\n"
 		"                   [--host NAME] [--remote URL [--remote-password-file FILE]\n"
-		"                   [--remote-ca FILE] [--remote-timeout SECS]]\n"
+		"                   [--remote-ca FILE] [--remote-timeout SECS]\n"
+		"                   [--remote-backlog MB]]\n"
 		"\n"
 		"Profile every CPU all the time into FILE (continued if it exists, so a\n"
 		"restart loses nothing) and serve the web UI over it. Needs root (CAP_BPF\n"
@@ -335,6 +336,8 @@ static void agent_usage(FILE *out)
 		"                        requests in flight take at most half\n"
 		"      --host NAME       the host label of every sample (default: the\n"
 		"                        host name)\n"
+		FILE_OPTIONS_HELP
+		"  -h, --help            show this help\n"
 		"\n"
 		"Fleet (README, Fleet): also ship every committed flush to ClickHouse.\n"
 		"The file keeps each flush until ClickHouse has acknowledged it, so\n"
@@ -353,9 +356,7 @@ static void agent_usage(FILE *out)
 		"      --remote-timeout SECS  each request to ClickHouse (default 10)\n"
 		"      --remote-backlog MB  queue at most this much for ClickHouse (default\n"
 		"                        %d); flushes past it stay in the file but are\n"
-		"                        never shipped (counted: ember_ship_refused_*)\n"
-		FILE_OPTIONS_HELP
-		"  -h, --help            show this help\n",
+		"                        never shipped (counted: ember_ship_refused_*)\n",
 		AGENT_DEFAULT_DB, WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, AGENT_DEFAULT_FREQ,
 		AGENT_DEFAULT_MEMORY_MB, AGENT_SHIP_BACKLOG_MB);
 }
