@@ -12,8 +12,8 @@
  *              duration, host, process, pid, thread, tid, cgroup, free
  *              labels as two arrays, stack id, count, batch (the shipment,
  *              for exactly-once). Partitioned by day, ordered by (host,
- *              time, process, stack): a host's time range is one range of
- *              the primary key; a day is dropped as a partition.
+ *              time, process, pid, tid, stack): a host's time range is one
+ *              range of the primary key; a day is dropped as a partition.
  *   stacks     stack id -> frame ids, root first
  *   frames     frame id -> function id, line, kind, build-id, file offset
  *   functions  function id -> name, module, file
@@ -64,7 +64,7 @@ static const struct ch_table tables[STORE_CH_TABLES] = {
 		"time DateTime, duration UInt32, host String, process String, pid UInt32, "
 		"thread String, tid UInt32, cgroup UInt64, label_keys Array(String), "
 		"label_values Array(String), stack UInt64, count UInt64, batch UInt64",
-		"MergeTree PARTITION BY toDate(time) ORDER BY (host, time, process, stack)",
+		"MergeTree PARTITION BY toDate(time) ORDER BY (host, time, process, pid, tid, stack)",
 		/* a host's samples on one shard: a shipment is one insert
 		 * there (all or nothing), and a host's queries read one shard */
 		"cityHash64(host)",

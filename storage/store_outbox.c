@@ -119,7 +119,7 @@ static uint64_t new_batch(void)
 	return b ? b : 1;
 }
 
-int store_outbox__put(struct store_db *db)
+int store_outbox__put(struct store_db *db, int64_t time_s, uint32_t duration_s)
 {
 	sqlite3_stmt *st = NULL;
 	void *blob = NULL;
@@ -128,7 +128,7 @@ int store_outbox__put(struct store_db *db)
 	const char *host = NULL;
 	int r, rc;
 
-	r = store_ship__encode(db->ship, db->flush_time_s, db->flush_duration_s, batch,
+	r = store_ship__encode(db->ship, time_s, duration_s, batch,
 			       &blob, &len, &samples, &host);
 	if (r < 0)
 		return store_db__fail_msg(db, r, "out of memory encoding a shipment");
@@ -153,7 +153,7 @@ int store_outbox__put(struct store_db *db)
 	}
 	sqlite3_bind_int64(st, 1, (int64_t)batch);
 	sqlite3_bind_text(st, 2, host, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, db->flush_time_s);
+	sqlite3_bind_int64(st, 3, time_s);
 	sqlite3_bind_int64(st, 4, (int64_t)samples);
 	sqlite3_bind_blob(st, 5, blob, (int)len, free);
 	rc = sqlite3_step(st);

@@ -444,7 +444,7 @@ int store_db__commit(struct store_db *db)
 		goto fail;
 	if (db->ship) {
 		/* in the flush's transaction: shipped if and only if stored */
-		r = store_outbox__put(db);
+		r = store_outbox__put(db, db->flush_time_s, db->flush_duration_s);
 		if (r < 0)
 			goto fail;
 	}
