@@ -30,12 +30,13 @@ EMBER_BUILD_PACKAGES=(
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
   golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip rustc
-  libclang-rt-14-dev clickhouse-server
+  libclang-rt-14-dev clickhouse-server openssl
 )
 # libclang-rt-14-dev: libFuzzer's runtime, for the fuzz suite (build-fuzz).
 # clickhouse-server (Debian's 18.16): the fleet tests start their own
 # servers on loopback ports with temporary data folders (never the
-# system service, which the package installs but does not need running).
+# system service, which the package installs but does not need running);
+# openssl makes the certificate of the HTTPS case.
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

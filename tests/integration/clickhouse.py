@@ -6,7 +6,8 @@ its cases (a start takes well under a second here, but every case
 creating its own servers would add up).
 
   single()    one server: agents create their tables at the first
-              connection
+              connection; with tls=True it also answers HTTPS with a
+              self-signed certificate (openssl) for 127.0.0.1, ca_file
   cluster(2)  two servers, both shards of the cluster "ember" (TCP
               between them on loopback); `ember fleet-init` creates the
               shards' tables and the Distributed ones
@@ -55,11 +56,13 @@ class ClickHouseError(Exception):
 
 
 class Server:
-    def __init__(self, name):
+    def __init__(self, name, tls=False):
         self.name = name
         self.dir = tempfile.mkdtemp(prefix=f"ember-ch-{name}-")
         self.http_port = free_port()
         self.tcp_port = free_port()
+        self.https_port = free_port() if tls else None
+        self.ca_file = os.path.join(self.dir, "server.crt") if tls else None
         self.proc = None
         self.shards = []  # (host, tcp_port) of the cluster, set by cluster()
 
@@ -72,6 +75,13 @@ class Server:
                 f"<shard><replica><host>127.0.0.1</host><port>{p}</port></replica></shard>"
                 for p in self.shards)
             remote = f"<remote_servers><{CLUSTER}>{shards}</{CLUSTER}></remote_servers>"
+        tls = ""
+        if self.https_port:
+            tls = f"""<https_port>{self.https_port}</https_port>
+  <openSSL><server><certificateFile>{d}/server.crt</certificateFile>
+    <privateKeyFile>{d}/server.key</privateKeyFile><verificationMode>none</verificationMode>
+    <loadDefaultCAFile>false</loadDefaultCAFile><cacheSessions>true</cacheSessions>
+    <disableProtocols>sslv2,sslv3</disableProtocols></server></openSSL>"""
         with open(os.path.join(d, "config.xml"), "w") as f:
             f.write(f"""<?xml version="1.0"?>
 <yandex>
@@ -80,6 +90,7 @@ class Server:
   <http_port>{self.http_port}</http_port>
   <tcp_port>{self.tcp_port}</tcp_port>
   <listen_host>127.0.0.1</listen_host>
+  {tls}
   <path>{d}/data/</path>
   <tmp_path>{d}/tmp/</tmp_path>
   <user_files_path>{d}/user_files/</user_files_path>
@@ -110,6 +121,12 @@ class Server:
 </yandex>
 """)
         os.makedirs(os.path.join(d, "log"), exist_ok=True)
+        if self.https_port and not os.path.exists(self.ca_file):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", os.path.join(d, "server.key"), "-out", self.ca_file,
+                            "-days", "2", "-subj", "/CN=127.0.0.1",
+                            "-addext", "subjectAltName=IP:127.0.0.1"],
+                           check=True, capture_output=True)
 
     # -- life --
     def start(self, timeout=60):
@@ -172,13 +189,15 @@ class Server:
         return "\n".join(out)
 
     # -- queries --
-    def url(self, database="ember", user=None, password=None):
+    def url(self, database="ember", user=None, password=None, tls=False):
         cred = ""
         if user:
             cred = urllib.parse.quote(user, safe="")
             if password is not None:
                 cred += ":" + urllib.parse.quote(password, safe="")
             cred += "@"
+        if tls:
+            return f"https://{cred}127.0.0.1:{self.https_port}/{database}"
         return f"clickhouse://{cred}127.0.0.1:{self.http_port}/{database}"
 
     def query(self, sql, data=None, user="default", password="", timeout=60, **settings):
@@ -213,8 +232,8 @@ def _cleanup():
 atexit.register(_cleanup)
 
 
-def single(name="single"):
-    s = Server(name)
+def single(name="single", tls=False):
+    s = Server(name, tls)
     _servers.append(s)
     return s.start()
 

@@ -17,8 +17,9 @@ single server, shared by the cases below.
    answer is lost (a relay swallows it) and the agent killed with SIGKILL
    before it heard: restarted on the same file, the agent finds the
    shipment in ClickHouse and does not send it twice; totals exact.
-4. Errors: a wrong password, a missing table (dropped under the agent), a
-   schema of a newer Ember, nothing listening, a bad URL: one clear
+4. HTTPS with the server's certificate given (--remote-ca), and refused
+   without it. Errors: a wrong password, a missing table (dropped under
+   the agent), a schema of a newer Ember, nothing listening, a bad URL: one clear
    message each, the agent keeps sampling locally, and what was queued
    is shipped once the cause is gone. The password never appears in any
    output.
@@ -66,6 +67,9 @@ def start_agent(name, url, *extra, env=None):
         os.environ.clear()
         os.environ.update(old)
     all_output.extend(lines)
+    # what came with the URL line (a warning may be as quick), for
+    # read_stderr_until
+    p.early = "".join(x + "\n" for x in lines)
     return p, base, db
 
 
@@ -88,7 +92,10 @@ def wait_for(cond, what, timeout=60):
 def read_stderr_until(p, pattern, timeout=60):
     """Lines of a running agent's stderr until one matches pattern."""
     import select
-    buf, deadline = "", time.time() + timeout
+    buf, deadline = getattr(p, "early", ""), time.time() + timeout
+    p.early = ""
+    if re.search(pattern, buf):
+        return buf
     while time.time() < deadline:
         r, _, _ = select.select([p.stderr], [], [], 0.5)
         if r:
@@ -174,7 +181,7 @@ def env_pw():
 t0 = time.time()
 shards = chs.cluster(2)
 entry = shards[0]
-single = chs.single()
+single = chs.single(tls=True)
 print(f"# ClickHouse {entry.rows('SELECT version()')[0][0]}: 3 servers up in {time.time() - t0:.1f} s")
 
 r = subprocess.run([EMBER, "fleet-init", entry.url(user="ember"), "--cluster", chs.CLUSTER,
@@ -227,7 +234,10 @@ fleet = Fleet(entry)
 for h in hosts:
     for x, wt, c_s in zip(work, weights, cpu):
         f = fleet.folded(h, f"AND pid = {x.pid}")
-        check_samples_for_cpu(sum(f.values()), c_s * FREQ, f"host {h}, split pid {x.pid} in ClickHouse")
+        # (three agents' perf events at once on a shared 2-CPU machine: the
+        # kernel's frequency mode gave 76 % of CPU time x HZ under load)
+        check_samples_for_cpu(sum(f.values()), c_s * FREQ, f"host {h}, split pid {x.pid} in ClickHouse",
+                              share=0.6)
         leaves = [sum(n for st, n in f.items() if f";leaf_{c};" in st + ";") for c in "abc"]
         want = [int(v) / sum(int(v) for v in wt.split(":")) for v in wt.split(":")]
         tot = sum(leaves)
@@ -402,6 +412,20 @@ out = read_stderr_until(p, r"newer than this Ember")
 wait_for(lambda: metrics(base).get("ember_flushes_total", 0) >= 2, "local flushes")
 rc, _ = stop_agent(p)
 check(rc == 0, f"a newer schema is refused, the agent samples on: {out.strip().splitlines()[-1]}")
+
+# TLS: verified against the server's certificate, refused without it
+p, base, db = start_agent("fleet-tls", single.url(user="ember", tls=True), "--remote-ca", single.ca_file,
+                          env=env_pw())
+wait_for(lambda: metrics(base).get("ember_shipped_flushes_total", 0) >= 2 and drained(base),
+         "shipping over HTTPS")
+rc, _ = stop_agent(p)
+check(rc == 0, "the agent stops cleanly")
+compare(single, "fleet-tls", db, "over HTTPS (--remote-ca)")
+p, base, db = start_agent("fleet-tls2", single.url(user="ember", tls=True), env=env_pw())
+out = read_stderr_until(p, r"certificate")
+rc, _ = stop_agent(p)
+check(rc == 0 and "--remote-ca" in out,
+      f"a certificate the system does not trust: {out.strip().splitlines()[-1]}")
 
 # nothing listening
 p, base, db = start_agent("fleet-none", f"clickhouse://127.0.0.1:{chs.free_port()}/ember")
