@@ -34,6 +34,9 @@ struct store_ch {
 	char errmsg[640];
 };
 
+/* The database the URL names (borrowed). */
+const char *store_ch__database(const struct store_ch *ch);
+
 /* Set ch's message (printf-style); returns err. */
 int store_ch__fail(struct store_ch *ch, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

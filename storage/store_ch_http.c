@@ -452,26 +452,3 @@ int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
 	}
 	return 0;
 }
-
-int store_ch__query(struct store_ch *ch, const char *sql, char **ret_text)
-{
-	struct store_ch_request rq = {
-		.database = ch->database,
-		.body = sql,
-		.body_len = strlen(sql),
-		.what = "running a query",
-	};
-	char *text = NULL;
-	int err;
-
-	/* A database that does not exist yet would fail every statement
-	 * (CREATE DATABASE included) if named in the request. */
-	if (!strncmp(sql, "CREATE DATABASE", 15))
-		rq.database = NULL;
-	err = store_ch__request(ch, &rq, ret_text ? &text : NULL);
-	if (err)
-		return err;
-	if (ret_text)
-		*ret_text = text;
-	return 0;
-}

@@ -55,7 +55,6 @@ void store_ch__free(struct store_ch *ch);
 /* The server as "clickhouse://user@host:port/database": never the
  * password. Borrowed from ch. */
 const char *store_ch__url(const struct store_ch *ch);
-const char *store_ch__database(const struct store_ch *ch);
 
 /*
  * One sentence about the last failure of ch (borrowed; never NULL; never
@@ -100,13 +99,6 @@ int store_ch__prepare(struct store_ch *ch);
  */
 int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
 			   struct store_ch *const *shards, size_t n);
-
-/*
- * Run one SQL statement on ch, for tools and tests; *ret_text (caller
- * frees; may be NULL) gets the answer in ClickHouse's TabSeparated form,
- * at most 16 MiB. Returns 0 or an error above.
- */
-int store_ch__query(struct store_ch *ch, const char *sql, char **ret_text);
 
 /* ---- shipping ---- */
 
