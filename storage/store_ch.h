@@ -121,7 +121,11 @@ int store_ship_blob__section(const void *blob, size_t len, enum store_ch_table t
 
 /* ---- the outbox (store_outbox.c), called by the writer ---- */
 
+struct store_sqlite;
+
 /* Inside the writer's open flush of bucket time_s lasting duration_s,
  * before COMMIT: queue the shipment of what the flush added. Returns 0 or
  * -errno. */
-int store_outbox__put(struct store_db *db, int64_t time_s, uint32_t duration_s);
+int store_outbox__put(struct store_sqlite *db, int64_t time_s, uint32_t duration_s);
+/* Free what shipping keeps on db (the SQLite backend's close). */
+void store_outbox__close(struct store_sqlite *db);

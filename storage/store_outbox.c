@@ -23,8 +23,9 @@
 
 #include "common.h"
 
+#include "store_backend.h"
 #include "store_ch.h"
-#include "store_internal.h"
+#include "store_ops.h"
 
 #define OUTBOX_SQL                                                        \
 	"CREATE TABLE IF NOT EXISTS ship_outbox ("                        \
@@ -33,27 +34,50 @@
 	"samples INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, " \
 	"data BLOB NOT NULL)"
 
-int store_db__ship_enable(struct store_db *db, uint64_t max_bytes)
+/* db as a writable SQLite handle outside a flush (the outbox is in the
+ * file): 0 and *ret_db, or -errno with the handle's message set. */
+static int writable_sqlite(struct store_db *handle, struct store_sqlite **ret_db)
 {
+	struct store_sqlite *db;
+
+	if (!handle)
+		return -EINVAL;
+	if (strcmp(handle->ops->name, "sqlite"))
+		return store_db__fail_msg(handle, -ENOSYS, "only an SQLite file has an outbox");
+	db = store_sqlite__of(handle);
+	if (!db->writable)
+		return store_sql__fail_msg(db, -EROFS, "read-only handle");
+	if (store_write__in_flush(db))
+		return store_sql__fail_msg(db, -EBUSY, "a flush is open");
+	*ret_db = db;
+	return 0;
+}
+
+int store_db__ship_enable(struct store_db *handle, uint64_t max_bytes)
+{
+	struct store_sqlite *db;
 	int r;
 
-	if (!db)
-		return -EINVAL;
-	if (!db->writable)
-		return store_db__fail_msg(db, -EROFS, "read-only handle");
-	if (db->in_flush)
-		return store_db__fail_msg(db, -EBUSY, "a flush is open");
-	r = store_db__exec(db, OUTBOX_SQL);
+	r = writable_sqlite(handle, &db);
+	if (r < 0)
+		return r;
+	r = store_sql__exec(db, OUTBOX_SQL);
 	if (r < 0)
 		return r;
 	if (!db->ship && store_ship__new(&db->ship) < 0)
-		return store_db__fail_msg(db, -ENOMEM, "out of memory");
+		return store_sql__fail_msg(db, -ENOMEM, "out of memory");
 	store_ship__set_bound(db->ship, max_bytes);
 	return 0;
 }
 
+void store_outbox__close(struct store_sqlite *db)
+{
+	store_ship__free(db->ship);
+	db->ship = NULL;
+}
+
 /* The bytes of the queued shipments, or -errno. */
-static int64_t outbox_bytes(struct store_db *db)
+static int64_t outbox_bytes(struct store_sqlite *db)
 {
 	sqlite3_stmt *st;
 	int64_t n;
@@ -62,19 +86,19 @@ static int64_t outbox_bytes(struct store_db *db)
 	rc = sqlite3_prepare_v2(db->sql, "SELECT coalesce(sum(length(data)), 0) FROM ship_outbox",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	rc = sqlite3_step(st);
-	n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : store_db__fail(db, rc);
+	n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return n;
 }
 
 /* Add n to the meta counter key (inside the open flush). */
-static int add_meta_count(struct store_db *db, const char *key, uint64_t n)
+static int add_meta_count(struct store_sqlite *db, const char *key, uint64_t n)
 {
 	char *v = NULL;
 	unsigned long long old = 0;
-	int r = store_db__get_meta(db, key, &v);
+	int r = store_db__get_meta(&db->base, key, &v);
 
 	if (r == 0) {
 		old = strtoull(v, NULL, 10);
@@ -82,7 +106,7 @@ static int add_meta_count(struct store_db *db, const char *key, uint64_t n)
 	} else if (r != -ENOENT) {
 		return r;
 	}
-	return store_db__set_metaf(db, key, "%llu", old + (unsigned long long)n);
+	return store_db__set_metaf(&db->base, key, "%llu", old + (unsigned long long)n);
 }
 
 /*
@@ -91,7 +115,7 @@ static int add_meta_count(struct store_db *db, const char *key, uint64_t n)
  * removed, so it only overestimates) says it does not. 1 fits, 0 not,
  * -errno.
  */
-static int fits(struct store_db *db, size_t len)
+static int fits(struct store_sqlite *db, size_t len)
 {
 	uint64_t max = store_ship__bound(db->ship);
 	int64_t *queued = store_ship__queued_bytes(db->ship);
@@ -119,7 +143,7 @@ static uint64_t new_batch(void)
 	return b ? b : 1;
 }
 
-int store_outbox__put(struct store_db *db, int64_t time_s, uint32_t duration_s)
+int store_outbox__put(struct store_sqlite *db, int64_t time_s, uint32_t duration_s)
 {
 	sqlite3_stmt *st = NULL;
 	void *blob = NULL;
@@ -131,7 +155,7 @@ int store_outbox__put(struct store_db *db, int64_t time_s, uint32_t duration_s)
 	r = store_ship__encode(db->ship, time_s, duration_s, batch,
 			       &blob, &len, &samples, &host);
 	if (r < 0)
-		return store_db__fail_msg(db, r, "out of memory encoding a shipment");
+		return store_sql__fail_msg(db, r, "out of memory encoding a shipment");
 	if (!samples)
 		return 0;
 	r = fits(db, len);
@@ -149,7 +173,7 @@ int store_outbox__put(struct store_db *db, int64_t time_s, uint32_t duration_s)
 				"data) VALUES (?, ?, ?, ?, ?)", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		free(blob);
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	}
 	sqlite3_bind_int64(st, 1, (int64_t)batch);
 	sqlite3_bind_text(st, 2, host, -1, SQLITE_TRANSIENT);
@@ -157,13 +181,13 @@ int store_outbox__put(struct store_db *db, int64_t time_s, uint32_t duration_s)
 	sqlite3_bind_int64(st, 4, (int64_t)samples);
 	sqlite3_bind_blob(st, 5, blob, (int)len, free);
 	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
 }
 
 /* Whether the file has an outbox. */
-static int has_outbox(struct store_db *db)
+static int has_outbox(struct store_sqlite *db)
 {
 	sqlite3_stmt *st;
 	int rc, found;
@@ -171,28 +195,28 @@ static int has_outbox(struct store_db *db)
 	rc = sqlite3_prepare_v2(db->sql, "SELECT 1 FROM sqlite_master WHERE type = 'table' "
 				"AND name = 'ship_outbox'", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	rc = sqlite3_step(st);
 	found = rc == SQLITE_ROW;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		found = store_db__fail(db, rc);
+		found = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return found;
 }
 
 /* Run one statement with one integer parameter (autocommit). */
-static int exec_seq(struct store_db *db, const char *sql, int64_t seq)
+static int exec_seq(struct store_sqlite *db, const char *sql, int64_t seq)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, seq);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 }
 
 struct outbox_entry {
@@ -204,7 +228,7 @@ struct outbox_entry {
 };
 
 /* The oldest entry: 1 and *e (free e->host, e->data), 0 when none. */
-static int oldest(struct store_db *db, struct outbox_entry *e)
+static int oldest(struct store_sqlite *db, struct outbox_entry *e)
 {
 	sqlite3_stmt *st;
 	int rc, r = 0;
@@ -212,7 +236,7 @@ static int oldest(struct store_db *db, struct outbox_entry *e)
 	rc = sqlite3_prepare_v2(db->sql, "SELECT seq, batch, host, time_s, samples, attempts, "
 				"data FROM ship_outbox ORDER BY seq LIMIT 1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		const void *data = sqlite3_column_blob(st, 6);
@@ -229,14 +253,14 @@ static int oldest(struct store_db *db, struct outbox_entry *e)
 		if (!e->host || !e->data) {
 			free(e->host);
 			free(e->data);
-			r = store_db__fail_msg(db, -ENOMEM, "out of memory");
+			r = store_sql__fail_msg(db, -ENOMEM, "out of memory");
 		} else {
 			if (e->len)
 				memcpy(e->data, data, e->len);
 			r = 1;
 		}
 	} else if (rc != SQLITE_DONE) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	}
 	sqlite3_finalize(st);
 	return r;
@@ -346,26 +370,27 @@ static int send_entry(struct store_ch *ch, const struct outbox_entry *e,
 }
 
 /* A failure of the local file, told through ch's message. */
-static int local_fail(struct store_db *db, struct store_ch *ch, int err)
+static int local_fail(struct store_sqlite *db, struct store_ch *ch, int err)
 {
-	return store_ch__fail(ch, err, "the outbox of the local file: %s", db->errmsg);
+	return store_ch__fail(ch, err, "the outbox of the local file: %s", db->base.errmsg);
 }
 
-int store_db__ship_next(struct store_db *db, struct store_ch *ch,
+int store_db__ship_next(struct store_db *handle, struct store_ch *ch,
 			struct store_ship_result *ret)
 {
 	struct outbox_entry e = {0};
+	struct store_sqlite *db;
 	char query_id[64];
 	uint64_t bytes = 0;
 	bool found = false;
 	int r;
 
-	if (!db || !ch)
+	if (!ch)
 		return -EINVAL;
-	if (!db->writable)
-		return store_db__fail_msg(db, -EROFS, "read-only handle");
-	if (db->in_flush)
-		return store_db__fail_msg(db, -EBUSY, "a flush is open");
+	r = writable_sqlite(handle, &db);
+	if (r < 0)
+		return store_ch__fail(ch, r, "the outbox of the local file: %s",
+				      store_db__errmsg(handle));
 	r = has_outbox(db);
 	if (r > 0)
 		r = oldest(db, &e);
@@ -408,18 +433,23 @@ out:
 	return r;
 }
 
-int store_db__ship_backlog(struct store_db *db, struct store_ship_backlog *ret)
+int store_db__ship_backlog(struct store_db *handle, struct store_ship_backlog *ret)
 {
+	struct store_sqlite *db;
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if (!db || !ret)
+	if (!handle || !ret)
 		return -EINVAL;
+	*ret = (struct store_ship_backlog){0};
+	if (strcmp(handle->ops->name, "sqlite"))
+		return 0; /* no outbox */
+	db = store_sqlite__of(handle);
 	*ret = (struct store_ship_backlog){0};
 	for (int i = 0; i < 2; i++) {
 		char *v = NULL;
 
-		if (store_db__get_meta(db, i ? "ship_refused_samples" : "ship_refused_flushes",
+		if (store_db__get_meta(&db->base, i ? "ship_refused_samples" : "ship_refused_flushes",
 				       &v) == 0) {
 			*(i ? &ret->refused_samples : &ret->refused_flushes) = strtoull(v, NULL, 10);
 			free(v);
@@ -432,7 +462,7 @@ int store_db__ship_backlog(struct store_db *db, struct store_ship_backlog *ret)
 				"coalesce(sum(length(data)), 0), coalesce(min(time_s), 0) "
 				"FROM ship_outbox", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		ret->flushes = (uint64_t)sqlite3_column_int64(st, 0);
@@ -441,7 +471,7 @@ int store_db__ship_backlog(struct store_db *db, struct store_ship_backlog *ret)
 		ret->oldest_s = sqlite3_column_int64(st, 3);
 		r = 0;
 	} else {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	}
 	sqlite3_finalize(st);
 	return r;
