@@ -119,7 +119,8 @@ void store_ship__refused(struct store_ship *s);
 int store_ship_blob__section(const void *blob, size_t len, enum store_ch_table t,
 			     const void **ret_data, size_t *ret_len);
 
-/* ---- the outbox (store_outbox.c), called by the writer ---- */
+/* ---- the outbox (store_outbox.c), called by the writer and the
+ * SQLite backend ---- */
 
 struct store_sqlite;
 
@@ -129,3 +130,11 @@ struct store_sqlite;
 int store_outbox__put(struct store_sqlite *db, int64_t time_s, uint32_t duration_s);
 /* Free what shipping keeps on db (the SQLite backend's close). */
 void store_outbox__close(struct store_sqlite *db);
+
+/* store_db__ship_enable, _next and _backlog on a writable SQLite handle
+ * outside a flush (store_sqlite.c checks that and hands on), the
+ * outbox's layer calling only the connection's (store_sql.h). */
+int store_outbox__enable(struct store_sqlite *db, uint64_t max_bytes);
+int store_outbox__next(struct store_sqlite *db, struct store_ch *ch,
+		       struct store_ship_result *ret);
+int store_outbox__backlog(struct store_sqlite *db, struct store_ship_backlog *ret);

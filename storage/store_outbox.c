@@ -23,9 +23,8 @@
 
 #include "common.h"
 
-#include "store_backend.h"
 #include "store_ch.h"
-#include "store_ops.h"
+#include "store_sql.h"
 
 #define OUTBOX_SQL                                                        \
 	"CREATE TABLE IF NOT EXISTS ship_outbox ("                        \
@@ -34,34 +33,10 @@
 	"samples INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, " \
 	"data BLOB NOT NULL)"
 
-/* db as a writable SQLite handle outside a flush (the outbox is in the
- * file): 0 and *ret_db, or -errno with the handle's message set. */
-static int writable_sqlite(struct store_db *handle, struct store_sqlite **ret_db)
+int store_outbox__enable(struct store_sqlite *db, uint64_t max_bytes)
 {
-	struct store_sqlite *db;
+	int r = store_sql__exec(db, OUTBOX_SQL);
 
-	if (!handle)
-		return -EINVAL;
-	if (strcmp(handle->ops->name, "sqlite"))
-		return store_db__fail_msg(handle, -ENOSYS, "only an SQLite file has an outbox");
-	db = store_sqlite__of(handle);
-	if (!db->writable)
-		return store_sql__fail_msg(db, -EROFS, "read-only handle");
-	if (store_write__in_flush(db))
-		return store_sql__fail_msg(db, -EBUSY, "a flush is open");
-	*ret_db = db;
-	return 0;
-}
-
-int store_db__ship_enable(struct store_db *handle, uint64_t max_bytes)
-{
-	struct store_sqlite *db;
-	int r;
-
-	r = writable_sqlite(handle, &db);
-	if (r < 0)
-		return r;
-	r = store_sql__exec(db, OUTBOX_SQL);
 	if (r < 0)
 		return r;
 	if (!db->ship && store_ship__new(&db->ship) < 0)
@@ -96,9 +71,9 @@ static int64_t outbox_bytes(struct store_sqlite *db)
 /* Add n to the meta counter key (inside the open flush). */
 static int add_meta_count(struct store_sqlite *db, const char *key, uint64_t n)
 {
-	char *v = NULL;
+	char *v = NULL, buf[32];
 	unsigned long long old = 0;
-	int r = store_db__get_meta(&db->base, key, &v);
+	int r = store_sqlite__get_meta(&db->base, key, &v);
 
 	if (r == 0) {
 		old = strtoull(v, NULL, 10);
@@ -106,7 +81,8 @@ static int add_meta_count(struct store_sqlite *db, const char *key, uint64_t n)
 	} else if (r != -ENOENT) {
 		return r;
 	}
-	return store_db__set_metaf(&db->base, key, "%llu", old + (unsigned long long)n);
+	snprintf(buf, sizeof(buf), "%llu", old + (unsigned long long)n);
+	return store_sqlite__set_meta(&db->base, key, buf);
 }
 
 /*
@@ -375,22 +351,15 @@ static int local_fail(struct store_sqlite *db, struct store_ch *ch, int err)
 	return store_ch__fail(ch, err, "the outbox of the local file: %s", db->base.errmsg);
 }
 
-int store_db__ship_next(struct store_db *handle, struct store_ch *ch,
-			struct store_ship_result *ret)
+int store_outbox__next(struct store_sqlite *db, struct store_ch *ch,
+		       struct store_ship_result *ret)
 {
 	struct outbox_entry e = {0};
-	struct store_sqlite *db;
 	char query_id[64];
 	uint64_t bytes = 0;
 	bool found = false;
 	int r;
 
-	if (!ch)
-		return -EINVAL;
-	r = writable_sqlite(handle, &db);
-	if (r < 0)
-		return store_ch__fail(ch, r, "the outbox of the local file: %s",
-				      store_db__errmsg(handle));
 	r = has_outbox(db);
 	if (r > 0)
 		r = oldest(db, &e);
@@ -433,23 +402,16 @@ out:
 	return r;
 }
 
-int store_db__ship_backlog(struct store_db *handle, struct store_ship_backlog *ret)
+int store_outbox__backlog(struct store_sqlite *db, struct store_ship_backlog *ret)
 {
-	struct store_sqlite *db;
 	sqlite3_stmt *st;
 	int r, rc;
 
-	if (!handle || !ret)
-		return -EINVAL;
-	*ret = (struct store_ship_backlog){0};
-	if (strcmp(handle->ops->name, "sqlite"))
-		return 0; /* no outbox */
-	db = store_sqlite__of(handle);
 	*ret = (struct store_ship_backlog){0};
 	for (int i = 0; i < 2; i++) {
 		char *v = NULL;
 
-		if (store_db__get_meta(&db->base, i ? "ship_refused_samples" : "ship_refused_flushes",
+		if (store_sqlite__get_meta(&db->base, i ? "ship_refused_samples" : "ship_refused_flushes",
 				       &v) == 0) {
 			*(i ? &ret->refused_samples : &ret->refused_flushes) = strtoull(v, NULL, 10);
 			free(v);

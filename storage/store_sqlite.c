@@ -156,6 +156,62 @@ static int sqlite_frame_sites(struct store_db *handle, struct store_frame_sites 
 	return r;
 }
 
+/* ---- shipping (store_clickhouse.h): the outbox is in the file ---- */
+
+/* handle as a writable SQLite handle outside a flush. */
+static int shipping_handle(struct store_db *handle, struct store_sqlite **ret_db)
+{
+	struct store_sqlite *db;
+
+	if (!handle)
+		return -EINVAL;
+	if (handle->ops != &sqlite_backend) {
+		snprintf(handle->errmsg, sizeof(handle->errmsg), "only an SQLite file has an outbox");
+		return -ENOSYS;
+	}
+	db = store_sqlite__of(handle);
+	if (!db->writable)
+		return store_sql__fail_msg(db, -EROFS, "read-only handle");
+	if (store_write__in_flush(db))
+		return store_sql__fail_msg(db, -EBUSY, "a flush is open");
+	*ret_db = db;
+	return 0;
+}
+
+int store_db__ship_enable(struct store_db *handle, uint64_t max_bytes)
+{
+	struct store_sqlite *db = NULL;
+	int r = shipping_handle(handle, &db);
+
+	return r < 0 ? r : store_outbox__enable(db, max_bytes);
+}
+
+int store_db__ship_next(struct store_db *handle, struct store_ch *ch,
+			struct store_ship_result *ret)
+{
+	struct store_sqlite *db = NULL;
+	int r;
+
+	if (!ch)
+		return -EINVAL;
+	r = shipping_handle(handle, &db);
+	if (r < 0)
+		return store_ch__fail(ch, r, "the outbox of the local file: %s",
+				      handle ? handle->errmsg : "no handle");
+	return store_outbox__next(db, ch, ret);
+}
+
+int store_db__ship_backlog(struct store_db *handle, struct store_ship_backlog *ret)
+{
+	if (!handle || !ret)
+		return -EINVAL;
+	if (handle->ops != &sqlite_backend) {
+		*ret = (struct store_ship_backlog){0};
+		return 0; /* no outbox */
+	}
+	return store_outbox__backlog(store_sqlite__of(handle), ret);
+}
+
 static const struct store_backend sqlite_backend = {
 	.name = "sqlite",
 	.close = sqlite_close,
