@@ -23,6 +23,7 @@
 
 #include "cli.h"
 #include "common.h"
+#include "python.h"
 
 #define MAX_FRAMES 320
 /* User addresses kept per stack: the kernel's limit, also for DWARF. */
@@ -120,6 +121,7 @@ struct session {
 	struct session_options opts;
 	struct sampler *sampler;
 	struct sym_session *sym;
+	struct session_python *python;
 	struct store_db *db;
 	char host[256];
 
@@ -468,7 +470,7 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 		.extra = s->opts.extra_labels,
 	};
 	uint64_t uips[EMBER_STACK_MAX + 1], caller;
-	size_t nu = MIN(smp->n_uips, (size_t)EMBER_STACK_MAX), n = 0, first;
+	size_t nu = MIN(smp->n_uips, (size_t)EMBER_STACK_MAX), n = 0, first, n_user, merged;
 	const char *leaf_module = NULL;
 	struct sym_frame f;
 	bool complete;
@@ -515,6 +517,7 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 			to_store_frame(&s->inl[k], &s->frames[first + n++]);
 		}
 	}
+	n_user = n;
 	if (nu) {
 		if (unwind_end == UNWIND_FP)
 			/* The outermost frame, or the one below it when the
@@ -536,6 +539,14 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 			n++;
 		}
 	}
+	/* A Python thread's frames take the place of the interpreter's
+	 * native frames that ran them (the user frames are at frames[1..]). */
+	merged = n_user;
+	err = session_python__merge(s->python, s->sym, smp, &s->frames[1], &merged,
+				    MAX_FRAMES - 1 - MIN(smp->n_kips, (size_t)MAX_FRAMES - 1));
+	if (err)
+		return err;
+	n = n - n_user + merged;
 	for (size_t i = smp->n_kips; i-- > 0 && first + n < MAX_FRAMES;) {
 		uint64_t a = smp->kips[i];
 
@@ -574,6 +585,8 @@ static uint64_t agg_hash(const struct sampler_sample *smp, int unwind_end)
 	h = common_hash(h, &smp->n_uips, sizeof(smp->n_uips));
 	h = common_hash(h, smp->uips, smp->n_uips * sizeof(uint64_t));
 	h = common_hash(h, smp->top_ra, sizeof(smp->top_ra));
+	h = common_hash(h, &smp->n_py, sizeof(smp->n_py));
+	h = common_hash(h, smp->py, smp->n_py * sizeof(*smp->py));
 	return h;
 }
 
@@ -588,7 +601,9 @@ static bool agg_equal(const struct agg_entry *e, uint64_t hash,
 	       !strcmp(a->comm, smp->comm) && !strcmp(a->pcomm, smp->pcomm) &&
 	       !memcmp(a->kips, smp->kips, smp->n_kips * sizeof(uint64_t)) &&
 	       !memcmp(a->uips, smp->uips, smp->n_uips * sizeof(uint64_t)) &&
-	       !memcmp(a->top_ra, smp->top_ra, sizeof(a->top_ra));
+	       !memcmp(a->top_ra, smp->top_ra, sizeof(a->top_ra)) &&
+	       a->n_py == smp->n_py && a->py_end == smp->py_end &&
+	       !memcmp(a->py, smp->py, smp->n_py * sizeof(*smp->py));
 }
 
 static int agg_grow(struct session *s)
@@ -630,8 +645,12 @@ static int agg_add(struct session *s, const struct sampler_sample *smp, int unwi
 			return 0;
 		}
 	}
+	/* Python frames: named now, while their code objects exist. */
+	if (smp->n_py &&
+	    session_python__arrived(s->python, s->sym, smp->tgid, smp->py, smp->n_py) < 0)
+		return -ENOMEM;
 	n = smp->n_kips + smp->n_uips;
-	e = malloc(sizeof(*e) + n * sizeof(uint64_t));
+	e = malloc(sizeof(*e) + n * sizeof(uint64_t) + smp->n_py * sizeof(*smp->py));
 	if (!e)
 		return -ENOMEM;
 	e->hash = h;
@@ -645,9 +664,11 @@ static int agg_add(struct session *s, const struct sampler_sample *smp, int unwi
 	e->smp.pcomm = e->pcomm;
 	e->smp.kips = e->ips;
 	e->smp.uips = e->ips + smp->n_kips;
+	memcpy(e->ips + n, smp->py, smp->n_py * sizeof(*smp->py));
+	e->smp.py = (const struct sampler_py_frame *)(e->ips + n);
 	s->agg[i] = e;
 	s->n_agg++;
-	s->agg_bytes += sizeof(*e) + n * sizeof(uint64_t);
+	s->agg_bytes += sizeof(*e) + n * sizeof(uint64_t) + smp->n_py * sizeof(*smp->py);
 	return 0;
 }
 
@@ -873,6 +894,7 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 		sym_session__refresh_process(s->sym, tgid);
 	if (s->opts.unwind == SAMPLER_UNWIND_AUTO)
 		choose_unwind(s, tgid, exec);
+	session_python__note(s->python, s->sym, s->sampler, tgid, exec);
 	/* ... and again while it is young. */
 	if (!young)
 		return;
@@ -928,6 +950,8 @@ static uint64_t refresh_young(struct session *s)
 			y.last_ns = now;
 			if (sym_session__refresh_process(s->sym, y.tgid) == -ESRCH)
 				continue;
+			/* (libpython is mapped by ld.so, after the exec) */
+			session_python__note(s->python, s->sym, s->sampler, y.tgid, false);
 			if (young_due(&y) > old_at)
 				sym_session__unwatch_process(s->sym, y.tgid);
 		}
@@ -980,6 +1004,9 @@ static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 		.uips = s->unwind_ips,
 		.user_task = true,
 		.count = 1,
+		.py = d->py,
+		.n_py = d->n_py,
+		.py_end = d->py_end,
 	};
 	enum sym_unwind_end end;
 	uint64_t t0 = common_now_ns();
@@ -1055,6 +1082,9 @@ int session__new(const struct session_options *opts,
 	err = sym_session__new(&s->opts.sym, &s->sym);
 	if (err)
 		goto fail;
+	err = session_python__new(&s->python);
+	if (err)
+		goto fail;
 	err = sampler__open(&so, &s->sampler);
 	if (err)
 		goto fail;
@@ -1115,6 +1145,7 @@ void session__free(struct session *s)
 		return;
 	sampler__free(s->sampler);
 	sym_session__free(s->sym);
+	session_python__free(s->python);
 	agg_clear(s);
 	free(s->agg);
 	free(s->quality);
@@ -1137,6 +1168,7 @@ int session__reset_symbolizer(struct session *s)
 		return err;
 	sym_session__free(s->sym);
 	s->sym = fresh;
+	session_python__rescan(s->python, s->sym, s->sampler);
 	/* Their module names were borrowed from the old session. */
 	s->n_quality = 0;
 	reset_coverage(s);
@@ -1255,6 +1287,8 @@ static int flush(struct session *s, bool early)
 	if (!s->has_flush_error) {
 		err = write_coverage(s);
 		if (!err)
+			err = session_python__write(s->python, s->db);
+		if (!err)
 			err = write_counters(s);
 		if (!err && s->lost_in_flush == 0)
 			err = store_db__commit(s->db);
@@ -1281,8 +1315,10 @@ static int flush(struct session *s, bool early)
 	s->totals.flushes++;
 	reset_coverage(s);
 
-	for (size_t i = 0; i < s->n_exited; i++)
+	for (size_t i = 0; i < s->n_exited; i++) {
 		sym_session__forget_process(s->sym, s->exited[i]);
+		session_python__forget(s->python, s->exited[i]);
+	}
 	s->n_exited = 0;
 
 	s->bucket_start_s = now_s;

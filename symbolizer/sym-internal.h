@@ -430,6 +430,26 @@ void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
 /* unwind.c: drop libunwind's cached frames of pid (exit, exec, forget). */
 void sym_unwind__forget(const struct sym_session *s, pid_t pid);
 
+/* ---- symbolizer.c, for python.c ----------------------------------------- */
+
+/*
+ * The i-th file-backed executable mapping of pid (snapshotting it first
+ * as sym_session__user does): its path, its binary's kept fd (-1 when the
+ * file could not be opened) and its start. Returns 0, -ENOENT past the
+ * last one, -ESRCH (no snapshot of pid) or -ENOMEM.
+ */
+int sym_session__mapping(struct sym_session *s, pid_t pid, size_t i,
+			 const char **ret_module, int *ret_fd, uint64_t *ret_start);
+
+/* s[0..len) interned in the session (valid until it is freed), or NULL. */
+const char *sym_session__intern(struct sym_session *s, const char *str, size_t len);
+
+/* python.c's state in the session (NULL until python.c makes it). */
+struct sym_py;
+struct sym_py **sym_session__py(struct sym_session *s);
+void sym_py__free(struct sym_py *py);
+void sym_py__forget(struct sym_py *py, pid_t pid);
+
 /* ---- elf.c helpers used by cache.c -------------------------------------- */
 
 /* The GNU build-id of elf as malloc'ed lowercase hex in *ret_hex (NULL if
