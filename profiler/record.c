@@ -436,6 +436,25 @@ static void print_debug_issues(const struct session_totals *t)
 			pct(frames, t->frames), (unsigned long long)frames);
 }
 
+/* The Python processes, when there were any. */
+static void print_python(const struct session_python_totals *p)
+{
+	if (!p->processes && !p->unsupported)
+		return;
+	fprintf(stderr, "ember:   python: %llu process%s: %.1f%% of their samples with Python "
+		"frames (%llu of %llu), %.1f%% of Python frames named",
+		(unsigned long long)p->processes, p->processes == 1 ? "" : "es",
+		pct(p->with_python, p->samples), (unsigned long long)p->with_python,
+		(unsigned long long)p->samples, pct(p->named, p->frames));
+	if (p->stale)
+		fprintf(stderr, " (%llu code objects freed before they were read)",
+			(unsigned long long)p->stale);
+	if (p->unsupported)
+		fprintf(stderr, "; %llu of a Python version Ember does not know (native "
+			"stacks only)", (unsigned long long)p->unsupported);
+	fputs("; per process: ember report --coverage\n", stderr);
+}
+
 static void print_summary(const struct record_args *a, const struct session_totals *t,
 			  double seconds)
 {
@@ -507,6 +526,7 @@ static void print_summary(const struct record_args *a, const struct session_tota
 			"(their stacks pass through code without them)",
 			(unsigned long long)t->auto_fp_kept_dwarf);
 	fputc('\n', stderr);
+	print_python(&t->python);
 	if (a->command) {
 		/* 95% power after a correction for ~10 tests (Holm's first
 		 * step): bench/diff-power finds this close to what ember diff

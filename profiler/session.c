@@ -1444,6 +1444,7 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 				     s->cap_exited * sizeof(*s->exited);
 	sampler__stats(s->sampler, ret_totals->sampler);
 	sym_session__stats(s->sym, &ret_totals->sym);
+	session_python__totals(s->python, s->sym, &ret_totals->python);
 }
 
 size_t session__quality(struct session *s, const struct session_quality **ret)

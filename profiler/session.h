@@ -17,6 +17,7 @@
 #include "sampler.h"
 #include "storage.h"
 #include "symbolizer.h"
+#include "python.h"
 
 struct session_options {
 	unsigned freq_hz;
@@ -85,6 +86,7 @@ struct session_totals {
 	uint64_t maintain_errors;
 	uint64_t sampler[SAMPLER_STAT__COUNT];
 	struct sym_stats sym;
+	struct session_python_totals python;
 };
 
 struct session;

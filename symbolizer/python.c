@@ -521,10 +521,12 @@ int sym_session__python_frame(struct sym_session *s, pid_t pid, uint64_t code,
 	};
 	int r = 0;
 
-	if (!p || !p->supported)
+	if (!p)
 		goto out;
 	py->stats.frames++;
 	c = sym_htab__find(&p->codes, h, code_eq, &key);
+	if (!c && !p->supported)
+		goto out;
 	if (!c) {
 		if (py->n_codes >= PY_MAX_CODES) {
 			/* Bounded: start again (names stay interned). */
@@ -749,10 +751,19 @@ int sym_session__python(struct sym_session *s, pid_t pid, struct sym_python *ret
 		version = version_from_name(base ? base + 1 : module);
 	}
 
-	sym_py__forget(py, pid);
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
+	/* Found again (a re-read, an exec): the code objects named so far
+	 * stay, for the samples taken before an exec that are still to be
+	 * written (the new image's objects have other identities). */
+	p = proc_find(py, pid);
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		if (sym_htab__insert(&py->procs, mix((uint64_t)pid), p) < 0) {
+			free(p);
+			return -ENOMEM;
+		}
+	}
 	p->pid = pid;
 	p->bias = bias;
 	p->module = module;
@@ -765,14 +776,10 @@ int sym_session__python(struct sym_session *s, pid_t pid, struct sym_python *ret
 	};
 	if (syms.code_type && syms.unicode_type && syms.bytes_type)
 		layout = layout_for(version);
+	p->supported = layout != NULL;
 	if (layout) {
 		p->layout = *layout;
 		window_sizes(&p->layout.off);
-		p->supported = true;
-	}
-	if (sym_htab__insert(&py->procs, mix((uint64_t)pid), p) < 0) {
-		proc_free(p);
-		return -ENOMEM;
 	}
 	*ret = (struct sym_python){
 		.version = version,

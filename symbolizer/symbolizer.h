@@ -353,8 +353,10 @@ struct sym_python {
  * Find the CPython interpreter of pid: the first executable mapping of a
  * binary whose file name contains "python" (python3.11, libpython3.11.so)
  * and that exports _PyRuntime. Its version is the Py_Version it exports;
- * the offsets come from the table of known versions. Forgets what was
- * known of pid's Python code objects (an exec). Returns 0 and *ret (also
+ * the offsets come from the table of known versions. Called again (a
+ * re-read, an exec), it finds the interpreter anew and keeps the code
+ * objects named so far (samples taken before an exec may still need
+ * them; the new image's objects have other identities). Returns 0 and *ret (also
  * for a version Ember does not know: ret->supported is false then), or
  * -ENOENT (no such binary), -ESRCH (the process is gone) or -ENOMEM.
  */
