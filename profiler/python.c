@@ -38,6 +38,7 @@ enum py_state {
 struct py_process {
 	uint32_t tgid;         /* 0: empty slot */
 	enum py_state state;
+	bool counted_known, counted_unsupported;  /* in the totals once */
 	char interpreter[32];  /* "3.11.2", "3.13 unsupported" */
 	char name[17];         /* the process's name, from its samples */
 	/* this flush */
@@ -161,21 +162,20 @@ static void detect(struct session_python *p, struct sym_session *sym,
 	struct sym_python info;
 	int r;
 
+	/* (A process that cannot be read now keeps what was found.) */
 	r = sym_session__python(sym, tgid, &info);
-	if (r < 0) {
-		e->state = PY_NONE;
+	if (r < 0)
 		return;
-	}
 	version_text(e->interpreter, sizeof(e->interpreter), info.version, info.supported);
 	if (info.supported &&
 	    sampler__set_python(sampler, tgid, info.runtime, info.code_type, &info.off) == 0) {
-		if (e->state != PY_KNOWN)
-			p->totals.processes++;
+		p->totals.processes += !e->counted_known;
+		e->counted_known = true;
 		e->state = PY_KNOWN;
 		return;
 	}
-	if (e->state != PY_UNSUPPORTED)
-		p->totals.unsupported++;
+	p->totals.unsupported += !e->counted_unsupported;
+	e->counted_unsupported = true;
 	e->state = PY_UNSUPPORTED;
 }
 
@@ -243,7 +243,8 @@ int session_python__merge(struct session_python *p, struct sym_session *sym,
 	if (!e || e->state == PY_NONE)
 		return 0;
 	e->samples += smp->count;
-	p->totals.samples += smp->count;
+	if (e->state == PY_KNOWN)
+		p->totals.samples += smp->count;
 	if (!e->name[0])
 		snprintf(e->name, sizeof(e->name), "%s", smp->pcomm);
 	if (n_py == 0)

@@ -24,7 +24,8 @@ struct session_python_totals {
 	uint64_t processes;     /* processes found running a known CPython */
 	uint64_t unsupported;   /* ... a CPython of a version Ember does not
 	                           know (their stacks stay native) */
-	uint64_t samples;       /* samples of Python processes */
+	uint64_t samples;       /* samples of Python processes of known
+	                           versions */
 	uint64_t with_python;   /* ... that got Python frames */
 	uint64_t frames;        /* Python frames written */
 	uint64_t named;         /* ... with a name */

@@ -441,17 +441,21 @@ static void print_python(const struct session_python_totals *p)
 {
 	if (!p->processes && !p->unsupported)
 		return;
-	fprintf(stderr, "ember:   python: %llu process%s: %.1f%% of their samples with Python "
-		"frames (%llu of %llu), %.1f%% of Python frames named",
-		(unsigned long long)p->processes, p->processes == 1 ? "" : "es",
-		pct(p->with_python, p->samples), (unsigned long long)p->with_python,
-		(unsigned long long)p->samples, pct(p->named, p->frames));
-	if (p->stale)
-		fprintf(stderr, " (%llu code objects freed before they were read)",
-			(unsigned long long)p->stale);
+	fputs("ember:   python: ", stderr);
+	if (p->processes) {
+		fprintf(stderr, "%llu process%s: %.1f%% of their samples with Python frames "
+			"(%llu of %llu), %.1f%% of Python frames named",
+			(unsigned long long)p->processes, p->processes == 1 ? "" : "es",
+			pct(p->with_python, p->samples), (unsigned long long)p->with_python,
+			(unsigned long long)p->samples, pct(p->named, p->frames));
+		if (p->stale)
+			fprintf(stderr, " (%llu code objects freed before they were read)",
+				(unsigned long long)p->stale);
+	}
 	if (p->unsupported)
-		fprintf(stderr, "; %llu of a Python version Ember does not know (native "
-			"stacks only)", (unsigned long long)p->unsupported);
+		fprintf(stderr, "%s%llu process%s of a Python version Ember does not know "
+			"(native stacks only)", p->processes ? "; " : "",
+			(unsigned long long)p->unsupported, p->unsupported == 1 ? "" : "es");
 	fputs("; per process: ember report --coverage\n", stderr);
 }
 

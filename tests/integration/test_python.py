@@ -304,7 +304,7 @@ def unsupported(d):
     db = os.path.join(d, "fake.db")
     r = record(db, [prog("python9.9"), "--seconds", "2"], freq=FREQ)
     check(r.returncode == 0, f"python9.9 exits 0 (got {r.returncode})")
-    check("1 of a Python version Ember does not know" in r.stderr,
+    check("1 process of a Python version Ember does not know" in r.stderr,
           "the summary counts the unsupported interpreter")
     stacks = [(f, c) for f, c in folded(db) if f[0] == "python9.9"]
     n = total(stacks)
@@ -315,6 +315,60 @@ def unsupported(d):
     rows, text = coverage_rows(db)
     check(any(interp == "9.9 unsupported" for _, _, interp, _ in rows.values()),
           f"report --coverage names the unsupported version:\n{text}")
+
+
+def exports(d, script, lines):
+    """pprof (decoded by npm's pprof-format: the Python mapping marks the
+    frames), the pprof import round trip, speedscope and diff keep the
+    Python frames."""
+    db = os.path.join(d, "basic.db")
+    want = os.path.join(d, "basic.folded")
+    with open(want, "w") as f:
+        f.write(run([EMBER, "report", db, "--format", "folded"]).stdout)
+    pb = os.path.join(d, "basic.pb.gz")
+    r = run([EMBER, "report", db, "--format", "pprof", "-o", pb])
+    check(r.returncode == 0, f"pprof export exits 0 ({r.stderr.strip()})")
+    node, node_dir = os.environ.get("NODE", ""), os.environ.get("NODE_DIR", "")
+    if not node or not os.path.exists(node):
+        fail("node was not found when meson configured this build: install nodejs (scripts/test.sh does)")
+    r = run([node, os.path.join(node_dir, "check-pprof.js"), pb, "--expect-folded", want], cwd=node_dir)
+    check(r.returncode == 0, "pprof-format reads the same stacks, Python frames in the "
+          f"[python] mapping, as the folded export{(': ' + r.stderr[-2000:]) if r.returncode else ''}")
+    back = os.path.join(d, "imported.db")
+    r = run([EMBER, "import", pb, "-o", back])
+    check(r.returncode == 0, f"ember import of the pprof export exits 0 ({r.stderr.strip()})")
+    a = sorted(run([EMBER, "report", db, "--format", "folded", "--lines"]).stdout.splitlines())
+    b = sorted(run([EMBER, "report", back, "--format", "folded", "--lines"]).stdout.splitlines())
+    check(a == b, "the imported pprof gives the same stacks, Python frames with their files and lines")
+    ss = os.path.join(d, "basic.speedscope.json")
+    r = run([EMBER, "report", db, "--format", "speedscope", "-o", ss])
+    check(r.returncode == 0, "speedscope export exits 0")
+    import json
+    with open(ss) as f:
+        frames = json.load(f)["shared"]["frames"]
+    leaf = [fr for fr in frames if fr["name"] == "leaf_a_[py]"]
+    check(leaf and all(fr.get("file") == script and fr.get("line") == lines["leaf_a"] for fr in leaf),
+          f"speedscope frames mark leaf_a as Python, with {os.path.basename(script)}:{lines['leaf_a']}")
+    r = run([EMBER, "diff", db, os.path.join(d, "fp.db"), "--format", "json"])
+    check(r.returncode in (0, 1), f"ember diff of two Python recordings runs ({r.stderr.strip()[-300:]})")
+    check('"kind":"python"' in r.stdout.replace(" ", "") and "leaf_a" in r.stdout,
+          "ember diff compares the Python functions (kind python)")
+
+
+def web_ui(d, script, lines):
+    """The flame graph in Chromium over `ember serve`: legend, colour,
+    tooltip of the Python frames."""
+    import webtest as w
+    node, artifacts = os.environ.get("NODE", ""), os.environ.get("ARTIFACTS", "")
+    ui = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "web", "test-ui-python.mjs")
+    p, base, _ = w.start(["serve", "--db", os.path.join(d, "basic.db"), "--listen", "127.0.0.1:0"])
+    try:
+        res = run([node, ui, base, artifacts, script, str(lines["leaf_a"])], timeout=240)
+        print(res.stdout)
+        print(res.stderr)
+    finally:
+        w.stop(p)
+    check(res.returncode == 0, "the browser test of Python frames passed")
 
 
 def main():
@@ -333,6 +387,8 @@ def main():
     fork_exec(d, script)
     fp_mode(d, script)
     unsupported(d)
+    exports(d, script, lines)
+    web_ui(d, script, lines)
 
 
 if __name__ == "__main__":
