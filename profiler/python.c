@@ -39,6 +39,8 @@ struct py_process {
 	uint32_t tgid;         /* 0: empty slot */
 	enum py_state state;
 	bool counted_known, counted_unsupported;  /* in the totals once */
+	bool from_debug_info;  /* walked with its debug information's offsets */
+	bool debug_tried;      /* ... or they were looked for */
 	char interpreter[32];  /* "3.11.2", "3.13 unsupported" */
 	char name[17];         /* the process's name, from its samples */
 	/* this flush */
@@ -144,29 +146,35 @@ static void forget_slot(struct session_python *p, struct py_process *e)
 	p->n--;
 }
 
-static void version_text(char *buf, size_t len, uint32_t v, bool supported)
+/* "3.11.2 debug-info" (offsets from the interpreter's debug information),
+ * "3.11.2 table" (from Ember's table), "3.13 unsupported". */
+static void version_text(char *buf, size_t len, const struct sym_python *info)
 {
+	uint32_t v = info->version;
 	unsigned major = v >> 24, minor = (v >> 16) & 0xff, micro = (v >> 8) & 0xff;
 
 	if (!v)
-		snprintf(buf, len, "unknown version");
-	else if (supported)
-		snprintf(buf, len, "%u.%u.%u", major, minor, micro);
+		snprintf(buf, len, "unknown unsupported");
+	else if (info->supported)
+		snprintf(buf, len, "%u.%u.%u %s", major, minor, micro,
+			 info->from_debug_info ? "debug-info" : "table");
 	else
 		snprintf(buf, len, "%u.%u unsupported", major, minor);
 }
 
 static void detect(struct session_python *p, struct sym_session *sym,
-		   struct sampler *sampler, uint32_t tgid, struct py_process *e)
+		   struct sampler *sampler, uint32_t tgid, struct py_process *e, bool quick)
 {
 	struct sym_python info;
 	int r;
 
 	/* (A process that cannot be read now keeps what was found.) */
-	r = sym_session__python(sym, tgid, &info);
+	r = sym_session__python(sym, tgid, quick ? SYM_PYTHON_QUICK : 0, &info);
 	if (r < 0)
 		return;
-	version_text(e->interpreter, sizeof(e->interpreter), info.version, info.supported);
+	e->debug_tried = !quick || info.from_debug_info;
+	e->from_debug_info = info.from_debug_info;
+	version_text(e->interpreter, sizeof(e->interpreter), &info);
 	if (info.supported &&
 	    sampler__set_python(sampler, tgid, info.runtime, info.code_type, &info.off) == 0) {
 		p->totals.processes += !e->counted_known;
@@ -180,7 +188,7 @@ static void detect(struct session_python *p, struct sym_session *sym,
 }
 
 void session_python__note(struct session_python *p, struct sym_session *sym,
-			  struct sampler *sampler, uint32_t tgid, bool exec)
+			  struct sampler *sampler, uint32_t tgid, bool exec, bool young)
 {
 	struct py_process *e = add(p, tgid);
 
@@ -189,13 +197,18 @@ void session_python__note(struct session_python *p, struct sym_session *sym,
 	/* A new image: the kernel forgot the old one's interpreter. */
 	if (exec && e->state != PY_NONE) {
 		e->state = PY_NONE;
+		e->debug_tried = false;
 		sampler__forget_python(sampler, tgid);
 	}
 	/* Known already: a re-read changes nothing (libraries come and go
-	 * with dlopen, not the interpreter). */
-	if (e->state == PY_KNOWN)
+	 * with dlopen, not the interpreter), but for the debug information
+	 * of one found in a hurry. */
+	if (e->state == PY_KNOWN) {
+		if (!e->debug_tried)
+			detect(p, sym, sampler, tgid, e, false);
 		return;
-	detect(p, sym, sampler, tgid, e);
+	}
+	detect(p, sym, sampler, tgid, e, young);
 }
 
 void session_python__rescan(struct session_python *p, struct sym_session *sym,
@@ -203,7 +216,7 @@ void session_python__rescan(struct session_python *p, struct sym_session *sym,
 {
 	for (size_t i = 0; i < p->cap; i++)
 		if (p->procs[i].tgid && p->procs[i].state == PY_KNOWN)
-			detect(p, sym, sampler, p->procs[i].tgid, &p->procs[i]);
+			detect(p, sym, sampler, p->procs[i].tgid, &p->procs[i], false);
 }
 
 int session_python__arrived(struct session_python *p, struct sym_session *sym,

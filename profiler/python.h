@@ -42,10 +42,13 @@ void session_python__free(struct session_python *p);
  * A process was announced (exec: it has a new image) or re-read: when it
  * runs a CPython, tell the sampler to walk its Python frames (or count it
  * as unsupported). Cheap for processes known already, and for those whose
- * mappings name no python binary.
+ * mappings name no python binary. A young process (just started, re-read
+ * again soon) is walked at once with the offsets at hand (the table's,
+ * unless its interpreter's debug information was read before), and its
+ * debug information is read at the next re-read; any other at once.
  */
 void session_python__note(struct session_python *p, struct sym_session *sym,
-			  struct sampler *sampler, uint32_t tgid, bool exec);
+			  struct sampler *sampler, uint32_t tgid, bool exec, bool young);
 
 /* After the symbolizer was replaced: find the known Python processes'
  * interpreters again in it. */

@@ -265,9 +265,9 @@ static int print_python_coverage(struct store_db *db, FILE *out)
 	err = store_db__query_python_coverage(db, NULL, &c, &n);
 	if (err || n == 0)
 		return err;
-	fprintf(out, "\n%10s %9s %9s  %-18s %s\n", "SAMPLES", "PYTHON%", "NAMED%",
-		"CPYTHON", "PROCESS (samples of Python processes with Python frames, and "
-		"Python frames named)");
+	fprintf(out, "\n%10s %9s %9s  %-20s %s\n", "SAMPLES", "PYTHON%", "NAMED%",
+		"CPYTHON OFFSETS", "PROCESS (samples of Python processes with Python frames, "
+		"and Python frames named)");
 	for (size_t i = 0; i < n; i++) {
 		bool unsupported = strstr(c[i].interpreter, "unsupported") != NULL;
 
@@ -275,7 +275,7 @@ static int print_python_coverage(struct store_db *db, FILE *out)
 
 		if (c[i].frames)
 			snprintf(named, sizeof(named), "%8.2f%%", 100.0 * c[i].named / c[i].frames);
-		fprintf(out, "%10llu %8.2f%% %9s  %-18s %s [%u]%s\n",
+		fprintf(out, "%10llu %8.2f%% %9s  %-20s %s [%u]%s\n",
 			(unsigned long long)c[i].samples,
 			c[i].samples ? 100.0 * c[i].with_python / c[i].samples : 0.0, named,
 			c[i].interpreter, c[i].process, c[i].pid,

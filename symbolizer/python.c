@@ -9,9 +9,12 @@
  * the Py_Version it exports (3.11 on; older versions are named by their
  * file name only to be reported). The offsets of the structures the walk
  * reads come from the interpreter's own debug information when it has
- * some (python3.11-dbg; pydwarf.c), else from the table of known versions
- * below; a version that is in neither is reported as unsupported and its
- * stacks stay native: never a guessed layout.
+ * some (its DWARF, or its debug file's: Debian's python3.11-dbg; the
+ * types and members by name, dwarf.c's sym_dwarf__find_types()), else from
+ * the table of known versions below. Only a version whose walk Ember knows
+ * (3.11) is walked, whatever its debug information says: another is
+ * reported as unsupported and its stacks stay native, never a guessed
+ * layout.
  *
  * Naming: a code object is read from the process's memory with
  * process_vm_readv (its type checked against PyCode_Type, its strings
@@ -47,6 +50,11 @@
 #define PY_MAX_SYMBOLS (1u << 22) /* symbols scanned in one table */
 /* Code objects kept per session; past it the caches start again. */
 #define PY_MAX_CODES 65536
+/* Bytes of decoded line tables kept per session; past it, the same. */
+#define PY_MAX_MEMORY (64u << 20)
+/* A symbol table larger than this is not read (CPython's has about
+ * 10,000 symbols, 240 KB). */
+#define PY_MAX_SYMTAB (64u << 20)
 
 /*
  * Where CPython keeps what user space reads of its objects, beyond the
@@ -106,10 +114,13 @@ struct py_syms {
 	uint64_t runtime, version, code_type, unicode_type, bytes_type;
 };
 
-/* A binary's exports, by file identity: read once. */
+/* A binary's exports and its layout from its debug information, by file
+ * identity: read once. */
 struct py_bin {
 	uint64_t dev, ino, size, mtime_ns;
 	struct py_syms syms;
+	int dwarf;               /* 0: not tried, 1: layout read, < 0: none */
+	struct py_layout layout; /* when dwarf == 1 */
 };
 
 /* One code object as read: its names and its lines by address range. */
@@ -129,6 +140,7 @@ struct py_code {
 struct py_proc {
 	pid_t pid;
 	bool supported;
+	bool from_debug_info;    /* the layout is the debug information's */
 	struct py_layout layout;
 	struct py_syms at;       /* exports at their addresses in the process */
 	uint64_t bias;
@@ -293,7 +305,7 @@ static int read_str(struct sym_session *s, const struct py_proc *p, uint64_t add
 		    const char **ret)
 {
 	const struct py_layout *l = &p->layout;
-	uint8_t hdr[128], *raw = NULL;
+	uint8_t hdr[128] = { 0 }, *raw = NULL;
 	uint64_t len, data;
 	uint32_t state, kind;
 	char *out = NULL;
@@ -528,7 +540,7 @@ int sym_session__python_frame(struct sym_session *s, pid_t pid, uint64_t code,
 	if (!c && !p->supported)
 		goto out;
 	if (!c) {
-		if (py->n_codes >= PY_MAX_CODES) {
+		if (py->n_codes >= PY_MAX_CODES || py->memory >= PY_MAX_MEMORY) {
 			/* Bounded: start again (names stay interned). */
 			size_t pos = 0;
 			struct py_proc *q;
@@ -594,11 +606,17 @@ static void scan_symbols(Elf *elf, Elf_Scn *scn, struct py_syms *out)
 		{ "PyUnicode_Type", offsetof(struct py_syms, unicode_type) },
 		{ "PyBytes_Type", offsetof(struct py_syms, bytes_type) },
 	};
-	GElf_Shdr sh;
+	GElf_Shdr sh, ssh;
+	Elf_Scn *strs;
 	Elf_Data *data;
 	size_t n;
 
-	if (!gelf_getshdr(scn, &sh) || sh.sh_entsize == 0)
+	/* (A file of the process's user: the tables and their strings are
+	 * bounded before libelf reads them into memory.) */
+	if (!gelf_getshdr(scn, &sh) || sh.sh_entsize == 0 || sh.sh_size > PY_MAX_SYMTAB)
+		return;
+	strs = elf_getscn(elf, sh.sh_link);
+	if (!strs || !gelf_getshdr(strs, &ssh) || ssh.sh_size > PY_MAX_SYMTAB)
 		return;
 	data = elf_getdata(scn, NULL);
 	if (!data)
@@ -621,7 +639,7 @@ static void scan_symbols(Elf *elf, Elf_Scn *scn, struct py_syms *out)
 }
 
 /* The exports of the binary open at fd (cached by file identity). */
-static int binary_syms(struct sym_py *py, int fd, struct py_syms *ret)
+static int binary_syms(struct sym_py *py, int fd, struct py_syms *ret, struct py_bin **ret_bin)
 {
 	struct py_syms syms = { 0 };
 	struct py_bin b;
@@ -638,6 +656,7 @@ static int binary_syms(struct sym_py *py, int fd, struct py_syms *ret)
 		if (py->bins[i].dev == b.dev && py->bins[i].ino == b.ino &&
 		    py->bins[i].size == b.size && py->bins[i].mtime_ns == b.mtime_ns) {
 			*ret = py->bins[i].syms;
+			*ret_bin = &py->bins[i];
 			return 0;
 		}
 	elf_version(EV_CURRENT);
@@ -665,6 +684,7 @@ static int binary_syms(struct sym_py *py, int fd, struct py_syms *ret)
 	b.syms = syms;
 	py->bins[py->n_bins++] = b;
 	*ret = syms;
+	*ret_bin = &py->bins[py->n_bins - 1];
 	return 0;
 }
 
@@ -676,6 +696,84 @@ static uint32_t version_from_name(const char *base)
 
 	if (p && sscanf(p, "python%u.%u", &major, &minor) == 2 && major < 256 && minor < 256)
 		return major << 24 | minor << 16;
+	return 0;
+}
+
+/*
+ * The layout from the interpreter's debug information: every field the
+ * walk and the naming read, found by type and member name (the walk's
+ * from common/python_layout.h). Returns 0, -ENOENT (a type or member
+ * missing, or an offset the walk cannot use), -EINVAL or -ENOMEM.
+ */
+static int dwarf_layout(struct sym_dwarf *d, struct py_layout *ret)
+{
+	static const char *const types[] = {
+		"_PyRuntimeState", "PyInterpreterState", "PyThreadState", "_PyCFrame",
+		"_PyInterpreterFrame", "PyCodeObject", "PyASCIIObject",
+		"PyCompactUnicodeObject", "PyUnicodeObject", "PyBytesObject", "PyVarObject",
+	};
+	enum { T_ASCII = 6, T_COMPACT, T_UNICODE, T_BYTES, T_VAR };
+	static const struct {
+		const char *type, *member;
+		size_t at;
+	} walk[] = {
+#define WALK_FIELD(name, type, member) { type, member, offsetof(struct ember_py_offsets, name) },
+		EMBER_PY_FIELDS(WALK_FIELD)
+#undef WALK_FIELD
+	};
+	uint64_t at[ARRAY_SIZE(types)], v[7];
+	struct py_layout l = { 0 };
+	int r;
+
+	r = sym_dwarf__find_types(d, types, ARRAY_SIZE(types), at);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(walk); i++) {
+		uint64_t off;
+		size_t t;
+
+		for (t = 0; t < ARRAY_SIZE(types) && strcmp(types[t], walk[i].type); t++)
+			;
+		if (t == ARRAY_SIZE(types) || !at[t])
+			return -ENOENT;
+		r = sym_dwarf__member_offset(d, at[t], walk[i].member, &off);
+		if (r < 0)
+			return r;
+		/* The walk reads each field inside a window of its structure;
+		 * its pointers are whole, aligned words. */
+		if (off > EMBER_PY_READ_MAX - 8)
+			return -ENOENT;
+		*(uint16_t *)((char *)&l.off + walk[i].at) = (uint16_t)off;
+	}
+	for (size_t t = T_ASCII; t <= T_VAR; t++)
+		if (!at[t])
+			return -ENOENT;
+	if ((r = sym_dwarf__member_offset(d, at[T_ASCII], "length", &v[0])) < 0 ||
+	    (r = sym_dwarf__member_offset(d, at[T_ASCII], "state", &v[1])) < 0 ||
+	    (r = sym_dwarf__type_size(d, at[T_ASCII], &v[2])) < 0 ||
+	    (r = sym_dwarf__type_size(d, at[T_COMPACT], &v[3])) < 0 ||
+	    (r = sym_dwarf__member_offset(d, at[T_UNICODE], "data", &v[4])) < 0 ||
+	    (r = sym_dwarf__member_offset(d, at[T_VAR], "ob_size", &v[5])) < 0 ||
+	    (r = sym_dwarf__member_offset(d, at[T_BYTES], "ob_sval", &v[6])) < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+		if (v[i] > 120)  /* read in a 128-byte header */
+			return -ENOENT;
+	l.unicode_length = (uint16_t)v[0];
+	l.unicode_state = (uint16_t)v[1];
+	l.unicode_ascii_data = (uint16_t)v[2];
+	l.unicode_compact_data = (uint16_t)v[3];
+	l.unicode_legacy_data = (uint16_t)v[4];
+	l.bytes_size = (uint16_t)v[5];
+	l.bytes_data = (uint16_t)v[6];
+	if (l.off.tstate_next % 8 || l.off.tstate_cframe % 8 || l.off.tstate_native_tid % 8 ||
+	    l.off.cframe_current_frame % 8 || l.off.frame_code % 8 || l.off.frame_previous % 8 ||
+	    l.off.frame_prev_instr % 8 || l.off.code_filename % 8 || l.off.code_qualname % 8 ||
+	    l.off.code_linetable % 8 || l.off.code_firstlineno % 4 ||
+	    l.off.runtime_interp_head % 8 || l.off.interp_threads_head % 8 ||
+	    l.off.interp_next % 8)
+		return -ENOENT;
+	*ret = l;
 	return 0;
 }
 
@@ -700,7 +798,8 @@ static void window_sizes(struct ember_py_offsets *o)
 	 * first line an int), the structure is not. */
 }
 
-int sym_session__python(struct sym_session *s, pid_t pid, struct sym_python *ret)
+int sym_session__python(struct sym_session *s, pid_t pid, unsigned flags,
+			struct sym_python *ret)
 {
 	struct sym_py *py = state(s);
 	const struct py_layout *layout = NULL;
@@ -709,6 +808,7 @@ int sym_session__python(struct sym_session *s, pid_t pid, struct sym_python *ret
 	uint64_t start, bias, end;
 	const struct sym_elf *elf;
 	struct py_syms syms;
+	struct py_bin *bin = NULL;
 	int fd, last_fd = -1, r;
 	uint32_t version = 0;
 	size_t i;
@@ -730,7 +830,7 @@ int sym_session__python(struct sym_session *s, pid_t pid, struct sym_python *ret
 		if (!strstr(base, "python") || fd < 0 || fd == last_fd)
 			continue;
 		last_fd = fd;
-		r = binary_syms(py, fd, &syms);
+		r = binary_syms(py, fd, &syms, &bin);
 		if (r == -ENOMEM)
 			return r;
 		if (r == 0 && syms.runtime)
@@ -774,8 +874,28 @@ int sym_session__python(struct sym_session *s, pid_t pid, struct sym_python *ret
 		.unicode_type = syms.unicode_type ? bias + syms.unicode_type : 0,
 		.bytes_type = syms.bytes_type ? bias + syms.bytes_type : 0,
 	};
+	/* A version whose walk Ember knows: the layout from the
+	 * interpreter's debug information when it has it, else the table. */
 	if (syms.code_type && syms.unicode_type && syms.bytes_type)
 		layout = layout_for(version);
+	if (layout && bin->dwarf == 0 && !(flags & SYM_PYTHON_QUICK)) {
+		struct sym_dwarf *d = sym_session__dwarf_at(s, pid, start);
+
+		bin->dwarf = d ? dwarf_layout(d, &bin->layout) : -ENOENT;
+		if (bin->dwarf == -ENOMEM) {
+			bin->dwarf = 0;
+			return -ENOMEM;
+		}
+		bin->dwarf = bin->dwarf == 0 ? 1 : bin->dwarf;
+		if (bin->dwarf == 1)
+			bin->layout.version = layout->version;
+	}
+	if (layout && bin->dwarf == 1) {
+		layout = &bin->layout;
+		p->from_debug_info = true;
+	} else {
+		p->from_debug_info = false;
+	}
 	p->supported = layout != NULL;
 	if (layout) {
 		p->layout = *layout;
@@ -786,6 +906,7 @@ int sym_session__python(struct sym_session *s, pid_t pid, struct sym_python *ret
 		.supported = p->supported,
 		.runtime = p->at.runtime,
 		.code_type = p->at.code_type,
+		.from_debug_info = p->from_debug_info,
 		.off = p->layout.off,
 		.module = module,
 	};

@@ -2027,6 +2027,19 @@ int sym_session__mapping(struct sym_session *s, pid_t pid, size_t i,
 	return -ENOENT;
 }
 
+struct sym_dwarf *sym_session__dwarf_at(struct sym_session *s, pid_t pid, uint64_t addr)
+{
+	const struct sym_mapping *m = NULL;
+	struct sym_process *proc;
+	enum sym_miss miss;
+
+	if (find_mapping(s, pid, addr, &proc, &m, &miss) < 0 || !m || !m->bin ||
+	    !binary_elf(s, m->bin))
+		return NULL;
+	m->bin->last_use = ++s->tick;
+	return binary_dwarf(s, m->bin);
+}
+
 const char *sym_session__intern(struct sym_session *s, const char *str, size_t len)
 {
 	return sym_strings__intern(&s->strings, str, len);

@@ -342,6 +342,8 @@ struct sym_python {
 	                           without micro and release */
 	bool supported;         /* Ember knows this version's layout: the
 	                           fields below are valid */
+	bool from_debug_info;   /* the offsets are read from the interpreter's
+	                           debug information (else Ember's table) */
 	uint64_t runtime;       /* _PyRuntime's address in the process */
 	uint64_t code_type;     /* PyCode_Type's address in the process */
 	struct ember_py_offsets off;  /* for the sampler's walk */
@@ -349,18 +351,33 @@ struct sym_python {
 	                           executable, or libpython) */
 };
 
+/* sym_session__python()'s flags. */
+enum {
+	/* Do not read debug information now: the layout already read from
+	 * this binary's, else the table's (reading Debian's python3.11-dbg
+	 * file means inflating 11 MB: about half a second, too long to keep
+	 * a starting process unwalked). */
+	SYM_PYTHON_QUICK = 1 << 0,
+};
+
 /*
  * Find the CPython interpreter of pid: the first executable mapping of a
  * binary whose file name contains "python" (python3.11, libpython3.11.so)
  * and that exports _PyRuntime. Its version is the Py_Version it exports;
- * the offsets come from the table of known versions. Called again (a
+ * for a version whose walk Ember knows (3.11), the offsets come from the
+ * interpreter's debug information (its DWARF, or its debug file's: Debian's
+ * python3.11-dbg) when it has all the structures, else from the table of
+ * known versions (a version Ember does not know is never walked, whatever
+ * its debug information says). The debug information is read once per
+ * binary and session. flags: 0 or SYM_PYTHON_QUICK. Called again (a
  * re-read, an exec), it finds the interpreter anew and keeps the code
  * objects named so far (samples taken before an exec may still need
  * them; the new image's objects have other identities). Returns 0 and *ret (also
  * for a version Ember does not know: ret->supported is false then), or
  * -ENOENT (no such binary), -ESRCH (the process is gone) or -ENOMEM.
  */
-int sym_session__python(struct sym_session *s, pid_t pid, struct sym_python *ret);
+int sym_session__python(struct sym_session *s, pid_t pid, unsigned flags,
+			struct sym_python *ret);
 
 /*
  * Name a Python frame the sampler's walk reported in pid (found with

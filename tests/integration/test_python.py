@@ -16,6 +16,9 @@ pyembed (Debian's shared libpython3.11), and check what a user would:
 - an in-process sampler the test program runs itself (a thread reading
   sys._current_frames()) finds the same functions' shares within a few
   points;
+- the structure offsets come from python3.11-dbg's debug information,
+  and from Ember's table for an interpreter without it (a copy of
+  python3.11 without its build-id);
 - a CPython of a version Ember does not know (python9.9) is counted and
   keeps its native stacks, and `report --coverage` says per process how
   many samples got Python frames."""
@@ -102,7 +105,7 @@ def coverage_rows(db):
     check(r.returncode == 0, f"report --coverage exits 0 ({r.stderr.strip()})")
     rows = {}
     for line in r.stdout.splitlines():
-        m = re.match(r"^\s*(\d+)\s+([\d.]+)%\s+(?:[\d.]+%|-)\s+(\S+(?: unsupported)?)\s+(\S+) \[(\d+)\]",
+        m = re.match(r"^\s*(\d+)\s+([\d.]+)%\s+(?:[\d.]+%|-)\s+(\S+ \S+)\s+(\S+) \[(\d+)\]",
                      line)
         if m:
             rows[int(m.group(5))] = (int(m.group(1)), float(m.group(2)), m.group(3), m.group(4))
@@ -178,6 +181,29 @@ def basic(d, script, lines):
     pid, (samples, pct, interp, proc) = max(rows.items(), key=lambda kv: kv[1][0])
     check(interp.startswith("3.11.") and proc == "python3" and pct >= 95.0,
           f"coverage: python3 [{pid}] CPython {interp}, {pct}% of {samples} samples with Python frames")
+    check(interp.endswith(" debug-info"),
+          f"the offsets came from python3.11-dbg's debug information ({interp}; "
+          "scripts/test.sh installs python3.11-dbg)")
+
+
+def table_layout(d, script):
+    """An interpreter without debug information: a copy of Debian's
+    python3.11 without its build-id note (so python3.11-dbg's file is not
+    found for it) is walked with the offsets of Ember's table."""
+    py = os.path.join(d, "nodebug", "python3.11")
+    os.makedirs(os.path.dirname(py), exist_ok=True)
+    r = run(["objcopy", "--remove-section", ".note.gnu.build-id",
+             "--remove-section", ".gnu_debuglink", os.path.realpath(PYTHON), py])
+    check(r.returncode == 0, f"objcopy makes a copy of python3 without its build-id ({r.stderr.strip()})")
+    db = os.path.join(d, "table.db")
+    r = record(db, [py, script, "--seconds", "3"], freq=FREQ)
+    check(r.returncode == 0, f"the copy of python3 exits 0 (got {r.returncode}: {r.stderr[-500:]})")
+    stacks = [(f, c) for f, c in folded(db) if f[0] == "python3.11"]
+    check_split(stacks, "python3.11 without debug information", ["<module>", "main", "split_until"])
+    rows, text = coverage_rows(db)
+    check(any(proc == "python3.11" and interp.startswith("3.11.") and interp.endswith(" table")
+              for _, _, interp, proc in rows.values()),
+          f"report --coverage says the offsets came from the table:\n{text}")
 
 
 def embedded(d, script):
@@ -379,6 +405,7 @@ def main():
     lines = script_lines(script)
     basic(d, script, lines)
     embedded(d, script)
+    table_layout(d, script)
     attach(d, script)
     threads(d, script)
     asyncio_(d, script)
