@@ -155,6 +155,8 @@ struct session {
 
 	uint64_t prev_stats[SAMPLER_STAT__COUNT];
 	struct session_totals totals;
+	/* files refused by symbolizers replaced since (counters only grow) */
+	uint64_t refused_before[SYM_REFUSED__COUNT];
 	bool in_flush;         /* samples go to the store, not the buffer */
 	uint64_t lost_in_flush;/* samples of a flush that failed to write */
 	uint64_t flush_samples;/* samples in the flush being written */
@@ -1159,6 +1161,7 @@ void session__free(struct session *s)
 int session__reset_symbolizer(struct session *s)
 {
 	struct sym_session *fresh;
+	struct sym_stats st;
 	int err;
 
 	if (s->in_flush)
@@ -1166,6 +1169,9 @@ int session__reset_symbolizer(struct session *s)
 	err = sym_session__new(&s->opts.sym, &fresh);
 	if (err)
 		return err;
+	sym_session__stats(s->sym, &st);
+	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
+		s->refused_before[i] += st.refused[i];
 	sym_session__free(s->sym);
 	s->sym = fresh;
 	session_python__rescan(s->python, s->sym, s->sampler);
@@ -1444,6 +1450,8 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 				     s->cap_exited * sizeof(*s->exited);
 	sampler__stats(s->sampler, ret_totals->sampler);
 	sym_session__stats(s->sym, &ret_totals->sym);
+	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
+		ret_totals->sym.refused[i] += s->refused_before[i];
 	session_python__totals(s->python, s->sym, &ret_totals->python);
 }
 

@@ -185,6 +185,7 @@ struct dw_sect {
 struct dw_win {
 	uint8_t *buf;
 	size_t cap;
+	uint64_t max;  /* the memory bound: a longer unit is not read */
 };
 
 /* A read position; reading past end sets bad and yields zeros. A form
@@ -222,6 +223,13 @@ static uint64_t cur_u(struct dw_cur *c, unsigned n)
 		v = le64toh(v);
 		break;
 	default:
+		/* no value is wider than 8 bytes: a wider field (an address
+		 * size a corrupt header claims) is an error, not a shift */
+		if (n > 8) {
+			c->bad = true;
+			c->p = c->end;
+			return 0;
+		}
 		for (unsigned i = 0; i < n; i++)
 			v |= (uint64_t)c->p[i] << (8 * i);
 	}
@@ -464,6 +472,9 @@ struct dw_file {
 };
 
 struct sym_dwarf {
+	uint64_t max_bytes;          /* the memory bound: sections held, a
+	                                unit's window, a CU's tables */
+	uint64_t *refused;           /* the session's refusal counters */
 	struct dw_file main;         /* the units looked up by address */
 	struct dw_file alt;          /* the dwz / supplementary file, if any */
 	struct dw_file dwp;          /* NAME.dwp, if any */
@@ -2729,6 +2740,8 @@ static int raw_add(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg)
 {
 	const struct dw_raw_range *proto = arg;
 
+	if ((d->n_raw + 1) * sizeof(*d->raw) > d->max_bytes)
+		return -EFBIG;
 	if (grow((void **)&d->raw, &d->cap_raw, d->n_raw + 1, sizeof(*d->raw)) < 0)
 		return -ENOMEM;
 	d->raw[d->n_raw++] = (struct dw_raw_range){
@@ -2775,6 +2788,10 @@ static int scope_add(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu 
 		/* call_file is an index into the unit's line table file list
 		 * (a split unit's: its .dwo's) */
 		sc.call_file = file < n_files ? files[file] : NULL;
+	}
+	if ((cu->n_scopes + 1) * sizeof(*cu->scopes) > d->max_bytes) {
+		d->n_raw = n_raw;
+		return -EFBIG;
 	}
 	if (grow((void **)&cu->scopes, &cu->cap_scopes, cu->n_scopes + 1,
 		 sizeof(*cu->scopes)) < 0) {
@@ -3067,9 +3084,12 @@ static inline __attribute__((always_inline)) int
 row_add(struct sym_dwarf *d, size_t *n, uint64_t addr, int64_t line, uint64_t file,
 	bool end, size_t n_files)
 {
-	if (__builtin_expect(*n == d->cap_rows, 0) &&
-	    grow((void **)&d->rows, &d->cap_rows, *n + 1, sizeof(*d->rows)) < 0)
-		return -ENOMEM;
+	if (__builtin_expect(*n == d->cap_rows, 0)) {
+		if ((*n + 1) * sizeof(*d->rows) > d->max_bytes)
+			return -EFBIG;
+		if (grow((void **)&d->rows, &d->cap_rows, *n + 1, sizeof(*d->rows)) < 0)
+			return -ENOMEM;
+	}
 	d->rows[*n] = (struct dw_row){
 		.l = {
 			.addr = addr,
@@ -3285,6 +3305,9 @@ static int read_lines(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_cu 
 	if (version >= 5) {
 		lcu.addr_size = (uint8_t)cur_u(&c, 1);
 		cur_u(&c, 1);  /* segment selector size */
+		/* read as the unit's (DW_FORM_addr in the entry formats) */
+		if (lcu.addr_size != 4 && lcu.addr_size != 8)
+			return 0;
 	}
 	hdr_len = cur_u(&c, lcu.off_size);
 	if (c.bad || hdr_len > (uint64_t)(c.end - c.p))
@@ -3465,7 +3488,7 @@ static void windows_free(struct sym_dwarf *d)
 
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
 		free(w[i]->buf);
-		*w[i] = (struct dw_win){ 0 };
+		*w[i] = (struct dw_win){ .max = w[i]->max };
 	}
 	d->other = NULL;
 	pidx_free(d);
@@ -3775,12 +3798,14 @@ static bool dwp_find(struct sym_dwarf *d, uint64_t id)
 }
 
 static int file_load(struct sym_dwarf *d, struct dw_file *f, int fd, bool dwo);
+static int file_cost(int fd, bool dwo, uint64_t *ret_cost);
 
 /* The .dwo of skeleton sk: DW_AT_dwo_name, under DW_AT_comp_dir unless
  * absolute, in the process's root. Returns 0 (its sections in
  * d->split_sec), -ENOENT, or -ENOMEM. */
 static int dwo_open(struct sym_dwarf *d, const struct dw_cu *sk)
 {
+	uint64_t cost = 0;
 	char *path = NULL;
 	int fd, r;
 
@@ -3792,10 +3817,18 @@ static int dwo_open(struct sym_dwarf *d, const struct dw_cu *sk)
 		path = NULL;
 	if (!path)
 		return -ENOMEM;
-	fd = sym_debug_open(d->root_fd, path);
+	fd = sym_debug_open(&(struct sym_fs){ .root_fd = d->root_fd, .refused = d->refused },
+			    path);
 	free(path);
 	if (fd < 0)
 		return fd == -ENOMEM ? fd : -ENOENT;
+	/* the .dwo is another user's file too: charged before it is read */
+	if (file_cost(fd, true, &cost) < 0 || cost > d->max_bytes) {
+		if (cost > d->max_bytes && d->refused)
+			d->refused[SYM_REFUSED_BUDGET]++;
+		close(fd);
+		return -ENOENT;
+	}
 	r = file_load(d, &d->dwo, fd, true);
 	if (r < 0)
 		return r;
@@ -3951,6 +3984,14 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 	d->unit_base = NULL;
 	windows_free(d);
 	split_end(d);
+	if (r == -EFBIG) {
+		/* Its tables would pass the memory bound (a corrupt or
+		 * hostile unit): given up for good, as a corrupt one. */
+		cu_drop(cu);
+		cu->failed = true;
+		d->issues[SYM_DEBUG_CORRUPT]++;
+		return 0;
+	}
 	if (r < 0) {
 		/* Out of memory: forget the half-read CU, try again later. */
 		cu_drop(cu);
@@ -3998,6 +4039,89 @@ static int sect_id(const char *name, bool dwo)
 		if (strlen(sec_names[i]) == len && !strncmp(rest, sec_names[i], len))
 			return i;
 	return -1;
+}
+
+/*
+ * What a section costs held in memory, from its header: a compressed one
+ * at the size it claims inflated (and its own while that is made),
+ * .debug_info and .debug_line (also a
+ * .dwo's) nothing (read a unit at a time), others their size. 0 for one that
+ * is left out (corrupt, or compressed beyond what zlib and zstd do).
+ */
+static uint64_t sect_cost(int fd, uint64_t file_size, Elf *elf, Elf_Scn *scn,
+			  const GElf_Shdr *shdr, const char *name, int id)
+{
+	struct sym_compressed z;
+	uint8_t hdr[12];
+	int r;
+
+	if (shdr->sh_type == SHT_NOBITS || shdr->sh_size == 0 ||
+	    shdr->sh_offset > file_size || shdr->sh_size > file_size - shdr->sh_offset)
+		return 0;
+	r = sym_section_compression(elf, scn, shdr, name, &z);
+	if (r < 0)
+		return 0;
+	if (r > 0 && z.gnu) {
+		/* "ZLIB" and the size, big-endian */
+		if (shdr->sh_size < sizeof(hdr) ||
+		    pread(fd, hdr, sizeof(hdr), (off_t)shdr->sh_offset) != (ssize_t)sizeof(hdr) ||
+		    memcmp(hdr, "ZLIB", 4) != 0)
+			return 0;
+		for (int i = 4; i < 12; i++)
+			z.size = z.size << 8 | hdr[i];
+	}
+	/* held inflated, and the compressed bytes while it is inflated */
+	if (r > 0)
+		return z.size / 1100 > z.data_len ? 0 : z.size + z.data_len;
+	return id == SEC_INFO || id == SEC_LINE ? 0 : shdr->sh_size;
+}
+
+/* What loading the debug sections of the ELF file at fd would hold
+ * (sect_cost(), the first section of each kind), or UINT64_MAX when one
+ * section would pass SYM_DWARF_MAX_SECTION. Returns 0 or -ENODATA. */
+static int file_cost(int fd, bool dwo, uint64_t *ret_cost)
+{
+	bool seen[SEC_N] = { false };
+	Elf_Scn *scn = NULL;
+	uint64_t cost = 0, largest = 0;
+	struct stat st;
+	size_t shstrndx;
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE || fstat(fd, &st) < 0)
+		return -ENODATA;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf)
+		return -ENODATA;
+	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) < 0) {
+		elf_end(elf);
+		return -ENODATA;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name;
+		uint64_t c;
+		int id;
+
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		id = name ? sect_id(name, dwo) : -1;
+		if (id < 0 || seen[id])
+			continue;
+		c = sect_cost(fd, (uint64_t)st.st_size, elf, scn, &shdr, name, id);
+		seen[id] = c > 0;
+		cost += c;
+		largest = MAX(largest, c);
+	}
+	elf_end(elf);
+	*ret_cost = largest > SYM_DWARF_MAX_SECTION ? UINT64_MAX : cost;
+	return 0;
+}
+
+int sym_dwarf__cost(int fd, uint64_t *ret_bytes)
+{
+	return file_cost(fd, false, ret_bytes);
 }
 
 /* Reads a section into a buffer of our own: uncompressed ones straight
@@ -4073,6 +4197,8 @@ static const uint8_t *sect_read(const struct dw_sect *s, uint64_t off, uint64_t 
 		return NULL;
 	if (s->p)
 		return s->p + off;
+	if (w->max && len > w->max)
+		return NULL;  /* a unit bigger than the memory bound */
 	if (len > w->cap) {
 		uint8_t *p = realloc(w->buf, len);
 
@@ -4158,15 +4284,33 @@ static int alt_load(struct sym_dwarf *d, int alt_fd)
 	return 0;
 }
 
-int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
-		    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues)
+int sym_dwarf__open_bounded(int fd, const struct sym_dwarf_files *files, uint64_t max_bytes,
+			    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues)
 {
+	uint64_t cost = 0, more;
 	struct sym_dwarf *d;
 	int dfd, r;
 
+	if (max_bytes == 0)
+		max_bytes = SYM_DEFAULT_MAX_MEMORY;
+	/* Charged before anything is read or inflated: a section claiming
+	 * hundreds of MB from a few hundred KB is refused, not inflated (the
+	 * supplementary file and the .dwp are held too). */
+	r = file_cost(fd, false, &cost);
+	if (r < 0)
+		return r;
+	if (r == 0 && files && files->alt_fd >= 0 && file_cost(files->alt_fd, false, &more) == 0)
+		cost = more > UINT64_MAX - cost ? UINT64_MAX : cost + more;
+	if (r == 0 && files && files->dwp_fd >= 0 && file_cost(files->dwp_fd, true, &more) == 0)
+		cost = more > UINT64_MAX - cost ? UINT64_MAX : cost + more;
+	if (cost > max_bytes)
+		return -EFBIG;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->max_bytes = max_bytes;
+	d->win_unit.max = d->win_other.max = d->win_line.max = max_bytes;
+	d->refused = files ? files->refused : NULL;
 	d->main.fd = d->alt.fd = d->dwp.fd = d->dwo.fd = d->root_fd = -1;
 	/* kept: units are read from the file when first looked up */
 	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -4210,6 +4354,12 @@ int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
 	}
 	*ret_dwarf = d;
 	return 0;
+}
+
+int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
+		    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues)
+{
+	return sym_dwarf__open_bounded(fd, files, 0, ret_dwarf, ret_issues);
 }
 
 static void abbrevs_fini(struct dw_abbrevs *ab)

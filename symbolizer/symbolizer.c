@@ -19,6 +19,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <link.h>
@@ -35,6 +36,9 @@
 #define REFRESH_WATCHED_NS 1000000ULL
 /* The vdso is a few pages; refuse to copy anything much larger. */
 #define MAX_VDSO_SIZE (1u << 20)
+/* A perf map is read up to its last 64 MiB (or a quarter of the memory
+ * bound): a long-running JIT's map grows without end. */
+#define SYM_PERFMAP_MAX_BYTES (64ULL << 20)
 
 static const char unknown[] = "[unknown]";
 
@@ -165,6 +169,12 @@ struct sym_process {
 	size_t n_maps;
 	struct sym_perfmap *perfmap;  /* JIT symbols, read on first JIT address */
 	uint64_t perfmap_ns;          /* when it was last read (or tried) */
+	uid_t uid;                    /* its user when its maps were last opened */
+	bool uid_known;
+	bool jit;                     /* has anonymous executable memory */
+	bool host_root;               /* its root is ROOT (checked while it
+	                                 lived, for JIT processes: its perf map
+	                                 is read after it exits) */
 	/* Signal trampolines in the process (sym_session__signal_ranges()),
 	 * found on first need after each change of maps. */
 	struct sym_cfi_range *sig;
@@ -200,6 +210,13 @@ struct sym_session {
 	size_t maps_cap;
 	struct sym_kernel *kernel;
 	bool kernel_tried;
+	/* The root of the process being snapshotted (opened on its first
+	 * file, closed at the end of the snapshot): its files are resolved
+	 * in it. */
+	pid_t root_pid;
+	struct sym_fs root_fs;
+	int root_err;  /* opening it failed: -errno */
+	struct sym_own_root own_root;
 	struct sym_stats stats;
 	uint64_t max_memory;  /* bound on bin_memory */
 	uint64_t bin_memory;  /* sum of every binary's mem */
@@ -381,6 +398,8 @@ static void binary_unload(struct sym_session *s, struct sym_binary *bin)
 static struct sym_elf *binary_elf(struct sym_session *s, struct sym_binary *bin)
 {
 	struct sym_elf_where where = {
+		.fs = { .root_fd = -1, .refused = s->stats.refused },
+		.max_bytes = s->max_memory,
 		.have_debug_fd = true,
 		.debug_fd = bin->debug_fd,
 	};
@@ -442,6 +461,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 	struct sym_binary *bin = NULL, *known;
 	struct file_key *alias = NULL;
 	struct sym_elf *elf = NULL;
+	enum sym_miss fail;
 	int r;
 
 	if (key) {
@@ -455,6 +475,9 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 	r = sym_elf__load_fd(fd, where, &elf);
 	if (r == -ENOMEM)
 		return r;
+	/* Over the memory bound (counted as such): not read, as a file
+	 * that could not be. */
+	fail = r == -EFBIG ? SYM_MISS_NO_FILE : SYM_MISS_BAD_ELF;
 	known = elf && elf->build_id ?
 		sym_htab__find(&s->ids, common_hash(COMMON_HASH_SEED, elf->build_id,
 						    strlen(elf->build_id)),
@@ -470,7 +493,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 		bin->fd = bin->debug_fd = -1;
 		bin->dfiles = (struct sym_dwarf_files){ .alt_fd = -1, .dwp_fd = -1, .root_fd = -1 };
 		bin->elf = elf;
-		bin->fail = elf ? SYM_MISS_NONE : SYM_MISS_BAD_ELF;
+		bin->fail = elf ? SYM_MISS_NONE : fail;
 		elf = NULL;
 		if (bin->elf) {
 			binary_take_debug_fd(bin);
@@ -518,53 +541,87 @@ nomem:
 }
 
 /*
- * Opens the file behind a mapping: through ROOT/proc/PID/root/PATH (the
- * process' own mount namespace) when that is still the mapped inode, else
- * through ROOT/proc/PID/map_files/START-END, which works for deleted and
- * replaced files (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE).
+ * The root of pid, for the files of its snapshot: opened once per
+ * snapshot (see note_process()). Returns 0 and the borrowed *ret_fs, or
+ * -errno (the process is gone).
  */
-static int mapping_open(const struct sym_session *s, pid_t pid,
+static int process_root(struct sym_session *s, pid_t pid, const struct sym_fs **ret_fs)
+{
+	if (s->root_pid != pid) {
+		if (s->root_fs.root_fd >= 0)
+			close(s->root_fs.root_fd);
+		s->root_fs = (struct sym_fs){ .root_fd = -1, .refused = s->stats.refused };
+		s->root_pid = pid;
+		s->root_err = sym_fs__open_root(&s->root_fs, s->root, pid, &s->own_root);
+	}
+	*ret_fs = &s->root_fs;
+	return s->root_err;
+}
+
+static void process_root_close(struct sym_session *s)
+{
+	if (s->root_fs.root_fd >= 0)
+		close(s->root_fs.root_fd);
+	s->root_fs.root_fd = -1;
+	s->root_pid = 0;
+}
+
+/*
+ * Opens the file behind a mapping (see file.c for the rules): its path
+ * resolved inside the process's root, when that is still the mapped file
+ * (the device and inode the maps line gives), else
+ * ROOT/proc/PID/map_files/START-END, the kernel's own link to it, which
+ * works for deleted and replaced files (needs CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE). A path that led to another file is counted as
+ * not-mapped-file, unless map_files shows it was the same file after all:
+ * on btrfs (a subvolume's files have a device of their own, the maps line
+ * gives the file system's) and overlayfs before Linux 6.8 (the maps line
+ * gives the layer's file) the two views of a device differ.
+ */
+static int mapping_open(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct stat *ret_st)
 {
+	const struct sym_fs *fs;
+	struct sym_file_rules rules = { .flags = SYM_FILE_PROC_LINK };
+	struct stat st = { 0 }, st_link;
+	bool other = false;
 	char path[8192];
-	struct stat st;
-	int fd, err = -ENOENT;
+	int fd = -ENOENT, link_fd;
 
-	if (!m->deleted) {
-		snprintf(path, sizeof(path), "%s/proc/%d/root%s", s->root, (int)pid, m->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!m->deleted && process_root(s, pid, &fs) == 0) {
+		fd = sym_file_open(fs, m->path, NULL, &st);
+		if (fd >= 0 && st.st_dev == makedev(m->dev_major, m->dev_minor) &&
+		    st.st_ino == m->inode) {
+			*ret_st = st;
+			return fd;
+		}
 		if (fd >= 0) {
-			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_ino == m->inode) {
-				*ret_st = st;
-				return fd;
-			}
 			close(fd);
-		} else {
-			err = -errno;
+			other = true;
 		}
 	}
 	snprintf(path, sizeof(path), "%s/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
 		 s->root, (int)pid, m->start, m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err == -ENOENT ? -errno : err;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -ENOENT;
-	}
-	*ret_st = st;
-	return fd;
+	link_fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
+				path, &rules, &st_link);
+	if (other && (link_fd < 0 || st_link.st_dev != st.st_dev || st_link.st_ino != st.st_ino))
+		s->stats.refused[SYM_REFUSED_NOT_MAPPED]++;
+	if (link_fd < 0)
+		return other ? -ENOENT : link_fd == -ENOENT ? fd : link_fd;
+	*ret_st = st_link;
+	return link_fd;
 }
 
 static int mapping_file_binary(struct sym_session *s, pid_t pid,
 			       const struct sym_maps_entry *m, struct sym_mapping *ret)
 {
-	char prefix[4096];
 	struct sym_elf_where where = {
 		.debug_dir = s->debug_dir,
-		.prefix = prefix,
+		.fs = { .root_fd = -1, .refused = s->stats.refused },
+		.max_bytes = s->max_memory,
 		.path = m->path,
 	};
+	const struct sym_fs *fs;
 	struct seen_file want = {
 		.dev_major = m->dev_major, .dev_minor = m->dev_minor,
 		.ino = m->inode, .path = ret->module,
@@ -582,12 +639,14 @@ static int mapping_file_binary(struct sym_session *s, pid_t pid,
 			return 0;
 		}
 	}
-	snprintf(prefix, sizeof(prefix), "%s/proc/%d/root", s->root, (int)pid);
 	fd = mapping_open(s, pid, m, &st);
 	if (fd < 0) {
 		ret->fail = SYM_MISS_NO_FILE;
 		return 0;
 	}
+	/* debug files next to it are resolved in the process's root too */
+	if (process_root(s, pid, &fs) == 0)
+		where.fs = *fs;
 	key = (struct file_key){
 		.dev = st.st_dev,
 		.ino = st.st_ino,
@@ -631,7 +690,7 @@ static size_t elf_image_size(const ElfW(Ehdr) *eh)
  * allowed, our own vdso is the same kernel image when its size matches (a
  * 32-bit process has another vdso of another size).
  */
-static int vdso_read(const struct sym_session *s, pid_t pid,
+static int vdso_read(struct sym_session *s, pid_t pid,
 		     const struct sym_maps_entry *m, unsigned char *buf)
 {
 	size_t size = m->end - m->start;
@@ -641,7 +700,8 @@ static int vdso_read(const struct sym_session *s, pid_t pid,
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/proc/%d/mem", s->root, (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
+			   path, NULL, NULL);
 	if (fd >= 0) {
 		ssize_t got = pread(fd, buf, size, (off_t)m->start);
 
@@ -791,6 +851,20 @@ static int read_maps(struct sym_session *s, struct sym_process *proc,
 	return r;
 }
 
+/* Whether pid's root is ROOT: its perf map is then ROOT/tmp/perf-PID.map
+ * also after it exits. */
+static bool same_root(struct sym_session *s, pid_t pid)
+{
+	struct sym_fs fs = { .root_fd = -1 };
+
+	if (s->root[0] || sym_fs__open_root(&fs, s->root, pid, &s->own_root) < 0)
+		return false;
+	if (fs.root_fd < 0)
+		return true;
+	close(fs.root_fd);
+	return false;
+}
+
 static int note_process(struct sym_session *s, pid_t pid, bool reuse,
 			bool watch)
 {
@@ -848,6 +922,20 @@ static int note_process(struct sym_session *s, pid_t pid, bool reuse,
 		r = mapping_make(s, pid, &entries[i], &maps[i]);
 		if (r < 0)
 			goto out;
+		if (entries[i].kind == SYM_MAP_ANON && !proc->jit) {
+			/* a JIT: its perf map may be read after it exits,
+			 * as its user's file in its root */
+			char path[4096];
+			struct stat st;
+
+			proc->jit = true;
+			proc->host_root = same_root(s, pid);
+			snprintf(path, sizeof(path), "%s/proc/%d", s->root, (int)pid);
+			if (stat(path, &st) == 0) {
+				proc->uid = st.st_uid;
+				proc->uid_known = true;
+			}
+		}
 	}
 	free(proc->maps);
 	s->proc_memory += (n - proc->n_maps) * sizeof(*maps);
@@ -864,6 +952,7 @@ static int note_process(struct sym_session *s, pid_t pid, bool reuse,
 	proc->snapshotted = true;
 	proc->gone = false;
 out:
+	process_root_close(s);
 	free(maps);
 	sym_maps__free(entries, n);
 	return r;
@@ -1024,7 +1113,8 @@ void sym_session__forget_process(struct sym_session *s, pid_t pid)
 	sym_py__forget(s->py, pid);
 	proc = sym_htab__remove(&s->procs, pid_hash(pid), proc_eq, &pid);
 	if (proc) {
-		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps);
+		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps) +
+				  sym_perfmap__memory(proc->perfmap);
 		unwatch(s, proc);
 	}
 	process_free(proc);
@@ -1185,9 +1275,18 @@ static void binary_issues(struct sym_session *s, struct sym_binary *bin, const u
 		}
 }
 
+/*
+ * The DWARF of bin, opened on its first address. What it will hold (its
+ * debug sections, compressed ones at the size they claim inflated) is
+ * charged to the memory bound before anything is read or inflated: over
+ * the bound it is refused (over-budget; the binary keeps its ELF
+ * symbols), and never written to the on-disk cache; within it, other
+ * binaries are unloaded first to make room.
+ */
 static struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *bin)
 {
 	uint32_t issues[SYM_DEBUG__COUNT] = { 0 };
+	uint64_t cost = 0;
 	int fd, copy = -1, r;
 
 	if (!bin->dwarf_tried) {
@@ -1195,19 +1294,33 @@ static struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *
 		fd = bin->elf->dwarf_fd;
 		if (fd < 0)
 			return NULL;
+		if (sym_dwarf__cost(fd, &cost) < 0)
+			return NULL;
 		/* Compressed DWARF (Debian's debug packages) is inflated once
-		 * into the cache rather than on every run. */
-		r = sym_cache__debug_copy(s->cache_dir, s->cache_max_bytes,
-					  bin->elf->build_id, fd, &copy);
+		 * into the cache rather than on every run; what the bound
+		 * refuses is not written there. */
+		r = cost > s->max_memory ? -EFBIG :
+		    sym_cache__debug_copy(s->cache_dir, s->cache_max_bytes,
+					  bin->elf->build_id, fd, s->max_memory, &copy);
 		if (r >= 0) {
 			fd = copy;
 			s->stats.cache_hits += r == 0;
 			s->stats.cache_writes += r == 1;
-		} else if (r != -ENOENT) {
+			if (sym_dwarf__cost(fd, &cost) < 0)
+				cost = 0;
+		} else if (r == -EFBIG && cost > s->max_memory) {
+			s->stats.refused[SYM_REFUSED_BUDGET]++;
+			return NULL;
+		} else if (r != -ENOENT && r != -EFBIG) {
 			s->stats.cache_errors++;
 		}
-		if (sym_dwarf__open(fd, &bin->dfiles, &bin->dwarf, issues) < 0)
+		if (s->bin_memory + cost > s->max_memory)
+			evict_to(s, s->max_memory > cost ? s->max_memory - cost : 0);
+		r = sym_dwarf__open_bounded(fd, &bin->dfiles, s->max_memory, &bin->dwarf, issues);
+		if (r < 0)
 			bin->dwarf = NULL;
+		if (r == -EFBIG)
+			s->stats.refused[SYM_REFUSED_BUDGET]++;
 		if (copy >= 0)
 			close(copy);
 		binary_issues(s, bin, issues);
@@ -1422,29 +1535,100 @@ unnamed:
 	return ret_frames[0].name ? 0 : -ENOMEM;
 }
 
+/* The pid of pid in its own pid namespace (the NStgid line of its status),
+ * or pid itself. */
+static pid_t ns_pid(const struct sym_session *s, pid_t pid)
+{
+	char path[4096], line[256];
+	pid_t ns = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc/%d/status", s->root, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *last;
+
+		if (strncmp(line, "NStgid:", 7) != 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		last = strrchr(line, '\t');
+		if (last && atoi(last + 1) > 0)
+			ns = atoi(last + 1);
+		break;
+	}
+	fclose(f);
+	return ns;
+}
+
 /*
- * The JIT symbol at addr from ROOT/tmp/perf-PID.map: read on the first JIT
- * address of the process, and again on a miss at most once a second while
- * the process lives (the JIT keeps appending). The file usually outlives
- * the process, so an exited process still gets a first read.
+ * Open the perf map of proc, as perf does and more strictly: the file the
+ * process itself calls /tmp/perf-NSPID.map (in its root and pid
+ * namespace; for an exited process, ROOT/tmp/perf-PID.map when its root
+ * was ROOT), a regular file, not a symlink, owned by root or by the
+ * process's user (a map written by anyone else could name a root
+ * process's frames). Returns an fd or -errno.
+ */
+static int perfmap_open(struct sym_session *s, struct sym_process *proc)
+{
+	struct sym_fs fs = { .root_fd = -1, .refused = s->stats.refused };
+	struct sym_file_rules rules = { .flags = SYM_FILE_NOFOLLOW | SYM_FILE_OWNER };
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	/* its user now (a server may have dropped root since it started) */
+	snprintf(path, sizeof(path), "%s/proc/%d", s->root, (int)proc->pid);
+	if (stat(path, &st) == 0) {
+		rules.owner = st.st_uid;
+		if (sym_fs__open_root(&fs, s->root, proc->pid, &s->own_root) < 0)
+			return -ESRCH;
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map",
+			 (int)(fs.root_fd >= 0 ? ns_pid(s, proc->pid) : proc->pid));
+	} else if (proc->host_root && proc->uid_known) {
+		rules.owner = proc->uid;
+		snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", s->root, (int)proc->pid);
+	} else {
+		return -ESRCH;
+	}
+	fd = sym_file_open(&fs, path, &rules, NULL);
+	if (fs.root_fd >= 0)
+		close(fs.root_fd);
+	return fd;
+}
+
+/*
+ * The JIT symbol at addr from the process's perf map (perfmap_open()):
+ * read on the first JIT address of the process, and again on a miss at
+ * most once a second while the process lives (the JIT keeps appending).
+ * The file usually outlives the process, so an exited process still gets
+ * a first read. What the map holds counts as the process's memory.
  */
 static const char *perfmap_lookup(struct sym_session *s, struct sym_process *proc,
 				  uint64_t addr)
 {
 	const char *name = proc->perfmap ? sym_perfmap__lookup(proc->perfmap, addr) : NULL;
 	uint64_t now = common_now_ns();
+	struct sym_fs fs = { .root_fd = -1, .refused = s->stats.refused };
 	struct sym_perfmap *fresh;
-	char path[4096];
+	int fd, r;
 
 	if (name || (proc->perfmap_ns &&
 		     (proc->gone || now - proc->perfmap_ns < REFRESH_INTERVAL_NS)))
 		return name;
 	proc->perfmap_ns = now;
-	snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", s->root, (int)proc->pid);
-	if (sym_perfmap__load(path, &fresh) < 0)
+	fd = perfmap_open(s, proc);
+	if (fd < 0)
 		return NULL;
+	r = sym_perfmap__read_fd(fd, MIN(SYM_PERFMAP_MAX_BYTES, s->max_memory / 4), &fs, &fresh);
+	close(fd);
+	if (r < 0)
+		return NULL;
+	s->proc_memory -= sym_perfmap__memory(proc->perfmap);
 	sym_perfmap__free(proc->perfmap);
 	proc->perfmap = fresh;
+	s->proc_memory += sym_perfmap__memory(fresh);
 	return sym_perfmap__lookup(fresh, addr);
 }
 
@@ -1952,6 +2136,7 @@ int sym_session__new(const struct sym_options *opts, struct sym_session **ret_se
 		s->debug_dir = strdup(opts->debug_dir);
 	if ((!opts || !opts->debug_dir || opts->debug_dir[0]) && !s->debug_dir)
 		goto nomem;
+	s->root_fs.root_fd = -1;
 	s->no_kernel = opts && opts->no_kernel;
 	s->no_demangle = opts && opts->no_demangle;
 	s->max_memory = opts && opts->max_memory ? opts->max_memory : SYM_DEFAULT_MAX_MEMORY;
@@ -1973,6 +2158,7 @@ void sym_session__free(struct sym_session *s)
 {
 	if (!s)
 		return;
+	process_root_close(s);
 	sym_htab__fini(&s->procs, process_free);
 	sym_htab__fini(&s->keys, key_free);
 	sym_htab__fini(&s->ids, NULL);

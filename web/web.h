@@ -96,6 +96,7 @@ void web_html_escape(FILE *out, const char *s);
  * web_metrics. */
 #define WEB_METRICS_MAX_DROPS 16
 #define WEB_METRICS_MAX_CACHES 8
+#define WEB_METRICS_MAX_REFUSALS 12
 
 /*
  * The counters a running agent publishes for /metrics (the server has no
@@ -136,6 +137,12 @@ struct web_metrics {
 	uint64_t memory_trims;       /* times the budget was passed between
 	                                flushes and caches were shed */
 	uint64_t cache_resets;       /* symbolizer caches dropped for the budget */
+	struct {
+		const char *reason;      /* "not-regular", ... (sym_refusal_name) */
+		uint64_t count;
+	} refused[WEB_METRICS_MAX_REFUSALS]; /* files of profiled processes
+	                                        not read, per reason */
+	size_t n_refused;
 	uint64_t rss_bytes;          /* resident memory when published */
 };
 
