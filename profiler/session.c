@@ -896,7 +896,8 @@ static void on_process(void *ctx, uint32_t tgid, bool exec)
 		sym_session__refresh_process(s->sym, tgid);
 	if (s->opts.unwind == SAMPLER_UNWIND_AUTO)
 		choose_unwind(s, tgid, exec);
-	session_python__note(s->python, s->sym, s->sampler, tgid, exec, young);
+	if (!s->opts.no_python)
+		session_python__note(s->python, s->sym, s->sampler, tgid, exec, young);
 	/* ... and again while it is young. */
 	if (!young)
 		return;
@@ -953,7 +954,9 @@ static uint64_t refresh_young(struct session *s)
 			if (sym_session__refresh_process(s->sym, y.tgid) == -ESRCH)
 				continue;
 			/* (libpython is mapped by ld.so, after the exec) */
-			session_python__note(s->python, s->sym, s->sampler, y.tgid, false, true);
+			if (!s->opts.no_python)
+				session_python__note(s->python, s->sym, s->sampler, y.tgid,
+						     false, true);
 			if (young_due(&y) > old_at)
 				sym_session__unwatch_process(s->sym, y.tgid);
 		}

@@ -27,6 +27,7 @@ struct session_options {
 	unsigned stack_map_entries;  /* 0 = sampler default */
 	unsigned counts_map_entries; /* 0 = sampler default */
 	enum sampler_unwind unwind;  /* fp, dwarf or auto */
+	bool no_python;              /* do not walk CPython's frames */
 	unsigned snapshot_bytes;     /* DWARF stack copy; 0 = default */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
 	struct sym_options sym;      /* symbolizer options (zero: defaults) */
