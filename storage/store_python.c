@@ -10,7 +10,7 @@
  * the first writer that needs it, so older files read as "none recorded"
  * and the schema version does not change.
  */
-#include "store_internal.h"
+#include "store_ops.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -28,18 +28,21 @@ static const char create_sql[] =
 	" named INTEGER NOT NULL,"
 	" PRIMARY KEY (time_s, process, pid, interpreter)) WITHOUT ROWID";
 
-int store_db__add_python_coverage(struct store_db *db, const char *process, uint32_t pid,
-				  const char *interpreter, uint64_t samples,
-				  uint64_t with_python, uint64_t frames, uint64_t named)
+int store_sqlite__add_python_coverage(struct store_db *handle, const char *process,
+				      uint32_t pid, const char *interpreter, uint64_t samples,
+				      uint64_t with_python, uint64_t frames, uint64_t named)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st = NULL;
+	int64_t time_s;
 	int rc, r;
 
 	if (!db || !process || !interpreter)
 		return -EINVAL;
-	if (!db->in_flush)
-		return store_db__fail_msg(db, -EINVAL, "no open flush");
-	r = store_db__exec(db, create_sql);
+	r = store_write__flush_time(db, &time_s);
+	if (r < 0)
+		return r;
+	r = store_sql__exec(db, create_sql);
 	if (r < 0)
 		return r;
 	rc = sqlite3_prepare_v2(db->sql,
@@ -49,8 +52,8 @@ int store_db__add_python_coverage(struct store_db *db, const char *process, uint
 		" samples = samples + ?5, with_python = with_python + ?6,"
 		" frames = frames + ?7, named = named + ?8", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, db->flush_time_s);
+		return store_sql__fail(db, rc);
+	sqlite3_bind_int64(st, 1, time_s);
 	sqlite3_bind_text(st, 2, process, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, pid);
 	sqlite3_bind_text(st, 4, interpreter, -1, SQLITE_STATIC);
@@ -59,7 +62,7 @@ int store_db__add_python_coverage(struct store_db *db, const char *process, uint
 	sqlite3_bind_int64(st, 7, (int64_t)frames);
 	sqlite3_bind_int64(st, 8, (int64_t)named);
 	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -73,14 +76,15 @@ void store_python_coverage__free(struct store_python_coverage *c, size_t n)
 	free(c);
 }
 
-int store_db__query_python_coverage(struct store_db *db, const struct store_query *q,
-				    struct store_python_coverage **ret_entries, size_t *ret_n)
+int store_sqlite__query_python_coverage(struct store_db *handle, const struct store_query *q,
+					struct store_python_coverage **ret_entries, size_t *ret_n)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_query all;
 	struct store_python_coverage *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
-	int rc, r = 0;
+	int rc = SQLITE_DONE, r = 0;
 
 	if (!db)
 		return -EINVAL;
@@ -88,23 +92,15 @@ int store_db__query_python_coverage(struct store_db *db, const struct store_quer
 		store_query_init(&all);
 		q = &all;
 	}
-	rc = sqlite3_prepare_v2(db->sql,
+	r = store_sql__prepare_optional(db,
 		"SELECT process, pid, interpreter, sum(samples), sum(with_python), sum(frames),"
 		" sum(named) FROM python_coverage WHERE time_s >= ?1 AND time_s < ?2"
 		" GROUP BY process, pid, interpreter ORDER BY sum(samples) DESC, process, pid",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		/* written before Python coverage was recorded: nothing */
-		if (strstr(sqlite3_errmsg(db->sql), "no such table")) {
-			*ret_entries = NULL;
-			*ret_n = 0;
-			return 0;
-		}
-		return store_db__fail(db, rc);
-	}
-	sqlite3_bind_int64(st, 1, q->from_s);
-	sqlite3_bind_int64(st, 2, q->to_s);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		q->from_s, q->to_s, &st);
+	if (r < 0)
+		return r;
+	/* written before Python coverage was recorded: nothing */
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *process = (const char *)sqlite3_column_text(st, 0);
 		const char *interp = (const char *)sqlite3_column_text(st, 2);
 
@@ -134,7 +130,7 @@ int store_db__query_python_coverage(struct store_db *db, const struct store_quer
 		}
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	if (r < 0) {
 		store_python_coverage__free(v, n);

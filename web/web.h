@@ -31,9 +31,10 @@ struct web_tree_range {
 
 /*
  * Write one tree (base NULL: the /api/v1/tree shape) or the union of two
- * (the /api/v1/diff shape: nodes merged by their path of names, modules,
- * files, lines and kinds from the root, with base_self/base_total), as one
- * JSON object. Returns 0, -ENOMEM, or -EIO when writing failed.
+ * (the /api/v1/diff shape: the trees merged by store_tree__merge, by their
+ * path of names, modules, files, lines and kinds from the root, with
+ * base_self/base_total), as one JSON object. Returns 0, -ENOMEM, or -EIO
+ * when writing failed.
  */
 int web_write_tree_json(FILE *out, const struct store_tree *head,
 			const struct store_tree *base, const struct web_tree_range *r);
@@ -97,6 +98,7 @@ void web_html_escape(FILE *out, const char *s);
 #define WEB_METRICS_MAX_DROPS 16
 #define WEB_METRICS_MAX_CACHES 8
 #define WEB_METRICS_MAX_REFUSALS 12
+#define WEB_METRICS_MAX_DEBUG_ISSUES 16
 
 /*
  * The counters a running agent publishes for /metrics (the server has no
@@ -143,12 +145,14 @@ struct web_metrics {
 	uint64_t memory_trims;       /* times the budget was passed between
 	                                flushes and caches were shed */
 	uint64_t cache_resets;       /* symbolizer caches dropped for the budget */
-	struct {
-		const char *reason;      /* "not-regular", ... (sym_refusal_name) */
-		uint64_t count;
-	} refused[WEB_METRICS_MAX_REFUSALS]; /* files of profiled processes
-	                                        not read, per reason */
+	/* files of profiled processes not read, per reason ("not-regular",
+	 * ...: sym_refusal_name) */
+	struct store_drop refused[WEB_METRICS_MAX_REFUSALS];
 	size_t n_refused;
+	/* debug files, units and sections not read or not understood, per
+	 * reason (sym_debug_issue_name) */
+	struct store_drop debug_issues[WEB_METRICS_MAX_DEBUG_ISSUES];
+	size_t n_debug_issues;
 	uint64_t rss_bytes;          /* resident memory when published */
 };
 

@@ -199,7 +199,7 @@ def table_layout(d, script):
              "--remove-section", ".gnu_debuglink", os.path.realpath(PYTHON), py])
     check(r.returncode == 0, f"objcopy makes a copy of python3 without its build-id ({r.stderr.strip()})")
     db = os.path.join(d, "table.db")
-    r = record(db, [py, script, "--seconds", "3"], freq=FREQ)
+    r = record(db, [py, script, "--seconds", "5"], freq=FREQ)
     check(r.returncode == 0, f"the copy of python3 exits 0 (got {r.returncode}: {r.stderr[-500:]})")
     stacks = [(f, c) for f, c in folded(db) if f[0] == "python3.11"]
     check_split(stacks, "python3.11 without debug information", ["<module>", "main", "split_until"])
