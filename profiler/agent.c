@@ -564,6 +564,12 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.user_stacks_complete = t->ustack_complete;
 	m.unwind_unserved = t->sym.unwind_unserved;
 	m.processes = t->processes;
+	m.python_processes = t->python.processes;
+	m.python_unsupported = t->python.unsupported;
+	m.python_samples = t->python.samples;
+	m.python_samples_with_frames = t->python.with_python;
+	m.python_frames = t->python.frames;
+	m.python_frames_named = t->python.named;
 	m.symbolizer_memory_bytes = t->sym.memory;
 	m.memory_budget_bytes = mem->budget;
 	add_cache(&m, "symbolizer-binaries", t->sym.binary_memory, t->sym.evictions);

@@ -26,11 +26,16 @@ EMBER_BUILD_PACKAGES=(
 # cppcheck, xz-utils, gzip, sqlite3, nodejs: real programs bench/accuracy
 # and test_accuracy profile against perf. rustc: the Rust fixtures of the
 # name tests (legacy and v0 mangling; Debian's 1.63 takes
-# -C symbol-mangling-version=v0).
+# -C symbol-mangling-version=v0). python3.11 and libpython3.11-dev: the
+# Python tests profile Debian's interpreter, statically linked in
+# python3.11 and shared in libpython3.11 (tests/testprogs/pyembed.c builds
+# against it); python3.11-dbg: its debug information, where Ember reads
+# the interpreter's structure offsets from.
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
   golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip rustc
-  libclang-rt-14-dev clickhouse-server openssl
+  python3.11 libpython3.11-dev python3.11-dbg libclang-rt-14-dev
+  clickhouse-server openssl
 )
 # libclang-rt-14-dev: libFuzzer's runtime, for the fuzz suite (build-fuzz).
 # clickhouse-server (Debian's 18.16): the fleet tests start their own

@@ -129,6 +129,13 @@ int store_sql__put_blob(struct store_sqlite *db, enum store_stmt id, const char 
 /* Run SQL without results. Returns 0 or -errno. */
 int store_sql__exec(struct store_sqlite *db, const char *sql);
 
+/* Prepare a range query over a table its first writer creates (coverage,
+ * Python coverage) into *ret_st, bound to [from_s, to_s) as ?1 and ?2;
+ * *ret_st is NULL when the file has no such table (written before it
+ * existed: nothing to read). Returns 0 or -errno. */
+int store_sql__prepare_optional(struct store_sqlite *db, const char *sql, int64_t from_s,
+				int64_t to_s, sqlite3_stmt **ret_st);
+
 /* Run a query returning one integer into *ret. Returns 0 or -errno. */
 int store_sql__query_int(struct store_sqlite *db, const char *sql, int64_t *ret);
 

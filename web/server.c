@@ -634,6 +634,21 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		       "Words the DWARF unwinder asked for that were neither in the stack "
 		       "copy nor in a mapped file.", m.unwind_unserved);
 		metric(f, "ember_processes", "gauge", "Distinct processes sampled.", m.processes);
+		metric(f, "ember_python_processes_total", "counter",
+		       "Processes found running a CPython whose frames Ember walks.",
+		       m.python_processes);
+		metric(f, "ember_python_unsupported_processes_total", "counter",
+		       "Processes running a CPython of a version Ember does not know "
+		       "(native stacks only).", m.python_unsupported);
+		metric(f, "ember_python_samples_total", "counter",
+		       "Samples of the Python processes Ember walks.", m.python_samples);
+		metric(f, "ember_python_samples_with_frames_total", "counter",
+		       "... of them with Python frames.", m.python_samples_with_frames);
+		metric(f, "ember_python_frames_total", "counter",
+		       "Python frames written, weighted by samples.", m.python_frames);
+		metric(f, "ember_python_frames_named_total", "counter",
+		       "... of them named (the others: code objects gone before they were read).",
+		       m.python_frames_named);
 		metric(f, "ember_symbolizer_memory_bytes", "gauge",
 		       "Memory held by the symbolizer's caches.", m.symbolizer_memory_bytes);
 		metric(f, "ember_memory_budget_bytes", "gauge",

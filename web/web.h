@@ -128,6 +128,12 @@ struct web_metrics {
 	uint64_t user_stacks, user_stacks_complete;
 	uint64_t unwind_unserved;    /* DWARF unwinder reads not served */
 	uint64_t processes;
+	/* Python processes (walked: a CPython Ember knows; unsupported:
+	 * another version, native stacks only), samples of the walked ones,
+	 * those with Python frames, Python frames and those named */
+	uint64_t python_processes, python_unsupported;
+	uint64_t python_samples, python_samples_with_frames;
+	uint64_t python_frames, python_frames_named;
 	uint64_t symbolizer_memory_bytes;
 	uint64_t memory_budget_bytes; /* 0: no budget */
 	struct {
