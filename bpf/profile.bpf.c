@@ -224,6 +224,8 @@ static __always_inline void announce(__u32 tgid, __u32 parent, __u32 exec)
 		bpf_map_update_elem(&announced, &tgid, &one, BPF_ANY);
 }
 
+#include "python.bpf.h"
+
 static __always_inline void fill_names(struct task_struct *task, char *comm,
 				       char *pcomm)
 {
@@ -235,7 +237,7 @@ static __always_inline void fill_names(struct task_struct *task, char *comm,
 static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
 				     struct task_struct *task,
 				     const struct ember_count_key *key,
-				     bool want_user)
+				     bool want_user, __u32 py_seq)
 {
 	struct ember_ev_raw_sample *e;
 	long n;
@@ -248,7 +250,7 @@ static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
 	e->h.type = EMBER_EV_RAW_SAMPLE;
 	e->h.tgid = key->tgid;
 	e->tid = key->tid;
-	e->pad = 0;
+	e->py_seq = py_seq;
 	e->cgroup_id = key->cgroup_id;
 	e->top_ra[0] = key->top_ra[0];
 	e->top_ra[1] = key->top_ra[1];
@@ -307,7 +309,7 @@ static __always_inline void read_top_ra(struct task_struct *task, __u64 ra[2])
  * kernel stack go to user space, which unwinds them with the CFI. */
 static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
 				       struct task_struct *task,
-				       const struct ember_count_key *key)
+				       const struct ember_count_key *key, __u32 py_seq)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct dwarf_scratch *buf;
@@ -324,7 +326,7 @@ static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
 	e->h.tgid = key->tgid;
 	e->tid = key->tid;
 	e->cgroup_id = key->cgroup_id;
-	e->pad = 0;
+	e->py_seq = py_seq;
 	fill_names(task, e->comm, e->pcomm);
 	e->regs[0] = regs->ax;
 	e->regs[1] = regs->dx;
@@ -430,6 +432,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct ember_count_val *val, init = {};
 	struct ember_cpu_state *st;
 	bool user, slow;
+	__u32 py_seq = 0;
 	void *stacks, *counts;
 	long sid;
 	int err;
@@ -453,12 +456,21 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		announce(key.tgid, 0, 0);
 	}
 
+	/* A Python thread's frames go first, in their own record. */
+	if (user)
+		py_seq = py_walk(st, key.tgid, key.tid);
 	if (user && choose_unwind(key.tgid) == EMBER_UNWIND_DWARF) {
-		send_dwarf(ctx, task, &key);
+		send_dwarf(ctx, task, &key, py_seq);
 		return 0;
 	}
 	if (user)
 		read_top_ra(task, key.top_ra);
+	/* Its frames cannot be counted in the kernel's maps: the whole
+	 * sample follows them through the ring buffer. */
+	if (py_seq) {
+		send_raw(ctx, task, &key, user, py_seq);
+		return 0;
+	}
 
 	if (active_set) {
 		stacks = &stacks1;
@@ -476,7 +488,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		slow |= check_stackid(sid, true, &key.ustack_id);
 	}
 	if (slow) {
-		send_raw(ctx, task, &key, user);
+		send_raw(ctx, task, &key, user, 0);
 		return 0;
 	}
 
@@ -498,7 +510,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	}
 	if (err) {
 		stat_inc(EMBER_STAT_COUNTS_MAP_FULL);
-		send_raw(ctx, task, &key, user);
+		send_raw(ctx, task, &key, user, 0);
 	}
 	return 0;
 }
@@ -509,7 +521,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
 	__u8 one = 1;
 
-	if (filter_mode != EMBER_FILTER_TREE || ptgid == ctgid)
+	if (ptgid == ctgid)
+		return 0;
+	py_fork(ptgid, ctgid);
+	if (filter_mode != EMBER_FILTER_TREE)
 		return 0;
 	if (!is_tracked(ptgid))
 		return 0;
@@ -527,6 +542,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
 	__sync_fetch_and_add(&exec_gen, 1);
+	py_forget(tgid);
 	/* A new image: the old one's unwinding choice no longer applies; a
 	 * binary seen before brings its own. */
 	if (unwind_mode == EMBER_UNWIND_AUTO) {
@@ -557,6 +573,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
 	bpf_map_delete_elem(&announced, &tgid);
+	py_forget(tgid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(EMBER_STAT_EVENT_LOST);

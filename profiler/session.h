@@ -17,6 +17,7 @@
 #include "sampler.h"
 #include "storage.h"
 #include "symbolizer.h"
+#include "python.h"
 
 struct session_options {
 	unsigned freq_hz;
@@ -26,8 +27,10 @@ struct session_options {
 	unsigned stack_map_entries;  /* 0 = sampler default */
 	unsigned counts_map_entries; /* 0 = sampler default */
 	enum sampler_unwind unwind;  /* fp, dwarf or auto */
+	bool no_python;              /* do not walk CPython's frames */
 	unsigned snapshot_bytes;     /* DWARF stack copy; 0 = default */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
+	const char *host;            /* the host label; NULL = gethostname() */
 	struct sym_options sym;      /* symbolizer options (zero: defaults) */
 	const struct store_policy *policy; /* retention; NULL = defaults */
 	unsigned maintain_seconds;   /* run retention this often; 0 = 600 */
@@ -85,6 +88,7 @@ struct session_totals {
 	uint64_t maintain_errors;
 	uint64_t sampler[SAMPLER_STAT__COUNT];
 	struct sym_stats sym;
+	struct session_python_totals python;
 };
 
 struct session;

@@ -32,12 +32,15 @@ int young__new(struct young **ret_young);
 void young__free(struct young *y);
 
 /* tgid was announced (its first sample, or an exec: exec = true):
- * snapshot it in sym now, and list it for re-reads while it is young. */
-void young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec);
+ * snapshot it in sym now, and list it for re-reads while it is young.
+ * Returns whether it is listed (false: no room, only snapshotted). */
+bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec);
 
-/* Re-read in sym the young processes that are due; forget the old ones
- * and those that are gone. */
-void young__refresh(struct young *y, struct sym_session *sym);
+/* Re-read in sym the young processes that are due, calling reread(ctx,
+ * tgid) after each (NULL: none); forget the old ones and those that are
+ * gone. */
+void young__refresh(struct young *y, struct sym_session *sym,
+		    void (*reread)(void *ctx, uint32_t tgid), void *ctx);
 
 /* timeout_ms, or less: how long the loop may wait from now_ns before the
  * next re-read is due (with a little slack, so processes started together
