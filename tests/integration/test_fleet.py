@@ -125,7 +125,7 @@ def unescape(s):
     return re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "0": "\0"}.get(m.group(1), m.group(1)), s)
 
 
-SUFFIX = {"1": "_[k]", "2": "_[i]", "3": "_[j]"}
+SUFFIX = {"1": "_[k]", "2": "_[i]", "3": "_[j]", "5": "_[py]"}  # as the folded export (storage.h)
 
 
 class Fleet:
