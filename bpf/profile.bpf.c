@@ -39,6 +39,9 @@ const volatile __u32 include_idle = 0;
 const volatile __u32 unwind_mode = EMBER_UNWIND_FP;
 /* Bytes of user stack copied per DWARF sample; <= EMBER_MAX_SNAPSHOT. */
 const volatile __u32 snapshot_size = 8192;
+/* Time the parts of on_sample (enum ember_path); off: no cost at all (the
+ * verifier drops the code). */
+const volatile __u32 path_stats = 0;
 
 /* Written by user space through the mmapped .bss. */
 __u32 active_set = 0;
@@ -179,6 +182,19 @@ static __always_inline void stat_inc(__u32 idx)
 
 	if (st && idx < EMBER_STAT__COUNT)
 		st->stats[idx] += 1;
+}
+
+/* With path_stats: the time since t0 goes to part path; returns now. */
+static __always_inline __u64 path_mark(struct ember_cpu_state *st, __u32 path, __u64 t0)
+{
+	__u64 now;
+
+	if (!path_stats || path >= EMBER_PATH__COUNT)
+		return 0;
+	now = bpf_ktime_get_ns();
+	st->path_ns[path] += now - t0;
+	st->path_runs[path] += 1;
+	return now;
 }
 
 static __always_inline bool is_tracked(__u32 tgid)
@@ -428,6 +444,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct ember_count_key key = {};
 	struct ember_count_val *val, init = {};
 	struct ember_cpu_state *st;
+	__u64 t = path_stats ? bpf_ktime_get_ns() : 0;
 	bool user, slow;
 	void *stacks, *counts;
 	long sid;
@@ -453,11 +470,16 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	}
 
 	if (user && choose_unwind(key.tgid) == EMBER_UNWIND_DWARF) {
+		t = path_mark(st, EMBER_PATH_COMMON, t);
 		send_dwarf(ctx, task, &key);
+		path_mark(st, EMBER_PATH_SNAPSHOT, t);
 		return 0;
 	}
-	if (user)
+	t = path_mark(st, EMBER_PATH_COMMON, t);
+	if (user) {
 		read_top_ra(task, key.top_ra);
+		t = path_mark(st, EMBER_PATH_LEAF, t);
+	}
 
 	if (active_set) {
 		stacks = &stacks1;
@@ -474,14 +496,17 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		sid = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
 		slow |= check_stackid(sid, true, &key.ustack_id);
 	}
+	t = path_mark(st, EMBER_PATH_WALK, t);
 	if (slow) {
 		send_raw(ctx, task, &key, user);
+		path_mark(st, EMBER_PATH_RAW, t);
 		return 0;
 	}
 
 	val = bpf_map_lookup_elem(counts, &key);
 	if (val) {
 		__sync_fetch_and_add(&val->count, 1);
+		path_mark(st, EMBER_PATH_COUNT, t);
 		return 0;
 	}
 	init.count = 1;
@@ -492,13 +517,17 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		val = bpf_map_lookup_elem(counts, &key);
 		if (val) {
 			__sync_fetch_and_add(&val->count, 1);
+			path_mark(st, EMBER_PATH_INSERT, t);
 			return 0;
 		}
 	}
 	if (err) {
 		stat_inc(EMBER_STAT_COUNTS_MAP_FULL);
 		send_raw(ctx, task, &key, user);
+		path_mark(st, EMBER_PATH_RAW, t);
+		return 0;
 	}
+	path_mark(st, EMBER_PATH_INSERT, t);
 	return 0;
 }
 

@@ -1031,6 +1031,7 @@ int session__new(const struct session_options *opts,
 		.counts_map_entries = opts->counts_map_entries,
 		.unwind = opts->unwind,
 		.snapshot_bytes = opts->snapshot_bytes,
+		.path_stats = opts->bpf_path_stats,
 	};
 	struct session *s;
 	int err;
@@ -1413,6 +1414,10 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 				     s->cap_cov * sizeof(*s->cov) +
 				     s->cap_exited * sizeof(*s->exited);
 	sampler__stats(s->sampler, ret_totals->sampler);
+	if (sampler__path_stats(s->sampler, ret_totals->path_ns, ret_totals->path_runs) < 0) {
+		memset(ret_totals->path_ns, 0, sizeof(ret_totals->path_ns));
+		memset(ret_totals->path_runs, 0, sizeof(ret_totals->path_runs));
+	}
 	sym_session__stats(s->sym, &ret_totals->sym);
 	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
 		ret_totals->sym.refused[i] += s->refused_before[i];
