@@ -205,14 +205,19 @@ static __always_inline bool is_tracked(__u32 tgid)
 
 /*
  * Tell user space about a process so it snapshots the mappings while the
- * process exists. At exec the new image is announced at once (in case it
- * exits quickly) and its "announced" mark is dropped, so that the first
- * sample after exec announces it again, by which time the dynamic loader
- * has usually mapped the libraries.
+ * process exists. A first sample is announced at once (the process may
+ * live a few milliseconds more). An exec is announced without waking user
+ * space: it reads the event at its next wake-up (at most 50 ms later, or a
+ * first sample's announcement), so a process that exits before it is
+ * sampled costs user space no more than reading two events; and its
+ * "announced" mark is dropped, so that the first sample after exec
+ * announces it again, by which time the dynamic loader has usually mapped
+ * the libraries.
  */
-static __always_inline void announce(__u32 tgid, __u32 parent, __u32 exec)
+static __always_inline void announce(__u32 tgid, __u32 parent, __u32 flags)
 {
 	struct ember_ev_process *e;
+	__u32 exec = flags & EMBER_PROC_EXEC;
 	__u8 one = 1;
 
 	if (!exec && bpf_map_lookup_elem(&announced, &tgid))
@@ -225,15 +230,16 @@ static __always_inline void announce(__u32 tgid, __u32 parent, __u32 exec)
 	e->h.type = EMBER_EV_PROCESS;
 	e->h.tgid = tgid;
 	e->parent_tgid = parent;
-	e->exec = exec;
+	e->flags = flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	/* Forced: the process may live a few milliseconds. The adaptive
-	 * wake-up fires only for a record at the consumer's position, and
-	 * records before this one may be waiting without one (exits, DWARF
-	 * samples): announcements then waited for the consumer's poll
-	 * timeout, and a third of a churn's short processes were gone
-	 * before their snapshot. */
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	/* A first sample's is forced: the process may live a few milliseconds.
+	 * The adaptive wake-up fires only for a record at the consumer's
+	 * position, and records before this one may be waiting without one
+	 * (exits, DWARF samples): announcements then waited for the
+	 * consumer's poll timeout, and a third of a churn's short processes
+	 * were gone before their snapshot. An exec's waits (see above): a
+	 * wake-up per exec was most of the agent's wake-ups under churn. */
+	bpf_ringbuf_submit(e, exec ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP);
 	if (exec)
 		bpf_map_delete_elem(&announced, &tgid);
 	else
@@ -551,13 +557,14 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	__u32 tgid = p->tgid;
+	__u32 tgid = p->tgid, flags = EMBER_PROC_EXEC;
 
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
 	__sync_fetch_and_add(&exec_gen, 1);
 	/* A new image: the old one's unwinding choice no longer applies; a
-	 * binary seen before brings its own. */
+	 * binary seen before brings its own, and user space has nothing to
+	 * decide for it. */
 	if (unwind_mode == EMBER_UNWIND_AUTO) {
 		struct ember_file_key fk = {
 			.dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev),
@@ -565,12 +572,12 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 		};
 		__u8 *m = bpf_map_lookup_elem(&exe_unwind, &fk);
 
-		if (m)
-			bpf_map_update_elem(&proc_unwind, &tgid, m, BPF_ANY);
+		if (m && !bpf_map_update_elem(&proc_unwind, &tgid, m, BPF_ANY))
+			flags |= EMBER_PROC_KNOWN;
 		else
 			bpf_map_delete_elem(&proc_unwind, &tgid);
 	}
-	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), 1);
+	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), flags);
 	return 0;
 }
 

@@ -145,10 +145,15 @@ struct ember_ev_header {
 	__u32 tgid;
 };
 
+/* ember_ev_process.flags */
+#define EMBER_PROC_EXEC 1     /* emitted at exec (else at a first sample) */
+#define EMBER_PROC_KNOWN 2    /* at exec: the executable was in exe_unwind,
+                                 and proc_unwind holds its choice */
+
 struct ember_ev_process {
 	struct ember_ev_header h;
 	__u32 parent_tgid;
-	__u32 exec;                 /* 1 when emitted at exec */
+	__u32 flags;                /* EMBER_PROC_* */
 	char comm[EMBER_COMM_LEN];
 };
 

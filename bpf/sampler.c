@@ -232,7 +232,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 		const struct ember_ev_process *e = data;
 
 		if (size >= sizeof(*e) && s->cb->on_process)
-			s->cb->on_process(s->cb_ctx, h->tgid, e->exec != 0);
+			s->cb->on_process(s->cb_ctx, h->tgid, e->flags & EMBER_PROC_EXEC,
+					  e->flags & EMBER_PROC_KNOWN);
 		break;
 	}
 	case EMBER_EV_EXIT:

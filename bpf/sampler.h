@@ -139,8 +139,12 @@ struct sampler_dwarf_sample {
 };
 
 struct sampler_callbacks {
-	/* A process was seen for the first time, or exec'd (exec = true). */
-	void (*on_process)(void *ctx, uint32_t tgid, bool exec);
+	/* A process was seen for the first time (its first sample: at once),
+	 * or exec'd (exec = true: at the next wake-up, which an exec does not
+	 * cause). known: at an exec under SAMPLER_UNWIND_AUTO, the kernel
+	 * found the executable among those sampler__set_exe_unwind() was
+	 * given, and the process already has that choice. */
+	void (*on_process)(void *ctx, uint32_t tgid, bool exec, bool known);
 	/* A thread group ended. Its samples may still come at the next drain. */
 	void (*on_exit)(void *ctx, uint32_t tgid);
 	/* A stack with its count. Return < 0 to stop (the error is returned by

@@ -295,19 +295,27 @@ static void write_buffered(void *ctx, const struct sampler_sample *smp, int unwi
 
 /* ---- the sampler's callbacks ------------------------------------------- */
 
-static void on_process(void *ctx, uint32_t tgid, bool exec)
+/*
+ * A process announced: at its first sample (snapshotted at once), or at
+ * its exec, which the loop reads at its next wake-up: snapshotted then
+ * only when --unwind auto has to judge its executable (one it has not
+ * judged before; a known one got its choice from the kernel at exec),
+ * else first read when it is 5 ms older, or never if it exits first.
+ */
+static void on_process(void *ctx, uint32_t tgid, bool exec, bool known)
 {
 	struct session *s = ctx;
 
-	young__seen(s->young, s->sym, tgid, exec);
+	young__seen(s->young, s->sym, tgid, exec, s->autou && exec && !known);
 	if (s->autou)
-		unwind_auto__process(s->autou, s->sym, tgid, exec);
+		unwind_auto__process(s->autou, s->sym, tgid, exec, known);
 }
 
 static void on_exit_ev(void *ctx, uint32_t tgid)
 {
 	struct session *s = ctx;
 
+	young__exit(s->young, s->sym, tgid);
 	if (s->autou)
 		unwind_auto__exit(s->autou, tgid);
 	if (!array_grow((void **)&s->exited, &s->cap_exited, s->n_exited + 1, sizeof(tgid)))
