@@ -246,6 +246,8 @@ static __always_inline void announce(__u32 tgid, __u32 parent, __u32 flags)
 		bpf_map_update_elem(&announced, &tgid, &one, BPF_ANY);
 }
 
+#include "python.bpf.h"
+
 static __always_inline void fill_names(struct task_struct *task, char *comm,
 				       char *pcomm)
 {
@@ -257,7 +259,7 @@ static __always_inline void fill_names(struct task_struct *task, char *comm,
 static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
 				     struct task_struct *task,
 				     const struct ember_count_key *key,
-				     bool want_user)
+				     bool want_user, __u32 py_seq)
 {
 	struct ember_ev_raw_sample *e;
 	long n;
@@ -270,7 +272,7 @@ static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
 	e->h.type = EMBER_EV_RAW_SAMPLE;
 	e->h.tgid = key->tgid;
 	e->tid = key->tid;
-	e->pad = 0;
+	e->py_seq = py_seq;
 	e->cgroup_id = key->cgroup_id;
 	e->top_ra[0] = key->top_ra[0];
 	e->top_ra[1] = key->top_ra[1];
@@ -329,7 +331,7 @@ static __always_inline void read_top_ra(struct task_struct *task, __u64 ra[2])
  * kernel stack go to user space, which unwinds them with the CFI. */
 static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
 				       struct task_struct *task,
-				       const struct ember_count_key *key)
+				       const struct ember_count_key *key, __u32 py_seq)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct dwarf_scratch *buf;
@@ -346,7 +348,7 @@ static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
 	e->h.tgid = key->tgid;
 	e->tid = key->tid;
 	e->cgroup_id = key->cgroup_id;
-	e->pad = 0;
+	e->py_seq = py_seq;
 	fill_names(task, e->comm, e->pcomm);
 	e->regs[0] = regs->ax;
 	e->regs[1] = regs->dx;
@@ -453,6 +455,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct ember_cpu_state *st;
 	__u64 t = path_stats ? bpf_ktime_get_ns() : 0;
 	bool user, slow;
+	__u32 py_seq = 0;
 	void *stacks, *counts;
 	long sid;
 	int err;
@@ -476,9 +479,12 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		announce(key.tgid, 0, 0);
 	}
 
+	/* A Python thread's frames go first, in their own record. */
+	if (user)
+		py_seq = py_walk(st, key.tgid, key.tid);
 	if (user && choose_unwind(key.tgid) == EMBER_UNWIND_DWARF) {
 		t = path_mark(st, EMBER_PATH_COMMON, t);
-		send_dwarf(ctx, task, &key);
+		send_dwarf(ctx, task, &key, py_seq);
 		path_mark(st, EMBER_PATH_SNAPSHOT, t);
 		return 0;
 	}
@@ -486,6 +492,13 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (user) {
 		read_top_ra(task, key.top_ra);
 		t = path_mark(st, EMBER_PATH_LEAF, t);
+	}
+	/* Its frames cannot be counted in the kernel's maps: the whole
+	 * sample follows them through the ring buffer. */
+	if (py_seq) {
+		send_raw(ctx, task, &key, user, py_seq);
+		path_mark(st, EMBER_PATH_RAW, t);
+		return 0;
 	}
 
 	if (active_set) {
@@ -505,7 +518,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	}
 	t = path_mark(st, EMBER_PATH_WALK, t);
 	if (slow) {
-		send_raw(ctx, task, &key, user);
+		send_raw(ctx, task, &key, user, 0);
 		path_mark(st, EMBER_PATH_RAW, t);
 		return 0;
 	}
@@ -530,7 +543,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	}
 	if (err) {
 		stat_inc(EMBER_STAT_COUNTS_MAP_FULL);
-		send_raw(ctx, task, &key, user);
+		send_raw(ctx, task, &key, user, 0);
 		path_mark(st, EMBER_PATH_RAW, t);
 		return 0;
 	}
@@ -544,7 +557,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
 	__u8 one = 1;
 
-	if (filter_mode != EMBER_FILTER_TREE || ptgid == ctgid)
+	if (ptgid == ctgid)
+		return 0;
+	py_fork(ptgid, ctgid);
+	if (filter_mode != EMBER_FILTER_TREE)
 		return 0;
 	if (!is_tracked(ptgid))
 		return 0;
@@ -562,6 +578,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
 	__sync_fetch_and_add(&exec_gen, 1);
+	py_forget(tgid);
 	/* A new image: the old one's unwinding choice no longer applies; a
 	 * binary seen before brings its own, and user space has nothing to
 	 * decide for it. */
@@ -593,6 +610,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
 	bpf_map_delete_elem(&announced, &tgid);
+	py_forget(tgid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(EMBER_STAT_EVENT_LOST);

@@ -268,6 +268,8 @@ static const char *kind_name(int kind)
 		return "inlined";
 	case STORE_FRAME_JIT:
 		return "jit";
+	case STORE_FRAME_PYTHON:
+		return "python";
 	default:
 		return "user";
 	}

@@ -54,6 +54,7 @@ struct record_args {
 	unsigned snapshot_bytes;
 	bool bpf_path_stats;
 	bool no_demangle;
+	bool no_python;
 	uint64_t symbolizer_mb;  /* 0: the symbolizer's default bound */
 	const char *cache_dir;   /* NULL: the session's default */
 	char **command;
@@ -118,6 +119,8 @@ static void record_usage(FILE *out)
 		"      --bpf-path-stats  measure: time each part of the per-sample BPF\n"
 		"                        program and print what each costs (adds two\n"
 		"                        clock reads per part; bench/README.md)\n"
+		"      --no-python       do not walk CPython's frames: Python processes\n"
+		"                        keep their native stacks (the interpreter's)\n"
 		"      --symbolizer-memory MB  bound on what the symbolizer keeps of\n"
 		"                        binaries (symbols, DWARF, caches; default 256);\n"
 		"                        least recently used binaries are unloaded and\n"
@@ -183,7 +186,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "stack-map-entries", required_argument, NULL, 'S' },
 		{ "counts-map-entries", required_argument, NULL, 'C' },
 		{ "no-demangle", no_argument, NULL, 'N' },
-		{ "bpf-path-stats", no_argument, NULL, 'P' },
+		{ "no-python", no_argument, NULL, 'P' },
+		{ "bpf-path-stats", no_argument, NULL, 'T' },
 		{ "symbolizer-memory", required_argument, NULL, 'Y' },
 		{ "cache-dir", required_argument, NULL, 'K' },
 		{ "label", required_argument, NULL, 'l' },
@@ -221,7 +225,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'N':
 			a->no_demangle = true;
 			break;
-		case 'P':
+		case 'T':
 			a->bpf_path_stats = true;
 			break;
 		case 'Y':
@@ -255,6 +259,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'i':
 			a->idle = true;
+			break;
+		case 'P':
+			a->no_python = true;
 			break;
 		case 'u':
 			if (!strcmp(optarg, "fp")) {
@@ -464,6 +471,29 @@ static void print_debug_issues(const struct session_totals *t)
 			pct(frames, t->frames), (unsigned long long)frames);
 }
 
+/* The Python processes, when there were any. */
+static void print_python(const struct session_python_totals *p)
+{
+	if (!p->processes && !p->unsupported)
+		return;
+	fputs("ember:   python: ", stderr);
+	if (p->processes) {
+		fprintf(stderr, "%llu process%s: %.1f%% of their samples with Python frames "
+			"(%llu of %llu), %.1f%% of Python frames named",
+			(unsigned long long)p->processes, p->processes == 1 ? "" : "es",
+			pct(p->with_python, p->samples), (unsigned long long)p->with_python,
+			(unsigned long long)p->samples, pct(p->named, p->frames));
+		if (p->stale)
+			fprintf(stderr, " (%llu code objects freed before they were read)",
+				(unsigned long long)p->stale);
+	}
+	if (p->unsupported)
+		fprintf(stderr, "%s%llu process%s of a Python version Ember does not know "
+			"(native stacks only)", p->processes ? "; " : "",
+			(unsigned long long)p->unsupported, p->unsupported == 1 ? "" : "es");
+	fputs("; per process: ember report --coverage\n", stderr);
+}
+
 static void print_summary(const struct record_args *a, const struct session_totals *t,
 			  double seconds)
 {
@@ -544,6 +574,7 @@ static void print_summary(const struct record_args *a, const struct session_tota
 			"(their stacks pass through code without them)",
 			(unsigned long long)t->auto_fp_kept_dwarf);
 	fputc('\n', stderr);
+	print_python(&t->python);
 	if (a->command) {
 		/* 95% power after a correction for ~10 tests (Holm's first
 		 * step): bench/diff-power finds this close to what ember diff
@@ -681,6 +712,7 @@ int cmd_record(int argc, char **argv)
 	so.stack_map_entries = a.stack_entries;
 	so.counts_map_entries = a.counts_entries;
 	so.unwind = a.unwind;
+	so.no_python = a.no_python;
 	so.snapshot_bytes = a.snapshot_bytes;
 	so.bpf_path_stats = a.bpf_path_stats;
 	so.sym.no_demangle = a.no_demangle;

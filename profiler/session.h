@@ -17,6 +17,7 @@
 #include "sampler.h"
 #include "storage.h"
 #include "symbolizer.h"
+#include "python.h"
 
 struct session_options {
 	unsigned freq_hz;
@@ -26,10 +27,12 @@ struct session_options {
 	unsigned stack_map_entries;  /* 0 = sampler default */
 	unsigned counts_map_entries; /* 0 = sampler default */
 	enum sampler_unwind unwind;  /* fp, dwarf or auto */
+	bool no_python;              /* do not walk CPython's frames */
 	unsigned snapshot_bytes;     /* DWARF stack copy; 0 = default */
 	bool bpf_path_stats;         /* time the per-sample program's parts
 	                                (session_totals.path_ns) */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
+	const char *host;            /* the host label; NULL = gethostname() */
 	struct sym_options sym;      /* symbolizer options (zero: defaults) */
 	const struct store_policy *policy; /* retention; NULL = defaults */
 	unsigned maintain_seconds;   /* run retention this often; 0 = 600 */
@@ -90,6 +93,7 @@ struct session_totals {
 	 * and the samples that ran it (zero without) */
 	uint64_t path_ns[SAMPLER_PATH__COUNT], path_runs[SAMPLER_PATH__COUNT];
 	struct sym_stats sym;
+	struct session_python_totals python;
 };
 
 struct session;

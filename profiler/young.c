@@ -57,7 +57,8 @@ void young__reset(struct young *y)
 	y->due_ns = UINT64_MAX;
 }
 
-void young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec, bool read_now)
+bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec,
+		 bool read_now)
 {
 	uint64_t now = common_now_ns();
 	bool listed;
@@ -80,7 +81,7 @@ void young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool e
 		sym_session__watch_process(sym, tgid);
 	/* ... and again while it is young. */
 	if (!listed)
-		return;
+		return false;
 	y->due_ns = MIN(y->due_ns, now + YOUNG_REFRESH_NS);
 	if (i == y->n)
 		y->list[y->n++] = (struct young_process){ tgid, now, now, !exec };
@@ -88,6 +89,7 @@ void young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool e
 		y->list[i] = (struct young_process){ tgid, now, now, false };
 	else
 		y->list[i].sampled = true;
+	return true;
 }
 
 void young__exit(struct young *y, struct sym_session *sym, uint32_t tgid)
@@ -118,7 +120,8 @@ static uint64_t next_due(const struct young_process *p)
  * listed until it is old (a sample may still make it young for longer),
  * but its maps file is closed once no re-read is due before then.
  */
-void young__refresh(struct young *y, struct sym_session *sym)
+void young__refresh(struct young *y, struct sym_session *sym,
+		    void (*reread)(void *ctx, uint32_t tgid), void *ctx)
 {
 	uint64_t now = common_now_ns(), next = UINT64_MAX;
 	size_t n = 0;
@@ -135,6 +138,8 @@ void young__refresh(struct young *y, struct sym_session *sym)
 			p.last_ns = now;
 			if (sym_session__refresh_process(sym, p.tgid) == -ESRCH)
 				continue;
+			if (reread)
+				reread(ctx, p.tgid);
 			if (next_due(&p) > old_at)
 				sym_session__unwatch_process(sym, p.tgid);
 		}

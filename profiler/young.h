@@ -36,17 +36,22 @@ void young__free(struct young *y);
 
 /* tgid was announced (its first sample, or an exec: exec = true): list it
  * for re-reads while it is young, and snapshot it in sym now, unless it
- * was announced by its exec and read_now is false: its first read is then due
- * 5 ms later (an exec is read up to 50 ms late, and most processes of a
- * churn exit before they are sampled: young__exit() forgets them unread). */
-void young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec, bool read_now);
+ * was announced by its exec and read_now is false: its first read is then
+ * due 5 ms later (an exec is read up to 50 ms late, and most processes of
+ * a churn exit before they are sampled: young__exit() forgets them
+ * unread). Returns whether it is listed (false: no room, only
+ * snapshotted). */
+bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec,
+		 bool read_now);
 
 /* tgid exited: no more re-reads. */
 void young__exit(struct young *y, struct sym_session *sym, uint32_t tgid);
 
-/* Re-read in sym the young processes that are due; forget the old ones
- * and those that are gone. */
-void young__refresh(struct young *y, struct sym_session *sym);
+/* Re-read in sym the young processes that are due, calling reread(ctx,
+ * tgid) after each (NULL: none); forget the old ones and those that are
+ * gone. */
+void young__refresh(struct young *y, struct sym_session *sym,
+		    void (*reread)(void *ctx, uint32_t tgid), void *ctx);
 
 /* timeout_ms, or less: how long the loop may wait from now_ns before the
  * next re-read is due (with a little slack, so processes started together
