@@ -120,6 +120,26 @@ enum ember_stat {
 	EMBER_STAT__COUNT,
 };
 
+/*
+ * The parts of on_sample, timed apart when the path_stats switch is on (a
+ * measuring mode: `ember record --bpf-path-stats`; two clock reads per
+ * part). Every sample pays COMMON; then either SNAPSHOT, or LEAF and WALK
+ * and one of COUNT, INSERT, RAW (a Python thread's sample: LEAF and RAW,
+ * no WALK; its frame walk is in COMMON).
+ */
+enum ember_path {
+	EMBER_PATH_COMMON = 0, /* filter, per-CPU state, cgroup, announcement
+	                          check, unwinding choice */
+	EMBER_PATH_SNAPSHOT,   /* DWARF: registers, kernel stack, stack copy,
+	                          ring buffer */
+	EMBER_PATH_LEAF,       /* frame pointers: the leaf repair words */
+	EMBER_PATH_WALK,       /* frame pointers: kernel and user stack ids */
+	EMBER_PATH_COUNT,      /* an existing key counted */
+	EMBER_PATH_INSERT,     /* a new key: names read, inserted */
+	EMBER_PATH_RAW,        /* the slow path: whole stacks to the ring */
+	EMBER_PATH__COUNT,
+};
+
 /* Per-CPU state: the counters and the last tgid announced on this CPU
  * (most consecutive samples on a CPU belong to the same process, so this
  * saves the announced-map lookup on the hot path). One lookup per sample. */
@@ -128,6 +148,8 @@ struct ember_cpu_state {
 	__u64 last_gen;   /* exec_gen when last_tgid was announced */
 	__u32 last_tgid;
 	__u32 py_seq;     /* Python records sent on this CPU (ember_ev_python) */
+	__u64 path_ns[EMBER_PATH__COUNT];   /* with path_stats only */
+	__u64 path_runs[EMBER_PATH__COUNT];
 };
 
 /* Ring buffer record types. */
@@ -142,10 +164,15 @@ struct ember_ev_header {
 	__u32 tgid;
 };
 
+/* ember_ev_process.flags */
+#define EMBER_PROC_EXEC 1     /* emitted at exec (else at a first sample) */
+#define EMBER_PROC_KNOWN 2    /* at exec: the executable was in exe_unwind,
+                                 and proc_unwind holds its choice */
+
 struct ember_ev_process {
 	struct ember_ev_header h;
 	__u32 parent_tgid;
-	__u32 exec;                 /* 1 when emitted at exec */
+	__u32 flags;                /* EMBER_PROC_* */
 	char comm[EMBER_COMM_LEN];
 };
 

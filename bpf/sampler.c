@@ -307,7 +307,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 		const struct ember_ev_process *e = data;
 
 		if (size >= sizeof(*e) && s->cb->on_process)
-			s->cb->on_process(s->cb_ctx, h->tgid, e->exec != 0);
+			s->cb->on_process(s->cb_ctx, h->tgid, e->flags & EMBER_PROC_EXEC,
+					  e->flags & EMBER_PROC_KNOWN);
 		break;
 	}
 	case EMBER_EV_EXIT:
@@ -450,6 +451,7 @@ int sampler__open(const struct sampler_options *opts,
 		goto fail;
 	}
 	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : EMBER_DEFAULT_SNAPSHOT;
+	s->skel->rodata->path_stats = opts->path_stats;
 	{
 		unsigned se = opts->stack_map_entries ? opts->stack_map_entries : EMBER_DEFAULT_STACK_ENTRIES;
 		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : EMBER_DEFAULT_COUNTS_ENTRIES;
@@ -870,6 +872,54 @@ void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__CO
 	 * without its Python frames. */
 	ret_stats[SAMPLER_STAT_PY_RINGBUF_FULL] += s->py_unmatched;
 	free(vals);
+}
+
+const char *sampler_path_name(enum sampler_path path)
+{
+	static const char *const names[SAMPLER_PATH__COUNT] = {
+		[SAMPLER_PATH_COMMON] = "common",
+		[SAMPLER_PATH_SNAPSHOT] = "snapshot",
+		[SAMPLER_PATH_LEAF] = "leaf-repair",
+		[SAMPLER_PATH_WALK] = "walk",
+		[SAMPLER_PATH_COUNT] = "count",
+		[SAMPLER_PATH_INSERT] = "insert",
+		[SAMPLER_PATH_RAW] = "raw",
+	};
+
+	return (unsigned)path < SAMPLER_PATH__COUNT ? names[path] : "?";
+}
+
+_Static_assert((int)SAMPLER_PATH__COUNT == (int)EMBER_PATH__COUNT,
+	       "sampler_path and ember_path list the same parts");
+
+int sampler__path_stats(const struct sampler *s, uint64_t ret_ns[SAMPLER_PATH__COUNT],
+			uint64_t ret_runs[SAMPLER_PATH__COUNT])
+{
+	int fd = bpf_map__fd(s->skel->maps.cpu_state);
+	struct ember_cpu_state *vals;
+	uint64_t ns[SAMPLER_PATH__COUNT] = { 0 }, runs[SAMPLER_PATH__COUNT] = { 0 };
+	__u32 zero = 0;
+
+	if (!s->skel->rodata->path_stats)
+		return -ENODATA;
+	vals = calloc(s->n_possible_cpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, vals) != 0) {
+		int err = -errno;
+
+		free(vals);
+		return err;
+	}
+	for (int c = 0; c < s->n_possible_cpus; c++)
+		for (int i = 0; i < SAMPLER_PATH__COUNT; i++) {
+			ns[i] += vals[c].path_ns[i];
+			runs[i] += vals[c].path_runs[i];
+		}
+	free(vals);
+	memcpy(ret_ns, ns, sizeof(ns));
+	memcpy(ret_runs, runs, sizeof(runs));
+	return 0;
 }
 
 void sampler__stop(struct sampler *s)

@@ -53,7 +53,34 @@ struct sampler_options {
 	unsigned snapshot_bytes;       /* DWARF: user stack bytes copied per
 	                                  sample; 0 = default (8192), at most
 	                                  SAMPLER_MAX_SNAPSHOT */
+	bool path_stats;               /* time the parts of the per-sample
+	                                  program (sampler__path_stats); a
+	                                  measuring mode: two clock reads per
+	                                  part */
 };
+
+/*
+ * The parts of the per-sample program (sampler__path_stats). Every sample
+ * pays COMMON (filter, per-CPU state, cgroup, announcement check,
+ * unwinding choice); then either SNAPSHOT (DWARF: registers, kernel stack,
+ * stack copy, ring buffer), or LEAF (the leaf repair words) and WALK (the
+ * kernel's frame-pointer walks: two stack ids) and one of COUNT (an
+ * existing key counted), INSERT (a new key) or RAW (the slow path; a
+ * Python thread's sample goes there after LEAF, without WALK).
+ */
+enum sampler_path {
+	SAMPLER_PATH_COMMON = 0,
+	SAMPLER_PATH_SNAPSHOT,
+	SAMPLER_PATH_LEAF,
+	SAMPLER_PATH_WALK,
+	SAMPLER_PATH_COUNT,
+	SAMPLER_PATH_INSERT,
+	SAMPLER_PATH_RAW,
+	SAMPLER_PATH__COUNT,
+};
+
+/* "common", "snapshot", "leaf-repair", "walk", "count", "insert", "raw". */
+const char *sampler_path_name(enum sampler_path path);
 
 /* Counters reported by sampler__stats(); see profile.h for meanings
  * (sampler.c asserts each equal to its enum ember_stat). */
@@ -158,8 +185,12 @@ struct sampler_dwarf_sample {
 };
 
 struct sampler_callbacks {
-	/* A process was seen for the first time, or exec'd (exec = true). */
-	void (*on_process)(void *ctx, uint32_t tgid, bool exec);
+	/* A process was seen for the first time (its first sample: at once),
+	 * or exec'd (exec = true: at the next wake-up, which an exec does not
+	 * cause). known: at an exec under SAMPLER_UNWIND_AUTO, the kernel
+	 * found the executable among those sampler__set_exe_unwind() was
+	 * given, and the process already has that choice. */
+	void (*on_process)(void *ctx, uint32_t tgid, bool exec, bool known);
 	/* A thread group ended. Its samples may still come at the next drain. */
 	void (*on_exit)(void *ctx, uint32_t tgid);
 	/* A stack with its count. Return < 0 to stop (the error is returned by
@@ -245,6 +276,15 @@ void sampler__forget_python(struct sampler *s, pid_t tgid);
 /* Cumulative counters since open, summed over CPUs. */
 void sampler__stats(const struct sampler *s,
 		    uint64_t ret_stats[SAMPLER_STAT__COUNT]);
+
+/*
+ * With options.path_stats: the nanoseconds spent in each part of the
+ * per-sample program and how many samples ran it, since open, summed over
+ * CPUs. Returns 0, -ENODATA when path_stats was off, or -errno from
+ * reading the map.
+ */
+int sampler__path_stats(const struct sampler *s, uint64_t ret_ns[SAMPLER_PATH__COUNT],
+			uint64_t ret_runs[SAMPLER_PATH__COUNT]);
 
 /*
  * Stop sampling (the perf events are disabled; the maps and the ring

@@ -52,6 +52,7 @@ struct record_args {
 	double threshold_pp;
 	enum sampler_unwind unwind;
 	unsigned snapshot_bytes;
+	bool bpf_path_stats;
 	bool no_demangle;
 	bool no_python;
 	uint64_t symbolizer_mb;  /* 0: the symbolizer's default bound */
@@ -118,6 +119,9 @@ static void record_usage(FILE *out)
 		"                        set (default 16384); when either fills up, samples\n"
 		"                        take a slower path and are still kept\n"
 		"      --no-demangle     keep C++ and Rust function names mangled\n"
+		"      --bpf-path-stats  measure: time each part of the per-sample BPF\n"
+		"                        program and print what each costs (adds two\n"
+		"                        clock reads per part; bench/README.md)\n"
 		"      --no-python       do not walk CPython's frames: Python processes\n"
 		"                        keep their native stacks (the interpreter's)\n"
 		"      --symbolizer-memory MB  bound on what the symbolizer keeps of\n"
@@ -186,6 +190,7 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "counts-map-entries", required_argument, NULL, 'C' },
 		{ "no-demangle", no_argument, NULL, 'N' },
 		{ "no-python", no_argument, NULL, 'P' },
+		{ "bpf-path-stats", no_argument, NULL, 'T' },
 		{ "symbolizer-memory", required_argument, NULL, 'Y' },
 		{ "cache-dir", required_argument, NULL, 'K' },
 		{ "label", required_argument, NULL, 'l' },
@@ -222,6 +227,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'N':
 			a->no_demangle = true;
+			break;
+		case 'T':
+			a->bpf_path_stats = true;
 			break;
 		case 'Y':
 			if (cli_parse_uint("--symbolizer-memory", optarg, 1, 1 << 20, &v))
@@ -559,6 +567,15 @@ static void print_summary(const struct record_args *a, const struct session_tota
 	if (recovered)
 		fprintf(stderr, "ember:   events (samples kept): %s\n", buf);
 
+	n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < SAMPLER_PATH__COUNT && a->bpf_path_stats; i++)
+		n += snprintf(buf + n, sizeof(buf) - n, "%s%s %llu x %.0f ns", n ? ", " : "",
+			      sampler_path_name(i), (unsigned long long)t->path_runs[i],
+			      t->path_runs[i] ? (double)t->path_ns[i] / t->path_runs[i] : 0.0);
+	if (n)
+		fprintf(stderr, "ember:   BPF per-sample parts (runs x mean): %s\n", buf);
+
 	fprintf(stderr, "ember:   user stacks: %.1f%% of samples from user processes; "
 		"frames symbolized: %.1f%% (%llu of %llu)",
 		pct(t->samples_with_ustack, t->samples_user_task),
@@ -735,6 +752,7 @@ int cmd_record(int argc, char **argv)
 	so.unwind = a.unwind;
 	so.no_python = a.no_python;
 	so.snapshot_bytes = a.snapshot_bytes;
+	so.bpf_path_stats = a.bpf_path_stats;
 	so.sym.no_demangle = a.no_demangle;
 	so.sym.max_memory = a.symbolizer_mb << 20;
 	so.sym.cache_dir = a.cache_dir;

@@ -306,13 +306,20 @@ static void write_buffered(void *ctx, const struct sampler_sample *smp, int unwi
 
 /* ---- the sampler's callbacks ------------------------------------------- */
 
-static void on_process(void *ctx, uint32_t tgid, bool exec)
+/*
+ * A process announced: at its first sample (snapshotted at once), or at
+ * its exec, which the loop reads at its next wake-up: snapshotted then
+ * only when --unwind auto has to judge its executable (one it has not
+ * judged before; a known one got its choice from the kernel at exec),
+ * else first read when it is 5 ms older, or never if it exits first.
+ */
+static void on_process(void *ctx, uint32_t tgid, bool exec, bool known)
 {
 	struct session *s = ctx;
-	bool young = young__seen(s->young, s->sym, tgid, exec);
+	bool young = young__seen(s->young, s->sym, tgid, exec, s->autou && exec && !known);
 
 	if (s->autou)
-		unwind_auto__process(s->autou, s->sym, tgid, exec);
+		unwind_auto__process(s->autou, s->sym, tgid, exec, known);
 	if (!s->opts.no_python)
 		session_python__note(s->python, s->sym, s->sampler, tgid, exec, young);
 }
@@ -340,6 +347,7 @@ static void on_exit_ev(void *ctx, uint32_t tgid)
 {
 	struct session *s = ctx;
 
+	young__exit(s->young, s->sym, tgid);
 	if (s->autou)
 		unwind_auto__exit(s->autou, tgid);
 	if (!array_grow((void **)&s->exited, &s->cap_exited, s->n_exited + 1, sizeof(tgid)))
@@ -457,6 +465,7 @@ int session__new(const struct session_options *opts,
 		.counts_map_entries = opts->counts_map_entries,
 		.unwind = opts->unwind,
 		.snapshot_bytes = opts->snapshot_bytes,
+		.path_stats = opts->bpf_path_stats,
 	};
 	struct session *s;
 	int err;
@@ -834,6 +843,10 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 		unwind_auto__counts(s->autou, &ret_totals->auto_fp,
 				    &ret_totals->auto_fp_kept_dwarf);
 	sampler__stats(s->sampler, ret_totals->sampler);
+	if (sampler__path_stats(s->sampler, ret_totals->path_ns, ret_totals->path_runs) < 0) {
+		memset(ret_totals->path_ns, 0, sizeof(ret_totals->path_ns));
+		memset(ret_totals->path_runs, 0, sizeof(ret_totals->path_runs));
+	}
 	sym_session__stats(s->sym, &ret_totals->sym);
 	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
 		ret_totals->sym.refused[i] += s->refused_before[i];

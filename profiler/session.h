@@ -29,6 +29,8 @@ struct session_options {
 	enum sampler_unwind unwind;  /* fp, dwarf or auto */
 	bool no_python;              /* do not walk CPython's frames */
 	unsigned snapshot_bytes;     /* DWARF stack copy; 0 = default */
+	bool bpf_path_stats;         /* time the per-sample program's parts
+	                                (session_totals.path_ns) */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
 	const char *host;            /* the host label; NULL = gethostname() */
 	struct sym_options sym;      /* symbolizer options (zero: defaults) */
@@ -87,6 +89,9 @@ struct session_totals {
 	uint64_t maintain_runs;      /* retention runs, and those that failed */
 	uint64_t maintain_errors;
 	uint64_t sampler[SAMPLER_STAT__COUNT];
+	/* with bpf_path_stats: ns in each part of the per-sample program,
+	 * and the samples that ran it (zero without) */
+	uint64_t path_ns[SAMPLER_PATH__COUNT], path_runs[SAMPLER_PATH__COUNT];
 	struct sym_stats sym;
 	struct session_python_totals python;
 };

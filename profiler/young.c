@@ -57,7 +57,8 @@ void young__reset(struct young *y)
 	y->due_ns = UINT64_MAX;
 }
 
-bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec)
+bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec,
+		 bool read_now)
 {
 	uint64_t now = common_now_ns();
 	bool listed;
@@ -67,16 +68,17 @@ bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool e
 		;
 	/* Listed already, or room to list it. */
 	listed = i < y->n || y->n < MAX_YOUNG;
-	/* Snapshot now: the process may be gone by the next flush. Failure
-	 * (already exited) shows up later as unresolved frames. A young
-	 * process is watched: its maps file stays open for the re-reads
-	 * (after an exec, a new one). */
+	/* Snapshot a sampled process now: it may be gone by the next flush.
+	 * Failure (already exited) shows up later as unresolved frames. A
+	 * young process is watched: its maps file stays open for the
+	 * re-reads (after an exec, a new one). An exec waits for its first
+	 * re-read, unless asked for now. */
 	if (!listed)
 		sym_session__note_process(sym, tgid);
-	else if (exec)
-		sym_session__watch_process(sym, tgid);
-	else
+	else if (!exec)
 		sym_session__refresh_process(sym, tgid);
+	else if (read_now)
+		sym_session__watch_process(sym, tgid);
 	/* ... and again while it is young. */
 	if (!listed)
 		return false;
@@ -88,6 +90,16 @@ bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool e
 	else
 		y->list[i].sampled = true;
 	return true;
+}
+
+void young__exit(struct young *y, struct sym_session *sym, uint32_t tgid)
+{
+	for (size_t i = 0; i < y->n; i++)
+		if (y->list[i].tgid == tgid) {
+			sym_session__unwatch_process(sym, tgid);
+			y->list[i] = y->list[--y->n];
+			return;
+		}
 }
 
 /* When young process p is next due for a re-read. */
