@@ -80,6 +80,7 @@ enum {
 	DW_TAG_GNU_template_template_param = 0x4106,
 	DW_TAG_GNU_template_parameter_pack = 0x4107,
 	DW_TAG_GNU_formal_parameter_pack = 0x4108,
+	DW_TAG_member = 0x0d,
 };
 
 enum {
@@ -102,6 +103,7 @@ enum {
 	DW_AT_encoding = 0x3e, DW_AT_external = 0x3f, DW_AT_type = 0x49,
 	DW_AT_reference = 0x77, DW_AT_rvalue_reference = 0x78,
 	DW_AT_GNU_template_name = 0x2110,
+	DW_AT_data_member_location = 0x38,
 };
 
 enum {
@@ -502,6 +504,8 @@ struct sym_dwarf {
 	const uint8_t *unit_base;
 	struct dw_win win_unit, win_other, win_line;
 	const struct dw_cu *other;   /* the unit win_other holds, or NULL */
+	const uint8_t *other_base;   /* its bytes (in win_other, or in the
+	                                section when that is in memory) */
 	/* parent indexes of the unit being read and of another one */
 	struct dw_pidx pidx[2];
 	struct dw_raw_range *raw;
@@ -892,7 +896,9 @@ struct dw_die {
 struct dw_more {
 	struct dw_val type, const_value, upper_bound, count, containing, template_name;
 	uint64_t encoding, byte_size, language;
+	uint64_t member_location;  /* a structure member's offset (constant forms) */
 	bool has_type, external, declaration, artificial, reference, rvalue_reference;
+	bool has_byte_size, has_member_location;
 };
 
 static void more_attr(struct dw_more *m, uint16_t at, const struct dw_val *v)
@@ -907,7 +913,16 @@ static void more_attr(struct dw_more *m, uint16_t at, const struct dw_val *v)
 	case DW_AT_containing_type: m->containing = *v; break;
 	case DW_AT_GNU_template_name: m->template_name = *v; break;
 	case DW_AT_encoding: m->encoding = v->kind == V_U ? v->u : 0; break;
-	case DW_AT_byte_size: m->byte_size = v->kind == V_U ? v->u : 0; break;
+	case DW_AT_byte_size:
+		m->byte_size = v->kind == V_U ? v->u : 0;
+		m->has_byte_size = v->kind == V_U;
+		break;
+	case DW_AT_data_member_location:
+		/* DWARF 4 and 5 give a constant; older location expressions
+		 * are not read (the member then has no offset) */
+		m->member_location = v->kind == V_U ? v->u : 0;
+		m->has_member_location = v->kind == V_U;
+		break;
 	case DW_AT_language: m->language = v->kind == V_U ? v->u : 0; break;
 	case DW_AT_external: m->external = flag; break;
 	case DW_AT_declaration: m->declaration = flag; break;
@@ -1272,9 +1287,14 @@ static int unit_view(struct sym_dwarf *d, const struct dw_cu *cu,
 	if (cu == d->loading) {
 		base = d->unit_base;
 	} else {
-		base = d->other == cu ? d->win_other.buf :
-		       sect_read(&cu->sec[SEC_INFO], cu->off, cu->end - cu->off, &d->win_other);
-		d->other = base ? cu : NULL;
+		/* (A section in memory is not read into the window: the
+		 * unit's bytes are where sect_read() said.) */
+		if (d->other != cu) {
+			d->other_base = sect_read(&cu->sec[SEC_INFO], cu->off, cu->end - cu->off,
+						  &d->win_other);
+			d->other = d->other_base ? cu : NULL;
+		}
+		base = d->other_base;
 	}
 	if (!base)
 		return -EINVAL;
@@ -4470,4 +4490,126 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 		s = sc->parent;
 	}
 	return (int)n;
+}
+
+/* ---- structure layouts ------------------------------------------------- */
+
+/* A definition (not a declaration) of a structure or union with members. */
+static bool is_layout(const struct dw_ndie *nd)
+{
+	return (nd->tag == DW_TAG_structure_type || nd->tag == DW_TAG_union_type) &&
+	       !nd->m.declaration && nd->child;
+}
+
+int sym_dwarf__find_types(struct sym_dwarf *d, const char *const *names, size_t n,
+			  uint64_t *ret_offs)
+{
+	size_t left = n;
+	uint64_t *found = calloc(n ? n : 1, sizeof(*found));
+	int r = 0;
+
+	if (!found)
+		return -ENOMEM;
+	/* Types are defined at a unit's top level in C: walk those DIEs of
+	 * every unit until each name has a definition. */
+	for (size_t u = 0; u < d->main.n_cus && left && r >= 0; u++) {
+		const struct dw_cu *cu = &d->main.cus[u];
+		struct dw_ndie unit, nd;
+		uint64_t off;
+
+		if (!cu->code || cu->split)
+			continue;
+		r = ndie_at(d, REF(cu->space, cu->die_off), &unit);
+		if (r < 0) {
+			r = r == -ENOMEM ? r : 0;  /* a bad unit: the next */
+			continue;
+		}
+		for (off = unit.child; off && left; off = ndie_next(d, &nd)) {
+			r = ndie_at(d, off, &nd);
+			if (r <= 0) {
+				r = r == -ENOMEM ? r : 0;
+				break;
+			}
+			if (!nd.name || (nd.tag != DW_TAG_typedef && !is_layout(&nd)))
+				continue;
+			for (size_t i = 0; i < n; i++) {
+				struct dw_ndie t;
+
+				if (found[i] || strcmp(nd.name, names[i]) != 0)
+					continue;
+				if (nd.tag == DW_TAG_typedef) {
+					/* what it names, when defined here */
+					if (type_resolve(d, &nd.m, true, &t) <= 0 || !is_layout(&t))
+						continue;
+					found[i] = t.off;
+				} else {
+					found[i] = nd.off;
+				}
+				left--;
+			}
+		}
+	}
+	if (r >= 0)
+		memcpy(ret_offs, found, n * sizeof(*found));
+	free(found);
+	return r < 0 ? r : 0;
+}
+
+int sym_dwarf__type_size(struct sym_dwarf *d, uint64_t type, uint64_t *ret_size)
+{
+	struct dw_ndie nd;
+	int r = ndie_at(d, type, &nd);
+
+	if (r < 0)
+		return r;
+	if (r == 0 || !nd.m.has_byte_size)
+		return -ENOENT;
+	*ret_size = nd.m.byte_size;
+	return 0;
+}
+
+int sym_dwarf__member_offset(struct sym_dwarf *d, uint64_t type, const char *path,
+			     uint64_t *ret_off)
+{
+	uint64_t total = 0;
+	struct dw_ndie s, m;
+	int r;
+
+	r = ndie_at(d, type, &s);
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	/* One member name at a time: a.b is b in the type of a. */
+	for (int depth = 0; depth < MAX_BUILD_DEPTH; depth++) {
+		const char *dot = strchr(path, '.');
+		size_t len = dot ? (size_t)(dot - path) : strlen(path);
+		uint64_t off;
+		bool hit = false;
+
+		if (!is_layout(&s))
+			return -ENOENT;
+		for (off = s.child; off; off = ndie_next(d, &m)) {
+			r = ndie_at(d, off, &m);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				break;
+			if (m.tag == DW_TAG_member && m.name && strlen(m.name) == len &&
+			    !strncmp(m.name, path, len)) {
+				hit = true;
+				break;
+			}
+		}
+		if (!hit || (s.tag == DW_TAG_structure_type && !m.m.has_member_location))
+			return -ENOENT;
+		total += m.m.has_member_location ? m.m.member_location : 0;
+		if (!dot) {
+			*ret_off = total;
+			return 0;
+		}
+		path = dot + 1;
+		r = type_resolve(d, &m.m, true, &s);
+		if (r <= 0)
+			return r < 0 ? r : -ENOENT;
+	}
+	return -EINVAL;
 }

@@ -222,6 +222,7 @@ struct sym_session {
 	uint64_t bin_memory;  /* sum of every binary's mem */
 	uint64_t proc_memory; /* process snapshots: structs and mappings */
 	uint64_t tick;        /* binary uses, for least-recently-used order */
+	struct sym_py *py;    /* Python processes and code objects (python.c) */
 };
 
 const char *sym_miss_name(enum sym_miss miss)
@@ -1109,6 +1110,7 @@ void sym_session__forget_process(struct sym_session *s, pid_t pid)
 	if (!s)
 		return;
 	sym_unwind__forget(s, pid);
+	sym_py__forget(s->py, pid);
 	proc = sym_htab__remove(&s->procs, pid_hash(pid), proc_eq, &pid);
 	if (proc) {
 		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps) +
@@ -1513,10 +1515,16 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 			return -ENOMEM;
 		n = 1;
 	}
-	/* No name: module+0xoffset, so that it can be symbolized later. */
+	/* No name: module+0xoffset, so that it can be symbolized later; the
+	 * offset of the function's start where an FDE bounds it, so that a
+	 * stripped function is one function, not one per instruction. */
 	if (!ret_frames[n - 1].name) {
-		ret_frames[n - 1].name = sym_strings__printf(&s->strings, "%s+0x%" PRIx64,
-							      m->base, offset);
+		uint64_t lo;
+
+		ret_frames[n - 1].name = sym_strings__printf(
+			&s->strings, "%s+0x%" PRIx64, m->base,
+			sym_cfi__function(&bin->elf->cfi, vaddr, &lo) == 0 ? offset - (vaddr - lo)
+									   : offset);
 		if (!ret_frames[n - 1].name)
 			return -ENOMEM;
 	}
@@ -2163,6 +2171,7 @@ void sym_session__free(struct sym_session *s)
 	free(s->vdso_image);
 	free(s->maps_text);
 	sym_kernel__free(s->kernel);
+	sym_py__free(s->py);
 	sym_strings__fini(&s->strings);
 	free(s->debug_dir);
 	free(s->cache_dir);
@@ -2179,4 +2188,51 @@ void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats
 	ret_stats->kernel_memory = sym_kernel__memory(s->kernel);
 	ret_stats->memory = s->bin_memory + s->strings.bytes + s->proc_memory +
 			    ret_stats->kernel_memory;
+}
+
+/* ---- for python.c ------------------------------------------------------- */
+
+int sym_session__mapping(struct sym_session *s, pid_t pid, size_t i,
+			 const char **ret_module, int *ret_fd, uint64_t *ret_start)
+{
+	struct sym_process *proc;
+
+	if (process_get(s, pid, &proc) < 0)
+		return -ENOMEM;
+	if (!proc || !proc->snapshotted)
+		return -ESRCH;
+	for (size_t k = 0; k < proc->n_maps; k++) {
+		const struct sym_mapping *m = &proc->maps[k];
+
+		if (m->kind != SYM_MAP_FILE || i-- > 0)
+			continue;
+		*ret_module = m->module;
+		*ret_fd = m->bin ? m->bin->fd : -1;
+		*ret_start = m->start;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+struct sym_dwarf *sym_session__dwarf_at(struct sym_session *s, pid_t pid, uint64_t addr)
+{
+	const struct sym_mapping *m = NULL;
+	struct sym_process *proc;
+	enum sym_miss miss;
+
+	if (find_mapping(s, pid, addr, &proc, &m, &miss) < 0 || !m || !m->bin ||
+	    !binary_elf(s, m->bin))
+		return NULL;
+	m->bin->last_use = ++s->tick;
+	return binary_dwarf(s, m->bin);
+}
+
+const char *sym_session__intern(struct sym_session *s, const char *str, size_t len)
+{
+	return sym_strings__intern(&s->strings, str, len);
+}
+
+struct sym_py **sym_session__py(struct sym_session *s)
+{
+	return &s->py;
 }
