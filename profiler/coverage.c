@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "array.h"
+#include "common.h"
 
 /* Symbolization coverage of one binary in the open flush. */
 struct coverage_row {
@@ -142,8 +142,7 @@ void coverage__stack(struct coverage *c, const char *module, bool complete, uint
 		if (c->quality[i].module == module)
 			break;
 	if (i == c->n_quality) {
-		if (array_grow((void **)&c->quality, &c->cap_quality, c->n_quality + 1,
-			       sizeof(*c->quality)))
+		if (COMMON_GROW(c->quality, c->cap_quality, c->n_quality + 1))
 			return;
 		c->quality[c->n_quality++] = (struct quality){ module, 0, 0 };
 	}
@@ -161,16 +160,10 @@ void coverage__write_quality(const struct coverage *c, struct store_db *db)
 		const struct quality *q = &c->quality[i];
 		const char *module = q->module ? q->module : "[unknown]";
 		size_t need = len + strlen(module) + 48;
-		char *p;
 
-		if (need > cap) {
-			cap = need * 2;
-			p = realloc(buf, cap);
-			if (!p) {
-				free(buf);
-				return;
-			}
-			buf = p;
+		if (COMMON_GROW(buf, cap, need)) {
+			free(buf);
+			return;
 		}
 		len += snprintf(buf + len, cap - len, "%s\t%llu\t%llu\n", module,
 				(unsigned long long)q->samples, (unsigned long long)q->complete);

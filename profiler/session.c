@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "aggregate.h"
-#include "array.h"
 #include "budget.h"
 #include "cli.h"
 #include "common.h"
@@ -350,7 +349,7 @@ static void on_exit_ev(void *ctx, uint32_t tgid)
 	young__exit(s->young, s->sym, tgid);
 	if (s->autou)
 		unwind_auto__exit(s->autou, tgid);
-	if (!array_grow((void **)&s->exited, &s->cap_exited, s->n_exited + 1, sizeof(tgid)))
+	if (!COMMON_GROW(s->exited, s->cap_exited, s->n_exited + 1))
 		s->exited[s->n_exited++] = tgid;
 }
 
