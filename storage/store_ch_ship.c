@@ -458,7 +458,7 @@ void store_ship__committed(struct store_ship *s)
 	}
 	clear_flush(s);
 	for (int i = 0; i < 3; i++)
-		if (s->known[i].n > SHIP_KNOWN_MAX)
+		if (store_map__size(&s->known[i]) > SHIP_KNOWN_MAX)
 			store_map__clear(&s->known[i]);
 }
 
