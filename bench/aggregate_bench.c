@@ -19,22 +19,13 @@
 #include <unistd.h>
 
 #include "aggregate.h"
+#include "bench_rng.h"
 #include "common.h"
 
 #define N_STACKS 5000
 #define N_PROCS 300
 #define PER_DRAIN 20000
 #define N_DRAINS 50
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
 
 struct stack {
 	struct sampler_sample smp;
@@ -53,16 +44,16 @@ static void generate(void)
 
 	for (size_t i = 0; i < N_STACKS; i++) {
 		struct stack *s = &stacks[i];
-		uint32_t proc = (uint32_t)(rng() % N_PROCS);
-		size_t nu = 4 + rng() % 37, nk = rng() % 3 == 0 ? 1 + rng() % 12 : 0;
+		uint32_t proc = (uint32_t)(bench_rng() % N_PROCS);
+		size_t nu = 4 + bench_rng() % 37, nk = bench_rng() % 3 == 0 ? 1 + bench_rng() % 12 : 0;
 
 		snprintf(s->comm, sizeof(s->comm), "proc-%u", proc);
 		for (size_t k = 0; k < nk; k++)
-			s->ips[k] = 0xffffffff81000000ULL + rng() % 0x1000000;
+			s->ips[k] = 0xffffffff81000000ULL + bench_rng() % 0x1000000;
 		for (size_t u = 0; u < nu; u++)
-			s->ips[nk + u] = 0x400000 + (uint64_t)proc * 0x100000 + rng() % 0x100000;
+			s->ips[nk + u] = 0x400000 + (uint64_t)proc * 0x100000 + bench_rng() % 0x100000;
 		s->smp = (struct sampler_sample){
-			.tgid = 1000 + proc, .tid = 1000 + proc + (uint32_t)(rng() % 4),
+			.tgid = 1000 + proc, .tid = 1000 + proc + (uint32_t)(bench_rng() % 4),
 			.cgroup_id = 1, .comm = s->comm, .pcomm = s->comm,
 			.kips = s->ips, .n_kips = nk, .uips = s->ips + nk, .n_uips = nu,
 			.user_task = true, .count = 1,
@@ -74,18 +65,7 @@ static void generate(void)
 	if (!order)
 		exit(1);
 	for (size_t i = 0; i < PER_DRAIN * N_DRAINS; i++) {
-		double x = (double)(rng() >> 11) / (double)(1ULL << 53) * sum;
-		size_t lo = 0, hi = N_STACKS - 1;
-
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-
-			if (cdf[mid] < x)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		order[i] = (uint32_t)lo;
+		order[i] = (uint32_t)bench_pick(cdf, N_STACKS, bench_rng_unit() * sum);
 	}
 }
 

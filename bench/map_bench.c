@@ -27,22 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_rng.h"
 #include "common.h"
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
 
 static void shuffle(uint64_t *v, size_t n)
 {
 	for (size_t i = n; i > 1; i--) {
-		size_t j = rng() % i;
+		size_t j = bench_rng() % i;
 		uint64_t t = v[i - 1];
 
 		v[i - 1] = v[j];
@@ -148,13 +139,13 @@ static struct op *children_ops(size_t n, size_t *ret_n)
 	parent[0] = 0;
 	ident[0] = 1;
 	for (size_t i = 1; i < n; i++) {
-		parent[i] = (uint32_t)(rng() % 4 ? i - 1 - rng() % MIN(i, (size_t)64) : rng() % i);
-		ident[i] = (uint32_t)(1 + rng() % 20000);
+		parent[i] = (uint32_t)(bench_rng() % 4 ? i - 1 - bench_rng() % MIN(i, (size_t)64) : bench_rng() % i);
+		ident[i] = (uint32_t)(1 + bench_rng() % 20000);
 	}
 	for (size_t i = 0; i < n; i++) {
 		ops[k++] = (struct op){ parent[i], ident[i] };
 		if (i % 5 == 4) {
-			size_t j = rng() % (i + 1);
+			size_t j = bench_rng() % (i + 1);
 
 			ops[k++] = (struct op){ parent[j], ident[j] };
 		}
@@ -289,7 +280,7 @@ static void bench_addresses(size_t n, int rounds)
 	/* Distinct addresses in 2.7 MB of code from 0x401000 (the
 	 * symbolize benchmark's program). */
 	for (size_t i = 0; i < n; i++)
-		addrs[i] = 0x401000 + i * (2700000 / n) + rng() % (2700000 / n);
+		addrs[i] = 0x401000 + i * (2700000 / n) + bench_rng() % (2700000 / n);
 	shuffle(addrs, n);
 	for (int r = 0; r < rounds; r++) {
 		free(oc.cache);
@@ -395,7 +386,7 @@ static void bench_tgids(size_t n_ops, int rounds)
 		abort();
 	/* 3,000 processes, pids up to 4 million, a few hot. */
 	for (size_t i = 0; i < n_ops; i++)
-		ops[i] = 1 + (rng() % 8 ? rng() % 30 : rng() % 3000) * 1331;
+		ops[i] = 1 + (bench_rng() % 8 ? bench_rng() % 30 : bench_rng() % 3000) * 1331;
 	for (int r = 0; r < rounds; r++) {
 		uint64_t t0;
 
