@@ -401,7 +401,8 @@ int cmd_report(int argc, char **argv)
 	if (a.coverage) {
 		err = print_coverage(db, out);
 		if (err) {
-			cli_error("cannot read the coverage in %s: %s", a.path, store_strerror(err));
+			cli_error("cannot read the coverage in %s: %s%s%s", a.path, store_strerror(err),
+				  err == -ENOSYS ? ": " : "", err == -ENOSYS ? store_db__errmsg(db) : "");
 			goto out;
 		}
 		goto flush;
