@@ -322,8 +322,13 @@ static int make_cond(struct store_chdb *db, const struct store_query *q, struct 
 		if (err)
 			return err;
 		for (size_t i = 0; i < n; i++)
-			if (store_filter__match(q->filter, &sets[i].l))
+			if (store_filter__match(q->filter, &sets[i].l)) {
+				/* (a swap: the sets that fail stay after) */
+				struct label_set t = sets[n_pass];
+
 				sets[n_pass++] = sets[i];
+				sets[i] = t;
+			}
 		if (n_pass == 0)
 			ret->none = true;
 		if (n_pass > CH_MAX_SETS) {
@@ -339,7 +344,9 @@ static int make_cond(struct store_chdb *db, const struct store_query *q, struct 
 	}
 	put_range(s.f, q);
 	if (n_pass && n_pass < n) {
-		hosts = malloc(n_pass * sizeof(*hosts));
+		bool whole = true;
+
+		hosts = malloc(n * sizeof(*hosts));
 		if (!hosts) {
 			fclose(s.f);
 			free(s.buf);
@@ -349,6 +356,12 @@ static int make_cond(struct store_chdb *db, const struct store_query *q, struct 
 		for (size_t i = 0; i < n_pass; i++)
 			hosts[i] = sets[i].l.host;
 		qsort(hosts, n_pass, sizeof(*hosts), compare_str);
+		/* Whether the filter passes whole hosts (host="web-1", the
+		 * UI's host selector): then the hosts alone say it, the
+		 * primary key's prefix, with no hash per row. */
+		for (size_t i = n_pass; i < n && whole; i++)
+			whole = !bsearch(&sets[i].l.host, hosts, n_pass, sizeof(*hosts),
+					 compare_str);
 		fputs(" AND host IN (", s.f);
 		for (size_t i = 0; i < n_pass; i++)
 			if (i == 0 || strcmp(hosts[i], hosts[i - 1])) {
@@ -356,10 +369,13 @@ static int make_cond(struct store_chdb *db, const struct store_query *q, struct 
 					fputc(',', s.f);
 				put_literal(s.f, hosts[i]);
 			}
-		fputs(") AND " LABEL_HASH " IN (", s.f);
-		for (size_t i = 0; i < n_pass; i++)
-			fprintf(s.f, "%s%llu", i ? "," : "", (unsigned long long)sets[i].hash);
 		fputc(')', s.f);
+		if (!whole) {
+			fputs(" AND " LABEL_HASH " IN (", s.f);
+			for (size_t i = 0; i < n_pass; i++)
+				fprintf(s.f, "%s%llu", i ? "," : "", (unsigned long long)sets[i].hash);
+			fputc(')', s.f);
+		}
 	}
 	err = sql_close(&s);
 	if (!err)
