@@ -9,29 +9,16 @@
 // URL keeps the choice; the console is clean.
 //
 // Usage: node test-ui-fleet.mjs BASE_URL '{"host": samples, ...}' [SCREENSHOT.png]
-// Exits 1 on a failed check.
-import path from 'node:path';
-import { createRequire } from 'node:module';
+// Exits 1 on a failed check (tests/web/harness.mjs).
+import { check, finish, launch } from './harness.mjs';
 
 const [base, countsJson, shotPath] = process.argv.slice(2);
 if (!base || !countsJson) { console.error('usage: test-ui-fleet.mjs BASE_URL COUNTS_JSON [SCREENSHOT.png]'); process.exit(2); }
 const counts = JSON.parse(countsJson);
 const hosts = Object.keys(counts).sort();
 const all = hosts.reduce((a, h) => a + counts[h], 0);
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const { chromium } = createRequire(path.join(root, 'package.json'))('playwright-core');
 
-let failed = 0;
-function check(cond, what, detail = '') {
-  console.log(`${cond ? 'ok' : 'not ok'} - ${what}${detail ? ': ' + detail : ''}`);
-  if (!cond) failed++;
-}
-
-const chrome = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const chrome = await launch();
 try {
   const ctx = await chrome.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
   const page = await ctx.newPage();
@@ -82,4 +69,4 @@ try {
 } finally {
   await chrome.close();
 }
-process.exit(failed ? 1 : 0);
+finish('web-ui-fleet');
