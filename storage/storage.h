@@ -262,6 +262,14 @@ int store_filter__parse_limited(const char *expr,
 				struct store_filter **ret_filter,
 				char **ret_error);
 
+/*
+ * The value that f's first term label=value (an equality, not a regex)
+ * requires of label, or NULL when no such term: every sample that passes
+ * f has it, so a store may read only those (the fleet store reads one
+ * host's rows for host="web-1"). Borrowed from f.
+ */
+const char *store_filter__required(const struct store_filter *f, const char *label);
+
 /* The number of regexes in f, and in *ret_bytes (if not NULL) the bytes
  * they hold compiled. A filter matches in time proportional to those
  * bytes times the length of the labels. */

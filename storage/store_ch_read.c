@@ -9,12 +9,13 @@
  * and functions they name come back, and the tree, the label names and
  * values are then made in C exactly as the SQLite backend makes them.
  *
- * Filters: a filter's text never reaches SQL. The label sets of the
- * range are read (one GROUP BY, with a 64-bit hash of each), matched in C
- * with store_filter__match (the same matcher, the same regexes, as the
- * SQLite backend), and the query then names the matching sets by their
- * hashes (and their hosts, the primary key's prefix). Every text that
- * does go into SQL (a host name read back, a free label's name for a
+ * Filters: a filter's text never reaches SQL as SQL. The label sets of
+ * the range are read (one GROUP BY, with a 64-bit hash of each), matched
+ * in C with store_filter__match (the same matcher, the same regexes, as
+ * the SQLite backend), and the query then names the matching sets by
+ * their hashes (and their hosts, the primary key's prefix). Every text
+ * that does go into SQL (a host="NAME" term's value, which narrows the
+ * read to that host; a host name read back; a free label's name for a
  * timeline split) is a quoted literal with its quotes and backslashes
  * escaped; numbers are printed as numbers; the database name is checked
  * when the URL is parsed. ClickHouse 18.16 has no query parameters.
@@ -243,6 +244,19 @@ static void put_range(FILE *f, const struct store_query *q)
 		fputc('1', f);
 }
 
+/* " AND host = '...'" when q's filter requires one host (host="web-1",
+ * the UI's host selector): the primary key's prefix, so only that
+ * host's rows are read. */
+static void put_required_host(FILE *f, const struct store_query *q)
+{
+	const char *host = q ? store_filter__required(q->filter, "host") : NULL;
+
+	if (host) {
+		fputs(" AND host = ", f);
+		put_literal(f, host);
+	}
+}
+
 struct label_set {
 	struct store_labels l;
 	uint64_t hash, samples;
@@ -264,6 +278,7 @@ static int read_sets(struct store_chdb *db, const struct store_query *q, char **
 		return fail(db, -ENOMEM, "out of memory");
 	fputs("SELECT " LABEL_SELECT ", " LABEL_HASH ", sum(count) FROM samples WHERE ", s.f);
 	put_range(s.f, q);
+	put_required_host(s.f, q);
 	fputs(" GROUP BY " LABEL_COLUMNS, s.f);
 	if (sql_close(&s))
 		return fail(db, -ENOMEM, "out of memory");
@@ -343,6 +358,7 @@ static int make_cond(struct store_chdb *db, const struct store_query *q, struct 
 		goto out;
 	}
 	put_range(s.f, q);
+	put_required_host(s.f, q);
 	if (n_pass && n_pass < n) {
 		bool whole = true;
 
