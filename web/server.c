@@ -208,8 +208,9 @@ static void fail_store(struct web_server *srv, struct store_db *db, int err, str
 	} else if (err == -ENOSYS) {
 		/* what this kind of store does not keep (the fleet's) */
 		web_fail(r, 501, NULL, "%s", db ? store_db__errmsg(db) : store_strerror(err));
-	} else if (err == -ECONNREFUSED || err == -EHOSTUNREACH || err == -EACCES ||
-		   err == -EKEYREJECTED || err == -EPERM || err == -EAGAIN) {
+	} else if (srv->remote && (err == -ECONNREFUSED || err == -EHOSTUNREACH ||
+				   err == -EACCES || err == -EKEYREJECTED || err == -EPERM ||
+				   err == -EAGAIN)) {
 		/* the fleet store's server */
 		web_fail(r, 502, NULL, "%s", db ? store_db__errmsg(db) : open_error[0] ? open_error
 			 : store_strerror(err));
