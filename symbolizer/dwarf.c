@@ -1488,9 +1488,9 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 	r = die_name(d, cu, &die, off, hops, ret_name);
 	if (r < 0)
 		return r;
+	/* no name: in the missing dwz file, or the chain ended nowhere */
 	unresolved = !*ret_name && !d->name_lost;
-	r = name_put(d, off, *ret_name ? *ret_name : d->name_lost ? lost_name :
-			     unresolved ? unresolved_name : NULL);
+	r = name_put(d, off, *ret_name ? *ret_name : d->name_lost ? lost_name : unresolved_name);
 	d->name_lost |= lost;
 	d->name_unresolved = unresolved;
 	return r;
