@@ -353,5 +353,7 @@ int main(int argc, char **argv)
 	check_libbfd(lto);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' && echo ok", tmp_root);
 	must("cleaning up", cmd);
+	free(lto);
+	free(lto_pie);
 	return test_exit();
 }
