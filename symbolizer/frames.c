@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * frames.c — addresses to sym_frames: a file-backed address through its
+ * binary's address cache, else its DWARF (names, lines, inline chain) and
+ * ELF symbols; JIT code through the process's perf map; [vsyscall] and
+ * other special mappings; kernel addresses through kallsyms. Every string
+ * handed out is interned in the session (names demangled once), through a
+ * per-binary memo of the binary's own string pointers.
+ */
+#include "symbolizer.h"
+#include "sym-internal.h"
+#include "sym-session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+static const char unknown[] = "[unknown]";
+
+static void frame_count(struct sym_session *s, const struct sym_frame *f)
+{
+	s->stats.frames++;
+	if (f->miss == SYM_MISS_NONE)
+		s->stats.resolved++;
+	else
+		s->stats.misses[f->miss]++;
+}
+
+static const char *vsyscall_name(uint64_t offset)
+{
+	/* The legacy vsyscall page has three fixed entry points. */
+	switch (offset >> 10) {
+	case 0: return "gettimeofday";
+	case 1: return "time";
+	case 2: return "getcpu";
+	default: return NULL;
+	}
+}
+
+/* ---- the per-binary address cache ------------------------------------ */
+
+/* Entries per binary before the cache is emptied and refilled. */
+#define CACHE_MAX_ENTRIES (1u << 18)
+
+static uint64_t vaddr_hash(uint64_t vaddr)
+{
+	return (vaddr * 0x9e3779b97f4a7c15ULL) >> 24;
+}
+
+static const struct cache_slot *cache_find(const struct sym_binary *bin, uint64_t vaddr)
+{
+	size_t mask = bin->cache_cap - 1;
+
+	if (!bin->cache_cap)
+		return NULL;
+	for (size_t i = vaddr_hash(vaddr) & mask;; i = (i + 1) & mask) {
+		const struct cache_slot *slot = &bin->cache[i];
+
+		if (slot->n == 0)
+			return NULL;
+		if (slot->vaddr == vaddr)
+			return slot;
+	}
+}
+
+static void memo_clear(struct str_memo *m)
+{
+	free(m->slots);
+	*m = (struct str_memo){ 0 };
+}
+
+void cache_clear(struct sym_binary *bin)
+{
+	memo_clear(&bin->names);
+	memo_clear(&bin->files);
+	free(bin->cache);
+	free(bin->cache_frames);
+	bin->cache = NULL;
+	bin->cache_frames = NULL;
+	bin->cache_cap = bin->cache_used = 0;
+	bin->n_cache_frames = bin->cap_cache_frames = 0;
+}
+
+size_t cache_memory(const struct sym_binary *bin)
+{
+	return bin->cache_cap * sizeof(*bin->cache) +
+	       bin->cap_cache_frames * sizeof(*bin->cache_frames) +
+	       (bin->names.cap + bin->files.cap) * sizeof(struct memo_slot);
+}
+
+/* Remember frames[0..n) for vaddr. Failure to allocate is not an error:
+ * the address is just resolved again next time. */
+static void cache_put(struct sym_binary *bin, uint64_t vaddr,
+		      const struct sym_frame *frames, size_t n)
+{
+	size_t mask, i;
+
+	if (n == 0 || n > UINT32_MAX)
+		return;
+	if (bin->cache_used >= CACHE_MAX_ENTRIES || bin->n_cache_frames + n > UINT32_MAX)
+		cache_clear(bin);
+	if (2 * (bin->cache_used + 1) > bin->cache_cap) {
+		size_t ncap = bin->cache_cap ? bin->cache_cap * 2 : 1024;
+		struct cache_slot *slots = calloc(ncap, sizeof(*slots));
+
+		if (!slots)
+			return;
+		for (size_t j = 0; j < bin->cache_cap; j++) {
+			if (!bin->cache[j].n)
+				continue;
+			for (i = vaddr_hash(bin->cache[j].vaddr) & (ncap - 1); slots[i].n;
+			     i = (i + 1) & (ncap - 1))
+				;
+			slots[i] = bin->cache[j];
+		}
+		free(bin->cache);
+		bin->cache = slots;
+		bin->cache_cap = ncap;
+	}
+	if (bin->n_cache_frames + n > bin->cap_cache_frames) {
+		size_t ncap = MAX(bin->cap_cache_frames * 2, bin->n_cache_frames + n + 1024);
+		struct cached_frame *p = reallocarray(bin->cache_frames, ncap, sizeof(*p));
+
+		if (!p)
+			return;
+		bin->cache_frames = p;
+		bin->cap_cache_frames = ncap;
+	}
+	mask = bin->cache_cap - 1;
+	for (i = vaddr_hash(vaddr) & mask; bin->cache[i].n; i = (i + 1) & mask)
+		;
+	bin->cache[i] = (struct cache_slot){
+		.vaddr = vaddr, .first = (uint32_t)bin->n_cache_frames, .n = (uint32_t)n,
+	};
+	bin->cache_used++;
+	for (size_t j = 0; j < n; j++)
+		bin->cache_frames[bin->n_cache_frames++] = (struct cached_frame){
+			.name = frames[j].name,
+			.file = frames[j].file,
+			.line = frames[j].line,
+			.kind = (uint8_t)frames[j].kind,
+			.miss = (uint8_t)frames[j].miss,
+			.debug = (uint8_t)frames[j].debug,
+		};
+}
+
+static const char *intern(struct sym_session *s, const char *str)
+{
+	return str ? sym_strings__intern(&s->strings, str, strlen(str)) : NULL;
+}
+
+static size_t memo_index(const struct str_memo *m, const char *from)
+{
+	size_t mask = m->cap - 1;
+
+	for (size_t i = (size_t)(((uintptr_t)from * 0x9e3779b97f4a7c15ULL) >> 20) & mask;;
+	     i = (i + 1) & mask)
+		if (m->slots[i].from == from || !m->slots[i].from)
+			return i;
+}
+
+/* Remembers from -> to; a failed allocation only forgets. */
+static void memo_put(struct str_memo *m, const char *from, const char *to)
+{
+	struct memo_slot *slot;
+
+	if (2 * (m->used + 1) > m->cap) {
+		struct str_memo bigger = { .cap = m->cap ? m->cap * 2 : 256 };
+
+		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+		if (!bigger.slots)
+			return;
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->slots[i].from)
+				bigger.slots[memo_index(&bigger, m->slots[i].from)] = m->slots[i];
+		bigger.used = m->used;
+		free(m->slots);
+		*m = bigger;
+	}
+	slot = &m->slots[memo_index(m, from)];
+	if (!slot->from)
+		m->used++;
+	*slot = (struct memo_slot){ .from = from, .to = to };
+}
+
+static const char *intern_name(struct sym_session *s, const char *str);
+
+/* intern_name() (names) or intern() (files) of a binary's string, through
+ * the binary's memo. */
+static const char *memo_intern(struct sym_session *s, struct str_memo *m, const char *str,
+			       bool name)
+{
+	const char *to;
+
+	if (!str)
+		return NULL;
+	if (m->cap) {
+		const struct memo_slot *slot = &m->slots[memo_index(m, str)];
+
+		if (slot->from)
+			return slot->to;
+	}
+	to = name ? intern_name(s, str) : intern(s, str);
+	if (to)
+		memo_put(m, str, to);
+	return to;
+}
+
+struct demangled {
+	const char *mangled;  /* interned */
+	const char *name;     /* interned */
+};
+
+static bool demangled_eq(const void *value, const void *key)
+{
+	return strcmp(((const struct demangled *)value)->mangled, key) == 0;
+}
+
+void demangled_free(void *d)
+{
+	free(d);
+}
+
+/* A function name as frames show it: interned, demangled unless the
+ * session says not to (each mangled name is demangled once). NULL on
+ * ENOMEM; str NULL gives NULL. */
+static const char *intern_name(struct sym_session *s, const char *str)
+{
+	struct demangled *d;
+	uint64_t h;
+	char *dem;
+
+	if (!str || s->no_demangle || str[0] != '_' || (str[1] != 'Z' && str[1] != 'R'))
+		return intern(s, str);
+	h = common_hash(COMMON_HASH_SEED, str, strlen(str));
+	d = sym_htab__find(&s->demangled, h, demangled_eq, str);
+	if (d)
+		return d->name;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	dem = sym_demangle(str);
+	d->mangled = intern(s, str);
+	d->name = dem ? intern(s, dem) : d->mangled;
+	free(dem);
+	if (!d->mangled || !d->name || sym_htab__insert(&s->demangled, h, d) < 0) {
+		free(d);
+		return NULL;
+	}
+	return d->name;
+}
+
+/*
+ * The frames of a file-backed address: DWARF names, lines and inline chain,
+ * the ELF symbol for the name where DWARF has none. ret_frames[0..*ret_n)
+ * get name, file, line, kind and miss; the caller fills the rest. Returns
+ * 0 or -ENOMEM.
+ */
+static int binary_frames(struct sym_session *s, struct sym_binary *bin,
+			 const struct sym_mapping *m, uint64_t offset,
+			 struct sym_frame *ret_frames, size_t max, size_t *ret_n)
+{
+	struct sym_dwarf_frame df[MAX_INLINE];
+	const struct cache_slot *slot;
+	struct sym_dwarf *dwarf;
+	const char *elf_name = NULL;
+	uint64_t vaddr;
+	size_t n = 0;
+	int nd = 0;
+
+	if (sym_elf__offset_to_vaddr(bin->elf, offset, &vaddr) < 0)
+		goto unnamed;
+	slot = cache_find(bin, vaddr);
+	if (slot) {
+		n = MIN(slot->n, max);
+		for (size_t i = 0; i < n; i++) {
+			/* keep the outermost frame when cut */
+			const struct cached_frame *c =
+				&bin->cache_frames[slot->first + (i == n - 1 ? slot->n - 1 : i)];
+
+			ret_frames[i].name = c->name;
+			ret_frames[i].file = c->file;
+			ret_frames[i].line = c->line;
+			ret_frames[i].kind = c->kind;
+			ret_frames[i].miss = c->miss;
+			ret_frames[i].debug = c->debug;
+		}
+		*ret_n = n;
+		return 0;
+	}
+	dwarf = binary_dwarf(s, bin);
+	if (dwarf) {
+		nd = sym_dwarf__lookup(dwarf, vaddr, df, MIN(max, MAX_INLINE));
+		if (nd < 0)
+			return nd;
+		binary_issues(s, bin, sym_dwarf__issues(dwarf));
+	}
+	if (nd == 0 || !df[nd - 1].name)
+		elf_name = sym_elf__lookup(bin->elf, vaddr);
+	for (int i = 0; i < nd; i++) {
+		bool outer = i == nd - 1;
+		const char *name = df[i].name ? df[i].name : outer ? elf_name : "[inlined]";
+
+		ret_frames[n] = (struct sym_frame){
+			.name = memo_intern(s, &bin->names, name, true),
+			.file = memo_intern(s, &bin->files, df[i].file, false),
+			.line = df[i].file ? df[i].line : 0,
+			.kind = outer ? SYM_FRAME_USER : SYM_FRAME_INLINED,
+			.miss = name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
+			.debug = df[i].issue,
+		};
+		if ((name && !ret_frames[n].name) || (df[i].file && !ret_frames[n].file))
+			return -ENOMEM;
+		n++;
+	}
+	if (n == 0) {
+		ret_frames[0] = (struct sym_frame){
+			.name = memo_intern(s, &bin->names, elf_name, true),
+			.kind = SYM_FRAME_USER,
+			.miss = elf_name ? SYM_MISS_NONE : SYM_MISS_NO_SYMBOL,
+			.debug = bin->dwarf_issue,
+		};
+		if (elf_name && !ret_frames[0].name)
+			return -ENOMEM;
+		n = 1;
+	}
+	/* No name: module+0xoffset, so that it can be symbolized later. */
+	if (!ret_frames[n - 1].name) {
+		ret_frames[n - 1].name = sym_strings__printf(&s->strings, "%s+0x%" PRIx64,
+							      m->base, offset);
+		if (!ret_frames[n - 1].name)
+			return -ENOMEM;
+	}
+	cache_put(bin, vaddr, ret_frames, n);
+	*ret_n = n;
+	return 0;
+unnamed:
+	ret_frames[0] = (struct sym_frame){
+		.name = sym_strings__printf(&s->strings, "%s+0x%" PRIx64, m->base, offset),
+		.kind = SYM_FRAME_USER,
+		.miss = SYM_MISS_NO_SYMBOL,
+	};
+	*ret_n = 1;
+	return ret_frames[0].name ? 0 : -ENOMEM;
+}
+
+/*
+ * The JIT symbol at addr from ROOT/tmp/perf-PID.map: read on the first JIT
+ * address of the process, and again on a miss at most once a second while
+ * the process lives (the JIT keeps appending). The file usually outlives
+ * the process, so an exited process still gets a first read.
+ */
+static const char *perfmap_lookup(struct sym_session *s, struct sym_process *proc,
+				  uint64_t addr)
+{
+	const char *name = proc->perfmap ? sym_perfmap__lookup(proc->perfmap, addr) : NULL;
+	uint64_t now = common_now_ns();
+	struct sym_perfmap *fresh;
+	char path[4096];
+
+	if (name || (proc->perfmap_ns &&
+		     (proc->gone || now - proc->perfmap_ns < REFRESH_INTERVAL_NS)))
+		return name;
+	proc->perfmap_ns = now;
+	snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", s->root, (int)proc->pid);
+	if (sym_perfmap__load(path, &fresh) < 0)
+		return NULL;
+	sym_perfmap__free(proc->perfmap);
+	proc->perfmap = fresh;
+	return sym_perfmap__lookup(fresh, addr);
+}
+
+/* Fills frames[0..*ret_n) from mapping m; returns 0 or -ENOMEM. Every
+ * frame gets the common fields of proto. */
+static int frames_from_mapping(struct sym_session *s, struct sym_process *proc,
+			       const struct sym_mapping *m,
+			       uint64_t addr, const struct sym_frame *proto,
+			       struct sym_frame *frames, size_t max, size_t *ret_n)
+{
+	struct sym_frame f = *proto;
+	const char *name = NULL;
+	size_t n = 1;
+	int r = 0;
+
+	f.module = m->module;
+	f.offset = addr - m->start + m->offset;
+	f.miss = SYM_MISS_NO_SYMBOL;
+	switch (m->kind) {
+	case SYM_MAP_FILE:
+	case SYM_MAP_VDSO:
+		if (!m->bin || !binary_elf(s, m->bin)) {
+			f.miss = m->bin && m->bin->fail ? m->bin->fail :
+				 m->fail ? m->fail : SYM_MISS_NO_FILE;
+			break;
+		}
+		f.build_id = m->bin->build_id;
+		r = binary_frames(s, m->bin, m, f.offset, frames, max, &n);
+		binary_account(s, m->bin);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < n; i++) {
+			frames[i].module = f.module;
+			frames[i].build_id = f.build_id;
+			frames[i].addr = f.addr;
+			frames[i].offset = f.offset;
+		}
+		*ret_n = n;
+		return 0;
+	case SYM_MAP_VSYSCALL:
+		name = vsyscall_name(addr - m->start);
+		break;
+	case SYM_MAP_ANON:
+		f.kind = SYM_FRAME_JIT;
+		f.offset = addr - m->start;
+		name = perfmap_lookup(s, proc, addr);
+		break;
+	case SYM_MAP_SPECIAL:
+		f.offset = addr - m->start;
+		break;
+	}
+	if (name) {
+		f.miss = SYM_MISS_NONE;
+		f.name = intern_name(s, name);
+	} else {
+		f.name = sym_strings__printf(&s->strings, "%s+0x%" PRIx64, m->base,
+					     f.offset);
+	}
+	frames[0] = f;
+	*ret_n = 1;
+	return f.name ? 0 : -ENOMEM;
+}
+
+/* sym_session__user_frames() without counting. */
+int user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
+		       struct sym_frame *ret_frames, size_t max, size_t *ret_n)
+{
+	struct sym_frame f = {
+		.name = unknown,
+		.module = unknown,
+		.addr = addr,
+		.kind = SYM_FRAME_USER,
+	};
+	const struct sym_mapping *m = NULL;
+	struct sym_process *proc = NULL;
+	int r;
+
+	r = find_mapping(s, pid, addr, &proc, &m, &f.miss);
+	if (r == -ENOMEM)
+		goto fail;
+	if (m) {
+		r = frames_from_mapping(s, proc, m, addr, &f, ret_frames, max, ret_n);
+		if (r < 0)
+			goto fail;
+		return 0;
+	}
+	ret_frames[0] = f;
+	*ret_n = 1;
+	return 0;
+fail:
+	f.name = unknown;
+	f.module = unknown;
+	ret_frames[0] = f;
+	*ret_n = 1;
+	return -ENOMEM;
+}
+
+void frame_count_line(struct sym_session *s, const struct sym_frame *f)
+{
+	frame_count(s, f);
+	if (f->file)
+		s->stats.with_line++;
+}
+
+int sym_session__kernel(struct sym_session *s, uint64_t addr,
+			struct sym_frame *ret_frame)
+{
+	/* No kernel address leaves here but in f.addr: with KASLR one
+	 * address gives away the kernel's random offset to whoever reads a
+	 * profile. A frame keeps its offset in its function (as perf shows
+	 * "name+0x1a"); one that kallsyms does not name is "[unknown]". */
+	struct sym_frame f = {
+		.module = "[kernel.kallsyms]",
+		.addr = addr,
+		.kind = SYM_FRAME_KERNEL,
+		.miss = SYM_MISS_NO_SYMBOL,
+	};
+	const char *name, *module;
+	uint64_t offset;
+	int r = 0;
+
+	if (!s->kernel_tried && !s->no_kernel) {
+		int cache = 0;
+
+		s->kernel_tried = true;
+		/* Without kallsyms kernel frames are "[unknown]". */
+		r = sym_kernel__load(s->root, s->cache_dir, &s->kernel, &cache);
+		if (r != -ENOMEM)
+			r = 0;
+		s->stats.cache_hits += cache == 1;
+		s->stats.cache_writes += cache == 2;
+		s->stats.cache_errors += cache < 0;
+	}
+	if (r == 0 && s->kernel &&
+	    sym_kernel__lookup(s->kernel, addr, &name, &module, &offset) == 0) {
+		f.offset = offset;
+		if (module) {
+			/* "name [module]", as perf shows module frames */
+			f.name = sym_strings__printf(&s->strings, "%s [%s]", name, module);
+			f.module = sym_strings__intern(&s->strings, module, strlen(module));
+		} else {
+			f.name = sym_strings__intern(&s->strings, name, strlen(name));
+		}
+		f.miss = SYM_MISS_NONE;
+	} else {
+		f.name = unknown;
+	}
+	if (!f.name || !f.module) {
+		r = -ENOMEM;
+		f.name = unknown;
+		f.module = "[kernel.kallsyms]";
+		f.miss = SYM_MISS_NO_SYMBOL;
+	}
+	frame_count(s, &f);
+	*ret_frame = f;
+	return r;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sym-session.h — the structures of a sym_session, shared by the files
+ * that make it up: symbolizer.c (the session and its public entry points),
+ * process.c (process snapshots), binary.c (binaries, their cache and the
+ * memory bound) and frames.c (addresses to frames). Private to symbolizer/:
+ * unwind.c reaches a session through sym-internal.h.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "symbolizer.h"
+#include "sym-internal.h"
+
+/* A missing mapping re-reads /proc/PID/maps at most this often per pid. */
+#define REFRESH_INTERVAL_NS 1000000000ULL
+/* ... and a watched (young) one's, through its kept fd, this often: ld.so
+ * maps the libraries in the process's first milliseconds, and the DWARF
+ * samples taken then are unwound as they are drained, which can be before
+ * the next scheduled re-read. Without it, one to five stacks of every
+ * `ember record -- CMD` ended at libc's __libc_start_call_main. */
+#define REFRESH_WATCHED_NS 1000000ULL
+/* One address' frames, as handed out (session-interned strings). */
+struct cached_frame {
+	const char *name;
+	const char *file;
+	uint32_t line;
+	uint8_t kind;   /* enum sym_frame_kind */
+	uint8_t miss;   /* enum sym_miss */
+	uint8_t debug;  /* enum sym_debug_issue */
+};
+
+struct cache_slot {
+	uint64_t vaddr;  /* 0 with n == 0: empty */
+	uint32_t first;  /* index into cache_frames */
+	uint32_t n;
+};
+
+/* DWARF and ELF strings -> the session's copies, by pointer: every address
+ * of a function hands out the same name and file, and hashing and
+ * comparing them again cost more than the DWARF lookup. Open addressing;
+ * emptied with the address cache, since the keys die with the binary's
+ * DWARF and symbols. */
+struct memo_slot {
+	const char *from;  /* NULL: empty */
+	const char *to;
+};
+
+struct str_memo {
+	struct memo_slot *slots;
+	size_t cap, used;
+};
+
+struct sym_binary {
+	struct sym_elf *elf;   /* NULL when loading failed, or evicted */
+	enum sym_miss fail;    /* why elf is NULL (not evicted) */
+	bool evicted;          /* unloaded for the memory bound: reload from fd */
+	int fd;                /* the binary, kept to reload it, or -1 */
+	int debug_fd;          /* its separate debug file, or -1 */
+	struct sym_dwarf_files dfiles; /* what its DWARF refers to */
+	/* debug issues counted in sym_stats: the most any load of its DWARF
+	 * found (a reload finds the same again), and what its frames lose
+	 * when the DWARF could not be opened at all */
+	uint32_t issues[SYM_DEBUG__COUNT];
+	uint8_t dwarf_issue;
+	size_t mem;            /* bytes accounted in sym_session.bin_memory */
+	uint64_t last_use;     /* sym_session.tick when last used */
+	uint32_t refs, live_refs;  /* mappings of (live) processes, counted
+	                              by an eviction pass */
+	const char *build_id;  /* interned, or NULL */
+	struct sym_dwarf *dwarf;
+	bool dwarf_tried;
+	/* Address cache: vaddr -> frames, open addressing; emptied when full. */
+	struct cache_slot *cache;
+	size_t cache_cap, cache_used;
+	struct cached_frame *cache_frames;
+	size_t n_cache_frames, cap_cache_frames;
+	struct str_memo names, files;  /* emptied with the cache */
+	/* The ELF virtual addresses its PT_LOAD segments' file contents
+	 * span, kept across eviction (sym_session__locate_image()). */
+	uint64_t image_lo, image_hi;
+	bool has_sig;  /* it has signal trampolines (sym_cfi.sig) */
+	/* Blocks of the file read for the unwinder (image_read()); NULL
+	 * until the first such read, dropped with the ELF object. */
+	struct image_block *blocks;
+	unsigned next_block;
+};
+
+struct sym_mapping {
+	uint64_t start;  /* first: sym_sorted__count_le() searches it */
+	uint64_t end, offset;
+	enum sym_map_kind kind;
+	const char *module;      /* interned path, "[vdso]", "[anon]", ... */
+	const char *base;        /* interned basename of module */
+	struct sym_binary *bin;  /* file and vdso mappings, NULL on failure */
+	enum sym_miss fail;      /* when bin is NULL */
+	bool has_bias;           /* bias is known (set on first need) */
+	uint64_t bias;           /* process address - ELF virtual address */
+};
+
+struct sym_process {
+	pid_t pid;
+	struct sym_mapping *maps;
+	size_t n_maps;
+	struct sym_perfmap *perfmap;  /* JIT symbols, read on first JIT address */
+	uint64_t perfmap_ns;          /* when it was last read (or tried) */
+	/* Signal trampolines in the process (sym_session__signal_ranges()),
+	 * found on first need after each change of maps. */
+	struct sym_cfi_range *sig;
+	size_t n_sig;
+	bool sig_known;
+	bool snapshotted;  /* maps were read at least once */
+	bool gone;         /* the last read found the process gone */
+	uint64_t read_ns;  /* when maps were last read (or tried) */
+	int maps_fd;       /* kept open while watched (re-reads); -1 none */
+};
+
+struct sym_session {
+	char *root;       /* "" for "/" */
+	char *debug_dir;  /* NULL: no debug file lookup */
+	char *cache_dir;  /* NULL: no on-disk cache */
+	uint64_t cache_max_bytes;
+	bool no_kernel;
+	bool no_demangle;
+	struct sym_htab demangled;  /* mangled -> struct demangled */
+	struct sym_strings strings;
+	struct sym_htab procs;     /* pid -> sym_process */
+	size_t watched;            /* processes with a maps fd kept open */
+	struct sym_htab keys;      /* file_key -> (owns) file_key */
+	struct sym_htab ids;       /* build-id -> sym_binary */
+	struct sym_htab seen;      /* struct seen_file, by maps' view of a file */
+	struct sym_binary **bins;  /* owns every binary */
+	size_t n_bins, cap_bins;
+	unsigned char *vdso_image; /* last vdso image loaded, and its binary */
+	size_t vdso_size;
+	bool vdso_high;            /* it was mapped above 4 GiB (a 64-bit process) */
+	struct sym_binary *vdso_bin;
+	char *maps_text;           /* sym_maps__read's buffer, kept */
+	size_t maps_cap;
+	struct sym_kernel *kernel;
+	bool kernel_tried;
+	struct sym_stats stats;
+	uint64_t max_memory;  /* bound on bin_memory */
+	uint64_t bin_memory;  /* sum of every binary's mem */
+	uint64_t proc_memory; /* process snapshots: structs and mappings */
+	uint64_t tick;        /* binary uses, for least-recently-used order */
+};
+
+/* Frames of one address, innermost first; more are cut (see lookup). */
+#define MAX_INLINE 64
+
+/* ---- process.c ---------------------------------------------------------- */
+
+void process_free(void *p);
+int note_process(struct sym_session *s, pid_t pid, bool reuse,
+			bool watch);
+int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
+			struct sym_process **ret_proc, const struct sym_mapping **ret_m,
+			enum sym_miss *ret_miss);
+
+/* ---- binary.c ----------------------------------------------------------- */
+
+void binary_account(struct sym_session *s, struct sym_binary *bin);
+struct sym_elf *binary_elf(struct sym_session *s, struct sym_binary *bin);
+void binary_free(struct sym_binary *bin);
+int mapping_file_binary(struct sym_session *s, pid_t pid,
+			       const struct sym_maps_entry *m, struct sym_mapping *ret);
+int mapping_vdso_binary(struct sym_session *s, pid_t pid,
+			       const struct sym_maps_entry *m, struct sym_mapping *ret);
+void evict(struct sym_session *s);
+void key_free(void *k);
+void binary_issues(struct sym_session *s, struct sym_binary *bin, const uint32_t *now);
+struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *bin);
+
+/* ---- frames.c ----------------------------------------------------------- */
+
+void cache_clear(struct sym_binary *bin);
+size_t cache_memory(const struct sym_binary *bin);
+int user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
+		       struct sym_frame *ret_frames, size_t max, size_t *ret_n);
+void frame_count_line(struct sym_session *s, const struct sym_frame *f);
+void demangled_free(void *d);
