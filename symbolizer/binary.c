@@ -110,7 +110,7 @@ static bool id_eq(const void *value, const void *key)
 }
 
 /* Re-count what bin holds (after a load, a CU, an address cached). */
-void binary_account(struct sym_session *s, struct sym_binary *bin)
+void sym_binary__account(struct sym_session *s, struct sym_binary *bin)
 {
 	if (bin->elf && bin->elf->cfi.n_sig)
 		bin->has_sig = true;
@@ -125,7 +125,7 @@ void binary_account(struct sym_session *s, struct sym_binary *bin)
 	}
 	s->bin_memory -= bin->mem;
 	bin->mem = sizeof(*bin) + sym_elf__memory(bin->elf) +
-		   sym_dwarf__memory(bin->dwarf) + cache_memory(bin) +
+		   sym_dwarf__memory(bin->dwarf) + sym_addr_cache__memory(bin) +
 		   (bin->blocks ? IMAGE_BLOCKS * sizeof(*bin->blocks) : 0);
 	s->bin_memory += bin->mem;
 }
@@ -150,13 +150,13 @@ static void binary_take_debug_fd(struct sym_binary *bin)
 	}
 }
 
-/* Drop everything loaded for bin; binary_elf() loads it again. */
+/* Drop everything loaded for bin; sym_binary__elf() loads it again. */
 static void binary_unload(struct sym_session *s, struct sym_binary *bin)
 {
 	sym_dwarf__free(bin->dwarf);
 	bin->dwarf = NULL;
 	bin->dwarf_tried = false;
-	cache_clear(bin);
+	sym_addr_cache__clear(bin);
 	free(bin->blocks);
 	bin->blocks = NULL;
 	if (bin->elf) {
@@ -166,14 +166,14 @@ static void binary_unload(struct sym_session *s, struct sym_binary *bin)
 		if (!bin->evicted)
 			bin->fail = SYM_MISS_NO_FILE;
 	}
-	binary_account(s, bin);
+	sym_binary__account(s, bin);
 }
 
 /*
  * The ELF object of bin, loaded again from the kept fd when it was
  * evicted; NULL when the binary is unusable. Marks bin as used.
  */
-struct sym_elf *binary_elf(struct sym_session *s, struct sym_binary *bin)
+struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin)
 {
 	struct sym_elf_where where = {
 		.have_debug_fd = true,
@@ -191,14 +191,14 @@ struct sym_elf *binary_elf(struct sym_session *s, struct sym_binary *bin)
 	}
 	binary_take_debug_fd(bin);
 	s->stats.reloads++;
-	binary_account(s, bin);
+	sym_binary__account(s, bin);
 	return bin->elf;
 }
 
-void binary_free(struct sym_binary *bin)
+static void binary_free(struct sym_binary *bin)
 {
 	sym_dwarf__free(bin->dwarf);
-	cache_clear(bin);
+	sym_addr_cache__clear(bin);
 	free(bin->blocks);
 	sym_elf__free(bin->elf);
 	if (bin->fd >= 0)
@@ -293,7 +293,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 		if (bin->elf)
 			s->stats.binaries++;
 		bin->last_use = ++s->tick;
-		binary_account(s, bin);
+		sym_binary__account(s, bin);
 	}
 	if (key) {
 		alias = malloc(sizeof(*alias));
@@ -351,8 +351,8 @@ static int mapping_open(const struct sym_session *s, pid_t pid,
 	return fd;
 }
 
-int mapping_file_binary(struct sym_session *s, pid_t pid,
-			       const struct sym_maps_entry *m, struct sym_mapping *ret)
+int sym_binary__of_file(struct sym_session *s, pid_t pid,
+			const struct sym_maps_entry *m, struct sym_mapping *ret)
 {
 	char prefix[4096];
 	struct sym_elf_where where = {
@@ -453,8 +453,8 @@ static int vdso_read(const struct sym_session *s, pid_t pid,
 	return 0;
 }
 
-int mapping_vdso_binary(struct sym_session *s, pid_t pid,
-			       const struct sym_maps_entry *m, struct sym_mapping *ret)
+int sym_binary__of_vdso(struct sym_session *s, pid_t pid,
+			const struct sym_maps_entry *m, struct sym_mapping *ret)
 {
 	size_t size = m->end - m->start;
 	unsigned char *buf = NULL;
@@ -525,11 +525,6 @@ static bool key_of_bin(const void *value, const void *bin)
 	return ((const struct file_key *)value)->bin == bin;
 }
 
-void key_free(void *k)
-{
-	free(k);
-}
-
 static bool seen_of_bin(const void *value, const void *bin)
 {
 	return ((const struct seen_file *)value)->bin == bin;
@@ -540,8 +535,8 @@ static void binary_forget(struct sym_session *s, size_t i)
 {
 	struct sym_binary *bin = s->bins[i];
 
-	sym_htab__remove_if(&s->keys, key_of_bin, bin, key_free);
-	sym_htab__remove_if(&s->seen, seen_of_bin, bin, key_free);
+	sym_htab__remove_if(&s->keys, key_of_bin, bin, free);
+	sym_htab__remove_if(&s->seen, seen_of_bin, bin, free);
 	if (bin->build_id)
 		sym_htab__remove(&s->ids, common_hash(COMMON_HASH_SEED, bin->build_id,
 						      strlen(bin->build_id)),
@@ -599,10 +594,21 @@ static void evict_to(struct sym_session *s, uint64_t target)
 	}
 }
 
-void evict(struct sym_session *s)
+void sym_session__evict(struct sym_session *s)
 {
 	if (s->bin_memory > s->max_memory)
 		evict_to(s, s->max_memory - s->max_memory / 4);
+}
+
+void sym_binaries__fini(struct sym_session *s)
+{
+	sym_htab__fini(&s->keys, free);
+	sym_htab__fini(&s->ids, NULL);
+	sym_htab__fini(&s->seen, free);
+	for (size_t i = 0; i < s->n_bins; i++)
+		binary_free(s->bins[i]);
+	free(s->bins);
+	free(s->vdso_image);
 }
 
 void sym_session__trim(struct sym_session *s, uint64_t max_bytes)
@@ -612,7 +618,8 @@ void sym_session__trim(struct sym_session *s, uint64_t max_bytes)
 }
 
 /* The session's count of debug issues follows the binary's most. */
-void binary_issues(struct sym_session *s, struct sym_binary *bin, const uint32_t *now)
+void sym_binary__count_issues(struct sym_session *s, struct sym_binary *bin,
+			      const uint32_t *now)
 {
 	for (int i = 1; i < SYM_DEBUG__COUNT; i++)
 		if (now[i] > bin->issues[i]) {
@@ -621,7 +628,7 @@ void binary_issues(struct sym_session *s, struct sym_binary *bin, const uint32_t
 		}
 }
 
-struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *bin)
+struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bin)
 {
 	uint32_t issues[SYM_DEBUG__COUNT] = { 0 };
 	int fd, copy = -1, r;
@@ -646,7 +653,7 @@ struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *bin)
 			bin->dwarf = NULL;
 		if (copy >= 0)
 			close(copy);
-		binary_issues(s, bin, issues);
+		sym_binary__count_issues(s, bin, issues);
 		/* DWARF that could not be opened for one of these costs every
 		 * frame its lines */
 		bin->dwarf_issue = SYM_DEBUG_OK;
@@ -686,7 +693,7 @@ static int image_read(struct sym_session *s, struct sym_binary *bin, uint64_t of
 		bin->blocks = calloc(IMAGE_BLOCKS, sizeof(*bin->blocks));
 		if (!bin->blocks)
 			return -ENOMEM;
-		binary_account(s, bin);
+		sym_binary__account(s, bin);
 	}
 	b = &bin->blocks[bin->next_block];
 	bin->next_block = (bin->next_block + 1) % IMAGE_BLOCKS;
@@ -703,7 +710,7 @@ static int image_read(struct sym_session *s, struct sym_binary *bin, uint64_t of
 int sym_binary__read(struct sym_session *s, struct sym_binary *bin, uint64_t vaddr,
 		     uint64_t *ret_word)
 {
-	const struct sym_elf *e = binary_elf(s, bin);
+	const struct sym_elf *e = sym_binary__elf(s, bin);
 	uint8_t buf[sizeof(*ret_word)] = {0};
 
 	if (!e)

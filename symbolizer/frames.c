@@ -73,7 +73,7 @@ static void memo_clear(struct str_memo *m)
 	*m = (struct str_memo){ 0 };
 }
 
-void cache_clear(struct sym_binary *bin)
+void sym_addr_cache__clear(struct sym_binary *bin)
 {
 	memo_clear(&bin->names);
 	memo_clear(&bin->files);
@@ -85,7 +85,7 @@ void cache_clear(struct sym_binary *bin)
 	bin->n_cache_frames = bin->cap_cache_frames = 0;
 }
 
-size_t cache_memory(const struct sym_binary *bin)
+size_t sym_addr_cache__memory(const struct sym_binary *bin)
 {
 	return bin->cache_cap * sizeof(*bin->cache) +
 	       bin->cap_cache_frames * sizeof(*bin->cache_frames) +
@@ -102,7 +102,7 @@ static void cache_put(struct sym_binary *bin, uint64_t vaddr,
 	if (n == 0 || n > UINT32_MAX)
 		return;
 	if (bin->cache_used >= CACHE_MAX_ENTRIES || bin->n_cache_frames + n > UINT32_MAX)
-		cache_clear(bin);
+		sym_addr_cache__clear(bin);
 	if (2 * (bin->cache_used + 1) > bin->cache_cap) {
 		size_t ncap = bin->cache_cap ? bin->cache_cap * 2 : 1024;
 		struct cache_slot *slots = calloc(ncap, sizeof(*slots));
@@ -220,9 +220,9 @@ static bool demangled_eq(const void *value, const void *key)
 	return strcmp(((const struct demangled *)value)->mangled, key) == 0;
 }
 
-void demangled_free(void *d)
+void sym_frames__fini(struct sym_session *s)
 {
-	free(d);
+	sym_htab__fini(&s->demangled, free);
 }
 
 /* A function name as frames show it: interned, demangled unless the
@@ -292,12 +292,12 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 		*ret_n = n;
 		return 0;
 	}
-	dwarf = binary_dwarf(s, bin);
+	dwarf = sym_binary__dwarf(s, bin);
 	if (dwarf) {
 		nd = sym_dwarf__lookup(dwarf, vaddr, df, MIN(max, MAX_INLINE));
 		if (nd < 0)
 			return nd;
-		binary_issues(s, bin, sym_dwarf__issues(dwarf));
+		sym_binary__count_issues(s, bin, sym_dwarf__issues(dwarf));
 	}
 	if (nd == 0 || !df[nd - 1].name)
 		elf_name = sym_elf__lookup(bin->elf, vaddr);
@@ -392,14 +392,14 @@ static int frames_from_mapping(struct sym_session *s, struct sym_process *proc,
 	switch (m->kind) {
 	case SYM_MAP_FILE:
 	case SYM_MAP_VDSO:
-		if (!m->bin || !binary_elf(s, m->bin)) {
+		if (!m->bin || !sym_binary__elf(s, m->bin)) {
 			f.miss = m->bin && m->bin->fail ? m->bin->fail :
 				 m->fail ? m->fail : SYM_MISS_NO_FILE;
 			break;
 		}
 		f.build_id = m->bin->build_id;
 		r = binary_frames(s, m->bin, m, f.offset, frames, max, &n);
-		binary_account(s, m->bin);
+		sym_binary__account(s, m->bin);
 		if (r < 0)
 			return r;
 		for (size_t i = 0; i < n; i++) {
@@ -435,8 +435,8 @@ static int frames_from_mapping(struct sym_session *s, struct sym_process *proc,
 }
 
 /* sym_session__user_frames() without counting. */
-int user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
-		       struct sym_frame *ret_frames, size_t max, size_t *ret_n)
+int sym_frames__user(struct sym_session *s, pid_t pid, uint64_t addr,
+		     struct sym_frame *ret_frames, size_t max, size_t *ret_n)
 {
 	struct sym_frame f = {
 		.name = unknown,
@@ -448,7 +448,7 @@ int user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
 	struct sym_process *proc = NULL;
 	int r;
 
-	r = find_mapping(s, pid, addr, &proc, &m, &f.miss);
+	r = sym_process__mapping(s, pid, addr, &proc, &m, &f.miss);
 	if (r == -ENOMEM)
 		goto fail;
 	if (m) {
@@ -468,7 +468,7 @@ fail:
 	return -ENOMEM;
 }
 
-void frame_count_line(struct sym_session *s, const struct sym_frame *f)
+void sym_frames__count_user(struct sym_session *s, const struct sym_frame *f)
 {
 	frame_count(s, f);
 	if (f->file)

@@ -28,7 +28,7 @@ static bool proc_eq(const void *value, const void *key)
 	return ((const struct sym_process *)value)->pid == *(const pid_t *)key;
 }
 
-void process_free(void *p)
+static void process_free(void *p)
 {
 	struct sym_process *proc = p;
 
@@ -45,6 +45,12 @@ void process_free(void *p)
 static struct sym_process *process_find(const struct sym_session *s, pid_t pid)
 {
 	return sym_htab__find(&s->procs, pid_hash(pid), proc_eq, &pid);
+}
+
+void sym_processes__fini(struct sym_session *s)
+{
+	sym_htab__fini(&s->procs, process_free);
+	free(s->maps_text);
 }
 
 static const char *path_base(const char *path)
@@ -75,9 +81,9 @@ static int mapping_make(struct sym_session *s, pid_t pid,
 	if (!m.base)
 		return -ENOMEM;
 	if (e->kind == SYM_MAP_FILE)
-		r = mapping_file_binary(s, pid, e, &m);
+		r = sym_binary__of_file(s, pid, e, &m);
 	else if (e->kind == SYM_MAP_VDSO)
-		r = mapping_vdso_binary(s, pid, e, &m);
+		r = sym_binary__of_vdso(s, pid, e, &m);
 	if (r < 0)
 		return r;
 	if (m.bin)
@@ -133,8 +139,7 @@ static int read_maps(struct sym_session *s, struct sym_process *proc,
 	return r;
 }
 
-int note_process(struct sym_session *s, pid_t pid, bool reuse,
-			bool watch)
+int sym_process__note(struct sym_session *s, pid_t pid, bool reuse, bool watch)
 {
 	struct sym_maps_entry *entries = NULL;
 	struct sym_mapping *maps = NULL;
@@ -260,16 +265,16 @@ static int process_get(struct sym_session *s, pid_t pid, struct sym_process **re
 
 	if (!proc || (!proc->snapshotted && !proc->gone &&
 		      common_now_ns() - proc->read_ns >= REFRESH_INTERVAL_NS)) {
-		r = note_process(s, pid, true, false);
+		r = sym_process__note(s, pid, true, false);
 		proc = process_find(s, pid);
 	}
 	*ret_proc = proc;
 	return r == -ENOMEM ? r : 0;
 }
 
-int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
-			struct sym_process **ret_proc, const struct sym_mapping **ret_m,
-			enum sym_miss *ret_miss)
+int sym_process__mapping(struct sym_session *s, pid_t pid, uint64_t addr,
+			 struct sym_process **ret_proc, const struct sym_mapping **ret_m,
+			 enum sym_miss *ret_miss)
 {
 	const struct sym_mapping *m = NULL;
 	struct sym_process *proc;
@@ -285,7 +290,7 @@ int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
 		if (!m && !proc->gone &&
 		    common_now_ns() - proc->read_ns >= (proc->maps_fd >= 0 ? REFRESH_WATCHED_NS
 									  : REFRESH_INTERVAL_NS)) {
-			r = note_process(s, pid, true, false);
+			r = sym_process__note(s, pid, true, false);
 			m = mapping_find(proc, addr);
 		}
 		*ret_miss = SYM_MISS_NO_MAPPING;
@@ -303,7 +308,7 @@ int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
 
 	proc = process_find(s, pid);
 	if (!proc || !proc->snapshotted) {
-		if (note_process(s, pid, true, false) == -ENOMEM)
+		if (sym_process__note(s, pid, true, false) == -ENOMEM)
 			return -ENOMEM;
 		proc = process_find(s, pid);
 	}
@@ -314,7 +319,7 @@ int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
 	for (size_t i = 0; i < proc->n_maps && !m; i++)
 		if (proc->maps[i].kind == SYM_MAP_FILE)
 			m = &proc->maps[i];
-	if (!m || !m->bin || !binary_elf(s, m->bin))
+	if (!m || !m->bin || !sym_binary__elf(s, m->bin))
 		return -ENOENT;
 	*ret_start = m->start;
 	*ret_end = m->end;
@@ -348,8 +353,8 @@ int sym_session__locate(struct sym_session *s, pid_t pid, uint64_t addr,
 	enum sym_miss miss;
 	uint64_t vaddr;
 
-	if (find_mapping(s, pid, addr, &proc, &m, &miss) < 0 || !m || !m->bin ||
-	    !binary_elf(s, m->bin))
+	if (sym_process__mapping(s, pid, addr, &proc, &m, &miss) < 0 || !m || !m->bin ||
+	    !sym_binary__elf(s, m->bin))
 		return -ENOENT;
 	if (!m->has_bias) {
 		if (sym_elf__offset_to_vaddr(m->bin->elf, m->offset, &vaddr) < 0)
@@ -413,7 +418,7 @@ int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
 		const struct sym_elf *e;
 		uint64_t vaddr;
 
-		if (!m->bin || !m->bin->has_sig || !(e = binary_elf(s, m->bin)))
+		if (!m->bin || !m->bin->has_sig || !(e = sym_binary__elf(s, m->bin)))
 			continue;
 		if (!m->has_bias) {
 			if (sym_elf__offset_to_vaddr(e, m->offset, &vaddr) < 0)

@@ -153,34 +153,79 @@ struct sym_session {
 /* Frames of one address, innermost first; more are cut (see lookup). */
 #define MAX_INLINE 64
 
-/* ---- process.c ---------------------------------------------------------- */
+/* ---- process.c: process snapshots ------------------------------------- */
 
-void process_free(void *p);
-int note_process(struct sym_session *s, pid_t pid, bool reuse,
-			bool watch);
-int find_mapping(struct sym_session *s, pid_t pid, uint64_t addr,
-			struct sym_process **ret_proc, const struct sym_mapping **ret_m,
-			enum sym_miss *ret_miss);
+/*
+ * Snapshot pid now (its executable mappings and their binaries): through
+ * its kept maps fd when reuse allows, keeping the fd open when watch asks.
+ * An earlier snapshot stays when the process is gone (or a zombie).
+ * Returns 0, -ESRCH (gone), -EACCES or -ENOMEM.
+ */
+int sym_process__note(struct sym_session *s, pid_t pid, bool reuse, bool watch);
 
-/* ---- binary.c ----------------------------------------------------------- */
+/*
+ * The mapping of pid that holds addr, snapshotting the process if it was
+ * never noted and re-reading it once for code mapped later (dlopen). When
+ * there is none, *ret_m is NULL and *ret_miss says why; *ret_proc is the
+ * process (or NULL). Returns 0 or -ENOMEM.
+ */
+int sym_process__mapping(struct sym_session *s, pid_t pid, uint64_t addr,
+			 struct sym_process **ret_proc, const struct sym_mapping **ret_m,
+			 enum sym_miss *ret_miss);
 
-void binary_account(struct sym_session *s, struct sym_binary *bin);
-struct sym_elf *binary_elf(struct sym_session *s, struct sym_binary *bin);
-void binary_free(struct sym_binary *bin);
-int mapping_file_binary(struct sym_session *s, pid_t pid,
-			       const struct sym_maps_entry *m, struct sym_mapping *ret);
-int mapping_vdso_binary(struct sym_session *s, pid_t pid,
-			       const struct sym_maps_entry *m, struct sym_mapping *ret);
-void evict(struct sym_session *s);
-void key_free(void *k);
-void binary_issues(struct sym_session *s, struct sym_binary *bin, const uint32_t *now);
-struct sym_dwarf *binary_dwarf(struct sym_session *s, struct sym_binary *bin);
+/* Frees every snapshot (sym_session__free()). */
+void sym_processes__fini(struct sym_session *s);
 
-/* ---- frames.c ----------------------------------------------------------- */
+/* ---- binary.c: binaries, their cache and the memory bound -------------- */
 
-void cache_clear(struct sym_binary *bin);
-size_t cache_memory(const struct sym_binary *bin);
-int user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
-		       struct sym_frame *ret_frames, size_t max, size_t *ret_n);
-void frame_count_line(struct sym_session *s, const struct sym_frame *f);
-void demangled_free(void *d);
+/*
+ * The binary of a file mapping (m), opened through the process's root or
+ * map_files, or the process's vdso: an existing sym_binary when the file
+ * (or vdso image) is known, else a new one. Sets ret->bin, or ret->fail
+ * when there is none. Returns 0 or -ENOMEM.
+ */
+int sym_binary__of_file(struct sym_session *s, pid_t pid,
+			const struct sym_maps_entry *m, struct sym_mapping *ret);
+int sym_binary__of_vdso(struct sym_session *s, pid_t pid,
+			const struct sym_maps_entry *m, struct sym_mapping *ret);
+
+/* The ELF object of bin, loaded again from its kept fd when it was
+ * evicted; NULL when the binary is unusable. Marks bin as used. */
+struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin);
+
+/* The DWARF of bin (whose ELF object is loaded), opened on the first call
+ * (through the on-disk cache's inflated copy), or NULL. */
+struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bin);
+
+/* Re-counts what bin holds in sym_session.bin_memory (after a load, a CU,
+ * an address cached). */
+void sym_binary__account(struct sym_session *s, struct sym_binary *bin);
+
+/* The session's count of debug issues follows now, bin's issues so far,
+ * where it found more than before. */
+void sym_binary__count_issues(struct sym_session *s, struct sym_binary *bin,
+			      const uint32_t *now);
+
+/* Over the bound (sym_session.max_memory): evicts binaries until a quarter
+ * of it is free. */
+void sym_session__evict(struct sym_session *s);
+
+/* Frees every binary and the tables that find them (sym_session__free()). */
+void sym_binaries__fini(struct sym_session *s);
+
+/* ---- frames.c: addresses to frames ------------------------------------- */
+
+/* Empties bin's address cache and string memos; their bytes. */
+void sym_addr_cache__clear(struct sym_binary *bin);
+size_t sym_addr_cache__memory(const struct sym_binary *bin);
+
+/* sym_session__user_frames() without counting or evicting. */
+int sym_frames__user(struct sym_session *s, pid_t pid, uint64_t addr,
+		     struct sym_frame *ret_frames, size_t max, size_t *ret_n);
+
+/* Counts a user frame handed out in sym_stats (resolved or its miss, and
+ * whether it has a line). */
+void sym_frames__count_user(struct sym_session *s, const struct sym_frame *f);
+
+/* Frees the demangled names (sym_session__free()). */
+void sym_frames__fini(struct sym_session *s);

@@ -52,25 +52,25 @@ const char *sym_debug_issue_name(enum sym_debug_issue issue)
 
 int sym_session__note_process(struct sym_session *s, pid_t pid)
 {
-	int r = note_process(s, pid, false, false);
+	int r = sym_process__note(s, pid, false, false);
 
-	evict(s);
+	sym_session__evict(s);
 	return r;
 }
 
 int sym_session__watch_process(struct sym_session *s, pid_t pid)
 {
-	int r = note_process(s, pid, false, true);
+	int r = sym_process__note(s, pid, false, true);
 
-	evict(s);
+	sym_session__evict(s);
 	return r;
 }
 
 int sym_session__refresh_process(struct sym_session *s, pid_t pid)
 {
-	int r = note_process(s, pid, true, true);
+	int r = sym_process__note(s, pid, true, true);
 
-	evict(s);
+	sym_session__evict(s);
 	return r;
 }
 
@@ -87,10 +87,10 @@ int sym_session__user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
 
 	if (max == 0)
 		return -EINVAL;
-	r = user_frames(s, pid, addr, ret_frames, max, &n);
+	r = sym_frames__user(s, pid, addr, ret_frames, max, &n);
 	for (size_t i = 0; i < n; i++)
-		frame_count_line(s, &ret_frames[i]);
-	evict(s);
+		sym_frames__count_user(s, &ret_frames[i]);
+	sym_session__evict(s);
 	*ret_n = n;
 	return r;
 }
@@ -102,12 +102,12 @@ int sym_session__user(struct sym_session *s, pid_t pid, uint64_t addr,
 	size_t n = 0;
 	int r;
 
-	r = user_frames(s, pid, addr, frames, MAX_INLINE, &n);
+	r = sym_frames__user(s, pid, addr, frames, MAX_INLINE, &n);
 	/* the real function: the outermost frame */
 	*ret_frame = frames[n - 1];
 	ret_frame->kind = ret_frame->kind == SYM_FRAME_INLINED ? SYM_FRAME_USER : ret_frame->kind;
-	frame_count_line(s, ret_frame);
-	evict(s);
+	sym_frames__count_user(s, ret_frame);
+	sym_session__evict(s);
 	return r;
 }
 
@@ -160,16 +160,9 @@ void sym_session__free(struct sym_session *s)
 {
 	if (!s)
 		return;
-	sym_htab__fini(&s->procs, process_free);
-	sym_htab__fini(&s->keys, key_free);
-	sym_htab__fini(&s->ids, NULL);
-	sym_htab__fini(&s->seen, key_free);
-	sym_htab__fini(&s->demangled, demangled_free);
-	for (size_t i = 0; i < s->n_bins; i++)
-		binary_free(s->bins[i]);
-	free(s->bins);
-	free(s->vdso_image);
-	free(s->maps_text);
+	sym_processes__fini(s);
+	sym_binaries__fini(s);
+	sym_frames__fini(s);
 	sym_kernel__free(s->kernel);
 	sym_strings__fini(&s->strings);
 	free(s->debug_dir);
