@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dwarf-cxx-text.c — the text of C++ names built from DWARF: a growing
- * name buffer, base type names as the demangler spells them, and GCC's
- * spelling of template arguments rewritten the demangler's way.
+ * dwarf-cxx-text.c — the text of C++ names built from DWARF, without
+ * DWARF: base type names as the demangler spells them, the extent of
+ * template argument lists, and GCC's spelling of template arguments (in
+ * DW_AT_name) rewritten the demangler's way.
  */
 #include "dwarf-internal.h"
 #include "dwarf-cxx.h"
@@ -13,52 +14,8 @@
 
 #include "common.h"
 
-void nb_add(struct nbuf *b, const char *s, size_t n)
-{
-	if (b->err)
-		return;
-	if (b->len + n + 1 > MAX_BUILT_NAME) {
-		b->err = -EINVAL;
-		return;
-	}
-	if (grow((void **)&b->p, &b->cap, b->len + n + 1, 1) < 0) {
-		b->err = -ENOMEM;
-		return;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-void nb_str(struct nbuf *b, const char *s)
-{
-	nb_add(b, s, strlen(s));
-}
-
-char nb_last(const struct nbuf *b)
-{
-	return b->len ? b->p[b->len - 1] : '\0';
-}
-
-/* Appends other (and frees it), passing its error on. */
-void nb_take(struct nbuf *b, struct nbuf *other)
-{
-	if (other->err && !b->err)
-		b->err = other->err;
-	if (other->len)
-		nb_add(b, other->p, other->len);
-	free(other->p);
-	*other = (struct nbuf){ 0 };
-}
-
-void nb_fail(struct nbuf *b, int r)
-{
-	if (!b->err)
-		b->err = r == -ENOMEM ? r : -EINVAL;
-}
-
 /* Base type names as the demangler writes them. */
-const char *base_name(const char *name)
+const char *dw_cxx__base_type(const char *name)
 {
 	static const char *const map[][2] = {
 		{ "long int", "long" }, { "long unsigned int", "unsigned long" },
@@ -79,7 +36,7 @@ const char *base_name(const char *name)
 
 /* The length of name without the template arguments GCC appends to it
  * ("sort<...>", "operator()<...>", "operator<< <...>"). */
-size_t name_base_len(const char *name)
+size_t dw_cxx__base_len(const char *name)
 {
 	const char *p = name;
 
@@ -103,7 +60,7 @@ size_t name_base_len(const char *name)
 }
 
 /* Where the closing bracket of the list opened at s[0] is, or NULL. */
-const char *list_end(const char *s)
+const char *dw_cxx__list_end(const char *s)
 {
 	int depth = 0;
 
@@ -117,7 +74,7 @@ const char *list_end(const char *s)
 }
 
 /* How many arguments the list between lt and gt (its brackets) has. */
-int count_args(const char *lt, const char *gt)
+int dw_cxx__count_args(const char *lt, const char *gt)
 {
 	int level = 0, n = gt > lt + 1;
 
@@ -187,7 +144,7 @@ static void gcc_arg(const char *s, size_t n, struct nbuf *b, int depth)
 		nb_fail(b, -ENOMEM);
 		return;
 	}
-	name = base_name(base);
+	name = dw_cxx__base_type(base);
 	if (name != base) {
 		nb_str(b, name);
 	} else {
@@ -198,13 +155,13 @@ static void gcc_arg(const char *s, size_t n, struct nbuf *b, int depth)
 				nb_str(b, p);
 				break;
 			}
-			gt = list_end(lt);
+			gt = dw_cxx__list_end(lt);
 			if (!gt) {
 				nb_fail(b, -EINVAL);
 				break;
 			}
 			nb_add(b, p, (size_t)(lt - p));
-			gcc_args(lt + 1, (size_t)(gt - lt - 1), b, depth + 1);
+			dw_cxx__gcc_args(lt + 1, (size_t)(gt - lt - 1), b, depth + 1);
 			p = gt + 1;
 		}
 	}
@@ -220,7 +177,7 @@ static void gcc_arg(const char *s, size_t n, struct nbuf *b, int depth)
 
 /* "<args>" from GCC's spelling of the list (s, n: what is between the
  * brackets), with the demangler's spaces. */
-void gcc_args(const char *s, size_t n, struct nbuf *b, int depth)
+void dw_cxx__gcc_args(const char *s, size_t n, struct nbuf *b, int depth)
 {
 	size_t start = 0;
 	int level = 0, k = 0;

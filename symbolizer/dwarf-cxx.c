@@ -46,7 +46,7 @@ static bool cache_put(struct sym_dwarf *d, uint64_t off, struct nbuf *b)
 
 	if (!d->names_cap)
 		return false;
-	slot = name_slot(d, off);
+	slot = dw_names__slot(d, off);
 	if (slot->off != off)
 		return false;
 	if (slot->name)
@@ -68,7 +68,7 @@ static void cache_take(struct sym_dwarf *d, uint64_t off, struct nbuf *q, struct
 		return;
 	}
 	name = q->err ? NULL : sym_strings__intern(&d->strings, q->p, q->len);
-	r = !q->err && !name ? -ENOMEM : name_put(d, off, name);
+	r = !q->err && !name ? -ENOMEM : dw_names__put(d, off, name);
 	free(q->p);
 	*q = (struct nbuf){ 0 };
 	if (r < 0 || !name)
@@ -96,7 +96,7 @@ static int type_resolve(struct sym_dwarf *d, const struct dw_more *m, bool cv,
 
 		if (!has)
 			return 0;
-		r = ndie_ref(d, &v, nd);
+		r = dw_ndie__ref(d, &v, nd);
 		if (r <= 0)
 			return r < 0 ? r : -EINVAL;
 		if (nd->tag != DW_TAG_typedef && nd->tag != DW_TAG_template_alias &&
@@ -147,14 +147,14 @@ static void put_params(struct sym_dwarf *d, const struct dw_ndie *fn, struct nbu
 			level--;
 			continue;
 		}
-		r = ndie_at(d, stack[level], &ch);
+		r = dw_ndie__at(d, stack[level], &ch);
 		if (r <= 0) {
 			if (r < 0)
 				nb_fail(b, r);
 			level--;
 			continue;
 		}
-		stack[level] = ndie_next(d, &ch);
+		stack[level] = dw_ndie__next(d, &ch);
 		if (ch.tag == DW_TAG_GNU_formal_parameter_pack && level == 0 && ch.child) {
 			stack[++level] = ch.child;
 			continue;
@@ -218,7 +218,7 @@ static void put_literal(struct sym_dwarf *d, const struct dw_ndie *p, struct nbu
 		       under.m.encoding == DW_ATE_signed || under.m.encoding == DW_ATE_signed_char;
 		name = NULL;
 	} else {
-		name = base_name(t.name ? t.name : "");
+		name = dw_cxx__base_type(t.name ? t.name : "");
 		sign = t.m.encoding == DW_ATE_signed || t.m.encoding == DW_ATE_signed_char;
 		if (t.m.encoding == DW_ATE_boolean) {
 			nb_str(b, u ? "true" : "false");
@@ -292,18 +292,18 @@ static int put_targs(struct sym_dwarf *d, const struct dw_ndie *x, struct nbuf *
 
 	for (uint64_t at = x->child; at && !args.err;) {
 		struct dw_ndie ch, el;
-		int r = ndie_at(d, at, &ch);
+		int r = dw_ndie__at(d, at, &ch);
 
 		if (r <= 0) {
 			if (r < 0)
 				nb_fail(&args, r);
 			break;
 		}
-		at = ndie_next(d, &ch);
+		at = dw_ndie__next(d, &ch);
 		if (ch.tag == DW_TAG_GNU_template_parameter_pack) {
 			is_template = true;
-			for (uint64_t e = ch.child; e && !args.err; e = ndie_next(d, &el)) {
-				r = ndie_at(d, e, &el);
+			for (uint64_t e = ch.child; e && !args.err; e = dw_ndie__next(d, &el)) {
+				r = dw_ndie__at(d, e, &el);
 				if (r <= 0) {
 					if (r < 0)
 						nb_fail(&args, r);
@@ -344,18 +344,19 @@ static int closure_call(struct sym_dwarf *d, const struct dw_ndie *t, struct dw_
 		return 0;
 	for (uint64_t at = t->child; at;) {
 		struct dw_ndie ch;
-		int r = ndie_at(d, at, &ch);
+		int r = dw_ndie__at(d, at, &ch);
 
 		if (r < 0)
 			return r;
 		if (r == 0)
 			break;
-		at = ndie_next(d, &ch);
+		at = dw_ndie__next(d, &ch);
 		if (ch.tag != DW_TAG_subprogram || !ch.name)
 			continue;
 		if (!strcmp(ch.name, "<lambda>") || !strcmp(ch.name, "~<lambda>"))
 			lambda = true;
-		if (!found && name_base_len(ch.name) == 10 && !strncmp(ch.name, "operator()", 10)) {
+		if (!found && dw_cxx__base_len(ch.name) == 10 &&
+		    !strncmp(ch.name, "operator()", 10)) {
 			*ret_op = ch;
 			found = true;
 		}
@@ -372,7 +373,7 @@ static int closure_number(struct sym_dwarf *d, const struct dw_ndie *t, uint64_t
 	struct dw_ndie f;
 	int level = 0, n = 0, r;
 
-	r = ndie_at(d, fn, &f);
+	r = dw_ndie__at(d, fn, &f);
 	if (r <= 0)
 		return r < 0 ? r : -EINVAL;
 	stack[0] = f.child;
@@ -385,14 +386,14 @@ static int closure_number(struct sym_dwarf *d, const struct dw_ndie *t, uint64_t
 		}
 		if (stack[level] == t->off)
 			return n + 1;
-		r = ndie_at(d, stack[level], &ch);
+		r = dw_ndie__at(d, stack[level], &ch);
 		if (r <= 0) {
 			if (r < 0)
 				return r;
 			level--;
 			continue;
 		}
-		stack[level] = ndie_next(d, &ch);
+		stack[level] = dw_ndie__next(d, &ch);
 		if (ch.tag == DW_TAG_lexical_block && ch.child && level + 1 < MAX_BUILD_DEPTH) {
 			stack[++level] = ch.child;
 			continue;
@@ -418,8 +419,8 @@ static void put_closure(struct sym_dwarf *d, const struct dw_ndie *t,
 	do {
 		struct dw_ndie p;
 
-		r = die_parent(d, fn, &fn);
-		if (r <= 0 || (r = ndie_at(d, fn, &p)) <= 0) {
+		r = dw_die__parent(d, fn, &fn);
+		if (r <= 0 || (r = dw_ndie__at(d, fn, &p)) <= 0) {
 			nb_fail(b, r < 0 ? r : -EINVAL);
 			return;
 		}
@@ -477,9 +478,9 @@ static void put_scope(struct sym_dwarf *d, const struct dw_ndie *t, struct nbuf 
 	if (t->tag == DW_TAG_namespace) {
 		nb_str(&q, t->name ? t->name : "(anonymous namespace)");
 	} else if (t->name) {
-		size_t len = name_base_len(t->name);
+		size_t len = dw_cxx__base_len(t->name);
 		const char *lt = t->name[len] == '<' ? t->name + len : NULL;
-		const char *gt = lt ? list_end(lt) : NULL;
+		const char *gt = lt ? dw_cxx__list_end(lt) : NULL;
 		size_t mark;
 
 		nb_add(&q, t->name, len);
@@ -489,9 +490,9 @@ static void put_scope(struct sym_dwarf *d, const struct dw_ndie *t, struct nbuf 
 		 * left some out (an empty parameter pack for
 		 * std::tuple<int, long>, a defaulted value). */
 		r = put_targs(d, t, &q, depth + 1);
-		if (gt && r != count_args(lt, gt) && !q.err) {
+		if (gt && r != dw_cxx__count_args(lt, gt) && !q.err) {
 			q.len = mark;
-			gcc_args(lt + 1, (size_t)(gt - lt - 1), &q, depth + 1);
+			dw_cxx__gcc_args(lt + 1, (size_t)(gt - lt - 1), &q, depth + 1);
 		}
 	} else if ((r = closure_call(d, t, &op)) > 0) {
 		put_closure(d, t, &op, &q, depth + 1);
@@ -513,10 +514,10 @@ static void put_function_scope(struct sym_dwarf *d, uint64_t off, struct nbuf *b
 	int r;
 
 	for (int hops = 0; hops <= MAX_NAME_HOPS; hops++) {
-		r = ndie_at(d, off, &f);
+		r = dw_ndie__at(d, off, &f);
 		if (r <= 0)
 			break;
-		if (f.linkage && mangled(f.linkage)) {
+		if (f.linkage && dw_name__mangled(f.linkage)) {
 			dem = sym_demangle_scope(f.linkage);
 			if (dem)
 				nb_str(b, dem);
@@ -546,8 +547,8 @@ static void put_prefix(struct sym_dwarf *d, uint64_t off, struct nbuf *b, int de
 	int r;
 
 	for (;;) {
-		r = die_parent(d, at, &at);
-		if (r <= 0 || (r = ndie_at(d, at, &p)) <= 0) {
+		r = dw_die__parent(d, at, &at);
+		if (r <= 0 || (r = dw_ndie__at(d, at, &p)) <= 0) {
 			if (r < 0)
 				nb_fail(b, r);
 			return;
@@ -623,7 +624,7 @@ static void put_type_at(struct sym_dwarf *d, bool has, const struct dw_val *type
 		nb_fail(b, -EINVAL);
 		return;
 	}
-	r = ndie_ref(d, type, &t);
+	r = dw_ndie__ref(d, type, &t);
 	if (r <= 0) {
 		nb_fail(b, r < 0 ? r : -EINVAL);
 		return;
@@ -634,7 +635,7 @@ static void put_type_at(struct sym_dwarf *d, bool has, const struct dw_val *type
 		if (!t.name)
 			nb_fail(b, -EINVAL);
 		else
-			nb_str(b, t.tag == DW_TAG_base_type ? base_name(t.name) : t.name);
+			nb_str(b, t.tag == DW_TAG_base_type ? dw_cxx__base_type(t.name) : t.name);
 		nb_str(b, inner);
 		return;
 	case DW_TAG_class_type: case DW_TAG_structure_type: case DW_TAG_union_type:
@@ -689,13 +690,13 @@ static void put_type_at(struct sym_dwarf *d, bool has, const struct dw_val *type
 			struct dw_ndie s;
 			char dim[32] = "[]";
 
-			r = ndie_at(d, at, &s);
+			r = dw_ndie__at(d, at, &s);
 			if (r <= 0) {
 				if (r < 0)
 					nb_fail(b, r);
 				break;
 			}
-			at = ndie_next(d, &s);
+			at = dw_ndie__next(d, &s);
 			if (s.tag != DW_TAG_subrange_type)
 				continue;
 			if (s.m.count.kind == V_U)
@@ -743,14 +744,14 @@ static int cxx_build(struct sym_dwarf *d, uint64_t off, bool ret, struct nbuf *o
 	bool member, is_template, conversion, ctor = false;
 	int r;
 
-	r = depth > MAX_BUILD_DEPTH ? -EINVAL : ndie_at(d, off, &x);
+	r = depth > MAX_BUILD_DEPTH ? -EINVAL : dw_ndie__at(d, off, &x);
 	if (r <= 0 || !x.name) {
 		nb_fail(out, r);
 		return out->err;
 	}
-	r = die_parent(d, off, &parent);
+	r = dw_die__parent(d, off, &parent);
 	if (r == 1)
-		r = ndie_at(d, parent, &cls);
+		r = dw_ndie__at(d, parent, &cls);
 	if (r < 0) {
 		nb_fail(out, r);
 		return out->err;
@@ -766,12 +767,12 @@ static int cxx_build(struct sym_dwarf *d, uint64_t off, bool ret, struct nbuf *o
 	if (x.m.artificial && !member &&
 	    strncmp(x.name, "__static_initialization_and_destruction_", 40))
 		return 0;
-	base_len = name_base_len(x.name);
+	base_len = dw_cxx__base_len(x.name);
 	conversion = !strncmp(x.name, "operator ", 9) && strncmp(x.name + 9, "new", 3) &&
 		     strncmp(x.name + 9, "delete", 6) && strncmp(x.name + 9, "co_await", 8) &&
 		     strncmp(x.name + 9, "\"\"", 2);
 	if (member && cls.name) {
-		size_t cls_len = name_base_len(cls.name);
+		size_t cls_len = dw_cxx__base_len(cls.name);
 		const char *n = x.name[0] == '~' ? x.name + 1 : x.name;
 
 		ctor = base_len - (size_t)(n != x.name) == cls_len &&
@@ -804,7 +805,7 @@ static int cxx_build(struct sym_dwarf *d, uint64_t off, bool ret, struct nbuf *o
 
 /* cxx_build() with the return type, interned. Returns 0 and *ret_name
  * (NULL when it cannot be built), or -ENOMEM. */
-int cxx_name(struct sym_dwarf *d, uint64_t off, const char **ret_name)
+int dw_cxx__name(struct sym_dwarf *d, uint64_t off, const char **ret_name)
 {
 	struct nbuf out = { 0 };
 	int r = cxx_build(d, off, true, &out, 0);

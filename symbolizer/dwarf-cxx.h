@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dwarf-cxx.h — what dwarf-cxx.c (C++ names built from DIEs) and
- * dwarf-cxx-text.c (the text those names are made of) share: the growing
- * name buffer and the text helpers.
+ * dwarf-cxx-text.c (the text those names are made of) share: the bounds
+ * on a built name, the growing name buffer they write into, and the text
+ * helpers.
  */
 #pragma once
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dwarf-internal.h"
 
 /* Bounds on a built name: nesting of types and prefixes, and length. */
 #define MAX_BUILD_DEPTH 64
@@ -21,13 +27,65 @@ struct nbuf {
 	int err;
 };
 
-void nb_add(struct nbuf *b, const char *s, size_t n);
-void nb_str(struct nbuf *b, const char *s);
-char nb_last(const struct nbuf *b);
-void nb_take(struct nbuf *b, struct nbuf *other);
-void nb_fail(struct nbuf *b, int r);
-const char *base_name(const char *name);
-size_t name_base_len(const char *name);
-const char *list_end(const char *s);
-int count_args(const char *lt, const char *gt);
-void gcc_args(const char *s, size_t n, struct nbuf *b, int depth);
+static inline void nb_add(struct nbuf *b, const char *s, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n + 1 > MAX_BUILT_NAME) {
+		b->err = -EINVAL;
+		return;
+	}
+	if (grow((void **)&b->p, &b->cap, b->len + n + 1, 1) < 0) {
+		b->err = -ENOMEM;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static inline void nb_str(struct nbuf *b, const char *s)
+{
+	nb_add(b, s, strlen(s));
+}
+
+static inline char nb_last(const struct nbuf *b)
+{
+	return b->len ? b->p[b->len - 1] : '\0';
+}
+
+/* Appends other (and frees it), passing its error on. */
+static inline void nb_take(struct nbuf *b, struct nbuf *other)
+{
+	if (other->err && !b->err)
+		b->err = other->err;
+	if (other->len)
+		nb_add(b, other->p, other->len);
+	free(other->p);
+	*other = (struct nbuf){ 0 };
+}
+
+static inline void nb_fail(struct nbuf *b, int r)
+{
+	if (!b->err)
+		b->err = r == -ENOMEM ? r : -EINVAL;
+}
+
+/* Base type names as the demangler writes them ("long" for DWARF's "long
+ * int"); name itself when it has no other spelling. */
+const char *dw_cxx__base_type(const char *name);
+
+/* The length of name without the template arguments GCC appends to it
+ * ("sort<...>", "operator()<...>", "operator<< <...>"). */
+size_t dw_cxx__base_len(const char *name);
+
+/* Where the closing bracket of the list opened at s[0] is, or NULL. */
+const char *dw_cxx__list_end(const char *s);
+
+/* How many arguments the list between lt and gt (its brackets) has. */
+int dw_cxx__count_args(const char *lt, const char *gt);
+
+/* "<args>" from GCC's spelling of the list (s, n: what is between the
+ * brackets), with the demangler's spaces; b->err when it cannot be
+ * rewritten surely. */
+void dw_cxx__gcc_args(const char *s, size_t n, struct nbuf *b, int depth);

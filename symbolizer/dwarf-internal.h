@@ -531,7 +531,7 @@ struct dw_die {
 };
 
 /* What only names built from DWARF read of a DIE (types, flags, values;
- * see cxx_name()); zeroed, every value V_NONE, when absent. */
+ * see dw_cxx__name()); zeroed, every value V_NONE, when absent. */
 struct dw_more {
 	struct dw_val type, const_value, upper_bound, count, containing, template_name;
 	uint64_t encoding, byte_size, language;
@@ -544,7 +544,7 @@ typedef int (*range_fn)(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg
 struct dw_ndie {
 	uint64_t off;        /* global .debug_info offset */
 	uint64_t child;      /* its first child, 0 without children */
-	uint64_t next;       /* its next sibling (see ndie_next()) */
+	uint64_t next;       /* its next sibling (see dw_ndie__next()) */
 	bool next_unknown;   /* children but no DW_AT_sibling */
 	uint16_t tag;        /* 0: a null entry (the end of a list of children) */
 	const char *name, *linkage, *template_name;
@@ -552,78 +552,153 @@ struct dw_ndie {
 	struct dw_more m;
 };
 
+/*
+ * The functions one file calls in another, by file. Each reads only
+ * through the cursor (bounds-checked against its unit or section) and
+ * says corrupt input by its return, never by reading past an end.
+ */
+
 /* ---- dwarf-sections.c: a file's sections -------------------------------- */
 
-const uint8_t *sect_read(const struct dw_sect *s, uint64_t off, uint64_t len,
-				struct dw_win *w);
-int file_load(struct sym_dwarf *d, struct dw_file *f, int fd, bool dwo);
-void file_free(struct dw_file *f);
+/* The debug sections of the ELF file at fd into f, which takes fd (with
+ * dwo, a .dwo or .dwp's ".debug_X.dwo" and unit index). Returns 0
+ * (sections that cannot be read are left out and counted in d->issues),
+ * -ENODATA (no little-endian ELF file) or -ENOMEM. */
+int dw_file__load(struct sym_dwarf *d, struct dw_file *f, int fd, bool dwo);
+/* Frees f's units, their tables and its sections, closes its fd. */
+void dw_file__free(struct dw_file *f);
+/* [off, off + len) of s: in memory, or read from the file into w (valid
+ * until w's next read). NULL when it does not fit or cannot be read. */
+const uint8_t *dw_sect__read(const struct dw_sect *s, uint64_t off, uint64_t len,
+			     struct dw_win *w);
 
-/* ---- dwarf-reader.c: the decoder ---------------------------------------- */
+/* ---- dwarf-reader.c: abbreviations, forms, DIEs, ranges ---------------- */
 
-bool abbrevs_hold(const struct dw_abbrevs *ab, const struct dw_cu *cu);
-int abbrevs_load(struct sym_dwarf *d, struct dw_abbrevs *ab,
-			const struct dw_cu *cu);
-void abbrevs_fini(struct dw_abbrevs *ab);
-void form_read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
-		      int64_t implicit, struct dw_val *v);
-const char *val_str(const struct sym_dwarf *d, const struct dw_cu *cu,
-			   const struct dw_val *v);
-bool val_addr(const struct dw_cu *cu, const struct dw_val *v, uint64_t *ret);
-int die_attrs_more(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-			  const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die,
-			  struct dw_more *more);
-int die_attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-		     const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die);
-int die_read(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-		    struct dw_cur *c, struct dw_die *die);
-void attrs_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-		       const struct dw_abbrev *a, struct dw_cur *c);
-void children_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-			  const struct dw_val *sibling, const uint8_t *base,
-			  struct dw_cur *c);
-const struct dw_cu *cu_at(const struct sym_dwarf *d, uint64_t ref);
-int die_ranges(struct sym_dwarf *d, const struct dw_cu *cu,
-		      const struct dw_die *die, range_fn fn, void *arg);
+/* Whether ab holds cu's abbreviation table (same table, same unit shape). */
+bool dw_abbrevs__holds(const struct dw_abbrevs *ab, const struct dw_cu *cu);
+/* Parses cu's table into ab unless it holds it. Returns 0, -ENOMEM or
+ * -EINVAL (corrupt). */
+int dw_abbrevs__load(struct sym_dwarf *d, struct dw_abbrevs *ab,
+		     const struct dw_cu *cu);
+void dw_abbrevs__fini(struct dw_abbrevs *ab);
+
+/* Reads one value of form at c into v (kind V_NONE for forms that hold
+ * nothing used here); an unknown form makes c bad and unknown. */
+void dw_val__read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
+		  int64_t implicit, struct dw_val *v);
+/* The string v names (inline, in a string section, by index), or NULL. */
+const char *dw_val__str(const struct sym_dwarf *d, const struct dw_cu *cu,
+			const struct dw_val *v);
+/* The address v names (DW_FORM_addr or by index). Returns false when it
+ * names none. */
+bool dw_val__addr(const struct dw_cu *cu, const struct dw_val *v, uint64_t *ret);
+
+/* Reads the DIE at c: its abbrev code and attributes (die_attrs: of a DIE
+ * whose abbrev a is known; _more: also those struct dw_more holds, when
+ * more is not NULL). Return 1 for a DIE, 0 for a null entry (the end of
+ * a list of children), -EINVAL when corrupt. */
+int dw_die__read(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+		 struct dw_cur *c, struct dw_die *die);
+int dw_die__attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+		  const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die);
+int dw_die__attrs_more(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+		       const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die,
+		       struct dw_more *more);
+/* Moves c past the attributes of a DIE with abbrev a, or past the
+ * children of the DIE just read (one jump to a sane sibling, else DIE by
+ * DIE; base: the unit's bytes, at .debug_info offset cu->off). */
+void dw_die__skip_attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+			const struct dw_abbrev *a, struct dw_cur *c);
+void dw_die__skip_children(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+			   const struct dw_val *sibling, const uint8_t *base,
+			   struct dw_cur *c);
+/* Calls fn for each address range of die (low_pc/high_pc or DW_AT_ranges).
+ * Returns 1 when the DIE has ranges, 0 when none, or fn's -errno. */
+int dw_die__ranges(struct sym_dwarf *d, const struct dw_cu *cu,
+		   const struct dw_die *die, range_fn fn, void *arg);
+/* The unit a reference points into, or NULL (a split unit's only while it
+ * is read; the supplementary file's only when we have it). */
+const struct dw_cu *dw_cu__at(const struct sym_dwarf *d, uint64_t ref);
 
 /* ---- dwarf.c: units ----------------------------------------------------- */
 
-void cu_drop(struct dw_cu *cu);
-int unit_header(struct sym_dwarf *d, const struct dw_sect *info, uint64_t off,
+/* The header of the unit at off of info into cu. Returns 1 and
+ * *ret_next, 0 for a unit not to read (*ret_next set), -EINVAL when
+ * corrupt (the list ends there). */
+int dw_cu__read_header(struct sym_dwarf *d, const struct dw_sect *info, uint64_t off,
 		       struct dw_cu *cu, uint64_t *ret_next);
-int unit_die_read(struct sym_dwarf *d, struct dw_cu *cu, struct dw_die *die);
-void unit_bases(struct dw_cu *cu, const struct dw_die *die);
+/* Reads the unit DIE of cu (abbrevs into d->ab_cur). Returns 1 and *die,
+ * 0 when it cannot be read (cu->issue says why), or -ENOMEM. */
+int dw_cu__read_unit_die(struct sym_dwarf *d, struct dw_cu *cu, struct dw_die *die);
+/* cu's string offsets, address and range list bases from its unit DIE. */
+void dw_cu__set_bases(struct dw_cu *cu, const struct dw_die *die);
+/* Frees what cu's load built (lines, files, scopes, intervals). */
+void dw_cu__drop(struct dw_cu *cu);
 
 /* ---- dwarf-split.c: split units ----------------------------------------- */
 
-int split_begin(struct sym_dwarf *d, struct dw_cu *sk, size_t index);
-void split_end(struct sym_dwarf *d);
+/* The split unit of skeleton sk (the index-th unit) into d->split and
+ * d->split_sec. Returns 1 when found, 0 when not (sk->issue says why), or
+ * -ENOMEM. dw_split__end() forgets it (and closes its .dwo). */
+int dw_split__begin(struct sym_dwarf *d, struct dw_cu *sk, size_t index);
+void dw_split__end(struct sym_dwarf *d);
 
 /* ---- dwarf-lines.c: line tables ----------------------------------------- */
 
-int read_lines(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_cu *ucu,
-		      uint64_t off);
+/* cu's line table at offset off of its .debug_line: cu->files and
+ * cu->lines; with ucu (its split unit), only the .dwo's file table, into
+ * cu->call_files. Returns 0 (also when missing or corrupt: cu->issue
+ * says so) or -ENOMEM. */
+int dw_lines__read(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_cu *ucu,
+		   uint64_t off);
 
 /* ---- dwarf-scopes.c: scopes --------------------------------------------- */
 
-int walk(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
-		struct dw_cur *c);
-int build_ivals(struct sym_dwarf *d, struct dw_cu *cu);
+/* One pass over the DIEs of unit ucu below its unit DIE (c just past it,
+ * d->unit_base its bytes, d->ab_cur its abbrevs): cu's scopes, and their
+ * ranges in d->raw. Returns 0 or -ENOMEM (a corrupt DIE ends the walk,
+ * keeping what was read, and leaves c bad). */
+int dw_scopes__walk(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
+		    struct dw_cur *c);
+/* d->raw into cu->ivals: disjoint intervals naming the innermost scope.
+ * Returns 0 or -ENOMEM. */
+int dw_scopes__build_ivals(struct sym_dwarf *d, struct dw_cu *cu);
 
 /* ---- dwarf-names.c: names ----------------------------------------------- */
 
-int die_name(struct sym_dwarf *d, const struct dw_cu *cu,
-		    const struct dw_die *die, uint64_t off, int hops,
-		    const char **ret_name);
-struct dw_name_slot *name_slot(struct sym_dwarf *d, uint64_t off);
-int name_put(struct sym_dwarf *d, uint64_t off, const char *name);
-bool mangled(const char *s);
-void pidx_free(struct sym_dwarf *d);
-int ndie_at(struct sym_dwarf *d, uint64_t off, struct dw_ndie *nd);
-int ndie_ref(struct sym_dwarf *d, const struct dw_val *v, struct dw_ndie *nd);
-int die_parent(struct sym_dwarf *d, uint64_t off, uint64_t *ret_parent);
-uint64_t ndie_next(struct sym_dwarf *d, const struct dw_ndie *nd);
+/* The name of the subprogram-like DIE die of cu at reference off (see
+ * dwarf-names.c), following at most MAX_NAME_HOPS - hops origins and
+ * specifications. Returns 0 and *ret_name (interned in d->strings, or
+ * NULL: none; d->name_lost when it was in the missing dwz file), or
+ * -ENOMEM. */
+int dw_die__name(struct sym_dwarf *d, const struct dw_cu *cu,
+		 const struct dw_die *die, uint64_t off, int hops,
+		 const char **ret_name);
+/* Whether a linkage name is mangled (C++, Rust). */
+bool dw_name__mangled(const char *s);
+/* The names table, by DIE reference (functions' names and built type and
+ * scope names): the slot of off (slot->off != off: not there), and
+ * keeping name (NULL: it has none) for off. Put returns 0 or -ENOMEM. */
+struct dw_name_slot *dw_names__slot(struct sym_dwarf *d, uint64_t off);
+int dw_names__put(struct sym_dwarf *d, uint64_t off, const char *name);
 
-/* ---- dwarf-cxx.c: C++ names --------------------------------------------- */
+/* The DIE at reference off as the name builder reads it. Returns 1, 0 for
+ * a null entry, -ENOMEM, or -EINVAL (unreadable, corrupt); _ref: the DIE
+ * a V_REF value names. */
+int dw_ndie__at(struct sym_dwarf *d, uint64_t off, struct dw_ndie *nd);
+int dw_ndie__ref(struct sym_dwarf *d, const struct dw_val *v, struct dw_ndie *nd);
+/* The reference of the sibling after nd, 0 when it cannot be known. */
+uint64_t dw_ndie__next(struct sym_dwarf *d, const struct dw_ndie *nd);
+/* The reference of the DIE whose child the DIE at off is. Returns 1, 0
+ * when it has none (a unit DIE), -ENOMEM or -EINVAL. */
+int dw_die__parent(struct sym_dwarf *d, uint64_t off, uint64_t *ret_parent);
+/* Drops the parent indexes (with a CU's scratch). */
+void dw_pidx__fini(struct sym_dwarf *d);
 
-int cxx_name(struct sym_dwarf *d, uint64_t off, const char **ret_name);
+/* ---- dwarf-cxx.c: C++ names built from DIEs ----------------------------- */
+
+/* The qualified name of the subprogram at off as the demangler writes its
+ * mangled name, with the return type a template function's begins with.
+ * Returns 0 and *ret_name (interned; NULL when it is not mangled or
+ * cannot be built), or -ENOMEM. */
+int dw_cxx__name(struct sym_dwarf *d, uint64_t off, const char **ret_name);

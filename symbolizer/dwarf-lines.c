@@ -113,9 +113,9 @@ static int lnct_read(struct sym_dwarf *d, const struct dw_cu *lcu, struct dw_cur
 				c->bad = true;
 				break;
 			}
-			form_read(lcu, c, (uint16_t)fmt[2 * i + 1], 0, &val);
+			dw_val__read(lcu, c, (uint16_t)fmt[2 * i + 1], 0, &val);
 			if (fmt[2 * i] == DW_LNCT_path)
-				v[k].path = val_str(d, lcu, &val);
+				v[k].path = dw_val__str(d, lcu, &val);
 			else if (fmt[2 * i] == DW_LNCT_directory_index && val.kind == V_U)
 				v[k].dir = val.u;
 		}
@@ -375,8 +375,8 @@ static int lines_finish(struct sym_dwarf *d, struct dw_cu *cu, size_t n, size_t 
  * strings), only the file table, into cu->call_files. Returns 0 (also when
  * it is missing or corrupt: then cu->issue says so) or -ENOMEM.
  */
-int read_lines(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_cu *ucu,
-		      uint64_t off)
+int dw_lines__read(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_cu *ucu,
+		   uint64_t off)
 {
 	const struct dw_sect *s = ucu ? &ucu->sec[SEC_LINE] : &cu->sec[SEC_LINE];
 	const uint8_t *p;
@@ -393,7 +393,7 @@ int read_lines(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_cu *ucu,
 		return 0;
 	lcu.comp_dir = cu->comp_dir;
 	/* the unit length first, then the whole unit */
-	p = sect_read(s, off, MIN(12, s->size - off), &d->win_line);
+	p = dw_sect__read(s, off, MIN(12, s->size - off), &d->win_line);
 	if (!p)
 		goto corrupt;
 	c = (struct dw_cur){ .p = p, .end = p + MIN(12, s->size - off) };
@@ -408,7 +408,7 @@ int read_lines(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_cu *ucu,
 	hdr_len = (uint64_t)(c.p - p);
 	if (c.bad || len > s->size - off - hdr_len)
 		goto corrupt;
-	p = sect_read(s, off, hdr_len + len, &d->win_line);
+	p = dw_sect__read(s, off, hdr_len + len, &d->win_line);
 	if (!p)
 		goto corrupt;
 	c = (struct dw_cur){ .p = p + hdr_len, .end = p + hdr_len + len };

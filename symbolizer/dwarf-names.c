@@ -16,7 +16,7 @@ static uint64_t off_hash(uint64_t off)
 	return off * 0x9e3779b97f4a7c15ULL;
 }
 
-struct dw_name_slot *name_slot(struct sym_dwarf *d, uint64_t off)
+struct dw_name_slot *dw_names__slot(struct sym_dwarf *d, uint64_t off)
 {
 	size_t mask = d->names_cap - 1;
 
@@ -25,7 +25,7 @@ struct dw_name_slot *name_slot(struct sym_dwarf *d, uint64_t off)
 			return &d->names[i];
 }
 
-int name_put(struct sym_dwarf *d, uint64_t off, const char *name)
+int dw_names__put(struct sym_dwarf *d, uint64_t off, const char *name)
 {
 	struct dw_name_slot *slot;
 
@@ -42,11 +42,11 @@ int name_put(struct sym_dwarf *d, uint64_t off, const char *name)
 		d->names_cap = ncap;
 		for (size_t i = 0; i < old_cap; i++)
 			if (old[i].off)
-				*name_slot(d, old[i].off) = old[i];
+				*dw_names__slot(d, old[i].off) = old[i];
 		free(old);
 		d->bytes += (ncap - old_cap) * sizeof(*d->names);
 	}
-	slot = name_slot(d, off);
+	slot = dw_names__slot(d, off);
 	if (!slot->off)
 		d->names_used++;
 	slot->off = off;
@@ -65,15 +65,15 @@ static int unit_view(struct sym_dwarf *d, const struct dw_cu *cu,
 	const uint8_t *base;
 	int r;
 
-	ab = abbrevs_hold(&d->ab_cur, cu) ? &d->ab_cur : &d->ab_other;
-	r = abbrevs_load(d, ab, cu);
+	ab = dw_abbrevs__holds(&d->ab_cur, cu) ? &d->ab_cur : &d->ab_other;
+	r = dw_abbrevs__load(d, ab, cu);
 	if (r < 0)
 		return r == -ENOMEM ? r : -EINVAL;
 	if (cu == d->loading) {
 		base = d->unit_base;
 	} else {
 		base = d->other == cu ? d->win_other.buf :
-		       sect_read(&cu->sec[SEC_INFO], cu->off, cu->end - cu->off, &d->win_other);
+		       dw_sect__read(&cu->sec[SEC_INFO], cu->off, cu->end - cu->off, &d->win_other);
 		d->other = base ? cu : NULL;
 	}
 	if (!base)
@@ -103,7 +103,7 @@ static uint16_t cu_lang(struct sym_dwarf *d, const struct dw_cu *ccu)
 	c = (struct dw_cur){ .p = base + (cu->die_off - cu->off),
 			     .end = base + (cu->end - cu->off) };
 	a = abbrev_find(ab, cur_uleb(&c));
-	if (a && !c.bad && die_attrs_more(cu, ab, a, &c, &die, &more) > 0 &&
+	if (a && !c.bad && dw_die__attrs_more(cu, ab, a, &c, &die, &more) > 0 &&
 	    more.language <= UINT16_MAX)
 		cu->lang = (uint16_t)more.language;
 	return cu->lang;
@@ -129,7 +129,7 @@ static bool lang_is_cxx(uint16_t lang)
 	}
 }
 
-bool mangled(const char *s)
+bool dw_name__mangled(const char *s)
 {
 	return s[0] == '_' && (s[1] == 'Z' || s[1] == 'R');
 }
@@ -155,24 +155,24 @@ static bool str_in_alt(const struct dw_val *v)
  * abstract origin or specification. Returns 0 and *ret_name (interned, or
  * NULL when there is none), or -ENOMEM.
  */
-int die_name(struct sym_dwarf *d, const struct dw_cu *cu,
-		    const struct dw_die *die, uint64_t off, int hops,
-		    const char **ret_name)
+int dw_die__name(struct sym_dwarf *d, const struct dw_cu *cu,
+		 const struct dw_die *die, uint64_t off, int hops,
+		 const char **ret_name)
 {
-	const char *s = val_str(d, cu, &die->linkage);
+	const char *s = dw_val__str(d, cu, &die->linkage);
 	int r;
 
 	/* A plain linkage name is a C asm label (glibc's __GI_qsort for
 	 * qsort), which says less than the name, or in Rust the exported
 	 * symbol (rust_begin_unwind for begin_panic_handler), which is what
 	 * nm and perf show. */
-	if (s && !mangled(s) && name_lang(d, cu) != DW_LANG_Rust)
+	if (s && !dw_name__mangled(s) && name_lang(d, cu) != DW_LANG_Rust)
 		s = NULL;
 	if (s) {
 		*ret_name = sym_strings__intern(&d->strings, s, strlen(s));
 		return *ret_name ? 0 : -ENOMEM;
 	}
-	s = val_str(d, cu, &die->name);
+	s = dw_val__str(d, cu, &die->name);
 	if (s) {
 		/* interned first: building may read another unit into the
 		 * window s points into */
@@ -181,7 +181,7 @@ int die_name(struct sym_dwarf *d, const struct dw_cu *cu,
 		if (!plain)
 			return -ENOMEM;
 		if (lang_is_cxx(name_lang(d, cu))) {
-			r = cxx_name(d, off, ret_name);
+			r = dw_cxx__name(d, off, ret_name);
 			if (r < 0 || *ret_name)
 				return r;
 		}
@@ -201,7 +201,7 @@ int die_name(struct sym_dwarf *d, const struct dw_cu *cu,
 	return 0;
 }
 
-/* die_name() of the DIE at a global offset, cached by offset. */
+/* dw_die__name() of the DIE at a global offset, cached by offset. */
 static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		       const char **ret_name)
 {
@@ -214,7 +214,7 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 	int r;
 
 	if (d->names_cap) {
-		struct dw_name_slot *slot = name_slot(d, off);
+		struct dw_name_slot *slot = dw_names__slot(d, off);
 
 		if (slot->off == off) {
 			*ret_name = slot->name == lost_name ? NULL : slot->name;
@@ -223,7 +223,7 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		}
 	}
 	*ret_name = NULL;
-	cu = cu_at(d, off);
+	cu = dw_cu__at(d, off);
 	if (!cu && REF_SPACE(off) == SPACE_ALT && d->alt_issue) {
 		/* the name is in the dwz file we could not have */
 		d->name_lost = true;
@@ -236,14 +236,14 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		return r == -ENOMEM ? r : 0;
 	c = (struct dw_cur){ .p = base + (REF_OFF(off) - cu->off),
 			     .end = base + (cu->end - cu->off) };
-	if (die_read(cu, ab, &c, &die) <= 0)
-		return name_put(d, off, NULL);
+	if (dw_die__read(cu, ab, &c, &die) <= 0)
+		return dw_names__put(d, off, NULL);
 	lost = d->name_lost;
 	d->name_lost = false;
-	r = die_name(d, cu, &die, off, hops, ret_name);
+	r = dw_die__name(d, cu, &die, off, hops, ret_name);
 	if (r < 0)
 		return r;
-	r = name_put(d, off, *ret_name ? *ret_name : d->name_lost ? lost_name : NULL);
+	r = dw_names__put(d, off, *ret_name ? *ret_name : d->name_lost ? lost_name : NULL);
 	d->name_lost |= lost;
 	return r;
 }
@@ -253,7 +253,7 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 static const char *ndie_str(struct sym_dwarf *d, const struct dw_cu *cu,
 			    const struct dw_val *v, int *err)
 {
-	const char *s = val_str(d, cu, v);
+	const char *s = dw_val__str(d, cu, v);
 
 	if (s && cu != d->loading && v->kind == V_STR && v->s) {
 		s = sym_strings__intern(&d->strings, s, strlen(s));
@@ -265,9 +265,9 @@ static const char *ndie_str(struct sym_dwarf *d, const struct dw_cu *cu,
 
 /* Reads the DIE at global offset off. Returns 1, 0 for a null entry,
  * -ENOMEM, or -EINVAL (unreadable, corrupt). */
-int ndie_at(struct sym_dwarf *d, uint64_t off, struct dw_ndie *nd)
+int dw_ndie__at(struct sym_dwarf *d, uint64_t off, struct dw_ndie *nd)
 {
-	const struct dw_cu *cu = cu_at(d, off);
+	const struct dw_cu *cu = dw_cu__at(d, off);
 	const struct dw_abbrev *a;
 	struct dw_abbrevs *ab;
 	const uint8_t *base;
@@ -291,7 +291,7 @@ int ndie_at(struct sym_dwarf *d, uint64_t off, struct dw_ndie *nd)
 	if (code == 0)
 		return 0;
 	a = abbrev_find(ab, code);
-	if (!a || die_attrs_more(cu, ab, a, &c, &die, &nd->m) < 0)
+	if (!a || dw_die__attrs_more(cu, ab, a, &c, &die, &nd->m) < 0)
 		return -EINVAL;
 	nd->tag = die.tag;
 	nd->name = ndie_str(d, cu, &die.name, &err);
@@ -307,7 +307,7 @@ int ndie_at(struct sym_dwarf *d, uint64_t off, struct dw_ndie *nd)
 
 		nd->child = nd->next;
 		/* where the children end is known from DW_AT_sibling, else
-		 * from the parent index when it is needed (ndie_next()) */
+		 * from the parent index when it is needed (dw_ndie__next()) */
 		nd->next = sib->kind == V_REF && REF_SPACE(sib->u) == cu->space &&
 			   REF_OFF(sib->u) > REF_OFF(nd->child) && REF_OFF(sib->u) < cu->end ?
 			   sib->u : 0;
@@ -316,13 +316,13 @@ int ndie_at(struct sym_dwarf *d, uint64_t off, struct dw_ndie *nd)
 	return 1;
 }
 
-/* Reads the DIE a reference attribute names (V_REF), as ndie_at(). */
-int ndie_ref(struct sym_dwarf *d, const struct dw_val *v, struct dw_ndie *nd)
+/* Reads the DIE a reference attribute names (V_REF), as dw_ndie__at(). */
+int dw_ndie__ref(struct sym_dwarf *d, const struct dw_val *v, struct dw_ndie *nd)
 {
-	return v->kind == V_REF ? ndie_at(d, v->u, nd) : -EINVAL;
+	return v->kind == V_REF ? dw_ndie__at(d, v->u, nd) : -EINVAL;
 }
 
-void pidx_free(struct sym_dwarf *d)
+void dw_pidx__fini(struct sym_dwarf *d)
 {
 	for (size_t i = 0; i < 2; i++) {
 		free(d->pidx[i].v);
@@ -365,7 +365,7 @@ static int pidx_build(struct sym_dwarf *d, const struct dw_cu *cu, struct dw_pid
 		a = abbrev_find(ab, code);
 		if (!a)
 			return 0;
-		attrs_skip(cu, ab, a, &c);
+		dw_die__skip_attrs(cu, ab, a, &c);
 		if (!a->children) {
 			if (top < 0)
 				break;  /* a unit DIE without children */
@@ -404,9 +404,9 @@ static const struct dw_pidx *pidx_get(struct sym_dwarf *d, const struct dw_cu *c
 
 /* The offset of the DIE whose child the DIE at off is. Returns 1, 0 when
  * it has none (a unit DIE), -ENOMEM or -EINVAL. */
-int die_parent(struct sym_dwarf *d, uint64_t off, uint64_t *ret_parent)
+int dw_die__parent(struct sym_dwarf *d, uint64_t off, uint64_t *ret_parent)
 {
-	const struct dw_cu *cu = cu_at(d, off);
+	const struct dw_cu *cu = dw_cu__at(d, off);
 	const struct dw_pidx *px;
 	uint64_t at = REF_OFF(off);
 	int64_t k;
@@ -428,7 +428,7 @@ int die_parent(struct sym_dwarf *d, uint64_t off, uint64_t *ret_parent)
 }
 
 /* The offset of the sibling after nd, 0 when it cannot be known. */
-uint64_t ndie_next(struct sym_dwarf *d, const struct dw_ndie *nd)
+uint64_t dw_ndie__next(struct sym_dwarf *d, const struct dw_ndie *nd)
 {
 	const struct dw_cu *cu;
 	const struct dw_pidx *px;
@@ -437,7 +437,7 @@ uint64_t ndie_next(struct sym_dwarf *d, const struct dw_ndie *nd)
 
 	if (!nd->next_unknown)
 		return nd->next;
-	cu = cu_at(d, nd->off);
+	cu = dw_cu__at(d, nd->off);
 	px = cu ? pidx_get(d, cu, &err) : NULL;
 	if (!px)
 		return 0;

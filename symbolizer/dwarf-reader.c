@@ -56,7 +56,7 @@ static int abbrev_cmp(const void *pa, const void *pb)
 	return a->code < b->code ? -1 : a->code > b->code;
 }
 
-bool abbrevs_hold(const struct dw_abbrevs *ab, const struct dw_cu *cu)
+bool dw_abbrevs__holds(const struct dw_abbrevs *ab, const struct dw_cu *cu)
 {
 	return ab->valid && ab->sec == &cu->sec[SEC_ABBREV] && ab->off == cu->abbrev_off &&
 	       ab->version == cu->version && ab->addr_size == cu->addr_size &&
@@ -65,13 +65,13 @@ bool abbrevs_hold(const struct dw_abbrevs *ab, const struct dw_cu *cu)
 
 /* Parses the table of cu into ab unless it already holds it. Returns 0,
  * -ENOMEM, or -EINVAL when the table is corrupt. */
-int abbrevs_load(struct sym_dwarf *d, struct dw_abbrevs *ab,
-			const struct dw_cu *cu)
+int dw_abbrevs__load(struct sym_dwarf *d, struct dw_abbrevs *ab,
+		     const struct dw_cu *cu)
 {
 	const struct dw_sect *s = &cu->sec[SEC_ABBREV];
 	struct dw_cur c;
 
-	if (abbrevs_hold(ab, cu))
+	if (dw_abbrevs__holds(ab, cu))
 		return 0;
 	ab->valid = false;
 	ab->n = ab->n_specs = 0;
@@ -138,8 +138,8 @@ int abbrevs_load(struct sym_dwarf *d, struct dw_abbrevs *ab,
 
 /* Reads one attribute value of form; unknown forms make c bad (their size
  * is unknown, so nothing after them can be read). */
-void form_read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
-		      int64_t implicit, struct dw_val *v)
+void dw_val__read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
+		  int64_t implicit, struct dw_val *v)
 {
 	v->kind = V_U;
 	switch (form) {
@@ -182,7 +182,7 @@ void form_read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
 		return;
 	case DW_FORM_strp: case DW_FORM_line_strp:
 	case DW_FORM_strp_sup: case DW_FORM_GNU_strp_alt:
-		/* resolved by val_str(): the offset and which section */
+		/* resolved by dw_val__str(): the offset and which section */
 		v->kind = V_STR;
 		v->s = NULL;
 		v->u = cur_u(c, cu->off_size) << 2 |
@@ -257,7 +257,7 @@ void form_read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
 		if (f == DW_FORM_indirect || f > UINT16_MAX || f == DW_FORM_implicit_const)
 			c->bad = true;
 		else
-			form_read(cu, c, (uint16_t)f, 0, v);
+			dw_val__read(cu, c, (uint16_t)f, 0, v);
 		return;
 	}
 	default:
@@ -288,8 +288,8 @@ static bool table_entry(const struct dw_sect *s, uint64_t base, uint64_t index,
 	return !c.bad;
 }
 
-const char *val_str(const struct sym_dwarf *d, const struct dw_cu *cu,
-			   const struct dw_val *v)
+const char *dw_val__str(const struct sym_dwarf *d, const struct dw_cu *cu,
+			const struct dw_val *v)
 {
 	uint64_t off;
 
@@ -308,7 +308,7 @@ const char *val_str(const struct sym_dwarf *d, const struct dw_cu *cu,
 	return NULL;
 }
 
-bool val_addr(const struct dw_cu *cu, const struct dw_val *v, uint64_t *ret)
+bool dw_val__addr(const struct dw_cu *cu, const struct dw_val *v, uint64_t *ret)
 {
 	if (v->kind == V_ADDR) {
 		*ret = v->u;
@@ -346,9 +346,9 @@ static void more_attr(struct dw_more *m, uint16_t at, const struct dw_val *v)
 /* Reads the attributes of a DIE with abbrev a, the ones struct dw_more
  * holds into more when it is not NULL. Returns 1, or -EINVAL when
  * corrupt. */
-int die_attrs_more(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-			  const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die,
-			  struct dw_more *more)
+int dw_die__attrs_more(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+		       const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die,
+		       struct dw_more *more)
 {
 	die->tag = a->tag;
 	die->children = a->children;
@@ -362,7 +362,7 @@ int die_attrs_more(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 		const struct dw_spec *sp = &ab->specs[a->spec + i];
 		struct dw_val v, *dst;
 
-		form_read(cu, c, sp->form, sp->implicit, &v);
+		dw_val__read(cu, c, sp->form, sp->implicit, &v);
 		switch (sp->at) {
 		case DW_AT_name: dst = &die->name; break;
 		case DW_AT_linkage_name: dst = &die->linkage; break;
@@ -398,16 +398,16 @@ int die_attrs_more(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 	return c->bad ? -EINVAL : 1;
 }
 
-int die_attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-		     const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die)
+int dw_die__attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+		  const struct dw_abbrev *a, struct dw_cur *c, struct dw_die *die)
 {
-	return die_attrs_more(cu, ab, a, c, die, NULL);
+	return dw_die__attrs_more(cu, ab, a, c, die, NULL);
 }
 
 /* Reads the DIE at c (its abbrev code and attributes). Returns 1 for a
  * DIE, 0 for a null entry (end of siblings), -EINVAL when corrupt. */
-int die_read(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-		    struct dw_cur *c, struct dw_die *die)
+int dw_die__read(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+		 struct dw_cur *c, struct dw_die *die)
 {
 	uint64_t code = cur_uleb(c);
 	const struct dw_abbrev *a;
@@ -419,12 +419,12 @@ int die_read(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 	a = abbrev_find(ab, code);
 	if (!a)
 		return -EINVAL;
-	return die_attrs(cu, ab, a, c, die);
+	return dw_die__attrs(cu, ab, a, c, die);
 }
 
 /* Skips the attributes of a DIE with abbrev a. */
-void attrs_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-		       const struct dw_abbrev *a, struct dw_cur *c)
+void dw_die__skip_attrs(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+			const struct dw_abbrev *a, struct dw_cur *c)
 {
 	struct dw_val v;
 
@@ -433,14 +433,14 @@ void attrs_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 		return;
 	}
 	for (uint32_t i = 0; i < a->n_spec && !c->bad; i++)
-		form_read(cu, c, ab->specs[a->spec + i].form, 0, &v);
+		dw_val__read(cu, c, ab->specs[a->spec + i].form, 0, &v);
 }
 
 /* Moves c past the children of the DIE just read (whose sibling, if any,
  * is given): one jump when the sibling is sane, else DIE by DIE. */
-void children_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
-			  const struct dw_val *sibling, const uint8_t *base,
-			  struct dw_cur *c)
+void dw_die__skip_children(const struct dw_cu *cu, const struct dw_abbrevs *ab,
+			   const struct dw_val *sibling, const uint8_t *base,
+			   struct dw_cur *c)
 {
 	size_t level = 1;
 
@@ -464,7 +464,7 @@ void children_skip(const struct dw_cu *cu, const struct dw_abbrevs *ab,
 			c->bad = true;
 			break;
 		}
-		attrs_skip(cu, ab, a, c);
+		dw_die__skip_attrs(cu, ab, a, c);
 		if (a->children)
 			level++;
 	}
@@ -490,7 +490,7 @@ static const struct dw_cu *file_cu_at(const struct dw_file *f, uint64_t off)
 
 /* The unit a reference points into, or NULL (a split unit's only while it
  * is read; the supplementary file's only when we have it). */
-const struct dw_cu *cu_at(const struct sym_dwarf *d, uint64_t ref)
+const struct dw_cu *dw_cu__at(const struct sym_dwarf *d, uint64_t ref)
 {
 	uint32_t space = REF_SPACE(ref);
 	uint64_t off = REF_OFF(ref);
@@ -534,20 +534,20 @@ static int ranges_v5(struct sym_dwarf *d, const struct dw_cu *cu,
 			return 0;
 		case DW_RLE_base_addressx:
 			x.u = cur_uleb(&c);
-			if (!val_addr(cu, &x, &base))
+			if (!dw_val__addr(cu, &x, &base))
 				return 0;
 			continue;
 		case DW_RLE_startx_endx:
 			x.u = cur_uleb(&c);
-			if (!val_addr(cu, &x, &lo))
+			if (!dw_val__addr(cu, &x, &lo))
 				return 0;
 			x.u = cur_uleb(&c);
-			if (!val_addr(cu, &x, &hi))
+			if (!dw_val__addr(cu, &x, &hi))
 				return 0;
 			break;
 		case DW_RLE_startx_length:
 			x.u = cur_uleb(&c);
-			if (!val_addr(cu, &x, &lo))
+			if (!dw_val__addr(cu, &x, &lo))
 				return 0;
 			hi = lo + cur_uleb(&c);
 			break;
@@ -607,16 +607,16 @@ static int ranges_v4(struct sym_dwarf *d, const struct dw_cu *cu,
  * Calls fn for each address range of die (low_pc/high_pc or DW_AT_ranges).
  * Returns 1 when the DIE has ranges, 0 when none, or fn's -errno.
  */
-int die_ranges(struct sym_dwarf *d, const struct dw_cu *cu,
-		      const struct dw_die *die, range_fn fn, void *arg)
+int dw_die__ranges(struct sym_dwarf *d, const struct dw_cu *cu,
+		   const struct dw_die *die, range_fn fn, void *arg)
 {
 	uint64_t lo, hi;
 	int r;
 
-	if (val_addr(cu, &die->low, &lo) && die->high.kind != V_NONE) {
+	if (dw_val__addr(cu, &die->low, &lo) && die->high.kind != V_NONE) {
 		if (die->high.kind == V_U)
 			hi = lo + die->high.u;
-		else if (!val_addr(cu, &die->high, &hi))
+		else if (!dw_val__addr(cu, &die->high, &hi))
 			return 0;
 		if (lo >= hi || lo == 0)
 			return 0;
@@ -632,7 +632,7 @@ int die_ranges(struct sym_dwarf *d, const struct dw_cu *cu,
 	return r < 0 ? r : 1;
 }
 
-void abbrevs_fini(struct dw_abbrevs *ab)
+void dw_abbrevs__fini(struct dw_abbrevs *ab)
 {
 	free(ab->v);
 	free(ab->specs);

@@ -43,13 +43,13 @@ static int scope_add(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu 
 	size_t n_raw = d->n_raw;
 	int r;
 
-	r = die_ranges(d, ucu, die, raw_add, &proto);
+	r = dw_die__ranges(d, ucu, die, raw_add, &proto);
 	if (r <= 0) {
 		*ret_scope = -1;
 		return r;
 	}
 	d->name_lost = false;
-	r = die_name(d, ucu, die, off, 0, &sc.name);
+	r = dw_die__name(d, ucu, die, off, 0, &sc.name);
 	if (r < 0)
 		return r;
 	sc.lost = !sc.name && d->name_lost;
@@ -105,8 +105,8 @@ static bool tag_scope(uint16_t tag)
  * most without decoding an attribute. A corrupt DIE ends the walk,
  * keeping what was read. Returns 0 or -ENOMEM.
  */
-int walk(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
-		struct dw_cur *c)
+int dw_scopes__walk(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
+		    struct dw_cur *c)
 {
 	static const struct dw_val no_sibling = { .kind = V_NONE };
 	const uint8_t *info = d->unit_base;
@@ -135,12 +135,12 @@ int walk(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
 			break;
 		}
 		if (!tag_scope(a->tag) && !tag_container(a->tag) && !a->sibling) {
-			attrs_skip(ucu, ab, a, c);
+			dw_die__skip_attrs(ucu, ab, a, c);
 			if (a->children)
-				children_skip(ucu, ab, &no_sibling, info, c);
+				dw_die__skip_children(ucu, ab, &no_sibling, info, c);
 			continue;
 		}
-		if (die_attrs(ucu, ab, a, c, &die) < 0)
+		if (dw_die__attrs(ucu, ab, a, c, &die) < 0)
 			break;
 		if (tag_scope(a->tag)) {
 			int32_t scope;
@@ -161,7 +161,7 @@ int walk(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu *cu,
 		if (descend && depth < MAX_DIE_DEPTH)
 			parents[++depth] = parent;
 		else
-			children_skip(ucu, ab, &die.sibling, info, c);
+			dw_die__skip_children(ucu, ab, &die.sibling, info, c);
 	}
 	return 0;
 }
@@ -239,7 +239,7 @@ static void raw_sort(struct dw_raw_range *v, struct dw_raw_range *tmp, size_t n)
 		memcpy(v, src, n * sizeof(*v));
 }
 
-int build_ivals(struct sym_dwarf *d, struct dw_cu *cu)
+int dw_scopes__build_ivals(struct sym_dwarf *d, struct dw_cu *cu)
 {
 	struct dw_raw_range *stack;
 	size_t top = 0, cap = 0;

@@ -21,10 +21,10 @@ static const char *const sec_names[SEC_N] = {
 	"addr", "ranges", "cu_index",
 };
 
-void file_free(struct dw_file *f)
+void dw_file__free(struct dw_file *f)
 {
 	for (size_t i = 0; i < f->n_cus; i++)
-		cu_drop(&f->cus[i]);
+		dw_cu__drop(&f->cus[i]);
 	for (int i = 0; i < SEC_N; i++)
 		if (f->sec[i].owned)
 			free(f->sec[i].p);
@@ -98,7 +98,7 @@ static int sect_load(struct sym_dwarf *d, int fd, uint64_t file_size, Elf *elf,
 		}
 		size = (size_t)z.size;
 	} else if (id == SEC_INFO || id == SEC_LINE) {
-		/* read a unit at a time through a window (sect_read()) */
+		/* read a unit at a time through a window (dw_sect__read()) */
 		*out = (struct dw_sect){ .size = shdr->sh_size, .file_off = shdr->sh_offset,
 					 .fd = fd, .present = true };
 		return 0;
@@ -128,8 +128,8 @@ static int sect_load(struct sym_dwarf *d, int fd, uint64_t file_size, Elf *elf,
 	return 0;
 }
 
-const uint8_t *sect_read(const struct dw_sect *s, uint64_t off, uint64_t len,
-				struct dw_win *w)
+const uint8_t *dw_sect__read(const struct dw_sect *s, uint64_t off, uint64_t len,
+			     struct dw_win *w)
 {
 	if (!s->present || off > s->size || len > s->size - off)
 		return NULL;
@@ -158,7 +158,7 @@ const uint8_t *sect_read(const struct dw_sect *s, uint64_t off, uint64_t len,
  * .dwo or .dwp's when dwo). Returns 0 (sections that cannot be read are
  * left out and counted), -ENODATA when it is no little-endian ELF file,
  * or -ENOMEM. */
-int file_load(struct sym_dwarf *d, struct dw_file *f, int fd, bool dwo)
+int dw_file__load(struct sym_dwarf *d, struct dw_file *f, int fd, bool dwo)
 {
 	Elf *elf;
 	Elf_Scn *scn = NULL;

@@ -114,7 +114,7 @@ static int dwo_open(struct sym_dwarf *d, const struct dw_cu *sk)
 	free(path);
 	if (fd < 0)
 		return fd == -ENOMEM ? fd : -ENOENT;
-	r = file_load(d, &d->dwo, fd, true);
+	r = dw_file__load(d, &d->dwo, fd, true);
 	if (r < 0)
 		return r;
 	if (!d->dwo.sec[SEC_INFO].present || !d->dwo.sec[SEC_ABBREV].present)
@@ -125,9 +125,9 @@ static int dwo_open(struct sym_dwarf *d, const struct dw_cu *sk)
 }
 
 /* Forgets the split unit read last (and closes its .dwo). */
-void split_end(struct sym_dwarf *d)
+void dw_split__end(struct sym_dwarf *d)
 {
-	file_free(&d->dwo);
+	dw_file__free(&d->dwo);
 	memset(d->split_sec, 0, sizeof(d->split_sec));
 	d->split = (struct dw_cu){ 0 };
 	/* the views are gone: so are abbreviations parsed from them */
@@ -143,21 +143,21 @@ void split_end(struct sym_dwarf *d)
  * the dwo id. Returns 1 when found, 0 when not (sk->issue says why), or
  * -ENOMEM.
  */
-int split_begin(struct sym_dwarf *d, struct dw_cu *sk, size_t index)
+int dw_split__begin(struct sym_dwarf *d, struct dw_cu *sk, size_t index)
 {
 	const struct dw_sect *info;
 	uint64_t off = 0, next;
 	bool found = false, other = false;
 	int r;
 
-	split_end(d);
+	dw_split__end(d);
 	if (!(d->dwp.sec[SEC_CU_INDEX].present && sk->has_dwo_id && dwp_find(d, sk->dwo_id))) {
 		memset(d->split_sec, 0, sizeof(d->split_sec));
 		r = dwo_open(d, sk);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
-			split_end(d);
+			dw_split__end(d);
 			sk->issue = r == -ENOENT ? SYM_DEBUG_DWO_MISSING : SYM_DEBUG_CORRUPT;
 			return 0;
 		}
@@ -171,7 +171,7 @@ int split_begin(struct sym_dwarf *d, struct dw_cu *sk, size_t index)
 		struct dw_cu cu;
 		struct dw_die die;
 
-		r = unit_header(d, info, off, &cu, &next);
+		r = dw_cu__read_header(d, info, off, &cu, &next);
 		if (r < 0)
 			break;
 		off = next;
@@ -180,7 +180,7 @@ int split_begin(struct sym_dwarf *d, struct dw_cu *sk, size_t index)
 		cu.sec = d->split_sec;
 		cu.space = SPACE_SPLIT + (uint32_t)index;
 		cu.addr_base = sk->addr_base;
-		r = unit_die_read(d, &cu, &die);
+		r = dw_cu__read_unit_die(d, &cu, &die);
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -193,10 +193,10 @@ int split_begin(struct sym_dwarf *d, struct dw_cu *sk, size_t index)
 			other = true;
 			continue;
 		}
-		unit_bases(&cu, &die);
+		dw_cu__set_bases(&cu, &die);
 		/* what the skeleton says for the whole unit */
 		cu.addr_base = sk->addr_base;
-		if (!val_addr(&cu, &die.low, &cu.base))
+		if (!dw_val__addr(&cu, &die.low, &cu.base))
 			cu.base = sk->base;
 		cu.ranges_base = sk->dwo_ranges_base;
 		cu.comp_dir = sk->comp_dir;
@@ -205,7 +205,7 @@ int split_begin(struct sym_dwarf *d, struct dw_cu *sk, size_t index)
 		found = true;
 	}
 	if (!found) {
-		split_end(d);
+		dw_split__end(d);
 		sk->issue = other ? SYM_DEBUG_DWO_MISMATCH : SYM_DEBUG_CORRUPT;
 		return 0;
 	}

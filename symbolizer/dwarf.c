@@ -36,7 +36,7 @@
 
 #include "common.h"
 
-void cu_drop(struct dw_cu *cu)
+void dw_cu__drop(struct dw_cu *cu)
 {
 	free(cu->lines);
 	free(cu->files);
@@ -62,7 +62,7 @@ static void windows_free(struct sym_dwarf *d)
 		*w[i] = (struct dw_win){ 0 };
 	}
 	d->other = NULL;
-	pidx_free(d);
+	dw_pidx__fini(d);
 }
 
 /* ---- units ------------------------------------------------------------------ */
@@ -95,12 +95,12 @@ static int curange_cmp(const void *pa, const void *pb)
  * to read (another version, address size), or -EINVAL when the header is
  * corrupt (the list ends there).
  */
-int unit_header(struct sym_dwarf *d, const struct dw_sect *info, uint64_t off,
+int dw_cu__read_header(struct sym_dwarf *d, const struct dw_sect *info, uint64_t off,
 		       struct dw_cu *cu, uint64_t *ret_next)
 {
 	/* the longest unit header: 64-bit DWARF 5 type unit */
 	uint64_t want = MIN(40, info->size - off);
-	const uint8_t *p = sect_read(info, off, want, &d->win_unit);
+	const uint8_t *p = dw_sect__read(info, off, want, &d->win_unit);
 	struct dw_cur c = { .p = p, .end = p ? p + want : NULL, .bad = !p };
 	uint64_t len = cur_u(&c, 4), abbrev_off, end;
 	uint8_t off_size = 4, addr_size, type = DW_UT_compile;
@@ -144,9 +144,9 @@ int unit_header(struct sym_dwarf *d, const struct dw_sect *info, uint64_t off,
 
 /* Reads the unit DIE of cu (abbrevs into d->ab_cur). Returns 1 and *die,
  * 0 when it cannot be read (cu->issue says why), or -ENOMEM. */
-int unit_die_read(struct sym_dwarf *d, struct dw_cu *cu, struct dw_die *die)
+int dw_cu__read_unit_die(struct sym_dwarf *d, struct dw_cu *cu, struct dw_die *die)
 {
-	int r = abbrevs_load(d, &d->ab_cur, cu);
+	int r = dw_abbrevs__load(d, &d->ab_cur, cu);
 
 	if (r < 0) {
 		cu->issue = SYM_DEBUG_CORRUPT;
@@ -155,13 +155,14 @@ int unit_die_read(struct sym_dwarf *d, struct dw_cu *cu, struct dw_die *die)
 	/* The unit DIE is near the start: read a little of the unit, all of
 	 * it only when the DIE does not fit (a huge inline producer string). */
 	for (uint64_t want = MIN(UNIT_DIE_READ, cu->end - cu->die_off);; want = cu->end - cu->die_off) {
-		const uint8_t *p = sect_read(&cu->sec[SEC_INFO], cu->die_off, want, &d->win_unit);
+		const uint8_t *p = dw_sect__read(&cu->sec[SEC_INFO], cu->die_off, want,
+						 &d->win_unit);
 		struct dw_cur c;
 
 		if (!p)
 			return 0;
 		c = (struct dw_cur){ .p = p, .end = p + want };
-		r = die_read(cu, &d->ab_cur, &c, die);
+		r = dw_die__read(cu, &d->ab_cur, &c, die);
 		if (r > 0)
 			return 1;
 		if (r == 0 || want == cu->end - cu->die_off) {
@@ -173,7 +174,7 @@ int unit_die_read(struct sym_dwarf *d, struct dw_cu *cu, struct dw_die *die)
 
 /* The bases of cu from its unit DIE: DWARF 5's default to just past the
  * first table header; a DWARF 4 split unit's string offsets have none. */
-void unit_bases(struct dw_cu *cu, const struct dw_die *die)
+void dw_cu__set_bases(struct dw_cu *cu, const struct dw_die *die)
 {
 	bool wide = cu->off_size == 8;
 
@@ -182,7 +183,7 @@ void unit_bases(struct dw_cu *cu, const struct dw_die *die)
 	cu->addr_base = die->addr_base.kind == V_U ? die->addr_base.u : wide ? 16 : 8;
 	cu->rnglists_base = die->rnglists_base.kind == V_U ? die->rnglists_base.u :
 			    wide ? 20 : 12;
-	if (!val_addr(cu, &die->low, &cu->base))
+	if (!dw_val__addr(cu, &die->low, &cu->base))
 		cu->base = 0;
 }
 
@@ -195,14 +196,14 @@ static int unit_die(struct sym_dwarf *d, struct dw_cu *cu, size_t *cap_ranges)
 	const char *s;
 	int r;
 
-	r = unit_die_read(d, cu, &die);
+	r = dw_cu__read_unit_die(d, cu, &die);
 	if (r <= 0) {
 		if (r == 0 && cu->issue)
 			d->issues[cu->issue]++;
 		return r;
 	}
-	unit_bases(cu, &die);
-	s = val_str(d, cu, &die.comp_dir);
+	dw_cu__set_bases(cu, &die);
+	s = dw_val__str(d, cu, &die.comp_dir);
 	if (s) {
 		cu->comp_dir = sym_strings__intern(&d->strings, s, strlen(s));
 		if (!cu->comp_dir)
@@ -217,7 +218,7 @@ static int unit_die(struct sym_dwarf *d, struct dw_cu *cu, size_t *cap_ranges)
 	 * DW_AT_dwo_name; lines and ranges are here. */
 	if (cu->unit_type == DW_UT_skeleton || die.dwo_name.kind != V_NONE) {
 		cu->split = true;
-		s = val_str(d, cu, &die.dwo_name);
+		s = dw_val__str(d, cu, &die.dwo_name);
 		if (s) {
 			cu->dwo_name = sym_strings__intern(&d->strings, s, strlen(s));
 			if (!cu->dwo_name)
@@ -230,7 +231,7 @@ static int unit_die(struct sym_dwarf *d, struct dw_cu *cu, size_t *cap_ranges)
 		if (die.ranges_base.kind == V_U)
 			cu->dwo_ranges_base = die.ranges_base.u;
 	}
-	r = die_ranges(d, cu, &die, curange_add, cap_ranges);
+	r = dw_die__ranges(d, cu, &die, curange_add, cap_ranges);
 	return r < 0 ? r : 0;
 }
 
@@ -247,7 +248,7 @@ static int list_cus(struct sym_dwarf *d, struct dw_file *f, uint32_t space, bool
 	while (off < info->size) {
 		struct dw_cu cu;
 
-		r = unit_header(d, info, off, &cu, &next);
+		r = dw_cu__read_header(d, info, off, &cu, &next);
 		if (r < 0) {
 			d->issues[SYM_DEBUG_CORRUPT]++;
 			break;
@@ -288,17 +289,17 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 	}
 	d->n_raw = 0;
 	if (cu->has_lines)
-		r = read_lines(d, cu, NULL, cu->stmt_list);
+		r = dw_lines__read(d, cu, NULL, cu->stmt_list);
 	if (r == 0 && cu->split) {
-		r = split_begin(d, cu, (size_t)(cu - d->main.cus));
+		r = dw_split__begin(d, cu, (size_t)(cu - d->main.cus));
 		ucu = r > 0 ? &d->split : NULL;
 		/* the .dwo's file table numbers DW_AT_call_file */
 		if (ucu && d->split_sec[SEC_LINE].present)
-			r = read_lines(d, cu, ucu, 0);
+			r = dw_lines__read(d, cu, ucu, 0);
 		r = r < 0 ? r : 0;
 	}
 	if (r == 0 && ucu) {
-		r = abbrevs_load(d, &d->ab_cur, ucu);
+		r = dw_abbrevs__load(d, &d->ab_cur, ucu);
 		if (r == -EINVAL) {
 			cu->issue = cu->issue ? cu->issue : SYM_DEBUG_CORRUPT;
 			r = 0;
@@ -306,8 +307,8 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 		}
 	}
 	if (r == 0 && ucu) {
-		d->unit_base = sect_read(&ucu->sec[SEC_INFO], ucu->off, ucu->end - ucu->off,
-					 &d->win_unit);
+		d->unit_base = dw_sect__read(&ucu->sec[SEC_INFO], ucu->off, ucu->end - ucu->off,
+					     &d->win_unit);
 		if (!d->unit_base)
 			cu->failed = true;  /* the file shrank under us */
 	}
@@ -315,22 +316,22 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 		d->loading = ucu;
 		c = (struct dw_cur){ .p = d->unit_base + (ucu->die_off - ucu->off),
 				     .end = d->unit_base + (ucu->end - ucu->off) };
-		r = die_read(ucu, &d->ab_cur, &c, &die);
+		r = dw_die__read(ucu, &d->ab_cur, &c, &die);
 		if (r > 0 && die.children)
-			r = walk(d, ucu, cu, &c);
+			r = dw_scopes__walk(d, ucu, cu, &c);
 		r = r < 0 && r != -EINVAL ? r : 0;
 		if (c.bad && !cu->issue)
 			cu->issue = c.unknown ? SYM_DEBUG_UNKNOWN_FORM : SYM_DEBUG_CORRUPT;
 	}
 	if (r == 0)
-		r = build_ivals(d, cu);
+		r = dw_scopes__build_ivals(d, cu);
 	d->loading = NULL;
 	d->unit_base = NULL;
 	windows_free(d);
-	split_end(d);
+	dw_split__end(d);
 	if (r < 0) {
 		/* Out of memory: forget the half-read CU, try again later. */
-		cu_drop(cu);
+		dw_cu__drop(cu);
 		cu->loaded = false;
 		cu->failed = false;
 		return r;
@@ -355,13 +356,13 @@ static int alt_load(struct sym_dwarf *d, int alt_fd)
 
 	if (fd < 0)
 		return -errno;
-	r = file_load(d, &d->alt, fd, false);
+	r = dw_file__load(d, &d->alt, fd, false);
 	if (r == 0 && d->alt.sec[SEC_INFO].present && d->alt.sec[SEC_ABBREV].present)
 		r = list_cus(d, &d->alt, SPACE_ALT, false);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0 || d->alt.n_cus == 0) {
-		file_free(&d->alt);
+		dw_file__free(&d->alt);
 		d->alt_issue = SYM_DEBUG_CORRUPT;
 		d->issues[SYM_DEBUG_CORRUPT]++;
 	}
@@ -385,7 +386,7 @@ int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
 		free(d);
 		return r;
 	}
-	r = file_load(d, &d->main, dfd, false);
+	r = dw_file__load(d, &d->main, dfd, false);
 	if (r == 0 && files && files->alt_fd >= 0)
 		r = alt_load(d, files->alt_fd);
 	else if (r == 0 && files && files->alt_issue) {
@@ -394,9 +395,9 @@ int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
 	}
 	if (r == 0 && files && files->dwp_fd >= 0) {
 		dfd = fcntl(files->dwp_fd, F_DUPFD_CLOEXEC, 3);
-		r = dfd < 0 ? -errno : file_load(d, &d->dwp, dfd, true);
+		r = dfd < 0 ? -errno : dw_file__load(d, &d->dwp, dfd, true);
 		if (r == -ENODATA) {
-			file_free(&d->dwp);
+			dw_file__free(&d->dwp);
 			d->issues[SYM_DEBUG_CORRUPT]++;
 			r = 0;
 		}
@@ -426,17 +427,17 @@ void sym_dwarf__free(struct sym_dwarf *d)
 {
 	if (!d)
 		return;
-	split_end(d);
-	file_free(&d->main);
-	file_free(&d->alt);
-	file_free(&d->dwp);
+	dw_split__end(d);
+	dw_file__free(&d->main);
+	dw_file__free(&d->alt);
+	dw_file__free(&d->dwp);
 	free(d->ranges);
 	free(d->names);
 	free(d->raw);
 	free(d->rows);
 	free(d->seqs);
-	abbrevs_fini(&d->ab_cur);
-	abbrevs_fini(&d->ab_other);
+	dw_abbrevs__fini(&d->ab_cur);
+	dw_abbrevs__fini(&d->ab_other);
 	windows_free(d);
 	sym_strings__fini(&d->strings);
 	if (d->root_fd >= 0)
