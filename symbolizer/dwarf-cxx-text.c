@@ -3,7 +3,7 @@
  * dwarf-cxx-text.c — the text of C++ names built from DWARF, without
  * DWARF: base type names as the demangler spells them, the extent of
  * template argument lists, and GCC's spelling of template arguments (in
- * DW_AT_name) rewritten the demangler's way.
+ * DW_AT_name) rewritten the demangler's way, std's short names.
  */
 #include "dwarf-internal.h"
 #include "dwarf-cxx.h"
@@ -202,4 +202,25 @@ void dw_cxx__gcc_args(const char *s, size_t n, struct nbuf *b, int depth)
 	if (nb_last(b) == '>')
 		nb_str(b, " ");
 	nb_str(b, ">");
+}
+
+/*
+ * The demangler's short names of std's character streams and (old ABI)
+ * string: a name that spells one out in full is written the short way.
+ */
+void dw_cxx__std_abbrev(struct nbuf *b)
+{
+	static const char *const map[][2] = {
+		{ "std::basic_string<char, std::char_traits<char>, std::allocator<char> >",
+		  "std::string" },
+		{ "std::basic_istream<char, std::char_traits<char> >", "std::istream" },
+		{ "std::basic_ostream<char, std::char_traits<char> >", "std::ostream" },
+		{ "std::basic_iostream<char, std::char_traits<char> >", "std::iostream" },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]) && !b->err; i++)
+		if (b->len && !strcmp(b->p, map[i][0])) {
+			b->len = 0;
+			nb_str(b, map[i][1]);
+		}
 }

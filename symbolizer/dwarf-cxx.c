@@ -1,7 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dwarf-cxx.c — C++ names built from DWARF where GCC writes no linkage
- * name, as the demangler would print the mangled one.
+ * dwarf-cxx.c — C++ names built from DWARF. Where GCC leaves
+ * DW_AT_linkage_name out (functions with internal linkage: in anonymous
+ * namespaces, static, templates instantiated with a local type such as a
+ * lambda, lambdas' operator()), the name is built from the DIEs as
+ * libiberty's demangler (nm -C, addr2line -C, perf) would print the linkage
+ * name: enclosing namespaces ("(anonymous namespace)") and classes from the
+ * unit's parent index, template arguments from the template parameter DIEs
+ * (types printed the demangler's way: "long", "char const*", "int
+ * (*)(int)", "std::vector<int, std::allocator<int> >",
+ * "main::{lambda(int)#1}"), the parameter list, "const" methods, and the
+ * return type of template functions. What DWARF does not say cannot be
+ * matched: a return or parameter type the mangled name writes as
+ * a dependent type (std::enable_if<...>::type) comes out resolved, and a
+ * lambda's number is its place among the lambdas of its function, as GCC
+ * numbers them. Anything the builder does not know (an unknown tag, a type
+ * unit, a reference it cannot follow) gives up: the DIE's own name is used.
+ *
+ * One subsystem in one file: its functions call each other recursively (a
+ * type names its scope, whose template arguments are types, whose scope
+ * may be a function). Its bounds: the recursion is at most
+ * MAX_BUILD_DEPTH deep (checked where it passes: put_scope(),
+ * put_type_at(), cxx_build()), a name at most MAX_BUILT_NAME bytes
+ * (nb_add()); a scope, or a type without a declarator around it, is built
+ * once per DIE (what it gave, or that it failed, is kept in the names
+ * table); only -ENOMEM leaves the builder, any other failure leaves the
+ * DIE's own name.
  */
 #include "dwarf-internal.h"
 #include "dwarf-cxx.h"
@@ -14,28 +38,6 @@
 
 static int cxx_build(struct sym_dwarf *d, uint64_t off, bool ret, struct nbuf *out,
 		     int depth);
-
-/* ---- C++ names built from DWARF --------------------------------------------- */
-
-/*
- * Where GCC leaves DW_AT_linkage_name out (functions with internal
- * linkage: in anonymous namespaces, static, templates instantiated with a
- * local type such as a lambda, lambdas' operator()), the name is built
- * from the DIEs as libiberty's demangler (nm -C, addr2line -C, perf)
- * would print the linkage name: enclosing namespaces ("(anonymous
- * namespace)") and classes from the unit's parent index, template
- * arguments from the template parameter DIEs (types printed the
- * demangler's way: "long", "char const*", "int (*)(int)",
- * "std::vector<int, std::allocator<int> >", "main::{lambda(int)#1}"), the
- * parameter list, "const" methods, and the return type of template
- * functions. Types are named once per DIE (the names table caches them
- * beside the functions). What DWARF does not say cannot be matched: a
- * return or parameter type the mangled name writes as a dependent type
- * (std::enable_if<...>::type) comes out resolved, and a lambda's number
- * is its place among the lambdas of its function, as GCC numbers them.
- * Anything the builder does not know (an unknown tag, a type unit, a
- * reference it cannot follow) gives up: the DIE's own name is used.
- */
 
 /* Appends the name of the type or scope DIE at off when it was built
  * before (the names table holds them beside the functions' names, by DIE
@@ -438,27 +440,6 @@ static void put_closure(struct sym_dwarf *d, const struct dw_ndie *t,
 	nb_str(b, num);
 }
 
-/*
- * The demangler's short names of std's character streams and (old ABI)
- * string: a name that spells one out in full is written the short way.
- */
-static void std_abbrev(struct nbuf *b)
-{
-	static const char *const map[][2] = {
-		{ "std::basic_string<char, std::char_traits<char>, std::allocator<char> >",
-		  "std::string" },
-		{ "std::basic_istream<char, std::char_traits<char> >", "std::istream" },
-		{ "std::basic_ostream<char, std::char_traits<char> >", "std::ostream" },
-		{ "std::basic_iostream<char, std::char_traits<char> >", "std::iostream" },
-	};
-
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]) && !b->err; i++)
-		if (b->len && !strcmp(b->p, map[i][0])) {
-			b->len = 0;
-			nb_str(b, map[i][1]);
-		}
-}
-
 /* The qualified name of a namespace, class, struct, union or enum (also
  * a lambda's closure type): "geo::Vec<double, 8>", cached by offset. */
 static void put_scope(struct sym_dwarf *d, const struct dw_ndie *t, struct nbuf *b,
@@ -499,7 +480,7 @@ static void put_scope(struct sym_dwarf *d, const struct dw_ndie *t, struct nbuf 
 	} else {
 		nb_fail(&q, r < 0 ? r : -EINVAL);  /* {unnamed type#N}: not built */
 	}
-	std_abbrev(&q);
+	dw_cxx__std_abbrev(&q);
 	cache_take(d, t->off, &q, b);
 }
 

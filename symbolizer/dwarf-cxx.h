@@ -89,3 +89,8 @@ int dw_cxx__count_args(const char *lt, const char *gt);
  * brackets), with the demangler's spaces; b->err when it cannot be
  * rewritten surely. */
 void dw_cxx__gcc_args(const char *s, size_t n, struct nbuf *b, int depth);
+
+/* A name that spells out std's character streams or (old ABI) string in
+ * full ("std::basic_ostream<char, std::char_traits<char> >") becomes the
+ * demangler's short name ("std::ostream"). */
+void dw_cxx__std_abbrev(struct nbuf *b);

@@ -3,8 +3,11 @@
  * dwarf-internal.h — what the files of the DWARF reader share: the DWARF
  * constants used, a file's sections and the bounds-checked cursor over
  * them, the sym_dwarf object with its units and their tables, and the
- * functions one file calls in another. Private to the DWARF files; the rest
- * of symbolizer/ sees sym_dwarf through sym-internal.h.
+ * functions one file calls in another (DESIGN.md says which file owns
+ * what). Every read goes through the cursor, bounds-checked against its
+ * unit or section: corrupt input ends the unit being read, never the
+ * process. Private to the DWARF files; the rest of symbolizer/ sees
+ * sym_dwarf through sym-internal.h.
  */
 #pragma once
 
@@ -379,7 +382,7 @@ struct dw_pentry {
 };
 
 /* Which DIE encloses which, for one unit, in DIE order (built when a name
- * needs its enclosing namespaces and classes; see pidx_get()). */
+ * needs its enclosing namespaces and classes, dwarf-names.c). */
 struct dw_pidx {
 	const struct dw_cu *cu;  /* NULL: empty */
 	struct dw_pentry *v;
@@ -521,7 +524,7 @@ struct dw_val {
 	uint8_t kind;
 };
 
-/* The attributes of a DIE this file uses; kind V_NONE when absent. */
+/* The attributes of a DIE the reader keeps; kind V_NONE when absent. */
 struct dw_die {
 	uint16_t tag;
 	bool children;

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dwarf-names.c — the name of a subprogram DIE: its linkage name, its own
- * name or one built for C++ (dwarf-cxx.c), following abstract_origin and
- * specification across units and files, cached by DIE reference; and the
- * DIE tree as the name builder walks it (DIEs by reference, parents).
+ * dwarf-names.c — the name of a subprogram DIE: its mangled linkage name
+ * (the session demangles it), else in C++ one built from the DIEs
+ * (dwarf-cxx.c), else its own name, following abstract_origin and
+ * specification across units and files (a reference carries its file),
+ * cached by DIE reference in the names table; and the DIE tree as the
+ * name builder walks it: DIEs by reference, and a unit's parent index,
+ * built on first need and dropped with the CU's scratch.
  */
 #include "dwarf-internal.h"
 

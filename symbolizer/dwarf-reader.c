@@ -269,7 +269,7 @@ void dw_val__read(const struct dw_cu *cu, struct dw_cur *c, uint16_t form,
 }
 
 /* A string in .debug_str / .debug_line_str (in-memory string sections
- * end in a NUL, see sect_load()), or NULL. */
+ * end in a NUL, see dw_file__load()), or NULL. */
 static const char *sect_str(const struct dw_sect *s, uint64_t off)
 {
 	return s->p && off < s->size ? (const char *)s->p + off : NULL;

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dwarf.c — DWARF line tables and inlined subroutines of one binary (or of
- * its separate debug file), read by our own DWARF 2-5 decoder. Opening
- * reads the debug sections and lists the compile units and their address
- * ranges only; a CU's line table and scope tree (subprograms and inlined
- * subroutines, nested) are read on the first lookup that falls into it and
- * kept as sorted arrays:
+ * dwarf.c — the sym_dwarf object: the DWARF line tables and inlined
+ * subroutines of one binary (or of its separate debug file), read by our
+ * own DWARF 2-5 decoder (dwarf-reader.c). Opening reads the debug sections
+ * (dwarf-sections.c) of the file, of its supplementary (dwz) file and of
+ * its .dwp, and lists the units and the compile units' address ranges
+ * only. A CU's line table (dwarf-lines.c) and scope tree (subprograms and
+ * inlined subroutines, nested: dwarf-scopes.c, named by dwarf-names.c) are
+ * read on the first lookup that falls into it, a skeleton's from its split
+ * unit (dwarf-split.c), and kept as sorted arrays:
  *
  *   lines   address -> (file, line), last row at an address wins (as BFD)
  *   ivals   disjoint address intervals -> innermost scope
@@ -13,18 +16,12 @@
  *
  * so a lookup is three binary searches and a walk up the parents. Sits
  * below elf.c's symbol table: the session asks here first for names, lines
- * and inline chains, and falls back to ELF symbols for names. Names are
- * linkage names (the session demangles them), or in C++, where GCC writes
- * none, built from the DIEs as the demangler would write them (see "C++
- * names built from DWARF").
+ * and inline chains, and falls back to ELF symbols for names.
  *
  * Why not libdwarf: reading a CU's scope tree through one libdwarf call
  * per attribute, with a malloc'd object per DIE, attribute and line row,
- * made a cold lookup slower than addr2line. Here a CU is one pass over its
- * bytes: DIEs whose tags cannot hold code are skipped by their abbrev's
- * fixed size (or their DW_AT_sibling), and only the attributes a scope
- * needs are decoded. Every read is bounds-checked against the unit or the
- * section; corrupt input ends the unit being read, never the process.
+ * made a cold lookup slower than addr2line; here a CU is one pass over
+ * its bytes (dwarf-scopes.c).
  */
 #include "dwarf-internal.h"
 
@@ -35,6 +32,8 @@
 #include <unistd.h>
 
 #include "common.h"
+
+/* ---- a unit's tables, and the scratch of reading one ------------------- */
 
 void dw_cu__drop(struct dw_cu *cu)
 {
@@ -347,6 +346,8 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 		    cu->cap_scopes * sizeof(*cu->scopes) + cu->n_ivals * sizeof(*cu->ivals);
 	return 0;
 }
+
+/* ---- the object ---------------------------------------------------------- */
 
 /* The supplementary file: its units, so that references into it find
  * their DIEs. A file without them is one we do not have. */
