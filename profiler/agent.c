@@ -24,7 +24,10 @@
  * big blocks are mmapped, see M_MMAP_THRESHOLD below). What eviction
  * cannot shrink, interned names and process snapshots, is dropped after a
  * flush by starting the symbolizer afresh when it holds more than B/4.
- * /metrics shows each cache's bytes and evictions.
+ * The web server's requests in flight (queries running, answers being
+ * sent) are bounded at B/2 by the server itself (web.h memory_budget;
+ * `ember serve` also gives it half of its own --memory). /metrics shows each
+ * cache's bytes and evictions, and the server's.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -45,6 +48,7 @@
 #define AGENT_DEFAULT_FREQ 19
 #define AGENT_DEFAULT_DB "ember.db"
 #define AGENT_DEFAULT_MEMORY_MB 256
+#define SERVE_DEFAULT_MEMORY_MB 256
 
 static volatile sig_atomic_t got_stop_signal;
 
@@ -156,7 +160,8 @@ static void print_url(const char *addr, uint16_t port)
 static void serve_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ember serve --db FILE [--listen ADDRESS:PORT] [--allow-host NAME]...\n"
+		"Usage: ember serve --db FILE [--listen ADDRESS:PORT] [--memory MB]\n"
+		"                   [--allow-host NAME]...\n"
 		"\n"
 		"Serve the web UI and its JSON API (web/API.md), /metrics and /healthz\n"
 		"over an existing Ember database, read-only: nothing is ever written to\n"
@@ -167,9 +172,12 @@ static void serve_usage(FILE *out)
 		"  -L, --listen ADDR:PORT  address to listen on (default %s:%d; give\n"
 		"                        0.0.0.0 or [::] only on a trusted network: the\n"
 		"                        API has no authentication)\n"
+		"  -m, --memory MB       memory budget (default %d): requests in flight\n"
+		"                        take at most half; one too big for its share\n"
+		"                        is a 400, too many at once a 503 (web/API.md)\n"
 		"%s"
 		"  -h, --help            show this help\n",
-		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, ALLOW_HOST_HELP);
+		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, SERVE_DEFAULT_MEMORY_MB, ALLOW_HOST_HELP);
 }
 
 int cmd_serve(int argc, char **argv)
@@ -177,6 +185,7 @@ int cmd_serve(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
 		{ "listen", required_argument, NULL, 'L' },
+		{ "memory", required_argument, NULL, 'm' },
 		{ "allow-host", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -187,14 +196,22 @@ int cmd_serve(int argc, char **argv)
 	const char *db = NULL;
 	char *addr = NULL;
 	uint16_t port = WEB_DEFAULT_PORT;
+	uint64_t memory_mb = SERVE_DEFAULT_MEMORY_MB;
 	int c, err;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:d:L:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:d:L:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			db = optarg;
+			break;
+		case 'm':
+			if (cli_parse_uint("--memory", optarg, 16, 1 << 20, &memory_mb)) {
+				cli_usage_hint("serve");
+				free(addr);
+				return EXIT_USAGE;
+			}
 			break;
 		case 'L':
 			free(addr);
@@ -235,6 +252,8 @@ int cmd_serve(int argc, char **argv)
 	wo.db_path = db;
 	wo.address = addr;
 	wo.port = port;
+	/* the rest: each query thread's read handle and its caches */
+	wo.memory_budget = (size_t)(memory_mb << 20) / 2;
 	set_allow_hosts(&wo, &hosts);
 	err = web_server__start(&wo, &srv);
 	if (err) {
@@ -299,7 +318,8 @@ static void agent_usage(FILE *out)
 		"  -l, --label K=V       add label K=V to every sample (repeatable)\n"
 		"  -m, --memory MB       memory budget (default %d): caches evict to keep\n"
 		"                        the resident size under it; /metrics shows the\n"
-		"                        budget, each cache's bytes and evictions\n"
+		"                        budget, each cache's bytes and evictions; HTTP\n"
+		"                        requests in flight take at most half\n"
 		FILE_OPTIONS_HELP
 		"  -h, --help            show this help\n",
 		AGENT_DEFAULT_DB, WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, AGENT_DEFAULT_FREQ,
@@ -458,6 +478,12 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	add_cache(&m, "session", t->session_memory, 0);
 	m.memory_trims = t->memory_trims;
 	m.cache_resets = mem->resets;
+	_Static_assert(SYM_REFUSED__COUNT <= WEB_METRICS_MAX_REFUSALS,
+		       "every refusal reason fits in web_metrics");
+	for (int i = 0; i < SYM_REFUSED__COUNT; i++) {
+		m.refused[m.n_refused].reason = sym_refusal_name(i);
+		m.refused[m.n_refused++].count = t->sym.refused[i];
+	}
 	m.rss_bytes = common_rss_bytes();
 	web_server__set_metrics(srv, &m);
 }
@@ -542,6 +568,11 @@ int cmd_agent(int argc, char **argv)
 	wo.db_path = a.db;
 	wo.address = a.addr;
 	wo.port = a.port;
+	/* Half, as serve: a quarter bounded a tree at 87,000 nodes, and a
+	 * busy host's day (bench/storage: 155,000) was refused by default.
+	 * The requests' memory is transient; the session's resident-size
+	 * check trims the symbolizer when both peak together. */
+	wo.memory_budget = (size_t)(mem.budget / 2);
 	set_allow_hosts(&wo, &a.hosts);
 	err = web_server__start(&wo, &srv);
 	if (err) {

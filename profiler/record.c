@@ -415,6 +415,26 @@ static double pct(uint64_t part, uint64_t whole)
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
+/* Files of profiled processes the symbolizer would not read, per reason
+ * (other users' files: see symbolizer/DESIGN.md), when there were any. */
+static void print_refused(const struct session_totals *t)
+{
+	uint64_t total = 0;
+	char buf[512];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < SYM_REFUSED__COUNT; i++) {
+		total += t->sym.refused[i];
+		if (t->sym.refused[i])
+			n += snprintf(buf + n, sizeof(buf) - n, "%s%s %llu", n ? ", " : "",
+				      sym_refusal_name(i), (unsigned long long)t->sym.refused[i]);
+	}
+	if (total)
+		fprintf(stderr, "ember:   files refused: %llu (%s); their frames keep the "
+			"module and offset\n", (unsigned long long)total, buf);
+}
+
 /* Debug information found but not read: the files, units and sections per
  * reason, and the frames that lost a name, a line or inlined calls. */
 static void print_debug_issues(const struct session_totals *t)
@@ -521,6 +541,7 @@ static void print_summary(const struct record_args *a, const struct session_tota
 			(unsigned long long)t->samples_seen,
 			t->samples_seen < n10 ? " (use --repeat or a longer run)" : "");
 	}
+	print_refused(t);
 	if (t->flush_errors)
 		fprintf(stderr, "ember:   %llu of %llu flushes failed to write (%llu samples lost); "
 			"%s\n", (unsigned long long)t->flush_errors, (unsigned long long)t->flushes,

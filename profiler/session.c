@@ -153,6 +153,8 @@ struct session {
 
 	uint64_t prev_stats[SAMPLER_STAT__COUNT];
 	struct session_totals totals;
+	/* files refused by symbolizers replaced since (counters only grow) */
+	uint64_t refused_before[SYM_REFUSED__COUNT];
 	bool in_flush;         /* samples go to the store, not the buffer */
 	uint64_t lost_in_flush;/* samples of a flush that failed to write */
 	uint64_t flush_samples;/* samples in the flush being written */
@@ -1128,6 +1130,7 @@ void session__free(struct session *s)
 int session__reset_symbolizer(struct session *s)
 {
 	struct sym_session *fresh;
+	struct sym_stats st;
 	int err;
 
 	if (s->in_flush)
@@ -1135,6 +1138,9 @@ int session__reset_symbolizer(struct session *s)
 	err = sym_session__new(&s->opts.sym, &fresh);
 	if (err)
 		return err;
+	sym_session__stats(s->sym, &st);
+	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
+		s->refused_before[i] += st.refused[i];
 	sym_session__free(s->sym);
 	s->sym = fresh;
 	/* Their module names were borrowed from the old session. */
@@ -1408,6 +1414,8 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 				     s->cap_exited * sizeof(*s->exited);
 	sampler__stats(s->sampler, ret_totals->sampler);
 	sym_session__stats(s->sym, &ret_totals->sym);
+	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
+		ret_totals->sym.refused[i] += s->refused_before[i];
 }
 
 size_t session__quality(struct session *s, const struct session_quality **ret)

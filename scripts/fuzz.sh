@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Run one fuzz entry point under libFuzzer for a while: build a clang tree
 # with ASan+UBSan and -Dfuzzing=true (build-fuzz/), then fuzz starting
-# from the entry point's seed corpus. New interesting inputs go to
+# from the entry point's seed corpus. (scripts/test.sh runs each for 30 s
+# as the 'fuzz' test suite; this is for longer runs.) New interesting inputs go to
 # build-fuzz/corpus-NAME/ (copy the useful ones into the seed corpus);
 # a crash leaves crash-* in the current directory and exits non-zero.
 #
@@ -22,16 +23,7 @@ case "$name" in
 esac
 # libFuzzer's runtime comes with Debian's compiler-rt package.
 ember_install "${EMBER_BUILD_PACKAGES[@]}" libclang-rt-14-dev
-if [ ! -f "$EMBER_ROOT/build-fuzz/build.ninja" ]; then
-  say "configuring build-fuzz"
-  CC=clang meson setup "$EMBER_ROOT/build-fuzz" "$EMBER_ROOT" -Dfuzzing=true \
-    -Db_sanitize=address,undefined -Db_lundef=false >/dev/null \
-    || die "meson setup failed (see $EMBER_ROOT/build-fuzz/meson-logs/meson-log.txt)"
-fi
-# Only the fuzzer: fixtures built without sanitizers do not link with
-# coverage instrumentation.
-ninja -C "$EMBER_ROOT/build-fuzz" "tests/unit/libfuzzer-$name" >/dev/null \
-  || { ninja -C "$EMBER_ROOT/build-fuzz" "tests/unit/libfuzzer-$name"; die "build failed"; }
+ember_build_fuzzers
 out="$EMBER_ROOT/build-fuzz/corpus-$name"
 mkdir -p "$out"
 say "fuzzing $name for $secs s (new inputs in $out)"

@@ -29,7 +29,9 @@ EMBER_BUILD_PACKAGES=(
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
   golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip rustc
+  libclang-rt-14-dev
 )
+# libclang-rt-14-dev: libFuzzer's runtime, for the fuzz suite (build-fuzz).
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -58,6 +60,23 @@ ember_build() {
   fi
   say "building $dir"
   ninja -C "$EMBER_ROOT/$dir" >/dev/null || { ninja -C "$EMBER_ROOT/$dir"; die "build failed"; }
+}
+
+# The libFuzzer binaries of the parsers' fuzz entry points, in build-fuzz/
+# (clang, -Dfuzzing=true, ASan+UBSan): only those, since the fixtures
+# built without sanitizers do not link with coverage instrumentation.
+EMBER_FUZZERS=(web-query storage-pprof symbolizer-elf symbolizer-dwarf)
+ember_build_fuzzers() {
+  local dir="$EMBER_ROOT/build-fuzz" targets=() f
+  if [ ! -f "$dir/build.ninja" ]; then
+    say "configuring build-fuzz"
+    CC=clang meson setup "$dir" "$EMBER_ROOT" -Dfuzzing=true \
+      -Db_sanitize=address,undefined -Db_lundef=false >/dev/null \
+      || die "meson setup failed (see $dir/meson-logs/meson-log.txt)"
+  fi
+  for f in "${EMBER_FUZZERS[@]}"; do targets+=("tests/unit/libfuzzer-$f"); done
+  say "building build-fuzz (${EMBER_FUZZERS[*]})"
+  ninja -C "$dir" "${targets[@]}" >/dev/null || { ninja -C "$dir" "${targets[@]}"; die "build failed"; }
 }
 
 # The tests' npm packages (package.json, pinned by package-lock.json):

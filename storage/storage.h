@@ -205,18 +205,44 @@ int store_db__get_meta(struct store_db *db, const char *key, char **ret_value);
  * may be double-quoted ("a,b"; \" and \\ escape inside quotes); spaces
  * around terms are ignored. Regexes are POSIX extended and anchored at both
  * ends, as in Prometheus: process=~"post.*" matches "postgres", not
- * "xpostgres".
+ * "xpostgres". Back-references are refused; anchors (^ $ \` \') match
+ * only at the ends of the text. A filter is used by one thread at a time
+ * (its regexes keep their match state).
  */
 struct store_filter;
 
 /*
  * Parse expr. Returns 0 and *ret_filter (free with store_filter__free), or
  * -EINVAL and *ret_error (caller frees; a one-line message that names the
- * position and what was expected), or -ENOMEM. An empty expression
- * (NULL, "" or only spaces) is a filter that matches everything.
+ * position and what was expected), -E2BIG and *ret_error for a regex
+ * that would take more than 1 MiB compiled, or -ENOMEM. An empty
+ * expression (NULL, "" or only spaces) is a filter that matches
+ * everything.
  */
 int store_filter__parse(const char *expr, struct store_filter **ret_filter,
 			char **ret_error);
+
+/* What a filter may cost (for expressions from the network). */
+struct store_filter_limits {
+	size_t max_regexes;     /* =~ and !~ terms; 0: any number */
+	size_t max_regex_bytes; /* their compiled size together; 0: no bound
+	                           but each regex's own (1 MiB) */
+};
+
+/*
+ * store_filter__parse() within limits (NULL: none): an expression over
+ * them is refused before what passes them is compiled, with -E2BIG and
+ * *ret_error saying which limit and its value.
+ */
+int store_filter__parse_limited(const char *expr,
+				const struct store_filter_limits *limits,
+				struct store_filter **ret_filter,
+				char **ret_error);
+
+/* The number of regexes in f, and in *ret_bytes (if not NULL) the bytes
+ * they hold compiled. A filter matches in time proportional to those
+ * bytes times the length of the labels. */
+size_t store_filter__regexes(const struct store_filter *f, size_t *ret_bytes);
 void store_filter__free(struct store_filter *f);
 
 /*
@@ -244,6 +270,10 @@ struct store_query {
 	int64_t from_s; /* inclusive; INT64_MIN for no bound */
 	int64_t to_s;   /* exclusive; INT64_MAX for no bound */
 	const struct store_filter *filter; /* borrowed; NULL = all samples */
+	/* Tree queries (and what is built on them: top functions, exports):
+	 * at most this many nodes, else -E2BIG with store_db__errmsg()
+	 * saying so; 0 = no bound. A node holds about 100 bytes. */
+	size_t max_tree_nodes;
 };
 
 /*
@@ -298,7 +328,8 @@ struct store_tree_node {
 
 struct store_tree;
 
-/* Query the merged tree for q. Returns 0 and *ret_tree, or -errno. The
+/* Query the merged tree for q. Returns 0 and *ret_tree, -E2BIG when it
+ * would have more than q->max_tree_nodes nodes, or -errno. The
  * tree is the caller's (store_tree__free), its texts included: it may
  * outlive db. A handle keeps the work arrays of its last tree query for
  * the next, when they take 8 MiB or less. */

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 
 #include "common.h"
 #include "store_internal.h"
+#include "store_regex.h"
 
 enum filter_op { OP_EQ, OP_NE, OP_RE, OP_NRE };
 
@@ -25,13 +25,13 @@ struct filter_term {
 	char *label;
 	char *value;
 	enum filter_op op;
-	bool has_re;
-	regex_t re;
+	struct store_regex *re;
 };
 
 struct store_filter {
 	struct filter_term *terms;
 	size_t n;
+	size_t n_regexes, regex_bytes; /* compiled */
 };
 
 void store_filter__free(struct store_filter *f)
@@ -41,8 +41,7 @@ void store_filter__free(struct store_filter *f)
 	for (size_t i = 0; i < f->n; i++) {
 		free(f->terms[i].label);
 		free(f->terms[i].value);
-		if (f->terms[i].has_re)
-			regfree(&f->terms[i].re);
+		store_regex__free(f->terms[i].re);
 	}
 	free(f->terms);
 	free(f);
@@ -138,24 +137,26 @@ static int parse_value(const char *expr, size_t *pos, char **ret_value,
 }
 
 /*
- * glibc's regcomp expands every repetition into copies of what it repeats:
- * "a+++..." doubles the tree at each '+', "(a{1000}){1000}" makes a
- * million nodes, and one 300-byte filter made it allocate more than a
- * gigabyte (found by web/fuzz-query.c). Before compiling, the size of the
- * expanded pattern is bounded from above: an atom counts 1, a group the
- * sum of what it holds, '*', '+' and '?' double what they follow, {m,n}
- * multiplies it by n + 1 (m + 2 without n).
+ * Regexes are compiled by store_regex.c, whose memory is linear in the
+ * size of the pattern once its repetitions are expanded (glibc's regcomp,
+ * used before, took more than a gigabyte for one 300-byte filter found by
+ * web/fuzz-query.c, and its regexec grew without bound). Before anything
+ * is compiled, the expanded size is bounded from above: an atom counts 1,
+ * a group the sum of what it holds, '*', '+' and '?' double what they
+ * follow, {m,n} multiplies it by n + 1 (m + 2 without n); and each regex
+ * compiled takes at most REGEX_MAX_BYTES (store_regex.c: 28 bytes an
+ * instruction, and 10,000 states expand to at most about 25,000).
  *
- * Its epsilon closures are the other cost: where parts that can match
- * the empty string are alternatives ("(a|)", "(a*|b?)") or are repeated
- * ("(a?)*"), a chain of such groups takes time growing with the cube of
- * its length (100 copies of "(a|||||)", 800 bytes: 1.2 s; 200: minutes;
- * the fuzzer found one). POSIX leaves empty alternatives undefined, and
- * each such construct has a plain equivalent ("(a)?", "(a+|b)?", "a*"),
- * so they are refused with that advice.
+ * Parts that can match the empty string as alternatives ("(a|)",
+ * "(a*|b?)") or repeated ("(a?)*") are refused with their plain
+ * equivalents ("(a)?", "(a+|b)?", "a*"): POSIX leaves empty alternatives
+ * undefined, and glibc's closures over chains of them took time growing
+ * with the cube of their length (a filter written for ember is then
+ * also read alike by tools built on glibc).
  */
 #define REGEX_MAX_COST 10000
 #define REGEX_MAX_DEPTH 32
+#define REGEX_MAX_BYTES (1u << 20)
 
 struct regex_walk {
 	const char *p;
@@ -270,45 +271,51 @@ static uint64_t regex_cost(struct regex_walk *w, int depth, bool *ret_nullable)
 	return total;
 }
 
-static int compile_term(struct filter_term *t, char **ret_error)
+/* Compile t's regex into at most max_bytes; over it: -E2BIG. */
+static int compile_term(struct filter_term *t, size_t max_bytes, char **ret_error)
 {
 	struct regex_walk w = { .p = t->value };
-	char *anchored, msg[256];
+	char *msg = NULL;
 	uint64_t cost;
 	bool nullable;
-	int rc;
+	int r;
 
 	cost = regex_cost(&w, 0, &nullable);
 	if (cost > REGEX_MAX_COST)
 		return set_error(ret_error, "regular expression for label '%s' too complex: "
 				 "its repetitions would expand to more than %d states",
 				 t->label, REGEX_MAX_COST);
-	/* A stray ')' would close the group the pattern is anchored in
-	 * ("^(...)$" below): "a)|(b" would match anywhere, and what follows
-	 * it would repeat the whole pattern (the fuzzer's "(a){1000}){1000}"
-	 * took more than 2 GB in regcomp). */
+	/* Filters read alike elsewhere: in "^(...)$" (how glibc-based
+	 * tools anchor a pattern), a stray ')' would close the anchoring
+	 * group. */
 	if (*w.p == ')')
 		return set_error(ret_error, "bad regular expression '%s' for label '%s': "
 				 "a ')' without its '('", t->value, t->label);
 	if (w.error)
 		return set_error(ret_error, "regular expression for label '%s' refused: it %s",
 				 t->label, w.error);
-	if (asprintf(&anchored, "^(%s)$", t->value) < 0)
-		return -ENOMEM;
-	rc = regcomp(&t->re, anchored, REG_EXTENDED | REG_NOSUB);
-	free(anchored);
-	if (rc != 0) {
-		regerror(rc, &t->re, msg, sizeof(msg));
-		return set_error(ret_error, "bad regular expression '%s' for "
-				 "label '%s': %s", t->value, t->label, msg);
-	}
-	t->has_re = true;
-	return 0;
+	r = store_regex__compile(t->value, max_bytes, &t->re, &msg);
+	if (r == -EINVAL)
+		r = set_error(ret_error, "bad regular expression '%s' for label '%s': %s",
+			      t->value, t->label, msg);
+	else if (r == -E2BIG && set_error(ret_error, "regular expression for label '%s' "
+					  "too big: %s", t->label, msg) == -ENOMEM)
+		r = -ENOMEM;
+	free(msg);
+	return r;
 }
 
 int store_filter__parse(const char *expr, struct store_filter **ret_filter,
 			char **ret_error)
 {
+	return store_filter__parse_limited(expr, NULL, ret_filter, ret_error);
+}
+
+int store_filter__parse_limited(const char *expr, const struct store_filter_limits *limits,
+				struct store_filter **ret_filter, char **ret_error)
+{
+	size_t max_regexes = limits && limits->max_regexes ? limits->max_regexes : SIZE_MAX;
+	size_t max_bytes = limits && limits->max_regex_bytes ? limits->max_regex_bytes : SIZE_MAX;
 	struct store_filter *f;
 	size_t i = 0;
 	int r = 0;
@@ -379,9 +386,28 @@ int store_filter__parse(const char *expr, struct store_filter **ret_filter,
 		if (r < 0)
 			goto fail;
 		if (t->op == OP_RE || t->op == OP_NRE) {
-			r = compile_term(t, ret_error);
+			size_t left = max_bytes - f->regex_bytes;
+
+			if (f->n_regexes == max_regexes) {
+				r = set_error(ret_error, "more than %zu regular expressions (=~ or "
+					      "!~ terms)", max_regexes) == -ENOMEM ? -ENOMEM : -E2BIG;
+				goto fail;
+			}
+			r = compile_term(t, MIN(left, (size_t)REGEX_MAX_BYTES), ret_error);
+			if (r == -E2BIG && left < REGEX_MAX_BYTES) {
+				/* the filter's budget, not the regex's own */
+				if (ret_error) {
+					free(*ret_error);
+					*ret_error = NULL;
+				}
+				r = set_error(ret_error, "regular expressions too big: compiled, "
+					      "together they would take more than %zu KiB",
+					      max_bytes >> 10) == -ENOMEM ? -ENOMEM : -E2BIG;
+			}
 			if (r < 0)
 				goto fail;
+			f->n_regexes++;
+			f->regex_bytes += store_regex__size(t->re);
 		}
 		if (!expr[i])
 			break;
@@ -451,14 +477,21 @@ static bool match_labels(const struct store_filter *f,
 		const char *v = store_labels__value(l, t->label, buf, sizeof(buf));
 		bool eq;
 
-		if (t->has_re)
-			eq = regexec(&t->re, v, 0, NULL, 0) == 0;
+		if (t->re)
+			eq = store_regex__match(t->re, v);
 		else
 			eq = strcmp(v, t->value) == 0;
 		if (eq != (t->op == OP_EQ || t->op == OP_RE))
 			return false;
 	}
 	return true;
+}
+
+size_t store_filter__regexes(const struct store_filter *f, size_t *ret_bytes)
+{
+	if (ret_bytes)
+		*ret_bytes = f ? f->regex_bytes : 0;
+	return f ? f->n_regexes : 0;
 }
 
 bool store_filter__match(const struct store_filter *f,

@@ -23,6 +23,7 @@
 struct store_tree {
 	struct store_tree_node *nodes;
 	size_t n, cap;
+	size_t max; /* 0: no bound */
 	/* The read cache's interned texts, which the nodes point into: kept
 	 * alive by this reference after the cache has moved on or closed. */
 	struct store_arena *texts;
@@ -33,9 +34,10 @@ void store_query_init(struct store_query *q)
 	q->from_s = INT64_MIN;
 	q->to_s = INT64_MAX;
 	q->filter = NULL;
+	q->max_tree_nodes = 0;
 }
 
-static const struct store_query everything = { INT64_MIN, INT64_MAX, NULL };
+static const struct store_query everything = { .from_s = INT64_MIN, .to_s = INT64_MAX };
 
 /* Prepare sql and bind ?1, ?2 to the range of q. */
 static int prepare_range(struct store_db *db, const char *sql,
@@ -247,8 +249,13 @@ static int tree_add(struct store_tree *t, const struct store_tree_node *node,
 
 	if (t->n == UINT32_MAX)
 		return -ENOMEM;
+	if (t->max && t->n >= t->max)
+		return -E2BIG;
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 256;
+
+		if (t->max && cap > t->max)
+			cap = t->max;
 
 		grown = realloc(t->nodes, cap * sizeof(*grown));
 		if (!grown)
@@ -662,6 +669,7 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 	b.t = calloc(1, sizeof(*b.t));
 	if (!b.t)
 		return -ENOMEM;
+	b.t->max = q ? q->max_tree_nodes : 0;
 	r = tree_add(b.t, &root, &index);
 	if (r < 0)
 		goto out;
@@ -678,6 +686,12 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 		r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r == 0)
 		r = place_counts(&b);
+	if (r == -E2BIG) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "the tree has more than %zu nodes", b.t->max);
+		r = store_db__fail_msg(db, -E2BIG, msg);
+	}
 	if (b.s)
 		scratch_rest(db);
 	store_db__read_end(db);

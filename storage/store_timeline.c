@@ -219,7 +219,7 @@ int store_db__query_timeline(struct store_db *db, const struct store_query *q,
 			     int64_t step_s, const char *split_label,
 			     struct store_timeline **ret_timeline)
 {
-	struct store_query range = { INT64_MIN, INT64_MAX, NULL };
+	struct store_query range = { .from_s = INT64_MIN, .to_s = INT64_MAX };
 	struct store_timeline *t = NULL;
 	int64_t first = 0, end = 0, from, to;
 	bool empty = true;

@@ -2,8 +2,9 @@
 /*
  * binary.c — the binaries of a session: one sym_binary per distinct file,
  * shared by every process that maps it, found by file identity (device,
- * inode, mtime, size) and deduplicated by GNU build-id; opened through the
- * process's root or its map_files, the vdso from the process's memory;
+ * inode, mtime, size) and deduplicated by GNU build-id; opened (file.c's
+ * hardened open) inside the process's root, opened once per snapshot, or
+ * through its map_files, the vdso from the process's memory;
  * loaded, unloaded for the memory bound (least recently used first) and
  * loaded again from the kept fd; its DWARF opened on first need; the
  * blocks of its file the unwinder reads.
@@ -21,6 +22,7 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <link.h>
@@ -176,6 +178,8 @@ static void binary_unload(struct sym_session *s, struct sym_binary *bin)
 struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin)
 {
 	struct sym_elf_where where = {
+		.fs = { .root_fd = -1, .refused = s->stats.refused },
+		.max_bytes = s->max_memory,
 		.have_debug_fd = true,
 		.debug_fd = bin->debug_fd,
 	};
@@ -237,6 +241,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 	struct sym_binary *bin = NULL, *known;
 	struct file_key *alias = NULL;
 	struct sym_elf *elf = NULL;
+	enum sym_miss fail;
 	int r;
 
 	if (key) {
@@ -250,6 +255,9 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 	r = sym_elf__load_fd(fd, where, &elf);
 	if (r == -ENOMEM)
 		return r;
+	/* Over the memory bound (counted as such): not read, as a file
+	 * that could not be. */
+	fail = r == -EFBIG ? SYM_MISS_NO_FILE : SYM_MISS_BAD_ELF;
 	known = elf && elf->build_id ?
 		sym_htab__find(&s->ids, common_hash(COMMON_HASH_SEED, elf->build_id,
 						    strlen(elf->build_id)),
@@ -265,7 +273,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 		bin->fd = bin->debug_fd = -1;
 		bin->dfiles = (struct sym_dwarf_files){ .alt_fd = -1, .dwp_fd = -1, .root_fd = -1 };
 		bin->elf = elf;
-		bin->fail = elf ? SYM_MISS_NONE : SYM_MISS_BAD_ELF;
+		bin->fail = elf ? SYM_MISS_NONE : fail;
 		elf = NULL;
 		if (bin->elf) {
 			binary_take_debug_fd(bin);
@@ -313,53 +321,87 @@ nomem:
 }
 
 /*
- * Opens the file behind a mapping: through ROOT/proc/PID/root/PATH (the
- * process' own mount namespace) when that is still the mapped inode, else
- * through ROOT/proc/PID/map_files/START-END, which works for deleted and
- * replaced files (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE).
+ * The root of pid, for the files of its snapshot: opened on the
+ * snapshot's first file, closed by sym_binary__close_root() at its end.
+ * Returns 0 and the borrowed *ret_fs, or -errno (the process is gone).
  */
-static int mapping_open(const struct sym_session *s, pid_t pid,
+static int snapshot_root(struct sym_session *s, pid_t pid, const struct sym_fs **ret_fs)
+{
+	if (s->root_pid != pid) {
+		if (s->root_fs.root_fd >= 0)
+			close(s->root_fs.root_fd);
+		s->root_fs = (struct sym_fs){ .root_fd = -1, .refused = s->stats.refused };
+		s->root_pid = pid;
+		s->root_err = sym_fs__open_root(&s->root_fs, s->root, pid, &s->own_root);
+	}
+	*ret_fs = &s->root_fs;
+	return s->root_err;
+}
+
+void sym_binary__close_root(struct sym_session *s)
+{
+	if (s->root_fs.root_fd >= 0)
+		close(s->root_fs.root_fd);
+	s->root_fs.root_fd = -1;
+	s->root_pid = 0;
+}
+
+/*
+ * Opens the file behind a mapping (see file.c for the rules): its path
+ * resolved inside the process's root, when that is still the mapped file
+ * (the device and inode the maps line gives), else
+ * ROOT/proc/PID/map_files/START-END, the kernel's own link to it, which
+ * works for deleted and replaced files (needs CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE). A path that led to another file is counted as
+ * not-mapped-file, unless map_files shows it was the same file after all:
+ * on btrfs (a subvolume's files have a device of their own, the maps line
+ * gives the file system's) and overlayfs before Linux 6.8 (the maps line
+ * gives the layer's file) the two views of a device differ.
+ */
+static int mapping_open(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct stat *ret_st)
 {
+	const struct sym_fs *fs;
+	struct sym_file_rules rules = { .flags = SYM_FILE_PROC_LINK };
+	struct stat st = { 0 }, st_link;
+	bool other = false;
 	char path[8192];
-	struct stat st;
-	int fd, err = -ENOENT;
+	int fd = -ENOENT, link_fd;
 
-	if (!m->deleted) {
-		snprintf(path, sizeof(path), "%s/proc/%d/root%s", s->root, (int)pid, m->path);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!m->deleted && snapshot_root(s, pid, &fs) == 0) {
+		fd = sym_file_open(fs, m->path, NULL, &st);
+		if (fd >= 0 && st.st_dev == makedev(m->dev_major, m->dev_minor) &&
+		    st.st_ino == m->inode) {
+			*ret_st = st;
+			return fd;
+		}
 		if (fd >= 0) {
-			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_ino == m->inode) {
-				*ret_st = st;
-				return fd;
-			}
 			close(fd);
-		} else {
-			err = -errno;
+			other = true;
 		}
 	}
 	snprintf(path, sizeof(path), "%s/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
 		 s->root, (int)pid, m->start, m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err == -ENOENT ? -errno : err;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -ENOENT;
-	}
-	*ret_st = st;
-	return fd;
+	link_fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
+				path, &rules, &st_link);
+	if (other && (link_fd < 0 || st_link.st_dev != st.st_dev || st_link.st_ino != st.st_ino))
+		s->stats.refused[SYM_REFUSED_NOT_MAPPED]++;
+	if (link_fd < 0)
+		return other ? -ENOENT : link_fd == -ENOENT ? fd : link_fd;
+	*ret_st = st_link;
+	return link_fd;
 }
 
 int sym_binary__of_file(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct sym_mapping *ret)
 {
-	char prefix[4096];
 	struct sym_elf_where where = {
 		.debug_dir = s->debug_dir,
-		.prefix = prefix,
+		.fs = { .root_fd = -1, .refused = s->stats.refused },
+		.max_bytes = s->max_memory,
 		.path = m->path,
 	};
+	const struct sym_fs *fs;
 	struct seen_file want = {
 		.dev_major = m->dev_major, .dev_minor = m->dev_minor,
 		.ino = m->inode, .path = ret->module,
@@ -377,12 +419,14 @@ int sym_binary__of_file(struct sym_session *s, pid_t pid,
 			return 0;
 		}
 	}
-	snprintf(prefix, sizeof(prefix), "%s/proc/%d/root", s->root, (int)pid);
 	fd = mapping_open(s, pid, m, &st);
 	if (fd < 0) {
 		ret->fail = SYM_MISS_NO_FILE;
 		return 0;
 	}
+	/* debug files next to it are resolved in the process's root too */
+	if (snapshot_root(s, pid, &fs) == 0)
+		where.fs = *fs;
 	key = (struct file_key){
 		.dev = st.st_dev,
 		.ino = st.st_ino,
@@ -426,7 +470,7 @@ static size_t elf_image_size(const ElfW(Ehdr) *eh)
  * allowed, our own vdso is the same kernel image when its size matches (a
  * 32-bit process has another vdso of another size).
  */
-static int vdso_read(const struct sym_session *s, pid_t pid,
+static int vdso_read(struct sym_session *s, pid_t pid,
 		     const struct sym_maps_entry *m, unsigned char *buf)
 {
 	size_t size = m->end - m->start;
@@ -436,7 +480,8 @@ static int vdso_read(const struct sym_session *s, pid_t pid,
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/proc/%d/mem", s->root, (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
+			   path, NULL, NULL);
 	if (fd >= 0) {
 		ssize_t got = pread(fd, buf, size, (off_t)m->start);
 
@@ -628,9 +673,18 @@ void sym_binary__count_issues(struct sym_session *s, struct sym_binary *bin,
 		}
 }
 
+/*
+ * The DWARF of bin, opened on its first address. What it will hold (its
+ * debug sections, compressed ones at the size they claim inflated) is
+ * charged to the memory bound before anything is read or inflated: over
+ * the bound it is refused (over-budget; the binary keeps its ELF
+ * symbols), and never written to the on-disk cache; within it, other
+ * binaries are unloaded first to make room.
+ */
 struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bin)
 {
 	uint32_t issues[SYM_DEBUG__COUNT] = { 0 };
+	uint64_t cost = 0;
 	int fd, copy = -1, r;
 
 	if (!bin->dwarf_tried) {
@@ -638,19 +692,33 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 		fd = bin->elf->dwarf_fd;
 		if (fd < 0)
 			return NULL;
+		if (sym_dwarf__cost(fd, &cost) < 0)
+			return NULL;
 		/* Compressed DWARF (Debian's debug packages) is inflated once
-		 * into the cache rather than on every run. */
-		r = sym_cache__debug_copy(s->cache_dir, s->cache_max_bytes,
-					  bin->elf->build_id, fd, &copy);
+		 * into the cache rather than on every run; what the bound
+		 * refuses is not written there. */
+		r = cost > s->max_memory ? -EFBIG :
+		    sym_cache__debug_copy(s->cache_dir, s->cache_max_bytes,
+					  bin->elf->build_id, fd, s->max_memory, &copy);
 		if (r >= 0) {
 			fd = copy;
 			s->stats.cache_hits += r == 0;
 			s->stats.cache_writes += r == 1;
-		} else if (r != -ENOENT) {
+			if (sym_dwarf__cost(fd, &cost) < 0)
+				cost = 0;
+		} else if (r == -EFBIG && cost > s->max_memory) {
+			s->stats.refused[SYM_REFUSED_BUDGET]++;
+			return NULL;
+		} else if (r != -ENOENT && r != -EFBIG) {
 			s->stats.cache_errors++;
 		}
-		if (sym_dwarf__open(fd, &bin->dfiles, &bin->dwarf, issues) < 0)
+		if (s->bin_memory + cost > s->max_memory)
+			evict_to(s, s->max_memory > cost ? s->max_memory - cost : 0);
+		r = sym_dwarf__open_bounded(fd, &bin->dfiles, s->max_memory, &bin->dwarf, issues);
+		if (r < 0)
 			bin->dwarf = NULL;
+		if (r == -EFBIG)
+			s->stats.refused[SYM_REFUSED_BUDGET]++;
 		if (copy >= 0)
 			close(copy);
 		sym_binary__count_issues(s, bin, issues);

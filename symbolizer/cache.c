@@ -119,13 +119,15 @@ static bool is_compressed_debug(Elf *elf, size_t shstrndx, Elf_Scn *scn)
 	return name && strncmp(name, ".debug_", 7) == 0;
 }
 
-/* Does fd's ELF have compressed DWARF sections? And is its build-id id? */
-static bool elf_check(int fd, const char *id, bool *ret_compressed)
+/* Does fd's ELF have compressed DWARF sections (and how many bytes do
+ * they claim inflated, when ret_inflated)? And is its build-id id? */
+static bool elf_check(int fd, const char *id, bool *ret_compressed, uint64_t *ret_inflated)
 {
 	Elf *elf;
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
 	char *have = NULL;
+	uint64_t inflated = 0;
 	bool ok;
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
@@ -136,9 +138,17 @@ static bool elf_check(int fd, const char *id, bool *ret_compressed)
 	ok = elf_kind(elf) == ELF_K_ELF && elf_getshdrstrndx(elf, &shstrndx) == 0 &&
 	     sym_elf_read_build_id(elf, &have) == 0 && have && strcmp(have, id) == 0;
 	*ret_compressed = false;
-	while (ok && (scn = elf_nextscn(elf, scn)))
-		if (is_compressed_debug(elf, shstrndx, scn))
-			*ret_compressed = true;
+	while (ok && (scn = elf_nextscn(elf, scn))) {
+		GElf_Chdr chdr;
+
+		if (!is_compressed_debug(elf, shstrndx, scn))
+			continue;
+		*ret_compressed = true;
+		if (gelf_getchdr(scn, &chdr))
+			inflated += chdr.ch_size;
+	}
+	if (ret_inflated)
+		*ret_inflated = inflated;
 	free(have);
 	elf_end(elf);
 	return ok;
@@ -295,9 +305,10 @@ static void prune(const char *debug_dir, uint64_t max)
 }
 
 int sym_cache__debug_copy(const char *cache_dir, uint64_t max_bytes, const char *build_id,
-			  int fd, int *ret_fd)
+			  int fd, uint64_t max_memory, int *ret_fd)
 {
 	char *dir = NULL, *path = NULL, *tmp = NULL;
+	uint64_t inflated = 0;
 	bool compressed;
 	struct stat st;
 	int cfd = -1, tfd = -1, r;
@@ -316,7 +327,7 @@ int sym_cache__debug_copy(const char *cache_dir, uint64_t max_bytes, const char 
 		/* An entry that is not what its name says (tampered with, or
 		 * from a libelf that wrote it wrongly) is replaced. */
 		if (fstat(cfd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    elf_check(cfd, build_id, &compressed) && !compressed) {
+		    elf_check(cfd, build_id, &compressed, NULL) && !compressed) {
 			if (time(NULL) - st.st_mtime > TOUCH_AFTER_SECONDS)
 				futimens(cfd, NULL);
 			*ret_fd = cfd;
@@ -327,8 +338,15 @@ int sym_cache__debug_copy(const char *cache_dir, uint64_t max_bytes, const char 
 		close(cfd);
 		cfd = -1;
 	}
-	if (!elf_check(fd, build_id, &compressed) || !compressed) {
+	if (!elf_check(fd, build_id, &compressed, &inflated) || !compressed) {
 		r = -ENOENT;
+		goto out;
+	}
+	/* libelf inflates the whole file in memory: charged before, and a
+	 * file the bound refuses is never written (a few hundred KB that
+	 * claim hundreds of MB inflated) */
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size + inflated > max_memory) {
+		r = -EFBIG;
 		goto out;
 	}
 	tfd = sym_cache__create(dir, &tmp);
@@ -341,7 +359,7 @@ int sym_cache__debug_copy(const char *cache_dir, uint64_t max_bytes, const char 
 	r = copy_file(fd, tfd);
 	if (r == 0)
 		r = inflate_in_place(tfd);
-	if (r == 0 && !(elf_check(tfd, build_id, &compressed) && !compressed))
+	if (r == 0 && !(elf_check(tfd, build_id, &compressed, NULL) && !compressed))
 		r = -EIO;
 	if (r < 0) {
 		sym_cache__abandon(tfd, tmp);

@@ -154,6 +154,7 @@ struct dw_sect {
 struct dw_win {
 	uint8_t *buf;
 	size_t cap;
+	uint64_t max;  /* the memory bound: a longer unit is not read */
 };
 
 /* A read position; reading past end sets bad and yields zeros. A form
@@ -191,6 +192,13 @@ static inline uint64_t cur_u(struct dw_cur *c, unsigned n)
 		v = le64toh(v);
 		break;
 	default:
+		/* no value is wider than 8 bytes: a wider field (an address
+		 * size a corrupt header claims) is an error, not a shift */
+		if (n > 8) {
+			c->bad = true;
+			c->p = c->end;
+			return 0;
+		}
 		for (unsigned i = 0; i < n; i++)
 			v |= (uint64_t)c->p[i] << (8 * i);
 	}
@@ -428,6 +436,9 @@ struct dw_file {
 };
 
 struct sym_dwarf {
+	uint64_t max_bytes;          /* the memory bound: sections held, a
+	                                unit's window, a CU's tables */
+	uint64_t *refused;           /* the session's refusal counters */
 	struct dw_file main;         /* the units looked up by address */
 	struct dw_file alt;          /* the dwz / supplementary file, if any */
 	struct dw_file dwp;          /* NAME.dwp, if any */
@@ -568,10 +579,18 @@ struct dw_ndie {
  * (sections that cannot be read are left out and counted in d->issues),
  * -ENODATA (no little-endian ELF file) or -ENOMEM. */
 int dw_file__load(struct sym_dwarf *d, struct dw_file *f, int fd, bool dwo);
+/* What dw_file__load() would hold for the ELF file at fd, from its section
+ * headers alone: a compressed section at the size it claims inflated plus
+ * its compressed bytes (held while it is inflated), .debug_info and
+ * .debug_line nothing (read a unit at a time), others their size; the
+ * first section of each kind. UINT64_MAX when one section would pass
+ * SYM_DWARF_MAX_SECTION. Returns 0 or -ENODATA. */
+int dw_file__cost(int fd, bool dwo, uint64_t *ret_cost);
 /* Frees f's units, their tables and its sections, closes its fd. */
 void dw_file__free(struct dw_file *f);
 /* [off, off + len) of s: in memory, or read from the file into w (valid
- * until w's next read). NULL when it does not fit or cannot be read. */
+ * until w's next read). NULL when it does not fit, cannot be read, or
+ * is longer than w's bound (w->max, when set). */
 const uint8_t *dw_sect__read(const struct dw_sect *s, uint64_t off, uint64_t len,
 			     struct dw_win *w);
 

@@ -200,9 +200,12 @@ static inline __attribute__((always_inline)) int
 row_add(struct sym_dwarf *d, size_t *n, uint64_t addr, int64_t line, uint64_t file,
 	bool end, size_t n_files)
 {
-	if (__builtin_expect(*n == d->cap_rows, 0) &&
-	    grow((void **)&d->rows, &d->cap_rows, *n + 1, sizeof(*d->rows)) < 0)
-		return -ENOMEM;
+	if (__builtin_expect(*n == d->cap_rows, 0)) {
+		if ((*n + 1) * sizeof(*d->rows) > d->max_bytes)
+			return -EFBIG;
+		if (grow((void **)&d->rows, &d->cap_rows, *n + 1, sizeof(*d->rows)) < 0)
+			return -ENOMEM;
+	}
 	d->rows[*n] = (struct dw_row){
 		.l = {
 			.addr = addr,
@@ -418,6 +421,9 @@ int dw_lines__read(struct sym_dwarf *d, struct dw_cu *cu, const struct dw_cu *uc
 	if (version >= 5) {
 		lcu.addr_size = (uint8_t)cur_u(&c, 1);
 		cur_u(&c, 1);  /* segment selector size */
+		/* read as the unit's (DW_FORM_addr in the entry formats) */
+		if (lcu.addr_size != 4 && lcu.addr_size != 8)
+			return 0;
 	}
 	hdr_len = cur_u(&c, lcu.off_size);
 	if (c.bad || hdr_len > (uint64_t)(c.end - c.p))

@@ -20,6 +20,8 @@ static int raw_add(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg)
 {
 	const struct dw_raw_range *proto = arg;
 
+	if ((d->n_raw + 1) * sizeof(*d->raw) > d->max_bytes)
+		return -EFBIG;
 	if (grow((void **)&d->raw, &d->cap_raw, d->n_raw + 1, sizeof(*d->raw)) < 0)
 		return -ENOMEM;
 	d->raw[d->n_raw++] = (struct dw_raw_range){
@@ -66,6 +68,10 @@ static int scope_add(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu 
 		/* call_file is an index into the unit's line table file list
 		 * (a split unit's: its .dwo's) */
 		sc.call_file = file < n_files ? files[file] : NULL;
+	}
+	if ((cu->n_scopes + 1) * sizeof(*cu->scopes) > d->max_bytes) {
+		d->n_raw = n_raw;
+		return -EFBIG;
 	}
 	if (grow((void **)&cu->scopes, &cu->cap_scopes, cu->n_scopes + 1,
 		 sizeof(*cu->scopes)) < 0) {

@@ -3,7 +3,8 @@
  * dwarf-sections.c — the debug sections of one DWARF file (the binary's or
  * its debug file, the supplementary file, a .dwp, a .dwo): found by name,
  * read whole or inflated (compress.c), or left in the file and read a unit
- * at a time through a window.
+ * at a time through a window; and what they would cost held, from their
+ * headers alone, charged to the memory bound before any is read.
  */
 #include "dwarf-internal.h"
 
@@ -15,6 +16,8 @@
 
 #include <gelf.h>
 #include <libelf.h>
+
+#include "common.h"
 
 static const char *const sec_names[SEC_N] = {
 	"info", "abbrev", "line", "str", "str_offsets", "rnglists", "line_str",
@@ -60,6 +63,81 @@ static int sect_id(const char *name, bool dwo)
 		if (strlen(sec_names[i]) == len && !strncmp(rest, sec_names[i], len))
 			return i;
 	return -1;
+}
+
+/*
+ * What a section costs held in memory, from its header: a compressed one
+ * at the size it claims inflated (and its own while that is made),
+ * .debug_info and .debug_line (also a
+ * .dwo's) nothing (read a unit at a time), others their size. 0 for one that
+ * is left out (corrupt, or compressed beyond what zlib and zstd do).
+ */
+static uint64_t sect_cost(int fd, uint64_t file_size, Elf *elf, Elf_Scn *scn,
+			  const GElf_Shdr *shdr, const char *name, int id)
+{
+	struct sym_compressed z;
+	uint8_t hdr[12];
+	int r;
+
+	if (shdr->sh_type == SHT_NOBITS || shdr->sh_size == 0 ||
+	    shdr->sh_offset > file_size || shdr->sh_size > file_size - shdr->sh_offset)
+		return 0;
+	r = sym_section_compression(elf, scn, shdr, name, &z);
+	if (r < 0)
+		return 0;
+	if (r > 0 && z.gnu) {
+		/* "ZLIB" and the size, big-endian */
+		if (shdr->sh_size < sizeof(hdr) ||
+		    pread(fd, hdr, sizeof(hdr), (off_t)shdr->sh_offset) != (ssize_t)sizeof(hdr) ||
+		    memcmp(hdr, "ZLIB", 4) != 0)
+			return 0;
+		for (int i = 4; i < 12; i++)
+			z.size = z.size << 8 | hdr[i];
+	}
+	/* held inflated, and the compressed bytes while it is inflated */
+	if (r > 0)
+		return z.size / 1100 > z.data_len ? 0 : z.size + z.data_len;
+	return id == SEC_INFO || id == SEC_LINE ? 0 : shdr->sh_size;
+}
+
+int dw_file__cost(int fd, bool dwo, uint64_t *ret_cost)
+{
+	bool seen[SEC_N] = { false };
+	Elf_Scn *scn = NULL;
+	uint64_t cost = 0, largest = 0;
+	struct stat st;
+	size_t shstrndx;
+	Elf *elf;
+
+	if (elf_version(EV_CURRENT) == EV_NONE || fstat(fd, &st) < 0)
+		return -ENODATA;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf)
+		return -ENODATA;
+	if (elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) < 0) {
+		elf_end(elf);
+		return -ENODATA;
+	}
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name;
+		uint64_t c;
+		int id;
+
+		if (!gelf_getshdr(scn, &shdr))
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		id = name ? sect_id(name, dwo) : -1;
+		if (id < 0 || seen[id])
+			continue;
+		c = sect_cost(fd, (uint64_t)st.st_size, elf, scn, &shdr, name, id);
+		seen[id] = c > 0;
+		cost += c;
+		largest = MAX(largest, c);
+	}
+	elf_end(elf);
+	*ret_cost = largest > SYM_DWARF_MAX_SECTION ? UINT64_MAX : cost;
+	return 0;
 }
 
 /* Reads a section into a buffer of our own: uncompressed ones straight
@@ -135,6 +213,8 @@ const uint8_t *dw_sect__read(const struct dw_sect *s, uint64_t off, uint64_t len
 		return NULL;
 	if (s->p)
 		return s->p + off;
+	if (w->max && len > w->max)
+		return NULL;  /* a unit bigger than the memory bound */
 	if (len > w->cap) {
 		uint8_t *p = realloc(w->buf, len);
 

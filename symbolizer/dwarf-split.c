@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A view of [off, off + size) of s, or an absent section when it does
  * not fit. */
@@ -99,6 +100,7 @@ static bool dwp_find(struct sym_dwarf *d, uint64_t id)
  * d->split_sec), -ENOENT, or -ENOMEM. */
 static int dwo_open(struct sym_dwarf *d, const struct dw_cu *sk)
 {
+	uint64_t cost = 0;
 	char *path = NULL;
 	int fd, r;
 
@@ -110,10 +112,18 @@ static int dwo_open(struct sym_dwarf *d, const struct dw_cu *sk)
 		path = NULL;
 	if (!path)
 		return -ENOMEM;
-	fd = sym_debug_open(d->root_fd, path);
+	fd = sym_debug_open(&(struct sym_fs){ .root_fd = d->root_fd, .refused = d->refused },
+			    path);
 	free(path);
 	if (fd < 0)
 		return fd == -ENOMEM ? fd : -ENOENT;
+	/* the .dwo is another user's file too: charged before it is read */
+	if (dw_file__cost(fd, true, &cost) < 0 || cost > d->max_bytes) {
+		if (cost > d->max_bytes && d->refused)
+			d->refused[SYM_REFUSED_BUDGET]++;
+		close(fd);
+		return -ENOENT;
+	}
 	r = dw_file__load(d, &d->dwo, fd, true);
 	if (r < 0)
 		return r;

@@ -58,7 +58,7 @@ static void windows_free(struct sym_dwarf *d)
 
 	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
 		free(w[i]->buf);
-		*w[i] = (struct dw_win){ 0 };
+		*w[i] = (struct dw_win){ .max = w[i]->max };
 	}
 	d->other = NULL;
 	dw_pidx__fini(d);
@@ -328,6 +328,14 @@ static int cu_load(struct sym_dwarf *d, struct dw_cu *cu)
 	d->unit_base = NULL;
 	windows_free(d);
 	dw_split__end(d);
+	if (r == -EFBIG) {
+		/* Its tables would pass the memory bound (a corrupt or
+		 * hostile unit): given up for good, as a corrupt one. */
+		dw_cu__drop(cu);
+		cu->failed = true;
+		d->issues[SYM_DEBUG_CORRUPT]++;
+		return 0;
+	}
 	if (r < 0) {
 		/* Out of memory: forget the half-read CU, try again later. */
 		dw_cu__drop(cu);
@@ -370,15 +378,38 @@ static int alt_load(struct sym_dwarf *d, int alt_fd)
 	return 0;
 }
 
-int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
-		    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues)
+int sym_dwarf__cost(int fd, uint64_t *ret_bytes)
 {
+	return dw_file__cost(fd, false, ret_bytes);
+}
+
+int sym_dwarf__open_bounded(int fd, const struct sym_dwarf_files *files, uint64_t max_bytes,
+			    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues)
+{
+	uint64_t cost = 0, more;
 	struct sym_dwarf *d;
 	int dfd, r;
 
+	if (max_bytes == 0)
+		max_bytes = SYM_DEFAULT_MAX_MEMORY;
+	/* Charged before anything is read or inflated: a section claiming
+	 * hundreds of MB from a few hundred KB is refused, not inflated (the
+	 * supplementary file and the .dwp are held too). */
+	r = dw_file__cost(fd, false, &cost);
+	if (r < 0)
+		return r;
+	if (r == 0 && files && files->alt_fd >= 0 && dw_file__cost(files->alt_fd, false, &more) == 0)
+		cost = more > UINT64_MAX - cost ? UINT64_MAX : cost + more;
+	if (r == 0 && files && files->dwp_fd >= 0 && dw_file__cost(files->dwp_fd, true, &more) == 0)
+		cost = more > UINT64_MAX - cost ? UINT64_MAX : cost + more;
+	if (cost > max_bytes)
+		return -EFBIG;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->max_bytes = max_bytes;
+	d->win_unit.max = d->win_other.max = d->win_line.max = max_bytes;
+	d->refused = files ? files->refused : NULL;
 	d->main.fd = d->alt.fd = d->dwp.fd = d->dwo.fd = d->root_fd = -1;
 	/* kept: units are read from the file when first looked up */
 	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -422,6 +453,12 @@ int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
 	}
 	*ret_dwarf = d;
 	return 0;
+}
+
+int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
+		    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues)
+{
+	return sym_dwarf__open_bounded(fd, files, 0, ret_dwarf, ret_issues);
 }
 
 void sym_dwarf__free(struct sym_dwarf *d)

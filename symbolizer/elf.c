@@ -13,7 +13,8 @@
  * with the files that DWARF refers to (a dwz / supplementary file, a .dwp,
  * the root .dwo paths resolve in), found now while the process that maps
  * the binary, and so its root, exists. Every debug file is opened by
- * sym_debug_open().
+ * sym_debug_open(), that is by the rules of file.c for files other users
+ * control (elf.c: open_named()).
  */
 #include "sym-internal.h"
 
@@ -348,6 +349,43 @@ static Elf_Scn *find_section(Elf *elf, const char *want)
 	return NULL;
 }
 
+/*
+ * Bytes a load reads whole from elf and builds from what it reads: the
+ * symbol tables (the table built from them takes about as much again),
+ * their string tables, the CFI copies, MiniDebugInfo (at its bound). What
+ * a section header claims is charged before libelf reads anything, so a
+ * sparse file whose .symtab claims gigabytes is refused, not read.
+ */
+static uint64_t elf_cost(Elf *elf, bool symtab_only)
+{
+	Elf_Scn *scn = NULL;
+	uint64_t cost = 0;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr, str;
+		Elf_Scn *link;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (shdr.sh_type == SHT_SYMTAB || (!symtab_only && shdr.sh_type == SHT_DYNSYM)) {
+			cost += 2 * shdr.sh_size;
+			link = elf_getscn(elf, shdr.sh_link);
+			if (link && gelf_getshdr(link, &str) && str.sh_type != SHT_NOBITS)
+				cost += str.sh_size;
+		} else if (!symtab_only && name &&
+			   (!strcmp(name, ".eh_frame") || !strcmp(name, ".eh_frame_hdr") ||
+			    !strcmp(name, ".gnu_debugdata"))) {
+			cost += shdr.sh_size;
+		}
+	}
+	return cost;
+}
+
 static bool has_debug_info(Elf *elf)
 {
 	return find_section(elf, ".debug_info") || find_section(elf, ".zdebug_info");
@@ -360,31 +398,40 @@ static Elf_Data *section_data(Elf *elf, const char *want)
 	return scn ? elf_getdata(scn, NULL) : NULL;
 }
 
-int sym_debug_open(int root_fd, const char *path)
+int sym_debug_open(const struct sym_fs *fs, const char *path)
 {
-	struct stat st;
-	int fd;
-
-	/* non-blocking: a FIFO put where a debug file is expected must not
-	 * stop the profiler (reads of regular files do not care) */
-	if (root_fd >= 0) {
-		struct open_how how = {
-			.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-			.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-		};
-
-		fd = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-	} else {
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	}
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
+	return sym_file_open(fs, path, NULL, NULL);
 }
+
+static uint64_t where_max_bytes(const struct sym_elf_where *where)
+{
+	return where && where->max_bytes ? where->max_bytes : SYM_DEFAULT_MAX_MEMORY;
+}
+
+/*
+ * Every file a binary or its debug file names (a debug file by build-id or
+ * .gnu_debuglink, a dwz / supplementary file, a .dwp) is opened here, by
+ * the rules for files other users control (file.c: regular, non-blocking,
+ * bounded, refusals counted): a path the process gave resolved inside its
+ * root when in_root, else a path in the profiler's root (DEBUG_DIR).
+ * Returns an fd or -errno (-EPERM: refused and counted).
+ */
+static int open_named(const struct sym_elf_where *where, bool in_root, const char *path)
+{
+	struct sym_fs fs = {
+		.root_fd = in_root && where ? where->fs.root_fd : -1,
+		.refused = where ? where->fs.refused : NULL,
+	};
+
+	return sym_debug_open(&fs, path);
+}
+
+/* Where the file holding the DWARF was found, for the files it names
+ * relative to itself: a path as the process sees it, or as we do. */
+struct dwarf_at {
+	char path[4096];
+	bool in_root;
+};
 
 void sym_dwarf_files__close(struct sym_dwarf_files *f)
 {
@@ -398,16 +445,25 @@ void sym_dwarf_files__close(struct sym_dwarf_files *f)
 }
 
 /*
- * Uses the debug file open at fd (found at path): its .symtab, and its
- * DWARF when the binary has none. Takes fd: kept as e->debug_fd (so the
- * binary can be loaded again without looking for it), or closed on
- * failure. *dwarf_path becomes path when the DWARF is this file's.
+ * Uses the debug file open at fd (found at path, in the process's root
+ * when in_root): its .symtab, and its DWARF when the binary has none.
+ * Takes fd: kept as e->debug_fd (so the binary can be loaded again without
+ * looking for it), or closed on failure. *at becomes path when the DWARF
+ * is this file's. One whose symbol table alone would pass the memory
+ * bound is not used (over-budget).
  */
-static int use_debug_file(int fd, Elf *elf, struct sym_elf *e, struct builder *b,
-			  const char *path, char *dwarf_path, size_t dwarf_path_size)
+static int use_debug_file(int fd, Elf *elf, const struct sym_elf_where *where,
+			  struct sym_elf *e, struct builder *b, const char *path, bool in_root,
+			  struct dwarf_at *at)
 {
-	int r = collect_symbols(elf, true, b);
+	int r;
 
+	if (elf_cost(elf, true) > where_max_bytes(where)) {
+		sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_BUDGET);
+		close(fd);
+		return 0;
+	}
+	r = collect_symbols(elf, true, b);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -418,8 +474,10 @@ static int use_debug_file(int fd, Elf *elf, struct sym_elf *e, struct builder *b
 		e->dwarf_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (e->dwarf_fd < 0)
 			return -errno;
-		if (path && dwarf_path)
-			snprintf(dwarf_path, dwarf_path_size, "%s", path);
+		if (path && at) {
+			snprintf(at->path, sizeof(at->path), "%s", path);
+			at->in_root = in_root;
+		}
 	}
 	return 0;
 }
@@ -429,7 +487,8 @@ static int use_debug_file(int fd, Elf *elf, struct sym_elf *e, struct builder *b
  * again: the process whose root it was found through may be gone. Returns
  * 1 when used, 0 when there is none, or -ENOMEM.
  */
-static int collect_known_debug_file(int known, struct sym_elf *e, struct builder *b)
+static int collect_known_debug_file(int known, const struct sym_elf_where *where,
+				    struct sym_elf *e, struct builder *b)
 {
 	Elf *elf;
 	int fd, r;
@@ -444,27 +503,27 @@ static int collect_known_debug_file(int known, struct sym_elf *e, struct builder
 		close(fd);
 		return 0;
 	}
-	r = use_debug_file(fd, elf, e, b, NULL, NULL, 0);
+	r = use_debug_file(fd, elf, where, e, b, NULL, false, NULL);
 	elf_end(elf);
-	return r < 0 ? r : 1;
+	return r < 0 ? r : e->debug_file;
 }
 
 /*
  * DEBUG_DIR/.build-id/xx/rest.debug, when it exists and its build-id
  * matches. Returns 1 when used, 0 when there is none, or -ENOMEM.
  */
-static int collect_build_id_file(const char *debug_dir, struct sym_elf *e,
-				 struct builder *b, char *dwarf_path, size_t dwarf_path_size)
+static int collect_build_id_file(const struct sym_elf_where *where, struct sym_elf *e,
+				 struct builder *b, struct dwarf_at *at)
 {
 	char path[4096], *id = NULL;
 	Elf *elf = NULL;
 	int fd, r = 0;
 
-	if (!debug_dir || !e->build_id || strlen(e->build_id) < 4)
+	if (!where || !where->debug_dir || !e->build_id || strlen(e->build_id) < 4)
 		return 0;
-	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", debug_dir,
+	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", where->debug_dir,
 		 e->build_id, e->build_id + 2);
-	fd = sym_debug_open(-1, path);
+	fd = open_named(where, false, path);
 	if (fd < 0)
 		return 0;
 	elf = elf_open(fd);
@@ -473,10 +532,10 @@ static int collect_build_id_file(const char *debug_dir, struct sym_elf *e,
 	r = sym_elf_read_build_id(elf, &id);
 	if (r < 0 || !id || strcmp(id, e->build_id) != 0)
 		goto out;
-	r = use_debug_file(fd, elf, e, b, path, dwarf_path, dwarf_path_size);
+	r = use_debug_file(fd, elf, where, e, b, path, false, at);
 	fd = -1;
 	if (r == 0)
-		r = 1;
+		r = e->debug_file;
 out:
 	free(id);
 	elf_end(elf);
@@ -485,20 +544,35 @@ out:
 	return r;
 }
 
-/* CRC-32 of a whole file, as .gnu_debuglink records it. */
-static int file_crc(int fd, uint32_t *ret_crc)
+/* CRC-32 of a whole file, as .gnu_debuglink records it: the file is
+ * another user's, so the read is bounded in time (its size is bounded by
+ * the open). */
+static int file_crc(const struct sym_elf_where *where, int fd, uint32_t *ret_crc)
 {
-	unsigned char buf[65536];
+	static const size_t chunk = 1u << 16;
+	uint64_t deadline = common_now_ns() + SYM_FILE_READ_NS;
+	unsigned char *buf = malloc(chunk);
 	uLong crc = crc32(0, Z_NULL, 0);
-	off_t off = 0;
-	ssize_t n;
+	struct stat st;
+	uint64_t off = 0;
+	int r = 0;
 
-	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+	if (!buf)
+		return -ENOMEM;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	while (r == 0 && off < (uint64_t)st.st_size) {
+		size_t n = (size_t)MIN((uint64_t)chunk, (uint64_t)st.st_size - off);
+
+		r = sym_file_read_at(where ? &where->fs : NULL, fd, buf, n, off, deadline);
+		if (r < 0)
+			break;
 		crc = crc32(crc, buf, (uInt)n);
 		off += n;
 	}
-	if (n < 0)
-		return -errno;
+	free(buf);
+	if (r < 0)
+		return r;
 	*ret_crc = (uint32_t)crc;
 	return 0;
 }
@@ -509,8 +583,7 @@ static int file_crc(int fd, uint32_t *ret_crc)
  * Returns 1 when used, 0 when there is none, or -ENOMEM.
  */
 static int collect_debuglink(Elf *self, const struct sym_elf_where *where,
-			     struct sym_elf *e, struct builder *b, char *dwarf_path,
-			     size_t dwarf_path_size)
+			     struct sym_elf *e, struct builder *b, struct dwarf_at *at)
 {
 	Elf_Data *data = section_data(self, ".gnu_debuglink");
 	const char *link, *slash;
@@ -534,26 +607,32 @@ static int collect_debuglink(Elf *self, const struct sym_elf_where *where,
 		Elf *elf;
 		int fd, r;
 
+		/* next to the binary and in .debug/ are the process's files:
+		 * resolved in its root */
 		if (i == 0)
-			snprintf(path, sizeof(path), "%s%s/%s",
-				 where->prefix ? where->prefix : "", dir, link);
+			snprintf(path, sizeof(path), "%s/%s", dir, link);
 		else if (i == 1)
-			snprintf(path, sizeof(path), "%s%s/.debug/%s",
-				 where->prefix ? where->prefix : "", dir, link);
+			snprintf(path, sizeof(path), "%s/.debug/%s", dir, link);
 		else if (where->debug_dir)
 			snprintf(path, sizeof(path), "%s%s/%s", where->debug_dir, dir, link);
 		else
 			break;
-		fd = sym_debug_open(-1, path);
+		fd = open_named(where, i < 2, path);
 		if (fd < 0)
 			continue;
-		if (file_crc(fd, &crc) < 0 || crc != want || !(elf = elf_open(fd))) {
+		r = file_crc(where, fd, &crc);
+		if (r == -ENOMEM) {
+			close(fd);
+			return r;
+		}
+		if (r < 0 || crc != want || !(elf = elf_open(fd))) {
 			close(fd);
 			continue;
 		}
-		r = use_debug_file(fd, elf, e, b, path, dwarf_path, dwarf_path_size);
+		r = use_debug_file(fd, elf, where, e, b, path, i < 2, at);
 		elf_end(elf);
-		return r < 0 ? r : 1;
+		if (r < 0 || e->debug_file)
+			return r < 0 ? r : 1;
 	}
 	return 0;
 }
@@ -630,9 +709,10 @@ static int alt_link(Elf *elf, char *path, size_t path_size, unsigned char *id,
  * (lowercase hex, "" when there is nothing to check): its build-id, or
  * for a DWARF 5 one (sup) its .debug_sup checksum. Returns its fd, or -1;
  * *mismatch is set when it is an ELF file of another identity. */
-static int alt_try(const char *path, const char *want, bool sup, bool *mismatch)
+static int alt_try(const struct sym_elf_where *where, bool in_root, const char *path,
+		   const char *want, bool sup, bool *mismatch)
 {
-	int fd = sym_debug_open(-1, path);
+	int fd = open_named(where, in_root, path);
 	unsigned char sum[MAX_BUILD_ID];
 	char *id = NULL, name[8];
 	size_t len = 0;
@@ -671,14 +751,15 @@ static int alt_try(const char *path, const char *want, bool sup, bool *mismatch)
  * (Debian's /usr/lib/debug/.dwz/TRIPLET/PACKAGE.debug). The first whose
  * build-id matches is kept in e->files.
  */
-static void find_alt(Elf *elf, const struct sym_elf_where *where, const char *dwarf_path,
+static void find_alt(Elf *elf, const struct sym_elf_where *where, const struct dwarf_at *at,
 		     int dwarf_fd, struct sym_elf *e)
 {
 	char link[2048], want[2 * MAX_BUILD_ID + 1], path[8192], dir[4096];
 	const char *debug_dir = where ? where->debug_dir : NULL, *base, *slash;
 	unsigned char id[MAX_BUILD_ID];
 	size_t id_len = 0;
-	bool mismatch = false, sup;
+	const char *dwarf_path = at->path;
+	bool mismatch = false, sup, in_root;
 	int fd = -1;
 	ssize_t n;
 
@@ -689,10 +770,13 @@ static void find_alt(Elf *elf, const struct sym_elf_where *where, const char *dw
 	base = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
 	for (int i = 0; i < 8 && fd < 0; i++) {
 		path[0] = '\0';
+		in_root = false;
 		switch (i) {
 		case 0:  /* absolute, in the process's root */
-			if (link[0] == '/' && where && where->prefix)
-				snprintf(path, sizeof(path), "%s%s", where->prefix, link);
+			if (link[0] == '/' && where && where->fs.root_fd >= 0) {
+				snprintf(path, sizeof(path), "%s", link);
+				in_root = true;
+			}
 			break;
 		case 1:  /* absolute, in ours */
 			if (link[0] == '/')
@@ -703,6 +787,7 @@ static void find_alt(Elf *elf, const struct sym_elf_where *where, const char *dw
 			if (link[0] != '/' && slash)
 				snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - dwarf_path),
 					 dwarf_path, link);
+			in_root = at->in_root;
 			break;
 		case 3:  /* relative to where a build-id link points */
 			snprintf(dir, sizeof(dir), "/proc/self/fd/%d", dwarf_fd);
@@ -736,7 +821,7 @@ static void find_alt(Elf *elf, const struct sym_elf_where *where, const char *dw
 			break;
 		}
 		if (path[0])
-			fd = alt_try(path, want, sup, &mismatch);
+			fd = alt_try(where, in_root, path, want, sup, &mismatch);
 	}
 	e->files.alt_fd = fd;
 	if (fd < 0)
@@ -770,7 +855,7 @@ static bool dwarf_is_split(Elf *elf)
 
 /* What the DWARF at e->dwarf_fd refers to (see struct sym_dwarf_files). */
 static int find_dwarf_files(struct sym_elf *e, const struct sym_elf_where *where,
-			    const char *dwarf_path)
+			    const struct dwarf_at *at)
 {
 	char path[8192];
 	int fd = fcntl(e->dwarf_fd, F_DUPFD_CLOEXEC, 3);
@@ -780,19 +865,18 @@ static int find_dwarf_files(struct sym_elf *e, const struct sym_elf_where *where
 		return -errno;
 	elf = elf_open(fd);
 	if (elf) {
-		find_alt(elf, where, dwarf_path, e->dwarf_fd, e);
+		find_alt(elf, where, at, e->dwarf_fd, e);
 		if (dwarf_is_split(elf) && where && where->path) {
-			snprintf(path, sizeof(path), "%s%s.dwp", where->prefix ? where->prefix : "",
-				 where->path);
-			e->files.dwp_fd = sym_debug_open(-1, path);
+			snprintf(path, sizeof(path), "%s.dwp", where->path);
+			e->files.dwp_fd = open_named(where, true, path);
 			if (e->files.dwp_fd < 0)
 				e->files.dwp_fd = -1;
 			/* .dwo paths resolve in the process's root, also
-			 * once the process is gone */
-			if (where->prefix)
-				e->files.root_fd = open(where->prefix,
-							O_PATH | O_DIRECTORY | O_CLOEXEC);
+			 * once the process is gone (-1: ours) */
+			if (where->fs.root_fd >= 0)
+				e->files.root_fd = fcntl(where->fs.root_fd, F_DUPFD_CLOEXEC, 3);
 		}
+		e->files.refused = where ? where->fs.refused : NULL;
 		elf_end(elf);
 	}
 	close(fd);
@@ -803,11 +887,14 @@ static int find_dwarf_files(struct sym_elf *e, const struct sym_elf_where *where
  * .symtab of the functions .dynsym lacks; it is small (kilobytes). */
 #define MAX_MINI_DEBUG (64u << 20)
 
-static int collect_mini_debug(Elf *self, struct sym_elf *e, struct builder *b)
+static int collect_mini_debug(Elf *self, const struct sym_elf_where *where,
+			      struct sym_elf *e, struct builder *b)
 {
 	Elf_Data *data = section_data(self, ".gnu_debugdata");
 	size_t out_size = 0, in_pos = 0, out_pos = 0;
-	uint64_t memlimit = MAX_MINI_DEBUG;
+	/* the image and xz's own memory, charged to the bound */
+	uint64_t max = MIN((uint64_t)MAX_MINI_DEBUG, where_max_bytes(where) / 4);
+	uint64_t memlimit = max;
 	unsigned char *out = NULL;
 	Elf *elf = NULL;
 	lzma_ret lr = LZMA_BUF_ERROR;
@@ -815,8 +902,7 @@ static int collect_mini_debug(Elf *self, struct sym_elf *e, struct builder *b)
 
 	if (!data || data->d_size == 0)
 		return 0;
-	for (out_size = MAX(data->d_size * 8, 65536); out_size <= MAX_MINI_DEBUG;
-	     out_size *= 4) {
+	for (out_size = MAX(data->d_size * 8, 65536); out_size <= max; out_size *= 4) {
 		unsigned char *p = realloc(out, out_size);
 
 		if (!p) {
@@ -825,13 +911,17 @@ static int collect_mini_debug(Elf *self, struct sym_elf *e, struct builder *b)
 		}
 		out = p;
 		in_pos = out_pos = 0;
-		memlimit = MAX_MINI_DEBUG;
+		memlimit = max;
 		lr = lzma_stream_buffer_decode(&memlimit, 0, NULL, data->d_buf, &in_pos,
 					       data->d_size, out, &out_pos, out_size);
 		if (lr != LZMA_BUF_ERROR)
 			break;
 	}
-	if (out_size > MAX_MINI_DEBUG || lr != LZMA_OK)
+	if (out_size > max || lr == LZMA_MEMLIMIT_ERROR) {
+		sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_BUDGET);
+		goto out;
+	}
+	if (lr != LZMA_OK)
 		goto out;
 	elf = elf_memory((char *)out, out_pos);
 	if (!elf || elf_kind(elf) != ELF_K_ELF)
@@ -916,7 +1006,7 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 {
 	struct builder b = { 0 };
 	struct sym_elf *e = NULL;
-	char dwarf_path[4096] = "";
+	struct dwarf_at at = { "", false };
 	Elf *elf = NULL;
 	int r;
 
@@ -925,6 +1015,11 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 	elf = elf_open(fd);
 	if (!elf)
 		return -ENOEXEC;
+	if (elf_cost(elf, false) > where_max_bytes(where)) {
+		sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_BUDGET);
+		elf_end(elf);
+		return -EFBIG;
+	}
 	e = calloc(1, sizeof(*e));
 	if (!e) {
 		r = -ENOMEM;
@@ -948,26 +1043,26 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 			r = -errno;
 			goto fail;
 		}
-		if (where && where->path)
-			snprintf(dwarf_path, sizeof(dwarf_path), "%s%s",
-				 where->prefix ? where->prefix : "", where->path);
+		if (where && where->path) {
+			snprintf(at.path, sizeof(at.path), "%s", where->path);
+			at.in_root = true;
+		}
 	}
 	if (where && where->have_debug_fd) {
-		r = collect_known_debug_file(where->debug_fd, e, &b);
+		r = collect_known_debug_file(where->debug_fd, where, e, &b);
 	} else {
-		r = collect_build_id_file(where ? where->debug_dir : NULL, e, &b, dwarf_path,
-					  sizeof(dwarf_path));
+		r = collect_build_id_file(where, e, &b, &at);
 		if (r == 0)
-			r = collect_debuglink(elf, where, e, &b, dwarf_path, sizeof(dwarf_path));
+			r = collect_debuglink(elf, where, e, &b, &at);
 		/* a reload keeps what the first load found (the binary has it) */
 		if (r >= 0 && e->dwarf_fd >= 0) {
-			int r2 = find_dwarf_files(e, where, dwarf_path);
+			int r2 = find_dwarf_files(e, where, &at);
 
 			r = r2 < 0 ? r2 : r;
 		}
 	}
 	if (r == 0)
-		r = collect_mini_debug(elf, e, &b);
+		r = collect_mini_debug(elf, where, e, &b);
 	if (r < 0)
 		goto fail;
 	r = finish_symbols(&b, e);

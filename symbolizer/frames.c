@@ -2,10 +2,11 @@
 /*
  * frames.c — addresses to sym_frames: a file-backed address through its
  * binary's address cache, else its DWARF (names, lines, inline chain) and
- * ELF symbols; JIT code through the process's perf map; [vsyscall] and
- * other special mappings; kernel addresses through kallsyms. Every string
- * handed out is interned in the session (names demangled once), through a
- * per-binary memo of the binary's own string pointers.
+ * ELF symbols; JIT code through the process's perf map (process.c);
+ * [vsyscall] and other special mappings; kernel addresses through
+ * kallsyms. Every string handed out is interned in the session (names
+ * demangled once), through a per-binary memo of the binary's own string
+ * pointers.
  */
 #include "symbolizer.h"
 #include "sym-internal.h"
@@ -348,32 +349,6 @@ unnamed:
 	return ret_frames[0].name ? 0 : -ENOMEM;
 }
 
-/*
- * The JIT symbol at addr from ROOT/tmp/perf-PID.map: read on the first JIT
- * address of the process, and again on a miss at most once a second while
- * the process lives (the JIT keeps appending). The file usually outlives
- * the process, so an exited process still gets a first read.
- */
-static const char *perfmap_lookup(struct sym_session *s, struct sym_process *proc,
-				  uint64_t addr)
-{
-	const char *name = proc->perfmap ? sym_perfmap__lookup(proc->perfmap, addr) : NULL;
-	uint64_t now = common_now_ns();
-	struct sym_perfmap *fresh;
-	char path[4096];
-
-	if (name || (proc->perfmap_ns &&
-		     (proc->gone || now - proc->perfmap_ns < REFRESH_INTERVAL_NS)))
-		return name;
-	proc->perfmap_ns = now;
-	snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", s->root, (int)proc->pid);
-	if (sym_perfmap__load(path, &fresh) < 0)
-		return NULL;
-	sym_perfmap__free(proc->perfmap);
-	proc->perfmap = fresh;
-	return sym_perfmap__lookup(fresh, addr);
-}
-
 /* Fills frames[0..*ret_n) from mapping m; returns 0 or -ENOMEM. Every
  * frame gets the common fields of proto. */
 static int frames_from_mapping(struct sym_session *s, struct sym_process *proc,
@@ -416,7 +391,7 @@ static int frames_from_mapping(struct sym_session *s, struct sym_process *proc,
 	case SYM_MAP_ANON:
 		f.kind = SYM_FRAME_JIT;
 		f.offset = addr - m->start;
-		name = perfmap_lookup(s, proc, addr);
+		name = sym_process__jit_name(s, proc, addr);
 		break;
 	case SYM_MAP_SPECIAL:
 		f.offset = addr - m->start;

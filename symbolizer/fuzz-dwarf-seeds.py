@@ -14,11 +14,15 @@
 #   split4      -gdwarf-4 -gsplit-dwarf, binutils dwp's package (index v2)
 #   zstd        objcopy --compress-debug-sections=zstd
 # Each but pristine gives seeds NAME-SECTION-MUTATION; .fuzz_alt and
-# .fuzz_dwp are mutated as a whole like the debug sections.
+# .fuzz_dwp are mutated as a whole like the debug sections. pristine also
+# gives a DWARF 5 line header with an impossible address size, and
+# itself with its debug sections compressed by zlib and zlib-gnu
+# (.zdebug_*), which the reader inflates itself.
 #
 # Usage: fuzz-dwarf-seeds.py OUT_DIR NAME=FILE...
 import os
 import struct
+import subprocess
 import sys
 
 SECTIONS = [".debug_info", ".debug_abbrev", ".debug_line", ".debug_str",
@@ -77,6 +81,27 @@ def seeds(out, label, data):
         b = bytearray(data)
         struct.pack_into("<Q", b, hdr + 0x18, len(data) - 8)
         put(tag + "-offset-past-end", bytes(b))
+        if name == ".debug_line" and struct.unpack_from("<H", data, off + 4)[0] >= 5:
+            # DWARF 5: an address size no value has, and the directory
+            # entries' path in DW_FORM_addr, read at that size (UBSan
+            # found cur_u shifting by 64 for it)
+            b = bytearray(data)
+            b[off + 6] = 16
+            opcode_base = data[off + 17]
+            fmt = off + 18 + opcode_base - 1  # directory_entry_format_count
+            if data[fmt] >= 1 and data[fmt + 1] == 1:  # DW_LNCT_path
+                b[fmt + 2] = 0x01  # DW_FORM_addr
+            put(tag + "-address-size-16", bytes(b))
+    if label == "pristine":
+        src = os.path.join(out, ".tmp-src")
+        with open(src, "wb") as f:
+            f.write(data)
+        for kind in ("zlib", "zlib-gnu"):
+            tmp = os.path.join(out, ".tmp-" + kind)
+            subprocess.run(["objcopy", f"--compress-debug-sections={kind}", src, tmp], check=True)
+            put("compressed-" + kind, open(tmp, "rb").read())
+            os.unlink(tmp)
+        os.unlink(src)
 
 
 def main():

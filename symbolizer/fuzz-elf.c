@@ -3,7 +3,11 @@
  * fuzz-elf.c — libFuzzer entry point for the ELF loader: the input bytes are
  * written to a memfd, loaded the way a mapped binary is (sym_elf__load_fd),
  * and the result is exercised with offset -> address conversions and symbol
- * lookups at addresses derived from the input. Built with clang
+ * lookups at addresses derived from the input. Its corpus
+ * (fuzz-elf-corpus/) holds broken headers and three small shared libraries
+ * of four functions (gcc -O2 -shared -fPIC -Wl,-z,noseparate-code): with
+ * .symtab and .eh_frame, stripped with MiniDebugInfo (.gnu_debugdata),
+ * and with a .gnu_debuglink. Built with clang
  * -fsanitize=fuzzer for fuzzing; its corpus runs as a unit test through
  * tests/unit/fuzz-driver.c with any compiler.
  */

@@ -5,15 +5,20 @@
  * the process is noted and kept after it exits; the mapping holding an
  * address, re-read once for code mapped later (dlopen); and what the
  * unwinder asks of a process (the binary at an address and its bias, the
- * image covering an address, the signal trampolines).
+ * image covering an address, the signal trampolines). A process's files
+ * are opened inside its root (binary.c, file.c); a JIT process's perf map
+ * only as its own user's (or root's) regular file, read bounded, its
+ * bytes counted as the process's memory.
  */
 #include "symbolizer.h"
 #include "sym-internal.h"
 #include "sym-session.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -139,6 +144,20 @@ static int read_maps(struct sym_session *s, struct sym_process *proc,
 	return r;
 }
 
+/* Whether pid's root is ROOT: its perf map is then ROOT/tmp/perf-PID.map
+ * also after it exits. */
+static bool same_root(struct sym_session *s, pid_t pid)
+{
+	struct sym_fs fs = { .root_fd = -1 };
+
+	if (s->root[0] || sym_fs__open_root(&fs, s->root, pid, &s->own_root) < 0)
+		return false;
+	if (fs.root_fd < 0)
+		return true;
+	close(fs.root_fd);
+	return false;
+}
+
 int sym_process__note(struct sym_session *s, pid_t pid, bool reuse, bool watch)
 {
 	struct sym_maps_entry *entries = NULL;
@@ -195,6 +214,20 @@ int sym_process__note(struct sym_session *s, pid_t pid, bool reuse, bool watch)
 		r = mapping_make(s, pid, &entries[i], &maps[i]);
 		if (r < 0)
 			goto out;
+		if (entries[i].kind == SYM_MAP_ANON && !proc->jit) {
+			/* a JIT: its perf map may be read after it exits,
+			 * as its user's file in its root */
+			char path[4096];
+			struct stat st;
+
+			proc->jit = true;
+			proc->host_root = same_root(s, pid);
+			snprintf(path, sizeof(path), "%s/proc/%d", s->root, (int)pid);
+			if (stat(path, &st) == 0) {
+				proc->uid = st.st_uid;
+				proc->uid_known = true;
+			}
+		}
 	}
 	free(proc->maps);
 	s->proc_memory += (n - proc->n_maps) * sizeof(*maps);
@@ -211,6 +244,7 @@ int sym_process__note(struct sym_session *s, pid_t pid, bool reuse, bool watch)
 	proc->snapshotted = true;
 	proc->gone = false;
 out:
+	sym_binary__close_root(s);
 	free(maps);
 	sym_maps__free(entries, n);
 	return r;
@@ -233,7 +267,8 @@ void sym_session__forget_process(struct sym_session *s, pid_t pid)
 	sym_unwind__forget(s, pid);
 	proc = sym_htab__remove(&s->procs, pid_hash(pid), proc_eq, &pid);
 	if (proc) {
-		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps);
+		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps) +
+				  sym_perfmap__memory(proc->perfmap);
 		unwatch(s, proc);
 	}
 	process_free(proc);
@@ -299,6 +334,111 @@ int sym_process__mapping(struct sym_session *s, pid_t pid, uint64_t addr,
 	*ret_m = m;
 	return r == -ENOMEM ? r : 0;
 }
+
+/* ---- JIT code: the process's perf map ----------------------------------- */
+
+/* A perf map is read up to its last 64 MiB (or a quarter of the memory
+ * bound): a long-running JIT's map grows without end. */
+#define SYM_PERFMAP_MAX_BYTES (64ULL << 20)
+
+/* The pid of pid in its own pid namespace (the NStgid line of its status),
+ * or pid itself. */
+static pid_t ns_pid(const struct sym_session *s, pid_t pid)
+{
+	char path[4096], line[256];
+	pid_t ns = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc/%d/status", s->root, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *last;
+
+		if (strncmp(line, "NStgid:", 7) != 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		last = strrchr(line, '\t');
+		if (last && atoi(last + 1) > 0)
+			ns = atoi(last + 1);
+		break;
+	}
+	fclose(f);
+	return ns;
+}
+
+/*
+ * Open the perf map of proc, as perf does and more strictly: the file the
+ * process itself calls /tmp/perf-NSPID.map (in its root and pid
+ * namespace; for an exited process, ROOT/tmp/perf-PID.map when its root
+ * was ROOT), a regular file, not a symlink, owned by root or by the
+ * process's user (a map written by anyone else could name a root
+ * process's frames). Returns an fd or -errno.
+ */
+static int perfmap_open(struct sym_session *s, struct sym_process *proc)
+{
+	struct sym_fs fs = { .root_fd = -1, .refused = s->stats.refused };
+	struct sym_file_rules rules = { .flags = SYM_FILE_NOFOLLOW | SYM_FILE_OWNER };
+	char path[4096];
+	struct stat st;
+	int fd;
+
+	/* its user now (a server may have dropped root since it started) */
+	snprintf(path, sizeof(path), "%s/proc/%d", s->root, (int)proc->pid);
+	if (stat(path, &st) == 0) {
+		rules.owner = st.st_uid;
+		if (sym_fs__open_root(&fs, s->root, proc->pid, &s->own_root) < 0)
+			return -ESRCH;
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map",
+			 (int)(fs.root_fd >= 0 ? ns_pid(s, proc->pid) : proc->pid));
+	} else if (proc->host_root && proc->uid_known) {
+		rules.owner = proc->uid;
+		snprintf(path, sizeof(path), "%s/tmp/perf-%d.map", s->root, (int)proc->pid);
+	} else {
+		return -ESRCH;
+	}
+	fd = sym_file_open(&fs, path, &rules, NULL);
+	if (fs.root_fd >= 0)
+		close(fs.root_fd);
+	return fd;
+}
+
+/*
+ * The JIT symbol at addr from the process's perf map (perfmap_open()):
+ * read on the first JIT address of the process, and again on a miss at
+ * most once a second while the process lives (the JIT keeps appending).
+ * The file usually outlives the process, so an exited process still gets
+ * a first read. What the map holds counts as the process's memory.
+ */
+const char *sym_process__jit_name(struct sym_session *s, struct sym_process *proc,
+				  uint64_t addr)
+{
+	const char *name = proc->perfmap ? sym_perfmap__lookup(proc->perfmap, addr) : NULL;
+	uint64_t now = common_now_ns();
+	struct sym_fs fs = { .root_fd = -1, .refused = s->stats.refused };
+	struct sym_perfmap *fresh;
+	int fd, r;
+
+	if (name || (proc->perfmap_ns &&
+		     (proc->gone || now - proc->perfmap_ns < REFRESH_INTERVAL_NS)))
+		return name;
+	proc->perfmap_ns = now;
+	fd = perfmap_open(s, proc);
+	if (fd < 0)
+		return NULL;
+	r = sym_perfmap__read_fd(fd, MIN(SYM_PERFMAP_MAX_BYTES, s->max_memory / 4), &fs, &fresh);
+	close(fd);
+	if (r < 0)
+		return NULL;
+	s->proc_memory -= sym_perfmap__memory(proc->perfmap);
+	sym_perfmap__free(proc->perfmap);
+	proc->perfmap = fresh;
+	s->proc_memory += sym_perfmap__memory(fresh);
+	return sym_perfmap__lookup(fresh, addr);
+}
+
+/* ---- what the unwinder asks of a process --------------------------------- */
 
 int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
 		     uint64_t *ret_end, bool *ret_wants_dwarf)

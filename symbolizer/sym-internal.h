@@ -13,7 +13,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+
+#include "symbolizer.h"
 
 /* ---- hash.c: open-addressing table of (hash, pointer) ---------------- */
 
@@ -72,6 +75,89 @@ const char *sym_strings__intern(struct sym_strings *st, const char *s, size_t le
 const char *sym_strings__printf(struct sym_strings *st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sym_strings__fini(struct sym_strings *st);
+
+/* ---- file.c: files other users control ----------------------------------- */
+
+/*
+ * Where sym_file_open() resolves a path, and where it counts what it
+ * refuses. Every file opened on behalf of a profiled process goes through
+ * sym_file_open(): binaries, debug files (build-id, .gnu_debuglink, and
+ * any other file a debug file names), perf maps, /proc/PID/mem.
+ */
+struct sym_fs {
+	int root_fd;        /* the process's root (an O_PATH directory):
+	                       paths resolve inside it as the process sees
+	                       them; -1: the profiler's own root (trusted
+	                       places: DEBUG_DIR, ROOT/proc; and processes
+	                       whose root is the profiler's) */
+	uint64_t *refused;  /* SYM_REFUSED__COUNT counters, or NULL */
+};
+
+/* sym_file_rules.flags */
+enum {
+	SYM_FILE_NOFOLLOW = 1 << 0,  /* the file itself may not be a symlink */
+	SYM_FILE_OWNER = 1 << 1,     /* owned by root or by rules.owner */
+	SYM_FILE_MATCH = 1 << 2,     /* must be the file rules.dev:rules.ino */
+	SYM_FILE_PROC_LINK = 1 << 3, /* path is /proc/PID/map_files/A-B (the
+	                                kernel's own link): followed */
+};
+
+struct sym_file_rules {
+	unsigned flags;
+	uid_t owner;        /* SYM_FILE_OWNER */
+	uint64_t max_size;  /* 0: SYM_FILE_MAX_SIZE */
+	dev_t dev;          /* SYM_FILE_MATCH */
+	ino_t ino;
+};
+
+/* The largest file read on behalf of a process (debug files of big C++
+ * programs run to a few GB; a sparse file of a terabyte must not be
+ * read, its CRC computed, for an hour). */
+#define SYM_FILE_MAX_SIZE (4ULL << 30)
+/* How long one whole-file read (a debuglink CRC, a perf map, a cache
+ * copy) may take. */
+#define SYM_FILE_READ_NS (10ULL * 1000000000ULL)
+
+/*
+ * Open path for reading on behalf of a process: O_NONBLOCK (never waits
+ * on a FIFO or a lease), resolved in fs->root_fd (see sym_fs; absolute
+ * symlinks and ".." stay inside the root, /proc magic links are refused),
+ * then checked with fstat: a regular file, within rules->max_size, and
+ * what rules->flags ask. rules may be NULL. Returns the fd (O_NONBLOCK,
+ * the caller's) and *ret_st (may be NULL), -EPERM when the file was
+ * refused (counted in fs->refused), or open's -errno (-ENOENT, -EACCES).
+ */
+int sym_file_open(const struct sym_fs *fs, const char *path,
+		  const struct sym_file_rules *rules, struct stat *ret_st);
+
+/* The profiler's own root and mount namespace, learnt once (zero it). */
+struct sym_own_root {
+	bool known, has_ns;
+	dev_t dev, ns_dev;
+	ino_t ino, ns_ino;
+};
+
+/*
+ * Set fs->root_fd to the root of process pid (ROOT/proc/PID/root), or to
+ * -1 when that is the profiler's own root in its own mount namespace
+ * (own: the session's, filled on first use). Returns 0 or -errno (the
+ * process is gone). The caller closes a root_fd >= 0.
+ */
+int sym_fs__open_root(struct sym_fs *fs, const char *root, pid_t pid,
+		      struct sym_own_root *own);
+
+/* Count a refusal in fs (NULL is fine). */
+void sym_fs__refuse(const struct sym_fs *fs, enum sym_refusal reason);
+
+/*
+ * Read exactly len bytes at off. deadline_ns (CLOCK_MONOTONIC, 0: none)
+ * is checked before every read of at most 1 MiB, so a caller reading a
+ * file piece by piece passes the same deadline to each call. Returns 0,
+ * -EIO (the file is shorter), -EPERM (past the deadline: counted as
+ * too-slow in fs), or -errno.
+ */
+int sym_file_read_at(const struct sym_fs *fs, int fd, void *buf, size_t len, uint64_t off,
+		     uint64_t deadline_ns);
 
 /* ---- cfi.c: call frame information for DWARF unwinding ----------------- */
 
@@ -158,17 +244,20 @@ struct sym_dwarf_files {
 	int dwp_fd;
 	int root_fd;        /* O_PATH directory: the process's root, or -1
 	                       for ours */
+	uint64_t *refused;  /* the session's refusal counters (sym_fs), for
+	                       the .dwo files opened later, or NULL */
 };
 
 /* Closes the fds and sets them to -1. */
 void sym_dwarf_files__close(struct sym_dwarf_files *f);
 
 /*
- * Opens a debug file other users may control, at path inside root_fd
- * (-1: path as it is): the one place every separate debug file, dwz
- * file, .dwo and .dwp is opened. Returns the fd or -errno.
+ * Opens a debug file other users may control, at path inside fs->root_fd
+ * (-1: path as it is), by the rules of sym_file_open(): the one place
+ * every separate debug file, dwz file, .dwo and .dwp is opened. Returns
+ * the fd or -errno (-EPERM: refused, counted in fs->refused).
  */
-int sym_debug_open(int root_fd, const char *path);
+int sym_debug_open(const struct sym_fs *fs, const char *path);
 
 /* ---- elf.c: one ELF binary's symbol table ----------------------------- */
 
@@ -212,13 +301,17 @@ struct sym_elf {
 /*
  * Where to look for the separate debug file of a binary: debug_dir holds
  * DEBUG_DIR/.build-id/xx/rest.debug and DEBUG_DIR/PATH-DIR/LINK; path is the
- * binary's path as the process sees it, and prefix what to put before it to
- * open it from here (ROOT/proc/PID/root); .gnu_debuglink files are looked
- * for in PREFIX/PATH-DIR and PREFIX/PATH-DIR/.debug too. Any may be NULL.
+ * binary's path as the process sees it, resolved in fs.root_fd (the
+ * process's root); .gnu_debuglink files are looked for in PATH-DIR and
+ * PATH-DIR/.debug there too. Every file a binary names is opened with
+ * sym_file_open() (in elf.c: open_named()), its refusals counted in
+ * fs.refused. max_bytes bounds what one load reads whole (0: the default
+ * bound). Any pointer may be NULL.
  */
 struct sym_elf_where {
 	const char *debug_dir;
-	const char *prefix;
+	struct sym_fs fs;
+	uint64_t max_bytes;
 	const char *path;
 	/* Reloading: use debug_fd (-1: none) instead of looking again. */
 	bool have_debug_fd;
@@ -230,9 +323,10 @@ struct sym_elf_where {
  * dwarf_fd when it holds DWARF). Symbols come from the file, from its
  * separate debug file (by build-id, else by .gnu_debuglink with a matching
  * CRC) and from MiniDebugInfo (.gnu_debugdata); DWARF from the file, else
- * from the debug file. where may be NULL.
+ * from the debug file. where may be NULL (then fs.root_fd must be -1).
  * Returns 0 and *ret_elf, -ENOEXEC for anything that is not a usable ELF
- * file (truncated, corrupt), -ENOMEM, or -EIO.
+ * file (truncated, corrupt), -EFBIG when its symbol tables and CFI would
+ * pass where->max_bytes (counted as over-budget), -ENOMEM, or -EIO.
  */
 int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 		     struct sym_elf **ret_elf);
@@ -274,6 +368,30 @@ struct sym_dwarf_frame {
 int sym_dwarf__open(int fd, const struct sym_dwarf_files *files,
 		    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues);
 
+/* No one debug section is held above this (per-section cap). */
+#define SYM_DWARF_MAX_SECTION (1ULL << 30)
+
+/*
+ * sym_dwarf__open() under a memory bound (0: SYM_DEFAULT_MAX_MEMORY): the
+ * sections it would hold, compressed ones at the size they claim
+ * inflated, are added up from the section headers first, and over
+ * max_bytes (or one over SYM_DWARF_MAX_SECTION) nothing is read:
+ * -EFBIG. Afterwards a unit's window and a CU's tables are bounded by it
+ * too (a unit over it gives no lines, counted as a corrupt one), and so
+ * is each .dwo (refused as over-budget in files->refused). Other returns
+ * as sym_dwarf__open().
+ */
+int sym_dwarf__open_bounded(int fd, const struct sym_dwarf_files *files, uint64_t max_bytes,
+			    struct sym_dwarf **ret_dwarf, uint32_t *ret_issues);
+
+/*
+ * What sym_dwarf__open_bounded() would charge for the file at fd, from
+ * its section headers: 0 and *ret_bytes (UINT64_MAX when one section
+ * passes SYM_DWARF_MAX_SECTION), or -ENODATA.
+ */
+int sym_dwarf__cost(int fd, uint64_t *ret_bytes);
+
+
 /* What could not be read so far, per enum sym_debug_issue (units are
  * counted when first looked up). */
 const uint32_t *sym_dwarf__issues(const struct sym_dwarf *d);
@@ -312,12 +430,20 @@ char *sym_demangle_scope(const char *name);
 
 struct sym_perfmap;
 
+/* Lines longer than this are skipped (real ones are well under 1 KiB). */
+#define SYM_PERFMAP_MAX_LINE 4096
+
 /*
- * Read a perf map file ("START SIZE NAME" per line, hex). Returns 0 and
- * *ret_map, -ENOENT (or another -errno of open), or -ENOMEM. Malformed lines
- * are skipped.
+ * Read the perf map open at fd ("START SIZE NAME" per line, hex): at most
+ * its last max_bytes (the newest code), lines longer than
+ * SYM_PERFMAP_MAX_LINE skipped, within SYM_FILE_READ_NS; a cut is counted
+ * as too-big in fs, a read past its time as too-slow. Malformed lines are
+ * skipped. Returns 0 and *ret_map, -EPERM (too slow), -ENOMEM or -errno.
  */
-int sym_perfmap__load(const char *path, struct sym_perfmap **ret_map);
+int sym_perfmap__read_fd(int fd, uint64_t max_bytes, const struct sym_fs *fs,
+			 struct sym_perfmap **ret_map);
+/* Bytes m holds (0 for NULL). */
+size_t sym_perfmap__memory(const struct sym_perfmap *m);
 void sym_perfmap__free(struct sym_perfmap *m);
 /* The name covering addr, or NULL. Borrowed. */
 const char *sym_perfmap__lookup(const struct sym_perfmap *m, uint64_t addr);
@@ -454,13 +580,16 @@ void sym_cache__abandon(int fd, char *tmp_path);
  * The uncompressed copy of the debug file open at fd, whose build-id is
  * build_id (lowercase hex), in CACHE_DIR/debug/: opened when present and
  * valid, else written when fd has compressed DWARF sections (keeping the
- * copies under max_bytes, 0 for the default). Returns 0 (found) or 1
- * (written) with *ret_fd, the caller's; -ENOENT when there is nothing to
- * cache (no cache_dir or build-id, nothing compressed); other -errno when
- * the cache could not be used (the caller reads fd).
+ * copies under max_bytes, 0 for the default) and writing it costs no
+ * more than max_memory (the file and its sections inflated, in memory).
+ * Returns 0 (found) or 1 (written) with *ret_fd, the caller's; -ENOENT
+ * when there is nothing to cache (no cache_dir or build-id, nothing
+ * compressed); -EFBIG when inflating would pass max_memory (nothing is
+ * written); other -errno when the cache could not be used (the caller
+ * reads fd).
  */
 int sym_cache__debug_copy(const char *cache_dir, uint64_t max_bytes, const char *build_id,
-			  int fd, int *ret_fd);
+			  int fd, uint64_t max_memory, int *ret_fd);
 
 /* ---- kernel.c: /proc/kallsyms ----------------------------------------- */
 

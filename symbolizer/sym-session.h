@@ -108,6 +108,12 @@ struct sym_process {
 	size_t n_maps;
 	struct sym_perfmap *perfmap;  /* JIT symbols, read on first JIT address */
 	uint64_t perfmap_ns;          /* when it was last read (or tried) */
+	uid_t uid;                    /* its user when its maps were last opened */
+	bool uid_known;
+	bool jit;                     /* has anonymous executable memory */
+	bool host_root;               /* its root is ROOT (checked while it
+	                                 lived, for JIT processes: its perf map
+	                                 is read after it exits) */
 	/* Signal trampolines in the process (sym_session__signal_ranges()),
 	 * found on first need after each change of maps. */
 	struct sym_cfi_range *sig;
@@ -143,6 +149,13 @@ struct sym_session {
 	size_t maps_cap;
 	struct sym_kernel *kernel;
 	bool kernel_tried;
+	/* The root of the process being snapshotted (opened on its first
+	 * file, closed at the end of the snapshot): its files are resolved
+	 * in it. */
+	pid_t root_pid;
+	struct sym_fs root_fs;
+	int root_err;  /* opening it failed: -errno */
+	struct sym_own_root own_root;
 	struct sym_stats stats;
 	uint64_t max_memory;  /* bound on bin_memory */
 	uint64_t bin_memory;  /* sum of every binary's mem */
@@ -173,6 +186,14 @@ int sym_process__mapping(struct sym_session *s, pid_t pid, uint64_t addr,
 			 struct sym_process **ret_proc, const struct sym_mapping **ret_m,
 			 enum sym_miss *ret_miss);
 
+/*
+ * The JIT symbol at addr of proc from its perf map (read on its first JIT
+ * address, again on a miss at most once a second while it lives; its
+ * bytes count as the process's memory), or NULL.
+ */
+const char *sym_process__jit_name(struct sym_session *s, struct sym_process *proc,
+				  uint64_t addr);
+
 /* Frees every snapshot (sym_session__free()). */
 void sym_processes__fini(struct sym_session *s);
 
@@ -189,12 +210,19 @@ int sym_binary__of_file(struct sym_session *s, pid_t pid,
 int sym_binary__of_vdso(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct sym_mapping *ret);
 
+/* Closes the root of the process whose files a snapshot opened (opened
+ * on its first file, see sym_binary__of_file(), and shared by its
+ * files): at the end of every snapshot, and in sym_session__free(). */
+void sym_binary__close_root(struct sym_session *s);
+
 /* The ELF object of bin, loaded again from its kept fd when it was
  * evicted; NULL when the binary is unusable. Marks bin as used. */
 struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin);
 
 /* The DWARF of bin (whose ELF object is loaded), opened on the first call
- * (through the on-disk cache's inflated copy), or NULL. */
+ * (through the on-disk cache's inflated copy), or NULL: also when what it
+ * would hold passes the memory bound (counted as an over-budget refusal,
+ * never inflated, never cached). */
 struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bin);
 
 /* Re-counts what bin holds in sym_session.bin_memory (after a load, a CU,

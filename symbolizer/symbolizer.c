@@ -130,6 +130,7 @@ int sym_session__new(const struct sym_options *opts, struct sym_session **ret_se
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->root_fs.root_fd = -1;  /* before anything can fail: free closes it */
 	s->root = strndup(root, len);
 	if (!s->root)
 		goto nomem;
@@ -160,6 +161,7 @@ void sym_session__free(struct sym_session *s)
 {
 	if (!s)
 		return;
+	sym_binary__close_root(s);
 	sym_processes__fini(s);
 	sym_binaries__fini(s);
 	sym_frames__fini(s);

@@ -90,6 +90,34 @@ struct sym_frame {
 	                                this frame but could not be read */
 };
 
+/*
+ * Why a file was not read on behalf of a profiled process (its binaries,
+ * debug files, perf map): Ember runs as root and these files belong to
+ * other users. Every refusal is counted in sym_stats.refused.
+ */
+enum sym_refusal {
+	SYM_REFUSED_NOT_REGULAR = 0, /* a FIFO, device, socket or directory */
+	SYM_REFUSED_SYMLINK,      /* a perf map that is a symlink */
+	SYM_REFUSED_OWNER,        /* a perf map owned by neither root nor the
+	                             process's user */
+	SYM_REFUSED_OUTSIDE_ROOT, /* a path that leads out of the process's
+	                             root (absolute symlink, "..", a /proc
+	                             magic link) to nothing inside it */
+	SYM_REFUSED_TOO_BIG,      /* larger than its bound (a file, a perf map
+	                             or one of its lines) */
+	SYM_REFUSED_NOT_MAPPED,   /* not the mapped file: device or inode
+	                             differ (replaced, or a trick) */
+	SYM_REFUSED_BUDGET,       /* debug sections (compressed ones at their
+	                             inflated size) or tables that would pass
+	                             the memory bound: refused before reading */
+	SYM_REFUSED_SLOW,         /* a read past its time bound, or an open
+	                             that would wait (a lease its owner holds) */
+	SYM_REFUSED__COUNT,
+};
+
+/* A short kebab-case name of a refusal ("not-regular", ...). */
+const char *sym_refusal_name(enum sym_refusal reason);
+
 struct sym_options {
 	/* Root directory prefix for reading /proc and kallsyms; NULL means "/".
 	 * Unit tests leave it NULL. */
@@ -109,7 +137,10 @@ struct sym_options {
 	 * SYM_DEFAULT_MAX_MEMORY. Over the bound, the least recently used
 	 * binaries are unloaded (those no live process maps first) and
 	 * reloaded from their kept file on their next address. A single
-	 * binary bigger than the bound stays loaded while it is used. */
+	 * binary bigger than the bound stays loaded while it is used; but
+	 * one whose symbol tables, or whose DWARF's debug sections
+	 * (compressed ones at their inflated size), alone would pass the
+	 * bound is not read (counted in refused[SYM_REFUSED_BUDGET]). */
 	uint64_t max_memory;
 	/* Directory of the on-disk cache kept between runs (uncompressed
 	 * copies of debug files whose DWARF is compressed, by build-id; the
@@ -163,6 +194,8 @@ struct sym_stats {
 	uint64_t unwind_unserved;          /* words the unwinder asked for
 	                                      that were neither in the stack
 	                                      copy nor in a mapped file */
+	uint64_t refused[SYM_REFUSED__COUNT]; /* files (and reads) refused,
+	                                      per reason: see sym_refusal */
 };
 
 struct sym_session;

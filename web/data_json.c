@@ -99,12 +99,14 @@ int web_write_timeline_json(FILE *f, struct store_db *db, const struct store_que
 		err = -ENOMEM;
 		goto out;
 	}
-	err = store_db__drops_timeline(db, t->from_s, t->step_s, t->n_steps, drops);
+	/* a database without a flush yet has no steps (and no step) */
+	if (t->n_steps)
+		err = store_db__drops_timeline(db, t->from_s, t->step_s, t->n_steps, drops);
 	if (err)
 		goto out;
 	fprintf(f, "{\"from\":%lld,\"to\":%lld,\"step\":%lld,\"samples\":[",
 		(long long)t->from_s, (long long)(t->from_s + (int64_t)t->n_steps * t->step_s),
-		(long long)t->step_s);
+		(long long)(t->step_s ? t->step_s : (int64_t)step));
 	for (size_t i = 0; i < t->n_steps; i++)
 		fprintf(f, i ? ",%llu" : "%llu",
 			(unsigned long long)(t->n_series ? t->series[0].counts[i] : 0));

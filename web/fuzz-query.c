@@ -7,9 +7,11 @@
  * text: "PATH?QUERY" on the first line, the Host header's value on the
  * second (no second line: no Host). The query is split on '&' and '=' and
  * %-decoded with libmicrohttpd's own MHD_http_unescape, as the server gets
- * it. Every answer is checked the way a client relies on it: a parsed
- * request has a sane range and its filter, an error has a status, a
- * message and names a parameter that was given. Built with clang
+ * it (the path is checked for control characters before it is decoded).
+ * Every answer is checked the way a client relies on it: a parsed
+ * request has a sane range and its filter, no control byte in any
+ * parameter, regexes within the server's limits; an error has a status,
+ * a message and names a parameter that was given. Built with clang
  * -fsanitize=fuzzer for fuzzing (scripts/fuzz.sh); its corpus
  * (web/fuzz-query-corpus) runs as a unit test through
  * tests/unit/fuzz-driver.c with any compiler.
@@ -29,20 +31,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* A fixed clock: relative times ("now-1h") stay reproducible. */
 #define FUZZ_NOW 1700000000
 
+/* The server's limits at its default budget (server.c). */
+static const struct web_limits limits = {
+	.max_regexes = 16, .max_regex_bytes = 1 << 20, .max_tree_nodes = 80000,
+};
+
 static void add_param(struct params *p, char *key, char *value)
 {
-	MHD_http_unescape(key);
-	if (value)
-		MHD_http_unescape(value);
-	/* as collect_param() in server.c */
-	p->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
-	if (p->n == MAX_PARAMS) {
-		p->too_many = true;
-		return;
-	}
-	p->kv[p->n].key = key;
-	p->kv[p->n].value = value ? value : "";
-	p->n++;
+	/* as libmicrohttpd gives them: decoded, with decoded lengths */
+	size_t key_len = MHD_http_unescape(key);
+	size_t value_len = value ? MHD_http_unescape(value) : 0;
+
+	web_params_add(p, key, key_len, value, value_len);
+}
+
+static bool has_control(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return true;
+	return false;
 }
 
 static bool given(const struct params *p, const char *key)
@@ -56,7 +64,8 @@ static void check_error(const struct params *p, const struct reply *r)
 	size_t len = 0;
 	FILE *f;
 
-	if (!r->error || !r->error[0] || (r->status != 400 && r->status != 404))
+	if (!r->error || !r->error[0] || (r->status != 400 && r->status != 404) ||
+	    (r->too_costly && r->status != 400))
 		__builtin_trap();
 	/* the parameter at fault is one the request gave */
 	if (r->parameter && !given(p, r->parameter))
@@ -75,7 +84,19 @@ static void check_error(const struct params *p, const struct reply *r)
 
 static void check_request(const struct params *p, const struct request *q)
 {
+	size_t n = 0, bytes = 0, base_bytes = 0;
+
 	if (q->ep == WEB_EP_NOT_FOUND)
+		__builtin_trap();
+	/* no parameter with a control byte (a NUL above all) gets through */
+	for (size_t i = 0; i < p->n; i++)
+		if (has_control(p->kv[i].key, p->kv[i].key_len) ||
+		    has_control(p->kv[i].value, p->kv[i].value_len))
+			__builtin_trap();
+	/* what a request costs stays within the limits */
+	n = store_filter__regexes(q->head.filter, &bytes) +
+	    store_filter__regexes(q->base.filter, &base_bytes);
+	if (n > limits.max_regexes || bytes + base_bytes > limits.max_regex_bytes)
 		__builtin_trap();
 	if (q->ep < WEB_EP_TREE)
 		return;
@@ -90,6 +111,8 @@ static void check_request(const struct params *p, const struct request *q)
 	if ((q->ep == WEB_EP_TREE || q->ep == WEB_EP_DIFF) &&
 	    (q->max_nodes < 1 || q->max_nodes > 5000000))
 		__builtin_trap();
+	if (q->head.q.max_tree_nodes != limits.max_tree_nodes)
+		__builtin_trap();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -99,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct request q;
 	struct reply r = {0};
 	char *text, *nl, *host = NULL, *query, *save = NULL;
-	bool ok, loopback, with_name;
+	bool ok, path_ok, loopback, with_name;
 
 	text = malloc(size + 1);
 	if (!text)
@@ -112,9 +135,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		host = nl + 1;
 		host[strcspn(host, "\r\n")] = '\0';
 	}
+	/* the path as sent, then decoded the way libmicrohttpd does */
+	path_ok = web_uri_path_clean(text, &r);
+	if (!path_ok)
+		check_error(&p, &r);
 	query = strchr(text, '?');
 	if (query)
 		*query++ = '\0';
+	MHD_http_unescape(text);
 	for (char *kv = query ? strtok_r(query, "&", &save) : NULL; kv;
 	     kv = strtok_r(NULL, "&", &save)) {
 		char *eq = strchr(kv, '=');
@@ -124,12 +152,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		add_param(&p, kv, eq);
 	}
 
-	ok = web_request_parse(text, &p, FUZZ_NOW, &q, &r);
-	if (ok)
-		check_request(&p, &q);
-	else
-		check_error(&p, &r);
-	web_request_free(&q);
+	if (path_ok) {
+		ok = web_request_parse(text, &p, FUZZ_NOW, &limits, &q, &r);
+		if (ok)
+			check_request(&p, &q);
+		else
+			check_error(&p, &r);
+		web_request_free(&q);
+	}
 
 	/* A name allowed without a list is allowed with one; "*" allows all. */
 	loopback = web_host_allowed(host, NULL, 0);

@@ -4,13 +4,16 @@
  * touches the database: the route, the query parameters of web/API.md
  * (unknown, repeated, too many or too long ones; numbers; times through
  * store_time_parse; label filters through store_filter__parse) and the
- * Host header checked against DNS rebinding. Pure functions over decoded
- * strings: server.c calls them on what libmicrohttpd decoded, and
- * fuzz-query.c on fuzzer input.
+ * Host header checked against DNS rebinding; control characters in the
+ * path and the parameters; what a request may cost (the regexes of its
+ * filters, the nodes of its tree: struct web_limits). Pure functions over
+ * decoded strings: server.c calls them on what libmicrohttpd decoded,
+ * and fuzz-query.c on fuzzer input.
  */
 #include "request.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +41,91 @@ void web_fail(struct reply *r, unsigned status, const char *param, const char *f
 	r->status = status;
 	r->error = r->error_buf;
 	r->parameter = param;
+}
+
+void web_params_add(struct params *p, const char *key, size_t key_len, const char *value,
+		    size_t value_len)
+{
+	p->bytes += key_len + value_len + 2;
+	if (p->n == MAX_PARAMS) {
+		p->too_many = true;
+		return;
+	}
+	p->kv[p->n].key = key;
+	p->kv[p->n].key_len = key_len;
+	p->kv[p->n].value = value ? value : "";
+	p->kv[p->n].value_len = value ? value_len : 0;
+	p->n++;
+}
+
+static bool is_control(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/* The first control byte of s[0..len), or -1. */
+static int first_control(const char *s, size_t len, size_t *ret_at)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (is_control((unsigned char)s[i])) {
+			*ret_at = i;
+			return (unsigned char)s[i];
+		}
+	}
+	return -1;
+}
+
+/*
+ * Parameters are text: a NUL ("%00") would cut a value short where the
+ * parser reads it as a C string, other control bytes have no use in any
+ * parameter of API.md. Every parameter, of every path, is checked.
+ */
+static bool check_controls(const struct params *p, struct reply *r)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		size_t at;
+		int c = first_control(p->kv[i].key, p->kv[i].key_len, &at);
+		const char *where = "name";
+
+		if (c < 0) {
+			c = first_control(p->kv[i].value, p->kv[i].value_len, &at);
+			where = "value";
+		}
+		if (c >= 0) {
+			web_fail(r, 400, p->kv[i].key, "control character 0x%02x%s in the "
+				 "parameter's %s at byte %zu: parameters are text", c,
+				 c ? "" : " (NUL)", where, at + 1);
+			return false;
+		}
+	}
+	return true;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool web_uri_path_clean(const char *raw_uri, struct reply *r)
+{
+	for (size_t i = 0; raw_uri && raw_uri[i] && raw_uri[i] != '?'; i++) {
+		unsigned c = (unsigned char)raw_uri[i];
+
+		if (c == '%' && hex_digit(raw_uri[i + 1]) >= 0 && hex_digit(raw_uri[i + 2]) >= 0)
+			c = (unsigned)(hex_digit(raw_uri[i + 1]) * 16 + hex_digit(raw_uri[i + 2]));
+		if (is_control((unsigned char)c)) {
+			web_fail(r, 400, NULL, "control character 0x%02x%s in the path at byte "
+				 "%zu: paths are text", c, c ? "" : " (NUL)", i + 1);
+			return false;
+		}
+	}
+	return true;
 }
 
 /*
@@ -138,8 +226,13 @@ static bool get_time(const struct params *p, const char *key, int64_t now, int64
  * takes the head's value for what it does not give.
  */
 static bool parse_side(const struct params *p, const char *prefix, const struct side *dflt,
-		       const char *head_filter, int64_t now, struct side *s, struct reply *r)
+		       const char *head_filter, int64_t now, const struct web_limits *limits,
+		       struct side *s, struct reply *r)
 {
+	struct store_filter_limits fl = {
+		.max_regexes = limits ? limits->max_regexes : 0,
+		.max_regex_bytes = limits ? limits->max_regex_bytes : 0,
+	};
 	static const char *const names[2][3] = {
 		{ "from", "to", "filter" },
 		{ "base_from", "base_to", "base_filter" },
@@ -173,12 +266,46 @@ static bool parse_side(const struct params *p, const char *prefix, const struct 
 		web_fail(r, 400, k[2], "filter longer than %d bytes", MAX_FILTER_BYTES);
 		return false;
 	}
-	if (expr && store_filter__parse(expr, &s->filter, &msg) < 0) {
-		web_fail(r, 400, k[2], "%s", msg ? msg : "bad filter");
-		free(msg);
-		return false;
+	if (expr) {
+		int err = store_filter__parse_limited(expr, &fl, &s->filter, &msg);
+
+		if (err < 0) {
+			web_fail(r, 400, k[2], "%s", msg ? msg : strerror(-err));
+			r->too_costly = err == -E2BIG;
+			free(msg);
+			return false;
+		}
 	}
 	s->q.filter = s->filter;
+	s->q.max_tree_nodes = limits ? limits->max_tree_nodes : 0;
+	return true;
+}
+
+/* The regexes of filter and base_filter together, within limits. */
+static bool check_regexes(const struct request *q, const struct params *p,
+			  const struct web_limits *limits, struct reply *r)
+{
+	size_t head_bytes, base_bytes, n;
+	const char *param;
+
+	if (!limits)
+		return true;
+	n = store_filter__regexes(q->head.filter, &head_bytes) +
+	    store_filter__regexes(q->base.filter, &base_bytes);
+	param = web_param(p, "base_filter") ? "base_filter" : "filter";
+	if (limits->max_regexes && n > limits->max_regexes) {
+		web_fail(r, 400, param, "more than %zu regular expressions (=~ or !~ terms) in "
+			 "filter and base_filter together", limits->max_regexes);
+		r->too_costly = true;
+		return false;
+	}
+	if (limits->max_regex_bytes && head_bytes + base_bytes > limits->max_regex_bytes) {
+		web_fail(r, 400, param, "regular expressions too big: compiled, filter and "
+			 "base_filter together would take more than %zu KiB",
+			 limits->max_regex_bytes >> 10);
+		r->too_costly = true;
+		return false;
+	}
 	return true;
 }
 
@@ -188,7 +315,8 @@ static bool parse_side(const struct params *p, const char *prefix, const struct 
 static const char *const builtin_formats[] = { "pprof", "folded", "speedscope" };
 
 bool web_request_parse(const char *url, const struct params *p, int64_t now,
-		       struct request *q, struct reply *r)
+		       const struct web_limits *limits, struct request *q,
+		       struct reply *r)
 {
 	static const char *const none[] = { NULL };
 	static const char *const range[] = { "from", "to", "filter", NULL };
@@ -216,6 +344,8 @@ bool web_request_parse(const char *url, const struct params *p, int64_t now,
 
 	memset(q, 0, sizeof(*q));
 	q->ep = WEB_EP_NOT_FOUND;
+	if (!check_controls(p, r))
+		return false;
 	for (i = 0; i < ARRAY_SIZE(routes); i++) {
 		if (!strcmp(url, routes[i].path)) {
 			q->ep = routes[i].ep;
@@ -267,12 +397,12 @@ bool web_request_parse(const char *url, const struct params *p, int64_t now,
 	default:
 		break;
 	}
-	if (q->ep >= WEB_EP_TREE && !parse_side(p, "", NULL, NULL, now, &q->head, r))
+	if (q->ep >= WEB_EP_TREE && !parse_side(p, "", NULL, NULL, now, limits, &q->head, r))
 		return false;
 	if (q->ep == WEB_EP_DIFF &&
-	    !parse_side(p, "base_", &q->head, web_param(p, "filter"), now, &q->base, r))
+	    !parse_side(p, "base_", &q->head, web_param(p, "filter"), now, limits, &q->base, r))
 		return false;
-	return true;
+	return check_regexes(q, p, limits, r);
 }
 
 void web_request_free(struct request *q)

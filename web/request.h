@@ -17,14 +17,29 @@
 
 #define MAX_PARAMS 16
 
-/* One request's query parameters (decoded: libmicrohttpd, or the fuzzer). */
+/* One request's query parameters (decoded: libmicrohttpd, or the fuzzer),
+ * with their decoded lengths: a NUL decoded from "%00" ends the C string
+ * early, and the lengths tell. */
 struct params {
 	struct {
 		const char *key, *value;
+		size_t key_len, value_len;
 	} kv[MAX_PARAMS];
 	size_t n;
 	size_t bytes;
 	bool too_many;
+};
+
+/* Add key=value (value NULL: a key without '='), with their decoded
+ * lengths, as libmicrohttpd's iterator and the fuzzer give them. */
+void web_params_add(struct params *p, const char *key, size_t key_len, const char *value,
+		    size_t value_len);
+
+/* What one request may cost, set by the server from its memory budget. */
+struct web_limits {
+	size_t max_regexes;     /* =~, !~ terms of filter and base_filter */
+	size_t max_regex_bytes; /* their compiled size together */
+	size_t max_tree_nodes;  /* store_query.max_tree_nodes */
 };
 
 /* What a handler answers: a status, a body and its type, or an error. */
@@ -38,6 +53,8 @@ struct reply {
 	const char *error;   /* status >= 400: message ... */
 	char error_buf[512];
 	const char *parameter; /* ... and the parameter at fault, or NULL */
+	unsigned retry_after;  /* 503: seconds for Retry-After (0: none) */
+	bool too_costly;       /* refused for a limit of web_limits */
 };
 
 
@@ -73,11 +90,20 @@ void web_fail(struct reply *r, unsigned status, const char *param, const char *f
 const char *web_param(const struct params *p, const char *key);
 
 /*
+ * Whether the request target raw_uri (as sent: before %-decoding) has a
+ * path free of control characters, raw or %-encoded (NUL, 0x01-0x1f,
+ * 0x7f). libmicrohttpd decodes the path into a C string, where a "%00"
+ * would end it early. False: the 400 is in *r.
+ */
+bool web_uri_path_clean(const char *raw_uri, struct reply *r);
+
+/*
  * Route url and check every parameter of p the way web/API.md says, with
- * now (Unix seconds) for relative times. Returns true and fills *q (free
- * it with web_request_free(), also after false), or false with the error
- * (400 naming the parameter, 404) in *r.
+ * now (Unix seconds) for relative times and limits for what it may cost.
+ * Returns true and fills *q (free it with web_request_free(), also after
+ * false), or false with the error (400 naming the parameter, 404) in *r.
  */
 bool web_request_parse(const char *url, const struct params *p, int64_t now,
-		       struct request *q, struct reply *r);
+		       const struct web_limits *limits, struct request *q,
+		       struct reply *r);
 void web_request_free(struct request *q);

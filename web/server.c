@@ -1,19 +1,35 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * server.c — the HTTP server: libmicrohttpd on its own thread pool, over
- * one database opened read-only. It serves the embedded UI at / and the
- * JSON API of web/API.md (meta, tree, diff, timeline, labels, top, exports),
- * plus /metrics (Prometheus text) and /healthz. The last step of the data
- * flow: storage queries -> JSON or export bytes -> the browser.
+ * server.c — the HTTP server over one database opened read-only. It
+ * serves the embedded UI at / and the JSON API of web/API.md (meta, tree,
+ * diff, timeline, labels, top, exports), plus /metrics (Prometheus text)
+ * and /healthz. The last step of the data flow: storage queries -> JSON
+ * or export bytes -> the browser.
  *
- * Each pool thread opens its own read-only store_db handle on first use
+ * Threads: libmicrohttpd's one thread polls every connection (poll(2):
+ * its epoll mode, edge-triggered, missed the end of connections closed
+ * after part of a request, which then sat in CLOSE-WAIT until the idle
+ * timeout) and answers at once what needs no database: the page,
+ * /healthz, the agent's /metrics, every refusal. A request that queries
+ * the database is suspended and queued for the query threads (a bounded
+ * queue: full, a 503 with Retry-After); a query thread reserves the
+ * request's share of the memory budget (waiting a little for answers
+ * being sent to free it, else a 503), answers, and resumes the
+ * connection. So slow queries never hold up the connections, and what
+ * is in flight stays within the budget. limits.c guards the
+ * connections themselves (deadlines, the oldest idle one shut at the
+ * limit).
+ *
+ * Each query thread opens its own read-only store_db handle on first use
  * (SQLite handles are never shared between threads) and keeps it until the
  * server stops; a handle that failed with an I/O or format error is dropped
  * and opened again by the next request. Every parameter is checked before
  * any query runs: unknown, repeated, malformed or out-of-range parameters
- * are 400s naming the parameter; queries run under a deadline (503 when
- * they exceed it). Nothing here writes to the database: the handles are
- * opened with STORE_OPEN_READ, which never modifies the file.
+ * are 400s naming the parameter, and so is a request over the limits of
+ * what one request may cost (regexes, tree nodes, answer bytes); queries
+ * run under a deadline (503 when they exceed it). Nothing here writes to
+ * the database: the handles are opened with STORE_OPEN_READ, which never
+ * modifies the file.
  *
  * DNS rebinding: a web page on another site can make a browser resolve its
  * own name to 127.0.0.1 and read the API with the page's name in Host. A
@@ -41,6 +57,7 @@
 
 #include "common.h"
 #include "ember_config.h"
+#include "limits.h"
 #include "request.h"
 #include "ui_assets.h"
 
@@ -49,6 +66,41 @@
 /* A request line or headers larger than this are refused by libmicrohttpd
  * itself (414/431) before any handler runs. */
 #define CONNECTION_MEMORY 65536
+
+/*
+ * What a request may cost, from the memory budget W and the query
+ * threads Q. A query reserves W / (Q + 1) while it runs, so Q of them
+ * leave a share for answers still being sent. In that reservation: the
+ * tree, at TREE_NODE_BYTES a node (a busy day's 155,000-node tree peaked
+ * at 32 MB in ember serve, 206 bytes a node: the tree, the children
+ * table, the JSON writer's merge and string tables, growth by doubling),
+ * and the answer, at most half of it. Regexes: MAX_REGEXES terms and
+ * MAX_REGEX_BYTES compiled (store_regex.c) for filter and base_filter.
+ */
+#define DEFAULT_BUDGET (64u << 20)
+#define DEFAULT_THREADS 2
+#define TREE_NODE_BYTES 256
+#define MAX_REGEXES 16
+#define MAX_REGEX_BYTES (1u << 20)
+/* Queries waiting for a query thread; more at once: 503. */
+#define QUEUE_MAX 16
+/* How long a query waits for answers being sent to free the budget. */
+#define BUDGET_WAIT_MS 2000
+/* Connections past max_connections (which the guard brings back down by
+ * shutting the oldest idle one) before libmicrohttpd stops accepting. */
+#define CONNECTION_SLACK 16
+#define DEFAULT_HEADER_TIMEOUT_S 10
+#define SEND_TIMEOUT_S 120
+
+/* A request that queries the database, from its arrival to its answer. */
+struct job {
+	struct MHD_Connection *conn;
+	struct request q;
+	struct reply r;
+	struct job *next;   /* in the queue */
+	size_t held;        /* r.body's bytes held against the budget */
+	bool done;          /* r holds the answer; the connection resumed */
+};
 
 struct web_server {
 	struct MHD_Daemon *daemon;
@@ -64,24 +116,32 @@ struct web_server {
 	pthread_mutex_t lock; /* guards metrics */
 	struct web_metrics metrics;
 	bool have_metrics;
-	uint64_t requests, errors; /* atomics */
+	uint64_t requests, errors, refused_busy, refused_costly; /* atomics */
+
+	/* what a request may cost (see DEFAULT_BUDGET) */
+	struct web_limits limits;
+	size_t query_bytes;   /* reserved by a running query */
+	size_t max_body;      /* bytes of one answer */
+	struct web_budget budget;
+	bool budget_made;
+	struct web_guard *guard;
+
+	/* the query threads and their queue */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct job *qhead, *qtail;
+	unsigned queued;
+	bool stopping;
+	pthread_t *workers;
+	unsigned n_workers;
 };
 
-/* One request's query parameters (decoded by libmicrohttpd). */
-
-static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind,
-				     const char *key, const char *value)
+/* One request's query parameters (decoded by libmicrohttpd, with their
+ * decoded lengths). */
+static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
+				     size_t key_size, const char *value, size_t value_size)
 {
-	struct params *p = cls;
-
-	p->bytes += strlen(key) + (value ? strlen(value) : 0) + 2;
-	if (p->n == MAX_PARAMS) {
-		p->too_many = true;
-		return MHD_YES;
-	}
-	p->kv[p->n].key = key;
-	p->kv[p->n].value = value ? value : "";
-	p->n++;
+	web_params_add(cls, key, key_size, value, value_size);
 	return MHD_YES;
 }
 
@@ -117,6 +177,12 @@ static void fail_store(struct web_server *srv, struct store_db *db, int err, str
 {
 	if (err == -ETIMEDOUT) {
 		web_fail(r, 503, NULL, "query timed out");
+	} else if (err == -E2BIG) {
+		/* store_query.max_tree_nodes */
+		web_fail(r, 400, NULL, "%s, more than one request may build within this "
+			 "server's memory budget (--memory): choose a shorter range or a "
+			 "narrower filter", db ? store_db__errmsg(db) : "too big");
+		r->too_costly = true;
 	} else if (err == -EBUSY) {
 		web_fail(r, 503, NULL, "database busy, try again");
 	} else if (err == -ENOENT || err == -EPROTO) {
@@ -125,26 +191,52 @@ static void fail_store(struct web_server *srv, struct store_db *db, int err, str
 		web_fail(r, 500, NULL, "%s: %s", store_strerror(err),
 		     db ? store_db__errmsg(db) : "opening the database");
 	}
-	if (db && err != -ETIMEDOUT && err != -EBUSY && err != -ENOMEM) {
+	if (db && err != -ETIMEDOUT && err != -EBUSY && err != -ENOMEM && err != -E2BIG) {
 		pthread_setspecific(srv->db_key, NULL);
 		store_db__close(db);
 	}
 }
 
-/* A memstream for a reply body. */
-static FILE *body_open(struct reply *r)
+/* The body being written on this thread (one at a time: body_open to
+ * body_close or body_discard), bounded by the server's max_body. */
+static __thread struct web_body body_tls;
+
+static FILE *body_open(struct web_server *srv, struct reply *r)
 {
-	FILE *f = open_memstream(&r->body, &r->len);
+	FILE *f = web_body__open(&body_tls, srv->max_body);
 
 	if (!f)
 		web_fail(r, 500, NULL, "out of memory");
 	return f;
 }
 
+static void body_discard(FILE *f)
+{
+	fclose(f);
+	free(body_tls.buf);
+	memset(&body_tls, 0, sizeof(body_tls));
+}
+
 static bool body_close(FILE *f, struct reply *r, int err)
 {
 	if (fclose(f) != 0 && !err)
 		err = -ENOMEM;
+	if (body_tls.over) {
+		free(body_tls.buf);
+		web_fail(r, 400, NULL, "the answer would be larger than %zu MiB, what one "
+			 "request may take of this server's memory budget (--memory): choose a "
+			 "shorter range or a narrower filter", body_tls.max >> 20);
+		r->too_costly = true;
+		memset(&body_tls, 0, sizeof(body_tls));
+		return false;
+	}
+	/* held until sent: no more than its length (growth doubled it) */
+	r->body = body_tls.len && body_tls.len < body_tls.cap ? realloc(body_tls.buf, body_tls.len)
+							     : NULL;
+	if (!r->body)
+		r->body = body_tls.buf;
+	r->len = body_tls.len;
+	memset(&body_tls, 0, sizeof(body_tls));
 	if (err) {
 		free(r->body);
 		r->body = NULL;
@@ -185,9 +277,7 @@ static int resolve_range(struct store_db *db, const struct side *s, int64_t *ret
 static void body_fail(struct web_server *srv, struct store_db *db, FILE *f,
 		      struct reply *r, int err)
 {
-	fclose(f);
-	free(r->body);
-	r->body = NULL;
+	body_discard(f);
 	r->type = NULL;
 	fail_store(srv, db, err, r);
 }
@@ -203,7 +293,7 @@ static void api_meta(struct web_server *srv, struct reply *r)
 		fail_store(srv, NULL, err, r);
 		return;
 	}
-	f = body_open(r);
+	f = body_open(srv, r);
 	if (!f)
 		return;
 	err = web_write_meta_json(f, db);
@@ -239,7 +329,7 @@ static void api_tree(struct web_server *srv, const struct request *q, struct rep
 		fail_store(srv, db, err, r);
 		goto out;
 	}
-	f = body_open(r);
+	f = body_open(srv, r);
 	if (f)
 		body_close(f, r, web_write_tree_json_max(f, ht, bt, &range, q->max_nodes));
 out:
@@ -270,7 +360,7 @@ static void api_timeline(struct web_server *srv, const struct request *q, struct
 			 TIMELINE_MAX_POINTS);
 		return;
 	}
-	f = body_open(r);
+	f = body_open(srv, r);
 	if (!f)
 		return;
 	err = web_write_timeline_json(f, db, &s->q, from, to, q->step);
@@ -291,7 +381,7 @@ static void api_labels(struct web_server *srv, const struct request *q, struct r
 		fail_store(srv, NULL, err, r);
 		return;
 	}
-	f = body_open(r);
+	f = body_open(srv, r);
 	if (!f)
 		return;
 	err = web_write_labels_json(f, db, &q->head.q, q->limit);
@@ -338,7 +428,7 @@ static void api_top(struct web_server *srv, const struct request *q, struct repl
 		qsort(e, n, sizeof(*e), by_total);
 	if (limit && n > limit)
 		n = limit;
-	f = body_open(r);
+	f = body_open(srv, r);
 	if (!f)
 		goto out;
 	fprintf(f, "{\"samples\":%llu,\"functions\":[",
@@ -388,7 +478,7 @@ static void api_export(struct web_server *srv, const struct request *q, struct r
 		fail_store(srv, db, err, r);
 		goto out;
 	}
-	f = body_open(r);
+	f = body_open(srv, r);
 	if (!f)
 		goto out;
 	err = store_db__export_tree(db, &s->q, t, formats[k].fmt, f);
@@ -397,9 +487,7 @@ static void api_export(struct web_server *srv, const struct request *q, struct r
 		 "attachment; filename=\"ember-%lld-%lld.%s\"", (long long)from, (long long)to,
 		 formats[k].ext);
 	if (err && err != -EIO && err != -ENOMEM) {
-		fclose(f);
-		free(r->body);
-		r->body = NULL;
+		body_discard(f);
 		fail_store(srv, db, err, r);
 		goto out;
 	}
@@ -452,6 +540,34 @@ static uint64_t file_size(const char *path, const char *suffix)
 	return stat(buf, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
+/* The server's own limits at work: connections shut, requests refused,
+ * the memory budget. */
+static void http_metrics(struct web_server *srv, FILE *f)
+{
+	struct web_guard_stats g;
+
+	web_guard__stats(srv->guard, &g);
+	metric(f, "ember_http_connections", "gauge", "HTTP connections open.", (double)g.open);
+	fputs("# HELP ember_http_connections_dropped_total Connections the server shut, "
+	      "per reason.\n# TYPE ember_http_connections_dropped_total counter\n", f);
+	fprintf(f, "ember_http_connections_dropped_total{reason=\"header-timeout\"} %llu\n"
+		"ember_http_connections_dropped_total{reason=\"send-timeout\"} %llu\n"
+		"ember_http_connections_dropped_total{reason=\"connection-limit\"} %llu\n",
+		(unsigned long long)g.header_timeouts, (unsigned long long)g.send_timeouts,
+		(unsigned long long)g.limit_drops);
+	fputs("# HELP ember_http_requests_refused_total Requests refused for the server's "
+	      "limits, per reason.\n# TYPE ember_http_requests_refused_total counter\n", f);
+	fprintf(f, "ember_http_requests_refused_total{reason=\"busy\"} %llu\n"
+		"ember_http_requests_refused_total{reason=\"too-costly\"} %llu\n",
+		(unsigned long long)__atomic_load_n(&srv->refused_busy, __ATOMIC_RELAXED),
+		(unsigned long long)__atomic_load_n(&srv->refused_costly, __ATOMIC_RELAXED));
+	metric(f, "ember_http_memory_bytes", "gauge",
+	       "Memory reserved by queries running and held by answers being sent.",
+	       (double)web_budget__used(&srv->budget));
+	metric(f, "ember_http_memory_budget_bytes", "gauge",
+	       "The HTTP server's memory budget for requests.", (double)srv->budget.budget);
+}
+
 static void api_metrics(struct web_server *srv, struct reply *r)
 {
 	struct web_metrics m;
@@ -462,7 +578,7 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 	m = srv->metrics;
 	have = srv->have_metrics;
 	pthread_mutex_unlock(&srv->lock);
-	f = body_open(r);
+	f = body_open(srv, r);
 	if (!f)
 		return;
 	r->type = "text/plain; version=0.0.4; charset=utf-8";
@@ -541,6 +657,14 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		       m.memory_trims);
 		metric(f, "ember_cache_resets_total", "counter",
 		       "Symbolizer caches dropped to stay within the budget.", m.cache_resets);
+		fputs("# HELP ember_files_refused_total Files of profiled processes not read "
+		      "(other users' files), per reason.\n"
+		      "# TYPE ember_files_refused_total counter\n", f);
+		for (size_t i = 0; i < m.n_refused && i < WEB_METRICS_MAX_REFUSALS; i++) {
+			fputs("ember_files_refused_total{reason=\"", f);
+			prom_label(f, m.refused[i].reason);
+			fprintf(f, "\"} %llu\n", (unsigned long long)m.refused[i].count);
+		}
 	} else {
 		struct store_summary *sum = NULL;
 		struct store_coverage *cov = NULL;
@@ -554,9 +678,7 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		if (!err)
 			err = store_db__query_coverage(db, NULL, &cov, &n_cov);
 		if (err) {
-			fclose(f);
-			free(r->body);
-			r->body = NULL;
+			body_discard(f);
 			r->type = NULL;
 			store_summary__free(sum);
 			fail_store(srv, db, err, r);
@@ -592,33 +714,48 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 	       (double)__atomic_load_n(&srv->requests, __ATOMIC_RELAXED));
 	metric(f, "ember_http_errors_total", "counter", "HTTP requests answered with an error.",
 	       (double)__atomic_load_n(&srv->errors, __ATOMIC_RELAXED));
+	http_metrics(srv, f);
 	body_close(f, r, ferror(f) ? -EIO : 0);
 }
 
 /* ---- dispatch ---- */
 
-static void route(struct web_server *srv, const char *url, const struct params *p,
-		  struct reply *r)
+/* What needs no database, answered on libmicrohttpd's thread. */
+static bool answer_inline(struct web_server *srv, const struct request *q, struct reply *r)
 {
-	struct request q;
+	bool have;
 
-	if (!web_request_parse(url, p, (int64_t)(common_wall_ns() / 1000000000ULL), &q, r)) {
-		web_request_free(&q);
-		return;
-	}
-	switch (q.ep) {
+	switch (q->ep) {
 	case WEB_EP_UI:
 		r->status = 200;
 		r->static_body = web_ui_index_html;
 		r->len = web_ui_index_html_len;
 		r->type = "text/html; charset=utf-8";
-		break;
+		return true;
 	case WEB_EP_HEALTHZ:
 		r->status = 200;
 		r->static_body = "ok\n";
 		r->len = 3;
 		r->type = "text/plain; charset=utf-8";
-		break;
+		return true;
+	case WEB_EP_METRICS:
+		/* the agent's counters (serve's come from the database) */
+		pthread_mutex_lock(&srv->lock);
+		have = srv->have_metrics;
+		pthread_mutex_unlock(&srv->lock);
+		if (!have)
+			return false;
+		api_metrics(srv, r);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A database request, on a query thread. */
+static void answer_query(struct web_server *srv, const struct request *q, struct reply *r)
+{
+	switch (q->ep) {
 	case WEB_EP_METRICS:
 		api_metrics(srv, r);
 		break;
@@ -627,36 +764,58 @@ static void route(struct web_server *srv, const char *url, const struct params *
 		break;
 	case WEB_EP_TREE:
 	case WEB_EP_DIFF:
-		api_tree(srv, &q, r);
+		api_tree(srv, q, r);
 		break;
 	case WEB_EP_TIMELINE:
-		api_timeline(srv, &q, r);
+		api_timeline(srv, q, r);
 		break;
 	case WEB_EP_LABELS:
-		api_labels(srv, &q, r);
+		api_labels(srv, q, r);
 		break;
 	case WEB_EP_TOP:
-		api_top(srv, &q, r);
+		api_top(srv, q, r);
 		break;
 	case WEB_EP_EXPORT:
-		api_export(srv, &q, r);
+		api_export(srv, q, r);
 		break;
-	case WEB_EP_NOT_FOUND:
+	default:
 		web_fail(r, 404, NULL, "not found");
 		break;
 	}
-	web_request_free(&q);
 }
 
-static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection *c,
-				  struct reply *r, bool method_not_allowed)
+/* An answer's body on its way: what the budget holds until it is freed. */
+struct held {
+	struct web_server *srv;
+	void *body;
+	size_t len;
+};
+
+static void free_held(void *cls)
 {
-	struct MHD_Response *resp;
+	struct held *h = cls;
+
+	web_budget__unhold(&h->srv->budget, h->len);
+	free(h->body);
+	free(h);
+}
+
+/* Queue r's answer (an error as JSON). A body a query thread made is held
+ * against the budget until libmicrohttpd frees it; r->body is then the
+ * response's. */
+static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection *c,
+				  struct reply *r, size_t held, bool method_not_allowed)
+{
+	struct MHD_Response *resp = NULL;
 	enum MHD_Result ret;
+	char retry[16];
 
 	if (r->error) {
 		FILE *f;
 
+		if (held)
+			web_budget__unhold(&srv->budget, held);
+		held = 0;
 		free(r->body);
 		r->body = NULL;
 		r->len = 0;
@@ -679,11 +838,31 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 		r->type = "application/json; charset=utf-8";
 		r->static_body = NULL;
 		__atomic_fetch_add(&srv->errors, 1, __ATOMIC_RELAXED);
+		if (r->too_costly)
+			__atomic_fetch_add(&srv->refused_costly, 1, __ATOMIC_RELAXED);
+		if (r->retry_after)
+			__atomic_fetch_add(&srv->refused_busy, 1, __ATOMIC_RELAXED);
 	}
-	if (r->body) {
+	if (r->body && held) {
+		struct held *h = malloc(sizeof(*h));
+
+		if (h) {
+			*h = (struct held){ srv, r->body, held };
+			resp = MHD_create_response_from_buffer_with_free_callback_cls(
+				r->len, r->body, free_held, h);
+			if (!resp)
+				free(h);
+		}
+		if (!resp) {
+			web_budget__unhold(&srv->budget, held);
+			free(r->body);
+		}
+		r->body = NULL;
+	} else if (r->body) {
 		resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
 		if (!resp)
 			free(r->body);
+		r->body = NULL;
 	} else {
 		resp = MHD_create_response_from_buffer(r->len, (void *)r->static_body,
 						       MHD_RESPMEM_PERSISTENT);
@@ -699,9 +878,164 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 		MHD_add_response_header(resp, "Content-Disposition", r->disposition);
 	if (method_not_allowed)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	if (r->retry_after) {
+		snprintf(retry, sizeof(retry), "%u", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	}
 	ret = MHD_queue_response(c, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* The guard's record of connection c (NULL: unguarded). */
+static struct web_conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static enum MHD_Result answer(struct web_server *srv, struct MHD_Connection *c,
+			      struct reply *r, bool method_not_allowed)
+{
+	web_guard__set_state(srv->guard, conn_of(c), WEB_CONN_SENDING);
+	return send_reply(srv, c, r, 0, method_not_allowed);
+}
+
+static enum MHD_Result answer_job(struct web_server *srv, struct MHD_Connection *c,
+				  struct job *job)
+{
+	size_t held = job->held;
+
+	/* the held bytes go with the body to the response (or are let go) */
+	job->held = 0;
+	web_guard__set_state(srv->guard, conn_of(c), WEB_CONN_SENDING);
+	return send_reply(srv, c, &job->r, held, false);
+}
+
+/* Hand job to the query threads: suspended until one has answered it.
+ * Returns false when the queue is full. */
+static bool enqueue(struct web_server *srv, struct MHD_Connection *c, struct job *job)
+{
+	pthread_mutex_lock(&srv->qlock);
+	if (srv->stopping || srv->queued >= QUEUE_MAX) {
+		pthread_mutex_unlock(&srv->qlock);
+		return false;
+	}
+	/* suspended before any query thread can resume it */
+	job->conn = c;
+	MHD_suspend_connection(c);
+	if (srv->qtail)
+		srv->qtail->next = job;
+	else
+		srv->qhead = job;
+	srv->qtail = job;
+	srv->queued++;
+	pthread_cond_signal(&srv->qcond);
+	pthread_mutex_unlock(&srv->qlock);
+	return true;
+}
+
+static void run_job(struct web_server *srv, struct job *job)
+{
+	if (web_budget__reserve(&srv->budget, srv->query_bytes, BUDGET_WAIT_MS) < 0) {
+		web_fail(&job->r, 503, NULL, "busy: the answers being sent hold what this "
+			 "server's memory budget (%zu MiB) leaves for another query; try again",
+			 srv->budget.budget >> 20);
+		job->r.retry_after = 2;
+		return;
+	}
+	answer_query(srv, &job->q, &job->r);
+	if (job->r.body && !job->r.error) {
+		job->held = job->r.len;
+		web_budget__hold(&srv->budget, job->held);
+	}
+	web_budget__release(&srv->budget, srv->query_bytes);
+}
+
+static void *query_main(void *arg)
+{
+	struct web_server *srv = arg;
+
+	for (;;) {
+		struct job *job;
+		bool stopping;
+
+		pthread_mutex_lock(&srv->qlock);
+		while (!srv->qhead && !srv->stopping)
+			pthread_cond_wait(&srv->qcond, &srv->qlock);
+		job = srv->qhead;
+		if (!job) {
+			pthread_mutex_unlock(&srv->qlock);
+			break;
+		}
+		srv->qhead = job->next;
+		if (!srv->qhead)
+			srv->qtail = NULL;
+		srv->queued--;
+		stopping = srv->stopping;
+		pthread_mutex_unlock(&srv->qlock);
+
+		if (stopping)
+			web_fail(&job->r, 503, NULL, "the server is stopping");
+		else
+			run_job(srv, job);
+		web_request_free(&job->q);
+		job->done = true;
+		/* the last touch: the connection (and job) are libmicrohttpd's
+		 * again from here */
+		MHD_resume_connection(job->conn);
+	}
+	return NULL;
+}
+
+/* The path of each request, as sent: control characters are refused
+ * before libmicrohttpd decodes it into a C string. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct web_conn *wc = conn_of(c);
+	struct reply r = {0};
+
+	if (wc) {
+		wc->path_error[0] = '\0';
+		if (!web_uri_path_clean(uri, &r))
+			snprintf(wc->path_error, sizeof(wc->path_error), "%s", r.error);
+	}
+	return NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct web_server *srv = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci ? web_guard__open(srv->guard, ci->connect_fd) : NULL;
+	} else if (*socket_context) {
+		web_guard__close(srv->guard, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct web_server *srv = cls;
+	struct job *job = *con_cls;
+
+	if (job) {
+		/* an answer never handed to libmicrohttpd (closed meanwhile) */
+		if (job->held)
+			web_budget__unhold(&srv->budget, job->held);
+		free(job->r.body);
+		web_request_free(&job->q);
+		free(job);
+		*con_cls = NULL;
+	}
+	web_guard__set_state(srv->guard, conn_of(c), WEB_CONN_WAITING);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -710,10 +1044,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 				  void **con_cls)
 {
 	struct web_server *srv = cls;
+	struct web_conn *wc = conn_of(c);
+	struct job *job = *con_cls;
 	struct reply r = {0};
 	struct params p = {0};
+	struct request q;
 
+	if (job) {
+		/* A body after the headers is never read; a resumed job is
+		 * answered. */
+		if (*upload_data_size) {
+			*upload_data_size = 0;
+			return MHD_YES;
+		}
+		if (!job->done)
+			return MHD_YES;
+		return answer_job(srv, c, job);
+	}
 	__atomic_fetch_add(&srv->requests, 1, __ATOMIC_RELAXED);
+	web_guard__set_state(srv->guard, wc, WEB_CONN_BUSY);
 	if (srv->check_host) {
 		const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							       MHD_HTTP_HEADER_HOST);
@@ -724,22 +1073,42 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			web_fail(&r, 421, NULL, "Host '%.200s' is not allowed: this server answers "
 			     "loopback names only (DNS rebinding protection); start it with "
 			     "--allow-host NAME to accept another name", host);
-			return send_reply(srv, c, &r, false);
+			return answer(srv, c, &r, false);
 		}
 	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
 		/* Answered at once: a body, if any, is never read. */
 		web_fail(&r, 405, NULL, "method not allowed: use GET");
-		return send_reply(srv, c, &r, true);
+		return answer(srv, c, &r, true);
 	}
-	if (*upload_data_size) {
-		/* A GET with a body: ignore the body. */
-		*upload_data_size = 0;
-		return MHD_YES;
+	if (wc && wc->path_error[0]) {
+		web_fail(&r, 400, NULL, "%s", wc->path_error);
+		return answer(srv, c, &r, false);
 	}
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_param, &p);
-	route(srv, url ? url : "", &p, &r);
-	return send_reply(srv, c, &r, false);
+	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &p);
+	if (!web_request_parse(url ? url : "", &p, (int64_t)(common_wall_ns() / 1000000000ULL),
+			       &srv->limits, &q, &r) ||
+	    answer_inline(srv, &q, &r)) {
+		web_request_free(&q);
+		return answer(srv, c, &r, false);
+	}
+	job = calloc(1, sizeof(*job));
+	if (!job) {
+		web_request_free(&q);
+		web_fail(&r, 500, NULL, "out of memory");
+		return answer(srv, c, &r, false);
+	}
+	job->q = q;
+	if (!enqueue(srv, c, job)) {
+		web_request_free(&job->q);
+		free(job);
+		web_fail(&r, 503, NULL, "busy: %d requests are waiting for a query thread; "
+			 "try again", QUEUE_MAX);
+		r.retry_after = 1;
+		return answer(srv, c, &r, false);
+	}
+	*con_cls = job;
+	return MHD_YES;
 }
 
 /* ---- start and stop ---- */
@@ -853,7 +1222,9 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 {
 	struct web_server *srv;
 	struct store_db *probe = NULL;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+	struct web_guard_options go;
+	unsigned max_conns;
 	bool v6 = false;
 	int err;
 
@@ -871,12 +1242,27 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 		return -ENOMEM;
 	srv->listen_fd = -1;
 	pthread_mutex_init(&srv->lock, NULL);
+	pthread_mutex_init(&srv->qlock, NULL);
+	pthread_cond_init(&srv->qcond, NULL);
 	srv->query_timeout_ms = opts->query_timeout_ms ? opts->query_timeout_ms : 30000;
 	srv->allowed_hosts = opts->allowed_hosts;
 	srv->n_allowed_hosts = opts->allowed_hosts ? opts->n_allowed_hosts : 0;
 	srv->check_host = srv->n_allowed_hosts > 0 ||
 			  web_address_is_loopback(opts->address ? opts->address
 								: WEB_DEFAULT_ADDRESS);
+	/* what a request may cost, from the budget (see DEFAULT_BUDGET) */
+	srv->n_workers = opts->threads ? opts->threads : DEFAULT_THREADS;
+	web_budget__init(&srv->budget, opts->memory_budget ? opts->memory_budget : DEFAULT_BUDGET);
+	srv->budget_made = true;
+	srv->query_bytes = srv->budget.budget / (srv->n_workers + 1);
+	srv->max_body = srv->query_bytes / 2;
+	srv->limits.max_tree_nodes = srv->query_bytes / TREE_NODE_BYTES;
+	srv->limits.max_regexes = MAX_REGEXES;
+	srv->limits.max_regex_bytes = MIN((size_t)MAX_REGEX_BYTES, srv->query_bytes / 8);
+	if (srv->limits.max_tree_nodes < 1000) {
+		err = -EINVAL; /* a budget too small to answer anything */
+		goto fail;
+	}
 	srv->db_path = strdup(opts->db_path);
 	if (!srv->db_path) {
 		err = -ENOMEM;
@@ -887,6 +1273,28 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 		goto fail;
 	}
 	srv->key_made = true;
+	max_conns = opts->max_connections ? opts->max_connections : 64;
+	go = (struct web_guard_options){
+		.max_connections = max_conns,
+		.header_timeout_s = opts->header_timeout_s ? opts->header_timeout_s
+							   : DEFAULT_HEADER_TIMEOUT_S,
+		.send_timeout_s = SEND_TIMEOUT_S,
+	};
+	err = web_guard__new(&go, &srv->guard);
+	if (err)
+		goto fail;
+	srv->workers = calloc(srv->n_workers, sizeof(*srv->workers));
+	if (!srv->workers) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < srv->n_workers; i++) {
+		err = -pthread_create(&srv->workers[i], NULL, query_main, srv);
+		if (err) {
+			srv->n_workers = i;
+			goto fail;
+		}
+	}
 	err = open_listener(opts->address ? opts->address : WEB_DEFAULT_ADDRESS, opts->port,
 			    &srv->listen_fd, &srv->port, &v6);
 	if (err)
@@ -896,12 +1304,13 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 	srv->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv,
 		MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opts->threads ? opts->threads : 4),
-		MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)(opts->max_connections ? opts->max_connections : 64),
+		MHD_OPTION_CONNECTION_LIMIT, max_conns + CONNECTION_SLACK,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)(opts->connection_timeout_s ? opts->connection_timeout_s : 30),
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
 		MHD_OPTION_END);
 	if (!srv->daemon) {
 		err = -EIO;
@@ -933,15 +1342,29 @@ void web_server__stop(struct web_server *srv)
 {
 	if (!srv)
 		return;
-	/* Joins the pool threads, whose handles close with them (the key's
-	 * destructor). */
+	/* The query threads answer what is queued with a 503, finish what
+	 * runs, resume every connection and end (their handles close with
+	 * them: the key's destructor); then libmicrohttpd closes every
+	 * connection, none suspended. */
+	pthread_mutex_lock(&srv->qlock);
+	srv->stopping = true;
+	pthread_cond_broadcast(&srv->qcond);
+	pthread_mutex_unlock(&srv->qlock);
+	for (unsigned i = 0; srv->workers && i < srv->n_workers; i++)
+		pthread_join(srv->workers[i], NULL);
 	if (srv->daemon)
 		MHD_stop_daemon(srv->daemon); /* closes the listening socket */
 	else if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
+	web_guard__free(srv->guard);
 	if (srv->key_made)
 		pthread_key_delete(srv->db_key);
+	if (srv->budget_made)
+		web_budget__destroy(&srv->budget);
+	pthread_cond_destroy(&srv->qcond);
+	pthread_mutex_destroy(&srv->qlock);
 	pthread_mutex_destroy(&srv->lock);
+	free(srv->workers);
 	free(srv->db_path);
 	free(srv);
 }

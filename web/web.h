@@ -96,6 +96,7 @@ void web_html_escape(FILE *out, const char *s);
  * web_metrics. */
 #define WEB_METRICS_MAX_DROPS 16
 #define WEB_METRICS_MAX_CACHES 8
+#define WEB_METRICS_MAX_REFUSALS 12
 
 /*
  * The counters a running agent publishes for /metrics (the server has no
@@ -136,6 +137,12 @@ struct web_metrics {
 	uint64_t memory_trims;       /* times the budget was passed between
 	                                flushes and caches were shed */
 	uint64_t cache_resets;       /* symbolizer caches dropped for the budget */
+	struct {
+		const char *reason;      /* "not-regular", ... (sym_refusal_name) */
+		uint64_t count;
+	} refused[WEB_METRICS_MAX_REFUSALS]; /* files of profiled processes
+	                                        not read, per reason */
+	size_t n_refused;
 	uint64_t rss_bytes;          /* resident memory when published */
 };
 
@@ -143,9 +150,16 @@ struct web_options {
 	const char *db_path;        /* database to serve, opened read-only */
 	const char *address;        /* IPv4 or IPv6 literal; NULL = loopback */
 	uint16_t port;              /* 0 = any free port (web_server__port) */
-	unsigned threads;           /* worker threads; 0 = 4 */
-	unsigned max_connections;   /* 0 = 64 */
-	unsigned connection_timeout_s; /* idle connections closed; 0 = 30 */
+	unsigned threads;           /* query threads; 0 = 2 */
+	/* Memory for requests at once (queries running, answers not yet
+	 * sent); what one request may cost follows from it (web/API.md,
+	 * Limits). 0 = 64 MiB. */
+	size_t memory_budget;
+	unsigned max_connections;   /* past it the oldest idle one is shut; 0 = 64 */
+	unsigned connection_timeout_s; /* no traffic for this long: closed; 0 = 30 */
+	unsigned header_timeout_s;  /* a request's line and headers not in by
+	                               then (from the connection or the previous
+	                               answer): closed; 0 = 10 */
 	unsigned query_timeout_ms;  /* a query taking longer is a 503; 0 = 30000 */
 	/* Host header check (DNS rebinding): when the server listens on a
 	 * loopback address, or when allowed_hosts are given, a request whose
@@ -179,9 +193,11 @@ bool web_host_allowed(const char *host, const char *const *allowed, size_t n_all
 bool web_address_is_loopback(const char *address);
 
 /*
- * Check that opts->db_path opens read-only, then listen and serve on
- * libmicrohttpd's own thread pool. Returns 0 and *ret_server, or -EINVAL
- * (bad address or options), -EADDRINUSE, -EACCES (a privileged port), an
+ * Check that opts->db_path opens read-only, then listen and serve:
+ * libmicrohttpd's thread for the connections, opts->threads for the
+ * queries. Returns 0 and *ret_server, or -EINVAL (bad address or options,
+ * a memory budget too small for a tree of 1,000 nodes), -EADDRINUSE,
+ * -EACCES (a privileged port), an
  * error of store_db__open() for the database (see storage.h), -ENOMEM, or
  * -EIO (the server did not start). The database is only ever read.
  */

@@ -124,3 +124,62 @@ def node_index(t, name, parent=None):
         if names[n["name"][i]] == name and (parent is None or names[n["name"][n["parent"][i]]] == parent):
             return i
     return -1
+
+
+# ---- a pprof profile written by hand (profile.proto), for `ember import`
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _field(num, value):
+    """One protobuf field: an int (varint) or bytes (length-delimited)."""
+    if isinstance(value, int):
+        return _varint(num << 3) + _varint(value)
+    return _varint(num << 3 | 2) + _varint(len(value)) + value
+
+
+def _packed(num, ints):
+    return _field(num, b"".join(_varint(i) for i in ints))
+
+
+def write_pprof(path, stacks):
+    """Write stacks, [(frames root first, count, {label: text})], as an
+    uncompressed pprof profile: samples/count, one function and location
+    per distinct frame name."""
+    strings, funcs = [""], {}
+
+    def s(text):
+        if text not in strings_index:
+            strings_index[text] = len(strings)
+            strings.append(text)
+        return strings_index[text]
+
+    strings_index = {"": 0}
+    out = bytearray()
+    out += _field(1, _field(1, s("samples")) + _field(2, s("count")))
+    for frames, count, labels in stacks:
+        locs = []
+        for name in reversed(frames):  # pprof: leaf first
+            if name not in funcs:
+                funcs[name] = len(funcs) + 1
+            locs.append(funcs[name])
+        body = _packed(1, locs) + _packed(2, [count])
+        for k, v in labels.items():
+            body += _field(3, _field(1, s(k)) + _field(2, s(v)))
+        out += _field(2, body)
+    for name, fid in funcs.items():
+        out += _field(4, _field(1, fid) + _field(4, _field(1, fid) + _field(2, 1)))
+        out += _field(5, _field(1, fid) + _field(2, s(name)))
+    for text in strings:
+        out += _field(6, text.encode())
+    with open(path, "wb") as f:
+        f.write(out)

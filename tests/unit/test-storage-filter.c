@@ -115,6 +115,20 @@ static void check_filtered_tree(struct store_db *db)
 	store_tree__free(t);
 	store_filter__free(f);
 
+	/* A bound on the tree's nodes: past it, -E2BIG and no tree. */
+	store_query_init(&q);
+	CHECK_RC(store_db__query_tree(db, &q, &t), 0);
+	q.max_tree_nodes = store_tree__size(t);
+	store_tree__free(t);
+	CHECK_RC(store_db__query_tree(db, &q, &t), 0);
+	CHECK(store_tree__size(t) == q.max_tree_nodes);
+	store_tree__free(t);
+	q.max_tree_nodes--;
+	t = NULL;
+	CHECK_RC(store_db__query_tree(db, &q, &t), -E2BIG);
+	CHECK(t == NULL && strstr(store_db__errmsg(db), "more than") != NULL);
+	q.max_tree_nodes = 0;
+
 	/* An inverted range is an error, not an empty tree. */
 	q.from_s = 2000;
 	q.to_s = 1000;

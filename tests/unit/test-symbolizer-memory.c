@@ -14,6 +14,7 @@
  */
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "symbolizer-test.h"
 
@@ -106,9 +107,12 @@ static void make_process(int i)
 	CHECK(f != NULL);
 	if (!f)
 		return;
-	fprintf(f, "%" PRIx64 "-%" PRIx64 " r-xp %08" PRIx64 " 08:01 %lu %s\n",
+	/* the file's own device and inode: anything else is not the mapped
+	 * file, and refused */
+	fprintf(f, "%" PRIx64 "-%" PRIx64 " r-xp %08" PRIx64 " %02x:%02x %lu %s\n",
 		text_start & ~(uint64_t)0xfff, (text_end + 0xfff) & ~(uint64_t)0xfff,
-		text_off & ~(uint64_t)0xfff, (unsigned long)st.st_ino, bins[i]);
+		text_off & ~(uint64_t)0xfff, major(st.st_dev), minor(st.st_dev),
+		(unsigned long)st.st_ino, bins[i]);
 	fclose(f);
 }
 

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "symbolizer-test.h"
 
@@ -233,6 +234,7 @@ static void test_maps(const char *lib)
 {
 	struct sym_options o = { .root = root, .no_kernel = true, .debug_dir = "" };
 	char text[16384], path[PATH_MAX], spaced[PATH_MAX], cmd[3 * PATH_MAX];
+	char dev_lib[32], dev_spaced[32];
 	struct sym_session *s = NULL;
 	struct stat st_lib, st_spaced;
 	struct sym_stats st;
@@ -252,18 +254,24 @@ static void test_maps(const char *lib)
 		 spaced);
 	CHECK(system(cmd) == 0);
 	CHECK(stat(lib, &st_lib) == 0 && stat(spaced, &st_spaced) == 0);
+	/* each file's own device: a mapping is opened only as its own file */
+	snprintf(dev_lib, sizeof(dev_lib), "%02x:%02x", major(st_lib.st_dev),
+		 minor(st_lib.st_dev));
+	snprintf(dev_spaced, sizeof(dev_spaced), "%02x:%02x", major(st_spaced.st_dev),
+		 minor(st_spaced.st_dev));
 
 	snprintf(text, sizeof(text),
-		 "7f0000000000-7f0000001000 r--p 00000000 fe:00 %1$lu %2$s\n"
-		 "7f0000001000-7f0000500000 r-xp 00000000 fe:00 %1$lu %2$s\n"
-		 "7f1000000000-7f1000500000 r-xp 00000000 fe:00 %3$lu %4$s\n"
-		 "7f2000000000-7f2000500000 r-xp 00000000 fe:00 %1$lu /gone/libgone.so (deleted)\n"
-		 "7f3000000000-7f3000500000 r-xp 00000000 fe:00 99999999 %2$s\n"
+		 "7f0000000000-7f0000001000 r--p 00000000 %5$s %1$lu %2$s\n"
+		 "7f0000001000-7f0000500000 r-xp 00000000 %5$s %1$lu %2$s\n"
+		 "7f1000000000-7f1000500000 r-xp 00000000 %6$s %3$lu %4$s\n"
+		 "7f2000000000-7f2000500000 r-xp 00000000 %5$s %1$lu /gone/libgone.so (deleted)\n"
+		 "7f3000000000-7f3000500000 r-xp 00000000 %5$s 99999999 %2$s\n"
 		 "7f4000000000-7f4000001000 r-xp 00000000 00:00 0 \n"
 		 "7f5000000000-7f5000001000 r-xp 00000000 00:00 0    [uprobes]\n"
 		 "this line is malformed\n"
 		 "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0   [vsyscall]\n",
-		 (unsigned long)st_lib.st_ino, lib, (unsigned long)st_spaced.st_ino, spaced);
+		 (unsigned long)st_lib.st_ino, lib, (unsigned long)st_spaced.st_ino, spaced,
+		 dev_lib, dev_spaced);
 	snprintf(path, sizeof(path), "proc/%d/maps", PID);
 	put(path, text);
 
@@ -284,6 +292,9 @@ static void test_maps(const char *lib)
 	snprintf(cmd, sizeof(cmd), "%s+0x%" PRIx64, strrchr(lib, '/') + 1, off);
 	CHECK_STR(f.name, cmd);
 	CHECK(f.miss == SYM_MISS_NO_FILE);
+	/* its path leads to another file than the mapped one: counted */
+	sym_session__stats(s, &st);
+	CHECK(st.refused[SYM_REFUSED_NOT_MAPPED] == 1);
 
 	CHECK(sym_session__user(s, PID, 0x7f4000000020, &f) == 0);
 	CHECK_STR(f.name, "[anon]+0x20");
