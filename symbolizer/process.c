@@ -5,7 +5,8 @@
  * the process is noted and kept after it exits; the mapping holding an
  * address, re-read once for code mapped later (dlopen); and what the
  * unwinder asks of a process (the binary at an address and its bias, the
- * image covering an address, the signal trampolines). A process's files
+ * image covering an address, the signal trampolines; the reads it could
+ * not get counted). A process's files
  * are opened inside its root (binary.c, file.c); a JIT process's perf map
  * only as its own user's (or root's) regular file, read bounded, its
  * bytes counted as the process's memory.
@@ -258,13 +259,10 @@ void sym_session__unwatch_process(struct sym_session *s, pid_t pid)
 		unwatch(s, proc);
 }
 
-void sym_session__forget_process(struct sym_session *s, pid_t pid)
+void sym_process__forget(struct sym_session *s, pid_t pid)
 {
 	struct sym_process *proc;
 
-	if (!s)
-		return;
-	sym_unwind__forget(s, pid);
 	proc = sym_htab__remove(&s->procs, pid_hash(pid), proc_eq, &pid);
 	if (proc) {
 		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps) +
@@ -588,6 +586,11 @@ int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
 	*ret_ranges = proc->sig;
 	*ret_n = proc->n_sig;
 	return 0;
+}
+
+void sym_session__count_unserved(struct sym_session *s, uint64_t reads)
+{
+	s->stats.unwind_unserved += reads;
 }
 
 bool sym_session__signal_trampoline(struct sym_session *s, pid_t pid, uint64_t addr)

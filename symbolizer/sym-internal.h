@@ -550,7 +550,7 @@ int sym_binary__read(struct sym_session *s, struct sym_binary *bin, uint64_t vad
 int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
 			       const struct sym_cfi_range **ret_ranges, size_t *ret_n);
 
-/* unwind.c: reads the unwinder asked for that nothing could serve. */
+/* process.c: reads the unwinder asked for that nothing could serve. */
 void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
 
 /* unwind.c: drop libunwind's cached frames of pid (exit, exec, forget). */

@@ -3,7 +3,8 @@
  * sym-session.h — the structures of a sym_session, shared by the files
  * that make it up: symbolizer.c (the session and its public entry points),
  * process.c (process snapshots), binary.c (binaries, their cache and the
- * memory bound) and frames.c (addresses to frames). Private to symbolizer/:
+ * memory bound), frames.c (addresses to frames) and addr-cache.c (a
+ * binary's address cache). Private to symbolizer/:
  * unwind.c reaches a session through sym-internal.h.
  */
 #pragma once
@@ -163,6 +164,24 @@ struct sym_session {
 	uint64_t tick;        /* binary uses, for least-recently-used order */
 };
 
+/* ---- addr-cache.c: a binary's address cache and string memos ---------- */
+
+/* The frames cached for vaddr (bin->cache_frames[first..first + n)), or
+ * NULL. */
+const struct cache_slot *sym_addr_cache__find(const struct sym_binary *bin, uint64_t vaddr);
+/* Remembers frames[0..n) for vaddr (emptying the cache first when it is
+ * full). Failure to allocate is not an error: the address is just
+ * resolved again next time. */
+void sym_addr_cache__put(struct sym_binary *bin, uint64_t vaddr,
+			 const struct sym_frame *frames, size_t n);
+/* Empties bin's address cache and string memos; their bytes. */
+void sym_addr_cache__clear(struct sym_binary *bin);
+size_t sym_addr_cache__memory(const struct sym_binary *bin);
+/* What m maps from to (by pointer), or NULL; remembers from -> to (a
+ * failed allocation only forgets). */
+const char *sym_memo__find(const struct str_memo *m, const char *from);
+void sym_memo__put(struct str_memo *m, const char *from, const char *to);
+
 /* Frames of one address, innermost first; more are cut (see lookup). */
 #define MAX_INLINE 64
 
@@ -193,6 +212,10 @@ int sym_process__mapping(struct sym_session *s, pid_t pid, uint64_t addr,
  */
 const char *sym_process__jit_name(struct sym_session *s, struct sym_process *proc,
 				  uint64_t addr);
+
+/* Drops pid's snapshot (sym_session__forget_process(), which also drops
+ * the unwinder's cache of it). */
+void sym_process__forget(struct sym_session *s, pid_t pid);
 
 /* Frees every snapshot (sym_session__free()). */
 void sym_processes__fini(struct sym_session *s);
@@ -242,10 +265,6 @@ void sym_session__evict(struct sym_session *s);
 void sym_binaries__fini(struct sym_session *s);
 
 /* ---- frames.c: addresses to frames ------------------------------------- */
-
-/* Empties bin's address cache and string memos; their bytes. */
-void sym_addr_cache__clear(struct sym_binary *bin);
-size_t sym_addr_cache__memory(const struct sym_binary *bin);
 
 /* sym_session__user_frames() without counting or evicting. */
 int sym_frames__user(struct sym_session *s, pid_t pid, uint64_t addr,

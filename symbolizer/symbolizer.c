@@ -74,9 +74,12 @@ int sym_session__refresh_process(struct sym_session *s, pid_t pid)
 	return r;
 }
 
-void sym_session__count_unserved(struct sym_session *s, uint64_t reads)
+void sym_session__forget_process(struct sym_session *s, pid_t pid)
 {
-	s->stats.unwind_unserved += reads;
+	if (!s)
+		return;
+	sym_unwind__forget(s, pid);
+	sym_process__forget(s, pid);
 }
 
 int sym_session__user_frames(struct sym_session *s, pid_t pid, uint64_t addr,
