@@ -5,8 +5,8 @@
  * template argument lists, and GCC's spelling of template arguments (in
  * DW_AT_name) rewritten the demangler's way, std's short names.
  */
-#include "dwarf-internal.h"
-#include "dwarf-cxx.h"
+#include "sym-dwarf.h"
+#include "dwarf-cxx-text.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -27,8 +27,8 @@
  * table); only -ENOMEM leaves the builder, any other failure leaves the
  * DIE's own name.
  */
-#include "dwarf-internal.h"
-#include "dwarf-cxx.h"
+#include "sym-dwarf.h"
+#include "dwarf-cxx-text.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -4,7 +4,7 @@
  * and file lists (DWARF 2 to 5) and the line program, run into sorted rows
  * of which only those a lookup can return are kept.
  */
-#include "dwarf-internal.h"
+#include "sym-dwarf.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -8,7 +8,7 @@
  * without decoding an attribute, and only the attributes a scope needs
  * are decoded: this pass is most of a cold lookup's time.
  */
-#include "dwarf-internal.h"
+#include "sym-dwarf.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * at a time through a window; and what they would cost held, from their
  * headers alone, charged to the memory bound before any is read.
  */
-#include "dwarf-internal.h"
+#include "sym-dwarf.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -35,6 +35,22 @@ void dw_file__free(struct dw_file *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	*f = (struct dw_file){ .fd = -1 };
+}
+
+void dw_cu__drop(struct dw_cu *cu)
+{
+	free(cu->lines);
+	free(cu->files);
+	free(cu->call_files);
+	free(cu->scopes);
+	free(cu->ivals);
+	cu->lines = NULL;
+	cu->files = NULL;
+	cu->call_files = NULL;
+	cu->scopes = NULL;
+	cu->ivals = NULL;
+	cu->n_lines = cu->n_files = cu->n_call_files = cu->n_scopes = cu->cap_scopes =
+		cu->n_ivals = 0;
 }
 
 /* Which of our sections a section name is: ".debug_X" (or ".zdebug_X",

@@ -5,7 +5,7 @@
  * checked against the skeleton's dwo id and read with the skeleton's
  * bases.
  */
-#include "dwarf-internal.h"
+#include "sym-dwarf.h"
 
 #include <errno.h>
 #include <stdio.h>

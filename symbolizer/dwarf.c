@@ -23,7 +23,7 @@
  * made a cold lookup slower than addr2line; here a CU is one pass over
  * its bytes (dwarf-scopes.c).
  */
-#include "dwarf-internal.h"
+#include "sym-dwarf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,23 +33,7 @@
 
 #include "common.h"
 
-/* ---- a unit's tables, and the scratch of reading one ------------------- */
-
-void dw_cu__drop(struct dw_cu *cu)
-{
-	free(cu->lines);
-	free(cu->files);
-	free(cu->call_files);
-	free(cu->scopes);
-	free(cu->ivals);
-	cu->lines = NULL;
-	cu->files = NULL;
-	cu->call_files = NULL;
-	cu->scopes = NULL;
-	cu->ivals = NULL;
-	cu->n_lines = cu->n_files = cu->n_call_files = cu->n_scopes = cu->cap_scopes =
-		cu->n_ivals = 0;
-}
+/* ---- the scratch of reading a unit ---------------------------------------- */
 
 /* The scratch of reading units from the file, between CUs. */
 static void windows_free(struct sym_dwarf *d)
@@ -85,105 +69,6 @@ static int curange_cmp(const void *pa, const void *pb)
 	if (a->lo != b->lo)
 		return a->lo < b->lo ? -1 : 1;
 	return a->cu < b->cu ? -1 : a->cu > b->cu;
-}
-
-/*
- * The header of the unit at off of the .debug_info (or .debug_info.dwo)
- * info: fills cu's offsets, version, sizes, type and (DWARF 5 skeleton and
- * split units) dwo id. Returns 1 and *ret_next, 0 when the unit is not one
- * to read (another version, address size), or -EINVAL when the header is
- * corrupt (the list ends there).
- */
-int dw_cu__read_header(struct sym_dwarf *d, const struct dw_sect *info, uint64_t off,
-		       struct dw_cu *cu, uint64_t *ret_next)
-{
-	/* the longest unit header: 64-bit DWARF 5 type unit */
-	uint64_t want = MIN(40, info->size - off);
-	const uint8_t *p = dw_sect__read(info, off, want, &d->win_unit);
-	struct dw_cur c = { .p = p, .end = p ? p + want : NULL, .bad = !p };
-	uint64_t len = cur_u(&c, 4), abbrev_off, end;
-	uint8_t off_size = 4, addr_size, type = DW_UT_compile;
-	uint64_t dwo_id = 0;
-	uint16_t version;
-
-	if (len == 0xffffffff) {
-		len = cur_u(&c, 8);
-		off_size = 8;
-	} else if (len >= 0xfffffff0) {
-		return -EINVAL;
-	}
-	if (c.bad || len > info->size - off - (uint64_t)(c.p - p))
-		return -EINVAL;
-	end = off + (uint64_t)(c.p - p) + len;
-	version = (uint16_t)cur_u(&c, 2);
-	if (version >= 5) {
-		type = (uint8_t)cur_u(&c, 1);
-		addr_size = (uint8_t)cur_u(&c, 1);
-		abbrev_off = cur_u(&c, off_size);
-		if (type == DW_UT_skeleton || type == DW_UT_split_compile)
-			dwo_id = cur_u(&c, 8);
-		else if (type == DW_UT_type || type == DW_UT_split_type)
-			cur_skip(&c, 8 + off_size);
-	} else {
-		abbrev_off = cur_u(&c, off_size);
-		addr_size = (uint8_t)cur_u(&c, 1);
-	}
-	*ret_next = end;
-	if (c.bad || version < 2 || version > 5 || (addr_size != 4 && addr_size != 8) ||
-	    off + (uint64_t)(c.p - p) > end)
-		return 0;
-	*cu = (struct dw_cu){
-		.off = off, .end = end, .die_off = off + (uint64_t)(c.p - p),
-		.abbrev_off = abbrev_off, .version = version, .addr_size = addr_size,
-		.off_size = off_size, .unit_type = type, .dwo_id = dwo_id,
-		.has_dwo_id = type == DW_UT_skeleton || type == DW_UT_split_compile,
-	};
-	return 1;
-}
-
-/* Reads the unit DIE of cu (abbrevs into d->ab_cur). Returns 1 and *die,
- * 0 when it cannot be read (cu->issue says why), or -ENOMEM. */
-int dw_cu__read_unit_die(struct sym_dwarf *d, struct dw_cu *cu, struct dw_die *die)
-{
-	int r = dw_abbrevs__load(d, &d->ab_cur, cu);
-
-	if (r < 0) {
-		cu->issue = SYM_DEBUG_CORRUPT;
-		return r == -ENOMEM ? r : 0;
-	}
-	/* The unit DIE is near the start: read a little of the unit, all of
-	 * it only when the DIE does not fit (a huge inline producer string). */
-	for (uint64_t want = MIN(UNIT_DIE_READ, cu->end - cu->die_off);; want = cu->end - cu->die_off) {
-		const uint8_t *p = dw_sect__read(&cu->sec[SEC_INFO], cu->die_off, want,
-						 &d->win_unit);
-		struct dw_cur c;
-
-		if (!p)
-			return 0;
-		c = (struct dw_cur){ .p = p, .end = p + want };
-		r = dw_die__read(cu, &d->ab_cur, &c, die);
-		if (r > 0)
-			return 1;
-		if (r == 0 || want == cu->end - cu->die_off) {
-			cu->issue = c.unknown ? SYM_DEBUG_UNKNOWN_FORM : SYM_DEBUG_CORRUPT;
-			return 0;
-		}
-	}
-}
-
-/* The bases of cu from its unit DIE: DWARF 5's default to just past the
- * first table header; a DWARF 4 split unit's string offsets have none. */
-void dw_cu__set_bases(struct dw_cu *cu, const struct dw_die *die)
-{
-	bool wide = cu->off_size == 8;
-
-	cu->str_offsets_base = die->str_offsets_base.kind == V_U ? die->str_offsets_base.u :
-			       cu->version < 5 ? 0 : wide ? 16 : 8;
-	cu->addr_base = die->addr_base.kind == V_U ? die->addr_base.u : wide ? 16 : 8;
-	cu->rnglists_base = die->rnglists_base.kind == V_U ? die->rnglists_base.u :
-			    wide ? 20 : 12;
-	if (!dw_val__addr(cu, &die->low, &cu->base))
-		cu->base = 0;
 }
 
 /* The unit DIE of cu: its bases, comp_dir, line table, whether its DIEs

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dwarf-internal.h — what the files of the DWARF reader share: the DWARF
+ * sym-dwarf.h — what the files of the DWARF reader share: the DWARF
  * constants used, a file's sections and the bounds-checked cursor over
  * them, the sym_dwarf object with its units and their tables, and the
- * functions one file calls in another (DESIGN.md says which file owns
- * what). Every read goes through the cursor, bounds-checked against its
+ * functions one file calls in another, grouped by the file that defines
+ * them, from the bottom up: each file calls only files declared above
+ * its own group (DESIGN.md says which file owns what). Every read goes through the cursor, bounds-checked against its
  * unit or section: corrupt input ends the unit being read, never the
  * process. Private to the DWARF files; the rest of symbolizer/ sees
  * sym_dwarf through sym-internal.h.
@@ -593,8 +594,10 @@ void dw_file__free(struct dw_file *f);
  * is longer than w's bound (w->max, when set). */
 const uint8_t *dw_sect__read(const struct dw_sect *s, uint64_t off, uint64_t len,
 			     struct dw_win *w);
+/* Frees what cu's load built (lines, files, scopes, intervals). */
+void dw_cu__drop(struct dw_cu *cu);
 
-/* ---- dwarf-reader.c: abbreviations, forms, DIEs, ranges ---------------- */
+/* ---- dwarf-reader.c: abbreviations, forms, DIEs, units, ranges --------- */
 
 /* Whether ab holds cu's abbreviation table (same table, same unit shape). */
 bool dw_abbrevs__holds(const struct dw_abbrevs *ab, const struct dw_cu *cu);
@@ -641,9 +644,6 @@ int dw_die__ranges(struct sym_dwarf *d, const struct dw_cu *cu,
 /* The unit a reference points into, or NULL (a split unit's only while it
  * is read; the supplementary file's only when we have it). */
 const struct dw_cu *dw_cu__at(const struct sym_dwarf *d, uint64_t ref);
-
-/* ---- dwarf.c: units ----------------------------------------------------- */
-
 /* The header of the unit at off of info into cu. Returns 1 and
  * *ret_next, 0 for a unit not to read (*ret_next set), -EINVAL when
  * corrupt (the list ends there). */
@@ -654,8 +654,6 @@ int dw_cu__read_header(struct sym_dwarf *d, const struct dw_sect *info, uint64_t
 int dw_cu__read_unit_die(struct sym_dwarf *d, struct dw_cu *cu, struct dw_die *die);
 /* cu's string offsets, address and range list bases from its unit DIE. */
 void dw_cu__set_bases(struct dw_cu *cu, const struct dw_die *die);
-/* Frees what cu's load built (lines, files, scopes, intervals). */
-void dw_cu__drop(struct dw_cu *cu);
 
 /* ---- dwarf-split.c: split units ----------------------------------------- */
 
@@ -664,6 +662,35 @@ void dw_cu__drop(struct dw_cu *cu);
  * -ENOMEM. dw_split__end() forgets it (and closes its .dwo). */
 int dw_split__begin(struct sym_dwarf *d, struct dw_cu *sk, size_t index);
 void dw_split__end(struct sym_dwarf *d);
+
+/* ---- dwarf-dies.c: the DIE tree and the names table --------------------- */
+
+/* The bytes (at .debug_info offset cu->off) and abbreviations of unit cu:
+ * the unit being read keeps its own, another unit shares a second window
+ * and table (reading one there invalidates what was read of the unit
+ * before). Returns 0, -ENOMEM, or -EINVAL when it cannot be read. */
+int dw_cu__view(struct sym_dwarf *d, const struct dw_cu *cu,
+		struct dw_abbrevs **ret_ab, const uint8_t **ret_base);
+/* Whether a linkage name is mangled (C++, Rust). */
+bool dw_name__mangled(const char *s);
+/* The names table, by DIE reference (functions' names and built type and
+ * scope names): the slot of off (slot->off != off: not there), and
+ * keeping name (NULL: it has none) for off. Put returns 0 or -ENOMEM. */
+struct dw_name_slot *dw_names__slot(struct sym_dwarf *d, uint64_t off);
+int dw_names__put(struct sym_dwarf *d, uint64_t off, const char *name);
+
+/* The DIE at reference off as the name builder reads it. Returns 1, 0 for
+ * a null entry, -ENOMEM, or -EINVAL (unreadable, corrupt); _ref: the DIE
+ * a V_REF value names. */
+int dw_ndie__at(struct sym_dwarf *d, uint64_t off, struct dw_ndie *nd);
+int dw_ndie__ref(struct sym_dwarf *d, const struct dw_val *v, struct dw_ndie *nd);
+/* The reference of the sibling after nd, 0 when it cannot be known. */
+uint64_t dw_ndie__next(struct sym_dwarf *d, const struct dw_ndie *nd);
+/* The reference of the DIE whose child the DIE at off is. Returns 1, 0
+ * when it has none (a unit DIE), -ENOMEM or -EINVAL. */
+int dw_die__parent(struct sym_dwarf *d, uint64_t off, uint64_t *ret_parent);
+/* Drops the parent indexes (with a CU's scratch). */
+void dw_pidx__fini(struct sym_dwarf *d);
 
 /* ---- dwarf-lines.c: line tables ----------------------------------------- */
 
@@ -696,27 +723,6 @@ int dw_scopes__build_ivals(struct sym_dwarf *d, struct dw_cu *cu);
 int dw_die__name(struct sym_dwarf *d, const struct dw_cu *cu,
 		 const struct dw_die *die, uint64_t off, int hops,
 		 const char **ret_name);
-/* Whether a linkage name is mangled (C++, Rust). */
-bool dw_name__mangled(const char *s);
-/* The names table, by DIE reference (functions' names and built type and
- * scope names): the slot of off (slot->off != off: not there), and
- * keeping name (NULL: it has none) for off. Put returns 0 or -ENOMEM. */
-struct dw_name_slot *dw_names__slot(struct sym_dwarf *d, uint64_t off);
-int dw_names__put(struct sym_dwarf *d, uint64_t off, const char *name);
-
-/* The DIE at reference off as the name builder reads it. Returns 1, 0 for
- * a null entry, -ENOMEM, or -EINVAL (unreadable, corrupt); _ref: the DIE
- * a V_REF value names. */
-int dw_ndie__at(struct sym_dwarf *d, uint64_t off, struct dw_ndie *nd);
-int dw_ndie__ref(struct sym_dwarf *d, const struct dw_val *v, struct dw_ndie *nd);
-/* The reference of the sibling after nd, 0 when it cannot be known. */
-uint64_t dw_ndie__next(struct sym_dwarf *d, const struct dw_ndie *nd);
-/* The reference of the DIE whose child the DIE at off is. Returns 1, 0
- * when it has none (a unit DIE), -ENOMEM or -EINVAL. */
-int dw_die__parent(struct sym_dwarf *d, uint64_t off, uint64_t *ret_parent);
-/* Drops the parent indexes (with a CU's scratch). */
-void dw_pidx__fini(struct sym_dwarf *d);
-
 /* ---- dwarf-cxx.c: C++ names built from DIEs ----------------------------- */
 
 /* The qualified name of the subprogram at off as the demangler writes its

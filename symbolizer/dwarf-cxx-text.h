@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * dwarf-cxx.h — what dwarf-cxx.c (C++ names built from DIEs) and
- * dwarf-cxx-text.c (the text those names are made of) share: the bounds
- * on a built name, the growing name buffer they write into, and the text
- * helpers.
+ * dwarf-cxx-text.h — the text C++ names are made of (dwarf-cxx-text.c),
+ * for dwarf-cxx.c, which builds them from DIEs: the bounds on a built
+ * name, the growing name buffer both write into, and the text helpers.
  */
 #pragma once
 
@@ -13,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dwarf-internal.h"
+#include "sym-dwarf.h"
 
 /* Bounds on a built name: nesting of types and prefixes, and length. */
 #define MAX_BUILD_DEPTH 64
