@@ -4,10 +4,19 @@
  * shared by every process that maps it, found by file identity (device,
  * inode, mtime, size) and deduplicated by GNU build-id; opened (file.c's
  * hardened open) inside the process's root, opened once per snapshot, or
- * through its map_files, the vdso from the process's memory;
- * loaded, unloaded for the memory bound (least recently used first) and
- * loaded again from the kept fd; its DWARF opened on first need; the
- * blocks of its file the unwinder reads.
+ * through its map_files, the vdso from the process's memory; loaded,
+ * unloaded for the memory bound (least recently used first) and loaded
+ * again from the kept fd; its DWARF charged to the bound and opened on
+ * first need; the blocks of its file the unwinder reads.
+ *
+ * One subsystem (about 800 lines): the binaries and the memory bound
+ * that decides which stay loaded. Its invariants: s->bins owns every
+ * binary, and the keys, ids and seen tables only point into it (a binary
+ * is forgotten from all four at once, binary_forget()); s->bin_memory is
+ * the sum of the binaries' mem, re-counted by sym_binary__account() after
+ * anything a binary holds changes; an evicted binary keeps its fds, so a
+ * frame of an exited process can still be resolved; what the bound
+ * refuses (ELF tables, DWARF) is never read, inflated or cached.
  */
 #include "symbolizer.h"
 #include "sym-internal.h"

@@ -2,8 +2,10 @@
 /*
  * sym-internal.h — private interfaces between the files of the symbolizer
  * module: a small hash table and string interner (hash.c), the per-binary ELF
- * object (elf.c), /proc/PID/maps parsing (maps.c) and kallsyms (kernel.c).
- * symbolizer.c ties them into the public sym_session API. Nothing outside
+ * object (elf.c), /proc/PID/maps parsing (maps.c), kallsyms (kernel.c),
+ * the DWARF reader (dwarf.c), and what the unwinder (unwind.c) asks of a
+ * session. The session's files (symbolizer.c, process.c, binary.c,
+ * frames.c; sym-session.h) tie them into the public sym_session API. Nothing outside
  * symbolizer/ includes this header except the module's own tests and the
  * fuzz entry point.
  */
@@ -501,7 +503,7 @@ void sym_maps__free(struct sym_maps_entry *entries, size_t n);
 /* Tests: read the maps file's text even where PROCMAP_QUERY works. */
 extern bool sym_maps_no_query;
 
-/* ---- symbolizer.c, for unwind.c ----------------------------------------- */
+/* ---- the session (process.c, binary.c), for unwind.c -------------------- */
 
 struct sym_session;
 struct sym_binary;
