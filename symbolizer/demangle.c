@@ -10,6 +10,7 @@
  */
 #include "sym-internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,9 +24,23 @@ static char *demangle(const char *name, int options)
 	return cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_AUTO | options);
 }
 
+/* A PLT stub's name is its function's with "@plt" (elf.c), demangled as
+ * perf and objdump -C write it: "std::ostream::flush()@plt". */
 char *sym_demangle(const char *name)
 {
-	return demangle(name, 0);
+	static const char plt[] = "@plt";
+	size_t len = name ? strlen(name) : 0;
+	char *fn, *dem, *out = NULL;
+
+	if (len <= sizeof(plt) - 1 || strcmp(name + len - (sizeof(plt) - 1), plt))
+		return demangle(name, 0);
+	fn = strndup(name, len - (sizeof(plt) - 1));
+	dem = fn ? demangle(fn, 0) : NULL;
+	if (dem && asprintf(&out, "%s%s", dem, plt) < 0)
+		out = NULL;
+	free(dem);
+	free(fn);
+	return out;
 }
 
 char *sym_demangle_scope(const char *name)

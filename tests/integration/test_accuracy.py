@@ -12,13 +12,8 @@ counts are small (a busy machine gives the program less CPU, so fewer
 samples); and Ember's stacks must reach the process's root at least as
 often as perf's, within the same error.
 
-One naming gap is allowed for, explicitly: perf names PLT stubs
-(memcpy@plt, from .rela.plt) and Ember does not yet (the names part of
-issue 13), so the share of Ember's unknown code in a binary may exceed
-perf's by perf's share of that binary's PLT stubs (bash: about 2.6 %),
-less what Ember names as PLT stubs itself. The sqlite3 shell is left out:
-its PLT stubs are 5 % of its samples, and they are all there is to see
-there (see bench/README.md)."""
+Both name PLT stubs (memcpy@plt): the sqlite3 shell, whose library spends
+about 5 % of its samples in them, checks that."""
 import importlib.machinery
 import importlib.util
 import math
@@ -29,7 +24,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from embertest import *  # noqa: F401,F403
 
-PROGRAMS = ["python3", "bash", "gzip", "xz-threads", "cppcheck", "node"]
+PROGRAMS = ["python3", "sqlite3", "bash", "gzip", "xz-threads", "cppcheck", "node"]
 SECONDS = 4
 Z = 3.5  # standard errors: ~60 comparisons, none may fail by chance
 
@@ -67,14 +62,8 @@ def main():
               f"(ember {e.samples}, perf {p.samples})")
         for fn, a, b, d, se2, _ in acc.compare(e, p, args.top):
             tol = max(2.0, Z * se2 / 2)
-            gap = 0.0
-            if fn.startswith("[unknown] ") and d > 0:
-                gap = max(0.0, 100 * (p.plt_share(fn[len("[unknown] "):]) -
-                                      sum(e.share(x) for x in e.self_counts
-                                          if x.endswith("@plt"))))
-            check(abs(d) - gap <= tol, f"{name}: {fn} self {a:.1f} % in ember, "
-                  f"{b:.1f} % in perf (|{d:+.1f}| <= {tol:.1f}"
-                  + (f" + {gap:.1f} of PLT stubs perf names)" if gap else ")"))
+            check(abs(d) <= tol, f"{name}: {fn} self {a:.1f} % in ember, "
+                  f"{b:.1f} % in perf (|{d:+.1f}| <= {tol:.1f})")
         a, b = e.root_share(), p.root_share()
         check(a is not None and b is not None, f"{name}: both have user stacks")
         n_a, n_b = e.samples - e.no_user, p.samples - p.no_user
