@@ -187,118 +187,36 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 	return 0;
 }
 
-static const struct store_tree *sort_tree; /* for cmp_node_key */
-
-static int str_cmp0(const char *a, const char *b)
-{
-	return strcmp(a ? a : "", b ? b : "");
-}
-
-static int node_key_cmp(const struct store_tree_node *a, const struct store_tree_node *b)
-{
-	int c = strcmp(a->name, b->name);
-
-	if (!c)
-		c = str_cmp0(a->module, b->module);
-	if (!c)
-		c = (a->kind > b->kind) - (a->kind < b->kind);
-	return c;
-}
-
-static int cmp_node_key(const void *x, const void *y)
-{
-	return node_key_cmp(store_tree__node(sort_tree, *(const size_t *)x),
-			    store_tree__node(sort_tree, *(const size_t *)y));
-}
-
 static void side_free(struct side *s)
 {
 	free(s->in);
 	store_tree__free(s->tree);
 }
 
-/*
- * Per function (name, module, kind): total = samples whose stack holds it
- * (recursion counted once), self = samples whose leaf is it. Code inlined
- * into a function is that function's own machine code, so an inlined leaf
- * counts as self for the inlined function and for the real function it
- * sits in: a function that got slower in code the compiler inlined into it
- * is still named. Process and root nodes are not functions.
- */
+/* The function table of a side: the storage API's (store_tree__top),
+ * the same self and total report and the web server show. */
 static int function_table(const struct store_tree *t, struct cmp_input **ret_in, size_t *ret_n)
 {
-	size_t n = store_tree__size(t), nf = 0;
-	uint32_t *fn = calloc(n ? n : 1, sizeof(*fn)); /* node -> function + 1 */
-	uint64_t *seen = calloc(n ? n : 1, sizeof(*seen));
-	struct cmp_input *in = calloc(n ? n : 1, sizeof(*in));
-	uint64_t mark = 0;
+	struct store_top_entry *e = NULL;
+	struct cmp_input *in;
+	size_t n = 0;
+	int err;
 
-	if (!fn || !seen || !in) {
-		free(fn);
-		free(seen);
-		free(in);
+	err = store_tree__top(t, &e, &n);
+	if (err)
+		return err;
+	in = calloc(n ? n : 1, sizeof(*in));
+	if (!in) {
+		free(e);
 		return -ENOMEM;
 	}
-	/* Functions: one entry per distinct (name, module, kind). Linear
-	 * probing over the nodes seen so far would be quadratic; a sort of
-	 * node indexes by key keeps it n log n. */
-	{
-		size_t *order = calloc(n ? n : 1, sizeof(*order)), m = 0;
-
-		if (!order) {
-			free(fn);
-			free(seen);
-			free(in);
-			return -ENOMEM;
-		}
-		for (size_t i = 1; i < n; i++)
-			if (store_tree__node(t, i)->kind != STORE_FRAME_PROCESS)
-				order[m++] = i;
-		sort_tree = t;
-		qsort(order, m, sizeof(*order), cmp_node_key);
-		for (size_t k = 0; k < m; k++) {
-			const struct store_tree_node *a = store_tree__node(t, order[k]);
-
-			if (k == 0 || node_key_cmp(store_tree__node(t, order[k - 1]), a) != 0) {
-				in[nf].name = a->name;
-				in[nf].module = a->module;
-				in[nf].kind = a->kind;
-				nf++;
-			}
-			fn[order[k]] = nf;
-		}
-		free(order);
-	}
-	for (size_t i = 1; i < n; i++) {
-		const struct store_tree_node *leaf = store_tree__node(t, i);
-		bool in_inline = leaf->kind == STORE_FRAME_INLINED, credited = false;
-
-		if (!leaf->self || !fn[i])
-			continue;
-		in[fn[i] - 1].self += leaf->self;
-		mark++;
-		for (size_t j = i; j != 0; j = store_tree__node(t, j)->parent) {
-			const struct store_tree_node *f = store_tree__node(t, j);
-			size_t k = fn[j];
-
-			if (!k)
-				continue;
-			/* The real function the inlined leaf sits in. */
-			if (in_inline && !credited && j != i && f->kind != STORE_FRAME_INLINED) {
-				if (seen[k - 1] != mark)
-					in[k - 1].self += leaf->self;
-				credited = true;
-			}
-			if (seen[k - 1] != mark) {
-				seen[k - 1] = mark;
-				in[k - 1].total += leaf->self;
-			}
-		}
-	}
-	free(fn);
-	free(seen);
+	for (size_t i = 0; i < n; i++)
+		in[i] = (struct cmp_input){ .name = e[i].name, .module = e[i].module,
+					    .kind = e[i].kind, .self = e[i].self,
+					    .total = e[i].total };
+	free(e);
 	*ret_in = in;
-	*ret_n = nf;
+	*ret_n = n;
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_export.h"
+#include "store_formats.h"
 
 const char *store_kind_suffix(enum store_frame_kind k)
 {

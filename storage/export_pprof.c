@@ -12,7 +12,7 @@
  *  - one sample per tree node with samples of its own, its locations leaf
  *    first, the process name as the string label "process";
  *  - a function per (name, module, file), a mapping per module (file name,
- *    build-id from the frames table), a location per distinct frame, with
+ *    build-id from the store's frame sites), a location per distinct frame, with
  *    inlined frames folded into the location of the frame they were
  *    inlined into (pprof's multi-line locations). A location's address is
  *    the smallest file offset (kernel: offset in the function, never an
@@ -32,8 +32,8 @@
 #include <zlib.h>
 
 #include "profile.pb-c.h"
-#include "store_export.h"
-#include "store_internal.h"
+#include "store_formats.h"
+#include "store_map.h"
 
 typedef Perftools__Profiles__Profile Profile;
 typedef Perftools__Profiles__ValueType ValueType;
@@ -46,20 +46,12 @@ typedef Perftools__Profiles__Function Function;
 
 #define KERNEL_MODULE "[kernel.kallsyms]"
 
-/* Where a frame is in its file, from the frames table. */
-struct frame_site {
-	char *build_id;
-	uint64_t offset;
-};
-
 struct pprof_build {
 	const struct store_tree *t;
 	struct store_map strings;   /* text -> string_table index */
 	char **string_table;
 	size_t n_strings, cap_strings;
-	struct store_map sites;     /* frame texts -> sites index */
-	struct frame_site *sites_v;
-	size_t n_sites;
+	const struct store_frame_sites *sites; /* may be NULL */
 	struct store_map functions; /* (name, module, file) -> index */
 	Function *functions_v;
 	size_t n_functions, cap_functions;
@@ -125,16 +117,19 @@ static int string_index(struct pprof_build *b, const char *text,
 	return 0;
 }
 
-/* The key of a frame's texts in b->sites: name, module, file, line, kind. */
-static int site_key(const char *name, const char *module, const char *file,
-		    uint32_t line, int kind, char **ret_key, size_t *ret_len)
+/* ---- frame sites ---- */
+
+/* The key of a frame's texts in a sites index: name, module, file, line,
+ * kind. */
+static int site_key(const struct store_tree_node *f, char **ret_key,
+		    size_t *ret_len)
 {
 	char *key = NULL;
 	int n;
 
-	n = asprintf(&key, "%s%c%s%c%s%c%u%c%d", name ? name : "", 0,
-		     module ? module : "", 0, file ? file : "", 0, line, 0,
-		     kind);
+	n = asprintf(&key, "%s%c%s%c%s%c%u%c%d", f->name ? f->name : "", 0,
+		     f->module ? f->module : "", 0, f->file ? f->file : "", 0,
+		     f->line, 0, (int)f->kind);
 	if (n < 0)
 		return -ENOMEM;
 	*ret_key = key;
@@ -142,74 +137,65 @@ static int site_key(const char *name, const char *module, const char *file,
 	return 0;
 }
 
-/* Build-ids and offsets of every stored frame, per frame identity (the
- * smallest offset, with its build-id); the tree keeps neither (it merges
- * frames at different offsets). From the handle's read cache. */
-static int load_sites(struct store_db *db, struct pprof_build *b)
+int store_frame_sites__add(struct store_frame_sites *s,
+			   const struct store_tree_node *frame, uint64_t offset,
+			   const char *build_id)
 {
-	const struct store_read_cache *c = &db->cache;
-	size_t cap = 0;
+	struct store_frame_site *site;
+	int64_t found;
+	char *key;
+	size_t len;
 	int r;
 
-	r = store_db__read_begin(db);
+	r = site_key(frame, &key, &len);
 	if (r < 0)
 		return r;
-	for (int64_t id = 1; r == 0 && id <= c->max_frame; id++) {
-		const struct store_tree_node *f = &c->frames[id];
-		const char *build_id = c->frame_build_id[id];
-		struct frame_site *site;
-		int64_t found;
-		char *key;
-		size_t len;
-
-		if (!f->name)
-			continue; /* no such frame */
-		r = site_key(f->name, f->module, f->file, f->line, f->kind,
-			     &key, &len);
+	if (store_map__get(&s->index, key, len, &found)) {
+		site = &s->v[found];
+		free(key);
+		if (offset >= site->offset)
+			return 0;
+		free(site->build_id);
+	} else {
+		r = grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v));
+		if (r == 0)
+			r = store_map__put(&s->index, key, len, (int64_t)s->n, NULL);
+		free(key);
 		if (r < 0)
-			break;
-		if (store_map__get(&b->sites, key, len, &found)) {
-			site = &b->sites_v[found];
-			free(key);
-			if (c->frame_offset[id] >= site->offset)
-				continue;
-			free(site->build_id);
-		} else {
-			r = grow((void **)&b->sites_v, &cap, b->n_sites,
-				 sizeof(*b->sites_v));
-			if (r == 0)
-				r = store_map__put(&b->sites, key, len,
-						   (int64_t)b->n_sites, NULL);
-			free(key);
-			if (r < 0)
-				break;
-			site = &b->sites_v[b->n_sites++];
-		}
-		site->offset = c->frame_offset[id];
-		site->build_id = build_id && *build_id ? strdup(build_id) : NULL;
-		if (build_id && *build_id && !site->build_id)
-			r = -ENOMEM;
+			return r;
+		site = &s->v[s->n++];
 	}
-	store_db__read_end(db);
-	return r;
+	site->offset = offset;
+	site->build_id = build_id && *build_id ? strdup(build_id) : NULL;
+	return build_id && *build_id && !site->build_id ? -ENOMEM : 0;
 }
 
-static const struct frame_site *find_site(struct pprof_build *b,
-					  const struct store_tree_node *nd)
+const struct store_frame_site *store_frame_sites__find(const struct store_frame_sites *s,
+						       const struct store_tree_node *frame)
 {
-	const struct frame_site *site = NULL;
+	const struct store_frame_site *site = NULL;
 	int64_t found;
 	char *key;
 	size_t len;
 
-	if (site_key(nd->name, nd->module, nd->file, nd->line, nd->kind,
-		     &key, &len) < 0)
+	if (!s || site_key(frame, &key, &len) < 0)
 		return NULL;
-	if (store_map__get(&b->sites, key, len, &found))
-		site = &b->sites_v[found];
+	if (store_map__get(&s->index, key, len, &found))
+		site = &s->v[found];
 	free(key);
 	return site;
 }
+
+void store_frame_sites__free(struct store_frame_sites *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].build_id);
+	free(s->v);
+	store_map__free(&s->index);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- the profile ---- */
 
 /* Every kernel frame, a module's too, is in the one kernel mapping: its
  * location holds an offset in the function, not an address, so a
@@ -224,7 +210,7 @@ static const char *module_of(const struct store_tree_node *nd)
 
 /* Mapping id (1-based) of node nd's module; 0 when it has none. */
 static int mapping_id(struct pprof_build *b, const struct store_tree_node *nd,
-		      const struct frame_site *site, uint64_t *ret_id)
+		      const struct store_frame_site *site, uint64_t *ret_id)
 {
 	const char *module = module_of(nd);
 	uint64_t key = (uintptr_t)module;
@@ -313,7 +299,7 @@ static int location_at(struct pprof_build *b, uint32_t i, uint64_t *ret_id,
 		       uint32_t *ret_next)
 {
 	const struct store_tree_node *first = store_tree__node(b->t, i), *nd;
-	const struct frame_site *site;
+	const struct store_frame_site *site;
 	uint64_t *key = NULL, map_id;
 	size_t n_lines = 0, len;
 	Location loc = PERFTOOLS__PROFILES__LOCATION__INIT;
@@ -336,7 +322,7 @@ static int location_at(struct pprof_build *b, uint32_t i, uint64_t *ret_id,
 			    STORE_FRAME_PROCESS)
 			break;
 	}
-	site = find_site(b, first);
+	site = store_frame_sites__find(b->sites, first);
 	r = mapping_id(b, first, site, &map_id);
 	if (r < 0)
 		return r;
@@ -492,7 +478,7 @@ static int main_mapping_first(struct pprof_build *b)
 	if (!best)
 		return 0;
 	return mapping_id(b, store_tree__node(t, best),
-			  find_site(b, store_tree__node(t, best)), &id);
+			  store_frame_sites__find(b->sites, store_tree__node(t, best)), &id);
 }
 
 static int build_samples(struct pprof_build *b, uint64_t period_ns)
@@ -575,9 +561,6 @@ static void build_free(struct pprof_build *b)
 	for (size_t i = 0; i < b->n_strings; i++)
 		free(b->string_table[i]);
 	free(b->string_table);
-	for (size_t i = 0; i < b->n_sites; i++)
-		free(b->sites_v[i].build_id);
-	free(b->sites_v);
 	free(b->functions_v);
 	free(b->mappings_v);
 	for (size_t i = 0; i < b->n_locations; i++)
@@ -593,7 +576,6 @@ static void build_free(struct pprof_build *b)
 	free(b->process_labels);
 	free(b->process_label_ptrs);
 	store_map__free(&b->strings);
-	store_map__free(&b->sites);
 	store_map__free(&b->functions);
 	store_map__free(&b->mappings);
 	store_map__free(&b->locations);
@@ -667,10 +649,10 @@ out:
 	return r;
 }
 
-int store_export_pprof(struct store_db *db, const struct store_tree *t,
+int store_export_pprof(const struct store_tree *t,
 		       const struct store_export_info *info, FILE *out)
 {
-	struct pprof_build b = { .t = t };
+	struct pprof_build b = { .t = t, .sites = info->sites };
 	Profile p = PERFTOOLS__PROFILES__PROFILE__INIT;
 	ValueType types[2] = { PERFTOOLS__PROFILES__VALUE_TYPE__INIT,
 			       PERFTOOLS__PROFILES__VALUE_TYPE__INIT };
@@ -726,9 +708,6 @@ int store_export_pprof(struct store_db *db, const struct store_tree *t,
 		p.n_comment = 1;
 		p.comment = &comment;
 	}
-	r = load_sites(db, &b);
-	if (r < 0)
-		goto out;
 	r = main_mapping_first(&b);
 	if (r < 0)
 		goto out;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_export.h"
+#include "store_formats.h"
 #include "store_map.h"
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlong forms,

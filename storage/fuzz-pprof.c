@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "store_export.h"
+#include "store_formats.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * storage.h — public API of the storage module: the embedded SQLite store of
- * profiles. The writer (one per file: `ember record`, later `ember agent`)
+ * storage.h — public API of the storage module: the store of profiles,
+ * today the embedded SQLite file (one per recording or agent). The writer (one per file: `ember record`, later `ember agent`)
  * adds symbolized stacks with their labels and counts, one transaction per
  * flush, and runs retention (store_db__maintain) every few minutes;
  * readers (`ember report`, later the web server and `ember diff`) query
@@ -11,7 +11,15 @@
  *
  * Data flow: profiler/ drains the sampler, symbolizes with symbolizer/, and
  * calls store_db__begin / __add_stack / __commit here. Callers never see SQL
- * or sqlite3.h: a second backend can sit behind the same API.
+ * or sqlite3.h. A store_db is a handle of one backend (storage/DESIGN.md,
+ * store_backend.h: SQLite today; the fleet's ClickHouse store is to be the
+ * second): every function below on a store_db keeps the contract it
+ * documents whatever the backend, and what is computed over trees
+ * (store_tree__top, store_tree__merge) and the exports are written once
+ * above the backends, so `ember report`, `ember diff` and the web server
+ * show the same numbers from any store. A backend that cannot do an
+ * operation (retention on a server-side store, writing to a read-only
+ * one) answers -ENOSYS.
  *
  * Thread safety: a store_db handle is used by one thread at a time. Several
  * handles (in one or several processes) may open the same file: one writer
@@ -74,7 +82,9 @@ enum store_open_flags {
 struct store_db;
 
 /*
- * Open (or with STORE_OPEN_WRITE create) the database at path.
+ * Open (or with STORE_OPEN_WRITE create) the database at path, a file
+ * (the SQLite backend). A URL (scheme://...) names another backend's
+ * store: none is built in yet (-EPROTONOSUPPORT).
  * Returns 0 and *ret_db, or:
  *   -ENOENT   file missing (read-only open), or its directory missing
  *   -EACCES   no permission / read-only file opened for writing
@@ -86,6 +96,7 @@ struct store_db;
  *             overwritten
  *   -EIO      other SQLite failure (store_db__errmsg() is not available
  *             since there is no handle: use store_strerror()).
+ *   -EPROTONOSUPPORT  path is a URL of a backend this build lacks
  *   -ENOMEM
  */
 int store_db__open(const char *path, unsigned flags, struct store_db **ret_db);
@@ -113,7 +124,7 @@ int store_db__seal(struct store_db *db);
 void store_db__close(struct store_db *db);
 
 /*
- * Last SQLite error text of this handle, for messages (borrowed; valid until
+ * Last error text of this handle (SQLite's, or the store's own), for messages (borrowed; valid until
  * the next call on db). Never NULL.
  */
 const char *store_db__errmsg(const struct store_db *db);
@@ -246,11 +257,19 @@ size_t store_filter__regexes(const struct store_filter *f, size_t *ret_bytes);
 void store_filter__free(struct store_filter *f);
 
 /*
- * Whether the labels of one sample pass f (NULL passes everything). For the
- * writer's side and tests; queries apply filters in SQL.
+ * Whether the labels of one sample pass f (NULL passes everything). One
+ * thread at a time per filter (its regexes keep their match state).
  */
 bool store_filter__match(const struct store_filter *f,
 			 const struct store_labels *labels);
+
+/*
+ * The value of label name (built-in or free-form) in l, as a filter sees
+ * it: numbers in decimal, "" when absent. May write to buf (size bytes)
+ * and return it; never NULL. Thread-safe.
+ */
+const char *store_labels__value(const struct store_labels *l,
+				const char *name, char *buf, size_t size);
 
 /*
  * Parse a point in time for --from/--to and the web API, relative to now_s:
@@ -341,10 +360,19 @@ const struct store_tree_node *store_tree__node(const struct store_tree *t,
 void store_tree__free(struct store_tree *t);
 
 /*
- * Top functions of a tree: self = samples where the function is the leaf,
- * total = samples whose stack contains the function at least once (recursion
- * counted once). Sorted by self, then total, descending. Functions are
- * identified by (name, module, kind); process nodes are not functions.
+ * The function table of a tree, the one every view shows (`ember report`'s
+ * top table, `ember diff`'s comparison, the web API's /top): a function
+ * is (name, module, kind); process nodes and the root are not functions.
+ *  - total: samples whose stack holds the function at least once
+ *    (recursion counted once).
+ *  - self: samples whose leaf is the function, and, for a leaf inlined
+ *    into a function, that function too: inlined code is the machine code
+ *    of the function it sits in (the first frame above the leaf that is
+ *    not inlined), so a function slower in code the compiler inlined into
+ *    it is named by its self; none when no real function is above it. So
+ *    selfs may add up to more than the samples; totals always could.
+ * Sorted by self, then total, descending, then name, module and kind.
+ * Pure: any store's tree; of a merged tree, its head's functions.
  */
 struct store_top_entry {
 	const char *name;   /* borrowed from the tree */
@@ -355,12 +383,39 @@ struct store_top_entry {
 };
 
 /*
- * Compute the top table of t. Returns 0 and *ret_entries (caller frees the
- * array, not the strings; valid while t lives) with *ret_n entries, or
- * -ENOMEM.
+ * Compute the function table of t. Returns 0 and *ret_entries (caller
+ * frees the array, not the strings; valid while t lives) with *ret_n
+ * entries, or -EINVAL (t NULL), -ENOMEM.
  */
 int store_tree__top(const struct store_tree *t,
 		    struct store_top_entry **ret_entries, size_t *ret_n);
+
+/*
+ * Merge two trees by path for a comparison (the web API's /diff, `ember
+ * diff --html`): a node of either tree maps to the merged node with the
+ * same parent and the same frame (name, module, file, line, kind); both
+ * roots are node 0. Node self and total are head's (0 for a path only
+ * base has), store_tree__base gives base's. Nodes come in head's order,
+ * then the paths only base has; parents precede children. The merged
+ * tree owns its texts (interned anew: equal texts are equal pointers) and
+ * is independent of both trees afterwards. Either tree may be from any
+ * store. Returns 0 and *ret_tree (store_tree__free), or -EINVAL (a tree
+ * NULL), -ENOMEM.
+ */
+int store_tree__merge(const struct store_tree *base,
+		      const struct store_tree *head,
+		      struct store_tree **ret_tree);
+
+/* Base's counts of a node of a merged tree. */
+struct store_base_counts {
+	uint64_t self;
+	uint64_t total;
+};
+
+/* Base's counts of node i of t: NULL when t is not a merged tree or i is
+ * out of range. */
+const struct store_base_counts *store_tree__base(const struct store_tree *t,
+						 size_t i);
 
 /* ---- exports and import ---- */
 
@@ -623,17 +678,6 @@ int store_db__maintain(struct store_db *db, int64_t now_s,
  * intact, else one problem per line).
  */
 int store_db__check(struct store_db *db, char **ret_msg);
-
-/*
- * Copy what the WAL holds into the database file (a writable handle, no
- * flush open). truncate: also cut the WAL file to nothing, waiting for
- * readers up to the busy timeout; else only what no reader needs is
- * copied (a passive checkpoint), after which the next flush writes the
- * WAL from its start. The writer does this by itself after a failed
- * commit and at open; the caller may do it to give space back. Returns 0,
- * -EBUSY (readers kept part of the WAL), -ENOSPC, -EIO, -EINVAL.
- */
-int store_db__checkpoint(struct store_db *db, bool truncate);
 
 /*
  * The data's time span within q (NULL: everything): the start of the first

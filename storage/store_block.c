@@ -30,7 +30,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store_internal.h"
+#include "store_pack.h"
 
 /* ---- (a, b) -> sum maps ---- */
 
@@ -129,6 +129,27 @@ void store_sums__free(struct store_sums *m)
 	free(m->slots);
 	free(m->v);
 	memset(m, 0, sizeof(*m));
+}
+
+int store_fit(void **arr, size_t *cap, size_t elem, int64_t id)
+{
+	size_t ncap;
+	void *p;
+
+	if (id < 0)
+		return -EINVAL;
+	if ((size_t)id < *cap)
+		return 0;
+	ncap = *cap ? *cap : 1024;
+	while (ncap <= (size_t)id)
+		ncap *= 2;
+	p = realloc(*arr, ncap * elem);
+	if (!p)
+		return -ENOMEM;
+	memset((char *)p + *cap * elem, 0, (ncap - *cap) * elem);
+	*arr = p;
+	*cap = ncap;
+	return 0;
 }
 
 /* ---- varints and blocks ---- */
@@ -422,8 +443,8 @@ static int add_to_sums(void *ctx, int64_t time_s, int64_t set, int64_t node,
 	return store_sums__add(ctx, set, node, count);
 }
 
-int store_db__put_block(struct store_db *db, int64_t time_s,
-			int64_t duration_s, struct store_sums *m)
+int store_block__put(struct store_sqlite *db, int64_t time_s,
+		     int64_t duration_s, struct store_sums *m)
 {
 	unsigned char *data = NULL;
 	uint64_t total;
@@ -433,7 +454,8 @@ int store_db__put_block(struct store_db *db, int64_t time_s,
 
 	/* A bucket written before (a restart in the same second, a merge
 	 * target): add its entries. */
-	r = store_db__stmt(db, STMT_BLOCK_GET, &st);
+	r = store_sql__stmt(db, STMT_BLOCK_GET, "SELECT duration_s, data FROM "
+			    "sample_blocks WHERE time_s = ?1", &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, time_s);
@@ -447,9 +469,9 @@ int store_db__put_block(struct store_db *db, int64_t time_s,
 					(size_t)sqlite3_column_bytes(st, 1), NULL,
 					time_s, add_to_sums, m);
 		if (r == -EINVAL)
-			r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
+			r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	} else if (rc != SQLITE_DONE) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	}
 	sqlite3_reset(st);
 	if (r < 0)
@@ -457,8 +479,10 @@ int store_db__put_block(struct store_db *db, int64_t time_s,
 	r = store_block__encode(m, &data, &len, &total);
 	if (r < 0)
 		return r;
-	r = store_db__put_blob(db, STMT_BLOCK_PUT, time_s, duration_s, (int64_t)total,
-			       data, len);
+	r = store_sql__put_blob(db, STMT_BLOCK_PUT, "INSERT OR REPLACE INTO "
+				"sample_blocks (time_s, duration_s, total, data) "
+				"VALUES (?1, ?2, ?3, ?4)", time_s, duration_s,
+				(int64_t)total, data, len);
 	free(data);
 	return r;
 }
@@ -471,7 +495,7 @@ void store_lsset__free(struct store_lsset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
+int store_block__filter_sets(struct store_sqlite *db, const struct store_filter *f,
 			  struct store_lsset *ret)
 {
 	sqlite3_stmt *st;
@@ -487,7 +511,7 @@ int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
 		"WHERE ember_labels_match(?1, h.text, p.text, l.pid, t.text, "
 		"l.tid, l.cgroup_id, e.text)", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_pointer(st, 1, (void *)f, STORE_FILTER_POINTER, NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -506,7 +530,7 @@ int store_db__filter_sets(struct store_db *db, const struct store_filter *f,
 			ret->bits[id / 8] |= (uint8_t)(1u << (id % 8));
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	if (r == 0 && !ret->bits) {
 		/* Nothing matches: an empty set, not "everything". */
 		ret->bits = calloc(1, 1);
@@ -532,7 +556,7 @@ static void utc(int64_t t, char *buf, size_t size)
 }
 
 /* Whether the first block at or after t (and its data) can be read. */
-static bool block_readable(struct store_db *db, int64_t t, int64_t *ret_next)
+static bool block_readable(struct store_sqlite *db, int64_t t, int64_t *ret_next)
 {
 	sqlite3_stmt *st = NULL;
 	bool ok;
@@ -556,7 +580,7 @@ static bool block_readable(struct store_db *db, int64_t t, int64_t *ret_next)
  * checksum: find where readable blocks start again (the seeks that land on
  * the damaged page fail, those past it do not), and name the range.
  */
-static int damaged_range(struct store_db *db, int64_t after, int64_t to)
+static int damaged_range(struct store_sqlite *db, int64_t after, int64_t to)
 {
 	int64_t lo = after == INT64_MIN ? INT64_MIN : after + 1, hi = to, next = INT64_MAX;
 	char a[32], b[32], msg[160];
@@ -578,20 +602,20 @@ static int damaged_range(struct store_db *db, int64_t after, int64_t to)
 	utc(hi, b, sizeof(b));
 	snprintf(msg, sizeof(msg), "damaged sample blocks between %s and %s: a page "
 		 "of the file fails its checksum", a, b);
-	return store_db__fail_msg(db, -EUCLEAN, msg);
+	return store_sql__fail_msg(db, -EUCLEAN, msg);
 }
 
 /* A block that does not decode, named by its time. */
-static int corrupt_block(struct store_db *db, int64_t time_s)
+static int corrupt_block(struct store_sqlite *db, int64_t time_s)
 {
 	char a[32], msg[96];
 
 	utc(time_s, a, sizeof(a));
 	snprintf(msg, sizeof(msg), "corrupt sample block at %s", a);
-	return store_db__fail_msg(db, -EINVAL, msg);
+	return store_sql__fail_msg(db, -EINVAL, msg);
 }
 
-int store_db__scan(struct store_db *db, const struct store_query *q,
+int store_block__scan(struct store_sqlite *db, const struct store_query *q,
 		   store_block_fn fn, void *ctx)
 {
 	int64_t last_read = INT64_MIN;
@@ -602,10 +626,10 @@ int store_db__scan(struct store_db *db, const struct store_query *q,
 	int r = 0, rc;
 
 	if (from > to)
-		return store_db__fail_msg(db, -EINVAL,
+		return store_sql__fail_msg(db, -EINVAL,
 					  "time range ends before it starts");
 	if (q && q->filter) {
-		r = store_db__filter_sets(db, q->filter, &allow);
+		r = store_block__filter_sets(db, q->filter, &allow);
 		if (r < 0)
 			return r;
 	}
@@ -613,7 +637,7 @@ int store_db__scan(struct store_db *db, const struct store_query *q,
 				"SELECT time_s, data FROM sample_blocks "
 				"WHERE time_s >= ?1 AND time_s < ?2", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, from);
@@ -639,268 +663,10 @@ int store_db__scan(struct store_db *db, const struct store_query *q,
 	if (rc == SQLITE_IOERR_DATA)
 		r = damaged_range(db, last_read, to);
 	else if (rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 out:
 	sqlite3_finalize(st);
 	store_lsset__free(&allow);
 	store_block_reader__free(&rd);
 	return r;
-}
-
-/* ---- read caches ---- */
-
-void store_cache__free(struct store_read_cache *c)
-{
-	free(c->nodes);
-	free(c->string_text);
-	free(c->functions);
-	free(c->frames);
-	free(c->frame_ident);
-	free(c->frame_offset);
-	free(c->frame_build_id);
-	store_map__free(&c->idents);
-	free(c->set_process);
-	free(c->set_pid);
-	store_map__free(&c->strings);
-	memset(c, 0, sizeof(*c));
-}
-
-static int intern(struct store_read_cache *c, const char *text,
-		  const char **ret)
-{
-	const void *key;
-	int r;
-
-	if (!text) {
-		*ret = NULL;
-		return 0;
-	}
-	r = store_map__put(&c->strings, text, strlen(text), 0, &key);
-	if (r < 0)
-		return r;
-	*ret = key;
-	return 0;
-}
-
-int store_fit(void **arr, size_t *cap, size_t elem, int64_t id)
-{
-	size_t ncap;
-	void *p;
-
-	if (id < 0)
-		return -EINVAL;
-	if ((size_t)id < *cap)
-		return 0;
-	ncap = *cap ? *cap : 1024;
-	while (ncap <= (size_t)id)
-		ncap *= 2;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	memset((char *)p + *cap * elem, 0, (ncap - *cap) * elem);
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
-static int cache_node(void *ctx, const struct store_row *n)
-{
-	struct store_read_cache *c = ctx;
-	struct store_cached_node *cn;
-	int r;
-
-	if (n->id >= UINT32_MAX)
-		return -EINVAL;
-	r = store_fit((void **)&c->nodes, &c->node_cap, sizeof(*c->nodes), n->id);
-	if (r < 0)
-		return r;
-	cn = &c->nodes[n->id];
-	if (n->v[0] >= 0 && n->v[0] < UINT32_MAX && n->v[1] > 0 &&
-	    n->v[1] < UINT32_MAX) {
-		cn->parent = (uint32_t)n->v[0];
-		cn->frame = (uint32_t)n->v[1];
-	} else {
-		cn->parent = cn->frame = 0;
-	}
-	c->max_node = n->id;
-	return 0;
-}
-
-static int load_nodes(struct store_db *db, struct store_read_cache *c)
-{
-	return store_packed__load(db, STORE_PACKED_NODES, c->max_node,
-				  cache_node, c);
-}
-
-static int load_strings(struct store_db *db, struct store_read_cache *c)
-{
-	sqlite3_stmt *st;
-	int r = 0, rc;
-
-	rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM strings "
-				"WHERE id > ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, c->max_string);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-
-		if ((r = store_fit((void **)&c->string_text, &c->string_cap,
-				   sizeof(*c->string_text), id)) < 0 ||
-		    (r = intern(c, (const char *)sqlite3_column_text(st, 1),
-				&c->string_text[id])) < 0)
-			break;
-		if (id > c->max_string)
-			c->max_string = id;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* The text of string id; NULL for 0 ("none") and unknown ids (a file
- * that lost a string reads as a missing value, as a LEFT JOIN would). */
-static const char *string_of(const struct store_read_cache *c, int64_t id)
-{
-	return id > 0 && id <= c->max_string ? c->string_text[id] : NULL;
-}
-
-static int cache_function(void *ctx, const struct store_row *row)
-{
-	struct store_read_cache *c = ctx;
-	struct store_cached_function *f;
-	int r;
-
-	r = store_fit((void **)&c->functions, &c->function_cap,
-		      sizeof(*c->functions), row->id);
-	if (r < 0)
-		return r;
-	f = &c->functions[row->id];
-	f->name = string_of(c, row->v[0]);
-	f->module = string_of(c, row->v[1]);
-	f->file = string_of(c, row->v[2]);
-	f->known = true;
-	c->max_function = row->id;
-	return 0;
-}
-
-static int cache_frame(void *ctx, const struct store_row *row)
-{
-	struct store_read_cache *c = ctx;
-	const struct store_cached_function *fn;
-	struct store_tree_node *f;
-	size_t cap = c->frame_cap;
-	uint64_t key[5];
-	int64_t ident;
-	int r;
-
-	if ((r = store_fit((void **)&c->frame_ident, &cap, sizeof(int64_t), row->id)) < 0 ||
-	    (cap = c->frame_cap,
-	     r = store_fit((void **)&c->frame_offset, &cap, sizeof(uint64_t), row->id)) < 0 ||
-	    (cap = c->frame_cap,
-	     r = store_fit((void **)&c->frame_build_id, &cap, sizeof(char *), row->id)) < 0 ||
-	    (r = store_fit((void **)&c->frames, &c->frame_cap, sizeof(*c->frames), row->id)) < 0)
-		return r;
-	c->max_frame = row->id;
-	if (row->v[0] > c->max_function || !c->functions[row->v[0]].known)
-		/* A frame of a function that is gone: it stays unnamed, and a
-		 * tree that needs it reports a corrupt file. */
-		return 0;
-	fn = &c->functions[row->v[0]];
-	f = &c->frames[row->id];
-	f->name = fn->name ? fn->name : "[unknown]";
-	f->module = fn->module;
-	f->file = fn->file;
-	f->line = (uint32_t)row->v[1];
-	f->kind = (enum store_frame_kind)row->v[4];
-	c->frame_build_id[row->id] = string_of(c, row->v[2]);
-	c->frame_offset[row->id] = (uint64_t)row->v[3];
-	/* Frames that differ only in offset or build-id are one frame in a
-	 * tree: give them one identity. */
-	key[0] = (uintptr_t)f->name;
-	key[1] = (uintptr_t)f->module;
-	key[2] = (uintptr_t)f->file;
-	key[3] = f->line;
-	key[4] = (uint64_t)f->kind;
-	if (!store_map__get(&c->idents, key, sizeof(key), &ident)) {
-		ident = row->id;
-		r = store_map__put(&c->idents, key, sizeof(key), row->id, NULL);
-		if (r < 0)
-			return r;
-	}
-	c->frame_ident[row->id] = ident;
-	return 0;
-}
-
-/* Strings first: functions name them; functions before the frames that
- * name them. Within one snapshot every reference is loaded. */
-static int load_frames(struct store_db *db, struct store_read_cache *c)
-{
-	int r;
-
-	if ((r = load_strings(db, c)) < 0 ||
-	    (r = store_packed__load(db, STORE_PACKED_FUNCTIONS, c->max_function,
-				    cache_function, c)) < 0)
-		return r;
-	return store_packed__load(db, STORE_PACKED_FRAMES, c->max_frame,
-				  cache_frame, c);
-}
-
-static int load_sets(struct store_db *db, struct store_read_cache *c)
-{
-	sqlite3_stmt *st;
-	int r = 0, rc;
-
-	rc = sqlite3_prepare_v2(db->sql,
-				"SELECT l.id, s.text, l.pid FROM label_sets l "
-				"LEFT JOIN strings s ON s.id = l.process "
-				"WHERE l.id > ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, c->max_set);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		size_t cap = c->set_cap;
-
-		if ((r = store_fit((void **)&c->set_pid, &cap, sizeof(*c->set_pid), id)) < 0 ||
-		    (r = store_fit((void **)&c->set_process, &c->set_cap,
-				   sizeof(*c->set_process), id)) < 0)
-			break;
-		r = intern(c, (const char *)sqlite3_column_text(st, 1),
-			   &c->set_process[id]);
-		if (r < 0)
-			break;
-		if (!c->set_process[id])
-			c->set_process[id] = "[unknown]";
-		c->set_pid[id] = (uint32_t)sqlite3_column_int64(st, 2);
-		if (id > c->max_set)
-			c->max_set = id;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
-	sqlite3_finalize(st);
-	return r;
-}
-
-int store_db__refresh_cache(struct store_db *db)
-{
-	struct store_read_cache *c = &db->cache;
-	char *gen = NULL;
-	int r;
-
-	/* Retention collected rows since the cache was filled: ids may
-	 * have been reused; start over. */
-	r = store_db__get_meta(db, "gc_generation", &gen);
-	if (r < 0 && r != -ENOENT)
-		return r;
-	if ((gen ? atoll(gen) : 0) != c->generation) {
-		store_cache__free(c);
-		c->generation = gen ? atoll(gen) : 0;
-	}
-	free(gen);
-	if ((r = load_nodes(db, c)) < 0 || (r = load_frames(db, c)) < 0 ||
-	    (r = load_sets(db, c)) < 0)
-		return r;
-	return 0;
 }

@@ -11,7 +11,7 @@
  * that needs them, so files without them read as "no coverage recorded"
  * (or no issues) and the schema version does not change.
  */
-#include "store_internal.h"
+#include "store_ops.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -36,18 +36,21 @@ static const char create_issue_sql[] =
 	" frames INTEGER NOT NULL,"
 	" PRIMARY KEY (time_s, module, build_id, reason)) WITHOUT ROWID";
 
-int store_db__add_coverage_issue(struct store_db *db, const char *module,
+int store_sqlite__add_coverage_issue(struct store_db *handle, const char *module,
 				 const char *build_id, const char *reason,
 				 uint64_t frames)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st = NULL;
+	int64_t time_s;
 	int rc, r;
 
 	if (!db || !module || !reason)
 		return -EINVAL;
-	if (!db->in_flush)
-		return store_db__fail_msg(db, -EINVAL, "no open flush");
-	r = store_db__exec(db, create_issue_sql);
+	r = store_write__flush_time(db, &time_s);
+	if (r < 0)
+		return r;
+	r = store_sql__exec(db, create_issue_sql);
 	if (r < 0)
 		return r;
 	rc = sqlite3_prepare_v2(db->sql,
@@ -56,30 +59,33 @@ int store_db__add_coverage_issue(struct store_db *db, const char *module,
 		" ON CONFLICT (time_s, module, build_id, reason) DO UPDATE SET"
 		" frames = frames + ?5", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, db->flush_time_s);
+		return store_sql__fail(db, rc);
+	sqlite3_bind_int64(st, 1, time_s);
 	sqlite3_bind_text(st, 2, module, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, build_id ? build_id : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (int64_t)frames);
 	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
 }
 
-int store_db__add_coverage(struct store_db *db, const char *module,
+int store_sqlite__add_coverage(struct store_db *handle, const char *module,
 			   const char *build_id, uint64_t seen,
 			   uint64_t with_function, uint64_t with_line)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st = NULL;
+	int64_t time_s;
 	int rc, r;
 
 	if (!db || !module)
 		return -EINVAL;
-	if (!db->in_flush)
-		return store_db__fail_msg(db, -EINVAL, "no open flush");
-	r = store_db__exec(db, create_sql);
+	r = store_write__flush_time(db, &time_s);
+	if (r < 0)
+		return r;
+	r = store_sql__exec(db, create_sql);
 	if (r < 0)
 		return r;
 	rc = sqlite3_prepare_v2(db->sql,
@@ -89,15 +95,15 @@ int store_db__add_coverage(struct store_db *db, const char *module,
 		" seen = seen + ?4, with_function = with_function + ?5,"
 		" with_line = with_line + ?6", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, db->flush_time_s);
+		return store_sql__fail(db, rc);
+	sqlite3_bind_int64(st, 1, time_s);
 	sqlite3_bind_text(st, 2, module, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, build_id ? build_id : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)seen);
 	sqlite3_bind_int64(st, 5, (int64_t)with_function);
 	sqlite3_bind_int64(st, 6, (int64_t)with_line);
 	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
 }
@@ -116,7 +122,7 @@ void store_coverage__free(struct store_coverage *c, size_t n)
 
 /* The issues of every entry of v over [from_s, to_s), from the
  * coverage_issue table when the file has one. Returns 0 or -errno. */
-static int query_issues(struct store_db *db, int64_t from_s, int64_t to_s,
+static int query_issues(struct store_sqlite *db, int64_t from_s, int64_t to_s,
 			struct store_coverage *v, size_t n)
 {
 	sqlite3_stmt *st = NULL;
@@ -128,7 +134,7 @@ static int query_issues(struct store_db *db, int64_t from_s, int64_t to_s,
 		" GROUP BY module, build_id, reason ORDER BY sum(frames) DESC, reason",
 		-1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return strstr(sqlite3_errmsg(db->sql), "no such table") ? 0 : store_db__fail(db, rc);
+		return strstr(sqlite3_errmsg(db->sql), "no such table") ? 0 : store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, from_s);
 	sqlite3_bind_int64(st, 2, to_s);
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -159,14 +165,15 @@ static int query_issues(struct store_db *db, int64_t from_s, int64_t to_s,
 		}
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
 }
 
-int store_db__query_coverage(struct store_db *db, const struct store_query *q,
+int store_sqlite__query_coverage(struct store_db *handle, const struct store_query *q,
 			     struct store_coverage **ret_entries, size_t *ret_n)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_query all;
 	struct store_coverage *v = NULL;
 	size_t n = 0, cap = 0;
@@ -190,7 +197,7 @@ int store_db__query_coverage(struct store_db *db, const struct store_query *q,
 			*ret_n = 0;
 			return 0;
 		}
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	}
 	sqlite3_bind_int64(st, 1, q->from_s);
 	sqlite3_bind_int64(st, 2, q->to_s);
@@ -223,7 +230,7 @@ int store_db__query_coverage(struct store_db *db, const struct store_query *q,
 		}
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	if (r == 0)
 		r = query_issues(db, q->from_s, q->to_s, v, n);

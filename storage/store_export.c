@@ -2,19 +2,26 @@
 /*
  * store_export.c — store_db__export(): queries the merged tree for a query
  * (so every filter of the query applies to every format), reads what the
- * formats need besides the tree (frequency, time span, name) and hands both
- * to the writer of the format (export_folded.c, export_pprof.c,
- * export_speedscope.c).
+ * formats need besides the tree (frequency, time span, name, where the
+ * frames are in their binaries) and hands both to the writer of the
+ * format (export_folded.c, export_pprof.c, export_speedscope.c), which
+ * know no store. On the interface of storage.h and the backend's
+ * operations (store_backend.h), so every backend exports alike (layer 7,
+ * storage/DESIGN.md).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_export.h"
-#include "store_internal.h"
+#include "store_formats.h"
+#include "store_backend.h"
 
 static void info_free(struct store_export_info *info)
 {
+	if (info->sites) {
+		store_frame_sites__free((struct store_frame_sites *)info->sites);
+		free((struct store_frame_sites *)info->sites);
+	}
 	free(info->name);
 	free(info->value_type);
 	free(info->value_unit);
@@ -77,33 +84,26 @@ static int read_imported(struct store_db *db, const struct store_query *q,
 static int read_span(struct store_db *db, const struct store_query *q,
 		     struct store_export_info *info)
 {
-	sqlite3_stmt *st;
-	int64_t from = q ? q->from_s : INT64_MIN, to = q ? q->to_s : INT64_MAX;
-	int rc, r = 0;
+	int64_t first = 0, end = 0;
+	int r = db->ops->flush_span(db, q, &first, &end);
 
-	rc = sqlite3_prepare_v2(db->sql,
-				"SELECT min(time_s), max(time_s + duration_s) "
-				"FROM flushes WHERE time_s >= ?1 AND time_s < ?2",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		r = store_db__fail(db, rc);
-	} else if (sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		int64_t first = sqlite3_column_int64(st, 0);
-		int64_t end = sqlite3_column_int64(st, 1);
-
-		/* Seconds since 1970 fit nanoseconds until 2262. */
-		if (first > 0 && end >= first && end < INT64_MAX / 1000000000) {
-			info->start_ns = first * 1000000000;
-			info->duration_ns = (end - first) * 1000000000;
-		}
+	/* Seconds since 1970 fit nanoseconds until 2262. */
+	if (r == 0 && first > 0 && end >= first && end < INT64_MAX / 1000000000) {
+		info->start_ns = first * 1000000000;
+		info->duration_ns = (end - first) * 1000000000;
 	}
-	sqlite3_finalize(st);
 	return r;
+}
+
+/* Where each frame is in its binary (pprof's mappings and addresses). */
+static int read_sites(struct store_db *db, struct store_export_info *info)
+{
+	struct store_frame_sites *sites = calloc(1, sizeof(*sites));
+
+	if (!sites)
+		return -ENOMEM;
+	info->sites = sites;
+	return db->ops->frame_sites(db, sites);
 }
 
 static int read_info(struct store_db *db, const struct store_query *q,
@@ -152,7 +152,9 @@ int store_db__export_tree(struct store_db *db, const struct store_query *q,
 		r = store_export_folded(t, fmt == STORE_EXPORT_FOLDED_LINES, out);
 		break;
 	case STORE_EXPORT_PPROF:
-		r = store_export_pprof(db, t, &info, out);
+		r = read_sites(db, &info);
+		if (r == 0)
+			r = store_export_pprof(t, &info, out);
 		break;
 	case STORE_EXPORT_SPEEDSCOPE:
 		r = store_export_speedscope(t, &info, out);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_filter.c — label filter expressions ("process=~post.*,pid!=1"):
- * the parser with its error messages, the matcher, and the SQL function
- * ember_labels_match() through which queries apply a filter to label_sets
- * rows inside SQLite (store_query.c binds the filter as a pointer).
+ * the parser with its error messages and the matcher. Pure (layer 0,
+ * storage/DESIGN.md): the SQLite connection (store_sql.c) calls the
+ * matcher from its SQL function ember_labels_match(), through which the
+ * queries apply a filter to label_sets rows, once per label set.
  *
  * Data flow: `ember report --filter`, later the web API, parse a string
  * here; the parsed filter rides in struct store_query to the queries.
@@ -16,7 +17,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_internal.h"
+#include "storage.h"
 #include "store_regex.h"
 
 enum filter_op { OP_EQ, OP_NE, OP_RE, OP_NRE };
@@ -500,36 +501,4 @@ bool store_filter__match(const struct store_filter *f,
 	static const struct store_labels none;
 
 	return match_labels(f, labels ? labels : &none);
-}
-
-/*
- * ember_labels_match(filter, host, process, pid, thread, tid, cgroup,
- * extra): 1 when the label_sets row passes the filter bound as a pointer.
- */
-static void sql_labels_match(sqlite3_context *ctx, int argc,
-			     sqlite3_value **argv)
-{
-	const struct store_filter *f =
-		sqlite3_value_pointer(argv[0], STORE_FILTER_POINTER);
-	struct store_labels l = {
-		.host = (const char *)sqlite3_value_text(argv[1]),
-		.process = (const char *)sqlite3_value_text(argv[2]),
-		.pid = (uint32_t)sqlite3_value_int64(argv[3]),
-		.thread = (const char *)sqlite3_value_text(argv[4]),
-		.tid = (uint32_t)sqlite3_value_int64(argv[5]),
-		.cgroup_id = (uint64_t)sqlite3_value_int64(argv[6]),
-		.extra = (const char *)sqlite3_value_text(argv[7]),
-	};
-
-	sqlite3_result_int(ctx, match_labels(f, &l));
-}
-
-int store_filter__register(sqlite3 *sql)
-{
-	int rc = sqlite3_create_function(sql, "ember_labels_match", 8,
-					 SQLITE_UTF8 | SQLITE_DETERMINISTIC |
-						 SQLITE_DIRECTONLY,
-					 NULL, sql_labels_match, NULL, NULL);
-
-	return rc == SQLITE_OK ? 0 : -ENOMEM;
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_maintain.c — retention and downsampling, run by the writer between
- * flushes (profiler/session.c calls store_db__maintain every few minutes):
+ * flushes (profiler/session.c calls store_sqlite__maintain every few minutes):
  * old buckets are merged into coarser ones with their counts summed, data
  * past the maximum age or beyond the maximum size is removed, rows nothing
  * refers to any more are collected, and free pages go back to the file
- * system (the file uses auto_vacuum = INCREMENTAL, see store_db.c).
+ * system (the file uses auto_vacuum = INCREMENTAL, see store_migrate.c).
  *
  * Everything but the vacuum is one transaction: a crash leaves the file as
  * before or as after a run.
@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "common.h"
-#include "store_internal.h"
+#include "store_ops.h"
 
 void store_policy_init(struct store_policy *p)
 {
@@ -33,7 +33,7 @@ void store_policy_init(struct store_policy *p)
 
 /* Run sql with ?1.. bound to n int64 values; *ret_changes (may be NULL)
  * gets the rows it changed. */
-static int exec_ints(struct store_db *db, const char *sql, int64_t *ret_changes,
+static int exec_ints(struct store_sqlite *db, const char *sql, int64_t *ret_changes,
 		     int n, ...)
 {
 	sqlite3_stmt *st;
@@ -42,7 +42,7 @@ static int exec_ints(struct store_db *db, const char *sql, int64_t *ret_changes,
 
 	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	va_start(ap, n);
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
@@ -51,28 +51,28 @@ static int exec_ints(struct store_db *db, const char *sql, int64_t *ret_changes,
 		;
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	if (ret_changes)
 		*ret_changes = sqlite3_changes64(db->sql);
 	return 0;
 }
 
-static int query_i64(struct store_db *db, const char *sql, int64_t *ret)
+static int query_i64(struct store_sqlite *db, const char *sql, int64_t *ret)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : store_db__fail(db, rc);
+	return rc == SQLITE_ROW ? 0 : store_sql__fail(db, rc);
 }
 
-static int query_i64_bound(struct store_db *db, const char *sql, int64_t v,
+static int query_i64_bound(struct store_sqlite *db, const char *sql, int64_t v,
 			   int64_t *ret)
 {
 	sqlite3_stmt *st;
@@ -80,17 +80,17 @@ static int query_i64_bound(struct store_db *db, const char *sql, int64_t v,
 
 	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, v);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*ret = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : store_db__fail(db, rc);
+	return rc == SQLITE_ROW ? 0 : store_sql__fail(db, rc);
 }
 
 /* Bytes the data takes: pages in use, free pages not counted. */
-static int used_bytes(struct store_db *db, uint64_t *ret)
+static int used_bytes(struct store_sqlite *db, uint64_t *ret)
 {
 	int64_t pages, free_pages, size;
 	int r;
@@ -103,7 +103,7 @@ static int used_bytes(struct store_db *db, uint64_t *ret)
 	return 0;
 }
 
-static int file_bytes(struct store_db *db, uint64_t *ret)
+static int file_bytes(struct store_sqlite *db, uint64_t *ret)
 {
 	int64_t pages, size;
 	int r;
@@ -132,7 +132,7 @@ static int add_to_sums(void *ctx, int64_t time_s, int64_t set, int64_t node,
 }
 
 /* Merge the blocks finer than step in [start, start + step) into one. */
-static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
+static int merge_bucket(struct store_sqlite *db, int64_t start, int64_t step,
 			struct store_sums *m, struct store_block_reader *rd,
 			struct store_maintain_stats *stats)
 {
@@ -145,7 +145,7 @@ static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
 				"WHERE time_s >= ?1 AND time_s < ?1 + ?2 AND "
 				"duration_s < ?2", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, start);
 	sqlite3_bind_int64(st, 2, step);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -153,20 +153,20 @@ static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
 					(size_t)sqlite3_column_bytes(st, 1), NULL,
 					sqlite3_column_int64(st, 0), add_to_sums, m);
 		if (r == -EINVAL)
-			r = store_db__fail_msg(db, r, "corrupt sample block");
+			r = store_sql__fail_msg(db, r, "corrupt sample block");
 		if (r < 0)
 			break;
 		n++;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	if (r < 0)
 		return r;
 	r = exec_ints(db, "DELETE FROM sample_blocks WHERE time_s >= ?1 AND "
 		      "time_s < ?1 + ?2 AND duration_s < ?2", NULL, 2, start, step);
 	if (r == 0 && m->n)
-		r = store_db__put_block(db, start, step, m);
+		r = store_block__put(db, start, step, m);
 	store_sums__clear(m);
 	stats->rows_merged += (uint64_t)(n > 0 ? n - 1 : 0);
 	return r;
@@ -174,7 +174,7 @@ static int merge_bucket(struct store_db *db, int64_t start, int64_t step,
 
 /* The rows of table (drops or events; col names the reason) of the
  * buckets before cut finer than step, summed into step-sized buckets. */
-static int downsample_counts(struct store_db *db, const char *table,
+static int downsample_counts(struct store_sqlite *db, const char *table,
 			     const char *col, int64_t step, int64_t cut)
 {
 	char ins[512], del[256], put[256];
@@ -191,7 +191,7 @@ static int downsample_counts(struct store_db *db, const char *table,
 		 "SELECT time_s, name, count FROM temp.ds_counts WHERE 1 "
 		 "ON CONFLICT (time_s, %s) DO UPDATE SET "
 		 "count = count + excluded.count", table, col, col);
-	r = store_db__exec(db, "CREATE TEMP TABLE IF NOT EXISTS ds_counts ("
+	r = store_sql__exec(db, "CREATE TEMP TABLE IF NOT EXISTS ds_counts ("
 			   " time_s, name, count);"
 			   "DELETE FROM temp.ds_counts");
 	if (r == 0)
@@ -205,7 +205,7 @@ static int downsample_counts(struct store_db *db, const char *table,
 
 /* Merge every bucket before cut that is finer than step into step-sized
  * buckets. cut is a multiple of step, so no coarse bucket is half done. */
-static int downsample(struct store_db *db, int64_t step, int64_t cut,
+static int downsample(struct store_sqlite *db, int64_t step, int64_t cut,
 		      struct store_maintain_stats *stats)
 {
 	struct store_block_reader rd = { 0 };
@@ -219,7 +219,7 @@ static int downsample(struct store_db *db, int64_t step, int64_t cut,
 				" FROM sample_blocks WHERE time_s < ?2 AND "
 				"duration_s < ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, step);
 	sqlite3_bind_int64(st, 2, cut);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -237,7 +237,7 @@ static int downsample(struct store_db *db, int64_t step, int64_t cut,
 		starts[n++] = sqlite3_column_int64(st, 0);
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = merge_bucket(db, starts[i], step, &m, &rd, stats);
@@ -252,7 +252,7 @@ static int downsample(struct store_db *db, int64_t step, int64_t cut,
 	if ((r = downsample_counts(db, "drops", "reason", step, cut)) < 0 ||
 	    (r = downsample_counts(db, "events", "name", step, cut)) < 0)
 		return r;
-	r = store_db__exec(db,
+	r = store_sql__exec(db,
 			   "CREATE TEMP TABLE IF NOT EXISTS ds_flushes ("
 			   " time_s, n);"
 			   "DELETE FROM temp.ds_flushes");
@@ -275,7 +275,7 @@ static int downsample(struct store_db *db, int64_t step, int64_t cut,
 }
 
 /* Remove every bucket that starts before cut. */
-static int remove_before(struct store_db *db, int64_t cut,
+static int remove_before(struct store_sqlite *db, int64_t cut,
 			 struct store_maintain_stats *stats)
 {
 	int64_t n = 0, samples = 0;
@@ -301,7 +301,7 @@ static int remove_before(struct store_db *db, int64_t cut,
 
 /* Fill temp table name (one integer column id) with ids[0..n);
  * duplicates are fine. */
-static int temp_ids(struct store_db *db, const char *name, const int64_t *ids,
+static int temp_ids(struct store_sqlite *db, const char *name, const int64_t *ids,
 		    size_t n)
 {
 	sqlite3_stmt *ins = NULL;
@@ -310,20 +310,20 @@ static int temp_ids(struct store_db *db, const char *name, const int64_t *ids,
 
 	snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS temp.%s;"
 		 "CREATE TEMP TABLE %s (id INTEGER PRIMARY KEY)", name, name);
-	r = store_db__exec(db, sql);
+	r = store_sql__exec(db, sql);
 	if (r < 0)
 		return r;
 	snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO temp.%s VALUES (?1)",
 		 name);
 	rc = sqlite3_prepare_v2(db->sql, sql, -1, &ins, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_reset(ins);
 		sqlite3_bind_int64(ins, 1, ids[i]);
 		rc = sqlite3_step(ins);
 		if (rc != SQLITE_DONE) {
-			r = store_db__fail(db, rc);
+			r = store_sql__fail(db, rc);
 			break;
 		}
 	}
@@ -345,7 +345,7 @@ static void mark_refs(const struct store_rows *all, bool *keep,
 
 /* Keep the rows of all (table t) that keep marks, and repack t when any
  * go. */
-static int keep_rows(struct store_db *db, enum store_packed_table t,
+static int keep_rows(struct store_sqlite *db, enum store_packed_table t,
 		     struct store_rows *all, const bool *keep,
 		     struct store_maintain_stats *stats)
 {
@@ -369,7 +369,7 @@ static int keep_rows(struct store_db *db, enum store_packed_table t,
  * table is repacked when any of its rows go (ids stay). The strings the
  * kept frames and functions name go to temp.live_strings.
  */
-static int collect_packed(struct store_db *db, const struct store_sums *live,
+static int collect_packed(struct store_sqlite *db, const struct store_sums *live,
 			  struct store_maintain_stats *stats)
 {
 	struct store_rows nodes = { 0 }, frames = { 0 }, functions = { 0 };
@@ -426,7 +426,7 @@ out:
 
 /* Delete rows nothing refers to, leaves first: label sets, stack nodes
  * off every stored stack's path, then frames, functions and strings. */
-static int collect(struct store_db *db, struct store_maintain_stats *stats)
+static int collect(struct store_sqlite *db, struct store_maintain_stats *stats)
 {
 	static const char *const steps[] = {
 		"DELETE FROM label_sets WHERE id NOT IN "
@@ -450,7 +450,7 @@ static int collect(struct store_db *db, struct store_maintain_stats *stats)
 	int r;
 
 	/* The label sets and leaf nodes the remaining blocks use. */
-	r = store_db__scan(db, NULL, add_to_sums, &live);
+	r = store_block__scan(db, NULL, add_to_sums, &live);
 	if (r == 0) {
 		sets = malloc((live.n + 1) * sizeof(*sets));
 		if (!sets)
@@ -494,7 +494,7 @@ static int check_policy(const struct store_policy *p)
 	return p->max_age_s < 0 ? -EINVAL : 0;
 }
 
-static int maintain_locked(struct store_db *db, int64_t now_s,
+static int maintain_locked(struct store_sqlite *db, int64_t now_s,
 			   const struct store_policy *p,
 			   struct store_maintain_stats *stats)
 {
@@ -553,10 +553,11 @@ static int maintain_locked(struct store_db *db, int64_t now_s,
 	return 0;
 }
 
-int store_db__maintain(struct store_db *db, int64_t now_s,
+int store_sqlite__maintain(struct store_db *handle, int64_t now_s,
 		       const struct store_policy *p,
 		       struct store_maintain_stats *ret_stats)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_maintain_stats stats = { 0 };
 	struct store_policy defaults;
 	int r;
@@ -568,31 +569,32 @@ int store_db__maintain(struct store_db *db, int64_t now_s,
 		p = &defaults;
 	}
 	if (check_policy(p) < 0)
-		return store_db__fail_msg(db, -EINVAL, "bad retention policy");
+		return store_sql__fail_msg(db, -EINVAL, "bad retention policy");
 	if (!db->writable)
-		return store_db__fail_msg(db, -EROFS, "read-only handle");
-	if (db->in_flush)
-		return store_db__fail_msg(db, -EBUSY, "a flush is open");
+		return store_sql__fail_msg(db, -EROFS, "read-only handle");
+	if (store_sql__in_transaction(db))
+		return store_sql__fail_msg(db, -EBUSY, "a flush is open");
 	r = file_bytes(db, &stats.bytes_before);
 	if (r < 0)
 		return r;
-	r = store_db__exec(db, "BEGIN IMMEDIATE");
+	r = store_sql__exec(db, "BEGIN IMMEDIATE");
 	if (r < 0)
 		return r;
 	r = maintain_locked(db, now_s, p, &stats);
 	if (r == 0)
-		r = store_db__exec(db, "COMMIT");
+		r = store_sql__exec(db, "COMMIT");
 	if (r < 0) {
 		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 		return r;
 	}
-	/* Collected rows may be named by the id caches. */
-	store_db__drop_caches(db);
+	/* The writer's id caches (and every reader's) see that rows were
+	 * collected by gc_generation, which collect() raised, and load
+	 * anew at their next flush (or read). */
 	/* Give the free pages back; harmless on a file without
 	 * auto_vacuum (then it does nothing). */
-	r = store_db__exec(db, "PRAGMA incremental_vacuum");
+	r = store_sql__exec(db, "PRAGMA incremental_vacuum");
 	if (r == 0)
-		r = store_db__exec(db, "PRAGMA wal_checkpoint(PASSIVE)");
+		r = store_sql__exec(db, "PRAGMA wal_checkpoint(PASSIVE)");
 	if (r == 0)
 		r = file_bytes(db, &stats.bytes_after);
 	if (r < 0)

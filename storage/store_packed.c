@@ -36,7 +36,16 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "store_internal.h"
+#include "store_pack.h"
+
+/* The statements of a packed table: its chunks above an id, its last
+ * chunk, a chunk written, all of it deleted. */
+#define CHUNK_SQL(table)                                                    \
+	"SELECT id, last, n, data FROM " table " WHERE last > ?1 ORDER BY id", \
+	"SELECT id, last, n, data FROM " table " ORDER BY id DESC LIMIT 1",    \
+	"INSERT OR REPLACE INTO " table " (id, last, n, data) "               \
+	"VALUES (?1, ?2, ?3, ?4)",                                             \
+	"DELETE FROM " table
 
 static const struct {
 	const char *what; /* for "corrupt ..." messages */
@@ -44,17 +53,17 @@ static const struct {
 	unsigned below_id; /* bit c: column c is id - value, 0 <= value < id */
 	unsigned positive; /* bit c: column c is > 0 */
 	enum store_stmt load, last, put;
-	const char *clear;
+	const char *load_sql, *last_sql, *put_sql, *clear_sql;
 } tables[STORE_PACKED_COUNT] = {
 	[STORE_PACKED_NODES] = { "stack trie", 2, 1u << 0, 1u << 1,
 		STMT_NODES_LOAD, STMT_NODES_LAST, STMT_NODES_PUT,
-		"DELETE FROM stack_chunks" },
+		CHUNK_SQL("stack_chunks") },
 	[STORE_PACKED_FRAMES] = { "frame table", 5, 0, 1u << 0,
 		STMT_FRAMES_LOAD, STMT_FRAMES_LAST, STMT_FRAMES_PUT,
-		"DELETE FROM frame_chunks" },
+		CHUNK_SQL("frame_chunks") },
 	[STORE_PACKED_FUNCTIONS] = { "function table", 3, 0, 1u << 0,
 		STMT_FUNCTIONS_LOAD, STMT_FUNCTIONS_LAST, STMT_FUNCTIONS_PUT,
-		"DELETE FROM function_chunks" },
+		CHUNK_SQL("function_chunks") },
 };
 
 int store_rows__push(struct store_rows *a, const struct store_row *row)
@@ -214,17 +223,17 @@ static int chunk_decode(enum store_packed_table t,
 	return 0;
 }
 
-static int corrupt(struct store_db *db, enum store_packed_table t, int r)
+static int corrupt(struct store_sqlite *db, enum store_packed_table t, int r)
 {
 	char msg[64];
 
 	if (r != -EINVAL)
 		return r;
 	snprintf(msg, sizeof(msg), "corrupt %s", tables[t].what);
-	return store_db__fail_msg(db, r, msg);
+	return store_sql__fail_msg(db, r, msg);
 }
 
-int store_packed__load(struct store_db *db, enum store_packed_table t,
+int store_packed__load(struct store_sqlite *db, enum store_packed_table t,
 		       int64_t after, store_row_fn fn, void *ctx)
 {
 	struct store_block_reader rd = { 0 };
@@ -232,7 +241,7 @@ int store_packed__load(struct store_db *db, enum store_packed_table t,
 	int64_t prev_last = 0;
 	int r, rc;
 
-	r = store_db__stmt(db, tables[t].load, &st);
+	r = store_sql__stmt(db, tables[t].load, tables[t].load_sql, &st);
 	if (r < 0)
 		return r;
 	sqlite3_bind_int64(st, 1, after);
@@ -253,7 +262,7 @@ int store_packed__load(struct store_db *db, enum store_packed_table t,
 			break;
 	}
 	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	sqlite3_reset(st);
 	store_block_reader__free(&rd);
 	return corrupt(db, t, r);
@@ -261,7 +270,7 @@ int store_packed__load(struct store_db *db, enum store_packed_table t,
 
 /* Write v[0..n) as the chunk of table t that starts at v[0].id
  * (replacing it). */
-static int chunk_put(struct store_db *db, enum store_packed_table t,
+static int chunk_put(struct store_sqlite *db, enum store_packed_table t,
 		     const struct store_row *v, size_t n)
 {
 	unsigned char *data;
@@ -271,14 +280,15 @@ static int chunk_put(struct store_db *db, enum store_packed_table t,
 	r = chunk_encode(t, v, n, &data, &len);
 	if (r < 0)
 		return r;
-	r = store_db__put_blob(db, tables[t].put, v[0].id, v[n - 1].id, (int64_t)n, data, len);
+	r = store_sql__put_blob(db, tables[t].put, tables[t].put_sql, v[0].id,
+				v[n - 1].id, (int64_t)n, data, len);
 	free(data);
 	return r;
 }
 
 /* Write v[0..n) (checked: valid, ascending above after) in chunks of
  * STORE_PACKED_CHUNK, after the rows already in tail (which it fills). */
-static int put_after(struct store_db *db, enum store_packed_table t,
+static int put_after(struct store_sqlite *db, enum store_packed_table t,
 		     struct store_rows *tail, int64_t after,
 		     const struct store_row *v, size_t n)
 {
@@ -286,7 +296,7 @@ static int put_after(struct store_db *db, enum store_packed_table t,
 
 	for (size_t i = 0; i < n; i++) {
 		if (!row_valid(t, &v[i]) || v[i].id <= after)
-			return store_db__fail_msg(db, -EINVAL, "packed rows "
+			return store_sql__fail_msg(db, -EINVAL, "packed rows "
 						  "out of order");
 		after = v[i].id;
 	}
@@ -309,7 +319,7 @@ static int push_row(void *ctx, const struct store_row *row)
 	return store_rows__push(ctx, row);
 }
 
-int store_packed__append(struct store_db *db, enum store_packed_table t,
+int store_packed__append(struct store_sqlite *db, enum store_packed_table t,
 			 const struct store_row *v, size_t n)
 {
 	struct store_block_reader rd = { 0 };
@@ -320,7 +330,7 @@ int store_packed__append(struct store_db *db, enum store_packed_table t,
 
 	if (n == 0)
 		return 0;
-	r = store_db__stmt(db, tables[t].last, &st);
+	r = store_sql__stmt(db, tables[t].last, tables[t].last_sql, &st);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(st);
@@ -334,7 +344,7 @@ int store_packed__append(struct store_db *db, enum store_packed_table t,
 					 (size_t)sqlite3_column_bytes(st, 3), 0,
 					 push_row, &tail);
 	} else if (rc != SQLITE_DONE) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 	}
 	sqlite3_reset(st);
 	store_block_reader__free(&rd);
@@ -345,20 +355,20 @@ int store_packed__append(struct store_db *db, enum store_packed_table t,
 	return r;
 }
 
-int store_packed__replace(struct store_db *db, enum store_packed_table t,
+int store_packed__replace(struct store_sqlite *db, enum store_packed_table t,
 			  const struct store_row *v, size_t n)
 {
 	struct store_rows tail = { 0 };
 	int r;
 
-	r = store_db__exec(db, tables[t].clear);
+	r = store_sql__exec(db, tables[t].clear_sql);
 	if (r == 0)
 		r = put_after(db, t, &tail, 0, v, n);
 	store_rows__free(&tail);
 	return r;
 }
 
-int store_packed__load_all(struct store_db *db, enum store_packed_table t,
+int store_packed__load_all(struct store_sqlite *db, enum store_packed_table t,
 			   struct store_rows *ret)
 {
 	return store_packed__load(db, t, 0, push_row, ret);
@@ -377,4 +387,30 @@ ssize_t store_rows__find(const struct store_rows *a, int64_t id)
 			hi = mid;
 	}
 	return lo < a->n && a->v[lo].id == id ? (ssize_t)lo : -1;
+}
+
+int store_packed__load_strings(struct store_sqlite *db, int64_t after,
+			       store_string_fn fn, void *ctx)
+{
+	sqlite3_stmt *st;
+	int r = 0, rc;
+
+	rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM strings "
+				"WHERE id > ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_sql__fail(db, rc);
+	sqlite3_bind_int64(st, 1, after);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* The text first, then its length (SQLite's order). */
+		const char *text = (const char *)sqlite3_column_text(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+
+		r = fn(ctx, sqlite3_column_int64(st, 0), text, len);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_sql__fail(db, rc);
+	sqlite3_finalize(st);
+	return r;
 }

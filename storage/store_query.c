@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store_query.c — the read side of the storage module: summaries, merged
- * call trees and top-function tables over a time range, for `ember report`
- * now and the web server and `ember diff` later.
+ * store_query.c — layer 4 of the storage module (storage/DESIGN.md): the
+ * summary of a range and its merged call tree, for `ember report`,
+ * `ember diff` and the web server. What is computed over a tree once it
+ * is built (functions, merging) is store_tree.c's.
  *
  * A tree is built in three steps: the sample blocks in the range are
  * summed per (process name, stack node); the sums are grouped by process;
@@ -18,16 +19,8 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_internal.h"
-
-struct store_tree {
-	struct store_tree_node *nodes;
-	size_t n, cap;
-	size_t max; /* 0: no bound */
-	/* The read cache's interned texts, which the nodes point into: kept
-	 * alive by this reference after the cache has moved on or closed. */
-	struct store_arena *texts;
-};
+#include "store_ops.h"
+#include "store_tree.h"
 
 void store_query_init(struct store_query *q)
 {
@@ -40,7 +33,7 @@ void store_query_init(struct store_query *q)
 static const struct store_query everything = { .from_s = INT64_MIN, .to_s = INT64_MAX };
 
 /* Prepare sql and bind ?1, ?2 to the range of q. */
-static int prepare_range(struct store_db *db, const char *sql,
+static int prepare_range(struct store_sqlite *db, const char *sql,
 			 const struct store_query *q, sqlite3_stmt **ret_st)
 {
 	sqlite3_stmt *st;
@@ -49,37 +42,15 @@ static int prepare_range(struct store_db *db, const char *sql,
 	if (!q)
 		q = &everything;
 	if (q->from_s > q->to_s)
-		return store_db__fail_msg(db, -EINVAL,
+		return store_sql__fail_msg(db, -EINVAL,
 					  "time range ends before it starts");
 	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, q->from_s);
 	sqlite3_bind_int64(st, 2, q->to_s);
 	*ret_st = st;
 	return 0;
-}
-
-int store_db__read_begin(struct store_db *db)
-{
-	int r = store_db__exec(db, db->in_flush ? "SAVEPOINT rd" : "BEGIN");
-
-	if (r < 0)
-		return r;
-	r = store_db__refresh_cache(db);
-	if (r == -EUCLEAN)
-		r = store_db__fail_msg(db, r, "damaged stack, frame, string or label tables "
-				       "(used by every time range): a page of the file "
-				       "fails its checksum");
-	if (r < 0)
-		store_db__read_end(db);
-	return r;
-}
-
-void store_db__read_end(struct store_db *db)
-{
-	sqlite3_exec(db->sql, db->in_flush ? "RELEASE rd" : "COMMIT", NULL,
-		     NULL, NULL);
 }
 
 void store_summary__free(struct store_summary *s)
@@ -97,7 +68,7 @@ void store_summary__free(struct store_summary *s)
 
 /* Counts by name over the range from sql (?1, ?2: the range), into
  * *list (drops or events). */
-static int summary_counts(struct store_db *db, const struct store_query *q,
+static int summary_counts(struct store_sqlite *db, const struct store_query *q,
 			  const char *sql, struct store_drop **list, size_t *n)
 {
 	sqlite3_stmt *st;
@@ -125,14 +96,14 @@ static int summary_counts(struct store_db *db, const struct store_query *q,
 		(*n)++;
 	}
 	if (rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 out:
 	sqlite3_finalize(st);
 	return r;
 }
 
 struct summary_acc {
-	struct store_db *db;
+	const struct store_read_cache *c;
 	uint64_t samples;
 	struct store_sums pids, nodes;
 };
@@ -141,7 +112,7 @@ static int summary_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 			 uint64_t count)
 {
 	struct summary_acc *a = ctx;
-	const struct store_read_cache *c = &a->db->cache;
+	const struct store_read_cache *c = a->c;
 	int r;
 
 	if (set < 0 || set > c->max_set)
@@ -153,10 +124,12 @@ static int summary_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 	return r;
 }
 
-int store_db__summary(struct store_db *db, const struct store_query *q,
+int store_sqlite__summary(struct store_db *handle, const struct store_query *q,
 		      struct store_summary **ret_summary)
 {
-	struct summary_acc acc = { .db = db };
+	struct store_sqlite *db = store_sqlite__of(handle);
+	struct summary_acc acc = { 0 };
+	struct store_read_cache *cache;
 	struct store_summary *s;
 	sqlite3_stmt *st = NULL;
 	bool reading = false;
@@ -174,18 +147,19 @@ int store_db__summary(struct store_db *db, const struct store_query *q,
 			  "  WHERE time_s >= ?1 AND time_s < ?2)", q, &st);
 	if (r < 0)
 		goto out;
-	r = store_db__read_begin(db);
+	r = store_cache__read_begin(db, &cache);
 	if (r < 0)
 		goto out;
 	reading = true;
-	r = store_db__scan(db, q, summary_entry, &acc);
-	if (r == -EINVAL && !strstr(db->errmsg, "range"))
-		r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
+	acc.c = cache;
+	r = store_block__scan(db, q, summary_entry, &acc);
+	if (r == -EINVAL && !strstr(db->base.errmsg, "range"))
+		r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r < 0)
 		goto out;
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	/* NULL (empty range) reads as 0, as documented. */
@@ -210,62 +184,12 @@ int store_db__summary(struct store_db *db, const struct store_query *q,
 	s = NULL;
 out:
 	if (reading)
-		store_db__read_end(db);
+		store_cache__read_end(db);
 	sqlite3_finalize(st);
 	store_sums__free(&acc.pids);
 	store_sums__free(&acc.nodes);
 	store_summary__free(s);
 	return r;
-}
-
-/* ---- trees ---- */
-
-size_t store_tree__size(const struct store_tree *t)
-{
-	return t ? t->n : 0;
-}
-
-const struct store_tree_node *store_tree__node(const struct store_tree *t,
-					       size_t i)
-{
-	if (!t || i >= t->n)
-		return NULL;
-	return &t->nodes[i];
-}
-
-void store_tree__free(struct store_tree *t)
-{
-	if (!t)
-		return;
-	free(t->nodes);
-	store_arena__unref(t->texts);
-	free(t);
-}
-
-static int tree_add(struct store_tree *t, const struct store_tree_node *node,
-		    uint32_t *ret_index)
-{
-	struct store_tree_node *grown;
-
-	if (t->n == UINT32_MAX)
-		return -ENOMEM;
-	if (t->max && t->n >= t->max)
-		return -E2BIG;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-
-		if (t->max && cap > t->max)
-			cap = t->max;
-
-		grown = realloc(t->nodes, cap * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		t->nodes = grown;
-		t->cap = cap;
-	}
-	t->nodes[t->n] = *node;
-	*ret_index = (uint32_t)t->n++;
-	return 0;
 }
 
 /*
@@ -314,7 +238,7 @@ struct store_tree_scratch {
  * handles (one a thread) holds at most this much. */
 #define SCRATCH_KEEP (8u << 20)
 
-void store_tree_scratch__free(struct store_tree_scratch *s)
+static void scratch_free(struct store_tree_scratch *s)
 {
 	if (!s)
 		return;
@@ -346,10 +270,11 @@ static size_t scratch_bytes(const struct store_tree_scratch *s)
 
 /* The handle's scratch, with an entry for every cached stack node: grown
  * to the cache and an eighth more (not doubled: it is kept). */
-static int scratch_for(struct store_db *db, struct store_tree_scratch **ret)
+static int scratch_for(struct store_sqlite *db, const struct store_read_cache *c,
+		       struct store_tree_scratch **ret)
 {
 	struct store_tree_scratch *s = db->tree_scratch;
-	size_t need = (size_t)db->cache.max_node + 1;
+	size_t need = (size_t)c->max_node + 1;
 
 	if (!s) {
 		s = calloc(1, sizeof(*s));
@@ -373,12 +298,12 @@ static int scratch_for(struct store_db *db, struct store_tree_scratch **ret)
 
 /* Put the handle's scratch back at rest (also after a failed query), or
  * free it when it is over SCRATCH_KEEP. */
-static void scratch_rest(struct store_db *db)
+static void scratch_rest(struct store_sqlite *db)
 {
 	struct store_tree_scratch *s = db->tree_scratch;
 
 	if (scratch_bytes(s) > SCRATCH_KEEP) {
-		store_tree_scratch__free(s);
+		scratch_free(s);
 		db->tree_scratch = NULL;
 		return;
 	}
@@ -431,7 +356,8 @@ static int children_reserve(struct store_tree_scratch *s)
 }
 
 struct tree_build {
-	struct store_db *db;
+	struct store_sqlite *db;
+	const struct store_read_cache *c;
 	struct store_tree *t;
 	struct store_tree_scratch *s;
 };
@@ -442,7 +368,7 @@ static int count_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 		       uint64_t count)
 {
 	struct tree_build *b = ctx;
-	const struct store_read_cache *c = &b->db->cache;
+	const struct store_read_cache *c = b->c;
 	struct store_tree_scratch *s = b->s;
 	struct at_node *at;
 	const char *process;
@@ -479,7 +405,7 @@ static int count_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
 		    uint32_t *ret_index)
 {
-	const struct store_read_cache *c = &b->db->cache;
+	const struct store_read_cache *c = b->c;
 	struct store_tree_scratch *s = b->s;
 	int64_t ident = c->frame_ident[frame];
 	struct child_slot *slot;
@@ -488,7 +414,7 @@ static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
 
 	/* Identity 0: a frame whose function is gone. */
 	if (ident <= 0 || ident > UINT32_MAX)
-		return store_db__fail_msg(b->db, -EINVAL, "corrupt stack trie");
+		return store_sql__fail_msg(b->db, -EINVAL, "corrupt stack trie");
 	if ((r = children_reserve(s)) < 0)
 		return r;
 	slot = child_slot(s, parent, (uint32_t)ident);
@@ -499,7 +425,7 @@ static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
 	node = c->frames[frame];
 	node.parent = parent;
 	node.self = node.total = 0;
-	r = tree_add(b->t, &node, ret_index);
+	r = store_tree__add(b->t, &node, ret_index);
 	if (r < 0)
 		return r;
 	*slot = (struct child_slot){ parent, (uint32_t)ident, *ret_index };
@@ -512,7 +438,7 @@ static int child_of(struct tree_build *b, uint32_t parent, int64_t frame,
 static int place_stack(struct tree_build *b, uint32_t proc, uint32_t stamp,
 		       int64_t node, uint32_t *ret_index)
 {
-	const struct store_read_cache *c = &b->db->cache;
+	const struct store_read_cache *c = b->c;
 	struct store_tree_scratch *s = b->s;
 	size_t depth = 0;
 	uint32_t at = proc;
@@ -524,7 +450,7 @@ static int place_stack(struct tree_build *b, uint32_t proc, uint32_t stamp,
 
 		/* More steps than nodes means a cycle: a corrupt file. */
 		if (node < 0 || node > c->max_node || depth > (size_t)c->max_node)
-			return store_db__fail_msg(b->db, -EINVAL,
+			return store_sql__fail_msg(b->db, -EINVAL,
 						  "corrupt stack trie");
 		if (s->nodes[node].stamp == stamp) {
 			at = s->nodes[node].at;
@@ -532,7 +458,7 @@ static int place_stack(struct tree_build *b, uint32_t proc, uint32_t stamp,
 		}
 		cn = &c->nodes[node];
 		if (cn->frame == 0 || cn->frame > c->max_frame)
-			return store_db__fail_msg(b->db, -EINVAL,
+			return store_sql__fail_msg(b->db, -EINVAL,
 						  "corrupt stack trie");
 		if ((r = store_fit((void **)&s->path, &s->path_cap,
 				   sizeof(*s->path), (int64_t)depth)) < 0)
@@ -613,7 +539,7 @@ static int place_counts(struct tree_build *b)
 						     .kind = STORE_FRAME_PROCESS };
 
 			k = n_procs++;
-			if ((r = tree_add(b->t, &f, &s->procs[k])) < 0 ||
+			if ((r = store_tree__add(b->t, &f, &s->procs[k])) < 0 ||
 			    (r = store_sums__add(&known, (int64_t)(uintptr_t)name, 0,
 						 k)) < 0)
 				goto out;
@@ -656,11 +582,13 @@ out:
 	return r;
 }
 
-int store_db__query_tree(struct store_db *db, const struct store_query *q,
+int store_sqlite__query_tree(struct store_db *handle, const struct store_query *q,
 			 struct store_tree **ret_tree)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_tree_node root = { .name = "all" };
 	struct tree_build b = { .db = db };
+	struct store_read_cache *cache;
 	uint32_t index;
 	int r;
 
@@ -670,31 +598,32 @@ int store_db__query_tree(struct store_db *db, const struct store_query *q,
 	if (!b.t)
 		return -ENOMEM;
 	b.t->max = q ? q->max_tree_nodes : 0;
-	r = tree_add(b.t, &root, &index);
+	r = store_tree__add(b.t, &root, &index);
 	if (r < 0)
 		goto out;
 	/* One read transaction: the caches and the blocks are one
 	 * snapshot, so every node a block names is loaded. */
-	r = store_db__read_begin(db);
+	r = store_cache__read_begin(db, &cache);
 	if (r < 0)
 		goto out;
-	b.t->texts = store_map__arena(&db->cache.strings);
-	r = scratch_for(db, &b.s);
+	b.c = cache;
+	b.t->texts = store_map__arena(&cache->strings);
+	r = scratch_for(db, cache, &b.s);
 	if (r == 0)
-		r = store_db__scan(db, q, count_entry, &b);
-	if (r == -EINVAL && !strstr(db->errmsg, "range"))
-		r = store_db__fail_msg(db, -EINVAL, "corrupt sample block");
+		r = store_block__scan(db, q, count_entry, &b);
+	if (r == -EINVAL && !strstr(db->base.errmsg, "range"))
+		r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r == 0)
 		r = place_counts(&b);
 	if (r == -E2BIG) {
 		char msg[96];
 
 		snprintf(msg, sizeof(msg), "the tree has more than %zu nodes", b.t->max);
-		r = store_db__fail_msg(db, -E2BIG, msg);
+		r = store_sql__fail_msg(db, -E2BIG, msg);
 	}
 	if (b.s)
 		scratch_rest(db);
-	store_db__read_end(db);
+	store_cache__read_end(db);
 	if (r < 0)
 		goto out;
 	/* Parents precede children, so one backward pass sums subtrees:
@@ -713,107 +642,8 @@ out:
 	return r;
 }
 
-/* ---- top functions ---- */
-
-static int compare_top(const void *pa, const void *pb)
+void store_query__close(struct store_sqlite *db)
 {
-	const struct store_top_entry *a = pa, *b = pb;
-	int c;
-
-	if (a->self != b->self)
-		return a->self < b->self ? 1 : -1;
-	if (a->total != b->total)
-		return a->total < b->total ? 1 : -1;
-	c = strcmp(a->name, b->name);
-	if (c)
-		return c;
-	return strcmp(a->module ? a->module : "", b->module ? b->module : "");
-}
-
-int store_tree__top(const struct store_tree *t,
-		    struct store_top_entry **ret_entries, size_t *ret_n)
-{
-	struct store_map functions = { 0 };
-	struct store_top_entry *entries = NULL;
-	size_t *first = NULL, *next = NULL, *stack = NULL, *func = NULL;
-	uint32_t *active = NULL;
-	size_t n = 0, depth = 0;
-	int r = -ENOMEM;
-
-	if (!t || !ret_entries || !ret_n)
-		return -EINVAL;
-	/* Node 0 and process nodes are not functions; func[i] == SIZE_MAX. */
-	entries = calloc(t->n + 1, sizeof(*entries));
-	func = malloc((t->n + 1) * sizeof(*func));
-	first = malloc((t->n + 1) * sizeof(*first));
-	next = malloc((t->n + 1) * sizeof(*next));
-	stack = malloc((t->n + 1) * sizeof(*stack));
-	active = calloc(t->n + 1, sizeof(*active));
-	if (!entries || !func || !first || !next || !stack || !active)
-		goto out;
-	for (size_t i = 0; i < t->n; i++) {
-		const struct store_tree_node *nd = &t->nodes[i];
-		uint64_t key[3] = { (uintptr_t)nd->name, (uintptr_t)nd->module,
-				    (uint64_t)nd->kind };
-		int64_t found;
-
-		first[i] = SIZE_MAX;
-		func[i] = SIZE_MAX;
-		if (i == 0 || nd->kind == STORE_FRAME_PROCESS)
-			continue;
-		if (!store_map__get(&functions, key, sizeof(key), &found)) {
-			found = (int64_t)n;
-			entries[n].name = nd->name;
-			entries[n].module = nd->module;
-			entries[n].kind = nd->kind;
-			n++;
-			if (store_map__put(&functions, key, sizeof(key), found,
-					   NULL) < 0)
-				goto out;
-		}
-		func[i] = (size_t)found;
-		entries[found].self += nd->self;
-	}
-	/* Children lists, then a depth-first walk that knows which functions
-	 * are on the path: a node adds its subtree's samples to its
-	 * function's total only when it is the outermost occurrence. */
-	for (size_t i = t->n; i-- > 1;) {
-		next[i] = first[t->nodes[i].parent];
-		first[t->nodes[i].parent] = i;
-	}
-	stack[depth++] = 0;
-	while (depth > 0) {
-		size_t i = stack[depth - 1], f;
-
-		if (i >= t->n) {
-			/* Leaving node i - t->n. */
-			f = func[i - t->n];
-			if (f != SIZE_MAX)
-				active[f]--;
-			depth--;
-			continue;
-		}
-		f = func[i];
-		if (f != SIZE_MAX) {
-			if (active[f]++ == 0)
-				entries[f].total += t->nodes[i].total;
-		}
-		stack[depth - 1] = i + t->n;
-		for (size_t c = first[i]; c != SIZE_MAX; c = next[c])
-			stack[depth++] = c;
-	}
-	qsort(entries, n, sizeof(*entries), compare_top);
-	*ret_entries = entries;
-	*ret_n = n;
-	entries = NULL;
-	r = 0;
-out:
-	free(entries);
-	free(func);
-	free(first);
-	free(next);
-	free(stack);
-	free(active);
-	store_map__free(&functions);
-	return r;
+	scratch_free(db->tree_scratch);
+	db->tree_scratch = NULL;
 }

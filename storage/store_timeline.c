@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_internal.h"
+#include "store_ops.h"
 
 void store_timeline__free(struct store_timeline *t)
 {
@@ -48,7 +48,7 @@ static int64_t floor_to(int64_t t, int64_t step)
 }
 
 /* The first bucket start and last bucket end within q's range. */
-static int data_span(struct store_db *db, const struct store_query *q,
+static int data_span(struct store_sqlite *db, const struct store_query *q,
 		     int64_t *ret_first, int64_t *ret_end, bool *ret_empty)
 {
 	sqlite3_stmt *st;
@@ -59,7 +59,7 @@ static int data_span(struct store_db *db, const struct store_query *q,
 				"count(*) FROM sample_blocks "
 				"WHERE time_s >= ?1 AND time_s < ?2", -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, q->from_s);
 	sqlite3_bind_int64(st, 2, q->to_s);
 	rc = sqlite3_step(st);
@@ -69,7 +69,7 @@ static int data_span(struct store_db *db, const struct store_query *q,
 		*ret_end = sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : store_db__fail(db, rc);
+	return rc == SQLITE_ROW ? 0 : store_sql__fail(db, rc);
 }
 
 static int add_series(struct store_timeline *t, const char *value,
@@ -117,7 +117,7 @@ static int compare_series(const void *pa, const void *pb)
 }
 
 struct timeline_fill {
-	struct store_db *db;
+	struct store_sqlite *db;
 	struct store_timeline *t;
 	const char *split;
 	struct store_map by_value; /* label value -> series */
@@ -146,10 +146,10 @@ static int series_of(struct timeline_fill *f, int64_t set, size_t *ret)
 	if (rc == SQLITE_ROW)
 		row_labels(f->labels, 0, &l);
 	else if (rc == SQLITE_DONE)
-		return store_db__fail_msg(f->db, -EINVAL, "corrupt sample block: "
+		return store_sql__fail_msg(f->db, -EINVAL, "corrupt sample block: "
 					  "unknown label set");
 	else
-		return store_db__fail(f->db, rc);
+		return store_sql__fail(f->db, rc);
 	v = store_labels__value(&l, f->split, buf, sizeof(buf));
 	if (store_map__get(&f->by_value, v, strlen(v), &found)) {
 		index = (size_t)found;
@@ -188,7 +188,7 @@ static int timeline_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 	return 0;
 }
 
-static int fill_timeline(struct store_db *db, const struct store_query *q,
+static int fill_timeline(struct store_sqlite *db, const struct store_query *q,
 			 const char *split, struct store_timeline *t)
 {
 	struct timeline_fill f = { .db = db, .t = t, .split = split };
@@ -200,12 +200,12 @@ static int fill_timeline(struct store_db *db, const struct store_query *q,
 					" FROM label_sets l WHERE l.id = ?1", -1,
 					&f.labels, NULL);
 		if (rc != SQLITE_OK)
-			return store_db__fail(db, rc);
+			return store_sql__fail(db, rc);
 	} else {
 		r = add_series(t, NULL, &index);
 	}
 	if (r == 0)
-		r = store_db__scan(db, q, timeline_entry, &f);
+		r = store_block__scan(db, q, timeline_entry, &f);
 	sqlite3_finalize(f.labels);
 	store_map__free(&f.by_value);
 	store_sums__free(&f.by_set);
@@ -215,10 +215,11 @@ static int fill_timeline(struct store_db *db, const struct store_query *q,
 	return r;
 }
 
-int store_db__query_timeline(struct store_db *db, const struct store_query *q,
+int store_sqlite__query_timeline(struct store_db *handle, const struct store_query *q,
 			     int64_t step_s, const char *split_label,
 			     struct store_timeline **ret_timeline)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_query range = { .from_s = INT64_MIN, .to_s = INT64_MAX };
 	struct store_timeline *t = NULL;
 	int64_t first = 0, end = 0, from, to;
@@ -230,14 +231,14 @@ int store_db__query_timeline(struct store_db *db, const struct store_query *q,
 	if (q)
 		range = *q;
 	if (range.from_s > range.to_s)
-		return store_db__fail_msg(db, -EINVAL,
+		return store_sql__fail_msg(db, -EINVAL,
 					  "time range ends before it starts");
 	if (step_s < 0)
-		return store_db__fail_msg(db, -EINVAL, "negative step");
+		return store_sql__fail_msg(db, -EINVAL, "negative step");
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	r = store_db__exec(db, db->in_flush ? "SAVEPOINT timeline" : "BEGIN");
+	r = store_sql__read_begin(db, "timeline");
 	if (r < 0)
 		goto out;
 	r = data_span(db, &range, &first, &end, &empty);
@@ -256,7 +257,7 @@ int store_db__query_timeline(struct store_db *db, const struct store_query *q,
 	if (range.from_s == INT64_MIN)
 		from = floor_to(from, step_s);
 	if ((to - from) / step_s >= STORE_TIMELINE_MAX_STEPS) {
-		r = store_db__fail_msg(db, -EINVAL,
+		r = store_sql__fail_msg(db, -EINVAL,
 				       "too many steps: choose a longer step "
 				       "or a shorter range");
 		goto end;
@@ -270,8 +271,7 @@ end_ok:
 	if (t->n_steps)
 		r = fill_timeline(db, &range, split_label, t);
 end:
-	sqlite3_exec(db->sql, db->in_flush ? "RELEASE timeline" : "COMMIT",
-		     NULL, NULL, NULL);
+	store_sql__read_end(db, "timeline");
 	if (r < 0)
 		goto out;
 	*ret_timeline = t;
@@ -306,7 +306,7 @@ static int sum_set(void *ctx, int64_t time_s, int64_t set, int64_t node,
 }
 
 /* Call fn for every label set in q's range with its samples. */
-static int for_each_label_set(struct store_db *db, const struct store_query *q,
+static int for_each_label_set(struct store_sqlite *db, const struct store_query *q,
 			      int (*fn)(void *ctx, const struct store_labels *l,
 					uint64_t samples),
 			      void *ctx)
@@ -315,16 +315,16 @@ static int for_each_label_set(struct store_db *db, const struct store_query *q,
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	r = store_db__exec(db, db->in_flush ? "SAVEPOINT labels" : "BEGIN");
+	r = store_sql__read_begin(db, "labels");
 	if (r < 0)
 		return r;
-	r = store_db__scan(db, q, sum_set, &sets);
+	r = store_block__scan(db, q, sum_set, &sets);
 	if (r < 0)
 		goto out;
 	rc = sqlite3_prepare_v2(db->sql, "SELECT " STORE_LABEL_COLUMNS
 				" FROM label_sets l WHERE l.id = ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	for (size_t i = 0; i < sets.n && r == 0; i++) {
@@ -336,17 +336,16 @@ static int for_each_label_set(struct store_db *db, const struct store_query *q,
 		if (rc == SQLITE_ROW)
 			row_labels(st, 0, &l);
 		else if (rc == SQLITE_DONE)
-			r = store_db__fail_msg(db, -EINVAL, "corrupt sample block: "
+			r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block: "
 					       "unknown label set");
 		else
-			r = store_db__fail(db, rc);
+			r = store_sql__fail(db, rc);
 		if (r == 0)
 			r = fn(ctx, &l, sets.v[i].count);
 	}
 out:
 	sqlite3_finalize(st);
-	sqlite3_exec(db->sql, db->in_flush ? "RELEASE labels" : "COMMIT", NULL,
-		     NULL, NULL);
+	store_sql__read_end(db, "labels");
 	store_sums__free(&sets);
 	return r;
 }
@@ -494,9 +493,10 @@ static int keep_set(void *ctx, const struct store_labels *l, uint64_t samples)
 	return 0;
 }
 
-int store_db__label_sets(struct store_db *db, const struct store_query *q,
+int store_sqlite__label_sets(struct store_db *handle, const struct store_query *q,
 			 struct store_label_sets **ret_sets)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_label_sets *sets;
 	int r;
 
@@ -588,40 +588,43 @@ out:
 	return r;
 }
 
-int store_db__label_values(struct store_db *db, const struct store_query *q,
+int store_sqlite__label_values(struct store_db *handle, const struct store_query *q,
 			   const char *name, struct store_label_value **ret_values,
 			   size_t *ret_n)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_label_sets *sets = NULL;
 	int r;
 
 	if (!db || !name || !ret_values || !ret_n)
 		return -EINVAL;
-	r = store_db__label_sets(db, q, &sets);
+	r = store_sqlite__label_sets(&db->base, q, &sets);
 	if (r == 0)
 		r = store_label_sets__values(sets, name, ret_values, ret_n);
 	store_label_sets__free(sets);
 	return r;
 }
 
-int store_db__label_names(struct store_db *db, const struct store_query *q,
+int store_sqlite__label_names(struct store_db *handle, const struct store_query *q,
 			  char ***ret_names, size_t *ret_n)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_label_sets *sets = NULL;
 	int r;
 
 	if (!db || !ret_names || !ret_n)
 		return -EINVAL;
-	r = store_db__label_sets(db, q, &sets);
+	r = store_sqlite__label_sets(&db->base, q, &sets);
 	if (r == 0)
 		r = store_label_sets__names(sets, ret_names, ret_n);
 	store_label_sets__free(sets);
 	return r;
 }
 
-int store_db__span(struct store_db *db, const struct store_query *q,
+int store_sqlite__span(struct store_db *handle, const struct store_query *q,
 		   int64_t *ret_first, int64_t *ret_end, uint32_t *ret_step)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_query range;
 	sqlite3_stmt *st = NULL;
 	int64_t first = 0, end = 0, step = 10;
@@ -634,9 +637,9 @@ int store_db__span(struct store_db *db, const struct store_query *q,
 	if (q)
 		range = *q;
 	if (range.from_s > range.to_s)
-		return store_db__fail_msg(db, -EINVAL,
+		return store_sql__fail_msg(db, -EINVAL,
 					  "time range ends before it starts");
-	r = store_db__exec(db, db->in_flush ? "SAVEPOINT span" : "BEGIN");
+	r = store_sql__read_begin(db, "span");
 	if (r < 0)
 		return r;
 	r = data_span(db, &range, &first, &end, &empty);
@@ -650,14 +653,14 @@ int store_db__span(struct store_db *db, const struct store_query *q,
 				"ORDER BY count(*) DESC, duration_s LIMIT 1",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		step = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE) {
-		r = store_db__fail(db, rc);
+		r = store_sql__fail(db, rc);
 		goto out;
 	}
 	if (step < 1)
@@ -672,14 +675,14 @@ int store_db__span(struct store_db *db, const struct store_query *q,
 		*ret_step = (uint32_t)step;
 out:
 	sqlite3_finalize(st);
-	/* Ending the read must not replace the error's message. */
-	sqlite3_exec(db->sql, db->in_flush ? "RELEASE span" : "COMMIT", NULL, NULL, NULL);
+	store_sql__read_end(db, "span");
 	return r;
 }
 
-int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s,
+int store_sqlite__drops_timeline(struct store_db *handle, int64_t from_s, int64_t step_s,
 			     size_t n_steps, uint64_t *counts)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st;
 	int64_t to_s;
 	int rc;
@@ -689,14 +692,14 @@ int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s
 	if (n_steps == 0)
 		return 0;
 	if ((uint64_t)n_steps > (uint64_t)(INT64_MAX - from_s) / (uint64_t)step_s)
-		return store_db__fail_msg(db, -EINVAL, "too many steps");
+		return store_sql__fail_msg(db, -EINVAL, "too many steps");
 	to_s = from_s + (int64_t)n_steps * step_s;
 	rc = sqlite3_prepare_v2(db->sql,
 				"SELECT time_s, sum(count) FROM drops "
 				"WHERE time_s >= ?1 AND time_s < ?2 GROUP BY time_s",
 				-1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
+		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, from_s);
 	sqlite3_bind_int64(st, 2, to_s);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -706,5 +709,5 @@ int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s
 			counts[k] += (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 }

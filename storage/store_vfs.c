@@ -27,7 +27,7 @@
  * (and the flushes after it would be lost). A page gets its checksum when
  * a checkpoint copies it into the database file; until then the frame's
  * own checksum covers it (checked by SQLite when it recovers a WAL). The
- * WAL is small (store_db.c bounds it) and a finished recording has none.
+ * WAL is small (store_sql.c bounds it) and a finished recording has none.
  * Journals and temporary files are not checked. mmap is not offered (I/O
  * methods version 2), so every read of the file passes here.
  */
@@ -37,7 +37,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include <libdeflate.h>
+#include <sqlite3.h>
+
+#include "store_vfs.h"
 
 struct cfile {
 	sqlite3_file base;

@@ -16,7 +16,90 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_internal.h"
+#include "store_ops.h"
+
+/*
+ * A writer cache is dropped when it grows past this many entries, so a
+ * long-running agent's memory stays bounded; ids are then looked up again.
+ */
+#define STORE_CACHE_MAX (1u << 20)
+
+/*
+ * The id caches of the writer, one per deduplicated table. Strings (rows
+ * without UNIQUE index), functions and frames (packed tables, schema 5)
+ * have complete caches: copies of the tables' keys, brought up to date at
+ * each store_sqlite__begin under the write lock, and never trimmed; a miss
+ * means a new row. Label sets keep their index and a bounded cache. Stack
+ * nodes have their own complete index (struct store_writer's nodes).
+ */
+enum store_cache {
+	CACHE_STRING,
+	CACHE_FUNCTION,
+	CACHE_FRAME,
+	CACHE_LABELS,
+	CACHE_COUNT,
+};
+
+/* The writer's state on a handle (db->writer): created by the first
+ * store_sqlite__begin, freed by store_write__close. */
+struct store_writer {
+	bool in_flush;
+	int64_t flush_time_s;
+	uint32_t flush_duration_s;
+	struct store_map caches[CACHE_COUNT];
+	int64_t cache_max_id[CACHE_COUNT]; /* largest id loaded from the file */
+	int64_t mirror_generation;         /* gc_generation the copies match */
+	bool mirror_valid;
+	struct store_sums flush_sums; /* (label set, node) -> count */
+	/* The index of the stack trie: (parent, frame) -> id for every
+	 * stored node (in the count field), loaded with the caches;
+	 * max_node is the largest id. */
+	struct store_sums nodes;
+	int64_t max_node;
+	/* Rows of the packed tables this flush adds (written at commit). */
+	struct store_rows new_rows[STORE_PACKED_COUNT];
+};
+
+/* The statements of the tables the writer fills. */
+static const char *const sql_of[STMT_COUNT] = {
+	[STMT_STRING_ADD] = "INSERT INTO strings (text) VALUES (?1)",
+	[STMT_LABELS_GET] = "SELECT id FROM label_sets WHERE host = ?1 AND "
+			    "process = ?2 AND pid = ?3 AND thread = ?4 AND "
+			    "tid = ?5 AND cgroup_id = ?6 AND extra = ?7",
+	[STMT_LABELS_ADD] = "INSERT INTO label_sets (host, process, pid, "
+			    "thread, tid, cgroup_id, extra) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_DROP_ADD] = "INSERT INTO drops (time_s, reason, count) "
+			  "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, reason) "
+			  "DO UPDATE SET count = count + excluded.count",
+	[STMT_EVENT_ADD] = "INSERT INTO events (time_s, name, count) "
+			   "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, name) "
+			   "DO UPDATE SET count = count + excluded.count",
+	[STMT_FLUSH_ADD] = "INSERT INTO flushes (time_s, duration_s, n) "
+			   "VALUES (?1, ?2, 1) ON CONFLICT (time_s) "
+			   "DO UPDATE SET n = n + 1, "
+			   "duration_s = max(duration_s, excluded.duration_s)",
+};
+
+static int stmt(struct store_sqlite *db, enum store_stmt id, sqlite3_stmt **ret)
+{
+	return store_sql__stmt(db, id, sql_of[id], ret);
+}
+
+/* Drop the id caches (after a rollback they may name rows that no
+ * longer exist; after a collection ids may be reused). */
+static void drop_caches(struct store_writer *w)
+{
+	for (size_t i = 0; i < CACHE_COUNT; i++) {
+		store_map__clear(&w->caches[i]);
+		w->cache_max_id[i] = 0;
+	}
+	store_sums__clear(&w->nodes);
+	w->max_node = 0;
+	for (size_t i = 0; i < STORE_PACKED_COUNT; i++)
+		w->new_rows[i].n = 0;
+	w->mirror_valid = false;
+}
 
 /* One bound value of a get-or-add statement pair. */
 struct bind_val {
@@ -38,15 +121,16 @@ static void bind_vals(sqlite3_stmt *st, const struct bind_val *v, int n)
 /*
  * The id of the row described by v in one deduplicated table: from the
  * cache, else (label sets only) SELECT with get, else INSERT with add. A
- * table without a UNIQUE index has a complete cache (store_db__begin
+ * table without a UNIQUE index has a complete cache (store_sqlite__begin
  * loads it), so a miss there means a new row.
  */
-static int get_or_add(struct store_db *db, enum store_cache cache,
+static int get_or_add(struct store_sqlite *db, enum store_cache cache,
 		      const void *key, size_t key_len, enum store_stmt get,
 		      enum store_stmt add, const struct bind_val *v, int n,
 		      int64_t *ret_id)
 {
-	struct store_map *map = &db->caches[cache];
+	struct store_writer *w = db->writer;
+	struct store_map *map = &w->caches[cache];
 	bool complete = cache != CACHE_LABELS;
 	sqlite3_stmt *st;
 	int64_t id;
@@ -57,7 +141,7 @@ static int get_or_add(struct store_db *db, enum store_cache cache,
 		return 0;
 	}
 	if (!complete) {
-		r = store_db__stmt(db, get, &st);
+		r = stmt(db, get, &st);
 		if (r < 0)
 			return r;
 		bind_vals(st, v, n);
@@ -65,18 +149,18 @@ static int get_or_add(struct store_db *db, enum store_cache cache,
 		if (rc == SQLITE_ROW)
 			id = sqlite3_column_int64(st, 0);
 		else if (rc != SQLITE_DONE)
-			return store_db__fail(db, rc);
+			return store_sql__fail(db, rc);
 		sqlite3_reset(st);
 	}
 	if (rc == SQLITE_DONE) {
-		r = store_db__stmt(db, add, &st);
+		r = stmt(db, add, &st);
 		if (r < 0)
 			return r;
 		bind_vals(st, v, n);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
-			return store_db__fail(db, rc);
+			return store_sql__fail(db, rc);
 		id = sqlite3_last_insert_rowid(db->sql);
 	}
 	if (!complete && map->n >= STORE_CACHE_MAX)
@@ -84,54 +168,44 @@ static int get_or_add(struct store_db *db, enum store_cache cache,
 	r = store_map__put(map, key, key_len, id, NULL);
 	if (r < 0)
 		return r;
-	if (id > db->cache_max_id[cache])
-		db->cache_max_id[cache] = id;
+	if (id > w->cache_max_id[cache])
+		w->cache_max_id[cache] = id;
 	*ret_id = id;
 	return 0;
 }
 
+static int cache_string(void *ctx, int64_t id, const char *text, size_t len)
+{
+	struct store_writer *w = ctx;
+	int r;
+
+	r = text ? store_map__put(&w->caches[CACHE_STRING], text, len, id, NULL) : 0;
+	if (r == 0 && id > w->cache_max_id[CACHE_STRING])
+		w->cache_max_id[CACHE_STRING] = id;
+	return r;
+}
+
 /* Load the strings the cache does not hold yet (ids only grow between
  * collections). */
-static int load_strings(struct store_db *db)
+static int load_strings(struct store_sqlite *db)
 {
-	struct store_map *map = &db->caches[CACHE_STRING];
-	sqlite3_stmt *st;
-	int r = 0, rc;
+	struct store_writer *w = db->writer;
 
-	rc = sqlite3_prepare_v2(db->sql, "SELECT id, text FROM strings "
-				"WHERE id > ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_db__fail(db, rc);
-	sqlite3_bind_int64(st, 1, db->cache_max_id[CACHE_STRING]);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		const unsigned char *text = sqlite3_column_text(st, 1);
-
-		r = text ? store_map__put(map, text,
-					  (size_t)sqlite3_column_bytes(st, 1),
-					  id, NULL) : 0;
-		if (r < 0)
-			break;
-		if (id > db->cache_max_id[CACHE_STRING])
-			db->cache_max_id[CACHE_STRING] = id;
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_db__fail(db, rc);
-	sqlite3_finalize(st);
-	return r;
+	return store_packed__load_strings(db, w->cache_max_id[CACHE_STRING],
+					  cache_string, w);
 }
 
 static int index_node(void *ctx, const struct store_row *n)
 {
-	struct store_db *db = ctx;
+	struct store_writer *w = ctx;
 
-	db->max_node = n->id;
-	return store_sums__add(&db->nodes, n->v[0], n->v[1], (uint64_t)n->id);
+	w->max_node = n->id;
+	return store_sums__add(&w->nodes, n->v[0], n->v[1], (uint64_t)n->id);
 }
 
 /* Loading the cache of a packed table: its columns are the key. */
 struct cache_load {
-	struct store_db *db;
+	struct store_writer *w;
 	enum store_cache cache;
 	int n_cols;
 };
@@ -141,19 +215,20 @@ static int cache_row(void *ctx, const struct store_row *row)
 	const struct cache_load *l = ctx;
 	int r;
 
-	r = store_map__put(&l->db->caches[l->cache], row->v,
+	r = store_map__put(&l->w->caches[l->cache], row->v,
 			   (size_t)l->n_cols * sizeof(*row->v), row->id, NULL);
 	if (r == 0)
-		l->db->cache_max_id[l->cache] = row->id;
+		l->w->cache_max_id[l->cache] = row->id;
 	return r;
 }
 
-static int load_packed(struct store_db *db, enum store_cache cache,
+static int load_packed(struct store_sqlite *db, enum store_cache cache,
 		       enum store_packed_table t, int n_cols)
 {
-	struct cache_load l = { db, cache, n_cols };
+	struct store_writer *w = db->writer;
+	struct cache_load l = { w, cache, n_cols };
 
-	return store_packed__load(db, t, db->cache_max_id[cache], cache_row, &l);
+	return store_packed__load(db, t, w->cache_max_id[cache], cache_row, &l);
 }
 
 /*
@@ -161,33 +236,34 @@ static int load_packed(struct store_db *db, enum store_cache cache,
  * writer added since (ids above what we hold), or everything after a
  * collection (gc_generation moved: ids may have been reused).
  */
-static int sync_caches(struct store_db *db)
+static int sync_caches(struct store_sqlite *db)
 {
+	struct store_writer *w = db->writer;
 	char *gen = NULL;
 	int64_t g;
 	int r;
 
-	r = store_db__get_meta(db, "gc_generation", &gen);
+	r = store_sqlite__get_meta(&db->base, "gc_generation", &gen);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	g = gen ? atoll(gen) : 0;
 	free(gen);
-	if (!db->mirror_valid || g != db->mirror_generation) {
-		store_db__drop_caches(db);
-		db->mirror_generation = g;
+	if (!w->mirror_valid || g != w->mirror_generation) {
+		drop_caches(db->writer);
+		w->mirror_generation = g;
 	}
 	if ((r = load_strings(db)) < 0 ||
 	    (r = load_packed(db, CACHE_FUNCTION, STORE_PACKED_FUNCTIONS, 3)) < 0 ||
 	    (r = load_packed(db, CACHE_FRAME, STORE_PACKED_FRAMES, 5)) < 0 ||
-	    (r = store_packed__load(db, STORE_PACKED_NODES, db->max_node,
-				    index_node, db)) < 0)
+	    (r = store_packed__load(db, STORE_PACKED_NODES, w->max_node,
+				    index_node, w)) < 0)
 		return r;
-	db->mirror_valid = true;
+	w->mirror_valid = true;
 	return 0;
 }
 
 /* String id of text; 0 for NULL ("none"). */
-static int string_id(struct store_db *db, const char *text, int64_t *ret_id)
+static int string_id(struct store_sqlite *db, const char *text, int64_t *ret_id)
 {
 	struct bind_val v = { .text = text };
 
@@ -200,7 +276,7 @@ static int string_id(struct store_db *db, const char *text, int64_t *ret_id)
 }
 
 /* Get or add the row of an all-integer table; v[].i doubles as cache key. */
-static int ints_id(struct store_db *db, enum store_cache cache,
+static int ints_id(struct store_sqlite *db, enum store_cache cache,
 		   enum store_stmt get, enum store_stmt add, const int64_t *vals,
 		   int n, int64_t *ret_id)
 {
@@ -212,7 +288,7 @@ static int ints_id(struct store_db *db, enum store_cache cache,
 			  ret_id);
 }
 
-static int labels_id(struct store_db *db, const struct store_labels *l,
+static int labels_id(struct store_sqlite *db, const struct store_labels *l,
 		     int64_t *ret_id)
 {
 	static const struct store_labels none;
@@ -235,27 +311,29 @@ static int labels_id(struct store_db *db, const struct store_labels *l,
 
 /* A new row of packed table t with columns vals and the next id, written
  * at commit. Returns 0 and *ret_id, or -ENOMEM. */
-static int packed_add(struct store_db *db, enum store_packed_table t,
+static int packed_add(struct store_sqlite *db, enum store_packed_table t,
 		      int64_t id, const int64_t *vals, int n, int64_t *ret_id)
 {
+	struct store_writer *w = db->writer;
 	struct store_row row = { .id = id };
 	int r;
 
 	memcpy(row.v, vals, (size_t)n * sizeof(*vals));
-	r = store_rows__push(&db->new_rows[t], &row);
+	r = store_rows__push(&w->new_rows[t], &row);
 	if (r < 0)
-		return store_db__fail_msg(db, r, "out of memory");
+		return store_sql__fail_msg(db, r, "out of memory");
 	*ret_id = id;
 	return 0;
 }
 
 /* The id of the frame or function with columns vals: from the cache (a
  * complete copy of the table's keys), else a new row. */
-static int packed_id(struct store_db *db, enum store_cache cache,
+static int packed_id(struct store_sqlite *db, enum store_cache cache,
 		     enum store_packed_table t, const int64_t *vals, int n,
 		     int64_t *ret_id)
 {
-	struct store_map *map = &db->caches[cache];
+	struct store_writer *w = db->writer;
+	struct store_map *map = &w->caches[cache];
 	int64_t id;
 	int r;
 
@@ -263,22 +341,22 @@ static int packed_id(struct store_db *db, enum store_cache cache,
 		*ret_id = id;
 		return 0;
 	}
-	id = db->cache_max_id[cache] + 1;
+	id = w->cache_max_id[cache] + 1;
 	r = store_map__put(map, vals, (size_t)n * sizeof(*vals), id, NULL);
 	if (r < 0)
-		return store_db__fail_msg(db, r, "out of memory");
-	db->cache_max_id[cache] = id;
+		return store_sql__fail_msg(db, r, "out of memory");
+	w->cache_max_id[cache] = id;
 	return packed_add(db, t, id, vals, n, ret_id);
 }
 
-static int frame_id(struct store_db *db, const struct store_frame *f,
+static int frame_id(struct store_sqlite *db, const struct store_frame *f,
 		    int64_t *ret_id)
 {
 	int64_t fn[3], fr[5];
 	int r;
 
 	if (!f->name)
-		return store_db__fail_msg(db, -EINVAL, "frame without a name");
+		return store_sql__fail_msg(db, -EINVAL, "frame without a name");
 	if ((r = string_id(db, f->name, &fn[0])) < 0 ||
 	    (r = string_id(db, f->module, &fn[1])) < 0 ||
 	    (r = string_id(db, f->file, &fn[2])) < 0 ||
@@ -293,20 +371,21 @@ static int frame_id(struct store_db *db, const struct store_frame *f,
 	return packed_id(db, CACHE_FRAME, STORE_PACKED_FRAMES, fr, 5, ret_id);
 }
 
-static int step_done(struct store_db *db, sqlite3_stmt *st)
+static int step_done(struct store_sqlite *db, sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_db__fail(db, rc);
+	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 }
 
 /* The node under parent with frame: from the index, else the next id
  * (written to the trie at commit). */
-static int node_id(struct store_db *db, int64_t parent, int64_t frame,
+static int node_id(struct store_sqlite *db, int64_t parent, int64_t frame,
 		   int64_t *ret_id)
 {
-	struct store_sum *e = store_sums__find(&db->nodes, parent, frame);
+	struct store_writer *w = db->writer;
+	struct store_sum *e = store_sums__find(&w->nodes, parent, frame);
 	int64_t id, vals[2] = { parent, frame };
 	int r;
 
@@ -314,50 +393,67 @@ static int node_id(struct store_db *db, int64_t parent, int64_t frame,
 		*ret_id = (int64_t)e->count;
 		return 0;
 	}
-	id = db->max_node + 1;
-	r = store_sums__add(&db->nodes, parent, frame, (uint64_t)id);
+	id = w->max_node + 1;
+	r = store_sums__add(&w->nodes, parent, frame, (uint64_t)id);
 	if (r < 0)
-		return store_db__fail_msg(db, r, "out of memory");
-	db->max_node = id;
+		return store_sql__fail_msg(db, r, "out of memory");
+	w->max_node = id;
 	return packed_add(db, STORE_PACKED_NODES, id, vals, 2, ret_id);
 }
 
-int store_db__begin(struct store_db *db, int64_t time_s, uint32_t duration_s)
+/* The writer of db with a flush open, or NULL (and the message said). */
+static struct store_writer *flushing(struct store_sqlite *db)
 {
+	if (!db->writer || !db->writer->in_flush) {
+		store_sql__fail_msg(db, -EINVAL, "no open flush");
+		return NULL;
+	}
+	return db->writer;
+}
+
+int store_sqlite__begin(struct store_db *handle, int64_t time_s, uint32_t duration_s)
+{
+	struct store_sqlite *db = store_sqlite__of(handle);
+	struct store_writer *w;
 	int r;
 
 	if (!db)
 		return -EINVAL;
 	if (!db->writable)
-		return store_db__fail_msg(db, -EROFS, "read-only handle");
-	if (db->in_flush)
-		return store_db__fail_msg(db, -EBUSY, "a flush is already open");
-	r = store_db__exec(db, "BEGIN IMMEDIATE");
+		return store_sql__fail_msg(db, -EROFS, "read-only handle");
+	if (!db->writer && !(db->writer = calloc(1, sizeof(*db->writer))))
+		return store_sql__fail_msg(db, -ENOMEM, "out of memory");
+	w = db->writer;
+	if (w->in_flush)
+		return store_sql__fail_msg(db, -EBUSY, "a flush is already open");
+	r = store_sql__exec(db, "BEGIN IMMEDIATE");
 	if (r < 0)
 		return r;
 	r = sync_caches(db);
 	if (r < 0) {
 		sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-		store_db__drop_caches(db);
+		drop_caches(w);
 		return r;
 	}
-	db->in_flush = true;
-	db->flush_time_s = time_s;
-	db->flush_duration_s = duration_s;
+	w->in_flush = true;
+	w->flush_time_s = time_s;
+	w->flush_duration_s = duration_s;
 	return 0;
 }
 
-int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
+int store_sqlite__add_stack(struct store_db *handle, const struct store_labels *labels,
 			const struct store_frame *frames, size_t n_frames,
 			uint64_t count)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
+	struct store_writer *w;
 	int64_t labels_set, node = 0, frame;
 	int r;
 
 	if (!db || (n_frames && !frames))
 		return -EINVAL;
-	if (!db->in_flush)
-		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	if (!(w = flushing(db)))
+		return -EINVAL;
 	r = labels_id(db, labels, &labels_set);
 	if (r < 0)
 		return r;
@@ -370,100 +466,140 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 			return r;
 	}
 	/* Counted in memory; the flush's block is written at commit. */
-	r = store_sums__add(&db->flush_sums, labels_set, node, count);
-	return r < 0 ? store_db__fail_msg(db, r, "out of memory") : 0;
+	r = store_sums__add(&w->flush_sums, labels_set, node, count);
+	return r < 0 ? store_sql__fail_msg(db, r, "out of memory") : 0;
 }
 
 /* A (time, name) -> count row of drops or events, summed. */
-static int add_count(struct store_db *db, enum store_stmt stmt, const char *name,
+static int add_count(struct store_sqlite *db, enum store_stmt id, const char *name,
 		     uint64_t count)
 {
+	struct store_writer *w;
 	sqlite3_stmt *st;
 	int64_t reason_id;
 	int r;
 
 	if (!db || !name)
 		return -EINVAL;
-	if (!db->in_flush)
-		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	if (!(w = flushing(db)))
+		return -EINVAL;
 	r = string_id(db, name, &reason_id);
 	if (r < 0)
 		return r;
-	r = store_db__stmt(db, stmt, &st);
+	r = stmt(db, id, &st);
 	if (r < 0)
 		return r;
-	sqlite3_bind_int64(st, 1, db->flush_time_s);
+	sqlite3_bind_int64(st, 1, w->flush_time_s);
 	sqlite3_bind_int64(st, 2, reason_id);
 	sqlite3_bind_int64(st, 3, (int64_t)count);
 	return step_done(db, st);
 }
 
-int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count)
+int store_sqlite__add_drops(struct store_db *handle, const char *reason, uint64_t count)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	return add_count(db, STMT_DROP_ADD, reason, count);
 }
 
-int store_db__add_events(struct store_db *db, const char *name, uint64_t count)
+int store_sqlite__add_events(struct store_db *handle, const char *name, uint64_t count)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
 	return add_count(db, STMT_EVENT_ADD, name, count);
 }
 
-int store_db__commit(struct store_db *db)
+int store_sqlite__commit(struct store_db *handle)
 {
+	struct store_sqlite *db = store_sqlite__of(handle);
+	struct store_writer *w;
 	sqlite3_stmt *st;
 	int r;
 
 	if (!db)
 		return -EINVAL;
-	if (!db->in_flush)
-		return store_db__fail_msg(db, -EINVAL, "no open flush");
+	if (!(w = flushing(db)))
+		return -EINVAL;
 	for (int t = 0; t < STORE_PACKED_COUNT; t++) {
-		r = store_packed__append(db, t, db->new_rows[t].v,
-					 db->new_rows[t].n);
-		db->new_rows[t].n = 0;
+		r = store_packed__append(db, t, w->new_rows[t].v,
+					 w->new_rows[t].n);
+		w->new_rows[t].n = 0;
 		if (r < 0)
 			goto fail;
 	}
-	if (db->flush_sums.n) {
-		r = store_db__put_block(db, db->flush_time_s,
-					db->flush_duration_s, &db->flush_sums);
-		store_sums__clear(&db->flush_sums);
+	if (w->flush_sums.n) {
+		r = store_block__put(db, w->flush_time_s, w->flush_duration_s,
+				     &w->flush_sums);
+		store_sums__clear(&w->flush_sums);
 		if (r < 0)
 			goto fail;
 	}
-	r = store_db__stmt(db, STMT_FLUSH_ADD, &st);
+	r = stmt(db, STMT_FLUSH_ADD, &st);
 	if (r < 0)
 		goto fail;
-	sqlite3_bind_int64(st, 1, db->flush_time_s);
-	sqlite3_bind_int64(st, 2, db->flush_duration_s);
+	sqlite3_bind_int64(st, 1, w->flush_time_s);
+	sqlite3_bind_int64(st, 2, w->flush_duration_s);
 	r = step_done(db, st);
 	if (r < 0)
 		goto fail;
-	r = store_db__exec(db, "COMMIT");
+	r = store_sql__exec(db, "COMMIT");
 	if (r < 0)
 		goto fail;
-	db->in_flush = false;
+	w->in_flush = false;
 	return 0;
 fail:
-	store_db__rollback(db);
+	store_sqlite__rollback(&db->base);
 	/* A full disk: what earlier flushes committed goes from the WAL
 	 * into the file (when the file can grow), so the next flush writes
 	 * the WAL from its start in the space it already has instead of
 	 * growing it. Without this a WAL that needed to grow stayed as it
 	 * was for good: the automatic checkpoint follows only a commit that
 	 * succeeded. */
-	store_db__checkpoint(db, false);
+	store_sql__checkpoint(db, false);
 	return r;
 }
 
-void store_db__rollback(struct store_db *db)
+void store_sqlite__rollback(struct store_db *handle)
 {
-	if (!db || !db->in_flush)
+	struct store_sqlite *db = store_sqlite__of(handle);
+	struct store_writer *w = db ? db->writer : NULL;
+
+	if (!w || !w->in_flush)
 		return;
 	/* Keep the error message of what made the caller give up. */
 	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
-	db->in_flush = false;
-	store_sums__clear(&db->flush_sums);
+	w->in_flush = false;
+	store_sums__clear(&w->flush_sums);
 	/* Ids cached during the flush may name rows that are now gone. */
-	store_db__drop_caches(db);
+	drop_caches(w);
+}
+
+bool store_write__in_flush(const struct store_sqlite *db)
+{
+	return db->writer && db->writer->in_flush;
+}
+
+int store_write__flush_time(struct store_sqlite *db, int64_t *ret_time_s)
+{
+	struct store_writer *w = flushing(db);
+
+	if (!w)
+		return -EINVAL;
+	*ret_time_s = w->flush_time_s;
+	return 0;
+}
+
+void store_write__close(struct store_sqlite *db)
+{
+	struct store_writer *w = db->writer;
+
+	if (!w)
+		return;
+	store_sqlite__rollback(&db->base);
+	for (size_t i = 0; i < CACHE_COUNT; i++)
+		store_map__free(&w->caches[i]);
+	store_sums__free(&w->flush_sums);
+	store_sums__free(&w->nodes);
+	for (size_t i = 0; i < STORE_PACKED_COUNT; i++)
+		store_rows__free(&w->new_rows[i]);
+	free(w);
+	db->writer = NULL;
 }

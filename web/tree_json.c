@@ -3,9 +3,9 @@
  * tree_json.c — store trees as the API's columnar JSON (web/API.md): string
  * tables for names, modules and files, then one array per node field, so a
  * browser loads hundreds of thousands of nodes into typed arrays. For a diff
- * the two trees are merged by path first: a node of either tree maps to the
- * merged node with the same parent and the same frame (name, module, file,
- * line, kind), and each merged node carries both sides' counts.
+ * the two trees are merged by path first (store_tree__merge: the storage
+ * API's merge, the same for every store), and each node carries both
+ * sides' counts.
  */
 #include "web.h"
 
@@ -18,7 +18,7 @@
 
 struct mnode {
 	uint32_t parent;
-	const struct store_tree_node *frame; /* the first tree node mapped here */
+	const struct store_tree_node *frame; /* the tree's node */
 	uint64_t self, total, base_self, base_total;
 	uint32_t name, module, file;         /* string table indexes */
 };
@@ -34,31 +34,16 @@ struct strtab {
 	struct index_map map;
 	const char **strs;
 	size_t n, cap;
-	/* The texts of one tree are interned (equal texts are equal
-	 * pointers): then the pointer is the key, no text is hashed. */
-	bool by_pointer;
 };
 
+/* A tree's nodes as they are written, and the string tables. A store
+ * tree's texts are interned (equal texts are equal pointers): the
+ * pointer is the key of a string table, no text is hashed. */
 struct merge {
 	struct mnode *nodes;
 	size_t n, cap;
-	struct index_map map;
 	struct strtab names, modules, files;
 };
-
-static uint64_t str_hash(uint64_t h, const char *s)
-{
-	if (!s)
-		return common_hash(h, "\0\1", 2);
-	return common_hash(h, s, strlen(s) + 1);
-}
-
-static bool str_eq(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a == b;
-	return !strcmp(a, b);
-}
 
 static int map_grow(struct index_map *m)
 {
@@ -105,18 +90,12 @@ static int strtab_index(struct strtab *t, const char *s, uint32_t *ret)
 
 	if (!s || !*s)
 		s = "";  /* one pointer for every empty text */
-	if (t->by_pointer) {
-		h = (uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
-	} else {
-		h = str_hash(COMMON_HASH_SEED, s);
-	}
+	h = (uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ULL;
+	h ^= h >> 29;
 	if (2 * (t->map.n + 1) > t->map.cap && map_grow(&t->map))
 		return -ENOMEM;
 	for (i = h & (t->map.cap - 1); t->map.slots[i] != UINT32_MAX; i = (i + 1) & (t->map.cap - 1)) {
-		if (t->map.hashes[i] == h &&
-		    (t->strs[t->map.slots[i]] == s ||
-		     (!t->by_pointer && !strcmp(t->strs[t->map.slots[i]], s)))) {
+		if (t->map.hashes[i] == h && t->strs[t->map.slots[i]] == s) {
 			*ret = t->map.slots[i];
 			return 0;
 		}
@@ -138,61 +117,8 @@ static int strtab_index(struct strtab *t, const char *s, uint32_t *ret)
 	return 0;
 }
 
-static uint64_t node_hash(uint32_t parent, const struct store_tree_node *f)
-{
-	uint64_t h = common_hash(COMMON_HASH_SEED, &parent, sizeof(parent));
-
-	h = str_hash(h, f->name);
-	h = str_hash(h, f->module);
-	h = str_hash(h, f->file);
-	h = common_hash(h, &f->line, sizeof(f->line));
-	return common_hash(h, &f->kind, sizeof(f->kind));
-}
-
-static bool same_frame(const struct store_tree_node *a, const struct store_tree_node *b)
-{
-	return a->kind == b->kind && a->line == b->line && str_eq(a->name, b->name) &&
-	       str_eq(a->module, b->module) && str_eq(a->file, b->file);
-}
-
-/* The merged node for frame f under merged parent; created if new. */
-static int merged_index(struct merge *m, uint32_t parent, const struct store_tree_node *f,
-			uint32_t *ret)
-{
-	uint64_t h = node_hash(parent, f);
-	size_t i;
-
-	if (2 * (m->map.n + 1) > m->map.cap && map_grow(&m->map))
-		return -ENOMEM;
-	for (i = h & (m->map.cap - 1); m->map.slots[i] != UINT32_MAX; i = (i + 1) & (m->map.cap - 1)) {
-		const struct mnode *n = &m->nodes[m->map.slots[i]];
-
-		if (m->map.hashes[i] == h && n->parent == parent && same_frame(n->frame, f)) {
-			*ret = m->map.slots[i];
-			return 0;
-		}
-	}
-	if (m->n == m->cap) {
-		size_t ncap = m->cap ? 2 * m->cap : 1024;
-		struct mnode *p = realloc(m->nodes, ncap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		m->nodes = p;
-		m->cap = ncap;
-	}
-	memset(&m->nodes[m->n], 0, sizeof(m->nodes[m->n]));
-	m->nodes[m->n].parent = parent;
-	m->nodes[m->n].frame = f;
-	m->map.slots[i] = m->n;
-	m->map.hashes[i] = h;
-	m->map.n++;
-	*ret = m->n++;
-	return 0;
-}
-
-/* The nodes of one tree as they are: a store tree's nodes are unique per
- * (parent, frame) already, parents first. */
+/* The nodes of a store tree as they are (unique per (parent, frame),
+ * parents first), with base's counts when it is a merged tree. */
 static int copy_tree(struct merge *m, const struct store_tree *t)
 {
 	size_t n = store_tree__size(t);
@@ -202,48 +128,19 @@ static int copy_tree(struct merge *m, const struct store_tree *t)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		const struct store_tree_node *f = store_tree__node(t, i);
+		const struct store_base_counts *b = store_tree__base(t, i);
 
 		m->nodes[i].parent = i ? f->parent : 0;
 		m->nodes[i].frame = f;
 		m->nodes[i].self = f->self;
 		m->nodes[i].total = f->total;
+		if (b) {
+			m->nodes[i].base_self = b->self;
+			m->nodes[i].base_total = b->total;
+		}
 	}
 	m->n = m->cap = n;
 	return 0;
-}
-
-static int add_tree(struct merge *m, const struct store_tree *t, bool base)
-{
-	size_t n = store_tree__size(t);
-	uint32_t *to = calloc(n ? n : 1, sizeof(*to));
-	int err = 0;
-
-	if (!to)
-		return -ENOMEM;
-	for (size_t i = 0; i < n && !err; i++) {
-		const struct store_tree_node *f = store_tree__node(t, i);
-		uint32_t idx = 0;
-
-		/* Both roots are merged node 0. */
-		if (i == 0) {
-			if (m->n == 0)
-				err = merged_index(m, 0, f, &idx);
-		} else {
-			err = merged_index(m, to[f->parent], f, &idx);
-		}
-		if (err)
-			break;
-		to[i] = idx;
-		if (base) {
-			m->nodes[idx].base_self += f->self;
-			m->nodes[idx].base_total += f->total;
-		} else {
-			m->nodes[idx].self += f->self;
-			m->nodes[idx].total += f->total;
-		}
-	}
-	free(to);
-	return err;
 }
 
 static int by_weight(const void *a, const void *b, void *ctx)
@@ -394,6 +291,7 @@ int web_write_tree_json_max(FILE *out, const struct store_tree *head,
 			    const struct store_tree *base,
 			    const struct web_tree_range *r, size_t max_nodes)
 {
+	struct store_tree *merged = NULL;
 	struct merge m = {0};
 	uint64_t samples = 0, base_samples = 0;
 	size_t dropped = 0;
@@ -401,16 +299,14 @@ int web_write_tree_json_max(FILE *out, const struct store_tree *head,
 	struct out *o = NULL;
 	int err;
 
-	/* One tree's texts are interned; a diff's two trees have their own. */
-	m.names.by_pointer = m.modules.by_pointer = m.files.by_pointer = !base;
 	/* Index 0 of modules and files means unknown. */
 	err = strtab_index(&m.modules, "", &unused);
 	if (!err)
 		err = strtab_index(&m.files, "", &unused);
-	if (!err)
-		err = base ? add_tree(&m, head, false) : copy_tree(&m, head);
 	if (!err && base)
-		err = add_tree(&m, base, true);
+		err = store_tree__merge(base, head, &merged);
+	if (!err)
+		err = copy_tree(&m, base ? merged : head);
 	if (!err)
 		err = truncate_merge(&m, max_nodes, &dropped);
 	for (size_t i = 0; i < m.n && !err; i++) {
@@ -468,7 +364,7 @@ int web_write_tree_json_max(FILE *out, const struct store_tree *head,
 out:
 	free(o);
 	free(m.nodes);
-	map_free(&m.map);
+	store_tree__free(merged);
 	map_free(&m.names.map);
 	map_free(&m.modules.map);
 	map_free(&m.files.map);

@@ -31,9 +31,10 @@ struct web_tree_range {
 
 /*
  * Write one tree (base NULL: the /api/v1/tree shape) or the union of two
- * (the /api/v1/diff shape: nodes merged by their path of names, modules,
- * files, lines and kinds from the root, with base_self/base_total), as one
- * JSON object. Returns 0, -ENOMEM, or -EIO when writing failed.
+ * (the /api/v1/diff shape: the trees merged by store_tree__merge, by their
+ * path of names, modules, files, lines and kinds from the root, with
+ * base_self/base_total), as one JSON object. Returns 0, -ENOMEM, or -EIO
+ * when writing failed.
  */
 int web_write_tree_json(FILE *out, const struct store_tree *head,
 			const struct store_tree *base, const struct web_tree_range *r);

@@ -280,6 +280,26 @@ static void test_read_only(const char *dir)
 	free(ro_dir);
 }
 
+/* A URL names another backend's store: none is built in, and no file
+ * of that name is opened or created, also by a writable open. */
+static void test_other_backend(const char *dir)
+{
+	struct store_db *db = NULL;
+	struct stat st;
+
+	CHECK(chdir(dir) == 0);
+	CHECK_RC(store_db__open("clickhouse://localhost:8123/ember", STORE_OPEN_READ, &db),
+		 -EPROTONOSUPPORT);
+	CHECK_RC(store_db__open("clickhouse://localhost:8123/ember", STORE_OPEN_WRITE, &db),
+		 -EPROTONOSUPPORT);
+	CHECK(db == NULL);
+	CHECK(stat("clickhouse:", &st) != 0);
+	CHECK(strstr(store_strerror(-EPROTONOSUPPORT), "backend") != NULL);
+	/* A file name with a colon is still a file. */
+	CHECK_RC(store_db__open("./a:b.db", STORE_OPEN_WRITE, &db), 0);
+	store_db__close(db);
+}
+
 int main(void)
 {
 	char *dir = make_tempdir();
@@ -288,6 +308,7 @@ int main(void)
 	test_empty_file(dir);
 	test_damaged_files(dir);
 	test_read_only(dir);
+	test_other_backend(dir);
 	cleanup_tempdir(dir);
 	return 0;
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "storage-test.h"
-#include "store_internal.h"
+#include "store_pack.h"
 
 struct collect {
 	struct store_sums got;
@@ -168,7 +168,7 @@ static int64_t count_rows(struct store_db *db, const char *sql)
 	sqlite3_stmt *st;
 	int64_t n;
 
-	CHECK(sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(store_sqlite__of(db)->sql, sql, -1, &st, NULL) == SQLITE_OK);
 	CHECK(sqlite3_step(st) == SQLITE_ROW);
 	n = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -317,7 +317,7 @@ static void check_trie(void)
 
 	/* A chunk with another chunk's bytes: refused by readers and
 	 * writers alike. */
-	CHECK(sqlite3_exec(w[0]->sql, "UPDATE stack_chunks SET data = (SELECT "
+	CHECK(sqlite3_exec(store_sqlite__of(w[0])->sql, "UPDATE stack_chunks SET data = (SELECT "
 			   "data FROM stack_chunks ORDER BY id LIMIT 1) WHERE "
 			   "id = (SELECT max(id) FROM stack_chunks)", NULL, NULL,
 			   NULL) == SQLITE_OK);

@@ -198,8 +198,23 @@
   }
 
   /*
-   * Top functions by (name, module, kind): self summed; total counted once
-   * per sample even under recursion (only outermost occurrences add).
+   * The function an inlined node v's own samples also count for: that of
+   * the first frame above it that is not inlined, -1 when a process node
+   * or the root comes first. key: function id per node.
+   */
+  function inlinedInto(t, key, v) {
+    var j = t.parent[v];
+    while (j !== 0 && t.kind[j] === KIND.INLINED) j = t.parent[j];
+    return j === 0 ? -1 : key[j];
+  }
+
+  /*
+   * Top functions by (name, module, kind), with the storage API's rule
+   * (storage.h, store_tree__top), so the UI's table shows what report,
+   * diff and /api/v1/top show: self is the samples whose leaf is the
+   * function, and an inlined leaf's also count for the function it is
+   * inlined into; total counted once per sample even under recursion
+   * (only outermost occurrences add).
    * Returns [{name, module, kind, self, total, baseSelf?, baseTotal?}].
    */
   function top(t) {
@@ -232,6 +247,13 @@
         var r = rows[key[v]];
         r.self += t.self[v];
         if (t.diff) r.baseSelf += t.baseSelf[v];
+        if (t.kind[v] === KIND.INLINED) {
+          var into = inlinedInto(t, key, v);
+          if (into >= 0) {
+            rows[into].self += t.self[v];
+            if (t.diff) rows[into].baseSelf += t.baseSelf[v];
+          }
+        }
         if (onPath[key[v]] === 0) {
           r.total += t.total[v];
           if (t.diff) r.baseTotal += t.baseTotal[v];

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store_export.h — private to storage/: what the export writers
- * (export_folded.c, export_pprof.c, export_speedscope.c) share with the
- * dispatcher in store_export.c, and the pprof reader behind the import and
- * its fuzz target (import_pprof.c, fuzz-pprof.c).
+ * store_formats.h — private to storage/, layer 0 (storage/DESIGN.md):
+ * the export writers (export_folded.c, export_pprof.c,
+ * export_speedscope.c), pure functions of a tree and what the store says
+ * about it (struct store_export_info, filled by store_export.c), and the
+ * pprof reader behind the import (import_pprof.c, fed to a store by
+ * store_import.c) and its fuzz target (fuzz-pprof.c).
  */
 #pragma once
 
@@ -12,8 +14,37 @@
 #include <stdio.h>
 
 #include "storage.h"
+#include "store_map.h"
 
-/* What an export needs besides the tree, read once from the file. */
+/* Where a frame is in its binary: the smallest file offset stored for a
+ * frame of its identity (kernel: the offset in the function) and that
+ * frame's build-id (NULL: none). */
+struct store_frame_site {
+	char *build_id;
+	uint64_t offset;
+};
+
+/* The sites of a store's frames by frame identity (name, module, file,
+ * line, kind): what pprof's mappings and addresses are made of, which a
+ * tree does not keep (it merges frames at different offsets). A zeroed
+ * struct is empty. */
+struct store_frame_sites {
+	struct store_map index; /* frame texts -> v index */
+	struct store_frame_site *v;
+	size_t n, cap;
+};
+
+/* Add the site of one stored frame: kept when its offset is the
+ * smallest yet for the frame's identity. Returns 0 or -ENOMEM. */
+int store_frame_sites__add(struct store_frame_sites *s,
+			   const struct store_tree_node *frame, uint64_t offset,
+			   const char *build_id);
+/* The site of a tree node's frame, or NULL (none known, or s NULL). */
+const struct store_frame_site *store_frame_sites__find(const struct store_frame_sites *s,
+						       const struct store_tree_node *frame);
+void store_frame_sites__free(struct store_frame_sites *s);
+
+/* What an export needs besides the tree, read once from the store. */
 struct store_export_info {
 	uint64_t frequency_hz; /* meta frequency_hz; 0 = unknown */
 	int64_t start_ns;      /* first flush in the range; 0 when empty */
@@ -23,13 +54,15 @@ struct store_export_info {
 	 * sample_type "alloc_space/bytes" and count_unit "bytes"), else
 	 * NULL. */
 	char *value_type, *value_unit;
+	/* Where the frames are in their binaries (pprof); NULL: unknown. */
+	const struct store_frame_sites *sites;
 };
 
 /* Each writer returns 0, -ENOMEM, -EIO (out failed) or a query's -errno. */
 int store_export_folded(const struct store_tree *t, bool with_lines, FILE *out);
 int store_export_speedscope(const struct store_tree *t,
 			    const struct store_export_info *info, FILE *out);
-int store_export_pprof(struct store_db *db, const struct store_tree *t,
+int store_export_pprof(const struct store_tree *t,
 		       const struct store_export_info *info, FILE *out);
 
 /* One sample of a decoded pprof profile: frames root first. */
