@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /*
  * timer_cost.bpf.c — measures what one profiler sample costs the kernel, the
  * same way for every profiler (bench/sampler-overhead). perf, bpftrace and
@@ -171,4 +171,6 @@ int BPF_PROG(on_expire_exit, struct hrtimer *timer)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+/* GPL-2.0-only OR Apache-2.0: the kernel checks the GPL side (see
+ * bpf/profile.bpf.c). */
+char LICENSE[] SEC("license") = "GPL";

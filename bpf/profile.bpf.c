@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /*
  * profile.bpf.c — Ember's sampler, the kernel half. A perf_event program runs
  * on every cpu-clock tick of every CPU, filters the task, takes kernel and
@@ -38,7 +38,7 @@ const volatile __u32 filter_mode = EMBER_FILTER_ALL;
 const volatile __u32 include_idle = 0;
 const volatile __u32 unwind_mode = EMBER_UNWIND_FP;
 /* Bytes of user stack copied per DWARF sample; <= EMBER_MAX_SNAPSHOT. */
-const volatile __u32 snapshot_size = 8192;
+const volatile __u32 snapshot_size = EMBER_DEFAULT_SNAPSHOT;
 
 /* Written by user space through the mmapped .bss. */
 __u32 active_set = 0;
@@ -52,14 +52,14 @@ struct stack_map {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(stack_trace_t));
-	__uint(max_entries, 8192);
+	__uint(max_entries, EMBER_DEFAULT_STACK_ENTRIES);
 };
 
 struct counts_map {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, struct ember_count_key);
 	__type(value, struct ember_count_val);
-	__uint(max_entries, 16384);
+	__uint(max_entries, EMBER_DEFAULT_COUNTS_ENTRIES);
 };
 
 struct stack_map stacks0 SEC(".maps");
@@ -83,7 +83,8 @@ struct {
 } tracked SEC(".maps");
 
 /* AUTO mode: how to unwind each process (EMBER_UNWIND_FP or _DWARF),
- * decided by user space from the process's executable. Absent: FP. */
+ * decided by user space (profiler/unwind_auto.c). Absent: DWARF
+ * (choose_unwind). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__type(key, __u32);
@@ -572,4 +573,13 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	return 0;
 }
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+/*
+ * The kernel lets only a GPL-compatible program call bpf_get_stackid() and
+ * bpf_get_stack() (with an "Apache-2.0" string the verifier refuses
+ * on_sample: "cannot call GPL-restricted function from non-GPL compatible
+ * program"). This file is GPL-2.0-only OR Apache-2.0, as its SPDX line
+ * says; the kernel's license strings have no Apache pair, and "GPL" (the
+ * GNU GPL v2) names the side it checks. ("Dual BSD/GPL" would claim a BSD
+ * license the file does not grant.)
+ */
+char LICENSE[] SEC("license") = "GPL";

@@ -35,8 +35,14 @@ struct ember_file_key {
 	__u64 ino;
 };
 
-/* Largest user stack snapshot, bytes; a power of two. */
+/* Largest user stack snapshot, bytes; a power of two. The default one. */
 #define EMBER_MAX_SNAPSHOT 32768
+#define EMBER_DEFAULT_SNAPSHOT 8192
+
+/* Default entries of the stack-trace and counts maps, per map set (user
+ * space may size them otherwise before load). */
+#define EMBER_DEFAULT_STACK_ENTRIES 8192
+#define EMBER_DEFAULT_COUNTS_ENTRIES 16384
 
 /* User registers in DWARF x86_64 numbering: rax rdx rcx rbx rsi rdi rbp
  * rsp r8..r15 rip. */

@@ -26,11 +26,28 @@
 #include "profile.h"
 #include "profile.skel.h"
 
-#define DEFAULT_STACK_ENTRIES 8192
-#define DEFAULT_COUNTS_ENTRIES 16384
-
-_Static_assert((int)SAMPLER_STAT__COUNT == (int)EMBER_STAT__COUNT,
-	       "sampler_stat and ember_stat must match");
+/* sampler.h's constants are the kernel side's: one list of counters, the
+ * same limits. */
+#define SAME(a, b) _Static_assert((int)(a) == (int)(b), #a " must equal " #b)
+SAME(SAMPLER_STAT_SAMPLES, EMBER_STAT_SAMPLES);
+SAME(SAMPLER_STAT_KSTACK_COLLISION, EMBER_STAT_KSTACK_COLLISION);
+SAME(SAMPLER_STAT_USTACK_COLLISION, EMBER_STAT_USTACK_COLLISION);
+SAME(SAMPLER_STAT_STACK_MAP_FULL, EMBER_STAT_STACK_MAP_FULL);
+SAME(SAMPLER_STAT_COUNTS_MAP_FULL, EMBER_STAT_COUNTS_MAP_FULL);
+SAME(SAMPLER_STAT_USTACK_FAULT, EMBER_STAT_USTACK_FAULT);
+SAME(SAMPLER_STAT_STACK_OTHER_ERROR, EMBER_STAT_STACK_OTHER_ERROR);
+SAME(SAMPLER_STAT_DROP_RINGBUF_FULL, EMBER_STAT_DROP_RINGBUF_FULL);
+SAME(SAMPLER_STAT_DROP_RAW_STACK, EMBER_STAT_DROP_RAW_STACK);
+SAME(SAMPLER_STAT_EVENT_LOST, EMBER_STAT_EVENT_LOST);
+SAME(SAMPLER_STAT_TRACKED_FULL, EMBER_STAT_TRACKED_FULL);
+SAME(SAMPLER_STAT_DWARF_SAMPLES, EMBER_STAT_DWARF_SAMPLES);
+SAME(SAMPLER_STAT_DROP_DWARF_RINGBUF, EMBER_STAT_DROP_DWARF_RINGBUF);
+SAME(SAMPLER_STAT_SNAPSHOT_SHORT, EMBER_STAT_SNAPSHOT_SHORT);
+SAME(SAMPLER_STAT__COUNT, EMBER_STAT__COUNT);
+SAME(SAMPLER_MAX_SNAPSHOT, EMBER_MAX_SNAPSHOT);
+SAME(SAMPLER_NUM_REGS, EMBER_NUM_REGS);
+SAME(SAMPLER_MAX_STACK_DEPTH, EMBER_MAX_STACK_DEPTH);
+#undef SAME
 
 struct sampler {
 	struct profile_bpf *skel;
@@ -353,10 +370,10 @@ int sampler__open(const struct sampler_options *opts,
 		err = -EINVAL;
 		goto fail;
 	}
-	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : 8192;
+	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : EMBER_DEFAULT_SNAPSHOT;
 	{
-		unsigned se = opts->stack_map_entries ? opts->stack_map_entries : DEFAULT_STACK_ENTRIES;
-		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : DEFAULT_COUNTS_ENTRIES;
+		unsigned se = opts->stack_map_entries ? opts->stack_map_entries : EMBER_DEFAULT_STACK_ENTRIES;
+		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : EMBER_DEFAULT_COUNTS_ENTRIES;
 
 		bpf_map__set_max_entries(s->skel->maps.stacks0, se);
 		bpf_map__set_max_entries(s->skel->maps.stacks1, se);

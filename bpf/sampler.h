@@ -32,8 +32,14 @@ enum sampler_unwind {
 	SAMPLER_UNWIND_AUTO,     /* per process: sampler__set_unwind() */
 };
 
+/* The kernel side's limits, as the sampler delivers them (sampler.c
+ * asserts them equal to profile.h's): the largest user stack copy in
+ * bytes, the registers of a DWARF sample (DWARF x86_64 numbering: rax rdx
+ * rcx rbx rsi rdi rbp rsp r8..r15 rip), and the most addresses of one
+ * kernel or user stack. */
 #define SAMPLER_MAX_SNAPSHOT 32768
-#define SAMPLER_NUM_REGS 17  /* DWARF x86_64 numbering, rip last */
+#define SAMPLER_NUM_REGS 17
+#define SAMPLER_MAX_STACK_DEPTH 127
 
 struct sampler_options {
 	unsigned freq_hz;              /* samples per second per CPU; > 0 */
@@ -47,7 +53,8 @@ struct sampler_options {
 	                                  SAMPLER_MAX_SNAPSHOT */
 };
 
-/* Counters reported by sampler__stats(); see profile.h for meanings. */
+/* Counters reported by sampler__stats(); see profile.h for meanings
+ * (sampler.c asserts each equal to its enum ember_stat). */
 enum sampler_stat {
 	SAMPLER_STAT_SAMPLES = 0,
 	SAMPLER_STAT_KSTACK_COLLISION,
@@ -80,9 +87,9 @@ struct sampler_sample {
 	const char *comm;        /* thread name, NUL-terminated */
 	const char *pcomm;       /* process (group leader) name */
 	const uint64_t *kips;    /* kernel addresses, leaf first */
-	size_t n_kips;
+	size_t n_kips;           /* at most SAMPLER_MAX_STACK_DEPTH */
 	const uint64_t *uips;    /* user addresses, leaf first */
-	size_t n_uips;
+	size_t n_uips;           /* at most SAMPLER_MAX_STACK_DEPTH */
 	bool user_task;          /* false for kernel threads and idle */
 	uint64_t count;
 	/* Frame-pointer samples: the words at the top of the user stack that

@@ -484,6 +484,12 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 		m.refused[m.n_refused].reason = sym_refusal_name(i);
 		m.refused[m.n_refused++].count = t->sym.refused[i];
 	}
+	_Static_assert(SYM_DEBUG__COUNT <= WEB_METRICS_MAX_DEBUG_ISSUES,
+		       "every debug issue fits in web_metrics");
+	for (int i = SYM_DEBUG_OK + 1; i < SYM_DEBUG__COUNT; i++) {
+		m.debug_issues[m.n_debug_issues].reason = sym_debug_issue_name(i);
+		m.debug_issues[m.n_debug_issues++].count = t->sym.debug_issues[i];
+	}
 	m.rss_bytes = common_rss_bytes();
 	web_server__set_metrics(srv, &m);
 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * import.c — `ember import FILE -o DB`: turns a pprof profile made
- * elsewhere (gzipped or not) into an Ember database, so `ember report` and
- * later the web UI and `ember diff` can show and compare it. The storage
- * module decodes and validates the profile and writes it as one flush; this
- * file reads the input, and builds the database under a temporary name in
- * the same directory that replaces DB only once it is complete, so a bad
- * input or a crash never leaves a half-written DB behind.
+ * elsewhere (gzipped or not) into an Ember database, which `ember report`,
+ * `ember diff` and the web UI show and compare as any recording. The
+ * storage module decodes and validates the profile and writes it as one
+ * flush; this file reads the input, and builds the database under a
+ * temporary name in the same directory that replaces DB only once it is
+ * complete, so a bad input or a crash never leaves a half-written DB
+ * behind.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,11 +19,8 @@
 
 #include "cli.h"
 #include "ember_config.h"
+#include "query.h"
 #include "storage.h"
-
-/* Larger inputs are refused before reading (the decoder has its own
- * limits on the uncompressed size). */
-#define IMPORT_MAX_FILE (256u << 20)
 
 struct import_args {
 	const char *input;
@@ -147,7 +145,7 @@ int cmd_import(int argc, char **argv)
 		cli_usage_hint("import");
 		return EXIT_USAGE;
 	}
-	if (cli_read_file(a.input, IMPORT_MAX_FILE, &data, &size) < 0 ||
+	if (cli_read_file(a.input, QUERY_MAX_PPROF, &data, &size) < 0 ||
 	    cli_file_check(a.output, CLI_FILE_DATABASE, &a.files) < 0)
 		goto out;
 	if (asprintf(&prefix, "%s.import", a.output) < 0) {

@@ -161,9 +161,6 @@ int query_open_db(const char *path, struct store_db **ret_db, char **ret_tmp)
 	return 0;
 }
 
-/* A pprof input larger than this is refused (as ember import does). */
-#define QUERY_MAX_PPROF (256u << 20)
-
 /* True when path starts like an SQLite file (an Ember database). */
 static bool is_sqlite_file(const char *path)
 {

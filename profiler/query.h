@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * query.h — building a storage query from command-line flags (see query.c).
+ * query.h — what report and diff read: a profile opened without writing
+ * to it (an Ember database, or a pprof file imported into a temporary
+ * one), and a storage query built from the --from/--to/--filter flags.
  */
 #pragma once
 
 #include "storage.h"
+
+/* The largest pprof file read (by import, report and diff), bytes;
+ * larger ones are refused before reading (the decoder has its own limits
+ * on the uncompressed size). */
+#define QUERY_MAX_PPROF (256u << 20)
 
 /*
  * Fill q from the flag texts (each may be NULL): from and to (any form

@@ -1,120 +1,52 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * session.c — the sampling session: sampler -> symbolizer -> store. Between
- * flushes it waits on the sampler's ring buffer, snapshotting processes as
- * they appear (so short-lived ones can still be symbolized) and buffering the
- * rare slow-path samples; at each flush it drains the kernel maps, turns each
- * stack into frames (root first, user frames then kernel frames; a user
- * address inside inlined code becomes its function and then the inlined
- * callees) and writes
- * them with their labels in one transaction, together with the counters'
- * increments since the previous flush.
+ * session.c — the sampling session: sampler -> symbolizer -> store.
+ * Between flushes it waits on the sampler's ring buffer: announced
+ * processes are snapshotted (young.c) and given an unwinding mode
+ * (unwind_auto.c), slow-path and DWARF samples are buffered (aggregate.c).
+ * At each flush it replays the buffer and drains the kernel maps, turns
+ * each stack into frames (root first, user frames then kernel frames; a
+ * user address inside inlined code becomes its function and then the
+ * inlined callees), counts them (coverage.c, and the totals here) and
+ * writes them with their labels in one transaction, together with the
+ * counters' increments since the previous flush. The memory budget
+ * (budget.c) is checked from the loop and while a flush writes.
  */
 #include "session.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "aggregate.h"
+#include "array.h"
+#include "budget.h"
 #include "cli.h"
 #include "common.h"
+#include "coverage.h"
+#include "unwind_auto.h"
+#include "ustack.h"
+#include "young.h"
 
+/* Where the sampler and the symbolizer meet: the registers of a DWARF
+ * sample are what the unwinder reads, and the top-of-stack words of a
+ * frame-pointer sample what sym_session__leaf_caller() reads. */
+_Static_assert(SAMPLER_NUM_REGS == SYM_UNWIND_REGS,
+	       "the sampler and the unwinder must agree on the registers");
+_Static_assert(sizeof(((struct sampler_sample *)0)->top_ra) == 2 * sizeof(uint64_t),
+	       "sym_session__leaf_caller() reads two top-of-stack words");
+
+/* Frames of one stored stack (user addresses expand to inlined calls). */
 #define MAX_FRAMES 320
-/* User addresses kept per stack: the kernel's limit, also for DWARF. */
-#define EMBER_STACK_MAX 127
 /* Frames one user address may expand to (inlined calls). */
 #define MAX_INLINE_FRAMES 32
 
-/* How a user stack was obtained, for completeness and [truncated]. */
+/* How a user stack was obtained, for completeness and [truncated]: this,
+ * or the enum sym_unwind_end of a DWARF unwind. */
 #define UNWIND_FP (-1) /* kernel frame-pointer walk; judged by its root */
-
-/*
- * A stack aggregated in user space: slow-path samples and DWARF-unwound
- * samples arrive one by one between flushes; identical ones are counted
- * together before they are symbolized and stored.
- */
-struct agg_entry {
-	uint64_t hash;
-	struct sampler_sample smp;
-	int unwind_end;        /* UNWIND_FP or an enum sym_unwind_end */
-	char comm[17], pcomm[17];
-	uint64_t ips[];        /* n_kips kernel, then n_uips user */
-};
-
-/* A process announced a moment ago: its dynamic loader may still be
- * mapping libraries, so its snapshot is refreshed while it is young. */
-struct young {
-	uint32_t tgid;
-	uint64_t first_ns, last_ns;
-	bool sampled; /* announced by a sample, not only by its exec */
-};
-
-/* How long a process counts as young, and how often it is re-read then. */
-#define YOUNG_NS (300ULL * 1000000ULL)
-/* ... and how long one that has not been sampled is (re-read at 5 and 10
- * ms: ld.so has mapped the libraries of most programs by then). */
-#define YOUNG_EXEC_NS (15ULL * 1000000ULL)
-#define YOUNG_REFRESH_NS (5ULL * 1000000ULL)
-/* The loop wakes this long after the first re-read is due, to do those
- * due by then together: processes started together (a pipeline, a
- * parallel build) share one wake-up. */
-#define YOUNG_SLACK_NS (2ULL * 1000000ULL)
-#define MAX_YOUNG 256
-
-/* How often the resident size is compared with the memory budget, and
- * every how many stacks a flush looks at the clock for it. */
-#define BUDGET_CHECK_NS (250ULL * 1000000ULL)
-#define BUDGET_CHECK_STACKS 64
-
-/* Symbolization coverage of one binary in the open flush. */
-struct coverage {
-	const char *module;    /* borrowed from the symbolizer session */
-	const char *build_id;
-	uint64_t seen, with_function, with_line;
-	uint64_t debug[SYM_DEBUG__COUNT];  /* frames whose debug info was
-	                                      there but not read, per reason */
-};
-
-/*
- * AUTO mode: an executable that keeps frame pointers is walked by the
- * kernel, unless its stacks pass through code that does not keep them
- * (libc's qsort calling the program's comparator; libc calling itself):
- * there the walk goes wrong. Which binaries a process's stacks pass through
- * is only known from its samples, so such a process is first unwound with
- * DWARF for PROBATION_SAMPLES samples, which tell; then it goes to frame
- * pointers unless more than PROBATION_NOFP_PCT % of them had a caller frame
- * in code without frame pointers. The choice is kept per executable file.
- */
-#define PROBATION_SAMPLES 64
-#define PROBATION_NOFP_PCT 10
-/* A process that exits after this many samples still decides for its file. */
-#define PROBATION_MIN_SAMPLES 16
-#define MAX_PROBATION 256
-
-struct probation {
-	uint32_t tgid;
-	uint32_t samples, through_nofp;
-	uint64_t dev, ino;
-};
-
-struct decided_file {
-	uint64_t dev, ino;
-	enum sampler_unwind mode;
-};
-
-/* A frame-pointer process's samples in the open flush, and those cut short
- * in code without frame pointers: a process whose stacks start passing
- * through such code after its probation goes to DWARF at the flush. */
-#define MAX_FP_WATCH 1024
-struct fp_watch {
-	uint32_t tgid;
-	uint64_t samples, cut;
-};
 
 struct session {
 	struct session_options opts;
@@ -125,23 +57,15 @@ struct session {
 
 	uint64_t next_flush_ns;
 	uint64_t next_maintain_ns;
-	uint64_t next_budget_check_ns;
-	uint64_t budget_check_ns;  /* backs off while trims do not help */
-	unsigned stacks_since_check;
 	int64_t bucket_start_s;
 	/* Samples of failed flushes not yet written as drops. */
 	uint64_t lost_unrecorded;
 
-	/* Stacks waiting for the next flush (open addressing, NULL = free),
-	 * and the bytes they hold with the slot array: past
-	 * opts.max_pending_bytes the session flushes early. */
-	struct agg_entry **agg;
-	size_t cap_agg, n_agg;
-	uint64_t agg_bytes;
-
-	struct session_quality *quality;
-	size_t n_quality, cap_quality;
-	uint64_t unwind_ips[MAX_FRAMES];
+	struct aggregate *agg;      /* stacks waiting for the next flush */
+	struct coverage *cov;
+	struct young *young;
+	struct budget *budget;
+	struct unwind_auto *autou;  /* --unwind auto only */
 
 	/* Processes that exited; forgotten after the next flush. */
 	uint32_t *exited;
@@ -153,49 +77,20 @@ struct session {
 
 	uint64_t prev_stats[SAMPLER_STAT__COUNT];
 	struct session_totals totals;
-	/* files refused by symbolizers replaced since (counters only grow) */
+	/* Files refused by symbolizers replaced since (counters only grow). */
 	uint64_t refused_before[SYM_REFUSED__COUNT];
-	bool in_flush;         /* samples go to the store, not the buffer */
+	/* A flush is writing: its frames are borrowed from sym, which
+	 * session__reset_symbolizer() must not replace then. */
+	bool flushing;
 	uint64_t lost_in_flush;/* samples of a flush that failed to write */
 	uint64_t flush_samples;/* samples in the flush being written */
 	char flush_error[256];
 	bool has_flush_error;
 
+	uint64_t unwind_ips[SAMPLER_MAX_STACK_DEPTH];
 	struct store_frame frames[MAX_FRAMES];
 	struct sym_frame inl[MAX_INLINE_FRAMES];
-
-	struct young young[MAX_YOUNG];
-	uint64_t young_due_ns; /* the next re-read; UINT64_MAX: none */
-	size_t n_young;
-
-	struct probation probation[MAX_PROBATION];
-	size_t n_probation;
-	struct decided_file *decided;
-	size_t n_decided, cap_decided;
-	struct fp_watch fp_watch[MAX_FP_WATCH];
-	size_t n_fp_watch;
-
-	/* Per-binary coverage of the open flush (open addressing on the
-	 * module pointer: the symbolizer interns module strings). */
-	struct coverage *cov;
-	size_t cap_cov, n_cov;
 };
-
-static int push(void **arr, size_t *n, size_t *cap, size_t elem, const void *v)
-{
-	if (*n == *cap) {
-		size_t ncap = *cap ? 2 * *cap : 64;
-		void *p = realloc(*arr, ncap * elem);
-
-		if (!p)
-			return -ENOMEM;
-		*arr = p;
-		*cap = ncap;
-	}
-	memcpy((char *)*arr + *n * elem, v, elem);
-	(*n)++;
-	return 0;
-}
 
 static void note_tgid(struct session *s, uint32_t tgid)
 {
@@ -230,6 +125,8 @@ static void note_tgid(struct session *s, uint32_t tgid)
 	s->n_tgids++;
 }
 
+/* ---- one stack into the open flush ------------------------------------- */
+
 static enum store_frame_kind to_store_kind(enum sym_frame_kind k)
 {
 	switch (k) {
@@ -255,202 +152,15 @@ static void to_store_frame(const struct sym_frame *f, struct store_frame *out)
 	out->kind = to_store_kind(f->kind);
 }
 
-/* Symbolization coverage weighted by samples: a frame in a stack seen 1000
- * times counts 1000 times, as a reader of the profile sees it. */
-static uint64_t ptr_hash(const void *p)
-{
-	return ((uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL) >> 20;
-}
-
-static struct coverage *coverage_slot(struct session *s, const char *module)
-{
-	size_t i;
-
-	if (2 * (s->n_cov + 1) > s->cap_cov) {
-		size_t ncap = s->cap_cov ? 2 * s->cap_cov : 64;
-		struct coverage *n = calloc(ncap, sizeof(*n));
-
-		if (!n)
-			return NULL;
-		for (size_t j = 0; j < s->cap_cov; j++) {
-			if (!s->cov[j].module)
-				continue;
-			for (i = ptr_hash(s->cov[j].module) & (ncap - 1); n[i].module;
-			     i = (i + 1) & (ncap - 1))
-				;
-			n[i] = s->cov[j];
-		}
-		free(s->cov);
-		s->cov = n;
-		s->cap_cov = ncap;
-	}
-	for (i = ptr_hash(module) & (s->cap_cov - 1); s->cov[i].module;
-	     i = (i + 1) & (s->cap_cov - 1))
-		if (s->cov[i].module == module)
-			return &s->cov[i];
-	s->cov[i].module = module;
-	s->n_cov++;
-	return &s->cov[i];
-}
-
+/* Frames written, weighted by samples: in the totals and per binary. */
 static void count_frame(struct session *s, const struct sym_frame *f, uint64_t count)
 {
-	struct coverage *c = f->module ? coverage_slot(s, f->module) : NULL;
-
 	s->totals.frames += count;
 	if (f->miss == SYM_MISS_NONE)
 		s->totals.frames_resolved += count;
 	if ((unsigned)f->debug < SYM_DEBUG__COUNT && f->debug != SYM_DEBUG_OK)
 		s->totals.frames_debug[f->debug] += count;
-	if (c) {
-		c->build_id = c->build_id ? c->build_id : f->build_id;
-		c->seen += count;
-		c->with_function += f->miss == SYM_MISS_NONE ? count : 0;
-		c->with_line += f->file ? count : 0;
-		if ((unsigned)f->debug < SYM_DEBUG__COUNT && f->debug != SYM_DEBUG_OK)
-			c->debug[f->debug] += count;
-	}
-}
-
-/* Writes the flush's coverage rows and starts counting anew. */
-static int write_coverage(struct session *s)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < s->cap_cov && !err; i++) {
-		if (!s->cov[i].module)
-			continue;
-		err = store_db__add_coverage(s->db, s->cov[i].module, s->cov[i].build_id,
-					     s->cov[i].seen, s->cov[i].with_function,
-					     s->cov[i].with_line);
-		for (int k = 1; k < SYM_DEBUG__COUNT && !err; k++)
-			if (s->cov[i].debug[k])
-				err = store_db__add_coverage_issue(s->db, s->cov[i].module,
-								   s->cov[i].build_id,
-								   sym_debug_issue_name(k),
-								   s->cov[i].debug[k]);
-	}
-	return err;
-}
-
-static void reset_coverage(struct session *s)
-{
-	if (s->cov)
-		memset(s->cov, 0, s->cap_cov * sizeof(*s->cov));
-	s->n_cov = 0;
-}
-
-/* Functions at which a user stack is whole: the process's or a thread's
- * first frame. */
-static bool is_root_frame(const char *name)
-{
-	static const char *const roots[] = {
-		"_start", "__libc_start_main", "__libc_start_main_impl",
-		"__libc_start_call_main", "start_thread", "clone", "clone3",
-		"__clone", "__clone3", "__clone_internal", "thread_start",
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(roots); i++)
-		if (!strcmp(name, roots[i]))
-			return true;
-	return false;
-}
-
-static void note_quality(struct session *s, const char *module, bool complete,
-			 uint64_t count)
-{
-	struct session_quality q = { module, 0, 0 };
-	size_t i;
-
-	for (i = 0; i < s->n_quality; i++)
-		if (s->quality[i].module == module)
-			break;
-	if (i == s->n_quality &&
-	    push((void **)&s->quality, &s->n_quality, &s->cap_quality, sizeof(q), &q))
-		return;
-	s->quality[i].samples += count;
-	if (complete)
-		s->quality[i].complete += count;
-}
-
-static struct decided_file *decided_find(const struct session *s, uint64_t dev, uint64_t ino)
-{
-	for (size_t i = 0; i < s->n_decided; i++)
-		if (s->decided[i].dev == dev && s->decided[i].ino == ino)
-			return &s->decided[i];
-	return NULL;
-}
-
-/*
- * The choice for an executable file: later execs of it start with mode in
- * the kernel (exe_unwind), and choose_unwind() gives it to processes of
- * it seen from user space. Returns false when mode was already its choice.
- */
-static bool decide_file(struct session *s, uint64_t dev, uint64_t ino,
-			enum sampler_unwind mode)
-{
-	struct decided_file *old = decided_find(s, dev, ino);
-	struct decided_file d = { dev, ino, mode };
-
-	if (old && old->mode == mode)
-		return false;
-	sampler__set_exe_unwind(s->sampler, dev, ino, mode);
-	if (old)
-		old->mode = mode;
-	else
-		push((void **)&s->decided, &s->n_decided, &s->cap_decided, sizeof(d), &d);
-	return true;
-}
-
-static void fp_watch_add(struct session *s, uint32_t tgid, const uint64_t *uips, size_t nu,
-			 bool complete, uint64_t count)
-{
-	struct fp_watch *w = NULL;
-	bool fp;
-
-	for (size_t i = 0; i < s->n_fp_watch && !w; i++)
-		if (s->fp_watch[i].tgid == tgid)
-			w = &s->fp_watch[i];
-	if (!w) {
-		if (s->n_fp_watch == MAX_FP_WATCH)
-			return;
-		w = &s->fp_watch[s->n_fp_watch++];
-		*w = (struct fp_watch){ .tgid = tgid };
-	}
-	w->samples += count;
-	if (complete)
-		return;
-	/* Cut short where the walk left code without frame pointers? (Not
-	 * a recursion deeper than the walk, or JIT code.) */
-	for (size_t i = 1; i < nu; i++)
-		if (sym_session__frame_pointers(s->sym, tgid, uips[i] - 1, &fp) == 0 && !fp) {
-			w->cut += count;
-			return;
-		}
-}
-
-/* At the end of a flush: frame-pointer processes whose stacks were cut in
- * code without frame pointers (more than PROBATION_NOFP_PCT %) go to
- * DWARF, and so do later execs of their file. */
-static void fp_watch_apply(struct session *s)
-{
-	for (size_t i = 0; i < s->n_fp_watch; i++) {
-		const struct fp_watch *w = &s->fp_watch[i];
-		char path[64];
-		struct stat st;
-
-		if (w->cut * 100 <= w->samples * PROBATION_NOFP_PCT || w->cut < 2)
-			continue;
-		/* (Samples the kernel walked before the switch arrive at the
-		 * next flush too: a process is switched, and counted, once.) */
-		sampler__set_unwind(s->sampler, w->tgid, SAMPLER_UNWIND_DWARF);
-		snprintf(path, sizeof(path), "/proc/%u/exe", w->tgid);
-		if (stat(path, &st) == 0 &&
-		    !decide_file(s, st.st_dev, st.st_ino, SAMPLER_UNWIND_DWARF))
-			continue;
-		s->totals.auto_fp_kept_dwarf++;
-	}
-	s->n_fp_watch = 0;
+	coverage__frame(s->cov, f, count);
 }
 
 /*
@@ -469,8 +179,8 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 		.cgroup_id = smp->cgroup_id,
 		.extra = s->opts.extra_labels,
 	};
-	uint64_t uips[EMBER_STACK_MAX + 1], caller;
-	size_t nu = MIN(smp->n_uips, (size_t)EMBER_STACK_MAX), n = 0, first;
+	uint64_t uips[SAMPLER_MAX_STACK_DEPTH + 1], caller;
+	size_t nu = MIN(smp->n_uips, (size_t)SAMPLER_MAX_STACK_DEPTH), n = 0, first;
 	const char *leaf_module = NULL;
 	struct sym_frame f;
 	bool complete;
@@ -521,16 +231,17 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 		if (unwind_end == UNWIND_FP)
 			/* The outermost frame, or the one below it when the
 			 * walk ran one step into garbage. */
-			complete = is_root_frame(s->frames[first].name) ||
-				   (n >= 2 && is_root_frame(s->frames[first + 1].name));
+			complete = ustack_is_root(s->frames[first].name) ||
+				   (n >= 2 && ustack_is_root(s->frames[first + 1].name));
 		else
 			complete = unwind_end == SYM_UNWIND_ROOT;
 		if (unwind_end >= 0)
 			s->totals.unwind_end[unwind_end] += smp->count;
 		s->totals.ustack_complete += complete ? smp->count : 0;
-		note_quality(s, leaf_module, complete, smp->count);
-		if (unwind_end == UNWIND_FP && s->opts.unwind == SAMPLER_UNWIND_AUTO)
-			fp_watch_add(s, smp->tgid, uips, nu, complete, smp->count);
+		coverage__stack(s->cov, leaf_module, complete, smp->count);
+		if (unwind_end == UNWIND_FP && s->autou)
+			unwind_auto__fp_stack(s->autou, s->sym, smp->tgid, uips, nu, complete,
+					      smp->count);
 		if (!complete) {
 			s->frames[0] = (struct store_frame){ .name = "[truncated]",
 							      .kind = STORE_FRAME_USER };
@@ -550,7 +261,10 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 	return store_db__add_stack(s->db, &labels, &s->frames[first], n, smp->count);
 }
 
-static void count_sample(struct session *s, const struct sampler_sample *smp)
+/* Count and store one (aggregated) sample in the open flush. A failed
+ * write is remembered; the flush's later samples are only counted, and
+ * the flush is rolled back. */
+static void write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end)
 {
 	s->totals.samples_seen += smp->count;
 	if (smp->user_task) {
@@ -559,418 +273,68 @@ static void count_sample(struct session *s, const struct sampler_sample *smp)
 			s->totals.samples_with_ustack += smp->count;
 	}
 	note_tgid(s, smp->tgid);
-}
-
-static uint64_t agg_hash(const struct sampler_sample *smp, int unwind_end)
-{
-	uint64_t h = COMMON_HASH_SEED;
-
-	h = common_hash(h, &smp->tgid, sizeof(smp->tgid));
-	h = common_hash(h, &smp->tid, sizeof(smp->tid));
-	h = common_hash(h, &smp->cgroup_id, sizeof(smp->cgroup_id));
-	h = common_hash(h, &unwind_end, sizeof(unwind_end));
-	h = common_hash(h, smp->comm, strlen(smp->comm));
-	h = common_hash(h, smp->pcomm, strlen(smp->pcomm));
-	h = common_hash(h, &smp->n_kips, sizeof(smp->n_kips));
-	h = common_hash(h, smp->kips, smp->n_kips * sizeof(uint64_t));
-	h = common_hash(h, &smp->n_uips, sizeof(smp->n_uips));
-	h = common_hash(h, smp->uips, smp->n_uips * sizeof(uint64_t));
-	h = common_hash(h, smp->top_ra, sizeof(smp->top_ra));
-	return h;
-}
-
-static bool agg_equal(const struct agg_entry *e, uint64_t hash,
-		      const struct sampler_sample *smp, int unwind_end)
-{
-	const struct sampler_sample *a = &e->smp;
-
-	return e->hash == hash && e->unwind_end == unwind_end && a->tgid == smp->tgid &&
-	       a->tid == smp->tid && a->cgroup_id == smp->cgroup_id &&
-	       a->n_kips == smp->n_kips && a->n_uips == smp->n_uips &&
-	       !strcmp(a->comm, smp->comm) && !strcmp(a->pcomm, smp->pcomm) &&
-	       !memcmp(a->kips, smp->kips, smp->n_kips * sizeof(uint64_t)) &&
-	       !memcmp(a->uips, smp->uips, smp->n_uips * sizeof(uint64_t)) &&
-	       !memcmp(a->top_ra, smp->top_ra, sizeof(a->top_ra));
-}
-
-static int agg_grow(struct session *s)
-{
-	size_t ncap = s->cap_agg ? 2 * s->cap_agg : 256;
-	struct agg_entry **n = calloc(ncap, sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->cap_agg; i++) {
-		struct agg_entry *e = s->agg[i];
-		size_t j;
-
-		if (!e)
-			continue;
-		for (j = e->hash & (ncap - 1); n[j]; j = (j + 1) & (ncap - 1))
-			;
-		n[j] = e;
-	}
-	free(s->agg);
-	s->agg_bytes += (ncap - s->cap_agg) * sizeof(*n);
-	s->agg = n;
-	s->cap_agg = ncap;
-	return 0;
-}
-
-/* Count smp (copied) in the user-space aggregate. */
-static int agg_add(struct session *s, const struct sampler_sample *smp, int unwind_end)
-{
-	uint64_t h = agg_hash(smp, unwind_end);
-	struct agg_entry *e;
-	size_t i, n;
-
-	if (2 * (s->n_agg + 1) > s->cap_agg && agg_grow(s))
-		return -ENOMEM;
-	for (i = h & (s->cap_agg - 1); s->agg[i]; i = (i + 1) & (s->cap_agg - 1)) {
-		if (agg_equal(s->agg[i], h, smp, unwind_end)) {
-			s->agg[i]->smp.count += smp->count;
-			return 0;
-		}
-	}
-	n = smp->n_kips + smp->n_uips;
-	e = malloc(sizeof(*e) + n * sizeof(uint64_t));
-	if (!e)
-		return -ENOMEM;
-	e->hash = h;
-	e->unwind_end = unwind_end;
-	e->smp = *smp;
-	snprintf(e->comm, sizeof(e->comm), "%s", smp->comm);
-	snprintf(e->pcomm, sizeof(e->pcomm), "%s", smp->pcomm);
-	memcpy(e->ips, smp->kips, smp->n_kips * sizeof(uint64_t));
-	memcpy(e->ips + smp->n_kips, smp->uips, smp->n_uips * sizeof(uint64_t));
-	e->smp.comm = e->comm;
-	e->smp.pcomm = e->pcomm;
-	e->smp.kips = e->ips;
-	e->smp.uips = e->ips + smp->n_kips;
-	s->agg[i] = e;
-	s->n_agg++;
-	s->agg_bytes += sizeof(*e) + n * sizeof(uint64_t);
-	return 0;
-}
-
-/* Slot arrays up to this size are kept for the next interval; a burst's
- * bigger array goes back to the system. */
-#define AGG_KEEP_SLOTS 4096
-
-static void agg_clear(struct session *s)
-{
-	for (size_t i = 0; i < s->cap_agg; i++) {
-		free(s->agg[i]);
-		s->agg[i] = NULL;
-	}
-	s->n_agg = 0;
-	if (s->cap_agg > AGG_KEEP_SLOTS) {
-		free(s->agg);
-		s->agg = NULL;
-		s->cap_agg = 0;
-	}
-	s->agg_bytes = s->cap_agg * sizeof(*s->agg);
-}
-
-static int write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end);
-
-static int on_sample(void *ctx, const struct sampler_sample *smp)
-{
-	struct session *s = ctx;
-
-	/* Slow-path samples arrive between flushes; they are counted and
-	 * stored when the flush writes the aggregate. */
-	if (!s->in_flush)
-		return agg_add(s, smp, UNWIND_FP);
-	return write_sample(s, smp, UNWIND_FP);
-}
-
-/*
- * Keep the resident size under opts.memory_budget, also in the middle of a
- * flush that symbolizes hundreds of new binaries: unload least recently
- * used binaries until the excess, and an eighth of the budget so the next
- * check does not trim again at once, is freed, and give freed memory back
- * (malloc_trim). Safe at any time: snapshots and frame strings stay, and
- * unloaded binaries are read again from their kept files when needed.
- *
- * Binaries keep at least an eighth of the budget, and while trims do not
- * bring the resident size under the budget (what is left is not the
- * symbolizer's) checks back off up to the flush interval: reloading the
- * same binaries every quarter second would cost the CPU and the cadence
- * without freeing anything.
- */
-static void keep_budget(struct session *s)
-{
-	uint64_t rss, over, bins, floor, max_ns;
-	struct sym_stats st;
-
-	if (!s->opts.memory_budget || common_now_ns() < s->next_budget_check_ns)
-		return;
-	max_ns = s->opts.flush_seconds * 1000000000ULL;
-	rss = common_rss_bytes();
-	if (rss <= s->opts.memory_budget) {
-		s->budget_check_ns = BUDGET_CHECK_NS;
-		s->next_budget_check_ns = common_now_ns() + s->budget_check_ns;
-		return;
-	}
-	if (s->budget_check_ns && s->totals.memory_trims)
-		s->budget_check_ns = MIN(2 * s->budget_check_ns, MAX(max_ns, BUDGET_CHECK_NS));
-	else
-		s->budget_check_ns = BUDGET_CHECK_NS;
-	s->next_budget_check_ns = common_now_ns() + s->budget_check_ns;
-	sym_session__stats(s->sym, &st);
-	over = rss - s->opts.memory_budget + s->opts.memory_budget / 8;
-	floor = s->opts.memory_budget / 8;
-	bins = st.binary_memory;
-	if (bins <= floor)
-		return;
-	sym_session__trim(s->sym, bins > over + floor ? bins - over : floor);
-	malloc_trim(0);
-	s->totals.memory_trims++;
-}
-
-/* Count and store one (aggregated) sample in the open flush. */
-static int write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end)
-{
-	int err;
-
-	count_sample(s, smp);
 	s->flush_samples += smp->count;
-	if (++s->stacks_since_check == BUDGET_CHECK_STACKS) {
-		s->stacks_since_check = 0;
-		keep_budget(s);
-	}
+	budget__stack(s->budget, s->sym);
 	if (s->has_flush_error) {
 		s->lost_in_flush += smp->count;
-		return 0;
+		return;
 	}
-	err = store_sample(s, smp, unwind_end);
-	if (err) {
+	if (store_sample(s, smp, unwind_end)) {
 		s->lost_in_flush += smp->count;
 		s->has_flush_error = true;
 		snprintf(s->flush_error, sizeof(s->flush_error),
 			 "writing samples: %s", store_db__errmsg(s->db));
 	}
-	return 0;
 }
 
-static struct probation *probation_find(struct session *s, uint32_t tgid)
+/* aggregate__drain()'s callback. */
+static void write_buffered(void *ctx, const struct sampler_sample *smp, int unwind_end)
 {
-	for (size_t i = 0; i < s->n_probation; i++)
-		if (s->probation[i].tgid == tgid)
-			return &s->probation[i];
-	return NULL;
+	write_sample(ctx, smp, unwind_end);
 }
 
-/* Ends p's probation: the file's choice, and the process's when it lives. */
-static void probation_end(struct session *s, struct probation *p, bool alive)
-{
-	enum sampler_unwind mode = SAMPLER_UNWIND_FP;
-
-	if ((uint64_t)p->through_nofp * 100 > (uint64_t)p->samples * PROBATION_NOFP_PCT)
-		mode = SAMPLER_UNWIND_DWARF;
-	if (alive || p->samples >= PROBATION_MIN_SAMPLES) {
-		if (alive)
-			sampler__set_unwind(s->sampler, p->tgid, mode);
-		decide_file(s, p->dev, p->ino, mode);
-		if (mode == SAMPLER_UNWIND_DWARF)
-			s->totals.auto_fp_kept_dwarf++;
-		else
-			s->totals.auto_fp++;
-	}
-	*p = s->probation[--s->n_probation];
-}
-
-/* A DWARF sample of a process on probation: does its stack pass through
- * code without frame pointers (a caller frame; the leaf's caller is
- * repaired on the frame-pointer path)? */
-static void probation_sample(struct session *s, uint32_t tgid, const uint64_t *ips, size_t n)
-{
-	struct probation *p = probation_find(s, tgid);
-	bool fp;
-
-	if (!p)
-		return;
-	p->samples++;
-	/* The outermost frame is not stepped out of, nor are the start-up
-	 * functions at the root (libc's __libc_start_call_main, start_thread),
-	 * where the frame-pointer walk ends anyway. */
-	for (size_t i = 1; i + 1 < n; i++) {
-		struct sym_frame f;
-
-		if (sym_session__frame_pointers(s->sym, tgid, ips[i] - 1, &fp) < 0 || fp)
-			continue;
-		if (sym_session__user(s->sym, tgid, ips[i] - 1, &f) == 0 && is_root_frame(f.name))
-			break;
-		p->through_nofp++;
-		break;
-	}
-	if (p->samples >= PROBATION_SAMPLES)
-		probation_end(s, p, true);
-}
-
-/* AUTO: how to unwind a process just seen (see struct probation). */
-static void choose_unwind(struct session *s, uint32_t tgid, bool exec)
-{
-	struct probation *p = probation_find(s, tgid);
-	const struct decided_file *d;
-	uint64_t start, end;
-	char path[64];
-	struct stat st;
-	bool dwarf;
-
-	if (p && !exec)
-		return;  /* seen again while on probation */
-	if (p)
-		*p = s->probation[--s->n_probation];  /* a new image */
-	if (sym_session__exe(s->sym, tgid, &start, &end, &dwarf) < 0)
-		return;
-	snprintf(path, sizeof(path), "/proc/%u/exe", tgid);
-	if (stat(path, &st) < 0) {
-		sampler__set_unwind(s->sampler, tgid,
-				    dwarf ? SAMPLER_UNWIND_DWARF : SAMPLER_UNWIND_FP);
-		return;
-	}
-	/* No frame pointers: DWARF, and later execs of the file start so. */
-	if (dwarf) {
-		sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_DWARF);
-		sampler__set_exe_unwind(s->sampler, st.st_dev, st.st_ino, SAMPLER_UNWIND_DWARF);
-		return;
-	}
-	d = decided_find(s, st.st_dev, st.st_ino);
-	if (d) {
-		sampler__set_unwind(s->sampler, tgid, d->mode);
-		return;
-	}
-	if (s->n_probation == MAX_PROBATION) {
-		sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_FP);
-		return;
-	}
-	s->probation[s->n_probation++] = (struct probation){
-		.tgid = tgid, .dev = st.st_dev, .ino = st.st_ino,
-	};
-	sampler__set_unwind(s->sampler, tgid, SAMPLER_UNWIND_DWARF);
-}
+/* ---- the sampler's callbacks ------------------------------------------- */
 
 static void on_process(void *ctx, uint32_t tgid, bool exec)
 {
 	struct session *s = ctx;
-	uint64_t now = common_now_ns();
-	bool young;
-	size_t i;
 
-	for (i = 0; i < s->n_young && s->young[i].tgid != tgid; i++)
-		;
-	/* Listed already, or room to list it (see refresh_young()). */
-	young = i < s->n_young || s->n_young < MAX_YOUNG;
-	/* Snapshot now: the process may be gone by the next flush. Failure
-	 * (already exited) shows up later as unresolved frames. A young
-	 * process is watched: its maps file stays open for the re-reads
-	 * (after an exec, a new one). */
-	if (!young)
-		sym_session__note_process(s->sym, tgid);
-	else if (exec)
-		sym_session__watch_process(s->sym, tgid);
-	else
-		sym_session__refresh_process(s->sym, tgid);
-	if (s->opts.unwind == SAMPLER_UNWIND_AUTO)
-		choose_unwind(s, tgid, exec);
-	/* ... and again while it is young. */
-	if (!young)
-		return;
-	s->young_due_ns = MIN(s->young_due_ns, now + YOUNG_REFRESH_NS);
-	if (i == s->n_young)
-		s->young[s->n_young++] = (struct young){ tgid, now, now, !exec };
-	else if (exec)
-		s->young[i] = (struct young){ tgid, now, now, false };
-	else
-		s->young[i].sampled = true;
+	young__seen(s->young, s->sym, tgid, exec);
+	if (s->autou)
+		unwind_auto__process(s->autou, s->sym, tgid, exec);
 }
 
-/* When young process y is next due for a re-read. */
-static uint64_t young_due(const struct young *y)
-{
-	/* Every 5 ms at first, then as often as the process is old (5, 10,
-	 * 20, 40... ms): ld.so maps the libraries in the first milliseconds;
-	 * a re-read every 5 ms for 300 ms of each of 40 new processes a
-	 * second was most of the agent's CPU. */
-	return y->last_ns + MAX(YOUNG_REFRESH_NS, y->last_ns - y->first_ns);
-}
-
-/*
- * A process announced at exec, or at a first sample taken while ld.so was
- * still at work, has a snapshot without its libraries; a ~30 ms process is
- * gone before the flush could re-read it. Re-read young processes every few
- * milliseconds until they are gone or old: YOUNG_NS once sampled,
- * YOUNG_EXEC_NS before. Most processes of a busy host's churn are never
- * sampled; re-reading each of them for 300 ms was most of the agent's CPU
- * there, and without the early re-reads a short process sampled before its
- * announcement was handled kept a snapshot without its libraries (a third
- * of the churn's user stacks lost their leaf). A process stays listed until
- * it is old (a sample may still make it young for longer), but its maps
- * file is closed once no re-read is due before then.
- *
- * Re-reads the young processes that are due; returns the earliest time the
- * next one is, UINT64_MAX when none is.
- */
-static uint64_t refresh_young(struct session *s)
-{
-	uint64_t now = common_now_ns(), next = UINT64_MAX;
-	size_t n = 0;
-
-	for (size_t i = 0; i < s->n_young; i++) {
-		struct young y = s->young[i];
-		uint64_t old_at = y.first_ns + (y.sampled ? YOUNG_NS : YOUNG_EXEC_NS);
-
-		if (now > old_at) {
-			sym_session__unwatch_process(s->sym, y.tgid);
-			continue;
-		}
-		if (now >= young_due(&y)) {
-			y.last_ns = now;
-			if (sym_session__refresh_process(s->sym, y.tgid) == -ESRCH)
-				continue;
-			if (young_due(&y) > old_at)
-				sym_session__unwatch_process(s->sym, y.tgid);
-		}
-		if (young_due(&y) <= old_at)
-			next = MIN(next, young_due(&y));
-		s->young[n++] = y;
-	}
-	s->n_young = n;
-	return next;
-}
-
-/*
- * AUTO mode unwinds a process whose executable keeps frame pointers both
- * ways (DWARF on probation, or for good when its stacks pass through code
- * without frame pointers; the kernel's walk otherwise). The walk ends where
- * libc's start-up code begins (__libc_start_call_main, start_thread), DWARF
- * goes on to _start or clone3: without a common shape one process would
- * show two roots, and one function two nodes under the same caller. So such
- * a process's DWARF stacks end where the walk ends too. Returns the new
- * length of ips (leaf first).
- */
-static size_t fp_shape(struct session *s, uint32_t tgid, const uint64_t *ips, size_t n)
-{
-	uint64_t start, end;
-	bool dwarf;
-
-	if (n < 2 || sym_session__exe(s->sym, tgid, &start, &end, &dwarf) < 0 || dwarf)
-		return n;
-	for (size_t j = n - 1; j >= 1 && j + 4 >= n; j--) {
-		struct sym_frame f;
-
-		if (sym_session__user(s->sym, tgid, ips[j] - 1, &f) == 0 &&
-		    (!strcmp(f.name, "__libc_start_call_main") || !strcmp(f.name, "start_thread")))
-			return j + 1;
-	}
-	return n;
-}
-
-static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
+static void on_exit_ev(void *ctx, uint32_t tgid)
 {
 	struct session *s = ctx;
+
+	if (s->autou)
+		unwind_auto__exit(s->autou, tgid);
+	if (!array_grow((void **)&s->exited, &s->cap_exited, s->n_exited + 1, sizeof(tgid)))
+		s->exited[s->n_exited++] = tgid;
+}
+
+/* Slow-path samples between flushes: counted and stored when the flush
+ * writes the aggregate. */
+static int buffer_sample(void *ctx, const struct sampler_sample *smp)
+{
+	struct session *s = ctx;
+
+	return aggregate__add(s->agg, smp, UNWIND_FP);
+}
+
+/* The stacks of the drain. */
+static int write_drained_sample(void *ctx, const struct sampler_sample *smp)
+{
+	write_sample(ctx, smp, UNWIND_FP);
+	return 0;
+}
+
+/* Unwind DWARF sample d into s->unwind_ips, described by *ret_smp and
+ * *ret_end. Returns 0 or the -errno of the unwinder. */
+static int unwind_sample(struct session *s, const struct sampler_dwarf_sample *d,
+			 struct sampler_sample *ret_smp, enum sym_unwind_end *ret_end)
+{
 	struct sampler_sample smp = {
 		.tgid = d->tgid,
 		.tid = d->tid,
@@ -988,37 +352,64 @@ static int on_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 	int err;
 
 	err = sym_session__unwind(s->sym, d->tgid, d->regs, d->stack, d->stack_len,
-				  s->unwind_ips, EMBER_STACK_MAX, &smp.n_uips, &end);
+				  s->unwind_ips, SAMPLER_MAX_STACK_DEPTH, &smp.n_uips, &end);
 	s->totals.unwind_ns += common_now_ns() - t0;
 	s->totals.unwind_bytes += d->stack_len;
 	if (err)
 		return err;
 	s->totals.dwarf_samples++;
-	if (s->n_probation)
-		probation_sample(s, d->tgid, s->unwind_ips, smp.n_uips);
-	if (s->opts.unwind == SAMPLER_UNWIND_AUTO && end == SYM_UNWIND_ROOT)
-		smp.n_uips = fp_shape(s, d->tgid, s->unwind_ips, smp.n_uips);
-	if (s->in_flush)
-		return write_sample(s, &smp, end);
-	return agg_add(s, &smp, end);
+	if (s->autou)
+		smp.n_uips = unwind_auto__dwarf_stack(s->autou, s->sym, d->tgid, s->unwind_ips,
+						      smp.n_uips, end);
+	*ret_smp = smp;
+	*ret_end = end;
+	return 0;
 }
 
-static void on_exit_ev(void *ctx, uint32_t tgid)
+static int buffer_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 {
 	struct session *s = ctx;
-	struct probation *p = probation_find(s, tgid);
+	struct sampler_sample smp;
+	enum sym_unwind_end end;
+	int err = unwind_sample(s, d, &smp, &end);
 
-	if (p)
-		probation_end(s, p, false);
-	push((void **)&s->exited, &s->n_exited, &s->cap_exited, sizeof(tgid), &tgid);
+	return err ? err : aggregate__add(s->agg, &smp, end);
 }
 
-static const struct sampler_callbacks callbacks = {
+static int write_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
+{
+	struct session *s = ctx;
+	struct sampler_sample smp;
+	enum sym_unwind_end end;
+	int err = unwind_sample(s, d, &smp, &end);
+
+	if (err)
+		return err;
+	write_sample(s, &smp, end);
+	return 0;
+}
+
+/*
+ * Two sets, one meaning each: between flushes (sampler__poll) the ring
+ * buffer's samples are buffered in the aggregate; inside a flush
+ * (sampler__drain) the drained stacks, and the ring buffer's samples
+ * still queued, are written into the open flush.
+ */
+static const struct sampler_callbacks wait_callbacks = {
 	.on_process = on_process,
 	.on_exit = on_exit_ev,
-	.on_sample = on_sample,
-	.on_dwarf_sample = on_dwarf_sample,
+	.on_sample = buffer_sample,
+	.on_dwarf_sample = buffer_dwarf_sample,
 };
+
+static const struct sampler_callbacks flush_callbacks = {
+	.on_process = on_process,
+	.on_exit = on_exit_ev,
+	.on_sample = write_drained_sample,
+	.on_dwarf_sample = write_dwarf_sample,
+};
+
+/* ---- the session ------------------------------------------------------- */
 
 int session__new(const struct session_options *opts,
 		 struct session **ret_session)
@@ -1038,7 +429,6 @@ int session__new(const struct session_options *opts,
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->young_due_ns = UINT64_MAX;
 	s->opts = *opts;
 	if (!s->opts.flush_seconds)
 		s->opts.flush_seconds = 10;
@@ -1054,12 +444,26 @@ int session__new(const struct session_options *opts,
 		s->opts.sym.cache_dir = env ? (strcmp(env, "none") == 0 ? "" : env)
 					    : SYM_DEFAULT_CACHE_DIR;
 	}
+	err = aggregate__new(&s->agg);
+	if (!err)
+		err = coverage__new(&s->cov);
+	if (!err)
+		err = young__new(&s->young);
+	if (!err)
+		err = budget__new(s->opts.memory_budget, s->opts.flush_seconds, &s->budget);
+	if (err)
+		goto fail;
 	err = sym_session__new(&s->opts.sym, &s->sym);
 	if (err)
 		goto fail;
 	err = sampler__open(&so, &s->sampler);
 	if (err)
 		goto fail;
+	if (s->opts.unwind == SAMPLER_UNWIND_AUTO) {
+		err = unwind_auto__new(s->sampler, &s->autou);
+		if (err)
+			goto fail;
+	}
 	s->bucket_start_s = common_wall_ns() / 1000000000ULL;
 	if (!s->opts.maintain_seconds)
 		s->opts.maintain_seconds = 600;
@@ -1115,15 +519,15 @@ void session__free(struct session *s)
 {
 	if (!s)
 		return;
+	unwind_auto__free(s->autou);
 	sampler__free(s->sampler);
 	sym_session__free(s->sym);
-	agg_clear(s);
-	free(s->agg);
-	free(s->quality);
+	aggregate__free(s->agg);
+	coverage__free(s->cov);
+	young__free(s->young);
+	budget__free(s->budget);
 	free(s->exited);
-	free(s->decided);
 	free(s->tgids);
-	free(s->cov);
 	free(s);
 }
 
@@ -1133,7 +537,7 @@ int session__reset_symbolizer(struct session *s)
 	struct sym_stats st;
 	int err;
 
-	if (s->in_flush)
+	if (s->flushing)
 		return -EBUSY;
 	err = sym_session__new(&s->opts.sym, &fresh);
 	if (err)
@@ -1144,10 +548,8 @@ int session__reset_symbolizer(struct session *s)
 	sym_session__free(s->sym);
 	s->sym = fresh;
 	/* Their module names were borrowed from the old session. */
-	s->n_quality = 0;
-	reset_coverage(s);
-	s->n_young = 0;
-	s->young_due_ns = UINT64_MAX;
+	coverage__reset(s->cov);
+	young__reset(s->young);
 	return 0;
 }
 
@@ -1155,6 +557,8 @@ int session__track(struct session *s, pid_t pid)
 {
 	return sampler__track(s->sampler, pid);
 }
+
+/* ---- flushes ----------------------------------------------------------- */
 
 static int write_counters(struct session *s)
 {
@@ -1249,17 +653,15 @@ static int flush(struct session *s, bool early)
 			 "starting a flush: %s", store_db__errmsg(s->db));
 	}
 
-	s->in_flush = true;
-	for (size_t i = 0; i < s->cap_agg; i++)
-		if (s->agg[i])
-			write_sample(s, &s->agg[i]->smp, s->agg[i]->unwind_end);
-	agg_clear(s);
-	derr = sampler__drain(s->sampler, &callbacks, s);
-	s->in_flush = false;
-	fp_watch_apply(s);
+	s->flushing = true;
+	aggregate__drain(s->agg, write_buffered, s);
+	derr = sampler__drain(s->sampler, &flush_callbacks, s);
+	s->flushing = false;
+	if (s->autou)
+		unwind_auto__flush(s->autou, s->sym);
 
 	if (!s->has_flush_error) {
-		err = write_coverage(s);
+		err = coverage__write_flush(s->cov, s->db);
 		if (!err)
 			err = write_counters(s);
 		if (!err && s->lost_in_flush == 0)
@@ -1285,7 +687,7 @@ static int flush(struct session *s, bool early)
 		maybe_maintain(s, now_s);
 	}
 	s->totals.flushes++;
-	reset_coverage(s);
+	coverage__clear_flush(s->cov);
 
 	for (size_t i = 0; i < s->n_exited; i++)
 		sym_session__forget_process(s->sym, s->exited[i]);
@@ -1318,55 +720,20 @@ int session__run_once(struct session *s, int timeout_ms)
 	/* Stacks buffered between flushes (slow-path and DWARF samples) are
 	 * bounded: past the limit they are written now, in an early flush
 	 * that leaves the cadence alone. */
-	if (s->opts.max_pending_bytes && s->agg_bytes > s->opts.max_pending_bytes)
+	if (s->opts.max_pending_bytes && aggregate__bytes(s->agg) > s->opts.max_pending_bytes)
 		return flush(s, true);
 	if ((uint64_t)timeout_ms * 1000000ULL > s->next_flush_ns - now)
 		timeout_ms = (s->next_flush_ns - now) / 1000000ULL + 1;
 	/* Young processes are re-read after a few milliseconds: wake up for
-	 * the next one due even when the ring buffer is quiet (and only
-	 * then: a 5 ms poll whenever any process was young woke the loop all
-	 * the time under churn, 76 wake-ups a second against 60 now). */
-	if (s->young_due_ns != UINT64_MAX) {
-		uint64_t due = s->young_due_ns + YOUNG_SLACK_NS;
-		uint64_t wait = due > now ? due - now : 0;
-		int ms = (int)((wait + 999999) / 1000000);
-
-		if (timeout_ms > ms)
-			timeout_ms = ms;
-	}
-	err = sampler__poll(s->sampler, timeout_ms, &callbacks, s);
-	s->young_due_ns = refresh_young(s);
-	keep_budget(s);
+	 * the next one due even when the ring buffer is quiet. */
+	timeout_ms = young__timeout_ms(s->young, now, timeout_ms);
+	err = sampler__poll(s->sampler, timeout_ms, &wait_callbacks, s);
+	young__refresh(s->young, s->sym);
+	budget__check(s->budget, s->sym);
 	return err < 0 ? err : 0;
 }
 
-/* Per binary: "module<TAB>samples<TAB>complete" lines, for report and diff. */
-static void write_unwind_quality(struct store_db *db, struct session *s)
-{
-	const struct session_quality *q;
-	size_t n = session__quality(s, &q), len = 0, cap = 0;
-	char *buf = NULL;
-
-	for (size_t i = 0; i < n; i++) {
-		size_t need = len + strlen(q[i].module ? q[i].module : "[unknown]") + 48;
-		char *p;
-
-		if (need > cap) {
-			cap = need * 2;
-			p = realloc(buf, cap);
-			if (!p) {
-				free(buf);
-				return;
-			}
-			buf = p;
-		}
-		len += snprintf(buf + len, cap - len, "%s\t%llu\t%llu\n",
-				q[i].module ? q[i].module : "[unknown]",
-				(unsigned long long)q[i].samples, (unsigned long long)q[i].complete);
-	}
-	store_db__set_meta(db, "unwind_quality", buf ? buf : "");
-	free(buf);
-}
+/* ---- accounting -------------------------------------------------------- */
 
 void session__write_accounting(struct session *s, struct store_db *db)
 {
@@ -1385,7 +752,7 @@ void session__write_accounting(struct session *s, struct store_db *db)
 	store_db__set_metaf(db, "ustack_samples", "%llu", (unsigned long long)t.samples_with_ustack);
 	store_db__set_metaf(db, "ustack_complete", "%llu", (unsigned long long)t.ustack_complete);
 	store_db__set_metaf(db, "flushes", "%llu", (unsigned long long)t.flushes);
-	write_unwind_quality(db, s);
+	coverage__write_quality(s->cov, db);
 }
 
 uint64_t session_dropped(const struct session_totals *t)
@@ -1407,21 +774,18 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 {
 	*ret_totals = s->totals;
 	ret_totals->processes = s->n_tgids;
-	ret_totals->pending_memory = s->agg_bytes;
+	ret_totals->pending_memory = aggregate__bytes(s->agg);
 	ret_totals->session_memory = s->cap_tgids * sizeof(*s->tgids) +
-				     s->cap_quality * sizeof(*s->quality) +
-				     s->cap_cov * sizeof(*s->cov) +
+				     coverage__memory(s->cov) +
 				     s->cap_exited * sizeof(*s->exited);
+	ret_totals->memory_trims = budget__trims(s->budget);
+	if (s->autou)
+		unwind_auto__counts(s->autou, &ret_totals->auto_fp,
+				    &ret_totals->auto_fp_kept_dwarf);
 	sampler__stats(s->sampler, ret_totals->sampler);
 	sym_session__stats(s->sym, &ret_totals->sym);
 	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
 		ret_totals->sym.refused[i] += s->refused_before[i];
-}
-
-size_t session__quality(struct session *s, const struct session_quality **ret)
-{
-	*ret = s->quality;
-	return s->n_quality;
 }
 
 const char *session__flush_error(const struct session *s)

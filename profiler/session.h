@@ -41,7 +41,7 @@ struct session_options {
 	                                bound */
 };
 
-/* Totals for the summary line and for /metrics later. */
+/* Totals for record's summary line and the agent's /metrics. */
 struct session_totals {
 	uint64_t samples_seen;       /* samples delivered to user space */
 	uint64_t samples_user_task;  /* ... of them from user processes */
@@ -133,25 +133,15 @@ int session__flush(struct session *s);
 /* Samples lost, all reasons: in the kernel and when writing. */
 uint64_t session_dropped(const struct session_totals *t);
 
-/* Per-binary unwind quality: samples whose leaf is in module, and how many
- * of them reach a root frame. Valid until the session is freed. */
-struct session_quality {
-	const char *module;
-	uint64_t samples, complete;
-};
-size_t session__quality(struct session *s, const struct session_quality **ret);
-
 /*
  * Drop the symbolizer's caches (binaries, symbols, DWARF, process maps) by
  * starting a fresh symbolizer session, to bound memory: call it right after
  * a flush. Processes still running are read again from /proc on their next
  * sample; one that exited since the last flush loses its names. Forgets the
- * per-binary quality (session__quality). Returns 0, -EBUSY (inside a
- * flush) or -ENOMEM (the old caches are kept).
+ * per-binary unwind quality gathered so far (session__write_accounting).
+ * Returns 0, -EBUSY (inside a flush) or -ENOMEM (the old caches are kept).
  */
 int session__reset_symbolizer(struct session *s);
-
-
 
 /*
  * Write the accounting a reader can check into db's metadata: samples

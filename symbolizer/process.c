@@ -438,8 +438,7 @@ const char *sym_process__jit_name(struct sym_session *s, struct sym_process *pro
 
 /* ---- what the unwinder asks of a process --------------------------------- */
 
-int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
-		     uint64_t *ret_end, bool *ret_wants_dwarf)
+int sym_session__exe(struct sym_session *s, pid_t pid, bool *ret_wants_dwarf)
 {
 	const struct sym_mapping *m = NULL;
 	struct sym_process *proc;
@@ -459,26 +458,22 @@ int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
 			m = &proc->maps[i];
 	if (!m || !m->bin || !sym_binary__elf(s, m->bin))
 		return -ENOENT;
-	*ret_start = m->start;
-	*ret_end = m->end;
 	*ret_wants_dwarf = m->bin->elf->cfi.eh_frame &&
 			   !sym_cfi__has_frame_pointers(&m->bin->elf->cfi);
 	return 0;
 }
 
-int sym_session__frame_pointers(struct sym_session *s, pid_t pid, uint64_t addr,
-				bool *ret_fp)
+int sym_session__exe_id(struct sym_session *s, pid_t pid, struct sym_file_id *ret_id)
 {
-	const struct sym_elf *e;
-	uint64_t bias, start, end;
-	int r;
+	char path[4096];
+	struct stat st;
 
-	r = sym_session__locate(s, pid, addr, &e, NULL, &bias, &start, &end);
-	if (r < 0)
-		return r;
-	if (!e->cfi.eh_frame)
-		return -ENOENT;
-	*ret_fp = sym_cfi__has_frame_pointers(&e->cfi);
+	/* The link the kernel keeps to the file exec'd: what an exec of the
+	 * same file is recognised by. */
+	snprintf(path, sizeof(path), "%s/proc/%d/exe", s->root, (int)pid);
+	if (stat(path, &st) < 0)
+		return -errno;
+	*ret_id = (struct sym_file_id){ .dev = st.st_dev, .ino = st.st_ino };
 	return 0;
 }
 

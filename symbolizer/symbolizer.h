@@ -344,21 +344,37 @@ bool sym_session__signal_trampoline(struct sym_session *s, pid_t pid, uint64_t a
 int sym_session__leaf_caller(struct sym_session *s, pid_t pid, uint64_t leaf_ip,
 			     const uint64_t top[2], uint64_t *ret_caller);
 
-/*
- * The main executable of pid: its text mapping's range and whether it
- * needs DWARF unwinding (it has CFI and most of its functions keep no
- * frame pointer). Returns 0, -ESRCH, -ENOENT (no usable executable
- * mapping) or -ENOMEM.
- */
-/*
- * Whether the code at addr in pid keeps frame pointers, by the vote of its
- * binary's CFI (as sym_session__exe() decides for the executable): a
- * frame-pointer walk that passes through a frame of code without them goes
- * wrong. Returns 0 and *ret_fp, -ENOENT (no binary with CFI there),
- * -ESRCH or -ENOMEM.
- */
-int sym_session__frame_pointers(struct sym_session *s, pid_t pid, uint64_t addr,
-				bool *ret_fp);
+/* ---- frame pointers, for the profiler's `--unwind auto` ---------------- */
 
-int sym_session__exe(struct sym_session *s, pid_t pid, uint64_t *ret_start,
-		     uint64_t *ret_end, bool *ret_wants_dwarf);
+/* A file as stat() names it. */
+struct sym_file_id {
+	uint64_t dev, ino;
+};
+
+/*
+ * Whether the main executable of pid (its lowest file mapping) needs DWARF
+ * unwinding: it has CFI and most of its functions keep no frame pointer.
+ * Snapshots pid first when it never was. Returns 0 and *ret_wants_dwarf,
+ * -ESRCH (no snapshot), -ENOENT (no executable mapping with a usable ELF)
+ * or -ENOMEM.
+ */
+int sym_session__exe(struct sym_session *s, pid_t pid, bool *ret_wants_dwarf);
+
+/*
+ * Which file pid exec'd: ROOT/proc/PID/exe as stat() names it, the key
+ * the sampler remembers an executable's unwinding by. Returns 0 and
+ * *ret_id, or the -errno of stat() (-ENOENT: the process is gone).
+ */
+int sym_session__exe_id(struct sym_session *s, pid_t pid, struct sym_file_id *ret_id);
+
+/*
+ * Where a frame-pointer walk of one user stack of pid goes wrong: the
+ * first caller frame (ips[1..n), leaf first; return addresses, looked up
+ * at addr - 1) in a binary whose CFI says its code keeps no frame pointer
+ * (by the vote sym_session__exe() uses). Frames without a mapped binary
+ * with CFI (JIT code, an address in no mapping) do not count. One lookup
+ * per run of frames in the same mapping. Returns 0 and *ret_index, or
+ * -ENOENT when there is no such frame.
+ */
+int sym_session__stack_without_fp(struct sym_session *s, pid_t pid, const uint64_t *ips,
+				  size_t n, size_t *ret_index);

@@ -657,14 +657,13 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		       m.memory_trims);
 		metric(f, "ember_cache_resets_total", "counter",
 		       "Symbolizer caches dropped to stay within the budget.", m.cache_resets);
-		fputs("# HELP ember_files_refused_total Files of profiled processes not read "
-		      "(other users' files), per reason.\n"
-		      "# TYPE ember_files_refused_total counter\n", f);
-		for (size_t i = 0; i < m.n_refused && i < WEB_METRICS_MAX_REFUSALS; i++) {
-			fputs("ember_files_refused_total{reason=\"", f);
-			prom_label(f, m.refused[i].reason);
-			fprintf(f, "\"} %llu\n", (unsigned long long)m.refused[i].count);
-		}
+		prom_counts(f, "ember_files_refused_total",
+			    "Files of profiled processes not read (other users' files), per reason.",
+			    "reason", m.refused, MIN(m.n_refused, (size_t)WEB_METRICS_MAX_REFUSALS));
+		prom_counts(f, "ember_debug_issues_total",
+			    "Debug files, units and sections not read or not understood, per reason.",
+			    "reason", m.debug_issues,
+			    MIN(m.n_debug_issues, (size_t)WEB_METRICS_MAX_DEBUG_ISSUES));
 	} else {
 		struct store_summary *sum = NULL;
 		struct store_coverage *cov = NULL;

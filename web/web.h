@@ -98,6 +98,7 @@ void web_html_escape(FILE *out, const char *s);
 #define WEB_METRICS_MAX_DROPS 16
 #define WEB_METRICS_MAX_CACHES 8
 #define WEB_METRICS_MAX_REFUSALS 12
+#define WEB_METRICS_MAX_DEBUG_ISSUES 16
 
 /*
  * The counters a running agent publishes for /metrics (the server has no
@@ -138,12 +139,14 @@ struct web_metrics {
 	uint64_t memory_trims;       /* times the budget was passed between
 	                                flushes and caches were shed */
 	uint64_t cache_resets;       /* symbolizer caches dropped for the budget */
-	struct {
-		const char *reason;      /* "not-regular", ... (sym_refusal_name) */
-		uint64_t count;
-	} refused[WEB_METRICS_MAX_REFUSALS]; /* files of profiled processes
-	                                        not read, per reason */
+	/* files of profiled processes not read, per reason ("not-regular",
+	 * ...: sym_refusal_name) */
+	struct store_drop refused[WEB_METRICS_MAX_REFUSALS];
 	size_t n_refused;
+	/* debug files, units and sections not read or not understood, per
+	 * reason (sym_debug_issue_name) */
+	struct store_drop debug_issues[WEB_METRICS_MAX_DEBUG_ISSUES];
+	size_t n_debug_issues;
 	uint64_t rss_bytes;          /* resident memory when published */
 };
 

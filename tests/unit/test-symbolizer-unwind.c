@@ -14,10 +14,19 @@
  * - into anonymous executable memory (no CFI): libunwind's guesses read
  *   memory no file holds, which is refused and counted, never guessed.
  *
- * Usage: test-symbolizer-unwind FIXTURE_UNWIND_LIB
+ * And what `--unwind auto` asks of a stack and of an executable: where a
+ * frame-pointer walk of a stack goes wrong (the same C++ library built
+ * with frame pointers, below this test's frames, which have none), the
+ * same as a lookup per address gives; whether an executable wants DWARF
+ * (the fixture program built with and without frame pointers) and which
+ * file it exec'd.
+ *
+ * Usage: test-symbolizer-unwind FIXTURE_UNWIND_LIB FIXTURE_UNWIND_LIB_FP
+ *                               FIXTURE_FP FIXTURE_NOFP
  */
 #include <dlfcn.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <ucontext.h>
 
 #include "symbolizer-test.h"
@@ -244,14 +253,120 @@ static void test_no_cfi(void)
 	free(heap);
 }
 
+/* The first caller frame in code without frame pointers, asked address by
+ * address: what sym_session__stack_without_fp() must answer. */
+static size_t nofp_reference(struct sym_session *s, const uint64_t *ips, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		const struct sym_elf *e;
+		uint64_t bias, lo, hi;
+
+		if (sym_session__locate(s, getpid(), ips[i] - 1, &e, NULL, &bias, &lo, &hi) == 0 &&
+		    e->cfi.eh_frame && !sym_cfi__has_frame_pointers(&e->cfi))
+			return i;
+	}
+	return n;
+}
+
+/* A return address inside fn (addr - 1 is its first byte). */
+static uint64_t inside(void *h, const char *fn)
+{
+	void *p = h ? dlsym(h, fn) : NULL;
+
+	return p ? (uint64_t)(uintptr_t)p + 1 : 0;
+}
+
+static void test_stack_without_fp(const char *lib_nofp, const char *lib_fp)
+{
+	void *h = dlopen(lib_fp, RTLD_NOW), *h_nofp = dlopen(lib_nofp, RTLD_NOW);
+	void (*try_fn)(void (*)(void)) = h ? (void (*)(void (*)(void)))dlsym(h, "fixture_cxx_try") : NULL;
+	struct sym_options o = { .no_kernel = true };
+	const char *names[MAX_IPS];
+	uint64_t ips[MAX_IPS], odd[5], fp, nofp;
+	struct sym_session *s = NULL;
+	enum sym_unwind_end end;
+	size_t n, i;
+
+	CHECK(try_fn != NULL && h_nofp != NULL);
+	if (!try_fn || !h_nofp)
+		return;
+	run_cxx(try_fn);
+	CHECK(sym_session__new(&o, &s) == 0);
+	fprintf(stderr, "frame pointers in a stack:\n");
+	n = unwind_names(s, names, ips, &end);
+	CHECK(n > 4 && find(names, n, 0, "fixture_cxx_try") == 2 &&
+	      find(names, n, 0, "run_cxx") == 3);
+	/* capture_here's callers: the library's two functions keep frame
+	 * pointers; below them, the answer is the per-address one (whether
+	 * this test's own code keeps frame pointers depends on how it was
+	 * built: a sanitizer's build does). */
+	i = n;
+	if (sym_session__stack_without_fp(s, getpid(), ips, n, &i) < 0)
+		i = n;
+	CHECK(i >= 3 && i == nofp_reference(s, ips, n));
+	/* Only the library's frames. */
+	CHECK(sym_session__stack_without_fp(s, getpid(), ips, 3, &i) == -ENOENT);
+	/* By construction: the same functions from the library built with
+	 * and without frame pointers. The leaf is not asked about; an
+	 * address in no mapping does not count. */
+	fp = inside(h, "fixture_cxx_raii");
+	nofp = inside(h_nofp, "fixture_cxx_raii");
+	CHECK(fp && nofp);
+	odd[0] = nofp;
+	odd[1] = 0x11;
+	odd[2] = fp;
+	CHECK(sym_session__stack_without_fp(s, getpid(), odd, 3, &i) == -ENOENT);
+	odd[2] = nofp;
+	CHECK(sym_session__stack_without_fp(s, getpid(), odd, 3, &i) == 0 && i == 2);
+	/* The first of a run: two frames in one mapping, then another. */
+	odd[1] = fp;
+	odd[2] = inside(h, "fixture_cxx_try");
+	odd[3] = inside(h_nofp, "fixture_cxx_try");
+	odd[4] = nofp;
+	CHECK(sym_session__stack_without_fp(s, getpid(), odd, 5, &i) == 0 && i == 3 &&
+	      i == nofp_reference(s, odd, 5));
+	sym_session__free(s);
+}
+
+/* prog's executable wants DWARF (or not), and is the file it exec'd. */
+static void check_exe(const char *prog, bool wants_dwarf)
+{
+	struct sym_options o = { .no_kernel = true };
+	struct sym_session *s = NULL;
+	struct test_child child = { .pid = -1 };
+	struct sym_file_id id = { 0, 0 };
+	struct stat st;
+	bool dwarf = !wants_dwarf;
+
+	CHECK(sym_session__new(&o, &s) == 0);
+	CHECK(stat(prog, &st) == 0);
+	CHECK(test_child_start(prog, &child) == 0);
+	if (child.pid < 0)
+		goto out;
+	CHECK(sym_session__exe(s, child.pid, &dwarf) == 0 && dwarf == wants_dwarf);
+	CHECK(sym_session__exe_id(s, child.pid, &id) == 0);
+	CHECK(id.dev == st.st_dev && id.ino == st.st_ino);
+	test_child_stop(&child);
+	/* Gone: its snapshot still answers, its file is not known. */
+	dwarf = !wants_dwarf;
+	CHECK(sym_session__exe(s, child.pid, &dwarf) == 0 && dwarf == wants_dwarf);
+	CHECK(sym_session__exe_id(s, child.pid, &id) == -ENOENT);
+out:
+	sym_session__free(s);
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s FIXTURE_UNWIND_LIB\n", argv[0]);
+	if (argc != 5) {
+		fprintf(stderr, "usage: %s FIXTURE_UNWIND_LIB FIXTURE_UNWIND_LIB_FP FIXTURE_FP "
+			"FIXTURE_NOFP\n", argv[0]);
 		return 2;
 	}
 	test_cxx_frames(argv[1]);
 	test_signal_frame();
 	test_no_cfi();
+	test_stack_without_fp(argv[1], argv[2]);
+	check_exe(argv[3], false);
+	check_exe(argv[4], true);
 	return test_exit();
 }
