@@ -192,6 +192,52 @@ static double cpu_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/*
+ * -S URL: ship FILE's outbox (written with -s) to ClickHouse at URL as an
+ * agent's shipping thread does, and time it.
+ */
+static int ship(const char *path, const char *url)
+{
+	struct store_ch_config c = { .url = url, .timeout_ms = 60000 };
+	struct store_ship_backlog b;
+	struct store_ship_result r;
+	struct store_ch *ch = NULL;
+	struct store_db *db = NULL;
+	uint64_t flushes = 0, samples = 0, bytes = 0;
+	double w0, c0, wall, cpu;
+	int err;
+
+	if (store_ch__new(&c, &ch, NULL) < 0 || store_db__open(path, STORE_OPEN_WRITE, &db) < 0) {
+		fprintf(stderr, "cannot open %s or the URL\n", path);
+		return -1;
+	}
+	if (store_db__ship_backlog(db, &b) < 0 || (err = store_ch__prepare(ch)) < 0) {
+		fprintf(stderr, "%s\n", store_ch__errmsg(ch));
+		return -1;
+	}
+	w0 = now_ms();
+	c0 = cpu_ms();
+	while ((err = store_db__ship_next(db, ch, &r)) == 1) {
+		flushes++;
+		samples += r.samples;
+		bytes += r.bytes;
+	}
+	wall = now_ms() - w0;
+	cpu = cpu_ms() - c0;
+	if (err < 0) {
+		fprintf(stderr, "shipping failed: %s\n", store_ch__errmsg(ch));
+		return -1;
+	}
+	printf("shipped %llu flushes, %llu samples, %.2f MB (gzip; %.2f MB queued in the "
+	       "file) in %.1f s: %.0f flushes/s, %.0f samples/s; the shipper's CPU %.2f ms "
+	       "per flush\n", (unsigned long long)flushes, (unsigned long long)samples,
+	       bytes / 1e6, b.bytes / 1e6, wall / 1e3, flushes / (wall / 1e3),
+	       samples / (wall / 1e3), cpu / (flushes ? flushes : 1));
+	store_db__close(db);
+	store_ch__free(ch);
+	return 0;
+}
+
 static int add(struct store_db *db, int stack, int thread, uint64_t count)
 {
 	const struct stack *s = &stacks[stack];
@@ -369,7 +415,8 @@ int main(int argc, char **argv)
 {
 	const char *path = "storage-bench.db", *keep = NULL;
 	unsigned hz = 19, cpus = 2;
-	bool downsample = true, query_only = false;
+	bool downsample = true, query_only = false, queue = false;
+	const char *ship_url = NULL;
 	double hours = 24;
 	int64_t t0 = 1700000000 - 1700000000 % 3600, end;
 	uint64_t total = 0, rows = 0;
@@ -378,7 +425,7 @@ int main(int argc, char **argv)
 	uint32_t *keys;
 	int c;
 
-	while ((c = getopt(argc, argv, "F:c:H:o:nk:q")) != -1) {
+	while ((c = getopt(argc, argv, "F:c:H:o:nk:qsS:")) != -1) {
 		switch (c) {
 		case 'F':
 			hz = (unsigned)atoi(optarg);
@@ -401,16 +448,26 @@ int main(int argc, char **argv)
 		case 'q':
 			query_only = true;
 			break;
+		case 's':
+			queue = true;
+			break;
+		case 'S':
+			ship_url = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: storage_bench [-F HZ] [-c CPUS] "
 				"[-H HOURS] [-o FILE] [-n] [-k COPY] [-q]\n"
 				"  -n: do not downsample at the end\n"
 				"  -q: only the queries, over an existing FILE written "
 				"with the same -H\n"
-				"  -k: copy the day's file to COPY before downsampling\n");
+				"  -k: copy the day's file to COPY before downsampling\n"
+				"  -s: queue every flush for ClickHouse while writing (the outbox)\n"
+				"  -S URL: ship FILE's outbox to ClickHouse at URL, timed\n");
 			return 2;
 		}
 	}
+	if (ship_url)
+		return ship(path, ship_url) < 0;
 	if (query_only)
 		return queries(path, t0 + (int64_t)(hours * 3600 / FLUSH_S) * FLUSH_S) < 0;
 	generate();
@@ -419,6 +476,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot create %s\n", path);
 		return 1;
 	}
+	if (queue && store_db__ship_enable(db, 0) < 0)
+		goto fail;
 	{
 		unsigned per_flush = cpus * hz * FLUSH_S;
 		long flushes = (long)(hours * 3600 / FLUSH_S);
@@ -477,6 +536,16 @@ int main(int argc, char **argv)
 		       "day per CPU, %.2f MB per million samples)\n",
 		       size / 1e6, size / 1e6 / days, size / 1e6 / days / cpus,
 		       size / 1e6 / (total / 1e6));
+		if (queue) {
+			struct store_ship_backlog b;
+
+			if (store_db__open(path, STORE_OPEN_READ, &db) < 0 ||
+			    store_db__ship_backlog(db, &b) < 0)
+				goto fail;
+			printf("  queued for ClickHouse     %llu flushes, %.2f MB (in the file size)\n",
+			       (unsigned long long)b.flushes, b.bytes / 1e6);
+			store_db__close(db);
+		}
 
 		if (keep && copy_file(path, keep) < 0) {
 			fprintf(stderr, "cannot copy %s to %s\n", path, keep);

@@ -39,6 +39,9 @@ const volatile __u32 include_idle = 0;
 const volatile __u32 unwind_mode = EMBER_UNWIND_FP;
 /* Bytes of user stack copied per DWARF sample; <= EMBER_MAX_SNAPSHOT. */
 const volatile __u32 snapshot_size = EMBER_DEFAULT_SNAPSHOT;
+/* Time the parts of on_sample (enum ember_path); off: no cost at all (the
+ * verifier drops the code). */
+const volatile __u32 path_stats = 0;
 
 /* Written by user space through the mmapped .bss. */
 __u32 active_set = 0;
@@ -182,6 +185,19 @@ static __always_inline void stat_inc(__u32 idx)
 		st->stats[idx] += 1;
 }
 
+/* With path_stats: the time since t0 goes to part path; returns now. */
+static __always_inline __u64 path_mark(struct ember_cpu_state *st, __u32 path, __u64 t0)
+{
+	__u64 now;
+
+	if (!path_stats || path >= EMBER_PATH__COUNT)
+		return 0;
+	now = bpf_ktime_get_ns();
+	st->path_ns[path] += now - t0;
+	st->path_runs[path] += 1;
+	return now;
+}
+
 static __always_inline bool is_tracked(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&tracked, &tgid) != NULL;
@@ -189,14 +205,19 @@ static __always_inline bool is_tracked(__u32 tgid)
 
 /*
  * Tell user space about a process so it snapshots the mappings while the
- * process exists. At exec the new image is announced at once (in case it
- * exits quickly) and its "announced" mark is dropped, so that the first
- * sample after exec announces it again, by which time the dynamic loader
- * has usually mapped the libraries.
+ * process exists. A first sample is announced at once (the process may
+ * live a few milliseconds more). An exec is announced without waking user
+ * space: it reads the event at its next wake-up (at most 50 ms later, or a
+ * first sample's announcement), so a process that exits before it is
+ * sampled costs user space no more than reading two events; and its
+ * "announced" mark is dropped, so that the first sample after exec
+ * announces it again, by which time the dynamic loader has usually mapped
+ * the libraries.
  */
-static __always_inline void announce(__u32 tgid, __u32 parent, __u32 exec)
+static __always_inline void announce(__u32 tgid, __u32 parent, __u32 flags)
 {
 	struct ember_ev_process *e;
+	__u32 exec = flags & EMBER_PROC_EXEC;
 	__u8 one = 1;
 
 	if (!exec && bpf_map_lookup_elem(&announced, &tgid))
@@ -209,20 +230,23 @@ static __always_inline void announce(__u32 tgid, __u32 parent, __u32 exec)
 	e->h.type = EMBER_EV_PROCESS;
 	e->h.tgid = tgid;
 	e->parent_tgid = parent;
-	e->exec = exec;
+	e->flags = flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	/* Forced: the process may live a few milliseconds. The adaptive
-	 * wake-up fires only for a record at the consumer's position, and
-	 * records before this one may be waiting without one (exits, DWARF
-	 * samples): announcements then waited for the consumer's poll
-	 * timeout, and a third of a churn's short processes were gone
-	 * before their snapshot. */
-	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	/* A first sample's is forced: the process may live a few milliseconds.
+	 * The adaptive wake-up fires only for a record at the consumer's
+	 * position, and records before this one may be waiting without one
+	 * (exits, DWARF samples): announcements then waited for the
+	 * consumer's poll timeout, and a third of a churn's short processes
+	 * were gone before their snapshot. An exec's waits (see above): a
+	 * wake-up per exec was most of the agent's wake-ups under churn. */
+	bpf_ringbuf_submit(e, exec ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP);
 	if (exec)
 		bpf_map_delete_elem(&announced, &tgid);
 	else
 		bpf_map_update_elem(&announced, &tgid, &one, BPF_ANY);
 }
+
+#include "python.bpf.h"
 
 static __always_inline void fill_names(struct task_struct *task, char *comm,
 				       char *pcomm)
@@ -235,7 +259,7 @@ static __always_inline void fill_names(struct task_struct *task, char *comm,
 static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
 				     struct task_struct *task,
 				     const struct ember_count_key *key,
-				     bool want_user)
+				     bool want_user, __u32 py_seq)
 {
 	struct ember_ev_raw_sample *e;
 	long n;
@@ -248,7 +272,7 @@ static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
 	e->h.type = EMBER_EV_RAW_SAMPLE;
 	e->h.tgid = key->tgid;
 	e->tid = key->tid;
-	e->pad = 0;
+	e->py_seq = py_seq;
 	e->cgroup_id = key->cgroup_id;
 	e->top_ra[0] = key->top_ra[0];
 	e->top_ra[1] = key->top_ra[1];
@@ -307,7 +331,7 @@ static __always_inline void read_top_ra(struct task_struct *task, __u64 ra[2])
  * kernel stack go to user space, which unwinds them with the CFI. */
 static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
 				       struct task_struct *task,
-				       const struct ember_count_key *key)
+				       const struct ember_count_key *key, __u32 py_seq)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	struct dwarf_scratch *buf;
@@ -324,7 +348,7 @@ static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
 	e->h.tgid = key->tgid;
 	e->tid = key->tid;
 	e->cgroup_id = key->cgroup_id;
-	e->pad = 0;
+	e->py_seq = py_seq;
 	fill_names(task, e->comm, e->pcomm);
 	e->regs[0] = regs->ax;
 	e->regs[1] = regs->dx;
@@ -429,7 +453,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct ember_count_key key = {};
 	struct ember_count_val *val, init = {};
 	struct ember_cpu_state *st;
+	__u64 t = path_stats ? bpf_ktime_get_ns() : 0;
 	bool user, slow;
+	__u32 py_seq = 0;
 	void *stacks, *counts;
 	long sid;
 	int err;
@@ -453,12 +479,27 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		announce(key.tgid, 0, 0);
 	}
 
+	/* A Python thread's frames go first, in their own record. */
+	if (user)
+		py_seq = py_walk(st, key.tgid, key.tid);
 	if (user && choose_unwind(key.tgid) == EMBER_UNWIND_DWARF) {
-		send_dwarf(ctx, task, &key);
+		t = path_mark(st, EMBER_PATH_COMMON, t);
+		send_dwarf(ctx, task, &key, py_seq);
+		path_mark(st, EMBER_PATH_SNAPSHOT, t);
 		return 0;
 	}
-	if (user)
+	t = path_mark(st, EMBER_PATH_COMMON, t);
+	if (user) {
 		read_top_ra(task, key.top_ra);
+		t = path_mark(st, EMBER_PATH_LEAF, t);
+	}
+	/* Its frames cannot be counted in the kernel's maps: the whole
+	 * sample follows them through the ring buffer. */
+	if (py_seq) {
+		send_raw(ctx, task, &key, user, py_seq);
+		path_mark(st, EMBER_PATH_RAW, t);
+		return 0;
+	}
 
 	if (active_set) {
 		stacks = &stacks1;
@@ -475,14 +516,17 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		sid = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
 		slow |= check_stackid(sid, true, &key.ustack_id);
 	}
+	t = path_mark(st, EMBER_PATH_WALK, t);
 	if (slow) {
-		send_raw(ctx, task, &key, user);
+		send_raw(ctx, task, &key, user, 0);
+		path_mark(st, EMBER_PATH_RAW, t);
 		return 0;
 	}
 
 	val = bpf_map_lookup_elem(counts, &key);
 	if (val) {
 		__sync_fetch_and_add(&val->count, 1);
+		path_mark(st, EMBER_PATH_COUNT, t);
 		return 0;
 	}
 	init.count = 1;
@@ -493,13 +537,17 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		val = bpf_map_lookup_elem(counts, &key);
 		if (val) {
 			__sync_fetch_and_add(&val->count, 1);
+			path_mark(st, EMBER_PATH_INSERT, t);
 			return 0;
 		}
 	}
 	if (err) {
 		stat_inc(EMBER_STAT_COUNTS_MAP_FULL);
-		send_raw(ctx, task, &key, user);
+		send_raw(ctx, task, &key, user, 0);
+		path_mark(st, EMBER_PATH_RAW, t);
+		return 0;
 	}
+	path_mark(st, EMBER_PATH_INSERT, t);
 	return 0;
 }
 
@@ -509,7 +557,10 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
 	__u8 one = 1;
 
-	if (filter_mode != EMBER_FILTER_TREE || ptgid == ctgid)
+	if (ptgid == ctgid)
+		return 0;
+	py_fork(ptgid, ctgid);
+	if (filter_mode != EMBER_FILTER_TREE)
 		return 0;
 	if (!is_tracked(ptgid))
 		return 0;
@@ -522,13 +573,15 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	__u32 tgid = p->tgid;
+	__u32 tgid = p->tgid, flags = EMBER_PROC_EXEC;
 
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
 	__sync_fetch_and_add(&exec_gen, 1);
+	py_forget(tgid);
 	/* A new image: the old one's unwinding choice no longer applies; a
-	 * binary seen before brings its own. */
+	 * binary seen before brings its own, and user space has nothing to
+	 * decide for it. */
 	if (unwind_mode == EMBER_UNWIND_AUTO) {
 		struct ember_file_key fk = {
 			.dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev),
@@ -536,12 +589,12 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 		};
 		__u8 *m = bpf_map_lookup_elem(&exe_unwind, &fk);
 
-		if (m)
-			bpf_map_update_elem(&proc_unwind, &tgid, m, BPF_ANY);
+		if (m && !bpf_map_update_elem(&proc_unwind, &tgid, m, BPF_ANY))
+			flags |= EMBER_PROC_KNOWN;
 		else
 			bpf_map_delete_elem(&proc_unwind, &tgid);
 	}
-	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), 1);
+	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), flags);
 	return 0;
 }
 
@@ -557,6 +610,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
 	bpf_map_delete_elem(&announced, &tgid);
+	py_forget(tgid);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(EMBER_STAT_EVENT_LOST);

@@ -12,6 +12,8 @@
 #include <linux/types.h>
 #endif
 
+#include "python_layout.h"
+
 #define EMBER_MAX_STACK_DEPTH 127
 #define EMBER_COMM_LEN 16
 
@@ -100,7 +102,42 @@ enum ember_stat {
 	EMBER_STAT_DWARF_SAMPLES,      /* samples sent with a stack snapshot */
 	EMBER_STAT_DROP_DWARF_RINGBUF, /* snapshot sample lost: ring buffer full */
 	EMBER_STAT_SNAPSHOT_SHORT,     /* snapshot cut short by an unreadable page */
+	EMBER_STAT_PY_SAMPLES,         /* samples sent with Python frames */
+	EMBER_STAT_PY_NO_THREAD,       /* Python process, but the thread has no
+	                                  thread state (a native thread, or the
+	                                  interpreter not started or finished) */
+	EMBER_STAT_PY_NO_FRAME,        /* a thread state, but no Python frame
+	                                  running (the thread is in C code that
+	                                  released or never took the GIL) */
+	EMBER_STAT_PY_READ_FAULT,      /* a read of the interpreter's memory
+	                                  failed: the frames up to it are kept */
+	EMBER_STAT_PY_NOT_CODE,        /* a frame's code pointer is not a code
+	                                  object: the walk stopped there */
+	EMBER_STAT_PY_DEPTH,           /* more Python frames than
+	                                  EMBER_PY_MAX_FRAMES: the outermost cut */
+	EMBER_STAT_PY_RINGBUF_FULL,    /* Python frames lost (ring buffer full):
+	                                  the sample is kept without them */
 	EMBER_STAT__COUNT,
+};
+
+/*
+ * The parts of on_sample, timed apart when the path_stats switch is on (a
+ * measuring mode: `ember record --bpf-path-stats`; two clock reads per
+ * part). Every sample pays COMMON; then either SNAPSHOT, or LEAF and WALK
+ * and one of COUNT, INSERT, RAW (a Python thread's sample: LEAF and RAW,
+ * no WALK; its frame walk is in COMMON).
+ */
+enum ember_path {
+	EMBER_PATH_COMMON = 0, /* filter, per-CPU state, cgroup, announcement
+	                          check, unwinding choice */
+	EMBER_PATH_SNAPSHOT,   /* DWARF: registers, kernel stack, stack copy,
+	                          ring buffer */
+	EMBER_PATH_LEAF,       /* frame pointers: the leaf repair words */
+	EMBER_PATH_WALK,       /* frame pointers: kernel and user stack ids */
+	EMBER_PATH_COUNT,      /* an existing key counted */
+	EMBER_PATH_INSERT,     /* a new key: names read, inserted */
+	EMBER_PATH_RAW,        /* the slow path: whole stacks to the ring */
+	EMBER_PATH__COUNT,
 };
 
 /* Per-CPU state: the counters and the last tgid announced on this CPU
@@ -110,7 +147,9 @@ struct ember_cpu_state {
 	__u64 stats[EMBER_STAT__COUNT];
 	__u64 last_gen;   /* exec_gen when last_tgid was announced */
 	__u32 last_tgid;
-	__u32 pad;
+	__u32 py_seq;     /* Python records sent on this CPU (ember_ev_python) */
+	__u64 path_ns[EMBER_PATH__COUNT];   /* with path_stats only */
+	__u64 path_runs[EMBER_PATH__COUNT];
 };
 
 /* Ring buffer record types. */
@@ -118,16 +157,22 @@ struct ember_cpu_state {
 #define EMBER_EV_EXIT 2     /* a thread group ended */
 #define EMBER_EV_RAW_SAMPLE 3
 #define EMBER_EV_DWARF_SAMPLE 4
+#define EMBER_EV_PYTHON 5       /* the Python frames of the sample that follows */
 
 struct ember_ev_header {
 	__u32 type;
 	__u32 tgid;
 };
 
+/* ember_ev_process.flags */
+#define EMBER_PROC_EXEC 1     /* emitted at exec (else at a first sample) */
+#define EMBER_PROC_KNOWN 2    /* at exec: the executable was in exe_unwind,
+                                 and proc_unwind holds its choice */
+
 struct ember_ev_process {
 	struct ember_ev_header h;
 	__u32 parent_tgid;
-	__u32 exec;                 /* 1 when emitted at exec */
+	__u32 flags;                /* EMBER_PROC_* */
 	char comm[EMBER_COMM_LEN];
 };
 
@@ -139,7 +184,7 @@ struct ember_ev_exit {
 struct ember_ev_raw_sample {
 	struct ember_ev_header h;
 	__u32 tid;
-	__u32 pad;
+	__u32 py_seq;               /* 0, or the seq of its ember_ev_python */
 	__u64 cgroup_id;
 	__s32 kstack_len;           /* frames in ips[0..), or <0 for none */
 	__s32 ustack_len;           /* frames in ips[EMBER_MAX_STACK_DEPTH..) */
@@ -157,12 +202,60 @@ struct ember_ev_dwarf_sample {
 	__u32 stack_len;            /* bytes in stack[] */
 	__u64 cgroup_id;
 	__s32 kstack_len;           /* frames in kips[], or <0 for none */
-	__u32 pad;
+	__u32 py_seq;               /* 0, or the seq of its ember_ev_python */
 	char comm[EMBER_COMM_LEN];
 	char pcomm[EMBER_COMM_LEN];
 	__u64 regs[EMBER_NUM_REGS];
 	__u64 kips[EMBER_MAX_STACK_DEPTH];
 	__u8 stack[EMBER_MAX_SNAPSHOT];
 };
+
+/* ---- Python (python.bpf.h) -------------------------------------------- */
+
+/* Value of the py_procs map: one Python process. */
+struct ember_py_proc {
+	__u64 runtime;         /* address of _PyRuntime in the process */
+	__u64 code_type;       /* address of PyCode_Type: a frame's code must
+	                          be of this type */
+	struct ember_py_offsets off;  /* common/python_layout.h */
+};
+
+/* Python frames walked per sample, leaf first; a deeper stack keeps the
+ * innermost ones (EMBER_STAT_PY_DEPTH). */
+#define EMBER_PY_MAX_FRAMES 128
+
+/* ember_py_frame.flags */
+#define EMBER_PY_ENTRY 1      /* the first frame a C call into the
+                                 interpreter ran (_PyInterpreterFrame.is_entry):
+                                 the frames up to here belong to one native
+                                 _PyEval_EvalFrameDefault frame */
+
+/* One Python frame. ident hashes the code object's name, file, first line
+ * and line table pointers (ember_py_ident()), so a code object freed and
+ * another allocated at its address is told apart from the one sampled. */
+struct ember_py_frame {
+	__u64 code;            /* PyCodeObject address */
+	__u64 ident;
+	__s32 lasti;           /* instruction index (code units), -1 before the
+	                          first */
+	__u32 flags;
+};
+
+/* The Python frames of the sample sent right after it on the same CPU (a
+ * raw or DWARF sample whose py_seq is this seq). Sent with n frames. */
+struct ember_ev_python {
+	struct ember_ev_header h;
+	__u32 tid;
+	__u32 seq;             /* per-CPU count << 12 | CPU: never 0 */
+	__u32 n;               /* frames in frames[] */
+	__u32 status;          /* EMBER_PY_WALK_* */
+	struct ember_py_frame frames[EMBER_PY_MAX_FRAMES];
+};
+
+/* ember_ev_python.status: how the walk ended. */
+#define EMBER_PY_WALK_ROOT 0      /* reached the outermost frame */
+#define EMBER_PY_WALK_DEPTH 1     /* more than EMBER_PY_MAX_FRAMES */
+#define EMBER_PY_WALK_FAULT 2     /* a read failed */
+#define EMBER_PY_WALK_NOT_CODE 3  /* a frame without a code object */
 
 #endif

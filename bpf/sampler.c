@@ -49,6 +49,26 @@ SAME(SAMPLER_NUM_REGS, EMBER_NUM_REGS);
 SAME(SAMPLER_MAX_STACK_DEPTH, EMBER_MAX_STACK_DEPTH);
 #undef SAME
 
+_Static_assert(sizeof(struct sampler_py_frame) == sizeof(struct ember_py_frame) &&
+	       offsetof(struct sampler_py_frame, ident) == offsetof(struct ember_py_frame, ident) &&
+	       offsetof(struct sampler_py_frame, lasti) == offsetof(struct ember_py_frame, lasti) &&
+	       offsetof(struct sampler_py_frame, flags) == offsetof(struct ember_py_frame, flags),
+	       "sampler_py_frame and ember_py_frame must match");
+_Static_assert(SAMPLER_PY_MAX_FRAMES == EMBER_PY_MAX_FRAMES &&
+	       SAMPLER_PY_ENTRY == EMBER_PY_ENTRY &&
+	       SAMPLER_PY_DEPTH == EMBER_PY_WALK_DEPTH && SAMPLER_PY_FAULT == EMBER_PY_WALK_FAULT &&
+	       SAMPLER_PY_NOT_CODE == EMBER_PY_WALK_NOT_CODE,
+	       "the Python constants of sampler.h and profile.h must match");
+
+/* The Python frames of a sample, between their record and the sample's
+ * (records of other CPUs may come in between): one slot per CPU. */
+struct py_pending {
+	uint32_t seq;  /* 0: empty */
+	uint32_t n;
+	uint32_t status;
+	struct ember_py_frame frames[EMBER_PY_MAX_FRAMES];
+};
+
 struct sampler {
 	struct profile_bpf *skel;
 	struct ring_buffer *rb;
@@ -63,6 +83,9 @@ struct sampler {
 	void *cb_ctx;
 	int cb_err;
 	uint64_t dwarf_unhandled;
+	struct py_pending *py_pending;  /* n_possible_cpus slots, on first use */
+	uint64_t py_unmatched;          /* samples whose Python record was
+	                                   not there */
 
 	/* tgids whose exit was reported; untracked after the next drain. */
 	uint32_t *exited;
@@ -109,6 +132,13 @@ static const char *const stat_names[SAMPLER_STAT__COUNT] = {
 	[SAMPLER_STAT_DWARF_SAMPLES] = "dwarf-samples",
 	[SAMPLER_STAT_DROP_DWARF_RINGBUF] = "dwarf-ring-buffer-full",
 	[SAMPLER_STAT_SNAPSHOT_SHORT] = "snapshot-reached-stack-end",
+	[SAMPLER_STAT_PY_SAMPLES] = "python-samples",
+	[SAMPLER_STAT_PY_NO_THREAD] = "python-no-thread-state",
+	[SAMPLER_STAT_PY_NO_FRAME] = "python-no-frame-running",
+	[SAMPLER_STAT_PY_READ_FAULT] = "python-read-fault",
+	[SAMPLER_STAT_PY_NOT_CODE] = "python-not-a-code-object",
+	[SAMPLER_STAT_PY_DEPTH] = "python-depth-cut",
+	[SAMPLER_STAT_PY_RINGBUF_FULL] = "python-frames-lost",
 };
 
 const char *sampler_stat_name(enum sampler_stat stat)
@@ -220,6 +250,51 @@ static size_t frames_of(__s32 len)
 	return len > 0 ? MIN((size_t)len, EMBER_MAX_STACK_DEPTH) : 0;
 }
 
+/* Keep a Python record for the sample record that follows it. */
+static int python_record(struct sampler *s, const struct ember_ev_python *e, size_t size)
+{
+	size_t hdr = offsetof(struct ember_ev_python, frames);
+	struct py_pending *p;
+
+	if (size < hdr || e->n == 0 || e->n > EMBER_PY_MAX_FRAMES ||
+	    size < hdr + e->n * sizeof(e->frames[0]))
+		return 0;
+	if (!s->py_pending) {
+		s->py_pending = calloc(s->n_possible_cpus, sizeof(*s->py_pending));
+		if (!s->py_pending)
+			return -ENOMEM;
+	}
+	p = &s->py_pending[(e->seq & 0xfff) % s->n_possible_cpus];
+	p->seq = e->seq;
+	p->n = e->n;
+	p->status = e->status;
+	memcpy(p->frames, e->frames, e->n * sizeof(e->frames[0]));
+	return 0;
+}
+
+/* The Python frames a sample record names, taken from their slot. */
+static void python_frames(struct sampler *s, uint32_t seq, const struct sampler_py_frame **ret,
+			  size_t *ret_n, enum sampler_py_end *ret_end)
+{
+	struct py_pending *p;
+
+	*ret = NULL;
+	*ret_n = 0;
+	*ret_end = SAMPLER_PY_ROOT;
+	if (!seq)
+		return;
+	p = s->py_pending ? &s->py_pending[(seq & 0xfff) % s->n_possible_cpus] : NULL;
+	if (!p || p->seq != seq) {
+		s->py_unmatched++;
+		return;
+	}
+	*ret = (const struct sampler_py_frame *)p->frames;
+	*ret_n = p->n;
+	*ret_end = (enum sampler_py_end)p->status;
+	/* Used once: the slot's next sample brings its own record. */
+	p->seq = 0;
+}
+
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct sampler *s = ctx;
@@ -232,7 +307,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 		const struct ember_ev_process *e = data;
 
 		if (size >= sizeof(*e) && s->cb->on_process)
-			s->cb->on_process(s->cb_ctx, h->tgid, e->exec != 0);
+			s->cb->on_process(s->cb_ctx, h->tgid, e->flags & EMBER_PROC_EXEC,
+					  e->flags & EMBER_PROC_KNOWN);
 		break;
 	}
 	case EMBER_EV_EXIT:
@@ -249,6 +325,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 		if (s->cb->on_exit)
 			s->cb->on_exit(s->cb_ctx, h->tgid);
 		break;
+	case EMBER_EV_PYTHON:
+		return python_record(s, data, size);
 	case EMBER_EV_DWARF_SAMPLE: {
 		const struct ember_ev_dwarf_sample *e = data;
 		size_t hdr = offsetof(struct ember_ev_dwarf_sample, stack);
@@ -274,6 +352,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 		smp.regs = (const uint64_t *)e->regs;
 		smp.stack = e->stack;
 		smp.stack_len = e->stack_len;
+		python_frames(s, e->py_seq, &smp.py, &smp.n_py, &smp.py_end);
 		err = s->cb->on_dwarf_sample(s->cb_ctx, &smp);
 		if (err < 0 && !s->cb_err)
 			s->cb_err = err;
@@ -302,6 +381,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 		smp.count = 1;
 		smp.top_ra[0] = e->top_ra[0];
 		smp.top_ra[1] = e->top_ra[1];
+		python_frames(s, e->py_seq, &smp.py, &smp.n_py, &smp.py_end);
 		err = s->cb->on_sample(s->cb_ctx, &smp);
 		if (err < 0 && !s->cb_err)
 			s->cb_err = err;
@@ -371,6 +451,7 @@ int sampler__open(const struct sampler_options *opts,
 		goto fail;
 	}
 	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : EMBER_DEFAULT_SNAPSHOT;
+	s->skel->rodata->path_stats = opts->path_stats;
 	{
 		unsigned se = opts->stack_map_entries ? opts->stack_map_entries : EMBER_DEFAULT_STACK_ENTRIES;
 		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : EMBER_DEFAULT_COUNTS_ENTRIES;
@@ -481,6 +562,7 @@ void sampler__free(struct sampler *s)
 	free(s->keys);
 	free(s->vals);
 	free(s->stack_ids);
+	free(s->py_pending);
 	free(s);
 }
 
@@ -739,6 +821,37 @@ void sampler__forget_unwind(struct sampler *s, pid_t tgid)
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key);
 }
 
+int sampler__set_python(struct sampler *s, pid_t tgid, uint64_t runtime,
+			uint64_t code_type, const struct ember_py_offsets *off)
+{
+	struct ember_py_proc v = { .runtime = runtime, .code_type = code_type, .off = *off };
+	__u32 key = tgid;
+	int err;
+
+	/* Fields read at these offsets must stay inside the BPF program's
+	 * windows, and the windows below its largest read. */
+#define CHECK_FIELD(name, type, member)                                  \
+	if (off->name > EMBER_PY_READ_MAX - 8)                           \
+		return -EINVAL;
+	EMBER_PY_FIELDS(CHECK_FIELD)
+#undef CHECK_FIELD
+	if (!off->tstate_size || off->tstate_size >= EMBER_PY_READ_MAX ||
+	    !off->frame_size || off->frame_size >= EMBER_PY_READ_MAX ||
+	    !off->code_size || off->code_size >= EMBER_PY_READ_MAX || !runtime || !code_type)
+		return -EINVAL;
+	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_procs), &key, &v, BPF_ANY);
+	if (err)
+		return err == -E2BIG ? -ENOSPC : err;
+	return 0;
+}
+
+void sampler__forget_python(struct sampler *s, pid_t tgid)
+{
+	__u32 key = tgid;
+
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &key);
+}
+
 void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__COUNT])
 {
 	int fd = bpf_map__fd(s->skel->maps.cpu_state);
@@ -755,7 +868,58 @@ void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__CO
 			ret_stats[i] += vals[c].stats[i];
 	/* Delivered but nobody could unwind them: lost. */
 	ret_stats[SAMPLER_STAT_DROP_DWARF_RINGBUF] += s->dwarf_unhandled;
+	/* A Python record not found for its sample: the sample is kept
+	 * without its Python frames. */
+	ret_stats[SAMPLER_STAT_PY_RINGBUF_FULL] += s->py_unmatched;
 	free(vals);
+}
+
+const char *sampler_path_name(enum sampler_path path)
+{
+	static const char *const names[SAMPLER_PATH__COUNT] = {
+		[SAMPLER_PATH_COMMON] = "common",
+		[SAMPLER_PATH_SNAPSHOT] = "snapshot",
+		[SAMPLER_PATH_LEAF] = "leaf-repair",
+		[SAMPLER_PATH_WALK] = "walk",
+		[SAMPLER_PATH_COUNT] = "count",
+		[SAMPLER_PATH_INSERT] = "insert",
+		[SAMPLER_PATH_RAW] = "raw",
+	};
+
+	return (unsigned)path < SAMPLER_PATH__COUNT ? names[path] : "?";
+}
+
+_Static_assert((int)SAMPLER_PATH__COUNT == (int)EMBER_PATH__COUNT,
+	       "sampler_path and ember_path list the same parts");
+
+int sampler__path_stats(const struct sampler *s, uint64_t ret_ns[SAMPLER_PATH__COUNT],
+			uint64_t ret_runs[SAMPLER_PATH__COUNT])
+{
+	int fd = bpf_map__fd(s->skel->maps.cpu_state);
+	struct ember_cpu_state *vals;
+	uint64_t ns[SAMPLER_PATH__COUNT] = { 0 }, runs[SAMPLER_PATH__COUNT] = { 0 };
+	__u32 zero = 0;
+
+	if (!s->skel->rodata->path_stats)
+		return -ENODATA;
+	vals = calloc(s->n_possible_cpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, vals) != 0) {
+		int err = -errno;
+
+		free(vals);
+		return err;
+	}
+	for (int c = 0; c < s->n_possible_cpus; c++)
+		for (int i = 0; i < SAMPLER_PATH__COUNT; i++) {
+			ns[i] += vals[c].path_ns[i];
+			runs[i] += vals[c].path_runs[i];
+		}
+	free(vals);
+	memcpy(ret_ns, ns, sizeof(ns));
+	memcpy(ret_runs, runs, sizeof(runs));
+	return 0;
 }
 
 void sampler__stop(struct sampler *s)

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "python_layout.h"
+
 enum sampler_filter {
 	SAMPLER_FILTER_ALL = 0,  /* the whole system (idle excluded by default) */
 	SAMPLER_FILTER_PIDS,     /* only the processes given to sampler__track */
@@ -51,7 +53,34 @@ struct sampler_options {
 	unsigned snapshot_bytes;       /* DWARF: user stack bytes copied per
 	                                  sample; 0 = default (8192), at most
 	                                  SAMPLER_MAX_SNAPSHOT */
+	bool path_stats;               /* time the parts of the per-sample
+	                                  program (sampler__path_stats); a
+	                                  measuring mode: two clock reads per
+	                                  part */
 };
+
+/*
+ * The parts of the per-sample program (sampler__path_stats). Every sample
+ * pays COMMON (filter, per-CPU state, cgroup, announcement check,
+ * unwinding choice); then either SNAPSHOT (DWARF: registers, kernel stack,
+ * stack copy, ring buffer), or LEAF (the leaf repair words) and WALK (the
+ * kernel's frame-pointer walks: two stack ids) and one of COUNT (an
+ * existing key counted), INSERT (a new key) or RAW (the slow path; a
+ * Python thread's sample goes there after LEAF, without WALK).
+ */
+enum sampler_path {
+	SAMPLER_PATH_COMMON = 0,
+	SAMPLER_PATH_SNAPSHOT,
+	SAMPLER_PATH_LEAF,
+	SAMPLER_PATH_WALK,
+	SAMPLER_PATH_COUNT,
+	SAMPLER_PATH_INSERT,
+	SAMPLER_PATH_RAW,
+	SAMPLER_PATH__COUNT,
+};
+
+/* "common", "snapshot", "leaf-repair", "walk", "count", "insert", "raw". */
+const char *sampler_path_name(enum sampler_path path);
 
 /* Counters reported by sampler__stats(); see profile.h for meanings
  * (sampler.c asserts each equal to its enum ember_stat). */
@@ -70,6 +99,13 @@ enum sampler_stat {
 	SAMPLER_STAT_DWARF_SAMPLES,
 	SAMPLER_STAT_DROP_DWARF_RINGBUF,
 	SAMPLER_STAT_SNAPSHOT_SHORT,
+	SAMPLER_STAT_PY_SAMPLES,
+	SAMPLER_STAT_PY_NO_THREAD,
+	SAMPLER_STAT_PY_NO_FRAME,
+	SAMPLER_STAT_PY_READ_FAULT,
+	SAMPLER_STAT_PY_NOT_CODE,
+	SAMPLER_STAT_PY_DEPTH,
+	SAMPLER_STAT_PY_RINGBUF_FULL,
 	SAMPLER_STAT__COUNT,
 };
 
@@ -78,6 +114,34 @@ const char *sampler_stat_name(enum sampler_stat stat);
 
 /* True when the counter counts samples that were lost (not recovered). */
 bool sampler_stat_is_drop(enum sampler_stat stat);
+
+/*
+ * One Python frame as the walk read it (profile.h's ember_py_frame): the
+ * code object's address and identity, and the instruction running (code
+ * units from the first; -1 before it). The Python frames of a sample come
+ * leaf first.
+ */
+struct sampler_py_frame {
+	uint64_t code;
+	uint64_t ident;
+	int32_t lasti;
+	uint32_t flags;          /* SAMPLER_PY_ENTRY */
+};
+
+/* The frame a C call into the interpreter started with: the frames up to
+ * and including it ran in one native _PyEval_EvalFrameDefault frame. */
+#define SAMPLER_PY_ENTRY 1
+/* Python frames per sample at most; deeper stacks keep the innermost. */
+#define SAMPLER_PY_MAX_FRAMES 128
+
+/* How a sample's Python walk ended. */
+enum sampler_py_end {
+	SAMPLER_PY_ROOT = 0,     /* the outermost frame was reached */
+	SAMPLER_PY_DEPTH,        /* more than SAMPLER_PY_MAX_FRAMES: cut */
+	SAMPLER_PY_FAULT,        /* a read failed: the rest is missing */
+	SAMPLER_PY_NOT_CODE,     /* a frame without a code object: the rest is
+	                            missing */
+};
 
 /* One aggregated stack as drained from the kernel (or one raw sample). */
 struct sampler_sample {
@@ -96,6 +160,11 @@ struct sampler_sample {
 	 * look like return addresses (0 if not), for repairing the caller of
 	 * a frameless leaf. */
 	uint64_t top_ra[2];
+	/* The Python frames of a Python thread (leaf first), n_py == 0 for
+	 * others, and how their walk ended. */
+	const struct sampler_py_frame *py;
+	size_t n_py;
+	enum sampler_py_end py_end;
 };
 
 /* A user-mode sample to unwind with DWARF CFI (registers + stack copy). */
@@ -110,11 +179,18 @@ struct sampler_dwarf_sample {
 	const uint64_t *regs;    /* SAMPLER_NUM_REGS registers */
 	const void *stack;       /* copy of the user stack from regs[sp] */
 	size_t stack_len;
+	const struct sampler_py_frame *py;  /* as in sampler_sample */
+	size_t n_py;
+	enum sampler_py_end py_end;
 };
 
 struct sampler_callbacks {
-	/* A process was seen for the first time, or exec'd (exec = true). */
-	void (*on_process)(void *ctx, uint32_t tgid, bool exec);
+	/* A process was seen for the first time (its first sample: at once),
+	 * or exec'd (exec = true: at the next wake-up, which an exec does not
+	 * cause). known: at an exec under SAMPLER_UNWIND_AUTO, the kernel
+	 * found the executable among those sampler__set_exe_unwind() was
+	 * given, and the process already has that choice. */
+	void (*on_process)(void *ctx, uint32_t tgid, bool exec, bool known);
 	/* A thread group ended. Its samples may still come at the next drain. */
 	void (*on_exit)(void *ctx, uint32_t tgid);
 	/* A stack with its count. Return < 0 to stop (the error is returned by
@@ -183,9 +259,32 @@ int sampler__set_exe_unwind(struct sampler *s, uint64_t st_dev, uint64_t st_ino,
 /* Forget tgid's AUTO choice (after it exited). */
 void sampler__forget_unwind(struct sampler *s, pid_t tgid);
 
+/*
+ * Walk the Python frames of process tgid's threads at every sample: its
+ * interpreter's _PyRuntime and PyCode_Type are at these addresses, and its
+ * structures have these offsets (each below EMBER_PY_READ_MAX - 8). Its
+ * children inherit the choice at fork; an exec or its exit forgets it.
+ * Returns 0, -EINVAL (an offset out of range), -ENOSPC (too many Python
+ * processes) or -errno.
+ */
+int sampler__set_python(struct sampler *s, pid_t tgid, uint64_t runtime,
+			uint64_t code_type, const struct ember_py_offsets *off);
+
+/* Stop walking tgid's Python frames. */
+void sampler__forget_python(struct sampler *s, pid_t tgid);
+
 /* Cumulative counters since open, summed over CPUs. */
 void sampler__stats(const struct sampler *s,
 		    uint64_t ret_stats[SAMPLER_STAT__COUNT]);
+
+/*
+ * With options.path_stats: the nanoseconds spent in each part of the
+ * per-sample program and how many samples ran it, since open, summed over
+ * CPUs. Returns 0, -ENODATA when path_stats was off, or -errno from
+ * reading the map.
+ */
+int sampler__path_stats(const struct sampler *s, uint64_t ret_ns[SAMPLER_PATH__COUNT],
+			uint64_t ret_runs[SAMPLER_PATH__COUNT]);
 
 /*
  * Stop sampling (the perf events are disabled; the maps and the ring

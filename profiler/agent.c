@@ -43,12 +43,17 @@
 #include "common.h"
 #include "ember_config.h"
 #include "session.h"
+#include "ship.h"
 #include "web.h"
 
 #define AGENT_DEFAULT_FREQ 19
 #define AGENT_DEFAULT_DB "ember.db"
 #define AGENT_DEFAULT_MEMORY_MB 256
 #define SERVE_DEFAULT_MEMORY_MB 256
+/* A stopping agent ships what is queued for at most this long. */
+#define AGENT_SHIP_DRAIN_MS 5000
+/* The outbox's default bound: some 1.5 days of a busy host's flushes. */
+#define AGENT_SHIP_BACKLOG_MB 256
 
 static volatile sig_atomic_t got_stop_signal;
 
@@ -293,6 +298,12 @@ struct agent_args {
 	struct allow_hosts hosts;
 	char labels[4096];
 	struct cli_file_opts files; /* --group, --force */
+	const char *host;            /* --host */
+	const char *remote;          /* --remote URL */
+	const char *remote_password_file;
+	const char *remote_ca;
+	unsigned remote_timeout_s;
+	uint64_t remote_backlog_mb;
 };
 
 static void agent_usage(FILE *out)
@@ -300,6 +311,9 @@ static void agent_usage(FILE *out)
 	fprintf(out,
 		"Usage: ember agent [--db FILE] [--listen ADDRESS:PORT] [-F HZ] [--flush SECS]\n"
 		"                   [--label K=V]... [--memory MB] [--allow-host NAME]...\n"
+		"                   [--host NAME] [--remote URL [--remote-password-file FILE]\n"
+		"                   [--remote-ca FILE] [--remote-timeout SECS]\n"
+		"                   [--remote-backlog MB]]\n"
 		"\n"
 		"Profile every CPU all the time into FILE (continued if it exists, so a\n"
 		"restart loses nothing) and serve the web UI over it. Needs root (CAP_BPF\n"
@@ -320,10 +334,31 @@ static void agent_usage(FILE *out)
 		"                        the resident size under it; /metrics shows the\n"
 		"                        budget, each cache's bytes and evictions; HTTP\n"
 		"                        requests in flight take at most half\n"
+		"      --host NAME       the host label of every sample (default: the\n"
+		"                        host name)\n"
 		FILE_OPTIONS_HELP
-		"  -h, --help            show this help\n",
+		"  -h, --help            show this help\n"
+		"\n"
+		"Fleet (README, Fleet): also ship every committed flush to ClickHouse.\n"
+		"The file keeps each flush until ClickHouse has acknowledged it, so\n"
+		"nothing is lost or shipped twice across restarts, kill -9 and\n"
+		"ClickHouse outages; sampling never waits for ClickHouse, and\n"
+		"/metrics shows the backlog (ember_ship_backlog_*).\n"
+		"      --remote URL      clickhouse://[USER[:PASSWORD]@]HOST:PORT/DATABASE,\n"
+		"                        or https://... for TLS; the tables are created\n"
+		"                        at the first connection (a cluster's with\n"
+		"                        'ember fleet-init'). The user and password may\n"
+		"                        also come from EMBER_CLICKHOUSE_USER and\n"
+		"                        EMBER_CLICKHOUSE_PASSWORD (better than the URL,\n"
+		"                        which other users see in ps); never printed\n"
+		"      --remote-password-file FILE  the password: FILE's first line\n"
+		"      --remote-ca FILE  CA certificates for https (default: the system's)\n"
+		"      --remote-timeout SECS  each request to ClickHouse (default 10)\n"
+		"      --remote-backlog MB  queue at most this much for ClickHouse (default\n"
+		"                        %d); flushes past it stay in the file but are\n"
+		"                        never shipped (counted: ember_ship_refused_*)\n",
 		AGENT_DEFAULT_DB, WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, AGENT_DEFAULT_FREQ,
-		AGENT_DEFAULT_MEMORY_MB);
+		AGENT_DEFAULT_MEMORY_MB, AGENT_SHIP_BACKLOG_MB);
 }
 
 static int parse_agent_args(int argc, char **argv, struct agent_args *a)
@@ -338,6 +373,12 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 		{ "allow-host", required_argument, NULL, 'H' },
 		{ "group", required_argument, NULL, 'G' },
 		{ "force", no_argument, NULL, 'O' },
+		{ "host", required_argument, NULL, 'N' },
+		{ "remote", required_argument, NULL, 'R' },
+		{ "remote-password-file", required_argument, NULL, 'P' },
+		{ "remote-ca", required_argument, NULL, 'C' },
+		{ "remote-timeout", required_argument, NULL, 'T' },
+		{ "remote-backlog", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -345,6 +386,8 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 	int c;
 
 	a->db = AGENT_DEFAULT_DB;
+	a->remote_timeout_s = 10;
+	a->remote_backlog_mb = AGENT_SHIP_BACKLOG_MB;
 	a->port = WEB_DEFAULT_PORT;
 	a->freq = AGENT_DEFAULT_FREQ;
 	a->flush_s = 10;
@@ -396,6 +439,33 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 		case 'O':
 			a->files.force = true;
 			break;
+		case 'N':
+			if (!*optarg || strlen(optarg) > 253 || strpbrk(optarg, " \t\n,=")) {
+				cli_error("--host expects a host name (no spaces, ',' or '='), not '%s'",
+					  optarg);
+				return -EINVAL;
+			}
+			a->host = optarg;
+			break;
+		case 'R':
+			a->remote = optarg;
+			break;
+		case 'P':
+			a->remote_password_file = optarg;
+			break;
+		case 'C':
+			a->remote_ca = optarg;
+			break;
+		case 'T':
+			if (cli_parse_uint("--remote-timeout", optarg, 1, 3600, &v))
+				return -EINVAL;
+			a->remote_timeout_s = v;
+			break;
+		case 'B':
+			if (cli_parse_uint("--remote-backlog", optarg, 1, 1 << 20, &v))
+				return -EINVAL;
+			a->remote_backlog_mb = v;
+			break;
 		case 'h':
 			agent_usage(stdout);
 			free(a->addr);
@@ -406,6 +476,10 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 	}
 	if (optind < argc) {
 		cli_error("unexpected argument '%s': the agent profiles the whole system", argv[optind]);
+		return -EINVAL;
+	}
+	if (!a->remote && (a->remote_password_file || a->remote_ca)) {
+		cli_error("--remote-password-file and --remote-ca go with --remote URL");
 		return -EINVAL;
 	}
 	if (!a->addr && !(a->addr = strdup(WEB_DEFAULT_ADDRESS)))
@@ -431,9 +505,31 @@ static void add_cache(struct web_metrics *m, const char *name, uint64_t bytes,
 
 /* What the agent tells /metrics, from the session's totals. */
 static void publish(struct web_server *srv, const struct session_totals *t,
-		    const struct agent_args *a, const struct agent_memory *mem)
+		    const struct agent_args *a, const struct agent_memory *mem,
+		    struct shipper *sh)
 {
 	struct web_metrics m = {0};
+
+	if (sh) {
+		struct shipper_stats st;
+		int64_t now_s = (int64_t)(common_wall_ns() / 1000000000ULL);
+
+		shipper__stats(sh, &st);
+		m.shipping = true;
+		m.ship_backlog_flushes = st.backlog.flushes;
+		m.ship_backlog_samples = st.backlog.samples;
+		m.ship_backlog_bytes = st.backlog.bytes;
+		m.ship_backlog_age_seconds = st.backlog.flushes && now_s > st.backlog.oldest_s
+					     ? (double)(now_s - st.backlog.oldest_s) : 0;
+		m.shipped_flushes = st.flushes;
+		m.shipped_samples = st.samples;
+		m.shipped_bytes = st.bytes;
+		m.ship_found = st.found;
+		m.ship_refused_flushes = st.backlog.refused_flushes;
+		m.ship_refused_samples = st.backlog.refused_samples;
+		m.ship_errors = st.errors;
+		m.ship_failing = st.failing;
+	}
 
 	m.samples = t->samples_seen;
 	m.samples_written = t->samples_seen - t->samples_lost_store;
@@ -468,6 +564,12 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.user_stacks_complete = t->ustack_complete;
 	m.unwind_unserved = t->sym.unwind_unserved;
 	m.processes = t->processes;
+	m.python_processes = t->python.processes;
+	m.python_unsupported = t->python.unsupported;
+	m.python_samples = t->python.samples;
+	m.python_samples_with_frames = t->python.with_python;
+	m.python_frames = t->python.frames;
+	m.python_frames_named = t->python.named;
 	m.symbolizer_memory_bytes = t->sym.memory;
 	m.memory_budget_bytes = mem->budget;
 	add_cache(&m, "symbolizer-binaries", t->sym.binary_memory, t->sym.evictions);
@@ -521,6 +623,9 @@ int cmd_agent(int argc, char **argv)
 	struct web_options wo = {0};
 	struct session_totals t;
 	struct agent_memory mem = {0};
+	struct store_ch *ch = NULL;
+	struct shipper *sh = NULL;
+	char remote_url[600] = "";
 	uint64_t flushes_seen = 0, last_publish = 0;
 	bool warned = false;
 	int err, status = EXIT_RUNTIME;
@@ -532,6 +637,12 @@ int cmd_agent(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	mem.budget = a.memory_mb << 20;
+	/* A bad URL or password file is a usage error, before any BPF. */
+	if (a.remote && cli_remote_open(a.remote, a.remote_password_file, a.remote_ca,
+					a.remote_timeout_s, &ch)) {
+		free(a.addr);
+		return EXIT_USAGE;
+	}
 	install_signals();
 	/* Blocks of 128 KiB and more (DWARF sections, symbol tables, hash
 	 * arrays) are mmapped and go back to the system when freed; glibc's
@@ -544,6 +655,7 @@ int cmd_agent(int argc, char **argv)
 	so.flush_seconds = a.flush_s;
 	so.unwind = SAMPLER_UNWIND_AUTO;
 	so.extra_labels = a.labels[0] ? a.labels : NULL;
+	so.host = a.host;
 	so.sym.max_memory = mem.budget / 2;
 	so.memory_budget = mem.budget;
 	so.max_pending_bytes = mem.budget / 8;
@@ -558,6 +670,21 @@ int cmd_agent(int argc, char **argv)
 	if (err)
 		goto out;
 	session__set_store(s, db);
+	if (ch) {
+		err = store_db__ship_enable(db, (uint64_t)a.remote_backlog_mb << 20);
+		if (err) {
+			cli_error("cannot prepare %s for shipping to ClickHouse: %s", a.db,
+				  store_db__errmsg(db));
+			goto out;
+		}
+		snprintf(remote_url, sizeof(remote_url), "%s", store_ch__url(ch));
+		err = shipper__start(a.db, ch, &sh);
+		ch = NULL; /* the shipper's */
+		if (err) {
+			cli_error("cannot start the shipping thread: %s", strerror(-err));
+			goto out;
+		}
+	}
 	store_db__set_meta(db, "status", "recording");
 	store_db__set_meta(db, "ember_version", EMBER_VERSION);
 	store_db__set_meta(db, "target", "system");
@@ -588,6 +715,9 @@ int cmd_agent(int argc, char **argv)
 	fprintf(stderr, "ember: agent sampling every CPU at %u Hz into %s, a flush every %u s, "
 		"memory budget %llu MB\n", a.freq, a.db, a.flush_s,
 		(unsigned long long)a.memory_mb);
+	if (sh)
+		fprintf(stderr, "ember: shipping every flush to %s as host %s\n", remote_url,
+			a.host ? a.host : "(this host's name)");
 	print_url(a.addr, web_server__port(srv));
 
 	while (!got_stop_signal) {
@@ -595,6 +725,7 @@ int cmd_agent(int argc, char **argv)
 		/* The kernel's counters only after a flush or once a second:
 		 * reading them at every wake-up was 7 % of the agent's CPU. */
 		if (session__flushes(s) != flushes_seen) {
+			shipper__wake(sh);
 			session__totals(s, &t);
 			reset_if_over(s, &mem, &t);
 			flushes_seen = t.flushes;
@@ -615,7 +746,7 @@ int cmd_agent(int argc, char **argv)
 		}
 		if (common_now_ns() - last_publish >= 1000000000ULL) {
 			session__totals(s, &t);
-			publish(srv, &t, &a, &mem);
+			publish(srv, &t, &a, &mem, sh);
 			last_publish = common_now_ns();
 		}
 	}
@@ -628,6 +759,20 @@ int cmd_agent(int argc, char **argv)
 	session__totals(s, &t);
 	session__write_accounting(s, db);
 	store_db__set_meta(db, "status", t.flush_errors ? "incomplete" : "complete");
+	if (sh) {
+		struct shipper_stats st;
+
+		/* the final flush too, when ClickHouse answers; what is left
+		 * is shipped by the next start */
+		shipper__wake(sh);
+		shipper__stop(sh, AGENT_SHIP_DRAIN_MS);
+		sh = NULL;
+		store_db__ship_backlog(db, &st.backlog);
+		if (st.backlog.flushes)
+			fprintf(stderr, "ember: %llu flushes (%llu samples) not yet shipped stay queued "
+				"in %s for the next start\n", (unsigned long long)st.backlog.flushes,
+				(unsigned long long)st.backlog.samples, a.db);
+	}
 	/* Stopped, the file is no longer live: one file, once the server's
 	 * own readers are closed. */
 	web_server__stop(srv);
@@ -638,6 +783,8 @@ int cmd_agent(int argc, char **argv)
 		(unsigned long long)t.flushes, (unsigned long long)session_dropped(&t), a.db);
 	status = t.flush_errors ? EXIT_RUNTIME : 0;
 out:
+	shipper__stop(sh, 0);
+	store_ch__free(ch);
 	web_server__stop(srv);
 	session__free(s);
 	store_db__close(db);

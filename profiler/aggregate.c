@@ -57,6 +57,8 @@ static uint64_t sample_hash(const struct sampler_sample *smp, int tag)
 	h = common_hash(h, &smp->n_uips, sizeof(smp->n_uips));
 	h = common_hash(h, smp->uips, smp->n_uips * sizeof(uint64_t));
 	h = common_hash(h, smp->top_ra, sizeof(smp->top_ra));
+	h = common_hash(h, &smp->n_py, sizeof(smp->n_py));
+	h = common_hash(h, smp->py, smp->n_py * sizeof(*smp->py));
 	return h;
 }
 
@@ -71,7 +73,9 @@ static bool entry_equal(const struct agg_entry *e, uint64_t hash,
 	       !strcmp(a->comm, smp->comm) && !strcmp(a->pcomm, smp->pcomm) &&
 	       !memcmp(a->kips, smp->kips, smp->n_kips * sizeof(uint64_t)) &&
 	       !memcmp(a->uips, smp->uips, smp->n_uips * sizeof(uint64_t)) &&
-	       !memcmp(a->top_ra, smp->top_ra, sizeof(a->top_ra));
+	       !memcmp(a->top_ra, smp->top_ra, sizeof(a->top_ra)) &&
+	       a->n_py == smp->n_py && a->py_end == smp->py_end &&
+	       !memcmp(a->py, smp->py, smp->n_py * sizeof(*smp->py));
 }
 
 static int grow(struct aggregate *a)
@@ -113,7 +117,8 @@ int aggregate__add(struct aggregate *a, const struct sampler_sample *smp, int ta
 		}
 	}
 	n = smp->n_kips + smp->n_uips;
-	e = malloc(sizeof(*e) + n * sizeof(uint64_t));
+	/* (the Python frames after the addresses) */
+	e = malloc(sizeof(*e) + n * sizeof(uint64_t) + smp->n_py * sizeof(*smp->py));
 	if (!e)
 		return -ENOMEM;
 	e->hash = h;
@@ -127,9 +132,11 @@ int aggregate__add(struct aggregate *a, const struct sampler_sample *smp, int ta
 	e->smp.pcomm = e->pcomm;
 	e->smp.kips = e->ips;
 	e->smp.uips = e->ips + smp->n_kips;
+	memcpy(e->ips + n, smp->py, smp->n_py * sizeof(*smp->py));
+	e->smp.py = (const struct sampler_py_frame *)(e->ips + n);
 	a->slots[i] = e;
 	a->n++;
-	a->bytes += sizeof(*e) + n * sizeof(uint64_t);
+	a->bytes += sizeof(*e) + n * sizeof(uint64_t) + smp->n_py * sizeof(*smp->py);
 	return 0;
 }
 

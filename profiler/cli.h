@@ -157,3 +157,14 @@ int cmd_diff(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_fleet_init(int argc, char **argv);
+
+struct store_ch;
+/*
+ * A ClickHouse client for --remote URL (fleet.c): the user and password
+ * from the URL, replaced by EMBER_CLICKHOUSE_USER / EMBER_CLICKHOUSE_PASSWORD
+ * when set, the password by password_file's first line when given.
+ * Prints one clear line on failure. Returns 0 and *ret_ch, or -errno.
+ */
+int cli_remote_open(const char *url, const char *password_file, const char *ca_file,
+		    unsigned timeout_s, struct store_ch **ret_ch);

@@ -40,12 +40,17 @@ struct diff_args {
 	struct cli_file_opts files; /* --group */
 };
 
-/* One side, loaded: the tree keeps the strings the inputs borrow. */
+/* One side, loaded: the tree keeps the strings the inputs borrow. With
+ * several runs (values of the label "run"), each function's count per run
+ * (run_counts: self then total, n_runs each) and each run's samples. */
 struct side {
 	struct store_tree *tree;
 	struct cmp_input *in;
 	size_t n;
 	uint64_t samples;
+	size_t n_runs;
+	uint64_t *run_samples;
+	uint64_t *run_counts;
 };
 
 static void diff_usage(FILE *out)
@@ -58,7 +63,10 @@ static void diff_usage(FILE *out)
 		"each function's share of samples, self and total, so run lengths do not\n"
 		"matter. A change is a regression when it is statistically significant\n"
 		"(two-proportion test, Holm-corrected over all functions) and larger than\n"
-		"the threshold.\n"
+		"the threshold. The test allows for run-to-run noise: a profile recorded\n"
+		"with record --repeat keeps its runs apart (label run), and the spread of\n"
+		"each function's share between them sets its test (a t test over the\n"
+		"runs); with one run per side, the assumed --dispersion does.\n"
 		"\n"
 		"Exit status: 0 no regression, 1 at least one regression, 2 usage or input\n"
 		"error. Improvements are reported and never fail.\n"
@@ -69,6 +77,11 @@ static void diff_usage(FILE *out)
 		"  -a, --alpha A         family-wise significance level (default 0.05)\n"
 		"  -m, --min-samples N   test only functions with N samples on both sides\n"
 		"                        together (default 10)\n"
+		"  -d, --dispersion D    run-to-run noise assumed when neither profile has\n"
+		"                        repeated runs, as variance over sampling noise's\n"
+		"                        (1: sampling noise only); by default each share\n"
+		"                        is taken to wander between runs by %g p(1-p),\n"
+		"                        which is D = 1 + %g x samples per side\n"
 		"  -f, --format FORMAT   text (default), markdown or json\n"
 		"  -o, --output FILE     write the report to FILE\n"
 		"      --html FILE       also write a self-contained HTML report: the\n"
@@ -82,7 +95,7 @@ static void diff_usage(FILE *out)
 		"  -n, --limit N         text/markdown: list at most N rows per section\n"
 		"                        (default 20, 0 = all)\n"
 		GROUP_OPTION_HELP
-		"  -h, --help            show this help\n");
+		"  -h, --help            show this help\n", CMP_ONE_RUN_WANDER, CMP_ONE_RUN_WANDER);
 }
 
 static int parse_args(int argc, char **argv, struct diff_args *a)
@@ -91,6 +104,7 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 		{ "threshold", required_argument, NULL, 't' },
 		{ "alpha", required_argument, NULL, 'a' },
 		{ "min-samples", required_argument, NULL, 'm' },
+		{ "dispersion", required_argument, NULL, 'd' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "limit", required_argument, NULL, 'n' },
@@ -110,10 +124,11 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 	a->cmp.threshold_pp = 1.0;
 	a->cmp.alpha = 0.05;
 	a->cmp.min_samples = 10;
+	a->cmp.one_run_wander = CMP_ONE_RUN_WANDER;
 	a->limit = 20;
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":t:a:m:f:o:n:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":t:a:m:d:f:o:n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			if (cli_parse_double("--threshold", optarg, 0, 100, false, &a->cmp.threshold_pp))
@@ -125,6 +140,11 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 			break;
 		case 'm':
 			if (cli_parse_uint("--min-samples", optarg, 1, UINT32_MAX, &a->cmp.min_samples))
+				return -EINVAL;
+			break;
+		case 'd':
+			if (cli_parse_double("--dispersion", optarg, 1, 1e6, false,
+					     &a->cmp.one_run_dispersion))
 				return -EINVAL;
 			break;
 		case 'f':
@@ -189,6 +209,8 @@ static int parse_args(int argc, char **argv, struct diff_args *a)
 
 static void side_free(struct side *s)
 {
+	free(s->run_samples);
+	free(s->run_counts);
 	free(s->in);
 	store_tree__free(s->tree);
 }
@@ -220,6 +242,148 @@ static int function_table(const struct store_tree *t, struct cmp_input **ret_in,
 	return 0;
 }
 
+static int str_cmp0(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+/* A function's key: (name, module, kind). */
+static int input_key_cmp(const struct cmp_input *a, const struct cmp_input *b)
+{
+	int c = strcmp(a->name, b->name);
+
+	if (!c)
+		c = str_cmp0(a->module, b->module);
+	if (!c)
+		c = (a->kind > b->kind) - (a->kind < b->kind);
+	return c;
+}
+
+static int cmp_input_by_key(const void *x, const void *y)
+{
+	return input_key_cmp(x, y);
+}
+
+static int cmp_input_ptr_by_key(const void *x, const void *y)
+{
+	return input_key_cmp(*(const struct cmp_input *const *)x,
+			     *(const struct cmp_input *const *)y);
+}
+
+/* "FILTER,run=VALUE" (VALUE quoted), the filter of one run. */
+static char *run_filter(const char *filter, const char *value)
+{
+	size_t n = (filter ? strlen(filter) : 0) + 2 * strlen(value) + 16;
+	char *f = malloc(n), *p;
+
+	if (!f)
+		return NULL;
+	p = f + snprintf(f, n, "%s%srun=\"", filter ? filter : "", filter && *filter ? "," : "");
+	for (const char *v = value; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			*p++ = '\\';
+		*p++ = *v;
+	}
+	strcpy(p, "\"");
+	return f;
+}
+
+/*
+ * The runs of a side: the values of the label "run" (record --repeat sets
+ * run=1..N) in the side's range and filter. With two or more, each run's
+ * tree gives every function's self and total in that run, matched to the
+ * side's functions by key (both sorted by it, then merged). One run, or
+ * none labelled: s->n_runs stays 0.
+ */
+static int load_runs(const char *what, const char *path, struct store_db *db,
+		     struct store_query *q, const char *filter, struct side *s)
+{
+	struct store_label_value *v = NULL;
+	const struct cmp_input **by_key = NULL;
+	size_t nv = 0;
+	int err;
+
+	err = store_db__label_values(db, q, "run", &v, &nv);
+	if (err) {
+		cli_error("cannot read the runs of the %s profile %s: %s (%s)", what, path,
+			  store_strerror(err), store_db__errmsg(db));
+		return err;
+	}
+	if (nv < 2)
+		goto out;
+	s->run_samples = calloc(nv, sizeof(*s->run_samples));
+	s->run_counts = calloc(2 * (s->n ? s->n : 1) * nv, sizeof(*s->run_counts));
+	by_key = calloc(s->n ? s->n : 1, sizeof(*by_key));
+	if (!s->run_samples || !s->run_counts || !by_key) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		by_key[i] = &s->in[i];
+	qsort(by_key, s->n, sizeof(*by_key), cmp_input_ptr_by_key);
+	for (size_t r = 0; r < nv; r++) {
+		struct store_filter *flt = NULL;
+		struct store_query rq = *q;
+		struct store_tree *t = NULL;
+		struct cmp_input *in = NULL;
+		char *text = run_filter(filter, v[r].value), *msg = NULL;
+		size_t n = 0, i = 0;
+
+		err = text ? store_filter__parse(text, &flt, &msg) : -ENOMEM;
+		if (err) {
+			cli_error("cannot select run '%s' of the %s profile %s: %s", v[r].value, what,
+				  path, msg ? msg : strerror(-err));
+			free(msg);
+			free(text);
+			goto fail;
+		}
+		free(text);
+		rq.filter = flt;
+		err = store_db__query_tree(db, &rq, &t);
+		store_filter__free(flt);
+		if (err) {
+			cli_error("cannot read run '%s' of the %s profile %s: %s (%s)", v[r].value,
+				  what, path, store_strerror(err), store_db__errmsg(db));
+			goto fail;
+		}
+		s->run_samples[r] = store_tree__size(t) ? store_tree__node(t, 0)->total : 0;
+		err = function_table(t, &in, &n);
+		if (err) {
+			store_tree__free(t);
+			cli_error("cannot compare the %s profile %s: %s", what, path, strerror(-err));
+			goto fail;
+		}
+		qsort(in, n, sizeof(*in), cmp_input_by_key);
+		for (size_t j = 0; j < n; j++) {
+			int c = -1;
+
+			while (i < s->n && (c = input_key_cmp(by_key[i], &in[j])) < 0)
+				i++;
+			if (i < s->n && c == 0) {
+				size_t f = (size_t)(by_key[i] - s->in);
+
+				s->run_counts[(2 * f) * nv + r] = in[j].self;
+				s->run_counts[(2 * f + 1) * nv + r] = in[j].total;
+			}
+		}
+		free(in);
+		store_tree__free(t);
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		s->in[i].run_self = &s->run_counts[(2 * i) * nv];
+		s->in[i].run_total = &s->run_counts[(2 * i + 1) * nv];
+	}
+	s->n_runs = nv;
+out:
+	free(by_key);
+	store_label_values_free(v, nv);
+	return 0;
+fail:
+	free(by_key);
+	store_label_values_free(v, nv);
+	return err;
+}
+
 static int load_side(const char *what, const char *path, const char *from, const char *to,
 		     const char *filter, const char *prefix, struct side *s)
 {
@@ -239,23 +403,28 @@ static int load_side(const char *what, const char *path, const char *from, const
 			cli_error("cannot read the %s profile %s: %s (%s)", what, path,
 				  store_strerror(err), store_db__errmsg(db));
 	}
+	if (!err) {
+		s->samples = store_tree__size(s->tree) ? store_tree__node(s->tree, 0)->total : 0;
+		if (s->samples == 0) {
+			cli_error("the %s profile %s holds no samples%s: record it again, longer",
+				  what, path,
+				  from || to || filter ? " in the given range and filter" : "");
+			err = -ENODATA;
+		}
+	}
+	if (!err) {
+		err = function_table(s->tree, &s->in, &s->n);
+		if (err)
+			cli_error("cannot compare the %s profile %s: %s", what, path, strerror(-err));
+	}
+	if (!err)
+		err = load_runs(what, path, db, &q, filter, s);
 	store_filter__free(flt);
 	store_db__close(db);
 	if (tmp) {
 		cli_remove_db(tmp);
 		free(tmp);
 	}
-	if (err)
-		return err;
-	s->samples = store_tree__size(s->tree) ? store_tree__node(s->tree, 0)->total : 0;
-	if (s->samples == 0) {
-		cli_error("the %s profile %s holds no samples%s: record it again, longer", what, path,
-			  from || to || filter ? " in the given range and filter" : "");
-		return -ENODATA;
-	}
-	err = function_table(s->tree, &s->in, &s->n);
-	if (err)
-		cli_error("cannot compare the %s profile %s: %s", what, path, strerror(-err));
 	return err;
 }
 
@@ -268,6 +437,8 @@ static const char *kind_name(int kind)
 		return "inlined";
 	case STORE_FRAME_JIT:
 		return "jit";
+	case STORE_FRAME_PYTHON:
+		return "python";
 	default:
 		return "user";
 	}
@@ -288,6 +459,33 @@ static void fmt_p(double p, char *buf, size_t n)
 		snprintf(buf, n, "%.1e", p);
 	else
 		snprintf(buf, n, "%.3f", p);
+}
+
+/* What the test knew of run-to-run noise, one sentence. */
+static void runs_sentence(FILE *out, const struct diff_args *a, const struct cmp_report *r)
+{
+	if (r->dispersion_assumed && a->cmp.one_run_dispersion >= 1)
+		fprintf(out, "One run per side: the run-to-run noise cannot be seen, so a dispersion "
+			"of %g is assumed (--dispersion; record with --repeat to measure it).",
+			r->assumed_dispersion);
+	else if (r->dispersion_assumed)
+		fprintf(out, "One run per side: the run-to-run noise cannot be seen, so a dispersion "
+			"of %.1f is assumed (each share taken to wander between runs by %g p(1-p), "
+			"as much as real programs do; record with --repeat to measure it).",
+			r->assumed_dispersion, a->cmp.one_run_wander);
+	else
+		fprintf(out, "Runs: base %zu, head %zu; each function's run-to-run noise is "
+			"measured from them (t test on %zu degrees of freedom).",
+			r->base_runs, r->head_runs, r->base_runs + r->head_runs - 2);
+}
+
+/* The spread of a function's share between runs, or "-" with one run. */
+static void fmt_run_sd(const struct cmp_row *row, char *buf, size_t n)
+{
+	if (isfinite(row->run_sd_pp))
+		snprintf(buf, n, "%.2f", row->run_sd_pp);
+	else
+		snprintf(buf, n, "-");
 }
 
 enum section {
@@ -341,18 +539,20 @@ static void print_text(FILE *out, const struct diff_args *a, const struct cmp_re
 		(unsigned long long)r->base_samples, a->head, (unsigned long long)r->head_samples);
 	fprintf(out, "threshold %.2f points of share, alpha %g, Holm-corrected over %zu tests\n",
 		a->cmp.threshold_pp, a->cmp.alpha, r->n_tests);
+	runs_sentence(out, a, r);
+	fputc('\n', out);
 	for (int s = 0; s < SEC__COUNT; s++) {
 		size_t shown = 0, n = section_size(r, s, &a->cmp);
 
 		if (!n)
 			continue;
 		fprintf(out, "\n%s (%zu)\n", section_title[s], n);
-		fprintf(out, "  %-6s %8s %8s %8s  %-19s %8s  %s\n", "metric", "base", "head",
-			"change", "interval (points)", "p (adj)", "function");
+		fprintf(out, "  %-6s %8s %8s %8s %8s %7s  %-19s %8s  %s\n", "metric", "base", "head",
+			"change", "noise", "run sd", "interval (points)", "p (adj)", "function");
 		for (size_t i = 0; i < r->n_rows; i++) {
 			const struct cmp_row *row = &r->rows[i];
 			const char *mod = module_file(row->module);
-			char p[32], ci[48];
+			char p[32], ci[48], sd[32];
 
 			if (!in_section(row, s, &a->cmp))
 				continue;
@@ -362,9 +562,11 @@ static void print_text(FILE *out, const struct diff_args *a, const struct cmp_re
 			}
 			fmt_p(row->p_adjusted, p, sizeof(p));
 			snprintf(ci, sizeof(ci), "[%+.2f, %+.2f]", row->ci_low_pp, row->ci_high_pp);
-			fprintf(out, "  %-6s %7.2f%% %7.2f%% %+8.2f  %-19s %8s  %s%s%s%s\n",
+			fmt_run_sd(row, sd, sizeof(sd));
+			fprintf(out, "  %-6s %7.2f%% %7.2f%% %+8.2f %8.2f %7s  %-19s %8s  %s%s%s%s\n",
 				row->metric == CMP_SELF ? "self" : "total",
-				100 * row->base_share, 100 * row->head_share, row->delta_pp, ci, p,
+				100 * row->base_share, 100 * row->head_share, row->delta_pp,
+				row->noise_pp, sd, ci, p,
 				row->name, mod ? " [" : "", mod ? mod : "", mod ? "]" : "");
 		}
 	}
@@ -400,17 +602,20 @@ static void print_markdown(FILE *out, const struct diff_args *a, const struct cm
 		r->n_improvements, r->n_improvements == 1 ? "" : "s",
 		(unsigned long long)r->base_samples, (unsigned long long)r->head_samples,
 		a->cmp.threshold_pp, a->cmp.alpha, r->n_tests);
+	runs_sentence(out, a, r);
+	fputs(" Noise: the standard deviation of the change that sampling and run-to-run "
+	      "noise give; run sd: how much the function's share moves between runs.\n", out);
 	for (int s = 0; s < SEC__COUNT; s++) {
 		size_t shown = 0, n = section_size(r, s, &a->cmp);
 
 		if (!n)
 			continue;
 		fprintf(out, "\n#### %s (%zu)\n\n", section_title[s], n);
-		fprintf(out, "| function | module | metric | base | head | change (points) | interval | p (adj) |\n");
-		fprintf(out, "| --- | --- | --- | ---: | ---: | ---: | --- | ---: |\n");
+		fprintf(out, "| function | module | metric | base | head | change (points) | noise | run sd | interval | p (adj) |\n");
+		fprintf(out, "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |\n");
 		for (size_t i = 0; i < r->n_rows; i++) {
 			const struct cmp_row *row = &r->rows[i];
-			char p[32];
+			char p[32], sd[32];
 
 			if (!in_section(row, s, &a->cmp))
 				continue;
@@ -423,10 +628,11 @@ static void print_markdown(FILE *out, const struct diff_args *a, const struct cm
 			md_cell(out, row->name);
 			fputs("` | ", out);
 			md_cell(out, module_file(row->module));
-			fprintf(out, " | %s | %.2f%% | %.2f%% | %+.2f | [%+.2f, %+.2f] | %s |\n",
+			fmt_run_sd(row, sd, sizeof(sd));
+			fprintf(out, " | %s | %.2f%% | %.2f%% | %+.2f | ±%.2f | %s | [%+.2f, %+.2f] | %s |\n",
 				row->metric == CMP_SELF ? "self" : "total",
 				100 * row->base_share, 100 * row->head_share, row->delta_pp,
-				row->ci_low_pp, row->ci_high_pp, p);
+				row->noise_pp, sd, row->ci_low_pp, row->ci_high_pp, p);
 		}
 	}
 }
@@ -445,9 +651,14 @@ static void print_json(FILE *out, const struct diff_args *a, const struct cmp_re
 
 	fputs("{\"version\":1,\"base\":{\"path\":", out);
 	common_json_string(out, a->base);
-	fprintf(out, ",\"samples\":%llu},\"head\":{\"path\":", (unsigned long long)r->base_samples);
+	fprintf(out, ",\"samples\":%llu,\"runs\":%zu},\"head\":{\"path\":",
+		(unsigned long long)r->base_samples, r->base_runs);
 	common_json_string(out, a->head);
-	fprintf(out, ",\"samples\":%llu},", (unsigned long long)r->head_samples);
+	fprintf(out, ",\"samples\":%llu,\"runs\":%zu},\"dispersion_assumed\":%s,",
+		(unsigned long long)r->head_samples, r->head_runs,
+		r->dispersion_assumed ? "true" : "false");
+	json_num(out, "assumed_dispersion", r->dispersion_assumed ? r->assumed_dispersion : NAN,
+		 true);
 	json_num(out, "threshold_pp", a->cmp.threshold_pp, true);
 	json_num(out, "alpha", a->cmp.alpha, true);
 	fprintf(out, "\"min_samples\":%llu,\"tests\":%zu,\"regressions\":%zu,\"improvements\":%zu,"
@@ -472,6 +683,9 @@ static void print_json(FILE *out, const struct diff_args *a, const struct cmp_re
 		json_num(out, "ci_high_pp", row->ci_high_pp, true);
 		json_num(out, "p_value", row->p_value, true);
 		json_num(out, "p_adjusted", row->p_adjusted, true);
+		json_num(out, "dispersion", row->dispersion, true);
+		json_num(out, "noise_pp", row->noise_pp, true);
+		json_num(out, "run_sd_pp", row->run_sd_pp, true);
 		fprintf(out, "\"tested\":%s,\"regression\":%s,\"improvement\":%s}",
 			row->tested ? "true" : "false", row->regression ? "true" : "false",
 			row->improvement ? "true" : "false");
@@ -496,12 +710,15 @@ static void html_intro(FILE *out, const struct diff_args *a, const struct cmp_re
 	web_html_escape(out, a->head);
 	fprintf(out, "</code>: %llu samples. Threshold %.2f points of share, alpha %g, "
 		"Holm-corrected over %zu tests. In the flame graph below, red grew and "
-		"blue shrank (share of samples, head vs base).</p>",
+		"blue shrank (share of samples, head vs base). ",
 		(unsigned long long)r->head_samples, a->cmp.threshold_pp, a->cmp.alpha, r->n_tests);
+	runs_sentence(out, a, r);
+	fputs("</p>", out);
 	fputs("<table id=\"diff-table\" style=\"border-collapse:collapse\"><thead><tr>"
 	      "<th align=left>verdict</th><th align=left>function</th><th align=left>module</th>"
 	      "<th>metric</th><th align=right>base</th><th align=right>head</th>"
-	      "<th align=right>change (points)</th><th>interval</th><th align=right>p (adj)</th>"
+	      "<th align=right>change (points)</th><th align=right>noise</th><th>interval</th>"
+	      "<th align=right>p (adj)</th>"
 	      "</tr></thead><tbody>", out);
 	for (int sec = 0; sec < SEC__COUNT; sec++) {
 		for (size_t i = 0; i < r->n_rows; i++) {
@@ -520,9 +737,11 @@ static void html_intro(FILE *out, const struct diff_args *a, const struct cmp_re
 			fputs("</code></td><td>", out);
 			web_html_escape(out, module_file(row->module));
 			fprintf(out, "</td><td>%s</td><td align=right>%.2f%%</td><td align=right>%.2f%%</td>"
-				"<td align=right>%+.2f</td><td>[%+.2f, %+.2f]</td><td align=right>%s</td></tr>",
+				"<td align=right>%+.2f</td><td align=right>&plusmn;%.2f</td>"
+				"<td>[%+.2f, %+.2f]</td><td align=right>%s</td></tr>",
 				row->metric == CMP_SELF ? "self" : "total", 100 * row->base_share,
-				100 * row->head_share, row->delta_pp, row->ci_low_pp, row->ci_high_pp, p);
+				100 * row->head_share, row->delta_pp, row->noise_pp, row->ci_low_pp,
+				row->ci_high_pp, p);
 		}
 	}
 	fputs("</tbody></table></section>", out);
@@ -598,8 +817,11 @@ int cmd_diff(int argc, char **argv)
 		      a.base_from || a.base_to || a.base_filter ? "base-" : "", &base) ||
 	    load_side("head", a.head, a.from, a.to, a.filter, "", &head))
 		goto out;
-	err = cmp_compare(base.in, base.n, base.samples, head.in, head.n, head.samples,
-			  &a.cmp, &r);
+	err = cmp_compare_sides(&(struct cmp_side){ base.in, base.n, base.samples, base.n_runs,
+						    base.run_samples },
+				&(struct cmp_side){ head.in, head.n, head.samples, head.n_runs,
+						    head.run_samples },
+				&a.cmp, &r);
 	if (err) {
 		cli_error("cannot compare the profiles: %s", strerror(-err));
 		goto out;

@@ -20,6 +20,7 @@ static const struct {
 	{ "import", cmd_import, "turn a pprof profile made elsewhere into a database" },
 	{ "agent", cmd_agent, "profile the whole system all the time and serve the web UI" },
 	{ "serve", cmd_serve, "serve the web UI over an existing database (read-only)" },
+	{ "fleet-init", cmd_fleet_init, "create the fleet tables in ClickHouse (a server or a cluster)" },
 };
 
 static void usage(FILE *out)
@@ -28,11 +29,12 @@ static void usage(FILE *out)
 		"Usage: ember [--version] [--help] COMMAND [ARGS...]\n"
 		"\n"
 		"Ember is a continuous CPU profiler for Linux: eBPF sampling of kernel and\n"
-		"user stacks on every CPU, stored in SQLite.\n"
+		"user stacks on every CPU, stored in SQLite (and shipped to ClickHouse for\n"
+		"a fleet: ember agent --remote).\n"
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nRun 'ember COMMAND --help' for a command's options.\n");
 }
 

@@ -52,11 +52,14 @@ struct record_args {
 	double threshold_pp;
 	enum sampler_unwind unwind;
 	unsigned snapshot_bytes;
+	bool bpf_path_stats;
 	bool no_demangle;
+	bool no_python;
 	uint64_t symbolizer_mb;  /* 0: the symbolizer's default bound */
 	const char *cache_dir;   /* NULL: the session's default */
 	char **command;
 	char labels[4096]; /* "k=v,k=v" from --label, "" when none */
+	char run_labels[4200]; /* --repeat: labels and this run's run=N */
 	bool append;
 	struct cli_file_opts files; /* --group, --force */
 };
@@ -105,7 +108,9 @@ static void record_usage(FILE *out)
 		"                        8192, as perf; at most 32768)\n"
 		"  -r, --repeat N        run the command N times into the same database, so\n"
 		"                        a short benchmark gathers enough samples for\n"
-		"                        ember diff (stops at the first failing run)\n"
+		"                        ember diff (stops at the first failing run);\n"
+		"                        each run's samples carry the label run=1..N,\n"
+		"                        so that ember diff sees how much runs differ\n"
 		"  -t, --threshold PCT   the change, in points of share, the summary says\n"
 		"                        how many samples ember diff needs to detect\n"
 		"                        (default 1.0)\n"
@@ -114,6 +119,11 @@ static void record_usage(FILE *out)
 		"                        set (default 16384); when either fills up, samples\n"
 		"                        take a slower path and are still kept\n"
 		"      --no-demangle     keep C++ and Rust function names mangled\n"
+		"      --bpf-path-stats  measure: time each part of the per-sample BPF\n"
+		"                        program and print what each costs (adds two\n"
+		"                        clock reads per part; bench/README.md)\n"
+		"      --no-python       do not walk CPython's frames: Python processes\n"
+		"                        keep their native stacks (the interpreter's)\n"
 		"      --symbolizer-memory MB  bound on what the symbolizer keeps of\n"
 		"                        binaries (symbols, DWARF, caches; default 256);\n"
 		"                        least recently used binaries are unloaded and\n"
@@ -179,6 +189,8 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		{ "stack-map-entries", required_argument, NULL, 'S' },
 		{ "counts-map-entries", required_argument, NULL, 'C' },
 		{ "no-demangle", no_argument, NULL, 'N' },
+		{ "no-python", no_argument, NULL, 'P' },
+		{ "bpf-path-stats", no_argument, NULL, 'T' },
 		{ "symbolizer-memory", required_argument, NULL, 'Y' },
 		{ "cache-dir", required_argument, NULL, 'K' },
 		{ "label", required_argument, NULL, 'l' },
@@ -216,6 +228,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		case 'N':
 			a->no_demangle = true;
 			break;
+		case 'T':
+			a->bpf_path_stats = true;
+			break;
 		case 'Y':
 			if (cli_parse_uint("--symbolizer-memory", optarg, 1, 1 << 20, &v))
 				return -EINVAL;
@@ -247,6 +262,9 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 			break;
 		case 'i':
 			a->idle = true;
+			break;
+		case 'P':
+			a->no_python = true;
 			break;
 		case 'u':
 			if (!strcmp(optarg, "fp")) {
@@ -319,11 +337,46 @@ static int parse_args(int argc, char **argv, struct record_args *a)
 		cli_error("--repeat needs a command to run again");
 		return -EINVAL;
 	}
+	if (a->repeat > 1 && (!strncmp(a->labels, "run=", 4) || strstr(a->labels, ",run="))) {
+		cli_error("--label run=...: with --repeat, ember labels each run run=1..N itself");
+		return -EINVAL;
+	}
 	if (!a->command && !a->n_pids && !a->all) {
 		cli_error("nothing to profile: give a command after '--', -p PID, or -a");
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/*
+ * --repeat: the labels of run number run (--label's, then run=N). Runs
+ * continue the numbering of the runs a file --append'ed to holds.
+ */
+static void set_run_labels(struct record_args *a, struct session *s, unsigned run)
+{
+	snprintf(a->run_labels, sizeof(a->run_labels), "%s%srun=%u", a->labels,
+		 a->labels[0] ? "," : "", run);
+	session__set_extra_labels(s, a->run_labels);
+}
+
+static unsigned runs_in_file(struct store_db *db)
+{
+	struct store_label_value *v = NULL;
+	struct store_query q;
+	unsigned most = 0;
+	size_t n = 0;
+
+	store_query_init(&q);
+	if (store_db__label_values(db, &q, "run", &v, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned long r = strtoul(v[i].value, NULL, 10);
+
+		if (r > most && r < 1000000)
+			most = (unsigned)r;
+	}
+	store_label_values_free(v, n);
+	return most;
 }
 
 /* A zombie has exited: it only waits for its parent to reap it. */
@@ -456,6 +509,29 @@ static void print_debug_issues(const struct session_totals *t)
 			pct(frames, t->frames), (unsigned long long)frames);
 }
 
+/* The Python processes, when there were any. */
+static void print_python(const struct session_python_totals *p)
+{
+	if (!p->processes && !p->unsupported)
+		return;
+	fputs("ember:   python: ", stderr);
+	if (p->processes) {
+		fprintf(stderr, "%llu process%s: %.1f%% of their samples with Python frames "
+			"(%llu of %llu), %.1f%% of Python frames named",
+			(unsigned long long)p->processes, p->processes == 1 ? "" : "es",
+			pct(p->with_python, p->samples), (unsigned long long)p->with_python,
+			(unsigned long long)p->samples, pct(p->named, p->frames));
+		if (p->stale)
+			fprintf(stderr, " (%llu code objects freed before they were read)",
+				(unsigned long long)p->stale);
+	}
+	if (p->unsupported)
+		fprintf(stderr, "%s%llu process%s of a Python version Ember does not know "
+			"(native stacks only)", p->processes ? "; " : "",
+			(unsigned long long)p->unsupported, p->unsupported == 1 ? "" : "es");
+	fputs("; per process: ember report --coverage\n", stderr);
+}
+
 static void print_summary(const struct record_args *a, const struct session_totals *t,
 			  double seconds)
 {
@@ -490,6 +566,15 @@ static void print_summary(const struct record_args *a, const struct session_tota
 	}
 	if (recovered)
 		fprintf(stderr, "ember:   events (samples kept): %s\n", buf);
+
+	n = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < SAMPLER_PATH__COUNT && a->bpf_path_stats; i++)
+		n += snprintf(buf + n, sizeof(buf) - n, "%s%s %llu x %.0f ns", n ? ", " : "",
+			      sampler_path_name(i), (unsigned long long)t->path_runs[i],
+			      t->path_runs[i] ? (double)t->path_ns[i] / t->path_runs[i] : 0.0);
+	if (n)
+		fprintf(stderr, "ember:   BPF per-sample parts (runs x mean): %s\n", buf);
 
 	fprintf(stderr, "ember:   user stacks: %.1f%% of samples from user processes; "
 		"frames symbolized: %.1f%% (%llu of %llu)",
@@ -527,6 +612,7 @@ static void print_summary(const struct record_args *a, const struct session_tota
 			"(their stacks pass through code without them)",
 			(unsigned long long)t->auto_fp_kept_dwarf);
 	fputc('\n', stderr);
+	print_python(&t->python);
 	if (a->command) {
 		/* 95% power after a correction for ~10 tests (Holm's first
 		 * step): bench/diff-power finds this close to what ember diff
@@ -628,7 +714,7 @@ int cmd_record(int argc, char **argv)
 	struct session_totals totals;
 	struct sigaction sa = {0};
 	struct rusage child_usage = {0}, usage;
-	unsigned runs = 0;
+	unsigned runs = 0, first_run = 1;
 	pid_t child = -1;
 	int wstatus = 0, err, status = EXIT_RUNTIME;
 	bool child_done = false, forwarded = false, flush_failed = false;
@@ -664,7 +750,9 @@ int cmd_record(int argc, char **argv)
 	so.stack_map_entries = a.stack_entries;
 	so.counts_map_entries = a.counts_entries;
 	so.unwind = a.unwind;
+	so.no_python = a.no_python;
 	so.snapshot_bytes = a.snapshot_bytes;
+	so.bpf_path_stats = a.bpf_path_stats;
 	so.sym.no_demangle = a.no_demangle;
 	so.sym.max_memory = a.symbolizer_mb << 20;
 	so.sym.cache_dir = a.cache_dir;
@@ -680,6 +768,11 @@ int cmd_record(int argc, char **argv)
 	if (err)
 		goto out;
 	session__set_store(s, db);
+	if (a.repeat > 1) {
+		if (a.append)
+			first_run += runs_in_file(db);
+		set_run_labels(&a, s, first_run);
+	}
 
 	join_command(a.command, cmdline, sizeof(cmdline));
 	store_db__set_meta(db, "status", "recording");
@@ -738,7 +831,18 @@ int cmd_record(int argc, char **argv)
 			 * were asked to stop. */
 			if (runs < a.repeat && exit_status_of(wstatus) == 0 && !forwarded &&
 			    !got_stop_signal) {
-				int st = start_command(&a, s, &child);
+				int st;
+
+				/* Every sample of the run that ended is in the
+				 * kernel's maps now: drained under its label,
+				 * the next run gets its own. */
+				err = session__flush(s);
+				if (err && err != -EINTR)
+					cli_warn("flush between runs: %s",
+						 session__flush_error(s) ? session__flush_error(s)
+									 : strerror(-err));
+				set_run_labels(&a, s, first_run + runs);
+				st = start_command(&a, s, &child);
 
 				if (st) {
 					wstatus = st << 8; /* as if the run exited st */

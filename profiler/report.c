@@ -255,6 +255,36 @@ static void print_unwind_quality(struct store_db *db, FILE *out)
 	free(q);
 }
 
+/* Per Python process: samples, and the share that got Python frames. */
+static int print_python_coverage(struct store_db *db, FILE *out)
+{
+	struct store_python_coverage *c = NULL;
+	size_t n = 0;
+	int err;
+
+	err = store_db__query_python_coverage(db, NULL, &c, &n);
+	if (err || n == 0)
+		return err;
+	fprintf(out, "\n%10s %9s %9s  %-20s %s\n", "SAMPLES", "PYTHON%", "NAMED%",
+		"CPYTHON OFFSETS", "PROCESS (samples of Python processes with Python frames, "
+		"and Python frames named)");
+	for (size_t i = 0; i < n; i++) {
+		bool unsupported = strstr(c[i].interpreter, "unsupported") != NULL;
+
+		char named[16] = "        -";
+
+		if (c[i].frames)
+			snprintf(named, sizeof(named), "%8.2f%%", 100.0 * c[i].named / c[i].frames);
+		fprintf(out, "%10llu %8.2f%% %9s  %-20s %s [%u]%s\n",
+			(unsigned long long)c[i].samples,
+			c[i].samples ? 100.0 * c[i].with_python / c[i].samples : 0.0, named,
+			c[i].interpreter, c[i].process, c[i].pid,
+			unsupported ? ": a version Ember does not know, native stacks only" : "");
+	}
+	store_python_coverage__free(c, n);
+	return 0;
+}
+
 static int print_coverage(struct store_db *db, FILE *out)
 {
 	struct store_coverage *c = NULL;
@@ -284,7 +314,7 @@ static int print_coverage(struct store_db *db, FILE *out)
 		fprintf(out, "(no symbolization coverage recorded in this file)\n");
 	store_coverage__free(c, n);
 	print_unwind_quality(db, out);
-	return 0;
+	return print_python_coverage(db, out);
 }
 
 /* Samples the recording lost are not in the report: say so. Cheap: the

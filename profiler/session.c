@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "common.h"
 #include "coverage.h"
+#include "python.h"
 #include "unwind_auto.h"
 #include "ustack.h"
 #include "young.h"
@@ -52,6 +53,7 @@ struct session {
 	struct session_options opts;
 	struct sampler *sampler;
 	struct sym_session *sym;
+	struct session_python *python;
 	struct store_db *db;
 	char host[256];
 
@@ -180,7 +182,7 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 		.extra = s->opts.extra_labels,
 	};
 	uint64_t uips[SAMPLER_MAX_STACK_DEPTH + 1], caller;
-	size_t nu = MIN(smp->n_uips, (size_t)SAMPLER_MAX_STACK_DEPTH), n = 0, first;
+	size_t nu = MIN(smp->n_uips, (size_t)SAMPLER_MAX_STACK_DEPTH), n = 0, first, n_user, merged;
 	const char *leaf_module = NULL;
 	struct sym_frame f;
 	bool complete;
@@ -227,6 +229,7 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 			to_store_frame(&s->inl[k], &s->frames[first + n++]);
 		}
 	}
+	n_user = n;
 	if (nu) {
 		if (unwind_end == UNWIND_FP)
 			/* The outermost frame, or the one below it when the
@@ -249,6 +252,14 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 			n++;
 		}
 	}
+	/* A Python thread's frames take the place of the interpreter's
+	 * native frames that ran them (the user frames are at frames[1..]). */
+	merged = n_user;
+	err = session_python__merge(s->python, s->sym, smp, &s->frames[1], &merged,
+				    MAX_FRAMES - 1 - MIN(smp->n_kips, (size_t)MAX_FRAMES - 1));
+	if (err)
+		return err;
+	n = n - n_user + merged;
 	for (size_t i = smp->n_kips; i-- > 0 && first + n < MAX_FRAMES;) {
 		uint64_t a = smp->kips[i];
 
@@ -295,19 +306,48 @@ static void write_buffered(void *ctx, const struct sampler_sample *smp, int unwi
 
 /* ---- the sampler's callbacks ------------------------------------------- */
 
-static void on_process(void *ctx, uint32_t tgid, bool exec)
+/*
+ * A process announced: at its first sample (snapshotted at once), or at
+ * its exec, which the loop reads at its next wake-up: snapshotted then
+ * only when --unwind auto has to judge its executable (one it has not
+ * judged before; a known one got its choice from the kernel at exec),
+ * else first read when it is 5 ms older, or never if it exits first.
+ */
+static void on_process(void *ctx, uint32_t tgid, bool exec, bool known)
+{
+	struct session *s = ctx;
+	bool young = young__seen(s->young, s->sym, tgid, exec, s->autou && exec && !known);
+
+	if (s->autou)
+		unwind_auto__process(s->autou, s->sym, tgid, exec, known);
+	if (!s->opts.no_python)
+		session_python__note(s->python, s->sym, s->sampler, tgid, exec, young);
+}
+
+/* A young process re-read (libpython is mapped by ld.so, after the exec). */
+static void on_young_reread(void *ctx, uint32_t tgid)
 {
 	struct session *s = ctx;
 
-	young__seen(s->young, s->sym, tgid, exec);
-	if (s->autou)
-		unwind_auto__process(s->autou, s->sym, tgid, exec);
+	if (!s->opts.no_python)
+		session_python__note(s->python, s->sym, s->sampler, tgid, false, true);
+}
+
+/* Buffer a sample for the flush; its Python frames are named now, while
+ * their code objects exist. */
+static int buffer(struct session *s, const struct sampler_sample *smp, int tag)
+{
+	if (smp->n_py &&
+	    session_python__arrived(s->python, s->sym, smp->tgid, smp->py, smp->n_py) < 0)
+		return -ENOMEM;
+	return aggregate__add(s->agg, smp, tag);
 }
 
 static void on_exit_ev(void *ctx, uint32_t tgid)
 {
 	struct session *s = ctx;
 
+	young__exit(s->young, s->sym, tgid);
 	if (s->autou)
 		unwind_auto__exit(s->autou, tgid);
 	if (!array_grow((void **)&s->exited, &s->cap_exited, s->n_exited + 1, sizeof(tgid)))
@@ -320,7 +360,7 @@ static int buffer_sample(void *ctx, const struct sampler_sample *smp)
 {
 	struct session *s = ctx;
 
-	return aggregate__add(s->agg, smp, UNWIND_FP);
+	return buffer(s, smp, UNWIND_FP);
 }
 
 /* The stacks of the drain. */
@@ -346,6 +386,9 @@ static int unwind_sample(struct session *s, const struct sampler_dwarf_sample *d
 		.uips = s->unwind_ips,
 		.user_task = true,
 		.count = 1,
+		.py = d->py,
+		.n_py = d->n_py,
+		.py_end = d->py_end,
 	};
 	enum sym_unwind_end end;
 	uint64_t t0 = common_now_ns();
@@ -373,7 +416,7 @@ static int buffer_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
 	enum sym_unwind_end end;
 	int err = unwind_sample(s, d, &smp, &end);
 
-	return err ? err : aggregate__add(s->agg, &smp, end);
+	return err ? err : buffer(s, &smp, end);
 }
 
 static int write_dwarf_sample(void *ctx, const struct sampler_dwarf_sample *d)
@@ -422,6 +465,7 @@ int session__new(const struct session_options *opts,
 		.counts_map_entries = opts->counts_map_entries,
 		.unwind = opts->unwind,
 		.snapshot_bytes = opts->snapshot_bytes,
+		.path_stats = opts->bpf_path_stats,
 	};
 	struct session *s;
 	int err;
@@ -432,7 +476,9 @@ int session__new(const struct session_options *opts,
 	s->opts = *opts;
 	if (!s->opts.flush_seconds)
 		s->opts.flush_seconds = 10;
-	if (gethostname(s->host, sizeof(s->host) - 1) != 0)
+	if (opts->host)
+		snprintf(s->host, sizeof(s->host), "%s", opts->host);
+	else if (gethostname(s->host, sizeof(s->host) - 1) != 0)
 		snprintf(s->host, sizeof(s->host), "localhost");
 
 	/* The symbolizer's on-disk cache, unless the caller chose: a
@@ -454,6 +500,9 @@ int session__new(const struct session_options *opts,
 	if (err)
 		goto fail;
 	err = sym_session__new(&s->opts.sym, &s->sym);
+	if (err)
+		goto fail;
+	err = session_python__new(&s->python);
 	if (err)
 		goto fail;
 	err = sampler__open(&so, &s->sampler);
@@ -515,6 +564,11 @@ void session__set_store(struct session *s, struct store_db *db)
 	s->db = db;
 }
 
+void session__set_extra_labels(struct session *s, const char *labels)
+{
+	s->opts.extra_labels = labels;
+}
+
 void session__free(struct session *s)
 {
 	if (!s)
@@ -522,6 +576,7 @@ void session__free(struct session *s)
 	unwind_auto__free(s->autou);
 	sampler__free(s->sampler);
 	sym_session__free(s->sym);
+	session_python__free(s->python);
 	aggregate__free(s->agg);
 	coverage__free(s->cov);
 	young__free(s->young);
@@ -547,6 +602,7 @@ int session__reset_symbolizer(struct session *s)
 		s->refused_before[i] += st.refused[i];
 	sym_session__free(s->sym);
 	s->sym = fresh;
+	session_python__rescan(s->python, s->sym, s->sampler);
 	/* Their module names were borrowed from the old session. */
 	coverage__reset(s->cov);
 	young__reset(s->young);
@@ -663,6 +719,8 @@ static int flush(struct session *s, bool early)
 	if (!s->has_flush_error) {
 		err = coverage__write_flush(s->cov, s->db);
 		if (!err)
+			err = session_python__write(s->python, s->db);
+		if (!err)
 			err = write_counters(s);
 		if (!err && s->lost_in_flush == 0)
 			err = store_db__commit(s->db);
@@ -689,8 +747,10 @@ static int flush(struct session *s, bool early)
 	s->totals.flushes++;
 	coverage__clear_flush(s->cov);
 
-	for (size_t i = 0; i < s->n_exited; i++)
+	for (size_t i = 0; i < s->n_exited; i++) {
 		sym_session__forget_process(s->sym, s->exited[i]);
+		session_python__forget(s->python, s->exited[i]);
+	}
 	s->n_exited = 0;
 
 	s->bucket_start_s = now_s;
@@ -728,7 +788,7 @@ int session__run_once(struct session *s, int timeout_ms)
 	 * the next one due even when the ring buffer is quiet. */
 	timeout_ms = young__timeout_ms(s->young, now, timeout_ms);
 	err = sampler__poll(s->sampler, timeout_ms, &wait_callbacks, s);
-	young__refresh(s->young, s->sym);
+	young__refresh(s->young, s->sym, on_young_reread, s);
 	budget__check(s->budget, s->sym);
 	return err < 0 ? err : 0;
 }
@@ -783,9 +843,14 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 		unwind_auto__counts(s->autou, &ret_totals->auto_fp,
 				    &ret_totals->auto_fp_kept_dwarf);
 	sampler__stats(s->sampler, ret_totals->sampler);
+	if (sampler__path_stats(s->sampler, ret_totals->path_ns, ret_totals->path_runs) < 0) {
+		memset(ret_totals->path_ns, 0, sizeof(ret_totals->path_ns));
+		memset(ret_totals->path_runs, 0, sizeof(ret_totals->path_runs));
+	}
 	sym_session__stats(s->sym, &ret_totals->sym);
 	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
 		ret_totals->sym.refused[i] += s->refused_before[i];
+	session_python__totals(s->python, s->sym, &ret_totals->python);
 }
 
 const char *session__flush_error(const struct session *s)

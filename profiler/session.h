@@ -17,6 +17,7 @@
 #include "sampler.h"
 #include "storage.h"
 #include "symbolizer.h"
+#include "python.h"
 
 struct session_options {
 	unsigned freq_hz;
@@ -26,8 +27,12 @@ struct session_options {
 	unsigned stack_map_entries;  /* 0 = sampler default */
 	unsigned counts_map_entries; /* 0 = sampler default */
 	enum sampler_unwind unwind;  /* fp, dwarf or auto */
+	bool no_python;              /* do not walk CPython's frames */
 	unsigned snapshot_bytes;     /* DWARF stack copy; 0 = default */
+	bool bpf_path_stats;         /* time the per-sample program's parts
+	                                (session_totals.path_ns) */
 	const char *extra_labels;    /* "k=v,k=v" or NULL */
+	const char *host;            /* the host label; NULL = gethostname() */
 	struct sym_options sym;      /* symbolizer options (zero: defaults) */
 	const struct store_policy *policy; /* retention; NULL = defaults */
 	unsigned maintain_seconds;   /* run retention this often; 0 = 600 */
@@ -84,7 +89,11 @@ struct session_totals {
 	uint64_t maintain_runs;      /* retention runs, and those that failed */
 	uint64_t maintain_errors;
 	uint64_t sampler[SAMPLER_STAT__COUNT];
+	/* with bpf_path_stats: ns in each part of the per-sample program,
+	 * and the samples that ran it (zero without) */
+	uint64_t path_ns[SAMPLER_PATH__COUNT], path_runs[SAMPLER_PATH__COUNT];
 	struct sym_stats sym;
+	struct session_python_totals python;
 };
 
 struct session;
@@ -107,6 +116,11 @@ void session_explain_error(int err, const char *cmd, const char *hint);
 /* Set the store the flushes write to (borrowed; must outlive the session).
  * Must be called before the first session__run_once()/session__flush(). */
 void session__set_store(struct session *s, struct store_db *db);
+
+/* Label the samples of later flushes with labels ("k=v,k=v" or NULL;
+ * borrowed, must outlive the session) instead of opts->extra_labels. To
+ * give each part of a recording its labels, flush before the change. */
+void session__set_extra_labels(struct session *s, const char *labels);
 
 /* Detach everything. Does not flush. NULL is fine. */
 void session__free(struct session *s);

@@ -146,7 +146,7 @@ static void probation_end(struct unwind_auto *a, struct probation *p, bool alive
 }
 
 void unwind_auto__process(struct unwind_auto *a, struct sym_session *sym, uint32_t tgid,
-			  bool exec)
+			  bool exec, bool known)
 {
 	struct probation *p = probation_find(a, tgid);
 	const struct decided_file *d;
@@ -157,6 +157,8 @@ void unwind_auto__process(struct unwind_auto *a, struct sym_session *sym, uint32
 		return;  /* seen again while on probation */
 	if (p)
 		*p = a->probation[--a->n_probation];  /* a new image */
+	if (known)
+		return;  /* the kernel gave it its file's choice at exec */
 	if (sym_session__exe(sym, tgid, &dwarf) < 0)
 		return;
 	if (sym_session__exe_id(sym, tgid, &file) < 0) {

@@ -51,9 +51,11 @@ int unwind_auto__new(struct sampler *sampler, struct unwind_auto **ret_policy);
 void unwind_auto__free(struct unwind_auto *a);
 
 /* A process was announced (its first sample, or an exec: exec = true) and
- * snapshotted in sym: choose its mode. */
+ * snapshotted in sym: choose its mode. known: an exec whose executable
+ * was judged before, and whose choice the kernel gave the process (the
+ * snapshot may not be there: nothing to choose). */
 void unwind_auto__process(struct unwind_auto *a, struct sym_session *sym, uint32_t tgid,
-			  bool exec);
+			  bool exec, bool known);
 
 /*
  * A DWARF-unwound user stack of tgid (ips leaf first, n addresses, ended

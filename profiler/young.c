@@ -57,7 +57,8 @@ void young__reset(struct young *y)
 	y->due_ns = UINT64_MAX;
 }
 
-void young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec)
+bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec,
+		 bool read_now)
 {
 	uint64_t now = common_now_ns();
 	bool listed;
@@ -67,19 +68,20 @@ void young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool e
 		;
 	/* Listed already, or room to list it. */
 	listed = i < y->n || y->n < MAX_YOUNG;
-	/* Snapshot now: the process may be gone by the next flush. Failure
-	 * (already exited) shows up later as unresolved frames. A young
-	 * process is watched: its maps file stays open for the re-reads
-	 * (after an exec, a new one). */
+	/* Snapshot a sampled process now: it may be gone by the next flush.
+	 * Failure (already exited) shows up later as unresolved frames. A
+	 * young process is watched: its maps file stays open for the
+	 * re-reads (after an exec, a new one). An exec waits for its first
+	 * re-read, unless asked for now. */
 	if (!listed)
 		sym_session__note_process(sym, tgid);
-	else if (exec)
-		sym_session__watch_process(sym, tgid);
-	else
+	else if (!exec)
 		sym_session__refresh_process(sym, tgid);
+	else if (read_now)
+		sym_session__watch_process(sym, tgid);
 	/* ... and again while it is young. */
 	if (!listed)
-		return;
+		return false;
 	y->due_ns = MIN(y->due_ns, now + YOUNG_REFRESH_NS);
 	if (i == y->n)
 		y->list[y->n++] = (struct young_process){ tgid, now, now, !exec };
@@ -87,6 +89,17 @@ void young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool e
 		y->list[i] = (struct young_process){ tgid, now, now, false };
 	else
 		y->list[i].sampled = true;
+	return true;
+}
+
+void young__exit(struct young *y, struct sym_session *sym, uint32_t tgid)
+{
+	for (size_t i = 0; i < y->n; i++)
+		if (y->list[i].tgid == tgid) {
+			sym_session__unwatch_process(sym, tgid);
+			y->list[i] = y->list[--y->n];
+			return;
+		}
 }
 
 /* When young process p is next due for a re-read. */
@@ -107,7 +120,8 @@ static uint64_t next_due(const struct young_process *p)
  * listed until it is old (a sample may still make it young for longer),
  * but its maps file is closed once no re-read is due before then.
  */
-void young__refresh(struct young *y, struct sym_session *sym)
+void young__refresh(struct young *y, struct sym_session *sym,
+		    void (*reread)(void *ctx, uint32_t tgid), void *ctx)
 {
 	uint64_t now = common_now_ns(), next = UINT64_MAX;
 	size_t n = 0;
@@ -124,6 +138,8 @@ void young__refresh(struct young *y, struct sym_session *sym)
 			p.last_ns = now;
 			if (sym_session__refresh_process(sym, p.tgid) == -ESRCH)
 				continue;
+			if (reread)
+				reread(ctx, p.tgid);
 			if (next_due(&p) > old_at)
 				sym_session__unwatch_process(sym, p.tgid);
 		}

@@ -4,10 +4,13 @@
  * re-reads of the young ones. A process announced at exec, or at a first
  * sample taken while ld.so was still at work, has a snapshot without its
  * libraries, and a ~30 ms process is gone before the next flush could
- * read it again. So an announced process is snapshotted at once and, while
- * it is young, re-read every few milliseconds (5, 10, 20, 40... ms): for
+ * read it again. So a process announced by a sample is snapshotted at
+ * once, one announced by its exec 5 ms after the loop reads the exec (or
+ * at once when --unwind auto must judge its executable), and, while it is
+ * young, re-read every few milliseconds (5, 10, 20, 40... ms): for
  * YOUNG_NS once sampled, YOUNG_EXEC_NS when it was only announced at its
- * exec (most processes of a busy host's churn are never sampled). A young
+ * exec (most processes of a busy host's churn are never sampled, and one
+ * that exits first is never read: young__exit()). A young
  * process's maps file stays open for its re-reads (the symbolizer's
  * watch), and is closed once no re-read is due before it is old. At most
  * MAX_YOUNG processes are young at a time; beyond, a process is only
@@ -31,13 +34,24 @@ int young__new(struct young **ret_young);
 /* NULL is fine. */
 void young__free(struct young *y);
 
-/* tgid was announced (its first sample, or an exec: exec = true):
- * snapshot it in sym now, and list it for re-reads while it is young. */
-void young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec);
+/* tgid was announced (its first sample, or an exec: exec = true): list it
+ * for re-reads while it is young, and snapshot it in sym now, unless it
+ * was announced by its exec and read_now is false: its first read is then
+ * due 5 ms later (an exec is read up to 50 ms late, and most processes of
+ * a churn exit before they are sampled: young__exit() forgets them
+ * unread). Returns whether it is listed (false: no room, only
+ * snapshotted). */
+bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec,
+		 bool read_now);
 
-/* Re-read in sym the young processes that are due; forget the old ones
- * and those that are gone. */
-void young__refresh(struct young *y, struct sym_session *sym);
+/* tgid exited: no more re-reads. */
+void young__exit(struct young *y, struct sym_session *sym, uint32_t tgid);
+
+/* Re-read in sym the young processes that are due, calling reread(ctx,
+ * tgid) after each (NULL: none); forget the old ones and those that are
+ * gone. */
+void young__refresh(struct young *y, struct sym_session *sym,
+		    void (*reread)(void *ctx, uint32_t tgid), void *ctx);
 
 /* timeout_ms, or less: how long the loop may wait from now_ns before the
  * next re-read is due (with a little slack, so processes started together

@@ -12,6 +12,7 @@ EMBER_BUILD_PACKAGES=(
   libbpf-dev bpftool libelf-dev zlib1g-dev libdeflate-dev libprotobuf-c-dev protobuf-c-compiler
   libsqlite3-dev libunwind-dev libmicrohttpd-dev
   libc6-dbg python3 binutils liblzma-dev libiberty-dev g++ libzstd-dev
+  libcurl4-openssl-dev
 )
 # Needed by the tests (cross-checks and tools the tests drive): the browser
 # tests (tests/web/) run Debian's Chromium under node + playwright-core.
@@ -25,13 +26,22 @@ EMBER_BUILD_PACKAGES=(
 # cppcheck, xz-utils, gzip, sqlite3, nodejs: real programs bench/accuracy
 # and test_accuracy profile against perf. rustc: the Rust fixtures of the
 # name tests (legacy and v0 mangling; Debian's 1.63 takes
-# -C symbol-mangling-version=v0).
+# -C symbol-mangling-version=v0). python3.11 and libpython3.11-dev: the
+# Python tests profile Debian's interpreter, statically linked in
+# python3.11 and shared in libpython3.11 (tests/testprogs/pyembed.c builds
+# against it); python3.11-dbg: its debug information, where Ember reads
+# the interpreter's structure offsets from.
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
   golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip rustc
-  libclang-rt-14-dev
+  python3.11 libpython3.11-dev python3.11-dbg libclang-rt-14-dev
+  clickhouse-server openssl
 )
 # libclang-rt-14-dev: libFuzzer's runtime, for the fuzz suite (build-fuzz).
+# clickhouse-server (Debian's 18.16): the fleet tests start their own
+# servers on loopback ports with temporary data folders (never the
+# system service, which the package installs but does not need running);
+# openssl makes the certificate of the HTTPS case.
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -22,6 +22,8 @@ const char *store_kind_suffix(enum store_frame_kind k)
 		return "_[i]";
 	case STORE_FRAME_JIT:
 		return "_[j]";
+	case STORE_FRAME_PYTHON:
+		return "_[py]";
 	default:
 		return "";
 	}

@@ -45,6 +45,8 @@ typedef Perftools__Profiles__Line Line;
 typedef Perftools__Profiles__Function Function;
 
 #define KERNEL_MODULE "[kernel.kallsyms]"
+/* The mapping of every Python frame (its file is the function's). */
+#define PYTHON_MODULE "[python]"
 
 struct pprof_build {
 	const struct store_tree *t;
@@ -205,6 +207,8 @@ static const char *module_of(const struct store_tree_node *nd)
 {
 	if (nd->kind == STORE_FRAME_KERNEL)
 		return KERNEL_MODULE;
+	if (nd->kind == STORE_FRAME_PYTHON)
+		return PYTHON_MODULE;
 	return nd->module;
 }
 
@@ -313,7 +317,9 @@ static int location_at(struct pprof_build *b, uint32_t i, uint64_t *ret_id,
 		*ret_next = b->memo_next[i];
 		return 0;
 	}
-	/* Count the lines: inlined frames, then the frame they sit in. */
+	/* Count the lines: inlined frames, then the frame they sit in
+	 * (native code the compiler inlined into the interpreter's loop sits
+	 * on the Python frame that loop ran). */
 	for (k = i;; k = store_tree__node(b->t, k)->parent) {
 		nd = store_tree__node(b->t, k);
 		n_lines++;
@@ -322,8 +328,10 @@ static int location_at(struct pprof_build *b, uint32_t i, uint64_t *ret_id,
 			    STORE_FRAME_PROCESS)
 			break;
 	}
+	/* A Python frame's location is in the Python mapping, also with
+	 * native lines inlined on it. */
 	site = store_frame_sites__find(b->sites, first);
-	r = mapping_id(b, first, site, &map_id);
+	r = mapping_id(b, nd->kind == STORE_FRAME_PYTHON ? nd : first, site, &map_id);
 	if (r < 0)
 		return r;
 	len = (2 + 2 * n_lines) * sizeof(*key);

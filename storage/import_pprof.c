@@ -485,6 +485,9 @@ static size_t sample_frames(const struct reader *rd, const Sample *s,
 			if (base.module && (!strncmp(base.module, "[kernel", 7) ||
 					    (l->address >= KERNEL_HALF && base.module[0] != '[')))
 				base.kind = STORE_FRAME_KERNEL;
+			/* Ember's Python frames: their module is their file. */
+			else if (base.module && !strcmp(base.module, "[python]"))
+				base.kind = STORE_FRAME_PYTHON;
 			else if (l->address >= m->memory_start)
 				base.offset = l->address - m->memory_start +
 					      m->file_offset;
@@ -510,6 +513,10 @@ static size_t sample_frames(const struct reader *rd, const Sample *s,
 					 str(rd, f->system_name) : "[unknown]";
 			if (*str(rd, f->filename))
 				frames[n].file = str(rd, f->filename);
+			/* A Python frame's module is its file; native lines
+			 * inlined on it are of no mapping the profile names. */
+			if (base.kind == STORE_FRAME_PYTHON)
+				frames[n].module = k + 1 == l->n_line ? frames[n].file : NULL;
 			if (l->line[k]->line > 0 && l->line[k]->line <= UINT32_MAX)
 				frames[n].line = (uint32_t)l->line[k]->line;
 			if (k + 1 < l->n_line)

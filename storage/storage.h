@@ -42,6 +42,8 @@ enum store_frame_kind {
 	STORE_FRAME_INLINED = 2,
 	STORE_FRAME_JIT = 3,
 	STORE_FRAME_PROCESS = 4, /* synthetic root frame: the process name */
+	STORE_FRAME_PYTHON = 5,  /* a Python function (file is its .py file,
+	                            line the line running) */
 };
 
 /* One frame of a stack as the writer receives it. Strings are copied. */
@@ -181,6 +183,16 @@ int store_db__add_coverage(struct store_db *db, const char *module,
 int store_db__add_coverage_issue(struct store_db *db, const char *module,
 				 const char *build_id, const char *reason,
 				 uint64_t frames);
+
+/*
+ * Within an open flush: samples of one Python process (its name, pid and
+ * interpreter, e.g. "3.11.2" or "3.13 unsupported"): samples seen, those
+ * that got Python frames, Python frames written and those named. Returns
+ * 0 or -errno as above.
+ */
+int store_db__add_python_coverage(struct store_db *db, const char *process, uint32_t pid,
+				  const char *interpreter, uint64_t samples,
+				  uint64_t with_python, uint64_t frames, uint64_t named);
 
 /* Commit the open flush. Returns 0, -EINVAL (none open), -ENOSPC, -EIO. */
 int store_db__commit(struct store_db *db);
@@ -420,7 +432,8 @@ const struct store_base_counts *store_tree__base(const struct store_tree *t,
 /* ---- exports and import ---- */
 
 /* The suffix folded text gives a frame of kind k: "_[k]" kernel, "_[i]"
- * inlined, "_[j]" JIT, "" otherwise. A static string. Thread-safe. */
+ * inlined, "_[j]" JIT, "_[py]" Python, "" otherwise. A static string.
+ * Thread-safe. */
 const char *store_kind_suffix(enum store_frame_kind k);
 
 enum store_export_format {
@@ -532,6 +545,24 @@ struct store_coverage {
 int store_db__query_coverage(struct store_db *db, const struct store_query *q,
 			     struct store_coverage **ret_entries, size_t *ret_n);
 void store_coverage__free(struct store_coverage *c, size_t n);
+
+/* Python coverage of one process over a range (strings owned through
+ * store_python_coverage__free). */
+struct store_python_coverage {
+	char *process;
+	uint32_t pid;
+	char *interpreter;
+	uint64_t samples, with_python, frames, named;
+};
+
+/*
+ * Python coverage per process over q (NULL: everything), most samples
+ * first; 0 entries for a file without any. Returns 0 and *ret_entries /
+ * *ret_n (free with store_python_coverage__free), or -errno.
+ */
+int store_db__query_python_coverage(struct store_db *db, const struct store_query *q,
+				    struct store_python_coverage **ret_entries, size_t *ret_n);
+void store_python_coverage__free(struct store_python_coverage *c, size_t n);
 
 /*
  * Timeline: samples per step over q's range, optionally one series per
@@ -708,3 +739,6 @@ void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns);
 /* Text for a negative errno returned by this module, e.g. for -ENOTSUP
  * "database was written by a newer Ember". Never NULL. */
 const char *store_strerror(int err);
+
+/* The fleet store: shipping to ClickHouse. */
+#include "store_clickhouse.h"

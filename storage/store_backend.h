@@ -46,6 +46,7 @@ struct store_backend {
 	typeof(store_db__add_events) *add_events;
 	typeof(store_db__add_coverage) *add_coverage;
 	typeof(store_db__add_coverage_issue) *add_coverage_issue;
+	typeof(store_db__add_python_coverage) *add_python_coverage;
 	typeof(store_db__commit) *commit;
 	typeof(store_db__rollback) *rollback;
 	typeof(store_db__set_meta) *set_meta;
@@ -53,6 +54,7 @@ struct store_backend {
 	typeof(store_db__summary) *summary;
 	typeof(store_db__query_tree) *query_tree;
 	typeof(store_db__query_coverage) *query_coverage;
+	typeof(store_db__query_python_coverage) *query_python_coverage;
 	typeof(store_db__query_timeline) *query_timeline;
 	typeof(store_db__label_sets) *label_sets;
 	typeof(store_db__label_names) *label_names;

@@ -126,17 +126,15 @@ static int query_issues(struct store_sqlite *db, int64_t from_s, int64_t to_s,
 			struct store_coverage *v, size_t n)
 {
 	sqlite3_stmt *st = NULL;
-	int rc, r = 0;
+	int rc = SQLITE_DONE, r;
 
-	rc = sqlite3_prepare_v2(db->sql,
+	r = store_sql__prepare_optional(db,
 		"SELECT module, build_id, reason, sum(frames) FROM coverage_issue"
 		" WHERE time_s >= ?1 AND time_s < ?2"
 		" GROUP BY module, build_id, reason ORDER BY sum(frames) DESC, reason",
-		-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return strstr(sqlite3_errmsg(db->sql), "no such table") ? 0 : store_sql__fail(db, rc);
-	sqlite3_bind_int64(st, 1, from_s);
-	sqlite3_bind_int64(st, 2, to_s);
+		from_s, to_s, &st);
+	if (r < 0 || !st)
+		return r;
 	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *module = (const char *)sqlite3_column_text(st, 0);
 		const char *id = (const char *)sqlite3_column_text(st, 1);
@@ -178,7 +176,7 @@ int store_sqlite__query_coverage(struct store_db *handle, const struct store_que
 	struct store_coverage *v = NULL;
 	size_t n = 0, cap = 0;
 	sqlite3_stmt *st = NULL;
-	int rc, r = 0;
+	int rc = SQLITE_DONE, r = 0;
 
 	if (!db)
 		return -EINVAL;
@@ -186,22 +184,15 @@ int store_sqlite__query_coverage(struct store_db *handle, const struct store_que
 		store_query_init(&all);
 		q = &all;
 	}
-	rc = sqlite3_prepare_v2(db->sql,
+	r = store_sql__prepare_optional(db,
 		"SELECT module, build_id, sum(seen), sum(with_function), sum(with_line)"
 		" FROM coverage WHERE time_s >= ?1 AND time_s < ?2"
-		" GROUP BY module, build_id ORDER BY sum(seen) DESC, module", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		/* written before coverage was recorded: nothing to show */
-		if (strstr(sqlite3_errmsg(db->sql), "no such table")) {
-			*ret_entries = NULL;
-			*ret_n = 0;
-			return 0;
-		}
-		return store_sql__fail(db, rc);
-	}
-	sqlite3_bind_int64(st, 1, q->from_s);
-	sqlite3_bind_int64(st, 2, q->to_s);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		" GROUP BY module, build_id ORDER BY sum(seen) DESC, module",
+		q->from_s, q->to_s, &st);
+	if (r < 0)
+		return r;
+	/* written before coverage was recorded: nothing to show */
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *module = (const char *)sqlite3_column_text(st, 0);
 		const char *id = (const char *)sqlite3_column_text(st, 1);
 

@@ -122,6 +122,16 @@ int store_db__add_coverage_issue(struct store_db *db, const char *module,
 	return db->ops->add_coverage_issue(db, module, build_id, reason, frames);
 }
 
+int store_db__add_python_coverage(struct store_db *db, const char *process, uint32_t pid,
+				  const char *interpreter, uint64_t samples,
+				  uint64_t with_python, uint64_t frames, uint64_t named)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->add_python_coverage(db, process, pid, interpreter, samples,
+					    with_python, frames, named);
+}
+
 int store_db__commit(struct store_db *db)
 {
 	if (!db)
@@ -171,6 +181,14 @@ int store_db__query_coverage(struct store_db *db, const struct store_query *q,
 	if (!db)
 		return -EINVAL;
 	return db->ops->query_coverage(db, q, ret_entries, ret_n);
+}
+
+int store_db__query_python_coverage(struct store_db *db, const struct store_query *q,
+				    struct store_python_coverage **ret_entries, size_t *ret_n)
+{
+	if (!db)
+		return -EINVAL;
+	return db->ops->query_python_coverage(db, q, ret_entries, ret_n);
 }
 
 int store_db__query_timeline(struct store_db *db, const struct store_query *q,

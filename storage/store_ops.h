@@ -2,13 +2,13 @@
 /*
  * store_ops.h — private to storage/, layer 4 (storage/DESIGN.md): the
  * operations of storage.h built on the layers below (store_cache.h and
- * down): the writer (store_write.c, store_coverage.c), the queries
- * (store_query.c, store_timeline.c, store_coverage.c), the migrations
- * (store_migrate.c) and retention (store_maintain.c): the SQLite
- * backend's operations (store_sqlite__NAME does storage.h's
- * store_db__NAME), and what the backend's top (store_sqlite.c, layer 5)
- * needs besides: the migrations, the writer's state, and the closes of
- * what these files keep on a handle.
+ * down): the writer (store_write.c, store_coverage.c, store_python.c),
+ * the queries (store_query.c, store_timeline.c, store_coverage.c,
+ * store_python.c), the migrations (store_migrate.c) and retention
+ * (store_maintain.c): the SQLite backend's operations (store_sqlite__NAME
+ * does storage.h's store_db__NAME), and what the backend's top
+ * (store_sqlite.c, layer 5) needs besides: the migrations, the writer's
+ * state, and the closes of what these files keep on a handle.
  */
 #pragma once
 
@@ -36,11 +36,13 @@ typeof(store_db__add_drops) store_sqlite__add_drops;
 typeof(store_db__add_events) store_sqlite__add_events;
 typeof(store_db__add_coverage) store_sqlite__add_coverage;
 typeof(store_db__add_coverage_issue) store_sqlite__add_coverage_issue;
+typeof(store_db__add_python_coverage) store_sqlite__add_python_coverage;
 typeof(store_db__commit) store_sqlite__commit;
 typeof(store_db__rollback) store_sqlite__rollback;
 typeof(store_db__summary) store_sqlite__summary;
 typeof(store_db__query_tree) store_sqlite__query_tree;
 typeof(store_db__query_coverage) store_sqlite__query_coverage;
+typeof(store_db__query_python_coverage) store_sqlite__query_python_coverage;
 typeof(store_db__query_timeline) store_sqlite__query_timeline;
 typeof(store_db__label_sets) store_sqlite__label_sets;
 typeof(store_db__label_names) store_sqlite__label_names;

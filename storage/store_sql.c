@@ -146,6 +146,25 @@ int store_sql__exec(struct store_sqlite *db, const char *sql)
 	return rc == SQLITE_OK ? 0 : store_sql__fail(db, rc);
 }
 
+int store_sql__prepare_optional(struct store_sqlite *db, const char *sql, int64_t from_s,
+				int64_t to_s, sqlite3_stmt **ret_st)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK) {
+		if (strstr(sqlite3_errmsg(db->sql), "no such table")) {
+			*ret_st = NULL;
+			return 0;
+		}
+		return store_sql__fail(db, rc);
+	}
+	sqlite3_bind_int64(st, 1, from_s);
+	sqlite3_bind_int64(st, 2, to_s);
+	*ret_st = st;
+	return 0;
+}
+
 /* Run a query returning one integer. */
 int store_sql__query_int(struct store_sqlite *db, const char *sql, int64_t *ret)
 {

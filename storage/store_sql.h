@@ -59,6 +59,7 @@ enum store_stmt {
  * connection); this layer never looks inside. */
 struct store_read_cache;   /* layer 3, store_cache.c: ids -> texts */
 struct store_writer;       /* layer 4, store_write.c: the open flush, id caches */
+struct store_ship;         /* the fleet store, store_ch_ship.c: a flush's shipment */
 struct store_tree_scratch; /* layer 4, store_query.c: a tree query's work arrays */
 
 /* The SQLite backend's handle: a store_db (store_backend.h) whose ops
@@ -76,6 +77,9 @@ struct store_sqlite {
 	struct store_read_cache *cache;
 	struct store_writer *writer;
 	struct store_tree_scratch *tree_scratch;
+	/* Shipping to ClickHouse (store_outbox.c, store_db__ship_enable):
+	 * the open flush's shipment; NULL when not shipping. */
+	struct store_ship *ship;
 };
 
 /* The SQLite handle of db, a handle of this backend. */
@@ -124,6 +128,13 @@ int store_sql__put_blob(struct store_sqlite *db, enum store_stmt id, const char 
 
 /* Run SQL without results. Returns 0 or -errno. */
 int store_sql__exec(struct store_sqlite *db, const char *sql);
+
+/* Prepare a range query over a table its first writer creates (coverage,
+ * Python coverage) into *ret_st, bound to [from_s, to_s) as ?1 and ?2;
+ * *ret_st is NULL when the file has no such table (written before it
+ * existed: nothing to read). Returns 0 or -errno. */
+int store_sql__prepare_optional(struct store_sqlite *db, const char *sql, int64_t from_s,
+				int64_t to_s, sqlite3_stmt **ret_st);
 
 /* Run a query returning one integer into *ret. Returns 0 or -errno. */
 int store_sql__query_int(struct store_sqlite *db, const char *sql, int64_t *ret);

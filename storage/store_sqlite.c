@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "store_cache.h"
+#include "store_ch.h"
 #include "store_ops.h"
 
 static void sqlite_close(struct store_db *handle);
@@ -89,6 +90,7 @@ static void sqlite_close(struct store_db *handle)
 	struct store_sqlite *db = store_sqlite__of(handle);
 
 	store_write__close(db);
+	store_outbox__close(db);
 	store_query__close(db);
 	store_cache__close(db);
 	store_sql__close(db);
@@ -154,6 +156,62 @@ static int sqlite_frame_sites(struct store_db *handle, struct store_frame_sites 
 	return r;
 }
 
+/* ---- shipping (store_clickhouse.h): the outbox is in the file ---- */
+
+/* handle as a writable SQLite handle outside a flush. */
+static int shipping_handle(struct store_db *handle, struct store_sqlite **ret_db)
+{
+	struct store_sqlite *db;
+
+	if (!handle)
+		return -EINVAL;
+	if (handle->ops != &sqlite_backend) {
+		snprintf(handle->errmsg, sizeof(handle->errmsg), "only an SQLite file has an outbox");
+		return -ENOSYS;
+	}
+	db = store_sqlite__of(handle);
+	if (!db->writable)
+		return store_sql__fail_msg(db, -EROFS, "read-only handle");
+	if (store_write__in_flush(db))
+		return store_sql__fail_msg(db, -EBUSY, "a flush is open");
+	*ret_db = db;
+	return 0;
+}
+
+int store_db__ship_enable(struct store_db *handle, uint64_t max_bytes)
+{
+	struct store_sqlite *db = NULL;
+	int r = shipping_handle(handle, &db);
+
+	return r < 0 ? r : store_outbox__enable(db, max_bytes);
+}
+
+int store_db__ship_next(struct store_db *handle, struct store_ch *ch,
+			struct store_ship_result *ret)
+{
+	struct store_sqlite *db = NULL;
+	int r;
+
+	if (!ch)
+		return -EINVAL;
+	r = shipping_handle(handle, &db);
+	if (r < 0)
+		return store_ch__fail(ch, r, "the outbox of the local file: %s",
+				      handle ? handle->errmsg : "no handle");
+	return store_outbox__next(db, ch, ret);
+}
+
+int store_db__ship_backlog(struct store_db *handle, struct store_ship_backlog *ret)
+{
+	if (!handle || !ret)
+		return -EINVAL;
+	if (handle->ops != &sqlite_backend) {
+		*ret = (struct store_ship_backlog){0};
+		return 0; /* no outbox */
+	}
+	return store_outbox__backlog(store_sqlite__of(handle), ret);
+}
+
 static const struct store_backend sqlite_backend = {
 	.name = "sqlite",
 	.close = sqlite_close,
@@ -164,6 +222,7 @@ static const struct store_backend sqlite_backend = {
 	.add_events = store_sqlite__add_events,
 	.add_coverage = store_sqlite__add_coverage,
 	.add_coverage_issue = store_sqlite__add_coverage_issue,
+	.add_python_coverage = store_sqlite__add_python_coverage,
 	.commit = store_sqlite__commit,
 	.rollback = store_sqlite__rollback,
 	.set_meta = store_sqlite__set_meta,
@@ -171,6 +230,7 @@ static const struct store_backend sqlite_backend = {
 	.summary = store_sqlite__summary,
 	.query_tree = store_sqlite__query_tree,
 	.query_coverage = store_sqlite__query_coverage,
+	.query_python_coverage = store_sqlite__query_python_coverage,
 	.query_timeline = store_sqlite__query_timeline,
 	.label_sets = store_sqlite__label_sets,
 	.label_names = store_sqlite__label_names,

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_ch.h"
 #include "store_ops.h"
 
 /*
@@ -467,6 +468,8 @@ int store_sqlite__add_stack(struct store_db *handle, const struct store_labels *
 	}
 	/* Counted in memory; the flush's block is written at commit. */
 	r = store_sums__add(&w->flush_sums, labels_set, node, count);
+	if (r >= 0 && db->ship)
+		r = store_ship__add(db->ship, labels, frames, n_frames, count);
 	return r < 0 ? store_sql__fail_msg(db, r, "out of memory") : 0;
 }
 
@@ -540,10 +543,18 @@ int store_sqlite__commit(struct store_db *handle)
 	r = step_done(db, st);
 	if (r < 0)
 		goto fail;
+	if (db->ship) {
+		/* in the flush's transaction: shipped if and only if stored */
+		r = store_outbox__put(db, w->flush_time_s, w->flush_duration_s);
+		if (r < 0)
+			goto fail;
+	}
 	r = store_sql__exec(db, "COMMIT");
 	if (r < 0)
 		goto fail;
 	w->in_flush = false;
+	if (db->ship)
+		store_ship__committed(db->ship);
 	return 0;
 fail:
 	store_sqlite__rollback(&db->base);
@@ -568,6 +579,8 @@ void store_sqlite__rollback(struct store_db *handle)
 	sqlite3_exec(db->sql, "ROLLBACK", NULL, NULL, NULL);
 	w->in_flush = false;
 	store_sums__clear(&w->flush_sums);
+	if (db->ship)
+		store_ship__abort(db->ship);
 	/* Ids cached during the flush may name rows that are now gone. */
 	drop_caches(w);
 }

@@ -7,7 +7,9 @@
  * tells whether the binary was built with frame pointers (most functions
  * move the CFA to %rbp), which decides AUTO mode's choice for a process,
  * and where its signal trampolines are (FDEs of a CIE with augmentation
- * "S": glibc's __restore_rt), whose frames are not calls.
+ * "S": glibc's __restore_rt), whose frames are not calls. And, for code no
+ * symbol names, the function an address lies in: the FDE that covers it,
+ * found in .eh_frame_hdr's sorted table (sym_cfi__function).
  */
 #include "sym-internal.h"
 
@@ -321,4 +323,71 @@ int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/*
+ * .eh_frame_hdr: version 1, then the encodings of eh_frame_ptr, fde_count
+ * and the table, eh_frame_ptr (4 bytes), fde_count (udata4), then
+ * fde_count pairs {initial location, FDE address}, both sdata4 relative to
+ * the header (datarel), sorted by initial location. Other encodings are
+ * not written by x86_64 linkers and are not read.
+ */
+int sym_cfi__function(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_lo)
+{
+	const uint8_t *h = c->hdr, *tab, *fde, *body, *next, *cie, *pc, *end;
+	uint64_t lo, len, fde_vaddr, off;
+	uint32_t count, flen, id, cie_len;
+	size_t lo_i, hi_i, n;
+	bool signal;
+	uint8_t enc;
+
+	if (!h || c->hdr_size < 12 || !c->eh_frame || h[0] != 1 || h[2] != 0x03 ||
+	    h[3] != 0x3b)
+		return -ENOENT;
+	count = rd32(h + 8);
+	if (count == 0 || (uint64_t)count * 8 > c->hdr_size - 12)
+		return -ENOENT;
+	tab = h + 12;
+	/* The last entry whose initial location is at or below vaddr. */
+	lo_i = 0;
+	hi_i = count;
+	while (hi_i - lo_i > 1) {
+		size_t mid = lo_i + (hi_i - lo_i) / 2;
+
+		if (c->hdr_vaddr + (int64_t)(int32_t)rd32(tab + 8 * mid) <= vaddr)
+			lo_i = mid;
+		else
+			hi_i = mid;
+	}
+	if (c->hdr_vaddr + (int64_t)(int32_t)rd32(tab + 8 * lo_i) > vaddr)
+		return -ENOENT;
+	/* The FDE itself gives the range (the table has only the start). */
+	fde_vaddr = c->hdr_vaddr + (int64_t)(int32_t)rd32(tab + 8 * lo_i + 4);
+	off = fde_vaddr - c->eh_vaddr;
+	if (fde_vaddr < c->eh_vaddr || off >= c->eh_size || c->eh_size - off < 8)
+		return -ENOENT;
+	fde = c->eh_frame + off;
+	end = c->eh_frame + c->eh_size;
+	flen = rd32(fde);
+	body = fde + 4;
+	if (flen < 4 || flen == 0xffffffffu || flen > (size_t)(end - body))
+		return -ENOENT;
+	next = body + flen;
+	id = rd32(body);
+	if (id == 0 || id > (size_t)(body - c->eh_frame))
+		return -ENOENT;
+	cie = body - id;
+	cie_len = (size_t)(end - cie) >= 8 ? rd32(cie) : 0;
+	if (cie_len < 5 || cie_len > (size_t)(end - cie - 4) || rd32(cie + 4) != 0 ||
+	    !parse_cie(cie + 4, cie + 4 + cie_len, &signal, &enc))
+		return -ENOENT;
+	pc = fde + 8;
+	n = enc_size(enc);
+	if (!n || !read_pc(pc, next, c->eh_vaddr + (uint64_t)(pc - c->eh_frame), enc, &lo) ||
+	    !read_pc(pc + n, next, 0, enc & 0x0f, &len))
+		return -ENOENT;
+	if (vaddr < lo || vaddr - lo >= len)
+		return -ENOENT;  /* a gap between functions the CFI does not cover */
+	*ret_lo = lo;
+	return 0;
 }

@@ -16,6 +16,8 @@
  * lambda's number is its place among the lambdas of its function, as GCC
  * numbers them. Anything the builder does not know (an unknown tag, a type
  * unit, a reference it cannot follow) gives up: the DIE's own name is used.
+ * Its resolution of a DIE's type through typedefs (dw_type__resolve())
+ * also serves dwarf-layout.c.
  *
  * One subsystem in one file: its functions call each other recursively (a
  * type names its scope, whose template arguments are types, whose scope
@@ -85,10 +87,8 @@ static void put_scope(struct sym_dwarf *d, const struct dw_ndie *t, struct nbuf 
 		      int depth);
 static void put_prefix(struct sym_dwarf *d, uint64_t off, struct nbuf *b, int depth);
 
-/* The type a DIE refers to, through typedefs (and cv qualifiers when
- * cv), read into *nd. Returns 1, 0 for void, or < 0. */
-static int type_resolve(struct sym_dwarf *d, const struct dw_more *m, bool cv,
-			struct dw_ndie *nd)
+int dw_type__resolve(struct sym_dwarf *d, const struct dw_more *m, bool cv,
+		     struct dw_ndie *nd)
 {
 	bool has = m->has_type;
 	struct dw_val v = m->type;
@@ -118,7 +118,7 @@ static const char *this_cv(struct sym_dwarf *d, const struct dw_more *pointer)
 	struct dw_more m = *pointer;
 	bool c = false, v = false;
 
-	for (int i = 0; i < 4 && type_resolve(d, &m, false, &q) > 0; i++) {
+	for (int i = 0; i < 4 && dw_type__resolve(d, &m, false, &q) > 0; i++) {
 		if (q.tag == DW_TAG_const_type)
 			c = true;
 		else if (q.tag == DW_TAG_volatile_type)
@@ -169,7 +169,7 @@ static void put_params(struct sym_dwarf *d, const struct dw_ndie *fn, struct nbu
 			continue;
 		if (ch.m.artificial) {
 			/* this: a pointer to the (cv-qualified) class */
-			if (n == 0 && type_resolve(d, &ch.m, true, &t) > 0 &&
+			if (n == 0 && dw_type__resolve(d, &ch.m, true, &t) > 0 &&
 			    t.tag == DW_TAG_pointer_type)
 				*ret_cv = this_cv(d, &t.m);
 			continue;
@@ -177,7 +177,7 @@ static void put_params(struct sym_dwarf *d, const struct dw_ndie *fn, struct nbu
 		if (n++)
 			nb_str(b, ", ");
 		/* top-level cv qualifiers are not part of the signature */
-		r = type_resolve(d, &ch.m, true, &t);
+		r = dw_type__resolve(d, &ch.m, true, &t);
 		if (r < 0) {
 			nb_fail(b, r);
 			break;
@@ -208,7 +208,7 @@ static void put_literal(struct sym_dwarf *d, const struct dw_ndie *p, struct nbu
 		nb_fail(b, -EINVAL);
 		return;
 	}
-	r = type_resolve(d, &p->m, true, &t);
+	r = dw_type__resolve(d, &p->m, true, &t);
 	if (r <= 0 || (t.tag != DW_TAG_base_type && t.tag != DW_TAG_enumeration_type)) {
 		nb_fail(b, r < 0 ? r : -EINVAL);
 		return;
@@ -216,7 +216,7 @@ static void put_literal(struct sym_dwarf *d, const struct dw_ndie *p, struct nbu
 	if (t.tag == DW_TAG_enumeration_type) {
 		struct dw_ndie under;
 
-		sign = type_resolve(d, &t.m, true, &under) <= 0 ||
+		sign = dw_type__resolve(d, &t.m, true, &under) <= 0 ||
 		       under.m.encoding == DW_ATE_signed || under.m.encoding == DW_ATE_signed_char;
 		name = NULL;
 	} else {
@@ -561,7 +561,7 @@ static bool type_needs_parens(struct sym_dwarf *d, const struct dw_more *m)
 {
 	struct dw_ndie t;
 
-	return type_resolve(d, m, false, &t) > 0 &&
+	return dw_type__resolve(d, m, false, &t) > 0 &&
 	       (t.tag == DW_TAG_subroutine_type || t.tag == DW_TAG_array_type);
 }
 

@@ -6,7 +6,7 @@
  * needs, a unit's parent index (which DIE encloses which: built on first
  * need, dropped with the CU's scratch), and the names table (DIE
  * reference -> name, for functions and for built type and scope names).
- * Below dwarf-cxx.c and dwarf-names.c, which both walk it.
+ * Below dwarf-cxx.c, dwarf-names.c and dwarf-layout.c, which walk it.
  */
 #include "sym-dwarf.h"
 
@@ -75,9 +75,14 @@ int dw_cu__view(struct sym_dwarf *d, const struct dw_cu *cu,
 	if (cu == d->loading) {
 		base = d->unit_base;
 	} else {
-		base = d->other == cu ? d->win_other.buf :
-		       dw_sect__read(&cu->sec[SEC_INFO], cu->off, cu->end - cu->off, &d->win_other);
-		d->other = base ? cu : NULL;
+		/* (A section in memory is not read into the window: the
+		 * unit's bytes are where dw_sect__read() said.) */
+		if (d->other != cu) {
+			d->other_base = dw_sect__read(&cu->sec[SEC_INFO], cu->off,
+						      cu->end - cu->off, &d->win_other);
+			d->other = d->other_base ? cu : NULL;
+		}
+		base = d->other_base;
 	}
 	if (!base)
 		return -EINVAL;

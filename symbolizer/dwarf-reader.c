@@ -334,7 +334,16 @@ static void more_attr(struct dw_more *m, uint16_t at, const struct dw_val *v)
 	case DW_AT_containing_type: m->containing = *v; break;
 	case DW_AT_GNU_template_name: m->template_name = *v; break;
 	case DW_AT_encoding: m->encoding = v->kind == V_U ? v->u : 0; break;
-	case DW_AT_byte_size: m->byte_size = v->kind == V_U ? v->u : 0; break;
+	case DW_AT_byte_size:
+		m->byte_size = v->kind == V_U ? v->u : 0;
+		m->has_byte_size = v->kind == V_U;
+		break;
+	case DW_AT_data_member_location:
+		/* DWARF 4 and 5 give a constant; older location expressions
+		 * are not read (the member then has no offset) */
+		m->member_location = v->kind == V_U ? v->u : 0;
+		m->has_member_location = v->kind == V_U;
+		break;
 	case DW_AT_language: m->language = v->kind == V_U ? v->u : 0; break;
 	case DW_AT_external: m->external = flag; break;
 	case DW_AT_declaration: m->declaration = flag; break;

@@ -2,9 +2,10 @@
 /*
  * frames.c — addresses to sym_frames: a file-backed address through its
  * binary's address cache, else its DWARF (names, lines, inline chain) and
- * ELF symbols; JIT code through the process's perf map (process.c);
- * [vsyscall] and other special mappings; kernel addresses through
- * kallsyms. Every string handed out is interned in the session (names
+ * ELF symbols, and where no symbol names it, the start of the function
+ * its FDE bounds (cfi.c: module+0xSTART); JIT code through the process's
+ * perf map (process.c); [vsyscall] and other special mappings; kernel
+ * addresses through kallsyms. Every string handed out is interned in the session (names
  * demangled once), through a per-binary memo of the binary's own string
  * pointers.
  */
@@ -185,10 +186,16 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 			return -ENOMEM;
 		n = 1;
 	}
-	/* No name: module+0xoffset, so that it can be symbolized later. */
+	/* No name: module+0xoffset, so that it can be symbolized later; the
+	 * offset of the function's start where an FDE bounds it, so that a
+	 * stripped function is one function, not one per instruction. */
 	if (!ret_frames[n - 1].name) {
-		ret_frames[n - 1].name = sym_strings__printf(&s->strings, "%s+0x%" PRIx64,
-							      m->base, offset);
+		uint64_t lo;
+
+		ret_frames[n - 1].name = sym_strings__printf(
+			&s->strings, "%s+0x%" PRIx64, m->base,
+			sym_cfi__function(&bin->elf->cfi, vaddr, &lo) == 0 ? offset - (vaddr - lo)
+									   : offset);
 		if (!ret_frames[n - 1].name)
 			return -ENOMEM;
 	}

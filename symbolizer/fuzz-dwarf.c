@@ -5,7 +5,8 @@
  * the way a binary's DWARF is (sym_dwarf__open), then looked up at the
  * start, middle and end of every compile unit range and at addresses taken
  * from the input, so every CU's line table and scope tree gets built. Every
- * frame's strings must be readable. The files the DWARF refers to come
+ * frame's strings must be readable; the structure layouts python.c reads
+ * are looked up too. The files the DWARF refers to come
  * inside the input: a section .fuzz_alt is handed over as its dwz /
  * supplementary file and .fuzz_dwp as its .dwp (each through a memfd, as
  * elf.c hands over the files it finds), so mutations reach them too. Its
@@ -27,6 +28,31 @@
 #include "symbolizer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The structure layouts python.c reads (types, members, sizes), over
+ * whatever structures the input defines. */
+static void layouts(struct sym_dwarf *d)
+{
+	static const char *const names[] = {
+		"PyThreadState", "_PyInterpreterFrame", "PyCodeObject", "stat", "timespec",
+		"__pthread_internal_list", "_IO_FILE", "tm",
+	};
+	static const char *const members[] = {
+		"next", "cframe.current_frame", "st_size", "tv_nsec", "__next", "_flags",
+		"interpreters.head", "a.b.c.d",
+	};
+	uint64_t at[sizeof(names) / sizeof(names[0])], v;
+
+	if (sym_dwarf__find_types(d, names, sizeof(names) / sizeof(names[0]), at) < 0)
+		return;
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		if (!at[i])
+			continue;
+		sym_dwarf__type_size(d, at[i], &v);
+		for (size_t k = 0; k < sizeof(members) / sizeof(members[0]); k++)
+			sym_dwarf__member_offset(d, at[i], members[k], &v);
+	}
+}
 
 #define MAX_FRAMES 16
 
@@ -119,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(&v, data + i, sizeof(v));
 			lookup(d, v);
 		}
+		layouts(d);
 		if (sym_dwarf__memory(d) == 0)
 			__builtin_trap();
 		sym_dwarf__free(d);

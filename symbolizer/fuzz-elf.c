@@ -31,8 +31,14 @@ static void exercise(const struct sym_elf *e, const uint8_t *data, size_t size)
 		for (size_t j = 0; j < sizeof(probes) / sizeof(probes[0]); j++) {
 			uint64_t vaddr;
 
-			if (sym_elf__offset_to_vaddr(e, probes[j], &vaddr) == 0)
+			if (sym_elf__offset_to_vaddr(e, probes[j], &vaddr) == 0) {
+				uint64_t lo;
+
 				(void)sym_elf__lookup(e, vaddr);
+				/* the FDE that bounds an unnamed function */
+				if (sym_cfi__function(&e->cfi, vaddr, &lo) == 0 && lo > vaddr)
+					__builtin_trap();
+			}
 		}
 	}
 	for (size_t i = 0; i < e->n_syms; i++) {
@@ -48,6 +54,7 @@ static void exercise(const struct sym_elf *e, const uint8_t *data, size_t size)
 
 		memcpy(&v, data + i, sizeof(v));
 		(void)sym_elf__lookup(e, v);
+		(void)sym_cfi__function(&e->cfi, v, &v);
 	}
 }
 

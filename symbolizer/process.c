@@ -6,7 +6,9 @@
  * address, re-read once for code mapped later (dlopen); and what the
  * unwinder asks of a process (the binary at an address and its bias, the
  * image covering an address, the signal trampolines; the reads it could
- * not get counted). A process's files
+ * not get counted); and what python.c asks of the session (a process's
+ * file-backed mappings, the DWARF of the binary at an address, interned
+ * strings, its Python state). A process's files
  * are opened inside its root (binary.c, file.c); a JIT process's perf map
  * only as its own user's (or root's) regular file, read bounded, its
  * bytes counted as the process's memory.
@@ -283,11 +285,6 @@ static const struct sym_mapping *mapping_find(const struct sym_process *proc,
 	return &proc->maps[lo - 1];
 }
 
-/*
- * The mapping of pid that holds addr, snapshotting the process if it was
- * never noted and re-reading it once for code mapped later (dlopen). NULL
- * with *ret_miss set when there is none. Returns 0 or -ENOMEM.
- */
 /* The process, noted now if it never was, or was unreadable last time
  * (not gone; at most once a second). *ret_proc may be NULL, or not
  * snapshotted. Returns 0 or -ENOMEM. */
@@ -595,4 +592,51 @@ bool sym_session__signal_trampoline(struct sym_session *s, pid_t pid, uint64_t a
 
 	return sym_session__signal_ranges(s, pid, &r, &n) == 0 &&
 	       sym_cfi__in_ranges(r, n, addr);
+}
+
+/* ---- for python.c ------------------------------------------------------- */
+
+int sym_session__mapping(struct sym_session *s, pid_t pid, size_t i,
+			 const char **ret_module, int *ret_fd, uint64_t *ret_start)
+{
+	struct sym_process *proc;
+
+	if (process_get(s, pid, &proc) < 0)
+		return -ENOMEM;
+	if (!proc || !proc->snapshotted)
+		return -ESRCH;
+	for (size_t k = 0; k < proc->n_maps; k++) {
+		const struct sym_mapping *m = &proc->maps[k];
+
+		if (m->kind != SYM_MAP_FILE || i-- > 0)
+			continue;
+		*ret_module = m->module;
+		*ret_fd = m->bin ? m->bin->fd : -1;
+		*ret_start = m->start;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+struct sym_dwarf *sym_session__dwarf_at(struct sym_session *s, pid_t pid, uint64_t addr)
+{
+	const struct sym_mapping *m = NULL;
+	struct sym_process *proc;
+	enum sym_miss miss;
+
+	if (sym_process__mapping(s, pid, addr, &proc, &m, &miss) < 0 || !m || !m->bin ||
+	    !sym_binary__elf(s, m->bin))
+		return NULL;
+	m->bin->last_use = ++s->tick;
+	return sym_binary__dwarf(s, m->bin);
+}
+
+const char *sym_session__intern(struct sym_session *s, const char *str, size_t len)
+{
+	return sym_strings__intern(&s->strings, str, len);
+}
+
+struct sym_py **sym_session__py(struct sym_session *s)
+{
+	return &s->py;
 }

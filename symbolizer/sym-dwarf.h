@@ -59,6 +59,7 @@ enum {
 	DW_TAG_GNU_template_template_param = 0x4106,
 	DW_TAG_GNU_template_parameter_pack = 0x4107,
 	DW_TAG_GNU_formal_parameter_pack = 0x4108,
+	DW_TAG_member = 0x0d,
 };
 
 enum {
@@ -80,7 +81,7 @@ enum {
 	DW_AT_artificial = 0x34, DW_AT_count = 0x37, DW_AT_declaration = 0x3c,
 	DW_AT_encoding = 0x3e, DW_AT_external = 0x3f, DW_AT_type = 0x49,
 	DW_AT_reference = 0x77, DW_AT_rvalue_reference = 0x78,
-	DW_AT_GNU_template_name = 0x2110,
+	DW_AT_GNU_template_name = 0x2110, DW_AT_data_member_location = 0x38,
 };
 
 enum {
@@ -469,6 +470,8 @@ struct sym_dwarf {
 	const uint8_t *unit_base;
 	struct dw_win win_unit, win_other, win_line;
 	const struct dw_cu *other;   /* the unit win_other holds, or NULL */
+	const uint8_t *other_base;   /* its bytes (in win_other, or in the
+	                                section when that is in memory) */
 	/* parent indexes of the unit being read and of another one */
 	struct dw_pidx pidx[2];
 	struct dw_raw_range *raw;
@@ -550,7 +553,9 @@ struct dw_die {
 struct dw_more {
 	struct dw_val type, const_value, upper_bound, count, containing, template_name;
 	uint64_t encoding, byte_size, language;
+	uint64_t member_location;  /* a structure member's offset (constant forms) */
 	bool has_type, external, declaration, artificial, reference, rvalue_reference;
+	bool has_byte_size, has_member_location;
 };
 
 typedef int (*range_fn)(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg);
@@ -730,3 +735,7 @@ int dw_die__name(struct sym_dwarf *d, const struct dw_cu *cu,
  * Returns 0 and *ret_name (interned; NULL when it is not mangled or
  * cannot be built), or -ENOMEM. */
 int dw_cxx__name(struct sym_dwarf *d, uint64_t off, const char **ret_name);
+/* The type m refers to, through typedefs (and cv qualifiers when cv),
+ * read into *nd. Returns 1, 0 for void, or < 0. */
+int dw_type__resolve(struct sym_dwarf *d, const struct dw_more *m, bool cv,
+		     struct dw_ndie *nd);

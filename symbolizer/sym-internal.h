@@ -3,11 +3,11 @@
  * sym-internal.h — private interfaces between the files of the symbolizer
  * module: a small hash table and string interner (hash.c), the per-binary ELF
  * object (elf.c), /proc/PID/maps parsing (maps.c), kallsyms (kernel.c),
- * the DWARF reader (dwarf.c), and what the unwinder (unwind.c) asks of a
- * session. The session's files (symbolizer.c, process.c, binary.c,
- * frames.c; sym-session.h) tie them into the public sym_session API. Nothing outside
- * symbolizer/ includes this header except the module's own tests and the
- * fuzz entry point.
+ * the DWARF reader (dwarf*.c), and what the unwinder (unwind.c) and the
+ * CPython reader (python.c) ask of a session. The session's files
+ * (symbolizer.c, process.c, binary.c, frames.c; sym-session.h) tie them
+ * into the public sym_session API. Nothing outside symbolizer/ includes
+ * this header except the module's own tests and the fuzz entry point.
  */
 #pragma once
 
@@ -196,6 +196,10 @@ bool sym_cfi__has_frame_pointers(const struct sym_cfi *c);
 bool sym_cfi__in_ranges(const struct sym_cfi_range *r, size_t n, uint64_t addr);
 /* Read the 8 bytes at vaddr from the copied sections; -ENOENT outside. */
 int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word);
+/* The start (virtual address) of the function whose FDE covers vaddr,
+ * found through .eh_frame_hdr's table: 0 and *ret_lo, or -ENOENT when no
+ * FDE covers it or the CFI cannot be read. */
+int sym_cfi__function(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_lo);
 
 /* ---- compress.c: compressed sections ------------------------------------- */
 
@@ -413,6 +417,20 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 int sym_dwarf__range(const struct sym_dwarf *d, size_t i, uint64_t *ret_lo,
 		     uint64_t *ret_hi);
 
+/*
+ * Structure layouts (dwarf-layout.c, for python.c): the DIE offsets of the definitions of
+ * the structures, unions or typedefs (resolved to what they name) called
+ * names[0..n), 0 for those not found, in ret_offs (n entries); the byte
+ * size of a type; the offset of a member (a path of member names joined
+ * with '.', nested structures added up) in a structure. Return 0, -ENOENT
+ * (no such type, size or member), -EINVAL (corrupt) or -ENOMEM.
+ */
+int sym_dwarf__find_types(struct sym_dwarf *d, const char *const *names, size_t n,
+			  uint64_t *ret_offs);
+int sym_dwarf__type_size(struct sym_dwarf *d, uint64_t type, uint64_t *ret_size);
+int sym_dwarf__member_offset(struct sym_dwarf *d, uint64_t type, const char *path,
+			     uint64_t *ret_off);
+
 /* Bytes held by d: tables, strings, and the debug sections kept in
  * memory (all but .debug_info and .debug_line, which are read a unit at
  * a time, unless compressed). */
@@ -557,6 +575,32 @@ void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
 
 /* unwind.c: drop libunwind's cached frames of pid (exit, exec, forget). */
 void sym_unwind__forget(const struct sym_session *s, pid_t pid);
+
+/* ---- process.c, for python.c --------------------------------------------- */
+
+/*
+ * The i-th file-backed executable mapping of pid (snapshotting it first
+ * as sym_session__user does): its path, its binary's kept fd (-1 when the
+ * file could not be opened) and its start. Returns 0, -ENOENT past the
+ * last one, -ESRCH (no snapshot of pid) or -ENOMEM.
+ */
+int sym_session__mapping(struct sym_session *s, pid_t pid, size_t i,
+			 const char **ret_module, int *ret_fd, uint64_t *ret_start);
+
+/* The DWARF of the binary mapped at addr in pid (from its debug file
+ * when it has one), or NULL. Borrowed: valid until the next call into
+ * the session. */
+struct sym_dwarf;
+struct sym_dwarf *sym_session__dwarf_at(struct sym_session *s, pid_t pid, uint64_t addr);
+
+/* s[0..len) interned in the session (valid until it is freed), or NULL. */
+const char *sym_session__intern(struct sym_session *s, const char *str, size_t len);
+
+/* python.c's state in the session (NULL until python.c makes it). */
+struct sym_py;
+struct sym_py **sym_session__py(struct sym_session *s);
+void sym_py__free(struct sym_py *py);
+void sym_py__forget(struct sym_py *py, pid_t pid);
 
 /* ---- elf.c helpers used by cache.c -------------------------------------- */
 

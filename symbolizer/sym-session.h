@@ -4,8 +4,8 @@
  * that make it up: symbolizer.c (the session and its public entry points),
  * process.c (process snapshots), binary.c (binaries, their cache and the
  * memory bound), frames.c (addresses to frames) and addr-cache.c (a
- * binary's address cache). Private to symbolizer/:
- * unwind.c reaches a session through sym-internal.h.
+ * binary's address cache). Private to symbolizer/: unwind.c and python.c
+ * reach a session through sym-internal.h.
  */
 #pragma once
 
@@ -162,6 +162,7 @@ struct sym_session {
 	uint64_t bin_memory;  /* sum of every binary's mem */
 	uint64_t proc_memory; /* process snapshots: structs and mappings */
 	uint64_t tick;        /* binary uses, for least-recently-used order */
+	struct sym_py *py;    /* Python processes and code objects (python.c) */
 };
 
 /* ---- addr-cache.c: a binary's address cache and string memos ---------- */

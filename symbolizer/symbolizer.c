@@ -2,10 +2,11 @@
 /*
  * symbolizer.c — the sym_session: its options and counters, and the public
  * entry points that tie its parts together: a process is snapshotted
- * (process.c), an address becomes frames (frames.c), and after each the
- * binaries over the memory bound are evicted (binary.c). The profiler's
- * session loop calls it at every flush, between draining the sampler and
- * writing to storage.
+ * (process.c) or forgotten (with the unwinder's cache of it and its
+ * Python state, python.c), an address becomes frames (frames.c), and
+ * after each the binaries over the memory bound are evicted (binary.c).
+ * The profiler's session loop calls it at every flush, between draining
+ * the sampler and writing to storage.
  */
 #include "symbolizer.h"
 #include "sym-internal.h"
@@ -79,6 +80,7 @@ void sym_session__forget_process(struct sym_session *s, pid_t pid)
 	if (!s)
 		return;
 	sym_unwind__forget(s, pid);
+	sym_py__forget(s->py, pid);
 	sym_process__forget(s, pid);
 }
 
@@ -169,6 +171,7 @@ void sym_session__free(struct sym_session *s)
 	sym_binaries__fini(s);
 	sym_frames__fini(s);
 	sym_kernel__free(s->kernel);
+	sym_py__free(s->py);
 	sym_strings__fini(&s->strings);
 	free(s->debug_dir);
 	free(s->cache_dir);

@@ -20,11 +20,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "python_layout.h"
+
 enum sym_frame_kind {
 	SYM_FRAME_USER = 0,
 	SYM_FRAME_KERNEL = 1,
 	SYM_FRAME_INLINED = 2,
 	SYM_FRAME_JIT = 3,
+	SYM_FRAME_PYTHON = 4,  /* a CPython frame (sym_session__python_frame) */
 };
 
 /* Why a frame could not be given a function name. */
@@ -378,3 +381,78 @@ int sym_session__exe_id(struct sym_session *s, pid_t pid, struct sym_file_id *re
  */
 int sym_session__stack_without_fp(struct sym_session *s, pid_t pid, const uint64_t *ips,
 				  size_t n, size_t *ret_index);
+
+/* ---- CPython (python.c) ------------------------------------------------- */
+
+/* The CPython interpreter of a process (sym_session__python()). */
+struct sym_python {
+	uint32_t version;       /* PY_VERSION_HEX (0x030b02f0 is 3.11.2 final);
+	                           before 3.11, from the binary's file name,
+	                           without micro and release */
+	bool supported;         /* Ember knows this version's layout: the
+	                           fields below are valid */
+	bool from_debug_info;   /* the offsets are read from the interpreter's
+	                           debug information (else Ember's table) */
+	uint64_t runtime;       /* _PyRuntime's address in the process */
+	uint64_t code_type;     /* PyCode_Type's address in the process */
+	struct ember_py_offsets off;  /* for the sampler's walk */
+	const char *module;     /* the binary exporting _PyRuntime (the
+	                           executable, or libpython) */
+};
+
+/* sym_session__python()'s flags. */
+enum {
+	/* Do not read debug information now: the layout already read from
+	 * this binary's, else the table's (reading Debian's python3.11-dbg
+	 * file means inflating 11 MB: about half a second, too long to keep
+	 * a starting process unwalked). */
+	SYM_PYTHON_QUICK = 1 << 0,
+};
+
+/*
+ * Find the CPython interpreter of pid: the first executable mapping of a
+ * binary whose file name contains "python" (python3.11, libpython3.11.so)
+ * and that exports _PyRuntime. Its version is the Py_Version it exports;
+ * for a version whose walk Ember knows (3.11), the offsets come from the
+ * interpreter's debug information (its DWARF, or its debug file's: Debian's
+ * python3.11-dbg) when it has all the structures, else from the table of
+ * known versions (a version Ember does not know is never walked, whatever
+ * its debug information says). The debug information is read once per
+ * binary and session. flags: 0 or SYM_PYTHON_QUICK. Called again (a
+ * re-read, an exec), it finds the interpreter anew and keeps the code
+ * objects named so far (samples taken before an exec may still need
+ * them; the new image's objects have other identities). Returns 0 and *ret (also
+ * for a version Ember does not know: ret->supported is false then), or
+ * -ENOENT (no such binary), -ESRCH (the process is gone) or -ENOMEM.
+ */
+int sym_session__python(struct sym_session *s, pid_t pid, unsigned flags,
+			struct sym_python *ret);
+
+/*
+ * Name a Python frame the sampler's walk reported in pid (found with
+ * sym_session__python() first): the code object at code, whose identity
+ * at sample time was ident, running instruction lasti. The frame is the
+ * code object's qualified name, its file as module and file, and the line
+ * of lasti; kind SYM_FRAME_PYTHON. A code object that cannot be read now,
+ * or whose identity changed (freed and its address reused), gives an
+ * unnamed "[python]" frame with miss SYM_MISS_NO_SYMBOL (SYM_MISS_NO_PROCESS
+ * for a process not known as Python or gone). Code objects are read once
+ * per (pid, code, ident) and kept: call this as soon as a sample arrives,
+ * while its objects exist, and again at any time later. Always fills
+ * *ret_frame; returns 0 or -ENOMEM.
+ */
+int sym_session__python_frame(struct sym_session *s, pid_t pid, uint64_t code,
+			      uint64_t ident, int32_t lasti, struct sym_frame *ret_frame);
+
+/* Counters of the Python part of a session. */
+struct sym_py_stats {
+	uint64_t processes;     /* Python processes found, known versions */
+	uint64_t unsupported;   /* ... of versions Ember does not know */
+	uint64_t frames;        /* Python frames asked for */
+	uint64_t resolved;      /* ... given a name */
+	uint64_t stale;         /* code objects found freed and reused */
+	uint64_t code_reads;    /* code objects read from processes */
+	uint64_t memory;        /* bytes held for code objects */
+};
+
+void sym_session__python_stats(struct sym_session *s, struct sym_py_stats *ret_stats);

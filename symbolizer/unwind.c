@@ -59,7 +59,38 @@ struct unwind_ctx {
 		uint64_t bias;
 	} seen[8];
 	size_t n_seen, next_seen;
+	/* The last words read from binaries: libunwind reads the CFI a byte
+	 * at a time, each byte as the aligned word that holds it, so one
+	 * word is asked for up to 8 times running (an FDE and its CIE: tens
+	 * of reads, each a search of the binaries' CFI copies and
+	 * segments: a quarter of the agent's CPU at 608 Hz on a busy host,
+	 * where libunwind's own cache is flushed at almost every sample,
+	 * the process having changed). */
+	struct {
+		uint64_t addr, word;
+	} words[4];
+	size_t n_words, next_word;
 };
+
+/* A word read from a binary in this unwind, or false. */
+static bool word_cached(const struct unwind_ctx *c, uint64_t addr, uint64_t *ret_word)
+{
+	for (size_t i = 0; i < c->n_words; i++)
+		if (c->words[i].addr == addr) {
+			*ret_word = c->words[i].word;
+			return true;
+		}
+	return false;
+}
+
+static void word_remember(struct unwind_ctx *c, uint64_t addr, uint64_t word)
+{
+	size_t i = c->n_words < ARRAY_LEN(c->words) ? c->n_words++ : c->next_word;
+
+	c->words[i].addr = addr;
+	c->words[i].word = word;
+	c->next_word = (i + 1) % ARRAY_LEN(c->words);
+}
 
 static void remember(struct unwind_ctx *c, struct sym_binary *bin, uint64_t bias)
 {
@@ -162,11 +193,14 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 		c->stack_short = true;
 		return -UNW_EINVAL;
 	}
+	if (word_cached(c, addr, valp))
+		return 0;
 	/* The images of the binaries met so far (their CFI copies, then
 	 * their segments' file contents), at their addresses in the
 	 * process: ld.so maps every segment of an object with one bias. */
 	for (size_t i = 0; i < c->n_seen; i++) {
 		if (sym_binary__read(c->s, c->seen[i].bin, addr - c->seen[i].bias, &word) == 0) {
+			word_remember(c, addr, word);
 			*valp = word;
 			return 0;
 		}
@@ -179,6 +213,7 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 	if (sym_session__locate_image(c->s, c->pid, addr, &bin, &bias) == 0 &&
 	    sym_binary__read(c->s, bin, addr - bias, &word) == 0) {
 		remember(c, bin, bias);
+		word_remember(c, addr, word);
 		*valp = word;
 		return 0;
 	}

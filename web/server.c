@@ -634,10 +634,56 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		       "Words the DWARF unwinder asked for that were neither in the stack "
 		       "copy nor in a mapped file.", m.unwind_unserved);
 		metric(f, "ember_processes", "gauge", "Distinct processes sampled.", m.processes);
+		metric(f, "ember_python_processes_total", "counter",
+		       "Processes found running a CPython whose frames Ember walks.",
+		       m.python_processes);
+		metric(f, "ember_python_unsupported_processes_total", "counter",
+		       "Processes running a CPython of a version Ember does not know "
+		       "(native stacks only).", m.python_unsupported);
+		metric(f, "ember_python_samples_total", "counter",
+		       "Samples of the Python processes Ember walks.", m.python_samples);
+		metric(f, "ember_python_samples_with_frames_total", "counter",
+		       "... of them with Python frames.", m.python_samples_with_frames);
+		metric(f, "ember_python_frames_total", "counter",
+		       "Python frames written, weighted by samples.", m.python_frames);
+		metric(f, "ember_python_frames_named_total", "counter",
+		       "... of them named (the others: code objects gone before they were read).",
+		       m.python_frames_named);
 		metric(f, "ember_symbolizer_memory_bytes", "gauge",
 		       "Memory held by the symbolizer's caches.", m.symbolizer_memory_bytes);
 		metric(f, "ember_memory_budget_bytes", "gauge",
 		       "The agent's memory budget (0: none).", m.memory_budget_bytes);
+		if (m.shipping) {
+			metric(f, "ember_ship_backlog_flushes", "gauge",
+			       "Flushes queued for ClickHouse, not yet acknowledged.",
+			       m.ship_backlog_flushes);
+			metric(f, "ember_ship_backlog_samples", "gauge",
+			       "Samples of the flushes queued for ClickHouse.", m.ship_backlog_samples);
+			metric(f, "ember_ship_backlog_bytes", "gauge",
+			       "Bytes the queued flushes take in the file.", m.ship_backlog_bytes);
+			metric(f, "ember_ship_backlog_age_seconds", "gauge",
+			       "Age of the oldest queued flush (0: none queued).",
+			       m.ship_backlog_age_seconds);
+			metric(f, "ember_shipped_flushes_total", "counter",
+			       "Flushes ClickHouse acknowledged.", m.shipped_flushes);
+			metric(f, "ember_shipped_samples_total", "counter",
+			       "Samples ClickHouse acknowledged.", m.shipped_samples);
+			metric(f, "ember_shipped_bytes_total", "counter",
+			       "Bytes sent to ClickHouse (gzip).", m.shipped_bytes);
+			metric(f, "ember_ship_found_total", "counter",
+			       "Queued flushes found in ClickHouse already (an earlier attempt's "
+			       "answer was lost): removed, not sent again.", m.ship_found);
+			metric(f, "ember_ship_refused_flushes_total", "counter",
+			       "Flushes kept in the file but never shipped: the queue was full.",
+			       m.ship_refused_flushes);
+			metric(f, "ember_ship_refused_samples_total", "counter",
+			       "Samples of those flushes.", m.ship_refused_samples);
+			metric(f, "ember_ship_errors_total", "counter",
+			       "Shipping attempts that failed.", m.ship_errors);
+			metric(f, "ember_ship_failing", "gauge",
+			       "Shipping attempts failed in a row (0: shipping works).",
+			       m.ship_failing);
+		}
 		fputs("# HELP ember_cache_memory_bytes Memory held per cache.\n"
 		      "# TYPE ember_cache_memory_bytes gauge\n", f);
 		for (size_t i = 0; i < m.n_caches && i < WEB_METRICS_MAX_CACHES; i++) {

@@ -128,6 +128,12 @@ struct web_metrics {
 	uint64_t user_stacks, user_stacks_complete;
 	uint64_t unwind_unserved;    /* DWARF unwinder reads not served */
 	uint64_t processes;
+	/* Python processes (walked: a CPython Ember knows; unsupported:
+	 * another version, native stacks only), samples of the walked ones,
+	 * those with Python frames, Python frames and those named */
+	uint64_t python_processes, python_unsupported;
+	uint64_t python_samples, python_samples_with_frames;
+	uint64_t python_frames, python_frames_named;
 	uint64_t symbolizer_memory_bytes;
 	uint64_t memory_budget_bytes; /* 0: no budget */
 	struct {
@@ -148,6 +154,20 @@ struct web_metrics {
 	struct store_drop debug_issues[WEB_METRICS_MAX_DEBUG_ISSUES];
 	size_t n_debug_issues;
 	uint64_t rss_bytes;          /* resident memory when published */
+	/* Shipping to ClickHouse (agent --remote). */
+	bool shipping;
+	uint64_t ship_backlog_flushes;  /* queued in the file, not acknowledged */
+	uint64_t ship_backlog_samples;
+	uint64_t ship_backlog_bytes;
+	double ship_backlog_age_seconds; /* since the oldest queued bucket; 0 */
+	uint64_t shipped_flushes, shipped_samples, shipped_bytes;
+	uint64_t ship_found;            /* found in ClickHouse already (an
+	                                   earlier attempt's answer was lost) */
+	uint64_t ship_refused_flushes;  /* stored, never queued: the queue was
+	                                   over --remote-backlog */
+	uint64_t ship_refused_samples;
+	uint64_t ship_errors;           /* attempts that failed */
+	uint64_t ship_failing;          /* ... in a row (0: shipping works) */
 };
 
 struct web_options {

@@ -7,6 +7,8 @@ Environment (set by tests/integration/meson.build):
   EMBER      path to the ember binary
   TESTPROGS  directory of the built test programs
 """
+import importlib.machinery
+import importlib.util
 import os
 import subprocess
 import sys
@@ -15,6 +17,16 @@ import tempfile
 EMBER = os.environ.get("EMBER", "")
 TESTPROGS = os.environ.get("TESTPROGS", "")
 SKIP = 77
+
+
+def load_bench(name):
+    """The script bench/NAME as a module (tests reuse its cases)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", name)
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), path)
+    spec = importlib.util.spec_from_loader(name.replace("-", "_"), loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
 
 
 def require_root():

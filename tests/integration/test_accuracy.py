@@ -14,8 +14,6 @@ often as perf's, within the same error.
 
 Both name PLT stubs (memcpy@plt): the sqlite3 shell, whose library spends
 about 5 % of its samples in them, checks that."""
-import importlib.machinery
-import importlib.util
 import math
 import os
 import sys
@@ -29,19 +27,9 @@ SECONDS = 4
 Z = 3.5  # standard errors: ~60 comparisons, none may fail by chance
 
 
-def load_accuracy():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        "..", "..", "bench", "accuracy")
-    loader = importlib.machinery.SourceFileLoader("accuracy", path)
-    spec = importlib.util.spec_from_loader("accuracy", loader)
-    mod = importlib.util.module_from_spec(spec)
-    loader.exec_module(mod)
-    return mod
-
-
 def main():
     require_root()
-    acc = load_accuracy()
+    acc = load_bench("accuracy")
     args = acc.parse_args(["--ember", EMBER, "--seconds", str(SECONDS),
                            "--programs", ",".join(PROGRAMS)])
     missing = acc.check_tools(args)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """A damaged database is never read as other stacks. A recording of split
-(a flush a second) gets one bit flipped, in turn, in every page of the file
+and syscalls (a flush a second) gets one bit flipped, in turn, in every page of the file
 (sample blocks, the packed stack/frame/function tables, strings, label
 sets, SQLite's B-tree pages, the header): `ember report`, `ember diff` and
 `ember serve`'s API each either give exactly the original answer, or fail
@@ -21,6 +21,11 @@ db = os.path.join(d, "orig.db")
 r = record(db, [prog("split"), "--seconds", "4"], freq=499, extra=["--flush", "1"])
 if r.returncode != 0:
     fail("record failed")
+# Kernel frames by construction (split alone may have none on a quiet
+# machine): a second of a program that lives in system calls, appended.
+r = record(db, [prog("syscalls"), "--seconds", "1"], freq=499, extra=["--flush", "1", "--append"])
+if r.returncode != 0:
+    fail("record --append of syscalls failed")
 with open(db, "rb") as f:
     orig = f.read()
 page = int.from_bytes(orig[16:18], "big")

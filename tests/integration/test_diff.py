@@ -3,9 +3,11 @@
 """Privileged: `ember diff` on real recordings. The `split` test program
 runs 6:3:1 as the base and 6:3:2 as the head (leaf_c does twice the work):
 diff must exit 1 and name exactly leaf_c (self) and its caller run_c
-(total), growing by a plausible amount. Two recordings of the same program,
-also of different lengths, must exit 0. Bad input exits 2 with a clear
-message."""
+(total), growing by a plausible amount, with its run-to-run noise beside
+the change. Both are recorded the README's way, with --repeat, whose runs
+diff keeps apart; one run per side (--filter run=1) says that it cannot see
+run-to-run noise. Two recordings of the same program, also of different
+lengths, must exit 0. Bad input exits 2 with a clear message."""
 import json
 import os
 import subprocess
@@ -29,22 +31,24 @@ def main():
     split = prog("split")
 
     def rec(name, seconds, weights="6:3:1"):
-        """Record split; on a machine with little CPU free, go on with
-        --append until the profile has the ~3,000 samples the checks below
-        need for their power (as a CI job would record longer)."""
+        """Record split with --repeat 3; on a machine with little CPU free,
+        go on with --append (its runs continue the numbering) until the
+        profile has the ~3,000 samples the checks below need for their
+        power (as a CI job would record longer)."""
         db = os.path.join(d, name + ".db")
         for k in range(6):
             r = record(db, [split, "--seconds", str(seconds), "--threads", "2",
-                            "--weights", weights], freq=999, extra=["--append"] if k else [])
+                            "--weights", weights], freq=999,
+                       extra=["--repeat", "3"] + (["--append"] if k else []))
             check(r.returncode == 0, f"recorded {name}" + (f" (run {k + 1})" if k else ""))
             if total(folded(db)) >= 3000:
                 break
         return db
 
-    base = rec("base", 3)
-    head = rec("head", 3, "6:3:2")
-    same = rec("same", 3)
-    longer = rec("longer", 6)
+    base = rec("base", 1)
+    head = rec("head", 1, "6:3:2")
+    same = rec("same", 1)
+    longer = rec("longer", 2)
 
     r = diff(base, head, "--format", "json")
     check(r.returncode == 1, f"doubled leaf_c: exit 1 (got {r.returncode})")
@@ -61,6 +65,12 @@ def main():
     # 1/10 of the work -> 2/11: +8.2 points
     check(4.0 < lc["delta_pp"] < 12.0, f"leaf_c grew by a plausible {lc['delta_pp']:.2f} points")
     check(lc["head_share"] > lc["base_share"], "direction: head share is larger")
+    check(rep["base"]["runs"] >= 3 and rep["head"]["runs"] >= 3 and not rep["dispersion_assumed"],
+          f"the runs kept apart ({rep['base']['runs']}, {rep['head']['runs']})")
+    check(lc["dispersion"] >= 1 and 0 < lc["noise_pp"] < lc["delta_pp"] and lc["run_sd_pp"] is not None,
+          f"leaf_c's run-to-run noise beside its change ({lc['noise_pp']}, {lc['run_sd_pp']})")
+    r = run([EMBER, "report", base, "--format", "top", "--filter", "run=1"])
+    check(r.returncode == 0 and "leaf_a" in r.stdout, "each run is labelled run=N")
     check(rep["regressions"] == len(self_regs | total_regs),
           f"the regression count is the number of functions ({rep['regressions']})")
     check(not any(c["regression"] for c in rep["changes"] if c["function"] in ("leaf_a", "leaf_b")),
@@ -68,6 +78,10 @@ def main():
 
     r = diff(base, head)
     check(r.returncode == 1 and "leaf_c" in r.stdout and "FAIL" in r.stdout, "text report names leaf_c")
+    check("noise" in r.stdout and "Runs: base" in r.stdout, "text report: runs and noise")
+    r = diff(base, head, "--filter", "run=1")
+    check("run-to-run noise cannot be seen" in r.stdout,
+          f"one run per side: the report says it cannot see run-to-run noise:\n{r.stdout}")
     r = diff(base, head, "--format", "markdown")
     check(r.returncode == 1 and "| `leaf_c` |" in r.stdout, "markdown table row for leaf_c")
     out = os.path.join(d, "report.md")
@@ -95,12 +109,20 @@ def main():
     pb = os.path.join(d, "head.pb.gz")
     r = run([EMBER, "report", head, "--format", "pprof", "-o", pb])
     check(r.returncode == 0, "head exported as pprof")
-    r = diff(base, pb, "--format", "json")
+    # A pprof file has no runs: against the base's three, the test would
+    # have 2 degrees of freedom, too few to see anything at Holm's alpha.
+    # Compared one run with one run, told the noise is sampling's alone
+    # (--dispersion 1, as a user who measured it would), the doubled leaf_c
+    # is many standard errors away.
+    r = diff(base, pb, "--format", "json", "--base-filter", "run=1", "--dispersion", "1")
     rep = json.loads(r.stdout) if r.stdout else {"changes": []}
     check(r.returncode == 1 and any(c["function"] == "leaf_c" and c["metric"] == "self" and c["regression"]
                                     for c in rep["changes"]),
           "database vs pprof: leaf_c regressed, exit 1")
-    r = diff(pb, base)
+    b1 = os.path.join(d, "base-run1.pb.gz")
+    r = run([EMBER, "report", base, "--filter", "run=1", "--format", "pprof", "-o", b1])
+    check(r.returncode == 0, "the base's first run exported as pprof")
+    r = diff(pb, b1, "--dispersion", "1")
     check(r.returncode in (0, 1) and "leaf_c" in r.stdout, "pprof as the base works too")
 
     r = diff(base, same)
@@ -126,6 +148,7 @@ def main():
     bad([base, head, "--alpha", "0"], "out of range")
     bad([base, head, "--alpha", "x"], "expects a number")
     bad([base, head, "--format", "html"], "unknown format")
+    bad([base, head, "--dispersion", "0.5"], "out of range")
     bad([base, head, "--filter", "process=no-such-process"], "holds no samples in the given range and filter")
     bad([base, head, "--from", "yesterday-ish"], "cannot read time")
     sleeper = subprocess.Popen(["sleep", "5"])

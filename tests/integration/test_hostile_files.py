@@ -34,6 +34,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -103,10 +104,18 @@ def start(args, **kw):
     return p
 
 
+# The container's /tmp is its own: a build tree under /tmp (a CI clone)
+# is not there, so the JIT program runs from a copy in /var/tmp, which both
+# see.
+jit_dir = tempfile.mkdtemp(prefix="ember-test-jit-", dir="/var/tmp")
+os.chmod(jit_dir, 0o755)
+jit_prog = shutil.copy2(prog("jit"), os.path.join(jit_dir, "jit"))
+
+
 def start_jit(user_nobody, own_map=False):
     """A JIT in the container, with its own map or none; returns (Popen,
     pid, base address)."""
-    p = start([prog("jit"), "--seconds", "600", "--print"] + ([] if own_map else ["--no-map"]),
+    p = start([jit_prog, "--seconds", "600", "--print"] + ([] if own_map else ["--no-map"]),
               preexec_fn=in_ns(as_nobody if user_nobody else lambda: os.nice(19)))
     m = re.match(r"pid=(\d+) base=0x([0-9a-f]+)", p.stdout.readline())
     if not m:
@@ -150,6 +159,7 @@ def cleanup():
         # lazily: another profiler on this machine may hold a file open
         subprocess.run(["umount", "-l", m])
     shutil.rmtree(d, ignore_errors=True)
+    shutil.rmtree(jit_dir, ignore_errors=True)
 
 
 try:

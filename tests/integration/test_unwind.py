@@ -191,6 +191,29 @@ def main():
     ok, n = share_with(stacks, "leaf_a", lambda f: user_chain(f)[:1] == ["_start"] and has_chain(f, ["main", "run_a", "leaf_a"]))
     check(r.returncode == 0 and ok / n >= 0.95, f"--unwind dwarf: {ok}/{n} leaf_a samples complete")
 
+    # --bpf-path-stats: every sample ran the common part and then either
+    # the snapshot or the frame-pointer walk, and every walk ended in one
+    # of count, insert or raw; split (frame pointers) walks after its
+    # probation's snapshots.
+    db = os.path.join(d, "paths.db")
+    r = record(db, [prog("split"), "--seconds", "2"], freq=499, extra=["--bpf-path-stats"])
+    m = re.search(r"BPF per-sample parts \(runs x mean\): (.*)", r.stderr)
+    parts = {k: (int(n), float(ns)) for k, n, ns in
+             re.findall(r"([a-z-]+) (\d+) x (\d+) ns", m.group(1))} if m else {}
+    runs = {k: v[0] for k, v in parts.items()}
+    check(r.returncode == 0 and set(runs) == {"common", "snapshot", "leaf-repair", "walk",
+                                              "count", "insert", "raw"},
+          f"--bpf-path-stats prints every part ({sorted(runs)})")
+    check(runs["common"] > 0 and runs["common"] == runs["snapshot"] + runs["walk"],
+          f"each sample took the snapshot or the walk ({runs})")
+    check(runs["walk"] == runs["count"] + runs["insert"] + runs["raw"],
+          "each walk was counted, inserted or sent raw")
+    check(runs["snapshot"] > 0 and runs["walk"] > runs["snapshot"],
+          "split: snapshots on probation, then frame-pointer walks")
+    check(all(ns > 0 for n, ns in parts.values() if n), "each part that ran took time")
+    r = record(os.path.join(d, "nopaths.db"), [prog("split"), "--seconds", "1"], freq=99)
+    check("BPF per-sample parts" not in r.stderr, "without the flag nothing is timed")
+
     bad = run([EMBER, "record", "--unwind", "magic", "--", "true"])
     check(bad.returncode == 2 and "unknown unwinding mode" in bad.stderr, "bad --unwind is refused")
 

@@ -8,7 +8,8 @@
 //
 // Usage: node check-pprof.js FILE.pb.gz [--expect-folded FILE] [--folded]
 //   --expect-folded F  the stacks (process label first, then the frames
-//                      root first, kernel frames with _[k], inlined _[i])
+//                      root first, kernel frames with _[k], inlined _[i],
+//                      Python _[py]: the mapping "[python]")
 //                      and their sample counts must equal F's exactly
 //   --folded           print the stacks in folded form on standard output
 // Exits 0 when every check passes, 1 otherwise (one "not ok" line each).
@@ -83,6 +84,7 @@ for (const sample of p.sample) {
     }
     const m = mappings.get(num(loc.mappingId));
     const kernel = m && str(m.filename).startsWith('[kernel');
+    const python = m && str(m.filename) === '[python]';
     const lines = [...loc.line].reverse();
     lines.forEach((line, i) => {
       const f = functions.get(num(line.functionId));
@@ -90,7 +92,7 @@ for (const sample of p.sample) {
         refsOk = false;
         return;
       }
-      const suffix = i > 0 ? '_[i]' : kernel ? '_[k]' : '';
+      const suffix = i > 0 ? '_[i]' : kernel ? '_[k]' : python ? '_[py]' : '';
       names.push(clean(str(f.name)) + suffix);
     });
   }
@@ -114,7 +116,7 @@ if (expectFile) {
   const names = new Set(p.function.map((f) => str(f.name)));
   for (const key of want.keys())
     for (const frame of key.split(';').slice(1)) {
-      const bare = frame.replace(/_\[[ki]\]$/, '');
+      const bare = frame.replace(/_\[(k|i|py)\]$/, '');
       if (!names.has(bare) && !names.has(bare.replace(/:/g, ';')))
         check(false, `function ${bare} is in the profile`);
     }

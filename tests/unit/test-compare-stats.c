@@ -5,7 +5,12 @@
  * raise false alarms at most at rate alpha (the whole family of tests, with
  * Holm's correction), a doubled function must be found with the right sign
  * and size, different run lengths with the same split must not alarm, and
- * the quantile and sample-size helpers must match textbook values.
+ * the quantile and sample-size helpers must match textbook values. Those
+ * pairs are pure sampling noise, tested as such (dispersion 1). Then runs
+ * whose split itself wanders from run to run, as real programs' do: merged
+ * into one draw, the binomial test cries wolf on them; kept apart, the
+ * dispersion estimated from the runs keeps false alarms at or below alpha
+ * and still finds a doubled function.
  */
 #include <math.h>
 #include <stdio.h>
@@ -87,7 +92,8 @@ static void zipf(double *w)
 
 static void test_false_alarms(void)
 {
-	struct cmp_options o = { .threshold_pp = 0.0, .alpha = 0.05, .min_samples = 10 };
+	struct cmp_options o = { .threshold_pp = 0.0, .alpha = 0.05, .min_samples = 10,
+				  .one_run_dispersion = 1 };
 	struct cmp_input a[N_LEAVES + N_PARENTS], b[N_LEAVES + N_PARENTS];
 	double w[N_LEAVES];
 	int trials = 2000, alarms = 0;
@@ -115,7 +121,8 @@ static void test_false_alarms(void)
 
 static void test_detects_doubling(void)
 {
-	struct cmp_options o = { .threshold_pp = 1.0, .alpha = 0.05, .min_samples = 10 };
+	struct cmp_options o = { .threshold_pp = 1.0, .alpha = 0.05, .min_samples = 10,
+				  .one_run_dispersion = 1 };
 	struct cmp_input a[N_LEAVES + N_PARENTS], b[N_LEAVES + N_PARENTS];
 	struct cmp_report *r = NULL;
 	double w[N_LEAVES], w2[N_LEAVES];
@@ -156,9 +163,12 @@ static void test_detects_doubling(void)
 
 static void test_one_side_only(void)
 {
-	struct cmp_options o = { .threshold_pp = 1.0, .alpha = 0.05, .min_samples = 10 };
-	struct cmp_input a[] = { { "main", "/a/app", 0, 0, 1000 }, { "old", "/a/app", 0, 1000, 1000 } };
-	struct cmp_input b[] = { { "main", "/b/app", 0, 0, 1000 }, { "new", "/b/app", 0, 1000, 1000 } };
+	struct cmp_options o = { .threshold_pp = 1.0, .alpha = 0.05, .min_samples = 10,
+				  .one_run_dispersion = 1 };
+	struct cmp_input a[] = { { .name = "main", .module = "/a/app", .total = 1000 },
+				 { .name = "old", .module = "/a/app", .self = 1000, .total = 1000 } };
+	struct cmp_input b[] = { { .name = "main", .module = "/b/app", .total = 1000 },
+				 { .name = "new", .module = "/b/app", .self = 1000, .total = 1000 } };
 	struct cmp_report *r = NULL;
 	size_t head_only = 0, base_only = 0;
 
@@ -180,7 +190,8 @@ static void test_one_side_only(void)
 
 static void test_helpers(void)
 {
-	struct cmp_options o = { .threshold_pp = 1.0, .alpha = 0.05, .min_samples = 10 };
+	struct cmp_options o = { .threshold_pp = 1.0, .alpha = 0.05, .min_samples = 10,
+				  .one_run_dispersion = 1 };
 	struct cmp_report *r = NULL;
 
 	CHECK(fabs(cmp_z_upper(0.025) - 1.959964) < 1e-5, "z(0.025) = %f", cmp_z_upper(0.025));
@@ -190,6 +201,147 @@ static void test_helpers(void)
 	      "samples needed %llu", (unsigned long long)cmp_samples_needed(0.10, 1.0, 0.05, 0.8));
 	CHECK(cmp_samples_needed(0.10, 0, 0.05, 0.8) == 0, "degenerate delta");
 	CHECK(cmp_compare(NULL, 0, 0, NULL, 0, 10, &o, &r) < 0, "empty base refused");
+	/* Student's t: t(0.025, 10) = 2.228139, t(0.005, 4) = 4.604095 */
+	CHECK(fabs(cmp_t_upper(0.025, 10) - 2.228139) < 1e-5, "t(0.025, 10) = %f",
+	      cmp_t_upper(0.025, 10));
+	CHECK(fabs(cmp_t_upper(0.005, 4) - 4.604095) < 1e-5, "t(0.005, 4) = %f",
+	      cmp_t_upper(0.005, 4));
+	CHECK(fabs(cmp_t_two_sided(2.228139, 10) - 0.05) < 1e-6, "P(|T10| > 2.228)");
+	CHECK(fabs(cmp_t_two_sided(1.959964, INFINITY) - 0.05) < 1e-6, "normal limit");
+	/* One run per side, wander 0.02 over 1,000 and 4,000 samples:
+	 * 1 + 2 x 0.02 / (1/1000 + 1/4000) = 33 */
+	{
+		struct cmp_input in[] = { { .name = "f", .self = 100, .total = 100 } };
+		struct cmp_options w = { .alpha = 0.05, .min_samples = 10, .one_run_wander = 0.02 };
+
+		CHECK(cmp_compare(in, 1, 1000, in, 1, 4000, &w, &r) == 0 && r &&
+		      r->dispersion_assumed && fabs(r->assumed_dispersion - 33) < 1e-9 &&
+		      fabs(r->rows[0].dispersion - 33) < 1e-9, "assumed dispersion");
+		cmp_report_free(r);
+	}
+}
+
+#define RUNS 5
+#define RUN_SAMPLES 4000
+
+/* Normal deviate (Box-Muller) for the run-to-run wander. */
+static double gauss(void)
+{
+	double u = uniform(), v = uniform();
+
+	return sqrt(-2 * log(u > 0 ? u : 1e-300)) * cos(2 * M_PI * v);
+}
+
+struct run_side {
+	struct cmp_input in[N_LEAVES + N_PARENTS];
+	uint64_t run_self[N_LEAVES + N_PARENTS][RUNS], run_total[N_LEAVES + N_PARENTS][RUNS];
+	uint64_t run_samples[RUNS], samples;
+	struct cmp_side side;
+};
+
+/* RUNS runs of RUN_SAMPLES samples; each run's weights wander by a
+ * factor exp(N(0, wander)) per leaf, as layout and cache state do. */
+static void draw_runs(const double *w, double wander, struct run_side *rs)
+{
+	struct cmp_input one[N_LEAVES + N_PARENTS];
+
+	memset(rs, 0, sizeof(*rs));
+	for (int k = 0; k < RUNS; k++) {
+		double wk[N_LEAVES];
+
+		for (int i = 0; i < N_LEAVES; i++)
+			wk[i] = w[i] * exp(wander * gauss());
+		draw(wk, RUN_SAMPLES, one);
+		for (int f = 0; f < N_LEAVES + N_PARENTS; f++) {
+			rs->run_self[f][k] = one[f].self;
+			rs->run_total[f][k] = one[f].total;
+			if (k == 0) {
+				rs->in[f] = one[f];
+				rs->in[f].self = rs->in[f].total = 0;
+			}
+			rs->in[f].self += one[f].self;
+			rs->in[f].total += one[f].total;
+		}
+		rs->run_samples[k] = RUN_SAMPLES;
+		rs->samples += RUN_SAMPLES;
+	}
+	for (int f = 0; f < N_LEAVES + N_PARENTS; f++) {
+		rs->in[f].run_self = rs->run_self[f];
+		rs->in[f].run_total = rs->run_total[f];
+	}
+	rs->side = (struct cmp_side){ .in = rs->in, .n = N_LEAVES + N_PARENTS,
+				      .samples = rs->samples, .n_runs = RUNS,
+				      .run_samples = rs->run_samples };
+}
+
+static void test_runs(void)
+{
+	struct cmp_options o = { .threshold_pp = 0.0, .alpha = 0.05, .min_samples = 10,
+				 .one_run_dispersion = 1 };
+	static struct run_side a, b;
+	double w[N_LEAVES], w2[N_LEAVES];
+	int trials = 400, alarms = 0, merged_alarms = 0, found = 0;
+	double max_disp = 0;
+
+	zipf(w);
+	for (int t = 0; t < trials; t++) {
+		struct cmp_report *r = NULL;
+
+		draw_runs(w, 0.15, &a);
+		draw_runs(w, 0.15, &b);
+		if (cmp_compare_sides(&a.side, &b.side, &o, &r)) {
+			CHECK(0, "cmp_compare_sides failed");
+			return;
+		}
+		alarms += r->n_regressions + r->n_improvements > 0;
+		for (size_t i = 0; i < r->n_rows; i++)
+			max_disp = fmax(max_disp, r->rows[i].dispersion);
+		CHECK(r->base_runs == RUNS && r->head_runs == RUNS && !r->dispersion_assumed,
+		      "runs counted");
+		cmp_report_free(r);
+		/* The same samples as one draw per side: binomial noise only. */
+		CHECK(cmp_compare(a.in, N_LEAVES + N_PARENTS, a.samples, b.in,
+				  N_LEAVES + N_PARENTS, b.samples, &o, &r) == 0, "merged");
+		if (r)
+			merged_alarms += r->n_regressions + r->n_improvements > 0;
+		cmp_report_free(r);
+	}
+	printf("runs that wander 15 %%: false alarms %d of %d pairs with the runs kept apart, "
+	       "%d merged into one draw; largest dispersion %.1f\n", alarms, trials,
+	       merged_alarms, max_disp);
+	CHECK((double)alarms / trials <= 0.05, "false-alarm rate %.3f above alpha with runs",
+	      (double)alarms / trials);
+	CHECK(merged_alarms > trials / 2, "merged runs should cry wolf (%d of %d): the "
+	      "wander is not noticed", merged_alarms, trials);
+
+	/* A doubled function is still found over the same wander. */
+	o.threshold_pp = 1.0;
+	memcpy(w2, w, sizeof(w));
+	w2[5] *= 2;
+	for (int t = 0; t < 20; t++) {
+		struct cmp_report *r = NULL;
+		bool l5 = false;
+
+		draw_runs(w, 0.15, &a);
+		draw_runs(w2, 0.15, &b);
+		CHECK(cmp_compare_sides(&a.side, &b.side, &o, &r) == 0, "compare runs");
+		if (!r)
+			return;
+		for (size_t i = 0; i < r->n_rows; i++) {
+			const struct cmp_row *row = &r->rows[i];
+
+			if (row->regression && row->metric == CMP_SELF) {
+				CHECK(!strcmp(row->name, "l5"), "self regression in %s", row->name);
+				l5 |= !strcmp(row->name, "l5");
+				CHECK(row->noise_pp > 0 && row->run_sd_pp > 0 && row->df == 2 * RUNS - 2,
+				      "noise shown");
+			}
+		}
+		found += l5;
+		cmp_report_free(r);
+	}
+	printf("doubled function over the wander: found in %d of 20 pairs\n", found);
+	CHECK(found >= 18, "doubled l5 found in only %d of 20 pairs", found);
 }
 
 int main(void)
@@ -198,6 +350,7 @@ int main(void)
 	test_one_side_only();
 	test_detects_doubling();
 	test_false_alarms();
+	test_runs();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;

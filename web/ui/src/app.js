@@ -332,7 +332,7 @@
     var rows = [];
     rows.push('<div class="tt-name">' + esc(name) + '</div>');
     rows.push('<div class="tt-kind"><span class="kind k' + t.kind[i] + '">' + T.KIND_NAMES[t.kind[i]] + '</span>' +
-      (mod ? ' <span class="muted">' + esc(mod) + '</span>' : '') + '</div>');
+      (mod && mod !== file ? ' <span class="muted">' + esc(mod) + '</span>' : '') + '</div>');
     if (file) rows.push('<div class="muted">' + esc(file) + (t.line[i] ? ':' + t.line[i] : '') + '</div>');
     var tbl = '<table>';
     tbl += '<tr><td>Total</td><td>' + fmtN(t.total[i]) + '</td><td>' + pct(t.total[i], t.samples) + '</td>' +

@@ -24,6 +24,7 @@
     { kind: K.INLINED, label: 'inlined', h: [88, 118], s: 45, l: [60, 68] },
     { kind: K.JIT, label: 'JIT', h: [268, 290], s: 48, l: [70, 77] },
     { kind: K.PROCESS, label: 'process', h: [220, 220], s: 10, l: [78, 82] },
+    { kind: K.PYTHON, label: 'Python', h: [160, 176], s: 52, l: [56, 66] },
   ];
   var HIGHLIGHT = '#e6007e';
 

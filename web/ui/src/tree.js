@@ -11,8 +11,8 @@
 (function (E) {
   'use strict';
 
-  var KIND = { USER: 0, KERNEL: 1, INLINED: 2, JIT: 3, PROCESS: 4 };
-  var KIND_NAMES = ['user', 'kernel', 'inlined', 'jit', 'process'];
+  var KIND = { USER: 0, KERNEL: 1, INLINED: 2, JIT: 3, PROCESS: 4, PYTHON: 5 };
+  var KIND_NAMES = ['user', 'kernel', 'inlined', 'jit', 'process', 'python'];
 
   function typed(Ctor, arr, n) {
     /* the constructor copies a whole array natively: several times faster

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_ch.h — private to storage/: the fleet store's pieces shared by its
+ * files: the ClickHouse client (store_ch_http.c), the schema
+ * (store_ch_schema.c), the shipment a writer builds during a flush
+ * (store_ch_ship.c) and the SQLite outbox that keeps shipments until
+ * ClickHouse has them (store_outbox.c). Public functions are in
+ * store_clickhouse.h (through storage.h).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "storage.h"
+
+struct store_ch {
+	void *curl;          /* CURL *, made at the first request */
+	bool tls;
+	char *host;
+	unsigned port;
+	char *database;
+	char *user, *password;
+	char *ca_file;
+	unsigned timeout_ms, connect_ms;
+	char *base;          /* "http://host:port/" */
+	char *display;       /* the URL without the password */
+	struct {
+		char *data;
+		size_t len, cap;
+		bool too_big;
+	} answer;
+	char errmsg[640];
+};
+
+/* The database the URL names (borrowed). */
+const char *store_ch__database(const struct store_ch *ch);
+
+/* Set ch's message (printf-style); returns err. */
+int store_ch__fail(struct store_ch *ch, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+struct store_ch_setting {
+	const char *name, *value;
+};
+
+struct store_ch_request {
+	const char *database;  /* NULL: "default" */
+	const char *query;     /* in the URL (an INSERT's statement), or NULL */
+	const void *body;      /* the statement, or an INSERT's rows */
+	size_t body_len;
+	bool gzip;             /* body is gzip-compressed */
+	const char *query_id;  /* NULL: the server picks one */
+	const struct store_ch_setting *settings;
+	size_t n_settings;
+	const char *what;      /* for messages: "inserting samples" */
+};
+
+/* One request. Returns 0 and *ret_text (may be NULL; caller frees) or an
+ * error of store_clickhouse.h with errmsg set. */
+int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
+		      char **ret_text);
+
+/* The tables of the schema (store_ch_schema.c), in the order the shipper
+ * inserts: definitions before the samples that name them. */
+enum store_ch_table {
+	STORE_CH_FUNCTIONS,
+	STORE_CH_FRAMES,
+	STORE_CH_STACKS,
+	STORE_CH_SAMPLES,
+	STORE_CH_TABLES,
+};
+
+/* The table's name, and its columns in the order rows are written
+ * ("function, name, module, file"). */
+const char *store_ch_table_name(enum store_ch_table t);
+const char *store_ch_table_columns(enum store_ch_table t);
+
+/* ---- the shipment of one flush (store_ch_ship.c) ---- */
+
+struct store_ship;
+
+int store_ship__new(struct store_ship **ret);
+void store_ship__free(struct store_ship *s);
+
+/* Add count samples of a stack (as store_db__add_stack). Returns 0 or
+ * -ENOMEM. */
+int store_ship__add(struct store_ship *s, const struct store_labels *labels,
+		    const struct store_frame *frames, size_t n_frames, uint64_t count);
+
+/*
+ * Encode what was added as one shipment of bucket time_s: per table the
+ * TabSeparated rows, each gzip-compressed, behind a small header
+ * (store_ship_blob__section reads it back). *ret_samples = 0 (and no
+ * blob) when nothing was added. Returns 0 or -ENOMEM.
+ */
+int store_ship__encode(struct store_ship *s, int64_t time_s, uint32_t duration_s,
+		       uint64_t batch, void **ret_blob, size_t *ret_len,
+		       uint64_t *ret_samples, const char **ret_host);
+
+/* The flush committed: its definitions count as shipped from now on (a
+ * later shipment names them without repeating them). Clears the rows. */
+void store_ship__committed(struct store_ship *s);
+/* The flush was abandoned, or committed without its shipment: forget its
+ * rows, and every definition (some were never queued). */
+void store_ship__abort(struct store_ship *s);
+
+/* The queue's bound (store_db__ship_enable), and the bytes it held when
+ * last counted (-1: not counted since this writer began). */
+void store_ship__set_bound(struct store_ship *s, uint64_t max_bytes);
+uint64_t store_ship__bound(const struct store_ship *s);
+int64_t *store_ship__queued_bytes(struct store_ship *s);
+/* store_ship__abort after the flush committed without its shipment. */
+void store_ship__refused(struct store_ship *s);
+
+/* Section t of a blob: 0 and its gzip bytes (possibly empty), or -EINVAL
+ * for a blob that does not parse. */
+int store_ship_blob__section(const void *blob, size_t len, enum store_ch_table t,
+			     const void **ret_data, size_t *ret_len);
+
+/* ---- the outbox (store_outbox.c), called by the writer and the
+ * SQLite backend ---- */
+
+struct store_sqlite;
+
+/* Inside the writer's open flush of bucket time_s lasting duration_s,
+ * before COMMIT: queue the shipment of what the flush added. Returns 0 or
+ * -errno. */
+int store_outbox__put(struct store_sqlite *db, int64_t time_s, uint32_t duration_s);
+/* Free what shipping keeps on db (the SQLite backend's close). */
+void store_outbox__close(struct store_sqlite *db);
+
+/* store_db__ship_enable, _next and _backlog on a writable SQLite handle
+ * outside a flush (store_sqlite.c checks that and hands on), the
+ * outbox's layer calling only the connection's (store_sql.h). */
+int store_outbox__enable(struct store_sqlite *db, uint64_t max_bytes);
+int store_outbox__next(struct store_sqlite *db, struct store_ch *ch,
+		       struct store_ship_result *ret);
+int store_outbox__backlog(struct store_sqlite *db, struct store_ship_backlog *ret);

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_ch_schema.c — the fleet store's tables in ClickHouse, created and
+ * checked. SQL that Debian 12's ClickHouse 18.16 and current releases
+ * both accept: MergeTree with PARTITION BY / ORDER BY clauses,
+ * ReplacingMergeTree, Distributed, TinyLog; no LowCardinality (18.16
+ * wants an experimental setting for it), no TTL (old day partitions are
+ * dropped instead), no ON CLUSTER (18.16 needs ZooKeeper for it: a
+ * cluster's tables are made on each shard, store_ch__init_cluster).
+ *
+ *   samples    one row per (flush, labels, stack): time (bucket start),
+ *              duration, host, process, pid, thread, tid, cgroup, free
+ *              labels as two arrays, stack id, count, batch (the shipment,
+ *              for exactly-once). Partitioned by day, ordered by (host,
+ *              time, process, pid, tid, stack): a host's time range is one
+ *              range of the primary key; a day is dropped as a partition.
+ *   stacks     stack id -> frame ids, root first
+ *   frames     frame id -> function id, line, kind, build-id, file offset
+ *   functions  function id -> name, module, file
+ *   ember_schema  the version and layout ("single", "cluster:NAME")
+ *
+ * Ids are 64-bit hashes of the symbolized contents (store_ch_ship.c), so
+ * stacks, frames and functions are ReplacingMergeTree tables ordered by
+ * their id: the copies other hosts send fold into one at merges; readers
+ * take any one row per id.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_ch.h"
+
+struct ch_table {
+	const char *name;
+	const char *columns;     /* in the order shipments write them */
+	const char *definition;  /* column types */
+	const char *engine;      /* for the data (single server, shard) */
+	const char *shard_key;   /* Distributed sharding expression */
+};
+
+static const struct ch_table tables[STORE_CH_TABLES] = {
+	[STORE_CH_FUNCTIONS] = {
+		"functions", "function, name, module, file",
+		"function UInt64, name String, module String, file String",
+		"ReplacingMergeTree ORDER BY function", "function",
+	},
+	[STORE_CH_FRAMES] = {
+		"frames", "frame, function, line, kind, build_id, file_offset",
+		"frame UInt64, function UInt64, line UInt32, kind UInt8, build_id String, "
+		"file_offset UInt64",
+		"ReplacingMergeTree ORDER BY frame", "frame",
+	},
+	[STORE_CH_STACKS] = {
+		"stacks", "stack, frames",
+		"stack UInt64, frames Array(UInt64)",
+		"ReplacingMergeTree ORDER BY stack", "stack",
+	},
+	[STORE_CH_SAMPLES] = {
+		"samples",
+		"time, duration, host, process, pid, thread, tid, cgroup, label_keys, "
+		"label_values, stack, count, batch",
+		"time DateTime, duration UInt32, host String, process String, pid UInt32, "
+		"thread String, tid UInt32, cgroup UInt64, label_keys Array(String), "
+		"label_values Array(String), stack UInt64, count UInt64, batch UInt64",
+		"MergeTree PARTITION BY toDate(time) ORDER BY (host, time, process, pid, tid, stack)",
+		/* a host's samples on one shard: a shipment is one insert
+		 * there (all or nothing), and a host's queries read one shard */
+		"cityHash64(host)",
+	},
+};
+
+#define SCHEMA_TABLE "ember_schema"
+#define SCHEMA_DEFINITION "version UInt32, layout String, created DateTime"
+
+const char *store_ch_table_name(enum store_ch_table t)
+{
+	return tables[t].name;
+}
+
+const char *store_ch_table_columns(enum store_ch_table t)
+{
+	return tables[t].columns;
+}
+
+static int exec(struct store_ch *ch, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int exec(struct store_ch *ch, const char *what, const char *fmt, ...)
+{
+	struct store_ch_request rq = { .database = NULL, .what = what };
+	char *sql;
+	va_list ap;
+	int n, err;
+
+	va_start(ap, fmt);
+	n = vasprintf(&sql, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	rq.body = sql;
+	rq.body_len = (size_t)n;
+	err = store_ch__request(ch, &rq, NULL);
+	free(sql);
+	return err;
+}
+
+/* A SELECT; *ret_text gets its answer. */
+static int ask(struct store_ch *ch, const char *sql, const char *what, char **ret_text)
+{
+	struct store_ch_request rq = {
+		.body = sql,
+		.body_len = strlen(sql),
+		.what = what,
+	};
+
+	return store_ch__request(ch, &rq, ret_text);
+}
+
+/* The data tables (suffix "" on a single server, "_local" on shards). */
+static int create_data_tables(struct store_ch *ch, const char *suffix)
+{
+	int err;
+
+	err = exec(ch, "creating the database", "CREATE DATABASE IF NOT EXISTS `%s`",
+		   ch->database);
+	for (int t = 0; !err && t < STORE_CH_TABLES; t++)
+		err = exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`%s%s` (%s) "
+			   "ENGINE = %s", ch->database, tables[t].name, suffix,
+			   tables[t].definition, tables[t].engine);
+	return err;
+}
+
+static int create_schema_table(struct store_ch *ch, const char *layout)
+{
+	int err = exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`" SCHEMA_TABLE
+		       "` (" SCHEMA_DEFINITION ") ENGINE = TinyLog", ch->database);
+
+	if (!err)
+		err = exec(ch, "writing the schema version", "INSERT INTO `%s`.`" SCHEMA_TABLE
+			   "` (version, layout, created) SELECT %d, '%s', now()", ch->database,
+			   STORE_CH_SCHEMA_VERSION, layout);
+	return err;
+}
+
+/* The newest version row: 0 and *ret_version and *ret_layout (caller frees),
+ * -ENOENT when there is no schema table (or database), or an error. */
+static int read_version(struct store_ch *ch, int *ret_version, char **ret_layout)
+{
+	char sql[256], *text = NULL, *tab;
+	int err, version;
+
+	snprintf(sql, sizeof(sql), "SELECT version, layout FROM `%s`.`" SCHEMA_TABLE
+		 "` ORDER BY version DESC LIMIT 1", ch->database);
+	err = ask(ch, sql, "checking the schema version", &text);
+	if (err)
+		return err;
+	tab = strchr(text, '\t');
+	if (!tab || sscanf(text, "%d", &version) != 1) {
+		free(text);
+		/* a table without a row: a creation that did not finish */
+		return -ENOENT;
+	}
+	tab[1 + strcspn(tab + 1, "\n")] = 0;
+	*ret_layout = strdup(tab + 1);
+	free(text);
+	if (!*ret_layout)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	*ret_version = version;
+	return 0;
+}
+
+/* Which of the tables are missing: a bit per table. */
+static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
+{
+	char sql[256], *text = NULL;
+	unsigned missing = 0;
+	int err;
+
+	snprintf(sql, sizeof(sql), "SELECT name FROM system.tables WHERE database = '%s'",
+		 ch->database);
+	err = ask(ch, sql, "listing the tables", &text);
+	if (err)
+		return err;
+	for (int t = 0; t < STORE_CH_TABLES; t++) {
+		bool found = false;
+
+		for (char *line = text; line && *line;) {
+			size_t n = strcspn(line, "\n");
+
+			if (n == strlen(tables[t].name) && !strncmp(line, tables[t].name, n))
+				found = true;
+			line += n + (line[n] == '\n');
+		}
+		if (!found)
+			missing |= 1u << t;
+	}
+	free(text);
+	*ret_missing = missing;
+	return 0;
+}
+
+int store_ch__prepare(struct store_ch *ch)
+{
+	char *layout = NULL;
+	unsigned missing = 0;
+	int version = 0, err;
+
+	err = read_version(ch, &version, &layout);
+	if (err == -ENOENT) {
+		/* a new database: a single server's tables */
+		err = create_data_tables(ch, "");
+		if (!err)
+			err = create_schema_table(ch, "single");
+		return err;
+	}
+	if (err)
+		return err;
+	if (version > STORE_CH_SCHEMA_VERSION) {
+		err = store_ch__fail(ch, -ENOTSUP, "the ClickHouse database %s at %s has Ember's "
+				     "schema version %d, newer than this Ember's %d: upgrade Ember",
+				     ch->database, ch->display, version, STORE_CH_SCHEMA_VERSION);
+		goto out;
+	}
+	if (version < STORE_CH_SCHEMA_VERSION) {
+		err = store_ch__fail(ch, -EPROTO, "the ClickHouse database %s at %s has schema "
+				     "version %d, older than this Ember's %d", ch->database,
+				     ch->display, version, STORE_CH_SCHEMA_VERSION);
+		goto out;
+	}
+	err = missing_tables(ch, &missing);
+	if (err || !missing)
+		goto out;
+	if (!strcmp(layout, "single")) {
+		err = create_data_tables(ch, "");
+		goto out;
+	}
+	for (int t = 0; t < STORE_CH_TABLES; t++)
+		if (missing & (1u << t)) {
+			err = store_ch__fail(ch, -ENOENT, "the table %s.%s is missing at %s (layout "
+					     "%s): create it again with 'ember fleet-init'",
+					     ch->database, tables[t].name, ch->display, layout);
+			break;
+		}
+out:
+	free(layout);
+	return err;
+}
+
+int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
+			   struct store_ch *const *shards, size_t n)
+{
+	char layout[160];
+	int err = 0;
+
+	for (const char *p = cluster; *p; p++)
+		if (!(*p == '_' || *p == '-' || *p == '.' || (*p >= 'a' && *p <= 'z') ||
+		      (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) || p - cluster > 100)
+			return store_ch__fail(entry, -EINVAL, "the cluster name '%s' is not valid "
+					      "(letters, digits, '_', '-', '.')", cluster);
+	for (size_t i = 0; i < n; i++) {
+		err = create_data_tables(shards[i], "_local");
+		if (err)
+			return store_ch__fail(entry, err, "shard %s: %s", store_ch__url(shards[i]),
+					      store_ch__errmsg(shards[i]));
+	}
+	err = exec(entry, "creating the database", "CREATE DATABASE IF NOT EXISTS `%s`",
+		   entry->database);
+	for (int t = 0; !err && t < STORE_CH_TABLES; t++)
+		err = exec(entry, "creating a Distributed table", "CREATE TABLE IF NOT EXISTS "
+			   "`%s`.`%s` (%s) ENGINE = Distributed('%s', '%s', '%s_local', %s)",
+			   entry->database, tables[t].name, tables[t].definition, cluster,
+			   entry->database, tables[t].name, tables[t].shard_key);
+	if (!err) {
+		char *l = NULL;
+		int v;
+
+		snprintf(layout, sizeof(layout), "cluster:%s", cluster);
+		err = read_version(entry, &v, &l);
+		if (err == -ENOENT)
+			err = create_schema_table(entry, layout);
+		else if (!err && strcmp(l, layout))
+			err = store_ch__fail(entry, -EEXIST, "the database %s at %s is already laid "
+					     "out as '%s', not '%s'", entry->database,
+					     entry->display, l, layout);
+		free(l);
+	}
+	return err;
+}

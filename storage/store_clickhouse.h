@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_clickhouse.h — part of storage.h (included from it; include
+ * storage.h): the fleet store. An agent keeps its SQLite file and also
+ * ships each committed flush to ClickHouse over its HTTP interface
+ * (libcurl, confined to storage/store_ch_http.c).
+ *
+ * Shipping is exactly once, in order: a writer handle with shipping
+ * enabled (store_db__ship_enable) puts every flush it commits, encoded as
+ * ClickHouse rows, into an outbox table of the same SQLite file in the
+ * flush's own transaction; store_db__ship_next (any writable handle on the
+ * file, typically a shipping thread's own) sends the oldest entry and
+ * removes it once ClickHouse has acknowledged it. A shipment that may
+ * have reached ClickHouse before (a kill -9, a time-out, a lost answer) is
+ * first looked up there by its 64-bit batch id, under the same query id as
+ * its insert, so the lookup cannot run while that insert still does
+ * (storage/DESIGN.md, "Fleet").
+ *
+ * Thread safety: a store_ch is used by one thread at a time; so is each
+ * store_db handle (as everywhere in storage.h).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store_db;
+
+/* The ClickHouse schema this build writes and reads (table ember_schema). */
+#define STORE_CH_SCHEMA_VERSION 1
+
+struct store_ch_config {
+	/* clickhouse://[USER[:PASSWORD]@]HOST:PORT/DATABASE (plain HTTP) or
+	 * https://[USER[:PASSWORD]@]HOST:PORT/DATABASE (TLS; the server's
+	 * certificate is verified). USER and PASSWORD percent-encoded. */
+	const char *url;
+	const char *user;       /* replaces the URL's user when not NULL */
+	const char *password;   /* replaces the URL's password when not NULL */
+	const char *ca_file;    /* https: CA bundle; NULL = the system's */
+	unsigned timeout_ms;    /* each request, start to end; 0 = 10 s */
+	unsigned connect_timeout_ms; /* 0 = 3 s */
+};
+
+struct store_ch;
+
+/*
+ * Parse c into a client (no network traffic yet). Returns 0 and *ret_ch
+ * (free with store_ch__free), -EINVAL and *ret_error (caller frees: what
+ * is wrong with the URL; never contains the password), or -ENOMEM.
+ */
+int store_ch__new(const struct store_ch_config *c, struct store_ch **ret_ch,
+		  char **ret_error);
+void store_ch__free(struct store_ch *ch);
+
+/* The server as "clickhouse://user@host:port/database": never the
+ * password. Borrowed from ch. */
+const char *store_ch__url(const struct store_ch *ch);
+
+/*
+ * One sentence about the last failure of ch (borrowed; never NULL; never
+ * the password): what was done and what ClickHouse or the network said.
+ */
+const char *store_ch__errmsg(const struct store_ch *ch);
+
+/*
+ * The errors of the functions below:
+ *   -ECONNREFUSED  nothing listens at HOST:PORT
+ *   -EHOSTUNREACH  HOST does not resolve or cannot be reached
+ *   -ETIMEDOUT     no answer within the time-out
+ *   -EKEYREJECTED  TLS failed (certificate, handshake)
+ *   -EACCES        wrong user or password
+ *   -EPERM         the user may not do this (read-only, grants)
+ *   -ENOENT        a table or the database is missing (errmsg names it)
+ *   -ENOTSUP       the schema is of a newer Ember (ember_schema)
+ *   -EPROTO        the schema is of an older Ember, or not Ember's
+ *   -EAGAIN        a shipment's insert is still running on the server
+ *   -EIO           any other error answer (errmsg has ClickHouse's text)
+ *   -ENOMEM
+ */
+
+/*
+ * Check the schema, creating what is missing when allowed: no
+ * ember_schema table (a new database) creates the database and every
+ * table for a single server; a single server's missing tables are
+ * created again; a cluster's (made by store_ch__init_cluster) are only
+ * checked, a missing one is -ENOENT. A schema version other than
+ * STORE_CH_SCHEMA_VERSION is -ENOTSUP (newer) or -EPROTO (older).
+ */
+int store_ch__prepare(struct store_ch *ch);
+
+/*
+ * Create a cluster's tables (no distributed DDL: it needs ZooKeeper on
+ * 18.16): on each of shards[0..n) the database and the tables holding
+ * the data ("<table>_local"), then on entry the Distributed tables of the
+ * same names as a single server's, over cluster (as entry's
+ * remote_servers names it), and ember_schema. entry may be one of the
+ * shards. Tables that exist are left as they are. Returns 0 or an error
+ * above; ch's errmsg names the server that failed.
+ */
+int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
+			   struct store_ch *const *shards, size_t n);
+
+/* ---- shipping ---- */
+
+/*
+ * From the next store_db__begin on, every flush this writer handle
+ * commits is also queued for ClickHouse in the file's outbox, in the
+ * same transaction (created when missing). While the queue holds more
+ * than max_bytes (0: no bound), a flush is stored but not queued: its
+ * samples are counted as refused (store_ship_backlog), never shipped.
+ * Outside a flush. Returns 0, -EROFS, -EBUSY (a flush is open),
+ * -ENOMEM, -EIO.
+ */
+int store_db__ship_enable(struct store_db *db, uint64_t max_bytes);
+
+struct store_ship_result {
+	uint64_t seq;        /* the outbox entry (ascending) */
+	int64_t time_s;      /* its flush's bucket */
+	uint64_t samples;    /* its samples */
+	uint64_t bytes;      /* bytes sent (compressed) */
+	bool found;          /* ClickHouse had it already (shipped by an
+	                        attempt whose answer was lost): not sent
+	                        again, only removed */
+};
+
+/*
+ * Ship the oldest queued flush of db's file to ch, then remove it from
+ * the outbox. Returns 1 and *ret (may be NULL) when one was shipped, 0
+ * when the outbox is empty, or -errno: an error of ch above, or
+ * -EBUSY/-EIO/-ENOSPC of the SQLite file; store_ch__errmsg(ch) says which
+ * in both cases. The entry then stays queued (one that may have reached
+ * ClickHouse is looked up there before it is sent again). db is a writable handle outside a flush, not
+ * necessarily the one that queued.
+ */
+int store_db__ship_next(struct store_db *db, struct store_ch *ch,
+			struct store_ship_result *ret);
+
+struct store_ship_backlog {
+	uint64_t flushes;    /* queued, not yet acknowledged */
+	uint64_t samples;
+	uint64_t bytes;      /* their compressed size in the file */
+	int64_t oldest_s;    /* bucket time of the oldest; 0 when none */
+	uint64_t refused_flushes; /* stored but never queued: the queue was */
+	uint64_t refused_samples; /* over its bound (all time, this file) */
+};
+
+/* What the outbox of db's file holds (all zero when it has none).
+ * Returns 0 or -errno. */
+int store_db__ship_backlog(struct store_db *db, struct store_ship_backlog *ret);

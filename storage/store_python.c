@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_python.c — how many samples of each Python process got their
+ * Python frames: per flush and per process (name, pid, the interpreter's
+ * version, or that its version is not supported), the samples seen, those
+ * with Python frames, and the Python frames written and named. The writer
+ * adds them inside a flush (profiler/python.c counts them as it merges the
+ * frames); `ember report --coverage` sums them over a range. Like the
+ * symbolization coverage beside it (store_coverage.c), the table is made by
+ * the first writer that needs it, so older files read as "none recorded"
+ * and the schema version does not change.
+ */
+#include "store_ops.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char create_sql[] =
+	"CREATE TABLE IF NOT EXISTS python_coverage ("
+	" time_s INTEGER NOT NULL,"
+	" process TEXT NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" interpreter TEXT NOT NULL,"
+	" samples INTEGER NOT NULL,"
+	" with_python INTEGER NOT NULL,"
+	" frames INTEGER NOT NULL,"
+	" named INTEGER NOT NULL,"
+	" PRIMARY KEY (time_s, process, pid, interpreter)) WITHOUT ROWID";
+
+int store_sqlite__add_python_coverage(struct store_db *handle, const char *process,
+				      uint32_t pid, const char *interpreter, uint64_t samples,
+				      uint64_t with_python, uint64_t frames, uint64_t named)
+{
+	struct store_sqlite *db = store_sqlite__of(handle);
+	sqlite3_stmt *st = NULL;
+	int64_t time_s;
+	int rc, r;
+
+	if (!db || !process || !interpreter)
+		return -EINVAL;
+	r = store_write__flush_time(db, &time_s);
+	if (r < 0)
+		return r;
+	r = store_sql__exec(db, create_sql);
+	if (r < 0)
+		return r;
+	rc = sqlite3_prepare_v2(db->sql,
+		"INSERT INTO python_coverage (time_s, process, pid, interpreter, samples,"
+		" with_python, frames, named) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+		" ON CONFLICT (time_s, process, pid, interpreter) DO UPDATE SET"
+		" samples = samples + ?5, with_python = with_python + ?6,"
+		" frames = frames + ?7, named = named + ?8", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_sql__fail(db, rc);
+	sqlite3_bind_int64(st, 1, time_s);
+	sqlite3_bind_text(st, 2, process, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, pid);
+	sqlite3_bind_text(st, 4, interpreter, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (int64_t)samples);
+	sqlite3_bind_int64(st, 6, (int64_t)with_python);
+	sqlite3_bind_int64(st, 7, (int64_t)frames);
+	sqlite3_bind_int64(st, 8, (int64_t)named);
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
+	sqlite3_finalize(st);
+	return r;
+}
+
+void store_python_coverage__free(struct store_python_coverage *c, size_t n)
+{
+	for (size_t i = 0; c && i < n; i++) {
+		free(c[i].process);
+		free(c[i].interpreter);
+	}
+	free(c);
+}
+
+int store_sqlite__query_python_coverage(struct store_db *handle, const struct store_query *q,
+					struct store_python_coverage **ret_entries, size_t *ret_n)
+{
+	struct store_sqlite *db = store_sqlite__of(handle);
+	struct store_query all;
+	struct store_python_coverage *v = NULL;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_DONE, r = 0;
+
+	if (!db)
+		return -EINVAL;
+	if (!q) {
+		store_query_init(&all);
+		q = &all;
+	}
+	r = store_sql__prepare_optional(db,
+		"SELECT process, pid, interpreter, sum(samples), sum(with_python), sum(frames),"
+		" sum(named) FROM python_coverage WHERE time_s >= ?1 AND time_s < ?2"
+		" GROUP BY process, pid, interpreter ORDER BY sum(samples) DESC, process, pid",
+		q->from_s, q->to_s, &st);
+	if (r < 0)
+		return r;
+	/* written before Python coverage was recorded: nothing */
+	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *process = (const char *)sqlite3_column_text(st, 0);
+		const char *interp = (const char *)sqlite3_column_text(st, 2);
+
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct store_python_coverage *p = reallocarray(v, ncap, sizeof(*p));
+
+			if (!p) {
+				r = -ENOMEM;
+				break;
+			}
+			v = p;
+			cap = ncap;
+		}
+		v[n++] = (struct store_python_coverage){
+			.process = strdup(process ? process : ""),
+			.pid = (uint32_t)sqlite3_column_int64(st, 1),
+			.interpreter = strdup(interp ? interp : ""),
+			.samples = (uint64_t)sqlite3_column_int64(st, 3),
+			.with_python = (uint64_t)sqlite3_column_int64(st, 4),
+			.frames = (uint64_t)sqlite3_column_int64(st, 5),
+			.named = (uint64_t)sqlite3_column_int64(st, 6),
+		};
+		if (!v[n - 1].process || !v[n - 1].interpreter) {
+			r = -ENOMEM;
+			break;
+		}
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_sql__fail(db, rc);
+	sqlite3_finalize(st);
+	if (r < 0) {
+		store_python_coverage__free(v, n);
+		return r;
+	}
+	*ret_entries = v;
+	*ret_n = n;
+	return 0;
+}
