@@ -34,7 +34,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes; older versions are migrated. */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 enum store_frame_kind {
 	STORE_FRAME_USER = 0,
