@@ -5,7 +5,9 @@
  * (dwarf-cxx.c), else its own name, following abstract_origin and
  * specification across units and files (a reference carries its file),
  * cached by DIE reference in the names table (dwarf-dies.c, which also
- * reads the DIEs a reference names).
+ * reads the DIEs a reference names); a chain that ends without a name
+ * (no DIE, a cycle, past MAX_NAME_HOPS) is marked unresolved, so that
+ * dwarf-scopes.c counts the inlined frame as name-unresolved.
  */
 #include "sym-dwarf.h"
 
@@ -62,9 +64,10 @@ static bool lang_is_cxx(uint16_t lang)
 static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		       const char **ret_name);
 
-/* The name cache's mark for a DIE whose name is in a supplementary file
- * we do not have. */
+/* The name cache's marks for a DIE whose name is in a supplementary file
+ * we do not have, and for one whose name chain ends without a name. */
 static const char lost_name[] = "";
+static const char unresolved_name[] = "";
 
 static bool str_in_alt(const struct dw_val *v)
 {
@@ -122,11 +125,20 @@ int dw_die__name(struct sym_dwarf *d, const struct dw_cu *cu,
 		if (die->spec.kind == V_REF && die->spec.u)
 			return die_name_at(d, die->spec.u, hops + 1, ret_name);
 	}
+	/* nothing more to follow, or a chain past MAX_NAME_HOPS (a cycle
+	 * comes here too: the hops bound it) */
+	d->name_unresolved |= !d->name_lost;
 	*ret_name = NULL;
 	return 0;
 }
 
-/* dw_die__name() of the DIE at a global offset, cached by offset. */
+/*
+ * dw_die__name() of the DIE at a global offset (in any unit of the
+ * binary's DWARF or of its supplementary file: DW_FORM_ref_addr,
+ * GNU_ref_alt, ref_sup), cached by offset, so a DIE named once is never
+ * read again; the unit holding it is found by a binary search of the unit
+ * list. A reference to no DIE leaves the name unresolved.
+ */
 static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		       const char **ret_name)
 {
@@ -135,15 +147,17 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 	struct dw_abbrevs *ab;
 	struct dw_die die;
 	struct dw_cur c;
-	bool lost;
+	bool lost, unresolved;
 	int r;
 
 	if (d->names_cap) {
 		struct dw_name_slot *slot = dw_names__slot(d, off);
 
 		if (slot->off == off) {
-			*ret_name = slot->name == lost_name ? NULL : slot->name;
+			*ret_name = slot->name == lost_name || slot->name == unresolved_name
+					    ? NULL : slot->name;
 			d->name_lost |= slot->name == lost_name;
+			d->name_unresolved |= slot->name == unresolved_name;
 			return 0;
 		}
 	}
@@ -154,6 +168,9 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		d->name_lost = true;
 		return 0;
 	}
+	/* (a split unit's reference into another unit of its .dwo or .dwp
+	 * finds none: only the unit being read is open) */
+	d->name_unresolved = true;
 	if (!cu || REF_OFF(off) < cu->die_off)
 		return 0;
 	r = dw_cu__view(d, cu, &ab, &base);
@@ -162,13 +179,16 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 	c = (struct dw_cur){ .p = base + (REF_OFF(off) - cu->off),
 			     .end = base + (cu->end - cu->off) };
 	if (dw_die__read(cu, ab, &c, &die) <= 0)
-		return dw_names__put(d, off, NULL);
+		return dw_names__put(d, off, unresolved_name);
 	lost = d->name_lost;
-	d->name_lost = false;
+	d->name_lost = d->name_unresolved = false;
 	r = dw_die__name(d, cu, &die, off, hops, ret_name);
 	if (r < 0)
 		return r;
-	r = dw_names__put(d, off, *ret_name ? *ret_name : d->name_lost ? lost_name : NULL);
+	/* no name: in the missing dwz file, or the chain ended nowhere */
+	unresolved = !*ret_name && !d->name_lost;
+	r = dw_names__put(d, off, *ret_name ? *ret_name : d->name_lost ? lost_name : unresolved_name);
 	d->name_lost |= lost;
+	d->name_unresolved = unresolved;
 	return r;
 }

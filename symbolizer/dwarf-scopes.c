@@ -53,18 +53,23 @@ static int scope_add(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu 
 		*ret_scope = -1;
 		return r;
 	}
-	d->name_lost = false;
+	d->name_lost = d->name_unresolved = false;
 	r = dw_die__name(d, ucu, die, off, 0, &sc.name);
 	if (r < 0)
 		return r;
 	sc.lost = !sc.name && d->name_lost;
+	/* An inlined scope with no name is shown as "[inlined]": say why
+	 * (an out-of-line one is named from the symbol table instead). */
+	sc.unresolved = sc.inlined && !sc.name && !sc.lost && d->name_unresolved;
+	if (sc.unresolved)
+		d->issues[SYM_DEBUG_NAME_UNRESOLVED]++;
 	if (sc.inlined) {
 		uint32_t file = val_u32(&die->call_file);
 		uint32_t line = val_u32(&die->call_line);
 		const char **files = cu->call_files ? cu->call_files : cu->files;
 		size_t n_files = cu->call_files ? cu->n_call_files : cu->n_files;
 
-		sc.call_line = line < 1u << 30 ? line : 0;
+		sc.call_line = line < 1u << 29 ? line : 0;
 		/* call_file is an index into the unit's line table file list
 		 * (a split unit's: its .dwo's) */
 		sc.call_file = file < n_files ? files[file] : NULL;

@@ -446,7 +446,8 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 		.line = file ? line : 0,
 		/* a unit that lost its DIEs (a .dwo missing, a form we do
 		 * not know) costs the innermost frame its inline chain */
-		.issue = s >= 0 && cu->scopes[s].lost ? d->alt_issue : cu->issue,
+		.issue = s >= 0 && cu->scopes[s].lost ? d->alt_issue :
+			 s >= 0 && cu->scopes[s].unresolved ? SYM_DEBUG_NAME_UNRESOLVED : cu->issue,
 	};
 	/* Up the inline chain: each caller is at the call site of its callee.
 	 * When max is short, the outermost (real) function replaces the last
@@ -458,7 +459,8 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 			.name = up->name,
 			.file = sc->call_file,
 			.line = sc->call_file ? sc->call_line : 0,
-			.issue = up->lost ? d->alt_issue : SYM_DEBUG_OK,
+			.issue = up->lost ? d->alt_issue :
+				 up->unresolved ? SYM_DEBUG_NAME_UNRESOLVED : SYM_DEBUG_OK,
 		};
 
 		if (n < max)

@@ -25,7 +25,8 @@
 
 /* Nested DIEs deeper than this are corrupt or not worth following. */
 #define MAX_DIE_DEPTH 64
-/* abstract_origin / specification hops followed for a name */
+/* abstract_origin / specification hops followed for a name: a longer
+ * chain (or a cycle) leaves the DIE unnamed, counted as name-unresolved */
 #define MAX_NAME_HOPS 6
 /* Overlapping CU ranges are rare; look back this far from the nearest. */
 #define CU_LOOKBACK 8
@@ -316,9 +317,11 @@ struct dw_scope {
 	const char *name;       /* interned in sym_dwarf.strings, or NULL */
 	const char *call_file;  /* call site of an inlined scope, or NULL */
 	int32_t parent;         /* index of the enclosing scope, or -1 */
-	uint32_t call_line : 30;
+	uint32_t call_line : 29;
 	uint32_t inlined : 1;
 	uint32_t lost : 1;      /* its name is in a supplementary file we lack */
+	uint32_t unresolved : 1; /* an inlined scope whose name chain ends
+	                            nowhere (SYM_DEBUG_NAME_UNRESOLVED) */
 };
 
 struct dw_ival {
@@ -449,6 +452,9 @@ struct sym_dwarf {
 	uint8_t alt_issue;           /* SYM_DEBUG_ALT_*: a named alt file is
 	                                not there */
 	bool name_lost;              /* a name was in the missing alt file */
+	bool name_unresolved;        /* a name chain ended without a name:
+	                                at no DIE, in a cycle, past
+	                                MAX_NAME_HOPS, or at a DIE with none */
 	/* the split unit being read, and its views of the sections */
 	struct dw_cu split;
 	struct dw_sect split_sec[SEC_N];
