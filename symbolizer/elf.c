@@ -10,9 +10,9 @@
  * address belongs to) and the session (which names frames). Files are read
  * with pread (ELF_C_READ), never mmap'ed, so a file truncated under us gives
  * an error, not SIGBUS; everything kept is copied out before elf_end().
- * It also picks the file whose DWARF dwarf.c will read, and keeps it open,
- * with the files that DWARF refers to (a dwz / supplementary file, a .dwp,
- * the root .dwo paths resolve in), found now while the process that maps
+ * It also picks the file whose DWARF dwarf*.c will read, and keeps it
+ * open, with the files that DWARF refers to (a dwz / supplementary file,
+ * a .dwp, the root .dwo paths resolve in), found now while the process that maps
  * the binary, and so its root, exists. Every debug file is opened by
  * sym_debug_open(), that is by the rules of file.c for files other users
  * control (elf.c: open_named()).

@@ -10,7 +10,7 @@
  * file name only to be reported). The offsets of the structures the walk
  * reads come from the interpreter's own debug information when it has
  * some (its DWARF, or its debug file's: Debian's python3.11-dbg; the
- * types and members by name, dwarf.c's sym_dwarf__find_types()), else from
+ * types and members by name, dwarf-layout.c), else from
  * the table of known versions below. Only a version whose walk Ember knows
  * (3.11) is walked, whatever its debug information says: another is
  * reported as unsupported and its stacks stay native, never a guessed
