@@ -4,9 +4,11 @@
  * with the size multiplication checked, so no module open-codes
  * `realloc(p, 2 * cap * elem)` and its overflow.
  */
-#include "common.h"
+#include "grow.h"
+#include "common-macros.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 

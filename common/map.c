@@ -19,7 +19,8 @@
  * 4 KiB doubling up to 1 MiB (a larger key gets a block of its own),
  * freed together at clear (but the newest block, kept for reuse) or fini.
  */
-#include "common.h"
+#include "map.h"
+#include "common-macros.h"
 
 #include <errno.h>
 #include <stdlib.h>

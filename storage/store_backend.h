@@ -19,6 +19,8 @@
  */
 #pragma once
 
+#include <stdio.h>
+
 #include "storage.h"
 #include "store_formats.h"
 
@@ -78,8 +80,13 @@ struct store_backend {
 	int (*frame_sites)(struct store_db *db, struct store_frame_sites *sites);
 };
 
-/* Remember msg for store_db__errmsg(); returns err. */
-int store_db__fail_msg(struct store_db *db, int err, const char *msg);
+/* Remember msg for store_db__errmsg(); returns err. Inline here, the
+ * interface's side, so a backend never calls up into store_db.c. */
+static inline int store_db__fail_msg(struct store_db *db, int err, const char *msg)
+{
+	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg);
+	return err;
+}
 
 /* The SQLite backend (store_sqlite.c): open path (flags as
  * store_db__open). Returns 0 and *ret_db, or -errno. */

@@ -56,12 +56,6 @@ const char *store_db__errmsg(const struct store_db *db)
 	return db->errmsg;
 }
 
-int store_db__fail_msg(struct store_db *db, int err, const char *msg)
-{
-	snprintf(db->errmsg, sizeof(db->errmsg), "%s", msg);
-	return err;
-}
-
 int store_db__set_metaf(struct store_db *db, const char *key, const char *fmt, ...)
 {
 	char buf[4096];
