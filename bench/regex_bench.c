@@ -3,7 +3,7 @@
  * regex_bench.c — the label filters' regexes (storage/store_regex.c)
  * side by side with glibc's regcomp/regexec, which filters used before:
  * for each pattern, the memory compiling takes (the bytes allocated and
- * still held, through a counting malloc, single-threaded, so exact) and
+ * still held, through bench/counting_malloc.c, single-threaded, so exact) and
  * the time to match it against a set of distinct label texts, with the
  * memory matching adds (glibc caches DFA states in the regex; Ember's
  * matcher allocates nothing). Patterns: what users write (a name prefix,
@@ -13,69 +13,14 @@
  *
  * Usage: regex_bench [--texts N]
  */
-#include <malloc.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "counting_malloc.h"
 #include "store_regex.h"
-
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t n, size_t m);
-void *__libc_realloc(void *p, size_t n);
-void __libc_free(void *p);
-
-/* A counting malloc: bytes held now and at most since the last reset. */
-static size_t held, peak;
-
-static void count_add(void *p)
-{
-	if (p) {
-		held += malloc_usable_size(p);
-		if (held > peak)
-			peak = held;
-	}
-}
-
-static void count_sub(void *p)
-{
-	if (p)
-		held -= malloc_usable_size(p);
-}
-
-void *malloc(size_t n)
-{
-	void *p = __libc_malloc(n);
-
-	count_add(p);
-	return p;
-}
-
-void *calloc(size_t n, size_t m)
-{
-	void *p = __libc_calloc(n, m);
-
-	count_add(p);
-	return p;
-}
-
-void *realloc(void *old, size_t n)
-{
-	void *p;
-
-	count_sub(old);
-	p = __libc_realloc(old, n);
-	count_add(p ? p : old);
-	return p;
-}
-
-void free(void *p)
-{
-	count_sub(p);
-	__libc_free(p);
-}
 
 static double now_s(void)
 {
@@ -110,19 +55,19 @@ static void run_glibc(const char *pattern, char **texts, int n, struct result *r
 	double t0;
 
 	snprintf(anchored, sizeof(anchored), "^(%s)$", pattern);
-	held = peak = 0;
+	counting_malloc__reset();
 	r->ok = regcomp(&re, anchored, REG_EXTENDED | REG_NOSUB) == 0;
-	r->compile_held = held;
-	r->compile_peak = peak;
+	r->compile_held = counting_malloc__held();
+	r->compile_peak = counting_malloc__peak();
 	if (!r->ok)
 		return;
-	before = held;
+	before = counting_malloc__held();
 	t0 = now_s();
 	r->matched = 0;
 	for (int i = 0; i < n; i++)
 		r->matched += regexec(&re, texts[i], 0, NULL, 0) == 0;
 	r->match_s = now_s() - t0;
-	r->match_growth = held - before;
+	r->match_growth = counting_malloc__held() - before;
 	regfree(&re);
 }
 
@@ -132,19 +77,19 @@ static void run_ember(const char *pattern, char **texts, int n, struct result *r
 	size_t before;
 	double t0;
 
-	held = peak = 0;
+	counting_malloc__reset();
 	r->ok = store_regex__compile(pattern, 1 << 20, &re, NULL) == 0;
-	r->compile_held = held;
-	r->compile_peak = peak;
+	r->compile_held = counting_malloc__held();
+	r->compile_peak = counting_malloc__peak();
 	if (!r->ok)
 		return;
-	before = held;
+	before = counting_malloc__held();
 	t0 = now_s();
 	r->matched = 0;
 	for (int i = 0; i < n; i++)
 		r->matched += store_regex__match(re, texts[i]);
 	r->match_s = now_s() - t0;
-	r->match_growth = held - before;
+	r->match_growth = counting_malloc__held() - before;
 	store_regex__free(re);
 }
 
@@ -184,9 +129,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	for (int k = 0; k < 2; k++) {
-		texts[k] = __libc_calloc((size_t)n, sizeof(char *));
+		texts[k] = counting_malloc__uncounted_calloc((size_t)n, sizeof(char *));
 		for (int i = 0; i < n; i++) {
-			char *t = __libc_malloc(64);
+			char *t = counting_malloc__uncounted(64);
 
 			if (k == 0)
 				snprintf(t, 64, "%s-%u", names[rnd(8)], rnd(20000));

@@ -128,9 +128,13 @@ def main():
         meta = read_meta(db)
         # A process with frame pointers is on probation (DWARF) for its
         # first 64 samples, which tell whether its stacks pass through
-        # code without frame pointers; then the frame-pointer walk.
+        # code without frame pointers; then the frame-pointer walk. The
+        # kernel goes on taking snapshots until the session has read those
+        # 64 and written its verdict, which on a loaded machine takes a few
+        # more samples (a CI run at load 30: 76 of 520); without the switch
+        # nearly every sample would be DWARF.
         dwarf, all_ = int(meta["samples_dwarf"]), int(meta["samples_kernel"])
-        check(dwarf <= 64 + 0.02 * all_, f"{p}: auto mode used frame pointers ({dwarf} of {all_} samples DWARF)")
+        check(dwarf <= 64 + 0.1 * all_, f"{p}: auto mode used frame pointers ({dwarf} of {all_} samples DWARF)")
         check("unwound with DWARF (their stacks pass" not in r.stderr,
               f"{p}: not kept on DWARF after its probation")
         stacks = [(f, c) for f, c in folded(db) if f[0] == p]

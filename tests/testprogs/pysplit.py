@@ -7,6 +7,12 @@ known by construction (tests/testprogs/README.md), for Debian's python3.
     <module> -> main -> run_c -> leaf_c     10 %  (1 unit a round)
 
 Every leaf runs the same loop (spin_units), so equal units cost equal CPU.
+Each round is scaled by 1..4, drawn per round (as in split.c): the split
+within a round stays exact, but rounds stop being strictly periodic. A
+round of fixed length (~0.66 ms here) sampled by a periodic timer aliases:
+the samples keep landing at the same phase of the round. Without the
+scaling, three CI runs read leaf_a at 0.46-0.51 where the work is 0.6
+(5 s at 499 Hz, no other thread to shift the phase).
 The lines the profiler must report are marked with "# line:NAME" comments;
 the tests read them from this file.
 
@@ -28,6 +34,7 @@ Options:
   --ready            print "ready" once running (for record -p)
 """
 import os
+import random
 import sys
 import time
 
@@ -41,35 +48,37 @@ def spin_units(units):
     return x
 
 
-def leaf_a():
-    return spin_units(6)  # line:leaf_a
+def leaf_a(scale=1):
+    return spin_units(6 * scale)  # line:leaf_a
 
 
-def leaf_b():
-    return spin_units(3)  # line:leaf_b
+def leaf_b(scale=1):
+    return spin_units(3 * scale)  # line:leaf_b
 
 
-def leaf_c():
-    return spin_units(1)  # line:leaf_c
+def leaf_c(scale=1):
+    return spin_units(1 * scale)  # line:leaf_c
 
 
-def run_a():
-    leaf_a()  # line:run_a
+def run_a(scale):
+    leaf_a(scale)  # line:run_a
 
 
-def run_b():
-    leaf_b()  # line:run_b
+def run_b(scale):
+    leaf_b(scale)  # line:run_b
 
 
-def run_c():
-    leaf_c()  # line:run_c
+def run_c(scale):
+    leaf_c(scale)  # line:run_c
 
 
 def split_until(end):
+    rng = random.Random(os.getpid())
     while time.time() < end:
-        run_a()  # line:split_a
-        run_b()  # line:split_b
-        run_c()  # line:split_c
+        scale = rng.randint(1, 4)
+        run_a(scale)  # line:split_a
+        run_b(scale)  # line:split_b
+        run_c(scale)  # line:split_c
 
 
 def descend(n, end):
@@ -82,16 +91,18 @@ def worker(end):
     split_until(end)  # line:worker
 
 
-async def arun(fn):
+async def arun(fn, scale):
     import asyncio
-    fn()  # line:arun
+    fn(scale)  # line:arun
     await asyncio.sleep(0)
 
 
 async def amain(end):
     import asyncio
+    rng = random.Random(os.getpid())
     while time.time() < end:
-        await asyncio.gather(arun(leaf_a), arun(leaf_b), arun(leaf_c))
+        scale = rng.randint(1, 4)
+        await asyncio.gather(arun(leaf_a, scale), arun(leaf_b, scale), arun(leaf_c, scale))
 
 
 def zlib_leaf(end):

@@ -3,7 +3,8 @@
  * test-storage-maintain.c — retention and downsampling as the agent runs
  * them: three hours of 10 s buckets, then store_db__maintain with a policy
  * scaled down to minutes. Merged buckets must keep every total exactly
- * (per range, per process, per stack, drops too); data past the maximum
+ * (per range, per process, per stack, drops, events and the coverage
+ * tables too); data past the maximum
  * age must be gone and nothing else; stacks only the removed data used
  * must be collected; a second run changes nothing; a size limit removes
  * the oldest data first and the file shrinks; bad calls are refused.
@@ -63,6 +64,11 @@ static void write_data(struct store_db *db)
 		}
 		CHECK_RC(store_db__add_drops(db, "map-full", 1), 0);
 		CHECK_RC(store_db__add_events(db, "dwarf-samples", 2), 0);
+		CHECK_RC(store_db__add_coverage(db, "/bin/a", "ab12", count_of(k, 0),
+						count_of(k, 1), 1), 0);
+		CHECK_RC(store_db__add_coverage(db, "/bin/b", NULL, 3, 2, 1), 0);
+		CHECK_RC(store_db__add_coverage_issue(db, "/bin/a", "ab12", "dwo-missing", 1), 0);
+		CHECK_RC(store_db__add_python_coverage(db, "py", 7, "3.11.2", 4, 3, 9, 8), 0);
 		CHECK_RC(store_db__commit(db), 0);
 	}
 }
@@ -100,6 +106,63 @@ static uint64_t drops_in(struct store_db *db, int64_t from, int64_t to)
 	return counts_in(db, from, to, false);
 }
 
+/* In [from, to): frames seen in coverage (what 0), frames with an issue
+ * (1), Python samples (2). */
+static uint64_t coverage_in(struct store_db *db, int64_t from, int64_t to, int what)
+{
+	struct store_query q = { .from_s = from, .to_s = to };
+	struct store_python_coverage *py;
+	struct store_coverage *c;
+	uint64_t n = 0;
+	size_t m;
+
+	if (what == 2) {
+		CHECK_RC(store_db__query_python_coverage(db, &q, &py, &m), 0);
+		for (size_t i = 0; i < m; i++)
+			n += py[i].samples;
+		store_python_coverage__free(py, m);
+		return n;
+	}
+	CHECK_RC(store_db__query_coverage(db, &q, &c, &m), 0);
+	for (size_t i = 0; i < m; i++) {
+		if (what == 0)
+			n += c[i].seen;
+		for (size_t j = 0; what == 1 && j < c[i].n_issues; j++)
+			n += c[i].issues[j].frames;
+	}
+	store_coverage__free(c, m);
+	return n;
+}
+
+static uint64_t coverage_expected(int64_t from, int64_t to, int what)
+{
+	uint64_t n = 0;
+
+	for (int k = 0; k < BUCKETS; k++) {
+		int64_t t = T0 + 10 * k;
+
+		if (t >= from && t < to)
+			n += what == 0 ? count_of(k, 0) + 3 : what == 1 ? 1 : 4;
+	}
+	return n;
+}
+
+/* Every coverage table: totals kept per range, and in [t0, t0 + step)
+ * all of them on t0 when the range was merged (step > 10). */
+static void check_coverage_range(struct store_db *db, int64_t t0, int64_t step)
+{
+	for (int what = 0; what < 3; what++) {
+		if (step > 10) {
+			CHECK_U64(coverage_in(db, t0, t0 + 1, what),
+				  coverage_expected(t0, t0 + step, what));
+			CHECK_U64(coverage_in(db, t0 + 1, t0 + step, what), 0);
+		} else {
+			CHECK_U64(coverage_in(db, t0, t0 + step, what),
+				  coverage_expected(t0, t0 + step, what));
+		}
+	}
+}
+
 static void check_policy_run(struct store_db *db, const struct store_policy *p)
 {
 	const int64_t age_cut = NOW - 7200, cut1 = NOW - 600, cut2 = NOW - 3600;
@@ -130,19 +193,31 @@ static void check_policy_run(struct store_db *db, const struct store_policy *p)
 	CHECK_U64(counts_in(db, INT64_MIN, age_cut, true), 0);
 	CHECK_U64(counts_in(db, age_cut, INT64_MAX, true), 2 * (NOW - age_cut) / 10);
 
+	/* The coverage tables follow the buckets too: before, they were
+	 * never merged nor removed. */
+	for (int what = 0; what < 3; what++) {
+		CHECK_U64(coverage_in(db, INT64_MIN, age_cut, what), 0);
+		CHECK_U64(coverage_in(db, age_cut, INT64_MAX, what),
+			  coverage_expected(age_cut, NOW, what));
+	}
+
 	/* Older than an hour: 600 s buckets, all counts on the start. */
 	for (int64_t t0 = age_cut; t0 < cut2; t0 += 600) {
 		CHECK_U64(samples_in(db, t0, t0 + 1), expected(t0, t0 + 600, -1));
 		CHECK_U64(samples_in(db, t0 + 1, t0 + 600), 0);
+		check_coverage_range(db, t0, 600);
 	}
 	/* Between an hour and 10 minutes: 60 s buckets. */
 	for (int64_t t0 = cut2; t0 < cut1; t0 += 60) {
 		CHECK_U64(samples_in(db, t0, t0 + 1), expected(t0, t0 + 60, -1));
 		CHECK_U64(samples_in(db, t0 + 1, t0 + 60), 0);
+		check_coverage_range(db, t0, 60);
 	}
 	/* The last 10 minutes untouched. */
-	for (int64_t t0 = cut1; t0 < NOW; t0 += 10)
+	for (int64_t t0 = cut1; t0 < NOW; t0 += 10) {
 		CHECK_U64(samples_in(db, t0, t0 + 10), expected(t0, t0 + 10, -1));
+		check_coverage_range(db, t0, 10);
+	}
 
 	/* Stacks used only by removed data are gone, the rest stay. */
 	CHECK_RC(store_db__query_tree(db, NULL, &t), 0);

@@ -10,27 +10,16 @@
 // Usage: node tests/web/test-report-html.mjs REPORT.html PROCESS FUNCTION SAMPLES [SCREENSHOT.png]
 // Exit 0 when every check passes.
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { check, finish, launch } from './harness.mjs';
 
 const [report, proc, fn, samples, shotPath] = process.argv.slice(2);
 if (!report || !proc || !fn || !samples) {
   console.error('usage: test-report-html.mjs REPORT.html PROCESS FUNCTION SAMPLES [SCREENSHOT.png]');
   process.exit(2);
 }
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const { chromium } = createRequire(path.join(root, 'package.json'))('playwright-core');
 
-let failed = 0;
-function check(cond, what, detail = '') {
-  console.log(`${cond ? 'ok' : 'not ok'} - ${what}${detail ? ': ' + detail : ''}`);
-  if (!cond) failed++;
-}
 
-const chrome = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic', '--allow-file-access-from-files'],
-});
+const chrome = await launch({ files: true });
 try {
   const page = await chrome.newPage({ viewport: { width: 1400, height: 900 } });
   const requests = [], errors = [];
@@ -79,4 +68,4 @@ try {
 } finally {
   await chrome.close();
 }
-process.exit(failed ? 1 : 0);
+finish('report-html');

@@ -12,25 +12,13 @@
 //
 // Usage: node test-ui-agent.mjs BASE_URL SCREENSHOT.png
 // Prints one JSON line "RESULT {...}" for the driver, exits 1 on a failed check.
-import path from 'node:path';
-import { createRequire } from 'node:module';
+import { check, finish, launch } from './harness.mjs';
 
 const [base, shotPath] = process.argv.slice(2);
 if (!base) { console.error('usage: test-ui-agent.mjs BASE_URL [SCREENSHOT.png]'); process.exit(2); }
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const { chromium } = createRequire(path.join(root, 'package.json'))('playwright-core');
 
-let failed = 0;
-function check(cond, what, detail = '') {
-  console.log(`${cond ? 'ok' : 'not ok'} - ${what}${detail ? ': ' + detail : ''}`);
-  if (!cond) failed++;
-}
 
-const chrome = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const chrome = await launch();
 try {
   const ctx = await chrome.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
   const page = await ctx.newPage();
@@ -88,4 +76,4 @@ try {
 } finally {
   await chrome.close();
 }
-process.exit(failed ? 1 : 0);
+finish('web-ui-agent');

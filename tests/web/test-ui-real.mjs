@@ -11,30 +11,17 @@
 // Usage: node test-ui-real.mjs BASE_URL ARTIFACT_DIR
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { check, finish, launch } from './harness.mjs';
 
 const [base, artifacts] = process.argv.slice(2);
 if (!base || !artifacts) { console.error('usage: test-ui-real.mjs BASE_URL ARTIFACT_DIR'); process.exit(2); }
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const { chromium } = createRequire(path.join(root, 'package.json'))('playwright-core');
 fs.mkdirSync(artifacts, { recursive: true });
 
-let passed = 0, failed = 0;
-function check(cond, what, detail = '') {
-  if (cond) { passed++; console.log(`ok - ${what}`); }
-  else { failed++; console.log(`not ok - ${what}${detail ? ': ' + detail : ''}`); }
-  return cond;
-}
 const api = async (p) => (await fetch(base + p)).json();
 const shot = (page, name) => page.screenshot({ path: path.join(artifacts, 'real-' + name + '.png'), fullPage: true });
 const host = new URL(base).host;
 
-const chrome = await chromium.launch({
-  executablePath: CHROMIUM, headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const chrome = await launch();
 const ctx = await chrome.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
 const requests = [], offsite = [], errors = [];
 
@@ -205,5 +192,4 @@ try {
 } finally {
   await chrome.close();
 }
-console.log(`web-ui-real: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish('web-ui-real');

@@ -15,43 +15,18 @@
 // Usage: node test-ui.mjs BUNDLED_INDEX_HTML ARTIFACT_DIR
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { check, finish, launch, results } from './harness.mjs';
 import * as fx from './fixture-server.mjs';
 
 const [html, artifacts] = process.argv.slice(2);
 if (!html || !artifacts) { console.error('usage: test-ui.mjs INDEX_HTML ARTIFACT_DIR'); process.exit(2); }
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-if (!fs.existsSync(CHROMIUM)) {
-  console.error(`${CHROMIUM} not found: install Debian's chromium (scripts/test.sh does: apt-get install chromium)`);
-  process.exit(1);
-}
-let chromium;
-try {
-  const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-  ({ chromium } = createRequire(path.join(root, 'package.json'))('playwright-core'));
-} catch (e) {
-  console.error('playwright-core is not installed: run `npm ci` at the repository root (scripts/test.sh does)');
-  process.exit(1);
-}
 fs.mkdirSync(artifacts, { recursive: true });
 
-let passed = 0, failed = 0;
-const results = [];
-function check(cond, what, detail = '') {
-  if (cond) { passed++; console.log(`ok - ${what}`); }
-  else { failed++; console.log(`not ok - ${what}${detail ? ': ' + detail : ''}`); }
-  results.push({ what, ok: !!cond, detail });
-  return cond;
-}
 const near = (a, b, eps = 1e-6) => Math.abs(a - b) <= eps;
 
 const server = await fx.start({ html });
 // launch() gives Chromium a fresh, temporary user-data dir of its own
-const chrome = await chromium.launch({
-  executablePath: CHROMIUM, headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const chrome = await launch();
 const browser = await chrome.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
 const offsite = [];
 const consoleErrors = [];
@@ -400,5 +375,4 @@ try {
 }
 
 fs.writeFileSync(path.join(artifacts, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-console.log(`web-ui: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish('web-ui');

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// What every browser test here starts and ends with: Debian's Chromium
+// through playwright-core (headless, no sandbox, no background traffic),
+// a clear message when either is missing, the TAP-style check() and the
+// exit code. Each test is its own node process, so the counts are the
+// process's.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+export const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+let passed = 0, failed = 0;
+export const results = [];
+
+// One check: prints "ok - WHAT" or "not ok - WHAT: DETAIL"; returns cond.
+export function check(cond, what, detail = '') {
+  if (cond) passed++;
+  else failed++;
+  console.log(`${cond ? 'ok' : 'not ok'} - ${what}${!cond && detail ? ': ' + detail : ''}`);
+  results.push({ what, ok: !!cond, detail });
+  return cond;
+}
+
+// Headless Chromium with a fresh temporary profile; files: true lets a
+// file:// page (a self-contained report) load its own file.
+export async function launch({ files = false } = {}) {
+  if (!fs.existsSync(CHROMIUM)) {
+    console.error(`${CHROMIUM} not found: install Debian's chromium (scripts/test.sh does: apt-get install chromium)`);
+    process.exit(1);
+  }
+  let chromium;
+  try {
+    ({ chromium } = createRequire(path.join(ROOT, 'package.json'))('playwright-core'));
+  } catch (e) {
+    console.error('playwright-core is not installed: run `npm ci` at the repository root (scripts/test.sh does)');
+    process.exit(1);
+  }
+  const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--disable-quic'];
+  if (files) args.push('--allow-file-access-from-files');
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+}
+
+// Prints "NAME: P passed, F failed" and exits 1 if any check failed.
+export function finish(name) {
+  console.log(`${name}: ${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
