@@ -2,6 +2,7 @@
 """Helpers for the tests of the web server: start `ember serve` or
 `ember agent` on a free loopback port, read the URL it prints, and make
 requests with the standard library only."""
+import atexit
 import hashlib
 import http.client
 import json
@@ -14,11 +15,19 @@ import time
 from embertest import EMBER, fail
 
 
+def _kill_left(p):
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+
+
 def start(args, preexec_fn=None, timeout=30):
     """Start EMBER args... (serve or agent, with --listen 127.0.0.1:0) and
     wait for its URL. Returns (Popen, base_url, stderr_lines)."""
     p = subprocess.Popen([EMBER, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          preexec_fn=preexec_fn)
+    # a check that fails before stop() leaves no server or agent running
+    atexit.register(_kill_left, p)
     buf = b""
     deadline = time.time() + timeout
     fd = p.stderr.fileno()
