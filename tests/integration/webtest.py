@@ -67,14 +67,15 @@ def awake(pid):
     return False
 
 
-def stop(p, asleep_s=20, limit_s=900):
+def stop(p, asleep_s=60, limit_s=900):
     """SIGTERM, wait; returns (exit status, remaining stderr).
 
     Stopping is work (a final flush, queries that run): on a busy machine
     it takes as long as the CPU it gets. A stop that hangs sleeps: the
     test fails once every thread of the process has slept asleep_s s in
-    all since SIGTERM (sampled every 0.1 s); limit_s only ends a stop
-    that never ends at all."""
+    all since SIGTERM (sampled every 0.1 s). An agent may sleep a little
+    while it stops: waiting for ClickHouse to take the last flush (5 s, and
+    a request's own 10 s). limit_s only ends a stop that never ends."""
     p.send_signal(signal.SIGTERM)
     err_chunks = []
     fd = p.stderr.fileno() if p.stderr else None
