@@ -167,13 +167,23 @@ static void serve_usage(FILE *out)
 	fprintf(out,
 		"Usage: ember serve --db FILE [--listen ADDRESS:PORT] [--memory MB]\n"
 		"                   [--allow-host NAME]...\n"
+		"       ember serve --store clickhouse://[USER@]HOST:PORT/DATABASE\n"
+		"                   [--remote-password-file FILE] [--remote-ca FILE] ...\n"
 		"\n"
 		"Serve the web UI and its JSON API (web/API.md), /metrics and /healthz\n"
 		"over an existing Ember database, read-only: nothing is ever written to\n"
 		"FILE. Needs no root. Runs until Ctrl-C or SIGTERM.\n"
+		"With --store, serve the fleet store instead: every host's samples that\n"
+		"agents ship to ClickHouse (ember agent --remote), summed in ClickHouse;\n"
+		"the UI's host selector picks a host or all. The user and password come\n"
+		"from the URL, EMBER_CLICKHOUSE_USER and EMBER_CLICKHOUSE_PASSWORD, or\n"
+		"--remote-password-file (https://... for TLS).\n"
 		"\n"
 		"Options:\n"
 		"      --db FILE         the database (from ember record or ember agent)\n"
+		"      --store URL       the fleet store in ClickHouse instead of a file\n"
+		"      --remote-password-file FILE  the ClickHouse password: FILE's first line\n"
+		"      --remote-ca FILE  https: the CA bundle to verify the server with\n"
 		"  -L, --listen ADDR:PORT  address to listen on (default %s:%d; give\n"
 		"                        0.0.0.0 or [::] only on a trusted network: the\n"
 		"                        API has no authentication)\n"
@@ -189,12 +199,18 @@ int cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'd' },
+		{ "store", required_argument, NULL, 'S' },
+		{ "remote-password-file", required_argument, NULL, 'P' },
+		{ "remote-ca", required_argument, NULL, 'C' },
 		{ "listen", required_argument, NULL, 'L' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "allow-host", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	const char *store = NULL, *password_file = NULL, *ca_file = NULL;
+	struct store_ch_config remote;
+	char *password = NULL;
 	struct web_options wo = {0};
 	struct allow_hosts hosts = {0};
 	struct web_server *srv = NULL;
@@ -210,6 +226,15 @@ int cmd_serve(int argc, char **argv)
 		switch (c) {
 		case 'd':
 			db = optarg;
+			break;
+		case 'S':
+			store = optarg;
+			break;
+		case 'P':
+			password_file = optarg;
+			break;
+		case 'C':
+			ca_file = optarg;
 			break;
 		case 'm':
 			if (cli_parse_uint("--memory", optarg, 16, 1 << 20, &memory_mb)) {
@@ -244,12 +269,44 @@ int cmd_serve(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!db || optind < argc) {
-		cli_error(db ? "unexpected argument '%s'" : "give the database with --db FILE",
+	if ((db && store) || ((password_file || ca_file) && !store)) {
+		cli_error(db && store ? "give --db FILE or --store URL, not both"
+			  : "--remote-password-file and --remote-ca go with --store URL");
+		cli_usage_hint("serve");
+		free(addr);
+		return EXIT_USAGE;
+	}
+	if (store && !cli_is_remote(store)) {
+		cli_error("--store takes a fleet store's URL, clickhouse://[USER@]HOST:PORT/DATABASE "
+			  "or https://...; for a file give --db %s", store);
+		cli_usage_hint("serve");
+		free(addr);
+		return EXIT_USAGE;
+	}
+	if ((!db && !store) || optind < argc) {
+		cli_error(db || store ? "unexpected argument '%s'"
+			  : "give the database with --db FILE (or the fleet store with --store URL)",
 			  optind < argc ? argv[optind] : "");
 		cli_usage_hint("serve");
 		free(addr);
 		return EXIT_USAGE;
+	}
+	if (store) {
+		struct store_db *probe = NULL;
+
+		/* told once, clearly, before the server starts: a bad URL,
+		 * nothing listening, a wrong password, no such database */
+		if (cli_remote_store_open(store, password_file, ca_file, 0, &probe)) {
+			free(addr);
+			return EXIT_RUNTIME;
+		}
+		store_db__close(probe);
+		if (cli_remote_config(store, password_file, ca_file, 0, &remote, &password)) {
+			free(addr);
+			return EXIT_RUNTIME;
+		}
+		wo.remote = &remote;
+		db = store;
 	}
 	if (!addr && !(addr = strdup(WEB_DEFAULT_ADDRESS)))
 		return EXIT_RUNTIME;
@@ -263,10 +320,11 @@ int cmd_serve(int argc, char **argv)
 	err = web_server__start(&wo, &srv);
 	if (err) {
 		explain_server_error(err, db, addr, port);
+		cli_forget_password(password);
 		free(addr);
 		return EXIT_RUNTIME;
 	}
-	fprintf(stderr, "ember: serving %s (read-only)\n", db);
+	fprintf(stderr, "ember: serving %s (read-only)\n", store ? "the fleet store" : db);
 	print_url(addr, web_server__port(srv));
 	{
 		sigset_t block, old;
@@ -282,6 +340,7 @@ int cmd_serve(int argc, char **argv)
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	web_server__stop(srv);
+	cli_forget_password(password);
 	free(addr);
 	return 0;
 }

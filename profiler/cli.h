@@ -168,3 +168,25 @@ struct store_ch;
  */
 int cli_remote_open(const char *url, const char *password_file, const char *ca_file,
 		    unsigned timeout_s, struct store_ch **ret_ch);
+
+struct store_ch_config;
+struct store_db;
+/*
+ * The same credentials as a client configuration (strings borrowed from
+ * url, the environment and *ret_password, which the caller frees with
+ * cli_forget_password once done with *ret). Prints one clear line on
+ * failure. Returns 0 or -errno.
+ */
+int cli_remote_config(const char *url, const char *password_file, const char *ca_file,
+		      unsigned timeout_s, struct store_ch_config *ret, char **ret_password);
+/* Wipe and free a password (NULL is fine). */
+void cli_forget_password(char *password);
+/* Whether source names the fleet store (clickhouse://, https://), not a file. */
+bool cli_is_remote(const char *source);
+/*
+ * Open the fleet store at url for reading (store_db__open_clickhouse) with
+ * the credentials of cli_remote_config. Prints one clear line on failure
+ * (what ClickHouse or the network said). Returns 0 and *ret_db, or -errno.
+ */
+int cli_remote_store_open(const char *url, const char *password_file, const char *ca_file,
+			  unsigned timeout_s, struct store_db **ret_db);

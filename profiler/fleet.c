@@ -2,7 +2,8 @@
 /*
  * fleet.c — the command line of the fleet store: a ClickHouse client
  * from a --remote URL and its credentials (the URL, the environment, or
- * a file: cli_remote_open, used by `ember agent --remote`), and `ember
+ * a file: cli_remote_open, used by `ember agent --remote`; cli_remote_store_open,
+ * the fleet store as a source of `ember serve`, `report` and `diff`), and `ember
  * fleet-init`, which creates the tables on a single server or, for a
  * cluster, on each shard and the Distributed tables over them.
  */
@@ -18,8 +19,8 @@
 
 #define PASSWORD_FILE_MAX 4096
 
-int cli_remote_open(const char *url, const char *password_file, const char *ca_file,
-		    unsigned timeout_s, struct store_ch **ret_ch)
+int cli_remote_config(const char *url, const char *password_file, const char *ca_file,
+		      unsigned timeout_s, struct store_ch_config *ret, char **ret_password)
 {
 	struct store_ch_config c = {
 		.url = url,
@@ -28,11 +29,12 @@ int cli_remote_open(const char *url, const char *password_file, const char *ca_f
 		.ca_file = ca_file,
 		.timeout_ms = timeout_s * 1000,
 	};
-	char *error = NULL, *password = NULL;
+	char *password = NULL;
 	void *data = NULL;
 	size_t size = 0;
 	int err;
 
+	*ret_password = NULL;
 	if (c.user && !*c.user)
 		c.user = NULL;
 	if (c.password && !*c.password)
@@ -54,14 +56,59 @@ int cli_remote_open(const char *url, const char *password_file, const char *ca_f
 	if (ca_file && access(ca_file, R_OK) != 0) {
 		err = -errno;
 		cli_error("--remote-ca %s: %s", ca_file, strerror(errno));
-		free(password);
+		cli_forget_password(password);
 		return err;
 	}
-	err = store_ch__new(&c, ret_ch, &error);
+	*ret = c;
+	*ret_password = password;
+	return 0;
+}
+
+void cli_forget_password(char *password)
+{
 	if (password) {
 		memset(password, 0, strlen(password));
 		free(password);
 	}
+}
+
+bool cli_is_remote(const char *source)
+{
+	return !strncmp(source, "clickhouse://", 13) || !strncmp(source, "https://", 8);
+}
+
+int cli_remote_store_open(const char *url, const char *password_file, const char *ca_file,
+			  unsigned timeout_s, struct store_db **ret_db)
+{
+	struct store_ch_config c;
+	char *password = NULL, *error = NULL;
+	int err;
+
+	err = cli_remote_config(url, password_file, ca_file, timeout_s, &c, &password);
+	if (err)
+		return err;
+	err = store_db__open_clickhouse(&c, ret_db, &error);
+	cli_forget_password(password);
+	if (err == -EINVAL)
+		cli_error("%s", error ? error : "bad ClickHouse URL");
+	else if (err)
+		cli_error("cannot read the fleet store: %s", error ? error : store_strerror(err));
+	free(error);
+	return err;
+}
+
+int cli_remote_open(const char *url, const char *password_file, const char *ca_file,
+		    unsigned timeout_s, struct store_ch **ret_ch)
+{
+	struct store_ch_config c;
+	char *error = NULL, *password = NULL;
+	int err;
+
+	err = cli_remote_config(url, password_file, ca_file, timeout_s, &c, &password);
+	if (err)
+		return err;
+	err = store_ch__new(&c, ret_ch, &error);
+	cli_forget_password(password);
 	if (err == -EINVAL)
 		cli_error("%s", error ? error : "bad ClickHouse URL");
 	else if (err)

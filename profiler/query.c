@@ -224,9 +224,16 @@ int query_open_profile(const char *what, const char *path,
 		       const struct store_pprof_options *opts, struct store_db **ret_db,
 		       char **ret_tmp, bool *ret_pprof, struct store_pprof_choice *ret_choice)
 {
-	bool sqlite = is_sqlite_file(path);
+	bool sqlite;
 	int err;
 
+	if (ret_pprof)
+		*ret_pprof = false;
+	*ret_tmp = NULL;
+	/* the fleet store: its credentials from the URL or the environment */
+	if (cli_is_remote(path))
+		return cli_remote_store_open(path, NULL, getenv("EMBER_CLICKHOUSE_CA"), 0, ret_db);
+	sqlite = is_sqlite_file(path);
 	if (ret_pprof)
 		*ret_pprof = !sqlite;
 	if (!sqlite)

@@ -43,7 +43,10 @@ static void report_usage(FILE *out)
 		"                    [--sample-type NAME | --sample-index N]\n"
 		"\n"
 		"Print the profile stored in FILE: a database from ember record or ember\n"
-		"agent (only read, never modified), or a pprof profile (gzipped or not).\n"
+		"agent (only read, never modified), or a pprof profile (gzipped or not);\n"
+		"or the fleet store, clickhouse://[USER@]HOST:PORT/DATABASE (https://...\n"
+		"for TLS; password from EMBER_CLICKHOUSE_PASSWORD), every host's samples\n"
+		"(--filter 'host=\"NAME\"' for one).\n"
 		"\n"
 		"Options:\n"
 		"  -f, --format FORMAT   folded: one line per stack, root first, with its\n"
@@ -401,7 +404,8 @@ int cmd_report(int argc, char **argv)
 	if (a.coverage) {
 		err = print_coverage(db, out);
 		if (err) {
-			cli_error("cannot read the coverage in %s: %s", a.path, store_strerror(err));
+			cli_error("cannot read the coverage in %s: %s%s%s", a.path, store_strerror(err),
+				  err == -ENOSYS ? ": " : "", err == -ENOSYS ? store_db__errmsg(db) : "");
 			goto out;
 		}
 		goto flush;

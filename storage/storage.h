@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * storage.h — public API of the storage module: the store of profiles,
- * today the embedded SQLite file (one per recording or agent). The writer (one per file: `ember record`, later `ember agent`)
+ * the embedded SQLite file (one per recording or agent), or the fleet
+ * store in ClickHouse (read-only here: agents ship to it). The writer (one per file: `ember record`, `ember agent`)
  * adds symbolized stacks with their labels and counts, one transaction per
  * flush, and runs retention (store_db__maintain) every few minutes;
- * readers (`ember report`, later the web server and `ember diff`) query
+ * readers (`ember report`, the web server and `ember diff`) query
  * merged trees, top-function tables, timelines and label values over a
  * time range with an optional label filter (struct store_query). This is
  * the one query API for all of them.
@@ -12,8 +13,8 @@
  * Data flow: profiler/ drains the sampler, symbolizes with symbolizer/, and
  * calls store_db__begin / __add_stack / __commit here. Callers never see SQL
  * or sqlite3.h. A store_db is a handle of one backend (storage/DESIGN.md,
- * store_backend.h: SQLite today; the fleet's ClickHouse store is to be the
- * second): every function below on a store_db keeps the contract it
+ * store_backend.h: SQLite, and the fleet's ClickHouse store,
+ * store_clickhouse.h): every function below on a store_db keeps the contract it
  * documents whatever the backend, and what is computed over trees
  * (store_tree__top, store_tree__merge) and the exports are written once
  * above the backends, so `ember report`, `ember diff` and the web server
@@ -34,7 +35,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes; older versions are migrated. */
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 
 /* PRAGMA application_id of every Ember database ("EMBR"), the 32-bit
  * big-endian word at offset 68 of the file: what tells an Ember database
@@ -90,8 +91,10 @@ struct store_db;
 
 /*
  * Open (or with STORE_OPEN_WRITE create) the database at path, a file
- * (the SQLite backend). A URL (scheme://...) names another backend's
- * store: none is built in yet (-EPROTONOSUPPORT).
+ * (the SQLite backend), or read the fleet store at a clickhouse:// or
+ * https:// URL (store_db__open_clickhouse with the URL's credentials and
+ * no message: -EROFS for a writable open, and the errors listed in
+ * store_clickhouse.h). Another URL scheme is -EPROTONOSUPPORT.
  * Returns 0 and *ret_db, or:
  *   -ENOENT   file missing (read-only open), or its directory missing
  *   -EACCES   no permission / read-only file opened for writing
@@ -104,6 +107,7 @@ struct store_db;
  *   -EIO      other SQLite failure (store_db__errmsg() is not available
  *             since there is no handle: use store_strerror()).
  *   -EPROTONOSUPPORT  path is a URL of a backend this build lacks
+ *   -EROFS    a writable open of the fleet store
  *   -ENOMEM
  */
 int store_db__open(const char *path, unsigned flags, struct store_db **ret_db);
@@ -266,6 +270,14 @@ int store_filter__parse_limited(const char *expr,
 				const struct store_filter_limits *limits,
 				struct store_filter **ret_filter,
 				char **ret_error);
+
+/*
+ * The value that f's first term label=value (an equality, not a regex)
+ * requires of label, or NULL when no such term: every sample that passes
+ * f has it, so a store may read only those (the fleet store reads one
+ * host's rows for host="web-1"). Borrowed from f.
+ */
+const char *store_filter__required(const struct store_filter *f, const char *label);
 
 /* The number of regexes in f, and in *ret_bytes (if not NULL) the bytes
  * they hold compiled. A filter matches in time proportional to those

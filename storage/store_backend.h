@@ -10,11 +10,12 @@
  * what is made of the operations (exports, the pprof import, the
  * function table and merging of trees) is written once above them.
  *
- * Today's backend: SQLite (store_sqlite.c and the layers under it). A
- * second (ClickHouse, the fleet store) provides the same operations with
- * the contracts storage.h documents for them; one it cannot do (a
- * read-only store's writer, retention run by the server side) answers
- * -ENOSYS, which store_strerror names.
+ * The backends: SQLite (store_sqlite.c and the layers under it), and
+ * ClickHouse, the fleet store (store_ch_read.c), which provides the same
+ * operations with the contracts storage.h documents for them; one it
+ * cannot do (a read-only store's writer, retention run by the server
+ * side, coverage and drops it does not keep) answers -ENOSYS with a
+ * message, which store_strerror names.
  */
 #pragma once
 
@@ -37,7 +38,7 @@ struct store_db {
 /* A backend's operations: each as storage.h documents the function of
  * the same name (store_db__NAME), on a handle of this backend. */
 struct store_backend {
-	const char *name; /* "sqlite" */
+	const char *name; /* "sqlite", "clickhouse" (store_db__backend) */
 	void (*close)(struct store_db *db);
 	typeof(store_db__seal) *seal;
 	typeof(store_db__begin) *begin;

@@ -100,6 +100,27 @@ int store_ch__prepare(struct store_ch *ch);
 int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
 			   struct store_ch *const *shards, size_t n);
 
+/* ---- reading: the fleet store as a storage.h backend ---- */
+
+/*
+ * Open the fleet store at c (read-only): a store_db whose queries
+ * (summary, trees, timelines, label sets, names and values, span) run
+ * aggregated in ClickHouse over every host's samples (the label "host"
+ * tells them apart), with the same contracts as the SQLite backend's.
+ * What the fleet store does not keep answers -ENOSYS with
+ * store_db__errmsg saying what: writing, meta, retention, the integrity
+ * check, coverage and drops (agents ship samples only). Checks that the
+ * database exists and holds Ember's tables of STORE_CH_SCHEMA_VERSION;
+ * creates nothing. Returns 0 and *ret_db (store_db__close), or an error
+ * of the list above (-EINVAL: a bad URL) with *ret_error (may be NULL;
+ * caller frees) saying what went wrong, never the password.
+ */
+int store_db__open_clickhouse(const struct store_ch_config *c, struct store_db **ret_db,
+			      char **ret_error);
+
+/* The backend of db: "sqlite" or "clickhouse" (static). */
+const char *store_db__backend(const struct store_db *db);
+
 /* ---- shipping ---- */
 
 /*

@@ -7,9 +7,9 @@
  * them over a time range for `ember report --coverage`. Beside it, per
  * binary and reason, the frames whose debug information was there but
  * could not be read (a dwz file or .dwo missing, a form or compression
- * the reader does not know). The tables are created by the first writer
- * that needs them, so files without them read as "no coverage recorded"
- * (or no issues) and the schema version does not change.
+ * the reader does not know). A binary (path and build-id) is a row of
+ * coverage_modules, made the first time a flush names it; the rows per
+ * flush carry its id (schema 8; see store_migrate.c).
  */
 #include "store_ops.h"
 
@@ -17,24 +17,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char create_sql[] =
-	"CREATE TABLE IF NOT EXISTS coverage ("
-	" time_s INTEGER NOT NULL,"
-	" module TEXT NOT NULL,"
-	" build_id TEXT NOT NULL DEFAULT '',"
-	" seen INTEGER NOT NULL,"
-	" with_function INTEGER NOT NULL,"
-	" with_line INTEGER NOT NULL,"
-	" PRIMARY KEY (time_s, module, build_id)) WITHOUT ROWID";
+/* The id of module (path, build-id or NULL) in coverage_modules, made
+ * when it is not there yet. Returns 0 and *ret_id, or -errno. */
+static int module_id(struct store_sqlite *db, const char *module, const char *build_id,
+		     int64_t *ret_id)
+{
+	static const char *const sql[] = {
+		"INSERT INTO coverage_modules (module, build_id) VALUES (?1, ?2)"
+		" ON CONFLICT DO NOTHING",
+		"SELECT id FROM coverage_modules WHERE module = ?1 AND build_id = ?2",
+	};
+	sqlite3_stmt *st = NULL;
+	int rc = SQLITE_OK;
 
-static const char create_issue_sql[] =
-	"CREATE TABLE IF NOT EXISTS coverage_issue ("
-	" time_s INTEGER NOT NULL,"
-	" module TEXT NOT NULL,"
-	" build_id TEXT NOT NULL DEFAULT '',"
-	" reason TEXT NOT NULL,"
-	" frames INTEGER NOT NULL,"
-	" PRIMARY KEY (time_s, module, build_id, reason)) WITHOUT ROWID";
+	for (int i = 0; i < 2; i++) {
+		rc = sqlite3_prepare_v2(db->sql, sql[i], -1, &st, NULL);
+		if (rc != SQLITE_OK)
+			return store_sql__fail(db, rc);
+		sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, build_id ? build_id : "", -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			*ret_id = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		if (rc != (i ? SQLITE_ROW : SQLITE_DONE))
+			return store_sql__fail(db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc);
+	}
+	return 0;
+}
 
 int store_sqlite__add_coverage_issue(struct store_db *handle, const char *module,
 				 const char *build_id, const char *reason,
@@ -42,7 +52,7 @@ int store_sqlite__add_coverage_issue(struct store_db *handle, const char *module
 {
 	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st = NULL;
-	int64_t time_s;
+	int64_t time_s, id;
 	int rc, r;
 
 	if (!db || !module || !reason)
@@ -50,21 +60,20 @@ int store_sqlite__add_coverage_issue(struct store_db *handle, const char *module
 	r = store_write__flush_time(db, &time_s);
 	if (r < 0)
 		return r;
-	r = store_sql__exec(db, create_issue_sql);
+	r = module_id(db, module, build_id, &id);
 	if (r < 0)
 		return r;
 	rc = sqlite3_prepare_v2(db->sql,
-		"INSERT INTO coverage_issue (time_s, module, build_id, reason, frames)"
-		" VALUES (?1, ?2, ?3, ?4, ?5)"
-		" ON CONFLICT (time_s, module, build_id, reason) DO UPDATE SET"
-		" frames = frames + ?5", -1, &st, NULL);
+		"INSERT INTO coverage_issue (time_s, module, reason, frames)"
+		" VALUES (?1, ?2, ?3, ?4)"
+		" ON CONFLICT (time_s, module, reason) DO UPDATE SET"
+		" frames = frames + ?4", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, time_s);
-	sqlite3_bind_text(st, 2, module, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, build_id ? build_id : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (int64_t)frames);
+	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)frames);
 	rc = sqlite3_step(st);
 	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 	sqlite3_finalize(st);
@@ -77,7 +86,7 @@ int store_sqlite__add_coverage(struct store_db *handle, const char *module,
 {
 	struct store_sqlite *db = store_sqlite__of(handle);
 	sqlite3_stmt *st = NULL;
-	int64_t time_s;
+	int64_t time_s, id;
 	int rc, r;
 
 	if (!db || !module)
@@ -85,20 +94,19 @@ int store_sqlite__add_coverage(struct store_db *handle, const char *module,
 	r = store_write__flush_time(db, &time_s);
 	if (r < 0)
 		return r;
-	r = store_sql__exec(db, create_sql);
+	r = module_id(db, module, build_id, &id);
 	if (r < 0)
 		return r;
 	rc = sqlite3_prepare_v2(db->sql,
-		"INSERT INTO coverage (time_s, module, build_id, seen, with_function, with_line)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-		" ON CONFLICT (time_s, module, build_id) DO UPDATE SET"
+		"INSERT INTO coverage (time_s, module, seen, with_function, with_line)"
+		" VALUES (?1, ?2, ?4, ?5, ?6)"
+		" ON CONFLICT (time_s, module) DO UPDATE SET"
 		" seen = seen + ?4, with_function = with_function + ?5,"
 		" with_line = with_line + ?6", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_sql__fail(db, rc);
 	sqlite3_bind_int64(st, 1, time_s);
-	sqlite3_bind_text(st, 2, module, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, build_id ? build_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_int64(st, 4, (int64_t)seen);
 	sqlite3_bind_int64(st, 5, (int64_t)with_function);
 	sqlite3_bind_int64(st, 6, (int64_t)with_line);
@@ -129,9 +137,10 @@ static int query_issues(struct store_sqlite *db, int64_t from_s, int64_t to_s,
 	int rc = SQLITE_DONE, r;
 
 	r = store_sql__prepare_optional(db,
-		"SELECT module, build_id, reason, sum(frames) FROM coverage_issue"
-		" WHERE time_s >= ?1 AND time_s < ?2"
-		" GROUP BY module, build_id, reason ORDER BY sum(frames) DESC, reason",
+		"SELECT m.module, m.build_id, c.reason, sum(c.frames) FROM coverage_issue c"
+		" JOIN coverage_modules m ON m.id = c.module"
+		" WHERE c.time_s >= ?1 AND c.time_s < ?2"
+		" GROUP BY c.module, c.reason ORDER BY sum(c.frames) DESC, c.reason",
 		from_s, to_s, &st);
 	if (r < 0 || !st)
 		return r;
@@ -185,9 +194,10 @@ int store_sqlite__query_coverage(struct store_db *handle, const struct store_que
 		q = &all;
 	}
 	r = store_sql__prepare_optional(db,
-		"SELECT module, build_id, sum(seen), sum(with_function), sum(with_line)"
-		" FROM coverage WHERE time_s >= ?1 AND time_s < ?2"
-		" GROUP BY module, build_id ORDER BY sum(seen) DESC, module",
+		"SELECT m.module, m.build_id, sum(c.seen), sum(c.with_function),"
+		" sum(c.with_line) FROM coverage c JOIN coverage_modules m ON m.id = c.module"
+		" WHERE c.time_s >= ?1 AND c.time_s < ?2"
+		" GROUP BY c.module ORDER BY sum(c.seen) DESC, m.module",
 		q->from_s, q->to_s, &st);
 	if (r < 0)
 		return r;

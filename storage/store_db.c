@@ -28,8 +28,16 @@ int store_db__open(const char *path, unsigned flags, struct store_db **ret_db)
 {
 	if (!path || !ret_db)
 		return -EINVAL;
-	/* Only files today; the fleet store (clickhouse://) will be the
-	 * second backend. */
+	/* The fleet store: a ClickHouse URL, the credentials in it (the
+	 * open with a message and credentials of their own is
+	 * store_db__open_clickhouse). */
+	if (!strncmp(path, "clickhouse://", 13) || !strncmp(path, "https://", 8)) {
+		struct store_ch_config c = { .url = path };
+
+		if (flags & STORE_OPEN_WRITE)
+			return -EROFS;
+		return store_db__open_clickhouse(&c, ret_db, NULL);
+	}
 	if (is_url(path))
 		return -EPROTONOSUPPORT;
 	return store_sqlite__open(path, flags, ret_db);
@@ -269,7 +277,7 @@ const char *store_strerror(int err)
 	case 0:
 		return "success";
 	case -ENOENT:
-		return "database file not found";
+		return "database not found";
 	case -EACCES:
 		return "permission denied: the database file or its directory "
 		       "is not writable";
@@ -303,9 +311,19 @@ const char *store_strerror(int err)
 		return "the database is damaged";
 	case -EPROTONOSUPPORT:
 		return "no storage backend for this kind of source "
-		       "(give the path of a database file)";
+		       "(give the path of a database file or a clickhouse:// URL)";
 	case -ENOSYS:
 		return "this kind of store cannot do that";
+	case -ECONNREFUSED:
+		return "nothing answers at the store's address";
+	case -EHOSTUNREACH:
+		return "the store's host cannot be reached";
+	case -EKEYREJECTED:
+		return "TLS failed (the server's certificate)";
+	case -EPERM:
+		return "the store refused the user this";
+	case -EAGAIN:
+		return "the store is busy, try again";
 	default:
 		return "unknown storage error";
 	}

@@ -488,6 +488,14 @@ static bool match_labels(const struct store_filter *f,
 	return true;
 }
 
+const char *store_filter__required(const struct store_filter *f, const char *label)
+{
+	for (size_t i = 0; f && label && i < f->n; i++)
+		if (f->terms[i].op == OP_EQ && !strcmp(f->terms[i].label, label))
+			return f->terms[i].value;
+	return NULL;
+}
+
 size_t store_filter__regexes(const struct store_filter *f, size_t *ret_bytes)
 {
 	if (ret_bytes)

@@ -5,7 +5,8 @@
  * export_speedscope.c), pure functions of a tree and what the store says
  * about it (struct store_export_info, filled by store_export.c), and the
  * pprof reader behind the import (import_pprof.c, fed to a store by
- * store_import.c) and its fuzz target (fuzz-pprof.c).
+ * store_import.c) and its fuzz target (fuzz-pprof.c); and the label sets
+ * a backend collects (store_labelsets.c).
  */
 #pragma once
 
@@ -15,6 +16,13 @@
 
 #include "storage.h"
 #include "store_map.h"
+
+/* The label sets of a range (storage.h), built by a backend: a new empty
+ * one (NULL: no memory), and one label set with its samples added (texts
+ * copied; 0 or -ENOMEM). store_labelsets.c. */
+struct store_label_sets *store_label_sets__new(void);
+int store_label_sets__add(struct store_label_sets *sets, const struct store_labels *l,
+			  uint64_t samples);
 
 /* Where a frame is in its binary: the smallest file offset stored for a
  * frame of its identity (kernel: the offset in the function) and that

@@ -174,9 +174,9 @@ static int merge_bucket(struct store_sqlite *db, int64_t start, int64_t step,
 
 /*
  * The tables whose rows count something per flush: a row per flush and
- * key, its counts summed when buckets merge, removed with the buckets. The
- * coverage tables are made by the first flush that writes to them, so a
- * file may not have them. Without these steps they were never downsampled
+ * key, its counts summed when buckets merge, removed with the buckets.
+ * python_coverage is made by the first flush that writes to it, so a file
+ * may not have it. Without these steps they were never downsampled
  * nor removed: an agent's coverage rows (a row per flush and binary, about
  * 110 bytes each) grew by ~27 MB a day on a 2-CPU host, past any retention.
  */
@@ -190,8 +190,8 @@ struct counted_table {
 static const struct counted_table counted_tables[] = {
 	{ "drops", "reason", { "count" }, false },
 	{ "events", "name", { "count" }, false },
-	{ "coverage", "module, build_id", { "seen", "with_function", "with_line" }, true },
-	{ "coverage_issue", "module, build_id, reason", { "frames" }, true },
+	{ "coverage", "module", { "seen", "with_function", "with_line" }, false },
+	{ "coverage_issue", "module, reason", { "frames" }, false },
 	{ "python_coverage", "process, pid, interpreter",
 	  { "samples", "with_python", "frames", "named" }, true },
 };
@@ -503,7 +503,8 @@ out:
 }
 
 /* Delete rows nothing refers to, leaves first: label sets, stack nodes
- * off every stored stack's path, then frames, functions and strings. */
+ * off every stored stack's path, then frames, functions and strings, and
+ * the binaries no coverage row names. */
 static int collect(struct store_sqlite *db, struct store_maintain_stats *stats)
 {
 	static const char *const steps[] = {
@@ -517,6 +518,9 @@ static int collect(struct store_sqlite *db, struct store_maintain_stats *stats)
 		" SELECT extra FROM label_sets UNION ALL"
 		" SELECT reason FROM drops UNION ALL"
 		" SELECT name FROM events)",
+		"DELETE FROM coverage_modules WHERE id NOT IN ("
+		" SELECT module FROM coverage UNION ALL"
+		" SELECT module FROM coverage_issue)",
 		"DROP TABLE temp.live_strings",
 		"DROP TABLE temp.live_sets",
 		/* Readers' caches of ids are stale now. */

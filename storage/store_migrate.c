@@ -180,6 +180,48 @@ static const struct {
 	  "  WHERE reason IN (SELECT id FROM temp.v7_events);"
 	  "DELETE FROM drops WHERE reason IN (SELECT id FROM temp.v7_events);"
 	  "DROP TABLE temp.v7_events;", NULL },
+	/* 7 -> 8: coverage rows name their binary by id. A row per flush
+	 * and binary carried the path and build-id as text (about 110
+	 * bytes a row, 32 rows a flush on a build host: 27 MB a day); the
+	 * pair is now a row of coverage_modules, made once. The two tables
+	 * were made by the first flush that needed them: made here when
+	 * missing, then converted. */
+	{ "CREATE TABLE IF NOT EXISTS coverage (time_s INTEGER NOT NULL,"
+	  "  module TEXT NOT NULL, build_id TEXT NOT NULL DEFAULT '',"
+	  "  seen INTEGER NOT NULL, with_function INTEGER NOT NULL,"
+	  "  with_line INTEGER NOT NULL,"
+	  "  PRIMARY KEY (time_s, module, build_id)) WITHOUT ROWID;"
+	  "CREATE TABLE IF NOT EXISTS coverage_issue (time_s INTEGER NOT NULL,"
+	  "  module TEXT NOT NULL, build_id TEXT NOT NULL DEFAULT '',"
+	  "  reason TEXT NOT NULL, frames INTEGER NOT NULL,"
+	  "  PRIMARY KEY (time_s, module, build_id, reason)) WITHOUT ROWID;"
+	  "CREATE TABLE coverage_modules ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  module TEXT NOT NULL,"
+	  "  build_id TEXT NOT NULL," /* '' when the binary has none */
+	  "  UNIQUE (module, build_id));"
+	  "INSERT OR IGNORE INTO coverage_modules (module, build_id)"
+	  "  SELECT module, build_id FROM coverage UNION"
+	  "  SELECT module, build_id FROM coverage_issue;"
+	  "CREATE TABLE coverage_v8 (time_s INTEGER NOT NULL,"
+	  "  module INTEGER NOT NULL," /* coverage_modules.id */
+	  "  seen INTEGER NOT NULL, with_function INTEGER NOT NULL,"
+	  "  with_line INTEGER NOT NULL,"
+	  "  PRIMARY KEY (time_s, module)) WITHOUT ROWID;"
+	  "INSERT INTO coverage_v8 SELECT c.time_s, m.id, c.seen, c.with_function,"
+	  "  c.with_line FROM coverage c JOIN coverage_modules m"
+	  "  ON m.module = c.module AND m.build_id = c.build_id;"
+	  "DROP TABLE coverage;"
+	  "ALTER TABLE coverage_v8 RENAME TO coverage;"
+	  "CREATE TABLE coverage_issue_v8 (time_s INTEGER NOT NULL,"
+	  "  module INTEGER NOT NULL," /* coverage_modules.id */
+	  "  reason TEXT NOT NULL, frames INTEGER NOT NULL,"
+	  "  PRIMARY KEY (time_s, module, reason)) WITHOUT ROWID;"
+	  "INSERT INTO coverage_issue_v8 SELECT c.time_s, m.id, c.reason, c.frames"
+	  "  FROM coverage_issue c JOIN coverage_modules m"
+	  "  ON m.module = c.module AND m.build_id = c.build_id;"
+	  "DROP TABLE coverage_issue;"
+	  "ALTER TABLE coverage_issue_v8 RENAME TO coverage_issue;", NULL },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,

@@ -51,10 +51,11 @@ int web_write_meta_json(FILE *f, struct store_db *db)
 		store_summary__free(sum);
 		return err;
 	}
-	fprintf(f, "{\"version\":\"%s\",\"first\":%lld,\"last\":%lld,\"step\":%u,"
-		"\"samples\":%llu,\"processes\":%llu,",
-		EMBER_VERSION, (long long)sum->first_s, (long long)sum->last_s, step,
-		(unsigned long long)sum->samples, (unsigned long long)sum->processes);
+	fprintf(f, "{\"version\":\"%s\",\"store\":\"%s\",\"first\":%lld,\"last\":%lld,"
+		"\"step\":%u,\"samples\":%llu,\"processes\":%llu,",
+		EMBER_VERSION, store_db__backend(db), (long long)sum->first_s,
+		(long long)sum->last_s, step, (unsigned long long)sum->samples,
+		(unsigned long long)sum->processes);
 	write_counts(f, "drops", "reason", sum->drops, sum->n_drops);
 	fputc(',', f);
 	write_counts(f, "events", "name", sum->events, sum->n_events);
@@ -102,6 +103,11 @@ int web_write_timeline_json(FILE *f, struct store_db *db, const struct store_que
 	/* a database without a flush yet has no steps (and no step) */
 	if (t->n_steps)
 		err = store_db__drops_timeline(db, t->from_s, t->step_s, t->n_steps, drops);
+	/* a store that keeps no drops (the fleet's): "drops": null */
+	bool no_drops = err == -ENOSYS;
+
+	if (no_drops)
+		err = 0;
 	if (err)
 		goto out;
 	fprintf(f, "{\"from\":%lld,\"to\":%lld,\"step\":%lld,\"samples\":[",
@@ -110,10 +116,14 @@ int web_write_timeline_json(FILE *f, struct store_db *db, const struct store_que
 	for (size_t i = 0; i < t->n_steps; i++)
 		fprintf(f, i ? ",%llu" : "%llu",
 			(unsigned long long)(t->n_series ? t->series[0].counts[i] : 0));
-	fputs("],\"drops\":[", f);
-	for (size_t i = 0; i < t->n_steps; i++)
-		fprintf(f, i ? ",%llu" : "%llu", (unsigned long long)drops[i]);
-	fputs("]}", f);
+	if (no_drops) {
+		fputs("],\"drops\":null}", f);
+	} else {
+		fputs("],\"drops\":[", f);
+		for (size_t i = 0; i < t->n_steps; i++)
+			fprintf(f, i ? ",%llu" : "%llu", (unsigned long long)drops[i]);
+		fputs("]}", f);
+	}
 	err = ferror(f) ? -EIO : 0;
 out:
 	free(drops);

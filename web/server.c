@@ -107,6 +107,7 @@ struct web_server {
 	int listen_fd;
 	uint16_t port;
 	char *db_path;
+	const struct store_ch_config *remote; /* the fleet store, or NULL */
 	unsigned query_timeout_ms;
 	pthread_key_t db_key;
 	bool key_made;
@@ -152,13 +153,32 @@ static void close_db(void *db)
 	store_db__close(db);
 }
 
+/* Why this thread's last open failed (the fleet store says why). */
+static __thread char open_error[256];
+
+static int open_store(const char *path, const struct store_ch_config *remote,
+		      struct store_db **ret)
+{
+	char *error = NULL;
+	int err;
+
+	open_error[0] = 0;
+	if (!remote)
+		return store_db__open(path, STORE_OPEN_READ, ret);
+	err = store_db__open_clickhouse(remote, ret, &error);
+	if (err && error)
+		snprintf(open_error, sizeof(open_error), "%s", error);
+	free(error);
+	return err;
+}
+
 static int thread_db(struct web_server *srv, struct store_db **ret)
 {
 	struct store_db *db = pthread_getspecific(srv->db_key);
 	int err;
 
 	if (!db) {
-		err = store_db__open(srv->db_path, STORE_OPEN_READ, &db);
+		err = open_store(srv->db_path, srv->remote, &db);
 		if (err)
 			return err;
 		if (pthread_setspecific(srv->db_key, db)) {
@@ -185,11 +205,21 @@ static void fail_store(struct web_server *srv, struct store_db *db, int err, str
 		r->too_costly = true;
 	} else if (err == -EBUSY) {
 		web_fail(r, 503, NULL, "database busy, try again");
+	} else if (err == -ENOSYS) {
+		/* what this kind of store does not keep (the fleet's) */
+		web_fail(r, 501, NULL, "%s", db ? store_db__errmsg(db) : store_strerror(err));
+	} else if (srv->remote && (err == -ECONNREFUSED || err == -EHOSTUNREACH ||
+				   err == -EACCES || err == -EKEYREJECTED || err == -EPERM ||
+				   err == -EAGAIN)) {
+		/* the fleet store's server */
+		web_fail(r, 502, NULL, "%s", db ? store_db__errmsg(db) : open_error[0] ? open_error
+			 : store_strerror(err));
 	} else if (err == -ENOENT || err == -EPROTO) {
-		web_fail(r, 503, NULL, "database cannot be read now: %s", store_strerror(err));
+		web_fail(r, 503, NULL, "database cannot be read now: %s", !db && open_error[0]
+			 ? open_error : store_strerror(err));
 	} else {
 		web_fail(r, 500, NULL, "%s: %s", store_strerror(err),
-		     db ? store_db__errmsg(db) : "opening the database");
+		     db ? store_db__errmsg(db) : open_error[0] ? open_error : "opening the database");
 	}
 	if (db && err != -ETIMEDOUT && err != -EBUSY && err != -ENOMEM && err != -E2BIG) {
 		pthread_setspecific(srv->db_key, NULL);
@@ -722,6 +752,8 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 			err = store_db__summary(db, NULL, &sum);
 		if (!err)
 			err = store_db__query_coverage(db, NULL, &cov, &n_cov);
+		if (err == -ENOSYS)
+			err = 0; /* the fleet store keeps no coverage */
 		if (err) {
 			body_discard(f);
 			r->type = NULL;
@@ -1277,7 +1309,7 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 		return -EINVAL;
 	/* Fail at start, with the storage module's reason, rather than
 	 * answer 503 to every request. */
-	err = store_db__open(opts->db_path, STORE_OPEN_READ, &probe);
+	err = open_store(opts->db_path, opts->remote, &probe);
 	if (err)
 		return err;
 	store_db__close(probe);
@@ -1308,6 +1340,7 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 		err = -EINVAL; /* a budget too small to answer anything */
 		goto fail;
 	}
+	srv->remote = opts->remote;
 	srv->db_path = strdup(opts->db_path);
 	if (!srv->db_path) {
 		err = -ENOMEM;

@@ -172,6 +172,10 @@ struct web_metrics {
 
 struct web_options {
 	const char *db_path;        /* database to serve, opened read-only */
+	/* The fleet store to serve instead (store_db__open_clickhouse; each
+	 * query thread opens its own client); db_path then only names it in
+	 * messages. Borrowed until web_server__stop(). */
+	const struct store_ch_config *remote;
 	const char *address;        /* IPv4 or IPv6 literal; NULL = loopback */
 	uint16_t port;              /* 0 = any free port (web_server__port) */
 	unsigned threads;           /* query threads; 0 = 2 */

@@ -280,20 +280,26 @@ static void test_read_only(const char *dir)
 	free(ro_dir);
 }
 
-/* A URL names another backend's store: none is built in, and no file
- * of that name is opened or created, also by a writable open. */
+/* A URL names another backend's store: clickhouse:// the fleet store's
+ * (read-only: a writable open is -EROFS; nothing listening on port 1 is
+ * -ECONNREFUSED), any other scheme none; no file of that name is opened
+ * or created, also by a writable open. */
 static void test_other_backend(const char *dir)
 {
 	struct store_db *db = NULL;
 	struct stat st;
 
 	CHECK(chdir(dir) == 0);
-	CHECK_RC(store_db__open("clickhouse://localhost:8123/ember", STORE_OPEN_READ, &db),
-		 -EPROTONOSUPPORT);
-	CHECK_RC(store_db__open("clickhouse://localhost:8123/ember", STORE_OPEN_WRITE, &db),
-		 -EPROTONOSUPPORT);
+	CHECK_RC(store_db__open("clickhouse://127.0.0.1:1/ember", STORE_OPEN_READ, &db),
+		 -ECONNREFUSED);
+	CHECK_RC(store_db__open("clickhouse://127.0.0.1:1/ember", STORE_OPEN_WRITE, &db),
+		 -EROFS);
+	CHECK_RC(store_db__open("clickhouse://127.0.0.1:1/no-such/name", STORE_OPEN_READ, &db),
+		 -EINVAL);
+	CHECK_RC(store_db__open("s3://bucket/ember", STORE_OPEN_READ, &db), -EPROTONOSUPPORT);
+	CHECK_RC(store_db__open("s3://bucket/ember", STORE_OPEN_WRITE, &db), -EPROTONOSUPPORT);
 	CHECK(db == NULL);
-	CHECK(stat("clickhouse:", &st) != 0);
+	CHECK(stat("clickhouse:", &st) != 0 && stat("s3:", &st) != 0);
 	CHECK(strstr(store_strerror(-EPROTONOSUPPORT), "backend") != NULL);
 	/* A file name with a colon is still a file. */
 	CHECK_RC(store_db__open("./a:b.db", STORE_OPEN_WRITE, &db), 0);

@@ -42,6 +42,47 @@ static void make_v1(const char *path, const char *script)
 	sqlite3_close(sql);
 }
 
+/* Coverage as files before schema 8 kept it: tables a flush made, the
+ * binary's path and build-id as text in every row. */
+static const char old_coverage[] =
+	"CREATE TABLE coverage (time_s INTEGER NOT NULL, module TEXT NOT NULL,"
+	" build_id TEXT NOT NULL DEFAULT '', seen INTEGER NOT NULL,"
+	" with_function INTEGER NOT NULL, with_line INTEGER NOT NULL,"
+	" PRIMARY KEY (time_s, module, build_id)) WITHOUT ROWID;"
+	"CREATE TABLE coverage_issue (time_s INTEGER NOT NULL, module TEXT NOT NULL,"
+	" build_id TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL, frames INTEGER NOT NULL,"
+	" PRIMARY KEY (time_s, module, build_id, reason)) WITHOUT ROWID;"
+	"INSERT INTO coverage VALUES (1000, '/bin/a', 'ab12', 10, 8, 5),"
+	" (1010, '/bin/a', 'ab12', 6, 6, 6), (1010, '/bin/a', '', 1, 0, 0),"
+	" (1010, '/lib/b.so', '', 4, 4, 0);"
+	"INSERT INTO coverage_issue VALUES (1000, '/bin/a', 'ab12', 'dwo-missing', 3),"
+	" (1010, '/bin/a', 'ab12', 'dwo-missing', 2), (1010, '/lib/b.so', '', 'zstd', 1);";
+
+/* The coverage rows above, read through the schema 8 tables. */
+static void check_old_coverage(struct store_db *db)
+{
+	struct store_coverage *c;
+	size_t n;
+
+	CHECK_RC(store_db__query_coverage(db, NULL, &c, &n), 0);
+	CHECK_U64(n, 3);
+	CHECK(!strcmp(c[0].module, "/bin/a") && c[0].build_id && !strcmp(c[0].build_id, "ab12"));
+	CHECK_U64(c[0].seen, 16);
+	CHECK_U64(c[0].with_function, 14);
+	CHECK_U64(c[0].with_line, 11);
+	CHECK_U64(c[0].n_issues, 1);
+	CHECK(!strcmp(c[0].issues[0].reason, "dwo-missing"));
+	CHECK_U64(c[0].issues[0].frames, 5);
+	CHECK(!strcmp(c[1].module, "/lib/b.so") && !c[1].build_id);
+	CHECK_U64(c[1].seen, 4);
+	CHECK_U64(c[1].n_issues, 1);
+	CHECK_U64(c[1].issues[0].frames, 1);
+	CHECK(!strcmp(c[2].module, "/bin/a") && !c[2].build_id);
+	CHECK_U64(c[2].seen, 1);
+	CHECK_U64(c[2].n_issues, 0);
+	store_coverage__free(c, n);
+}
+
 static int64_t pragma(const char *path, const char *name)
 {
 	sqlite3_stmt *st;
@@ -161,6 +202,7 @@ int main(int argc, char **argv)
 	CHECK(argc == 2);
 	script = read_text(argv[1]);
 	make_v1(path, script);
+	make_v1(path, old_coverage);
 	CHECK_U64(pragma(path, "user_version"), 1);
 	CHECK_U64(pragma(path, "auto_vacuum"), 0);
 
@@ -172,6 +214,7 @@ int main(int argc, char **argv)
 	/* A writer migrates. */
 	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &db), 0);
 	check_v1_data(db);
+	check_old_coverage(db);
 	CHECK_RC(store_db__check(db, &msg), 0);
 	free(msg);
 	/* New data goes on top and reuses the old rows. */

@@ -141,6 +141,11 @@
         '">' + fmtN(d) + ' dropped</span>');
     }
     if (meta && meta.meta && meta.meta.command) parts.push('<span class="muted">' + esc(meta.meta.command) + '</span>');
+    /* the fleet store (ember serve --store): every host's samples */
+    if (isFleet()) {
+      var nh = labelValues('host').length;
+      parts.push('<span id="summary-fleet" class="muted">fleet' + (nh ? ' of ' + fmtN(nh) + ' host' + (nh === 1 ? '' : 's') : '') + '</span>');
+    }
     $('summary').innerHTML = parts.join(' · ');
     ['pprof', 'folded', 'speedscope'].forEach(function (f) {
       var a = $('export-' + f), u = api.exportUrl(f, headQuery());
@@ -157,6 +162,8 @@
   }
 
   /* ---------- filters ---------- */
+  function isFleet() { return !!(meta && meta.store === 'clickhouse'); }
+
   function labelValues(name) {
     if (!labels || !labels.labels) return [];
     var l = labels.labels.filter(function (x) { return x.name === name; })[0];
@@ -183,10 +190,13 @@
         wrap.className = 'filter';
         var cap = document.createElement('span');
         cap.textContent = n[1];
+        /* a fleet: the host selector comes first, every host, all by default */
+        var fleetHost = n[0] === 'host' && isFleet();
+        if (fleetHost) { wrap.className = 'filter fleet-host'; cap.textContent = 'host (fleet)'; }
         var sel = document.createElement('select');
         sel.dataset.label = n[0];
         sel.id = (s[2] ? 'bfilter-' : 'filter-') + n[0];
-        var opt = new Option('any', '');
+        var opt = new Option(fleetHost ? 'all hosts' : 'any', '');
         sel.add(opt);
         var vals = labelValues(n[0]), cur = filters[n[0]];
         vals.forEach(function (v) { sel.add(new Option(v.value + '  (' + fmtN(v.samples) + ')', v.value)); });
@@ -202,6 +212,7 @@
         row.appendChild(wrap);
       });
     });
+    if (isFleet()) renderSummary(); /* its host count */
   }
 
   /* ---------- timeline ---------- */
@@ -535,7 +546,7 @@
 
   bind();
   syncControls();
-  api.meta().then(function (m) { meta = m; renderSummary(); }).catch(function () {});
+  api.meta().then(function (m) { meta = m; renderSummary(); if (isFleet() && labels) renderFilters(); }).catch(function () {});
   load();
 
   /* For tests and the console: the renderer's hit-test API and the state. */

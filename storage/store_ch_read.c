@@ -1,0 +1,1277 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_ch_read.c — the fleet store as a backend of storage.h
+ * (store_backend.h): a read-only handle on a ClickHouse database that
+ * agents ship to, for `ember serve --store`, `ember report` and `ember
+ * diff` on a clickhouse:// source. Every query is aggregated in
+ * ClickHouse (sums per process and stack, per step, per label set over
+ * the range); only those sums and the definitions of the stacks, frames
+ * and functions they name come back, and the tree, the label names and
+ * values are then made in C exactly as the SQLite backend makes them.
+ *
+ * Filters: a filter's text never reaches SQL as SQL. The label sets of
+ * the range are read (one GROUP BY, with a 64-bit hash of each), matched
+ * in C with store_filter__match (the same matcher, the same regexes, as
+ * the SQLite backend), and the query then names the matching sets by
+ * their hashes (and their hosts, the primary key's prefix). Every text
+ * that does go into SQL (a host="NAME" term's value, which narrows the
+ * read to that host; a host name read back; a free label's name for a
+ * timeline split) is a quoted literal with its quotes and backslashes
+ * escaped; numbers are printed as numbers; the database name is checked
+ * when the URL is parsed. ClickHouse 18.16 has no query parameters.
+ *
+ * Bounds: each request within the handle's deadline (store_db__set_deadline:
+ * curl's time-out and ClickHouse's max_execution_time), answers within
+ * the client's 16 MiB (-E2BIG), trees within q->max_tree_nodes.
+ *
+ * What the fleet store does not keep answers -ENOSYS: writing, meta,
+ * retention, the integrity check, coverage, drops (agents ship samples
+ * only).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "store_backend.h"
+#include "store_ch.h"
+#include "store_tree.h"
+
+/* Ids in one explicit IN list at most; more: the query is refused. */
+#define CH_MAX_SETS 200000
+
+struct store_chdb {
+	struct store_db base; /* first: a store_db is a store_chdb */
+	struct store_ch *ch;
+	uint64_t deadline_ns;
+	unsigned timeout_ms;  /* the client's own */
+	bool opened;          /* the database exists: queries run in it */
+};
+
+static const struct store_backend ch_backend;
+
+static struct store_chdb *chdb_of(struct store_db *db)
+{
+	return db && db->ops == &ch_backend ? (struct store_chdb *)db : NULL;
+}
+
+/* Keep the client's message as the handle's. */
+static int fail_ch(struct store_chdb *db, int err)
+{
+	return store_db__fail_msg(&db->base, err, store_ch__errmsg(db->ch));
+}
+
+static int fail(struct store_chdb *db, int err, const char *msg)
+{
+	return store_db__fail_msg(&db->base, err, msg);
+}
+
+/* ---- SQL text ---- */
+
+struct sql {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static int sql_open(struct sql *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->f = open_memstream(&s->buf, &s->len);
+	return s->f ? 0 : -ENOMEM;
+}
+
+/* Close the stream: 0 and s->buf, or -ENOMEM. */
+static int sql_close(struct sql *s)
+{
+	if (fclose(s->f) || !s->buf) {
+		free(s->buf);
+		s->buf = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A quoted string literal: only ' and \ are special in ClickHouse's
+ * quoted strings; control bytes are written as escapes too. */
+static void put_literal(FILE *f, const char *text)
+{
+	fputc('\'', f);
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == '\'' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('\'', f);
+}
+
+/* The label columns, with the free labels as "k=v,k=v" (as storage.h's
+ * struct store_labels has them), and the hash that names a label set. */
+#define LABEL_COLUMNS "host, process, pid, thread, tid, cgroup, label_keys, label_values"
+#define LABEL_SELECT \
+	"host, process, pid, thread, tid, cgroup, " \
+	"arrayStringConcat(arrayMap((k, v) -> concat(k, '=', v), label_keys, label_values), ',')"
+#define LABEL_HASH "cityHash64(" LABEL_COLUMNS ")"
+
+/* The condition of a query: its time range, and which label sets pass
+ * its filter. */
+struct cond {
+	char *text;   /* SQL; "1" for everything */
+	bool none;    /* no label set passes: nothing to ask */
+};
+
+static void cond_free(struct cond *c)
+{
+	free(c->text);
+	c->text = NULL;
+}
+
+/* ---- requests and answers ---- */
+
+/* Run sql (a SELECT; TabSeparated is added) within the deadline: 0 and
+ * *ret_text, or -errno with the handle's message. */
+static int ask(struct store_chdb *db, const char *sql, const char *what, char **ret_text)
+{
+	char exec_s[32], *full = NULL;
+	struct store_ch_setting settings[] = {
+		{ "max_execution_time", exec_s },
+		/* a filter's list of label sets may be longer than the
+		 * default 256 KiB of query text */
+		{ "max_query_size", "33554432" },
+		{ "readonly", "2" },
+	};
+	struct store_ch_request rq = {
+		/* (until the database is known to exist: "default", so that a
+		 * missing one is told as such) */
+		.database = db->opened ? store_ch__database(db->ch) : NULL,
+		.settings = settings,
+		.n_settings = ARRAY_SIZE(settings),
+		.what = what,
+	};
+	unsigned timeout = db->timeout_ms;
+	int n, err;
+
+	if (db->deadline_ns) {
+		uint64_t now = common_now_ns();
+
+		if (now >= db->deadline_ns)
+			return fail(db, -ETIMEDOUT, "the query's time ran out");
+		if ((db->deadline_ns - now) / 1000000 < timeout)
+			timeout = (unsigned)((db->deadline_ns - now) / 1000000) + 1;
+	}
+	snprintf(exec_s, sizeof(exec_s), "%u", (timeout + 999) / 1000);
+	n = asprintf(&full, "%s FORMAT TabSeparated", sql);
+	if (n < 0)
+		return fail(db, -ENOMEM, "out of memory");
+	rq.body = full;
+	rq.body_len = (size_t)n;
+	db->ch->timeout_ms = timeout;
+	err = store_ch__request(db->ch, &rq, ret_text);
+	db->ch->timeout_ms = db->timeout_ms;
+	free(full);
+	if (err == -EIO && strstr(store_ch__errmsg(db->ch), "Timeout exceeded"))
+		err = -ETIMEDOUT; /* max_execution_time, server side */
+	return err ? fail_ch(db, err) : 0;
+}
+
+/* TabSeparated fields: the next line of *text split at tabs into at most
+ * max fields, unescaped in place. Returns the number of fields, 0 at the
+ * end. */
+static size_t next_row(char **text, char **fields, size_t max)
+{
+	char *p = *text, *out;
+	size_t n = 0;
+
+	if (!p || !*p)
+		return 0;
+	fields[n++] = out = p;
+	for (; *p && *p != '\n'; p++) {
+		if (*p == '\t') {
+			*out++ = 0;
+			if (n < max)
+				fields[n++] = out;
+			continue;
+		}
+		if (*p == '\\' && p[1]) {
+			p++;
+			switch (*p) {
+			case 't': *out++ = '\t'; break;
+			case 'n': *out++ = '\n'; break;
+			case 'r': *out++ = '\r'; break;
+			case 'b': *out++ = '\b'; break;
+			case 'f': *out++ = '\f'; break;
+			case '0': *out++ = '\0'; break; /* (cuts the text: no NUL in labels) */
+			default: *out++ = *p; break;
+			}
+			continue;
+		}
+		*out++ = *p;
+	}
+	*text = *p ? p + 1 : p;
+	*out = 0;
+	return n;
+}
+
+static uint64_t num(const char *s)
+{
+	return strtoull(s, NULL, 10);
+}
+
+/* ---- conditions ---- */
+
+/* "time >= .. AND time < .." for q's range (the primary key's second
+ * column), or "1". */
+static void put_range(FILE *f, const struct store_query *q)
+{
+	bool any = false;
+
+	if (q && q->from_s != INT64_MIN) {
+		fprintf(f, "time >= toDateTime(%lld)", (long long)(q->from_s < 0 ? 0 :
+				q->from_s > UINT32_MAX ? UINT32_MAX : q->from_s));
+		any = true;
+	}
+	if (q && q->to_s != INT64_MAX) {
+		fprintf(f, "%stoUInt32(time) < %lld", any ? " AND " : "",
+			(long long)(q->to_s < 0 ? 0 : q->to_s > UINT32_MAX + 1LL ? UINT32_MAX + 1LL
+			: q->to_s));
+		any = true;
+	}
+	if (!any)
+		fputc('1', f);
+}
+
+/* " AND host = '...'" when q's filter requires one host (host="web-1",
+ * the UI's host selector): the primary key's prefix, so only that
+ * host's rows are read. */
+static void put_required_host(FILE *f, const struct store_query *q)
+{
+	const char *host = q ? store_filter__required(q->filter, "host") : NULL;
+
+	if (host) {
+		fputs(" AND host = ", f);
+		put_literal(f, host);
+	}
+}
+
+struct label_set {
+	struct store_labels l;
+	uint64_t hash, samples;
+};
+
+/* The label sets of q's range (its filter not applied): rows of
+ * LABEL_SELECT, hash, samples, kept in *ret_text (caller frees) and
+ * parsed into *ret_sets. */
+static int read_sets(struct store_chdb *db, const struct store_query *q, char **ret_text,
+		     struct label_set **ret_sets, size_t *ret_n)
+{
+	struct label_set *v = NULL;
+	size_t n = 0, cap = 0;
+	char *text = NULL, *p, *f[10];
+	struct sql s;
+	int err;
+
+	if (sql_open(&s))
+		return fail(db, -ENOMEM, "out of memory");
+	fputs("SELECT " LABEL_SELECT ", " LABEL_HASH ", sum(count) FROM samples WHERE ", s.f);
+	put_range(s.f, q);
+	put_required_host(s.f, q);
+	fputs(" GROUP BY " LABEL_COLUMNS, s.f);
+	if (sql_close(&s))
+		return fail(db, -ENOMEM, "out of memory");
+	err = ask(db, s.buf, "reading the label sets", &text);
+	free(s.buf);
+	if (err)
+		return err;
+	for (p = text; next_row(&p, f, 9) == 9;) {
+		if (n == cap) {
+			struct label_set *g;
+
+			cap = cap ? cap * 2 : 256;
+			g = realloc(v, cap * sizeof(*v));
+			if (!g) {
+				free(v);
+				free(text);
+				return fail(db, -ENOMEM, "out of memory");
+			}
+			v = g;
+		}
+		v[n++] = (struct label_set){
+			.l = { .host = f[0], .process = f[1], .pid = (uint32_t)num(f[2]),
+			       .thread = f[3], .tid = (uint32_t)num(f[4]), .cgroup_id = num(f[5]),
+			       .extra = *f[6] ? f[6] : NULL },
+			.hash = num(f[7]),
+			.samples = num(f[8]),
+		};
+	}
+	*ret_text = text;
+	*ret_sets = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int compare_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The WHERE of q: its range, and with a filter the label sets that pass
+ * it by hash, and their hosts. */
+static int make_cond(struct store_chdb *db, const struct store_query *q, struct cond *ret)
+{
+	struct label_set *sets = NULL;
+	const char **hosts = NULL;
+	size_t n = 0, n_pass = 0, n_hosts = 0;
+	char *text = NULL;
+	struct sql s;
+	int err;
+
+	memset(ret, 0, sizeof(*ret));
+	if (q && q->from_s > q->to_s)
+		return fail(db, -EINVAL, "time range ends before it starts");
+	if (q && q->filter) {
+		err = read_sets(db, q, &text, &sets, &n);
+		if (err)
+			return err;
+		for (size_t i = 0; i < n; i++)
+			if (store_filter__match(q->filter, &sets[i].l)) {
+				/* (a swap: the sets that fail stay after) */
+				struct label_set t = sets[n_pass];
+
+				sets[n_pass++] = sets[i];
+				sets[i] = t;
+			}
+		if (n_pass == 0)
+			ret->none = true;
+		if (n_pass > CH_MAX_SETS) {
+			free(sets);
+			free(text);
+			return fail(db, -E2BIG, "the filter passes too many label sets: choose "
+				    "a narrower filter or a shorter range");
+		}
+	}
+	if (sql_open(&s)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	put_range(s.f, q);
+	put_required_host(s.f, q);
+	if (n_pass && n_pass < n) {
+		bool whole = true;
+
+		hosts = malloc(n * sizeof(*hosts));
+		if (!hosts) {
+			fclose(s.f);
+			free(s.buf);
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n_pass; i++)
+			hosts[i] = sets[i].l.host;
+		qsort(hosts, n_pass, sizeof(*hosts), compare_str);
+		/* Whether the filter passes whole hosts (host="web-1", the
+		 * UI's host selector): then the hosts alone say it, the
+		 * primary key's prefix, with no hash per row. */
+		for (size_t i = n_pass; i < n && whole; i++)
+			whole = !bsearch(&sets[i].l.host, hosts, n_pass, sizeof(*hosts),
+					 compare_str);
+		fputs(" AND host IN (", s.f);
+		for (size_t i = 0; i < n_pass; i++)
+			if (i == 0 || strcmp(hosts[i], hosts[i - 1])) {
+				if (n_hosts++)
+					fputc(',', s.f);
+				put_literal(s.f, hosts[i]);
+			}
+		fputc(')', s.f);
+		if (!whole) {
+			fputs(" AND " LABEL_HASH " IN (", s.f);
+			for (size_t i = 0; i < n_pass; i++)
+				fprintf(s.f, "%s%llu", i ? "," : "", (unsigned long long)sets[i].hash);
+			fputc(')', s.f);
+		}
+	}
+	err = sql_close(&s);
+	if (!err)
+		ret->text = s.buf;
+out:
+	free(hosts);
+	free(sets);
+	free(text);
+	return err == -ENOMEM ? fail(db, err, "out of memory") : err;
+}
+
+/* ---- operations ---- */
+
+static int ch_nosys(struct store_chdb *db, const char *what)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "the fleet store (ClickHouse) has no %s", what);
+	return fail(db, -ENOSYS, msg);
+}
+
+static void ch_close(struct store_db *handle)
+{
+	struct store_chdb *db = chdb_of(handle);
+
+	if (!db)
+		return;
+	store_ch__free(db->ch);
+	free(db);
+}
+
+static int ch_seal(struct store_db *db)
+{
+	return ch_nosys(chdb_of(db), "file to seal: it is read-only");
+}
+
+static int ch_begin(struct store_db *db, int64_t t, uint32_t d)
+{
+	return ch_nosys(chdb_of(db), "writer here: agents ship to it (ember agent --remote)");
+}
+
+static int ch_add_stack(struct store_db *db, const struct store_labels *l,
+			const struct store_frame *f, size_t n, uint64_t c)
+{
+	return ch_begin(db, 0, 0);
+}
+
+static int ch_add_drops(struct store_db *db, const char *r, uint64_t c)
+{
+	return ch_begin(db, 0, 0);
+}
+
+static int ch_add_coverage(struct store_db *db, const char *m, const char *b, uint64_t s,
+			   uint64_t f, uint64_t l)
+{
+	return ch_begin(db, 0, 0);
+}
+
+static int ch_add_coverage_issue(struct store_db *db, const char *m, const char *b,
+				 const char *r, uint64_t f)
+{
+	return ch_begin(db, 0, 0);
+}
+
+static int ch_add_python_coverage(struct store_db *db, const char *p, uint32_t pid,
+				  const char *i, uint64_t s, uint64_t w, uint64_t f, uint64_t n)
+{
+	return ch_begin(db, 0, 0);
+}
+
+static int ch_commit(struct store_db *db)
+{
+	return ch_begin(db, 0, 0);
+}
+
+static void ch_rollback(struct store_db *db)
+{
+}
+
+static int ch_set_meta(struct store_db *db, const char *k, const char *v)
+{
+	return ch_begin(db, 0, 0);
+}
+
+static int ch_get_meta(struct store_db *db, const char *key, char **ret)
+{
+	/* no recording of its own: the hosts each have theirs (frequency,
+	 * command...), so no key is there */
+	return -ENOENT;
+}
+
+static int ch_summary(struct store_db *handle, const struct store_query *q,
+		      struct store_summary **ret)
+{
+	struct store_chdb *db = chdb_of(handle);
+	struct store_summary *sum;
+	struct cond c;
+	char *text = NULL, *p, *f[6];
+	int err;
+
+	if (!db || !ret)
+		return -EINVAL;
+	sum = calloc(1, sizeof(*sum));
+	if (!sum)
+		return -ENOMEM;
+	err = make_cond(db, q, &c);
+	if (!err && !c.none) {
+		struct sql s;
+
+		if (sql_open(&s)) {
+			err = -ENOMEM;
+		} else {
+			fprintf(s.f, "SELECT sum(count), uniqExact(host, pid), uniqExact(stack), "
+				"toUInt32(min(time)), toUInt32(max(time)), count() FROM samples "
+				"WHERE %s", c.text);
+			err = sql_close(&s);
+		}
+		if (!err) {
+			err = ask(db, s.buf, "summing the samples", &text);
+			free(s.buf);
+		}
+		p = text;
+		if (!err && next_row(&p, f, 6) == 6 && num(f[5])) {
+			sum->samples = num(f[0]);
+			sum->processes = num(f[1]);
+			sum->stacks = num(f[2]);
+			sum->first_s = (int64_t)num(f[3]);
+			sum->last_s = (int64_t)num(f[4]);
+		}
+	}
+	cond_free(&c);
+	free(text);
+	if (err) {
+		free(sum);
+		return err;
+	}
+	*ret = sum;
+	return 0;
+}
+
+/* ---- the tree ---- */
+
+/* Definitions by id, from the answers' texts (kept until the tree is
+ * made). */
+struct defs {
+	struct store_map stacks, frames, functions; /* id -> index */
+	struct { const char *ids; } *stack;          /* "[1,2,3]" */
+	struct { uint64_t function; uint32_t line, kind; } *frame;
+	struct { const char *name, *module, *file; } *function;
+	size_t n_stack, n_frame, n_function;
+	char *texts[3];
+};
+
+static void defs_free(struct defs *d)
+{
+	store_map__free(&d->stacks);
+	store_map__free(&d->frames);
+	store_map__free(&d->functions);
+	free(d->stack);
+	free(d->frame);
+	free(d->function);
+	for (int i = 0; i < 3; i++)
+		free(d->texts[i]);
+}
+
+/* Read one table's definitions of what the samples of cond name. */
+static int read_defs(struct store_chdb *db, const struct cond *c, int which, struct defs *d)
+{
+	static const char *const select[] = {
+		"SELECT stack, any(frames) FROM stacks WHERE stack GLOBAL IN (%s) GROUP BY stack",
+		"SELECT frame, any(function), any(line), any(kind) FROM frames WHERE frame "
+		"GLOBAL IN (SELECT arrayJoin(frames) FROM stacks WHERE stack GLOBAL IN (%s)) "
+		"GROUP BY frame",
+		"SELECT function, any(name), any(module), any(file) FROM functions WHERE function "
+		"GLOBAL IN (SELECT function FROM frames WHERE frame GLOBAL IN (SELECT "
+		"arrayJoin(frames) FROM stacks WHERE stack GLOBAL IN (%s))) GROUP BY function",
+	};
+	static const char *const what[] = {
+		"reading the stacks", "reading the frames", "reading the functions",
+	};
+	static const size_t width[] = { 2, 4, 4 };
+	struct store_map *map = which == 0 ? &d->stacks : which == 1 ? &d->frames : &d->functions;
+	char *sub = NULL, *sql = NULL, *p, *f[4];
+	size_t n = 0, cap = 0;
+	void **arr = which == 0 ? (void **)&d->stack : which == 1 ? (void **)&d->frame
+				: (void **)&d->function;
+	size_t size = which == 0 ? sizeof(*d->stack) : which == 1 ? sizeof(*d->frame)
+				 : sizeof(*d->function);
+	int err;
+
+	if (asprintf(&sub, "SELECT DISTINCT stack FROM samples WHERE %s", c->text) < 0)
+		return fail(db, -ENOMEM, "out of memory");
+	if (asprintf(&sql, select[which], sub) < 0) {
+		free(sub);
+		return fail(db, -ENOMEM, "out of memory");
+	}
+	free(sub);
+	err = ask(db, sql, what[which], &d->texts[which]);
+	free(sql);
+	if (err)
+		return err;
+	for (p = d->texts[which]; next_row(&p, f, 4) == width[which];) {
+		uint64_t id = num(f[0]);
+
+		if (n == cap) {
+			void *g;
+
+			cap = cap ? cap * 2 : 1024;
+			g = realloc(*arr, cap * size);
+			if (!g)
+				return fail(db, -ENOMEM, "out of memory");
+			*arr = g;
+		}
+		if (which == 0) {
+			d->stack[n].ids = f[1];
+		} else if (which == 1) {
+			d->frame[n].function = num(f[1]);
+			d->frame[n].line = (uint32_t)num(f[2]);
+			d->frame[n].kind = (uint32_t)num(f[3]);
+		} else {
+			d->function[n].name = f[1];
+			d->function[n].module = *f[2] ? f[2] : NULL;
+			d->function[n].file = *f[3] ? f[3] : NULL;
+		}
+		if (store_map__put(map, &id, sizeof(id), (int64_t)n, NULL) < 0)
+			return fail(db, -ENOMEM, "out of memory");
+		n++;
+	}
+	if (which == 0)
+		d->n_stack = n;
+	else if (which == 1)
+		d->n_frame = n;
+	else
+		d->n_function = n;
+	return 0;
+}
+
+struct tree_make {
+	struct store_tree *t;
+	struct store_map texts; /* text -> 0 */
+	struct store_map paths; /* (parent, frame identity) -> node */
+};
+
+static int intern(struct tree_make *m, const char *text, const char **ret)
+{
+	const void *key;
+	int r;
+
+	if (!text) {
+		*ret = NULL;
+		return 0;
+	}
+	r = store_map__put(&m->texts, text, strlen(text), 0, &key);
+	if (r == 0)
+		*ret = key;
+	return r;
+}
+
+/* The child of parent for node (texts interned), added when new. */
+static int child(struct tree_make *m, uint32_t parent, struct store_tree_node *node,
+		 uint32_t *ret)
+{
+	struct {
+		uint64_t name, module, file;
+		uint32_t parent, line, kind, pad;
+	} key = { 0 };
+	int64_t found;
+	int r;
+
+	if ((r = intern(m, node->name, &node->name)) < 0 ||
+	    (r = intern(m, node->module, &node->module)) < 0 ||
+	    (r = intern(m, node->file, &node->file)) < 0)
+		return r;
+	key.name = (uintptr_t)node->name;
+	key.module = (uintptr_t)node->module;
+	key.file = (uintptr_t)node->file;
+	key.parent = parent;
+	key.line = node->line;
+	key.kind = (uint32_t)node->kind;
+	if (store_map__get(&m->paths, &key, sizeof(key), &found)) {
+		*ret = (uint32_t)found;
+		return 0;
+	}
+	node->parent = parent;
+	node->self = node->total = 0;
+	if ((r = store_tree__add(m->t, node, ret)) < 0)
+		return r;
+	return store_map__put(&m->paths, &key, sizeof(key), *ret, NULL);
+}
+
+/* Place count samples of process's stack (ids "[1,2,3]", root first). */
+static int place(struct store_chdb *db, struct tree_make *m, const struct defs *d,
+		 const char *process, const char *ids, uint64_t count)
+{
+	struct store_tree_node pn = { .name = process, .kind = STORE_FRAME_PROCESS };
+	uint32_t at;
+	int r;
+
+	if ((r = child(m, 0, &pn, &at)) < 0)
+		return r;
+	for (const char *p = ids + (*ids == '['); *p && *p != ']';) {
+		uint64_t id = strtoull(p, (char **)&p, 10);
+		int64_t fi, fn;
+		struct store_tree_node nd = { 0 };
+
+		if (*p == ',')
+			p++;
+		if (!store_map__get(&d->frames, &id, sizeof(id), &fi) ||
+		    !store_map__get(&d->functions, &d->frame[fi].function,
+				    sizeof(d->frame[fi].function), &fn))
+			return fail(db, -EIO, "the fleet store names a frame or function it "
+				    "does not define (shipped out of order?)");
+		nd.name = d->function[fn].name;
+		nd.module = d->function[fn].module;
+		nd.file = d->function[fn].file;
+		nd.line = d->frame[fi].line;
+		nd.kind = (enum store_frame_kind)d->frame[fi].kind;
+		if ((r = child(m, at, &nd, &at)) < 0)
+			return r;
+	}
+	m->t->nodes[at].self += count;
+	return 0;
+}
+
+static int ch_query_tree(struct store_db *handle, const struct store_query *q,
+			 struct store_tree **ret_tree)
+{
+	struct store_chdb *db = chdb_of(handle);
+	struct store_tree_node root = { .name = "all" };
+	struct tree_make m = { 0 };
+	struct defs d = { 0 };
+	struct cond c = { 0 };
+	char *text = NULL, *sql = NULL, *p, *f[3];
+	uint32_t index;
+	int err;
+
+	if (!db || !ret_tree)
+		return -EINVAL;
+	m.t = calloc(1, sizeof(*m.t));
+	if (!m.t)
+		return -ENOMEM;
+	m.t->max = q ? q->max_tree_nodes : 0;
+	err = intern(&m, root.name, &root.name);
+	if (!err)
+		err = store_tree__add(m.t, &root, &index);
+	if (!err)
+		err = make_cond(db, q, &c);
+	if (err || c.none)
+		goto done;
+	for (int which = 0; which < 3 && !err; which++)
+		err = read_defs(db, &c, which, &d);
+	if (err)
+		goto done;
+	if (asprintf(&sql, "SELECT process, stack, sum(count) FROM samples WHERE %s "
+		     "GROUP BY process, stack", c.text) < 0) {
+		err = -ENOMEM;
+		goto done;
+	}
+	err = ask(db, sql, "summing the samples per stack", &text);
+	for (p = text; !err && next_row(&p, f, 3) == 3;) {
+		uint64_t id = num(f[1]);
+		int64_t si;
+
+		if (!store_map__get(&d.stacks, &id, sizeof(id), &si)) {
+			err = fail(db, -EIO, "the fleet store has samples of a stack it does "
+				   "not define (shipped out of order?)");
+			break;
+		}
+		err = place(db, &m, &d, f[0], d.stack[si].ids, num(f[2]));
+	}
+done:
+	if (err == -E2BIG) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "the tree has more than %zu nodes", m.t->max);
+		err = fail(db, -E2BIG, msg);
+	} else if (err == -ENOMEM) {
+		err = fail(db, -ENOMEM, "out of memory");
+	}
+	free(sql);
+	free(text);
+	cond_free(&c);
+	defs_free(&d);
+	store_map__free(&m.paths);
+	if (!err) {
+		/* parents precede children: one backward pass sums subtrees */
+		for (size_t i = m.t->n - 1; i > 0; i--) {
+			struct store_tree_node *n = &m.t->nodes[i];
+
+			n->total += n->self;
+			m.t->nodes[n->parent].total += n->total;
+		}
+		m.t->nodes[0].total += m.t->nodes[0].self;
+		m.t->texts = store_map__arena(&m.texts);
+		*ret_tree = m.t;
+		m.t = NULL;
+	}
+	store_map__free(&m.texts);
+	store_tree__free(m.t);
+	return err;
+}
+
+static int ch_query_coverage(struct store_db *db, const struct store_query *q,
+			     struct store_coverage **ret, size_t *ret_n)
+{
+	return ch_nosys(chdb_of(db), "symbolization coverage (agents ship samples only)");
+}
+
+static int ch_query_python_coverage(struct store_db *db, const struct store_query *q,
+				    struct store_python_coverage **ret, size_t *ret_n)
+{
+	return ch_nosys(chdb_of(db), "Python coverage (agents ship samples only)");
+}
+
+/* ---- span, timeline ---- */
+
+/* First bucket start, last bucket end, the latest bucket's duration and
+ * whether any is in q's range (its filter not applied, as SQLite's). */
+static int data_span(struct store_chdb *db, const struct store_query *q, int64_t *ret_first,
+		     int64_t *ret_end, uint32_t *ret_step, bool *ret_empty)
+{
+	char *text = NULL, *p, *f[4];
+	struct sql s;
+	int err;
+
+	if (q && q->from_s > q->to_s)
+		return fail(db, -EINVAL, "time range ends before it starts");
+	if (sql_open(&s))
+		return fail(db, -ENOMEM, "out of memory");
+	fputs("SELECT toUInt32(min(time)), max(toUInt32(time) + duration), "
+	      "argMax(duration, time), count() FROM samples WHERE ", s.f);
+	put_range(s.f, q);
+	if (sql_close(&s))
+		return fail(db, -ENOMEM, "out of memory");
+	err = ask(db, s.buf, "reading the time span", &text);
+	free(s.buf);
+	if (err)
+		return err;
+	p = text;
+	*ret_first = *ret_end = 0;
+	*ret_step = 10;
+	*ret_empty = true;
+	if (next_row(&p, f, 4) == 4 && num(f[3])) {
+		*ret_first = (int64_t)num(f[0]);
+		*ret_end = (int64_t)num(f[1]);
+		*ret_step = (uint32_t)num(f[2]);
+		*ret_empty = false;
+	}
+	free(text);
+	return 0;
+}
+
+static int ch_span(struct store_db *handle, const struct store_query *q, int64_t *ret_first,
+		   int64_t *ret_end, uint32_t *ret_step)
+{
+	struct store_chdb *db = chdb_of(handle);
+	uint32_t step;
+	bool empty;
+	int err;
+
+	if (!db || !ret_first || !ret_end)
+		return -EINVAL;
+	err = data_span(db, q, ret_first, ret_end, &step, &empty);
+	if (!err && ret_step)
+		*ret_step = step;
+	return err;
+}
+
+static int ch_flush_span(struct store_db *handle, const struct store_query *q,
+			 int64_t *ret_first, int64_t *ret_end)
+{
+	return ch_span(handle, q, ret_first, ret_end, NULL);
+}
+
+/* As the SQLite backend's (store_timeline.c): at most 500 steps. */
+static int64_t auto_step(int64_t span)
+{
+	static const int64_t nice[] = {
+		10, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(nice); i++)
+		if (span / nice[i] < 500)
+			return nice[i];
+	return (span / 500 / 86400 + 1) * 86400;
+}
+
+static int64_t floor_to(int64_t t, int64_t step)
+{
+	int64_t r = t % step;
+
+	return r < 0 ? t - r - step : t - r;
+}
+
+/* The SQL of a label's value as store_labels__value gives it. */
+static void put_label_expr(FILE *f, const char *name)
+{
+	if (!strcmp(name, "host") || !strcmp(name, "process") || !strcmp(name, "thread")) {
+		fputs(name, f);
+	} else if (!strcmp(name, "pid") || !strcmp(name, "tid")) {
+		fprintf(f, "toString(%s)", name);
+	} else if (!strcmp(name, "cgroup")) {
+		fputs("toString(cgroup)", f);
+	} else {
+		/* (index 0, absent, gives '') */
+		fputs("label_values[indexOf(label_keys, ", f);
+		put_literal(f, name);
+		fputs(")]", f);
+	}
+}
+
+static int compare_series(const void *pa, const void *pb)
+{
+	const struct store_timeline_series *a = pa, *b = pb;
+
+	if (a->total != b->total)
+		return a->total < b->total ? 1 : -1;
+	return strcmp(a->value ? a->value : "", b->value ? b->value : "");
+}
+
+static int fill_timeline(struct store_chdb *db, const struct store_query *q,
+			 const char *split, struct store_timeline *t)
+{
+	struct store_map by_value = { 0 };
+	struct cond c;
+	char *text = NULL, *p, *f[3];
+	struct sql s;
+	int err;
+
+	err = make_cond(db, q, &c);
+	if (err || c.none)
+		goto out;
+	if (sql_open(&s)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	fprintf(s.f, "SELECT intDiv(toInt64(toUInt32(time)) - %lld, %lld) AS k, ",
+		(long long)t->from_s, (long long)t->step_s);
+	if (split)
+		put_label_expr(s.f, split);
+	else
+		fputs("''", s.f);
+	fprintf(s.f, " AS v, sum(count) FROM samples WHERE %s AND toInt64(toUInt32(time)) >= %lld "
+		"AND toInt64(toUInt32(time)) < %lld GROUP BY k, v", c.text, (long long)t->from_s,
+		(long long)(t->from_s + (int64_t)t->n_steps * t->step_s));
+	err = sql_close(&s);
+	if (err)
+		goto out;
+	err = ask(db, s.buf, "summing the timeline", &text);
+	free(s.buf);
+	for (p = text; !err && next_row(&p, f, 3) == 3;) {
+		const char *value = split ? f[1] : NULL;
+		int64_t k = strtoll(f[0], NULL, 10), si;
+		uint64_t n = num(f[2]);
+
+		if (k < 0 || (size_t)k >= t->n_steps)
+			continue;
+		if (!store_map__get(&by_value, f[1], strlen(f[1]), &si)) {
+			struct store_timeline_series *g = realloc(t->series,
+								  (t->n_series + 1) * sizeof(*g));
+
+			if (!g) {
+				err = -ENOMEM;
+				break;
+			}
+			t->series = g;
+			g = &t->series[t->n_series];
+			memset(g, 0, sizeof(*g));
+			g->counts = calloc(t->n_steps, sizeof(uint64_t));
+			g->value = value ? strdup(value) : NULL;
+			if (!g->counts || (value && !g->value)) {
+				free(g->counts);
+				free((char *)g->value);
+				err = -ENOMEM;
+				break;
+			}
+			si = (int64_t)t->n_series++;
+			if (store_map__put(&by_value, f[1], strlen(f[1]), si, NULL) < 0) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+		t->series[si].counts[k] += n;
+		t->series[si].total += n;
+	}
+	if (!err && t->n_series > 1)
+		qsort(t->series, t->n_series, sizeof(*t->series), compare_series);
+out:
+	store_map__free(&by_value);
+	cond_free(&c);
+	free(text);
+	return err == -ENOMEM ? fail(db, err, "out of memory") : err;
+}
+
+static int ch_query_timeline(struct store_db *handle, const struct store_query *q,
+			     int64_t step_s, const char *split_label,
+			     struct store_timeline **ret_timeline)
+{
+	struct store_chdb *db = chdb_of(handle);
+	struct store_query range = { .from_s = INT64_MIN, .to_s = INT64_MAX };
+	struct store_timeline *t;
+	int64_t first = 0, end = 0, from, to;
+	uint32_t bucket;
+	bool empty = true;
+	int err;
+
+	if (!db || !ret_timeline)
+		return -EINVAL;
+	if (q)
+		range = *q;
+	if (range.from_s > range.to_s)
+		return fail(db, -EINVAL, "time range ends before it starts");
+	if (step_s < 0)
+		return fail(db, -EINVAL, "negative step");
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	err = data_span(db, &range, &first, &end, &bucket, &empty);
+	if (err)
+		goto out;
+	from = range.from_s != INT64_MIN ? range.from_s : first;
+	to = range.to_s != INT64_MAX ? range.to_s : end;
+	if (range.from_s == INT64_MIN && range.to_s == INT64_MAX && empty)
+		goto done;
+	if (to <= from) {
+		t->from_s = from;
+		t->step_s = step_s;
+		goto done;
+	}
+	if (step_s == 0)
+		step_s = auto_step(to - from);
+	if (range.from_s == INT64_MIN)
+		from = floor_to(from, step_s);
+	if ((to - from) / step_s >= STORE_TIMELINE_MAX_STEPS) {
+		err = fail(db, -EINVAL, "too many steps: choose a longer step or a shorter range");
+		goto out;
+	}
+	t->from_s = from;
+	t->step_s = step_s;
+	t->n_steps = (size_t)((to - from + step_s - 1) / step_s);
+	err = fill_timeline(db, &range, split_label, t);
+	if (err)
+		goto out;
+done:
+	if (t->n_steps && !t->n_series) {
+		/* one series of zeros, as when the range is empty */
+		t->series = calloc(1, sizeof(*t->series));
+		if (!t->series || !(t->series[0].counts = calloc(t->n_steps, sizeof(uint64_t)))) {
+			err = -ENOMEM;
+			goto out;
+		}
+		t->n_series = 1;
+	}
+	*ret_timeline = t;
+	return 0;
+out:
+	store_timeline__free(t);
+	return err;
+}
+
+/* ---- label sets ---- */
+
+static int ch_label_sets(struct store_db *handle, const struct store_query *q,
+			 struct store_label_sets **ret_sets)
+{
+	struct store_chdb *db = chdb_of(handle);
+	struct store_label_sets *sets;
+	struct label_set *v = NULL;
+	char *text = NULL;
+	size_t n = 0;
+	int err;
+
+	if (!db || !ret_sets)
+		return -EINVAL;
+	if (q && q->from_s > q->to_s)
+		return fail(db, -EINVAL, "time range ends before it starts");
+	sets = store_label_sets__new();
+	if (!sets)
+		return -ENOMEM;
+	err = read_sets(db, q, &text, &v, &n);
+	for (size_t i = 0; !err && i < n; i++)
+		if (!q || store_filter__match(q->filter, &v[i].l))
+			err = store_label_sets__add(sets, &v[i].l, v[i].samples);
+	free(v);
+	free(text);
+	if (err) {
+		store_label_sets__free(sets);
+		return err;
+	}
+	*ret_sets = sets;
+	return 0;
+}
+
+static int ch_label_names(struct store_db *db, const struct store_query *q, char ***ret_names,
+			  size_t *ret_n)
+{
+	struct store_label_sets *sets = NULL;
+	int err = ch_label_sets(db, q, &sets);
+
+	if (!err)
+		err = store_label_sets__names(sets, ret_names, ret_n);
+	store_label_sets__free(sets);
+	return err;
+}
+
+static int ch_label_values(struct store_db *db, const struct store_query *q, const char *name,
+			   struct store_label_value **ret_values, size_t *ret_n)
+{
+	struct store_label_sets *sets = NULL;
+	int err = ch_label_sets(db, q, &sets);
+
+	if (!err)
+		err = store_label_sets__values(sets, name, ret_values, ret_n);
+	store_label_sets__free(sets);
+	return err;
+}
+
+static int ch_maintain(struct store_db *db, int64_t now, const struct store_policy *p,
+		       struct store_maintain_stats *ret)
+{
+	return ch_nosys(chdb_of(db), "retention run by a client (it is the server's)");
+}
+
+static int ch_check(struct store_db *db, char **ret_msg)
+{
+	return ch_nosys(chdb_of(db), "integrity check (ClickHouse's CHECK TABLE is its own)");
+}
+
+static int ch_drops_timeline(struct store_db *db, int64_t from, int64_t step, size_t n,
+			     uint64_t *counts)
+{
+	return ch_nosys(chdb_of(db), "dropped samples (agents ship samples only)");
+}
+
+static void ch_set_deadline(struct store_db *handle, uint64_t deadline_ns)
+{
+	struct store_chdb *db = chdb_of(handle);
+
+	if (db)
+		db->deadline_ns = deadline_ns;
+}
+
+static int ch_can_write(struct store_db *db)
+{
+	return -EROFS;
+}
+
+static int ch_frame_sites(struct store_db *db, struct store_frame_sites *sites)
+{
+	/* (pprof's addresses: frames hold build-ids and offsets, not read
+	 * yet; a pprof export without them) */
+	return 0;
+}
+
+static const struct store_backend ch_backend = {
+	.name = "clickhouse",
+	.close = ch_close,
+	.seal = ch_seal,
+	.begin = ch_begin,
+	.add_stack = ch_add_stack,
+	.add_drops = ch_add_drops,
+	.add_events = ch_add_drops,
+	.add_coverage = ch_add_coverage,
+	.add_coverage_issue = ch_add_coverage_issue,
+	.add_python_coverage = ch_add_python_coverage,
+	.commit = ch_commit,
+	.rollback = ch_rollback,
+	.set_meta = ch_set_meta,
+	.get_meta = ch_get_meta,
+	.summary = ch_summary,
+	.query_tree = ch_query_tree,
+	.query_coverage = ch_query_coverage,
+	.query_python_coverage = ch_query_python_coverage,
+	.query_timeline = ch_query_timeline,
+	.label_sets = ch_label_sets,
+	.label_names = ch_label_names,
+	.label_values = ch_label_values,
+	.maintain = ch_maintain,
+	.check = ch_check,
+	.span = ch_span,
+	.drops_timeline = ch_drops_timeline,
+	.set_deadline = ch_set_deadline,
+	.can_write = ch_can_write,
+	.flush_span = ch_flush_span,
+	.frame_sites = ch_frame_sites,
+};
+
+/* ---- open ---- */
+
+/* Check the schema without creating anything: the version, and the
+ * tables a reader needs. */
+static int check_schema(struct store_chdb *db, char **ret_error)
+{
+	char sql[512], *text = NULL, *p, *f[2];
+	int err;
+
+	snprintf(sql, sizeof(sql), "SELECT (SELECT count() FROM system.databases WHERE name = "
+		 "'%s'), (SELECT count() FROM system.tables WHERE database = '%s' AND name IN "
+		 "('ember_schema', 'samples', 'stacks', 'frames', 'functions'))",
+		 store_ch__database(db->ch), store_ch__database(db->ch));
+	/* (the name was checked by the URL's parser: letters, digits, _) */
+	err = ask(db, sql, "checking the database", &text);
+	if (err)
+		goto msg;
+	p = text;
+	if (next_row(&p, f, 2) != 2) {
+		err = fail(db, -EIO, "ClickHouse gave an answer Ember cannot read");
+	} else if (!num(f[0])) {
+		char m[STORE_ERRMSG_SIZE];
+
+		snprintf(m, sizeof(m), "ClickHouse at %s has no database '%s'",
+			 store_ch__url(db->ch), store_ch__database(db->ch));
+		err = fail(db, -ENOENT, m);
+	} else if (num(f[1]) != 5) {
+		char m[STORE_ERRMSG_SIZE];
+
+		snprintf(m, sizeof(m), "the database '%s' at %s holds no fleet store (Ember's "
+			 "tables are missing): ship to it with ember agent --remote, or create "
+			 "it with ember fleet-init", store_ch__database(db->ch), store_ch__url(db->ch));
+		err = fail(db, -ENOENT, m);
+	}
+	free(text);
+	text = NULL;
+	if (!err) {
+		db->opened = true;
+		snprintf(sql, sizeof(sql), "SELECT max(version) FROM ember_schema");
+		err = ask(db, sql, "checking the schema version", &text);
+		p = text;
+		if (!err && next_row(&p, f, 1) >= 1) {
+			uint64_t v = num(f[0]);
+			char m[STORE_ERRMSG_SIZE];
+
+			if (v != STORE_CH_SCHEMA_VERSION) {
+				snprintf(m, sizeof(m), "the database '%s' at %s has Ember's schema "
+					 "version %llu, this Ember reads %d", store_ch__database(db->ch),
+					 store_ch__url(db->ch), (unsigned long long)v,
+					 STORE_CH_SCHEMA_VERSION);
+				err = fail(db, v > STORE_CH_SCHEMA_VERSION ? -ENOTSUP : -EPROTO, m);
+			}
+		}
+		free(text);
+	}
+msg:
+	if (err && ret_error)
+		*ret_error = strdup(db->base.errmsg);
+	return err;
+}
+
+int store_db__open_clickhouse(const struct store_ch_config *c, struct store_db **ret_db,
+			      char **ret_error)
+{
+	struct store_chdb *db;
+	struct store_ch *ch = NULL;
+	int err;
+
+	if (ret_error)
+		*ret_error = NULL;
+	if (!c || !ret_db)
+		return -EINVAL;
+	err = store_ch__new(c, &ch, ret_error);
+	if (err)
+		return err;
+	db = calloc(1, sizeof(*db));
+	if (!db) {
+		store_ch__free(ch);
+		return -ENOMEM;
+	}
+	db->base.ops = &ch_backend;
+	db->ch = ch;
+	db->timeout_ms = ch->timeout_ms;
+	err = check_schema(db, ret_error);
+	if (err) {
+		ch_close(&db->base);
+		return err;
+	}
+	*ret_db = &db->base;
+	return 0;
+}
+
+const char *store_db__backend(const struct store_db *db)
+{
+	return db ? db->ops->name : "none";
+}
