@@ -30,12 +30,14 @@ EMBER_BUILD_PACKAGES=(
 # Python tests profile Debian's interpreter, statically linked in
 # python3.11 and shared in libpython3.11 (tests/testprogs/pyembed.c builds
 # against it); python3.11-dbg: its debug information, where Ember reads
-# the interpreter's structure offsets from.
+# the interpreter's structure offsets from. libbinutils-dbg: the debug
+# information of Debian's libbfd (LTO-built, dwz'ed, compressed), whose
+# inlined frames test-symbolizer-origin names across units.
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
   golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip rustc
   python3.11 libpython3.11-dev python3.11-dbg libclang-rt-14-dev
-  clickhouse-server openssl
+  clickhouse-server openssl libbinutils-dbg
 )
 # libclang-rt-14-dev: libFuzzer's runtime, for the fuzz suite (build-fuzz).
 # clickhouse-server (Debian's 18.16): the fleet tests start their own

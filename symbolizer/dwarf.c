@@ -46,7 +46,8 @@
 
 /* Nested DIEs deeper than this are corrupt or not worth following. */
 #define MAX_DIE_DEPTH 64
-/* abstract_origin / specification hops followed for a name */
+/* abstract_origin / specification hops followed for a name: a longer
+ * chain (or a cycle) leaves the DIE unnamed, counted as name-unresolved */
 #define MAX_NAME_HOPS 6
 /* Overlapping CU ranges are rare; look back this far from the nearest. */
 #define CU_LOOKBACK 8
@@ -350,9 +351,11 @@ struct dw_scope {
 	const char *name;       /* interned in sym_dwarf.strings, or NULL */
 	const char *call_file;  /* call site of an inlined scope, or NULL */
 	int32_t parent;         /* index of the enclosing scope, or -1 */
-	uint32_t call_line : 30;
+	uint32_t call_line : 29;
 	uint32_t inlined : 1;
 	uint32_t lost : 1;      /* its name is in a supplementary file we lack */
+	uint32_t unresolved : 1; /* an inlined scope whose name chain ends
+	                            nowhere (SYM_DEBUG_NAME_UNRESOLVED) */
 };
 
 struct dw_ival {
@@ -483,6 +486,9 @@ struct sym_dwarf {
 	uint8_t alt_issue;           /* SYM_DEBUG_ALT_*: a named alt file is
 	                                not there */
 	bool name_lost;              /* a name was in the missing alt file */
+	bool name_unresolved;        /* a name chain ended without a name:
+	                                at no DIE, in a cycle, past
+	                                MAX_NAME_HOPS, or at a DIE with none */
 	/* the split unit being read, and its views of the sections */
 	struct dw_cu split;
 	struct dw_sect split_sec[SEC_N];
@@ -1361,9 +1367,10 @@ struct nbuf;
 static int cxx_build(struct sym_dwarf *d, uint64_t off, bool ret, struct nbuf *out,
 		     int depth);
 
-/* The name cache's mark for a DIE whose name is in a supplementary file
- * we do not have. */
+/* The name cache's marks for a DIE whose name is in a supplementary file
+ * we do not have, and for one whose name chain ends without a name. */
 static const char lost_name[] = "";
+static const char unresolved_name[] = "";
 
 static bool str_in_alt(const struct dw_val *v)
 {
@@ -1421,11 +1428,20 @@ static int die_name(struct sym_dwarf *d, const struct dw_cu *cu,
 		if (die->spec.kind == V_REF && die->spec.u)
 			return die_name_at(d, die->spec.u, hops + 1, ret_name);
 	}
+	/* nothing more to follow, or a chain past MAX_NAME_HOPS (a cycle
+	 * comes here too: the hops bound it) */
+	d->name_unresolved |= !d->name_lost;
 	*ret_name = NULL;
 	return 0;
 }
 
-/* die_name() of the DIE at a global offset, cached by offset. */
+/*
+ * die_name() of the DIE at a global offset (in any unit of the binary's
+ * DWARF or of its supplementary file: DW_FORM_ref_addr, GNU_ref_alt,
+ * ref_sup), cached by offset, so a DIE named once is never read again;
+ * the unit holding it is found by a binary search of the unit list. A
+ * reference to no DIE leaves the name unresolved.
+ */
 static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		       const char **ret_name)
 {
@@ -1434,15 +1450,17 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 	struct dw_abbrevs *ab;
 	struct dw_die die;
 	struct dw_cur c;
-	bool lost;
+	bool lost, unresolved;
 	int r;
 
 	if (d->names_cap) {
 		struct dw_name_slot *slot = name_slot(d, off);
 
 		if (slot->off == off) {
-			*ret_name = slot->name == lost_name ? NULL : slot->name;
+			*ret_name = slot->name == lost_name || slot->name == unresolved_name
+					    ? NULL : slot->name;
 			d->name_lost |= slot->name == lost_name;
+			d->name_unresolved |= slot->name == unresolved_name;
 			return 0;
 		}
 	}
@@ -1453,6 +1471,9 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		d->name_lost = true;
 		return 0;
 	}
+	/* (a split unit's reference into another unit of its .dwo or .dwp
+	 * finds none: only the unit being read is open) */
+	d->name_unresolved = true;
 	if (!cu || REF_OFF(off) < cu->die_off)
 		return 0;
 	r = unit_view(d, cu, &ab, &base);
@@ -1461,14 +1482,17 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 	c = (struct dw_cur){ .p = base + (REF_OFF(off) - cu->off),
 			     .end = base + (cu->end - cu->off) };
 	if (die_read(cu, ab, &c, &die) <= 0)
-		return name_put(d, off, NULL);
+		return name_put(d, off, unresolved_name);
 	lost = d->name_lost;
-	d->name_lost = false;
+	d->name_lost = d->name_unresolved = false;
 	r = die_name(d, cu, &die, off, hops, ret_name);
 	if (r < 0)
 		return r;
-	r = name_put(d, off, *ret_name ? *ret_name : d->name_lost ? lost_name : NULL);
+	/* no name: in the missing dwz file, or the chain ended nowhere */
+	unresolved = !*ret_name && !d->name_lost;
+	r = name_put(d, off, *ret_name ? *ret_name : d->name_lost ? lost_name : unresolved_name);
 	d->name_lost |= lost;
+	d->name_unresolved = unresolved;
 	return r;
 }
 
@@ -2773,18 +2797,23 @@ static int scope_add(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu 
 		*ret_scope = -1;
 		return r;
 	}
-	d->name_lost = false;
+	d->name_lost = d->name_unresolved = false;
 	r = die_name(d, ucu, die, off, 0, &sc.name);
 	if (r < 0)
 		return r;
 	sc.lost = !sc.name && d->name_lost;
+	/* An inlined scope with no name is shown as "[inlined]": say why
+	 * (an out-of-line one is named from the symbol table instead). */
+	sc.unresolved = sc.inlined && !sc.name && !sc.lost && d->name_unresolved;
+	if (sc.unresolved)
+		d->issues[SYM_DEBUG_NAME_UNRESOLVED]++;
 	if (sc.inlined) {
 		uint32_t file = val_u32(&die->call_file);
 		uint32_t line = val_u32(&die->call_line);
 		const char **files = cu->call_files ? cu->call_files : cu->files;
 		size_t n_files = cu->call_files ? cu->n_call_files : cu->n_files;
 
-		sc.call_line = line < 1u << 30 ? line : 0;
+		sc.call_line = line < 1u << 29 ? line : 0;
 		/* call_file is an index into the unit's line table file list
 		 * (a split unit's: its .dwo's) */
 		sc.call_file = file < n_files ? files[file] : NULL;
@@ -4468,7 +4497,8 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 		.line = file ? line : 0,
 		/* a unit that lost its DIEs (a .dwo missing, a form we do
 		 * not know) costs the innermost frame its inline chain */
-		.issue = s >= 0 && cu->scopes[s].lost ? d->alt_issue : cu->issue,
+		.issue = s >= 0 && cu->scopes[s].lost ? d->alt_issue :
+			 s >= 0 && cu->scopes[s].unresolved ? SYM_DEBUG_NAME_UNRESOLVED : cu->issue,
 	};
 	/* Up the inline chain: each caller is at the call site of its callee.
 	 * When max is short, the outermost (real) function replaces the last
@@ -4480,7 +4510,8 @@ int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,
 			.name = up->name,
 			.file = sc->call_file,
 			.line = sc->call_file ? sc->call_line : 0,
-			.issue = up->lost ? d->alt_issue : SYM_DEBUG_OK,
+			.issue = up->lost ? d->alt_issue :
+				 up->unresolved ? SYM_DEBUG_NAME_UNRESOLVED : SYM_DEBUG_OK,
 		};
 
 		if (n < max)

@@ -252,6 +252,7 @@ const char *sym_debug_issue_name(enum sym_debug_issue issue)
 		[SYM_DEBUG_UNKNOWN_FORM] = "unknown-form",
 		[SYM_DEBUG_COMPRESSION] = "unsupported-compression",
 		[SYM_DEBUG_CORRUPT] = "corrupt",
+		[SYM_DEBUG_NAME_UNRESOLVED] = "name-unresolved",
 	};
 
 	if ((unsigned)issue >= SYM_DEBUG__COUNT)

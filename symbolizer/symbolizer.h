@@ -61,6 +61,13 @@ enum sym_debug_issue {
 	SYM_DEBUG_COMPRESSION,    /* a section compressed in a way the reader
 	                             cannot inflate */
 	SYM_DEBUG_CORRUPT,        /* a section or unit that fails its checks */
+	SYM_DEBUG_NAME_UNRESOLVED, /* an inlined function whose name chain
+	                             (DW_AT_abstract_origin / specification,
+	                             within a unit, across units or into the
+	                             supplementary file) cannot be followed to
+	                             a name: a reference to no DIE, a cycle, a
+	                             chain over 6 hops, or a DIE without one;
+	                             counted per DIE, the frame is "[inlined]" */
 	SYM_DEBUG__COUNT,
 };
 

@@ -338,7 +338,8 @@ try:
               re.findall(r'^ember_debug_issues_total\{reason="([a-z-]+)"\} ([0-9]+)$', text, re.M)}
     print(f"# /metrics debug issues: {issues}")
     check(set(issues) == {"alt-missing", "alt-build-id-mismatch", "dwo-missing", "dwo-id-mismatch",
-                          "unknown-form", "unsupported-compression", "corrupt"},
+                          "unknown-form", "unsupported-compression", "corrupt",
+                          "name-unresolved"},
           "/metrics has a debug-issue counter for every reason")
     print("# " + " ".join(l for l in text.splitlines() if l.startswith("ember_flush")))
     # The agent's loop (its main thread) sleeps only until the next flush
