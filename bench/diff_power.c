@@ -32,21 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_rng.h"
 #include "compare.h"
 #include "storage.h"
 
 #define MAX_RAW 8
-
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	/* xorshift64*: reproducible across runs and machines. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
 
 static void rng_seed(uint64_t s)
 {
@@ -54,12 +44,7 @@ static void rng_seed(uint64_t s)
 	s += 0x9e3779b97f4a7c15ULL;
 	s = (s ^ (s >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	s = (s ^ (s >> 27)) * 0x94d049bb133111ebULL;
-	rng_state = (s ^ (s >> 31)) | 1;
-}
-
-static double rng_unit(void)
-{
-	return (double)(rng() >> 11) / (double)(1ULL << 53);
+	bench_rng_state = (s ^ (s >> 31)) | 1;
 }
 
 /* ---- simulate ---------------------------------------------------------- */
@@ -198,7 +183,7 @@ static void draw(const struct dist *d, const size_t *order, const double *cdf,
 	for (size_t i = 0; i < d->n_funcs; i++)
 		in[i].self = in[i].total = 0;
 	for (uint64_t k = 0; k < n; k++) {
-		double u = rng_unit();
+		double u = bench_rng_unit();
 		size_t lo = 0, hi = d->n_stacks - 1;
 		const struct dist_stack *s;
 
@@ -414,13 +399,13 @@ static int write_db(const char *path, uint64_t samples, unsigned hz, unsigned cp
 
 		if (i < GEN_ROOTS) {
 			s->proc = i % GEN_PROCS;
-			s->depth = 4 + (int)(rng() % 12);
+			s->depth = 4 + (int)(bench_rng() % 12);
 			for (int k = 0; k < s->depth; k++)
-				s->frames[k] = (int)(rng() % GEN_FUNCS);
+				s->frames[k] = (int)(bench_rng() % GEN_FUNCS);
 		} else {
-			const struct gen_stack *from = &st[rng() % (uint64_t)i];
-			int keep = 3 + (int)(rng() % (uint64_t)(from->depth > 3 ? from->depth - 2 : 1));
-			int add = 1 + (int)(rng() % 3);
+			const struct gen_stack *from = &st[bench_rng() % (uint64_t)i];
+			int keep = 3 + (int)(bench_rng() % (uint64_t)(from->depth > 3 ? from->depth - 2 : 1));
+			int add = 1 + (int)(bench_rng() % 3);
 
 			if (keep > from->depth)
 				keep = from->depth;
@@ -430,13 +415,13 @@ static int write_db(const char *path, uint64_t samples, unsigned hz, unsigned cp
 			memcpy(s->frames, from->frames, (size_t)keep * sizeof(int));
 			s->depth = keep;
 			for (int k = 0; k < add && s->depth < GEN_MAX_DEPTH - 10; k++)
-				s->frames[s->depth++] = (int)(rng() % GEN_FUNCS);
+				s->frames[s->depth++] = (int)(bench_rng() % GEN_FUNCS);
 		}
-		if (rng() % 5 == 0) {
-			int n = 3 + (int)(rng() % 6);
+		if (bench_rng() % 5 == 0) {
+			int n = 3 + (int)(bench_rng() % 6);
 
 			for (int k = 0; k < n; k++)
-				s->frames[s->depth++] = GEN_FUNCS + (int)(rng() % GEN_KFUNCS);
+				s->frames[s->depth++] = GEN_FUNCS + (int)(bench_rng() % GEN_KFUNCS);
 		}
 	}
 	if (grow >= GEN_STACKS)
@@ -464,18 +449,8 @@ static int write_db(const char *path, uint64_t samples, unsigned hz, unsigned cp
 		unsigned n = samples - written < per_flush ? (unsigned)(samples - written) : per_flush;
 
 		for (unsigned i = 0; i < n; i++) {
-			double u = rng_unit();
-			int lo = 0, hi = GEN_STACKS - 1;
-
-			while (lo < hi) {
-				int mid = (lo + hi) / 2;
-
-				if (cdf[mid] < u)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			keys[i] = (uint32_t)lo * 4 + (uint32_t)(rng() % 4);
+			int lo = (int)bench_pick(cdf, GEN_STACKS, bench_rng_unit());
+			keys[i] = (uint32_t)lo * 4 + (uint32_t)(bench_rng() % 4);
 		}
 		qsort(keys, n, sizeof(*keys), cmp_u32);
 		err = store_db__begin(db, t0 + k * FLUSH_S, FLUSH_S);

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_rng.h"
 #include "common.h"
 #include "storage.h"
 
@@ -51,25 +52,9 @@ static struct proc procs[N_PROCS];
 static char *func_names[N_FUNCS + 400];
 static char *module_names[N_MODULES];
 static double *cdf;
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rng(void)
-{
-	/* xorshift64*: reproducible across runs and machines. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ULL;
-}
-
-static double rng_unit(void)
-{
-	return (double)(rng() >> 11) / (double)(1ULL << 53);
-}
-
 static int rng_below(int n)
 {
-	return (int)(rng() % (uint64_t)n);
+	return (int)(bench_rng() % (uint64_t)n);
 }
 
 static void generate(void)
@@ -163,18 +148,7 @@ static void generate(void)
 
 static int pick_stack(void)
 {
-	double u = rng_unit();
-	int lo = 0, hi = N_STACKS - 1;
-
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-
-		if (cdf[mid] < u)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return (int)bench_pick(cdf, N_STACKS, bench_rng_unit());
 }
 
 static double now_ms(void)

@@ -94,7 +94,7 @@ struct sampler {
 	/* Per-drain scratch. */
 	struct ember_count_key *keys;
 	struct ember_count_val *vals;
-	size_t cap_entries;
+	size_t cap_keys, cap_vals;
 	uint32_t *stack_ids;
 	size_t cap_stack_ids;
 };
@@ -311,20 +311,16 @@ static int handle_record(void *ctx, void *data, size_t size)
 					  e->flags & EMBER_PROC_KNOWN);
 		break;
 	}
-	case EMBER_EV_EXIT:
-		if (s->n_exited == s->cap_exited) {
-			size_t cap = s->cap_exited ? 2 * s->cap_exited : 64;
-			uint32_t *p = realloc(s->exited, cap * sizeof(*p));
+	case EMBER_EV_EXIT: {
+		int err = COMMON_GROW(s->exited, s->cap_exited, s->n_exited + 1);
 
-			if (!p)
-				return -ENOMEM;
-			s->exited = p;
-			s->cap_exited = cap;
-		}
+		if (err)
+			return err;
 		s->exited[s->n_exited++] = h->tgid;
 		if (s->cb->on_exit)
 			s->cb->on_exit(s->cb_ctx, h->tgid);
 		break;
+	}
 	case EMBER_EV_PYTHON:
 		return python_record(s, data, size);
 	case EMBER_EV_DWARF_SAMPLE: {
@@ -615,23 +611,6 @@ static int wait_for_programs(struct sampler *s)
 	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.barrier), &zero, &inner, BPF_ANY);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 256;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	q = realloc(*p, ncap * elem);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = ncap;
-	return 0;
-}
-
 /* Read every entry of a counts map that nothing writes to any more. */
 static int read_counts(struct sampler *s, int fd, size_t *ret_n)
 {
@@ -648,16 +627,9 @@ static int read_counts(struct sampler *s, int fd, size_t *ret_n)
 			return err;
 		first = false;
 		key = next;
-		err = grow((void **)&s->keys, &s->cap_entries, n + 1, sizeof(*s->keys));
-		if (!err && s->cap_entries > 0) {
-			size_t cap = s->cap_entries;
-			void *q = realloc(s->vals, cap * sizeof(*s->vals));
-
-			if (!q)
-				err = -ENOMEM;
-			else
-				s->vals = q;
-		}
+		err = COMMON_GROW(s->keys, s->cap_keys, n + 1);
+		if (!err)
+			err = COMMON_GROW(s->vals, s->cap_vals, n + 1);
 		if (err)
 			return err;
 		if (bpf_map_lookup_elem(fd, &key, &s->vals[n]) != 0)
@@ -697,8 +669,7 @@ static int clear_stacks(struct sampler *s, int fd)
 			break;
 		first = false;
 		id = next;
-		err = grow((void **)&s->stack_ids, &s->cap_stack_ids, n + 1,
-			   sizeof(*s->stack_ids));
+		err = COMMON_GROW(s->stack_ids, s->cap_stack_ids, n + 1);
 		if (err)
 			return err;
 		s->stack_ids[n++] = id;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * coverage.c — per-binary symbolization coverage of each flush and unwind
- * quality of the session (see coverage.h): an open-addressing table on the
- * module pointer for the flush's rows, and a list in order of first sight
- * for the stacks.
+ * quality of the session (see coverage.h): a common_map on the module
+ * pointer for the flush's rows, and a list in order of first sight for the
+ * stacks.
  */
 #include "coverage.h"
 
@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "array.h"
+#include "common.h"
 
 /* Symbolization coverage of one binary in the open flush. */
 struct coverage_row {
-	const char *module;    /* borrowed from the symbolizer session */
+	const char *module;    /* the key; borrowed from the symbolizer session */
 	const char *build_id;
 	uint64_t seen, with_function, with_line;
 	uint64_t debug[SYM_DEBUG__COUNT];  /* frames whose debug info was
@@ -30,10 +30,7 @@ struct quality {
 };
 
 struct coverage {
-	/* Open addressing on the module pointer, NULL = free; at most half
-	 * full. */
-	struct coverage_row *rows;
-	size_t cap_rows, n_rows;
+	struct common_map rows;  /* struct coverage_row by module pointer */
 	struct quality *quality;
 	size_t n_quality, cap_quality;
 };
@@ -52,52 +49,21 @@ void coverage__free(struct coverage *c)
 {
 	if (!c)
 		return;
-	free(c->rows);
+	common_map__fini(&c->rows);
 	free(c->quality);
 	free(c);
 }
 
-static uint64_t ptr_hash(const void *p)
-{
-	return ((uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ULL) >> 20;
-}
-
-static struct coverage_row *row_slot(struct coverage *c, const char *module)
-{
-	size_t i;
-
-	if (2 * (c->n_rows + 1) > c->cap_rows) {
-		size_t ncap = c->cap_rows ? 2 * c->cap_rows : 64;
-		struct coverage_row *n = calloc(ncap, sizeof(*n));
-
-		if (!n)
-			return NULL;
-		for (size_t j = 0; j < c->cap_rows; j++) {
-			if (!c->rows[j].module)
-				continue;
-			for (i = ptr_hash(c->rows[j].module) & (ncap - 1); n[i].module;
-			     i = (i + 1) & (ncap - 1))
-				;
-			n[i] = c->rows[j];
-		}
-		free(c->rows);
-		c->rows = n;
-		c->cap_rows = ncap;
-	}
-	for (i = ptr_hash(module) & (c->cap_rows - 1); c->rows[i].module;
-	     i = (i + 1) & (c->cap_rows - 1))
-		if (c->rows[i].module == module)
-			return &c->rows[i];
-	c->rows[i].module = module;
-	c->n_rows++;
-	return &c->rows[i];
-}
+static const struct common_map_type rows_type = {
+	.entry_size = sizeof(struct coverage_row),
+	.key_size = sizeof(const char *),
+};
 
 void coverage__frame(struct coverage *c, const struct sym_frame *f, uint64_t count)
 {
-	struct coverage_row *r = f->module ? row_slot(c, f->module) : NULL;
+	struct coverage_row *r;
 
-	if (!r)
+	if (!f->module || common_map__insert(&c->rows, &rows_type, &f->module, (void **)&r) < 0)
 		return;
 	r->build_id = r->build_id ? r->build_id : f->build_id;
 	r->seen += count;
@@ -109,13 +75,11 @@ void coverage__frame(struct coverage *c, const struct sym_frame *f, uint64_t cou
 
 int coverage__write_flush(const struct coverage *c, struct store_db *db)
 {
+	const struct coverage_row *r;
+	size_t pos = 0;
 	int err = 0;
 
-	for (size_t i = 0; i < c->cap_rows && !err; i++) {
-		const struct coverage_row *r = &c->rows[i];
-
-		if (!r->module)
-			continue;
+	while (!err && (r = common_map__next(&c->rows, &rows_type, &pos))) {
 		err = store_db__add_coverage(db, r->module, r->build_id, r->seen,
 					     r->with_function, r->with_line);
 		for (int k = 1; k < SYM_DEBUG__COUNT && !err; k++)
@@ -129,9 +93,7 @@ int coverage__write_flush(const struct coverage *c, struct store_db *db)
 
 void coverage__clear_flush(struct coverage *c)
 {
-	if (c->rows)
-		memset(c->rows, 0, c->cap_rows * sizeof(*c->rows));
-	c->n_rows = 0;
+	common_map__clear(&c->rows);
 }
 
 void coverage__stack(struct coverage *c, const char *module, bool complete, uint64_t count)
@@ -142,8 +104,7 @@ void coverage__stack(struct coverage *c, const char *module, bool complete, uint
 		if (c->quality[i].module == module)
 			break;
 	if (i == c->n_quality) {
-		if (array_grow((void **)&c->quality, &c->cap_quality, c->n_quality + 1,
-			       sizeof(*c->quality)))
+		if (COMMON_GROW(c->quality, c->cap_quality, c->n_quality + 1))
 			return;
 		c->quality[c->n_quality++] = (struct quality){ module, 0, 0 };
 	}
@@ -161,16 +122,10 @@ void coverage__write_quality(const struct coverage *c, struct store_db *db)
 		const struct quality *q = &c->quality[i];
 		const char *module = q->module ? q->module : "[unknown]";
 		size_t need = len + strlen(module) + 48;
-		char *p;
 
-		if (need > cap) {
-			cap = need * 2;
-			p = realloc(buf, cap);
-			if (!p) {
-				free(buf);
-				return;
-			}
-			buf = p;
+		if (COMMON_GROW(buf, cap, need)) {
+			free(buf);
+			return;
 		}
 		len += snprintf(buf + len, cap - len, "%s\t%llu\t%llu\n", module,
 				(unsigned long long)q->samples, (unsigned long long)q->complete);
@@ -187,5 +142,5 @@ void coverage__reset(struct coverage *c)
 
 uint64_t coverage__memory(const struct coverage *c)
 {
-	return c->cap_rows * sizeof(*c->rows) + c->cap_quality * sizeof(*c->quality);
+	return common_map__bytes(&c->rows, &rows_type) + c->cap_quality * sizeof(*c->quality);
 }

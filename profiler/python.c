@@ -36,7 +36,7 @@ enum py_state {
 };
 
 struct py_process {
-	uint32_t tgid;         /* 0: empty slot */
+	uint32_t tgid;         /* the key */
 	enum py_state state;
 	bool counted_known, counted_unsupported;  /* in the totals once */
 	bool from_debug_info;  /* walked with its debug information's offsets */
@@ -48,8 +48,7 @@ struct py_process {
 };
 
 struct session_python {
-	struct py_process *procs;  /* open addressing on tgid */
-	size_t cap, n;
+	struct common_map procs;   /* struct py_process by tgid */
 	struct session_python_totals totals;
 	/* scratch for one merge */
 	struct store_frame out[512];
@@ -71,79 +70,26 @@ void session_python__free(struct session_python *p)
 {
 	if (!p)
 		return;
-	free(p->procs);
+	common_map__fini(&p->procs);
 	free(p);
 }
 
-static size_t slot_of(uint32_t tgid, size_t cap)
-{
-	return (tgid * 2654435761u) & (cap - 1);
-}
+static const struct common_map_type procs_type = {
+	.entry_size = sizeof(struct py_process),
+	.key_size = sizeof(uint32_t),
+};
 
 static struct py_process *find(const struct session_python *p, uint32_t tgid)
 {
-	if (!p->cap || !tgid)
-		return NULL;
-	for (size_t i = slot_of(tgid, p->cap);; i = (i + 1) & (p->cap - 1)) {
-		if (p->procs[i].tgid == tgid)
-			return &p->procs[i];
-		if (!p->procs[i].tgid)
-			return NULL;
-	}
+	return common_map__find(&p->procs, &procs_type, &tgid);
 }
 
-/* The slot of tgid, added when missing; NULL on ENOMEM. */
+/* The entry of tgid, added when missing; NULL on ENOMEM. */
 static struct py_process *add(struct session_python *p, uint32_t tgid)
 {
-	struct py_process *e = find(p, tgid);
-	size_t i;
+	struct py_process *e;
 
-	if (e)
-		return e;
-	if (2 * (p->n + 1) > p->cap) {
-		size_t ncap = p->cap ? 2 * p->cap : 64;
-		struct py_process *np = calloc(ncap, sizeof(*np));
-
-		if (!np)
-			return NULL;
-		for (size_t j = 0; j < p->cap; j++) {
-			if (!p->procs[j].tgid)
-				continue;
-			for (i = slot_of(p->procs[j].tgid, ncap); np[i].tgid; i = (i + 1) & (ncap - 1))
-				;
-			np[i] = p->procs[j];
-		}
-		free(p->procs);
-		p->procs = np;
-		p->cap = ncap;
-	}
-	for (i = slot_of(tgid, p->cap); p->procs[i].tgid; i = (i + 1) & (p->cap - 1))
-		;
-	p->procs[i] = (struct py_process){ .tgid = tgid };
-	p->n++;
-	return &p->procs[i];
-}
-
-static void forget_slot(struct session_python *p, struct py_process *e)
-{
-	size_t i = (size_t)(e - p->procs), j = i;
-
-	/* Backward-shift deletion keeps every probe chain whole. */
-	p->procs[i].tgid = 0;
-	for (;;) {
-		size_t home;
-
-		j = (j + 1) & (p->cap - 1);
-		if (!p->procs[j].tgid)
-			break;
-		home = slot_of(p->procs[j].tgid, p->cap);
-		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-			p->procs[i] = p->procs[j];
-			p->procs[j].tgid = 0;
-			i = j;
-		}
-	}
-	p->n--;
+	return common_map__insert(&p->procs, &procs_type, &tgid, (void **)&e) < 0 ? NULL : e;
 }
 
 /* "3.11.2 debug-info" (offsets from the interpreter's debug information),
@@ -214,9 +160,12 @@ void session_python__note(struct session_python *p, struct sym_session *sym,
 void session_python__rescan(struct session_python *p, struct sym_session *sym,
 			    struct sampler *sampler)
 {
-	for (size_t i = 0; i < p->cap; i++)
-		if (p->procs[i].tgid && p->procs[i].state == PY_KNOWN)
-			detect(p, sym, sampler, p->procs[i].tgid, &p->procs[i], false);
+	struct py_process *e;
+	size_t pos = 0;
+
+	while ((e = common_map__next(&p->procs, &procs_type, &pos)))
+		if (e->state == PY_KNOWN)
+			detect(p, sym, sampler, e->tgid, e, false);
 }
 
 int session_python__arrived(struct session_python *p, struct sym_session *sym,
@@ -334,30 +283,23 @@ int session_python__merge(struct session_python *p, struct sym_session *sym,
 
 int session_python__write(struct session_python *p, struct store_db *db)
 {
+	struct py_process *e;
+	size_t pos = 0;
 	int err = 0;
 
-	for (size_t i = 0; i < p->cap && !err; i++) {
-		struct py_process *e = &p->procs[i];
-
-		if (!e->tgid || !e->samples)
-			continue;
-		err = store_db__add_python_coverage(db, e->name, e->tgid, e->interpreter,
-						    e->samples, e->with_python, e->frames,
-						    e->named);
-	}
-	for (size_t i = 0; i < p->cap; i++) {
-		p->procs[i].samples = p->procs[i].with_python = 0;
-		p->procs[i].frames = p->procs[i].named = 0;
+	while ((e = common_map__next(&p->procs, &procs_type, &pos))) {
+		if (!err && e->samples)
+			err = store_db__add_python_coverage(db, e->name, e->tgid, e->interpreter,
+							    e->samples, e->with_python, e->frames,
+							    e->named);
+		e->samples = e->with_python = e->frames = e->named = 0;
 	}
 	return err;
 }
 
 void session_python__forget(struct session_python *p, uint32_t tgid)
 {
-	struct py_process *e = find(p, tgid);
-
-	if (e)
-		forget_slot(p, e);
+	common_map__remove(&p->procs, &procs_type, &tgid, NULL);
 }
 
 void session_python__totals(const struct session_python *p, struct sym_session *sym,

@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "aggregate.h"
-#include "array.h"
 #include "budget.h"
 #include "cli.h"
 #include "common.h"
@@ -73,9 +72,8 @@ struct session {
 	uint32_t *exited;
 	size_t n_exited, cap_exited;
 
-	/* Distinct tgids seen (open addressing, 0 = empty). */
-	uint32_t *tgids;
-	size_t cap_tgids, n_tgids;
+	/* Distinct tgids seen: a set of uint32_t. */
+	struct common_map tgids;
 
 	uint64_t prev_stats[SAMPLER_STAT__COUNT];
 	struct session_totals totals;
@@ -94,37 +92,16 @@ struct session {
 	struct sym_frame inl[MAX_INLINE_FRAMES];
 };
 
+static const struct common_map_type tgid_type = {
+	.entry_size = sizeof(uint32_t),
+	.key_size = sizeof(uint32_t),
+};
+
+/* Out of memory, the process goes uncounted: the count is a summary's. */
 static void note_tgid(struct session *s, uint32_t tgid)
 {
-	size_t i;
-
-	if (tgid == 0)
-		return;
-	if (2 * (s->n_tgids + 1) > s->cap_tgids) {
-		size_t ncap = s->cap_tgids ? 2 * s->cap_tgids : 1024;
-		uint32_t *n = calloc(ncap, sizeof(*n));
-
-		if (!n)
-			return;
-		for (size_t j = 0; j < s->cap_tgids; j++) {
-			uint32_t t = s->tgids[j];
-
-			if (!t)
-				continue;
-			for (i = (t * 2654435761u) & (ncap - 1); n[i]; i = (i + 1) & (ncap - 1))
-				;
-			n[i] = t;
-		}
-		free(s->tgids);
-		s->tgids = n;
-		s->cap_tgids = ncap;
-	}
-	for (i = (tgid * 2654435761u) & (s->cap_tgids - 1); s->tgids[i];
-	     i = (i + 1) & (s->cap_tgids - 1))
-		if (s->tgids[i] == tgid)
-			return;
-	s->tgids[i] = tgid;
-	s->n_tgids++;
+	if (tgid)
+		(void)common_map__insert(&s->tgids, &tgid_type, &tgid, NULL);
 }
 
 /* ---- one stack into the open flush ------------------------------------- */
@@ -350,7 +327,7 @@ static void on_exit_ev(void *ctx, uint32_t tgid)
 	young__exit(s->young, s->sym, tgid);
 	if (s->autou)
 		unwind_auto__exit(s->autou, tgid);
-	if (!array_grow((void **)&s->exited, &s->cap_exited, s->n_exited + 1, sizeof(tgid)))
+	if (!COMMON_GROW(s->exited, s->cap_exited, s->n_exited + 1))
 		s->exited[s->n_exited++] = tgid;
 }
 
@@ -582,7 +559,7 @@ void session__free(struct session *s)
 	young__free(s->young);
 	budget__free(s->budget);
 	free(s->exited);
-	free(s->tgids);
+	common_map__fini(&s->tgids);
 	free(s);
 }
 
@@ -833,9 +810,9 @@ uint64_t session__flushes(const struct session *s)
 void session__totals(struct session *s, struct session_totals *ret_totals)
 {
 	*ret_totals = s->totals;
-	ret_totals->processes = s->n_tgids;
+	ret_totals->processes = common_map__size(&s->tgids);
 	ret_totals->pending_memory = aggregate__bytes(s->agg);
-	ret_totals->session_memory = s->cap_tgids * sizeof(*s->tgids) +
+	ret_totals->session_memory = common_map__bytes(&s->tgids, &tgid_type) +
 				     coverage__memory(s->cov) +
 				     s->cap_exited * sizeof(*s->exited);
 	ret_totals->memory_trims = budget__trims(s->budget);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "array.h"
+#include "common.h"
 #include "ustack.h"
 
 /* A probation's length in DWARF samples, and the share of them passing
@@ -111,8 +111,7 @@ static bool decide_file(struct unwind_auto *a, const struct sym_file_id *file,
 	sampler__set_exe_unwind(a->sampler, file->dev, file->ino, mode);
 	if (old) {
 		old->mode = mode;
-	} else if (!array_grow((void **)&a->decided, &a->cap_decided, a->n_decided + 1,
-			       sizeof(*a->decided))) {
+	} else if (!COMMON_GROW(a->decided, a->cap_decided, a->n_decided + 1)) {
 		a->decided[a->n_decided++] = (struct decided_file){ *file, mode };
 	}
 	return true;

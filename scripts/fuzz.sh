@@ -8,7 +8,7 @@
 # a crash leaves crash-* in the current directory and exits non-zero.
 #
 # Usage: scripts/fuzz.sh NAME [SECONDS] [libFuzzer options...]
-#   NAME: web-query, storage-pprof, symbolizer-elf, symbolizer-dwarf
+#   NAME: web-query, storage-pprof, symbolizer-elf, symbolizer-dwarf, common-map
 source "$(dirname "$0")/lib.sh"
 
 name=${1:-}
@@ -19,7 +19,8 @@ case "$name" in
   storage-pprof) seeds=storage/fuzz-pprof-corpus ;;
   symbolizer-elf) seeds=symbolizer/fuzz-elf-corpus ;;
   symbolizer-dwarf) seeds=symbolizer/fuzz-dwarf-corpus ;;
-  *) die "usage: $0 web-query|storage-pprof|symbolizer-elf|symbolizer-dwarf [SECONDS]" ;;
+  common-map) seeds=common/fuzz-map-corpus ;;
+  *) die "usage: $0 web-query|storage-pprof|symbolizer-elf|symbolizer-dwarf|common-map [SECONDS]" ;;
 esac
 # libFuzzer's runtime comes with Debian's compiler-rt package.
 ember_install "${EMBER_BUILD_PACKAGES[@]}" libclang-rt-14-dev

@@ -77,7 +77,7 @@ ember_build() {
 # The libFuzzer binaries of the parsers' fuzz entry points, in build-fuzz/
 # (clang, -Dfuzzing=true, ASan+UBSan): only those, since the fixtures
 # built without sanitizers do not link with coverage instrumentation.
-EMBER_FUZZERS=(web-query storage-pprof symbolizer-elf symbolizer-dwarf)
+EMBER_FUZZERS=(common-map web-query storage-pprof symbolizer-elf symbolizer-dwarf)
 ember_build_fuzzers() {
   local dir="$EMBER_ROOT/build-fuzz" targets=() f
   if [ ! -f "$dir/build.ninja" ]; then

@@ -5,12 +5,13 @@
  * line per stack that has samples of its own, the process name first, then
  * the frames root first, ';'-separated, a space and the count. Lines are
  * sorted so two exports of the same data compare equal. Used by
- * `ember report --format folded` and, later, the web server's export.
+ * `ember report --format folded` and the web server's export.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "store_formats.h"
 
 const char *store_kind_suffix(enum store_frame_kind k)
@@ -45,20 +46,10 @@ static int compare_lines(const void *a, const void *b)
 static int append_name(char **buf, size_t *len, size_t *cap, const char *sep,
 		       const char *s)
 {
-	size_t need = *len + strlen(sep) + strlen(s) + 1;
+	int r = COMMON_GROW(*buf, *cap, *len + strlen(sep) + strlen(s) + 1);
 
-	if (need > *cap) {
-		size_t ncap = *cap ? *cap : 256;
-		char *p;
-
-		while (ncap < need)
-			ncap *= 2;
-		p = realloc(*buf, ncap);
-		if (!p)
-			return -ENOMEM;
-		*buf = p;
-		*cap = ncap;
-	}
+	if (r < 0)
+		return r;
 	for (; *sep; sep++)
 		(*buf)[(*len)++] = *sep;
 	for (; *s; s++)

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "common.h"
 #include "profile.pb-c.h"
 #include "store_formats.h"
 #include "store_map.h"
@@ -71,22 +72,6 @@ struct pprof_build {
 	Label **process_label_ptrs;
 };
 
-static int grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	void *p;
-	size_t ncap;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	p = realloc(*v, ncap * size);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* Index of text in the string table, added when new. NULL is "" (0). */
 static int string_index(struct pprof_build *b, const char *text,
 			int64_t *ret_index)
@@ -101,8 +86,7 @@ static int string_index(struct pprof_build *b, const char *text,
 		*ret_index = found;
 		return 0;
 	}
-	r = grow((void **)&b->string_table, &b->cap_strings, b->n_strings,
-		 sizeof(*b->string_table));
+	r = COMMON_GROW(b->string_table, b->cap_strings, b->n_strings + 1);
 	if (r < 0)
 		return r;
 	copy = strdup(text);
@@ -159,7 +143,7 @@ int store_frame_sites__add(struct store_frame_sites *s,
 			return 0;
 		free(site->build_id);
 	} else {
-		r = grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v));
+		r = COMMON_GROW(s->v, s->cap, s->n + 1);
 		if (r == 0)
 			r = store_map__put(&s->index, key, len, (int64_t)s->n, NULL);
 		free(key);
@@ -229,8 +213,7 @@ static int mapping_id(struct pprof_build *b, const struct store_tree_node *nd,
 	if (!store_map__get(&b->mappings, &key, sizeof(key), &found)) {
 		Mapping init = PERFTOOLS__PROFILES__MAPPING__INIT;
 
-		r = grow((void **)&b->mappings_v, &b->cap_mappings,
-			 b->n_mappings, sizeof(*b->mappings_v));
+		r = COMMON_GROW(b->mappings_v, b->cap_mappings, b->n_mappings + 1);
 		if (r < 0)
 			return r;
 		found = (int64_t)b->n_mappings;
@@ -276,8 +259,7 @@ static int function_id(struct pprof_build *b, const struct store_tree_node *nd,
 		*ret_id = (uint64_t)found + 1;
 		return 0;
 	}
-	r = grow((void **)&b->functions_v, &b->cap_functions, b->n_functions,
-		 sizeof(*b->functions_v));
+	r = COMMON_GROW(b->functions_v, b->cap_functions, b->n_functions + 1);
 	if (r < 0)
 		return r;
 	found = (int64_t)b->n_functions;
@@ -358,8 +340,7 @@ static int location_at(struct pprof_build *b, uint32_t i, uint64_t *ret_id,
 		k = nd->parent;
 	}
 	if (!store_map__get(&b->locations, key, len, &found)) {
-		r = grow((void **)&b->locations_v, &b->cap_locations,
-			 b->n_locations, sizeof(*b->locations_v));
+		r = COMMON_GROW(b->locations_v, b->cap_locations, b->n_locations + 1);
 		if (r < 0)
 			goto out;
 		if (b->n_locations >= UINT32_MAX - 1) {
@@ -405,7 +386,7 @@ static int add_sample(struct pprof_build *b, uint32_t i, uint32_t proc,
 	for (uint32_t k = i; k != proc;) {
 		uint64_t id;
 
-		r = grow((void **)&ids, &cap, n, sizeof(*ids));
+		r = COMMON_GROW(ids, cap, n + 1);
 		if (r < 0)
 			goto fail;
 		r = location_at(b, k, &id, &k);

@@ -63,7 +63,7 @@ static int gunzip(struct reader *rd, const uint8_t *data, size_t size,
 		  uint8_t **ret_buf, size_t *ret_size)
 {
 	z_stream z = { 0 };
-	uint8_t *buf = NULL, *grown;
+	uint8_t *buf = NULL;
 	size_t cap = 0, len = 0;
 	int r = 0, zr = Z_OK;
 
@@ -79,13 +79,9 @@ static int gunzip(struct reader *rd, const uint8_t *data, size_t size,
 					"uncompressed", STORE_PPROF_MAX_BYTES >> 20);
 				goto out;
 			}
-			cap = cap ? cap * 2 : 1u << 16;
-			grown = realloc(buf, cap);
-			if (!grown) {
-				r = -ENOMEM;
+			r = COMMON_GROW(buf, cap, MAX(len + 1, (size_t)1 << 16));
+			if (r < 0)
 				goto out;
-			}
-			buf = grown;
 		}
 		z.next_out = buf + len;
 		z.avail_out = (uInt)(cap - len);

@@ -30,9 +30,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "store_pack.h"
 
-/* ---- (a, b) -> sum maps ---- */
+/* ---- (a, b) -> sum maps ----
+ *
+ * Not a common_map: on one, lookups took 1.5x the instructions and the
+ * timeline split by process 1.12x the CPU (DESIGN.md, Hash tables). */
 
 static uint64_t pair_hash(int64_t a, int64_t b)
 {
@@ -65,7 +69,6 @@ static int sums_grow(struct store_sums *m)
 
 int store_sums__add(struct store_sums *m, int64_t a, int64_t b, uint64_t count)
 {
-	struct store_sum *grown;
 	size_t j;
 	int r;
 
@@ -88,15 +91,9 @@ int store_sums__add(struct store_sums *m, int64_t a, int64_t b, uint64_t count)
 			return r;
 		return store_sums__add(m, a, b, count);
 	}
-	if (m->n == m->vcap) {
-		size_t vcap = m->vcap ? m->vcap * 2 : 128;
-
-		grown = realloc(m->v, vcap * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		m->v = grown;
-		m->vcap = vcap;
-	}
+	r = COMMON_GROW(m->v, m->vcap, m->n + 1);
+	if (r < 0)
+		return r;
 	m->v[m->n] = (struct store_sum){ a, b, count };
 	m->slots[j] = (uint32_t)m->n++;
 	return 0;
@@ -133,23 +130,9 @@ void store_sums__free(struct store_sums *m)
 
 int store_fit(void **arr, size_t *cap, size_t elem, int64_t id)
 {
-	size_t ncap;
-	void *p;
-
-	if (id < 0)
+	if (id < 0 || (uint64_t)id >= SIZE_MAX)
 		return -EINVAL;
-	if ((size_t)id < *cap)
-		return 0;
-	ncap = *cap ? *cap : 1024;
-	while (ncap <= (size_t)id)
-		ncap *= 2;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	memset((char *)p + *cap * elem, 0, (ncap - *cap) * elem);
-	*arr = p;
-	*cap = ncap;
-	return 0;
+	return common_grow(arr, cap, (size_t)id + 1, elem, true);
 }
 
 /* ---- varints and blocks ---- */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "store_ch.h"
 
 #define CH_DEFAULT_TIMEOUT_MS 10000
@@ -245,18 +246,8 @@ static size_t on_data(char *data, size_t size, size_t n, void *ctx)
 		ch->answer.too_big = true;
 		return 0;
 	}
-	if (ch->answer.len + len + 1 > ch->answer.cap) {
-		size_t cap = ch->answer.cap ? ch->answer.cap : 4096;
-		char *p;
-
-		while (cap < ch->answer.len + len + 1)
-			cap *= 2;
-		p = realloc(ch->answer.data, cap);
-		if (!p)
-			return 0;
-		ch->answer.data = p;
-		ch->answer.cap = cap;
-	}
+	if (COMMON_GROW(ch->answer.data, ch->answer.cap, ch->answer.len + len + 1))
+		return 0;
 	memcpy(ch->answer.data + ch->answer.len, data, len);
 	ch->answer.len += len;
 	ch->answer.data[ch->answer.len] = 0;

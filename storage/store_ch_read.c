@@ -287,17 +287,10 @@ static int read_sets(struct store_chdb *db, const struct store_query *q, char **
 	if (err)
 		return err;
 	for (p = text; next_row(&p, f, 9) == 9;) {
-		if (n == cap) {
-			struct label_set *g;
-
-			cap = cap ? cap * 2 : 256;
-			g = realloc(v, cap * sizeof(*v));
-			if (!g) {
-				free(v);
-				free(text);
-				return fail(db, -ENOMEM, "out of memory");
-			}
-			v = g;
+		if (COMMON_GROW(v, cap, n + 1)) {
+			free(v);
+			free(text);
+			return fail(db, -ENOMEM, "out of memory");
 		}
 		v[n++] = (struct label_set){
 			.l = { .host = f[0], .process = f[1], .pid = (uint32_t)num(f[2]),
@@ -596,15 +589,8 @@ static int read_defs(struct store_chdb *db, const struct cond *c, int which, str
 	for (p = d->texts[which]; next_row(&p, f, 4) == width[which];) {
 		uint64_t id = num(f[0]);
 
-		if (n == cap) {
-			void *g;
-
-			cap = cap ? cap * 2 : 1024;
-			g = realloc(*arr, cap * size);
-			if (!g)
-				return fail(db, -ENOMEM, "out of memory");
-			*arr = g;
-		}
+		if (common_grow(arr, &cap, n + 1, size, false))
+			return fail(db, -ENOMEM, "out of memory");
 		if (which == 0) {
 			d->stack[n].ids = f[1];
 		} else if (which == 1) {

@@ -313,16 +313,9 @@ int store_ship__add(struct store_ship *s, const struct store_labels *labels,
 			free(key);
 			return 0;
 		}
-		if (s->n_rows == s->rows_cap) {
-			size_t cap = s->rows_cap ? 2 * s->rows_cap : 256;
-			struct ship_row *p = realloc(s->rows, cap * sizeof(*p));
-
-			if (!p) {
-				free(key);
-				return -ENOMEM;
-			}
-			s->rows = p;
-			s->rows_cap = cap;
+		if (COMMON_GROW(s->rows, s->rows_cap, s->n_rows + 1)) {
+			free(key);
+			return -ENOMEM;
 		}
 		r = store_map__put(&s->rows_index, key, len + 8, (int64_t)s->n_rows, &stored);
 		free(key);
@@ -465,7 +458,7 @@ void store_ship__committed(struct store_ship *s)
 	}
 	clear_flush(s);
 	for (int i = 0; i < 3; i++)
-		if (s->known[i].n > SHIP_KNOWN_MAX)
+		if (store_map__size(&s->known[i]) > SHIP_KNOWN_MAX)
 			store_map__clear(&s->known[i]);
 }
 

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
+
 /* The id of module (path, build-id or NULL) in coverage_modules, made
  * when it is not there yet. Returns 0 and *ret_id, or -errno. */
 static int module_id(struct store_sqlite *db, const char *module, const char *build_id,
@@ -206,17 +208,9 @@ int store_sqlite__query_coverage(struct store_db *handle, const struct store_que
 		const char *module = (const char *)sqlite3_column_text(st, 0);
 		const char *id = (const char *)sqlite3_column_text(st, 1);
 
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_coverage *p = reallocarray(v, ncap, sizeof(*p));
-
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = ncap;
-		}
+		r = COMMON_GROW(v, cap, n + 1);
+		if (r < 0)
+			break;
 		v[n] = (struct store_coverage){
 			.module = strdup(module ? module : ""),
 			.build_id = id && id[0] ? strdup(id) : NULL,

@@ -155,15 +155,8 @@ int store_label_sets__add(struct store_label_sets *sets, const struct store_labe
 {
 	struct labeled *e;
 
-	if (sets->n == sets->cap) {
-		size_t cap = sets->cap ? sets->cap * 2 : 64;
-		struct labeled *v = realloc(sets->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		sets->v = v;
-		sets->cap = cap;
-	}
+	if (COMMON_GROW(sets->v, sets->cap, sets->n + 1))
+		return -ENOMEM;
 	e = &sets->v[sets->n++];
 	memset(e, 0, sizeof(*e));
 	e->l.pid = l->pid;

@@ -291,17 +291,9 @@ static int downsample(struct store_sqlite *db, int64_t step, int64_t cut,
 	sqlite3_bind_int64(st, 1, step);
 	sqlite3_bind_int64(st, 2, cut);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			int64_t *p;
-
-			cap = cap ? cap * 2 : 256;
-			p = realloc(starts, cap * sizeof(*p));
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
-			starts = p;
-		}
+		r = COMMON_GROW(starts, cap, n + 1);
+		if (r < 0)
+			break;
 		starts[n++] = sqlite3_column_int64(st, 0);
 	}
 	if (r == 0 && rc != SQLITE_DONE)

@@ -2,10 +2,11 @@
 /*
  * store_map.c — the byte-key hash map behind the storage module's id caches
  * and the query side's string interning and node merging (see store_map.h).
- * Linear probing, grown at 50% load. Keys are copied into an arena of
- * blocks, so pointers to them survive growth, a cleared map frees a few
+ * The table is a common_map (common.h); the keys are copied into an arena
+ * of blocks, so pointers to them survive growth, a cleared map frees a few
  * blocks rather than every key, and a reader can keep the keys past the
- * map (a query's tree points at the read cache's interned texts).
+ * map (a query's tree points at the read cache's interned texts): what
+ * the map's own copy_bytes cannot do.
  */
 #include "store_map.h"
 
@@ -81,105 +82,92 @@ static unsigned char *arena_alloc(struct store_map *m, size_t n)
 	return p;
 }
 
-static uint64_t key_hash(const void *key, size_t len)
-{
-	uint64_t h = common_hash(COMMON_HASH_SEED, key, len);
+/* The key as the map sees it: the bytes (the caller's for a lookup, the
+ * arena's copy in an entry) and their hash, computed once: a rebuild of
+ * the table does not hash the bytes again. */
+struct map_key {
+	const unsigned char *p;
+	size_t len;
+	uint64_t hash;
+};
 
-	/* FNV's low bits are weak for short keys; mix before masking. */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return h;
+struct map_entry {
+	struct map_key key;
+	int64_t value;
+};
+
+static uint64_t map_key_hash(const void *key)
+{
+	return ((const struct map_key *)key)->hash;
 }
 
-static struct store_map_entry *find_slot(struct store_map_entry *slots,
-					 size_t cap, uint64_t hash,
-					 const void *key, size_t len)
+static bool map_key_equal(const void *entry_key, const void *key)
 {
-	size_t mask = cap - 1;
+	const struct map_key *a = entry_key, *b = key;
 
-	for (size_t i = hash & mask;; i = (i + 1) & mask) {
-		struct store_map_entry *e = &slots[i];
+	return a->hash == b->hash && a->len == b->len && memcmp(a->p, b->p, a->len) == 0;
+}
 
-		if (!e->key)
-			return e;
-		if (e->hash == hash && e->len == len &&
-		    memcmp(e->key, key, len) == 0)
-			return e;
-	}
+static const struct common_map_type map_type = {
+	.entry_size = sizeof(struct map_entry),
+	.key_size = sizeof(struct map_key),
+	.hash = map_key_hash,
+	.equal = map_key_equal,
+};
+
+static struct map_key map_key(const void *key, size_t len)
+{
+	return (struct map_key){ key, len, common_hash_mem(key, len) };
 }
 
 int store_map__get(const struct store_map *m, const void *key, size_t len,
 		   int64_t *ret_value)
 {
-	struct store_map_entry *e;
+	struct map_key k;
+	const struct map_entry *e;
 
-	if (m->n == 0)
+	if (common_map__size(&m->map) == 0)
 		return 0;
-	e = find_slot(m->slots, m->cap, key_hash(key, len), key, len);
-	if (!e->key)
+	k = map_key(key, len);
+	e = common_map__find(&m->map, &map_type, &k);
+	if (!e)
 		return 0;
 	*ret_value = e->value;
 	return 1;
 }
 
-static int grow(struct store_map *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 64;
-	struct store_map_entry *slots = calloc(cap, sizeof(*slots));
-
-	if (!slots)
-		return -ENOMEM;
-	for (size_t i = 0; i < m->cap; i++) {
-		struct store_map_entry *e = &m->slots[i];
-
-		if (e->key)
-			*find_slot(slots, cap, e->hash, e->key, e->len) = *e;
-	}
-	free(m->slots);
-	m->slots = slots;
-	m->cap = cap;
-	return 0;
-}
-
 int store_map__put(struct store_map *m, const void *key, size_t len,
 		   int64_t value, const void **ret_key)
 {
-	uint64_t hash = key_hash(key, len);
-	struct store_map_entry *e;
+	struct map_key k = map_key(key, len);
+	struct map_entry *e;
 	unsigned char *copy;
 	int r;
 
-	if ((m->n + 1) * 2 > m->cap) {
-		r = grow(m);
-		if (r < 0)
-			return r;
-	}
-	e = find_slot(m->slots, m->cap, hash, key, len);
-	if (!e->key) {
+	r = common_map__insert(&m->map, &map_type, &k, (void **)&e);
+	if (r < 0)
+		return r;
+	if (r == 1) {
 		/* +1 so a key that is text without its NUL can still be
 		 * handed out as a C string. */
 		copy = arena_alloc(m, len + 1);
-		if (!copy)
+		if (!copy) {
+			common_map__delete(&m->map, &map_type, e);
 			return -ENOMEM;
+		}
 		memcpy(copy, key, len);
 		copy[len] = '\0';
-		e->key = copy;
-		e->hash = hash;
-		e->len = len;
-		m->n++;
+		e->key.p = copy;
 	}
 	e->value = value;
 	if (ret_key)
-		*ret_key = e->key;
+		*ret_key = e->key.p;
 	return 0;
 }
 
 void store_map__clear(struct store_map *m)
 {
-	if (m->n > 0)
-		memset(m->slots, 0, m->cap * sizeof(*m->slots));
-	m->n = 0;
+	common_map__clear(&m->map);
 	store_arena__unref(m->arena);
 	m->arena = NULL;
 }
@@ -188,8 +176,7 @@ void store_map__free(struct store_map *m)
 {
 	if (!m)
 		return;
-	/* Not store_map__clear: its memset of the slots is wasted here. */
 	store_arena__unref(m->arena);
-	free(m->slots);
+	common_map__fini(&m->map);
 	memset(m, 0, sizeof(*m));
 }

@@ -12,21 +12,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct store_map_entry {
-	uint64_t hash;
-	int64_t value;
-	size_t len;
-	unsigned char *key; /* NULL = empty slot */
-};
+#include "common.h"
 
 /* Where a map's keys live: blocks freed together when the last
  * reference goes (the map holds one; store_arena__ref gives more). */
 struct store_arena;
 
+/* The entries are a common_map's (common.h); the key bytes live in the
+ * arena, not in the map, so that they can outlive it. */
 struct store_map {
-	struct store_map_entry *slots;
-	size_t cap; /* power of two, or 0 */
-	size_t n;
+	struct common_map map;
 	struct store_arena *arena; /* NULL until the first key */
 };
 
@@ -48,6 +43,12 @@ int store_map__get(const struct store_map *m, const void *key, size_t len,
  */
 int store_map__put(struct store_map *m, const void *key, size_t len,
 		   int64_t value, const void **ret_key);
+
+/* The number of keys. */
+static inline size_t store_map__size(const struct store_map *m)
+{
+	return common_map__size(&m->map);
+}
 
 /* Drop every entry (keeps the slot array). */
 void store_map__clear(struct store_map *m);

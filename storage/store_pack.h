@@ -39,9 +39,9 @@ struct store_sum *store_sums__find(const struct store_sums *m, int64_t a,
 void store_sums__clear(struct store_sums *m);
 void store_sums__free(struct store_sums *m);
 
-/* Make room for index id in *arr, an array of elem-sized entries with
- * *cap of them: grown by doubling, the new entries zeroed. Returns 0,
- * -EINVAL for a negative id or -ENOMEM. */
+/* Make room for index id (an SQLite row id) in *arr, an array of
+ * elem-sized entries with *cap of them: common_grow(), the new entries
+ * zeroed. Returns 0, -EINVAL for a negative id, -EOVERFLOW or -ENOMEM. */
 int store_fit(void **arr, size_t *cap, size_t elem, int64_t id);
 
 /* Rows per chunk of a packed table (store_packed.c): a chunk is rewritten

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "common.h"
 #include "store_pack.h"
 
 /* The statements of a packed table: its chunks above an id, its last
@@ -68,15 +69,10 @@ static const struct {
 
 int store_rows__push(struct store_rows *a, const struct store_row *row)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		struct store_row *v = realloc(a->v, cap * sizeof(*v));
+	int r = COMMON_GROW(a->v, a->cap, a->n + 1);
 
-		if (!v)
-			return -ENOMEM;
-		a->v = v;
-		a->cap = cap;
-	}
+	if (r < 0)
+		return r;
 	a->v[a->n++] = *row;
 	return 0;
 }

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
+
 static const char create_sql[] =
 	"CREATE TABLE IF NOT EXISTS python_coverage ("
 	" time_s INTEGER NOT NULL,"
@@ -104,17 +106,9 @@ int store_sqlite__query_python_coverage(struct store_db *handle, const struct st
 		const char *process = (const char *)sqlite3_column_text(st, 0);
 		const char *interp = (const char *)sqlite3_column_text(st, 2);
 
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct store_python_coverage *p = reallocarray(v, ncap, sizeof(*p));
-
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
-			v = p;
-			cap = ncap;
-		}
+		r = COMMON_GROW(v, cap, n + 1);
+		if (r < 0)
+			break;
 		v[n++] = (struct store_python_coverage){
 			.process = strdup(process ? process : ""),
 			.pid = (uint32_t)sqlite3_column_int64(st, 1),

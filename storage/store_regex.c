@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
+
 /* Counts in {m,n}: glibc's RE_DUP_MAX. */
 #define DUP_MAX 0x7fff
 /* Groups nested deeper than this are refused (the parser recurses). */
@@ -108,16 +110,9 @@ static void fail(struct parser *ps, int err, const char *fmt, ...)
 
 static uint32_t new_node(struct parser *ps, enum node_kind kind)
 {
-	if (ps->n_nodes == ps->cap_nodes) {
-		size_t cap = ps->cap_nodes ? ps->cap_nodes * 2 : 32;
-		struct node *p = realloc(ps->nodes, cap * sizeof(*p));
-
-		if (!p) {
-			fail(ps, -ENOMEM, "out of memory");
-			return NONE;
-		}
-		ps->nodes = p;
-		ps->cap_nodes = cap;
+	if (COMMON_GROW(ps->nodes, ps->cap_nodes, ps->n_nodes + 1)) {
+		fail(ps, -ENOMEM, "out of memory");
+		return NONE;
 	}
 	ps->nodes[ps->n_nodes] = (struct node){ .kind = kind, .set = NONE,
 						.first = NONE, .next = NONE };
@@ -126,16 +121,9 @@ static uint32_t new_node(struct parser *ps, enum node_kind kind)
 
 static uint32_t new_set(struct parser *ps, const struct cset *s)
 {
-	if (ps->n_sets == ps->cap_sets) {
-		size_t cap = ps->cap_sets ? ps->cap_sets * 2 : 16;
-		struct cset *p = realloc(ps->sets, cap * sizeof(*p));
-
-		if (!p) {
-			fail(ps, -ENOMEM, "out of memory");
-			return NONE;
-		}
-		ps->sets = p;
-		ps->cap_sets = cap;
+	if (COMMON_GROW(ps->sets, ps->cap_sets, ps->n_sets + 1)) {
+		fail(ps, -ENOMEM, "out of memory");
+		return NONE;
 	}
 	ps->sets[ps->n_sets] = *s;
 	return (uint32_t)ps->n_sets++;

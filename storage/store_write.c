@@ -164,7 +164,7 @@ static int get_or_add(struct store_sqlite *db, enum store_cache cache,
 			return store_sql__fail(db, rc);
 		id = sqlite3_last_insert_rowid(db->sql);
 	}
-	if (!complete && map->n >= STORE_CACHE_MAX)
+	if (!complete && store_map__size(map) >= STORE_CACHE_MAX)
 		store_map__clear(map);
 	r = store_map__put(map, key, key_len, id, NULL);
 	if (r < 0)

@@ -280,12 +280,11 @@ static void prune(const char *debug_dir, uint64_t max)
 
 			if (e->d_name[0] == '.' || asprintf(&p, "%s/%s", sub, e->d_name) < 0)
 				continue;
+			/* Out of memory, the file is left out (best effort) and
+			 * the list kept as it was. */
 			if (stat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
-			    (n == cap && !(cap = cap ? 2 * cap : 64,
-					   v = reallocarray(v, cap, sizeof(*v))))) {
+			    COMMON_GROW(v, cap, n + 1)) {
 				free(p);
-				if (!v)
-					break;
 				continue;
 			}
 			v[n++] = (struct entry){ p, st.st_size, st.st_mtime };

@@ -2,7 +2,7 @@
 /*
  * compress.c — the bytes of a compressed ELF section, inflated: SHF_COMPRESSED
  * sections (an Elf_Chdr, then zlib or zstd data) and GNU's .zdebug_*
- * ("ZLIB", a big-endian size, zlib data). dwarf.c reads debug sections
+ * ("ZLIB", a big-endian size, zlib data). dwarf-sections.c reads sections
  * through it and cache.c writes inflated copies of debug files with it.
  * Debian 12's libelf (elfutils 0.188) knows only zlib: its elf_compress()
  * answers "unknown compression type" for ELFCOMPRESS_ZSTD, which binutils

@@ -10,9 +10,9 @@
  * address belongs to) and the session (which names frames). Files are read
  * with pread (ELF_C_READ), never mmap'ed, so a file truncated under us gives
  * an error, not SIGBUS; everything kept is copied out before elf_end().
- * It also picks the file whose DWARF dwarf.c will read, and keeps it open,
- * with the files that DWARF refers to (a dwz / supplementary file, a .dwp,
- * the root .dwo paths resolve in), found now while the process that maps
+ * It also picks the file whose DWARF dwarf*.c will read, and keeps it
+ * open, with the files that DWARF refers to (a dwz / supplementary file,
+ * a .dwp, the root .dwo paths resolve in), found now while the process that maps
  * the binary, and so its root, exists. Every debug file is opened by
  * sym_debug_open(), that is by the rules of file.c for files other users
  * control (elf.c: open_named()).
@@ -103,15 +103,8 @@ static int builder_name(struct builder *b, const char *name, uint32_t *ret_off)
 
 	if (b->len + n > UINT32_MAX)
 		return -ENOMEM;
-	if (b->len + n > b->names_cap) {
-		size_t cap = MAX(b->names_cap * 2, b->len + n + 4096);
-		char *p = realloc(b->names, cap);
-
-		if (!p)
-			return -ENOMEM;
-		b->names = p;
-		b->names_cap = cap;
-	}
+	if (COMMON_GROW(b->names, b->names_cap, b->len + n))
+		return -ENOMEM;
 	memcpy(b->names + b->len, name, n - 1);
 	b->names[b->len + n - 1] = '\0';
 	*ret_off = (uint32_t)b->len;
@@ -123,15 +116,8 @@ static int builder_add(struct builder *b, const struct raw_sym *rs)
 {
 	if (b->n >= MAX_SYMS)
 		return -ENOEXEC;
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 1024;
-		struct raw_sym *p = reallocarray(b->v, cap, sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		b->v = p;
-		b->cap = cap;
-	}
+	if (COMMON_GROW(b->v, b->cap, b->n + 1))
+		return -ENOMEM;
 	b->v[b->n++] = *rs;
 	return 0;
 }
@@ -300,16 +286,9 @@ static int collect_got_slots(Elf *elf, struct got_slot **ret_v, size_t *ret_n)
 				free(v);
 				return -ENOEXEC;
 			}
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 256;
-				struct got_slot *p = reallocarray(v, ncap, sizeof(*p));
-
-				if (!p) {
-					free(v);
-					return -ENOMEM;
-				}
-				v = p;
-				cap = ncap;
+			if (COMMON_GROW(v, cap, n + 1)) {
+				free(v);
+				return -ENOMEM;
 			}
 			v[n++] = (struct got_slot){ rela.r_offset, name };
 		}

@@ -60,15 +60,8 @@ static int kernel_name(struct sym_kernel *k, const char *s, size_t n, uint32_t *
 {
 	if (k->len + n + 1 > UINT32_MAX - 1)
 		return -ENOMEM;
-	if (k->len + n + 1 > k->names_cap) {
-		size_t cap = MAX(k->names_cap * 2, k->len + n + 1 + 65536);
-		char *p = realloc(k->names, cap);
-
-		if (!p)
-			return -ENOMEM;
-		k->names = p;
-		k->names_cap = cap;
-	}
+	if (COMMON_GROW(k->names, k->names_cap, k->len + n + 1))
+		return -ENOMEM;
 	memcpy(k->names + k->len, s, n);
 	k->names[k->len + n] = '\0';
 	*ret_off = (uint32_t)k->len;
@@ -129,15 +122,8 @@ static int kernel_line(struct sym_kernel *k, char *line, size_t *cap,
 	r = kernel_name(k, name, name_len, &sym.name);
 	if (r < 0)
 		return r;
-	if (k->n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 65536;
-		struct sym_ksym *p = reallocarray(k->syms, ncap, sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		k->syms = p;
-		*cap = ncap;
-	}
+	if (COMMON_GROW(k->syms, *cap, k->n + 1))
+		return -ENOMEM;
 	k->syms[k->n++] = sym;
 	return 0;
 }

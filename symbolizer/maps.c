@@ -162,15 +162,9 @@ static ssize_t read_whole(int fd, char **buf, size_t *cap)
 	for (;;) {
 		ssize_t got;
 
-		if (*cap - n < 4096) {
-			size_t ncap = *cap ? *cap * 2 : 65536;
-			char *p = realloc(*buf, ncap);
-
-			if (!p)
-				return -ENOMEM;
-			*buf = p;
-			*cap = ncap;
-		}
+		/* 64 KiB at first: most maps files fit in one read. */
+		if (COMMON_GROW(*buf, *cap, MAX(n + 4096, (size_t)65536)))
+			return -ENOMEM;
 		got = read(fd, *buf + n, *cap - n);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -190,15 +184,8 @@ struct entries {
 
 static int entries_push(struct entries *e, const struct sym_maps_entry *m)
 {
-	if (e->n == e->cap) {
-		size_t ncap = e->cap ? e->cap * 2 : 32;
-		struct sym_maps_entry *p = reallocarray(e->v, ncap, sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		e->v = p;
-		e->cap = ncap;
-	}
+	if (COMMON_GROW(e->v, e->cap, e->n + 1))
+		return -ENOMEM;
 	e->v[e->n++] = *m;
 	return 0;
 }

@@ -60,15 +60,8 @@ static int add_line(struct sym_perfmap *m, size_t *cap, char *line, size_t len)
 	name[strcspn(name, "\r")] = '\0';
 	if (!name[0])
 		return 0;
-	if (m->n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 256;
-		struct perf_sym *p = reallocarray(m->syms, ncap, sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		m->syms = p;
-		*cap = ncap;
-	}
+	if (COMMON_GROW(m->syms, *cap, m->n + 1))
+		return -ENOMEM;
 	m->syms[m->n] = (struct perf_sym){
 		.start = start, .end = start + size, .order = (uint32_t)m->n,
 		.name = sym_strings__intern(&m->strings, name, strlen(name)),

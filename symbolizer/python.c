@@ -10,7 +10,7 @@
  * file name only to be reported). The offsets of the structures the walk
  * reads come from the interpreter's own debug information when it has
  * some (its DWARF, or its debug file's: Debian's python3.11-dbg; the
- * types and members by name, dwarf.c's sym_dwarf__find_types()), else from
+ * types and members by name, dwarf-layout.c), else from
  * the table of known versions below. Only a version whose walk Ember knows
  * (3.11) is walked, whatever its debug information says: another is
  * reported as unsupported and its stacks stay native, never a guessed
@@ -420,15 +420,8 @@ static int decode_lines(struct py_code *c, const uint8_t *t, size_t n)
 			addr = end;
 			continue;
 		}
-		if (c->n_ranges == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-			struct py_range *nr = realloc(c->ranges, ncap * sizeof(*nr));
-
-			if (!nr)
-				return -ENOMEM;
-			c->ranges = nr;
-			cap = ncap;
-		}
+		if (COMMON_GROW(c->ranges, cap, c->n_ranges + 1))
+			return -ENOMEM;
 		c->ranges[c->n_ranges++] = (struct py_range){ addr, at };
 		addr = end;
 	}
@@ -672,15 +665,8 @@ static int binary_syms(struct sym_py *py, int fd, struct py_syms *ret, struct py
 		}
 	}
 	elf_end(elf);
-	if (py->n_bins == py->cap_bins) {
-		size_t cap = py->cap_bins ? 2 * py->cap_bins : 8;
-		struct py_bin *nb = realloc(py->bins, cap * sizeof(*nb));
-
-		if (!nb)
-			return -ENOMEM;
-		py->bins = nb;
-		py->cap_bins = cap;
-	}
+	if (COMMON_GROW(py->bins, py->cap_bins, py->n_bins + 1))
+		return -ENOMEM;
 	b.syms = syms;
 	py->bins[py->n_bins++] = b;
 	*ret = syms;

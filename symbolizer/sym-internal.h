@@ -2,10 +2,12 @@
 /*
  * sym-internal.h — private interfaces between the files of the symbolizer
  * module: a small hash table and string interner (hash.c), the per-binary ELF
- * object (elf.c), /proc/PID/maps parsing (maps.c) and kallsyms (kernel.c).
- * symbolizer.c ties them into the public sym_session API. Nothing outside
- * symbolizer/ includes this header except the module's own tests and the
- * fuzz entry point.
+ * object (elf.c), /proc/PID/maps parsing (maps.c), kallsyms (kernel.c),
+ * the DWARF reader (dwarf*.c), and what the unwinder (unwind.c) and the
+ * CPython reader (python.c) ask of a session. The session's files
+ * (symbolizer.c, process.c, binary.c, frames.c; sym-session.h) tie them
+ * into the public sym_session API. Nothing outside symbolizer/ includes
+ * this header except the module's own tests and the fuzz entry point.
  */
 #pragma once
 
@@ -416,7 +418,7 @@ int sym_dwarf__range(const struct sym_dwarf *d, size_t i, uint64_t *ret_lo,
 		     uint64_t *ret_hi);
 
 /*
- * Structure layouts (for python.c): the DIE offsets of the definitions of
+ * Structure layouts (dwarf-layout.c, for python.c): the DIE offsets of the definitions of
  * the structures, unions or typedefs (resolved to what they name) called
  * names[0..n), 0 for those not found, in ret_offs (n entries); the byte
  * size of a type; the offset of a member (a path of member names joined
@@ -519,7 +521,7 @@ void sym_maps__free(struct sym_maps_entry *entries, size_t n);
 /* Tests: read the maps file's text even where PROCMAP_QUERY works. */
 extern bool sym_maps_no_query;
 
-/* ---- symbolizer.c, for unwind.c ----------------------------------------- */
+/* ---- the session (process.c, binary.c), for unwind.c -------------------- */
 
 struct sym_session;
 struct sym_binary;
@@ -568,13 +570,13 @@ int sym_binary__read(struct sym_session *s, struct sym_binary *bin, uint64_t vad
 int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
 			       const struct sym_cfi_range **ret_ranges, size_t *ret_n);
 
-/* unwind.c: reads the unwinder asked for that nothing could serve. */
+/* process.c: reads the unwinder asked for that nothing could serve. */
 void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
 
 /* unwind.c: drop libunwind's cached frames of pid (exit, exec, forget). */
 void sym_unwind__forget(const struct sym_session *s, pid_t pid);
 
-/* ---- symbolizer.c, for python.c ----------------------------------------- */
+/* ---- process.c, for python.c --------------------------------------------- */
 
 /*
  * The i-th file-backed executable mapping of pid (snapshotting it first

@@ -23,15 +23,18 @@ struct mnode {
 	uint32_t name, module, file;         /* string table indexes */
 };
 
-/* Open addressing of uint32 indexes (UINT32_MAX = free), keyed by hash. */
-struct index_map {
-	uint32_t *slots;
-	uint64_t *hashes;
-	size_t cap, n;
+/* A text of a string table, keyed by its pointer. */
+struct str_entry {
+	const char *s;
+	uint32_t index;
+};
+
+static const struct common_map_type str_type = {
+	.entry_size = sizeof(struct str_entry), .key_size = sizeof(const char *),
 };
 
 struct strtab {
-	struct index_map map;
+	struct common_map map;  /* struct str_entry */
 	const char **strs;
 	size_t n, cap;
 };
@@ -45,76 +48,37 @@ struct merge {
 	struct strtab names, modules, files;
 };
 
-static int map_grow(struct index_map *m)
-{
-	size_t ncap = m->cap ? 2 * m->cap : 1024;
-	uint32_t *slots = malloc(ncap * sizeof(*slots));
-	uint64_t *hashes = malloc(ncap * sizeof(*hashes));
-
-	if (!slots || !hashes) {
-		free(slots);
-		free(hashes);
-		return -ENOMEM;
-	}
-	memset(slots, 0xff, ncap * sizeof(*slots));
-	for (size_t i = 0; i < m->cap; i++) {
-		size_t j;
-
-		if (m->slots[i] == UINT32_MAX)
-			continue;
-		for (j = m->hashes[i] & (ncap - 1); slots[j] != UINT32_MAX; j = (j + 1) & (ncap - 1))
-			;
-		slots[j] = m->slots[i];
-		hashes[j] = m->hashes[i];
-	}
-	free(m->slots);
-	free(m->hashes);
-	m->slots = slots;
-	m->hashes = hashes;
-	m->cap = ncap;
-	return 0;
-}
-
-static void map_free(struct index_map *m)
-{
-	free(m->slots);
-	free(m->hashes);
-}
-
 /* Index of s in the table, adding it. NULL and "" are index 0 for modules
  * and files (the table is created with "" first). */
 static int strtab_index(struct strtab *t, const char *s, uint32_t *ret)
 {
-	uint64_t h;
-	size_t i;
+	struct str_entry *e;
+	int r;
 
 	if (!s || !*s)
 		s = "";  /* one pointer for every empty text */
-	h = (uint64_t)(uintptr_t)s * 0x9e3779b97f4a7c15ULL;
-	h ^= h >> 29;
-	if (2 * (t->map.n + 1) > t->map.cap && map_grow(&t->map))
-		return -ENOMEM;
-	for (i = h & (t->map.cap - 1); t->map.slots[i] != UINT32_MAX; i = (i + 1) & (t->map.cap - 1)) {
-		if (t->map.hashes[i] == h && t->strs[t->map.slots[i]] == s) {
-			*ret = t->map.slots[i];
-			return 0;
-		}
+	r = common_map__insert(&t->map, &str_type, &s, (void **)&e);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		*ret = e->index;
+		return 0;
 	}
-	if (t->n == t->cap) {
-		size_t ncap = t->cap ? 2 * t->cap : 256;
-		const char **p = realloc(t->strs, ncap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		t->strs = p;
-		t->cap = ncap;
+	r = COMMON_GROW(t->strs, t->cap, t->n + 1);
+	if (r < 0) {
+		common_map__delete(&t->map, &str_type, e);
+		return r;
 	}
 	t->strs[t->n] = s;
-	t->map.slots[i] = t->n;
-	t->map.hashes[i] = h;
-	t->map.n++;
-	*ret = t->n++;
+	e->index = (uint32_t)t->n;
+	*ret = (uint32_t)t->n++;
 	return 0;
+}
+
+static void strtab_free(struct strtab *t)
+{
+	common_map__fini(&t->map);
+	free(t->strs);
 }
 
 /* The nodes of a store tree as they are (unique per (parent, frame),
@@ -365,11 +329,8 @@ out:
 	free(o);
 	free(m.nodes);
 	store_tree__free(merged);
-	map_free(&m.names.map);
-	map_free(&m.modules.map);
-	map_free(&m.files.map);
-	free(m.names.strs);
-	free(m.modules.strs);
-	free(m.files.strs);
+	strtab_free(&m.names);
+	strtab_free(&m.modules);
+	strtab_free(&m.files);
 	return err;
 }

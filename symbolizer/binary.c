@@ -1,0 +1,816 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * binary.c — the binaries of a session: one sym_binary per distinct file,
+ * shared by every process that maps it, found by file identity (device,
+ * inode, mtime, size) and deduplicated by GNU build-id; opened (file.c's
+ * hardened open) inside the process's root, opened once per snapshot, or
+ * through its map_files, the vdso from the process's memory; loaded,
+ * unloaded for the memory bound (least recently used first) and loaded
+ * again from the kept fd; its DWARF charged to the bound and opened on
+ * first need; the blocks of its file the unwinder reads.
+ *
+ * One subsystem (about 800 lines): the binaries and the memory bound
+ * that decides which stay loaded. Its invariants: s->bins owns every
+ * binary, and the keys, ids and seen tables only point into it (a binary
+ * is forgotten from all four at once, binary_forget()); s->bin_memory is
+ * the sum of the binaries' mem, re-counted by sym_binary__account() after
+ * anything a binary holds changes; an evicted binary keeps its fds, so a
+ * frame of an exited process can still be resolved; what the bound
+ * refuses (ELF tables, DWARF) is never read, inflated or cached.
+ */
+#include "symbolizer.h"
+#include "sym-internal.h"
+#include "sym-session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <link.h>
+
+#include "common.h"
+
+/* The vdso is a few pages; refuse to copy anything much larger. */
+#define MAX_VDSO_SIZE (1u << 20)
+
+/*
+ * A block of a binary's file as the unwinder asked for it: beyond the
+ * stack copy and the CFI copies, libunwind reads the personality routine's
+ * address indirectly from the binary's data (every C++ function with a
+ * destructor or a catch), and code bytes where the CFI ends (PLT stubs,
+ * signal trampolines). A few words per binary, read again at every flush
+ * and every change of process (libunwind's cache is per process): a
+ * handful of blocks, not the whole data segment.
+ */
+#define IMAGE_BLOCK_SIZE 512
+#define IMAGE_BLOCKS 4
+
+struct image_block {
+	uint64_t offset;  /* file offset of data[0] */
+	size_t len;       /* bytes read; 0: empty */
+	uint8_t data[IMAGE_BLOCK_SIZE];
+};
+
+/* The identity of a file as fstat() sees it: an alias to a loaded binary. */
+struct file_key {
+	uint64_t dev, ino, mtime_ns, size;
+	struct sym_binary *bin;
+};
+
+/*
+ * A mapped file as /proc/PID/maps names it (device, inode and interned
+ * path), and the binary it was opened as at checked_ns. Within
+ * SEEN_TRUST_NS of that check a new process's mapping of it takes the
+ * binary without opening the file again: under process churn, opening
+ * every mapped file of every new process (a path walk each) was a tenth of
+ * the agent's CPU. A file rewritten in place within that second is the
+ * price: its new processes keep the old symbols until the next check.
+ */
+struct seen_file {
+	unsigned dev_major, dev_minor;
+	uint64_t ino;
+	const char *path;
+	uint64_t checked_ns;
+	struct sym_binary *bin;
+};
+
+#define SEEN_TRUST_NS 1000000000ULL
+
+static uint64_t key_hash(const struct file_key *k)
+{
+	return common_hash(COMMON_HASH_SEED, k, offsetof(struct file_key, bin));
+}
+
+static bool key_eq(const void *value, const void *key)
+{
+	const struct file_key *a = value, *b = key;
+
+	return a->dev == b->dev && a->ino == b->ino &&
+	       a->mtime_ns == b->mtime_ns && a->size == b->size;
+}
+
+static uint64_t seen_hash(unsigned major, unsigned minor, uint64_t ino,
+			  const char *path)
+{
+	uint64_t k[4] = { major, minor, ino, (uintptr_t)path };
+
+	return common_hash(COMMON_HASH_SEED, k, sizeof(k));
+}
+
+static bool seen_eq(const void *value, const void *key)
+{
+	const struct seen_file *a = value, *b = key;
+
+	return a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
+	       a->ino == b->ino && a->path == b->path;
+}
+
+static bool id_eq(const void *value, const void *key)
+{
+	const struct sym_binary *bin = value;
+
+	return bin->build_id && strcmp(bin->build_id, key) == 0;
+}
+
+/* Re-count what bin holds (after a load, a CU, an address cached). */
+void sym_binary__account(struct sym_session *s, struct sym_binary *bin)
+{
+	if (bin->elf && bin->elf->cfi.n_sig)
+		bin->has_sig = true;
+	if (bin->elf && bin->image_hi == 0) {
+		bin->image_lo = UINT64_MAX;
+		for (size_t i = 0; i < bin->elf->n_loads; i++) {
+			const struct sym_elf_load *l = &bin->elf->loads[i];
+
+			bin->image_lo = MIN(bin->image_lo, l->vaddr);
+			bin->image_hi = MAX(bin->image_hi, l->vaddr + l->filesz);
+		}
+	}
+	s->bin_memory -= bin->mem;
+	bin->mem = sizeof(*bin) + sym_elf__memory(bin->elf) +
+		   sym_dwarf__memory(bin->dwarf) + sym_addr_cache__memory(bin) +
+		   (bin->blocks ? IMAGE_BLOCKS * sizeof(*bin->blocks) : 0);
+	s->bin_memory += bin->mem;
+}
+
+/* Keep the debug file, and the files its DWARF refers to, in the binary,
+ * not in its (evictable) sym_elf: a reload does not look for them. */
+static void binary_take_debug_fd(struct sym_binary *bin)
+{
+	struct sym_dwarf_files *f = &bin->elf->files;
+
+	if (bin->elf->debug_fd >= 0) {
+		if (bin->debug_fd < 0)
+			bin->debug_fd = bin->elf->debug_fd;
+		else
+			close(bin->elf->debug_fd);
+		bin->elf->debug_fd = -1;
+	}
+	if (f->alt_fd >= 0 || f->alt_issue || f->dwp_fd >= 0 || f->root_fd >= 0) {
+		sym_dwarf_files__close(&bin->dfiles);
+		bin->dfiles = *f;
+		*f = (struct sym_dwarf_files){ .alt_fd = -1, .dwp_fd = -1, .root_fd = -1 };
+	}
+}
+
+/* Drop everything loaded for bin; sym_binary__elf() loads it again. */
+static void binary_unload(struct sym_session *s, struct sym_binary *bin)
+{
+	sym_dwarf__free(bin->dwarf);
+	bin->dwarf = NULL;
+	bin->dwarf_tried = false;
+	sym_addr_cache__clear(bin);
+	free(bin->blocks);
+	bin->blocks = NULL;
+	if (bin->elf) {
+		sym_elf__free(bin->elf);
+		bin->elf = NULL;
+		bin->evicted = bin->fd >= 0;
+		if (!bin->evicted)
+			bin->fail = SYM_MISS_NO_FILE;
+	}
+	sym_binary__account(s, bin);
+}
+
+/*
+ * The ELF object of bin, loaded again from the kept fd when it was
+ * evicted; NULL when the binary is unusable. Marks bin as used.
+ */
+struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin)
+{
+	struct sym_elf_where where = {
+		.fs = { .root_fd = -1, .refused = s->stats.refused },
+		.max_bytes = s->max_memory,
+		.have_debug_fd = true,
+		.debug_fd = bin->debug_fd,
+	};
+
+	bin->last_use = ++s->tick;
+	if (!bin->evicted)
+		return bin->elf;
+	bin->evicted = false;
+	if (sym_elf__load_fd(bin->fd, &where, &bin->elf) < 0) {
+		bin->elf = NULL;
+		bin->fail = SYM_MISS_BAD_ELF;
+		return NULL;
+	}
+	binary_take_debug_fd(bin);
+	s->stats.reloads++;
+	sym_binary__account(s, bin);
+	return bin->elf;
+}
+
+static void binary_free(struct sym_binary *bin)
+{
+	sym_dwarf__free(bin->dwarf);
+	sym_addr_cache__clear(bin);
+	free(bin->blocks);
+	sym_elf__free(bin->elf);
+	if (bin->fd >= 0)
+		close(bin->fd);
+	if (bin->debug_fd >= 0)
+		close(bin->debug_fd);
+	sym_dwarf_files__close(&bin->dfiles);
+	free(bin);
+}
+
+static int binary_add(struct sym_session *s, struct sym_binary *bin)
+{
+	if (s->n_bins == s->cap_bins) {
+		size_t cap = s->cap_bins ? s->cap_bins * 2 : 64;
+		struct sym_binary **p = reallocarray(s->bins, cap, sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->bins = p;
+		s->cap_bins = cap;
+	}
+	s->bins[s->n_bins++] = bin;
+	return 0;
+}
+
+/*
+ * Returns the binary for the ELF file open at fd: from the file-identity
+ * cache when key is given and known, else loaded and deduplicated by
+ * build-id. A file that fails to load still gets a binary (elf NULL, fail
+ * set) so that it is not parsed again for every process. Returns 0 or
+ * -ENOMEM.
+ */
+static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *key,
+			  const struct sym_elf_where *where, struct sym_binary **ret_bin)
+{
+	struct sym_binary *bin = NULL, *known;
+	struct file_key *alias = NULL;
+	struct sym_elf *elf = NULL;
+	enum sym_miss fail;
+	int r;
+
+	if (key) {
+		struct file_key *k = sym_htab__find(&s->keys, key_hash(key), key_eq, key);
+
+		if (k) {
+			*ret_bin = k->bin;
+			return 0;
+		}
+	}
+	r = sym_elf__load_fd(fd, where, &elf);
+	if (r == -ENOMEM)
+		return r;
+	/* Over the memory bound (counted as such): not read, as a file
+	 * that could not be. */
+	fail = r == -EFBIG ? SYM_MISS_NO_FILE : SYM_MISS_BAD_ELF;
+	known = elf && elf->build_id ?
+		sym_htab__find(&s->ids, common_hash(COMMON_HASH_SEED, elf->build_id,
+						    strlen(elf->build_id)),
+			       id_eq, elf->build_id) : NULL;
+	if (known) {
+		sym_elf__free(elf);
+		elf = NULL;
+		bin = known;
+	} else {
+		bin = calloc(1, sizeof(*bin));
+		if (!bin)
+			goto nomem;
+		bin->fd = bin->debug_fd = -1;
+		bin->dfiles = (struct sym_dwarf_files){ .alt_fd = -1, .dwp_fd = -1, .root_fd = -1 };
+		bin->elf = elf;
+		bin->fail = elf ? SYM_MISS_NONE : fail;
+		elf = NULL;
+		if (bin->elf) {
+			binary_take_debug_fd(bin);
+			bin->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		}
+		if (bin->elf && bin->elf->build_id) {
+			bin->build_id = sym_strings__intern(&s->strings, bin->elf->build_id,
+							    strlen(bin->elf->build_id));
+			if (!bin->build_id ||
+			    sym_htab__insert(&s->ids, common_hash(COMMON_HASH_SEED,
+								  bin->build_id,
+								  strlen(bin->build_id)),
+					     bin) < 0)
+				goto nomem;
+		}
+		if (binary_add(s, bin) < 0) {
+			/* not owned yet: undo the id entry before freeing */
+			if (bin->build_id)
+				sym_htab__remove(&s->ids, common_hash(COMMON_HASH_SEED,
+								      bin->build_id,
+								      strlen(bin->build_id)),
+						 id_eq, bin->build_id);
+			goto nomem;
+		}
+		if (bin->elf)
+			s->stats.binaries++;
+		bin->last_use = ++s->tick;
+		sym_binary__account(s, bin);
+	}
+	if (key) {
+		alias = malloc(sizeof(*alias));
+		if (!alias || (*alias = *key, alias->bin = bin,
+			       sym_htab__insert(&s->keys, key_hash(alias), alias) < 0)) {
+			free(alias);
+			return -ENOMEM;  /* bin is owned by the session already */
+		}
+	}
+	*ret_bin = bin;
+	return 0;
+nomem:
+	if (bin && bin != known)
+		binary_free(bin);
+	sym_elf__free(elf);
+	return -ENOMEM;
+}
+
+/*
+ * The root of pid, for the files of its snapshot: opened on the
+ * snapshot's first file, closed by sym_binary__close_root() at its end.
+ * Returns 0 and the borrowed *ret_fs, or -errno (the process is gone).
+ */
+static int snapshot_root(struct sym_session *s, pid_t pid, const struct sym_fs **ret_fs)
+{
+	if (s->root_pid != pid) {
+		if (s->root_fs.root_fd >= 0)
+			close(s->root_fs.root_fd);
+		s->root_fs = (struct sym_fs){ .root_fd = -1, .refused = s->stats.refused };
+		s->root_pid = pid;
+		s->root_err = sym_fs__open_root(&s->root_fs, s->root, pid, &s->own_root);
+	}
+	*ret_fs = &s->root_fs;
+	return s->root_err;
+}
+
+void sym_binary__close_root(struct sym_session *s)
+{
+	if (s->root_fs.root_fd >= 0)
+		close(s->root_fs.root_fd);
+	s->root_fs.root_fd = -1;
+	s->root_pid = 0;
+}
+
+/*
+ * Opens the file behind a mapping (see file.c for the rules): its path
+ * resolved inside the process's root, when that is still the mapped file
+ * (the device and inode the maps line gives), else
+ * ROOT/proc/PID/map_files/START-END, the kernel's own link to it, which
+ * works for deleted and replaced files (needs CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE). A path that led to another file is counted as
+ * not-mapped-file, unless map_files shows it was the same file after all:
+ * on btrfs (a subvolume's files have a device of their own, the maps line
+ * gives the file system's) and overlayfs before Linux 6.8 (the maps line
+ * gives the layer's file) the two views of a device differ.
+ */
+static int mapping_open(struct sym_session *s, pid_t pid,
+			const struct sym_maps_entry *m, struct stat *ret_st)
+{
+	const struct sym_fs *fs;
+	struct sym_file_rules rules = { .flags = SYM_FILE_PROC_LINK };
+	struct stat st = { 0 }, st_link;
+	bool other = false;
+	char path[8192];
+	int fd = -ENOENT, link_fd;
+
+	if (!m->deleted && snapshot_root(s, pid, &fs) == 0) {
+		fd = sym_file_open(fs, m->path, NULL, &st);
+		if (fd >= 0 && st.st_dev == makedev(m->dev_major, m->dev_minor) &&
+		    st.st_ino == m->inode) {
+			*ret_st = st;
+			return fd;
+		}
+		if (fd >= 0) {
+			close(fd);
+			other = true;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+		 s->root, (int)pid, m->start, m->end);
+	link_fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
+				path, &rules, &st_link);
+	if (other && (link_fd < 0 || st_link.st_dev != st.st_dev || st_link.st_ino != st.st_ino))
+		s->stats.refused[SYM_REFUSED_NOT_MAPPED]++;
+	if (link_fd < 0)
+		return other ? -ENOENT : link_fd == -ENOENT ? fd : link_fd;
+	*ret_st = st_link;
+	return link_fd;
+}
+
+int sym_binary__of_file(struct sym_session *s, pid_t pid,
+			const struct sym_maps_entry *m, struct sym_mapping *ret)
+{
+	struct sym_elf_where where = {
+		.debug_dir = s->debug_dir,
+		.fs = { .root_fd = -1, .refused = s->stats.refused },
+		.max_bytes = s->max_memory,
+		.path = m->path,
+	};
+	const struct sym_fs *fs;
+	struct seen_file want = {
+		.dev_major = m->dev_major, .dev_minor = m->dev_minor,
+		.ino = m->inode, .path = ret->module,
+	}, *seen = NULL;
+	uint64_t hash = seen_hash(want.dev_major, want.dev_minor, want.ino, want.path);
+	uint64_t now = common_now_ns();
+	struct stat st = {0};
+	struct file_key key;
+	int fd, r;
+
+	if (!m->deleted) {
+		seen = sym_htab__find(&s->seen, hash, seen_eq, &want);
+		if (seen && now - seen->checked_ns < SEEN_TRUST_NS) {
+			ret->bin = seen->bin;
+			return 0;
+		}
+	}
+	fd = mapping_open(s, pid, m, &st);
+	if (fd < 0) {
+		ret->fail = SYM_MISS_NO_FILE;
+		return 0;
+	}
+	/* debug files next to it are resolved in the process's root too */
+	if (snapshot_root(s, pid, &fs) == 0)
+		where.fs = *fs;
+	key = (struct file_key){
+		.dev = st.st_dev,
+		.ino = st.st_ino,
+		.mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL +
+			    (uint64_t)st.st_mtim.tv_nsec,
+		.size = (uint64_t)st.st_size,
+	};
+	r = binary_from_fd(s, fd, &key, &where, &ret->bin);
+	close(fd);
+	if (r < 0 || m->deleted)
+		return r;
+	/* Remember the check (failing to is only slower). */
+	if (!seen) {
+		seen = malloc(sizeof(*seen));
+		if (seen && sym_htab__insert(&s->seen, hash, seen) < 0) {
+			free(seen);
+			seen = NULL;
+		}
+	}
+	if (seen) {
+		*seen = want;
+		seen->checked_ns = now;
+		seen->bin = ret->bin;
+	}
+	return 0;
+}
+
+/* Size of an in-memory ELF image from its headers (for our own vdso). */
+static size_t elf_image_size(const ElfW(Ehdr) *eh)
+{
+	const ElfW(Phdr) *ph = (const void *)((const char *)eh + eh->e_phoff);
+	size_t size = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+
+	for (unsigned i = 0; i < eh->e_phnum; i++)
+		size = MAX(size, (size_t)(ph[i].p_offset + ph[i].p_filesz));
+	return size;
+}
+
+/*
+ * Reads the vdso image of pid from ROOT/proc/PID/mem. Where that is not
+ * allowed, our own vdso is the same kernel image when its size matches (a
+ * 32-bit process has another vdso of another size).
+ */
+static int vdso_read(struct sym_session *s, pid_t pid,
+		     const struct sym_maps_entry *m, unsigned char *buf)
+{
+	size_t size = m->end - m->start;
+	const ElfW(Ehdr) *own;
+	char path[4096];
+	long page = sysconf(_SC_PAGESIZE);
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/proc/%d/mem", s->root, (int)pid);
+	fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
+			   path, NULL, NULL);
+	if (fd >= 0) {
+		ssize_t got = pread(fd, buf, size, (off_t)m->start);
+
+		close(fd);
+		if (got == (ssize_t)size)
+			return 0;
+	}
+	own = (const void *)getauxval(AT_SYSINFO_EHDR);
+	if (!own || page <= 0 || memcmp(own->e_ident, ELFMAG, SELFMAG) != 0)
+		return -ENOENT;
+	if ((elf_image_size(own) + (size_t)page - 1) / (size_t)page * (size_t)page != size)
+		return -ENOENT;
+	memcpy(buf, own, size);
+	return 0;
+}
+
+int sym_binary__of_vdso(struct sym_session *s, pid_t pid,
+			const struct sym_maps_entry *m, struct sym_mapping *ret)
+{
+	size_t size = m->end - m->start;
+	unsigned char *buf = NULL;
+	int fd = -1, r = 0;
+
+	ret->fail = SYM_MISS_NO_FILE;
+	if (size > MAX_VDSO_SIZE)
+		return 0;
+	/* Every 64-bit process of a kernel has the same vdso (mapped above
+	 * 4 GiB; a 32-bit or x32 process's is below): once one is loaded,
+	 * reading each new process's memory for it again is not needed. */
+	if (s->vdso_bin && s->vdso_high && m->start >= 1ULL << 32 &&
+	    s->vdso_size == size) {
+		ret->bin = s->vdso_bin;
+		return 0;
+	}
+	buf = malloc(size);
+	if (!buf)
+		return -ENOMEM;
+	if (vdso_read(s, pid, m, buf) < 0)
+		goto out;
+	/* Every process of a kernel has the same vdso: skip the parse. */
+	if (s->vdso_bin && s->vdso_size == size && memcmp(s->vdso_image, buf, size) == 0) {
+		ret->bin = s->vdso_bin;
+		goto out;
+	}
+	fd = memfd_create("ember-vdso", MFD_CLOEXEC);
+	if (fd < 0 || write(fd, buf, size) != (ssize_t)size)
+		goto out;
+	r = binary_from_fd(s, fd, NULL, NULL, &ret->bin);
+	if (r < 0)
+		goto out;
+	free(s->vdso_image);
+	s->vdso_image = buf;
+	s->vdso_size = size;
+	s->vdso_high = m->start >= 1ULL << 32;
+	s->vdso_bin = ret->bin;
+	buf = NULL;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return r;
+}
+
+static void count_refs(struct sym_session *s)
+{
+	struct sym_process *proc;
+	size_t pos = 0;
+
+	for (size_t i = 0; i < s->n_bins; i++)
+		s->bins[i]->refs = s->bins[i]->live_refs = 0;
+	while ((proc = sym_htab__next(&s->procs, &pos))) {
+		for (size_t i = 0; i < proc->n_maps; i++) {
+			struct sym_binary *bin = proc->maps[i].bin;
+
+			if (!bin)
+				continue;
+			bin->refs++;
+			if (!proc->gone)
+				bin->live_refs++;
+		}
+	}
+}
+
+static bool key_of_bin(const void *value, const void *bin)
+{
+	return ((const struct file_key *)value)->bin == bin;
+}
+
+static bool seen_of_bin(const void *value, const void *bin)
+{
+	return ((const struct seen_file *)value)->bin == bin;
+}
+
+/* Free bin, which no process maps, and every way to find it. */
+static void binary_forget(struct sym_session *s, size_t i)
+{
+	struct sym_binary *bin = s->bins[i];
+
+	sym_htab__remove_if(&s->keys, key_of_bin, bin, free);
+	sym_htab__remove_if(&s->seen, seen_of_bin, bin, free);
+	if (bin->build_id)
+		sym_htab__remove(&s->ids, common_hash(COMMON_HASH_SEED, bin->build_id,
+						      strlen(bin->build_id)),
+				 id_eq, bin->build_id);
+	s->bin_memory -= bin->mem;
+	binary_free(bin);
+	s->bins[i] = s->bins[--s->n_bins];
+}
+
+static int evict_cmp(const void *pa, const void *pb)
+{
+	const struct sym_binary *a = *(struct sym_binary *const *)pa;
+	const struct sym_binary *b = *(struct sym_binary *const *)pb;
+
+	/* binaries of live processes last, then least recently used first */
+	if ((a->live_refs > 0) != (b->live_refs > 0))
+		return a->live_refs > 0 ? 1 : -1;
+	return a->last_use < b->last_use ? -1 : a->last_use > b->last_use;
+}
+
+/*
+ * Over the bound: unload least recently used binaries until a quarter of
+ * the bound is free again (so a full cache does not evict on every call).
+ * Binaries no live process maps go first: gone processes keep theirs as a
+ * file to reload from, and one that nothing maps is forgotten. Then those
+ * of live processes, except the binary used last.
+ */
+static void evict_to(struct sym_session *s, uint64_t target)
+{
+	struct sym_binary **order;
+	size_t n = 0;
+
+	count_refs(s);
+	order = malloc(s->n_bins * sizeof(*order) + 1);
+	if (!order)
+		return;
+	for (size_t i = 0; i < s->n_bins; i++)
+		if (s->bins[i]->elf && s->bins[i]->last_use != s->tick)
+			order[n++] = s->bins[i];
+	qsort(order, n, sizeof(*order), evict_cmp);
+	for (size_t i = 0; i < n && s->bin_memory > target; i++) {
+		s->stats.evictions++;
+		binary_unload(s, order[i]);
+	}
+	free(order);
+	/* Nothing maps these: forget them (a process that maps one later
+	 * finds it again). The vdso binary is kept for the next process. */
+	for (size_t i = 0; i < s->n_bins;) {
+		struct sym_binary *bin = s->bins[i];
+
+		if (bin->refs == 0 && bin != s->vdso_bin && (!bin->elf || bin->evicted))
+			binary_forget(s, i);
+		else
+			i++;
+	}
+}
+
+void sym_session__evict(struct sym_session *s)
+{
+	if (s->bin_memory > s->max_memory)
+		evict_to(s, s->max_memory - s->max_memory / 4);
+}
+
+void sym_binaries__fini(struct sym_session *s)
+{
+	sym_htab__fini(&s->keys, free);
+	sym_htab__fini(&s->ids, NULL);
+	sym_htab__fini(&s->seen, free);
+	for (size_t i = 0; i < s->n_bins; i++)
+		binary_free(s->bins[i]);
+	free(s->bins);
+	free(s->vdso_image);
+}
+
+void sym_session__trim(struct sym_session *s, uint64_t max_bytes)
+{
+	if (s && s->bin_memory > max_bytes)
+		evict_to(s, max_bytes);
+}
+
+/* The session's count of debug issues follows the binary's most. */
+void sym_binary__count_issues(struct sym_session *s, struct sym_binary *bin,
+			      const uint32_t *now)
+{
+	for (int i = 1; i < SYM_DEBUG__COUNT; i++)
+		if (now[i] > bin->issues[i]) {
+			s->stats.debug_issues[i] += now[i] - bin->issues[i];
+			bin->issues[i] = now[i];
+		}
+}
+
+/*
+ * The DWARF of bin, opened on its first address. What it will hold (its
+ * debug sections, compressed ones at the size they claim inflated) is
+ * charged to the memory bound before anything is read or inflated: over
+ * the bound it is refused (over-budget; the binary keeps its ELF
+ * symbols), and never written to the on-disk cache; within it, other
+ * binaries are unloaded first to make room.
+ */
+struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bin)
+{
+	uint32_t issues[SYM_DEBUG__COUNT] = { 0 };
+	uint64_t cost = 0;
+	int fd, copy = -1, r;
+
+	if (!bin->dwarf_tried) {
+		bin->dwarf_tried = true;
+		fd = bin->elf->dwarf_fd;
+		if (fd < 0)
+			return NULL;
+		if (sym_dwarf__cost(fd, &cost) < 0)
+			return NULL;
+		/* Compressed DWARF (Debian's debug packages) is inflated once
+		 * into the cache rather than on every run; what the bound
+		 * refuses is not written there. */
+		r = cost > s->max_memory ? -EFBIG :
+		    sym_cache__debug_copy(s->cache_dir, s->cache_max_bytes,
+					  bin->elf->build_id, fd, s->max_memory, &copy);
+		if (r >= 0) {
+			fd = copy;
+			s->stats.cache_hits += r == 0;
+			s->stats.cache_writes += r == 1;
+			if (sym_dwarf__cost(fd, &cost) < 0)
+				cost = 0;
+		} else if (r == -EFBIG && cost > s->max_memory) {
+			s->stats.refused[SYM_REFUSED_BUDGET]++;
+			return NULL;
+		} else if (r != -ENOENT && r != -EFBIG) {
+			s->stats.cache_errors++;
+		}
+		if (s->bin_memory + cost > s->max_memory)
+			evict_to(s, s->max_memory > cost ? s->max_memory - cost : 0);
+		r = sym_dwarf__open_bounded(fd, &bin->dfiles, s->max_memory, &bin->dwarf, issues);
+		if (r < 0)
+			bin->dwarf = NULL;
+		if (r == -EFBIG)
+			s->stats.refused[SYM_REFUSED_BUDGET]++;
+		if (copy >= 0)
+			close(copy);
+		sym_binary__count_issues(s, bin, issues);
+		/* DWARF that could not be opened for one of these costs every
+		 * frame its lines */
+		bin->dwarf_issue = SYM_DEBUG_OK;
+		if (!bin->dwarf)
+			for (int i = 1; i < SYM_DEBUG__COUNT && !bin->dwarf_issue; i++)
+				if (issues[i])
+					bin->dwarf_issue = (uint8_t)i;
+	}
+	return bin->dwarf;
+}
+
+/* len bytes (at most a word) at file offset off of bin's file, through
+ * its blocks. Returns 0, -EIO (not in the file) or -ENOMEM. */
+static int image_read(struct sym_session *s, struct sym_binary *bin, uint64_t off,
+		      size_t len, uint8_t *ret)
+{
+	uint64_t start = off & ~(uint64_t)(IMAGE_BLOCK_SIZE - 1);
+	struct image_block *b;
+	ssize_t got;
+
+	if (bin->fd < 0)
+		return -EIO;
+	for (unsigned i = 0; bin->blocks && i < IMAGE_BLOCKS; i++) {
+		b = &bin->blocks[i];
+		if (b->len && off >= b->offset && off - b->offset + len <= b->len) {
+			memcpy(ret, b->data + (off - b->offset), len);
+			return 0;
+		}
+	}
+	/* A word across two blocks (never an aligned one): read as is. */
+	if (off + len > start + IMAGE_BLOCK_SIZE) {
+		s->stats.unwind_file_reads++;
+		got = pread(bin->fd, ret, len, (off_t)off);
+		return got == (ssize_t)len ? 0 : -EIO;
+	}
+	if (!bin->blocks) {
+		bin->blocks = calloc(IMAGE_BLOCKS, sizeof(*bin->blocks));
+		if (!bin->blocks)
+			return -ENOMEM;
+		sym_binary__account(s, bin);
+	}
+	b = &bin->blocks[bin->next_block];
+	bin->next_block = (bin->next_block + 1) % IMAGE_BLOCKS;
+	s->stats.unwind_file_reads++;
+	got = pread(bin->fd, b->data, IMAGE_BLOCK_SIZE, (off_t)start);
+	b->offset = start;
+	b->len = got > 0 ? (size_t)got : 0;
+	if (off - start + len > b->len)
+		return -EIO;  /* the file shrank under us */
+	memcpy(ret, b->data + (off - start), len);
+	return 0;
+}
+
+int sym_binary__read(struct sym_session *s, struct sym_binary *bin, uint64_t vaddr,
+		     uint64_t *ret_word)
+{
+	const struct sym_elf *e = sym_binary__elf(s, bin);
+	uint8_t buf[sizeof(*ret_word)] = {0};
+
+	if (!e)
+		return -ENOENT;
+	if (sym_cfi__read(&e->cfi, vaddr, ret_word) == 0)
+		return 0;
+	for (size_t i = 0; i < e->n_loads; i++) {
+		const struct sym_elf_load *l = &e->loads[i];
+		uint64_t in;
+		int r;
+
+		if (vaddr < l->vaddr || vaddr - l->vaddr >= l->filesz)
+			continue;
+		in = vaddr - l->vaddr;
+		/* A word that runs past the file's part of the segment
+		 * gets zeros there (.bss as the loader leaves it): libunwind
+		 * reads whole aligned words for the bytes it wants, and the
+		 * bytes it wants are in the file. */
+		r = image_read(s, bin, l->offset + in, MIN(sizeof(buf), l->filesz - in), buf);
+		if (r < 0)
+			return r;
+		memcpy(ret_word, buf, sizeof(buf));
+		return 0;
+	}
+	return -ENOENT;
+}
