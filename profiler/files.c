@@ -30,9 +30,8 @@
 #include "cli.h"
 #include "storage.h"
 
-/* "SQLite format 3\0" and PRAGMA application_id at offset 68 ("EMBR"). */
+/* "SQLite format 3\0"; PRAGMA application_id is at offset 68. */
 static const char sqlite_magic[16] = "SQLite format 3";
-#define EMBER_APPLICATION_ID 0x454d4252u
 
 int cli_parse_group(const char *arg, struct cli_file_opts *o)
 {
@@ -147,7 +146,7 @@ static enum content read_content(int fd, const struct stat *st)
 	    memcmp(hdr, sqlite_magic, sizeof(sqlite_magic)) != 0)
 		return CONTENT_OTHER;
 	app = (uint32_t)hdr[68] << 24 | (uint32_t)hdr[69] << 16 | (uint32_t)hdr[70] << 8 | hdr[71];
-	return app == EMBER_APPLICATION_ID ? CONTENT_EMBER : CONTENT_SQLITE;
+	return app == STORE_APPLICATION_ID ? CONTENT_EMBER : CONTENT_SQLITE;
 }
 
 static bool companion_exists(const char *path, const char *suffix)

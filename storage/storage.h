@@ -37,6 +37,11 @@
 /* The schema version this build writes; older versions are migrated. */
 #define STORE_SCHEMA_VERSION 8
 
+/* PRAGMA application_id of every Ember database ("EMBR"), the 32-bit
+ * big-endian word at offset 68 of the file: what tells an Ember database
+ * from another SQLite file before anything opens it. */
+#define STORE_APPLICATION_ID 0x454d4252
+
 enum store_frame_kind {
 	STORE_FRAME_USER = 0,
 	STORE_FRAME_KERNEL = 1,
@@ -714,8 +719,8 @@ int store_db__maintain(struct store_db *db, int64_t now_s,
 		       struct store_maintain_stats *ret_stats);
 
 /*
- * Run SQLite's integrity check over the whole file (slow on large files: for
- * tests, `ember check`, and after a crash). Returns 0 when the file is
+ * Run SQLite's integrity check over the whole file (slow on large files: the
+ * storage tests run it after a simulated crash, a migration or retention). Returns 0 when the file is
  * intact, 1 when problems were found, or -errno when the check could not
  * run; on 0 and 1 *ret_msg (caller frees) holds the report ("ok" when
  * intact, else one problem per line).

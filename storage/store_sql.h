@@ -16,9 +16,6 @@
 #include "store_backend.h"
 #include "store_vfs.h"
 
-/* PRAGMA application_id of every Ember database: "EMBR". */
-#define STORE_APPLICATION_ID 0x454d4252
-
 /* The WAL: checkpointed after about this many bytes (wal_autocheckpoint,
  * in pages of the file's size), and cut back to at most STORE_WAL_LIMIT_BYTES
  * when it starts over (journal_size_limit). */

@@ -3,8 +3,9 @@
  * store_timeline.c — the read side's label-aware queries: timelines
  * (samples per step, optionally one series per value of a label) and the
  * label names and values present in a range, for the web UI's time chart
- * and filter pickers and for `ember report`. Counts are summed in SQL per
- * (bucket, label set); C only maps label sets to series.
+ * and filter pickers and for `ember report`. Counts are summed from the
+ * decoded sample blocks per (bucket, label set), and label sets are
+ * mapped to series.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -151,6 +151,18 @@ def check_samples_for_cpu(n, cpu_samples, what, share=0.8):
           f"{what}: {n} samples for the {cpu_samples:.0f} its CPU time gives (at least {share:.0%})")
 
 
+def sched_seconds(pid, tid=None):
+    """(on-CPU, waiting for a CPU) seconds of thread tid of pid (its main
+    thread by default) so far, from /proc/PID/task/TID/schedstat: a
+    thread's time is on a CPU, waiting in a run queue for one (the run
+    delay, which a busy machine makes long), or asleep. Expectations
+    about what a thread does in wall time count only the time it slept:
+    the rest it was working or denied the CPU."""
+    with open(f"/proc/{pid}/task/{tid or pid}/schedstat") as f:
+        on_cpu, run_delay, _ = f.read().split()
+    return int(on_cpu) / 1e9, int(run_delay) / 1e9
+
+
 def share_tolerance(n, p, floor):
     """A share measured over n samples: floor, or four binomial standard
     deviations when fewer samples make that wider."""

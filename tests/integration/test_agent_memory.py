@@ -20,6 +20,10 @@ require_root()
 BUDGET_MB = 40
 DURATION = 40
 FLUSH = 2
+# The churn runs at least DURATION seconds and until each of the distinct
+# binaries has run (two at a time, then half a second's pause: some 40 s
+# on a quiet machine, longer on a busy one); the limit only catches a hang.
+LIMIT_S = 600
 d = tmpdir()
 db = os.path.join(d, "agent.db")
 
@@ -35,8 +39,24 @@ for i in range(150):
 p, base, _ = w.start(["agent", "--db", db, "--listen", "127.0.0.1:0", "--flush", str(FLUSH),
                       "-F", "49", "--memory", str(BUDGET_MB)])
 t0 = time.time()
-work, rss, k = [], [], 0
+work, rss = [], []
 short_cpu = 0.0  # CPU time of the shortlived runs and copies (and their children)
+watch = w.FlushWatch(base)
+runner = subprocess.Popen(["sh", "-c", 'while [ $# -ge 2 ]; do "$1" --child 10 & "$2" --child 10; wait; '
+                           'shift 2; sleep 0.5; done', "sh", *copies])
+
+
+def runner_done():
+    """True once the copies' runner has ended; its CPU time (and its
+    reaped children's: the copies) is added to short_cpu then."""
+    global short_cpu
+    if runner.returncode is None:
+        pid, status, ru = os.wait4(runner.pid, os.WNOHANG)
+        if pid == 0:
+            return False
+        runner.returncode = os.waitstatus_to_exitcode(status)
+        short_cpu += ru.ru_utime + ru.ru_stime
+    return True
 
 
 def reap(block):
@@ -55,22 +75,28 @@ def reap(block):
     return left
 
 
-while time.time() - t0 < DURATION:
+while (time.time() - t0 < DURATION or not runner_done()) and time.time() - t0 < LIMIT_S:
     work = reap(False)
     # churn, not CPU load: the agent must get the CPU to flush (the
     # cadence under load is test_agent_soak's)
-    if len(work) < 4:
+    if len(work) < 2:
         work.append(subprocess.Popen([prog("shortlived"), "--count", "20", "--parallel", "1", "--ms", "10"]))
         work.append(subprocess.Popen([prog("forker"), "--children", "1", "--seconds", "1"]))
-        for _ in range(2):
-            work.append(subprocess.Popen([copies[k % len(copies)], "--child", "10"]))
-            k += 1
-    rss.append((time.time() - t0, w.rss_kb(p.pid)))
+    # resident sizes from the end of the first flush on (start-up: BPF
+    # maps, kallsyms, the database), as /metrics says
+    if watch.flushes >= 1:
+        rss.append((time.time() - t0, w.rss_kb(p.pid)))
     time.sleep(0.25)
+watch.stop()
 work = reap(True)
-time.sleep(FLUSH + 1)
-st, _, body = w.request(base, "/metrics")
-text = body.decode()
+done = runner_done()
+if not done:
+    runner.kill()
+check(done, f"each of the {len(copies)} distinct binaries ran, in {time.time() - t0:.0f} s")
+# the churn's last samples are in a flush: one more than now
+text = w.request(base, "/metrics", timeout=LIMIT_S)[2].decode()
+text = w.wait_metric(base, "ember_flushes_total", w.metric(text, "ember_flushes_total") + 1,
+                     "a flush after the churn", limit_s=LIMIT_S)
 rc, err = w.stop(p)
 check(rc == 0, f"the agent exits 0 on SIGTERM ({err.strip().splitlines()[-1] if err.strip() else ''})")
 
@@ -92,8 +118,8 @@ check(int(caches["symbolizer-binaries"]) <= (BUDGET_MB << 20) // 2,
 evicted = int(evictions["symbolizer-binaries"])
 trims = metric("ember_memory_trims_total")
 check(evicted > 0, f"binaries were evicted to stay within the budget ({evicted} evictions, {trims} trims)")
-# after the first flush (start-up: BPF maps, kallsyms, the database)
-late = [kb for t_, kb in rss if t_ >= FLUSH + 1]
+late = [kb for t_, kb in rss]
+check(len(late) >= 8, f"resident sizes sampled after the first flush ({len(late)})")
 peak = max(late)
 print(f"# rss (s, MB): {[(round(a), b // 1024) for a, b in rss[::8]]}")
 # Some 25-30 MB are not caches (libraries, BPF maps, SQLite, the web

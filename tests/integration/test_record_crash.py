@@ -36,6 +36,32 @@ def query(db, sql):
         con.close()
 
 
+# Progress is waited for (a flush in the file, a line on stderr), however
+# long a busy machine makes it take; this limit only catches a hang, and
+# the test then fails saying what did not happen.
+HANG_S = 240
+
+
+def flushes_in(db):
+    """Flushes committed to db so far (0 while it has none, or no tables
+    yet: a writer is creating it)."""
+    try:
+        return query(db, "select count(*) from flushes")
+    except sqlite3.Error:
+        return 0
+
+
+def wait_flushes(db, n, p, what):
+    """Wait until db holds more than n flushes while p records into it."""
+    deadline = time.time() + HANG_S
+    while flushes_in(db) <= n:
+        if p.poll() is not None:
+            fail(f"{what}: ember record exited ({p.returncode}) before a flush")
+        if time.time() > deadline:
+            fail(f"{what}: no flush in {HANG_S} s (hung?)")
+        time.sleep(0.1)
+
+
 def kill_rounds(d, split):
     db = os.path.join(d, "agent.db")
     seed = int(time.time())
@@ -48,7 +74,10 @@ def kill_rounds(d, split):
             p = subprocess.Popen([EMBER, "record", "--append", "--flush", "1", "-F", "199",
                                   "--label", f"round={rnd}", "-a", "-o", db],
                                  stderr=subprocess.DEVNULL)
-            time.sleep(3 + random.random() * 2)
+            # at a random moment after it wrote a flush of its own (a new
+            # one is due every second: the kill may land inside one)
+            wait_flushes(db, prev_flushes, p, f"round {rnd}")
+            time.sleep(random.random() * 2)
             p.send_signal(signal.SIGKILL)
             p.wait()
             check(p.returncode == -signal.SIGKILL, f"round {rnd}: ember record killed by SIGKILL")
@@ -84,27 +113,73 @@ def kill_rounds(d, split):
         check(f.read() == b"not a database\n" * 100, "the foreign file is untouched")
 
 
+# Run in a private mount namespace: record -a into a tmpfs; after its
+# first flush the tmpfs shrinks to what is in use, and grows again once
+# record said writing failed; once it said writing resumed, SIGINT. Each
+# step waits for the one before (a flush in the file, a line on stderr),
+# at most hang_s: past that it says what did not happen, and stops.
 FULL_DISK = r'''
-import os, subprocess, sys, time
-mnt, ember, split = sys.argv[1:4]
+import os, signal, sqlite3, subprocess, sys, time
+mnt, ember, split, out, hang_s = sys.argv[1:6]
+hang_s = float(hang_s)
 subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "ember-test", mnt], check=True)
 db = os.path.join(mnt, "full.db")
-work = subprocess.Popen([split, "--seconds", "30"], stdout=subprocess.DEVNULL)
-p = subprocess.Popen([ember, "record", "--flush", "1", "-F", "499", "-a", "-d", "12", "-o", db],
-                     stderr=subprocess.PIPE, text=True)
-time.sleep(3)
-# Shrink the file system to what is in use: the next growth fails.
-st = os.statvfs(mnt)
-used_kb = (st.f_blocks - st.f_bfree) * st.f_frsize // 1024
-subprocess.run(["mount", "-o", f"remount,size={used_kb}k", mnt], check=True)
-time.sleep(4)
-subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
-_, err = p.communicate(timeout=60)
+log = os.path.join(os.path.dirname(out), "full-disk.log")
+work = subprocess.Popen([split, "--seconds", "600"], stdout=subprocess.DEVNULL)
+p = subprocess.Popen([ember, "record", "--flush", "1", "-F", "499", "-a", "-o", db],
+                     stderr=open(log, "w"))
+
+
+def flushes():
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return con.execute("select count(*) from flushes").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def wait(cond, what):
+    deadline = time.time() + hang_s
+    while not cond():
+        if p.poll() is not None or time.time() > deadline:
+            print(f"STEP {what} did not happen in {hang_s:.0f} s (record: {p.poll()})")
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def said(text):
+    with open(log) as f:
+        return text in f.read()
+
+
+ok = wait(lambda: flushes() >= 1, "a first flush")
+if ok:
+    # Shrink the file system to what is in use: the next growth fails.
+    st = os.statvfs(mnt)
+    used_kb = (st.f_blocks - st.f_bfree) * st.f_frsize // 1024
+    subprocess.run(["mount", "-o", f"remount,size={used_kb}k", mnt], check=True)
+    ok = wait(lambda: said("sampling goes on"), "a failed flush")
+    subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
+    print(f"GROWN {int(time.time())}")
+if ok:
+    ok = wait(lambda: said("resumed;"), "writing resumed")
+p.send_signal(signal.SIGINT)
+try:
+    p.wait(timeout=hang_s)
+except subprocess.TimeoutExpired:
+    print(f"STEP record stopping on SIGINT did not happen in {hang_s:.0f} s")
+    p.kill()
+    p.wait()
 work.kill()
-sys.stderr.write(err)
+with open(log) as f:
+    sys.stderr.write(f.read())
 print(f"STATUS {p.returncode}")
 import shutil
-shutil.copy(db, sys.argv[4])
+shutil.copy(db, out)
 '''
 
 
@@ -113,9 +188,10 @@ def full_disk(d, split):
     os.mkdir(mnt)
     out = os.path.join(d, "full-copy.db")
     r = run(["unshare", "-m", "--propagation", "private", sys.executable, "-c", FULL_DISK,
-             mnt, EMBER, split, out], timeout=120)
+             mnt, EMBER, split, out, str(HANG_S)], timeout=5 * HANG_S)
     sys.stderr.write(r.stderr)
-    check("STATUS" in r.stdout, f"the full-disk run finished ({r.stdout.strip()!r})")
+    check("STATUS" in r.stdout and "STEP" not in r.stdout,
+          f"the full-disk run finished each step ({r.stdout.strip()!r})")
     status = int(r.stdout.split("STATUS")[1].split()[0])
     check("disk" in r.stderr and "full" in r.stderr, "the full disk is reported")
     check("sampling goes on" in r.stderr, "the user is told sampling goes on")
@@ -136,9 +212,9 @@ def full_disk(d, split):
           f"{meta['samples_dropped']} vs {meta['samples_kernel']})")
     summary = int(r.stderr.split("database-write-failed ")[-1].split(")")[0])
     check(summary == lost, f"the summary's database-write-failed ({summary}) = drops in the file ({lost})")
-    last_flush = query(out, "select max(time_s) from flushes")
-    first_flush = query(out, "select min(time_s) from flushes")
-    check(last_flush - first_flush >= 8, "flushes were written after the disk had room again")
+    grown = int(r.stdout.split("GROWN")[1].split()[0])
+    after = query(out, f"select count(*) from flushes where time_s + duration_s >= {grown}")
+    check(after >= 1, f"flushes were written after the disk had room again ({after})")
 
 
 def bad(args, code, text):

@@ -16,7 +16,7 @@ import socket
 import time
 
 from embertest import (check, check_samples_for_cpu, command_cpu_samples, fail, prog, record,
-                       require_root, tmpdir, run, EMBER)
+                       require_root, share_tolerance, tmpdir, run, EMBER)
 import webtest as w
 
 require_root()
@@ -57,8 +57,13 @@ for leaf, caller in (("leaf_a", "run_a"), ("leaf_b", "run_b"), ("leaf_c", "run_c
     check(i > 0, f"tree has {caller} -> {leaf}")
     leaves[leaf] = t["nodes"]["total"][i]
 share_a = leaves["leaf_a"] / total
-check(0.5 < share_a < 0.7 and leaves["leaf_a"] > leaves["leaf_b"] > leaves["leaf_c"],
-      f"leaf_a is the hot function, about 60% ({share_a:.3f}; {leaves})")
+# Shares within 0.1, or four standard deviations when a busy machine left
+# split fewer samples; so are the few samples outside split's own code
+# (before its exec, at its start and exit): 1 %, or four standard
+# deviations of that.
+tol_a, tol_out = share_tolerance(total, 0.6, 0.1), share_tolerance(total, 0.01, 0.01)
+check(abs(share_a - 0.6) < tol_a and leaves["leaf_a"] > leaves["leaf_b"] > leaves["leaf_c"],
+      f"leaf_a is the hot function, about 60% ({share_a:.3f} within {tol_a:.2f}; {leaves})")
 run_a = w.node_index(t, "run_a")
 kids = [(t["nodes"]["total"][i], t["names"][t["nodes"]["name"][i]])
         for i in range(len(t["nodes"]["parent"])) if t["nodes"]["parent"][i] == run_a and i]
@@ -74,7 +79,7 @@ check(ft["samples"] == total, f"filter env=\"test\",pid!=\"0\" keeps every sampl
 # the child is named ember until it execs split: a few samples may carry that name
 fs = w.get_json(base, '/api/v1/tree?filter=process%3D%22split%22')
 fe = w.get_json(base, '/api/v1/tree?filter=process!%3D%22split%22')
-check(fs["samples"] + fe["samples"] == total and fs["samples"] > 0.99 * total,
+check(fs["samples"] + fe["samples"] == total and fs["samples"] >= (1 - tol_out) * total,
       f"process=\"split\" and process!=\"split\" split the samples ({fs['samples']} + {fe['samples']})")
 ft = w.get_json(base, "/api/v1/tree?filter=process%3D~%22nomatch.*%22")
 check(ft["samples"] == 0 and len(ft["nodes"]["parent"]) <= 1, "a filter matching nothing gives an empty tree")
@@ -125,7 +130,8 @@ check(top["samples"] == total and top["functions"][0]["name"] == "burn" and len(
 tt = w.get_json(base, "/api/v1/top?sort=total&limit=0")
 tots = [f["total"] for f in tt["functions"]]
 la = [f for f in tt["functions"] if f["name"] == "leaf_a"]
-check(tots == sorted(tots, reverse=True) and 0.99 * total <= tots[0] <= total and la and leaves["leaf_a"] <= la[0]["total"] <= 1.02 * leaves["leaf_a"],
+check(tots == sorted(tots, reverse=True) and (1 - tol_out) * total <= tots[0] <= total and la and
+      leaves["leaf_a"] <= la[0]["total"] <= leaves["leaf_a"] + max(0.02 * leaves["leaf_a"], tol_out * total),
       f"top?sort=total orders by total; leaf_a total is its samples in the tree ({la} vs {leaves['leaf_a']}, {tots[:3]}, {total})")
 
 # ---- exports

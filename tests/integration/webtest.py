@@ -2,6 +2,7 @@
 """Helpers for the tests of the web server: start `ember serve` or
 `ember agent` on a free loopback port, read the URL it prints, and make
 requests with the standard library only."""
+import atexit
 import hashlib
 import http.client
 import json
@@ -14,11 +15,19 @@ import time
 from embertest import EMBER, fail
 
 
+def _kill_left(p):
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+
+
 def start(args, preexec_fn=None, timeout=30):
     """Start EMBER args... (serve or agent, with --listen 127.0.0.1:0) and
     wait for its URL. Returns (Popen, base_url, stderr_lines)."""
     p = subprocess.Popen([EMBER, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          preexec_fn=preexec_fn)
+    # a check that fails before stop() leaves no server or agent running
+    atexit.register(_kill_left, p)
     buf = b""
     deadline = time.time() + timeout
     fd = p.stderr.fileno()
@@ -40,16 +49,61 @@ def start(args, preexec_fn=None, timeout=30):
     fail(f"ember {args[0]} did not print its URL: {buf.decode(errors='replace')}")
 
 
-def stop(p, timeout=60):
-    """SIGTERM, wait; returns (exit status, remaining stderr)."""
-    p.send_signal(signal.SIGTERM)
+def awake(pid):
+    """True when a thread of pid is running or waiting for a CPU (state
+    R), or in an uninterruptible wait (D, I/O); False when every thread
+    sleeps, or pid is gone."""
     try:
-        _, err = p.communicate(timeout=timeout)
-        err = err.decode(errors="replace") if err else ""
-    except subprocess.TimeoutExpired:
-        p.kill()
-        fail(f"ember did not stop within {timeout} s of SIGTERM")
-    return p.returncode, err
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("R", "D"):
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+def stop(p, asleep_s=60, limit_s=900):
+    """SIGTERM, wait; returns (exit status, remaining stderr).
+
+    Stopping is work (a final flush, queries that run): on a busy machine
+    it takes as long as the CPU it gets. A stop that hangs sleeps: the
+    test fails once every thread of the process has slept asleep_s s in
+    all since SIGTERM (sampled every 0.1 s). An agent may sleep a little
+    while it stops: waiting for ClickHouse to take the last flush (5 s, and
+    a request's own 10 s). limit_s only ends a stop that never ends."""
+    p.send_signal(signal.SIGTERM)
+    err_chunks = []
+    fd = p.stderr.fileno() if p.stderr else None
+    t0 = last = time.time()
+    slept = 0.0
+    while p.poll() is None:
+        if fd is not None:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                chunk = os.read(fd, 65536)
+                if chunk:
+                    err_chunks.append(chunk)
+                else:
+                    fd = None
+        else:
+            time.sleep(0.1)
+        now = time.time()
+        if not awake(p.pid) and p.poll() is None:
+            slept += now - last
+        last = now
+        if slept >= asleep_s or now - t0 >= limit_s:
+            p.kill()
+            p.wait()
+            fail(f"ember did not stop after SIGTERM: {now - t0:.0f} s, of which every thread "
+                 f"slept {slept:.0f} s (hung)")
+    if fd is not None:
+        err_chunks.append(p.stderr.read() or b"")
+    return p.returncode, b"".join(err_chunks).decode(errors="replace")
 
 
 def request(base, path, method="GET", timeout=60, headers=None):
@@ -78,6 +132,58 @@ def get_json(base, path):
     if not hdrs.get("content-type", "").startswith("application/json"):
         fail(f"GET {path}: content type {hdrs.get('content-type')}")
     return json.loads(body)
+
+
+def metric(text, name):
+    """The value of the unlabelled metric name in a /metrics text, or None."""
+    import re
+    m = re.search(r"^" + re.escape(name) + r" ([0-9.e+-]+)$", text, re.M)
+    return float(m.group(1)) if m else None
+
+
+def wait_metric(base, name, at_least, what, limit_s=300):
+    """Poll /metrics until metric name reaches at_least (the agent made
+    that much progress, however much CPU the machine left it) and return
+    its text. limit_s only catches a hang: past it the test fails with
+    what did not happen."""
+    deadline = time.time() + limit_s
+    while True:
+        st, _, body = request(base, "/metrics", timeout=limit_s)
+        text = body.decode(errors="replace")
+        value = metric(text, name) if st == 200 else None
+        if value is not None and value >= at_least:
+            return text
+        if time.time() > deadline:
+            fail(f"{what}: {name} is {value}, not {at_least}, after {limit_s} s (hung?)")
+        time.sleep(0.2)
+
+
+class FlushWatch:
+    """A thread that reads the agent's ember_flushes_total from /metrics
+    about every half second, so a test's own loop (a workload, RSS
+    samples) never waits on a CPU-starved agent's answer. flushes is the
+    latest count (0 until the first answer)."""
+
+    def __init__(self, base):
+        import threading
+        self.base, self.flushes = base, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            try:
+                st, _, body = request(self.base, "/metrics", timeout=600)
+                if st == 200:
+                    self.flushes = metric(body.decode(errors="replace"), "ember_flushes_total") or 0
+            except OSError:
+                pass
+            self._stop.wait(0.5)
+
+    def stop(self):
+        """Stop polling (a request under way ends on its own)."""
+        self._stop.set()
 
 
 def rss_kb(pid):
