@@ -852,26 +852,6 @@ static int ch_flush_span(struct store_db *handle, const struct store_query *q,
 	return ch_span(handle, q, ret_first, ret_end, NULL);
 }
 
-/* As the SQLite backend's (store_timeline.c): at most 500 steps. */
-static int64_t auto_step(int64_t span)
-{
-	static const int64_t nice[] = {
-		10, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400,
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(nice); i++)
-		if (span / nice[i] < 500)
-			return nice[i];
-	return (span / 500 / 86400 + 1) * 86400;
-}
-
-static int64_t floor_to(int64_t t, int64_t step)
-{
-	int64_t r = t % step;
-
-	return r < 0 ? t - r - step : t - r;
-}
-
 /* The SQL of a label's value as store_labels__value gives it. */
 static void put_label_expr(FILE *f, const char *name)
 {
@@ -1008,9 +988,9 @@ static int ch_query_timeline(struct store_db *handle, const struct store_query *
 		goto done;
 	}
 	if (step_s == 0)
-		step_s = auto_step(to - from);
+		step_s = store_time__auto_step(to - from);
 	if (range.from_s == INT64_MIN)
-		from = floor_to(from, step_s);
+		from = store_time__floor(from, step_s);
 	if ((to - from) / step_s >= STORE_TIMELINE_MAX_STEPS) {
 		err = fail(db, -EINVAL, "too many steps: choose a longer step or a shorter range");
 		goto out;

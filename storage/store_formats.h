@@ -5,8 +5,9 @@
  * export_speedscope.c), pure functions of a tree and what the store says
  * about it (struct store_export_info, filled by store_export.c), and the
  * pprof reader behind the import (import_pprof.c, fed to a store by
- * store_import.c) and its fuzz target (fuzz-pprof.c); and the label sets
- * a backend collects (store_labelsets.c).
+ * store_import.c) and its fuzz target (fuzz-pprof.c); the label sets
+ * a backend collects (store_labelsets.c); and the bucket arithmetic every
+ * backend's timeline and retention share (store_time.c).
  */
 #pragma once
 
@@ -16,6 +17,14 @@
 
 #include "storage.h"
 #include "store_map.h"
+
+/* floor(t / step) * step, right for negative t too (step > 0). */
+int64_t store_time__floor(int64_t t, int64_t step);
+
+/* The timeline's automatic step over span seconds: the smallest of 10 s,
+ * 30 s, 1, 2, 5, 10, 30 min, 1, 3, 6, 12 h, 1 day that gives at most 500
+ * steps, else a multiple of a day. */
+int64_t store_time__auto_step(int64_t span);
 
 /* The label sets of a range (storage.h), built by a backend: a new empty
  * one (NULL: no memory), and one label set with its samples added (texts

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "common.h"
+#include "store_formats.h"
 #include "store_ops.h"
 
 void store_policy_init(struct store_policy *p)
@@ -117,13 +118,6 @@ static int file_bytes(struct store_sqlite *db, uint64_t *ret)
 
 /* floor(time_s / step) * step in SQL, right for negative times too. */
 #define FLOOR_STEP "(time_s - ((time_s % ?1) + ?1) % ?1)"
-
-static int64_t floor_to(int64_t t, int64_t step)
-{
-	int64_t r = t % step;
-
-	return r < 0 ? t - r - step : t - r;
-}
 
 static int add_to_sums(void *ctx, int64_t time_s, int64_t set, int64_t node,
 		       uint64_t count)
@@ -581,7 +575,7 @@ static int maintain_locked(struct store_sqlite *db, int64_t now_s,
 
 		if (!p->tiers[i].after_s)
 			continue;
-		cut = floor_to(now_s - p->tiers[i].after_s, step);
+		cut = store_time__floor(now_s - p->tiers[i].after_s, step);
 		r = downsample(db, step, cut, stats);
 		if (r < 0)
 			return r;

@@ -3,7 +3,8 @@
  * store_time.c — points in time as users type them for a query's range
  * (`ember report --from -1h --to now`, later the web API): relative forms,
  * Unix seconds, RFC 3339 and "YYYY-MM-DD HH:MM:SS" in local time. Turns
- * text into Unix seconds; it does not touch the database.
+ * text into Unix seconds; it does not touch the database. Also the bucket
+ * arithmetic the backends share (store_formats.h).
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,7 +13,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common.h"
 #include "storage.h"
+#include "store_formats.h"
 
 /* 0001-01-01 is out; 1970-01-01 .. 9999-12-31T23:59:59Z is in. */
 #define TIME_MAX_S 253402300799LL
@@ -207,4 +210,24 @@ check:
 				  "before 1970 or after the year 9999");
 	*ret_s = t;
 	return 0;
+}
+
+int64_t store_time__floor(int64_t t, int64_t step)
+{
+	int64_t r = t % step;
+
+	return r < 0 ? t - r - step : t - r;
+}
+
+int64_t store_time__auto_step(int64_t span)
+{
+	static const int64_t nice[] = {
+		10, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600,
+		12 * 3600, 86400,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(nice); i++)
+		if (span / nice[i] < 500)
+			return nice[i];
+	return (span / 500 / 86400 + 1) * 86400;
 }

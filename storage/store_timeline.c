@@ -28,27 +28,6 @@ void store_timeline__free(struct store_timeline *t)
 	free(t);
 }
 
-/* A step that gives at most 500 steps over span seconds. */
-static int64_t auto_step(int64_t span)
-{
-	static const int64_t nice[] = {
-		10, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 6 * 3600,
-		12 * 3600, 86400,
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(nice); i++)
-		if (span / nice[i] < 500)
-			return nice[i];
-	return (span / 500 / 86400 + 1) * 86400;
-}
-
-static int64_t floor_to(int64_t t, int64_t step)
-{
-	int64_t r = t % step;
-
-	return r < 0 ? t - r - step : t - r;
-}
-
 /* The first bucket start and last bucket end within q's range. */
 static int data_span(struct store_sqlite *db, const struct store_query *q,
 		     int64_t *ret_first, int64_t *ret_end, bool *ret_empty)
@@ -255,9 +234,9 @@ int store_sqlite__query_timeline(struct store_db *handle, const struct store_que
 		goto end_ok;
 	}
 	if (step_s == 0)
-		step_s = auto_step(to - from);
+		step_s = store_time__auto_step(to - from);
 	if (range.from_s == INT64_MIN)
-		from = floor_to(from, step_s);
+		from = store_time__floor(from, step_s);
 	if ((to - from) / step_s >= STORE_TIMELINE_MAX_STEPS) {
 		r = store_sql__fail_msg(db, -EINVAL,
 				       "too many steps: choose a longer step "
