@@ -43,6 +43,19 @@ export async function launch({ files = false } = {}) {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args });
 }
 
+// Watch page on the server at base: console errors and script errors go
+// to errors, answers of 400 and above and failed requests to bad, and a
+// request to any other host is aborted. Returns { errors, bad }.
+export async function watchPage(page, base) {
+  const errors = [], bad = [], host = new URL(base).host;
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('response', (r) => { if (r.status() >= 400) bad.push(`${r.status()} ${r.url()}`); });
+  page.on('requestfailed', (r) => bad.push(`failed ${r.url()}`));
+  await page.route('**/*', (r) => (new URL(r.request().url()).host === host ? r.continue() : r.abort()));
+  return { errors, bad };
+}
+
 // Prints "NAME: P passed, F failed" and exits 1 if any check failed.
 export function finish(name) {
   console.log(`${name}: ${passed} passed, ${failed} failed`);

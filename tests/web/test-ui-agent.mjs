@@ -12,7 +12,7 @@
 //
 // Usage: node test-ui-agent.mjs BASE_URL SCREENSHOT.png
 // Prints one JSON line "RESULT {...}" for the driver, exits 1 on a failed check.
-import { check, finish, launch } from './harness.mjs';
+import { check, finish, launch, watchPage } from './harness.mjs';
 
 const [base, shotPath] = process.argv.slice(2);
 if (!base) { console.error('usage: test-ui-agent.mjs BASE_URL [SCREENSHOT.png]'); process.exit(2); }
@@ -22,12 +22,7 @@ const chrome = await launch();
 try {
   const ctx = await chrome.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
   const page = await ctx.newPage();
-  const errors = [], bad = [], host = new URL(base).host;
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('response', (r) => { if (r.status() >= 400) bad.push(`${r.status()} ${r.url()}`); });
-  page.on('requestfailed', (r) => bad.push(`failed ${r.url()}`));
-  await page.route('**/*', (r) => (new URL(r.request().url()).host === host ? r.continue() : r.abort()));
+  const { errors, bad } = await watchPage(page, base);
   await page.goto(base + '/');
   await page.waitForFunction(() => Number(document.body.dataset.loaded || 0) >= 1, null, { timeout: 30000 });
   await page.waitForFunction(() => !/loading/.test(document.getElementById('summary').innerText), null, { timeout: 10000 });

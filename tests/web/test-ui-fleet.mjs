@@ -10,7 +10,7 @@
 //
 // Usage: node test-ui-fleet.mjs BASE_URL '{"host": samples, ...}' [SCREENSHOT.png]
 // Exits 1 on a failed check (tests/web/harness.mjs).
-import { check, finish, launch } from './harness.mjs';
+import { check, finish, launch, watchPage } from './harness.mjs';
 
 const [base, countsJson, shotPath] = process.argv.slice(2);
 if (!base || !countsJson) { console.error('usage: test-ui-fleet.mjs BASE_URL COUNTS_JSON [SCREENSHOT.png]'); process.exit(2); }
@@ -22,12 +22,7 @@ const chrome = await launch();
 try {
   const ctx = await chrome.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
   const page = await ctx.newPage();
-  const errors = [], bad = [], host = new URL(base).host;
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('response', (r) => { if (r.status() >= 400) bad.push(`${r.status()} ${r.url()}`); });
-  page.on('requestfailed', (r) => bad.push(`failed ${r.url()}`));
-  await page.route('**/*', (r) => (new URL(r.request().url()).host === host ? r.continue() : r.abort()));
+  const { errors, bad } = await watchPage(page, base);
   await page.goto(base + '/');
   await page.waitForFunction(() => Number(document.body.dataset.loaded || 0) >= 1, null, { timeout: 60000 });
   await page.waitForFunction(() => {
