@@ -79,8 +79,11 @@ struct session {
 	 * samples may be in the next one): forgotten after that. */
 	uint32_t *exited_later;
 	size_t n_exited_later, cap_exited_later;
-	/* When a flush last read the ring buffer (into the next flush). */
+	/* When a flush last read the ring buffer (into the next flush), and
+	 * whether this one does (not session__flush()'s: a run's or the
+	 * session's end, whose samples all belong to it). */
 	uint64_t consumed_ns;
+	bool consume_in_flush;
 
 	/* Distinct tgids seen: a set of uint32_t. */
 	struct common_map tgids;
@@ -462,7 +465,7 @@ static void consume_during_flush(struct session *s)
 {
 	uint64_t now = common_now_ns();
 
-	if (now - s->consumed_ns < CONSUME_EVERY_NS)
+	if (!s->consume_in_flush || now - s->consumed_ns < CONSUME_EVERY_NS)
 		return;
 	s->consumed_ns = now;
 	/* (A callback's -ENOMEM: as after a poll, the sample is lost;
@@ -709,7 +712,7 @@ static void schedule_next(struct session *s, bool early)
 		s->next_flush_ns += ((now - s->next_flush_ns) / step + 1) * step;
 }
 
-static int flush(struct session *s, bool early)
+static int flush(struct session *s, bool early, bool consume)
 {
 	uint64_t t0 = common_now_ns(), cpu0 = thread_cpu_ns();
 	int64_t now_s = common_wall_ns() / 1000000000ULL;
@@ -733,6 +736,7 @@ static int flush(struct session *s, bool early)
 
 	s->flushing = true;
 	s->consumed_ns = common_now_ns();
+	s->consume_in_flush = consume;
 	{
 		/* What arrives while this one is written goes to the other. */
 		struct aggregate *writing = s->agg;
@@ -801,7 +805,7 @@ static int flush(struct session *s, bool early)
 
 int session__flush(struct session *s)
 {
-	return flush(s, false);
+	return flush(s, false, false);
 }
 
 int session__run_once(struct session *s, int timeout_ms)
@@ -810,12 +814,12 @@ int session__run_once(struct session *s, int timeout_ms)
 	int err;
 
 	if (now >= s->next_flush_ns)
-		return flush(s, false);
+		return flush(s, false, true);
 	/* Stacks buffered between flushes (slow-path and DWARF samples) are
 	 * bounded: past the limit they are written now, in an early flush
 	 * that leaves the cadence alone. */
 	if (s->opts.max_pending_bytes && aggregate__bytes(s->agg) > s->opts.max_pending_bytes)
-		return flush(s, true);
+		return flush(s, true, true);
 	if ((uint64_t)timeout_ms * 1000000ULL > s->next_flush_ns - now)
 		timeout_ms = (s->next_flush_ns - now) / 1000000ULL + 1;
 	/* Young processes are re-read after a few milliseconds: wake up for
