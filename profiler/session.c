@@ -301,19 +301,32 @@ static void write_buffered(void *ctx, const struct sampler_sample *smp, int unwi
 
 /*
  * A process announced: at its first sample (snapshotted at once), or at
- * its exec, which the loop reads at its next wake-up: snapshotted then
- * only when --unwind auto has to judge its executable (one it has not
- * judged before; a known one got its choice from the kernel at exec),
- * else first read when it is 5 ms older, or never if it exits first.
+ * its exec, which the loop reads at its next wake-up: first read when it
+ * is 5 ms older, or never if it exits first. --unwind auto judges an
+ * executable it has not seen by its snapshot (taken then), one seen
+ * before by its file (a stat), and one whose choice the kernel gave the
+ * process at exec not at all.
  */
 static void on_process(void *ctx, uint32_t tgid, bool exec, bool known)
 {
 	struct session *s = ctx;
-	bool young = young__seen(s->young, s->sym, tgid, exec, s->autou && exec && !known);
+	bool young;
 
-	if (s->autou)
+	if (s->autou && exec)
 		unwind_auto__process(s->autou, s->sym, tgid, exec, known);
-	if (!s->opts.no_python)
+	young = young__seen(s->young, s->sym, tgid, exec);
+	/* (A first sample: judged on the snapshot young__seen() took.) */
+	if (s->autou && !exec)
+		unwind_auto__process(s->autou, s->sym, tgid, exec, known);
+	if (s->opts.no_python)
+		return;
+	/* An exec whose first read young.c put off: the interpreter is
+	 * looked for at that read (on_young_reread), or never if the
+	 * process exits first. Looking now read its maps at once, for
+	 * every exec of the host. */
+	if (exec && young)
+		session_python__exec(s->python, s->sampler, tgid);
+	else
 		session_python__note(s->python, s->sym, s->sampler, tgid, exec, young);
 }
 
