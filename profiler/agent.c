@@ -666,6 +666,7 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	add_cache(&m, "symbolizer-names", t->sym.string_memory, 0);
 	add_cache(&m, "symbolizer-processes", t->sym.process_memory, 0);
 	add_cache(&m, "kernel-symbols", t->sym.kernel_memory, 0);
+	add_cache(&m, "unwinder", t->sym.unwind_memory, 0);
 	add_cache(&m, "pending-stacks", t->pending_memory, t->early_flushes);
 	add_cache(&m, "session", t->session_memory, 0);
 	m.memory_trims = t->memory_trims;

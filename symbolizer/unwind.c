@@ -126,9 +126,14 @@ static void remember(struct unwind_ctx *c, struct sym_binary *bin, uint64_t bias
  * libunwind's cache of 128 register states: 26,960 bytes as Debian's
  * libunwind 1.6 allocates an address space (mallinfo2 around
  * unw_create_addr_space), created on first use, never freed: at most
- * 431 KB per unwinding thread, not counted in the symbolizer's memory.
+ * 431 KB per unwinding thread, counted in sym_stats.unwind_memory (the
+ * process's address spaces times that figure).
  */
 #define ADDR_SPACES 16
+#define ADDR_SPACE_BYTES 26960
+
+/* Address spaces created by every thread, for sym_unwind__memory. */
+static _Atomic uint64_t spaces_created;
 
 struct addr_space {
 	unw_addr_space_t as;
@@ -389,6 +394,7 @@ static unw_addr_space_t get_addr_space(const struct sym_session *s, pid_t pid)
 		a->as = unw_create_addr_space(&accessors, 0);
 		if (!a->as)
 			return NULL;
+		spaces_created++;
 		unw_set_caching_policy(a->as, UNW_CACHE_GLOBAL);
 	}
 	a->s = s;
@@ -396,6 +402,11 @@ static unw_addr_space_t get_addr_space(const struct sym_session *s, pid_t pid)
 found:
 	a->used = ++spaces_clock;
 	return a->as;
+}
+
+uint64_t sym_unwind__memory(void)
+{
+	return spaces_created * ADDR_SPACE_BYTES;
 }
 
 void sym_unwind__forget(const struct sym_session *s, pid_t pid)
