@@ -456,9 +456,6 @@ int sampler__open(const struct sampler_options *opts,
 		bpf_map__set_max_entries(s->skel->maps.stacks1, se);
 		bpf_map__set_max_entries(s->skel->maps.counts0, ce);
 		bpf_map__set_max_entries(s->skel->maps.counts1, ce);
-		/* One DWARF scratch slot per CPU; only DWARF modes need them. */
-		bpf_map__set_max_entries(s->skel->maps.dwarf_buf,
-					 opts->unwind == SAMPLER_UNWIND_FP ? 1 : ncpus);
 	}
 
 	err = profile_bpf__load(s->skel);
@@ -764,12 +761,23 @@ out:
 	return delivered;
 }
 
+/* After a change to proc_unwind or py_procs: the programs' per-CPU caches
+ * of them (ember_cpu_state) look them up again. After the map update, so
+ * a program that read the old generation reads the maps again. */
+static void proc_changed(struct sampler *s)
+{
+	__atomic_fetch_add(&s->skel->bss->proc_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 int sampler__set_unwind(struct sampler *s, pid_t tgid, enum sampler_unwind mode)
 {
 	__u32 key = tgid;
 	__u8 v = mode == SAMPLER_UNWIND_DWARF ? EMBER_UNWIND_DWARF : EMBER_UNWIND_FP;
+	int err;
 
-	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key, &v, BPF_ANY);
+	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key, &v, BPF_ANY);
+	proc_changed(s);
+	return err;
 }
 
 int sampler__set_exe_unwind(struct sampler *s, uint64_t st_dev, uint64_t st_ino,
@@ -790,6 +798,7 @@ void sampler__forget_unwind(struct sampler *s, pid_t tgid)
 	__u32 key = tgid;
 
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key);
+	proc_changed(s);
 }
 
 int sampler__set_python(struct sampler *s, pid_t tgid, uint64_t runtime,
@@ -811,6 +820,7 @@ int sampler__set_python(struct sampler *s, pid_t tgid, uint64_t runtime,
 	    !off->code_size || off->code_size >= EMBER_PY_READ_MAX || !runtime || !code_type)
 		return -EINVAL;
 	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_procs), &key, &v, BPF_ANY);
+	proc_changed(s);
 	if (err)
 		return err == -E2BIG ? -ENOSPC : err;
 	return 0;
@@ -821,6 +831,7 @@ void sampler__forget_python(struct sampler *s, pid_t tgid)
 	__u32 key = tgid;
 
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &key);
+	proc_changed(s);
 }
 
 void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__COUNT])
