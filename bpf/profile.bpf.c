@@ -42,6 +42,9 @@ const volatile __u32 snapshot_size = EMBER_DEFAULT_SNAPSHOT;
 /* Time the parts of on_sample (enum ember_path); off: no cost at all (the
  * verifier drops the code). */
 const volatile __u32 path_stats = 0;
+/* Samples waiting in the ring buffer beyond this many bytes wake user
+ * space at once: a quarter of the ring (user space sizes it). */
+const volatile __u64 wakeup_bytes = EMBER_DEFAULT_RING_BYTES / 4;
 
 /* Written by user space through the mmapped .bss. */
 __u32 active_set = 0;
@@ -115,9 +118,10 @@ struct {
 	__uint(max_entries, 32768);
 } announced SEC(".maps");
 
+/* Sized by user space for the sampling rate (ember_ring_bytes()). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, EMBER_DEFAULT_RING_BYTES);
 } events SEC(".maps");
 
 /* Updating this map from user space waits for an RCU grace period. */
@@ -151,15 +155,15 @@ static __always_inline struct ember_cpu_state *get_cpu_state(void)
 /*
  * Samples in the ring buffer do not wake user space one by one: a wakeup
  * per sample would preempt the profiled program for each of them. User
- * space polls at least every 50 ms; a ring buffer a quarter full wakes it
- * at once.
+ * space polls at least every 50 ms; a ring buffer a quarter full
+ * (wakeup_bytes) wakes it at once.
  */
 static __always_inline __u64 sample_wakeup_flags(void)
 {
 	/* Forced: the default (adaptive) wakeup only fires when the consumer
 	 * has caught up, which it has not while it sleeps. */
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > (1 << 20) ? BPF_RB_FORCE_WAKEUP
-									: BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									    : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void stat_inc(struct ember_cpu_state *st, __u32 idx)

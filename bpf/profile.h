@@ -46,6 +46,15 @@ struct ember_file_key {
 #define EMBER_DEFAULT_STACK_ENTRIES 8192
 #define EMBER_DEFAULT_COUNTS_ENTRIES 16384
 
+/* The ring buffer: at least a second of the samples that can go through
+ * it at the sampling rate (stack snapshots, or slow-path samples in
+ * frame-pointer mode), a power of two within these bounds. Its pages are
+ * mapped into user space twice (the kernel's wrap-around view), all of
+ * them at once: every byte of it counts twice in the profiler's RSS. */
+#define EMBER_MIN_RING_BYTES (1u << 20)
+#define EMBER_DEFAULT_RING_BYTES (4u << 20)   /* the largest */
+#define EMBER_RING_SECONDS 1
+
 /* User registers in DWARF x86_64 numbering: rax rdx rcx rbx rsi rdi rbp
  * rsp r8..r15 rip. */
 #define EMBER_NUM_REGS 17
