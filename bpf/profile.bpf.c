@@ -395,6 +395,8 @@ static __always_inline __u64 readable_stack(struct ember_cpu_state *st, __u32 ti
  * stack (a copy into a scratch buffer, then into the ring, cost a second
  * copy per sample); a stack that ends sooner leaves the rest of the
  * record unused (stack_len says how much holds stack). */
+#define DWARF_HDR offsetof(struct ember_ev_dwarf_sample, stack)
+
 static __noinline void send_dwarf(struct bpf_perf_event_data *ctx,
 				  struct task_struct *task,
 				  const struct ember_count_key *key, __u32 py_seq)
@@ -407,10 +409,21 @@ static __noinline void send_dwarf(struct bpf_perf_event_data *ctx,
 
 	if (!regs || !st)
 		return;
-	/* A constant the verifier knows (read-only data), at most
-	 * EMBER_MAX_SNAPSHOT (user space checks). */
-	e = bpf_ringbuf_reserve(&events, offsetof(struct ember_ev_dwarf_sample, stack) +
-					 snapshot_size, 0);
+	sp = regs->sp;
+	len = readable_stack(st, key->tid, sp, snapshot_size);
+	if (len > snapshot_size)
+		len = snapshot_size;
+	/* Room for the stack there is, in one of three sizes (a reservation
+	 * takes a size the verifier knows: snapshot_size is read-only data,
+	 * at most EMBER_MAX_SNAPSHOT): a short stack does not take a whole
+	 * snapshot's room in the ring, which a busy host's short-lived
+	 * programs filled three times as fast. */
+	if (len <= 2048)
+		e = bpf_ringbuf_reserve(&events, DWARF_HDR + 2048, 0);
+	else if (len <= 4096)
+		e = bpf_ringbuf_reserve(&events, DWARF_HDR + 4096, 0);
+	else
+		e = bpf_ringbuf_reserve(&events, DWARF_HDR + snapshot_size, 0);
 	if (!e) {
 		stat_inc(st, EMBER_STAT_DROP_DWARF_RINGBUF);
 		return;
@@ -441,10 +454,6 @@ static __noinline void send_dwarf(struct bpf_perf_event_data *ctx,
 	n = in_user_mode(ctx) ? -1 : bpf_get_stack(ctx, e->kips, sizeof(e->kips), 0);
 	e->kstack_len = n > 0 ? n / sizeof(__u64) : -1;
 
-	sp = regs->sp;
-	len = readable_stack(st, key->tid, sp, snapshot_size);
-	if (len > snapshot_size)
-		len = snapshot_size;
 	if (bpf_probe_read_user(e->stack, len, (void *)sp)) {
 		/* Unmapped since (or a stale end): none of it. */
 		st->stack_tid = 0;
