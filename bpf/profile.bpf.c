@@ -692,7 +692,6 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
-	__sync_fetch_and_add(&proc_gen, 1);
 	py_forget(tgid);
 	/* A new image: the old one's unwinding choice no longer applies; a
 	 * binary seen before brings its own, and user space has nothing to
@@ -710,6 +709,11 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 			bpf_map_delete_elem(&proc_unwind, &tgid);
 	}
 	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), flags);
+	/* Last, after every map a sample reads was changed: a sample taken
+	 * in between (a tracing program can be interrupted by the sampling
+	 * one) must not cache the old image's facts under the new
+	 * generation. */
+	__sync_fetch_and_add(&proc_gen, 1);
 	return 0;
 }
 
@@ -724,10 +728,11 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		return 0;
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
-	/* Its tgid may be reused by a process that never execs. */
-	__sync_fetch_and_add(&proc_gen, 1);
 	bpf_map_delete_elem(&announced, &tgid);
 	py_forget(tgid);
+	/* After the maps (see on_exec): its tgid may be reused by a process
+	 * that never execs. */
+	__sync_fetch_and_add(&proc_gen, 1);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(get_cpu_state(), EMBER_STAT_EVENT_LOST);
