@@ -118,7 +118,7 @@ struct {
 	__uint(max_entries, 32768);
 } announced SEC(".maps");
 
-/* Sized by user space for the sampling rate (ember_ring_bytes()). */
+/* Sized by user space for the sampling rate (ring_bytes() in sampler.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, EMBER_DEFAULT_RING_BYTES);
