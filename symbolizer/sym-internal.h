@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sym-internal.h — private interfaces between the files of the symbolizer
- * module: a small hash table and string interner (hash.c), the per-binary ELF
+ * module: the string interner (strings.c), the per-binary ELF
  * object (elf.c, its debug files found by debugfile.c, the libelf helpers
  * of elf-sections.c), /proc/PID/maps parsing (maps.c), kallsyms (kernel.c),
  * the DWARF reader (dwarf*.c), and what the unwinder (unwind.c) and the
@@ -19,44 +19,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "map.h"
 #include "symbolizer.h"
 
-/* ---- hash.c: open-addressing table of (hash, pointer) ---------------- */
-
-/*
- * The table stores pointers under a 64-bit hash; equality is decided by the
- * caller's callback, so one table type serves pids, file identities,
- * build-ids and strings. Values must not be NULL.
- */
-typedef bool (*sym_htab_eq_fn)(const void *value, const void *key);
-
-struct sym_htab_slot {
-	uint64_t hash;
-	void *value;
-};
-
-struct sym_htab {
-	struct sym_htab_slot *slots;
-	size_t cap;    /* power of two, or 0 */
-	size_t used;   /* live values plus tombstones */
-	size_t count;  /* live values */
-};
-
-void *sym_htab__find(const struct sym_htab *t, uint64_t hash,
-		     sym_htab_eq_fn eq, const void *key);
-/* Returns 0 or -ENOMEM. Does not check for an existing equal value. */
-int sym_htab__insert(struct sym_htab *t, uint64_t hash, void *value);
-/* Removes and returns the matching value, or NULL. */
-void *sym_htab__remove(struct sym_htab *t, uint64_t hash,
-		       sym_htab_eq_fn eq, const void *key);
-/* Removes every value for which pred(value, arg) is true, passing it to
- * fn (may be NULL). */
-void sym_htab__remove_if(struct sym_htab *t, bool (*pred)(const void *value, const void *arg),
-			 const void *arg, void (*fn)(void *value));
-/* Iteration: *pos starts at 0; returns the next value, or NULL at the end. */
-void *sym_htab__next(const struct sym_htab *t, size_t *pos);
-/* Calls fn on every value (e.g. to free them); the table is then emptied. */
-void sym_htab__fini(struct sym_htab *t, void (*fn)(void *value));
+/* ---- strings.c: interned strings, sorted tables ------------------------ */
 
 /*
  * For an array of n elements of elem_size bytes sorted by a leading uint64_t
@@ -66,9 +32,17 @@ void sym_htab__fini(struct sym_htab *t, void (*fn)(void *value));
 size_t sym_sorted__count_le(const void *base, size_t n, size_t elem_size,
 			    uint64_t key);
 
-/* Strings interned in arena chunks; pointers stay valid until fini. */
+/* Strings interned, each copied once into arena chunks; pointers stay
+ * valid until fini. A zeroed struct is empty. (Its own table, not a
+ * common_map: see strings.c.) */
+struct sym_string_slot {
+	uint64_t hash;
+	const char *s;  /* NULL: empty */
+};
+
 struct sym_strings {
-	struct sym_htab tab;
+	struct sym_string_slot *slots;
+	size_t cap, n;
 	struct sym_chunk *chunks;
 	size_t bytes;  /* total interned bytes, for bounding memory */
 };
