@@ -36,10 +36,24 @@
  * server on a loopback address therefore answers only requests whose Host
  * is a loopback name or address (or a name given with --allow-host), and
  * refuses the others with 421 before any handler runs.
+ *
+ * Invariants (asserted where they change):
+ * - the queue: qhead is NULL exactly when qtail is and queued is 0;
+ *   queued never exceeds QUEUE_MAX; a job is in the queue at most once
+ *   (its next is NULL when it goes in).
+ * - a job is answered once: done is set by the one query thread that
+ *   took it, after which only libmicrohttpd touches the job (resumed
+ *   connection, send_reply, on_completed frees it).
+ * - the budget: a query reserves query_bytes before it runs and
+ *   releases exactly that; an answer holds its length until it is sent
+ *   (limits.c keeps used <= budget).
+ * - handles: a store_db is used only by the query thread that opened it
+ *   (thread-local key), never by libmicrohttpd's thread.
  */
 #include "web.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -809,6 +823,9 @@ static bool enqueue(struct web_server *srv, struct MHD_Connection *c, struct job
 		return false;
 	}
 	/* suspended before any query thread can resume it */
+	assert(!job->next && !job->done);
+	assert((srv->qhead == NULL) == (srv->qtail == NULL) &&
+	       (srv->qhead == NULL) == (srv->queued == 0));
 	job->conn = c;
 	MHD_suspend_connection(c);
 	if (srv->qtail)
@@ -855,10 +872,13 @@ static void *query_main(void *arg)
 			pthread_mutex_unlock(&srv->qlock);
 			break;
 		}
+		assert(srv->queued > 0 && srv->queued <= QUEUE_MAX && !job->done);
 		srv->qhead = job->next;
 		if (!srv->qhead)
 			srv->qtail = NULL;
+		job->next = NULL;
 		srv->queued--;
+		assert((srv->qhead == NULL) == (srv->queued == 0));
 		stopping = srv->stopping;
 		pthread_mutex_unlock(&srv->qlock);
 
