@@ -466,37 +466,17 @@ static int rec_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 	return 0;
 }
 
-/* The recording's label sets, by id. */
-static int rec_sets(struct recording *r, sqlite3 *sql)
+/* The recording's label sets, by id, from the read cache (its texts
+ * live as long as the recording's handle). */
+static int rec_sets(struct recording *r)
 {
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = sqlite3_prepare_v2(sql, "SELECT l.id, h.text, p.text, l.pid, t.text, l.tid, "
-				"l.cgroup_id, e.text FROM label_sets l "
-				"LEFT JOIN strings h ON h.id = l.host "
-				"LEFT JOIN strings p ON p.id = l.process "
-				"LEFT JOIN strings t ON t.id = l.thread "
-				"LEFT JOIN strings e ON e.id = l.extra ORDER BY l.id",
-				-1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return -EIO;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-
-		if (store_fit((void **)&r->sets, &r->n_sets, sizeof(*r->sets), id) < 0)
-			break;
-		r->sets[id].l = (struct store_labels){
-			.host = dup_col(st, 1), .process = dup_col(st, 2),
-			.pid = (uint32_t)sqlite3_column_int64(st, 3),
-			.thread = dup_col(st, 4),
-			.tid = (uint32_t)sqlite3_column_int64(st, 5),
-			.cgroup_id = (uint64_t)sqlite3_column_int64(st, 6),
-			.extra = dup_col(st, 7),
-		};
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -EIO;
+	r->n_sets = (size_t)r->cache->max_set + 1;
+	r->sets = calloc(r->n_sets, sizeof(*r->sets));
+	if (!r->sets)
+		return -ENOMEM;
+	for (size_t id = 1; id < r->n_sets; id++)
+		store_cache__labels(r->cache, (int64_t)id, &r->sets[id].l);
+	return 0;
 }
 
 static int cmp_cov(const void *a, const void *b)
@@ -623,8 +603,8 @@ static int rec_load(const char *path, struct recording *r)
 	}
 	s = store_sqlite__of(r->db);
 	if ((err = store_cache__read_begin(s, &r->cache)) < 0 ||
-	    (err = store_block__scan(s, NULL, rec_entry, r)) < 0 ||
-	    (err = rec_sets(r, s->sql)) < 0 || (err = rec_coverage(r, s->sql)) < 0) {
+	    (err = store_block__scan(s, NULL, NULL, rec_entry, r)) < 0 ||
+	    (err = rec_sets(r)) < 0 || (err = rec_coverage(r, s->sql)) < 0) {
 		fprintf(stderr, "cannot read the recording %s: %s\n", path,
 			store_db__errmsg(r->db));
 		return -1;
