@@ -233,8 +233,8 @@ static int cache_labels(void *ctx, const struct store_row *row)
 static int sync_caches(struct store_sqlite *db)
 {
 	struct store_writer *w = db->writer;
+	int64_t g, labels_after;
 	char *gen = NULL;
-	int64_t g;
 	int r;
 
 	r = store_sqlite__get_meta(&db->base, "gc_generation", &gen);
@@ -246,12 +246,22 @@ static int sync_caches(struct store_sqlite *db)
 		drop_caches(db->writer);
 		w->mirror_generation = g;
 	}
+	/* Label sets: a first load reads the newest two generations' worth
+	 * (what the generations would keep of all of them). */
+	labels_after = w->max_label;
+	if (!labels_after) {
+		r = store_sql__query_int(db, "SELECT coalesce(max(last), 0) FROM label_chunks",
+					 &labels_after);
+		if (r < 0)
+			return r;
+		labels_after = MAX(labels_after - 2 * (int64_t)STORE_LABELS_GENERATION, 0);
+	}
 	if ((r = load_strings(db)) < 0 ||
 	    (r = load_packed(db, CACHE_FUNCTION, STORE_PACKED_FUNCTIONS, 3)) < 0 ||
 	    (r = load_packed(db, CACHE_FRAME, STORE_PACKED_FRAMES, 5)) < 0 ||
 	    (r = store_packed__load(db, STORE_PACKED_NODES, w->max_node,
 				    index_node, w)) < 0 ||
-	    (r = store_packed__load(db, STORE_PACKED_LABELS, w->max_label,
+	    (r = store_packed__load(db, STORE_PACKED_LABELS, labels_after,
 				    cache_labels, w)) < 0)
 		return r;
 	w->mirror_valid = true;

@@ -115,6 +115,25 @@ static void label_sets(const char *dir)
 		if (!strcmp(v[i].value, "100000"))
 			CHECK_U64(v[i].samples, 7);
 	store_label_values_free(v, n);
+	/* A writer's restart loads the newest two generations' worth of
+	 * label sets: one of the last processes is found, the first label
+	 * set (the oldest id, though in use) is written again. */
+	store_db__close(db);
+	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &db), 0);
+	CHECK_RC(store_db__begin(db, 1210, 10), 0);
+	{
+		struct store_labels l = proc(239999, "as");
+
+		CHECK_RC(add_folded(db, &l, "main;b", STORE_FRAME_USER, 0, 1), 0);
+	}
+	CHECK_RC(store_db__commit(db), 0);
+	CHECK_U64(query_int(db, "SELECT sum(n) FROM label_chunks"), 2 + 140000 + 1);
+	CHECK_RC(store_db__begin(db, 1220, 10), 0);
+	CHECK_RC(add_folded(db, &keep, "main;a", STORE_FRAME_USER, 0, 1), 0);
+	CHECK_RC(store_db__commit(db), 0);
+	CHECK_U64(query_int(db, "SELECT sum(n) FROM label_chunks"), 2 + 140000 + 2);
+	CHECK_U64(filtered(db, "pid=7,thread=make"), 17);
+	CHECK_U64(filtered(db, "pid=239999"), 3);
 
 	/* Retention collects the label sets no block uses and the strings
 	 * only they named; the others read as before. */
