@@ -541,6 +541,11 @@ void session__set_store(struct session *s, struct store_db *db)
 	s->db = db;
 }
 
+const char *session__host(const struct session *s)
+{
+	return s->host;
+}
+
 void session__set_extra_labels(struct session *s, const char *labels)
 {
 	s->opts.extra_labels = labels;

@@ -122,6 +122,10 @@ void session__set_store(struct session *s, struct store_db *db);
  * give each part of a recording its labels, flush before the change. */
 void session__set_extra_labels(struct session *s, const char *labels);
 
+/* The host label the session's samples carry (--host, else the host's
+ * name); borrowed from s. */
+const char *session__host(const struct session *s);
+
 /* Detach everything. Does not flush. NULL is fine. */
 void session__free(struct session *s);
 
