@@ -82,6 +82,7 @@ struct sampler {
 	const struct sampler_callbacks *cb;
 	void *cb_ctx;
 	int cb_err;
+	bool in_ring;  /* inside ring_buffer__poll/consume: no nesting */
 	uint64_t dwarf_unhandled;
 	struct py_pending *py_pending;  /* n_possible_cpus slots, on first use */
 	uint64_t py_unmatched;          /* samples whose Python record was
@@ -588,6 +589,7 @@ int sampler__poll(struct sampler *s, int timeout_ms,
 	int n;
 
 	begin_callbacks(s, cb, ctx);
+	s->in_ring = true;
 	n = ring_buffer__poll(s->rb, timeout_ms);
 	/* Samples do not wake us one by one (see profile.bpf.c): take what
 	 * arrived quietly, also when the wait timed out. */
@@ -596,10 +598,31 @@ int sampler__poll(struct sampler *s, int timeout_ms,
 
 		n = m < 0 ? m : n + m;
 	}
+	s->in_ring = false;
 	s->cb = NULL;
 	if (s->cb_err)
 		return s->cb_err;
 	return n;
+}
+
+int sampler__consume(struct sampler *s, const struct sampler_callbacks *cb, void *ctx)
+{
+	const struct sampler_callbacks *cb0 = s->cb;
+	void *ctx0 = s->cb_ctx;
+	int err0 = s->cb_err, n, err;
+
+	if (s->in_ring)
+		return 0;
+	begin_callbacks(s, cb, ctx);
+	s->in_ring = true;
+	n = ring_buffer__consume(s->rb);
+	s->in_ring = false;
+	err = s->cb_err;
+	/* Back to the drain (or poll) this was called from. */
+	s->cb = cb0;
+	s->cb_ctx = ctx0;
+	s->cb_err = err0;
+	return err ? err : n;
 }
 
 /* Wait until no program run can still be using the old map set. */
@@ -710,7 +733,9 @@ int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
 		goto out;
 	/* Every record a program wrote before the flip is in the ring buffer
 	 * now: deliver them with this drain. */
+	s->in_ring = true;
 	ring_buffer__consume(s->rb);
+	s->in_ring = false;
 
 	counts_fd = bpf_map__fd(old ? s->skel->maps.counts1 : s->skel->maps.counts0);
 	stacks_fd = bpf_map__fd(old ? s->skel->maps.stacks1 : s->skel->maps.stacks0);

@@ -145,7 +145,10 @@ int session__run_once(struct session *s, int timeout_ms);
 /* Stop sampling before the final flush, so it holds every sample. */
 void session__stop(struct session *s);
 
-/* Drain and write now (the final flush). Returns 0 or -errno. */
+/* Drain and write now (the final flush, or a run's end): every sample
+ * queued is written in it (unlike the loop's flushes, it does not read
+ * the ring buffer into the next flush while it writes). Returns 0 or
+ * -errno. */
 int session__flush(struct session *s);
 
 /* Samples lost, all reasons: in the kernel and when writing. */

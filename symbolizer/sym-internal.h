@@ -573,7 +573,8 @@ int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
 /* process.c: reads the unwinder asked for that nothing could serve. */
 void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
 
-/* unwind.c: drop libunwind's cached frames of pid (exit, exec, forget). */
+/* unwind.c: drop libunwind's cached frames of pid (exit, exec, a new
+ * snapshot, forget), or of every process of s when pid is 0 (s ends). */
 void sym_unwind__forget(const struct sym_session *s, pid_t pid);
 
 /* ---- process.c, for python.c --------------------------------------------- */

@@ -167,6 +167,7 @@ void sym_session__free(struct sym_session *s)
 {
 	if (!s)
 		return;
+	sym_unwind__forget(s, 0);
 	sym_binary__close_root(s);
 	sym_processes__fini(s);
 	sym_binaries__fini(s);
