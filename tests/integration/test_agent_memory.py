@@ -28,7 +28,10 @@ d = tmpdir()
 db = os.path.join(d, "agent.db")
 
 # 150 distinct binaries: copies of one program without its build-id, told
-# apart by file identity, so each is loaded (ELF and DWARF) on its own
+# apart by file identity, so each is loaded (ELF and DWARF) on its own.
+# Each child burns 40 ms, so that most are sampled at 49 Hz: the agent
+# loads a binary only for a process it sampled (with 10 ms, half of them
+# went unsampled and the binaries never passed the budget)
 copies = []
 for i in range(150):
     c = os.path.join(d, f"short{i}")
@@ -42,7 +45,7 @@ t0 = time.time()
 work, rss = [], []
 short_cpu = 0.0  # CPU time of the shortlived runs and copies (and their children)
 watch = w.FlushWatch(base)
-runner = subprocess.Popen(["sh", "-c", 'while [ $# -ge 2 ]; do "$1" --child 10 & "$2" --child 10; wait; '
+runner = subprocess.Popen(["sh", "-c", 'while [ $# -ge 2 ]; do "$1" --child 40 & "$2" --child 40; wait; '
                            'shift 2; sleep 0.5; done', "sh", *copies])
 
 
