@@ -34,7 +34,7 @@ int query_from_flags(const char *path, struct store_db *db, const char *from,
 		     struct store_query *q, struct store_filter **ret_filter)
 {
 	int64_t now = (int64_t)time(NULL);
-	struct store_summary *span = NULL;
+	int64_t first = 0, end = 0;
 	char *msg = NULL, b1[64], b2[64], b3[64], b4[64];
 	int err;
 
@@ -64,28 +64,27 @@ int query_from_flags(const char *path, struct store_db *db, const char *from,
 	if (!from && !to)
 		return 0;
 	/* A range that misses the recording entirely is a mistake worth
-	 * naming (a wrong day, a time zone), not an empty profile. */
-	err = store_db__summary(db, NULL, &span);
+	 * naming (a wrong day, a time zone), not an empty profile. The
+	 * range's span first, and the whole span only when it is empty: a
+	 * fleet store's whole span (or summary) reads every host's samples. */
+	err = store_db__span(db, q, &first, &end, NULL);
+	if (!err && end <= first) /* nothing in the range: where is the data? */
+		err = store_db__span(db, NULL, &first, &end, NULL);
+	else if (!err)
+		return 0;
 	if (err) {
 		cli_error("cannot read %s: %s (%s)", path, store_strerror(err), store_db__errmsg(db));
 		return err;
 	}
-	if (span->first_s || span->last_s) {
-		/* The last bucket lasts up to a flush interval; be generous. */
-		int64_t last_end = span->last_s + 3600;
-
-		if (q->to_s <= span->first_s || q->from_s > last_end) {
-			format_time(q->from_s == INT64_MIN ? span->first_s : q->from_s, b1, sizeof(b1));
-			format_time(q->to_s == INT64_MAX ? span->last_s : q->to_s, b2, sizeof(b2));
-			format_time(span->first_s, b3, sizeof(b3));
-			format_time(span->last_s, b4, sizeof(b4));
-			cli_error("the range %s .. %s is outside the recording in %s, "
-				  "which spans %s .. %s", b1, b2, path, b3, b4);
-			store_summary__free(span);
-			return -ERANGE;
-		}
+	if (end > first && (q->to_s <= first || q->from_s >= end)) {
+		format_time(q->from_s == INT64_MIN ? first : q->from_s, b1, sizeof(b1));
+		format_time(q->to_s == INT64_MAX ? end : q->to_s, b2, sizeof(b2));
+		format_time(first, b3, sizeof(b3));
+		format_time(end, b4, sizeof(b4));
+		cli_error("the range %s .. %s is outside the recording in %s, "
+			  "which spans %s .. %s", b1, b2, path, b3, b4);
+		return -ERANGE;
 	}
-	store_summary__free(span);
 	return 0;
 bad_time:
 	cli_error("%s", msg ? msg : "cannot read the time");

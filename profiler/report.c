@@ -321,14 +321,12 @@ static int print_coverage(struct store_db *db, FILE *out)
 }
 
 /* Samples the recording lost are not in the report: say so. Cheap: the
- * drops table, not the samples. */
+ * drops table (all of it: one step from 1970 on), not the samples. */
 static void note_drops(struct store_db *db, const char *path)
 {
-	int64_t first = 0, end = 0;
 	uint64_t lost = 0;
 
-	if (store_db__span(db, NULL, &first, &end, NULL) < 0 || end <= first ||
-	    store_db__drops_timeline(db, first, end - first, 1, &lost) < 0 || !lost)
+	if (store_db__drops_timeline(db, 0, INT64_MAX, 1, &lost) < 0 || !lost)
 		return;
 	cli_warn("%llu samples were lost while %s was recorded and are not in this "
 		 "report (per reason: ember serve --db %s, /api/v1/meta or /metrics)",
