@@ -45,7 +45,7 @@ EMBER_TEST_PACKAGES=(
 # system service, which the package installs but does not need running);
 # openssl makes the certificate of the HTTPS case.
 
-say() { printf '==> %s\n' "$*" >&2; }
+say() { printf '==> [%ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 ember_install() {

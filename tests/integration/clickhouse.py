@@ -112,6 +112,7 @@ class Server:
   <mark_cache_size>67108864</mark_cache_size>
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <max_concurrent_queries>50</max_concurrent_queries>
+  <keep_alive_timeout>1</keep_alive_timeout>
   <timezone>UTC</timezone>
   {query_log}
   {remote}

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""`ember agent` for about 75 s under a workload with process churn
+"""`ember agent` for about 55 s under a workload with process churn
 (shortlived: hundreds of fork+exec children; forker: forked children),
 with the API queried while it writes, then SIGTERM: every flush is in the
 file (one per --flush interval, no gap), nothing is lost (written + dropped
@@ -23,7 +23,7 @@ import webtest as w
 require_root()
 FLUSH = 3
 BUDGET_MB = 128
-DURATION = 75
+DURATION = 55
 WARM_FLUSHES = 6  # the RSS's warm-up: some 20 s on a quiet machine
 d = tmpdir()
 db = os.path.join(d, "agent.db")

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from embertest import *  # noqa: F401,F403
 
 FREQ = 999
-SECONDS = "3"
+SECONDS = "2"
 
 # Real frames (not inlined) after main, by hot function; names reduced to
 # their base name (see base_name) so that the test holds whichever way
