@@ -29,13 +29,11 @@ static void format_time(int64_t t, char *buf, size_t size)
 		snprintf(buf, size, "%lld", (long long)t);
 }
 
-int query_from_flags(const char *path, struct store_db *db, const char *from,
-		     const char *to, const char *filter, const char *prefix,
-		     struct store_query *q, struct store_filter **ret_filter)
+int query_from_flags(const char *from, const char *to, const char *filter,
+		     const char *prefix, struct store_query *q, struct store_filter **ret_filter)
 {
 	int64_t now = (int64_t)time(NULL);
-	int64_t first = 0, end = 0;
-	char *msg = NULL, b1[64], b2[64], b3[64], b4[64];
+	char *msg = NULL, b1[64], b2[64];
 	int err;
 
 	store_query_init(q);
@@ -61,17 +59,22 @@ int query_from_flags(const char *path, struct store_db *db, const char *from,
 		}
 		q->filter = *ret_filter;
 	}
-	if (!from && !to)
+	return 0;
+bad_time:
+	cli_error("%s", msg ? msg : "cannot read the time");
+	free(msg);
+	return -EINVAL;
+}
+
+int query_check_range(const char *path, struct store_db *db, const struct store_query *q)
+{
+	char b1[64], b2[64], b3[64], b4[64];
+	int64_t first = 0, end = 0;
+	int err;
+
+	if (q->from_s == INT64_MIN && q->to_s == INT64_MAX)
 		return 0;
-	/* A range that misses the recording entirely is a mistake worth
-	 * naming (a wrong day, a time zone), not an empty profile. The
-	 * range's span first, and the whole span only when it is empty: a
-	 * fleet store's whole span (or summary) reads every host's samples. */
-	err = store_db__span(db, q, &first, &end, NULL);
-	if (!err && end <= first) /* nothing in the range: where is the data? */
-		err = store_db__span(db, NULL, &first, &end, NULL);
-	else if (!err)
-		return 0;
+	err = store_db__span(db, NULL, &first, &end, NULL);
 	if (err) {
 		cli_error("cannot read %s: %s (%s)", path, store_strerror(err), store_db__errmsg(db));
 		return err;
@@ -86,10 +89,6 @@ int query_from_flags(const char *path, struct store_db *db, const char *from,
 		return -ERANGE;
 	}
 	return 0;
-bad_time:
-	cli_error("%s", msg ? msg : "cannot read the time");
-	free(msg);
-	return -EINVAL;
 }
 
 

@@ -376,10 +376,9 @@ int cmd_report(int argc, char **argv)
 			 a.path, !strcmp(status, "recording") ? "still being written or was interrupted" : status);
 	free(status);
 
-	err = query_from_flags(a.path, db, a.from, a.to, a.filter, "", &q, &filter);
+	err = query_from_flags(a.from, a.to, a.filter, "", &q, &filter);
 	if (err) {
-		/* Text that does not parse is a usage error; a range
-		 * that misses the recording is about this file. */
+		/* text that does not parse is a usage error */
 		ret = err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
@@ -389,6 +388,10 @@ int cmd_report(int argc, char **argv)
 			  store_db__errmsg(db));
 		goto out;
 	}
+	/* (a range that misses the recording is about this file) */
+	if ((store_tree__size(tree) <= 1 || store_tree__node(tree, 0)->total == 0) &&
+	    query_check_range(a.path, db, &q))
+		goto out;
 	if (store_tree__size(tree) <= 1 || store_tree__node(tree, 0)->total == 0)
 		cli_warn("%s holds no samples%s", a.path,
 			 a.filter || a.from || a.to ? " in the given range and filter" : "");
