@@ -255,7 +255,8 @@ def single(name="single", tls=False, folder=None, query_log=False):
     in system.query_log (read rows and bytes, duration)."""
     s = Server(name, tls, folder, query_log)
     _servers.append(s)
-    return s.start()
+    # (a kept folder may hold a large fleet, whose parts take a while to load)
+    return s.start(timeout=600 if folder else 60)
 
 
 def cluster(n=2):
