@@ -606,7 +606,7 @@ static void cache_free(struct ch_cache *c)
 /* text interned in the cache (NULL and "" stay NULL when empty_null). */
 static int cache_text(struct ch_cache *c, const char *text, bool empty_null, const char **ret)
 {
-	size_t len;
+	size_t len, n;
 	const void *key;
 	int r;
 
@@ -615,10 +615,12 @@ static int cache_text(struct ch_cache *c, const char *text, bool empty_null, con
 		return 0;
 	}
 	len = strlen(text);
+	n = store_map__size(&c->texts);
 	r = store_map__put(&c->texts, text, len, 0, &key);
 	if (r < 0)
 		return r;
-	c->bytes += len + 1 + 16;
+	if (store_map__size(&c->texts) > n) /* (counted once: when new) */
+		c->bytes += len + 1 + 16;
 	*ret = key;
 	return 0;
 }
