@@ -450,7 +450,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot create %s\n", path);
 		return 1;
 	}
-	if (queue && store_db__ship_enable(db, 0) < 0)
+	if (queue && store_db__ship_enable(db, "bench-host", 0) < 0)
 		goto fail;
 	{
 		unsigned per_flush = cpus * hz * FLUSH_S;

@@ -42,12 +42,17 @@ const volatile __u32 snapshot_size = EMBER_DEFAULT_SNAPSHOT;
 /* Time the parts of on_sample (enum ember_path); off: no cost at all (the
  * verifier drops the code). */
 const volatile __u32 path_stats = 0;
+/* Samples waiting in the ring buffer beyond this many bytes wake user
+ * space at once: a quarter of the ring (user space sizes it). */
+const volatile __u64 wakeup_bytes = EMBER_DEFAULT_RING_BYTES / 4;
 
 /* Written by user space through the mmapped .bss. */
 __u32 active_set = 0;
 
-/* Bumped at every exec: invalidates the per-CPU "last announced" caches. */
-__u64 exec_gen = 0;
+/* Bumped at every exec and exit, and by user space after it changes
+ * proc_unwind or py_procs: the per-CPU caches of what a process's samples
+ * need (ember_cpu_state) are then looked up again. */
+__u64 proc_gen = 0;
 
 typedef __u64 stack_trace_t[EMBER_MAX_STACK_DEPTH];
 
@@ -104,23 +109,6 @@ struct {
 	__uint(max_entries, 16384);
 } exe_unwind SEC(".maps");
 
-/* Scratch space for one DWARF sample per CPU, indexed by CPU number (a
- * per-CPU array cannot hold values above 32 KB; sampling programs do not
- * nest on a CPU, so each slot has one user at a time). The extra page lets
- * the verifier accept a masked offset plus a chunk of up to one page.
- * max_entries is set to the number of possible CPUs by user space. */
-struct dwarf_scratch {
-	struct ember_ev_dwarf_sample ev;
-	__u8 slack[4096];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__type(key, __u32);
-	__type(value, struct dwarf_scratch);
-	__uint(max_entries, 1);
-} dwarf_buf SEC(".maps");
-
 /* tgids already announced to user space. LRU: a forgotten tgid is simply
  * announced again, which only costs a redundant snapshot. */
 struct {
@@ -130,9 +118,10 @@ struct {
 	__uint(max_entries, 32768);
 } announced SEC(".maps");
 
+/* Sized by user space for the sampling rate (ring_bytes() in sampler.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, EMBER_DEFAULT_RING_BYTES);
 } events SEC(".maps");
 
 /* Updating this map from user space waits for an RCU grace period. */
@@ -166,21 +155,19 @@ static __always_inline struct ember_cpu_state *get_cpu_state(void)
 /*
  * Samples in the ring buffer do not wake user space one by one: a wakeup
  * per sample would preempt the profiled program for each of them. User
- * space polls at least every 50 ms; a ring buffer a quarter full wakes it
- * at once.
+ * space polls at least every 50 ms; a ring buffer a quarter full
+ * (wakeup_bytes) wakes it at once.
  */
 static __always_inline __u64 sample_wakeup_flags(void)
 {
 	/* Forced: the default (adaptive) wakeup only fires when the consumer
 	 * has caught up, which it has not while it sleeps. */
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > (1 << 20) ? BPF_RB_FORCE_WAKEUP
-									: BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									    : BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void stat_inc(__u32 idx)
+static __always_inline void stat_inc(struct ember_cpu_state *st, __u32 idx)
 {
-	struct ember_cpu_state *st = get_cpu_state();
-
 	if (st && idx < EMBER_STAT__COUNT)
 		st->stats[idx] += 1;
 }
@@ -214,18 +201,18 @@ static __always_inline bool is_tracked(__u32 tgid)
  * announces it again, by which time the dynamic loader has usually mapped
  * the libraries.
  */
-static __always_inline void announce(__u32 tgid, __u32 parent, __u32 flags)
+static __noinline bool announce(__u32 tgid, __u32 parent, __u32 flags)
 {
 	struct ember_ev_process *e;
 	__u32 exec = flags & EMBER_PROC_EXEC;
 	__u8 one = 1;
 
 	if (!exec && bpf_map_lookup_elem(&announced, &tgid))
-		return;
+		return true;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(EMBER_STAT_EVENT_LOST);
-		return; /* not marked announced: the next sample tries again */
+		stat_inc(get_cpu_state(), EMBER_STAT_EVENT_LOST);
+		return false; /* not marked announced: the next sample tries again */
 	}
 	e->h.type = EMBER_EV_PROCESS;
 	e->h.tgid = tgid;
@@ -244,9 +231,19 @@ static __always_inline void announce(__u32 tgid, __u32 parent, __u32 flags)
 		bpf_map_delete_elem(&announced, &tgid);
 	else
 		bpf_map_update_elem(&announced, &tgid, &one, BPF_ANY);
+	return true;
 }
 
 #include "python.bpf.h"
+
+/* The sample interrupted user code: there is no kernel stack to walk
+ * (asking for it costs a helper call and the kernel's callchain setup,
+ * to learn -EFAULT), and the interrupted registers are the user ones. */
+static __always_inline bool in_user_mode(struct bpf_perf_event_data *ctx)
+{
+	/* A whole-word load: the context allows no narrower one here. */
+	return *(volatile __u64 *)&ctx->regs.cs & 3;
+}
 
 static __always_inline void fill_names(struct task_struct *task, char *comm,
 				       char *pcomm)
@@ -255,18 +252,22 @@ static __always_inline void fill_names(struct task_struct *task, char *comm,
 	BPF_CORE_READ_STR_INTO((char(*)[EMBER_COMM_LEN])pcomm, task, group_leader, comm);
 }
 
-/* The slow path: the whole sample goes to user space through the ring. */
-static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
-				     struct task_struct *task,
-				     const struct ember_count_key *key,
-				     bool want_user, __u32 py_seq)
+/* The slow path: the whole sample goes to user space through the ring.
+ * Not inlined, as the other paths only some samples take (send_dwarf,
+ * announce, py_walk): the code every sample runs stays short and in one
+ * piece, which counts at 99 Hz, where each sample finds the caches cold. */
+static __noinline void send_raw(struct bpf_perf_event_data *ctx,
+				struct task_struct *task,
+				const struct ember_count_key *key,
+				bool want_user, __u32 py_seq)
 {
+	struct ember_cpu_state *st = get_cpu_state();
 	struct ember_ev_raw_sample *e;
 	long n;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(EMBER_STAT_DROP_RINGBUF_FULL);
+		stat_inc(st, EMBER_STAT_DROP_RINGBUF_FULL);
 		return;
 	}
 	e->h.type = EMBER_EV_RAW_SAMPLE;
@@ -278,7 +279,7 @@ static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
 	e->top_ra[1] = key->top_ra[1];
 	fill_names(task, e->comm, e->pcomm);
 
-	n = bpf_get_stack(ctx, e->ips, sizeof(stack_trace_t), 0);
+	n = in_user_mode(ctx) ? -1 : bpf_get_stack(ctx, e->ips, sizeof(stack_trace_t), 0);
 	e->kstack_len = n > 0 ? n / sizeof(__u64) : -1;
 	e->ustack_len = -1;
 	if (want_user) {
@@ -287,7 +288,7 @@ static __always_inline void send_raw(struct bpf_perf_event_data *ctx,
 		e->ustack_len = n > 0 ? n / sizeof(__u64) : -1;
 	}
 	if (e->kstack_len < 0 && e->ustack_len < 0) {
-		stat_inc(EMBER_STAT_DROP_RAW_STACK);
+		stat_inc(st, EMBER_STAT_DROP_RAW_STACK);
 		bpf_ringbuf_discard(e, 0);
 		return;
 	}
@@ -310,8 +311,34 @@ static __always_inline bool looks_like_ra(__u64 w)
 	       (b[1] == 0xff && (b[2] & 0x38) == 0x10);     /* call *disp32(%reg,sib) */
 }
 
+/*
+ * looks_like_ra(w), remembered for the last four words judged on this CPU
+ * for this process: a program's hot leaves return to the same few places,
+ * so most samples find their word here and skip reading the code before it
+ * (a user-memory read, the leaf repair's dearest part). The words are
+ * forgotten when the CPU samples another process (proc_facts).
+ */
+static __always_inline bool ra_check(struct ember_cpu_state *st, __u64 w)
+{
+	__u32 i;
+	bool yes;
+
+	for (i = 0; i < 4; i++)
+		if (st->ra_word[i] == w)
+			return st->ra_yes & (1u << i);
+	yes = looks_like_ra(w);
+	i = st->ra_next++ & 3;
+	st->ra_word[i] = w;
+	if (yes)
+		st->ra_yes |= 1u << i;
+	else
+		st->ra_yes &= ~(1u << i);
+	return yes;
+}
+
 /* Leaf repair words: see ember_count_key.top_ra. */
-static __always_inline void read_top_ra(struct task_struct *task, __u64 ra[2])
+static __always_inline void read_top_ra(struct ember_cpu_state *st,
+					struct task_struct *task, __u64 ra[2])
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 w[2] = {};
@@ -321,29 +348,86 @@ static __always_inline void read_top_ra(struct task_struct *task, __u64 ra[2])
 	/* A frameless leaf has its return address right at the top; the
 	 * second word matters only when the first is not one (a leaf caught
 	 * after pushing a register). One check instead of two, usually. */
-	if (looks_like_ra(w[0]))
+	if (ra_check(st, w[0]))
 		ra[0] = w[0];
-	else if (looks_like_ra(w[1]))
+	else if (ra_check(st, w[1]))
 		ra[1] = w[1];
 }
 
+/*
+ * How many bytes of user stack from sp can be read, up to size, without
+ * touching memory past the stack's end: a copy that faults costs a page
+ * fault and a cleared buffer, and most threads' stacks end within a few
+ * KB of their deepest frame (a thread's first frames are near the top of
+ * its mapping). The end found is kept per CPU for the thread: its next
+ * sample reads exactly up to it.
+ */
+static __always_inline __u64 readable_stack(struct ember_cpu_state *st, __u32 tid,
+					    __u64 sp, __u64 size)
+{
+	__u64 end;
+
+	if (st->stack_tid == tid && sp < st->stack_end && st->stack_end - sp < (1 << 20)) {
+		end = st->stack_end;
+		return end - sp < size ? end - sp : size;
+	}
+	/* sp's own page is readable; probe one byte of each page after it. */
+	end = (sp | 4095) + 1;
+	for (int i = 0; i < EMBER_MAX_SNAPSHOT / 4096; i++) {
+		__u8 b;
+
+		if (end >= sp + size)
+			return size;
+		if (bpf_probe_read_user(&b, 1, (void *)end))
+			break;
+		end += 4096;
+	}
+	if (end >= sp + size)
+		return size;
+	st->stack_tid = tid;
+	st->stack_end = end;
+	return end - sp;
+}
+
 /* The DWARF path: user registers, the top of the user stack and the
- * kernel stack go to user space, which unwinds them with the CFI. */
-static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
-				       struct task_struct *task,
-				       const struct ember_count_key *key, __u32 py_seq)
+ * kernel stack go to user space, which unwinds them with the CFI. Written
+ * straight into a ring buffer record with room for snapshot_size bytes of
+ * stack (a copy into a scratch buffer, then into the ring, cost a second
+ * copy per sample); a stack that ends sooner leaves the rest of the
+ * record unused (stack_len says how much holds stack). */
+#define DWARF_HDR offsetof(struct ember_ev_dwarf_sample, stack)
+
+static __noinline void send_dwarf(struct bpf_perf_event_data *ctx,
+				  struct task_struct *task,
+				  const struct ember_count_key *key, __u32 py_seq)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	struct dwarf_scratch *buf;
+	struct ember_cpu_state *st = get_cpu_state();
 	struct ember_ev_dwarf_sample *e;
-	__u32 cpu = bpf_get_smp_processor_id(), off = 0, size = snapshot_size;
-	__u64 sp;
+	__u64 sp, len;
 	long n;
 
-	buf = bpf_map_lookup_elem(&dwarf_buf, &cpu);
-	if (!buf || !regs)
+	if (!regs || !st)
 		return;
-	e = &buf->ev;
+	sp = regs->sp;
+	len = readable_stack(st, key->tid, sp, snapshot_size);
+	if (len > snapshot_size)
+		len = snapshot_size;
+	/* Room for the stack there is, in one of three sizes (a reservation
+	 * takes a size the verifier knows: snapshot_size is read-only data,
+	 * at most EMBER_MAX_SNAPSHOT): a short stack does not take a whole
+	 * snapshot's room in the ring, which a busy host's short-lived
+	 * programs filled three times as fast. */
+	if (len <= 2048)
+		e = bpf_ringbuf_reserve(&events, DWARF_HDR + 2048, 0);
+	else if (len <= 4096)
+		e = bpf_ringbuf_reserve(&events, DWARF_HDR + 4096, 0);
+	else
+		e = bpf_ringbuf_reserve(&events, DWARF_HDR + snapshot_size, 0);
+	if (!e) {
+		stat_inc(st, EMBER_STAT_DROP_DWARF_RINGBUF);
+		return;
+	}
 	e->h.type = EMBER_EV_DWARF_SAMPLE;
 	e->h.tgid = key->tgid;
 	e->tid = key->tid;
@@ -367,41 +451,19 @@ static __always_inline void send_dwarf(struct bpf_perf_event_data *ctx,
 	e->regs[14] = regs->r14;
 	e->regs[15] = regs->r15;
 	e->regs[16] = regs->ip;
-	n = bpf_get_stack(ctx, e->kips, sizeof(e->kips), 0);
+	n = in_user_mode(ctx) ? -1 : bpf_get_stack(ctx, e->kips, sizeof(e->kips), 0);
 	e->kstack_len = n > 0 ? n / sizeof(__u64) : -1;
 
-	/* Page by page, so a snapshot that runs past the end of the stack
-	 * keeps everything up to that end. */
-	if (size > EMBER_MAX_SNAPSHOT)
-		size = EMBER_MAX_SNAPSHOT;
-	sp = regs->sp;
-	for (int i = 0; i < EMBER_MAX_SNAPSHOT / 4096 + 1; i++) {
-		__u64 addr = sp + off, chunk, left;
-
-		if (off >= size)
-			break;
-		chunk = 4096 - (addr & 4095);
-		left = (__u64)(size - off) & 0xffff;
-		if (chunk > left)
-			chunk = left;
-		if (chunk == 0 || chunk > 4096)
-			break;
-		if (bpf_probe_read_user(&e->stack[off & (EMBER_MAX_SNAPSHOT - 1)], chunk,
-					(void *)addr)) {
-			stat_inc(EMBER_STAT_SNAPSHOT_SHORT);
-			break;
-		}
-		off += chunk;
+	if (bpf_probe_read_user(e->stack, len, (void *)sp)) {
+		/* Unmapped since (or a stale end): none of it. */
+		st->stack_tid = 0;
+		len = 0;
 	}
-	e->stack_len = off;
-	off = offsetof(struct ember_ev_dwarf_sample, stack) + off;
-	if (off > sizeof(*e))
-		off = sizeof(*e);
-	if (bpf_ringbuf_output(&events, e, off, sample_wakeup_flags())) {
-		stat_inc(EMBER_STAT_DROP_DWARF_RINGBUF);
-		return;
-	}
-	stat_inc(EMBER_STAT_DWARF_SAMPLES);
+	if (len < snapshot_size)
+		stat_inc(st, EMBER_STAT_SNAPSHOT_SHORT);
+	e->stack_len = len;
+	bpf_ringbuf_submit(e, sample_wakeup_flags());
+	stat_inc(st, EMBER_STAT_DWARF_SAMPLES);
 }
 
 /* How to unwind this sample's user stack. */
@@ -420,7 +482,8 @@ static __always_inline __u32 choose_unwind(__u32 tgid)
 }
 
 /* Map a stack id result to a key value; true when the slow path is needed. */
-static __always_inline bool check_stackid(long id, bool user, __s32 *out)
+static __always_inline bool check_stackid(struct ember_cpu_state *st, long id, bool user,
+					  __s32 *out)
 {
 	if (id >= 0) {
 		*out = id;
@@ -428,21 +491,72 @@ static __always_inline bool check_stackid(long id, bool user, __s32 *out)
 	}
 	*out = EMBER_NO_STACK;
 	if (id == -EEXIST) {
-		stat_inc(user ? EMBER_STAT_USTACK_COLLISION : EMBER_STAT_KSTACK_COLLISION);
+		stat_inc(st, user ? EMBER_STAT_USTACK_COLLISION : EMBER_STAT_KSTACK_COLLISION);
 		return true;
 	}
 	if (id == -ENOMEM) {
-		stat_inc(EMBER_STAT_STACK_MAP_FULL);
+		stat_inc(st, EMBER_STAT_STACK_MAP_FULL);
 		return true;
 	}
 	/* -EFAULT on the kernel side just means "sampled in user mode". */
 	if (id == -EFAULT) {
 		if (user)
-			stat_inc(EMBER_STAT_USTACK_FAULT);
+			stat_inc(st, EMBER_STAT_USTACK_FAULT);
 		return false;
 	}
-	stat_inc(EMBER_STAT_STACK_OTHER_ERROR);
+	stat_inc(st, EMBER_STAT_STACK_OTHER_ERROR);
 	return false;
+}
+
+/*
+ * The cgroup id of the sampled task. A css_set (task->cgroups) belongs to
+ * one cgroup of the default hierarchy for its whole life, so the id is
+ * read again only when the CPU samples a task of another css_set: three
+ * dependent loads (css_set, cgroup, kernfs node), each a cache miss when
+ * samples are far apart, saved for most samples.
+ */
+static __always_inline __u64 cgroup_of(struct ember_cpu_state *st, struct task_struct *task)
+{
+	__u64 css = (__u64)task->cgroups;
+
+	if (css != st->last_css || !css) {
+		st->last_cgroup = bpf_get_current_cgroup_id();
+		st->last_css = css;
+	}
+	return st->last_cgroup;
+}
+
+/*
+ * What the samples of process tgid need to know, kept in the CPU's state
+ * while the same process is sampled on this CPU and proc_gen stays: it is
+ * announced, how to unwind it, whether it runs Python. Looked up again
+ * (the announced, proc_unwind and py_procs maps) for another process, or
+ * after any exec, exit or change of those maps by user space. proc_gen is
+ * read before the maps, and user space bumps it after writing them, so a
+ * change is never missed.
+ */
+static __always_inline void proc_facts(struct ember_cpu_state *st, __u32 tgid)
+{
+	__u64 gen = *(volatile __u64 *)&proc_gen;
+
+	if (st->last_tgid == tgid && st->last_gen == gen)
+		return;
+	st->last_unwind = choose_unwind(tgid);
+	st->stack_tid = 0;
+	/* Another address space: what was judged a return address there
+	 * means nothing here (0 is never one). */
+	for (int i = 0; i < 4; i++)
+		st->ra_word[i] = 0;
+	st->ra_yes = 0;
+	st->last_flags = bpf_map_lookup_elem(&py_procs, &tgid) ? EMBER_LAST_PYTHON : 0;
+	/* A failed announcement (ring buffer full) is tried again at the
+	 * next sample. */
+	if (announce(tgid, 0, 0)) {
+		st->last_tgid = tgid;
+		st->last_gen = gen;
+	} else {
+		st->last_tgid = 0;
+	}
 }
 
 SEC("perf_event")
@@ -471,18 +585,15 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (!st)
 		return 0;
 	st->stats[EMBER_STAT_SAMPLES] += 1;
-	key.cgroup_id = bpf_get_current_cgroup_id();
+	key.cgroup_id = cgroup_of(st, task);
 	user = key.tid != 0 && !(task->flags & PF_KTHREAD);
-	if (user && (st->last_tgid != key.tgid || st->last_gen != exec_gen)) {
-		st->last_gen = exec_gen;
-		st->last_tgid = key.tgid;
-		announce(key.tgid, 0, 0);
-	}
+	if (user)
+		proc_facts(st, key.tgid);
 
 	/* A Python thread's frames go first, in their own record. */
-	if (user)
+	if (user && (st->last_flags & EMBER_LAST_PYTHON))
 		py_seq = py_walk(st, key.tgid, key.tid);
-	if (user && choose_unwind(key.tgid) == EMBER_UNWIND_DWARF) {
+	if (user && st->last_unwind == EMBER_UNWIND_DWARF) {
 		t = path_mark(st, EMBER_PATH_COMMON, t);
 		send_dwarf(ctx, task, &key, py_seq);
 		path_mark(st, EMBER_PATH_SNAPSHOT, t);
@@ -490,7 +601,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	}
 	t = path_mark(st, EMBER_PATH_COMMON, t);
 	if (user) {
-		read_top_ra(task, key.top_ra);
+		read_top_ra(st, task, key.top_ra);
 		t = path_mark(st, EMBER_PATH_LEAF, t);
 	}
 	/* Its frames cannot be counted in the kernel's maps: the whole
@@ -509,12 +620,16 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		counts = &counts0;
 	}
 
-	sid = bpf_get_stackid(ctx, stacks, 0);
-	slow = check_stackid(sid, false, &key.kstack_id);
+	key.kstack_id = EMBER_NO_STACK;
+	slow = false;
+	if (!in_user_mode(ctx)) {
+		sid = bpf_get_stackid(ctx, stacks, 0);
+		slow = check_stackid(st, sid, false, &key.kstack_id);
+	}
 	key.ustack_id = EMBER_NO_STACK;
 	if (user) {
 		sid = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
-		slow |= check_stackid(sid, true, &key.ustack_id);
+		slow |= check_stackid(st, sid, true, &key.ustack_id);
 	}
 	t = path_mark(st, EMBER_PATH_WALK, t);
 	if (slow) {
@@ -542,7 +657,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		}
 	}
 	if (err) {
-		stat_inc(EMBER_STAT_COUNTS_MAP_FULL);
+		stat_inc(st, EMBER_STAT_COUNTS_MAP_FULL);
 		send_raw(ctx, task, &key, user, 0);
 		path_mark(st, EMBER_PATH_RAW, t);
 		return 0;
@@ -565,7 +680,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	if (!is_tracked(ptgid))
 		return 0;
 	if (bpf_map_update_elem(&tracked, &ctgid, &one, BPF_ANY))
-		stat_inc(EMBER_STAT_TRACKED_FULL);
+		stat_inc(get_cpu_state(), EMBER_STAT_TRACKED_FULL);
 	return 0;
 }
 
@@ -577,7 +692,6 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
-	__sync_fetch_and_add(&exec_gen, 1);
 	py_forget(tgid);
 	/* A new image: the old one's unwinding choice no longer applies; a
 	 * binary seen before brings its own, and user space has nothing to
@@ -595,6 +709,11 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 			bpf_map_delete_elem(&proc_unwind, &tgid);
 	}
 	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), flags);
+	/* Last, after every map a sample reads was changed: a sample taken
+	 * in between (a tracing program can be interrupted by the sampling
+	 * one) must not cache the old image's facts under the new
+	 * generation. */
+	__sync_fetch_and_add(&proc_gen, 1);
 	return 0;
 }
 
@@ -611,9 +730,12 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		return 0;
 	bpf_map_delete_elem(&announced, &tgid);
 	py_forget(tgid);
+	/* After the maps (see on_exec): its tgid may be reused by a process
+	 * that never execs. */
+	__sync_fetch_and_add(&proc_gen, 1);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		stat_inc(EMBER_STAT_EVENT_LOST);
+		stat_inc(get_cpu_state(), EMBER_STAT_EVENT_LOST);
 		return 0;
 	}
 	e->h.type = EMBER_EV_EXIT;

@@ -46,6 +46,15 @@ struct ember_file_key {
 #define EMBER_DEFAULT_STACK_ENTRIES 8192
 #define EMBER_DEFAULT_COUNTS_ENTRIES 16384
 
+/* The ring buffer: at least a second of the samples that can go through
+ * it at the sampling rate (stack snapshots, or slow-path samples in
+ * frame-pointer mode), a power of two within these bounds. Its pages are
+ * mapped into user space twice (the kernel's wrap-around view), all of
+ * them at once: every byte of it counts twice in the profiler's RSS. */
+#define EMBER_MIN_RING_BYTES (1u << 20)
+#define EMBER_DEFAULT_RING_BYTES (4u << 20)   /* the largest */
+#define EMBER_RING_SECONDS 1
+
 /* User registers in DWARF x86_64 numbering: rax rdx rcx rbx rsi rdi rbp
  * rsp r8..r15 rip. */
 #define EMBER_NUM_REGS 17
@@ -140,14 +149,37 @@ enum ember_path {
 	EMBER_PATH__COUNT,
 };
 
-/* Per-CPU state: the counters and the last tgid announced on this CPU
- * (most consecutive samples on a CPU belong to the same process, so this
- * saves the announced-map lookup on the hot path). One lookup per sample. */
+/* ember_cpu_state.last_flags */
+#define EMBER_LAST_PYTHON 1   /* last_tgid is in py_procs */
+
+/*
+ * Per-CPU state: the counters, and what the samples of the process last
+ * sampled on this CPU need to know (most consecutive samples on a CPU
+ * belong to the same process): that it was announced, how to unwind it,
+ * whether it runs Python, and the cgroup id of the last task's css_set.
+ * Valid while proc_gen (profile.bpf.c) has not moved: it moves at every
+ * exec and exit, and when user space changes proc_unwind or py_procs. So
+ * a frame-pointer sample of a known process looks no map up but this one.
+ * The fields it reads come first, in the cache line of stats[0].
+ */
 struct ember_cpu_state {
-	__u64 stats[EMBER_STAT__COUNT];
-	__u64 last_gen;   /* exec_gen when last_tgid was announced */
+	__u64 last_gen;   /* proc_gen when last_tgid was looked up */
 	__u32 last_tgid;
+	__u8 last_unwind; /* EMBER_UNWIND_FP or _DWARF for last_tgid */
+	__u8 last_flags;  /* EMBER_LAST_* */
+	__u16 pad;
+	__u64 last_css;   /* task->cgroups of the last sample (a pointer) */
+	__u64 last_cgroup;/* its cgroup id */
 	__u32 py_seq;     /* Python records sent on this CPU (ember_ev_python) */
+	__u32 stack_tid;  /* the thread whose user stack ends at stack_end */
+	__u64 stack_end;  /* (snapshots: the first unreadable address) */
+	__u64 stats[EMBER_STAT__COUNT];
+	/* Frame-pointer samples: the last words judged by the leaf repair's
+	 * return-address check (profile.bpf.c's ra_check), bit i of ra_yes
+	 * set when ra_word[i] passed; for last_tgid only. */
+	__u64 ra_word[4];
+	__u32 ra_yes;
+	__u32 ra_next;
 	__u64 path_ns[EMBER_PATH__COUNT];   /* with path_stats only */
 	__u64 path_runs[EMBER_PATH__COUNT];
 };

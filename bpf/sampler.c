@@ -77,11 +77,13 @@ struct sampler {
 	unsigned n_cpus_sampled;
 	unsigned n_events;
 	int n_possible_cpus;
+	unsigned ring_bytes;         /* the ring buffer's size (ring_bytes()) */
 
 	/* Callbacks in effect during a poll or drain. */
 	const struct sampler_callbacks *cb;
 	void *cb_ctx;
 	int cb_err;
+	bool in_ring;  /* inside ring_buffer__poll/consume: no nesting */
 	uint64_t dwarf_unhandled;
 	struct py_pending *py_pending;  /* n_possible_cpus slots, on first use */
 	uint64_t py_unmatched;          /* samples whose Python record was
@@ -389,6 +391,22 @@ static int handle_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* Bytes of ring buffer for this rate, CPU count and unwinding mode (see
+ * EMBER_RING_SECONDS). 4 MB at any rate cost 8 MB of RSS (the double
+ * mapping), a third of `ember record`'s, where 99 Hz on 2 CPUs needs 2 MB. */
+static unsigned ring_bytes(const struct sampler_options *opts, unsigned snapshot, int ncpus)
+{
+	uint64_t per_sample = opts->unwind == SAMPLER_UNWIND_FP
+				      ? sizeof(struct ember_ev_raw_sample)
+				      : offsetof(struct ember_ev_dwarf_sample, stack) + snapshot;
+	uint64_t want = (uint64_t)opts->freq_hz * (uint64_t)ncpus * per_sample * EMBER_RING_SECONDS;
+	unsigned bytes = EMBER_MIN_RING_BYTES;
+
+	while (bytes < want && bytes < EMBER_DEFAULT_RING_BYTES)
+		bytes *= 2;
+	return bytes;
+}
+
 int sampler__open(const struct sampler_options *opts,
 		  struct sampler **ret_sampler)
 {
@@ -456,9 +474,9 @@ int sampler__open(const struct sampler_options *opts,
 		bpf_map__set_max_entries(s->skel->maps.stacks1, se);
 		bpf_map__set_max_entries(s->skel->maps.counts0, ce);
 		bpf_map__set_max_entries(s->skel->maps.counts1, ce);
-		/* One DWARF scratch slot per CPU; only DWARF modes need them. */
-		bpf_map__set_max_entries(s->skel->maps.dwarf_buf,
-					 opts->unwind == SAMPLER_UNWIND_FP ? 1 : ncpus);
+		s->ring_bytes = ring_bytes(opts, s->skel->rodata->snapshot_size, ncpus);
+		bpf_map__set_max_entries(s->skel->maps.events, s->ring_bytes);
+		s->skel->rodata->wakeup_bytes = s->ring_bytes / 4;
 	}
 
 	err = profile_bpf__load(s->skel);
@@ -588,6 +606,7 @@ int sampler__poll(struct sampler *s, int timeout_ms,
 	int n;
 
 	begin_callbacks(s, cb, ctx);
+	s->in_ring = true;
 	n = ring_buffer__poll(s->rb, timeout_ms);
 	/* Samples do not wake us one by one (see profile.bpf.c): take what
 	 * arrived quietly, also when the wait timed out. */
@@ -596,10 +615,31 @@ int sampler__poll(struct sampler *s, int timeout_ms,
 
 		n = m < 0 ? m : n + m;
 	}
+	s->in_ring = false;
 	s->cb = NULL;
 	if (s->cb_err)
 		return s->cb_err;
 	return n;
+}
+
+int sampler__consume(struct sampler *s, const struct sampler_callbacks *cb, void *ctx)
+{
+	const struct sampler_callbacks *cb0 = s->cb;
+	void *ctx0 = s->cb_ctx;
+	int err0 = s->cb_err, n, err;
+
+	if (s->in_ring)
+		return 0;
+	begin_callbacks(s, cb, ctx);
+	s->in_ring = true;
+	n = ring_buffer__consume(s->rb);
+	s->in_ring = false;
+	err = s->cb_err;
+	/* Back to the drain (or poll) this was called from. */
+	s->cb = cb0;
+	s->cb_ctx = ctx0;
+	s->cb_err = err0;
+	return err ? err : n;
 }
 
 /* Wait until no program run can still be using the old map set. */
@@ -710,7 +750,9 @@ int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
 		goto out;
 	/* Every record a program wrote before the flip is in the ring buffer
 	 * now: deliver them with this drain. */
+	s->in_ring = true;
 	ring_buffer__consume(s->rb);
+	s->in_ring = false;
 
 	counts_fd = bpf_map__fd(old ? s->skel->maps.counts1 : s->skel->maps.counts0);
 	stacks_fd = bpf_map__fd(old ? s->skel->maps.stacks1 : s->skel->maps.stacks0);
@@ -764,12 +806,23 @@ out:
 	return delivered;
 }
 
+/* After a change to proc_unwind or py_procs: the programs' per-CPU caches
+ * of them (ember_cpu_state) look them up again. After the map update, so
+ * a program that read the old generation reads the maps again. */
+static void proc_changed(struct sampler *s)
+{
+	__atomic_fetch_add(&s->skel->bss->proc_gen, 1, __ATOMIC_SEQ_CST);
+}
+
 int sampler__set_unwind(struct sampler *s, pid_t tgid, enum sampler_unwind mode)
 {
 	__u32 key = tgid;
 	__u8 v = mode == SAMPLER_UNWIND_DWARF ? EMBER_UNWIND_DWARF : EMBER_UNWIND_FP;
+	int err;
 
-	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key, &v, BPF_ANY);
+	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key, &v, BPF_ANY);
+	proc_changed(s);
+	return err;
 }
 
 int sampler__set_exe_unwind(struct sampler *s, uint64_t st_dev, uint64_t st_ino,
@@ -790,6 +843,7 @@ void sampler__forget_unwind(struct sampler *s, pid_t tgid)
 	__u32 key = tgid;
 
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key);
+	proc_changed(s);
 }
 
 int sampler__set_python(struct sampler *s, pid_t tgid, uint64_t runtime,
@@ -811,6 +865,7 @@ int sampler__set_python(struct sampler *s, pid_t tgid, uint64_t runtime,
 	    !off->code_size || off->code_size >= EMBER_PY_READ_MAX || !runtime || !code_type)
 		return -EINVAL;
 	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_procs), &key, &v, BPF_ANY);
+	proc_changed(s);
 	if (err)
 		return err == -E2BIG ? -ENOSPC : err;
 	return 0;
@@ -821,6 +876,7 @@ void sampler__forget_python(struct sampler *s, pid_t tgid)
 	__u32 key = tgid;
 
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &key);
+	proc_changed(s);
 }
 
 void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__COUNT])

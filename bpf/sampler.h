@@ -234,6 +234,17 @@ int sampler__poll(struct sampler *s, int timeout_ms,
 		  const struct sampler_callbacks *cb, void *ctx);
 
 /*
+ * Deliver the ring buffer's queued records through cb now, without
+ * waiting: for a caller busy with a long drain (writing a flush), so the
+ * ring buffer does not fill meanwhile. May be called from a drain's or a
+ * poll's callbacks (theirs are in effect again afterwards); from inside a
+ * ring buffer record's callback it does nothing and returns 0. Returns
+ * the number of records handled (>= 0), or the first -errno a callback
+ * returned.
+ */
+int sampler__consume(struct sampler *s, const struct sampler_callbacks *cb, void *ctx);
+
+/*
  * Flip the map sets, wait until no program writes to the old set, deliver
  * every aggregated stack of the old set through cb->on_sample, and clear it.
  * Ring buffer records already queued are delivered first. Processes whose

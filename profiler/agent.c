@@ -168,7 +168,8 @@ static void serve_usage(FILE *out)
 		"Usage: ember serve --db FILE [--listen ADDRESS:PORT] [--memory MB]\n"
 		"                   [--allow-host NAME]...\n"
 		"       ember serve --store clickhouse://[USER@]HOST:PORT/DATABASE\n"
-		"                   [--remote-password-file FILE] [--remote-ca FILE] ...\n"
+		"                   [--remote-password-file FILE] [--remote-ca FILE]\n"
+		"                   [--maintain [--shard URL]...] ...\n"
 		"\n"
 		"Serve the web UI and its JSON API (web/API.md), /metrics and /healthz\n"
 		"over an existing Ember database, read-only: nothing is ever written to\n"
@@ -184,6 +185,10 @@ static void serve_usage(FILE *out)
 		"      --store URL       the fleet store in ClickHouse instead of a file\n"
 		"      --remote-password-file FILE  the ClickHouse password: FILE's first line\n"
 		"      --remote-ca FILE  https: the CA bundle to verify the server with\n"
+		"      --maintain        also apply the retention policy to the fleet store\n"
+		"                        now and every 10 minutes (ember fleet-maintain):\n"
+		"                        run it in one server of the fleet only\n"
+		"      --shard URL       with --maintain, a cluster's shard (repeat for each)\n"
 		"  -L, --listen ADDR:PORT  address to listen on (default %s:%d; give\n"
 		"                        0.0.0.0 or [::] only on a trusted network: the\n"
 		"                        API has no authentication)\n"
@@ -202,13 +207,18 @@ int cmd_serve(int argc, char **argv)
 		{ "store", required_argument, NULL, 'S' },
 		{ "remote-password-file", required_argument, NULL, 'P' },
 		{ "remote-ca", required_argument, NULL, 'C' },
+		{ "maintain", no_argument, NULL, 'M' },
+		{ "shard", required_argument, NULL, 's' },
 		{ "listen", required_argument, NULL, 'L' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "allow-host", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *store = NULL, *password_file = NULL, *ca_file = NULL;
+	const char *store = NULL, *password_file = NULL, *ca_file = NULL, *shards[64];
+	size_t n_shards = 0;
+	bool maintain = false;
+	struct cli_maintainer *maintainer = NULL;
 	struct store_ch_config remote;
 	char *password = NULL;
 	struct web_options wo = {0};
@@ -235,6 +245,17 @@ int cmd_serve(int argc, char **argv)
 			break;
 		case 'C':
 			ca_file = optarg;
+			break;
+		case 'M':
+			maintain = true;
+			break;
+		case 's':
+			if (n_shards == ARRAY_SIZE(shards)) {
+				cli_error("--shard: at most %zu shards", ARRAY_SIZE(shards));
+				free(addr);
+				return EXIT_USAGE;
+			}
+			shards[n_shards++] = optarg;
 			break;
 		case 'm':
 			if (cli_parse_uint("--memory", optarg, 16, 1 << 20, &memory_mb)) {
@@ -269,9 +290,11 @@ int cmd_serve(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if ((db && store) || ((password_file || ca_file) && !store)) {
+	if ((db && store) || ((password_file || ca_file || maintain) && !store) ||
+	    (n_shards && !maintain)) {
 		cli_error(db && store ? "give --db FILE or --store URL, not both"
-			  : "--remote-password-file and --remote-ca go with --store URL");
+			  : n_shards && !maintain ? "--shard goes with --maintain"
+			  : "--remote-password-file, --remote-ca and --maintain go with --store URL");
 		cli_usage_hint("serve");
 		free(addr);
 		return EXIT_USAGE;
@@ -326,6 +349,13 @@ int cmd_serve(int argc, char **argv)
 	}
 	fprintf(stderr, "ember: serving %s (read-only)\n", store ? "the fleet store" : db);
 	print_url(addr, web_server__port(srv));
+	if (maintain && cli_maintainer_start(store, password_file, ca_file, shards, n_shards,
+					     600, &maintainer)) {
+		web_server__stop(srv);
+		cli_forget_password(password);
+		free(addr);
+		return EXIT_RUNTIME;
+	}
 	{
 		sigset_t block, old;
 
@@ -339,6 +369,7 @@ int cmd_serve(int argc, char **argv)
 			sigsuspend(&old);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
+	cli_maintainer_stop(maintainer);
 	web_server__stop(srv);
 	cli_forget_password(password);
 	free(addr);
@@ -635,6 +666,7 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	add_cache(&m, "symbolizer-names", t->sym.string_memory, 0);
 	add_cache(&m, "symbolizer-processes", t->sym.process_memory, 0);
 	add_cache(&m, "kernel-symbols", t->sym.kernel_memory, 0);
+	add_cache(&m, "unwinder", t->sym.unwind_memory, 0);
 	add_cache(&m, "pending-stacks", t->pending_memory, t->early_flushes);
 	add_cache(&m, "session", t->session_memory, 0);
 	m.memory_trims = t->memory_trims;
@@ -730,7 +762,8 @@ int cmd_agent(int argc, char **argv)
 		goto out;
 	session__set_store(s, db);
 	if (ch) {
-		err = store_db__ship_enable(db, (uint64_t)a.remote_backlog_mb << 20);
+		err = store_db__ship_enable(db, session__host(s),
+					    (uint64_t)a.remote_backlog_mb << 20);
 		if (err) {
 			cli_error("cannot prepare %s for shipping to ClickHouse: %s", a.db,
 				  store_db__errmsg(db));

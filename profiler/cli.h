@@ -158,8 +158,27 @@ int cmd_import(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_fleet_init(int argc, char **argv);
+int cmd_fleet_maintain(int argc, char **argv);
 
 struct store_ch;
+/* The fleet store's retention once (store_ch__maintain as of now), its
+ * figures on stdout or the error on stderr. Returns 0 or -errno. */
+int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n);
+
+/*
+ * ember serve --store URL --maintain: a thread that runs
+ * cli_fleet_maintain on url (and its cluster's shard_urls[0..n)) now and
+ * every interval_s seconds until cli_maintainer_stop. The credentials as
+ * cli_remote_config's. Prints one clear line on failure. Returns 0 and
+ * *ret, or -errno.
+ */
+struct cli_maintainer;
+int cli_maintainer_start(const char *url, const char *password_file, const char *ca_file,
+			 const char *const *shard_urls, size_t n, unsigned interval_s,
+			 struct cli_maintainer **ret);
+/* Stop the thread (a run in progress finishes first) and free m. */
+void cli_maintainer_stop(struct cli_maintainer *m);
+
 /*
  * A ClickHouse client for --remote URL (fleet.c): the user and password
  * from the URL, replaced by EMBER_CLICKHOUSE_USER / EMBER_CLICKHOUSE_PASSWORD

@@ -5,13 +5,17 @@
  * a file: cli_remote_open, used by `ember agent --remote`; cli_remote_store_open,
  * the fleet store as a source of `ember serve`, `report` and `diff`), and `ember
  * fleet-init`, which creates the tables on a single server or, for a
- * cluster, on each shard and the Distributed tables over them.
+ * cluster, on each shard and the Distributed tables over them, and `ember
+ * fleet-maintain`, the fleet store's retention run once (cli_fleet_maintain,
+ * also run by `ember serve --store --maintain`).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -154,9 +158,40 @@ static void fleet_init_usage(FILE *out)
 		"  -h, --help            show this help\n");
 }
 
+static void fleet_maintain_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ember fleet-maintain URL [--shard URL...]\n"
+		"\n"
+		"Apply the retention policy to the fleet store at URL once (README,\n"
+		"Fleet), as an agent applies it to its own file: day partitions older\n"
+		"than 30 days are dropped; 10 s buckets older than 1 day become 1 min\n"
+		"buckets, older than 7 days 1 h buckets, every total kept. Agents never\n"
+		"do this for the fleet store: run it from one place (cron, a systemd\n"
+		"timer), or let ember serve --store URL --maintain run it every 10\n"
+		"minutes. Credentials as for ember fleet-init.\n"
+		"\n"
+		"Options:\n"
+		"      --shard URL       a shard's server (repeat for each): for a cluster\n"
+		"                        made by ember fleet-init --cluster, whose\n"
+		"                        partitions are on the shards\n"
+		"      --remote-password-file FILE  the password: FILE's first line\n"
+		"      --remote-ca FILE  CA certificates for https\n"
+		"  -h, --help            show this help\n");
+}
+
 #define MAX_SHARDS 64
 
-int cmd_fleet_init(int argc, char **argv)
+/* The command line of fleet-init and fleet-maintain: URL, --cluster
+ * (when cluster_ok), --shard, the credentials' files. */
+struct fleet_args {
+	const char *url, *cluster, *pwfile, *ca, *shard_urls[MAX_SHARDS];
+	size_t n_shards;
+};
+
+/* Returns 0, or EXIT_USAGE after saying why (or -1 after --help). */
+static int fleet_parse(int argc, char **argv, const char *name, bool cluster_ok,
+		       void (*usage)(FILE *), struct fleet_args *a)
 {
 	static const struct option longopts[] = {
 		{ "cluster", required_argument, NULL, 'c' },
@@ -166,57 +201,89 @@ int cmd_fleet_init(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *cluster = NULL, *pwfile = NULL, *ca = NULL, *shard_urls[MAX_SHARDS];
-	struct store_ch *entry = NULL, *shards[MAX_SHARDS] = {0};
-	size_t n_shards = 0;
-	int c, err, status = EXIT_RUNTIME;
+	int c;
 
+	memset(a, 0, sizeof(*a));
 	opterr = 0;
 	optind = 1;
 	/* (options may follow the URL) */
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			cluster = optarg;
+			if (!cluster_ok) {
+				cli_error("%s takes no --cluster: the layout is in the database", name);
+				cli_usage_hint(name);
+				return EXIT_USAGE;
+			}
+			a->cluster = optarg;
 			break;
 		case 's':
-			if (n_shards == MAX_SHARDS) {
+			if (a->n_shards == MAX_SHARDS) {
 				cli_error("--shard: at most %d shards", MAX_SHARDS);
 				return EXIT_USAGE;
 			}
-			shard_urls[n_shards++] = optarg;
+			a->shard_urls[a->n_shards++] = optarg;
 			break;
 		case 'P':
-			pwfile = optarg;
+			a->pwfile = optarg;
 			break;
 		case 'C':
-			ca = optarg;
+			a->ca = optarg;
 			break;
 		case 'h':
-			fleet_init_usage(stdout);
-			return 0;
+			usage(stdout);
+			return -1;
 		default:
 			cli_option_error(c, argv);
-			cli_usage_hint("fleet-init");
+			cli_usage_hint(name);
 			return EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1 || (!cluster != !n_shards)) {
+	if (optind != argc - 1 || (cluster_ok && !a->cluster != !a->n_shards)) {
 		cli_error(optind >= argc ? "give the ClickHouse URL" :
 			  optind < argc - 1 ? "one URL only: give the shards with --shard URL" :
 			  "--cluster NAME and --shard URL go together");
-		cli_usage_hint("fleet-init");
+		cli_usage_hint(name);
 		return EXIT_USAGE;
 	}
-	if (cli_remote_open(argv[optind], pwfile, ca, 30, &entry))
+	a->url = argv[optind];
+	return 0;
+}
+
+/* The clients of a's URL and shards: 0, or EXIT_USAGE (told). */
+static int fleet_open(const struct fleet_args *a, struct store_ch **entry,
+		      struct store_ch **shards)
+{
+	if (cli_remote_open(a->url, a->pwfile, a->ca, 30, entry))
 		return EXIT_USAGE;
-	for (size_t i = 0; i < n_shards; i++)
-		if (cli_remote_open(shard_urls[i], pwfile, ca, 30, &shards[i])) {
-			status = EXIT_USAGE;
-			goto out;
-		}
-	if (cluster) {
-		err = store_ch__init_cluster(entry, cluster, shards, n_shards);
+	for (size_t i = 0; i < a->n_shards; i++)
+		if (cli_remote_open(a->shard_urls[i], a->pwfile, a->ca, 30, &shards[i]))
+			return EXIT_USAGE;
+	return 0;
+}
+
+static void fleet_close(struct store_ch *entry, struct store_ch **shards, size_t n)
+{
+	store_ch__free(entry);
+	for (size_t i = 0; i < n; i++)
+		store_ch__free(shards[i]);
+}
+
+int cmd_fleet_init(int argc, char **argv)
+{
+	struct store_ch *entry = NULL, *shards[MAX_SHARDS] = {0};
+	struct fleet_args a;
+	int err, status;
+
+	status = fleet_parse(argc, argv, "fleet-init", true, fleet_init_usage, &a);
+	if (status)
+		return status < 0 ? 0 : status;
+	status = fleet_open(&a, &entry, shards);
+	if (status)
+		goto out;
+	status = EXIT_RUNTIME;
+	if (a.cluster) {
+		err = store_ch__init_cluster(entry, a.cluster, shards, a.n_shards);
 		if (!err)
 			err = store_ch__prepare(entry);
 	} else {
@@ -226,17 +293,137 @@ int cmd_fleet_init(int argc, char **argv)
 		cli_error("%s", store_ch__errmsg(entry));
 		goto out;
 	}
-	if (cluster)
+	if (a.cluster)
 		printf("ember: %s: Distributed tables over cluster '%s' (%zu shards), schema "
-		       "version %d\n", store_ch__url(entry), cluster, n_shards,
+		       "version %d\n", store_ch__url(entry), a.cluster, a.n_shards,
 		       STORE_CH_SCHEMA_VERSION);
 	else
 		printf("ember: %s: tables ready, schema version %d\n", store_ch__url(entry),
 		       STORE_CH_SCHEMA_VERSION);
 	status = 0;
 out:
-	store_ch__free(entry);
-	for (size_t i = 0; i < n_shards; i++)
-		store_ch__free(shards[i]);
+	fleet_close(entry, shards, a.n_shards);
 	return status;
+}
+
+int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n)
+{
+	struct store_ch_maintain_stats st;
+	int err = store_ch__maintain(entry, shards, n, (int64_t)time(NULL), NULL, &st);
+
+	if (err) {
+		cli_error("retention of the fleet store: %s", store_ch__errmsg(entry));
+		return err;
+	}
+	printf("ember: %s: retention done: %llu day partitions dropped (%llu samples), %llu "
+	       "sample rows merged into coarser buckets%s\n", store_ch__url(entry),
+	       (unsigned long long)st.partitions_dropped, (unsigned long long)st.samples_removed,
+	       (unsigned long long)st.rows_merged,
+	       st.busy ? " (some days were being merged by another maintainer)" : "");
+	fflush(stdout);
+	return 0;
+}
+
+int cmd_fleet_maintain(int argc, char **argv)
+{
+	struct store_ch *entry = NULL, *shards[MAX_SHARDS] = {0};
+	struct fleet_args a;
+	int status;
+
+	status = fleet_parse(argc, argv, "fleet-maintain", false, fleet_maintain_usage, &a);
+	if (status)
+		return status < 0 ? 0 : status;
+	status = fleet_open(&a, &entry, shards);
+	if (!status)
+		status = cli_fleet_maintain(entry, shards, a.n_shards) ? EXIT_RUNTIME : 0;
+	fleet_close(entry, shards, a.n_shards);
+	return status;
+}
+
+/* ---- ember serve --store --maintain: the retention every interval ---- */
+
+struct cli_maintainer {
+	struct store_ch *entry, *shards[MAX_SHARDS];
+	size_t n_shards;
+	unsigned interval_s;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stopping;
+};
+
+static void *maintainer_run(void *arg)
+{
+	struct cli_maintainer *m = arg;
+
+	pthread_mutex_lock(&m->lock);
+	while (!m->stopping) {
+		struct timespec ts;
+
+		pthread_mutex_unlock(&m->lock);
+		/* (a failure is told and tried again next time) */
+		cli_fleet_maintain(m->entry, m->shards, m->n_shards);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += m->interval_s;
+		pthread_mutex_lock(&m->lock);
+		while (!m->stopping)
+			if (pthread_cond_timedwait(&m->cond, &m->lock, &ts) == ETIMEDOUT)
+				break;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return NULL;
+}
+
+int cli_maintainer_start(const char *url, const char *password_file, const char *ca_file,
+			 const char *const *shard_urls, size_t n, unsigned interval_s,
+			 struct cli_maintainer **ret)
+{
+	struct cli_maintainer *m;
+	int err;
+
+	if (n > MAX_SHARDS) {
+		cli_error("--shard: at most %d shards", MAX_SHARDS);
+		return -E2BIG;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->interval_s = interval_s;
+	err = cli_remote_open(url, password_file, ca_file, 600, &m->entry);
+	for (size_t i = 0; !err && i < n; i++) {
+		err = cli_remote_open(shard_urls[i], password_file, ca_file, 600, &m->shards[i]);
+		m->n_shards += !err;
+	}
+	if (!err) {
+		pthread_mutex_init(&m->lock, NULL);
+		pthread_cond_init(&m->cond, NULL);
+		err = -pthread_create(&m->thread, NULL, maintainer_run, m);
+		if (err) {
+			cli_error("cannot start the retention thread: %s", strerror(-err));
+			pthread_mutex_destroy(&m->lock);
+			pthread_cond_destroy(&m->cond);
+		}
+	}
+	if (err) {
+		fleet_close(m->entry, m->shards, m->n_shards);
+		free(m);
+		return err;
+	}
+	*ret = m;
+	return 0;
+}
+
+void cli_maintainer_stop(struct cli_maintainer *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->stopping = true;
+	pthread_cond_signal(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	pthread_join(m->thread, NULL);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->cond);
+	fleet_close(m->entry, m->shards, m->n_shards);
+	free(m);
 }

@@ -21,6 +21,7 @@ static const struct {
 	{ "agent", cmd_agent, "profile the whole system all the time and serve the web UI" },
 	{ "serve", cmd_serve, "serve the web UI over an existing database (read-only)" },
 	{ "fleet-init", cmd_fleet_init, "create the fleet tables in ClickHouse (a server or a cluster)" },
+	{ "fleet-maintain", cmd_fleet_maintain, "the fleet store's retention and downsampling, once" },
 };
 
 static void usage(FILE *out)

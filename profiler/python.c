@@ -133,6 +133,24 @@ static void detect(struct session_python *p, struct sym_session *sym,
 	e->state = PY_UNSUPPORTED;
 }
 
+/* A new image: the kernel forgot the old one's interpreter. */
+static void new_image(struct sampler *sampler, uint32_t tgid, struct py_process *e)
+{
+	if (e->state != PY_NONE) {
+		e->state = PY_NONE;
+		e->debug_tried = false;
+		sampler__forget_python(sampler, tgid);
+	}
+}
+
+void session_python__exec(struct session_python *p, struct sampler *sampler, uint32_t tgid)
+{
+	struct py_process *e = find(p, tgid);
+
+	if (e)
+		new_image(sampler, tgid, e);
+}
+
 void session_python__note(struct session_python *p, struct sym_session *sym,
 			  struct sampler *sampler, uint32_t tgid, bool exec, bool young)
 {
@@ -140,12 +158,8 @@ void session_python__note(struct session_python *p, struct sym_session *sym,
 
 	if (!e)
 		return;
-	/* A new image: the kernel forgot the old one's interpreter. */
-	if (exec && e->state != PY_NONE) {
-		e->state = PY_NONE;
-		e->debug_tried = false;
-		sampler__forget_python(sampler, tgid);
-	}
+	if (exec)
+		new_image(sampler, tgid, e);
 	/* Known already: a re-read changes nothing (libraries come and go
 	 * with dlopen, not the interpreter), but for the debug information
 	 * of one found in a hurry. */

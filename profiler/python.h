@@ -50,6 +50,13 @@ void session_python__free(struct session_python *p);
 void session_python__note(struct session_python *p, struct sym_session *sym,
 			  struct sampler *sampler, uint32_t tgid, bool exec, bool young);
 
+/*
+ * Process tgid exec'd and is not read yet (its first read, a young
+ * re-read, will call session_python__note(), or never happens when it
+ * exits first): forget the old image's interpreter, read nothing.
+ */
+void session_python__exec(struct session_python *p, struct sampler *sampler, uint32_t tgid);
+
 /* After the symbolizer was replaced: find the known Python processes'
  * interpreters again in it. */
 void session_python__rescan(struct session_python *p, struct sym_session *sym,

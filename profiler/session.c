@@ -39,6 +39,9 @@ _Static_assert(SAMPLER_NUM_REGS == SYM_UNWIND_REGS,
 _Static_assert(sizeof(((struct sampler_sample *)0)->top_ra) == 2 * sizeof(uint64_t),
 	       "sym_session__leaf_caller() reads two top-of-stack words");
 
+/* A flush reads the ring buffer this often while it writes. */
+#define CONSUME_EVERY_NS (5ULL * 1000000ULL)
+
 /* Frames of one stored stack (user addresses expand to inlined calls). */
 #define MAX_FRAMES 320
 /* Frames one user address may expand to (inlined calls). */
@@ -63,6 +66,7 @@ struct session {
 	uint64_t lost_unrecorded;
 
 	struct aggregate *agg;      /* stacks waiting for the next flush */
+	struct aggregate *agg_spare;/* the one a flush writes: emptied */
 	struct coverage *cov;
 	struct young *young;
 	struct budget *budget;
@@ -71,6 +75,15 @@ struct session {
 	/* Processes that exited; forgotten after the next flush. */
 	uint32_t *exited;
 	size_t n_exited, cap_exited;
+	/* Those whose exit came while a flush was writing (their last
+	 * samples may be in the next one): forgotten after that. */
+	uint32_t *exited_later;
+	size_t n_exited_later, cap_exited_later;
+	/* When a flush last read the ring buffer (into the next flush), and
+	 * whether this one does (not session__flush()'s: a run's or the
+	 * session's end, whose samples all belong to it). */
+	uint64_t consumed_ns;
+	bool consume_in_flush;
 
 	/* Distinct tgids seen: a set of uint32_t. */
 	struct common_map tgids;
@@ -252,8 +265,11 @@ static int store_sample(struct session *s, const struct sampler_sample *smp, int
 /* Count and store one (aggregated) sample in the open flush. A failed
  * write is remembered; the flush's later samples are only counted, and
  * the flush is rolled back. */
+static void consume_during_flush(struct session *s);
+
 static void write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end)
 {
+	consume_during_flush(s);
 	s->totals.samples_seen += smp->count;
 	if (smp->user_task) {
 		s->totals.samples_user_task += smp->count;
@@ -285,19 +301,32 @@ static void write_buffered(void *ctx, const struct sampler_sample *smp, int unwi
 
 /*
  * A process announced: at its first sample (snapshotted at once), or at
- * its exec, which the loop reads at its next wake-up: snapshotted then
- * only when --unwind auto has to judge its executable (one it has not
- * judged before; a known one got its choice from the kernel at exec),
- * else first read when it is 5 ms older, or never if it exits first.
+ * its exec, which the loop reads at its next wake-up: first read when it
+ * is 5 ms older, or never if it exits first. --unwind auto judges an
+ * executable it has not seen by its snapshot (taken then), one seen
+ * before by its file (a stat), and one whose choice the kernel gave the
+ * process at exec not at all.
  */
 static void on_process(void *ctx, uint32_t tgid, bool exec, bool known)
 {
 	struct session *s = ctx;
-	bool young = young__seen(s->young, s->sym, tgid, exec, s->autou && exec && !known);
+	bool young;
 
-	if (s->autou)
+	if (s->autou && exec)
 		unwind_auto__process(s->autou, s->sym, tgid, exec, known);
-	if (!s->opts.no_python)
+	young = young__seen(s->young, s->sym, tgid, exec);
+	/* (A first sample: judged on the snapshot young__seen() took.) */
+	if (s->autou && !exec)
+		unwind_auto__process(s->autou, s->sym, tgid, exec, known);
+	if (s->opts.no_python)
+		return;
+	/* An exec whose first read young.c put off: the interpreter is
+	 * looked for at that read (on_young_reread), or never if the
+	 * process exits first. Looking now read its maps at once, for
+	 * every exec of the host. */
+	if (exec && young)
+		session_python__exec(s->python, s->sampler, tgid);
+	else
 		session_python__note(s->python, s->sym, s->sampler, tgid, exec, young);
 }
 
@@ -327,6 +356,13 @@ static void on_exit_ev(void *ctx, uint32_t tgid)
 	young__exit(s->young, s->sym, tgid);
 	if (s->autou)
 		unwind_auto__exit(s->autou, tgid);
+	/* During a flush, its last samples may have been read into the next
+	 * flush (consume_during_flush): its snapshot must outlive that one. */
+	if (s->flushing) {
+		if (!COMMON_GROW(s->exited_later, s->cap_exited_later, s->n_exited_later + 1))
+			s->exited_later[s->n_exited_later++] = tgid;
+		return;
+	}
 	if (!COMMON_GROW(s->exited, s->cap_exited, s->n_exited + 1))
 		s->exited[s->n_exited++] = tgid;
 }
@@ -429,6 +465,27 @@ static const struct sampler_callbacks flush_callbacks = {
 	.on_dwarf_sample = write_dwarf_sample,
 };
 
+/*
+ * While a flush writes (symbolizing and writing thousands of stacks can
+ * take a second on a busy host), the ring buffer goes on filling: 4 MB
+ * hold about 512 DWARF samples, under half a second of 608 Hz on 2 CPUs.
+ * So the flush reads it every CONSUME_EVERY_NS while it writes stacks,
+ * with the wait set's callbacks: the samples go to the aggregate of the
+ * next flush (the flush writes the other one), exits are remembered for
+ * the one after.
+ */
+static void consume_during_flush(struct session *s)
+{
+	uint64_t now = common_now_ns();
+
+	if (!s->consume_in_flush || now - s->consumed_ns < CONSUME_EVERY_NS)
+		return;
+	s->consumed_ns = now;
+	/* (A callback's -ENOMEM: as after a poll, the sample is lost;
+	 * the flush itself goes on.) */
+	(void)sampler__consume(s->sampler, &wait_callbacks, s);
+}
+
 /* ---- the session ------------------------------------------------------- */
 
 int session__new(const struct session_options *opts,
@@ -468,6 +525,8 @@ int session__new(const struct session_options *opts,
 					    : SYM_DEFAULT_CACHE_DIR;
 	}
 	err = aggregate__new(&s->agg);
+	if (!err)
+		err = aggregate__new(&s->agg_spare);
 	if (!err)
 		err = coverage__new(&s->cov);
 	if (!err)
@@ -541,6 +600,11 @@ void session__set_store(struct session *s, struct store_db *db)
 	s->db = db;
 }
 
+const char *session__host(const struct session *s)
+{
+	return s->host;
+}
+
 void session__set_extra_labels(struct session *s, const char *labels)
 {
 	s->opts.extra_labels = labels;
@@ -555,10 +619,12 @@ void session__free(struct session *s)
 	sym_session__free(s->sym);
 	session_python__free(s->python);
 	aggregate__free(s->agg);
+	aggregate__free(s->agg_spare);
 	coverage__free(s->cov);
 	young__free(s->young);
 	budget__free(s->budget);
 	free(s->exited);
+	free(s->exited_later);
 	common_map__fini(&s->tgids);
 	free(s);
 }
@@ -664,7 +730,7 @@ static void schedule_next(struct session *s, bool early)
 		s->next_flush_ns += ((now - s->next_flush_ns) / step + 1) * step;
 }
 
-static int flush(struct session *s, bool early)
+static int flush(struct session *s, bool early, bool consume)
 {
 	uint64_t t0 = common_now_ns(), cpu0 = thread_cpu_ns();
 	int64_t now_s = common_wall_ns() / 1000000000ULL;
@@ -687,7 +753,16 @@ static int flush(struct session *s, bool early)
 	}
 
 	s->flushing = true;
-	aggregate__drain(s->agg, write_buffered, s);
+	s->consumed_ns = common_now_ns();
+	s->consume_in_flush = consume;
+	{
+		/* What arrives while this one is written goes to the other. */
+		struct aggregate *writing = s->agg;
+
+		s->agg = s->agg_spare;
+		s->agg_spare = writing;
+		aggregate__drain(writing, write_buffered, s);
+	}
 	derr = sampler__drain(s->sampler, &flush_callbacks, s);
 	s->flushing = false;
 	if (s->autou)
@@ -729,6 +804,10 @@ static int flush(struct session *s, bool early)
 		session_python__forget(s->python, s->exited[i]);
 	}
 	s->n_exited = 0;
+	for (size_t i = 0; i < s->n_exited_later; i++)
+		if (!COMMON_GROW(s->exited, s->cap_exited, s->n_exited + 1))
+			s->exited[s->n_exited++] = s->exited_later[i];
+	s->n_exited_later = 0;
 
 	s->bucket_start_s = now_s;
 	schedule_next(s, early);
@@ -744,7 +823,7 @@ static int flush(struct session *s, bool early)
 
 int session__flush(struct session *s)
 {
-	return flush(s, false);
+	return flush(s, false, false);
 }
 
 int session__run_once(struct session *s, int timeout_ms)
@@ -753,12 +832,12 @@ int session__run_once(struct session *s, int timeout_ms)
 	int err;
 
 	if (now >= s->next_flush_ns)
-		return flush(s, false);
+		return flush(s, false, true);
 	/* Stacks buffered between flushes (slow-path and DWARF samples) are
 	 * bounded: past the limit they are written now, in an early flush
 	 * that leaves the cadence alone. */
 	if (s->opts.max_pending_bytes && aggregate__bytes(s->agg) > s->opts.max_pending_bytes)
-		return flush(s, true);
+		return flush(s, true, true);
 	if ((uint64_t)timeout_ms * 1000000ULL > s->next_flush_ns - now)
 		timeout_ms = (s->next_flush_ns - now) / 1000000ULL + 1;
 	/* Young processes are re-read after a few milliseconds: wake up for
@@ -811,10 +890,11 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 {
 	*ret_totals = s->totals;
 	ret_totals->processes = common_map__size(&s->tgids);
-	ret_totals->pending_memory = aggregate__bytes(s->agg);
+	ret_totals->pending_memory = aggregate__bytes(s->agg) + aggregate__bytes(s->agg_spare);
 	ret_totals->session_memory = common_map__bytes(&s->tgids, &tgid_type) +
 				     coverage__memory(s->cov) +
-				     s->cap_exited * sizeof(*s->exited);
+				     s->cap_exited * sizeof(*s->exited) +
+				     s->cap_exited_later * sizeof(*s->exited_later);
 	ret_totals->memory_trims = budget__trims(s->budget);
 	if (s->autou)
 		unwind_auto__counts(s->autou, &ret_totals->auto_fp,

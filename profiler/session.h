@@ -122,6 +122,10 @@ void session__set_store(struct session *s, struct store_db *db);
  * give each part of a recording its labels, flush before the change. */
 void session__set_extra_labels(struct session *s, const char *labels);
 
+/* The host label the session's samples carry (--host, else the host's
+ * name); borrowed from s. */
+const char *session__host(const struct session *s);
+
 /* Detach everything. Does not flush. NULL is fine. */
 void session__free(struct session *s);
 
@@ -141,7 +145,10 @@ int session__run_once(struct session *s, int timeout_ms);
 /* Stop sampling before the final flush, so it holds every sample. */
 void session__stop(struct session *s);
 
-/* Drain and write now (the final flush). Returns 0 or -errno. */
+/* Drain and write now (the final flush, or a run's end): every sample
+ * queued is written in it (unlike the loop's flushes, it does not read
+ * the ring buffer into the next flush while it writes). Returns 0 or
+ * -errno. */
 int session__flush(struct session *s);
 
 /* Samples lost, all reasons: in the kernel and when writing. */

@@ -25,6 +25,8 @@
 #define MAX_PROBATION 256
 /* Frame-pointer processes watched per flush. */
 #define MAX_FP_WATCH 1024
+/* Executables whose frame pointers were judged, remembered. */
+#define MAX_JUDGED 1024
 
 struct probation {
 	uint32_t tgid;
@@ -35,6 +37,12 @@ struct probation {
 struct decided_file {
 	struct sym_file_id file;
 	enum sampler_unwind mode;
+};
+
+/* What an executable's CFI says (sym_session__exe): does it want DWARF? */
+struct judged_file {
+	struct sym_file_id file;
+	bool dwarf;
 };
 
 /* A frame-pointer process's samples in the open flush, and those cut short
@@ -50,6 +58,9 @@ struct unwind_auto {
 	size_t n_probation;
 	struct decided_file *decided;
 	size_t n_decided, cap_decided;
+	/* Ring of MAX_JUDGED, the oldest replaced. */
+	struct judged_file *judged;
+	size_t n_judged, next_judged;
 	struct fp_watch fp_watch[MAX_FP_WATCH];
 	size_t n_fp_watch;
 	uint64_t fp, kept_dwarf;  /* unwind_auto__counts() */
@@ -71,6 +82,7 @@ void unwind_auto__free(struct unwind_auto *a)
 	if (!a)
 		return;
 	free(a->decided);
+	free(a->judged);
 	free(a);
 }
 
@@ -117,6 +129,48 @@ static bool decide_file(struct unwind_auto *a, const struct sym_file_id *file,
 	return true;
 }
 
+/*
+ * Whether tgid's executable wants DWARF (no frame pointers), and the file
+ * it exec'd. A file judged before costs a stat of its /proc/PID/exe, not
+ * a snapshot of the process: an executable with frame pointers whose
+ * processes end before their probation does (a shell's commands) stays
+ * undecided, and each of its execs took a snapshot at once. Returns 0,
+ * or < 0 when the process is gone or unreadable; *ret_file is zeroed (no
+ * inode) when the file could not be named (the choice is then the
+ * process's only).
+ */
+static int judge(struct unwind_auto *a, struct sym_session *sym, uint32_t tgid,
+		 bool *ret_dwarf, struct sym_file_id *ret_file)
+{
+	struct sym_file_id file = {0};
+	bool dwarf, named = sym_session__exe_id(sym, tgid, &file) == 0;
+
+	for (size_t i = 0; named && i < a->n_judged; i++)
+		if (same_file(&a->judged[i].file, &file)) {
+			*ret_dwarf = a->judged[i].dwarf;
+			*ret_file = file;
+			return 0;
+		}
+	if (sym_session__exe(sym, tgid, &dwarf) < 0)
+		return -ESRCH;
+	if (named) {
+		size_t i = a->n_judged < MAX_JUDGED ? a->n_judged : a->next_judged;
+
+		if (!a->judged)
+			a->judged = calloc(MAX_JUDGED, sizeof(*a->judged));
+		if (a->judged) {
+			a->judged[i] = (struct judged_file){ file, dwarf };
+			a->n_judged += a->n_judged < MAX_JUDGED;
+			a->next_judged = (i + 1) % MAX_JUDGED;
+		}
+	} else {
+		file = (struct sym_file_id){0};
+	}
+	*ret_dwarf = dwarf;
+	*ret_file = file;
+	return 0;
+}
+
 static struct probation *probation_find(struct unwind_auto *a, uint32_t tgid)
 {
 	for (size_t i = 0; i < a->n_probation; i++)
@@ -158,9 +212,9 @@ void unwind_auto__process(struct unwind_auto *a, struct sym_session *sym, uint32
 		*p = a->probation[--a->n_probation];  /* a new image */
 	if (known)
 		return;  /* the kernel gave it its file's choice at exec */
-	if (sym_session__exe(sym, tgid, &dwarf) < 0)
+	if (judge(a, sym, tgid, &dwarf, &file) < 0)
 		return;
-	if (sym_session__exe_id(sym, tgid, &file) < 0) {
+	if (!file.ino) {
 		sampler__set_unwind(a->sampler, tgid,
 				    dwarf ? SAMPLER_UNWIND_DWARF : SAMPLER_UNWIND_FP);
 		return;

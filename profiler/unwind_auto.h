@@ -50,10 +50,12 @@ int unwind_auto__new(struct sampler *sampler, struct unwind_auto **ret_policy);
 /* NULL is fine. */
 void unwind_auto__free(struct unwind_auto *a);
 
-/* A process was announced (its first sample, or an exec: exec = true) and
- * snapshotted in sym: choose its mode. known: an exec whose executable
- * was judged before, and whose choice the kernel gave the process (the
- * snapshot may not be there: nothing to choose). */
+/* A process was announced (its first sample, or an exec: exec = true):
+ * choose its mode. known: an exec whose executable was decided before,
+ * and whose choice the kernel gave the process (nothing to choose). An
+ * executable judged before is known by its file (a stat of
+ * /proc/PID/exe); only one never judged is snapshotted in sym (now, when
+ * it is not yet) for its CFI. */
 void unwind_auto__process(struct unwind_auto *a, struct sym_session *sym, uint32_t tgid,
 			  bool exec, bool known);
 

@@ -57,8 +57,7 @@ void young__reset(struct young *y)
 	y->due_ns = UINT64_MAX;
 }
 
-bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec,
-		 bool read_now)
+bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec)
 {
 	uint64_t now = common_now_ns();
 	bool listed;
@@ -72,13 +71,11 @@ bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool e
 	 * Failure (already exited) shows up later as unresolved frames. A
 	 * young process is watched: its maps file stays open for the
 	 * re-reads (after an exec, a new one). An exec waits for its first
-	 * re-read, unless asked for now. */
+	 * re-read. */
 	if (!listed)
 		sym_session__note_process(sym, tgid);
 	else if (!exec)
 		sym_session__refresh_process(sym, tgid);
-	else if (read_now)
-		sym_session__watch_process(sym, tgid);
 	/* ... and again while it is young. */
 	if (!listed)
 		return false;

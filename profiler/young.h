@@ -5,9 +5,8 @@
  * sample taken while ld.so was still at work, has a snapshot without its
  * libraries, and a ~30 ms process is gone before the next flush could
  * read it again. So a process announced by a sample is snapshotted at
- * once, one announced by its exec 5 ms after the loop reads the exec (or
- * at once when --unwind auto must judge its executable), and, while it is
- * young, re-read every few milliseconds (5, 10, 20, 40... ms): for
+ * once, one announced by its exec 5 ms after the loop reads the exec, and,
+ * while it is young, re-read every few milliseconds (5, 10, 20, 40... ms): for
  * YOUNG_NS once sampled, YOUNG_EXEC_NS when it was only announced at its
  * exec (most processes of a busy host's churn are never sampled, and one
  * that exits first is never read: young__exit()). A young
@@ -36,13 +35,11 @@ void young__free(struct young *y);
 
 /* tgid was announced (its first sample, or an exec: exec = true): list it
  * for re-reads while it is young, and snapshot it in sym now, unless it
- * was announced by its exec and read_now is false: its first read is then
- * due 5 ms later (an exec is read up to 50 ms late, and most processes of
- * a churn exit before they are sampled: young__exit() forgets them
- * unread). Returns whether it is listed (false: no room, only
- * snapshotted). */
-bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec,
-		 bool read_now);
+ * was announced by its exec: its first read is then due 5 ms later (an
+ * exec is read up to 50 ms late, and most processes of a churn exit
+ * before they are sampled: young__exit() forgets them unread). Returns
+ * whether it is listed (false: no room, only snapshotted). */
+bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec);
 
 /* tgid exited: no more re-reads. */
 void young__exit(struct young *y, struct sym_session *sym, uint32_t tgid);

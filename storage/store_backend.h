@@ -14,7 +14,7 @@
  * ClickHouse, the fleet store (store_ch_read.c), which provides the same
  * operations with the contracts storage.h documents for them; one it
  * cannot do (a read-only store's writer, retention run by the server
- * side, coverage and drops it does not keep) answers -ENOSYS with a
+ * side, coverage it does not keep) answers -ENOSYS with a
  * message, which store_strerror names.
  */
 #pragma once

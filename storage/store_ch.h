@@ -62,15 +62,30 @@ struct store_ch_request {
 int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
 		      char **ret_text);
 
+/* A statement without an answer (printf-style), or a SELECT whose answer
+ * goes to *ret_text (caller frees), in the database "default" (statements
+ * name their tables with the database). Return 0 or an error of
+ * store_clickhouse.h with errmsg set. */
+int store_ch__exec(struct store_ch *ch, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int store_ch__ask(struct store_ch *ch, const char *sql, const char *what, char **ret_text);
+
 /* The tables of the schema (store_ch_schema.c), in the order the shipper
- * inserts: definitions before the samples that name them. */
+ * inserts: definitions before the samples that name them, the drops
+ * before the samples (a shipment found by its samples was sent whole). */
 enum store_ch_table {
 	STORE_CH_FUNCTIONS,
 	STORE_CH_FRAMES,
 	STORE_CH_STACKS,
+	STORE_CH_DROPS,
 	STORE_CH_SAMPLES,
 	STORE_CH_TABLES,
 };
+
+/* The newest ember_schema row: 0 and *ret_version and *ret_layout
+ * ("single", "cluster:NAME"; caller frees), -ENOENT when the database has
+ * none, or an error. */
+int store_ch__read_schema(struct store_ch *ch, int *ret_version, char **ret_layout);
 
 /* The table's name, and its columns in the order rows are written
  * ("function, name, module, file"). */
@@ -89,14 +104,22 @@ void store_ship__free(struct store_ship *s);
 int store_ship__add(struct store_ship *s, const struct store_labels *labels,
 		    const struct store_frame *frames, size_t n_frames, uint64_t count);
 
+/* Add count samples lost for reason (event: false, store_db__add_drops)
+ * or an event of kept samples (true, store_db__add_events). Returns 0 or
+ * -ENOMEM. */
+int store_ship__add_drop(struct store_ship *s, bool event, const char *reason,
+			 uint64_t count);
+
 /*
  * Encode what was added as one shipment of bucket time_s: per table the
  * TabSeparated rows, each gzip-compressed, behind a small header
- * (store_ship_blob__section reads it back). *ret_samples = 0 (and no
- * blob) when nothing was added. Returns 0 or -ENOMEM.
+ * (store_ship_blob__section reads it back). No blob (*ret_blob NULL)
+ * when nothing was added; *ret_samples counts the samples, not the
+ * drops. host is the agent's (the drops' host when the flush has no
+ * samples). Returns 0 or -ENOMEM.
  */
 int store_ship__encode(struct store_ship *s, int64_t time_s, uint32_t duration_s,
-		       uint64_t batch, void **ret_blob, size_t *ret_len,
+		       uint64_t batch, const char *host, void **ret_blob, size_t *ret_len,
 		       uint64_t *ret_samples, const char **ret_host);
 
 /* The flush committed: its definitions count as shipped from now on (a
@@ -109,13 +132,18 @@ void store_ship__abort(struct store_ship *s);
 /* The queue's bound (store_db__ship_enable), and the bytes it held when
  * last counted (-1: not counted since this writer began). */
 void store_ship__set_bound(struct store_ship *s, uint64_t max_bytes);
+/* The host the drops of a flush without samples are shipped under
+ * (store_db__ship_enable). Returns 0 or -ENOMEM. */
+int store_ship__set_host(struct store_ship *s, const char *host);
+const char *store_ship__host(const struct store_ship *s);
 uint64_t store_ship__bound(const struct store_ship *s);
 int64_t *store_ship__queued_bytes(struct store_ship *s);
 /* store_ship__abort after the flush committed without its shipment. */
 void store_ship__refused(struct store_ship *s);
 
 /* Section t of a blob: 0 and its gzip bytes (possibly empty), or -EINVAL
- * for a blob that does not parse. */
+ * for a blob that does not parse. Blobs queued by schema 1 (four
+ * sections, no drops) are read too: their rows fit schema 2's tables. */
 int store_ship_blob__section(const void *blob, size_t len, enum store_ch_table t,
 			     const void **ret_data, size_t *ret_len);
 
@@ -134,7 +162,7 @@ void store_outbox__close(struct store_sqlite *db);
 /* store_db__ship_enable, _next and _backlog on a writable SQLite handle
  * outside a flush (store_sqlite.c checks that and hands on), the
  * outbox's layer calling only the connection's (store_sql.h). */
-int store_outbox__enable(struct store_sqlite *db, uint64_t max_bytes);
+int store_outbox__enable(struct store_sqlite *db, const char *host, uint64_t max_bytes);
 int store_outbox__next(struct store_sqlite *db, struct store_ch *ch,
 		       struct store_ship_result *ret);
 int store_outbox__backlog(struct store_sqlite *db, struct store_ship_backlog *ret);

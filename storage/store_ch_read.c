@@ -28,8 +28,8 @@
  * the client's 16 MiB (-E2BIG), trees within q->max_tree_nodes.
  *
  * What the fleet store does not keep answers -ENOSYS: writing, meta,
- * retention, the integrity check, coverage, drops (agents ship samples
- * only).
+ * retention (the server side's: store_ch_maintain.c), the integrity
+ * check, coverage (agents ship samples, drops and events).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -166,13 +166,15 @@ static void put_literal(FILE *f, const char *text)
 	fputc('\'', f);
 }
 
-/* The label columns, with the free labels as "k=v,k=v" (as storage.h's
- * struct store_labels has them), and the hash that names a label set. */
-#define LABEL_COLUMNS "host, process, pid, thread, tid, cgroup, label_keys, label_values"
+/* The label columns of a label set (one per labelset: its hash, the
+ * server's, store_ch_schema.c), with the free labels as "k=v,k=v" (as
+ * storage.h's struct store_labels has them), and the hash that names a
+ * label set. */
 #define LABEL_SELECT \
-	"host, process, pid, thread, tid, cgroup, " \
-	"arrayStringConcat(arrayMap((k, v) -> concat(k, '=', v), label_keys, label_values), ',')"
-#define LABEL_HASH "cityHash64(" LABEL_COLUMNS ")"
+	"any(host), any(process), any(pid), any(thread), any(tid), any(cgroup), " \
+	"any(arrayStringConcat(arrayMap((k, v) -> concat(k, '=', v), label_keys, " \
+	"label_values), ','))"
+#define LABEL_HASH "labelset"
 
 /* The condition of a query: its time range, and which label sets pass
  * its filter. */
@@ -336,7 +338,9 @@ static int read_sets(struct store_chdb *db, const struct store_query *q, char **
 	fputs("SELECT " LABEL_SELECT ", " LABEL_HASH ", sum(count) FROM samples WHERE ", s.f);
 	put_range(s.f, q);
 	put_required_host(s.f, q);
-	fputs(" GROUP BY " LABEL_COLUMNS, s.f);
+	/* (a label set's rows in range may sum to 0 while retention's
+	 * downsampled rows and their negated sources are being merged) */
+	fputs(" GROUP BY labelset HAVING sum(count) != 0", s.f);
 	if (sql_close(&s))
 		return fail(db, -ENOMEM, "out of memory");
 	err = ask(db, s.buf, "reading the label sets", &text);
@@ -537,6 +541,45 @@ static int ch_get_meta(struct store_db *db, const char *key, char **ret)
 	return -ENOENT;
 }
 
+/* The drops and events of q's range (only a host="NAME" term of its
+ * filter applies: they carry no other label), into sum. */
+static int read_drops(struct store_chdb *db, const struct store_query *q,
+		      struct store_summary *sum)
+{
+	char *text = NULL, *p, *f[3];
+	struct sql s;
+	int err;
+
+	if (sql_open(&s))
+		return fail(db, -ENOMEM, "out of memory");
+	fputs("SELECT kind, reason, sum(count) FROM drops WHERE ", s.f);
+	put_range(s.f, q);
+	put_required_host(s.f, q);
+	fputs(" GROUP BY kind, reason ORDER BY kind, reason", s.f);
+	if (sql_close(&s))
+		return fail(db, -ENOMEM, "out of memory");
+	err = ask(db, s.buf, "summing the drops", &text);
+	free(s.buf);
+	for (p = text; !err && next_row(&p, f, 3) == 3;) {
+		bool event = num(f[0]) != 0;
+		struct store_drop **v = event ? &sum->events : &sum->drops;
+		size_t *n = event ? &sum->n_events : &sum->n_drops;
+		struct store_drop *g = realloc(*v, (*n + 1) * sizeof(**v));
+		char *reason = strdup(f[1]);
+
+		if (g)
+			*v = g;
+		if (!g || !reason) {
+			free(reason);
+			err = fail(db, -ENOMEM, "out of memory");
+			break;
+		}
+		g[(*n)++] = (struct store_drop){ .reason = reason, .count = num(f[2]) };
+	}
+	free(text);
+	return err;
+}
+
 static int ch_summary(struct store_db *handle, const struct store_query *q,
 		      struct store_summary **ret)
 {
@@ -576,10 +619,12 @@ static int ch_summary(struct store_db *handle, const struct store_query *q,
 			sum->last_s = (int64_t)num(f[4]);
 		}
 	}
+	if (!err)
+		err = read_drops(db, q, sum);
 	cond_free(&c);
 	free(text);
 	if (err) {
-		free(sum);
+		store_summary__free(sum);
 		return err;
 	}
 	*ret = sum;
@@ -982,7 +1027,7 @@ static int ch_query_tree(struct store_db *handle, const struct store_query *q,
 		goto done;
 	/* the only read of the samples: their sums per process and stack */
 	if (asprintf(&sql, "SELECT process, stack, sum(count) FROM samples WHERE %s "
-		     "GROUP BY process, stack", c.text) < 0) {
+		     "GROUP BY process, stack HAVING sum(count) != 0", c.text) < 0) {
 		err = -ENOMEM;
 		goto done;
 	}
@@ -1057,13 +1102,13 @@ done:
 static int ch_query_coverage(struct store_db *db, const struct store_query *q,
 			     struct store_coverage **ret, size_t *ret_n)
 {
-	return ch_nosys(chdb_of(db), "symbolization coverage (agents ship samples only)");
+	return ch_nosys(chdb_of(db), "symbolization coverage (each agent keeps it in its file)");
 }
 
 static int ch_query_python_coverage(struct store_db *db, const struct store_query *q,
 				    struct store_python_coverage **ret, size_t *ret_n)
 {
-	return ch_nosys(chdb_of(db), "Python coverage (agents ship samples only)");
+	return ch_nosys(chdb_of(db), "Python coverage (each agent keeps it in its file)");
 }
 
 /* ---- span, timeline ---- */
@@ -1178,7 +1223,8 @@ static int fill_timeline(struct store_chdb *db, const struct store_query *q,
 	else
 		fputs("''", s.f);
 	fprintf(s.f, " AS v, sum(count) FROM samples WHERE %s AND toInt64(toUInt32(time)) >= %lld "
-		"AND toInt64(toUInt32(time)) < %lld GROUP BY k, v", c.text, (long long)t->from_s,
+		"AND toInt64(toUInt32(time)) < %lld GROUP BY k, v HAVING sum(count) != 0", c.text,
+		(long long)t->from_s,
 		(long long)(t->from_s + (int64_t)t->n_steps * t->step_s));
 	err = sql_close(&s);
 	if (err)
@@ -1363,10 +1409,32 @@ static int ch_check(struct store_db *db, char **ret_msg)
 	return ch_nosys(chdb_of(db), "integrity check (ClickHouse's CHECK TABLE is its own)");
 }
 
-static int ch_drops_timeline(struct store_db *db, int64_t from, int64_t step, size_t n,
+static int ch_drops_timeline(struct store_db *handle, int64_t from, int64_t step, size_t n,
 			     uint64_t *counts)
 {
-	return ch_nosys(chdb_of(db), "dropped samples (agents ship samples only)");
+	struct store_chdb *db = chdb_of(handle);
+	char *sql = NULL, *text = NULL, *p, *f[2];
+	int err;
+
+	if (!db || !counts || step <= 0)
+		return -EINVAL;
+	if (!n)
+		return 0;
+	if (asprintf(&sql, "SELECT intDiv(toInt64(toUInt32(time)) - %lld, %lld) AS k, sum(count) "
+		     "FROM drops WHERE kind = 0 AND toInt64(toUInt32(time)) >= %lld AND "
+		     "toInt64(toUInt32(time)) < %lld GROUP BY k", (long long)from, (long long)step,
+		     (long long)from, (long long)(from + (int64_t)n * step)) < 0)
+		return fail(db, -ENOMEM, "out of memory");
+	err = ask(db, sql, "summing the drops per step", &text);
+	free(sql);
+	for (p = text; !err && next_row(&p, f, 2) == 2;) {
+		long long k = strtoll(f[0], NULL, 10);
+
+		if (k >= 0 && (size_t)k < n)
+			counts[k] += num(f[1]);
+	}
+	free(text);
+	return err;
 }
 
 static void ch_set_deadline(struct store_db *handle, uint64_t deadline_ns)
@@ -1439,19 +1507,22 @@ static const struct store_backend ch_backend = {
  * tables a reader needs. */
 static int check_schema(struct store_chdb *db, char **ret_error)
 {
-	char sql[512], *text = NULL, *p, *f[2];
+	char sql[640], *text = NULL, *p, *f[3];
+	bool versioned = false;
 	int err;
 
 	snprintf(sql, sizeof(sql), "SELECT (SELECT count() FROM system.databases WHERE name = "
 		 "'%s'), (SELECT count() FROM system.tables WHERE database = '%s' AND name IN "
-		 "('ember_schema', 'samples', 'stacks', 'frames', 'functions'))",
-		 store_ch__database(db->ch), store_ch__database(db->ch));
+		 "('ember_schema', 'samples', 'drops', 'stacks', 'frames', 'functions')), "
+		 "(SELECT count() FROM system.tables WHERE database = '%s' AND name = "
+		 "'ember_schema')", store_ch__database(db->ch), store_ch__database(db->ch),
+		 store_ch__database(db->ch));
 	/* (the name was checked by the URL's parser: letters, digits, _) */
 	err = ask(db, sql, "checking the database", &text);
 	if (err)
 		goto msg;
 	p = text;
-	if (next_row(&p, f, 2) != 2) {
+	if (next_row(&p, f, 3) != 3) {
 		err = fail(db, -EIO, "ClickHouse gave an answer Ember cannot read");
 	} else if (!num(f[0])) {
 		char m[STORE_ERRMSG_SIZE];
@@ -1459,7 +1530,7 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 		snprintf(m, sizeof(m), "ClickHouse at %s has no database '%s'",
 			 store_ch__url(db->ch), store_ch__database(db->ch));
 		err = fail(db, -ENOENT, m);
-	} else if (num(f[1]) != 5) {
+	} else if (num(f[1]) != 6 && !(versioned = num(f[2]) != 0)) {
 		char m[STORE_ERRMSG_SIZE];
 
 		snprintf(m, sizeof(m), "the database '%s' at %s holds no fleet store (Ember's "
@@ -1470,6 +1541,8 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 	free(text);
 	text = NULL;
 	if (!err) {
+		/* (with ember_schema the version is told first: an older
+		 * schema lacks tables of this one) */
 		db->opened = true;
 		snprintf(sql, sizeof(sql), "SELECT max(version) FROM ember_schema");
 		err = ask(db, sql, "checking the schema version", &text);
@@ -1480,10 +1553,17 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 
 			if (v != STORE_CH_SCHEMA_VERSION) {
 				snprintf(m, sizeof(m), "the database '%s' at %s has Ember's schema "
-					 "version %llu, this Ember reads %d", store_ch__database(db->ch),
+					 "version %llu, this Ember reads %d%s", store_ch__database(db->ch),
 					 store_ch__url(db->ch), (unsigned long long)v,
-					 STORE_CH_SCHEMA_VERSION);
+					 STORE_CH_SCHEMA_VERSION, v < STORE_CH_SCHEMA_VERSION ?
+					 " (an older Ember's: its data is not converted; read it "
+					 "with that Ember, ship to a new database)" : "");
 				err = fail(db, v > STORE_CH_SCHEMA_VERSION ? -ENOTSUP : -EPROTO, m);
+			} else if (versioned) {
+				snprintf(m, sizeof(m), "the database '%s' at %s lacks some of Ember's "
+					 "tables: create them with ember fleet-init",
+					 store_ch__database(db->ch), store_ch__url(db->ch));
+				err = fail(db, -ENOENT, m);
 			}
 		}
 		free(text);

@@ -3,17 +3,30 @@
  * store_ch_schema.c — the fleet store's tables in ClickHouse, created and
  * checked. SQL that Debian 12's ClickHouse 18.16 and current releases
  * both accept: MergeTree with PARTITION BY / ORDER BY clauses,
- * ReplacingMergeTree, Distributed, TinyLog; no LowCardinality (18.16
- * wants an experimental setting for it), no TTL (old day partitions are
- * dropped instead), no ON CLUSTER (18.16 needs ZooKeeper for it: a
- * cluster's tables are made on each shard, store_ch__init_cluster).
+ * SummingMergeTree, ReplacingMergeTree, DEFAULT columns,
+ * Distributed, TinyLog; no LowCardinality (18.16 wants an experimental
+ * setting for it), no codecs (18.16 has none), no TTL (old day
+ * partitions are dropped instead, store_ch_maintain.c), no ON CLUSTER
+ * (18.16 needs ZooKeeper for it: a cluster's tables are made on each
+ * shard, store_ch__init_cluster).
  *
- *   samples    one row per (flush, labels, stack): time (bucket start),
- *              duration, host, process, pid, thread, tid, cgroup, free
- *              labels as two arrays, stack id, count, batch (the shipment,
- *              for exactly-once). Partitioned by day, ordered by (host,
- *              time, process, pid, tid, stack): a host's time range is one
- *              range of the primary key; a day is dropped as a partition.
+ *   samples    one row per (bucket, label set, stack): time (bucket
+ *              start), duration, host, process, pid, thread, tid, cgroup,
+ *              free labels as two arrays, labelset (a hash of those label
+ *              columns, computed by the server: a DEFAULT), stack id,
+ *              count (signed: retention's downsampling adds negated rows),
+ *              batch (the shipment's id on its first row, 0 on the others:
+ *              exactly-once). A SummingMergeTree partitioned by day and
+ *              ordered by (host, labelset, stack, time, duration, batch):
+ *              a label set's rows are one run, so its label columns
+ *              compress to almost nothing, and a stack's rows of a label
+ *              set follow each other, so the 64-bit ids repeat for LZ4;
+ *              rows with the same key (a bucket written twice, a
+ *              downsampled bucket and its negated sources) are summed at
+ *              ClickHouse's merges, and a row whose count sums to 0 goes.
+ *              A day is dropped as a partition.
+ *   drops      samples lost and events of kept samples (kind 0 / 1) per
+ *              flush and reason, with the shipment's batch on every row
  *   stacks     stack id -> frame ids, root first
  *   frames     frame id -> function id, line, kind, build-id, file offset
  *   functions  function id -> name, module, file
@@ -25,7 +38,6 @@
  * take any one row per id.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,14 +69,24 @@ static const struct ch_table tables[STORE_CH_TABLES] = {
 		"stack UInt64, frames Array(UInt64)",
 		"ReplacingMergeTree ORDER BY stack", "stack",
 	},
+	[STORE_CH_DROPS] = {
+		"drops", "time, duration, host, kind, reason, count, batch",
+		"time DateTime, duration UInt32, host String, kind UInt8, reason String, "
+		"count UInt64, batch UInt64",
+		"MergeTree PARTITION BY toDate(time) ORDER BY (host, time, kind, reason)",
+		"cityHash64(host)",
+	},
 	[STORE_CH_SAMPLES] = {
 		"samples",
 		"time, duration, host, process, pid, thread, tid, cgroup, label_keys, "
 		"label_values, stack, count, batch",
 		"time DateTime, duration UInt32, host String, process String, pid UInt32, "
 		"thread String, tid UInt32, cgroup UInt64, label_keys Array(String), "
-		"label_values Array(String), stack UInt64, count UInt64, batch UInt64",
-		"MergeTree PARTITION BY toDate(time) ORDER BY (host, time, process, pid, tid, stack)",
+		"label_values Array(String), labelset UInt64 DEFAULT "
+		"cityHash64(host, process, pid, thread, tid, cgroup, label_keys, label_values), "
+		"stack UInt64, count Int32, batch UInt64",
+		"SummingMergeTree(count) PARTITION BY toDate(time) "
+		"ORDER BY (host, labelset, stack, time, duration, batch)",
 		/* a host's samples on one shard: a shipment is one insert
 		 * there (all or nothing), and a host's queries read one shard */
 		"cityHash64(host)",
@@ -84,49 +106,15 @@ const char *store_ch_table_columns(enum store_ch_table t)
 	return tables[t].columns;
 }
 
-static int exec(struct store_ch *ch, const char *what, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int exec(struct store_ch *ch, const char *what, const char *fmt, ...)
-{
-	struct store_ch_request rq = { .database = NULL, .what = what };
-	char *sql;
-	va_list ap;
-	int n, err;
-
-	va_start(ap, fmt);
-	n = vasprintf(&sql, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return store_ch__fail(ch, -ENOMEM, "out of memory");
-	rq.body = sql;
-	rq.body_len = (size_t)n;
-	err = store_ch__request(ch, &rq, NULL);
-	free(sql);
-	return err;
-}
-
-/* A SELECT; *ret_text gets its answer. */
-static int ask(struct store_ch *ch, const char *sql, const char *what, char **ret_text)
-{
-	struct store_ch_request rq = {
-		.body = sql,
-		.body_len = strlen(sql),
-		.what = what,
-	};
-
-	return store_ch__request(ch, &rq, ret_text);
-}
-
 /* The data tables (suffix "" on a single server, "_local" on shards). */
 static int create_data_tables(struct store_ch *ch, const char *suffix)
 {
 	int err;
 
-	err = exec(ch, "creating the database", "CREATE DATABASE IF NOT EXISTS `%s`",
+	err = store_ch__exec(ch, "creating the database", "CREATE DATABASE IF NOT EXISTS `%s`",
 		   ch->database);
 	for (int t = 0; !err && t < STORE_CH_TABLES; t++)
-		err = exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`%s%s` (%s) "
+		err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`%s%s` (%s) "
 			   "ENGINE = %s", ch->database, tables[t].name, suffix,
 			   tables[t].definition, tables[t].engine);
 	return err;
@@ -134,11 +122,11 @@ static int create_data_tables(struct store_ch *ch, const char *suffix)
 
 static int create_schema_table(struct store_ch *ch, const char *layout)
 {
-	int err = exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`" SCHEMA_TABLE
+	int err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`" SCHEMA_TABLE
 		       "` (" SCHEMA_DEFINITION ") ENGINE = TinyLog", ch->database);
 
 	if (!err)
-		err = exec(ch, "writing the schema version", "INSERT INTO `%s`.`" SCHEMA_TABLE
+		err = store_ch__exec(ch, "writing the schema version", "INSERT INTO `%s`.`" SCHEMA_TABLE
 			   "` (version, layout, created) SELECT %d, '%s', now()", ch->database,
 			   STORE_CH_SCHEMA_VERSION, layout);
 	return err;
@@ -146,14 +134,14 @@ static int create_schema_table(struct store_ch *ch, const char *layout)
 
 /* The newest version row: 0 and *ret_version and *ret_layout (caller frees),
  * -ENOENT when there is no schema table (or database), or an error. */
-static int read_version(struct store_ch *ch, int *ret_version, char **ret_layout)
+int store_ch__read_schema(struct store_ch *ch, int *ret_version, char **ret_layout)
 {
 	char sql[256], *text = NULL, *tab;
 	int err, version;
 
 	snprintf(sql, sizeof(sql), "SELECT version, layout FROM `%s`.`" SCHEMA_TABLE
 		 "` ORDER BY version DESC LIMIT 1", ch->database);
-	err = ask(ch, sql, "checking the schema version", &text);
+	err = store_ch__ask(ch, sql, "checking the schema version", &text);
 	if (err)
 		return err;
 	tab = strchr(text, '\t');
@@ -180,7 +168,7 @@ static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 
 	snprintf(sql, sizeof(sql), "SELECT name FROM system.tables WHERE database = '%s'",
 		 ch->database);
-	err = ask(ch, sql, "listing the tables", &text);
+	err = store_ch__ask(ch, sql, "listing the tables", &text);
 	if (err)
 		return err;
 	for (int t = 0; t < STORE_CH_TABLES; t++) {
@@ -207,7 +195,7 @@ int store_ch__prepare(struct store_ch *ch)
 	unsigned missing = 0;
 	int version = 0, err;
 
-	err = read_version(ch, &version, &layout);
+	err = store_ch__read_schema(ch, &version, &layout);
 	if (err == -ENOENT) {
 		/* a new database: a single server's tables */
 		err = create_data_tables(ch, "");
@@ -225,7 +213,10 @@ int store_ch__prepare(struct store_ch *ch)
 	}
 	if (version < STORE_CH_SCHEMA_VERSION) {
 		err = store_ch__fail(ch, -EPROTO, "the ClickHouse database %s at %s has schema "
-				     "version %d, older than this Ember's %d", ch->database,
+				     "version %d, older than this Ember's %d: its tables cannot take "
+				     "this Ember's shipments and are not converted; ship to a new "
+				     "database (another DATABASE in the URL), or drop the old "
+				     "database once its data is no longer needed", ch->database,
 				     ch->display, version, STORE_CH_SCHEMA_VERSION);
 		goto out;
 	}
@@ -265,10 +256,10 @@ int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
 			return store_ch__fail(entry, err, "shard %s: %s", store_ch__url(shards[i]),
 					      store_ch__errmsg(shards[i]));
 	}
-	err = exec(entry, "creating the database", "CREATE DATABASE IF NOT EXISTS `%s`",
+	err = store_ch__exec(entry, "creating the database", "CREATE DATABASE IF NOT EXISTS `%s`",
 		   entry->database);
 	for (int t = 0; !err && t < STORE_CH_TABLES; t++)
-		err = exec(entry, "creating a Distributed table", "CREATE TABLE IF NOT EXISTS "
+		err = store_ch__exec(entry, "creating a Distributed table", "CREATE TABLE IF NOT EXISTS "
 			   "`%s`.`%s` (%s) ENGINE = Distributed('%s', '%s', '%s_local', %s)",
 			   entry->database, tables[t].name, tables[t].definition, cluster,
 			   entry->database, tables[t].name, tables[t].shard_key);
@@ -277,7 +268,7 @@ int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
 		int v;
 
 		snprintf(layout, sizeof(layout), "cluster:%s", cluster);
-		err = read_version(entry, &v, &l);
+		err = store_ch__read_schema(entry, &v, &l);
 		if (err == -ENOENT)
 			err = create_schema_table(entry, layout);
 		else if (!err && strcmp(l, layout))

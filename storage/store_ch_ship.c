@@ -5,13 +5,16 @@
  * rows of the fleet schema (store_ch_schema.c): functions, frames and
  * stacks named by 64-bit hashes of their symbolized contents, so the same
  * binary on 500 hosts gives the same ids and its stacks are stored once,
- * and one samples row per (labels, stack) with the summed count. A
- * definition goes into a shipment only the first time this writer meets
- * it (definitions of earlier shipments are shipped first, in order);
- * ClickHouse's ReplacingMergeTree folds the copies that restarts and other
- * hosts send. At commit the rows are encoded per table as TabSeparated
- * text, each gzip-compressed (sent as they are, Content-Encoding: gzip),
- * and the outbox keeps them (store_outbox.c).
+ * and one samples row per (labels, stack) with the summed count, the
+ * shipment's batch id on the first (the others 0: a column of zeros takes
+ * no room, and one row is enough to find the shipment by); the flush's
+ * drops and events, each row with the batch. A definition goes into a
+ * shipment only the first time this writer meets it (definitions of
+ * earlier shipments are shipped first, in order); ClickHouse's
+ * ReplacingMergeTree folds the copies that restarts and other hosts send.
+ * At commit the rows are encoded per table as TabSeparated text, each
+ * gzip-compressed (sent as they are, Content-Encoding: gzip), and the
+ * outbox keeps them (store_outbox.c).
  */
 #include <errno.h>
 #include <libdeflate.h>
@@ -29,11 +32,19 @@
 #define SHIP_KNOWN_MAX (1u << 17)
 #define SHIP_GZIP_LEVEL 6
 #define SHIP_HEADER (4 * STORE_CH_TABLES)
+/* schema 1's blobs: functions, frames, stacks, samples */
+#define SHIP_HEADER_V1 16
 
 struct ship_row {
 	const unsigned char *key; /* labels text, then the 8-byte stack id */
 	size_t len;
 	uint64_t count;
+};
+
+struct ship_drop {
+	char *reason;
+	uint64_t count;
+	bool event;
 };
 
 struct store_ship {
@@ -48,6 +59,10 @@ struct store_ship {
 	struct ship_row *rows;
 	size_t n_rows, rows_cap;
 	char *host;      /* the first sample's host */
+	char *agent_host;       /* the drops' host (store_db__ship_enable) */
+	/* this flush's drops and events */
+	struct ship_drop *drops;
+	size_t n_drops, drops_cap;
 	uint64_t max_bytes;     /* the queue's bound; 0: none */
 	int64_t queued_bytes;   /* the queue's bytes when last counted, plus
 	                           what this writer queued since; -1: unknown */
@@ -125,6 +140,9 @@ static void clear_flush(struct store_ship *s)
 	s->n_rows = 0;
 	free(s->host);
 	s->host = NULL;
+	for (size_t i = 0; i < s->n_drops; i++)
+		free(s->drops[i].reason);
+	s->n_drops = 0;
 }
 
 void store_ship__free(struct store_ship *s)
@@ -136,6 +154,8 @@ void store_ship__free(struct store_ship *s)
 		store_map__free(&s->known[i]);
 	store_map__free(&s->rows_index);
 	free(s->rows);
+	free(s->drops);
+	free(s->agent_host);
 	free(s->labels);
 	free(s);
 }
@@ -327,6 +347,20 @@ int store_ship__add(struct store_ship *s, const struct store_labels *labels,
 	return 0;
 }
 
+int store_ship__add_drop(struct store_ship *s, bool event, const char *reason,
+			 uint64_t count)
+{
+	char *r = strdup(reason ? reason : "");
+
+	if (!r || COMMON_GROW(s->drops, s->drops_cap, s->n_drops + 1)) {
+		free(r);
+		return -ENOMEM;
+	}
+	s->drops[s->n_drops++] = (struct ship_drop){ .reason = r, .count = count,
+						     .event = event };
+	return 0;
+}
+
 static int gzip(const char *in, size_t len, unsigned char **ret, size_t *ret_len)
 {
 	struct libdeflate_compressor *z;
@@ -358,13 +392,13 @@ static int gzip(const char *in, size_t len, unsigned char **ret, size_t *ret_len
 }
 
 int store_ship__encode(struct store_ship *s, int64_t time_s, uint32_t duration_s,
-		       uint64_t batch, void **ret_blob, size_t *ret_len,
+		       uint64_t batch, const char *host, void **ret_blob, size_t *ret_len,
 		       uint64_t *ret_samples, const char **ret_host)
 {
 	unsigned char *gz[STORE_CH_TABLES] = {0};
 	size_t gz_len[STORE_CH_TABLES] = {0}, total = SHIP_HEADER;
-	char *samples = NULL;
-	size_t samples_len = 0;
+	char *samples = NULL, *drops = NULL;
+	size_t samples_len = 0, drops_len = 0;
 	uint64_t n = 0;
 	unsigned char *blob, *p;
 	FILE *f;
@@ -373,8 +407,10 @@ int store_ship__encode(struct store_ship *s, int64_t time_s, uint32_t duration_s
 	*ret_samples = 0;
 	*ret_blob = NULL;
 	*ret_len = 0;
-	if (!s->n_rows)
+	if (!s->n_rows && !s->n_drops)
 		return 0;
+	if (s->n_rows)
+		host = s->host;
 	if (open_streams(s))
 		return -ENOMEM;
 	for (int i = 0; i < 3; i++)
@@ -388,19 +424,35 @@ int store_ship__encode(struct store_ship *s, int64_t time_s, uint32_t duration_s
 		uint64_t stack;
 
 		memcpy(&stack, row->key + row->len - 8, 8);
+		/* (count is an Int32 in ClickHouse: a flush's count of one
+		 * label set and stack is far below 2^31) */
 		fprintf(f, "%lld\t%u\t%.*s\t%llu\t%llu\t%llu\n", (long long)time_s, duration_s,
 			(int)(row->len - 8), (const char *)row->key, (unsigned long long)stack,
-			(unsigned long long)row->count, (unsigned long long)batch);
+			(unsigned long long)row->count, (unsigned long long)(i ? 0 : batch));
 		n += row->count;
 	}
 	if (fclose(f) || !samples)
+		goto out;
+	f = open_memstream(&drops, &drops_len);
+	if (!f)
+		goto out;
+	for (size_t i = 0; i < s->n_drops; i++) {
+		fprintf(f, "%lld\t%u\t", (long long)time_s, duration_s);
+		put_tsv(f, host);
+		fprintf(f, "\t%d\t", s->drops[i].event);
+		put_tsv(f, s->drops[i].reason);
+		fprintf(f, "\t%llu\t%llu\n", (unsigned long long)s->drops[i].count,
+			(unsigned long long)batch);
+	}
+	if (fclose(f) || !drops)
 		goto out;
 	_Static_assert(STORE_CH_FUNCTIONS == 0 && STORE_CH_FRAMES == 1 && STORE_CH_STACKS == 2,
 		       "definitions are sections 0..2");
 	for (int i = 0; i < 3; i++)
 		if (gzip(s->text[i], s->text_len[i], &gz[i], &gz_len[i]))
 			goto out;
-	if (gzip(samples, samples_len, &gz[STORE_CH_SAMPLES], &gz_len[STORE_CH_SAMPLES]))
+	if (gzip(samples, samples_len, &gz[STORE_CH_SAMPLES], &gz_len[STORE_CH_SAMPLES]) ||
+	    gzip(drops, drops_len, &gz[STORE_CH_DROPS], &gz_len[STORE_CH_DROPS]))
 		goto out;
 	for (int i = 0; i < STORE_CH_TABLES; i++)
 		total += gz_len[i];
@@ -419,10 +471,11 @@ int store_ship__encode(struct store_ship *s, int64_t time_s, uint32_t duration_s
 	*ret_blob = blob;
 	*ret_len = total;
 	*ret_samples = n;
-	*ret_host = s->host;
+	*ret_host = host ? host : "";
 	r = 0;
 out:
 	free(samples);
+	free(drops);
 	for (int i = 0; i < STORE_CH_TABLES; i++)
 		free(gz[i]);
 	return r;
@@ -431,6 +484,22 @@ out:
 void store_ship__set_bound(struct store_ship *s, uint64_t max_bytes)
 {
 	s->max_bytes = max_bytes;
+}
+
+int store_ship__set_host(struct store_ship *s, const char *host)
+{
+	char *h = strdup(host ? host : "");
+
+	if (!h)
+		return -ENOMEM;
+	free(s->agent_host);
+	s->agent_host = h;
+	return 0;
+}
+
+const char *store_ship__host(const struct store_ship *s)
+{
+	return s->agent_host;
 }
 
 uint64_t store_ship__bound(const struct store_ship *s)
@@ -475,23 +544,40 @@ int store_ship_blob__section(const void *blob, size_t len, enum store_ch_table t
 			     const void **ret_data, size_t *ret_len)
 {
 	const unsigned char *b = blob;
-	size_t off = SHIP_HEADER, n[STORE_CH_TABLES];
+	size_t off, n[STORE_CH_TABLES], sum = 0;
+	int sections = STORE_CH_TABLES, at = (int)t;
 
-	if (len < SHIP_HEADER || (unsigned)t >= STORE_CH_TABLES)
+	if (len < SHIP_HEADER_V1 || (unsigned)t >= STORE_CH_TABLES)
 		return -EINVAL;
 	for (int i = 0; i < STORE_CH_TABLES; i++) {
 		n[i] = 0;
 		for (int k = 0; k < 4; k++)
-			n[i] |= (size_t)b[4 * i + k] << (8 * k);
+			n[i] |= i < 4 || len >= SHIP_HEADER ? (size_t)b[4 * i + k] << (8 * k) : 0;
 	}
-	for (int i = 0; i < (int)t; i++) {
+	for (int i = 0; i < 4; i++)
+		sum += n[i] < len ? n[i] : len;
+	if (sum + SHIP_HEADER_V1 == len) {
+		/* schema 1's: no drops, the samples fourth */
+		sections = 4;
+		if (t == STORE_CH_DROPS) {
+			*ret_data = b;
+			*ret_len = 0;
+			return 0;
+		}
+		if (t == STORE_CH_SAMPLES)
+			at = 3;
+	} else if (len < SHIP_HEADER) {
+		return -EINVAL;
+	}
+	off = (size_t)sections * 4;
+	for (int i = 0; i < at; i++) {
 		if (n[i] > len - off)
 			return -EINVAL;
 		off += n[i];
 	}
-	if (n[t] > len - off)
+	if (n[at] > len - off)
 		return -EINVAL;
 	*ret_data = b + off;
-	*ret_len = n[t];
+	*ret_len = n[at];
 	return 0;
 }

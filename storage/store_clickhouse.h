@@ -27,7 +27,7 @@
 struct store_db;
 
 /* The ClickHouse schema this build writes and reads (table ember_schema). */
-#define STORE_CH_SCHEMA_VERSION 1
+#define STORE_CH_SCHEMA_VERSION 2
 
 struct store_ch_config {
 	/* clickhouse://[USER[:PASSWORD]@]HOST:PORT/DATABASE (plain HTTP) or
@@ -100,16 +100,44 @@ int store_ch__prepare(struct store_ch *ch);
 int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
 			   struct store_ch *const *shards, size_t n);
 
+/* ---- retention, run by the server side ---- */
+
+struct store_ch_maintain_stats {
+	uint64_t rows_merged;        /* sample rows folded into coarser buckets */
+	uint64_t partitions_dropped; /* day partitions removed by age (samples, drops) */
+	uint64_t samples_removed;    /* the samples they held */
+	uint64_t busy;               /* a host's day another maintainer was merging
+	                                (left to it) */
+};
+
+/*
+ * Apply retention policy p (NULL: store_policy_init's defaults) as of
+ * now_s to the fleet store at entry, as the SQLite file applies it: day
+ * partitions of samples and drops whose day ended more than max_age ago
+ * are dropped; older buckets are merged into each tier's coarser ones,
+ * keeping every total (storage/DESIGN.md, Fleet). max_bytes does not
+ * apply. On a single server (layout "single") n must be 0; a cluster's
+ * layout needs its shards (shards[0..n), as for store_ch__init_cluster),
+ * whose `_local` tables are maintained one by one. One maintainer per
+ * server at a time does a host's day (a second is refused and counts it
+ * busy). Returns 0 and *ret_stats (may be NULL), or an error above
+ * (-EINVAL: shards given or missing) with entry's errmsg saying which
+ * server failed.
+ */
+int store_ch__maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n,
+		       int64_t now_s, const struct store_policy *p,
+		       struct store_ch_maintain_stats *ret_stats);
+
 /* ---- reading: the fleet store as a storage.h backend ---- */
 
 /*
  * Open the fleet store at c (read-only): a store_db whose queries
- * (summary, trees, timelines, label sets, names and values, span) run
- * aggregated in ClickHouse over every host's samples (the label "host"
- * tells them apart), with the same contracts as the SQLite backend's.
- * What the fleet store does not keep answers -ENOSYS with
- * store_db__errmsg saying what: writing, meta, retention, the integrity
- * check, coverage and drops (agents ship samples only). Checks that the
+ * (summary with drops and events, trees, timelines, label sets, names
+ * and values, span, the drops timeline) run aggregated in ClickHouse over
+ * every host's samples (the label "host" tells them apart), with the same
+ * contracts as the SQLite backend's. What the fleet store does not keep
+ * answers -ENOSYS with store_db__errmsg saying what: writing, meta,
+ * retention (store_ch__maintain's), the integrity check, coverage. Checks that the
  * database exists and holds Ember's tables of STORE_CH_SCHEMA_VERSION;
  * creates nothing. Returns 0 and *ret_db (store_db__close), or an error
  * of the list above (-EINVAL: a bad URL) with *ret_error (may be NULL;
@@ -126,13 +154,15 @@ const char *store_db__backend(const struct store_db *db);
 /*
  * From the next store_db__begin on, every flush this writer handle
  * commits is also queued for ClickHouse in the file's outbox, in the
- * same transaction (created when missing). While the queue holds more
- * than max_bytes (0: no bound), a flush is stored but not queued: its
+ * same transaction (created when missing): its samples, and its drops
+ * and events (store_db__add_drops, _add_events) under host (the host
+ * label of the writer's samples; NULL: ""; copied). While the queue holds
+ * more than max_bytes (0: no bound), a flush is stored but not queued: its
  * samples are counted as refused (store_ship_backlog), never shipped.
  * Outside a flush. Returns 0, -EROFS, -EBUSY (a flush is open),
  * -ENOMEM, -EIO.
  */
-int store_db__ship_enable(struct store_db *db, uint64_t max_bytes);
+int store_db__ship_enable(struct store_db *db, const char *host, uint64_t max_bytes);
 
 struct store_ship_result {
 	uint64_t seq;        /* the outbox entry (ascending) */

@@ -33,13 +33,14 @@
 	"samples INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, " \
 	"data BLOB NOT NULL)"
 
-int store_outbox__enable(struct store_sqlite *db, uint64_t max_bytes)
+int store_outbox__enable(struct store_sqlite *db, const char *host, uint64_t max_bytes)
 {
 	int r = store_sql__exec(db, OUTBOX_SQL);
 
 	if (r < 0)
 		return r;
-	if (!db->ship && store_ship__new(&db->ship) < 0)
+	if ((!db->ship && store_ship__new(&db->ship) < 0) ||
+	    store_ship__set_host(db->ship, host) < 0)
 		return store_sql__fail_msg(db, -ENOMEM, "out of memory");
 	store_ship__set_bound(db->ship, max_bytes);
 	return 0;
@@ -128,11 +129,11 @@ int store_outbox__put(struct store_sqlite *db, int64_t time_s, uint32_t duration
 	const char *host = NULL;
 	int r, rc;
 
-	r = store_ship__encode(db->ship, time_s, duration_s, batch,
+	r = store_ship__encode(db->ship, time_s, duration_s, batch, store_ship__host(db->ship),
 			       &blob, &len, &samples, &host);
 	if (r < 0)
 		return store_sql__fail_msg(db, r, "out of memory encoding a shipment");
-	if (!samples)
+	if (!blob)
 		return 0;
 	r = fits(db, len);
 	if (r <= 0) {
@@ -258,9 +259,10 @@ static char *quote(const char *s)
 	return out;
 }
 
-/* Whether ClickHouse has e's samples: 1 yes, 0 no, or -errno. */
+/* Whether ClickHouse has e's rows of table t (samples: the first row
+ * carries the batch; drops: every row): 1 yes, 0 no, or -errno. */
 static int shipped_before(struct store_ch *ch, const struct outbox_entry *e,
-			  const char *query_id)
+			  enum store_ch_table t, const char *query_id)
 {
 	struct store_ch_request rq = {
 		.database = store_ch__database(ch),
@@ -273,9 +275,10 @@ static int shipped_before(struct store_ch *ch, const struct outbox_entry *e,
 
 	if (!host)
 		return store_ch__fail(ch, -ENOMEM, "out of memory");
-	len = asprintf(&sql, "SELECT count() FROM `%s`.`samples` WHERE host = '%s' AND "
-		       "time = toDateTime(%lld) AND batch = %llu", store_ch__database(ch), host,
-		       (long long)e->time_s, (unsigned long long)e->batch);
+	len = asprintf(&sql, "SELECT count() FROM `%s`.`%s` WHERE host = '%s' AND "
+		       "time = toDateTime(%lld) AND batch = %llu", store_ch__database(ch),
+		       store_ch_table_name(t), host, (long long)e->time_s,
+		       (unsigned long long)e->batch);
 	free(host);
 	if (len < 0)
 		return store_ch__fail(ch, -ENOMEM, "out of memory");
@@ -296,8 +299,18 @@ static int shipped_before(struct store_ch *ch, const struct outbox_entry *e,
 	return err ? err : n > 0;
 }
 
-static int send_entry(struct store_ch *ch, const struct outbox_entry *e,
-		      const char *query_id, uint64_t *ret_bytes)
+/* The query id of the insert of e's rows of table t (samples, drops). */
+static void insert_id(const struct outbox_entry *e, enum store_ch_table t, char *buf,
+		      size_t size)
+{
+	snprintf(buf, size, "ember-ship-%016llx%s", (unsigned long long)e->batch,
+		 t == STORE_CH_DROPS ? "-drops" : "");
+}
+
+/* Send e: its definitions, then its drops unless skip_drops (found in
+ * ClickHouse already), then its samples. */
+static int send_entry(struct store_ch *ch, const struct outbox_entry *e, bool skip_drops,
+		      uint64_t *ret_bytes)
 {
 	static const struct store_ch_setting sync_insert[] = {
 		/* a Distributed table inserts into its shard before it
@@ -319,7 +332,9 @@ static int send_entry(struct store_ch *ch, const struct outbox_entry *e,
 		if (store_ship_blob__section(e->data, e->len, t, &data, &len))
 			return store_ch__fail(ch, -EIO, "the queued shipment of %lld is damaged",
 					      (long long)e->time_s);
-		if (!len)
+		char query_id[64];
+
+		if (!len || (t == STORE_CH_DROPS && skip_drops))
 			continue;
 		snprintf(sql, sizeof(sql), "INSERT INTO `%s`.`%s` (%s) FORMAT TabSeparated",
 			 store_ch__database(ch), store_ch_table_name(t), store_ch_table_columns(t));
@@ -328,11 +343,13 @@ static int send_entry(struct store_ch *ch, const struct outbox_entry *e,
 		rq.body_len = len;
 		rq.settings = sync_insert;
 		rq.n_settings = 1;
-		if (t == STORE_CH_SAMPLES) {
+		if (t == STORE_CH_SAMPLES || t == STORE_CH_DROPS) {
 			/* the samples are the shipment: one insert, one part
-			 * on one shard, all or nothing */
+			 * on one shard, all or nothing; so are its drops,
+			 * sent before them */
+			insert_id(e, t, query_id, sizeof(query_id));
 			rq.query_id = query_id;
-			rq.what = "inserting samples";
+			rq.what = t == STORE_CH_SAMPLES ? "inserting samples" : "inserting drops";
 		} else {
 			rq.what = "inserting stack definitions";
 		}
@@ -357,7 +374,9 @@ int store_outbox__next(struct store_sqlite *db, struct store_ch *ch,
 	struct outbox_entry e = {0};
 	char query_id[64];
 	uint64_t bytes = 0;
-	bool found = false;
+	bool found = false, drops_found = false;
+	const void *part;
+	size_t n_samples = 0, n_drops = 0;
 	int r;
 
 	r = has_outbox(db);
@@ -365,12 +384,30 @@ int store_outbox__next(struct store_sqlite *db, struct store_ch *ch,
 		r = oldest(db, &e);
 	if (r <= 0)
 		return r < 0 ? local_fail(db, ch, r) : 0;
-	snprintf(query_id, sizeof(query_id), "ember-ship-%016llx", (unsigned long long)e.batch);
+	if (store_ship_blob__section(e.data, e.len, STORE_CH_SAMPLES, &part, &n_samples) ||
+	    store_ship_blob__section(e.data, e.len, STORE_CH_DROPS, &part, &n_drops)) {
+		r = store_ch__fail(ch, -EIO, "the queued shipment of %lld is damaged",
+				   (long long)e.time_s);
+		goto out;
+	}
 	if (e.attempts > 0) {
-		r = shipped_before(ch, &e, query_id);
-		if (r < 0)
-			goto out;
-		found = r == 1;
+		/* The drops go before the samples: samples there mean the
+		 * whole shipment is; else its drops may be */
+		if (n_samples) {
+			insert_id(&e, STORE_CH_SAMPLES, query_id, sizeof(query_id));
+			r = shipped_before(ch, &e, STORE_CH_SAMPLES, query_id);
+			if (r < 0)
+				goto out;
+			found = r == 1;
+		}
+		if (!found && n_drops) {
+			insert_id(&e, STORE_CH_DROPS, query_id, sizeof(query_id));
+			r = shipped_before(ch, &e, STORE_CH_DROPS, query_id);
+			if (r < 0)
+				goto out;
+			drops_found = r == 1;
+			found = drops_found && !n_samples;
+		}
 	}
 	if (!found) {
 		/* committed before the send: after a crash from here on, the
@@ -381,7 +418,7 @@ int store_outbox__next(struct store_sqlite *db, struct store_ch *ch,
 			r = local_fail(db, ch, r);
 			goto out;
 		}
-		r = send_entry(ch, &e, query_id, &bytes);
+		r = send_entry(ch, &e, drops_found, &bytes);
 		if (r < 0)
 			goto out;
 	}

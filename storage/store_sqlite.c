@@ -178,12 +178,12 @@ static int shipping_handle(struct store_db *handle, struct store_sqlite **ret_db
 	return 0;
 }
 
-int store_db__ship_enable(struct store_db *handle, uint64_t max_bytes)
+int store_db__ship_enable(struct store_db *handle, const char *host, uint64_t max_bytes)
 {
 	struct store_sqlite *db = NULL;
 	int r = shipping_handle(handle, &db);
 
-	return r < 0 ? r : store_outbox__enable(db, max_bytes);
+	return r < 0 ? r : store_outbox__enable(db, host, max_bytes);
 }
 
 int store_db__ship_next(struct store_db *handle, struct store_ch *ch,

@@ -495,7 +495,11 @@ static int add_count(struct store_sqlite *db, enum store_stmt id, const char *na
 	sqlite3_bind_int64(st, 1, w->flush_time_s);
 	sqlite3_bind_int64(st, 2, reason_id);
 	sqlite3_bind_int64(st, 3, (int64_t)count);
-	return step_done(db, st);
+	r = step_done(db, st);
+	if (r >= 0 && db->ship &&
+	    store_ship__add_drop(db->ship, id == STMT_EVENT_ADD, name, count) < 0)
+		r = store_sql__fail_msg(db, -ENOMEM, "out of memory");
+	return r;
 }
 
 int store_sqlite__add_drops(struct store_db *handle, const char *reason, uint64_t count)

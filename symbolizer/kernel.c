@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,11 @@ struct sym_kernel {
 	uint64_t core_lo, core_hi;
 	char *path;
 	bool full_tried;
+	/* Loaded from the cache: syms and names point into this read-only
+	 * mapping of the entry, so only the pages lookups touch are resident
+	 * (a recording touches a few hundred KB of the 5 MB table). */
+	void *map;
+	size_t map_len;
 };
 
 /* The cache entry: this header, n struct sym_ksym, then len bytes of names. */
@@ -206,22 +212,26 @@ static int kcache_read(const char *entry, const char id[40], struct sym_kernel *
 	    (uint64_t)st.st_size != sizeof(h) + h.n * sizeof(struct sym_ksym) + h.len)
 		goto out;
 	k = calloc(1, sizeof(*k));
-	if (!k || !(k->syms = calloc(h.n, sizeof(*k->syms))) || !(k->names = malloc(h.len))) {
+	if (!k) {
 		r = -ENOMEM;
 		goto out;
 	}
-	if (pread(fd, k->syms, h.n * sizeof(*k->syms), sizeof(h)) !=
-		    (ssize_t)(h.n * sizeof(*k->syms)) ||
-	    pread(fd, k->names, h.len, (off_t)(sizeof(h) + h.n * sizeof(*k->syms))) !=
-		    (ssize_t)h.len ||
-	    k->names[h.len - 1] != '\0')
+	k->map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (k->map == MAP_FAILED) {
+		k->map = NULL;
+		r = -errno;
 		goto out;
-	/* What lookups rely on: sorted, names inside the table, core only. */
-	for (size_t i = 0; i < h.n; i++)
-		if (k->syms[i].name >= h.len || k->syms[i].module != UINT32_MAX ||
-		    (i > 0 && k->syms[i].addr < k->syms[i - 1].addr) ||
-		    k->syms[i].addr < h.core_lo || k->syms[i].addr >= h.core_hi)
-			goto out;
+	}
+	k->map_len = st.st_size;
+	k->syms = (struct sym_ksym *)((char *)k->map + sizeof(h));
+	k->names = (char *)k->map + sizeof(h) + h.n * sizeof(*k->syms);
+	if (k->names[h.len - 1] != '\0')
+		goto out;
+	/* The entries are not all checked here (that would make the whole
+	 * table resident): ksym_lookup() checks the ones it uses (sorted
+	 * around the address, a name inside the table, core only), and a
+	 * damaged one makes the session read kallsyms instead. The entry is
+	 * Ember's own, written by root, readable by root only. */
 	k->n = h.n;
 	k->len = k->names_cap = h.len;
 	k->core_only = true;
@@ -346,42 +356,66 @@ size_t sym_kernel__memory(const struct sym_kernel *k)
 	return k ? sizeof(*k) + k->n * sizeof(*k->syms) + k->names_cap : 0;
 }
 
+/* The table's memory: the cache entry's mapping, or the parse's arrays. */
+static void kernel_release_table(struct sym_kernel *k)
+{
+	if (k->map) {
+		munmap(k->map, k->map_len);
+		k->map = NULL;
+	} else {
+		free(k->syms);
+		free(k->names);
+	}
+	k->syms = NULL;
+	k->names = NULL;
+}
+
 void sym_kernel__free(struct sym_kernel *k)
 {
 	if (!k)
 		return;
 	free(k->path);
-	free(k->syms);
-	free(k->names);
+	kernel_release_table(k);
 	free(k);
+}
+
+/* The full table (kallsyms read again) in place of the cached core one, a
+ * superset; once per session. */
+static int kernel_full(struct sym_kernel *k)
+{
+	struct sym_kernel *full = NULL;
+
+	if (k->full_tried)
+		return -ENOENT;
+	k->full_tried = true;
+	if (kernel_parse(k->path, &full) < 0)
+		return -ENOENT;
+	kernel_release_table(k);
+	k->syms = full->syms;
+	k->n = full->n;
+	k->names = full->names;
+	k->len = full->len;
+	k->names_cap = full->names_cap;
+	k->core_only = false;
+	full->syms = NULL;
+	full->names = NULL;
+	sym_kernel__free(full);
+	return 0;
 }
 
 int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
 		       const char **ret_name, const char **ret_module,
 		       uint64_t *ret_offset)
 {
-	if (k->core_only && (addr < k->core_lo || addr >= k->core_hi)) {
-		struct sym_kernel *full = NULL;
+	int r;
 
-		if (k->full_tried)
-			return -ENOENT;
-		k->full_tried = true;
-		if (kernel_parse(k->path, &full) < 0)
-			return -ENOENT;
-		/* The full table replaces the core one (a superset). */
-		free(k->syms);
-		free(k->names);
-		k->syms = full->syms;
-		k->n = full->n;
-		k->names = full->names;
-		k->len = full->len;
-		k->names_cap = full->names_cap;
-		k->core_only = false;
-		full->syms = NULL;
-		full->names = NULL;
-		sym_kernel__free(full);
-	}
-	return ksym_lookup(k, addr, ret_name, ret_module, ret_offset);
+	if (k->core_only && (addr < k->core_lo || addr >= k->core_hi) && kernel_full(k) < 0)
+		return -ENOENT;
+	r = ksym_lookup(k, addr, ret_name, ret_module, ret_offset);
+	/* A damaged cache entry: kallsyms itself answers. */
+	if (r == -EBADMSG)
+		r = kernel_full(k) < 0 ? -ENOENT : ksym_lookup(k, addr, ret_name, ret_module, ret_offset);
+	return r == -EBADMSG ? -ENOENT : r;
 }
 
 static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
@@ -396,6 +430,13 @@ static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
 		return -ENOENT;
 	sym = &k->syms[lo - 1];
 	next = &k->syms[lo];
+	/* A cached table's entries are checked as they are used (kcache_read):
+	 * out of order, a name outside the table or not the core kernel's is
+	 * a damaged entry (-EBADMSG). */
+	if (k->map && (sym->addr > addr || (lo < k->n && next->addr < sym->addr) ||
+		       sym->name >= k->len || sym->module != UINT32_MAX ||
+		       sym->addr < k->core_lo || sym->addr >= k->core_hi))
+		return -EBADMSG;
 	end = sym->addr + LAST_SYMBOL_SPAN;
 	if (lo < k->n && next->module == sym->module)
 		end = next->addr;

@@ -232,6 +232,9 @@ int sym_process__note(struct sym_session *s, pid_t pid, bool reuse, bool watch)
 			}
 		}
 	}
+	/* Other code may be at the addresses libunwind cached (an exec). */
+	if (proc->snapshotted)
+		sym_unwind__forget(s, pid);
 	free(proc->maps);
 	s->proc_memory += (n - proc->n_maps) * sizeof(*maps);
 	proc->maps = maps;

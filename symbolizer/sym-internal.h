@@ -573,8 +573,12 @@ int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
 /* process.c: reads the unwinder asked for that nothing could serve. */
 void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
 
-/* unwind.c: drop libunwind's cached frames of pid (exit, exec, forget). */
+/* unwind.c: drop libunwind's cached frames of pid (exit, exec, a new
+ * snapshot, forget), or of every process of s when pid is 0 (s ends). */
 void sym_unwind__forget(const struct sym_session *s, pid_t pid);
+/* Bytes libunwind holds for the address spaces of every thread (created
+ * on first use, kept for reuse until the process exits). */
+uint64_t sym_unwind__memory(void);
 
 /* ---- process.c, for python.c --------------------------------------------- */
 

@@ -178,13 +178,16 @@ struct sym_stats {
 	uint64_t misses[SYM_MISS__COUNT];  /* frames not resolved, per reason */
 	uint64_t processes;                /* processes snapshotted */
 	uint64_t binaries;                 /* distinct binaries loaded */
-	uint64_t memory;                   /* bytes held: the four below */
+	uint64_t memory;                   /* bytes held: the five below */
 	uint64_t binary_memory;            /* held for binaries (symbols, DWARF
 	                                      tables, address caches): what
 	                                      max_memory bounds */
 	uint64_t string_memory;            /* interned frame strings */
 	uint64_t process_memory;           /* process snapshots (mappings) */
 	uint64_t kernel_memory;            /* the kallsyms table */
+	uint64_t unwind_memory;            /* libunwind's address spaces (a
+	                                      bounded number per unwinding
+	                                      thread) */
 	uint64_t evictions;                /* binaries unloaded to stay under
 	                                      max_memory */
 	uint64_t reloads;                  /* unloaded binaries loaded again */

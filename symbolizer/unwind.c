@@ -59,17 +59,24 @@ struct unwind_ctx {
 		uint64_t bias;
 	} seen[8];
 	size_t n_seen, next_seen;
-	/* The last words read from binaries: libunwind reads the CFI a byte
-	 * at a time, each byte as the aligned word that holds it, so one
-	 * word is asked for up to 8 times running (an FDE and its CIE: tens
-	 * of reads, each a search of the binaries' CFI copies and
-	 * segments: a quarter of the agent's CPU at 608 Hz on a busy host,
-	 * where libunwind's own cache is flushed at almost every sample,
-	 * the process having changed). */
+	/* The last words read from binaries: libunwind reads bytes a word
+	 * at a time, each as the aligned word that holds it, so one word
+	 * is asked for up to 8 times running (an FDE and its CIE: tens of
+	 * reads, each a search of the binaries' CFI copies and segments,
+	 * were a quarter of the agent's CPU at 608 Hz on a busy host; the
+	 * spans below now serve the CFI of the binary looked up last). */
 	struct {
 		uint64_t addr, word;
 	} words[4];
 	size_t n_words, next_word;
+	/* The CFI copies (.eh_frame, .eh_frame_hdr) of the binary whose FDE
+	 * was looked up last, at their addresses in the process: libunwind
+	 * parses an FDE and its CIE a byte at a time, and each byte is one
+	 * access_mem call, served from here with one comparison. */
+	struct {
+		const uint8_t *data;
+		uint64_t lo, len;
+	} spans[2];
 };
 
 /* A word read from a binary in this unwind, or false. */
@@ -107,10 +114,36 @@ static void remember(struct unwind_ctx *c, struct sym_binary *bin, uint64_t bias
 	c->next_seen = (c->next_seen + 1) % ARRAY_LEN(c->seen);
 }
 
-static __thread unw_addr_space_t addr_space;
-/* The process whose frames libunwind's cache holds. */
-static __thread pid_t cached_pid;
-static __thread const struct sym_session *cached_session;
+/*
+ * libunwind caches what it parsed of an address's CFI per address space,
+ * by address; the same address means other code in another process, so
+ * an address space serves one process at a time. One per process, for
+ * the last ADDR_SPACES processes unwound (least recently used reused,
+ * its cache flushed): samples of the busy processes of a host come
+ * interleaved, and with one address space whose cache was flushed at
+ * every change of process, each sample parsed its frames' FDEs and CIEs
+ * again (half of the agent's CPU at 608 Hz on a busy host). Each holds
+ * libunwind's cache of 128 register states: 26,960 bytes as Debian's
+ * libunwind 1.6 allocates an address space (mallinfo2 around
+ * unw_create_addr_space), created on first use, never freed: at most
+ * 431 KB per unwinding thread, counted in sym_stats.unwind_memory (the
+ * process's address spaces times that figure).
+ */
+#define ADDR_SPACES 16
+#define ADDR_SPACE_BYTES 26960
+
+/* Address spaces created by every thread, for sym_unwind__memory. */
+static _Atomic uint64_t spaces_created;
+
+struct addr_space {
+	unw_addr_space_t as;
+	const struct sym_session *s;
+	pid_t pid;
+	uint64_t used;
+};
+
+static __thread struct addr_space spaces[ADDR_SPACES];
+static __thread uint64_t spaces_clock;
 
 struct eh_frame_hdr {
 	uint8_t version;
@@ -124,6 +157,28 @@ struct eh_frame_hdr {
 #define DW_EH_PE_pcrel 0x10
 #define DW_EH_PE_datarel 0x30
 
+/* The index of the last entry of an .eh_frame_hdr search table (n pairs
+ * of sdata4 {initial location, FDE}, relative to the header) whose
+ * initial location is at or below rel, or -1: as libunwind's search. */
+static int64_t table_entry(const uint8_t *tab, uint32_t n, int64_t rel)
+{
+	uint32_t lo = 0, hi = n;
+
+	if (rel < INT32_MIN || rel > INT32_MAX)
+		return -1;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int32_t start;
+
+		memcpy(&start, tab + (size_t)mid * 8, sizeof(start));
+		if ((int32_t)rel < start)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (int64_t)hi - 1;
+}
+
 static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *pi,
 			  int need_unwind_info, void *arg)
 {
@@ -134,6 +189,7 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 	uint64_t bias, start, end;
 	uint32_t fde_count;
 	unw_dyn_info_t di;
+	int64_t entry;
 
 	if (sym_session__locate(c->s, c->pid, ip, &e, &bin, &bias, &start, &end) < 0 ||
 	    !e->cfi.hdr || e->cfi.hdr_size < 12 || !e->cfi.eh_frame) {
@@ -150,8 +206,23 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 		return -UNW_ENOINFO;
 	}
 	remember(c, bin, bias);
+	c->spans[0].data = e->cfi.eh_frame;
+	c->spans[0].lo = bias + e->cfi.eh_vaddr;
+	c->spans[0].len = e->cfi.eh_size;
+	c->spans[1].data = e->cfi.hdr;
+	c->spans[1].lo = bias + e->cfi.hdr_vaddr;
+	c->spans[1].len = e->cfi.hdr_size;
 	memcpy(&fde_count, e->cfi.hdr + 8, sizeof(fde_count));
 	if ((uint64_t)fde_count * 8 > e->cfi.hdr_size - 12) {
+		c->no_cfi = true;
+		return -UNW_ENOINFO;
+	}
+	/* The search table is searched here, in the binary's copy, and
+	 * libunwind is handed the one entry found: its own search reads the
+	 * table a word at a time through access_mem (two reads per step, a
+	 * dozen steps in libc), which was most of find_proc_info. */
+	entry = table_entry(e->cfi.hdr + 12, fde_count, ip - bias - e->cfi.hdr_vaddr);
+	if (entry < 0) {
 		c->no_cfi = true;
 		return -UNW_ENOINFO;
 	}
@@ -160,8 +231,8 @@ static int find_proc_info(unw_addr_space_t as, unw_word_t ip, unw_proc_info_t *p
 	di.start_ip = start;
 	di.end_ip = end;
 	di.u.rti.segbase = bias + e->cfi.hdr_vaddr;
-	di.u.rti.table_data = bias + e->cfi.hdr_vaddr + 12;
-	di.u.rti.table_len = (uint64_t)fde_count * 8 / sizeof(unw_word_t);
+	di.u.rti.table_data = bias + e->cfi.hdr_vaddr + 12 + (uint64_t)entry * 8;
+	di.u.rti.table_len = 8 / sizeof(unw_word_t);
 	return _Ux86_64_dwarf_search_unwind_table(as, ip, &di, pi, need_unwind_info, arg);
 }
 
@@ -193,6 +264,13 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 		c->stack_short = true;
 		return -UNW_EINVAL;
 	}
+	/* (The copies have zeroed slack after their last byte, for the
+	 * word that holds it: cfi.c.) */
+	for (size_t i = 0; i < ARRAY_LEN(c->spans); i++)
+		if (c->spans[i].data && addr - c->spans[i].lo < c->spans[i].len) {
+			memcpy(valp, c->spans[i].data + (addr - c->spans[i].lo), sizeof(word));
+			return 0;
+		}
 	if (word_cached(c, addr, valp))
 		return 0;
 	/* The images of the binaries met so far (their CFI copies, then
@@ -299,36 +377,52 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *oldset)
 
 static unw_addr_space_t get_addr_space(const struct sym_session *s, pid_t pid)
 {
-	if (addr_space && (pid != cached_pid || s != cached_session)) {
-		unw_flush_cache(addr_space, 0, 0);
-		cached_pid = pid;
-		cached_session = s;
+	struct addr_space *a = &spaces[0];
+
+	for (size_t i = 0; i < ADDR_SPACES; i++) {
+		if (spaces[i].as && spaces[i].s == s && spaces[i].pid == pid) {
+			a = &spaces[i];
+			goto found;
+		}
+		if (spaces[i].used < a->used)
+			a = &spaces[i];
 	}
-	if (!addr_space) {
-		addr_space = unw_create_addr_space(&accessors, 0);
-		/* One address space serves every process, and the same
-		 * address means different code in different processes: the
-		 * cache is flushed whenever the process changes. */
-		if (addr_space)
-			unw_set_caching_policy(addr_space, UNW_CACHE_GLOBAL);
+	/* The least recently used (or an unused one), for pid. */
+	if (a->as) {
+		unw_flush_cache(a->as, 0, 0);
+	} else {
+		a->as = unw_create_addr_space(&accessors, 0);
+		if (!a->as)
+			return NULL;
+		spaces_created++;
+		unw_set_caching_policy(a->as, UNW_CACHE_GLOBAL);
 	}
-	if (addr_space) {
-		cached_pid = pid;
-		cached_session = s;
-	}
-	return addr_space;
+	a->s = s;
+	a->pid = pid;
+found:
+	a->used = ++spaces_clock;
+	return a->as;
+}
+
+uint64_t sym_unwind__memory(void)
+{
+	return spaces_created * ADDR_SPACE_BYTES;
 }
 
 void sym_unwind__forget(const struct sym_session *s, pid_t pid)
 {
-	/* The process exited (or exec'd): its pid may come back with other
-	 * code at the same addresses. */
-	if (addr_space && s == cached_session && pid == cached_pid) {
-		in_libunwind = true;
-		unw_flush_cache(addr_space, 0, 0);
-		in_libunwind = false;
-		cached_pid = 0;
-	}
+	/* The process exited or exec'd (its addresses now hold other code),
+	 * or the session ends (another may get its address): its pid may
+	 * come back with other code at the same addresses. */
+	in_libunwind = true;
+	for (size_t i = 0; i < ADDR_SPACES; i++)
+		if (spaces[i].as && spaces[i].s == s && (pid == 0 || spaces[i].pid == pid)) {
+			unw_flush_cache(spaces[i].as, 0, 0);
+			spaces[i].s = NULL;
+			spaces[i].pid = 0;
+			spaces[i].used = 0;
+		}
+	in_libunwind = false;
 }
 
 const char *sym_unwind_end_name(enum sym_unwind_end end)

@@ -103,7 +103,7 @@ int web_write_timeline_json(FILE *f, struct store_db *db, const struct store_que
 	/* a database without a flush yet has no steps (and no step) */
 	if (t->n_steps)
 		err = store_db__drops_timeline(db, t->from_s, t->step_s, t->n_steps, drops);
-	/* a store that keeps no drops (the fleet's): "drops": null */
+	/* a store that keeps no drops: "drops": null */
 	bool no_drops = err == -ENOSYS;
 
 	if (no_drops)

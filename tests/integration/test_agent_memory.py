@@ -111,7 +111,7 @@ evictions = dict(re.findall(r'^ember_cache_evictions_total\{cache="([a-z-]+)"\} 
 budget = metric("ember_memory_budget_bytes")
 check(budget == BUDGET_MB << 20, f"/metrics shows the budget ({budget})")
 check(set(caches) >= {"symbolizer-binaries", "symbolizer-names", "symbolizer-processes", "kernel-symbols",
-                      "pending-stacks"} and set(evictions) == set(caches),
+                      "unwinder", "pending-stacks"} and set(evictions) == set(caches),
       f"/metrics shows each cache's bytes and evictions ({caches}, {evictions})")
 check(int(caches["symbolizer-binaries"]) <= (BUDGET_MB << 20) // 2,
       f"the symbolizer's binaries stay within half the budget ({int(caches['symbolizer-binaries']) >> 20} MB)")

@@ -19,8 +19,10 @@ behind Distributed tables made by `ember fleet-init`).
    same functions and counts as `ember serve --db H.db` for host H
    (filter host="H"), and the fleet's as their sum; /labels lists both
    hosts; /meta says the store is clickhouse; the timeline sums to the
-   tree; what the fleet store cannot do (coverage, drops) is told, not
-   crashed on (drops: null in the timeline; /metrics answers).
+   tree; /meta's drops and events are the sum of the agents' files' (the
+   agents ship them with the samples), the timeline has the drops per
+   step; what the fleet store cannot do (coverage) is told, not crashed
+   on (/metrics answers).
 3. Hostile filters (quotes, backslashes, SQL in label values and regexes)
    select nothing they should not and change nothing in ClickHouse: the
    filter text never reaches SQL.
@@ -212,10 +214,15 @@ def tree_paths(t):
     return out
 
 
+local_drops = {"drops": collections.Counter(), "events": collections.Counter()}
 for (_, _, db), h in zip(agents, hosts):
     sp, sbase, _ = w.start(["serve", "--db", db, "--listen", "127.0.0.1:0"])
     hf = q(f'host="{h}"')
     try:
+        lm = w.get_json(sbase, "/api/v1/meta")
+        for k, name in (("drops", "reason"), ("events", "name")):
+            for x in lm[k]:
+                local_drops[k][x[name]] += x["count"]
         a = w.get_json(sbase, "/api/v1/top?limit=0")
         b = w.get_json(fbase, f"/api/v1/top?limit=0&filter={hf}")
         check(a == b and a["samples"] > 0, f"/api/v1/top of host {h}: the fleet store answers as its "
@@ -225,9 +232,16 @@ for (_, _, db), h in zip(agents, hosts):
         check(ta == tb, f"/api/v1/tree of host {h}: the same paths and counts ({len(tb)} nodes)")
     finally:
         w.stop(sp)
+fleet_drops = {k: collections.Counter({x[name]: x["count"] for x in meta[k]})
+               for k, name in (("drops", "reason"), ("events", "name"))}
+check(fleet_drops == local_drops and (local_drops["drops"] or local_drops["events"]),
+      f"/api/v1/meta: the drops and events the agents shipped are their files' "
+      f"({dict(fleet_drops['drops'])}, {dict(fleet_drops['events'])})")
 tl = w.get_json(fbase, "/api/v1/timeline")
-check(sum(tl["samples"]) == meta["samples"] and tl["drops"] is None,
-      f"/api/v1/timeline sums to the samples ({sum(tl['samples'])}), drops null (the fleet ships none)")
+check(sum(tl["samples"]) == meta["samples"] and tl["drops"] is not None and
+      sum(tl["drops"]) <= sum(fleet_drops["drops"].values()),
+      f"/api/v1/timeline sums to the samples ({sum(tl['samples'])}), with the drops per step "
+      f"({sum(tl['drops'] or [])})")
 hf = q(f'host="{hosts[1]}"')
 tl1 = w.get_json(fbase, f"/api/v1/timeline?filter={hf}")
 n1 = sum(folded(agents[1][2]).values())

@@ -152,11 +152,13 @@ int main(void)
 	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &db), 0);
 	CHECK_RC(store_db__ship_backlog(db, &b), 0);
 	CHECK(b.flushes == 0);
-	CHECK_RC(store_db__ship_enable(db, 0), 0);
+	CHECK_RC(store_db__ship_enable(db, "h", 0), 0);
 	CHECK_RC(store_db__begin(db, 1000, 10), 0);
 	CHECK_RC(add_folded(db, &l1, "main;a;b", STORE_FRAME_USER, 100, 5), 0);
 	CHECK_RC(add_folded(db, &l1, "main;a;b", STORE_FRAME_USER, 100, 2), 0);
 	CHECK_RC(add_folded(db, &l2, "main;a;c", STORE_FRAME_USER, 100, 3), 0);
+	CHECK_RC(store_db__add_drops(db, "ring-full", 3), 0);
+	CHECK_RC(store_db__add_events(db, "dwarf-samples", 2), 0);
 	CHECK_RC(store_db__commit(db), 0);
 	CHECK_RC(store_db__begin(db, 1010, 10), 0);
 	CHECK_RC(add_folded(db, &l1, "main;x", STORE_FRAME_USER, 100, 50), 0);
@@ -187,6 +189,14 @@ int main(void)
 	CHECK(strstr(text, "1000\t10\tweb-1\tapp\t7\tapp\t7\t0\t['env','tier']\t['prod','a\\tb']\t"));
 	CHECK(strstr(text, "\tdb\t9\tw\\'1\t10\t0\t[]\t[]\t"));
 	CHECK(strstr(text, "\t7\t") && strstr(text, "\t3\t"));
+	/* the batch on the first row only */
+	CHECK(strncmp(strchr(text, '\n') - 2, "\t0", 2) && strstr(strchr(text, '\n'), "\t0\n"));
+	free(text);
+	/* the drops and events, each with the batch, under the samples' host */
+	text = section(&e[0], STORE_CH_DROPS);
+	CHECK(lines(text) == 2);
+	CHECK(strstr(text, "1000\t10\tweb-1\t0\tring-full\t3\t"));
+	CHECK(strstr(text, "1000\t10\tweb-1\t1\tdwarf-samples\t2\t") && !strstr(text, "\t0\n"));
 	free(text);
 	/* flush 2, after a rollback: the writer no longer trusts what it
 	 * queued (the rolled-back flush's definitions were never queued) and
@@ -230,13 +240,13 @@ int main(void)
 		char *t2;
 
 		CHECK_RC(store_db__open(p2, STORE_OPEN_WRITE, &db), 0);
-		CHECK_RC(store_db__ship_enable(db, 1), 0); /* 1 byte: nothing fits */
+		CHECK_RC(store_db__ship_enable(db, "h", 1), 0); /* 1 byte: nothing fits */
 		CHECK_RC(store_db__begin(db, 2000, 10), 0);
 		CHECK_RC(add_folded(db, &l1, "main;a;b", STORE_FRAME_USER, 100, 6), 0);
 		CHECK_RC(store_db__commit(db), 0);
 		CHECK_RC(store_db__ship_backlog(db, &b), 0);
 		CHECK(b.flushes == 0 && b.refused_flushes == 1 && b.refused_samples == 6);
-		CHECK_RC(store_db__ship_enable(db, 1 << 20), 0);
+		CHECK_RC(store_db__ship_enable(db, "h", 1 << 20), 0);
 		CHECK_RC(store_db__begin(db, 2010, 10), 0);
 		CHECK_RC(add_folded(db, &l1, "main;a;b", STORE_FRAME_USER, 100, 2), 0);
 		CHECK_RC(store_db__commit(db), 0);
@@ -249,6 +259,44 @@ int main(void)
 		free(e2[0].data);
 		store_db__close(db);
 		free(p2);
+	}
+
+	/* a flush with drops and no samples is shipped, under the writer's
+	 * host; a blob queued by schema 1 (four sections) still reads */
+	{
+		char *p3 = path_in(dir, "drops.db");
+		struct entry e3[8];
+		char *t3;
+		static const unsigned char v1[16 + 6] = { 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
+							  3, 0, 0, 0, 'a', 'b', 'b', 's', 's', 's' };
+		const void *data;
+		size_t len;
+
+		CHECK_RC(store_db__open(p3, STORE_OPEN_WRITE, &db), 0);
+		CHECK_RC(store_db__ship_enable(db, "agent-7", 0), 0);
+		CHECK_RC(store_db__begin(db, 3000, 10), 0);
+		CHECK_RC(store_db__add_drops(db, "ring-full", 11), 0);
+		CHECK_RC(store_db__commit(db), 0);
+		CHECK_RC(store_db__ship_backlog(db, &b), 0);
+		CHECK(b.flushes == 1 && b.samples == 0);
+		CHECK(read_outbox(p3, e3, 8) == 1);
+		t3 = section(&e3[0], STORE_CH_DROPS);
+		CHECK(lines(t3) == 1 && strstr(t3, "3000\t10\tagent-7\t0\tring-full\t11\t"));
+		free(t3);
+		t3 = section(&e3[0], STORE_CH_SAMPLES);
+		CHECK(lines(t3) == 0);
+		free(t3);
+		free(e3[0].data);
+		store_db__close(db);
+		free(p3);
+		CHECK_RC(store_ship_blob__section(v1, sizeof(v1), STORE_CH_SAMPLES, &data, &len), 0);
+		CHECK(len == 3 && !memcmp(data, "sss", 3));
+		CHECK_RC(store_ship_blob__section(v1, sizeof(v1), STORE_CH_DROPS, &data, &len), 0);
+		CHECK(len == 0);
+		CHECK_RC(store_ship_blob__section(v1, sizeof(v1), STORE_CH_FRAMES, &data, &len), 0);
+		CHECK(len == 2 && !memcmp(data, "bb", 2));
+		CHECK_RC(store_ship_blob__section(v1, sizeof(v1) - 1, STORE_CH_SAMPLES, &data, &len),
+			 -EINVAL);
 	}
 
 	/* the file reads as before: report's view is untouched */

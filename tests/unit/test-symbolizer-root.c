@@ -154,6 +154,23 @@ static void test_kallsyms(void)
 		CHECK(st.cache_hits == 1 && st.cache_writes == 0);
 		sym_session__free(s);
 
+		/* An entry damaged inside (do_one's name offset, the second
+		 * symbol's, past the names): the entry is mapped and its
+		 * symbols checked as lookups use them, so the undamaged ones
+		 * still come from it, and the damaged one's lookup reads
+		 * kallsyms instead of naming something else. */
+		test_run(out, sizeof(out),
+			 "printf '\\377\\377\\377\\377' | dd of='%s' bs=1 seek=%zu conv=notrunc "
+			 "2>/dev/null && echo ok", entry, (size_t)80 + 16 + 8);
+		CHECK_STR(out, "ok");
+		CHECK(sym_session__new(&o, &s) == 0);
+		CHECK_STR(kernel(s, 0xffffffff81000410).name, "last_core");
+		CHECK_STR(kernel(s, 0xffffffff81000150).name, "renamed_one");
+		CHECK_STR(kernel(s, 0xffffffffc0000050).name, "ext4_new [ext4]");
+		sym_session__stats(s, &st);
+		CHECK(st.cache_hits == 1);
+		sym_session__free(s);
+
 		/* a corrupt entry is not used, and is written again */
 		test_run(out, sizeof(out), "printf garbage > '%s' && echo ok", entry);
 		CHECK(sym_session__new(&o, &s) == 0);

@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_ch_maintain.c — retention and downsampling of the fleet store,
+ * run by the server side (`ember fleet-maintain`, `ember serve --store
+ * --maintain`), never by the agents: the policy of storage.h's
+ * store_policy, as the SQLite file applies it, on a single server's
+ * tables or on each shard's `_local` tables.
+ *
+ * Age: a day partition of samples and drops whose whole day is older
+ * than the policy's max_age goes with ALTER TABLE ... DROP PARTITION
+ * (18.16 has no TTL; a partition is dropped on the server that holds it,
+ * so a cluster's shards are each visited).
+ *
+ * Downsampling, without rewriting a partition: samples is a
+ * SummingMergeTree keyed (host, labelset, stack, time, duration, batch).
+ * For a host's day, the rows older than a tier's cut and finer than its
+ * step are summed per key, and one INSERT adds, per key, the sum at the
+ * coarser bucket (time floored to the step, duration the step) and the
+ * same sum negated at the original key. Sums over any range that holds
+ * whole coarse buckets are the same before, during and after; ClickHouse's
+ * merges then add the coarse rows up and remove the pairs that sum to
+ * zero. The INSERT is one block into one partition (the block-size
+ * settings below), so one part: all of it lands or none. Rows that name a
+ * shipment (batch != 0: one per shipment, the agents' exactly-once
+ * lookups) are left as they are. Running it again finds no fine rows with
+ * a sum left, so it adds nothing; a host's day is one statement with a
+ * fixed query id, which ClickHouse refuses (-EAGAIN) while another
+ * maintainer runs it on that server: two maintainers never negate the
+ * same rows twice. Rows an agent ships into the range meanwhile are
+ * merged by the next run.
+ *
+ * Days done (all of a day older than a tier's cut, merged) are recorded
+ * in ember_retention, so later runs do not scan them again; an agent
+ * that ships a backlog into such a day leaves its rows at their own
+ * buckets (totals exact, only not merged).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_ch.h"
+#include "store_formats.h"
+
+#define DONE_TABLE "ember_retention"
+
+/* A statement's first field as a number (0 when empty). */
+static uint64_t first_number(const char *text)
+{
+	return text ? strtoull(text, NULL, 10) : 0;
+}
+
+/* The label columns an INSERT names (labelset too: the negated rows must
+ * have their sources' key). */
+#define SAMPLE_COLUMNS \
+	"time, duration, host, process, pid, thread, tid, cgroup, label_keys, label_values, " \
+	"labelset, stack, count, batch"
+
+/* One host's day (YYYY-MM-DD) of table (with its suffix): its rows with
+ * time < cut, duration < step and no batch, merged into step buckets. */
+static int merge_host_day(struct store_ch *ch, const char *table, const char *host_literal,
+			  const char *day, int64_t cut, int64_t step, uint64_t *ret_rows)
+{
+	static const struct store_ch_setting one_block[] = {
+		/* the whole INSERT as one block: one part, all or nothing */
+		{ "max_insert_block_size", "1000000000" },
+		{ "min_insert_block_size_rows", "1000000000" },
+		{ "min_insert_block_size_bytes", "1000000000000" },
+	};
+	struct store_ch_request rq = {
+		.settings = one_block,
+		.n_settings = sizeof(one_block) / sizeof(one_block[0]),
+		.what = "downsampling old samples",
+	};
+	char *sql = NULL, *text = NULL, query_id[128];
+	const char *db = store_ch__database(ch);
+	uint64_t h = 1469598103934665603ULL;
+	int n, err;
+
+	for (const char *p = host_literal; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	/* (the count first: nothing to merge is the common case) */
+	n = asprintf(&sql, "SELECT count() FROM (SELECT sum(count) AS n FROM `%s`.`%s` WHERE "
+		     "host = %s AND toDate(time) = '%s' AND time < toDateTime(%lld) AND "
+		     "duration < %lld AND batch = 0 GROUP BY labelset, stack, time, duration "
+		     "HAVING n != 0)", db, table, host_literal, day, (long long)cut, (long long)step);
+	if (n < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	err = store_ch__ask(ch, sql, "counting the rows to downsample", &text);
+	free(sql);
+	if (err)
+		return err;
+	*ret_rows = first_number(text);
+	free(text);
+	if (!*ret_rows)
+		return 0;
+	n = asprintf(&sql,
+		     "INSERT INTO `%s`.`%s` (" SAMPLE_COLUMNS ") "
+		     "SELECT toDateTime(if(sign > 0, greatest(intDiv(t, %lld) * %lld, "
+		     "toUInt32(toDateTime(toDate('%s')))), t)), if(sign > 0, %lld, d), h, pr, pi, "
+		     "th, ti, cg, lk, lv, ls, st, sign * n, 0 "
+		     "FROM (SELECT toUInt32(time) AS t, duration AS d, any(host) AS h, "
+		     "any(process) AS pr, any(pid) AS pi, any(thread) AS th, any(tid) AS ti, "
+		     "any(cgroup) AS cg, any(label_keys) AS lk, any(label_values) AS lv, "
+		     "labelset AS ls, stack AS st, sum(count) AS n FROM `%s`.`%s` "
+		     "WHERE host = %s AND toDate(time) = '%s' AND time < toDateTime(%lld) AND "
+		     "duration < %lld AND batch = 0 GROUP BY labelset, stack, time, duration "
+		     "HAVING n != 0) ARRAY JOIN [1, -1] AS sign",
+		     db, table, (long long)step, (long long)step, day, (long long)step, db, table,
+		     host_literal, day, (long long)cut, (long long)step);
+	if (n < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	snprintf(query_id, sizeof(query_id), "ember-maintain-%s-%s-%s-%lld-%016llx", db, table,
+		 day, (long long)step, (unsigned long long)h);
+	rq.query_id = query_id;
+	rq.body = sql;
+	rq.body_len = (size_t)n;
+	err = store_ch__request(ch, &rq, NULL);
+	free(sql);
+	return err;
+}
+
+/* The lines of a text answer, split in place. */
+static size_t split_lines(char *text, char **lines, size_t max)
+{
+	size_t n = 0;
+
+	for (char *p = text; p && *p && n < max;) {
+		size_t len = strcspn(p, "\n");
+
+		lines[n++] = p;
+		if (!p[len])
+			break;
+		p[len] = 0;
+		p += len + 1;
+	}
+	return n;
+}
+
+/* host as a quoted literal ('\'' and '\\' escaped; the answer's
+ * TabSeparated escapes undone first). */
+static char *host_literal(const char *tsv)
+{
+	char *out = malloc(2 * strlen(tsv) + 3), *o = out;
+
+	if (!out)
+		return NULL;
+	*o++ = '\'';
+	for (const char *p = tsv; *p; p++) {
+		char c = *p;
+
+		if (c == '\\' && p[1]) {
+			c = *++p;
+			c = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == '0' ? 0 : c;
+		}
+		if (!c)
+			continue;
+		if (c == '\'' || c == '\\')
+			*o++ = '\\';
+		*o++ = c;
+	}
+	*o++ = '\'';
+	*o = 0;
+	return out;
+}
+
+#define MAX_DAYS 4096
+#define MAX_HOSTS 100000
+
+/* One tier on one server's tables: every day with rows older than cut,
+ * not done yet, host by host. */
+static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int64_t step,
+		      struct store_ch_maintain_stats *st)
+{
+	const char *db = store_ch__database(ch);
+	char *sql = NULL, *days_text = NULL, *days[MAX_DAYS];
+	size_t n_days;
+	int err;
+
+	if (asprintf(&sql, "SELECT DISTINCT partition FROM system.parts WHERE database = '%s' "
+		     "AND table = '%s' AND active AND toDate(partition) <= toDate(toDateTime(%lld)) "
+		     "AND toDate(partition) NOT IN (SELECT day FROM `%s`.`" DONE_TABLE "` WHERE "
+		     "step = %lld) ORDER BY partition", db, samples, (long long)cut, db,
+		     (long long)step) < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	err = store_ch__ask(ch, sql, "listing the days to downsample", &days_text);
+	free(sql);
+	if (err)
+		return err;
+	n_days = split_lines(days_text, days, MAX_DAYS);
+	for (size_t i = 0; !err && i < n_days; i++) {
+		char *hosts_text = NULL, **hosts;
+		size_t n_hosts;
+		bool whole, busy = false;
+
+		/* (partitions are toDate(time): YYYY-MM-DD, checked) */
+		if (strlen(days[i]) != 10 || strspn(days[i], "0123456789-") != 10)
+			continue;
+		if (asprintf(&sql, "SELECT DISTINCT host FROM `%s`.`%s` WHERE toDate(time) = '%s'",
+			     db, samples, days[i]) < 0) {
+			err = store_ch__fail(ch, -ENOMEM, "out of memory");
+			break;
+		}
+		err = store_ch__ask(ch, sql, "listing a day's hosts", &hosts_text);
+		free(sql);
+		if (err)
+			break;
+		hosts = malloc(MAX_HOSTS * sizeof(*hosts));
+		if (!hosts) {
+			free(hosts_text);
+			err = store_ch__fail(ch, -ENOMEM, "out of memory");
+			break;
+		}
+		n_hosts = split_lines(hosts_text, hosts, MAX_HOSTS);
+		for (size_t k = 0; !err && k < n_hosts; k++) {
+			char *lit = host_literal(hosts[k]);
+			uint64_t rows = 0;
+
+			if (!lit) {
+				err = store_ch__fail(ch, -ENOMEM, "out of memory");
+				break;
+			}
+			err = merge_host_day(ch, samples, lit, days[i], cut, step, &rows);
+			free(lit);
+			if (err == -EAGAIN) {
+				/* another maintainer is on it */
+				st->busy++;
+				busy = true;
+				rows = 0;
+				err = 0;
+			}
+			st->rows_merged += rows;
+		}
+		free(hosts);
+		free(hosts_text);
+		/* all of the day before the cut, every host merged: done */
+		if (asprintf(&sql, "SELECT toUInt32(toDateTime(toDate('%s') + 1)) <= %lld", days[i],
+			     (long long)cut) < 0) {
+			err = err ? err : store_ch__fail(ch, -ENOMEM, "out of memory");
+			break;
+		}
+		whole = false;
+		if (!err) {
+			char *t = NULL;
+
+			err = store_ch__ask(ch, sql, "checking a day's end", &t);
+			whole = !err && first_number(t) == 1;
+			free(t);
+		}
+		free(sql);
+		if (!err && whole && !busy)
+			err = store_ch__exec(ch, "recording a day downsampled", "INSERT INTO `%s`.`"
+					     DONE_TABLE "` (day, step, done) SELECT toDate('%s'), "
+					     "%lld, now()", db, days[i], (long long)step);
+	}
+	free(days_text);
+	return err;
+}
+
+/* Drop table's day partitions whose day ended before cut. */
+static int drop_days(struct store_ch *ch, const char *table, int64_t cut, bool samples,
+		     struct store_ch_maintain_stats *st)
+{
+	const char *db = store_ch__database(ch);
+	char *sql = NULL, *text = NULL, *ids[MAX_DAYS];
+	size_t n;
+	int err;
+
+	if (asprintf(&sql, "SELECT partition_id FROM system.parts WHERE database = '%s' AND "
+		     "table = '%s' AND active AND toUInt32(toDateTime(toDate(partition) + 1)) <= "
+		     "%lld GROUP BY partition_id ORDER BY partition_id", db, table,
+		     (long long)cut) < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	err = store_ch__ask(ch, sql, "listing old days", &text);
+	free(sql);
+	if (err)
+		return err;
+	n = split_lines(text, ids, MAX_DAYS);
+	for (size_t i = 0; !err && i < n; i++) {
+		/* (partition ids of toDate(time): YYYYMMDD) */
+		if (strspn(ids[i], "0123456789") != strlen(ids[i]) || !*ids[i])
+			continue;
+		if (samples) {
+			char *t = NULL;
+
+			if (asprintf(&sql, "SELECT sum(count) FROM `%s`.`%s` WHERE "
+				     "toYYYYMMDD(time) = %s", db, table, ids[i]) < 0) {
+				err = store_ch__fail(ch, -ENOMEM, "out of memory");
+				break;
+			}
+			err = store_ch__ask(ch, sql, "counting an old day's samples", &t);
+			free(sql);
+			st->samples_removed += first_number(t);
+			free(t);
+		}
+		if (!err)
+			err = store_ch__exec(ch, "dropping an old day", "ALTER TABLE `%s`.`%s` DROP "
+					     "PARTITION ID '%s'", db, table, ids[i]);
+		if (!err)
+			st->partitions_dropped++;
+	}
+	free(text);
+	return err;
+}
+
+/* The policy on one server's tables (suffix "" or "_local"). */
+static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_s,
+			   const struct store_policy *p, struct store_ch_maintain_stats *st)
+{
+	char samples[64], drops[64];
+	int err;
+
+	snprintf(samples, sizeof(samples), "samples%s", suffix);
+	snprintf(drops, sizeof(drops), "drops%s", suffix);
+	err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`" DONE_TABLE
+			     "` (day Date, step UInt32, done DateTime) ENGINE = MergeTree "
+			     "PARTITION BY tuple() ORDER BY (step, day)", store_ch__database(ch));
+	if (!err && p->max_age_s) {
+		err = drop_days(ch, samples, now_s - p->max_age_s, true, st);
+		if (!err)
+			err = drop_days(ch, drops, now_s - p->max_age_s, false, st);
+	}
+	/* the coarsest tier first: fewer rows left for the finer ones */
+	for (int i = STORE_POLICY_TIERS - 1; !err && i >= 0; i--) {
+		int64_t step = p->tiers[i].step_s;
+
+		if (!p->tiers[i].after_s || step <= 0)
+			continue;
+		err = downsample(ch, samples, store_time__floor(now_s - p->tiers[i].after_s, step),
+				 step, st);
+	}
+	return err;
+}
+
+int store_ch__maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n,
+		       int64_t now_s, const struct store_policy *policy,
+		       struct store_ch_maintain_stats *ret_stats)
+{
+	struct store_ch_maintain_stats st = { 0 };
+	struct store_policy defaults;
+	char *layout = NULL;
+	int version, err;
+
+	if (!policy) {
+		store_policy_init(&defaults);
+		policy = &defaults;
+	}
+	err = store_ch__read_schema(entry, &version, &layout);
+	if (err == -ENOENT)
+		return store_ch__fail(entry, -ENOENT, "the database %s at %s holds no fleet store",
+				      store_ch__database(entry), store_ch__url(entry));
+	if (err)
+		return err;
+	if (version != STORE_CH_SCHEMA_VERSION) {
+		err = store_ch__fail(entry, version > STORE_CH_SCHEMA_VERSION ? -ENOTSUP : -EPROTO,
+				     "the database %s at %s has schema version %d; this Ember "
+				     "maintains version %d", store_ch__database(entry),
+				     store_ch__url(entry), version, STORE_CH_SCHEMA_VERSION);
+	} else if (!strcmp(layout, "single")) {
+		err = n ? store_ch__fail(entry, -EINVAL, "the database %s at %s is a single "
+					 "server's: give no --shard", store_ch__database(entry),
+					 store_ch__url(entry))
+			: maintain_server(entry, "", now_s, policy, &st);
+	} else if (!n) {
+		err = store_ch__fail(entry, -EINVAL, "the database %s at %s is laid out as '%s': "
+				     "give each shard with --shard URL (the partitions are on "
+				     "the shards)", store_ch__database(entry), store_ch__url(entry),
+				     layout);
+	} else {
+		for (size_t i = 0; !err && i < n; i++) {
+			err = maintain_server(shards[i], "_local", now_s, policy, &st);
+			if (err)
+				err = store_ch__fail(entry, err, "shard %s: %s", store_ch__url(shards[i]),
+						     store_ch__errmsg(shards[i]));
+		}
+	}
+	free(layout);
+	if (ret_stats)
+		*ret_stats = st;
+	return err;
+}
