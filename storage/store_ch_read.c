@@ -741,11 +741,13 @@ static int ask_ids(struct store_chdb *db, const char *select, const char *id, co
 		if (sql_open(&s))
 			return fail(db, -ENOMEM, "out of memory");
 		/* (an array literal, which ClickHouse parses as one literal:
-		 * 8192 ids as a list "IN (1,2,...)" took 150 ms to parse) */
-		fprintf(s.f, "%s WHERE %s IN (SELECT arrayJoin([", select, id);
+		 * 8192 ids as a list "IN (1,2,...)" took 150 ms to parse;
+		 * toUInt64, as an array of small ids is typed UInt16, which
+		 * 18.16's IN refuses against a UInt64 column) */
+		fprintf(s.f, "%s WHERE %s IN (SELECT toUInt64(arrayJoin([", select, id);
 		for (size_t i = at; i < end; i++)
 			fprintf(s.f, "%s%llu", i > at ? "," : "", (unsigned long long)ids[i]);
-		fprintf(s.f, "])) GROUP BY %s", id);
+		fprintf(s.f, "]))) GROUP BY %s", id);
 		if (sql_close(&s))
 			return fail(db, -ENOMEM, "out of memory");
 		err = ask(db, s.buf, what, &text);
