@@ -35,7 +35,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes; older versions are migrated. */
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 
 /* PRAGMA application_id of every Ember database ("EMBR"), the 32-bit
  * big-endian word at offset 68 of the file: what tells an Ember database

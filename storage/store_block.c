@@ -478,55 +478,6 @@ void store_lsset__free(struct store_lsset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int store_block__filter_sets(struct store_sqlite *db, const struct store_filter *f,
-			  struct store_lsset *ret)
-{
-	sqlite3_stmt *st;
-	int rc, r = 0;
-
-	memset(ret, 0, sizeof(*ret));
-	rc = sqlite3_prepare_v2(db->sql,
-		"SELECT l.id, (SELECT max(id) FROM label_sets) FROM label_sets l "
-		"LEFT JOIN strings h ON h.id = l.host "
-		"LEFT JOIN strings p ON p.id = l.process "
-		"LEFT JOIN strings t ON t.id = l.thread "
-		"LEFT JOIN strings e ON e.id = l.extra "
-		"WHERE ember_labels_match(?1, h.text, p.text, l.pid, t.text, "
-		"l.tid, l.cgroup_id, e.text)", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_sql__fail(db, rc);
-	sqlite3_bind_pointer(st, 1, (void *)f, STORE_FILTER_POINTER, NULL);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-
-		if (!ret->bits) {
-			int64_t max = sqlite3_column_int64(st, 1);
-
-			ret->n = (size_t)max + 1;
-			ret->bits = calloc(ret->n / 8 + 1, 1);
-			if (!ret->bits) {
-				r = -ENOMEM;
-				break;
-			}
-		}
-		if (id >= 0 && (size_t)id < ret->n)
-			ret->bits[id / 8] |= (uint8_t)(1u << (id % 8));
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_sql__fail(db, rc);
-	if (r == 0 && !ret->bits) {
-		/* Nothing matches: an empty set, not "everything". */
-		ret->bits = calloc(1, 1);
-		ret->n = 0;
-		if (!ret->bits)
-			r = -ENOMEM;
-	}
-	sqlite3_finalize(st);
-	if (r < 0)
-		store_lsset__free(ret);
-	return r;
-}
-
 /* A time as "2024-05-01T12:00:10Z" (UTC), for messages. */
 static void utc(int64_t t, char *buf, size_t size)
 {
@@ -599,11 +550,10 @@ static int corrupt_block(struct store_sqlite *db, int64_t time_s)
 }
 
 int store_block__scan(struct store_sqlite *db, const struct store_query *q,
-		   store_block_fn fn, void *ctx)
+		      const struct store_lsset *allow, store_block_fn fn, void *ctx)
 {
 	int64_t last_read = INT64_MIN;
 	struct store_block_reader rd = { 0 };
-	struct store_lsset allow = { 0 };
 	int64_t from = q ? q->from_s : INT64_MIN, to = q ? q->to_s : INT64_MAX;
 	sqlite3_stmt *st = NULL;
 	int r = 0, rc;
@@ -611,11 +561,6 @@ int store_block__scan(struct store_sqlite *db, const struct store_query *q,
 	if (from > to)
 		return store_sql__fail_msg(db, -EINVAL,
 					  "time range ends before it starts");
-	if (q && q->filter) {
-		r = store_block__filter_sets(db, q->filter, &allow);
-		if (r < 0)
-			return r;
-	}
 	rc = sqlite3_prepare_v2(db->sql,
 				"SELECT time_s, data FROM sample_blocks "
 				"WHERE time_s >= ?1 AND time_s < ?2", -1, &st, NULL);
@@ -636,7 +581,7 @@ int store_block__scan(struct store_sqlite *db, const struct store_query *q,
 			break;
 		}
 		r = store_block__decode(&rd, data, (size_t)sqlite3_column_bytes(st, 1),
-					allow.bits ? &allow : NULL, t, fn, ctx);
+					allow, t, fn, ctx);
 		if (r == -EINVAL)
 			r = corrupt_block(db, t);
 		if (r < 0)
@@ -649,7 +594,6 @@ int store_block__scan(struct store_sqlite *db, const struct store_query *q,
 		r = store_sql__fail(db, rc);
 out:
 	sqlite3_finalize(st);
-	store_lsset__free(&allow);
 	store_block_reader__free(&rd);
 	return r;
 }

@@ -4,9 +4,10 @@
  * what turns the ids of sample blocks into trees. Arrays by id of stack
  * nodes (parent, frame), of frames (their texts interned, each frame's
  * identity: the first frame id with the same name, module, file, line and
- * kind; its offset and build-id for pprof) and of label sets' process
- * names and pids, filled from the packed tables (store_packed.c) and the
- * strings and label_sets rows at the start of every read. Ids only grow
+ * kind; its offset and build-id for pprof) and of label sets (process
+ * names and pids apart, for trees; the filters are matched here, per
+ * label set), filled from the packed tables (store_packed.c) and the
+ * strings rows at the start of every read. Ids only grow
  * between collections, so a read loads only the rows above what it
  * holds; a collection (gc_generation moved) empties it. Texts are
  * interned in one map whose arena trees keep a reference to, so a tree
@@ -31,6 +32,7 @@ static void cache_clear(struct store_read_cache *c)
 	store_map__free(&c->idents);
 	free(c->set_process);
 	free(c->set_pid);
+	free(c->sets);
 	store_map__free(&c->strings);
 	memset(c, 0, sizeof(*c));
 }
@@ -119,8 +121,19 @@ static int cache_function(void *ctx, const struct store_row *row)
 	if (r < 0)
 		return r;
 	f = &c->functions[row->id];
-	f->name = string_of(c, row->v[0]);
 	f->module = string_of(c, row->v[1]);
+	if (row->v[0] < 0) {
+		/* "BASE+0xHEX" of code without a symbol, made from the
+		 * module (a derived name without one stays unnamed) */
+		char buf[4096];
+
+		r = intern(c, store_name__text(row->v[0], f->module, buf, sizeof(buf)),
+			   &f->name);
+		if (r < 0)
+			return r;
+	} else {
+		f->name = string_of(c, row->v[0]);
+	}
 	f->file = string_of(c, row->v[2]);
 	f->known = true;
 	c->max_function = row->id;
@@ -189,40 +202,84 @@ static int load_frames(struct store_sqlite *db, struct store_read_cache *c)
 				  cache_frame, c);
 }
 
+/* A string id as a cache's 32-bit one: an id past that reads as none
+ * (a file that lost a string). */
+static uint32_t string_id32(int64_t id)
+{
+	return id > 0 && id < UINT32_MAX ? (uint32_t)id : 0;
+}
+
+static int cache_set(void *ctx, const struct store_row *row)
+{
+	struct store_read_cache *c = ctx;
+	int64_t id = row->id;
+	size_t cap = c->set_cap;
+	int r;
+
+	if ((r = store_fit((void **)&c->set_pid, &cap, sizeof(*c->set_pid), id)) < 0 ||
+	    (cap = c->set_cap,
+	     r = store_fit((void **)&c->sets, &cap, sizeof(*c->sets), id)) < 0 ||
+	    (r = store_fit((void **)&c->set_process, &c->set_cap,
+			   sizeof(*c->set_process), id)) < 0)
+		return r;
+	c->set_process[id] = string_of(c, row->v[1]);
+	if (!c->set_process[id])
+		c->set_process[id] = "[unknown]";
+	c->set_pid[id] = (uint32_t)row->v[2];
+	c->sets[id] = (struct store_cached_set){
+		.host = string_id32(row->v[0]),
+		.process = string_id32(row->v[1]),
+		.thread = string_id32(row->v[3]),
+		.tid = (uint32_t)row->v[4],
+		.cgroup_id = (uint64_t)row->v[5],
+		.extra = string_id32(row->v[6]),
+	};
+	c->max_set = id;
+	return 0;
+}
+
+/* After the strings they name. */
 static int load_sets(struct store_sqlite *db, struct store_read_cache *c)
 {
-	sqlite3_stmt *st;
-	int r = 0, rc;
+	return store_packed__load(db, STORE_PACKED_LABELS, c->max_set, cache_set, c);
+}
 
-	rc = sqlite3_prepare_v2(db->sql,
-				"SELECT l.id, s.text, l.pid FROM label_sets l "
-				"LEFT JOIN strings s ON s.id = l.process "
-				"WHERE l.id > ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_sql__fail(db, rc);
-	sqlite3_bind_int64(st, 1, c->max_set);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t id = sqlite3_column_int64(st, 0);
-		size_t cap = c->set_cap;
+bool store_cache__labels(const struct store_read_cache *c, int64_t id,
+			 struct store_labels *ret)
+{
+	const struct store_cached_set *s;
 
-		if ((r = store_fit((void **)&c->set_pid, &cap, sizeof(*c->set_pid), id)) < 0 ||
-		    (r = store_fit((void **)&c->set_process, &c->set_cap,
-				   sizeof(*c->set_process), id)) < 0)
-			break;
-		r = intern(c, (const char *)sqlite3_column_text(st, 1),
-			   &c->set_process[id]);
-		if (r < 0)
-			break;
-		if (!c->set_process[id])
-			c->set_process[id] = "[unknown]";
-		c->set_pid[id] = (uint32_t)sqlite3_column_int64(st, 2);
-		if (id > c->max_set)
-			c->max_set = id;
+	if (id <= 0 || id > c->max_set || !c->set_process[id])
+		return false;
+	s = &c->sets[id];
+	*ret = (struct store_labels){
+		.host = string_of(c, s->host),
+		.process = string_of(c, s->process),
+		.pid = c->set_pid[id],
+		.thread = string_of(c, s->thread),
+		.tid = s->tid,
+		.cgroup_id = s->cgroup_id,
+		.extra = string_of(c, s->extra),
+	};
+	return true;
+}
+
+int store_cache__filter(const struct store_read_cache *c, const struct store_filter *f,
+			struct store_lsset *ret)
+{
+	struct store_lsset s = { .n = (size_t)c->max_set + 1 };
+
+	s.bits = calloc(s.n / 8 + 1, 1);
+	if (!s.bits)
+		return -ENOMEM;
+	for (int64_t id = 1; id <= c->max_set; id++) {
+		struct store_labels l;
+
+		if (store_cache__labels(c, id, &l) && store_filter__match(f, &l))
+			s.bits[id / 8] |= (uint8_t)(1u << (id % 8));
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_sql__fail(db, rc);
-	sqlite3_finalize(st);
-	return r;
+	*ret = s;
+	return 0;
 }
 
 /* Bring c up to date: rows with ids above what it holds (ids only grow),
@@ -282,4 +339,20 @@ void store_cache__close(struct store_sqlite *db)
 	cache_clear(db->cache);
 	free(db->cache);
 	db->cache = NULL;
+}
+
+int store_cache__scan(struct store_sqlite *db, const struct store_read_cache *c,
+		      const struct store_query *q, store_block_fn fn, void *ctx)
+{
+	struct store_lsset allow = { 0 };
+	int r;
+
+	if (q && q->filter) {
+		r = store_cache__filter(c, q->filter, &allow);
+		if (r < 0)
+			return store_sql__fail_msg(db, r, "out of memory");
+	}
+	r = store_block__scan(db, q, allow.bits ? &allow : NULL, fn, ctx);
+	store_lsset__free(&allow);
+	return r;
 }

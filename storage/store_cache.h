@@ -29,6 +29,13 @@ struct store_cached_node {
 	uint32_t parent, frame;
 };
 
+/* The columns of a label set besides its process name and pid. */
+struct store_cached_set {
+	uint32_t host, process, thread, extra; /* string ids, 0 = none */
+	uint32_t tid;
+	uint64_t cgroup_id;
+};
+
 struct store_read_cache {
 	int64_t generation;
 	struct store_cached_node *nodes; /* by stack node id */
@@ -47,8 +54,11 @@ struct store_read_cache {
 	size_t frame_cap;
 	struct store_map idents; /* (name, module, file, line, kind) -> id */
 	int64_t max_frame;
+	/* label sets by id: the process name and pid (what trees use), the
+	 * rest as string ids */
 	const char **set_process;
 	uint32_t *set_pid;
+	struct store_cached_set *sets;
 	size_t set_cap;
 	int64_t max_set;
 	struct store_map strings;
@@ -64,6 +74,21 @@ struct store_read_cache {
  */
 int store_cache__read_begin(struct store_sqlite *db, struct store_read_cache **ret_cache);
 void store_cache__read_end(struct store_sqlite *db);
+
+/* The labels of label set id (texts c's, valid while it is); false for an
+ * id c does not hold. */
+bool store_cache__labels(const struct store_read_cache *c, int64_t id,
+			 struct store_labels *ret);
+
+/* store_block__scan over q's range, with q's filter (when it has one)
+ * matched against c's label sets. Returns as store_block__scan. */
+int store_cache__scan(struct store_sqlite *db, const struct store_read_cache *c,
+		      const struct store_query *q, store_block_fn fn, void *ctx);
+
+/* The label sets of c that pass f, as a set for store_block__scan.
+ * Returns 0 and *ret (free with store_lsset__free), or -ENOMEM. */
+int store_cache__filter(const struct store_read_cache *c, const struct store_filter *f,
+			struct store_lsset *ret);
 
 /* Free db's read cache (the public close, before the connection). */
 void store_cache__close(struct store_sqlite *db);

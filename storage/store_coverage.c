@@ -20,7 +20,9 @@
 #include "common.h"
 
 /* The id of module (path, build-id or NULL) in coverage_modules, made
- * when it is not there yet. Returns 0 and *ret_id, or -errno. */
+ * when it is not there yet: from the writer's cache (a flush names the
+ * same 30-odd binaries as the one before), else two statements. Returns
+ * 0 and *ret_id, or -errno. */
 static int module_id(struct store_sqlite *db, const char *module, const char *build_id,
 		     int64_t *ret_id)
 {
@@ -29,23 +31,37 @@ static int module_id(struct store_sqlite *db, const char *module, const char *bu
 		" ON CONFLICT DO NOTHING",
 		"SELECT id FROM coverage_modules WHERE module = ?1 AND build_id = ?2",
 	};
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_OK;
+	static const enum store_stmt ids[] = { STMT_MODULE_ADD, STMT_MODULE_GET };
+	struct store_map *cache = store_write__modules(db);
+	size_t lm = strlen(module), lb = build_id ? strlen(build_id) : 0;
+	char *key = malloc(lm + lb + 2);
+	sqlite3_stmt *st;
+	int rc = SQLITE_OK, r = 0;
 
-	for (int i = 0; i < 2; i++) {
-		rc = sqlite3_prepare_v2(db->sql, sql[i], -1, &st, NULL);
-		if (rc != SQLITE_OK)
-			return store_sql__fail(db, rc);
+	if (!key)
+		return -ENOMEM;
+	memcpy(key, module, lm + 1);
+	memcpy(key + lm + 1, build_id ? build_id : "", lb + 1);
+	if (cache && store_map__get(cache, key, lm + lb + 1, ret_id))
+		goto out;
+	for (int i = 0; i < 2 && r == 0; i++) {
+		r = store_sql__stmt(db, ids[i], sql[i], &st);
+		if (r < 0)
+			break;
 		sqlite3_bind_text(st, 1, module, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, build_id ? build_id : "", -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW)
 			*ret_id = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		if (rc != (i ? SQLITE_ROW : SQLITE_DONE))
-			return store_sql__fail(db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc);
+			r = store_sql__fail(db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc);
 	}
-	return 0;
+	if (r == 0 && cache)
+		r = store_map__put(cache, key, lm + lb + 1, *ret_id, NULL);
+out:
+	free(key);
+	return r;
 }
 
 int store_sqlite__add_coverage_issue(struct store_db *handle, const char *module,
@@ -65,21 +81,20 @@ int store_sqlite__add_coverage_issue(struct store_db *handle, const char *module
 	r = module_id(db, module, build_id, &id);
 	if (r < 0)
 		return r;
-	rc = sqlite3_prepare_v2(db->sql,
+	r = store_sql__stmt(db, STMT_COVERAGE_ISSUE_ADD,
 		"INSERT INTO coverage_issue (time_s, module, reason, frames)"
 		" VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (time_s, module, reason) DO UPDATE SET"
-		" frames = frames + ?4", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_sql__fail(db, rc);
+		" frames = frames + ?4", &st);
+	if (r < 0)
+		return r;
 	sqlite3_bind_int64(st, 1, time_s);
 	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, (int64_t)frames);
 	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
-	sqlite3_finalize(st);
-	return r;
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 }
 
 int store_sqlite__add_coverage(struct store_db *handle, const char *module,
@@ -99,23 +114,22 @@ int store_sqlite__add_coverage(struct store_db *handle, const char *module,
 	r = module_id(db, module, build_id, &id);
 	if (r < 0)
 		return r;
-	rc = sqlite3_prepare_v2(db->sql,
+	r = store_sql__stmt(db, STMT_COVERAGE_ADD,
 		"INSERT INTO coverage (time_s, module, seen, with_function, with_line)"
 		" VALUES (?1, ?2, ?4, ?5, ?6)"
 		" ON CONFLICT (time_s, module) DO UPDATE SET"
 		" seen = seen + ?4, with_function = with_function + ?5,"
-		" with_line = with_line + ?6", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_sql__fail(db, rc);
+		" with_line = with_line + ?6", &st);
+	if (r < 0)
+		return r;
 	sqlite3_bind_int64(st, 1, time_s);
 	sqlite3_bind_int64(st, 2, id);
 	sqlite3_bind_int64(st, 4, (int64_t)seen);
 	sqlite3_bind_int64(st, 5, (int64_t)with_function);
 	sqlite3_bind_int64(st, 6, (int64_t)with_line);
 	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
-	sqlite3_finalize(st);
-	return r;
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
 }
 
 void store_coverage__free(struct store_coverage *c, size_t n)

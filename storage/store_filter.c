@@ -2,9 +2,9 @@
 /*
  * store_filter.c — label filter expressions ("process=~post.*,pid!=1"):
  * the parser with its error messages and the matcher. Pure (layer 0,
- * storage/DESIGN.md): the SQLite connection (store_sql.c) calls the
- * matcher from its SQL function ember_labels_match(), through which the
- * queries apply a filter to label_sets rows, once per label set.
+ * storage/DESIGN.md): the read cache (store_cache.c) matches every
+ * label set it holds once per query, the ClickHouse reader the label
+ * sets of a range.
  *
  * Data flow: `ember report --filter`, later the web API, parse a string
  * here; the parsed filter rides in struct store_query to the queries.

@@ -429,14 +429,15 @@ static int keep_rows(struct store_sqlite *db, enum store_packed_table t,
  * Collect the packed tables: the stack nodes on the path of a stack some
  * block still uses (leaves from the blocks, then every ancestor: parents
  * have smaller ids, so one pass from the largest id down marks whole
- * paths), the frames those nodes name, the functions of those frames. A
- * table is repacked when any of its rows go (ids stay). The strings the
- * kept frames and functions name go to temp.live_strings.
+ * paths), the frames those nodes name, the functions of those frames; the
+ * label sets the blocks use. A table is repacked when any of its rows go
+ * (ids stay). The strings the kept frames, functions and label sets name
+ * go to temp.live_strings.
  */
 static int collect_packed(struct store_sqlite *db, const struct store_sums *live,
 			  struct store_maintain_stats *stats)
 {
-	struct store_rows nodes = { 0 }, frames = { 0 }, functions = { 0 };
+	struct store_rows nodes = { 0 }, frames = { 0 }, functions = { 0 }, sets = { 0 };
 	int64_t *strings = NULL;
 	bool *keep = NULL;
 	size_t n = 0;
@@ -445,14 +446,23 @@ static int collect_packed(struct store_sqlite *db, const struct store_sums *live
 
 	if ((r = store_packed__load_all(db, STORE_PACKED_NODES, &nodes)) < 0 ||
 	    (r = store_packed__load_all(db, STORE_PACKED_FRAMES, &frames)) < 0 ||
-	    (r = store_packed__load_all(db, STORE_PACKED_FUNCTIONS, &functions)) < 0)
+	    (r = store_packed__load_all(db, STORE_PACKED_FUNCTIONS, &functions)) < 0 ||
+	    (r = store_packed__load_all(db, STORE_PACKED_LABELS, &sets)) < 0)
 		goto out;
-	keep = calloc(MAX(nodes.n, MAX(frames.n, functions.n)) + 1, sizeof(*keep));
-	strings = calloc(3 * functions.n + frames.n + 1, sizeof(*strings));
+	keep = calloc(MAX(MAX(nodes.n, sets.n), MAX(frames.n, functions.n)) + 1,
+		      sizeof(*keep));
+	strings = calloc(3 * functions.n + frames.n + 4 * sets.n + 1, sizeof(*strings));
 	if (!keep || !strings) {
 		r = -ENOMEM;
 		goto out;
 	}
+	for (size_t i = 0; i < live->n; i++)
+		if ((k = store_rows__find(&sets, live->v[i].a)) >= 0)
+			keep[k] = true;
+	r = keep_rows(db, STORE_PACKED_LABELS, &sets, keep, stats);
+	if (r < 0)
+		goto out;
+	memset(keep, 0, sets.n * sizeof(*keep));
 	for (size_t i = 0; i < live->n; i++)
 		if ((k = store_rows__find(&nodes, live->v[i].b)) >= 0)
 			keep[k] = true;
@@ -478,10 +488,17 @@ static int collect_packed(struct store_sqlite *db, const struct store_sums *live
 			strings[n++] = functions.v[i].v[c];
 	for (size_t i = 0; i < frames.n; i++)
 		strings[n++] = frames.v[i].v[2]; /* build-id */
+	for (size_t i = 0; i < sets.n; i++) {
+		strings[n++] = sets.v[i].v[0]; /* host */
+		strings[n++] = sets.v[i].v[1]; /* process */
+		strings[n++] = sets.v[i].v[3]; /* thread */
+		strings[n++] = sets.v[i].v[6]; /* extra */
+	}
 	r = temp_ids(db, "live_strings", strings, n);
 out:
 	free(strings);
 	free(keep);
+	store_rows__free(&sets);
 	store_rows__free(&functions);
 	store_rows__free(&frames);
 	store_rows__free(&nodes);
@@ -494,43 +511,26 @@ out:
 static int collect(struct store_sqlite *db, struct store_maintain_stats *stats)
 {
 	static const char *const steps[] = {
-		"DELETE FROM label_sets WHERE id NOT IN "
-		"(SELECT id FROM temp.live_sets)",
 		"DELETE FROM strings WHERE id NOT IN ("
 		" SELECT id FROM temp.live_strings UNION ALL"
-		" SELECT host FROM label_sets UNION ALL"
-		" SELECT process FROM label_sets UNION ALL"
-		" SELECT thread FROM label_sets UNION ALL"
-		" SELECT extra FROM label_sets UNION ALL"
 		" SELECT reason FROM drops UNION ALL"
 		" SELECT name FROM events)",
 		"DELETE FROM coverage_modules WHERE id NOT IN ("
 		" SELECT module FROM coverage UNION ALL"
 		" SELECT module FROM coverage_issue)",
 		"DROP TABLE temp.live_strings",
-		"DROP TABLE temp.live_sets",
 		/* Readers' caches of ids are stale now. */
 		"INSERT INTO meta (key, value) VALUES ('gc_generation', 1) "
 		"ON CONFLICT (key) DO UPDATE SET value = value + 1",
 	};
 	struct store_sums live = { 0 };
-	int64_t n, *sets = NULL;
+	int64_t n;
 	int r;
 
 	/* The label sets and leaf nodes the remaining blocks use. */
-	r = store_block__scan(db, NULL, add_to_sums, &live);
-	if (r == 0) {
-		sets = malloc((live.n + 1) * sizeof(*sets));
-		if (!sets)
-			r = -ENOMEM;
-	}
-	for (size_t i = 0; r == 0 && i < live.n; i++)
-		sets[i] = live.v[i].a;
-	if (r == 0)
-		r = temp_ids(db, "live_sets", sets, live.n);
+	r = store_block__scan(db, NULL, NULL, add_to_sums, &live);
 	if (r == 0)
 		r = collect_packed(db, &live, stats);
-	free(sets);
 	store_sums__free(&live);
 	if (r < 0)
 		return r;
@@ -661,8 +661,14 @@ int store_sqlite__maintain(struct store_db *handle, int64_t now_s,
 	/* Give the free pages back; harmless on a file without
 	 * auto_vacuum (then it does nothing). */
 	r = store_sql__exec(db, "PRAGMA incremental_vacuum");
-	if (r == 0)
-		r = store_sql__exec(db, "PRAGMA wal_checkpoint(PASSIVE)");
+	/* The agent's idle moment: what the WAL holds goes into the file
+	 * and the WAL is cut to nothing, unless a reader is in the way
+	 * (then as much as it allows; never waiting for one). */
+	if (r == 0) {
+		r = store_sql__checkpoint(db, STORE_CHECKPOINT_IDLE);
+		if (r == -EBUSY)
+			r = 0;
+	}
 	if (r == 0)
 		r = file_bytes(db, &stats.bytes_after);
 	if (r < 0)

@@ -27,6 +27,7 @@ static int migrate_blocks(struct store_sqlite *db, int from);
 static int recode_blocks(struct store_sqlite *db, int from);
 static int pack_tables(struct store_sqlite *db, int from);
 static int scrub_kernel(struct store_sqlite *db, int from);
+static int pack_labels(struct store_sqlite *db, int from);
 
 static const struct {
 	const char *sql;
@@ -222,6 +223,17 @@ static const struct {
 	  "  ON m.module = c.module AND m.build_id = c.build_id;"
 	  "DROP TABLE coverage_issue;"
 	  "ALTER TABLE coverage_issue_v8 RENAME TO coverage_issue;", NULL },
+	/* 8 -> 9: label sets packed like the stack trie. A row per label
+	 * set with its UNIQUE index and the process and pid indexes took
+	 * about 116 bytes, and a host that starts processes all the time
+	 * makes one per process sampled (70 MB a day on a build host);
+	 * readers hold them all in memory and filter there, and the
+	 * writer deduplicates in memory, so no index is needed. */
+	{ "CREATE TABLE label_chunks ("
+	  "  id INTEGER PRIMARY KEY,"
+	  "  last INTEGER NOT NULL,"
+	  "  n INTEGER NOT NULL,"
+	  "  data BLOB NOT NULL);", pack_labels },
 };
 
 _Static_assert(ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION,
@@ -428,6 +440,20 @@ static int pack_tables(struct store_sqlite *db, int from)
 	}
 	return store_sql__exec(db, "DROP TABLE stack_nodes; DROP TABLE frames;"
 			      "DROP TABLE functions");
+}
+
+/* Schema 8 -> 9: the rows of label_sets packed into label_chunks. */
+static int pack_labels(struct store_sqlite *db, int from)
+{
+	int r;
+
+	(void)from;
+	r = pack_rows(db, "SELECT id, host, process, pid, thread, tid, cgroup_id, "
+		      "extra FROM label_sets ORDER BY id", STORE_PACKED_LABELS);
+	if (r == -EINVAL)
+		r = store_sql__fail_msg(db, r, "a label set with id 0 (schema 8): "
+				       "cannot migrate");
+	return r < 0 ? r : store_sql__exec(db, "DROP TABLE label_sets");
 }
 
 /* Schema 5 -> 6: kernel frames lose their address. */

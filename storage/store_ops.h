@@ -23,6 +23,10 @@ int store_migrate__run(struct store_sqlite *db);
  * and free the writer's state. */
 bool store_write__in_flush(const struct store_sqlite *db);
 int store_write__flush_time(struct store_sqlite *db, int64_t *ret_time_s);
+/* The writer's cache of coverage_modules ids ((module, build-id) ->
+ * id) while a flush is open, else NULL: dropped with the other id caches
+ * (a rollback, a collection). */
+struct store_map *store_write__modules(struct store_sqlite *db);
 void store_write__close(struct store_sqlite *db);
 
 /* Free what the tree queries keep on db (store_query.c). */

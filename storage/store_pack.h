@@ -48,16 +48,32 @@ int store_fit(void **arr, size_t *cap, size_t elem, int64_t id);
  * whole when a flush appends to it, so it stays small (~3 KiB packed),
  * and several share a 16 KiB page. */
 #define STORE_PACKED_CHUNK 1024
-#define STORE_PACKED_COLS 5
+#define STORE_PACKED_COLS 7
 
 /* The packed tables: stack trie (parent, frame), frames (function, line,
- * build_id, offset, kind), functions (name, module, file). */
+ * build_id, offset, kind), functions (name, module, file; a name below 0
+ * is derived: store_name__derived), label sets (host, process, pid,
+ * thread, tid, cgroup_id, extra; schema 9). */
 enum store_packed_table {
 	STORE_PACKED_NODES,
 	STORE_PACKED_FRAMES,
 	STORE_PACKED_FUNCTIONS,
+	STORE_PACKED_LABELS,
 	STORE_PACKED_COUNT,
 };
+
+/*
+ * A function's name column below 0 (schema 9): the name is not a string
+ * but derived, "BASE+0xHEX" with BASE the module's basename and HEX the
+ * offset -1 - name (the name the symbolizer gives code without a symbol,
+ * one per function start of a stripped binary: as strings they took a
+ * row each). store_name__derived gives the column's value for a name,
+ * or 0 when the name is not of that form for module.
+ */
+int64_t store_name__derived(const char *name, const char *module);
+/* The text of a derived name into buf (size >= 32 + the basename).
+ * Returns buf, or NULL when it does not fit. */
+char *store_name__text(int64_t derived, const char *module, char *buf, size_t size);
 
 /* A row of a packed table: its id and its columns (unused ones 0). */
 struct store_row {
@@ -195,17 +211,14 @@ int store_block__decode_v3(const void *data, size_t len,
 int store_block__put(struct store_sqlite *db, int64_t time_s,
 		     int64_t duration_s, struct store_sums *m);
 
-/* The label sets that pass f. Returns 0 and *ret (free with
- * store_lsset__free), or -errno. */
-int store_block__filter_sets(struct store_sqlite *db, const struct store_filter *f,
-			     struct store_lsset *ret);
-
 /*
- * Call fn for every entry of every block in q's range that passes q's
- * filter. Returns 0, -EINVAL (inverted range, corrupt block), or -errno.
+ * Call fn for every entry of every block in q's range (NULL: all) whose
+ * label set is in allow (NULL: every one; q's filter is not looked at:
+ * the read cache turns it into allow, store_cache__scan). Returns 0,
+ * -EINVAL (inverted range, corrupt block), or -errno.
  */
 int store_block__scan(struct store_sqlite *db, const struct store_query *q,
-		      store_block_fn fn, void *ctx);
+		      const struct store_lsset *allow, store_block_fn fn, void *ctx);
 
 /* ---- packed tables (store_packed.c, schema 5) ---- */
 

@@ -2,9 +2,10 @@
 /*
  * store_packed.c — the packed tables of schema 5: the stack trie (id,
  * parent, frame), frames (id, function, line, build_id, offset, kind) and
- * functions (id, name, module, file). Their rows are stored in chunks of
- * up to STORE_PACKED_CHUNK consecutive ids, one row of stack_chunks,
- * frame_chunks or function_chunks each, varint-coded in columns and
+ * functions (id, name, module, file), and since schema 9 label sets (id,
+ * host, process, pid, thread, tid, cgroup_id, extra). Their rows are
+ * stored in chunks of up to STORE_PACKED_CHUNK consecutive ids, one row of
+ * stack_chunks, frame_chunks, function_chunks or label_chunks each, varint-coded in columns and
  * deflated when that is smaller (store_pack__seal). Ids only grow between
  * collections; a collection leaves gaps.
  *
@@ -31,6 +32,7 @@
  * row's, n the count.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,18 +55,23 @@ static const struct {
 	int cols;
 	unsigned below_id; /* bit c: column c is id - value, 0 <= value < id */
 	unsigned positive; /* bit c: column c is > 0 */
+	unsigned nonzero;  /* bit c: column c is not 0 */
 	enum store_stmt load, last, put;
 	const char *load_sql, *last_sql, *put_sql, *clear_sql;
 } tables[STORE_PACKED_COUNT] = {
-	[STORE_PACKED_NODES] = { "stack trie", 2, 1u << 0, 1u << 1,
+	[STORE_PACKED_NODES] = { "stack trie", 2, 1u << 0, 1u << 1, 0,
 		STMT_NODES_LOAD, STMT_NODES_LAST, STMT_NODES_PUT,
 		CHUNK_SQL("stack_chunks") },
-	[STORE_PACKED_FRAMES] = { "frame table", 5, 0, 1u << 0,
+	[STORE_PACKED_FRAMES] = { "frame table", 5, 0, 1u << 0, 0,
 		STMT_FRAMES_LOAD, STMT_FRAMES_LAST, STMT_FRAMES_PUT,
 		CHUNK_SQL("frame_chunks") },
-	[STORE_PACKED_FUNCTIONS] = { "function table", 3, 0, 1u << 0,
+	/* a function's name is a string id, or below 0 a derived name */
+	[STORE_PACKED_FUNCTIONS] = { "function table", 3, 0, 0, 1u << 0,
 		STMT_FUNCTIONS_LOAD, STMT_FUNCTIONS_LAST, STMT_FUNCTIONS_PUT,
 		CHUNK_SQL("function_chunks") },
+	[STORE_PACKED_LABELS] = { "label set table", 7, 0, 0, 0,
+		STMT_LABELS_LOAD, STMT_LABELS_LAST, STMT_LABELS_PUT,
+		CHUNK_SQL("label_chunks") },
 };
 
 int store_rows__push(struct store_rows *a, const struct store_row *row)
@@ -93,6 +100,8 @@ static bool row_valid(enum store_packed_table t, const struct store_row *row)
 		    (row->v[c] < 0 || row->v[c] >= row->id))
 			return false;
 		if ((tables[t].positive & (1u << c)) && row->v[c] <= 0)
+			return false;
+		if ((tables[t].nonzero & (1u << c)) && row->v[c] == 0)
 			return false;
 	}
 	return true;
@@ -409,4 +418,56 @@ int store_packed__load_strings(struct store_sqlite *db, int64_t after,
 		r = store_sql__fail(db, rc);
 	sqlite3_finalize(st);
 	return r;
+}
+
+/* ---- derived names ---- */
+
+static const char *basename_of(const char *module)
+{
+	const char *slash = strrchr(module, '/');
+
+	return slash ? slash + 1 : module;
+}
+
+int64_t store_name__derived(const char *name, const char *module)
+{
+	const char *base, *hex;
+	size_t n;
+	uint64_t v = 0;
+
+	if (!name || !module)
+		return 0;
+	base = basename_of(module);
+	n = strlen(base);
+	if (!n || strncmp(name, base, n) != 0 || strncmp(name + n, "+0x", 3) != 0)
+		return 0;
+	hex = name + n + 3;
+	/* Exactly what "%" PRIx64 prints: lower-case digits, no leading
+	 * zero but for 0 itself, at most 15 digits (the value and the
+	 * sign must fit). */
+	n = strlen(hex);
+	if (n == 0 || n > 15 || (hex[0] == '0' && n > 1))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = hex[i];
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (uint64_t)(c - 'a' + 10);
+		else
+			return 0;
+	}
+	return -1 - (int64_t)v;
+}
+
+char *store_name__text(int64_t derived, const char *module, char *buf, size_t size)
+{
+	int n;
+
+	if (derived >= 0 || !module)
+		return NULL;
+	n = snprintf(buf, size, "%s+0x%" PRIx64, basename_of(module),
+		     (uint64_t)(-1 - derived));
+	return n >= 0 && (size_t)n < size ? buf : NULL;
 }

@@ -152,7 +152,7 @@ int store_sqlite__summary(struct store_db *handle, const struct store_query *q,
 		goto out;
 	reading = true;
 	acc.c = cache;
-	r = store_block__scan(db, q, summary_entry, &acc);
+	r = store_cache__scan(db, cache, q, summary_entry, &acc);
 	if (r == -EINVAL && !strstr(db->base.errmsg, "range"))
 		r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r < 0)
@@ -612,7 +612,7 @@ int store_sqlite__query_tree(struct store_db *handle, const struct store_query *
 	b.t->texts = store_map__arena(&cache->strings);
 	r = scratch_for(db, cache, &b.s);
 	if (r == 0)
-		r = store_block__scan(db, q, count_entry, &b);
+		r = store_cache__scan(db, cache, q, count_entry, &b);
 	if (r == -EINVAL && !strstr(db->base.errmsg, "range"))
 		r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block");
 	if (r == 0)

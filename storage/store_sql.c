@@ -272,15 +272,24 @@ static int bound_wal(struct store_sqlite *db)
 	return store_sql__exec(db, sql);
 }
 
-int store_sql__checkpoint(struct store_sqlite *db, bool truncate)
+int store_sql__checkpoint(struct store_sqlite *db, enum store_checkpoint mode)
 {
 	int busy = 0, log = 0, done = 0, rc;
 
 	if (!db || !db->writable || store_sql__in_transaction(db))
 		return -EINVAL;
-	rc = sqlite3_wal_checkpoint_v2(db->sql, NULL, truncate ?
-				       SQLITE_CHECKPOINT_TRUNCATE :
-				       SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+	/* Without a busy handler a reader in the way makes SQLite go on
+	 * as a passive checkpoint would. */
+	if (mode == STORE_CHECKPOINT_IDLE)
+		sqlite3_busy_timeout(db->sql, 0);
+	rc = sqlite3_wal_checkpoint_v2(db->sql, NULL, mode == STORE_CHECKPOINT_PASSIVE ?
+				       SQLITE_CHECKPOINT_PASSIVE :
+				       SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+	if (mode == STORE_CHECKPOINT_IDLE) {
+		sqlite3_busy_timeout(db->sql, STORE_BUSY_TIMEOUT_MS);
+		if (rc == SQLITE_BUSY)
+			return -EBUSY;
+	}
 	if (rc != SQLITE_OK)
 		return err_from_sqlite(rc) ? err_from_sqlite(rc) : -EIO;
 	busy = log != done;
@@ -326,30 +335,6 @@ static char *path_uri(const char *path, const char *query)
 	return uri;
 }
 
-/*
- * ember_labels_match(filter, host, process, pid, thread, tid, cgroup,
- * extra): 1 when the label_sets row passes the filter bound as a pointer
- * (STORE_FILTER_POINTER), so a query evaluates a filter per label set.
- */
-static void sql_labels_match(sqlite3_context *ctx, int argc,
-			     sqlite3_value **argv)
-{
-	const struct store_filter *f =
-		sqlite3_value_pointer(argv[0], STORE_FILTER_POINTER);
-	struct store_labels l = {
-		.host = (const char *)sqlite3_value_text(argv[1]),
-		.process = (const char *)sqlite3_value_text(argv[2]),
-		.pid = (uint32_t)sqlite3_value_int64(argv[3]),
-		.thread = (const char *)sqlite3_value_text(argv[4]),
-		.tid = (uint32_t)sqlite3_value_int64(argv[5]),
-		.cgroup_id = (uint64_t)sqlite3_value_int64(argv[6]),
-		.extra = (const char *)sqlite3_value_text(argv[7]),
-	};
-
-	(void)argc;
-	sqlite3_result_int(ctx, store_filter__match(f, &l));
-}
-
 static int open_sqlite(struct store_sqlite *db, const char *path,
 		       const char *query, int flags)
 {
@@ -372,10 +357,7 @@ static int open_sqlite(struct store_sqlite *db, const char *path,
 	}
 	sqlite3_extended_result_codes(db->sql, 1);
 	sqlite3_busy_timeout(db->sql, STORE_BUSY_TIMEOUT_MS);
-	rc = sqlite3_create_function(db->sql, "ember_labels_match", 8,
-				     SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY,
-				     NULL, sql_labels_match, NULL, NULL);
-	return rc == SQLITE_OK ? 0 : -ENOMEM;
+	return 0;
 }
 
 static void close_sqlite(struct store_sqlite *db)

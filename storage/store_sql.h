@@ -42,12 +42,17 @@ enum store_stmt {
 	STMT_FUNCTIONS_LOAD,
 	STMT_FUNCTIONS_LAST,
 	STMT_FUNCTIONS_PUT,
+	STMT_LABELS_LOAD,
+	STMT_LABELS_LAST,
+	STMT_LABELS_PUT,
 	STMT_STRING_ADD,     /* store_write.c */
-	STMT_LABELS_GET,
-	STMT_LABELS_ADD,
 	STMT_DROP_ADD,
 	STMT_EVENT_ADD,
 	STMT_FLUSH_ADD,
+	STMT_MODULE_ADD,     /* store_coverage.c */
+	STMT_MODULE_GET,
+	STMT_COVERAGE_ADD,
+	STMT_COVERAGE_ISSUE_ADD,
 	STMT_COUNT,
 };
 
@@ -169,28 +174,27 @@ void store_sql__set_checksums(struct store_sqlite *db, int mode);
  * none (damaged). */
 int store_sql__check_checksums(struct store_sqlite *db);
 
+/* How store_sql__checkpoint treats readers and the WAL file. */
+enum store_checkpoint {
+	/* what no reader needs is copied; the next flush writes the WAL
+	 * from its start */
+	STORE_CHECKPOINT_PASSIVE,
+	/* all of it, then the WAL file cut to nothing, waiting for readers
+	 * up to the busy timeout */
+	STORE_CHECKPOINT_TRUNCATE,
+	/* as TRUNCATE when no reader is in the way, else as PASSIVE at
+	 * once: for a writer that must not wait (the agent's retention
+	 * run, every 10 minutes right after a flush: the idle moment) */
+	STORE_CHECKPOINT_IDLE,
+};
+
 /*
  * Copy what the WAL holds into the database file (a writable handle, no
- * transaction open). truncate: also cut the WAL file to nothing, waiting
- * for readers up to the busy timeout; else only what no reader needs is
- * copied (a passive checkpoint), after which the next flush writes the
- * WAL from its start. Returns 0, -EBUSY (readers kept part of the WAL),
- * -ENOSPC, -EIO, -EINVAL.
+ * transaction open), as mode says. Returns 0, -EBUSY (readers kept part
+ * of the WAL), -ENOSPC, -EIO, -EINVAL.
  */
-int store_sql__checkpoint(struct store_sqlite *db, bool truncate);
+int store_sql__checkpoint(struct store_sqlite *db, enum store_checkpoint mode);
 
 /* store_db__seal's work, on a writable handle with no flush open. */
 int store_sql__seal(struct store_sqlite *db);
 
-/* SQL selecting the label texts of label_sets l: host, process, pid,
- * thread, tid, cgroup_id, extra. */
-#define STORE_LABEL_COLUMNS                                                 \
-	"(SELECT text FROM strings WHERE id = l.host), "                    \
-	"(SELECT text FROM strings WHERE id = l.process), l.pid, "          \
-	"(SELECT text FROM strings WHERE id = l.thread), l.tid, "           \
-	"l.cgroup_id, (SELECT text FROM strings WHERE id = l.extra)"
-
-/* Pointer type name under which queries bind a struct store_filter to
- * the connection's ember_labels_match(filter, host, process, pid,
- * thread, tid, cgroup, extra): 1 when those labels pass the filter. */
-#define STORE_FILTER_POINTER "ember_filter"

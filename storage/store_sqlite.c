@@ -57,7 +57,7 @@ int store_sqlite__open(const char *path, unsigned flags, struct store_db **ret_d
 		 * Best effort: a reader in the way or a disk still full
 		 * leave it for the checkpoints after commits. */
 		if (r == 0)
-			store_sql__checkpoint(db, true);
+			store_sql__checkpoint(db, STORE_CHECKPOINT_TRUNCATE);
 	}
 	/* The file or its directory refused a new file (-wal, -shm, the
 	 * database itself): a permission problem as far as the caller can

@@ -76,16 +76,15 @@ static int add_series(struct store_timeline *t, const char *value,
 	return 0;
 }
 
-/* Read the label texts of a row from column col on (STORE_LABEL_COLUMNS). */
-static void row_labels(sqlite3_stmt *st, int col, struct store_labels *l)
+/* The labels of label set id from the read cache; -EINVAL when a block
+ * names one the file does not have. */
+static int set_labels(struct store_sqlite *db, const struct store_read_cache *c,
+		      int64_t id, struct store_labels *ret)
 {
-	l->host = (const char *)sqlite3_column_text(st, col);
-	l->process = (const char *)sqlite3_column_text(st, col + 1);
-	l->pid = (uint32_t)sqlite3_column_int64(st, col + 2);
-	l->thread = (const char *)sqlite3_column_text(st, col + 3);
-	l->tid = (uint32_t)sqlite3_column_int64(st, col + 4);
-	l->cgroup_id = (uint64_t)sqlite3_column_int64(st, col + 5);
-	l->extra = (const char *)sqlite3_column_text(st, col + 6);
+	if (!store_cache__labels(c, id, ret))
+		return store_sql__fail_msg(db, -EINVAL, "corrupt sample block: "
+					  "unknown label set");
+	return 0;
 }
 
 static int compare_series(const void *pa, const void *pb)
@@ -103,7 +102,7 @@ struct timeline_fill {
 	const char *split;
 	struct store_map by_value; /* label value -> series */
 	struct store_sums by_set;  /* (label set, 0) -> series + 1 */
-	sqlite3_stmt *labels;      /* a label set's texts */
+	const struct store_read_cache *c; /* label sets' texts */
 };
 
 /* The series of label set `set`, added when its value is new. */
@@ -115,22 +114,15 @@ static int series_of(struct timeline_fill *f, int64_t set, size_t *ret)
 	const char *v;
 	int64_t found;
 	size_t index;
-	int r, rc;
+	int r;
 
 	if (e) {
 		*ret = (size_t)e->count - 1;
 		return 0;
 	}
-	sqlite3_reset(f->labels);
-	sqlite3_bind_int64(f->labels, 1, set);
-	rc = sqlite3_step(f->labels);
-	if (rc == SQLITE_ROW)
-		row_labels(f->labels, 0, &l);
-	else if (rc == SQLITE_DONE)
-		return store_sql__fail_msg(f->db, -EINVAL, "corrupt sample block: "
-					  "unknown label set");
-	else
-		return store_sql__fail(f->db, rc);
+	r = set_labels(f->db, f->c, set, &l);
+	if (r < 0)
+		return r;
 	v = store_labels__value(&l, f->split, buf, sizeof(buf));
 	if (store_map__get(&f->by_value, v, strlen(v), &found)) {
 		index = (size_t)found;
@@ -169,25 +161,18 @@ static int timeline_entry(void *ctx, int64_t time_s, int64_t set, int64_t node,
 	return 0;
 }
 
-static int fill_timeline(struct store_sqlite *db, const struct store_query *q,
-			 const char *split, struct store_timeline *t)
+static int fill_timeline(struct store_sqlite *db, const struct store_read_cache *c,
+			 const struct store_query *q, const char *split,
+			 struct store_timeline *t)
 {
-	struct timeline_fill f = { .db = db, .t = t, .split = split };
+	struct timeline_fill f = { .db = db, .t = t, .split = split, .c = c };
 	size_t index;
-	int r = 0, rc;
+	int r = 0;
 
-	if (split) {
-		rc = sqlite3_prepare_v2(db->sql, "SELECT " STORE_LABEL_COLUMNS
-					" FROM label_sets l WHERE l.id = ?1", -1,
-					&f.labels, NULL);
-		if (rc != SQLITE_OK)
-			return store_sql__fail(db, rc);
-	} else {
+	if (!split)
 		r = add_series(t, NULL, &index);
-	}
 	if (r == 0)
-		r = store_block__scan(db, q, timeline_entry, &f);
-	sqlite3_finalize(f.labels);
+		r = store_cache__scan(db, c, q, timeline_entry, &f);
 	store_map__free(&f.by_value);
 	store_sums__free(&f.by_set);
 	if (r == 0)
@@ -203,6 +188,7 @@ int store_sqlite__query_timeline(struct store_db *handle, const struct store_que
 	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_query range = { .from_s = INT64_MIN, .to_s = INT64_MAX };
 	struct store_timeline *t = NULL;
+	struct store_read_cache *c;
 	int64_t first = 0, end = 0, from, to;
 	bool empty = true;
 	int r;
@@ -219,7 +205,7 @@ int store_sqlite__query_timeline(struct store_db *handle, const struct store_que
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	r = store_sql__read_begin(db, "timeline");
+	r = store_cache__read_begin(db, &c);
 	if (r < 0)
 		goto out;
 	r = data_span(db, &range, &first, &end, &empty);
@@ -250,9 +236,9 @@ end_ok:
 	t->from_s = from;
 	t->step_s = step_s;
 	if (t->n_steps)
-		r = fill_timeline(db, &range, split_label, t);
+		r = fill_timeline(db, c, &range, split_label, t);
 end:
-	store_sql__read_end(db, "timeline");
+	store_cache__read_end(db);
 	if (r < 0)
 		goto out;
 	*ret_timeline = t;
@@ -278,40 +264,21 @@ static int for_each_label_set(struct store_sqlite *db, const struct store_query 
 			      void *ctx)
 {
 	struct store_sums sets = { 0 };
-	sqlite3_stmt *st = NULL;
-	int r, rc;
+	struct store_read_cache *c;
+	int r;
 
-	r = store_sql__read_begin(db, "labels");
+	r = store_cache__read_begin(db, &c);
 	if (r < 0)
 		return r;
-	r = store_block__scan(db, q, sum_set, &sets);
-	if (r < 0)
-		goto out;
-	rc = sqlite3_prepare_v2(db->sql, "SELECT " STORE_LABEL_COLUMNS
-				" FROM label_sets l WHERE l.id = ?1", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		r = store_sql__fail(db, rc);
-		goto out;
-	}
+	r = store_cache__scan(db, c, q, sum_set, &sets);
 	for (size_t i = 0; i < sets.n && r == 0; i++) {
-		struct store_labels l = { 0 };
+		struct store_labels l;
 
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, sets.v[i].a);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			row_labels(st, 0, &l);
-		else if (rc == SQLITE_DONE)
-			r = store_sql__fail_msg(db, -EINVAL, "corrupt sample block: "
-					       "unknown label set");
-		else
-			r = store_sql__fail(db, rc);
+		r = set_labels(db, c, sets.v[i].a, &l);
 		if (r == 0)
 			r = fn(ctx, &l, sets.v[i].count);
 	}
-out:
-	sqlite3_finalize(st);
-	store_sql__read_end(db, "labels");
+	store_cache__read_end(db);
 	store_sums__free(&sets);
 	return r;
 }

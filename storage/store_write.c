@@ -20,24 +20,29 @@
 #include "store_ops.h"
 
 /*
- * A writer cache is dropped when it grows past this many entries, so a
- * long-running agent's memory stays bounded; ids are then looked up again.
+ * Label sets the writer remembers, per generation: when the newer holds
+ * this many, it becomes the older and a new one starts; a label set
+ * found in the older moves to the newer. So the label sets in use stay
+ * (every live process's), and memory is bounded however many processes
+ * come and go: about 2 x 65,536 x 100 bytes.
  */
-#define STORE_CACHE_MAX (1u << 20)
+#define STORE_LABELS_GENERATION (1u << 16)
 
 /*
  * The id caches of the writer, one per deduplicated table. Strings (rows
  * without UNIQUE index), functions and frames (packed tables, schema 5)
  * have complete caches: copies of the tables' keys, brought up to date at
  * each store_sqlite__begin under the write lock, and never trimmed; a miss
- * means a new row. Label sets keep their index and a bounded cache. Stack
- * nodes have their own complete index (struct store_writer's nodes).
+ * means a new row. Label sets (packed, schema 9) have the two bounded
+ * generations above (labels): a label set used long ago and not since
+ * may be written again under a new id, which every reader reads as the
+ * same labels. Stack nodes have their own complete index (struct
+ * store_writer's nodes).
  */
 enum store_cache {
 	CACHE_STRING,
 	CACHE_FUNCTION,
 	CACHE_FRAME,
-	CACHE_LABELS,
 	CACHE_COUNT,
 };
 
@@ -57,6 +62,12 @@ struct store_writer {
 	 * max_node is the largest id. */
 	struct store_sums nodes;
 	int64_t max_node;
+	/* Label sets: (7 columns) -> id, newer and older generation;
+	 * max_label is the largest id stored. */
+	struct store_map labels[2];
+	int64_t max_label;
+	/* coverage_modules: (module, NUL, build-id) -> id (store_coverage.c) */
+	struct store_map modules;
 	/* Rows of the packed tables this flush adds (written at commit). */
 	struct store_rows new_rows[STORE_PACKED_COUNT];
 };
@@ -64,12 +75,6 @@ struct store_writer {
 /* The statements of the tables the writer fills. */
 static const char *const sql_of[STMT_COUNT] = {
 	[STMT_STRING_ADD] = "INSERT INTO strings (text) VALUES (?1)",
-	[STMT_LABELS_GET] = "SELECT id FROM label_sets WHERE host = ?1 AND "
-			    "process = ?2 AND pid = ?3 AND thread = ?4 AND "
-			    "tid = ?5 AND cgroup_id = ?6 AND extra = ?7",
-	[STMT_LABELS_ADD] = "INSERT INTO label_sets (host, process, pid, "
-			    "thread, tid, cgroup_id, extra) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[STMT_DROP_ADD] = "INSERT INTO drops (time_s, reason, count) "
 			  "VALUES (?1, ?2, ?3) ON CONFLICT (time_s, reason) "
 			  "DO UPDATE SET count = count + excluded.count",
@@ -97,80 +102,46 @@ static void drop_caches(struct store_writer *w)
 	}
 	store_sums__clear(&w->nodes);
 	w->max_node = 0;
+	store_map__clear(&w->labels[0]);
+	store_map__clear(&w->labels[1]);
+	w->max_label = 0;
+	store_map__clear(&w->modules);
 	for (size_t i = 0; i < STORE_PACKED_COUNT; i++)
 		w->new_rows[i].n = 0;
 	w->mirror_valid = false;
 }
 
-/* One bound value of a get-or-add statement pair. */
-struct bind_val {
-	const char *text; /* bound as text when not NULL */
-	int64_t i;
-};
-
-static void bind_vals(sqlite3_stmt *st, const struct bind_val *v, int n)
-{
-	for (int i = 0; i < n; i++) {
-		if (v[i].text)
-			sqlite3_bind_text(st, i + 1, v[i].text, -1,
-					  SQLITE_STATIC);
-		else
-			sqlite3_bind_int64(st, i + 1, v[i].i);
-	}
-}
-
 /*
- * The id of the row described by v in one deduplicated table: from the
- * cache, else (label sets only) SELECT with get, else INSERT with add. A
- * table without a UNIQUE index has a complete cache (store_sqlite__begin
- * loads it), so a miss there means a new row.
+ * The id of string text (len bytes): from the cache, a complete copy of
+ * the table (store_sqlite__begin loads it), else a new row.
  */
-static int get_or_add(struct store_sqlite *db, enum store_cache cache,
-		      const void *key, size_t key_len, enum store_stmt get,
-		      enum store_stmt add, const struct bind_val *v, int n,
-		      int64_t *ret_id)
+static int string_get_or_add(struct store_sqlite *db, const char *text, size_t len,
+			     int64_t *ret_id)
 {
 	struct store_writer *w = db->writer;
-	struct store_map *map = &w->caches[cache];
-	bool complete = cache != CACHE_LABELS;
+	struct store_map *map = &w->caches[CACHE_STRING];
 	sqlite3_stmt *st;
 	int64_t id;
-	int r, rc = SQLITE_DONE;
+	int r, rc;
 
-	if (store_map__get(map, key, key_len, &id)) {
+	if (store_map__get(map, text, len, &id)) {
 		*ret_id = id;
 		return 0;
 	}
-	if (!complete) {
-		r = stmt(db, get, &st);
-		if (r < 0)
-			return r;
-		bind_vals(st, v, n);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			id = sqlite3_column_int64(st, 0);
-		else if (rc != SQLITE_DONE)
-			return store_sql__fail(db, rc);
-		sqlite3_reset(st);
-	}
-	if (rc == SQLITE_DONE) {
-		r = stmt(db, add, &st);
-		if (r < 0)
-			return r;
-		bind_vals(st, v, n);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE)
-			return store_sql__fail(db, rc);
-		id = sqlite3_last_insert_rowid(db->sql);
-	}
-	if (!complete && store_map__size(map) >= STORE_CACHE_MAX)
-		store_map__clear(map);
-	r = store_map__put(map, key, key_len, id, NULL);
+	r = stmt(db, STMT_STRING_ADD, &st);
 	if (r < 0)
 		return r;
-	if (id > w->cache_max_id[cache])
-		w->cache_max_id[cache] = id;
+	sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_sql__fail(db, rc);
+	id = sqlite3_last_insert_rowid(db->sql);
+	r = store_map__put(map, text, len, id, NULL);
+	if (r < 0)
+		return r;
+	if (id > w->cache_max_id[CACHE_STRING])
+		w->cache_max_id[CACHE_STRING] = id;
 	*ret_id = id;
 	return 0;
 }
@@ -232,6 +203,28 @@ static int load_packed(struct store_sqlite *db, enum store_cache cache,
 	return store_packed__load(db, t, w->cache_max_id[cache], cache_row, &l);
 }
 
+/* Remember label set (columns k) as id in the newer generation; a full
+ * one becomes the older. Returns 0 or -ENOMEM. */
+static int remember_labels(struct store_writer *w, const int64_t *k, int64_t id)
+{
+	if (store_map__size(&w->labels[0]) >= STORE_LABELS_GENERATION) {
+		struct store_map older = w->labels[1];
+
+		w->labels[1] = w->labels[0];
+		store_map__clear(&older);
+		w->labels[0] = older;
+	}
+	return store_map__put(&w->labels[0], k, 7 * sizeof(*k), id, NULL);
+}
+
+static int cache_labels(void *ctx, const struct store_row *row)
+{
+	struct store_writer *w = ctx;
+
+	w->max_label = row->id;
+	return remember_labels(w, row->v, row->id);
+}
+
 /*
  * Bring the complete caches up to date, under the write lock: rows another
  * writer added since (ids above what we hold), or everything after a
@@ -240,8 +233,8 @@ static int load_packed(struct store_sqlite *db, enum store_cache cache,
 static int sync_caches(struct store_sqlite *db)
 {
 	struct store_writer *w = db->writer;
+	int64_t g, labels_after;
 	char *gen = NULL;
-	int64_t g;
 	int r;
 
 	r = store_sqlite__get_meta(&db->base, "gc_generation", &gen);
@@ -253,11 +246,23 @@ static int sync_caches(struct store_sqlite *db)
 		drop_caches(db->writer);
 		w->mirror_generation = g;
 	}
+	/* Label sets: a first load reads the newest two generations' worth
+	 * (what the generations would keep of all of them). */
+	labels_after = w->max_label;
+	if (!labels_after) {
+		r = store_sql__query_int(db, "SELECT coalesce(max(last), 0) FROM label_chunks",
+					 &labels_after);
+		if (r < 0)
+			return r;
+		labels_after = MAX(labels_after - 2 * (int64_t)STORE_LABELS_GENERATION, 0);
+	}
 	if ((r = load_strings(db)) < 0 ||
 	    (r = load_packed(db, CACHE_FUNCTION, STORE_PACKED_FUNCTIONS, 3)) < 0 ||
 	    (r = load_packed(db, CACHE_FRAME, STORE_PACKED_FRAMES, 5)) < 0 ||
 	    (r = store_packed__load(db, STORE_PACKED_NODES, w->max_node,
-				    index_node, w)) < 0)
+				    index_node, w)) < 0 ||
+	    (r = store_packed__load(db, STORE_PACKED_LABELS, labels_after,
+				    cache_labels, w)) < 0)
 		return r;
 	w->mirror_valid = true;
 	return 0;
@@ -266,34 +271,22 @@ static int sync_caches(struct store_sqlite *db)
 /* String id of text; 0 for NULL ("none"). */
 static int string_id(struct store_sqlite *db, const char *text, int64_t *ret_id)
 {
-	struct bind_val v = { .text = text };
-
 	if (!text) {
 		*ret_id = 0;
 		return 0;
 	}
-	return get_or_add(db, CACHE_STRING, text, strlen(text),
-			  STMT_COUNT, STMT_STRING_ADD, &v, 1, ret_id);
+	return string_get_or_add(db, text, strlen(text), ret_id);
 }
 
-/* Get or add the row of an all-integer table; v[].i doubles as cache key. */
-static int ints_id(struct store_sqlite *db, enum store_cache cache,
-		   enum store_stmt get, enum store_stmt add, const int64_t *vals,
-		   int n, int64_t *ret_id)
-{
-	struct bind_val v[8] = { 0 };
-
-	for (int i = 0; i < n; i++)
-		v[i].i = vals[i];
-	return get_or_add(db, cache, vals, n * sizeof(*vals), get, add, v, n,
-			  ret_id);
-}
+static int packed_add(struct store_sqlite *db, enum store_packed_table t,
+		      int64_t id, const int64_t *vals, int n, int64_t *ret_id);
 
 static int labels_id(struct store_sqlite *db, const struct store_labels *l,
 		     int64_t *ret_id)
 {
 	static const struct store_labels none;
-	int64_t k[7];
+	struct store_writer *w = db->writer;
+	int64_t k[7], id;
 	int r;
 
 	if (!l)
@@ -306,8 +299,23 @@ static int labels_id(struct store_sqlite *db, const struct store_labels *l,
 	k[2] = l->pid;
 	k[4] = l->tid;
 	k[5] = (int64_t)l->cgroup_id;
-	return ints_id(db, CACHE_LABELS, STMT_LABELS_GET, STMT_LABELS_ADD, k, 7,
-		       ret_id);
+	if (store_map__get(&w->labels[0], k, sizeof(k), &id)) {
+		*ret_id = id;
+		return 0;
+	}
+	if (store_map__get(&w->labels[1], k, sizeof(k), &id)) {
+		r = remember_labels(w, k, id);
+		if (r < 0)
+			return store_sql__fail_msg(db, r, "out of memory");
+		*ret_id = id;
+		return 0;
+	}
+	id = w->max_label + 1;
+	r = remember_labels(w, k, id);
+	if (r < 0)
+		return store_sql__fail_msg(db, r, "out of memory");
+	w->max_label = id;
+	return packed_add(db, STORE_PACKED_LABELS, id, k, 7, ret_id);
 }
 
 /* A new row of packed table t with columns vals and the next id, written
@@ -358,7 +366,10 @@ static int frame_id(struct store_sqlite *db, const struct store_frame *f,
 
 	if (!f->name)
 		return store_sql__fail_msg(db, -EINVAL, "frame without a name");
-	if ((r = string_id(db, f->name, &fn[0])) < 0 ||
+	/* The name of code without a symbol, "BASE+0xHEX", is kept as the
+	 * number (below 0), not as a string of its own. */
+	fn[0] = store_name__derived(f->name, f->module);
+	if ((!fn[0] && (r = string_id(db, f->name, &fn[0])) < 0) ||
 	    (r = string_id(db, f->module, &fn[1])) < 0 ||
 	    (r = string_id(db, f->file, &fn[2])) < 0 ||
 	    (r = string_id(db, f->build_id, &fr[2])) < 0)
@@ -448,7 +459,7 @@ int store_sqlite__add_stack(struct store_db *handle, const struct store_labels *
 {
 	struct store_sqlite *db = store_sqlite__of(handle);
 	struct store_writer *w;
-	int64_t labels_set, node = 0, frame;
+	int64_t labels_set = 0, node = 0, frame;
 	int r;
 
 	if (!db || (n_frames && !frames))
@@ -568,7 +579,7 @@ fail:
 	 * growing it. Without this a WAL that needed to grow stayed as it
 	 * was for good: the automatic checkpoint follows only a commit that
 	 * succeeded. */
-	store_sql__checkpoint(db, false);
+	store_sql__checkpoint(db, STORE_CHECKPOINT_PASSIVE);
 	return r;
 }
 
@@ -604,6 +615,11 @@ int store_write__flush_time(struct store_sqlite *db, int64_t *ret_time_s)
 	return 0;
 }
 
+struct store_map *store_write__modules(struct store_sqlite *db)
+{
+	return db->writer && db->writer->in_flush ? &db->writer->modules : NULL;
+}
+
 void store_write__close(struct store_sqlite *db)
 {
 	struct store_writer *w = db->writer;
@@ -615,6 +631,9 @@ void store_write__close(struct store_sqlite *db)
 		store_map__free(&w->caches[i]);
 	store_sums__free(&w->flush_sums);
 	store_sums__free(&w->nodes);
+	store_map__free(&w->labels[0]);
+	store_map__free(&w->labels[1]);
+	store_map__free(&w->modules);
 	for (size_t i = 0; i < STORE_PACKED_COUNT; i++)
 		store_rows__free(&w->new_rows[i]);
 	free(w);

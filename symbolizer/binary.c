@@ -59,10 +59,16 @@ struct image_block {
 	uint8_t data[IMAGE_BLOCK_SIZE];
 };
 
-/* The identity of a file as fstat() sees it: an alias to a loaded binary. */
+/* The identity of a file as fstat() sees it: an alias to a loaded binary
+ * (s->keys' entries, keyed by the four numbers). */
 struct file_key {
 	uint64_t dev, ino, mtime_ns, size;
 	struct sym_binary *bin;
+};
+
+static const struct common_map_type keys_type = {
+	.entry_size = sizeof(struct file_key),
+	.key_size = offsetof(struct file_key, bin),
 };
 
 /*
@@ -75,49 +81,57 @@ struct file_key {
  * price: its new processes keep the old symbols until the next check.
  */
 struct seen_file {
-	unsigned dev_major, dev_minor;
+	unsigned dev_major, dev_minor;  /* the key: these four */
 	uint64_t ino;
-	const char *path;
+	const char *path;               /* interned: compared as a pointer */
 	uint64_t checked_ns;
 	struct sym_binary *bin;
 };
 
+static const struct common_map_type seen_type = {
+	.entry_size = sizeof(struct seen_file),
+	.key_size = offsetof(struct seen_file, checked_ns),
+};
+
+/* s->ids' entries: a binary by its build-id (interned hex). */
+struct id_slot {
+	const char *id;
+	struct sym_binary *bin;
+};
+
+static uint64_t id_hash(const void *key)
+{
+	const char *id = *(const char *const *)key;
+
+	return common_hash_mem(id, strlen(id));
+}
+
+static bool id_equal(const void *entry_key, const void *key)
+{
+	return !strcmp(*(const char *const *)entry_key, *(const char *const *)key);
+}
+
+static const struct common_map_type ids_type = {
+	.entry_size = sizeof(struct id_slot),
+	.key_size = sizeof(const char *),
+	.hash = id_hash,
+	.equal = id_equal,
+};
+
 #define SEEN_TRUST_NS 1000000000ULL
 
-static uint64_t key_hash(const struct file_key *k)
+_Static_assert(offsetof(struct file_key, bin) == 4 * sizeof(uint64_t),
+	       "file_key's key has no padding");
+_Static_assert(offsetof(struct seen_file, checked_ns) ==
+		       2 * sizeof(unsigned) + sizeof(uint64_t) + sizeof(const char *),
+	       "seen_file's key has no padding");
+
+/* The binary of build-id id, or NULL. */
+static struct sym_binary *binary_of_id(const struct sym_session *s, const char *id)
 {
-	return common_hash(COMMON_HASH_SEED, k, offsetof(struct file_key, bin));
-}
+	const struct id_slot *e = common_map__find(&s->ids, &ids_type, &id);
 
-static bool key_eq(const void *value, const void *key)
-{
-	const struct file_key *a = value, *b = key;
-
-	return a->dev == b->dev && a->ino == b->ino &&
-	       a->mtime_ns == b->mtime_ns && a->size == b->size;
-}
-
-static uint64_t seen_hash(unsigned major, unsigned minor, uint64_t ino,
-			  const char *path)
-{
-	uint64_t k[4] = { major, minor, ino, (uintptr_t)path };
-
-	return common_hash(COMMON_HASH_SEED, k, sizeof(k));
-}
-
-static bool seen_eq(const void *value, const void *key)
-{
-	const struct seen_file *a = value, *b = key;
-
-	return a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
-	       a->ino == b->ino && a->path == b->path;
-}
-
-static bool id_eq(const void *value, const void *key)
-{
-	const struct sym_binary *bin = value;
-
-	return bin->build_id && strcmp(bin->build_id, key) == 0;
+	return e ? e->bin : NULL;
 }
 
 /* Re-count what bin holds (after a load, a CU, an address cached). */
@@ -224,15 +238,8 @@ static void binary_free(struct sym_binary *bin)
 
 static int binary_add(struct sym_session *s, struct sym_binary *bin)
 {
-	if (s->n_bins == s->cap_bins) {
-		size_t cap = s->cap_bins ? s->cap_bins * 2 : 64;
-		struct sym_binary **p = reallocarray(s->bins, cap, sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		s->bins = p;
-		s->cap_bins = cap;
-	}
+	if (COMMON_GROW(s->bins, s->cap_bins, s->n_bins + 1) < 0)
+		return -ENOMEM;
 	s->bins[s->n_bins++] = bin;
 	return 0;
 }
@@ -254,7 +261,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 	int r;
 
 	if (key) {
-		struct file_key *k = sym_htab__find(&s->keys, key_hash(key), key_eq, key);
+		const struct file_key *k = common_map__find(&s->keys, &keys_type, key);
 
 		if (k) {
 			*ret_bin = k->bin;
@@ -267,10 +274,7 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 	/* Over the memory bound (counted as such): not read, as a file
 	 * that could not be. */
 	fail = r == -EFBIG ? SYM_MISS_NO_FILE : SYM_MISS_BAD_ELF;
-	known = elf && elf->build_id ?
-		sym_htab__find(&s->ids, common_hash(COMMON_HASH_SEED, elf->build_id,
-						    strlen(elf->build_id)),
-			       id_eq, elf->build_id) : NULL;
+	known = elf && elf->build_id ? binary_of_id(s, elf->build_id) : NULL;
 	if (known) {
 		sym_elf__free(elf);
 		elf = NULL;
@@ -291,20 +295,17 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 		if (bin->elf && bin->elf->build_id) {
 			bin->build_id = sym_strings__intern(&s->strings, bin->elf->build_id,
 							    strlen(bin->elf->build_id));
+			struct id_slot *e;
+
 			if (!bin->build_id ||
-			    sym_htab__insert(&s->ids, common_hash(COMMON_HASH_SEED,
-								  bin->build_id,
-								  strlen(bin->build_id)),
-					     bin) < 0)
+			    common_map__insert(&s->ids, &ids_type, &bin->build_id, (void **)&e) < 0)
 				goto nomem;
+			e->bin = bin;
 		}
 		if (binary_add(s, bin) < 0) {
 			/* not owned yet: undo the id entry before freeing */
 			if (bin->build_id)
-				sym_htab__remove(&s->ids, common_hash(COMMON_HASH_SEED,
-								      bin->build_id,
-								      strlen(bin->build_id)),
-						 id_eq, bin->build_id);
+				common_map__remove(&s->ids, &ids_type, &bin->build_id, NULL);
 			goto nomem;
 		}
 		if (bin->elf)
@@ -313,12 +314,9 @@ static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *
 		sym_binary__account(s, bin);
 	}
 	if (key) {
-		alias = malloc(sizeof(*alias));
-		if (!alias || (*alias = *key, alias->bin = bin,
-			       sym_htab__insert(&s->keys, key_hash(alias), alias) < 0)) {
-			free(alias);
+		if (common_map__insert(&s->keys, &keys_type, key, (void **)&alias) < 0)
 			return -ENOMEM;  /* bin is owned by the session already */
-		}
+		alias->bin = bin;
 	}
 	*ret_bin = bin;
 	return 0;
@@ -414,15 +412,14 @@ int sym_binary__of_file(struct sym_session *s, pid_t pid,
 	struct seen_file want = {
 		.dev_major = m->dev_major, .dev_minor = m->dev_minor,
 		.ino = m->inode, .path = ret->module,
-	}, *seen = NULL;
-	uint64_t hash = seen_hash(want.dev_major, want.dev_minor, want.ino, want.path);
+	}, *seen;
 	uint64_t now = common_now_ns();
 	struct stat st = {0};
 	struct file_key key;
 	int fd, r;
 
 	if (!m->deleted) {
-		seen = sym_htab__find(&s->seen, hash, seen_eq, &want);
+		seen = common_map__find(&s->seen, &seen_type, &want);
 		if (seen && now - seen->checked_ns < SEEN_TRUST_NS) {
 			ret->bin = seen->bin;
 			return 0;
@@ -448,15 +445,7 @@ int sym_binary__of_file(struct sym_session *s, pid_t pid,
 	if (r < 0 || m->deleted)
 		return r;
 	/* Remember the check (failing to is only slower). */
-	if (!seen) {
-		seen = malloc(sizeof(*seen));
-		if (seen && sym_htab__insert(&s->seen, hash, seen) < 0) {
-			free(seen);
-			seen = NULL;
-		}
-	}
-	if (seen) {
-		*seen = want;
+	if (common_map__insert(&s->seen, &seen_type, &want, (void **)&seen) >= 0) {
 		seen->checked_ns = now;
 		seen->bin = ret->bin;
 	}
@@ -556,12 +545,14 @@ out:
 
 static void count_refs(struct sym_session *s)
 {
-	struct sym_process *proc;
+	const struct sym_proc_slot *e;
 	size_t pos = 0;
 
 	for (size_t i = 0; i < s->n_bins; i++)
 		s->bins[i]->refs = s->bins[i]->live_refs = 0;
-	while ((proc = sym_htab__next(&s->procs, &pos))) {
+	while ((e = common_map__next(&s->procs, &sym_procs_type, &pos))) {
+		const struct sym_process *proc = e->proc;
+
 		for (size_t i = 0; i < proc->n_maps; i++) {
 			struct sym_binary *bin = proc->maps[i].bin;
 
@@ -574,27 +565,23 @@ static void count_refs(struct sym_session *s)
 	}
 }
 
-static bool key_of_bin(const void *value, const void *bin)
-{
-	return ((const struct file_key *)value)->bin == bin;
-}
-
-static bool seen_of_bin(const void *value, const void *bin)
-{
-	return ((const struct seen_file *)value)->bin == bin;
-}
-
 /* Free bin, which no process maps, and every way to find it. */
 static void binary_forget(struct sym_session *s, size_t i)
 {
 	struct sym_binary *bin = s->bins[i];
+	struct seen_file *seen;
+	struct file_key *k;
+	size_t pos = 0;
 
-	sym_htab__remove_if(&s->keys, key_of_bin, bin, free);
-	sym_htab__remove_if(&s->seen, seen_of_bin, bin, free);
+	while ((k = common_map__next(&s->keys, &keys_type, &pos)))
+		if (k->bin == bin)
+			common_map__delete(&s->keys, &keys_type, k);
+	pos = 0;
+	while ((seen = common_map__next(&s->seen, &seen_type, &pos)))
+		if (seen->bin == bin)
+			common_map__delete(&s->seen, &seen_type, seen);
 	if (bin->build_id)
-		sym_htab__remove(&s->ids, common_hash(COMMON_HASH_SEED, bin->build_id,
-						      strlen(bin->build_id)),
-				 id_eq, bin->build_id);
+		common_map__remove(&s->ids, &ids_type, &bin->build_id, NULL);
 	s->bin_memory -= bin->mem;
 	binary_free(bin);
 	s->bins[i] = s->bins[--s->n_bins];
@@ -656,9 +643,9 @@ void sym_session__evict(struct sym_session *s)
 
 void sym_binaries__fini(struct sym_session *s)
 {
-	sym_htab__fini(&s->keys, free);
-	sym_htab__fini(&s->ids, NULL);
-	sym_htab__fini(&s->seen, free);
+	common_map__fini(&s->keys);
+	common_map__fini(&s->ids);
+	common_map__fini(&s->seen);
 	for (size_t i = 0; i < s->n_bins; i++)
 		binary_free(s->bins[i]);
 	free(s->bins);

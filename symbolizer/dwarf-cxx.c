@@ -46,12 +46,9 @@ static int cxx_build(struct sym_dwarf *d, uint64_t off, bool ret, struct nbuf *o
  * offset; NULL: it could not be built). Returns whether it was. */
 static bool cache_put(struct sym_dwarf *d, uint64_t off, struct nbuf *b)
 {
-	struct dw_name_slot *slot;
+	const struct dw_name_slot *slot = dw_names__find(d, off);
 
-	if (!d->names_cap)
-		return false;
-	slot = dw_names__slot(d, off);
-	if (slot->off != off)
+	if (!slot)
 		return false;
 	if (slot->name)
 		nb_str(b, slot->name);

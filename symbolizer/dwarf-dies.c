@@ -14,46 +14,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t off_hash(uint64_t off)
-{
-	return off * 0x9e3779b97f4a7c15ULL;
-}
+static const struct common_map_type names_type = {
+	.entry_size = sizeof(struct dw_name_slot),
+	.key_size = sizeof(uint64_t),
+};
 
-struct dw_name_slot *dw_names__slot(struct sym_dwarf *d, uint64_t off)
+const struct dw_name_slot *dw_names__find(const struct sym_dwarf *d, uint64_t off)
 {
-	size_t mask = d->names_cap - 1;
-
-	for (size_t i = (size_t)(off_hash(off) >> 20) & mask;; i = (i + 1) & mask)
-		if (d->names[i].off == off || d->names[i].off == 0)
-			return &d->names[i];
+	return common_map__find(&d->names, &names_type, &off);
 }
 
 int dw_names__put(struct sym_dwarf *d, uint64_t off, const char *name)
 {
+	size_t before = common_map__bytes(&d->names, &names_type);
 	struct dw_name_slot *slot;
+	int r = common_map__insert(&d->names, &names_type, &off, (void **)&slot);
 
-	if (2 * (d->names_used + 1) > d->names_cap) {
-		size_t ncap = d->names_cap ? d->names_cap * 2 : 1024;
-		struct dw_name_slot *old = d->names;
-		size_t old_cap = d->names_cap;
-
-		d->names = calloc(ncap, sizeof(*d->names));
-		if (!d->names) {
-			d->names = old;
-			return -ENOMEM;
-		}
-		d->names_cap = ncap;
-		for (size_t i = 0; i < old_cap; i++)
-			if (old[i].off)
-				*dw_names__slot(d, old[i].off) = old[i];
-		free(old);
-		d->bytes += (ncap - old_cap) * sizeof(*d->names);
-	}
-	slot = dw_names__slot(d, off);
-	if (!slot->off)
-		d->names_used++;
-	slot->off = off;
+	if (r < 0)
+		return r;
 	slot->name = name;
+	d->bytes += common_map__bytes(&d->names, &names_type) - before;
 	return 0;
 }
 

@@ -142,6 +142,7 @@ int dw_die__name(struct sym_dwarf *d, const struct dw_cu *cu,
 static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 		       const char **ret_name)
 {
+	const struct dw_name_slot *slot;
 	const struct dw_cu *cu;
 	const uint8_t *base;
 	struct dw_abbrevs *ab;
@@ -150,16 +151,13 @@ static int die_name_at(struct sym_dwarf *d, uint64_t off, int hops,
 	bool lost, unresolved;
 	int r;
 
-	if (d->names_cap) {
-		struct dw_name_slot *slot = dw_names__slot(d, off);
-
-		if (slot->off == off) {
-			*ret_name = slot->name == lost_name || slot->name == unresolved_name
-					    ? NULL : slot->name;
-			d->name_lost |= slot->name == lost_name;
-			d->name_unresolved |= slot->name == unresolved_name;
-			return 0;
-		}
+	slot = dw_names__find(d, off);
+	if (slot) {
+		*ret_name = slot->name == lost_name || slot->name == unresolved_name
+				    ? NULL : slot->name;
+		d->name_lost |= slot->name == lost_name;
+		d->name_unresolved |= slot->name == unresolved_name;
+		return 0;
 	}
 	*ret_name = NULL;
 	cu = dw_cu__at(d, off);

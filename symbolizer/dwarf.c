@@ -355,7 +355,7 @@ void sym_dwarf__free(struct sym_dwarf *d)
 	dw_file__free(&d->alt);
 	dw_file__free(&d->dwp);
 	free(d->ranges);
-	free(d->names);
+	common_map__fini(&d->names);
 	free(d->raw);
 	free(d->rows);
 	free(d->seqs);

@@ -1,55 +1,58 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * elf.c — loads one ELF binary with libelf into a sym_elf: the PT_LOAD
- * segments (file offset -> virtual address), the GNU build-id, and the
- * function symbols of .symtab, .dynsym, the separate debug file (found by
- * build-id in DEBUG_DIR/.build-id/xx/yyyy.debug or by .gnu_debuglink) and
- * MiniDebugInfo (.gnu_debugdata, xz), and names for the PLT stubs
- * ("memcpy@plt", from the relocations), sorted and deduplicated once so that
- * lookups are a binary search. Sits between maps (which say which file an
- * address belongs to) and the session (which names frames). Files are read
- * with pread (ELF_C_READ), never mmap'ed, so a file truncated under us gives
- * an error, not SIGBUS; everything kept is copied out before elf_end().
- * It also picks the file whose DWARF dwarf*.c will read, and keeps it
- * open, with the files that DWARF refers to (a dwz / supplementary file,
- * a .dwp, the root .dwo paths resolve in), found now while the process that maps
- * the binary, and so its root, exists. Every debug file is opened by
- * sym_debug_open(), that is by the rules of file.c for files other users
- * control (elf.c: open_named()).
+ * elf.c — one binary read into a sym_elf: its PT_LOAD segments (file
+ * offset -> virtual address), its GNU build-id, its function symbols
+ * (.symtab, .dynsym, names for the PLT stubs, "memcpy@plt" from the
+ * relocations; the .symtab of its separate debug file and of its
+ * MiniDebugInfo image, which debugfile.c finds) in one table sorted once
+ * so that lookups are a binary search, its CFI copies (cfi.c), and the
+ * file whose DWARF dwarf*.c will read, kept open with the files that
+ * DWARF refers to. Sits between maps (which say which file an address
+ * belongs to) and the session (which names frames); above debugfile.c,
+ * elf-sections.c and cfi.c.
+ *
+ * Invariants:
+ * - Files are read with libelf's ELF_C_READ (pread, never mmap:
+ *   sym_elf_open()), so a file truncated under us is an error, not
+ *   SIGBUS; everything kept is copied out before elf_end().
+ * - What a load reads whole (symbol tables and their strings, CFI,
+ *   MiniDebugInfo) is charged against where->max_bytes from the section
+ *   headers before libelf reads it; at most MAX_SYMS symbols per table.
+ * - After a load the table is sorted by address, one entry per address
+ *   (aliases merged into the best-ranked name), each name a NUL-
+ *   terminated string inside names; an unsized symbol ends at or before
+ *   the next entry (sized ones may nest: a lookup looks back LOOKBACK
+ *   entries), and an entry whose end is not above its address covers
+ *   nothing. There is at least one PT_LOAD segment with file contents.
+ *   All asserted at the end of the load (one pass over the table). The
+ *   table is read-only from then on.
  */
 #include "sym-internal.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
-#include <linux/openat2.h>
-#include <lzma.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "common.h"
-#include "symbolizer.h"
 
 #ifndef STT_GNU_IFUNC
 #define STT_GNU_IFUNC 10
 #endif
-#ifndef NT_GNU_BUILD_ID
-#define NT_GNU_BUILD_ID 3
-#endif
 
 /* More than any real binary has; a corrupt header cannot make us loop on. */
 #define MAX_SYMS (16u << 20)
-#define MAX_BUILD_ID 64
 /* Nested symbols (a local label symbol inside a bigger function) are found
  * by looking back this far from the nearest lower symbol. */
 #define LOOKBACK 8
+/* The rank bit of a symbol without a size (sym_rank()). */
+#define RANK_UNSIZED (1u << 28)
 
 struct raw_sym {
 	uint64_t addr;
@@ -134,7 +137,7 @@ static uint32_t sym_rank(const char *name, unsigned bind, uint64_t size)
 
 	while (name[underscores] == '_' && underscores < 0xff)
 		underscores++;
-	return (size ? 0u : 1u << 28) | bind_rank << 24 | underscores << 16 | len;
+	return (size ? 0u : RANK_UNSIZED) | bind_rank << 24 | underscores << 16 | len;
 }
 
 static int collect_table(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr,
@@ -377,67 +380,6 @@ static int collect_plt(Elf *elf, struct builder *b)
 	return r < 0 ? r : 0;
 }
 
-/* Finds the NT_GNU_BUILD_ID note in data; returns its length or 0. */
-static size_t note_build_id(Elf_Data *data, unsigned char *out)
-{
-	size_t off = 0, next, name_off, desc_off;
-	GElf_Nhdr nhdr;
-
-	while (off < data->d_size &&
-	       (next = gelf_getnote(data, off, &nhdr, &name_off, &desc_off)) > 0) {
-		if (nhdr.n_type == NT_GNU_BUILD_ID && nhdr.n_namesz == 4 &&
-		    memcmp((char *)data->d_buf + name_off, "GNU", 4) == 0 &&
-		    nhdr.n_descsz > 0 && nhdr.n_descsz <= MAX_BUILD_ID) {
-			memcpy(out, (char *)data->d_buf + desc_off, nhdr.n_descsz);
-			return nhdr.n_descsz;
-		}
-		off = next;
-	}
-	return 0;
-}
-
-int sym_elf_read_build_id(Elf *elf, char **ret_hex)
-{
-	unsigned char id[MAX_BUILD_ID];
-	size_t len = 0, phnum;
-	Elf_Scn *scn = NULL;
-	char *hex;
-
-	while (!len && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		Elf_Data *data;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_NOTE)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (data)
-			len = note_build_id(data, id);
-	}
-	/* Without section headers (sstrip'ed files) the notes are still
-	 * reachable through PT_NOTE. */
-	for (size_t i = 0; !len && elf_getphdrnum(elf, &phnum) == 0 && i < phnum; i++) {
-		GElf_Phdr ph;
-		Elf_Data *data;
-
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_NOTE)
-			continue;
-		data = elf_getdata_rawchunk(elf, (int64_t)ph.p_offset, ph.p_filesz,
-					    ELF_T_NHDR);
-		if (data)
-			len = note_build_id(data, id);
-	}
-	if (!len) {
-		*ret_hex = NULL;
-		return 0;
-	}
-	hex = malloc(2 * len + 1);
-	if (!hex)
-		return -ENOMEM;
-	common_hex(id, len, hex);
-	*ret_hex = hex;
-	return 0;
-}
-
 static int read_loads(Elf *elf, struct sym_elf *e)
 {
 	size_t phnum;
@@ -461,628 +403,6 @@ static int read_loads(Elf *elf, struct sym_elf *e)
 		};
 	}
 	return e->n_loads ? 0 : -ENOEXEC;
-}
-
-static Elf *elf_open(int fd)
-{
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	GElf_Ehdr ehdr;
-
-	if (!elf)
-		return NULL;
-	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr)) {
-		elf_end(elf);
-		return NULL;
-	}
-	return elf;
-}
-
-/* The section called want, with contents in the file, or NULL. */
-static Elf_Scn *find_section(Elf *elf, const char *want)
-{
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-
-	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
-		return NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr;
-		const char *name;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS ||
-		    shdr.sh_size == 0)
-			continue;
-		name = elf_strptr(elf, shstrndx, shdr.sh_name);
-		if (name && !strcmp(name, want))
-			return scn;
-	}
-	return NULL;
-}
-
-/*
- * Bytes a load reads whole from elf and builds from what it reads: the
- * symbol tables (the table built from them takes about as much again),
- * their string tables, the CFI copies, MiniDebugInfo (at its bound). What
- * a section header claims is charged before libelf reads anything, so a
- * sparse file whose .symtab claims gigabytes is refused, not read.
- */
-static uint64_t elf_cost(Elf *elf, bool symtab_only)
-{
-	Elf_Scn *scn = NULL;
-	uint64_t cost = 0;
-	size_t shstrndx;
-
-	if (elf_getshdrstrndx(elf, &shstrndx) < 0)
-		return 0;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr shdr, str;
-		Elf_Scn *link;
-		const char *name;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
-			continue;
-		name = elf_strptr(elf, shstrndx, shdr.sh_name);
-		if (shdr.sh_type == SHT_SYMTAB || (!symtab_only && shdr.sh_type == SHT_DYNSYM)) {
-			cost += 2 * shdr.sh_size;
-			link = elf_getscn(elf, shdr.sh_link);
-			if (link && gelf_getshdr(link, &str) && str.sh_type != SHT_NOBITS)
-				cost += str.sh_size;
-		} else if (!symtab_only && name &&
-			   (!strcmp(name, ".eh_frame") || !strcmp(name, ".eh_frame_hdr") ||
-			    !strcmp(name, ".gnu_debugdata"))) {
-			cost += shdr.sh_size;
-		}
-	}
-	return cost;
-}
-
-static bool has_debug_info(Elf *elf)
-{
-	return find_section(elf, ".debug_info") || find_section(elf, ".zdebug_info");
-}
-
-static Elf_Data *section_data(Elf *elf, const char *want)
-{
-	Elf_Scn *scn = find_section(elf, want);
-
-	return scn ? elf_getdata(scn, NULL) : NULL;
-}
-
-int sym_debug_open(const struct sym_fs *fs, const char *path)
-{
-	return sym_file_open(fs, path, NULL, NULL);
-}
-
-static uint64_t where_max_bytes(const struct sym_elf_where *where)
-{
-	return where && where->max_bytes ? where->max_bytes : SYM_DEFAULT_MAX_MEMORY;
-}
-
-/*
- * Every file a binary or its debug file names (a debug file by build-id or
- * .gnu_debuglink, a dwz / supplementary file, a .dwp) is opened here, by
- * the rules for files other users control (file.c: regular, non-blocking,
- * bounded, refusals counted): a path the process gave resolved inside its
- * root when in_root, else a path in the profiler's root (DEBUG_DIR).
- * Returns an fd or -errno (-EPERM: refused and counted).
- */
-static int open_named(const struct sym_elf_where *where, bool in_root, const char *path)
-{
-	struct sym_fs fs = {
-		.root_fd = in_root && where ? where->fs.root_fd : -1,
-		.refused = where ? where->fs.refused : NULL,
-	};
-
-	return sym_debug_open(&fs, path);
-}
-
-/* Where the file holding the DWARF was found, for the files it names
- * relative to itself: a path as the process sees it, or as we do. */
-struct dwarf_at {
-	char path[4096];
-	bool in_root;
-};
-
-void sym_dwarf_files__close(struct sym_dwarf_files *f)
-{
-	if (f->alt_fd >= 0)
-		close(f->alt_fd);
-	if (f->dwp_fd >= 0)
-		close(f->dwp_fd);
-	if (f->root_fd >= 0)
-		close(f->root_fd);
-	f->alt_fd = f->dwp_fd = f->root_fd = -1;
-}
-
-/*
- * Uses the debug file open at fd (found at path, in the process's root
- * when in_root): its .symtab, and its DWARF when the binary has none.
- * Takes fd: kept as e->debug_fd (so the binary can be loaded again without
- * looking for it), or closed on failure. *at becomes path when the DWARF
- * is this file's. One whose symbol table alone would pass the memory
- * bound is not used (over-budget).
- */
-static int use_debug_file(int fd, Elf *elf, const struct sym_elf_where *where,
-			  struct sym_elf *e, struct builder *b, const char *path, bool in_root,
-			  struct dwarf_at *at)
-{
-	int r;
-
-	if (elf_cost(elf, true) > where_max_bytes(where)) {
-		sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_BUDGET);
-		close(fd);
-		return 0;
-	}
-	r = collect_symbols(elf, true, b);
-	if (r < 0) {
-		close(fd);
-		return r;
-	}
-	e->debug_file = true;
-	e->debug_fd = fd;
-	if (e->dwarf_fd < 0 && has_debug_info(elf)) {
-		e->dwarf_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (e->dwarf_fd < 0)
-			return -errno;
-		if (path && at) {
-			snprintf(at->path, sizeof(at->path), "%s", path);
-			at->in_root = in_root;
-		}
-	}
-	return 0;
-}
-
-/*
- * The debug file a previous load chose (where->debug_fd), without looking
- * again: the process whose root it was found through may be gone. Returns
- * 1 when used, 0 when there is none, or -ENOMEM.
- */
-static int collect_known_debug_file(int known, const struct sym_elf_where *where,
-				    struct sym_elf *e, struct builder *b)
-{
-	Elf *elf;
-	int fd, r;
-
-	if (known < 0)
-		return 0;
-	fd = fcntl(known, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return -errno;
-	elf = elf_open(fd);
-	if (!elf) {
-		close(fd);
-		return 0;
-	}
-	r = use_debug_file(fd, elf, where, e, b, NULL, false, NULL);
-	elf_end(elf);
-	return r < 0 ? r : e->debug_file;
-}
-
-/*
- * DEBUG_DIR/.build-id/xx/rest.debug, when it exists and its build-id
- * matches. Returns 1 when used, 0 when there is none, or -ENOMEM.
- */
-static int collect_build_id_file(const struct sym_elf_where *where, struct sym_elf *e,
-				 struct builder *b, struct dwarf_at *at)
-{
-	char path[4096], *id = NULL;
-	Elf *elf = NULL;
-	int fd, r = 0;
-
-	if (!where || !where->debug_dir || !e->build_id || strlen(e->build_id) < 4)
-		return 0;
-	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", where->debug_dir,
-		 e->build_id, e->build_id + 2);
-	fd = open_named(where, false, path);
-	if (fd < 0)
-		return 0;
-	elf = elf_open(fd);
-	if (!elf)
-		goto out;
-	r = sym_elf_read_build_id(elf, &id);
-	if (r < 0 || !id || strcmp(id, e->build_id) != 0)
-		goto out;
-	r = use_debug_file(fd, elf, where, e, b, path, false, at);
-	fd = -1;
-	if (r == 0)
-		r = e->debug_file;
-out:
-	free(id);
-	elf_end(elf);
-	if (fd >= 0)
-		close(fd);
-	return r;
-}
-
-/* CRC-32 of a whole file, as .gnu_debuglink records it: the file is
- * another user's, so the read is bounded in time (its size is bounded by
- * the open). */
-static int file_crc(const struct sym_elf_where *where, int fd, uint32_t *ret_crc)
-{
-	static const size_t chunk = 1u << 16;
-	uint64_t deadline = common_now_ns() + SYM_FILE_READ_NS;
-	unsigned char *buf = malloc(chunk);
-	uLong crc = crc32(0, Z_NULL, 0);
-	struct stat st;
-	uint64_t off = 0;
-	int r = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	while (r == 0 && off < (uint64_t)st.st_size) {
-		size_t n = (size_t)MIN((uint64_t)chunk, (uint64_t)st.st_size - off);
-
-		r = sym_file_read_at(where ? &where->fs : NULL, fd, buf, n, off, deadline);
-		if (r < 0)
-			break;
-		crc = crc32(crc, buf, (uInt)n);
-		off += n;
-	}
-	free(buf);
-	if (r < 0)
-		return r;
-	*ret_crc = (uint32_t)crc;
-	return 0;
-}
-
-/*
- * The .gnu_debuglink file: next to the binary, in .debug/ next to it, or
- * under DEBUG_DIR with the binary's directory, with a matching CRC.
- * Returns 1 when used, 0 when there is none, or -ENOMEM.
- */
-static int collect_debuglink(Elf *self, const struct sym_elf_where *where,
-			     struct sym_elf *e, struct builder *b, struct dwarf_at *at)
-{
-	Elf_Data *data = section_data(self, ".gnu_debuglink");
-	const char *link, *slash;
-	char dir[4096], path[8192];
-	uint32_t want, crc = 0;
-	size_t len;
-
-	if (!where || !where->path || !data || data->d_size < 8)
-		return 0;
-	link = data->d_buf;
-	len = strnlen(link, data->d_size);
-	if (len == 0 || len + 1 + 4 > data->d_size || strchr(link, '/'))
-		return 0;
-	/* the CRC is the 4-byte aligned word after the name */
-	memcpy(&want, (const char *)data->d_buf + ((len + 4) & ~(size_t)3), 4);
-	slash = strrchr(where->path, '/');
-	if (!slash)
-		return 0;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - where->path), where->path);
-	for (int i = 0; i < 3; i++) {
-		Elf *elf;
-		int fd, r;
-
-		/* next to the binary and in .debug/ are the process's files:
-		 * resolved in its root */
-		if (i == 0)
-			snprintf(path, sizeof(path), "%s/%s", dir, link);
-		else if (i == 1)
-			snprintf(path, sizeof(path), "%s/.debug/%s", dir, link);
-		else if (where->debug_dir)
-			snprintf(path, sizeof(path), "%s%s/%s", where->debug_dir, dir, link);
-		else
-			break;
-		fd = open_named(where, i < 2, path);
-		if (fd < 0)
-			continue;
-		r = file_crc(where, fd, &crc);
-		if (r == -ENOMEM) {
-			close(fd);
-			return r;
-		}
-		if (r < 0 || crc != want || !(elf = elf_open(fd))) {
-			close(fd);
-			continue;
-		}
-		r = use_debug_file(fd, elf, where, e, b, path, i < 2, at);
-		elf_end(elf);
-		if (r < 0 || e->debug_file)
-			return r < 0 ? r : 1;
-	}
-	return 0;
-}
-
-/* ---- the files the DWARF refers to ------------------------------------ */
-
-/*
- * The .debug_sup section of elf (DWARF 5: version 5, is_supplementary, a
- * path, a ULEB128 checksum length and the checksum) when is_supplementary
- * is sup: 1 with the path (empty in a supplementary file) and the
- * checksum, else 0.
- */
-static int debug_sup(Elf *elf, bool sup, char *path, size_t path_size, unsigned char *id,
-		     size_t *ret_id_len)
-{
-	Elf_Data *data = section_data(elf, ".debug_sup");
-	const unsigned char *p;
-	size_t n, len, off, clen = 0;
-
-	if (!data || !data->d_buf || data->d_size < 5)
-		return 0;
-	p = data->d_buf;
-	n = data->d_size;
-	if ((p[0] | p[1] << 8) != 5 || p[2] != sup)
-		return 0;
-	len = strnlen((const char *)p + 3, n - 3);
-	if (3 + len >= n || len >= path_size)
-		return 0;
-	memcpy(path, p + 3, len + 1);
-	off = 3 + len + 1;
-	for (unsigned shift = 0; off < n && shift < 28; shift += 7) {
-		clen |= (size_t)(p[off] & 0x7f) << shift;
-		if (!(p[off++] & 0x80))
-			break;
-	}
-	if (clen > n - off)
-		return 0;
-	*ret_id_len = MIN(clen, (size_t)MAX_BUILD_ID);
-	memcpy(id, p + off, *ret_id_len);
-	return 1;
-}
-
-/*
- * The supplementary file the DWARF file elf names: .gnu_debugaltlink (dwz:
- * the path, a NUL, the file's build-id) or .debug_sup (DWARF 5; the
- * checksum, which the supplementary file's own .debug_sup repeats).
- * Returns 1 with the path, the id (*ret_id_len 0: nothing to check) and
- * *ret_sup, or 0 when it names none.
- */
-static int alt_link(Elf *elf, char *path, size_t path_size, unsigned char *id,
-		    size_t *ret_id_len, bool *ret_sup)
-{
-	Elf_Data *data = section_data(elf, ".gnu_debugaltlink");
-	const unsigned char *p;
-	size_t n, len;
-
-	*ret_sup = false;
-	if (data && data->d_buf && data->d_size > 1) {
-		p = data->d_buf;
-		n = data->d_size;
-		len = strnlen((const char *)p, n);
-		if (len == 0 || len >= n || len >= path_size)
-			return 0;
-		memcpy(path, p, len + 1);
-		*ret_id_len = MIN(n - len - 1, (size_t)MAX_BUILD_ID);
-		memcpy(id, p + len + 1, *ret_id_len);
-		return 1;
-	}
-	*ret_sup = true;
-	return debug_sup(elf, false, path, path_size, id, ret_id_len) && path[0];
-}
-
-/* The candidate path for a supplementary file whose identity is want
- * (lowercase hex, "" when there is nothing to check): its build-id, or
- * for a DWARF 5 one (sup) its .debug_sup checksum. Returns its fd, or -1;
- * *mismatch is set when it is an ELF file of another identity. */
-static int alt_try(const struct sym_elf_where *where, bool in_root, const char *path,
-		   const char *want, bool sup, bool *mismatch)
-{
-	int fd = open_named(where, in_root, path);
-	unsigned char sum[MAX_BUILD_ID];
-	char *id = NULL, name[8];
-	size_t len = 0;
-	Elf *elf;
-	bool ok;
-
-	if (fd < 0)
-		return -1;
-	elf = elf_open(fd);
-	if (elf && sup && debug_sup(elf, true, name, sizeof(name), sum, &len)) {
-		id = malloc(2 * len + 1);
-		if (id) {
-			common_hex(sum, len, id);
-			id[2 * len] = '\0';
-		}
-	} else if (elf && !sup && sym_elf_read_build_id(elf, &id) < 0) {
-		id = NULL;
-	}
-	ok = elf && (!*want || (id && !strcmp(id, want)));
-	if (elf && !ok)
-		*mismatch = true;
-	free(id);
-	elf_end(elf);
-	if (!ok) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/*
- * The supplementary file of the DWARF file elf (found at dwarf_path):
- * as its link says (an absolute path in the process's root and in ours,
- * a relative one beside the debug file, also through its real path),
- * then by its build-id in DEBUG_DIR/.build-id/, then in DEBUG_DIR/.dwz/
- * (Debian's /usr/lib/debug/.dwz/TRIPLET/PACKAGE.debug). The first whose
- * build-id matches is kept in e->files.
- */
-static void find_alt(Elf *elf, const struct sym_elf_where *where, const struct dwarf_at *at,
-		     int dwarf_fd, struct sym_elf *e)
-{
-	char link[2048], want[2 * MAX_BUILD_ID + 1], path[8192], dir[4096];
-	const char *debug_dir = where ? where->debug_dir : NULL, *base, *slash;
-	unsigned char id[MAX_BUILD_ID];
-	size_t id_len = 0;
-	const char *dwarf_path = at->path;
-	bool mismatch = false, sup, in_root;
-	int fd = -1;
-	ssize_t n;
-
-	if (!alt_link(elf, link, sizeof(link), id, &id_len, &sup))
-		return;
-	common_hex(id, id_len, want);
-	want[2 * id_len] = '\0';
-	base = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
-	for (int i = 0; i < 8 && fd < 0; i++) {
-		path[0] = '\0';
-		in_root = false;
-		switch (i) {
-		case 0:  /* absolute, in the process's root */
-			if (link[0] == '/' && where && where->fs.root_fd >= 0) {
-				snprintf(path, sizeof(path), "%s", link);
-				in_root = true;
-			}
-			break;
-		case 1:  /* absolute, in ours */
-			if (link[0] == '/')
-				snprintf(path, sizeof(path), "%s", link);
-			break;
-		case 2:  /* relative to the debug file */
-			slash = strrchr(dwarf_path, '/');
-			if (link[0] != '/' && slash)
-				snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - dwarf_path),
-					 dwarf_path, link);
-			in_root = at->in_root;
-			break;
-		case 3:  /* relative to where a build-id link points */
-			snprintf(dir, sizeof(dir), "/proc/self/fd/%d", dwarf_fd);
-			n = link[0] != '/' ? readlink(dir, path, sizeof(path) - 1) : -1;
-			path[n > 0 ? n : 0] = '\0';
-			slash = strrchr(path, '/');
-			if (slash) {
-				snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-				snprintf(path, sizeof(path), "%s/%s", dir, link);
-			} else {
-				path[0] = '\0';
-			}
-			break;
-		case 4:  /* /usr/lib/debug/... under our DEBUG_DIR */
-			if (debug_dir && !strncmp(link, "/usr/lib/debug/", 15))
-				snprintf(path, sizeof(path), "%s/%s", debug_dir, link + 15);
-			break;
-		case 5:  /* by build-id */
-			if (debug_dir && id_len >= 2 && !sup)
-				snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", debug_dir,
-					 want, want + 2);
-			break;
-		case 6:  /* DEBUG_DIR/.dwz/DIR/NAME, DEBUG_DIR/.dwz/NAME */
-			slash = base > link + 1 ? memrchr(link, '/', (size_t)(base - link - 1)) : NULL;
-			if (debug_dir && slash)
-				snprintf(path, sizeof(path), "%s/.dwz/%s", debug_dir, slash + 1);
-			break;
-		case 7:
-			if (debug_dir)
-				snprintf(path, sizeof(path), "%s/.dwz/%s", debug_dir, base);
-			break;
-		}
-		if (path[0])
-			fd = alt_try(where, in_root, path, want, sup, &mismatch);
-	}
-	e->files.alt_fd = fd;
-	if (fd < 0)
-		e->files.alt_issue = mismatch ? SYM_DEBUG_ALT_MISMATCH : SYM_DEBUG_ALT_MISSING;
-}
-
-/* Does the DWARF of elf keep its DIEs in .dwo files: a DWARF 5 skeleton
- * unit first, or GCC's DWARF 4 split units (the only DWARF 4 with a
- * .debug_addr)? */
-static bool dwarf_is_split(Elf *elf)
-{
-	Elf_Scn *scn = find_section(elf, ".debug_info");
-	bool addr = find_section(elf, ".debug_addr") != NULL;
-	const unsigned char *p;
-	unsigned version, type;
-	GElf_Shdr sh;
-	Elf_Data *data;
-
-	if (!scn || !gelf_getshdr(scn, &sh) || (sh.sh_flags & SHF_COMPRESSED))
-		return addr;
-	data = elf_getdata_rawchunk(elf, (int64_t)sh.sh_offset, MIN(sh.sh_size, 16), ELF_T_BYTE);
-	if (!data || data->d_size < 16)
-		return false;
-	p = data->d_buf;
-	if ((p[0] & p[1] & p[2] & p[3]) == 0xff)
-		p += 8;  /* 64-bit DWARF */
-	version = p[4] | p[5] << 8;
-	type = p[6];
-	return version == 5 ? type == 4 /* DW_UT_skeleton */ : version < 5 && addr;
-}
-
-/* What the DWARF at e->dwarf_fd refers to (see struct sym_dwarf_files). */
-static int find_dwarf_files(struct sym_elf *e, const struct sym_elf_where *where,
-			    const struct dwarf_at *at)
-{
-	char path[8192];
-	int fd = fcntl(e->dwarf_fd, F_DUPFD_CLOEXEC, 3);
-	Elf *elf;
-
-	if (fd < 0)
-		return -errno;
-	elf = elf_open(fd);
-	if (elf) {
-		find_alt(elf, where, at, e->dwarf_fd, e);
-		if (dwarf_is_split(elf) && where && where->path) {
-			snprintf(path, sizeof(path), "%s.dwp", where->path);
-			e->files.dwp_fd = open_named(where, true, path);
-			if (e->files.dwp_fd < 0)
-				e->files.dwp_fd = -1;
-			/* .dwo paths resolve in the process's root, also
-			 * once the process is gone (-1: ours) */
-			if (where->fs.root_fd >= 0)
-				e->files.root_fd = fcntl(where->fs.root_fd, F_DUPFD_CLOEXEC, 3);
-		}
-		e->files.refused = where ? where->fs.refused : NULL;
-		elf_end(elf);
-	}
-	close(fd);
-	return 0;
-}
-
-/* The xz-compressed ELF image in .gnu_debugdata (MiniDebugInfo) holds a
- * .symtab of the functions .dynsym lacks; it is small (kilobytes). */
-#define MAX_MINI_DEBUG (64u << 20)
-
-static int collect_mini_debug(Elf *self, const struct sym_elf_where *where,
-			      struct sym_elf *e, struct builder *b)
-{
-	Elf_Data *data = section_data(self, ".gnu_debugdata");
-	size_t out_size = 0, in_pos = 0, out_pos = 0;
-	/* the image and xz's own memory, charged to the bound */
-	uint64_t max = MIN((uint64_t)MAX_MINI_DEBUG, where_max_bytes(where) / 4);
-	uint64_t memlimit = max;
-	unsigned char *out = NULL;
-	Elf *elf = NULL;
-	lzma_ret lr = LZMA_BUF_ERROR;
-	int r = 0;
-
-	if (!data || data->d_size == 0)
-		return 0;
-	for (out_size = MAX(data->d_size * 8, 65536); out_size <= max; out_size *= 4) {
-		unsigned char *p = realloc(out, out_size);
-
-		if (!p) {
-			free(out);
-			return -ENOMEM;
-		}
-		out = p;
-		in_pos = out_pos = 0;
-		memlimit = max;
-		lr = lzma_stream_buffer_decode(&memlimit, 0, NULL, data->d_buf, &in_pos,
-					       data->d_size, out, &out_pos, out_size);
-		if (lr != LZMA_BUF_ERROR)
-			break;
-	}
-	if (out_size > max || lr == LZMA_MEMLIMIT_ERROR) {
-		sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_BUDGET);
-		goto out;
-	}
-	if (lr != LZMA_OK)
-		goto out;
-	elf = elf_memory((char *)out, out_pos);
-	if (!elf || elf_kind(elf) != ELF_K_ELF)
-		goto out;
-	r = collect_symbols(elf, true, b);
-	if (r == 0)
-		e->mini_debug = true;
-out:
-	elf_end(elf);
-	free(out);
-	return r;
 }
 
 static int raw_cmp(const void *pa, const void *pb, void *names)
@@ -1151,21 +471,87 @@ static int finish_symbols(struct builder *b, struct sym_elf *e)
 	return 0;
 }
 
+#ifndef NDEBUG
+/* The invariants of a loaded table (see the top of this file). */
+static bool table_ok(const struct sym_elf *e)
+{
+	if (e->n_loads == 0 || (e->n_syms && (!e->names_len || e->names[e->names_len - 1])))
+		return false;
+	for (size_t i = 0; i < e->n_loads; i++)
+		if (!e->loads[i].filesz)
+			return false;
+	for (size_t i = 0; i < e->n_syms; i++) {
+		const struct sym_elf_sym *s = &e->syms[i];
+
+		if (s->name >= e->names_len || (i + 1 < e->n_syms && s->addr >= s[1].addr) ||
+		    ((s->rank & RANK_UNSIZED) && i + 1 < e->n_syms && s->end > s[1].addr))
+			return false;
+	}
+	return true;
+}
+#endif
+
+/*
+ * The debug file found for e (by debugfile.c): its .symtab, and its DWARF
+ * when the binary has none (*dwarf_path and *dwarf_in_root then say
+ * where it was found). Takes dbg->fd as e->debug_fd, so the binary can be
+ * loaded again without looking for it.
+ */
+static int use_debug_file(struct sym_debug_file *dbg, struct sym_elf *e, struct builder *b,
+			  const char **dwarf_path, bool *dwarf_in_root)
+{
+	int r = collect_symbols(dbg->elf, true, b);
+
+	if (r < 0)
+		return r;
+	e->debug_file = true;
+	e->debug_fd = dbg->fd;
+	dbg->fd = -1;
+	if (e->dwarf_fd < 0 && sym_elf_has_dwarf(dbg->elf)) {
+		e->dwarf_fd = fcntl(e->debug_fd, F_DUPFD_CLOEXEC, 3);
+		if (e->dwarf_fd < 0)
+			return -errno;
+		*dwarf_path = dbg->path;
+		*dwarf_in_root = dbg->in_root;
+	}
+	return 0;
+}
+
+/* The .symtab of the MiniDebugInfo image, when there is one. */
+static int use_mini_debug(Elf *elf, const struct sym_elf_where *where, struct sym_elf *e,
+			  struct builder *b)
+{
+	Elf *mini = NULL;
+	void *image = NULL;
+	int r = sym_mini_debug__open(elf, where, &mini, &image);
+
+	if (r <= 0)
+		return r;
+	r = collect_symbols(mini, true, b);
+	if (r == 0)
+		e->mini_debug = true;
+	elf_end(mini);
+	free(image);
+	return r;
+}
+
 int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 		     struct sym_elf **ret_elf)
 {
+	struct sym_debug_file dbg = { .fd = -1 };
 	struct builder b = { 0 };
 	struct sym_elf *e = NULL;
-	struct dwarf_at at = { "", false };
+	const char *dwarf_path = "";
+	bool dwarf_in_root = false;
 	Elf *elf = NULL;
 	int r;
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return -EIO;
-	elf = elf_open(fd);
+	elf = sym_elf_open(fd);
 	if (!elf)
 		return -ENOEXEC;
-	if (elf_cost(elf, false) > where_max_bytes(where)) {
+	if (sym_elf_cost(elf, false) > sym_elf_where__max_bytes(where)) {
 		sym_fs__refuse(where ? &where->fs : NULL, SYM_REFUSED_BUDGET);
 		elf_end(elf);
 		return -EFBIG;
@@ -1189,32 +575,27 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 		r = collect_plt(elf, &b);
 	if (r < 0)
 		goto fail;
-	if (has_debug_info(elf)) {
+	if (sym_elf_has_dwarf(elf)) {
 		e->dwarf_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (e->dwarf_fd < 0) {
 			r = -errno;
 			goto fail;
 		}
 		if (where && where->path) {
-			snprintf(at.path, sizeof(at.path), "%s", where->path);
-			at.in_root = true;
+			dwarf_path = where->path;
+			dwarf_in_root = true;
 		}
 	}
-	if (where && where->have_debug_fd) {
-		r = collect_known_debug_file(where->debug_fd, where, e, &b);
-	} else {
-		r = collect_build_id_file(where, e, &b, &at);
-		if (r == 0)
-			r = collect_debuglink(elf, where, e, &b, &at);
-		/* a reload keeps what the first load found (the binary has it) */
-		if (r >= 0 && e->dwarf_fd >= 0) {
-			int r2 = find_dwarf_files(e, where, &at);
-
-			r = r2 < 0 ? r2 : r;
-		}
-	}
-	if (r == 0)
-		r = collect_mini_debug(elf, where, e, &b);
+	r = sym_debug_file__find(elf, e->build_id, where, &dbg);
+	if (r > 0)
+		r = use_debug_file(&dbg, e, &b, &dwarf_path, &dwarf_in_root);
+	/* a reload keeps what the first load found (the binary has it) */
+	if (r >= 0 && e->dwarf_fd >= 0 && !(where && where->have_debug_fd))
+		r = sym_dwarf_files__find(e->dwarf_fd, dwarf_path, dwarf_in_root, where, &e->files);
+	/* MiniDebugInfo only without a debug file, whose .symtab has it all */
+	if (r >= 0 && !e->debug_file)
+		r = use_mini_debug(elf, where, e, &b);
+	sym_debug_file__close(&dbg);
 	if (r < 0)
 		goto fail;
 	r = finish_symbols(&b, e);
@@ -1223,6 +604,7 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 	r = sym_cfi__load(elf, &e->cfi);
 	if (r < 0)
 		goto fail;
+	assert(table_ok(e));
 	free(b.v);
 	elf_end(elf);
 	*ret_elf = e;

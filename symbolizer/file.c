@@ -19,6 +19,7 @@
 #include "sym-internal.h"
 #include "symbolizer.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -161,6 +162,18 @@ int sym_file_open(const struct sym_fs *fs, const char *path,
 	}
 	if (ret_st)
 		*ret_st = st;
+	return fd;
+}
+
+int sym_debug_open(const struct sym_fs *fs, const char *path)
+{
+	struct stat st;
+	int fd = sym_file_open(fs, path, NULL, &st);
+
+	/* what sym_file_open() promises, on the fd and on the fstat it
+	 * checked (not a second one: the file may change meanwhile) */
+	assert(fd < 0 || ((fcntl(fd, F_GETFL) & O_NONBLOCK) && S_ISREG(st.st_mode) &&
+			  (uint64_t)st.st_size <= SYM_FILE_MAX_SIZE));
 	return fd;
 }
 

@@ -68,19 +68,21 @@ static const char *memo_intern(struct sym_session *s, struct str_memo *m, const 
 	return to;
 }
 
+/* s->demangled's entries: an interned mangled name (by pointer) and its
+ * interned demangled name. */
 struct demangled {
-	const char *mangled;  /* interned */
-	const char *name;     /* interned */
+	const char *mangled;
+	const char *name;
 };
 
-static bool demangled_eq(const void *value, const void *key)
-{
-	return strcmp(((const struct demangled *)value)->mangled, key) == 0;
-}
+static const struct common_map_type demangled_type = {
+	.entry_size = sizeof(struct demangled),
+	.key_size = sizeof(const char *),
+};
 
 void sym_frames__fini(struct sym_session *s)
 {
-	sym_htab__fini(&s->demangled, free);
+	common_map__fini(&s->demangled);
 }
 
 /* A function name as frames show it: interned, demangled unless the
@@ -88,28 +90,25 @@ void sym_frames__fini(struct sym_session *s)
  * ENOMEM; str NULL gives NULL. */
 static const char *intern_name(struct sym_session *s, const char *str)
 {
+	const char *mangled, *name;
 	struct demangled *d;
-	uint64_t h;
 	char *dem;
 
 	if (!str || s->no_demangle || str[0] != '_' || (str[1] != 'Z' && str[1] != 'R'))
 		return intern(s, str);
-	h = common_hash(COMMON_HASH_SEED, str, strlen(str));
-	d = sym_htab__find(&s->demangled, h, demangled_eq, str);
+	mangled = intern(s, str);
+	if (!mangled)
+		return NULL;
+	d = common_map__find(&s->demangled, &demangled_type, &mangled);
 	if (d)
 		return d->name;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return NULL;
 	dem = sym_demangle(str);
-	d->mangled = intern(s, str);
-	d->name = dem ? intern(s, dem) : d->mangled;
+	name = dem ? intern(s, dem) : mangled;
 	free(dem);
-	if (!d->mangled || !d->name || sym_htab__insert(&s->demangled, h, d) < 0) {
-		free(d);
+	if (!name || common_map__insert(&s->demangled, &demangled_type, &mangled, (void **)&d) < 0)
 		return NULL;
-	}
-	return d->name;
+	d->name = name;
+	return name;
 }
 
 /*

@@ -26,20 +26,8 @@
 
 #include "common.h"
 
-static uint64_t pid_hash(pid_t pid)
+static void process_free(struct sym_process *proc)
 {
-	return common_hash(COMMON_HASH_SEED, &pid, sizeof(pid));
-}
-
-static bool proc_eq(const void *value, const void *key)
-{
-	return ((const struct sym_process *)value)->pid == *(const pid_t *)key;
-}
-
-static void process_free(void *p)
-{
-	struct sym_process *proc = p;
-
 	if (!proc)
 		return;
 	if (proc->maps_fd >= 0)
@@ -52,12 +40,19 @@ static void process_free(void *p)
 
 static struct sym_process *process_find(const struct sym_session *s, pid_t pid)
 {
-	return sym_htab__find(&s->procs, pid_hash(pid), proc_eq, &pid);
+	const struct sym_proc_slot *e = common_map__find(&s->procs, &sym_procs_type, &pid);
+
+	return e ? e->proc : NULL;
 }
 
 void sym_processes__fini(struct sym_session *s)
 {
-	sym_htab__fini(&s->procs, process_free);
+	struct sym_proc_slot *e;
+	size_t pos = 0;
+
+	while ((e = common_map__next(&s->procs, &sym_procs_type, &pos)))
+		process_free(e->proc);
+	common_map__fini(&s->procs);
 	free(s->maps_text);
 }
 
@@ -171,15 +166,18 @@ int sym_process__note(struct sym_session *s, pid_t pid, bool reuse, bool watch)
 
 	proc = process_find(s, pid);
 	if (!proc) {
+		struct sym_proc_slot *e;
+
 		proc = calloc(1, sizeof(*proc));
 		if (!proc)
 			return -ENOMEM;
 		proc->pid = pid;
 		proc->maps_fd = -1;
-		if (sym_htab__insert(&s->procs, pid_hash(pid), proc) < 0) {
+		if (common_map__insert(&s->procs, &sym_procs_type, &pid, (void **)&e) < 0) {
 			free(proc);
 			return -ENOMEM;
 		}
+		e->proc = proc;
 		s->proc_memory += sizeof(*proc);
 	}
 	proc->read_ns = common_now_ns();
@@ -266,9 +264,11 @@ void sym_session__unwatch_process(struct sym_session *s, pid_t pid)
 
 void sym_process__forget(struct sym_session *s, pid_t pid)
 {
+	struct sym_proc_slot e = { 0 };
 	struct sym_process *proc;
 
-	proc = sym_htab__remove(&s->procs, pid_hash(pid), proc_eq, &pid);
+	common_map__remove(&s->procs, &sym_procs_type, &pid, &e);
+	proc = e.proc;
 	if (proc) {
 		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps) +
 				  sym_perfmap__memory(proc->perfmap);

@@ -145,11 +145,11 @@ struct py_proc {
 	struct py_syms at;       /* exports at their addresses in the process */
 	uint64_t bias;
 	const char *module;
-	struct sym_htab codes;   /* (code, ident) -> struct py_code */
+	struct common_map codes; /* (code, ident) -> struct py_code (codes_type) */
 };
 
 struct sym_py {
-	struct sym_htab procs;   /* pid -> struct py_proc */
+	struct common_map procs; /* pid -> struct py_proc (procs_type) */
 	struct py_bin *bins;
 	size_t n_bins, cap_bins;
 	size_t n_codes;
@@ -159,34 +159,30 @@ struct sym_py {
 
 /* ---- the state ---------------------------------------------------------- */
 
-static uint64_t mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	return h ^ (h >> 33);
-}
-
-static bool proc_eq(const void *value, const void *key)
-{
-	return ((const struct py_proc *)value)->pid == *(const pid_t *)key;
-}
-
-struct code_key {
-	uint64_t code, ident;
+/* py->procs' entries. */
+struct proc_slot {
+	pid_t pid;
+	struct py_proc *p;
 };
 
-static bool code_eq(const void *value, const void *key)
+static const struct common_map_type procs_type = {
+	.entry_size = sizeof(struct proc_slot),
+	.key_size = sizeof(pid_t),
+};
+
+/* A process's code objects: (address, identity) -> what was read. */
+struct code_slot {
+	uint64_t code, ident;
+	struct py_code *c;
+};
+
+static const struct common_map_type codes_type = {
+	.entry_size = sizeof(struct code_slot),
+	.key_size = 2 * sizeof(uint64_t),
+};
+
+static void code_free(struct py_code *c)
 {
-	const struct py_code *c = value;
-	const struct code_key *k = key;
-
-	return c->code == k->code && c->ident == k->ident;
-}
-
-static void code_free(void *p)
-{
-	struct py_code *c = p;
-
 	if (c)
 		free(c->ranges);
 	free(c);
@@ -194,38 +190,44 @@ static void code_free(void *p)
 
 static void proc_clear_codes(struct sym_py *py, struct py_proc *p)
 {
-	py->n_codes -= p->codes.count;
-	sym_htab__fini(&p->codes, code_free);
+	struct code_slot *e;
+	size_t pos = 0;
+
+	py->n_codes -= common_map__size(&p->codes);
+	while ((e = common_map__next(&p->codes, &codes_type, &pos)))
+		code_free(e->c);
+	common_map__fini(&p->codes);
 }
 
-static void proc_free(void *v)
+static void proc_free(struct sym_py *py, struct py_proc *p)
 {
-	struct py_proc *p = v;
-
 	if (p)
-		sym_htab__fini(&p->codes, code_free);
+		proc_clear_codes(py, p);
 	free(p);
 }
 
 void sym_py__free(struct sym_py *py)
 {
+	struct proc_slot *e;
+	size_t pos = 0;
+
 	if (!py)
 		return;
-	sym_htab__fini(&py->procs, proc_free);
+	while ((e = common_map__next(&py->procs, &procs_type, &pos)))
+		proc_free(py, e->p);
+	common_map__fini(&py->procs);
 	free(py->bins);
 	free(py);
 }
 
 void sym_py__forget(struct sym_py *py, pid_t pid)
 {
-	struct py_proc *p;
+	struct proc_slot e = { 0 };
 
 	if (!py)
 		return;
-	p = sym_htab__remove(&py->procs, mix((uint64_t)pid), proc_eq, &pid);
-	if (p)
-		proc_clear_codes(py, p);
-	proc_free(p);
+	common_map__remove(&py->procs, &procs_type, &pid, &e);
+	proc_free(py, e.p);
 }
 
 static struct sym_py *state(struct sym_session *s)
@@ -505,7 +507,9 @@ static int read_code(struct sym_session *s, struct sym_py *py, struct py_proc *p
 
 static struct py_proc *proc_find(struct sym_py *py, pid_t pid)
 {
-	return py ? sym_htab__find(&py->procs, mix((uint64_t)pid), proc_eq, &pid) : NULL;
+	const struct proc_slot *e = py ? common_map__find(&py->procs, &procs_type, &pid) : NULL;
+
+	return e ? e->p : NULL;
 }
 
 int sym_session__python_frame(struct sym_session *s, pid_t pid, uint64_t code,
@@ -513,8 +517,7 @@ int sym_session__python_frame(struct sym_session *s, pid_t pid, uint64_t code,
 {
 	struct sym_py *py = *sym_session__py(s);
 	struct py_proc *p = proc_find(py, pid);
-	struct code_key key = { code, ident };
-	uint64_t h = mix(code ^ mix(ident));
+	struct code_slot key = { code, ident, NULL }, *e;
 	struct py_code *c;
 	struct sym_frame f = {
 		.name = "[python]",
@@ -529,17 +532,18 @@ int sym_session__python_frame(struct sym_session *s, pid_t pid, uint64_t code,
 	if (!p)
 		goto out;
 	py->stats.frames++;
-	c = sym_htab__find(&p->codes, h, code_eq, &key);
+	e = common_map__find(&p->codes, &codes_type, &key);
+	c = e ? e->c : NULL;
 	if (!c && !p->supported)
 		goto out;
 	if (!c) {
 		if (py->n_codes >= PY_MAX_CODES || py->memory >= PY_MAX_MEMORY) {
 			/* Bounded: start again (names stay interned). */
+			const struct proc_slot *q;
 			size_t pos = 0;
-			struct py_proc *q;
 
-			while ((q = sym_htab__next(&py->procs, &pos)))
-				proc_clear_codes(py, q);
+			while ((q = common_map__next(&py->procs, &procs_type, &pos)))
+				proc_clear_codes(py, q->p);
 			py->memory = 0;
 		}
 		c = calloc(1, sizeof(*c));
@@ -550,11 +554,13 @@ int sym_session__python_frame(struct sym_session *s, pid_t pid, uint64_t code,
 		c->code = code;
 		c->ident = ident;
 		r = read_code(s, py, p, c);
-		if (r == -ENOMEM || sym_htab__insert(&p->codes, h, c) < 0) {
+		if (r == -ENOMEM ||
+		    common_map__insert(&p->codes, &codes_type, &key, (void **)&e) < 0) {
 			code_free(c);
 			r = -ENOMEM;
 			goto out;
 		}
+		e->c = c;
 		py->n_codes++;
 		py->memory += sizeof(*c);
 		if (r == -ESTALE)
@@ -562,7 +568,7 @@ int sym_session__python_frame(struct sym_session *s, pid_t pid, uint64_t code,
 		/* A failed read is kept too: the next sample of it would
 		 * fail the same way. (A process gone is not cached.) */
 		if (r == -ESRCH) {
-			sym_htab__remove(&p->codes, h, code_eq, &key);
+			common_map__remove(&p->codes, &codes_type, &key, NULL);
 			py->n_codes--;
 			code_free(c);
 			c = NULL;
@@ -842,13 +848,16 @@ int sym_session__python(struct sym_session *s, pid_t pid, unsigned flags,
 	 * written (the new image's objects have other identities). */
 	p = proc_find(py, pid);
 	if (!p) {
+		struct proc_slot *e;
+
 		p = calloc(1, sizeof(*p));
 		if (!p)
 			return -ENOMEM;
-		if (sym_htab__insert(&py->procs, mix((uint64_t)pid), p) < 0) {
+		if (common_map__insert(&py->procs, &procs_type, &pid, (void **)&e) < 0) {
 			free(p);
 			return -ENOMEM;
 		}
+		e->p = p;
 	}
 	p->pid = pid;
 	p->bias = bias;

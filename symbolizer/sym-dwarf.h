@@ -381,8 +381,9 @@ struct dw_raw_range {
 	uint32_t depth, scope;
 };
 
+/* The names table's entries (a common_map keyed by off). */
 struct dw_name_slot {
-	uint64_t off;       /* 0: empty (offset 0 is a unit header, never a DIE) */
+	uint64_t off;       /* a DIE reference */
 	const char *name;   /* NULL: the DIE has no name */
 };
 
@@ -462,8 +463,7 @@ struct sym_dwarf {
 	struct dw_curange *ranges;
 	size_t n_ranges;
 	struct sym_strings strings;
-	struct dw_name_slot *names;  /* DIE offset -> name, open addressing */
-	size_t names_cap, names_used;
+	struct common_map names;     /* DIE offset -> name (dw_name_slot) */
 	size_t bytes;                /* arrays held, for the memory bound */
 	size_t section_bytes;        /* debug sections held */
 	/* abbrevs of the unit being read, and of another unit a reference
@@ -685,9 +685,9 @@ int dw_cu__view(struct sym_dwarf *d, const struct dw_cu *cu,
 /* Whether a linkage name is mangled (C++, Rust). */
 bool dw_name__mangled(const char *s);
 /* The names table, by DIE reference (functions' names and built type and
- * scope names): the slot of off (slot->off != off: not there), and
- * keeping name (NULL: it has none) for off. Put returns 0 or -ENOMEM. */
-struct dw_name_slot *dw_names__slot(struct sym_dwarf *d, uint64_t off);
+ * scope names): the entry of off (NULL: not there), and keeping name
+ * (NULL: it has none) for off. Put returns 0 or -ENOMEM. */
+const struct dw_name_slot *dw_names__find(const struct sym_dwarf *d, uint64_t off);
 int dw_names__put(struct sym_dwarf *d, uint64_t off, const char *name);
 
 /* The DIE at reference off as the name builder reads it. Returns 1, 0 for

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sym-internal.h — private interfaces between the files of the symbolizer
- * module: a small hash table and string interner (hash.c), the per-binary ELF
- * object (elf.c), /proc/PID/maps parsing (maps.c), kallsyms (kernel.c),
+ * module: the string interner (strings.c), the per-binary ELF
+ * object (elf.c, its debug files found by debugfile.c, the libelf helpers
+ * of elf-sections.c), /proc/PID/maps parsing (maps.c), kallsyms (kernel.c),
  * the DWARF reader (dwarf*.c), and what the unwinder (unwind.c) and the
  * CPython reader (python.c) ask of a session. The session's files
  * (symbolizer.c, process.c, binary.c, frames.c; sym-session.h) tie them
@@ -18,44 +19,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "map.h"
 #include "symbolizer.h"
 
-/* ---- hash.c: open-addressing table of (hash, pointer) ---------------- */
-
-/*
- * The table stores pointers under a 64-bit hash; equality is decided by the
- * caller's callback, so one table type serves pids, file identities,
- * build-ids and strings. Values must not be NULL.
- */
-typedef bool (*sym_htab_eq_fn)(const void *value, const void *key);
-
-struct sym_htab_slot {
-	uint64_t hash;
-	void *value;
-};
-
-struct sym_htab {
-	struct sym_htab_slot *slots;
-	size_t cap;    /* power of two, or 0 */
-	size_t used;   /* live values plus tombstones */
-	size_t count;  /* live values */
-};
-
-void *sym_htab__find(const struct sym_htab *t, uint64_t hash,
-		     sym_htab_eq_fn eq, const void *key);
-/* Returns 0 or -ENOMEM. Does not check for an existing equal value. */
-int sym_htab__insert(struct sym_htab *t, uint64_t hash, void *value);
-/* Removes and returns the matching value, or NULL. */
-void *sym_htab__remove(struct sym_htab *t, uint64_t hash,
-		       sym_htab_eq_fn eq, const void *key);
-/* Removes every value for which pred(value, arg) is true, passing it to
- * fn (may be NULL). */
-void sym_htab__remove_if(struct sym_htab *t, bool (*pred)(const void *value, const void *arg),
-			 const void *arg, void (*fn)(void *value));
-/* Iteration: *pos starts at 0; returns the next value, or NULL at the end. */
-void *sym_htab__next(const struct sym_htab *t, size_t *pos);
-/* Calls fn on every value (e.g. to free them); the table is then emptied. */
-void sym_htab__fini(struct sym_htab *t, void (*fn)(void *value));
+/* ---- strings.c: interned strings, sorted tables ------------------------ */
 
 /*
  * For an array of n elements of elem_size bytes sorted by a leading uint64_t
@@ -65,9 +32,17 @@ void sym_htab__fini(struct sym_htab *t, void (*fn)(void *value));
 size_t sym_sorted__count_le(const void *base, size_t n, size_t elem_size,
 			    uint64_t key);
 
-/* Strings interned in arena chunks; pointers stay valid until fini. */
+/* Strings interned, each copied once into arena chunks; pointers stay
+ * valid until fini. A zeroed struct is empty. (Its own table, not a
+ * common_map: see strings.c.) */
+struct sym_string_slot {
+	uint64_t hash;
+	const char *s;  /* NULL: empty */
+};
+
 struct sym_strings {
-	struct sym_htab tab;
+	struct sym_string_slot *slots;
+	size_t cap, n;
 	struct sym_chunk *chunks;
 	size_t bytes;  /* total interned bytes, for bounding memory */
 };
@@ -131,6 +106,15 @@ struct sym_file_rules {
  */
 int sym_file_open(const struct sym_fs *fs, const char *path,
 		  const struct sym_file_rules *rules, struct stat *ret_st);
+
+/*
+ * Opens a debug file other users may control, at path inside fs->root_fd
+ * (-1: path as it is), by the rules of sym_file_open() (asserted on the
+ * fd): the one place every separate debug file, dwz file, .dwo and .dwp
+ * is opened. Returns the fd or -errno (-EPERM: refused, counted in
+ * fs->refused).
+ */
+int sym_debug_open(const struct sym_fs *fs, const char *path);
 
 /* The profiler's own root and mount namespace, learnt once (zero it). */
 struct sym_own_root {
@@ -234,7 +218,28 @@ int sym_section_compression(Elf *elf, Elf_Scn *scn, const Elf64_Shdr *shdr,
 int sym_section_inflate(int fd, uint64_t file_size, const Elf64_Shdr *shdr,
 			struct sym_compressed *c, uint8_t **ret_buf);
 
-/* ---- elf.c + dwarf.c: the files a binary's DWARF refers to ----------- */
+/* ---- elf-sections.c: one ELF file as libelf opens it --------------------- */
+
+/* libelf over the ELF file open at fd, read with pread (ELF_C_READ), or
+ * NULL when it is not an ELF file with a readable header. */
+Elf *sym_elf_open(int fd);
+/* The section called name, with contents in the file, or NULL. */
+Elf_Scn *sym_elf_section(Elf *elf, const char *name);
+/* The bytes of that section (read by libelf now, valid until elf_end)
+ * and *ret_size, or NULL. */
+const unsigned char *sym_elf_section_bytes(Elf *elf, const char *name, size_t *ret_size);
+/* Has elf DWARF of its own (.debug_info or .zdebug_info)? */
+bool sym_elf_has_dwarf(Elf *elf);
+/* Bytes a load would read whole from elf and build from it (its symbol
+ * tables twice and their strings; unless symtab_only, .dynsym too, the
+ * CFI and .gnu_debugdata), from the section headers alone. */
+uint64_t sym_elf_cost(Elf *elf, bool symtab_only);
+/* The GNU build-id of elf as malloc'ed lowercase hex in *ret_hex (NULL if
+ * it has none). Returns 0 or -ENOMEM. */
+int sym_elf_read_build_id(Elf *elf, char **ret_hex);
+
+/* ---- debugfile.c (found), dwarf.c (read): the files a binary's DWARF
+ * refers to ------------------------------------------------------------- */
 
 /*
  * Found when the binary is loaded, while its process (and so its root)
@@ -257,13 +262,8 @@ struct sym_dwarf_files {
 /* Closes the fds and sets them to -1. */
 void sym_dwarf_files__close(struct sym_dwarf_files *f);
 
-/*
- * Opens a debug file other users may control, at path inside fs->root_fd
- * (-1: path as it is), by the rules of sym_file_open(): the one place
- * every separate debug file, dwz file, .dwo and .dwp is opened. Returns
- * the fd or -errno (-EPERM: refused, counted in fs->refused).
- */
-int sym_debug_open(const struct sym_fs *fs, const char *path);
+/* The most bytes of a GNU build-id (or a .debug_sup checksum) read. */
+#define SYM_MAX_BUILD_ID 64
 
 /* ---- elf.c: one ELF binary's symbol table ----------------------------- */
 
@@ -310,7 +310,7 @@ struct sym_elf {
  * binary's path as the process sees it, resolved in fs.root_fd (the
  * process's root); .gnu_debuglink files are looked for in PATH-DIR and
  * PATH-DIR/.debug there too. Every file a binary names is opened with
- * sym_file_open() (in elf.c: open_named()), its refusals counted in
+ * sym_debug_open() (debugfile.c), its refusals counted in
  * fs.refused. max_bytes bounds what one load reads whole (0: the default
  * bound). Any pointer may be NULL.
  */
@@ -350,6 +350,59 @@ size_t sym_elf__memory(const struct sym_elf *e);
 
 /* The name of the function symbol covering vaddr, or NULL. Borrowed. */
 const char *sym_elf__lookup(const struct sym_elf *e, uint64_t vaddr);
+
+/* What one load may read whole (where->max_bytes, else the default). */
+static inline uint64_t sym_elf_where__max_bytes(const struct sym_elf_where *where)
+{
+	return where && where->max_bytes ? where->max_bytes : SYM_DEFAULT_MAX_MEMORY;
+}
+
+/* ---- debugfile.c: where a binary's debug information is ---------------- */
+
+/* A binary's separate debug file: fd and libelf open on it (ELF_C_READ),
+ * and where it was found, for the files its DWARF names relative to it. */
+struct sym_debug_file {
+	int fd;             /* -1 once taken or closed */
+	Elf *elf;
+	char path[4096];    /* "" when unknown (where->debug_fd) */
+	bool in_root;       /* path is in the process's root */
+};
+
+/*
+ * The separate debug file of the binary open as self, whose build-id is
+ * build_id (lowercase hex, or NULL): where->debug_fd when a previous load
+ * chose it (where->have_debug_fd), else DEBUG_DIR/.build-id/xx/rest.debug
+ * with that build-id, else the .gnu_debuglink file with its CRC (beside
+ * the binary, in .debug/ beside it, under DEBUG_DIR). A file whose
+ * symbol table alone would pass the memory bound is passed over (counted
+ * over-budget). Returns 1 and *ret (the caller's: close it with
+ * sym_debug_file__close()), 0 when there is none, -ENOMEM or -errno.
+ */
+int sym_debug_file__find(Elf *self, const char *build_id, const struct sym_elf_where *where,
+			 struct sym_debug_file *ret);
+/* Ends its libelf handle and closes its fd (when not taken). */
+void sym_debug_file__close(struct sym_debug_file *f);
+
+/*
+ * The files the DWARF at dwarf_fd refers to, found at dwarf_path (in the
+ * process's root when dwarf_in_root; "" when unknown): its supplementary
+ * file (as its link says, beside it, by build-id or in DEBUG_DIR/.dwz/;
+ * or why none is usable, in files->alt_issue), PATH.dwp and the root for
+ * .dwo paths when its units are split. Fills the fields of files (which
+ * the caller set to -1); returns 0, or -errno when dwarf_fd cannot be
+ * duplicated.
+ */
+int sym_dwarf_files__find(int dwarf_fd, const char *dwarf_path, bool dwarf_in_root,
+			 const struct sym_elf_where *where, struct sym_dwarf_files *files);
+
+/*
+ * The MiniDebugInfo image of self (.gnu_debugdata, xz), inflated within
+ * a quarter of the memory bound (past it: counted over-budget). Returns 1
+ * with *ret_elf (libelf over *ret_image: end it, then free the image), 0
+ * when there is none or it is unusable, or -ENOMEM.
+ */
+int sym_mini_debug__open(Elf *self, const struct sym_elf_where *where, Elf **ret_elf,
+			 void **ret_image);
 
 /* ---- dwarf.c: DWARF lines and inlined subroutines ------------------ */
 
@@ -606,11 +659,6 @@ struct sym_py **sym_session__py(struct sym_session *s);
 void sym_py__free(struct sym_py *py);
 void sym_py__forget(struct sym_py *py, pid_t pid);
 
-/* ---- elf.c helpers used by cache.c -------------------------------------- */
-
-/* The GNU build-id of elf as malloc'ed lowercase hex in *ret_hex (NULL if
- * it has none). Returns 0 or -ENOMEM. */
-int sym_elf_read_build_id(Elf *elf, char **ret_hex);
 
 /* ---- cache.c: the on-disk cache ----------------------------------------- */
 

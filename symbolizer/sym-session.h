@@ -35,25 +35,25 @@ struct cached_frame {
 	uint8_t debug;  /* enum sym_debug_issue */
 };
 
+/* The address cache's entries (a common_map keyed by vaddr). */
 struct cache_slot {
-	uint64_t vaddr;  /* 0 with n == 0: empty */
+	uint64_t vaddr;
 	uint32_t first;  /* index into cache_frames */
 	uint32_t n;
 };
 
 /* DWARF and ELF strings -> the session's copies, by pointer: every address
  * of a function hands out the same name and file, and hashing and
- * comparing them again cost more than the DWARF lookup. Open addressing;
- * emptied with the address cache, since the keys die with the binary's
- * DWARF and symbols. */
+ * comparing them again cost more than the DWARF lookup. A common_map of
+ * struct memo_slot keyed by from; emptied with the address cache, since
+ * the keys die with the binary's DWARF and symbols. */
 struct memo_slot {
-	const char *from;  /* NULL: empty */
+	const char *from;
 	const char *to;
 };
 
 struct str_memo {
-	struct memo_slot *slots;
-	size_t cap, used;
+	struct common_map map;
 };
 
 struct sym_binary {
@@ -75,9 +75,9 @@ struct sym_binary {
 	const char *build_id;  /* interned, or NULL */
 	struct sym_dwarf *dwarf;
 	bool dwarf_tried;
-	/* Address cache: vaddr -> frames, open addressing; emptied when full. */
-	struct cache_slot *cache;
-	size_t cache_cap, cache_used;
+	/* Address cache: vaddr -> frames (struct cache_slot); emptied when
+	 * full. */
+	struct common_map cache;
 	struct cached_frame *cache_frames;
 	size_t n_cache_frames, cap_cache_frames;
 	struct str_memo names, files;  /* emptied with the cache */
@@ -126,6 +126,17 @@ struct sym_process {
 	int maps_fd;       /* kept open while watched (re-reads); -1 none */
 };
 
+/* The session's processes: pid -> its snapshot (owned). */
+struct sym_proc_slot {
+	pid_t pid;
+	struct sym_process *proc;
+};
+
+static const struct common_map_type sym_procs_type = {
+	.entry_size = sizeof(struct sym_proc_slot),
+	.key_size = sizeof(pid_t),
+};
+
 struct sym_session {
 	char *root;       /* "" for "/" */
 	char *debug_dir;  /* NULL: no debug file lookup */
@@ -133,13 +144,13 @@ struct sym_session {
 	uint64_t cache_max_bytes;
 	bool no_kernel;
 	bool no_demangle;
-	struct sym_htab demangled;  /* mangled -> struct demangled */
+	struct common_map demangled; /* interned mangled -> name (frames.c) */
 	struct sym_strings strings;
-	struct sym_htab procs;     /* pid -> sym_process */
+	struct common_map procs;   /* pid -> sym_process (sym_procs_type) */
 	size_t watched;            /* processes with a maps fd kept open */
-	struct sym_htab keys;      /* file_key -> (owns) file_key */
-	struct sym_htab ids;       /* build-id -> sym_binary */
-	struct sym_htab seen;      /* struct seen_file, by maps' view of a file */
+	struct common_map keys;    /* file identity -> sym_binary (binary.c) */
+	struct common_map ids;     /* build-id -> sym_binary (binary.c) */
+	struct common_map seen;    /* maps' view of a file -> its check (binary.c) */
 	struct sym_binary **bins;  /* owns every binary */
 	size_t n_bins, cap_bins;
 	unsigned char *vdso_image; /* last vdso image loaded, and its binary */

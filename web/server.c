@@ -36,10 +36,24 @@
  * server on a loopback address therefore answers only requests whose Host
  * is a loopback name or address (or a name given with --allow-host), and
  * refuses the others with 421 before any handler runs.
+ *
+ * Invariants (asserted where they change):
+ * - the queue: qhead is NULL exactly when qtail is and queued is 0;
+ *   queued never exceeds QUEUE_MAX; a job is in the queue at most once
+ *   (its next is NULL when it goes in).
+ * - a job is answered once: done is set by the one query thread that
+ *   took it, after which only libmicrohttpd touches the job (resumed
+ *   connection, send_reply, on_completed frees it).
+ * - the budget: a query reserves query_bytes before it runs and
+ *   releases exactly that; an answer holds its length until it is sent
+ *   (limits.c keeps used <= budget).
+ * - handles: a store_db is used only by the query thread that opened it
+ *   (thread-local key), never by libmicrohttpd's thread.
  */
 #include "web.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -49,7 +63,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +71,7 @@
 #include "common.h"
 #include "ember_config.h"
 #include "limits.h"
+#include "metrics.h"
 #include "request.h"
 #include "ui_assets.h"
 
@@ -526,49 +540,7 @@ out:
 	store_tree__free(t);
 }
 
-/* ---- /metrics ---- */
-
-static void metric(FILE *f, const char *name, const char *type, const char *help, double v)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
-}
-
-static void prom_label(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', f);
-		if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-	}
-}
-
-/* Drops and events, one labelled line each (the agent's and the file's). */
-static void prom_counts(FILE *f, const char *name, const char *help, const char *label,
-			const struct store_drop *c, size_t n)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%s{%s=\"", name, label);
-		prom_label(f, c[i].reason);
-		fprintf(f, "\"} %llu\n", (unsigned long long)c[i].count);
-	}
-}
-
-#define HELP_DROPS "Samples lost, per reason."
-#define HELP_EVENTS "Events of samples that were kept (a slow path taken, " \
-	"a stack cut short), per event; not losses."
-
-static uint64_t file_size(const char *path, const char *suffix)
-{
-	char buf[4096];
-	struct stat st;
-
-	snprintf(buf, sizeof(buf), "%s%s", path, suffix);
-	return stat(buf, &st) == 0 ? (uint64_t)st.st_size : 0;
-}
+/* ---- /metrics (the text: metrics.c) ---- */
 
 /* The server's own limits at work: connections shut, requests refused,
  * the memory budget. */
@@ -577,7 +549,7 @@ static void http_metrics(struct web_server *srv, FILE *f)
 	struct web_guard_stats g;
 
 	web_guard__stats(srv->guard, &g);
-	metric(f, "ember_http_connections", "gauge", "HTTP connections open.", (double)g.open);
+	web_metric(f, "ember_http_connections", "gauge", "HTTP connections open.", (double)g.open);
 	fputs("# HELP ember_http_connections_dropped_total Connections the server shut, "
 	      "per reason.\n# TYPE ember_http_connections_dropped_total counter\n", f);
 	fprintf(f, "ember_http_connections_dropped_total{reason=\"header-timeout\"} %llu\n"
@@ -591,11 +563,11 @@ static void http_metrics(struct web_server *srv, FILE *f)
 		"ember_http_requests_refused_total{reason=\"too-costly\"} %llu\n",
 		(unsigned long long)__atomic_load_n(&srv->refused_busy, __ATOMIC_RELAXED),
 		(unsigned long long)__atomic_load_n(&srv->refused_costly, __ATOMIC_RELAXED));
-	metric(f, "ember_http_memory_bytes", "gauge",
-	       "Memory reserved by queries running and held by answers being sent.",
-	       (double)web_budget__used(&srv->budget));
-	metric(f, "ember_http_memory_budget_bytes", "gauge",
-	       "The HTTP server's memory budget for requests.", (double)srv->budget.budget);
+	web_metric(f, "ember_http_memory_bytes", "gauge",
+		   "Memory reserved by queries running and held by answers being sent.",
+		   (double)web_budget__used(&srv->budget));
+	web_metric(f, "ember_http_memory_budget_bytes", "gauge",
+		   "The HTTP server's memory budget for requests.", (double)srv->budget.budget);
 }
 
 static void api_metrics(struct web_server *srv, struct reply *r)
@@ -613,139 +585,12 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		return;
 	r->type = "text/plain; version=0.0.4; charset=utf-8";
 	if (have) {
-		metric(f, "ember_samples_total", "counter", "Samples the sampler delivered.", m.samples);
-		metric(f, "ember_samples_written_total", "counter",
-		       "Samples written to the database.", m.samples_written);
-		prom_counts(f, "ember_dropped_samples_total", HELP_DROPS, "reason", m.drops,
-			    MIN(m.n_drops, (size_t)WEB_METRICS_MAX_DROPS));
-		prom_counts(f, "ember_sample_events_total", HELP_EVENTS, "event", m.events,
-			    MIN(m.n_events, (size_t)WEB_METRICS_MAX_DROPS));
-		metric(f, "ember_flushes_total", "counter", "Flushes to the database.", m.flushes);
-		metric(f, "ember_flush_errors_total", "counter", "Flushes that failed to write.",
-		       m.flush_errors);
-		metric(f, "ember_database_write_failing", "gauge",
-		       "Flushes failed in a row since the last one that wrote (0: writing works).",
-		       m.write_failing);
-		metric(f, "ember_database_write_resumes_total", "counter",
-		       "Times writing worked again after failed flushes (a disk that was full).",
-		       m.write_resumes);
-		metric(f, "ember_flush_duration_seconds", "gauge", "Duration of the latest flush.",
-		       m.last_flush_seconds);
-		metric(f, "ember_flush_duration_seconds_total", "counter",
-		       "Time spent in all flushes.", m.flush_seconds_sum);
-		metric(f, "ember_flush_cpu_seconds", "gauge", "CPU time of the latest flush.",
-		       m.last_flush_cpu_seconds);
-		metric(f, "ember_flush_cpu_seconds_total", "counter", "CPU time of all flushes.",
-		       m.flush_cpu_seconds_sum);
-		metric(f, "ember_flush_interval_seconds", "gauge",
-		       "The flush interval (--flush).", m.flush_interval_seconds);
-		metric(f, "ember_flush_lateness_seconds", "gauge",
-		       "How late the latest flush started.", m.last_flush_late_seconds);
-		metric(f, "ember_flushes_late_total", "counter",
-		       "Flushes that started a second or more after they were due.",
-		       m.flushes_late);
-		metric(f, "ember_early_flushes_total", "counter",
-		       "Flushes made early to bound the stacks buffered between flushes.",
-		       m.early_flushes);
-		metric(f, "ember_frames_total", "counter", "Frames symbolized, weighted by samples.",
-		       m.frames);
-		metric(f, "ember_frames_symbolized_total", "counter",
-		       "Frames given a function name.", m.frames_symbolized);
-		metric(f, "ember_symbolization_ratio", "gauge", "Share of frames given a function name.",
-		       m.frames ? (double)m.frames_symbolized / m.frames : 0);
-		metric(f, "ember_user_stacks_total", "counter", "Samples with a user stack.",
-		       m.user_stacks);
-		metric(f, "ember_user_stacks_complete_total", "counter",
-		       "Samples whose user stack reaches its root frame.", m.user_stacks_complete);
-		metric(f, "ember_unwind_complete_ratio", "gauge",
-		       "Share of user stacks that reach their root frame.",
-		       m.user_stacks ? (double)m.user_stacks_complete / m.user_stacks : 0);
-		metric(f, "ember_unwind_reads_unserved_total", "counter",
-		       "Words the DWARF unwinder asked for that were neither in the stack "
-		       "copy nor in a mapped file.", m.unwind_unserved);
-		metric(f, "ember_processes", "gauge", "Distinct processes sampled.", m.processes);
-		metric(f, "ember_python_processes_total", "counter",
-		       "Processes found running a CPython whose frames Ember walks.",
-		       m.python_processes);
-		metric(f, "ember_python_unsupported_processes_total", "counter",
-		       "Processes running a CPython of a version Ember does not know "
-		       "(native stacks only).", m.python_unsupported);
-		metric(f, "ember_python_samples_total", "counter",
-		       "Samples of the Python processes Ember walks.", m.python_samples);
-		metric(f, "ember_python_samples_with_frames_total", "counter",
-		       "... of them with Python frames.", m.python_samples_with_frames);
-		metric(f, "ember_python_frames_total", "counter",
-		       "Python frames written, weighted by samples.", m.python_frames);
-		metric(f, "ember_python_frames_named_total", "counter",
-		       "... of them named (the others: code objects gone before they were read).",
-		       m.python_frames_named);
-		metric(f, "ember_symbolizer_memory_bytes", "gauge",
-		       "Memory held by the symbolizer's caches.", m.symbolizer_memory_bytes);
-		metric(f, "ember_memory_budget_bytes", "gauge",
-		       "The agent's memory budget (0: none).", m.memory_budget_bytes);
-		if (m.shipping) {
-			metric(f, "ember_ship_backlog_flushes", "gauge",
-			       "Flushes queued for ClickHouse, not yet acknowledged.",
-			       m.ship_backlog_flushes);
-			metric(f, "ember_ship_backlog_samples", "gauge",
-			       "Samples of the flushes queued for ClickHouse.", m.ship_backlog_samples);
-			metric(f, "ember_ship_backlog_bytes", "gauge",
-			       "Bytes the queued flushes take in the file.", m.ship_backlog_bytes);
-			metric(f, "ember_ship_backlog_age_seconds", "gauge",
-			       "Age of the oldest queued flush (0: none queued).",
-			       m.ship_backlog_age_seconds);
-			metric(f, "ember_shipped_flushes_total", "counter",
-			       "Flushes ClickHouse acknowledged.", m.shipped_flushes);
-			metric(f, "ember_shipped_samples_total", "counter",
-			       "Samples ClickHouse acknowledged.", m.shipped_samples);
-			metric(f, "ember_shipped_bytes_total", "counter",
-			       "Bytes sent to ClickHouse (gzip).", m.shipped_bytes);
-			metric(f, "ember_ship_found_total", "counter",
-			       "Queued flushes found in ClickHouse already (an earlier attempt's "
-			       "answer was lost): removed, not sent again.", m.ship_found);
-			metric(f, "ember_ship_refused_flushes_total", "counter",
-			       "Flushes kept in the file but never shipped: the queue was full.",
-			       m.ship_refused_flushes);
-			metric(f, "ember_ship_refused_samples_total", "counter",
-			       "Samples of those flushes.", m.ship_refused_samples);
-			metric(f, "ember_ship_errors_total", "counter",
-			       "Shipping attempts that failed.", m.ship_errors);
-			metric(f, "ember_ship_failing", "gauge",
-			       "Shipping attempts failed in a row (0: shipping works).",
-			       m.ship_failing);
-		}
-		fputs("# HELP ember_cache_memory_bytes Memory held per cache.\n"
-		      "# TYPE ember_cache_memory_bytes gauge\n", f);
-		for (size_t i = 0; i < m.n_caches && i < WEB_METRICS_MAX_CACHES; i++) {
-			fputs("ember_cache_memory_bytes{cache=\"", f);
-			prom_label(f, m.caches[i].name);
-			fprintf(f, "\"} %llu\n", (unsigned long long)m.caches[i].bytes);
-		}
-		fputs("# HELP ember_cache_evictions_total Entries dropped per cache to stay "
-		      "within the budget.\n# TYPE ember_cache_evictions_total counter\n", f);
-		for (size_t i = 0; i < m.n_caches && i < WEB_METRICS_MAX_CACHES; i++) {
-			fputs("ember_cache_evictions_total{cache=\"", f);
-			prom_label(f, m.caches[i].name);
-			fprintf(f, "\"} %llu\n", (unsigned long long)m.caches[i].evictions);
-		}
-		metric(f, "ember_memory_trims_total", "counter",
-		       "Times the budget was passed between flushes and caches were shed.",
-		       m.memory_trims);
-		metric(f, "ember_cache_resets_total", "counter",
-		       "Symbolizer caches dropped to stay within the budget.", m.cache_resets);
-		prom_counts(f, "ember_files_refused_total",
-			    "Files of profiled processes not read (other users' files), per reason.",
-			    "reason", m.refused, MIN(m.n_refused, (size_t)WEB_METRICS_MAX_REFUSALS));
-		prom_counts(f, "ember_debug_issues_total",
-			    "Debug files, units and sections not read or not understood, per reason.",
-			    "reason", m.debug_issues,
-			    MIN(m.n_debug_issues, (size_t)WEB_METRICS_MAX_DEBUG_ISSUES));
+		web_metrics__write_agent(f, &m);
 	} else {
 		struct store_summary *sum = NULL;
 		struct store_coverage *cov = NULL;
 		struct store_db *db = NULL;
 		size_t n_cov = 0;
-		uint64_t seen = 0, fn = 0;
 		int err = thread_db(srv, &db);
 
 		if (!err)
@@ -761,36 +606,13 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 			fail_store(srv, db, err, r);
 			return;
 		}
-		metric(f, "ember_samples_total", "counter", "Samples stored in the database.",
-		       sum->samples);
-		prom_counts(f, "ember_dropped_samples_total", HELP_DROPS, "reason", sum->drops,
-			    sum->n_drops);
-		prom_counts(f, "ember_sample_events_total", HELP_EVENTS, "event", sum->events,
-			    sum->n_events);
-		for (size_t i = 0; i < n_cov; i++) {
-			seen += cov[i].seen;
-			fn += cov[i].with_function;
-		}
-		metric(f, "ember_frames_total", "counter", "Frames stored, weighted by samples.", seen);
-		metric(f, "ember_frames_symbolized_total", "counter",
-		       "Frames given a function name.", fn);
-		metric(f, "ember_symbolization_ratio", "gauge", "Share of frames given a function name.",
-		       seen ? (double)fn / seen : 0);
-		metric(f, "ember_processes", "gauge", "Distinct processes in the database.",
-		       sum->processes);
+		web_metrics__write_file(f, sum, cov, n_cov);
 		store_summary__free(sum);
 		store_coverage__free(cov, n_cov);
 	}
-	metric(f, "ember_database_size_bytes", "gauge", "Database file size, with its WAL.",
-	       (double)(file_size(srv->db_path, "") + file_size(srv->db_path, "-wal")));
-	metric(f, "ember_database_wal_bytes", "gauge", "Size of the database's WAL file.",
-	       (double)file_size(srv->db_path, "-wal"));
-	metric(f, "ember_resident_memory_bytes", "gauge", "Resident memory of this process.",
-	       (double)common_rss_bytes());
-	metric(f, "ember_http_requests_total", "counter", "HTTP requests answered.",
-	       (double)__atomic_load_n(&srv->requests, __ATOMIC_RELAXED));
-	metric(f, "ember_http_errors_total", "counter", "HTTP requests answered with an error.",
-	       (double)__atomic_load_n(&srv->errors, __ATOMIC_RELAXED));
+	web_metrics__write_process(f, srv->db_path,
+				   __atomic_load_n(&srv->requests, __ATOMIC_RELAXED),
+				   __atomic_load_n(&srv->errors, __ATOMIC_RELAXED));
 	http_metrics(srv, f);
 	body_close(f, r, ferror(f) ? -EIO : 0);
 }
@@ -1001,6 +823,9 @@ static bool enqueue(struct web_server *srv, struct MHD_Connection *c, struct job
 		return false;
 	}
 	/* suspended before any query thread can resume it */
+	assert(!job->next && !job->done);
+	assert((srv->qhead == NULL) == (srv->qtail == NULL) &&
+	       (srv->qhead == NULL) == (srv->queued == 0));
 	job->conn = c;
 	MHD_suspend_connection(c);
 	if (srv->qtail)
@@ -1047,10 +872,13 @@ static void *query_main(void *arg)
 			pthread_mutex_unlock(&srv->qlock);
 			break;
 		}
+		assert(srv->queued > 0 && srv->queued <= QUEUE_MAX && !job->done);
 		srv->qhead = job->next;
 		if (!srv->qhead)
 			srv->qtail = NULL;
+		job->next = NULL;
 		srv->queued--;
+		assert((srv->qhead == NULL) == (srv->queued == 0));
 		stopping = srv->stopping;
 		pthread_mutex_unlock(&srv->qlock);
 

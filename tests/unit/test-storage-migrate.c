@@ -83,21 +83,28 @@ static void check_old_coverage(struct store_db *db)
 	store_coverage__free(c, n);
 }
 
-static int64_t pragma(const char *path, const char *name)
+/* The integer the query q answers on the file at path. */
+static int64_t query_int(const char *path, const char *q)
 {
 	sqlite3_stmt *st;
 	sqlite3 *sql;
-	char q[64];
 	int64_t v;
 
 	CHECK(sqlite3_open_v2(path, &sql, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
-	snprintf(q, sizeof(q), "PRAGMA %s", name);
 	CHECK(sqlite3_prepare_v2(sql, q, -1, &st, NULL) == SQLITE_OK);
 	CHECK(sqlite3_step(st) == SQLITE_ROW);
 	v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(sql);
 	return v;
+}
+
+static int64_t pragma(const char *path, const char *name)
+{
+	char q[64];
+
+	snprintf(q, sizeof(q), "PRAGMA %s", name);
+	return query_int(path, q);
 }
 
 static void check_v1_data(struct store_db *db)
@@ -123,14 +130,25 @@ static void check_v1_data(struct store_db *db)
 	CHECK(strcmp(store_tree__node(t, tree_find(t, "app;main"))->module,
 		     "/usr/bin/app") == 0);
 	store_tree__free(t);
-	/* Old label sets answer new filters. */
-	CHECK_RC(store_filter__parse("env=prod", &f, NULL), 0);
-	store_query_init(&q);
-	q.filter = f;
-	CHECK_RC(store_db__query_tree(db, &q, &t), 0);
-	CHECK_U64(store_tree__node(t, 0)->total, 7);
-	store_tree__free(t);
-	store_filter__free(f);
+	/* Old label sets answer new filters, on every column (schema 9
+	 * packed them). */
+	{
+		static const struct { const char *filter; uint64_t total; } filters[] = {
+			{ "env=prod", 7 }, { "pid=43", 7 }, { "tid=44", 7 },
+			{ "host=h1,thread=app", 14 }, { "process!=app", 0 },
+			{ "pid=42,tid=42,cgroup=0", 7 },
+		};
+
+		for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++) {
+			CHECK_RC(store_filter__parse(filters[i].filter, &f, NULL), 0);
+			store_query_init(&q);
+			q.filter = f;
+			CHECK_RC(store_db__query_tree(db, &q, &t), 0);
+			CHECK_U64(store_tree__node(t, 0)->total, filters[i].total);
+			store_tree__free(t);
+			store_filter__free(f);
+		}
+	}
 	CHECK_RC(store_db__get_meta(db, "command", &v), 0);
 	CHECK(strcmp(v, "app") == 0);
 	free(v);
@@ -165,7 +183,10 @@ static void check_large(const char *dir, const char *script)
 			   "SELECT 100 + i, 100 + i, i, 0, 16 * i, 0")
 		CHAIN_ROWS("stack_nodes (id, parent, frame) SELECT 100 + i, "
 			   "CASE i WHEN 1 THEN 0 ELSE 99 + i END, 100 + i")
-		"INSERT INTO samples VALUES (1020, 10, 1, 100 + 3000, 9);"
+		CHAIN_ROWS("label_sets (id, host, process, pid, thread, tid, "
+			   "cgroup_id, extra) SELECT 100 + i, 1, 2, 1000 + i, 2, "
+			   "1000 + i, i * 1000003, 0")
+		"INSERT INTO samples VALUES (1020, 10, 100 + 3000, 100 + 3000, 9);"
 		"INSERT INTO flushes VALUES (1020, 10, 1);");
 	CHECK_RC(store_db__open(path, STORE_OPEN_WRITE, &db), 0);
 	CHECK_RC(store_db__query_tree(db, NULL, &t), 0);
@@ -186,7 +207,23 @@ static void check_large(const char *dir, const char *script)
 	}
 	CHECK(strcmp(store_tree__node(t, at)->name, "app") == 0);
 	store_tree__free(t);
+	/* The last of CHAIN label sets (three packed chunks) by its pid
+	 * and its cgroup. */
+	{
+		struct store_filter *f;
+		struct store_query q;
+
+		CHECK_RC(store_filter__parse("pid=4000,cgroup=3000009000", &f, NULL), 0);
+		store_query_init(&q);
+		q.filter = f;
+		CHECK_RC(store_db__query_tree(db, &q, &t), 0);
+		CHECK_U64(store_tree__node(t, 0)->total, 9);
+		store_tree__free(t);
+		store_filter__free(f);
+	}
 	store_db__close(db);
+	CHECK_U64(query_int(path, "SELECT sum(n) FROM label_chunks"), 2 + CHAIN);
+	CHECK_U64(query_int(path, "SELECT count(*) FROM label_chunks"), 3);
 	free(path);
 }
 
@@ -226,6 +263,10 @@ int main(int argc, char **argv)
 	CHECK_RC(store_db__commit(db), 0);
 	store_db__close(db);
 	CHECK_U64(pragma(path, "user_version"), STORE_SCHEMA_VERSION);
+	/* The label sets are packed, and the new flush's is the old one's. */
+	CHECK_U64(query_int(path, "SELECT count(*) FROM sqlite_schema "
+			    "WHERE name GLOB 'label_sets*'"), 0);
+	CHECK_U64(query_int(path, "SELECT sum(n) FROM label_chunks"), 2);
 	CHECK_U64(pragma(path, "auto_vacuum"), 2);
 
 	CHECK_RC(store_db__open(path, STORE_OPEN_READ, &db), 0);

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * metrics.h — private to web/: /metrics' text (metrics.c), written into a
+ * body that server.c opened. Each function writes whole metric families
+ * (HELP, TYPE and the lines); errors show in the stream (ferror), which
+ * server.c checks when it closes the body.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "web.h"
+
+/* One unlabelled metric with its HELP and TYPE ("counter", "gauge"). */
+void web_metric(FILE *f, const char *name, const char *type, const char *help, double v);
+
+/* What the agent published: samples, drops and events, flushes, frames,
+ * unwinding, Python, the memory budget and each cache, shipping (when
+ * m->shipping), refused files and debug issues. */
+void web_metrics__write_agent(FILE *f, const struct web_metrics *m);
+
+/* What a database file holds (no agent publishing): samples, drops and
+ * events, frames symbolized (from cov, n_cov rows; none for the fleet
+ * store), processes. */
+void web_metrics__write_file(FILE *f, const struct store_summary *sum,
+			     const struct store_coverage *cov, size_t n_cov);
+
+/* The process's own: the database's size and its WAL's (db_path), the
+ * resident memory, HTTP requests answered and those with an error. */
+void web_metrics__write_process(FILE *f, const char *db_path, uint64_t requests,
+				uint64_t errors);
