@@ -397,7 +397,7 @@ static int load_side(const char *what, const char *path, const char *from, const
 	err = query_open_profile(what, path, NULL, &db, &tmp, NULL, NULL);
 	if (err)
 		return err;
-	err = query_from_flags(path, db, from, to, filter, prefix, &q, &flt);
+	err = query_from_flags(from, to, filter, prefix, &q, &flt);
 	if (!err) {
 		err = store_db__query_tree(db, &q, &s->tree);
 		if (err)
@@ -406,7 +406,7 @@ static int load_side(const char *what, const char *path, const char *from, const
 	}
 	if (!err) {
 		s->samples = store_tree__size(s->tree) ? store_tree__node(s->tree, 0)->total : 0;
-		if (s->samples == 0) {
+		if (s->samples == 0 && (err = query_check_range(path, db, &q)) == 0) {
 			cli_error("the %s profile %s holds no samples%s: record it again, longer",
 				  what, path,
 				  from || to || filter ? " in the given range and filter" : "");

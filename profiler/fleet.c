@@ -39,6 +39,18 @@ int cli_remote_config(const char *url, const char *password_file, const char *ca
 	int err;
 
 	*ret_password = NULL;
+	if (!timeout_s && getenv("EMBER_CLICKHOUSE_TIMEOUT")) {
+		/* seconds a request may take (a day of a large fleet) */
+		char *end;
+		unsigned long v = strtoul(getenv("EMBER_CLICKHOUSE_TIMEOUT"), &end, 10);
+
+		if (*end || v < 1 || v > 3600) {
+			cli_error("EMBER_CLICKHOUSE_TIMEOUT=%s: give the seconds a request to ClickHouse "
+				  "may take, 1 to 3600", getenv("EMBER_CLICKHOUSE_TIMEOUT"));
+			return -EINVAL;
+		}
+		c.timeout_ms = (unsigned)v * 1000;
+	}
 	if (c.user && !*c.user)
 		c.user = NULL;
 	if (c.password && !*c.password)

@@ -29,13 +29,11 @@ static void format_time(int64_t t, char *buf, size_t size)
 		snprintf(buf, size, "%lld", (long long)t);
 }
 
-int query_from_flags(const char *path, struct store_db *db, const char *from,
-		     const char *to, const char *filter, const char *prefix,
-		     struct store_query *q, struct store_filter **ret_filter)
+int query_from_flags(const char *from, const char *to, const char *filter,
+		     const char *prefix, struct store_query *q, struct store_filter **ret_filter)
 {
 	int64_t now = (int64_t)time(NULL);
-	struct store_summary *span = NULL;
-	char *msg = NULL, b1[64], b2[64], b3[64], b4[64];
+	char *msg = NULL, b1[64], b2[64];
 	int err;
 
 	store_query_init(q);
@@ -61,36 +59,36 @@ int query_from_flags(const char *path, struct store_db *db, const char *from,
 		}
 		q->filter = *ret_filter;
 	}
-	if (!from && !to)
-		return 0;
-	/* A range that misses the recording entirely is a mistake worth
-	 * naming (a wrong day, a time zone), not an empty profile. */
-	err = store_db__summary(db, NULL, &span);
-	if (err) {
-		cli_error("cannot read %s: %s (%s)", path, store_strerror(err), store_db__errmsg(db));
-		return err;
-	}
-	if (span->first_s || span->last_s) {
-		/* The last bucket lasts up to a flush interval; be generous. */
-		int64_t last_end = span->last_s + 3600;
-
-		if (q->to_s <= span->first_s || q->from_s > last_end) {
-			format_time(q->from_s == INT64_MIN ? span->first_s : q->from_s, b1, sizeof(b1));
-			format_time(q->to_s == INT64_MAX ? span->last_s : q->to_s, b2, sizeof(b2));
-			format_time(span->first_s, b3, sizeof(b3));
-			format_time(span->last_s, b4, sizeof(b4));
-			cli_error("the range %s .. %s is outside the recording in %s, "
-				  "which spans %s .. %s", b1, b2, path, b3, b4);
-			store_summary__free(span);
-			return -ERANGE;
-		}
-	}
-	store_summary__free(span);
 	return 0;
 bad_time:
 	cli_error("%s", msg ? msg : "cannot read the time");
 	free(msg);
 	return -EINVAL;
+}
+
+int query_check_range(const char *path, struct store_db *db, const struct store_query *q)
+{
+	char b1[64], b2[64], b3[64], b4[64];
+	int64_t first = 0, end = 0;
+	int err;
+
+	if (q->from_s == INT64_MIN && q->to_s == INT64_MAX)
+		return 0;
+	err = store_db__span(db, NULL, &first, &end, NULL);
+	if (err) {
+		cli_error("cannot read %s: %s (%s)", path, store_strerror(err), store_db__errmsg(db));
+		return err;
+	}
+	if (end > first && (q->to_s <= first || q->from_s >= end)) {
+		format_time(q->from_s == INT64_MIN ? first : q->from_s, b1, sizeof(b1));
+		format_time(q->to_s == INT64_MAX ? end : q->to_s, b2, sizeof(b2));
+		format_time(first, b3, sizeof(b3));
+		format_time(end, b4, sizeof(b4));
+		cli_error("the range %s .. %s is outside the recording in %s, "
+			  "which spans %s .. %s", b1, b2, path, b3, b4);
+		return -ERANGE;
+	}
+	return 0;
 }
 
 

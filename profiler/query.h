@@ -18,13 +18,21 @@
  * store_time_parse accepts), filter (store_filter__parse syntax). prefix
  * names the flags in messages ("" for --from, "base-" for --base-from).
  * *ret_filter receives the parsed filter (the caller frees it; q borrows
- * it). db and path are used to name a range that misses the recording.
- * Prints the error and returns -EINVAL (does not parse, range inverted),
- * -ERANGE (outside the recording) or another -errno.
+ * it). Reads no store. Prints the error and returns -EINVAL (does not
+ * parse, range inverted) or -ENOMEM.
  */
-int query_from_flags(const char *path, struct store_db *db, const char *from,
-		     const char *to, const char *filter, const char *prefix,
-		     struct store_query *q, struct store_filter **ret_filter);
+int query_from_flags(const char *from, const char *to, const char *filter,
+		     const char *prefix, struct store_query *q, struct store_filter **ret_filter);
+
+/*
+ * After a query of q found no samples in db (path names it): a range that
+ * misses the recording entirely is a mistake worth naming (a wrong day, a
+ * time zone), not an empty profile. Asked only then, since the whole
+ * span of a fleet store reads every host's samples. Prints it and returns
+ * -ERANGE, or 0 (the range overlaps the recording, or q has none), or
+ * another -errno with its message printed.
+ */
+int query_check_range(const char *path, struct store_db *db, const struct store_query *q);
 
 /*
  * Open a database to read it, without ever writing to it. A file of an

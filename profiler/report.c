@@ -46,7 +46,8 @@ static void report_usage(FILE *out)
 		"agent (only read, never modified), or a pprof profile (gzipped or not);\n"
 		"or the fleet store, clickhouse://[USER@]HOST:PORT/DATABASE (https://...\n"
 		"for TLS; password from EMBER_CLICKHOUSE_PASSWORD), every host's samples\n"
-		"(--filter 'host=\"NAME\"' for one).\n"
+		"(--filter 'host=\"NAME\"' for one); a request may take 10 s, or\n"
+		"EMBER_CLICKHOUSE_TIMEOUT seconds.\n"
 		"\n"
 		"Options:\n"
 		"  -f, --format FORMAT   folded: one line per stack, root first, with its\n"
@@ -321,14 +322,12 @@ static int print_coverage(struct store_db *db, FILE *out)
 }
 
 /* Samples the recording lost are not in the report: say so. Cheap: the
- * drops table, not the samples. */
+ * drops table (all of it: one step from 1970 on), not the samples. */
 static void note_drops(struct store_db *db, const char *path)
 {
-	int64_t first = 0, end = 0;
 	uint64_t lost = 0;
 
-	if (store_db__span(db, NULL, &first, &end, NULL) < 0 || end <= first ||
-	    store_db__drops_timeline(db, first, end - first, 1, &lost) < 0 || !lost)
+	if (store_db__drops_timeline(db, 0, INT64_MAX, 1, &lost) < 0 || !lost)
 		return;
 	cli_warn("%llu samples were lost while %s was recorded and are not in this "
 		 "report (per reason: ember serve --db %s, /api/v1/meta or /metrics)",
@@ -377,10 +376,9 @@ int cmd_report(int argc, char **argv)
 			 a.path, !strcmp(status, "recording") ? "still being written or was interrupted" : status);
 	free(status);
 
-	err = query_from_flags(a.path, db, a.from, a.to, a.filter, "", &q, &filter);
+	err = query_from_flags(a.from, a.to, a.filter, "", &q, &filter);
 	if (err) {
-		/* Text that does not parse is a usage error; a range
-		 * that misses the recording is about this file. */
+		/* text that does not parse is a usage error */
 		ret = err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
 	}
@@ -390,6 +388,10 @@ int cmd_report(int argc, char **argv)
 			  store_db__errmsg(db));
 		goto out;
 	}
+	/* (a range that misses the recording is about this file) */
+	if ((store_tree__size(tree) <= 1 || store_tree__node(tree, 0)->total == 0) &&
+	    query_check_range(a.path, db, &q))
+		goto out;
 	if (store_tree__size(tree) <= 1 || store_tree__node(tree, 0)->total == 0)
 		cli_warn("%s holds no samples%s", a.path,
 			 a.filter || a.from || a.to ? " in the given range and filter" : "");

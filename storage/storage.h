@@ -279,6 +279,11 @@ int store_filter__parse_limited(const char *expr,
  */
 const char *store_filter__required(const struct store_filter *f, const char *label);
 
+/* The number of terms in f (0: f matches everything). With
+ * store_filter__required: a filter that is only host="web-1" needs no
+ * label set matched one by one. */
+size_t store_filter__terms(const struct store_filter *f);
+
 /* The number of regexes in f, and in *ret_bytes (if not NULL) the bytes
  * they hold compiled. A filter matches in time proportional to those
  * bytes times the length of the labels. */

@@ -8,6 +8,9 @@
  * the range); only those sums and the definitions of the stacks, frames
  * and functions they name come back, and the tree, the label names and
  * values are then made in C exactly as the SQLite backend makes them.
+ * A tree reads the samples once; the definitions are kept on the handle
+ * (bounded), since their ids are content hashes, and only those it has
+ * not seen are asked for.
  *
  * Filters: a filter's text never reaches SQL as SQL. The label sets of
  * the range are read (one GROUP BY, with a 64-bit hash of each), matched
@@ -36,10 +39,63 @@
 #include "common.h"
 #include "store_backend.h"
 #include "store_ch.h"
+#include "store_formats.h"
 #include "store_tree.h"
 
 /* Ids in one explicit IN list at most; more: the query is refused. */
 #define CH_MAX_SETS 200000
+
+/*
+ * The definitions met so far, kept on the handle: stacks, frames and
+ * functions have content hashes for ids (store_ch_ship.c), so a
+ * definition never changes, and a tree query asks ClickHouse only for
+ * the ids it has not seen yet. Bounded: past CH_CACHE_BYTES (counted as
+ * its entries and texts take) it is dropped before the next tree query
+ * (trees keep their texts: they hold a reference to the arena).
+ *
+ * A frame is kept as its identity (name, module, file, line, kind:
+ * what the tree merges frames by, as the SQLite backend), its offset
+ * and build-id (pprof's sites); a stack as the identities of its frames,
+ * root first; a tree's children are then found by (parent, identity),
+ * an 8-byte key.
+ */
+#define CH_CACHE_BYTES (256u << 20)
+/* Ids named in one request (its answer stays well inside the client's
+ * 16 MiB: a stack's row takes about 200 bytes). */
+#define CH_IDS_PER_REQUEST 32768
+
+struct ch_function {
+	const char *name, *module, *file;
+};
+
+struct ch_frame {
+	uint32_t ident;
+	const char *build_id; /* NULL: none */
+	uint64_t offset;
+};
+
+struct ch_stack {
+	size_t first; /* in idents_of */
+	uint32_t n;
+};
+
+struct ch_cache {
+	struct store_map texts;     /* interned texts -> 0 */
+	struct store_map functions; /* id -> index in function */
+	struct store_map frames;    /* id -> index in frame */
+	struct store_map stacks;    /* id -> index in stack */
+	struct store_map idents;    /* frame identity -> index in ident */
+	struct ch_function *function;
+	struct ch_frame *frame;
+	struct ch_stack *stack;
+	struct store_tree_node *ident; /* name, module, file, line, kind */
+	uint32_t *idents_of;        /* the stacks' frames, as identities */
+	size_t n_function, cap_function, n_frame, cap_frame, n_stack, cap_stack;
+	size_t n_ident, cap_ident, n_idents_of, cap_idents_of;
+	size_t bytes;               /* what it holds, roughly */
+};
+
+static void cache_free(struct ch_cache *c);
 
 struct store_chdb {
 	struct store_db base; /* first: a store_db is a store_chdb */
@@ -47,6 +103,7 @@ struct store_chdb {
 	uint64_t deadline_ns;
 	unsigned timeout_ms;  /* the client's own */
 	bool opened;          /* the database exists: queries run in it */
+	struct ch_cache cache;
 };
 
 static const struct store_backend ch_backend;
@@ -329,7 +386,10 @@ static int make_cond(struct store_chdb *db, const struct store_query *q, struct 
 	memset(ret, 0, sizeof(*ret));
 	if (q && q->from_s > q->to_s)
 		return fail(db, -EINVAL, "time range ends before it starts");
-	if (q && q->filter) {
+	/* A filter of one term host="NAME" (the UI's host selector) is
+	 * that host's rows: no label set to match one by one. */
+	if (q && q->filter && !(store_filter__terms(q->filter) == 1 &&
+				store_filter__required(q->filter, "host"))) {
 		err = read_sets(db, q, &text, &sets, &n);
 		if (err)
 			return err;
@@ -417,6 +477,7 @@ static void ch_close(struct store_db *handle)
 	if (!db)
 		return;
 	store_ch__free(db->ch);
+	cache_free(&db->cache);
 	free(db);
 }
 
@@ -572,210 +633,401 @@ static int ch_summary(struct store_db *handle, const struct store_query *q,
 
 /* ---- the tree ---- */
 
-/* Definitions by id, from the answers' texts (kept until the tree is
- * made). */
-struct defs {
-	struct store_map stacks, frames, functions; /* id -> index */
-	struct { const char *ids; } *stack;          /* "[1,2,3]" */
-	struct { uint64_t function; uint32_t line, kind; } *frame;
-	struct { const char *name, *module, *file; } *function;
-	size_t n_stack, n_frame, n_function;
-	char *texts[3];
-};
-
-static void defs_free(struct defs *d)
+static void cache_free(struct ch_cache *c)
 {
-	store_map__free(&d->stacks);
-	store_map__free(&d->frames);
-	store_map__free(&d->functions);
-	free(d->stack);
-	free(d->frame);
-	free(d->function);
-	for (int i = 0; i < 3; i++)
-		free(d->texts[i]);
+	store_map__free(&c->texts);
+	store_map__free(&c->functions);
+	store_map__free(&c->frames);
+	store_map__free(&c->stacks);
+	store_map__free(&c->idents);
+	free(c->function);
+	free(c->frame);
+	free(c->stack);
+	free(c->ident);
+	free(c->idents_of);
+	memset(c, 0, sizeof(*c));
 }
 
-/* Read one table's definitions of what the samples of cond name. */
-static int read_defs(struct store_chdb *db, const struct cond *c, int which, struct defs *d)
+/* text interned in the cache (NULL and "" stay NULL when empty_null). */
+static int cache_text(struct ch_cache *c, const char *text, bool empty_null, const char **ret)
 {
-	static const char *const select[] = {
-		"SELECT stack, any(frames) FROM stacks WHERE stack GLOBAL IN (%s) GROUP BY stack",
-		"SELECT frame, any(function), any(line), any(kind) FROM frames WHERE frame "
-		"GLOBAL IN (SELECT arrayJoin(frames) FROM stacks WHERE stack GLOBAL IN (%s)) "
-		"GROUP BY frame",
-		"SELECT function, any(name), any(module), any(file) FROM functions WHERE function "
-		"GLOBAL IN (SELECT function FROM frames WHERE frame GLOBAL IN (SELECT "
-		"arrayJoin(frames) FROM stacks WHERE stack GLOBAL IN (%s))) GROUP BY function",
-	};
-	static const char *const what[] = {
-		"reading the stacks", "reading the frames", "reading the functions",
-	};
-	static const size_t width[] = { 2, 4, 4 };
-	struct store_map *map = which == 0 ? &d->stacks : which == 1 ? &d->frames : &d->functions;
-	char *sub = NULL, *sql = NULL, *p, *f[4];
-	size_t n = 0, cap = 0;
-	void **arr = which == 0 ? (void **)&d->stack : which == 1 ? (void **)&d->frame
-				: (void **)&d->function;
-	size_t size = which == 0 ? sizeof(*d->stack) : which == 1 ? sizeof(*d->frame)
-				 : sizeof(*d->function);
-	int err;
-
-	if (asprintf(&sub, "SELECT DISTINCT stack FROM samples WHERE %s", c->text) < 0)
-		return fail(db, -ENOMEM, "out of memory");
-	if (asprintf(&sql, select[which], sub) < 0) {
-		free(sub);
-		return fail(db, -ENOMEM, "out of memory");
-	}
-	free(sub);
-	err = ask(db, sql, what[which], &d->texts[which]);
-	free(sql);
-	if (err)
-		return err;
-	for (p = d->texts[which]; next_row(&p, f, 4) == width[which];) {
-		uint64_t id = num(f[0]);
-
-		if (common_grow(arr, &cap, n + 1, size, false))
-			return fail(db, -ENOMEM, "out of memory");
-		if (which == 0) {
-			d->stack[n].ids = f[1];
-		} else if (which == 1) {
-			d->frame[n].function = num(f[1]);
-			d->frame[n].line = (uint32_t)num(f[2]);
-			d->frame[n].kind = (uint32_t)num(f[3]);
-		} else {
-			d->function[n].name = f[1];
-			d->function[n].module = *f[2] ? f[2] : NULL;
-			d->function[n].file = *f[3] ? f[3] : NULL;
-		}
-		if (store_map__put(map, &id, sizeof(id), (int64_t)n, NULL) < 0)
-			return fail(db, -ENOMEM, "out of memory");
-		n++;
-	}
-	if (which == 0)
-		d->n_stack = n;
-	else if (which == 1)
-		d->n_frame = n;
-	else
-		d->n_function = n;
-	return 0;
-}
-
-struct tree_make {
-	struct store_tree *t;
-	struct store_map texts; /* text -> 0 */
-	struct store_map paths; /* (parent, frame identity) -> node */
-};
-
-static int intern(struct tree_make *m, const char *text, const char **ret)
-{
+	size_t len, n;
 	const void *key;
 	int r;
 
-	if (!text) {
+	if (!text || (empty_null && !*text)) {
 		*ret = NULL;
 		return 0;
 	}
-	r = store_map__put(&m->texts, text, strlen(text), 0, &key);
-	if (r == 0)
-		*ret = key;
-	return r;
+	len = strlen(text);
+	n = store_map__size(&c->texts);
+	r = store_map__put(&c->texts, text, len, 0, &key);
+	if (r < 0)
+		return r;
+	if (store_map__size(&c->texts) > n) /* (counted once: when new) */
+		c->bytes += len + 1 + 16;
+	*ret = key;
+	return 0;
 }
 
-/* The child of parent for node (texts interned), added when new. */
-static int child(struct tree_make *m, uint32_t parent, struct store_tree_node *node,
-		 uint32_t *ret)
+/* The identity of a frame (texts interned): its index in c->ident. */
+static int cache_ident(struct ch_cache *c, const struct store_tree_node *nd, uint32_t *ret)
 {
 	struct {
 		uint64_t name, module, file;
-		uint32_t parent, line, kind, pad;
-	} key = { 0 };
+		uint32_t line, kind;
+	} key = {
+		(uintptr_t)nd->name, (uintptr_t)nd->module, (uintptr_t)nd->file,
+		nd->line, (uint32_t)nd->kind,
+	};
 	int64_t found;
 	int r;
 
-	if ((r = intern(m, node->name, &node->name)) < 0 ||
-	    (r = intern(m, node->module, &node->module)) < 0 ||
-	    (r = intern(m, node->file, &node->file)) < 0)
-		return r;
-	key.name = (uintptr_t)node->name;
-	key.module = (uintptr_t)node->module;
-	key.file = (uintptr_t)node->file;
-	key.parent = parent;
-	key.line = node->line;
-	key.kind = (uint32_t)node->kind;
-	if (store_map__get(&m->paths, &key, sizeof(key), &found)) {
+	if (store_map__get(&c->idents, &key, sizeof(key), &found)) {
 		*ret = (uint32_t)found;
 		return 0;
 	}
-	node->parent = parent;
-	node->self = node->total = 0;
-	if ((r = store_tree__add(m->t, node, ret)) < 0)
+	if (c->n_ident >= UINT32_MAX || COMMON_GROW(c->ident, c->cap_ident, c->n_ident + 1))
+		return -ENOMEM;
+	r = store_map__put(&c->idents, &key, sizeof(key), (int64_t)c->n_ident, NULL);
+	if (r < 0)
 		return r;
-	return store_map__put(&m->paths, &key, sizeof(key), *ret, NULL);
-}
-
-/* Place count samples of process's stack (ids "[1,2,3]", root first). */
-static int place(struct store_chdb *db, struct tree_make *m, const struct defs *d,
-		 const char *process, const char *ids, uint64_t count)
-{
-	struct store_tree_node pn = { .name = process, .kind = STORE_FRAME_PROCESS };
-	uint32_t at;
-	int r;
-
-	if ((r = child(m, 0, &pn, &at)) < 0)
-		return r;
-	for (const char *p = ids + (*ids == '['); *p && *p != ']';) {
-		uint64_t id = strtoull(p, (char **)&p, 10);
-		int64_t fi, fn;
-		struct store_tree_node nd = { 0 };
-
-		if (*p == ',')
-			p++;
-		if (!store_map__get(&d->frames, &id, sizeof(id), &fi) ||
-		    !store_map__get(&d->functions, &d->frame[fi].function,
-				    sizeof(d->frame[fi].function), &fn))
-			return fail(db, -EIO, "the fleet store names a frame or function it "
-				    "does not define (shipped out of order?)");
-		nd.name = d->function[fn].name;
-		nd.module = d->function[fn].module;
-		nd.file = d->function[fn].file;
-		nd.line = d->frame[fi].line;
-		nd.kind = (enum store_frame_kind)d->frame[fi].kind;
-		if ((r = child(m, at, &nd, &at)) < 0)
-			return r;
-	}
-	m->t->nodes[at].self += count;
+	c->ident[c->n_ident] = *nd;
+	c->bytes += sizeof(key) + 16 + sizeof(*nd);
+	*ret = (uint32_t)c->n_ident++;
 	return 0;
 }
+
+/* Definitions a query asked for, kept until all three tables answered:
+ * a stack goes into the cache once its frames are there, a frame once
+ * its function is. */
+struct pending {
+	struct ch_cache *c;  /* functions go into it as they come */
+	uint64_t *stack_id;  /* n_stack */
+	size_t *stack_first; /* n_stack + 1: into frame_ids */
+	uint64_t *frame_ids; /* the stacks' frames, root first */
+	struct { uint64_t id, function, offset; uint32_t line, kind; const char *build_id; } *frame;
+	size_t n_stack, cap_stack, cap_first, n_frame_ids, cap_frame_ids, n_frame, cap_frame;
+	char **texts;        /* answers the build-ids point into */
+	size_t n_texts, cap_texts;
+};
+
+static void pending_free(struct pending *p)
+{
+	free(p->stack_id);
+	free(p->stack_first);
+	free(p->frame_ids);
+	free(p->frame);
+	for (size_t i = 0; i < p->n_texts; i++)
+		free(p->texts[i]);
+	free(p->texts);
+}
+
+/* Ask for the rows of table whose id is in ids[0..n) (distinct), in
+ * requests of CH_IDS_PER_REQUEST ids; each answer is handed to row(). */
+typedef int (*row_fn)(struct store_chdb *db, char **f, size_t n_fields, struct pending *p);
+
+static int ask_ids(struct store_chdb *db, const char *select, const char *id, const char *what,
+		   const uint64_t *ids, size_t n, size_t width, row_fn row, struct pending *p)
+{
+	int err = 0;
+
+	for (size_t at = 0; at < n && !err; at += CH_IDS_PER_REQUEST) {
+		size_t end = MIN(n, at + CH_IDS_PER_REQUEST);
+		char *text = NULL, *cur, *f[6];
+		size_t got;
+		struct sql s;
+
+		if (sql_open(&s))
+			return fail(db, -ENOMEM, "out of memory");
+		/* (an array literal, which ClickHouse parses as one literal:
+		 * 8192 ids as a list "IN (1,2,...)" took 150 ms to parse;
+		 * toUInt64, as an array of small ids is typed UInt16, which
+		 * 18.16's IN refuses against a UInt64 column) */
+		fprintf(s.f, "%s WHERE %s IN (SELECT toUInt64(arrayJoin([", select, id);
+		for (size_t i = at; i < end; i++)
+			fprintf(s.f, "%s%llu", i > at ? "," : "", (unsigned long long)ids[i]);
+		fprintf(s.f, "]))) GROUP BY %s", id);
+		if (sql_close(&s))
+			return fail(db, -ENOMEM, "out of memory");
+		err = ask(db, s.buf, what, &text);
+		free(s.buf);
+		for (cur = text; !err && (got = next_row(&cur, f, width)) > 0;)
+			if (got == width)
+				err = row(db, f, width, p);
+		if (!err && COMMON_GROW(p->texts, p->cap_texts, p->n_texts + 1))
+			err = fail(db, -ENOMEM, "out of memory");
+		if (err)
+			free(text);
+		else
+			p->texts[p->n_texts++] = text; /* (rows point into it) */
+	}
+	return err;
+}
+
+/* "[1,2,3]" into p->frame_ids. Returns the count, or -EINVAL. */
+static int parse_ids(struct pending *p, const char *text)
+{
+	size_t n = 0;
+
+	if (*text++ != '[')
+		return -EINVAL;
+	while (*text && *text != ']') {
+		char *end;
+		uint64_t v = strtoull(text, &end, 10);
+
+		if (end == text)
+			return -EINVAL;
+		if (COMMON_GROW(p->frame_ids, p->cap_frame_ids, p->n_frame_ids + 1))
+			return -ENOMEM;
+		p->frame_ids[p->n_frame_ids++] = v;
+		n++;
+		text = end + (*end == ',');
+	}
+	return n > UINT32_MAX / 2 ? -EINVAL : (int)n;
+}
+
+static int stack_row(struct store_chdb *db, char **f, size_t n_fields, struct pending *p)
+{
+	int n;
+
+	if (COMMON_GROW(p->stack_id, p->cap_stack, p->n_stack + 1) ||
+	    COMMON_GROW(p->stack_first, p->cap_first, p->n_stack + 2))
+		return fail(db, -ENOMEM, "out of memory");
+	p->stack_first[p->n_stack] = p->n_frame_ids;
+	n = parse_ids(p, f[1]);
+	if (n < 0)
+		return n == -ENOMEM ? fail(db, n, "out of memory") :
+			fail(db, -EIO, "ClickHouse gave a stack Ember cannot read");
+	p->stack_id[p->n_stack++] = num(f[0]);
+	p->stack_first[p->n_stack] = p->n_frame_ids;
+	return 0;
+}
+
+static int frame_row(struct store_chdb *db, char **f, size_t n_fields, struct pending *p)
+{
+	if (COMMON_GROW(p->frame, p->cap_frame, p->n_frame + 1))
+		return fail(db, -ENOMEM, "out of memory");
+	p->frame[p->n_frame].id = num(f[0]);
+	p->frame[p->n_frame].function = num(f[1]);
+	p->frame[p->n_frame].line = (uint32_t)num(f[2]);
+	p->frame[p->n_frame].kind = (uint32_t)num(f[3]);
+	p->frame[p->n_frame].build_id = *f[4] ? f[4] : NULL;
+	p->frame[p->n_frame].offset = num(f[5]);
+	p->n_frame++;
+	return 0;
+}
+
+static int function_row(struct store_chdb *db, char **f, size_t n_fields, struct pending *p)
+{
+	struct ch_cache *c = p->c;
+	struct ch_function fn;
+	uint64_t id = num(f[0]);
+	int r;
+
+	if ((r = cache_text(c, f[1], false, &fn.name)) < 0 ||
+	    (r = cache_text(c, f[2], true, &fn.module)) < 0 ||
+	    (r = cache_text(c, f[3], true, &fn.file)) < 0 ||
+	    (r = COMMON_GROW(c->function, c->cap_function, c->n_function + 1)) < 0 ||
+	    (r = store_map__put(&c->functions, &id, sizeof(id), (int64_t)c->n_function, NULL)) < 0)
+		return fail(db, -ENOMEM, "out of memory");
+	c->function[c->n_function++] = fn;
+	c->bytes += sizeof(fn) + sizeof(id) + 16;
+	return 0;
+}
+
+/* The ids of v[0..n) that are not keys of have, each once, into *ret. */
+static int missing(const struct store_map *have, const uint64_t *v, size_t n, uint64_t **ret,
+		   size_t *ret_n)
+{
+	struct store_map seen = { 0 };
+	uint64_t *out = NULL;
+	size_t k = 0, cap = 0;
+	int64_t x;
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		if (store_map__get(have, &v[i], sizeof(v[i]), &x) ||
+		    store_map__get(&seen, &v[i], sizeof(v[i]), &x))
+			continue;
+		err = store_map__put(&seen, &v[i], sizeof(v[i]), 0, NULL);
+		if (!err && COMMON_GROW(out, cap, k + 1))
+			err = -ENOMEM;
+		if (!err)
+			out[k++] = v[i];
+	}
+	store_map__free(&seen);
+	if (err) {
+		free(out);
+		return err;
+	}
+	*ret = out;
+	*ret_n = k;
+	return 0;
+}
+
+/*
+ * Bring the definitions of stacks[0..n) into the cache: at most three
+ * requests (the stacks not cached, the frames of those not cached, the
+ * functions of those not cached), each reading by the tables' ids (their
+ * ORDER BY key), none reading the samples again.
+ */
+static int cache_fill(struct store_chdb *db, const uint64_t *stacks, size_t n)
+{
+	struct ch_cache *c = &db->cache;
+	struct pending p = { .c = c };
+	uint64_t *ids = NULL, *fn_ids = NULL;
+	size_t n_ids = 0, n_fn = 0;
+	int err;
+
+	err = missing(&c->stacks, stacks, n, &ids, &n_ids);
+	if (!err && n_ids)
+		err = ask_ids(db, "SELECT stack, any(frames) FROM stacks", "stack",
+			      "reading the stacks", ids, n_ids, 2, stack_row, &p);
+	free(ids);
+	ids = NULL;
+	if (!err)
+		err = missing(&c->frames, p.frame_ids, p.n_frame_ids, &ids, &n_ids);
+	if (!err && n_ids)
+		err = ask_ids(db, "SELECT frame, any(function), any(line), any(kind), any(build_id), "
+			      "any(file_offset) FROM frames", "frame", "reading the frames", ids,
+			      n_ids, 6, frame_row, &p);
+	if (!err) {
+		free(ids);
+		ids = malloc((p.n_frame + 1) * sizeof(*ids));
+		if (!ids)
+			err = -ENOMEM;
+		for (size_t i = 0; !err && i < p.n_frame; i++)
+			ids[i] = p.frame[i].function;
+		if (!err)
+			err = missing(&c->functions, ids, p.n_frame, &fn_ids, &n_fn);
+	}
+	if (!err && n_fn)
+		err = ask_ids(db, "SELECT function, any(name), any(module), any(file) FROM functions",
+			      "function", "reading the functions", fn_ids, n_fn, 4, function_row, &p);
+	/* frames, now that their functions are there */
+	for (size_t i = 0; !err && i < p.n_frame; i++) {
+		struct store_tree_node nd = { 0 };
+		struct ch_frame fr = { .offset = p.frame[i].offset };
+		int64_t fi;
+
+		if (store_map__get(&c->frames, &p.frame[i].id, sizeof(p.frame[i].id), &fi))
+			continue; /* (twice in the answer: not merged yet) */
+		if (!store_map__get(&c->functions, &p.frame[i].function,
+				    sizeof(p.frame[i].function), &fi)) {
+			err = fail(db, -EIO, "the fleet store names a function it does not define "
+				   "(shipped out of order?)");
+			break;
+		}
+		nd.name = c->function[fi].name;
+		nd.module = c->function[fi].module;
+		nd.file = c->function[fi].file;
+		nd.line = p.frame[i].line;
+		nd.kind = (enum store_frame_kind)p.frame[i].kind;
+		if ((err = cache_ident(c, &nd, &fr.ident)) < 0 ||
+		    (err = cache_text(c, p.frame[i].build_id, true, &fr.build_id)) < 0 ||
+		    (err = COMMON_GROW(c->frame, c->cap_frame, c->n_frame + 1)) < 0 ||
+		    (err = store_map__put(&c->frames, &p.frame[i].id, sizeof(p.frame[i].id),
+					  (int64_t)c->n_frame, NULL)) < 0)
+			break;
+		c->frame[c->n_frame++] = fr;
+		c->bytes += sizeof(fr) + 24;
+	}
+	/* stacks, now that their frames are there */
+	for (size_t i = 0; !err && i < p.n_stack; i++) {
+		size_t first = p.stack_first[i], len = p.stack_first[i + 1] - first;
+		struct ch_stack st = { .first = c->n_idents_of, .n = (uint32_t)len };
+		int64_t si;
+
+		if (store_map__get(&c->stacks, &p.stack_id[i], sizeof(p.stack_id[i]), &si))
+			continue;
+		if (COMMON_GROW(c->idents_of, c->cap_idents_of, c->n_idents_of + len)) {
+			err = -ENOMEM;
+			break;
+		}
+		for (size_t k = 0; k < len; k++) {
+			int64_t fi;
+
+			if (!store_map__get(&c->frames, &p.frame_ids[first + k],
+					    sizeof(p.frame_ids[first + k]), &fi)) {
+				err = fail(db, -EIO, "the fleet store names a frame it does not "
+					   "define (shipped out of order?)");
+				break;
+			}
+			c->idents_of[st.first + k] = c->frame[fi].ident;
+		}
+		if (err || (err = COMMON_GROW(c->stack, c->cap_stack, c->n_stack + 1)) < 0 ||
+		    (err = store_map__put(&c->stacks, &p.stack_id[i], sizeof(p.stack_id[i]),
+					  (int64_t)c->n_stack, NULL)) < 0)
+			break;
+		c->n_idents_of += len;
+		c->stack[c->n_stack++] = st;
+		c->bytes += sizeof(st) + 4 * len + 24;
+	}
+	free(ids);
+	free(fn_ids);
+	pending_free(&p);
+	return err == -ENOMEM ? fail(db, err, "out of memory") : err;
+}
+
+/* The child of parent with frame identity ident, added when new. */
+static int child(struct store_tree *t, struct store_map *paths, const struct ch_cache *c,
+		 uint32_t parent, uint32_t ident, uint32_t *ret)
+{
+	uint32_t key[2] = { parent, ident };
+	struct store_tree_node nd;
+	int64_t found;
+	int r;
+
+	if (store_map__get(paths, key, sizeof(key), &found)) {
+		*ret = (uint32_t)found;
+		return 0;
+	}
+	nd = c->ident[ident];
+	nd.parent = parent;
+	nd.self = nd.total = 0;
+	if ((r = store_tree__add(t, &nd, ret)) < 0)
+		return r;
+	return store_map__put(paths, key, sizeof(key), *ret, NULL);
+}
+
+/* One row of the sums: count samples of a process's stack. */
+struct sum {
+	const char *process;
+	uint64_t stack, count;
+};
 
 static int ch_query_tree(struct store_db *handle, const struct store_query *q,
 			 struct store_tree **ret_tree)
 {
 	struct store_chdb *db = chdb_of(handle);
 	struct store_tree_node root = { .name = "all" };
-	struct tree_make m = { 0 };
-	struct defs d = { 0 };
+	struct store_map paths = { 0 }; /* (parent, identity) -> node */
+	struct store_tree *t;
 	struct cond c = { 0 };
+	struct sum *sums = NULL;
+	uint64_t *stacks = NULL;
+	size_t n = 0, cap = 0;
 	char *text = NULL, *sql = NULL, *p, *f[3];
 	uint32_t index;
 	int err;
 
 	if (!db || !ret_tree)
 		return -EINVAL;
-	m.t = calloc(1, sizeof(*m.t));
-	if (!m.t)
+	if (db->cache.bytes > CH_CACHE_BYTES)
+		cache_free(&db->cache);
+	t = calloc(1, sizeof(*t));
+	if (!t)
 		return -ENOMEM;
-	m.t->max = q ? q->max_tree_nodes : 0;
-	err = intern(&m, root.name, &root.name);
+	t->max = q ? q->max_tree_nodes : 0;
+	err = cache_text(&db->cache, root.name, false, &root.name);
 	if (!err)
-		err = store_tree__add(m.t, &root, &index);
+		err = store_tree__add(t, &root, &index);
 	if (!err)
 		err = make_cond(db, q, &c);
 	if (err || c.none)
 		goto done;
-	for (int which = 0; which < 3 && !err; which++)
-		err = read_defs(db, &c, which, &d);
-	if (err)
-		goto done;
+	/* the only read of the samples: their sums per process and stack */
 	if (asprintf(&sql, "SELECT process, stack, sum(count) FROM samples WHERE %s "
 		     "GROUP BY process, stack HAVING sum(count) != 0", c.text) < 0) {
 		err = -ENOMEM;
@@ -783,45 +1035,69 @@ static int ch_query_tree(struct store_db *handle, const struct store_query *q,
 	}
 	err = ask(db, sql, "summing the samples per stack", &text);
 	for (p = text; !err && next_row(&p, f, 3) == 3;) {
-		uint64_t id = num(f[1]);
-		int64_t si;
-
-		if (!store_map__get(&d.stacks, &id, sizeof(id), &si)) {
-			err = fail(db, -EIO, "the fleet store has samples of a stack it does "
-				   "not define (shipped out of order?)");
+		if (COMMON_GROW(sums, cap, n + 1)) {
+			err = -ENOMEM;
 			break;
 		}
-		err = place(db, &m, &d, f[0], d.stack[si].ids, num(f[2]));
+		sums[n++] = (struct sum){ f[0], num(f[1]), num(f[2]) };
+	}
+	if (!err && !(stacks = malloc((n + 1) * sizeof(*stacks))))
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < n; i++)
+		stacks[i] = sums[i].stack;
+	if (!err)
+		err = cache_fill(db, stacks, n);
+	for (size_t i = 0; !err && i < n; i++) {
+		const struct ch_cache *cc = &db->cache;
+		struct store_tree_node pn = { .kind = STORE_FRAME_PROCESS };
+		const struct ch_stack *st;
+		uint32_t at, ident;
+		int64_t si;
+
+		if (!store_map__get(&cc->stacks, &sums[i].stack, sizeof(sums[i].stack), &si)) {
+			err = fail(db, -EIO, "the fleet store has samples of a stack it does not "
+				   "define (shipped out of order?)");
+			break;
+		}
+		st = &cc->stack[si];
+		if ((err = cache_text(&db->cache, sums[i].process, false, &pn.name)) < 0 ||
+		    (err = cache_ident(&db->cache, &pn, &ident)) < 0 ||
+		    (err = child(t, &paths, cc, 0, ident, &at)) < 0)
+			break;
+		for (uint32_t k = 0; k < st->n && !err; k++)
+			err = child(t, &paths, cc, at, cc->idents_of[st->first + k], &at);
+		if (!err)
+			t->nodes[at].self += sums[i].count;
 	}
 done:
 	if (err == -E2BIG) {
 		char msg[96];
 
-		snprintf(msg, sizeof(msg), "the tree has more than %zu nodes", m.t->max);
+		snprintf(msg, sizeof(msg), "the tree has more than %zu nodes", t->max);
 		err = fail(db, -E2BIG, msg);
 	} else if (err == -ENOMEM) {
 		err = fail(db, -ENOMEM, "out of memory");
 	}
 	free(sql);
 	free(text);
+	free(sums);
+	free(stacks);
 	cond_free(&c);
-	defs_free(&d);
-	store_map__free(&m.paths);
+	store_map__free(&paths);
 	if (!err) {
 		/* parents precede children: one backward pass sums subtrees */
-		for (size_t i = m.t->n - 1; i > 0; i--) {
-			struct store_tree_node *n = &m.t->nodes[i];
+		for (size_t i = t->n - 1; i > 0; i--) {
+			struct store_tree_node *nd = &t->nodes[i];
 
-			n->total += n->self;
-			m.t->nodes[n->parent].total += n->total;
+			nd->total += nd->self;
+			t->nodes[nd->parent].total += nd->total;
 		}
-		m.t->nodes[0].total += m.t->nodes[0].self;
-		m.t->texts = store_map__arena(&m.texts);
-		*ret_tree = m.t;
-		m.t = NULL;
+		t->nodes[0].total += t->nodes[0].self;
+		t->texts = store_map__arena(&db->cache.texts);
+		*ret_tree = t;
+		return 0;
 	}
-	store_map__free(&m.texts);
-	store_tree__free(m.t);
+	store_tree__free(t);
 	return err;
 }
 
@@ -840,7 +1116,8 @@ static int ch_query_python_coverage(struct store_db *db, const struct store_quer
 /* ---- span, timeline ---- */
 
 /* First bucket start, last bucket end, the latest bucket's duration and
- * whether any is in q's range (its filter not applied, as SQLite's). */
+ * whether any is in q's range (its filter not applied, as SQLite's, but
+ * for a host="NAME" term: that host's flushes are its recording's). */
 static int data_span(struct store_chdb *db, const struct store_query *q, int64_t *ret_first,
 		     int64_t *ret_end, uint32_t *ret_step, bool *ret_empty)
 {
@@ -855,6 +1132,8 @@ static int data_span(struct store_chdb *db, const struct store_query *q, int64_t
 	fputs("SELECT toUInt32(min(time)), max(toUInt32(time) + duration), "
 	      "argMax(duration, time), count() FROM samples WHERE ", s.f);
 	put_range(s.f, q);
+	/* (a host="NAME" filter: that host's flushes, as its own file's) */
+	put_required_host(s.f, q);
 	if (sql_close(&s))
 		return fail(db, -ENOMEM, "out of memory");
 	err = ask(db, s.buf, "reading the time span", &text);
@@ -1173,11 +1452,22 @@ static int ch_can_write(struct store_db *db)
 	return -EROFS;
 }
 
-static int ch_frame_sites(struct store_db *db, struct store_frame_sites *sites)
+/* pprof's addresses: the build-id and offset of every frame the handle
+ * has read (the definitions' cache), which holds every frame of the
+ * tree it made last (an export makes its tree first). */
+static int ch_frame_sites(struct store_db *handle, struct store_frame_sites *sites)
 {
-	/* (pprof's addresses: frames hold build-ids and offsets, not read
-	 * yet; a pprof export without them) */
-	return 0;
+	struct store_chdb *db = chdb_of(handle);
+	const struct ch_cache *c;
+	int r = 0;
+
+	if (!db || !sites)
+		return -EINVAL;
+	c = &db->cache;
+	for (size_t i = 0; r == 0 && i < c->n_frame; i++)
+		r = store_frame_sites__add(sites, &c->ident[c->frame[i].ident], c->frame[i].offset,
+					   c->frame[i].build_id);
+	return r < 0 ? fail(db, r, "out of memory") : 0;
 }
 
 static const struct store_backend ch_backend = {

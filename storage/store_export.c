@@ -143,7 +143,10 @@ int store_db__export_tree(struct store_db *db, const struct store_query *q,
 
 	if (!db || !t || !out)
 		return -EINVAL;
-	r = read_info(db, q, &info);
+	/* (folded text is the tree alone: nothing more to read) */
+	memset(&info, 0, sizeof(info));
+	r = fmt == STORE_EXPORT_FOLDED || fmt == STORE_EXPORT_FOLDED_LINES ? 0 :
+		read_info(db, q, &info);
 	if (r < 0)
 		goto out;
 	switch (fmt) {

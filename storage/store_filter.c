@@ -496,6 +496,11 @@ const char *store_filter__required(const struct store_filter *f, const char *lab
 	return NULL;
 }
 
+size_t store_filter__terms(const struct store_filter *f)
+{
+	return f ? f->n : 0;
+}
+
 size_t store_filter__regexes(const struct store_filter *f, size_t *ret_bytes)
 {
 	if (ret_bytes)

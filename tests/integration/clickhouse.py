@@ -14,7 +14,9 @@ creating its own servers would add up).
 
 Every server has the users "default" (no password) and "ember" (password
 PASSWORD), both from loopback only. Servers are killed and their folders
-removed when the test exits.
+removed when the test exits (a folder given to single() is kept, its
+server stopped: bench/fleet --keep). With query_log=True every query is
+logged in system.query_log (rows read, duration).
 
 Queries go over the HTTP interface with the standard library only.
 """
@@ -56,9 +58,13 @@ class ClickHouseError(Exception):
 
 
 class Server:
-    def __init__(self, name, tls=False):
+    def __init__(self, name, tls=False, folder=None, query_log=False):
         self.name = name
-        self.dir = tempfile.mkdtemp(prefix=f"ember-ch-{name}-")
+        self.keep = folder is not None  # a folder of the caller's: kept
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        self.dir = folder or tempfile.mkdtemp(prefix=f"ember-ch-{name}-")
+        self.query_log = query_log
         self.http_port = free_port()
         self.tcp_port = free_port()
         self.https_port = free_port() if tls else None
@@ -82,6 +88,11 @@ class Server:
     <privateKeyFile>{d}/server.key</privateKeyFile><verificationMode>none</verificationMode>
     <loadDefaultCAFile>false</loadDefaultCAFile><cacheSessions>true</cacheSessions>
     <disableProtocols>sslv2,sslv3</disableProtocols></server></openSSL>"""
+        query_log = ""
+        if self.query_log:
+            query_log = ("<query_log><database>system</database><table>query_log</table>"
+                         "<flush_interval_milliseconds>1000</flush_interval_milliseconds>"
+                         "</query_log>")
         with open(os.path.join(d, "config.xml"), "w") as f:
             f.write(f"""<?xml version="1.0"?>
 <yandex>
@@ -103,13 +114,15 @@ class Server:
   <max_concurrent_queries>50</max_concurrent_queries>
   <keep_alive_timeout>1</keep_alive_timeout>
   <timezone>UTC</timezone>
+  {query_log}
   {remote}
 </yandex>
 """)
         with open(os.path.join(d, "users.xml"), "w") as f:
             f.write(f"""<?xml version="1.0"?>
 <yandex>
-  <profiles><default><max_memory_usage>2000000000</max_memory_usage></default></profiles>
+  <profiles><default><max_memory_usage>2000000000</max_memory_usage>
+    <log_queries>{1 if self.query_log else 0}</log_queries></default></profiles>
   <users>
     <default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
       <profile>default</profile><quota>default</quota></default>
@@ -176,6 +189,9 @@ class Server:
         return self.start()
 
     def remove(self):
+        if self.keep:
+            self.stop()
+            return
         self.stop(signal.SIGKILL)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -233,10 +249,14 @@ def _cleanup():
 atexit.register(_cleanup)
 
 
-def single(name="single", tls=False):
-    s = Server(name, tls)
+def single(name="single", tls=False, folder=None, query_log=False):
+    """One server; in folder (kept when the test exits, and used again by a
+    later call) or a temporary one; with query_log, every query is logged
+    in system.query_log (read rows and bytes, duration)."""
+    s = Server(name, tls, folder, query_log)
     _servers.append(s)
-    return s.start()
+    # (a kept folder may hold a large fleet, whose parts take a while to load)
+    return s.start(timeout=600 if folder else 60)
 
 
 def cluster(n=2):

@@ -10,7 +10,11 @@ behind Distributed tables made by `ember fleet-init`).
    `ember report H.db` prints, stack by stack (folded), for each host;
    the fleet without a filter is the sum of both files; each split
    program's leaves keep their 6:3:1 / 1:3:6 shares on each host (the
-   ground truth of tests/testprogs/split.c).
+   ground truth of tests/testprogs/split.c). For each host, its file
+   and the fleet store give the same timeline split by each label and
+   the same frame sites (build-id, smallest offset: pprof's addresses)
+   through storage.h (tests/unit/fleet-compare.c), and a pprof export
+   of the host from the fleet store imports as its file's export does.
 2. `ember serve --store` answers /api/v1/top and /api/v1/tree with the
    same functions and counts as `ember serve --db H.db` for host H
    (filter host="H"), and the fleet's as their sum; /labels lists both
@@ -161,6 +165,27 @@ for x, wt in zip(work, weights):
               f"fleet, host {h}, split --weights {wt}: leaves a:b:c "
               f"{' '.join(f'{g:.2f}' for g in got)} of {tot} samples")
 check(judged > 0, f"the splits' shares judged on {judged} host-program pairs")
+
+# ---- 1b. timelines split by a label, pprof's addresses: the file's ----
+FLEET_COMPARE = os.environ.get("FLEET_COMPARE", "")
+if not os.path.exists(FLEET_COMPARE):
+    fail(f"FLEET_COMPARE={FLEET_COMPARE!r} is missing: run this test through meson")
+for (_, _, db), h in zip(agents, hosts):
+    r = subprocess.run([FLEET_COMPARE, db, url, h], capture_output=True, text=True, env=env,
+                       timeout=300)
+    print(r.stdout.strip())
+    check(r.returncode == 0, f"host {h}: its file and the fleet store give the same timelines split "
+          f"by each label and the same frame sites ({r.stderr.strip()[:300]})")
+    pbs = []
+    for src, extra in ((db, []), (url, ["--filter", f'host="{h}"'])):
+        pb = os.path.join(d, f"{h}-{len(pbs)}.pb.gz")
+        run("report", src, *extra, "--format", "pprof", "-o", pb)
+        back = os.path.join(d, f"{h}-{len(pbs)}.db")
+        run("import", pb, "-o", back)
+        pbs.append(folded(back))
+    check(pbs[0] == pbs[1] and sum(pbs[0].values()) > 0,
+          f"host {h}: ember report --format pprof of the fleet store imports as its file's export "
+          f"does ({sum(pbs[1].values())} samples in {len(pbs[1])} stacks)")
 
 top = run("report", url, "--format", "top", "--filter", f'host="{hosts[0]}"').stdout
 top_local = run("report", agents[0][2], "--format", "top").stdout
