@@ -230,9 +230,9 @@ int sym_process__note(struct sym_session *s, pid_t pid, bool reuse, bool watch)
 			}
 		}
 	}
-	/* Other code may be at the addresses libunwind cached (an exec). */
-	if (proc->snapshotted)
-		sym_unwind__forget(s, pid);
+	/* Other code may be at the addresses libunwind cached (an exec):
+	 * unwind.c compares the generation before it uses its cache. */
+	proc->generation = ++s->maps_generation;
 	free(proc->maps);
 	s->proc_memory += (n - proc->n_maps) * sizeof(*maps);
 	proc->maps = maps;
@@ -581,6 +581,13 @@ int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
 	*ret_ranges = proc->sig;
 	*ret_n = proc->n_sig;
 	return 0;
+}
+
+uint64_t sym_session__maps_generation(const struct sym_session *s, pid_t pid)
+{
+	const struct sym_process *proc = process_find(s, pid);
+
+	return proc ? proc->generation : 0;
 }
 
 void sym_session__count_unserved(struct sym_session *s, uint64_t reads)

@@ -623,11 +623,16 @@ int sym_binary__read(struct sym_session *s, struct sym_binary *bin, uint64_t vad
 int sym_session__signal_ranges(struct sym_session *s, pid_t pid,
 			       const struct sym_cfi_range **ret_ranges, size_t *ret_n);
 
+/* process.c: the generation of pid's maps (changes whenever they are
+ * read anew and differ: an exec; 0 without a snapshot). */
+uint64_t sym_session__maps_generation(const struct sym_session *s, pid_t pid);
+
 /* process.c: reads the unwinder asked for that nothing could serve. */
 void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
 
-/* unwind.c: drop libunwind's cached frames of pid (exit, exec, a new
- * snapshot, forget), or of every process of s when pid is 0 (s ends). */
+/* unwind.c: drop libunwind's cached frames of pid (exit, forget), or of
+ * every process of s when pid is 0 (s ends). A new snapshot of pid's maps
+ * (an exec) is seen by its generation (sym_session__maps_generation). */
 void sym_unwind__forget(const struct sym_session *s, pid_t pid);
 /* Bytes libunwind holds for the address spaces of every thread (created
  * on first use, kept for reuse until the process exits). */

@@ -121,6 +121,9 @@ struct sym_process {
 	size_t n_sig;
 	bool sig_known;
 	bool snapshotted;  /* maps were read at least once */
+	uint64_t generation; /* the session's maps_generation when its maps
+	                        last changed: other code may be at the
+	                        addresses unwinding cached (unwind.c) */
 	bool gone;         /* the last read found the process gone */
 	uint64_t read_ns;  /* when maps were last read (or tried) */
 	int maps_fd;       /* kept open while watched (re-reads); -1 none */
@@ -172,6 +175,7 @@ struct sym_session {
 	uint64_t max_memory;  /* bound on bin_memory */
 	uint64_t bin_memory;  /* sum of every binary's mem */
 	uint64_t proc_memory; /* process snapshots: structs and mappings */
+	uint64_t maps_generation; /* counts changes of any process's maps */
 	uint64_t tick;        /* binary uses, for least-recently-used order */
 	struct sym_py *py;    /* Python processes and code objects (python.c) */
 };

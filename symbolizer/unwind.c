@@ -139,6 +139,7 @@ struct addr_space {
 	unw_addr_space_t as;
 	const struct sym_session *s;
 	pid_t pid;
+	uint64_t generation; /* of pid's maps when the cache was filled */
 	uint64_t used;
 };
 
@@ -378,10 +379,17 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *oldset)
 static unw_addr_space_t get_addr_space(const struct sym_session *s, pid_t pid)
 {
 	struct addr_space *a = &spaces[0];
+	uint64_t generation = sym_session__maps_generation(s, pid);
 
 	for (size_t i = 0; i < ADDR_SPACES; i++) {
 		if (spaces[i].as && spaces[i].s == s && spaces[i].pid == pid) {
 			a = &spaces[i];
+			if (a->generation != generation) {
+				/* pid's maps changed (an exec): other code
+				 * may be at the addresses cached */
+				unw_flush_cache(a->as, 0, 0);
+				a->generation = generation;
+			}
 			goto found;
 		}
 		if (spaces[i].used < a->used)
@@ -399,6 +407,7 @@ static unw_addr_space_t get_addr_space(const struct sym_session *s, pid_t pid)
 	}
 	a->s = s;
 	a->pid = pid;
+	a->generation = generation;
 found:
 	a->used = ++spaces_clock;
 	return a->as;
