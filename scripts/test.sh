@@ -22,7 +22,7 @@ meson test -C "$EMBER_ROOT/build" --print-errorlogs --no-rebuild || status=1
 say "tests: unit suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan)"
 meson test -C "$EMBER_ROOT/build-asan" --suite unit --print-errorlogs --no-rebuild || status=1
 # The parsers of outside input (ELF, DWARF, HTTP query, pprof) under
-# libFuzzer with ASan+UBSan, ${EMBER_FUZZ_SECONDS:-30} s each from their corpora.
+# libFuzzer with ASan+UBSan, ${EMBER_FUZZ_SECONDS:-20} s each from their corpora.
 say "tests: fuzz suite, libFuzzer under ASan+UBSan (build-fuzz)"
 meson test -C "$EMBER_ROOT/build-fuzz" --suite fuzz --print-errorlogs --no-rebuild || status=1
 

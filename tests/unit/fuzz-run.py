@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 fuzzer, seeds = sys.argv[1], sys.argv[2]
-secs = int(os.environ.get("EMBER_FUZZ_SECONDS") or (sys.argv[3] if len(sys.argv) > 3 else 30))
+secs = int(os.environ.get("EMBER_FUZZ_SECONDS") or (sys.argv[3] if len(sys.argv) > 3 else 20))
 name = os.path.basename(fuzzer)
 crashes = os.path.join(os.path.dirname(os.path.abspath(fuzzer)), "fuzz-crashes", name)
 os.makedirs(crashes, exist_ok=True)
