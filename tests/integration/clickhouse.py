@@ -165,8 +165,11 @@ class Server:
         raise RuntimeError(f"clickhouse-server {self.name} did not answer within {timeout} s: "
                            f"{self.log_tail()}")
 
-    def stop(self, sig=signal.SIGTERM, timeout=60):
-        """Stop the server (its data stays for a restart)."""
+    def stop(self, sig=signal.SIGTERM, timeout=5):
+        """Stop the server (its data stays for a restart). ClickHouse
+        18.16 waits up to 15 s for a client that keeps its connection
+        busy (an agent shipping every second) before it exits: after
+        timeout seconds it is killed, as a service manager would."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:

@@ -24,12 +24,14 @@ single server, shared by the cases below.
    is shipped once the cause is gone. The password never appears in any
    output.
 """
+import atexit
 import collections
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -279,6 +281,14 @@ check(union < per_host and n_rows == n_ids,
       f"distinct; after ClickHouse's merges one row per stack ({n_rows} rows, {n_ids} ids)")
 print(f"# shipping: {m0.get('ember_shipped_bytes_total', 0) / max(1, m0.get('ember_shipped_flushes_total', 1)):.0f} "
       f"bytes per flush (gzip), {m0.get('ember_shipped_samples_total', 0):.0f} samples")
+
+# From here on the agents ship whatever the host runs: a light load of
+# the test's own (a third of a CPU, in short bursts) keeps every flush
+# holding samples, so a shipment is never waited for on a quiet machine.
+burner = subprocess.Popen([sys.executable, "-c",
+                           "import time\nwhile True:\n t = time.monotonic()\n"
+                           " while time.monotonic() - t < 0.03: pass\n time.sleep(0.06)"])
+atexit.register(burner.kill)
 
 # ---- 2. ClickHouse stopped under a running agent ----
 p, base, db = start_agent("fleet-restart", entry.url(user="ember", password=PW))
