@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "store_sql.h"
 
 char *make_tempdir(void)
 {
@@ -187,4 +188,16 @@ void writer_loop(const char *path, int64_t first, long n, int report_fd)
 	}
 	store_db__close(db);
 	_exit(0);
+}
+
+int64_t query_int(struct store_db *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+
+	CHECK(sqlite3_prepare_v2(store_sqlite__of(db)->sql, sql, -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
 }

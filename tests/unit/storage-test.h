@@ -54,6 +54,10 @@ int add_folded(struct store_db *db, const struct store_labels *labels,
 	       const char *folded, enum store_frame_kind kind, uint64_t offset,
 	       uint64_t count);
 
+/* The integer the one-row query sql answers on db's own connection (fails
+ * the test if it does not prepare or gives no row). */
+int64_t query_int(struct store_db *db, const char *sql);
+
 /* Index of the node at path ("app;main;a", below node 0), or -1. Fails the
  * test if a step is ambiguous (merging broken). */
 long tree_find(const struct store_tree *t, const char *path);

@@ -163,18 +163,6 @@ static void check_corrupt(void)
 	store_sums__free(&in);
 }
 
-static int64_t count_rows(struct store_db *db, const char *sql)
-{
-	sqlite3_stmt *st;
-	int64_t n;
-
-	CHECK(sqlite3_prepare_v2(store_sqlite__of(db)->sql, sql, -1, &st, NULL) == SQLITE_OK);
-	CHECK(sqlite3_step(st) == SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
-}
-
 /* Without UNIQUE indexes the writers deduplicate: two writers taking turns
  * on one file, and a writer after retention collected rows, add each
  * string, function, frame and node once. */
@@ -195,9 +183,9 @@ static void check_writers_dedup(void)
 	CHECK_RC(store_db__begin(a, 1020, 10), 0);
 	CHECK_RC(add_folded(a, NULL, "main;a;b", STORE_FRAME_USER, 0, 3), 0);
 	CHECK_RC(store_db__commit(a), 0);
-	CHECK_U64(count_rows(a, "SELECT sum(n) FROM stack_chunks"), 3);
-	CHECK_U64(count_rows(a, "SELECT sum(n) FROM frame_chunks"), 3);
-	CHECK_U64(count_rows(a, "SELECT count(DISTINCT text) - count(*) "
+	CHECK_U64(query_int(a, "SELECT sum(n) FROM stack_chunks"), 3);
+	CHECK_U64(query_int(a, "SELECT sum(n) FROM frame_chunks"), 3);
+	CHECK_U64(query_int(a, "SELECT count(DISTINCT text) - count(*) "
 			     "FROM strings"), 0);
 	/* b collects "main;a" (too old), then a writes it again. */
 	CHECK_RC(store_db__maintain(b, 1005 + 86400, &(struct store_policy){
@@ -207,8 +195,8 @@ static void check_writers_dedup(void)
 	CHECK_RC(add_folded(a, NULL, "main;a", STORE_FRAME_USER, 0, 4), 0);
 	CHECK_RC(add_folded(a, NULL, "main;a;b", STORE_FRAME_USER, 0, 4), 0);
 	CHECK_RC(store_db__commit(a), 0);
-	CHECK_U64(count_rows(a, "SELECT sum(n) FROM stack_chunks"), 3);
-	CHECK_U64(count_rows(a, "SELECT sum(n) FROM frame_chunks"), 3);
+	CHECK_U64(query_int(a, "SELECT sum(n) FROM stack_chunks"), 3);
+	CHECK_U64(query_int(a, "SELECT sum(n) FROM frame_chunks"), 3);
 	CHECK_U64(samples_in(a, INT64_MIN, INT64_MAX), 2 + 3 + 8);
 	store_db__close(b);
 	store_db__close(a);
@@ -224,10 +212,10 @@ static void check_writers_dedup(void)
  * n nodes in all. */
 static void check_chunks(struct store_db *db, int64_t n)
 {
-	CHECK_U64(count_rows(db, "SELECT coalesce(sum(n), 0) FROM stack_chunks"), n);
-	CHECK(count_rows(db, "SELECT coalesce(max(n), 0) FROM stack_chunks") <=
+	CHECK_U64(query_int(db, "SELECT coalesce(sum(n), 0) FROM stack_chunks"), n);
+	CHECK(query_int(db, "SELECT coalesce(max(n), 0) FROM stack_chunks") <=
 	      STORE_PACKED_CHUNK);
-	CHECK_U64(count_rows(db, "SELECT count(*) FROM stack_chunks a JOIN "
+	CHECK_U64(query_int(db, "SELECT count(*) FROM stack_chunks a JOIN "
 			     "stack_chunks b ON b.id > a.id AND b.id <= a.last"), 0);
 }
 
@@ -276,7 +264,7 @@ static void check_trie(void)
 		CHECK_RC(store_db__commit(db), 0);
 	}
 	check_chunks(w[0], 1 + 2 * TRIE_STACKS);
-	CHECK(count_rows(w[0], "SELECT count(*) FROM stack_chunks") >
+	CHECK(query_int(w[0], "SELECT count(*) FROM stack_chunks") >
 	      2 * TRIE_STACKS / STORE_PACKED_CHUNK);
 	CHECK_RC(store_db__open(path, STORE_OPEN_READ, &rd), 0);
 	CHECK_U64(samples_in(rd, INT64_MIN, INT64_MAX), want);
@@ -290,13 +278,13 @@ static void check_trie(void)
 	CHECK(st.rows_collected >= TRIE_STACKS);
 	check_chunks(w[0], 1 + TRIE_STACKS);
 	/* Their frames, functions and names too: one each per node. */
-	CHECK_U64(count_rows(w[0], "SELECT sum(n) FROM frame_chunks"),
+	CHECK_U64(query_int(w[0], "SELECT sum(n) FROM frame_chunks"),
 		  1 + TRIE_STACKS);
-	CHECK_U64(count_rows(w[0], "SELECT sum(n) FROM function_chunks"),
+	CHECK_U64(query_int(w[0], "SELECT sum(n) FROM function_chunks"),
 		  1 + TRIE_STACKS);
-	CHECK_U64(count_rows(w[0], "SELECT count(*) FROM strings WHERE "
+	CHECK_U64(query_int(w[0], "SELECT count(*) FROM strings WHERE "
 			     "text IN ('f17', 'g17')"), 0);
-	CHECK_U64(count_rows(w[0], "SELECT count(*) FROM strings WHERE "
+	CHECK_U64(query_int(w[0], "SELECT count(*) FROM strings WHERE "
 			     "text IN ('f2017', 'g2017', 'root', 'app', 'p')"), 5);
 	CHECK_U64(samples_in(rd, INT64_MIN, INT64_MAX), later);
 	check_trie_stack(rd, 17, false);
@@ -308,9 +296,9 @@ static void check_trie(void)
 			    TRIE_COUNT(17)), 0);
 	CHECK_RC(store_db__commit(w[0]), 0);
 	check_chunks(w[0], 3 + TRIE_STACKS);
-	CHECK_U64(count_rows(w[0], "SELECT sum(n) FROM frame_chunks"),
+	CHECK_U64(query_int(w[0], "SELECT sum(n) FROM frame_chunks"),
 		  3 + TRIE_STACKS);
-	CHECK_U64(count_rows(w[0], "SELECT max(last) FROM stack_chunks"),
+	CHECK_U64(query_int(w[0], "SELECT max(last) FROM stack_chunks"),
 		  1 + 2 * TRIE_STACKS + 2);
 	check_trie_stack(rd, 17, true);
 	store_db__close(rd);

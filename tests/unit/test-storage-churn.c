@@ -17,19 +17,6 @@
 #include "storage-test.h"
 #include "store_sql.h"
 
-/* The integer the query q answers on db's connection. */
-static int64_t query_int(struct store_db *db, const char *q)
-{
-	sqlite3_stmt *st;
-	int64_t v;
-
-	CHECK(sqlite3_prepare_v2(store_sqlite__of(db)->sql, q, -1, &st, NULL) == SQLITE_OK);
-	CHECK(sqlite3_step(st) == SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* Samples of the whole file that pass filter. */
 static uint64_t filtered(struct store_db *db, const char *filter)
 {

@@ -84,7 +84,7 @@ static void check_old_coverage(struct store_db *db)
 }
 
 /* The integer the query q answers on the file at path. */
-static int64_t query_int(const char *path, const char *q)
+static int64_t query_int_file(const char *path, const char *q)
 {
 	sqlite3_stmt *st;
 	sqlite3 *sql;
@@ -104,7 +104,7 @@ static int64_t pragma(const char *path, const char *name)
 	char q[64];
 
 	snprintf(q, sizeof(q), "PRAGMA %s", name);
-	return query_int(path, q);
+	return query_int_file(path, q);
 }
 
 static void check_v1_data(struct store_db *db)
@@ -222,8 +222,8 @@ static void check_large(const char *dir, const char *script)
 		store_filter__free(f);
 	}
 	store_db__close(db);
-	CHECK_U64(query_int(path, "SELECT sum(n) FROM label_chunks"), 2 + CHAIN);
-	CHECK_U64(query_int(path, "SELECT count(*) FROM label_chunks"), 3);
+	CHECK_U64(query_int_file(path, "SELECT sum(n) FROM label_chunks"), 2 + CHAIN);
+	CHECK_U64(query_int_file(path, "SELECT count(*) FROM label_chunks"), 3);
 	free(path);
 }
 
@@ -264,9 +264,9 @@ int main(int argc, char **argv)
 	store_db__close(db);
 	CHECK_U64(pragma(path, "user_version"), STORE_SCHEMA_VERSION);
 	/* The label sets are packed, and the new flush's is the old one's. */
-	CHECK_U64(query_int(path, "SELECT count(*) FROM sqlite_schema "
+	CHECK_U64(query_int_file(path, "SELECT count(*) FROM sqlite_schema "
 			    "WHERE name GLOB 'label_sets*'"), 0);
-	CHECK_U64(query_int(path, "SELECT sum(n) FROM label_chunks"), 2);
+	CHECK_U64(query_int_file(path, "SELECT sum(n) FROM label_chunks"), 2);
 	CHECK_U64(pragma(path, "auto_vacuum"), 2);
 
 	CHECK_RC(store_db__open(path, STORE_OPEN_READ, &db), 0);
