@@ -68,7 +68,8 @@ int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
  * store_clickhouse.h with errmsg set. */
 int store_ch__exec(struct store_ch *ch, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int store_ch__ask(struct store_ch *ch, const char *sql, const char *what, char **ret_text);
+int store_ch__ask(struct store_ch *ch, char **ret_text, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* The tables of the schema (store_ch_schema.c), in the order the shipper
  * inserts: definitions before the samples that name them, the drops

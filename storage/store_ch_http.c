@@ -444,32 +444,42 @@ int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
 	return 0;
 }
 
-int store_ch__exec(struct store_ch *ch, const char *what, const char *fmt, ...)
+/* A request of the SQL fmt, ap make; its answer to *ret_text unless NULL. */
+static int request_v(struct store_ch *ch, const char *what, char **ret_text, const char *fmt,
+		     va_list ap)
 {
 	struct store_ch_request rq = { .database = NULL, .what = what };
 	char *sql;
-	va_list ap;
 	int n, err;
 
-	va_start(ap, fmt);
 	n = vasprintf(&sql, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return store_ch__fail(ch, -ENOMEM, "out of memory");
 	rq.body = sql;
 	rq.body_len = (size_t)n;
-	err = store_ch__request(ch, &rq, NULL);
+	err = store_ch__request(ch, &rq, ret_text);
 	free(sql);
 	return err;
 }
 
-int store_ch__ask(struct store_ch *ch, const char *sql, const char *what, char **ret_text)
+int store_ch__exec(struct store_ch *ch, const char *what, const char *fmt, ...)
 {
-	struct store_ch_request rq = {
-		.body = sql,
-		.body_len = strlen(sql),
-		.what = what,
-	};
+	va_list ap;
+	int err;
 
-	return store_ch__request(ch, &rq, ret_text);
+	va_start(ap, fmt);
+	err = request_v(ch, what, NULL, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int store_ch__ask(struct store_ch *ch, char **ret_text, const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = request_v(ch, what, ret_text, fmt, ap);
+	va_end(ap);
+	return err;
 }

@@ -80,14 +80,12 @@ static int merge_host_day(struct store_ch *ch, const char *table, const char *ho
 	for (const char *p = host_literal; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	/* (the count first: nothing to merge is the common case) */
-	n = asprintf(&sql, "SELECT count() FROM (SELECT sum(count) AS n FROM `%s`.`%s` WHERE "
-		     "host = %s AND toDate(time) = '%s' AND time < toDateTime(%lld) AND "
-		     "duration < %lld AND batch = 0 GROUP BY labelset, stack, time, duration "
-		     "HAVING n != 0)", db, table, host_literal, day, (long long)cut, (long long)step);
-	if (n < 0)
-		return store_ch__fail(ch, -ENOMEM, "out of memory");
-	err = store_ch__ask(ch, sql, "counting the rows to downsample", &text);
-	free(sql);
+	err = store_ch__ask(ch, &text, "counting the rows to downsample",
+			    "SELECT count() FROM (SELECT sum(count) AS n FROM `%s`.`%s` WHERE "
+			    "host = %s AND toDate(time) = '%s' AND time < toDateTime(%lld) AND "
+			    "duration < %lld AND batch = 0 GROUP BY labelset, stack, time, duration "
+			    "HAVING n != 0)", db, table, host_literal, day, (long long)cut,
+			    (long long)step);
 	if (err)
 		return err;
 	*ret_rows = first_number(text);
@@ -173,18 +171,16 @@ static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int
 		      struct store_ch_maintain_stats *st)
 {
 	const char *db = store_ch__database(ch);
-	char *sql = NULL, *days_text = NULL, *days[MAX_DAYS];
+	char *days_text = NULL, *days[MAX_DAYS];
 	size_t n_days;
 	int err;
 
-	if (asprintf(&sql, "SELECT DISTINCT partition FROM system.parts WHERE database = '%s' "
-		     "AND table = '%s' AND active AND toDate(partition) <= toDate(toDateTime(%lld)) "
-		     "AND toDate(partition) NOT IN (SELECT day FROM `%s`.`" DONE_TABLE "` WHERE "
-		     "step = %lld) ORDER BY partition", db, samples, (long long)cut, db,
-		     (long long)step) < 0)
-		return store_ch__fail(ch, -ENOMEM, "out of memory");
-	err = store_ch__ask(ch, sql, "listing the days to downsample", &days_text);
-	free(sql);
+	err = store_ch__ask(ch, &days_text, "listing the days to downsample",
+			    "SELECT DISTINCT partition FROM system.parts WHERE database = '%s' "
+			    "AND table = '%s' AND active AND toDate(partition) <= "
+			    "toDate(toDateTime(%lld)) AND toDate(partition) NOT IN (SELECT day FROM "
+			    "`%s`.`" DONE_TABLE "` WHERE step = %lld) ORDER BY partition", db,
+			    samples, (long long)cut, db, (long long)step);
 	if (err)
 		return err;
 	n_days = split_lines(days_text, days, MAX_DAYS);
@@ -196,13 +192,9 @@ static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int
 		/* (partitions are toDate(time): YYYY-MM-DD, checked) */
 		if (strlen(days[i]) != 10 || strspn(days[i], "0123456789-") != 10)
 			continue;
-		if (asprintf(&sql, "SELECT DISTINCT host FROM `%s`.`%s` WHERE toDate(time) = '%s'",
-			     db, samples, days[i]) < 0) {
-			err = store_ch__fail(ch, -ENOMEM, "out of memory");
-			break;
-		}
-		err = store_ch__ask(ch, sql, "listing a day's hosts", &hosts_text);
-		free(sql);
+		err = store_ch__ask(ch, &hosts_text, "listing a day's hosts",
+				    "SELECT DISTINCT host FROM `%s`.`%s` WHERE toDate(time) = '%s'",
+				    db, samples, days[i]);
 		if (err)
 			break;
 		hosts = malloc(MAX_HOSTS * sizeof(*hosts));
@@ -234,20 +226,16 @@ static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int
 		free(hosts);
 		free(hosts_text);
 		/* all of the day before the cut, every host merged: done */
-		if (asprintf(&sql, "SELECT toUInt32(toDateTime(toDate('%s') + 1)) <= %lld", days[i],
-			     (long long)cut) < 0) {
-			err = err ? err : store_ch__fail(ch, -ENOMEM, "out of memory");
-			break;
-		}
 		whole = false;
 		if (!err) {
 			char *t = NULL;
 
-			err = store_ch__ask(ch, sql, "checking a day's end", &t);
+			err = store_ch__ask(ch, &t, "checking a day's end",
+					    "SELECT toUInt32(toDateTime(toDate('%s') + 1)) <= %lld",
+					    days[i], (long long)cut);
 			whole = !err && first_number(t) == 1;
 			free(t);
 		}
-		free(sql);
 		if (!err && whole && !busy)
 			err = store_ch__exec(ch, "recording a day downsampled", "INSERT INTO `%s`.`"
 					     DONE_TABLE "` (day, step, done) SELECT toDate('%s'), "
@@ -262,17 +250,15 @@ static int drop_days(struct store_ch *ch, const char *table, int64_t cut, bool s
 		     struct store_ch_maintain_stats *st)
 {
 	const char *db = store_ch__database(ch);
-	char *sql = NULL, *text = NULL, *ids[MAX_DAYS];
+	char *text = NULL, *ids[MAX_DAYS];
 	size_t n;
 	int err;
 
-	if (asprintf(&sql, "SELECT partition_id FROM system.parts WHERE database = '%s' AND "
-		     "table = '%s' AND active AND toUInt32(toDateTime(toDate(partition) + 1)) <= "
-		     "%lld GROUP BY partition_id ORDER BY partition_id", db, table,
-		     (long long)cut) < 0)
-		return store_ch__fail(ch, -ENOMEM, "out of memory");
-	err = store_ch__ask(ch, sql, "listing old days", &text);
-	free(sql);
+	err = store_ch__ask(ch, &text, "listing old days",
+			    "SELECT partition_id FROM system.parts WHERE database = '%s' AND "
+			    "table = '%s' AND active AND toUInt32(toDateTime(toDate(partition) + 1)) "
+			    "<= %lld GROUP BY partition_id ORDER BY partition_id", db, table,
+			    (long long)cut);
 	if (err)
 		return err;
 	n = split_lines(text, ids, MAX_DAYS);
@@ -283,13 +269,9 @@ static int drop_days(struct store_ch *ch, const char *table, int64_t cut, bool s
 		if (samples) {
 			char *t = NULL;
 
-			if (asprintf(&sql, "SELECT sum(count) FROM `%s`.`%s` WHERE "
-				     "toYYYYMMDD(time) = %s", db, table, ids[i]) < 0) {
-				err = store_ch__fail(ch, -ENOMEM, "out of memory");
-				break;
-			}
-			err = store_ch__ask(ch, sql, "counting an old day's samples", &t);
-			free(sql);
+			err = store_ch__ask(ch, &t, "counting an old day's samples",
+					    "SELECT sum(count) FROM `%s`.`%s` WHERE toYYYYMMDD(time) = %s",
+					    db, table, ids[i]);
 			st->samples_removed += first_number(t);
 			free(t);
 		}

@@ -136,12 +136,12 @@ static int create_schema_table(struct store_ch *ch, const char *layout)
  * -ENOENT when there is no schema table (or database), or an error. */
 int store_ch__read_schema(struct store_ch *ch, int *ret_version, char **ret_layout)
 {
-	char sql[256], *text = NULL, *tab;
+	char *text = NULL, *tab;
 	int err, version;
 
-	snprintf(sql, sizeof(sql), "SELECT version, layout FROM `%s`.`" SCHEMA_TABLE
-		 "` ORDER BY version DESC LIMIT 1", ch->database);
-	err = store_ch__ask(ch, sql, "checking the schema version", &text);
+	err = store_ch__ask(ch, &text, "checking the schema version", "SELECT version, layout "
+			    "FROM `%s`.`" SCHEMA_TABLE "` ORDER BY version DESC LIMIT 1",
+			    ch->database);
 	if (err)
 		return err;
 	tab = strchr(text, '\t');
@@ -162,13 +162,12 @@ int store_ch__read_schema(struct store_ch *ch, int *ret_version, char **ret_layo
 /* Which of the tables are missing: a bit per table. */
 static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 {
-	char sql[256], *text = NULL;
+	char *text = NULL;
 	unsigned missing = 0;
 	int err;
 
-	snprintf(sql, sizeof(sql), "SELECT name FROM system.tables WHERE database = '%s'",
-		 ch->database);
-	err = store_ch__ask(ch, sql, "listing the tables", &text);
+	err = store_ch__ask(ch, &text, "listing the tables",
+			    "SELECT name FROM system.tables WHERE database = '%s'", ch->database);
 	if (err)
 		return err;
 	for (int t = 0; t < STORE_CH_TABLES; t++) {
