@@ -314,6 +314,8 @@ const char *store_strerror(int err)
 		return "the store's host cannot be reached";
 	case -EKEYREJECTED:
 		return "TLS failed (the server's certificate)";
+	case -ELIBACC:
+		return "libcurl, needed to reach ClickHouse, could not be loaded";
 	case -EPERM:
 		return "the store refused the user this";
 	case -EAGAIN:

@@ -226,11 +226,17 @@ bool web_address_is_loopback(const char *address);
  * queries. Returns 0 and *ret_server, or -EINVAL (bad address or options,
  * a memory budget too small for a tree of 1,000 nodes), -EADDRINUSE,
  * -EACCES (a privileged port), an
- * error of store_db__open() for the database (see storage.h), -ENOMEM, or
- * -EIO (the server did not start). The database is only ever read.
+ * error of store_db__open() for the database (see storage.h), -ENOMEM,
+ * -ELIBACC (libmicrohttpd, loaded at the first start, could not be:
+ * web_library_error() says why) or -EIO (the server did not start). The
+ * database is only ever read.
  */
 int web_server__start(const struct web_options *opts,
 		      struct web_server **ret_server);
+
+/* Why libmicrohttpd could not be loaded (one sentence naming the file), or
+ * NULL when it was or was not tried yet. */
+const char *web_library_error(void);
 
 /* The port the server listens on (the one chosen when opts->port was 0). */
 uint16_t web_server__port(const struct web_server *srv);
