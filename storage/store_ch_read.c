@@ -1470,6 +1470,12 @@ static int ch_frame_sites(struct store_db *handle, struct store_frame_sites *sit
 	return r < 0 ? fail(db, r, "out of memory") : 0;
 }
 
+static void ch_memory(struct store_db *handle, struct store_memory *ret)
+{
+	ret->writer = 0;
+	ret->reader = chdb_of(handle)->cache.bytes;
+}
+
 static const struct store_backend ch_backend = {
 	.name = "clickhouse",
 	.close = ch_close,
@@ -1498,6 +1504,7 @@ static const struct store_backend ch_backend = {
 	.span = ch_span,
 	.drops_timeline = ch_drops_timeline,
 	.set_deadline = ch_set_deadline,
+	.memory = ch_memory,
 	.can_write = ch_can_write,
 	.flush_span = ch_flush_span,
 	.frame_sites = ch_frame_sites,

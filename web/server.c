@@ -174,6 +174,8 @@ struct web_server {
 	struct web_metrics metrics;
 	bool have_metrics;
 	uint64_t requests, errors, refused_busy, refused_costly; /* atomics */
+	uint64_t cache_bytes; /* atomic: the query threads' handles' caches */
+	uint64_t shed_gen;    /* atomic: bumped by web_server__shed_caches */
 
 	/* what a request may cost (see DEFAULT_BUDGET) */
 	struct web_limits limits;
@@ -246,6 +248,65 @@ static int thread_db(struct web_server *srv, struct store_db **ret)
 			       (uint64_t)srv->query_timeout_ms * 1000000ULL);
 	*ret = db;
 	return 0;
+}
+
+/* What this thread's handle keeps (store_db__memory), as last added to
+ * its server's cache_bytes. */
+static __thread uint64_t cache_reported;
+
+/* Bring srv->cache_bytes up to date with this thread's handle (none: 0). */
+static void report_cache(struct web_server *srv)
+{
+	struct store_db *db = pthread_getspecific(srv->db_key);
+	struct store_memory m;
+	uint64_t now;
+
+	store_db__memory(db, &m);
+	now = m.reader + m.writer;
+	if (now >= cache_reported)
+		__atomic_add_fetch(&srv->cache_bytes, now - cache_reported, __ATOMIC_RELAXED);
+	else
+		__atomic_sub_fetch(&srv->cache_bytes, cache_reported - now, __ATOMIC_RELAXED);
+	cache_reported = now;
+}
+
+uint64_t web_server__cache_bytes(const struct web_server *srv)
+{
+	return __atomic_load_n(&srv->cache_bytes, __ATOMIC_RELAXED);
+}
+
+/* The shedding this thread last did (srv->shed_gen). */
+static __thread uint64_t shed_seen;
+
+static bool shed_due(struct web_server *srv)
+{
+	return __atomic_load_n(&srv->shed_gen, __ATOMIC_RELAXED) != shed_seen;
+}
+
+/* Close this thread's handle if a shedding was asked since its last. */
+static void shed(struct web_server *srv)
+{
+	struct store_db *db;
+
+	if (!shed_due(srv))
+		return;
+	shed_seen = __atomic_load_n(&srv->shed_gen, __ATOMIC_RELAXED);
+	db = pthread_getspecific(srv->db_key);
+	if (db) {
+		pthread_setspecific(srv->db_key, NULL);
+		store_db__close(db);
+	}
+	report_cache(srv);
+}
+
+void web_server__shed_caches(struct web_server *srv)
+{
+	if (!srv)
+		return;
+	pthread_mutex_lock(&srv->qlock);
+	__atomic_add_fetch(&srv->shed_gen, 1, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&srv->qcond);
+	pthread_mutex_unlock(&srv->qlock);
 }
 
 /* A storage error as a reply; handles that may be broken are dropped. */
@@ -651,6 +712,9 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		web_metrics__write_file(f, sum, cov, n_cov);
 		store_summary__free(sum);
 		store_coverage__free(cov, n_cov);
+		/* This thread's handle as it is now (the summary filled it). */
+		report_cache(srv);
+		web_metrics__write_caches(f, web_server__cache_bytes(srv), store_sqlite_memory());
 	}
 	web_metrics__write_process(f, srv->db_path,
 				   __atomic_load_n(&srv->requests, __ATOMIC_RELAXED),
@@ -907,11 +971,19 @@ static void *query_main(void *arg)
 		bool stopping;
 
 		pthread_mutex_lock(&srv->qlock);
-		while (!srv->qhead && !srv->stopping)
+		while (!srv->qhead && !srv->stopping && !shed_due(srv))
 			pthread_cond_wait(&srv->qcond, &srv->qlock);
+		if (!srv->qhead && !srv->stopping) {
+			pthread_mutex_unlock(&srv->qlock);
+			shed(srv);
+			continue;
+		}
 		job = srv->qhead;
 		if (!job) {
 			pthread_mutex_unlock(&srv->qlock);
+			/* (the handle closes with the thread) */
+			__atomic_sub_fetch(&srv->cache_bytes, cache_reported, __ATOMIC_RELAXED);
+			cache_reported = 0;
 			break;
 		}
 		assert(srv->queued > 0 && srv->queued <= QUEUE_MAX && !job->done);
@@ -928,6 +1000,8 @@ static void *query_main(void *arg)
 			web_fail(&job->r, 503, NULL, "the server is stopping");
 		else
 			run_job(srv, job);
+		report_cache(srv);
+		shed(srv);
 		web_request_free(&job->q);
 		job->done = true;
 		/* the last touch: the connection (and job) are libmicrohttpd's
