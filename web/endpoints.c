@@ -222,20 +222,31 @@ static void body_end(struct web_server *srv, struct store_db *db, FILE *f,
 	fail_store(srv, db, err, r);
 }
 
-static void api_meta(struct web_server *srv, struct reply *r)
+/* The tree of side s and the range it reports: true, else false with r
+ * the store's error (the caller frees *ret_tree either way). */
+static bool side_tree(struct web_server *srv, struct store_db *db, const struct side *s,
+		      struct store_tree **ret_tree, int64_t *ret_from, int64_t *ret_to,
+		      struct reply *r)
 {
-	struct store_db *db;
-	FILE *f;
-	int err;
+	int err = store_db__query_tree(db, &s->q, ret_tree);
 
-	db = reply_db(srv, r);
-	if (!db)
+	if (!err)
+		err = resolve_range(db, s, ret_from, ret_to);
+	if (err)
+		fail_store(srv, db, err, r);
+	return !err;
+}
+
+/* What the JSON writers make straight from the store: /meta, /labels. */
+static void api_json(struct web_server *srv, const struct request *q, struct reply *r)
+{
+	struct store_db *db = reply_db(srv, r);
+	FILE *f;
+
+	if (!db || !(f = body_open(srv, r)))
 		return;
-	f = body_open(srv, r);
-	if (!f)
-		return;
-	err = web_write_meta_json(f, db);
-	body_end(srv, db, f, r, err);
+	body_end(srv, db, f, r, q->ep == WEB_EP_META ? web_write_meta_json(f, db)
+			: web_write_labels_json(f, db, &q->head.q, q->limit));
 }
 
 static void api_tree(struct web_server *srv, const struct request *q, struct reply *r)
@@ -244,24 +255,12 @@ static void api_tree(struct web_server *srv, const struct request *q, struct rep
 	bool diff = q->ep == WEB_EP_DIFF;
 	struct store_tree *ht = NULL, *bt = NULL;
 	struct web_tree_range range = {0};
-	struct store_db *db = NULL;
+	struct store_db *db = reply_db(srv, r);
 	FILE *f;
-	int err;
 
-	db = reply_db(srv, r);
-	if (!db)
+	if (!db || !side_tree(srv, db, head, &ht, &range.from, &range.to, r) ||
+	    (diff && !side_tree(srv, db, base, &bt, &range.base_from, &range.base_to, r)))
 		goto out;
-	err = store_db__query_tree(db, &head->q, &ht);
-	if (!err && diff)
-		err = store_db__query_tree(db, &base->q, &bt);
-	if (!err)
-		err = resolve_range(db, head, &range.from, &range.to);
-	if (!err && diff)
-		err = resolve_range(db, base, &range.base_from, &range.base_to);
-	if (err) {
-		fail_store(srv, db, err, r);
-		goto out;
-	}
 	f = body_open(srv, r);
 	if (f)
 		body_close(f, r, web_write_tree_json_max(f, ht, bt, &range, q->max_nodes));
@@ -295,22 +294,6 @@ static void api_timeline(struct web_server *srv, const struct request *q, struct
 	if (!f)
 		return;
 	err = web_write_timeline_json(f, db, &s->q, from, to, q->step);
-	body_end(srv, db, f, r, err);
-}
-
-static void api_labels(struct web_server *srv, const struct request *q, struct reply *r)
-{
-	struct store_db *db = NULL;
-	FILE *f;
-	int err;
-
-	db = reply_db(srv, r);
-	if (!db)
-		return;
-	f = body_open(srv, r);
-	if (!f)
-		return;
-	err = web_write_labels_json(f, db, &q->head.q, q->limit);
 	body_end(srv, db, f, r, err);
 }
 
@@ -381,22 +364,14 @@ static void api_export(struct web_server *srv, const struct request *q, struct r
 	};
 	const struct side *s = &q->head;
 	size_t k = (size_t)q->export_format;
+	struct store_db *db = reply_db(srv, r);
 	struct store_tree *t = NULL;
-	struct store_db *db = NULL;
 	int64_t from, to;
 	FILE *f;
 	int err;
 
-	db = reply_db(srv, r);
-	if (!db)
+	if (!db || !side_tree(srv, db, s, &t, &from, &to, r))
 		goto out;
-	err = store_db__query_tree(db, &s->q, &t);
-	if (!err)
-		err = resolve_range(db, s, &from, &to);
-	if (err) {
-		fail_store(srv, db, err, r);
-		goto out;
-	}
 	f = body_open(srv, r);
 	if (!f)
 		goto out;
@@ -535,7 +510,8 @@ void web_api__query(struct web_server *srv, const struct request *q, struct repl
 		api_metrics(srv, r);
 		break;
 	case WEB_EP_META:
-		api_meta(srv, r);
+	case WEB_EP_LABELS:
+		api_json(srv, q, r);
 		break;
 	case WEB_EP_TREE:
 	case WEB_EP_DIFF:
@@ -543,9 +519,6 @@ void web_api__query(struct web_server *srv, const struct request *q, struct repl
 		break;
 	case WEB_EP_TIMELINE:
 		api_timeline(srv, q, r);
-		break;
-	case WEB_EP_LABELS:
-		api_labels(srv, q, r);
 		break;
 	case WEB_EP_TOP:
 		api_top(srv, q, r);
