@@ -6,14 +6,17 @@
  * database, on libmicrohttpd's thread) share: the server's state, and
  * the calls server.c makes into endpoints.c.
  *
- * Who writes what: web_server__start (server.c) sets every field before
- * the first thread starts, and nothing changes them after, but the
- * queue (qlock: qhead, qtail, queued, stopping; server.c only), the
- * agent's metrics (lock: metrics, have_metrics; web_server__set_metrics
- * writes, endpoints.c reads a copy), the counters (atomics: server.c
- * counts requests and errors, endpoints.c only reads them) and the
- * budget and guard (thread-safe on their own, limits.c). endpoints.c
- * reads the configuration, the counters and the budget; it never
+ * Who writes what: web_server__start (server.c) sets the configuration
+ * (the store, the time-out, the Host check, the limits, the budget's
+ * size, the thread key) before the first query thread starts, and
+ * nothing changes it after; the daemon, listening socket and port are
+ * set after the threads start and only server.c reads them. The rest
+ * changes under its own guard: the queue (qlock: qhead, qtail, queued,
+ * stopping; server.c only), the agent's metrics (lock: metrics,
+ * have_metrics; web_server__set_metrics writes, endpoints.c reads a
+ * copy), the counters (atomics: server.c counts requests, errors and
+ * refusals, endpoints.c only reads them for /metrics), the budget and
+ * the guard (thread-safe on their own, limits.c). endpoints.c never
  * touches the queue, the daemon or a connection.
  */
 #pragma once
