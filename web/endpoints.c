@@ -489,7 +489,8 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		web_metrics__write_file(f, sum, cov, n_cov);
 		/* this thread's handle as it is now (the summary filled it) */
 		web_db__account(srv);
-		web_metrics__write_caches(f, web_server__cache_bytes(srv), store_sqlite_memory());
+		web_metrics__write_caches(f, __atomic_load_n(&srv->cache_bytes, __ATOMIC_RELAXED),
+					  store_sqlite_memory());
 		store_summary__free(sum);
 		store_coverage__free(cov, n_cov);
 	}
