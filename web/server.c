@@ -388,13 +388,15 @@ static void *query_main(void *arg)
 			web_fail(&job->r, 503, NULL, "the server is stopping");
 		else
 			run_job(srv, job);
-		web_db__account(srv);
-		shed(srv);
 		web_request_free(&job->q);
 		job->done = true;
 		/* the last touch: the connection (and job) are libmicrohttpd's
 		 * again from here */
 		mhd.MHD_resume_connection(job->conn);
+		/* once the answer is on its way: what the handle caches now,
+		 * and a shedding asked for meanwhile */
+		web_db__account(srv);
+		shed(srv);
 	}
 	return NULL;
 }
