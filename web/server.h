@@ -16,7 +16,7 @@
  * have_metrics; web_server__set_metrics writes, endpoints.c reads a
  * copy), the counters (atomics: server.c counts requests, errors and
  * refusals, endpoints.c only reads them for /metrics), the budget and
- * the guard (thread-safe on their own, limits.c). cache_bytes (atomic)
+ * the guard (thread-safe on their own, admit.c). cache_bytes (atomic)
  * is added to by each query thread after every request (endpoints.c,
  * web_db__account), shed_gen (atomic) bumped under qlock by
  * web_server__shed_caches. endpoints.c never touches the queue, the
@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "admit.h"
 #include "request.h"
 #include "web.h"
 
