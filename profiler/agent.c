@@ -338,6 +338,7 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.python_frames = t->python.frames;
 	m.python_frames_named = t->python.named;
 	m.symbolizer_memory_bytes = t->sym.memory;
+	m.symbolizer_reloads = t->sym.reloads;
 	m.memory_budget_bytes = mem->budget;
 	add_cache(&m, "symbolizer-binaries", t->sym.binary_memory, t->sym.evictions);
 	add_cache(&m, "symbolizer-names", t->sym.string_memory, 0);

@@ -291,6 +291,9 @@ static int flush(struct session *s, bool early, bool consume)
 	}
 
 	s->flushing = true;
+	/* the binaries this flush uses are pinned in it: a flush reads each
+	 * binary at most twice, however its samples interleave */
+	sym_session__next_pass(s->sym);
 	s->consumed_ns = common_now_ns();
 	s->consume_in_flush = consume;
 	{

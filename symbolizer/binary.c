@@ -166,6 +166,7 @@ static void binary_unload(struct sym_session *s, struct sym_binary *bin)
 	free(bin->blocks);
 	bin->blocks = NULL;
 	if (bin->elf) {
+		bin->last_mem = sizeof(*bin) + sym_elf__memory(bin->elf);
 		sym_elf__free(bin->elf);
 		bin->elf = NULL;
 		bin->evicted = bin->fd >= 0;
@@ -175,9 +176,54 @@ static void binary_unload(struct sym_session *s, struct sym_binary *bin)
 	sym_binary__account(s, bin);
 }
 
+static void evict_to(struct sym_session *s, uint64_t target, bool pinned_too);
+
+/* What the binaries pinned in this pass hold, but (loaded) except. */
+static uint64_t pinned_memory(const struct sym_session *s, const struct sym_binary *except)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < s->n_bins; i++)
+		if (s->bins[i] != except && s->bins[i]->elf && s->bins[i]->pin_pass == s->pass)
+			sum += s->bins[i]->mem;
+	return sum;
+}
+
+/* bin is not read in this pass: counted as over-budget, once a pass. */
+static void binary_refuse_pass(struct sym_session *s, struct sym_binary *bin)
+{
+	if (bin->refused_pass != s->pass) {
+		bin->refused_pass = s->pass;
+		s->stats.refused[SYM_REFUSED_BUDGET]++;
+	}
+}
+
+/*
+ * Makes room for need more bytes of bin by unloading binaries not used in
+ * this pass. Returns false when the pinned ones leave no room: bin is not
+ * read in this pass (counted as over-budget, once a pass). One that would
+ * not fit even alone is read anyway (over the bound, as before).
+ */
+static bool binary_make_room(struct sym_session *s, struct sym_binary *bin, uint64_t need)
+{
+	uint64_t pinned;
+
+	if (s->bin_memory + need <= s->max_memory)
+		return true;
+	evict_to(s, s->max_memory > need ? s->max_memory - need : 0, false);
+	if (s->bin_memory + need <= s->max_memory)
+		return true;
+	pinned = pinned_memory(s, bin);
+	if (pinned == 0 || need > s->max_memory || pinned + bin->mem + need <= s->max_memory)
+		return true;
+	binary_refuse_pass(s, bin);
+	return false;
+}
+
 /*
  * The ELF object of bin, loaded again from the kept fd when it was
- * evicted; NULL when the binary is unusable. Marks bin as used.
+ * evicted; NULL when the binary is unusable, or is not to be read again
+ * in this pass (see sym_session__next_pass()). Marks bin as used.
  */
 struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin)
 {
@@ -189,9 +235,26 @@ struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin)
 	};
 
 	bin->last_use = ++s->tick;
+	bin->pin_pass = s->pass;
+	if (bin->dwarf_held_pass && bin->dwarf_held_pass != s->pass) {
+		/* its DWARF did not fit in an earlier pass: the addresses
+		 * cached without it are looked up again with it */
+		bin->dwarf_held_pass = 0;
+		bin->dwarf_tried = false;
+		sym_addr_cache__clear(bin);
+	}
 	if (!bin->evicted)
 		return bin->elf;
+	if (bin->held_pass == s->pass) {
+		binary_refuse_pass(s, bin);
+		return NULL;
+	}
+	if (!binary_make_room(s, bin, bin->last_mem)) {
+		bin->held_pass = s->pass;
+		return NULL;
+	}
 	bin->evicted = false;
+	bin->reload_pass = s->pass;
 	if (sym_elf__load_fd(bin->fd, &where, &bin->elf) < 0) {
 		bin->elf = NULL;
 		bin->fail = SYM_MISS_BAD_ELF;
@@ -292,6 +355,7 @@ int sym_binary__from_fd(struct sym_session *s, int fd, const struct sym_file_key
 		if (bin->elf)
 			s->stats.binaries++;
 		bin->last_use = ++s->tick;
+		bin->pin_pass = s->pass;
 		sym_binary__account(s, bin);
 	}
 	if (key) {
@@ -490,27 +554,38 @@ static int evict_cmp(const void *pa, const void *pb)
 }
 
 /*
- * Over the bound: unload least recently used binaries until a quarter of
- * the bound is free again (so a full cache does not evict on every call).
- * Binaries no live process maps go first: gone processes keep theirs as a
- * file to reload from, and one that nothing maps is forgotten. Then those
- * of live processes, except the binary used last.
+ * Unload least recently used binaries until bin_memory is at most target.
+ * Binaries not used in this pass go first (pinned_too: then those used in
+ * it); within each, those no live process maps first (gone processes keep
+ * theirs as a file to reload from, and one that nothing maps is
+ * forgotten), then those of live processes; never the binary used last.
+ * A pinned binary unloaded after it was loaded again in this pass is not
+ * loaded again in it (held): a pass reads a binary twice at most.
  */
-static void evict_to(struct sym_session *s, uint64_t target)
+static void evict_to(struct sym_session *s, uint64_t target, bool pinned_too)
 {
 	struct sym_binary **order;
-	size_t n = 0;
+	size_t n = 0, n_unpinned = 0;
 
 	count_refs(s);
 	order = malloc(s->n_bins * sizeof(*order) + 1);
 	if (!order)
 		return;
-	for (size_t i = 0; i < s->n_bins; i++)
-		if (s->bins[i]->elf && s->bins[i]->last_use != s->tick)
-			order[n++] = s->bins[i];
-	qsort(order, n, sizeof(*order), evict_cmp);
+	for (int pinned = 0; pinned <= (int)pinned_too; pinned++) {
+		size_t first = n;
+
+		for (size_t i = 0; i < s->n_bins; i++)
+			if (s->bins[i]->elf && s->bins[i]->last_use != s->tick &&
+			    (s->bins[i]->pin_pass == s->pass) == pinned)
+				order[n++] = s->bins[i];
+		qsort(order + first, n - first, sizeof(*order), evict_cmp);
+		if (!pinned)
+			n_unpinned = n;
+	}
 	for (size_t i = 0; i < n && s->bin_memory > target; i++) {
 		s->stats.evictions++;
+		if (i >= n_unpinned && order[i]->reload_pass == s->pass)
+			order[i]->held_pass = s->pass;
 		binary_unload(s, order[i]);
 	}
 	free(order);
@@ -526,10 +601,20 @@ static void evict_to(struct sym_session *s, uint64_t target)
 	}
 }
 
+/* Down to three quarters of the bound with binaries not used in this
+ * pass, then down to the bound with pinned ones too. */
 void sym_session__evict(struct sym_session *s)
 {
 	if (s->bin_memory > s->max_memory)
-		evict_to(s, s->max_memory - s->max_memory / 4);
+		evict_to(s, s->max_memory - s->max_memory / 4, false);
+	if (s->bin_memory > s->max_memory)
+		evict_to(s, s->max_memory, true);
+}
+
+void sym_session__next_pass(struct sym_session *s)
+{
+	if (s)
+		s->pass++;
 }
 
 void sym_binaries__fini(struct sym_session *s)
@@ -546,7 +631,7 @@ void sym_binaries__fini(struct sym_session *s)
 void sym_session__trim(struct sym_session *s, uint64_t max_bytes)
 {
 	if (s && s->bin_memory > max_bytes)
-		evict_to(s, max_bytes);
+		evict_to(s, max_bytes, true);
 }
 
 /* The session's count of debug issues follows the binary's most. */
@@ -574,7 +659,7 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 	uint64_t cost = 0;
 	int fd, copy = -1, r;
 
-	if (!bin->dwarf_tried) {
+	if (!bin->dwarf_tried && bin->dwarf_held_pass != s->pass) {
 		bin->dwarf_tried = true;
 		fd = bin->elf->dwarf_fd;
 		if (fd < 0)
@@ -599,8 +684,15 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 		} else if (r != -ENOENT && r != -EFBIG) {
 			s->stats.cache_errors++;
 		}
-		if (s->bin_memory + cost > s->max_memory)
-			evict_to(s, s->max_memory > cost ? s->max_memory - cost : 0);
+		if (!binary_make_room(s, bin, cost)) {
+			/* not beside the binaries of this pass: tried again in
+			 * the next (the address cache is emptied then) */
+			bin->dwarf_tried = false;
+			bin->dwarf_held_pass = s->pass;
+			if (copy >= 0)
+				close(copy);
+			return NULL;
+		}
 		r = sym_dwarf__open_bounded(fd, &bin->dfiles, s->max_memory, &bin->dwarf, issues);
 		if (r < 0)
 			bin->dwarf = NULL;

@@ -88,6 +88,14 @@ struct sym_binary {
 	uint8_t dwarf_issue;
 	size_t mem;            /* bytes accounted in sym_session.bin_memory */
 	uint64_t last_use;     /* sym_session.tick when last used */
+	/* Passes (sym_session.pass, one per flush): the last it was used in
+	 * (pinned: not evicted to make room for another binary then), the
+	 * last it was loaded again in, the one it may not be loaded again in
+	 * (evicted a second time in it, or it did not fit beside the pinned
+	 * ones), the one its DWARF did not fit in, and the last its refusal
+	 * was counted in (once a pass). */
+	uint64_t pin_pass, reload_pass, held_pass, dwarf_held_pass, refused_pass;
+	size_t last_mem;       /* bytes of its ELF object when last unloaded */
 	uint32_t refs, live_refs;  /* mappings of (live) processes, counted
 	                              by an eviction pass */
 	const char *build_id;  /* interned, or NULL */
@@ -184,6 +192,7 @@ struct sym_session {
 	uint64_t proc_memory; /* process snapshots: structs and mappings */
 	uint64_t maps_generation; /* counts changes of any process's maps */
 	uint64_t tick;        /* binary uses, for least-recently-used order */
+	uint64_t pass;        /* sym_session__next_pass() calls + 1 */
 	struct sym_py *py;    /* Python processes and code objects (python.c) */
 };
 

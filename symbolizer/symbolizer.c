@@ -149,6 +149,7 @@ int sym_session__new(const struct sym_options *opts, struct sym_session **ret_se
 	s->no_kernel = opts && opts->no_kernel;
 	s->no_demangle = opts && opts->no_demangle;
 	s->max_memory = opts && opts->max_memory ? opts->max_memory : SYM_DEFAULT_MAX_MEMORY;
+	s->pass = 1;
 	if (opts && opts->cache_dir && opts->cache_dir[0]) {
 		s->cache_dir = strdup(opts->cache_dir);
 		if (!s->cache_dir)

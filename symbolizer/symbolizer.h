@@ -119,7 +119,9 @@ enum sym_refusal {
 	                             differ (replaced, or a trick) */
 	SYM_REFUSED_BUDGET,       /* debug sections (compressed ones at their
 	                             inflated size) or tables that would pass
-	                             the memory bound: refused before reading */
+	                             the memory bound: refused before reading;
+	                             or a binary that does not fit beside
+	                             those pinned in this pass (once a pass) */
 	SYM_REFUSED_SLOW,         /* a read past its time bound, or an open
 	                             that would wait (a lease its owner holds) */
 	SYM_REFUSED__COUNT,
@@ -295,6 +297,19 @@ void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats
  * unloaded binaries are loaded again on their next address. NULL is fine.
  */
 void sym_session__trim(struct sym_session *s, uint64_t max_bytes);
+
+/*
+ * Starts a new pass (the profiler's flush): the binaries used in a pass
+ * are pinned in it. A binary is not unloaded to make room for another
+ * one while it is pinned; one that does not fit beside the pinned ones
+ * (its ELF object again, or its DWARF) is not read in this pass (counted
+ * as over-budget; its frames keep what the binary still has) and is tried
+ * again in the next. The bound, and sym_session__trim(), may still unload
+ * a pinned binary: it is loaded again once in the pass at most. So a pass
+ * reads each binary's file at most twice, however its samples interleave.
+ * NULL is fine.
+ */
+void sym_session__next_pass(struct sym_session *s);
 
 /* A short human name for a miss reason ("no-mapping", ...). */
 const char *sym_miss_name(enum sym_miss miss);

@@ -128,6 +128,9 @@ void web_metrics__write_agent(FILE *f, const struct web_metrics *m)
 	           m->python_frames_named);
 	web_metric(f, "ember_symbolizer_memory_bytes", "gauge",
 	           "Memory held by the symbolizer's caches.", m->symbolizer_memory_bytes);
+	web_metric(f, "ember_symbolizer_binary_reloads_total", "counter",
+	           "Binaries read again after the memory bound unloaded them.",
+	           m->symbolizer_reloads);
 	web_metric(f, "ember_memory_budget_bytes", "gauge",
 	           "The agent's memory budget (0: none).", m->memory_budget_bytes);
 	if (m->shipping) {

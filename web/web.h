@@ -135,6 +135,7 @@ struct web_metrics {
 	uint64_t python_samples, python_samples_with_frames;
 	uint64_t python_frames, python_frames_named;
 	uint64_t symbolizer_memory_bytes;
+	uint64_t symbolizer_reloads; /* evicted binaries read again */
 	uint64_t memory_budget_bytes; /* 0: no budget */
 	struct {
 		const char *name;        /* "symbolizer-binaries", ... */
