@@ -669,6 +669,7 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	add_cache(&m, "unwinder", t->sym.unwind_memory, 0);
 	add_cache(&m, "pending-stacks", t->pending_memory, t->early_flushes);
 	add_cache(&m, "session", t->session_memory, 0);
+	add_cache(&m, "store-frame-memo", t->frame_memo_memory, t->frame_memo_resets);
 	m.memory_trims = t->memory_trims;
 	m.cache_resets = mem->resets;
 	_Static_assert(SYM_REFUSED__COUNT <= WEB_METRICS_MAX_REFUSALS,

@@ -142,6 +142,9 @@ static void to_store_frame(const struct sym_frame *f, struct store_frame *out)
 	out->file = f->file;
 	out->line = f->line;
 	out->kind = to_store_kind(f->kind);
+	/* The symbolizer's strings live until it is freed or reset (which
+	 * tells the store first). */
+	out->interned = true;
 }
 
 /* Frames written, weighted by samples: in the totals and per binary. */
@@ -643,6 +646,7 @@ int session__reset_symbolizer(struct session *s)
 	sym_session__stats(s->sym, &st);
 	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
 		s->refused_before[i] += st.refused[i];
+	store_db__forget_interned(s->db);
 	sym_session__free(s->sym);
 	s->sym = fresh;
 	session_python__rescan(s->python, s->sym, s->sampler);
@@ -896,6 +900,8 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 				     s->cap_exited * sizeof(*s->exited) +
 				     s->cap_exited_later * sizeof(*s->exited_later);
 	ret_totals->memory_trims = budget__trims(s->budget);
+	store_db__frame_memo_stats(s->db, &ret_totals->frame_memo_memory,
+				   &ret_totals->frame_memo_resets);
 	if (s->autou)
 		unwind_auto__counts(s->autou, &ret_totals->auto_fp,
 				    &ret_totals->auto_fp_kept_dwarf);

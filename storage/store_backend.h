@@ -45,6 +45,9 @@ struct store_backend {
 	typeof(store_db__seal) *seal;
 	typeof(store_db__begin) *begin;
 	typeof(store_db__add_stack) *add_stack;
+	/* NULL for a backend without a memo of interned frames. */
+	typeof(store_db__forget_interned) *forget_interned;
+	typeof(store_db__frame_memo_stats) *frame_memo_stats;
 	typeof(store_db__add_drops) *add_drops;
 	typeof(store_db__add_events) *add_events;
 	typeof(store_db__add_coverage) *add_coverage;
