@@ -329,6 +329,7 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.user_stacks = t->samples_with_ustack;
 	m.user_stacks_complete = t->ustack_complete;
 	m.unwind_unserved = t->sym.unwind_unserved;
+	m.unwind_fast = t->sym.unwind_fast;
 	m.processes = t->processes;
 	m.python_processes = t->python.processes;
 	m.python_unsupported = t->python.unsupported;
@@ -342,7 +343,7 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	add_cache(&m, "symbolizer-names", t->sym.string_memory, 0);
 	add_cache(&m, "symbolizer-processes", t->sym.process_memory, 0);
 	add_cache(&m, "kernel-symbols", t->sym.kernel_memory, 0);
-	add_cache(&m, "unwinder", t->sym.unwind_memory, 0);
+	add_cache(&m, "unwinder", t->sym.unwind_memory, t->sym.unwind_memo_resets);
 	add_cache(&m, "pending-stacks", t->pending_memory, t->early_flushes);
 	add_cache(&m, "session", t->session_memory, 0);
 	add_cache(&m, "store-frame-memo", t->frame_memo_memory, t->frame_memo_resets);
