@@ -43,6 +43,7 @@ void store_ch_cond__free(struct store_ch_cond *c)
 {
 	free(c->text);
 	c->text = NULL;
+	c->hosts = NULL;
 }
 
 
@@ -142,7 +143,7 @@ int store_chdb__cond(struct store_chdb *db, const struct store_query *q, struct 
 {
 	struct store_ch_label_set *sets = NULL;
 	const char **hosts = NULL;
-	size_t n = 0, n_pass = 0, n_hosts = 0;
+	size_t n = 0, n_pass = 0, n_hosts = 0, hosts_at;
 	char *text = NULL;
 	struct store_ch_sql s;
 	int err;
@@ -179,6 +180,10 @@ int store_chdb__cond(struct store_chdb *db, const struct store_query *q, struct 
 		goto out;
 	}
 	store_ch__put_range(s.f, q);
+	/* (where the hosts' part begins: the roll-up, store_ch_query.c,
+	 * takes it with its own range) */
+	fflush(s.f);
+	hosts_at = s.len;
 	store_ch__put_required_host(s.f, q);
 	if (n_pass && n_pass < n) {
 		bool whole = true;
@@ -208,6 +213,7 @@ int store_chdb__cond(struct store_chdb *db, const struct store_query *q, struct 
 			}
 		fputc(')', s.f);
 		if (!whole) {
+			ret->by_labelset = true;
 			fputs(" AND " LABEL_HASH " IN (", s.f);
 			for (size_t i = 0; i < n_pass; i++)
 				fprintf(s.f, "%s%llu", i ? "," : "", (unsigned long long)sets[i].hash);
@@ -215,8 +221,10 @@ int store_chdb__cond(struct store_chdb *db, const struct store_query *q, struct 
 		}
 	}
 	err = store_ch_sql__close(&s);
-	if (!err)
+	if (!err) {
 		ret->text = s.buf;
+		ret->hosts = s.buf + hosts_at;
+	}
 out:
 	free(hosts);
 	free(sets);

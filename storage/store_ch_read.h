@@ -125,6 +125,11 @@ void store_ch__put_literal(FILE *f, const char *text);
  * its filter. */
 struct store_ch_cond {
 	char *text;   /* SQL; "1" for everything */
+	/* the end of text that names hosts ("", " AND host = 'a'",
+	 * " AND host IN (...)"), and, unless by_labelset, all the rest:
+	 * text is the range, then hosts */
+	const char *hosts;
+	bool by_labelset; /* text names label sets by hash too */
 	bool none;    /* no label set passes: nothing to ask */
 };
 
