@@ -240,17 +240,16 @@ static int sums_sql(struct store_chdb *db, const struct store_query *q,
 			int64_t end = i < n ? days[i][0] : (q ? q->to_s : INT64_MAX);
 
 			if (end > at) {
-				fprintf(s.f, "%s(time >= toDateTime(%lld) AND toUInt32(time) < %lld)",
-					raw ? " OR " : "SELECT process, stack, toInt64(count) AS c "
-					"FROM samples WHERE (", clamp_time(at),
-					end == INT64_MAX ? (long long)UINT32_MAX + 1 : clamp_time(end));
+				fputs(raw ? ") OR (" : "SELECT process, stack, toInt64(count) AS c "
+				      "FROM samples WHERE ((", s.f);
+				store_ch__put_time_range(s.f, at, end);
 				raw = true;
 			}
 			if (i < n)
 				at = days[i][1];
 		}
 		if (raw)
-			fprintf(s.f, ") AND %s UNION ALL ", c->text);
+			fprintf(s.f, ")) AND %s UNION ALL ", c->text);
 		fputs("SELECT process, stack, count AS c FROM " STORE_CH_ROLLUP_TABLE " WHERE (", s.f);
 		for (size_t i = 0; i < n; i++)
 			fprintf(s.f, "%stime = toDateTime(%lld)", i ? " OR " : "",
