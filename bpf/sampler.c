@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sampler.c — the user-space half of the sampler: opens the skeleton of
- * profile.bpf.c, sizes its maps, opens one cpu-clock perf event per online
- * CPU and attaches the program; then delivers ring buffer records while the
- * session waits, and drains the double-buffered maps at every flush (see
- * profile.bpf.c for why the flip plus map-in-map update is a safe barrier).
+ * sampler.c — the user-space half of the sampler, its handle: opens the
+ * skeleton of profile.bpf.c, sizes its maps, opens one cpu-clock perf event
+ * per online CPU and attaches the programs; writes the maps user space
+ * owns (tracked tgids, unwinding choices, Python registrations) and reads
+ * the per-CPU counters. The ring buffer reader is sampler-ring.c, the
+ * flush's drain of the double-buffered maps sampler-drain.c (see
+ * profile.bpf.c for why the flip plus map-in-map update is a safe
+ * barrier); sampler-internal.h is what the three share.
  */
 #include "sampler.h"
 
@@ -25,6 +28,7 @@
 #include "common.h"
 #include "profile.h"
 #include "profile.skel.h"
+#include "sampler-internal.h"
 
 /* sampler.h's constants are the kernel side's: one list of counters, the
  * same limits. */
@@ -59,47 +63,6 @@ _Static_assert(SAMPLER_PY_MAX_FRAMES == EMBER_PY_MAX_FRAMES &&
 	       SAMPLER_PY_DEPTH == EMBER_PY_WALK_DEPTH && SAMPLER_PY_FAULT == EMBER_PY_WALK_FAULT &&
 	       SAMPLER_PY_NOT_CODE == EMBER_PY_WALK_NOT_CODE,
 	       "the Python constants of sampler.h and profile.h must match");
-
-/* The Python frames of a sample, between their record and the sample's
- * (records of other CPUs may come in between): one slot per CPU. */
-struct py_pending {
-	uint32_t seq;  /* 0: empty */
-	uint32_t n;
-	uint32_t status;
-	struct ember_py_frame frames[EMBER_PY_MAX_FRAMES];
-};
-
-struct sampler {
-	struct profile_bpf *skel;
-	struct ring_buffer *rb;
-	int *perf_fds;
-	struct bpf_link **links;
-	unsigned n_cpus_sampled;
-	unsigned n_events;
-	int n_possible_cpus;
-	unsigned ring_bytes;         /* the ring buffer's size (ring_bytes()) */
-
-	/* Callbacks in effect during a poll or drain. */
-	const struct sampler_callbacks *cb;
-	void *cb_ctx;
-	int cb_err;
-	bool in_ring;  /* inside ring_buffer__poll/consume: no nesting */
-	uint64_t dwarf_unhandled;
-	struct py_pending *py_pending;  /* n_possible_cpus slots, on first use */
-	uint64_t py_unmatched;          /* samples whose Python record was
-	                                   not there */
-
-	/* tgids whose exit was reported; untracked after the next drain. */
-	uint32_t *exited;
-	size_t n_exited, cap_exited;
-
-	/* Per-drain scratch. */
-	struct ember_count_key *keys;
-	struct ember_count_val *vals;
-	size_t cap_keys, cap_vals;
-	uint32_t *stack_ids;
-	size_t cap_stack_ids;
-};
 
 static __thread char last_error[256] = "";
 
@@ -239,158 +202,6 @@ static int open_cpu_clock(int cpu, unsigned freq)
 	return fd < 0 ? -errno : fd;
 }
 
-/* A kernel comm (not always NUL-terminated) as a C string. */
-static void copy_comm(char dst[EMBER_COMM_LEN + 1], const char src[EMBER_COMM_LEN])
-{
-	memcpy(dst, src, EMBER_COMM_LEN);
-	dst[EMBER_COMM_LEN] = '\0';
-}
-
-/* Frames in a record's stack: its length, or 0 when there is none. */
-static size_t frames_of(__s32 len)
-{
-	return len > 0 ? MIN((size_t)len, EMBER_MAX_STACK_DEPTH) : 0;
-}
-
-/* Keep a Python record for the sample record that follows it. */
-static int python_record(struct sampler *s, const struct ember_ev_python *e, size_t size)
-{
-	size_t hdr = offsetof(struct ember_ev_python, frames);
-	struct py_pending *p;
-
-	if (size < hdr || e->n == 0 || e->n > EMBER_PY_MAX_FRAMES ||
-	    size < hdr + e->n * sizeof(e->frames[0]))
-		return 0;
-	if (!s->py_pending) {
-		s->py_pending = calloc(s->n_possible_cpus, sizeof(*s->py_pending));
-		if (!s->py_pending)
-			return -ENOMEM;
-	}
-	p = &s->py_pending[(e->seq & 0xfff) % s->n_possible_cpus];
-	p->seq = e->seq;
-	p->n = e->n;
-	p->status = e->status;
-	memcpy(p->frames, e->frames, e->n * sizeof(e->frames[0]));
-	return 0;
-}
-
-/* The Python frames a sample record names, taken from their slot. */
-static void python_frames(struct sampler *s, uint32_t seq, const struct sampler_py_frame **ret,
-			  size_t *ret_n, enum sampler_py_end *ret_end)
-{
-	struct py_pending *p;
-
-	*ret = NULL;
-	*ret_n = 0;
-	*ret_end = SAMPLER_PY_ROOT;
-	if (!seq)
-		return;
-	p = s->py_pending ? &s->py_pending[(seq & 0xfff) % s->n_possible_cpus] : NULL;
-	if (!p || p->seq != seq) {
-		s->py_unmatched++;
-		return;
-	}
-	*ret = (const struct sampler_py_frame *)p->frames;
-	*ret_n = p->n;
-	*ret_end = (enum sampler_py_end)p->status;
-	/* Used once: the slot's next sample brings its own record. */
-	p->seq = 0;
-}
-
-static int handle_record(void *ctx, void *data, size_t size)
-{
-	struct sampler *s = ctx;
-	const struct ember_ev_header *h = data;
-
-	if (size < sizeof(*h) || !s->cb)
-		return 0;
-	switch (h->type) {
-	case EMBER_EV_PROCESS: {
-		const struct ember_ev_process *e = data;
-
-		if (size >= sizeof(*e) && s->cb->on_process)
-			s->cb->on_process(s->cb_ctx, h->tgid, e->flags & EMBER_PROC_EXEC,
-					  e->flags & EMBER_PROC_KNOWN);
-		break;
-	}
-	case EMBER_EV_EXIT: {
-		int err = COMMON_GROW(s->exited, s->cap_exited, s->n_exited + 1);
-
-		if (err)
-			return err;
-		s->exited[s->n_exited++] = h->tgid;
-		if (s->cb->on_exit)
-			s->cb->on_exit(s->cb_ctx, h->tgid);
-		break;
-	}
-	case EMBER_EV_PYTHON:
-		return python_record(s, data, size);
-	case EMBER_EV_DWARF_SAMPLE: {
-		const struct ember_ev_dwarf_sample *e = data;
-		size_t hdr = offsetof(struct ember_ev_dwarf_sample, stack);
-		struct sampler_dwarf_sample smp = {0};
-		char comm[EMBER_COMM_LEN + 1], pcomm[EMBER_COMM_LEN + 1];
-		int err;
-
-		if (size < hdr || e->stack_len > size - hdr || e->stack_len > EMBER_MAX_SNAPSHOT)
-			break;
-		if (!s->cb->on_dwarf_sample) {
-			s->dwarf_unhandled++;
-			break;
-		}
-		copy_comm(comm, e->comm);
-		copy_comm(pcomm, e->pcomm);
-		smp.tgid = h->tgid;
-		smp.tid = e->tid;
-		smp.cgroup_id = e->cgroup_id;
-		smp.comm = comm;
-		smp.pcomm = pcomm;
-		smp.kips = (const uint64_t *)e->kips;
-		smp.n_kips = frames_of(e->kstack_len);
-		smp.regs = (const uint64_t *)e->regs;
-		smp.stack = e->stack;
-		smp.stack_len = e->stack_len;
-		python_frames(s, e->py_seq, &smp.py, &smp.n_py, &smp.py_end);
-		err = s->cb->on_dwarf_sample(s->cb_ctx, &smp);
-		if (err < 0 && !s->cb_err)
-			s->cb_err = err;
-		break;
-	}
-	case EMBER_EV_RAW_SAMPLE: {
-		const struct ember_ev_raw_sample *e = data;
-		struct sampler_sample smp = {0};
-		char comm[EMBER_COMM_LEN + 1], pcomm[EMBER_COMM_LEN + 1];
-		int err;
-
-		if (size < sizeof(*e) || !s->cb->on_sample)
-			break;
-		copy_comm(comm, e->comm);
-		copy_comm(pcomm, e->pcomm);
-		smp.tgid = h->tgid;
-		smp.tid = e->tid;
-		smp.cgroup_id = e->cgroup_id;
-		smp.comm = comm;
-		smp.pcomm = pcomm;
-		smp.kips = (const uint64_t *)e->ips;
-		smp.n_kips = frames_of(e->kstack_len);
-		smp.uips = (const uint64_t *)&e->ips[EMBER_MAX_STACK_DEPTH];
-		smp.n_uips = frames_of(e->ustack_len);
-		smp.user_task = e->ustack_len >= 0;
-		smp.count = 1;
-		smp.top_ra[0] = e->top_ra[0];
-		smp.top_ra[1] = e->top_ra[1];
-		python_frames(s, e->py_seq, &smp.py, &smp.n_py, &smp.py_end);
-		err = s->cb->on_sample(s->cb_ctx, &smp);
-		if (err < 0 && !s->cb_err)
-			s->cb_err = err;
-		break;
-	}
-	default:
-		break;
-	}
-	return 0;
-}
-
 /* Bytes of ring buffer for this rate, CPU count and unwinding mode (see
  * EMBER_RING_SECONDS). 4 MB at any rate cost 8 MB of RSS (the double
  * mapping), a third of `ember record`'s, where 99 Hz on 2 CPUs needs 2 MB. */
@@ -485,7 +296,7 @@ int sampler__open(const struct sampler_options *opts,
 		goto fail;
 	}
 
-	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), handle_record, s, NULL);
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), sampler__ring_record, s, NULL);
 	if (!s->rb) {
 		err = -errno;
 		set_error("creating the %s ring buffer reader", "event", err);
@@ -590,220 +401,6 @@ int sampler__track(struct sampler *s, pid_t tgid)
 	if (err)
 		return err == -E2BIG ? -ENOSPC : err;
 	return 0;
-}
-
-static void begin_callbacks(struct sampler *s, const struct sampler_callbacks *cb,
-			    void *ctx)
-{
-	s->cb = cb;
-	s->cb_ctx = ctx;
-	s->cb_err = 0;
-}
-
-int sampler__poll(struct sampler *s, int timeout_ms,
-		  const struct sampler_callbacks *cb, void *ctx)
-{
-	int n;
-
-	begin_callbacks(s, cb, ctx);
-	s->in_ring = true;
-	n = ring_buffer__poll(s->rb, timeout_ms);
-	/* Samples do not wake us one by one (see profile.bpf.c): take what
-	 * arrived quietly, also when the wait timed out. */
-	if (n >= 0) {
-		int m = ring_buffer__consume(s->rb);
-
-		n = m < 0 ? m : n + m;
-	}
-	s->in_ring = false;
-	s->cb = NULL;
-	if (s->cb_err)
-		return s->cb_err;
-	return n;
-}
-
-int sampler__consume(struct sampler *s, const struct sampler_callbacks *cb, void *ctx)
-{
-	const struct sampler_callbacks *cb0 = s->cb;
-	void *ctx0 = s->cb_ctx;
-	int err0 = s->cb_err, n, err;
-
-	if (s->in_ring)
-		return 0;
-	begin_callbacks(s, cb, ctx);
-	s->in_ring = true;
-	n = ring_buffer__consume(s->rb);
-	s->in_ring = false;
-	err = s->cb_err;
-	/* Back to the drain (or poll) this was called from. */
-	s->cb = cb0;
-	s->cb_ctx = ctx0;
-	s->cb_err = err0;
-	return err ? err : n;
-}
-
-/* Wait until no program run can still be using the old map set. */
-static int wait_for_programs(struct sampler *s)
-{
-	__u32 zero = 0;
-	int inner = bpf_map__fd(s->skel->maps.barrier_inner);
-
-	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.barrier), &zero, &inner, BPF_ANY);
-}
-
-/* Read every entry of a counts map that nothing writes to any more. */
-static int read_counts(struct sampler *s, int fd, size_t *ret_n)
-{
-	struct ember_count_key key, next;
-	size_t n = 0;
-	bool first = true;
-	int err;
-
-	for (;;) {
-		err = bpf_map_get_next_key(fd, first ? NULL : &key, &next);
-		if (err == -ENOENT)
-			break;
-		if (err)
-			return err;
-		first = false;
-		key = next;
-		err = COMMON_GROW(s->keys, s->cap_keys, n + 1);
-		if (!err)
-			err = COMMON_GROW(s->vals, s->cap_vals, n + 1);
-		if (err)
-			return err;
-		if (bpf_map_lookup_elem(fd, &key, &s->vals[n]) != 0)
-			continue;
-		s->keys[n++] = key;
-	}
-	*ret_n = n;
-	return 0;
-}
-
-static int clear_counts(struct sampler *s, int fd, size_t n)
-{
-	/* The set is idle: delete what was read, then anything left over. */
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &s->keys[i]);
-	for (;;) {
-		struct ember_count_key key;
-
-		if (bpf_map_get_next_key(fd, NULL, &key) != 0)
-			break;
-		if (bpf_map_delete_elem(fd, &key) != 0)
-			break;
-	}
-	return 0;
-}
-
-static int clear_stacks(struct sampler *s, int fd)
-{
-	__u32 id, next;
-	size_t n = 0;
-	bool first = true;
-	int err;
-
-	/* Collect first: deleting while walking would restart the walk. */
-	for (;;) {
-		if (bpf_map_get_next_key(fd, first ? NULL : &id, &next) != 0)
-			break;
-		first = false;
-		id = next;
-		err = COMMON_GROW(s->stack_ids, s->cap_stack_ids, n + 1);
-		if (err)
-			return err;
-		s->stack_ids[n++] = id;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &s->stack_ids[i]);
-	return 0;
-}
-
-/* Look up a stack id in the (idle) stack map; returns the frame count. */
-static size_t read_stack(int fd, __s32 id, __u64 *ips)
-{
-	size_t n = 0;
-
-	if (id < 0)
-		return 0;
-	if (bpf_map_lookup_elem(fd, &id, ips) != 0)
-		return 0;
-	while (n < EMBER_MAX_STACK_DEPTH && ips[n])
-		n++;
-	return n;
-}
-
-int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
-		   void *ctx)
-{
-	__u64 kips[EMBER_MAX_STACK_DEPTH], uips[EMBER_MAX_STACK_DEPTH];
-	char comm[EMBER_COMM_LEN + 1], pcomm[EMBER_COMM_LEN + 1];
-	__u32 old = s->skel->bss->active_set;
-	int counts_fd, stacks_fd, err;
-	size_t n = 0;
-	int delivered = 0;
-
-	begin_callbacks(s, cb, ctx);
-	__atomic_store_n(&s->skel->bss->active_set, !old, __ATOMIC_SEQ_CST);
-	err = wait_for_programs(s);
-	if (err)
-		goto out;
-	/* Every record a program wrote before the flip is in the ring buffer
-	 * now: deliver them with this drain. */
-	s->in_ring = true;
-	ring_buffer__consume(s->rb);
-	s->in_ring = false;
-
-	counts_fd = bpf_map__fd(old ? s->skel->maps.counts1 : s->skel->maps.counts0);
-	stacks_fd = bpf_map__fd(old ? s->skel->maps.stacks1 : s->skel->maps.stacks0);
-	err = read_counts(s, counts_fd, &n);
-	if (err)
-		goto clear;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct ember_count_key *k = &s->keys[i];
-		struct sampler_sample smp = {0};
-
-		copy_comm(comm, s->vals[i].comm);
-		copy_comm(pcomm, s->vals[i].pcomm);
-		smp.tgid = k->tgid;
-		smp.tid = k->tid;
-		smp.cgroup_id = k->cgroup_id;
-		smp.comm = comm;
-		smp.pcomm = pcomm;
-		smp.kips = (const uint64_t *)kips;
-		smp.n_kips = read_stack(stacks_fd, k->kstack_id, kips);
-		smp.uips = (const uint64_t *)uips;
-		smp.n_uips = read_stack(stacks_fd, k->ustack_id, uips);
-		smp.user_task = k->tid != 0 && k->ustack_id != EMBER_NO_STACK;
-		smp.count = s->vals[i].count;
-		smp.top_ra[0] = k->top_ra[0];
-		smp.top_ra[1] = k->top_ra[1];
-		if (cb && cb->on_sample) {
-			err = cb->on_sample(ctx, &smp);
-			if (err < 0 && !s->cb_err)
-				s->cb_err = err;
-		}
-		delivered++;
-	}
-
-clear:
-	clear_counts(s, counts_fd, n);
-	clear_stacks(s, stacks_fd);
-	/* Exited processes had their last samples in this drain. */
-	for (size_t i = 0; i < s->n_exited; i++) {
-		__u32 tgid = s->exited[i];
-
-		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.tracked), &tgid);
-	}
-	s->n_exited = 0;
-out:
-	s->cb = NULL;
-	if (err)
-		return err;
-	if (s->cb_err)
-		return s->cb_err;
-	return delivered;
 }
 
 /* After a change to proc_unwind or py_procs: the programs' per-CPU caches

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sampler-internal.h — what the three files of the sampler's user-space
+ * half share: the `struct sampler` handle and the calls between them.
+ * sampler.c loads the skeleton, sizes its maps, attaches the programs and
+ * owns the handle (open, free, the maps user space writes, the counters);
+ * sampler-ring.c reads the ring buffer (poll, consume, the records'
+ * decoding); sampler-drain.c drains the double-buffered maps at a flush.
+ * Only sampler*.c include it: the rest of Ember sees sampler.h.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "profile.h"
+#include "sampler.h"
+
+/* The Python frames of a sample, between their record and the sample's
+ * (records of other CPUs may come in between): one slot per CPU. */
+struct py_pending {
+	uint32_t seq;  /* 0: empty */
+	uint32_t n;
+	uint32_t status;
+	struct ember_py_frame frames[EMBER_PY_MAX_FRAMES];
+};
+
+struct sampler {
+	struct profile_bpf *skel;
+	struct ring_buffer *rb;
+	int *perf_fds;
+	struct bpf_link **links;
+	unsigned n_cpus_sampled;
+	unsigned n_events;
+	int n_possible_cpus;
+	unsigned ring_bytes;         /* the ring buffer's size (ring_bytes()) */
+
+	/* Callbacks in effect during a poll or drain. */
+	const struct sampler_callbacks *cb;
+	void *cb_ctx;
+	int cb_err;
+	bool in_ring;  /* inside ring_buffer__poll/consume: no nesting */
+	uint64_t dwarf_unhandled;
+	struct py_pending *py_pending;  /* n_possible_cpus slots, on first use */
+	uint64_t py_unmatched;          /* samples whose Python record was
+	                                   not there */
+
+	/* tgids whose exit was reported; untracked after the next drain. */
+	uint32_t *exited;
+	size_t n_exited, cap_exited;
+
+	/* Per-drain scratch. */
+	struct ember_count_key *keys;
+	struct ember_count_val *vals;
+	size_t cap_keys, cap_vals;
+	uint32_t *stack_ids;
+	size_t cap_stack_ids;
+};
+
+/* A kernel comm (not always NUL-terminated) as a C string. */
+static inline void copy_comm(char dst[EMBER_COMM_LEN + 1], const char src[EMBER_COMM_LEN])
+{
+	memcpy(dst, src, EMBER_COMM_LEN);
+	dst[EMBER_COMM_LEN] = '\0';
+}
+
+/* sampler-ring.c: the ring buffer's callback (ctx is the sampler), and
+ * the callbacks a poll, consume or drain delivers to. */
+int sampler__ring_record(void *ctx, void *data, size_t size);
+void sampler__begin_callbacks(struct sampler *s, const struct sampler_callbacks *cb,
+			      void *ctx);
