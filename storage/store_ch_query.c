@@ -169,17 +169,28 @@ static int rollup_days(struct store_chdb *db, const struct store_query *q,
 	long long to = q && q->to_s != INT64_MAX ? clamp_time(q->to_s) : UINT32_MAX;
 	char *sql = NULL, *text = NULL, *p, *f[2];
 	size_t n = 0;
-	int err;
+	int err, r;
 
 	*ret_n = 0;
 	if (to - from < MIN_DAY_S)
 		return 0;
-	if (asprintf(&sql, "SELECT toUInt32(toDateTime(d)), toUInt32(toDateTime(d + 1)) FROM "
-		     "(SELECT DISTINCT toDate(time) AS d FROM " STORE_CH_ROLLUP_TABLE " WHERE "
-		     "time >= toDateTime(%lld) AND time < toDateTime(%lld)%s) WHERE "
-		     "toUInt32(toDateTime(d + 1)) <= %lld AND d NOT IN (SELECT day FROM "
-		     STORE_CH_STALE_VIEW ") ORDER BY d LIMIT %d", from, to, c->hosts, to,
-		     MAX_DAYS) < 0)
+	/* The candidate days: every day of a bounded range (no table read: a
+	 * day the view does not list has a roll-up equal to its samples,
+	 * also when both are empty), or the days the roll-up has rows for. */
+	if ((to - from) / MIN_DAY_S + 2 <= MAX_DAYS)
+		r = asprintf(&sql, "SELECT toUInt32(toDateTime(d)), toUInt32(toDateTime(d + 1)) "
+			     "FROM (SELECT toDate(toDateTime(%lld)) + arrayJoin(range(%lld)) AS d) "
+			     "WHERE toUInt32(toDateTime(d)) >= %lld AND toUInt32(toDateTime(d + 1)) "
+			     "<= %lld AND d NOT IN (SELECT day FROM " STORE_CH_STALE_VIEW ") ORDER "
+			     "BY d", from, (to - from) / MIN_DAY_S + 2, from, to);
+	else
+		r = asprintf(&sql, "SELECT toUInt32(toDateTime(d)), toUInt32(toDateTime(d + 1)) "
+			     "FROM (SELECT DISTINCT toDate(time) AS d FROM " STORE_CH_ROLLUP_TABLE
+			     " WHERE time >= toDateTime(%lld) AND time < toDateTime(%lld)%s) WHERE "
+			     "toUInt32(toDateTime(d + 1)) <= %lld AND d NOT IN (SELECT day FROM "
+			     STORE_CH_STALE_VIEW ") ORDER BY d LIMIT %d", from, to, c->hosts, to,
+			     MAX_DAYS);
+	if (r < 0)
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
 	err = store_chdb__ask(db, sql, "finding the days rolled up", &text);
 	free(sql);
