@@ -18,7 +18,7 @@
  * request's share of the memory budget (waiting a little for answers
  * being sent to free it, else a 503), answers (web_api__query), and
  * resumes the connection. So slow queries never hold up the
- * connections, and what is in flight stays within the budget. limits.c
+ * connections, and what is in flight stays within the budget. admit.c
  * guards the connections themselves (deadlines, the oldest idle one
  * shut at the limit).
  *
@@ -44,7 +44,7 @@
  *   connection, send_reply, on_completed frees it).
  * - the budget: a query reserves query_bytes before it runs and
  *   releases exactly that; an answer holds its length until it is sent
- *   (limits.c keeps used <= budget); a reply that is an error holds
+ *   (admit.c keeps used <= budget); a reply that is an error holds
  *   nothing.
  * - handles: endpoints.c's (one per query thread, see there).
  */
@@ -68,7 +68,7 @@
 
 #include "common.h"
 #include "ember_config.h"
-#include "limits.h"
+#include "admit.h"
 #include "request.h"
 
 /* A request line or headers larger than this are refused by libmicrohttpd

@@ -16,7 +16,7 @@
  * have_metrics; web_server__set_metrics writes, endpoints.c reads a
  * copy), the counters (atomics: server.c counts requests, errors and
  * refusals, endpoints.c only reads them for /metrics), the budget and
- * the guard (thread-safe on their own, limits.c). endpoints.c never
+ * the guard (thread-safe on their own, admit.c). endpoints.c never
  * touches the queue, the daemon or a connection.
  */
 #pragma once
@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "admit.h"
 #include "request.h"
 #include "web.h"
 
