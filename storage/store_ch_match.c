@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_ch_read.h"
+#include "store_ch_reader.h"
 
 /* Ids in one explicit IN list at most; more: the query is refused. */
 #define CH_MAX_SETS 200000

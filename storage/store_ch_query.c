@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_ch_read.h"
+#include "store_ch_reader.h"
 #include "store_formats.h"
 
 /* The drops and events of q's range (only a host="NAME" term of its
