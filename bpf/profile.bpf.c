@@ -597,7 +597,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	st->stats[EMBER_STAT_SAMPLES] += 1;
 	key.cgroup_id = cgroup_of(st, task);
-	user = key.tid != 0 && !(task->flags & PF_KTHREAD);
+	/* A sample in user mode is a user task's: its flags' cache line
+	 * (cold at 99 Hz) is read only for a sample in kernel mode. */
+	user = key.tid != 0 && (in_user_mode(ctx) || !(task->flags & PF_KTHREAD));
 	gen = *(volatile __u64 *)&proc_gen;
 	if (user)
 		th = thread_facts(st, key.tgid, key.tid, gen);

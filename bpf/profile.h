@@ -177,6 +177,9 @@ struct ember_thread_slot {
 };
 
 #define EMBER_THREAD_SLOTS 8
+/* profile.bpf.c picks a slot with tid & (EMBER_THREAD_SLOTS - 1). */
+_Static_assert((EMBER_THREAD_SLOTS & (EMBER_THREAD_SLOTS - 1)) == 0,
+	       "EMBER_THREAD_SLOTS must be a power of two");
 
 /*
  * Per-CPU state: the counters, the cgroup id of the last task's css_set,
