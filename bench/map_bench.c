@@ -15,7 +15,7 @@
  *             then looked up in shuffled order, as a warm pass; the
  *             open-coded one is a copy of symbolizer.c's (16-byte slots,
  *             n == 0 = empty, half full at most).
- *   tgids     a set of process ids (profiler/session.c): mostly hits.
+ *   tgids     a set of process ids (profiler/session_accounting.c): mostly hits.
  *
  * Prints ns per operation (best of --rounds) and the bytes each table holds.
  * Figures only; never pass/fail.
@@ -335,7 +335,7 @@ static void bench_addresses(size_t n, int rounds)
 
 /* ---- tgids -------------------------------------------------------------- */
 
-/* As profiler/session.c's note_tgid. */
+/* As profiler/session_accounting.c's session_note_tgid. */
 struct open_tgids {
 	uint32_t *tgids;
 	size_t n, cap;

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agent.c — `ember agent`: always-on, system-wide profiling into one SQLite
- * file (continued across restarts) with the web UI served over it; and
- * `ember serve`: the same web UI over an existing file, read-only, without
- * root.
+ * file (continued across restarts) with the web UI served over it (the
+ * flags it shares with `ember serve`, serve.c, are serving.c's).
  *
  * The agent's main thread drives the sampling session (sampler ->
  * symbolizer -> store, one flush every --flush seconds, retention every
@@ -43,340 +42,17 @@
 #include "common.h"
 #include "ember_config.h"
 #include "session.h"
+#include "serving.h"
 #include "ship.h"
 #include "web.h"
 
 #define AGENT_DEFAULT_FREQ 19
 #define AGENT_DEFAULT_DB "ember.db"
 #define AGENT_DEFAULT_MEMORY_MB 256
-#define SERVE_DEFAULT_MEMORY_MB 256
 /* A stopping agent ships what is queued for at most this long. */
 #define AGENT_SHIP_DRAIN_MS 5000
 /* The outbox's default bound: some 1.5 days of a busy host's flushes. */
 #define AGENT_SHIP_BACKLOG_MB 256
-
-static volatile sig_atomic_t got_stop_signal;
-
-static void on_signal(int sig)
-{
-	got_stop_signal = sig;
-}
-
-static void install_signals(void)
-{
-	struct sigaction sa = {0};
-
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static int parse_listen(const char *arg, char **ret_addr, uint16_t *ret_port)
-{
-	int err = web_parse_listen(arg, ret_addr, ret_port);
-
-	if (err == -EINVAL)
-		cli_error("--listen expects ADDRESS:PORT (like 127.0.0.1:%d or [::1]:%d), not '%s'",
-			  WEB_DEFAULT_PORT, WEB_DEFAULT_PORT, arg);
-	else if (err)
-		cli_error("--listen: %s", strerror(-err));
-	return err;
-}
-
-static void explain_server_error(int err, const char *db, const char *addr, uint16_t port)
-{
-	switch (err) {
-	case -EADDRINUSE:
-		cli_error("cannot listen on %s:%u: the port is in use; choose another with "
-			  "--listen ADDRESS:PORT", addr, port);
-		break;
-	case -EACCES:
-		cli_error("cannot listen on %s:%u: permission denied (ports below 1024 need "
-			  "root); choose another with --listen", addr, port);
-		break;
-	case -EADDRNOTAVAIL:
-	case -EINVAL:
-		cli_error("cannot listen on %s:%u: no such address on this host", addr, port);
-		break;
-	case -EIO:
-		cli_error("cannot start the web server on %s:%u", addr, port);
-		break;
-	default:
-		cli_error("cannot serve %s: %s", db, store_strerror(err));
-		break;
-	}
-}
-
-/* --allow-host names (borrowed from argv), for web_options. */
-#define MAX_ALLOW_HOSTS 16
-
-struct allow_hosts {
-	const char *names[MAX_ALLOW_HOSTS];
-	size_t n;
-};
-
-static int add_allow_host(const char *arg, struct allow_hosts *h)
-{
-	size_t len = strlen(arg);
-
-	if (h->n == MAX_ALLOW_HOSTS) {
-		cli_error("--allow-host: at most %d names", MAX_ALLOW_HOSTS);
-		return -EINVAL;
-	}
-	bool bracketed = len > 2 && arg[0] == '[' && arg[len - 1] == ']';
-
-	/* A name as browsers send it in Host, without the port: a colon only
-	 * inside an IPv6 literal's brackets. */
-	if (len == 0 || len > 253 || strpbrk(arg, " \t/@?#\\") ||
-	    (strchr(arg, ':') && !bracketed)) {
-		cli_error("--allow-host expects a host name without a port (like "
-			  "ember.example.com or [fd00::1]), not '%s'", arg);
-		return -EINVAL;
-	}
-	h->names[h->n++] = arg;
-	return 0;
-}
-
-static void set_allow_hosts(struct web_options *wo, const struct allow_hosts *h)
-{
-	wo->allowed_hosts = h->names;
-	wo->n_allowed_hosts = h->n;
-}
-
-static void print_url(const char *addr, uint16_t port)
-{
-	bool v6 = strchr(addr, ':') != NULL;
-
-	fprintf(stderr, "ember: web UI at http://%s%s%s:%u/\n", v6 ? "[" : "", addr,
-		v6 ? "]" : "", port);
-	fflush(stderr);
-}
-
-#define ALLOW_HOST_HELP \
-	"      --allow-host NAME also answer requests for Host NAME (repeatable;\n" \
-	"                        '*' for any): on loopback the server refuses\n" \
-	"                        other names with 421 (DNS rebinding); for use\n" \
-	"                        behind a reverse proxy\n"
-
-/* ---- ember serve ---- */
-
-static void serve_usage(FILE *out)
-{
-	fprintf(out,
-		"Usage: ember serve --db FILE [--listen ADDRESS:PORT] [--memory MB]\n"
-		"                   [--allow-host NAME]...\n"
-		"       ember serve --store clickhouse://[USER@]HOST:PORT/DATABASE\n"
-		"                   [--remote-password-file FILE] [--remote-ca FILE]\n"
-		"                   [--maintain [--shard URL]...] ...\n"
-		"\n"
-		"Serve the web UI and its JSON API (web/API.md), /metrics and /healthz\n"
-		"over an existing Ember database, read-only: nothing is ever written to\n"
-		"FILE. Needs no root. Runs until Ctrl-C or SIGTERM.\n"
-		"With --store, serve the fleet store instead: every host's samples that\n"
-		"agents ship to ClickHouse (ember agent --remote), summed in ClickHouse;\n"
-		"the UI's host selector picks a host or all. The user and password come\n"
-		"from the URL, EMBER_CLICKHOUSE_USER and EMBER_CLICKHOUSE_PASSWORD, or\n"
-		"--remote-password-file (https://... for TLS).\n"
-		"\n"
-		"Options:\n"
-		"      --db FILE         the database (from ember record or ember agent)\n"
-		"      --store URL       the fleet store in ClickHouse instead of a file\n"
-		"      --remote-password-file FILE  the ClickHouse password: FILE's first line\n"
-		"      --remote-ca FILE  https: the CA bundle to verify the server with\n"
-		"      --maintain        also apply the retention policy to the fleet store\n"
-		"                        now and every 10 minutes (ember fleet-maintain):\n"
-		"                        run it in one server of the fleet only\n"
-		"      --shard URL       with --maintain, a cluster's shard (repeat for each)\n"
-		"  -L, --listen ADDR:PORT  address to listen on (default %s:%d; give\n"
-		"                        0.0.0.0 or [::] only on a trusted network: the\n"
-		"                        API has no authentication)\n"
-		"  -m, --memory MB       memory budget (default %d): requests in flight\n"
-		"                        take at most half; one too big for its share\n"
-		"                        is a 400, too many at once a 503 (web/API.md)\n"
-		"%s"
-		"  -h, --help            show this help\n",
-		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, SERVE_DEFAULT_MEMORY_MB, ALLOW_HOST_HELP);
-}
-
-int cmd_serve(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "store", required_argument, NULL, 'S' },
-		{ "remote-password-file", required_argument, NULL, 'P' },
-		{ "remote-ca", required_argument, NULL, 'C' },
-		{ "maintain", no_argument, NULL, 'M' },
-		{ "shard", required_argument, NULL, 's' },
-		{ "listen", required_argument, NULL, 'L' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "allow-host", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *store = NULL, *password_file = NULL, *ca_file = NULL, *shards[64];
-	size_t n_shards = 0;
-	bool maintain = false;
-	struct cli_maintainer *maintainer = NULL;
-	struct store_ch_config remote;
-	char *password = NULL;
-	struct web_options wo = {0};
-	struct allow_hosts hosts = {0};
-	struct web_server *srv = NULL;
-	const char *db = NULL;
-	char *addr = NULL;
-	uint16_t port = WEB_DEFAULT_PORT;
-	uint64_t memory_mb = SERVE_DEFAULT_MEMORY_MB;
-	int c, err;
-
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:d:L:m:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'S':
-			store = optarg;
-			break;
-		case 'P':
-			password_file = optarg;
-			break;
-		case 'C':
-			ca_file = optarg;
-			break;
-		case 'M':
-			maintain = true;
-			break;
-		case 's':
-			if (n_shards == ARRAY_SIZE(shards)) {
-				cli_error("--shard: at most %zu shards", ARRAY_SIZE(shards));
-				free(addr);
-				return EXIT_USAGE;
-			}
-			shards[n_shards++] = optarg;
-			break;
-		case 'm':
-			if (cli_parse_uint("--memory", optarg, 16, 1 << 20, &memory_mb)) {
-				cli_usage_hint("serve");
-				free(addr);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'L':
-			free(addr);
-			addr = NULL;
-			if (parse_listen(optarg, &addr, &port)) {
-				cli_usage_hint("serve");
-				return EXIT_USAGE;
-			}
-			break;
-		case 'H':
-			if (add_allow_host(optarg, &hosts)) {
-				cli_usage_hint("serve");
-				free(addr);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			serve_usage(stdout);
-			free(addr);
-			return 0;
-		default:
-			cli_option_error(c, argv);
-			cli_usage_hint("serve");
-			free(addr);
-			return EXIT_USAGE;
-		}
-	}
-	if ((db && store) || ((password_file || ca_file || maintain) && !store) ||
-	    (n_shards && !maintain)) {
-		cli_error(db && store ? "give --db FILE or --store URL, not both"
-			  : n_shards && !maintain ? "--shard goes with --maintain"
-			  : "--remote-password-file, --remote-ca and --maintain go with --store URL");
-		cli_usage_hint("serve");
-		free(addr);
-		return EXIT_USAGE;
-	}
-	if (store && !cli_is_remote(store)) {
-		cli_error("--store takes a fleet store's URL, clickhouse://[USER@]HOST:PORT/DATABASE "
-			  "or https://...; for a file give --db %s", store);
-		cli_usage_hint("serve");
-		free(addr);
-		return EXIT_USAGE;
-	}
-	if ((!db && !store) || optind < argc) {
-		cli_error(db || store ? "unexpected argument '%s'"
-			  : "give the database with --db FILE (or the fleet store with --store URL)",
-			  optind < argc ? argv[optind] : "");
-		cli_usage_hint("serve");
-		free(addr);
-		return EXIT_USAGE;
-	}
-	if (store) {
-		struct store_db *probe = NULL;
-
-		/* told once, clearly, before the server starts: a bad URL,
-		 * nothing listening, a wrong password, no such database */
-		if (cli_remote_store_open(store, password_file, ca_file, 0, &probe)) {
-			free(addr);
-			return EXIT_RUNTIME;
-		}
-		store_db__close(probe);
-		if (cli_remote_config(store, password_file, ca_file, 0, &remote, &password)) {
-			free(addr);
-			return EXIT_RUNTIME;
-		}
-		wo.remote = &remote;
-		db = store;
-	}
-	if (!addr && !(addr = strdup(WEB_DEFAULT_ADDRESS)))
-		return EXIT_RUNTIME;
-	install_signals();
-	wo.db_path = db;
-	wo.address = addr;
-	wo.port = port;
-	/* the rest: each query thread's read handle and its caches */
-	wo.memory_budget = (size_t)(memory_mb << 20) / 2;
-	set_allow_hosts(&wo, &hosts);
-	err = web_server__start(&wo, &srv);
-	if (err) {
-		explain_server_error(err, db, addr, port);
-		cli_forget_password(password);
-		free(addr);
-		return EXIT_RUNTIME;
-	}
-	fprintf(stderr, "ember: serving %s (read-only)\n", store ? "the fleet store" : db);
-	print_url(addr, web_server__port(srv));
-	if (maintain && cli_maintainer_start(store, password_file, ca_file, shards, n_shards,
-					     600, &maintainer)) {
-		web_server__stop(srv);
-		cli_forget_password(password);
-		free(addr);
-		return EXIT_RUNTIME;
-	}
-	{
-		sigset_t block, old;
-
-		/* Block the stop signals, then wait with them unblocked: no
-		 * signal is lost between the check and the wait. */
-		sigemptyset(&block);
-		sigaddset(&block, SIGINT);
-		sigaddset(&block, SIGTERM);
-		sigprocmask(SIG_BLOCK, &block, &old);
-		while (!got_stop_signal)
-			sigsuspend(&old);
-		sigprocmask(SIG_SETMASK, &old, NULL);
-	}
-	cli_maintainer_stop(maintainer);
-	web_server__stop(srv);
-	cli_forget_password(password);
-	free(addr);
-	return 0;
-}
-
-/* ---- ember agent ---- */
 
 struct agent_args {
 	const char *db;
@@ -385,7 +61,7 @@ struct agent_args {
 	unsigned freq;
 	unsigned flush_s;
 	uint64_t memory_mb;
-	struct allow_hosts hosts;
+	struct cli_allow_hosts hosts;
 	char labels[4096];
 	struct cli_file_opts files; /* --group, --force */
 	const char *host;            /* --host */
@@ -496,7 +172,7 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 		case 'L':
 			free(a->addr);
 			a->addr = NULL;
-			if (parse_listen(optarg, &a->addr, &a->port))
+			if (cli_parse_listen(optarg, &a->addr, &a->port))
 				return -EINVAL;
 			break;
 		case 'F':
@@ -519,7 +195,7 @@ static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 			a->memory_mb = v;
 			break;
 		case 'H':
-			if (add_allow_host(optarg, &a->hosts))
+			if (cli_add_allow_host(optarg, &a->hosts))
 				return -EINVAL;
 			break;
 		case 'G':
@@ -734,7 +410,7 @@ int cmd_agent(int argc, char **argv)
 		free(a.addr);
 		return EXIT_USAGE;
 	}
-	install_signals();
+	cli_install_stop_signals();
 	/* Blocks of 128 KiB and more (DWARF sections, symbol tables, hash
 	 * arrays) are mmapped and go back to the system when freed; glibc's
 	 * sliding threshold would move them onto the heap, where eviction
@@ -798,10 +474,10 @@ int cmd_agent(int argc, char **argv)
 	 * The requests' memory is transient; the session's resident-size
 	 * check trims the symbolizer when both peak together. */
 	wo.memory_budget = (size_t)(mem.budget / 2);
-	set_allow_hosts(&wo, &a.hosts);
+	cli_set_allow_hosts(&wo, &a.hosts);
 	err = web_server__start(&wo, &srv);
 	if (err) {
-		explain_server_error(err, a.db, a.addr, a.port);
+		cli_explain_server_error(err, a.db, a.addr, a.port);
 		goto out;
 	}
 	fprintf(stderr, "ember: agent sampling every CPU at %u Hz into %s, a flush every %u s, "
@@ -810,9 +486,9 @@ int cmd_agent(int argc, char **argv)
 	if (sh)
 		fprintf(stderr, "ember: shipping every flush to %s as host %s\n", remote_url,
 			a.host ? a.host : "(this host's name)");
-	print_url(a.addr, web_server__port(srv));
+	cli_print_url(a.addr, web_server__port(srv));
 
-	while (!got_stop_signal) {
+	while (!cli_stop_signal) {
 		err = session__run_once(s, 200);
 		/* The kernel's counters only after a flush or once a second:
 		 * reading them at every wake-up was 7 % of the agent's CPU. */

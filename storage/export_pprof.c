@@ -3,7 +3,7 @@
  * export_pprof.c — the merged tree as a pprof profile (profile.proto,
  * encoded by protobuf-c's generated code and gzipped with zlib), the format
  * of `go tool pprof`, Parca, Pyroscope and most profile viewers. Used by
- * `ember report --format pprof` and, later, the web server's export.
+ * `ember report --format pprof` and the web server's /api/v1/export.
  *
  * What goes where:
  *  - sample types samples/count and, when the file knows its frequency,

@@ -5,7 +5,7 @@
  * frames shared by all profiles, then one "sampled" profile per process
  * whose samples are the tree's stacks with samples of their own (root
  * first) and whose weights are their counts. Used by `ember report
- * --format speedscope` and, later, the web server's export.
+ * --format speedscope` and the web server's /api/v1/export.
  *
  * Names come from binaries and the kernel, so they may hold any byte: the
  * JSON writer escapes quotes, backslashes and control characters and turns

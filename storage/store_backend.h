@@ -11,8 +11,9 @@
  * function table and merging of trees) is written once above them.
  *
  * The backends: SQLite (store_sqlite.c and the layers under it), and
- * ClickHouse, the fleet store (store_ch_read.c), which provides the same
- * operations with the contracts storage.h documents for them; one it
+ * ClickHouse, the fleet store (store_ch_read.c and the files of
+ * store_ch_read.h), which provides the same operations with the
+ * contracts storage.h documents for them; one it
  * cannot do (a read-only store's writer, retention run by the server
  * side, coverage it does not keep) answers -ENOSYS with a
  * message, which store_strerror names.

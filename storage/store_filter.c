@@ -6,8 +6,8 @@
  * label set it holds once per query, the ClickHouse reader the label
  * sets of a range.
  *
- * Data flow: `ember report --filter`, later the web API, parse a string
- * here; the parsed filter rides in struct store_query to the queries.
+ * Data flow: `ember report --filter` and the web API's filter and
+ * base_filter parse a string here; the parsed filter rides in struct store_query to the queries.
  */
 #include <errno.h>
 #include <inttypes.h>

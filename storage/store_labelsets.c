@@ -34,12 +34,11 @@ struct value_acc {
 	const char *name;
 	struct store_map index; /* value -> entry */
 	struct store_label_value *v;
-	size_t n;
+	size_t n, cap;
 };
 
 static int add_value(struct value_acc *a, const char *value, uint64_t samples)
 {
-	struct store_label_value *grown;
 	int64_t found;
 	int r;
 
@@ -47,10 +46,8 @@ static int add_value(struct value_acc *a, const char *value, uint64_t samples)
 		a->v[found].samples += samples;
 		return 0;
 	}
-	grown = realloc(a->v, (a->n + 1) * sizeof(*grown));
-	if (!grown)
+	if (COMMON_GROW(a->v, a->cap, a->n + 1))
 		return -ENOMEM;
-	a->v = grown;
 	a->v[a->n].value = strdup(value);
 	if (!a->v[a->n].value)
 		return -ENOMEM;

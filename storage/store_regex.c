@@ -13,9 +13,25 @@
  * test: ^ $ \b \B \< \> \` \'), JMP, SPLIT (continue at both targets) and
  * MATCH. Memory: 12 bytes an instruction, 32 a distinct set, and 16 an
  * instruction for the match state, all allocated at compile time.
+ *
+ * One subsystem (about 900 lines: parser, compiler and matcher of one
+ * program format, each meaningless without the others). Its invariants:
+ * - the tree: every node index (first, next) is below n_nodes or NONE,
+ *   every set index below n_sets; the parser recurses at most MAX_DEPTH
+ *   groups deep, and counts are at most DUP_MAX;
+ * - the size: node_size() is exactly what emit() writes, so the program
+ *   has the size computed before anything was expanded (emit() checks it
+ *   never writes past it, compile that it wrote all of it), and that size
+ *   is within max_bytes and below NONE;
+ * - the program: it ends with its one MATCH, every JMP and SPLIT target
+ *   and every ASSERT's next instruction is inside it, every SET's set
+ *   exists (program_valid(), asserted after compiling);
+ * - matching: an instruction is pushed at most once a generation (mark),
+ *   so the work stack and each thread list hold at most n entries.
  */
 #include "store_regex.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -626,6 +642,7 @@ struct emitter {
 	const struct parser *ps;
 	struct insn *prog;
 	uint32_t pc;
+	uint32_t n; /* the program's size: pc never passes it */
 };
 
 static void emit(struct emitter *em, uint32_t n)
@@ -633,6 +650,8 @@ static void emit(struct emitter *em, uint32_t n)
 	const struct node *nd = &em->ps->nodes[n];
 	uint32_t patch = NONE, at;
 
+	/* room for this node's first instruction or for the MATCH */
+	assert(em->pc < em->n);
 	switch (nd->kind) {
 	case N_SET:
 		em->prog[em->pc++] = (struct insn){ .op = I_SET, .x = nd->set };
@@ -691,6 +710,8 @@ static void emit(struct emitter *em, uint32_t n)
 		}
 		break;
 	}
+	/* what node_size() said: the MATCH still fits */
+	assert(em->pc < em->n);
 }
 
 /* The bytes a program of n instructions and n_sets sets holds. */
@@ -699,6 +720,40 @@ static void emit(struct emitter *em, uint32_t n)
 static uint64_t program_bytes(uint64_t n, uint64_t n_sets)
 {
 	return sizeof(struct store_regex) + n * INSN_BYTES + n_sets * sizeof(struct cset);
+}
+
+/* Whether re's program keeps to its invariants (see the top). */
+static bool program_valid(const struct store_regex *re)
+{
+	for (size_t pc = 0; pc < re->n; pc++) {
+		const struct insn *in = &re->prog[pc];
+
+		switch (in->op) {
+		case I_SET:
+			if (in->x >= re->n_sets)
+				return false;
+			break;
+		case I_ASSERT:
+			if (pc + 1 >= re->n)
+				return false;
+			break;
+		case I_JMP:
+			if (in->x >= re->n)
+				return false;
+			break;
+		case I_SPLIT:
+			if (in->x >= re->n || in->y >= re->n)
+				return false;
+			break;
+		case I_MATCH:
+			if (pc + 1 != re->n)
+				return false;
+			break;
+		default:
+			return false;
+		}
+	}
+	return re->n > 0 && re->prog[re->n - 1].op == I_MATCH;
 }
 
 int store_regex__compile(const char *pattern, size_t max_bytes,
@@ -746,12 +801,13 @@ int store_regex__compile(const char *pattern, size_t max_bytes,
 		fail(&ps, -ENOMEM, "out of memory");
 		goto out;
 	}
-	em = (struct emitter){ .ps = &ps, .prog = re->prog };
+	em = (struct emitter){ .ps = &ps, .prog = re->prog, .n = (uint32_t)re->n };
 	emit(&em, root);
 	re->prog[em.pc++] = (struct insn){ .op = I_MATCH };
 	re->sets = ps.sets; /* owned from here */
 	re->n_sets = ps.n_sets;
 	ps.sets = NULL;
+	assert(em.pc == re->n && program_valid(re));
 out:
 	err = ps.err;
 	free(ps.nodes);
@@ -806,6 +862,7 @@ static size_t add_thread(struct store_regex *re, uint32_t *list, size_t n_list, 
 #define PUSH(t)                                                                        \
 	do {                                                                           \
 		if (re->mark[(t)] != re->gen) {                                        \
+			assert(sp < re->n);                                            \
 			re->mark[(t)] = re->gen;                                       \
 			re->stack[sp++] = (t);                                         \
 		}                                                                      \
@@ -829,6 +886,7 @@ static size_t add_thread(struct store_regex *re, uint32_t *list, size_t n_list, 
 				PUSH(pc + 1);
 			break;
 		default:
+			assert(n_list < re->n);
 			list[n_list++] = pc;
 			break;
 		}

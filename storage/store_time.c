@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_time.c — points in time as users type them for a query's range
- * (`ember report --from -1h --to now`, later the web API): relative forms,
- * Unix seconds, RFC 3339 and "YYYY-MM-DD HH:MM:SS" in local time. Turns
- * text into Unix seconds; it does not touch the database. Also the bucket
- * arithmetic the backends share (store_formats.h).
+ * (`ember report --from -1h --to now`, the web API's from and to):
+ * relative forms, Unix seconds, RFC 3339 and "YYYY-MM-DD HH:MM:SS" in
+ * local time. Turns text into Unix seconds; it does not touch the
+ * database. Also the bucket arithmetic the backends share
+ * (store_formats.h).
  */
 #include <errno.h>
 #include <stdarg.h>

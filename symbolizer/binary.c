@@ -4,24 +4,25 @@
  * shared by every process that maps it, found by file identity (device,
  * inode, mtime, size) and deduplicated by GNU build-id; opened (file.c's
  * hardened open) inside the process's root, opened once per snapshot, or
- * through its map_files, the vdso from the process's memory; loaded,
- * unloaded for the memory bound (least recently used first) and loaded
- * again from the kept fd; its DWARF charged to the bound and opened on
- * first need; the blocks of its file the unwinder reads.
+ * through its map_files; loaded, unloaded for the memory bound (least
+ * recently used first) and loaded again from the kept fd; its DWARF
+ * charged to the bound and opened on first need. The vdso's image is
+ * binary-vdso.c's, the words of a file the unwinder reads
+ * binary-image.c's; both hand their binaries to this file.
  *
- * One subsystem (about 800 lines): the binaries and the memory bound
- * that decides which stay loaded. Its invariants: s->bins owns every
- * binary, and the keys, ids and seen tables only point into it (a binary
- * is forgotten from all four at once, binary_forget()); s->bin_memory is
- * the sum of the binaries' mem, re-counted by sym_binary__account() after
- * anything a binary holds changes; an evicted binary keeps its fds, so a
- * frame of an exited process can still be resolved; what the bound
- * refuses (ELF tables, DWARF) is never read, inflated or cached.
+ * Invariants: s->bins owns every binary, and the keys, ids and seen
+ * tables only point into it (a binary is forgotten from all four at once,
+ * binary_forget()); s->bin_memory is the sum of the binaries' mem,
+ * re-counted by sym_binary__account() after anything a binary holds
+ * changes; an evicted binary keeps its fds, so a frame of an exited
+ * process can still be resolved; what the bound refuses (ELF tables,
+ * DWARF) is never read, inflated or cached.
  */
 #include "symbolizer.h"
 #include "sym-internal.h"
 #include "sym-session.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -38,37 +39,16 @@
 
 #include "common.h"
 
-/* The vdso is a few pages; refuse to copy anything much larger. */
-#define MAX_VDSO_SIZE (1u << 20)
-
-/*
- * A block of a binary's file as the unwinder asked for it: beyond the
- * stack copy and the CFI copies, libunwind reads the personality routine's
- * address indirectly from the binary's data (every C++ function with a
- * destructor or a catch), and code bytes where the CFI ends (PLT stubs,
- * signal trampolines). A few words per binary, read again at every flush
- * and every change of process (libunwind's cache is per process): a
- * handful of blocks, not the whole data segment.
- */
-#define IMAGE_BLOCK_SIZE 512
-#define IMAGE_BLOCKS 4
-
-struct image_block {
-	uint64_t offset;  /* file offset of data[0] */
-	size_t len;       /* bytes read; 0: empty */
-	uint8_t data[IMAGE_BLOCK_SIZE];
-};
-
 /* The identity of a file as fstat() sees it: an alias to a loaded binary
  * (s->keys' entries, keyed by the four numbers). */
-struct file_key {
+struct sym_file_key {
 	uint64_t dev, ino, mtime_ns, size;
 	struct sym_binary *bin;
 };
 
 static const struct common_map_type keys_type = {
-	.entry_size = sizeof(struct file_key),
-	.key_size = offsetof(struct file_key, bin),
+	.entry_size = sizeof(struct sym_file_key),
+	.key_size = offsetof(struct sym_file_key, bin),
 };
 
 /*
@@ -120,7 +100,7 @@ static const struct common_map_type ids_type = {
 
 #define SEEN_TRUST_NS 1000000000ULL
 
-_Static_assert(offsetof(struct file_key, bin) == 4 * sizeof(uint64_t),
+_Static_assert(offsetof(struct sym_file_key, bin) == 4 * sizeof(uint64_t),
 	       "file_key's key has no padding");
 _Static_assert(offsetof(struct seen_file, checked_ns) ==
 		       2 * sizeof(unsigned) + sizeof(uint64_t) + sizeof(const char *),
@@ -148,6 +128,7 @@ void sym_binary__account(struct sym_session *s, struct sym_binary *bin)
 			bin->image_hi = MAX(bin->image_hi, l->vaddr + l->filesz);
 		}
 	}
+	assert(s->bin_memory >= bin->mem);
 	s->bin_memory -= bin->mem;
 	bin->mem = sizeof(*bin) + sym_elf__memory(bin->elf) +
 		   sym_dwarf__memory(bin->dwarf) + sym_addr_cache__memory(bin) +
@@ -251,17 +232,17 @@ static int binary_add(struct sym_session *s, struct sym_binary *bin)
  * set) so that it is not parsed again for every process. Returns 0 or
  * -ENOMEM.
  */
-static int binary_from_fd(struct sym_session *s, int fd, const struct file_key *key,
-			  const struct sym_elf_where *where, struct sym_binary **ret_bin)
+int sym_binary__from_fd(struct sym_session *s, int fd, const struct sym_file_key *key,
+			const struct sym_elf_where *where, struct sym_binary **ret_bin)
 {
 	struct sym_binary *bin = NULL, *known;
-	struct file_key *alias = NULL;
+	struct sym_file_key *alias = NULL;
 	struct sym_elf *elf = NULL;
 	enum sym_miss fail;
 	int r;
 
 	if (key) {
-		const struct file_key *k = common_map__find(&s->keys, &keys_type, key);
+		const struct sym_file_key *k = common_map__find(&s->keys, &keys_type, key);
 
 		if (k) {
 			*ret_bin = k->bin;
@@ -415,7 +396,7 @@ int sym_binary__of_file(struct sym_session *s, pid_t pid,
 	}, *seen;
 	uint64_t now = common_now_ns();
 	struct stat st = {0};
-	struct file_key key;
+	struct sym_file_key key;
 	int fd, r;
 
 	if (!m->deleted) {
@@ -433,14 +414,14 @@ int sym_binary__of_file(struct sym_session *s, pid_t pid,
 	/* debug files next to it are resolved in the process's root too */
 	if (snapshot_root(s, pid, &fs) == 0)
 		where.fs = *fs;
-	key = (struct file_key){
+	key = (struct sym_file_key){
 		.dev = st.st_dev,
 		.ino = st.st_ino,
 		.mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL +
 			    (uint64_t)st.st_mtim.tv_nsec,
 		.size = (uint64_t)st.st_size,
 	};
-	r = binary_from_fd(s, fd, &key, &where, &ret->bin);
+	r = sym_binary__from_fd(s, fd, &key, &where, &ret->bin);
 	close(fd);
 	if (r < 0 || m->deleted)
 		return r;
@@ -452,106 +433,15 @@ int sym_binary__of_file(struct sym_session *s, pid_t pid,
 	return 0;
 }
 
-/* Size of an in-memory ELF image from its headers (for our own vdso). */
-static size_t elf_image_size(const ElfW(Ehdr) *eh)
-{
-	const ElfW(Phdr) *ph = (const void *)((const char *)eh + eh->e_phoff);
-	size_t size = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
-
-	for (unsigned i = 0; i < eh->e_phnum; i++)
-		size = MAX(size, (size_t)(ph[i].p_offset + ph[i].p_filesz));
-	return size;
-}
-
-/*
- * Reads the vdso image of pid from ROOT/proc/PID/mem. Where that is not
- * allowed, our own vdso is the same kernel image when its size matches (a
- * 32-bit process has another vdso of another size).
- */
-static int vdso_read(struct sym_session *s, pid_t pid,
-		     const struct sym_maps_entry *m, unsigned char *buf)
-{
-	size_t size = m->end - m->start;
-	const ElfW(Ehdr) *own;
-	char path[4096];
-	long page = sysconf(_SC_PAGESIZE);
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/proc/%d/mem", s->root, (int)pid);
-	fd = sym_file_open(&(struct sym_fs){ .root_fd = -1, .refused = s->stats.refused },
-			   path, NULL, NULL);
-	if (fd >= 0) {
-		ssize_t got = pread(fd, buf, size, (off_t)m->start);
-
-		close(fd);
-		if (got == (ssize_t)size)
-			return 0;
-	}
-	own = (const void *)getauxval(AT_SYSINFO_EHDR);
-	if (!own || page <= 0 || memcmp(own->e_ident, ELFMAG, SELFMAG) != 0)
-		return -ENOENT;
-	if ((elf_image_size(own) + (size_t)page - 1) / (size_t)page * (size_t)page != size)
-		return -ENOENT;
-	memcpy(buf, own, size);
-	return 0;
-}
-
-int sym_binary__of_vdso(struct sym_session *s, pid_t pid,
-			const struct sym_maps_entry *m, struct sym_mapping *ret)
-{
-	size_t size = m->end - m->start;
-	unsigned char *buf = NULL;
-	int fd = -1, r = 0;
-
-	ret->fail = SYM_MISS_NO_FILE;
-	if (size > MAX_VDSO_SIZE)
-		return 0;
-	/* Every 64-bit process of a kernel has the same vdso (mapped above
-	 * 4 GiB; a 32-bit or x32 process's is below): once one is loaded,
-	 * reading each new process's memory for it again is not needed. */
-	if (s->vdso_bin && s->vdso_high && m->start >= 1ULL << 32 &&
-	    s->vdso_size == size) {
-		ret->bin = s->vdso_bin;
-		return 0;
-	}
-	buf = malloc(size);
-	if (!buf)
-		return -ENOMEM;
-	if (vdso_read(s, pid, m, buf) < 0)
-		goto out;
-	/* Every process of a kernel has the same vdso: skip the parse. */
-	if (s->vdso_bin && s->vdso_size == size && memcmp(s->vdso_image, buf, size) == 0) {
-		ret->bin = s->vdso_bin;
-		goto out;
-	}
-	fd = memfd_create("ember-vdso", MFD_CLOEXEC);
-	if (fd < 0 || write(fd, buf, size) != (ssize_t)size)
-		goto out;
-	r = binary_from_fd(s, fd, NULL, NULL, &ret->bin);
-	if (r < 0)
-		goto out;
-	free(s->vdso_image);
-	s->vdso_image = buf;
-	s->vdso_size = size;
-	s->vdso_high = m->start >= 1ULL << 32;
-	s->vdso_bin = ret->bin;
-	buf = NULL;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return r;
-}
-
 static void count_refs(struct sym_session *s)
 {
-	const struct sym_proc_slot *e;
+	const struct sym_pid_slot *e;
 	size_t pos = 0;
 
 	for (size_t i = 0; i < s->n_bins; i++)
 		s->bins[i]->refs = s->bins[i]->live_refs = 0;
-	while ((e = common_map__next(&s->procs, &sym_procs_type, &pos))) {
-		const struct sym_process *proc = e->proc;
+	while ((e = common_map__next(&s->procs, &sym_pid_type, &pos))) {
+		const struct sym_process *proc = e->obj;
 
 		for (size_t i = 0; i < proc->n_maps; i++) {
 			struct sym_binary *bin = proc->maps[i].bin;
@@ -570,7 +460,7 @@ static void binary_forget(struct sym_session *s, size_t i)
 {
 	struct sym_binary *bin = s->bins[i];
 	struct seen_file *seen;
-	struct file_key *k;
+	struct sym_file_key *k;
 	size_t pos = 0;
 
 	while ((k = common_map__next(&s->keys, &keys_type, &pos)))
@@ -582,6 +472,7 @@ static void binary_forget(struct sym_session *s, size_t i)
 			common_map__delete(&s->seen, &seen_type, seen);
 	if (bin->build_id)
 		common_map__remove(&s->ids, &ids_type, &bin->build_id, NULL);
+	assert(s->bin_memory >= bin->mem);
 	s->bin_memory -= bin->mem;
 	binary_free(bin);
 	s->bins[i] = s->bins[--s->n_bins];
@@ -727,77 +618,4 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 					bin->dwarf_issue = (uint8_t)i;
 	}
 	return bin->dwarf;
-}
-
-/* len bytes (at most a word) at file offset off of bin's file, through
- * its blocks. Returns 0, -EIO (not in the file) or -ENOMEM. */
-static int image_read(struct sym_session *s, struct sym_binary *bin, uint64_t off,
-		      size_t len, uint8_t *ret)
-{
-	uint64_t start = off & ~(uint64_t)(IMAGE_BLOCK_SIZE - 1);
-	struct image_block *b;
-	ssize_t got;
-
-	if (bin->fd < 0)
-		return -EIO;
-	for (unsigned i = 0; bin->blocks && i < IMAGE_BLOCKS; i++) {
-		b = &bin->blocks[i];
-		if (b->len && off >= b->offset && off - b->offset + len <= b->len) {
-			memcpy(ret, b->data + (off - b->offset), len);
-			return 0;
-		}
-	}
-	/* A word across two blocks (never an aligned one): read as is. */
-	if (off + len > start + IMAGE_BLOCK_SIZE) {
-		s->stats.unwind_file_reads++;
-		got = pread(bin->fd, ret, len, (off_t)off);
-		return got == (ssize_t)len ? 0 : -EIO;
-	}
-	if (!bin->blocks) {
-		bin->blocks = calloc(IMAGE_BLOCKS, sizeof(*bin->blocks));
-		if (!bin->blocks)
-			return -ENOMEM;
-		sym_binary__account(s, bin);
-	}
-	b = &bin->blocks[bin->next_block];
-	bin->next_block = (bin->next_block + 1) % IMAGE_BLOCKS;
-	s->stats.unwind_file_reads++;
-	got = pread(bin->fd, b->data, IMAGE_BLOCK_SIZE, (off_t)start);
-	b->offset = start;
-	b->len = got > 0 ? (size_t)got : 0;
-	if (off - start + len > b->len)
-		return -EIO;  /* the file shrank under us */
-	memcpy(ret, b->data + (off - start), len);
-	return 0;
-}
-
-int sym_binary__read(struct sym_session *s, struct sym_binary *bin, uint64_t vaddr,
-		     uint64_t *ret_word)
-{
-	const struct sym_elf *e = sym_binary__elf(s, bin);
-	uint8_t buf[sizeof(*ret_word)] = {0};
-
-	if (!e)
-		return -ENOENT;
-	if (sym_cfi__read(&e->cfi, vaddr, ret_word) == 0)
-		return 0;
-	for (size_t i = 0; i < e->n_loads; i++) {
-		const struct sym_elf_load *l = &e->loads[i];
-		uint64_t in;
-		int r;
-
-		if (vaddr < l->vaddr || vaddr - l->vaddr >= l->filesz)
-			continue;
-		in = vaddr - l->vaddr;
-		/* A word that runs past the file's part of the segment
-		 * gets zeros there (.bss as the loader leaves it): libunwind
-		 * reads whole aligned words for the bytes it wants, and the
-		 * bytes it wants are in the file. */
-		r = image_read(s, bin, l->offset + in, MIN(sizeof(buf), l->filesz - in), buf);
-		if (r < 0)
-			return r;
-		memcpy(ret_word, buf, sizeof(buf));
-		return 0;
-	}
-	return -ENOENT;
 }

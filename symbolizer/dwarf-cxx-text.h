@@ -34,7 +34,7 @@ static inline void nb_add(struct nbuf *b, const char *s, size_t n)
 		b->err = -EINVAL;
 		return;
 	}
-	if (grow((void **)&b->p, &b->cap, b->len + n + 1, 1) < 0) {
+	if (COMMON_GROW(b->p, b->cap, b->len + n + 1) < 0) {
 		b->err = -ENOMEM;
 		return;
 	}

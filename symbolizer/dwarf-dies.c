@@ -201,7 +201,7 @@ static int pidx_build(struct sym_dwarf *d, const struct dw_cu *cu, struct dw_pid
 		}
 		if (top >= MAX_DIE_DEPTH || px->n >= INT32_MAX)
 			return 0;
-		if (grow((void **)&px->v, &px->cap, px->n + 1, sizeof(*px->v)) < 0)
+		if (COMMON_GROW(px->v, px->cap, px->n + 1) < 0)
 			return -ENOMEM;
 		px->v[px->n] = (struct dw_pentry){
 			.start = off, .end = cu->end, .up = top >= 0 ? stack[top] : -1,

@@ -146,7 +146,7 @@ static int v4_entries(struct dw_cur *c, bool files, struct lnct_entry **ret,
 		}
 		if (!*s)
 			break;
-		if (grow((void **)&v, &cap, n + 1, sizeof(*v)) < 0) {
+		if (COMMON_GROW(v, cap, n + 1) < 0) {
 			free(v);
 			return -ENOMEM;
 		}
@@ -203,7 +203,7 @@ row_add(struct sym_dwarf *d, size_t *n, uint64_t addr, int64_t line, uint64_t fi
 	if (__builtin_expect(*n == d->cap_rows, 0)) {
 		if ((*n + 1) * sizeof(*d->rows) > d->max_bytes)
 			return -EFBIG;
-		if (grow((void **)&d->rows, &d->cap_rows, *n + 1, sizeof(*d->rows)) < 0)
+		if (COMMON_GROW(d->rows, d->cap_rows, *n + 1) < 0)
 			return -ENOMEM;
 	}
 	d->rows[*n] = (struct dw_row){
@@ -223,7 +223,7 @@ static int seq_add(struct sym_dwarf *d, size_t *n_seqs, size_t first, size_t n_r
 {
 	if (n_rows == first)
 		return 0;
-	if (grow((void **)&d->seqs, &d->cap_seqs, *n_seqs + 1, sizeof(*d->seqs)) < 0)
+	if (COMMON_GROW(d->seqs, d->cap_seqs, *n_seqs + 1) < 0)
 		return -ENOMEM;
 	d->seqs[(*n_seqs)++] = (struct dw_seq){ .first = first, .n = n_rows - first };
 	return 0;

@@ -108,8 +108,7 @@ int dw_abbrevs__load(struct sym_dwarf *d, struct dw_abbrevs *ab,
 			};
 			if (form == DW_FORM_implicit_const)
 				sp.implicit = cur_sleb(&c);
-			if (grow((void **)&ab->specs, &ab->cap_specs, ab->n_specs + 1,
-				 sizeof(*ab->specs)) < 0)
+			if (COMMON_GROW(ab->specs, ab->cap_specs, ab->n_specs + 1) < 0)
 				return -ENOMEM;
 			ab->specs[ab->n_specs++] = sp;
 			a.n_spec++;
@@ -118,7 +117,7 @@ int dw_abbrevs__load(struct sym_dwarf *d, struct dw_abbrevs *ab,
 			size = form_size(sp.form, cu->version, cu->addr_size, cu->off_size);
 			a.fixed = size < 0 || a.fixed < 0 ? -1 : a.fixed + size;
 		}
-		if (grow((void **)&ab->v, &ab->cap, ab->n + 1, sizeof(*ab->v)) < 0)
+		if (COMMON_GROW(ab->v, ab->cap, ab->n + 1) < 0)
 			return -ENOMEM;
 		ab->v[ab->n++] = a;
 	}

@@ -22,7 +22,7 @@ static int raw_add(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg)
 
 	if ((d->n_raw + 1) * sizeof(*d->raw) > d->max_bytes)
 		return -EFBIG;
-	if (grow((void **)&d->raw, &d->cap_raw, d->n_raw + 1, sizeof(*d->raw)) < 0)
+	if (COMMON_GROW(d->raw, d->cap_raw, d->n_raw + 1) < 0)
 		return -ENOMEM;
 	d->raw[d->n_raw++] = (struct dw_raw_range){
 		.lo = lo, .hi = hi, .depth = proto->depth, .scope = proto->scope,
@@ -78,8 +78,7 @@ static int scope_add(struct sym_dwarf *d, const struct dw_cu *ucu, struct dw_cu 
 		d->n_raw = n_raw;
 		return -EFBIG;
 	}
-	if (grow((void **)&cu->scopes, &cu->cap_scopes, cu->n_scopes + 1,
-		 sizeof(*cu->scopes)) < 0) {
+	if (COMMON_GROW(cu->scopes, cu->cap_scopes, cu->n_scopes + 1) < 0) {
 		d->n_raw = n_raw;
 		return -ENOMEM;
 	}
@@ -210,7 +209,7 @@ static int ival_emit(struct dw_cu *cu, size_t *cap, uint64_t lo, uint64_t hi,
 		last->len += len;
 		return 0;
 	}
-	if (grow((void **)&cu->ivals, cap, cu->n_ivals + 1, sizeof(*cu->ivals)) < 0)
+	if (COMMON_GROW(cu->ivals, *cap, cu->n_ivals + 1) < 0)
 		return -ENOMEM;
 	cu->ivals[cu->n_ivals++] = (struct dw_ival){ .lo = lo, .len = len, .scope = scope };
 	return 0;

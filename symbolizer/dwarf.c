@@ -54,7 +54,7 @@ static int curange_add(struct sym_dwarf *d, uint64_t lo, uint64_t hi, void *arg)
 {
 	size_t *cap = arg;
 
-	if (grow((void **)&d->ranges, cap, d->n_ranges + 1, sizeof(*d->ranges)) < 0)
+	if (COMMON_GROW(d->ranges, *cap, d->n_ranges + 1) < 0)
 		return -ENOMEM;
 	d->ranges[d->n_ranges++] = (struct dw_curange){
 		.lo = lo, .hi = hi, .cu = (uint32_t)(d->main.n_cus - 1),
@@ -140,7 +140,7 @@ static int list_cus(struct sym_dwarf *d, struct dw_file *f, uint32_t space, bool
 		off = next;
 		if (r == 0)
 			continue;
-		if (grow((void **)&f->cus, &cap_cus, f->n_cus + 1, sizeof(*f->cus)) < 0)
+		if (COMMON_GROW(f->cus, cap_cus, f->n_cus + 1) < 0)
 			return -ENOMEM;
 		cu.sec = f->sec;
 		cu.space = space;

@@ -38,20 +38,43 @@ static void process_free(struct sym_process *proc)
 	free(proc);
 }
 
+void *sym_pid_map__add(struct common_map *m, pid_t pid, size_t size, bool *ret_new)
+{
+	struct sym_pid_slot *e = common_map__find(m, &sym_pid_type, &pid);
+	void *obj;
+
+	*ret_new = !e;
+	if (e)
+		return e->obj;
+	obj = calloc(1, size);
+	if (!obj || common_map__insert(m, &sym_pid_type, &pid, (void **)&e) < 0) {
+		free(obj);
+		return NULL;
+	}
+	e->obj = obj;
+	return obj;
+}
+
+void *sym_pid_map__remove(struct common_map *m, pid_t pid)
+{
+	struct sym_pid_slot e = { 0 };
+
+	common_map__remove(m, &sym_pid_type, &pid, &e);
+	return e.obj;
+}
+
 static struct sym_process *process_find(const struct sym_session *s, pid_t pid)
 {
-	const struct sym_proc_slot *e = common_map__find(&s->procs, &sym_procs_type, &pid);
-
-	return e ? e->proc : NULL;
+	return sym_pid_map__find(&s->procs, pid);
 }
 
 void sym_processes__fini(struct sym_session *s)
 {
-	struct sym_proc_slot *e;
+	struct sym_pid_slot *e;
 	size_t pos = 0;
 
-	while ((e = common_map__next(&s->procs, &sym_procs_type, &pos)))
-		process_free(e->proc);
+	while ((e = common_map__next(&s->procs, &sym_pid_type, &pos)))
+		process_free(e->obj);
 	common_map__fini(&s->procs);
 	free(s->maps_text);
 }
@@ -162,22 +185,15 @@ int sym_process__note(struct sym_session *s, pid_t pid, bool reuse, bool watch)
 	struct sym_mapping *maps = NULL;
 	struct sym_process *proc;
 	size_t n = 0;
+	bool fresh;
 	int r;
 
-	proc = process_find(s, pid);
-	if (!proc) {
-		struct sym_proc_slot *e;
-
-		proc = calloc(1, sizeof(*proc));
-		if (!proc)
-			return -ENOMEM;
+	proc = sym_pid_map__add(&s->procs, pid, sizeof(*proc), &fresh);
+	if (!proc)
+		return -ENOMEM;
+	if (fresh) {
 		proc->pid = pid;
 		proc->maps_fd = -1;
-		if (common_map__insert(&s->procs, &sym_procs_type, &pid, (void **)&e) < 0) {
-			free(proc);
-			return -ENOMEM;
-		}
-		e->proc = proc;
 		s->proc_memory += sizeof(*proc);
 	}
 	proc->read_ns = common_now_ns();
@@ -264,11 +280,8 @@ void sym_session__unwatch_process(struct sym_session *s, pid_t pid)
 
 void sym_process__forget(struct sym_session *s, pid_t pid)
 {
-	struct sym_proc_slot e = { 0 };
-	struct sym_process *proc;
+	struct sym_process *proc = sym_pid_map__remove(&s->procs, pid);
 
-	common_map__remove(&s->procs, &sym_procs_type, &pid, &e);
-	proc = e.proc;
 	if (proc) {
 		s->proc_memory -= sizeof(*proc) + proc->n_maps * sizeof(*proc->maps) +
 				  sym_perfmap__memory(proc->perfmap);

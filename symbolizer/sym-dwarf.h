@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "sym-internal.h"
 #include "symbolizer.h"
 
@@ -487,24 +488,6 @@ struct sym_dwarf {
 	struct dw_seq *seqs;
 	size_t cap_seqs;
 };
-
-static inline int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	p = reallocarray(*arr, ncap, elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
 
 /* Gives back an array's unused tail (a failure keeps the larger array). */
 static inline void shrink(void **arr, size_t n, size_t elem)

@@ -641,6 +641,34 @@ uint64_t sym_unwind__memory(void);
 /* ---- process.c, for python.c --------------------------------------------- */
 
 /*
+ * A table of objects by pid, each owned by the table's user (process.c's
+ * snapshots, python.c's processes): a common_map of struct sym_pid_slot.
+ * sym_pid_map__add returns pid's object, else a new one of size bytes,
+ * zeroed (*ret_new says which), or NULL without memory (the table
+ * unchanged). sym_pid_map__remove takes pid's object out and returns it
+ * (the caller frees it), or NULL.
+ */
+struct sym_pid_slot {
+	pid_t pid;
+	void *obj;
+};
+
+static const struct common_map_type sym_pid_type = {
+	.entry_size = sizeof(struct sym_pid_slot),
+	.key_size = sizeof(pid_t),
+};
+
+static inline void *sym_pid_map__find(const struct common_map *m, pid_t pid)
+{
+	const struct sym_pid_slot *e = common_map__find(m, &sym_pid_type, &pid);
+
+	return e ? e->obj : NULL;
+}
+
+void *sym_pid_map__add(struct common_map *m, pid_t pid, size_t size, bool *ret_new);
+void *sym_pid_map__remove(struct common_map *m, pid_t pid);
+
+/*
  * The i-th file-backed executable mapping of pid (snapshotting it first
  * as sym_session__user does): its path, its binary's kept fd (-1 when the
  * file could not be opened) and its start. Returns 0, -ENOENT past the

@@ -56,6 +56,24 @@ struct str_memo {
 	struct common_map map;
 };
 
+/*
+ * A block of a binary's file as the unwinder asked for it: beyond the
+ * stack copy and the CFI copies, libunwind reads the personality routine's
+ * address indirectly from the binary's data (every C++ function with a
+ * destructor or a catch), and code bytes where the CFI ends (PLT stubs,
+ * signal trampolines). A few words per binary, read again at every flush
+ * and every change of process (libunwind's cache is per process): a
+ * handful of blocks, not the whole data segment.
+ */
+#define IMAGE_BLOCK_SIZE 512
+#define IMAGE_BLOCKS 4
+
+struct image_block {
+	uint64_t offset;  /* file offset of data[0] */
+	size_t len;       /* bytes read; 0: empty */
+	uint8_t data[IMAGE_BLOCK_SIZE];
+};
+
 struct sym_binary {
 	struct sym_elf *elf;   /* NULL when loading failed, or evicted */
 	enum sym_miss fail;    /* why elf is NULL (not evicted) */
@@ -85,7 +103,7 @@ struct sym_binary {
 	 * span, kept across eviction (sym_session__locate_image()). */
 	uint64_t image_lo, image_hi;
 	bool has_sig;  /* it has signal trampolines (sym_cfi.sig) */
-	/* Blocks of the file read for the unwinder (image_read()); NULL
+	/* Blocks of the file read for the unwinder (binary-image.c); NULL
 	 * until the first such read, dropped with the ELF object. */
 	struct image_block *blocks;
 	unsigned next_block;
@@ -129,17 +147,6 @@ struct sym_process {
 	int maps_fd;       /* kept open while watched (re-reads); -1 none */
 };
 
-/* The session's processes: pid -> its snapshot (owned). */
-struct sym_proc_slot {
-	pid_t pid;
-	struct sym_process *proc;
-};
-
-static const struct common_map_type sym_procs_type = {
-	.entry_size = sizeof(struct sym_proc_slot),
-	.key_size = sizeof(pid_t),
-};
-
 struct sym_session {
 	char *root;       /* "" for "/" */
 	char *debug_dir;  /* NULL: no debug file lookup */
@@ -149,7 +156,7 @@ struct sym_session {
 	bool no_demangle;
 	struct common_map demangled; /* interned mangled -> name (frames.c) */
 	struct sym_strings strings;
-	struct common_map procs;   /* pid -> sym_process (sym_procs_type) */
+	struct common_map procs;   /* pid -> sym_process (sym_pid_type) */
 	size_t watched;            /* processes with a maps fd kept open */
 	struct common_map keys;    /* file identity -> sym_binary (binary.c) */
 	struct common_map ids;     /* build-id -> sym_binary (binary.c) */
@@ -237,6 +244,7 @@ void sym_process__forget(struct sym_session *s, pid_t pid);
 void sym_processes__fini(struct sym_session *s);
 
 /* ---- binary.c: binaries, their cache and the memory bound -------------- */
+/* (binary-vdso.c, binary-image.c: the vdso, the unwinder's file reads) */
 
 /*
  * The binary of a file mapping (m), opened through the process's root or
@@ -246,6 +254,7 @@ void sym_processes__fini(struct sym_session *s);
  */
 int sym_binary__of_file(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct sym_mapping *ret);
+/* binary-vdso.c */
 int sym_binary__of_vdso(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct sym_mapping *ret);
 
@@ -279,6 +288,17 @@ void sym_session__evict(struct sym_session *s);
 
 /* Frees every binary and the tables that find them (sym_session__free()). */
 void sym_binaries__fini(struct sym_session *s);
+
+/*
+ * The binary for the ELF file open at fd (binary-vdso.c's memfd, or a
+ * mapping's file): from the file-identity table when key is given and
+ * known, else loaded (with where: the file's root and debug lookup) and
+ * deduplicated by build-id. A file that fails to load still gets a binary
+ * (elf NULL, fail set), so it is not parsed again. Returns 0 or -ENOMEM.
+ */
+struct sym_file_key;
+int sym_binary__from_fd(struct sym_session *s, int fd, const struct sym_file_key *key,
+			const struct sym_elf_where *where, struct sym_binary **ret_bin);
 
 /* ---- frames.c: addresses to frames ------------------------------------- */
 

@@ -31,10 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* A fixed clock: relative times ("now-1h") stay reproducible. */
 #define FUZZ_NOW 1700000000
 
-/* The server's limits at its default budget (server.c). */
-static const struct web_limits limits = {
-	.max_regexes = 16, .max_regex_bytes = 1 << 20, .max_tree_nodes = 80000,
-};
+/* The server's limits at its default budget and threads (server.c takes
+ * its own from web_limits__init too), set by the first input. */
+static struct web_limits limits;
 
 static void add_param(struct params *p, char *key, char *value)
 {
@@ -124,6 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text, *nl, *host = NULL, *query, *save = NULL;
 	bool ok, path_ok, loopback, with_name;
 
+	if (!limits.max_regexes)
+		web_limits__init(&limits, WEB_DEFAULT_BUDGET / (WEB_DEFAULT_THREADS + 1));
 	text = malloc(size + 1);
 	if (!text)
 		return 0;

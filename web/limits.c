@@ -2,8 +2,9 @@
 /*
  * limits.c — what the HTTP server admits (limits.h): the connection
  * guard with its deadline thread, the memory budget of queries and
- * unsent answers, and bounded answer bodies. server.c calls these from
- * libmicrohttpd's callbacks and its query threads.
+ * unsent answers, and bounded answer bodies. server.c calls the guard
+ * and the budget from libmicrohttpd's callbacks and its query threads;
+ * endpoints.c writes the bodies.
  *
  * libmicrohttpd 0.9.75's own timeout is one of inactivity: a client that
  * sends a header line every few seconds keeps its connection, and with

@@ -3,8 +3,8 @@
  * metrics.c — /metrics in Prometheus' text format (version 0.0.4): what
  * the agent publishes (web_server__set_metrics), what a database file
  * holds when no agent publishes (ember serve), and the process's own
- * figures. Formatting only: server.c gathers the figures (under its lock,
- * from its handle) and owns the answer's body; nothing here blocks or
+ * figures. Formatting only: endpoints.c gathers the figures (under the
+ * server's lock, from its handle) and owns the answer's body; nothing here blocks or
  * reads the database. Every line has its HELP and TYPE; label values are
  * escaped as the format asks (backslash, double quote, newline).
  */

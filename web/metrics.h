@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metrics.h — private to web/: /metrics' text (metrics.c), written into a
- * body that server.c opened. Each function writes whole metric families
+ * body that endpoints.c opened. Each function writes whole metric families
  * (HELP, TYPE and the lines); errors show in the stream (ferror), which
- * server.c checks when it closes the body.
+ * endpoints.c checks when it closes the body.
  */
 #pragma once
 

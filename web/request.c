@@ -309,9 +309,18 @@ static bool check_regexes(const struct request *q, const struct params *p,
 	return true;
 }
 
+void web_limits__init(struct web_limits *ret, size_t query_bytes)
+{
+	*ret = (struct web_limits){
+		.max_tree_nodes = query_bytes / WEB_TREE_NODE_BYTES,
+		.max_regexes = WEB_MAX_REGEXES,
+		.max_regex_bytes = MIN((size_t)WEB_MAX_REGEX_BYTES, query_bytes / 8),
+	};
+}
+
 /* ---- one request, checked whole ---- */
 
-/* In the order of server.c's export table (request.export_format). */
+/* In the order of endpoints.c's export table (request.export_format). */
 static const char *const builtin_formats[] = { "pprof", "folded", "speedscope" };
 
 bool web_request_parse(const char *url, const struct params *p, int64_t now,

@@ -3,7 +3,8 @@
  * request.h — private to web/: one request's decoded query parameters, its
  * checked form (route, time ranges, filters, numbers) and the reply a
  * handler builds. request.c turns outside input into these without any
- * database; server.c answers them; fuzz-query.c fuzzes request.c.
+ * database; server.c admits them and endpoints.c answers them;
+ * fuzz-query.c fuzzes request.c.
  *
  * Thread safety: the functions are pure; each request has its own structs.
  */
@@ -41,6 +42,29 @@ struct web_limits {
 	size_t max_regex_bytes; /* their compiled size together */
 	size_t max_tree_nodes;  /* store_query.max_tree_nodes */
 };
+
+/*
+ * What a request may cost, from the memory budget W (web_options:
+ * WEB_DEFAULT_BUDGET when not given) and the query threads Q
+ * (WEB_DEFAULT_THREADS). A query reserves W / (Q + 1) while it runs, so
+ * Q of them leave a share for answers still being sent. In that
+ * reservation: the tree, at WEB_TREE_NODE_BYTES a node (a busy day's
+ * 155,000-node tree peaked at 32 MB in ember serve, 206 bytes a node:
+ * the tree, the children table, the JSON writer's merge and string
+ * tables, growth by doubling), and the answer, at most half of it.
+ * Regexes: WEB_MAX_REGEXES terms and WEB_MAX_REGEX_BYTES compiled
+ * (store_regex.c), or an eighth of the reservation, for filter and
+ * base_filter. web_limits__init sets *ret for a reservation of
+ * query_bytes; the server (server.c) and the fuzzer (fuzz-query.c) both
+ * take their limits from it.
+ */
+#define WEB_DEFAULT_BUDGET (64u << 20)
+#define WEB_DEFAULT_THREADS 2
+#define WEB_TREE_NODE_BYTES 256
+#define WEB_MAX_REGEXES 16
+#define WEB_MAX_REGEX_BYTES (1u << 20)
+
+void web_limits__init(struct web_limits *ret, size_t query_bytes);
 
 /* What a handler answers: a status, a body and its type, or an error. */
 struct reply {

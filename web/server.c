@@ -1,34 +1,32 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * server.c — the HTTP server over one database opened read-only. It
- * serves the embedded UI at / and the JSON API of web/API.md (meta, tree,
- * diff, timeline, labels, top, exports), plus /metrics (Prometheus text)
- * and /healthz. The last step of the data flow: storage queries -> JSON
- * or export bytes -> the browser.
+ * server.c — the HTTP server's machinery over one store opened
+ * read-only: libmicrohttpd's daemon and its callbacks, the door every
+ * request passes (Host, method, the raw path, the parameters checked by
+ * request.c), the query threads and their queue, the answer handed to
+ * libmicrohttpd with its bytes held against the memory budget, start and
+ * stop. What each endpoint answers (the UI at /, the JSON API of
+ * web/API.md, exports, /metrics, /healthz) is endpoints.c's.
  *
  * Threads: libmicrohttpd's one thread polls every connection (poll(2):
  * its epoll mode, edge-triggered, missed the end of connections closed
  * after part of a request, which then sat in CLOSE-WAIT until the idle
- * timeout) and answers at once what needs no database: the page,
- * /healthz, the agent's /metrics, every refusal. A request that queries
- * the database is suspended and queued for the query threads (a bounded
+ * timeout) and answers at once what needs no database
+ * (web_api__inline) and every refusal. A request that queries the
+ * database is suspended and queued for the query threads (a bounded
  * queue: full, a 503 with Retry-After); a query thread reserves the
  * request's share of the memory budget (waiting a little for answers
- * being sent to free it, else a 503), answers, and resumes the
- * connection. So slow queries never hold up the connections, and what
- * is in flight stays within the budget. limits.c guards the
- * connections themselves (deadlines, the oldest idle one shut at the
- * limit).
+ * being sent to free it, else a 503), answers (web_api__query), and
+ * resumes the connection. So slow queries never hold up the
+ * connections, and what is in flight stays within the budget. limits.c
+ * guards the connections themselves (deadlines, the oldest idle one
+ * shut at the limit).
  *
- * Each query thread opens its own read-only store_db handle on first use
- * (SQLite handles are never shared between threads) and keeps it until the
- * server stops; a handle that failed with an I/O or format error is dropped
- * and opened again by the next request. Every parameter is checked before
- * any query runs: unknown, repeated, malformed or out-of-range parameters
- * are 400s naming the parameter, and so is a request over the limits of
- * what one request may cost (regexes, tree nodes, answer bytes); queries
- * run under a deadline (503 when they exceed it). Nothing here writes to
- * the database: the handles are opened with STORE_OPEN_READ, which never
+ * Every parameter is checked before any query runs: unknown, repeated,
+ * malformed or out-of-range parameters are 400s naming the parameter,
+ * and so is a request over the limits of what one request may cost
+ * (regexes, tree nodes, answer bytes). Nothing here writes to the
+ * database: the handles are opened with STORE_OPEN_READ, which never
  * modifies the file.
  *
  * DNS rebinding: a web page on another site can make a browser resolve its
@@ -46,11 +44,11 @@
  *   connection, send_reply, on_completed frees it).
  * - the budget: a query reserves query_bytes before it runs and
  *   releases exactly that; an answer holds its length until it is sent
- *   (limits.c keeps used <= budget).
- * - handles: a store_db is used only by the query thread that opened it
- *   (thread-local key), never by libmicrohttpd's thread.
+ *   (limits.c keeps used <= budget); a reply that is an error holds
+ *   nothing.
+ * - handles: endpoints.c's (one per query thread, see there).
  */
-#include "web.h"
+#include "server.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -71,31 +69,12 @@
 #include "common.h"
 #include "ember_config.h"
 #include "limits.h"
-#include "metrics.h"
 #include "request.h"
-#include "ui_assets.h"
 
-/* Limits of web/API.md (the parameters' own are in request.c). */
-#define TIMELINE_MAX_POINTS 10000
 /* A request line or headers larger than this are refused by libmicrohttpd
  * itself (414/431) before any handler runs. */
 #define CONNECTION_MEMORY 65536
 
-/*
- * What a request may cost, from the memory budget W and the query
- * threads Q. A query reserves W / (Q + 1) while it runs, so Q of them
- * leave a share for answers still being sent. In that reservation: the
- * tree, at TREE_NODE_BYTES a node (a busy day's 155,000-node tree peaked
- * at 32 MB in ember serve, 206 bytes a node: the tree, the children
- * table, the JSON writer's merge and string tables, growth by doubling),
- * and the answer, at most half of it. Regexes: MAX_REGEXES terms and
- * MAX_REGEX_BYTES compiled (store_regex.c) for filter and base_filter.
- */
-#define DEFAULT_BUDGET (64u << 20)
-#define DEFAULT_THREADS 2
-#define TREE_NODE_BYTES 256
-#define MAX_REGEXES 16
-#define MAX_REGEX_BYTES (1u << 20)
 /* Queries waiting for a query thread; more at once: 503. */
 #define QUEUE_MAX 16
 /* How long a query waits for answers being sent to free the budget. */
@@ -116,41 +95,6 @@ struct job {
 	bool done;          /* r holds the answer; the connection resumed */
 };
 
-struct web_server {
-	struct MHD_Daemon *daemon;
-	int listen_fd;
-	uint16_t port;
-	char *db_path;
-	const struct store_ch_config *remote; /* the fleet store, or NULL */
-	unsigned query_timeout_ms;
-	pthread_key_t db_key;
-	bool key_made;
-	bool check_host;      /* refuse Host headers not allowed (421) */
-	const char *const *allowed_hosts;
-	size_t n_allowed_hosts;
-	pthread_mutex_t lock; /* guards metrics */
-	struct web_metrics metrics;
-	bool have_metrics;
-	uint64_t requests, errors, refused_busy, refused_costly; /* atomics */
-
-	/* what a request may cost (see DEFAULT_BUDGET) */
-	struct web_limits limits;
-	size_t query_bytes;   /* reserved by a running query */
-	size_t max_body;      /* bytes of one answer */
-	struct web_budget budget;
-	bool budget_made;
-	struct web_guard *guard;
-
-	/* the query threads and their queue */
-	pthread_mutex_t qlock;
-	pthread_cond_t qcond;
-	struct job *qhead, *qtail;
-	unsigned queued;
-	bool stopping;
-	pthread_t *workers;
-	unsigned n_workers;
-};
-
 /* One request's query parameters (decoded by libmicrohttpd, with their
  * decoded lengths). */
 static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -158,529 +102,6 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
 {
 	web_params_add(cls, key, key_size, value, value_size);
 	return MHD_YES;
-}
-
-/* ---- the per-thread database handle ---- */
-
-static void close_db(void *db)
-{
-	store_db__close(db);
-}
-
-/* Why this thread's last open failed (the fleet store says why). */
-static __thread char open_error[256];
-
-static int open_store(const char *path, const struct store_ch_config *remote,
-		      struct store_db **ret)
-{
-	char *error = NULL;
-	int err;
-
-	open_error[0] = 0;
-	if (!remote)
-		return store_db__open(path, STORE_OPEN_READ, ret);
-	err = store_db__open_clickhouse(remote, ret, &error);
-	if (err && error)
-		snprintf(open_error, sizeof(open_error), "%s", error);
-	free(error);
-	return err;
-}
-
-static int thread_db(struct web_server *srv, struct store_db **ret)
-{
-	struct store_db *db = pthread_getspecific(srv->db_key);
-	int err;
-
-	if (!db) {
-		err = open_store(srv->db_path, srv->remote, &db);
-		if (err)
-			return err;
-		if (pthread_setspecific(srv->db_key, db)) {
-			store_db__close(db);
-			return -ENOMEM;
-		}
-	}
-	store_db__set_deadline(db, common_now_ns() +
-			       (uint64_t)srv->query_timeout_ms * 1000000ULL);
-	*ret = db;
-	return 0;
-}
-
-/* A storage error as a reply; handles that may be broken are dropped. */
-static void fail_store(struct web_server *srv, struct store_db *db, int err, struct reply *r)
-{
-	if (err == -ETIMEDOUT) {
-		web_fail(r, 503, NULL, "query timed out");
-	} else if (err == -E2BIG) {
-		/* store_query.max_tree_nodes */
-		web_fail(r, 400, NULL, "%s, more than one request may build within this "
-			 "server's memory budget (--memory): choose a shorter range or a "
-			 "narrower filter", db ? store_db__errmsg(db) : "too big");
-		r->too_costly = true;
-	} else if (err == -EBUSY) {
-		web_fail(r, 503, NULL, "database busy, try again");
-	} else if (err == -ENOSYS) {
-		/* what this kind of store does not keep (the fleet's) */
-		web_fail(r, 501, NULL, "%s", db ? store_db__errmsg(db) : store_strerror(err));
-	} else if (srv->remote && (err == -ECONNREFUSED || err == -EHOSTUNREACH ||
-				   err == -EACCES || err == -EKEYREJECTED || err == -EPERM ||
-				   err == -EAGAIN)) {
-		/* the fleet store's server */
-		web_fail(r, 502, NULL, "%s", db ? store_db__errmsg(db) : open_error[0] ? open_error
-			 : store_strerror(err));
-	} else if (err == -ENOENT || err == -EPROTO) {
-		web_fail(r, 503, NULL, "database cannot be read now: %s", !db && open_error[0]
-			 ? open_error : store_strerror(err));
-	} else {
-		web_fail(r, 500, NULL, "%s: %s", store_strerror(err),
-		     db ? store_db__errmsg(db) : open_error[0] ? open_error : "opening the database");
-	}
-	if (db && err != -ETIMEDOUT && err != -EBUSY && err != -ENOMEM && err != -E2BIG) {
-		pthread_setspecific(srv->db_key, NULL);
-		store_db__close(db);
-	}
-}
-
-/* The body being written on this thread (one at a time: body_open to
- * body_close or body_discard), bounded by the server's max_body. */
-static __thread struct web_body body_tls;
-
-static FILE *body_open(struct web_server *srv, struct reply *r)
-{
-	FILE *f = web_body__open(&body_tls, srv->max_body);
-
-	if (!f)
-		web_fail(r, 500, NULL, "out of memory");
-	return f;
-}
-
-static void body_discard(FILE *f)
-{
-	fclose(f);
-	free(body_tls.buf);
-	memset(&body_tls, 0, sizeof(body_tls));
-}
-
-static bool body_close(FILE *f, struct reply *r, int err)
-{
-	if (fclose(f) != 0 && !err)
-		err = -ENOMEM;
-	if (body_tls.over) {
-		free(body_tls.buf);
-		web_fail(r, 400, NULL, "the answer would be larger than %zu MiB, what one "
-			 "request may take of this server's memory budget (--memory): choose a "
-			 "shorter range or a narrower filter", body_tls.max >> 20);
-		r->too_costly = true;
-		memset(&body_tls, 0, sizeof(body_tls));
-		return false;
-	}
-	/* held until sent: no more than its length (growth doubled it) */
-	r->body = body_tls.len && body_tls.len < body_tls.cap ? realloc(body_tls.buf, body_tls.len)
-							     : NULL;
-	if (!r->body)
-		r->body = body_tls.buf;
-	r->len = body_tls.len;
-	memset(&body_tls, 0, sizeof(body_tls));
-	if (err) {
-		free(r->body);
-		r->body = NULL;
-		web_fail(r, 500, NULL, "writing the answer: %s", strerror(-err));
-		return false;
-	}
-	r->status = 200;
-	if (!r->type)
-		r->type = "application/json; charset=utf-8";
-	return true;
-}
-
-/* The range a reply reports: the given ends, else the data's. */
-static int resolve_range(struct store_db *db, const struct side *s, int64_t *ret_from,
-			 int64_t *ret_to)
-{
-	int64_t first = 0, end = 0;
-	int err = 0;
-
-	if (!s->has_from || !s->has_to) {
-		struct store_query all;
-
-		store_query_init(&all);
-		all.from_s = s->q.from_s;
-		all.to_s = s->q.to_s;
-		err = store_db__span(db, &all, &first, &end, NULL);
-	}
-	*ret_from = s->has_from ? s->q.from_s : first;
-	*ret_to = s->has_to ? s->q.to_s : end;
-	if (*ret_to < *ret_from)
-		*ret_to = *ret_from;
-	return err;
-}
-
-/* ---- endpoints ---- */
-
-/* A failure after the body was started: no half answer. */
-static void body_fail(struct web_server *srv, struct store_db *db, FILE *f,
-		      struct reply *r, int err)
-{
-	body_discard(f);
-	r->type = NULL;
-	fail_store(srv, db, err, r);
-}
-
-static void api_meta(struct web_server *srv, struct reply *r)
-{
-	struct store_db *db;
-	FILE *f;
-	int err;
-
-	err = thread_db(srv, &db);
-	if (err) {
-		fail_store(srv, NULL, err, r);
-		return;
-	}
-	f = body_open(srv, r);
-	if (!f)
-		return;
-	err = web_write_meta_json(f, db);
-	if (err == -EIO || !err)
-		body_close(f, r, err);
-	else
-		body_fail(srv, db, f, r, err);
-}
-
-static void api_tree(struct web_server *srv, const struct request *q, struct reply *r)
-{
-	const struct side *head = &q->head, *base = &q->base;
-	bool diff = q->ep == WEB_EP_DIFF;
-	struct store_tree *ht = NULL, *bt = NULL;
-	struct web_tree_range range = {0};
-	struct store_db *db = NULL;
-	FILE *f;
-	int err;
-
-	err = thread_db(srv, &db);
-	if (err) {
-		fail_store(srv, NULL, err, r);
-		goto out;
-	}
-	err = store_db__query_tree(db, &head->q, &ht);
-	if (!err && diff)
-		err = store_db__query_tree(db, &base->q, &bt);
-	if (!err)
-		err = resolve_range(db, head, &range.from, &range.to);
-	if (!err && diff)
-		err = resolve_range(db, base, &range.base_from, &range.base_to);
-	if (err) {
-		fail_store(srv, db, err, r);
-		goto out;
-	}
-	f = body_open(srv, r);
-	if (f)
-		body_close(f, r, web_write_tree_json_max(f, ht, bt, &range, q->max_nodes));
-out:
-	store_tree__free(ht);
-	store_tree__free(bt);
-}
-
-static void api_timeline(struct web_server *srv, const struct request *q, struct reply *r)
-{
-	const struct side *s = &q->head;
-	struct store_db *db = NULL;
-	int64_t from, to;
-	FILE *f;
-	int err;
-
-	err = thread_db(srv, &db);
-	if (err) {
-		fail_store(srv, NULL, err, r);
-		return;
-	}
-	err = resolve_range(db, s, &from, &to);
-	if (err) {
-		fail_store(srv, db, err, r);
-		return;
-	}
-	if (q->step && (uint64_t)(to - from) / q->step >= TIMELINE_MAX_POINTS) {
-		web_fail(r, 400, "step", "more than %d points: choose a longer step or a shorter range",
-			 TIMELINE_MAX_POINTS);
-		return;
-	}
-	f = body_open(srv, r);
-	if (!f)
-		return;
-	err = web_write_timeline_json(f, db, &s->q, from, to, q->step);
-	if (err == -EIO || !err)
-		body_close(f, r, err);
-	else
-		body_fail(srv, db, f, r, err);
-}
-
-static void api_labels(struct web_server *srv, const struct request *q, struct reply *r)
-{
-	struct store_db *db = NULL;
-	FILE *f;
-	int err;
-
-	err = thread_db(srv, &db);
-	if (err) {
-		fail_store(srv, NULL, err, r);
-		return;
-	}
-	f = body_open(srv, r);
-	if (!f)
-		return;
-	err = web_write_labels_json(f, db, &q->head.q, q->limit);
-	if (err == -EIO || !err)
-		body_close(f, r, err);
-	else
-		body_fail(srv, db, f, r, err);
-}
-
-static int by_total(const void *a, const void *b)
-{
-	const struct store_top_entry *x = a, *y = b;
-
-	if (x->total != y->total)
-		return x->total > y->total ? -1 : 1;
-	if (x->self != y->self)
-		return x->self > y->self ? -1 : 1;
-	return 0;
-}
-
-static void api_top(struct web_server *srv, const struct request *q, struct reply *r)
-{
-	struct store_top_entry *e = NULL;
-	struct store_tree *t = NULL;
-	struct store_db *db = NULL;
-	uint64_t limit = q->limit;
-	size_t n = 0;
-	FILE *f;
-	int err;
-
-	err = thread_db(srv, &db);
-	if (err) {
-		fail_store(srv, NULL, err, r);
-		goto out;
-	}
-	err = store_db__query_tree(db, &q->head.q, &t);
-	if (!err)
-		err = store_tree__top(t, &e, &n);
-	if (err) {
-		fail_store(srv, db, err, r);
-		goto out;
-	}
-	if (q->sort_total)
-		qsort(e, n, sizeof(*e), by_total);
-	if (limit && n > limit)
-		n = limit;
-	f = body_open(srv, r);
-	if (!f)
-		goto out;
-	fprintf(f, "{\"samples\":%llu,\"functions\":[",
-		(unsigned long long)(store_tree__size(t) ? store_tree__node(t, 0)->total : 0));
-	for (size_t i = 0; i < n; i++) {
-		fputs(i ? ",{\"name\":" : "{\"name\":", f);
-		common_json_string(f, e[i].name);
-		fputs(",\"module\":", f);
-		common_json_string(f, e[i].module ? e[i].module : "");
-		fprintf(f, ",\"kind\":%d,\"self\":%llu,\"total\":%llu}", (int)e[i].kind,
-			(unsigned long long)e[i].self, (unsigned long long)e[i].total);
-	}
-	fputs("]}", f);
-	body_close(f, r, ferror(f) ? -EIO : 0);
-out:
-	free(e);
-	store_tree__free(t);
-}
-
-static void api_export(struct web_server *srv, const struct request *q, struct reply *r)
-{
-	static const struct {
-		const char *name, *ext, *type;
-		enum store_export_format fmt;
-	} formats[] = {
-		{ "pprof", "pb.gz", "application/octet-stream", STORE_EXPORT_PPROF },
-		{ "folded", "folded.txt", "text/plain; charset=utf-8", STORE_EXPORT_FOLDED },
-		{ "speedscope", "speedscope.json", "application/json", STORE_EXPORT_SPEEDSCOPE },
-	};
-	const struct side *s = &q->head;
-	size_t k = (size_t)q->export_format;
-	struct store_tree *t = NULL;
-	struct store_db *db = NULL;
-	int64_t from, to;
-	FILE *f;
-	int err;
-
-	err = thread_db(srv, &db);
-	if (err) {
-		fail_store(srv, NULL, err, r);
-		goto out;
-	}
-	err = store_db__query_tree(db, &s->q, &t);
-	if (!err)
-		err = resolve_range(db, s, &from, &to);
-	if (err) {
-		fail_store(srv, db, err, r);
-		goto out;
-	}
-	f = body_open(srv, r);
-	if (!f)
-		goto out;
-	err = store_db__export_tree(db, &s->q, t, formats[k].fmt, f);
-	r->type = formats[k].type;
-	snprintf(r->disposition, sizeof(r->disposition),
-		 "attachment; filename=\"ember-%lld-%lld.%s\"", (long long)from, (long long)to,
-		 formats[k].ext);
-	if (err && err != -EIO && err != -ENOMEM) {
-		body_discard(f);
-		fail_store(srv, db, err, r);
-		goto out;
-	}
-	body_close(f, r, err);
-out:
-	store_tree__free(t);
-}
-
-/* ---- /metrics (the text: metrics.c) ---- */
-
-/* The server's own limits at work: connections shut, requests refused,
- * the memory budget. */
-static void http_metrics(struct web_server *srv, FILE *f)
-{
-	struct web_guard_stats g;
-
-	web_guard__stats(srv->guard, &g);
-	web_metric(f, "ember_http_connections", "gauge", "HTTP connections open.", (double)g.open);
-	fputs("# HELP ember_http_connections_dropped_total Connections the server shut, "
-	      "per reason.\n# TYPE ember_http_connections_dropped_total counter\n", f);
-	fprintf(f, "ember_http_connections_dropped_total{reason=\"header-timeout\"} %llu\n"
-		"ember_http_connections_dropped_total{reason=\"send-timeout\"} %llu\n"
-		"ember_http_connections_dropped_total{reason=\"connection-limit\"} %llu\n",
-		(unsigned long long)g.header_timeouts, (unsigned long long)g.send_timeouts,
-		(unsigned long long)g.limit_drops);
-	fputs("# HELP ember_http_requests_refused_total Requests refused for the server's "
-	      "limits, per reason.\n# TYPE ember_http_requests_refused_total counter\n", f);
-	fprintf(f, "ember_http_requests_refused_total{reason=\"busy\"} %llu\n"
-		"ember_http_requests_refused_total{reason=\"too-costly\"} %llu\n",
-		(unsigned long long)__atomic_load_n(&srv->refused_busy, __ATOMIC_RELAXED),
-		(unsigned long long)__atomic_load_n(&srv->refused_costly, __ATOMIC_RELAXED));
-	web_metric(f, "ember_http_memory_bytes", "gauge",
-		   "Memory reserved by queries running and held by answers being sent.",
-		   (double)web_budget__used(&srv->budget));
-	web_metric(f, "ember_http_memory_budget_bytes", "gauge",
-		   "The HTTP server's memory budget for requests.", (double)srv->budget.budget);
-}
-
-static void api_metrics(struct web_server *srv, struct reply *r)
-{
-	struct web_metrics m;
-	bool have;
-	FILE *f;
-
-	pthread_mutex_lock(&srv->lock);
-	m = srv->metrics;
-	have = srv->have_metrics;
-	pthread_mutex_unlock(&srv->lock);
-	f = body_open(srv, r);
-	if (!f)
-		return;
-	r->type = "text/plain; version=0.0.4; charset=utf-8";
-	if (have) {
-		web_metrics__write_agent(f, &m);
-	} else {
-		struct store_summary *sum = NULL;
-		struct store_coverage *cov = NULL;
-		struct store_db *db = NULL;
-		size_t n_cov = 0;
-		int err = thread_db(srv, &db);
-
-		if (!err)
-			err = store_db__summary(db, NULL, &sum);
-		if (!err)
-			err = store_db__query_coverage(db, NULL, &cov, &n_cov);
-		if (err == -ENOSYS)
-			err = 0; /* the fleet store keeps no coverage */
-		if (err) {
-			body_discard(f);
-			r->type = NULL;
-			store_summary__free(sum);
-			fail_store(srv, db, err, r);
-			return;
-		}
-		web_metrics__write_file(f, sum, cov, n_cov);
-		store_summary__free(sum);
-		store_coverage__free(cov, n_cov);
-	}
-	web_metrics__write_process(f, srv->db_path,
-				   __atomic_load_n(&srv->requests, __ATOMIC_RELAXED),
-				   __atomic_load_n(&srv->errors, __ATOMIC_RELAXED));
-	http_metrics(srv, f);
-	body_close(f, r, ferror(f) ? -EIO : 0);
-}
-
-/* ---- dispatch ---- */
-
-/* What needs no database, answered on libmicrohttpd's thread. */
-static bool answer_inline(struct web_server *srv, const struct request *q, struct reply *r)
-{
-	bool have;
-
-	switch (q->ep) {
-	case WEB_EP_UI:
-		r->status = 200;
-		r->static_body = web_ui_index_html;
-		r->len = web_ui_index_html_len;
-		r->type = "text/html; charset=utf-8";
-		return true;
-	case WEB_EP_HEALTHZ:
-		r->status = 200;
-		r->static_body = "ok\n";
-		r->len = 3;
-		r->type = "text/plain; charset=utf-8";
-		return true;
-	case WEB_EP_METRICS:
-		/* the agent's counters (serve's come from the database) */
-		pthread_mutex_lock(&srv->lock);
-		have = srv->have_metrics;
-		pthread_mutex_unlock(&srv->lock);
-		if (!have)
-			return false;
-		api_metrics(srv, r);
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* A database request, on a query thread. */
-static void answer_query(struct web_server *srv, const struct request *q, struct reply *r)
-{
-	switch (q->ep) {
-	case WEB_EP_METRICS:
-		api_metrics(srv, r);
-		break;
-	case WEB_EP_META:
-		api_meta(srv, r);
-		break;
-	case WEB_EP_TREE:
-	case WEB_EP_DIFF:
-		api_tree(srv, q, r);
-		break;
-	case WEB_EP_TIMELINE:
-		api_timeline(srv, q, r);
-		break;
-	case WEB_EP_LABELS:
-		api_labels(srv, q, r);
-		break;
-	case WEB_EP_TOP:
-		api_top(srv, q, r);
-		break;
-	case WEB_EP_EXPORT:
-		api_export(srv, q, r);
-		break;
-	default:
-		web_fail(r, 404, NULL, "not found");
-		break;
-	}
 }
 
 /* An answer's body on its way: what the budget holds until it is freed. */
@@ -848,7 +269,7 @@ static void run_job(struct web_server *srv, struct job *job)
 		job->r.retry_after = 2;
 		return;
 	}
-	answer_query(srv, &job->q, &job->r);
+	web_api__query(srv, &job->q, &job->r);
 	if (job->r.body && !job->r.error) {
 		job->held = job->r.len;
 		web_budget__hold(&srv->budget, job->held);
@@ -993,7 +414,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &p);
 	if (!web_request_parse(url ? url : "", &p, (int64_t)(common_wall_ns() / 1000000000ULL),
 			       &srv->limits, &q, &r) ||
-	    answer_inline(srv, &q, &r)) {
+	    web_api__inline(srv, &q, &r)) {
 		web_request_free(&q);
 		return answer(srv, c, &r, false);
 	}
@@ -1137,7 +558,7 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 		return -EINVAL;
 	/* Fail at start, with the storage module's reason, rather than
 	 * answer 503 to every request. */
-	err = open_store(opts->db_path, opts->remote, &probe);
+	err = web_db__open(opts->db_path, opts->remote, &probe);
 	if (err)
 		return err;
 	store_db__close(probe);
@@ -1155,15 +576,14 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 	srv->check_host = srv->n_allowed_hosts > 0 ||
 			  web_address_is_loopback(opts->address ? opts->address
 								: WEB_DEFAULT_ADDRESS);
-	/* what a request may cost, from the budget (see DEFAULT_BUDGET) */
-	srv->n_workers = opts->threads ? opts->threads : DEFAULT_THREADS;
-	web_budget__init(&srv->budget, opts->memory_budget ? opts->memory_budget : DEFAULT_BUDGET);
+	/* what a request may cost, from the budget (request.h) */
+	srv->n_workers = opts->threads ? opts->threads : WEB_DEFAULT_THREADS;
+	web_budget__init(&srv->budget, opts->memory_budget ? opts->memory_budget
+							   : WEB_DEFAULT_BUDGET);
 	srv->budget_made = true;
 	srv->query_bytes = srv->budget.budget / (srv->n_workers + 1);
 	srv->max_body = srv->query_bytes / 2;
-	srv->limits.max_tree_nodes = srv->query_bytes / TREE_NODE_BYTES;
-	srv->limits.max_regexes = MAX_REGEXES;
-	srv->limits.max_regex_bytes = MIN((size_t)MAX_REGEX_BYTES, srv->query_bytes / 8);
+	web_limits__init(&srv->limits, srv->query_bytes);
 	if (srv->limits.max_tree_nodes < 1000) {
 		err = -EINVAL; /* a budget too small to answer anything */
 		goto fail;
@@ -1174,7 +594,7 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 		err = -ENOMEM;
 		goto fail;
 	}
-	if (pthread_key_create(&srv->db_key, close_db)) {
+	if (pthread_key_create(&srv->db_key, web_db__close)) {
 		err = -ENOMEM;
 		goto fail;
 	}

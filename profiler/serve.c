@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * serve.c — `ember serve`: the web UI over an existing file, read-only,
+ * without root; or over the fleet store in ClickHouse (--store URL), with
+ * its retention run here when --maintain asks. Runs until SIGINT or
+ * SIGTERM.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "common.h"
+#include "serving.h"
+#include "storage.h"
+#include "web.h"
+
+#define SERVE_DEFAULT_MEMORY_MB 256
+
+static void serve_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ember serve --db FILE [--listen ADDRESS:PORT] [--memory MB]\n"
+		"                   [--allow-host NAME]...\n"
+		"       ember serve --store clickhouse://[USER@]HOST:PORT/DATABASE\n"
+		"                   [--remote-password-file FILE] [--remote-ca FILE]\n"
+		"                   [--maintain [--shard URL]...] ...\n"
+		"\n"
+		"Serve the web UI and its JSON API (web/API.md), /metrics and /healthz\n"
+		"over an existing Ember database, read-only: nothing is ever written to\n"
+		"FILE. Needs no root. Runs until Ctrl-C or SIGTERM.\n"
+		"With --store, serve the fleet store instead: every host's samples that\n"
+		"agents ship to ClickHouse (ember agent --remote), summed in ClickHouse;\n"
+		"the UI's host selector picks a host or all. The user and password come\n"
+		"from the URL, EMBER_CLICKHOUSE_USER and EMBER_CLICKHOUSE_PASSWORD, or\n"
+		"--remote-password-file (https://... for TLS).\n"
+		"\n"
+		"Options:\n"
+		"      --db FILE         the database (from ember record or ember agent)\n"
+		"      --store URL       the fleet store in ClickHouse instead of a file\n"
+		"      --remote-password-file FILE  the ClickHouse password: FILE's first line\n"
+		"      --remote-ca FILE  https: the CA bundle to verify the server with\n"
+		"      --maintain        also apply the retention policy to the fleet store\n"
+		"                        now and every 10 minutes (ember fleet-maintain):\n"
+		"                        run it in one server of the fleet only\n"
+		"      --shard URL       with --maintain, a cluster's shard (repeat for each)\n"
+		"  -L, --listen ADDR:PORT  address to listen on (default %s:%d; give\n"
+		"                        0.0.0.0 or [::] only on a trusted network: the\n"
+		"                        API has no authentication)\n"
+		"  -m, --memory MB       memory budget (default %d): requests in flight\n"
+		"                        take at most half; one too big for its share\n"
+		"                        is a 400, too many at once a 503 (web/API.md)\n"
+		"%s"
+		"  -h, --help            show this help\n",
+		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, SERVE_DEFAULT_MEMORY_MB, ALLOW_HOST_HELP);
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "store", required_argument, NULL, 'S' },
+		{ "remote-password-file", required_argument, NULL, 'P' },
+		{ "remote-ca", required_argument, NULL, 'C' },
+		{ "maintain", no_argument, NULL, 'M' },
+		{ "shard", required_argument, NULL, 's' },
+		{ "listen", required_argument, NULL, 'L' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "allow-host", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *store = NULL, *password_file = NULL, *ca_file = NULL, *shards[64];
+	size_t n_shards = 0;
+	bool maintain = false;
+	struct cli_maintainer *maintainer = NULL;
+	struct store_ch_config remote;
+	char *password = NULL;
+	struct web_options wo = {0};
+	struct cli_allow_hosts hosts = {0};
+	struct web_server *srv = NULL;
+	const char *db = NULL;
+	char *addr = NULL;
+	uint16_t port = WEB_DEFAULT_PORT;
+	uint64_t memory_mb = SERVE_DEFAULT_MEMORY_MB;
+	int c, err;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+:d:L:m:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'S':
+			store = optarg;
+			break;
+		case 'P':
+			password_file = optarg;
+			break;
+		case 'C':
+			ca_file = optarg;
+			break;
+		case 'M':
+			maintain = true;
+			break;
+		case 's':
+			if (n_shards == ARRAY_SIZE(shards)) {
+				cli_error("--shard: at most %zu shards", ARRAY_SIZE(shards));
+				free(addr);
+				return EXIT_USAGE;
+			}
+			shards[n_shards++] = optarg;
+			break;
+		case 'm':
+			if (cli_parse_uint("--memory", optarg, 16, 1 << 20, &memory_mb)) {
+				cli_usage_hint("serve");
+				free(addr);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'L':
+			free(addr);
+			addr = NULL;
+			if (cli_parse_listen(optarg, &addr, &port)) {
+				cli_usage_hint("serve");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'H':
+			if (cli_add_allow_host(optarg, &hosts)) {
+				cli_usage_hint("serve");
+				free(addr);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			serve_usage(stdout);
+			free(addr);
+			return 0;
+		default:
+			cli_option_error(c, argv);
+			cli_usage_hint("serve");
+			free(addr);
+			return EXIT_USAGE;
+		}
+	}
+	if ((db && store) || ((password_file || ca_file || maintain) && !store) ||
+	    (n_shards && !maintain)) {
+		cli_error(db && store ? "give --db FILE or --store URL, not both"
+			  : n_shards && !maintain ? "--shard goes with --maintain"
+			  : "--remote-password-file, --remote-ca and --maintain go with --store URL");
+		cli_usage_hint("serve");
+		free(addr);
+		return EXIT_USAGE;
+	}
+	if (store && !cli_is_remote(store)) {
+		cli_error("--store takes a fleet store's URL, clickhouse://[USER@]HOST:PORT/DATABASE "
+			  "or https://...; for a file give --db %s", store);
+		cli_usage_hint("serve");
+		free(addr);
+		return EXIT_USAGE;
+	}
+	if ((!db && !store) || optind < argc) {
+		cli_error(db || store ? "unexpected argument '%s'"
+			  : "give the database with --db FILE (or the fleet store with --store URL)",
+			  optind < argc ? argv[optind] : "");
+		cli_usage_hint("serve");
+		free(addr);
+		return EXIT_USAGE;
+	}
+	if (store) {
+		struct store_db *probe = NULL;
+
+		/* told once, clearly, before the server starts: a bad URL,
+		 * nothing listening, a wrong password, no such database */
+		if (cli_remote_store_open(store, password_file, ca_file, 0, &probe)) {
+			free(addr);
+			return EXIT_RUNTIME;
+		}
+		store_db__close(probe);
+		if (cli_remote_config(store, password_file, ca_file, 0, &remote, &password)) {
+			free(addr);
+			return EXIT_RUNTIME;
+		}
+		wo.remote = &remote;
+		db = store;
+	}
+	if (!addr && !(addr = strdup(WEB_DEFAULT_ADDRESS)))
+		return EXIT_RUNTIME;
+	cli_install_stop_signals();
+	wo.db_path = db;
+	wo.address = addr;
+	wo.port = port;
+	/* the rest: each query thread's read handle and its caches */
+	wo.memory_budget = (size_t)(memory_mb << 20) / 2;
+	cli_set_allow_hosts(&wo, &hosts);
+	err = web_server__start(&wo, &srv);
+	if (err) {
+		cli_explain_server_error(err, db, addr, port);
+		cli_forget_password(password);
+		free(addr);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "ember: serving %s (read-only)\n", store ? "the fleet store" : db);
+	cli_print_url(addr, web_server__port(srv));
+	if (maintain && cli_maintainer_start(store, password_file, ca_file, shards, n_shards,
+					     600, &maintainer)) {
+		web_server__stop(srv);
+		cli_forget_password(password);
+		free(addr);
+		return EXIT_RUNTIME;
+	}
+	{
+		sigset_t block, old;
+
+		/* Block the stop signals, then wait with them unblocked: no
+		 * signal is lost between the check and the wait. */
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		sigprocmask(SIG_BLOCK, &block, &old);
+		while (!cli_stop_signal)
+			sigsuspend(&old);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	cli_maintainer_stop(maintainer);
+	web_server__stop(srv);
+	cli_forget_password(password);
+	free(addr);
+	return 0;
+}

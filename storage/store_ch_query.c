@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_ch_query.c — the fleet store's queries over the samples
+ * (storage/DESIGN.md, Fleet, Reading): the summary, the tree (and so the
+ * top table, the sandwich and the exports made of it), the span and the
+ * timelines, and the drops' timeline. Each is one aggregate in ClickHouse
+ * over the condition store_chdb__cond makes of the query (its range and
+ * filter): never raw rows. A tree reads the samples once, its sums per
+ * (process, stack), and its definitions from the handle's cache
+ * (store_ch_defs.c), then is made in C by (parent, frame identity) as
+ * the SQLite backend makes it.
+ *
+ * Invariant: a tree's nodes come parents first (store_tree__add), so one
+ * backward pass sums the subtrees; every stack a sum names is in the
+ * cache once store_chdb__cache_fill returned 0, or the query fails with
+ * -EIO (the store names a stack it does not define).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "store_ch_read.h"
+#include "store_formats.h"
+
+/* The drops and events of q's range (only a host="NAME" term of its
+ * filter applies: they carry no other label), into sum. */
+static int read_drops(struct store_chdb *db, const struct store_query *q,
+		      struct store_summary *sum)
+{
+	char *text = NULL, *p, *f[3];
+	struct store_ch_sql s;
+	int err;
+
+	if (store_ch_sql__open(&s))
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	fputs("SELECT kind, reason, sum(count) FROM drops WHERE ", s.f);
+	store_ch__put_range(s.f, q);
+	store_ch__put_required_host(s.f, q);
+	fputs(" GROUP BY kind, reason ORDER BY kind, reason", s.f);
+	if (store_ch_sql__close(&s))
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	err = store_chdb__ask(db, s.buf, "summing the drops", &text);
+	free(s.buf);
+	for (p = text; !err && store_ch__next_row(&p, f, 3) == 3;) {
+		bool event = store_ch__num(f[0]) != 0;
+		struct store_drop **v = event ? &sum->events : &sum->drops;
+		size_t *n = event ? &sum->n_events : &sum->n_drops;
+		struct store_drop *g = realloc(*v, (*n + 1) * sizeof(**v));
+		char *reason = strdup(f[1]);
+
+		if (g)
+			*v = g;
+		if (!g || !reason) {
+			free(reason);
+			err = store_chdb__fail(db, -ENOMEM, "out of memory");
+			break;
+		}
+		g[(*n)++] = (struct store_drop){ .reason = reason, .count = store_ch__num(f[2]) };
+	}
+	free(text);
+	return err;
+}
+
+int store_chdb__summary(struct store_db *handle, const struct store_query *q,
+		      struct store_summary **ret)
+{
+	struct store_chdb *db = store_chdb__of(handle);
+	struct store_summary *sum;
+	struct store_ch_cond c;
+	char *text = NULL, *p, *f[6];
+	int err;
+
+	if (!db || !ret)
+		return -EINVAL;
+	sum = calloc(1, sizeof(*sum));
+	if (!sum)
+		return -ENOMEM;
+	err = store_chdb__cond(db, q, &c);
+	if (!err && !c.none) {
+		struct store_ch_sql s;
+
+		if (store_ch_sql__open(&s)) {
+			err = -ENOMEM;
+		} else {
+			fprintf(s.f, "SELECT sum(count), uniqExact(host, pid), uniqExact(stack), "
+				"toUInt32(min(time)), toUInt32(max(time)), count() FROM samples "
+				"WHERE %s", c.text);
+			err = store_ch_sql__close(&s);
+		}
+		if (!err) {
+			err = store_chdb__ask(db, s.buf, "summing the samples", &text);
+			free(s.buf);
+		}
+		p = text;
+		if (!err && store_ch__next_row(&p, f, 6) == 6 && store_ch__num(f[5])) {
+			sum->samples = store_ch__num(f[0]);
+			sum->processes = store_ch__num(f[1]);
+			sum->stacks = store_ch__num(f[2]);
+			sum->first_s = (int64_t)store_ch__num(f[3]);
+			sum->last_s = (int64_t)store_ch__num(f[4]);
+		}
+	}
+	if (!err)
+		err = read_drops(db, q, sum);
+	store_ch_cond__free(&c);
+	free(text);
+	if (err) {
+		store_summary__free(sum);
+		return err;
+	}
+	*ret = sum;
+	return 0;
+}
+
+/* ---- the tree ---- */
+
+/* The child of parent with frame identity ident, added when new. */
+static int child(struct store_tree *t, struct store_map *paths, const struct store_ch_cache *c,
+		 uint32_t parent, uint32_t ident, uint32_t *ret)
+{
+	uint32_t key[2] = { parent, ident };
+	struct store_tree_node nd;
+	int64_t found;
+	int r;
+
+	if (store_map__get(paths, key, sizeof(key), &found)) {
+		*ret = (uint32_t)found;
+		return 0;
+	}
+	nd = c->ident[ident];
+	nd.parent = parent;
+	nd.self = nd.total = 0;
+	if ((r = store_tree__add(t, &nd, ret)) < 0)
+		return r;
+	return store_map__put(paths, key, sizeof(key), *ret, NULL);
+}
+
+/* One row of the sums: count samples of a process's stack. */
+struct sum {
+	const char *process;
+	uint64_t stack, count;
+};
+
+int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
+			 struct store_tree **ret_tree)
+{
+	struct store_chdb *db = store_chdb__of(handle);
+	struct store_tree_node root = { .name = "all" };
+	struct store_map paths = { 0 }; /* (parent, identity) -> node */
+	struct store_tree *t;
+	struct store_ch_cond c = { 0 };
+	struct sum *sums = NULL;
+	uint64_t *stacks = NULL;
+	size_t n = 0, cap = 0;
+	char *text = NULL, *sql = NULL, *p, *f[3];
+	uint32_t index;
+	int err;
+
+	if (!db || !ret_tree)
+		return -EINVAL;
+	if (db->cache.bytes > STORE_CH_CACHE_BYTES)
+		store_ch_cache__free(&db->cache);
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->max = q ? q->max_tree_nodes : 0;
+	err = store_ch_cache__text(&db->cache, root.name, false, &root.name);
+	if (!err)
+		err = store_tree__add(t, &root, &index);
+	if (!err)
+		err = store_chdb__cond(db, q, &c);
+	if (err || c.none)
+		goto done;
+	/* the only read of the samples: their sums per process and stack */
+	if (asprintf(&sql, "SELECT process, stack, sum(count) FROM samples WHERE %s "
+		     "GROUP BY process, stack HAVING sum(count) != 0", c.text) < 0) {
+		err = -ENOMEM;
+		goto done;
+	}
+	err = store_chdb__ask(db, sql, "summing the samples per stack", &text);
+	for (p = text; !err && store_ch__next_row(&p, f, 3) == 3;) {
+		if (COMMON_GROW(sums, cap, n + 1)) {
+			err = -ENOMEM;
+			break;
+		}
+		sums[n++] = (struct sum){ f[0], store_ch__num(f[1]), store_ch__num(f[2]) };
+	}
+	if (!err && !(stacks = malloc((n + 1) * sizeof(*stacks))))
+		err = -ENOMEM;
+	for (size_t i = 0; !err && i < n; i++)
+		stacks[i] = sums[i].stack;
+	if (!err)
+		err = store_chdb__cache_fill(db, stacks, n);
+	for (size_t i = 0; !err && i < n; i++) {
+		const struct store_ch_cache *cc = &db->cache;
+		struct store_tree_node pn = { .kind = STORE_FRAME_PROCESS };
+		const struct store_ch_stack *st;
+		uint32_t at, ident;
+		int64_t si;
+
+		if (!store_map__get(&cc->stacks, &sums[i].stack, sizeof(sums[i].stack), &si)) {
+			err = store_chdb__fail(db, -EIO, "the fleet store has samples of a stack it does not "
+				   "define (shipped out of order?)");
+			break;
+		}
+		st = &cc->stack[si];
+		if ((err = store_ch_cache__text(&db->cache, sums[i].process, false, &pn.name)) < 0 ||
+		    (err = store_ch_cache__ident(&db->cache, &pn, &ident)) < 0 ||
+		    (err = child(t, &paths, cc, 0, ident, &at)) < 0)
+			break;
+		for (uint32_t k = 0; k < st->n && !err; k++)
+			err = child(t, &paths, cc, at, cc->idents_of[st->first + k], &at);
+		if (!err)
+			t->nodes[at].self += sums[i].count;
+	}
+done:
+	if (err == -E2BIG) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "the tree has more than %zu nodes", t->max);
+		err = store_chdb__fail(db, -E2BIG, msg);
+	} else if (err == -ENOMEM) {
+		err = store_chdb__fail(db, -ENOMEM, "out of memory");
+	}
+	free(sql);
+	free(text);
+	free(sums);
+	free(stacks);
+	store_ch_cond__free(&c);
+	store_map__free(&paths);
+	if (!err) {
+		/* parents precede children: one backward pass sums subtrees */
+		for (size_t i = t->n - 1; i > 0; i--) {
+			struct store_tree_node *nd = &t->nodes[i];
+
+			nd->total += nd->self;
+			t->nodes[nd->parent].total += nd->total;
+		}
+		t->nodes[0].total += t->nodes[0].self;
+		t->texts = store_map__arena(&db->cache.texts);
+		*ret_tree = t;
+		return 0;
+	}
+	store_tree__free(t);
+	return err;
+}
+
+/* ---- span, timeline ---- */
+
+/* First bucket start, last bucket end, the latest bucket's duration and
+ * whether any is in q's range (its filter not applied, as SQLite's, but
+ * for a host="NAME" term: that host's flushes are its recording's). */
+static int data_span(struct store_chdb *db, const struct store_query *q, int64_t *ret_first,
+		     int64_t *ret_end, uint32_t *ret_step, bool *ret_empty)
+{
+	char *text = NULL, *p, *f[4];
+	struct store_ch_sql s;
+	int err;
+
+	if (q && q->from_s > q->to_s)
+		return store_chdb__fail(db, -EINVAL, "time range ends before it starts");
+	if (store_ch_sql__open(&s))
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	fputs("SELECT toUInt32(min(time)), max(toUInt32(time) + duration), "
+	      "argMax(duration, time), count() FROM samples WHERE ", s.f);
+	store_ch__put_range(s.f, q);
+	/* (a host="NAME" filter: that host's flushes, as its own file's) */
+	store_ch__put_required_host(s.f, q);
+	if (store_ch_sql__close(&s))
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	err = store_chdb__ask(db, s.buf, "reading the time span", &text);
+	free(s.buf);
+	if (err)
+		return err;
+	p = text;
+	*ret_first = *ret_end = 0;
+	*ret_step = 10;
+	*ret_empty = true;
+	if (store_ch__next_row(&p, f, 4) == 4 && store_ch__num(f[3])) {
+		*ret_first = (int64_t)store_ch__num(f[0]);
+		*ret_end = (int64_t)store_ch__num(f[1]);
+		*ret_step = (uint32_t)store_ch__num(f[2]);
+		*ret_empty = false;
+	}
+	free(text);
+	return 0;
+}
+
+int store_chdb__span(struct store_db *handle, const struct store_query *q, int64_t *ret_first,
+		   int64_t *ret_end, uint32_t *ret_step)
+{
+	struct store_chdb *db = store_chdb__of(handle);
+	uint32_t step;
+	bool empty;
+	int err;
+
+	if (!db || !ret_first || !ret_end)
+		return -EINVAL;
+	err = data_span(db, q, ret_first, ret_end, &step, &empty);
+	if (!err && ret_step)
+		*ret_step = step;
+	return err;
+}
+
+int store_chdb__flush_span(struct store_db *handle, const struct store_query *q,
+			 int64_t *ret_first, int64_t *ret_end)
+{
+	return store_chdb__span(handle, q, ret_first, ret_end, NULL);
+}
+
+/* The SQL of a label's value as store_labels__value gives it. */
+static void put_label_expr(FILE *f, const char *name)
+{
+	if (!strcmp(name, "host") || !strcmp(name, "process") || !strcmp(name, "thread")) {
+		fputs(name, f);
+	} else if (!strcmp(name, "pid") || !strcmp(name, "tid")) {
+		fprintf(f, "toString(%s)", name);
+	} else if (!strcmp(name, "cgroup")) {
+		fputs("toString(cgroup)", f);
+	} else {
+		/* (index 0, absent, gives '') */
+		fputs("label_values[indexOf(label_keys, ", f);
+		store_ch__put_literal(f, name);
+		fputs(")]", f);
+	}
+}
+
+static int compare_series(const void *pa, const void *pb)
+{
+	const struct store_timeline_series *a = pa, *b = pb;
+
+	if (a->total != b->total)
+		return a->total < b->total ? 1 : -1;
+	return strcmp(a->value ? a->value : "", b->value ? b->value : "");
+}
+
+static int fill_timeline(struct store_chdb *db, const struct store_query *q,
+			 const char *split, struct store_timeline *t)
+{
+	struct store_map by_value = { 0 };
+	struct store_ch_cond c;
+	char *text = NULL, *p, *f[3];
+	struct store_ch_sql s;
+	int err;
+
+	err = store_chdb__cond(db, q, &c);
+	if (err || c.none)
+		goto out;
+	if (store_ch_sql__open(&s)) {
+		err = -ENOMEM;
+		goto out;
+	}
+	fprintf(s.f, "SELECT intDiv(toInt64(toUInt32(time)) - %lld, %lld) AS k, ",
+		(long long)t->from_s, (long long)t->step_s);
+	if (split)
+		put_label_expr(s.f, split);
+	else
+		fputs("''", s.f);
+	fprintf(s.f, " AS v, sum(count) FROM samples WHERE %s AND toInt64(toUInt32(time)) >= %lld "
+		"AND toInt64(toUInt32(time)) < %lld GROUP BY k, v HAVING sum(count) != 0", c.text,
+		(long long)t->from_s,
+		(long long)(t->from_s + (int64_t)t->n_steps * t->step_s));
+	err = store_ch_sql__close(&s);
+	if (err)
+		goto out;
+	err = store_chdb__ask(db, s.buf, "summing the timeline", &text);
+	free(s.buf);
+	for (p = text; !err && store_ch__next_row(&p, f, 3) == 3;) {
+		const char *value = split ? f[1] : NULL;
+		int64_t k = strtoll(f[0], NULL, 10), si;
+		uint64_t n = store_ch__num(f[2]);
+
+		if (k < 0 || (size_t)k >= t->n_steps)
+			continue;
+		if (!store_map__get(&by_value, f[1], strlen(f[1]), &si)) {
+			struct store_timeline_series *g = realloc(t->series,
+								  (t->n_series + 1) * sizeof(*g));
+
+			if (!g) {
+				err = -ENOMEM;
+				break;
+			}
+			t->series = g;
+			g = &t->series[t->n_series];
+			memset(g, 0, sizeof(*g));
+			g->counts = calloc(t->n_steps, sizeof(uint64_t));
+			g->value = value ? strdup(value) : NULL;
+			if (!g->counts || (value && !g->value)) {
+				free(g->counts);
+				free((char *)g->value);
+				err = -ENOMEM;
+				break;
+			}
+			si = (int64_t)t->n_series++;
+			if (store_map__put(&by_value, f[1], strlen(f[1]), si, NULL) < 0) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+		t->series[si].counts[k] += n;
+		t->series[si].total += n;
+	}
+	if (!err && t->n_series > 1)
+		qsort(t->series, t->n_series, sizeof(*t->series), compare_series);
+out:
+	store_map__free(&by_value);
+	store_ch_cond__free(&c);
+	free(text);
+	return err == -ENOMEM ? store_chdb__fail(db, err, "out of memory") : err;
+}
+
+int store_chdb__query_timeline(struct store_db *handle, const struct store_query *q,
+			     int64_t step_s, const char *split_label,
+			     struct store_timeline **ret_timeline)
+{
+	struct store_chdb *db = store_chdb__of(handle);
+	struct store_query range = { .from_s = INT64_MIN, .to_s = INT64_MAX };
+	struct store_timeline *t;
+	int64_t first = 0, end = 0, from, to;
+	uint32_t bucket;
+	bool empty = true;
+	int err;
+
+	if (!db || !ret_timeline)
+		return -EINVAL;
+	if (q)
+		range = *q;
+	if (range.from_s > range.to_s)
+		return store_chdb__fail(db, -EINVAL, "time range ends before it starts");
+	if (step_s < 0)
+		return store_chdb__fail(db, -EINVAL, "negative step");
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	err = data_span(db, &range, &first, &end, &bucket, &empty);
+	if (err)
+		goto out;
+	from = range.from_s != INT64_MIN ? range.from_s : first;
+	to = range.to_s != INT64_MAX ? range.to_s : end;
+	if (range.from_s == INT64_MIN && range.to_s == INT64_MAX && empty)
+		goto done;
+	if (to <= from) {
+		t->from_s = from;
+		t->step_s = step_s;
+		goto done;
+	}
+	if (step_s == 0)
+		step_s = store_time__auto_step(to - from);
+	if (range.from_s == INT64_MIN)
+		from = store_time__floor(from, step_s);
+	if ((to - from) / step_s >= STORE_TIMELINE_MAX_STEPS) {
+		err = store_chdb__fail(db, -EINVAL, "too many steps: choose a longer step or a shorter range");
+		goto out;
+	}
+	t->from_s = from;
+	t->step_s = step_s;
+	t->n_steps = (size_t)((to - from + step_s - 1) / step_s);
+	err = fill_timeline(db, &range, split_label, t);
+	if (err)
+		goto out;
+done:
+	if (t->n_steps && !t->n_series) {
+		/* one series of zeros, as when the range is empty */
+		t->series = calloc(1, sizeof(*t->series));
+		if (!t->series || !(t->series[0].counts = calloc(t->n_steps, sizeof(uint64_t)))) {
+			err = -ENOMEM;
+			goto out;
+		}
+		t->n_series = 1;
+	}
+	*ret_timeline = t;
+	return 0;
+out:
+	store_timeline__free(t);
+	return err;
+}
+
+int store_chdb__drops_timeline(struct store_db *handle, int64_t from, int64_t step, size_t n,
+			     uint64_t *counts)
+{
+	struct store_chdb *db = store_chdb__of(handle);
+	char *sql = NULL, *text = NULL, *p, *f[2];
+	int err;
+
+	if (!db || !counts || step <= 0)
+		return -EINVAL;
+	if (!n)
+		return 0;
+	if (asprintf(&sql, "SELECT intDiv(toInt64(toUInt32(time)) - %lld, %lld) AS k, sum(count) "
+		     "FROM drops WHERE kind = 0 AND toInt64(toUInt32(time)) >= %lld AND "
+		     "toInt64(toUInt32(time)) < %lld GROUP BY k", (long long)from, (long long)step,
+		     (long long)from, (long long)(from + (int64_t)n * step)) < 0)
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	err = store_chdb__ask(db, sql, "summing the drops per step", &text);
+	free(sql);
+	for (p = text; !err && store_ch__next_row(&p, f, 2) == 2;) {
+		long long k = strtoll(f[0], NULL, 10);
+
+		if (k >= 0 && (size_t)k < n)
+			counts[k] += store_ch__num(f[1]);
+	}
+	free(text);
+	return err;
+}

@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store_ch_read.h — private to storage/: the pieces the files of the
+ * fleet store's reader share (storage/DESIGN.md, Fleet, Reading): the
+ * handle (store_ch_read.c: the backend's operations table, requests and
+ * answers, open), the label-set matching that turns a query's range and
+ * filter into SQL (store_ch_match.c), the definitions' cache
+ * (store_ch_defs.c) and the queries over the samples (store_ch_query.c).
+ * Public functions are in store_clickhouse.h (through storage.h).
+ *
+ * Every function taking a store_chdb sets the handle's message
+ * (store_db__errmsg) when it fails, and returns 0 or -errno as the
+ * storage.h operation it serves documents.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store_backend.h"
+#include "store_ch.h"
+#include "store_map.h"
+#include "store_tree.h"
+
+/*
+ * The definitions met so far, kept on the handle: stacks, frames and
+ * functions have content hashes for ids (store_ch_ship.c), so a
+ * definition never changes, and a tree query asks ClickHouse only for
+ * the ids it has not seen yet. Bounded: past STORE_CH_CACHE_BYTES
+ * (counted as its entries and texts take) it is dropped before the next
+ * tree query (trees keep their texts: they hold a reference to the
+ * arena).
+ *
+ * A frame is kept as its identity (name, module, file, line, kind:
+ * what the tree merges frames by, as the SQLite backend), its offset
+ * and build-id (pprof's sites); a stack as the identities of its frames,
+ * root first; a tree's children are then found by (parent, identity),
+ * an 8-byte key.
+ */
+#define STORE_CH_CACHE_BYTES (256u << 20)
+
+struct store_ch_function {
+	const char *name, *module, *file;
+};
+
+struct store_ch_frame {
+	uint32_t ident;
+	const char *build_id; /* NULL: none */
+	uint64_t offset;
+};
+
+struct store_ch_stack {
+	size_t first; /* in idents_of */
+	uint32_t n;
+};
+
+struct store_ch_cache {
+	struct store_map texts;     /* interned texts -> 0 */
+	struct store_map functions; /* id -> index in function */
+	struct store_map frames;    /* id -> index in frame */
+	struct store_map stacks;    /* id -> index in stack */
+	struct store_map idents;    /* frame identity -> index in ident */
+	struct store_ch_function *function;
+	struct store_ch_frame *frame;
+	struct store_ch_stack *stack;
+	struct store_tree_node *ident; /* name, module, file, line, kind */
+	uint32_t *idents_of;        /* the stacks' frames, as identities */
+	size_t n_function, cap_function, n_frame, cap_frame, n_stack, cap_stack;
+	size_t n_ident, cap_ident, n_idents_of, cap_idents_of;
+	size_t bytes;               /* what it holds, roughly */
+};
+
+struct store_chdb {
+	struct store_db base; /* first: a store_db is a store_chdb */
+	struct store_ch *ch;
+	uint64_t deadline_ns;
+	unsigned timeout_ms;  /* the client's own */
+	bool opened;          /* the database exists: queries run in it */
+	struct store_ch_cache cache;
+};
+
+/* ---- the handle, requests and answers (store_ch_read.c) ---- */
+
+/* handle as a fleet store's handle, or NULL when it is another's. */
+struct store_chdb *store_chdb__of(struct store_db *handle);
+
+/* Set the handle's message to msg; returns err. */
+int store_chdb__fail(struct store_chdb *db, int err, const char *msg);
+
+/* Run sql (a SELECT; TabSeparated is added) within the deadline: 0 and
+ * *ret_text (caller frees), or -errno with the handle's message. */
+int store_chdb__ask(struct store_chdb *db, const char *sql, const char *what, char **ret_text);
+
+/* TabSeparated fields: the next line of *text split at tabs into at most
+ * max fields, unescaped in place. Returns the number of fields, 0 at the
+ * end. */
+size_t store_ch__next_row(char **text, char **fields, size_t max);
+
+static inline uint64_t store_ch__num(const char *s)
+{
+	return strtoull(s, NULL, 10);
+}
+
+/* SQL text written to a memory stream. */
+struct store_ch_sql {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+/* Open s's stream: 0 or -ENOMEM. */
+int store_ch_sql__open(struct store_ch_sql *s);
+/* Close the stream: 0 and s->buf (caller frees), or -ENOMEM. */
+int store_ch_sql__close(struct store_ch_sql *s);
+
+/* text as a quoted string literal: only ' and \ are special in
+ * ClickHouse's quoted strings; control bytes are written as escapes. */
+void store_ch__put_literal(FILE *f, const char *text);
+
+/* ---- label-set matching (store_ch_match.c) ---- */
+
+/* The condition of a query: its time range, and which label sets pass
+ * its filter. */
+struct store_ch_cond {
+	char *text;   /* SQL; "1" for everything */
+	bool none;    /* no label set passes: nothing to ask */
+};
+
+void store_ch_cond__free(struct store_ch_cond *c);
+
+/* "time >= .. AND time < .." for q's range, or "1". */
+void store_ch__put_range(FILE *f, const struct store_query *q);
+/* " AND host = '...'" when q's filter requires one host (host="web-1",
+ * the UI's host selector): the primary key's prefix. */
+void store_ch__put_required_host(FILE *f, const struct store_query *q);
+
+/* The WHERE of q: its range, and with a filter the label sets that pass
+ * it by hash, and their hosts (-EINVAL: a range that ends before it
+ * starts; -E2BIG: too many sets pass). */
+int store_chdb__cond(struct store_chdb *db, const struct store_query *q,
+		     struct store_ch_cond *ret);
+
+/* storage.h's label_sets, label_names, label_values. */
+int store_chdb__label_sets(struct store_db *handle, const struct store_query *q,
+			   struct store_label_sets **ret_sets);
+int store_chdb__label_names(struct store_db *db, const struct store_query *q,
+			    char ***ret_names, size_t *ret_n);
+int store_chdb__label_values(struct store_db *db, const struct store_query *q,
+			     const char *name, struct store_label_value **ret_values,
+			     size_t *ret_n);
+
+/* ---- the definitions' cache (store_ch_defs.c) ---- */
+
+void store_ch_cache__free(struct store_ch_cache *c);
+/* text interned in the cache (NULL, and "" when empty_null, stay NULL).
+ * Returns 0 or -ENOMEM. */
+int store_ch_cache__text(struct store_ch_cache *c, const char *text, bool empty_null,
+			 const char **ret);
+/* The identity of a frame (texts interned): its index in c->ident.
+ * Returns 0 or -ENOMEM. */
+int store_ch_cache__ident(struct store_ch_cache *c, const struct store_tree_node *nd,
+			  uint32_t *ret);
+/* Bring the definitions of stacks[0..n) into the handle's cache. */
+int store_chdb__cache_fill(struct store_chdb *db, const uint64_t *stacks, size_t n);
+/* storage.h's frame_sites. */
+int store_chdb__frame_sites(struct store_db *handle, struct store_frame_sites *sites);
+
+/* ---- queries over the samples (store_ch_query.c): storage.h's
+ * operations of the same names ---- */
+
+int store_chdb__summary(struct store_db *handle, const struct store_query *q,
+			struct store_summary **ret);
+int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
+			   struct store_tree **ret_tree);
+int store_chdb__span(struct store_db *handle, const struct store_query *q,
+		     int64_t *ret_first, int64_t *ret_end, uint32_t *ret_step);
+int store_chdb__flush_span(struct store_db *handle, const struct store_query *q,
+			   int64_t *ret_first, int64_t *ret_end);
+int store_chdb__query_timeline(struct store_db *handle, const struct store_query *q,
+			       int64_t step_s, const char *split_label,
+			       struct store_timeline **ret_timeline);
+int store_chdb__drops_timeline(struct store_db *handle, int64_t from, int64_t step,
+			       size_t n, uint64_t *counts);
