@@ -245,11 +245,19 @@ static __always_inline bool in_user_mode(struct bpf_perf_event_data *ctx)
 	return *(volatile __u64 *)&ctx->regs.cs & 3;
 }
 
-static __always_inline void fill_names(struct task_struct *task, char *comm,
-				       char *pcomm)
+/* The thread's name and its group leader's. A process's first thread is
+ * its own leader (most processes have one thread): its name is copied,
+ * without the read through group_leader (a helper call and another
+ * task's cache line). */
+static __always_inline void fill_names(struct task_struct *task,
+				       const struct ember_count_key *key,
+				       char *comm, char *pcomm)
 {
 	bpf_get_current_comm(comm, EMBER_COMM_LEN);
-	BPF_CORE_READ_STR_INTO((char(*)[EMBER_COMM_LEN])pcomm, task, group_leader, comm);
+	if (key->tid == key->tgid)
+		__builtin_memcpy(pcomm, comm, EMBER_COMM_LEN);
+	else
+		BPF_CORE_READ_STR_INTO((char(*)[EMBER_COMM_LEN])pcomm, task, group_leader, comm);
 }
 
 /* The slow path: the whole sample goes to user space through the ring.
@@ -279,7 +287,7 @@ static __noinline void send_raw(struct bpf_perf_event_data *ctx,
 	e->cgroup_id = key->cgroup_id;
 	e->top_ra[0] = key->top_ra[0];
 	e->top_ra[1] = key->top_ra[1];
-	fill_names(task, e->comm, e->pcomm);
+	fill_names(task, key, e->comm, e->pcomm);
 
 	n = in_user_mode(ctx) ? -1 : bpf_get_stack(ctx, e->ips, sizeof(stack_trace_t), 0);
 	e->kstack_len = n > 0 ? n / sizeof(__u64) : -1;
@@ -448,7 +456,7 @@ static __noinline void send_dwarf(struct bpf_perf_event_data *ctx,
 	e->tid = key->tid;
 	e->cgroup_id = key->cgroup_id;
 	e->py_seq = py_seq;
-	fill_names(task, e->comm, e->pcomm);
+	fill_names(task, key, e->comm, e->pcomm);
 	e->regs[0] = regs->ax;
 	e->regs[1] = regs->dx;
 	e->regs[2] = regs->cx;
@@ -659,7 +667,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	init.count = 1;
-	fill_names(task, init.comm, init.pcomm);
+	fill_names(task, &key, init.comm, init.pcomm);
 	err = bpf_map_update_elem(counts, &key, &init, BPF_NOEXIST);
 	if (err == -EEXIST) {
 		/* Another CPU inserted the same key first. */
