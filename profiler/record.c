@@ -31,7 +31,8 @@
 #include "cli.h"
 #include "common.h"
 #include "ember_config.h"
-#include "record.h"
+#include "record_args.h"
+#include "record_summary.h"
 #include "session.h"
 
 

@@ -12,7 +12,8 @@
 
 #include "cli.h"
 #include "ember_config.h"
-#include "record.h"
+#include "record_args.h"
+#include "symbolizer.h"
 
 static void record_usage(FILE *out)
 {

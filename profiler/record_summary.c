@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "compare.h"
-#include "record.h"
+#include "record_summary.h"
 
 static double pct(uint64_t part, uint64_t whole)
 {

@@ -4,7 +4,8 @@
  * that make it up (private to profiler/; the callers see session.h):
  * session.c (creating and freeing it, the loop, the flush), session_events.c
  * (the sampler's callbacks), session_stack.c (one stack into the open flush)
- * and session_accounting.c (the counters, the totals and the accounting).
+ * and session_accounting.c (the processes seen, the totals and the
+ * accounting).
  *
  * One thread drives a session; every field is that thread's.
  */
@@ -107,7 +108,3 @@ void session_on_young_reread(void *ctx, uint32_t tgid);
 
 /* session_accounting.c: count a process seen (the totals' processes). */
 void session_note_tgid(struct session *s, uint32_t tgid);
-/* session_accounting.c: write the counters' increments since the previous
- * flush (and the samples of failed flushes) into the open one. Returns 0
- * or the store's -errno. */
-int session_write_counters(struct session *s);

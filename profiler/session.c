@@ -7,15 +7,15 @@
  * At each flush it replays the buffer and drains the kernel maps, turns
  * each stack into frames (root first, user frames then kernel frames; a
  * user address inside inlined code becomes its function and then the
- * inlined callees), counts them (coverage.c, and the totals here) and
+ * inlined callees), counts them (coverage.c, and the totals) and
  * writes them with their labels in one transaction, together with the
  * counters' increments since the previous flush. The memory budget
  * (budget.c) is checked from the loop and while a flush writes.
  *
  * This file creates and frees the session and runs the loop and the
  * flush; session_events.c holds the sampler's callbacks, session_stack.c
- * the writing of one stack, session_accounting.c the counters and totals
- * (session-internal.h, the state they share).
+ * the writing of one stack, session_accounting.c the totals and the
+ * accounting (session-internal.h, the state they share).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -200,6 +200,38 @@ int session__track(struct session *s, pid_t pid)
 
 /* ---- flushes ----------------------------------------------------------- */
 
+static int write_counters(struct session *s)
+{
+	uint64_t now[SAMPLER_STAT__COUNT];
+	int err;
+
+	sampler__stats(s->sampler, now);
+	for (int i = 0; i < SAMPLER_STAT__COUNT; i++) {
+		uint64_t d = now[i] - s->prev_stats[i];
+
+		if (i == SAMPLER_STAT_SAMPLES || d == 0)
+			continue;
+		/* Lost samples are drops; the rest happened to samples
+		 * that are in the file (a slow path, a stack cut short). */
+		if (sampler_stat_is_drop(i))
+			err = store_db__add_drops(s->db, sampler_stat_name(i), d);
+		else
+			err = store_db__add_events(s->db, sampler_stat_name(i), d);
+		if (err)
+			return err;
+	}
+	/* What earlier flushes could not write (a full disk): in the file
+	 * as soon as writing works again. */
+	if (s->lost_unrecorded) {
+		err = store_db__add_drops(s->db, "database-write-failed",
+					  s->lost_unrecorded);
+		if (err)
+			return err;
+	}
+	memcpy(s->prev_stats, now, sizeof(now));
+	return 0;
+}
+
 static void maybe_maintain(struct session *s, int64_t now_s)
 {
 	if (common_now_ns() < s->next_maintain_ns)
@@ -279,7 +311,7 @@ static int flush(struct session *s, bool early, bool consume)
 		if (!err)
 			err = session_python__write(s->python, s->db);
 		if (!err)
-			err = session_write_counters(s);
+			err = write_counters(s);
 		if (!err && s->lost_in_flush == 0)
 			err = store_db__commit(s->db);
 		if (err) {

@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * session_accounting.c — what the session counts and tells: the set of
- * processes seen, the kernel counters' increments written with each flush
- * (drops as drops, the rest as events, and the samples of failed flushes
- * as database-write-failed once writing works again), the totals for
- * record's summary and the agent's /metrics, and the accounting written
- * into the file's metadata, where every sample the kernel counted is
- * either written or dropped.
+ * processes seen, the totals for record's summary and the agent's
+ * /metrics, and the accounting written into the file's metadata, where
+ * every sample the kernel counted is either written or dropped.
  */
 #include <string.h>
 
@@ -23,38 +20,6 @@ void session_note_tgid(struct session *s, uint32_t tgid)
 {
 	if (tgid)
 		(void)common_map__insert(&s->tgids, &tgid_type, &tgid, NULL);
-}
-
-int session_write_counters(struct session *s)
-{
-	uint64_t now[SAMPLER_STAT__COUNT];
-	int err;
-
-	sampler__stats(s->sampler, now);
-	for (int i = 0; i < SAMPLER_STAT__COUNT; i++) {
-		uint64_t d = now[i] - s->prev_stats[i];
-
-		if (i == SAMPLER_STAT_SAMPLES || d == 0)
-			continue;
-		/* Lost samples are drops; the rest happened to samples
-		 * that are in the file (a slow path, a stack cut short). */
-		if (sampler_stat_is_drop(i))
-			err = store_db__add_drops(s->db, sampler_stat_name(i), d);
-		else
-			err = store_db__add_events(s->db, sampler_stat_name(i), d);
-		if (err)
-			return err;
-	}
-	/* What earlier flushes could not write (a full disk): in the file
-	 * as soon as writing works again. */
-	if (s->lost_unrecorded) {
-		err = store_db__add_drops(s->db, "database-write-failed",
-					  s->lost_unrecorded);
-		if (err)
-			return err;
-	}
-	memcpy(s->prev_stats, now, sizeof(now));
-	return 0;
 }
 
 /* Retention every maintain_seconds, right after a flush so the store has

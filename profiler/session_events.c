@@ -17,12 +17,11 @@
 /* A flush reads the ring buffer this often while it writes. */
 #define CONSUME_EVERY_NS (5ULL * 1000000ULL)
 
+static void consume_during_flush(struct session *s);
 
 /* Count and store one (aggregated) sample in the open flush. A failed
  * write is remembered; the flush's later samples are only counted, and
  * the flush is rolled back. */
-static void consume_during_flush(struct session *s);
-
 static void write_sample(struct session *s, const struct sampler_sample *smp, int unwind_end)
 {
 	consume_during_flush(s);

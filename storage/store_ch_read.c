@@ -290,6 +290,12 @@ static int ch_can_write(struct store_db *db)
 	return -EROFS;
 }
 
+static void ch_memory(struct store_db *handle, struct store_memory *ret)
+{
+	ret->writer = 0;
+	ret->reader = store_chdb__of(handle)->cache.bytes;
+}
+
 static const struct store_backend ch_backend = {
 	.name = "clickhouse",
 	.close = ch_close,
@@ -318,6 +324,7 @@ static const struct store_backend ch_backend = {
 	.span = store_chdb__span,
 	.drops_timeline = store_chdb__drops_timeline,
 	.set_deadline = ch_set_deadline,
+	.memory = ch_memory,
 	.can_write = ch_can_write,
 	.flush_span = store_chdb__flush_span,
 	.frame_sites = store_chdb__frame_sites,

@@ -68,6 +68,7 @@ const char *store_ch__errmsg(const struct store_ch *ch);
  *   -EHOSTUNREACH  HOST does not resolve or cannot be reached
  *   -ETIMEDOUT     no answer within the time-out
  *   -EKEYREJECTED  TLS failed (certificate, handshake)
+ *   -ELIBACC       libcurl (loaded at the first request) could not be loaded
  *   -EACCES        wrong user or password
  *   -EPERM         the user may not do this (read-only, grants)
  *   -ENOENT        a table or the database is missing (errmsg names it)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * limits.h — private to web/: what the HTTP server admits, apart from
+ * admit.h — private to web/: what the HTTP server admits, apart from
  * libmicrohttpd. Connections (struct web_guard): each one's state and
  * since when, a request's line and headers due within a deadline, an
  * answer within another, and past the connection limit the oldest one

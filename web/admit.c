@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * limits.c — what the HTTP server admits (limits.h): the connection
+ * admit.c — what the HTTP server admits (admit.h): the connection
  * guard with its deadline thread, the memory budget of queries and
  * unsent answers, and bounded answer bodies. server.c calls the guard
  * and the budget from libmicrohttpd's callbacks and its query threads;
@@ -16,7 +16,7 @@
  * under the guard's lock, so a socket number is never used after its
  * connection is gone).
  */
-#include "limits.h"
+#include "admit.h"
 
 #include <errno.h>
 #include <stdlib.h>

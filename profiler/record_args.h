@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * record.h — what `ember record`'s three files share: the options as
- * parsed (record_args.c), the summary printed at the end (record_summary.c),
- * and the recording itself (record.c, cmd_record). Private to profiler/.
+ * record_args.h — `ember record`'s options as parsed (record_args.c), read
+ * by the recording (record.c) and its summary (record_summary.c). Private
+ * to profiler/.
  */
 #pragma once
 
@@ -11,7 +11,7 @@
 #include <sys/types.h>
 
 #include "cli.h"
-#include "session.h"
+#include "sampler.h"
 
 #define RECORD_DEFAULT_FREQ 99
 #define RECORD_DEFAULT_OUTPUT "ember.db"
@@ -50,8 +50,3 @@ struct record_args {
  * usage on stdout and exits 0.
  */
 int record_args__parse(int argc, char **argv, struct record_args *a);
-
-/* The summary on stderr: what was recorded, dropped, symbolized, unwound,
- * refused; seconds is the recording's wall time. */
-void record_summary__print(const struct record_args *a, const struct session_totals *t,
-			   double seconds);
