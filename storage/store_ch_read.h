@@ -125,12 +125,20 @@ void store_ch__put_literal(FILE *f, const char *text);
  * its filter. */
 struct store_ch_cond {
 	char *text;   /* SQL; "1" for everything */
+	/* the end of text that names hosts ("", " AND host = 'a'",
+	 * " AND host IN (...)"), and, unless by_labelset, all the rest:
+	 * text is the range, then hosts */
+	const char *hosts;
+	bool by_labelset; /* text names label sets by hash too */
 	bool none;    /* no label set passes: nothing to ask */
 };
 
 void store_ch_cond__free(struct store_ch_cond *c);
 
-/* "time >= .. AND time < .." for q's range, or "1". */
+/* "time >= .. AND time < .." for [from_s, to_s) (INT64_MIN, INT64_MAX:
+ * unbounded), with the same bounds on the samples' hour block, or "1". */
+void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s);
+/* The same for q's range (NULL: all). */
 void store_ch__put_range(FILE *f, const struct store_query *q);
 /* " AND host = '...'" when q's filter requires one host (host="web-1",
  * the UI's host selector): the primary key's prefix. */
