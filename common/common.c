@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * common.c — clocks, resident memory, hex and hashing shared by all modules.
+ * common.c — clocks, resident memory, loading a library on demand, hex and
+ * hashing shared by all modules.
  */
 #include "common.h"
 
+#include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +40,45 @@ uint64_t common_rss_bytes(void)
 	n = fscanf(f, "%llu %llu", &size, &resident);
 	fclose(f);
 	return n == 2 ? resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+int common_dl_load(const char *path, const char *const names[], size_t n, void *syms[],
+		   char *err, size_t errlen)
+{
+	struct stat st;
+	void *h;
+
+	if (path[0] != '/') {
+		snprintf(err, errlen, "%s: not an absolute path", path);
+		return -EINVAL;
+	}
+	if (stat(path, &st) != 0) {
+		int e = -errno;
+
+		snprintf(err, errlen, "cannot find %s: %s", path, strerror(-e));
+		return e == -ENOENT ? -ENOENT : -ELIBACC;
+	}
+	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+		snprintf(err, errlen, "%s is writable by a user other than root: not loaded "
+			 "into a process running as root", path);
+		return -EPERM;
+	}
+	h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(err, errlen, "cannot load %s: %s", path, dlerror());
+		return -ELIBACC;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!dlsym(h, names[i])) {
+			snprintf(err, errlen, "%s has no %s: not the version Ember was built with",
+				 path, names[i]);
+			dlclose(h);
+			return -ELIBACC;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		syms[i] = dlsym(h, names[i]);
+	return 0;
 }
 
 void common_hex(const void *data, size_t n, char *out)

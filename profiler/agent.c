@@ -272,9 +272,10 @@ static void add_cache(struct web_metrics *m, const char *name, uint64_t bytes,
 /* What the agent tells /metrics, from the session's totals. */
 static void publish(struct web_server *srv, const struct session_totals *t,
 		    const struct agent_args *a, const struct agent_memory *mem,
-		    struct shipper *sh)
+		    struct shipper *sh, struct store_db *db)
 {
 	struct web_metrics m = {0};
+	struct store_memory written;
 
 	if (sh) {
 		struct shipper_stats st;
@@ -346,7 +347,13 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	add_cache(&m, "unwinder", t->sym.unwind_memory, t->sym.unwind_memo_resets);
 	add_cache(&m, "pending-stacks", t->pending_memory, t->early_flushes);
 	add_cache(&m, "session", t->session_memory, 0);
+	/* The file's: the writer's id caches (this thread's handle), the
+	 * query threads' read caches, SQLite's page caches. */
+	store_db__memory(db, &written);
+	add_cache(&m, "store-writer", written.writer + written.reader, 0);
 	add_cache(&m, "store-frame-memo", t->frame_memo_memory, t->frame_memo_resets);
+	add_cache(&m, "store-reads", web_server__cache_bytes(srv), 0);
+	add_cache(&m, "sqlite", store_sqlite_memory(), 0);
 	m.memory_trims = t->memory_trims;
 	m.cache_resets = mem->resets;
 	_Static_assert(SYM_REFUSED__COUNT <= WEB_METRICS_MAX_REFUSALS,
@@ -395,7 +402,7 @@ int cmd_agent(int argc, char **argv)
 	struct store_ch *ch = NULL;
 	struct shipper *sh = NULL;
 	char remote_url[600] = "";
-	uint64_t flushes_seen = 0, last_publish = 0;
+	uint64_t flushes_seen = 0, last_publish = 0, shed_trims = 0;
 	bool warned = false;
 	int err, status = EXIT_RUNTIME;
 	char *first = NULL;
@@ -516,7 +523,14 @@ int cmd_agent(int argc, char **argv)
 		}
 		if (common_now_ns() - last_publish >= 1000000000ULL) {
 			session__totals(s, &t);
-			publish(srv, &t, &a, &mem, sh);
+			/* The budget was passed and the symbolizer trimmed: the
+			 * query threads' read caches go too (rebuilt by the
+			 * next query). */
+			if (t.memory_trims != shed_trims) {
+				web_server__shed_caches(srv);
+				shed_trims = t.memory_trims;
+			}
+			publish(srv, &t, &a, &mem, sh, db);
 			last_publish = common_now_ns();
 		}
 	}

@@ -63,6 +63,9 @@ void cli_explain_server_error(int err, const char *db, const char *addr, uint16_
 	case -EIO:
 		cli_error("cannot start the web server on %s:%u", addr, port);
 		break;
+	case -ELIBACC:
+		cli_error("cannot start the web server: %s", web_library_error());
+		break;
 	default:
 		cli_error("cannot serve %s: %s", db, store_strerror(err));
 		break;

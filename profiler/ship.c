@@ -75,6 +75,8 @@ static const char *advice(int err)
 		return "retrying until ClickHouse answers";
 	case -EKEYREJECTED:
 		return "check the server's certificate (--remote-ca FILE)";
+	case -ELIBACC:
+		return "install libcurl (Debian: libcurl4), then restart the agent";
 	default:
 		return "retrying";
 	}

@@ -32,12 +32,13 @@ EMBER_BUILD_PACKAGES=(
 # against it); python3.11-dbg: its debug information, where Ember reads
 # the interpreter's structure offsets from. libbinutils-dbg: the debug
 # information of Debian's libbfd (LTO-built, dwz'ed, compressed), whose
-# inlined frames test-symbolizer-origin names across units.
+# inlined frames test-symbolizer-origin names across units. time: GNU
+# time, whose peak RSS figure bench/record-rss reads.
 EMBER_TEST_PACKAGES=(
   util-linux procps linux-perf chromium nodejs elfutils sqlite3 dwz
   golang-go golang-github-google-pprof-dev cppcheck xz-utils gzip rustc
   python3.11 libpython3.11-dev python3.11-dbg libclang-rt-14-dev
-  clickhouse-server openssl libbinutils-dbg
+  clickhouse-server openssl libbinutils-dbg time
 )
 # libclang-rt-14-dev: libFuzzer's runtime, for the fuzz suite (build-fuzz).
 # clickhouse-server (Debian's 18.16): the fleet tests start their own

@@ -783,6 +783,26 @@ int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s
  */
 void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns);
 
+/* What the in-memory caches of a handle hold, in bytes (the agent's
+ * /metrics; storage/DESIGN.md lists them). */
+struct store_memory {
+	uint64_t writer;  /* the writer's id caches (strings, functions,
+	                     frames, label sets, coverage modules), the
+	                     stack trie's index, the open flush's sums */
+	uint64_t reader;  /* the read cache (stack nodes, frames, label sets
+	                     by id, their interned texts: table and arena),
+	                     the tree queries' kept scratch; the fleet
+	                     store's definitions cache */
+};
+
+/* db's caches into *ret (zeros for NULL). Call it on the thread that
+ * uses db, as any other call on it. */
+void store_db__memory(struct store_db *db, struct store_memory *ret);
+
+/* The memory SQLite holds for the whole process: every handle's page
+ * cache, schema and statements (sqlite3_memory_used()). Thread-safe. */
+uint64_t store_sqlite_memory(void);
+
 /* Text for a negative errno returned by this module, e.g. for -ENOTSUP
  * "database was written by a newer Ember". Never NULL. */
 const char *store_strerror(int err);

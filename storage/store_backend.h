@@ -12,7 +12,7 @@
  *
  * The backends: SQLite (store_sqlite.c and the layers under it), and
  * ClickHouse, the fleet store (store_ch_read.c and the files of
- * store_ch_read.h), which provides the same operations with the
+ * store_ch_reader.h), which provides the same operations with the
  * contracts storage.h documents for them; one it
  * cannot do (a read-only store's writer, retention run by the server
  * side, coverage it does not keep) answers -ENOSYS with a
@@ -71,6 +71,7 @@ struct store_backend {
 	typeof(store_db__span) *span;
 	typeof(store_db__drops_timeline) *drops_timeline;
 	typeof(store_db__set_deadline) *set_deadline;
+	typeof(store_db__memory) *memory;
 	/* Whether a flush may begin now: 0, -EROFS (read-only handle),
 	 * -EBUSY (a flush is open). */
 	int (*can_write)(struct store_db *db);

@@ -128,6 +128,11 @@ void store_sums__free(struct store_sums *m)
 	memset(m, 0, sizeof(*m));
 }
 
+size_t store_sums__bytes(const struct store_sums *m)
+{
+	return m->vcap * sizeof(*m->v) + m->cap * sizeof(*m->slots);
+}
+
 int store_fit(void **arr, size_t *cap, size_t elem, int64_t id)
 {
 	if (id < 0 || (uint64_t)id >= SIZE_MAX)

@@ -332,6 +332,21 @@ void store_cache__read_end(struct store_sqlite *db)
 	store_sql__read_end(db, "rd");
 }
 
+size_t store_cache__bytes(const struct store_sqlite *db)
+{
+	const struct store_read_cache *c = db->cache;
+
+	if (!c)
+		return 0;
+	return sizeof(*c) + c->node_cap * sizeof(*c->nodes) +
+	       c->string_cap * sizeof(*c->string_text) +
+	       c->function_cap * sizeof(*c->functions) +
+	       c->frame_cap * (sizeof(*c->frames) + sizeof(*c->frame_ident) +
+			       sizeof(*c->frame_offset) + sizeof(*c->frame_build_id)) +
+	       c->set_cap * (sizeof(*c->set_process) + sizeof(*c->set_pid) + sizeof(*c->sets)) +
+	       store_map__bytes(&c->idents) + store_map__bytes(&c->strings);
+}
+
 void store_cache__close(struct store_sqlite *db)
 {
 	if (!db->cache)

@@ -92,3 +92,7 @@ int store_cache__filter(const struct store_read_cache *c, const struct store_fil
 
 /* Free db's read cache (the public close, before the connection). */
 void store_cache__close(struct store_sqlite *db);
+
+/* Bytes db's read cache holds: its arrays by id and the interned texts'
+ * table and arena (0 without one). */
+size_t store_cache__bytes(const struct store_sqlite *db);

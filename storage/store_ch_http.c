@@ -9,7 +9,14 @@
  * sentence in errmsg, with ClickHouse's own text where it gave one. The
  * password is sent as HTTP basic authentication and never appears in a
  * message or in store_ch__url().
+ *
+ * libcurl is loaded at the first request (common_dl_load, the path the
+ * build found: EMBER_LIBCURL_PATH), not linked: it brings two TLS stacks
+ * whose mapping and constructors every other command would pay for.
+ * Every call goes through the table `curl`; CURL_DISABLE_TYPECHECK keeps
+ * curl.h's checking macros from standing in for those names.
  */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -19,18 +26,43 @@
 #include <string.h>
 
 #include "common.h"
+#include "ember_config.h"
 #include "store_ch.h"
 
 #define CH_DEFAULT_TIMEOUT_MS 10000
 #define CH_DEFAULT_CONNECT_MS 3000
 #define CH_MAX_ANSWER (16u << 20)
 
+/* The libcurl functions used, each a field of `curl` named as itself. */
+#define CURL_FUNCTIONS(X) X(curl_global_init) X(curl_easy_init) X(curl_easy_cleanup) \
+	X(curl_easy_reset) X(curl_easy_setopt) X(curl_easy_perform) X(curl_easy_getinfo) \
+	X(curl_easy_strerror) X(curl_easy_escape) X(curl_free) X(curl_slist_append) \
+	X(curl_slist_free_all)
+#define CURL_FIELD(f) __typeof__(f) *f;
+#define CURL_NAME(f) #f,
+#define CURL_SET(f) curl.f = (__typeof__(curl.f))syms[i++];
+
+static struct {
+	CURL_FUNCTIONS(CURL_FIELD)
+} curl;
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_load_err;             /* 0, or common_dl_load's */
+static char curl_load_msg[256];
 static CURLcode curl_init_rc;
 
 static void curl_init(void)
 {
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	static const char *const names[] = {CURL_FUNCTIONS(CURL_NAME)};
+	void *syms[ARRAY_SIZE(names)];
+	size_t i = 0;
+
+	curl_load_err = common_dl_load(EMBER_LIBCURL_PATH, names, ARRAY_SIZE(names),
+				       syms, curl_load_msg, sizeof(curl_load_msg));
+	if (curl_load_err)
+		return;
+	CURL_FUNCTIONS(CURL_SET)
+	curl_init_rc = curl.curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 int store_ch__fail(struct store_ch *ch, int err, const char *fmt, ...)
@@ -221,7 +253,7 @@ void store_ch__free(struct store_ch *ch)
 	if (!ch)
 		return;
 	if (ch->curl)
-		curl_easy_cleanup(ch->curl);
+		curl.curl_easy_cleanup(ch->curl);
 	free(ch->host);
 	free(ch->database);
 	free(ch->user);
@@ -330,7 +362,7 @@ static int curl_errno(CURLcode rc)
 /* Append "&name=<escaped value>" to buf. */
 static int add_param(CURL *c, char *buf, size_t size, const char *name, const char *value)
 {
-	char *esc = curl_easy_escape(c, value, 0);
+	char *esc = curl.curl_easy_escape(c, value, 0);
 	size_t len = strlen(buf);
 	int n;
 
@@ -338,7 +370,7 @@ static int add_param(CURL *c, char *buf, size_t size, const char *name, const ch
 		return -ENOMEM;
 	n = snprintf(buf + len, size - len, "%s%s=%s", len && buf[len - 1] != '?' ? "&" : "",
 		     name, esc);
-	curl_free(esc);
+	curl.curl_free(esc);
 	return n < 0 || (size_t)n >= size - len ? -E2BIG : 0;
 }
 
@@ -352,10 +384,13 @@ int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
 	int err;
 
 	pthread_once(&curl_once, curl_init);
+	if (curl_load_err)
+		return store_ch__fail(ch, -ELIBACC, "%s (libcurl, needed to reach ClickHouse)",
+				      curl_load_msg);
 	if (curl_init_rc != CURLE_OK)
 		return store_ch__fail(ch, -EIO, "libcurl did not initialize: %s",
-				      curl_easy_strerror(curl_init_rc));
-	if (!ch->curl && !(ch->curl = curl_easy_init()))
+				      curl.curl_easy_strerror(curl_init_rc));
+	if (!ch->curl && !(ch->curl = curl.curl_easy_init()))
 		return store_ch__fail(ch, -ENOMEM, "libcurl: out of memory");
 	CURL *c = ch->curl;
 
@@ -370,43 +405,43 @@ int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
 	if (err)
 		return store_ch__fail(ch, err, "a ClickHouse request too long for its URL");
 
-	curl_easy_reset(c);
+	curl.curl_easy_reset(c);
 	ch->answer.len = 0;
 	ch->answer.too_big = false;
 	if (ch->answer.data)
 		ch->answer.data[0] = 0;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ch->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ch->connect_ms);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, ch->tls ? "https" : "http");
-	curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-	curl_easy_setopt(c, CURLOPT_USERNAME, ch->user);
-	curl_easy_setopt(c, CURLOPT_PASSWORD, ch->password);
+	curl.curl_easy_setopt(c, CURLOPT_URL, url);
+	curl.curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl.curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+	curl.curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ch->timeout_ms);
+	curl.curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ch->connect_ms);
+	curl.curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, ch->tls ? "https" : "http");
+	curl.curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+	curl.curl_easy_setopt(c, CURLOPT_USERNAME, ch->user);
+	curl.curl_easy_setopt(c, CURLOPT_PASSWORD, ch->password);
 	if (ch->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, ch->ca_file);
-	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, ch);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "ember");
-	headers = curl_slist_append(headers, "Content-Type: text/plain; charset=utf-8");
+		curl.curl_easy_setopt(c, CURLOPT_CAINFO, ch->ca_file);
+	curl.curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl.curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+	curl.curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
+	curl.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl.curl_easy_setopt(c, CURLOPT_WRITEDATA, ch);
+	curl.curl_easy_setopt(c, CURLOPT_USERAGENT, "ember");
+	headers = curl.curl_slist_append(headers, "Content-Type: text/plain; charset=utf-8");
 	if (rq->gzip && headers)
-		headers = curl_slist_append(headers, "Content-Encoding: gzip");
+		headers = curl.curl_slist_append(headers, "Content-Encoding: gzip");
 	/* (no "Expect: 100-continue" round trip before a large body) */
 	if (headers)
-		headers = curl_slist_append(headers, "Expect:");
+		headers = curl.curl_slist_append(headers, "Expect:");
 	if (!headers)
 		return store_ch__fail(ch, -ENOMEM, "out of memory");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl.curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(headers);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	rc = curl.curl_easy_perform(c);
+	curl.curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl.curl_slist_free_all(headers);
+	curl.curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl.curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 
 	if (rc == CURLE_WRITE_ERROR && ch->answer.too_big)
 		return store_ch__fail(ch, -E2BIG, "ClickHouse at %s answered %s with more than %u MiB",
@@ -422,7 +457,7 @@ int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
 					      ch->port, rq->what);
 		return store_ch__fail(ch, err, "cannot reach ClickHouse at %s while %s: %s",
 				      ch->display, rq->what,
-				      curl_err[0] ? curl_err : curl_easy_strerror(rc));
+				      curl_err[0] ? curl_err : curl.curl_easy_strerror(rc));
 	}
 	if (status != 200) {
 		char text[320];

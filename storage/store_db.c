@@ -280,6 +280,13 @@ void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns)
 		db->ops->set_deadline(db, deadline_ns);
 }
 
+void store_db__memory(struct store_db *db, struct store_memory *ret)
+{
+	*ret = (struct store_memory){0};
+	if (db)
+		db->ops->memory(db, ret);
+}
+
 const char *store_strerror(int err)
 {
 	switch (err) {
@@ -329,6 +336,8 @@ const char *store_strerror(int err)
 		return "the store's host cannot be reached";
 	case -EKEYREJECTED:
 		return "TLS failed (the server's certificate)";
+	case -ELIBACC:
+		return "libcurl, needed to reach ClickHouse, could not be loaded";
 	case -EPERM:
 		return "the store refused the user this";
 	case -EAGAIN:

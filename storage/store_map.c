@@ -24,6 +24,7 @@ struct store_arena {
 	} *blocks;
 	unsigned char *at; /* free space of the newest block */
 	size_t left, next_size;
+	size_t bytes;      /* its blocks' sizes, for store_map__bytes */
 };
 
 #define ARENA_FIRST 4096
@@ -72,6 +73,7 @@ static unsigned char *arena_alloc(struct store_map *m, size_t n)
 			return NULL;
 		b->next = a->blocks;
 		a->blocks = b;
+		a->bytes += sizeof(*b) + size;
 		a->at = b->data;
 		a->left = size;
 		a->next_size = MIN(a->next_size * 2, ARENA_MAX);
@@ -114,6 +116,12 @@ static const struct common_map_type map_type = {
 	.hash = map_key_hash,
 	.equal = map_key_equal,
 };
+
+size_t store_map__bytes(const struct store_map *m)
+{
+	return common_map__bytes(&m->map, &map_type) +
+	       (m->arena ? sizeof(*m->arena) + m->arena->bytes : 0);
+}
 
 static struct map_key map_key(const void *key, size_t len)
 {

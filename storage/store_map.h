@@ -50,6 +50,10 @@ static inline size_t store_map__size(const struct store_map *m)
 	return common_map__size(&m->map);
 }
 
+/* Bytes the map holds: its table and the arena of its keys (which trees
+ * holding a reference may keep after the map drops it). */
+size_t store_map__bytes(const struct store_map *m);
+
 /* Drop every entry (keeps the slot array). */
 void store_map__clear(struct store_map *m);
 

@@ -28,9 +28,13 @@ int store_write__flush_time(struct store_sqlite *db, int64_t *ret_time_s);
  * (a rollback, a collection). */
 struct store_map *store_write__modules(struct store_sqlite *db);
 void store_write__close(struct store_sqlite *db);
+/* Bytes the writer's state holds: its id caches, the stack trie's index,
+ * the open flush's sums and new rows. */
+size_t store_write__bytes(const struct store_sqlite *db);
 
-/* Free what the tree queries keep on db (store_query.c). */
+/* Free what the tree queries keep on db (store_query.c), and its bytes. */
 void store_query__close(struct store_sqlite *db);
+size_t store_query__bytes(const struct store_sqlite *db);
 
 /* The SQLite backend's operations of this layer (store_backend.h), each
  * as storage.h documents store_db__ of the same name. */

@@ -38,6 +38,8 @@ struct store_sum *store_sums__find(const struct store_sums *m, int64_t a,
 				   int64_t b);
 void store_sums__clear(struct store_sums *m);
 void store_sums__free(struct store_sums *m);
+/* Bytes m holds (entries and slots). */
+size_t store_sums__bytes(const struct store_sums *m);
 
 /* Make room for index id (an SQLite row id) in *arr, an array of
  * elem-sized entries with *cap of them: common_grow(), the new entries
@@ -89,6 +91,8 @@ struct store_rows {
 
 int store_rows__push(struct store_rows *a, const struct store_row *row);
 void store_rows__free(struct store_rows *a);
+/* Bytes a holds. */
+size_t store_rows__bytes(const struct store_rows *a);
 /* The index of the row with id in a (ascending ids), or -1. */
 ssize_t store_rows__find(const struct store_rows *a, int64_t id);
 

@@ -90,6 +90,11 @@ void store_rows__free(struct store_rows *a)
 	memset(a, 0, sizeof(*a));
 }
 
+size_t store_rows__bytes(const struct store_rows *a)
+{
+	return a->cap * sizeof(*a->v);
+}
+
 /* Whether a row may be stored in table t. */
 static bool row_valid(enum store_packed_table t, const struct store_row *row)
 {

@@ -260,8 +260,7 @@ static size_t scratch_bytes(const struct store_tree_scratch *s)
 {
 	return s->node_cap * sizeof(*s->nodes) +
 	       s->touched_cap * sizeof(*s->touched) +
-	       s->others.vcap * sizeof(*s->others.v) +
-	       s->others.cap * sizeof(*s->others.slots) +
+	       store_sums__bytes(&s->others) +
 	       s->children_cap * sizeof(*s->children) +
 	       s->path_cap * sizeof(*s->path) +
 	       s->proc_of_cap * sizeof(*s->proc_of) +
@@ -642,6 +641,11 @@ int store_sqlite__query_tree(struct store_db *handle, const struct store_query *
 out:
 	store_tree__free(b.t);
 	return r;
+}
+
+size_t store_query__bytes(const struct store_sqlite *db)
+{
+	return db->tree_scratch ? sizeof(*db->tree_scratch) + scratch_bytes(db->tree_scratch) : 0;
 }
 
 void store_query__close(struct store_sqlite *db)

@@ -212,6 +212,21 @@ int store_db__ship_backlog(struct store_db *handle, struct store_ship_backlog *r
 	return store_outbox__backlog(store_sqlite__of(handle), ret);
 }
 
+static void sqlite_memory(struct store_db *handle, struct store_memory *ret)
+{
+	const struct store_sqlite *db = store_sqlite__of(handle);
+
+	ret->writer = store_write__bytes(db);
+	ret->reader = store_cache__bytes(db) + store_query__bytes(db);
+}
+
+uint64_t store_sqlite_memory(void)
+{
+	sqlite3_int64 n = sqlite3_memory_used();
+
+	return n > 0 ? (uint64_t)n : 0;
+}
+
 static const struct store_backend sqlite_backend = {
 	.name = "sqlite",
 	.close = sqlite_close,
@@ -242,6 +257,7 @@ static const struct store_backend sqlite_backend = {
 	.span = store_sqlite__span,
 	.drops_timeline = store_sqlite__drops_timeline,
 	.set_deadline = store_sqlite__set_deadline,
+	.memory = sqlite_memory,
 	.can_write = sqlite_can_write,
 	.flush_span = sqlite_flush_span,
 	.frame_sites = sqlite_frame_sites,

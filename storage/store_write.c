@@ -722,6 +722,23 @@ struct store_map *store_write__modules(struct store_sqlite *db)
 	return db->writer && db->writer->in_flush ? &db->writer->modules : NULL;
 }
 
+size_t store_write__bytes(const struct store_sqlite *db)
+{
+	const struct store_writer *w = db->writer;
+	size_t n;
+
+	if (!w)
+		return 0;
+	n = sizeof(*w) + store_sums__bytes(&w->flush_sums) + store_sums__bytes(&w->nodes) +
+	    store_map__bytes(&w->labels[0]) + store_map__bytes(&w->labels[1]) +
+	    store_map__bytes(&w->modules);
+	for (size_t i = 0; i < CACHE_COUNT; i++)
+		n += store_map__bytes(&w->caches[i]);
+	for (size_t i = 0; i < STORE_PACKED_COUNT; i++)
+		n += store_rows__bytes(&w->new_rows[i]);
+	return n;
+}
+
 void store_write__close(struct store_sqlite *db)
 {
 	struct store_writer *w = db->writer;

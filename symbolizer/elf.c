@@ -465,6 +465,22 @@ static int finish_symbols(struct builder *b, struct sym_elf *e)
 		i = j;
 	}
 	e->n_syms = n;
+	/* Kept for the binary's life, so without the growth's slack (up to
+	 * half of the names) and the merged aliases' entries: what
+	 * sym_elf__memory counts is what is held. A failed shrink keeps the
+	 * larger block. */
+	if (n < b->n) {
+		struct sym_elf_sym *fit = realloc(e->syms, (n ? n : 1) * sizeof(*e->syms));
+
+		if (fit)
+			e->syms = fit;
+	}
+	if (b->len && b->len < b->names_cap) {
+		char *fit = realloc(b->names, b->len);
+
+		if (fit)
+			b->names = fit;
+	}
 	e->names = b->names;
 	e->names_len = b->len;
 	b->names = NULL;

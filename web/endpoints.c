@@ -43,6 +43,36 @@ void web_db__close(void *db)
 	store_db__close(db);
 }
 
+/* What this thread's handle caches, as last added to its server's
+ * cache_bytes. */
+static __thread uint64_t cache_reported;
+
+void web_db__account(struct web_server *srv)
+{
+	struct store_db *db = pthread_getspecific(srv->db_key);
+	struct store_memory m;
+	uint64_t now;
+
+	store_db__memory(db, &m);
+	now = m.reader + m.writer;
+	if (now >= cache_reported)
+		__atomic_add_fetch(&srv->cache_bytes, now - cache_reported, __ATOMIC_RELAXED);
+	else
+		__atomic_sub_fetch(&srv->cache_bytes, cache_reported - now, __ATOMIC_RELAXED);
+	cache_reported = now;
+}
+
+void web_db__drop(struct web_server *srv)
+{
+	struct store_db *db = pthread_getspecific(srv->db_key);
+
+	if (db) {
+		pthread_setspecific(srv->db_key, NULL);
+		store_db__close(db);
+	}
+	web_db__account(srv);
+}
+
 /* Why this thread's last open failed (the fleet store says why). */
 static __thread char open_error[256];
 
@@ -457,6 +487,10 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 			return;
 		}
 		web_metrics__write_file(f, sum, cov, n_cov);
+		/* this thread's handle as it is now (the summary filled it) */
+		web_db__account(srv);
+		web_metrics__write_caches(f, __atomic_load_n(&srv->cache_bytes, __ATOMIC_RELAXED),
+					  store_sqlite_memory());
 		store_summary__free(sum);
 		store_coverage__free(cov, n_cov);
 	}

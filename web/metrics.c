@@ -217,6 +217,15 @@ void web_metrics__write_file(FILE *f, const struct store_summary *sum,
 	           sum->processes);
 }
 
+void web_metrics__write_caches(FILE *f, uint64_t store_reads, uint64_t sqlite)
+{
+	fprintf(f, "# HELP ember_cache_memory_bytes Memory held per cache.\n"
+		"# TYPE ember_cache_memory_bytes gauge\n"
+		"ember_cache_memory_bytes{cache=\"store-reads\"} %llu\n"
+		"ember_cache_memory_bytes{cache=\"sqlite\"} %llu\n",
+		(unsigned long long)store_reads, (unsigned long long)sqlite);
+}
+
 void web_metrics__write_process(FILE *f, const char *db_path, uint64_t requests,
 				uint64_t errors)
 {

@@ -26,6 +26,11 @@ void web_metrics__write_agent(FILE *f, const struct web_metrics *m);
 void web_metrics__write_file(FILE *f, const struct store_summary *sum,
 			     const struct store_coverage *cov, size_t n_cov);
 
+/* A server without an agent: what its query threads' handles cache
+ * (store_reads bytes) and SQLite's memory, as ember_cache_memory_bytes
+ * (cache "store-reads", "sqlite"). */
+void web_metrics__write_caches(FILE *f, uint64_t store_reads, uint64_t sqlite);
+
 /* The process's own: the database's size and its WAL's (db_path), the
  * resident memory, HTTP requests answered and those with an error. */
 void web_metrics__write_process(FILE *f, const char *db_path, uint64_t requests,

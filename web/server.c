@@ -35,6 +35,12 @@
  * is a loopback name or address (or a name given with --allow-host), and
  * refuses the others with 421 before any handler runs.
  *
+ *
+ * libmicrohttpd is loaded when the first server starts (common_dl_load,
+ * the path the build found: EMBER_LIBMICROHTTPD_PATH), not linked: its
+ * TLS stack's mapping and constructors would cost every other command
+ * (record, report) their memory and start-up. Every call goes through
+ * the table `mhd`.
  * Invariants (asserted where they change):
  * - the queue: qhead is NULL exactly when qtail is and queued is 0;
  *   queued never exceeds QUEUE_MAX; a job is in the queue at most once
@@ -70,6 +76,42 @@
 #include "ember_config.h"
 #include "admit.h"
 #include "request.h"
+
+/* The libmicrohttpd functions used, each a field of `mhd` named as itself. */
+#define MHD_FUNCTIONS(X) X(MHD_add_response_header) X(MHD_create_response_from_buffer) \
+	X(MHD_create_response_from_buffer_with_free_callback_cls) X(MHD_destroy_response) \
+	X(MHD_get_connection_info) X(MHD_get_connection_values_n) \
+	X(MHD_lookup_connection_value) X(MHD_queue_response) X(MHD_resume_connection) \
+	X(MHD_start_daemon) X(MHD_stop_daemon) X(MHD_suspend_connection)
+#define MHD_FIELD(f) __typeof__(f) *f;
+#define MHD_NAME(f) #f,
+#define MHD_SET(f) mhd.f = (__typeof__(mhd.f))syms[i++];
+
+static struct {
+	MHD_FUNCTIONS(MHD_FIELD)
+} mhd;
+
+static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
+static int mhd_load_err;
+static char mhd_load_msg[256];
+
+static void mhd_load(void)
+{
+	static const char *const names[] = {MHD_FUNCTIONS(MHD_NAME)};
+	void *syms[ARRAY_SIZE(names)];
+	size_t i = 0;
+
+	mhd_load_err = common_dl_load(EMBER_LIBMICROHTTPD_PATH, names, ARRAY_SIZE(names), syms,
+				      mhd_load_msg, sizeof(mhd_load_msg));
+	if (!mhd_load_err) {
+		MHD_FUNCTIONS(MHD_SET)
+	}
+}
+
+const char *web_library_error(void)
+{
+	return mhd_load_err ? mhd_load_msg : NULL;
+}
 
 /* A request line or headers larger than this are refused by libmicrohttpd
  * itself (414/431) before any handler runs. */
@@ -168,7 +210,7 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 
 		if (h) {
 			*h = (struct held){ srv, r->body, held };
-			resp = MHD_create_response_from_buffer_with_free_callback_cls(
+			resp = mhd.MHD_create_response_from_buffer_with_free_callback_cls(
 				r->len, r->body, free_held, h);
 			if (!resp)
 				free(h);
@@ -179,31 +221,31 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 		}
 		r->body = NULL;
 	} else if (r->body) {
-		resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+		resp = mhd.MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
 		if (!resp)
 			free(r->body);
 		r->body = NULL;
 	} else {
-		resp = MHD_create_response_from_buffer(r->len, (void *)r->static_body,
+		resp = mhd.MHD_create_response_from_buffer(r->len, (void *)r->static_body,
 						       MHD_RESPMEM_PERSISTENT);
 	}
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->type);
+	mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	mhd.MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	mhd.MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	mhd.MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	if (r->disposition[0])
-		MHD_add_response_header(resp, "Content-Disposition", r->disposition);
+		mhd.MHD_add_response_header(resp, "Content-Disposition", r->disposition);
 	if (method_not_allowed)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+		mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	if (r->retry_after) {
 		snprintf(retry, sizeof(retry), "%u", r->retry_after);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+		mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 	}
-	ret = MHD_queue_response(c, r->status, resp);
-	MHD_destroy_response(resp);
+	ret = mhd.MHD_queue_response(c, r->status, resp);
+	mhd.MHD_destroy_response(resp);
 	return ret;
 }
 
@@ -211,7 +253,7 @@ static enum MHD_Result send_reply(struct web_server *srv, struct MHD_Connection 
 static struct web_conn *conn_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		mhd.MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
 	return ci ? ci->socket_context : NULL;
 }
@@ -248,7 +290,7 @@ static bool enqueue(struct web_server *srv, struct MHD_Connection *c, struct job
 	assert((srv->qhead == NULL) == (srv->qtail == NULL) &&
 	       (srv->qhead == NULL) == (srv->queued == 0));
 	job->conn = c;
-	MHD_suspend_connection(c);
+	mhd.MHD_suspend_connection(c);
 	if (srv->qtail)
 		srv->qtail->next = job;
 	else
@@ -277,6 +319,38 @@ static void run_job(struct web_server *srv, struct job *job)
 	web_budget__release(&srv->budget, srv->query_bytes);
 }
 
+uint64_t web_server__cache_bytes(const struct web_server *srv)
+{
+	return __atomic_load_n(&srv->cache_bytes, __ATOMIC_RELAXED);
+}
+
+/* The shedding this thread last did (srv->shed_gen). */
+static __thread uint64_t shed_seen;
+
+static bool shed_due(struct web_server *srv)
+{
+	return __atomic_load_n(&srv->shed_gen, __ATOMIC_RELAXED) != shed_seen;
+}
+
+/* Close this thread's handle if a shedding was asked since its last. */
+static void shed(struct web_server *srv)
+{
+	if (!shed_due(srv))
+		return;
+	shed_seen = __atomic_load_n(&srv->shed_gen, __ATOMIC_RELAXED);
+	web_db__drop(srv);
+}
+
+void web_server__shed_caches(struct web_server *srv)
+{
+	if (!srv)
+		return;
+	pthread_mutex_lock(&srv->qlock);
+	__atomic_add_fetch(&srv->shed_gen, 1, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&srv->qcond);
+	pthread_mutex_unlock(&srv->qlock);
+}
+
 static void *query_main(void *arg)
 {
 	struct web_server *srv = arg;
@@ -286,11 +360,18 @@ static void *query_main(void *arg)
 		bool stopping;
 
 		pthread_mutex_lock(&srv->qlock);
-		while (!srv->qhead && !srv->stopping)
+		while (!srv->qhead && !srv->stopping && !shed_due(srv))
 			pthread_cond_wait(&srv->qcond, &srv->qlock);
+		if (!srv->qhead && !srv->stopping) {
+			pthread_mutex_unlock(&srv->qlock);
+			shed(srv);
+			continue;
+		}
 		job = srv->qhead;
 		if (!job) {
 			pthread_mutex_unlock(&srv->qlock);
+			/* (the handle closes with the thread) */
+			web_db__drop(srv);
 			break;
 		}
 		assert(srv->queued > 0 && srv->queued <= QUEUE_MAX && !job->done);
@@ -311,7 +392,11 @@ static void *query_main(void *arg)
 		job->done = true;
 		/* the last touch: the connection (and job) are libmicrohttpd's
 		 * again from here */
-		MHD_resume_connection(job->conn);
+		mhd.MHD_resume_connection(job->conn);
+		/* once the answer is on its way: what the handle caches now,
+		 * and a shedding asked for meanwhile */
+		web_db__account(srv);
+		shed(srv);
 	}
 	return NULL;
 }
@@ -338,7 +423,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	const union MHD_ConnectionInfo *ci;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		ci = mhd.MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		*socket_context = ci ? web_guard__open(srv->guard, ci->connect_fd) : NULL;
 	} else if (*socket_context) {
 		web_guard__close(srv->guard, *socket_context);
@@ -390,7 +475,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	__atomic_fetch_add(&srv->requests, 1, __ATOMIC_RELAXED);
 	web_guard__set_state(srv->guard, wc, WEB_CONN_BUSY);
 	if (srv->check_host) {
-		const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		const char *host = mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							       MHD_HTTP_HEADER_HOST);
 
 		if (!web_host_allowed(host, srv->allowed_hosts, srv->n_allowed_hosts)) {
@@ -411,7 +496,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		web_fail(&r, 400, NULL, "%s", wc->path_error);
 		return answer(srv, c, &r, false);
 	}
-	MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &p);
+	mhd.MHD_get_connection_values_n(c, MHD_GET_ARGUMENT_KIND, collect_param, &p);
 	if (!web_request_parse(url ? url : "", &p, (int64_t)(common_wall_ns() / 1000000000ULL),
 			       &srv->limits, &q, &r) ||
 	    web_api__inline(srv, &q, &r)) {
@@ -556,6 +641,9 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 
 	if (!opts || !opts->db_path || !ret_server)
 		return -EINVAL;
+	pthread_once(&mhd_once, mhd_load);
+	if (mhd_load_err)
+		return -ELIBACC;
 	/* Fail at start, with the storage module's reason, rather than
 	 * answer 503 to every request. */
 	err = web_db__open(opts->db_path, opts->remote, &probe);
@@ -627,7 +715,7 @@ int web_server__start(const struct web_options *opts, struct web_server **ret_se
 		goto fail;
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	srv->daemon = MHD_start_daemon(
+	srv->daemon = mhd.MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, srv,
 		MHD_OPTION_LISTEN_SOCKET, srv->listen_fd,
 		MHD_OPTION_CONNECTION_LIMIT, max_conns + CONNECTION_SLACK,
@@ -679,7 +767,7 @@ void web_server__stop(struct web_server *srv)
 	for (unsigned i = 0; srv->workers && i < srv->n_workers; i++)
 		pthread_join(srv->workers[i], NULL);
 	if (srv->daemon)
-		MHD_stop_daemon(srv->daemon); /* closes the listening socket */
+		mhd.MHD_stop_daemon(srv->daemon); /* closes the listening socket */
 	else if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
 	web_guard__free(srv->guard);

@@ -16,8 +16,11 @@
  * have_metrics; web_server__set_metrics writes, endpoints.c reads a
  * copy), the counters (atomics: server.c counts requests, errors and
  * refusals, endpoints.c only reads them for /metrics), the budget and
- * the guard (thread-safe on their own, admit.c). endpoints.c never
- * touches the queue, the daemon or a connection.
+ * the guard (thread-safe on their own, admit.c). cache_bytes (atomic)
+ * is added to by each query thread after every request (endpoints.c,
+ * web_db__account), shed_gen (atomic) bumped under qlock by
+ * web_server__shed_caches. endpoints.c never touches the queue, the
+ * daemon or a connection.
  */
 #pragma once
 
@@ -49,6 +52,8 @@ struct web_server {
 	struct web_metrics metrics;
 	bool have_metrics;
 	uint64_t requests, errors, refused_busy, refused_costly; /* atomics */
+	uint64_t cache_bytes; /* atomic: the query threads' handles' caches */
+	uint64_t shed_gen;    /* atomic: web_server__shed_caches calls */
 
 	/* what a request may cost (see DEFAULT_BUDGET) */
 	struct web_limits limits;
@@ -87,3 +92,12 @@ void web_api__query(struct web_server *srv, const struct request *q, struct repl
  */
 int web_db__open(const char *path, const struct store_ch_config *remote, struct store_db **ret);
 void web_db__close(void *db);
+
+/*
+ * On a query thread: web_db__account brings srv->cache_bytes up to date
+ * with what this thread's handle caches now (store_db__memory; 0 without
+ * one); web_db__drop closes the handle (the next request opens one
+ * again) and accounts for it.
+ */
+void web_db__account(struct web_server *srv);
+void web_db__drop(struct web_server *srv);

@@ -96,7 +96,7 @@ void web_html_escape(FILE *out, const char *s);
 /* At most this many drop reasons (and events), and caches, in struct
  * web_metrics. */
 #define WEB_METRICS_MAX_DROPS 16
-#define WEB_METRICS_MAX_CACHES 8
+#define WEB_METRICS_MAX_CACHES 12
 #define WEB_METRICS_MAX_REFUSALS 12
 #define WEB_METRICS_MAX_DEBUG_ISSUES 16
 
@@ -227,11 +227,28 @@ bool web_address_is_loopback(const char *address);
  * queries. Returns 0 and *ret_server, or -EINVAL (bad address or options,
  * a memory budget too small for a tree of 1,000 nodes), -EADDRINUSE,
  * -EACCES (a privileged port), an
- * error of store_db__open() for the database (see storage.h), -ENOMEM, or
- * -EIO (the server did not start). The database is only ever read.
+ * error of store_db__open() for the database (see storage.h), -ENOMEM,
+ * -ELIBACC (libmicrohttpd, loaded at the first start, could not be:
+ * web_library_error() says why) or -EIO (the server did not start). The
+ * database is only ever read.
  */
 int web_server__start(const struct web_options *opts,
 		      struct web_server **ret_server);
+
+/* Bytes the caches of the query threads' database handles hold (the read
+ * caches, their interned texts and the tree queries' scratch;
+ * store_db__memory), as of each thread's last request. Thread-safe. */
+uint64_t web_server__cache_bytes(const struct web_server *srv);
+
+/* Have the query threads close their database handles, and so drop
+ * their caches (web_server__cache_bytes), now if idle, else after the
+ * request they answer: for a memory budget that was passed. The next
+ * request opens a handle again. Thread-safe. */
+void web_server__shed_caches(struct web_server *srv);
+
+/* Why libmicrohttpd could not be loaded (one sentence naming the file), or
+ * NULL when it was or was not tried yet. */
+const char *web_library_error(void);
 
 /* The port the server listens on (the one chosen when opts->port was 0). */
 uint16_t web_server__port(const struct web_server *srv);

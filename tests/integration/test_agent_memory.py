@@ -96,6 +96,10 @@ done = runner_done()
 if not done:
     runner.kill()
 check(done, f"each of the {len(copies)} distinct binaries ran, in {time.time() - t0:.0f} s")
+# A tree query: the query thread's handle fills its read cache, which
+# /metrics counts (store-reads) once the agent publishes again.
+st, _, _ = w.request(base, "/api/v1/tree?from=-10m&max_nodes=2000", timeout=LIMIT_S)
+check(st == 200, f"a tree of the agent's file ({st})")
 # the churn's last samples are in a flush: one more than now
 text = w.request(base, "/metrics", timeout=LIMIT_S)[2].decode()
 text = w.wait_metric(base, "ember_flushes_total", w.metric(text, "ember_flushes_total") + 1,
@@ -114,8 +118,19 @@ evictions = dict(re.findall(r'^ember_cache_evictions_total\{cache="([a-z-]+)"\} 
 budget = metric("ember_memory_budget_bytes")
 check(budget == BUDGET_MB << 20, f"/metrics shows the budget ({budget})")
 check(set(caches) >= {"symbolizer-binaries", "symbolizer-names", "symbolizer-processes", "kernel-symbols",
-                      "unwinder", "pending-stacks"} and set(evictions) == set(caches),
+                      "unwinder", "pending-stacks", "store-writer", "store-reads", "sqlite"}
+      and set(evictions) == set(caches),
       f"/metrics shows each cache's bytes and evictions ({caches}, {evictions})")
+# The file's caches are counted: the writer's id caches hold every string
+# and frame written so far, and SQLite its pages (the query thread's read
+# cache, filled by the tree, may have been shed by a trim since).
+check(int(caches["store-writer"]) > 0 and int(caches["sqlite"]) > 0,
+      f"the store's caches are counted (writer {caches['store-writer']}, reads "
+      f"{caches['store-reads']}, sqlite {caches['sqlite']} bytes)")
+resident = metric("ember_resident_memory_bytes")
+check(sum(int(v) for v in caches.values()) <= resident,
+      f"what the caches count ({sum(int(v) for v in caches.values()) >> 20} MB) is within "
+      f"the resident size ({int(resident) >> 20} MB)")
 check(int(caches["symbolizer-binaries"]) <= (BUDGET_MB << 20) // 2,
       f"the symbolizer's binaries stay within half the budget ({int(caches['symbolizer-binaries']) >> 20} MB)")
 evicted = int(evictions["symbolizer-binaries"])

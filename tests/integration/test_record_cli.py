@@ -131,6 +131,13 @@ def main():
     db = os.path.join(d, "sigint.db")
     p = subprocess.Popen([EMBER, "record", "-a", "-o", db], stderr=subprocess.PIPE, text=True)
     time.sleep(2)
+    # record maps neither libcurl nor libmicrohttpd (and their TLS stacks):
+    # only the commands that reach ClickHouse or serve HTTP load them.
+    with open(f"/proc/{p.pid}/maps") as f:
+        mapped = f.read()
+    check("libcurl" not in mapped and "libmicrohttpd" not in mapped
+          and "libgnutls" not in mapped,
+          "record maps neither libcurl nor libmicrohttpd")
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=30)
     check(p.returncode == 0, f"SIGINT ends record -a with status 0 (got {p.returncode}: {err.strip()!r})")

@@ -11,6 +11,7 @@ import concurrent.futures
 import gzip
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -157,6 +158,11 @@ check(st == 200 and h["content-type"].startswith("text/plain") and f"ember_sampl
       "/metrics: Prometheus text with samples, database size and RSS")
 check("# TYPE ember_dropped_samples_total counter" in text and "# TYPE ember_sample_events_total counter" in text,
       "/metrics: drops and events are two families")
+# The trees above filled the query threads' read caches; /metrics counts
+# them and SQLite's memory.
+caches = dict(re.findall(r'^ember_cache_memory_bytes\{cache="([a-z-]+)"\} ([0-9]+)$', text, re.M))
+check(set(caches) == {"store-reads", "sqlite"} and all(int(v) > 0 for v in caches.values()),
+      f"/metrics: the read caches and SQLite's memory are counted ({caches})")
 
 # ---- malformed parameters: 400 naming the parameter
 BAD = [
