@@ -797,7 +797,7 @@ int main(int argc, char **argv)
 	uint32_t *keys;
 	int c;
 
-	while ((c = getopt(argc, argv, "F:c:H:o:nk:qsS:R:")) != -1) {
+	while ((c = getopt(argc, argv, "F:c:H:o:nk:qsS:R:T:")) != -1) {
 		switch (c) {
 		case 'F':
 			hz = (unsigned)atoi(optarg);
@@ -829,16 +829,22 @@ int main(int argc, char **argv)
 		case 'R':
 			recording = optarg;
 			break;
+		case 'T':
+			t0 = strtoll(optarg, NULL, 10);
+			break;
 		default:
 			fprintf(stderr, "usage: storage_bench [-F HZ] [-c CPUS] "
 				"[-H HOURS] [-o FILE] [-n] [-k COPY] [-q] [-s] [-S URL] [-R RECORDING]\n"
+				"       [-T START]\n"
 				"  -n: do not downsample at the end\n"
 				"  -q: only the queries, over an existing FILE written "
 				"with the same -H\n"
 				"  -k: copy the day's file to COPY before downsampling\n"
 				"  -s: queue every flush for ClickHouse while writing (the outbox)\n"
 				"  -S URL: ship FILE's outbox to ClickHouse at URL, timed\n"
-				"  -R RECORDING: the churn day, made of an agent's recording\n");
+				"  -R RECORDING: the churn day, made of an agent's recording\n"
+				"  -T START: the first flush's time (Unix seconds; default "
+				"1699999200)\n");
 			return 2;
 		}
 	}

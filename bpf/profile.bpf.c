@@ -245,11 +245,19 @@ static __always_inline bool in_user_mode(struct bpf_perf_event_data *ctx)
 	return *(volatile __u64 *)&ctx->regs.cs & 3;
 }
 
-static __always_inline void fill_names(struct task_struct *task, char *comm,
-				       char *pcomm)
+/* The thread's name and its group leader's. A process's first thread is
+ * its own leader (most processes have one thread): its name is copied,
+ * without the read through group_leader (a helper call and another
+ * task's cache line). */
+static __always_inline void fill_names(struct task_struct *task,
+				       const struct ember_count_key *key,
+				       char *comm, char *pcomm)
 {
 	bpf_get_current_comm(comm, EMBER_COMM_LEN);
-	BPF_CORE_READ_STR_INTO((char(*)[EMBER_COMM_LEN])pcomm, task, group_leader, comm);
+	if (key->tid == key->tgid)
+		__builtin_memcpy(pcomm, comm, EMBER_COMM_LEN);
+	else
+		BPF_CORE_READ_STR_INTO((char(*)[EMBER_COMM_LEN])pcomm, task, group_leader, comm);
 }
 
 /* The slow path: the whole sample goes to user space through the ring.
@@ -257,14 +265,16 @@ static __always_inline void fill_names(struct task_struct *task, char *comm,
  * announce, py_walk): the code every sample runs stays short and in one
  * piece, which counts at 99 Hz, where each sample finds the caches cold. */
 static __noinline void send_raw(struct bpf_perf_event_data *ctx,
-				struct task_struct *task,
+				struct ember_cpu_state *st,
 				const struct ember_count_key *key,
 				bool want_user, __u32 py_seq)
 {
-	struct ember_cpu_state *st = get_cpu_state();
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct ember_ev_raw_sample *e;
 	long n;
 
+	if (!st)
+		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(st, EMBER_STAT_DROP_RINGBUF_FULL);
@@ -277,7 +287,7 @@ static __noinline void send_raw(struct bpf_perf_event_data *ctx,
 	e->cgroup_id = key->cgroup_id;
 	e->top_ra[0] = key->top_ra[0];
 	e->top_ra[1] = key->top_ra[1];
-	fill_names(task, e->comm, e->pcomm);
+	fill_names(task, key, e->comm, e->pcomm);
 
 	n = in_user_mode(ctx) ? -1 : bpf_get_stack(ctx, e->ips, sizeof(stack_trace_t), 0);
 	e->kstack_len = n > 0 ? n / sizeof(__u64) : -1;
@@ -316,7 +326,8 @@ static __always_inline bool looks_like_ra(__u64 w)
  * for this process: a program's hot leaves return to the same few places,
  * so most samples find their word here and skip reading the code before it
  * (a user-memory read, the leaf repair's dearest part). The words are
- * forgotten when the CPU samples another process (proc_facts).
+ * forgotten when the CPU samples another process, or after an exec or
+ * exit (proc_gen: another image may be mapped at the same addresses).
  */
 static __always_inline bool ra_check(struct ember_cpu_state *st, __u64 w)
 {
@@ -338,11 +349,20 @@ static __always_inline bool ra_check(struct ember_cpu_state *st, __u64 w)
 
 /* Leaf repair words: see ember_count_key.top_ra. */
 static __always_inline void read_top_ra(struct ember_cpu_state *st,
-					struct task_struct *task, __u64 ra[2])
+					struct task_struct *task, __u32 tgid,
+					__u32 gen, __u64 ra[2])
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	__u64 w[2] = {};
 
+	if (st->ra_tgid != tgid || st->ra_gen != gen) {
+		/* 0 is never a return address. */
+		for (int i = 0; i < 4; i++)
+			st->ra_word[i] = 0;
+		st->ra_yes = 0;
+		st->ra_tgid = tgid;
+		st->ra_gen = gen;
+	}
 	if (!regs || bpf_probe_read_user(w, sizeof(w), (void *)regs->sp))
 		return;
 	/* A frameless leaf has its return address right at the top; the
@@ -359,34 +379,36 @@ static __always_inline void read_top_ra(struct ember_cpu_state *st,
  * touching memory past the stack's end: a copy that faults costs a page
  * fault and a cleared buffer, and most threads' stacks end within a few
  * KB of their deepest frame (a thread's first frames are near the top of
- * its mapping). The end found is kept per CPU for the thread: its next
- * sample reads exactly up to it.
+ * its mapping). sp's own page is readable, and so is every page from it
+ * up to the thread's outermost frame; beyond, one byte a page is probed.
+ * What was found is kept in the thread's slot: its next samples read
+ * exactly up to a known end without probing, and probe only past what
+ * was found readable before (a deep stack with 8 KB above sp probes
+ * nothing after its first sample).
  */
-static __always_inline __u64 readable_stack(struct ember_cpu_state *st, __u32 tid,
-					    __u64 sp, __u64 size)
+static __always_inline __u64 readable_stack(struct ember_thread_slot *t, __u64 sp, __u64 size)
 {
-	__u64 end;
+	__u64 end = t->stack_end;
 
-	if (st->stack_tid == tid && sp < st->stack_end && st->stack_end - sp < (1 << 20)) {
-		end = st->stack_end;
-		return end - sp < size ? end - sp : size;
+	if (sp < end && end - sp < (1 << 20)) {
+		if (t->flags & EMBER_THREAD_END_KNOWN || end - sp >= size)
+			return end - sp < size ? end - sp : size;
+	} else {
+		end = (sp | 4095) + 1;
 	}
-	/* sp's own page is readable; probe one byte of each page after it. */
-	end = (sp | 4095) + 1;
 	for (int i = 0; i < EMBER_MAX_SNAPSHOT / 4096; i++) {
 		__u8 b;
 
 		if (end >= sp + size)
-			return size;
-		if (bpf_probe_read_user(&b, 1, (void *)end))
 			break;
+		if (bpf_probe_read_user(&b, 1, (void *)end)) {
+			t->flags |= EMBER_THREAD_END_KNOWN;
+			break;
+		}
 		end += 4096;
 	}
-	if (end >= sp + size)
-		return size;
-	st->stack_tid = tid;
-	st->stack_end = end;
-	return end - sp;
+	t->stack_end = end;
+	return end - sp < size ? end - sp : size;
 }
 
 /* The DWARF path: user registers, the top of the user stack and the
@@ -398,19 +420,20 @@ static __always_inline __u64 readable_stack(struct ember_cpu_state *st, __u32 ti
 #define DWARF_HDR offsetof(struct ember_ev_dwarf_sample, stack)
 
 static __noinline void send_dwarf(struct bpf_perf_event_data *ctx,
-				  struct task_struct *task,
+				  struct ember_cpu_state *st,
+				  struct ember_thread_slot *t,
 				  const struct ember_count_key *key, __u32 py_seq)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	struct ember_cpu_state *st = get_cpu_state();
 	struct ember_ev_dwarf_sample *e;
 	__u64 sp, len;
 	long n;
 
-	if (!regs || !st)
+	if (!regs || !st || !t)
 		return;
 	sp = regs->sp;
-	len = readable_stack(st, key->tid, sp, snapshot_size);
+	len = readable_stack(t, sp, snapshot_size);
 	if (len > snapshot_size)
 		len = snapshot_size;
 	/* Room for the stack there is, in one of three sizes (a reservation
@@ -433,7 +456,7 @@ static __noinline void send_dwarf(struct bpf_perf_event_data *ctx,
 	e->tid = key->tid;
 	e->cgroup_id = key->cgroup_id;
 	e->py_seq = py_seq;
-	fill_names(task, e->comm, e->pcomm);
+	fill_names(task, key, e->comm, e->pcomm);
 	e->regs[0] = regs->ax;
 	e->regs[1] = regs->dx;
 	e->regs[2] = regs->cx;
@@ -456,14 +479,14 @@ static __noinline void send_dwarf(struct bpf_perf_event_data *ctx,
 
 	if (bpf_probe_read_user(e->stack, len, (void *)sp)) {
 		/* Unmapped since (or a stale end): none of it. */
-		st->stack_tid = 0;
+		t->stack_end = 0;
+		t->flags &= ~EMBER_THREAD_END_KNOWN;
 		len = 0;
 	}
-	if (len < snapshot_size)
-		stat_inc(st, EMBER_STAT_SNAPSHOT_SHORT);
+	/* EMBER_STAT_DWARF_SAMPLES and _SNAPSHOT_SHORT are counted by user
+	 * space as it reads the record (sampler-ring.c). */
 	e->stack_len = len;
 	bpf_ringbuf_submit(e, sample_wakeup_flags());
-	stat_inc(st, EMBER_STAT_DWARF_SAMPLES);
 }
 
 /* How to unwind this sample's user stack. */
@@ -527,36 +550,30 @@ static __always_inline __u64 cgroup_of(struct ember_cpu_state *st, struct task_s
 }
 
 /*
- * What the samples of process tgid need to know, kept in the CPU's state
- * while the same process is sampled on this CPU and proc_gen stays: it is
- * announced, how to unwind it, whether it runs Python. Looked up again
- * (the announced, proc_unwind and py_procs maps) for another process, or
- * after any exec, exit or change of those maps by user space. proc_gen is
- * read before the maps, and user space bumps it after writing them, so a
- * change is never missed.
+ * What the samples of thread tid of process tgid need (ember_thread_slot),
+ * from its slot in the CPU's state when the slot holds this thread at the
+ * current generation; otherwise looked up (the announced, proc_unwind and
+ * py_procs maps) into the slot. proc_gen is read before the maps, and
+ * user space bumps it after writing them, so a change is never missed. A
+ * failed announcement (ring buffer full) leaves the slot empty: the next
+ * sample tries again.
  */
-static __always_inline void proc_facts(struct ember_cpu_state *st, __u32 tgid)
+static __always_inline struct ember_thread_slot *
+thread_facts(struct ember_cpu_state *st, __u32 tgid, __u32 tid, __u32 gen)
 {
-	__u64 gen = *(volatile __u64 *)&proc_gen;
+	struct ember_thread_slot *t = &st->threads[tid & (EMBER_THREAD_SLOTS - 1)];
 
-	if (st->last_tgid == tgid && st->last_gen == gen)
-		return;
-	st->last_unwind = choose_unwind(tgid);
-	st->stack_tid = 0;
-	/* Another address space: what was judged a return address there
-	 * means nothing here (0 is never one). */
-	for (int i = 0; i < 4; i++)
-		st->ra_word[i] = 0;
-	st->ra_yes = 0;
-	st->last_flags = bpf_map_lookup_elem(&py_procs, &tgid) ? EMBER_LAST_PYTHON : 0;
-	/* A failed announcement (ring buffer full) is tried again at the
-	 * next sample. */
-	if (announce(tgid, 0, 0)) {
-		st->last_tgid = tgid;
-		st->last_gen = gen;
-	} else {
-		st->last_tgid = 0;
-	}
+	if (t->tid == tid && t->tgid == tgid && t->gen == gen)
+		return t;
+	t->tid = 0;
+	t->tgid = tgid;
+	t->gen = gen;
+	t->unwind = choose_unwind(tgid);
+	t->flags = bpf_map_lookup_elem(&py_procs, &tgid) ? EMBER_THREAD_PYTHON : 0;
+	t->stack_end = 0;
+	if (announce(tgid, 0, 0))
+		t->tid = tid;
+	return t;
 }
 
 SEC("perf_event")
@@ -567,7 +584,9 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	struct ember_count_key key = {};
 	struct ember_count_val *val, init = {};
 	struct ember_cpu_state *st;
+	struct ember_thread_slot *th = NULL;
 	__u64 t = path_stats ? bpf_ktime_get_ns() : 0;
+	__u32 gen;
 	bool user, slow;
 	__u32 py_seq = 0;
 	void *stacks, *counts;
@@ -586,28 +605,31 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	st->stats[EMBER_STAT_SAMPLES] += 1;
 	key.cgroup_id = cgroup_of(st, task);
-	user = key.tid != 0 && !(task->flags & PF_KTHREAD);
+	/* A sample in user mode is a user task's: its flags' cache line
+	 * (cold at 99 Hz) is read only for a sample in kernel mode. */
+	user = key.tid != 0 && (in_user_mode(ctx) || !(task->flags & PF_KTHREAD));
+	gen = *(volatile __u64 *)&proc_gen;
 	if (user)
-		proc_facts(st, key.tgid);
+		th = thread_facts(st, key.tgid, key.tid, gen);
 
 	/* A Python thread's frames go first, in their own record. */
-	if (user && (st->last_flags & EMBER_LAST_PYTHON))
+	if (th && (th->flags & EMBER_THREAD_PYTHON))
 		py_seq = py_walk(st, key.tgid, key.tid);
-	if (user && st->last_unwind == EMBER_UNWIND_DWARF) {
+	if (th && th->unwind == EMBER_UNWIND_DWARF) {
 		t = path_mark(st, EMBER_PATH_COMMON, t);
-		send_dwarf(ctx, task, &key, py_seq);
+		send_dwarf(ctx, st, th, &key, py_seq);
 		path_mark(st, EMBER_PATH_SNAPSHOT, t);
 		return 0;
 	}
 	t = path_mark(st, EMBER_PATH_COMMON, t);
 	if (user) {
-		read_top_ra(st, task, key.top_ra);
+		read_top_ra(st, task, key.tgid, gen, key.top_ra);
 		t = path_mark(st, EMBER_PATH_LEAF, t);
 	}
 	/* Its frames cannot be counted in the kernel's maps: the whole
 	 * sample follows them through the ring buffer. */
 	if (py_seq) {
-		send_raw(ctx, task, &key, user, py_seq);
+		send_raw(ctx, st, &key, user, py_seq);
 		path_mark(st, EMBER_PATH_RAW, t);
 		return 0;
 	}
@@ -633,7 +655,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	}
 	t = path_mark(st, EMBER_PATH_WALK, t);
 	if (slow) {
-		send_raw(ctx, task, &key, user, 0);
+		send_raw(ctx, st, &key, user, 0);
 		path_mark(st, EMBER_PATH_RAW, t);
 		return 0;
 	}
@@ -645,7 +667,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 	init.count = 1;
-	fill_names(task, init.comm, init.pcomm);
+	fill_names(task, &key, init.comm, init.pcomm);
 	err = bpf_map_update_elem(counts, &key, &init, BPF_NOEXIST);
 	if (err == -EEXIST) {
 		/* Another CPU inserted the same key first. */
@@ -658,7 +680,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	}
 	if (err) {
 		stat_inc(st, EMBER_STAT_COUNTS_MAP_FULL);
-		send_raw(ctx, task, &key, user, 0);
+		send_raw(ctx, st, &key, user, 0);
 		path_mark(st, EMBER_PATH_RAW, t);
 		return 0;
 	}

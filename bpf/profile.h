@@ -108,9 +108,11 @@ enum ember_stat {
 	                                  failed */
 	EMBER_STAT_EVENT_LOST,         /* process event lost: ring buffer full */
 	EMBER_STAT_TRACKED_FULL,       /* a child could not be tracked: map full */
-	EMBER_STAT_DWARF_SAMPLES,      /* samples sent with a stack snapshot */
+	EMBER_STAT_DWARF_SAMPLES,      /* samples sent with a stack snapshot
+	                                  (counted by user space) */
 	EMBER_STAT_DROP_DWARF_RINGBUF, /* snapshot sample lost: ring buffer full */
-	EMBER_STAT_SNAPSHOT_SHORT,     /* snapshot cut short by an unreadable page */
+	EMBER_STAT_SNAPSHOT_SHORT,     /* snapshot cut short by an unreadable page
+	                                  (counted by user space) */
 	EMBER_STAT_PY_SAMPLES,         /* samples sent with Python frames */
 	EMBER_STAT_PY_NO_THREAD,       /* Python process, but the thread has no
 	                                  thread state (a native thread, or the
@@ -149,37 +151,62 @@ enum ember_path {
 	EMBER_PATH__COUNT,
 };
 
-/* ember_cpu_state.last_flags */
-#define EMBER_LAST_PYTHON 1   /* last_tgid is in py_procs */
+/* ember_thread_slot.flags */
+#define EMBER_THREAD_PYTHON 1     /* its process is in py_procs */
+#define EMBER_THREAD_END_KNOWN 2  /* stack_end is the stack's end (the page
+                                     there is unreadable), not only how far
+                                     it was found readable */
 
 /*
- * Per-CPU state: the counters, and what the samples of the process last
- * sampled on this CPU need to know (most consecutive samples on a CPU
- * belong to the same process): that it was announced, how to unwind it,
- * whether it runs Python, and the cgroup id of the last task's css_set.
- * Valid while proc_gen (profile.bpf.c) has not moved: it moves at every
- * exec and exit, and when user space changes proc_unwind or py_procs. So
- * a frame-pointer sample of a known process looks no map up but this one.
- * The fields it reads come first, in the cache line of stats[0].
+ * What the samples of one thread need to know, kept in its CPU's state
+ * (ember_cpu_state.threads, slot tid % EMBER_THREAD_SLOTS) while proc_gen
+ * (profile.bpf.c) has not moved: it moves at every exec and exit, and when
+ * user space changes proc_unwind or py_procs. Its process was announced;
+ * how to unwind it; whether it runs Python; how far its user stack can be
+ * read. A slot serves a sample whose tid, tgid and generation it holds.
+ */
+struct ember_thread_slot {
+	__u32 tid;        /* 0: empty */
+	__u32 tgid;
+	__u32 gen;        /* proc_gen (its low 32 bits) when filled */
+	__u8 unwind;      /* EMBER_UNWIND_FP or _DWARF */
+	__u8 flags;       /* EMBER_THREAD_* */
+	__u16 pad;
+	__u64 stack_end;  /* snapshots: the user stack is readable from any sp
+	                     below this up to it (0: not probed yet) */
+};
+
+#define EMBER_THREAD_SLOTS 8
+/* profile.bpf.c picks a slot with tid & (EMBER_THREAD_SLOTS - 1). */
+_Static_assert((EMBER_THREAD_SLOTS & (EMBER_THREAD_SLOTS - 1)) == 0,
+	       "EMBER_THREAD_SLOTS must be a power of two");
+
+/*
+ * Per-CPU state: the counters, the cgroup id of the last task's css_set,
+ * the leaf repair's verdicts for the process last sampled, and a small
+ * direct-mapped cache of the threads sampled lately on this CPU (a CPU
+ * switches between a few threads: one slot would be refilled, and its
+ * maps looked up again, at every switch). So a sample of a known thread
+ * looks no map up but this one. The fields every sample touches come
+ * first, in as few cache lines as they fit (at 99 Hz each sample finds
+ * them cold).
  */
 struct ember_cpu_state {
-	__u64 last_gen;   /* proc_gen when last_tgid was looked up */
-	__u32 last_tgid;
-	__u8 last_unwind; /* EMBER_UNWIND_FP or _DWARF for last_tgid */
-	__u8 last_flags;  /* EMBER_LAST_* */
-	__u16 pad;
 	__u64 last_css;   /* task->cgroups of the last sample (a pointer) */
 	__u64 last_cgroup;/* its cgroup id */
-	__u32 py_seq;     /* Python records sent on this CPU (ember_ev_python) */
-	__u32 stack_tid;  /* the thread whose user stack ends at stack_end */
-	__u64 stack_end;  /* (snapshots: the first unreadable address) */
-	__u64 stats[EMBER_STAT__COUNT];
 	/* Frame-pointer samples: the last words judged by the leaf repair's
 	 * return-address check (profile.bpf.c's ra_check), bit i of ra_yes
-	 * set when ra_word[i] passed; for last_tgid only. */
+	 * set when ra_word[i] passed; for process ra_tgid at generation
+	 * ra_gen only. */
+	__u32 ra_tgid;
+	__u32 ra_gen;
+	__u8 ra_yes;
+	__u8 ra_next;
+	__u16 pad;
+	__u32 py_seq;     /* Python records sent on this CPU (ember_ev_python) */
 	__u64 ra_word[4];
-	__u32 ra_yes;
-	__u32 ra_next;
+	__u64 stats[EMBER_STAT__COUNT];
+	struct ember_thread_slot threads[EMBER_THREAD_SLOTS];
 	__u64 path_ns[EMBER_PATH__COUNT];   /* with path_stats only */
 	__u64 path_runs[EMBER_PATH__COUNT];
 };

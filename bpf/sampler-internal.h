@@ -43,6 +43,11 @@ struct sampler {
 	int cb_err;
 	bool in_ring;  /* inside ring_buffer__poll/consume: no nesting */
 	uint64_t dwarf_unhandled;
+	/* Counted here, not in the kernel (a cold cache line less per
+	 * snapshot there): every snapshot record read, and those whose
+	 * stack is shorter than the snapshot size. */
+	uint64_t dwarf_samples;
+	uint64_t snapshot_short;
 	struct py_pending *py_pending;  /* n_possible_cpus slots, on first use */
 	uint64_t py_unmatched;          /* samples whose Python record was
 	                                   not there */

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 
 #include "common.h"
+#include "profile.skel.h"
 
 /* Frames in a record's stack: its length, or 0 when there is none. */
 static size_t frames_of(__s32 len)
@@ -105,6 +106,9 @@ int sampler__ring_record(void *ctx, void *data, size_t size)
 
 		if (size < hdr || e->stack_len > size - hdr || e->stack_len > EMBER_MAX_SNAPSHOT)
 			break;
+		s->dwarf_samples++;
+		if (e->stack_len < s->skel->rodata->snapshot_size)
+			s->snapshot_short++;
 		if (!s->cb->on_dwarf_sample) {
 			s->dwarf_unhandled++;
 			break;

@@ -492,6 +492,10 @@ void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__CO
 			ret_stats[i] += vals[c].stats[i];
 	/* Delivered but nobody could unwind them: lost. */
 	ret_stats[SAMPLER_STAT_DROP_DWARF_RINGBUF] += s->dwarf_unhandled;
+	/* Snapshots are counted as user space reads them (sampler-ring.c):
+	 * those still in the ring buffer are not counted yet. */
+	ret_stats[SAMPLER_STAT_DWARF_SAMPLES] += s->dwarf_samples;
+	ret_stats[SAMPLER_STAT_SNAPSHOT_SHORT] += s->snapshot_short;
 	/* A Python record not found for its sample: the sample is kept
 	 * without its Python frames. */
 	ret_stats[SAMPLER_STAT_PY_RINGBUF_FULL] += s->py_unmatched;

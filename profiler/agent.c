@@ -330,6 +330,7 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	m.user_stacks = t->samples_with_ustack;
 	m.user_stacks_complete = t->ustack_complete;
 	m.unwind_unserved = t->sym.unwind_unserved;
+	m.unwind_fast = t->sym.unwind_fast;
 	m.processes = t->processes;
 	m.python_processes = t->python.processes;
 	m.python_unsupported = t->python.unsupported;
@@ -344,13 +345,14 @@ static void publish(struct web_server *srv, const struct session_totals *t,
 	add_cache(&m, "symbolizer-names", t->sym.string_memory, 0);
 	add_cache(&m, "symbolizer-processes", t->sym.process_memory, 0);
 	add_cache(&m, "kernel-symbols", t->sym.kernel_memory, 0);
-	add_cache(&m, "unwinder", t->sym.unwind_memory, 0);
+	add_cache(&m, "unwinder", t->sym.unwind_memory, t->sym.unwind_memo_resets);
 	add_cache(&m, "pending-stacks", t->pending_memory, t->early_flushes);
 	add_cache(&m, "session", t->session_memory, 0);
 	/* The file's: the writer's id caches (this thread's handle), the
 	 * query threads' read caches, SQLite's page caches. */
 	store_db__memory(db, &written);
 	add_cache(&m, "store-writer", written.writer + written.reader, 0);
+	add_cache(&m, "store-frame-memo", t->frame_memo_memory, t->frame_memo_resets);
 	add_cache(&m, "store-reads", web_server__cache_bytes(srv), 0);
 	add_cache(&m, "sqlite", store_sqlite_memory(), 0);
 	m.memory_trims = t->memory_trims;

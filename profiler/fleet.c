@@ -316,9 +316,10 @@ int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, s
 		return err;
 	}
 	printf("ember: %s: retention done: %llu day partitions dropped (%llu samples), %llu "
-	       "sample rows merged into coarser buckets%s\n", store_ch__url(entry),
-	       (unsigned long long)st.partitions_dropped, (unsigned long long)st.samples_removed,
-	       (unsigned long long)st.rows_merged,
+	       "sample rows merged into coarser buckets, %llu days rolled up%s\n",
+	       store_ch__url(entry), (unsigned long long)st.partitions_dropped,
+	       (unsigned long long)st.samples_removed, (unsigned long long)st.rows_merged,
+	       (unsigned long long)st.days_rolled_up,
 	       st.busy ? " (some days were being merged by another maintainer)" : "");
 	fflush(stdout);
 	return 0;

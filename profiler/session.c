@@ -184,6 +184,7 @@ int session__reset_symbolizer(struct session *s)
 	sym_session__stats(s->sym, &st);
 	for (int i = 0; i < SYM_REFUSED__COUNT; i++)
 		s->refused_before[i] += st.refused[i];
+	store_db__forget_interned(s->db);
 	sym_session__free(s->sym);
 	s->sym = fresh;
 	session_python__rescan(s->python, s->sym, s->sampler);

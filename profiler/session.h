@@ -79,6 +79,8 @@ struct session_totals {
 	                                next flush */
 	uint64_t session_memory;     /* the session's own tables (processes
 	                                seen, per-binary counts) */
+	uint64_t frame_memo_memory;  /* the store writer's memo of frames */
+	uint64_t frame_memo_resets;  /* ... emptied for its bound */
 	uint64_t memory_trims;       /* times the budget was passed and
 	                                binaries were unloaded */
 	uint64_t samples_lost_store; /* samples of flushes that failed to write */

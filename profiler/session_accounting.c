@@ -72,6 +72,8 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 				     s->cap_exited * sizeof(*s->exited) +
 				     s->cap_exited_later * sizeof(*s->exited_later);
 	ret_totals->memory_trims = budget__trims(s->budget);
+	store_db__frame_memo_stats(s->db, &ret_totals->frame_memo_memory,
+				   &ret_totals->frame_memo_resets);
 	if (s->autou)
 		unwind_auto__counts(s->autou, &ret_totals->auto_fp,
 				    &ret_totals->auto_fp_kept_dwarf);

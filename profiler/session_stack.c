@@ -39,6 +39,9 @@ static void to_store_frame(const struct sym_frame *f, struct store_frame *out)
 	out->file = f->file;
 	out->line = f->line;
 	out->kind = to_store_kind(f->kind);
+	/* The symbolizer's strings live until it is freed or reset (which
+	 * tells the store first). */
+	out->interned = true;
 }
 
 /* Frames written, weighted by samples: in the totals and per binary. */

@@ -61,6 +61,13 @@ struct store_frame {
 	const char *file;     /* source file or NULL */
 	uint32_t line;        /* source line or 0 */
 	enum store_frame_kind kind;
+	/* The caller's promise that name, module, build_id and file are
+	 * interned: a pointer holds the same text until the caller says
+	 * otherwise (store_db__forget_interned). The writer then knows the
+	 * frame again by its fields as given (pointers, not texts): one
+	 * lookup instead of one per string, the function's and the
+	 * frame's. */
+	bool interned;
 };
 
 /* The labels of one sample. Strings are copied; NULL means "none". */
@@ -157,6 +164,24 @@ int store_db__begin(struct store_db *db, int64_t time_s, uint32_t duration_s);
 int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 			const struct store_frame *frames, size_t n_frames,
 			uint64_t count);
+
+/*
+ * The strings of the interned frames added so far (store_frame.interned)
+ * are going away (the caller's interner is freed, and its addresses may
+ * hold other texts next): the writer forgets the frames it knew by them.
+ * Call it before freeing them. NULL is fine.
+ */
+void store_db__forget_interned(struct store_db *db);
+
+/*
+ * The writer's memo of interned frames: the bytes it holds, and how many
+ * times a generation of it was emptied to stay within its bound
+ * (STORE_FRAME_MEMO_MAX frames in all). Zeroes for a backend without one (ClickHouse) or a handle
+ * that never wrote.
+ */
+#define STORE_FRAME_MEMO_MAX (1u << 16)
+void store_db__frame_memo_stats(const struct store_db *db, uint64_t *ret_bytes,
+				uint64_t *ret_resets);
 
 /*
  * Within an open flush: add count samples that were lost, for reason (a

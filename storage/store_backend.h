@@ -12,7 +12,7 @@
  *
  * The backends: SQLite (store_sqlite.c and the layers under it), and
  * ClickHouse, the fleet store (store_ch_read.c and the files of
- * store_ch_read.h), which provides the same operations with the
+ * store_ch_reader.h), which provides the same operations with the
  * contracts storage.h documents for them; one it
  * cannot do (a read-only store's writer, retention run by the server
  * side, coverage it does not keep) answers -ENOSYS with a
@@ -46,6 +46,9 @@ struct store_backend {
 	typeof(store_db__seal) *seal;
 	typeof(store_db__begin) *begin;
 	typeof(store_db__add_stack) *add_stack;
+	/* NULL for a backend without a memo of interned frames. */
+	typeof(store_db__forget_interned) *forget_interned;
+	typeof(store_db__frame_memo_stats) *frame_memo_stats;
 	typeof(store_db__add_drops) *add_drops;
 	typeof(store_db__add_events) *add_events;
 	typeof(store_db__add_coverage) *add_coverage;

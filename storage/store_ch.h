@@ -83,6 +83,17 @@ enum store_ch_table {
 	STORE_CH_TABLES,
 };
 
+/* The tables of the server side (store_ch_schema.c), never shipped to:
+ * the daily roll-up of the samples (sums per host, day, process and
+ * stack), the record of the days rolled up (day, the newest block of the
+ * day's samples the roll-up holds), and the view of the days whose
+ * roll-up is stale (storage/DESIGN.md, Fleet, Roll-ups). On a cluster
+ * the first and the view are Distributed on the entry over `_local`
+ * ones on the shards; the record is on each shard only. */
+#define STORE_CH_ROLLUP_TABLE "samples_1d"
+#define STORE_CH_ROLLED_TABLE "ember_rolled"
+#define STORE_CH_STALE_VIEW "rollup_stale"
+
 /* The newest ember_schema row: 0 and *ret_version and *ret_layout
  * ("single", "cluster:NAME"; caller frees), -ENOENT when the database has
  * none, or an error. */

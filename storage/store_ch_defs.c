@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store_ch_defs.c — the fleet store's definitions' cache (storage/DESIGN.md,
- * Fleet, Reading; the structure in store_ch_read.h): the stacks, frames
+ * Fleet, Reading; the structure in store_ch_reader.h): the stacks, frames
  * and functions a handle's trees named, read from ClickHouse's small
  * definition tables (never the samples) and kept on the handle, so a
  * later tree asks only for the ids it has not seen. At most three
@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_ch_read.h"
+#include "store_ch_reader.h"
 
 /* Ids named in one request (its answer stays well inside the client's
  * 16 MiB: a stack's row takes about 200 bytes). */

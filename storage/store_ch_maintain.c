@@ -12,7 +12,8 @@
  * so a cluster's shards are each visited).
  *
  * Downsampling, without rewriting a partition: samples is a
- * SummingMergeTree keyed (host, labelset, stack, time, duration, batch).
+ * SummingMergeTree keyed (host, hour, labelset, stack, time, duration,
+ * batch).
  * For a host's day, the rows older than a tier's cut and finer than its
  * step are summed per key, and one INSERT adds, per key, the sum at the
  * coarser bucket (time floored to the step, duration the step) and the
@@ -33,6 +34,14 @@
  * in ember_retention, so later runs do not scan them again; an agent
  * that ships a backlog into such a day leaves its rows at their own
  * buckets (totals exact, only not merged).
+ *
+ * The daily roll-up, last (downsampling adds blocks to the days it
+ * merges): every day that has ended and that the rollup_stale view lists
+ * is made equal to its samples' sums, host by host (one part each, a
+ * fixed query id), then recorded with the newest block its samples had
+ * before the first host was read. Invariant: a day the view does not
+ * list has a roll-up equal to its samples' sums (storage/DESIGN.md,
+ * Fleet, Roll-ups).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -56,29 +65,42 @@ static uint64_t first_number(const char *text)
 	"time, duration, host, process, pid, thread, tid, cgroup, label_keys, label_values, " \
 	"labelset, stack, count, batch"
 
+/* An INSERT ... SELECT as one block: one part, all or nothing. */
+static const struct store_ch_setting one_block[] = {
+	{ "max_insert_block_size", "1000000000" },
+	{ "min_insert_block_size_rows", "1000000000" },
+	{ "min_insert_block_size_bytes", "1000000000000" },
+};
+
+/* A statement's query id for what on table's day of host (its literal):
+ * the same statement on the same server gets the same id, so a second
+ * maintainer's is refused while the first runs (-EAGAIN). */
+static void statement_id(char *buf, size_t size, const char *what, const char *db,
+			 const char *table, const char *day, long long step,
+			 const char *host_literal)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const char *p = host_literal; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	snprintf(buf, size, "ember-%s-%s-%s-%s-%lld-%016llx", what, db, table, day, step,
+		 (unsigned long long)h);
+}
+
 /* One host's day (YYYY-MM-DD) of table (with its suffix): its rows with
  * time < cut, duration < step and no batch, merged into step buckets. */
 static int merge_host_day(struct store_ch *ch, const char *table, const char *host_literal,
 			  const char *day, int64_t cut, int64_t step, uint64_t *ret_rows)
 {
-	static const struct store_ch_setting one_block[] = {
-		/* the whole INSERT as one block: one part, all or nothing */
-		{ "max_insert_block_size", "1000000000" },
-		{ "min_insert_block_size_rows", "1000000000" },
-		{ "min_insert_block_size_bytes", "1000000000000" },
-	};
 	struct store_ch_request rq = {
 		.settings = one_block,
 		.n_settings = sizeof(one_block) / sizeof(one_block[0]),
 		.what = "downsampling old samples",
 	};
-	char *sql = NULL, *text = NULL, query_id[128];
+	char *sql = NULL, *text = NULL, query_id[160];
 	const char *db = store_ch__database(ch);
-	uint64_t h = 1469598103934665603ULL;
 	int n, err;
 
-	for (const char *p = host_literal; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	/* (the count first: nothing to merge is the common case) */
 	err = store_ch__ask(ch, &text, "counting the rows to downsample",
 			    "SELECT count() FROM (SELECT sum(count) AS n FROM `%s`.`%s` WHERE "
@@ -108,8 +130,8 @@ static int merge_host_day(struct store_ch *ch, const char *table, const char *ho
 		     host_literal, day, (long long)cut, (long long)step);
 	if (n < 0)
 		return store_ch__fail(ch, -ENOMEM, "out of memory");
-	snprintf(query_id, sizeof(query_id), "ember-maintain-%s-%s-%s-%lld-%016llx", db, table,
-		 day, (long long)step, (unsigned long long)h);
+	statement_id(query_id, sizeof(query_id), "maintain", db, table, day, (long long)step,
+		     host_literal);
 	rq.query_id = query_id;
 	rq.body = sql;
 	rq.body_len = (size_t)n;
@@ -165,6 +187,66 @@ static char *host_literal(const char *tsv)
 #define MAX_DAYS 4096
 #define MAX_HOSTS 100000
 
+typedef int (*host_fn)(struct store_ch *ch, const char *host_literal, void *arg);
+
+/* fn(ch, host's literal, arg) for each host the SELECT sql answers (one a
+ * line); a host whose statement another maintainer runs (-EAGAIN) is
+ * counted busy and left to it (*ret_busy set). */
+static int for_each_host(struct store_ch *ch, const char *sql, host_fn fn, void *arg,
+			 struct store_ch_maintain_stats *st, bool *ret_busy)
+{
+	char *text = NULL, **hosts;
+	size_t n;
+	int err;
+
+	err = store_ch__ask(ch, &text, "listing a day's hosts", "%s", sql);
+	if (err)
+		return err;
+	hosts = malloc(MAX_HOSTS * sizeof(*hosts));
+	if (!hosts) {
+		free(text);
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	}
+	n = split_lines(text, hosts, MAX_HOSTS);
+	for (size_t k = 0; !err && k < n; k++) {
+		char *lit = host_literal(hosts[k]);
+
+		if (!lit) {
+			err = store_ch__fail(ch, -ENOMEM, "out of memory");
+			break;
+		}
+		err = fn(ch, lit, arg);
+		free(lit);
+		if (err == -EAGAIN) {
+			/* another maintainer is on it */
+			st->busy++;
+			*ret_busy = true;
+			err = 0;
+		}
+	}
+	free(hosts);
+	free(text);
+	return err;
+}
+
+/* A host's day to downsample (for_each_host's arg). */
+struct merge_arg {
+	const char *table, *day;
+	int64_t cut, step;
+	uint64_t *rows;
+};
+
+static int merge_host(struct store_ch *ch, const char *host_literal, void *arg)
+{
+	struct merge_arg *m = arg;
+	uint64_t rows = 0;
+	int err = merge_host_day(ch, m->table, host_literal, m->day, m->cut, m->step, &rows);
+
+	if (!err)
+		*m->rows += rows;
+	return err;
+}
+
 /* One tier on one server's tables: every day with rows older than cut,
  * not done yet, host by host. */
 static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int64_t step,
@@ -185,46 +267,20 @@ static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int
 		return err;
 	n_days = split_lines(days_text, days, MAX_DAYS);
 	for (size_t i = 0; !err && i < n_days; i++) {
-		char *hosts_text = NULL, **hosts;
-		size_t n_hosts;
+		struct merge_arg m = { samples, days[i], cut, step, &st->rows_merged };
+		char *sql = NULL;
 		bool whole, busy = false;
 
 		/* (partitions are toDate(time): YYYY-MM-DD, checked) */
 		if (strlen(days[i]) != 10 || strspn(days[i], "0123456789-") != 10)
 			continue;
-		err = store_ch__ask(ch, &hosts_text, "listing a day's hosts",
-				    "SELECT DISTINCT host FROM `%s`.`%s` WHERE toDate(time) = '%s'",
-				    db, samples, days[i]);
-		if (err)
-			break;
-		hosts = malloc(MAX_HOSTS * sizeof(*hosts));
-		if (!hosts) {
-			free(hosts_text);
+		if (asprintf(&sql, "SELECT DISTINCT host FROM `%s`.`%s` WHERE toDate(time) = '%s'",
+			     db, samples, days[i]) < 0) {
 			err = store_ch__fail(ch, -ENOMEM, "out of memory");
 			break;
 		}
-		n_hosts = split_lines(hosts_text, hosts, MAX_HOSTS);
-		for (size_t k = 0; !err && k < n_hosts; k++) {
-			char *lit = host_literal(hosts[k]);
-			uint64_t rows = 0;
-
-			if (!lit) {
-				err = store_ch__fail(ch, -ENOMEM, "out of memory");
-				break;
-			}
-			err = merge_host_day(ch, samples, lit, days[i], cut, step, &rows);
-			free(lit);
-			if (err == -EAGAIN) {
-				/* another maintainer is on it */
-				st->busy++;
-				busy = true;
-				rows = 0;
-				err = 0;
-			}
-			st->rows_merged += rows;
-		}
-		free(hosts);
-		free(hosts_text);
+		err = for_each_host(ch, sql, merge_host, &m, st, &busy);
+		free(sql);
 		/* all of the day before the cut, every host merged: done */
 		whole = false;
 		if (!err) {
@@ -240,6 +296,126 @@ static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int
 			err = store_ch__exec(ch, "recording a day downsampled", "INSERT INTO `%s`.`"
 					     DONE_TABLE "` (day, step, done) SELECT toDate('%s'), "
 					     "%lld, now()", db, days[i], (long long)step);
+	}
+	free(days_text);
+	return err;
+}
+
+/*
+ * One host's day (YYYY-MM-DD) of the daily roll-up made equal to its
+ * samples: one INSERT of, per (process, stack), the samples' sum less
+ * what the roll-up holds (0 the first time; the rows that came since,
+ * when the day was stale), as one part; none when they are equal.
+ */
+static int rollup_host_day(struct store_ch *ch, const char *suffix, const char *host_literal,
+			   const char *day)
+{
+	struct store_ch_request rq = {
+		.settings = one_block,
+		.n_settings = sizeof(one_block) / sizeof(one_block[0]),
+		.what = "rolling up a day",
+	};
+	char *sql = NULL, query_id[160], table[64];
+	const char *db = store_ch__database(ch);
+	int n, err;
+
+	snprintf(table, sizeof(table), STORE_CH_ROLLUP_TABLE "%s", suffix);
+	n = asprintf(&sql,
+		     "INSERT INTO `%1$s`.`%2$s` (time, host, process, stack, count) "
+		     "SELECT toDateTime(toDate('%4$s')), %5$s, process, stack, sum(c) AS n FROM "
+		     "(SELECT process, stack, toInt64(count) AS c FROM `%1$s`.`samples%3$s` WHERE "
+		     "host = %5$s AND toDate(time) = '%4$s' UNION ALL SELECT process, stack, "
+		     "-count AS c FROM `%1$s`.`%2$s` WHERE host = %5$s AND toDate(time) = '%4$s') "
+		     "GROUP BY process, stack HAVING n != 0",
+		     db, table, suffix, day, host_literal);
+	if (n < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	statement_id(query_id, sizeof(query_id), "rollup", db, table, day, 86400, host_literal);
+	rq.query_id = query_id;
+	rq.body = sql;
+	rq.body_len = (size_t)n;
+	err = store_ch__request(ch, &rq, NULL);
+	free(sql);
+	return err;
+}
+
+struct rollup_arg {
+	const char *suffix, *day;
+};
+
+static int rollup_host(struct store_ch *ch, const char *host_literal, void *arg)
+{
+	struct rollup_arg *r = arg;
+
+	return rollup_host_day(ch, r->suffix, host_literal, r->day);
+}
+
+/*
+ * The daily roll-up of one server's tables: every day that ended before
+ * now_s and is stale (the view; storage/DESIGN.md, Fleet, Roll-ups),
+ * host by host, then recorded as holding the day's samples up to the
+ * newest block they had before the first host was read (a block that
+ * lands meanwhile leaves the day stale: readers take its samples until
+ * the next run). A day whose samples are gone loses its roll-up.
+ */
+static int rollup(struct store_ch *ch, const char *suffix, int64_t now_s,
+		  struct store_ch_maintain_stats *st)
+{
+	const char *db = store_ch__database(ch);
+	char *days_text = NULL, *days[MAX_DAYS];
+	size_t n_days;
+	int err;
+
+	err = store_ch__ask(ch, &days_text, "listing the days to roll up",
+			    "SELECT DISTINCT toString(day) FROM `%s`.`" STORE_CH_STALE_VIEW "%s` WHERE "
+			    "toUInt32(toDateTime(day + 1)) <= %lld ORDER BY day", db, suffix,
+			    (long long)now_s);
+	if (err)
+		return err;
+	n_days = split_lines(days_text, days, MAX_DAYS);
+	for (size_t i = 0; !err && i < n_days; i++) {
+		struct rollup_arg rd = { suffix, days[i] };
+		char *t = NULL, *sql = NULL;
+		long long block;
+		uint64_t parts;
+		bool busy = false;
+
+		if (strlen(days[i]) != 10 || strspn(days[i], "0123456789-") != 10)
+			continue;
+		err = store_ch__ask(ch, &t, "reading a day's newest block",
+				    "SELECT max(max_block_number), count() FROM system.parts WHERE "
+				    "database = '%s' AND table = 'samples%s' AND active AND "
+				    "partition = '%s'", db, suffix, days[i]);
+		if (err)
+			break;
+		/* (max, then the number of parts) */
+		block = strtoll(t, NULL, 10);
+		parts = strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
+		if (!parts) {
+			/* the samples are gone: so goes the roll-up */
+			free(t);
+			err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
+					     STORE_CH_ROLLUP_TABLE "%s` DROP PARTITION '%s'", db,
+					     suffix, days[i]);
+			continue;
+		}
+		free(t);
+		if (asprintf(&sql, "SELECT DISTINCT host FROM (SELECT host FROM `%1$s`.`samples%2$s` "
+			     "WHERE toDate(time) = '%3$s' UNION ALL SELECT host FROM `%1$s`.`"
+			     STORE_CH_ROLLUP_TABLE "%2$s` WHERE toDate(time) = '%3$s')", db, suffix,
+			     days[i]) < 0) {
+			err = store_ch__fail(ch, -ENOMEM, "out of memory");
+			break;
+		}
+		err = for_each_host(ch, sql, rollup_host, &rd, st, &busy);
+		free(sql);
+		if (!err && !busy) {
+			err = store_ch__exec(ch, "recording a day rolled up", "INSERT INTO `%s`.`"
+					     STORE_CH_ROLLED_TABLE "%s` (day, max_block, done) SELECT "
+					     "toDate('%s'), %lld, now()", db, suffix, days[i], block);
+			if (!err)
+				st->days_rolled_up++;
+		}
 	}
 	free(days_text);
 	return err;
@@ -278,7 +454,7 @@ static int drop_days(struct store_ch *ch, const char *table, int64_t cut, bool s
 		if (!err)
 			err = store_ch__exec(ch, "dropping an old day", "ALTER TABLE `%s`.`%s` DROP "
 					     "PARTITION ID '%s'", db, table, ids[i]);
-		if (!err)
+		if (!err && st)
 			st->partitions_dropped++;
 	}
 	free(text);
@@ -289,11 +465,12 @@ static int drop_days(struct store_ch *ch, const char *table, int64_t cut, bool s
 static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_s,
 			   const struct store_policy *p, struct store_ch_maintain_stats *st)
 {
-	char samples[64], drops[64];
+	char samples[64], drops[64], rolled[64];
 	int err;
 
 	snprintf(samples, sizeof(samples), "samples%s", suffix);
 	snprintf(drops, sizeof(drops), "drops%s", suffix);
+	snprintf(rolled, sizeof(rolled), STORE_CH_ROLLUP_TABLE "%s", suffix);
 	err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`" DONE_TABLE
 			     "` (day Date, step UInt32, done DateTime) ENGINE = MergeTree "
 			     "PARTITION BY tuple() ORDER BY (step, day)", store_ch__database(ch));
@@ -301,6 +478,10 @@ static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_
 		err = drop_days(ch, samples, now_s - p->max_age_s, true, st);
 		if (!err)
 			err = drop_days(ch, drops, now_s - p->max_age_s, false, st);
+		/* (after the samples': a day whose roll-up outlives its
+		 * samples is stale, read from the samples: none) */
+		if (!err)
+			err = drop_days(ch, rolled, now_s - p->max_age_s, false, NULL);
 	}
 	/* the coarsest tier first: fewer rows left for the finer ones */
 	for (int i = STORE_POLICY_TIERS - 1; !err && i >= 0; i--) {
@@ -311,6 +492,9 @@ static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_
 		err = downsample(ch, samples, store_time__floor(now_s - p->tiers[i].after_s, step),
 				 step, st);
 	}
+	/* last: downsampling adds blocks to the days it merges */
+	if (!err)
+		err = rollup(ch, suffix, now_s, st);
 	return err;
 }
 

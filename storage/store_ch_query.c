@@ -10,6 +10,10 @@
  * (store_ch_defs.c), then is made in C by (parent, frame identity) as
  * the SQLite backend makes it.
  *
+ * A tree whose filter is the range and hosts alone takes the whole days
+ * of its range that the daily roll-up holds fresh from it, the rest from
+ * the samples: the same sums (sums_sql).
+ *
  * Invariant: a tree's nodes come parents first (store_tree__add), so one
  * backward pass sums the subtrees; every stack a sum names is in the
  * cache once store_chdb__cache_fill returned 0, or the query fails with
@@ -21,7 +25,7 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_ch_read.h"
+#include "store_ch_reader.h"
 #include "store_formats.h"
 
 /* The drops and events of q's range (only a host="NAME" term of its
@@ -137,6 +141,139 @@ static int child(struct store_tree *t, struct store_map *paths, const struct sto
 	return store_map__put(paths, key, sizeof(key), *ret, NULL);
 }
 
+/* ---- the daily roll-up ---- */
+
+/* A range's bound as a DateTime's seconds (the column's range). */
+static long long clamp_time(int64_t t)
+{
+	return t < 0 ? 0 : t > UINT32_MAX ? UINT32_MAX : (long long)t;
+}
+
+/* The shortest a day can be (a day of the server's time zone that
+ * loses an hour). */
+#define MIN_DAY_S (23 * 3600)
+/* Whole days at most (a list in the query). */
+#define MAX_DAYS 3660
+
+/*
+ * The whole days of q's range whose roll-up is fresh (storage/DESIGN.md,
+ * Fleet, Roll-ups): the server's days (toDate, as the partitions),
+ * each wholly inside [from, to), with roll-up rows for the condition's
+ * hosts, and not listed stale. Into days[0..*ret_n) as (start, end)
+ * seconds, ascending.
+ */
+static int rollup_days(struct store_chdb *db, const struct store_query *q,
+		       const struct store_ch_cond *c, int64_t (*days)[2], size_t *ret_n)
+{
+	long long from = clamp_time(q ? q->from_s : INT64_MIN);
+	long long to = q && q->to_s != INT64_MAX ? clamp_time(q->to_s) : UINT32_MAX;
+	char *sql = NULL, *text = NULL, *p, *f[2];
+	size_t n = 0;
+	int err, r;
+
+	*ret_n = 0;
+	if (to - from < MIN_DAY_S)
+		return 0;
+	/* The candidate days: every day of a bounded range (no table read: a
+	 * day the view does not list has a roll-up equal to its samples,
+	 * also when both are empty), or the days the roll-up has rows for. */
+	if ((to - from) / MIN_DAY_S + 2 <= MAX_DAYS)
+		r = asprintf(&sql, "SELECT toUInt32(toDateTime(d)), toUInt32(toDateTime(d + 1)) "
+			     "FROM (SELECT toDate(toDateTime(%lld)) + arrayJoin(range(%lld)) AS d) "
+			     "WHERE toUInt32(toDateTime(d)) >= %lld AND toUInt32(toDateTime(d + 1)) "
+			     "<= %lld AND d NOT IN (SELECT day FROM " STORE_CH_STALE_VIEW ") ORDER "
+			     "BY d", from, (to - from) / MIN_DAY_S + 2, from, to);
+	else
+		r = asprintf(&sql, "SELECT toUInt32(toDateTime(d)), toUInt32(toDateTime(d + 1)) "
+			     "FROM (SELECT DISTINCT toDate(time) AS d FROM " STORE_CH_ROLLUP_TABLE
+			     " WHERE time >= toDateTime(%lld) AND time < toDateTime(%lld)%s) WHERE "
+			     "toUInt32(toDateTime(d + 1)) <= %lld AND d NOT IN (SELECT day FROM "
+			     STORE_CH_STALE_VIEW ") ORDER BY d LIMIT %d", from, to, c->hosts, to,
+			     MAX_DAYS);
+	if (r < 0)
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	err = store_chdb__ask(db, sql, "finding the days rolled up", &text);
+	free(sql);
+	for (p = text; !err && store_ch__next_row(&p, f, 2) == 2 && n < MAX_DAYS;) {
+		days[n][0] = (int64_t)store_ch__num(f[0]);
+		days[n][1] = (int64_t)store_ch__num(f[1]);
+		/* (ascending, inside the range: as asked) */
+		if (days[n][0] < from || days[n][1] > to || days[n][1] <= days[n][0] ||
+		    (n && days[n][0] < days[n - 1][1])) {
+			err = store_chdb__fail(db, -EIO, "ClickHouse gave days Ember cannot use");
+			break;
+		}
+		n++;
+	}
+	free(text);
+	if (!err)
+		*ret_n = n;
+	return err;
+}
+
+/*
+ * The SQL of a tree's sums per (process, stack) over condition c of q.
+ * A condition of a range and hosts only (no label set by hash) takes the
+ * whole days of the range that the daily roll-up holds fresh from it,
+ * and the rest of the range (its edges, stale days) from the samples:
+ * the same sums as the samples alone give (the roll-up of a day is its
+ * samples' sums, and a day is used only while no block was added to its
+ * samples since). Anything else reads the samples.
+ */
+static int sums_sql(struct store_chdb *db, const struct store_query *q,
+		    const struct store_ch_cond *c, char **ret)
+{
+	int64_t (*days)[2] = NULL;
+	size_t n = 0;
+	struct store_ch_sql s;
+	int64_t at;
+	int err = 0;
+
+	if (!c->by_labelset) {
+		days = malloc(MAX_DAYS * sizeof(*days));
+		err = days ? rollup_days(db, q, c, days, &n) :
+			store_chdb__fail(db, -ENOMEM, "out of memory");
+	}
+	if (err || store_ch_sql__open(&s)) {
+		free(days);
+		return err ? err : store_chdb__fail(db, -ENOMEM, "out of memory");
+	}
+	if (!n) {
+		fprintf(s.f, "SELECT process, stack, sum(count) FROM samples WHERE %s "
+			"GROUP BY process, stack HAVING sum(count) != 0", c->text);
+	} else {
+		bool raw = false;
+
+		fputs("SELECT process, stack, sum(c) FROM (", s.f);
+		/* the samples outside the days: the gaps between them */
+		at = q ? q->from_s : INT64_MIN;
+		for (size_t i = 0; i <= n; i++) {
+			int64_t end = i < n ? days[i][0] : (q ? q->to_s : INT64_MAX);
+
+			if (end > at) {
+				fputs(raw ? ") OR (" : "SELECT process, stack, toInt64(count) AS c "
+				      "FROM samples WHERE ((", s.f);
+				store_ch__put_time_range(s.f, at, end);
+				raw = true;
+			}
+			if (i < n)
+				at = days[i][1];
+		}
+		if (raw)
+			fprintf(s.f, ")) AND %s UNION ALL ", c->text);
+		fputs("SELECT process, stack, count AS c FROM " STORE_CH_ROLLUP_TABLE " WHERE (", s.f);
+		for (size_t i = 0; i < n; i++)
+			fprintf(s.f, "%stime = toDateTime(%lld)", i ? " OR " : "",
+				(long long)days[i][0]);
+		fprintf(s.f, ")%s) GROUP BY process, stack HAVING sum(c) != 0", c->hosts);
+	}
+	free(days);
+	if (store_ch_sql__close(&s))
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	*ret = s.buf;
+	return 0;
+}
+
 /* One row of the sums: count samples of a process's stack. */
 struct sum {
 	const char *process;
@@ -174,12 +311,9 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 	if (err || c.none)
 		goto done;
 	/* the only read of the samples: their sums per process and stack */
-	if (asprintf(&sql, "SELECT process, stack, sum(count) FROM samples WHERE %s "
-		     "GROUP BY process, stack HAVING sum(count) != 0", c.text) < 0) {
-		err = -ENOMEM;
-		goto done;
-	}
-	err = store_chdb__ask(db, sql, "summing the samples per stack", &text);
+	err = sums_sql(db, q, &c, &sql);
+	if (!err)
+		err = store_chdb__ask(db, sql, "summing the samples per stack", &text);
 	for (p = text; !err && store_ch__next_row(&p, f, 3) == 3;) {
 		if (COMMON_GROW(sums, cap, n + 1)) {
 			err = -ENOMEM;

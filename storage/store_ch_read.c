@@ -4,11 +4,12 @@
  * (store_backend.h): a read-only handle on a ClickHouse database that
  * agents ship to, for `ember serve --store`, `ember report` and `ember
  * diff` on a clickhouse:// source. This file holds the handle: its
- * operations table, the requests it makes (each within the handle's
- * deadline) and the parsing of their answers, the open with its schema
- * check, and the operations the fleet store does not have. The queries
- * are in store_ch_query.c, the filters' matching in store_ch_match.c,
- * the definitions' cache in store_ch_defs.c (store_ch_read.h).
+ * operations table, the open with its schema check, and the operations
+ * the fleet store does not have. It is the reader's top: the queries
+ * (store_ch_query.c), the filters' matching (store_ch_match.c) and the
+ * definitions' cache (store_ch_defs.c) are below it, and the requests
+ * and their answers (store_ch_answer.c) below them all
+ * (store_ch_reader.h).
  *
  * Every query is aggregated in ClickHouse (sums per process and stack,
  * per step, per label set over the range); only those sums and the
@@ -30,148 +31,10 @@
 #include <string.h>
 
 #include "common.h"
-#include "store_ch_read.h"
+#include "store_ch_reader.h"
 #include "store_formats.h"
 
 static const struct store_backend ch_backend;
-
-struct store_chdb *store_chdb__of(struct store_db *db)
-{
-	return db && db->ops == &ch_backend ? (struct store_chdb *)db : NULL;
-}
-
-/* Keep the client's message as the handle's. */
-static int store_chdb__fail_ch(struct store_chdb *db, int err)
-{
-	return store_db__fail_msg(&db->base, err, store_ch__errmsg(db->ch));
-}
-
-int store_chdb__fail(struct store_chdb *db, int err, const char *msg)
-{
-	return store_db__fail_msg(&db->base, err, msg);
-}
-
-/* ---- SQL text ---- */
-
-int store_ch_sql__open(struct store_ch_sql *s)
-{
-	memset(s, 0, sizeof(*s));
-	s->f = open_memstream(&s->buf, &s->len);
-	return s->f ? 0 : -ENOMEM;
-}
-
-/* Close the stream: 0 and s->buf, or -ENOMEM. */
-int store_ch_sql__close(struct store_ch_sql *s)
-{
-	if (fclose(s->f) || !s->buf) {
-		free(s->buf);
-		s->buf = NULL;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* A quoted string literal: only ' and \ are special in ClickHouse's
- * quoted strings; control bytes are written as escapes too. */
-void store_ch__put_literal(FILE *f, const char *text)
-{
-	fputc('\'', f);
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (*p == '\'' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\x%02x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('\'', f);
-}
-
-/* ---- requests and answers ---- */
-
-/* Run sql (a SELECT; TabSeparated is added) within the deadline: 0 and
- * *ret_text, or -errno with the handle's message. */
-int store_chdb__ask(struct store_chdb *db, const char *sql, const char *what, char **ret_text)
-{
-	char exec_s[32], *full = NULL;
-	struct store_ch_setting settings[] = {
-		{ "max_execution_time", exec_s },
-		/* a filter's list of label sets may be longer than the
-		 * default 256 KiB of query text */
-		{ "max_query_size", "33554432" },
-		{ "readonly", "2" },
-	};
-	struct store_ch_request rq = {
-		/* (until the database is known to exist: "default", so that a
-		 * missing one is told as such) */
-		.database = db->opened ? store_ch__database(db->ch) : NULL,
-		.settings = settings,
-		.n_settings = ARRAY_SIZE(settings),
-		.what = what,
-	};
-	unsigned timeout = db->timeout_ms;
-	int n, err;
-
-	if (db->deadline_ns) {
-		uint64_t now = common_now_ns();
-
-		if (now >= db->deadline_ns)
-			return store_chdb__fail(db, -ETIMEDOUT, "the query's time ran out");
-		if ((db->deadline_ns - now) / 1000000 < timeout)
-			timeout = (unsigned)((db->deadline_ns - now) / 1000000) + 1;
-	}
-	snprintf(exec_s, sizeof(exec_s), "%u", (timeout + 999) / 1000);
-	n = asprintf(&full, "%s FORMAT TabSeparated", sql);
-	if (n < 0)
-		return store_chdb__fail(db, -ENOMEM, "out of memory");
-	rq.body = full;
-	rq.body_len = (size_t)n;
-	db->ch->timeout_ms = timeout;
-	err = store_ch__request(db->ch, &rq, ret_text);
-	db->ch->timeout_ms = db->timeout_ms;
-	free(full);
-	if (err == -EIO && strstr(store_ch__errmsg(db->ch), "Timeout exceeded"))
-		err = -ETIMEDOUT; /* max_execution_time, server side */
-	return err ? store_chdb__fail_ch(db, err) : 0;
-}
-
-/* TabSeparated fields: the next line of *text split at tabs into at most
- * max fields, unescaped in place. Returns the number of fields, 0 at the
- * end. */
-size_t store_ch__next_row(char **text, char **fields, size_t max)
-{
-	char *p = *text, *out;
-	size_t n = 0;
-
-	if (!p || !*p)
-		return 0;
-	fields[n++] = out = p;
-	for (; *p && *p != '\n'; p++) {
-		if (*p == '\t') {
-			*out++ = 0;
-			if (n < max)
-				fields[n++] = out;
-			continue;
-		}
-		if (*p == '\\' && p[1]) {
-			p++;
-			switch (*p) {
-			case 't': *out++ = '\t'; break;
-			case 'n': *out++ = '\n'; break;
-			case 'r': *out++ = '\r'; break;
-			case 'b': *out++ = '\b'; break;
-			case 'f': *out++ = '\f'; break;
-			case '0': *out++ = '\0'; break; /* (cuts the text: no NUL in labels) */
-			default: *out++ = *p; break;
-			}
-			continue;
-		}
-		*out++ = *p;
-	}
-	*text = *p ? p + 1 : p;
-	*out = 0;
-	return n;
-}
 
 /* ---- operations ---- */
 
@@ -297,7 +160,7 @@ static void ch_memory(struct store_db *handle, struct store_memory *ret)
 }
 
 static const struct store_backend ch_backend = {
-	.name = "clickhouse",
+	.name = STORE_CH_BACKEND,
 	.close = ch_close,
 	.seal = ch_seal,
 	.begin = ch_begin,
@@ -342,7 +205,8 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 
 	snprintf(sql, sizeof(sql), "SELECT (SELECT count() FROM system.databases WHERE name = "
 		 "'%s'), (SELECT count() FROM system.tables WHERE database = '%s' AND name IN "
-		 "('ember_schema', 'samples', 'drops', 'stacks', 'frames', 'functions')), "
+		 "('ember_schema', 'samples', 'drops', 'stacks', 'frames', 'functions', '"
+		 STORE_CH_ROLLUP_TABLE "', '" STORE_CH_STALE_VIEW "')), "
 		 "(SELECT count() FROM system.tables WHERE database = '%s' AND name = "
 		 "'ember_schema')", store_ch__database(db->ch), store_ch__database(db->ch),
 		 store_ch__database(db->ch));
@@ -359,7 +223,7 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 		snprintf(m, sizeof(m), "ClickHouse at %s has no database '%s'",
 			 store_ch__url(db->ch), store_ch__database(db->ch));
 		err = store_chdb__fail(db, -ENOENT, m);
-	} else if (store_ch__num(f[1]) != 6 && !(versioned = store_ch__num(f[2]) != 0)) {
+	} else if (store_ch__num(f[1]) != 8 && !(versioned = store_ch__num(f[2]) != 0)) {
 		char m[STORE_ERRMSG_SIZE];
 
 		snprintf(m, sizeof(m), "the database '%s' at %s holds no fleet store (Ember's "

@@ -17,10 +17,12 @@
  *              count (signed: retention's downsampling adds negated rows),
  *              batch (the shipment's id on its first row, 0 on the others:
  *              exactly-once). A SummingMergeTree partitioned by day and
- *              ordered by (host, labelset, stack, time, duration, batch):
- *              a label set's rows are one run, so its label columns
- *              compress to almost nothing, and a stack's rows of a label
- *              set follow each other, so the 64-bit ids repeat for LZ4;
+ *              ordered by (host, toStartOfHour(time), labelset, stack,
+ *              time, duration, batch): a host's hour is read alone, and
+ *              within it a label set's rows are one run, so its label
+ *              columns compress to almost nothing, and a stack's rows of
+ *              a label set follow each other, so the 64-bit ids repeat
+ *              for LZ4;
  *              rows with the same key (a bucket written twice, a
  *              downsampled bucket and its negated sources) are summed at
  *              ClickHouse's merges, and a row whose count sums to 0 goes.
@@ -30,6 +32,8 @@
  *   stacks     stack id -> frame ids, root first
  *   frames     frame id -> function id, line, kind, build-id, file offset
  *   functions  function id -> name, module, file
+ *   samples_1d, ember_rolled, rollup_stale  the daily roll-up, kept by
+ *              the server side (below, rollup_tables)
  *   ember_schema  the version and layout ("single", "cluster:NAME")
  *
  * Ids are 64-bit hashes of the symbolized contents (store_ch_ship.c), so
@@ -42,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "store_ch.h"
 
 struct ch_table {
@@ -86,12 +91,58 @@ static const struct ch_table tables[STORE_CH_TABLES] = {
 		"cityHash64(host, process, pid, thread, tid, cgroup, label_keys, label_values), "
 		"stack UInt64, count Int32, batch UInt64",
 		"SummingMergeTree(count) PARTITION BY toDate(time) "
-		"ORDER BY (host, labelset, stack, time, duration, batch)",
+		"ORDER BY (host, toStartOfHour(time), labelset, stack, time, duration, batch)",
 		/* a host's samples on one shard: a shipment is one insert
 		 * there (all or nothing), and a host's queries read one shard */
 		"cityHash64(host)",
 	},
 };
+
+/*
+ * The tables no agent writes, kept by the server side (store_ch_maintain.c)
+ * and read by the readers (store_ch_query.c): the daily roll-up, the
+ * record of the days rolled up, and the view that tells which days' roll-ups
+ * are stale. On a cluster the roll-up is `_local` on each shard with a
+ * Distributed table on the entry; the record and the view are per shard
+ * (the view compares a shard's record with the same shard's parts), with
+ * a Distributed table over the views. "%1$s" is the database, "%2$s" the
+ * suffix ("" or "_local").
+ */
+static const struct ch_table rollup_tables[] = {
+	{
+		STORE_CH_ROLLUP_TABLE, NULL,
+		"time DateTime, host String, process String, stack UInt64, count Int64",
+		"SummingMergeTree(count) PARTITION BY toDate(time) "
+		"ORDER BY (host, time, process, stack)",
+		"cityHash64(host)",
+	},
+	{
+		STORE_CH_ROLLED_TABLE, NULL,
+		"day Date, max_block Int64, done DateTime",
+		"MergeTree PARTITION BY tuple() ORDER BY day",
+		NULL, /* (per shard only: the view reads it where it is) */
+	},
+};
+
+/*
+ * The view of the days whose roll-up is stale on a server: every day
+ * partition of samples whose newest block (system.parts' max_block_number:
+ * an insert makes a new block number, a merge keeps the largest of its
+ * parts', a dropped day has no parts) is newer than the one the roll-up
+ * recorded, or that has none recorded; and every day the roll-up has
+ * whose samples are gone (retention drops the samples' day first). A day
+ * with neither is not listed: both are empty.
+ */
+#define STALE_VIEW STORE_CH_STALE_VIEW
+#define STALE_SELECT \
+	"SELECT day FROM (SELECT toDate(partition) AS day, max(max_block_number) AS cur " \
+	"FROM system.parts WHERE database = '%1$s' AND table = 'samples%2$s' AND active " \
+	"GROUP BY day) ANY LEFT JOIN (SELECT day, max(max_block) AS done FROM " \
+	"`%1$s`.`" STORE_CH_ROLLED_TABLE "%2$s` GROUP BY day) USING day WHERE done < cur " \
+	"UNION ALL SELECT DISTINCT toDate(partition) AS day FROM system.parts WHERE " \
+	"database = '%1$s' AND table = '" STORE_CH_ROLLUP_TABLE "%2$s' AND active AND " \
+	"partition NOT IN (SELECT partition FROM system.parts WHERE database = '%1$s' AND " \
+	"table = 'samples%2$s' AND active)"
 
 #define SCHEMA_TABLE "ember_schema"
 #define SCHEMA_DEFINITION "version UInt32, layout String, created DateTime"
@@ -117,6 +168,13 @@ static int create_data_tables(struct store_ch *ch, const char *suffix)
 		err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`%s%s` (%s) "
 			   "ENGINE = %s", ch->database, tables[t].name, suffix,
 			   tables[t].definition, tables[t].engine);
+	for (size_t t = 0; !err && t < ARRAY_SIZE(rollup_tables); t++)
+		err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`%s%s` (%s) "
+			   "ENGINE = %s", ch->database, rollup_tables[t].name, suffix,
+			   rollup_tables[t].definition, rollup_tables[t].engine);
+	if (!err)
+		err = store_ch__exec(ch, "creating a view", "CREATE VIEW IF NOT EXISTS `%1$s`.`"
+				     STALE_VIEW "%2$s` AS " STALE_SELECT, ch->database, suffix);
 	return err;
 }
 
@@ -159,7 +217,18 @@ int store_ch__read_schema(struct store_ch *ch, int *ret_version, char **ret_layo
 	return 0;
 }
 
-/* Which of the tables are missing: a bit per table. */
+/* The tables a server's database has, in the order of missing_tables'
+ * bits: the shipped ones, the roll-up, the stale view (the record of the
+ * days rolled up is per shard, and made again with the roll-up). */
+static const char *table_of_bit(int bit)
+{
+	return bit < STORE_CH_TABLES ? tables[bit].name : bit == STORE_CH_TABLES ?
+		STORE_CH_ROLLUP_TABLE : STALE_VIEW;
+}
+
+#define N_CHECKED (STORE_CH_TABLES + 2)
+
+/* Which of the tables are missing: a bit per table (table_of_bit). */
 static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 {
 	char *text = NULL;
@@ -170,13 +239,14 @@ static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 			    "SELECT name FROM system.tables WHERE database = '%s'", ch->database);
 	if (err)
 		return err;
-	for (int t = 0; t < STORE_CH_TABLES; t++) {
+	for (int t = 0; t < N_CHECKED; t++) {
+		const char *name = table_of_bit(t);
 		bool found = false;
 
 		for (char *line = text; line && *line;) {
 			size_t n = strcspn(line, "\n");
 
-			if (n == strlen(tables[t].name) && !strncmp(line, tables[t].name, n))
+			if (n == strlen(name) && !strncmp(line, name, n))
 				found = true;
 			line += n + (line[n] == '\n');
 		}
@@ -212,11 +282,11 @@ int store_ch__prepare(struct store_ch *ch)
 	}
 	if (version < STORE_CH_SCHEMA_VERSION) {
 		err = store_ch__fail(ch, -EPROTO, "the ClickHouse database %s at %s has schema "
-				     "version %d, older than this Ember's %d: its tables cannot take "
-				     "this Ember's shipments and are not converted; ship to a new "
-				     "database (another DATABASE in the URL), or drop the old "
-				     "database once its data is no longer needed", ch->database,
-				     ch->display, version, STORE_CH_SCHEMA_VERSION);
+				     "version %d, older than this Ember's %d: its tables are not "
+				     "converted; ship to a new database (another DATABASE in the "
+				     "URL; the old one stays readable by the Ember that wrote it), "
+				     "or drop the old database once its data is no longer needed",
+				     ch->database, ch->display, version, STORE_CH_SCHEMA_VERSION);
 		goto out;
 	}
 	err = missing_tables(ch, &missing);
@@ -226,11 +296,11 @@ int store_ch__prepare(struct store_ch *ch)
 		err = create_data_tables(ch, "");
 		goto out;
 	}
-	for (int t = 0; t < STORE_CH_TABLES; t++)
+	for (int t = 0; t < N_CHECKED; t++)
 		if (missing & (1u << t)) {
 			err = store_ch__fail(ch, -ENOENT, "the table %s.%s is missing at %s (layout "
 					     "%s): create it again with 'ember fleet-init'",
-					     ch->database, tables[t].name, ch->display, layout);
+					     ch->database, table_of_bit(t), ch->display, layout);
 			break;
 		}
 out:
@@ -262,6 +332,17 @@ int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
 			   "`%s`.`%s` (%s) ENGINE = Distributed('%s', '%s', '%s_local', %s)",
 			   entry->database, tables[t].name, tables[t].definition, cluster,
 			   entry->database, tables[t].name, tables[t].shard_key);
+	if (!err)
+		err = store_ch__exec(entry, "creating a Distributed table", "CREATE TABLE IF NOT EXISTS "
+			   "`%s`.`%s` (%s) ENGINE = Distributed('%s', '%s', '%s_local', %s)",
+			   entry->database, rollup_tables[0].name, rollup_tables[0].definition,
+			   cluster, entry->database, rollup_tables[0].name,
+			   rollup_tables[0].shard_key);
+	/* (the shards' stale days, each shard's view answering for its own) */
+	if (!err)
+		err = store_ch__exec(entry, "creating a Distributed table", "CREATE TABLE IF NOT EXISTS "
+			   "`%s`.`" STALE_VIEW "` (day Date) ENGINE = Distributed('%s', '%s', '"
+			   STALE_VIEW "_local')", entry->database, cluster, entry->database);
 	if (!err) {
 		char *l = NULL;
 		int v;

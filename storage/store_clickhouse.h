@@ -27,7 +27,7 @@
 struct store_db;
 
 /* The ClickHouse schema this build writes and reads (table ember_schema). */
-#define STORE_CH_SCHEMA_VERSION 2
+#define STORE_CH_SCHEMA_VERSION 3
 
 struct store_ch_config {
 	/* clickhouse://[USER[:PASSWORD]@]HOST:PORT/DATABASE (plain HTTP) or
@@ -108,7 +108,8 @@ struct store_ch_maintain_stats {
 	uint64_t partitions_dropped; /* day partitions removed by age (samples, drops) */
 	uint64_t samples_removed;    /* the samples they held */
 	uint64_t busy;               /* a host's day another maintainer was merging
-	                                (left to it) */
+	                                or rolling up (left to it) */
+	uint64_t days_rolled_up;     /* days whose roll-up was made (again) */
 };
 
 /*

@@ -92,6 +92,21 @@ int store_db__add_stack(struct store_db *db, const struct store_labels *labels,
 	return db->ops->add_stack(db, labels, frames, n_frames, count);
 }
 
+void store_db__forget_interned(struct store_db *db)
+{
+	if (db && db->ops->forget_interned)
+		db->ops->forget_interned(db);
+}
+
+void store_db__frame_memo_stats(const struct store_db *db, uint64_t *ret_bytes,
+				uint64_t *ret_resets)
+{
+	*ret_bytes = 0;
+	*ret_resets = 0;
+	if (db && db->ops->frame_memo_stats)
+		db->ops->frame_memo_stats(db, ret_bytes, ret_resets);
+}
+
 int store_db__add_drops(struct store_db *db, const char *reason, uint64_t count)
 {
 	if (!db)

@@ -40,6 +40,8 @@ size_t store_query__bytes(const struct store_sqlite *db);
  * as storage.h documents store_db__ of the same name. */
 typeof(store_db__begin) store_sqlite__begin;
 typeof(store_db__add_stack) store_sqlite__add_stack;
+typeof(store_db__forget_interned) store_sqlite__forget_interned;
+typeof(store_db__frame_memo_stats) store_sqlite__frame_memo_stats;
 typeof(store_db__add_drops) store_sqlite__add_drops;
 typeof(store_db__add_events) store_sqlite__add_events;
 typeof(store_db__add_coverage) store_sqlite__add_coverage;

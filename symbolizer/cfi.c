@@ -272,9 +272,11 @@ skip:
 
 int sym_cfi__load(Elf *elf, struct sym_cfi *c)
 {
+	static _Atomic uint64_t serials;
 	int r;
 
 	memset(c, 0, sizeof(*c));
+	c->serial = ++serials;
 	r = copy_section(elf, ".eh_frame_hdr", &c->hdr, &c->hdr_vaddr, &c->hdr_size);
 	if (r == -ENOMEM)
 		return r;
@@ -332,7 +334,17 @@ int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word)
  * the header (datarel), sorted by initial location. Other encodings are
  * not written by x86_64 linkers and are not read.
  */
-int sym_cfi__function(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_lo)
+/* The FDE that covers vaddr, and its CIE: what sym_cfi__function and
+ * sym_cfi__rule read. */
+struct fde_at {
+	const uint8_t *cie, *cie_end; /* the CIE after its length field */
+	const uint8_t *fde, *fde_end; /* the FDE after its length field */
+	uint8_t enc;                  /* its addresses' encoding */
+	bool signal;                  /* its CIE says "S" */
+	uint64_t lo, len;             /* the code it covers */
+};
+
+static bool find_fde(const struct sym_cfi *c, uint64_t vaddr, struct fde_at *ret)
 {
 	const uint8_t *h = c->hdr, *tab, *fde, *body, *next, *cie, *pc, *end;
 	uint64_t lo, len, fde_vaddr, off;
@@ -343,10 +355,10 @@ int sym_cfi__function(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_lo)
 
 	if (!h || c->hdr_size < 12 || !c->eh_frame || h[0] != 1 || h[2] != 0x03 ||
 	    h[3] != 0x3b)
-		return -ENOENT;
+		return false;
 	count = rd32(h + 8);
 	if (count == 0 || (uint64_t)count * 8 > c->hdr_size - 12)
-		return -ENOENT;
+		return false;
 	tab = h + 12;
 	/* The last entry whose initial location is at or below vaddr. */
 	lo_i = 0;
@@ -360,34 +372,337 @@ int sym_cfi__function(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_lo)
 			hi_i = mid;
 	}
 	if (c->hdr_vaddr + (int64_t)(int32_t)rd32(tab + 8 * lo_i) > vaddr)
-		return -ENOENT;
+		return false;
 	/* The FDE itself gives the range (the table has only the start). */
 	fde_vaddr = c->hdr_vaddr + (int64_t)(int32_t)rd32(tab + 8 * lo_i + 4);
 	off = fde_vaddr - c->eh_vaddr;
 	if (fde_vaddr < c->eh_vaddr || off >= c->eh_size || c->eh_size - off < 8)
-		return -ENOENT;
+		return false;
 	fde = c->eh_frame + off;
 	end = c->eh_frame + c->eh_size;
 	flen = rd32(fde);
 	body = fde + 4;
 	if (flen < 4 || flen == 0xffffffffu || flen > (size_t)(end - body))
-		return -ENOENT;
+		return false;
 	next = body + flen;
 	id = rd32(body);
 	if (id == 0 || id > (size_t)(body - c->eh_frame))
-		return -ENOENT;
+		return false;
 	cie = body - id;
 	cie_len = (size_t)(end - cie) >= 8 ? rd32(cie) : 0;
 	if (cie_len < 5 || cie_len > (size_t)(end - cie - 4) || rd32(cie + 4) != 0 ||
 	    !parse_cie(cie + 4, cie + 4 + cie_len, &signal, &enc))
-		return -ENOENT;
+		return false;
 	pc = fde + 8;
 	n = enc_size(enc);
 	if (!n || !read_pc(pc, next, c->eh_vaddr + (uint64_t)(pc - c->eh_frame), enc, &lo) ||
 	    !read_pc(pc + n, next, 0, enc & 0x0f, &len))
-		return -ENOENT;
+		return false;
 	if (vaddr < lo || vaddr - lo >= len)
-		return -ENOENT;  /* a gap between functions the CFI does not cover */
-	*ret_lo = lo;
+		return false;  /* a gap between functions the CFI does not cover */
+	*ret = (struct fde_at){
+		.cie = cie + 4, .cie_end = cie + 4 + cie_len,
+		.fde = body, .fde_end = next,
+		.enc = enc, .signal = signal, .lo = lo, .len = len,
+	};
+	return true;
+}
+
+int sym_cfi__function(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_lo)
+{
+	struct fde_at f;
+
+	if (!find_fde(c, vaddr, &f))
+		return -ENOENT;
+	*ret_lo = f.lo;
+	return 0;
+}
+
+/* ---- the common unwinding rules (sym_cfi__rule) ------------------------- */
+
+/* DWARF's x86-64 register numbers. */
+#define REG_RBP 6
+#define REG_RSP 7
+#define REG_RA 16
+
+static int64_t sleb(const uint8_t **pp, const uint8_t *end)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+	uint8_t b = 0;
+
+	while (*pp < end) {
+		b = *(*pp)++;
+		if (shift < 64)
+			v |= (uint64_t)(b & 0x7f) << shift;
+		shift += 7;
+		if (!(b & 0x80))
+			break;
+	}
+	if (shift < 64 && (b & 0x40))
+		v |= ~0ULL << shift;
+	return (int64_t)v;
+}
+
+/* The row being built: the CFA, and the rules of %rbp and the return
+ * address (saved at CFA + offset, or, for %rbp, kept). */
+struct row {
+	int cfa_reg;
+	int64_t cfa_off;
+	bool rbp_saved, ra_saved, ra_undefined;
+	int64_t rbp_off, ra_off;
+};
+
+/* A register rule of another register than these three is only skipped:
+ * the fast walk follows %rsp, %rbp and the return address alone. */
+static bool tracked(uint64_t reg)
+{
+	return reg == REG_RBP || reg == REG_RSP || reg == REG_RA;
+}
+
+/* Set reg saved at CFA + off. False when the walk cannot follow it. */
+static bool set_offset(struct row *r, uint64_t reg, int64_t off)
+{
+	if (reg == REG_RBP) {
+		r->rbp_saved = true;
+		r->rbp_off = off;
+	} else if (reg == REG_RA) {
+		r->ra_saved = true;
+		r->ra_undefined = false;
+		r->ra_off = off;
+	} else if (reg == REG_RSP) {
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Run the CFA instructions [p, end) up to the row of pc (the code at loc
+ * first): the row at the end of the CIE's initial instructions is init
+ * (for DW_CFA_restore). Returns false on anything the fast walk does not
+ * follow, and sets *ret_done when pc's row is complete (an advance past
+ * pc).
+ */
+static bool run_cfa(const uint8_t *p, const uint8_t *end, uint64_t code_align,
+		    int64_t data_align, uint64_t *loc, uint64_t pc, struct row *r,
+		    const struct row *init, bool *ret_done)
+{
+	struct row stack[8];
+	size_t depth = 0;
+
+	while (p < end) {
+		uint8_t op = *p++, low = op & 0x3f;
+		uint64_t reg, delta = 0;
+		int64_t off;
+
+		switch (op >> 6) {
+		case 1: /* DW_CFA_advance_loc */
+			delta = low * code_align;
+			goto advance;
+		case 2: /* DW_CFA_offset */
+			off = (int64_t)uleb(&p, end) * data_align;
+			if (!set_offset(r, low, off))
+				return false;
+			continue;
+		case 3: /* DW_CFA_restore */
+			if (!init)
+				return false;
+			if (low == REG_RBP) {
+				r->rbp_saved = init->rbp_saved;
+				r->rbp_off = init->rbp_off;
+			} else if (low == REG_RA) {
+				r->ra_saved = init->ra_saved;
+				r->ra_undefined = init->ra_undefined;
+				r->ra_off = init->ra_off;
+			}
+			continue;
+		}
+		switch (op) {
+		case 0x00: /* DW_CFA_nop */
+			continue;
+		case 0x02: /* DW_CFA_advance_loc1 */
+			if (end - p < 1)
+				return false;
+			delta = p[0] * code_align;
+			p += 1;
+			goto advance;
+		case 0x03: { /* DW_CFA_advance_loc2 */
+			uint16_t d;
+
+			if (end - p < 2)
+				return false;
+			memcpy(&d, p, 2);
+			delta = d * code_align;
+			p += 2;
+			goto advance;
+		}
+		case 0x04: /* DW_CFA_advance_loc4 */
+			if (end - p < 4)
+				return false;
+			delta = rd32(p) * code_align;
+			p += 4;
+			goto advance;
+		case 0x05: /* DW_CFA_offset_extended */
+			reg = uleb(&p, end);
+			off = (int64_t)uleb(&p, end) * data_align;
+			if (!set_offset(r, reg, off))
+				return false;
+			continue;
+		case 0x11: /* DW_CFA_offset_extended_sf */
+			reg = uleb(&p, end);
+			off = sleb(&p, end) * data_align;
+			if (!set_offset(r, reg, off))
+				return false;
+			continue;
+		case 0x06: /* DW_CFA_restore_extended */
+		case 0x07: /* DW_CFA_undefined */
+		case 0x08: /* DW_CFA_same_value */
+			reg = uleb(&p, end);
+			if (op == 0x07 && reg == REG_RA) {
+				r->ra_undefined = true;
+				r->ra_saved = false;
+			} else if (op == 0x08 && reg == REG_RBP) {
+				r->rbp_saved = false;
+			} else if (tracked(reg)) {
+				return false;
+			}
+			continue;
+		case 0x09: /* DW_CFA_register */
+			reg = uleb(&p, end);
+			(void)uleb(&p, end);
+			if (tracked(reg))
+				return false;
+			continue;
+		case 0x0a: /* DW_CFA_remember_state */
+			if (depth == 8)
+				return false;
+			stack[depth++] = *r;
+			continue;
+		case 0x0b: /* DW_CFA_restore_state: the CFA too, as GCC's
+			    * epilogues expect and libunwind does */
+			if (depth == 0)
+				return false;
+			*r = stack[--depth];
+			continue;
+		case 0x0c: /* DW_CFA_def_cfa */
+			r->cfa_reg = (int)uleb(&p, end);
+			r->cfa_off = (int64_t)uleb(&p, end);
+			continue;
+		case 0x12: /* DW_CFA_def_cfa_sf */
+			r->cfa_reg = (int)uleb(&p, end);
+			r->cfa_off = sleb(&p, end) * data_align;
+			continue;
+		case 0x0d: /* DW_CFA_def_cfa_register */
+			r->cfa_reg = (int)uleb(&p, end);
+			continue;
+		case 0x0e: /* DW_CFA_def_cfa_offset */
+			r->cfa_off = (int64_t)uleb(&p, end);
+			continue;
+		case 0x13: /* DW_CFA_def_cfa_offset_sf */
+			r->cfa_off = sleb(&p, end) * data_align;
+			continue;
+		case 0x10: /* DW_CFA_expression */
+		case 0x16: { /* DW_CFA_val_expression */
+			uint64_t n;
+
+			reg = uleb(&p, end);
+			n = uleb(&p, end);
+			if (tracked(reg) || n > (uint64_t)(end - p))
+				return false;
+			p += n;
+			continue;
+		}
+		case 0x14: /* DW_CFA_val_offset */
+			reg = uleb(&p, end);
+			(void)uleb(&p, end);
+			if (tracked(reg))
+				return false;
+			continue;
+		case 0x15: /* DW_CFA_val_offset_sf */
+			reg = uleb(&p, end);
+			(void)sleb(&p, end);
+			if (tracked(reg))
+				return false;
+			continue;
+		case 0x2e: /* DW_CFA_GNU_args_size */
+			(void)uleb(&p, end);
+			continue;
+		default: /* DW_CFA_set_loc, def_cfa_expression, GNU's others */
+			return false;
+		}
+advance:
+		if (*loc + delta > pc) {
+			*ret_done = true;
+			return true;
+		}
+		*loc += delta;
+	}
+	return true;
+}
+
+int sym_cfi__rule(const struct sym_cfi *c, uint64_t vaddr, struct sym_cfi_rule *ret)
+{
+	const uint8_t *p, *aug, *ins;
+	uint64_t code_align, loc, ra_col;
+	int64_t data_align;
+	struct row r = { .cfa_reg = -1 }, init;
+	struct fde_at f;
+	bool done = false;
+	uint8_t version;
+
+	if (!find_fde(c, vaddr, &f))
+		return -ENOENT;
+	if (f.signal)
+		return -ENOTSUP;
+	/* The CIE: version, augmentation, alignments, return column,
+	 * augmentation data (parse_cie checked it reads). */
+	p = f.cie + 4;
+	version = *p++;
+	aug = p;
+	while (p < f.cie_end && *p)
+		p++;
+	p++;
+	if (*aug != 'z' && *aug != '\0')
+		return -ENOTSUP;
+	code_align = uleb(&p, f.cie_end);
+	data_align = sleb(&p, f.cie_end);
+	ra_col = version == 1 ? (p < f.cie_end ? *p++ : 0) : uleb(&p, f.cie_end);
+	if (ra_col != REG_RA)
+		return -ENOTSUP;
+	if (*aug == 'z') {
+		uint64_t n = uleb(&p, f.cie_end);
+
+		if (n > (uint64_t)(f.cie_end - p))
+			return -ENOTSUP;
+		p += n;
+	}
+	loc = f.lo;
+	if (!run_cfa(p, f.cie_end, code_align, data_align, &loc, vaddr, &r, NULL, &done))
+		return -ENOTSUP;
+	init = r;
+	/* The FDE's instructions, after its addresses and augmentation
+	 * data. */
+	ins = f.fde + 4 + 2 * enc_size(f.enc);
+	if (*aug == 'z') {
+		uint64_t n = uleb(&ins, f.fde_end);
+
+		if (n > (uint64_t)(f.fde_end - ins))
+			return -ENOTSUP;
+		ins += n;
+	}
+	if (!done && !run_cfa(ins, f.fde_end, code_align, data_align, &loc, vaddr, &r, &init,
+			      &done))
+		return -ENOTSUP;
+	if ((r.cfa_reg != REG_RSP && r.cfa_reg != REG_RBP) || r.cfa_off < 0 ||
+	    r.cfa_off > INT32_MAX || (!r.ra_saved && !r.ra_undefined))
+		return -ENOTSUP;
+	*ret = (struct sym_cfi_rule){
+		.cfa_rbp = r.cfa_reg == REG_RBP,
+		.cfa_off = (int32_t)r.cfa_off,
+		.ra_undefined = r.ra_undefined,
+		.ra_off = (int32_t)r.ra_off,
+		.rbp_saved = r.rbp_saved,
+		.rbp_off = (int32_t)r.rbp_off,
+	};
 	return 0;
 }

@@ -608,6 +608,11 @@ void sym_session__count_unserved(struct sym_session *s, uint64_t reads)
 	s->stats.unwind_unserved += reads;
 }
 
+void sym_session__count_fast_unwind(struct sym_session *s)
+{
+	s->stats.unwind_fast++;
+}
+
 bool sym_session__signal_trampoline(struct sym_session *s, pid_t pid, uint64_t addr)
 {
 	const struct sym_cfi_range *r;

@@ -166,6 +166,8 @@ struct sym_cfi {
 	size_t fdes, fdes_with_fp;
 	struct sym_cfi_range *sig;  /* signal trampolines (CIE "S"), at most 8 */
 	size_t n_sig;
+	uint64_t serial;  /* this load's, never another's: what the
+	                     unwinder's memo of rules knows it by */
 };
 
 typedef struct Elf Elf;
@@ -184,6 +186,28 @@ int sym_cfi__read(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_word);
  * found through .eh_frame_hdr's table: 0 and *ret_lo, or -ENOENT when no
  * FDE covers it or the CFI cannot be read. */
 int sym_cfi__function(const struct sym_cfi *c, uint64_t vaddr, uint64_t *ret_lo);
+
+/*
+ * How to unwind one frame at vaddr, in the common case: the CFA is %rsp
+ * or %rbp plus cfa_off; the return address is saved at CFA + ra_off (or
+ * undefined: the outermost frame); %rbp saved at CFA + rbp_off, or kept.
+ */
+struct sym_cfi_rule {
+	bool cfa_rbp;        /* CFA from %rbp, else from %rsp */
+	bool ra_undefined;   /* no caller */
+	bool rbp_saved;
+	int32_t cfa_off, ra_off, rbp_off;
+};
+
+/*
+ * The rule at vaddr from the FDE that covers it (its CIE's initial
+ * instructions, then its own up to vaddr). Returns 0 and *ret, -ENOENT
+ * (no FDE covers vaddr, or it cannot be read), -ENOTSUP (a signal
+ * frame, a DWARF expression for the CFA, %rbp or the return address,
+ * another register as the CFA's, an instruction the fast walk does not
+ * know: libunwind's to follow).
+ */
+int sym_cfi__rule(const struct sym_cfi *c, uint64_t vaddr, struct sym_cfi_rule *ret);
 
 /* ---- compress.c: compressed sections ------------------------------------- */
 
@@ -629,14 +653,20 @@ uint64_t sym_session__maps_generation(const struct sym_session *s, pid_t pid);
 
 /* process.c: reads the unwinder asked for that nothing could serve. */
 void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
+/* A stack walked by the fast rules (unwind.c), for sym_stats. */
+void sym_session__count_fast_unwind(struct sym_session *s);
+/* Tests: every stack through libunwind (unwind.c). */
+extern bool sym_unwind_fast_off;
 
 /* unwind.c: drop libunwind's cached frames of pid (exit, forget), or of
  * every process of s when pid is 0 (s ends). A new snapshot of pid's maps
  * (an exec) is seen by its generation (sym_session__maps_generation). */
 void sym_unwind__forget(const struct sym_session *s, pid_t pid);
-/* Bytes libunwind holds for the address spaces of every thread (created
- * on first use, kept for reuse until the process exits). */
-uint64_t sym_unwind__memory(void);
+/* Bytes the unwinder holds, every thread's: libunwind's address spaces
+ * (created on first use, kept for reuse until the process exits) and the
+ * memos of rules (bounded); *ret_resets (when not NULL): the times a memo
+ * was emptied for its bound. */
+uint64_t sym_unwind__memory(uint64_t *ret_resets);
 
 /* ---- process.c, for python.c --------------------------------------------- */
 

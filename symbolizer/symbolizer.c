@@ -189,7 +189,7 @@ void sym_session__stats(const struct sym_session *s, struct sym_stats *ret_stats
 	ret_stats->string_memory = s->strings.bytes;
 	ret_stats->process_memory = s->proc_memory;
 	ret_stats->kernel_memory = sym_kernel__memory(s->kernel);
-	ret_stats->unwind_memory = sym_unwind__memory();
+	ret_stats->unwind_memory = sym_unwind__memory(&ret_stats->unwind_memo_resets);
 	ret_stats->memory = s->bin_memory + s->strings.bytes + s->proc_memory +
 			    ret_stats->kernel_memory + ret_stats->unwind_memory;
 }

@@ -209,6 +209,11 @@ struct sym_stats {
 	uint64_t unwind_unserved;          /* words the unwinder asked for
 	                                      that were neither in the stack
 	                                      copy nor in a mapped file */
+	uint64_t unwind_fast;              /* stacks walked by the common
+	                                      CFI rules alone, without
+	                                      libunwind (sym_session__unwind) */
+	uint64_t unwind_memo_resets;       /* times the unwinder's memo of
+	                                      rules was emptied (its bound) */
 	uint64_t refused[SYM_REFUSED__COUNT]; /* files (and reads) refused,
 	                                      per reason: see sym_refusal */
 };

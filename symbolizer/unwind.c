@@ -132,6 +132,9 @@ static void remember(struct unwind_ctx *c, struct sym_binary *bin, uint64_t bias
 #define ADDR_SPACES 16
 #define ADDR_SPACE_BYTES 26960
 
+/* The fast walk's memos of rules, every thread's (below). */
+static _Atomic uint64_t memo_bytes, memo_resets;
+
 /* Address spaces created by every thread, for sym_unwind__memory. */
 static _Atomic uint64_t spaces_created;
 
@@ -413,9 +416,11 @@ found:
 	return a->as;
 }
 
-uint64_t sym_unwind__memory(void)
+uint64_t sym_unwind__memory(uint64_t *ret_resets)
 {
-	return spaces_created * ADDR_SPACE_BYTES;
+	if (ret_resets)
+		*ret_resets = memo_resets;
+	return spaces_created * ADDR_SPACE_BYTES + memo_bytes;
 }
 
 void sym_unwind__forget(const struct sym_session *s, pid_t pid)
@@ -450,6 +455,155 @@ const char *sym_unwind_end_name(enum sym_unwind_end end)
 	return names[end];
 }
 
+/*
+ * The fast walk: the common rules (sym_cfi__rule: CFA = %rsp or %rbp +
+ * offset, the return address and %rbp saved at offsets from it) applied
+ * here, frame by frame, reading the stack copy only. Most of a busy
+ * host's stacks are of binaries without frame pointers (Debian's, and
+ * what compilers run), and libunwind parsed each new address's FDE and
+ * CIE a byte at a time through access_mem, its cache per address space
+ * cold for every new process: a third of the agent's CPU at 608 Hz.
+ * Anything else (a signal frame, an expression, no FDE, a word outside
+ * the copy) gives the whole stack to libunwind, from its first frame, so
+ * a stack is either walked here or exactly as libunwind walks it.
+ * Returns true when the walk is done (*ret_n and *ret_end set; ret_ips[0]
+ * is the sample's IP, set by the caller).
+ */
+bool sym_unwind_fast_off; /* tests: libunwind alone */
+
+/*
+ * The rules met, per thread: (the binary's CFI load, its address) -> the
+ * rule, or why there is none. Finding an FDE is a binary search of a
+ * table that is hundreds of KB in a compiler (a cache miss a step), and
+ * the same return addresses come back sample after sample. Bounded at
+ * MEMO_MAX entries (emptied when full, counted); a binary evicted and
+ * loaded again has another serial, so nothing stale is ever found.
+ */
+#define MEMO_MAX (1u << 16)
+
+struct memo_key {
+	uint64_t serial, vaddr;
+};
+
+struct memo_entry {
+	struct memo_key key;
+	struct sym_cfi_rule rule;
+	int32_t status; /* sym_cfi__rule's */
+};
+
+static const struct common_map_type memo_type = {
+	.entry_size = sizeof(struct memo_entry),
+	.key_size = sizeof(struct memo_key),
+};
+
+static __thread struct common_map memo;
+static __thread uint64_t memo_bytes_mine;
+
+static int memo_rule(const struct sym_cfi *cfi, uint64_t vaddr, struct sym_cfi_rule *ret)
+{
+	struct memo_key k = { cfi->serial, vaddr };
+	struct memo_entry *e = common_map__find(&memo, &memo_type, &k);
+	struct sym_cfi_rule rule = { 0 };
+	int status;
+	uint64_t bytes;
+
+	if (!e) {
+		status = sym_cfi__rule(cfi, vaddr, &rule);
+		if (common_map__size(&memo) >= MEMO_MAX) {
+			common_map__clear(&memo);
+			memo_resets++;
+		}
+		/* Out of memory, the rule is only not remembered. */
+		if (common_map__insert(&memo, &memo_type, &k, (void **)&e) < 0) {
+			*ret = rule;
+			return status;
+		}
+		e->rule = rule;
+		e->status = status;
+		bytes = common_map__bytes(&memo, &memo_type);
+		if (bytes != memo_bytes_mine) {
+			memo_bytes += bytes - memo_bytes_mine;
+			memo_bytes_mine = bytes;
+		}
+	}
+	*ret = e->rule;
+	return e->status;
+}
+
+/* Read the word at addr from the stack copy: 1, 0 when addr is just past
+ * the copy (the stack was deeper: libunwind's step fails there too), -1
+ * elsewhere (libunwind's to try). */
+static int fast_read(const struct unwind_ctx *c, uint64_t addr, uint64_t *ret)
+{
+	if (addr >= c->sp && addr - c->sp + sizeof(*ret) <= c->stack_len) {
+		memcpy(ret, c->stack + (addr - c->sp), sizeof(*ret));
+		return 1;
+	}
+	if (addr >= c->sp && addr - c->sp < (1u << 20))
+		return 0;
+	return -1;
+}
+
+static bool fast_walk(struct unwind_ctx *c, const struct sym_cfi_range *sig, size_t n_sig,
+		      uint64_t *ret_ips, size_t max, size_t *ret_n,
+		      enum sym_unwind_end *ret_end)
+{
+	uint64_t rip = c->regs[UNW_X86_64_RIP], rsp = c->regs[UNW_X86_64_RSP];
+	uint64_t rbp = c->regs[UNW_X86_64_RBP], rbp_at = 0; /* saved there, when set */
+	size_t n = 1;
+
+	if (sym_unwind_fast_off)
+		return false;
+	while (n < max) {
+		/* A caller's frame is looked up at the call, before its
+		 * return address. */
+		uint64_t at = n == 1 ? rip : rip - 1, bias, start, end, cfa, ra;
+		const struct sym_elf *e;
+		struct sym_cfi_rule rule;
+		int r;
+
+		if (sym_cfi__in_ranges(sig, n_sig, rip) ||
+		    sym_session__locate(c->s, c->pid, at, &e, NULL, &bias, &start, &end) < 0 ||
+		    memo_rule(&e->cfi, at - bias, &rule) < 0)
+			return false;
+		if (rule.ra_undefined) {
+			*ret_end = SYM_UNWIND_ROOT;
+			goto done;
+		}
+		if (rule.cfa_rbp && rbp_at) {
+			r = fast_read(c, rbp_at, &rbp);
+			if (r <= 0)
+				goto unread;
+			rbp_at = 0;
+		}
+		cfa = (rule.cfa_rbp ? rbp : rsp) + (uint64_t)(int64_t)rule.cfa_off;
+		r = fast_read(c, cfa + (uint64_t)(int64_t)rule.ra_off, &ra);
+		if (r <= 0)
+			goto unread;
+		if (rule.rbp_saved)
+			rbp_at = cfa + (uint64_t)(int64_t)rule.rbp_off;
+		if (cfa == rsp && ra == rip)
+			return false; /* no progress: libunwind's to judge */
+		rsp = cfa;
+		rip = ra;
+		if (rip == 0) {
+			*ret_end = SYM_UNWIND_ROOT;
+			goto done;
+		}
+		ret_ips[n++] = rip;
+		continue;
+unread:
+		if (r < 0)
+			return false;
+		*ret_end = SYM_UNWIND_STACK_SHORT;
+		goto done;
+	}
+	*ret_end = SYM_UNWIND_DEPTH;
+done:
+	*ret_n = n;
+	return true;
+}
+
 static int unwind(struct sym_session *s, pid_t pid,
 		  const uint64_t regs[SYM_UNWIND_REGS], const void *stack,
 		  size_t stack_len, uint64_t *ret_ips, size_t max,
@@ -478,6 +632,10 @@ static int unwind(struct sym_session *s, pid_t pid,
 	if (sym_session__signal_ranges(s, pid, &sig, &n_sig) == -ENOMEM)
 		return -ENOMEM;
 	ret_ips[n++] = regs[UNW_X86_64_RIP];
+	if (fast_walk(&c, sig, n_sig, ret_ips, max, &n, &end)) {
+		sym_session__count_fast_unwind(s);
+		goto out;
+	}
 	after_sig = sym_cfi__in_ranges(sig, n_sig, regs[UNW_X86_64_RIP]);
 	if (unw_init_remote(&cursor, as, &c) < 0) {
 		end = SYM_UNWIND_BAD_FRAME;

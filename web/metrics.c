@@ -110,6 +110,9 @@ void web_metrics__write_agent(FILE *f, const struct web_metrics *m)
 	web_metric(f, "ember_unwind_reads_unserved_total", "counter",
 	           "Words the DWARF unwinder asked for that were neither in the stack "
 	           "copy nor in a mapped file.", m->unwind_unserved);
+	web_metric(f, "ember_unwind_fast_total", "counter",
+	           "DWARF stacks walked by the common CFI rules alone, without libunwind.",
+	           m->unwind_fast);
 	web_metric(f, "ember_processes", "gauge", "Distinct processes sampled.", m->processes);
 	web_metric(f, "ember_python_processes_total", "counter",
 	           "Processes found running a CPython whose frames Ember walks.",

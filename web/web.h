@@ -127,6 +127,7 @@ struct web_metrics {
 	uint64_t frames, frames_symbolized;
 	uint64_t user_stacks, user_stacks_complete;
 	uint64_t unwind_unserved;    /* DWARF unwinder reads not served */
+	uint64_t unwind_fast;        /* DWARF stacks walked without libunwind */
 	uint64_t processes;
 	/* Python processes (walked: a CPython Ember knows; unsupported:
 	 * another version, native stacks only), samples of the walked ones,

@@ -25,6 +25,12 @@ buckets) and the last hour (kept as it is), with drops.
    same guarantees, the partitions dropped on each shard.
 4. A store of an older schema: `ember report` and `ember fleet-maintain`
    say which version they found and what to do.
+5. The daily roll-up (after 1 and 3): `ember report` over whole days, a
+   range with edges, the whole store, all hosts and one, gives exactly
+   the samples' sums; a row added to the roll-up shows in a fresh day
+   (the read takes it), a sample shipped late into the day makes it stale
+   (read from the samples, exact) until the maintainer's next run rolls
+   it up again.
 """
 import collections
 import os
@@ -195,6 +201,77 @@ def check_store(server, hosts, url, local="", shards=(), what=""):
           totals(server) == tot_after, f"{what}a second run changes nothing: {r.stdout.strip()}")
 
 
+FOLDED = {sid: ";".join(dict(FUNCS)[dict(FRAMES)[f]] for f in frames) for sid, frames in STACKS}
+
+
+def folded(url, *args):
+    r = subprocess.run([EMBER, "report", url, "--format", "folded", *args], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        fail(f"ember report {url} {' '.join(args)}: {r.stderr.strip()}")
+    out = {}
+    for line in r.stdout.splitlines():
+        k, _, n = line.rpartition(" ")
+        out[k] = out.get(k, 0) + int(n)
+    return out
+
+
+def raw_folded(server, frm=None, to=None, host=None):
+    """the folded sums straight from the samples (ground truth)"""
+    where = ["1"]
+    if frm is not None:
+        where.append(f"time >= toDateTime({frm}) AND toUInt32(time) < {to}")
+    if host:
+        where.append(f"host = '{host}'")
+    return {f"{p};{FOLDED[int(st)]}": int(n) for p, st, n in server.rows(
+        f"SELECT process, stack, sum(count) AS n FROM ember.samples WHERE {' AND '.join(where)} "
+        "GROUP BY process, stack HAVING n != 0")}
+
+
+def check_rollup(server, hosts, url, what="", **settings):
+    """Case 5: the reads that take whole days from the daily roll-up give
+    exactly the samples' sums: aligned days, a range with edges, the whole
+    store, all hosts and one; a tampered roll-up row shows the fresh day
+    is read from it; a late sample makes the day stale (read from the
+    samples, exact) until the maintainer rolls it up again."""
+    day_of = lambda t: [int(x) for x in server.rows(  # noqa: E731
+        f"SELECT toUInt32(toDateTime(toDate(toDateTime({t})))), "
+        f"toUInt32(toDateTime(toDate(toDateTime({t})) + 1))")[0]]
+    d8 = day_of(PERIODS["8d"])
+    d2 = day_of(PERIODS["2d"])
+    ranges = [(d8[0], d8[1]), (d8[0], d2[1]), (PERIODS["8d"] + 300, NOW), (None, None)]
+    rolled = int(server.rows("SELECT count() FROM ember.samples_1d")[0][0])
+    check(rolled > 0, f"{what}the maintainer rolled the old days up ({rolled} roll-up rows)")
+    bad = []
+    for frm, to in ranges:
+        args = ["--from", str(frm), "--to", str(to)] if frm is not None else []
+        for host in (None, hosts[0]):
+            want = raw_folded(server, frm, to, host)
+            got = folded(url, *args, *(["--filter", f'host="{host}"'] if host else []))
+            if got != want or not want:
+                bad.append((frm, to, host, got, want))
+    check(not bad, f"{what}the roll-up's reads equal the samples' sums ({len(ranges)} ranges, all "
+          f"hosts and one; {bad[:1]})")
+    # a tampered roll-up row: read while the day is fresh
+    fake = f"{d8[0]}\t{hosts[0]}\tapi\t301\t1000000\n"
+    server.query("INSERT INTO ember.samples_1d (time, host, process, stack, count) FORMAT "
+                 "TabSeparated", fake, **settings)
+    got = folded(url, "--from", str(d8[0]), "--to", str(d8[1]))
+    want = raw_folded(server, d8[0], d8[1])
+    check(got.get("api;main", 0) == want.get("api;main", 0) + 1000000,
+          f"{what}a fresh day is read from the roll-up (a row added to it shows)")
+    # a late sample into that day: stale, read from the samples
+    server.query("INSERT INTO ember.samples (time, duration, host, process, pid, thread, tid, "
+                 "cgroup, label_keys, label_values, stack, count, batch) FORMAT TabSeparated",
+                 f"{d8[0] + 7}\t10\t{hosts[0]}\tapi\t10\tapi\t11\t0\t[]\t[]\t302\t3\t0\n",
+                 **settings)
+    got = folded(url, "--from", str(d8[0]), "--to", str(d8[1]))
+    want = raw_folded(server, d8[0], d8[1])
+    check(got == want, f"{what}a sample shipped into a rolled-up day makes it stale: read from "
+          f"the samples, exact ({sum(want.values())} samples)")
+    return got
+
+
 chs_by_url = {}
 
 # ---- 1, 2. a single server ----
@@ -239,6 +316,13 @@ out, err = sp.communicate(timeout=60)
 check(sp.returncode == 0 and "retention done" in line and "0 sample rows merged" not in line and
       totals(single) == tot and sums(single, 60, start4, start4 + 600) == before,
       f"serve --store --maintain: {line.strip()} (exit {sp.returncode}); totals exact")
+check_rollup(single, hosts, single.url())
+r = maintain(single.url())
+check(" 1 days rolled up" in r.stdout, f"the maintainer rolls the stale day up again: {r.stdout.strip()}")
+check(folded(single.url(), "--from", str(PERIODS["8d"] - 86400 * 2), "--to", str(NOW)) ==
+      raw_folded(single, PERIODS["8d"] - 86400 * 2, NOW) and not single.rows(
+          "SELECT * FROM ember.rollup_stale WHERE toUInt32(toDateTime(day + 1)) <= now()"),
+      "... and its reads equal the samples' sums again (the tampered row is gone too)")
 r = subprocess.run([EMBER, "serve", "--db", "x.db", "--maintain"], capture_output=True, text=True)
 check(r.returncode == 2 and "--store" in r.stderr, f"--maintain without --store: {r.stderr.strip()}")
 
@@ -264,6 +348,10 @@ per_shard = [int(s.rows("SELECT count() FROM system.parts WHERE database = 'embe
                         f"'samples_local' AND active AND partition = toString(toDate(toDateTime({PERIODS['40d']})))")[0][0])
              for s in shards]
 check(per_shard == [0, 0], f"cluster: the old day's partition is gone on both shards ({per_shard} parts)")
+check_rollup(entry, chosts, entry.url(), what="cluster: ", insert_distributed_sync=1)
+r = maintain(entry.url(), *[a for u in shard_urls for a in ("--shard", u)])
+check(" 1 days rolled up" in r.stdout and folded(entry.url()) == raw_folded(entry),
+      f"cluster: the stale day rolled up again, reads exact: {r.stdout.strip()}")
 
 # ---- 4. an older schema ----
 single.query("CREATE DATABASE old")

@@ -169,7 +169,10 @@ def basic(d, script, lines):
     with open(ss) as f:
         rows = dict(line.split() for line in f if line.strip())
     ss_n = int(rows.pop("samples"))
-    check(ss_n >= 200, f"the in-process sampler took {ss_n} samples")
+    # It samples on its own timer, so how many it takes depends on the CPU
+    # the machine had free (173-186 of 200 at load 18); the tolerance below
+    # widens with fewer, so a floor only keeps the comparison meaningful.
+    check(ss_n >= 50, f"the in-process sampler took {ss_n} samples")
     em_n = total(main_thread)
     for name in ("leaf_a", "leaf_b", "leaf_c", "run_a", "run_b", "run_c", "spin_units"):
         ours_share = total(main_thread, lambda f, n=name: n in py_names(f)) / em_n

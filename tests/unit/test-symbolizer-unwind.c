@@ -12,7 +12,9 @@
  * - through a signal handler's frame (glibc's __restore_rt, CIE "zRS"),
  *   named as the trampoline, not as the byte before it;
  * - into anonymous executable memory (no CFI): libunwind's guesses read
- *   memory no file holds, which is refused and counted, never guessed.
+ *   memory no file holds, which is refused and counted, never guessed;
+ * - and every stack also by libunwind alone (sym_unwind_fast_off): the
+ *   fast rules' walk must give the same frames and end.
  *
  * And what `--unwind auto` asks of a stack and of an executable: where a
  * frame-pointer walk of a stack goes wrong (the same C++ library built
@@ -97,10 +99,19 @@ __attribute__((noinline)) void capture_here(void)
 static size_t unwind_names(struct sym_session *s, const char **names, uint64_t *ips,
 			   enum sym_unwind_end *ret_end)
 {
-	size_t n = 0;
+	uint64_t lib[MAX_IPS];
+	enum sym_unwind_end lib_end;
+	size_t n = 0, n_lib = 0;
 
 	CHECK(sym_session__unwind(s, getpid(), cap.regs, cap.stack, cap.len, ips, MAX_IPS,
 				  &n, ret_end) == 0);
+	/* The fast rules' walk (where they walk the whole stack) is
+	 * libunwind's, frame for frame, and ends the same way. */
+	sym_unwind_fast_off = true;
+	CHECK(sym_session__unwind(s, getpid(), cap.regs, cap.stack, cap.len, lib, MAX_IPS,
+				  &n_lib, &lib_end) == 0);
+	sym_unwind_fast_off = false;
+	CHECK(n_lib == n && lib_end == *ret_end && !memcmp(lib, ips, n * sizeof(*ips)));
 	for (size_t i = 0; i < n; i++) {
 		struct sym_frame f;
 
@@ -155,8 +166,12 @@ static void test_cxx_frames(const char *lib)
 	CHECK(i_raii == 1 && i_try == 2 && i_run == 3 && i_main > i_run && i_main < n);
 	CHECK(end == SYM_UNWIND_ROOT);
 	sym_session__stats(s, &st1);
-	/* The personality pointers (the fixture's, libstdc++'s) came from the
-	 * files, and nothing was refused. */
+	/* The fast rules walked it (the fixture's C++ CIEs are "zPLR": the
+	 * personality is libunwind's business, not the walk's). */
+	CHECK(st1.unwind_fast == 1);
+	/* libunwind's walk, to compare: the personality pointers (the
+	 * fixture's, libstdc++'s) came from the files, and nothing was
+	 * refused. */
 	CHECK(st1.unwind_file_reads > 0);
 	CHECK(st1.unwind_unserved == 0);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * store_ch_read.h — private to storage/: the pieces the files of the
+ * store_ch_reader.h — private to storage/: the pieces the files of the
  * fleet store's reader share (storage/DESIGN.md, Fleet, Reading): the
  * handle (store_ch_read.c: the backend's operations table, requests and
  * answers, open), the label-set matching that turns a query's range and
@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store_backend.h"
 #include "store_ch.h"
@@ -81,10 +82,17 @@ struct store_chdb {
 	struct store_ch_cache cache;
 };
 
-/* ---- the handle, requests and answers (store_ch_read.c) ---- */
+/* ---- the handle (store_ch_read.c); requests and answers (store_ch_answer.c) ---- */
+
+/* The backend's name (store_backend.name, store_db__backend). */
+#define STORE_CH_BACKEND "clickhouse"
 
 /* handle as a fleet store's handle, or NULL when it is another's. */
-struct store_chdb *store_chdb__of(struct store_db *handle);
+static inline struct store_chdb *store_chdb__of(struct store_db *handle)
+{
+	return handle && strcmp(handle->ops->name, STORE_CH_BACKEND) == 0 ?
+	       (struct store_chdb *)handle : NULL;
+}
 
 /* Set the handle's message to msg; returns err. */
 int store_chdb__fail(struct store_chdb *db, int err, const char *msg);
@@ -125,12 +133,20 @@ void store_ch__put_literal(FILE *f, const char *text);
  * its filter. */
 struct store_ch_cond {
 	char *text;   /* SQL; "1" for everything */
+	/* the end of text that names hosts ("", " AND host = 'a'",
+	 * " AND host IN (...)"), and, unless by_labelset, all the rest:
+	 * text is the range, then hosts */
+	const char *hosts;
+	bool by_labelset; /* text names label sets by hash too */
 	bool none;    /* no label set passes: nothing to ask */
 };
 
 void store_ch_cond__free(struct store_ch_cond *c);
 
-/* "time >= .. AND time < .." for q's range, or "1". */
+/* "time >= .. AND time < .." for [from_s, to_s) (INT64_MIN, INT64_MAX:
+ * unbounded), with the same bounds on the samples' hour block, or "1". */
+void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s);
+/* The same for q's range (NULL: all). */
 void store_ch__put_range(FILE *f, const struct store_query *q);
 /* " AND host = '...'" when q's filter requires one host (host="web-1",
  * the UI's host selector): the primary key's prefix. */
