@@ -13,14 +13,7 @@
 
 #include "storage.h"
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			exit(1);                                             \
-		}                                                            \
-	} while (0)
+#include "unit-check.h"
 
 /* Check an int-returning call equals want, printing both on failure. */
 #define CHECK_RC(call, want)                                                 \

@@ -19,14 +19,7 @@
 #include "common.h"
 #include "ember_config.h"
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			exit(1);                                             \
-		}                                                            \
-	} while (0)
+#include "unit-check.h"
 
 static const char *const names[] = {"curl_version", "curl_easy_escape", "curl_free"};
 

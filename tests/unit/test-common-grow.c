@@ -15,14 +15,7 @@
 
 #include "common.h"
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			exit(1);                                             \
-		}                                                            \
-	} while (0)
+#include "unit-check.h"
 
 /* Appending a million elements: every one kept, O(log n) reallocations. */
 static void test_appends(void)

@@ -17,14 +17,7 @@
 
 #include "common.h"
 
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: check failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			exit(1);                                             \
-		}                                                            \
-	} while (0)
+#include "unit-check.h"
 
 /* ---- integers: a set of tgids, a u64 -> (first, n) cache ---------------- */
 
