@@ -161,7 +161,8 @@ static void fleet_init_usage(FILE *out)
 static void fleet_maintain_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ember fleet-maintain URL [--shard URL...]\n"
+		"Usage: ember fleet-maintain URL [--shard URL...] [--retention-days N]\n"
+		"       ember fleet-maintain --upgrade URL [--shard URL...]\n"
 		"\n"
 		"Apply the retention policy to the fleet store at URL once (README,\n"
 		"Fleet), as an agent applies it to its own file: day partitions older\n"
@@ -171,7 +172,15 @@ static void fleet_maintain_usage(FILE *out)
 		"timer), or let ember serve --store URL --maintain run it every 10\n"
 		"minutes. Credentials as for ember fleet-init.\n"
 		"\n"
+		"With --upgrade, convert a store of an older Ember's schema (2 or 3)\n"
+		"to this Ember's in place instead: its samples are copied day by day\n"
+		"(unavailable meanwhile: agents keep their backlogs and ship them\n"
+		"after), each day checked; run it again if it stopped.\n"
+		"\n"
 		"Options:\n"
+		"      --retention-days N  drop the days that ended more than N days ago\n"
+		"                        (default 30; 0 keeps every day)\n"
+		"      --upgrade         upgrade an older schema, then stop\n"
 		"      --shard URL       a shard's server (repeat for each): for a cluster\n"
 		"                        made by ember fleet-init --cluster, whose\n"
 		"                        partitions are on the shards\n"
@@ -187,6 +196,8 @@ static void fleet_maintain_usage(FILE *out)
 struct fleet_args {
 	const char *url, *cluster, *pwfile, *ca, *shard_urls[MAX_SHARDS];
 	size_t n_shards;
+	bool upgrade;           /* fleet-maintain --upgrade */
+	int64_t retention_days; /* fleet-maintain --retention-days; -1: not given */
 };
 
 /* Returns 0, or EXIT_USAGE after saying why (or -1 after --help). */
@@ -198,12 +209,15 @@ static int fleet_parse(int argc, char **argv, const char *name, bool cluster_ok,
 		{ "shard", required_argument, NULL, 's' },
 		{ "remote-password-file", required_argument, NULL, 'P' },
 		{ "remote-ca", required_argument, NULL, 'C' },
+		{ "upgrade", no_argument, NULL, 'u' },
+		{ "retention-days", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int c;
 
 	memset(a, 0, sizeof(*a));
+	a->retention_days = -1;
 	opterr = 0;
 	optind = 1;
 	/* (options may follow the URL) */
@@ -230,6 +244,26 @@ static int fleet_parse(int argc, char **argv, const char *name, bool cluster_ok,
 		case 'C':
 			a->ca = optarg;
 			break;
+		case 'u':
+		case 'r':
+			/* (fleet-maintain's: fleet-init has a cluster) */
+			if (cluster_ok) {
+				cli_option_error(c == 'u' ? 'u' : 'r', argv);
+				cli_usage_hint(name);
+				return EXIT_USAGE;
+			}
+			if (c == 'u') {
+				a->upgrade = true;
+			} else {
+				uint64_t days;
+
+				/* (a century: past it the seconds overflow nothing,
+				 * but it is surely a typo) */
+				if (cli_parse_uint("--retention-days", optarg, 0, 36500, &days))
+					return EXIT_USAGE;
+				a->retention_days = (int64_t)days;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return -1;
@@ -238,6 +272,12 @@ static int fleet_parse(int argc, char **argv, const char *name, bool cluster_ok,
 			cli_usage_hint(name);
 			return EXIT_USAGE;
 		}
+	}
+	if (a->upgrade && a->retention_days >= 0) {
+		cli_error("--upgrade and --retention-days go separately: upgrade first, then "
+			  "apply the retention");
+		cli_usage_hint(name);
+		return EXIT_USAGE;
 	}
 	if (optind != argc - 1 || (cluster_ok && !a->cluster != !a->n_shards)) {
 		cli_error(optind >= argc ? "give the ClickHouse URL" :
@@ -306,10 +346,11 @@ out:
 	return status;
 }
 
-int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n)
+int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n,
+		       const struct store_policy *p)
 {
 	struct store_ch_maintain_stats st;
-	int err = store_ch__maintain(entry, shards, n, (int64_t)time(NULL), NULL, &st);
+	int err = store_ch__maintain(entry, shards, n, (int64_t)time(NULL), p, &st);
 
 	if (err) {
 		cli_error("retention of the fleet store: %s", store_ch__errmsg(entry));
@@ -325,6 +366,29 @@ int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, s
 	return 0;
 }
 
+/* fleet-maintain --upgrade: 0, or EXIT_RUNTIME (told). */
+static int fleet_upgrade(struct store_ch *entry, struct store_ch *const *shards, size_t n)
+{
+	uint64_t rows = 0;
+	int from = 0, err = store_ch__upgrade(entry, shards, n, &from, &rows);
+
+	if (err) {
+		cli_error("upgrading the fleet store: %s", store_ch__errmsg(entry));
+		return EXIT_RUNTIME;
+	}
+	if (from == STORE_CH_SCHEMA_VERSION && !rows)
+		printf("ember: %s: schema version %d already; nothing to upgrade\n",
+		       store_ch__url(entry), from);
+	else if (from == STORE_CH_SCHEMA_VERSION)
+		printf("ember: %s: a stopped upgrade to schema version %d finished (%llu sample "
+		       "rows copied)\n", store_ch__url(entry), from, (unsigned long long)rows);
+	else
+		printf("ember: %s: upgraded from schema version %d to %d (%llu sample rows "
+		       "copied)\n", store_ch__url(entry), from, STORE_CH_SCHEMA_VERSION,
+		       (unsigned long long)rows);
+	return 0;
+}
+
 int cmd_fleet_maintain(int argc, char **argv)
 {
 	struct store_ch *entry = NULL, *shards[MAX_SHARDS] = {0};
@@ -335,8 +399,16 @@ int cmd_fleet_maintain(int argc, char **argv)
 	if (status)
 		return status < 0 ? 0 : status;
 	status = fleet_open(&a, &entry, shards);
-	if (!status)
-		status = cli_fleet_maintain(entry, shards, a.n_shards) ? EXIT_RUNTIME : 0;
+	if (!status && a.upgrade)
+		status = fleet_upgrade(entry, shards, a.n_shards);
+	else if (!status) {
+		struct store_policy p;
+
+		store_policy_init(&p);
+		if (a.retention_days >= 0)
+			p.max_age_s = a.retention_days * 86400;
+		status = cli_fleet_maintain(entry, shards, a.n_shards, &p) ? EXIT_RUNTIME : 0;
+	}
 	fleet_close(entry, shards, a.n_shards);
 	return status;
 }
@@ -363,7 +435,7 @@ static void *maintainer_run(void *arg)
 
 		pthread_mutex_unlock(&m->lock);
 		/* (a failure is told and tried again next time) */
-		cli_fleet_maintain(m->entry, m->shards, m->n_shards);
+		cli_fleet_maintain(m->entry, m->shards, m->n_shards, NULL);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += m->interval_s;
 		pthread_mutex_lock(&m->lock);

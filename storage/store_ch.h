@@ -94,6 +94,31 @@ enum store_ch_table {
 #define STORE_CH_ROLLED_TABLE "ember_rolled"
 #define STORE_CH_STALE_VIEW "rollup_stale"
 
+/* The samples' time block (schema 4): the key's second column, 6 hours
+ * of a host (UTC-aligned), written as the key writes it so that ranges
+ * given as bounds on it let ClickHouse skip the other blocks' granules
+ * (18.16 derives none from bounds on time alone). Schema 3's block was
+ * an hour (toStartOfHour(time)): a (label set, stack) run repeated its
+ * 64-bit stack id four times less often there, 1.4 bytes a row more
+ * (storage/DESIGN.md, Fleet, Schema). */
+#define STORE_CH_BLOCK_S 21600
+#define STORE_CH_BLOCK_EXPR "intDiv(toUInt32(time), 21600)"
+
+/* The oldest schema store_ch__upgrade converts (schema 1 had no label
+ * set column), and the suffix of the samples table an upgrade copies
+ * from (samples_upgrading, samples_local_upgrading): while it exists,
+ * store_ch__prepare creates no table (-EAGAIN). */
+#define STORE_CH_UPGRADE_FROM 2
+#define STORE_CH_UPGRADING "_upgrading"
+
+/* Create the samples table of this schema as name (on a single server
+ * "samples", on a shard "samples_local", or an upgrade's copy). */
+int store_ch__create_samples(struct store_ch *ch, const char *name);
+
+/* Record this schema's version with layout ("single", "cluster:NAME") in
+ * ember_schema, created when missing. */
+int store_ch__write_version(struct store_ch *ch, const char *layout);
+
 /* The newest ember_schema row: 0 and *ret_version and *ret_layout
  * ("single", "cluster:NAME"; caller frees), -ENOENT when the database has
  * none, or an error. */

@@ -12,8 +12,8 @@
  * so a cluster's shards are each visited).
  *
  * Downsampling, without rewriting a partition: samples is a
- * SummingMergeTree keyed (host, hour, labelset, stack, time, duration,
- * batch).
+ * SummingMergeTree keyed (host, 6-hour block, labelset, stack, time,
+ * duration, batch).
  * For a host's day, the rows older than a tier's cut and finer than its
  * step are summed per key, and one INSERT adds, per key, the sum at the
  * coarser bucket (time floored to the step, duration the step) and the
@@ -42,6 +42,14 @@
  * before the first host was read. Invariant: a day the view does not
  * list has a roll-up equal to its samples' sums (storage/DESIGN.md,
  * Fleet, Roll-ups).
+ *
+ * The upgrade of an older schema (2, 3: the same samples columns, another
+ * key; store_ch__upgrade): the version first, then per server the
+ * samples moved aside, copied day by day and host by host into a table
+ * of this schema, each day checked, and the copy put in their place
+ * (storage/DESIGN.md, Fleet, Upgrade).
+ *
+ * All three walk days, then hosts, the same way (walk_days).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -187,19 +195,46 @@ static char *host_literal(const char *tsv)
 #define MAX_DAYS 4096
 #define MAX_HOSTS 100000
 
-typedef int (*host_fn)(struct store_ch *ch, const char *host_literal, void *arg);
-
-/* fn(ch, host's literal, arg) for each host the SELECT sql answers (one a
- * line); a host whose statement another maintainer runs (-EAGAIN) is
- * counted busy and left to it (*ret_busy set). */
-static int for_each_host(struct store_ch *ch, const char *sql, host_fn fn, void *arg,
-			 struct store_ch_maintain_stats *st, bool *ret_busy)
+/* A day as a partition of toDate(time) names it: YYYY-MM-DD (what goes
+ * into SQL as a literal is checked to be that). */
+static bool is_day(const char *day)
 {
-	char *text = NULL, **hosts;
+	return strlen(day) == 10 && strspn(day, "0123456789-") == 10;
+}
+
+/*
+ * A walk over days, host by host, shared by downsampling, the roll-up and
+ * the upgrade: the days a statement lists (one YYYY-MM-DD a line), and
+ * for each day the hosts hosts_sql lists, one statement each (host).
+ */
+struct day_walk {
+	const char *what;  /* "listing the days to downsample" */
+	/* before the day's hosts (may be NULL): 0, 1 to skip the day, or an
+	 * error */
+	int (*day_start)(struct store_ch *ch, const char *day, void *arg);
+	/* the SELECT of the day's hosts, one a line (caller frees; NULL:
+	 * out of memory) */
+	char *(*hosts_sql)(struct store_ch *ch, const char *day, void *arg);
+	/* the host's statement: 0, or an error (-EAGAIN: another maintainer
+	 * runs it, counted busy and left to it) */
+	int (*host)(struct store_ch *ch, const char *day, const char *host_literal, void *arg);
+	/* after the day's hosts (may be NULL); busy: some were left to
+	 * another maintainer */
+	int (*day_end)(struct store_ch *ch, const char *day, bool busy, void *arg);
+};
+
+/* w's host statement for each host of day. */
+static int walk_hosts(struct store_ch *ch, const char *day, const struct day_walk *w, void *arg,
+		      struct store_ch_maintain_stats *st, bool *ret_busy)
+{
+	char *sql = w->hosts_sql(ch, day, arg), *text = NULL, **hosts;
 	size_t n;
 	int err;
 
+	if (!sql)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
 	err = store_ch__ask(ch, &text, "listing a day's hosts", "%s", sql);
+	free(sql);
 	if (err)
 		return err;
 	hosts = malloc(MAX_HOSTS * sizeof(*hosts));
@@ -215,7 +250,7 @@ static int for_each_host(struct store_ch *ch, const char *sql, host_fn fn, void 
 			err = store_ch__fail(ch, -ENOMEM, "out of memory");
 			break;
 		}
-		err = fn(ch, lit, arg);
+		err = w->host(ch, day, lit, arg);
 		free(lit);
 		if (err == -EAGAIN) {
 			/* another maintainer is on it */
@@ -229,23 +264,96 @@ static int for_each_host(struct store_ch *ch, const char *sql, host_fn fn, void 
 	return err;
 }
 
-/* A host's day to downsample (for_each_host's arg). */
+/* w over the days days_sql lists, in its order. */
+static int walk_days(struct store_ch *ch, const char *days_sql, const struct day_walk *w,
+		     void *arg, struct store_ch_maintain_stats *st)
+{
+	char *days_text = NULL, *days[MAX_DAYS];
+	size_t n_days;
+	int err;
+
+	err = store_ch__ask(ch, &days_text, w->what, "%s", days_sql);
+	if (err)
+		return err;
+	n_days = split_lines(days_text, days, MAX_DAYS);
+	for (size_t i = 0; !err && i < n_days; i++) {
+		bool busy = false;
+
+		if (!is_day(days[i]))
+			continue;
+		err = w->day_start ? w->day_start(ch, days[i], arg) : 0;
+		if (err == 1) {
+			err = 0;
+			continue;
+		}
+		if (!err)
+			err = walk_hosts(ch, days[i], w, arg, st, &busy);
+		if (!err && w->day_end)
+			err = w->day_end(ch, days[i], busy, arg);
+	}
+	free(days_text);
+	return err;
+}
+
+/* ---- downsampling ---- */
+
+/* The hosts of a day of the table an arg names first (merge_arg's and
+ * upgrade_arg's first member). */
+static char *table_hosts_sql(struct store_ch *ch, const char *day, void *arg)
+{
+	const char *const *table = arg;
+	char *sql = NULL;
+
+	if (asprintf(&sql, "SELECT DISTINCT host FROM `%s`.`%s` WHERE toDate(time) = '%s'",
+		     store_ch__database(ch), *table, day) < 0)
+		return NULL;
+	return sql;
+}
+
+/* One tier of one server's samples (the walk's arg). */
 struct merge_arg {
-	const char *table, *day;
+	const char *table; /* (first: table_hosts_sql) */
 	int64_t cut, step;
 	uint64_t *rows;
 };
 
-static int merge_host(struct store_ch *ch, const char *host_literal, void *arg)
+static int merge_host(struct store_ch *ch, const char *day, const char *host_literal, void *arg)
 {
 	struct merge_arg *m = arg;
 	uint64_t rows = 0;
-	int err = merge_host_day(ch, m->table, host_literal, m->day, m->cut, m->step, &rows);
+	int err = merge_host_day(ch, m->table, host_literal, day, m->cut, m->step, &rows);
 
 	if (!err)
 		*m->rows += rows;
 	return err;
 }
+
+/* All of the day before the cut, every host merged: recorded done. */
+static int merge_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
+{
+	struct merge_arg *m = arg;
+	char *t = NULL;
+	int err;
+
+	if (busy)
+		return 0;
+	err = store_ch__ask(ch, &t, "checking a day's end",
+			    "SELECT toUInt32(toDateTime(toDate('%s') + 1)) <= %lld", day,
+			    (long long)m->cut);
+	if (!err && first_number(t) == 1)
+		err = store_ch__exec(ch, "recording a day downsampled", "INSERT INTO `%s`.`"
+				     DONE_TABLE "` (day, step, done) SELECT toDate('%s'), "
+				     "%lld, now()", store_ch__database(ch), day, (long long)m->step);
+	free(t);
+	return err;
+}
+
+static const struct day_walk merge_walk = {
+	.what = "listing the days to downsample",
+	.hosts_sql = table_hosts_sql,
+	.host = merge_host,
+	.day_end = merge_day_end,
+};
 
 /* One tier on one server's tables: every day with rows older than cut,
  * not done yet, host by host. */
@@ -253,53 +361,22 @@ static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int
 		      struct store_ch_maintain_stats *st)
 {
 	const char *db = store_ch__database(ch);
-	char *days_text = NULL, *days[MAX_DAYS];
-	size_t n_days;
+	struct merge_arg m = { samples, cut, step, &st->rows_merged };
+	char *sql = NULL;
 	int err;
 
-	err = store_ch__ask(ch, &days_text, "listing the days to downsample",
-			    "SELECT DISTINCT partition FROM system.parts WHERE database = '%s' "
-			    "AND table = '%s' AND active AND toDate(partition) <= "
-			    "toDate(toDateTime(%lld)) AND toDate(partition) NOT IN (SELECT day FROM "
-			    "`%s`.`" DONE_TABLE "` WHERE step = %lld) ORDER BY partition", db,
-			    samples, (long long)cut, db, (long long)step);
-	if (err)
-		return err;
-	n_days = split_lines(days_text, days, MAX_DAYS);
-	for (size_t i = 0; !err && i < n_days; i++) {
-		struct merge_arg m = { samples, days[i], cut, step, &st->rows_merged };
-		char *sql = NULL;
-		bool whole, busy = false;
-
-		/* (partitions are toDate(time): YYYY-MM-DD, checked) */
-		if (strlen(days[i]) != 10 || strspn(days[i], "0123456789-") != 10)
-			continue;
-		if (asprintf(&sql, "SELECT DISTINCT host FROM `%s`.`%s` WHERE toDate(time) = '%s'",
-			     db, samples, days[i]) < 0) {
-			err = store_ch__fail(ch, -ENOMEM, "out of memory");
-			break;
-		}
-		err = for_each_host(ch, sql, merge_host, &m, st, &busy);
-		free(sql);
-		/* all of the day before the cut, every host merged: done */
-		whole = false;
-		if (!err) {
-			char *t = NULL;
-
-			err = store_ch__ask(ch, &t, "checking a day's end",
-					    "SELECT toUInt32(toDateTime(toDate('%s') + 1)) <= %lld",
-					    days[i], (long long)cut);
-			whole = !err && first_number(t) == 1;
-			free(t);
-		}
-		if (!err && whole && !busy)
-			err = store_ch__exec(ch, "recording a day downsampled", "INSERT INTO `%s`.`"
-					     DONE_TABLE "` (day, step, done) SELECT toDate('%s'), "
-					     "%lld, now()", db, days[i], (long long)step);
-	}
-	free(days_text);
+	if (asprintf(&sql, "SELECT DISTINCT partition FROM system.parts WHERE database = '%s' "
+		     "AND table = '%s' AND active AND toDate(partition) <= "
+		     "toDate(toDateTime(%lld)) AND toDate(partition) NOT IN (SELECT day FROM "
+		     "`%s`.`" DONE_TABLE "` WHERE step = %lld) ORDER BY partition", db,
+		     samples, (long long)cut, db, (long long)step) < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	err = walk_days(ch, sql, &merge_walk, &m, st);
+	free(sql);
 	return err;
 }
+
+/* ---- the daily roll-up ---- */
 
 /*
  * One host's day (YYYY-MM-DD) of the daily roll-up made equal to its
@@ -339,16 +416,86 @@ static int rollup_host_day(struct store_ch *ch, const char *suffix, const char *
 	return err;
 }
 
+/* One server's roll-up (the walk's arg): the day's newest block, read at
+ * its start. */
 struct rollup_arg {
-	const char *suffix, *day;
+	const char *suffix;
+	long long block;
+	struct store_ch_maintain_stats *st;
 };
 
-static int rollup_host(struct store_ch *ch, const char *host_literal, void *arg)
+/* The day's newest block; a day whose samples are gone loses its
+ * roll-up and is skipped (1). */
+static int rollup_day_start(struct store_ch *ch, const char *day, void *arg)
+{
+	struct rollup_arg *r = arg;
+	const char *db = store_ch__database(ch);
+	char *t = NULL;
+	uint64_t parts;
+	int err;
+
+	err = store_ch__ask(ch, &t, "reading a day's newest block",
+			    "SELECT max(max_block_number), count() FROM system.parts WHERE "
+			    "database = '%s' AND table = 'samples%s' AND active AND "
+			    "partition = '%s'", db, r->suffix, day);
+	if (err)
+		return err;
+	/* (max, then the number of parts) */
+	r->block = strtoll(t, NULL, 10);
+	parts = strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
+	free(t);
+	if (parts)
+		return 0;
+	/* the samples are gone: so goes the roll-up */
+	err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
+			     STORE_CH_ROLLUP_TABLE "%s` DROP PARTITION '%s'", db, r->suffix, day);
+	return err ? err : 1;
+}
+
+static char *rollup_hosts_sql(struct store_ch *ch, const char *day, void *arg)
+{
+	struct rollup_arg *r = arg;
+	char *sql = NULL;
+
+	if (asprintf(&sql, "SELECT DISTINCT host FROM (SELECT host FROM `%1$s`.`samples%2$s` "
+		     "WHERE toDate(time) = '%3$s' UNION ALL SELECT host FROM `%1$s`.`"
+		     STORE_CH_ROLLUP_TABLE "%2$s` WHERE toDate(time) = '%3$s')",
+		     store_ch__database(ch), r->suffix, day) < 0)
+		return NULL;
+	return sql;
+}
+
+static int rollup_host(struct store_ch *ch, const char *day, const char *host_literal, void *arg)
 {
 	struct rollup_arg *r = arg;
 
-	return rollup_host_day(ch, r->suffix, host_literal, r->day);
+	return rollup_host_day(ch, r->suffix, host_literal, day);
 }
+
+/* Every host rolled up: the day recorded with the block read before. */
+static int rollup_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
+{
+	struct rollup_arg *r = arg;
+	int err;
+
+	if (busy)
+		return 0;
+	err = store_ch__exec(ch, "recording a day rolled up", "INSERT INTO `%s`.`"
+			     STORE_CH_ROLLED_TABLE "%s` (day, max_block, done) SELECT "
+			     "toDate('%s'), %lld, now()", store_ch__database(ch), r->suffix, day,
+			     r->block);
+	if (!err)
+		r->st->days_rolled_up++;
+	return err;
+}
+
+static const struct day_walk rollup_walk = {
+	.what = "listing the days to roll up",
+	.day_start = rollup_day_start,
+	.hosts_sql = rollup_hosts_sql,
+	.host = rollup_host,
+	.day_end = rollup_day_end,
+};
 
 /*
  * The daily roll-up of one server's tables: every day that ended before
@@ -361,63 +508,16 @@ static int rollup_host(struct store_ch *ch, const char *host_literal, void *arg)
 static int rollup(struct store_ch *ch, const char *suffix, int64_t now_s,
 		  struct store_ch_maintain_stats *st)
 {
-	const char *db = store_ch__database(ch);
-	char *days_text = NULL, *days[MAX_DAYS];
-	size_t n_days;
+	struct rollup_arg r = { suffix, 0, st };
+	char *sql = NULL;
 	int err;
 
-	err = store_ch__ask(ch, &days_text, "listing the days to roll up",
-			    "SELECT DISTINCT toString(day) FROM `%s`.`" STORE_CH_STALE_VIEW "%s` WHERE "
-			    "toUInt32(toDateTime(day + 1)) <= %lld ORDER BY day", db, suffix,
-			    (long long)now_s);
-	if (err)
-		return err;
-	n_days = split_lines(days_text, days, MAX_DAYS);
-	for (size_t i = 0; !err && i < n_days; i++) {
-		struct rollup_arg rd = { suffix, days[i] };
-		char *t = NULL, *sql = NULL;
-		long long block;
-		uint64_t parts;
-		bool busy = false;
-
-		if (strlen(days[i]) != 10 || strspn(days[i], "0123456789-") != 10)
-			continue;
-		err = store_ch__ask(ch, &t, "reading a day's newest block",
-				    "SELECT max(max_block_number), count() FROM system.parts WHERE "
-				    "database = '%s' AND table = 'samples%s' AND active AND "
-				    "partition = '%s'", db, suffix, days[i]);
-		if (err)
-			break;
-		/* (max, then the number of parts) */
-		block = strtoll(t, NULL, 10);
-		parts = strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
-		if (!parts) {
-			/* the samples are gone: so goes the roll-up */
-			free(t);
-			err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
-					     STORE_CH_ROLLUP_TABLE "%s` DROP PARTITION '%s'", db,
-					     suffix, days[i]);
-			continue;
-		}
-		free(t);
-		if (asprintf(&sql, "SELECT DISTINCT host FROM (SELECT host FROM `%1$s`.`samples%2$s` "
-			     "WHERE toDate(time) = '%3$s' UNION ALL SELECT host FROM `%1$s`.`"
-			     STORE_CH_ROLLUP_TABLE "%2$s` WHERE toDate(time) = '%3$s')", db, suffix,
-			     days[i]) < 0) {
-			err = store_ch__fail(ch, -ENOMEM, "out of memory");
-			break;
-		}
-		err = for_each_host(ch, sql, rollup_host, &rd, st, &busy);
-		free(sql);
-		if (!err && !busy) {
-			err = store_ch__exec(ch, "recording a day rolled up", "INSERT INTO `%s`.`"
-					     STORE_CH_ROLLED_TABLE "%s` (day, max_block, done) SELECT "
-					     "toDate('%s'), %lld, now()", db, suffix, days[i], block);
-			if (!err)
-				st->days_rolled_up++;
-		}
-	}
-	free(days_text);
+	if (asprintf(&sql, "SELECT DISTINCT toString(day) FROM `%s`.`" STORE_CH_STALE_VIEW "%s` "
+		     "WHERE toUInt32(toDateTime(day + 1)) <= %lld ORDER BY day",
+		     store_ch__database(ch), suffix, (long long)now_s) < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	err = walk_days(ch, sql, &rollup_walk, &r, st);
+	free(sql);
 	return err;
 }
 
@@ -498,6 +598,188 @@ static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_
 	return err;
 }
 
+/* ---- the upgrade of an older schema's samples ---- */
+
+/* One server's upgrade (the walk's arg): the tables copied from and to. */
+struct upgrade_arg {
+	const char *from; /* (first: table_hosts_sql) */
+	const char *to;
+	uint64_t *rows;
+};
+
+/* A host's day copied as it is (labelset too: the key's). */
+static int upgrade_host(struct store_ch *ch, const char *day, const char *host_literal, void *arg)
+{
+	struct upgrade_arg *u = arg;
+	const char *db = store_ch__database(ch);
+
+	return store_ch__exec(ch, "copying samples to the new schema", "INSERT INTO `%1$s`.`%2$s` ("
+			      SAMPLE_COLUMNS ") SELECT " SAMPLE_COLUMNS " FROM `%1$s`.`%3$s` "
+			      "WHERE host = %4$s AND toDate(time) = '%5$s'", db, u->to, u->from,
+			      host_literal, day);
+}
+
+/* The day's copy checked: the same rows and sum of counts. */
+static int upgrade_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
+{
+	struct upgrade_arg *u = arg;
+	const char *db = store_ch__database(ch);
+	char *t = NULL;
+	int err;
+
+	(void)busy;
+	err = store_ch__ask(ch, &t, "checking a day's copy", "SELECT (SELECT (count(), "
+			    "sum(count)) FROM `%1$s`.`%2$s` WHERE toDate(time) = '%4$s') = "
+			    "(SELECT (count(), sum(count)) FROM `%1$s`.`%3$s` WHERE toDate(time) = "
+			    "'%4$s'), (SELECT count() FROM `%1$s`.`%2$s` WHERE toDate(time) = '%4$s')",
+			    db, u->from, u->to, day);
+	if (!err && first_number(t) != 1)
+		err = store_ch__fail(ch, -EIO, "the copy of %s's samples of %s differs from them: "
+				     "nothing was removed; run the upgrade again", db, day);
+	else if (!err)
+		*u->rows += strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
+	free(t);
+	return err;
+}
+
+static const struct day_walk upgrade_walk = {
+	.what = "listing the days to upgrade",
+	.hosts_sql = table_hosts_sql,
+	.host = upgrade_host,
+	.day_end = upgrade_day_end,
+};
+
+/* Whether db has table (0 or 1), or an error. */
+static int has_table(struct store_ch *ch, const char *table)
+{
+	char *t = NULL;
+	int err = store_ch__ask(ch, &t, "listing the tables", "SELECT count() FROM system.tables "
+				"WHERE database = '%s' AND name = '%s'", store_ch__database(ch),
+				table);
+
+	if (!err)
+		err = first_number(t) ? 1 : 0;
+	free(t);
+	return err;
+}
+
+/*
+ * One server's samples (suffix "" or "_local") in this schema's table:
+ * the table moved aside as samples<suffix>_upgrading (inserts and
+ * lookups then fail and agents keep their backlog; prepare creates no
+ * samples table while it is there), copied day by day and host by host
+ * into samples<suffix>_new, each day checked, the copy renamed into
+ * place, the old one dropped. A run that stopped is begun again from the
+ * moved table (the copy made again), or, when the copy is already in
+ * place, only drops the old table. needed: the schema is older (else
+ * only a stopped run is finished).
+ */
+static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
+			  uint64_t *ret_rows)
+{
+	const char *db = store_ch__database(ch);
+	char cur[64], old[80], copy[80], *sql = NULL;
+	struct upgrade_arg u = { old, copy, ret_rows };
+	struct store_ch_maintain_stats st = { 0 };
+	int has_old, has_cur, err;
+
+	snprintf(cur, sizeof(cur), "samples%s", suffix);
+	snprintf(old, sizeof(old), "samples%s" STORE_CH_UPGRADING, suffix);
+	snprintf(copy, sizeof(copy), "samples%s_new", suffix);
+	has_old = has_table(ch, old);
+	has_cur = has_old < 0 ? has_old : has_table(ch, cur);
+	if (has_cur < 0)
+		return has_cur;
+	if (!has_old && !needed)
+		return 0;
+	if (has_old && has_cur)
+		goto drop_old; /* (the copy went in; the old table was left) */
+	if (!has_old) {
+		if (!has_cur)
+			return store_ch__fail(ch, -ENOENT, "the table %s.%s is missing at %s",
+					      db, cur, store_ch__url(ch));
+		err = store_ch__exec(ch, "moving the old samples aside", "RENAME TABLE `%1$s`.`%2$s` "
+				     "TO `%1$s`.`%3$s`", db, cur, old);
+		if (err)
+			return err;
+	}
+	err = store_ch__exec(ch, "dropping a stopped upgrade's copy", "DROP TABLE IF EXISTS "
+			     "`%s`.`%s`", db, copy);
+	if (!err)
+		err = store_ch__create_samples(ch, copy);
+	if (!err && asprintf(&sql, "SELECT DISTINCT partition FROM system.parts WHERE database = "
+			     "'%s' AND table = '%s' AND active ORDER BY partition", db, old) < 0)
+		err = store_ch__fail(ch, -ENOMEM, "out of memory");
+	if (!err)
+		err = walk_days(ch, sql, &upgrade_walk, &u, &st);
+	free(sql);
+	if (!err)
+		err = store_ch__exec(ch, "moving the upgraded samples in", "RENAME TABLE "
+				     "`%1$s`.`%2$s` TO `%1$s`.`%3$s`", db, copy, cur);
+	if (err)
+		return err;
+drop_old:
+	return store_ch__exec(ch, "dropping the old samples", "DROP TABLE `%s`.`%s`", db, old);
+}
+
+int store_ch__upgrade(struct store_ch *entry, struct store_ch *const *shards, size_t n,
+		      int *ret_from, uint64_t *ret_rows)
+{
+	char *layout = NULL;
+	uint64_t rows = 0;
+	bool needed, single;
+	int version, err;
+
+	err = store_ch__read_schema(entry, &version, &layout);
+	if (err == -ENOENT)
+		return store_ch__fail(entry, -ENOENT, "the database %s at %s holds no fleet store",
+				      store_ch__database(entry), store_ch__url(entry));
+	if (err)
+		return err;
+	single = !strcmp(layout, "single");
+	needed = version < STORE_CH_SCHEMA_VERSION;
+	if (version > STORE_CH_SCHEMA_VERSION)
+		err = store_ch__fail(entry, -ENOTSUP, "the database %s at %s has schema version %d, "
+				     "newer than this Ember's %d: upgrade Ember",
+				     store_ch__database(entry), store_ch__url(entry), version,
+				     STORE_CH_SCHEMA_VERSION);
+	else if (version < STORE_CH_UPGRADE_FROM)
+		err = store_ch__fail(entry, -EPROTO, "the database %s at %s has schema version %d, "
+				     "which is not converted (from %d on): ship to a new database",
+				     store_ch__database(entry), store_ch__url(entry), version,
+				     STORE_CH_UPGRADE_FROM);
+	else if (single == !!n || (!single && strncmp(layout, "cluster:", 8)))
+		err = store_ch__fail(entry, -EINVAL, "the database %s at %s is laid out as '%s': %s",
+				     store_ch__database(entry), store_ch__url(entry), layout,
+				     single ? "give no --shard" : "give each shard with --shard URL");
+	/* the version first: older Embers then refuse the database and
+	 * create no table in it; this one waits for the upgrade's end */
+	if (!err && needed)
+		err = store_ch__write_version(entry, layout);
+	if (!err && single) {
+		err = upgrade_server(entry, "", needed, &rows);
+		/* (then the tables an older schema lacked) */
+		if (!err)
+			err = store_ch__prepare(entry);
+	}
+	for (size_t i = 0; !err && !single && i < n; i++) {
+		err = upgrade_server(shards[i], "_local", needed, &rows);
+		if (err)
+			err = store_ch__fail(entry, err, "shard %s: %s", store_ch__url(shards[i]),
+					     store_ch__errmsg(shards[i]));
+	}
+	if (!err && !single)
+		err = store_ch__init_cluster(entry, layout + 8, shards, n);
+	free(layout);
+	if (!err) {
+		if (ret_from)
+			*ret_from = version;
+		if (ret_rows)
+			*ret_rows = rows;
+	}
+	return err;
+}
+
 int store_ch__maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n,
 		       int64_t now_s, const struct store_policy *policy,
 		       struct store_ch_maintain_stats *ret_stats)
@@ -520,8 +802,10 @@ int store_ch__maintain(struct store_ch *entry, struct store_ch *const *shards, s
 	if (version != STORE_CH_SCHEMA_VERSION) {
 		err = store_ch__fail(entry, version > STORE_CH_SCHEMA_VERSION ? -ENOTSUP : -EPROTO,
 				     "the database %s at %s has schema version %d; this Ember "
-				     "maintains version %d", store_ch__database(entry),
-				     store_ch__url(entry), version, STORE_CH_SCHEMA_VERSION);
+				     "maintains version %d%s", store_ch__database(entry),
+				     store_ch__url(entry), version, STORE_CH_SCHEMA_VERSION,
+				     version < STORE_CH_SCHEMA_VERSION && version >= STORE_CH_UPGRADE_FROM ?
+				     ": upgrade it first with 'ember fleet-maintain --upgrade URL'" : "");
 	} else if (!strcmp(layout, "single")) {
 		err = n ? store_ch__fail(entry, -EINVAL, "the database %s at %s is a single "
 					 "server's: give no --shard", store_ch__database(entry),

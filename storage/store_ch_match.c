@@ -53,14 +53,14 @@ void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s)
 {
 	bool any = false;
 
-	/* (with the same bounds on the key's hour block, toStartOfHour(time):
+	/* (with the same bounds on the key's time block, STORE_CH_BLOCK_EXPR:
 	 * implied by those on time, and what lets 18.16 skip the other
-	 * hours' granules, which it does not from a bound on time alone) */
+	 * blocks' granules, which it does not from a bound on time alone) */
 	if (from_s != INT64_MIN) {
 		long long from = from_s < 0 ? 0 : from_s > UINT32_MAX ? UINT32_MAX : from_s;
 
-		fprintf(f, "time >= toDateTime(%lld) AND toStartOfHour(time) >= "
-			"toStartOfHour(toDateTime(%lld))", from, from);
+		fprintf(f, "time >= toDateTime(%lld) AND " STORE_CH_BLOCK_EXPR " >= %lld", from,
+			from / STORE_CH_BLOCK_S);
 		any = true;
 	}
 	if (to_s != INT64_MAX) {
@@ -68,8 +68,7 @@ void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s)
 
 		fprintf(f, "%stoUInt32(time) < %lld", any ? " AND " : "", to);
 		if (to > 0)
-			fprintf(f, " AND toStartOfHour(time) <= toStartOfHour(toDateTime(%lld))",
-				to - 1);
+			fprintf(f, " AND " STORE_CH_BLOCK_EXPR " <= %lld", (to - 1) / STORE_CH_BLOCK_S);
 		any = true;
 	}
 	if (!any)

@@ -5,7 +5,8 @@
  * both accept: MergeTree with PARTITION BY / ORDER BY clauses,
  * SummingMergeTree, ReplacingMergeTree, DEFAULT columns,
  * Distributed, TinyLog; no LowCardinality (18.16 wants an experimental
- * setting for it), no codecs (18.16 has none), no TTL (old day
+ * setting for it), no codecs (18.16 has none: the server's <compression>
+ * setting picks ZSTD, README, Fleet), no TTL (old day
  * partitions are dropped instead, store_ch_maintain.c), no ON CLUSTER
  * (18.16 needs ZooKeeper for it: a cluster's tables are made on each
  * shard, store_ch__init_cluster).
@@ -17,12 +18,14 @@
  *              count (signed: retention's downsampling adds negated rows),
  *              batch (the shipment's id on its first row, 0 on the others:
  *              exactly-once). A SummingMergeTree partitioned by day and
- *              ordered by (host, toStartOfHour(time), labelset, stack,
- *              time, duration, batch): a host's hour is read alone, and
- *              within it a label set's rows are one run, so its label
- *              columns compress to almost nothing, and a stack's rows of
- *              a label set follow each other, so the 64-bit ids repeat
- *              for LZ4;
+ *              ordered by (host, 6-hour block, labelset, stack, time,
+ *              duration, batch) (schema 4; STORE_CH_BLOCK_EXPR): a
+ *              host's hour reads its block alone, and within it a label
+ *              set's rows are one run, so its label columns compress to
+ *              almost nothing, and a stack's rows of a label set follow
+ *              each other over six hours, so the 64-bit ids repeat for
+ *              the compressor (schema 3's hour block: 2.6 bytes a row
+ *              for the stack, 1.2 with six hours);
  *              rows with the same key (a bucket written twice, a
  *              downsampled bucket and its negated sources) are summed at
  *              ClickHouse's merges, and a row whose count sums to 0 goes.
@@ -91,7 +94,7 @@ static const struct ch_table tables[STORE_CH_TABLES] = {
 		"cityHash64(host, process, pid, thread, tid, cgroup, label_keys, label_values), "
 		"stack UInt64, count Int32, batch UInt64",
 		"SummingMergeTree(count) PARTITION BY toDate(time) "
-		"ORDER BY (host, toStartOfHour(time), labelset, stack, time, duration, batch)",
+		"ORDER BY (host, " STORE_CH_BLOCK_EXPR ", labelset, stack, time, duration, batch)",
 		/* a host's samples on one shard: a shipment is one insert
 		 * there (all or nothing), and a host's queries read one shard */
 		"cityHash64(host)",
@@ -178,7 +181,15 @@ static int create_data_tables(struct store_ch *ch, const char *suffix)
 	return err;
 }
 
-static int create_schema_table(struct store_ch *ch, const char *layout)
+int store_ch__create_samples(struct store_ch *ch, const char *name)
+{
+	const struct ch_table *t = &tables[STORE_CH_SAMPLES];
+
+	return store_ch__exec(ch, "creating a table", "CREATE TABLE `%s`.`%s` (%s) ENGINE = %s",
+			      ch->database, name, t->definition, t->engine);
+}
+
+int store_ch__write_version(struct store_ch *ch, const char *layout)
 {
 	int err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`" SCHEMA_TABLE
 		       "` (" SCHEMA_DEFINITION ") ENGINE = TinyLog", ch->database);
@@ -228,7 +239,8 @@ static const char *table_of_bit(int bit)
 
 #define N_CHECKED (STORE_CH_TABLES + 2)
 
-/* Which of the tables are missing: a bit per table (table_of_bit). */
+/* Which of the tables are missing: a bit per table (table_of_bit), and
+ * bit N_CHECKED when an upgrade's samples table is there (one runs). */
 static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 {
 	char *text = NULL;
@@ -239,8 +251,9 @@ static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 			    "SELECT name FROM system.tables WHERE database = '%s'", ch->database);
 	if (err)
 		return err;
-	for (int t = 0; t < N_CHECKED; t++) {
-		const char *name = table_of_bit(t);
+	for (int t = 0; t <= N_CHECKED; t++) {
+		/* (the last bit: an upgrade's table, found) */
+		const char *name = t < N_CHECKED ? table_of_bit(t) : "samples" STORE_CH_UPGRADING;
 		bool found = false;
 
 		for (char *line = text; line && *line;) {
@@ -250,7 +263,7 @@ static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 				found = true;
 			line += n + (line[n] == '\n');
 		}
-		if (!found)
+		if (found == (t == N_CHECKED))
 			missing |= 1u << t;
 	}
 	free(text);
@@ -269,7 +282,7 @@ int store_ch__prepare(struct store_ch *ch)
 		/* a new database: a single server's tables */
 		err = create_data_tables(ch, "");
 		if (!err)
-			err = create_schema_table(ch, "single");
+			err = store_ch__write_version(ch, "single");
 		return err;
 	}
 	if (err)
@@ -282,16 +295,26 @@ int store_ch__prepare(struct store_ch *ch)
 	}
 	if (version < STORE_CH_SCHEMA_VERSION) {
 		err = store_ch__fail(ch, -EPROTO, "the ClickHouse database %s at %s has schema "
-				     "version %d, older than this Ember's %d: its tables are not "
-				     "converted; ship to a new database (another DATABASE in the "
-				     "URL; the old one stays readable by the Ember that wrote it), "
-				     "or drop the old database once its data is no longer needed",
-				     ch->database, ch->display, version, STORE_CH_SCHEMA_VERSION);
+				     "version %d, older than this Ember's %d: %s", ch->database,
+				     ch->display, version, STORE_CH_SCHEMA_VERSION,
+				     version >= STORE_CH_UPGRADE_FROM ? "upgrade it with 'ember "
+				     "fleet-maintain --upgrade URL' (README, Fleet)" : "its tables "
+				     "are not converted; ship to a new database (another DATABASE "
+				     "in the URL; the old one stays readable by the Ember that wrote "
+				     "it)");
 		goto out;
 	}
 	err = missing_tables(ch, &missing);
 	if (err || !missing)
 		goto out;
+	if (missing & (1u << N_CHECKED)) {
+		/* (creating the samples table now would take the upgrade's
+		 * place: wait for it) */
+		err = store_ch__fail(ch, -EAGAIN, "the ClickHouse database %s at %s is being "
+				     "upgraded (ember fleet-maintain --upgrade): try again when it "
+				     "ends", ch->database, ch->display);
+		goto out;
+	}
 	if (!strcmp(layout, "single")) {
 		err = create_data_tables(ch, "");
 		goto out;
@@ -350,7 +373,7 @@ int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
 		snprintf(layout, sizeof(layout), "cluster:%s", cluster);
 		err = store_ch__read_schema(entry, &v, &l);
 		if (err == -ENOENT)
-			err = create_schema_table(entry, layout);
+			err = store_ch__write_version(entry, layout);
 		else if (!err && strcmp(l, layout))
 			err = store_ch__fail(entry, -EEXIST, "the database %s at %s is already laid "
 					     "out as '%s', not '%s'", entry->database,
