@@ -669,9 +669,10 @@ static int has_table(struct store_ch *ch, const char *table)
  * lookups then fail and agents keep their backlog; prepare creates no
  * samples table while it is there), copied day by day and host by host
  * into samples<suffix>_new, each day checked, the copy renamed into
- * place, the old one dropped. A run that stopped is begun again from the
- * moved table (the copy made again), or, when the copy is already in
- * place, only drops the old table. needed: the schema is older (else
+ * place, the roll-up's record of days emptied (it names the old table's
+ * blocks), the old table dropped. A run that stopped is begun again from
+ * the moved table (the copy made again), or, when the copy is already in
+ * place, only does what follows it. needed: the schema is older (else
  * only a stopped run is finished).
  */
 static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
@@ -719,6 +720,17 @@ static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
 	if (err)
 		return err;
 drop_old:
+	/* the roll-up's record names the old table's blocks, which the copy
+	 * does not keep (its block numbers start again): forgotten, every day
+	 * is stale until the maintainer's next run rolls it up again (the
+	 * same sums: it adds nothing) and records the new blocks */
+	snprintf(cur, sizeof(cur), STORE_CH_ROLLED_TABLE "%s", suffix);
+	has_cur = has_table(ch, cur);
+	if (has_cur < 0)
+		return has_cur;
+	if (has_cur && (err = store_ch__exec(ch, "forgetting the days rolled up", "TRUNCATE "
+					     "TABLE `%s`.`%s`", db, cur)))
+		return err;
 	return store_ch__exec(ch, "dropping the old samples", "DROP TABLE `%s`.`%s`", db, old);
 }
 

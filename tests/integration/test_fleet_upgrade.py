@@ -145,6 +145,13 @@ for start in (DAY5, DAY2, NOW // HOUR * HOUR - HOUR):
     insert(single, rows_for(["web-1", "web-2"], start, 60))
 before = content(single)
 check(before and "toStartOfHour" in key_of(single), f"a schema 3 store: {len(before)} sample keys")
+# (a day rolled up by the older Ember, recorded with the old table's block
+# numbers)
+single.query("INSERT INTO ember.samples_1d (time, host, process, stack, count) SELECT "
+             "toDateTime(toDate(time)), host, process, stack, sum(count) FROM ember.samples "
+             f"WHERE toDate(time) = toDate(toDateTime({DAY5})) GROUP BY toDate(time), host, "
+             "process, stack")
+single.query(f"INSERT INTO ember.ember_rolled VALUES (toDate(toDateTime({DAY5})), 1000000, now())")
 r = ember("report", single.url(), "--format", "folded")
 check(r.returncode != 0 and "schema version 3" in r.stderr and "--upgrade" in r.stderr,
       f"report on schema 3: {r.stderr.strip()}")
@@ -161,6 +168,8 @@ check(NEW_KEY in key_of(single) and content(single) == before and tables(single)
       f"... schema 4's key, the same {len(before)} sample keys and sums, no upgrade table left")
 check(single.rows("SELECT max(version) FROM ember.ember_schema")[0][0] == "4",
       "... ember_schema says 4")
+check(single.rows("SELECT count() FROM ember.ember_rolled")[0][0] == "0",
+      "... the roll-up's record of the old table's blocks forgotten")
 # the definitions and samples read the same as the rows say
 want = folded(single.url())
 check(sum(int(x.rpartition(" ")[2]) for x in want) == sum(int(k[-1]) for k in before),
@@ -171,6 +180,11 @@ check(r.returncode == 0 and "nothing to upgrade" in r.stdout and content(single)
 r = ember("fleet-maintain", single.url())
 check(r.returncode == 0 and "retention done" in r.stdout and folded(single.url()) == want,
       f"the retention after it: {r.stdout.strip()}; the report the same")
+# a late shipment into a day rolled up after the upgrade: read exactly
+insert(single, rows_for(["web-1"], DAY5 + 1800, 3))
+raw = int(single.rows("SELECT sum(count) FROM ember.samples")[0][0])
+got = sum(int(x.rpartition(" ")[2]) for x in folded(single.url()))
+check(got == raw, f"a late sample into a rolled-up day after the upgrade: read exactly ({got} of {raw})")
 
 # ---- 2. an upgrade that stopped midway ----
 single.query("DROP DATABASE ember")
