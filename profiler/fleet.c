@@ -290,14 +290,15 @@ static int fleet_parse(int argc, char **argv, const char *name, bool cluster_ok,
 	return 0;
 }
 
-/* The clients of a's URL and shards: 0, or EXIT_USAGE (told). */
-static int fleet_open(const struct fleet_args *a, struct store_ch **entry,
+/* The clients of a's URL and shards, each request within timeout_s: 0,
+ * or EXIT_USAGE (told). */
+static int fleet_open(const struct fleet_args *a, unsigned timeout_s, struct store_ch **entry,
 		      struct store_ch **shards)
 {
-	if (cli_remote_open(a->url, a->pwfile, a->ca, 30, entry))
+	if (cli_remote_open(a->url, a->pwfile, a->ca, timeout_s, entry))
 		return EXIT_USAGE;
 	for (size_t i = 0; i < a->n_shards; i++)
-		if (cli_remote_open(a->shard_urls[i], a->pwfile, a->ca, 30, &shards[i]))
+		if (cli_remote_open(a->shard_urls[i], a->pwfile, a->ca, timeout_s, &shards[i]))
 			return EXIT_USAGE;
 	return 0;
 }
@@ -318,7 +319,7 @@ int cmd_fleet_init(int argc, char **argv)
 	status = fleet_parse(argc, argv, "fleet-init", true, fleet_init_usage, &a);
 	if (status)
 		return status < 0 ? 0 : status;
-	status = fleet_open(&a, &entry, shards);
+	status = fleet_open(&a, 30, &entry, shards);
 	if (status)
 		goto out;
 	status = EXIT_RUNTIME;
@@ -398,7 +399,9 @@ int cmd_fleet_maintain(int argc, char **argv)
 	status = fleet_parse(argc, argv, "fleet-maintain", false, fleet_maintain_usage, &a);
 	if (status)
 		return status < 0 ? 0 : status;
-	status = fleet_open(&a, &entry, shards);
+	/* (a host's day merged, rolled up or copied is one statement: as
+	 * long as serve --maintain gives it) */
+	status = fleet_open(&a, 600, &entry, shards);
 	if (!status && a.upgrade)
 		status = fleet_upgrade(entry, shards, a.n_shards);
 	else if (!status) {

@@ -619,31 +619,67 @@ static int upgrade_host(struct store_ch *ch, const char *day, const char *host_l
 			      host_literal, day);
 }
 
-/* The day's copy checked: the same rows and sum of counts. */
-static int upgrade_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
+/* Whether the day's copy has the same rows and sum of counts as the old
+ * table's (1, and *ret_rows its rows), not (0), or an error. */
+static int day_copied(struct store_ch *ch, const struct upgrade_arg *u, const char *day,
+		      uint64_t *ret_rows)
 {
-	struct upgrade_arg *u = arg;
 	const char *db = store_ch__database(ch);
 	char *t = NULL;
 	int err;
 
-	(void)busy;
 	err = store_ch__ask(ch, &t, "checking a day's copy", "SELECT (SELECT (count(), "
 			    "sum(count)) FROM `%1$s`.`%2$s` WHERE toDate(time) = '%4$s') = "
 			    "(SELECT (count(), sum(count)) FROM `%1$s`.`%3$s` WHERE toDate(time) = "
 			    "'%4$s'), (SELECT count() FROM `%1$s`.`%2$s` WHERE toDate(time) = '%4$s')",
 			    db, u->from, u->to, day);
-	if (!err && first_number(t) != 1)
-		err = store_ch__fail(ch, -EIO, "the copy of %s's samples of %s differs from them: "
-				     "nothing was removed; run the upgrade again", db, day);
-	else if (!err)
-		*u->rows += strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
+	if (!err) {
+		err = first_number(t) == 1;
+		*ret_rows = strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
+	}
 	free(t);
 	return err;
 }
 
+/* A day a stopped run copied whole is skipped (1); one it copied in part
+ * is dropped from the copy, and copied again. */
+static int upgrade_day_start(struct store_ch *ch, const char *day, void *arg)
+{
+	struct upgrade_arg *u = arg;
+	uint64_t rows = 0;
+	int copied = day_copied(ch, u, day, &rows);
+
+	if (copied < 0)
+		return copied;
+	if (copied) {
+		*u->rows += rows;
+		return 1;
+	}
+	return store_ch__exec(ch, "dropping a day copied in part", "ALTER TABLE `%s`.`%s` DROP "
+			      "PARTITION '%s'", store_ch__database(ch), u->to, day);
+}
+
+/* The day's copy checked: the same rows and sum of counts. */
+static int upgrade_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
+{
+	struct upgrade_arg *u = arg;
+	uint64_t rows = 0;
+	int copied = day_copied(ch, u, day, &rows);
+
+	(void)busy;
+	if (copied < 0)
+		return copied;
+	if (!copied)
+		return store_ch__fail(ch, -EIO, "the copy of %s's samples of %s differs from them: "
+				      "nothing was removed; run the upgrade again",
+				      store_ch__database(ch), day);
+	*u->rows += rows;
+	return 0;
+}
+
 static const struct day_walk upgrade_walk = {
 	.what = "listing the days to upgrade",
+	.day_start = upgrade_day_start,
 	.hosts_sql = table_hosts_sql,
 	.host = upgrade_host,
 	.day_end = upgrade_day_end,
@@ -670,9 +706,10 @@ static int has_table(struct store_ch *ch, const char *table)
  * samples table while it is there), copied day by day and host by host
  * into samples<suffix>_new, each day checked, the copy renamed into
  * place, the roll-up's record of days emptied (it names the old table's
- * blocks), the old table dropped. A run that stopped is begun again from
- * the moved table (the copy made again), or, when the copy is already in
- * place, only does what follows it. needed: the schema is older (else
+ * blocks), the old table dropped. A run that stopped goes on from the
+ * moved table and its copy (the days copied whole are kept, a day copied
+ * in part is dropped from the copy and copied again), or, when the copy
+ * is already in place, only does what follows it. needed: the schema is older (else
  * only a stopped run is finished).
  */
 static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
@@ -704,10 +741,12 @@ static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
 		if (err)
 			return err;
 	}
-	err = store_ch__exec(ch, "dropping a stopped upgrade's copy", "DROP TABLE IF EXISTS "
-			     "`%s`.`%s`", db, copy);
+	/* (a stopped run's copy is kept: its whole days are not copied again) */
+	err = has_table(ch, copy);
 	if (!err)
 		err = store_ch__create_samples(ch, copy);
+	else if (err == 1)
+		err = 0;
 	if (!err && asprintf(&sql, "SELECT DISTINCT partition FROM system.parts WHERE database = "
 			     "'%s' AND table = '%s' AND active ORDER BY partition", db, old) < 0)
 		err = store_ch__fail(ch, -ENOMEM, "out of memory");

@@ -16,8 +16,9 @@ test_fleet_maintain.py's shape: a batch id on each shipment's first row).
    report the same, no table of the upgrade left; a second run changes
    nothing; retention then runs.
 2. An upgrade that stopped after moving the old samples aside and copying
-   part of them: while so, an agent's connection is told to wait (and
-   creates no table); the next run finishes it, exact.
+   a day whole and another in part: while so, an agent's connection is
+   told to wait (and creates no table); the next run finishes it, exact,
+   keeping the whole day's copy.
 3. Schema 2 (no roll-up tables): upgraded, the roll-up's tables made, the
    maintainer's roll-up reads equal the samples.
 4. A cluster of two shards at schema 3: without --shard a clear message;
@@ -202,8 +203,13 @@ single.query("RENAME TABLE ember.samples TO ember.samples_upgrading")
 single.query(f"CREATE TABLE ember.samples_new ({OLD_DEF}) ENGINE = SummingMergeTree(count) "
              f"PARTITION BY toDate(time) ORDER BY (host, {NEW_KEY}, labelset, stack, time, "
              "duration, batch)")
-single.query(f"INSERT INTO ember.samples_new SELECT * FROM ember.samples_upgrading WHERE "
-             f"host = 'db-2'")
+# (db-2's day whole, db-1's in part)
+single.query("INSERT INTO ember.samples_new SELECT * FROM ember.samples_upgrading WHERE "
+             "host = 'db-2'")
+single.query("INSERT INTO ember.samples_new SELECT * FROM ember.samples_upgrading WHERE "
+             "host = 'db-1' AND stack = 301")
+day5_parts = single.rows("SELECT name FROM system.parts WHERE database = 'ember' AND table = "
+                         f"'samples_new' AND active AND partition = toString(toDate(toDateTime({DAY5})))")
 r = ember("fleet-init", single.url())
 check(r.returncode != 0 and "being upgraded" in r.stderr and "samples" not in tables(single),
       f"an agent's connection while an upgrade runs: {r.stderr.strip()}; no samples table made")
@@ -211,6 +217,11 @@ r = ember("fleet-maintain", "--upgrade", single.url())
 check(r.returncode == 0 and content(single) == before and NEW_KEY in key_of(single) and
       "samples_upgrading" not in tables(single) and "samples_new" not in tables(single),
       f"the next run finishes it, exact: {r.stdout.strip()} {r.stderr.strip()}")
+kept = single.rows("SELECT name FROM system.parts WHERE database = 'ember' AND table = 'samples' "
+                   f"AND active AND partition = toString(toDate(toDateTime({DAY5})))")
+check(day5_parts and kept == day5_parts,
+      f"... the day the stopped run had copied whole was kept as it was ({kept}), the day copied "
+      "in part copied again")
 # stopped after the copy went in, before the old table was dropped
 single.query("CREATE TABLE ember.samples_upgrading AS ember.samples")
 r = ember("fleet-maintain", "--upgrade", single.url())
