@@ -619,8 +619,11 @@ static int upgrade_host(struct store_ch *ch, const char *day, const char *host_l
 			      host_literal, day);
 }
 
-/* Whether the day's copy has the same rows and sum of counts as the old
- * table's (1, and *ret_rows its rows), not (0), or an error. */
+/* Whether the day's copy holds the same sums per key as the old table's
+ * day (1, and *ret_rows the copy's rows), not (0), or an error. Compared
+ * as what ClickHouse's merges keep: the sum of counts, and the sum of
+ * each count times a hash of its key (wrapping, so the order of the
+ * addition is not seen); not the rows, which merges fold. */
 static int day_copied(struct store_ch *ch, const struct upgrade_arg *u, const char *day,
 		      uint64_t *ret_rows)
 {
@@ -628,11 +631,13 @@ static int day_copied(struct store_ch *ch, const struct upgrade_arg *u, const ch
 	char *t = NULL;
 	int err;
 
-	err = store_ch__ask(ch, &t, "checking a day's copy", "SELECT (SELECT (count(), "
-			    "sum(count)) FROM `%1$s`.`%2$s` WHERE toDate(time) = '%4$s') = "
-			    "(SELECT (count(), sum(count)) FROM `%1$s`.`%3$s` WHERE toDate(time) = "
-			    "'%4$s'), (SELECT count() FROM `%1$s`.`%2$s` WHERE toDate(time) = '%4$s')",
-			    db, u->from, u->to, day);
+#define DAY_SUMS "(sum(toInt64(count)), sum(toUInt64(toInt64(count)) * cityHash64(host, " \
+	"labelset, stack, time, duration, batch)))"
+	err = store_ch__ask(ch, &t, "checking a day's copy", "SELECT (SELECT " DAY_SUMS " FROM "
+			    "`%1$s`.`%2$s` WHERE toDate(time) = '%4$s') = (SELECT " DAY_SUMS " FROM "
+			    "`%1$s`.`%3$s` WHERE toDate(time) = '%4$s'), (SELECT count() FROM "
+			    "`%1$s`.`%3$s` WHERE toDate(time) = '%4$s')", db, u->from, u->to, day);
+#undef DAY_SUMS
 	if (!err) {
 		err = first_number(t) == 1;
 		*ret_rows = strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
@@ -659,7 +664,7 @@ static int upgrade_day_start(struct store_ch *ch, const char *day, void *arg)
 			      "PARTITION '%s'", store_ch__database(ch), u->to, day);
 }
 
-/* The day's copy checked: the same rows and sum of counts. */
+/* The day's copy checked: the same sums per key (day_copied). */
 static int upgrade_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
 {
 	struct upgrade_arg *u = arg;

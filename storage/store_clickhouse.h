@@ -136,7 +136,7 @@ int store_ch__maintain(struct store_ch *entry, struct store_ch *const *shards, s
  * Embers then refuse the database), then on a single server (n 0), or on
  * each of a cluster's shards[0..n) (their `_local` tables), the samples
  * are copied into a table of this schema day by day and host by host,
- * each day's rows and sums checked, and the copy put in the old table's
+ * each day's sums checked, and the copy put in the old table's
  * place; then the tables the older schema lacked are created. While a
  * server's copy runs its samples table is missing: agents keep their
  * backlogs and ship them after (store_ch__prepare says -EAGAIN),
