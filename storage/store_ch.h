@@ -119,6 +119,47 @@ int store_ch__create_samples(struct store_ch *ch, const char *name);
  * ember_schema, created when missing. */
 int store_ch__write_version(struct store_ch *ch, const char *layout);
 
+/* The label columns of a samples INSERT ... SELECT (labelset too: rows
+ * keep their sources' key). */
+#define STORE_CH_SAMPLE_COLUMNS \
+	"time, duration, host, process, pid, thread, tid, cgroup, label_keys, label_values, " \
+	"labelset, stack, count, batch"
+
+struct store_ch_maintain_stats;
+
+/*
+ * A walk over days, host by host, shared by downsampling, the roll-up and
+ * the upgrade: the days a statement lists (one YYYY-MM-DD a line), and
+ * for each day the hosts hosts_sql lists, one statement each (host)
+ * (store_ch_maintain.c).
+ */
+struct store_ch_day_walk {
+	const char *what;  /* "listing the days to downsample" */
+	/* before the day's hosts (may be NULL): 0, 1 to skip the day, or an
+	 * error */
+	int (*day_start)(struct store_ch *ch, const char *day, void *arg);
+	/* the SELECT of the day's hosts, one a line (caller frees; NULL:
+	 * out of memory) */
+	char *(*hosts_sql)(struct store_ch *ch, const char *day, void *arg);
+	/* the host's statement: 0, or an error (-EAGAIN: another maintainer
+	 * runs it, counted busy and left to it) */
+	int (*host)(struct store_ch *ch, const char *day, const char *host_literal, void *arg);
+	/* after the day's hosts (may be NULL); busy: some were left to
+	 * another maintainer */
+	int (*day_end)(struct store_ch *ch, const char *day, bool busy, void *arg);
+};
+
+/* w over the days days_sql lists, in its order; a host's statement
+ * refused as another maintainer's (-EAGAIN) is counted in st->busy and
+ * the day's end told so. Returns 0 or an error with ch's errmsg. */
+int store_ch__walk_days(struct store_ch *ch, const char *days_sql,
+			const struct store_ch_day_walk *w, void *arg,
+			struct store_ch_maintain_stats *st);
+
+/* A store_ch_day_walk's hosts_sql: the hosts of day in the table whose
+ * name is arg's first member (a const char *). */
+char *store_ch__table_hosts_sql(struct store_ch *ch, const char *day, void *arg);
+
 /* The newest ember_schema row: 0 and *ret_version and *ret_layout
  * ("single", "cluster:NAME"; caller frees), -ENOENT when the database has
  * none, or an error. */

@@ -43,13 +43,8 @@
  * list has a roll-up equal to its samples' sums (storage/DESIGN.md,
  * Fleet, Roll-ups).
  *
- * The upgrade of an older schema (2, 3: the same samples columns, another
- * key; store_ch__upgrade): the version first, then per server the
- * samples moved aside, copied day by day and host by host into a table
- * of this schema, each day checked, and the copy put in their place
- * (storage/DESIGN.md, Fleet, Upgrade).
- *
- * All three walk days, then hosts, the same way (walk_days).
+ Downsampling and the roll-up, and the upgrade (store_ch_upgrade.c), walk
+ * days, then hosts, the same way (store_ch__walk_days).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -67,11 +62,6 @@ static uint64_t first_number(const char *text)
 	return text ? strtoull(text, NULL, 10) : 0;
 }
 
-/* The label columns an INSERT names (labelset too: the negated rows must
- * have their sources' key). */
-#define SAMPLE_COLUMNS \
-	"time, duration, host, process, pid, thread, tid, cgroup, label_keys, label_values, " \
-	"labelset, stack, count, batch"
 
 /* An INSERT ... SELECT as one block: one part, all or nothing. */
 static const struct store_ch_setting one_block[] = {
@@ -123,7 +113,7 @@ static int merge_host_day(struct store_ch *ch, const char *table, const char *ho
 	if (!*ret_rows)
 		return 0;
 	n = asprintf(&sql,
-		     "INSERT INTO `%s`.`%s` (" SAMPLE_COLUMNS ") "
+		     "INSERT INTO `%s`.`%s` (" STORE_CH_SAMPLE_COLUMNS ") "
 		     "SELECT toDateTime(if(sign > 0, greatest(intDiv(t, %lld) * %lld, "
 		     "toUInt32(toDateTime(toDate('%s')))), t)), if(sign > 0, %lld, d), h, pr, pi, "
 		     "th, ti, cg, lk, lv, ls, st, sign * n, 0 "
@@ -202,29 +192,9 @@ static bool is_day(const char *day)
 	return strlen(day) == 10 && strspn(day, "0123456789-") == 10;
 }
 
-/*
- * A walk over days, host by host, shared by downsampling, the roll-up and
- * the upgrade: the days a statement lists (one YYYY-MM-DD a line), and
- * for each day the hosts hosts_sql lists, one statement each (host).
- */
-struct day_walk {
-	const char *what;  /* "listing the days to downsample" */
-	/* before the day's hosts (may be NULL): 0, 1 to skip the day, or an
-	 * error */
-	int (*day_start)(struct store_ch *ch, const char *day, void *arg);
-	/* the SELECT of the day's hosts, one a line (caller frees; NULL:
-	 * out of memory) */
-	char *(*hosts_sql)(struct store_ch *ch, const char *day, void *arg);
-	/* the host's statement: 0, or an error (-EAGAIN: another maintainer
-	 * runs it, counted busy and left to it) */
-	int (*host)(struct store_ch *ch, const char *day, const char *host_literal, void *arg);
-	/* after the day's hosts (may be NULL); busy: some were left to
-	 * another maintainer */
-	int (*day_end)(struct store_ch *ch, const char *day, bool busy, void *arg);
-};
 
 /* w's host statement for each host of day. */
-static int walk_hosts(struct store_ch *ch, const char *day, const struct day_walk *w, void *arg,
+static int walk_hosts(struct store_ch *ch, const char *day, const struct store_ch_day_walk *w, void *arg,
 		      struct store_ch_maintain_stats *st, bool *ret_busy)
 {
 	char *sql = w->hosts_sql(ch, day, arg), *text = NULL, **hosts;
@@ -264,9 +234,9 @@ static int walk_hosts(struct store_ch *ch, const char *day, const struct day_wal
 	return err;
 }
 
-/* w over the days days_sql lists, in its order. */
-static int walk_days(struct store_ch *ch, const char *days_sql, const struct day_walk *w,
-		     void *arg, struct store_ch_maintain_stats *st)
+int store_ch__walk_days(struct store_ch *ch, const char *days_sql,
+			const struct store_ch_day_walk *w, void *arg,
+			struct store_ch_maintain_stats *st)
 {
 	char *days_text = NULL, *days[MAX_DAYS];
 	size_t n_days;
@@ -297,9 +267,7 @@ static int walk_days(struct store_ch *ch, const char *days_sql, const struct day
 
 /* ---- downsampling ---- */
 
-/* The hosts of a day of the table an arg names first (merge_arg's and
- * upgrade_arg's first member). */
-static char *table_hosts_sql(struct store_ch *ch, const char *day, void *arg)
+char *store_ch__table_hosts_sql(struct store_ch *ch, const char *day, void *arg)
 {
 	const char *const *table = arg;
 	char *sql = NULL;
@@ -348,9 +316,9 @@ static int merge_day_end(struct store_ch *ch, const char *day, bool busy, void *
 	return err;
 }
 
-static const struct day_walk merge_walk = {
+static const struct store_ch_day_walk merge_walk = {
 	.what = "listing the days to downsample",
-	.hosts_sql = table_hosts_sql,
+	.hosts_sql = store_ch__table_hosts_sql,
 	.host = merge_host,
 	.day_end = merge_day_end,
 };
@@ -371,7 +339,7 @@ static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int
 		     "`%s`.`" DONE_TABLE "` WHERE step = %lld) ORDER BY partition", db,
 		     samples, (long long)cut, db, (long long)step) < 0)
 		return store_ch__fail(ch, -ENOMEM, "out of memory");
-	err = walk_days(ch, sql, &merge_walk, &m, st);
+	err = store_ch__walk_days(ch, sql, &merge_walk, &m, st);
 	free(sql);
 	return err;
 }
@@ -489,7 +457,7 @@ static int rollup_day_end(struct store_ch *ch, const char *day, bool busy, void 
 	return err;
 }
 
-static const struct day_walk rollup_walk = {
+static const struct store_ch_day_walk rollup_walk = {
 	.what = "listing the days to roll up",
 	.day_start = rollup_day_start,
 	.hosts_sql = rollup_hosts_sql,
@@ -516,7 +484,7 @@ static int rollup(struct store_ch *ch, const char *suffix, int64_t now_s,
 		     "WHERE toUInt32(toDateTime(day + 1)) <= %lld ORDER BY day",
 		     store_ch__database(ch), suffix, (long long)now_s) < 0)
 		return store_ch__fail(ch, -ENOMEM, "out of memory");
-	err = walk_days(ch, sql, &rollup_walk, &r, st);
+	err = store_ch__walk_days(ch, sql, &rollup_walk, &r, st);
 	free(sql);
 	return err;
 }
@@ -595,244 +563,6 @@ static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_
 	/* last: downsampling adds blocks to the days it merges */
 	if (!err)
 		err = rollup(ch, suffix, now_s, st);
-	return err;
-}
-
-/* ---- the upgrade of an older schema's samples ---- */
-
-/* One server's upgrade (the walk's arg): the tables copied from and to. */
-struct upgrade_arg {
-	const char *from; /* (first: table_hosts_sql) */
-	const char *to;
-	uint64_t *rows;
-};
-
-/* A host's day copied as it is (labelset too: the key's). */
-static int upgrade_host(struct store_ch *ch, const char *day, const char *host_literal, void *arg)
-{
-	struct upgrade_arg *u = arg;
-	const char *db = store_ch__database(ch);
-
-	return store_ch__exec(ch, "copying samples to the new schema", "INSERT INTO `%1$s`.`%2$s` ("
-			      SAMPLE_COLUMNS ") SELECT " SAMPLE_COLUMNS " FROM `%1$s`.`%3$s` "
-			      "WHERE host = %4$s AND toDate(time) = '%5$s'", db, u->to, u->from,
-			      host_literal, day);
-}
-
-/* Whether the day's copy holds the same sums per key as the old table's
- * day (1, and *ret_rows the copy's rows), not (0), or an error. Compared
- * as what ClickHouse's merges keep: the sum of counts, and the sum of
- * each count times a hash of its key (wrapping, so the order of the
- * addition is not seen); not the rows, which merges fold. */
-static int day_copied(struct store_ch *ch, const struct upgrade_arg *u, const char *day,
-		      uint64_t *ret_rows)
-{
-	const char *db = store_ch__database(ch);
-	char *t = NULL;
-	int err;
-
-#define DAY_SUMS "(sum(toInt64(count)), sum(toUInt64(toInt64(count)) * cityHash64(host, " \
-	"labelset, stack, time, duration, batch)))"
-	err = store_ch__ask(ch, &t, "checking a day's copy", "SELECT (SELECT " DAY_SUMS " FROM "
-			    "`%1$s`.`%2$s` WHERE toDate(time) = '%4$s') = (SELECT " DAY_SUMS " FROM "
-			    "`%1$s`.`%3$s` WHERE toDate(time) = '%4$s'), (SELECT count() FROM "
-			    "`%1$s`.`%3$s` WHERE toDate(time) = '%4$s')", db, u->from, u->to, day);
-#undef DAY_SUMS
-	if (!err) {
-		err = first_number(t) == 1;
-		*ret_rows = strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
-	}
-	free(t);
-	return err;
-}
-
-/* A day a stopped run copied whole is skipped (1); one it copied in part
- * is dropped from the copy, and copied again. */
-static int upgrade_day_start(struct store_ch *ch, const char *day, void *arg)
-{
-	struct upgrade_arg *u = arg;
-	uint64_t rows = 0;
-	int copied = day_copied(ch, u, day, &rows);
-
-	if (copied < 0)
-		return copied;
-	if (copied) {
-		*u->rows += rows;
-		return 1;
-	}
-	return store_ch__exec(ch, "dropping a day copied in part", "ALTER TABLE `%s`.`%s` DROP "
-			      "PARTITION '%s'", store_ch__database(ch), u->to, day);
-}
-
-/* The day's copy checked: the same sums per key (day_copied). */
-static int upgrade_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
-{
-	struct upgrade_arg *u = arg;
-	uint64_t rows = 0;
-	int copied = day_copied(ch, u, day, &rows);
-
-	(void)busy;
-	if (copied < 0)
-		return copied;
-	if (!copied)
-		return store_ch__fail(ch, -EIO, "the copy of %s's samples of %s differs from them: "
-				      "nothing was removed; run the upgrade again",
-				      store_ch__database(ch), day);
-	*u->rows += rows;
-	return 0;
-}
-
-static const struct day_walk upgrade_walk = {
-	.what = "listing the days to upgrade",
-	.day_start = upgrade_day_start,
-	.hosts_sql = table_hosts_sql,
-	.host = upgrade_host,
-	.day_end = upgrade_day_end,
-};
-
-/* Whether db has table (0 or 1), or an error. */
-static int has_table(struct store_ch *ch, const char *table)
-{
-	char *t = NULL;
-	int err = store_ch__ask(ch, &t, "listing the tables", "SELECT count() FROM system.tables "
-				"WHERE database = '%s' AND name = '%s'", store_ch__database(ch),
-				table);
-
-	if (!err)
-		err = first_number(t) ? 1 : 0;
-	free(t);
-	return err;
-}
-
-/*
- * One server's samples (suffix "" or "_local") in this schema's table:
- * the table moved aside as samples<suffix>_upgrading (inserts and
- * lookups then fail and agents keep their backlog; prepare creates no
- * samples table while it is there), copied day by day and host by host
- * into samples<suffix>_new, each day checked, the copy renamed into
- * place, the roll-up's record of days emptied (it names the old table's
- * blocks), the old table dropped. A run that stopped goes on from the
- * moved table and its copy (the days copied whole are kept, a day copied
- * in part is dropped from the copy and copied again), or, when the copy
- * is already in place, only does what follows it. needed: the schema is older (else
- * only a stopped run is finished).
- */
-static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
-			  uint64_t *ret_rows)
-{
-	const char *db = store_ch__database(ch);
-	char cur[64], old[80], copy[80], *sql = NULL;
-	struct upgrade_arg u = { old, copy, ret_rows };
-	struct store_ch_maintain_stats st = { 0 };
-	int has_old, has_cur, err;
-
-	snprintf(cur, sizeof(cur), "samples%s", suffix);
-	snprintf(old, sizeof(old), "samples%s" STORE_CH_UPGRADING, suffix);
-	snprintf(copy, sizeof(copy), "samples%s_new", suffix);
-	has_old = has_table(ch, old);
-	has_cur = has_old < 0 ? has_old : has_table(ch, cur);
-	if (has_cur < 0)
-		return has_cur;
-	if (!has_old && !needed)
-		return 0;
-	if (has_old && has_cur)
-		goto drop_old; /* (the copy went in; the old table was left) */
-	if (!has_old) {
-		if (!has_cur)
-			return store_ch__fail(ch, -ENOENT, "the table %s.%s is missing at %s",
-					      db, cur, store_ch__url(ch));
-		err = store_ch__exec(ch, "moving the old samples aside", "RENAME TABLE `%1$s`.`%2$s` "
-				     "TO `%1$s`.`%3$s`", db, cur, old);
-		if (err)
-			return err;
-	}
-	/* (a stopped run's copy is kept: its whole days are not copied again) */
-	err = has_table(ch, copy);
-	if (!err)
-		err = store_ch__create_samples(ch, copy);
-	else if (err == 1)
-		err = 0;
-	if (!err && asprintf(&sql, "SELECT DISTINCT partition FROM system.parts WHERE database = "
-			     "'%s' AND table = '%s' AND active ORDER BY partition", db, old) < 0)
-		err = store_ch__fail(ch, -ENOMEM, "out of memory");
-	if (!err)
-		err = walk_days(ch, sql, &upgrade_walk, &u, &st);
-	free(sql);
-	if (!err)
-		err = store_ch__exec(ch, "moving the upgraded samples in", "RENAME TABLE "
-				     "`%1$s`.`%2$s` TO `%1$s`.`%3$s`", db, copy, cur);
-	if (err)
-		return err;
-drop_old:
-	/* the roll-up's record names the old table's blocks, which the copy
-	 * does not keep (its block numbers start again): forgotten, every day
-	 * is stale until the maintainer's next run rolls it up again (the
-	 * same sums: it adds nothing) and records the new blocks */
-	snprintf(cur, sizeof(cur), STORE_CH_ROLLED_TABLE "%s", suffix);
-	has_cur = has_table(ch, cur);
-	if (has_cur < 0)
-		return has_cur;
-	if (has_cur && (err = store_ch__exec(ch, "forgetting the days rolled up", "TRUNCATE "
-					     "TABLE `%s`.`%s`", db, cur)))
-		return err;
-	return store_ch__exec(ch, "dropping the old samples", "DROP TABLE `%s`.`%s`", db, old);
-}
-
-int store_ch__upgrade(struct store_ch *entry, struct store_ch *const *shards, size_t n,
-		      int *ret_from, uint64_t *ret_rows)
-{
-	char *layout = NULL;
-	uint64_t rows = 0;
-	bool needed, single;
-	int version, err;
-
-	err = store_ch__read_schema(entry, &version, &layout);
-	if (err == -ENOENT)
-		return store_ch__fail(entry, -ENOENT, "the database %s at %s holds no fleet store",
-				      store_ch__database(entry), store_ch__url(entry));
-	if (err)
-		return err;
-	single = !strcmp(layout, "single");
-	needed = version < STORE_CH_SCHEMA_VERSION;
-	if (version > STORE_CH_SCHEMA_VERSION)
-		err = store_ch__fail(entry, -ENOTSUP, "the database %s at %s has schema version %d, "
-				     "newer than this Ember's %d: upgrade Ember",
-				     store_ch__database(entry), store_ch__url(entry), version,
-				     STORE_CH_SCHEMA_VERSION);
-	else if (version < STORE_CH_UPGRADE_FROM)
-		err = store_ch__fail(entry, -EPROTO, "the database %s at %s has schema version %d, "
-				     "which is not converted (from %d on): ship to a new database",
-				     store_ch__database(entry), store_ch__url(entry), version,
-				     STORE_CH_UPGRADE_FROM);
-	else if (single == !!n || (!single && strncmp(layout, "cluster:", 8)))
-		err = store_ch__fail(entry, -EINVAL, "the database %s at %s is laid out as '%s': %s",
-				     store_ch__database(entry), store_ch__url(entry), layout,
-				     single ? "give no --shard" : "give each shard with --shard URL");
-	/* the version first: older Embers then refuse the database and
-	 * create no table in it; this one waits for the upgrade's end */
-	if (!err && needed)
-		err = store_ch__write_version(entry, layout);
-	if (!err && single) {
-		err = upgrade_server(entry, "", needed, &rows);
-		/* (then the tables an older schema lacked) */
-		if (!err)
-			err = store_ch__prepare(entry);
-	}
-	for (size_t i = 0; !err && !single && i < n; i++) {
-		err = upgrade_server(shards[i], "_local", needed, &rows);
-		if (err)
-			err = store_ch__fail(entry, err, "shard %s: %s", store_ch__url(shards[i]),
-					     store_ch__errmsg(shards[i]));
-	}
-	if (!err && !single)
-		err = store_ch__init_cluster(entry, layout + 8, shards, n);
-	free(layout);
-	if (!err) {
-		if (ret_from)
-			*ret_from = version;
-		if (ret_rows)
-			*ret_rows = rows;
-	}
 	return err;
 }
 
