@@ -7,8 +7,11 @@
  * over the condition store_chdb__cond makes of the query (its range and
  * filter): never raw rows. A tree reads the samples once, its sums per
  * (process, stack), and its definitions from the handle's cache
- * (store_ch_defs.c), then is made in C by (parent, frame identity) as
- * the SQLite backend makes it.
+ * (store_ch_defs.c), then is made in C: the sums sorted by process and
+ * the frames' identities (name, module, file, line, kind: what the
+ * SQLite backend merges frames by), so each row shares the nodes of its
+ * common prefix with the row before and adds the rest, with no lookup
+ * per frame (place_rows).
  *
  * A tree whose filter is the range and hosts alone takes the whole days
  * of its range that the daily roll-up holds fresh from it, the rest from
@@ -120,25 +123,75 @@ int store_chdb__summary(struct store_db *handle, const struct store_query *q,
 
 /* ---- the tree ---- */
 
-/* The child of parent with frame identity ident, added when new. */
-static int child(struct store_tree *t, struct store_map *paths, const struct store_ch_cache *c,
-		 uint32_t parent, uint32_t ident, uint32_t *ret)
-{
-	uint32_t key[2] = { parent, ident };
-	struct store_tree_node nd;
-	int64_t found;
-	int r;
+/*
+ * A row of the tree's sums, ready to be placed: its process's identity,
+ * its stack (an index in the cache) and its count. The rows are sorted
+ * by (process, the stack's identities, root first), so the stacks that
+ * share a path from the root are next to each other: a row shares with
+ * the row before it the nodes of their common prefix, and every node
+ * past that prefix is new (a stack with that longer prefix would sort
+ * between them). The tree is made in one pass with no lookup per frame.
+ */
+struct placed {
+	uint32_t proc, stack;
+	uint64_t count;
+};
 
-	if (store_map__get(paths, key, sizeof(key), &found)) {
-		*ret = (uint32_t)found;
-		return 0;
+static int compare_placed(const void *pa, const void *pb, void *arg)
+{
+	const struct placed *a = pa, *b = pb;
+	const struct store_ch_cache *c = arg;
+	const struct store_ch_stack *sa = &c->stack[a->stack], *sb = &c->stack[b->stack];
+	const uint32_t *ia = c->idents_of + sa->first, *ib = c->idents_of + sb->first;
+	uint32_t n = MIN(sa->n, sb->n);
+
+	if (a->proc != b->proc)
+		return a->proc < b->proc ? -1 : 1;
+	for (uint32_t k = 0; k < n; k++)
+		if (ia[k] != ib[k])
+			return ia[k] < ib[k] ? -1 : 1;
+	return sa->n < sb->n ? -1 : sa->n > sb->n;
+}
+
+/* Place rows[0..n) (sorted) into t below its root: path[d] is the node at
+ * depth d (0: the process) of the row before. */
+static int place_rows(struct store_tree *t, const struct store_ch_cache *c,
+		      const struct placed *rows, size_t n)
+{
+	uint32_t *path = NULL;
+	size_t cap = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct store_ch_stack *st = &c->stack[rows[i].stack];
+		const uint32_t *ids = c->idents_of + st->first;
+		size_t depth = (size_t)st->n + 1, same = 0;
+
+		if (COMMON_GROW(path, cap, depth)) {
+			err = -ENOMEM;
+			break;
+		}
+		if (i && rows[i - 1].proc == rows[i].proc) {
+			const struct store_ch_stack *pst = &c->stack[rows[i - 1].stack];
+			const uint32_t *pids = c->idents_of + pst->first;
+			uint32_t m = MIN(pst->n, st->n);
+
+			same = 1;
+			while (same - 1 < m && pids[same - 1] == ids[same - 1])
+				same++;
+		}
+		for (size_t d = same; d < depth && !err; d++) {
+			struct store_tree_node nd = c->ident[d ? ids[d - 1] : rows[i].proc];
+
+			nd.parent = d ? path[d - 1] : 0;
+			nd.self = nd.total = 0;
+			err = store_tree__add(t, &nd, &path[d]);
+		}
+		if (!err)
+			t->nodes[path[depth - 1]].self += rows[i].count;
 	}
-	nd = c->ident[ident];
-	nd.parent = parent;
-	nd.self = nd.total = 0;
-	if ((r = store_tree__add(t, &nd, ret)) < 0)
-		return r;
-	return store_map__put(paths, key, sizeof(key), *ret, NULL);
+	free(path);
+	return err;
 }
 
 /* ---- the daily roll-up ---- */
@@ -285,10 +338,10 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 {
 	struct store_chdb *db = store_chdb__of(handle);
 	struct store_tree_node root = { .name = "all" };
-	struct store_map paths = { 0 }; /* (parent, identity) -> node */
 	struct store_tree *t;
 	struct store_ch_cond c = { 0 };
 	struct sum *sums = NULL;
+	struct placed *rows = NULL;
 	uint64_t *stacks = NULL;
 	size_t n = 0, cap = 0;
 	char *text = NULL, *sql = NULL, *p, *f[3];
@@ -321,33 +374,31 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 		}
 		sums[n++] = (struct sum){ f[0], store_ch__num(f[1]), store_ch__num(f[2]) };
 	}
-	if (!err && !(stacks = malloc((n + 1) * sizeof(*stacks))))
+	if (!err && (!(stacks = malloc((n + 1) * sizeof(*stacks))) ||
+		     !(rows = malloc((n + 1) * sizeof(*rows)))))
 		err = -ENOMEM;
 	for (size_t i = 0; !err && i < n; i++)
 		stacks[i] = sums[i].stack;
 	if (!err)
 		err = store_chdb__cache_fill(db, stacks, n);
 	for (size_t i = 0; !err && i < n; i++) {
-		const struct store_ch_cache *cc = &db->cache;
 		struct store_tree_node pn = { .kind = STORE_FRAME_PROCESS };
-		const struct store_ch_stack *st;
-		uint32_t at, ident;
 		int64_t si;
 
-		if (!store_map__get(&cc->stacks, &sums[i].stack, sizeof(sums[i].stack), &si)) {
+		if (!store_map__get(&db->cache.stacks, &sums[i].stack, sizeof(sums[i].stack), &si)) {
 			err = store_chdb__fail(db, -EIO, "the fleet store has samples of a stack it does not "
 				   "define (shipped out of order?)");
 			break;
 		}
-		st = &cc->stack[si];
+		rows[i].stack = (uint32_t)si;
+		rows[i].count = sums[i].count;
 		if ((err = store_ch_cache__text(&db->cache, sums[i].process, false, &pn.name)) < 0 ||
-		    (err = store_ch_cache__ident(&db->cache, &pn, &ident)) < 0 ||
-		    (err = child(t, &paths, cc, 0, ident, &at)) < 0)
+		    (err = store_ch_cache__ident(&db->cache, &pn, &rows[i].proc)) < 0)
 			break;
-		for (uint32_t k = 0; k < st->n && !err; k++)
-			err = child(t, &paths, cc, at, cc->idents_of[st->first + k], &at);
-		if (!err)
-			t->nodes[at].self += sums[i].count;
+	}
+	if (!err) {
+		qsort_r(rows, n, sizeof(*rows), compare_placed, &db->cache);
+		err = place_rows(t, &db->cache, rows, n);
 	}
 done:
 	if (err == -E2BIG) {
@@ -361,9 +412,9 @@ done:
 	free(sql);
 	free(text);
 	free(sums);
+	free(rows);
 	free(stacks);
 	store_ch_cond__free(&c);
-	store_map__free(&paths);
 	if (!err) {
 		/* parents precede children: one backward pass sums subtrees */
 		for (size_t i = t->n - 1; i > 0; i--) {
