@@ -14,8 +14,11 @@
  * per frame (place_rows).
  *
  * A tree whose filter is the range and hosts alone takes the whole days
- * of its range that the daily roll-up holds fresh from it, the rest from
- * the samples: the same sums (sums_sql).
+ * of its range that the daily roll-ups hold fresh from them (all hosts:
+ * the fleet's roll-up; some: the hosts'), the rest from the samples: the
+ * same sums (sums_sql). Spans, and timelines that need no label but the
+ * host, are read from the totals per host and bucket, which ClickHouse
+ * keeps equal to the samples' sums (store_ch.h).
  *
  * Invariant: a tree's nodes come parents first (store_tree__add), so one
  * backward pass sums the subtrees; every stack a sum names is in the
@@ -70,13 +73,16 @@ static int read_drops(struct store_chdb *db, const struct store_query *q,
 	return err;
 }
 
+static int summary_sql(struct store_chdb *db, const struct store_query *q,
+		       const struct store_ch_cond *c, char **ret);
+
 int store_chdb__summary(struct store_db *handle, const struct store_query *q,
 		      struct store_summary **ret)
 {
 	struct store_chdb *db = store_chdb__of(handle);
 	struct store_summary *sum;
 	struct store_ch_cond c;
-	char *text = NULL, *p, *f[6];
+	char *text = NULL, *sql = NULL, *p, *f[6];
 	int err;
 
 	if (!db || !ret)
@@ -85,7 +91,23 @@ int store_chdb__summary(struct store_db *handle, const struct store_query *q,
 	if (!sum)
 		return -ENOMEM;
 	err = store_chdb__cond(db, q, &c);
-	if (!err && !c.none) {
+	if (!err && !c.none && !c.by_labelset) {
+		/* (range and hosts only: the totals, the label sets and the
+		 * trees' sums, none reading a day of samples) */
+		err = summary_sql(db, q, &c, &sql);
+		if (!err) {
+			err = store_chdb__ask(db, sql, "summing the samples", &text);
+			free(sql);
+		}
+		p = text;
+		if (!err && store_ch__next_row(&p, f, 6) == 6 && store_ch__num(f[5])) {
+			sum->samples = store_ch__num(f[0]);
+			sum->processes = store_ch__num(f[1]);
+			sum->stacks = store_ch__num(f[2]);
+			sum->first_s = (int64_t)store_ch__num(f[3]);
+			sum->last_s = (int64_t)store_ch__num(f[4]);
+		}
+	} else if (!err && !c.none) {
 		struct store_ch_sql s;
 
 		if (store_ch_sql__open(&s)) {
@@ -238,11 +260,12 @@ static int rollup_days(struct store_chdb *db, const struct store_query *q,
 			     "BY d", from, (to - from) / MIN_DAY_S + 2, from, to);
 	else
 		r = asprintf(&sql, "SELECT toUInt32(toDateTime(d)), toUInt32(toDateTime(d + 1)) "
-			     "FROM (SELECT DISTINCT toDate(time) AS d FROM " STORE_CH_ROLLUP_TABLE
-			     " WHERE time >= toDateTime(%lld) AND time < toDateTime(%lld)%s) WHERE "
+			     "FROM (SELECT DISTINCT toDate(time) AS d FROM %s WHERE time >= "
+			     "toDateTime(%lld) AND time < toDateTime(%lld)%s) WHERE "
 			     "toUInt32(toDateTime(d + 1)) <= %lld AND d NOT IN (SELECT day FROM "
-			     STORE_CH_STALE_VIEW ") ORDER BY d LIMIT %d", from, to, c->hosts, to,
-			     MAX_DAYS);
+			     STORE_CH_STALE_VIEW ") ORDER BY d LIMIT %d", *c->hosts ?
+			     STORE_CH_ROLLUP_TABLE : STORE_CH_FLEET_ROLLUP_TABLE, from, to, c->hosts,
+			     to, MAX_DAYS);
 	if (r < 0)
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
 	err = store_chdb__ask(db, sql, "finding the days rolled up", &text);
@@ -314,13 +337,49 @@ static int sums_sql(struct store_chdb *db, const struct store_query *q,
 		}
 		if (raw)
 			fprintf(s.f, ")) AND %s UNION ALL ", c->text);
-		fputs("SELECT process, stack, count AS c FROM " STORE_CH_ROLLUP_TABLE " WHERE (", s.f);
+		/* (all hosts: the fleet's roll-up, the hosts' sums already) */
+		fprintf(s.f, "SELECT process, stack, count AS c FROM %s WHERE (", *c->hosts ?
+			STORE_CH_ROLLUP_TABLE : STORE_CH_FLEET_ROLLUP_TABLE);
 		for (size_t i = 0; i < n; i++)
 			fprintf(s.f, "%stime = toDateTime(%lld)", i ? " OR " : "",
 				(long long)days[i][0]);
 		fprintf(s.f, ")%s) GROUP BY process, stack HAVING sum(c) != 0", c->hosts);
 	}
 	free(days);
+	if (store_ch_sql__close(&s))
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	*ret = s.buf;
+	return 0;
+}
+
+/*
+ * The SQL of a summary whose condition c is a range and hosts (not by
+ * label set): the samples, first and last bucket from the totals per
+ * host and bucket; the processes, distinct (host, pid), from the label
+ * sets (store_ch__put_sets_source); the stacks, distinct stacks of the
+ * tree's sums (sums_sql: a stack whose samples sum to 0 in the range is
+ * not counted). One request, its fields as the samples' summary has
+ * them: samples, processes, stacks, first, last, rows.
+ */
+static int summary_sql(struct store_chdb *db, const struct store_query *q,
+		       const struct store_ch_cond *c, char **ret)
+{
+	struct store_ch_sql s;
+	char *sums = NULL;
+	int err = sums_sql(db, q, c, &sums);
+
+	if (err)
+		return err;
+	if (store_ch_sql__open(&s)) {
+		free(sums);
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	}
+	fputs("SELECT n, (", s.f);
+	store_ch__put_sets_source(s.f, q, "uniqExact(host, pid)", c->hosts);
+	fprintf(s.f, "), (SELECT uniqExact(stack) FROM (%s)), f, l, r FROM (SELECT sum(count) AS n, "
+		"toUInt32(min(time)) AS f, toUInt32(max(time)) AS l, count() AS r FROM "
+		STORE_CH_TOTALS_TABLE " WHERE %s)", sums, c->text);
+	free(sums);
 	if (store_ch_sql__close(&s))
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
 	*ret = s.buf;
@@ -448,8 +507,9 @@ static int data_span(struct store_chdb *db, const struct store_query *q, int64_t
 		return store_chdb__fail(db, -EINVAL, "time range ends before it starts");
 	if (store_ch_sql__open(&s))
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	/* (the totals: a row per host and bucket, as fresh as the samples) */
 	fputs("SELECT toUInt32(min(time)), max(toUInt32(time) + duration), "
-	      "argMax(duration, time), count() FROM samples WHERE ", s.f);
+	      "argMax(duration, time), count() FROM " STORE_CH_TOTALS_TABLE " WHERE ", s.f);
 	store_ch__put_range(s.f, q);
 	/* (a host="NAME" filter: that host's flushes, as its own file's) */
 	store_ch__put_required_host(s.f, q);
@@ -543,8 +603,11 @@ static int fill_timeline(struct store_chdb *db, const struct store_query *q,
 		put_label_expr(s.f, split);
 	else
 		fputs("''", s.f);
-	fprintf(s.f, " AS v, sum(count) FROM samples WHERE %s AND toInt64(toUInt32(time)) >= %lld "
-		"AND toInt64(toUInt32(time)) < %lld GROUP BY k, v HAVING sum(count) != 0", c.text,
+	/* (no label but the host asked: the totals per host and bucket) */
+	fprintf(s.f, " AS v, sum(count) FROM %s WHERE %s AND toInt64(toUInt32(time)) >= %lld "
+		"AND toInt64(toUInt32(time)) < %lld GROUP BY k, v HAVING sum(count) != 0",
+		!c.by_labelset && (!split || !strcmp(split, "host")) ? STORE_CH_TOTALS_TABLE :
+		"samples", c.text,
 		(long long)t->from_s,
 		(long long)(t->from_s + (int64_t)t->n_steps * t->step_s));
 	err = store_ch_sql__close(&s);
