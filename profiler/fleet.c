@@ -381,8 +381,9 @@ static int fleet_upgrade(struct store_ch *entry, struct store_ch *const *shards,
 		printf("ember: %s: schema version %d already; nothing to upgrade\n",
 		       store_ch__url(entry), from);
 	else if (from == STORE_CH_SCHEMA_VERSION)
-		printf("ember: %s: a stopped upgrade to schema version %d finished (%llu sample "
-		       "rows copied)\n", store_ch__url(entry), from, (unsigned long long)rows);
+		printf("ember: %s: the samples copied into schema version %d's tables (%llu sample "
+		       "rows; a stopped upgrade finished, or the totals made)\n",
+		       store_ch__url(entry), from, (unsigned long long)rows);
 	else
 		printf("ember: %s: upgraded from schema version %d to %d (%llu sample rows "
 		       "copied)\n", store_ch__url(entry), from, STORE_CH_SCHEMA_VERSION,

@@ -93,6 +93,29 @@ enum store_ch_table {
 #define STORE_CH_ROLLUP_TABLE "samples_1d"
 #define STORE_CH_ROLLED_TABLE "ember_rolled"
 #define STORE_CH_STALE_VIEW "rollup_stale"
+/* The fleet's daily roll-up: the daily roll-up's sums per day, process
+ * and stack summed over a server's hosts (about as many rows for a day
+ * as one host has), kept by the maintainer with the daily roll-up and
+ * fresh when it is (the same view); an unfiltered range's whole days are
+ * read from it. On a cluster each shard's sums its own hosts, and a
+ * Distributed table on the entry adds the shards'. */
+#define STORE_CH_FLEET_ROLLUP_TABLE "samples_1d_fleet"
+/* The samples' totals per host and bucket (time, duration), kept by
+ * ClickHouse itself: a materialized view (STORE_CH_TOTALS_VIEW) on the
+ * samples adds every block inserted into them (a shipment, the
+ * maintainer's downsampling) to it, so it is always as fresh as the
+ * samples, and a day is dropped from both. Spans and the timelines that
+ * need no label but the host are read from it (a host's day is 8,640
+ * rows at most). On a cluster the view is on each shard's samples
+ * (into its `_local` table), with a Distributed table on the entry. */
+#define STORE_CH_TOTALS_TABLE "samples_ts"
+#define STORE_CH_TOTALS_VIEW "samples_ts_mv"
+/* The label sets per host and hour (hour, host, labelset, the label
+ * columns, count), kept by ClickHouse the same way (STORE_CH_SETS_VIEW):
+ * a range's label sets are read from it for its whole hours and from the
+ * samples for the rest (store_ch_match.c). */
+#define STORE_CH_SETS_TABLE "samples_sets"
+#define STORE_CH_SETS_VIEW "samples_sets_mv"
 
 /* The samples' time block (schema 4): the key's second column, 6 hours
  * of a host (UTC-aligned), written as the key writes it so that ranges
@@ -110,6 +133,23 @@ enum store_ch_table {
  * store_ch__prepare creates no table (-EAGAIN). */
 #define STORE_CH_UPGRADE_FROM 2
 #define STORE_CH_UPGRADING "_upgrading"
+
+/* Create the totals and the label sets tables (suffix "" or "_local")
+ * and their materialized views on samples<suffix>, where missing; the
+ * views need the samples table (18.16: the source must exist). A view
+ * is bound to its source's name: a table renamed away no longer feeds it,
+ * one renamed to the name does. */
+int store_ch__create_derived(struct store_ch *ch, const char *suffix);
+int store_ch__create_views(struct store_ch *ch, const char *suffix);
+
+/* Make a day (YYYY-MM-DD) of the totals and of the label sets equal to
+ * what the views make of the table from (an upgrade's copy): each table
+ * whose day differs (compared as sums that merges keep) has the day
+ * dropped and filled again from it. The caller keeps inserts from the
+ * samples meanwhile (they are aside). Returns 0 or -errno (the request's
+ * error, the message in store_ch__errmsg). */
+int store_ch__derive_day(struct store_ch *ch, const char *suffix, const char *from,
+			 const char *day);
 
 /* Create the samples table of this schema as name (on a single server
  * "samples", on a shard "samples_local", or an upgrade's copy). */

@@ -38,12 +38,13 @@
  * The daily roll-up, last (downsampling adds blocks to the days it
  * merges): every day that has ended and that the rollup_stale view lists
  * is made equal to its samples' sums, host by host (one part each, a
- * fixed query id), then recorded with the newest block its samples had
- * before the first host was read. Invariant: a day the view does not
+ * fixed query id), then the fleet's roll-up of the day made equal to
+ * the hosts' sums (one part, a fixed query id), then the day recorded
+ * with the newest block its samples had before the first host was read. Invariant: a day the view does not
  * list has a roll-up equal to its samples' sums (storage/DESIGN.md,
  * Fleet, Roll-ups).
  *
- Downsampling and the roll-up, and the upgrade (store_ch_upgrade.c), walk
+ * Downsampling and the roll-up, and the upgrade (store_ch_upgrade.c), walk
  * days, then hosts, the same way (store_ch__walk_days).
  */
 #include <errno.h>
@@ -384,6 +385,42 @@ static int rollup_host_day(struct store_ch *ch, const char *suffix, const char *
 	return err;
 }
 
+/*
+ * A day (YYYY-MM-DD) of the fleet's roll-up made equal to the daily
+ * roll-up's sums over the server's hosts: one INSERT of, per (process,
+ * stack), those sums less what the fleet's roll-up holds, as one part;
+ * none when they are equal. Run once every host of the day is rolled up.
+ */
+static int rollup_fleet_day(struct store_ch *ch, const char *suffix, const char *day)
+{
+	struct store_ch_request rq = {
+		.settings = one_block,
+		.n_settings = sizeof(one_block) / sizeof(one_block[0]),
+		.what = "rolling up a day over the hosts",
+	};
+	char *sql = NULL, query_id[160], table[64];
+	const char *db = store_ch__database(ch);
+	int n, err;
+
+	snprintf(table, sizeof(table), STORE_CH_FLEET_ROLLUP_TABLE "%s", suffix);
+	n = asprintf(&sql,
+		     "INSERT INTO `%1$s`.`%2$s` (time, process, stack, count) "
+		     "SELECT toDateTime(toDate('%4$s')), process, stack, sum(c) AS n FROM "
+		     "(SELECT process, stack, count AS c FROM `%1$s`.`" STORE_CH_ROLLUP_TABLE "%3$s` "
+		     "WHERE toDate(time) = '%4$s' UNION ALL SELECT process, stack, -count AS c FROM "
+		     "`%1$s`.`%2$s` WHERE toDate(time) = '%4$s') GROUP BY process, stack HAVING n != 0",
+		     db, table, suffix, day);
+	if (n < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	statement_id(query_id, sizeof(query_id), "rollup", db, table, day, 86400, "");
+	rq.query_id = query_id;
+	rq.body = sql;
+	rq.body_len = (size_t)n;
+	err = store_ch__request(ch, &rq, NULL);
+	free(sql);
+	return err;
+}
+
 /* One server's roll-up (the walk's arg): the day's newest block, read at
  * its start. */
 struct rollup_arg {
@@ -414,9 +451,13 @@ static int rollup_day_start(struct store_ch *ch, const char *day, void *arg)
 	free(t);
 	if (parts)
 		return 0;
-	/* the samples are gone: so goes the roll-up */
+	/* the samples are gone: so go the roll-ups */
 	err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
 			     STORE_CH_ROLLUP_TABLE "%s` DROP PARTITION '%s'", db, r->suffix, day);
+	if (!err)
+		err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
+				     STORE_CH_FLEET_ROLLUP_TABLE "%s` DROP PARTITION '%s'", db,
+				     r->suffix, day);
 	return err ? err : 1;
 }
 
@@ -440,7 +481,8 @@ static int rollup_host(struct store_ch *ch, const char *day, const char *host_li
 	return rollup_host_day(ch, r->suffix, host_literal, day);
 }
 
-/* Every host rolled up: the day recorded with the block read before. */
+/* Every host rolled up: the fleet's roll-up of the day made from the
+ * hosts', then the day recorded with the block read before. */
 static int rollup_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
 {
 	struct rollup_arg *r = arg;
@@ -448,7 +490,14 @@ static int rollup_day_end(struct store_ch *ch, const char *day, bool busy, void 
 
 	if (busy)
 		return 0;
-	err = store_ch__exec(ch, "recording a day rolled up", "INSERT INTO `%s`.`"
+	err = rollup_fleet_day(ch, r->suffix, day);
+	if (err == -EAGAIN) {
+		/* another maintainer is on it */
+		r->st->busy++;
+		return 0;
+	}
+	if (!err)
+		err = store_ch__exec(ch, "recording a day rolled up", "INSERT INTO `%s`.`"
 			     STORE_CH_ROLLED_TABLE "%s` (day, max_block, done) SELECT "
 			     "toDate('%s'), %lld, now()", store_ch__database(ch), r->suffix, day,
 			     r->block);
@@ -533,12 +582,15 @@ static int drop_days(struct store_ch *ch, const char *table, int64_t cut, bool s
 static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_s,
 			   const struct store_policy *p, struct store_ch_maintain_stats *st)
 {
-	char samples[64], drops[64], rolled[64];
+	char samples[64], drops[64], rolled[64], fleet[64], totals[64], sets[64];
 	int err;
 
 	snprintf(samples, sizeof(samples), "samples%s", suffix);
 	snprintf(drops, sizeof(drops), "drops%s", suffix);
 	snprintf(rolled, sizeof(rolled), STORE_CH_ROLLUP_TABLE "%s", suffix);
+	snprintf(fleet, sizeof(fleet), STORE_CH_FLEET_ROLLUP_TABLE "%s", suffix);
+	snprintf(totals, sizeof(totals), STORE_CH_TOTALS_TABLE "%s", suffix);
+	snprintf(sets, sizeof(sets), STORE_CH_SETS_TABLE "%s", suffix);
 	err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`" DONE_TABLE
 			     "` (day Date, step UInt32, done DateTime) ENGINE = MergeTree "
 			     "PARTITION BY tuple() ORDER BY (step, day)", store_ch__database(ch));
@@ -550,6 +602,12 @@ static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_
 		 * samples is stale, read from the samples: none) */
 		if (!err)
 			err = drop_days(ch, rolled, now_s - p->max_age_s, false, NULL);
+		if (!err)
+			err = drop_days(ch, fleet, now_s - p->max_age_s, false, NULL);
+		if (!err)
+			err = drop_days(ch, totals, now_s - p->max_age_s, false, NULL);
+		if (!err)
+			err = drop_days(ch, sets, now_s - p->max_age_s, false, NULL);
 	}
 	/* the coarsest tier first: fewer rows left for the finer ones */
 	for (int i = STORE_POLICY_TIERS - 1; !err && i >= 0; i--) {

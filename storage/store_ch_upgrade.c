@@ -10,9 +10,15 @@
  * agents keep their backlogs; store_ch__prepare creates no table while
  * they are aside), copied day by day and host by host
  * (store_ch__walk_days), each day checked by sums that ClickHouse's
- * merges keep, and the copy put in their place; the roll-up's record of
- * days, which names the old table's blocks, is emptied. A run that
- * stopped goes on where it was (storage/DESIGN.md, Fleet, Upgrade).
+ * merges keep, the day's totals and label sets (samples_ts,
+ * samples_sets) made from the copy, and the copy put in their place; the
+ * roll-up's record of days, which names the old table's blocks, is
+ * emptied. The materialized views that feed the totals are made before
+ * the samples are moved aside: 18.16 binds a view to its source's name,
+ * so the moved table feeds nothing and the copy feeds them once renamed
+ * in. A store of this schema without the totals is upgraded the same
+ * way. A run that stopped goes on where it was (storage/DESIGN.md,
+ * Fleet, Upgrade).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,7 +30,7 @@
 /* One server's upgrade (the walk's arg): the tables copied from and to. */
 struct upgrade_arg {
 	const char *from; /* (first: table_hosts_sql) */
-	const char *to;
+	const char *to, *suffix;
 	uint64_t *rows;
 };
 
@@ -67,8 +73,9 @@ static int day_copied(struct store_ch *ch, const struct upgrade_arg *u, const ch
 	return err;
 }
 
-/* A day a stopped run copied whole is skipped (1); one it copied in part
- * is dropped from the copy, and copied again. */
+/* A day a stopped run copied whole is skipped (1), its totals and label
+ * sets made whole; one it copied in part is dropped from the copy, and
+ * copied again. */
 static int upgrade_day_start(struct store_ch *ch, const char *day, void *arg)
 {
 	struct upgrade_arg *u = arg;
@@ -79,13 +86,16 @@ static int upgrade_day_start(struct store_ch *ch, const char *day, void *arg)
 		return copied;
 	if (copied) {
 		*u->rows += rows;
-		return 1;
+		copied = store_ch__derive_day(ch, u->suffix, u->to, day);
+		return copied ? copied : 1;
 	}
 	return store_ch__exec(ch, "dropping a day copied in part", "ALTER TABLE `%s`.`%s` DROP "
 			      "PARTITION '%s'", store_ch__database(ch), u->to, day);
 }
 
-/* The day's copy checked: the same sums per key (day_copied). */
+/* The day's copy checked: the same sums per key (day_copied); then the
+ * day's totals and label sets made from it (the views feed nothing while
+ * the samples are aside). */
 static int upgrade_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
 {
 	struct upgrade_arg *u = arg;
@@ -100,7 +110,7 @@ static int upgrade_day_end(struct store_ch *ch, const char *day, bool busy, void
 				      "nothing was removed; run the upgrade again",
 				      store_ch__database(ch), day);
 	*u->rows += rows;
-	return 0;
+	return store_ch__derive_day(ch, u->suffix, u->to, day);
 }
 
 static const struct store_ch_day_walk upgrade_walk = {
@@ -143,7 +153,7 @@ static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
 {
 	const char *db = store_ch__database(ch);
 	char cur[64], old[80], copy[80], *sql = NULL;
-	struct upgrade_arg u = { old, copy, ret_rows };
+	struct upgrade_arg u = { old, copy, suffix, ret_rows };
 	struct store_ch_maintain_stats st = { 0 };
 	int has_old, has_cur, err;
 
@@ -154,6 +164,19 @@ static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
 	has_cur = has_old < 0 ? has_old : has_table(ch, cur);
 	if (has_cur < 0)
 		return has_cur;
+	if (!has_old && !needed && has_cur) {
+		/* (a store of this schema made before the totals: copied
+		 * the same way, the totals made from the copy) */
+		snprintf(copy, sizeof(copy), STORE_CH_TOTALS_TABLE "%s", suffix);
+		err = has_table(ch, copy);
+		snprintf(copy, sizeof(copy), STORE_CH_SETS_TABLE "%s", suffix);
+		if (err == 1)
+			err = has_table(ch, copy);
+		snprintf(copy, sizeof(copy), "samples%s_new", suffix);
+		if (err < 0)
+			return err;
+		needed = !err;
+	}
 	if (!has_old && !needed)
 		return 0;
 	if (has_old && has_cur)
@@ -162,8 +185,14 @@ static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
 		if (!has_cur)
 			return store_ch__fail(ch, -ENOENT, "the table %s.%s is missing at %s",
 					      db, cur, store_ch__url(ch));
-		err = store_ch__exec(ch, "moving the old samples aside", "RENAME TABLE `%1$s`.`%2$s` "
-				     "TO `%1$s`.`%3$s`", db, cur, old);
+		/* the totals, the label sets and their views first: bound
+		 * to the name samples, the views feed on the copy from the
+		 * moment it is renamed in (what lands before the move is in
+		 * the day's totals made again from the copy) */
+		err = store_ch__create_derived(ch, suffix);
+		if (!err)
+			err = store_ch__exec(ch, "moving the old samples aside", "RENAME TABLE "
+					     "`%1$s`.`%2$s` TO `%1$s`.`%3$s`", db, cur, old);
 		if (err)
 			return err;
 	}
@@ -185,6 +214,15 @@ static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
 	if (err)
 		return err;
 drop_old:
+	/* (a run of an Ember without the views; the stale days' view of one
+	 * without the fleet's roll-up dropped: made again with the tables the
+	 * older schema lacked, after this) */
+	err = store_ch__create_views(ch, suffix);
+	if (!err)
+		err = store_ch__exec(ch, "dropping the stale days' view", "DROP TABLE IF EXISTS "
+				     "`%s`.`" STORE_CH_STALE_VIEW "%s`", db, suffix);
+	if (err)
+		return err;
 	/* the roll-up's record names the old table's blocks, which the copy
 	 * does not keep (its block numbers start again): forgotten, every day
 	 * is stale until the maintainer's next run rolls it up again (the

@@ -6,7 +6,9 @@ ClickHouse 18.16 (servers of the test's own, tests/integration/clickhouse.py).
 Stores of older schemas are made as those Embers made them: this Ember's
 tables, with `samples` (or a shard's `samples_local`) created again with
 the older key, schema 2 without the roll-up's tables, and `ember_schema`
-saying the older version; rows as agents ship them (tests/integration/
+saying the older version; schema 3 with the views that feed the totals
+and label sets (samples_ts, samples_sets) as the Ember that added them
+made it, or without them, as the one before; rows as agents ship them (tests/integration/
 test_fleet_maintain.py's shape: a batch id on each shipment's first row).
 
 1. Schema 3 on one server: `ember report`, `fleet-maintain` and an agent's
@@ -14,15 +16,20 @@ test_fleet_maintain.py's shape: a batch id on each shipment's first row).
    `fleet-maintain --upgrade` converts it: schema 4's key, every row and
    sum per (host, process, stack, bucket, batch) as before, the folded
    report the same, no table of the upgrade left; a second run changes
-   nothing; retention then runs.
+   nothing; retention then runs. The totals and label sets equal the
+   samples', and a shipment after the upgrade feeds them.
 2. An upgrade that stopped after moving the old samples aside and copying
    a day whole and another in part: while so, an agent's connection is
    told to wait (and creates no table); the next run finishes it, exact,
    keeping the whole day's copy.
 3. Schema 2 (no roll-up tables): upgraded, the roll-up's tables made, the
-   maintainer's roll-up reads equal the samples.
+   maintainer's roll-up reads equal the samples; the totals and label sets
+   made from the copy and fed after it.
+3b. Schema 4 without the totals (made before them): an agent's
+   connection refused naming --upgrade, which makes them.
 4. A cluster of two shards at schema 3: without --shard a clear message;
-   with them each shard's samples converted, totals per host exact.
+   with them each shard's samples converted, totals per host exact, the
+   totals and label sets made on the shards.
 5. --retention-days N: the days that ended more than N days ago go, the
    others stay as they were; 0 keeps every day; bad values are refused.
 """
@@ -87,8 +94,25 @@ def ember(*args):
     return subprocess.run([EMBER, *args], capture_output=True, text=True, timeout=600)
 
 
-def make_old(servers, version, suffix="", entry=None):
-    """this Ember's store made older: samples with the older key, version"""
+DERIVED = ("samples_ts_mv", "samples_sets_mv", "samples_ts", "samples_sets")
+
+
+def drop_derived(servers, suffix="", entry=None):
+    """the totals and label sets and their views gone, as before them"""
+    for s in servers:
+        for t in DERIVED:
+            s.query(f"DROP TABLE IF EXISTS ember.{t}{suffix}")
+    if entry:
+        for t in DERIVED[2:]:
+            entry.query(f"DROP TABLE IF EXISTS ember.{t}")
+
+
+def make_old(servers, version, suffix="", entry=None, views=True):
+    """this Ember's store made older: samples with the older key, version
+    (with the totals' views bound to the name samples, as the schema 3 of
+    the Ember that made them; without them, as the one before)"""
+    if not views:
+        drop_derived(servers, suffix, entry)
     for s in servers:
         s.query(f"DROP TABLE ember.samples{suffix}")
         s.query(f"CREATE TABLE ember.samples{suffix} ({OLD_DEF}) ENGINE = SummingMergeTree(count) "
@@ -120,6 +144,21 @@ def folded(url):
     if r.returncode != 0:
         fail(f"ember report {url}: {r.stderr.strip()}")
     return sorted(r.stdout.splitlines())
+
+
+def derived_ok(server):
+    """the totals and the label sets hold what the samples make"""
+    got = [sorted(tuple(r) for r in server.rows(q.format(t))) for q, t in (
+        ("SELECT time, duration, host, sum(count) AS n FROM ember.{} GROUP BY time, duration, "
+         "host HAVING n != 0", "samples_ts"),
+        ("SELECT hour, host, labelset, any(process), any(pid), sum(count) AS n FROM ember.{} "
+         "GROUP BY hour, host, labelset HAVING n != 0", "samples_sets"))]
+    want = [sorted(tuple(r) for r in server.rows(q)) for q in (
+        "SELECT time, duration, host, sum(count) AS n FROM ember.samples GROUP BY time, "
+        "duration, host HAVING n != 0",
+        "SELECT toStartOfHour(time) AS hour, host, labelset, any(process), any(pid), sum(count) "
+        "AS n FROM ember.samples GROUP BY hour, host, labelset HAVING n != 0")]
+    return got[0] and got == want
 
 
 def key_of(server, table="samples"):
@@ -169,6 +208,12 @@ check(NEW_KEY in key_of(single) and content(single) == before and tables(single)
       f"... schema 4's key, the same {len(before)} sample keys and sums, no upgrade table left")
 check(single.rows("SELECT max(version) FROM ember.ember_schema")[0][0] == "4",
       "... ember_schema says 4")
+check(derived_ok(single), "... the totals and label sets (the views' since the samples "
+      "landed) equal the samples'")
+insert(single, rows_for(["web-3"], NOW // HOUR * HOUR - 2 * HOUR, 5))
+check(derived_ok(single), "... a shipment after the upgrade feeds them (the views, bound to "
+      "the name samples, feed from the copy renamed in)")
+before = content(single)
 check(single.rows("SELECT count() FROM ember.ember_rolled")[0][0] == "0",
       "... the roll-up's record of the old table's blocks forgotten")
 # the definitions and samples read the same as the rows say
@@ -227,20 +272,25 @@ single.query("CREATE TABLE ember.samples_upgrading AS ember.samples")
 r = ember("fleet-maintain", "--upgrade", single.url())
 check(r.returncode == 0 and content(single) == before and "samples_upgrading" not in tables(single),
       f"... and one stopped before dropping the old samples: {r.stdout.strip()} {r.stderr.strip()}")
+check(derived_ok(single), "... the totals and label sets equal the samples'")
 
 # ---- 3. schema 2 ----
 single.query("DROP DATABASE ember")
 r = ember("fleet-init", single.url())
 check(r.returncode == 0, f"fleet-init: {r.stderr.strip()}")
-make_old([single], 2)
+make_old([single], 2, views=False)
 define(single)
 insert(single, rows_for(["app-1", "app-2", "app-3"], DAY2, 90))
 before = content(single)
-check("samples_1d" not in tables(single), "a schema 2 store: no roll-up")
+check("samples_1d" not in tables(single) and "samples_ts" not in tables(single),
+      "a schema 2 store: no roll-up, no totals")
 r = ember("fleet-maintain", "--upgrade", single.url())
 check(r.returncode == 0 and "from schema version 2 to 4" in r.stdout and content(single) == before
       and tables(single) == tables_v4,
       f"schema 2 upgraded, the roll-up's tables made: {r.stdout.strip()} {r.stderr.strip()}")
+check(derived_ok(single), "... the totals and label sets made from the copy")
+insert(single, rows_for(["app-4"], DAY2, 5))
+check(derived_ok(single), "... and fed by the views made before the samples were moved aside")
 r = ember("fleet-maintain", single.url())
 day2 = single.rows(f"SELECT toUInt32(toDateTime(toDate(toDateTime({DAY2}))))")[0][0]
 rolled = single.rows("SELECT host, sum(count) FROM ember.samples_1d GROUP BY host ORDER BY host")
@@ -249,13 +299,24 @@ raw = single.rows(f"SELECT host, sum(count) FROM ember.samples WHERE time >= toD
 check(r.returncode == 0 and rolled and rolled == raw,
       f"... the maintainer rolls its days up: {rolled} ({r.stdout.strip()})")
 
+# ---- 3b. schema 4 made before the totals ----
+drop_derived([single])
+r = ember("fleet-init", single.url())
+check(r.returncode != 0 and "samples_ts" in r.stderr and "--upgrade" in r.stderr,
+      f"a schema 4 store without the totals refused: {r.stderr.strip()}")
+before = content(single)
+r = ember("fleet-maintain", "--upgrade", single.url())
+check(r.returncode == 0 and "totals made" in r.stdout and content(single) == before and
+      derived_ok(single) and set(tables_v4) <= set(tables(single)),
+      f"... --upgrade makes them: {r.stdout.strip()} {r.stderr.strip()}")
+
 # ---- 4. a cluster of two shards ----
 shards = chs.cluster(2)
 entry = shards[0]
 shard_args = [a for s in shards for a in ("--shard", s.url())]
 r = ember("fleet-init", entry.url(), "--cluster", chs.CLUSTER, *shard_args)
 check(r.returncode == 0, f"fleet-init --cluster: {r.stderr.strip()}")
-make_old(shards, 3, suffix="_local", entry=entry)
+make_old(shards, 3, suffix="_local", entry=entry, views=False)
 define(entry, insert_distributed_sync=1)
 cands = [f"node-{c}" for c in "abcdefgh"]
 shard_of = dict(entry.rows("SELECT h, cityHash64(h) % 2 FROM (SELECT arrayJoin([" +
@@ -271,6 +332,7 @@ r = ember("fleet-maintain", "--upgrade", entry.url(), *shard_args)
 check(r.returncode == 0 and "from schema version 3 to 4" in r.stdout and content(entry) == before
       and all(NEW_KEY in key_of(s, "samples_local") for s in shards),
       f"cluster: --upgrade with the shards: {r.stdout.strip()} {r.stderr.strip()}; exact")
+check(derived_ok(entry), "cluster: the totals and label sets made on the shards")
 r = ember("fleet-maintain", entry.url(), *shard_args)
 check(r.returncode == 0 and folded(entry.url()), f"cluster: the retention after it: {r.stdout.strip()}")
 
