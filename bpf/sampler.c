@@ -288,6 +288,15 @@ int sampler__open(const struct sampler_options *opts,
 		s->ring_bytes = ring_bytes(opts, s->skel->rodata->snapshot_size, ncpus);
 		bpf_map__set_max_entries(s->skel->maps.events, s->ring_bytes);
 		s->skel->rodata->wakeup_bytes = s->ring_bytes / 4;
+		/* The maps a mode never uses get one entry: the kernel
+		 * preallocates a hash's entries when it creates it, 1.5 ms
+		 * of start-up for each 65,536-entry one. */
+		if (opts->filter == SAMPLER_FILTER_ALL)
+			bpf_map__set_max_entries(s->skel->maps.tracked, 1);
+		if (opts->unwind != SAMPLER_UNWIND_AUTO) {
+			bpf_map__set_max_entries(s->skel->maps.proc_unwind, 1);
+			bpf_map__set_max_entries(s->skel->maps.exe_unwind, 1);
+		}
 	}
 
 	err = profile_bpf__load(s->skel);

@@ -230,8 +230,9 @@ int sampler__open(const struct sampler_options *opts,
 void sampler__free(struct sampler *s);
 
 /*
- * Add tgid to the tracked set (filters PIDS and TREE). Returns 0, -ENOSPC
- * when the tracked map is full, or -errno.
+ * Add tgid to the tracked set (filters PIDS and TREE; with
+ * SAMPLER_FILTER_ALL the set has room for one, as nothing reads it).
+ * Returns 0, -ENOSPC when the tracked map is full, or -errno.
  */
 int sampler__track(struct sampler *s, pid_t tgid);
 

@@ -163,6 +163,18 @@ def sched_seconds(pid, tid=None):
     return int(on_cpu) / 1e9, int(run_delay) / 1e9
 
 
+def split_leaf_shares(folded, what):
+    """split's leaves in folded ({stack: samples}): (their shares a:b:c,
+    the samples in them), or (None, samples) when fewer than 10, too few
+    to judge a share (said so, naming what)."""
+    leaves = [sum(n for st, n in folded.items() if f";leaf_{c};" in st + ";") for c in "abc"]
+    tot = sum(leaves)
+    if tot < 10:
+        print(f"# {what}: {tot} samples in the leaves, too few to judge a share")
+        return None, tot
+    return [v / tot for v in leaves], tot
+
+
 def share_tolerance(n, p, floor):
     """A share measured over n samples: floor, or four binomial standard
     deviations when fewer samples make that wider."""

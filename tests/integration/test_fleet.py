@@ -36,7 +36,7 @@ import threading
 import time
 
 from embertest import (EMBER, check, child_cpu_seconds, fail, prog, require_root, share_tolerance,
-                       tmpdir)
+                       split_leaf_shares, tmpdir)
 import clickhouse as chs
 import webtest as w
 
@@ -249,15 +249,12 @@ for x, wt, c_s in zip(work, weights, cpu):
         # 20, gave 52-110 %: told, not judged)
         print(f"# host {h}, split pid {x.pid}: {sum(f.values())} samples in ClickHouse for the "
               f"{c_s * FREQ:.0f} its CPU time gives")
-        leaves = [sum(n for st, n in f.items() if f";leaf_{c};" in st + ";") for c in "abc"]
-        tot = sum(leaves)
-        if tot < 10:
-            # a loaded machine: the split got little CPU, or its few
-            # samples fell before its loop
-            print(f"# host {h}, pid {x.pid}: {tot} samples in the leaves, too few to judge a share")
+        # (too few in the leaves on a loaded machine: the split got
+        # little CPU, or its few samples fell before its loop)
+        got, tot = split_leaf_shares(f, f"host {h}, pid {x.pid}")
+        if got is None:
             continue
         judged += 1
-        got = [v / tot for v in leaves]
         # (a floor of 0.15: under load 13-20 on the shared VM the 6:3:1
         # split measured leaf_c up to 0.36 of 22 samples; a pid's samples
         # under another's labels would still be told apart: 0.6 vs 0.1)

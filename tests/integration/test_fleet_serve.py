@@ -43,7 +43,8 @@ import subprocess
 import time
 import urllib.parse
 
-from embertest import EMBER, check, fail, prog, require_root, share_tolerance, tmpdir
+from embertest import (EMBER, check, fail, prog, require_root, share_tolerance,
+                       split_leaf_shares, tmpdir)
 import clickhouse as chs
 import webtest as w
 
@@ -154,13 +155,10 @@ for x, wt in zip(work, weights):
     want = [int(v) / sum(int(v) for v in wt.split(":")) for v in wt.split(":")]
     for h in hosts:
         f = folded(url, "--filter", f'host="{h}",pid={x.pid}')
-        leaves = [sum(n for st, n in f.items() if f";leaf_{c};" in st + ";") for c in "abc"]
-        tot = sum(leaves)
-        if tot < 10:
-            print(f"# host {h}, pid {x.pid}: {tot} samples in the leaves, too few to judge a share")
+        got, tot = split_leaf_shares(f, f"host {h}, pid {x.pid}")
+        if got is None:
             continue
         judged += 1
-        got = [v / tot for v in leaves]
         check(all(abs(g - v) <= share_tolerance(tot, v, 0.15) for g, v in zip(got, want)),
               f"fleet, host {h}, split --weights {wt}: leaves a:b:c "
               f"{' '.join(f'{g:.2f}' for g in got)} of {tot} samples")

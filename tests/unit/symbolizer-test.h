@@ -3,7 +3,8 @@
  * symbolizer-test.h — helpers shared by the symbolizer unit tests: checks
  * that report the failing expression and go on (the test fails at the end),
  * running a tool (addr2line, nm, readelf) and reading its first output
- * line, and spawning a fixture child that prints addresses and then waits
+ * line (a symbol's value and size from nm), writing a small file, and
+ * spawning a fixture child that prints addresses and then waits
  * for its stdin to close. Header-only so each test stays one executable.
  */
 #pragma once
@@ -81,6 +82,35 @@ static inline const char *test_run(char *buf, size_t size, const char *fmt, ...)
 	buf[strcspn(buf, "\n")] = '\0';
 	pclose(p);
 	return buf;
+}
+
+/* Value and size of symbol name in bin, from nm -S: 0, or -1 when nm
+ * prints no such symbol. */
+static inline int test_nm_symbol(const char *bin, const char *name, uint64_t *ret_addr,
+				 uint64_t *ret_size)
+{
+	char buf[256];
+
+	test_run(buf, sizeof(buf), "nm -S '%s' | awk '$4 == \"%s\" { print $1, $2 }'",
+		 bin, name);
+	if (sscanf(buf, "%" SCNx64 " %" SCNx64, ret_addr, ret_size) != 2)
+		return -1;
+	return 0;
+}
+
+/* Writes text to the file rel under dir (created or truncated; CHECKed). */
+static inline void test_put(const char *dir, const char *rel, const char *text)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fputs(text, f);
+	fclose(f);
 }
 
 /* argv paths from meson are relative to the build dir; maps shows them

@@ -37,19 +37,6 @@ static unsigned source_line(const char *src, const char *pattern)
 	return (unsigned)atoi(buf);
 }
 
-/* Value and size of symbol name in bin, from nm. */
-static int nm_symbol(const char *bin, const char *name, uint64_t *ret_addr,
-		     uint64_t *ret_size)
-{
-	char buf[256];
-
-	test_run(buf, sizeof(buf), "nm -S '%s' | awk '$4 == \"%s\" { print $1, $2 }'",
-		 bin, name);
-	if (sscanf(buf, "%" SCNx64 " %" SCNx64, ret_addr, ret_size) != 2)
-		return -1;
-	return 0;
-}
-
 /* Splits "file:line (discriminator n)" from addr2line. */
 static void a2l_location(const char *s, struct a2l_frame *f)
 {
@@ -176,7 +163,7 @@ static void check_binary(const char *run_bin, const char *ref_bin, const char *d
 		 outer_line = source_line(src, "unsigned a = hot_helper(x)");
 	struct sym_stats st;
 
-	CHECK(nm_symbol(ref_bin, "hot_outer", &vaddr, &size) == 0);
+	CHECK(test_nm_symbol(ref_bin, "hot_outer", &vaddr, &size) == 0);
 	CHECK(size > 0 && mix_line && helper_line && outer_line);
 	CHECK(sym_session__new(&opts, &s) == 0);
 	CHECK(test_child_start(run_bin, &c) == 0);
@@ -256,7 +243,7 @@ static void check_issue(const char *run_bin, const char *ref_bin, const char *de
 	struct sym_frame fr[64];
 	struct sym_stats st;
 
-	CHECK(nm_symbol(ref_bin, "hot_outer", &vaddr, &size) == 0);
+	CHECK(test_nm_symbol(ref_bin, "hot_outer", &vaddr, &size) == 0);
 	CHECK(sym_session__new(&opts, &s) == 0);
 	CHECK(test_child_start(run_bin, &c) == 0);
 	CHECK(sym_session__note_process(s, c.pid) == 0);
@@ -311,7 +298,7 @@ static void check_included(const char *bin, const char *body)
 	struct sym_frame fr[8];
 
 	CHECK(lo > 0 && hi > lo);
-	CHECK(nm_symbol(bin, "included_fn", &vaddr, &size) == 0);
+	CHECK(test_nm_symbol(bin, "included_fn", &vaddr, &size) == 0);
 	CHECK(size > 0);
 	CHECK(sym_session__new(&(struct sym_options){ .no_kernel = true, .debug_dir = "" },
 			       &s) == 0);

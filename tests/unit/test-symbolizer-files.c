@@ -35,16 +35,7 @@ static void path_of(char *buf, size_t size, const char *rel)
 
 static void put(const char *rel, const char *text)
 {
-	char path[PATH_MAX];
-	FILE *f;
-
-	path_of(path, sizeof(path), rel);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (!f)
-		return;
-	fputs(text, f);
-	fclose(f);
+	test_put(dir, rel, text);
 }
 
 /* Opens rel under dir with rules; returns the fd or -errno, checking that

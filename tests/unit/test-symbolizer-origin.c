@@ -28,19 +28,6 @@
 
 static char tmp_root[] = "/tmp/ember-sym-origin-XXXXXX";
 
-/* Value and size of symbol name in bin, from nm. */
-static int nm_symbol(const char *bin, const char *name, uint64_t *ret_addr,
-		     uint64_t *ret_size)
-{
-	char buf[256];
-
-	test_run(buf, sizeof(buf), "nm -S '%s' | awk '$4 == \"%s\" { print $1, $2 }'",
-		 bin, name);
-	if (sscanf(buf, "%" SCNx64 " %" SCNx64, ret_addr, ret_size) != 2)
-		return -1;
-	return 0;
-}
-
 /* A shell command that must print "ok". */
 static void must(const char *what, const char *cmd)
 {
@@ -110,7 +97,7 @@ static void check_chains(const char *run_bin, const char *ref_bin, const char *d
 	uint64_t vaddr = 0, size = 0;
 	size_t bad = 0, deep = 0, unnamed = 0, nf;
 
-	CHECK(nm_symbol(ref_bin, "lto_hot", &vaddr, &size) == 0);
+	CHECK(test_nm_symbol(ref_bin, "lto_hot", &vaddr, &size) == 0);
 	CHECK(size > 0 && size <= MAX_BYTES);
 	if (size == 0 || size > MAX_BYTES)
 		return;

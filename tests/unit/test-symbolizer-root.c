@@ -23,16 +23,7 @@ static char root[] = "/tmp/ember-sym-root-XXXXXX";
 
 static void put(const char *rel, const char *text)
 {
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", root, rel);
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (!f)
-		return;
-	fputs(text, f);
-	fclose(f);
+	test_put(root, rel, text);
 }
 
 static struct sym_frame kernel(struct sym_session *s, uint64_t addr)

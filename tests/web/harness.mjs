@@ -56,6 +56,18 @@ export async function watchPage(page, base) {
   return { errors, bad };
 }
 
+// A page of the UI served at base, watched (watchPage), once it has drawn
+// its first tree (body's data-loaded >= 1) within timeoutMs. Returns
+// { page, errors, bad }.
+export async function openUI(chrome, base, timeoutMs) {
+  const ctx = await chrome.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
+  const page = await ctx.newPage();
+  const { errors, bad } = await watchPage(page, base);
+  await page.goto(base + '/');
+  await page.waitForFunction(() => Number(document.body.dataset.loaded || 0) >= 1, null, { timeout: timeoutMs });
+  return { page, errors, bad };
+}
+
 // Prints "NAME: P passed, F failed" and exits 1 if any check failed.
 export function finish(name) {
   console.log(`${name}: ${passed} passed, ${failed} failed`);

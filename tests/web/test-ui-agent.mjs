@@ -12,7 +12,7 @@
 //
 // Usage: node test-ui-agent.mjs BASE_URL SCREENSHOT.png
 // Prints one JSON line "RESULT {...}" for the driver, exits 1 on a failed check.
-import { check, finish, launch, watchPage } from './harness.mjs';
+import { check, finish, launch, openUI } from './harness.mjs';
 
 const [base, shotPath] = process.argv.slice(2);
 if (!base) { console.error('usage: test-ui-agent.mjs BASE_URL [SCREENSHOT.png]'); process.exit(2); }
@@ -20,11 +20,7 @@ if (!base) { console.error('usage: test-ui-agent.mjs BASE_URL [SCREENSHOT.png]')
 
 const chrome = await launch();
 try {
-  const ctx = await chrome.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
-  const page = await ctx.newPage();
-  const { errors, bad } = await watchPage(page, base);
-  await page.goto(base + '/');
-  await page.waitForFunction(() => Number(document.body.dataset.loaded || 0) >= 1, null, { timeout: 30000 });
+  const { page, errors, bad } = await openUI(chrome, base, 30000);
   await page.waitForFunction(() => !/loading/.test(document.getElementById('summary').innerText), null, { timeout: 10000 });
   // What the page was told, from the same endpoint.
   const meta = await page.evaluate(async () => (await fetch('/api/v1/meta')).json());

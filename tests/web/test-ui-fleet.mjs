@@ -10,7 +10,7 @@
 //
 // Usage: node test-ui-fleet.mjs BASE_URL '{"host": samples, ...}' [SCREENSHOT.png]
 // Exits 1 on a failed check (tests/web/harness.mjs).
-import { check, finish, launch, watchPage } from './harness.mjs';
+import { check, finish, launch, openUI } from './harness.mjs';
 
 const [base, countsJson, shotPath] = process.argv.slice(2);
 if (!base || !countsJson) { console.error('usage: test-ui-fleet.mjs BASE_URL COUNTS_JSON [SCREENSHOT.png]'); process.exit(2); }
@@ -20,11 +20,7 @@ const all = hosts.reduce((a, h) => a + counts[h], 0);
 
 const chrome = await launch();
 try {
-  const ctx = await chrome.newContext({ viewport: { width: 1400, height: 900 }, deviceScaleFactor: 1 });
-  const page = await ctx.newPage();
-  const { errors, bad } = await watchPage(page, base);
-  await page.goto(base + '/');
-  await page.waitForFunction(() => Number(document.body.dataset.loaded || 0) >= 1, null, { timeout: 60000 });
+  const { page, errors, bad } = await openUI(chrome, base, 60000);
   await page.waitForFunction(() => {
     const s = document.getElementById('filter-host');
     return s && s.options.length > 1 && /fleet/.test(s.parentNode.innerText) && document.getElementById('summary-fleet');
