@@ -274,16 +274,23 @@ class Proc:
     process: a child this script forked itself would start with this
     script's RSS, and Linux carries a process's peak RSS (ru_maxrss)
     across exec, so every profiler's peak would read at least the Python
-    parent's. wait4 on the helper gives the profiler's figures (ru_maxrss
-    is the larger of the helper's own, about 2 MiB, and its reaped
-    child's; the CPU times add up), and pid is the profiler's, for /proc,
-    the meter and signals (GNU time ignores SIGINT while it waits)."""
+    parent's, and so would the helper's own: its peak RSS is what GNU time
+    writes for its child (%M, to a file of its own), not wait4's. wait4 on
+    the helper gives the CPU times (its own add next to nothing), and pid
+    is the profiler's, for /proc, the meter and signals (GNU time ignores
+    SIGINT while it waits)."""
 
     def __init__(self, argv, stdout, stderr, stdin=subprocess.DEVNULL,
                  helper=False):
         self.argv = argv
         self.t_launch = mono_ns()
-        run = [TIME, "-f", "", "-o", os.devnull] + argv if helper else argv
+        self.helper = helper
+        self.rss_path = None
+        self.helper_peak_kb = None
+        if helper:
+            fd, self.rss_path = tempfile.mkstemp(prefix="bench-rss-")
+            os.close(fd)
+        run = [TIME, "-f", "%M", "-o", self.rss_path] + argv if helper else argv
         self.popen = subprocess.Popen(run, stdin=stdin, stdout=stdout,
                                       stderr=stderr, start_new_session=True)
         self.wait_pid = self.popen.pid
@@ -315,6 +322,8 @@ class Proc:
         # GNU time exits 128 + N when its child was killed by signal N.
         if self.pid != self.wait_pid and self.popen.returncode > 128:
             self.popen.returncode = 128 - self.popen.returncode
+        if self.helper:
+            self.read_helper_peak()
         os.close(self.pidfd)
         return True
 
@@ -349,7 +358,22 @@ class Proc:
         return (self.t_exit - self.t_launch) / 1e9
 
     def peak_rss_kb(self):
-        return self.rusage.ru_maxrss
+        """The peak RSS in KiB: the profiler's own with helper (None when
+        GNU time wrote none)."""
+        return self.helper_peak_kb if self.helper else self.rusage.ru_maxrss
+
+    def read_helper_peak(self):
+        """What GNU time wrote (%M: its child's peak RSS), once it exited."""
+        try:
+            with open(self.rss_path) as f:
+                words = f.read().split()
+            self.helper_peak_kb = int(words[-1]) if words else None
+        except (OSError, ValueError):
+            self.helper_peak_kb = None
+        try:
+            os.unlink(self.rss_path)
+        except OSError:
+            pass
 
 
 class Children:
