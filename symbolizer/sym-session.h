@@ -281,6 +281,10 @@ struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin);
  * would hold passes the memory bound (counted as an over-budget refusal,
  * never inflated, never cached). */
 struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bin);
+/* The symbol table of bin's loaded ELF object, read on this first need
+ * (binaries are loaded without it); accounted. Returns 0 or -errno (the
+ * table stays empty). */
+int sym_binary__symbols(struct sym_session *s, struct sym_binary *bin);
 
 /* Re-counts what bin holds in sym_session.bin_memory (after a load, a CU,
  * an address cached). */

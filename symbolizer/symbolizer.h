@@ -193,6 +193,8 @@ struct sym_stats {
 	uint64_t evictions;                /* binaries unloaded to stay under
 	                                      max_memory */
 	uint64_t reloads;                  /* unloaded binaries loaded again */
+	uint64_t symbol_loads;             /* symbol tables read, each on its
+	                                      binary's first name lookup */
 	uint64_t cache_hits;               /* debug copies and kernel symbols
 	                                      read from cache_dir */
 	uint64_t cache_writes;             /* entries written to cache_dir */
