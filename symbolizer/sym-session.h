@@ -86,6 +86,10 @@ struct sym_binary {
 	 * when the DWARF could not be opened at all */
 	uint32_t issues[SYM_DEBUG__COUNT];
 	uint8_t dwarf_issue;
+	/* As an executable: the most executable mappings one of its
+	 * processes had when its early re-reads ended
+	 * (sym_session__settled_process), 0: none yet */
+	uint32_t settled_maps;
 	size_t mem;            /* bytes accounted in sym_session.bin_memory */
 	uint64_t last_use;     /* sym_session.tick when last used */
 	/* Passes (sym_session.pass, one per flush): the last it was used in

@@ -253,6 +253,17 @@ int sym_session__note_process(struct sym_session *s, pid_t pid);
  */
 int sym_session__watch_process(struct sym_session *s, pid_t pid);
 int sym_session__refresh_process(struct sym_session *s, pid_t pid);
+
+/*
+ * Whether pid's snapshot looks complete, its dynamic loader done: it has
+ * at least as many executable mappings as an earlier process of the same
+ * executable (its lowest file mapping) had when that one's early re-reads
+ * ended. With done, pid's re-reads end now: its count is remembered for
+ * the next processes of its executable (the most any had). So a process
+ * of a binary seen before is read once, not until it is old. false when
+ * pid has no snapshot or its executable none remembered.
+ */
+bool sym_session__settled_process(struct sym_session *s, pid_t pid, bool done);
 void sym_session__unwatch_process(struct sym_session *s, pid_t pid);
 
 /* Drop what is known about pid (after exit, once its samples are drained). */
