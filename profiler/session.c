@@ -29,6 +29,28 @@
 
 /* ---- the session ------------------------------------------------------- */
 
+/* EMBER_DEBUG_UNWIND=1: one line per word the DWARF unwinder asked for and
+ * did not get, with what the process's snapshot held there. */
+static void print_unwind_miss(void *arg, const struct sym_unwind_miss *m)
+{
+	(void)arg;
+	fprintf(stderr, "ember: unwind: pid %d: word at 0x%llx %s (step from frame %zu at "
+		"0x%llx; copy 0x%llx + %zu bytes); ",
+		(int)m->pid, (unsigned long long)m->addr,
+		m->below_stack ? "below the stack copy" : "not served",
+		m->depth, (unsigned long long)m->frame_ip, (unsigned long long)m->sp,
+		m->stack_len);
+	if (m->maps_age_ns == UINT64_MAX)
+		fprintf(stderr, "no snapshot of the process\n");
+	else if (m->module)
+		fprintf(stderr, "mapped 0x%llx-0x%llx %s (maps read %.1f ms ago)\n",
+			(unsigned long long)m->map_start, (unsigned long long)m->map_end,
+			m->module, m->maps_age_ns / 1e6);
+	else
+		fprintf(stderr, "in none of its %zu mappings (maps read %.1f ms ago)\n",
+			m->n_maps, m->maps_age_ns / 1e6);
+}
+
 int session__new(const struct session_options *opts,
 		 struct session **ret_session)
 {
@@ -65,6 +87,9 @@ int session__new(const struct session_options *opts,
 		s->opts.sym.cache_dir = env ? (strcmp(env, "none") == 0 ? "" : env)
 					    : SYM_DEFAULT_CACHE_DIR;
 	}
+	if (!s->opts.sym.unwind_trace && getenv("EMBER_DEBUG_UNWIND") &&
+	    strcmp(getenv("EMBER_DEBUG_UNWIND"), "0") != 0)
+		s->opts.sym.unwind_trace = print_unwind_miss;
 	err = aggregate__new(&s->agg);
 	if (!err)
 		err = aggregate__new(&s->agg_spare);

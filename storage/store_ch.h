@@ -93,6 +93,29 @@ enum store_ch_table {
 #define STORE_CH_ROLLUP_TABLE "samples_1d"
 #define STORE_CH_ROLLED_TABLE "ember_rolled"
 #define STORE_CH_STALE_VIEW "rollup_stale"
+/* The fleet's daily roll-up: the daily roll-up's sums per day, process
+ * and stack summed over a server's hosts (about as many rows for a day
+ * as one host has), kept by the maintainer with the daily roll-up and
+ * fresh when it is (the same view); an unfiltered range's whole days are
+ * read from it. On a cluster each shard's sums its own hosts, and a
+ * Distributed table on the entry adds the shards'. */
+#define STORE_CH_FLEET_ROLLUP_TABLE "samples_1d_fleet"
+/* The samples' totals per host and bucket (time, duration), kept by
+ * ClickHouse itself: a materialized view (STORE_CH_TOTALS_VIEW) on the
+ * samples adds every block inserted into them (a shipment, the
+ * maintainer's downsampling) to it, so it is always as fresh as the
+ * samples, and a day is dropped from both. Spans and the timelines that
+ * need no label but the host are read from it (a host's day is 8,640
+ * rows at most). On a cluster the view is on each shard's samples
+ * (into its `_local` table), with a Distributed table on the entry. */
+#define STORE_CH_TOTALS_TABLE "samples_ts"
+#define STORE_CH_TOTALS_VIEW "samples_ts_mv"
+/* The label sets per host and hour (hour, host, labelset, the label
+ * columns, count), kept by ClickHouse the same way (STORE_CH_SETS_VIEW):
+ * a range's label sets are read from it for its whole hours and from the
+ * samples for the rest (store_ch_match.c). */
+#define STORE_CH_SETS_TABLE "samples_sets"
+#define STORE_CH_SETS_VIEW "samples_sets_mv"
 
 /* The newest ember_schema row: 0 and *ret_version and *ret_layout
  * ("single", "cluster:NAME"; caller frees), -ENOENT when the database has

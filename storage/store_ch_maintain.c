@@ -38,8 +38,9 @@
  * The daily roll-up, last (downsampling adds blocks to the days it
  * merges): every day that has ended and that the rollup_stale view lists
  * is made equal to its samples' sums, host by host (one part each, a
- * fixed query id), then recorded with the newest block its samples had
- * before the first host was read. Invariant: a day the view does not
+ * fixed query id), then the fleet's roll-up of the day made equal to
+ * the hosts' sums (one part, a fixed query id), then the day recorded
+ * with the newest block its samples had before the first host was read. Invariant: a day the view does not
  * list has a roll-up equal to its samples' sums (storage/DESIGN.md,
  * Fleet, Roll-ups).
  */
@@ -339,6 +340,42 @@ static int rollup_host_day(struct store_ch *ch, const char *suffix, const char *
 	return err;
 }
 
+/*
+ * A day (YYYY-MM-DD) of the fleet's roll-up made equal to the daily
+ * roll-up's sums over the server's hosts: one INSERT of, per (process,
+ * stack), those sums less what the fleet's roll-up holds, as one part;
+ * none when they are equal. Run once every host of the day is rolled up.
+ */
+static int rollup_fleet_day(struct store_ch *ch, const char *suffix, const char *day)
+{
+	struct store_ch_request rq = {
+		.settings = one_block,
+		.n_settings = sizeof(one_block) / sizeof(one_block[0]),
+		.what = "rolling up a day over the hosts",
+	};
+	char *sql = NULL, query_id[160], table[64];
+	const char *db = store_ch__database(ch);
+	int n, err;
+
+	snprintf(table, sizeof(table), STORE_CH_FLEET_ROLLUP_TABLE "%s", suffix);
+	n = asprintf(&sql,
+		     "INSERT INTO `%1$s`.`%2$s` (time, process, stack, count) "
+		     "SELECT toDateTime(toDate('%4$s')), process, stack, sum(c) AS n FROM "
+		     "(SELECT process, stack, count AS c FROM `%1$s`.`" STORE_CH_ROLLUP_TABLE "%3$s` "
+		     "WHERE toDate(time) = '%4$s' UNION ALL SELECT process, stack, -count AS c FROM "
+		     "`%1$s`.`%2$s` WHERE toDate(time) = '%4$s') GROUP BY process, stack HAVING n != 0",
+		     db, table, suffix, day);
+	if (n < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	statement_id(query_id, sizeof(query_id), "rollup", db, table, day, 86400, "");
+	rq.query_id = query_id;
+	rq.body = sql;
+	rq.body_len = (size_t)n;
+	err = store_ch__request(ch, &rq, NULL);
+	free(sql);
+	return err;
+}
+
 struct rollup_arg {
 	const char *suffix, *day;
 };
@@ -392,11 +429,15 @@ static int rollup(struct store_ch *ch, const char *suffix, int64_t now_s,
 		block = strtoll(t, NULL, 10);
 		parts = strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
 		if (!parts) {
-			/* the samples are gone: so goes the roll-up */
+			/* the samples are gone: so go the roll-ups */
 			free(t);
 			err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
 					     STORE_CH_ROLLUP_TABLE "%s` DROP PARTITION '%s'", db,
 					     suffix, days[i]);
+			if (!err)
+				err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
+						     STORE_CH_FLEET_ROLLUP_TABLE "%s` DROP PARTITION "
+						     "'%s'", db, suffix, days[i]);
 			continue;
 		}
 		free(t);
@@ -409,6 +450,15 @@ static int rollup(struct store_ch *ch, const char *suffix, int64_t now_s,
 		}
 		err = for_each_host(ch, sql, rollup_host, &rd, st, &busy);
 		free(sql);
+		/* the fleet's, from the hosts' (all of them rolled up) */
+		if (!err && !busy) {
+			err = rollup_fleet_day(ch, suffix, days[i]);
+			if (err == -EAGAIN) {
+				st->busy++;
+				busy = true;
+				err = 0;
+			}
+		}
 		if (!err && !busy) {
 			err = store_ch__exec(ch, "recording a day rolled up", "INSERT INTO `%s`.`"
 					     STORE_CH_ROLLED_TABLE "%s` (day, max_block, done) SELECT "
@@ -465,12 +515,15 @@ static int drop_days(struct store_ch *ch, const char *table, int64_t cut, bool s
 static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_s,
 			   const struct store_policy *p, struct store_ch_maintain_stats *st)
 {
-	char samples[64], drops[64], rolled[64];
+	char samples[64], drops[64], rolled[64], fleet[64], totals[64], sets[64];
 	int err;
 
 	snprintf(samples, sizeof(samples), "samples%s", suffix);
 	snprintf(drops, sizeof(drops), "drops%s", suffix);
 	snprintf(rolled, sizeof(rolled), STORE_CH_ROLLUP_TABLE "%s", suffix);
+	snprintf(fleet, sizeof(fleet), STORE_CH_FLEET_ROLLUP_TABLE "%s", suffix);
+	snprintf(totals, sizeof(totals), STORE_CH_TOTALS_TABLE "%s", suffix);
+	snprintf(sets, sizeof(sets), STORE_CH_SETS_TABLE "%s", suffix);
 	err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`" DONE_TABLE
 			     "` (day Date, step UInt32, done DateTime) ENGINE = MergeTree "
 			     "PARTITION BY tuple() ORDER BY (step, day)", store_ch__database(ch));
@@ -482,6 +535,12 @@ static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_
 		 * samples is stale, read from the samples: none) */
 		if (!err)
 			err = drop_days(ch, rolled, now_s - p->max_age_s, false, NULL);
+		if (!err)
+			err = drop_days(ch, fleet, now_s - p->max_age_s, false, NULL);
+		if (!err)
+			err = drop_days(ch, totals, now_s - p->max_age_s, false, NULL);
+		if (!err)
+			err = drop_days(ch, sets, now_s - p->max_age_s, false, NULL);
 	}
 	/* the coarsest tier first: fewer rows left for the finer ones */
 	for (int i = STORE_POLICY_TIERS - 1; !err && i >= 0; i--) {

@@ -5,7 +5,8 @@
  * samples queries, and the label sets, names and values of a range.
  *
  * A filter's text never reaches SQL as SQL. The label sets of the range
- * are read (one GROUP BY, with the 64-bit hash each row carries), matched
+ * are read (one GROUP BY, with the 64-bit hash each row carries; whole
+ * hours from the label sets per hour, store_ch__put_sets_source), matched
  * in C with store_filter__match (the same matcher, the same regexes, as
  * the SQLite backend), and the query then names the matching sets by
  * their hashes (and their hosts, the primary key's prefix). Every text
@@ -99,6 +100,56 @@ struct store_ch_label_set {
 	uint64_t hash, samples;
 };
 
+/*
+ * "SELECT <columns> FROM (...)" over the label sets of q's range, its
+ * rows' columns those of the samples (host, process, pid, thread, tid,
+ * cgroup, label_keys, label_values, labelset) and c, their count; hosts
+ * is a condition on the hosts (" AND host ...", ""), or NULL for q's
+ * required host (store_ch__put_required_host). The range's whole
+ * hours (an hour H with from <= H and H + 3600 <= to) come from the label
+ * sets per hour, and the other hours in range from the samples, the
+ * exact complement (their hour block before from or past to - 3600, both
+ * bounds on the key, so only the edges' granules are read), in any time
+ * zone. An unbounded range is the sets' alone.
+ */
+static void put_hosts(FILE *f, const struct store_query *q, const char *hosts)
+{
+	if (hosts)
+		fputs(hosts, f);
+	else
+		store_ch__put_required_host(f, q);
+}
+
+void store_ch__put_sets_source(FILE *f, const struct store_query *q, const char *columns,
+			       const char *hosts)
+{
+	int64_t from = q ? q->from_s : INT64_MIN, to = q ? q->to_s : INT64_MAX;
+	long long lo = from < 0 ? 0 : from > UINT32_MAX ? UINT32_MAX : from;
+	long long last = to == INT64_MAX ? -1 : to > UINT32_MAX ? UINT32_MAX - 3600LL :
+		to - 3600; /* the last whole hour's start; -1: unbounded */
+
+	fprintf(f, "SELECT %s FROM (SELECT host, process, pid, thread, tid, cgroup, label_keys, "
+		"label_values, labelset, count AS c FROM " STORE_CH_SETS_TABLE " WHERE hour >= "
+		"toDateTime(%lld)", columns, lo);
+	if (last >= 0 || to != INT64_MAX)
+		fprintf(f, " AND hour <= toDateTime(%lld)", last < 0 ? 0 : last);
+	if (last < 0 && to != INT64_MAX)
+		fputs(" AND 0", f); /* (no whole hour before 1970-01-01 01:00) */
+	put_hosts(f, q, hosts);
+	if (from != INT64_MIN || to != INT64_MAX) {
+		fputs(" UNION ALL SELECT host, process, pid, thread, tid, cgroup, label_keys, "
+		      "label_values, labelset, toInt64(count) AS c FROM samples WHERE ", f);
+		store_ch__put_range(f, q);
+		put_hosts(f, q, hosts);
+		fprintf(f, " AND (toStartOfHour(time) < toDateTime(%lld)", lo);
+		if (to != INT64_MAX)
+			fprintf(f, last >= 0 ? " OR toStartOfHour(time) > toDateTime(%lld)" : " OR 1",
+				last);
+		fputc(')', f);
+	}
+	fputc(')', f);
+}
+
 /* The label sets of q's range (its filter not applied): rows of
  * LABEL_SELECT, hash, samples, kept in *ret_text (caller frees) and
  * parsed into *ret_sets. */
@@ -113,12 +164,10 @@ static int read_sets(struct store_chdb *db, const struct store_query *q, char **
 
 	if (store_ch_sql__open(&s))
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
-	fputs("SELECT " LABEL_SELECT ", " LABEL_HASH ", sum(count) FROM samples WHERE ", s.f);
-	store_ch__put_range(s.f, q);
-	store_ch__put_required_host(s.f, q);
+	store_ch__put_sets_source(s.f, q, LABEL_SELECT ", " LABEL_HASH ", sum(c)", NULL);
 	/* (a label set's rows in range may sum to 0 while retention's
 	 * downsampled rows and their negated sources are being merged) */
-	fputs(" GROUP BY labelset HAVING sum(count) != 0", s.f);
+	fputs(" GROUP BY labelset HAVING sum(c) != 0", s.f);
 	if (store_ch_sql__close(&s))
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
 	err = store_chdb__ask(db, s.buf, "reading the label sets", &text);

@@ -7,12 +7,18 @@
  * over the condition store_chdb__cond makes of the query (its range and
  * filter): never raw rows. A tree reads the samples once, its sums per
  * (process, stack), and its definitions from the handle's cache
- * (store_ch_defs.c), then is made in C by (parent, frame identity) as
- * the SQLite backend makes it.
+ * (store_ch_defs.c), then is made in C: the sums sorted by process and
+ * the frames' identities (name, module, file, line, kind: what the
+ * SQLite backend merges frames by), so each row shares the nodes of its
+ * common prefix with the row before and adds the rest, with no lookup
+ * per frame (place_rows).
  *
  * A tree whose filter is the range and hosts alone takes the whole days
- * of its range that the daily roll-up holds fresh from it, the rest from
- * the samples: the same sums (sums_sql).
+ * of its range that the daily roll-ups hold fresh from them (all hosts:
+ * the fleet's roll-up; some: the hosts'), the rest from the samples: the
+ * same sums (sums_sql). Spans, and timelines that need no label but the
+ * host, are read from the totals per host and bucket, which ClickHouse
+ * keeps equal to the samples' sums (store_ch.h).
  *
  * Invariant: a tree's nodes come parents first (store_tree__add), so one
  * backward pass sums the subtrees; every stack a sum names is in the
@@ -67,13 +73,16 @@ static int read_drops(struct store_chdb *db, const struct store_query *q,
 	return err;
 }
 
+static int summary_sql(struct store_chdb *db, const struct store_query *q,
+		       const struct store_ch_cond *c, char **ret);
+
 int store_chdb__summary(struct store_db *handle, const struct store_query *q,
 		      struct store_summary **ret)
 {
 	struct store_chdb *db = store_chdb__of(handle);
 	struct store_summary *sum;
 	struct store_ch_cond c;
-	char *text = NULL, *p, *f[6];
+	char *text = NULL, *sql = NULL, *p, *f[6];
 	int err;
 
 	if (!db || !ret)
@@ -82,7 +91,23 @@ int store_chdb__summary(struct store_db *handle, const struct store_query *q,
 	if (!sum)
 		return -ENOMEM;
 	err = store_chdb__cond(db, q, &c);
-	if (!err && !c.none) {
+	if (!err && !c.none && !c.by_labelset) {
+		/* (range and hosts only: the totals, the label sets and the
+		 * trees' sums, none reading a day of samples) */
+		err = summary_sql(db, q, &c, &sql);
+		if (!err) {
+			err = store_chdb__ask(db, sql, "summing the samples", &text);
+			free(sql);
+		}
+		p = text;
+		if (!err && store_ch__next_row(&p, f, 6) == 6 && store_ch__num(f[5])) {
+			sum->samples = store_ch__num(f[0]);
+			sum->processes = store_ch__num(f[1]);
+			sum->stacks = store_ch__num(f[2]);
+			sum->first_s = (int64_t)store_ch__num(f[3]);
+			sum->last_s = (int64_t)store_ch__num(f[4]);
+		}
+	} else if (!err && !c.none) {
 		struct store_ch_sql s;
 
 		if (store_ch_sql__open(&s)) {
@@ -120,25 +145,75 @@ int store_chdb__summary(struct store_db *handle, const struct store_query *q,
 
 /* ---- the tree ---- */
 
-/* The child of parent with frame identity ident, added when new. */
-static int child(struct store_tree *t, struct store_map *paths, const struct store_ch_cache *c,
-		 uint32_t parent, uint32_t ident, uint32_t *ret)
-{
-	uint32_t key[2] = { parent, ident };
-	struct store_tree_node nd;
-	int64_t found;
-	int r;
+/*
+ * A row of the tree's sums, ready to be placed: its process's identity,
+ * its stack (an index in the cache) and its count. The rows are sorted
+ * by (process, the stack's identities, root first), so the stacks that
+ * share a path from the root are next to each other: a row shares with
+ * the row before it the nodes of their common prefix, and every node
+ * past that prefix is new (a stack with that longer prefix would sort
+ * between them). The tree is made in one pass with no lookup per frame.
+ */
+struct placed {
+	uint32_t proc, stack;
+	uint64_t count;
+};
 
-	if (store_map__get(paths, key, sizeof(key), &found)) {
-		*ret = (uint32_t)found;
-		return 0;
+static int compare_placed(const void *pa, const void *pb, void *arg)
+{
+	const struct placed *a = pa, *b = pb;
+	const struct store_ch_cache *c = arg;
+	const struct store_ch_stack *sa = &c->stack[a->stack], *sb = &c->stack[b->stack];
+	const uint32_t *ia = c->idents_of + sa->first, *ib = c->idents_of + sb->first;
+	uint32_t n = MIN(sa->n, sb->n);
+
+	if (a->proc != b->proc)
+		return a->proc < b->proc ? -1 : 1;
+	for (uint32_t k = 0; k < n; k++)
+		if (ia[k] != ib[k])
+			return ia[k] < ib[k] ? -1 : 1;
+	return sa->n < sb->n ? -1 : sa->n > sb->n;
+}
+
+/* Place rows[0..n) (sorted) into t below its root: path[d] is the node at
+ * depth d (0: the process) of the row before. */
+static int place_rows(struct store_tree *t, const struct store_ch_cache *c,
+		      const struct placed *rows, size_t n)
+{
+	uint32_t *path = NULL;
+	size_t cap = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct store_ch_stack *st = &c->stack[rows[i].stack];
+		const uint32_t *ids = c->idents_of + st->first;
+		size_t depth = (size_t)st->n + 1, same = 0;
+
+		if (COMMON_GROW(path, cap, depth)) {
+			err = -ENOMEM;
+			break;
+		}
+		if (i && rows[i - 1].proc == rows[i].proc) {
+			const struct store_ch_stack *pst = &c->stack[rows[i - 1].stack];
+			const uint32_t *pids = c->idents_of + pst->first;
+			uint32_t m = MIN(pst->n, st->n);
+
+			same = 1;
+			while (same - 1 < m && pids[same - 1] == ids[same - 1])
+				same++;
+		}
+		for (size_t d = same; d < depth && !err; d++) {
+			struct store_tree_node nd = c->ident[d ? ids[d - 1] : rows[i].proc];
+
+			nd.parent = d ? path[d - 1] : 0;
+			nd.self = nd.total = 0;
+			err = store_tree__add(t, &nd, &path[d]);
+		}
+		if (!err)
+			t->nodes[path[depth - 1]].self += rows[i].count;
 	}
-	nd = c->ident[ident];
-	nd.parent = parent;
-	nd.self = nd.total = 0;
-	if ((r = store_tree__add(t, &nd, ret)) < 0)
-		return r;
-	return store_map__put(paths, key, sizeof(key), *ret, NULL);
+	free(path);
+	return err;
 }
 
 /* ---- the daily roll-up ---- */
@@ -185,11 +260,12 @@ static int rollup_days(struct store_chdb *db, const struct store_query *q,
 			     "BY d", from, (to - from) / MIN_DAY_S + 2, from, to);
 	else
 		r = asprintf(&sql, "SELECT toUInt32(toDateTime(d)), toUInt32(toDateTime(d + 1)) "
-			     "FROM (SELECT DISTINCT toDate(time) AS d FROM " STORE_CH_ROLLUP_TABLE
-			     " WHERE time >= toDateTime(%lld) AND time < toDateTime(%lld)%s) WHERE "
+			     "FROM (SELECT DISTINCT toDate(time) AS d FROM %s WHERE time >= "
+			     "toDateTime(%lld) AND time < toDateTime(%lld)%s) WHERE "
 			     "toUInt32(toDateTime(d + 1)) <= %lld AND d NOT IN (SELECT day FROM "
-			     STORE_CH_STALE_VIEW ") ORDER BY d LIMIT %d", from, to, c->hosts, to,
-			     MAX_DAYS);
+			     STORE_CH_STALE_VIEW ") ORDER BY d LIMIT %d", *c->hosts ?
+			     STORE_CH_ROLLUP_TABLE : STORE_CH_FLEET_ROLLUP_TABLE, from, to, c->hosts,
+			     to, MAX_DAYS);
 	if (r < 0)
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
 	err = store_chdb__ask(db, sql, "finding the days rolled up", &text);
@@ -261,13 +337,49 @@ static int sums_sql(struct store_chdb *db, const struct store_query *q,
 		}
 		if (raw)
 			fprintf(s.f, ")) AND %s UNION ALL ", c->text);
-		fputs("SELECT process, stack, count AS c FROM " STORE_CH_ROLLUP_TABLE " WHERE (", s.f);
+		/* (all hosts: the fleet's roll-up, the hosts' sums already) */
+		fprintf(s.f, "SELECT process, stack, count AS c FROM %s WHERE (", *c->hosts ?
+			STORE_CH_ROLLUP_TABLE : STORE_CH_FLEET_ROLLUP_TABLE);
 		for (size_t i = 0; i < n; i++)
 			fprintf(s.f, "%stime = toDateTime(%lld)", i ? " OR " : "",
 				(long long)days[i][0]);
 		fprintf(s.f, ")%s) GROUP BY process, stack HAVING sum(c) != 0", c->hosts);
 	}
 	free(days);
+	if (store_ch_sql__close(&s))
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	*ret = s.buf;
+	return 0;
+}
+
+/*
+ * The SQL of a summary whose condition c is a range and hosts (not by
+ * label set): the samples, first and last bucket from the totals per
+ * host and bucket; the processes, distinct (host, pid), from the label
+ * sets (store_ch__put_sets_source); the stacks, distinct stacks of the
+ * tree's sums (sums_sql: a stack whose samples sum to 0 in the range is
+ * not counted). One request, its fields as the samples' summary has
+ * them: samples, processes, stacks, first, last, rows.
+ */
+static int summary_sql(struct store_chdb *db, const struct store_query *q,
+		       const struct store_ch_cond *c, char **ret)
+{
+	struct store_ch_sql s;
+	char *sums = NULL;
+	int err = sums_sql(db, q, c, &sums);
+
+	if (err)
+		return err;
+	if (store_ch_sql__open(&s)) {
+		free(sums);
+		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	}
+	fputs("SELECT n, (", s.f);
+	store_ch__put_sets_source(s.f, q, "uniqExact(host, pid)", c->hosts);
+	fprintf(s.f, "), (SELECT uniqExact(stack) FROM (%s)), f, l, r FROM (SELECT sum(count) AS n, "
+		"toUInt32(min(time)) AS f, toUInt32(max(time)) AS l, count() AS r FROM "
+		STORE_CH_TOTALS_TABLE " WHERE %s)", sums, c->text);
+	free(sums);
 	if (store_ch_sql__close(&s))
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
 	*ret = s.buf;
@@ -285,10 +397,10 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 {
 	struct store_chdb *db = store_chdb__of(handle);
 	struct store_tree_node root = { .name = "all" };
-	struct store_map paths = { 0 }; /* (parent, identity) -> node */
 	struct store_tree *t;
 	struct store_ch_cond c = { 0 };
 	struct sum *sums = NULL;
+	struct placed *rows = NULL;
 	uint64_t *stacks = NULL;
 	size_t n = 0, cap = 0;
 	char *text = NULL, *sql = NULL, *p, *f[3];
@@ -321,33 +433,31 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 		}
 		sums[n++] = (struct sum){ f[0], store_ch__num(f[1]), store_ch__num(f[2]) };
 	}
-	if (!err && !(stacks = malloc((n + 1) * sizeof(*stacks))))
+	if (!err && (!(stacks = malloc((n + 1) * sizeof(*stacks))) ||
+		     !(rows = malloc((n + 1) * sizeof(*rows)))))
 		err = -ENOMEM;
 	for (size_t i = 0; !err && i < n; i++)
 		stacks[i] = sums[i].stack;
 	if (!err)
 		err = store_chdb__cache_fill(db, stacks, n);
 	for (size_t i = 0; !err && i < n; i++) {
-		const struct store_ch_cache *cc = &db->cache;
 		struct store_tree_node pn = { .kind = STORE_FRAME_PROCESS };
-		const struct store_ch_stack *st;
-		uint32_t at, ident;
 		int64_t si;
 
-		if (!store_map__get(&cc->stacks, &sums[i].stack, sizeof(sums[i].stack), &si)) {
+		if (!store_map__get(&db->cache.stacks, &sums[i].stack, sizeof(sums[i].stack), &si)) {
 			err = store_chdb__fail(db, -EIO, "the fleet store has samples of a stack it does not "
 				   "define (shipped out of order?)");
 			break;
 		}
-		st = &cc->stack[si];
+		rows[i].stack = (uint32_t)si;
+		rows[i].count = sums[i].count;
 		if ((err = store_ch_cache__text(&db->cache, sums[i].process, false, &pn.name)) < 0 ||
-		    (err = store_ch_cache__ident(&db->cache, &pn, &ident)) < 0 ||
-		    (err = child(t, &paths, cc, 0, ident, &at)) < 0)
+		    (err = store_ch_cache__ident(&db->cache, &pn, &rows[i].proc)) < 0)
 			break;
-		for (uint32_t k = 0; k < st->n && !err; k++)
-			err = child(t, &paths, cc, at, cc->idents_of[st->first + k], &at);
-		if (!err)
-			t->nodes[at].self += sums[i].count;
+	}
+	if (!err) {
+		qsort_r(rows, n, sizeof(*rows), compare_placed, &db->cache);
+		err = place_rows(t, &db->cache, rows, n);
 	}
 done:
 	if (err == -E2BIG) {
@@ -361,9 +471,9 @@ done:
 	free(sql);
 	free(text);
 	free(sums);
+	free(rows);
 	free(stacks);
 	store_ch_cond__free(&c);
-	store_map__free(&paths);
 	if (!err) {
 		/* parents precede children: one backward pass sums subtrees */
 		for (size_t i = t->n - 1; i > 0; i--) {
@@ -397,8 +507,9 @@ static int data_span(struct store_chdb *db, const struct store_query *q, int64_t
 		return store_chdb__fail(db, -EINVAL, "time range ends before it starts");
 	if (store_ch_sql__open(&s))
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
+	/* (the totals: a row per host and bucket, as fresh as the samples) */
 	fputs("SELECT toUInt32(min(time)), max(toUInt32(time) + duration), "
-	      "argMax(duration, time), count() FROM samples WHERE ", s.f);
+	      "argMax(duration, time), count() FROM " STORE_CH_TOTALS_TABLE " WHERE ", s.f);
 	store_ch__put_range(s.f, q);
 	/* (a host="NAME" filter: that host's flushes, as its own file's) */
 	store_ch__put_required_host(s.f, q);
@@ -492,8 +603,11 @@ static int fill_timeline(struct store_chdb *db, const struct store_query *q,
 		put_label_expr(s.f, split);
 	else
 		fputs("''", s.f);
-	fprintf(s.f, " AS v, sum(count) FROM samples WHERE %s AND toInt64(toUInt32(time)) >= %lld "
-		"AND toInt64(toUInt32(time)) < %lld GROUP BY k, v HAVING sum(count) != 0", c.text,
+	/* (no label but the host asked: the totals per host and bucket) */
+	fprintf(s.f, " AS v, sum(count) FROM %s WHERE %s AND toInt64(toUInt32(time)) >= %lld "
+		"AND toInt64(toUInt32(time)) < %lld GROUP BY k, v HAVING sum(count) != 0",
+		!c.by_labelset && (!split || !strcmp(split, "host")) ? STORE_CH_TOTALS_TABLE :
+		"samples", c.text,
 		(long long)t->from_s,
 		(long long)(t->from_s + (int64_t)t->n_steps * t->step_s));
 	err = store_ch_sql__close(&s);

@@ -199,14 +199,16 @@ static const struct store_backend ch_backend = {
  * tables a reader needs. */
 static int check_schema(struct store_chdb *db, char **ret_error)
 {
-	char sql[640], *text = NULL, *p, *f[3];
+	char sql[900], *text = NULL, *p, *f[3];
 	bool versioned = false;
 	int err;
 
 	snprintf(sql, sizeof(sql), "SELECT (SELECT count() FROM system.databases WHERE name = "
 		 "'%s'), (SELECT count() FROM system.tables WHERE database = '%s' AND name IN "
 		 "('ember_schema', 'samples', 'drops', 'stacks', 'frames', 'functions', '"
-		 STORE_CH_ROLLUP_TABLE "', '" STORE_CH_STALE_VIEW "')), "
+		 STORE_CH_ROLLUP_TABLE "', '" STORE_CH_STALE_VIEW "', '"
+		 STORE_CH_FLEET_ROLLUP_TABLE "', '" STORE_CH_TOTALS_TABLE "', '" STORE_CH_SETS_TABLE
+		 "')), "
 		 "(SELECT count() FROM system.tables WHERE database = '%s' AND name = "
 		 "'ember_schema')", store_ch__database(db->ch), store_ch__database(db->ch),
 		 store_ch__database(db->ch));
@@ -223,7 +225,7 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 		snprintf(m, sizeof(m), "ClickHouse at %s has no database '%s'",
 			 store_ch__url(db->ch), store_ch__database(db->ch));
 		err = store_chdb__fail(db, -ENOENT, m);
-	} else if (store_ch__num(f[1]) != 8 && !(versioned = store_ch__num(f[2]) != 0)) {
+	} else if (store_ch__num(f[1]) != 11 && !(versioned = store_ch__num(f[2]) != 0)) {
 		char m[STORE_ERRMSG_SIZE];
 
 		snprintf(m, sizeof(m), "the database '%s' at %s holds no fleet store (Ember's "

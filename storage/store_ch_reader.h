@@ -152,6 +152,15 @@ void store_ch__put_range(FILE *f, const struct store_query *q);
  * the UI's host selector): the primary key's prefix. */
 void store_ch__put_required_host(FILE *f, const struct store_query *q);
 
+/* "SELECT columns FROM (...)" over the label sets of q's range: rows of
+ * host, process, pid, thread, tid, cgroup, label_keys, label_values,
+ * labelset and c (their count), from the label sets per hour for the
+ * range's whole hours and from the samples for the rest; hosts: a
+ * condition on the hosts (" AND host ...", ""), or NULL for q's required
+ * host. */
+void store_ch__put_sets_source(FILE *f, const struct store_query *q, const char *columns,
+			       const char *hosts);
+
 /* The WHERE of q: its range, and with a filter the label sets that pass
  * it by hash, and their hosts (-EINVAL: a range that ends before it
  * starts; -E2BIG: too many sets pass). */

@@ -4,9 +4,10 @@
  * checked. SQL that Debian 12's ClickHouse 18.16 and current releases
  * both accept: MergeTree with PARTITION BY / ORDER BY clauses,
  * SummingMergeTree, ReplacingMergeTree, DEFAULT columns,
- * Distributed, TinyLog; no LowCardinality (18.16 wants an experimental
- * setting for it), no codecs (18.16 has none), no TTL (old day
- * partitions are dropped instead, store_ch_maintain.c), no ON CLUSTER
+ * materialized views TO a table, Distributed, TinyLog; no LowCardinality
+ * (18.16 wants an experimental setting for it), no codecs (18.16 has
+ * none), no TTL (old day partitions are dropped instead,
+ * store_ch_maintain.c), no ON CLUSTER
  * (18.16 needs ZooKeeper for it: a cluster's tables are made on each
  * shard, store_ch__init_cluster).
  *
@@ -32,8 +33,12 @@
  *   stacks     stack id -> frame ids, root first
  *   frames     frame id -> function id, line, kind, build-id, file offset
  *   functions  function id -> name, module, file
- *   samples_1d, ember_rolled, rollup_stale  the daily roll-up, kept by
- *              the server side (below, rollup_tables)
+ *   samples_1d, ember_rolled, rollup_stale, samples_1d_fleet  the daily
+ *              roll-up per host and over the hosts, kept by the server
+ *              side (below, rollup_tables)
+ *   samples_ts, samples_sets  the totals per host and bucket, the label
+ *              sets per host and hour, kept by ClickHouse from every
+ *              insert into the samples (two materialized views, below)
  *   ember_schema  the version and layout ("single", "cluster:NAME")
  *
  * Ids are 64-bit hashes of the symbolized contents (store_ch_ship.c), so
@@ -122,16 +127,62 @@ static const struct ch_table rollup_tables[] = {
 		"MergeTree PARTITION BY tuple() ORDER BY day",
 		NULL, /* (per shard only: the view reads it where it is) */
 	},
+	{
+		/* the daily roll-up summed over the server's hosts: a day's
+		 * rows are one run of the key, read whole */
+		STORE_CH_FLEET_ROLLUP_TABLE, NULL,
+		"time DateTime, process String, stack UInt64, count Int64",
+		"SummingMergeTree(count) PARTITION BY toDate(time) ORDER BY (time, process, stack)",
+		"stack", /* (the maintainer writes each shard's own: never
+			  * inserted through the Distributed table) */
+	},
+	{
+		/* the totals per host and bucket, filled by the view below */
+		STORE_CH_TOTALS_TABLE, NULL,
+		"time DateTime, duration UInt32, host String, count Int64",
+		"SummingMergeTree(count) PARTITION BY toDate(time) ORDER BY (host, time, duration)",
+		"cityHash64(host)",
+	},
+	{
+		/* the label sets per host and hour, filled by the view below
+		 * (the label columns are the same on every row of a set: its
+		 * hash is theirs) */
+		STORE_CH_SETS_TABLE, NULL,
+		"hour DateTime, host String, process String, pid UInt32, thread String, tid UInt32, "
+		"cgroup UInt64, label_keys Array(String), label_values Array(String), "
+		"labelset UInt64, count Int64",
+		"SummingMergeTree(count) PARTITION BY toDate(hour) ORDER BY (host, hour, labelset)",
+		"cityHash64(host)",
+	},
 };
+
+/* The views that add each block inserted into the samples to the totals
+ * and to the label sets per hour (made after the tables, before anything
+ * is shipped: a store's samples are all in them); their columns in the
+ * tables' order. "%1$s" the database, "%2$s" the suffix. */
+#define TOTALS_VIEW_SQL \
+	"CREATE MATERIALIZED VIEW IF NOT EXISTS `%1$s`.`" STORE_CH_TOTALS_VIEW "%2$s` TO `%1$s`.`" \
+	STORE_CH_TOTALS_TABLE "%2$s` AS SELECT time, duration, host, toInt64(sum(count)) AS " \
+	"count FROM `%1$s`.`samples%2$s` GROUP BY time, duration, host"
+#define SETS_VIEW_SQL \
+	"CREATE MATERIALIZED VIEW IF NOT EXISTS `%1$s`.`" STORE_CH_SETS_VIEW "%2$s` TO `%1$s`.`" \
+	STORE_CH_SETS_TABLE "%2$s` AS SELECT toStartOfHour(time) AS hour, host, " \
+	"any(process) AS process, any(pid) AS pid, any(thread) AS thread, any(tid) AS tid, " \
+	"any(cgroup) AS cgroup, any(label_keys) AS label_keys, any(label_values) AS " \
+	"label_values, labelset, toInt64(sum(count)) AS count FROM `%1$s`.`samples%2$s` " \
+	"GROUP BY hour, host, labelset"
 
 /*
  * The view of the days whose roll-up is stale on a server: every day
  * partition of samples whose newest block (system.parts' max_block_number:
  * an insert makes a new block number, a merge keeps the largest of its
  * parts', a dropped day has no parts) is newer than the one the roll-up
- * recorded, or that has none recorded; and every day the roll-up has
- * whose samples are gone (retention drops the samples' day first). A day
- * with neither is not listed: both are empty.
+ * recorded, or that has none recorded; every day the roll-up has
+ * whose samples are gone (retention drops the samples' day first); and
+ * every day the roll-up has that the fleet's roll-up has not (a day
+ * rolled up before the fleet's roll-up existed, or one whose run stopped
+ * between the two). A day with none of these is not listed: its roll-ups
+ * equal its samples' sums, or all are empty.
  */
 #define STALE_VIEW STORE_CH_STALE_VIEW
 #define STALE_SELECT \
@@ -142,7 +193,11 @@ static const struct ch_table rollup_tables[] = {
 	"UNION ALL SELECT DISTINCT toDate(partition) AS day FROM system.parts WHERE " \
 	"database = '%1$s' AND table = '" STORE_CH_ROLLUP_TABLE "%2$s' AND active AND " \
 	"partition NOT IN (SELECT partition FROM system.parts WHERE database = '%1$s' AND " \
-	"table = 'samples%2$s' AND active)"
+	"table = 'samples%2$s' AND active) " \
+	"UNION ALL SELECT DISTINCT toDate(partition) AS day FROM system.parts WHERE " \
+	"database = '%1$s' AND table = '" STORE_CH_ROLLUP_TABLE "%2$s' AND active AND " \
+	"partition NOT IN (SELECT partition FROM system.parts WHERE database = '%1$s' AND " \
+	"table = '" STORE_CH_FLEET_ROLLUP_TABLE "%2$s' AND active)"
 
 #define SCHEMA_TABLE "ember_schema"
 #define SCHEMA_DEFINITION "version UInt32, layout String, created DateTime"
@@ -175,6 +230,10 @@ static int create_data_tables(struct store_ch *ch, const char *suffix)
 	if (!err)
 		err = store_ch__exec(ch, "creating a view", "CREATE VIEW IF NOT EXISTS `%1$s`.`"
 				     STALE_VIEW "%2$s` AS " STALE_SELECT, ch->database, suffix);
+	if (!err)
+		err = store_ch__exec(ch, "creating a view", TOTALS_VIEW_SQL, ch->database, suffix);
+	if (!err)
+		err = store_ch__exec(ch, "creating a view", SETS_VIEW_SQL, ch->database, suffix);
 	return err;
 }
 
@@ -218,15 +277,22 @@ int store_ch__read_schema(struct store_ch *ch, int *ret_version, char **ret_layo
 }
 
 /* The tables a server's database has, in the order of missing_tables'
- * bits: the shipped ones, the roll-up, the stale view (the record of the
- * days rolled up is per shard, and made again with the roll-up). */
+ * bits: the shipped ones, the roll-up, the stale view, the fleet's
+ * roll-up, the totals and the label sets (the record of the days rolled
+ * up is per shard, and made again with the roll-up; the materialized
+ * views are where the samples are: on a cluster's shards, not on its
+ * entry). */
+static const char *const server_side[] = {
+	STORE_CH_ROLLUP_TABLE, STALE_VIEW, STORE_CH_FLEET_ROLLUP_TABLE, STORE_CH_TOTALS_TABLE,
+	STORE_CH_SETS_TABLE,
+};
+
 static const char *table_of_bit(int bit)
 {
-	return bit < STORE_CH_TABLES ? tables[bit].name : bit == STORE_CH_TABLES ?
-		STORE_CH_ROLLUP_TABLE : STALE_VIEW;
+	return bit < STORE_CH_TABLES ? tables[bit].name : server_side[bit - STORE_CH_TABLES];
 }
 
-#define N_CHECKED (STORE_CH_TABLES + 2)
+#define N_CHECKED (STORE_CH_TABLES + (int)ARRAY_SIZE(server_side))
 
 /* Which of the tables are missing: a bit per table (table_of_bit). */
 static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
@@ -292,6 +358,17 @@ int store_ch__prepare(struct store_ch *ch)
 	err = missing_tables(ch, &missing);
 	if (err || !missing)
 		goto out;
+	/* Totals made now would lack the samples shipped before: refused
+	 * where there are samples (a store of this version made before the
+	 * totals existed). */
+	if ((missing & (3u << (STORE_CH_TABLES + 3))) && !(missing & (1u << STORE_CH_SAMPLES))) {
+		err = store_ch__fail(ch, -EPROTO, "the ClickHouse database %s at %s has samples but "
+				     "not the tables %s and %s (made by an older Ember of the same "
+				     "schema version): ship to a new database (another DATABASE in "
+				     "the URL)", ch->database, ch->display, STORE_CH_TOTALS_TABLE,
+				     STORE_CH_SETS_TABLE);
+		goto out;
+	}
 	if (!strcmp(layout, "single")) {
 		err = create_data_tables(ch, "");
 		goto out;
@@ -332,12 +409,14 @@ int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
 			   "`%s`.`%s` (%s) ENGINE = Distributed('%s', '%s', '%s_local', %s)",
 			   entry->database, tables[t].name, tables[t].definition, cluster,
 			   entry->database, tables[t].name, tables[t].shard_key);
-	if (!err)
-		err = store_ch__exec(entry, "creating a Distributed table", "CREATE TABLE IF NOT EXISTS "
-			   "`%s`.`%s` (%s) ENGINE = Distributed('%s', '%s', '%s_local', %s)",
-			   entry->database, rollup_tables[0].name, rollup_tables[0].definition,
-			   cluster, entry->database, rollup_tables[0].name,
-			   rollup_tables[0].shard_key);
+	/* (the roll-ups: those with a sharding key) */
+	for (size_t t = 0; !err && t < ARRAY_SIZE(rollup_tables); t++)
+		if (rollup_tables[t].shard_key)
+			err = store_ch__exec(entry, "creating a Distributed table", "CREATE TABLE IF "
+				   "NOT EXISTS `%s`.`%s` (%s) ENGINE = Distributed('%s', '%s', "
+				   "'%s_local', %s)", entry->database, rollup_tables[t].name,
+				   rollup_tables[t].definition, cluster, entry->database,
+				   rollup_tables[t].name, rollup_tables[t].shard_key);
 	/* (the shards' stale days, each shard's view answering for its own) */
 	if (!err)
 		err = store_ch__exec(entry, "creating a Distributed table", "CREATE TABLE IF NOT EXISTS "

@@ -627,6 +627,31 @@ void sym_session__count_unserved(struct sym_session *s, uint64_t reads)
 	s->stats.unwind_unserved += reads;
 }
 
+void sym_session__trace_miss(struct sym_session *s, struct sym_unwind_miss *miss)
+{
+	const struct sym_process *proc;
+	const struct sym_mapping *m;
+
+	if (!s->unwind_trace)
+		return;
+	proc = process_find(s, miss->pid);
+	miss->module = NULL;
+	miss->map_start = miss->map_end = 0;
+	miss->n_maps = 0;
+	miss->maps_age_ns = UINT64_MAX;
+	if (proc && proc->snapshotted) {
+		m = mapping_find(proc, miss->addr);
+		if (m) {
+			miss->module = m->module;
+			miss->map_start = m->start;
+			miss->map_end = m->end;
+		}
+		miss->n_maps = proc->n_maps;
+		miss->maps_age_ns = common_now_ns() - proc->read_ns;
+	}
+	s->unwind_trace(s->unwind_trace_arg, miss);
+}
+
 void sym_session__count_fast_unwind(struct sym_session *s)
 {
 	s->stats.unwind_fast++;

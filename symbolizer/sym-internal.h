@@ -670,6 +670,10 @@ uint64_t sym_session__maps_generation(const struct sym_session *s, pid_t pid);
 
 /* process.c: reads the unwinder asked for that nothing could serve. */
 void sym_session__count_unserved(struct sym_session *s, uint64_t reads);
+/* process.c: a word the unwinder did not get, told to the session's
+ * unwind_trace (if any) with what pid's snapshot holds at miss->addr
+ * (the fields after frame_ip are filled here). */
+void sym_session__trace_miss(struct sym_session *s, struct sym_unwind_miss *miss);
 /* A stack walked by the fast rules (unwind.c), for sym_stats. */
 void sym_session__count_fast_unwind(struct sym_session *s);
 /* Tests: every stack through libunwind (unwind.c). */

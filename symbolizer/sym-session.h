@@ -166,6 +166,9 @@ struct sym_session {
 	uint64_t cache_max_bytes;
 	bool no_kernel;
 	bool no_demangle;
+	/* sym_options's unwind_trace, and its argument */
+	void (*unwind_trace)(void *arg, const struct sym_unwind_miss *miss);
+	void *unwind_trace_arg;
 	struct common_map demangled; /* interned mangled -> name (frames.c) */
 	struct sym_strings strings;
 	struct common_map procs;   /* pid -> sym_process (sym_pid_type) */

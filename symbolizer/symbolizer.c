@@ -148,6 +148,10 @@ int sym_session__new(const struct sym_options *opts, struct sym_session **ret_se
 		goto nomem;
 	s->no_kernel = opts && opts->no_kernel;
 	s->no_demangle = opts && opts->no_demangle;
+	if (opts) {
+		s->unwind_trace = opts->unwind_trace;
+		s->unwind_trace_arg = opts->unwind_trace_arg;
+	}
 	s->max_memory = opts && opts->max_memory ? opts->max_memory : SYM_DEFAULT_MAX_MEMORY;
 	s->pass = 1;
 	if (opts && opts->cache_dir && opts->cache_dir[0]) {

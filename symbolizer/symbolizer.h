@@ -130,6 +130,26 @@ enum sym_refusal {
 /* A short kebab-case name of a refusal ("not-regular", ...). */
 const char *sym_refusal_name(enum sym_refusal reason);
 
+/* A word the DWARF unwinder asked for and did not get (sym_options's
+ * unwind_trace). */
+struct sym_unwind_miss {
+	pid_t pid;
+	uint64_t addr;        /* the word asked for */
+	bool below_stack;     /* in the red zone below the sample's %rsp,
+	                         which the copy does not hold */
+	uint64_t sp;          /* the sample's %rsp: where the copy starts */
+	size_t stack_len;     /* bytes in the copy */
+	size_t depth;         /* frames found before the step that asked */
+	uint64_t frame_ip;    /* the IP of the frame being stepped from */
+	/* What the process's snapshot held at addr: the mapping, or none
+	 * (module NULL) among n_maps read maps_age_ns ago (UINT64_MAX: the
+	 * process was never snapshotted). */
+	const char *module;
+	uint64_t map_start, map_end;
+	size_t n_maps;
+	uint64_t maps_age_ns;
+};
+
 struct sym_options {
 	/* Root directory prefix for reading /proc and kallsyms; NULL means "/".
 	 * Unit tests leave it NULL. */
@@ -163,6 +183,15 @@ struct sym_options {
 	/* Bound on the debug copies in cache_dir, in bytes; 0 means
 	 * SYM_DEFAULT_CACHE_MAX_BYTES. */
 	uint64_t cache_max_bytes;
+	/* Called, when set, for every word the DWARF unwinder asked for and
+	 * did not get (sym_stats.unwind_unserved, and the red zone below
+	 * the stack copy): what it was, where the walk was, and what the
+	 * process's snapshot held there (a debugging aid: `ember record`
+	 * and the agent print these with EMBER_DEBUG_UNWIND=1). Called on
+	 * the unwinding thread, inside the unwind: it must not call back
+	 * into the session. */
+	void (*unwind_trace)(void *arg, const struct sym_unwind_miss *miss);
+	void *unwind_trace_arg;
 };
 
 /* The default bound on binaries' memory: 256 MiB. */
@@ -210,7 +239,11 @@ struct sym_stats {
 	                                      pointers, code bytes) */
 	uint64_t unwind_unserved;          /* words the unwinder asked for
 	                                      that were neither in the stack
-	                                      copy nor in a mapped file */
+	                                      copy nor in a mapped file (a
+	                                      word just past the copy or in
+	                                      the red zone below it is not
+	                                      counted: the walk ends as
+	                                      stack-snapshot-too-short) */
 	uint64_t unwind_fast;              /* stacks walked by the common
 	                                      CFI rules alone, without
 	                                      libunwind (sym_session__unwind) */

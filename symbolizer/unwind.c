@@ -7,7 +7,10 @@
  * was loaded, see cfi.c), reading stack words from the copy and any other
  * word it asks for (the personality routine's address that C++ functions'
  * CIEs point to in the binary's data, code bytes) from the file mapped
- * there (sym_binary__read), and nothing else. The same
+ * there (sym_binary__read), and nothing else (but the caller's %rbp
+ * of a sample stopped at a return, popped just below the copy: the live
+ * register, popped_rbp). Each word not got can be traced
+ * (sym_options.unwind_trace). The same
  * machinery, given only the two words at the top of the stack, repairs the
  * caller of a frameless leaf in frame-pointer mode, and the CFI's shape
  * decides AUTO mode's choice per process.
@@ -50,6 +53,13 @@ struct unwind_ctx {
 	bool no_cfi;             /* an IP had no unwind information */
 	bool unserved;           /* a read was in no mapped file either */
 	uint64_t n_unserved;
+	/* The first frame's %rbp slot when it lies below %rsp and the
+	 * frame is at a return (popped_rbp()): known once asked. */
+	bool popped_known, popped;
+	uint64_t popped_slot;
+	/* Where the walk is, for sym_options's unwind_trace. */
+	size_t depth;
+	uint64_t frame_ip;
 	/* Binaries found by find_proc_info: the words the CFI points to
 	 * (its tables, a CIE's personality pointer in .data.rel.ro or
 	 * .got) lie in their non-executable segments, which the process
@@ -250,6 +260,70 @@ static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dilap, void *
 	return -UNW_ENOINFO;
 }
 
+static int memo_rule(const struct sym_cfi *cfi, uint64_t vaddr, struct sym_cfi_rule *ret);
+
+/* Whether the instruction in word (its first bytes) is a return: ret,
+ * ret imm16, and with a rep or bnd prefix. */
+static bool is_return(uint64_t word)
+{
+	uint8_t b0 = word & 0xff, b1 = (word >> 8) & 0xff;
+
+	return b0 == 0xc3 || b0 == 0xc2 || ((b0 == 0xf3 || b0 == 0xf2) && (b1 == 0xc3 || b1 == 0xc2));
+}
+
+/*
+ * The sample stopped in an epilogue, at the return after `pop %rbp`
+ * (`leave`, ...): the first frame's CFI still says where its caller's
+ * %rbp was saved, CFA - 16, which is now below %rsp, where the stack
+ * copy (from %rsp up) has nothing. At a return every callee-saved
+ * register holds its caller's value again (the ABI), so that slot's
+ * word is the live %rbp. Returns true and *ret_slot when the first
+ * frame's %rbp slot is below %rsp and the instruction at the sample's IP
+ * is a return (read from the binary's file); false otherwise (a slot
+ * below %rsp elsewhere, a leaf that saved %rbp in the red zone, is not
+ * guessed). Asked at most once per unwind.
+ */
+static bool popped_rbp(struct unwind_ctx *c, uint64_t *ret_slot)
+{
+	uint64_t rip = c->regs[UNW_X86_64_RIP], rsp = c->regs[UNW_X86_64_RSP];
+	uint64_t bias, start, end, slot, word;
+	const struct sym_elf *e;
+	struct sym_binary *bin;
+	struct sym_cfi_rule rule;
+
+	if (!c->popped_known) {
+		c->popped_known = true;
+		if (sym_session__locate(c->s, c->pid, rip, &e, &bin, &bias, &start, &end) < 0 ||
+		    memo_rule(&e->cfi, rip - bias, &rule) < 0 || !rule.rbp_saved)
+			return false;
+		slot = (rule.cfa_rbp ? c->regs[UNW_X86_64_RBP] : rsp) +
+		       (uint64_t)(int64_t)rule.cfa_off + (uint64_t)(int64_t)rule.rbp_off;
+		if (slot >= rsp || rsp - slot > 128 ||
+		    sym_binary__read(c->s, bin, rip - bias, &word) < 0 || !is_return(word))
+			return false;
+		c->popped = true;
+		c->popped_slot = slot;
+	}
+	*ret_slot = c->popped_slot;
+	return c->popped;
+}
+
+/* A word not got, told to the session's unwind_trace. */
+static void trace_miss(struct unwind_ctx *c, uint64_t addr, bool below_stack)
+{
+	struct sym_unwind_miss m = {
+		.pid = c->pid,
+		.addr = addr,
+		.below_stack = below_stack,
+		.sp = c->sp,
+		.stack_len = c->stack_len,
+		.depth = c->depth,
+		.frame_ip = c->frame_ip,
+	};
+
+	sym_session__trace_miss(c->s, &m);
+}
+
 static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 		      int write, void *arg)
 {
@@ -266,6 +340,19 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 	/* Just past the copy: the stack was deeper than the snapshot. */
 	if (addr >= c->sp && addr - c->sp < (1u << 20)) {
 		c->stack_short = true;
+		return -UNW_EINVAL;
+	}
+	/* Just below the sample's %rsp (the red zone, which the copy does
+	 * not hold): the first frame's popped %rbp is the live one
+	 * (popped_rbp()); any other word there is stack the snapshot does
+	 * not have, as one past its end. */
+	if (addr < c->sp && c->sp - addr <= 128) {
+		if (c->sp == c->regs[UNW_X86_64_RSP] && popped_rbp(c, &word) && addr == word) {
+			*valp = c->regs[UNW_X86_64_RBP];
+			return 0;
+		}
+		c->stack_short = true;
+		trace_miss(c, addr, true);
 		return -UNW_EINVAL;
 	}
 	/* (The copies have zeroed slack after their last byte, for the
@@ -303,6 +390,7 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 	 * guessed. */
 	c->unserved = true;
 	c->n_unserved++;
+	trace_miss(c, addr, false);
 	return -UNW_EINVAL;
 }
 
@@ -557,7 +645,7 @@ static bool fast_walk(struct unwind_ctx *c, const struct sym_cfi_range *sig, siz
 	while (n < max) {
 		/* A caller's frame is looked up at the call, before its
 		 * return address. */
-		uint64_t at = n == 1 ? rip : rip - 1, bias, start, end, cfa, ra;
+		uint64_t at = n == 1 ? rip : rip - 1, bias, start, end, cfa, ra, slot;
 		const struct sym_elf *e;
 		struct sym_cfi_rule rule;
 		int r;
@@ -582,6 +670,10 @@ static bool fast_walk(struct unwind_ctx *c, const struct sym_cfi_range *sig, siz
 			goto unread;
 		if (rule.rbp_saved)
 			rbp_at = cfa + (uint64_t)(int64_t)rule.rbp_off;
+		/* (the first frame at a return: %rbp is its caller's) */
+		if (n == 1 && rbp_at && rbp_at < rsp && popped_rbp(c, &slot) &&
+		    slot == rbp_at)
+			rbp_at = 0;
 		if (cfa == rsp && ra == rip)
 			return false; /* no progress: libunwind's to judge */
 		rsp = cfa;
@@ -637,6 +729,7 @@ static int unwind(struct sym_session *s, pid_t pid,
 		goto out;
 	}
 	after_sig = sym_cfi__in_ranges(sig, n_sig, regs[UNW_X86_64_RIP]);
+	c.frame_ip = regs[UNW_X86_64_RIP];
 	if (unw_init_remote(&cursor, as, &c) < 0) {
 		end = SYM_UNWIND_BAD_FRAME;
 		goto out;
@@ -645,6 +738,7 @@ static int unwind(struct sym_session *s, pid_t pid,
 		unw_word_t ip;
 
 		c.stack_short = c.no_cfi = c.unserved = false;
+		c.depth = n;
 		r = unw_step(&cursor);
 		if (r == 0) {
 			end = SYM_UNWIND_ROOT;
@@ -664,6 +758,7 @@ static int unwind(struct sym_session *s, pid_t pid,
 		 * byte) and the frame the signal interrupted (its exact
 		 * instruction) are not calls: one past, so that the caller's
 		 * addr - 1 finds them. */
+		c.frame_ip = ip;
 		if (sym_cfi__in_ranges(sig, n_sig, ip)) {
 			ret_ips[n++] = ip + 1;
 			after_sig = true;
@@ -704,6 +799,7 @@ static int leaf_caller(struct sym_session *s, pid_t pid, uint64_t leaf_ip,
 		.stack = (const uint8_t *)top,
 		.sp = FAKE_SP,
 		.stack_len = 2 * sizeof(uint64_t),
+		.frame_ip = leaf_ip,
 	};
 	unw_addr_space_t as = get_addr_space(s, pid);
 	unw_cursor_t cursor;

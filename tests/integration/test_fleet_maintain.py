@@ -25,10 +25,12 @@ buckets) and the last hour (kept as it is), with drops.
    same guarantees, the partitions dropped on each shard.
 4. A store of an older schema: `ember report` and `ember fleet-maintain`
    say which version they found and what to do.
-5. The daily roll-up (after 1 and 3): `ember report` over whole days, a
-   range with edges, the whole store, all hosts and one, gives exactly
-   the samples' sums; a row added to the roll-up shows in a fresh day
-   (the read takes it), a sample shipped late into the day makes it stale
+5. The daily roll-ups (after 1 and 3): the fleet's roll-up of each day
+   is its samples' sums over the hosts; `ember report` over whole days, a
+   range with edges, the whole store, all hosts and one (by name, by a
+   regex), gives exactly the samples' sums; a row added to either
+   roll-up shows in a fresh day (the read takes it: all hosts from the
+   fleet's, one host from the hosts'), a sample shipped late into the day makes it stale
    (read from the samples, exact) until the maintainer's next run rolls
    it up again.
 """
@@ -228,7 +230,7 @@ def raw_folded(server, frm=None, to=None, host=None):
         "GROUP BY process, stack HAVING n != 0")}
 
 
-def check_rollup(server, hosts, url, what="", **settings):
+def check_rollup(server, hosts, url, what="", fleet_table="samples_1d_fleet", **settings):
     """Case 5: the reads that take whole days from the daily roll-up give
     exactly the samples' sums: aligned days, a range with edges, the whole
     store, all hosts and one; a tampered roll-up row shows the fresh day
@@ -242,24 +244,53 @@ def check_rollup(server, hosts, url, what="", **settings):
     ranges = [(d8[0], d8[1]), (d8[0], d2[1]), (PERIODS["8d"] + 300, NOW), (None, None)]
     rolled = int(server.rows("SELECT count() FROM ember.samples_1d")[0][0])
     check(rolled > 0, f"{what}the maintainer rolled the old days up ({rolled} roll-up rows)")
+    # the fleet's roll-up: each rolled-up day's sums over the hosts, per
+    # process and stack, are the samples' (straight from the tables)
+    fleet_rows = server.rows(
+        "SELECT toDate(time) AS d, process, stack, sum(count) AS n FROM ember.samples_1d_fleet "
+        "WHERE d GLOBAL IN (SELECT toDate(time) FROM ember.samples_1d) AND d GLOBAL NOT IN (SELECT day FROM "
+        "ember.rollup_stale) GROUP BY d, process, stack HAVING n != 0 "
+        "ORDER BY d, process, stack")
+    sample_rows = server.rows(
+        "SELECT toDate(time) AS d, process, stack, sum(count) AS n FROM ember.samples "
+        "WHERE d GLOBAL IN (SELECT toDate(time) FROM ember.samples_1d) AND d GLOBAL NOT IN (SELECT day FROM "
+        "ember.rollup_stale) GROUP BY d, process, stack HAVING n != 0 "
+        "ORDER BY d, process, stack")
+    check(fleet_rows and fleet_rows == sample_rows,
+          f"{what}the fleet's roll-up of each day rolled up is its samples' sums over the hosts "
+          f"({len(fleet_rows)} rows)")
     bad = []
+    # all hosts (the fleet's roll-up), one host by name and by a regex
+    # (the hosts' roll-up), a regex that passes every host (the fleet's)
+    filters = [(None, None), (hosts[0], f'host="{hosts[0]}"'),
+               (hosts[0], f'host=~"{hosts[0]}|no-such-host"'), (None, 'host=~".+"')]
     for frm, to in ranges:
         args = ["--from", str(frm), "--to", str(to)] if frm is not None else []
-        for host in (None, hosts[0]):
+        for host, flt in filters:
             want = raw_folded(server, frm, to, host)
-            got = folded(url, *args, *(["--filter", f'host="{host}"'] if host else []))
+            got = folded(url, *args, *(["--filter", flt] if flt else []))
             if got != want or not want:
-                bad.append((frm, to, host, got, want))
-    check(not bad, f"{what}the roll-up's reads equal the samples' sums ({len(ranges)} ranges, all "
-          f"hosts and one; {bad[:1]})")
-    # a tampered roll-up row: read while the day is fresh
+                bad.append((frm, to, flt, got, want))
+    check(not bad, f"{what}the roll-ups' reads equal the samples' sums ({len(ranges)} ranges, "
+          f"{len(filters)} filters; {bad[:1]})")
+    # tampered roll-up rows: read while the day is fresh, all hosts from
+    # the fleet's roll-up, one host from the hosts'
     fake = f"{d8[0]}\t{hosts[0]}\tapi\t301\t1000000\n"
     server.query("INSERT INTO ember.samples_1d (time, host, process, stack, count) FORMAT "
                  "TabSeparated", fake, **settings)
+    # (on the server of hosts[0]'s shard: the maintainer keeps each
+    # shard's fleet roll-up from that shard's hosts, and the late sample
+    # below makes that shard's day stale)
+    server.query(f"INSERT INTO ember.{fleet_table} (time, process, stack, count) FORMAT "
+                 "TabSeparated", f"{d8[0]}\tapi\t301\t2000000\n")
     got = folded(url, "--from", str(d8[0]), "--to", str(d8[1]))
     want = raw_folded(server, d8[0], d8[1])
+    check(got.get("api;main", 0) == want.get("api;main", 0) + 2000000,
+          f"{what}a fresh day of all hosts is read from the fleet's roll-up (a row added to it shows)")
+    got = folded(url, "--from", str(d8[0]), "--to", str(d8[1]), "--filter", f'host="{hosts[0]}"')
+    want = raw_folded(server, d8[0], d8[1], hosts[0])
     check(got.get("api;main", 0) == want.get("api;main", 0) + 1000000,
-          f"{what}a fresh day is read from the roll-up (a row added to it shows)")
+          f"{what}a fresh day of one host is read from the hosts' roll-up (a row added to it shows)")
     # a late sample into that day: stale, read from the samples
     server.query("INSERT INTO ember.samples (time, duration, host, process, pid, thread, tid, "
                  "cgroup, label_keys, label_values, stack, count, batch) FORMAT TabSeparated",
@@ -267,8 +298,24 @@ def check_rollup(server, hosts, url, what="", **settings):
                  **settings)
     got = folded(url, "--from", str(d8[0]), "--to", str(d8[1]))
     want = raw_folded(server, d8[0], d8[1])
-    check(got == want, f"{what}a sample shipped into a rolled-up day makes it stale: read from "
-          f"the samples, exact ({sum(want.values())} samples)")
+    got1 = folded(url, "--from", str(d8[0]), "--to", str(d8[1]), "--filter", f'host="{hosts[0]}"')
+    want1 = raw_folded(server, d8[0], d8[1], hosts[0])
+    check(got == want and got1 == want1, f"{what}a sample shipped into a rolled-up day makes it "
+          f"stale: read from the samples, exact ({sum(want.values())} samples, "
+          f"{sum(want1.values())} of one host)")
+    # the tables ClickHouse keeps from every insert into the samples (the
+    # shipments, the downsampling, the late sample): equal to their sums
+    for table, key, raw_key in (
+            ("samples_ts", "host, time, duration", "host, time, duration"),
+            ("samples_sets", "host, hour, labelset, process, pid, thread, tid, cgroup, "
+             "label_keys, label_values", "host, toStartOfHour(time) AS hour, labelset, process, "
+             "pid, thread, tid, cgroup, label_keys, label_values")):
+        kept = server.rows(f"SELECT {key}, sum(count) AS n FROM ember.{table} GROUP BY {key} "
+                           f"HAVING n != 0 ORDER BY {key}")
+        raw = server.rows(f"SELECT {raw_key}, sum(count) AS n FROM ember.samples GROUP BY "
+                          f"{key} HAVING n != 0 ORDER BY {key}")
+        check(kept and kept == raw, f"{what}{table} holds the samples' sums per {key.split(',')[0]}"
+              f", ... ({len(kept)} rows)")
     return got
 
 
@@ -348,7 +395,9 @@ per_shard = [int(s.rows("SELECT count() FROM system.parts WHERE database = 'embe
                         f"'samples_local' AND active AND partition = toString(toDate(toDateTime({PERIODS['40d']})))")[0][0])
              for s in shards]
 check(per_shard == [0, 0], f"cluster: the old day's partition is gone on both shards ({per_shard} parts)")
-check_rollup(entry, chosts, entry.url(), what="cluster: ", insert_distributed_sync=1)
+# (chosts[0] is on the first shard, the entry's server)
+check_rollup(entry, chosts, entry.url(), what="cluster: ", fleet_table="samples_1d_fleet_local",
+             insert_distributed_sync=1)
 r = maintain(entry.url(), *[a for u in shard_urls for a in ("--shard", u)])
 check(" 1 days rolled up" in r.stdout and folded(entry.url()) == raw_folded(entry),
       f"cluster: the stale day rolled up again, reads exact: {r.stdout.strip()}")

@@ -149,7 +149,7 @@ def check_run(label, db, roots, expect, fp_walked):
 
 def record_variant(d, name, mode, args, tag):
     db = os.path.join(d, f"{name}-{mode}-{tag}.db")
-    r = record(db, [prog(name), "--seconds", SECONDS] + args, freq=FREQ,
+    r = record(db, [prog(name), "--cpu-seconds", SECONDS] + args, freq=FREQ,
                extra=["--unwind", mode, "--flush", "1"])
     check(r.returncode == 0, f"recorded {name} {' '.join(args)} with --unwind {mode}")
     return db, r

@@ -28,7 +28,7 @@
  *   main -> spin_loop -> spin_leaf -> __restore_rt (libc's signal frame)
  *        -> on_signal -> hot_signal
  *
- * Usage: cxxchain [--seconds S] [--threads N] [--signal]
+ * Usage: cxxchain [--seconds S | --cpu-seconds S] [--threads N] [--signal]
  */
 #include <atomic>
 #include <csignal>
@@ -52,7 +52,25 @@
 #define BARRIER() __asm__ volatile("" ::: "memory")
 
 static volatile uint64_t sink;
-static uint64_t deadline_ns;
+static uint64_t deadline_ns;      /* wall clock (burn_now_ns) */
+static uint64_t cpu_deadline_ns;  /* the process's CPU time; 0: none */
+
+/* The CPU time all threads of the process have used. */
+static uint64_t process_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether the run is over: its wall time is up, or, with --cpu-seconds,
+ * the process has had its CPU time (async-signal-safe). */
+static bool past_deadline(void)
+{
+	return burn_now_ns() >= deadline_ns ||
+	       (cpu_deadline_ns && process_cpu_ns() >= cpu_deadline_ns);
+}
 
 /* Rounds are scaled by 1..4, drawn per round (as split does): the shares
  * stay exact within a round, but rounds stop being periodic, which would
@@ -252,7 +270,7 @@ static inline __attribute__((always_inline)) void rounds()
 		via_stream(os, buf, scale);
 		via_library(scale);
 		via_callback(scale);
-	} while (burn_now_ns() < deadline_ns);
+	} while (!past_deadline());
 }
 
 __attribute__((noinline)) void worker_main(unsigned seed)
@@ -269,7 +287,7 @@ static std::atomic<bool> done;
 extern "C" __attribute__((noinline)) void on_signal(int sig)
 {
 	hot_signal(10);
-	if (burn_now_ns() >= deadline_ns)
+	if (past_deadline())
 		done.store(true, std::memory_order_relaxed);
 	sink = sink + sig;
 	BARRIER();
@@ -312,11 +330,13 @@ static int run_signal()
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cxxchain [--seconds S] [--threads N] [--signal]\n"
+	fprintf(f, "usage: cxxchain [--seconds S | --cpu-seconds S] [--threads N] [--signal]\n"
 		   "  Burns CPU equally in eight C++ call chains (try/catch, RAII,\n"
 		   "  std::function, a lambda, a virtual call, std::ostream, a\n"
 		   "  shared library and its callback).\n"
 		   "  --seconds S  run for S seconds of wall time (default 3)\n"
+		   "  --cpu-seconds S  run until the process has had S seconds of\n"
+		   "               CPU time (all threads), or 30 x S of wall time\n"
 		   "  --threads N  run the chains in N std::threads instead of main\n"
 		   "  --signal     burn in a SIGPROF handler instead\n");
 }
@@ -324,12 +344,17 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	unsigned long seconds = 3, threads = 0;
-	bool signal_mode = false;
+	bool signal_mode = false, cpu_time = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
 			if (args_uint(argv[++i], 86400, &seconds) < 0 || !seconds)
 				goto bad;
+			cpu_time = false;
+		} else if (!strcmp(argv[i], "--cpu-seconds") && i + 1 < argc) {
+			if (args_uint(argv[++i], 2880, &seconds) < 0 || !seconds)
+				goto bad;
+			cpu_time = true;
 		} else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
 			if (args_uint(argv[++i], 64, &threads) < 0)
 				goto bad;
@@ -343,7 +368,12 @@ int main(int argc, char **argv)
 		}
 	}
 
-	deadline_ns = burn_now_ns() + seconds * 1000000000ULL;
+	if (cpu_time) {
+		cpu_deadline_ns = process_cpu_ns() + seconds * 1000000000ULL;
+		deadline_ns = burn_now_ns() + 30 * seconds * 1000000000ULL;
+	} else {
+		deadline_ns = burn_now_ns() + seconds * 1000000000ULL;
+	}
 	if (signal_mode)
 		return run_signal();
 

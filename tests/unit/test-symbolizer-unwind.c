@@ -13,6 +13,11 @@
  *   named as the trampoline, not as the byte before it;
  * - into anonymous executable memory (no CFI): libunwind's guesses read
  *   memory no file holds, which is refused and counted, never guessed;
+ * - from a function's return after its epilogue popped %rbp, whose CFI
+ *   still puts the caller's %rbp below %rsp, outside the copy: the live
+ *   %rbp is the caller's there, and the caller's frame-pointer frame is
+ *   walked (one instruction before the return, the same slot is not
+ *   guessed: the walk ends as the snapshot's, not as unserved memory);
  * - and every stack also by libunwind alone (sym_unwind_fast_off): the
  *   fast rules' walk must give the same frames and end.
  *
@@ -268,6 +273,110 @@ static void test_no_cfi(void)
 	free(heap);
 }
 
+/*
+ * An epilogue, by hand (the compilers' own: clang's `pop %rbp; ret` keeps
+ * "%rbp at CFA - 16" after the pop): epilogue_caller keeps a frame
+ * pointer (its CFA is %rbp + 16) and calls epilogue_frame, which notes
+ * its %rbp and calls the capture. A sample at epilogue_ret (or at
+ * epilogue_nop, before it) is made of that capture: %rsp at the return
+ * address into epilogue_caller, %rbp the caller's again.
+ */
+__attribute__((visibility("hidden"))) uint64_t epilogue_rbp;
+void epilogue_caller(void (*fn)(void));
+extern const char epilogue_ret[], epilogue_nop[];
+__asm__(
+	".text\n"
+	".globl epilogue_caller\n"
+	".hidden epilogue_caller\n"
+	".type epilogue_caller, @function\n"
+	"epilogue_caller:\n"
+	".cfi_startproc\n"
+	"	push %rbp\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset %rbp, -16\n"
+	"	mov %rsp, %rbp\n"
+	".cfi_def_cfa_register %rbp\n"
+	"	call epilogue_frame\n"
+	"	pop %rbp\n"
+	".cfi_def_cfa %rsp, 8\n"
+	"	ret\n"
+	".cfi_endproc\n"
+	".size epilogue_caller, .-epilogue_caller\n"
+	".type epilogue_frame, @function\n"
+	"epilogue_frame:\n"
+	".cfi_startproc\n"
+	"	push %rbp\n"
+	".cfi_def_cfa_offset 16\n"
+	".cfi_offset %rbp, -16\n"
+	"	mov %rsp, %rbp\n"
+	".cfi_def_cfa_register %rbp\n"
+	"	mov %rbp, epilogue_rbp(%rip)\n"
+	"	call *%rdi\n"
+	"	pop %rbp\n"
+	".cfi_def_cfa %rsp, 8\n"
+	".globl epilogue_nop\n"
+	".hidden epilogue_nop\n"
+	"epilogue_nop:\n"
+	"	nop\n"
+	".globl epilogue_ret\n"
+	".hidden epilogue_ret\n"
+	"epilogue_ret:\n"
+	"	ret\n"
+	".cfi_endproc\n"
+	".size epilogue_frame, .-epilogue_frame\n");
+
+__attribute__((noinline)) void run_epilogue(void);
+__attribute__((noinline)) void run_epilogue(void)
+{
+	epilogue_caller(capture_here);
+	__asm__ volatile("" ::: "memory");
+}
+
+static void test_epilogue(void)
+{
+	struct sym_options o = { .no_kernel = true };
+	const char *names[MAX_IPS];
+	uint64_t ips[MAX_IPS], rsp, off;
+	struct sym_session *s = NULL;
+	enum sym_unwind_end end;
+	struct sym_stats st;
+	size_t n;
+
+	run_epilogue();
+	/* The sample at the return: %rsp at the return address, %rbp the
+	 * word epilogue_frame pushed (now below %rsp, outside the copy). */
+	rsp = epilogue_rbp + 8;
+	off = rsp - cap.regs[7];
+	CHECK(epilogue_rbp > cap.regs[7] && off < cap.len);
+	if (epilogue_rbp <= cap.regs[7] || off >= cap.len)
+		return;
+	memcpy(&cap.regs[6], cap.stack + (epilogue_rbp - cap.regs[7]), sizeof(uint64_t));
+	memmove(cap.stack, cap.stack + off, cap.len - off);
+	cap.len -= off;
+	cap.regs[7] = rsp;
+	cap.regs[16] = (uint64_t)(uintptr_t)epilogue_ret;
+	CHECK(sym_session__new(&o, &s) == 0);
+	fprintf(stderr, "at a return after the epilogue:\n");
+	n = unwind_names(s, names, ips, &end);
+	sym_session__stats(s, &st);
+	CHECK(n > 3 && !strcmp(names[0], "epilogue_frame") &&
+	      !strcmp(names[1], "epilogue_caller") && !strcmp(names[2], "run_epilogue"));
+	CHECK(find(names, n, 2, "main") < n);
+	CHECK(end == SYM_UNWIND_ROOT);
+	CHECK(st.unwind_unserved == 0);
+
+	/* One instruction before: not a return, the slot is not guessed;
+	 * it is stack the snapshot does not hold. */
+	cap.regs[16] = (uint64_t)(uintptr_t)epilogue_nop;
+	fprintf(stderr, "before the return:\n");
+	n = unwind_names(s, names, ips, &end);
+	sym_session__stats(s, &st);
+	CHECK(n == 2 && !strcmp(names[1], "epilogue_caller"));
+	CHECK(end == SYM_UNWIND_STACK_SHORT);
+	CHECK(st.unwind_unserved == 0);
+	sym_session__free(s);
+}
+
 /* The first caller frame in code without frame pointers, asked address by
  * address: what sym_session__stack_without_fp() must answer. */
 static size_t nofp_reference(struct sym_session *s, const uint64_t *ips, size_t n)
@@ -380,6 +489,7 @@ int main(int argc, char **argv)
 	test_cxx_frames(argv[1]);
 	test_signal_frame();
 	test_no_cfi();
+	test_epilogue();
 	test_stack_without_fp(argv[1], argv[2]);
 	check_exe(argv[3], false);
 	check_exe(argv[4], true);
