@@ -114,7 +114,7 @@ int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
 		   void *ctx)
 {
 	__u64 kips[EMBER_MAX_STACK_DEPTH], uips[EMBER_MAX_STACK_DEPTH];
-	char comm[EMBER_COMM_LEN + 1], pcomm[EMBER_COMM_LEN + 1];
+	struct sampler_names names;
 	__u32 old = s->skel->bss->active_set;
 	int counts_fd, stacks_fd, err;
 	size_t n = 0;
@@ -141,15 +141,9 @@ int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
 		const struct ember_count_key *k = &s->keys[i];
 		struct sampler_sample smp = {0};
 
-		copy_comm(comm, s->vals[i].comm);
-		copy_comm(pcomm, s->vals[i].pcomm);
-		smp.tgid = k->tgid;
-		smp.tid = k->tid;
-		smp.cgroup_id = k->cgroup_id;
-		smp.comm = comm;
-		smp.pcomm = pcomm;
-		smp.kips = (const uint64_t *)kips;
-		smp.n_kips = read_stack(stacks_fd, k->kstack_id, kips);
+		sampler_head__fill(&smp.head, &names, k->tgid, k->tid, k->cgroup_id,
+				   s->vals[i].comm, s->vals[i].pcomm, (const uint64_t *)kips,
+				   read_stack(stacks_fd, k->kstack_id, kips));
 		smp.uips = (const uint64_t *)uips;
 		smp.n_uips = read_stack(stacks_fd, k->ustack_id, uips);
 		smp.user_task = k->tid != 0 && k->ustack_id != EMBER_NO_STACK;

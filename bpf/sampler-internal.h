@@ -71,6 +71,30 @@ static inline void copy_comm(char dst[EMBER_COMM_LEN + 1], const char src[EMBER_
 	dst[EMBER_COMM_LEN] = '\0';
 }
 
+/* A sample's names, copied out of the kernel's record. */
+struct sampler_names {
+	char comm[EMBER_COMM_LEN + 1], pcomm[EMBER_COMM_LEN + 1];
+};
+
+/* The part every sample shares but its Python frames (the ring's records
+ * name theirs; drained stacks have none): h borrows names and kips. */
+static inline void sampler_head__fill(struct sampler_sample_head *h, struct sampler_names *names,
+				      uint32_t tgid, uint32_t tid, uint64_t cgroup_id,
+				      const char comm[EMBER_COMM_LEN],
+				      const char pcomm[EMBER_COMM_LEN],
+				      const uint64_t *kips, size_t n_kips)
+{
+	copy_comm(names->comm, comm);
+	copy_comm(names->pcomm, pcomm);
+	h->tgid = tgid;
+	h->tid = tid;
+	h->cgroup_id = cgroup_id;
+	h->comm = names->comm;
+	h->pcomm = names->pcomm;
+	h->kips = kips;
+	h->n_kips = n_kips;
+}
+
 /* sampler-ring.c: the ring buffer's callback (ctx is the sampler), and
  * the callbacks a poll, consume or drain delivers to. */
 int sampler__ring_record(void *ctx, void *data, size_t size);

@@ -69,6 +69,19 @@ static void python_frames(struct sampler *s, uint32_t seq, const struct sampler_
 	p->seq = 0;
 }
 
+/* The part a DWARF record and a raw one share (their fields are named
+ * alike): whose, the names (copied into names), the kernel stack, and the
+ * Python frames the record names. */
+static void ring_head(struct sampler *s, struct sampler_sample_head *head,
+		      struct sampler_names *names, uint32_t tgid, uint32_t tid, uint64_t cgroup_id,
+		      const char *comm, const char *pcomm, const __u64 *kips, __s32 kstack_len,
+		      uint32_t py_seq)
+{
+	sampler_head__fill(head, names, tgid, tid, cgroup_id, comm, pcomm,
+			   (const uint64_t *)kips, frames_of(kstack_len));
+	python_frames(s, py_seq, &head->py, &head->n_py, &head->py_end);
+}
+
 int sampler__ring_record(void *ctx, void *data, size_t size)
 {
 	struct sampler *s = ctx;
@@ -101,7 +114,7 @@ int sampler__ring_record(void *ctx, void *data, size_t size)
 		const struct ember_ev_dwarf_sample *e = data;
 		size_t hdr = offsetof(struct ember_ev_dwarf_sample, stack);
 		struct sampler_dwarf_sample smp = {0};
-		char comm[EMBER_COMM_LEN + 1], pcomm[EMBER_COMM_LEN + 1];
+		struct sampler_names names;
 		int err;
 
 		if (size < hdr || e->stack_len > size - hdr || e->stack_len > EMBER_MAX_SNAPSHOT)
@@ -113,19 +126,11 @@ int sampler__ring_record(void *ctx, void *data, size_t size)
 			s->dwarf_unhandled++;
 			break;
 		}
-		copy_comm(comm, e->comm);
-		copy_comm(pcomm, e->pcomm);
-		smp.tgid = h->tgid;
-		smp.tid = e->tid;
-		smp.cgroup_id = e->cgroup_id;
-		smp.comm = comm;
-		smp.pcomm = pcomm;
-		smp.kips = (const uint64_t *)e->kips;
-		smp.n_kips = frames_of(e->kstack_len);
+		ring_head(s, &smp.head, &names, h->tgid, e->tid, e->cgroup_id, e->comm, e->pcomm,
+			  e->kips, e->kstack_len, e->py_seq);
 		smp.regs = (const uint64_t *)e->regs;
 		smp.stack = e->stack;
 		smp.stack_len = e->stack_len;
-		python_frames(s, e->py_seq, &smp.py, &smp.n_py, &smp.py_end);
 		err = s->cb->on_dwarf_sample(s->cb_ctx, &smp);
 		if (err < 0 && !s->cb_err)
 			s->cb_err = err;
@@ -134,27 +139,19 @@ int sampler__ring_record(void *ctx, void *data, size_t size)
 	case EMBER_EV_RAW_SAMPLE: {
 		const struct ember_ev_raw_sample *e = data;
 		struct sampler_sample smp = {0};
-		char comm[EMBER_COMM_LEN + 1], pcomm[EMBER_COMM_LEN + 1];
+		struct sampler_names names;
 		int err;
 
 		if (size < sizeof(*e) || !s->cb->on_sample)
 			break;
-		copy_comm(comm, e->comm);
-		copy_comm(pcomm, e->pcomm);
-		smp.tgid = h->tgid;
-		smp.tid = e->tid;
-		smp.cgroup_id = e->cgroup_id;
-		smp.comm = comm;
-		smp.pcomm = pcomm;
-		smp.kips = (const uint64_t *)e->ips;
-		smp.n_kips = frames_of(e->kstack_len);
+		ring_head(s, &smp.head, &names, h->tgid, e->tid, e->cgroup_id, e->comm, e->pcomm,
+			  e->ips, e->kstack_len, e->py_seq);
 		smp.uips = (const uint64_t *)&e->ips[EMBER_MAX_STACK_DEPTH];
 		smp.n_uips = frames_of(e->ustack_len);
 		smp.user_task = e->ustack_len >= 0;
 		smp.count = 1;
 		smp.top_ra[0] = e->top_ra[0];
 		smp.top_ra[1] = e->top_ra[1];
-		python_frames(s, e->py_seq, &smp.py, &smp.n_py, &smp.py_end);
 		err = s->cb->on_sample(s->cb_ctx, &smp);
 		if (err < 0 && !s->cb_err)
 			s->cb_err = err;

@@ -143,15 +143,36 @@ enum sampler_py_end {
 	                            missing */
 };
 
+/*
+ * What every sample carries, drained, raw or DWARF: whose it is, its
+ * kernel stack and its Python frames. Both sample structs begin with it,
+ * reachable as a whole (->head, filled by one function in the sampler)
+ * and field by field (smp->tgid), as Linux's struct_group() does.
+ */
+#define SAMPLER_SAMPLE_HEAD_FIELDS \
+	uint32_t tgid; \
+	uint32_t tid; \
+	uint64_t cgroup_id; \
+	const char *comm;        /* thread name, NUL-terminated */ \
+	const char *pcomm;       /* process (group leader) name */ \
+	const uint64_t *kips;    /* kernel addresses, leaf first */ \
+	size_t n_kips;           /* at most SAMPLER_MAX_STACK_DEPTH */ \
+	/* The Python frames of a Python thread (leaf first), n_py == 0 for \
+	 * others, and how their walk ended. */ \
+	const struct sampler_py_frame *py; \
+	size_t n_py; \
+	enum sampler_py_end py_end;
+
+struct sampler_sample_head {
+	SAMPLER_SAMPLE_HEAD_FIELDS
+};
+
 /* One aggregated stack as drained from the kernel (or one raw sample). */
 struct sampler_sample {
-	uint32_t tgid;
-	uint32_t tid;
-	uint64_t cgroup_id;
-	const char *comm;        /* thread name, NUL-terminated */
-	const char *pcomm;       /* process (group leader) name */
-	const uint64_t *kips;    /* kernel addresses, leaf first */
-	size_t n_kips;           /* at most SAMPLER_MAX_STACK_DEPTH */
+	union {
+		struct sampler_sample_head head;
+		struct { SAMPLER_SAMPLE_HEAD_FIELDS };
+	};
 	const uint64_t *uips;    /* user addresses, leaf first */
 	size_t n_uips;           /* at most SAMPLER_MAX_STACK_DEPTH */
 	bool user_task;          /* false for kernel threads and idle */
@@ -160,28 +181,17 @@ struct sampler_sample {
 	 * look like return addresses (0 if not), for repairing the caller of
 	 * a frameless leaf. */
 	uint64_t top_ra[2];
-	/* The Python frames of a Python thread (leaf first), n_py == 0 for
-	 * others, and how their walk ended. */
-	const struct sampler_py_frame *py;
-	size_t n_py;
-	enum sampler_py_end py_end;
 };
 
 /* A user-mode sample to unwind with DWARF CFI (registers + stack copy). */
 struct sampler_dwarf_sample {
-	uint32_t tgid;
-	uint32_t tid;
-	uint64_t cgroup_id;
-	const char *comm;
-	const char *pcomm;
-	const uint64_t *kips;    /* kernel addresses, leaf first */
-	size_t n_kips;
+	union {
+		struct sampler_sample_head head;
+		struct { SAMPLER_SAMPLE_HEAD_FIELDS };
+	};
 	const uint64_t *regs;    /* SAMPLER_NUM_REGS registers */
 	const void *stack;       /* copy of the user stack from regs[sp] */
 	size_t stack_len;
-	const struct sampler_py_frame *py;  /* as in sampler_sample */
-	size_t n_py;
-	enum sampler_py_end py_end;
 };
 
 struct sampler_callbacks {

@@ -29,7 +29,6 @@
  * cache's bytes and evictions, and the server's.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -56,8 +55,7 @@
 
 struct agent_args {
 	const char *db;
-	char *addr;
-	uint16_t port;
+	struct cli_listen listen;
 	unsigned freq;
 	unsigned flush_s;
 	uint64_t memory_mb;
@@ -127,130 +125,55 @@ static void agent_usage(FILE *out)
 		AGENT_DEFAULT_MEMORY_MB, AGENT_SHIP_BACKLOG_MB);
 }
 
+/* --host NAME: a label value (no spaces, ',' or '='). */
+static int parse_host(const char *arg, const struct cli_flag *f)
+{
+	if (!*arg || strlen(arg) > 253 || strpbrk(arg, " \t\n,=")) {
+		cli_error("--host expects a host name (no spaces, ',' or '='), not '%s'", arg);
+		return -EINVAL;
+	}
+	*(const char **)f->to = arg;
+	return 0;
+}
+
 static int parse_agent_args(int argc, char **argv, struct agent_args *a)
 {
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "listen", required_argument, NULL, 'L' },
-		{ "freq", required_argument, NULL, 'F' },
-		{ "flush", required_argument, NULL, 'f' },
-		{ "label", required_argument, NULL, 'l' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "allow-host", required_argument, NULL, 'H' },
-		{ "group", required_argument, NULL, 'G' },
-		{ "force", no_argument, NULL, 'O' },
-		{ "host", required_argument, NULL, 'N' },
-		{ "remote", required_argument, NULL, 'R' },
-		{ "remote-password-file", required_argument, NULL, 'P' },
-		{ "remote-ca", required_argument, NULL, 'C' },
-		{ "remote-timeout", required_argument, NULL, 'T' },
-		{ "remote-backlog", required_argument, NULL, 'B' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	const struct cli_flag flags[] = {
+		CLI_DB(&a->db),
+		CLI_LISTEN(&a->listen),
+		CLI_FREQ(&a->freq),
+		CLI_FLUSH(&a->flush_s),
+		CLI_LABEL(a->labels),
+		CLI_MEMORY(&a->memory_mb),
+		CLI_ALLOW_HOST(&a->hosts),
+		CLI_FILE_FLAGS(&a->files),
+		CLI_CALL("host", 0, parse_host, &a->host),
+		CLI_TEXT("remote", 0, &a->remote),
+		CLI_REMOTE_FILES(&a->remote_password_file, &a->remote_ca),
+		CLI_U32("remote-timeout", 0, &a->remote_timeout_s, 1, 3600),
+		CLI_U64("remote-backlog", 0, &a->remote_backlog_mb, 1, 1 << 20),
 	};
-	uint64_t v;
-	int c;
+	int first;
 
 	a->db = AGENT_DEFAULT_DB;
 	a->remote_timeout_s = 10;
 	a->remote_backlog_mb = AGENT_SHIP_BACKLOG_MB;
-	a->port = WEB_DEFAULT_PORT;
 	a->freq = AGENT_DEFAULT_FREQ;
 	a->flush_s = 10;
 	a->memory_mb = AGENT_DEFAULT_MEMORY_MB;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:d:L:F:l:m:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			if (!*optarg) {
-				cli_error("--db expects a file name");
-				return -EINVAL;
-			}
-			a->db = optarg;
-			break;
-		case 'L':
-			free(a->addr);
-			a->addr = NULL;
-			if (cli_parse_listen(optarg, &a->addr, &a->port))
-				return -EINVAL;
-			break;
-		case 'F':
-			if (cli_parse_uint("--freq", optarg, 1, 100000, &v))
-				return -EINVAL;
-			a->freq = v;
-			break;
-		case 'f':
-			if (cli_parse_uint("--flush", optarg, 1, 3600, &v))
-				return -EINVAL;
-			a->flush_s = v;
-			break;
-		case 'l':
-			if (cli_add_label(optarg, a->labels, sizeof(a->labels)))
-				return -EINVAL;
-			break;
-		case 'm':
-			if (cli_parse_uint("--memory", optarg, 16, 1 << 20, &v))
-				return -EINVAL;
-			a->memory_mb = v;
-			break;
-		case 'H':
-			if (cli_add_allow_host(optarg, &a->hosts))
-				return -EINVAL;
-			break;
-		case 'G':
-			if (cli_parse_group(optarg, &a->files))
-				return -EINVAL;
-			break;
-		case 'O':
-			a->files.force = true;
-			break;
-		case 'N':
-			if (!*optarg || strlen(optarg) > 253 || strpbrk(optarg, " \t\n,=")) {
-				cli_error("--host expects a host name (no spaces, ',' or '='), not '%s'",
-					  optarg);
-				return -EINVAL;
-			}
-			a->host = optarg;
-			break;
-		case 'R':
-			a->remote = optarg;
-			break;
-		case 'P':
-			a->remote_password_file = optarg;
-			break;
-		case 'C':
-			a->remote_ca = optarg;
-			break;
-		case 'T':
-			if (cli_parse_uint("--remote-timeout", optarg, 1, 3600, &v))
-				return -EINVAL;
-			a->remote_timeout_s = v;
-			break;
-		case 'B':
-			if (cli_parse_uint("--remote-backlog", optarg, 1, 1 << 20, &v))
-				return -EINVAL;
-			a->remote_backlog_mb = v;
-			break;
-		case 'h':
-			agent_usage(stdout);
-			free(a->addr);
-			exit(0);
-		default:
-			return cli_option_error(c, argv);
-		}
-	}
-	if (optind < argc) {
-		cli_error("unexpected argument '%s': the agent profiles the whole system", argv[optind]);
+	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags), CLI_FLAGS_IN_ORDER,
+				 agent_usage);
+	if (first < 0)
+		return -EINVAL;
+	if (first < argc) {
+		cli_error("unexpected argument '%s': the agent profiles the whole system", argv[first]);
 		return -EINVAL;
 	}
 	if (!a->remote && (a->remote_password_file || a->remote_ca)) {
 		cli_error("--remote-password-file and --remote-ca go with --remote URL");
 		return -EINVAL;
 	}
-	if (!a->addr && !(a->addr = strdup(WEB_DEFAULT_ADDRESS)))
-		return -ENOMEM;
-	return 0;
+	return cli_listen__default(&a->listen);
 }
 
 /* The budget's counters, for /metrics. */
@@ -410,14 +333,14 @@ int cmd_agent(int argc, char **argv)
 
 	if (parse_agent_args(argc, argv, &a)) {
 		cli_usage_hint("agent");
-		free(a.addr);
+		free(a.listen.addr);
 		return EXIT_USAGE;
 	}
 	mem.budget = a.memory_mb << 20;
 	/* A bad URL or password file is a usage error, before any BPF. */
 	if (a.remote && cli_remote_open(a.remote, a.remote_password_file, a.remote_ca,
 					a.remote_timeout_s, &ch)) {
-		free(a.addr);
+		free(a.listen.addr);
 		return EXIT_USAGE;
 	}
 	cli_install_stop_signals();
@@ -477,8 +400,8 @@ int cmd_agent(int argc, char **argv)
 		     (unsigned long long)(common_wall_ns() / 1000000000ULL));
 
 	wo.db_path = a.db;
-	wo.address = a.addr;
-	wo.port = a.port;
+	wo.address = a.listen.addr;
+	wo.port = a.listen.port;
 	/* Half, as serve: a quarter bounded a tree at 87,000 nodes, and a
 	 * busy host's day (bench/storage: 155,000) was refused by default.
 	 * The requests' memory is transient; the session's resident-size
@@ -487,7 +410,7 @@ int cmd_agent(int argc, char **argv)
 	cli_set_allow_hosts(&wo, &a.hosts);
 	err = web_server__start(&wo, &srv);
 	if (err) {
-		cli_explain_server_error(err, a.db, a.addr, a.port);
+		cli_explain_server_error(err, a.db, a.listen.addr, a.listen.port);
 		goto out;
 	}
 	fprintf(stderr, "ember: agent sampling every CPU at %u Hz into %s, a flush every %u s, "
@@ -496,7 +419,7 @@ int cmd_agent(int argc, char **argv)
 	if (sh)
 		fprintf(stderr, "ember: shipping every flush to %s as host %s\n", remote_url,
 			a.host ? a.host : "(this host's name)");
-	cli_print_url(a.addr, web_server__port(srv));
+	cli_print_url(a.listen.addr, web_server__port(srv));
 
 	while (!cli_stop_signal) {
 		err = session__run_once(s, 200);
@@ -573,6 +496,6 @@ out:
 	web_server__stop(srv);
 	session__free(s);
 	store_db__close(db);
-	free(a.addr);
+	free(a.listen.addr);
 	return status;
 }

@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cli.c — error lines and flag parsing shared by the sub-commands.
+ * cli.c — the small file helpers every sub-command shares: removing a
+ * database and its companions, sealing a finished one, reading a whole
+ * input file, temporary files. (Error lines and flags: cli_flags.c.)
  */
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -16,151 +15,6 @@
 #include <string.h>
 
 #include "storage.h"
-
-void cli_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("ember: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-void cli_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("ember: warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int cli_parse_uint(const char *flag, const char *arg, uint64_t min,
-		   uint64_t max, uint64_t *ret)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	if (!arg || !*arg || *arg == '-' || *arg == '+')
-		goto bad;
-	v = strtoull(arg, &end, 10);
-	if (errno || *end)
-		goto bad;
-	if (v < min || v > max) {
-		cli_error("%s %s is out of range: use a number from %llu to %llu",
-			  flag, arg, (unsigned long long)min, (unsigned long long)max);
-		return -EINVAL;
-	}
-	*ret = v;
-	return 0;
-bad:
-	cli_error("%s expects a whole number, not '%s'", flag, arg ? arg : "");
-	return -EINVAL;
-}
-
-int cli_option_error(int c, char **argv)
-{
-	const char *arg = argv[optind - 1];
-	char opt[64];
-
-	/* A long option is named as written (up to any '='); a short one by
-	 * its letter, which also works inside a bundle like -aF. optopt is the
-	 * long option's internal value for a long one, so it cannot name it. */
-	if (!strncmp(arg, "--", 2))
-		snprintf(opt, sizeof(opt), "%.*s", (int)strcspn(arg, "="), arg);
-	else if (optopt)
-		snprintf(opt, sizeof(opt), "-%c", optopt);
-	else
-		snprintf(opt, sizeof(opt), "%s", arg);
-	if (c == ':')
-		cli_error("option '%s' needs a value", opt);
-	else
-		cli_error("unknown option '%s'", opt);
-	return -EINVAL;
-}
-
-void cli_usage_hint(const char *cmd)
-{
-	if (cmd)
-		fprintf(stderr, "Try 'ember %s --help'.\n", cmd);
-	else
-		fprintf(stderr, "Try 'ember --help'.\n");
-}
-
-int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
-		     bool lo_open, double *ret)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || isnan(v)) {
-		cli_error("%s expects a number, not '%s'", flag, arg);
-		return -EINVAL;
-	}
-	if (v > hi || v < lo || (lo_open && v == lo)) {
-		cli_error("%s %s is out of range: use a number %s %g and at most %g",
-			  flag, arg, lo_open ? "above" : "from", lo, hi);
-		return -EINVAL;
-	}
-	*ret = v;
-	return 0;
-}
-
-int cli_add_label(const char *arg, char *labels, size_t size)
-{
-	static const char *const builtin[] = {
-		"host", "process", "pid", "thread", "tid", "cgroup",
-	};
-	const char *eq = strchr(arg, '=');
-	size_t klen = eq ? (size_t)(eq - arg) : 0, n = strlen(labels);
-
-	if (!eq || klen == 0) {
-		cli_error("--label expects KEY=VALUE, like --label env=prod, not '%s'", arg);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < klen; i++) {
-		char c = arg[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-		      (i > 0 && c >= '0' && c <= '9'))) {
-			cli_error("--label %s: the key may hold letters, digits and '_' "
-				  "and must not start with a digit", arg);
-			return -EINVAL;
-		}
-	}
-	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++) {
-		if (strlen(builtin[i]) == klen && !strncmp(arg, builtin[i], klen)) {
-			cli_error("--label %s: '%s' is set by ember itself; choose another key",
-				  arg, builtin[i]);
-			return -EINVAL;
-		}
-	}
-	if (strchr(eq + 1, ',')) {
-		cli_error("--label %s: the value must not contain ','", arg);
-		return -EINVAL;
-	}
-	for (const char *p = labels; *p;) {
-		if (!strncmp(p, arg, klen) && p[klen] == '=') {
-			cli_error("--label %.*s given twice", (int)klen, arg);
-			return -EINVAL;
-		}
-		p = strchr(p, ',');
-		p = p ? p + 1 : "";
-	}
-	if (n + strlen(arg) + 2 > size) {
-		cli_error("--label: too many labels");
-		return -EINVAL;
-	}
-	snprintf(labels + n, size - n, "%s%s", n ? "," : "", arg);
-	return 0;
-}
 
 void cli_remove_companions(const char *path)
 {

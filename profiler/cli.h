@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cli.h — what every sub-command shares: the program name in messages, one
- * clear error line, and strict number parsing for flags.
+ * cli.h — what every sub-command shares: the error lines and the table of
+ * flags (cli_flags.h), and the files ember reads and writes.
  */
 #pragma once
 
@@ -11,37 +11,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-/* Exit statuses of ember's own failures (a recorded command's status is
- * passed through unchanged). */
-#define EXIT_USAGE 2
-#define EXIT_RUNTIME 1
-
-/* Print "ember: <message>\n" to stderr. */
-void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Print "ember: warning: <message>\n" to stderr. */
-void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/*
- * Parse a whole decimal number in [min, max] for flag (used in the message).
- * Returns 0 and *ret, or -EINVAL after printing an error naming the flag.
- */
-int cli_parse_uint(const char *flag, const char *arg, uint64_t min,
-		   uint64_t max, uint64_t *ret);
-
-/*
- * Parse a number in [lo, hi] (or (lo, hi] with lo_open) for flag. Returns 0
- * and *ret, or -EINVAL after printing an error naming the flag.
- */
-int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
-		     bool lo_open, double *ret);
-
-/*
- * After getopt_long() returned c == ':' (a value missing: optstrings start
- * with ':', after '+' where there is one) or '?' (an unknown option): print
- * which option and what was wrong. Returns -EINVAL.
- */
-int cli_option_error(int c, char **argv);
+#include "cli_flags.h" /* error lines, numbers, the table of flags */
 
 /* Remove a database file and its SQLite companions (-wal, -shm, -journal). */
 void cli_remove_db(const char *path);
@@ -76,6 +46,12 @@ enum cli_file_kind {
 /* Parse --group NAME (a group name or number) into o. Prints and returns
  * -EINVAL for a group that does not exist. */
 int cli_parse_group(const char *arg, struct cli_file_opts *o);
+int cli_flag_group(const char *value, const struct cli_flag *f);
+
+/* The flags of the files a command writes (struct cli_file_opts *o):
+ * --group NAME, and for a database --force. */
+#define CLI_GROUP(o) CLI_CALL("group", 0, cli_flag_group, CLI_TYPED(struct cli_file_opts, o))
+#define CLI_FILE_FLAGS(o) CLI_GROUP(o), CLI_SET("force", 0, &(o)->force)
 
 /* The mode of the files ember writes with o (NULL: defaults). */
 mode_t cli_file_mode(const struct cli_file_opts *o);
@@ -140,16 +116,6 @@ int cli_read_file(const char *path, size_t max, void **ret_data, size_t *ret_siz
 int cli_temp_file(const char *prefix, char **ret_path);
 const char *cli_tmp_dir(void);
 
-/* "try 'ember CMD --help'" hint after a usage error. */
-void cli_usage_hint(const char *cmd);
-
-/*
- * Check one --label K=V (K: letters, digits, '_', not a built-in label; V:
- * no ',') and append it to the "k=v,k=v" list in labels (size bytes).
- * Returns 0, or -EINVAL after printing an error naming the flag.
- */
-int cli_add_label(const char *arg, char *labels, size_t size);
-
 /* Sub-commands. Each returns the process exit status. */
 int cmd_record(int argc, char **argv);
 int cmd_report(int argc, char **argv);
@@ -167,6 +133,16 @@ struct store_policy;
  * stderr. Returns 0 or -errno. */
 int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n,
 		       const struct store_policy *p);
+
+/* --shard URL (repeatable): a cluster's shards (fleet-init,
+ * fleet-maintain, serve --maintain). */
+#define CLI_MAX_SHARDS 64
+struct cli_shards {
+	const char *urls[CLI_MAX_SHARDS]; /* borrowed from argv */
+	size_t n;
+};
+int cli_flag_shard(const char *value, const struct cli_flag *f);
+#define CLI_SHARD(s) CLI_CALL("shard", 0, cli_flag_shard, CLI_TYPED(struct cli_shards, s))
 
 /*
  * ember serve --store URL --maintain: a thread that runs

@@ -4,7 +4,6 @@
  * parsing of its flags into struct diff_args (diff_args.h).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,109 +59,36 @@ static void diff_usage(FILE *out)
 
 int diff_args__parse(int argc, char **argv, struct diff_args *a)
 {
-	static const struct option longopts[] = {
-		{ "threshold", required_argument, NULL, 't' },
-		{ "alpha", required_argument, NULL, 'a' },
-		{ "min-samples", required_argument, NULL, 'm' },
-		{ "dispersion", required_argument, NULL, 'd' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ "html", required_argument, NULL, 'H' },
-		{ "from", required_argument, NULL, 'F' },
-		{ "to", required_argument, NULL, 'T' },
-		{ "filter", required_argument, NULL, 'L' },
-		{ "base-from", required_argument, NULL, 'B' },
-		{ "base-to", required_argument, NULL, 'E' },
-		{ "base-filter", required_argument, NULL, 'R' },
-		{ "group", required_argument, NULL, 'G' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	const struct cli_flag flags[] = {
+		CLI_DOUBLE("threshold", 't', &a->cmp.threshold_pp, 0, 100, false),
+		CLI_DOUBLE("alpha", 'a', &a->cmp.alpha, 0, 0.5, true),
+		CLI_U64("min-samples", 'm', &a->cmp.min_samples, 1, UINT32_MAX),
+		CLI_DOUBLE("dispersion", 'd', &a->cmp.one_run_dispersion, 1, 1e6, false),
+		CLI_CHOICE("format", 'f', &a->format, "format", "text", "markdown", "json"),
+		CLI_OUTPUT(&a->output),
+		CLI_LIMIT(&a->limit),
+		CLI_TEXT("html", 0, &a->html),
+		CLI_RANGE(&a->from, &a->to, &a->filter),
+		CLI_TEXT("base-from", 0, &a->base_from),
+		CLI_TEXT("base-to", 0, &a->base_to),
+		CLI_TEXT("base-filter", 0, &a->base_filter),
+		CLI_GROUP(&a->files),
 	};
-	int c;
+	int first;
 
 	a->cmp.threshold_pp = 1.0;
 	a->cmp.alpha = 0.05;
 	a->cmp.min_samples = 10;
 	a->cmp.one_run_wander = CMP_ONE_RUN_WANDER;
 	a->limit = 20;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":t:a:m:d:f:o:n:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			if (cli_parse_double("--threshold", optarg, 0, 100, false, &a->cmp.threshold_pp))
-				return -EINVAL;
-			break;
-		case 'a':
-			if (cli_parse_double("--alpha", optarg, 0, 0.5, true, &a->cmp.alpha))
-				return -EINVAL;
-			break;
-		case 'm':
-			if (cli_parse_uint("--min-samples", optarg, 1, UINT32_MAX, &a->cmp.min_samples))
-				return -EINVAL;
-			break;
-		case 'd':
-			if (cli_parse_double("--dispersion", optarg, 1, 1e6, false,
-					     &a->cmp.one_run_dispersion))
-				return -EINVAL;
-			break;
-		case 'f':
-			if (!strcmp(optarg, "text")) {
-				a->format = DIFF_TEXT;
-			} else if (!strcmp(optarg, "markdown")) {
-				a->format = DIFF_MARKDOWN;
-			} else if (!strcmp(optarg, "json")) {
-				a->format = DIFF_JSON;
-			} else {
-				cli_error("unknown format '%s': use text, markdown or json", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'o':
-			a->output = optarg;
-			break;
-		case 'n':
-			if (cli_parse_uint("--limit", optarg, 0, UINT32_MAX, &a->limit))
-				return -EINVAL;
-			break;
-		case 'H':
-			a->html = optarg;
-			break;
-		case 'G':
-			if (cli_parse_group(optarg, &a->files))
-				return -EINVAL;
-			break;
-		case 'F':
-			a->from = optarg;
-			break;
-		case 'T':
-			a->to = optarg;
-			break;
-		case 'L':
-			a->filter = optarg;
-			break;
-		case 'B':
-			a->base_from = optarg;
-			break;
-		case 'E':
-			a->base_to = optarg;
-			break;
-		case 'R':
-			a->base_filter = optarg;
-			break;
-		case 'h':
-			diff_usage(stdout);
-			exit(0);
-		default:
-			return cli_option_error(c, argv);
-		}
-	}
-	if (argc - optind != 2) {
+	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags), 0, diff_usage);
+	if (first < 0)
+		return -EINVAL;
+	if (argc - first != 2) {
 		cli_error("give two profiles: ember diff BASE HEAD");
 		return -EINVAL;
 	}
-	a->base = argv[optind];
-	a->head = argv[optind + 1];
+	a->base = argv[first];
+	a->head = argv[first + 1];
 	return 0;
 }

@@ -58,6 +58,11 @@ int cli_parse_group(const char *arg, struct cli_file_opts *o)
 	return 0;
 }
 
+int cli_flag_group(const char *value, const struct cli_flag *f)
+{
+	return cli_parse_group(value, f->to);
+}
+
 mode_t cli_file_mode(const struct cli_file_opts *o)
 {
 	return o && o->shared ? 0640 : 0600;

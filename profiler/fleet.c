@@ -10,7 +10,6 @@
  * also run by `ember serve --store --maintain`).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common.h"
 #include "storage.h"
 
 #define PASSWORD_FILE_MAX 4096
@@ -189,104 +189,66 @@ static void fleet_maintain_usage(FILE *out)
 		"  -h, --help            show this help\n");
 }
 
-#define MAX_SHARDS 64
-
 /* The command line of fleet-init and fleet-maintain: URL, --cluster
- * (when cluster_ok), --shard, the credentials' files. */
+ * (fleet-init's), --shard, the credentials' files. */
 struct fleet_args {
-	const char *url, *cluster, *pwfile, *ca, *shard_urls[MAX_SHARDS];
-	size_t n_shards;
-	bool upgrade;           /* fleet-maintain --upgrade */
-	int64_t retention_days; /* fleet-maintain --retention-days; -1: not given */
+	const char *url, *cluster, *pwfile, *ca;
+	struct cli_shards shards;
+	bool upgrade;            /* fleet-maintain --upgrade */
+	uint64_t retention_days; /* fleet-maintain --retention-days; UINT64_MAX: not given */
 };
 
-/* Returns 0, or EXIT_USAGE after saying why (or -1 after --help). */
+int cli_flag_shard(const char *value, const struct cli_flag *f)
+{
+	struct cli_shards *s = f->to;
+
+	if (s->n == CLI_MAX_SHARDS) {
+		cli_error("--shard: at most %d shards", CLI_MAX_SHARDS);
+		return -EINVAL;
+	}
+	s->urls[s->n++] = value;
+	return 0;
+}
+
+/* Returns 0, or EXIT_USAGE after saying why. */
 static int fleet_parse(int argc, char **argv, const char *name, bool cluster_ok,
 		       void (*usage)(FILE *), struct fleet_args *a)
 {
-	static const struct option longopts[] = {
-		{ "cluster", required_argument, NULL, 'c' },
-		{ "shard", required_argument, NULL, 's' },
-		{ "remote-password-file", required_argument, NULL, 'P' },
-		{ "remote-ca", required_argument, NULL, 'C' },
-		{ "upgrade", no_argument, NULL, 'u' },
-		{ "retention-days", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	const struct cli_flag flags[] = {
+		CLI_TEXT("cluster", 0, &a->cluster),
+		CLI_SHARD(&a->shards),
+		CLI_REMOTE_FILES(&a->pwfile, &a->ca),
+		/* (fleet-maintain's: not fleet-init's, which has a cluster) */
+		CLI_SET("upgrade", 0, &a->upgrade),
+		/* (a century: past it the seconds overflow nothing, but it is
+		 * surely a typo) */
+		CLI_U64("retention-days", 0, &a->retention_days, 0, 36500),
 	};
-	int c;
+	int first;
 
 	memset(a, 0, sizeof(*a));
-	a->retention_days = -1;
-	opterr = 0;
-	optind = 1;
+	a->retention_days = UINT64_MAX;
 	/* (options may follow the URL) */
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			if (!cluster_ok) {
-				cli_error("%s takes no --cluster: the layout is in the database", name);
-				cli_usage_hint(name);
-				return EXIT_USAGE;
-			}
-			a->cluster = optarg;
-			break;
-		case 's':
-			if (a->n_shards == MAX_SHARDS) {
-				cli_error("--shard: at most %d shards", MAX_SHARDS);
-				return EXIT_USAGE;
-			}
-			a->shard_urls[a->n_shards++] = optarg;
-			break;
-		case 'P':
-			a->pwfile = optarg;
-			break;
-		case 'C':
-			a->ca = optarg;
-			break;
-		case 'u':
-		case 'r':
-			/* (fleet-maintain's: fleet-init has a cluster) */
-			if (cluster_ok) {
-				cli_option_error(c == 'u' ? 'u' : 'r', argv);
-				cli_usage_hint(name);
-				return EXIT_USAGE;
-			}
-			if (c == 'u') {
-				a->upgrade = true;
-			} else {
-				uint64_t days;
-
-				/* (a century: past it the seconds overflow nothing,
-				 * but it is surely a typo) */
-				if (cli_parse_uint("--retention-days", optarg, 0, 36500, &days))
-					return EXIT_USAGE;
-				a->retention_days = (int64_t)days;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return -1;
-		default:
-			cli_option_error(c, argv);
-			cli_usage_hint(name);
-			return EXIT_USAGE;
-		}
-	}
-	if (a->upgrade && a->retention_days >= 0) {
+	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags) - (cluster_ok ? 2 : 0), 0,
+				 usage);
+	if (first >= 0 && a->cluster && !cluster_ok) {
+		cli_error("%s takes no --cluster: the layout is in the database", name);
+		first = -EINVAL;
+	} else if (first >= 0 && a->upgrade && a->retention_days != UINT64_MAX) {
 		cli_error("--upgrade and --retention-days go separately: upgrade first, then "
 			  "apply the retention");
-		cli_usage_hint(name);
-		return EXIT_USAGE;
-	}
-	if (optind != argc - 1 || (cluster_ok && !a->cluster != !a->n_shards)) {
-		cli_error(optind >= argc ? "give the ClickHouse URL" :
-			  optind < argc - 1 ? "one URL only: give the shards with --shard URL" :
+		first = -EINVAL;
+	} else if (first >= 0 && (first != argc - 1 || (cluster_ok && !a->cluster != !a->shards.n))) {
+		cli_error(first >= argc ? "give the ClickHouse URL" :
+			  first < argc - 1 ? "one URL only: give the shards with --shard URL" :
 			  "--cluster NAME and --shard URL go together");
+		first = -EINVAL;
+	}
+	if (first < 0) {
 		cli_usage_hint(name);
 		return EXIT_USAGE;
 	}
-	a->url = argv[optind];
+	a->url = argv[first];
 	return 0;
 }
 
@@ -297,8 +259,8 @@ static int fleet_open(const struct fleet_args *a, unsigned timeout_s, struct sto
 {
 	if (cli_remote_open(a->url, a->pwfile, a->ca, timeout_s, entry))
 		return EXIT_USAGE;
-	for (size_t i = 0; i < a->n_shards; i++)
-		if (cli_remote_open(a->shard_urls[i], a->pwfile, a->ca, timeout_s, &shards[i]))
+	for (size_t i = 0; i < a->shards.n; i++)
+		if (cli_remote_open(a->shards.urls[i], a->pwfile, a->ca, timeout_s, &shards[i]))
 			return EXIT_USAGE;
 	return 0;
 }
@@ -312,19 +274,19 @@ static void fleet_close(struct store_ch *entry, struct store_ch **shards, size_t
 
 int cmd_fleet_init(int argc, char **argv)
 {
-	struct store_ch *entry = NULL, *shards[MAX_SHARDS] = {0};
+	struct store_ch *entry = NULL, *shards[CLI_MAX_SHARDS] = {0};
 	struct fleet_args a;
 	int err, status;
 
 	status = fleet_parse(argc, argv, "fleet-init", true, fleet_init_usage, &a);
 	if (status)
-		return status < 0 ? 0 : status;
+		return status;
 	status = fleet_open(&a, 30, &entry, shards);
 	if (status)
 		goto out;
 	status = EXIT_RUNTIME;
 	if (a.cluster) {
-		err = store_ch__init_cluster(entry, a.cluster, shards, a.n_shards);
+		err = store_ch__init_cluster(entry, a.cluster, shards, a.shards.n);
 		if (!err)
 			err = store_ch__prepare(entry);
 	} else {
@@ -336,14 +298,14 @@ int cmd_fleet_init(int argc, char **argv)
 	}
 	if (a.cluster)
 		printf("ember: %s: Distributed tables over cluster '%s' (%zu shards), schema "
-		       "version %d\n", store_ch__url(entry), a.cluster, a.n_shards,
+		       "version %d\n", store_ch__url(entry), a.cluster, a.shards.n,
 		       STORE_CH_SCHEMA_VERSION);
 	else
 		printf("ember: %s: tables ready, schema version %d\n", store_ch__url(entry),
 		       STORE_CH_SCHEMA_VERSION);
 	status = 0;
 out:
-	fleet_close(entry, shards, a.n_shards);
+	fleet_close(entry, shards, a.shards.n);
 	return status;
 }
 
@@ -393,34 +355,34 @@ static int fleet_upgrade(struct store_ch *entry, struct store_ch *const *shards,
 
 int cmd_fleet_maintain(int argc, char **argv)
 {
-	struct store_ch *entry = NULL, *shards[MAX_SHARDS] = {0};
+	struct store_ch *entry = NULL, *shards[CLI_MAX_SHARDS] = {0};
 	struct fleet_args a;
 	int status;
 
 	status = fleet_parse(argc, argv, "fleet-maintain", false, fleet_maintain_usage, &a);
 	if (status)
-		return status < 0 ? 0 : status;
+		return status;
 	/* (a host's day merged, rolled up or copied is one statement: as
 	 * long as serve --maintain gives it) */
 	status = fleet_open(&a, 600, &entry, shards);
 	if (!status && a.upgrade)
-		status = fleet_upgrade(entry, shards, a.n_shards);
+		status = fleet_upgrade(entry, shards, a.shards.n);
 	else if (!status) {
 		struct store_policy p;
 
 		store_policy_init(&p);
-		if (a.retention_days >= 0)
-			p.max_age_s = a.retention_days * 86400;
-		status = cli_fleet_maintain(entry, shards, a.n_shards, &p) ? EXIT_RUNTIME : 0;
+		if (a.retention_days != UINT64_MAX)
+			p.max_age_s = (int64_t)a.retention_days * 86400;
+		status = cli_fleet_maintain(entry, shards, a.shards.n, &p) ? EXIT_RUNTIME : 0;
 	}
-	fleet_close(entry, shards, a.n_shards);
+	fleet_close(entry, shards, a.shards.n);
 	return status;
 }
 
 /* ---- ember serve --store --maintain: the retention every interval ---- */
 
 struct cli_maintainer {
-	struct store_ch *entry, *shards[MAX_SHARDS];
+	struct store_ch *entry, *shards[CLI_MAX_SHARDS];
 	size_t n_shards;
 	unsigned interval_s;
 	pthread_t thread;
@@ -458,8 +420,8 @@ int cli_maintainer_start(const char *url, const char *password_file, const char 
 	struct cli_maintainer *m;
 	int err;
 
-	if (n > MAX_SHARDS) {
-		cli_error("--shard: at most %d shards", MAX_SHARDS);
+	if (n > CLI_MAX_SHARDS) {
+		cli_error("--shard: at most %d shards", CLI_MAX_SHARDS);
 		return -E2BIG;
 	}
 	m = calloc(1, sizeof(*m));

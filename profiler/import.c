@@ -10,7 +10,6 @@
  * behind.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "common.h"
 #include "ember_config.h"
 #include "query.h"
 #include "storage.h"
@@ -53,65 +53,24 @@ static void import_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct import_args *a)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "sample-type", required_argument, NULL, 't' },
-		{ "sample-index", required_argument, NULL, 'i' },
-		{ "group", required_argument, NULL, 'G' },
-		{ "force", no_argument, NULL, 'O' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	const struct cli_flag flags[] = {
+		CLI_OUTPUT(&a->output),
+		CLI_PPROF_PICK(&a->pick),
+		CLI_FILE_FLAGS(&a->files),
 	};
-	uint64_t index;
-	int c;
+	int first;
 
 	a->pick.sample_index = -1;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":o:t:i:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			a->output = optarg;
-			break;
-		case 't':
-			a->pick.sample_type = optarg;
-			break;
-		case 'i':
-			if (cli_parse_uint("--sample-index", optarg, 0, 1000000, &index))
-				return -EINVAL;
-			a->pick.sample_index = (int64_t)index;
-			break;
-		case 'G':
-			if (cli_parse_group(optarg, &a->files))
-				return -EINVAL;
-			break;
-		case 'O':
-			a->files.force = true;
-			break;
-		case 'h':
-			import_usage(stdout);
-			exit(0);
-		default:
-			return cli_option_error(c, argv);
-		}
-	}
-	if (optind >= argc) {
-		cli_error("which profile? give a pprof FILE to import");
+	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags), 0, import_usage);
+	if (first < 0)
 		return -EINVAL;
-	}
-	if (optind + 1 < argc) {
-		cli_error("unexpected argument '%s': give one FILE", argv[optind + 1]);
+	a->input = cli_one_operand(argc, argv, first, "which profile? give a pprof FILE to import");
+	if (!a->input)
 		return -EINVAL;
-	}
 	if (!a->output) {
 		cli_error("where to? give the database to write with -o DB");
 		return -EINVAL;
 	}
-	if (a->pick.sample_type && a->pick.sample_index >= 0) {
-		cli_error("give --sample-type or --sample-index, not both");
-		return -EINVAL;
-	}
-	a->input = argv[optind];
 	return 0;
 }
 

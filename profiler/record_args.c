@@ -5,12 +5,12 @@
  * in one message (cli_error) before anything is loaded or written.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "common.h"
 #include "ember_config.h"
 #include "record_args.h"
 #include "symbolizer.h"
@@ -84,13 +84,16 @@ static void record_usage(FILE *out)
 		RECORD_DEFAULT_FREQ, RECORD_DEFAULT_OUTPUT);
 }
 
-static int parse_pids(const char *arg, struct record_args *a)
+static int parse_pids(const char *arg, const struct cli_flag *f)
 {
+	struct record_args *a = f->to;
 	char *copy = strdup(arg), *save = NULL, *tok;
 	int err = 0;
 
-	if (!copy)
+	if (!copy) {
+		cli_error("out of memory");
 		return -ENOMEM;
+	}
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t v;
 
@@ -112,159 +115,59 @@ static int parse_pids(const char *arg, struct record_args *a)
 	return err;
 }
 
+/* --cache-dir DIR, or 'none' (stored as ""). */
+static int parse_cache_dir(const char *arg, const struct cli_flag *f)
+{
+	if (!*arg) {
+		cli_error("--cache-dir expects a directory, or 'none'");
+		return -EINVAL;
+	}
+	*(const char **)f->to = strcmp(arg, "none") == 0 ? "" : arg;
+	return 0;
+}
+
 int record_args__parse(int argc, char **argv, struct record_args *a)
 {
-	static const struct option longopts[] = {
-		{ "freq", required_argument, NULL, 'F' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "flush", required_argument, NULL, 'f' },
-		{ "idle", no_argument, NULL, 'i' },
-		{ "repeat", required_argument, NULL, 'r' },
-		{ "unwind", required_argument, NULL, 'u' },
-		{ "stack-snapshot", required_argument, NULL, 'B' },
-		{ "threshold", required_argument, NULL, 't' },
-		{ "stack-map-entries", required_argument, NULL, 'S' },
-		{ "counts-map-entries", required_argument, NULL, 'C' },
-		{ "no-demangle", no_argument, NULL, 'N' },
-		{ "no-python", no_argument, NULL, 'P' },
-		{ "bpf-path-stats", no_argument, NULL, 'T' },
-		{ "symbolizer-memory", required_argument, NULL, 'Y' },
-		{ "cache-dir", required_argument, NULL, 'K' },
-		{ "label", required_argument, NULL, 'l' },
-		{ "append", no_argument, NULL, 'A' },
-		{ "group", required_argument, NULL, 'G' },
-		{ "force", no_argument, NULL, 'O' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	const struct cli_flag flags[] = {
+		CLI_FREQ(&a->freq),
+		CLI_NAME("output", 'o', &a->output, "a file name"),
+		CLI_CALL("pid", 'p', parse_pids, a),
+		CLI_SET("all", 'a', &a->all),
+		CLI_U64("duration", 'd', &a->duration_s, 1, 365ULL * 86400),
+		CLI_FLUSH(&a->flush_s),
+		CLI_SET("idle", 0, &a->idle),
+		CLI_U32("repeat", 'r', &a->repeat, 1, 100000),
+		/* in the order of enum sampler_unwind */
+		CLI_CHOICE("unwind", 'u', &a->unwind, "unwinding mode", "fp", "dwarf", "auto"),
+		CLI_U32("stack-snapshot", 0, &a->snapshot_bytes, 512, SAMPLER_MAX_SNAPSHOT),
+		CLI_DOUBLE("threshold", 't', &a->threshold_pp, 0, 100, true),
+		CLI_U32("stack-map-entries", 0, &a->stack_entries, 1, 1 << 20),
+		CLI_U32("counts-map-entries", 0, &a->counts_entries, 1, 1 << 22),
+		CLI_SET("no-demangle", 0, &a->no_demangle),
+		CLI_SET("no-python", 0, &a->no_python),
+		CLI_SET("bpf-path-stats", 0, &a->bpf_path_stats),
+		CLI_U64("symbolizer-memory", 0, &a->symbolizer_mb, 1, 1 << 20),
+		CLI_CALL("cache-dir", 0, parse_cache_dir, &a->cache_dir),
+		CLI_LABEL(a->labels),
+		CLI_SET("append", 'A', &a->append),
+		CLI_FILE_FLAGS(&a->files),
 	};
-	uint64_t v;
-	int c;
+	int first;
 
+	_Static_assert(SAMPLER_UNWIND_FP == 0 && SAMPLER_UNWIND_DWARF == 1 &&
+		       SAMPLER_UNWIND_AUTO == 2, "--unwind's choices are in the enum's order");
 	a->freq = RECORD_DEFAULT_FREQ;
 	a->output = RECORD_DEFAULT_OUTPUT;
 	a->flush_s = 10;
 	a->repeat = 1;
 	a->threshold_pp = 1.0;
 	a->unwind = SAMPLER_UNWIND_AUTO;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:F:o:p:ad:l:Ah", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'F':
-			if (cli_parse_uint("--freq", optarg, 1, 100000, &v))
-				return -EINVAL;
-			a->freq = v;
-			break;
-		case 'o':
-			if (!*optarg) {
-				cli_error("--output expects a file name");
-				return -EINVAL;
-			}
-			a->output = optarg;
-			break;
-		case 'N':
-			a->no_demangle = true;
-			break;
-		case 'T':
-			a->bpf_path_stats = true;
-			break;
-		case 'Y':
-			if (cli_parse_uint("--symbolizer-memory", optarg, 1, 1 << 20, &v))
-				return -EINVAL;
-			a->symbolizer_mb = v;
-			break;
-		case 'K':
-			if (!*optarg) {
-				cli_error("--cache-dir expects a directory, or 'none'");
-				return -EINVAL;
-			}
-			a->cache_dir = strcmp(optarg, "none") == 0 ? "" : optarg;
-			break;
-		case 'p':
-			if (parse_pids(optarg, a))
-				return -EINVAL;
-			break;
-		case 'a':
-			a->all = true;
-			break;
-		case 'd':
-			if (cli_parse_uint("--duration", optarg, 1, 365ULL * 86400, &v))
-				return -EINVAL;
-			a->duration_s = v;
-			break;
-		case 'f':
-			if (cli_parse_uint("--flush", optarg, 1, 3600, &v))
-				return -EINVAL;
-			a->flush_s = v;
-			break;
-		case 'i':
-			a->idle = true;
-			break;
-		case 'P':
-			a->no_python = true;
-			break;
-		case 'u':
-			if (!strcmp(optarg, "fp")) {
-				a->unwind = SAMPLER_UNWIND_FP;
-			} else if (!strcmp(optarg, "dwarf")) {
-				a->unwind = SAMPLER_UNWIND_DWARF;
-			} else if (!strcmp(optarg, "auto")) {
-				a->unwind = SAMPLER_UNWIND_AUTO;
-			} else {
-				cli_error("unknown unwinding mode '%s': use fp, dwarf or auto", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'B':
-			if (cli_parse_uint("--stack-snapshot", optarg, 512, SAMPLER_MAX_SNAPSHOT, &v))
-				return -EINVAL;
-			a->snapshot_bytes = v;
-			break;
-		case 'r':
-			if (cli_parse_uint("--repeat", optarg, 1, 100000, &v))
-				return -EINVAL;
-			a->repeat = v;
-			break;
-		case 't':
-			if (cli_parse_double("--threshold", optarg, 0, 100, true, &a->threshold_pp))
-				return -EINVAL;
-			break;
-		case 'S':
-			if (cli_parse_uint("--stack-map-entries", optarg, 1, 1 << 20, &v))
-				return -EINVAL;
-			a->stack_entries = v;
-			break;
-		case 'C':
-			if (cli_parse_uint("--counts-map-entries", optarg, 1, 1 << 22, &v))
-				return -EINVAL;
-			a->counts_entries = v;
-			break;
-		case 'l':
-			if (cli_add_label(optarg, a->labels, sizeof(a->labels)))
-				return -EINVAL;
-			break;
-		case 'A':
-			a->append = true;
-			break;
-		case 'G':
-			if (cli_parse_group(optarg, &a->files))
-				return -EINVAL;
-			break;
-		case 'O':
-			a->files.force = true;
-			break;
-		case 'h':
-			record_usage(stdout);
-			exit(0);
-		default:
-			return cli_option_error(c, argv);
-		}
-	}
-	if (optind < argc)
-		a->command = &argv[optind];
+	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags), CLI_FLAGS_IN_ORDER,
+				 record_usage);
+	if (first < 0)
+		return -EINVAL;
+	if (first < argc)
+		a->command = &argv[first];
 	if (a->command && a->n_pids) {
 		cli_error("give either a command or -p, not both");
 		return -EINVAL;

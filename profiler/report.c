@@ -8,7 +8,6 @@
  * the profile inline as one HTML file (web_write_profile_html).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "common.h"
 #include "query.h"
 #include "storage.h"
 #include "web.h"
@@ -91,98 +91,29 @@ static void report_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct report_args *a)
 {
-	static const struct option longopts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ "lines", no_argument, NULL, 'l' },
-		{ "coverage", no_argument, NULL, 'c' },
-		{ "from", required_argument, NULL, 'F' },
-		{ "to", required_argument, NULL, 'T' },
-		{ "filter", required_argument, NULL, 'L' },
-		{ "sample-type", required_argument, NULL, 't' },
-		{ "sample-index", required_argument, NULL, 'i' },
-		{ "group", required_argument, NULL, 'G' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	const struct cli_flag flags[] = {
+		CLI_CHOICE("format", 'f', &a->format, "format",
+			   "folded", "top", "pprof", "speedscope", "html"),
+		CLI_OUTPUT(&a->output),
+		CLI_LIMIT(&a->limit),
+		CLI_SET("lines", 'l', &a->lines),
+		CLI_SET("coverage", 'c', &a->coverage),
+		CLI_RANGE(&a->from, &a->to, &a->filter),
+		CLI_PPROF_PICK(&a->pick),
+		CLI_GROUP(&a->files),
 	};
-	uint64_t index;
-	int c;
+	int first;
 
 	a->format = FORMAT_FOLDED;
 	a->limit = 30;
 	a->pick.sample_index = -1;
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, ":f:o:n:lct:i:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			if (!strcmp(optarg, "folded")) {
-				a->format = FORMAT_FOLDED;
-			} else if (!strcmp(optarg, "top")) {
-				a->format = FORMAT_TOP;
-			} else if (!strcmp(optarg, "pprof")) {
-				a->format = FORMAT_PPROF;
-			} else if (!strcmp(optarg, "speedscope")) {
-				a->format = FORMAT_SPEEDSCOPE;
-			} else if (!strcmp(optarg, "html")) {
-				a->format = FORMAT_HTML;
-			} else {
-				cli_error("unknown format '%s': use folded, top, pprof, speedscope "
-					  "or html", optarg);
-				return -EINVAL;
-			}
-			break;
-		case 'o':
-			a->output = optarg;
-			break;
-		case 'n':
-			if (cli_parse_uint("--limit", optarg, 0, 1000000000, &a->limit))
-				return -EINVAL;
-			break;
-		case 'l':
-			a->lines = true;
-			break;
-		case 'c':
-			a->coverage = true;
-			break;
-		case 'F':
-			a->from = optarg;
-			break;
-		case 'T':
-			a->to = optarg;
-			break;
-		case 'L':
-			a->filter = optarg;
-			break;
-		case 't':
-			a->pick.sample_type = optarg;
-			break;
-		case 'i':
-			if (cli_parse_uint("--sample-index", optarg, 0, 1000000, &index))
-				return -EINVAL;
-			a->pick.sample_index = (int64_t)index;
-			break;
-		case 'G':
-			if (cli_parse_group(optarg, &a->files))
-				return -EINVAL;
-			break;
-		case 'h':
-			report_usage(stdout);
-			exit(0);
-		default:
-			return cli_option_error(c, argv);
-		}
-	}
-	if (optind >= argc) {
-		cli_error("which database? give a FILE written by 'ember record'");
+	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags), 0, report_usage);
+	if (first < 0)
 		return -EINVAL;
-	}
-	if (optind + 1 < argc) {
-		cli_error("unexpected argument '%s': give one FILE", argv[optind + 1]);
+	a->path = cli_one_operand(argc, argv, first,
+				  "which database? give a FILE written by 'ember record'");
+	if (!a->path)
 		return -EINVAL;
-	}
-	a->path = argv[optind];
 	/* Binary output would garble the terminal and help nobody. */
 	if (a->format == FORMAT_PPROF && !a->output && isatty(STDOUT_FILENO)) {
 		cli_error("pprof output is binary: give -o FILE.pb.gz or redirect standard output");
@@ -190,10 +121,6 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 	}
 	if (a->format == FORMAT_HTML && !a->output && isatty(STDOUT_FILENO)) {
 		cli_error("html output is a web page: give -o FILE.html or redirect standard output");
-		return -EINVAL;
-	}
-	if (a->pick.sample_type && a->pick.sample_index >= 0) {
-		cli_error("give --sample-type or --sample-index, not both");
 		return -EINVAL;
 	}
 	return 0;

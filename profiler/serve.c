@@ -5,7 +5,7 @@
  * its retention run here when --maintain asks. Runs until SIGINT or
  * SIGTERM.
  */
-#include <getopt.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,120 +57,81 @@ static void serve_usage(FILE *out)
 		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, SERVE_DEFAULT_MEMORY_MB, ALLOW_HOST_HELP);
 }
 
+struct serve_args {
+	const char *db, *store, *password_file, *ca_file;
+	struct cli_shards shards;
+	bool maintain;
+	struct cli_listen listen;
+	uint64_t memory_mb;
+	struct cli_allow_hosts hosts;
+};
+
+/* Returns 0, or -EINVAL after one message (a->listen.addr is the
+ * caller's to free either way). */
+static int parse_serve_args(int argc, char **argv, struct serve_args *a)
+{
+	const struct cli_flag flags[] = {
+		CLI_DB(&a->db),
+		CLI_TEXT("store", 0, &a->store),
+		CLI_REMOTE_FILES(&a->password_file, &a->ca_file),
+		CLI_SET("maintain", 0, &a->maintain),
+		CLI_SHARD(&a->shards),
+		CLI_LISTEN(&a->listen),
+		CLI_MEMORY(&a->memory_mb),
+		CLI_ALLOW_HOST(&a->hosts),
+	};
+	int first;
+
+	a->memory_mb = SERVE_DEFAULT_MEMORY_MB;
+	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags), CLI_FLAGS_IN_ORDER,
+				 serve_usage);
+	if (first < 0)
+		return -EINVAL;
+	if ((a->db && a->store) || ((a->password_file || a->ca_file || a->maintain) && !a->store) ||
+	    (a->shards.n && !a->maintain)) {
+		cli_error(a->db && a->store ? "give --db FILE or --store URL, not both"
+			  : a->shards.n && !a->maintain ? "--shard goes with --maintain"
+			  : "--remote-password-file, --remote-ca and --maintain go with --store URL");
+		return -EINVAL;
+	}
+	if (a->store && !cli_is_remote(a->store)) {
+		cli_error("--store takes a fleet store's URL, clickhouse://[USER@]HOST:PORT/DATABASE "
+			  "or https://...; for a file give --db %s", a->store);
+		return -EINVAL;
+	}
+	if ((!a->db && !a->store) || first < argc) {
+		cli_error(a->db || a->store ? "unexpected argument '%s'"
+			  : "give the database with --db FILE (or the fleet store with --store URL)",
+			  first < argc ? argv[first] : "");
+		return -EINVAL;
+	}
+	return cli_listen__default(&a->listen);
+}
+
 int cmd_serve(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'd' },
-		{ "store", required_argument, NULL, 'S' },
-		{ "remote-password-file", required_argument, NULL, 'P' },
-		{ "remote-ca", required_argument, NULL, 'C' },
-		{ "maintain", no_argument, NULL, 'M' },
-		{ "shard", required_argument, NULL, 's' },
-		{ "listen", required_argument, NULL, 'L' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "allow-host", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	const char *store = NULL, *password_file = NULL, *ca_file = NULL, *shards[64];
-	size_t n_shards = 0;
-	bool maintain = false;
+	struct serve_args a = {0};
 	struct cli_maintainer *maintainer = NULL;
 	struct store_ch_config remote;
 	char *password = NULL;
 	struct web_options wo = {0};
-	struct cli_allow_hosts hosts = {0};
 	struct web_server *srv = NULL;
-	const char *db = NULL;
-	char *addr = NULL;
-	uint16_t port = WEB_DEFAULT_PORT;
-	uint64_t memory_mb = SERVE_DEFAULT_MEMORY_MB;
-	int c, err;
+	const char *db, *store, *password_file, *ca_file;
+	char *addr;
+	uint16_t port;
+	int err;
 
-	opterr = 0;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+:d:L:m:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'S':
-			store = optarg;
-			break;
-		case 'P':
-			password_file = optarg;
-			break;
-		case 'C':
-			ca_file = optarg;
-			break;
-		case 'M':
-			maintain = true;
-			break;
-		case 's':
-			if (n_shards == ARRAY_SIZE(shards)) {
-				cli_error("--shard: at most %zu shards", ARRAY_SIZE(shards));
-				free(addr);
-				return EXIT_USAGE;
-			}
-			shards[n_shards++] = optarg;
-			break;
-		case 'm':
-			if (cli_parse_uint("--memory", optarg, 16, 1 << 20, &memory_mb)) {
-				cli_usage_hint("serve");
-				free(addr);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'L':
-			free(addr);
-			addr = NULL;
-			if (cli_parse_listen(optarg, &addr, &port)) {
-				cli_usage_hint("serve");
-				return EXIT_USAGE;
-			}
-			break;
-		case 'H':
-			if (cli_add_allow_host(optarg, &hosts)) {
-				cli_usage_hint("serve");
-				free(addr);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			serve_usage(stdout);
-			free(addr);
-			return 0;
-		default:
-			cli_option_error(c, argv);
-			cli_usage_hint("serve");
-			free(addr);
-			return EXIT_USAGE;
-		}
-	}
-	if ((db && store) || ((password_file || ca_file || maintain) && !store) ||
-	    (n_shards && !maintain)) {
-		cli_error(db && store ? "give --db FILE or --store URL, not both"
-			  : n_shards && !maintain ? "--shard goes with --maintain"
-			  : "--remote-password-file, --remote-ca and --maintain go with --store URL");
+	if (parse_serve_args(argc, argv, &a)) {
 		cli_usage_hint("serve");
-		free(addr);
+		free(a.listen.addr);
 		return EXIT_USAGE;
 	}
-	if (store && !cli_is_remote(store)) {
-		cli_error("--store takes a fleet store's URL, clickhouse://[USER@]HOST:PORT/DATABASE "
-			  "or https://...; for a file give --db %s", store);
-		cli_usage_hint("serve");
-		free(addr);
-		return EXIT_USAGE;
-	}
-	if ((!db && !store) || optind < argc) {
-		cli_error(db || store ? "unexpected argument '%s'"
-			  : "give the database with --db FILE (or the fleet store with --store URL)",
-			  optind < argc ? argv[optind] : "");
-		cli_usage_hint("serve");
-		free(addr);
-		return EXIT_USAGE;
-	}
+	db = a.db;
+	store = a.store;
+	password_file = a.password_file;
+	ca_file = a.ca_file;
+	addr = a.listen.addr;
+	port = a.listen.port;
 	if (store) {
 		struct store_db *probe = NULL;
 
@@ -188,15 +149,13 @@ int cmd_serve(int argc, char **argv)
 		wo.remote = &remote;
 		db = store;
 	}
-	if (!addr && !(addr = strdup(WEB_DEFAULT_ADDRESS)))
-		return EXIT_RUNTIME;
 	cli_install_stop_signals();
 	wo.db_path = db;
 	wo.address = addr;
 	wo.port = port;
 	/* the rest: each query thread's read handle and its caches */
-	wo.memory_budget = (size_t)(memory_mb << 20) / 2;
-	cli_set_allow_hosts(&wo, &hosts);
+	wo.memory_budget = (size_t)(a.memory_mb << 20) / 2;
+	cli_set_allow_hosts(&wo, &a.hosts);
 	err = web_server__start(&wo, &srv);
 	if (err) {
 		cli_explain_server_error(err, db, addr, port);
@@ -206,7 +165,7 @@ int cmd_serve(int argc, char **argv)
 	}
 	fprintf(stderr, "ember: serving %s (read-only)\n", store ? "the fleet store" : db);
 	cli_print_url(addr, web_server__port(srv));
-	if (maintain && cli_maintainer_start(store, password_file, ca_file, shards, n_shards,
+	if (a.maintain && cli_maintainer_start(store, password_file, ca_file, a.shards.urls, a.shards.n,
 					     600, &maintainer)) {
 		web_server__stop(srv);
 		cli_forget_password(password);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -43,6 +44,33 @@ int cli_parse_listen(const char *arg, char **ret_addr, uint16_t *ret_port)
 	else if (err)
 		cli_error("--listen: %s", strerror(-err));
 	return err;
+}
+
+int cli_flag_listen(const char *value, const struct cli_flag *f)
+{
+	struct cli_listen *l = f->to;
+
+	free(l->addr);
+	l->addr = NULL;
+	return cli_parse_listen(value, &l->addr, &l->port);
+}
+
+int cli_listen__default(struct cli_listen *l)
+{
+	if (l->addr)
+		return 0;
+	l->addr = strdup(WEB_DEFAULT_ADDRESS);
+	if (!l->addr) {
+		cli_error("out of memory");
+		return -ENOMEM;
+	}
+	l->port = WEB_DEFAULT_PORT;
+	return 0;
+}
+
+int cli_flag_allow_host(const char *value, const struct cli_flag *f)
+{
+	return cli_add_allow_host(value, f->to);
 }
 
 void cli_explain_server_error(int err, const char *db, const char *addr, uint16_t port)

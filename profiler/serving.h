@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli_flags.h"
+
 struct web_options;
 
 /* Set by SIGINT and SIGTERM (the signal's number) once
@@ -24,6 +26,20 @@ void cli_install_stop_signals(void);
  * *ret_port. Prints one clear line on failure. Returns 0, -EINVAL or
  * -ENOMEM. */
 int cli_parse_listen(const char *arg, char **ret_addr, uint16_t *ret_port);
+
+/* Where the server listens: -L, --listen ADDR:PORT in a table of flags
+ * (cli_flags.h; a later one replaces an earlier one), then
+ * cli_listen__default for the default when none was given. The caller
+ * frees addr. */
+struct cli_listen {
+	char *addr;
+	uint16_t port;
+};
+int cli_flag_listen(const char *value, const struct cli_flag *f);
+#define CLI_LISTEN(l) CLI_CALL("listen", 'L', cli_flag_listen, CLI_TYPED(struct cli_listen, l))
+/* WEB_DEFAULT_ADDRESS:WEB_DEFAULT_PORT unless --listen gave one. Returns
+ * 0 or -ENOMEM (printed). */
+int cli_listen__default(struct cli_listen *l);
 
 /* One clear line for web_server__start()'s err, serving db (a file or a
  * URL) on addr:port. */
@@ -40,6 +56,10 @@ struct cli_allow_hosts {
 /* Add one --allow-host name to h. Prints one clear line on failure.
  * Returns 0 or -EINVAL (not a host name, or too many). */
 int cli_add_allow_host(const char *arg, struct cli_allow_hosts *h);
+int cli_flag_allow_host(const char *value, const struct cli_flag *f);
+/* --allow-host NAME (repeatable) in a table of flags. */
+#define CLI_ALLOW_HOST(h) \
+	CLI_CALL("allow-host", 0, cli_flag_allow_host, CLI_TYPED(struct cli_allow_hosts, h))
 /* Give wo the names of h (borrowed: h must outlive the server). */
 void cli_set_allow_hosts(struct web_options *wo, const struct cli_allow_hosts *h);
 

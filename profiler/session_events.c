@@ -144,19 +144,10 @@ static int unwind_sample(struct session *s, const struct sampler_dwarf_sample *d
 			 struct sampler_sample *ret_smp, enum sym_unwind_end *ret_end)
 {
 	struct sampler_sample smp = {
-		.tgid = d->tgid,
-		.tid = d->tid,
-		.cgroup_id = d->cgroup_id,
-		.comm = d->comm,
-		.pcomm = d->pcomm,
-		.kips = d->kips,
-		.n_kips = d->n_kips,
+		.head = d->head,
 		.uips = s->unwind_ips,
 		.user_task = true,
 		.count = 1,
-		.py = d->py,
-		.n_py = d->n_py,
-		.py_end = d->py_end,
 	};
 	enum sym_unwind_end end;
 	uint64_t t0 = common_now_ns();

@@ -132,12 +132,23 @@ void young__refresh(struct young *y, struct sym_session *sym,
 			continue;
 		}
 		if (now >= next_due(&p)) {
+			bool last;
+
 			p.last_ns = now;
 			if (sym_session__refresh_process(sym, p.tgid) == -ESRCH)
 				continue;
 			if (reread)
 				reread(ctx, p.tgid);
-			if (next_due(&p) > old_at)
+			last = next_due(&p) > old_at;
+			/* One only announced by its exec, of an executable
+			 * seen before, is read once when it maps what the
+			 * earlier ones did (a sample makes it young again). */
+			if (!p.sampled && sym_session__settled_process(sym, p.tgid, last) &&
+			    !last) {
+				sym_session__unwatch_process(sym, p.tgid);
+				continue;
+			}
+			if (last)
 				sym_session__unwatch_process(sym, p.tgid);
 		}
 		if (next_due(&p) <= old_at)

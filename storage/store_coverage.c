@@ -64,37 +64,36 @@ out:
 	return r;
 }
 
+/* The key of a coverage row of the open flush: its time and the
+ * binary's id. Returns 0 or -errno. */
+static int coverage_key(struct store_sqlite *db, const char *module, const char *build_id,
+			int64_t *ret_time_s, int64_t *ret_id)
+{
+	int r = store_write__flush_time(db, ret_time_s);
+
+	return r < 0 ? r : module_id(db, module, build_id, ret_id);
+}
+
 int store_sqlite__add_coverage_issue(struct store_db *handle, const char *module,
 				 const char *build_id, const char *reason,
 				 uint64_t frames)
 {
 	struct store_sqlite *db = store_sqlite__of(handle);
-	sqlite3_stmt *st = NULL;
 	int64_t time_s, id;
-	int rc, r;
+	int r;
 
 	if (!db || !module || !reason)
 		return -EINVAL;
-	r = store_write__flush_time(db, &time_s);
+	r = coverage_key(db, module, build_id, &time_s, &id);
 	if (r < 0)
 		return r;
-	r = module_id(db, module, build_id, &id);
-	if (r < 0)
-		return r;
-	r = store_sql__stmt(db, STMT_COVERAGE_ISSUE_ADD,
+	return STORE_SQL_PUT(db, STMT_COVERAGE_ISSUE_ADD,
 		"INSERT INTO coverage_issue (time_s, module, reason, frames)"
 		" VALUES (?1, ?2, ?3, ?4)"
 		" ON CONFLICT (time_s, module, reason) DO UPDATE SET"
-		" frames = frames + ?4", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, time_s);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)frames);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
+		" frames = frames + ?4",
+		STORE_SQL_INT(time_s), STORE_SQL_INT(id), STORE_SQL_TEXT(reason),
+		STORE_SQL_INT(frames));
 }
 
 int store_sqlite__add_coverage(struct store_db *handle, const char *module,
@@ -102,34 +101,22 @@ int store_sqlite__add_coverage(struct store_db *handle, const char *module,
 			   uint64_t with_function, uint64_t with_line)
 {
 	struct store_sqlite *db = store_sqlite__of(handle);
-	sqlite3_stmt *st = NULL;
 	int64_t time_s, id;
-	int rc, r;
+	int r;
 
 	if (!db || !module)
 		return -EINVAL;
-	r = store_write__flush_time(db, &time_s);
+	r = coverage_key(db, module, build_id, &time_s, &id);
 	if (r < 0)
 		return r;
-	r = module_id(db, module, build_id, &id);
-	if (r < 0)
-		return r;
-	r = store_sql__stmt(db, STMT_COVERAGE_ADD,
+	return STORE_SQL_PUT(db, STMT_COVERAGE_ADD,
 		"INSERT INTO coverage (time_s, module, seen, with_function, with_line)"
-		" VALUES (?1, ?2, ?4, ?5, ?6)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)"
 		" ON CONFLICT (time_s, module) DO UPDATE SET"
-		" seen = seen + ?4, with_function = with_function + ?5,"
-		" with_line = with_line + ?6", &st);
-	if (r < 0)
-		return r;
-	sqlite3_bind_int64(st, 1, time_s);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_int64(st, 4, (int64_t)seen);
-	sqlite3_bind_int64(st, 5, (int64_t)with_function);
-	sqlite3_bind_int64(st, 6, (int64_t)with_line);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
+		" seen = seen + ?3, with_function = with_function + ?4,"
+		" with_line = with_line + ?5",
+		STORE_SQL_INT(time_s), STORE_SQL_INT(id), STORE_SQL_INT(seen),
+		STORE_SQL_INT(with_function), STORE_SQL_INT(with_line));
 }
 
 void store_coverage__free(struct store_coverage *c, size_t n)
@@ -144,110 +131,91 @@ void store_coverage__free(struct store_coverage *c, size_t n)
 	free(c);
 }
 
-/* The issues of every entry of v over [from_s, to_s), from the
- * coverage_issue table when the file has one. Returns 0 or -errno. */
-static int query_issues(struct store_sqlite *db, int64_t from_s, int64_t to_s,
-			struct store_coverage *v, size_t n)
+/* What the row callbacks of the queries below fill. */
+struct coverage_rows {
+	struct store_coverage *v;
+	size_t n, cap;
+};
+
+/* One coverage_issue row: its reason and frames to its binary's entry. */
+static int issue_row(sqlite3_stmt *st, void *ctx)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_DONE, r;
+	struct coverage_rows *c = ctx;
+	const char *module = (const char *)sqlite3_column_text(st, 0);
+	const char *id = (const char *)sqlite3_column_text(st, 1);
+	const char *reason = (const char *)sqlite3_column_text(st, 2);
 
-	r = store_sql__prepare_optional(db,
-		"SELECT m.module, m.build_id, c.reason, sum(c.frames) FROM coverage_issue c"
-		" JOIN coverage_modules m ON m.id = c.module"
-		" WHERE c.time_s >= ?1 AND c.time_s < ?2"
-		" GROUP BY c.module, c.reason ORDER BY sum(c.frames) DESC, c.reason",
-		from_s, to_s, &st);
-	if (r < 0 || !st)
-		return r;
-	while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *module = (const char *)sqlite3_column_text(st, 0);
-		const char *id = (const char *)sqlite3_column_text(st, 1);
-		const char *reason = (const char *)sqlite3_column_text(st, 2);
+	for (size_t i = 0; i < c->n && module && reason; i++) {
+		struct store_coverage *e = &c->v[i];
+		struct store_coverage_issue *p;
 
-		for (size_t i = 0; i < n && module && reason; i++) {
-			struct store_coverage_issue *p;
-
-			if (strcmp(v[i].module, module) != 0 ||
-			    strcmp(v[i].build_id ? v[i].build_id : "", id ? id : "") != 0)
-				continue;
-			p = reallocarray(v[i].issues, v[i].n_issues + 1, sizeof(*p));
-			if (!p) {
-				r = -ENOMEM;
-				break;
-			}
-			v[i].issues = p;
-			p[v[i].n_issues].reason = strdup(reason);
-			p[v[i].n_issues].frames = (uint64_t)sqlite3_column_int64(st, 3);
-			if (!p[v[i].n_issues].reason) {
-				r = -ENOMEM;
-				break;
-			}
-			v[i].n_issues++;
-			break;
-		}
+		if (strcmp(e->module, module) != 0 ||
+		    strcmp(e->build_id ? e->build_id : "", id ? id : "") != 0)
+			continue;
+		p = reallocarray(e->issues, e->n_issues + 1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		e->issues = p;
+		p[e->n_issues].reason = strdup(reason);
+		p[e->n_issues].frames = (uint64_t)sqlite3_column_int64(st, 3);
+		if (!p[e->n_issues].reason)
+			return -ENOMEM;
+		e->n_issues++;
+		break;
 	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_sql__fail(db, rc);
-	sqlite3_finalize(st);
-	return r;
+	return 0;
+}
+
+/* One binary's coverage row. */
+static int coverage_row(sqlite3_stmt *st, void *ctx)
+{
+	struct coverage_rows *c = ctx;
+	const char *module = (const char *)sqlite3_column_text(st, 0);
+	const char *id = (const char *)sqlite3_column_text(st, 1);
+	int r = COMMON_GROW(c->v, c->cap, c->n + 1);
+
+	if (r < 0)
+		return r;
+	c->v[c->n++] = (struct store_coverage){
+		.module = strdup(module ? module : ""),
+		.build_id = id && id[0] ? strdup(id) : NULL,
+		.seen = (uint64_t)sqlite3_column_int64(st, 2),
+		.with_function = (uint64_t)sqlite3_column_int64(st, 3),
+		.with_line = (uint64_t)sqlite3_column_int64(st, 4),
+	};
+	if (!c->v[c->n - 1].module || (id && id[0] && !c->v[c->n - 1].build_id))
+		return -ENOMEM;
+	return 0;
 }
 
 int store_sqlite__query_coverage(struct store_db *handle, const struct store_query *q,
 			     struct store_coverage **ret_entries, size_t *ret_n)
 {
 	struct store_sqlite *db = store_sqlite__of(handle);
-	struct store_query all;
-	struct store_coverage *v = NULL;
-	size_t n = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_DONE, r = 0;
+	struct coverage_rows c = { 0 };
+	int r;
 
 	if (!db)
 		return -EINVAL;
-	if (!q) {
-		store_query_init(&all);
-		q = &all;
-	}
-	r = store_sql__prepare_optional(db,
+	/* (a file written before coverage was recorded: nothing to show) */
+	r = store_sql__range_rows(db,
 		"SELECT m.module, m.build_id, sum(c.seen), sum(c.with_function),"
 		" sum(c.with_line) FROM coverage c JOIN coverage_modules m ON m.id = c.module"
 		" WHERE c.time_s >= ?1 AND c.time_s < ?2"
 		" GROUP BY c.module ORDER BY sum(c.seen) DESC, m.module",
-		q->from_s, q->to_s, &st);
-	if (r < 0)
-		return r;
-	/* written before coverage was recorded: nothing to show */
-	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *module = (const char *)sqlite3_column_text(st, 0);
-		const char *id = (const char *)sqlite3_column_text(st, 1);
-
-		r = COMMON_GROW(v, cap, n + 1);
-		if (r < 0)
-			break;
-		v[n] = (struct store_coverage){
-			.module = strdup(module ? module : ""),
-			.build_id = id && id[0] ? strdup(id) : NULL,
-			.seen = (uint64_t)sqlite3_column_int64(st, 2),
-			.with_function = (uint64_t)sqlite3_column_int64(st, 3),
-			.with_line = (uint64_t)sqlite3_column_int64(st, 4),
-		};
-		n++;
-		if (!v[n - 1].module || (id && id[0] && !v[n - 1].build_id)) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_sql__fail(db, rc);
-	sqlite3_finalize(st);
+		q, coverage_row, &c);
 	if (r == 0)
-		r = query_issues(db, q->from_s, q->to_s, v, n);
+		r = store_sql__range_rows(db,
+			"SELECT m.module, m.build_id, c.reason, sum(c.frames) FROM coverage_issue c"
+			" JOIN coverage_modules m ON m.id = c.module"
+			" WHERE c.time_s >= ?1 AND c.time_s < ?2"
+			" GROUP BY c.module, c.reason ORDER BY sum(c.frames) DESC, c.reason",
+			q, issue_row, &c);
 	if (r < 0) {
-		store_coverage__free(v, n);
+		store_coverage__free(c.v, c.n);
 		return r;
 	}
-	*ret_entries = v;
-	*ret_n = n;
+	*ret_entries = c.v;
+	*ret_n = c.n;
 	return 0;
 }

@@ -35,9 +35,8 @@ int store_sqlite__add_python_coverage(struct store_db *handle, const char *proce
 				      uint64_t with_python, uint64_t frames, uint64_t named)
 {
 	struct store_sqlite *db = store_sqlite__of(handle);
-	sqlite3_stmt *st = NULL;
 	int64_t time_s;
-	int rc, r;
+	int r;
 
 	if (!db || !process || !interpreter)
 		return -EINVAL;
@@ -47,26 +46,15 @@ int store_sqlite__add_python_coverage(struct store_db *handle, const char *proce
 	r = store_sql__exec(db, create_sql);
 	if (r < 0)
 		return r;
-	rc = sqlite3_prepare_v2(db->sql,
+	return STORE_SQL_PUT(db, STMT_PYTHON_COVERAGE_ADD,
 		"INSERT INTO python_coverage (time_s, process, pid, interpreter, samples,"
 		" with_python, frames, named) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 		" ON CONFLICT (time_s, process, pid, interpreter) DO UPDATE SET"
 		" samples = samples + ?5, with_python = with_python + ?6,"
-		" frames = frames + ?7, named = named + ?8", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_sql__fail(db, rc);
-	sqlite3_bind_int64(st, 1, time_s);
-	sqlite3_bind_text(st, 2, process, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, pid);
-	sqlite3_bind_text(st, 4, interpreter, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (int64_t)samples);
-	sqlite3_bind_int64(st, 6, (int64_t)with_python);
-	sqlite3_bind_int64(st, 7, (int64_t)frames);
-	sqlite3_bind_int64(st, 8, (int64_t)named);
-	rc = sqlite3_step(st);
-	r = rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
-	sqlite3_finalize(st);
-	return r;
+		" frames = frames + ?7, named = named + ?8",
+		STORE_SQL_INT(time_s), STORE_SQL_TEXT(process), STORE_SQL_INT(pid),
+		STORE_SQL_TEXT(interpreter), STORE_SQL_INT(samples), STORE_SQL_INT(with_python),
+		STORE_SQL_INT(frames), STORE_SQL_INT(named));
 }
 
 void store_python_coverage__free(struct store_python_coverage *c, size_t n)
@@ -78,59 +66,56 @@ void store_python_coverage__free(struct store_python_coverage *c, size_t n)
 	free(c);
 }
 
+/* What python_row fills. */
+struct python_rows {
+	struct store_python_coverage *v;
+	size_t n, cap;
+};
+
+/* One process's row. */
+static int python_row(sqlite3_stmt *st, void *ctx)
+{
+	struct python_rows *p = ctx;
+	const char *process = (const char *)sqlite3_column_text(st, 0);
+	const char *interp = (const char *)sqlite3_column_text(st, 2);
+	int r = COMMON_GROW(p->v, p->cap, p->n + 1);
+
+	if (r < 0)
+		return r;
+	p->v[p->n++] = (struct store_python_coverage){
+		.process = strdup(process ? process : ""),
+		.pid = (uint32_t)sqlite3_column_int64(st, 1),
+		.interpreter = strdup(interp ? interp : ""),
+		.samples = (uint64_t)sqlite3_column_int64(st, 3),
+		.with_python = (uint64_t)sqlite3_column_int64(st, 4),
+		.frames = (uint64_t)sqlite3_column_int64(st, 5),
+		.named = (uint64_t)sqlite3_column_int64(st, 6),
+	};
+	if (!p->v[p->n - 1].process || !p->v[p->n - 1].interpreter)
+		return -ENOMEM;
+	return 0;
+}
+
 int store_sqlite__query_python_coverage(struct store_db *handle, const struct store_query *q,
 					struct store_python_coverage **ret_entries, size_t *ret_n)
 {
 	struct store_sqlite *db = store_sqlite__of(handle);
-	struct store_query all;
-	struct store_python_coverage *v = NULL;
-	size_t n = 0, cap = 0;
-	sqlite3_stmt *st = NULL;
-	int rc = SQLITE_DONE, r = 0;
+	struct python_rows p = { 0 };
+	int r;
 
 	if (!db)
 		return -EINVAL;
-	if (!q) {
-		store_query_init(&all);
-		q = &all;
-	}
-	r = store_sql__prepare_optional(db,
+	/* (a file written before Python coverage was recorded: nothing) */
+	r = store_sql__range_rows(db,
 		"SELECT process, pid, interpreter, sum(samples), sum(with_python), sum(frames),"
 		" sum(named) FROM python_coverage WHERE time_s >= ?1 AND time_s < ?2"
 		" GROUP BY process, pid, interpreter ORDER BY sum(samples) DESC, process, pid",
-		q->from_s, q->to_s, &st);
-	if (r < 0)
-		return r;
-	/* written before Python coverage was recorded: nothing */
-	while (st && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *process = (const char *)sqlite3_column_text(st, 0);
-		const char *interp = (const char *)sqlite3_column_text(st, 2);
-
-		r = COMMON_GROW(v, cap, n + 1);
-		if (r < 0)
-			break;
-		v[n++] = (struct store_python_coverage){
-			.process = strdup(process ? process : ""),
-			.pid = (uint32_t)sqlite3_column_int64(st, 1),
-			.interpreter = strdup(interp ? interp : ""),
-			.samples = (uint64_t)sqlite3_column_int64(st, 3),
-			.with_python = (uint64_t)sqlite3_column_int64(st, 4),
-			.frames = (uint64_t)sqlite3_column_int64(st, 5),
-			.named = (uint64_t)sqlite3_column_int64(st, 6),
-		};
-		if (!v[n - 1].process || !v[n - 1].interpreter) {
-			r = -ENOMEM;
-			break;
-		}
-	}
-	if (r == 0 && rc != SQLITE_DONE)
-		r = store_sql__fail(db, rc);
-	sqlite3_finalize(st);
+		q, python_row, &p);
 	if (r < 0) {
-		store_python_coverage__free(v, n);
+		store_python_coverage__free(p.v, p.n);
 		return r;
 	}
-	*ret_entries = v;
-	*ret_n = n;
+	*ret_entries = p.v;
+	*ret_n = p.n;
 	return 0;
 }

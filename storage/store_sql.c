@@ -146,23 +146,55 @@ int store_sql__exec(struct store_sqlite *db, const char *sql)
 	return rc == SQLITE_OK ? 0 : store_sql__fail(db, rc);
 }
 
-int store_sql__prepare_optional(struct store_sqlite *db, const char *sql, int64_t from_s,
-				int64_t to_s, sqlite3_stmt **ret_st)
+int store_sql__put(struct store_sqlite *db, enum store_stmt id, const char *sql,
+		   const struct store_sql_value *values, size_t n)
+{
+	sqlite3_stmt *st;
+	int r, rc;
+
+	r = store_sql__stmt(db, id, sql, &st);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (values[i].text)
+			sqlite3_bind_text(st, (int)i + 1, values[i].text, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, (int)i + 1, values[i].i);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : store_sql__fail(db, rc);
+}
+
+int store_sql__range_rows(struct store_sqlite *db, const char *sql, const struct store_query *q,
+			  int (*row)(sqlite3_stmt *st, void *ctx), void *ctx)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	struct store_query all;
+	int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL), r = 0;
 
 	if (rc != SQLITE_OK) {
-		if (strstr(sqlite3_errmsg(db->sql), "no such table")) {
-			*ret_st = NULL;
+		/* written before the table existed: nothing to read */
+		if (strstr(sqlite3_errmsg(db->sql), "no such table"))
 			return 0;
-		}
 		return store_sql__fail(db, rc);
 	}
-	sqlite3_bind_int64(st, 1, from_s);
-	sqlite3_bind_int64(st, 2, to_s);
-	*ret_st = st;
-	return 0;
+	if (!q) {
+		store_query_init(&all);
+		q = &all;
+	}
+	sqlite3_bind_int64(st, 1, q->from_s);
+	sqlite3_bind_int64(st, 2, q->to_s);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = row(st, ctx);
+		if (r < 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE)
+		r = store_sql__fail(db, rc);
+	sqlite3_finalize(st);
+	return r < 0 ? r : 0;
 }
 
 /* Run a query returning one integer. */

@@ -53,6 +53,7 @@ enum store_stmt {
 	STMT_MODULE_GET,
 	STMT_COVERAGE_ADD,
 	STMT_COVERAGE_ISSUE_ADD,
+	STMT_PYTHON_COVERAGE_ADD, /* store_python.c */
 	STMT_COUNT,
 };
 
@@ -131,12 +132,32 @@ int store_sql__put_blob(struct store_sqlite *db, enum store_stmt id, const char 
 /* Run SQL without results. Returns 0 or -errno. */
 int store_sql__exec(struct store_sqlite *db, const char *sql);
 
-/* Prepare a range query over a table its first writer creates (coverage,
- * Python coverage) into *ret_st, bound to [from_s, to_s) as ?1 and ?2;
- * *ret_st is NULL when the file has no such table (written before it
- * existed: nothing to read). Returns 0 or -errno. */
-int store_sql__prepare_optional(struct store_sqlite *db, const char *sql, int64_t from_s,
-				int64_t to_s, sqlite3_stmt **ret_st);
+/* One value bound to a statement's ?N: a text (borrowed for the run)
+ * when text is not NULL, else the integer i. */
+struct store_sql_value {
+	const char *text;
+	int64_t i;
+};
+#define STORE_SQL_INT(v) ((struct store_sql_value){ .i = (int64_t)(v) })
+#define STORE_SQL_TEXT(v) ((struct store_sql_value){ .text = (v) })
+
+/* Run statement id (prepared from sql on first use; one without results,
+ * an INSERT or an UPDATE) with values[0..n) as ?1..?n. Returns 0 or
+ * -errno. STORE_SQL_PUT(db, id, sql, STORE_SQL_INT(a), ...) counts them. */
+int store_sql__put(struct store_sqlite *db, enum store_stmt id, const char *sql,
+		   const struct store_sql_value *values, size_t n);
+#define STORE_SQL_PUT(db, id, sql, ...) \
+	store_sql__put(db, id, sql, (const struct store_sql_value[]){ __VA_ARGS__ }, \
+		       sizeof((const struct store_sql_value[]){ __VA_ARGS__ }) / \
+		       sizeof(struct store_sql_value))
+
+/* Run a range query over a table its first writer creates (coverage,
+ * Python coverage), with q's [from_s, to_s) (q NULL: all time) as ?1 and
+ * ?2, calling row(st, ctx) for each row until one returns < 0. A file
+ * without the table (written before it existed) has no rows. Returns 0,
+ * row's -errno, or SQLite's failure as -errno. */
+int store_sql__range_rows(struct store_sqlite *db, const char *sql, const struct store_query *q,
+			  int (*row)(sqlite3_stmt *st, void *ctx), void *ctx);
 
 /* Run a query returning one integer into *ret. Returns 0 or -errno. */
 int store_sql__query_int(struct store_sqlite *db, const char *sql, int64_t *ret);

@@ -232,6 +232,7 @@ struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin)
 		.max_bytes = s->max_memory,
 		.have_debug_fd = true,
 		.debug_fd = bin->debug_fd,
+		.symbols_later = true,
 	};
 
 	bin->last_use = ++s->tick;
@@ -264,6 +265,22 @@ struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin)
 	s->stats.reloads++;
 	sym_binary__account(s, bin);
 	return bin->elf;
+}
+
+int sym_binary__symbols(struct sym_session *s, struct sym_binary *bin)
+{
+	struct sym_elf_where where = {
+		.fs = { .root_fd = -1, .refused = s->stats.refused },
+		.max_bytes = s->max_memory,
+	};
+	int r;
+
+	if (!bin->elf || !bin->elf->syms_later)
+		return 0;
+	r = sym_elf__load_symbols(bin->elf, bin->fd, bin->debug_fd, &where);
+	s->stats.symbol_loads++;
+	sym_binary__account(s, bin);
+	return r;
 }
 
 static void binary_free(struct sym_binary *bin)
@@ -452,6 +469,7 @@ int sym_binary__of_file(struct sym_session *s, pid_t pid,
 		.fs = { .root_fd = -1, .refused = s->stats.refused },
 		.max_bytes = s->max_memory,
 		.path = m->path,
+		.symbols_later = true,
 	};
 	const struct sym_fs *fs;
 	struct seen_file want = {

@@ -516,7 +516,7 @@ static bool table_ok(const struct sym_elf *e)
 static int use_debug_file(struct sym_debug_file *dbg, struct sym_elf *e, struct builder *b,
 			  const char **dwarf_path, bool *dwarf_in_root)
 {
-	int r = collect_symbols(dbg->elf, true, b);
+	int r = b ? collect_symbols(dbg->elf, true, b) : 0;
 
 	if (r < 0)
 		return r;
@@ -558,7 +558,7 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 	struct builder b = { 0 };
 	struct sym_elf *e = NULL;
 	const char *dwarf_path = "";
-	bool dwarf_in_root = false;
+	bool dwarf_in_root = false, later;
 	Elf *elf = NULL;
 	int r;
 
@@ -586,8 +586,9 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 	r = sym_elf_read_build_id(elf, &e->build_id);
 	if (r < 0)
 		goto fail;
-	r = collect_symbols(elf, false, &b);
-	if (r == 0)
+	later = where && where->symbols_later;
+	r = later ? 0 : collect_symbols(elf, false, &b);
+	if (r == 0 && !later)
 		r = collect_plt(elf, &b);
 	if (r < 0)
 		goto fail;
@@ -604,17 +605,18 @@ int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 	}
 	r = sym_debug_file__find(elf, e->build_id, where, &dbg);
 	if (r > 0)
-		r = use_debug_file(&dbg, e, &b, &dwarf_path, &dwarf_in_root);
+		r = use_debug_file(&dbg, e, later ? NULL : &b, &dwarf_path, &dwarf_in_root);
 	/* a reload keeps what the first load found (the binary has it) */
 	if (r >= 0 && e->dwarf_fd >= 0 && !(where && where->have_debug_fd))
 		r = sym_dwarf_files__find(e->dwarf_fd, dwarf_path, dwarf_in_root, where, &e->files);
 	/* MiniDebugInfo only without a debug file, whose .symtab has it all */
-	if (r >= 0 && !e->debug_file)
+	if (r >= 0 && !e->debug_file && !later)
 		r = use_mini_debug(elf, where, e, &b);
 	sym_debug_file__close(&dbg);
 	if (r < 0)
 		goto fail;
-	r = finish_symbols(&b, e);
+	e->syms_later = later;
+	r = later ? 0 : finish_symbols(&b, e);
 	if (r < 0)
 		goto fail;
 	r = sym_cfi__load(elf, &e->cfi);
@@ -629,6 +631,42 @@ fail:
 	free(b.names);
 	free(b.v);
 	sym_elf__free(e);
+	elf_end(elf);
+	return r;
+}
+
+int sym_elf__load_symbols(struct sym_elf *e, int fd, int debug_fd,
+			  const struct sym_elf_where *where)
+{
+	struct builder b = { 0 };
+	Elf *elf = NULL, *dbg = NULL;
+	int r;
+
+	if (!e->syms_later)
+		return 0;
+	e->syms_later = false;
+	elf = sym_elf_open(fd);
+	if (!elf)
+		return -ENOEXEC;
+	r = collect_symbols(elf, false, &b);
+	if (r == 0)
+		r = collect_plt(elf, &b);
+	/* The debug file the load chose, else the MiniDebugInfo (as the
+	 * load would have taken them). */
+	if (r == 0 && debug_fd >= 0 && e->debug_file) {
+		dbg = sym_elf_open(debug_fd);
+		r = dbg ? collect_symbols(dbg, true, &b) : 0;
+	} else if (r == 0 && !e->debug_file) {
+		r = use_mini_debug(elf, where, e, &b);
+	}
+	if (r == 0)
+		r = finish_symbols(&b, e);
+	if (r == 0)
+		assert(table_ok(e));
+	free(b.names);
+	free(b.v);
+	if (dbg)
+		elf_end(dbg);
 	elf_end(elf);
 	return r;
 }

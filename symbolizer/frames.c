@@ -156,8 +156,11 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 			return nd;
 		sym_binary__count_issues(s, bin, sym_dwarf__issues(dwarf));
 	}
-	if (nd == 0 || !df[nd - 1].name)
+	if (nd == 0 || !df[nd - 1].name) {
+		if (sym_binary__symbols(s, bin) == -ENOMEM)
+			return -ENOMEM;
 		elf_name = sym_elf__lookup(bin->elf, vaddr);
+	}
 	for (int i = 0; i < nd; i++) {
 		bool outer = i == nd - 1;
 		const char *name = df[i].name ? df[i].name : outer ? elf_name : "[inlined]";

@@ -476,6 +476,25 @@ int sym_session__exe(struct sym_session *s, pid_t pid, bool *ret_wants_dwarf)
 	return 0;
 }
 
+bool sym_session__settled_process(struct sym_session *s, pid_t pid, bool done)
+{
+	const struct sym_process *proc = process_find(s, pid);
+	struct sym_binary *exe = NULL;
+
+	if (!proc || !proc->snapshotted)
+		return false;
+	/* The executable is mapped below its libraries (as in
+	 * sym_session__exe). */
+	for (size_t i = 0; i < proc->n_maps && !exe; i++)
+		if (proc->maps[i].kind == SYM_MAP_FILE)
+			exe = proc->maps[i].bin;
+	if (!exe)
+		return false;
+	if (done && proc->n_maps > exe->settled_maps)
+		exe->settled_maps = (uint32_t)proc->n_maps;
+	return exe->settled_maps && proc->n_maps >= exe->settled_maps;
+}
+
 int sym_session__exe_id(struct sym_session *s, pid_t pid, struct sym_file_id *ret_id)
 {
 	char path[4096];

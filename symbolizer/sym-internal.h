@@ -321,6 +321,8 @@ struct sym_elf {
 	size_t names_len;
 	bool debug_file;  /* symbols were taken from a separate debug file too */
 	bool mini_debug;  /* symbols were taken from .gnu_debugdata too */
+	bool syms_later;  /* the table is read on its first lookup
+	                     (sym_elf__load_symbols) */
 	int dwarf_fd;     /* the file holding .debug_info (this one or its
 	                     debug file), or -1 */
 	int debug_fd;     /* the separate debug file used, or -1 */
@@ -346,6 +348,11 @@ struct sym_elf_where {
 	/* Reloading: use debug_fd (-1: none) instead of looking again. */
 	bool have_debug_fd;
 	int debug_fd;
+	/* The symbol tables are read by sym_elf__load_symbols(), on the
+	 * first lookup, not by the load: most binaries of a host's new
+	 * processes are never asked for a name (never sampled, or named by
+	 * their DWARF). */
+	bool symbols_later;
 };
 
 /*
@@ -361,6 +368,16 @@ struct sym_elf_where {
 int sym_elf__load_fd(int fd, const struct sym_elf_where *where,
 		     struct sym_elf **ret_elf);
 void sym_elf__free(struct sym_elf *e);
+
+/*
+ * The symbol tables of e, loaded with where->symbols_later, read now from
+ * fd (the binary, as loaded), debug_fd (its separate debug file, -1:
+ * none) or its MiniDebugInfo; once (a failure leaves the table empty).
+ * fd and debug_fd are not closed. Returns 0 (also when e has its table),
+ * -ENOEXEC, -ENOMEM or -EIO.
+ */
+int sym_elf__load_symbols(struct sym_elf *e, int fd, int debug_fd,
+			  const struct sym_elf_where *where);
 
 /*
  * Convert a file offset to the ELF virtual address through the PT_LOAD

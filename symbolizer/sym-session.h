@@ -86,6 +86,10 @@ struct sym_binary {
 	 * when the DWARF could not be opened at all */
 	uint32_t issues[SYM_DEBUG__COUNT];
 	uint8_t dwarf_issue;
+	/* As an executable: the most executable mappings one of its
+	 * processes had when its early re-reads ended
+	 * (sym_session__settled_process), 0: none yet */
+	uint32_t settled_maps;
 	size_t mem;            /* bytes accounted in sym_session.bin_memory */
 	uint64_t last_use;     /* sym_session.tick when last used */
 	/* Passes (sym_session.pass, one per flush): the last it was used in
@@ -284,6 +288,10 @@ struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin);
  * would hold passes the memory bound (counted as an over-budget refusal,
  * never inflated, never cached). */
 struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bin);
+/* The symbol table of bin's loaded ELF object, read on this first need
+ * (binaries are loaded without it); accounted. Returns 0 or -errno (the
+ * table stays empty). */
+int sym_binary__symbols(struct sym_session *s, struct sym_binary *bin);
 
 /* Re-counts what bin holds in sym_session.bin_memory (after a load, a CU,
  * an address cached). */

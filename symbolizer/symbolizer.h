@@ -222,6 +222,8 @@ struct sym_stats {
 	uint64_t evictions;                /* binaries unloaded to stay under
 	                                      max_memory */
 	uint64_t reloads;                  /* unloaded binaries loaded again */
+	uint64_t symbol_loads;             /* symbol tables read, each on its
+	                                      binary's first name lookup */
 	uint64_t cache_hits;               /* debug copies and kernel symbols
 	                                      read from cache_dir */
 	uint64_t cache_writes;             /* entries written to cache_dir */
@@ -284,6 +286,17 @@ int sym_session__note_process(struct sym_session *s, pid_t pid);
  */
 int sym_session__watch_process(struct sym_session *s, pid_t pid);
 int sym_session__refresh_process(struct sym_session *s, pid_t pid);
+
+/*
+ * Whether pid's snapshot looks complete, its dynamic loader done: it has
+ * at least as many executable mappings as an earlier process of the same
+ * executable (its lowest file mapping) had when that one's early re-reads
+ * ended. With done, pid's re-reads end now: its count is remembered for
+ * the next processes of its executable (the most any had). So a process
+ * of a binary seen before is read once, not until it is old. false when
+ * pid has no snapshot or its executable none remembered.
+ */
+bool sym_session__settled_process(struct sym_session *s, pid_t pid, bool done);
 void sym_session__unwatch_process(struct sym_session *s, pid_t pid);
 
 /* Drop what is known about pid (after exit, once its samples are drained). */

@@ -430,19 +430,20 @@ static void http_metrics(struct web_server *srv, FILE *f)
 
 	web_guard__stats(srv->guard, &g);
 	web_metric(f, "ember_http_connections", "gauge", "HTTP connections open.", (double)g.open);
-	fputs("# HELP ember_http_connections_dropped_total Connections the server shut, "
-	      "per reason.\n# TYPE ember_http_connections_dropped_total counter\n", f);
-	fprintf(f, "ember_http_connections_dropped_total{reason=\"header-timeout\"} %llu\n"
-		"ember_http_connections_dropped_total{reason=\"send-timeout\"} %llu\n"
-		"ember_http_connections_dropped_total{reason=\"connection-limit\"} %llu\n",
-		(unsigned long long)g.header_timeouts, (unsigned long long)g.send_timeouts,
-		(unsigned long long)g.limit_drops);
-	fputs("# HELP ember_http_requests_refused_total Requests refused for the server's "
-	      "limits, per reason.\n# TYPE ember_http_requests_refused_total counter\n", f);
-	fprintf(f, "ember_http_requests_refused_total{reason=\"busy\"} %llu\n"
-		"ember_http_requests_refused_total{reason=\"too-costly\"} %llu\n",
-		(unsigned long long)__atomic_load_n(&srv->refused_busy, __ATOMIC_RELAXED),
-		(unsigned long long)__atomic_load_n(&srv->refused_costly, __ATOMIC_RELAXED));
+	web_metric_head(f, "ember_http_connections_dropped_total", "counter",
+			"Connections the server shut, per reason.");
+	web_metric_line(f, "ember_http_connections_dropped_total", "reason", "header-timeout",
+			g.header_timeouts);
+	web_metric_line(f, "ember_http_connections_dropped_total", "reason", "send-timeout",
+			g.send_timeouts);
+	web_metric_line(f, "ember_http_connections_dropped_total", "reason", "connection-limit",
+			g.limit_drops);
+	web_metric_head(f, "ember_http_requests_refused_total", "counter",
+			"Requests refused for the server's limits, per reason.");
+	web_metric_line(f, "ember_http_requests_refused_total", "reason", "busy",
+			__atomic_load_n(&srv->refused_busy, __ATOMIC_RELAXED));
+	web_metric_line(f, "ember_http_requests_refused_total", "reason", "too-costly",
+			__atomic_load_n(&srv->refused_costly, __ATOMIC_RELAXED));
 	web_metric(f, "ember_http_memory_bytes", "gauge",
 		   "Memory reserved by queries running and held by answers being sent.",
 		   (double)web_budget__used(&srv->budget));

@@ -14,9 +14,15 @@
 
 #include "common.h"
 
+void web_metric_head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 void web_metric(FILE *f, const char *name, const char *type, const char *help, double v)
 {
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", name, help, name, type, name, v);
+	web_metric_head(f, name, type, help);
+	fprintf(f, "%s %.17g\n", name, v);
 }
 
 static void prom_label(FILE *f, const char *s)
@@ -31,17 +37,36 @@ static void prom_label(FILE *f, const char *s)
 	}
 }
 
+void web_metric_line(FILE *f, const char *name, const char *key, const char *label,
+		     uint64_t v)
+{
+	fprintf(f, "%s{%s=\"", name, key);
+	prom_label(f, label);
+	fprintf(f, "\"} %llu\n", (unsigned long long)v);
+}
+
 /* Drops and events, one labelled line each (the agent's and the file's). */
 static void prom_counts(FILE *f, const char *name, const char *help, const char *label,
 			const struct store_drop *c, size_t n)
 {
-	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
-	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%s{%s=\"", name, label);
-		prom_label(f, c[i].reason);
-		fprintf(f, "\"} %llu\n", (unsigned long long)c[i].count);
-	}
+	web_metric_head(f, name, "counter", help);
+	for (size_t i = 0; i < n; i++)
+		web_metric_line(f, name, label, c[i].reason, c[i].count);
 }
+
+/* Frames (weighted by samples), those given a function name, and their
+ * share (the agent's and the file's; help_frames says which frames). */
+static void prom_frames(FILE *f, const char *help_frames, uint64_t frames, uint64_t symbolized)
+{
+	web_metric(f, "ember_frames_total", "counter", help_frames, frames);
+	web_metric(f, "ember_frames_symbolized_total", "counter",
+	           "Frames given a function name.", symbolized);
+	web_metric(f, "ember_symbolization_ratio", "gauge",
+		   "Share of frames given a function name.",
+	           frames ? (double)symbolized / frames : 0);
+}
+
+#define HELP_CACHE_BYTES "Memory held per cache."
 
 #define HELP_DROPS "Samples lost, per reason."
 #define HELP_EVENTS "Events of samples that were kept (a slow path taken, " \
@@ -93,13 +118,7 @@ void web_metrics__write_agent(FILE *f, const struct web_metrics *m)
 	web_metric(f, "ember_early_flushes_total", "counter",
 	           "Flushes made early to bound the stacks buffered between flushes.",
 	           m->early_flushes);
-	web_metric(f, "ember_frames_total", "counter", "Frames symbolized, weighted by samples.",
-	           m->frames);
-	web_metric(f, "ember_frames_symbolized_total", "counter",
-	           "Frames given a function name.", m->frames_symbolized);
-	web_metric(f, "ember_symbolization_ratio", "gauge",
-		   "Share of frames given a function name.",
-	           m->frames ? (double)m->frames_symbolized / m->frames : 0);
+	prom_frames(f, "Frames symbolized, weighted by samples.", m->frames, m->frames_symbolized);
 	web_metric(f, "ember_user_stacks_total", "counter", "Samples with a user stack.",
 	           m->user_stacks);
 	web_metric(f, "ember_user_stacks_complete_total", "counter",
@@ -167,20 +186,15 @@ void web_metrics__write_agent(FILE *f, const struct web_metrics *m)
 		       "Shipping attempts failed in a row (0: shipping works).",
 		       m->ship_failing);
 	}
-	fputs("# HELP ember_cache_memory_bytes Memory held per cache.\n"
-	      "# TYPE ember_cache_memory_bytes gauge\n", f);
-	for (size_t i = 0; i < m->n_caches && i < WEB_METRICS_MAX_CACHES; i++) {
-		fputs("ember_cache_memory_bytes{cache=\"", f);
-		prom_label(f, m->caches[i].name);
-		fprintf(f, "\"} %llu\n", (unsigned long long)m->caches[i].bytes);
-	}
-	fputs("# HELP ember_cache_evictions_total Entries dropped per cache to stay "
-	      "within the budget.\n# TYPE ember_cache_evictions_total counter\n", f);
-	for (size_t i = 0; i < m->n_caches && i < WEB_METRICS_MAX_CACHES; i++) {
-		fputs("ember_cache_evictions_total{cache=\"", f);
-		prom_label(f, m->caches[i].name);
-		fprintf(f, "\"} %llu\n", (unsigned long long)m->caches[i].evictions);
-	}
+	web_metric_head(f, "ember_cache_memory_bytes", "gauge", HELP_CACHE_BYTES);
+	for (size_t i = 0; i < m->n_caches && i < WEB_METRICS_MAX_CACHES; i++)
+		web_metric_line(f, "ember_cache_memory_bytes", "cache", m->caches[i].name,
+				m->caches[i].bytes);
+	web_metric_head(f, "ember_cache_evictions_total", "counter",
+			"Entries dropped per cache to stay within the budget.");
+	for (size_t i = 0; i < m->n_caches && i < WEB_METRICS_MAX_CACHES; i++)
+		web_metric_line(f, "ember_cache_evictions_total", "cache", m->caches[i].name,
+				m->caches[i].evictions);
 	web_metric(f, "ember_memory_trims_total", "counter",
 	           "Times the budget was passed between flushes and caches were shed.",
 	           m->memory_trims);
@@ -210,23 +224,16 @@ void web_metrics__write_file(FILE *f, const struct store_summary *sum,
 		seen += cov[i].seen;
 		fn += cov[i].with_function;
 	}
-	web_metric(f, "ember_frames_total", "counter", "Frames stored, weighted by samples.", seen);
-	web_metric(f, "ember_frames_symbolized_total", "counter",
-	           "Frames given a function name.", fn);
-	web_metric(f, "ember_symbolization_ratio", "gauge",
-		   "Share of frames given a function name.",
-	           seen ? (double)fn / seen : 0);
+	prom_frames(f, "Frames stored, weighted by samples.", seen, fn);
 	web_metric(f, "ember_processes", "gauge", "Distinct processes in the database.",
 	           sum->processes);
 }
 
 void web_metrics__write_caches(FILE *f, uint64_t store_reads, uint64_t sqlite)
 {
-	fprintf(f, "# HELP ember_cache_memory_bytes Memory held per cache.\n"
-		"# TYPE ember_cache_memory_bytes gauge\n"
-		"ember_cache_memory_bytes{cache=\"store-reads\"} %llu\n"
-		"ember_cache_memory_bytes{cache=\"sqlite\"} %llu\n",
-		(unsigned long long)store_reads, (unsigned long long)sqlite);
+	web_metric_head(f, "ember_cache_memory_bytes", "gauge", HELP_CACHE_BYTES);
+	web_metric_line(f, "ember_cache_memory_bytes", "cache", "store-reads", store_reads);
+	web_metric_line(f, "ember_cache_memory_bytes", "cache", "sqlite", sqlite);
 }
 
 void web_metrics__write_process(FILE *f, const char *db_path, uint64_t requests,

@@ -15,6 +15,12 @@
 /* One unlabelled metric with its HELP and TYPE ("counter", "gauge"). */
 void web_metric(FILE *f, const char *name, const char *type, const char *help, double v);
 
+/* A labelled family: web_metric_head once (HELP and TYPE), then one
+ * web_metric_line per value, name{key="label"} v (label escaped). */
+void web_metric_head(FILE *f, const char *name, const char *type, const char *help);
+void web_metric_line(FILE *f, const char *name, const char *key, const char *label,
+		     uint64_t v);
+
 /* What the agent published: samples, drops and events, flushes, frames,
  * unwinding, Python, the memory budget and each cache, shipping (when
  * m->shipping), refused files and debug issues. */

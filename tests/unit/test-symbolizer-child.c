@@ -4,7 +4,8 @@
  * fixture child while they run and after they have exited (snapshot taken
  * before the exit), a child whose binary was deleted while it runs, a pid
  * that does not exist, forget_process, and a watched process (maps file kept
- * open) that execs and exits between re-reads. Names are checked against the
+ * open) that execs and exits between re-reads, and when a process of an
+ * executable seen before counts as settled. Names are checked against the
  * fixture's own function names and against addr2line / readelf.
  *
  * Usage: test-symbolizer-child NON_PIE_FIXTURE PIE_FIXTURE
@@ -188,6 +189,36 @@ static void test_no_such_pid(void)
 	sym_session__free(NULL);
 }
 
+/*
+ * sym_session__settled_process: a process of an executable no earlier one
+ * was remembered for is not settled; once one is (done), the next
+ * process of the same executable is as soon as it maps as much; a process
+ * of another executable is not, nor a pid without a snapshot.
+ */
+static void test_settled(const char *bin, const char *other)
+{
+	struct sym_session *s = NULL;
+	struct test_child a, b, c;
+
+	CHECK(sym_session__new(&(struct sym_options){ .no_kernel = true }, &s) == 0);
+	CHECK(test_child_start(bin, &a) == 0);
+	CHECK(test_child_start(bin, &b) == 0);
+	CHECK(test_child_start(other, &c) == 0);
+	CHECK(!sym_session__settled_process(s, a.pid, false));  /* no snapshot */
+	CHECK(sym_session__note_process(s, a.pid) == 0);
+	CHECK(sym_session__note_process(s, b.pid) == 0);
+	CHECK(sym_session__note_process(s, c.pid) == 0);
+	CHECK(!sym_session__settled_process(s, a.pid, false));
+	CHECK(!sym_session__settled_process(s, b.pid, false));
+	CHECK(sym_session__settled_process(s, a.pid, true));
+	CHECK(sym_session__settled_process(s, b.pid, false));
+	CHECK(!sym_session__settled_process(s, c.pid, false));
+	test_child_stop(&a);
+	test_child_stop(&b);
+	test_child_stop(&c);
+	sym_session__free(s);
+}
+
 int main(int argc, char **argv)
 {
 	char *nopie, *pie;
@@ -207,6 +238,7 @@ int main(int argc, char **argv)
 	sym_maps_no_query = true;
 	test_watch_exec(pie);
 	sym_maps_no_query = false;
+	test_settled(pie, nopie);
 	free(nopie);
 	free(pie);
 	test_no_such_pid();

@@ -11,6 +11,8 @@
  * frames still count as unnamed (SYM_MISS_NO_SYMBOL), as --coverage
  * reports them. Separate debug files are not looked for, so the test sees
  * the library as a user without debug packages does.
+ * A snapshot reads no symbol table: each binary's is read on its first
+ * name lookup (sym_stats.symbol_loads), and counted in binary_memory.
  */
 #include <dlfcn.h>
 #include <link.h>
@@ -48,6 +50,7 @@ static int find_exec_load(struct dl_phdr_info *info, size_t size, void *arg)
 int main(void)
 {
 	struct sym_session *s = NULL;
+	struct sym_stats before, after;
 	struct phdr_find ph = {0};
 	char real[4096], cmd[4200], line[512];
 	const char *file;
@@ -70,6 +73,9 @@ int main(void)
 	if (!s)
 		return 1;
 	CHECK(sym_session__note_process(s, getpid()) == 0);
+	sym_session__stats(s, &before);
+	CHECK(before.binaries >= 2);
+	CHECK(before.symbol_loads == 0);
 
 	snprintf(cmd, sizeof(cmd), "readelf --debug-dump=frames '%s'", real);
 	p = popen(cmd, "r");
@@ -131,6 +137,10 @@ int main(void)
 	 * stripped library where most functions have no symbol. */
 	CHECK(fdes >= 100);
 	CHECK(unnamed >= fdes / 4);
+	/* liblzma's table was read for those lookups, and only then. */
+	sym_session__stats(s, &after);
+	CHECK(after.symbol_loads >= 1 && after.symbol_loads < before.binaries);
+	CHECK(after.binary_memory > before.binary_memory);
 	sym_session__free(s);
 	return test_exit();
 }
