@@ -145,8 +145,9 @@ static int has_table(struct store_ch *ch, const char *table)
  * blocks), the old table dropped. A run that stopped goes on from the
  * moved table and its copy (the days copied whole are kept, a day copied
  * in part is dropped from the copy and copied again), or, when the copy
- * is already in place, only does what follows it. needed: the schema is older (else
- * only a stopped run is finished).
+ * is already in place, only does what follows it. needed: the schema is
+ * older (else only a stopped run is finished, or a store of this schema
+ * without the totals and label sets copied to make them).
  */
 static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
 			  uint64_t *ret_rows)
