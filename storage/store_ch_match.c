@@ -143,12 +143,19 @@ void store_ch__put_sets_source(FILE *f, const struct store_query *q, const char 
 		/* (each side with the bound on the key's block it implies: an
 		 * hour starting before lo ends before lo + 3600, one starting
 		 * after last starts after it; 18.16 takes no bound on the key
-		 * from toStartOfHour) */
-		fprintf(f, " AND ((toStartOfHour(time) < toDateTime(%lld) AND " STORE_CH_BLOCK_EXPR
-			" <= %lld)", lo, (lo + 3599) / STORE_CH_BLOCK_S);
+		 * from toStartOfHour. And each with the constant that says
+		 * whether it can hold a row, the hour of its range's first or
+		 * last second (hours only grow with time): a range bound at an
+		 * hour's start has nothing on that side, and 18.16 reads no
+		 * granule for a side whose constant is false, where it read
+		 * the whole block: 47.6 M rows for 100 hosts' hour, 0 with it) */
+		fprintf(f, " AND ((toStartOfHour(toDateTime(%1$lld)) < toDateTime(%1$lld) AND "
+			"toStartOfHour(time) < toDateTime(%1$lld) AND " STORE_CH_BLOCK_EXPR " <= %2$lld)",
+			lo, (lo + 3599) / STORE_CH_BLOCK_S);
 		if (to != INT64_MAX && last >= 0)
-			fprintf(f, " OR (toStartOfHour(time) > toDateTime(%lld) AND "
-				STORE_CH_BLOCK_EXPR " >= %lld)", last, last / STORE_CH_BLOCK_S);
+			fprintf(f, " OR (toStartOfHour(toDateTime(%1$lld)) > toDateTime(%2$lld) AND "
+				"toStartOfHour(time) > toDateTime(%2$lld) AND " STORE_CH_BLOCK_EXPR
+				" >= %3$lld)", last + 3599, last, last / STORE_CH_BLOCK_S);
 		else if (to != INT64_MAX)
 			fputs(" OR 1", f);
 		fputc(')', f);

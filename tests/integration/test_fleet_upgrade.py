@@ -214,6 +214,18 @@ insert(single, rows_for(["web-3"], NOW // HOUR * HOUR - 2 * HOUR, 5))
 check(derived_ok(single), "... a shipment after the upgrade feeds them (the views, bound to "
       "the name samples, feed from the copy renamed in)")
 before = content(single)
+# a filter on a label reads the label sets: whole hours from samples_sets,
+# the rest of the range from the samples (store_ch__put_sets_source)
+h = NOW // HOUR * HOUR - HOUR
+for lo, hi in ((h, h + HOUR), (h - HOUR, h + HOUR), (h + 120, h + 480), (h - 1800, h + 300)):
+    r = ember("report", single.url(), "--format", "folded", "--from", str(lo), "--to", str(hi),
+              "--filter", 'thread="worker"')
+    got = sum(int(x.rpartition(" ")[2]) for x in r.stdout.splitlines())
+    raw = int(single.rows(f"SELECT sum(count) FROM ember.samples WHERE time >= toDateTime({lo}) "
+                          f"AND time < toDateTime({hi}) AND thread = 'worker'")[0][0])
+    check(r.returncode == 0 and raw and got == raw,
+          f"... thread=\"worker\" over [{lo - h}, {hi - h}) s of an hour: {got} samples, the "
+          f"samples' {raw} {r.stderr.strip()}")
 check(single.rows("SELECT count() FROM ember.ember_rolled")[0][0] == "0",
       "... the roll-up's record of the old table's blocks forgotten")
 # the definitions and samples read the same as the rows say
