@@ -127,9 +127,12 @@ int cmd_fleet_init(int argc, char **argv);
 int cmd_fleet_maintain(int argc, char **argv);
 
 struct store_ch;
-/* The fleet store's retention once (store_ch__maintain as of now), its
- * figures on stdout or the error on stderr. Returns 0 or -errno. */
-int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n);
+struct store_policy;
+/* The fleet store's retention once (store_ch__maintain as of now, with
+ * policy p; NULL: the defaults), its figures on stdout or the error on
+ * stderr. Returns 0 or -errno. */
+int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n,
+		       const struct store_policy *p);
 
 /* --shard URL (repeatable): a cluster's shards (fleet-init,
  * fleet-maintain, serve --maintain). */

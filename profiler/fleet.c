@@ -161,7 +161,8 @@ static void fleet_init_usage(FILE *out)
 static void fleet_maintain_usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: ember fleet-maintain URL [--shard URL...]\n"
+		"Usage: ember fleet-maintain URL [--shard URL...] [--retention-days N]\n"
+		"       ember fleet-maintain --upgrade URL [--shard URL...]\n"
 		"\n"
 		"Apply the retention policy to the fleet store at URL once (README,\n"
 		"Fleet), as an agent applies it to its own file: day partitions older\n"
@@ -171,7 +172,15 @@ static void fleet_maintain_usage(FILE *out)
 		"timer), or let ember serve --store URL --maintain run it every 10\n"
 		"minutes. Credentials as for ember fleet-init.\n"
 		"\n"
+		"With --upgrade, convert a store of an older Ember's schema (2 or 3)\n"
+		"to this Ember's in place instead: its samples are copied day by day\n"
+		"(unavailable meanwhile: agents keep their backlogs and ship them\n"
+		"after), each day checked; run it again if it stopped.\n"
+		"\n"
 		"Options:\n"
+		"      --retention-days N  drop the days that ended more than N days ago\n"
+		"                        (default 30; 0 keeps every day)\n"
+		"      --upgrade         upgrade an older schema, then stop\n"
 		"      --shard URL       a shard's server (repeat for each): for a cluster\n"
 		"                        made by ember fleet-init --cluster, whose\n"
 		"                        partitions are on the shards\n"
@@ -185,6 +194,8 @@ static void fleet_maintain_usage(FILE *out)
 struct fleet_args {
 	const char *url, *cluster, *pwfile, *ca;
 	struct cli_shards shards;
+	bool upgrade;            /* fleet-maintain --upgrade */
+	uint64_t retention_days; /* fleet-maintain --retention-days; UINT64_MAX: not given */
 };
 
 int cli_flag_shard(const char *value, const struct cli_flag *f)
@@ -207,14 +218,25 @@ static int fleet_parse(int argc, char **argv, const char *name, bool cluster_ok,
 		CLI_TEXT("cluster", 0, &a->cluster),
 		CLI_SHARD(&a->shards),
 		CLI_REMOTE_FILES(&a->pwfile, &a->ca),
+		/* (fleet-maintain's: not fleet-init's, which has a cluster) */
+		CLI_SET("upgrade", 0, &a->upgrade),
+		/* (a century: past it the seconds overflow nothing, but it is
+		 * surely a typo) */
+		CLI_U64("retention-days", 0, &a->retention_days, 0, 36500),
 	};
 	int first;
 
 	memset(a, 0, sizeof(*a));
+	a->retention_days = UINT64_MAX;
 	/* (options may follow the URL) */
-	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags), 0, usage);
+	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags) - (cluster_ok ? 2 : 0), 0,
+				 usage);
 	if (first >= 0 && a->cluster && !cluster_ok) {
 		cli_error("%s takes no --cluster: the layout is in the database", name);
+		first = -EINVAL;
+	} else if (first >= 0 && a->upgrade && a->retention_days != UINT64_MAX) {
+		cli_error("--upgrade and --retention-days go separately: upgrade first, then "
+			  "apply the retention");
 		first = -EINVAL;
 	} else if (first >= 0 && (first != argc - 1 || (cluster_ok && !a->cluster != !a->shards.n))) {
 		cli_error(first >= argc ? "give the ClickHouse URL" :
@@ -230,14 +252,15 @@ static int fleet_parse(int argc, char **argv, const char *name, bool cluster_ok,
 	return 0;
 }
 
-/* The clients of a's URL and shards: 0, or EXIT_USAGE (told). */
-static int fleet_open(const struct fleet_args *a, struct store_ch **entry,
+/* The clients of a's URL and shards, each request within timeout_s: 0,
+ * or EXIT_USAGE (told). */
+static int fleet_open(const struct fleet_args *a, unsigned timeout_s, struct store_ch **entry,
 		      struct store_ch **shards)
 {
-	if (cli_remote_open(a->url, a->pwfile, a->ca, 30, entry))
+	if (cli_remote_open(a->url, a->pwfile, a->ca, timeout_s, entry))
 		return EXIT_USAGE;
 	for (size_t i = 0; i < a->shards.n; i++)
-		if (cli_remote_open(a->shards.urls[i], a->pwfile, a->ca, 30, &shards[i]))
+		if (cli_remote_open(a->shards.urls[i], a->pwfile, a->ca, timeout_s, &shards[i]))
 			return EXIT_USAGE;
 	return 0;
 }
@@ -258,7 +281,7 @@ int cmd_fleet_init(int argc, char **argv)
 	status = fleet_parse(argc, argv, "fleet-init", true, fleet_init_usage, &a);
 	if (status)
 		return status;
-	status = fleet_open(&a, &entry, shards);
+	status = fleet_open(&a, 30, &entry, shards);
 	if (status)
 		goto out;
 	status = EXIT_RUNTIME;
@@ -286,10 +309,11 @@ out:
 	return status;
 }
 
-int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n)
+int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, size_t n,
+		       const struct store_policy *p)
 {
 	struct store_ch_maintain_stats st;
-	int err = store_ch__maintain(entry, shards, n, (int64_t)time(NULL), NULL, &st);
+	int err = store_ch__maintain(entry, shards, n, (int64_t)time(NULL), p, &st);
 
 	if (err) {
 		cli_error("retention of the fleet store: %s", store_ch__errmsg(entry));
@@ -305,6 +329,30 @@ int cli_fleet_maintain(struct store_ch *entry, struct store_ch *const *shards, s
 	return 0;
 }
 
+/* fleet-maintain --upgrade: 0, or EXIT_RUNTIME (told). */
+static int fleet_upgrade(struct store_ch *entry, struct store_ch *const *shards, size_t n)
+{
+	uint64_t rows = 0;
+	int from = 0, err = store_ch__upgrade(entry, shards, n, &from, &rows);
+
+	if (err) {
+		cli_error("upgrading the fleet store: %s", store_ch__errmsg(entry));
+		return EXIT_RUNTIME;
+	}
+	if (from == STORE_CH_SCHEMA_VERSION && !rows)
+		printf("ember: %s: schema version %d already; nothing to upgrade\n",
+		       store_ch__url(entry), from);
+	else if (from == STORE_CH_SCHEMA_VERSION)
+		printf("ember: %s: the samples copied into schema version %d's tables (%llu sample "
+		       "rows; a stopped upgrade finished, or the totals made)\n",
+		       store_ch__url(entry), from, (unsigned long long)rows);
+	else
+		printf("ember: %s: upgraded from schema version %d to %d (%llu sample rows "
+		       "copied)\n", store_ch__url(entry), from, STORE_CH_SCHEMA_VERSION,
+		       (unsigned long long)rows);
+	return 0;
+}
+
 int cmd_fleet_maintain(int argc, char **argv)
 {
 	struct store_ch *entry = NULL, *shards[CLI_MAX_SHARDS] = {0};
@@ -314,9 +362,19 @@ int cmd_fleet_maintain(int argc, char **argv)
 	status = fleet_parse(argc, argv, "fleet-maintain", false, fleet_maintain_usage, &a);
 	if (status)
 		return status;
-	status = fleet_open(&a, &entry, shards);
-	if (!status)
-		status = cli_fleet_maintain(entry, shards, a.shards.n) ? EXIT_RUNTIME : 0;
+	/* (a host's day merged, rolled up or copied is one statement: as
+	 * long as serve --maintain gives it) */
+	status = fleet_open(&a, 600, &entry, shards);
+	if (!status && a.upgrade)
+		status = fleet_upgrade(entry, shards, a.shards.n);
+	else if (!status) {
+		struct store_policy p;
+
+		store_policy_init(&p);
+		if (a.retention_days != UINT64_MAX)
+			p.max_age_s = (int64_t)a.retention_days * 86400;
+		status = cli_fleet_maintain(entry, shards, a.shards.n, &p) ? EXIT_RUNTIME : 0;
+	}
 	fleet_close(entry, shards, a.shards.n);
 	return status;
 }
@@ -343,7 +401,7 @@ static void *maintainer_run(void *arg)
 
 		pthread_mutex_unlock(&m->lock);
 		/* (a failure is told and tried again next time) */
-		cli_fleet_maintain(m->entry, m->shards, m->n_shards);
+		cli_fleet_maintain(m->entry, m->shards, m->n_shards, NULL);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += m->interval_s;
 		pthread_mutex_lock(&m->lock);

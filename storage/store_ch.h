@@ -117,6 +117,89 @@ enum store_ch_table {
 #define STORE_CH_SETS_TABLE "samples_sets"
 #define STORE_CH_SETS_VIEW "samples_sets_mv"
 
+/* The samples' time block (schema 4): the key's second column, 6 hours
+ * of a host (UTC-aligned), written as the key writes it so that ranges
+ * given as bounds on it let ClickHouse skip the other blocks' granules
+ * (18.16 derives none from bounds on time alone). Schema 3's block was
+ * an hour (toStartOfHour(time)): a (label set, stack) run repeated its
+ * 64-bit stack id four times less often there, 1.4 bytes a row more
+ * (storage/DESIGN.md, Fleet, Schema). */
+#define STORE_CH_BLOCK_S 21600
+#define STORE_CH_BLOCK_EXPR "intDiv(toUInt32(time), 21600)"
+
+/* The oldest schema store_ch__upgrade converts (schema 1 had no label
+ * set column), and the suffix of the samples table an upgrade copies
+ * from (samples_upgrading, samples_local_upgrading): while it exists,
+ * store_ch__prepare creates no table (-EAGAIN). */
+#define STORE_CH_UPGRADE_FROM 2
+#define STORE_CH_UPGRADING "_upgrading"
+
+/* Create the totals and the label sets tables (suffix "" or "_local")
+ * and their materialized views on samples<suffix>, where missing; the
+ * views need the samples table (18.16: the source must exist). A view
+ * is bound to its source's name: a table renamed away no longer feeds it,
+ * one renamed to the name does. */
+int store_ch__create_derived(struct store_ch *ch, const char *suffix);
+int store_ch__create_views(struct store_ch *ch, const char *suffix);
+
+/* Make a day (YYYY-MM-DD) of the totals and of the label sets equal to
+ * what the views make of the table from (an upgrade's copy): each table
+ * whose day differs (compared as sums that merges keep) has the day
+ * dropped and filled again from it. The caller keeps inserts from the
+ * samples meanwhile (they are aside). Returns 0 or -errno (the request's
+ * error, the message in store_ch__errmsg). */
+int store_ch__derive_day(struct store_ch *ch, const char *suffix, const char *from,
+			 const char *day);
+
+/* Create the samples table of this schema as name (on a single server
+ * "samples", on a shard "samples_local", or an upgrade's copy). */
+int store_ch__create_samples(struct store_ch *ch, const char *name);
+
+/* Record this schema's version with layout ("single", "cluster:NAME") in
+ * ember_schema, created when missing. */
+int store_ch__write_version(struct store_ch *ch, const char *layout);
+
+/* The label columns of a samples INSERT ... SELECT (labelset too: rows
+ * keep their sources' key). */
+#define STORE_CH_SAMPLE_COLUMNS \
+	"time, duration, host, process, pid, thread, tid, cgroup, label_keys, label_values, " \
+	"labelset, stack, count, batch"
+
+struct store_ch_maintain_stats;
+
+/*
+ * A walk over days, host by host, shared by downsampling, the roll-up and
+ * the upgrade: the days a statement lists (one YYYY-MM-DD a line), and
+ * for each day the hosts hosts_sql lists, one statement each (host)
+ * (store_ch_maintain.c).
+ */
+struct store_ch_day_walk {
+	const char *what;  /* "listing the days to downsample" */
+	/* before the day's hosts (may be NULL): 0, 1 to skip the day, or an
+	 * error */
+	int (*day_start)(struct store_ch *ch, const char *day, void *arg);
+	/* the SELECT of the day's hosts, one a line (caller frees; NULL:
+	 * out of memory) */
+	char *(*hosts_sql)(struct store_ch *ch, const char *day, void *arg);
+	/* the host's statement: 0, or an error (-EAGAIN: another maintainer
+	 * runs it, counted busy and left to it) */
+	int (*host)(struct store_ch *ch, const char *day, const char *host_literal, void *arg);
+	/* after the day's hosts (may be NULL); busy: some were left to
+	 * another maintainer */
+	int (*day_end)(struct store_ch *ch, const char *day, bool busy, void *arg);
+};
+
+/* w over the days days_sql lists, in its order; a host's statement
+ * refused as another maintainer's (-EAGAIN) is counted in st->busy and
+ * the day's end told so. Returns 0 or an error with ch's errmsg. */
+int store_ch__walk_days(struct store_ch *ch, const char *days_sql,
+			const struct store_ch_day_walk *w, void *arg,
+			struct store_ch_maintain_stats *st);
+
+/* A store_ch_day_walk's hosts_sql: the hosts of day in the table whose
+ * name is arg's first member (a const char *). */
+char *store_ch__table_hosts_sql(struct store_ch *ch, const char *day, void *arg);
+
 /* The newest ember_schema row: 0 and *ret_version and *ret_layout
  * ("single", "cluster:NAME"; caller frees), -ENOENT when the database has
  * none, or an error. */

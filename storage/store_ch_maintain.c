@@ -12,8 +12,8 @@
  * so a cluster's shards are each visited).
  *
  * Downsampling, without rewriting a partition: samples is a
- * SummingMergeTree keyed (host, hour, labelset, stack, time, duration,
- * batch).
+ * SummingMergeTree keyed (host, 6-hour block, labelset, stack, time,
+ * duration, batch).
  * For a host's day, the rows older than a tier's cut and finer than its
  * step are summed per key, and one INSERT adds, per key, the sum at the
  * coarser bucket (time floored to the step, duration the step) and the
@@ -43,6 +43,9 @@
  * with the newest block its samples had before the first host was read. Invariant: a day the view does not
  * list has a roll-up equal to its samples' sums (storage/DESIGN.md,
  * Fleet, Roll-ups).
+ *
+ * Downsampling and the roll-up, and the upgrade (store_ch_upgrade.c), walk
+ * days, then hosts, the same way (store_ch__walk_days).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -60,11 +63,6 @@ static uint64_t first_number(const char *text)
 	return text ? strtoull(text, NULL, 10) : 0;
 }
 
-/* The label columns an INSERT names (labelset too: the negated rows must
- * have their sources' key). */
-#define SAMPLE_COLUMNS \
-	"time, duration, host, process, pid, thread, tid, cgroup, label_keys, label_values, " \
-	"labelset, stack, count, batch"
 
 /* An INSERT ... SELECT as one block: one part, all or nothing. */
 static const struct store_ch_setting one_block[] = {
@@ -116,7 +114,7 @@ static int merge_host_day(struct store_ch *ch, const char *table, const char *ho
 	if (!*ret_rows)
 		return 0;
 	n = asprintf(&sql,
-		     "INSERT INTO `%s`.`%s` (" SAMPLE_COLUMNS ") "
+		     "INSERT INTO `%s`.`%s` (" STORE_CH_SAMPLE_COLUMNS ") "
 		     "SELECT toDateTime(if(sign > 0, greatest(intDiv(t, %lld) * %lld, "
 		     "toUInt32(toDateTime(toDate('%s')))), t)), if(sign > 0, %lld, d), h, pr, pi, "
 		     "th, ti, cg, lk, lv, ls, st, sign * n, 0 "
@@ -188,19 +186,26 @@ static char *host_literal(const char *tsv)
 #define MAX_DAYS 4096
 #define MAX_HOSTS 100000
 
-typedef int (*host_fn)(struct store_ch *ch, const char *host_literal, void *arg);
-
-/* fn(ch, host's literal, arg) for each host the SELECT sql answers (one a
- * line); a host whose statement another maintainer runs (-EAGAIN) is
- * counted busy and left to it (*ret_busy set). */
-static int for_each_host(struct store_ch *ch, const char *sql, host_fn fn, void *arg,
-			 struct store_ch_maintain_stats *st, bool *ret_busy)
+/* A day as a partition of toDate(time) names it: YYYY-MM-DD (what goes
+ * into SQL as a literal is checked to be that). */
+static bool is_day(const char *day)
 {
-	char *text = NULL, **hosts;
+	return strlen(day) == 10 && strspn(day, "0123456789-") == 10;
+}
+
+
+/* w's host statement for each host of day. */
+static int walk_hosts(struct store_ch *ch, const char *day, const struct store_ch_day_walk *w, void *arg,
+		      struct store_ch_maintain_stats *st, bool *ret_busy)
+{
+	char *sql = w->hosts_sql(ch, day, arg), *text = NULL, **hosts;
 	size_t n;
 	int err;
 
+	if (!sql)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
 	err = store_ch__ask(ch, &text, "listing a day's hosts", "%s", sql);
+	free(sql);
 	if (err)
 		return err;
 	hosts = malloc(MAX_HOSTS * sizeof(*hosts));
@@ -216,7 +221,7 @@ static int for_each_host(struct store_ch *ch, const char *sql, host_fn fn, void 
 			err = store_ch__fail(ch, -ENOMEM, "out of memory");
 			break;
 		}
-		err = fn(ch, lit, arg);
+		err = w->host(ch, day, lit, arg);
 		free(lit);
 		if (err == -EAGAIN) {
 			/* another maintainer is on it */
@@ -230,23 +235,94 @@ static int for_each_host(struct store_ch *ch, const char *sql, host_fn fn, void 
 	return err;
 }
 
-/* A host's day to downsample (for_each_host's arg). */
+int store_ch__walk_days(struct store_ch *ch, const char *days_sql,
+			const struct store_ch_day_walk *w, void *arg,
+			struct store_ch_maintain_stats *st)
+{
+	char *days_text = NULL, *days[MAX_DAYS];
+	size_t n_days;
+	int err;
+
+	err = store_ch__ask(ch, &days_text, w->what, "%s", days_sql);
+	if (err)
+		return err;
+	n_days = split_lines(days_text, days, MAX_DAYS);
+	for (size_t i = 0; !err && i < n_days; i++) {
+		bool busy = false;
+
+		if (!is_day(days[i]))
+			continue;
+		err = w->day_start ? w->day_start(ch, days[i], arg) : 0;
+		if (err == 1) {
+			err = 0;
+			continue;
+		}
+		if (!err)
+			err = walk_hosts(ch, days[i], w, arg, st, &busy);
+		if (!err && w->day_end)
+			err = w->day_end(ch, days[i], busy, arg);
+	}
+	free(days_text);
+	return err;
+}
+
+/* ---- downsampling ---- */
+
+char *store_ch__table_hosts_sql(struct store_ch *ch, const char *day, void *arg)
+{
+	const char *const *table = arg;
+	char *sql = NULL;
+
+	if (asprintf(&sql, "SELECT DISTINCT host FROM `%s`.`%s` WHERE toDate(time) = '%s'",
+		     store_ch__database(ch), *table, day) < 0)
+		return NULL;
+	return sql;
+}
+
+/* One tier of one server's samples (the walk's arg). */
 struct merge_arg {
-	const char *table, *day;
+	const char *table; /* (first: table_hosts_sql) */
 	int64_t cut, step;
 	uint64_t *rows;
 };
 
-static int merge_host(struct store_ch *ch, const char *host_literal, void *arg)
+static int merge_host(struct store_ch *ch, const char *day, const char *host_literal, void *arg)
 {
 	struct merge_arg *m = arg;
 	uint64_t rows = 0;
-	int err = merge_host_day(ch, m->table, host_literal, m->day, m->cut, m->step, &rows);
+	int err = merge_host_day(ch, m->table, host_literal, day, m->cut, m->step, &rows);
 
 	if (!err)
 		*m->rows += rows;
 	return err;
 }
+
+/* All of the day before the cut, every host merged: recorded done. */
+static int merge_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
+{
+	struct merge_arg *m = arg;
+	char *t = NULL;
+	int err;
+
+	if (busy)
+		return 0;
+	err = store_ch__ask(ch, &t, "checking a day's end",
+			    "SELECT toUInt32(toDateTime(toDate('%s') + 1)) <= %lld", day,
+			    (long long)m->cut);
+	if (!err && first_number(t) == 1)
+		err = store_ch__exec(ch, "recording a day downsampled", "INSERT INTO `%s`.`"
+				     DONE_TABLE "` (day, step, done) SELECT toDate('%s'), "
+				     "%lld, now()", store_ch__database(ch), day, (long long)m->step);
+	free(t);
+	return err;
+}
+
+static const struct store_ch_day_walk merge_walk = {
+	.what = "listing the days to downsample",
+	.hosts_sql = store_ch__table_hosts_sql,
+	.host = merge_host,
+	.day_end = merge_day_end,
+};
 
 /* One tier on one server's tables: every day with rows older than cut,
  * not done yet, host by host. */
@@ -254,53 +330,22 @@ static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int
 		      struct store_ch_maintain_stats *st)
 {
 	const char *db = store_ch__database(ch);
-	char *days_text = NULL, *days[MAX_DAYS];
-	size_t n_days;
+	struct merge_arg m = { samples, cut, step, &st->rows_merged };
+	char *sql = NULL;
 	int err;
 
-	err = store_ch__ask(ch, &days_text, "listing the days to downsample",
-			    "SELECT DISTINCT partition FROM system.parts WHERE database = '%s' "
-			    "AND table = '%s' AND active AND toDate(partition) <= "
-			    "toDate(toDateTime(%lld)) AND toDate(partition) NOT IN (SELECT day FROM "
-			    "`%s`.`" DONE_TABLE "` WHERE step = %lld) ORDER BY partition", db,
-			    samples, (long long)cut, db, (long long)step);
-	if (err)
-		return err;
-	n_days = split_lines(days_text, days, MAX_DAYS);
-	for (size_t i = 0; !err && i < n_days; i++) {
-		struct merge_arg m = { samples, days[i], cut, step, &st->rows_merged };
-		char *sql = NULL;
-		bool whole, busy = false;
-
-		/* (partitions are toDate(time): YYYY-MM-DD, checked) */
-		if (strlen(days[i]) != 10 || strspn(days[i], "0123456789-") != 10)
-			continue;
-		if (asprintf(&sql, "SELECT DISTINCT host FROM `%s`.`%s` WHERE toDate(time) = '%s'",
-			     db, samples, days[i]) < 0) {
-			err = store_ch__fail(ch, -ENOMEM, "out of memory");
-			break;
-		}
-		err = for_each_host(ch, sql, merge_host, &m, st, &busy);
-		free(sql);
-		/* all of the day before the cut, every host merged: done */
-		whole = false;
-		if (!err) {
-			char *t = NULL;
-
-			err = store_ch__ask(ch, &t, "checking a day's end",
-					    "SELECT toUInt32(toDateTime(toDate('%s') + 1)) <= %lld",
-					    days[i], (long long)cut);
-			whole = !err && first_number(t) == 1;
-			free(t);
-		}
-		if (!err && whole && !busy)
-			err = store_ch__exec(ch, "recording a day downsampled", "INSERT INTO `%s`.`"
-					     DONE_TABLE "` (day, step, done) SELECT toDate('%s'), "
-					     "%lld, now()", db, days[i], (long long)step);
-	}
-	free(days_text);
+	if (asprintf(&sql, "SELECT DISTINCT partition FROM system.parts WHERE database = '%s' "
+		     "AND table = '%s' AND active AND toDate(partition) <= "
+		     "toDate(toDateTime(%lld)) AND toDate(partition) NOT IN (SELECT day FROM "
+		     "`%s`.`" DONE_TABLE "` WHERE step = %lld) ORDER BY partition", db,
+		     samples, (long long)cut, db, (long long)step) < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	err = store_ch__walk_days(ch, sql, &merge_walk, &m, st);
+	free(sql);
 	return err;
 }
+
+/* ---- the daily roll-up ---- */
 
 /*
  * One host's day (YYYY-MM-DD) of the daily roll-up made equal to its
@@ -376,16 +421,98 @@ static int rollup_fleet_day(struct store_ch *ch, const char *suffix, const char 
 	return err;
 }
 
+/* One server's roll-up (the walk's arg): the day's newest block, read at
+ * its start. */
 struct rollup_arg {
-	const char *suffix, *day;
+	const char *suffix;
+	long long block;
+	struct store_ch_maintain_stats *st;
 };
 
-static int rollup_host(struct store_ch *ch, const char *host_literal, void *arg)
+/* The day's newest block; a day whose samples are gone loses its
+ * roll-up and is skipped (1). */
+static int rollup_day_start(struct store_ch *ch, const char *day, void *arg)
+{
+	struct rollup_arg *r = arg;
+	const char *db = store_ch__database(ch);
+	char *t = NULL;
+	uint64_t parts;
+	int err;
+
+	err = store_ch__ask(ch, &t, "reading a day's newest block",
+			    "SELECT max(max_block_number), count() FROM system.parts WHERE "
+			    "database = '%s' AND table = 'samples%s' AND active AND "
+			    "partition = '%s'", db, r->suffix, day);
+	if (err)
+		return err;
+	/* (max, then the number of parts) */
+	r->block = strtoll(t, NULL, 10);
+	parts = strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
+	free(t);
+	if (parts)
+		return 0;
+	/* the samples are gone: so go the roll-ups */
+	err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
+			     STORE_CH_ROLLUP_TABLE "%s` DROP PARTITION '%s'", db, r->suffix, day);
+	if (!err)
+		err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
+				     STORE_CH_FLEET_ROLLUP_TABLE "%s` DROP PARTITION '%s'", db,
+				     r->suffix, day);
+	return err ? err : 1;
+}
+
+static char *rollup_hosts_sql(struct store_ch *ch, const char *day, void *arg)
+{
+	struct rollup_arg *r = arg;
+	char *sql = NULL;
+
+	if (asprintf(&sql, "SELECT DISTINCT host FROM (SELECT host FROM `%1$s`.`samples%2$s` "
+		     "WHERE toDate(time) = '%3$s' UNION ALL SELECT host FROM `%1$s`.`"
+		     STORE_CH_ROLLUP_TABLE "%2$s` WHERE toDate(time) = '%3$s')",
+		     store_ch__database(ch), r->suffix, day) < 0)
+		return NULL;
+	return sql;
+}
+
+static int rollup_host(struct store_ch *ch, const char *day, const char *host_literal, void *arg)
 {
 	struct rollup_arg *r = arg;
 
-	return rollup_host_day(ch, r->suffix, host_literal, r->day);
+	return rollup_host_day(ch, r->suffix, host_literal, day);
 }
+
+/* Every host rolled up: the fleet's roll-up of the day made from the
+ * hosts', then the day recorded with the block read before. */
+static int rollup_day_end(struct store_ch *ch, const char *day, bool busy, void *arg)
+{
+	struct rollup_arg *r = arg;
+	int err;
+
+	if (busy)
+		return 0;
+	err = rollup_fleet_day(ch, r->suffix, day);
+	if (err == -EAGAIN) {
+		/* another maintainer is on it */
+		r->st->busy++;
+		return 0;
+	}
+	if (!err)
+		err = store_ch__exec(ch, "recording a day rolled up", "INSERT INTO `%s`.`"
+			     STORE_CH_ROLLED_TABLE "%s` (day, max_block, done) SELECT "
+			     "toDate('%s'), %lld, now()", store_ch__database(ch), r->suffix, day,
+			     r->block);
+	if (!err)
+		r->st->days_rolled_up++;
+	return err;
+}
+
+static const struct store_ch_day_walk rollup_walk = {
+	.what = "listing the days to roll up",
+	.day_start = rollup_day_start,
+	.hosts_sql = rollup_hosts_sql,
+	.host = rollup_host,
+	.day_end = rollup_day_end,
+};
 
 /*
  * The daily roll-up of one server's tables: every day that ended before
@@ -398,76 +525,16 @@ static int rollup_host(struct store_ch *ch, const char *host_literal, void *arg)
 static int rollup(struct store_ch *ch, const char *suffix, int64_t now_s,
 		  struct store_ch_maintain_stats *st)
 {
-	const char *db = store_ch__database(ch);
-	char *days_text = NULL, *days[MAX_DAYS];
-	size_t n_days;
+	struct rollup_arg r = { suffix, 0, st };
+	char *sql = NULL;
 	int err;
 
-	err = store_ch__ask(ch, &days_text, "listing the days to roll up",
-			    "SELECT DISTINCT toString(day) FROM `%s`.`" STORE_CH_STALE_VIEW "%s` WHERE "
-			    "toUInt32(toDateTime(day + 1)) <= %lld ORDER BY day", db, suffix,
-			    (long long)now_s);
-	if (err)
-		return err;
-	n_days = split_lines(days_text, days, MAX_DAYS);
-	for (size_t i = 0; !err && i < n_days; i++) {
-		struct rollup_arg rd = { suffix, days[i] };
-		char *t = NULL, *sql = NULL;
-		long long block;
-		uint64_t parts;
-		bool busy = false;
-
-		if (strlen(days[i]) != 10 || strspn(days[i], "0123456789-") != 10)
-			continue;
-		err = store_ch__ask(ch, &t, "reading a day's newest block",
-				    "SELECT max(max_block_number), count() FROM system.parts WHERE "
-				    "database = '%s' AND table = 'samples%s' AND active AND "
-				    "partition = '%s'", db, suffix, days[i]);
-		if (err)
-			break;
-		/* (max, then the number of parts) */
-		block = strtoll(t, NULL, 10);
-		parts = strchr(t, '\t') ? strtoull(strchr(t, '\t') + 1, NULL, 10) : 0;
-		if (!parts) {
-			/* the samples are gone: so go the roll-ups */
-			free(t);
-			err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
-					     STORE_CH_ROLLUP_TABLE "%s` DROP PARTITION '%s'", db,
-					     suffix, days[i]);
-			if (!err)
-				err = store_ch__exec(ch, "dropping a day's roll-up", "ALTER TABLE `%s`.`"
-						     STORE_CH_FLEET_ROLLUP_TABLE "%s` DROP PARTITION "
-						     "'%s'", db, suffix, days[i]);
-			continue;
-		}
-		free(t);
-		if (asprintf(&sql, "SELECT DISTINCT host FROM (SELECT host FROM `%1$s`.`samples%2$s` "
-			     "WHERE toDate(time) = '%3$s' UNION ALL SELECT host FROM `%1$s`.`"
-			     STORE_CH_ROLLUP_TABLE "%2$s` WHERE toDate(time) = '%3$s')", db, suffix,
-			     days[i]) < 0) {
-			err = store_ch__fail(ch, -ENOMEM, "out of memory");
-			break;
-		}
-		err = for_each_host(ch, sql, rollup_host, &rd, st, &busy);
-		free(sql);
-		/* the fleet's, from the hosts' (all of them rolled up) */
-		if (!err && !busy) {
-			err = rollup_fleet_day(ch, suffix, days[i]);
-			if (err == -EAGAIN) {
-				st->busy++;
-				busy = true;
-				err = 0;
-			}
-		}
-		if (!err && !busy) {
-			err = store_ch__exec(ch, "recording a day rolled up", "INSERT INTO `%s`.`"
-					     STORE_CH_ROLLED_TABLE "%s` (day, max_block, done) SELECT "
-					     "toDate('%s'), %lld, now()", db, suffix, days[i], block);
-			if (!err)
-				st->days_rolled_up++;
-		}
-	}
-	free(days_text);
+	if (asprintf(&sql, "SELECT DISTINCT toString(day) FROM `%s`.`" STORE_CH_STALE_VIEW "%s` "
+		     "WHERE toUInt32(toDateTime(day + 1)) <= %lld ORDER BY day",
+		     store_ch__database(ch), suffix, (long long)now_s) < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	err = store_ch__walk_days(ch, sql, &rollup_walk, &r, st);
+	free(sql);
 	return err;
 }
 
@@ -579,8 +646,10 @@ int store_ch__maintain(struct store_ch *entry, struct store_ch *const *shards, s
 	if (version != STORE_CH_SCHEMA_VERSION) {
 		err = store_ch__fail(entry, version > STORE_CH_SCHEMA_VERSION ? -ENOTSUP : -EPROTO,
 				     "the database %s at %s has schema version %d; this Ember "
-				     "maintains version %d", store_ch__database(entry),
-				     store_ch__url(entry), version, STORE_CH_SCHEMA_VERSION);
+				     "maintains version %d%s", store_ch__database(entry),
+				     store_ch__url(entry), version, STORE_CH_SCHEMA_VERSION,
+				     version < STORE_CH_SCHEMA_VERSION && version >= STORE_CH_UPGRADE_FROM ?
+				     ": upgrade it first with 'ember fleet-maintain --upgrade URL'" : "");
 	} else if (!strcmp(layout, "single")) {
 		err = n ? store_ch__fail(entry, -EINVAL, "the database %s at %s is a single "
 					 "server's: give no --shard", store_ch__database(entry),

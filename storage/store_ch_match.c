@@ -54,14 +54,14 @@ void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s)
 {
 	bool any = false;
 
-	/* (with the same bounds on the key's hour block, toStartOfHour(time):
+	/* (with the same bounds on the key's time block, STORE_CH_BLOCK_EXPR:
 	 * implied by those on time, and what lets 18.16 skip the other
-	 * hours' granules, which it does not from a bound on time alone) */
+	 * blocks' granules, which it does not from a bound on time alone) */
 	if (from_s != INT64_MIN) {
 		long long from = from_s < 0 ? 0 : from_s > UINT32_MAX ? UINT32_MAX : from_s;
 
-		fprintf(f, "time >= toDateTime(%lld) AND toStartOfHour(time) >= "
-			"toStartOfHour(toDateTime(%lld))", from, from);
+		fprintf(f, "time >= toDateTime(%lld) AND " STORE_CH_BLOCK_EXPR " >= %lld", from,
+			from / STORE_CH_BLOCK_S);
 		any = true;
 	}
 	if (to_s != INT64_MAX) {
@@ -69,8 +69,7 @@ void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s)
 
 		fprintf(f, "%stoUInt32(time) < %lld", any ? " AND " : "", to);
 		if (to > 0)
-			fprintf(f, " AND toStartOfHour(time) <= toStartOfHour(toDateTime(%lld))",
-				to - 1);
+			fprintf(f, " AND " STORE_CH_BLOCK_EXPR " <= %lld", (to - 1) / STORE_CH_BLOCK_S);
 		any = true;
 	}
 	if (!any)
@@ -108,9 +107,9 @@ struct store_ch_label_set {
  * required host (store_ch__put_required_host). The range's whole
  * hours (an hour H with from <= H and H + 3600 <= to) come from the label
  * sets per hour, and the other hours in range from the samples, the
- * exact complement (their hour block before from or past to - 3600, both
- * bounds on the key, so only the edges' granules are read), in any time
- * zone. An unbounded range is the sets' alone.
+ * exact complement (their hour before from or past to - 3600, each with
+ * the bound on the key's six-hour block it implies, so only the edges'
+ * blocks are read), in any time zone. An unbounded range is the sets' alone.
  */
 static void put_hosts(FILE *f, const struct store_query *q, const char *hosts)
 {
@@ -141,10 +140,24 @@ void store_ch__put_sets_source(FILE *f, const struct store_query *q, const char 
 		      "label_values, labelset, toInt64(count) AS c FROM samples WHERE ", f);
 		store_ch__put_range(f, q);
 		put_hosts(f, q, hosts);
-		fprintf(f, " AND (toStartOfHour(time) < toDateTime(%lld)", lo);
-		if (to != INT64_MAX)
-			fprintf(f, last >= 0 ? " OR toStartOfHour(time) > toDateTime(%lld)" : " OR 1",
-				last);
+		/* (each side with the bound on the key's block it implies: an
+		 * hour starting before lo ends before lo + 3600, one starting
+		 * after last starts after it; 18.16 takes no bound on the key
+		 * from toStartOfHour. And each with the constant that says
+		 * whether it can hold a row, the hour of its range's first or
+		 * last second (hours only grow with time): a range bound at an
+		 * hour's start has nothing on that side, and 18.16 reads no
+		 * granule for a side whose constant is false, where it read
+		 * the whole block: 47.6 M rows for 100 hosts' hour, 0 with it) */
+		fprintf(f, " AND ((toStartOfHour(toDateTime(%1$lld)) < toDateTime(%1$lld) AND "
+			"toStartOfHour(time) < toDateTime(%1$lld) AND " STORE_CH_BLOCK_EXPR " <= %2$lld)",
+			lo, (lo + 3599) / STORE_CH_BLOCK_S);
+		if (to != INT64_MAX && last >= 0)
+			fprintf(f, " OR (toStartOfHour(toDateTime(%1$lld)) > toDateTime(%2$lld) AND "
+				"toStartOfHour(time) > toDateTime(%2$lld) AND " STORE_CH_BLOCK_EXPR
+				" >= %3$lld)", last + 3599, last, last / STORE_CH_BLOCK_S);
+		else if (to != INT64_MAX)
+			fputs(" OR 1", f);
 		fputc(')', f);
 	}
 	fputc(')', f);

@@ -250,9 +250,11 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 				snprintf(m, sizeof(m), "the database '%s' at %s has Ember's schema "
 					 "version %llu, this Ember reads %d%s", store_ch__database(db->ch),
 					 store_ch__url(db->ch), (unsigned long long)v,
-					 STORE_CH_SCHEMA_VERSION, v < STORE_CH_SCHEMA_VERSION ?
+					 STORE_CH_SCHEMA_VERSION, v >= STORE_CH_SCHEMA_VERSION ? "" :
+					 v >= STORE_CH_UPGRADE_FROM ? " (an older Ember's: upgrade "
+					 "it with 'ember fleet-maintain --upgrade URL')" :
 					 " (an older Ember's: its data is not converted; read it "
-					 "with that Ember, ship to a new database)" : "");
+					 "with that Ember, ship to a new database)");
 				err = store_chdb__fail(db, v > STORE_CH_SCHEMA_VERSION ? -ENOTSUP : -EPROTO, m);
 			} else if (versioned) {
 				snprintf(m, sizeof(m), "the database '%s' at %s lacks some of Ember's "

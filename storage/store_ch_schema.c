@@ -6,8 +6,9 @@
  * SummingMergeTree, ReplacingMergeTree, DEFAULT columns,
  * materialized views TO a table, Distributed, TinyLog; no LowCardinality
  * (18.16 wants an experimental setting for it), no codecs (18.16 has
- * none), no TTL (old day partitions are dropped instead,
- * store_ch_maintain.c), no ON CLUSTER
+ * none: the server's <compression> setting picks ZSTD, README, Fleet),
+ * no TTL (old day partitions are dropped instead, store_ch_maintain.c),
+ * no ON CLUSTER
  * (18.16 needs ZooKeeper for it: a cluster's tables are made on each
  * shard, store_ch__init_cluster).
  *
@@ -18,12 +19,14 @@
  *              count (signed: retention's downsampling adds negated rows),
  *              batch (the shipment's id on its first row, 0 on the others:
  *              exactly-once). A SummingMergeTree partitioned by day and
- *              ordered by (host, toStartOfHour(time), labelset, stack,
- *              time, duration, batch): a host's hour is read alone, and
- *              within it a label set's rows are one run, so its label
- *              columns compress to almost nothing, and a stack's rows of
- *              a label set follow each other, so the 64-bit ids repeat
- *              for LZ4;
+ *              ordered by (host, 6-hour block, labelset, stack, time,
+ *              duration, batch) (schema 4; STORE_CH_BLOCK_EXPR): a
+ *              host's hour reads its block alone, and within it a label
+ *              set's rows are one run, so its label columns compress to
+ *              almost nothing, and a stack's rows of a label set follow
+ *              each other over six hours, so the 64-bit ids repeat for
+ *              the compressor (schema 3's hour block: 2.6 bytes a row
+ *              for the stack, 1.2 with six hours);
  *              rows with the same key (a bucket written twice, a
  *              downsampled bucket and its negated sources) are summed at
  *              ClickHouse's merges, and a row whose count sums to 0 goes.
@@ -96,7 +99,7 @@ static const struct ch_table tables[STORE_CH_TABLES] = {
 		"cityHash64(host, process, pid, thread, tid, cgroup, label_keys, label_values), "
 		"stack UInt64, count Int32, batch UInt64",
 		"SummingMergeTree(count) PARTITION BY toDate(time) "
-		"ORDER BY (host, toStartOfHour(time), labelset, stack, time, duration, batch)",
+		"ORDER BY (host, " STORE_CH_BLOCK_EXPR ", labelset, stack, time, duration, batch)",
 		/* a host's samples on one shard: a shipment is one insert
 		 * there (all or nothing), and a host's queries read one shard */
 		"cityHash64(host)",
@@ -160,17 +163,20 @@ static const struct ch_table rollup_tables[] = {
  * and to the label sets per hour (made after the tables, before anything
  * is shipped: a store's samples are all in them); their columns in the
  * tables' order. "%1$s" the database, "%2$s" the suffix. */
+#define TOTALS_SELECT(from, where) \
+	"SELECT time, duration, host, toInt64(sum(count)) AS count FROM " from where \
+	" GROUP BY time, duration, host"
+#define SETS_SELECT(from, where) \
+	"SELECT toStartOfHour(time) AS hour, host, any(process) AS process, any(pid) AS pid, " \
+	"any(thread) AS thread, any(tid) AS tid, any(cgroup) AS cgroup, any(label_keys) AS " \
+	"label_keys, any(label_values) AS label_values, labelset, toInt64(sum(count)) AS count " \
+	"FROM " from where " GROUP BY hour, host, labelset"
 #define TOTALS_VIEW_SQL \
 	"CREATE MATERIALIZED VIEW IF NOT EXISTS `%1$s`.`" STORE_CH_TOTALS_VIEW "%2$s` TO `%1$s`.`" \
-	STORE_CH_TOTALS_TABLE "%2$s` AS SELECT time, duration, host, toInt64(sum(count)) AS " \
-	"count FROM `%1$s`.`samples%2$s` GROUP BY time, duration, host"
+	STORE_CH_TOTALS_TABLE "%2$s` AS " TOTALS_SELECT("`%1$s`.`samples%2$s`", "")
 #define SETS_VIEW_SQL \
 	"CREATE MATERIALIZED VIEW IF NOT EXISTS `%1$s`.`" STORE_CH_SETS_VIEW "%2$s` TO `%1$s`.`" \
-	STORE_CH_SETS_TABLE "%2$s` AS SELECT toStartOfHour(time) AS hour, host, " \
-	"any(process) AS process, any(pid) AS pid, any(thread) AS thread, any(tid) AS tid, " \
-	"any(cgroup) AS cgroup, any(label_keys) AS label_keys, any(label_values) AS " \
-	"label_values, labelset, toInt64(sum(count)) AS count FROM `%1$s`.`samples%2$s` " \
-	"GROUP BY hour, host, labelset"
+	STORE_CH_SETS_TABLE "%2$s` AS " SETS_SELECT("`%1$s`.`samples%2$s`", "")
 
 /*
  * The view of the days whose roll-up is stale on a server: every day
@@ -231,13 +237,85 @@ static int create_data_tables(struct store_ch *ch, const char *suffix)
 		err = store_ch__exec(ch, "creating a view", "CREATE VIEW IF NOT EXISTS `%1$s`.`"
 				     STALE_VIEW "%2$s` AS " STALE_SELECT, ch->database, suffix);
 	if (!err)
-		err = store_ch__exec(ch, "creating a view", TOTALS_VIEW_SQL, ch->database, suffix);
+		err = store_ch__create_views(ch, suffix);
+	return err;
+}
+
+int store_ch__create_views(struct store_ch *ch, const char *suffix)
+{
+	int err = store_ch__exec(ch, "creating a view", TOTALS_VIEW_SQL, ch->database, suffix);
+
 	if (!err)
 		err = store_ch__exec(ch, "creating a view", SETS_VIEW_SQL, ch->database, suffix);
 	return err;
 }
 
-static int create_schema_table(struct store_ch *ch, const char *layout)
+int store_ch__create_derived(struct store_ch *ch, const char *suffix)
+{
+	int err = 0;
+
+	/* (the last two of rollup_tables) */
+	for (size_t t = ARRAY_SIZE(rollup_tables) - 2; !err && t < ARRAY_SIZE(rollup_tables); t++)
+		err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`%s%s` (%s) "
+			   "ENGINE = %s", ch->database, rollup_tables[t].name, suffix,
+			   rollup_tables[t].definition, rollup_tables[t].engine);
+	return err ? err : store_ch__create_views(ch, suffix);
+}
+
+int store_ch__derive_day(struct store_ch *ch, const char *suffix, const char *from,
+			 const char *day)
+{
+	/* each table's columns, key, and the SELECT of a day of from
+	 * ("%1$s" the database, "%3$s" from, "%4$s" the day) */
+	static const struct {
+		const char *table, *columns, *key, *select;
+	} derived[] = {
+		{ STORE_CH_TOTALS_TABLE, "time, duration, host, count", "time, duration, host",
+		  TOTALS_SELECT("`%1$s`.`%3$s`", " WHERE toDate(time) = '%4$s'") },
+		{ STORE_CH_SETS_TABLE, "hour, host, process, pid, thread, tid, cgroup, label_keys, "
+		  "label_values, labelset, count", "hour, host, labelset",
+		  SETS_SELECT("`%1$s`.`%3$s`", " WHERE toDate(time) = '%4$s'") },
+	};
+	int err = 0;
+
+	for (size_t i = 0; !err && i < ARRAY_SIZE(derived); i++) {
+		const char *time = i ? "hour" : "time";
+		char table[80], *select = NULL, *t = NULL;
+
+		snprintf(table, sizeof(table), "%s%s", derived[i].table, suffix);
+		if (asprintf(&select, derived[i].select, ch->database, "", from, day) < 0)
+			return store_ch__fail(ch, -ENOMEM, "out of memory");
+		/* the table's day as the samples make it? compared as sums
+		 * that merges keep (the sum of counts, and of each count
+		 * times a hash of its key, wrapping) */
+		err = store_ch__ask(ch, &t, "checking a day's totals", "SELECT (SELECT sum(count), "
+				    "sum(toUInt64(count) * cityHash64(%5$s)) FROM `%1$s`.`%2$s` WHERE "
+				    "toDate(%6$s) = '%3$s') = (SELECT sum(count), sum(toUInt64(count) * "
+				    "cityHash64(%5$s)) FROM (%4$s))", ch->database, table, day, select,
+				    derived[i].key, time);
+		if (!err && strtoull(t, NULL, 10) != 1) {
+			err = store_ch__exec(ch, "dropping a day's totals", "ALTER TABLE `%s`.`%s` DROP "
+					     "PARTITION '%s'", ch->database, table, day);
+			if (!err)
+				err = store_ch__exec(ch, "making a day's totals", "INSERT INTO `%s`.`%s` "
+						     "(%s) %s", ch->database, table, derived[i].columns,
+						     select);
+		}
+		free(t);
+		free(select);
+	}
+	return err;
+}
+
+int store_ch__create_samples(struct store_ch *ch, const char *name)
+{
+	const struct ch_table *t = &tables[STORE_CH_SAMPLES];
+
+	return store_ch__exec(ch, "creating a table", "CREATE TABLE `%s`.`%s` (%s) ENGINE = %s",
+			      ch->database, name, t->definition, t->engine);
+}
+
+int store_ch__write_version(struct store_ch *ch, const char *layout)
 {
 	int err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`" SCHEMA_TABLE
 		       "` (" SCHEMA_DEFINITION ") ENGINE = TinyLog", ch->database);
@@ -294,7 +372,8 @@ static const char *table_of_bit(int bit)
 
 #define N_CHECKED (STORE_CH_TABLES + (int)ARRAY_SIZE(server_side))
 
-/* Which of the tables are missing: a bit per table (table_of_bit). */
+/* Which of the tables are missing: a bit per table (table_of_bit), and
+ * bit N_CHECKED when an upgrade's samples table is there (one runs). */
 static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 {
 	char *text = NULL;
@@ -305,8 +384,9 @@ static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 			    "SELECT name FROM system.tables WHERE database = '%s'", ch->database);
 	if (err)
 		return err;
-	for (int t = 0; t < N_CHECKED; t++) {
-		const char *name = table_of_bit(t);
+	for (int t = 0; t <= N_CHECKED; t++) {
+		/* (the last bit: an upgrade's table, found) */
+		const char *name = t < N_CHECKED ? table_of_bit(t) : "samples" STORE_CH_UPGRADING;
 		bool found = false;
 
 		for (char *line = text; line && *line;) {
@@ -316,7 +396,7 @@ static int missing_tables(struct store_ch *ch, unsigned *ret_missing)
 				found = true;
 			line += n + (line[n] == '\n');
 		}
-		if (!found)
+		if (found == (t == N_CHECKED))
 			missing |= 1u << t;
 	}
 	free(text);
@@ -335,7 +415,7 @@ int store_ch__prepare(struct store_ch *ch)
 		/* a new database: a single server's tables */
 		err = create_data_tables(ch, "");
 		if (!err)
-			err = create_schema_table(ch, "single");
+			err = store_ch__write_version(ch, "single");
 		return err;
 	}
 	if (err)
@@ -348,25 +428,35 @@ int store_ch__prepare(struct store_ch *ch)
 	}
 	if (version < STORE_CH_SCHEMA_VERSION) {
 		err = store_ch__fail(ch, -EPROTO, "the ClickHouse database %s at %s has schema "
-				     "version %d, older than this Ember's %d: its tables are not "
-				     "converted; ship to a new database (another DATABASE in the "
-				     "URL; the old one stays readable by the Ember that wrote it), "
-				     "or drop the old database once its data is no longer needed",
-				     ch->database, ch->display, version, STORE_CH_SCHEMA_VERSION);
+				     "version %d, older than this Ember's %d: %s", ch->database,
+				     ch->display, version, STORE_CH_SCHEMA_VERSION,
+				     version >= STORE_CH_UPGRADE_FROM ? "upgrade it with 'ember "
+				     "fleet-maintain --upgrade URL' (README, Fleet)" : "its tables "
+				     "are not converted; ship to a new database (another DATABASE "
+				     "in the URL; the old one stays readable by the Ember that wrote "
+				     "it)");
 		goto out;
 	}
 	err = missing_tables(ch, &missing);
 	if (err || !missing)
 		goto out;
+	if (missing & (1u << N_CHECKED)) {
+		/* (creating the samples table now would take the upgrade's
+		 * place: wait for it) */
+		err = store_ch__fail(ch, -EAGAIN, "the ClickHouse database %s at %s is being "
+				     "upgraded (ember fleet-maintain --upgrade): try again when it "
+				     "ends", ch->database, ch->display);
+		goto out;
+	}
 	/* Totals made now would lack the samples shipped before: refused
 	 * where there are samples (a store of this version made before the
-	 * totals existed). */
+	 * totals existed); the upgrade makes them from the samples. */
 	if ((missing & (3u << (STORE_CH_TABLES + 3))) && !(missing & (1u << STORE_CH_SAMPLES))) {
 		err = store_ch__fail(ch, -EPROTO, "the ClickHouse database %s at %s has samples but "
 				     "not the tables %s and %s (made by an older Ember of the same "
-				     "schema version): ship to a new database (another DATABASE in "
-				     "the URL)", ch->database, ch->display, STORE_CH_TOTALS_TABLE,
-				     STORE_CH_SETS_TABLE);
+				     "schema version): upgrade it with 'ember fleet-maintain "
+				     "--upgrade URL' (README, Fleet)", ch->database, ch->display,
+				     STORE_CH_TOTALS_TABLE, STORE_CH_SETS_TABLE);
 		goto out;
 	}
 	if (!strcmp(layout, "single")) {
@@ -429,7 +519,7 @@ int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
 		snprintf(layout, sizeof(layout), "cluster:%s", cluster);
 		err = store_ch__read_schema(entry, &v, &l);
 		if (err == -ENOENT)
-			err = create_schema_table(entry, layout);
+			err = store_ch__write_version(entry, layout);
 		else if (!err && strcmp(l, layout))
 			err = store_ch__fail(entry, -EEXIST, "the database %s at %s is already laid "
 					     "out as '%s', not '%s'", entry->database,

@@ -113,6 +113,7 @@ class Server:
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <max_concurrent_queries>50</max_concurrent_queries>
   <keep_alive_timeout>1</keep_alive_timeout>
+  <compression><case><min_part_size>0</min_part_size><min_part_size_ratio>0</min_part_size_ratio><method>zstd</method></case></compression>
   <timezone>UTC</timezone>
   {query_log}
   {remote}
