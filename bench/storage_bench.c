@@ -156,11 +156,6 @@ static int pick_stack(void)
 	return (int)bench_pick(cdf, N_STACKS, bench_rng_unit());
 }
 
-double now_ms(void)
-{
-	return common_now_ns() / 1e6;
-}
-
 /* CPU time of this process: what a loaded, shared VM moves far less than
  * wall-clock time. */
 static double cpu_ms(void)
@@ -250,34 +245,6 @@ static int cmp_u32(const void *a, const void *b)
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-/* Copy a closed database file (no -wal left): for a later look (-k), or
- * a recording to replay (storage_churn.c). */
-int copy_file(const char *from, const char *to)
-{
-	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
-	char buf[1 << 16];
-	size_t n;
-	int r = in && out ? 0 : -1;
-
-	while (r == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-		if (fwrite(buf, 1, n, out) != n)
-			r = -1;
-	if (in && ferror(in))
-		r = -1;
-	if (in)
-		fclose(in);
-	if (out && fclose(out) != 0)
-		r = -1;
-	return r;
-}
-
-long file_size(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
 /* Median wall time of three runs of a tree query, in ms, and the least

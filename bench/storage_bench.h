@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * storage_bench.h — what the two files of storage_bench share: the flush
- * period of both days, the clock and file helpers (storage_bench.c)
+ * period of both days, the clock and file helpers (storage_files.c)
  * and the churn day (storage_churn.c).
  */
 #ifndef EMBER_BENCH_STORAGE_BENCH_H

@@ -171,7 +171,7 @@ int store_sql__range_rows(struct store_sqlite *db, const char *sql, const struct
 			  int (*row)(sqlite3_stmt *st, void *ctx), void *ctx)
 {
 	sqlite3_stmt *st = NULL;
-	struct store_query all;
+	int64_t from_s = q ? q->from_s : INT64_MIN, to_s = q ? q->to_s : INT64_MAX;
 	int rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL), r = 0;
 
 	if (rc != SQLITE_OK) {
@@ -180,12 +180,8 @@ int store_sql__range_rows(struct store_sqlite *db, const char *sql, const struct
 			return 0;
 		return store_sql__fail(db, rc);
 	}
-	if (!q) {
-		store_query_init(&all);
-		q = &all;
-	}
-	sqlite3_bind_int64(st, 1, q->from_s);
-	sqlite3_bind_int64(st, 2, q->to_s);
+	sqlite3_bind_int64(st, 1, from_s);
+	sqlite3_bind_int64(st, 2, to_s);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = row(st, ctx);
 		if (r < 0)

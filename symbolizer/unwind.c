@@ -1,24 +1,24 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * unwind.c — DWARF unwinding of user stacks with libunwind's remote API.
- * The sampler hands over a sample's user registers and a copy of the top of
- * its user stack; libunwind walks the frames with the CFI of the binaries
- * mapped in the process (.eh_frame_hdr and .eh_frame, copied when the binary
- * was loaded, see cfi.c), reading stack words from the copy and any other
- * word it asks for (the personality routine's address that C++ functions'
- * CIEs point to in the binary's data, code bytes) from the file mapped
- * there (sym_binary__read), and nothing else (but the caller's %rbp
- * of a sample stopped at a return, popped just below the copy: the live
- * register, popped_rbp). Each word not got can be traced
- * (sym_options.unwind_trace). The same
+ * unwind.c — DWARF unwinding of user stacks with libunwind's remote API,
+ * after the fast walk of unwind-fast.c has declined a stack (what the two
+ * share is sym-unwind.h). The sampler hands over a sample's user registers
+ * and a copy of the top of its user stack; libunwind walks the frames with
+ * the CFI of the binaries mapped in the process (.eh_frame_hdr and
+ * .eh_frame, copied when the binary was loaded, see cfi.c), reading stack
+ * words from the copy and any other word it asks for (the personality
+ * routine's address that C++ functions' CIEs point to in the binary's
+ * data, code bytes) from the file mapped there (sym_binary__read), and
+ * nothing else (but the caller's %rbp of a sample stopped at a return,
+ * popped just below the copy: the live register, sym_unwind__popped_rbp).
+ * Each word not got can be traced (sym_options.unwind_trace). The same
  * machinery, given only the two words at the top of the stack, repairs the
  * caller of a frameless leaf in frame-pointer mode, and the CFI's shape
  * decides AUTO mode's choice per process.
  *
  * Called from the session loop's thread only (as the rest of sym_session).
  */
-#include "symbolizer.h"
-#include "sym-internal.h"
+#include "sym-unwind.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -39,56 +39,6 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
  * binary can be mapped at. */
 #define FAKE_SP 0x1000ULL
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-
-struct unwind_ctx {
-	struct sym_session *s;
-	pid_t pid;
-	const uint64_t *regs;
-	const uint8_t *stack;
-	uint64_t sp;
-	size_t stack_len;
-	/* What went wrong in the current step (reset before each). */
-	bool stack_short;        /* a read fell beyond the copied stack */
-	bool no_cfi;             /* an IP had no unwind information */
-	bool unserved;           /* a read was in no mapped file either */
-	uint64_t n_unserved;
-	/* The first frame's %rbp slot when it lies below %rsp and the
-	 * frame is at a return (popped_rbp()): known once asked. */
-	bool popped_known, popped;
-	uint64_t popped_slot;
-	/* Where the walk is, for sym_options's unwind_trace. */
-	size_t depth;
-	uint64_t frame_ip;
-	/* Binaries found by find_proc_info: the words the CFI points to
-	 * (its tables, a CIE's personality pointer in .data.rel.ro or
-	 * .got) lie in their non-executable segments, which the process
-	 * snapshot does not list; access_mem looks for them here first. */
-	struct {
-		struct sym_binary *bin;
-		uint64_t bias;
-	} seen[8];
-	size_t n_seen, next_seen;
-	/* The last words read from binaries: libunwind reads bytes a word
-	 * at a time, each as the aligned word that holds it, so one word
-	 * is asked for up to 8 times running (an FDE and its CIE: tens of
-	 * reads, each a search of the binaries' CFI copies and segments,
-	 * were a quarter of the agent's CPU at 608 Hz on a busy host; the
-	 * spans below now serve the CFI of the binary looked up last). */
-	struct {
-		uint64_t addr, word;
-	} words[4];
-	size_t n_words, next_word;
-	/* The CFI copies (.eh_frame, .eh_frame_hdr) of the binary whose FDE
-	 * was looked up last, at their addresses in the process: libunwind
-	 * parses an FDE and its CIE a byte at a time, and each byte is one
-	 * access_mem call, served from here with one comparison. */
-	struct {
-		const uint8_t *data;
-		uint64_t lo, len;
-	} spans[2];
-};
-
 /* A word read from a binary in this unwind, or false. */
 static bool word_cached(const struct unwind_ctx *c, uint64_t addr, uint64_t *ret_word)
 {
@@ -102,11 +52,11 @@ static bool word_cached(const struct unwind_ctx *c, uint64_t addr, uint64_t *ret
 
 static void word_remember(struct unwind_ctx *c, uint64_t addr, uint64_t word)
 {
-	size_t i = c->n_words < ARRAY_LEN(c->words) ? c->n_words++ : c->next_word;
+	size_t i = c->n_words < ARRAY_SIZE(c->words) ? c->n_words++ : c->next_word;
 
 	c->words[i].addr = addr;
 	c->words[i].word = word;
-	c->next_word = (i + 1) % ARRAY_LEN(c->words);
+	c->next_word = (i + 1) % ARRAY_SIZE(c->words);
 }
 
 static void remember(struct unwind_ctx *c, struct sym_binary *bin, uint64_t bias)
@@ -114,14 +64,14 @@ static void remember(struct unwind_ctx *c, struct sym_binary *bin, uint64_t bias
 	for (size_t i = 0; i < c->n_seen; i++)
 		if (c->seen[i].bin == bin && c->seen[i].bias == bias)
 			return;
-	if (c->n_seen < ARRAY_LEN(c->seen)) {
+	if (c->n_seen < ARRAY_SIZE(c->seen)) {
 		c->seen[c->n_seen].bin = bin;
 		c->seen[c->n_seen++].bias = bias;
 		return;
 	}
 	c->seen[c->next_seen].bin = bin;
 	c->seen[c->next_seen].bias = bias;
-	c->next_seen = (c->next_seen + 1) % ARRAY_LEN(c->seen);
+	c->next_seen = (c->next_seen + 1) % ARRAY_SIZE(c->seen);
 }
 
 /*
@@ -141,9 +91,6 @@ static void remember(struct unwind_ctx *c, struct sym_binary *bin, uint64_t bias
  */
 #define ADDR_SPACES 16
 #define ADDR_SPACE_BYTES 26960
-
-/* The fast walk's memos of rules, every thread's (below). */
-static _Atomic uint64_t memo_bytes, memo_resets;
 
 /* Address spaces created by every thread, for sym_unwind__memory. */
 static _Atomic uint64_t spaces_created;
@@ -260,54 +207,6 @@ static int get_dyn_info_list_addr(unw_addr_space_t as, unw_word_t *dilap, void *
 	return -UNW_ENOINFO;
 }
 
-static int memo_rule(const struct sym_cfi *cfi, uint64_t vaddr, struct sym_cfi_rule *ret);
-
-/* Whether the instruction in word (its first bytes) is a return: ret,
- * ret imm16, and with a rep or bnd prefix. */
-static bool is_return(uint64_t word)
-{
-	uint8_t b0 = word & 0xff, b1 = (word >> 8) & 0xff;
-
-	return b0 == 0xc3 || b0 == 0xc2 || ((b0 == 0xf3 || b0 == 0xf2) && (b1 == 0xc3 || b1 == 0xc2));
-}
-
-/*
- * The sample stopped in an epilogue, at the return after `pop %rbp`
- * (`leave`, ...): the first frame's CFI still says where its caller's
- * %rbp was saved, CFA - 16, which is now below %rsp, where the stack
- * copy (from %rsp up) has nothing. At a return every callee-saved
- * register holds its caller's value again (the ABI), so that slot's
- * word is the live %rbp. Returns true and *ret_slot when the first
- * frame's %rbp slot is below %rsp and the instruction at the sample's IP
- * is a return (read from the binary's file); false otherwise (a slot
- * below %rsp elsewhere, a leaf that saved %rbp in the red zone, is not
- * guessed). Asked at most once per unwind.
- */
-static bool popped_rbp(struct unwind_ctx *c, uint64_t *ret_slot)
-{
-	uint64_t rip = c->regs[UNW_X86_64_RIP], rsp = c->regs[UNW_X86_64_RSP];
-	uint64_t bias, start, end, slot, word;
-	const struct sym_elf *e;
-	struct sym_binary *bin;
-	struct sym_cfi_rule rule;
-
-	if (!c->popped_known) {
-		c->popped_known = true;
-		if (sym_session__locate(c->s, c->pid, rip, &e, &bin, &bias, &start, &end) < 0 ||
-		    memo_rule(&e->cfi, rip - bias, &rule) < 0 || !rule.rbp_saved)
-			return false;
-		slot = (rule.cfa_rbp ? c->regs[UNW_X86_64_RBP] : rsp) +
-		       (uint64_t)(int64_t)rule.cfa_off + (uint64_t)(int64_t)rule.rbp_off;
-		if (slot >= rsp || rsp - slot > 128 ||
-		    sym_binary__read(c->s, bin, rip - bias, &word) < 0 || !is_return(word))
-			return false;
-		c->popped = true;
-		c->popped_slot = slot;
-	}
-	*ret_slot = c->popped_slot;
-	return c->popped;
-}
-
 /* A word not got, told to the session's unwind_trace. */
 static void trace_miss(struct unwind_ctx *c, uint64_t addr, bool below_stack)
 {
@@ -344,10 +243,10 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 	}
 	/* Just below the sample's %rsp (the red zone, which the copy does
 	 * not hold): the first frame's popped %rbp is the live one
-	 * (popped_rbp()); any other word there is stack the snapshot does
+	 * (sym_unwind__popped_rbp()); any other word there is stack the snapshot does
 	 * not have, as one past its end. */
 	if (addr < c->sp && c->sp - addr <= 128) {
-		if (c->sp == c->regs[UNW_X86_64_RSP] && popped_rbp(c, &word) && addr == word) {
+		if (c->sp == c->regs[UNW_X86_64_RSP] && sym_unwind__popped_rbp(c, &word) && addr == word) {
 			*valp = c->regs[UNW_X86_64_RBP];
 			return 0;
 		}
@@ -357,7 +256,7 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *valp,
 	}
 	/* (The copies have zeroed slack after their last byte, for the
 	 * word that holds it: cfi.c.) */
-	for (size_t i = 0; i < ARRAY_LEN(c->spans); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(c->spans); i++)
 		if (c->spans[i].data && addr - c->spans[i].lo < c->spans[i].len) {
 			memcpy(valp, c->spans[i].data + (addr - c->spans[i].lo), sizeof(word));
 			return 0;
@@ -506,9 +405,7 @@ found:
 
 uint64_t sym_unwind__memory(uint64_t *ret_resets)
 {
-	if (ret_resets)
-		*ret_resets = memo_resets;
-	return spaces_created * ADDR_SPACE_BYTES + memo_bytes;
+	return spaces_created * ADDR_SPACE_BYTES + sym_unwind__memo_memory(ret_resets);
 }
 
 void sym_unwind__forget(const struct sym_session *s, pid_t pid)
@@ -543,159 +440,6 @@ const char *sym_unwind_end_name(enum sym_unwind_end end)
 	return names[end];
 }
 
-/*
- * The fast walk: the common rules (sym_cfi__rule: CFA = %rsp or %rbp +
- * offset, the return address and %rbp saved at offsets from it) applied
- * here, frame by frame, reading the stack copy only. Most of a busy
- * host's stacks are of binaries without frame pointers (Debian's, and
- * what compilers run), and libunwind parsed each new address's FDE and
- * CIE a byte at a time through access_mem, its cache per address space
- * cold for every new process: a third of the agent's CPU at 608 Hz.
- * Anything else (a signal frame, an expression, no FDE, a word outside
- * the copy) gives the whole stack to libunwind, from its first frame, so
- * a stack is either walked here or exactly as libunwind walks it.
- * Returns true when the walk is done (*ret_n and *ret_end set; ret_ips[0]
- * is the sample's IP, set by the caller).
- */
-bool sym_unwind_fast_off; /* tests: libunwind alone */
-
-/*
- * The rules met, per thread: (the binary's CFI load, its address) -> the
- * rule, or why there is none. Finding an FDE is a binary search of a
- * table that is hundreds of KB in a compiler (a cache miss a step), and
- * the same return addresses come back sample after sample. Bounded at
- * MEMO_MAX entries (emptied when full, counted); a binary evicted and
- * loaded again has another serial, so nothing stale is ever found.
- */
-#define MEMO_MAX (1u << 16)
-
-struct memo_key {
-	uint64_t serial, vaddr;
-};
-
-struct memo_entry {
-	struct memo_key key;
-	struct sym_cfi_rule rule;
-	int32_t status; /* sym_cfi__rule's */
-};
-
-static const struct common_map_type memo_type = {
-	.entry_size = sizeof(struct memo_entry),
-	.key_size = sizeof(struct memo_key),
-};
-
-static __thread struct common_map memo;
-static __thread uint64_t memo_bytes_mine;
-
-static int memo_rule(const struct sym_cfi *cfi, uint64_t vaddr, struct sym_cfi_rule *ret)
-{
-	struct memo_key k = { cfi->serial, vaddr };
-	struct memo_entry *e = common_map__find(&memo, &memo_type, &k);
-	struct sym_cfi_rule rule = { 0 };
-	int status;
-	uint64_t bytes;
-
-	if (!e) {
-		status = sym_cfi__rule(cfi, vaddr, &rule);
-		if (common_map__size(&memo) >= MEMO_MAX) {
-			common_map__clear(&memo);
-			memo_resets++;
-		}
-		/* Out of memory, the rule is only not remembered. */
-		if (common_map__insert(&memo, &memo_type, &k, (void **)&e) < 0) {
-			*ret = rule;
-			return status;
-		}
-		e->rule = rule;
-		e->status = status;
-		bytes = common_map__bytes(&memo, &memo_type);
-		if (bytes != memo_bytes_mine) {
-			memo_bytes += bytes - memo_bytes_mine;
-			memo_bytes_mine = bytes;
-		}
-	}
-	*ret = e->rule;
-	return e->status;
-}
-
-/* Read the word at addr from the stack copy: 1, 0 when addr is just past
- * the copy (the stack was deeper: libunwind's step fails there too), -1
- * elsewhere (libunwind's to try). */
-static int fast_read(const struct unwind_ctx *c, uint64_t addr, uint64_t *ret)
-{
-	if (addr >= c->sp && addr - c->sp + sizeof(*ret) <= c->stack_len) {
-		memcpy(ret, c->stack + (addr - c->sp), sizeof(*ret));
-		return 1;
-	}
-	if (addr >= c->sp && addr - c->sp < (1u << 20))
-		return 0;
-	return -1;
-}
-
-static bool fast_walk(struct unwind_ctx *c, const struct sym_cfi_range *sig, size_t n_sig,
-		      uint64_t *ret_ips, size_t max, size_t *ret_n,
-		      enum sym_unwind_end *ret_end)
-{
-	uint64_t rip = c->regs[UNW_X86_64_RIP], rsp = c->regs[UNW_X86_64_RSP];
-	uint64_t rbp = c->regs[UNW_X86_64_RBP], rbp_at = 0; /* saved there, when set */
-	size_t n = 1;
-
-	if (sym_unwind_fast_off)
-		return false;
-	while (n < max) {
-		/* A caller's frame is looked up at the call, before its
-		 * return address. */
-		uint64_t at = n == 1 ? rip : rip - 1, bias, start, end, cfa, ra, slot;
-		const struct sym_elf *e;
-		struct sym_cfi_rule rule;
-		int r;
-
-		if (sym_cfi__in_ranges(sig, n_sig, rip) ||
-		    sym_session__locate(c->s, c->pid, at, &e, NULL, &bias, &start, &end) < 0 ||
-		    memo_rule(&e->cfi, at - bias, &rule) < 0)
-			return false;
-		if (rule.ra_undefined) {
-			*ret_end = SYM_UNWIND_ROOT;
-			goto done;
-		}
-		if (rule.cfa_rbp && rbp_at) {
-			r = fast_read(c, rbp_at, &rbp);
-			if (r <= 0)
-				goto unread;
-			rbp_at = 0;
-		}
-		cfa = (rule.cfa_rbp ? rbp : rsp) + (uint64_t)(int64_t)rule.cfa_off;
-		r = fast_read(c, cfa + (uint64_t)(int64_t)rule.ra_off, &ra);
-		if (r <= 0)
-			goto unread;
-		if (rule.rbp_saved)
-			rbp_at = cfa + (uint64_t)(int64_t)rule.rbp_off;
-		/* (the first frame at a return: %rbp is its caller's) */
-		if (n == 1 && rbp_at && rbp_at < rsp && popped_rbp(c, &slot) &&
-		    slot == rbp_at)
-			rbp_at = 0;
-		if (cfa == rsp && ra == rip)
-			return false; /* no progress: libunwind's to judge */
-		rsp = cfa;
-		rip = ra;
-		if (rip == 0) {
-			*ret_end = SYM_UNWIND_ROOT;
-			goto done;
-		}
-		ret_ips[n++] = rip;
-		continue;
-unread:
-		if (r < 0)
-			return false;
-		*ret_end = SYM_UNWIND_STACK_SHORT;
-		goto done;
-	}
-	*ret_end = SYM_UNWIND_DEPTH;
-done:
-	*ret_n = n;
-	return true;
-}
-
 static int unwind(struct sym_session *s, pid_t pid,
 		  const uint64_t regs[SYM_UNWIND_REGS], const void *stack,
 		  size_t stack_len, uint64_t *ret_ips, size_t max,
@@ -724,7 +468,7 @@ static int unwind(struct sym_session *s, pid_t pid,
 	if (sym_session__signal_ranges(s, pid, &sig, &n_sig) == -ENOMEM)
 		return -ENOMEM;
 	ret_ips[n++] = regs[UNW_X86_64_RIP];
-	if (fast_walk(&c, sig, n_sig, ret_ips, max, &n, &end)) {
+	if (sym_unwind__fast_walk(&c, sig, n_sig, ret_ips, max, &n, &end)) {
 		sym_session__count_fast_unwind(s);
 		goto out;
 	}
