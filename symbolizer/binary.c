@@ -176,7 +176,34 @@ static void binary_unload(struct sym_session *s, struct sym_binary *bin)
 	sym_binary__account(s, bin);
 }
 
-static void evict_to(struct sym_session *s, uint64_t target, bool pinned_too);
+/* How far evict_to() may go: binaries not used in this pass only; then
+ * the DWARF and address caches of those used in it too; then their ELF
+ * objects too. */
+enum evict_depth {
+	EVICT_UNPINNED,
+	EVICT_PINNED_DWARF,
+	EVICT_PINNED,
+};
+
+static void evict_to(struct sym_session *s, uint64_t target, enum evict_depth depth);
+
+/* Drop bin's DWARF and address cache, keeping its ELF object. bin is
+ * pinned: its DWARF is opened again on its next address (when it fits),
+ * but dropped a second time in this pass it is held (not opened again in
+ * it: the addresses it resolves meanwhile are named from its ELF symbols,
+ * and looked up again with DWARF in the next pass, sym_binary__elf()), so
+ * a pass opens a binary's DWARF twice at most. */
+static void binary_shed_dwarf(struct sym_session *s, struct sym_binary *bin)
+{
+	if (bin->dwarf_shed_pass == s->pass)
+		bin->dwarf_held_pass = s->pass;
+	bin->dwarf_shed_pass = s->pass;
+	sym_dwarf__free(bin->dwarf);
+	bin->dwarf = NULL;
+	bin->dwarf_tried = false;
+	sym_addr_cache__clear(bin);
+	sym_binary__account(s, bin);
+}
 
 /* What the binaries pinned in this pass hold, but (loaded) except. */
 static uint64_t pinned_memory(const struct sym_session *s, const struct sym_binary *except)
@@ -200,17 +227,21 @@ static void binary_refuse_pass(struct sym_session *s, struct sym_binary *bin)
 
 /*
  * Makes room for need more bytes of bin by unloading binaries not used in
- * this pass. Returns false when the pinned ones leave no room: bin is not
- * read in this pass (counted as over-budget, once a pass). One that would
- * not fit even alone is read anyway (over the bound, as before).
+ * this pass; for depth EVICT_PINNED_DWARF (bin's ELF object, without
+ * which its frames would have no names at all) then by dropping the DWARF
+ * and address caches of those used in it too. Returns false when the
+ * pinned ones leave no room: bin is not read in this pass (counted as
+ * over-budget, once a pass). One that would not fit even alone is read
+ * anyway (over the bound, as before).
  */
-static bool binary_make_room(struct sym_session *s, struct sym_binary *bin, uint64_t need)
+static bool binary_make_room(struct sym_session *s, struct sym_binary *bin, uint64_t need,
+			     enum evict_depth depth)
 {
 	uint64_t pinned;
 
 	if (s->bin_memory + need <= s->max_memory)
 		return true;
-	evict_to(s, s->max_memory > need ? s->max_memory - need : 0, false);
+	evict_to(s, s->max_memory > need ? s->max_memory - need : 0, depth);
 	if (s->bin_memory + need <= s->max_memory)
 		return true;
 	pinned = pinned_memory(s, bin);
@@ -250,7 +281,7 @@ struct sym_elf *sym_binary__elf(struct sym_session *s, struct sym_binary *bin)
 		binary_refuse_pass(s, bin);
 		return NULL;
 	}
-	if (!binary_make_room(s, bin, bin->last_mem)) {
+	if (!binary_make_room(s, bin, bin->last_mem, EVICT_PINNED_DWARF)) {
 		bin->held_pass = s->pass;
 		return NULL;
 	}
@@ -573,14 +604,17 @@ static int evict_cmp(const void *pa, const void *pb)
 
 /*
  * Unload least recently used binaries until bin_memory is at most target.
- * Binaries not used in this pass go first (pinned_too: then those used in
- * it); within each, those no live process maps first (gone processes keep
- * theirs as a file to reload from, and one that nothing maps is
- * forgotten), then those of live processes; never the binary used last.
- * A pinned binary unloaded after it was loaded again in this pass is not
- * loaded again in it (held): a pass reads a binary twice at most.
+ * Binaries not used in this pass go first; then (depth) those used in it,
+ * where a pinned binary whose unloading would cost names (see the loop)
+ * gives up only its DWARF and address cache, so that its frames lose
+ * their lines, not their names. Within each,
+ * those no live process maps first (gone processes keep theirs as a file
+ * to reload from, and one that nothing maps is forgotten), then those of
+ * live processes; never the binary used last. A pinned binary unloaded
+ * after it was loaded again in this pass is not loaded again in it
+ * (held): a pass reads a binary twice at most.
  */
-static void evict_to(struct sym_session *s, uint64_t target, bool pinned_too)
+static void evict_to(struct sym_session *s, uint64_t target, enum evict_depth depth)
 {
 	struct sym_binary **order;
 	size_t n = 0, n_unpinned = 0;
@@ -589,7 +623,7 @@ static void evict_to(struct sym_session *s, uint64_t target, bool pinned_too)
 	order = malloc(s->n_bins * sizeof(*order) + 1);
 	if (!order)
 		return;
-	for (int pinned = 0; pinned <= (int)pinned_too; pinned++) {
+	for (int pinned = 0; pinned <= (depth != EVICT_UNPINNED); pinned++) {
 		size_t first = n;
 
 		for (size_t i = 0; i < s->n_bins; i++)
@@ -600,9 +634,35 @@ static void evict_to(struct sym_session *s, uint64_t target, bool pinned_too)
 		if (!pinned)
 			n_unpinned = n;
 	}
-	for (size_t i = 0; i < n && s->bin_memory > target; i++) {
+	for (size_t i = 0; i < n_unpinned && s->bin_memory > target; i++) {
 		s->stats.evictions++;
-		if (i >= n_unpinned && order[i]->reload_pass == s->pass)
+		binary_unload(s, order[i]);
+	}
+	/* Pinned binaries give up their DWARF and address caches first
+	 * (counted as evictions too), where losing their ELF object would
+	 * cost names: for another's ELF object (EVICT_PINNED_DWARF), and for
+	 * the bound one loaded again in this pass, which unloaded would be
+	 * held. The others are unloaded least recently used first, as are
+	 * these when that was not enough. */
+	for (size_t i = n_unpinned; i < n && s->bin_memory > target; i++) {
+		struct sym_binary *bin = order[i];
+		bool sheddable = bin->dwarf ||
+				 (bin->n_cache_frames && bin->dwarf_shed_pass != s->pass);
+
+		if (sheddable && (depth == EVICT_PINNED_DWARF || bin->reload_pass == s->pass)) {
+			s->stats.evictions++;
+			binary_shed_dwarf(s, bin);
+		} else if (depth == EVICT_PINNED && bin->reload_pass != s->pass) {
+			s->stats.evictions++;
+			binary_unload(s, bin);
+		}
+	}
+	for (size_t i = n_unpinned; i < n && depth == EVICT_PINNED && s->bin_memory > target;
+	     i++) {
+		if (!order[i]->elf)
+			continue;
+		s->stats.evictions++;
+		if (order[i]->reload_pass == s->pass)
 			order[i]->held_pass = s->pass;
 		binary_unload(s, order[i]);
 	}
@@ -620,13 +680,13 @@ static void evict_to(struct sym_session *s, uint64_t target, bool pinned_too)
 }
 
 /* Down to three quarters of the bound with binaries not used in this
- * pass, then down to the bound with pinned ones too. */
+ * pass, then down to the bound with pinned ones too (their DWARF first). */
 void sym_session__evict(struct sym_session *s)
 {
 	if (s->bin_memory > s->max_memory)
-		evict_to(s, s->max_memory - s->max_memory / 4, false);
+		evict_to(s, s->max_memory - s->max_memory / 4, EVICT_UNPINNED);
 	if (s->bin_memory > s->max_memory)
-		evict_to(s, s->max_memory, true);
+		evict_to(s, s->max_memory, EVICT_PINNED);
 }
 
 void sym_session__next_pass(struct sym_session *s)
@@ -649,7 +709,7 @@ void sym_binaries__fini(struct sym_session *s)
 void sym_session__trim(struct sym_session *s, uint64_t max_bytes)
 {
 	if (s && s->bin_memory > max_bytes)
-		evict_to(s, max_bytes, true);
+		evict_to(s, max_bytes, EVICT_PINNED);
 }
 
 /* The session's count of debug issues follows the binary's most. */
@@ -702,7 +762,7 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 		} else if (r != -ENOENT && r != -EFBIG) {
 			s->stats.cache_errors++;
 		}
-		if (!binary_make_room(s, bin, cost)) {
+		if (!binary_make_room(s, bin, cost, EVICT_UNPINNED)) {
 			/* not beside the binaries of this pass: tried again in
 			 * the next (the address cache is emptied then) */
 			bin->dwarf_tried = false;

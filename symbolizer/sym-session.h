@@ -96,9 +96,12 @@ struct sym_binary {
 	 * (pinned: not evicted to make room for another binary then), the
 	 * last it was loaded again in, the one it may not be loaded again in
 	 * (evicted a second time in it, or it did not fit beside the pinned
-	 * ones), the one its DWARF did not fit in, and the last its refusal
+	 * ones), the one its DWARF did not fit in (or was given up in a
+	 * second time: evict_to()), the last its DWARF was given up in, and
+	 * the last its refusal
 	 * was counted in (once a pass). */
-	uint64_t pin_pass, reload_pass, held_pass, dwarf_held_pass, refused_pass;
+	uint64_t pin_pass, reload_pass, held_pass, dwarf_held_pass, dwarf_shed_pass,
+		 refused_pass;
 	size_t last_mem;       /* bytes of its ELF object when last unloaded */
 	uint32_t refs, live_refs;  /* mappings of (live) processes, counted
 	                              by an eviction pass */
