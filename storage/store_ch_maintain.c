@@ -86,16 +86,35 @@ static void statement_id(char *buf, size_t size, const char *what, const char *d
 		 (unsigned long long)h);
 }
 
+/*
+ * Run sql (n bytes from asprintf; n < 0: it failed) as one block under
+ * query_id, for what; frees sql. Returns 0 or -errno (the message in ch).
+ */
+static int insert_one_block(struct store_ch *ch, const char *what, const char *query_id,
+			    char *sql, int n)
+{
+	struct store_ch_request rq = {
+		.settings = one_block,
+		.n_settings = sizeof(one_block) / sizeof(one_block[0]),
+		.what = what,
+		.query_id = query_id,
+		.body = sql,
+	};
+	int err;
+
+	if (n < 0)
+		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	rq.body_len = (size_t)n;
+	err = store_ch__request(ch, &rq, NULL);
+	free(sql);
+	return err;
+}
+
 /* One host's day (YYYY-MM-DD) of table (with its suffix): its rows with
  * time < cut, duration < step and no batch, merged into step buckets. */
 static int merge_host_day(struct store_ch *ch, const char *table, const char *host_literal,
 			  const char *day, int64_t cut, int64_t step, uint64_t *ret_rows)
 {
-	struct store_ch_request rq = {
-		.settings = one_block,
-		.n_settings = sizeof(one_block) / sizeof(one_block[0]),
-		.what = "downsampling old samples",
-	};
 	char *sql = NULL, *text = NULL, query_id[160];
 	const char *db = store_ch__database(ch);
 	int n, err;
@@ -127,16 +146,9 @@ static int merge_host_day(struct store_ch *ch, const char *table, const char *ho
 		     "HAVING n != 0) ARRAY JOIN [1, -1] AS sign",
 		     db, table, (long long)step, (long long)step, day, (long long)step, db, table,
 		     host_literal, day, (long long)cut, (long long)step);
-	if (n < 0)
-		return store_ch__fail(ch, -ENOMEM, "out of memory");
 	statement_id(query_id, sizeof(query_id), "maintain", db, table, day, (long long)step,
 		     host_literal);
-	rq.query_id = query_id;
-	rq.body = sql;
-	rq.body_len = (size_t)n;
-	err = store_ch__request(ch, &rq, NULL);
-	free(sql);
-	return err;
+	return insert_one_block(ch, "downsampling old samples", query_id, sql, n);
 }
 
 /* The lines of a text answer, split in place. */
@@ -356,14 +368,9 @@ static int downsample(struct store_ch *ch, const char *samples, int64_t cut, int
 static int rollup_host_day(struct store_ch *ch, const char *suffix, const char *host_literal,
 			   const char *day)
 {
-	struct store_ch_request rq = {
-		.settings = one_block,
-		.n_settings = sizeof(one_block) / sizeof(one_block[0]),
-		.what = "rolling up a day",
-	};
 	char *sql = NULL, query_id[160], table[64];
 	const char *db = store_ch__database(ch);
-	int n, err;
+	int n;
 
 	snprintf(table, sizeof(table), STORE_CH_ROLLUP_TABLE "%s", suffix);
 	n = asprintf(&sql,
@@ -374,15 +381,8 @@ static int rollup_host_day(struct store_ch *ch, const char *suffix, const char *
 		     "-count AS c FROM `%1$s`.`%2$s` WHERE host = %5$s AND toDate(time) = '%4$s') "
 		     "GROUP BY process, stack HAVING n != 0",
 		     db, table, suffix, day, host_literal);
-	if (n < 0)
-		return store_ch__fail(ch, -ENOMEM, "out of memory");
 	statement_id(query_id, sizeof(query_id), "rollup", db, table, day, 86400, host_literal);
-	rq.query_id = query_id;
-	rq.body = sql;
-	rq.body_len = (size_t)n;
-	err = store_ch__request(ch, &rq, NULL);
-	free(sql);
-	return err;
+	return insert_one_block(ch, "rolling up a day", query_id, sql, n);
 }
 
 /*
@@ -393,14 +393,9 @@ static int rollup_host_day(struct store_ch *ch, const char *suffix, const char *
  */
 static int rollup_fleet_day(struct store_ch *ch, const char *suffix, const char *day)
 {
-	struct store_ch_request rq = {
-		.settings = one_block,
-		.n_settings = sizeof(one_block) / sizeof(one_block[0]),
-		.what = "rolling up a day over the hosts",
-	};
 	char *sql = NULL, query_id[160], table[64];
 	const char *db = store_ch__database(ch);
-	int n, err;
+	int n;
 
 	snprintf(table, sizeof(table), STORE_CH_FLEET_ROLLUP_TABLE "%s", suffix);
 	n = asprintf(&sql,
@@ -410,15 +405,8 @@ static int rollup_fleet_day(struct store_ch *ch, const char *suffix, const char 
 		     "WHERE toDate(time) = '%4$s' UNION ALL SELECT process, stack, -count AS c FROM "
 		     "`%1$s`.`%2$s` WHERE toDate(time) = '%4$s') GROUP BY process, stack HAVING n != 0",
 		     db, table, suffix, day);
-	if (n < 0)
-		return store_ch__fail(ch, -ENOMEM, "out of memory");
 	statement_id(query_id, sizeof(query_id), "rollup", db, table, day, 86400, "");
-	rq.query_id = query_id;
-	rq.body = sql;
-	rq.body_len = (size_t)n;
-	err = store_ch__request(ch, &rq, NULL);
-	free(sql);
-	return err;
+	return insert_one_block(ch, "rolling up a day over the hosts", query_id, sql, n);
 }
 
 /* One server's roll-up (the walk's arg): the day's newest block, read at
@@ -637,10 +625,7 @@ int store_ch__maintain(struct store_ch *entry, struct store_ch *const *shards, s
 		store_policy_init(&defaults);
 		policy = &defaults;
 	}
-	err = store_ch__read_schema(entry, &version, &layout);
-	if (err == -ENOENT)
-		return store_ch__fail(entry, -ENOENT, "the database %s at %s holds no fleet store",
-				      store_ch__database(entry), store_ch__url(entry));
+	err = store_ch__read_existing_schema(entry, &version, &layout);
 	if (err)
 		return err;
 	if (version != STORE_CH_SCHEMA_VERSION) {
