@@ -76,6 +76,23 @@ static int read_drops(struct store_chdb *db, const struct store_query *q,
 static int summary_sql(struct store_chdb *db, const struct store_query *q,
 		       const struct store_ch_cond *c, char **ret);
 
+/* The summary's row (samples, processes, stacks, first, last, rows) of
+ * the samples that c matches: *ret (caller frees), or -ENOMEM. */
+static int samples_summary_sql(const struct store_ch_cond *c, char **ret)
+{
+	struct store_ch_sql s;
+	int err;
+
+	if (store_ch_sql__open(&s))
+		return -ENOMEM;
+	fprintf(s.f, "SELECT sum(count), uniqExact(host, pid), uniqExact(stack), "
+		"toUInt32(min(time)), toUInt32(max(time)), count() FROM samples WHERE %s", c->text);
+	err = store_ch_sql__close(&s);
+	if (!err)
+		*ret = s.buf;
+	return err;
+}
+
 int store_chdb__summary(struct store_db *handle, const struct store_query *q,
 		      struct store_summary **ret)
 {
@@ -91,36 +108,14 @@ int store_chdb__summary(struct store_db *handle, const struct store_query *q,
 	if (!sum)
 		return -ENOMEM;
 	err = store_chdb__cond(db, q, &c);
-	if (!err && !c.none && !c.by_labelset) {
+	if (!err && !c.none) {
 		/* (range and hosts only: the totals, the label sets and the
-		 * trees' sums, none reading a day of samples) */
-		err = summary_sql(db, q, &c, &sql);
+		 * trees' sums, none reading a day of samples; a label set's
+		 * filter: the samples) */
+		err = c.by_labelset ? samples_summary_sql(&c, &sql) : summary_sql(db, q, &c, &sql);
 		if (!err) {
 			err = store_chdb__ask(db, sql, "summing the samples", &text);
 			free(sql);
-		}
-		p = text;
-		if (!err && store_ch__next_row(&p, f, 6) == 6 && store_ch__num(f[5])) {
-			sum->samples = store_ch__num(f[0]);
-			sum->processes = store_ch__num(f[1]);
-			sum->stacks = store_ch__num(f[2]);
-			sum->first_s = (int64_t)store_ch__num(f[3]);
-			sum->last_s = (int64_t)store_ch__num(f[4]);
-		}
-	} else if (!err && !c.none) {
-		struct store_ch_sql s;
-
-		if (store_ch_sql__open(&s)) {
-			err = -ENOMEM;
-		} else {
-			fprintf(s.f, "SELECT sum(count), uniqExact(host, pid), uniqExact(stack), "
-				"toUInt32(min(time)), toUInt32(max(time)), count() FROM samples "
-				"WHERE %s", c.text);
-			err = store_ch_sql__close(&s);
-		}
-		if (!err) {
-			err = store_chdb__ask(db, s.buf, "summing the samples", &text);
-			free(s.buf);
 		}
 		p = text;
 		if (!err && store_ch__next_row(&p, f, 6) == 6 && store_ch__num(f[5])) {
