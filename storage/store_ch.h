@@ -204,6 +204,9 @@ char *store_ch__table_hosts_sql(struct store_ch *ch, const char *day, void *arg)
  * ("single", "cluster:NAME"; caller frees), -ENOENT when the database has
  * none, or an error. */
 int store_ch__read_schema(struct store_ch *ch, int *ret_version, char **ret_layout);
+/* The same for a store that must exist (maintenance, the upgrade): none
+ * is -ENOENT with the message "holds no fleet store" in ch. */
+int store_ch__read_existing_schema(struct store_ch *ch, int *ret_version, char **ret_layout);
 
 /* The table's name, and its columns in the order rows are written
  * ("function, name, module, file"). */

@@ -354,6 +354,16 @@ int store_ch__read_schema(struct store_ch *ch, int *ret_version, char **ret_layo
 	return 0;
 }
 
+int store_ch__read_existing_schema(struct store_ch *ch, int *ret_version, char **ret_layout)
+{
+	int err = store_ch__read_schema(ch, ret_version, ret_layout);
+
+	if (err == -ENOENT)
+		return store_ch__fail(ch, -ENOENT, "the database %s at %s holds no fleet store",
+				      ch->database, ch->display);
+	return err;
+}
+
 /* The tables a server's database has, in the order of missing_tables'
  * bits: the shipped ones, the roll-up, the stale view, the fleet's
  * roll-up, the totals and the label sets (the record of the days rolled

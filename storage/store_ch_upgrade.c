@@ -246,10 +246,7 @@ int store_ch__upgrade(struct store_ch *entry, struct store_ch *const *shards, si
 	bool needed, single;
 	int version, err;
 
-	err = store_ch__read_schema(entry, &version, &layout);
-	if (err == -ENOENT)
-		return store_ch__fail(entry, -ENOENT, "the database %s at %s holds no fleet store",
-				      store_ch__database(entry), store_ch__url(entry));
+	err = store_ch__read_existing_schema(entry, &version, &layout);
 	if (err)
 		return err;
 	single = !strcmp(layout, "single");
