@@ -132,7 +132,7 @@ void young__refresh(struct young *y, struct sym_session *sym,
 			continue;
 		}
 		if (now >= next_due(&p)) {
-			bool last;
+			bool last, settled;
 
 			p.last_ns = now;
 			if (sym_session__refresh_process(sym, p.tgid) == -ESRCH)
@@ -142,14 +142,13 @@ void young__refresh(struct young *y, struct sym_session *sym,
 			last = next_due(&p) > old_at;
 			/* One only announced by its exec, of an executable
 			 * seen before, is read once when it maps what the
-			 * earlier ones did (a sample makes it young again). */
-			if (!p.sampled && sym_session__settled_process(sym, p.tgid, last) &&
-			    !last) {
+			 * earlier ones did (a sample makes it young again):
+			 * then it leaves the list. */
+			settled = !p.sampled && sym_session__settled_process(sym, p.tgid, last);
+			if (last || settled)
 				sym_session__unwatch_process(sym, p.tgid);
+			if (settled && !last)
 				continue;
-			}
-			if (last)
-				sym_session__unwatch_process(sym, p.tgid);
 		}
 		if (next_due(&p) <= old_at)
 			next = MIN(next, next_due(&p));

@@ -451,6 +451,17 @@ const char *sym_process__jit_name(struct sym_session *s, struct sym_process *pro
 
 /* ---- what the unwinder asks of a process --------------------------------- */
 
+/* The mapping of proc's executable, or NULL: it is mapped below its
+ * libraries (PIE at 0x55..., fixed at 0x400000; libraries near the top of
+ * the address space), so the first file mapping. */
+static const struct sym_mapping *exe_mapping(const struct sym_process *proc)
+{
+	for (size_t i = 0; i < proc->n_maps; i++)
+		if (proc->maps[i].kind == SYM_MAP_FILE)
+			return &proc->maps[i];
+	return NULL;
+}
+
 int sym_session__exe(struct sym_session *s, pid_t pid, bool *ret_wants_dwarf)
 {
 	const struct sym_mapping *m = NULL;
@@ -464,11 +475,7 @@ int sym_session__exe(struct sym_session *s, pid_t pid, bool *ret_wants_dwarf)
 	}
 	if (!proc || !proc->snapshotted)
 		return -ESRCH;
-	/* The executable is mapped below its libraries (PIE at 0x55..., fixed
-	 * at 0x400000; libraries near the top of the address space). */
-	for (size_t i = 0; i < proc->n_maps && !m; i++)
-		if (proc->maps[i].kind == SYM_MAP_FILE)
-			m = &proc->maps[i];
+	m = exe_mapping(proc);
 	if (!m || !m->bin || !sym_binary__elf(s, m->bin))
 		return -ENOENT;
 	*ret_wants_dwarf = m->bin->elf->cfi.eh_frame &&
@@ -479,15 +486,13 @@ int sym_session__exe(struct sym_session *s, pid_t pid, bool *ret_wants_dwarf)
 bool sym_session__settled_process(struct sym_session *s, pid_t pid, bool done)
 {
 	const struct sym_process *proc = process_find(s, pid);
-	struct sym_binary *exe = NULL;
+	const struct sym_mapping *m;
+	struct sym_binary *exe;
 
 	if (!proc || !proc->snapshotted)
 		return false;
-	/* The executable is mapped below its libraries (as in
-	 * sym_session__exe). */
-	for (size_t i = 0; i < proc->n_maps && !exe; i++)
-		if (proc->maps[i].kind == SYM_MAP_FILE)
-			exe = proc->maps[i].bin;
+	m = exe_mapping(proc);
+	exe = m ? m->bin : NULL;
 	if (!exe)
 		return false;
 	if (done && proc->n_maps > exe->settled_maps)
