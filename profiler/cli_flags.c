@@ -69,7 +69,12 @@ bad:
 	return -EINVAL;
 }
 
-int cli_option_error(int c, char **argv)
+/*
+ * After getopt_long() returned c == ':' (a value missing: optstrings start
+ * with ':', after '+' where there is one) or '?' (an unknown option): print
+ * which option and what was wrong. Returns -EINVAL.
+ */
+static int cli_option_error(int c, char **argv)
 {
 	const char *arg = argv[optind - 1];
 	char opt[64];
@@ -98,8 +103,12 @@ void cli_usage_hint(const char *cmd)
 		fprintf(stderr, "Try 'ember --help'.\n");
 }
 
-int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
-		     bool lo_open, double *ret)
+/*
+ * Parse a number in [lo, hi] (or (lo, hi] with lo_open) for flag. Returns 0
+ * and *ret, or -EINVAL after printing an error naming the flag.
+ */
+static int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
+			    bool lo_open, double *ret)
 {
 	char *end;
 	double v;
@@ -119,7 +128,12 @@ int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
 	return 0;
 }
 
-int cli_add_label(const char *arg, char *labels, size_t size)
+/*
+ * Check one --label K=V (K: letters, digits, '_', not a built-in label; V:
+ * no ',') and append it to the "k=v,k=v" list in labels (size bytes).
+ * Returns 0, or -EINVAL after printing an error naming the flag.
+ */
+static int cli_add_label(const char *arg, char *labels, size_t size)
 {
 	static const char *const builtin[] = {
 		"host", "process", "pid", "thread", "tid", "cgroup",

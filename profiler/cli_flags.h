@@ -39,27 +39,6 @@ void cli_usage_hint(const char *cmd);
 int cli_parse_uint(const char *flag, const char *arg, uint64_t min,
 		   uint64_t max, uint64_t *ret);
 
-/*
- * Parse a number in [lo, hi] (or (lo, hi] with lo_open) for flag. Returns 0
- * and *ret, or -EINVAL after printing an error naming the flag.
- */
-int cli_parse_double(const char *flag, const char *arg, double lo, double hi,
-		     bool lo_open, double *ret);
-
-/*
- * After getopt_long() returned c == ':' (a value missing: optstrings start
- * with ':', after '+' where there is one) or '?' (an unknown option): print
- * which option and what was wrong. Returns -EINVAL.
- */
-int cli_option_error(int c, char **argv);
-
-/*
- * Check one --label K=V (K: letters, digits, '_', not a built-in label; V:
- * no ',') and append it to the "k=v,k=v" list in labels (size bytes).
- * Returns 0, or -EINVAL after printing an error naming the flag.
- */
-int cli_add_label(const char *arg, char *labels, size_t size);
-
 /* ---- the table of flags ---- */
 
 enum cli_flag_kind {
