@@ -59,6 +59,26 @@ def tmpdir():
     return tempfile.mkdtemp(prefix="ember-test-")
 
 
+def padded_copies(src, directory, prefix, n, pad_bytes):
+    """n copies of the program src in directory (prefix0, prefix1, ...),
+    each without its build-id (told apart by file identity, so each is a
+    binary of its own to the symbolizer) and with its .debug_str grown by
+    pad_bytes of empty strings (the DWARF stays valid). Returns their
+    paths."""
+    strs = os.path.join(directory, f"{prefix}.debug_str")
+    subprocess.run(["objcopy", "--dump-section", f".debug_str={strs}", src,
+                    os.path.join(directory, f"{prefix}.x")], check=True)
+    with open(strs, "ab") as f:
+        f.write(b"\0" * pad_bytes)
+    copies = []
+    for i in range(n):
+        c = os.path.join(directory, f"{prefix}{i}")
+        subprocess.run(["objcopy", "--remove-section", ".note.gnu.build-id",
+                        "--update-section", f".debug_str={strs}", src, c], check=True)
+        copies.append(c)
+    return copies
+
+
 def run(args, timeout=120, **kw):
     """Run a command, return CompletedProcess with text output."""
     return subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kw)

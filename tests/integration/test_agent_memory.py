@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import time
 
-from embertest import check, folded, prog, require_root, tmpdir
+from embertest import check, folded, padded_copies, prog, require_root, tmpdir
 import webtest as w
 
 require_root()
@@ -38,18 +38,7 @@ db = os.path.join(d, "agent.db")
 # once symbol tables were read on first lookup, and the bound had nothing
 # to do in some runs.
 PAD_KB = 512
-strs = os.path.join(d, "debug_str")
-subprocess.run(["objcopy", "--dump-section", f".debug_str={strs}", prog("shortlived"),
-                os.path.join(d, "x")], check=True)
-with open(strs, "ab") as f:
-    f.write(b"\0" * (PAD_KB << 10))
-copies = []
-for i in range(150):
-    c = os.path.join(d, f"short{i}")
-    subprocess.run(["objcopy", "--remove-section", ".note.gnu.build-id",
-                    "--update-section", f".debug_str={strs}", prog("shortlived"), c], check=True)
-    copies.append(c)
-
+copies = padded_copies(prog("shortlived"), d, "short", 150, PAD_KB << 10)
 
 p, base, _ = w.start(["agent", "--db", db, "--listen", "127.0.0.1:0", "--flush", str(FLUSH),
                       "-F", "49", "--memory", str(BUDGET_MB)])

@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 
-from embertest import check, folded, prog, require_root, tmpdir
+from embertest import check, folded, padded_copies, prog, require_root, tmpdir
 import webtest as w
 
 require_root()
@@ -30,17 +30,7 @@ db = os.path.join(d, "agent.db")
 
 # Three copies of split with .debug_str grown by PAD_MB of zeros (empty
 # strings: the DWARF stays valid) and no build-id.
-strs = os.path.join(d, "debug_str")
-subprocess.run(["objcopy", "--dump-section", f".debug_str={strs}", prog("split"), os.path.join(d, "x")],
-               check=True)
-with open(strs, "ab") as f:
-    f.write(b"\0" * (PAD_MB << 20))
-copies = []
-for i in range(3):
-    c = os.path.join(d, f"big{i}")
-    subprocess.run(["objcopy", "--remove-section", ".note.gnu.build-id",
-                    "--update-section", f".debug_str={strs}", prog("split"), c], check=True)
-    copies.append(c)
+copies = padded_copies(prog("split"), d, "big", 3, PAD_MB << 20)
 
 p, base, _ = w.start(["agent", "--db", db, "--listen", "127.0.0.1:0", "--flush", str(FLUSH),
                       "-F", "199", "--memory", str(BUDGET_MB)])
