@@ -218,6 +218,22 @@ static unsigned ring_bytes(const struct sampler_options *opts, unsigned snapshot
 	return bytes;
 }
 
+/* Stack map entries per set for this rate and CPU count (see
+ * EMBER_STACK_SECONDS). 8,192 entries, the least, are 8.5 MB of kernel
+ * memory a set; at 999 Hz on 2 CPUs a 4-second run filled a fifth of
+ * them with collisions, each walked again into the ring buffer. */
+static unsigned stack_entries(const struct sampler_options *opts, int ncpus)
+{
+	uint64_t want = (uint64_t)opts->freq_hz * (uint64_t)ncpus * EMBER_STACK_SECONDS;
+	unsigned n = EMBER_DEFAULT_STACK_ENTRIES;
+
+	if (opts->stack_map_entries)
+		return opts->stack_map_entries;
+	while (n < want && n < EMBER_MAX_STACK_ENTRIES)
+		n *= 2;
+	return n;
+}
+
 int sampler__open(const struct sampler_options *opts,
 		  struct sampler **ret_sampler)
 {
@@ -278,7 +294,7 @@ int sampler__open(const struct sampler_options *opts,
 	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : EMBER_DEFAULT_SNAPSHOT;
 	s->skel->rodata->path_stats = opts->path_stats;
 	{
-		unsigned se = opts->stack_map_entries ? opts->stack_map_entries : EMBER_DEFAULT_STACK_ENTRIES;
+		unsigned se = stack_entries(opts, ncpus);
 		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : EMBER_DEFAULT_COUNTS_ENTRIES;
 
 		bpf_map__set_max_entries(s->skel->maps.stacks0, se);
