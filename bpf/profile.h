@@ -185,7 +185,7 @@ struct ember_thread_slot {
 	                     below this up to it (0: not probed yet) */
 };
 
-#define EMBER_THREAD_SLOTS 32
+#define EMBER_THREAD_SLOTS 256
 /* profile.bpf.c picks a slot with tid & (EMBER_THREAD_SLOTS - 1). */
 _Static_assert((EMBER_THREAD_SLOTS & (EMBER_THREAD_SLOTS - 1)) == 0,
 	       "EMBER_THREAD_SLOTS must be a power of two");
