@@ -720,12 +720,6 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
-	/* Its first sample after the exec announces it again, by which time
-	 * the dynamic loader has usually mapped the libraries. A process no
-	 * sample has announced is in no thread slot (a slot is filled after
-	 * the announcement): most execs (a fork's child) change nothing a
-	 * sample cached. */
-	cached = !bpf_map_delete_elem(&announced, &tgid);
 	py_forget(tgid);
 	/* A new image: the old one's unwinding choice no longer applies; a
 	 * binary seen before brings its own, and user space has nothing to
@@ -743,6 +737,12 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 			bpf_map_delete_elem(&proc_unwind, &tgid);
 	}
 	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), flags);
+	/* Its first sample after the exec announces it again, by which time
+	 * the dynamic loader has usually mapped the libraries. A process no
+	 * sample has announced is in no thread slot (a slot is filled after
+	 * the announcement): most execs (a fork's child) change nothing a
+	 * sample cached. */
+	cached = !bpf_map_delete_elem(&announced, &tgid);
 	/* Last, after every map a sample reads was changed: a sample taken
 	 * in between (a tracing program can be interrupted by the sampling
 	 * one) must not cache the old image's facts under the new
