@@ -195,12 +195,17 @@ static void evict_to(struct sym_session *s, uint64_t target, enum evict_depth de
  * a pass opens a binary's DWARF twice at most. */
 static void binary_shed_dwarf(struct sym_session *s, struct sym_binary *bin)
 {
-	if (bin->dwarf_shed_pass == s->pass)
-		bin->dwarf_held_pass = s->pass;
+	/* Only what was loaded: a binary without DWARF (none, or refused)
+	 * gives up its address cache, and is not tried (and refused,
+	 * counted) again for it. */
+	if (bin->dwarf) {
+		if (bin->dwarf_shed_pass == s->pass)
+			bin->dwarf_held_pass = s->pass;
+		sym_dwarf__free(bin->dwarf);
+		bin->dwarf = NULL;
+		bin->dwarf_tried = false;
+	}
 	bin->dwarf_shed_pass = s->pass;
-	sym_dwarf__free(bin->dwarf);
-	bin->dwarf = NULL;
-	bin->dwarf_tried = false;
 	sym_addr_cache__clear(bin);
 	sym_binary__account(s, bin);
 }
@@ -723,6 +728,14 @@ void sym_binary__count_issues(struct sym_session *s, struct sym_binary *bin,
 		}
 }
 
+/* bin's DWARF alone would pass the bound: refused (counted) once, for
+ * good; its ELF object unloaded and loaded again does not try it again. */
+static void binary_refuse_dwarf(struct sym_session *s, struct sym_binary *bin)
+{
+	bin->dwarf_too_big = true;
+	s->stats.refused[SYM_REFUSED_BUDGET]++;
+}
+
 /*
  * The DWARF of bin, opened on its first address. What it will hold (its
  * debug sections, compressed ones at the size they claim inflated) is
@@ -737,7 +750,7 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 	uint64_t cost = 0;
 	int fd, copy = -1, r;
 
-	if (!bin->dwarf_tried && bin->dwarf_held_pass != s->pass) {
+	if (!bin->dwarf_tried && !bin->dwarf_too_big && bin->dwarf_held_pass != s->pass) {
 		bin->dwarf_tried = true;
 		fd = bin->elf->dwarf_fd;
 		if (fd < 0)
@@ -757,7 +770,7 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 			if (sym_dwarf__cost(fd, &cost) < 0)
 				cost = 0;
 		} else if (r == -EFBIG && cost > s->max_memory) {
-			s->stats.refused[SYM_REFUSED_BUDGET]++;
+			binary_refuse_dwarf(s, bin);
 			return NULL;
 		} else if (r != -ENOENT && r != -EFBIG) {
 			s->stats.cache_errors++;
@@ -775,7 +788,7 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 		if (r < 0)
 			bin->dwarf = NULL;
 		if (r == -EFBIG)
-			s->stats.refused[SYM_REFUSED_BUDGET]++;
+			binary_refuse_dwarf(s, bin);
 		if (copy >= 0)
 			close(copy);
 		sym_binary__count_issues(s, bin, issues);

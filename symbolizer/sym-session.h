@@ -108,6 +108,9 @@ struct sym_binary {
 	const char *build_id;  /* interned, or NULL */
 	struct sym_dwarf *dwarf;
 	bool dwarf_tried;
+	/* its DWARF alone passes the bound: refused once, kept across
+	 * unloads (the file and the bound do not change) */
+	bool dwarf_too_big;
 	/* Address cache: vaddr -> frames (struct cache_slot); emptied when
 	 * full. */
 	struct common_map cache;
