@@ -134,6 +134,7 @@ void sym_binary__account(struct sym_session *s, struct sym_binary *bin)
 		   sym_dwarf__memory(bin->dwarf) + sym_addr_cache__memory(bin) +
 		   (bin->blocks ? IMAGE_BLOCKS * sizeof(*bin->blocks) : 0);
 	s->bin_memory += bin->mem;
+	s->stats.binary_memory_peak = MAX(s->stats.binary_memory_peak, s->bin_memory);
 }
 
 /* Keep the debug file, and the files its DWARF refers to, in the binary,
@@ -254,6 +255,28 @@ static bool binary_make_room(struct sym_session *s, struct sym_binary *bin, uint
 		return true;
 	binary_refuse_pass(s, bin);
 	return false;
+}
+
+/*
+ * Room for need more bytes about to be read (DWARF opened, a unit of it
+ * loaded), made by unloading binaries not used in this pass, so that the
+ * read does not take binary memory past the bound before the call's
+ * eviction; what was read is counted after it (sym_binary__account()).
+ * Refuses nothing: need is an estimate (binary_make_room() charges what
+ * is known, and refuses).
+ */
+static void binary_reserve(struct sym_session *s, uint64_t need)
+{
+	if (s->bin_memory + need > s->max_memory)
+		evict_to(s, s->max_memory > need ? s->max_memory - need : 0, EVICT_UNPINNED);
+}
+
+void sym_binary__reserve_cu(struct sym_session *s, struct sym_binary *bin, uint64_t vaddr)
+{
+	uint64_t need = bin->dwarf ? sym_dwarf__cu_cost(bin->dwarf, vaddr) : 0;
+
+	if (need)
+		binary_reserve(s, need);
 }
 
 /*
@@ -775,6 +798,7 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 		} else if (r != -ENOENT && r != -EFBIG) {
 			s->stats.cache_errors++;
 		}
+		binary_reserve(s, cost + SYM_DWARF_OPEN_BYTES);
 		if (!binary_make_room(s, bin, cost, EVICT_UNPINNED)) {
 			/* not beside the binaries of this pass: tried again in
 			 * the next (the address cache is emptied then) */
@@ -787,6 +811,9 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 		r = sym_dwarf__open_bounded(fd, &bin->dfiles, s->max_memory, &bin->dwarf, issues);
 		if (r < 0)
 			bin->dwarf = NULL;
+		/* what the open holds (its unit list too), before a unit is
+		 * read and charged */
+		sym_binary__account(s, bin);
 		if (r == -EFBIG)
 			binary_refuse_dwarf(s, bin);
 		if (copy >= 0)

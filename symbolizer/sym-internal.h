@@ -490,6 +490,20 @@ int sym_dwarf__open_bounded(int fd, const struct sym_dwarf_files *files, uint64_
  * passes SYM_DWARF_MAX_SECTION), or -ENODATA.
  */
 int sym_dwarf__cost(int fd, uint64_t *ret_bytes);
+/* What an open holds beyond its sections, made room for with them (not
+ * charged: binaries of this pass are not unloaded for it): the object, its
+ * unit list, its tables' first capacities (12 KB for the one unit of the
+ * unit fixture, 55 KB for ember's 119 units, 85 KB for one C++ unit's
+ * abbreviations and names). Counted after the open. */
+#define SYM_DWARF_OPEN_BYTES (64u << 10)
+
+/*
+ * What reading the compile unit holding vaddr would add to
+ * sym_dwarf__memory() at most, estimated from its size in .debug_info
+ * (its bytes while it is read, and the tables they become); 0 when it is
+ * read already or no unit holds vaddr.
+ */
+uint64_t sym_dwarf__cu_cost(const struct sym_dwarf *d, uint64_t vaddr);
 
 
 /* What could not be read so far, per enum sym_debug_issue (units are
