@@ -282,6 +282,17 @@ static int rollup_days(struct store_chdb *db, const struct store_query *q,
 	return err;
 }
 
+/* The whole UTC hours [*h0, *h1) of the gap [at, end) of an all-host
+ * tree (fleet), if it has any. */
+static bool gap_hours(bool fleet, int64_t at, int64_t end, int64_t *h0, int64_t *h1)
+{
+	if (!fleet || at < 0 || end > UINT32_MAX)
+		return false;
+	*h0 = (at + 3599) / 3600 * 3600;
+	*h1 = end / 3600 * 3600;
+	return *h1 > *h0;
+}
+
 /*
  * The SQL of a tree's sums per (process, stack) over condition c of q.
  * A condition of a range and hosts only (no label set by hash) takes the
@@ -320,14 +331,10 @@ static int sums_sql(struct store_chdb *db, const struct store_query *q,
 	at = q ? q->from_s : INT64_MIN;
 	for (size_t i = 0; i <= n; i++) {
 		int64_t end = i < n ? days[i][0] : (q ? q->to_s : INT64_MAX);
-		int64_t h0 = at, h1 = at;
+		int64_t h0, h1;
 
-		if (fleet && at >= 0 && end <= UINT32_MAX) {
-			h0 = (at + 3599) / 3600 * 3600;
-			h1 = end / 3600 * 3600;
-			if (h1 <= h0)
-				h0 = h1 = end;
-		}
+		if (!gap_hours(fleet, at, end, &h0, &h1))
+			h0 = h1 = end;
 		/* [at, h0) and [h1, end) from the samples, [h0, h1) hourly */
 		for (int side = 0; side < 2; side++) {
 			int64_t a = side ? h1 : at, b = side ? end : h0;
@@ -346,14 +353,13 @@ static int sums_sql(struct store_chdb *db, const struct store_query *q,
 		fprintf(s.f, ")) AND %s", c->text);
 	at = q ? q->from_s : INT64_MIN;
 	for (size_t i = 0; fleet && i <= n; i++) {
-		int64_t end = i < n ? days[i][0] : (q ? q->to_s : INT64_MAX);
+		int64_t end = i < n ? days[i][0] : (q ? q->to_s : INT64_MAX), h0, h1;
 
-		if (at >= 0 && end <= UINT32_MAX && (end / 3600) * 3600 > (at + 3599) / 3600 * 3600) {
-			fprintf(s.f, "%s(hour >= toDateTime(%lld) AND hour < toDateTime(%lld))",
-				hourly ? " OR " : raw ? " UNION ALL SELECT process, stack, count AS c "
-				"FROM " STORE_CH_HOURLY_TABLE " WHERE (" : "SELECT process, stack, "
-				"count AS c FROM " STORE_CH_HOURLY_TABLE " WHERE (",
-				(long long)((at + 3599) / 3600 * 3600), (long long)(end / 3600 * 3600));
+		if (gap_hours(fleet, at, end, &h0, &h1)) {
+			fprintf(s.f, "%s%s(hour >= toDateTime(%lld) AND hour < toDateTime(%lld))",
+				hourly ? " OR " : raw ? " UNION ALL " : "", hourly ? "" :
+				"SELECT process, stack, count AS c FROM " STORE_CH_HOURLY_TABLE " WHERE (",
+				(long long)h0, (long long)h1);
 			hourly = true;
 		}
 		if (i < n)
