@@ -172,7 +172,7 @@ static void fleet_maintain_usage(FILE *out)
 		"timer), or let ember serve --store URL --maintain run it every 10\n"
 		"minutes. Credentials as for ember fleet-init.\n"
 		"\n"
-		"With --upgrade, convert a store of an older Ember's schema (2 or 3)\n"
+		"With --upgrade, convert a store of an older Ember's schema (2, 3 or 4)\n"
 		"to this Ember's in place instead: its samples are copied day by day\n"
 		"(unavailable meanwhile: agents keep their backlogs and ship them\n"
 		"after), each day checked; run it again if it stopped.\n"

@@ -208,7 +208,7 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 		 "('ember_schema', 'samples', 'drops', 'stacks', 'frames', 'functions', '"
 		 STORE_CH_ROLLUP_TABLE "', '" STORE_CH_STALE_VIEW "', '"
 		 STORE_CH_FLEET_ROLLUP_TABLE "', '" STORE_CH_TOTALS_TABLE "', '" STORE_CH_SETS_TABLE
-		 "')), "
+		 "', '" STORE_CH_HOURLY_TABLE "')), "
 		 "(SELECT count() FROM system.tables WHERE database = '%s' AND name = "
 		 "'ember_schema')", store_ch__database(db->ch), store_ch__database(db->ch),
 		 store_ch__database(db->ch));
@@ -225,7 +225,7 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 		snprintf(m, sizeof(m), "ClickHouse at %s has no database '%s'",
 			 store_ch__url(db->ch), store_ch__database(db->ch));
 		err = store_chdb__fail(db, -ENOENT, m);
-	} else if (store_ch__num(f[1]) != 11 && !(versioned = store_ch__num(f[2]) != 0)) {
+	} else if (store_ch__num(f[1]) != 12 && !(versioned = store_ch__num(f[2]) != 0)) {
 		char m[STORE_ERRMSG_SIZE];
 
 		snprintf(m, sizeof(m), "the database '%s' at %s holds no fleet store (Ember's "

@@ -138,16 +138,23 @@ struct store_ch_cond {
 	 * text is the range, then hosts */
 	const char *hosts;
 	bool by_labelset; /* text names label sets by hash too */
+	/* text for the tables with a time column only (the totals): the
+	 * range on time alone, then hosts and what follows them */
+	char *plain;
 	bool none;    /* no label set passes: nothing to ask */
 };
 
 void store_ch_cond__free(struct store_ch_cond *c);
 
 /* "time >= .. AND time < .." for [from_s, to_s) (INT64_MIN, INT64_MAX:
- * unbounded), with the same bounds on the samples' hour block, or "1". */
+ * unbounded), with the bounds it implies on the samples' stored hour and
+ * hour block, or "1": for the samples. */
 void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s);
 /* The same for q's range (NULL: all). */
 void store_ch__put_range(FILE *f, const struct store_query *q);
+/* q's range on time alone, "... AND 1": for the tables with a time
+ * column only (drops, totals). */
+void store_ch__put_plain_range(FILE *f, const struct store_query *q);
 /* " AND host = '...'" when q's filter requires one host (host="web-1",
  * the UI's host selector): the primary key's prefix. */
 void store_ch__put_required_host(FILE *f, const struct store_query *q);

@@ -27,7 +27,7 @@
 struct store_db;
 
 /* The ClickHouse schema this build writes and reads (table ember_schema). */
-#define STORE_CH_SCHEMA_VERSION 4
+#define STORE_CH_SCHEMA_VERSION 5
 
 struct store_ch_config {
 	/* clickhouse://[USER[:PASSWORD]@]HOST:PORT/DATABASE (plain HTTP) or
@@ -131,13 +131,14 @@ int store_ch__maintain(struct store_ch *entry, struct store_ch *const *shards, s
 		       struct store_ch_maintain_stats *ret_stats);
 
 /*
- * Upgrade the fleet store at entry from an older schema (2 or 3) to
+ * Upgrade the fleet store at entry from an older schema (2, 3 or 4) to
  * STORE_CH_SCHEMA_VERSION in place: the version is written first (older
  * Embers then refuse the database), then on a single server (n 0), or on
  * each of a cluster's shards[0..n) (their `_local` tables), the samples
  * are copied into a table of this schema day by day and host by host,
- * each day's sums checked, and the copy put in the old table's
- * place; then the tables the older schema lacked are created. While a
+ * each day's sums checked, the derived tables made from it, the copy
+ * put in the old table's place and the intake with its views made; then
+ * the tables the older schema lacked are created. While a
  * server's copy runs its samples table is missing: agents keep their
  * backlogs and ship them after (store_ch__prepare says -EAGAIN),
  * readers fail. A run that stopped is finished by running it again; a
