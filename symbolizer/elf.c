@@ -245,13 +245,59 @@ static int got_slot_cmp(const void *pa, const void *pb)
 	return a->addr < b->addr ? -1 : a->addr > b->addr;
 }
 
+/*
+ * Where DT_RELA's table starts and how many of its first entries are
+ * RELATIVE (DT_RELACOUNT): the linker sorts those first (-z combreloc)
+ * and counts them, and none names a function. In a large library they
+ * are nearly all of .rela.dyn (libclang-cpp: 5.5 MB of it), which
+ * collect_got_slots() then does not read. 0, 0 when the binary says
+ * nothing of them; a count that lies only loses PLT names.
+ */
+static void relative_prefix(Elf *elf, uint64_t *ret_addr, uint64_t *ret_count)
+{
+	Elf_Scn *scn = NULL;
+
+	*ret_addr = *ret_count = 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+		GElf_Dyn dyn;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNAMIC ||
+		    !(data = elf_getdata(scn, NULL)))
+			continue;
+		for (int i = 0; gelf_getdyn(data, i, &dyn) && dyn.d_tag != DT_NULL; i++) {
+			if (dyn.d_tag == DT_RELA)
+				*ret_addr = dyn.d_un.d_ptr;
+			else if (dyn.d_tag == DT_RELACOUNT)
+				*ret_count = dyn.d_un.d_val;
+		}
+		return;
+	}
+}
+
+/* The relocations of scn (shdr) past its first skip, or NULL. */
+static Elf_Data *rela_tail(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, uint64_t skip)
+{
+	size_t size = gelf_fsize(elf, ELF_T_RELA, 1, EV_CURRENT);
+	uint64_t count = size ? shdr->sh_size / size : 0;
+
+	if (!skip || shdr->sh_entsize != size)
+		return elf_getdata(scn, NULL);
+	skip = MIN(skip, count);
+	return elf_getdata_rawchunk(elf, (int64_t)(shdr->sh_offset + skip * size),
+				    (count - skip) * size, ELF_T_RELA);
+}
+
 /* The GOT slots that relocations fill with a named function's address. */
 static int collect_got_slots(Elf *elf, struct got_slot **ret_v, size_t *ret_n)
 {
 	struct got_slot *v = NULL;
 	size_t n = 0, cap = 0;
 	Elf_Scn *scn = NULL;
+	uint64_t rela_addr, relative;
 
+	relative_prefix(elf, &rela_addr, &relative);
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr shdr, symhdr;
 		Elf_Scn *symscn;
@@ -263,7 +309,8 @@ static int collect_got_slots(Elf *elf, struct got_slot **ret_v, size_t *ret_n)
 		symscn = elf_getscn(elf, shdr.sh_link);
 		if (!symscn || !gelf_getshdr(symscn, &symhdr) || symhdr.sh_type != SHT_DYNSYM)
 			continue;
-		data = elf_getdata(scn, NULL);
+		data = rela_tail(elf, scn, &shdr,
+				 rela_addr && shdr.sh_addr == rela_addr ? relative : 0);
 		syms = elf_getdata(symscn, NULL);
 		if (!data || !syms)
 			continue;
