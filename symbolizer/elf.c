@@ -245,13 +245,59 @@ static int got_slot_cmp(const void *pa, const void *pb)
 	return a->addr < b->addr ? -1 : a->addr > b->addr;
 }
 
+/*
+ * Where DT_RELA's table starts and how many of its first entries are
+ * RELATIVE (DT_RELACOUNT): the linker sorts those first (-z combreloc)
+ * and counts them, and none names a function. In a large library they
+ * are nearly all of .rela.dyn (libclang-cpp: 5.5 MB of it), which
+ * collect_got_slots() then does not read. 0, 0 when the binary says
+ * nothing of them; a count that lies only loses PLT names.
+ */
+static void relative_prefix(Elf *elf, uint64_t *ret_addr, uint64_t *ret_count)
+{
+	Elf_Scn *scn = NULL;
+
+	*ret_addr = *ret_count = 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		Elf_Data *data;
+		GElf_Dyn dyn;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_DYNAMIC ||
+		    !(data = elf_getdata(scn, NULL)))
+			continue;
+		for (int i = 0; gelf_getdyn(data, i, &dyn) && dyn.d_tag != DT_NULL; i++) {
+			if (dyn.d_tag == DT_RELA)
+				*ret_addr = dyn.d_un.d_ptr;
+			else if (dyn.d_tag == DT_RELACOUNT)
+				*ret_count = dyn.d_un.d_val;
+		}
+		return;
+	}
+}
+
+/* The relocations of scn (shdr) past its first skip, or NULL. */
+static Elf_Data *rela_tail(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, uint64_t skip)
+{
+	size_t size = gelf_fsize(elf, ELF_T_RELA, 1, EV_CURRENT);
+	uint64_t count = size ? shdr->sh_size / size : 0;
+
+	if (!skip || shdr->sh_entsize != size)
+		return elf_getdata(scn, NULL);
+	skip = MIN(skip, count);
+	return elf_getdata_rawchunk(elf, (int64_t)(shdr->sh_offset + skip * size),
+				    (count - skip) * size, ELF_T_RELA);
+}
+
 /* The GOT slots that relocations fill with a named function's address. */
 static int collect_got_slots(Elf *elf, struct got_slot **ret_v, size_t *ret_n)
 {
 	struct got_slot *v = NULL;
 	size_t n = 0, cap = 0;
 	Elf_Scn *scn = NULL;
+	uint64_t rela_addr, relative;
 
+	relative_prefix(elf, &rela_addr, &relative);
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr shdr, symhdr;
 		Elf_Scn *symscn;
@@ -263,7 +309,8 @@ static int collect_got_slots(Elf *elf, struct got_slot **ret_v, size_t *ret_n)
 		symscn = elf_getscn(elf, shdr.sh_link);
 		if (!symscn || !gelf_getshdr(symscn, &symhdr) || symhdr.sh_type != SHT_DYNSYM)
 			continue;
-		data = elf_getdata(scn, NULL);
+		data = rela_tail(elf, scn, &shdr,
+				 rela_addr && shdr.sh_addr == rela_addr ? relative : 0);
 		syms = elf_getdata(symscn, NULL);
 		if (!data || !syms)
 			continue;
@@ -418,6 +465,56 @@ static int raw_cmp(const void *pa, const void *pb, void *names)
 }
 
 /*
+ * Sorts b's symbols as raw_cmp() orders them: a stable radix sort on the
+ * address, a byte at a time from the lowest (a byte every symbol shares
+ * is skipped), then each run of one address by rank and name. qsort_r()
+ * over the whole table was a quarter of loading a large library's
+ * (libLLVM: 300,000 entries, .symtab and .dynsym). qsort_r: sessions on
+ * different threads may load binaries at once. Returns 0 or -ENOMEM.
+ */
+static int sort_raw(struct builder *b)
+{
+	struct raw_sym *src = b->v, *dst, *buf, *tmp;
+	size_t n = b->n;
+
+	if (n < 2)
+		return 0;
+	buf = malloc(n * sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+	dst = buf;
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		size_t count[256] = { 0 }, at = 0;
+
+		for (size_t i = 0; i < n; i++)
+			count[(src[i].addr >> shift) & 0xff]++;
+		if (count[(src[0].addr >> shift) & 0xff] == n)
+			continue;
+		for (size_t k = 0; k < 256; k++) {
+			size_t c = count[k];
+
+			count[k] = at;
+			at += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].addr >> shift) & 0xff]++] = src[i];
+		tmp = src;
+		src = dst;
+		dst = tmp;
+	}
+	if (src != b->v)
+		memcpy(b->v, src, n * sizeof(*src));
+	free(buf);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && b->v[j].addr == b->v[i].addr; j++)
+			;
+		if (j - i > 1)
+			qsort_r(b->v + i, j - i, sizeof(*b->v), raw_cmp, b->names);
+	}
+	return 0;
+}
+
+/*
  * Sorts, merges aliases and turns sizes into end addresses. An unsized
  * symbol (an assembly label) covers the addresses up to the next symbol,
  * within its section, as addr2line and perf name them; one inside a sized
@@ -428,9 +525,8 @@ static int finish_symbols(struct builder *b, struct sym_elf *e)
 	uint64_t sized_end = 0;  /* end of the sized symbols so far */
 	size_t n = 0;
 
-	/* qsort_r: sessions on different threads may load binaries at once */
-	if (b->n)
-		qsort_r(b->v, b->n, sizeof(*b->v), raw_cmp, b->names);
+	if (sort_raw(b) < 0)
+		return -ENOMEM;
 	e->syms = calloc(b->n ? b->n : 1, sizeof(*e->syms));
 	if (!e->syms)
 		return -ENOMEM;
