@@ -18,6 +18,7 @@
 #include "web.h"
 
 #define SERVE_DEFAULT_MEMORY_MB 256
+#define SERVE_DEFAULT_QUERY_TIMEOUT_S 30
 
 static void serve_usage(FILE *out)
 {
@@ -52,9 +53,13 @@ static void serve_usage(FILE *out)
 		"  -m, --memory MB       memory budget (default %d): requests in flight\n"
 		"                        take at most half; one too big for its share\n"
 		"                        is a 400, too many at once a 503 (web/API.md)\n"
+		"      --query-timeout S  a request's time (default %d s, 1 to 3600): a\n"
+		"                        request still running then is a 503, and its\n"
+		"                        ClickHouse query is killed (--store)\n"
 		"%s"
 		"  -h, --help            show this help\n",
-		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, SERVE_DEFAULT_MEMORY_MB, ALLOW_HOST_HELP);
+		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, SERVE_DEFAULT_MEMORY_MB,
+		SERVE_DEFAULT_QUERY_TIMEOUT_S, ALLOW_HOST_HELP);
 }
 
 struct serve_args {
@@ -63,6 +68,7 @@ struct serve_args {
 	bool maintain;
 	struct cli_listen listen;
 	uint64_t memory_mb;
+	uint32_t query_timeout_s;
 	struct cli_allow_hosts hosts;
 };
 
@@ -78,11 +84,13 @@ static int parse_serve_args(int argc, char **argv, struct serve_args *a)
 		CLI_SHARD(&a->shards),
 		CLI_LISTEN(&a->listen),
 		CLI_MEMORY(&a->memory_mb),
+		CLI_U32("query-timeout", 0, &a->query_timeout_s, 1, 3600),
 		CLI_ALLOW_HOST(&a->hosts),
 	};
 	int first;
 
 	a->memory_mb = SERVE_DEFAULT_MEMORY_MB;
+	a->query_timeout_s = SERVE_DEFAULT_QUERY_TIMEOUT_S;
 	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags), CLI_FLAGS_IN_ORDER,
 				 serve_usage);
 	if (first < 0)
@@ -155,6 +163,7 @@ int cmd_serve(int argc, char **argv)
 	wo.port = port;
 	/* the rest: each query thread's read handle and its caches */
 	wo.memory_budget = (size_t)(a.memory_mb << 20) / 2;
+	wo.query_timeout_ms = a.query_timeout_s * 1000;
 	cli_set_allow_hosts(&wo, &a.hosts);
 	err = web_server__start(&wo, &srv);
 	if (err) {

@@ -77,6 +77,10 @@ struct store_chdb {
 	struct store_db base; /* first: a store_db is a store_chdb */
 	struct store_ch *ch;
 	uint64_t deadline_ns;
+	bool (*cancelled)(void *ctx); /* store_db__set_cancel's */
+	void *cancel_ctx;
+	uint64_t n_asked;     /* requests so far: each one's query id */
+	uint64_t id_base;     /* random: the handle's part of its query ids */
 	unsigned timeout_ms;  /* the client's own */
 	bool opened;          /* the database exists: queries run in it */
 	struct store_ch_cache cache;
@@ -98,8 +102,16 @@ static inline struct store_chdb *store_chdb__of(struct store_db *handle)
 int store_chdb__fail(struct store_chdb *db, int err, const char *msg);
 
 /* Run sql (a SELECT; TabSeparated is added) within the deadline: 0 and
- * *ret_text (caller frees), or -errno with the handle's message. */
+ * *ret_text (caller frees), or -errno with the handle's message. Each
+ * request carries ClickHouse's max_execution_time (the deadline's
+ * seconds, rounded up) and a query id of its own; one given up
+ * (-ETIMEDOUT: the deadline; -ECANCELED: the handle's cancel test) is
+ * killed by that id (KILL QUERY ... SYNC, within STORE_CH_KILL_MS), so
+ * nothing of it runs on when this returns. */
 int store_chdb__ask(struct store_chdb *db, const char *sql, const char *what, char **ret_text);
+
+/* How long a KILL QUERY of a given-up request may take. */
+#define STORE_CH_KILL_MS 3000
 
 /* TabSeparated fields: the next line of *text split at tabs into at most
  * max fields, unescaped in place. Returns the number of fields, 0 at the
