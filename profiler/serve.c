@@ -154,6 +154,14 @@ int cmd_serve(int argc, char **argv)
 			free(addr);
 			return EXIT_RUNTIME;
 		}
+		/* one definitions' cache for the query threads, within the
+		 * half of the budget that requests in flight leave: a quarter */
+		if (store_ch_cache__new((size_t)(a.memory_mb << 20) / 4, &remote.cache)) {
+			cli_error("out of memory");
+			cli_forget_password(password);
+			free(addr);
+			return EXIT_RUNTIME;
+		}
 		wo.remote = &remote;
 		db = store;
 	}
@@ -169,6 +177,7 @@ int cmd_serve(int argc, char **argv)
 	if (err) {
 		cli_explain_server_error(err, db, addr, port);
 		cli_forget_password(password);
+		store_ch_cache__unref(store ? remote.cache : NULL);
 		free(addr);
 		return EXIT_RUNTIME;
 	}
@@ -178,6 +187,7 @@ int cmd_serve(int argc, char **argv)
 					     600, &maintainer)) {
 		web_server__stop(srv);
 		cli_forget_password(password);
+		store_ch_cache__unref(store ? remote.cache : NULL);
 		free(addr);
 		return EXIT_RUNTIME;
 	}
@@ -197,6 +207,7 @@ int cmd_serve(int argc, char **argv)
 	cli_maintainer_stop(maintainer);
 	web_server__stop(srv);
 	cli_forget_password(password);
+	store_ch_cache__unref(store ? remote.cache : NULL);
 	free(addr);
 	return 0;
 }

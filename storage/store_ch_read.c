@@ -56,7 +56,7 @@ static void ch_close(struct store_db *handle)
 	if (!db)
 		return;
 	store_ch__free(db->ch);
-	store_ch_cache__free(&db->cache);
+	store_ch_cache__unref(db->cache);
 	free(db);
 }
 
@@ -168,8 +168,14 @@ static int ch_can_write(struct store_db *db)
 
 static void ch_memory(struct store_db *handle, struct store_memory *ret)
 {
+	struct store_chdb *db = store_chdb__of(handle);
+	uint64_t bytes = 0, drops;
+
+	/* (a shared cache is counted by whoever made it) */
+	if (db->own_cache)
+		store_ch_cache__stats(db->cache, &bytes, &drops);
 	ret->writer = 0;
-	ret->reader = store_chdb__of(handle)->cache.bytes;
+	ret->reader = bytes;
 }
 
 static const struct store_backend ch_backend = {
@@ -306,6 +312,16 @@ int store_db__open_clickhouse(const struct store_ch_config *c, struct store_db *
 	}
 	db->base.ops = &ch_backend;
 	db->ch = ch;
+	if (c->cache) {
+		store_ch_cache__ref(c->cache);
+		db->cache = c->cache;
+	} else if (store_ch_cache__new(STORE_CH_CACHE_BYTES, &db->cache) == 0) {
+		db->own_cache = true;
+	} else {
+		store_ch__free(ch);
+		free(db);
+		return -ENOMEM;
+	}
 	db->timeout_ms = ch->timeout_ms;
 	/* (the query ids' handle part: a failed getrandom falls back on
 	 * time and address, unique enough for ids of one server's) */

@@ -479,6 +479,7 @@ static void http_metrics(struct web_server *srv, FILE *f)
 static void api_metrics(struct web_server *srv, struct reply *r)
 {
 	struct web_metrics m;
+	uint64_t defs[2] = { 0, 0 };
 	bool have;
 	FILE *f;
 
@@ -515,8 +516,13 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		web_metrics__write_file(f, sum, cov, n_cov);
 		/* this thread's handle as it is now (the summary filled it) */
 		web_db__account(srv);
+		if (srv->remote && srv->remote->cache) {
+			/* (the query threads' shared one: counted once) */
+			store_ch_cache__stats(srv->remote->cache, &defs[0], &defs[1]);
+		}
 		web_metrics__write_caches(f, __atomic_load_n(&srv->cache_bytes, __ATOMIC_RELAXED),
-					  store_sqlite_memory());
+					  store_sqlite_memory(),
+					  srv->remote && srv->remote->cache ? defs : NULL);
 		store_summary__free(sum);
 		store_coverage__free(cov, n_cov);
 	}

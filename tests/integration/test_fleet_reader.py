@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: Apache-2.0
-"""`ember serve --store` ends the ClickHouse queries of the requests it
-gives up (storage/DESIGN.md, Fleet, Reading): every request carries its
-own query id and ClickHouse's max_execution_time, and a request given up
-is killed by its id (KILL QUERY ... SYNC) before serve answers.
+"""`ember serve --store`'s reader of the fleet store against a real
+ClickHouse (storage/DESIGN.md, Fleet, Reading): the queries of the
+requests it gives up end (every request carries its own query id and
+ClickHouse's max_execution_time, and a request given up is killed by its
+id, KILL QUERY ... SYNC, before serve answers), and its query threads
+share one definitions' cache.
 
 A single server of the test's own (tests/integration/clickhouse.py, with
 system.query_log) holds a fleet store with one host's deliberately heavy
@@ -21,7 +23,14 @@ samples themselves (GROUP BY over every row: seconds on this machine).
    kill (query_log: 394, QUERY_WAS_CANCELLED), not finished; serve
    still answers the next request.
 3. --query-timeout outside 1..3600 is refused with a usage message.
+4. The shared definitions' cache: a host with 20,000 stacks; one tree
+   request, then 8 at once (the query threads take them: query ids name
+   the handle, so the threads that answered are counted); ClickHouse's
+   query_log shows the stacks, frames and functions read once each, by
+   the first request, and the same tree from every thread. /metrics
+   counts the cache (fleet-definitions) and its drops.
 """
+import json
 import socket
 import subprocess
 import threading
@@ -151,4 +160,55 @@ for bad in ("0", "3601", "x"):
                        capture_output=True, text=True, timeout=60)
     check(r.returncode == 2 and "query-timeout" in r.stderr,
           f"--query-timeout {bad}: a usage error naming the flag ({r.returncode} {r.stderr.strip()})")
+
+# 4. the shared definitions' cache: host h2, 20,000 stacks of 3 frames
+NS = 20000
+server.query("INSERT INTO ember.functions (function, name, module, file) FORMAT TabSeparated",
+             "".join(f"{1000 + i}\tfn{i}\tapp\tapp.c\n" for i in range(NS + 101)))
+server.query("INSERT INTO ember.frames (frame, function, line, kind, build_id, file_offset) "
+             "FORMAT TabSeparated",
+             "".join(f"{100000 + i}\t{1000 + i}\t{i}\t0\t\t{16 * i}\n" for i in range(NS + 101)))
+server.query("INSERT INTO ember.stacks (stack, frames) FORMAT TabSeparated",
+             "".join(f"{500000 + i}\t[100000,{100001 + i % 100},{100101 + i}]\n"
+                     for i in range(NS)))
+server.query("INSERT INTO ember.samples (time, duration, host, process, pid, thread, tid, cgroup, "
+             "label_keys, label_values, stack, count, batch) FORMAT TabSeparated",
+             "".join(f"{H + 1800 + i % 1800}\t10\th2\tapp\t2\tw\t{i % 10}\t0\t[]\t[]\t"
+                     f"{500000 + i}\t{1 + i % 3}\t0\n" for i in range(NS)))
+TREE = (f"/api/v1/tree?from={H}&to={H + 2 * HOUR}&max_nodes=100000&filter=" +
+        urllib.parse.quote('host="h2"'))
+sp, base, _ = w.start(["serve", "--store", server.url(), "--listen", "127.0.0.1:0"], timeout=60)
+first = w.get_json(base, TREE)
+results = [None] * 8
+
+
+def ask(i):
+    results[i] = w.request(base, TREE)
+
+
+threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+check(all(r and r[0] == 200 and json.loads(r[2]) == first for r in results),
+      "8 requests at once give the first request's tree")
+server.query("SYSTEM FLUSH LOGS")
+log = server.rows("SELECT query_id, query FROM system.query_log WHERE type = 2 AND "
+                  "query_id LIKE 'ember-read-%' AND event_time >= now() - 600")
+handles = {qid.rsplit("-", 1)[0] for qid, sql in log if "GROUP BY process, stack" in sql}
+reads = {t: sum(1 for _, sql in log if f" FROM {t} WHERE {t[:-1]} IN" in sql)
+         for t in ("stacks", "frames", "functions")}
+check(len(handles) >= 2, f"the trees were made by {len(handles)} query threads' handles")
+check(reads == {"stacks": 1, "frames": 1, "functions": 1},
+      f"the definitions were read from ClickHouse once, by the first tree ({reads})")
+st, _, body = w.request(base, "/metrics")
+text = body.decode()
+m = w.metric(text.replace('{cache="fleet-definitions"}', "_defs"), "ember_cache_memory_bytes_defs")
+check(st == 200 and m and m > NS * 40,
+      f"/metrics counts the shared definitions' cache ({m} bytes)")
+check('ember_cache_evictions_total{cache="fleet-definitions"} 0' in text,
+      "... and its drops (none within the bound)")
+code, _ = w.stop(sp)
+check(code == 0, f"serve stops cleanly ({code})")
 print("ok")
