@@ -125,7 +125,8 @@ given_up = {q: e for q, e in ends.items() if e != ("2", "")}
 check(given_up and all(e == ("4", "394") or e == ("4", "159") for e in given_up.values()),
       f"the query serve gave up was killed (394) or ended by its time limit (159), the others "
       f"finished (query_log types 2 finished, 4 failed): {ends}")
-st, _, _ = w.request(base, "/api/v1/meta")
+# (a query of the store could itself pass 1 s on a loaded machine)
+st, _, _ = w.request(base, "/healthz")
 check(st == 200, f"serve answers after a time-out ({st})")
 code, _ = w.stop(sp)
 check(code == 0, f"serve stops cleanly ({code})")
