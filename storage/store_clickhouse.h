@@ -98,6 +98,7 @@ const char *store_ch__errmsg(const struct store_ch *ch);
  *   -ENOTSUP       the schema is of a newer Ember (ember_schema)
  *   -EPROTO        the schema is of an older Ember, or not Ember's
  *   -EAGAIN        a shipment's insert is still running on the server
+ *   -ECANCELED     a reader's request given up (store_db__set_cancel)
  *   -EIO           any other error answer (errmsg has ClickHouse's text)
  *   -ENOMEM
  */
