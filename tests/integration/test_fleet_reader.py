@@ -101,12 +101,19 @@ def endings(ids):
     """query_log's ending of each query id: (type, exception code; 18.16
     has the code in the text only): ("2", "") finished, ("4", CODE) failed
     while it ran."""
-    server.query("SYSTEM FLUSH LOGS")
     out = {}
-    for qid in ids:
-        rows = server.rows("SELECT toString(type), extract(exception, '^Code: ([0-9]+)') FROM "
-                           f"system.query_log WHERE query_id = '{qid}' AND type != 1")
-        out[qid] = tuple(rows[0]) if rows else None
+    # (a query's ending is logged as its thread unwinds, which may be just
+    # after it left system.processes: flushed again until each is there)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        server.query("SYSTEM FLUSH LOGS")
+        for qid in ids:
+            rows = server.rows("SELECT toString(type), extract(exception, '^Code: ([0-9]+)') "
+                               f"FROM system.query_log WHERE query_id = '{qid}' AND type != 1")
+            out[qid] = tuple(rows[0]) if rows else None
+        if all(out.values()):
+            break
+        time.sleep(0.2)
     return out
 
 
