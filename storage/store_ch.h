@@ -55,10 +55,16 @@ struct store_ch_request {
 	const struct store_ch_setting *settings;
 	size_t n_settings;
 	const char *what;      /* for messages: "inserting samples" */
+	/* asked while the request waits (curl's progress callback, several
+	 * times a second): true ends it with -ECANCELED; NULL: never */
+	bool (*cancelled)(void *ctx);
+	void *cancel_ctx;
 };
 
 /* One request. Returns 0 and *ret_text (may be NULL; caller frees) or an
- * error of store_clickhouse.h with errmsg set. */
+ * error of store_clickhouse.h with errmsg set (-ECANCELED: rq->cancelled
+ * said so). A request that failed or was given up may still run on the
+ * server: its query_id names it for KILL QUERY. */
 int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
 		      char **ret_text);
 

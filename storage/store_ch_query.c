@@ -433,6 +433,8 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 {
 	struct store_chdb *db = store_chdb__of(handle);
 	struct store_tree_node root = { .name = "all" };
+	struct store_ch_cache *cache;
+	bool locked = false;
 	struct store_tree *t;
 	struct store_ch_cond c = { 0 };
 	struct sum *sums = NULL;
@@ -445,22 +447,19 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 
 	if (!db || !ret_tree)
 		return -EINVAL;
-	if (db->cache.bytes > STORE_CH_CACHE_BYTES)
-		store_ch_cache__free(&db->cache);
+	cache = db->cache;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->max = q ? q->max_tree_nodes : 0;
-	err = store_ch_cache__text(&db->cache, root.name, false, &root.name);
-	if (!err)
-		err = store_tree__add(t, &root, &index);
+	/* (its name is interned below, with the cache's lock) */
+	err = store_tree__add(t, &root, &index);
 	if (!err)
 		err = store_chdb__cond(db, q, &c);
-	if (err || c.none)
-		goto done;
 	/* the only read of the samples: their sums per process and stack */
-	err = sums_sql(db, q, &c, &sql);
-	if (!err)
+	if (!err && !c.none)
+		err = sums_sql(db, q, &c, &sql);
+	if (!err && !c.none)
 		err = store_chdb__ask(db, sql, "summing the samples per stack", &text);
 	for (p = text; !err && store_ch__next_row(&p, f, 3) == 3;) {
 		if (COMMON_GROW(sums, cap, n + 1)) {
@@ -474,28 +473,38 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 		err = -ENOMEM;
 	for (size_t i = 0; !err && i < n; i++)
 		stacks[i] = sums[i].stack;
+	/* from here to the unlock: the cache as the fill left it, with its
+	 * lock held (other threads' fills wait) */
 	if (!err)
 		err = store_chdb__cache_fill(db, stacks, n);
+	if (!err) {
+		locked = true;
+		err = store_ch_cache__text(cache, "all", false, &t->nodes[0].name);
+	}
 	for (size_t i = 0; !err && i < n; i++) {
 		struct store_tree_node pn = { .kind = STORE_FRAME_PROCESS };
 		int64_t si;
 
-		if (!store_map__get(&db->cache.stacks, &sums[i].stack, sizeof(sums[i].stack), &si)) {
+		if (!store_map__get(&cache->stacks, &sums[i].stack, sizeof(sums[i].stack), &si)) {
 			err = store_chdb__fail(db, -EIO, "the fleet store has samples of a stack it does not "
 				   "define (shipped out of order?)");
 			break;
 		}
 		rows[i].stack = (uint32_t)si;
 		rows[i].count = sums[i].count;
-		if ((err = store_ch_cache__text(&db->cache, sums[i].process, false, &pn.name)) < 0 ||
-		    (err = store_ch_cache__ident(&db->cache, &pn, &rows[i].proc)) < 0)
+		if ((err = store_ch_cache__text(cache, sums[i].process, false, &pn.name)) < 0 ||
+		    (err = store_ch_cache__ident(cache, &pn, &rows[i].proc)) < 0)
 			break;
 	}
 	if (!err) {
-		qsort_r(rows, n, sizeof(*rows), compare_placed, &db->cache);
-		err = place_rows(t, &db->cache, rows, n);
+		qsort_r(rows, n, sizeof(*rows), compare_placed, cache);
+		err = place_rows(t, cache, rows, n);
 	}
-done:
+	if (!err)
+		t->texts = store_map__arena(&cache->texts);
+	if (locked)
+		pthread_mutex_unlock(&cache->lock);
+
 	if (err == -E2BIG) {
 		char msg[96];
 
@@ -519,7 +528,6 @@ done:
 			t->nodes[nd->parent].total += nd->total;
 		}
 		t->nodes[0].total += t->nodes[0].self;
-		t->texts = store_map__arena(&db->cache.texts);
 		*ret_tree = t;
 		return 0;
 	}

@@ -33,7 +33,8 @@ test_fleet_maintain.py's shape: a batch id on each shipment's first row).
 4. A cluster of two shards at schema 3: without --shard a clear message;
    with them each shard's samples converted, totals per host exact, the
    totals and label sets made on the shards.
-5. --retention-days N: the days that ended more than N days ago go, the
+5. --retention-days N (fleet-maintain, and serve --maintain's at its
+   start): the days that ended more than N days ago go, the
    others stay as they were; 0 keeps every day; bad values are refused.
 6. An outbox queued by the writer while the store is at schema 4 (the
    rows in the form older agents queue), shipped after the upgrade: every
@@ -455,6 +456,20 @@ kept = {d: sums_of(ages[d]) for d in (3, 8)}
 r = ember("fleet-maintain", single.url(), "--retention-days", "0")
 check(r.returncode == 0 and days_held() == [3, 8, 40] and " 0 day partitions dropped" in r.stdout,
       f"--retention-days 0 keeps every day: {days_held()} ({r.stdout.strip()})")
+# serve --maintain takes the same flag: its first run at its start
+sp = subprocess.Popen([EMBER, "serve", "--store", single.url(), "--maintain", "--retention-days",
+                       "10", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True)
+line = sp.stdout.readline()
+sp.terminate()
+sp.communicate(timeout=60)
+check(sp.returncode == 0 and " 1 day partitions dropped" in line and days_held() == [3, 8] and
+      kept[8] == sums_of(ages[8]),
+      f"serve --maintain --retention-days 10: the 40-day-old day goes, the 8-day-old stays "
+      f"whole: {days_held()} ({line.strip()})")
+r = ember("serve", "--store", single.url(), "--retention-days", "10")
+check(r.returncode == 2 and "--retention-days goes with --maintain" in r.stderr,
+      f"serve --retention-days without --maintain: {r.stderr.strip()}")
 r = ember("fleet-maintain", single.url(), "--retention-days", "5")
 check(r.returncode == 0 and days_held() == [3] and kept[3] == sums_of(ages[3]),
       f"--retention-days 5: the 8- and 40-day-old days go, the 3-day-old stays whole: "
