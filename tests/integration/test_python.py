@@ -115,6 +115,35 @@ def coverage_rows(db):
     return rows, r.stdout
 
 
+def summary_events(stderr):
+    """record's counted events ("events (samples kept): NAME N, ..."): {NAME: N}."""
+    m = re.search(r"^ember:\s+events \(samples kept\): (.*)$", stderr, re.M)
+    return {k: int(v) for k, v in re.findall(r"([\w-]+) (\d+)", m.group(1))} if m else {}
+
+
+def startup_samples():
+    """Samples the interpreter's own start-up and exit give (python3 -c
+    pass, its CPU time times FREQ): native only, before its thread state
+    exists and after it is gone."""
+    p = subprocess.Popen([PYTHON, "-c", "pass"])
+    return child_cpu_seconds(p) * FREQ
+
+
+# A thread whose thread state the BPF walk did not find is looked for
+# again 200 ms (bpf/python.bpf.h's PY_RETRY_NS) later: its samples in
+# between are native only, counted as python-no-thread-state. One thread
+# gets at most that much CPU in the window, whatever the machine's load;
+# how much of it it gets (and so how many samples) is set by scheduling.
+RETRY_SAMPLES = 0.2 * FREQ
+
+
+def native_only_bound(startup):
+    """The samples of one single-threaded Python process that may lack
+    Python frames through no fault of the walk: its start-up and exit, and
+    one retry window."""
+    return startup + RETRY_SAMPLES
+
+
 def basic(d, script, lines):
     """Debian's python3: split, chains, lines, merge with native frames, the
     in-process sampler's cross-check, coverage."""
@@ -129,10 +158,28 @@ def basic(d, script, lines):
     check_samples_for_cpu(n, command_cpu_samples(db), "python3", share=0.85)
     main_thread = [(f, c) for f, c in ours if "<module>" in py_names(f)]
     with_py = total(ours, lambda f: any(x.endswith(PY) for x in f))
-    check(with_py >= 0.95 * n, f"{with_py}/{n} samples of python3 have Python frames")
+    # The samples without Python frames: those the walk counted as taken
+    # with no thread state (start-up, exit, and a retry window: a fixed
+    # amount of the process's CPU, however many samples it got in all;
+    # under load a CI run had 56 of 1,192 there, in <module> already),
+    # and at most 5 % others.
+    ev = summary_events(r.stderr)
+    no_ts = ev.get("python-no-thread-state", 0)
+    startup = startup_samples()
+    check(no_ts <= native_only_bound(startup),
+          f"python3: {no_ts} samples without a thread state, at most start-up and exit "
+          f"({startup:.0f}) and one {RETRY_SAMPLES:.0f}-sample retry window")
+    check(with_py >= 0.95 * (n - no_ts),
+          f"{with_py}/{n} samples of python3 have Python frames ({no_ts} counted without a "
+          "thread state)")
     check_split(main_thread, "python3", ["<module>", "main", "split_until"])
-    check(total(ours, lambda f: "_PyEval_EvalFrameDefault" in f) <= 0.01 * n,
-          "the interpreter's _PyEval_EvalFrameDefault frames gave way to the Python frames")
+    # Where the walk gave Python frames, they replaced the native eval
+    # frames that ran them (the samples without them keep theirs: above).
+    eval_left = total(ours, lambda f: "_PyEval_EvalFrameDefault" in f and
+                      any(x.endswith(PY) for x in f))
+    check(eval_left <= 0.01 * with_py,
+          f"the interpreter's _PyEval_EvalFrameDefault frames gave way to the Python frames "
+          f"({eval_left} of {with_py} samples with Python frames kept one)")
     below = total(main_thread, lambda f: "PyEval_EvalCode" in f and
                   f.index("PyEval_EvalCode") < f.index("<module>" + PY))
     check(below >= 0.95 * total(main_thread),
@@ -311,11 +358,17 @@ def fork_exec(d, script):
     rows, text = coverage_rows(db)
     # Not every sample can have Python frames: the interpreter's start-up
     # before <module> runs, and in the child the moments around fork
-    # (counted: python-no-thread-state), are native only. Their number is
-    # set by scheduling, not by Ember: under load each process got ~280
-    # samples and 94-96 % of them had Python frames.
-    good = [pid for pid, (n, pct, interp, _) in rows.items() if n >= 100 and pct >= 90.0]
-    check(len(good) == 2, f"parent and forked child both have Python frames:\n{text}")
+    # (counted: python-no-thread-state, then looked for again after a
+    # retry window), are native only. Their number is a fixed amount of
+    # each process's CPU, while its samples in all follow the CPU it got
+    # (under load ~280 each, 94-96 % of them with Python frames; at load
+    # 30 a tenth of that): each may lack them in 10 % of its samples
+    # besides those.
+    bound = native_only_bound(startup_samples())
+    good = [pid for pid, (n, pct, interp, _) in rows.items()
+            if n > 0 and n * (1 - pct / 100) <= 0.1 * n + bound]
+    check(len(good) == 2, f"parent and forked child both have Python frames (each without "
+          f"them in at most 10 % of its samples and {bound:.0f} more):\n{text}")
     check_split(folded(db), "fork", ["<module>", "main", "split_until"])
 
     db = os.path.join(d, "exec.db")
@@ -324,8 +377,14 @@ def fork_exec(d, script):
     stacks = folded(db)
     after = [(f, c) for f, c in stacks if "exec_main" in py_names(f)]
     before = [(f, c) for f, c in stacks if "main" in py_names(f)]
-    check(total(after) >= 100 and total(before) >= 50,
-          f"samples before ({total(before)}) and after ({total(after)}) the exec have Python frames")
+    # Both images have Python frames, and together in all their samples
+    # but 10 % and each image's start-up and retry allowance (their
+    # counts follow the CPU the 1.5 s and 2.5 s got: 41 and 84 at load 30).
+    cpu = command_cpu_samples(db)
+    bound = 2 * native_only_bound(startup_samples())
+    check(total(before) > 0 and total(after) > 0 and total(before) + total(after) >= 0.9 * cpu - bound,
+          f"samples before ({total(before)}) and after ({total(after)}) the exec have Python frames "
+          f"(of the {cpu:.0f} their CPU time gives, all but 10 % and {bound:.0f})")
     check_split(after, "after exec", ["<module>", "exec_main", "split_until"])
 
 
