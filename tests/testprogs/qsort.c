@@ -10,12 +10,16 @@
  * The comparator does extra work per call so that it, not libc's merging,
  * is the hot function.
  *
- * --warmup W first spends W seconds in warm_up (main -> warm_up), code
- * with frame pointers only, so a profiler that judges a process by its
- * first samples sees no libc on its stacks.
+ * --warmup W first spends W seconds of CPU time in warm_up (main ->
+ * warm_up), code with frame pointers only, so a profiler that judges a
+ * process by its first samples sees no libc on its stacks. CPU time, not
+ * wall time: the warm-up gives the same number of samples on a busy
+ * machine. The sort runs S seconds of wall time, or with --cpu S seconds
+ * of CPU time (as many samples however busy the machine is).
  *
- * Usage: qsort [--seconds S] [--warmup W]
+ * Usage: qsort [--seconds S] [--cpu] [--warmup W]
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,17 +31,20 @@
 #define N_VALUES 4096
 
 __attribute__((noinline)) int cmp_values(const void *a, const void *b);
-__attribute__((noinline)) uint64_t sort_loop(uint64_t deadline_ns);
-__attribute__((noinline)) uint64_t warm_up(uint64_t deadline_ns);
+__attribute__((noinline)) uint64_t sort_loop(uint64_t deadline_ns, bool cpu);
+__attribute__((noinline)) uint64_t warm_up(uint64_t cpu_deadline_ns);
 
-__attribute__((noinline)) uint64_t warm_up(uint64_t deadline_ns)
+/* Runs until the thread's CPU time reaches cpu_deadline_ns, read every
+ * 40 rounds (about 1 ms: the clock is a system call in libc, which this
+ * phase is meant to keep nearly out of its samples). */
+__attribute__((noinline)) uint64_t warm_up(uint64_t cpu_deadline_ns)
 {
 	uint64_t rounds = 0;
 
 	do {
 		burn(rounds, 20000);
 		rounds++;
-	} while (burn_now_ns() < deadline_ns);
+	} while (rounds % 40 || burn_thread_cpu_ns() < cpu_deadline_ns);
 	__asm__ volatile("" ::: "memory");
 	return rounds;
 }
@@ -51,7 +58,9 @@ __attribute__((noinline)) int cmp_values(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-__attribute__((noinline)) uint64_t sort_loop(uint64_t deadline_ns)
+/* Runs until CLOCK_MONOTONIC, or with cpu the thread's CPU time, reaches
+ * deadline_ns. */
+__attribute__((noinline)) uint64_t sort_loop(uint64_t deadline_ns, bool cpu)
 {
 	static uint32_t values[N_VALUES];
 	uint64_t rounds = 0, seed = 12345;
@@ -63,7 +72,7 @@ __attribute__((noinline)) uint64_t sort_loop(uint64_t deadline_ns)
 		}
 		qsort(values, N_VALUES, sizeof(values[0]), cmp_values);
 		rounds++;
-	} while (burn_now_ns() < deadline_ns);
+	} while ((cpu ? burn_thread_cpu_ns() : burn_now_ns()) < deadline_ns);
 	__asm__ volatile("" ::: "memory");
 	return rounds;
 }
@@ -71,11 +80,14 @@ __attribute__((noinline)) uint64_t sort_loop(uint64_t deadline_ns)
 int main(int argc, char **argv)
 {
 	unsigned long seconds = 3, warmup = 0;
+	bool cpu = false;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
 			if (args_uint(argv[++i], 86400, &seconds) < 0 || !seconds)
 				goto bad;
+		} else if (!strcmp(argv[i], "--cpu")) {
+			cpu = true;
 		} else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) {
 			if (args_uint(argv[++i], 86400, &warmup) < 0)
 				goto bad;
@@ -83,12 +95,13 @@ int main(int argc, char **argv)
 			goto bad;
 		}
 	}
-	if (warmup && warm_up(burn_now_ns() + warmup * 1000000000ULL) == 0)
+	if (warmup && warm_up(burn_thread_cpu_ns() + warmup * 1000000000ULL) == 0)
 		return 1;
-	if (sort_loop(burn_now_ns() + seconds * 1000000000ULL) == 0)
+	if (sort_loop((cpu ? burn_thread_cpu_ns() : burn_now_ns()) + seconds * 1000000000ULL,
+		      cpu) == 0)
 		return 1;
 	return 0;
 bad:
-	fprintf(stderr, "usage: qsort [--seconds S] [--warmup W]\n");
+	fprintf(stderr, "usage: qsort [--seconds S] [--cpu] [--warmup W]\n");
 	return 2;
 }

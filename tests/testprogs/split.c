@@ -16,7 +16,10 @@
  * Used by the privileged tests (expected split, expected chains) and by
  * bench/sampler-overhead (--report prints the units done: the throughput).
  *
- * Usage: split [--seconds S] [--threads N] [--weights A:B:C] [--report]
+ * --cpu makes S seconds of each working thread's CPU time instead of wall
+ * time: as many samples on a busy machine as on an idle one.
+ *
+ * Usage: split [--seconds S] [--cpu] [--threads N] [--weights A:B:C] [--report]
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -48,6 +51,8 @@ static void next_round_scale(void)
 }
 
 static uint64_t deadline_ns;
+/* With --cpu: each working thread's CPU time to run (0: wall time). */
+static uint64_t cpu_ns;
 
 __attribute__((noinline)) void leaf_a(uint64_t units);
 __attribute__((noinline)) void leaf_b(uint64_t units);
@@ -99,7 +104,7 @@ __attribute__((noinline)) void run_c(void)
  */
 static inline __attribute__((always_inline)) uint64_t split_rounds(void)
 {
-	uint64_t units = 0;
+	uint64_t units = 0, end = cpu_ns ? burn_thread_cpu_ns() + cpu_ns : deadline_ns;
 
 	do {
 		run_a();
@@ -107,7 +112,7 @@ static inline __attribute__((always_inline)) uint64_t split_rounds(void)
 		run_c();
 		units += (units_a + units_b + units_c) * round_scale;
 		next_round_scale();
-	} while (burn_now_ns() < deadline_ns);
+	} while ((cpu_ns ? burn_thread_cpu_ns() : burn_now_ns()) < end);
 	return units;
 }
 
@@ -140,10 +145,11 @@ static int parse_weights(const char *s)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: split [--seconds S] [--threads N] [--weights A:B:C] [--report]\n"
+	fprintf(f, "usage: split [--seconds S] [--cpu] [--threads N] [--weights A:B:C] [--report]\n"
 		   "  Burns CPU in leaf_a/leaf_b/leaf_c in the ratio 6:3:1.\n"
 		   "  --weights A:B:C  units per round instead (each 1..1000)\n"
 		   "  --seconds S  run for S seconds of wall time (default 3)\n"
+		   "  --cpu        S seconds of each thread's CPU time instead\n"
 		   "  --threads N  run the split in N threads (worker_main)\n"
 		   "               instead of in main (default 0: main)\n"
 		   "  --report     print the work done: units=U seconds=S\n");
@@ -154,12 +160,14 @@ int main(int argc, char **argv)
 	unsigned long seconds = 3, threads = 0;
 	uint64_t start, total = 0, *units = NULL;
 	pthread_t *tids = NULL;
-	bool report = false;
+	bool report = false, cpu = false;
 	int r;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--report")) {
 			report = true;
+		} else if (!strcmp(argv[i], "--cpu")) {
+			cpu = true;
 		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
 			if (args_uint(argv[++i], 86400, &seconds) < 0 || !seconds)
 				goto bad;
@@ -179,6 +187,8 @@ int main(int argc, char **argv)
 
 	start = burn_now_ns();
 	deadline_ns = start + seconds * 1000000000ULL;
+	if (cpu)
+		cpu_ns = seconds * 1000000000ULL;
 	if (threads == 0) {
 		total = split_rounds();
 	} else {
