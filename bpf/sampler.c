@@ -303,8 +303,11 @@ static int btf_prepare(struct sampler *s, const char *cache_dir, const struct sa
 		err = sampler_btf__make(bpf_object__btf(local->obj), kern, key->name, &data, &len);
 	btf__free(kern);
 	profile_bpf__destroy(local);
-	if (err)
+	if (err) {
+		if (!s->btf_refused)
+			s->btf_refused = err;
 		return err;
+	}
 	fd = sampler_btf__store(cache_dir, key, data, len);
 	if (fd < 0) {
 		/* Not cached (a read-only or untrusted directory): used

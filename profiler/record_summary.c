@@ -90,13 +90,14 @@ static void print_btf(const struct session_totals *t)
 		[SAMPLER_BTF_CACHED] = "the cached small BTF",
 		[SAMPLER_BTF_MADE] = "a small BTF made from the kernel's",
 	};
-	const char *why = t->btf_refused == -EPERM ? "not owned by this user, or writable by others"
-			: t->btf_refused == -EINVAL ? "damaged, or not this kernel's"
+	const char *why = t->btf_refused == -EPERM
+				  ? "refused: its directory or entry is another user's, or others may write it"
+			: t->btf_refused == -EINVAL ? "refused: an entry damaged, or not this kernel's"
 			: t->btf_refused ? strerror(-t->btf_refused) : NULL;
 
 	fprintf(stderr, "ember:   kernel types: %s", from[t->btf_source]);
 	if (why)
-		fprintf(stderr, " (BTF cache entry refused or not written: %s)", why);
+		fprintf(stderr, " (the BTF cache was not used: %s)", why);
 	fputc('\n', stderr);
 }
 

@@ -107,7 +107,7 @@ def main():
     with open(path, "wb") as f:
         f.write(hdr + typ + strs)
     src, _ = rec(d, cache)
-    check(src.startswith(KERNEL) and "damaged" in src, f"an entry without the types: kernel BTF ({src!r})")
+    check(src.startswith(KERNEL) and "damaged" in src and "refused" in src, f"an entry without the types: kernel BTF ({src!r})")
     check(entries(btf_dir) == [], "and the entry is gone")
     src, _ = rec(d, cache)
     check(src == MADE, f"the next start makes it again ({src!r})")
