@@ -24,9 +24,11 @@
  * processes so it can snapshot their mappings before they exit. Raw
  * tracepoints, not tp_btf: libbpf finds a tp_btf program's attach point in
  * the kernel's whole BTF, which it then reads and parses at every load
- * (bpf/DESIGN.md, "Start-up"); their task pointers are read with
- * BPF_CORE_READ (bpf_probe_read_kernel), as a tp_btf program's would be
- * past the first level.
+ * (bpf/DESIGN.md, "Start-up"). Their task pointers are plain numbers to
+ * the verifier, read with BPF_CORE_READ (bpf_probe_read_kernel); the
+ * task each tracepoint fires for is the current one (the parent at fork,
+ * the task itself at exec and exit), whose tgid
+ * bpf_get_current_pid_tgid() gives without a read.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -696,7 +698,8 @@ int on_sample(struct bpf_perf_event_data *ctx)
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = BPF_CORE_READ(parent, tgid), ctgid = BPF_CORE_READ(child, tgid);
+	/* parent is the current task */
+	__u32 ptgid = bpf_get_current_pid_tgid() >> 32, ctgid = BPF_CORE_READ(child, tgid);
 	__u8 one = 1;
 
 	if (ptgid == ctgid)
@@ -715,7 +718,8 @@ SEC("raw_tp/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	__u32 tgid = BPF_CORE_READ(p, tgid), flags = EMBER_PROC_EXEC;
+	/* p is the current task */
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, flags = EMBER_PROC_EXEC;
 
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
@@ -748,7 +752,7 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	struct ember_ev_exit *e;
-	__u32 tgid = BPF_CORE_READ(p, tgid);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;  /* p is the current task */
 
 	/* Only the last thread of the group ends the process. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)

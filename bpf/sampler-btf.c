@@ -397,13 +397,21 @@ int sampler_btf__cached(const char *cache_dir, const struct sampler_btf_key *key
 	return fd;
 }
 
-/* Removes the entries of other kernels (a kernel upgrade leaves them). */
+/* Removes the entries of other kernels (a kernel upgrade leaves them),
+ * and of this kernel all but the ENTRIES_KEPT last written (other
+ * builds of Ember: each object has its own). */
+#define ENTRIES_KEPT 8
 static void cache_prune(int dfd, const struct sampler_btf_key *key)
 {
 	size_t len = strlen(key->kernel);
 	int d2 = dup(dfd);
 	DIR *d = d2 >= 0 ? fdopendir(d2) : NULL;
 	struct dirent *e;
+	struct {
+		char name[256];
+		time_t mtime;
+	} kept[ENTRIES_KEPT + 1];
+	int n = 0;
 
 	if (!d) {
 		if (d2 >= 0)
@@ -411,10 +419,27 @@ static void cache_prune(int dfd, const struct sampler_btf_key *key)
 		return;
 	}
 	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
+		struct stat st;
+		int oldest = 0;
+
+		if (e->d_name[0] == '.' || strcmp(e->d_name, key->name) == 0)
 			continue;
-		if (strncmp(e->d_name, key->kernel, len) != 0 || e->d_name[len] != '_')
+		if (strncmp(e->d_name, key->kernel, len) != 0 || e->d_name[len] != '_' ||
+		    strlen(e->d_name) >= sizeof(kept[0].name) ||
+		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			unlinkat(dfd, e->d_name, 0);
+			continue;
+		}
+		/* the newest ENTRIES_KEPT - 1 besides key's own */
+		snprintf(kept[n].name, sizeof(kept[n].name), "%s", e->d_name);
+		kept[n].mtime = st.st_mtime;
+		if (++n < ENTRIES_KEPT)
+			continue;
+		for (int i = 1; i < n; i++)
+			if (kept[i].mtime < kept[oldest].mtime)
+				oldest = i;
+		unlinkat(dfd, kept[oldest].name, 0);
+		kept[oldest] = kept[--n];
 	}
 	closedir(d);
 }

@@ -103,6 +103,7 @@ static void test_cache(const struct sampler_btf_key *key, const void *data, size
 	snprintf(other, sizeof(other), "%s/%s", btf_dir, wrong.name);
 	write_file(other, data, len);
 	CHECK(sampler_btf__cached(dir, &wrong) == -EINVAL);
+	CHECK(unlink(other) == 0);
 
 	write_file(entry, "\x9f\xeb\x01\x00 not BTF", 12);
 	CHECK(sampler_btf__cached(dir, key) == -EINVAL);
@@ -120,6 +121,22 @@ static void test_cache(const struct sampler_btf_key *key, const void *data, size
 	if (fd >= 0)
 		close(fd);
 	CHECK(access(other, F_OK) != 0);
+	/* of this kernel's entries for other objects, the 7 newest stay */
+	for (int i = 0; i < 10; i++) {
+		struct timespec ts[2] = { { .tv_sec = 1000000 + i }, { .tv_sec = 1000000 + i } };
+
+		snprintf(other, sizeof(other), "%s/%s_1_%d", btf_dir, key->kernel, i);
+		write_file(other, data, len);
+		CHECK(utimensat(AT_FDCWD, other, ts, 0) == 0);
+	}
+	fd = sampler_btf__store(dir, key, data, len);
+	CHECK(fd >= 0);
+	close(fd);
+	for (int i = 0; i < 10; i++) {
+		snprintf(other, sizeof(other), "%s/%s_1_%d", btf_dir, key->kernel, i);
+		CHECK((access(other, F_OK) == 0) == (i >= 3));
+		unlink(other);
+	}
 	fd = sampler_btf__cached(dir, key);
 	CHECK(fd >= 0);
 	if (fd >= 0)
@@ -131,9 +148,6 @@ static void test_cache(const struct sampler_btf_key *key, const void *data, size
 
 	CHECK(sampler_btf__remove(dir, key) == 0);
 	CHECK(sampler_btf__cached(dir, key) == -ENOENT);
-	unlink(other);
-	snprintf(other, sizeof(other), "%s/%s", btf_dir, wrong.name);
-	unlink(other);
 	rmdir(btf_dir);
 	rmdir(dir);
 }
