@@ -336,9 +336,10 @@ static int open_and_load(struct sampler *s, const struct sampler_options *opts, 
 	if (opts->cache_dir && *opts->cache_dir && sampler_btf__key(obj, obj_len, &key) == 0)
 		fd = btf_prepare(s, opts->cache_dir, &key);
 	err = skel_load(s, opts, ncpus, fd);
-	if (err && fd >= 0) {
+	if (err && err != -EPERM && fd >= 0) {
 		/* Not the kernel's types after all (a damaged entry that
-		 * still parsed): forgotten, and loaded as without a cache. */
+		 * still parsed): forgotten, and loaded as without a cache.
+		 * (-EPERM: not allowed to load BPF at all.) */
 		sampler_btf__remove(opts->cache_dir, &key);
 		profile_bpf__destroy(s->skel);
 		s->skel = NULL;
