@@ -134,6 +134,7 @@ void sym_binary__account(struct sym_session *s, struct sym_binary *bin)
 		   sym_dwarf__memory(bin->dwarf) + sym_addr_cache__memory(bin) +
 		   (bin->blocks ? IMAGE_BLOCKS * sizeof(*bin->blocks) : 0);
 	s->bin_memory += bin->mem;
+	s->stats.binary_memory_peak = MAX(s->stats.binary_memory_peak, s->bin_memory);
 }
 
 /* Keep the debug file, and the files its DWARF refers to, in the binary,
@@ -195,12 +196,17 @@ static void evict_to(struct sym_session *s, uint64_t target, enum evict_depth de
  * a pass opens a binary's DWARF twice at most. */
 static void binary_shed_dwarf(struct sym_session *s, struct sym_binary *bin)
 {
-	if (bin->dwarf_shed_pass == s->pass)
-		bin->dwarf_held_pass = s->pass;
+	/* Only what was loaded: a binary without DWARF (none, or refused)
+	 * gives up its address cache, and is not tried (and refused,
+	 * counted) again for it. */
+	if (bin->dwarf) {
+		if (bin->dwarf_shed_pass == s->pass)
+			bin->dwarf_held_pass = s->pass;
+		sym_dwarf__free(bin->dwarf);
+		bin->dwarf = NULL;
+		bin->dwarf_tried = false;
+	}
 	bin->dwarf_shed_pass = s->pass;
-	sym_dwarf__free(bin->dwarf);
-	bin->dwarf = NULL;
-	bin->dwarf_tried = false;
 	sym_addr_cache__clear(bin);
 	sym_binary__account(s, bin);
 }
@@ -249,6 +255,28 @@ static bool binary_make_room(struct sym_session *s, struct sym_binary *bin, uint
 		return true;
 	binary_refuse_pass(s, bin);
 	return false;
+}
+
+/*
+ * Room for need more bytes about to be read (DWARF opened, a unit of it
+ * loaded), made by unloading binaries not used in this pass, so that the
+ * read does not take binary memory past the bound before the call's
+ * eviction; what was read is counted after it (sym_binary__account()).
+ * Refuses nothing: need is an estimate (binary_make_room() charges what
+ * is known, and refuses).
+ */
+static void binary_reserve(struct sym_session *s, uint64_t need)
+{
+	if (s->bin_memory + need > s->max_memory)
+		evict_to(s, s->max_memory > need ? s->max_memory - need : 0, EVICT_UNPINNED);
+}
+
+void sym_binary__reserve_cu(struct sym_session *s, struct sym_binary *bin, uint64_t vaddr)
+{
+	uint64_t need = bin->dwarf ? sym_dwarf__cu_cost(bin->dwarf, vaddr) : 0;
+
+	if (need)
+		binary_reserve(s, need);
 }
 
 /*
@@ -723,6 +751,14 @@ void sym_binary__count_issues(struct sym_session *s, struct sym_binary *bin,
 		}
 }
 
+/* bin's DWARF alone would pass the bound: refused (counted) once, for
+ * good; its ELF object unloaded and loaded again does not try it again. */
+static void binary_refuse_dwarf(struct sym_session *s, struct sym_binary *bin)
+{
+	bin->dwarf_too_big = true;
+	s->stats.refused[SYM_REFUSED_BUDGET]++;
+}
+
 /*
  * The DWARF of bin, opened on its first address. What it will hold (its
  * debug sections, compressed ones at the size they claim inflated) is
@@ -737,7 +773,7 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 	uint64_t cost = 0;
 	int fd, copy = -1, r;
 
-	if (!bin->dwarf_tried && bin->dwarf_held_pass != s->pass) {
+	if (!bin->dwarf_tried && !bin->dwarf_too_big && bin->dwarf_held_pass != s->pass) {
 		bin->dwarf_tried = true;
 		fd = bin->elf->dwarf_fd;
 		if (fd < 0)
@@ -757,11 +793,12 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 			if (sym_dwarf__cost(fd, &cost) < 0)
 				cost = 0;
 		} else if (r == -EFBIG && cost > s->max_memory) {
-			s->stats.refused[SYM_REFUSED_BUDGET]++;
+			binary_refuse_dwarf(s, bin);
 			return NULL;
 		} else if (r != -ENOENT && r != -EFBIG) {
 			s->stats.cache_errors++;
 		}
+		binary_reserve(s, cost + SYM_DWARF_OPEN_BYTES);
 		if (!binary_make_room(s, bin, cost, EVICT_UNPINNED)) {
 			/* not beside the binaries of this pass: tried again in
 			 * the next (the address cache is emptied then) */
@@ -774,8 +811,11 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
 		r = sym_dwarf__open_bounded(fd, &bin->dfiles, s->max_memory, &bin->dwarf, issues);
 		if (r < 0)
 			bin->dwarf = NULL;
+		/* what the open holds (its unit list too), before a unit is
+		 * read and charged */
+		sym_binary__account(s, bin);
 		if (r == -EFBIG)
-			s->stats.refused[SYM_REFUSED_BUDGET]++;
+			binary_refuse_dwarf(s, bin);
 		if (copy >= 0)
 			close(copy);
 		sym_binary__count_issues(s, bin, issues);

@@ -402,7 +402,7 @@ size_t sym_dwarf__memory(const struct sym_dwarf *d)
 
 /* ---- lookups --------------------------------------------------------------- */
 
-static struct dw_cu *cu_find(struct sym_dwarf *d, uint64_t vaddr)
+static struct dw_cu *cu_find(const struct sym_dwarf *d, uint64_t vaddr)
 {
 	size_t lo = sym_sorted__count_le(d->ranges, d->n_ranges, sizeof(*d->ranges), vaddr);
 
@@ -410,6 +410,26 @@ static struct dw_cu *cu_find(struct sym_dwarf *d, uint64_t vaddr)
 		if (vaddr < d->ranges[i - 1].hi)
 			return &d->main.cus[d->ranges[i - 1].cu];
 	return NULL;
+}
+
+/*
+ * A unit's tables (16 bytes a kept line row, 24 an interval, 32 a scope,
+ * its names, the scratch that grows to the largest unit) came to 1.6x its
+ * .debug_info bytes over Debian's libc6-dbg (0.9x over ember's own 119
+ * units), up to 4.7x (ember) and 7.7x (libc) on single units, mostly
+ * small ones; the fixture's one unit of 1,341 bytes 3.8x. So: its bytes
+ * (read whole while it is loaded), 4x them, and 16 KB.
+ */
+#define CU_COST_PER_BYTE 5
+#define CU_COST_MIN (16u << 10)
+
+uint64_t sym_dwarf__cu_cost(const struct sym_dwarf *d, uint64_t vaddr)
+{
+	const struct dw_cu *cu = cu_find(d, vaddr);
+
+	if (!cu || cu->loaded)
+		return 0;
+	return CU_COST_PER_BYTE * (cu->end - cu->off) + CU_COST_MIN;
 }
 
 int sym_dwarf__lookup(struct sym_dwarf *d, uint64_t vaddr,

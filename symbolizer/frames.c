@@ -151,6 +151,7 @@ static int binary_frames(struct sym_session *s, struct sym_binary *bin,
 	}
 	dwarf = sym_binary__dwarf(s, bin);
 	if (dwarf) {
+		sym_binary__reserve_cu(s, bin, vaddr);
 		nd = sym_dwarf__lookup(dwarf, vaddr, df, MIN(max, MAX_INLINE));
 		if (nd < 0)
 			return nd;

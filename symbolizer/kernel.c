@@ -6,6 +6,15 @@
  * symbol ends where the next one starts; the last symbol of the kernel or of
  * a module covers at most one page, so an address past the end of all code
  * is not given a wrong name.
+ *
+ * The on-disk cache (CACHE_DIR/kallsyms/BOOT-ID) holds the core kernel's
+ * and the loaded modules' symbols, mapped read-only; its modules are valid
+ * while ROOT/proc/modules lists the same ones (name, size, state, address)
+ * as when it was written, else kallsyms is read and the entry written
+ * again. An address outside both (a BPF program, an ftrace trampoline, a
+ * module loaded since) makes the session read kallsyms once more, keeping
+ * only the symbols outside them ("the rest"): the kernel's ~120,000 core
+ * lines are skipped by their address, not copied or sorted.
  */
 #include "sym-internal.h"
 
@@ -29,38 +38,56 @@ struct sym_ksym {
 	uint32_t module;  /* offset in names, or UINT32_MAX for the core */
 };
 
+/* A module's text in a cache entry: from its first symbol to a page past
+ * its last (sorted by lo, which sym_sorted__count_le() searches). */
+struct kmod {
+	uint64_t lo, hi;
+	uint32_t name;  /* offset in names */
+	uint32_t pad;
+};
+
 struct sym_kernel {
 	struct sym_ksym *syms;
 	size_t n;
 	char *names;
 	size_t len, names_cap;
-	/* Loaded from the cache: the core kernel only. An address outside
-	 * [core_lo, core_hi) (a module, a BPF program, a trampoline) makes a
-	 * lookup read path in full, once, in its place. */
+	/* Loaded from the cache: the core kernel [core_lo, core_hi) and the
+	 * modules in mods only. An address outside them (a BPF program, a
+	 * trampoline, a module loaded since) is looked up in rest, the other
+	 * symbols of kallsyms, read once (rest_tried). */
 	bool core_only;
 	uint64_t core_lo, core_hi;
+	const struct kmod *mods;
+	size_t n_mods;
+	struct sym_kernel *rest;
+	bool rest_tried;
 	char *path;
 	bool full_tried;
-	/* Loaded from the cache: syms and names point into this read-only
-	 * mapping of the entry, so only the pages lookups touch are resident
-	 * (a recording touches a few hundred KB of the 5 MB table). */
+	/* Loaded from the cache: syms, names and mods point into this
+	 * read-only mapping of the entry, so only the pages lookups touch are
+	 * resident (a recording touches a few hundred KB of the 5 MB table). */
 	void *map;
 	size_t map_len;
 };
 
-/* The cache entry: this header, n struct sym_ksym, then len bytes of names. */
+/* The cache entry: this header, the modules' key (key_len bytes, padded to
+ * 8), n_mods struct kmod, n struct sym_ksym, then len bytes of names. */
 struct kcache_header {
 	char magic[8];
 	char boot_id[40];
 	uint64_t n;
 	uint64_t len;
 	uint64_t core_lo, core_hi;
+	uint64_t n_mods, key_len;
 };
 
-#define KCACHE_MAGIC "EMBKSYM1"
+#define KCACHE_MAGIC "EMBKSYM2"
 /* More core text symbols than any kernel has; a corrupt entry cannot make
  * us allocate without bound. */
 #define KCACHE_MAX_SYMS (8u << 20)
+/* More than any /proc/modules holds (a few hundred modules). */
+#define KCACHE_MAX_KEY (1u << 20)
+#define PAD8(n) (((n) + 7) & ~(uint64_t)7)
 
 static int kernel_name(struct sym_kernel *k, const char *s, size_t n, uint32_t *ret_off)
 {
@@ -134,7 +161,27 @@ static int kernel_line(struct sym_kernel *k, char *line, size_t *cap,
 	return 0;
 }
 
-static int kernel_parse(const char *path, struct sym_kernel **ret_kernel)
+static const struct kmod *kernel_module_at(const struct sym_kernel *k, uint64_t addr)
+{
+	size_t i = sym_sorted__count_le(k->mods, k->n_mods, sizeof(*k->mods), addr);
+
+	return i > 0 && addr < k->mods[i - 1].hi ? &k->mods[i - 1] : NULL;
+}
+
+/* addr is in what a cached table covers: the core kernel or one of its
+ * modules. */
+static bool kernel_covers(const struct sym_kernel *k, uint64_t addr)
+{
+	return (addr >= k->core_lo && addr < k->core_hi) || kernel_module_at(k, addr);
+}
+
+/*
+ * Parses kallsyms at path. With skip (a cached table), only the symbols
+ * outside what skip covers are kept: a line is dropped on its address
+ * alone, before anything of it is copied.
+ */
+static int kernel_parse(const char *path, const struct sym_kernel *skip,
+			struct sym_kernel **ret_kernel)
 {
 	struct sym_kernel *k = NULL;
 	uint32_t prev_module = UINT32_MAX;
@@ -152,6 +199,8 @@ static int kernel_parse(const char *path, struct sym_kernel **ret_kernel)
 		goto out;
 	}
 	while (getline(&line, &linecap, f) > 0) {
+		if (skip && kernel_covers(skip, strtoull(line, NULL, 16)))
+			continue;
 		r = kernel_line(k, line, &cap, &prev_module);
 		if (r < 0)
 			goto out;
@@ -171,9 +220,65 @@ out:
 	return r;
 }
 
-static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
-		       const char **ret_name, const char **ret_module,
-		       uint64_t *ret_offset);
+/*
+ * The modules' key: "NAME SIZE STATE ADDRESS\n" of each line of
+ * ROOT/proc/modules, in its order (a module loaded, unloaded or loaded
+ * again elsewhere changes it). No such file (a kernel without modules):
+ * the empty key. Returns 0 and a malloc'd *ret_key, or -errno.
+ */
+static int modules_key(const char *root, char **ret_key, size_t *ret_len)
+{
+	char path[4096], *line = NULL, *key = NULL;
+	size_t linecap = 0, len = 0, cap = 0;
+	FILE *f;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "%s/proc/modules", root);
+	f = fopen(path, "re");
+	if (!f && errno != ENOENT)
+		return -errno;
+	while (f && getline(&line, &linecap, f) > 0) {
+		char name[64], state[16];
+		unsigned long long size, addr;
+		int n;
+
+		if (sscanf(line, "%63s %llu %*s %*s %15s %llx", name, &size, state, &addr) != 4)
+			continue;
+		if (COMMON_GROW(key, cap, len + 128) || len > KCACHE_MAX_KEY) {
+			r = -ENOMEM;
+			break;
+		}
+		n = snprintf(key + len, 128, "%s %llu %s %llx\n", name, size, state, addr);
+		len += (size_t)n;
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	if (r == 0 && !key && !(key = strdup("")))
+		r = -ENOMEM;
+	if (r < 0) {
+		free(key);
+		return r;
+	}
+	*ret_key = key;
+	*ret_len = len;
+	return 0;
+}
+
+/* The module named name (len bytes) has a line in the modules' key. */
+static bool key_has_module(const char *key, size_t key_len, const char *name, size_t len)
+{
+	for (const char *p = key; p < key + key_len;) {
+		const char *nl = memchr(p, '\n', (size_t)(key + key_len - p));
+
+		if (!nl)
+			break;
+		if ((size_t)(nl - p) > len && memcmp(p, name, len) == 0 && p[len] == ' ')
+			return true;
+		p = nl + 1;
+	}
+	return false;
+}
 
 /* This boot's id (ROOT/proc/sys/kernel/random/boot_id) into id[40]. */
 static int boot_id(const char *root, char id[40])
@@ -195,10 +300,12 @@ static int boot_id(const char *root, char id[40])
 	return n == 36 && strspn(id, "0123456789abcdef-") == 36 ? 0 : -EINVAL;
 }
 
-static int kcache_read(const char *entry, const char id[40], struct sym_kernel **ret_kernel)
+static int kcache_read(const char *entry, const char id[40], const char *key, size_t key_len,
+		       struct sym_kernel **ret_kernel)
 {
 	struct kcache_header h;
 	struct sym_kernel *k = NULL;
+	uint64_t off;
 	struct stat st;
 	int fd, r = -EINVAL;
 
@@ -206,10 +313,18 @@ static int kcache_read(const char *entry, const char id[40], struct sym_kernel *
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-	    memcmp(h.magic, KCACHE_MAGIC, 8) != 0 || memcmp(h.boot_id, id, 40) != 0 ||
+	    pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		goto out;
+	/* An entry of another version of the format: written again. */
+	if (memcmp(h.magic, KCACHE_MAGIC, 7) == 0 && h.magic[7] != KCACHE_MAGIC[7]) {
+		r = -ESTALE;
+		goto out;
+	}
+	if (memcmp(h.magic, KCACHE_MAGIC, 8) != 0 || memcmp(h.boot_id, id, 40) != 0 ||
 	    h.n == 0 || h.n > KCACHE_MAX_SYMS || h.len == 0 || h.len > UINT32_MAX ||
-	    (uint64_t)st.st_size != sizeof(h) + h.n * sizeof(struct sym_ksym) + h.len)
+	    h.key_len > KCACHE_MAX_KEY || h.n_mods > h.n ||
+	    (uint64_t)st.st_size != sizeof(h) + PAD8(h.key_len) + h.n_mods * sizeof(struct kmod) +
+					    h.n * sizeof(struct sym_ksym) + h.len)
 		goto out;
 	k = calloc(1, sizeof(*k));
 	if (!k) {
@@ -223,16 +338,31 @@ static int kcache_read(const char *entry, const char id[40], struct sym_kernel *
 		goto out;
 	}
 	k->map_len = st.st_size;
-	k->syms = (struct sym_ksym *)((char *)k->map + sizeof(h));
-	k->names = (char *)k->map + sizeof(h) + h.n * sizeof(*k->syms);
+	/* Modules loaded or unloaded since it was written: written again. */
+	if (h.key_len != key_len || memcmp((char *)k->map + sizeof(h), key, key_len) != 0) {
+		r = -ESTALE;
+		goto out;
+	}
+	off = sizeof(h) + PAD8(h.key_len);
+	k->mods = (const struct kmod *)((char *)k->map + off);
+	off += h.n_mods * sizeof(*k->mods);
+	k->syms = (struct sym_ksym *)((char *)k->map + off);
+	k->names = (char *)k->map + off + h.n * sizeof(*k->syms);
 	if (k->names[h.len - 1] != '\0')
 		goto out;
-	/* The entries are not all checked here (that would make the whole
+	/* The modules are few: checked here (sorted, apart, named). */
+	for (size_t i = 0; i < h.n_mods; i++)
+		if (k->mods[i].lo >= k->mods[i].hi || k->mods[i].name >= h.len ||
+		    (i > 0 && k->mods[i].lo < k->mods[i - 1].hi))
+			goto out;
+	/* The symbols are not all checked here (that would make the whole
 	 * table resident): ksym_lookup() checks the ones it uses (sorted
-	 * around the address, a name inside the table, core only), and a
-	 * damaged one makes the session read kallsyms instead. The entry is
-	 * Ember's own, written by root, readable by root only. */
+	 * around the address, a name inside the table, the core's or the
+	 * module's whose range holds the address), and a damaged one makes
+	 * the session read kallsyms instead. The entry is Ember's own,
+	 * written by root, readable by root only. */
 	k->n = h.n;
+	k->n_mods = h.n_mods;
 	k->len = k->names_cap = h.len;
 	k->core_only = true;
 	k->core_lo = h.core_lo;
@@ -246,48 +376,134 @@ out:
 	return r;
 }
 
-/* Writes the core kernel's symbols of k (a full parse) as the cache entry
- * dir/id, and removes the entries of other boots. */
-static int kcache_write(const char *dir, const char *entry, const char id[40],
-			const struct sym_kernel *k)
+/* The entry's symbols from k (a full parse): the core kernel's and those
+ * of the modules in key (not BPF programs, trampolines: they come and go),
+ * each module's named by one offset, and its ranges in ret_mods. */
+static int kcache_symbols(const struct sym_kernel *k, const char *key, size_t key_len,
+			  struct sym_ksym **ret_syms, size_t *ret_n, struct kmod **ret_mods,
+			  size_t *ret_n_mods, struct kcache_header *h)
 {
-	struct kcache_header h = { .core_lo = UINT64_MAX };
-	struct sym_ksym *core;
-	char *tmp = NULL;
-	size_t n = 0;
-	DIR *d;
-	struct dirent *e;
-	int fd, r = 0;
+	struct sym_ksym *syms;
+	struct kmod *mods = NULL, *m = NULL;
+	size_t n = 0, n_mods = 0, cap_mods = 0;
+	uint32_t prev = UINT32_MAX;
+	bool keep = false;
 
-	core = calloc(k->n, sizeof(*core));
-	if (!core)
+	syms = calloc(k->n, sizeof(*syms));
+	if (!syms)
 		return -ENOMEM;
+	h->core_lo = UINT64_MAX;
 	for (size_t i = 0; i < k->n; i++) {
-		if (k->syms[i].module != UINT32_MAX)
+		struct sym_ksym sym = k->syms[i];
+
+		if (sym.module == UINT32_MAX) {
+			h->core_lo = MIN(h->core_lo, sym.addr);
+			h->core_hi = MAX(h->core_hi, sym.addr + LAST_SYMBOL_SPAN);
+			syms[n++] = sym;
 			continue;
-		core[n++] = k->syms[i];
-		h.core_lo = MIN(h.core_lo, k->syms[i].addr);
-		h.core_hi = MAX(h.core_hi, k->syms[i].addr + LAST_SYMBOL_SPAN);
+		}
+		if (sym.module != prev) {
+			const char *name = k->names + sym.module;
+
+			prev = sym.module;
+			keep = key_has_module(key, key_len, name, strlen(name));
+			m = NULL;
+			for (size_t j = 0; keep && j < n_mods && !m; j++)
+				if (strcmp(k->names + mods[j].name, name) == 0)
+					m = &mods[j];
+			if (keep && !m) {
+				if (COMMON_GROW(mods, cap_mods, n_mods + 1)) {
+					free(syms);
+					free(mods);
+					return -ENOMEM;
+				}
+				m = &mods[n_mods++];
+				*m = (struct kmod){ .lo = sym.addr, .name = sym.module };
+			}
+		}
+		if (!keep)
+			continue;
+		sym.module = m->name;
+		m->lo = MIN(m->lo, sym.addr);
+		m->hi = MAX(m->hi, sym.addr + LAST_SYMBOL_SPAN);
+		syms[n++] = sym;
 	}
-	if (n == 0) {
-		free(core);
+	if (n == 0 || h->core_lo == UINT64_MAX) {
+		free(syms);
+		free(mods);
 		return -ENODATA;
 	}
+	/* A module's symbols come in one run of the sorted table, so their
+	 * ranges are apart; if not (overlapping with the core or another
+	 * module), the entry holds the core kernel only. */
+	for (size_t i = 0; i < n_mods; i++)
+		for (size_t j = 0; j < n_mods; j++)
+			if ((j != i && mods[i].lo < mods[j].hi && mods[j].lo < mods[i].hi) ||
+			    (mods[i].lo < h->core_hi && h->core_lo < mods[i].hi)) {
+				size_t core = 0;
+
+				for (size_t x = 0; x < n; x++)
+					if (syms[x].module == UINT32_MAX)
+						syms[core++] = syms[x];
+				n = core;
+				n_mods = 0;
+			}
+	for (size_t i = 1; i < n_mods; i++)
+		for (size_t j = i; j > 0 && mods[j].lo < mods[j - 1].lo; j--) {
+			struct kmod t = mods[j];
+
+			mods[j] = mods[j - 1];
+			mods[j - 1] = t;
+		}
+	*ret_syms = syms;
+	*ret_n = n;
+	*ret_mods = mods;
+	*ret_n_mods = n_mods;
+	return 0;
+}
+
+/* Writes the core kernel's and the modules' symbols of k (a full parse)
+ * as the cache entry dir/id, and removes the entries of other boots. */
+static int kcache_write(const char *dir, const char *entry, const char id[40], const char *key,
+			size_t key_len, const struct sym_kernel *k)
+{
+	static const char zeros[8];
+	struct kcache_header h = { 0 };
+	struct sym_ksym *syms = NULL;
+	struct kmod *mods = NULL;
+	size_t n = 0, n_mods = 0;
+	char *tmp = NULL;
+	DIR *d;
+	struct dirent *e;
+	int fd, r;
+
+	r = kcache_symbols(k, key, key_len, &syms, &n, &mods, &n_mods, &h);
+	if (r < 0)
+		return r;
 	memcpy(h.magic, KCACHE_MAGIC, 8);
 	memcpy(h.boot_id, id, 40);
 	h.n = n;
-	/* The names of modules are kept too: the table is small enough. */
+	h.n_mods = n_mods;
+	h.key_len = key_len;
+	/* The names of what is left out are kept too: the table is small
+	 * enough. */
 	h.len = k->len;
 	fd = sym_cache__create(dir, &tmp);
 	if (fd < 0) {
-		free(core);
+		free(syms);
+		free(mods);
 		return fd;
 	}
+	errno = 0;
 	if (write(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) ||
-	    write(fd, core, n * sizeof(*core)) != (ssize_t)(n * sizeof(*core)) ||
+	    write(fd, key, key_len) != (ssize_t)key_len ||
+	    write(fd, zeros, PAD8(key_len) - key_len) != (ssize_t)(PAD8(key_len) - key_len) ||
+	    write(fd, mods, n_mods * sizeof(*mods)) != (ssize_t)(n_mods * sizeof(*mods)) ||
+	    write(fd, syms, n * sizeof(*syms)) != (ssize_t)(n * sizeof(*syms)) ||
 	    write(fd, k->names, k->len) != (ssize_t)k->len)
 		r = errno ? -errno : -EIO;
-	free(core);
+	free(syms);
+	free(mods);
 	if (r < 0) {
 		sym_cache__abandon(fd, tmp);
 		return r;
@@ -308,52 +524,66 @@ static int kcache_write(const char *dir, const char *entry, const char id[40],
 int sym_kernel__load(const char *root, const char *cache_dir, struct sym_kernel **ret_kernel,
 		     int *ret_cache)
 {
-	char path[4096], id[40], *dir = NULL, *entry = NULL;
-	struct sym_kernel *k = NULL;
+	char path[4096], id[40], *dir = NULL, *entry = NULL, *key = NULL;
+	struct sym_kernel *k = NULL, *mapped = NULL;
+	size_t key_len = 0;
 	int r, cache = 0;
 
 	snprintf(path, sizeof(path), "%s/proc/kallsyms", root);
 	/* Kernel text does not move within a boot (KASLR is chosen at boot),
-	 * so the core kernel's symbols are cached per boot id; only modules
-	 * and BPF programs come and go, and they are read when asked for. */
+	 * so the core kernel's symbols are cached per boot id, with the
+	 * modules' while the same ones are loaded; BPF programs come and go,
+	 * and are read when asked for. */
 	if (cache_dir && *cache_dir && boot_id(root, id) == 0 &&
+	    modules_key(root, &key, &key_len) == 0 &&
 	    asprintf(&dir, "%s/kallsyms", cache_dir) >= 0 &&
 	    asprintf(&entry, "%s/%s", dir, id) >= 0) {
-		r = kcache_read(entry, id, &k);
-		if (r == 0) {
-			k->path = strdup(path);
-			if (!k->path) {
-				sym_kernel__free(k);
-				k = NULL;
-				r = -ENOMEM;
-				goto out;
-			}
-			cache = 1;
+		r = kcache_read(entry, id, key, key_len, &k);
+		if (r == 0)
 			goto done;
-		}
-		cache = r == -ENOENT ? 0 : -1;
+		cache = r == -ENOENT || r == -ESTALE ? 0 : -1;
 	}
-	r = kernel_parse(path, &k);
+	r = kernel_parse(path, NULL, &k);
 	if (r < 0)
 		goto out;
 	if (entry) {
-		int w = kcache_write(dir, entry, id, k);
+		int w = kcache_write(dir, entry, id, key, key_len, k);
 
 		cache = w == 0 ? 2 : w == -ENODATA ? cache : -1;
+		/* This session too uses the entry's mapping rather than the
+		 * whole parse on the heap (5 MB, of which lookups touch a few
+		 * hundred KB). */
+		if (w == 0 && kcache_read(entry, id, key, key_len, &mapped) == 0) {
+			sym_kernel__free(k);
+			k = mapped;
+		}
 	}
 done:
+	if (k->map && !k->path) {
+		k->path = strdup(path);
+		if (!k->path) {
+			sym_kernel__free(k);
+			k = NULL;
+			r = -ENOMEM;
+			goto out;
+		}
+		cache = cache == 2 ? 2 : 1;
+	}
 	*ret_kernel = k;
 	*ret_cache = cache;
 	r = 0;
 out:
 	free(dir);
 	free(entry);
+	free(key);
 	return r;
 }
 
 size_t sym_kernel__memory(const struct sym_kernel *k)
 {
-	return k ? sizeof(*k) + k->n * sizeof(*k->syms) + k->names_cap : 0;
+	return k ? sizeof(*k) + k->n * sizeof(*k->syms) + k->names_cap +
+			   k->n_mods * sizeof(*k->mods) + sym_kernel__memory(k->rest)
+		 : 0;
 }
 
 /* The table's memory: the cache entry's mapping, or the parse's arrays. */
@@ -368,6 +598,8 @@ static void kernel_release_table(struct sym_kernel *k)
 	}
 	k->syms = NULL;
 	k->names = NULL;
+	k->mods = NULL;
+	k->n_mods = 0;
 }
 
 void sym_kernel__free(struct sym_kernel *k)
@@ -375,12 +607,13 @@ void sym_kernel__free(struct sym_kernel *k)
 	if (!k)
 		return;
 	free(k->path);
+	sym_kernel__free(k->rest);
 	kernel_release_table(k);
 	free(k);
 }
 
-/* The full table (kallsyms read again) in place of the cached core one, a
- * superset; once per session. */
+/* The full table (kallsyms read again) in place of a damaged cached one,
+ * a superset; once per session. */
 static int kernel_full(struct sym_kernel *k)
 {
 	struct sym_kernel *full = NULL;
@@ -388,9 +621,11 @@ static int kernel_full(struct sym_kernel *k)
 	if (k->full_tried)
 		return -ENOENT;
 	k->full_tried = true;
-	if (kernel_parse(k->path, &full) < 0)
+	if (kernel_parse(k->path, NULL, &full) < 0)
 		return -ENOENT;
 	kernel_release_table(k);
+	sym_kernel__free(k->rest);
+	k->rest = NULL;
 	k->syms = full->syms;
 	k->n = full->n;
 	k->names = full->names;
@@ -403,24 +638,13 @@ static int kernel_full(struct sym_kernel *k)
 	return 0;
 }
 
-int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
-		       const char **ret_name, const char **ret_module,
-		       uint64_t *ret_offset)
-{
-	int r;
-
-	if (k->core_only && (addr < k->core_lo || addr >= k->core_hi) && kernel_full(k) < 0)
-		return -ENOENT;
-	r = ksym_lookup(k, addr, ret_name, ret_module, ret_offset);
-	/* A damaged cache entry: kallsyms itself answers. */
-	if (r == -EBADMSG)
-		r = kernel_full(k) < 0 ? -ENOENT : ksym_lookup(k, addr, ret_name, ret_module, ret_offset);
-	return r == -EBADMSG ? -ENOENT : r;
-}
-
-static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
-		       const char **ret_name, const char **ret_module,
-		       uint64_t *ret_offset)
+/*
+ * addr in k. For a cached table (region: the core kernel's or a module's
+ * range holding addr) the entries used are checked: out of order, a name
+ * outside the table, or not the region's is a damaged entry (-EBADMSG).
+ */
+static int ksym_lookup(const struct sym_kernel *k, const struct kmod *region, uint64_t addr,
+		       const char **ret_name, const char **ret_module, uint64_t *ret_offset)
 {
 	size_t lo = sym_sorted__count_le(k->syms, k->n, sizeof(*k->syms), addr);
 	const struct sym_ksym *sym, *next;
@@ -430,12 +654,9 @@ static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
 		return -ENOENT;
 	sym = &k->syms[lo - 1];
 	next = &k->syms[lo];
-	/* A cached table's entries are checked as they are used (kcache_read):
-	 * out of order, a name outside the table or not the core kernel's is
-	 * a damaged entry (-EBADMSG). */
-	if (k->map && (sym->addr > addr || (lo < k->n && next->addr < sym->addr) ||
-		       sym->name >= k->len || sym->module != UINT32_MAX ||
-		       sym->addr < k->core_lo || sym->addr >= k->core_hi))
+	if (region && (sym->addr > addr || (lo < k->n && next->addr < sym->addr) ||
+		       sym->name >= k->len || sym->module != region->name ||
+		       sym->addr < region->lo || sym->addr >= region->hi))
 		return -EBADMSG;
 	end = sym->addr + LAST_SYMBOL_SPAN;
 	if (lo < k->n && next->module == sym->module)
@@ -448,4 +669,40 @@ static int ksym_lookup(const struct sym_kernel *k, uint64_t addr,
 	*ret_module = sym->module == UINT32_MAX ? NULL : k->names + sym->module;
 	*ret_offset = addr - sym->addr;
 	return 0;
+}
+
+int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
+		       const char **ret_name, const char **ret_module,
+		       uint64_t *ret_offset)
+{
+	const struct kmod *region = NULL;
+	struct kmod core;
+	int r;
+
+	if (k->core_only) {
+		region = kernel_module_at(k, addr);
+		if (!region && (addr < k->core_lo || addr >= k->core_hi)) {
+			/* Not the core kernel, nor a module the entry holds:
+			 * the rest of kallsyms, read once. */
+			if (!k->rest_tried) {
+				k->rest_tried = true;
+				if (kernel_parse(k->path, k, &k->rest) < 0)
+					k->rest = NULL;
+			}
+			if (!k->rest)
+				return -ENOENT;
+			return ksym_lookup(k->rest, NULL, addr, ret_name, ret_module, ret_offset);
+		}
+		if (!region) {
+			core = (struct kmod){ .lo = k->core_lo, .hi = k->core_hi,
+					      .name = UINT32_MAX };
+			region = &core;
+		}
+	}
+	r = ksym_lookup(k, region, addr, ret_name, ret_module, ret_offset);
+	/* A damaged cache entry: kallsyms itself answers. */
+	if (r == -EBADMSG)
+		r = kernel_full(k) < 0 ? -ENOENT :
+		    ksym_lookup(k, NULL, addr, ret_name, ret_module, ret_offset);
+	return r == -EBADMSG ? -ENOENT : r;
 }

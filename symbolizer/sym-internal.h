@@ -490,6 +490,20 @@ int sym_dwarf__open_bounded(int fd, const struct sym_dwarf_files *files, uint64_
  * passes SYM_DWARF_MAX_SECTION), or -ENODATA.
  */
 int sym_dwarf__cost(int fd, uint64_t *ret_bytes);
+/* What an open holds beyond its sections, made room for with them (not
+ * charged: binaries of this pass are not unloaded for it): the object, its
+ * unit list, its tables' first capacities (12 KB for the one unit of the
+ * unit fixture, 55 KB for ember's 119 units, 85 KB for one C++ unit's
+ * abbreviations and names). Counted after the open. */
+#define SYM_DWARF_OPEN_BYTES (64u << 10)
+
+/*
+ * What reading the compile unit holding vaddr would add to
+ * sym_dwarf__memory() at most, estimated from its size in .debug_info
+ * (its bytes while it is read, and the tables they become); 0 when it is
+ * read already or no unit holds vaddr.
+ */
+uint64_t sym_dwarf__cu_cost(const struct sym_dwarf *d, uint64_t vaddr);
 
 
 /* What could not be read so far, per enum sym_debug_issue (units are
@@ -779,9 +793,10 @@ struct sym_kernel;
 
 /*
  * Load ROOT/proc/kallsyms (root "" for the host). With cache_dir, the core
- * kernel's symbols come from CACHE_DIR/kallsyms/BOOT-ID (the boot id read
- * from ROOT/proc/sys/kernel/random/boot_id)
- * when present, else are written there after the parse; *ret_cache says
+ * kernel's and the modules' symbols come from CACHE_DIR/kallsyms/BOOT-ID
+ * (the boot id read from ROOT/proc/sys/kernel/random/boot_id) when present
+ * and ROOT/proc/modules lists the modules it was written with, else are
+ * written there after the parse (and mapped from it); *ret_cache says
  * what happened: 0 no cache, 1 read from it, 2 written, -1 it failed (the
  * file was parsed). Returns 0 and *ret_kernel, -ENOENT/-EACCES when it
  * cannot be read, -ENODATA when it holds no usable address (kptr_restrict),
@@ -796,8 +811,9 @@ size_t sym_kernel__memory(const struct sym_kernel *k);
 /*
  * Look addr up. Returns 0 and the borrowed *ret_name and *ret_module (NULL
  * for the core kernel) and *ret_offset (addr minus the symbol's start), or
- * -ENOENT. An address outside the core kernel of a table read from the
- * cache makes it read kallsyms in full, once.
+ * -ENOENT. An address outside the core kernel and the modules of a table
+ * read from the cache makes it read the rest of kallsyms (the symbols
+ * outside those), once.
  */
 int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
 		       const char **ret_name, const char **ret_module,

@@ -108,6 +108,9 @@ struct sym_binary {
 	const char *build_id;  /* interned, or NULL */
 	struct sym_dwarf *dwarf;
 	bool dwarf_tried;
+	/* its DWARF alone passes the bound: refused once, kept across
+	 * unloads (the file and the bound do not change) */
+	bool dwarf_too_big;
 	/* Address cache: vaddr -> frames (struct cache_slot); emptied when
 	 * full. */
 	struct common_map cache;
@@ -296,6 +299,9 @@ struct sym_dwarf *sym_binary__dwarf(struct sym_session *s, struct sym_binary *bi
  * table stays empty). */
 int sym_binary__symbols(struct sym_session *s, struct sym_binary *bin);
 
+/* Makes room for the DWARF unit of bin holding vaddr before it is read
+ * (sym_dwarf__cu_cost(): binaries not used in this pass are unloaded). */
+void sym_binary__reserve_cu(struct sym_session *s, struct sym_binary *bin, uint64_t vaddr);
 /* Re-counts what bin holds in sym_session.bin_memory (after a load, a CU,
  * an address cached). */
 void sym_binary__account(struct sym_session *s, struct sym_binary *bin);

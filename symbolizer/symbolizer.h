@@ -219,6 +219,10 @@ struct sym_stats {
 	uint64_t unwind_memory;            /* libunwind's address spaces (a
 	                                      bounded number per unwinding
 	                                      thread) */
+	uint64_t binary_memory_peak;       /* the most binary_memory was, also
+	                                      within a call (a DWARF unit
+	                                      read before the call's
+	                                      eviction) */
 	uint64_t evictions;                /* binaries unloaded to stay under
 	                                      max_memory */
 	uint64_t reloads;                  /* unloaded binaries loaded again */

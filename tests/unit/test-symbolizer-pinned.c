@@ -14,6 +14,12 @@
  * fixture's parsed DWARF outgrows the section sizes it is charged by
  * up front).
  *
+ * Then a copy whose DWARF alone passes the bound (its .debug_str padded):
+ * refused once as over-budget, and not again when its ELF object is
+ * unloaded and loaded again, nor when, loaded again in a pass, it gives up
+ * its address cache for the bound (it has no DWARF to give up): each
+ * refusal is counted once, and its frames keep their ELF names.
+ *
  * Usage: test-symbolizer-pinned FIXTURE_INLINE_NOPIE
  */
 #include <limits.h>
@@ -25,6 +31,7 @@
 #define PID_A 6000
 #define PID_B 6001
 #define PID_C 6002
+#define PID_D 6003
 #define MAX_FRAMES 8
 #define MAX_OF(a, b) ((a) > (b) ? (a) : (b))
 
@@ -72,11 +79,58 @@ static size_t resolve(struct sym_session *s, pid_t pid, uint64_t addr, char *nam
 	return n;
 }
 
+/* D's DWARF is refused for good: counted once however often it is
+ * unloaded, loaded again and trimmed (C, without DWARF, is used last each
+ * time, so D is the one that goes). */
+static void test_refused_once(pid_t pid_d, uint64_t addr, const char *want,
+			      uint64_t elf_one)
+{
+	struct sym_options o = { .root = root, .no_kernel = true, .debug_dir = "",
+				 .max_memory = 4 * elf_one };
+	char got[MAX_FRAMES][512], name[256];
+	struct sym_session *s = NULL;
+	struct sym_stats st;
+
+	CHECK(sym_session__new(&o, &s) == 0);
+	if (!s)
+		return;
+	resolve(s, pid_d, addr, name, sizeof(name), got);
+	CHECK_STR(name, want);
+	resolve(s, PID_C, addr, name, sizeof(name), got);
+	sym_session__stats(s, &st);
+	fprintf(stderr, "D refused: %" PRIu64 " over-budget\n", st.refused[SYM_REFUSED_BUDGET]);
+	CHECK(st.refused[SYM_REFUSED_BUDGET] == 1);
+	/* unloaded (pinned, not loaded again in this pass), then loaded
+	 * again in the next pass */
+	sym_session__trim(s, 0);
+	sym_session__next_pass(s);
+	resolve(s, pid_d, addr, name, sizeof(name), got);
+	CHECK_STR(name, want);
+	resolve(s, PID_C, addr, name, sizeof(name), got);
+	sym_session__stats(s, &st);
+	fprintf(stderr, "D loaded again: %" PRIu64 " reloads, %" PRIu64 " over-budget\n",
+		st.reloads, st.refused[SYM_REFUSED_BUDGET]);
+	CHECK(st.reloads >= 1);
+	CHECK(st.refused[SYM_REFUSED_BUDGET] == 1);
+	/* loaded again in this pass: a bound just under what is held takes
+	 * its address cache, and nothing more */
+	sym_session__trim(s, st.binary_memory - 1);
+	resolve(s, pid_d, addr, name, sizeof(name), got);
+	CHECK_STR(name, want);
+	sym_session__stats(s, &st);
+	fprintf(stderr, "D trimmed: %" PRIu64 " evictions, %" PRIu64 " over-budget\n",
+		st.evictions, st.refused[SYM_REFUSED_BUDGET]);
+	CHECK(st.evictions >= 2 && st.reloads == 1);
+	CHECK(st.refused[SYM_REFUSED_BUDGET] == 1);
+	sym_session__free(s);
+}
+
 int main(int argc, char **argv)
 {
 	struct sym_options o = { .root = root, .no_kernel = true, .debug_dir = "" };
 	char want[MAX_FRAMES][512], got[MAX_FRAMES][512];
-	char buf[1024], a[PATH_MAX], b[PATH_MAX], c[PATH_MAX], want_name[256], name[256];
+	char buf[1024], a[PATH_MAX], b[PATH_MAX], c[PATH_MAX], d[PATH_MAX], want_name[256],
+	     name[256];
 	unsigned long long off = 0, va = 0, sz = 0;
 	uint64_t size = 0;
 	uint64_t addr = 0, one, elf_one;
@@ -92,11 +146,18 @@ int main(int argc, char **argv)
 	snprintf(a, sizeof(a), "%s/a", root);
 	snprintf(b, sizeof(b), "%s/b", root);
 	snprintf(c, sizeof(c), "%s/c", root);
+	snprintf(d, sizeof(d), "%s/d", root);
 	/* c: a without DWARF, to measure what the ELF part costs */
 	test_run(buf, sizeof(buf), "mkdir '%s/proc' && cp '%s' '%s' && "
 		 "objcopy --remove-section .note.gnu.build-id '%s' '%s' && "
 		 "objcopy --strip-debug '%s' '%s' && echo ok",
 		 root, argv[1], a, argv[1], b, argv[1], c);
+	CHECK_STR(buf, "ok");
+	/* d: a whose .debug_str carries 1 MB more (empty strings) */
+	test_run(buf, sizeof(buf), "objcopy --dump-section .debug_str='%s.str' '%s' '%s.x' && "
+		 "head -c 1048576 /dev/zero >> '%s.str' && "
+		 "objcopy --remove-section .note.gnu.build-id --update-section "
+		 ".debug_str='%s.str' '%s' '%s' && echo ok", d, argv[1], d, d, d, argv[1], d);
 	CHECK_STR(buf, "ok");
 	test_run(buf, sizeof(buf), "readelf -lW '%s' | awk '/LOAD.* R E /{print $2, $3, $5}'", a);
 	CHECK(sscanf(buf, "0x%llx 0x%llx 0x%llx", &off, &va, &sz) == 3);
@@ -107,6 +168,7 @@ int main(int argc, char **argv)
 	make_process(PID_A, a, va, va + sz, off);
 	make_process(PID_B, b, va, va + sz, off);
 	make_process(PID_C, c, va, va + sz, off);
+	make_process(PID_D, d, va, va + sz, off);
 	addr += size / 2;
 
 	/* What an unbounded session says, and what one binary with its
@@ -170,6 +232,8 @@ int main(int argc, char **argv)
 	sym_session__stats(s, &st);
 	CHECK(st.binary_memory <= MAX_OF(o.max_memory, one + elf_one));
 	sym_session__free(s);
+
+	test_refused_once(PID_D, addr, want_name, elf_one);
 
 	snprintf(buf, sizeof(buf), "rm -rf '%s'", root);
 	CHECK(system(buf) == 0);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test-symbolizer-root.c — hermetic checks against a fake root
- * (sym_options.root = a temp dir with proc/kallsyms and proc/4242/{maps,root,
- * map_files}): kallsyms parsing (core and module symbols, bounds, kptr_restrict
- * zeros, no_kernel), maps parsing (non-executable, malformed, paths with
+ * (sym_options.root = a temp dir with proc/kallsyms, proc/modules and
+ * proc/4242/{maps,root, map_files}): kallsyms parsing (core and module
+ * symbols, bounds, kptr_restrict zeros, no_kernel, the on-disk cache of the
+ * core's and the modules' symbols, the rest read once), maps parsing (non-executable, malformed, paths with
  * spaces, "(deleted)" through map_files, a replaced file whose inode no longer
  * matches, anonymous, [vsyscall]) and the file offset -> vaddr arithmetic on a
  * library whose second executable segment has vaddr != offset.
@@ -152,7 +153,7 @@ static void test_kallsyms(void)
 		 * kallsyms instead of naming something else. */
 		test_run(out, sizeof(out),
 			 "printf '\\377\\377\\377\\377' | dd of='%s' bs=1 seek=%zu conv=notrunc "
-			 "2>/dev/null && echo ok", entry, (size_t)80 + 16 + 8);
+			 "2>/dev/null && echo ok", entry, (size_t)96 + 16 + 8);
 		CHECK_STR(out, "ok");
 		CHECK(sym_session__new(&o, &s) == 0);
 		CHECK_STR(kernel(s, 0xffffffff81000410).name, "last_core");
@@ -169,6 +170,77 @@ static void test_kallsyms(void)
 		sym_session__stats(s, &st);
 		CHECK(st.cache_hits == 0 && st.cache_writes == 1);
 		sym_session__free(s);
+
+		/* Modules: with proc/modules listing ext4, the entry holds
+		 * its symbols too (not the BPF program's, which come and
+		 * go) */
+		put("proc/modules", "ext4 1015808 2 mbcache,jbd2, Live 0xffffffffc0000000\n");
+		put("proc/kallsyms",
+		    "ffffffff81000000 T _stext\n"
+		    "ffffffff81000100 T renamed_one\n"
+		    "ffffffff81000400 T last_core\n"
+		    "ffffffffc0000000 t ext4_fn\t[ext4]\n"
+		    "ffffffffc0000100 T ext4_fn2\t[ext4]\n"
+		    "ffffffffc0020000 t bpf_prog_0123_old\t[bpf]\n");
+		CHECK(sym_session__new(&o, &s) == 0);
+		CHECK_STR(kernel(s, 0xffffffffc0000150).name, "ext4_fn2 [ext4]");
+		sym_session__stats(s, &st);
+		CHECK(st.cache_hits == 0 && st.cache_writes == 1);
+		sym_session__free(s);
+		/* so a later session names ext4's addresses from the entry,
+		 * with kallsyms unread (it now says otherwise); a BPF
+		 * program's address reads kallsyms once, and keeps only the
+		 * symbols the entry does not cover */
+		put("proc/kallsyms",
+		    "ffffffff81000000 T _stext\n"
+		    "ffffffff81000100 T renamed_again\n"
+		    "ffffffff81000400 T last_core\n"
+		    "ffffffffc0000000 t ext4_renamed\t[ext4]\n"
+		    "ffffffffc0000100 T ext4_fn2\t[ext4]\n"
+		    "ffffffffc0020000 t bpf_prog_4567_new\t[bpf]\n"
+		    "ffffffffc0020100 t bpf_prog_89ab_next\t[bpf]\n");
+		CHECK(sym_session__new(&o, &s) == 0);
+		f = kernel(s, 0xffffffffc0000050);
+		CHECK_STR(f.name, "ext4_fn [ext4]");
+		CHECK_STR(f.module, "ext4");
+		CHECK(f.offset == 0x50);
+		CHECK_STR(kernel(s, 0xffffffff81000150).name, "renamed_one");
+		{
+			uint64_t before;
+
+			sym_session__stats(s, &st);
+			before = st.kernel_memory;
+			f = kernel(s, 0xffffffffc0020010);
+			CHECK_STR(f.name, "bpf_prog_4567_new [bpf]");
+			CHECK(f.offset == 0x10);
+			CHECK_STR(kernel(s, 0xffffffffc0020110).name, "bpf_prog_89ab_next [bpf]");
+			sym_session__stats(s, &st);
+			/* two symbols and their names, not the table again */
+			fprintf(stderr, "kernel memory %" PRIu64 " -> %" PRIu64 "\n", before,
+				st.kernel_memory);
+			CHECK(st.kernel_memory > before && st.kernel_memory < before + 512);
+		}
+		check_kernel_miss(s, 0xffffffffc0030000);
+		CHECK_STR(kernel(s, 0xffffffffc0000150).name, "ext4_fn2 [ext4]");
+		sym_session__stats(s, &st);
+		CHECK(st.cache_hits == 1 && st.cache_writes == 0);
+		sym_session__free(s);
+		/* ext4 loaded again elsewhere: the entry's modules are stale,
+		 * kallsyms is read and the entry written again */
+		put("proc/modules", "ext4 1015808 2 mbcache,jbd2, Live 0xffffffffc0100000\n");
+		put("proc/kallsyms",
+		    "ffffffff81000000 T _stext\n"
+		    "ffffffff81000100 T renamed_again\n"
+		    "ffffffff81000400 T last_core\n"
+		    "ffffffffc0100000 t ext4_moved\t[ext4]\n");
+		CHECK(sym_session__new(&o, &s) == 0);
+		CHECK_STR(kernel(s, 0xffffffffc0100010).name, "ext4_moved [ext4]");
+		CHECK_STR(kernel(s, 0xffffffff81000150).name, "renamed_again");
+		check_kernel_miss(s, 0xffffffffc0000050);
+		sym_session__stats(s, &st);
+		CHECK(st.cache_hits == 0 && st.cache_writes == 1);
+		sym_session__free(s);
+		test_run(out, sizeof(out), "rm '%s/proc/modules' && echo ok", root);
 
 		/* after a reboot: the new kallsyms, and the old entry is gone */
 		put("proc/kallsyms", "ffffffff82000000 T _stext\nffffffff82000100 T rebooted\n");
