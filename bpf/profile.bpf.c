@@ -56,9 +56,12 @@ const volatile __u64 wakeup_bytes = EMBER_DEFAULT_RING_BYTES / 4;
 /* Written by user space through the mmapped .bss. */
 __u32 active_set = 0;
 
-/* Bumped at every exec and exit, and by user space after it changes
- * proc_unwind or py_procs: the per-CPU caches of what a process's samples
- * need (ember_cpu_state) are then looked up again. */
+/* Bumped at the exec of a process a sample may have cached (one in
+ * `announced`), and by user space after it changes proc_unwind or
+ * py_procs: the per-CPU caches of what a process's samples need
+ * (ember_cpu_state) are then looked up again. An exit or a fork does not
+ * bump it: a thread's slot names the task (tid and start time), which a
+ * reused tid does not match. */
 __u64 proc_gen = 0;
 
 typedef __u64 stack_trace_t[EMBER_MAX_STACK_DEPTH];
@@ -234,9 +237,8 @@ static __noinline bool announce(__u32 tgid, __u32 parent, __u32 flags)
 	 * were gone before their snapshot. An exec's waits (see above): a
 	 * wake-up per exec was most of the agent's wake-ups under churn. */
 	bpf_ringbuf_submit(e, exec ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP);
-	if (exec)
-		bpf_map_delete_elem(&announced, &tgid);
-	else
+	/* An exec's mark is dropped by on_exec. */
+	if (!exec)
 		bpf_map_update_elem(&announced, &tgid, &one, BPF_ANY);
 	return true;
 }
@@ -566,15 +568,18 @@ static __always_inline __u64 cgroup_of(struct ember_cpu_state *st, struct task_s
  * sample tries again.
  */
 static __always_inline struct ember_thread_slot *
-thread_facts(struct ember_cpu_state *st, __u32 tgid, __u32 tid, __u32 gen)
+thread_facts(struct ember_cpu_state *st, struct task_struct *task, __u32 tgid, __u32 tid,
+	     __u32 gen)
 {
 	struct ember_thread_slot *t = &st->threads[tid & (EMBER_THREAD_SLOTS - 1)];
+	__u64 start = task->start_time;
 
-	if (t->tid == tid && t->tgid == tgid && t->gen == gen)
+	if (t->tid == tid && t->start_time == start && t->tgid == tgid && t->gen == gen)
 		return t;
 	t->tid = 0;
 	t->tgid = tgid;
 	t->gen = gen;
+	t->start_time = start;
 	t->unwind = choose_unwind(tgid);
 	t->flags = bpf_map_lookup_elem(&py_procs, &tgid) ? EMBER_THREAD_PYTHON : 0;
 	t->stack_end = 0;
@@ -617,7 +622,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	user = key.tid != 0 && (in_user_mode(ctx) || !(task->flags & PF_KTHREAD));
 	gen = *(volatile __u64 *)&proc_gen;
 	if (user)
-		th = thread_facts(st, key.tgid, key.tid, gen);
+		th = thread_facts(st, task, key.tgid, key.tid, gen);
 
 	/* A Python thread's frames go first, in their own record. */
 	if (th && (th->flags & EMBER_THREAD_PYTHON))
@@ -720,6 +725,7 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 {
 	/* p is the current task */
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, flags = EMBER_PROC_EXEC;
+	bool cached;
 
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
 		return 0;
@@ -740,11 +746,19 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 			bpf_map_delete_elem(&proc_unwind, &tgid);
 	}
 	announce(tgid, BPF_CORE_READ(p, real_parent, tgid), flags);
+	/* Its first sample after the exec announces it again, by which time
+	 * the dynamic loader has usually mapped the libraries. A process no
+	 * sample has announced is in no thread slot (a slot is filled after
+	 * the announcement): most execs (a fork's child) change nothing a
+	 * sample cached. */
+	cached = !bpf_map_delete_elem(&announced, &tgid);
 	/* Last, after every map a sample reads was changed: a sample taken
 	 * in between (a tracing program can be interrupted by the sampling
 	 * one) must not cache the old image's facts under the new
-	 * generation. */
-	__sync_fetch_and_add(&proc_gen, 1);
+	 * generation; such a sample announced the process, so the mark is
+	 * looked at again. */
+	if (cached || bpf_map_lookup_elem(&announced, &tgid))
+		__sync_fetch_and_add(&proc_gen, 1);
 	return 0;
 }
 
@@ -761,9 +775,10 @@ int BPF_PROG(on_exit, struct task_struct *p)
 		return 0;
 	bpf_map_delete_elem(&announced, &tgid);
 	py_forget(tgid);
-	/* After the maps (see on_exec): its tgid may be reused by a process
-	 * that never execs. */
-	__sync_fetch_and_add(&proc_gen, 1);
+	/* No proc_gen bump: a process reusing the tgid is another task,
+	 * whose start time no thread slot holds. A bump at every exit made
+	 * every CPU look its threads' facts up again after each (tens a
+	 * second on a busy host). */
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(get_cpu_state(), EMBER_STAT_EVENT_LOST);

@@ -42,8 +42,14 @@ struct ember_file_key {
 #define EMBER_DEFAULT_SNAPSHOT 8192
 
 /* Default entries of the stack-trace and counts maps, per map set (user
- * space may size them otherwise before load). */
+ * space may size them otherwise before load). The stack maps get room
+ * for EMBER_STACK_SECONDS of samples at the sampling rate on every CPU,
+ * a power of two from the default to the largest (stack_entries() in
+ * sampler.c): a stack map's collisions grow with its load, and each one
+ * walks the stacks again into the ring buffer. */
 #define EMBER_DEFAULT_STACK_ENTRIES 8192
+#define EMBER_MAX_STACK_ENTRIES 131072
+#define EMBER_STACK_SECONDS 16
 #define EMBER_DEFAULT_COUNTS_ENTRIES 16384
 
 /* The ring buffer: at least a second of the samples that can go through
@@ -160,10 +166,11 @@ enum ember_path {
 /*
  * What the samples of one thread need to know, kept in its CPU's state
  * (ember_cpu_state.threads, slot tid % EMBER_THREAD_SLOTS) while proc_gen
- * (profile.bpf.c) has not moved: it moves at every exec and exit, and when
- * user space changes proc_unwind or py_procs. Its process was announced;
- * how to unwind it; whether it runs Python; how far its user stack can be
- * read. A slot serves a sample whose tid, tgid and generation it holds.
+ * (profile.bpf.c) has not moved: it moves at the exec of a process a
+ * sample announced, and when user space changes proc_unwind or py_procs.
+ * Its process was announced; how to unwind it; whether it runs Python;
+ * how far its user stack can be read. A slot serves a sample whose tid,
+ * task start time, tgid and generation it holds.
  */
 struct ember_thread_slot {
 	__u32 tid;        /* 0: empty */
@@ -172,11 +179,13 @@ struct ember_thread_slot {
 	__u8 unwind;      /* EMBER_UNWIND_FP or _DWARF */
 	__u8 flags;       /* EMBER_THREAD_* */
 	__u16 pad;
+	__u64 start_time; /* the task's (task_struct.start_time): a reused
+	                     tid is another task */
 	__u64 stack_end;  /* snapshots: the user stack is readable from any sp
 	                     below this up to it (0: not probed yet) */
 };
 
-#define EMBER_THREAD_SLOTS 8
+#define EMBER_THREAD_SLOTS 256
 /* profile.bpf.c picks a slot with tid & (EMBER_THREAD_SLOTS - 1). */
 _Static_assert((EMBER_THREAD_SLOTS & (EMBER_THREAD_SLOTS - 1)) == 0,
 	       "EMBER_THREAD_SLOTS must be a power of two");

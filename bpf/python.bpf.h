@@ -291,10 +291,11 @@ static __always_inline void py_fork(__u32 parent, __u32 child)
 {
 	struct ember_py_proc *p = bpf_map_lookup_elem(&py_procs, &parent);
 
-	/* proc_gen: the per-CPU caches (proc_facts) must not keep "not
-	 * Python" for a reused tgid. */
-	if (p && !bpf_map_update_elem(&py_procs, &child, p, BPF_ANY))
-		__sync_fetch_and_add(&proc_gen, 1);
+	/* No proc_gen bump: the child's threads are new tasks, whose start
+	 * times no thread slot holds (a slot keeps "not Python" for a reused
+	 * tgid only while the task is the same). */
+	if (p)
+		bpf_map_update_elem(&py_procs, &child, p, BPF_ANY);
 }
 
 /* A new image (exec) or the end of the process. */

@@ -219,6 +219,22 @@ static unsigned ring_bytes(const struct sampler_options *opts, unsigned snapshot
 	return bytes;
 }
 
+/* Stack map entries per set for this rate and CPU count (see
+ * EMBER_STACK_SECONDS). 8,192 entries, the least, are 8.5 MB of kernel
+ * memory a set; at 999 Hz on 2 CPUs a 4-second run filled a fifth of
+ * them with collisions, each walked again into the ring buffer. */
+static unsigned stack_entries(const struct sampler_options *opts, int ncpus)
+{
+	uint64_t want = (uint64_t)opts->freq_hz * (uint64_t)ncpus * EMBER_STACK_SECONDS;
+	unsigned n = EMBER_DEFAULT_STACK_ENTRIES;
+
+	if (opts->stack_map_entries)
+		return opts->stack_map_entries;
+	while (n < want && n < EMBER_MAX_STACK_ENTRIES)
+		n *= 2;
+	return n;
+}
+
 /* Opens the skeleton, against the kernel types in the file btf_fd (-1:
  * the kernel's whole BTF, which libbpf reads), sets its read-only data and
  * map sizes from opts, and loads it. */
@@ -249,7 +265,7 @@ static int skel_load(struct sampler *s, const struct sampler_options *opts, int 
 	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : EMBER_DEFAULT_SNAPSHOT;
 	s->skel->rodata->path_stats = opts->path_stats;
 	{
-		unsigned se = opts->stack_map_entries ? opts->stack_map_entries : EMBER_DEFAULT_STACK_ENTRIES;
+		unsigned se = stack_entries(opts, ncpus);
 		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : EMBER_DEFAULT_COUNTS_ENTRIES;
 
 		bpf_map__set_max_entries(s->skel->maps.stacks0, se);
@@ -516,20 +532,36 @@ int sampler__track(struct sampler *s, pid_t tgid)
 
 /* After a change to proc_unwind or py_procs: the programs' per-CPU caches
  * of them (ember_cpu_state) look them up again. After the map update, so
- * a program that read the old generation reads the maps again. */
+ * a program that read the old generation reads the maps again. Only for
+ * a change the programs can see: each move makes every CPU look up every
+ * thread's facts again, and most writes change nothing for them (a new
+ * process set to DWARF, which no entry already meant; a Python process's
+ * offsets refined). */
 static void proc_changed(struct sampler *s)
 {
 	__atomic_fetch_add(&s->skel->bss->proc_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A process's unwinding as the programs see it: no entry is DWARF. */
+static __u8 unwind_of(struct sampler *s, __u32 tgid)
+{
+	__u8 v;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.proc_unwind), &tgid, &v) != 0)
+		return EMBER_UNWIND_DWARF;
+	return v;
 }
 
 int sampler__set_unwind(struct sampler *s, pid_t tgid, enum sampler_unwind mode)
 {
 	__u32 key = tgid;
 	__u8 v = mode == SAMPLER_UNWIND_DWARF ? EMBER_UNWIND_DWARF : EMBER_UNWIND_FP;
+	__u8 old = unwind_of(s, key);
 	int err;
 
 	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key, &v, BPF_ANY);
-	proc_changed(s);
+	if (old != v)
+		proc_changed(s);
 	return err;
 }
 
@@ -549,16 +581,20 @@ int sampler__set_exe_unwind(struct sampler *s, uint64_t st_dev, uint64_t st_ino,
 void sampler__forget_unwind(struct sampler *s, pid_t tgid)
 {
 	__u32 key = tgid;
+	__u8 old = unwind_of(s, key);
 
 	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.proc_unwind), &key);
-	proc_changed(s);
+	if (old != EMBER_UNWIND_DWARF)
+		proc_changed(s);
 }
 
 int sampler__set_python(struct sampler *s, pid_t tgid, uint64_t runtime,
 			uint64_t code_type, const struct ember_py_offsets *off)
 {
 	struct ember_py_proc v = { .runtime = runtime, .code_type = code_type, .off = *off };
+	struct ember_py_proc prev;
 	__u32 key = tgid;
+	bool had;
 	int err;
 
 	/* Fields read at these offsets must stay inside the BPF program's
@@ -572,8 +608,10 @@ int sampler__set_python(struct sampler *s, pid_t tgid, uint64_t runtime,
 	    !off->frame_size || off->frame_size >= EMBER_PY_READ_MAX ||
 	    !off->code_size || off->code_size >= EMBER_PY_READ_MAX || !runtime || !code_type)
 		return -EINVAL;
+	had = bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.py_procs), &key, &prev) == 0;
 	err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_procs), &key, &v, BPF_ANY);
-	proc_changed(s);
+	if (!had)
+		proc_changed(s);
 	if (err)
 		return err == -E2BIG ? -ENOSPC : err;
 	return 0;
@@ -583,8 +621,8 @@ void sampler__forget_python(struct sampler *s, pid_t tgid)
 {
 	__u32 key = tgid;
 
-	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &key);
-	proc_changed(s);
+	if (bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &key) == 0)
+		proc_changed(s);
 }
 
 void sampler__stats(const struct sampler *s, uint64_t ret_stats[SAMPLER_STAT__COUNT])

@@ -47,7 +47,9 @@ struct sampler_options {
 	unsigned freq_hz;              /* samples per second per CPU; > 0 */
 	enum sampler_filter filter;
 	bool include_idle;             /* count the idle task (pid 0) */
-	unsigned stack_map_entries;    /* per map set; 0 = default (8192) */
+	unsigned stack_map_entries;    /* per map set; 0 = default (16
+	                                  seconds of samples on every CPU,
+	                                  a power of two, 8192-131072) */
 	unsigned counts_map_entries;   /* per map set; 0 = default (16384) */
 	enum sampler_unwind unwind;    /* how user stacks are walked */
 	unsigned snapshot_bytes;       /* DWARF: user stack bytes copied per
