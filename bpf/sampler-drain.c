@@ -128,7 +128,7 @@ int sampler__drain(struct sampler *s, const struct sampler_callbacks *cb,
 	/* Every record a program wrote before the flip is in the ring buffer
 	 * now: deliver them with this drain. */
 	s->in_ring = true;
-	ring_buffer__consume(s->rb);
+	sampler_rb__consume(s->rb);
 	s->in_ring = false;
 
 	counts_fd = bpf_map__fd(old ? s->skel->maps.counts1 : s->skel->maps.counts0);

@@ -30,7 +30,7 @@ struct py_pending {
 
 struct sampler {
 	struct profile_bpf *skel;
-	struct ring_buffer *rb;
+	struct sampler_rb *rb;
 	int *perf_fds;
 	struct bpf_link **links;
 	unsigned n_cpus_sampled;
@@ -42,7 +42,7 @@ struct sampler {
 	const struct sampler_callbacks *cb;
 	void *cb_ctx;
 	int cb_err;
-	bool in_ring;  /* inside ring_buffer__poll/consume: no nesting */
+	bool in_ring;  /* inside sampler_rb__poll/consume: no nesting */
 	uint64_t dwarf_unhandled;
 	/* Counted here, not in the kernel (a cold cache line less per
 	 * snapshot there): every snapshot record read, and those whose
@@ -103,6 +103,26 @@ static inline void sampler_head__fill(struct sampler_sample_head *h, struct samp
 /* sampler-ring.c: the ring buffer's callback (ctx is the sampler), and
  * the callbacks a poll, consume or drain delivers to. */
 int sampler__ring_record(void *ctx, void *data, size_t size);
+
+/* sampler-rb.c: the ring buffer's consumer (the map's data mapped once).
+ * fn gets each record's data (8-byte aligned) and its size; a negative
+ * return stops the read and is returned. */
+typedef int (*sampler_rb_fn)(void *ctx, void *data, size_t size);
+struct sampler_rb;
+/* Maps the ring buffer map_fd of size bytes (a power of two). Returns 0,
+ * or -errno (-EINVAL for a size that is not a power of two); *ret_rb is
+ * the caller's, freed by sampler_rb__free. */
+int sampler_rb__new(int map_fd, size_t size, sampler_rb_fn fn, void *ctx,
+		    struct sampler_rb **ret_rb);
+/* Hands every committed record to fn; returns how many, or fn's error,
+ * -EFAULT for a header no kernel writes, -ENOMEM when a record that wraps
+ * could not be copied (it stays in the ring). */
+int sampler_rb__consume(struct sampler_rb *rb);
+/* Waits up to timeout_ms (-1: no limit) for the kernel's wake-up, then
+ * consumes; returns as sampler_rb__consume, 0 on a timeout, -errno
+ * (-EINTR) from the wait. */
+int sampler_rb__poll(struct sampler_rb *rb, int timeout_ms);
+void sampler_rb__free(struct sampler_rb *rb);
 void sampler__begin_callbacks(struct sampler *s, const struct sampler_callbacks *cb,
 			      void *ctx);
 

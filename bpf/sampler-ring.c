@@ -178,11 +178,11 @@ int sampler__poll(struct sampler *s, int timeout_ms,
 
 	sampler__begin_callbacks(s, cb, ctx);
 	s->in_ring = true;
-	n = ring_buffer__poll(s->rb, timeout_ms);
+	n = sampler_rb__poll(s->rb, timeout_ms);
 	/* Samples do not wake us one by one (see profile.bpf.c): take what
 	 * arrived quietly, also when the wait timed out. */
 	if (n >= 0) {
-		int m = ring_buffer__consume(s->rb);
+		int m = sampler_rb__consume(s->rb);
 
 		n = m < 0 ? m : n + m;
 	}
@@ -203,7 +203,7 @@ int sampler__consume(struct sampler *s, const struct sampler_callbacks *cb, void
 		return 0;
 	sampler__begin_callbacks(s, cb, ctx);
 	s->in_ring = true;
-	n = ring_buffer__consume(s->rb);
+	n = sampler_rb__consume(s->rb);
 	s->in_ring = false;
 	err = s->cb_err;
 	/* Back to the drain (or poll) this was called from. */

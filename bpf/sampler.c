@@ -416,9 +416,9 @@ int sampler__open(const struct sampler_options *opts,
 	if (err)
 		goto fail;
 
-	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), sampler__ring_record, s, NULL);
-	if (!s->rb) {
-		err = -errno;
+	err = sampler_rb__new(bpf_map__fd(s->skel->maps.events), s->ring_bytes,
+			      sampler__ring_record, s, &s->rb);
+	if (err) {
 		set_error("creating the %s ring buffer reader", "event", err);
 		goto fail;
 	}
@@ -506,7 +506,7 @@ void sampler__free(struct sampler *s)
 	for (unsigned i = 0; s->perf_fds && i < s->n_events; i++)
 		if (s->perf_fds[i] >= 0)
 			close(s->perf_fds[i]);
-	ring_buffer__free(s->rb);
+	sampler_rb__free(s->rb);
 	profile_bpf__destroy(s->skel);
 	free(s->links);
 	free(s->perf_fds);

@@ -144,17 +144,29 @@ struct cli_shards {
 int cli_flag_shard(const char *value, const struct cli_flag *f);
 #define CLI_SHARD(s) CLI_CALL("shard", 0, cli_flag_shard, CLI_TYPED(struct cli_shards, s))
 
+/* --retention-days N (fleet-maintain, serve --maintain): the fleet store's
+ * days kept, into a uint64_t left as it was when not given (UINT64_MAX:
+ * the policy's default); a century at most (surely a typo past it). */
+#define CLI_RETENTION_DAYS(p) CLI_U64("retention-days", 0, p, 0, 36500)
+#define CLI_RETENTION_DAYS_HELP \
+	"      --retention-days N  drop the days that ended more than N days ago\n" \
+	"                        (default 30; 0 keeps every day)\n"
+/* The fleet store's retention policy: the defaults (store_policy_init),
+ * with max_age from days unless it is UINT64_MAX. */
+void cli_fleet_policy(uint64_t days, struct store_policy *ret);
+
 /*
  * ember serve --store URL --maintain: a thread that runs
  * cli_fleet_maintain on url (and its cluster's shard_urls[0..n)) now and
- * every interval_s seconds until cli_maintainer_stop. The credentials as
+ * every interval_s seconds until cli_maintainer_stop, with policy
+ * (copied). The credentials as
  * cli_remote_config's. Prints one clear line on failure. Returns 0 and
  * *ret, or -errno.
  */
 struct cli_maintainer;
 int cli_maintainer_start(const char *url, const char *password_file, const char *ca_file,
 			 const char *const *shard_urls, size_t n, unsigned interval_s,
-			 struct cli_maintainer **ret);
+			 const struct store_policy *policy, struct cli_maintainer **ret);
 /* Stop the thread (a run in progress finishes first) and free m. */
 void cli_maintainer_stop(struct cli_maintainer *m);
 

@@ -172,14 +172,13 @@ static void fleet_maintain_usage(FILE *out)
 		"timer), or let ember serve --store URL --maintain run it every 10\n"
 		"minutes. Credentials as for ember fleet-init.\n"
 		"\n"
-		"With --upgrade, convert a store of an older Ember's schema (2 or 3)\n"
+		"With --upgrade, convert a store of an older Ember's schema (2, 3 or 4)\n"
 		"to this Ember's in place instead: its samples are copied day by day\n"
 		"(unavailable meanwhile: agents keep their backlogs and ship them\n"
 		"after), each day checked; run it again if it stopped.\n"
 		"\n"
 		"Options:\n"
-		"      --retention-days N  drop the days that ended more than N days ago\n"
-		"                        (default 30; 0 keeps every day)\n"
+		CLI_RETENTION_DAYS_HELP
 		"      --upgrade         upgrade an older schema, then stop\n"
 		"      --shard URL       a shard's server (repeat for each): for a cluster\n"
 		"                        made by ember fleet-init --cluster, whose\n"
@@ -220,9 +219,7 @@ static int fleet_parse(int argc, char **argv, const char *name, bool cluster_ok,
 		CLI_REMOTE_FILES(&a->pwfile, &a->ca),
 		/* (fleet-maintain's: not fleet-init's, which has a cluster) */
 		CLI_SET("upgrade", 0, &a->upgrade),
-		/* (a century: past it the seconds overflow nothing, but it is
-		 * surely a typo) */
-		CLI_U64("retention-days", 0, &a->retention_days, 0, 36500),
+		CLI_RETENTION_DAYS(&a->retention_days),
 	};
 	int first;
 
@@ -370,13 +367,18 @@ int cmd_fleet_maintain(int argc, char **argv)
 	else if (!status) {
 		struct store_policy p;
 
-		store_policy_init(&p);
-		if (a.retention_days != UINT64_MAX)
-			p.max_age_s = (int64_t)a.retention_days * 86400;
+		cli_fleet_policy(a.retention_days, &p);
 		status = cli_fleet_maintain(entry, shards, a.shards.n, &p) ? EXIT_RUNTIME : 0;
 	}
 	fleet_close(entry, shards, a.shards.n);
 	return status;
+}
+
+void cli_fleet_policy(uint64_t days, struct store_policy *ret)
+{
+	store_policy_init(ret);
+	if (days != UINT64_MAX)
+		ret->max_age_s = (int64_t)days * 86400;
 }
 
 /* ---- ember serve --store --maintain: the retention every interval ---- */
@@ -385,6 +387,7 @@ struct cli_maintainer {
 	struct store_ch *entry, *shards[CLI_MAX_SHARDS];
 	size_t n_shards;
 	unsigned interval_s;
+	struct store_policy policy;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -401,7 +404,7 @@ static void *maintainer_run(void *arg)
 
 		pthread_mutex_unlock(&m->lock);
 		/* (a failure is told and tried again next time) */
-		cli_fleet_maintain(m->entry, m->shards, m->n_shards, NULL);
+		cli_fleet_maintain(m->entry, m->shards, m->n_shards, &m->policy);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += m->interval_s;
 		pthread_mutex_lock(&m->lock);
@@ -415,7 +418,7 @@ static void *maintainer_run(void *arg)
 
 int cli_maintainer_start(const char *url, const char *password_file, const char *ca_file,
 			 const char *const *shard_urls, size_t n, unsigned interval_s,
-			 struct cli_maintainer **ret)
+			 const struct store_policy *policy, struct cli_maintainer **ret)
 {
 	struct cli_maintainer *m;
 	int err;
@@ -428,6 +431,10 @@ int cli_maintainer_start(const char *url, const char *password_file, const char 
 	if (!m)
 		return -ENOMEM;
 	m->interval_s = interval_s;
+	if (policy)
+		m->policy = *policy;
+	else
+		store_policy_init(&m->policy);
 	err = cli_remote_open(url, password_file, ca_file, 600, &m->entry);
 	for (size_t i = 0; !err && i < n; i++) {
 		err = cli_remote_open(shard_urls[i], password_file, ca_file, 600, &m->shards[i]);

@@ -18,6 +18,7 @@
 #include "web.h"
 
 #define SERVE_DEFAULT_MEMORY_MB 256
+#define SERVE_DEFAULT_QUERY_TIMEOUT_S 30
 
 static void serve_usage(FILE *out)
 {
@@ -26,7 +27,7 @@ static void serve_usage(FILE *out)
 		"                   [--allow-host NAME]...\n"
 		"       ember serve --store clickhouse://[USER@]HOST:PORT/DATABASE\n"
 		"                   [--remote-password-file FILE] [--remote-ca FILE]\n"
-		"                   [--maintain [--shard URL]...] ...\n"
+		"                   [--maintain [--shard URL]... [--retention-days N]] ...\n"
 		"\n"
 		"Serve the web UI and its JSON API (web/API.md), /metrics and /healthz\n"
 		"over an existing Ember database, read-only: nothing is ever written to\n"
@@ -46,23 +47,30 @@ static void serve_usage(FILE *out)
 		"                        now and every 10 minutes (ember fleet-maintain):\n"
 		"                        run it in one server of the fleet only\n"
 		"      --shard URL       with --maintain, a cluster's shard (repeat for each)\n"
+		CLI_RETENTION_DAYS_HELP
 		"  -L, --listen ADDR:PORT  address to listen on (default %s:%d; give\n"
 		"                        0.0.0.0 or [::] only on a trusted network: the\n"
 		"                        API has no authentication)\n"
 		"  -m, --memory MB       memory budget (default %d): requests in flight\n"
 		"                        take at most half; one too big for its share\n"
 		"                        is a 400, too many at once a 503 (web/API.md)\n"
+		"      --query-timeout S  a request's time (default %d s, 1 to 3600): a\n"
+		"                        request still running then is a 503, and its\n"
+		"                        ClickHouse query is killed (--store)\n"
 		"%s"
 		"  -h, --help            show this help\n",
-		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, SERVE_DEFAULT_MEMORY_MB, ALLOW_HOST_HELP);
+		WEB_DEFAULT_ADDRESS, WEB_DEFAULT_PORT, SERVE_DEFAULT_MEMORY_MB,
+		SERVE_DEFAULT_QUERY_TIMEOUT_S, ALLOW_HOST_HELP);
 }
 
 struct serve_args {
 	const char *db, *store, *password_file, *ca_file;
 	struct cli_shards shards;
 	bool maintain;
+	uint64_t retention_days; /* UINT64_MAX: not given */
 	struct cli_listen listen;
 	uint64_t memory_mb;
+	uint32_t query_timeout_s;
 	struct cli_allow_hosts hosts;
 };
 
@@ -76,21 +84,27 @@ static int parse_serve_args(int argc, char **argv, struct serve_args *a)
 		CLI_REMOTE_FILES(&a->password_file, &a->ca_file),
 		CLI_SET("maintain", 0, &a->maintain),
 		CLI_SHARD(&a->shards),
+		CLI_RETENTION_DAYS(&a->retention_days),
 		CLI_LISTEN(&a->listen),
 		CLI_MEMORY(&a->memory_mb),
+		CLI_U32("query-timeout", 0, &a->query_timeout_s, 1, 3600),
 		CLI_ALLOW_HOST(&a->hosts),
 	};
 	int first;
 
 	a->memory_mb = SERVE_DEFAULT_MEMORY_MB;
+	a->retention_days = UINT64_MAX;
+	a->query_timeout_s = SERVE_DEFAULT_QUERY_TIMEOUT_S;
 	first = cli_flags__parse(argc, argv, flags, ARRAY_SIZE(flags), CLI_FLAGS_IN_ORDER,
 				 serve_usage);
 	if (first < 0)
 		return -EINVAL;
 	if ((a->db && a->store) || ((a->password_file || a->ca_file || a->maintain) && !a->store) ||
-	    (a->shards.n && !a->maintain)) {
+	    ((a->shards.n || a->retention_days != UINT64_MAX) && !a->maintain)) {
 		cli_error(a->db && a->store ? "give --db FILE or --store URL, not both"
 			  : a->shards.n && !a->maintain ? "--shard goes with --maintain"
+			  : a->retention_days != UINT64_MAX && !a->maintain ?
+			  "--retention-days goes with --maintain (the retention serve runs)"
 			  : "--remote-password-file, --remote-ca and --maintain go with --store URL");
 		return -EINVAL;
 	}
@@ -146,6 +160,14 @@ int cmd_serve(int argc, char **argv)
 			free(addr);
 			return EXIT_RUNTIME;
 		}
+		/* one definitions' cache for the query threads, within the
+		 * half of the budget that requests in flight leave: a quarter */
+		if (store_ch_cache__new((size_t)(a.memory_mb << 20) / 4, &remote.cache)) {
+			cli_error("out of memory");
+			cli_forget_password(password);
+			free(addr);
+			return EXIT_RUNTIME;
+		}
 		wo.remote = &remote;
 		db = store;
 	}
@@ -155,20 +177,29 @@ int cmd_serve(int argc, char **argv)
 	wo.port = port;
 	/* the rest: each query thread's read handle and its caches */
 	wo.memory_budget = (size_t)(a.memory_mb << 20) / 2;
+	wo.query_timeout_ms = a.query_timeout_s * 1000;
 	cli_set_allow_hosts(&wo, &a.hosts);
 	err = web_server__start(&wo, &srv);
 	if (err) {
 		cli_explain_server_error(err, db, addr, port);
 		cli_forget_password(password);
+		store_ch_cache__unref(store ? remote.cache : NULL);
 		free(addr);
 		return EXIT_RUNTIME;
 	}
 	fprintf(stderr, "ember: serving %s (read-only)\n", store ? "the fleet store" : db);
 	cli_print_url(addr, web_server__port(srv));
-	if (a.maintain && cli_maintainer_start(store, password_file, ca_file, a.shards.urls, a.shards.n,
-					     600, &maintainer)) {
+	if (a.maintain) {
+		struct store_policy policy;
+
+		cli_fleet_policy(a.retention_days, &policy);
+		err = cli_maintainer_start(store, password_file, ca_file, a.shards.urls, a.shards.n,
+					   600, &policy, &maintainer);
+	}
+	if (err) {
 		web_server__stop(srv);
 		cli_forget_password(password);
+		store_ch_cache__unref(store ? remote.cache : NULL);
 		free(addr);
 		return EXIT_RUNTIME;
 	}
@@ -188,6 +219,7 @@ int cmd_serve(int argc, char **argv)
 	cli_maintainer_stop(maintainer);
 	web_server__stop(srv);
 	cli_forget_password(password);
+	store_ch_cache__unref(store ? remote.cache : NULL);
 	free(addr);
 	return 0;
 }

@@ -39,10 +39,13 @@ struct decided_file {
 	enum sampler_unwind mode;
 };
 
-/* What an executable's CFI says (sym_session__exe): does it want DWARF? */
+/* What an executable's CFI says (sym_session__exe): does it want DWARF?
+ * And, for one with frame pointers, the probation samples of its
+ * processes that exited too soon to decide for it, pooled. */
 struct judged_file {
 	struct sym_file_id file;
 	bool dwarf;
+	uint32_t samples, through_nofp;
 };
 
 /* A frame-pointer process's samples in the open flush, and those cut short
@@ -107,6 +110,15 @@ static struct decided_file *decided_find(const struct unwind_auto *a,
 	return NULL;
 }
 
+static struct judged_file *judged_find(const struct unwind_auto *a,
+				       const struct sym_file_id *file)
+{
+	for (size_t i = 0; i < a->n_judged; i++)
+		if (same_file(&a->judged[i].file, file))
+			return &a->judged[i];
+	return NULL;
+}
+
 /*
  * The choice for an executable file: later execs of it start with mode in
  * the kernel (exe_unwind), and unwind_auto__process() gives it to
@@ -144,13 +156,13 @@ static int judge(struct unwind_auto *a, struct sym_session *sym, uint32_t tgid,
 {
 	struct sym_file_id file = {0};
 	bool dwarf, named = sym_session__exe_id(sym, tgid, &file) == 0;
+	const struct judged_file *j = named ? judged_find(a, &file) : NULL;
 
-	for (size_t i = 0; named && i < a->n_judged; i++)
-		if (same_file(&a->judged[i].file, &file)) {
-			*ret_dwarf = a->judged[i].dwarf;
-			*ret_file = file;
-			return 0;
-		}
+	if (j) {
+		*ret_dwarf = j->dwarf;
+		*ret_file = file;
+		return 0;
+	}
 	if (sym_session__exe(sym, tgid, &dwarf) < 0)
 		return -ESRCH;
 	if (named) {
@@ -159,7 +171,7 @@ static int judge(struct unwind_auto *a, struct sym_session *sym, uint32_t tgid,
 		if (!a->judged)
 			a->judged = calloc(MAX_JUDGED, sizeof(*a->judged));
 		if (a->judged) {
-			a->judged[i] = (struct judged_file){ file, dwarf };
+			a->judged[i] = (struct judged_file){ .file = file, .dwarf = dwarf };
 			a->n_judged += a->n_judged < MAX_JUDGED;
 			a->next_judged = (i + 1) % MAX_JUDGED;
 		}
@@ -179,14 +191,30 @@ static struct probation *probation_find(struct unwind_auto *a, uint32_t tgid)
 	return NULL;
 }
 
-/* Ends p's probation: the file's choice, and the process's when it lives. */
+/*
+ * Ends p's probation: the file's choice, and the process's when it lives.
+ * A process that exits too soon to decide adds its samples to its file's
+ * pool, which decides once it holds as many: a shell's or a build's short
+ * commands each end with a sample or two, and every one of them went on
+ * probation (a DWARF stack copy per sample, a stat and a map update per
+ * exec) for as long as the file was seen.
+ */
 static void probation_end(struct unwind_auto *a, struct probation *p, bool alive)
 {
 	enum sampler_unwind mode = SAMPLER_UNWIND_FP;
+	uint32_t samples = p->samples, through_nofp = p->through_nofp;
+	struct judged_file *pool = NULL;
 
-	if ((uint64_t)p->through_nofp * 100 > (uint64_t)p->samples * PROBATION_NOFP_PCT)
+	if (!alive && samples < PROBATION_MIN_SAMPLES && p->file.ino &&
+	    (pool = judged_find(a, &p->file))) {
+		pool->samples += samples;
+		pool->through_nofp += through_nofp;
+		samples = pool->samples;
+		through_nofp = pool->through_nofp;
+	}
+	if ((uint64_t)through_nofp * 100 > (uint64_t)samples * PROBATION_NOFP_PCT)
 		mode = SAMPLER_UNWIND_DWARF;
-	if (alive || p->samples >= PROBATION_MIN_SAMPLES) {
+	if (alive || samples >= PROBATION_MIN_SAMPLES) {
 		if (alive)
 			sampler__set_unwind(a->sampler, p->tgid, mode);
 		decide_file(a, &p->file, mode);
@@ -194,6 +222,8 @@ static void probation_end(struct unwind_auto *a, struct probation *p, bool alive
 			a->kept_dwarf++;
 		else
 			a->fp++;
+		if (pool)
+			pool->samples = pool->through_nofp = 0;
 	}
 	*p = a->probation[--a->n_probation];
 }

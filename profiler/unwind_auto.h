@@ -13,7 +13,9 @@
  * comparator), where the kernel's walk goes wrong. Later, a frame-pointer
  * process whose stacks start being cut short in such code (more than
  * PROBATION_NOFP_PCT % of a flush's samples, and at least two) goes to
- * DWARF at the end of that flush. Each choice is kept for the executable
+ * DWARF at the end of that flush. A process that exits too soon to decide
+ * adds its probation's samples to its file's pool, which decides by the
+ * same rule once it holds PROBATION_MIN_SAMPLES. Each choice is kept for the executable
  * file (dev, inode), so a process of a file already judged gets its
  * file's choice at once, and the kernel gives it to later execs of the
  * file before their first sample.
@@ -80,7 +82,7 @@ void unwind_auto__fp_stack(struct unwind_auto *a, struct sym_session *sym, uint3
 void unwind_auto__flush(struct unwind_auto *a, struct sym_session *sym);
 
 /* tgid exited: a probation it was on decides for its file when it had
- * enough samples. */
+ * enough samples, or when its file's pool, with them, has. */
 void unwind_auto__exit(struct unwind_auto *a, uint32_t tgid);
 
 /* Processes of executables with frame pointers sent to frame pointers

@@ -76,7 +76,15 @@ bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool e
 		sym_session__note_process(sym, tgid);
 	else if (!exec)
 		sym_session__refresh_process(sym, tgid);
-	/* ... and again while it is young. */
+	/* ... and again while it is young, unless that snapshot holds what
+	 * the earlier processes of its executable mapped: later libraries
+	 * (dlopen) are read when an address misses, as for an old process. */
+	if (listed && !exec && sym_session__settled_process(sym, tgid, false)) {
+		sym_session__unwatch_process(sym, tgid);
+		if (i < y->n)
+			y->list[i] = y->list[--y->n];
+		return false;
+	}
 	if (!listed)
 		return false;
 	y->due_ns = MIN(y->due_ns, now + YOUNG_REFRESH_NS);
@@ -134,6 +142,12 @@ void young__refresh(struct young *y, struct sym_session *sym,
 		if (now >= next_due(&p)) {
 			bool last, settled;
 
+			/* Announced by its exec, of an executable whose earlier
+			 * processes settled: not read before its first sample
+			 * (a stat of its executable, no snapshot). */
+			if (!p.sampled && p.last_ns == p.first_ns &&
+			    sym_session__exec_settled(sym, p.tgid))
+				continue;
 			p.last_ns = now;
 			if (sym_session__refresh_process(sym, p.tgid) == -ESRCH)
 				continue;

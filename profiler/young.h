@@ -9,7 +9,8 @@
  * while it is young, re-read every few milliseconds (5, 10, 20, 40... ms): for
  * YOUNG_NS once sampled, YOUNG_EXEC_NS when it was only announced at its
  * exec (most processes of a busy host's churn are never sampled, and one
- * that exits first is never read: young__exit()). A young
+ * that exits first is never read: young__exit(); nor is one that runs an
+ * executable whose earlier processes settled, until its first sample). A young
  * process's maps file stays open for its re-reads (the symbolizer's
  * watch), and is closed once no re-read is due before it is old. At most
  * MAX_YOUNG processes are young at a time; beyond, a process is only
@@ -37,8 +38,12 @@ void young__free(struct young *y);
  * for re-reads while it is young, and snapshot it in sym now, unless it
  * was announced by its exec: its first read is then due 5 ms later (an
  * exec is read up to 50 ms late, and most processes of a churn exit
- * before they are sampled: young__exit() forgets them unread). Returns
- * whether it is listed (false: no room, only snapshotted). */
+ * before they are sampled: young__exit() forgets them unread). A sampled
+ * process whose snapshot is settled (sym_session__settled_process) is not
+ * listed; an exec'd one whose executable's processes settled
+ * (sym_session__exec_settled) is dropped at its first re-read, unread.
+ * Returns whether it is listed (false: no room, or settled: only
+ * snapshotted). */
 bool young__seen(struct young *y, struct sym_session *sym, uint32_t tgid, bool exec);
 
 /* tgid exited: no more re-reads. */

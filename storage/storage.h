@@ -783,6 +783,16 @@ int store_db__drops_timeline(struct store_db *db, int64_t from_s, int64_t step_s
  */
 void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns);
 
+/*
+ * Let the queries of db end early: cancelled(ctx) is asked while a query
+ * waits for its server, and true ends the query with -ECANCELED, its
+ * work on the server stopped too (the fleet store's backend asks several
+ * times a second and kills the ClickHouse query; the file's backend never
+ * asks). ctx is the caller's and must outlive the queries; NULL removes
+ * it. For servers whose client may go away (web/: a closed connection).
+ */
+void store_db__set_cancel(struct store_db *db, bool (*cancelled)(void *ctx), void *ctx);
+
 /* What the in-memory caches of a handle hold, in bytes (the agent's
  * /metrics; storage/DESIGN.md lists them). */
 struct store_memory {

@@ -71,6 +71,7 @@ struct store_backend {
 	typeof(store_db__span) *span;
 	typeof(store_db__drops_timeline) *drops_timeline;
 	typeof(store_db__set_deadline) *set_deadline;
+	typeof(store_db__set_cancel) *set_cancel; /* NULL: never asks */
 	typeof(store_db__memory) *memory;
 	/* Whether a flush may begin now: 0, -EROFS (read-only handle),
 	 * -EBUSY (a flush is open). */

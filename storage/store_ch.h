@@ -55,10 +55,16 @@ struct store_ch_request {
 	const struct store_ch_setting *settings;
 	size_t n_settings;
 	const char *what;      /* for messages: "inserting samples" */
+	/* asked while the request waits (curl's progress callback, several
+	 * times a second): true ends it with -ECANCELED; NULL: never */
+	bool (*cancelled)(void *ctx);
+	void *cancel_ctx;
 };
 
 /* One request. Returns 0 and *ret_text (may be NULL; caller frees) or an
- * error of store_clickhouse.h with errmsg set. */
+ * error of store_clickhouse.h with errmsg set (-ECANCELED: rq->cancelled
+ * said so). A request that failed or was given up may still run on the
+ * server: its query_id names it for KILL QUERY. */
 int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
 		      char **ret_text);
 
@@ -109,23 +115,55 @@ enum store_ch_table {
  * rows at most). On a cluster the view is on each shard's samples
  * (into its `_local` table), with a Distributed table on the entry. */
 #define STORE_CH_TOTALS_TABLE "samples_ts"
-#define STORE_CH_TOTALS_VIEW "samples_ts_mv"
+#define STORE_CH_TOTALS_VIEW "samples_in_mv_ts"
 /* The label sets per host and hour (hour, host, labelset, the label
  * columns, count), kept by ClickHouse the same way (STORE_CH_SETS_VIEW):
  * a range's label sets are read from it for its whole hours and from the
  * samples for the rest (store_ch_match.c). */
 #define STORE_CH_SETS_TABLE "samples_sets"
-#define STORE_CH_SETS_VIEW "samples_sets_mv"
+#define STORE_CH_SETS_VIEW "samples_in_mv_sets"
 
-/* The samples' time block (schema 4): the key's second column, 6 hours
+/* The samples' time block (schema 5): the key's second column, 3 hours
  * of a host (UTC-aligned), written as the key writes it so that ranges
  * given as bounds on it let ClickHouse skip the other blocks' granules
- * (18.16 derives none from bounds on time alone). Schema 3's block was
- * an hour (toStartOfHour(time)): a (label set, stack) run repeated its
- * 64-bit stack id four times less often there, 1.4 bytes a row more
- * (storage/DESIGN.md, Fleet, Schema). */
-#define STORE_CH_BLOCK_S 21600
-#define STORE_CH_BLOCK_EXPR "intDiv(toUInt32(time), 21600)"
+ * (18.16 derives none from bounds on time alone). It is taken of the
+ * stored hour (STORE_CH_HOUR_EXPR), which has the same block as the
+ * time: a block is whole hours. Schema 4's block was 6 hours (a host's
+ * hour read twice the rows), schema 3's an hour (a (label set, stack)
+ * run repeated its 64-bit stack id more often: 1.1 bytes a row more;
+ * storage/DESIGN.md, Fleet, Schema). */
+#define STORE_CH_BLOCK_S 10800
+#define STORE_CH_BLOCK_EXPR "intDiv(toUInt32(hour), 10800)"
+
+/* The samples store a row's time as its hour (UTC-aligned, whatever the
+ * server's time zone) and the second in it; `time` is an ALIAS of their
+ * sum. Shipments (and downsampling) insert rows with their time into
+ * the intake table STORE_CH_INTAKE (Null engine), whose view
+ * STORE_CH_INTAKE_VIEW writes them into the samples in this form, so
+ * what an agent ships (and what an older agent queued) has one form. */
+#define STORE_CH_HOUR_EXPR "toDateTime(intDiv(toUInt32(time), 3600) * 3600)"
+#define STORE_CH_SEC_EXPR "toUInt16(modulo(toUInt32(time), 3600))"
+#define STORE_CH_SAMPLES_TABLE "samples"
+#define STORE_CH_INTAKE "samples_in"
+/* (the views on the intake: ClickHouse runs them in the order of their
+ * names, the samples' first) */
+#define STORE_CH_INTAKE_VIEW "samples_in_mv"
+
+/* The fleet's sums per hour, process and stack (all hosts of a server;
+ * on a cluster a Distributed table adds the shards'), kept by ClickHouse
+ * from every insert (STORE_CH_HOURLY_VIEW): whole hours of a tree over
+ * all hosts are read from it, a day's 24 hours instead of 100 hosts'
+ * samples rows. */
+/* A day (a format's argument: "%4$s", YYYY-MM-DD of the server's time
+ * zone, the partition's) of the samples: the condition on the time, and
+ * the bounds it implies on the stored hour, which prune the other days'
+ * parts (18.16 takes none from toDate of the ALIAS). */
+#define STORE_CH_DAY_COND(day) \
+	"toDate(time) = '" day "' AND hour >= toDateTime(toDate('" day "')) - 3600 AND " \
+	"hour < toDateTime(toDate('" day "') + 1)"
+
+#define STORE_CH_HOURLY_TABLE "samples_1h_fleet"
+#define STORE_CH_HOURLY_VIEW "samples_in_mv_1h"
 
 /* The oldest schema store_ch__upgrade converts (schema 1 had no label
  * set column), and the suffix of the samples table an upgrade copies
@@ -134,11 +172,13 @@ enum store_ch_table {
 #define STORE_CH_UPGRADE_FROM 2
 #define STORE_CH_UPGRADING "_upgrading"
 
-/* Create the totals and the label sets tables (suffix "" or "_local")
- * and their materialized views on samples<suffix>, where missing; the
- * views need the samples table (18.16: the source must exist). A view
- * is bound to its source's name: a table renamed away no longer feeds it,
- * one renamed to the name does. */
+/* Create the totals, the label sets and the fleet's sums per hour
+ * (suffix "" or "_local") where missing (store_ch__create_derived); and
+ * the intake with its views, which write into the samples and those
+ * (store_ch__create_views). A view needs its source (18.16) and is bound
+ * to its source's name; it writes into its target by name: while no
+ * samples table is there, an insert into the intake fails, and ClickHouse
+ * runs the samples' view first. */
 int store_ch__create_derived(struct store_ch *ch, const char *suffix);
 int store_ch__create_views(struct store_ch *ch, const char *suffix);
 
@@ -150,6 +190,13 @@ int store_ch__create_views(struct store_ch *ch, const char *suffix);
  * error, the message in store_ch__errmsg). */
 int store_ch__derive_day(struct store_ch *ch, const char *suffix, const char *from,
 			 const char *day);
+
+/* Make the fleet's sums per hour (STORE_CH_HOURLY_TABLE, suffix "" or
+ * "_local") what the view makes of the samples table from (an upgrade's
+ * copy): emptied, then filled from each of from's days. The caller keeps
+ * inserts away meanwhile. Returns 0 or -errno (message in
+ * store_ch__errmsg). */
+int store_ch__derive_hours(struct store_ch *ch, const char *suffix, const char *from);
 
 /* Create the samples table of this schema as name (on a single server
  * "samples", on a shard "samples_local", or an upgrade's copy). */
@@ -164,6 +211,14 @@ int store_ch__write_version(struct store_ch *ch, const char *layout);
 #define STORE_CH_SAMPLE_COLUMNS \
 	"time, duration, host, process, pid, thread, tid, cgroup, label_keys, label_values, " \
 	"labelset, stack, count, batch"
+/* The samples table's stored columns, and a SELECT of them from a table
+ * with a time column (an older schema's samples, or an ALIAS) */
+#define STORE_CH_STORED_COLUMNS \
+	"hour, sec, duration, host, process, pid, thread, tid, cgroup, label_keys, " \
+	"label_values, labelset, stack, count, batch"
+#define STORE_CH_STORED_SELECT \
+	STORE_CH_HOUR_EXPR " AS hour, " STORE_CH_SEC_EXPR " AS sec, duration, host, process, " \
+	"pid, thread, tid, cgroup, label_keys, label_values, labelset, stack, count, batch"
 
 struct store_ch_maintain_stats;
 

@@ -67,12 +67,34 @@ void store_ch__put_literal(FILE *f, const char *text)
 
 /* ---- requests and answers ---- */
 
+/* End the request of query id id on the server: a KILL that waits for
+ * it to end (SYNC), within STORE_CH_KILL_MS (past that it is still told
+ * to stop). Its own failure is not told: the handle keeps the message of
+ * the request given up. */
+static void kill_request(struct store_chdb *db, const char *id)
+{
+	char sql[128], saved[sizeof(db->ch->errmsg)];
+	struct store_ch_request rq = { .body = sql, .what = "ending a query given up" };
+
+	memcpy(saved, db->ch->errmsg, sizeof(saved));
+	/* (ids are ours: letters, digits and '-') */
+	rq.body_len = (size_t)snprintf(sql, sizeof(sql), "KILL QUERY WHERE query_id = '%s' SYNC",
+				       id);
+	db->ch->timeout_ms = STORE_CH_KILL_MS;
+	store_ch__request(db->ch, &rq, NULL);
+	db->ch->timeout_ms = db->timeout_ms;
+	memcpy(db->ch->errmsg, saved, sizeof(saved));
+}
+
 /* Run sql (a SELECT; TabSeparated is added) within the deadline: 0 and
- * *ret_text, or -errno with the handle's message. */
+ * *ret_text, or -errno with the handle's message; a request given up is
+ * killed on the server (store_ch_reader.h). */
 int store_chdb__ask(struct store_chdb *db, const char *sql, const char *what, char **ret_text)
 {
-	char exec_s[32], *full = NULL;
+	char exec_s[32], id[64], *full = NULL;
 	struct store_ch_setting settings[] = {
+		/* ClickHouse's own end of the request: the deadline, in
+		 * whole seconds (18.16 takes no fraction) */
 		{ "max_execution_time", exec_s },
 		/* a filter's list of label sets may be longer than the
 		 * default 256 KiB of query text */
@@ -83,9 +105,12 @@ int store_chdb__ask(struct store_chdb *db, const char *sql, const char *what, ch
 		/* (until the database is known to exist: "default", so that a
 		 * missing one is told as such) */
 		.database = db->opened ? store_ch__database(db->ch) : NULL,
+		.query_id = id,
 		.settings = settings,
 		.n_settings = ARRAY_SIZE(settings),
 		.what = what,
+		.cancelled = db->cancelled,
+		.cancel_ctx = db->cancel_ctx,
 	};
 	unsigned timeout = db->timeout_ms;
 	int n, err;
@@ -98,7 +123,11 @@ int store_chdb__ask(struct store_chdb *db, const char *sql, const char *what, ch
 		if ((db->deadline_ns - now) / 1000000 < timeout)
 			timeout = (unsigned)((db->deadline_ns - now) / 1000000) + 1;
 	}
+	if (db->cancelled && db->cancelled(db->cancel_ctx))
+		return store_chdb__fail(db, -ECANCELED, "the client went away");
 	snprintf(exec_s, sizeof(exec_s), "%u", (timeout + 999) / 1000);
+	snprintf(id, sizeof(id), "ember-read-%016llx-%llu", (unsigned long long)db->id_base,
+		 (unsigned long long)++db->n_asked);
 	n = asprintf(&full, "%s FORMAT TabSeparated", sql);
 	if (n < 0)
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
@@ -108,8 +137,12 @@ int store_chdb__ask(struct store_chdb *db, const char *sql, const char *what, ch
 	err = store_ch__request(db->ch, &rq, ret_text);
 	db->ch->timeout_ms = db->timeout_ms;
 	free(full);
-	if (err == -EIO && strstr(store_ch__errmsg(db->ch), "Timeout exceeded"))
-		err = -ETIMEDOUT; /* max_execution_time, server side */
+	/* given up here (curl's time-out, the client gone): the server may
+	 * still be at it */
+	if (err == -ETIMEDOUT || err == -ECANCELED)
+		kill_request(db, id);
+	else if (err == -EIO && strstr(store_ch__errmsg(db->ch), "Timeout exceeded"))
+		err = -ETIMEDOUT; /* max_execution_time, server side: ended there */
 	return err ? store_chdb__fail_ch(db, err) : 0;
 }
 

@@ -286,6 +286,15 @@ static size_t on_data(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* curl's progress callback: a request whose caller gave up ends. */
+static int on_progress(void *ctx, curl_off_t dl_total, curl_off_t dl_now, curl_off_t ul_total,
+		       curl_off_t ul_now)
+{
+	const struct store_ch_request *rq = ctx;
+
+	return rq->cancelled(rq->cancel_ctx) ? 1 : 0;
+}
+
 /* ClickHouse's error text without its decoration: "Code: 60, e.displayText()
  * = DB::Exception: Table x doesn't exist., e.what() = DB::Exception" (18.16)
  * or "Code: 60. DB::Exception: Table x doesn't exist. (UNKNOWN_TABLE)
@@ -427,6 +436,11 @@ int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
 	curl.curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl.curl_easy_setopt(c, CURLOPT_WRITEDATA, ch);
 	curl.curl_easy_setopt(c, CURLOPT_USERAGENT, "ember");
+	if (rq->cancelled) {
+		curl.curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl.curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)rq);
+		curl.curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	headers = curl.curl_slist_append(headers, "Content-Type: text/plain; charset=utf-8");
 	if (rq->gzip && headers)
 		headers = curl.curl_slist_append(headers, "Content-Encoding: gzip");
@@ -446,6 +460,9 @@ int store_ch__request(struct store_ch *ch, const struct store_ch_request *rq,
 	if (rc == CURLE_WRITE_ERROR && ch->answer.too_big)
 		return store_ch__fail(ch, -E2BIG, "ClickHouse at %s answered %s with more than %u MiB",
 				      ch->display, rq->what, CH_MAX_ANSWER >> 20);
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return store_ch__fail(ch, -ECANCELED, "gave up %s: the client went away",
+				      rq->what);
 	if (rc != CURLE_OK) {
 		err = curl_errno(rc);
 		if (err == -ETIMEDOUT)

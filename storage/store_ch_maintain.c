@@ -115,17 +115,21 @@ static int insert_one_block(struct store_ch *ch, const char *what, const char *q
 static int merge_host_day(struct store_ch *ch, const char *table, const char *host_literal,
 			  const char *day, int64_t cut, int64_t step, uint64_t *ret_rows)
 {
-	char *sql = NULL, *text = NULL, query_id[160];
+	char *sql = NULL, *text = NULL, query_id[160], intake[64];
 	const char *db = store_ch__database(ch);
 	int n, err;
 
+	/* (inserted through the intake, as a shipment: its views add the
+	 * pairs to the derived tables; table is "samples" and a suffix) */
+	snprintf(intake, sizeof(intake), STORE_CH_INTAKE "%s",
+		 table + strlen(STORE_CH_SAMPLES_TABLE));
 	/* (the count first: nothing to merge is the common case) */
 	err = store_ch__ask(ch, &text, "counting the rows to downsample",
-			    "SELECT count() FROM (SELECT sum(count) AS n FROM `%s`.`%s` WHERE "
-			    "host = %s AND toDate(time) = '%s' AND time < toDateTime(%lld) AND "
-			    "duration < %lld AND batch = 0 GROUP BY labelset, stack, time, duration "
-			    "HAVING n != 0)", db, table, host_literal, day, (long long)cut,
-			    (long long)step);
+			    "SELECT count() FROM (SELECT sum(count) AS n FROM `%1$s`.`%2$s` WHERE "
+			    "host = %3$s AND " STORE_CH_DAY_COND("%4$s") " AND time < "
+			    "toDateTime(%5$lld) AND duration < %6$lld AND batch = 0 GROUP BY "
+			    "labelset, stack, time, duration HAVING n != 0)", db, table, host_literal,
+			    day, (long long)cut, (long long)step);
 	if (err)
 		return err;
 	*ret_rows = first_number(text);
@@ -133,19 +137,18 @@ static int merge_host_day(struct store_ch *ch, const char *table, const char *ho
 	if (!*ret_rows)
 		return 0;
 	n = asprintf(&sql,
-		     "INSERT INTO `%s`.`%s` (" STORE_CH_SAMPLE_COLUMNS ") "
-		     "SELECT toDateTime(if(sign > 0, greatest(intDiv(t, %lld) * %lld, "
-		     "toUInt32(toDateTime(toDate('%s')))), t)), if(sign > 0, %lld, d), h, pr, pi, "
+		     "INSERT INTO `%1$s`.`%2$s` (" STORE_CH_SAMPLE_COLUMNS ") "
+		     "SELECT toDateTime(if(sign > 0, greatest(intDiv(t, %3$lld) * %3$lld, "
+		     "toUInt32(toDateTime(toDate('%4$s')))), t)), if(sign > 0, %3$lld, d), h, pr, pi, "
 		     "th, ti, cg, lk, lv, ls, st, sign * n, 0 "
 		     "FROM (SELECT toUInt32(time) AS t, duration AS d, any(host) AS h, "
 		     "any(process) AS pr, any(pid) AS pi, any(thread) AS th, any(tid) AS ti, "
 		     "any(cgroup) AS cg, any(label_keys) AS lk, any(label_values) AS lv, "
-		     "labelset AS ls, stack AS st, sum(count) AS n FROM `%s`.`%s` "
-		     "WHERE host = %s AND toDate(time) = '%s' AND time < toDateTime(%lld) AND "
-		     "duration < %lld AND batch = 0 GROUP BY labelset, stack, time, duration "
-		     "HAVING n != 0) ARRAY JOIN [1, -1] AS sign",
-		     db, table, (long long)step, (long long)step, day, (long long)step, db, table,
-		     host_literal, day, (long long)cut, (long long)step);
+		     "labelset AS ls, stack AS st, sum(count) AS n FROM `%1$s`.`%5$s` "
+		     "WHERE host = %6$s AND " STORE_CH_DAY_COND("%4$s") " AND time < "
+		     "toDateTime(%7$lld) AND duration < %3$lld AND batch = 0 GROUP BY labelset, "
+		     "stack, time, duration HAVING n != 0) ARRAY JOIN [1, -1] AS sign",
+		     db, intake, (long long)step, day, table, host_literal, (long long)cut);
 	statement_id(query_id, sizeof(query_id), "maintain", db, table, day, (long long)step,
 		     host_literal);
 	return insert_one_block(ch, "downsampling old samples", query_id, sql, n);
@@ -291,9 +294,21 @@ char *store_ch__table_hosts_sql(struct store_ch *ch, const char *day, void *arg)
 	return sql;
 }
 
+/* The hosts of a day of the samples (arg: struct merge_arg, its table). */
+static char *samples_hosts_sql(struct store_ch *ch, const char *day, void *arg)
+{
+	const char *const *table = arg;
+	char *sql = NULL;
+
+	if (asprintf(&sql, "SELECT DISTINCT host FROM `%1$s`.`%2$s` WHERE "
+		     STORE_CH_DAY_COND("%3$s"), store_ch__database(ch), *table, day) < 0)
+		return NULL;
+	return sql;
+}
+
 /* One tier of one server's samples (the walk's arg). */
 struct merge_arg {
-	const char *table; /* (first: table_hosts_sql) */
+	const char *table; /* (first: samples_hosts_sql) */
 	int64_t cut, step;
 	uint64_t *rows;
 };
@@ -331,7 +346,7 @@ static int merge_day_end(struct store_ch *ch, const char *day, bool busy, void *
 
 static const struct store_ch_day_walk merge_walk = {
 	.what = "listing the days to downsample",
-	.hosts_sql = store_ch__table_hosts_sql,
+	.hosts_sql = samples_hosts_sql,
 	.host = merge_host,
 	.day_end = merge_day_end,
 };
@@ -377,7 +392,7 @@ static int rollup_host_day(struct store_ch *ch, const char *suffix, const char *
 		     "INSERT INTO `%1$s`.`%2$s` (time, host, process, stack, count) "
 		     "SELECT toDateTime(toDate('%4$s')), %5$s, process, stack, sum(c) AS n FROM "
 		     "(SELECT process, stack, toInt64(count) AS c FROM `%1$s`.`samples%3$s` WHERE "
-		     "host = %5$s AND toDate(time) = '%4$s' UNION ALL SELECT process, stack, "
+		     "host = %5$s AND " STORE_CH_DAY_COND("%4$s") " UNION ALL SELECT process, stack, "
 		     "-count AS c FROM `%1$s`.`%2$s` WHERE host = %5$s AND toDate(time) = '%4$s') "
 		     "GROUP BY process, stack HAVING n != 0",
 		     db, table, suffix, day, host_literal);
@@ -455,7 +470,7 @@ static char *rollup_hosts_sql(struct store_ch *ch, const char *day, void *arg)
 	char *sql = NULL;
 
 	if (asprintf(&sql, "SELECT DISTINCT host FROM (SELECT host FROM `%1$s`.`samples%2$s` "
-		     "WHERE toDate(time) = '%3$s' UNION ALL SELECT host FROM `%1$s`.`"
+		     "WHERE " STORE_CH_DAY_COND("%3$s") " UNION ALL SELECT host FROM `%1$s`.`"
 		     STORE_CH_ROLLUP_TABLE "%2$s` WHERE toDate(time) = '%3$s')",
 		     store_ch__database(ch), r->suffix, day) < 0)
 		return NULL;
@@ -570,7 +585,7 @@ static int drop_days(struct store_ch *ch, const char *table, int64_t cut, bool s
 static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_s,
 			   const struct store_policy *p, struct store_ch_maintain_stats *st)
 {
-	char samples[64], drops[64], rolled[64], fleet[64], totals[64], sets[64];
+	char samples[64], drops[64], rolled[64], fleet[64], totals[64], sets[64], hourly[64];
 	int err;
 
 	snprintf(samples, sizeof(samples), "samples%s", suffix);
@@ -579,6 +594,7 @@ static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_
 	snprintf(fleet, sizeof(fleet), STORE_CH_FLEET_ROLLUP_TABLE "%s", suffix);
 	snprintf(totals, sizeof(totals), STORE_CH_TOTALS_TABLE "%s", suffix);
 	snprintf(sets, sizeof(sets), STORE_CH_SETS_TABLE "%s", suffix);
+	snprintf(hourly, sizeof(hourly), STORE_CH_HOURLY_TABLE "%s", suffix);
 	err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`" DONE_TABLE
 			     "` (day Date, step UInt32, done DateTime) ENGINE = MergeTree "
 			     "PARTITION BY tuple() ORDER BY (step, day)", store_ch__database(ch));
@@ -596,6 +612,8 @@ static int maintain_server(struct store_ch *ch, const char *suffix, int64_t now_
 			err = drop_days(ch, totals, now_s - p->max_age_s, false, NULL);
 		if (!err)
 			err = drop_days(ch, sets, now_s - p->max_age_s, false, NULL);
+		if (!err)
+			err = drop_days(ch, hourly, now_s - p->max_age_s, false, NULL);
 	}
 	/* the coarsest tier first: fewer rows left for the finer ones */
 	for (int i = STORE_POLICY_TIERS - 1; !err && i >= 0; i--) {

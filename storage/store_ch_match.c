@@ -43,7 +43,8 @@
 void store_ch_cond__free(struct store_ch_cond *c)
 {
 	free(c->text);
-	c->text = NULL;
+	free(c->plain);
+	c->text = c->plain = NULL;
 	c->hosts = NULL;
 }
 
@@ -54,13 +55,15 @@ void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s)
 {
 	bool any = false;
 
-	/* (with the same bounds on the key's time block, STORE_CH_BLOCK_EXPR:
-	 * implied by those on time, and what lets 18.16 skip the other
-	 * blocks' granules, which it does not from a bound on time alone) */
+	/* (with the bounds on the stored hour and on the key's time block,
+	 * STORE_CH_BLOCK_EXPR, implied by those on time, its ALIAS: what lets
+	 * 18.16 skip the other days' parts and the other blocks' granules,
+	 * which it does not from a bound on time alone) */
 	if (from_s != INT64_MIN) {
 		long long from = from_s < 0 ? 0 : from_s > UINT32_MAX ? UINT32_MAX : from_s;
 
-		fprintf(f, "time >= toDateTime(%lld) AND " STORE_CH_BLOCK_EXPR " >= %lld", from,
+		fprintf(f, "time >= toDateTime(%lld) AND hour >= toDateTime(%lld) AND "
+			STORE_CH_BLOCK_EXPR " >= %lld", from, from - from % 3600,
 			from / STORE_CH_BLOCK_S);
 		any = true;
 	}
@@ -69,7 +72,8 @@ void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s)
 
 		fprintf(f, "%stoUInt32(time) < %lld", any ? " AND " : "", to);
 		if (to > 0)
-			fprintf(f, " AND " STORE_CH_BLOCK_EXPR " <= %lld", (to - 1) / STORE_CH_BLOCK_S);
+			fprintf(f, " AND hour <= toDateTime(%lld) AND " STORE_CH_BLOCK_EXPR " <= %lld",
+				(to - 1) - (to - 1) % 3600, (to - 1) / STORE_CH_BLOCK_S);
 		any = true;
 	}
 	if (!any)
@@ -79,6 +83,19 @@ void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s)
 void store_ch__put_range(FILE *f, const struct store_query *q)
 {
 	store_ch__put_time_range(f, q ? q->from_s : INT64_MIN, q ? q->to_s : INT64_MAX);
+}
+
+void store_ch__put_plain_range(FILE *f, const struct store_query *q)
+{
+	int64_t from = q ? q->from_s : INT64_MIN, to = q ? q->to_s : INT64_MAX;
+
+	if (from != INT64_MIN)
+		fprintf(f, "time >= toDateTime(%lld) AND ", from < 0 ? 0LL : from > UINT32_MAX ?
+			(long long)UINT32_MAX : (long long)from);
+	if (to != INT64_MAX)
+		fprintf(f, "toUInt32(time) < %lld AND ", to < 0 ? 0LL : to > UINT32_MAX + 1LL ?
+			UINT32_MAX + 1LL : (long long)to);
+	fputc('1', f);
 }
 
 /* " AND host = '...'" when q's filter requires one host (host="web-1",
@@ -108,7 +125,7 @@ struct store_ch_label_set {
  * hours (an hour H with from <= H and H + 3600 <= to) come from the label
  * sets per hour, and the other hours in range from the samples, the
  * exact complement (their hour before from or past to - 3600, each with
- * the bound on the key's six-hour block it implies, so only the edges'
+ * the bound on the key's three-hour block it implies, so only the edges'
  * blocks are read), in any time zone. An unbounded range is the sets' alone.
  */
 static void put_hosts(FILE *f, const struct store_query *q, const char *hosts)
@@ -299,6 +316,16 @@ int store_chdb__cond(struct store_chdb *db, const struct store_query *q, struct 
 	if (!err) {
 		ret->text = s.buf;
 		ret->hosts = s.buf + hosts_at;
+		/* (the same for the tables with a time column only) */
+		if (store_ch_sql__open(&s)) {
+			err = -ENOMEM;
+			goto out;
+		}
+		store_ch__put_plain_range(s.f, q);
+		fputs(ret->hosts, s.f);
+		err = store_ch_sql__close(&s);
+		if (!err)
+			ret->plain = s.buf;
 	}
 out:
 	free(hosts);

@@ -46,7 +46,7 @@ static int read_drops(struct store_chdb *db, const struct store_query *q,
 	if (store_ch_sql__open(&s))
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
 	fputs("SELECT kind, reason, sum(count) FROM drops WHERE ", s.f);
-	store_ch__put_range(s.f, q);
+	store_ch__put_plain_range(s.f, q);
 	store_ch__put_required_host(s.f, q);
 	fputs(" GROUP BY kind, reason ORDER BY kind, reason", s.f);
 	if (store_ch_sql__close(&s))
@@ -282,6 +282,17 @@ static int rollup_days(struct store_chdb *db, const struct store_query *q,
 	return err;
 }
 
+/* The whole UTC hours [*h0, *h1) of the gap [at, end) of an all-host
+ * tree (fleet), if it has any. */
+static bool gap_hours(bool fleet, int64_t at, int64_t end, int64_t *h0, int64_t *h1)
+{
+	if (!fleet || at < 0 || end > UINT32_MAX)
+		return false;
+	*h0 = (at + 3599) / 3600 * 3600;
+	*h1 = end / 3600 * 3600;
+	return *h1 > *h0;
+}
+
 /*
  * The SQL of a tree's sums per (process, stack) over condition c of q.
  * A condition of a range and hosts only (no label set by hash) takes the
@@ -289,7 +300,9 @@ static int rollup_days(struct store_chdb *db, const struct store_query *q,
  * and the rest of the range (its edges, stale days) from the samples:
  * the same sums as the samples alone give (the roll-up of a day is its
  * samples' sums, and a day is used only while no block was added to its
- * samples since). Anything else reads the samples.
+ * samples since). Over all hosts, the whole hours (UTC) of the rest come
+ * from the fleet's sums per hour, which ClickHouse keeps with every
+ * insert. Anything else reads the samples.
  */
 static int sums_sql(struct store_chdb *db, const struct store_query *q,
 		    const struct store_ch_cond *c, char **ret)
@@ -297,6 +310,10 @@ static int sums_sql(struct store_chdb *db, const struct store_query *q,
 	int64_t (*days)[2] = NULL;
 	size_t n = 0;
 	struct store_ch_sql s;
+	/* all hosts (no host, no label set named): whole hours of the gaps
+	 * from the fleet's sums per hour, kept by ClickHouse as fresh as
+	 * the samples */
+	bool fleet = !c->by_labelset && !*c->hosts, raw = false, hourly = false;
 	int64_t at;
 	int err = 0;
 
@@ -309,37 +326,61 @@ static int sums_sql(struct store_chdb *db, const struct store_query *q,
 		free(days);
 		return err ? err : store_chdb__fail(db, -ENOMEM, "out of memory");
 	}
-	if (!n) {
-		fprintf(s.f, "SELECT process, stack, sum(count) FROM samples WHERE %s "
-			"GROUP BY process, stack HAVING sum(count) != 0", c->text);
-	} else {
-		bool raw = false;
+	fputs("SELECT process, stack, sum(c) FROM (", s.f);
+	/* the samples outside the days and whole hours: the gaps' edges */
+	at = q ? q->from_s : INT64_MIN;
+	for (size_t i = 0; i <= n; i++) {
+		int64_t end = i < n ? days[i][0] : (q ? q->to_s : INT64_MAX);
+		int64_t h0, h1;
 
-		fputs("SELECT process, stack, sum(c) FROM (", s.f);
-		/* the samples outside the days: the gaps between them */
-		at = q ? q->from_s : INT64_MIN;
-		for (size_t i = 0; i <= n; i++) {
-			int64_t end = i < n ? days[i][0] : (q ? q->to_s : INT64_MAX);
+		if (!gap_hours(fleet, at, end, &h0, &h1))
+			h0 = h1 = end;
+		/* [at, h0) and [h1, end) from the samples, [h0, h1) hourly */
+		for (int side = 0; side < 2; side++) {
+			int64_t a = side ? h1 : at, b = side ? end : h0;
 
-			if (end > at) {
+			if (b > a) {
 				fputs(raw ? ") OR (" : "SELECT process, stack, toInt64(count) AS c "
 				      "FROM samples WHERE ((", s.f);
-				store_ch__put_time_range(s.f, at, end);
+				store_ch__put_time_range(s.f, a, b);
 				raw = true;
 			}
-			if (i < n)
-				at = days[i][1];
 		}
-		if (raw)
-			fprintf(s.f, ")) AND %s UNION ALL ", c->text);
+		if (i < n)
+			at = days[i][1];
+	}
+	if (raw)
+		fprintf(s.f, ")) AND %s", c->text);
+	at = q ? q->from_s : INT64_MIN;
+	for (size_t i = 0; fleet && i <= n; i++) {
+		int64_t end = i < n ? days[i][0] : (q ? q->to_s : INT64_MAX), h0, h1;
+
+		if (gap_hours(fleet, at, end, &h0, &h1)) {
+			fprintf(s.f, "%s%s(hour >= toDateTime(%lld) AND hour < toDateTime(%lld))",
+				hourly ? " OR " : raw ? " UNION ALL " : "", hourly ? "" :
+				"SELECT process, stack, count AS c FROM " STORE_CH_HOURLY_TABLE " WHERE (",
+				(long long)h0, (long long)h1);
+			hourly = true;
+		}
+		if (i < n)
+			at = days[i][1];
+	}
+	if (hourly)
+		fputc(')', s.f);
+	if (n) {
 		/* (all hosts: the fleet's roll-up, the hosts' sums already) */
-		fprintf(s.f, "SELECT process, stack, count AS c FROM %s WHERE (", *c->hosts ?
+		fprintf(s.f, "%sSELECT process, stack, count AS c FROM %s WHERE (",
+			raw || hourly ? " UNION ALL " : "", *c->hosts ?
 			STORE_CH_ROLLUP_TABLE : STORE_CH_FLEET_ROLLUP_TABLE);
 		for (size_t i = 0; i < n; i++)
 			fprintf(s.f, "%stime = toDateTime(%lld)", i ? " OR " : "",
 				(long long)days[i][0]);
-		fprintf(s.f, ")%s) GROUP BY process, stack HAVING sum(c) != 0", c->hosts);
+		fprintf(s.f, ")%s", c->hosts);
 	}
+	if (!raw && !hourly && !n)
+		fprintf(s.f, "SELECT process, stack, toInt64(count) AS c FROM samples WHERE %s",
+			c->text); /* (an empty range: the samples' answer) */
+	fputs(") GROUP BY process, stack HAVING sum(c) != 0", s.f);
 	free(days);
 	if (store_ch_sql__close(&s))
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
@@ -373,7 +414,7 @@ static int summary_sql(struct store_chdb *db, const struct store_query *q,
 	store_ch__put_sets_source(s.f, q, "uniqExact(host, pid)", c->hosts);
 	fprintf(s.f, "), (SELECT uniqExact(stack) FROM (%s)), f, l, r FROM (SELECT sum(count) AS n, "
 		"toUInt32(min(time)) AS f, toUInt32(max(time)) AS l, count() AS r FROM "
-		STORE_CH_TOTALS_TABLE " WHERE %s)", sums, c->text);
+		STORE_CH_TOTALS_TABLE " WHERE %s)", sums, c->plain);
 	free(sums);
 	if (store_ch_sql__close(&s))
 		return store_chdb__fail(db, -ENOMEM, "out of memory");
@@ -392,6 +433,8 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 {
 	struct store_chdb *db = store_chdb__of(handle);
 	struct store_tree_node root = { .name = "all" };
+	struct store_ch_cache *cache;
+	bool locked = false;
 	struct store_tree *t;
 	struct store_ch_cond c = { 0 };
 	struct sum *sums = NULL;
@@ -404,22 +447,19 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 
 	if (!db || !ret_tree)
 		return -EINVAL;
-	if (db->cache.bytes > STORE_CH_CACHE_BYTES)
-		store_ch_cache__free(&db->cache);
+	cache = db->cache;
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
 	t->max = q ? q->max_tree_nodes : 0;
-	err = store_ch_cache__text(&db->cache, root.name, false, &root.name);
-	if (!err)
-		err = store_tree__add(t, &root, &index);
+	/* (its name is interned below, with the cache's lock) */
+	err = store_tree__add(t, &root, &index);
 	if (!err)
 		err = store_chdb__cond(db, q, &c);
-	if (err || c.none)
-		goto done;
 	/* the only read of the samples: their sums per process and stack */
-	err = sums_sql(db, q, &c, &sql);
-	if (!err)
+	if (!err && !c.none)
+		err = sums_sql(db, q, &c, &sql);
+	if (!err && !c.none)
 		err = store_chdb__ask(db, sql, "summing the samples per stack", &text);
 	for (p = text; !err && store_ch__next_row(&p, f, 3) == 3;) {
 		if (COMMON_GROW(sums, cap, n + 1)) {
@@ -433,28 +473,38 @@ int store_chdb__query_tree(struct store_db *handle, const struct store_query *q,
 		err = -ENOMEM;
 	for (size_t i = 0; !err && i < n; i++)
 		stacks[i] = sums[i].stack;
+	/* from here to the unlock: the cache as the fill left it, with its
+	 * lock held (other threads' fills wait) */
 	if (!err)
 		err = store_chdb__cache_fill(db, stacks, n);
+	if (!err) {
+		locked = true;
+		err = store_ch_cache__text(cache, "all", false, &t->nodes[0].name);
+	}
 	for (size_t i = 0; !err && i < n; i++) {
 		struct store_tree_node pn = { .kind = STORE_FRAME_PROCESS };
 		int64_t si;
 
-		if (!store_map__get(&db->cache.stacks, &sums[i].stack, sizeof(sums[i].stack), &si)) {
+		if (!store_map__get(&cache->stacks, &sums[i].stack, sizeof(sums[i].stack), &si)) {
 			err = store_chdb__fail(db, -EIO, "the fleet store has samples of a stack it does not "
 				   "define (shipped out of order?)");
 			break;
 		}
 		rows[i].stack = (uint32_t)si;
 		rows[i].count = sums[i].count;
-		if ((err = store_ch_cache__text(&db->cache, sums[i].process, false, &pn.name)) < 0 ||
-		    (err = store_ch_cache__ident(&db->cache, &pn, &rows[i].proc)) < 0)
+		if ((err = store_ch_cache__text(cache, sums[i].process, false, &pn.name)) < 0 ||
+		    (err = store_ch_cache__ident(cache, &pn, &rows[i].proc)) < 0)
 			break;
 	}
 	if (!err) {
-		qsort_r(rows, n, sizeof(*rows), compare_placed, &db->cache);
-		err = place_rows(t, &db->cache, rows, n);
+		qsort_r(rows, n, sizeof(*rows), compare_placed, cache);
+		err = place_rows(t, cache, rows, n);
 	}
-done:
+	if (!err)
+		t->texts = store_map__arena(&cache->texts);
+	if (locked)
+		pthread_mutex_unlock(&cache->lock);
+
 	if (err == -E2BIG) {
 		char msg[96];
 
@@ -478,7 +528,6 @@ done:
 			t->nodes[nd->parent].total += nd->total;
 		}
 		t->nodes[0].total += t->nodes[0].self;
-		t->texts = store_map__arena(&db->cache.texts);
 		*ret_tree = t;
 		return 0;
 	}
@@ -505,7 +554,7 @@ static int data_span(struct store_chdb *db, const struct store_query *q, int64_t
 	/* (the totals: a row per host and bucket, as fresh as the samples) */
 	fputs("SELECT toUInt32(min(time)), max(toUInt32(time) + duration), "
 	      "argMax(duration, time), count() FROM " STORE_CH_TOTALS_TABLE " WHERE ", s.f);
-	store_ch__put_range(s.f, q);
+	store_ch__put_plain_range(s.f, q);
 	/* (a host="NAME" filter: that host's flushes, as its own file's) */
 	store_ch__put_required_host(s.f, q);
 	if (store_ch_sql__close(&s))
@@ -583,6 +632,7 @@ static int fill_timeline(struct store_chdb *db, const struct store_query *q,
 	struct store_ch_cond c;
 	char *text = NULL, *p, *f[3];
 	struct store_ch_sql s;
+	bool totals;
 	int err;
 
 	err = store_chdb__cond(db, q, &c);
@@ -599,10 +649,10 @@ static int fill_timeline(struct store_chdb *db, const struct store_query *q,
 	else
 		fputs("''", s.f);
 	/* (no label but the host asked: the totals per host and bucket) */
+	totals = !c.by_labelset && (!split || !strcmp(split, "host"));
 	fprintf(s.f, " AS v, sum(count) FROM %s WHERE %s AND toInt64(toUInt32(time)) >= %lld "
 		"AND toInt64(toUInt32(time)) < %lld GROUP BY k, v HAVING sum(count) != 0",
-		!c.by_labelset && (!split || !strcmp(split, "host")) ? STORE_CH_TOTALS_TABLE :
-		"samples", c.text,
+		totals ? STORE_CH_TOTALS_TABLE : "samples", totals ? c.plain : c.text,
 		(long long)t->from_s,
 		(long long)(t->from_s + (int64_t)t->n_steps * t->step_s));
 	err = store_ch_sql__close(&s);

@@ -18,7 +18,9 @@
  * as the SQLite backend makes them.
  *
  * Bounds: each request within the handle's deadline (store_db__set_deadline:
- * curl's time-out and ClickHouse's max_execution_time), answers within
+ * curl's time-out and ClickHouse's max_execution_time), a request given
+ * up (the deadline, store_db__set_cancel's test) killed on the server by
+ * its query id, answers within
  * the client's 16 MiB (-E2BIG), trees within q->max_tree_nodes.
  *
  * What the fleet store does not keep answers -ENOSYS: writing, meta,
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "common.h"
 #include "store_ch_reader.h"
@@ -53,7 +56,7 @@ static void ch_close(struct store_db *handle)
 	if (!db)
 		return;
 	store_ch__free(db->ch);
-	store_ch_cache__free(&db->cache);
+	store_ch_cache__unref(db->cache);
 	free(db);
 }
 
@@ -148,6 +151,16 @@ static void ch_set_deadline(struct store_db *handle, uint64_t deadline_ns)
 		db->deadline_ns = deadline_ns;
 }
 
+static void ch_set_cancel(struct store_db *handle, bool (*cancelled)(void *ctx), void *ctx)
+{
+	struct store_chdb *db = store_chdb__of(handle);
+
+	if (db) {
+		db->cancelled = cancelled;
+		db->cancel_ctx = ctx;
+	}
+}
+
 static int ch_can_write(struct store_db *db)
 {
 	return -EROFS;
@@ -155,8 +168,14 @@ static int ch_can_write(struct store_db *db)
 
 static void ch_memory(struct store_db *handle, struct store_memory *ret)
 {
+	struct store_chdb *db = store_chdb__of(handle);
+	uint64_t bytes = 0, drops;
+
+	/* (a shared cache is counted by whoever made it) */
+	if (db->own_cache)
+		store_ch_cache__stats(db->cache, &bytes, &drops);
 	ret->writer = 0;
-	ret->reader = store_chdb__of(handle)->cache.bytes;
+	ret->reader = bytes;
 }
 
 static const struct store_backend ch_backend = {
@@ -187,6 +206,7 @@ static const struct store_backend ch_backend = {
 	.span = store_chdb__span,
 	.drops_timeline = store_chdb__drops_timeline,
 	.set_deadline = ch_set_deadline,
+	.set_cancel = ch_set_cancel,
 	.memory = ch_memory,
 	.can_write = ch_can_write,
 	.flush_span = store_chdb__flush_span,
@@ -208,7 +228,7 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 		 "('ember_schema', 'samples', 'drops', 'stacks', 'frames', 'functions', '"
 		 STORE_CH_ROLLUP_TABLE "', '" STORE_CH_STALE_VIEW "', '"
 		 STORE_CH_FLEET_ROLLUP_TABLE "', '" STORE_CH_TOTALS_TABLE "', '" STORE_CH_SETS_TABLE
-		 "')), "
+		 "', '" STORE_CH_HOURLY_TABLE "')), "
 		 "(SELECT count() FROM system.tables WHERE database = '%s' AND name = "
 		 "'ember_schema')", store_ch__database(db->ch), store_ch__database(db->ch),
 		 store_ch__database(db->ch));
@@ -225,7 +245,7 @@ static int check_schema(struct store_chdb *db, char **ret_error)
 		snprintf(m, sizeof(m), "ClickHouse at %s has no database '%s'",
 			 store_ch__url(db->ch), store_ch__database(db->ch));
 		err = store_chdb__fail(db, -ENOENT, m);
-	} else if (store_ch__num(f[1]) != 11 && !(versioned = store_ch__num(f[2]) != 0)) {
+	} else if (store_ch__num(f[1]) != 12 && !(versioned = store_ch__num(f[2]) != 0)) {
 		char m[STORE_ERRMSG_SIZE];
 
 		snprintf(m, sizeof(m), "the database '%s' at %s holds no fleet store (Ember's "
@@ -292,7 +312,21 @@ int store_db__open_clickhouse(const struct store_ch_config *c, struct store_db *
 	}
 	db->base.ops = &ch_backend;
 	db->ch = ch;
+	if (c->cache) {
+		store_ch_cache__ref(c->cache);
+		db->cache = c->cache;
+	} else if (store_ch_cache__new(STORE_CH_CACHE_BYTES, &db->cache) == 0) {
+		db->own_cache = true;
+	} else {
+		store_ch__free(ch);
+		free(db);
+		return -ENOMEM;
+	}
 	db->timeout_ms = ch->timeout_ms;
+	/* (the query ids' handle part: a failed getrandom falls back on
+	 * time and address, unique enough for ids of one server's) */
+	if (getrandom(&db->id_base, sizeof(db->id_base), 0) != sizeof(db->id_base))
+		db->id_base = common_now_ns() ^ (uintptr_t)db;
 	err = check_schema(db, ret_error);
 	if (err) {
 		ch_close(&db->base);

@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,19 +27,25 @@
 #include "store_tree.h"
 
 /*
- * The definitions met so far, kept on the handle: stacks, frames and
- * functions have content hashes for ids (store_ch_ship.c), so a
- * definition never changes, and a tree query asks ClickHouse only for
- * the ids it has not seen yet. Bounded: past STORE_CH_CACHE_BYTES
- * (counted as its entries and texts take) it is dropped before the next
- * tree query (trees keep their texts: they hold a reference to the
- * arena).
+ * The definitions met so far (store_clickhouse.h: store_ch_cache), kept
+ * by the handle or shared by several: stacks, frames and functions have
+ * content hashes for ids (store_ch_ship.c), so a definition never
+ * changes, and a tree query asks ClickHouse only for the ids it has not
+ * seen yet. Bounded: past max_bytes (counted as its entries and texts
+ * take) it is dropped before the next tree query (trees keep their
+ * texts: they hold a reference to the arena).
  *
  * A frame is kept as its identity (name, module, file, line, kind:
  * what the tree merges frames by, as the SQLite backend), its offset
  * and build-id (pprof's sites); a stack as the identities of its frames,
  * root first; a tree's children are then found by (parent, identity),
  * an 8-byte key.
+ *
+ * Threads: lock guards everything below it. Requests to ClickHouse are
+ * made without it; what they bring is added under it, and a tree is
+ * made from the cache under it (store_chdb__cache_fill returns holding
+ * it). generation counts the drops: a fill that finds it changed between
+ * its requests starts again.
  */
 #define STORE_CH_CACHE_BYTES (256u << 20)
 
@@ -58,6 +65,10 @@ struct store_ch_stack {
 };
 
 struct store_ch_cache {
+	pthread_mutex_t lock;
+	unsigned refs;              /* under lock */
+	size_t max_bytes;
+	uint64_t generation;        /* drops for the bound */
 	struct store_map texts;     /* interned texts -> 0 */
 	struct store_map functions; /* id -> index in function */
 	struct store_map frames;    /* id -> index in frame */
@@ -77,9 +88,14 @@ struct store_chdb {
 	struct store_db base; /* first: a store_db is a store_chdb */
 	struct store_ch *ch;
 	uint64_t deadline_ns;
+	bool (*cancelled)(void *ctx); /* store_db__set_cancel's */
+	void *cancel_ctx;
+	uint64_t n_asked;     /* requests so far: each one's query id */
+	uint64_t id_base;     /* random: the handle's part of its query ids */
 	unsigned timeout_ms;  /* the client's own */
 	bool opened;          /* the database exists: queries run in it */
-	struct store_ch_cache cache;
+	struct store_ch_cache *cache; /* a reference */
+	bool own_cache;       /* made for this handle alone (counted as its memory) */
 };
 
 /* ---- the handle (store_ch_read.c); requests and answers (store_ch_answer.c) ---- */
@@ -98,8 +114,16 @@ static inline struct store_chdb *store_chdb__of(struct store_db *handle)
 int store_chdb__fail(struct store_chdb *db, int err, const char *msg);
 
 /* Run sql (a SELECT; TabSeparated is added) within the deadline: 0 and
- * *ret_text (caller frees), or -errno with the handle's message. */
+ * *ret_text (caller frees), or -errno with the handle's message. Each
+ * request carries ClickHouse's max_execution_time (the deadline's
+ * seconds, rounded up) and a query id of its own; one given up
+ * (-ETIMEDOUT: the deadline; -ECANCELED: the handle's cancel test) is
+ * killed by that id (KILL QUERY ... SYNC, within STORE_CH_KILL_MS), so
+ * nothing of it runs on when this returns. */
 int store_chdb__ask(struct store_chdb *db, const char *sql, const char *what, char **ret_text);
+
+/* How long a KILL QUERY of a given-up request may take. */
+#define STORE_CH_KILL_MS 3000
 
 /* TabSeparated fields: the next line of *text split at tabs into at most
  * max fields, unescaped in place. Returns the number of fields, 0 at the
@@ -138,16 +162,23 @@ struct store_ch_cond {
 	 * text is the range, then hosts */
 	const char *hosts;
 	bool by_labelset; /* text names label sets by hash too */
+	/* text for the tables with a time column only (the totals): the
+	 * range on time alone, then hosts and what follows them */
+	char *plain;
 	bool none;    /* no label set passes: nothing to ask */
 };
 
 void store_ch_cond__free(struct store_ch_cond *c);
 
 /* "time >= .. AND time < .." for [from_s, to_s) (INT64_MIN, INT64_MAX:
- * unbounded), with the same bounds on the samples' hour block, or "1". */
+ * unbounded), with the bounds it implies on the samples' stored hour and
+ * hour block, or "1": for the samples. */
 void store_ch__put_time_range(FILE *f, int64_t from_s, int64_t to_s);
 /* The same for q's range (NULL: all). */
 void store_ch__put_range(FILE *f, const struct store_query *q);
+/* q's range on time alone, "... AND 1": for the tables with a time
+ * column only (drops, totals). */
+void store_ch__put_plain_range(FILE *f, const struct store_query *q);
 /* " AND host = '...'" when q's filter requires one host (host="web-1",
  * the UI's host selector): the primary key's prefix. */
 void store_ch__put_required_host(FILE *f, const struct store_query *q);
@@ -178,16 +209,19 @@ int store_chdb__label_values(struct store_db *db, const struct store_query *q,
 
 /* ---- the definitions' cache (store_ch_defs.c) ---- */
 
-void store_ch_cache__free(struct store_ch_cache *c);
-/* text interned in the cache (NULL, and "" when empty_null, stay NULL).
- * Returns 0 or -ENOMEM. */
+/* A new reference to c (its holders: store_ch_cache__unref). */
+void store_ch_cache__ref(struct store_ch_cache *c);
+/* text interned in the cache (NULL, and "" when empty_null, stay NULL);
+ * with c->lock held. Returns 0 or -ENOMEM. */
 int store_ch_cache__text(struct store_ch_cache *c, const char *text, bool empty_null,
 			 const char **ret);
-/* The identity of a frame (texts interned): its index in c->ident.
- * Returns 0 or -ENOMEM. */
+/* The identity of a frame (texts interned): its index in c->ident; with
+ * c->lock held. Returns 0 or -ENOMEM. */
 int store_ch_cache__ident(struct store_ch_cache *c, const struct store_tree_node *nd,
 			  uint32_t *ret);
-/* Bring the definitions of stacks[0..n) into the handle's cache. */
+/* Bring the definitions of stacks[0..n) into the handle's cache (dropped
+ * first when past its bound): 0 with db->cache->lock held, every one of
+ * them in the cache until the caller unlocks; or -errno, not held. */
 int store_chdb__cache_fill(struct store_chdb *db, const uint64_t *stacks, size_t n);
 /* storage.h's frame_sites. */
 int store_chdb__frame_sites(struct store_db *handle, struct store_frame_sites *sites);

@@ -12,21 +12,27 @@
  * (18.16 needs ZooKeeper for it: a cluster's tables are made on each
  * shard, store_ch__init_cluster).
  *
- *   samples    one row per (bucket, label set, stack): time (bucket
- *              start), duration, host, process, pid, thread, tid, cgroup,
- *              free labels as two arrays, labelset (a hash of those label
- *              columns, computed by the server: a DEFAULT), stack id,
- *              count (signed: retention's downsampling adds negated rows),
- *              batch (the shipment's id on its first row, 0 on the others:
- *              exactly-once). A SummingMergeTree partitioned by day and
- *              ordered by (host, 6-hour block, labelset, stack, time,
- *              duration, batch) (schema 4; STORE_CH_BLOCK_EXPR): a
- *              host's hour reads its block alone, and within it a label
- *              set's rows are one run, so its label columns compress to
- *              almost nothing, and a stack's rows of a label set follow
- *              each other over six hours, so the 64-bit ids repeat for
- *              the compressor (schema 3's hour block: 2.6 bytes a row
- *              for the stack, 1.2 with six hours);
+ *   samples_in the intake (Null engine): shipments and downsampling
+ *              insert rows here with their time (the form agents have
+ *              always queued); its views write each block into the
+ *              samples and the derived tables, and it keeps nothing
+ *   samples    one row per (bucket, label set, stack): hour (the bucket
+ *              start's UTC hour) and sec (the second in it; time is
+ *              their ALIAS), duration, host, process, pid, thread, tid,
+ *              cgroup, free labels as two arrays, labelset (a hash of
+ *              those label columns, computed by the server at the
+ *              intake: a DEFAULT), stack id, count (signed: retention's
+ *              downsampling adds negated rows), batch (the shipment's
+ *              id on its first row, 0 on the others: exactly-once). A
+ *              SummingMergeTree partitioned by day and ordered by (host,
+ *              3-hour block, labelset, stack, hour, sec, duration,
+ *              batch) (schema 5; STORE_CH_BLOCK_EXPR): a host's hour
+ *              reads its block alone, and within it a label set's rows
+ *              are one run, so its label columns compress to almost
+ *              nothing, and a stack's rows of a label set follow each
+ *              other over three hours, so the 64-bit ids repeat for the
+ *              compressor, and the second takes 2 bytes that repeat
+ *              every hour (storage/DESIGN.md, Fleet, Schema);
  *              rows with the same key (a bucket written twice, a
  *              downsampled bucket and its negated sources) are summed at
  *              ClickHouse's merges, and a row whose count sums to 0 goes.
@@ -39,9 +45,10 @@
  *   samples_1d, ember_rolled, rollup_stale, samples_1d_fleet  the daily
  *              roll-up per host and over the hosts, kept by the server
  *              side (below, rollup_tables)
- *   samples_ts, samples_sets  the totals per host and bucket, the label
- *              sets per host and hour, kept by ClickHouse from every
- *              insert into the samples (two materialized views, below)
+ *   samples_ts, samples_sets, samples_1h_fleet  the totals per host and
+ *              bucket, the label sets per host and hour, the fleet's
+ *              sums per hour, process and stack, kept by ClickHouse from
+ *              every insert into the intake (materialized views, below)
  *   ember_schema  the version and layout ("single", "cluster:NAME")
  *
  * Ids are 64-bit hashes of the symbolized contents (store_ch_ship.c), so
@@ -90,7 +97,10 @@ static const struct ch_table tables[STORE_CH_TABLES] = {
 		"cityHash64(host)",
 	},
 	[STORE_CH_SAMPLES] = {
-		"samples",
+		/* the intake: what is inserted is written into the samples
+		 * (samples_table) by its view, and into the derived tables
+		 * by theirs; it keeps nothing */
+		STORE_CH_INTAKE,
 		"time, duration, host, process, pid, thread, tid, cgroup, label_keys, "
 		"label_values, stack, count, batch",
 		"time DateTime, duration UInt32, host String, process String, pid UInt32, "
@@ -98,12 +108,27 @@ static const struct ch_table tables[STORE_CH_TABLES] = {
 		"label_values Array(String), labelset UInt64 DEFAULT "
 		"cityHash64(host, process, pid, thread, tid, cgroup, label_keys, label_values), "
 		"stack UInt64, count Int32, batch UInt64",
-		"SummingMergeTree(count) PARTITION BY toDate(time) "
-		"ORDER BY (host, " STORE_CH_BLOCK_EXPR ", labelset, stack, time, duration, batch)",
+		"Null",
 		/* a host's samples on one shard: a shipment is one insert
 		 * there (all or nothing), and a host's queries read one shard */
 		"cityHash64(host)",
 	},
+};
+
+/* The samples (schema 5): time stored as the hour and the second in it
+ * (STORE_CH_HOUR_EXPR, _SEC_EXPR), `time` their ALIAS; partitioned by
+ * the time's day as before; ordered by (host, 3-hour block, labelset,
+ * stack, hour, sec, duration, batch). Written by the intake's view
+ * (and by an upgrade's copy), never inserted into by an agent. */
+static const struct ch_table samples_table = {
+	STORE_CH_SAMPLES_TABLE, STORE_CH_STORED_COLUMNS,
+	"hour DateTime, sec UInt16, time DateTime ALIAS hour + sec, duration UInt32, "
+	"host String, process String, pid UInt32, thread String, tid UInt32, cgroup UInt64, "
+	"label_keys Array(String), label_values Array(String), labelset UInt64, "
+	"stack UInt64, count Int32, batch UInt64",
+	"SummingMergeTree(count) PARTITION BY toDate(hour + sec) "
+	"ORDER BY (host, " STORE_CH_BLOCK_EXPR ", labelset, stack, hour, sec, duration, batch)",
+	"cityHash64(host)",
 };
 
 /*
@@ -157,12 +182,22 @@ static const struct ch_table rollup_tables[] = {
 		"SummingMergeTree(count) PARTITION BY toDate(hour) ORDER BY (host, hour, labelset)",
 		"cityHash64(host)",
 	},
+	{
+		/* the fleet's sums per hour, filled by the view below (an
+		 * hour's rows are one run of the key, read whole) */
+		STORE_CH_HOURLY_TABLE, NULL,
+		"hour DateTime, process String, stack UInt64, count Int64",
+		"SummingMergeTree(count) PARTITION BY toDate(hour) ORDER BY (hour, process, stack)",
+		"stack", /* (each shard's view writes its own) */
+	},
 };
 
-/* The views that add each block inserted into the samples to the totals
- * and to the label sets per hour (made after the tables, before anything
- * is shipped: a store's samples are all in them); their columns in the
- * tables' order. "%1$s" the database, "%2$s" the suffix. */
+/* The views on the intake: the one that writes each block inserted into
+ * the samples in their form, and those that add it to the totals, to the
+ * label sets per hour and to the fleet's sums per hour (made after the
+ * tables, before anything is shipped: a store's samples are all in
+ * them); their columns in the tables' order. "%1$s" the database, "%2$s"
+ * the suffix. */
 #define TOTALS_SELECT(from, where) \
 	"SELECT time, duration, host, toInt64(sum(count)) AS count FROM " from where \
 	" GROUP BY time, duration, host"
@@ -171,12 +206,20 @@ static const struct ch_table rollup_tables[] = {
 	"any(thread) AS thread, any(tid) AS tid, any(cgroup) AS cgroup, any(label_keys) AS " \
 	"label_keys, any(label_values) AS label_values, labelset, toInt64(sum(count)) AS count " \
 	"FROM " from where " GROUP BY hour, host, labelset"
-#define TOTALS_VIEW_SQL \
-	"CREATE MATERIALIZED VIEW IF NOT EXISTS `%1$s`.`" STORE_CH_TOTALS_VIEW "%2$s` TO `%1$s`.`" \
-	STORE_CH_TOTALS_TABLE "%2$s` AS " TOTALS_SELECT("`%1$s`.`samples%2$s`", "")
-#define SETS_VIEW_SQL \
-	"CREATE MATERIALIZED VIEW IF NOT EXISTS `%1$s`.`" STORE_CH_SETS_VIEW "%2$s` TO `%1$s`.`" \
-	STORE_CH_SETS_TABLE "%2$s` AS " SETS_SELECT("`%1$s`.`samples%2$s`", "")
+#define HOURLY_SELECT(from, where) \
+	"SELECT " STORE_CH_HOUR_EXPR " AS hour, process, stack, toInt64(sum(count)) AS count " \
+	"FROM " from where " GROUP BY hour, process, stack"
+#define INTAKE "`%1$s`.`" STORE_CH_INTAKE "%2$s`"
+#define VIEW_SQL(view, table, select) \
+	"CREATE MATERIALIZED VIEW IF NOT EXISTS `%1$s`.`" view "%2$s` TO `%1$s`.`" table \
+	"%2$s` AS " select
+static const char *const view_sql[] = {
+	VIEW_SQL(STORE_CH_INTAKE_VIEW, STORE_CH_SAMPLES_TABLE,
+		 "SELECT " STORE_CH_STORED_SELECT " FROM " INTAKE),
+	VIEW_SQL(STORE_CH_TOTALS_VIEW, STORE_CH_TOTALS_TABLE, TOTALS_SELECT(INTAKE, "")),
+	VIEW_SQL(STORE_CH_SETS_VIEW, STORE_CH_SETS_TABLE, SETS_SELECT(INTAKE, "")),
+	VIEW_SQL(STORE_CH_HOURLY_VIEW, STORE_CH_HOURLY_TABLE, HOURLY_SELECT(INTAKE, "")),
+};
 
 /*
  * The view of the days whose roll-up is stale on a server: every day
@@ -218,7 +261,15 @@ const char *store_ch_table_columns(enum store_ch_table t)
 	return tables[t].columns;
 }
 
-/* The data tables (suffix "" on a single server, "_local" on shards). */
+static int create_table(struct store_ch *ch, const struct ch_table *t, const char *suffix)
+{
+	return store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`%s%s` (%s) "
+			      "ENGINE = %s", ch->database, t->name, suffix, t->definition,
+			      t->engine);
+}
+
+/* The data tables (suffix "" on a single server, "_local" on shards);
+ * the intake last, with its views (store_ch__create_views). */
 static int create_data_tables(struct store_ch *ch, const char *suffix)
 {
 	int err;
@@ -226,13 +277,12 @@ static int create_data_tables(struct store_ch *ch, const char *suffix)
 	err = store_ch__exec(ch, "creating the database", "CREATE DATABASE IF NOT EXISTS `%s`",
 		   ch->database);
 	for (int t = 0; !err && t < STORE_CH_TABLES; t++)
-		err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`%s%s` (%s) "
-			   "ENGINE = %s", ch->database, tables[t].name, suffix,
-			   tables[t].definition, tables[t].engine);
+		if (t != STORE_CH_SAMPLES)
+			err = create_table(ch, &tables[t], suffix);
+	if (!err)
+		err = create_table(ch, &samples_table, suffix);
 	for (size_t t = 0; !err && t < ARRAY_SIZE(rollup_tables); t++)
-		err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`%s%s` (%s) "
-			   "ENGINE = %s", ch->database, rollup_tables[t].name, suffix,
-			   rollup_tables[t].definition, rollup_tables[t].engine);
+		err = create_table(ch, &rollup_tables[t], suffix);
 	if (!err)
 		err = store_ch__exec(ch, "creating a view", "CREATE VIEW IF NOT EXISTS `%1$s`.`"
 				     STALE_VIEW "%2$s` AS " STALE_SELECT, ch->database, suffix);
@@ -243,10 +293,10 @@ static int create_data_tables(struct store_ch *ch, const char *suffix)
 
 int store_ch__create_views(struct store_ch *ch, const char *suffix)
 {
-	int err = store_ch__exec(ch, "creating a view", TOTALS_VIEW_SQL, ch->database, suffix);
+	int err = create_table(ch, &tables[STORE_CH_SAMPLES], suffix);
 
-	if (!err)
-		err = store_ch__exec(ch, "creating a view", SETS_VIEW_SQL, ch->database, suffix);
+	for (size_t i = 0; !err && i < ARRAY_SIZE(view_sql); i++)
+		err = store_ch__exec(ch, "creating a view", view_sql[i], ch->database, suffix);
 	return err;
 }
 
@@ -254,12 +304,11 @@ int store_ch__create_derived(struct store_ch *ch, const char *suffix)
 {
 	int err = 0;
 
-	/* (the last two of rollup_tables) */
-	for (size_t t = ARRAY_SIZE(rollup_tables) - 2; !err && t < ARRAY_SIZE(rollup_tables); t++)
-		err = store_ch__exec(ch, "creating a table", "CREATE TABLE IF NOT EXISTS `%s`.`%s%s` (%s) "
-			   "ENGINE = %s", ch->database, rollup_tables[t].name, suffix,
-			   rollup_tables[t].definition, rollup_tables[t].engine);
-	return err ? err : store_ch__create_views(ch, suffix);
+	/* (the last three of rollup_tables; their views are made with the
+	 * intake, store_ch__create_views) */
+	for (size_t t = ARRAY_SIZE(rollup_tables) - 3; !err && t < ARRAY_SIZE(rollup_tables); t++)
+		err = create_table(ch, &rollup_tables[t], suffix);
+	return err;
 }
 
 int store_ch__derive_day(struct store_ch *ch, const char *suffix, const char *from,
@@ -271,10 +320,10 @@ int store_ch__derive_day(struct store_ch *ch, const char *suffix, const char *fr
 		const char *table, *columns, *key, *select;
 	} derived[] = {
 		{ STORE_CH_TOTALS_TABLE, "time, duration, host, count", "time, duration, host",
-		  TOTALS_SELECT("`%1$s`.`%3$s`", " WHERE toDate(time) = '%4$s'") },
+		  TOTALS_SELECT("`%1$s`.`%3$s`", " WHERE " STORE_CH_DAY_COND("%4$s")) },
 		{ STORE_CH_SETS_TABLE, "hour, host, process, pid, thread, tid, cgroup, label_keys, "
 		  "label_values, labelset, count", "hour, host, labelset",
-		  SETS_SELECT("`%1$s`.`%3$s`", " WHERE toDate(time) = '%4$s'") },
+		  SETS_SELECT("`%1$s`.`%3$s`", " WHERE " STORE_CH_DAY_COND("%4$s")) },
 	};
 	int err = 0;
 
@@ -309,10 +358,39 @@ int store_ch__derive_day(struct store_ch *ch, const char *suffix, const char *fr
 
 int store_ch__create_samples(struct store_ch *ch, const char *name)
 {
-	const struct ch_table *t = &tables[STORE_CH_SAMPLES];
+	const struct ch_table *t = &samples_table;
 
 	return store_ch__exec(ch, "creating a table", "CREATE TABLE `%s`.`%s` (%s) ENGINE = %s",
 			      ch->database, name, t->definition, t->engine);
+}
+
+int store_ch__derive_hours(struct store_ch *ch, const char *suffix, const char *from)
+{
+	char *text = NULL;
+	int err;
+
+	/* (the hours of a day of the time zone may belong to the partition
+	 * of the day before: emptied, then filled day by day, so each
+	 * sample is added once wherever its hour is) */
+	err = store_ch__exec(ch, "emptying the sums per hour", "TRUNCATE TABLE `%s`.`"
+			     STORE_CH_HOURLY_TABLE "%s`", ch->database, suffix);
+	if (!err)
+		err = store_ch__ask(ch, &text, "listing the days", "SELECT DISTINCT partition FROM "
+				    "system.parts WHERE database = '%s' AND table = '%s' AND active "
+				    "ORDER BY partition", ch->database, from);
+	for (char *line = text; !err && line && *line;) {
+		size_t n = strcspn(line, "\n");
+		const char *day = line;
+
+		line[n] = 0;
+		err = store_ch__exec(ch, "making the sums per hour", "INSERT INTO `%1$s`.`"
+				     STORE_CH_HOURLY_TABLE "%2$s` (hour, process, stack, count) "
+				     HOURLY_SELECT("`%1$s`.`%3$s`", " WHERE " STORE_CH_DAY_COND("%4$s")),
+				     ch->database, suffix, from, day);
+		line += n + 1;
+	}
+	free(text);
+	return err;
 }
 
 int store_ch__write_version(struct store_ch *ch, const char *layout)
@@ -372,8 +450,11 @@ int store_ch__read_existing_schema(struct store_ch *ch, int *ret_version, char *
  * entry). */
 static const char *const server_side[] = {
 	STORE_CH_ROLLUP_TABLE, STALE_VIEW, STORE_CH_FLEET_ROLLUP_TABLE, STORE_CH_TOTALS_TABLE,
-	STORE_CH_SETS_TABLE,
+	STORE_CH_SETS_TABLE, STORE_CH_SAMPLES_TABLE, STORE_CH_HOURLY_TABLE,
 };
+/* (bits of missing_tables: the samples, and the tables derived from them) */
+#define SAMPLES_BIT (STORE_CH_TABLES + 5)
+#define DERIVED_BITS ((3u << (STORE_CH_TABLES + 3)) | (1u << (STORE_CH_TABLES + 6)))
 
 static const char *table_of_bit(int bit)
 {
@@ -458,15 +539,25 @@ int store_ch__prepare(struct store_ch *ch)
 				     "ends", ch->database, ch->display);
 		goto out;
 	}
+	/* Samples without the intake: an upgrade that wrote the version and
+	 * has not moved the older samples aside yet, or one that stopped
+	 * (the intake made now would feed the older table) */
+	if ((missing & (1u << STORE_CH_SAMPLES)) && !(missing & (1u << SAMPLES_BIT))) {
+		err = store_ch__fail(ch, -EAGAIN, "the ClickHouse database %s at %s has samples "
+				     "but no table %s: it is being upgraded, or an upgrade stopped "
+				     "(run 'ember fleet-maintain --upgrade URL' again); try again "
+				     "when it ends", ch->database, ch->display, STORE_CH_INTAKE);
+		goto out;
+	}
 	/* Totals made now would lack the samples shipped before: refused
-	 * where there are samples (a store of this version made before the
-	 * totals existed); the upgrade makes them from the samples. */
-	if ((missing & (3u << (STORE_CH_TABLES + 3))) && !(missing & (1u << STORE_CH_SAMPLES))) {
+	 * where there are samples (a store of this version whose derived
+	 * tables were dropped); the upgrade makes them from the samples. */
+	if ((missing & DERIVED_BITS) && !(missing & (1u << SAMPLES_BIT))) {
 		err = store_ch__fail(ch, -EPROTO, "the ClickHouse database %s at %s has samples but "
-				     "not the tables %s and %s (made by an older Ember of the same "
-				     "schema version): upgrade it with 'ember fleet-maintain "
-				     "--upgrade URL' (README, Fleet)", ch->database, ch->display,
-				     STORE_CH_TOTALS_TABLE, STORE_CH_SETS_TABLE);
+				     "not all of the tables %s, %s and %s: upgrade it with 'ember "
+				     "fleet-maintain --upgrade URL' (README, Fleet)", ch->database,
+				     ch->display, STORE_CH_TOTALS_TABLE, STORE_CH_SETS_TABLE,
+				     STORE_CH_HOURLY_TABLE);
 		goto out;
 	}
 	if (!strcmp(layout, "single")) {
@@ -504,11 +595,14 @@ int store_ch__init_cluster(struct store_ch *entry, const char *cluster,
 	}
 	err = store_ch__exec(entry, "creating the database", "CREATE DATABASE IF NOT EXISTS `%s`",
 		   entry->database);
-	for (int t = 0; !err && t < STORE_CH_TABLES; t++)
+	for (int t = 0; !err && t <= STORE_CH_TABLES; t++) {
+		const struct ch_table *d = t < STORE_CH_TABLES ? &tables[t] : &samples_table;
+
 		err = store_ch__exec(entry, "creating a Distributed table", "CREATE TABLE IF NOT EXISTS "
 			   "`%s`.`%s` (%s) ENGINE = Distributed('%s', '%s', '%s_local', %s)",
-			   entry->database, tables[t].name, tables[t].definition, cluster,
-			   entry->database, tables[t].name, tables[t].shard_key);
+			   entry->database, d->name, d->definition, cluster,
+			   entry->database, d->name, d->shard_key);
+	}
 	/* (the roll-ups: those with a sharding key) */
 	for (size_t t = 0; !err && t < ARRAY_SIZE(rollup_tables); t++)
 		if (rollup_tables[t].shard_key)

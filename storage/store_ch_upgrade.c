@@ -2,8 +2,9 @@
 /*
  * store_ch_upgrade.c — the fleet store's schema upgrade, run by the
  * server side (`ember fleet-maintain --upgrade`, store_ch__upgrade):
- * schema 2 and 3 have the same samples columns as this one, another key,
- * so the samples are copied into a table of this schema. The version is
+ * schema 2, 3 and 4 store the samples' time whole under another key, so
+ * the samples are copied into a table of this schema (the time as hour
+ * and second, under the 3-hour block). The version is
  * written first (older Embers then refuse the database and create no
  * table), then per server (a single one, or each shard's `_local`
  * table) the samples are moved aside (no shipment lands meanwhile:
@@ -11,20 +12,20 @@
  * they are aside), copied day by day and host by host
  * (store_ch__walk_days), each day checked by sums that ClickHouse's
  * merges keep, the day's totals and label sets (samples_ts,
- * samples_sets) made from the copy, and the copy put in their place; the
- * roll-up's record of days, which names the old table's blocks, is
- * emptied. The materialized views that feed the totals are made before
- * the samples are moved aside: 18.16 binds a view to its source's name,
- * so the moved table feeds nothing and the copy feeds them once renamed
- * in. A store of this schema without the totals is upgraded the same
- * way. A run that stopped goes on where it was (storage/DESIGN.md,
- * Fleet, Upgrade).
+ * samples_sets) and the fleet's sums per hour made from the copy, and the
+ * copy put in their place, then the intake (samples_in) and its views,
+ * which feed the samples and those tables from then on (schema 4's views
+ * on the samples are dropped with the move); the roll-up's record of
+ * days, which names the old table's blocks, is emptied. A store of this
+ * schema without a derived table is rebuilt the same way. A run that
+ * stopped goes on where it was (storage/DESIGN.md, Fleet, Upgrade).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "store_ch.h"
 
 /* One server's upgrade (the walk's arg): the tables copied from and to. */
@@ -34,14 +35,15 @@ struct upgrade_arg {
 	uint64_t *rows;
 };
 
-/* A host's day copied as it is (labelset too: the key's). */
+/* A host's day copied (labelset as it is: the key's), its time as the
+ * hour and the second in it. */
 static int upgrade_host(struct store_ch *ch, const char *day, const char *host_literal, void *arg)
 {
 	struct upgrade_arg *u = arg;
 	const char *db = store_ch__database(ch);
 
 	return store_ch__exec(ch, "copying samples to the new schema", "INSERT INTO `%1$s`.`%2$s` ("
-			      STORE_CH_SAMPLE_COLUMNS ") SELECT " STORE_CH_SAMPLE_COLUMNS " FROM `%1$s`.`%3$s` "
+			      STORE_CH_STORED_COLUMNS ") SELECT " STORE_CH_STORED_SELECT " FROM `%1$s`.`%3$s` "
 			      "WHERE host = %4$s AND toDate(time) = '%5$s'", db, u->to, u->from,
 			      host_literal, day);
 }
@@ -62,8 +64,9 @@ static int day_copied(struct store_ch *ch, const struct upgrade_arg *u, const ch
 	"labelset, stack, time, duration, batch)))"
 	err = store_ch__ask(ch, &t, "checking a day's copy", "SELECT (SELECT " DAY_SUMS " FROM "
 			    "`%1$s`.`%2$s` WHERE toDate(time) = '%4$s') = (SELECT " DAY_SUMS " FROM "
-			    "`%1$s`.`%3$s` WHERE toDate(time) = '%4$s'), (SELECT count() FROM "
-			    "`%1$s`.`%3$s` WHERE toDate(time) = '%4$s')", db, u->from, u->to, day);
+			    "`%1$s`.`%3$s` WHERE " STORE_CH_DAY_COND("%4$s") "), (SELECT count() FROM "
+			    "`%1$s`.`%3$s` WHERE " STORE_CH_DAY_COND("%4$s") ")", db, u->from, u->to,
+			    day);
 #undef DAY_SUMS
 	if (!err) {
 		err = strtoull(t, NULL, 10) == 1;
@@ -135,6 +138,19 @@ static int has_table(struct store_ch *ch, const char *table)
 	return err;
 }
 
+/* Schema 4's views on the samples (into the totals and the label sets),
+ * which the intake's views replace. */
+static int drop_old_views(struct store_ch *ch, const char *suffix)
+{
+	static const char *const views[] = { "samples_ts_mv", "samples_sets_mv" };
+	int err = 0;
+
+	for (size_t i = 0; !err && i < ARRAY_SIZE(views); i++)
+		err = store_ch__exec(ch, "dropping an older view", "DROP TABLE IF EXISTS `%s`.`%s%s`",
+				     store_ch__database(ch), views[i], suffix);
+	return err;
+}
+
 /*
  * One server's samples (suffix "" or "_local") in this schema's table:
  * the table moved aside as samples<suffix>_upgrading (inserts and
@@ -173,6 +189,9 @@ static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
 		snprintf(copy, sizeof(copy), STORE_CH_SETS_TABLE "%s", suffix);
 		if (err == 1)
 			err = has_table(ch, copy);
+		snprintf(copy, sizeof(copy), STORE_CH_HOURLY_TABLE "%s", suffix);
+		if (err == 1)
+			err = has_table(ch, copy);
 		snprintf(copy, sizeof(copy), "samples%s_new", suffix);
 		if (err < 0)
 			return err;
@@ -186,17 +205,22 @@ static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
 		if (!has_cur)
 			return store_ch__fail(ch, -ENOENT, "the table %s.%s is missing at %s",
 					      db, cur, store_ch__url(ch));
-		/* the totals, the label sets and their views first: bound
-		 * to the name samples, the views feed on the copy from the
-		 * moment it is renamed in (what lands before the move is in
-		 * the day's totals made again from the copy) */
-		err = store_ch__create_derived(ch, suffix);
+		/* (the views of the derived tables come with the intake,
+		 * after the copy: until then shipments fail, and what landed
+		 * before the move is in the derived tables made again from
+		 * the copy) */
+		err = store_ch__exec(ch, "moving the old samples aside", "RENAME TABLE "
+				     "`%1$s`.`%2$s` TO `%1$s`.`%3$s`", db, cur, old);
 		if (!err)
-			err = store_ch__exec(ch, "moving the old samples aside", "RENAME TABLE "
-					     "`%1$s`.`%2$s` TO `%1$s`.`%3$s`", db, cur, old);
+			err = drop_old_views(ch, suffix);
 		if (err)
 			return err;
 	}
+	/* the derived tables the older schema lacked (also when a stopped
+	 * run is finished) */
+	err = store_ch__create_derived(ch, suffix);
+	if (err)
+		return err;
 	/* (a stopped run's copy is kept: its whole days are not copied again) */
 	err = has_table(ch, copy);
 	if (!err)
@@ -210,15 +234,20 @@ static int upgrade_server(struct store_ch *ch, const char *suffix, bool needed,
 		err = store_ch__walk_days(ch, sql, &upgrade_walk, &u, &st);
 	free(sql);
 	if (!err)
+		err = store_ch__derive_hours(ch, suffix, copy);
+	if (!err)
 		err = store_ch__exec(ch, "moving the upgraded samples in", "RENAME TABLE "
 				     "`%1$s`.`%2$s` TO `%1$s`.`%3$s`", db, copy, cur);
 	if (err)
 		return err;
 drop_old:
-	/* (a run of an Ember without the views; the stale days' view of one
-	 * without the fleet's roll-up dropped: made again with the tables the
-	 * older schema lacked, after this) */
-	err = store_ch__create_views(ch, suffix);
+	/* the intake and its views (the older schema's views on the samples
+	 * gone); the stale days' view of one without the fleet's roll-up
+	 * dropped: made again with the tables the older schema lacked, after
+	 * this */
+	err = drop_old_views(ch, suffix);
+	if (!err)
+		err = store_ch__create_views(ch, suffix);
 	if (!err)
 		err = store_ch__exec(ch, "dropping the stale days' view", "DROP TABLE IF EXISTS "
 				     "`%s`.`" STORE_CH_STALE_VIEW "%s`", db, suffix);
@@ -281,6 +310,11 @@ int store_ch__upgrade(struct store_ch *entry, struct store_ch *const *shards, si
 			err = store_ch__fail(entry, err, "shard %s: %s", store_ch__url(shards[i]),
 					     store_ch__errmsg(shards[i]));
 	}
+	/* (the entry's Distributed samples has the older schema's columns:
+	 * made again, with the intake and the tables the older one lacked) */
+	if (!err && !single && needed)
+		err = store_ch__exec(entry, "dropping the older Distributed samples", "DROP TABLE IF "
+				     "EXISTS `%s`.`" STORE_CH_SAMPLES_TABLE "`", store_ch__database(entry));
 	if (!err && !single)
 		err = store_ch__init_cluster(entry, layout + 8, shards, n);
 	free(layout);

@@ -27,7 +27,7 @@
 struct store_db;
 
 /* The ClickHouse schema this build writes and reads (table ember_schema). */
-#define STORE_CH_SCHEMA_VERSION 4
+#define STORE_CH_SCHEMA_VERSION 5
 
 struct store_ch_config {
 	/* clickhouse://[USER[:PASSWORD]@]HOST:PORT/DATABASE (plain HTTP) or
@@ -39,9 +39,32 @@ struct store_ch_config {
 	const char *ca_file;    /* https: CA bundle; NULL = the system's */
 	unsigned timeout_ms;    /* each request, start to end; 0 = 10 s */
 	unsigned connect_timeout_ms; /* 0 = 3 s */
+	/* the definitions' cache the reader handles opened with this
+	 * config share (store_ch_cache__new; not owned: it must outlive
+	 * them); NULL: each handle keeps its own of STORE_CH_CACHE_BYTES */
+	struct store_ch_cache *cache;
 };
 
 struct store_ch;
+
+/*
+ * The fleet store reader's definitions' cache (storage/DESIGN.md, Fleet,
+ * Reading): the stacks, frames and functions read from ClickHouse, which
+ * never change. One cache may serve several handles on several threads
+ * (ember serve's query threads): it is locked inside, so a definition
+ * one thread read is not read again by another. Dropped whole, before a
+ * tree query, once it holds more than max_bytes.
+ *
+ * store_ch_cache__new: 0 and *ret (free with store_ch_cache__unref), or
+ * -ENOMEM. store_ch_cache__unref: the caller's reference ends; the cache
+ * is freed when no handle holds it either (NULL: nothing).
+ * store_ch_cache__stats: the bytes it holds now and how many times it was
+ * dropped for its bound; any thread.
+ */
+struct store_ch_cache;
+int store_ch_cache__new(size_t max_bytes, struct store_ch_cache **ret);
+void store_ch_cache__unref(struct store_ch_cache *c);
+void store_ch_cache__stats(struct store_ch_cache *c, uint64_t *ret_bytes, uint64_t *ret_drops);
 
 /*
  * Parse c into a client (no network traffic yet). Returns 0 and *ret_ch
@@ -75,6 +98,7 @@ const char *store_ch__errmsg(const struct store_ch *ch);
  *   -ENOTSUP       the schema is of a newer Ember (ember_schema)
  *   -EPROTO        the schema is of an older Ember, or not Ember's
  *   -EAGAIN        a shipment's insert is still running on the server
+ *   -ECANCELED     a reader's request given up (store_db__set_cancel)
  *   -EIO           any other error answer (errmsg has ClickHouse's text)
  *   -ENOMEM
  */
@@ -131,13 +155,14 @@ int store_ch__maintain(struct store_ch *entry, struct store_ch *const *shards, s
 		       struct store_ch_maintain_stats *ret_stats);
 
 /*
- * Upgrade the fleet store at entry from an older schema (2 or 3) to
+ * Upgrade the fleet store at entry from an older schema (2, 3 or 4) to
  * STORE_CH_SCHEMA_VERSION in place: the version is written first (older
  * Embers then refuse the database), then on a single server (n 0), or on
  * each of a cluster's shards[0..n) (their `_local` tables), the samples
  * are copied into a table of this schema day by day and host by host,
- * each day's sums checked, and the copy put in the old table's
- * place; then the tables the older schema lacked are created. While a
+ * each day's sums checked, the derived tables made from it, the copy
+ * put in the old table's place and the intake with its views made; then
+ * the tables the older schema lacked are created. While a
  * server's copy runs its samples table is missing: agents keep their
  * backlogs and ship them after (store_ch__prepare says -EAGAIN),
  * readers fail. A run that stopped is finished by running it again; a

@@ -280,6 +280,12 @@ void store_db__set_deadline(struct store_db *db, uint64_t deadline_ns)
 		db->ops->set_deadline(db, deadline_ns);
 }
 
+void store_db__set_cancel(struct store_db *db, bool (*cancelled)(void *ctx), void *ctx)
+{
+	if (db && db->ops->set_cancel)
+		db->ops->set_cancel(db, cancelled, ctx);
+}
+
 void store_db__memory(struct store_db *db, struct store_memory *ret)
 {
 	*ret = (struct store_memory){0};

@@ -269,16 +269,21 @@ static int shipped_before(struct store_ch *ch, const struct outbox_entry *e,
 		.query_id = query_id,
 		.what = "looking up an earlier shipment",
 	};
-	char *sql = NULL, *host = quote(e->host), *text = NULL;
+	char *sql = NULL, *host = quote(e->host), *text = NULL, hour[48] = "";
 	long long n = -1;
 	int err, len;
 
 	if (!host)
 		return store_ch__fail(ch, -ENOMEM, "out of memory");
+	/* (the samples: read where the intake's view wrote them, by the
+	 * stored hour too, which prunes) */
+	if (t == STORE_CH_SAMPLES)
+		snprintf(hour, sizeof(hour), " AND hour = toDateTime(%lld)",
+			 (long long)(e->time_s - e->time_s % 3600));
 	len = asprintf(&sql, "SELECT count() FROM `%s`.`%s` WHERE host = '%s' AND "
-		       "time = toDateTime(%lld) AND batch = %llu", store_ch__database(ch),
-		       store_ch_table_name(t), host, (long long)e->time_s,
-		       (unsigned long long)e->batch);
+		       "time = toDateTime(%lld)%s AND batch = %llu", store_ch__database(ch),
+		       t == STORE_CH_SAMPLES ? STORE_CH_SAMPLES_TABLE : store_ch_table_name(t),
+		       host, (long long)e->time_s, hour, (unsigned long long)e->batch);
 	free(host);
 	if (len < 0)
 		return store_ch__fail(ch, -ENOMEM, "out of memory");

@@ -2,7 +2,7 @@
 /*
  * binary.c — the binaries of a session: one sym_binary per distinct file,
  * shared by every process that maps it, found by file identity (device,
- * inode, mtime, size) and deduplicated by GNU build-id; opened (file.c's
+ * inode, mtime, ctime, size) and deduplicated by GNU build-id; opened (file.c's
  * hardened open) inside the process's root, opened once per snapshot, or
  * through its map_files; loaded, unloaded for the memory bound (least
  * recently used first) and loaded again from the kept fd; its DWARF
@@ -40,9 +40,11 @@
 #include "common.h"
 
 /* The identity of a file as fstat() sees it: an alias to a loaded binary
- * (s->keys' entries, keyed by the four numbers). */
+ * (s->keys' entries, keyed by the five numbers). The ctime is the one a
+ * file's owner cannot set back: a file rewritten in place, its mtime and
+ * size restored, is another file. */
 struct sym_file_key {
-	uint64_t dev, ino, mtime_ns, size;
+	uint64_t dev, ino, mtime_ns, ctime_ns, size;
 	struct sym_binary *bin;
 };
 
@@ -100,7 +102,7 @@ static const struct common_map_type ids_type = {
 
 #define SEEN_TRUST_NS 1000000000ULL
 
-_Static_assert(offsetof(struct sym_file_key, bin) == 4 * sizeof(uint64_t),
+_Static_assert(offsetof(struct sym_file_key, bin) == 5 * sizeof(uint64_t),
 	       "file_key's key has no padding");
 _Static_assert(offsetof(struct seen_file, checked_ns) ==
 		       2 * sizeof(unsigned) + sizeof(uint64_t) + sizeof(const char *),
@@ -520,6 +522,28 @@ static int mapping_open(struct sym_session *s, pid_t pid,
 	return link_fd;
 }
 
+/* The identity of the file st describes. */
+static struct sym_file_key file_key(const struct stat *st)
+{
+	return (struct sym_file_key){
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.mtime_ns = (uint64_t)st->st_mtim.tv_sec * 1000000000ULL +
+			    (uint64_t)st->st_mtim.tv_nsec,
+		.ctime_ns = (uint64_t)st->st_ctim.tv_sec * 1000000000ULL +
+			    (uint64_t)st->st_ctim.tv_nsec,
+		.size = (uint64_t)st->st_size,
+	};
+}
+
+struct sym_binary *sym_binary__of_identity(const struct sym_session *s, const struct stat *st)
+{
+	struct sym_file_key key = file_key(st);
+	const struct sym_file_key *k = common_map__find(&s->keys, &keys_type, &key);
+
+	return k ? k->bin : NULL;
+}
+
 int sym_binary__of_file(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct sym_mapping *ret)
 {
@@ -555,13 +579,7 @@ int sym_binary__of_file(struct sym_session *s, pid_t pid,
 	/* debug files next to it are resolved in the process's root too */
 	if (snapshot_root(s, pid, &fs) == 0)
 		where.fs = *fs;
-	key = (struct sym_file_key){
-		.dev = st.st_dev,
-		.ino = st.st_ino,
-		.mtime_ns = (uint64_t)st.st_mtim.tv_sec * 1000000000ULL +
-			    (uint64_t)st.st_mtim.tv_nsec,
-		.size = (uint64_t)st.st_size,
-	};
+	key = file_key(&st);
 	r = sym_binary__from_fd(s, fd, &key, &where, &ret->bin);
 	close(fd);
 	if (r < 0 || m->deleted)

@@ -150,6 +150,25 @@ static int list_cus(struct sym_dwarf *d, struct dw_file *f, uint32_t space, bool
 			return r;
 	}
 	windows_free(d);
+	/* Kept for the binary's life: without the growth's slack (libc's
+	 * units and ranges held 1.0 MB, up to half of it slack). A failed
+	 * shrink keeps the larger block. */
+	if (f->n_cus && f->n_cus < cap_cus) {
+		struct dw_cu *fit = realloc(f->cus, f->n_cus * sizeof(*f->cus));
+
+		if (fit) {
+			f->cus = fit;
+			cap_cus = f->n_cus;
+		}
+	}
+	if (ranges && d->n_ranges && d->n_ranges < cap_ranges) {
+		struct dw_curange *fit = realloc(d->ranges, d->n_ranges * sizeof(*d->ranges));
+
+		if (fit) {
+			d->ranges = fit;
+			cap_ranges = d->n_ranges;
+		}
+	}
 	if (d->n_ranges)
 		qsort(d->ranges, d->n_ranges, sizeof(*d->ranges), curange_cmp);
 	d->bytes += cap_cus * sizeof(*f->cus) + cap_ranges * sizeof(*d->ranges);

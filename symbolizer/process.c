@@ -483,11 +483,21 @@ int sym_session__exe(struct sym_session *s, pid_t pid, bool *ret_wants_dwarf)
 	return 0;
 }
 
+/* Whether proc maps a file python.c would look at for a CPython. */
+static bool maps_python(const struct sym_process *proc)
+{
+	for (size_t i = 0; i < proc->n_maps; i++)
+		if (proc->maps[i].kind == SYM_MAP_FILE && strstr(proc->maps[i].base, "python"))
+			return true;
+	return false;
+}
+
 bool sym_session__settled_process(struct sym_session *s, pid_t pid, bool done)
 {
 	const struct sym_process *proc = process_find(s, pid);
 	const struct sym_mapping *m;
 	struct sym_binary *exe;
+	bool python;
 
 	if (!proc || !proc->snapshotted)
 		return false;
@@ -495,9 +505,29 @@ bool sym_session__settled_process(struct sym_session *s, pid_t pid, bool done)
 	exe = m ? m->bin : NULL;
 	if (!exe)
 		return false;
-	if (done && proc->n_maps > exe->settled_maps)
-		exe->settled_maps = (uint32_t)proc->n_maps;
-	return exe->settled_maps && proc->n_maps >= exe->settled_maps;
+	python = maps_python(proc);
+	if (done) {
+		if (proc->n_maps > exe->settled_maps)
+			exe->settled_maps = (uint32_t)proc->n_maps;
+		exe->python_maps |= python;
+	}
+	return !python && exe->settled_maps && proc->n_maps >= exe->settled_maps;
+}
+
+bool sym_session__exec_settled(struct sym_session *s, pid_t pid)
+{
+	const struct sym_binary *exe;
+	char path[4096];
+	struct stat st;
+
+	/* A stat of the kernel's link to the file exec'd: nothing of the
+	 * file is read, and a file replaced or rewritten since the binary
+	 * was loaded (another inode or ctime) is not found. */
+	snprintf(path, sizeof(path), "%s/proc/%d/exe", s->root, (int)pid);
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return false;
+	exe = sym_binary__of_identity(s, &st);
+	return exe && exe->settled_maps && !exe->python_maps;
 }
 
 int sym_session__exe_id(struct sym_session *s, pid_t pid, struct sym_file_id *ret_id)

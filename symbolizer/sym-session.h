@@ -90,6 +90,10 @@ struct sym_binary {
 	 * processes had when its early re-reads ended
 	 * (sym_session__settled_process), 0: none yet */
 	uint32_t settled_maps;
+	/* ... and whether such a process mapped a CPython (python.c's
+	 * names): its processes are never settled (their re-read registers
+	 * the interpreter's debug information) */
+	bool python_maps;
 	size_t mem;            /* bytes accounted in sym_session.bin_memory */
 	uint64_t last_use;     /* sym_session.tick when last used */
 	/* Passes (sym_session.pass, one per flush): the last it was used in
@@ -276,6 +280,14 @@ void sym_processes__fini(struct sym_session *s);
  */
 int sym_binary__of_file(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct sym_mapping *ret);
+/*
+ * The binary already loaded from the file st describes (its device,
+ * inode, mtime, ctime and size, as sym_binary__of_file() keys what it
+ * opened), or NULL. A file replaced or rewritten since (another inode or
+ * ctime) is not found.
+ */
+struct stat;
+struct sym_binary *sym_binary__of_identity(const struct sym_session *s, const struct stat *st);
 /* binary-vdso.c */
 int sym_binary__of_vdso(struct sym_session *s, pid_t pid,
 			const struct sym_maps_entry *m, struct sym_mapping *ret);

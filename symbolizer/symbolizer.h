@@ -298,9 +298,21 @@ int sym_session__refresh_process(struct sym_session *s, pid_t pid);
  * ended. With done, pid's re-reads end now: its count is remembered for
  * the next processes of its executable (the most any had). So a process
  * of a binary seen before is read once, not until it is old. false when
- * pid has no snapshot or its executable none remembered.
+ * pid has no snapshot or its executable none remembered, and for a
+ * process that maps a CPython (python.c's names: its interpreter's debug
+ * information is registered at a re-read).
  */
 bool sym_session__settled_process(struct sym_session *s, pid_t pid, bool done);
+
+/*
+ * Whether pid, which has just exec'd, needs no snapshot before its first
+ * sample: the file it exec'd (ROOT/proc/PID/exe as stat() names it:
+ * device, inode, mtime, ctime and size) is a binary of the session, loaded from
+ * that same file, whose earlier processes settled (see above, with done)
+ * and mapped no CPython. Reads nothing of the process or the file: one
+ * stat. false when pid is gone or its executable is not such a binary.
+ */
+bool sym_session__exec_settled(struct sym_session *s, pid_t pid);
 void sym_session__unwatch_process(struct sym_session *s, pid_t pid);
 
 /* Drop what is known about pid (after exit, once its samples are drained). */

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common.h"
 #include "metrics.h"
@@ -91,6 +92,25 @@ int web_db__open(const char *path, const struct store_ch_config *remote, struct 
 	return err;
 }
 
+/* The socket of the request this thread answers (-1: none). */
+static __thread int client_fd = -1;
+
+/* Whether the client of this thread's request went away: its socket
+ * reads the end (or fails). Asked while a fleet store's query waits
+ * (store_db__set_cancel); pipelined bytes waiting are not an end. */
+static bool client_gone(void *ctx)
+{
+	int fd = *(const int *)ctx;
+	char b;
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			  errno != ENOTSOCK);
+}
+
 static int thread_db(struct web_server *srv, struct store_db **ret)
 {
 	struct store_db *db = pthread_getspecific(srv->db_key);
@@ -107,6 +127,8 @@ static int thread_db(struct web_server *srv, struct store_db **ret)
 	}
 	store_db__set_deadline(db, common_now_ns() +
 			       (uint64_t)srv->query_timeout_ms * 1000000ULL);
+	/* (client_fd is this thread's: its address stays valid) */
+	store_db__set_cancel(db, client_gone, &client_fd);
 	*ret = db;
 	return 0;
 }
@@ -116,6 +138,9 @@ static void fail_store(struct web_server *srv, struct store_db *db, int err, str
 {
 	if (err == -ETIMEDOUT) {
 		web_fail(r, 503, NULL, "query timed out");
+	} else if (err == -ECANCELED) {
+		/* (nobody reads it: the connection is closed) */
+		web_fail(r, 503, NULL, "the client went away");
 	} else if (err == -E2BIG) {
 		/* store_query.max_tree_nodes */
 		web_fail(r, 400, NULL, "%s, more than one request may build within this "
@@ -140,7 +165,7 @@ static void fail_store(struct web_server *srv, struct store_db *db, int err, str
 		web_fail(r, 500, NULL, "%s: %s", store_strerror(err),
 		     db ? store_db__errmsg(db) : open_error[0] ? open_error : "opening the database");
 	}
-	if (db && err != -ETIMEDOUT && err != -EBUSY && err != -ENOMEM && err != -E2BIG) {
+	if (db && err != -ETIMEDOUT && err != -ECANCELED && err != -EBUSY && err != -ENOMEM && err != -E2BIG) {
 		pthread_setspecific(srv->db_key, NULL);
 		store_db__close(db);
 	}
@@ -454,6 +479,7 @@ static void http_metrics(struct web_server *srv, FILE *f)
 static void api_metrics(struct web_server *srv, struct reply *r)
 {
 	struct web_metrics m;
+	uint64_t defs[2] = { 0, 0 };
 	bool have;
 	FILE *f;
 
@@ -490,8 +516,13 @@ static void api_metrics(struct web_server *srv, struct reply *r)
 		web_metrics__write_file(f, sum, cov, n_cov);
 		/* this thread's handle as it is now (the summary filled it) */
 		web_db__account(srv);
+		if (srv->remote && srv->remote->cache) {
+			/* (the query threads' shared one: counted once) */
+			store_ch_cache__stats(srv->remote->cache, &defs[0], &defs[1]);
+		}
 		web_metrics__write_caches(f, __atomic_load_n(&srv->cache_bytes, __ATOMIC_RELAXED),
-					  store_sqlite_memory());
+					  store_sqlite_memory(),
+					  srv->remote && srv->remote->cache ? defs : NULL);
 		store_summary__free(sum);
 		store_coverage__free(cov, n_cov);
 	}
@@ -540,6 +571,7 @@ bool web_api__inline(struct web_server *srv, const struct request *q, struct rep
 /* A database request, on a query thread. */
 void web_api__query(struct web_server *srv, const struct request *q, struct reply *r)
 {
+	client_fd = q->client_fd;
 	switch (q->ep) {
 	case WEB_EP_METRICS:
 		api_metrics(srv, r);
@@ -565,6 +597,7 @@ void web_api__query(struct web_server *srv, const struct request *q, struct repl
 		web_fail(r, 404, NULL, "not found");
 		break;
 	}
+	client_fd = -1;
 	/* an answer or an error, and the thread's body ended */
 	assert(!(r->body && r->error) && !body_tls.buf);
 }

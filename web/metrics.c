@@ -67,6 +67,7 @@ static void prom_frames(FILE *f, const char *help_frames, uint64_t frames, uint6
 }
 
 #define HELP_CACHE_BYTES "Memory held per cache."
+#define HELP_CACHE_EVICTIONS "Entries dropped per cache to stay within the budget."
 
 #define HELP_DROPS "Samples lost, per reason."
 #define HELP_EVENTS "Events of samples that were kept (a slow path taken, " \
@@ -190,8 +191,7 @@ void web_metrics__write_agent(FILE *f, const struct web_metrics *m)
 	for (size_t i = 0; i < m->n_caches && i < WEB_METRICS_MAX_CACHES; i++)
 		web_metric_line(f, "ember_cache_memory_bytes", "cache", m->caches[i].name,
 				m->caches[i].bytes);
-	web_metric_head(f, "ember_cache_evictions_total", "counter",
-			"Entries dropped per cache to stay within the budget.");
+	web_metric_head(f, "ember_cache_evictions_total", "counter", HELP_CACHE_EVICTIONS);
 	for (size_t i = 0; i < m->n_caches && i < WEB_METRICS_MAX_CACHES; i++)
 		web_metric_line(f, "ember_cache_evictions_total", "cache", m->caches[i].name,
 				m->caches[i].evictions);
@@ -229,11 +229,18 @@ void web_metrics__write_file(FILE *f, const struct store_summary *sum,
 	           sum->processes);
 }
 
-void web_metrics__write_caches(FILE *f, uint64_t store_reads, uint64_t sqlite)
+void web_metrics__write_caches(FILE *f, uint64_t store_reads, uint64_t sqlite,
+			       const uint64_t *fleet_defs)
 {
 	web_metric_head(f, "ember_cache_memory_bytes", "gauge", HELP_CACHE_BYTES);
 	web_metric_line(f, "ember_cache_memory_bytes", "cache", "store-reads", store_reads);
 	web_metric_line(f, "ember_cache_memory_bytes", "cache", "sqlite", sqlite);
+	if (!fleet_defs)
+		return;
+	web_metric_line(f, "ember_cache_memory_bytes", "cache", "fleet-definitions", fleet_defs[0]);
+	web_metric_head(f, "ember_cache_evictions_total", "counter", HELP_CACHE_EVICTIONS);
+	web_metric_line(f, "ember_cache_evictions_total", "cache", "fleet-definitions",
+			fleet_defs[1]);
 }
 
 void web_metrics__write_process(FILE *f, const char *db_path, uint64_t requests,

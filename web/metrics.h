@@ -34,8 +34,11 @@ void web_metrics__write_file(FILE *f, const struct store_summary *sum,
 
 /* A server without an agent: what its query threads' handles cache
  * (store_reads bytes) and SQLite's memory, as ember_cache_memory_bytes
- * (cache "store-reads", "sqlite"). */
-void web_metrics__write_caches(FILE *f, uint64_t store_reads, uint64_t sqlite);
+ * (cache "store-reads", "sqlite"); with fleet_defs (the fleet store's
+ * shared definitions' cache: its bytes and drops), also cache
+ * "fleet-definitions" and its ember_cache_evictions_total. */
+void web_metrics__write_caches(FILE *f, uint64_t store_reads, uint64_t sqlite,
+			       const uint64_t *fleet_defs);
 
 /* The process's own: the database's size and its WAL's (db_path), the
  * resident memory, HTTP requests answered and those with an error. */

@@ -353,6 +353,7 @@ bool web_request_parse(const char *url, const struct params *p, int64_t now,
 
 	memset(q, 0, sizeof(*q));
 	q->ep = WEB_EP_NOT_FOUND;
+	q->client_fd = -1;
 	if (!check_controls(p, r))
 		return false;
 	for (i = 0; i < ARRAY_SIZE(routes); i++) {

@@ -104,6 +104,8 @@ struct request {
 	uint64_t step;           /* timeline; 0 = choose */
 	uint64_t limit;          /* labels, top */
 	bool sort_total;         /* top */
+	int client_fd;           /* the client's socket, -1 when none: a query
+	                            may end once it is closed (server.c sets it) */
 };
 
 /* Set r to an error: status, the parameter at fault (or NULL), message. */

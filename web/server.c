@@ -510,6 +510,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return answer(srv, c, &r, false);
 	}
 	job->q = q;
+	/* (a query of a closed connection may end: the fleet store kills
+	 * its ClickHouse query) */
+	job->q.client_fd = wc ? wc->fd : -1;
 	if (!enqueue(srv, c, job)) {
 		web_request_free(&job->q);
 		free(job);

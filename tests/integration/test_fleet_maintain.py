@@ -100,7 +100,7 @@ def load(server, hosts, periods, **settings):
                  "".join(f"{i}\t[{','.join(map(str, fr))}]\n" for i, fr in STACKS), **settings)
     for p in periods:
         samples, drops = rows_for(hosts, PERIODS[p])
-        server.query("INSERT INTO ember.samples (time, duration, host, process, pid, thread, tid, "
+        server.query("INSERT INTO ember.samples_in (time, duration, host, process, pid, thread, tid, "
                      "cgroup, label_keys, label_values, stack, count, batch) FORMAT TabSeparated",
                      samples, **settings)
         server.query("INSERT INTO ember.drops (time, duration, host, kind, reason, count, batch) "
@@ -241,7 +241,11 @@ def check_rollup(server, hosts, url, what="", fleet_table="samples_1d_fleet", **
         f"toUInt32(toDateTime(toDate(toDateTime({t})) + 1))")[0]]
     d8 = day_of(PERIODS["8d"])
     d2 = day_of(PERIODS["2d"])
-    ranges = [(d8[0], d8[1]), (d8[0], d2[1]), (PERIODS["8d"] + 300, NOW), (None, None)]
+    # (and whole hours, which all hosts' trees read from the fleet's sums
+    # per hour: one alone, and with edges)
+    ranges = [(d8[0], d8[1]), (d8[0], d2[1]), (PERIODS["8d"] + 300, NOW), (None, None),
+              (PERIODS["now"], PERIODS["now"] + HOUR),
+              (PERIODS["now"] - HOUR - 600, PERIODS["now"] + 600)]
     rolled = int(server.rows("SELECT count() FROM ember.samples_1d")[0][0])
     check(rolled > 0, f"{what}the maintainer rolled the old days up ({rolled} roll-up rows)")
     # the fleet's roll-up: each rolled-up day's sums over the hosts, per
@@ -291,8 +295,24 @@ def check_rollup(server, hosts, url, what="", fleet_table="samples_1d_fleet", **
     want = raw_folded(server, d8[0], d8[1], hosts[0])
     check(got.get("api;main", 0) == want.get("api;main", 0) + 1000000,
           f"{what}a fresh day of one host is read from the hosts' roll-up (a row added to it shows)")
+    if fleet_table == "samples_1d_fleet":
+        # a whole hour of all hosts: read from the fleet's sums per hour
+        # (a row added to it shows); one host's from the samples
+        h = PERIODS["now"]
+        server.query("INSERT INTO ember.samples_1h_fleet (hour, process, stack, count) FORMAT "
+                     "TabSeparated", f"{h}\tapi\t301\t3000000\n")
+        got = folded(url, "--from", str(h), "--to", str(h + HOUR))
+        want = raw_folded(server, h, h + HOUR)
+        got1 = folded(url, "--from", str(h), "--to", str(h + HOUR), "--filter",
+                      f'host="{hosts[0]}"')
+        check(got.get("api;main", 0) == want.get("api;main", 0) + 3000000 and
+              got1 == raw_folded(server, h, h + HOUR, hosts[0]),
+              f"{what}a whole hour of all hosts is read from the fleet's sums per hour (a row "
+              "added to it shows), one host's from the samples")
+        server.query("INSERT INTO ember.samples_1h_fleet (hour, process, stack, count) FORMAT "
+                     "TabSeparated", f"{h}\tapi\t301\t-3000000\n")
     # a late sample into that day: stale, read from the samples
-    server.query("INSERT INTO ember.samples (time, duration, host, process, pid, thread, tid, "
+    server.query("INSERT INTO ember.samples_in (time, duration, host, process, pid, thread, tid, "
                  "cgroup, label_keys, label_values, stack, count, batch) FORMAT TabSeparated",
                  f"{d8[0] + 7}\t10\t{hosts[0]}\tapi\t10\tapi\t11\t0\t[]\t[]\t302\t3\t0\n",
                  **settings)
@@ -309,7 +329,9 @@ def check_rollup(server, hosts, url, what="", fleet_table="samples_1d_fleet", **
             ("samples_ts", "host, time, duration", "host, time, duration"),
             ("samples_sets", "host, hour, labelset, process, pid, thread, tid, cgroup, "
              "label_keys, label_values", "host, toStartOfHour(time) AS hour, labelset, process, "
-             "pid, thread, tid, cgroup, label_keys, label_values")):
+             "pid, thread, tid, cgroup, label_keys, label_values"),
+            ("samples_1h_fleet", "hour, process, stack", "toDateTime(intDiv(toUInt32(time), 3600) "
+             "* 3600) AS hour, process, stack")):
         kept = server.rows(f"SELECT {key}, sum(count) AS n FROM ember.{table} GROUP BY {key} "
                            f"HAVING n != 0 ORDER BY {key}")
         raw = server.rows(f"SELECT {raw_key}, sum(count) AS n FROM ember.samples GROUP BY "
@@ -333,7 +355,7 @@ check_store(single, hosts, single.url())
 start3 = period_start(3 * DAY + 2 * HOUR)
 PERIODS["3d"] = start3
 samples, _ = rows_for(hosts, start3, buckets=360)
-single.query("INSERT INTO ember.samples (time, duration, host, process, pid, thread, tid, cgroup, "
+single.query("INSERT INTO ember.samples_in (time, duration, host, process, pid, thread, tid, cgroup, "
              "label_keys, label_values, stack, count, batch) FORMAT TabSeparated", samples)
 before = sums(single, 60, start3, start3 + 3600)
 tot = totals(single)
@@ -351,7 +373,7 @@ check(fine_rows(single, "", start3, start3 + 3600, 60) == 0 and
 # ember serve --store --maintain runs it too (now, then every 10 minutes)
 start4 = period_start(4 * DAY + 2 * HOUR)
 samples, _ = rows_for(hosts, start4, buckets=60)
-single.query("INSERT INTO ember.samples (time, duration, host, process, pid, thread, tid, cgroup, "
+single.query("INSERT INTO ember.samples_in (time, duration, host, process, pid, thread, tid, cgroup, "
              "label_keys, label_values, stack, count, batch) FORMAT TabSeparated", samples)
 before = sums(single, 60, start4, start4 + 600)
 tot = totals(single)

@@ -179,6 +179,30 @@ def main():
     check("1 processes with frame pointers unwound with DWARF" in r.stderr,
           "the summary says it was switched to DWARF")
 
+    # Short processes of one executable with frame pointers, each too
+    # short to end a probation (10 ms: about 5 samples at 499 Hz): their
+    # probations are pooled per file, which decides after 16 samples.
+    # Either verdict ends the probations: later processes start on the
+    # frame-pointer walk, or the file is kept on DWARF (the summary says
+    # so: its start-up and exit run through libc and ld.so, without frame
+    # pointers, which in 10 ms processes can be over a tenth of their
+    # stacks). Without the pool every sample of every one was a DWARF
+    # probation sample, and no verdict came. Their stacks keep their names.
+    db = os.path.join(d, "short-pool.db")
+    r = record(db, [prog("shortlived"), "--count", "100", "--parallel", "1", "--ms", "10"],
+               freq=499)
+    meta = read_meta(db)
+    dwarf, all_ = int(meta["samples_dwarf"]), int(meta["samples_kernel"])
+    kept = "1 processes with frame pointers unwound with DWARF" in r.stderr
+    check(r.returncode == 0 and all_ > 200 and (dwarf <= 0.5 * all_ or kept),
+          f"short processes: their probations pooled ({dwarf} of {all_} samples DWARF, "
+          f"kept on DWARF: {kept})")
+    # (the children exec /proc/self/exe: their name is "exe")
+    stacks = [(f, c) for f, c in folded(db) if f[0] == "exe"]
+    leaf_named = total(stacks, lambda f: "short_leaf" in f)
+    check(leaf_named > 100 and leaf_named >= 0.8 * total(stacks),
+          f"short processes: {leaf_named} of their samples name short_leaf")
+
     # Forced frame pointers on a program without them: visibly truncated.
     db = os.path.join(d, "fp-on-nofp.db")
     r = record(db, [prog("split-nofp"), "--seconds", "2"], freq=499, extra=["--unwind", "fp"])

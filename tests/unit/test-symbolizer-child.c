@@ -4,14 +4,16 @@
  * fixture child while they run and after they have exited (snapshot taken
  * before the exit), a child whose binary was deleted while it runs, a pid
  * that does not exist, forget_process, and a watched process (maps file kept
- * open) that execs and exits between re-reads, and when a process of an
- * executable seen before counts as settled. Names are checked against the
+ * open) that execs and exits between re-reads, when a process of an
+ * executable seen before counts as settled, and when an exec needs no
+ * snapshot before its first sample (not once the file is replaced). Names are checked against the
  * fixture's own function names and against addr2line / readelf.
  *
  * Usage: test-symbolizer-child NON_PIE_FIXTURE PIE_FIXTURE
  */
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 
 #include "symbolizer-test.h"
 #include "sym-internal.h"
@@ -219,6 +221,75 @@ static void test_settled(const char *bin, const char *other)
 	sym_session__free(s);
 }
 
+/* Copies file from to to (O_TRUNC: an existing to keeps its inode). */
+static void copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	ssize_t n;
+
+	CHECK(in >= 0 && out >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		CHECK(write(out, buf, (size_t)n) == n);
+	close(in);
+	close(out);
+}
+
+/*
+ * sym_session__exec_settled: a process of an executable whose earlier
+ * process settled (done) needs no snapshot before its first sample; not
+ * one of another executable, nor a gone pid; and not once the file at the
+ * same path is another (a new inode), or the same inode rewritten in
+ * place with its mtime set back (its ctime moved): the identity is of
+ * the file loaded, not of its path.
+ */
+static void test_exec_settled(const char *bin, const char *other)
+{
+	char dir[] = "/tmp/ember-exec-settled-XXXXXX", path[PATH_MAX], tmp[PATH_MAX];
+	struct sym_session *s = NULL;
+	struct test_child a, b, c, d, e;
+	struct stat st;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/fixture", dir);
+	snprintf(tmp, sizeof(tmp), "%s/fixture.new", dir);
+	copy_file(bin, path);
+	CHECK(sym_session__new(&(struct sym_options){ .no_kernel = true }, &s) == 0);
+	CHECK(test_child_start(path, &a) == 0);
+	CHECK(!sym_session__exec_settled(s, a.pid));  /* never read */
+	CHECK(sym_session__note_process(s, a.pid) == 0);
+	CHECK(!sym_session__exec_settled(s, a.pid));  /* read, not settled */
+	CHECK(sym_session__settled_process(s, a.pid, true));
+	CHECK(test_child_start(path, &b) == 0);
+	CHECK(test_child_start(other, &c) == 0);
+	CHECK(sym_session__exec_settled(s, b.pid));
+	CHECK(!sym_session__exec_settled(s, c.pid));
+	test_child_stop(&a);
+	test_child_stop(&b);
+	test_child_stop(&c);
+	CHECK(!sym_session__exec_settled(s, a.pid));  /* gone */
+
+	/* The same inode rewritten, its mtime set back. */
+	CHECK(stat(path, &st) == 0);
+	copy_file(bin, path);
+	CHECK(utimensat(AT_FDCWD, path, (struct timespec[2]){ st.st_atim, st.st_mtim }, 0) == 0);
+	CHECK(test_child_start(path, &d) == 0);
+	CHECK(!sym_session__exec_settled(s, d.pid));
+	test_child_stop(&d);
+
+	/* Another file renamed over the path. */
+	copy_file(bin, tmp);
+	CHECK(rename(tmp, path) == 0);
+	CHECK(test_child_start(path, &e) == 0);
+	CHECK(!sym_session__exec_settled(s, e.pid));
+	test_child_stop(&e);
+
+	sym_session__free(s);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	char *nopie, *pie;
@@ -239,6 +310,7 @@ int main(int argc, char **argv)
 	test_watch_exec(pie);
 	sym_maps_no_query = false;
 	test_settled(pie, nopie);
+	test_exec_settled(pie, nopie);
 	free(nopie);
 	free(pie);
 	test_no_such_pid();
