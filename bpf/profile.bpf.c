@@ -19,9 +19,16 @@
  * (the slow path), and every such event, and every real loss, increments a
  * counter in the per-CPU "stats" array.
  *
- * tp_btf programs follow fork/exec/exit, so that "a command and all its
+ * raw_tp programs follow fork/exec/exit, so that "a command and all its
  * descendants" is tracked from the kernel side, and tell user space about new
- * processes so it can snapshot their mappings before they exit.
+ * processes so it can snapshot their mappings before they exit. Raw
+ * tracepoints, not tp_btf: libbpf finds a tp_btf program's attach point in
+ * the kernel's whole BTF, which it then reads and parses at every load
+ * (bpf/DESIGN.md, "Start-up"). Their task pointers are plain numbers to
+ * the verifier, read with BPF_CORE_READ (bpf_probe_read_kernel); the
+ * task each tracepoint fires for is the current one (the parent at fork,
+ * the task itself at exec and exit), whose tgid
+ * bpf_get_current_pid_tgid() gives without a read.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -693,10 +700,11 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_fork")
+SEC("raw_tp/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	/* parent is the current task */
+	__u32 ptgid = bpf_get_current_pid_tgid() >> 32, ctgid = BPF_CORE_READ(child, tgid);
 	__u8 one = 1;
 
 	if (ptgid == ctgid)
@@ -711,11 +719,12 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exec")
+SEC("raw_tp/sched_process_exec")
 int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	__u32 tgid = p->tgid, flags = EMBER_PROC_EXEC;
+	/* p is the current task */
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, flags = EMBER_PROC_EXEC;
 	bool cached;
 
 	if (filter_mode != EMBER_FILTER_ALL && !is_tracked(tgid))
@@ -753,11 +762,11 @@ int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid,
 	return 0;
 }
 
-SEC("tp_btf/sched_process_exit")
+SEC("raw_tp/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
 	struct ember_ev_exit *e;
-	__u32 tgid = p->tgid;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;  /* p is the current task */
 
 	/* Only the last thread of the group ends the process. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)

@@ -5,7 +5,8 @@
  * sampler.c loads the skeleton, sizes its maps, attaches the programs and
  * owns the handle (open, free, the maps user space writes, the counters);
  * sampler-ring.c reads the ring buffer (poll, consume, the records'
- * decoding); sampler-drain.c drains the double-buffered maps at a flush.
+ * decoding); sampler-drain.c drains the double-buffered maps at a flush;
+ * sampler-btf.c makes and caches the small BTF the CO-RE relocations use.
  * Only sampler*.c include it: the rest of Ember sees sampler.h.
  */
 #pragma once
@@ -62,6 +63,10 @@ struct sampler {
 	size_t cap_keys, cap_vals;
 	uint32_t *stack_ids;
 	size_t cap_stack_ids;
+
+	/* Where the CO-RE relocations found the kernel's types. */
+	enum sampler_btf btf_source;
+	int btf_refused;               /* a cache entry refused: -errno */
 };
 
 /* A kernel comm (not always NUL-terminated) as a C string. */
@@ -120,3 +125,38 @@ int sampler_rb__poll(struct sampler_rb *rb, int timeout_ms);
 void sampler_rb__free(struct sampler_rb *rb);
 void sampler__begin_callbacks(struct sampler *s, const struct sampler_callbacks *cb,
 			      void *ctx);
+
+/* sampler-btf.c: the small BTF of the kernel types the object's CO-RE
+ * relocations need, kept per kernel in a cache directory. */
+struct btf;
+struct sampler_btf_key {
+	char kernel[129];  /* the kernel's build-id, hex */
+	char name[200];    /* the entry's name: build-id, BTF size, object hash */
+};
+
+/* The key of the running kernel (/sys/kernel/notes' build-id, the size of
+ * /sys/kernel/btf/vmlinux) and of the BPF object obj. -ENOENT without a
+ * build-id, or -errno. */
+int sampler_btf__key(const void *obj, size_t obj_len, struct sampler_btf_key *ret_key);
+
+/* The kernel's definitions of the types local names, as deep as CO-RE
+ * relocations look, ending with a type naming key; raw BTF in *ret_data
+ * (malloc'd, the caller frees). 0 or -errno. */
+int sampler_btf__make(const struct btf *local, const struct btf *kern, const char *key,
+		      void **ret_data, size_t *ret_len);
+
+/* An fd of the checked entry for key in CACHE_DIR/btf: -ENOENT when
+ * missing, -EPERM when not to be trusted (owner, mode), -EINVAL when not
+ * this key's BTF, or -errno. */
+int sampler_btf__cached(const char *cache_dir, const struct sampler_btf_key *key);
+
+/* Writes data as key's entry (atomically), removes other kernels'
+ * entries, and returns an fd of the entry, or -errno. */
+int sampler_btf__store(const char *cache_dir, const struct sampler_btf_key *key,
+		       const void *data, size_t len);
+
+/* data in an anonymous file (memfd): its fd, or -errno. */
+int sampler_btf__memfd(const void *data, size_t len);
+
+/* Removes key's entry (one that failed to load). 0 or -errno. */
+int sampler_btf__remove(const char *cache_dir, const struct sampler_btf_key *key);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "common.h"
@@ -234,6 +235,139 @@ static unsigned stack_entries(const struct sampler_options *opts, int ncpus)
 	return n;
 }
 
+/* Opens the skeleton, against the kernel types in the file btf_fd (-1:
+ * the kernel's whole BTF, which libbpf reads), sets its read-only data and
+ * map sizes from opts, and loads it. */
+static int skel_load(struct sampler *s, const struct sampler_options *opts, int ncpus,
+		     int btf_fd)
+{
+	char path[64];
+	LIBBPF_OPTS(bpf_object_open_opts, o);
+	int err;
+
+	if (btf_fd >= 0) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", btf_fd);
+		o.btf_custom_path = path;
+	}
+	s->skel = profile_bpf__open_opts(&o);
+	if (!s->skel) {
+		err = -errno;
+		set_error("opening the %s BPF object", "sampler", err);
+		return err;
+	}
+	s->skel->rodata->filter_mode = opts->filter == SAMPLER_FILTER_ALL ? EMBER_FILTER_ALL
+				     : opts->filter == SAMPLER_FILTER_PIDS ? EMBER_FILTER_PIDS
+				     : EMBER_FILTER_TREE;
+	s->skel->rodata->include_idle = opts->include_idle;
+	s->skel->rodata->unwind_mode = opts->unwind == SAMPLER_UNWIND_DWARF ? EMBER_UNWIND_DWARF
+				     : opts->unwind == SAMPLER_UNWIND_AUTO ? EMBER_UNWIND_AUTO
+				     : EMBER_UNWIND_FP;
+	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : EMBER_DEFAULT_SNAPSHOT;
+	s->skel->rodata->path_stats = opts->path_stats;
+	{
+		unsigned se = stack_entries(opts, ncpus);
+		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : EMBER_DEFAULT_COUNTS_ENTRIES;
+
+		bpf_map__set_max_entries(s->skel->maps.stacks0, se);
+		bpf_map__set_max_entries(s->skel->maps.stacks1, se);
+		bpf_map__set_max_entries(s->skel->maps.counts0, ce);
+		bpf_map__set_max_entries(s->skel->maps.counts1, ce);
+		s->ring_bytes = ring_bytes(opts, s->skel->rodata->snapshot_size, ncpus);
+		bpf_map__set_max_entries(s->skel->maps.events, s->ring_bytes);
+		s->skel->rodata->wakeup_bytes = s->ring_bytes / 4;
+		/* The maps a mode never uses get one entry: the kernel
+		 * preallocates a hash's entries when it creates it, 1.5 ms
+		 * of start-up for each 65,536-entry one. */
+		if (opts->filter == SAMPLER_FILTER_ALL)
+			bpf_map__set_max_entries(s->skel->maps.tracked, 1);
+		if (opts->unwind != SAMPLER_UNWIND_AUTO) {
+			bpf_map__set_max_entries(s->skel->maps.proc_unwind, 1);
+			bpf_map__set_max_entries(s->skel->maps.exe_unwind, 1);
+		}
+	}
+	err = profile_bpf__load(s->skel);
+	if (err)
+		set_error("loading the %s BPF programs into the kernel", "sampler", err);
+	return err;
+}
+
+/* The small BTF for this kernel and object (sampler-btf.c): an fd of the
+ * cache's entry, or of one made now (from the kernel's whole BTF, once
+ * per kernel), or -errno when libbpf is to read the kernel's BTF itself.
+ * Sets s->btf_source and s->btf_refused. */
+static int btf_prepare(struct sampler *s, const char *cache_dir, const struct sampler_btf_key *key)
+{
+	struct profile_bpf *local = NULL;
+	struct btf *kern = NULL;
+	void *data = NULL;
+	size_t len = 0;
+	int fd, err;
+
+	fd = sampler_btf__cached(cache_dir, key);
+	if (fd >= 0) {
+		s->btf_source = SAMPLER_BTF_CACHED;
+		return fd;
+	}
+	if (fd != -ENOENT)
+		s->btf_refused = fd;
+	/* Made from the object's own BTF (the names its relocations start
+	 * at) and the kernel's. */
+	local = profile_bpf__open();
+	kern = btf__load_vmlinux_btf();
+	err = !local ? -errno : !kern ? -errno : 0;
+	if (!err)
+		err = sampler_btf__make(bpf_object__btf(local->obj), kern, key->name, &data, &len);
+	btf__free(kern);
+	profile_bpf__destroy(local);
+	if (err) {
+		if (!s->btf_refused)
+			s->btf_refused = err;
+		return err;
+	}
+	fd = sampler_btf__store(cache_dir, key, data, len);
+	if (fd < 0) {
+		/* Not cached (a read-only or untrusted directory): used
+		 * from memory this once. */
+		if (!s->btf_refused)
+			s->btf_refused = fd;
+		fd = sampler_btf__memfd(data, len);
+	}
+	free(data);
+	if (fd >= 0)
+		s->btf_source = SAMPLER_BTF_MADE;
+	return fd;
+}
+
+/* Loads the programs against the small BTF where there is one, else (no
+ * cache, a kernel without a build-id, an entry that fails to load)
+ * against the kernel's whole BTF. */
+static int open_and_load(struct sampler *s, const struct sampler_options *opts, int ncpus)
+{
+	struct sampler_btf_key key;
+	const void *obj;
+	size_t obj_len;
+	int fd = -1, err;
+
+	obj = profile_bpf__elf_bytes(&obj_len);
+	if (opts->cache_dir && *opts->cache_dir && sampler_btf__key(obj, obj_len, &key) == 0)
+		fd = btf_prepare(s, opts->cache_dir, &key);
+	err = skel_load(s, opts, ncpus, fd);
+	if (err && err != -EPERM && fd >= 0) {
+		/* Not the kernel's types after all (a damaged entry that
+		 * still parsed): forgotten, and loaded as without a cache.
+		 * (-EPERM: not allowed to load BPF at all.) */
+		sampler_btf__remove(opts->cache_dir, &key);
+		profile_bpf__destroy(s->skel);
+		s->skel = NULL;
+		s->btf_refused = -EINVAL;
+		s->btf_source = SAMPLER_BTF_KERNEL;
+		err = skel_load(s, opts, ncpus, -1);
+	}
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 int sampler__open(const struct sampler_options *opts,
 		  struct sampler **ret_sampler)
 {
@@ -273,53 +407,14 @@ int sampler__open(const struct sampler_options *opts,
 	}
 	s->n_possible_cpus = ncpus;
 
-	s->skel = profile_bpf__open();
-	if (!s->skel) {
-		err = -errno;
-		set_error("opening the %s BPF object", "sampler", err);
-		goto fail;
-	}
-	s->skel->rodata->filter_mode = opts->filter == SAMPLER_FILTER_ALL ? EMBER_FILTER_ALL
-				     : opts->filter == SAMPLER_FILTER_PIDS ? EMBER_FILTER_PIDS
-				     : EMBER_FILTER_TREE;
-	s->skel->rodata->include_idle = opts->include_idle;
-	s->skel->rodata->unwind_mode = opts->unwind == SAMPLER_UNWIND_DWARF ? EMBER_UNWIND_DWARF
-				     : opts->unwind == SAMPLER_UNWIND_AUTO ? EMBER_UNWIND_AUTO
-				     : EMBER_UNWIND_FP;
 	if (opts->snapshot_bytes > EMBER_MAX_SNAPSHOT) {
 		set_error("the stack snapshot size is limited to %s bytes", "32768", 0);
 		err = -EINVAL;
 		goto fail;
 	}
-	s->skel->rodata->snapshot_size = opts->snapshot_bytes ? opts->snapshot_bytes : EMBER_DEFAULT_SNAPSHOT;
-	s->skel->rodata->path_stats = opts->path_stats;
-	{
-		unsigned se = stack_entries(opts, ncpus);
-		unsigned ce = opts->counts_map_entries ? opts->counts_map_entries : EMBER_DEFAULT_COUNTS_ENTRIES;
-
-		bpf_map__set_max_entries(s->skel->maps.stacks0, se);
-		bpf_map__set_max_entries(s->skel->maps.stacks1, se);
-		bpf_map__set_max_entries(s->skel->maps.counts0, ce);
-		bpf_map__set_max_entries(s->skel->maps.counts1, ce);
-		s->ring_bytes = ring_bytes(opts, s->skel->rodata->snapshot_size, ncpus);
-		bpf_map__set_max_entries(s->skel->maps.events, s->ring_bytes);
-		s->skel->rodata->wakeup_bytes = s->ring_bytes / 4;
-		/* The maps a mode never uses get one entry: the kernel
-		 * preallocates a hash's entries when it creates it, 1.5 ms
-		 * of start-up for each 65,536-entry one. */
-		if (opts->filter == SAMPLER_FILTER_ALL)
-			bpf_map__set_max_entries(s->skel->maps.tracked, 1);
-		if (opts->unwind != SAMPLER_UNWIND_AUTO) {
-			bpf_map__set_max_entries(s->skel->maps.proc_unwind, 1);
-			bpf_map__set_max_entries(s->skel->maps.exe_unwind, 1);
-		}
-	}
-
-	err = profile_bpf__load(s->skel);
-	if (err) {
-		set_error("loading the %s BPF programs into the kernel", "sampler", err);
+	err = open_and_load(s, opts, ncpus);
+	if (err)
 		goto fail;
-	}
 
 	err = sampler_rb__new(bpf_map__fd(s->skel->maps.events), s->ring_bytes,
 			      sampler__ring_record, s, &s->rb);
@@ -374,7 +469,7 @@ int sampler__open(const struct sampler_options *opts,
 		set_error("no %s CPU could be sampled", "online", 0);
 		goto fail;
 	}
-	/* The tp_btf programs (fork/exec/exit following), after the perf
+	/* The raw_tp programs (fork/exec/exit following), after the perf
 	 * events so sampling starts as early as it can; callers start the
 	 * processes to follow only once this returns. */
 	err = profile_bpf__attach(s->skel);
@@ -393,6 +488,13 @@ fail:
 		s->n_events = ncpus > 0 ? ncpus : 0;
 	sampler__free(s);
 	return err;
+}
+
+enum sampler_btf sampler__btf_source(const struct sampler *s, int *ret_refused)
+{
+	if (ret_refused)
+		*ret_refused = s->btf_refused;
+	return s->btf_source;
 }
 
 void sampler__free(struct sampler *s)

@@ -59,6 +59,20 @@ struct sampler_options {
 	                                  program (sampler__path_stats); a
 	                                  measuring mode: two clock reads per
 	                                  part */
+	const char *cache_dir;         /* keeps the small BTF of the kernel
+	                                  types the programs use, per kernel,
+	                                  in CACHE_DIR/btf; NULL or "": none
+	                                  (libbpf reads the kernel's whole
+	                                  BTF at every start) */
+};
+
+/* Where the programs' CO-RE relocations found the kernel's types
+ * (sampler__btf_source). */
+enum sampler_btf {
+	SAMPLER_BTF_KERNEL = 0,  /* the kernel's whole BTF, read by libbpf */
+	SAMPLER_BTF_CACHED,      /* the small BTF kept in the cache */
+	SAMPLER_BTF_MADE,        /* the small BTF, made from the kernel's
+	                            at this start */
 };
 
 /*
@@ -230,6 +244,15 @@ int sampler__open(const struct sampler_options *opts,
 
 /* Detach and free everything. NULL is fine. */
 void sampler__free(struct sampler *s);
+
+/*
+ * Where the CO-RE relocations found the kernel's types, and
+ * *ret_refused: 0, or the reason (-errno) a cache entry was refused or
+ * could not be used or written (-EPERM: not owned by this user or
+ * writable by others; -EINVAL: damaged or another kernel's; the BTF is
+ * then made again).
+ */
+enum sampler_btf sampler__btf_source(const struct sampler *s, int *ret_refused);
 
 /*
  * Add tgid to the tracked set (filters PIDS and TREE; with

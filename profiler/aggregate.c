@@ -81,17 +81,30 @@ static uint64_t sample_hash(const struct sampler_sample *smp, int tag)
 	return h;
 }
 
+/* memcmp and memcpy for n bytes that may be 0 with a NULL pointer (a
+ * sample without kernel or Python frames): the C library's may not. */
+static bool same_bytes(const void *a, const void *b, size_t n)
+{
+	return n == 0 || !memcmp(a, b, n);
+}
+
+static void copy_bytes(void *dst, const void *src, size_t n)
+{
+	if (n)
+		memcpy(dst, src, n);
+}
+
 static bool sample_equal(const struct sampler_sample *a, const struct sampler_sample *smp)
 {
 	return a->tgid == smp->tgid &&
 	       a->tid == smp->tid && a->cgroup_id == smp->cgroup_id &&
 	       a->n_kips == smp->n_kips && a->n_uips == smp->n_uips &&
 	       !strcmp(a->comm, smp->comm) && !strcmp(a->pcomm, smp->pcomm) &&
-	       !memcmp(a->kips, smp->kips, smp->n_kips * sizeof(uint64_t)) &&
-	       !memcmp(a->uips, smp->uips, smp->n_uips * sizeof(uint64_t)) &&
+	       same_bytes(a->kips, smp->kips, smp->n_kips * sizeof(uint64_t)) &&
+	       same_bytes(a->uips, smp->uips, smp->n_uips * sizeof(uint64_t)) &&
 	       !memcmp(a->top_ra, smp->top_ra, sizeof(a->top_ra)) &&
 	       a->n_py == smp->n_py && a->py_end == smp->py_end &&
-	       !memcmp(a->py, smp->py, smp->n_py * sizeof(*smp->py));
+	       same_bytes(a->py, smp->py, smp->n_py * sizeof(*smp->py));
 }
 
 static uint64_t agg_key_hash(const void *key)
@@ -139,13 +152,13 @@ int aggregate__add(struct aggregate *a, const struct sampler_sample *smp, int ta
 	e->smp = *smp;
 	snprintf(e->comm, sizeof(e->comm), "%s", smp->comm);
 	snprintf(e->pcomm, sizeof(e->pcomm), "%s", smp->pcomm);
-	memcpy(e->ips, smp->kips, smp->n_kips * sizeof(uint64_t));
-	memcpy(e->ips + smp->n_kips, smp->uips, smp->n_uips * sizeof(uint64_t));
+	copy_bytes(e->ips, smp->kips, smp->n_kips * sizeof(uint64_t));
+	copy_bytes(e->ips + smp->n_kips, smp->uips, smp->n_uips * sizeof(uint64_t));
 	e->smp.comm = e->comm;
 	e->smp.pcomm = e->pcomm;
 	e->smp.kips = e->ips;
 	e->smp.uips = e->ips + smp->n_kips;
-	memcpy(e->ips + n, smp->py, smp->n_py * sizeof(*smp->py));
+	copy_bytes(e->ips + n, smp->py, smp->n_py * sizeof(*smp->py));
 	e->smp.py = (const struct sampler_py_frame *)(e->ips + n);
 	/* The key now points at the copy: an equal key. */
 	slot->key.smp = &e->smp;

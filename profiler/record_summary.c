@@ -5,6 +5,7 @@
  * a sample, symbolization and unwinding quality, Python, the files
  * refused, the samples ember diff would need, and failed flushes.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,6 +81,26 @@ static void print_python(const struct session_python_totals *p)
 	fputs("; per process: ember report --coverage\n", stderr);
 }
 
+/* Where the BPF programs found the kernel's types (bpf/DESIGN.md,
+ * "Start-up"), and why the cache was not used when it was not. */
+static void print_btf(const struct session_totals *t)
+{
+	static const char *const from[] = {
+		[SAMPLER_BTF_KERNEL] = "the kernel's whole BTF",
+		[SAMPLER_BTF_CACHED] = "the cached small BTF",
+		[SAMPLER_BTF_MADE] = "a small BTF made from the kernel's",
+	};
+	const char *why = t->btf_refused == -EPERM
+				  ? "refused: its directory or entry is another user's, or others may write it"
+			: t->btf_refused == -EINVAL ? "refused: an entry damaged, or not this kernel's"
+			: t->btf_refused ? strerror(-t->btf_refused) : NULL;
+
+	fprintf(stderr, "ember:   kernel types: %s", from[t->btf_source]);
+	if (why)
+		fprintf(stderr, " (the BTF cache was not used: %s)", why);
+	fputc('\n', stderr);
+}
+
 void record_summary__print(const struct record_args *a, const struct session_totals *t,
 			   double seconds)
 {
@@ -114,6 +135,7 @@ void record_summary__print(const struct record_args *a, const struct session_tot
 	}
 	if (recovered)
 		fprintf(stderr, "ember:   events (samples kept): %s\n", buf);
+	print_btf(t);
 
 	n = 0;
 	buf[0] = '\0';

@@ -78,15 +78,16 @@ int session__new(const struct session_options *opts,
 	else if (gethostname(s->host, sizeof(s->host) - 1) != 0)
 		snprintf(s->host, sizeof(s->host), "localhost");
 
-	/* The symbolizer's on-disk cache, unless the caller chose: a
-	 * recording in CI or a restarted agent should not inflate libc's
-	 * debug file and parse kallsyms again. */
+	/* The on-disk cache, unless the caller chose: a recording in CI or
+	 * a restarted agent should not inflate libc's debug file, parse
+	 * kallsyms or the kernel's BTF again. */
 	if (!s->opts.sym.cache_dir) {
 		const char *env = getenv("EMBER_CACHE_DIR");
 
 		s->opts.sym.cache_dir = env ? (strcmp(env, "none") == 0 ? "" : env)
 					    : SYM_DEFAULT_CACHE_DIR;
 	}
+	so.cache_dir = s->opts.sym.cache_dir;
 	if (!s->opts.sym.unwind_trace && getenv("EMBER_DEBUG_UNWIND") &&
 	    strcmp(getenv("EMBER_DEBUG_UNWIND"), "0") != 0)
 		s->opts.sym.unwind_trace = print_unwind_miss;

@@ -94,6 +94,9 @@ struct session_totals {
 	/* with bpf_path_stats: ns in each part of the per-sample program,
 	 * and the samples that ran it (zero without) */
 	uint64_t path_ns[SAMPLER_PATH__COUNT], path_runs[SAMPLER_PATH__COUNT];
+	enum sampler_btf btf_source;    /* where the kernel types came from */
+	int btf_refused;                /* 0, or why the BTF cache was not
+	                                   used (-errno, sampler__btf_source) */
 	struct sym_stats sym;
 	struct session_python_totals python;
 };

@@ -78,6 +78,7 @@ void session__totals(struct session *s, struct session_totals *ret_totals)
 		unwind_auto__counts(s->autou, &ret_totals->auto_fp,
 				    &ret_totals->auto_fp_kept_dwarf);
 	sampler__stats(s->sampler, ret_totals->sampler);
+	ret_totals->btf_source = sampler__btf_source(s->sampler, &ret_totals->btf_refused);
 	if (sampler__path_stats(s->sampler, ret_totals->path_ns, ret_totals->path_runs) < 0) {
 		memset(ret_totals->path_ns, 0, sizeof(ret_totals->path_ns));
 		memset(ret_totals->path_runs, 0, sizeof(ret_totals->path_runs));
