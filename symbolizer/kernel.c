@@ -8,7 +8,7 @@
  * is not given a wrong name.
  *
  * The on-disk cache (CACHE_DIR/kallsyms/BOOT-ID) holds the core kernel's
- * and the loaded modules' symbols, mapped read-only; its modules are valid
+ * and the loaded modules' symbols, read with pread() (not mapped); its modules are valid
  * while ROOT/proc/modules lists the same ones (name, size, state, address)
  * as when it was written, else kallsyms is read and the entry written
  * again. An address outside both (a BPF program, an ftrace trampoline, a
@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +45,20 @@ struct kmod {
 	uint32_t pad;
 };
 
+/* The symbols a cache entry is read by (pread), at most, per lookup; and
+ * how many lookups a session remembers (addresses repeat from sample to
+ * sample, each a pread of a block and a name else). */
+#define KCACHE_BLOCK 64
+#define KCACHE_SLOTS 256
+/* The kernel's KSYM_NAME_LEN: no symbol's name is longer. */
+#define KSYM_NAME_MAX 512
+
+struct kslot {
+	uint64_t addr, sym_addr;
+	char *name;  /* malloc'd; NULL: the slot is empty */
+	const char *module;
+};
+
 struct sym_kernel {
 	struct sym_ksym *syms;
 	size_t n;
@@ -63,11 +76,19 @@ struct sym_kernel {
 	bool rest_tried;
 	char *path;
 	bool full_tried;
-	/* Loaded from the cache: syms, names and mods point into this
-	 * read-only mapping of the entry, so only the pages lookups touch are
-	 * resident (a recording touches a few hundred KB of the 5 MB table). */
-	void *map;
-	size_t map_len;
+	/* Loaded from the cache: the entry stays open (fd) and is read
+	 * with pread(), a block of KCACHE_BLOCK symbols and a name per
+	 * lookup; syms and names stay NULL. Not mapped: Linux maps a
+	 * file's large folios whole on a fault (up to 2 MiB), so a mapped
+	 * 5 MB entry became resident in a few lookups. */
+	int fd;
+	uint64_t syms_off, names_off;
+	uint64_t *index;     /* the address of every KCACHE_BLOCK-th symbol */
+	size_t n_index;
+	char **mod_names;    /* mods[i]'s name, read once */
+	struct kslot *slots; /* the last lookups, KCACHE_SLOTS, by address */
+	size_t slot_bytes;
+	char *name_buf;      /* KSYM_NAME_MAX + 1 bytes: a name read */
 };
 
 /* The cache entry: this header, the modules' key (key_len bytes, padded to
@@ -87,6 +108,8 @@ struct kcache_header {
 #define KCACHE_MAX_SYMS (8u << 20)
 /* More than any /proc/modules holds (a few hundred modules). */
 #define KCACHE_MAX_KEY (1u << 20)
+/* More modules than any kernel loads. */
+#define KCACHE_MAX_MODS (1u << 16)
 #define PAD8(n) (((n) + 7) & ~(uint64_t)7)
 
 static int kernel_name(struct sym_kernel *k, const char *s, size_t n, uint32_t *ret_off)
@@ -198,6 +221,7 @@ static int kernel_parse(const char *path, const struct sym_kernel *skip,
 		r = -ENOMEM;
 		goto out;
 	}
+	k->fd = -1;
 	while (getline(&line, &linecap, f) > 0) {
 		if (skip && kernel_covers(skip, strtoull(line, NULL, 16)))
 			continue;
@@ -300,12 +324,100 @@ static int boot_id(const char *root, char id[40])
 	return n == 36 && strspn(id, "0123456789abcdef-") == 36 ? 0 : -EINVAL;
 }
 
+/* pread() of exactly n bytes at off, or -EIO. */
+static int kcache_pread(int fd, void *buf, size_t n, uint64_t off)
+{
+	return pread(fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -EIO;
+}
+
+/*
+ * The name at offset off of the entry k's names (at most max - 1 bytes and
+ * its NUL), read into k->name_buf. Returns it, or NULL when the entry
+ * cannot be read there or holds no NUL in reach (damaged).
+ */
+static const char *kcache_name_at(struct sym_kernel *k, uint32_t off, size_t max)
+{
+	size_t n = MIN(max, MIN((size_t)KSYM_NAME_MAX + 1, k->len - off));
+	ssize_t got;
+
+	if (off >= k->len)
+		return NULL;
+	got = pread(k->fd, k->name_buf, n, (off_t)(k->names_off + off));
+	if (got <= 0 || !memchr(k->name_buf, '\0', (size_t)got))
+		return NULL;
+	return k->name_buf;
+}
+
+/* A malloc'd copy of the name at off (kcache_name_at()): 0, -EINVAL or
+ * -ENOMEM. */
+static int kcache_name(struct sym_kernel *k, uint32_t off, size_t max, char **ret_name)
+{
+	const char *name = kcache_name_at(k, off, max);
+	char *copy;
+
+	if (!name)
+		return -EINVAL;
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	*ret_name = copy;
+	return 0;
+}
+
+/*
+ * Reads the symbols of the entry k (opened, its header checked) once in
+ * blocks: they must be sorted, each named inside the table, the core's in
+ * its range, a module's in the range of the module it names. Keeps the
+ * address of every KCACHE_BLOCK-th in k->index, the only part of the
+ * table that stays in memory. Returns 0, -EINVAL (damaged) or -ENOMEM.
+ */
+static int kcache_index(struct sym_kernel *k)
+{
+	enum { CHUNK = 64 * KCACHE_BLOCK };
+	struct sym_ksym *buf;
+	uint64_t prev = 0;
+	int r = 0;
+
+	k->n_index = (k->n + KCACHE_BLOCK - 1) / KCACHE_BLOCK;
+	k->index = malloc(k->n_index * sizeof(*k->index));
+	buf = malloc(CHUNK * sizeof(*buf));
+	if (!k->index || !buf) {
+		free(buf);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < k->n && r == 0; i += CHUNK) {
+		size_t cnt = MIN((size_t)CHUNK, k->n - i);
+
+		if (kcache_pread(k->fd, buf, cnt * sizeof(*buf), k->syms_off + i * sizeof(*buf)) < 0) {
+			r = -EINVAL;
+			break;
+		}
+		for (size_t j = 0; j < cnt; j++) {
+			const struct sym_ksym *sym = &buf[j];
+			const struct kmod *m = kernel_module_at(k, sym->addr);
+			bool in_core = sym->addr >= k->core_lo && sym->addr < k->core_hi;
+
+			if (sym->addr < prev || sym->name >= k->len ||
+			    (sym->module == UINT32_MAX ? !in_core : !m || m->name != sym->module)) {
+				r = -EINVAL;
+				break;
+			}
+			prev = sym->addr;
+			if ((i + j) % KCACHE_BLOCK == 0)
+				k->index[(i + j) / KCACHE_BLOCK] = sym->addr;
+		}
+	}
+	free(buf);
+	return r;
+}
+
 static int kcache_read(const char *entry, const char id[40], const char *key, size_t key_len,
 		       struct sym_kernel **ret_kernel)
 {
 	struct kcache_header h;
 	struct sym_kernel *k = NULL;
-	uint64_t off;
+	struct kmod *mods = NULL;
+	char *stored_key = NULL, last;
 	struct stat st;
 	int fd, r = -EINVAL;
 
@@ -322,57 +434,75 @@ static int kcache_read(const char *entry, const char id[40], const char *key, si
 	}
 	if (memcmp(h.magic, KCACHE_MAGIC, 8) != 0 || memcmp(h.boot_id, id, 40) != 0 ||
 	    h.n == 0 || h.n > KCACHE_MAX_SYMS || h.len == 0 || h.len > UINT32_MAX ||
-	    h.key_len > KCACHE_MAX_KEY || h.n_mods > h.n ||
+	    h.key_len > KCACHE_MAX_KEY || h.n_mods > KCACHE_MAX_MODS ||
 	    (uint64_t)st.st_size != sizeof(h) + PAD8(h.key_len) + h.n_mods * sizeof(struct kmod) +
 					    h.n * sizeof(struct sym_ksym) + h.len)
 		goto out;
 	k = calloc(1, sizeof(*k));
-	if (!k) {
+	stored_key = malloc(h.key_len + 1);
+	mods = calloc(h.n_mods + 1, sizeof(*mods));
+	if (!k || !stored_key || !mods) {
 		r = -ENOMEM;
 		goto out;
 	}
-	k->map = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (k->map == MAP_FAILED) {
-		k->map = NULL;
-		r = -errno;
-		goto out;
-	}
-	k->map_len = st.st_size;
+	k->fd = -1;
 	/* Modules loaded or unloaded since it was written: written again. */
-	if (h.key_len != key_len || memcmp((char *)k->map + sizeof(h), key, key_len) != 0) {
+	if (kcache_pread(fd, stored_key, h.key_len, sizeof(h)) < 0)
+		goto out;
+	if (h.key_len != key_len || memcmp(stored_key, key, key_len) != 0) {
 		r = -ESTALE;
 		goto out;
 	}
-	off = sizeof(h) + PAD8(h.key_len);
-	k->mods = (const struct kmod *)((char *)k->map + off);
-	off += h.n_mods * sizeof(*k->mods);
-	k->syms = (struct sym_ksym *)((char *)k->map + off);
-	k->names = (char *)k->map + off + h.n * sizeof(*k->syms);
-	if (k->names[h.len - 1] != '\0')
+	k->syms_off = sizeof(h) + PAD8(h.key_len) + h.n_mods * sizeof(*mods);
+	k->names_off = k->syms_off + h.n * sizeof(struct sym_ksym);
+	if (kcache_pread(fd, mods, h.n_mods * sizeof(*mods), sizeof(h) + PAD8(h.key_len)) < 0 ||
+	    kcache_pread(fd, &last, 1, k->names_off + h.len - 1) < 0 || last != '\0')
 		goto out;
-	/* The modules are few: checked here (sorted, apart, named). */
+	/* The modules: sorted, apart, named inside the table. */
 	for (size_t i = 0; i < h.n_mods; i++)
-		if (k->mods[i].lo >= k->mods[i].hi || k->mods[i].name >= h.len ||
-		    (i > 0 && k->mods[i].lo < k->mods[i - 1].hi))
+		if (mods[i].lo >= mods[i].hi || mods[i].name >= h.len ||
+		    (i > 0 && mods[i].lo < mods[i - 1].hi))
 			goto out;
-	/* The symbols are not all checked here (that would make the whole
-	 * table resident): ksym_lookup() checks the ones it uses (sorted
-	 * around the address, a name inside the table, the core's or the
-	 * module's whose range holds the address), and a damaged one makes
-	 * the session read kallsyms instead. The entry is Ember's own,
-	 * written by root, readable by root only. */
+	k->mods = mods;
+	mods = NULL;
 	k->n = h.n;
 	k->n_mods = h.n_mods;
-	k->len = k->names_cap = h.len;
+	k->len = h.len;
 	k->core_only = true;
 	k->core_lo = h.core_lo;
 	k->core_hi = h.core_hi;
+	k->fd = fd;
+	fd = -1;
+	/* Every symbol is checked here, read through a 64 KB buffer (the
+	 * names when a lookup reads one); a damaged entry is refused and
+	 * kallsyms read instead. The entry is Ember's own, written by root,
+	 * readable by root only. */
+	r = kcache_index(k);
+	if (r < 0)
+		goto out;
+	k->mod_names = calloc(k->n_mods + 1, sizeof(*k->mod_names));
+	k->slots = calloc(KCACHE_SLOTS, sizeof(*k->slots));
+	k->name_buf = malloc(KSYM_NAME_MAX + 1);
+	if (!k->mod_names || !k->slots || !k->name_buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < k->n_mods; i++) {
+		r = kcache_name(k, k->mods[i].name, 64, &k->mod_names[i]);
+		if (r < 0) {
+			r = r == -ENOMEM ? r : -EINVAL;
+			goto out;
+		}
+	}
 	*ret_kernel = k;
 	k = NULL;
 	r = 0;
 out:
+	free(stored_key);
+	free(mods);
 	sym_kernel__free(k);
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 
@@ -550,8 +680,8 @@ int sym_kernel__load(const char *root, const char *cache_dir, struct sym_kernel 
 		int w = kcache_write(dir, entry, id, key, key_len, k);
 
 		cache = w == 0 ? 2 : w == -ENODATA ? cache : -1;
-		/* This session too uses the entry's mapping rather than the
-		 * whole parse on the heap (5 MB, of which lookups touch a few
+		/* This session too reads the entry rather than keep the
+		 * whole parse on the heap (5 MB, of which lookups read a few
 		 * hundred KB). */
 		if (w == 0 && kcache_read(entry, id, key, key_len, &mapped) == 0) {
 			sym_kernel__free(k);
@@ -559,7 +689,7 @@ int sym_kernel__load(const char *root, const char *cache_dir, struct sym_kernel 
 		}
 	}
 done:
-	if (k->map && !k->path) {
+	if (k->fd >= 0 && !k->path) {
 		k->path = strdup(path);
 		if (!k->path) {
 			sym_kernel__free(k);
@@ -581,23 +711,46 @@ out:
 
 size_t sym_kernel__memory(const struct sym_kernel *k)
 {
-	return k ? sizeof(*k) + k->n * sizeof(*k->syms) + k->names_cap +
-			   k->n_mods * sizeof(*k->mods) + sym_kernel__memory(k->rest)
-		 : 0;
+	size_t m;
+
+	if (!k)
+		return 0;
+	m = sizeof(*k) + sym_kernel__memory(k->rest);
+	/* A cached table holds its index, modules and last lookups only. */
+	if (k->fd >= 0)
+		return m + k->n_index * sizeof(*k->index) +
+		       k->n_mods * (sizeof(*k->mods) + sizeof(*k->mod_names) + 64) +
+		       KCACHE_SLOTS * sizeof(*k->slots) + k->slot_bytes + KSYM_NAME_MAX + 1;
+	return m + k->n * sizeof(*k->syms) + k->names_cap;
 }
 
-/* The table's memory: the cache entry's mapping, or the parse's arrays. */
+/* The table's memory: the cache entry's file and what is read of it, or
+ * the parse's arrays. */
 static void kernel_release_table(struct sym_kernel *k)
 {
-	if (k->map) {
-		munmap(k->map, k->map_len);
-		k->map = NULL;
-	} else {
-		free(k->syms);
-		free(k->names);
+	if (k->fd >= 0) {
+		close(k->fd);
+		k->fd = -1;
+		for (size_t i = 0; k->mod_names && i < k->n_mods; i++)
+			free(k->mod_names[i]);
+		for (size_t i = 0; k->slots && i < KCACHE_SLOTS; i++)
+			free(k->slots[i].name);
+		free((void *)k->mods);
 	}
+	free(k->syms);
+	free(k->names);
+	free(k->index);
+	free(k->mod_names);
+	free(k->slots);
+	free(k->name_buf);
+	k->name_buf = NULL;
 	k->syms = NULL;
 	k->names = NULL;
+	k->index = NULL;
+	k->n_index = 0;
+	k->mod_names = NULL;
+	k->slots = NULL;
+	k->slot_bytes = 0;
 	k->mods = NULL;
 	k->n_mods = 0;
 }
@@ -638,32 +791,31 @@ static int kernel_full(struct sym_kernel *k)
 	return 0;
 }
 
-/*
- * addr in k. For a cached table (region: the core kernel's or a module's
- * range holding addr) the entries used are checked: out of order, a name
- * outside the table, or not the region's is a damaged entry (-EBADMSG).
- */
-static int ksym_lookup(const struct sym_kernel *k, const struct kmod *region, uint64_t addr,
-		       const char **ret_name, const char **ret_module, uint64_t *ret_offset)
+/* addr within sym (next: the symbol after it, or NULL): a symbol ends at
+ * the next one of its module, and covers at most a page when the next is
+ * another's (or there is none). */
+static bool ksym_holds(const struct sym_ksym *sym, const struct sym_ksym *next, uint64_t addr)
+{
+	uint64_t end = sym->addr + LAST_SYMBOL_SPAN;
+
+	if (next && next->module == sym->module)
+		end = next->addr;
+	else if (next)
+		end = MIN(end, next->addr);
+	return addr >= sym->addr && addr < end;
+}
+
+/* addr in k's table on the heap (a parse of kallsyms). */
+static int ksym_lookup(const struct sym_kernel *k, uint64_t addr, const char **ret_name,
+		       const char **ret_module, uint64_t *ret_offset)
 {
 	size_t lo = sym_sorted__count_le(k->syms, k->n, sizeof(*k->syms), addr);
-	const struct sym_ksym *sym, *next;
-	uint64_t end;
+	const struct sym_ksym *sym;
 
 	if (lo == 0)
 		return -ENOENT;
 	sym = &k->syms[lo - 1];
-	next = &k->syms[lo];
-	if (region && (sym->addr > addr || (lo < k->n && next->addr < sym->addr) ||
-		       sym->name >= k->len || sym->module != region->name ||
-		       sym->addr < region->lo || sym->addr >= region->hi))
-		return -EBADMSG;
-	end = sym->addr + LAST_SYMBOL_SPAN;
-	if (lo < k->n && next->module == sym->module)
-		end = next->addr;
-	else if (lo < k->n)
-		end = MIN(end, next->addr);
-	if (addr >= end)
+	if (!ksym_holds(sym, lo < k->n ? &k->syms[lo] : NULL, addr))
 		return -ENOENT;
 	*ret_name = k->names + sym->name;
 	*ret_module = sym->module == UINT32_MAX ? NULL : k->names + sym->module;
@@ -671,12 +823,65 @@ static int ksym_lookup(const struct sym_kernel *k, const struct kmod *region, ui
 	return 0;
 }
 
+/*
+ * addr in k's cache entry: the block of KCACHE_BLOCK symbols (and the
+ * next) its index names, and the symbol's name, read with pread(); the
+ * answer is kept in a slot for the next lookup of addr. An entry that
+ * cannot be read there, or a name with no end, is damaged (-EBADMSG).
+ */
+static int kcache_lookup(struct sym_kernel *k, uint64_t addr, const char **ret_name,
+			 const char **ret_module, uint64_t *ret_offset)
+{
+	struct kslot *slot = &k->slots[(size_t)(((addr >> 2) * 0x9E3779B97F4A7C15ull) >> 56) %
+				       KCACHE_SLOTS];
+	struct sym_ksym blk[KCACHE_BLOCK + 1];
+	const struct kmod *m;
+	size_t b, first, cnt, i;
+	char *name = NULL;
+
+	if (slot->name && slot->addr == addr)
+		goto hit;
+	b = sym_sorted__count_le(k->index, k->n_index, sizeof(*k->index), addr);
+	if (b == 0)
+		return -ENOENT;
+	first = (b - 1) * KCACHE_BLOCK;
+	cnt = MIN((size_t)KCACHE_BLOCK + 1, k->n - first);
+	if (kcache_pread(k->fd, blk, cnt * sizeof(*blk), k->syms_off + first * sizeof(*blk)) < 0)
+		return -EBADMSG;
+	i = sym_sorted__count_le(blk, cnt, sizeof(*blk), addr);
+	if (i == 0)
+		return -EBADMSG;
+	if (!ksym_holds(&blk[i - 1], i < cnt ? &blk[i] : NULL, addr))
+		return -ENOENT;
+	switch (kcache_name(k, blk[i - 1].name, KSYM_NAME_MAX + 1, &name)) {
+	case 0:
+		break;
+	case -ENOMEM:
+		return -ENOMEM;
+	default:
+		return -EBADMSG;
+	}
+	if (slot->name)
+		k->slot_bytes -= strlen(slot->name) + 1;
+	free(slot->name);
+	k->slot_bytes += strlen(name) + 1;
+	/* Checked when the entry was read: a module's symbol lies in the
+	 * range of the module it names. */
+	m = blk[i - 1].module == UINT32_MAX ? NULL : kernel_module_at(k, blk[i - 1].addr);
+	*slot = (struct kslot){ .addr = addr, .sym_addr = blk[i - 1].addr, .name = name,
+				.module = m ? k->mod_names[m - k->mods] : NULL };
+hit:
+	*ret_name = slot->name;
+	*ret_module = slot->module;
+	*ret_offset = addr - slot->sym_addr;
+	return 0;
+}
+
 int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
 		       const char **ret_name, const char **ret_module,
 		       uint64_t *ret_offset)
 {
-	const struct kmod *region = NULL;
-	struct kmod core;
+	const struct kmod *region;
 	int r;
 
 	if (k->core_only) {
@@ -691,18 +896,13 @@ int sym_kernel__lookup(struct sym_kernel *k, uint64_t addr,
 			}
 			if (!k->rest)
 				return -ENOENT;
-			return ksym_lookup(k->rest, NULL, addr, ret_name, ret_module, ret_offset);
-		}
-		if (!region) {
-			core = (struct kmod){ .lo = k->core_lo, .hi = k->core_hi,
-					      .name = UINT32_MAX };
-			region = &core;
+			return ksym_lookup(k->rest, addr, ret_name, ret_module, ret_offset);
 		}
 	}
-	r = ksym_lookup(k, region, addr, ret_name, ret_module, ret_offset);
+	r = k->fd >= 0 ? kcache_lookup(k, addr, ret_name, ret_module, ret_offset) :
+			 ksym_lookup(k, addr, ret_name, ret_module, ret_offset);
 	/* A damaged cache entry: kallsyms itself answers. */
 	if (r == -EBADMSG)
-		r = kernel_full(k) < 0 ? -ENOENT :
-		    ksym_lookup(k, NULL, addr, ret_name, ret_module, ret_offset);
+		r = kernel_full(k) < 0 ? -ENOENT : ksym_lookup(k, addr, ret_name, ret_module, ret_offset);
 	return r == -EBADMSG ? -ENOENT : r;
 }
