@@ -34,6 +34,8 @@ import urllib.request
 
 SERVER = "/usr/sbin/clickhouse-server"
 PASSWORD = "s3cret-pw"
+# The rows a block of the "slow" user (single(slow_reads=True)) reads.
+SLOW_BLOCK_ROWS = 16
 CLUSTER = "ember"
 _servers = []
 
@@ -58,8 +60,9 @@ class ClickHouseError(Exception):
 
 
 class Server:
-    def __init__(self, name, tls=False, folder=None, query_log=False):
+    def __init__(self, name, tls=False, folder=None, query_log=False, slow_reads=False):
         self.name = name
+        self.slow_reads = slow_reads
         self.keep = folder is not None  # a folder of the caller's: kept
         if folder:
             os.makedirs(folder, exist_ok=True)
@@ -123,12 +126,17 @@ class Server:
             f.write(f"""<?xml version="1.0"?>
 <yandex>
   <profiles><default><max_memory_usage>2000000000</max_memory_usage>
-    <log_queries>{1 if self.query_log else 0}</log_queries></default></profiles>
+    <log_queries>{1 if self.query_log else 0}</log_queries></default>
+    <slow><max_memory_usage>2000000000</max_memory_usage>
+    <log_queries>{1 if self.query_log else 0}</log_queries>
+    <max_threads>1</max_threads><max_block_size>{SLOW_BLOCK_ROWS}</max_block_size></slow></profiles>
   <users>
     <default><password></password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
       <profile>default</profile><quota>default</quota></default>
     <ember><password>{PASSWORD}</password><networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
       <profile>default</profile><quota>default</quota></ember>
+    {"<slow><password></password><networks><ip>127.0.0.1</ip></networks>"
+     "<profile>slow</profile><quota>default</quota></slow>" if self.slow_reads else ""}
   </users>
   <quotas><default><interval><duration>3600</duration><queries>0</queries><errors>0</errors>
     <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time>
@@ -253,11 +261,14 @@ def _cleanup():
 atexit.register(_cleanup)
 
 
-def single(name="single", tls=False, folder=None, query_log=False):
+def single(name="single", tls=False, folder=None, query_log=False, slow_reads=False):
     """One server; in folder (kept when the test exits, and used again by a
     later call) or a temporary one; with query_log, every query is logged
-    in system.query_log (read rows and bytes, duration)."""
-    s = Server(name, tls, folder, query_log)
+    in system.query_log (read rows and bytes, duration); with slow_reads,
+    a user "slow" (no password) whose queries read SLOW_BLOCK_ROWS rows a
+    block on one thread, so that a query of a few million rows takes
+    seconds however fast the machine is."""
+    s = Server(name, tls, folder, query_log, slow_reads)
     _servers.append(s)
     # (a kept folder may hold a large fleet, whose parts take a while to load)
     return s.start(timeout=600 if folder else 60)

@@ -47,7 +47,9 @@ if not chs.available():
 ROWS = 4_000_000
 HOUR = 3600
 d = tmpdir()
-server = chs.single("deadline", query_log=True)
+server = chs.single("deadline", query_log=True, slow_reads=True)
+# serve as the user whose reads are slow on any machine (16 rows a block)
+SLOW_URL = server.url(user="slow")
 r = subprocess.run([EMBER, "fleet-init", server.url()], capture_output=True, text=True)
 check(r.returncode == 0, f"fleet-init: {r.stderr.strip()}")
 
@@ -118,7 +120,7 @@ def endings(ids):
 
 
 # 1. the deadline
-sp, base, _ = w.start(["serve", "--store", server.url(), "--listen", "127.0.0.1:0",
+sp, base, _ = w.start(["serve", "--store", SLOW_URL, "--listen", "127.0.0.1:0",
                        "--query-timeout", "1"], timeout=60)
 watch = Watch()
 st, _, body = w.request(base, PATH)
@@ -139,7 +141,7 @@ code, _ = w.stop(sp)
 check(code == 0, f"serve stops cleanly ({code})")
 
 # 2. the client goes away
-sp, base, _ = w.start(["serve", "--store", server.url(), "--listen", "127.0.0.1:0"], timeout=60)
+sp, base, _ = w.start(["serve", "--store", SLOW_URL, "--listen", "127.0.0.1:0"], timeout=60)
 host, port = urllib.parse.urlsplit(base).netloc.rsplit(":", 1)
 c = socket.create_connection((host, int(port)))
 c.sendall(f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
